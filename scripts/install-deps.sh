@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages tongban needs to build, run, test and bench.
+# Idempotent: installs only what is missing, and does nothing when all is there.
+set -euo pipefail
+
+PACKAGES=(
+  # toolchain
+  build-essential cmake ninja-build pkg-config git curl ca-certificates
+  # libraries
+  libboost-dev libboost-system-dev libsoci-dev libsqlite3-dev libpq-dev
+  nlohmann-json3-dev libpugixml-dev libssl-dev libsodium-dev libhiredis-dev
+  libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev libicu-dev
+  # tests and benchmarks
+  libgtest-dev libgmock-dev libbenchmark-dev
+  python3 python3-requests python3-zeep sqlite3 wrk
+  # multi-node stores used by the integration tests
+  redis-server postgresql
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# Debian starts these services on install; tests start private instances instead.
+if command -v systemctl >/dev/null 2>&1; then
+  $SUDO systemctl disable --now redis-server postgresql >/dev/null 2>&1 || true
+fi

@@ -1,0 +1,104 @@
+#include "app/cli.h"
+
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <iostream>
+#include <string>
+
+#include "app/admin.h"
+#include "app/config.h"
+#include "app/serve.h"
+#include "core/logging.h"
+
+namespace tongban::app {
+namespace {
+
+constexpr const char* kVersion = "0.1.0";
+
+// Flags shared by `serve` and `admin`; each overrides the config file.
+struct CommonFlags {
+  std::string config_path;
+  std::string data_dir;
+  std::string database;
+  std::string tickets;
+  std::string log_level;
+
+  void AddTo(CLI::App& cmd) {
+    cmd.add_option("-c,--config", config_path, "TOML config file (see docs/configuration.md)")
+        ->check(CLI::ExistingFile);
+    cmd.add_option("--data-dir", data_dir, "Directory for the embedded SQLite database and keys");
+    cmd.add_option("--db", database,
+                   "Database URL: sqlite:///path.db or postgresql://user:pass@host:port/db");
+    cmd.add_option("--tickets", tickets, "Ticket store: memory or redis://host:port");
+    cmd.add_option("--log-level", log_level, "trace, debug, info, warn, error, off");
+  }
+
+  Status Apply(Config& config) const {
+    if (!config_path.empty()) TB_RETURN_IF_ERROR(LoadConfigFile(config_path, config));
+    if (!data_dir.empty()) config.storage.data_dir = data_dir;
+    if (!database.empty()) config.storage.database = database;
+    if (!tickets.empty()) config.storage.tickets = tickets;
+    if (!log_level.empty()) config.log.level = log_level;
+    return Status::Ok();
+  }
+};
+
+int Fail(const Error& error) {
+  std::fprintf(stderr, "tongban: %s\n", error.message.c_str());
+  return 1;
+}
+
+}  // namespace
+
+int RunCli(int argc, char** argv) {
+  CLI::App cli{"tongban — 一网通办: unified identity, SSO and government services"};
+  cli.set_version_flag("--version", kVersion);
+  cli.require_subcommand(1);
+
+  Config config;
+  CommonFlags serve_flags;
+  CLI::App* serve = cli.add_subcommand("serve", "Run the server");
+  serve_flags.AddTo(*serve);
+  std::string bind;
+  int port = -1;
+  int threads = -1;
+  std::string public_url;
+  serve->add_option("--bind", bind, "Address to listen on (default 127.0.0.1)");
+  serve->add_option("--port", port, "Port to listen on; 0 picks a free one (default 8080)");
+  serve->add_option("--threads", threads, "I/O threads; 0 = one per core");
+  serve->add_option("--public-url", public_url, "External base URL, e.g. https://sso.example.gov.cn");
+
+  CommonFlags admin_flags;
+  CLI::App* admin = cli.add_subcommand("admin", "Administer the directory from the shell");
+  admin_flags.AddTo(*admin);
+  AdminCommands admin_commands;
+  RegisterAdminCommands(*admin, admin_commands);
+
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return cli.exit(e);
+  }
+
+  if (serve->parsed()) {
+    if (auto s = serve_flags.Apply(config); !s.ok()) return Fail(s.error());
+    if (!bind.empty()) config.server.bind = bind;
+    if (port >= 0) config.server.port = port;
+    if (threads >= 0) config.server.threads = threads;
+    if (!public_url.empty()) config.server.public_url = public_url;
+    if (auto s = ValidateConfig(config); !s.ok()) return Fail(s.error());
+    if (auto s = InitLogging(config.log.level); !s.ok()) return Fail(s.error());
+    return Serve(config);
+  }
+  if (admin->parsed()) {
+    if (auto s = admin_flags.Apply(config); !s.ok()) return Fail(s.error());
+    if (auto s = ValidateConfig(config); !s.ok()) return Fail(s.error());
+    if (config.log.level == "info") config.log.level = "warn";  // keep admin output clean
+    if (auto s = InitLogging(config.log.level); !s.ok()) return Fail(s.error());
+    return RunAdminCommand(config, admin_commands);
+  }
+  return 0;
+}
+
+}  // namespace tongban::app

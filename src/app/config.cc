@@ -1,0 +1,166 @@
+#include "app/config.h"
+
+#include <toml++/toml.h>
+
+#include <functional>
+#include <map>
+#include <set>
+
+namespace tongban::app {
+namespace {
+
+// Binds TOML keys of one table to fields, so unknown keys can be reported.
+class TableReader {
+ public:
+  TableReader(const toml::table& root, std::string name) : name_(std::move(name)) {
+    if (const auto* node = root.get(name_)) table_ = node->as_table();
+  }
+  bool present() const { return table_ != nullptr; }
+
+  template <typename T>
+  void Read(const std::string& key, T& out) {
+    known_.insert(key);
+    if (!table_ || !error_.empty()) return;
+    const toml::node* node = table_->get(key);
+    if (!node) return;
+    if constexpr (std::is_same_v<T, std::string>) {
+      if (auto v = node->value<std::string>()) out = *v; else Fail(key, "a string");
+    } else if constexpr (std::is_same_v<T, bool>) {
+      if (auto v = node->value<bool>()) out = *v; else Fail(key, "true or false");
+    } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+      const toml::array* arr = node->as_array();
+      if (!arr) return Fail(key, "an array of strings");
+      out.clear();
+      for (const auto& item : *arr) {
+        if (auto v = item.value<std::string>()) out.push_back(*v);
+        else return Fail(key, "an array of strings");
+      }
+    } else {
+      if (auto v = node->value<int64_t>()) out = static_cast<T>(*v); else Fail(key, "an integer");
+    }
+  }
+
+  // Unknown keys and type errors found so far, as one Status.
+  Status Finish() {
+    if (!error_.empty()) return Error::InvalidArgument(error_);
+    if (!table_) return Status::Ok();
+    for (const auto& [key, node] : *table_) {
+      std::string k(key.str());
+      if (!known_.count(k)) {
+        return Error::InvalidArgument("config: unknown key [" + name_ + "] " + k);
+      }
+    }
+    return Status::Ok();
+  }
+
+ private:
+  void Fail(const std::string& key, const char* expected) {
+    error_ = "config: [" + name_ + "] " + key + " must be " + expected;
+  }
+  std::string name_;
+  const toml::table* table_ = nullptr;
+  std::set<std::string> known_;
+  std::string error_;
+};
+
+}  // namespace
+
+std::string Config::DatabaseUrl() const {
+  if (!storage.database.empty()) return storage.database;
+  return "sqlite://" + storage.data_dir + "/tongban.db";
+}
+
+std::string Config::PublicUrl() const {
+  std::string url = server.public_url;
+  if (url.empty()) url = "http://" + server.bind + ":" + std::to_string(server.port);
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  return url;
+}
+
+Status LoadConfigFile(const std::string& path, Config& c) {
+  toml::table root;
+  try {
+    root = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    return Error::InvalidArgument("config: " + path + ": " + std::string(e.description()));
+  }
+  static const std::set<std::string> kTables = {"server", "storage", "sso", "log"};
+  for (const auto& [key, node] : root) {
+    if (!kTables.count(std::string(key.str())) || !node.is_table()) {
+      return Error::InvalidArgument("config: unknown table [" + std::string(key.str()) + "]");
+    }
+  }
+
+  TableReader server(root, "server");
+  server.Read("bind", c.server.bind);
+  server.Read("port", c.server.port);
+  server.Read("threads", c.server.threads);
+  server.Read("public_url", c.server.public_url);
+  server.Read("max_header_bytes", c.server.max_header_bytes);
+  server.Read("max_body_bytes", c.server.max_body_bytes);
+  server.Read("idle_timeout_s", c.server.idle_timeout_s);
+  server.Read("read_timeout_s", c.server.read_timeout_s);
+  server.Read("trusted_proxies", c.server.trusted_proxies);
+  server.Read("access_log", c.server.access_log);
+  TB_RETURN_IF_ERROR(server.Finish());
+
+  TableReader storage(root, "storage");
+  storage.Read("data_dir", c.storage.data_dir);
+  storage.Read("database", c.storage.database);
+  storage.Read("tickets", c.storage.tickets);
+  storage.Read("db_pool_size", c.storage.db_pool_size);
+  TB_RETURN_IF_ERROR(storage.Finish());
+
+  TableReader sso(root, "sso");
+  sso.Read("context_path", c.sso.context_path);
+  sso.Read("sign_window_s", c.sso.sign_window_s);
+  sso.Read("ticket_ttl_s", c.sso.ticket_ttl_s);
+  sso.Read("authcode_ttl_s", c.sso.authcode_ttl_s);
+  sso.Read("access_token_ttl_s", c.sso.access_token_ttl_s);
+  sso.Read("refresh_token_ttl_s", c.sso.refresh_token_ttl_s);
+  sso.Read("session_ttl_s", c.sso.session_ttl_s);
+  sso.Read("seed_demo", c.sso.seed_demo);
+  TB_RETURN_IF_ERROR(sso.Finish());
+
+  TableReader log(root, "log");
+  log.Read("level", c.log.level);
+  TB_RETURN_IF_ERROR(log.Finish());
+  return ValidateConfig(c);
+}
+
+Status ValidateConfig(const Config& c) {
+  if (c.server.port < 0 || c.server.port > 65535) {
+    return Error::InvalidArgument("config: server.port must be 0..65535");
+  }
+  if (c.server.threads < 0 || c.server.threads > 256) {
+    return Error::InvalidArgument("config: server.threads must be 0..256");
+  }
+  if (c.server.max_body_bytes < 1024) {
+    return Error::InvalidArgument("config: server.max_body_bytes must be at least 1024");
+  }
+  if (c.server.idle_timeout_s <= 0 || c.server.read_timeout_s <= 0) {
+    return Error::InvalidArgument("config: server timeouts must be positive");
+  }
+  if (c.storage.db_pool_size < 1 || c.storage.db_pool_size > 256) {
+    return Error::InvalidArgument("config: storage.db_pool_size must be 1..256");
+  }
+  if (c.storage.tickets != "memory" && c.storage.tickets.rfind("redis://", 0) != 0) {
+    return Error::InvalidArgument("config: storage.tickets must be \"memory\" or redis://host:port");
+  }
+  if (c.sso.context_path.empty() || c.sso.context_path[0] != '/' ||
+      c.sso.context_path.back() == '/') {
+    return Error::InvalidArgument("config: sso.context_path must start with / and not end with /");
+  }
+  for (int ttl : {c.sso.sign_window_s, c.sso.ticket_ttl_s, c.sso.authcode_ttl_s,
+                  c.sso.access_token_ttl_s, c.sso.refresh_token_ttl_s, c.sso.session_ttl_s}) {
+    if (ttl <= 0) return Error::InvalidArgument("config: every sso.*_s lifetime must be positive");
+  }
+  static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn",
+                                                "error", "critical", "off"};
+  if (!kLevels.count(c.log.level)) {
+    return Error::InvalidArgument("config: log.level must be one of trace..off");
+  }
+  return Status::Ok();
+}
+
+}  // namespace tongban::app

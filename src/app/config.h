@@ -1,0 +1,68 @@
+// Config: every setting of a tongban node, read from a TOML file and then
+// overridden by command-line flags. docs/configuration.md documents each one;
+// keep the two in step.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+
+namespace tongban::app {
+
+struct ServerConfig {
+  std::string bind = "127.0.0.1";
+  int port = 8080;
+  int threads = 0;  // 0 = one per core
+  std::string public_url;  // external base URL; empty = http://bind:port
+  size_t max_header_bytes = 16 * 1024;
+  size_t max_body_bytes = 1024 * 1024;
+  int idle_timeout_s = 60;
+  int read_timeout_s = 15;
+  std::vector<std::string> trusted_proxies;
+  bool access_log = true;
+};
+
+struct StorageConfig {
+  std::string data_dir = "./var";
+  std::string database;          // empty = sqlite://<data_dir>/tongban.db
+  std::string tickets = "memory";  // "memory" or "redis://host:port[/db]"
+  int db_pool_size = 4;
+};
+
+struct SsoConfig {
+  std::string context_path = "/sso";
+  int sign_window_s = 600;        // accepted clock skew of a signed call's `time`
+  int ticket_ttl_s = 60;          // browser ticket (st) lifetime
+  int authcode_ttl_s = 60;        // commnetAuth authcode lifetime (spec: 1 minute)
+  int access_token_ttl_s = 7200;
+  int refresh_token_ttl_s = 86400 * 7;
+  int session_ttl_s = 8 * 3600;   // SSO browser session, sliding
+  bool seed_demo = true;          // create a demo org/admin/app on first start
+};
+
+struct LogConfig {
+  std::string level = "info";     // trace, debug, info, warn, error, off
+};
+
+struct Config {
+  ServerConfig server;
+  StorageConfig storage;
+  SsoConfig sso;
+  LogConfig log;
+
+  // The SQL URL in effect (database, or the SQLite file under data_dir).
+  std::string DatabaseUrl() const;
+  // The external base URL in effect, without a trailing slash.
+  std::string PublicUrl() const;
+};
+
+// Reads a TOML file into `config`, leaving unset keys at their defaults.
+// Unknown keys are an error: a typo must not silently fall back to a default.
+Status LoadConfigFile(const std::string& path, Config& config);
+
+// Checks ranges and combinations; returns the first problem found.
+Status ValidateConfig(const Config& config);
+
+}  // namespace tongban::app

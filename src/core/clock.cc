@@ -1,0 +1,10 @@
+#include "core/clock.h"
+
+namespace tongban {
+
+SystemClock& SystemClock::Instance() {
+  static SystemClock clock;
+  return clock;
+}
+
+}  // namespace tongban

@@ -1,0 +1,111 @@
+#include "app/config.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+namespace tongban::app {
+namespace {
+
+class ConfigFileTest : public ::testing::Test {
+ protected:
+  std::string Write(const std::string& text) {
+    path_ = std::filesystem::temp_directory_path() /
+            ("tongban-config-" + std::to_string(::getpid()) + "-" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".toml");
+    std::ofstream(path_) << text;
+    return path_.string();
+  }
+  void TearDown() override { std::filesystem::remove(path_); }
+  std::filesystem::path path_;
+};
+
+TEST_F(ConfigFileTest, ExampleFileLoadsAndMatchesTheDefaults) {
+  Config config;
+  ASSERT_TRUE(LoadConfigFile(std::string(TONGBAN_SOURCE_DIR) + "/tongban.example.toml", config).ok());
+  Config defaults;
+  EXPECT_EQ(config.server.port, defaults.server.port);
+  EXPECT_EQ(config.sso.authcode_ttl_s, defaults.sso.authcode_ttl_s);
+  EXPECT_EQ(config.storage.tickets, defaults.storage.tickets);
+}
+
+TEST_F(ConfigFileTest, SetKeysOverrideDefaultsAndOthersStay) {
+  Config config;
+  ASSERT_TRUE(LoadConfigFile(Write("[server]\nport = 9090\ntrusted_proxies = [\"10.0.0.1\"]\n"
+                                   "[sso]\nticket_ttl_s = 30\n"),
+                             config)
+                  .ok());
+  EXPECT_EQ(config.server.port, 9090);
+  ASSERT_EQ(config.server.trusted_proxies.size(), 1u);
+  EXPECT_EQ(config.server.trusted_proxies[0], "10.0.0.1");
+  EXPECT_EQ(config.sso.ticket_ttl_s, 30);
+  EXPECT_EQ(config.sso.access_token_ttl_s, Config{}.sso.access_token_ttl_s);
+}
+
+TEST_F(ConfigFileTest, UnknownKeyIsRefusedByName) {
+  Config config;
+  Status s = LoadConfigFile(Write("[server]\nprot = 9090\n"), config);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message.find("prot"), std::string::npos);
+}
+
+TEST_F(ConfigFileTest, UnknownTableIsRefused) {
+  Config config;
+  EXPECT_FALSE(LoadConfigFile(Write("[servr]\nport = 1\n"), config).ok());
+}
+
+TEST_F(ConfigFileTest, WrongTypeIsRefusedWithTheExpectedType) {
+  Config config;
+  Status s = LoadConfigFile(Write("[server]\nport = \"eighty\"\n"), config);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message.find("integer"), std::string::npos);
+}
+
+TEST_F(ConfigFileTest, SyntaxErrorNamesTheFile) {
+  Config config;
+  std::string path = Write("[server\nport = 1\n");
+  Status s = LoadConfigFile(path, config);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message.find(path), std::string::npos);
+}
+
+TEST(ConfigValidateTest, OutOfRangePortIsRefused) {
+  Config config;
+  config.server.port = 70000;
+  EXPECT_FALSE(ValidateConfig(config).ok());
+}
+
+TEST(ConfigValidateTest, TicketStoreMustBeMemoryOrRedis) {
+  Config config;
+  config.storage.tickets = "memcached://x";
+  EXPECT_FALSE(ValidateConfig(config).ok());
+  config.storage.tickets = "redis://127.0.0.1:6379";
+  EXPECT_TRUE(ValidateConfig(config).ok());
+}
+
+TEST(ConfigValidateTest, ContextPathMustBeAbsoluteWithoutTrailingSlash) {
+  Config config;
+  config.sso.context_path = "sso";
+  EXPECT_FALSE(ValidateConfig(config).ok());
+  config.sso.context_path = "/sso/";
+  EXPECT_FALSE(ValidateConfig(config).ok());
+}
+
+TEST(ConfigUrlsTest, DatabaseUrlDefaultsToSqliteUnderTheDataDir) {
+  Config config;
+  config.storage.data_dir = "/tmp/tb";
+  EXPECT_EQ(config.DatabaseUrl(), "sqlite:///tmp/tb/tongban.db");
+  config.storage.database = "postgresql://u@h/db";
+  EXPECT_EQ(config.DatabaseUrl(), "postgresql://u@h/db");
+}
+
+TEST(ConfigUrlsTest, PublicUrlDropsTrailingSlashes) {
+  Config config;
+  config.server.public_url = "https://sso.example.gov.cn//";
+  EXPECT_EQ(config.PublicUrl(), "https://sso.example.gov.cn");
+}
+
+}  // namespace
+}  // namespace tongban::app
