@@ -70,6 +70,11 @@ std::string Config::DatabaseUrl() const {
   return "sqlite://" + storage.data_dir + "/tongban.db";
 }
 
+std::string Config::SecretKeyFile() const {
+  if (!storage.secret_key_file.empty()) return storage.secret_key_file;
+  return storage.data_dir + "/secret.key";
+}
+
 std::string Config::PublicUrl() const {
   std::string url = server.public_url;
   if (url.empty()) url = "http://" + server.bind + ":" + std::to_string(server.port);
@@ -109,6 +114,8 @@ Status LoadConfigFile(const std::string& path, Config& c) {
   storage.Read("database", c.storage.database);
   storage.Read("tickets", c.storage.tickets);
   storage.Read("db_pool_size", c.storage.db_pool_size);
+  storage.Read("secret_key_file", c.storage.secret_key_file);
+  storage.Read("secret_algorithm", c.storage.secret_algorithm);
   TB_RETURN_IF_ERROR(storage.Finish());
 
   TableReader sso(root, "sso");

@@ -29,6 +29,10 @@ struct StorageConfig {
   std::string database;          // empty = sqlite://<data_dir>/tongban.db
   std::string tickets = "memory";  // "memory" or "redis://host:port[/db]"
   int db_pool_size = 4;
+  // 32-byte master key sealing app secrets at rest; created on first start.
+  // Several nodes must share one key file. Empty = <data_dir>/secret.key.
+  std::string secret_key_file;
+  std::string secret_algorithm = "aes-256-gcm";  // or "sm4-gcm"
 };
 
 struct SsoConfig {
@@ -54,6 +58,8 @@ struct Config {
 
   // The SQL URL in effect (database, or the SQLite file under data_dir).
   std::string DatabaseUrl() const;
+  // The secret key file in effect.
+  std::string SecretKeyFile() const;
   // The external base URL in effect, without a trailing slash.
   std::string PublicUrl() const;
 };

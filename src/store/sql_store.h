@@ -2,14 +2,40 @@
 // A pool of SOCI sessions on SQLite (default, WAL) or PostgreSQL, plus
 // versioned migrations that each module registers for itself. Domain
 // repositories use it; protocol and HTTP code never do.
+//
+// Thread-safe: any thread may call any method. A leased session belongs to one
+// thread until the lease ends. SOCI exceptions never leave WithTransaction /
+// WithSession: they become Errors whose messages never contain bound values.
+//
+// Typical use in a repository:
+//
+//   Result<int64_t> UserRepository::Create(const User& u) {
+//     return store_.WithTransaction([&](soci::session& sql) -> Result<int64_t> {
+//       int64_t id = 0;
+//       sql << "INSERT INTO users(login, name) VALUES(:l, :n) RETURNING id",
+//           soci::use(u.login), soci::use(u.name), soci::into(id);
+//       TB_RETURN_IF_ERROR(outbox_.Enqueue(sql, "app-1", "user.created", json, now_ms));
+//       return id;  // commits; an Error or a thrown soci_error rolls back
+//     });
+//   }
+//
+// A duplicate login comes back as Error{errc::kConflict, "database: UNIQUE constraint
+// failed: users.login"}; a lost database as errc::kUnavailable.
 #pragma once
 
+#include <soci/soci.h>
+
+#include <chrono>
+#include <cstddef>
+#include <exception>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 #include <vector>
-
-#include <soci/soci.h>
 
 #include "core/result.h"
 
@@ -19,49 +45,160 @@ enum class SqlDialect { kSqlite, kPostgres };
 
 // One schema step of one module. Applied once, in version order, inside a
 // transaction; recorded in the table schema_migrations(module, version).
+// A script may hold several statements (triggers and $$-quoted bodies included):
+// it runs through the database's own multi-statement executor.
 struct Migration {
-  std::string module;   // e.g. "directory"
-  int version;          // 1, 2, ... within the module
-  std::string sqlite;   // statements for SQLite (';'-separated)
-  std::string postgres; // statements for PostgreSQL; empty = same as sqlite
+  std::string module;    // e.g. "directory"
+  int version;           // 1, 2, ... within the module
+  std::string sqlite;    // statements for SQLite (';'-separated)
+  std::string postgres;  // statements for PostgreSQL; empty = same as sqlite
 };
 
 class SqlStore {
+  struct PrivateTag {
+    explicit PrivateTag() = default;
+  };
+
  public:
-  // `url`: "sqlite:///abs/or/rel/path.db", "sqlite::memory:", or
-  // "postgresql://user:pass@host:port/db" (also "postgres://").
-  // `pool_size`: sessions kept open (SQLite in-memory always uses 1).
+  // How long WithTransaction / WithSession / TryAcquire wait for a free pooled
+  // session before failing with errc::kUnavailable. Bounded so that an
+  // exhausted pool (or an accidental nested transaction) fails instead of hanging.
+  static constexpr std::chrono::milliseconds kLeaseTimeout{10'000};
+
+  // `url`: "sqlite:///abs/path.db", "sqlite://rel/path.db", "sqlite::memory:",
+  // or "postgresql://user:pass@host:port/db?sslmode=require" (also "postgres://";
+  // every part optional, %-escapes decoded, query parameters passed to libpq;
+  // connect_timeout defaults to 5 s).
+  // `pool_size`: sessions kept open (SQLite in-memory always uses 1, since each
+  // connection to ":memory:" would be a separate database).
+  // SQLite sessions get journal_mode=WAL, synchronous=NORMAL, foreign_keys=ON,
+  // busy_timeout=5000. WAL+NORMAL hands every committed transaction to the
+  // kernel before COMMIT returns, so a kill -9 of tongban loses nothing that
+  // was committed; only an OS crash or power loss can drop the last
+  // transactions (never corrupting the file).
+  // Errors: errc::kInvalidArgument for a malformed url, errc::kUnavailable when
+  // the database cannot be opened.
   static Result<std::unique_ptr<SqlStore>> Open(std::string_view url, size_t pool_size = 4);
+  // Public for make_unique, but only Open can name PrivateTag.
+  SqlStore(PrivateTag, SqlDialect dialect, size_t pool_size);
   ~SqlStore();
+  SqlStore(const SqlStore&) = delete;
+  SqlStore& operator=(const SqlStore&) = delete;
 
   SqlDialect dialect() const { return dialect_; }
 
-  // Applies every migration not yet recorded. Idempotent.
+  // Applies every migration not yet recorded: modules in the order they first
+  // appear in `migrations`, versions ascending within a module, each in its
+  // own transaction together with its schema_migrations row. Idempotent, and
+  // safe when several processes migrate the same database at once (PostgreSQL
+  // serialises them with pg_advisory_lock; SQLite with BEGIN IMMEDIATE).
+  // Errors: errc::kInvalidArgument for a duplicate (module, version) or a
+  // version < 1; otherwise the failing migration's error, with the migrations
+  // before it kept.
   Status Migrate(const std::vector<Migration>& migrations);
 
+  // Runs `fn(session)` inside one transaction on a leased session and returns
+  // what `fn` returns (Status or Result<T>). Commits when `fn` succeeds; rolls
+  // back when it returns an Error or throws (a thrown exception becomes an
+  // Error via ToError). On SQLite the transaction is BEGIN IMMEDIATE, so
+  // writers queue on busy_timeout instead of failing on a lock upgrade.
+  // Never nest: pass the session down instead of calling WithTransaction again.
+  template <typename F>
+  auto WithTransaction(F&& fn) -> std::invoke_result_t<F&, soci::session&>;
+
+  // Like WithTransaction without BEGIN/COMMIT: each statement autocommits.
+  // For single reads and for reads that need no consistent snapshot.
+  template <typename F>
+  auto WithSession(F&& fn) -> std::invoke_result_t<F&, soci::session&>;
+
+  // Round trip to the database, for health checks.
+  Status Ping();
+
+  // Converts an exception thrown by SOCI (or by a type conversion inside it)
+  // into an Error with a "database: " message and no bound values:
+  //   connection lost, server shutting down, SQLite busy/locked/full/IO error,
+  //   PostgreSQL serialization failure or deadlock  -> errc::kUnavailable
+  //   unique / foreign-key / check / not-null violation -> errc::kConflict
+  //   anything else                                    -> errc::kInternal
+  static Error ToError(const std::exception& e);
+
   // A session leased from the pool for the lifetime of the lease (RAII).
+  // Prefer WithTransaction / WithSession, which also convert exceptions.
   class Lease {
    public:
-    Lease(SqlStore& store, size_t index);
     Lease(Lease&& other) noexcept;
     Lease(const Lease&) = delete;
     Lease& operator=(const Lease&) = delete;
+    Lease& operator=(Lease&&) = delete;
     ~Lease();
     soci::session& operator*() { return *session_; }
     soci::session* operator->() { return session_; }
+
    private:
+    friend class SqlStore;
+    Lease(SqlStore& store, size_t index);
     SqlStore* store_;
     size_t index_;
     soci::session* session_;
   };
+  // Blocks until a session is free.
   Lease Acquire();
+  // Errors: errc::kUnavailable when no session frees up within `wait`.
+  Result<Lease> TryAcquire(std::chrono::milliseconds wait = kLeaseTimeout);
 
  private:
-  SqlStore(SqlDialect dialect, size_t pool_size);
+  Status RunTransaction(const std::function<Status(soci::session&)>& body);
+  Status RunSession(const std::function<Status(soci::session&)>& body);
+  // Re-opens a pooled PostgreSQL session whose connection dropped, so a
+  // database restart costs at most one failed call per pooled session.
+  void Revive(soci::session& session);
+
+  template <typename F, typename Runner>
+  static auto Invoke(F& fn, Runner&& run) -> std::invoke_result_t<F&, soci::session&>;
+
   SqlDialect dialect_;
   std::unique_ptr<soci::connection_pool> pool_;
   size_t pool_size_;
   friend class Lease;
 };
+
+namespace store_internal {
+template <typename T>
+struct IsResult : std::false_type {};
+template <typename T>
+struct IsResult<Result<T>> : std::true_type {};
+}  // namespace store_internal
+
+template <typename F, typename Runner>
+auto SqlStore::Invoke(F& fn, Runner&& run) -> std::invoke_result_t<F&, soci::session&> {
+  using R = std::invoke_result_t<F&, soci::session&>;
+  static_assert(std::is_same_v<R, Status> || store_internal::IsResult<R>::value,
+                "the function must return tongban::Status or tongban::Result<T>");
+  if constexpr (std::is_same_v<R, Status>) {
+    return run([&](soci::session& sql) { return fn(sql); });
+  } else {
+    std::optional<R> out;
+    Status status = run([&](soci::session& sql) -> Status {
+      out.emplace(fn(sql));
+      if (!out->ok()) return out->error();
+      return Status::Ok();
+    });
+    if (!status.ok()) return std::move(status).error();
+    return std::move(*out);
+  }
+}
+
+template <typename F>
+auto SqlStore::WithTransaction(F&& fn) -> std::invoke_result_t<F&, soci::session&> {
+  return Invoke(fn, [this](const std::function<Status(soci::session&)>& body) {
+    return RunTransaction(body);
+  });
+}
+
+template <typename F>
+auto SqlStore::WithSession(F&& fn) -> std::invoke_result_t<F&, soci::session&> {
+  return Invoke(
+      fn, [this](const std::function<Status(soci::session&)>& body) { return RunSession(body); });
+}
 
 }  // namespace tongban

@@ -1,0 +1,68 @@
+#include "app/node.h"
+
+#include <filesystem>
+#include <system_error>
+
+#include "directory/schema.h"
+#include "store/memory_ticket_store.h"
+#include "store/redis_ticket_store.h"
+
+namespace tongban::app {
+
+Result<std::unique_ptr<Node>> Node::Open(const Config& config) {
+  std::unique_ptr<Node> node(new Node(config));
+  TB_RETURN_IF_ERROR(node->OpenAll());
+  return node;
+}
+
+Node::~Node() = default;
+
+Status Node::OpenAll() {
+  std::error_code ec;
+  std::filesystem::create_directories(config_.storage.data_dir, ec);
+  if (ec) {
+    return Error::Unavailable("cannot create data dir " + config_.storage.data_dir + ": " +
+                              ec.message());
+  }
+
+  auto sql = SqlStore::Open(config_.DatabaseUrl(),
+                            static_cast<size_t>(config_.storage.db_pool_size));
+  if (!sql.ok()) return std::move(sql).error();
+  sql_ = std::move(sql).value();
+
+  std::vector<Migration> migrations = Outbox::Migrations();
+  for (auto& m : directory::DirectoryMigrations()) migrations.push_back(std::move(m));
+  TB_RETURN_IF_ERROR(sql_->Migrate(migrations));
+
+  if (config_.storage.tickets == "memory") {
+    MemoryTicketStore::Options options;
+    options.sweep_interval = std::chrono::seconds(5);
+    tickets_ = std::make_unique<MemoryTicketStore>(clock(), options);
+  } else {
+    auto options = RedisTicketStore::ParseUrl(config_.storage.tickets);
+    if (!options.ok()) return std::move(options).error();
+    auto redis = RedisTicketStore::Open(*options);
+    if (!redis.ok()) return std::move(redis).error();
+    tickets_ = std::move(redis).value();
+  }
+
+  const std::string key_file = config_.SecretKeyFile();
+  if (!std::filesystem::exists(key_file)) {
+    TB_RETURN_IF_ERROR(crypto::SecretBox::GenerateKeyFile(key_file, random()));
+  }
+  auto key = crypto::SecretBox::LoadKeyFile(key_file);
+  if (!key.ok()) return std::move(key).error();
+  auto algorithm = crypto::ParseSecretAlgorithm(config_.storage.secret_algorithm);
+  if (!algorithm.ok()) return std::move(algorithm).error();
+  auto box = crypto::SecretBox::Create(*key, random(), *algorithm);
+  if (!box.ok()) return std::move(box).error();
+  box_ = std::make_unique<crypto::SecretBox>(std::move(box).value());
+
+  outbox_ = std::make_unique<Outbox>(*sql_);
+  auto directory = directory::Directory::Open(*sql_, *outbox_, clock(), random(), *box_);
+  if (!directory.ok()) return std::move(directory).error();
+  directory_ = std::move(directory).value();
+  return Status::Ok();
+}
+
+}  // namespace tongban::app

@@ -1,0 +1,84 @@
+#include "app/serve.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+
+#include "app/node.h"
+#include "app/routes.h"
+#include "http/metrics.h"
+#include "http/router.h"
+#include "http/server.h"
+
+namespace tongban::app {
+namespace {
+
+http::ServerOptions ServerOptionsFrom(const ServerConfig& c) {
+  http::ServerOptions o;
+  o.bind_address = c.bind;
+  o.port = static_cast<uint16_t>(c.port);
+  o.threads = c.threads;
+  o.max_header_bytes = c.max_header_bytes;
+  o.max_body_bytes = c.max_body_bytes;
+  o.idle_timeout = std::chrono::seconds(c.idle_timeout_s);
+  o.read_timeout = std::chrono::seconds(c.read_timeout_s);
+  o.trusted_proxies = c.trusted_proxies;
+  o.access_log = c.access_log;
+  return o;
+}
+
+// Prints the demo credentials once, on the start that created them.
+void PrintDemoSeed(const directory::DemoSeed& seed) {
+  std::printf(
+      "\n首次启动：已创建演示数据 (first start: demo data created; shown only this once)\n"
+      "  admin user:  %s / %s\n"
+      "  demo app:    servicecode=%s servicepwd=%s\n\n",
+      seed.admin_loginname.c_str(), seed.admin_password.c_str(), seed.demo_servicecode.c_str(),
+      seed.demo_servicepwd.c_str());
+}
+
+}  // namespace
+
+int Serve(const Config& initial) {
+  Config config = initial;  // the port may change below when 0 was asked for
+  auto node = Node::Open(config);
+  if (!node.ok()) {
+    spdlog::critical("cannot start: {}", node.error().message);
+    return 1;
+  }
+
+  if (config.sso.seed_demo) {
+    auto seed = (*node)->directory().SeedDemo();
+    if (!seed.ok()) {
+      spdlog::critical("cannot seed demo data: {}", seed.error().message);
+      return 1;
+    }
+    if (seed->created) PrintDemoSeed(*seed);
+  }
+
+  http::Router router;
+  http::Metrics metrics;
+  Routes routes(**node, metrics);
+  routes.Register(router);
+
+  http::Server server(router, metrics, ServerOptionsFrom(config.server));
+  if (auto s = server.Listen(); !s.ok()) {
+    spdlog::critical("cannot listen on {}:{}: {}", config.server.bind, config.server.port,
+                     s.error().message);
+    return 1;
+  }
+  if (config.server.port == 0) config.server.port = server.port();
+  std::printf("tongban listening on http://%s:%u\n", config.server.bind.c_str(), server.port());
+  std::printf("login: %s%s/usp.do?action=ssoLogin\n", config.PublicUrl().c_str(),
+              config.sso.context_path.c_str());
+  std::fflush(stdout);
+
+  routes.StartBackground();
+  server.StopOnSignals();
+  server.Run();
+  routes.StopBackground();
+  spdlog::info("tongban stopped");
+  return 0;
+}
+
+}  // namespace tongban::app

@@ -1,0 +1,26 @@
+// One-shot message digests and HMAC for the rest of tongban: legacy password
+// imports (MD5/SHA-1/SHA-256), SM3 for national-standard deployments, and
+// HMAC-SHA256 for signed tokens. Hex results are lowercase; raw results are bytes.
+// Thread-safe. Each thread reuses one OpenSSL context; OpenSSL 3.0 still
+// allocates its small per-digest state once per message.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace tongban::crypto {
+
+std::string Md5Hex(std::string_view data);
+std::string Sha1Hex(std::string_view data);
+std::string Sha256Hex(std::string_view data);
+std::string Sm3Hex(std::string_view data);
+
+// Raw 32-byte digests.
+std::string Sha256(std::string_view data);
+std::string Sm3(std::string_view data);
+
+// Raw 32-byte HMAC (RFC 2104) keyed by `key`.
+std::string HmacSha256(std::string_view key, std::string_view data);
+std::string HmacSm3(std::string_view key, std::string_view data);
+
+}  // namespace tongban::crypto

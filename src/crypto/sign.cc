@@ -1,0 +1,78 @@
+#include "crypto/sign.h"
+
+#include <openssl/crypto.h>
+
+#include <cstdint>
+
+#include "crypto/internal.h"
+
+namespace tongban::crypto {
+namespace {
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    char c = a[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c != b[i]) return false;
+  }
+  return true;
+}
+
+// Writes the raw signature to `out` and returns its length.
+size_t RawSign(SignType type, std::string_view servicecode, std::string_view servicepwd,
+               std::string_view time, uint8_t* out) {
+  switch (type) {
+    case SignType::kMd5:
+      internal::DigestParts(internal::Md::kMd5, {servicecode, servicepwd, time}, out);
+      return internal::MdSize(internal::Md::kMd5);
+    case SignType::kSm3:
+      internal::DigestParts(internal::Md::kSm3, {servicecode, servicepwd, time}, out);
+      return internal::MdSize(internal::Md::kSm3);
+    case SignType::kHmacSha256:
+      internal::HmacParts(internal::Md::kSha256, servicepwd, {servicecode, time}, out);
+      return internal::MdSize(internal::Md::kSha256);
+  }
+  return 0;
+}
+
+}  // namespace
+
+Result<SignType> ParseSignType(std::string_view name) {
+  if (EqualsIgnoreCase(name, "md5")) return SignType::kMd5;
+  if (EqualsIgnoreCase(name, "sm3")) return SignType::kSm3;
+  if (EqualsIgnoreCase(name, "hmac-sha256")) return SignType::kHmacSha256;
+  return Error::InvalidArgument("unknown sign type (expected md5, sm3 or hmac-sha256)");
+}
+
+std::string_view SignTypeName(SignType type) {
+  switch (type) {
+    case SignType::kMd5:
+      return "md5";
+    case SignType::kSm3:
+      return "sm3";
+    case SignType::kHmacSha256:
+      return "hmac-sha256";
+  }
+  return "";
+}
+
+std::string ComputeSign(SignType type, std::string_view servicecode, std::string_view servicepwd,
+                        std::string_view time) {
+  uint8_t raw[internal::kMaxMdSize];
+  size_t n = RawSign(type, servicecode, servicepwd, time, raw);
+  std::string out(2 * n, '\0');
+  internal::HexEncodeTo(raw, n, out.data());
+  return out;
+}
+
+bool VerifySign(SignType type, std::string_view servicecode, std::string_view servicepwd,
+                std::string_view time, std::string_view sign) {
+  uint8_t expected[internal::kMaxMdSize];
+  size_t n = RawSign(type, servicecode, servicepwd, time, expected);
+  uint8_t given[internal::kMaxMdSize];
+  if (!internal::HexDecodeTo(sign, given, n)) return false;
+  return CRYPTO_memcmp(expected, given, n) == 0;
+}
+
+}  // namespace tongban::crypto

@@ -1,0 +1,102 @@
+// Internal to directory/: Directory::Impl, the helpers the directory's .cc
+// files share (row queries, caller rights, push fan-out, password
+// preparation, the transactional core of SaveUser that imports reuse).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <soci/soci.h>
+
+#include "codec/value.h"
+#include "core/result.h"
+#include "directory/directory.h"
+#include "directory/internal.h"
+
+namespace tongban::directory {
+
+// Named string parameters of one query, bound by name.
+using Params = std::vector<std::pair<std::string, std::string>>;
+
+// An app that receives pushes, as the fan-out needs it.
+struct PushTarget {
+  std::string servicecode;
+  std::string org_scope;
+};
+
+// A password ready to store, computed before the transaction (hashing is slow
+// and must not hold the write lock).
+struct PreparedPassword {
+  bool set = false;
+  std::string primary;
+  std::string md5_variant;
+};
+
+struct Directory::Impl {
+  // ---- rows ----
+  static std::vector<User> QueryUsers(soci::session& sql, std::string_view tail,
+                                      const Params& params);
+  static std::optional<User> QueryUser(soci::session& sql, std::string_view tail,
+                                       const Params& params);
+  static std::vector<Org> QueryOrgs(soci::session& sql, std::string_view tail,
+                                    const Params& params);
+  static std::optional<Org> QueryOrg(soci::session& sql, std::string_view orgcoding);
+  static int64_t Count(soci::session& sql, std::string_view query, const Params& params);
+  static Result<std::optional<App>> QueryApp(soci::session& sql, std::string_view servicecode,
+                                             std::string* sealed_pwd, std::string* sealed_key);
+  static Result<std::vector<App>> QueryApps(soci::session& sql, std::string_view tail,
+                                            const Params& params);
+
+  // ---- callers ----
+  // The calling app, or nullptr for an administrator. 9900 for an unknown app.
+  static Result<std::shared_ptr<const App>> CallerApp(Directory& d, const Caller& caller);
+
+  // ---- pushes ----
+  static std::vector<PushTarget> PushTargets(soci::session& sql);
+  static Status Enqueue(Directory& d, soci::session& sql, std::string_view app,
+                        std::string_view method, const codec::Value& args);
+  // synchronizeUser to every target that sees the user's new org; deleteUser
+  // to targets that saw only its old org. `before` is null for an add.
+  static Status PushUser(Directory& d, soci::session& sql, const std::vector<PushTarget>& targets,
+                         std::string_view origin, const User* before, const User& after);
+  static Status PushUserDeleted(Directory& d, soci::session& sql, std::string_view origin,
+                                const User& user);
+  // To the app that owns a role or position, when it is push-subscribed.
+  static Status PushToOwner(Directory& d, soci::session& sql, std::string_view app,
+                            std::string_view method, const codec::Value& args);
+  static Status PushUserRoles(Directory& d, soci::session& sql, std::string_view userid,
+                              std::string_view app);
+
+  // ---- users ----
+  // Decodes and hashes args' loginpwd (per encryptiontype and the app's key).
+  static Result<PreparedPassword> PreparePassword(Directory& d, const App* app,
+                                                  const Fields& args, bool hash);
+  static Result<PreparedPassword> HashForStorage(Directory& d, std::string_view plain);
+  // The whole of SaveUser after password preparation, inside `sql`'s transaction.
+  static Result<SavedUser> SaveUserInTx(Directory& d, soci::session& sql, const App* app,
+                                        const Fields& args, SaveMode mode,
+                                        const PreparedPassword& password,
+                                        const std::vector<PushTarget>* targets);
+  // Maps a unique-constraint failure on dir_users to 2010/2018.
+  static Error UserConflict(Error e);
+
+  // ---- orgs ----
+  static Result<SavedOrg> SaveOrgInTx(Directory& d, soci::session& sql, const App* app,
+                                      const Fields& args, SaveMode mode, bool push);
+
+  // ---- apps ----
+  static Status ValidateAppSettings(const App& app);
+  static Result<std::shared_ptr<const App>> LoadApp(Directory& d, std::string_view servicecode);
+  static std::string SecretContext(std::string_view kind, std::string_view servicecode);
+  static std::string RandomText(Random& random, size_t length);
+  static Result<CreatedApp> CreateAppInTx(Directory& d, soci::session& sql, const App& settings);
+
+  // ---- roles ----
+  static Status EnsureBuiltins(Directory& d);
+};
+
+}  // namespace tongban::directory

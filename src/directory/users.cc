@@ -1,0 +1,832 @@
+// Directory: users — synchronizeUser's rules, deletes, lookups, searches,
+// passwords and logins, and the user snapshot cache.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cctype>
+#include <initializer_list>
+#include <map>
+#include <set>
+#include <string>
+#include <utility>
+
+#include "crypto/digest.h"
+#include "crypto/incoming_password.h"
+#include "crypto/password.h"
+#include "directory/codes.h"
+#include "directory/directory.h"
+#include "directory/impl.h"
+#include "directory/pinyin.h"
+#include "directory/validators.h"
+
+namespace tongban::directory {
+
+using internal::InScope;
+using internal::IsCleanText;
+using internal::IsHex32;
+using internal::LoginKey;
+using internal::PageBounds;
+using internal::ParseInt64;
+using internal::PrefixEnd;
+
+namespace {
+
+Error Code(int code, std::string message) { return Error{code, std::move(message)}; }
+
+const std::string* Get(const Fields& args, std::string_view key) {
+  auto it = args.find(key);
+  return it == args.end() ? nullptr : &it->second;
+}
+
+const std::string* GetNonEmpty(const Fields& args, std::string_view key) {
+  const std::string* v = Get(args, key);
+  return v != nullptr && !v->empty() ? v : nullptr;
+}
+
+bool OneOf(std::string_view v, std::initializer_list<std::string_view> allowed) {
+  return std::find(allowed.begin(), allowed.end(), v) != allowed.end();
+}
+
+// The columns SaveUser writes, besides userid / loginkey / domain / password.
+std::string InsertUserSql() {
+  std::string cols = "userid, loginkey, domain";
+  std::string vals = ":userid, :loginkey, :domain";
+  for (const internal::UserText& f : internal::UserTexts()) {
+    cols += ", " + std::string(f.name);
+    vals += ", :" + std::string(f.name);
+  }
+  cols += ", useable, locked, orderby, password_hash, password_md5, created_ms, updated_ms";
+  vals += ", :useable, :locked, :orderby, :password_hash, :password_md5, :created_ms, :updated_ms";
+  return "INSERT INTO dir_users (" + cols + ") VALUES (" + vals + ")";
+}
+
+std::string UpdateUserSql(bool with_password) {
+  std::string sql = "UPDATE dir_users SET loginkey = :loginkey, domain = :domain";
+  for (const internal::UserText& f : internal::UserTexts()) {
+    sql += ", " + std::string(f.name) + " = :" + std::string(f.name);
+  }
+  sql += ", useable = :useable, orderby = :orderby, updated_ms = :updated_ms";
+  if (with_password) sql += ", password_hash = :password_hash, password_md5 = :password_md5";
+  return sql + " WHERE userid = :userid";
+}
+
+void WriteUser(soci::session& sql, const User& u, bool insert, const PreparedPassword& password) {
+  static const std::string insert_sql = InsertUserSql();
+  static const std::string update_sql = UpdateUserSql(false);
+  static const std::string update_pwd_sql = UpdateUserSql(true);
+  std::string loginkey = LoginKey(u.loginname);
+  int locked = u.locked ? 1 : 0;
+  long long orderby = u.orderby;
+  long long created = u.created_ms;
+  long long updated = u.updated_ms;
+  soci::statement st(sql);
+  st.exchange(soci::use(u.userid, "userid"));
+  st.exchange(soci::use(loginkey, "loginkey"));
+  st.exchange(soci::use(u.domain, "domain"));
+  for (const internal::UserText& f : internal::UserTexts()) {
+    st.exchange(soci::use(u.*f.member, std::string(f.name)));
+  }
+  st.exchange(soci::use(u.useable, "useable"));
+  st.exchange(soci::use(orderby, "orderby"));
+  st.exchange(soci::use(updated, "updated_ms"));
+  if (insert) {
+    st.exchange(soci::use(locked, "locked"));
+    st.exchange(soci::use(created, "created_ms"));
+  }
+  if (insert || password.set) {
+    st.exchange(soci::use(password.primary, "password_hash"));
+    st.exchange(soci::use(password.md5_variant, "password_md5"));
+  }
+  st.alloc();
+  st.prepare(insert ? insert_sql : (password.set ? update_pwd_sql : update_sql));
+  st.define_and_bind();
+  st.execute(true);
+}
+
+// "001:1;002:3" -> {"001": 1, "002": 3}; false on a malformed part.
+bool ParseExtendOrderby(std::string_view text, std::map<std::string, int64_t>* out, int* code) {
+  for (const std::string& part : internal::SplitList(text)) {
+    size_t colon = part.find(':');
+    if (colon == std::string::npos) {
+      *code = code::kUserBadOrderby;
+      return false;
+    }
+    std::string org = part.substr(0, colon);
+    int64_t n = 0;
+    if (!IsValidOrgCoding(org)) {
+      *code = code::kUserBadOrgcoding;
+      return false;
+    }
+    if (!ParseInt64(std::string_view(part).substr(colon + 1), &n)) {
+      *code = code::kUserBadOrderby;
+      return false;
+    }
+    (*out)[org] = n;
+  }
+  return true;
+}
+
+// The checks of synchronizeUser that need no database, on the fields present.
+Status CheckUserArgs(const Fields& args) {
+  if (const std::string* id = GetNonEmpty(args, "userid"); id != nullptr && !IsHex32(*id)) {
+    return Code(code::kUserArgsIllegal, "userid must be 32 lowercase hex characters");
+  }
+  for (std::string_view key : {"loginname", "oldloginname"}) {
+    const std::string* v = GetNonEmpty(args, key);
+    if (v != nullptr && !IsValidLoginName(*v)) {
+      return Code(code::kUserBadLoginname, std::string(key) + " has special characters");
+    }
+  }
+  if (const std::string* name = Get(args, "username"); name != nullptr && name->empty()) {
+    return Code(code::kUserUsernameEmpty, "username is empty");
+  }
+  if (const std::string* org = Get(args, "orgcoding"); org != nullptr && !IsValidOrgCoding(*org)) {
+    return Code(code::kUserBadOrgcoding, "orgcoding must be digits, 3 a level");
+  }
+  if (const std::string* org = GetNonEmpty(args, "oldorgcoding");
+      org != nullptr && !IsValidOrgCoding(*org)) {
+    return Code(code::kUserBadOrgcoding, "oldorgcoding must be digits, 3 a level");
+  }
+  int64_t n = 0;
+  if (const std::string* v = GetNonEmpty(args, "orderby"); v != nullptr && !ParseInt64(*v, &n)) {
+    return Code(code::kUserBadOrderby, "orderby must be an integer");
+  }
+  if (const std::string* v = Get(args, "extendorgcoding")) {
+    for (const std::string& org : internal::SplitList(*v)) {
+      if (!IsValidOrgCoding(org)) {
+        return Code(code::kUserBadOrgcoding, "extendorgcoding holds an illegal orgcoding");
+      }
+    }
+  }
+  if (const std::string* v = Get(args, "extendorderby")) {
+    std::map<std::string, int64_t> parsed;
+    int code = 0;
+    if (!ParseExtendOrderby(*v, &parsed, &code)) {
+      return Code(code, "extendorderby must look like 001:1;002:3");
+    }
+  }
+  if (const std::string* v = GetNonEmpty(args, "usertype");
+      v != nullptr && !OneOf(*v, {"1", "2", "3", "9"})) {
+    return Code(code::kUserBadUsertype, "usertype must be 1, 2, 3 or 9");
+  }
+  struct Allowed {
+    std::string_view key;
+    std::initializer_list<std::string_view> values;
+  };
+  static const Allowed kEnums[] = {
+      {"useable", {"1", "2"}},
+      {"sex", {"1", "2"}},
+      {"official", {"1", "2"}},
+      {"officialtype", {"1", "2"}},
+      {"authlevel", {"1", "2", "3"}},
+      {"idtype", {"1", "2", "3", "4", "5", "6", "7", "8"}},
+  };
+  for (const Allowed& a : kEnums) {
+    const std::string* v = GetNonEmpty(args, a.key);
+    if (v != nullptr && !OneOf(*v, a.values)) {
+      return Code(code::kUserArgsIllegal, std::string(a.key) + " has an illegal value");
+    }
+  }
+  if (const std::string* v = GetNonEmpty(args, "email"); v != nullptr && !IsValidEmail(*v)) {
+    return Code(code::kUserArgsIllegal, "email is not a valid address");
+  }
+  for (std::string_view key : {"mobile", "mobile2"}) {
+    const std::string* v = GetNonEmpty(args, key);
+    if (v != nullptr && !IsValidMobile(*v)) {
+      return Code(code::kUserArgsIllegal, std::string(key) + " is not a valid mobile number");
+    }
+  }
+  for (const internal::UserText& f : internal::UserTexts()) {
+    const std::string* v = Get(args, f.name);
+    // The memo is the one field a console edits in a multi-line text box.
+    if (v != nullptr && !IsCleanText(*v, f.max_bytes, f.name == "memo")) {
+      return Code(code::kUserArgsIllegal, std::string(f.name) + " is too long or not clean text");
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- passwords
+
+Result<PreparedPassword> Directory::Impl::HashForStorage(Directory& d, std::string_view plain) {
+  PreparedPassword out;
+  out.set = true;
+  if (d.options_.md5_login_variant) {
+    auto hashes = crypto::HashPasswordWithMd5Variant(plain, d.options_.password_params);
+    if (!hashes.ok()) return std::move(hashes).error();
+    out.primary = std::move(hashes->primary);
+    out.md5_variant = std::move(hashes->md5_variant);
+  } else {
+    auto hash = crypto::HashPassword(plain, d.options_.password_params);
+    if (!hash.ok()) return std::move(hash).error();
+    out.primary = std::move(*hash);
+  }
+  return out;
+}
+
+Result<PreparedPassword> Directory::Impl::PreparePassword(Directory& d, const App* app,
+                                                          const Fields& args, bool hash) {
+  int type = 1;
+  if (const std::string* text = GetNonEmpty(args, "encryptiontype")) {
+    int64_t n = 0;
+    if (!ParseInt64(*text, &n) || n < 1 || n > 5) {
+      return Code(code::kUserBadEncryptiontype, "encryptiontype must be 1..5");
+    }
+    type = static_cast<int>(n);
+  }
+  const std::string* pwd = GetNonEmpty(args, "loginpwd");
+  if (pwd == nullptr) return PreparedPassword{};
+  crypto::IncomingKeys keys;
+  if (app != nullptr) {
+    const std::string& key = app->password_key;
+    if (key.size() == 16 || key.size() == 24 || key.size() == 32) keys.aes_key = key;
+    if (key.size() >= 24) keys.des3_key = key;
+  }
+  auto plain = crypto::DecodeIncomingPassword(type, *pwd, keys);
+  if (!plain.ok()) {
+    if (plain.error().code == crypto::kUnsupportedEncryptionType) {
+      return Code(code::kUserBadEncryptiontype, "encryptiontype is not usable for this app");
+    }
+    return Code(code::kUserPasswordDecodeFailed, "loginpwd does not decode");
+  }
+  PreparedPassword out;
+  out.set = true;
+  if (type == 3) {
+    // Only the MD5 of the password is known: keep it as a legacy hash, which
+    // the first login with the clear password upgrades.
+    auto legacy = crypto::LegacyHashForImport("md5", *plain);
+    if (!legacy.ok()) return Code(code::kUserPasswordDecodeFailed, "loginpwd is not an MD5");
+    out.primary = std::move(*legacy);
+    if (d.options_.md5_login_variant && hash) {
+      auto variant = crypto::HashPassword(*plain, d.options_.password_params);
+      if (!variant.ok()) return std::move(variant).error();
+      out.md5_variant = std::move(*variant);
+    }
+    return out;
+  }
+  if (!hash) {
+    auto legacy = crypto::LegacyHashForImport("plain", *plain);
+    if (!legacy.ok()) return Code(code::kUserArgsIllegal, "loginpwd is not acceptable");
+    out.primary = std::move(*legacy);
+    return out;
+  }
+  return HashForStorage(d, *plain);
+}
+
+// ---------------------------------------------------------------- save
+
+Error Directory::Impl::UserConflict(Error e) {
+  if (e.code != errc::kConflict) return e;
+  if (e.message.find("mobile") != std::string::npos) {
+    return Code(code::kUserMobileExists, "the mobile number belongs to another user");
+  }
+  return Code(code::kUserLoginnameExists, "the login name exists in this domain");
+}
+
+Result<SavedUser> Directory::Impl::SaveUserInTx(Directory& d, soci::session& sql, const App* app,
+                                                const Fields& args, SaveMode mode,
+                                                const PreparedPassword& password,
+                                                const std::vector<PushTarget>* targets) {
+  if (app != nullptr && !app->directory_write) {
+    return Code(code::kUserSyncNotAllowed, "this app may not synchronize users");
+  }
+  TB_RETURN_IF_ERROR(CheckUserArgs(args));
+  const std::string* userid = GetNonEmpty(args, "userid");
+  const std::string* loginname = GetNonEmpty(args, "loginname");
+  const std::string* oldloginname = GetNonEmpty(args, "oldloginname");
+  const std::string* orgcoding = GetNonEmpty(args, "orgcoding");
+
+  // Which user: by userid, else by (old)loginname within a domain.
+  std::optional<User> before;
+  if (userid != nullptr) {
+    before = QueryUser(sql, "WHERE userid = :u", {{"u", *userid}});
+    if (mode == SaveMode::kAddOnly && before) {
+      return Code(code::kUserLoginnameExists, "a user with this userid exists");
+    }
+    if (mode != SaveMode::kAddOnly && !before) return Code(code::kUserNotFound, "no such user");
+  } else if (oldloginname != nullptr || loginname != nullptr) {
+    const std::string* name = oldloginname != nullptr ? oldloginname : loginname;
+    const std::string* org = orgcoding;
+    if (oldloginname != nullptr) {
+      if (const std::string* old_org = GetNonEmpty(args, "oldorgcoding")) org = old_org;
+    }
+    std::vector<User> found =
+        org != nullptr ? QueryUsers(sql, "WHERE loginkey = :k AND domain = :d",
+                                    {{"k", LoginKey(*name)}, {"d", d.DomainOf(*org)}})
+                       : QueryUsers(sql, "WHERE loginkey = :k", {{"k", LoginKey(*name)}});
+    if (found.size() > 1) {
+      return Code(code::kUserArgsIllegal,
+                  "the login name exists in several domains: give orgcoding");
+    }
+    if (!found.empty()) before = std::move(found.front());
+    if (oldloginname != nullptr && !before) return Code(code::kUserNotFound, "no such user");
+    if (mode == SaveMode::kAddOnly && before) {
+      return Code(code::kUserLoginnameExists, "the login name exists in this domain");
+    }
+  }
+  if (mode == SaveMode::kModifyOnly && !before) return Code(code::kUserNotFound, "no such user");
+  if (before && app != nullptr) {
+    if (before->locked) return Code(code::kUserLocked, "the user is locked");
+    if (!InScope(app->org_scope, before->orgcoding)) {
+      return Code(code::kUserNoRight, "the user is outside this app's scope");
+    }
+  }
+
+  const bool added = !before;
+  const int64_t now = d.clock_.NowMillis();
+  User after = added ? User{} : *before;
+  if (added) {
+    after.userid = userid != nullptr ? *userid : d.random_.Id128();
+    after.created_ms = now;
+  }
+  for (const internal::UserText& f : internal::UserTexts()) {
+    if (f.name == "loginname") continue;
+    if (const std::string* v = Get(args, f.name)) after.*f.member = *v;
+  }
+  if (loginname != nullptr) after.loginname = *loginname;
+  if (const std::string* v = Get(args, "useable")) after.useable = v->empty() ? 1 : (*v)[0] - '0';
+  if (const std::string* v = Get(args, "orderby")) {
+    after.orderby = 0;
+    if (!v->empty()) ParseInt64(*v, &after.orderby);
+  }
+  if (after.usertype.empty()) after.usertype = "1";
+  after.updated_ms = now;
+
+  if (added) {
+    if (after.orgcoding.empty()) return Code(code::kUserBadOrgcoding, "orgcoding is required");
+    if (after.username.empty()) return Code(code::kUserUsernameEmpty, "username is empty");
+  }
+  const bool moved = !added && after.orgcoding != before->orgcoding;
+  if ((added || moved) && !QueryOrg(sql, after.orgcoding)) {
+    return Code(code::kUserOrgMissing, "the user's org does not exist");
+  }
+  if (moved && d.DomainOf(after.orgcoding) != before->domain) {
+    return Code(code::kUserMoveRefused, "a user moves only among orgs of one domain");
+  }
+  if (app != nullptr && !InScope(app->org_scope, after.orgcoding)) {
+    return Code(code::kUserNoRight, "the org is outside this app's scope");
+  }
+  after.domain = d.DomainOf(after.orgcoding);
+
+  auto login_taken = [&](std::string_view name) {
+    return Count(sql,
+                 "SELECT COUNT(*) FROM dir_users WHERE loginkey = :k AND domain = :d AND "
+                 "userid <> :u",
+                 {{"k", LoginKey(name)}, {"d", after.domain}, {"u", after.userid}}) > 0;
+  };
+  if (added && after.loginname.empty()) {
+    auto base = LoginNameFromChineseName(after.username);
+    if (!base.ok()) {
+      return Code(code::kUserBadLoginname, "no login name given and none derivable from username");
+    }
+    after.loginname = NextFreeLoginName(*base, login_taken);
+    if (after.loginname.empty()) return Code(code::kUserLoginnameExists, "no free login name");
+  } else if (added || LoginKey(after.loginname) != LoginKey(before->loginname)) {
+    if (login_taken(after.loginname)) {
+      return Code(code::kUserLoginnameExists, "the login name exists in this domain");
+    }
+  }
+
+  if (GetNonEmpty(args, "idnum") != nullptr || GetNonEmpty(args, "idtype") != nullptr) {
+    if (after.idtype == "1" && !after.idnum.empty()) {
+      if (after.idnum.back() == 'x') after.idnum.back() = 'X';
+      if (!IsValidResidentId(after.idnum, d.clock_)) {
+        return Code(code::kUserArgsIllegal, "idnum is not a valid resident ID number");
+      }
+    }
+  }
+  if (d.options_.require_mobile && after.mobile.empty()) {
+    return Code(code::kUserMobileEmpty, "mobile is required");
+  }
+  if (!after.mobile.empty() && (added || after.mobile != before->mobile) &&
+      Count(sql, "SELECT COUNT(*) FROM dir_users WHERE mobile = :m AND userid <> :u",
+            {{"m", after.mobile}, {"u", after.userid}}) > 0) {
+    return Code(code::kUserMobileExists, "the mobile number belongs to another user");
+  }
+  const bool extend_changed =
+      added || Get(args, "extendorgcoding") != nullptr || Get(args, "extendorderby") != nullptr;
+  std::vector<std::string> extend_orgs = internal::SplitList(after.extendorgcoding);
+  if (extend_changed) {
+    for (const std::string& org : extend_orgs) {
+      if (!QueryOrg(sql, org)) return Code(code::kUserOrgMissing, "an extendorgcoding org is missing");
+    }
+  }
+  if (added && !password.set) return Code(code::kUserPasswordEmpty, "loginpwd is required on add");
+
+  WriteUser(sql, after, added, password);
+  if (extend_changed) {
+    sql << "DELETE FROM dir_user_orgs WHERE userid = :u", soci::use(after.userid, "u");
+    std::map<std::string, int64_t> orders;
+    int ignored = 0;
+    ParseExtendOrderby(after.extendorderby, &orders, &ignored);
+    std::set<std::string> seen = {after.orgcoding};
+    for (const std::string& org : extend_orgs) {
+      if (!seen.insert(org).second) continue;
+      long long order = orders.count(org) ? orders[org] : 0;
+      sql << "INSERT INTO dir_user_orgs (userid, orgcoding, orderby) VALUES (:u, :o, :n)",
+          soci::use(after.userid, "u"), soci::use(org, "o"), soci::use(order, "n");
+    }
+  }
+  std::vector<PushTarget> own_targets;
+  if (targets == nullptr) {
+    own_targets = PushTargets(sql);
+    targets = &own_targets;
+  }
+  std::string_view origin = app != nullptr ? std::string_view(app->servicecode) : "";
+  TB_RETURN_IF_ERROR(PushUser(d, sql, *targets, origin, before ? &*before : nullptr, after));
+  return SavedUser{std::move(after), added};
+}
+
+Result<SavedUser> Directory::SaveUser(const Caller& caller, const Fields& args, SaveMode mode) {
+  auto app = Impl::CallerApp(*this, caller);
+  if (!app.ok()) return std::move(app).error();
+  if (*app != nullptr && !(*app)->directory_write) {
+    return Code(code::kUserSyncNotAllowed, "this app may not synchronize users");
+  }
+  TB_RETURN_IF_ERROR(CheckUserArgs(args));
+  auto password = Impl::PreparePassword(*this, app->get(), args, true);
+  if (!password.ok()) return std::move(password).error();
+  Result<SavedUser> saved = store_.WithTransaction([&](soci::session& sql) {
+    return Impl::SaveUserInTx(*this, sql, app->get(), args, mode, *password, nullptr);
+  });
+  if (!saved.ok()) return Impl::UserConflict(std::move(saved).error());
+  users_.Invalidate(saved->user.userid);
+  return saved;
+}
+
+// ---------------------------------------------------------------- delete
+
+Result<User> Directory::DeleteUser(const Caller& caller, const UserKey& key) {
+  auto app = Impl::CallerApp(*this, caller);
+  if (!app.ok()) return std::move(app).error();
+  const App* a = app->get();
+  if (a != nullptr && !a->directory_write) {
+    return Code(code::kUserDeleteNotAllowed, "this app may not delete users");
+  }
+  std::string tail;
+  Params params;
+  if (!key.userid.empty()) {
+    if (!IsHex32(key.userid)) return Code(code::kUserDeleteArgsIllegal, "illegal userid");
+    tail = "WHERE userid = :u";
+    params = {{"u", key.userid}};
+  } else if (!key.loginname.empty()) {
+    if (!IsValidLoginName(key.loginname)) {
+      return Code(code::kUserDeleteArgsIllegal, "illegal loginname");
+    }
+    if (!key.orgcoding.empty() && !IsValidOrgCoding(key.orgcoding)) {
+      return Code(code::kUserDeleteArgsIllegal, "illegal orgcoding");
+    }
+    tail = "WHERE loginkey = :k";
+    params = {{"k", LoginKey(key.loginname)}};
+    if (!key.orgcoding.empty()) {
+      tail += " AND domain = :d";
+      params.emplace_back("d", DomainOf(key.orgcoding));
+    }
+  } else {
+    return Code(code::kUserDeleteArgsIllegal, "give userid or loginname");
+  }
+  Result<User> deleted = store_.WithTransaction([&](soci::session& sql) -> Result<User> {
+    std::vector<User> found = Impl::QueryUsers(sql, tail, params);
+    if (found.empty()) return Code(code::kUserDeleteNotFound, "no such user");
+    if (found.size() > 1) {
+      return Code(code::kUserDeleteArgsIllegal,
+                  "the login name exists in several domains: give orgcoding");
+    }
+    User& user = found.front();
+    if (a != nullptr && !InScope(a->org_scope, user.orgcoding)) {
+      return Code(code::kUserDeleteNoRight, "the user is outside this app's scope");
+    }
+    if (a != nullptr && user.locked) return Code(code::kUserDeleteLocked, "the user is locked");
+    for (const char* table : {"dir_user_orgs", "dir_user_roles", "dir_bindings", "dir_users"}) {
+      sql << "DELETE FROM " + std::string(table) + " WHERE userid = :u",
+          soci::use(user.userid, "u");
+    }
+    TB_RETURN_IF_ERROR(Impl::PushUserDeleted(*this, sql, caller.servicecode, user));
+    return std::move(user);
+  });
+  if (deleted.ok()) users_.Invalidate(deleted->userid);
+  return deleted;
+}
+
+// ---------------------------------------------------------------- reads
+
+Result<std::shared_ptr<const User>> Directory::CachedUser(std::string_view userid) {
+  if (!IsHex32(userid)) return Code(code::kUserReadBadId, "illegal userid");
+  if (auto hit = users_.Find(userid)) return hit;
+  uint64_t ticket = users_.FillTicket(userid);
+  auto loaded = store_.WithSession([&](soci::session& sql) -> Result<std::shared_ptr<const User>> {
+    std::optional<User> user = Impl::QueryUser(sql, "WHERE userid = :u", {{"u", std::string(userid)}});
+    if (!user) return Code(code::kUserReadNotFound, "no such user");
+    return std::shared_ptr<const User>(std::make_shared<User>(std::move(*user)));
+  });
+  if (loaded.ok()) users_.Insert(userid, *loaded, ticket);
+  return loaded;
+}
+
+Result<std::shared_ptr<const User>> Directory::GetUserById(const Caller& caller,
+                                                           std::string_view userid) {
+  auto app = Impl::CallerApp(*this, caller);
+  if (!app.ok()) return std::move(app).error();
+  auto user = CachedUser(userid);
+  if (!user.ok()) return user;
+  if (*app != nullptr && !InScope((*app)->org_scope, (*user)->orgcoding)) {
+    return Code(code::kUserReadNoRight, "the user is outside this app's scope");
+  }
+  return user;
+}
+
+Result<std::shared_ptr<const User>> Directory::GetUserByLoginname(const Caller& caller,
+                                                                  std::string_view loginname,
+                                                                  std::string_view orgcoding) {
+  auto app = Impl::CallerApp(*this, caller);
+  if (!app.ok()) return std::move(app).error();
+  if (!IsValidLoginName(loginname)) return Code(code::kUserReadBadId, "illegal loginname");
+  if (!orgcoding.empty() && !IsValidOrgCoding(orgcoding)) {
+    return Code(code::kUserReadBadOrgcoding, "illegal orgcoding");
+  }
+  auto ids = store_.WithSession([&](soci::session& sql) -> Result<std::vector<std::string>> {
+    std::string query = "SELECT userid FROM dir_users WHERE loginkey = :k";
+    Params params = {{"k", LoginKey(loginname)}};
+    if (!orgcoding.empty()) {
+      query += " AND domain = :d";
+      params.emplace_back("d", DomainOf(orgcoding));
+    }
+    std::string id;
+    soci::statement st(sql);
+    st.exchange(soci::into(id));
+    for (const auto& [n, v] : params) st.exchange(soci::use(v, n));
+    st.alloc();
+    st.prepare(query + " LIMIT 2");
+    st.define_and_bind();
+    std::vector<std::string> out;
+    if (st.execute(true)) {
+      do {
+        out.push_back(id);
+      } while (st.fetch());
+    }
+    return out;
+  });
+  if (!ids.ok()) return std::move(ids).error();
+  if (ids->empty()) return Code(code::kUserReadNotFound, "no such user");
+  if (ids->size() > 1) {
+    return Code(code::kUserReadAmbiguous, "the login name exists in several domains");
+  }
+  auto user = CachedUser(ids->front());
+  if (!user.ok()) return user;
+  if (*app != nullptr && !InScope((*app)->org_scope, (*user)->orgcoding)) {
+    return Code(code::kUserReadNoRight, "the user is outside this app's scope");
+  }
+  return user;
+}
+
+Result<PageOf<User>> Directory::UsersByOrg(const Caller& caller, std::string_view orgcoding,
+                                           Page page, bool include_suborgs) {
+  auto app = Impl::CallerApp(*this, caller);
+  if (!app.ok()) return std::move(app).error();
+  if (!IsValidOrgCoding(orgcoding)) return Code(code::kUserReadBadOrgcoding, "illegal orgcoding");
+  int64_t limit = 0;
+  int64_t offset = 0;
+  if (!PageBounds(page, &limit, &offset)) return Code(code::kUserReadBadPage, "illegal page");
+  if (*app != nullptr && !InScope((*app)->org_scope, orgcoding)) {
+    return Code(code::kUserReadNoRight, "the org is outside this app's scope");
+  }
+  std::string where;
+  Params params;
+  std::string order;
+  if (include_suborgs) {
+    where = "WHERE orgcoding >= :a AND orgcoding < :b ";
+    params = {{"a", std::string(orgcoding)}, {"b", PrefixEnd(orgcoding)}};
+    order = "ORDER BY orgcoding, orderby, loginkey ";
+  } else {
+    where = "WHERE orgcoding = :a ";
+    params = {{"a", std::string(orgcoding)}};
+    order = "ORDER BY orderby, loginkey ";
+  }
+  return store_.WithSession([&](soci::session& sql) -> Result<PageOf<User>> {
+    if (!Impl::QueryOrg(sql, orgcoding)) return Code(code::kUserReadOrgNotFound, "no such org");
+    PageOf<User> out;
+    out.total = Impl::Count(sql, "SELECT COUNT(*) FROM dir_users " + where, params);
+    out.items = Impl::QueryUsers(sql,
+                                 where + order + "LIMIT " + std::to_string(limit) + " OFFSET " +
+                                     std::to_string(offset),
+                                 params);
+    return out;
+  });
+}
+
+Result<PageOf<User>> Directory::SearchUsers(const UserSearch& search, Page page) {
+  int64_t limit = 0;
+  int64_t offset = 0;
+  if (!PageBounds(page, &limit, &offset)) return Code(code::kUserReadBadPage, "illegal page");
+  std::vector<std::string> conditions;
+  Params params;
+  if (!search.text.empty()) {
+    std::string key = LoginKey(search.text);
+    std::string id = search.text;
+    for (char& c : id) {
+      if (c == 'x') c = 'X';
+    }
+    conditions.push_back(
+        "((loginkey >= :k1 AND loginkey < :k2) OR (username >= :n1 AND username < :n2) OR "
+        "(mobile >= :m1 AND mobile < :m2 AND mobile <> '') OR "
+        "(idnum >= :i1 AND idnum < :i2 AND idnum <> ''))");
+    params = {{"k1", key},         {"k2", PrefixEnd(key)},         {"n1", search.text},
+              {"n2", PrefixEnd(search.text)}, {"m1", search.text}, {"m2", PrefixEnd(search.text)},
+              {"i1", id},          {"i2", PrefixEnd(id)}};
+  }
+  if (!search.org_prefix.empty()) {
+    conditions.push_back("orgcoding >= :o1 AND orgcoding < :o2");
+    params.emplace_back("o1", search.org_prefix);
+    params.emplace_back("o2", PrefixEnd(search.org_prefix));
+  }
+  std::string where;
+  for (const std::string& c : conditions) where += (where.empty() ? "WHERE " : " AND ") + c;
+  return store_.WithSession([&](soci::session& sql) -> Result<PageOf<User>> {
+    PageOf<User> out;
+    out.total = Impl::Count(sql, "SELECT COUNT(*) FROM dir_users " + where, params);
+    out.items = Impl::QueryUsers(sql,
+                                 where + " ORDER BY loginkey, domain LIMIT " +
+                                     std::to_string(limit) + " OFFSET " + std::to_string(offset),
+                                 params);
+    return out;
+  });
+}
+
+// ---------------------------------------------------------------- passwords, logins
+
+Status Directory::SetPassword(std::string_view userid, std::string_view plain) {
+  if (!IsHex32(userid)) return Code(code::kUserReadNotFound, "no such user");
+  if (plain.empty()) return Code(code::kUserPasswordEmpty, "the password is empty");
+  auto password = Impl::HashForStorage(*this, plain);
+  if (!password.ok()) return std::move(password).error();
+  return store_.WithTransaction([&](soci::session& sql) -> Status {
+    std::string id(userid);
+    long long now = clock_.NowMillis();
+    soci::statement st =
+        (sql.prepare << "UPDATE dir_users SET password_hash = :h, password_md5 = :m, "
+                        "updated_ms = :t WHERE userid = :u",
+         soci::use(password->primary, "h"), soci::use(password->md5_variant, "m"),
+         soci::use(now, "t"), soci::use(id, "u"));
+    st.execute(true);
+    if (st.get_affected_rows() == 0) return Code(code::kUserReadNotFound, "no such user");
+    return Status::Ok();
+  });
+}
+
+namespace {
+
+struct StoredCredentials {
+  std::string userid;
+  std::string hash;
+  std::string md5;
+};
+
+// Shared by VerifyLogin and CheckPassword: the check and the upgrade.
+Status CheckAndUpgrade(SqlStore& store, const DirectoryOptions& options,
+                       const StoredCredentials& c, std::string_view password, bool md5) {
+  crypto::VerifyOutcome outcome{false, false};
+  if (md5) {
+    if (!crypto::SupportsMd5Login(c.hash, c.md5)) {
+      return Code(code::kLoginEncryptionUnusable, "this account cannot log in with an MD5");
+    }
+    outcome = crypto::VerifyPasswordMd5(c.hash, c.md5, password, options.password_params);
+  } else {
+    outcome = crypto::VerifyPassword(c.hash, password, options.password_params);
+  }
+  if (!outcome.ok) return Code(code::kLoginWrongPassword, "wrong password");
+  if (!outcome.needs_rehash) return Status::Ok();
+  // The login succeeded; failing to upgrade the stored hash must not undo that.
+  std::string column = md5 ? "password_md5" : "password_hash";
+  std::string old_value = md5 ? c.md5 : c.hash;
+  std::string new_primary;
+  std::string new_md5 = c.md5;
+  if (md5) {
+    std::string hex(password);
+    std::transform(hex.begin(), hex.end(), hex.begin(),
+                   [](char ch) { return static_cast<char>(std::tolower(ch)); });
+    auto h = crypto::HashPassword(hex, options.password_params);
+    if (!h.ok()) return Status::Ok();
+    new_md5 = std::move(*h);
+    new_primary = c.hash;
+  } else {
+    auto h = crypto::HashPassword(password, options.password_params);
+    if (!h.ok()) return Status::Ok();
+    new_primary = std::move(*h);
+    if (options.md5_login_variant && c.md5.empty()) {
+      auto v = crypto::HashPassword(crypto::Md5Hex(password), options.password_params);
+      if (v.ok()) new_md5 = std::move(*v);
+    }
+  }
+  Status upgraded = store.WithTransaction([&](soci::session& sql) -> Status {
+    sql << "UPDATE dir_users SET password_hash = :h, password_md5 = :m WHERE userid = :u AND " +
+               column + " = :old",
+        soci::use(new_primary, "h"), soci::use(new_md5, "m"), soci::use(c.userid, "u"),
+        soci::use(old_value, "old");
+    return Status::Ok();
+  });
+  if (!upgraded.ok()) {
+    spdlog::warn("directory: could not upgrade a password hash: {}", upgraded.error().message);
+  }
+  return Status::Ok();
+}
+
+Status SetLocked(SqlStore& store, const Clock& clock, std::string_view userid, bool locked) {
+  if (!IsHex32(userid)) return Code(code::kUserReadNotFound, "no such user");
+  return store.WithTransaction([&](soci::session& sql) -> Status {
+    std::string id(userid);
+    int value = locked ? 1 : 0;
+    long long now = clock.NowMillis();
+    soci::statement st = (sql.prepare << "UPDATE dir_users SET locked = :l, updated_ms = :t "
+                                         "WHERE userid = :u",
+                          soci::use(value, "l"), soci::use(now, "t"), soci::use(id, "u"));
+    st.execute(true);
+    if (st.get_affected_rows() == 0) return Code(code::kUserReadNotFound, "no such user");
+    return Status::Ok();
+  });
+}
+
+}  // namespace
+
+Result<std::shared_ptr<const User>> Directory::VerifyLogin(const LoginAttempt& attempt) {
+  if (!attempt.orgcoding.empty() && !IsValidOrgCoding(attempt.orgcoding)) {
+    return Code(code::kLoginBadOrgcoding, "illegal orgcoding");
+  }
+  std::call_once(dummy_once_, [&] {
+    auto h = crypto::HashPassword("tongban-no-such-user", options_.password_params);
+    if (h.ok()) dummy_hash_ = std::move(*h);
+  });
+  auto found = store_.WithSession([&](soci::session& sql) -> Result<std::vector<StoredCredentials>> {
+    if (!attempt.orgcoding.empty() && !Impl::QueryOrg(sql, attempt.orgcoding)) {
+      return Code(code::kLoginBadOrgcoding, "no such org");
+    }
+    std::string query =
+        "SELECT userid, password_hash, password_md5 FROM dir_users WHERE loginkey = :k";
+    Params params = {{"k", LoginKey(attempt.loginname)}};
+    if (!attempt.orgcoding.empty()) {
+      query += " AND domain = :d";
+      params.emplace_back("d", DomainOf(attempt.orgcoding));
+    }
+    StoredCredentials row;
+    soci::statement st(sql);
+    st.exchange(soci::into(row.userid));
+    st.exchange(soci::into(row.hash));
+    st.exchange(soci::into(row.md5));
+    for (const auto& [n, v] : params) st.exchange(soci::use(v, n));
+    st.alloc();
+    st.prepare(query + " LIMIT 2");
+    st.define_and_bind();
+    std::vector<StoredCredentials> out;
+    if (st.execute(true)) {
+      do {
+        out.push_back(row);
+      } while (st.fetch());
+    }
+    return out;
+  });
+  if (!found.ok()) return std::move(found).error();
+  if (found->empty()) {
+    (void)crypto::VerifyPassword(dummy_hash_, attempt.password, options_.password_params);
+    return Code(code::kLoginNoUser, "no such user");
+  }
+  if (found->size() > 1) {
+    return Code(code::kLoginAmbiguous, "the login name exists in several domains");
+  }
+  const StoredCredentials& creds = found->front();
+  TB_RETURN_IF_ERROR(
+      CheckAndUpgrade(store_, options_, creds, attempt.password, attempt.md5));
+  auto user = CachedUser(creds.userid);
+  if (!user.ok()) return user;
+  if ((*user)->locked) return Code(code::kLoginLocked, "the account is locked");
+  if ((*user)->useable != 1) return Code(code::kLoginDisabled, "the account is inactive");
+  return user;
+}
+
+Status Directory::CheckPassword(std::string_view userid, std::string_view plain) {
+  if (!IsHex32(userid)) return Code(code::kLoginNoUser, "no such user");
+  auto found = store_.WithSession([&](soci::session& sql) -> Result<StoredCredentials> {
+    StoredCredentials c;
+    c.userid = std::string(userid);
+    sql << "SELECT password_hash, password_md5 FROM dir_users WHERE userid = :u",
+        soci::use(c.userid, "u"), soci::into(c.hash), soci::into(c.md5);
+    if (!sql.got_data()) return Code(code::kLoginNoUser, "no such user");
+    return c;
+  });
+  if (!found.ok()) return std::move(found).error();
+  return CheckAndUpgrade(store_, options_, *found, plain, false);
+}
+
+Status Directory::LockUser(std::string_view userid) {
+  Status st = SetLocked(store_, clock_, userid, true);
+  users_.Invalidate(userid);
+  return st;
+}
+
+Status Directory::UnlockUser(std::string_view userid) {
+  Status st = SetLocked(store_, clock_, userid, false);
+  users_.Invalidate(userid);
+  return st;
+}
+
+}  // namespace tongban::directory

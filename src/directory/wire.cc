@@ -1,0 +1,57 @@
+#include "directory/wire.h"
+
+#include <string>
+
+#include "directory/internal.h"
+
+namespace tongban::directory {
+
+codec::Value UserToValue(const User& user) {
+  codec::Value v = codec::Value::Object(48);
+  v.Set("userid", user.userid);
+  for (const internal::UserText& f : internal::UserTexts()) {
+    // The spec lists useable and orderby between headpicture and usertype.
+    if (f.name == "usertype") {
+      v.Set("useable", std::to_string(user.useable));
+      v.Set("orderby", std::to_string(user.orderby));
+    }
+    v.Set(f.name, user.*f.member);
+  }
+  return v;
+}
+
+codec::Value OrgToValue(const Org& org) {
+  codec::Value v = codec::Value::Object(10);
+  v.Set("orgcoding", org.orgcoding);
+  for (const internal::OrgText& f : internal::OrgTexts()) v.Set(f.name, org.*f.member);
+  v.Set("orderby", std::to_string(org.orderby));
+  return v;
+}
+
+codec::Value RoleToValue(const Role& role) {
+  return codec::Value::Object(3)
+      .Set("rolecode", role.rolecode)
+      .Set("rolename", role.rolename)
+      .Set("memo", role.memo);
+}
+
+codec::Value PositionToValue(const Position& position) {
+  return codec::Value::Object(3)
+      .Set("positioncode", position.positioncode)
+      .Set("positionname", position.positionname)
+      .Set("memo", position.memo);
+}
+
+Result<Fields> FieldsFromValue(const codec::Value& args) {
+  if (!args.IsObject()) return Error::InvalidArgument("args is not an object");
+  Fields out;
+  for (const codec::Member& m : args.members()) {
+    if (!m.value.IsScalar()) {
+      return Error::InvalidArgument("args member '" + m.key + "' is not a scalar");
+    }
+    out[m.key] = m.value.ToText();
+  }
+  return out;
+}
+
+}  // namespace tongban::directory

@@ -1,0 +1,62 @@
+// Client: a small synchronous HTTP/1.1 client for server-to-app calls — the
+// outbox's push of user/org changes and back-channel logout. One connection
+// per call ("Connection: close"), a hard deadline per call, http:// only
+// (TLS would need OpenSSL::SSL linked; see the module notes).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/result.h"
+
+namespace tongban::http {
+
+struct ClientResponse {
+  int status = 0;
+  std::string body = {};
+  std::vector<std::pair<std::string, std::string>> headers = {};
+
+  // First header of that name, case-insensitive.
+  std::optional<std::string_view> Header(std::string_view name) const;
+};
+
+struct ClientOptions {
+  std::string user_agent = "tongban";
+  size_t max_response_bytes = 8 * 1024 * 1024;  // larger = kTooLarge
+};
+
+// Thread-safe: every call uses its own connection and I/O context. Redirects
+// are not followed (a 3xx is returned as it is).
+class Client {
+ public:
+  explicit Client(ClientOptions options = {});
+
+  // Every call fails with kInvalidArgument for a URL that is not
+  // http://host[:port][/path][?query], kUnavailable when the host cannot be
+  // resolved or reached, the connection breaks, or `timeout` (covering the
+  // whole call: resolve, connect, send, receive) passes, and kTooLarge for an
+  // oversized response. Any HTTP status, 500 included, is a success value.
+  // Error messages never contain the URL's query (it may carry secrets).
+  Result<ClientResponse> Get(std::string_view url, std::chrono::milliseconds timeout) const;
+  Result<ClientResponse> Post(std::string_view url, std::string_view content_type,
+                              std::string_view body, std::chrono::milliseconds timeout) const;
+  // POSTs `params` as application/x-www-form-urlencoded;charset=UTF-8.
+  Result<ClientResponse> PostForm(std::string_view url,
+                                  const std::vector<std::pair<std::string, std::string>>& params,
+                                  std::chrono::milliseconds timeout) const;
+
+  // The general form: `headers` are added as given.
+  Result<ClientResponse> Send(std::string_view method, std::string_view url,
+                              const std::vector<std::pair<std::string, std::string>>& headers,
+                              std::string_view body, std::chrono::milliseconds timeout) const;
+
+ private:
+  ClientOptions options_;
+};
+
+}  // namespace tongban::http

@@ -1,0 +1,63 @@
+// RequestParser: incremental HTTP/1.1 request parsing (Boost.Beast's
+// basic_parser) straight into a reusable Request, without per-header
+// allocations. Internal to the http module: the server's connections use it,
+// and so do parser tests and fuzz targets through ParseRequestBytes.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "core/result.h"
+#include "http/request.h"
+
+namespace tongban::http {
+
+class TrustedProxies;
+
+class RequestParser {
+ public:
+  enum class State { kNeedMore, kDone, kError };
+
+  RequestParser(Request& request, size_t max_header_bytes, size_t max_body_bytes);
+  ~RequestParser();
+  RequestParser(const RequestParser&) = delete;
+  RequestParser& operator=(const RequestParser&) = delete;
+
+  // The socket peer for every request of this connection.
+  void SetPeer(std::string_view peer_ip);
+  // Prepares for the next message: empties the request, keeping storage.
+  void Begin();
+  // Parses as much of `data` as forms the current message; returns the bytes
+  // consumed (the rest belongs to the next, pipelined, message). After kError,
+  // error_status() (400, 413 or 431) and error_message() say why.
+  size_t Feed(std::string_view data, State& state);
+
+  bool got_some() const;
+  bool header_done() const;
+  bool keep_alive() const;
+  // The client sent "Expect: 100-continue" on HTTP/1.1 and the body is still to come.
+  bool wants_continue() const;
+  int error_status() const { return error_status_; }
+  std::string_view error_message() const { return error_message_; }
+
+  // Decodes the path, parses query and form, resolves remote_ip (see
+  // Request). A failure is a 400 with the error's message.
+  Status Finish(const TrustedProxies& proxies);
+
+ private:
+  struct Impl;  // holds the Beast parser, re-emplaced in place for each message
+  Request& request_;
+  std::unique_ptr<Impl> impl_;
+  int error_status_ = 0;
+  std::string error_message_;
+};
+
+// Parses one complete request from `bytes`, as a connection would. On
+// failure the Error's code is the HTTP status the server would send (400,
+// 413, 431) and its message the reason. For tests and fuzzing.
+Result<Request> ParseRequestBytes(std::string_view bytes, size_t max_header_bytes = 16 * 1024,
+                                  size_t max_body_bytes = 1024 * 1024);
+
+}  // namespace tongban::http

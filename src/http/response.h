@@ -1,0 +1,69 @@
+// Response: what a handler fills in — status, content type, body, extra
+// headers, cookies, redirects. The Server adds Date, Content-Length and
+// Connection itself and reuses one Response per connection.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "http/cookie.h"
+
+namespace tongban::http {
+
+inline constexpr std::string_view kJsonType = "application/json;charset=utf-8";
+inline constexpr std::string_view kXmlType = "text/xml;charset=utf-8";
+inline constexpr std::string_view kTextType = "text/plain;charset=utf-8";
+inline constexpr std::string_view kHtmlType = "text/html;charset=utf-8";
+
+class Response {
+ public:
+  int status() const { return status_; }
+  void set_status(int status) { status_ = status; }
+
+  std::string_view content_type() const { return content_type_; }
+  void set_content_type(std::string_view type) { content_type_.assign(type); }
+
+  std::string& body() { return body_; }
+  const std::string& body() const { return body_; }
+  void set_body(std::string body) { body_ = std::move(body); }
+
+  // Adds a header line. Throws std::invalid_argument (a programming error,
+  // which the server turns into a 500) when the name is not a token, the value
+  // holds CR, LF or NUL, or the name is one the server manages
+  // (Content-Length, Transfer-Encoding, Connection, Date, Content-Type).
+  void AddHeader(std::string_view name, std::string_view value);
+  // The first extra header called `name` (case-insensitive).
+  std::optional<std::string_view> Header(std::string_view name) const;
+  // The extra headers as written on the wire, each "Name: value\r\n".
+  std::string_view raw_headers() const { return headers_; }
+
+  // Adds a Set-Cookie header; see FormatSetCookie for what throws.
+  void SetCookie(std::string_view name, std::string_view value, const CookieOptions& options = {});
+
+  // Sets `status` (301, 302, 303, 307 or 308) and a Location header. Bytes
+  // not allowed in a URL (controls, space, non-ASCII) are percent-encoded, so
+  // a URL taken from a parameter cannot split the header.
+  void Redirect(std::string_view url, int status = 302);
+
+  void SetText(int status, std::string_view text);  // text/plain;charset=utf-8
+  void SetJson(int status, std::string_view json);  // application/json;charset=utf-8
+  // {"error":"<error>","message":"<message>"} as JSON, both escaped.
+  void SetJsonError(int status, std::string_view error, std::string_view message);
+
+  // Ask the server to close the connection after sending this response.
+  void set_close_connection(bool close) { close_connection_ = close; }
+  bool close_connection() const { return close_connection_; }
+
+  // Back to a fresh 200 with no headers or body, keeping allocated storage.
+  void Reset();
+
+ private:
+  int status_ = 200;
+  bool close_connection_ = false;
+  std::string content_type_;
+  std::string body_;
+  std::string headers_;
+};
+
+}  // namespace tongban::http

@@ -1,0 +1,74 @@
+// Server: tongban's HTTP/1.1 server (Boost.Asio, plain TCP: TLS ends at the
+// load balancer). One io_context per thread; each connection lives on one
+// thread, so the hot path takes no locks and a 1 s sweep, not per-read
+// timers, enforces the timeouts. src/app builds it from ServerConfig.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+#include "http/metrics.h"
+#include "http/router.h"
+
+namespace tongban::http {
+
+struct ServerOptions {
+  std::string bind_address = "127.0.0.1";  // an IPv4 or IPv6 address; "::" = all
+  uint16_t port = 8080;                    // 0 = any free port (see Server::port())
+  int threads = 0;                         // I/O threads; 0 = one per hardware core
+  size_t max_header_bytes = 16 * 1024;     // request line + headers; over = 431
+  size_t max_body_bytes = 1024 * 1024;     // over = 413
+  // A keep-alive connection waiting for its next request is closed after this.
+  std::chrono::milliseconds idle_timeout{60'000};
+  // From a request's first byte until it is complete, and for writing a
+  // response; a slower client is disconnected.
+  std::chrono::milliseconds read_timeout{15'000};
+  // Stop() waits this long for in-flight requests before closing them.
+  std::chrono::milliseconds shutdown_timeout{10'000};
+  // Peers whose X-Forwarded-For is believed: addresses or CIDR blocks.
+  std::vector<std::string> trusted_proxies = {};
+  // One "access" log line per request: method, route label, status, bytes,
+  // microseconds, client address. Never the query string or the body.
+  bool access_log = true;
+};
+
+class Server {
+ public:
+  // `router` and `metrics` must outlive the server; the router must not
+  // change once Listen() was called.
+  Server(const Router& router, Metrics& metrics, ServerOptions options);
+  // Run() must have returned (or never been called): call Stop() and join first.
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds and listens. Fails (kUnavailable) when the address is taken or
+  // not local, (kInvalidArgument) on a bad option. Call once, before Run().
+  Status Listen();
+  // The port bound by Listen(): the configured one, or the one picked for 0.
+  uint16_t port() const;
+
+  // Serves on options.threads threads (the caller's is one of them) until
+  // Stop(), then returns once in-flight requests are done or
+  // shutdown_timeout passed. A server runs once.
+  void Run();
+
+  // Thread-safe, idempotent, returns at once: stops accepting, closes idle
+  // connections, lets requests being read or handled finish (their response
+  // says Connection: close). May be called before Run() or from a handler.
+  void Stop();
+
+  // Calls Stop() on SIGINT or SIGTERM while Run() runs. Call after a
+  // successful Listen(), before Run().
+  void StopOnSignals();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tongban::http

@@ -1,0 +1,257 @@
+#include "http/url.h"
+
+#include <cstring>
+
+#include "http/strings.h"
+
+namespace tongban::http {
+namespace {
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+bool IsUnreserved(unsigned char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+         c == '-' || c == '.' || c == '_' || c == '~';
+}
+
+}  // namespace
+
+bool PercentDecodeAppend(std::string_view in, bool plus_is_space, std::string& out) {
+  size_t i = 0;
+  while (i < in.size()) {
+    // Copy the run of bytes that need no decoding in one go.
+    size_t run = i;
+    while (run < in.size() && in[run] != '%' && !(plus_is_space && in[run] == '+')) ++run;
+    out.append(in.data() + i, run - i);
+    i = run;
+    if (i == in.size()) break;
+    if (in[i] == '+') {
+      out.push_back(' ');
+      ++i;
+      continue;
+    }
+    if (i + 2 >= in.size()) return false;
+    int hi = HexValue(in[i + 1]);
+    int lo = HexValue(in[i + 2]);
+    if (hi < 0 || lo < 0) return false;
+    out.push_back(static_cast<char>(hi * 16 + lo));
+    i += 3;
+  }
+  return true;
+}
+
+namespace {
+
+std::string_view Shorten(std::string_view name) {
+  return name.size() <= 64 ? name : name.substr(0, 64);
+}
+
+std::string BadParam(std::string_view name, const char* what) {
+  if (!IsValidUtf8(name)) return std::string("a parameter name ") + what;
+  std::string m = "parameter '";
+  m.append(Shorten(name));
+  m += "': value ";
+  m += what;
+  return m;
+}
+
+}  // namespace
+
+void Params::Add(std::string_view name, std::string_view value, ParamSource source) {
+  Slot slot;
+  slot.name_offset = static_cast<uint32_t>(storage_.size());
+  slot.name_size = static_cast<uint32_t>(name.size());
+  storage_.append(name);
+  slot.value_offset = static_cast<uint32_t>(storage_.size());
+  slot.value_size = static_cast<uint32_t>(value.size());
+  storage_.append(value);
+  slot.source = source;
+  slots_.push_back(slot);
+}
+
+Params::Entry Params::at(size_t i) const {
+  const Slot& s = slots_[i];
+  std::string_view all(storage_);
+  return Entry{all.substr(s.name_offset, s.name_size), all.substr(s.value_offset, s.value_size),
+               s.source};
+}
+
+std::optional<std::string_view> Params::Get(std::string_view name) const {
+  std::optional<std::string_view> from_query;
+  std::string_view all(storage_);
+  for (const Slot& s : slots_) {
+    if (all.substr(s.name_offset, s.name_size) != name) continue;
+    std::string_view value = all.substr(s.value_offset, s.value_size);
+    if (s.source == ParamSource::kBody) return value;
+    if (!from_query) from_query = value;
+  }
+  return from_query;
+}
+
+std::string_view Params::GetOr(std::string_view name, std::string_view fallback) const {
+  return Get(name).value_or(fallback);
+}
+
+std::vector<std::string_view> Params::GetAll(std::string_view name) const {
+  std::vector<std::string_view> body;
+  std::vector<std::string_view> query;
+  std::string_view all(storage_);
+  for (const Slot& s : slots_) {
+    if (all.substr(s.name_offset, s.name_size) != name) continue;
+    (s.source == ParamSource::kBody ? body : query)
+        .push_back(all.substr(s.value_offset, s.value_size));
+  }
+  body.insert(body.end(), query.begin(), query.end());
+  return body;
+}
+
+void Params::Clear() {
+  storage_.clear();
+  slots_.clear();
+}
+
+std::string UrlEncode(std::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(s.size() + s.size() / 2);
+  for (unsigned char c : s) {
+    if (IsUnreserved(c)) {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  return out;
+}
+
+Result<std::string> UrlDecode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  if (!PercentDecodeAppend(s, /*plus_is_space=*/true, out)) {
+    return Error::InvalidArgument("malformed percent-encoding");
+  }
+  return out;
+}
+
+Result<std::string> UrlDecodePath(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  if (!PercentDecodeAppend(s, /*plus_is_space=*/false, out)) {
+    return Error::InvalidArgument("malformed percent-encoding in path");
+  }
+  return out;
+}
+
+bool IsValidUtf8(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* end = p + s.size();
+  while (p < end) {
+    // ASCII fast path, 8 bytes at a time.
+    while (end - p >= 8) {
+      uint64_t chunk;
+      std::memcpy(&chunk, p, 8);
+      if (chunk & 0x8080808080808080ULL) break;
+      p += 8;
+    }
+    if (p == end) break;
+    unsigned char c = *p;
+    if (c < 0x80) {
+      ++p;
+      continue;
+    }
+    int extra;
+    uint32_t min;
+    uint32_t cp;
+    if ((c & 0xE0) == 0xC0) {
+      extra = 1, min = 0x80, cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      extra = 2, min = 0x800, cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      extra = 3, min = 0x10000, cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (end - p <= extra) return false;
+    for (int k = 1; k <= extra; ++k) {
+      if ((p[k] & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (p[k] & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    p += extra + 1;
+  }
+  return true;
+}
+
+Status ParseQueryInto(std::string_view encoded, ParamSource source, Params& out) {
+  // Decoded name and value are built in these and then copied into `out`;
+  // thread_local keeps their capacity across requests on a server thread.
+  thread_local std::string name;
+  thread_local std::string value;
+  size_t pos = 0;
+  while (pos <= encoded.size()) {
+    size_t amp = encoded.find('&', pos);
+    if (amp == std::string_view::npos) amp = encoded.size();
+    std::string_view pair = encoded.substr(pos, amp - pos);
+    pos = amp + 1;
+    if (pair.empty()) continue;
+    size_t eq = pair.find('=');
+    std::string_view raw_name = pair.substr(0, eq);
+    std::string_view raw_value = eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+    name.clear();
+    value.clear();
+    if (!PercentDecodeAppend(raw_name, true, name)) {
+      return Error::InvalidArgument("a parameter name has malformed percent-encoding");
+    }
+    if (!IsValidUtf8(name)) return Error::InvalidArgument("a parameter name is not valid UTF-8");
+    if (!PercentDecodeAppend(raw_value, true, value)) {
+      return Error::InvalidArgument(BadParam(name, "has malformed percent-encoding"));
+    }
+    if (!IsValidUtf8(value)) return Error::InvalidArgument(BadParam(name, "is not valid UTF-8"));
+    out.Add(name, value, source);
+  }
+  return Status::Ok();
+}
+
+Result<Params> ParseQuery(std::string_view encoded) {
+  Params params;
+  TB_RETURN_IF_ERROR(ParseQueryInto(encoded, ParamSource::kQuery, params));
+  return params;
+}
+
+std::string EncodeForm(const std::vector<std::pair<std::string, std::string>>& pairs) {
+  std::string out;
+  for (const auto& [key, value] : pairs) {
+    if (!out.empty()) out.push_back('&');
+    out += UrlEncode(key);
+    out.push_back('=');
+    out += UrlEncode(value);
+  }
+  return out;
+}
+
+std::string AppendQuery(std::string_view url, std::string_view key, std::string_view value) {
+  size_t hash = url.find('#');
+  std::string_view base = url.substr(0, hash);
+  std::string_view fragment = hash == std::string_view::npos ? std::string_view() : url.substr(hash);
+  std::string out(base);
+  size_t q = base.find('?');
+  if (q == std::string_view::npos) {
+    out.push_back('?');
+  } else if (!base.ends_with('?') && !base.ends_with('&')) {
+    out.push_back('&');
+  }
+  out += UrlEncode(key);
+  out.push_back('=');
+  out += UrlEncode(value);
+  out.append(fragment);
+  return out;
+}
+
+}  // namespace tongban::http

@@ -1,0 +1,233 @@
+#include "sso/signed_api.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cctype>
+#include <ctime>
+
+#include "codec/soap.h"
+#include "crypto/digest.h"
+#include "crypto/sign.h"
+#include "sso/reply.h"
+
+namespace tongban::sso {
+namespace {
+
+class HttpParams final : public CallParams {
+ public:
+  explicit HttpParams(const http::Request& request) : request_(request) {}
+  std::string_view Get(std::string_view name) const override { return request_.ParamOr(name); }
+
+ private:
+  const http::Request& request_;
+};
+
+class SoapParams final : public CallParams {
+ public:
+  explicit SoapParams(const codec::SoapCall& call) : call_(call) {}
+  std::string_view Get(std::string_view name) const override {
+    const std::string* value = call_.Find(name);
+    return value ? std::string_view(*value) : std::string_view();
+  }
+
+ private:
+  const codec::SoapCall& call_;
+};
+
+bool WantsWsdl(std::string_view query) {
+  std::string lower(query);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return lower == "wsdl" || lower.rfind("wsdl&", 0) == 0 || lower.find("&wsdl") != std::string::npos;
+}
+
+}  // namespace
+
+Result<std::chrono::system_clock::time_point> ParseSpecTime(std::string_view time) {
+  if (time.size() != 14) return Error::InvalidArgument("time must be yyyyMMddHHmmss");
+  for (char c : time) {
+    if (c < '0' || c > '9') return Error::InvalidArgument("time must be yyyyMMddHHmmss");
+  }
+  auto num = [&](size_t pos, size_t len) {
+    int v = 0;
+    for (size_t i = pos; i < pos + len; ++i) v = v * 10 + (time[i] - '0');
+    return v;
+  };
+  std::tm tm{};
+  tm.tm_year = num(0, 4) - 1900;
+  tm.tm_mon = num(4, 2) - 1;
+  tm.tm_mday = num(6, 2);
+  tm.tm_hour = num(8, 2);
+  tm.tm_min = num(10, 2);
+  tm.tm_sec = num(12, 2);
+  tm.tm_isdst = -1;
+  std::tm normalized = tm;
+  std::time_t t = std::mktime(&normalized);
+  // mktime normalises 2月30日 into March; a real date survives unchanged.
+  if (t == -1 || normalized.tm_mday != tm.tm_mday || normalized.tm_mon != tm.tm_mon ||
+      normalized.tm_hour != tm.tm_hour || normalized.tm_min != tm.tm_min) {
+    return Error::InvalidArgument("time is not a real date and time");
+  }
+  return std::chrono::system_clock::from_time_t(t);
+}
+
+std::string FormatSpecTime(std::chrono::system_clock::time_point t) {
+  std::time_t tt = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  localtime_r(&tt, &tm);
+  char buf[16];
+  std::strftime(buf, sizeof(buf), "%Y%m%d%H%M%S", &tm);
+  return buf;
+}
+
+SignedApi::SignedApi(SignedApiOptions options, directory::Directory& directory,
+                     TicketStore& tickets, Clock& clock)
+    : options_(std::move(options)), directory_(directory), tickets_(tickets), clock_(clock) {}
+
+void SignedApi::AddMethod(std::string name, std::vector<std::string> params,
+                          MethodHandler handler) {
+  method_order_.push_back(name);
+  methods_[std::move(name)] = Method{std::move(params), std::move(handler)};
+}
+
+Result<std::shared_ptr<const directory::App>> SignedApi::Authenticate(
+    const CallParams& params, std::string_view method, std::string_view remote_ip) const {
+  std::string_view servicecode = params.Get("servicecode");
+  if (servicecode.empty()) return Error{code::kUnknownServicecode, "servicecode 不能为空"};
+  auto found = directory_.CachedApp(servicecode);
+  if (!found.ok()) {
+    if (found.error().code == errc::kNotFound) {
+      return Error{code::kUnknownServicecode, "servicecode 不存在"};
+    }
+    return Error{code::kUnavailable, "目录服务暂不可用"};
+  }
+  std::shared_ptr<const directory::App> app = std::move(found).value();
+  if (!app->enabled) return Error{code::kAppDisabled, "接入资源已停用"};
+  if (!directory::SourceIpAllowed(*app, remote_ip)) {
+    return Error{code::kIpNotAllowed, "来源 IP 未授权: " + std::string(remote_ip)};
+  }
+  std::string_view time = params.Get("time");
+  auto when = ParseSpecTime(time);
+  if (!when.ok()) return Error{code::kBadTime, "time 格式错误，应为 yyyyMMddHHmmss"};
+  auto skew = std::chrono::abs(clock_.Now() - *when);
+  if (skew > options_.sign_window) {
+    return Error{code::kBadTime, "time 超出允许的时间范围（±" +
+                                     std::to_string(options_.sign_window.count()) + " 秒）"};
+  }
+  std::string_view sign = params.Get("sign");
+  if (!crypto::VerifySign(app->signtype, servicecode, app->servicepwd, time, sign)) {
+    return Error{code::kBadSign, "sign 校验失败"};
+  }
+  if (options_.replay_protection) {
+    // A replay is the same signed request again. Clients sign with a
+    // one-second clock, so two different calls in one second share a sign;
+    // the key therefore covers the method and its parameters too.
+    std::string material;
+    material.reserve(128);
+    material.append(servicecode).append("\x1f").append(time).append("\x1f").append(sign);
+    material.append("\x1f").append(method);
+    if (auto it = methods_.find(std::string(method)); it != methods_.end()) {
+      for (const auto& name : it->second.params) {
+        material.append("\x1f").append(params.Get(name));
+      }
+    }
+    auto fresh = tickets_.PutIfAbsent("rp:" + crypto::Sha256Hex(material), "1",
+                                      2 * options_.sign_window);
+    if (!fresh.ok()) return Error{code::kUnavailable, "票据存储不可用"};
+    if (!*fresh) return Error{code::kReplayed, "重复的请求（重放）被拒绝"};
+  }
+  return app;
+}
+
+codec::Value SignedApi::Dispatch(std::string_view method, const CallParams& params,
+                                 std::string_view remote_ip, codec::Format format) const {
+  auto it = methods_.find(std::string(method));
+  if (it == methods_.end()) {
+    return Reply(code::kUnknownMethod,
+                 method.empty() ? "method 不能为空" : "method 不存在: " + std::string(method));
+  }
+  auto app = Authenticate(params, method, remote_ip);
+  if (!app.ok()) return Reply(app.error().code, app.error().message);
+  try {
+    return it->second.handler(ApiCall{method, **app, params, remote_ip, format});
+  } catch (const std::exception& e) {
+    spdlog::error("{}.{} failed: {}", options_.soap_service, method, e.what());
+    return Reply(code::kUnavailable, "服务器内部错误");
+  }
+}
+
+void SignedApi::HandleHttp(const http::Request& request, http::Response& response) const {
+  HttpParams params(request);
+  auto format = codec::ParseFormat(params.Get("datatype"));
+  codec::Value reply;
+  codec::Format out_format = format.ok() ? *format : codec::Format::kXml;
+  if (!format.ok()) {
+    reply = Reply(code::kBadDatatype, "datatype 只能是 xml 或 json");
+  } else {
+    reply = Dispatch(params.Get("method"), params, request.remote_ip(), out_format);
+  }
+  response.set_status(200);
+  response.set_content_type(codec::ContentType(out_format));
+  response.set_body(codec::Render(reply, out_format));
+}
+
+void SignedApi::HandleSoap(const http::Request& request, http::Response& response) const {
+  if (request.method() == "GET") {
+    if (WantsWsdl(request.query())) {
+      response.set_status(200);
+      response.set_content_type(http::kXmlType);
+      std::string endpoint = options_.soap_endpoint_url;
+      if (endpoint.empty()) {
+        endpoint = "http://" + std::string(request.Header("Host").value_or("localhost")) +
+                   std::string(request.path());
+      }
+      response.set_body(Wsdl(endpoint));
+    } else {
+      response.SetText(200, options_.soap_service + ": POST SOAP requests here; GET ?wsdl for the WSDL\n");
+    }
+    return;
+  }
+  auto call = codec::ParseSoapRequest(request.body());
+  if (!call.ok()) {
+    response.set_status(500);  // SOAP 1.1 sends faults with HTTP 500
+    response.set_content_type(codec::SoapContentType(codec::SoapVersion::k11));
+    response.set_body(codec::BuildSoapFault(codec::SoapFaultCode::kClient, call.error().message));
+    return;
+  }
+  if (!methods_.count(call->operation)) {
+    response.set_status(500);
+    response.set_content_type(codec::SoapContentType(call->version));
+    response.set_body(codec::BuildSoapFault(codec::SoapFaultCode::kClient,
+                                            "unknown operation " + call->operation,
+                                            call->version));
+    return;
+  }
+  SoapParams params(*call);
+  auto format = codec::ParseFormat(params.Get("datatype"));
+  codec::Format out_format = format.ok() ? *format : codec::Format::kXml;
+  codec::Value reply = format.ok()
+                           ? Dispatch(call->operation, params, request.remote_ip(), out_format)
+                           : Reply(code::kBadDatatype, "datatype 只能是 xml 或 json");
+  response.set_status(200);
+  response.set_content_type(codec::SoapContentType(call->version));
+  response.set_body(codec::BuildSoapResponse(call->operation, codec::kSsoServiceNamespace,
+                                             codec::Render(reply, out_format), call->version));
+}
+
+std::string SignedApi::Wsdl(std::string_view endpoint_url) const {
+  codec::WsdlService service;
+  service.name = options_.soap_service;
+  service.target_namespace = std::string(codec::kSsoServiceNamespace);
+  service.endpoint_url = std::string(endpoint_url);
+  for (const auto& name : method_order_) {
+    codec::WsdlOperation op;
+    op.name = name;
+    op.params = {"servicecode", "time", "sign"};
+    const auto& extra = methods_.at(name).params;
+    op.params.insert(op.params.end(), extra.begin(), extra.end());
+    op.params.push_back("datatype");
+    service.operations.push_back(std::move(op));
+  }
+  return codec::BuildWsdl(service);
+}
+
+}  // namespace tongban::sso

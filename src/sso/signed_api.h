@@ -1,0 +1,98 @@
+// SignedApi: one server-to-server interface of the SSO specification
+// (easyAuth, commnetAuth, users & orgs) served both as an HTTP servlet
+// (`method=<name>`, GET query and POST form merged) and as a SOAP service
+// (document/literal wrapped, WSDL at `?wsdl`). It authenticates every call
+// (servicecode, time, sign, source IP, replay) once, then dispatches to the
+// method's handler, which builds a reply tree rendered as XML or JSON.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "codec/render.h"
+#include "codec/value.h"
+#include "core/clock.h"
+#include "directory/directory.h"
+#include "http/request.h"
+#include "http/response.h"
+#include "store/ticket_store.h"
+
+namespace tongban::sso {
+
+// A call's parameters, whichever binding carried them. Absent = "".
+class CallParams {
+ public:
+  virtual ~CallParams() = default;
+  virtual std::string_view Get(std::string_view name) const = 0;
+};
+
+// What a method handler gets: the authenticated caller and its parameters.
+struct ApiCall {
+  std::string_view method;
+  const directory::App& app;  // the calling access resource, signature checked
+  const CallParams& params;
+  std::string_view remote_ip;
+  codec::Format format;
+
+  std::string_view Param(std::string_view name) const { return params.Get(name); }
+};
+
+using MethodHandler = std::function<codec::Value(const ApiCall&)>;
+
+struct SignedApiOptions {
+  std::string soap_service;        // e.g. "SimpleAuthService"
+  // Absolute URL for the WSDL's soap:address; empty = taken from each
+  // request's Host header, as Java SOAP stacks do.
+  std::string soap_endpoint_url;
+  std::chrono::seconds sign_window{600};
+  bool replay_protection = true;
+};
+
+class SignedApi {
+ public:
+  SignedApi(SignedApiOptions options, directory::Directory& directory, TicketStore& tickets,
+            Clock& clock);
+
+  // Registers `name` with the method-specific parameters in WSDL order (the
+  // common servicecode, time, sign first and datatype last are added here).
+  void AddMethod(std::string name, std::vector<std::string> params, MethodHandler handler);
+
+  // The HTTP servlet binding: `method` selects the handler; 9800 when unknown.
+  void HandleHttp(const http::Request& request, http::Response& response) const;
+  // The SOAP binding: GET ?wsdl serves the WSDL; POST an envelope.
+  void HandleSoap(const http::Request& request, http::Response& response) const;
+
+  // The signature check alone, exposed for tests: the app, or the 99xx reply.
+  Result<std::shared_ptr<const directory::App>> Authenticate(const CallParams& params,
+                                                             std::string_view method,
+                                                             std::string_view remote_ip) const;
+  std::string Wsdl(std::string_view endpoint_url) const;
+
+ private:
+  codec::Value Dispatch(std::string_view method, const CallParams& params,
+                        std::string_view remote_ip, codec::Format format) const;
+
+  struct Method {
+    std::vector<std::string> params;
+    MethodHandler handler;
+  };
+  SignedApiOptions options_;
+  directory::Directory& directory_;
+  TicketStore& tickets_;
+  Clock& clock_;
+  std::unordered_map<std::string, Method> methods_;
+  std::vector<std::string> method_order_;
+};
+
+// Parses the specification's `time` (yyyyMMddHHmmss, the server's local time
+// zone) into a time point; InvalidArgument when malformed or not a real date.
+Result<std::chrono::system_clock::time_point> ParseSpecTime(std::string_view time);
+// Formats a time point as yyyyMMddHHmmss in the server's local time zone.
+std::string FormatSpecTime(std::chrono::system_clock::time_point t);
+
+}  // namespace tongban::sso

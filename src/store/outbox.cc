@@ -1,0 +1,329 @@
+#include "store/outbox.h"
+
+#include <algorithm>
+#include <limits>
+#include <utility>
+
+namespace tongban {
+namespace {
+
+constexpr size_t kMaxErrorText = 1000;
+// First key of the PostgreSQL advisory lock that orders enqueues per
+// destination ("ob"); the second is hashtext(destination).
+constexpr int kEnqueueLockClass = 0x6F62;
+
+constexpr const char* kSqliteSchema = R"sql(
+CREATE TABLE outbox (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  destination TEXT NOT NULL,
+  method TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at BIGINT NOT NULL,
+  claimed_until BIGINT NOT NULL DEFAULT 0,
+  state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'dead')),
+  last_error TEXT,
+  delivered_at BIGINT
+);
+CREATE INDEX outbox_pending_by_destination ON outbox (destination, id) WHERE state = 'pending';
+CREATE INDEX outbox_pending_by_due ON outbox (next_attempt_at) WHERE state = 'pending';
+CREATE INDEX outbox_by_state ON outbox (state, id);
+)sql";
+
+// AUTOINCREMENT (SQLite) and BIGSERIAL (PostgreSQL) never reuse ids, so ids
+// order messages even after PurgeDelivered.
+constexpr const char* kPostgresSchema = R"sql(
+CREATE TABLE outbox (
+  id BIGSERIAL PRIMARY KEY,
+  destination TEXT NOT NULL,
+  method TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at BIGINT NOT NULL,
+  claimed_until BIGINT NOT NULL DEFAULT 0,
+  state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'dead')),
+  last_error TEXT,
+  delivered_at BIGINT
+);
+CREATE INDEX outbox_pending_by_destination ON outbox (destination, id) WHERE state = 'pending';
+CREATE INDEX outbox_pending_by_due ON outbox (next_attempt_at) WHERE state = 'pending';
+CREATE INDEX outbox_by_state ON outbox (state, id);
+)sql";
+
+constexpr const char* kColumns =
+    "id, destination, method, payload, created_at, attempts, next_attempt_at, state, "
+    "COALESCE(last_error, ''), COALESCE(delivered_at, 0)";
+
+struct MessageRow {
+  long long id = 0;
+  std::string destination;
+  std::string method;
+  std::string payload;
+  long long created_at = 0;
+  int attempts = 0;
+  long long next_attempt_at = 0;
+  std::string state;
+  std::string last_error;
+  long long delivered_at = 0;
+
+  OutboxMessage ToMessage() const {
+    OutboxMessage m;
+    m.id = id;
+    m.destination = destination;
+    m.method = method;
+    m.payload = payload;
+    m.created_at_ms = created_at;
+    m.attempts = attempts;
+    m.next_attempt_at_ms = next_attempt_at;
+    m.state = state == "delivered" ? OutboxState::kDelivered
+              : state == "dead"    ? OutboxState::kDead
+                                   : OutboxState::kPending;
+    m.last_error = last_error;
+    m.delivered_at_ms = delivered_at;
+    return m;
+  }
+};
+
+// Binds the kColumns of one row to `r`, in order.
+void BindRow(soci::details::prepare_temp_type& p, MessageRow& r) {
+  p, soci::into(r.id), soci::into(r.destination), soci::into(r.method), soci::into(r.payload),
+      soci::into(r.created_at), soci::into(r.attempts), soci::into(r.next_attempt_at),
+      soci::into(r.state), soci::into(r.last_error), soci::into(r.delivered_at);
+}
+
+std::vector<OutboxMessage> FetchAll(soci::details::prepare_temp_type p) {
+  MessageRow r;
+  BindRow(p, r);
+  soci::statement st(p);
+  st.execute();
+  std::vector<OutboxMessage> out;
+  while (st.fetch()) out.push_back(r.ToMessage());
+  return out;
+}
+
+long long Affected(soci::details::prepare_temp_type p) {
+  soci::statement st(p);
+  st.execute(true);
+  return st.get_affected_rows();
+}
+
+// Error texts come from remote apps: keep them short, NUL-free and valid
+// UTF-8 (PostgreSQL rejects anything else), replacing bad bytes with '?'.
+std::string SanitizeText(std::string_view in) {
+  std::string out;
+  out.reserve(std::min(in.size(), kMaxErrorText));
+  size_t i = 0;
+  while (i < in.size()) {
+    auto c = static_cast<unsigned char>(in[i]);
+    size_t len = c < 0x80           ? 1
+                 : (c >> 5) == 0x6  ? 2
+                 : (c >> 4) == 0xE  ? 3
+                 : (c >> 3) == 0x1E ? 4
+                                    : 0;
+    bool valid = len > 0 && i + len <= in.size() && c != 0 && c != 0xC0 && c != 0xC1 && c < 0xF5;
+    for (size_t k = 1; valid && k < len; ++k) {
+      valid = (static_cast<unsigned char>(in[i + k]) & 0xC0) == 0x80;
+    }
+    if (!valid) len = 1;
+    if (out.size() + len > kMaxErrorText) break;
+    if (valid) {
+      out.append(in.substr(i, len));
+    } else {
+      out.push_back('?');
+    }
+    i += len;
+  }
+  return out;
+}
+
+long long Clamp(size_t n) {
+  return static_cast<long long>(std::min<size_t>(n, std::numeric_limits<long long>::max()));
+}
+
+}  // namespace
+
+std::string_view OutboxStateName(OutboxState state) {
+  switch (state) {
+    case OutboxState::kPending:
+      return "pending";
+    case OutboxState::kDelivered:
+      return "delivered";
+    case OutboxState::kDead:
+      return "dead";
+  }
+  return "pending";
+}
+
+std::vector<Migration> Outbox::Migrations() {
+  return {Migration{"outbox", 1, kSqliteSchema, kPostgresSchema}};
+}
+
+Outbox::Outbox(SqlStore& store, OutboxOptions options) : store_(store), options_(options) {}
+
+std::chrono::milliseconds Outbox::BackoffAfter(int attempts) const {
+  auto wait = options_.base_backoff;
+  for (int i = 1; i < attempts && wait < options_.max_backoff; ++i) wait *= 2;
+  return std::min(wait, options_.max_backoff);
+}
+
+Result<int64_t> Outbox::Enqueue(soci::session& tx, std::string_view destination,
+                                std::string_view method, std::string_view payload, int64_t now_ms) {
+  if (destination.empty()) return Error::InvalidArgument("outbox: empty destination");
+  if (method.empty()) return Error::InvalidArgument("outbox: empty method");
+  std::string d(destination), m(method), p(payload);
+  long long now = now_ms;
+  long long id = 0;
+  try {
+    if (store_.dialect() == SqlDialect::kPostgres) {
+      int lock_class = kEnqueueLockClass;
+      tx << "SELECT 1 FROM pg_advisory_xact_lock(:c, hashtext(:d))", soci::use(lock_class),
+          soci::use(d);
+    }
+    tx << "INSERT INTO outbox (destination, method, payload, created_at, next_attempt_at) "
+          "VALUES (:d, :m, :p, :c, :n) RETURNING id",
+        soci::use(d), soci::use(m), soci::use(p), soci::use(now), soci::use(now), soci::into(id);
+  } catch (const std::exception& e) {
+    return SqlStore::ToError(e);
+  }
+  return static_cast<int64_t>(id);
+}
+
+Result<std::vector<OutboxMessage>> Outbox::ClaimDue(int64_t now_ms, size_t limit) {
+  if (limit == 0) return std::vector<OutboxMessage>();
+  return store_.WithTransaction([&](soci::session& sql) -> Result<std::vector<OutboxMessage>> {
+    long long now = now_ms;
+    long long n = Clamp(limit);
+    std::vector<OutboxMessage> due = FetchAll(
+        (sql.prepare << std::string("SELECT ") + kColumns +
+                            " FROM outbox o"
+                            " WHERE o.state = 'pending' AND o.next_attempt_at <= :now1"
+                            " AND o.claimed_until <= :now2"
+                            " AND o.id = (SELECT MIN(p.id) FROM outbox p"
+                            "   WHERE p.destination = o.destination AND p.state = 'pending')"
+                            " ORDER BY o.next_attempt_at, o.id LIMIT :n",
+         soci::use(now), soci::use(now), soci::use(n)));
+    long long until = now_ms + options_.claim_timeout.count();
+    std::vector<OutboxMessage> claimed;
+    for (OutboxMessage& m : due) {
+      long long id = m.id;
+      // Conditional, so of two dispatchers racing on PostgreSQL only one wins.
+      if (Affected((sql.prepare << "UPDATE outbox SET claimed_until = :u WHERE id = :id"
+                                   " AND state = 'pending' AND claimed_until <= :now",
+                    soci::use(until), soci::use(id), soci::use(now))) == 1) {
+        claimed.push_back(std::move(m));
+      }
+    }
+    return claimed;
+  });
+}
+
+Status Outbox::MarkDelivered(int64_t id, int64_t now_ms) {
+  return store_.WithTransaction([&](soci::session& sql) -> Status {
+    long long key = id;
+    long long now = now_ms;
+    if (Affected((sql.prepare << "UPDATE outbox SET state = 'delivered', delivered_at = :now,"
+                                 " claimed_until = 0 WHERE id = :id AND state = 'pending'",
+                  soci::use(now), soci::use(key))) == 1) {
+      return Status::Ok();
+    }
+    std::string state;
+    soci::indicator ind = soci::i_null;
+    sql << "SELECT state FROM outbox WHERE id = :id", soci::use(key), soci::into(state, ind);
+    if (!sql.got_data()) return Error::NotFound("outbox: no such message");
+    if (state == "delivered") return Status::Ok();
+    return Error::Conflict("outbox: message is " + state);
+  });
+}
+
+Status Outbox::MarkFailed(int64_t id, std::string_view error, int64_t now_ms) {
+  std::string text = SanitizeText(error);
+  return store_.WithTransaction([&](soci::session& sql) -> Status {
+    long long key = id;
+    std::string state;
+    int attempts = 0;
+    // SQLite's BEGIN IMMEDIATE already holds the write lock; PostgreSQL needs the row lock.
+    std::string lock = store_.dialect() == SqlDialect::kPostgres ? " FOR UPDATE" : "";
+    sql << "SELECT state, attempts FROM outbox WHERE id = :id" + lock, soci::use(key),
+        soci::into(state), soci::into(attempts);
+    if (!sql.got_data()) return Error::NotFound("outbox: no such message");
+    if (state != "pending") return Error::Conflict("outbox: message is " + state);
+    ++attempts;
+    std::string next_state = attempts >= options_.max_attempts ? "dead" : "pending";
+    long long next = now_ms + BackoffAfter(attempts).count();
+    sql << "UPDATE outbox SET attempts = :a, state = :s, next_attempt_at = :n,"
+           " claimed_until = 0, last_error = :e WHERE id = :id",
+        soci::use(attempts), soci::use(next_state), soci::use(next), soci::use(text),
+        soci::use(key);
+    return Status::Ok();
+  });
+}
+
+Status Outbox::Retry(int64_t id) {
+  return store_.WithTransaction([&](soci::session& sql) -> Status {
+    long long key = id;
+    if (Affected((sql.prepare << "UPDATE outbox SET state = 'pending', attempts = 0,"
+                                 " next_attempt_at = 0 WHERE id = :id"
+                                 " AND state IN ('pending', 'dead')",
+                  soci::use(key))) == 1) {
+      return Status::Ok();
+    }
+    int count = 0;
+    sql << "SELECT COUNT(*) FROM outbox WHERE id = :id", soci::use(key), soci::into(count);
+    if (count == 0) return Error::NotFound("outbox: no such message");
+    return Error::Conflict("outbox: message was already delivered");
+  });
+}
+
+Result<int64_t> Outbox::RetryAllDead(std::string_view destination) {
+  std::string d(destination);
+  return store_.WithTransaction([&](soci::session& sql) -> Result<int64_t> {
+    return static_cast<int64_t>(
+        Affected((sql.prepare << "UPDATE outbox SET state = 'pending', attempts = 0,"
+                                 " next_attempt_at = 0 WHERE destination = :d AND state = 'dead'",
+                  soci::use(d))));
+  });
+}
+
+Result<std::vector<OutboxMessage>> Outbox::List(OutboxState state, size_t limit, size_t offset) {
+  return store_.WithSession([&](soci::session& sql) -> Result<std::vector<OutboxMessage>> {
+    std::string s(OutboxStateName(state));
+    long long n = Clamp(limit);
+    long long skip = Clamp(offset);
+    std::string order = state == OutboxState::kPending ? "id ASC" : "id DESC";
+    return FetchAll((sql.prepare << std::string("SELECT ") + kColumns +
+                                        " FROM outbox WHERE state = :s ORDER BY " + order +
+                                        " LIMIT :n OFFSET :o",
+                     soci::use(s), soci::use(n), soci::use(skip)));
+  });
+}
+
+Result<OutboxCounts> Outbox::Counts() {
+  return store_.WithSession([&](soci::session& sql) -> Result<OutboxCounts> {
+    OutboxCounts counts;
+    std::string state;
+    long long n = 0;
+    soci::statement st = (sql.prepare << "SELECT state, COUNT(*) FROM outbox GROUP BY state",
+                          soci::into(state), soci::into(n));
+    st.execute();
+    while (st.fetch()) {
+      if (state == "pending") counts.pending = n;
+      if (state == "delivered") counts.delivered = n;
+      if (state == "dead") counts.dead = n;
+    }
+    return counts;
+  });
+}
+
+Result<int64_t> Outbox::PurgeDelivered(int64_t before_ms) {
+  return store_.WithTransaction([&](soci::session& sql) -> Result<int64_t> {
+    long long before = before_ms;
+    return static_cast<int64_t>(
+        Affected((sql.prepare << "DELETE FROM outbox WHERE state = 'delivered'"
+                                 " AND delivered_at < :t",
+                  soci::use(before))));
+  });
+}
+
+}  // namespace tongban

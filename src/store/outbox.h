@@ -1,0 +1,125 @@
+// Outbox: the transactional outbox for messages to apps (directory changes,
+// logout notices). Domain code enqueues inside the transaction that makes the
+// change, so both commit or neither does; the push dispatcher (sso/) claims
+// due messages, delivers them and records the outcome. All state is in SQL, so
+// a crash or kill -9 loses nothing: delivery is at least once.
+//
+// Ordering: per destination, messages are delivered in enqueue order. Only
+// the oldest pending message of a destination is ever claimable, so a later
+// message never overtakes an earlier undelivered one (including one waiting
+// for its retry). A message that fails max_attempts times becomes 'dead': it
+// is recorded and skipped, and its destination continues with the next
+// message. An admin can Retry it later; it is then delivered before the
+// destination's remaining pending messages, but after those that went ahead.
+//
+// Thread-safe; several dispatchers (threads or nodes) may claim concurrently:
+// a claim reserves a message for claim_timeout, and no two claims overlap.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+#include "store/sql_store.h"
+
+namespace tongban {
+
+enum class OutboxState { kPending, kDelivered, kDead };
+
+// "pending", "delivered", "dead": the values of the state column.
+std::string_view OutboxStateName(OutboxState state);
+
+struct OutboxMessage {
+  int64_t id = 0;  // increases in enqueue order
+  std::string destination;
+  std::string method;
+  std::string payload;
+  int64_t created_at_ms = 0;
+  int attempts = 0;  // failed deliveries so far
+  int64_t next_attempt_at_ms = 0;
+  OutboxState state = OutboxState::kPending;
+  std::string last_error;
+  int64_t delivered_at_ms = 0;  // 0 unless delivered
+};
+
+struct OutboxCounts {
+  int64_t pending = 0;
+  int64_t delivered = 0;
+  int64_t dead = 0;
+};
+
+struct OutboxOptions {
+  // Wait after the n-th failure: base_backoff * 2^(n-1), at most max_backoff.
+  std::chrono::milliseconds base_backoff{1'000};
+  std::chrono::milliseconds max_backoff{600'000};
+  // Failures before a message is dead-lettered. The default gives up after
+  // about two hours (1+2+...+512 s, then every 10 minutes).
+  int max_attempts = 20;
+  // How long a claim reserves a message. A dispatcher that dies mid-delivery
+  // leaves its claim to lapse, and the message is claimed again. Must exceed
+  // the longest delivery attempt.
+  std::chrono::milliseconds claim_timeout{60'000};
+};
+
+class Outbox {
+ public:
+  // The outbox table (module "outbox"), for SqlStore::Migrate.
+  static std::vector<Migration> Migrations();
+
+  // `store` must outlive the outbox and hold the outbox migrations.
+  explicit Outbox(SqlStore& store, OutboxOptions options = {});
+
+  // Adds a message for `destination` inside the caller's transaction `tx`
+  // (from SqlStore::WithTransaction); it becomes visible when `tx` commits
+  // and vanishes if it rolls back. Returns the message id. On PostgreSQL it
+  // holds a per-destination lock until `tx` ends, so that ids follow commit
+  // order: enqueue near the end of long transactions.
+  // Errors: errc::kInvalidArgument (empty destination or method), or the
+  // database's error (then return it, so that `tx` rolls back).
+  Result<int64_t> Enqueue(soci::session& tx, std::string_view destination, std::string_view method,
+                          std::string_view payload, int64_t now_ms);
+
+  // Claims up to `limit` due messages, at most one per destination (its
+  // oldest pending one), earliest due first. The caller must then call
+  // MarkDelivered or MarkFailed for each.
+  Result<std::vector<OutboxMessage>> ClaimDue(int64_t now_ms, size_t limit);
+
+  // Records a delivery. Marking a delivered message again succeeds.
+  // Errors: errc::kNotFound; errc::kConflict if the message is dead.
+  Status MarkDelivered(int64_t id, int64_t now_ms);
+
+  // Records a failed attempt: schedules the next one after the backoff, or
+  // dead-letters the message after max_attempts. `error` is stored (bounded,
+  // made valid UTF-8); it must not contain secrets.
+  // Errors: errc::kNotFound; errc::kConflict if the message is not pending.
+  Status MarkFailed(int64_t id, std::string_view error, int64_t now_ms);
+
+  // Admin: makes a dead or pending message due now, with its attempts reset.
+  // Errors: errc::kNotFound; errc::kConflict if it was already delivered.
+  Status Retry(int64_t id);
+
+  // Admin: Retry for every dead message of `destination`; returns how many.
+  Result<int64_t> RetryAllDead(std::string_view destination);
+
+  // For the console: messages in `state`, pending ones oldest first (queue
+  // order), delivered and dead ones newest first.
+  Result<std::vector<OutboxMessage>> List(OutboxState state, size_t limit, size_t offset = 0);
+
+  // For metrics: how many messages are in each state.
+  Result<OutboxCounts> Counts();
+
+  // Deletes delivered messages delivered before `before_ms`; returns how many.
+  Result<int64_t> PurgeDelivered(int64_t before_ms);
+
+  // The wait after the `attempts`-th failure (attempts >= 1).
+  std::chrono::milliseconds BackoffAfter(int attempts) const;
+
+ private:
+  SqlStore& store_;
+  OutboxOptions options_;
+};
+
+}  // namespace tongban

@@ -1,0 +1,463 @@
+#include "store/redis_ticket_store.h"
+
+#include <hiredis/hiredis.h>
+#include <sys/time.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <initializer_list>
+#include <mutex>
+#include <utility>
+
+#include "store/ticket_store_checks.h"
+
+namespace tongban {
+namespace {
+
+namespace checks = ticket_store_checks;
+
+// GETDEL for servers older than 6.2; atomic because Redis runs scripts alone.
+constexpr std::string_view kGetDelScript =
+    "local v = redis.call('GET', KEYS[1]) if v then redis.call('DEL', KEYS[1]) end return v";
+// SADD and PEXPIRE together, so a crash between them cannot leave a set without a TTL.
+constexpr std::string_view kAddToSetScript =
+    "redis.call('SADD', KEYS[1], ARGV[1]) redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1";
+constexpr size_t kMaxErrorMessage = 200;
+
+struct ContextFree {
+  void operator()(redisContext* c) const { redisFree(c); }
+};
+using ContextPtr = std::unique_ptr<redisContext, ContextFree>;
+
+struct ReplyFree {
+  void operator()(redisReply* r) const { freeReplyObject(r); }
+};
+using ReplyPtr = std::unique_ptr<redisReply, ReplyFree>;
+
+timeval ToTimeval(std::chrono::milliseconds d) {
+  timeval tv{};
+  tv.tv_sec = static_cast<time_t>(d.count() / 1000);
+  tv.tv_usec = static_cast<suseconds_t>((d.count() % 1000) * 1000);
+  return tv;
+}
+
+// Error replies may quote the command's arguments (e.g. "ERR unknown command
+// 'X', with args beginning with: 'key'"), and keys are tickets: cut at the first quote.
+std::string SafeText(std::string_view text) {
+  text = text.substr(0, text.find_first_of("'\"\r\n"));
+  while (!text.empty() && (text.back() == ' ' || text.back() == ',')) text.remove_suffix(1);
+  if (text.size() > kMaxErrorMessage) text = text.substr(0, kMaxErrorMessage);
+  return std::string(text);
+}
+
+std::string SafeReplyText(std::string_view text) { return "redis: " + SafeText(text); }
+
+Error ReplyError(const redisReply& reply) {
+  std::string_view text(reply.str, reply.len);
+  std::string_view word = text.substr(0, text.find(' '));
+  for (std::string_view transient : {"LOADING", "BUSY", "OOM", "READONLY", "MASTERDOWN", "TRYAGAIN",
+                                     "CLUSTERDOWN", "NOREPLICAS"}) {
+    if (word == transient) return Error::Unavailable(SafeReplyText(text));
+  }
+  return Error::Internal(SafeReplyText(text));
+}
+
+Error Unexpected() { return Error::Internal("redis: unexpected reply type"); }
+
+int FromHex(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+Result<std::string> PercentDecode(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '%') {
+      out.push_back(s[i]);
+      continue;
+    }
+    if (i + 2 >= s.size() || FromHex(s[i + 1]) < 0 || FromHex(s[i + 2]) < 0) {
+      return Error::InvalidArgument("redis url: bad %-escape");
+    }
+    out.push_back(static_cast<char>(FromHex(s[i + 1]) * 16 + FromHex(s[i + 2])));
+    i += 2;
+  }
+  return out;
+}
+
+bool AllDigits(std::string_view s) {
+  return !s.empty() && s.size() <= 9 &&
+         std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+}  // namespace
+
+// At most pool_size connections, opened on demand. A connection that saw a
+// transport error (reset, timeout, EOF) is dropped rather than reused, since
+// hiredis cannot resynchronise it; the next call opens a fresh one.
+class RedisTicketStore::Pool {
+ public:
+  explicit Pool(const Options& options) : options_(options) {}
+
+  class Lease {
+   public:
+    Lease(Pool* pool, ContextPtr context, bool reused = false)
+        : pool_(pool), context_(std::move(context)), reused_(reused) {}
+    Lease(Lease&& other) noexcept
+        : pool_(std::exchange(other.pool_, nullptr)),
+          context_(std::move(other.context_)),
+          reused_(other.reused_) {}
+    Lease& operator=(Lease&&) = delete;
+    ~Lease() {
+      if (pool_ != nullptr) pool_->GiveBack(std::move(context_));
+    }
+
+    // One command, one reply. Error replies come back as replies; only
+    // transport failures become Errors.
+    Result<ReplyPtr> Run(std::initializer_list<std::string_view> args) {
+      constexpr size_t kMaxArgs = 8;
+      if (args.size() > kMaxArgs) return Error::Internal("redis: too many command arguments");
+      const char* argv[kMaxArgs];
+      size_t lengths[kMaxArgs];
+      int argc = 0;
+      for (std::string_view a : args) {
+        argv[argc] = a.data();
+        lengths[argc] = a.size();
+        ++argc;
+      }
+      ReplyPtr reply(
+          static_cast<redisReply*>(redisCommandArgv(context_.get(), argc, argv, lengths)));
+      if (reply == nullptr) {
+        return Error::Unavailable("redis: " +
+                                  std::string(context_->err != 0 ? context_->errstr : "no reply"));
+      }
+      return reply;
+    }
+
+    // Hands the connection to the caller instead of the pool.
+    ContextPtr Release() {
+      pool_ = nullptr;
+      return std::move(context_);
+    }
+
+    // True when the connection served earlier calls (it may have gone stale).
+    bool reused() const { return reused_; }
+
+    // The last failure was the server closing or resetting the connection,
+    // as opposed to a timeout (retrying a hung server would only wait twice).
+    bool ClosedByServer() const {
+      if (context_->err == REDIS_ERR_EOF) return true;
+      std::string_view why = context_->errstr;
+      return context_->err == REDIS_ERR_IO && (why.find("reset") != std::string_view::npos ||
+                                               why.find("Broken pipe") != std::string_view::npos);
+    }
+
+   private:
+    Pool* pool_;  // nullptr: not from the pool (a connection being set up)
+    ContextPtr context_;
+    bool reused_;
+  };
+
+  // Runs one command on a pooled connection; error replies become Errors
+  // unless `pass_error_replies`.
+  // A connection that sat idle may have been closed by the server meanwhile
+  // (restart, idle `timeout`); then the idle ones are dropped and the command
+  // is retried once on a fresh connection. A retried GETDEL whose first reply
+  // was lost answers "not found": the ticket is lost, never redeemed twice.
+  Result<ReplyPtr> Call(std::initializer_list<std::string_view> args,
+                        bool pass_error_replies = false) {
+    for (int attempt = 0;; ++attempt) {
+      auto lease = Take();
+      if (!lease.ok()) return std::move(lease).error();
+      auto reply = lease->Run(args);
+      if (!reply.ok()) {
+        if (!lease->reused() || !lease->ClosedByServer() || attempt > 0) return reply;
+        DropIdle();
+        continue;
+      }
+      if (!pass_error_replies && (*reply)->type == REDIS_REPLY_ERROR) {
+        return ReplyError(**reply);
+      }
+      return reply;
+    }
+  }
+
+  Result<Lease> Take() {
+    std::unique_lock lock(mu_);
+    auto deadline = std::chrono::steady_clock::now() + options_.command_timeout;
+    if (!cv_.wait_until(lock, deadline,
+                        [&] { return !idle_.empty() || open_ < options_.pool_size; })) {
+      return Error::Unavailable("redis: every pooled connection is busy");
+    }
+    if (!idle_.empty()) {
+      ContextPtr c = std::move(idle_.back());
+      idle_.pop_back();
+      return Lease(this, std::move(c), /*reused=*/true);
+    }
+    ++open_;
+    lock.unlock();
+    auto connected = Connect();
+    if (!connected.ok()) {
+      lock.lock();
+      --open_;
+      cv_.notify_one();
+      return std::move(connected).error();
+    }
+    return Lease(this, std::move(*connected));
+  }
+
+ private:
+  void DropIdle() {
+    std::vector<ContextPtr> stale;
+    {
+      std::lock_guard lock(mu_);
+      open_ -= idle_.size();
+      stale.swap(idle_);
+    }
+    cv_.notify_all();
+  }
+
+  void GiveBack(ContextPtr c) {
+    {
+      std::lock_guard lock(mu_);
+      if (c != nullptr && c->err == 0) {
+        idle_.push_back(std::move(c));
+      } else {
+        --open_;
+      }
+    }
+    cv_.notify_one();
+  }
+
+  Result<ContextPtr> Connect() {
+    timeval connect_tv = ToTimeval(options_.connect_timeout);
+    ContextPtr c(options_.unix_socket.empty()
+                     ? redisConnectWithTimeout(options_.host.c_str(), options_.port, connect_tv)
+                     : redisConnectUnixWithTimeout(options_.unix_socket.c_str(), connect_tv));
+    if (c == nullptr) return Error::Unavailable("redis: cannot allocate a connection");
+    if (c->err != 0) return Error::Unavailable("redis: " + std::string(c->errstr));
+    if (redisSetTimeout(c.get(), ToTimeval(options_.command_timeout)) != REDIS_OK) {
+      return Error::Unavailable("redis: cannot set the command timeout");
+    }
+    if (options_.unix_socket.empty()) redisEnableKeepAlive(c.get());
+    Lease setup(nullptr, std::move(c));
+    auto check = [](Result<ReplyPtr>& r, const char* what) -> Status {
+      if (!r.ok()) return r.error();
+      if ((*r)->type == REDIS_REPLY_ERROR) {
+        return Error::Unavailable(std::string("redis: ") + what +
+                                  " refused: " + SafeText(std::string_view((*r)->str, (*r)->len)));
+      }
+      return Status::Ok();
+    };
+    if (!options_.password.empty()) {
+      auto r = options_.username.empty()
+                   ? setup.Run({"AUTH", options_.password})
+                   : setup.Run({"AUTH", options_.username, options_.password});
+      TB_RETURN_IF_ERROR(check(r, "AUTH"));
+    }
+    if (options_.database != 0) {
+      std::string db = std::to_string(options_.database);
+      auto r = setup.Run({"SELECT", db});
+      TB_RETURN_IF_ERROR(check(r, "SELECT"));
+    }
+    return setup.Release();
+  }
+
+  const Options& options_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<ContextPtr> idle_;
+  size_t open_ = 0;  // idle + leased
+};
+
+namespace {
+
+Result<std::string> BulkOrNotFound(const redisReply& r) {
+  if (r.type == REDIS_REPLY_NIL) return checks::NotFound();
+  if (r.type != REDIS_REPLY_STRING) return Unexpected();
+  return std::string(r.str, r.len);
+}
+
+}  // namespace
+
+Result<RedisTicketStore::Options> RedisTicketStore::ParseUrl(std::string_view url) {
+  Options options;
+  if (url.starts_with("unix://")) {
+    options.unix_socket = std::string(url.substr(7));
+    if (options.unix_socket.empty()) return Error::InvalidArgument("redis url: empty socket path");
+    return options;
+  }
+  if (!url.starts_with("redis://")) {
+    return Error::InvalidArgument("redis url: expected redis://host:port/db or unix:///path");
+  }
+  std::string_view rest = url.substr(8);
+  if (size_t slash = rest.find('/'); slash != std::string_view::npos) {
+    std::string_view db = rest.substr(slash + 1);
+    if (!db.empty()) {
+      if (!AllDigits(db)) return Error::InvalidArgument("redis url: database is not a number");
+      options.database = std::stoi(std::string(db));
+    }
+    rest = rest.substr(0, slash);
+  }
+  if (size_t at = rest.rfind('@'); at != std::string_view::npos) {
+    std::string_view userinfo = rest.substr(0, at);
+    rest = rest.substr(at + 1);
+    size_t colon = userinfo.find(':');
+    auto user = PercentDecode(userinfo.substr(0, colon));
+    if (!user.ok()) return std::move(user).error();
+    options.username = std::move(*user);
+    if (colon != std::string_view::npos) {
+      auto password = PercentDecode(userinfo.substr(colon + 1));
+      if (!password.ok()) return std::move(password).error();
+      options.password = std::move(*password);
+    }
+  }
+  if (size_t colon = rest.rfind(':'); colon != std::string_view::npos && !rest.ends_with(']')) {
+    std::string_view port = rest.substr(colon + 1);
+    if (!AllDigits(port)) return Error::InvalidArgument("redis url: port is not a number");
+    options.port = std::stoi(std::string(port));
+    rest = rest.substr(0, colon);
+  }
+  if (rest.starts_with('[') && rest.ends_with(']')) rest = rest.substr(1, rest.size() - 2);
+  if (!rest.empty()) options.host = std::string(rest);
+  return options;
+}
+
+RedisTicketStore::RedisTicketStore(Options options)
+    : options_(std::move(options)), pool_(std::make_unique<Pool>(options_)) {}
+
+RedisTicketStore::~RedisTicketStore() = default;
+
+Result<std::unique_ptr<RedisTicketStore>> RedisTicketStore::Open(Options options) {
+  if (options.pool_size == 0) return Error::InvalidArgument("redis: pool_size must be at least 1");
+  if (options.unix_socket.empty() && (options.port <= 0 || options.port > 65535)) {
+    return Error::InvalidArgument("redis: port out of range");
+  }
+  if (options.connect_timeout.count() <= 0 || options.command_timeout.count() <= 0) {
+    return Error::InvalidArgument("redis: timeouts must be positive");
+  }
+  auto store = std::make_unique<RedisTicketStore>(std::move(options));
+  auto pong = store->pool_->Call({"PING"});
+  if (!pong.ok()) return std::move(pong).error();
+  return store;
+}
+
+std::string RedisTicketStore::ValueKey(std::string_view key) const {
+  std::string k;
+  k.reserve(options_.key_prefix.size() + 2 + key.size());
+  k.append(options_.key_prefix).append("v:").append(key);
+  return k;
+}
+
+std::string RedisTicketStore::SetKey(std::string_view key) const {
+  std::string k;
+  k.reserve(options_.key_prefix.size() + 2 + key.size());
+  k.append(options_.key_prefix).append("s:").append(key);
+  return k;
+}
+
+Status RedisTicketStore::Put(std::string_view key, std::string_view value,
+                             std::chrono::milliseconds ttl) {
+  TB_RETURN_IF_ERROR(checks::Key(key));
+  TB_RETURN_IF_ERROR(checks::Value(value));
+  TB_RETURN_IF_ERROR(checks::Ttl(ttl));
+  auto reply = pool_->Call({"SET", ValueKey(key), value, "PX", std::to_string(ttl.count())});
+  if (!reply.ok()) return std::move(reply).error();
+  return Status::Ok();
+}
+
+Result<bool> RedisTicketStore::PutIfAbsent(std::string_view key, std::string_view value,
+                                           std::chrono::milliseconds ttl) {
+  TB_RETURN_IF_ERROR(checks::Key(key));
+  TB_RETURN_IF_ERROR(checks::Value(value));
+  TB_RETURN_IF_ERROR(checks::Ttl(ttl));
+  auto reply = pool_->Call({"SET", ValueKey(key), value, "NX", "PX", std::to_string(ttl.count())});
+  if (!reply.ok()) return std::move(reply).error();
+  if ((*reply)->type == REDIS_REPLY_NIL) return false;
+  if ((*reply)->type == REDIS_REPLY_STATUS) return true;
+  return Unexpected();
+}
+
+Result<std::string> RedisTicketStore::Get(std::string_view key) {
+  TB_RETURN_IF_ERROR(checks::Key(key));
+  auto reply = pool_->Call({"GET", ValueKey(key)});
+  if (!reply.ok()) return std::move(reply).error();
+  return BulkOrNotFound(**reply);
+}
+
+Result<std::string> RedisTicketStore::Redeem(std::string_view key) {
+  TB_RETURN_IF_ERROR(checks::Key(key));
+  std::string k = ValueKey(key);
+  if (has_getdel_.load(std::memory_order_relaxed)) {
+    auto reply = pool_->Call({"GETDEL", k}, /*pass_error_replies=*/true);
+    if (!reply.ok()) return std::move(reply).error();
+    const redisReply& r = **reply;
+    if (r.type != REDIS_REPLY_ERROR) return BulkOrNotFound(r);
+    if (!std::string_view(r.str, r.len).starts_with("ERR unknown command")) return ReplyError(r);
+    has_getdel_.store(false, std::memory_order_relaxed);
+  }
+  auto reply = pool_->Call({"EVAL", kGetDelScript, "1", k});
+  if (!reply.ok()) return std::move(reply).error();
+  return BulkOrNotFound(**reply);
+}
+
+Status RedisTicketStore::Erase(std::string_view key) {
+  TB_RETURN_IF_ERROR(checks::Key(key));
+  auto reply = pool_->Call({"DEL", ValueKey(key)});
+  if (!reply.ok()) return std::move(reply).error();
+  return Status::Ok();
+}
+
+Status RedisTicketStore::Touch(std::string_view key, std::chrono::milliseconds ttl) {
+  TB_RETURN_IF_ERROR(checks::Key(key));
+  TB_RETURN_IF_ERROR(checks::Ttl(ttl));
+  auto reply = pool_->Call({"PEXPIRE", ValueKey(key), std::to_string(ttl.count())});
+  if (!reply.ok()) return std::move(reply).error();
+  if ((*reply)->type != REDIS_REPLY_INTEGER) return Unexpected();
+  if ((*reply)->integer == 0) return checks::NotFound();
+  return Status::Ok();
+}
+
+Status RedisTicketStore::AddToSet(std::string_view set_key, std::string_view member,
+                                  std::chrono::milliseconds ttl) {
+  TB_RETURN_IF_ERROR(checks::Key(set_key));
+  TB_RETURN_IF_ERROR(checks::Value(member));
+  TB_RETURN_IF_ERROR(checks::Ttl(ttl));
+  auto reply = pool_->Call(
+      {"EVAL", kAddToSetScript, "1", SetKey(set_key), member, std::to_string(ttl.count())});
+  if (!reply.ok()) return std::move(reply).error();
+  return Status::Ok();
+}
+
+Result<std::vector<std::string>> RedisTicketStore::Members(std::string_view set_key) {
+  TB_RETURN_IF_ERROR(checks::Key(set_key));
+  auto reply = pool_->Call({"SMEMBERS", SetKey(set_key)});
+  if (!reply.ok()) return std::move(reply).error();
+  const redisReply& r = **reply;
+  if (r.type != REDIS_REPLY_ARRAY) return Unexpected();
+  std::vector<std::string> members;
+  members.reserve(r.elements);
+  for (size_t i = 0; i < r.elements; ++i) {
+    const redisReply* e = r.element[i];
+    if (e->type != REDIS_REPLY_STRING) return Unexpected();
+    members.emplace_back(e->str, e->len);
+  }
+  return members;
+}
+
+Status RedisTicketStore::EraseSet(std::string_view set_key) {
+  TB_RETURN_IF_ERROR(checks::Key(set_key));
+  auto reply = pool_->Call({"DEL", SetKey(set_key)});
+  if (!reply.ok()) return std::move(reply).error();
+  return Status::Ok();
+}
+
+size_t RedisTicketStore::ApproximateSize() {
+  auto reply = pool_->Call({"DBSIZE"});
+  if (!reply.ok() || (*reply)->type != REDIS_REPLY_INTEGER || (*reply)->integer < 0) return 0;
+  return static_cast<size_t>((*reply)->integer);
+}
+
+}  // namespace tongban

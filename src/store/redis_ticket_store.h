@@ -1,0 +1,80 @@
+// RedisTicketStore: the TicketStore shared by many tongban nodes, so any node
+// can validate a ticket another node issued. Wired by app/ when Redis is
+// configured. Needs Redis 2.6.12+; uses GETDEL on 6.2+ and a Lua script before.
+//
+// Hot path: one round trip per call on a pooled connection (no SQL). When
+// Redis is down or hung, calls fail with errc::kUnavailable "redis: ..." within
+// the connect/command timeouts instead of blocking request threads.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "store/ticket_store.h"
+
+namespace tongban {
+
+class RedisTicketStore final : public TicketStore {
+ public:
+  struct Options {
+    std::string host = "127.0.0.1";
+    int port = 6379;
+    std::string unix_socket;  // when set, used instead of host and port
+    std::string username;     // Redis 6 ACL user; empty = "default"
+    std::string password;     // AUTH when non-empty; never logged or echoed
+    int database = 0;         // SELECT
+    // Prepended to every key, so several deployments can share one Redis.
+    std::string key_prefix = "tongban:";
+    size_t pool_size = 8;  // connections at most, opened on demand
+    std::chrono::milliseconds connect_timeout{1000};
+    std::chrono::milliseconds command_timeout{1000};
+  };
+
+  // "redis://[[user]:password@]host[:port][/database]" or "unix:///path.sock"
+  // into Options (the other fields keep their defaults).
+  // Errors: errc::kInvalidArgument; the message never repeats the url.
+  static Result<Options> ParseUrl(std::string_view url);
+
+  // Opens one connection and PINGs, so a wrong address fails at start-up.
+  // Errors: errc::kInvalidArgument for bad options, errc::kUnavailable when
+  // Redis cannot be reached or refuses AUTH/SELECT.
+  static Result<std::unique_ptr<RedisTicketStore>> Open(Options options);
+
+  ~RedisTicketStore() override;
+  RedisTicketStore(const RedisTicketStore&) = delete;
+  RedisTicketStore& operator=(const RedisTicketStore&) = delete;
+
+  Status Put(std::string_view key, std::string_view value, std::chrono::milliseconds ttl) override;
+  Result<bool> PutIfAbsent(std::string_view key, std::string_view value,
+                           std::chrono::milliseconds ttl) override;
+  Result<std::string> Get(std::string_view key) override;
+  Result<std::string> Redeem(std::string_view key) override;
+  Status Erase(std::string_view key) override;
+  Status Touch(std::string_view key, std::chrono::milliseconds ttl) override;
+  Status AddToSet(std::string_view set_key, std::string_view member,
+                  std::chrono::milliseconds ttl) override;
+  Result<std::vector<std::string>> Members(std::string_view set_key) override;
+  Status EraseSet(std::string_view set_key) override;
+  // DBSIZE: every key in the database, not only this store's.
+  size_t ApproximateSize() override;
+
+  // Connects lazily; prefer Open(), which also checks that Redis answers.
+  explicit RedisTicketStore(Options options);
+
+ private:
+  class Pool;
+  std::string ValueKey(std::string_view key) const;
+  std::string SetKey(std::string_view key) const;
+
+  Options options_;
+  std::unique_ptr<Pool> pool_;
+  // Cleared the first time the server answers "unknown command" to GETDEL.
+  std::atomic<bool> has_getdel_{true};
+};
+
+}  // namespace tongban
