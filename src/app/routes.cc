@@ -4,16 +4,50 @@
 #include "codec/value.h"
 #include "http/request.h"
 #include "http/response.h"
+#include "sso/auth_api.h"
+#include "sso/context.h"
+#include "sso/organduser_api.h"
+#include "sso/pusher.h"
 
 namespace tongban::app {
 
+namespace {
+
+sso::SsoSettings SsoSettingsFrom(const Config& config) {
+  sso::SsoSettings s;
+  s.context_path = config.sso.context_path;
+  s.public_url = config.server.public_url.empty() ? "" : config.PublicUrl();
+  s.sign_window = std::chrono::seconds(config.sso.sign_window_s);
+  s.ticket_ttl = std::chrono::seconds(config.sso.ticket_ttl_s);
+  s.authcode_ttl = std::chrono::seconds(config.sso.authcode_ttl_s);
+  s.access_token_ttl = std::chrono::seconds(config.sso.access_token_ttl_s);
+  s.refresh_token_ttl = std::chrono::seconds(config.sso.refresh_token_ttl_s);
+  s.session_ttl = std::chrono::seconds(config.sso.session_ttl_s);
+  return s;
+}
+
+}  // namespace
+
 struct Routes::Impl {
+  Impl(Node& n, http::Metrics& m)
+      : node(n),
+        metrics(m),
+        sso_context{n.directory(), n.tickets(), n.outbox(), n.clock(), n.random(),
+                    SsoSettingsFrom(n.config())},
+        organduser(sso_context),
+        auth(sso_context),
+        pusher(sso_context) {}
+
   Node& node;
   http::Metrics& metrics;
+  sso::SsoContext sso_context;
+  sso::OrgAndUserApi organduser;
+  sso::SsoAuth auth;
+  sso::Pusher pusher;
 };
 
 Routes::Routes(Node& node, http::Metrics& metrics)
-    : impl_(std::make_unique<Impl>(Impl{node, metrics})) {}
+    : impl_(std::make_unique<Impl>(node, metrics)) {}
 
 Routes::~Routes() = default;
 
@@ -36,9 +70,11 @@ void Routes::Register(http::Router& router) {
     response.set_content_type("text/plain; version=0.0.4; charset=utf-8");
     response.set_body(std::move(text));
   });
+  impl.organduser.Register(router);
+  impl.auth.Register(router);
 }
 
-void Routes::StartBackground() {}
-void Routes::StopBackground() {}
+void Routes::StartBackground() { impl_->pusher.Start(); }
+void Routes::StopBackground() { impl_->pusher.Stop(); }
 
 }  // namespace tongban::app

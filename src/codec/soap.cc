@@ -48,6 +48,10 @@ void AppendEnvelopeStart(SoapVersion version, std::string* out) {
   out->append(R"("><soap:Body>)");
 }
 
+// The specification's operations take at most 8 parameters; the bound also keeps the
+// repeated-parameter check (a linear scan per parameter) cheap on hostile input.
+constexpr std::size_t kMaxParams = 64;
+
 constexpr std::string_view kEnvelopeEnd = "</soap:Body></soap:Envelope>";
 
 // Appends `name` as an attribute value.
@@ -109,6 +113,10 @@ Result<SoapCall> ParseSoapRequest(std::string_view body, const ParseLimits& limi
         continue;
       default:
         continue;
+    }
+    if (call.params.size() == kMaxParams) {
+      return Error::TooLarge("SOAP operation " + QuotedName(operation) + " has more than " +
+                             std::to_string(kMaxParams) + " parameters");
     }
     std::string name(internal::LocalName(child.name()));
     if (name.empty()) {

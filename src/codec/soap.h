@@ -44,7 +44,8 @@ struct SoapCall {
 // 1.1 or 1.2 namespace. Headers are ignored. A parameter with xsi:nil="true" counts as not
 // sent. The SOAPAction header is not needed. Errors (kInvalidArgument, to be answered with a
 // soap:Client fault): malformed XML, DOCTYPE, not an Envelope, no Body, an empty Body, a
-// parameter holding elements, a repeated parameter; kTooLarge for the limits.
+// parameter holding elements, a repeated parameter; kTooLarge for the limits and for more than
+// 64 parameters.
 Result<SoapCall> ParseSoapRequest(std::string_view body, const ParseLimits& limits = {});
 
 // `<soap:Envelope xmlns:soap="…"><soap:Body><ns:{operation}Response xmlns:ns="{ns}">

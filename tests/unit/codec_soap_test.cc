@@ -179,6 +179,16 @@ TEST(CodecSoapParseTest, BodyLargerThanTheLimitIsTooLarge) {
   EXPECT_EQ(call.error().code, errc::kTooLarge);
 }
 
+TEST(CodecSoapParseTest, MoreThan64ParamsIsTooLarge) {
+  std::string params;
+  for (int i = 0; i < 65; ++i) params += "<p" + std::to_string(i) + "/>";
+  Result<SoapCall> call = ParseSoapRequest(
+      R"(<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><op>)" + params +
+      "</op></s:Body></s:Envelope>");
+  ASSERT_FALSE(call.ok());
+  EXPECT_EQ(call.error().code, errc::kTooLarge);
+}
+
 // --- BuildSoapResponse / BuildSoapFault ---
 
 TEST(CodecSoapBuildTest, ResponseWrapsEscapedTextInOut) {
