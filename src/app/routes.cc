@@ -53,6 +53,11 @@ Routes::~Routes() = default;
 
 void Routes::Register(http::Router& router) {
   Impl& impl = *impl_;
+  // Liveness: a fixed body that depends on nothing (also the bench baseline).
+  router.Add("GET", "/livez", [](const http::Request&, http::Response& response) {
+    response.SetJson(200, R"({"status":"ok"})");
+  });
+  // Readiness: the node can reach its database.
   router.Add("GET", "/healthz", [&impl](const http::Request&, http::Response& response) {
     auto db = impl.node.sql().Ping();
     codec::Value body = codec::Value::Object();

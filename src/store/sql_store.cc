@@ -327,6 +327,7 @@ Result<std::unique_ptr<SqlStore>> SqlStore::Open(std::string_view url, size_t po
   }
 
   auto store = std::make_unique<SqlStore>(PrivateTag{}, dialect, pool_size);
+  store->in_memory_ = in_memory;
   for (size_t i = 0; i < pool_size; ++i) {
     soci::session& sql = store->pool_->at(i);
     try {
@@ -374,12 +375,9 @@ Result<SqlStore::Lease> SqlStore::TryAcquire(std::chrono::milliseconds wait) {
 
 void SqlStore::Revive(soci::session& sql) {
   if (dialect_ != SqlDialect::kPostgres || !PgConnectionLost(sql)) return;
-  try {
-    sql.reconnect();
-  } catch (const soci::soci_error&) {
-    // Still down: the next statement fails with errc::kUnavailable, which
-    // reports the outage to the caller better than anything we could say here.
-  }
+  // Still down afterwards: the next statement fails with errc::kUnavailable,
+  // which reports the outage better than anything we could say here.
+  Reopen(sql);
 }
 
 Error SqlStore::ToError(const std::exception& e) {
@@ -431,21 +429,6 @@ bool TransactionAborted(soci::session& sql, SqlDialect dialect) {
   return conn != nullptr && PQtransactionStatus(conn) == PQTRANS_INERROR;
 }
 
-// Leaves the session with no open transaction, so the next lease starts clean.
-void EnsureNoTransaction(soci::session& sql, SqlDialect dialect) {
-  if (!InTransaction(sql, dialect)) return;
-  try {
-    sql.rollback();
-  } catch (const soci::soci_error&) {
-    // A session that cannot roll back cannot be trusted with the next lease.
-    try {
-      sql.reconnect();
-    } catch (const soci::soci_error&) {
-      // Left disconnected; the next user gets errc::kUnavailable.
-    }
-  }
-}
-
 void Begin(soci::session& sql, SqlDialect dialect) {
   if (dialect == SqlDialect::kSqlite) {
     sql << "BEGIN IMMEDIATE";
@@ -455,6 +438,31 @@ void Begin(soci::session& sql, SqlDialect dialect) {
 }
 
 }  // namespace
+
+void SqlStore::EndTransaction(soci::session& sql) {
+  if (!InTransaction(sql, dialect_)) return;
+  try {
+    sql.rollback();
+  } catch (const soci::soci_error&) {
+    // A session that cannot roll back cannot be trusted with the next lease.
+    Reopen(sql);
+  }
+}
+
+void SqlStore::Reopen(soci::session& sql) {
+  if (in_memory_) return;
+  try {
+    sql.reconnect();
+    if (dialect_ == SqlDialect::kSqlite) ConfigureSqlite(sql, /*in_memory=*/false);
+  } catch (const soci::soci_error&) {
+    // Left disconnected or unconfigured; the next user gets an error, not a
+    // silently different session.
+    try {
+      sql.close();
+    } catch (const soci::soci_error&) {
+    }
+  }
+}
 
 Status SqlStore::RunTransaction(const std::function<Status(soci::session&)>& body) {
   auto lease = TryAcquire();
@@ -487,10 +495,10 @@ Status SqlStore::RunTransaction(const std::function<Status(soci::session&)>& bod
   } catch (const std::exception& e) {
     result = Classify(e, sql, dialect_);
   } catch (...) {
-    EnsureNoTransaction(sql, dialect_);
+    EndTransaction(sql);
     throw;
   }
-  EnsureNoTransaction(sql, dialect_);
+  EndTransaction(sql);
   return result;
 }
 
@@ -504,10 +512,10 @@ Status SqlStore::RunSession(const std::function<Status(soci::session&)>& body) {
   } catch (const std::exception& e) {
     result = Classify(e, sql, dialect_);
   } catch (...) {
-    EnsureNoTransaction(sql, dialect_);
+    EndTransaction(sql);
     throw;
   }
-  EnsureNoTransaction(sql, dialect_);
+  EndTransaction(sql);
   return result;
 }
 
@@ -556,11 +564,7 @@ Status SqlStore::Migrate(const std::vector<Migration>& migrations) {
     try {
       sql << "SELECT pg_advisory_unlock(" + std::to_string(kMigrationLockKey) + ")";
     } catch (const soci::soci_error&) {
-      // The lock belongs to the connection; dropping it releases the lock.
-      try {
-        sql.reconnect();
-      } catch (const soci::soci_error&) {
-      }
+      Reopen(sql);  // the lock belongs to the connection; dropping it releases the lock
     }
   };
 
@@ -596,7 +600,7 @@ Status SqlStore::Migrate(const std::vector<Migration>& migrations) {
               dialect_ == SqlDialect::kPostgres && !m->postgres.empty() ? m->postgres : m->sqlite;
           Status st = ExecuteScript(sql, dialect_, script);
           if (!st.ok()) {
-            EnsureNoTransaction(sql, dialect_);
+            EndTransaction(sql);
             Error error = std::move(st).error();
             error.message = "migration " + m->module + " v" + std::to_string(m->version) +
                             " failed: " + error.message;
@@ -620,7 +624,7 @@ Status SqlStore::Migrate(const std::vector<Migration>& migrations) {
   } catch (const std::exception& e) {
     result = Classify(e, sql, dialect_);
   }
-  EnsureNoTransaction(sql, dialect_);
+  EndTransaction(sql);
   unlock();
   return result;
 }

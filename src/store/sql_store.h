@@ -152,11 +152,16 @@ class SqlStore {
   // Re-opens a pooled PostgreSQL session whose connection dropped, so a
   // database restart costs at most one failed call per pooled session.
   void Revive(soci::session& session);
+  // Leaves the session with no open transaction, so the next lease starts clean.
+  void EndTransaction(soci::session& session);
+  // Reconnects a session that cannot be trusted, restoring its settings.
+  void Reopen(soci::session& session);
 
   template <typename F, typename Runner>
   static auto Invoke(F& fn, Runner&& run) -> std::invoke_result_t<F&, soci::session&>;
 
   SqlDialect dialect_;
+  bool in_memory_ = false;  // sqlite::memory: must never be reopened (it would be empty)
   std::unique_ptr<soci::connection_pool> pool_;
   size_t pool_size_;
   friend class Lease;

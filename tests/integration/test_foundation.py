@@ -19,6 +19,11 @@ class FoundationTest(unittest.TestCase):
         cls.server.cleanup()
         assert code == 0, "server exited with %r on SIGTERM" % code
 
+    def test_livez_answers_a_fixed_body(self):
+        r = requests.get(self.server.url("/livez"), timeout=5)
+        self.assertEqual(r.status_code, 200)
+        self.assertEqual(r.json(), {"status": "ok"})
+
     def test_healthz_answers_ok(self):
         r = requests.get(self.server.url("/healthz"), timeout=5)
         self.assertEqual(r.status_code, 200)
