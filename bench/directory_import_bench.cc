@@ -35,7 +35,7 @@ namespace {
 
 constexpr int kOrgs = 100;
 constexpr const char* kSurnames[] = {"张", "王", "李", "赵", "刘", "陈", "杨", "黄", "周", "吴"};
-constexpr const char* kGiven[] = {"伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋",
+constexpr const char* kGiven[] = {"伟", "芳", "娜", "敏", "静", "丽", "强", "磊",   "军", "洋",
                                   "勇", "艳", "杰", "娟", "涛", "明", "超", "秀英", "华", "平"};
 
 int64_t UserCount() {
@@ -82,8 +82,8 @@ struct World {
     auto sealed = crypto::SecretBox::Create(std::string(32, 'b'), OpenSslRandom::Instance());
     if (!sealed.ok()) Die(sealed.error());
     box.emplace(std::move(*sealed));
-    auto d = Directory::Open(*store, *outbox, SystemClock::Instance(), OpenSslRandom::Instance(),
-                             *box);
+    auto d =
+        Directory::Open(*store, *outbox, SystemClock::Instance(), OpenSslRandom::Instance(), *box);
     if (!d.ok()) Die(d.error());
     directory = std::move(*d);
 
@@ -204,8 +204,8 @@ void BM_UserByLoginname(benchmark::State& state) {
   World& w = TheWorld();
   std::mt19937_64 rng(2);
   RunTimed(state, [&](int64_t) {
-    auto user = w.directory->GetUserByLoginname(
-        Caller::Admin(), LoginName(static_cast<int64_t>(rng() % w.users)));
+    auto user = w.directory->GetUserByLoginname(Caller::Admin(),
+                                                LoginName(static_cast<int64_t>(rng() % w.users)));
     benchmark::DoNotOptimize(user);
   });
 }

@@ -351,8 +351,8 @@ Result<CreatedApp> Directory::Impl::CreateAppInTx(Directory& d, soci::session& s
   app.servicepwd.clear();
   app.password_key.clear();
   if (app.servicecode.empty()) app.servicecode = "app" + d.random_.Hex(6);
-  if (Count(sql, "SELECT COUNT(*) FROM dir_apps WHERE servicecode = :s",
-            {{"s", app.servicecode}}) > 0) {
+  if (Count(sql, "SELECT COUNT(*) FROM dir_apps WHERE servicecode = :s", {{"s", app.servicecode}}) >
+      0) {
     return Error::AlreadyExists("an app with this servicecode exists");
   }
   if (!app.orgcoding.empty() && !QueryOrg(sql, app.orgcoding)) {
@@ -377,11 +377,11 @@ Result<CreatedApp> Directory::Impl::CreateAppInTx(Directory& d, soci::session& s
       soci::use(app.servicecode, "sc"), soci::use(app.name, "name"),
       soci::use(app.orgcoding, "org"), soci::use(*sealed, "pwd"), soci::use(signtype, "st"),
       soci::use(ips, "ips"), soci::use(urls, "urls"), soci::use(app.logout_url, "logout"),
-      soci::use(app.push_url, "push"), soci::use(push_enabled, "pe"),
-      soci::use(app.datatype, "dt"), soci::use(proxy_right, "pr"), soci::use(enabled, "en"),
-      soci::use(zj, "zj"), soci::use(cas, "cas"), soci::use(oidc, "oidc"),
-      soci::use(directory_write, "dw"), soci::use(app.org_scope, "scope"),
-      soci::use(open_to_all, "open"), soci::use(created, "c"), soci::use(created, "u");
+      soci::use(app.push_url, "push"), soci::use(push_enabled, "pe"), soci::use(app.datatype, "dt"),
+      soci::use(proxy_right, "pr"), soci::use(enabled, "en"), soci::use(zj, "zj"),
+      soci::use(cas, "cas"), soci::use(oidc, "oidc"), soci::use(directory_write, "dw"),
+      soci::use(app.org_scope, "scope"), soci::use(open_to_all, "open"), soci::use(created, "c"),
+      soci::use(created, "u");
   return CreatedApp{std::move(app), std::move(secret)};
 }
 

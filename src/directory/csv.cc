@@ -21,7 +21,7 @@ Result<bool> CsvReader::Next(std::vector<std::string>* fields) {
     return Error::InvalidArgument("line " + std::to_string(line_) + ": " + what);
   };
   std::string field;
-  bool quoted = false;     // inside a quoted field
+  bool quoted = false;      // inside a quoted field
   bool was_quoted = false;  // the current field was quoted (and closed)
   while (true) {
     int c = in_.sbumpc();

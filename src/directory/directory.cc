@@ -63,8 +63,8 @@ Directory::Directory(PrivateTag, SqlStore& store, Outbox& outbox, const Clock& c
       options_(std::move(options)),
       users_(clock, options_.user_cache_capacity,
              std::chrono::duration_cast<std::chrono::milliseconds>(options_.cache_ttl)),
-      apps_(clock, 10'000, std::chrono::duration_cast<std::chrono::milliseconds>(options_.cache_ttl),
-            8) {}
+      apps_(clock, 10'000,
+            std::chrono::duration_cast<std::chrono::milliseconds>(options_.cache_ttl), 8) {}
 
 Directory::~Directory() = default;
 
@@ -158,8 +158,7 @@ std::vector<Org> Directory::Impl::QueryOrgs(soci::session& sql, std::string_view
 }
 
 std::optional<Org> Directory::Impl::QueryOrg(soci::session& sql, std::string_view orgcoding) {
-  std::vector<Org> orgs =
-      QueryOrgs(sql, "WHERE orgcoding = :c", {{"c", std::string(orgcoding)}});
+  std::vector<Org> orgs = QueryOrgs(sql, "WHERE orgcoding = :c", {{"c", std::string(orgcoding)}});
   if (orgs.empty()) return std::nullopt;
   return std::move(orgs.front());
 }
@@ -178,8 +177,7 @@ int64_t Directory::Impl::Count(soci::session& sql, std::string_view query, const
 
 // ---------------------------------------------------------------- callers
 
-Result<std::shared_ptr<const App>> Directory::Impl::CallerApp(Directory& d,
-                                                              const Caller& caller) {
+Result<std::shared_ptr<const App>> Directory::Impl::CallerApp(Directory& d, const Caller& caller) {
   if (caller.is_admin()) return std::shared_ptr<const App>();
   return d.CachedApp(caller.servicecode);
 }
@@ -266,7 +264,8 @@ Result<SavedOrg> Directory::Impl::SaveOrgInTx(Directory& d, soci::session& sql, 
     return Code(code::kOrgSyncNotAllowed, "this app may not synchronize orgs");
   }
   const std::string* coding = Get(args, "orgcoding");
-  if (coding == nullptr || coding->empty()) return Code(code::kOrgRequiredEmpty, "orgcoding is empty");
+  if (coding == nullptr || coding->empty())
+    return Code(code::kOrgRequiredEmpty, "orgcoding is empty");
   if (!IsValidOrgCoding(*coding)) {
     return Code(code::kOrgBadCoding, "orgcoding must be digits, 3 a level");
   }
@@ -409,8 +408,8 @@ Result<Org> Directory::DeleteOrg(const Caller& caller, std::string_view orgcodin
       return Code(code::kOrgHasApps, "the org owns access resources");
     }
     sql << "DELETE FROM dir_orgs WHERE orgcoding = :c", soci::use(coding, "c");
-    codec::Value payload = codec::Value::Object(2).Set("orgcoding", coding).Set("orgname",
-                                                                                 org->orgname);
+    codec::Value payload =
+        codec::Value::Object(2).Set("orgcoding", coding).Set("orgname", org->orgname);
     for (const PushTarget& t : Impl::PushTargets(sql)) {
       if (t.servicecode == origin || !InScope(t.org_scope, coding)) continue;
       TB_RETURN_IF_ERROR(Impl::Enqueue(*this, sql, t.servicecode, "deleteOrg", payload));
@@ -468,9 +467,10 @@ Result<PageOf<Org>> Directory::SearchOrgs(std::string_view text, Page page) {
   std::string where;
   Params p;
   if (!text.empty()) {
-    where =
-        "WHERE (orgcoding >= :a AND orgcoding < :b) OR (orgname >= :c AND orgname < :d) ";
-    p = {{"a", std::string(text)}, {"b", PrefixEnd(text)}, {"c", std::string(text)},
+    where = "WHERE (orgcoding >= :a AND orgcoding < :b) OR (orgname >= :c AND orgname < :d) ";
+    p = {{"a", std::string(text)},
+         {"b", PrefixEnd(text)},
+         {"c", std::string(text)},
          {"d", PrefixEnd(text)}};
   }
   return store_.WithSession([&](soci::session& sql) -> Result<PageOf<Org>> {

@@ -22,7 +22,8 @@ using internal::CsvReader;
 constexpr std::string_view kPasswordHashColumn = "password_hash";
 
 std::set<std::string, std::less<>> UserImportColumns() {
-  std::set<std::string, std::less<>> names = {"userid", "useable", "orderby", "loginpwd",
+  std::set<std::string, std::less<>> names = {"userid",         "useable",
+                                              "orderby",        "loginpwd",
                                               "encryptiontype", std::string(kPasswordHashColumn)};
   for (const internal::UserText& f : internal::UserTexts()) names.emplace(f.name);
   return names;
@@ -89,8 +90,8 @@ Result<DemoSeed> Directory::SeedDemo() {
   // Each step checks for its own result, so a seeding cut short by a crash
   // completes on the next start.
   const Caller admin = Caller::Admin();
-  for (const auto& [coding, name] : {std::pair<const char*, const char*>{"001", "演示省"},
-                                     {"001001", "演示市政务服务中心"}}) {
+  for (const auto& [coding, name] :
+       {std::pair<const char*, const char*>{"001", "演示省"}, {"001001", "演示市政务服务中心"}}) {
     auto org = GetOrg(admin, coding);
     if (org.ok()) continue;
     if (org.error().code != code::kOrgReadNotFound) return std::move(org).error();
@@ -205,9 +206,10 @@ Result<ImportReport> Directory::ImportUsers(std::istream& csv, const ImportOptio
       batch_report = ImportReport{};
       std::vector<PushTarget> targets;
       if (options.push) targets = Impl::PushTargets(sql);
+      UserInsert insert(sql);
       for (const Row& row : batch) {
         auto saved = Impl::SaveUserInTx(*this, sql, nullptr, row.fields, SaveMode::kAddOnly,
-                                        row.password, &targets);
+                                        row.password, &targets, &insert);
         if (saved.ok()) {
           ++batch_report.added;
         } else if (IsInfrastructure(saved.error())) {
@@ -233,7 +235,7 @@ Result<ImportReport> Directory::ImportUsers(std::istream& csv, const ImportOptio
           std::vector<PushTarget> targets;
           if (options.push) targets = Impl::PushTargets(sql);
           return Impl::SaveUserInTx(*this, sql, nullptr, row.fields, SaveMode::kAddOnly,
-                                    row.password, &targets);
+                                    row.password, &targets, nullptr);
         });
         if (saved.ok()) {
           ++report.added;

@@ -3,13 +3,13 @@
 // shared by the .cc files. Not part of the public API.
 #pragma once
 
+#include <soci/soci.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <soci/soci.h>
 
 #include "core/result.h"
 #include "directory/directory.h"

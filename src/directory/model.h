@@ -81,12 +81,13 @@ struct User {
   std::string greencard;
   std::string nation;  // GB 3304-91 code
   std::string headpicture;
-  std::string usertype;   // see docs/design/directory.md: 1 staff, 2 public, 3 legal-person agent, 9 system
+  std::string
+      usertype;  // see docs/design/directory.md: 1 staff, 2 public, 3 legal-person agent, 9 system
   std::string authlevel;  // 1 anonymous, 2 real-name, 3 real-person
   std::string officeid;
   std::string idphoto;
   std::string memo;
-  int useable = 1;  // 1 active, 2 inactive (refused at login)
+  int useable = 1;      // 1 active, 2 inactive (refused at login)
   bool locked = false;  // locked by an administrator: refused at login and to app sync
   int64_t orderby = 0;
   std::string domain;  // derived from orgcoding

@@ -137,8 +137,7 @@ Result<std::vector<Role>> Directory::Roles(std::string_view app) {
 
 Result<Position> Directory::SavePosition(const Position& position) {
   if (!IsCode(position.positioncode, 64)) {
-    return Code(code::kPositionBadCode,
-                "positioncode allows 1..64 letters, digits, '_', '.', '-'");
+    return Code(code::kPositionBadCode, "positioncode allows 1..64 letters, digits, '_', '.', '-'");
   }
   if (position.positionname.empty() || !IsCleanText(position.positionname, 100) ||
       !IsCleanText(position.memo, 1000)) {
@@ -148,20 +147,18 @@ Result<Position> Directory::SavePosition(const Position& position) {
   return store_.WithTransaction([&](soci::session& sql) -> Result<Position> {
     if (!AppExists(sql, position.app)) return Code(code::kPositionNoApp, "no such app");
     long long now = clock_.NowMillis();
-    if (Impl::Count(sql,
-                    "SELECT COUNT(*) FROM dir_positions WHERE app = :a AND positioncode = :p",
+    if (Impl::Count(sql, "SELECT COUNT(*) FROM dir_positions WHERE app = :a AND positioncode = :p",
                     {{"a", position.app}, {"p", position.positioncode}}) > 0) {
       sql << "UPDATE dir_positions SET positionname = :n, memo = :m, updated_ms = :u "
              "WHERE app = :a AND positioncode = :p",
-          soci::use(position.positionname, "n"), soci::use(position.memo, "m"),
-          soci::use(now, "u"), soci::use(position.app, "a"),
-          soci::use(position.positioncode, "p");
+          soci::use(position.positionname, "n"), soci::use(position.memo, "m"), soci::use(now, "u"),
+          soci::use(position.app, "a"), soci::use(position.positioncode, "p");
     } else {
       sql << "INSERT INTO dir_positions (app, positioncode, positionname, memo, created_ms, "
              "updated_ms) VALUES (:a, :p, :n, :m, :c, :u)",
           soci::use(position.app, "a"), soci::use(position.positioncode, "p"),
-          soci::use(position.positionname, "n"), soci::use(position.memo, "m"),
-          soci::use(now, "c"), soci::use(now, "u");
+          soci::use(position.positionname, "n"), soci::use(position.memo, "m"), soci::use(now, "c"),
+          soci::use(now, "u");
     }
     TB_RETURN_IF_ERROR(Impl::PushToOwner(*this, sql, position.app, "synchronizePosition",
                                          PositionToValue(position)));
@@ -174,8 +171,7 @@ Status Directory::DeletePosition(std::string_view app, std::string_view position
   std::string p(positioncode);
   return store_.WithTransaction([&](soci::session& sql) -> Status {
     if (!AppExists(sql, a)) return Code(code::kPositionNoApp, "no such app");
-    if (Impl::Count(sql,
-                    "SELECT COUNT(*) FROM dir_positions WHERE app = :a AND positioncode = :p",
+    if (Impl::Count(sql, "SELECT COUNT(*) FROM dir_positions WHERE app = :a AND positioncode = :p",
                     {{"a", a}, {"p", p}}) == 0) {
       return Code(code::kPositionNotFound, "no such position");
     }
@@ -229,11 +225,9 @@ Status Directory::Impl::PushUserRoles(Directory& d, soci::session& sql, std::str
   std::string loginname;
   sql << "SELECT loginname FROM dir_users WHERE userid = :u", soci::use(u, "u"),
       soci::into(loginname);
-  return PushToOwner(d, sql, a, "synchronizeUserRole",
-                     codec::Value::Object(3)
-                         .Set("userid", u)
-                         .Set("loginname", loginname)
-                         .Set("rolecode", codes));
+  return PushToOwner(
+      d, sql, a, "synchronizeUserRole",
+      codec::Value::Object(3).Set("userid", u).Set("loginname", loginname).Set("rolecode", codes));
 }
 
 Status Directory::GrantRole(std::string_view userid, std::string_view app,
@@ -334,8 +328,8 @@ Status Directory::Bind(const Binding& binding) {
       if (owner == binding.userid) return Status::Ok();
       return Code(code::kBindingAccountTaken, "the account is bound to another user");
     }
-    sql << "DELETE FROM dir_bindings WHERE app = :a AND userid = :u",
-        soci::use(binding.app, "a"), soci::use(binding.userid, "u");
+    sql << "DELETE FROM dir_bindings WHERE app = :a AND userid = :u", soci::use(binding.app, "a"),
+        soci::use(binding.userid, "u");
     long long now = clock_.NowMillis();
     sql << "INSERT INTO dir_bindings (app, account, userid, created_ms) "
            "VALUES (:a, :n, :u, :c)",
@@ -350,9 +344,8 @@ Status Directory::Unbind(std::string_view app, std::string_view userid) {
   std::string u(userid);
   return store_.WithTransaction([&](soci::session& sql) -> Status {
     if (!AppExists(sql, a)) return Code(code::kBindingNoApp, "no such app");
-    soci::statement del =
-        (sql.prepare << "DELETE FROM dir_bindings WHERE app = :a AND userid = :u",
-         soci::use(a, "a"), soci::use(u, "u"));
+    soci::statement del = (sql.prepare << "DELETE FROM dir_bindings WHERE app = :a AND userid = :u",
+                           soci::use(a, "a"), soci::use(u, "u"));
     del.execute(true);
     if (del.get_affected_rows() == 0) return Code(code::kBindingNotFound, "no such binding");
     return Status::Ok();

@@ -60,6 +60,42 @@ std::string InsertUserSql() {
   return "INSERT INTO dir_users (" + cols + ") VALUES (" + vals + ")";
 }
 
+}  // namespace
+
+UserInsert::UserInsert(soci::session& sql) : st_(sql) {
+  static const std::string insert_sql = InsertUserSql();
+  st_.exchange(soci::use(row_.userid, "userid"));
+  st_.exchange(soci::use(loginkey_, "loginkey"));
+  st_.exchange(soci::use(row_.domain, "domain"));
+  for (const internal::UserText& f : internal::UserTexts()) {
+    st_.exchange(soci::use(row_.*f.member, std::string(f.name)));
+  }
+  st_.exchange(soci::use(row_.useable, "useable"));
+  st_.exchange(soci::use(locked_, "locked"));
+  st_.exchange(soci::use(orderby_, "orderby"));
+  st_.exchange(soci::use(hash_, "password_hash"));
+  st_.exchange(soci::use(md5_, "password_md5"));
+  st_.exchange(soci::use(created_ms_, "created_ms"));
+  st_.exchange(soci::use(updated_ms_, "updated_ms"));
+  st_.alloc();
+  st_.prepare(insert_sql);
+  st_.define_and_bind();
+}
+
+void UserInsert::Insert(const User& user, const PreparedPassword& password) {
+  row_ = user;
+  loginkey_ = LoginKey(user.loginname);
+  locked_ = user.locked ? 1 : 0;
+  orderby_ = user.orderby;
+  created_ms_ = user.created_ms;
+  updated_ms_ = user.updated_ms;
+  hash_ = password.primary;
+  md5_ = password.md5_variant;
+  st_.execute(true);
+}
+
+namespace {
+
 std::string UpdateUserSql(bool with_password) {
   std::string sql = "UPDATE dir_users SET loginkey = :loginkey, domain = :domain";
   for (const internal::UserText& f : internal::UserTexts()) {
@@ -70,14 +106,12 @@ std::string UpdateUserSql(bool with_password) {
   return sql + " WHERE userid = :userid";
 }
 
-void WriteUser(soci::session& sql, const User& u, bool insert, const PreparedPassword& password) {
-  static const std::string insert_sql = InsertUserSql();
+// UPDATE of an existing user; inserts go through UserInsert.
+void UpdateUser(soci::session& sql, const User& u, const PreparedPassword& password) {
   static const std::string update_sql = UpdateUserSql(false);
   static const std::string update_pwd_sql = UpdateUserSql(true);
   std::string loginkey = LoginKey(u.loginname);
-  int locked = u.locked ? 1 : 0;
   long long orderby = u.orderby;
-  long long created = u.created_ms;
   long long updated = u.updated_ms;
   soci::statement st(sql);
   st.exchange(soci::use(u.userid, "userid"));
@@ -89,16 +123,12 @@ void WriteUser(soci::session& sql, const User& u, bool insert, const PreparedPas
   st.exchange(soci::use(u.useable, "useable"));
   st.exchange(soci::use(orderby, "orderby"));
   st.exchange(soci::use(updated, "updated_ms"));
-  if (insert) {
-    st.exchange(soci::use(locked, "locked"));
-    st.exchange(soci::use(created, "created_ms"));
-  }
-  if (insert || password.set) {
+  if (password.set) {
     st.exchange(soci::use(password.primary, "password_hash"));
     st.exchange(soci::use(password.md5_variant, "password_md5"));
   }
   st.alloc();
-  st.prepare(insert ? insert_sql : (password.set ? update_pwd_sql : update_sql));
+  st.prepare(password.set ? update_pwd_sql : update_sql);
   st.define_and_bind();
   st.execute(true);
 }
@@ -174,12 +204,9 @@ Status CheckUserArgs(const Fields& args) {
     std::initializer_list<std::string_view> values;
   };
   static const Allowed kEnums[] = {
-      {"useable", {"1", "2"}},
-      {"sex", {"1", "2"}},
-      {"official", {"1", "2"}},
-      {"officialtype", {"1", "2"}},
-      {"authlevel", {"1", "2", "3"}},
-      {"idtype", {"1", "2", "3", "4", "5", "6", "7", "8"}},
+      {"useable", {"1", "2"}},        {"sex", {"1", "2"}},
+      {"official", {"1", "2"}},       {"officialtype", {"1", "2"}},
+      {"authlevel", {"1", "2", "3"}}, {"idtype", {"1", "2", "3", "4", "5", "6", "7", "8"}},
   };
   for (const Allowed& a : kEnums) {
     const std::string* v = GetNonEmpty(args, a.key);
@@ -288,7 +315,8 @@ Error Directory::Impl::UserConflict(Error e) {
 Result<SavedUser> Directory::Impl::SaveUserInTx(Directory& d, soci::session& sql, const App* app,
                                                 const Fields& args, SaveMode mode,
                                                 const PreparedPassword& password,
-                                                const std::vector<PushTarget>* targets) {
+                                                const std::vector<PushTarget>* targets,
+                                                UserInsert* insert) {
   if (app != nullptr && !app->directory_write) {
     return Code(code::kUserSyncNotAllowed, "this app may not synchronize users");
   }
@@ -299,13 +327,17 @@ Result<SavedUser> Directory::Impl::SaveUserInTx(Directory& d, soci::session& sql
   const std::string* orgcoding = GetNonEmpty(args, "orgcoding");
 
   // Which user: by userid, else by (old)loginname within a domain.
+  // An add-only save names no existing user: it only needs to know that the
+  // userid is free (the login name is checked below, in the target domain).
   std::optional<User> before;
-  if (userid != nullptr) {
-    before = QueryUser(sql, "WHERE userid = :u", {{"u", *userid}});
-    if (mode == SaveMode::kAddOnly && before) {
+  if (mode == SaveMode::kAddOnly) {
+    if (userid != nullptr &&
+        Count(sql, "SELECT COUNT(*) FROM dir_users WHERE userid = :u", {{"u", *userid}}) > 0) {
       return Code(code::kUserLoginnameExists, "a user with this userid exists");
     }
-    if (mode != SaveMode::kAddOnly && !before) return Code(code::kUserNotFound, "no such user");
+  } else if (userid != nullptr) {
+    before = QueryUser(sql, "WHERE userid = :u", {{"u", *userid}});
+    if (!before) return Code(code::kUserNotFound, "no such user");
   } else if (oldloginname != nullptr || loginname != nullptr) {
     const std::string* name = oldloginname != nullptr ? oldloginname : loginname;
     const std::string* org = orgcoding;
@@ -322,9 +354,6 @@ Result<SavedUser> Directory::Impl::SaveUserInTx(Directory& d, soci::session& sql
     }
     if (!found.empty()) before = std::move(found.front());
     if (oldloginname != nullptr && !before) return Code(code::kUserNotFound, "no such user");
-    if (mode == SaveMode::kAddOnly && before) {
-      return Code(code::kUserLoginnameExists, "the login name exists in this domain");
-    }
   }
   if (mode == SaveMode::kModifyOnly && !before) return Code(code::kUserNotFound, "no such user");
   if (before && app != nullptr) {
@@ -401,7 +430,9 @@ Result<SavedUser> Directory::Impl::SaveUserInTx(Directory& d, soci::session& sql
     return Code(code::kUserMobileEmpty, "mobile is required");
   }
   if (!after.mobile.empty() && (added || after.mobile != before->mobile) &&
-      Count(sql, "SELECT COUNT(*) FROM dir_users WHERE mobile = :m AND userid <> :u",
+      // "mobile <> ''" lets SQLite use the partial unique index on mobile.
+      Count(sql,
+            "SELECT COUNT(*) FROM dir_users WHERE mobile = :m AND mobile <> '' AND userid <> :u",
             {{"m", after.mobile}, {"u", after.userid}}) > 0) {
     return Code(code::kUserMobileExists, "the mobile number belongs to another user");
   }
@@ -410,14 +441,23 @@ Result<SavedUser> Directory::Impl::SaveUserInTx(Directory& d, soci::session& sql
   std::vector<std::string> extend_orgs = internal::SplitList(after.extendorgcoding);
   if (extend_changed) {
     for (const std::string& org : extend_orgs) {
-      if (!QueryOrg(sql, org)) return Code(code::kUserOrgMissing, "an extendorgcoding org is missing");
+      if (!QueryOrg(sql, org))
+        return Code(code::kUserOrgMissing, "an extendorgcoding org is missing");
     }
   }
   if (added && !password.set) return Code(code::kUserPasswordEmpty, "loginpwd is required on add");
 
-  WriteUser(sql, after, added, password);
-  if (extend_changed) {
-    sql << "DELETE FROM dir_user_orgs WHERE userid = :u", soci::use(after.userid, "u");
+  if (!added) {
+    UpdateUser(sql, after, password);
+  } else if (insert != nullptr) {
+    insert->Insert(after, password);
+  } else {
+    UserInsert(sql).Insert(after, password);
+  }
+  if (extend_changed && !(added && extend_orgs.empty())) {
+    if (!added) {
+      sql << "DELETE FROM dir_user_orgs WHERE userid = :u", soci::use(after.userid, "u");
+    }
     std::map<std::string, int64_t> orders;
     int ignored = 0;
     ParseExtendOrderby(after.extendorderby, &orders, &ignored);
@@ -449,7 +489,7 @@ Result<SavedUser> Directory::SaveUser(const Caller& caller, const Fields& args, 
   auto password = Impl::PreparePassword(*this, app->get(), args, true);
   if (!password.ok()) return std::move(password).error();
   Result<SavedUser> saved = store_.WithTransaction([&](soci::session& sql) {
-    return Impl::SaveUserInTx(*this, sql, app->get(), args, mode, *password, nullptr);
+    return Impl::SaveUserInTx(*this, sql, app->get(), args, mode, *password, nullptr, nullptr);
   });
   if (!saved.ok()) return Impl::UserConflict(std::move(saved).error());
   users_.Invalidate(saved->user.userid);
@@ -517,7 +557,8 @@ Result<std::shared_ptr<const User>> Directory::CachedUser(std::string_view useri
   if (auto hit = users_.Find(userid)) return hit;
   uint64_t ticket = users_.FillTicket(userid);
   auto loaded = store_.WithSession([&](soci::session& sql) -> Result<std::shared_ptr<const User>> {
-    std::optional<User> user = Impl::QueryUser(sql, "WHERE userid = :u", {{"u", std::string(userid)}});
+    std::optional<User> user =
+        Impl::QueryUser(sql, "WHERE userid = :u", {{"u", std::string(userid)}});
     if (!user) return Code(code::kUserReadNotFound, "no such user");
     return std::shared_ptr<const User>(std::make_shared<User>(std::move(*user)));
   });
@@ -608,10 +649,9 @@ Result<PageOf<User>> Directory::UsersByOrg(const Caller& caller, std::string_vie
     if (!Impl::QueryOrg(sql, orgcoding)) return Code(code::kUserReadOrgNotFound, "no such org");
     PageOf<User> out;
     out.total = Impl::Count(sql, "SELECT COUNT(*) FROM dir_users " + where, params);
-    out.items = Impl::QueryUsers(sql,
-                                 where + order + "LIMIT " + std::to_string(limit) + " OFFSET " +
-                                     std::to_string(offset),
-                                 params);
+    out.items = Impl::QueryUsers(
+        sql, where + order + "LIMIT " + std::to_string(limit) + " OFFSET " + std::to_string(offset),
+        params);
     return out;
   });
 }
@@ -632,8 +672,9 @@ Result<PageOf<User>> Directory::SearchUsers(const UserSearch& search, Page page)
         "((loginkey >= :k1 AND loginkey < :k2) OR (username >= :n1 AND username < :n2) OR "
         "(mobile >= :m1 AND mobile < :m2 AND mobile <> '') OR "
         "(idnum >= :i1 AND idnum < :i2 AND idnum <> ''))");
-    params = {{"k1", key},         {"k2", PrefixEnd(key)},         {"n1", search.text},
-              {"n2", PrefixEnd(search.text)}, {"m1", search.text}, {"m2", PrefixEnd(search.text)},
+    params = {{"k1", key},         {"k2", PrefixEnd(key)},
+              {"n1", search.text}, {"n2", PrefixEnd(search.text)},
+              {"m1", search.text}, {"m2", PrefixEnd(search.text)},
               {"i1", id},          {"i2", PrefixEnd(id)}};
   }
   if (!search.org_prefix.empty()) {
@@ -684,8 +725,8 @@ struct StoredCredentials {
 };
 
 // Shared by VerifyLogin and CheckPassword: the check and the upgrade.
-Status CheckAndUpgrade(SqlStore& store, const DirectoryOptions& options,
-                       const StoredCredentials& c, std::string_view password, bool md5) {
+Status CheckAndUpgrade(SqlStore& store, const DirectoryOptions& options, const StoredCredentials& c,
+                       std::string_view password, bool md5) {
   crypto::VerifyOutcome outcome{false, false};
   if (md5) {
     if (!crypto::SupportsMd5Login(c.hash, c.md5)) {
@@ -757,34 +798,35 @@ Result<std::shared_ptr<const User>> Directory::VerifyLogin(const LoginAttempt& a
     auto h = crypto::HashPassword("tongban-no-such-user", options_.password_params);
     if (h.ok()) dummy_hash_ = std::move(*h);
   });
-  auto found = store_.WithSession([&](soci::session& sql) -> Result<std::vector<StoredCredentials>> {
-    if (!attempt.orgcoding.empty() && !Impl::QueryOrg(sql, attempt.orgcoding)) {
-      return Code(code::kLoginBadOrgcoding, "no such org");
-    }
-    std::string query =
-        "SELECT userid, password_hash, password_md5 FROM dir_users WHERE loginkey = :k";
-    Params params = {{"k", LoginKey(attempt.loginname)}};
-    if (!attempt.orgcoding.empty()) {
-      query += " AND domain = :d";
-      params.emplace_back("d", DomainOf(attempt.orgcoding));
-    }
-    StoredCredentials row;
-    soci::statement st(sql);
-    st.exchange(soci::into(row.userid));
-    st.exchange(soci::into(row.hash));
-    st.exchange(soci::into(row.md5));
-    for (const auto& [n, v] : params) st.exchange(soci::use(v, n));
-    st.alloc();
-    st.prepare(query + " LIMIT 2");
-    st.define_and_bind();
-    std::vector<StoredCredentials> out;
-    if (st.execute(true)) {
-      do {
-        out.push_back(row);
-      } while (st.fetch());
-    }
-    return out;
-  });
+  auto found =
+      store_.WithSession([&](soci::session& sql) -> Result<std::vector<StoredCredentials>> {
+        if (!attempt.orgcoding.empty() && !Impl::QueryOrg(sql, attempt.orgcoding)) {
+          return Code(code::kLoginBadOrgcoding, "no such org");
+        }
+        std::string query =
+            "SELECT userid, password_hash, password_md5 FROM dir_users WHERE loginkey = :k";
+        Params params = {{"k", LoginKey(attempt.loginname)}};
+        if (!attempt.orgcoding.empty()) {
+          query += " AND domain = :d";
+          params.emplace_back("d", DomainOf(attempt.orgcoding));
+        }
+        StoredCredentials row;
+        soci::statement st(sql);
+        st.exchange(soci::into(row.userid));
+        st.exchange(soci::into(row.hash));
+        st.exchange(soci::into(row.md5));
+        for (const auto& [n, v] : params) st.exchange(soci::use(v, n));
+        st.alloc();
+        st.prepare(query + " LIMIT 2");
+        st.define_and_bind();
+        std::vector<StoredCredentials> out;
+        if (st.execute(true)) {
+          do {
+            out.push_back(row);
+          } while (st.fetch());
+        }
+        return out;
+      });
   if (!found.ok()) return std::move(found).error();
   if (found->empty()) {
     (void)crypto::VerifyPassword(dummy_hash_, attempt.password, options_.password_params);
@@ -794,8 +836,7 @@ Result<std::shared_ptr<const User>> Directory::VerifyLogin(const LoginAttempt& a
     return Code(code::kLoginAmbiguous, "the login name exists in several domains");
   }
   const StoredCredentials& creds = found->front();
-  TB_RETURN_IF_ERROR(
-      CheckAndUpgrade(store_, options_, creds, attempt.password, attempt.md5));
+  TB_RETURN_IF_ERROR(CheckAndUpgrade(store_, options_, creds, attempt.password, attempt.md5));
   auto user = CachedUser(creds.userid);
   if (!user.ok()) return user;
   if ((*user)->locked) return Code(code::kLoginLocked, "the account is locked");

@@ -47,7 +47,7 @@ Result<Fields> FieldsFromValue(const codec::Value& args) {
   Fields out;
   for (const codec::Member& m : args.members()) {
     if (!m.value.IsScalar()) {
-      return Error::InvalidArgument("args member '" + m.key + "' is not a scalar");
+      return Error::InvalidArgument("args member '" + m.key.substr(0, 64) + "' is not a scalar");
     }
     out[m.key] = m.value.ToText();
   }

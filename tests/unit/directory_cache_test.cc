@@ -41,7 +41,7 @@ TEST(SnapshotCacheTest, AnEntryExpiresAfterTheTtl) {
 TEST(SnapshotCacheTest, AFillThatRacedAnInvalidationIsDropped) {
   FakeClock clock;
   SnapshotCache<std::string> cache(clock, 100, 0ms);
-  uint64_t ticket = cache.FillTicket("k");  // a reader starts loading the old row
+  uint64_t ticket = cache.FillTicket("k");   // a reader starts loading the old row
   cache.Invalidate("k");                     // a writer commits a change
   cache.Insert("k", Text("stale"), ticket);  // the reader's late insert
   EXPECT_EQ(cache.Find("k"), nullptr);
@@ -86,8 +86,8 @@ TEST_F(DirectoryCacheTest, ALoadedUserIsServedFromMemory) {
 
 TEST_F(DirectoryCacheTest, SaveUserInvalidatesTheUsersSnapshot) {
   ASSERT_TRUE(dir_->CachedUser(user_.userid).ok());
-  ASSERT_TRUE(dir_->SaveUser(Caller::Admin(), {{"userid", user_.userid}, {"usertitle", "科长"}})
-                  .ok());
+  ASSERT_TRUE(
+      dir_->SaveUser(Caller::Admin(), {{"userid", user_.userid}, {"usertitle", "科长"}}).ok());
   EXPECT_EQ((*dir_->CachedUser(user_.userid))->usertitle, "科长");
 }
 

@@ -14,7 +14,9 @@ namespace {
 using test::DirectoryFixture;
 
 TEST(CsvReaderTest, ReadsQuotedFieldsWithCommasQuotesAndLineBreaks) {
-  std::istringstream in("\xEF\xBB\xBF" "a,\"b,1\",\"say \"\"hi\"\"\"\r\n\"two\nlines\",x,\r\n");
+  std::istringstream in(
+      "\xEF\xBB\xBF"
+      "a,\"b,1\",\"say \"\"hi\"\"\"\r\n\"two\nlines\",x,\r\n");
   internal::CsvReader reader(in);
   std::vector<std::string> fields;
   ASSERT_TRUE(*reader.Next(&fields));
@@ -118,9 +120,9 @@ TEST_F(ImportTest, DuplicatesWithinOneBatchAreCaught) {
 }
 
 TEST_F(ImportTest, LegacyHashesAreStoredAsTheyAreAndUpgradedAtLogin) {
-  auto report = Import(
-      "userid,loginname,username,orgcoding,password_hash\n" + std::string(32, 'a') +
-      ",old1,甲,001001,md5$" + crypto::Md5Hex("legacy") + "\n");
+  auto report =
+      Import("userid,loginname,username,orgcoding,password_hash\n" + std::string(32, 'a') +
+             ",old1,甲,001001,md5$" + crypto::Md5Hex("legacy") + "\n");
   ASSERT_TRUE(report.ok()) << report.error().message;
   ASSERT_EQ(report->added, 1) << (report->errors.empty() ? "" : report->errors[0].message);
   EXPECT_TRUE(QueryText("SELECT password_hash FROM dir_users WHERE loginname = 'old1'")
@@ -167,9 +169,9 @@ TEST_F(ImportTest, ImportedUsersArePushedUnlessTurnedOff) {
   AddPushApp("all");
   ASSERT_TRUE(Import("loginname,username,orgcoding,loginpwd\nu1,甲,001001,pw\n").ok());
   EXPECT_EQ(PendingFor("all").size(), 1u);
-  ASSERT_TRUE(Import("loginname,username,orgcoding,loginpwd\nu2,乙,001001,pw\n",
-                     Options(1000, true, false))
-                  .ok());
+  ASSERT_TRUE(
+      Import("loginname,username,orgcoding,loginpwd\nu2,乙,001001,pw\n", Options(1000, true, false))
+          .ok());
   EXPECT_EQ(PendingFor("all").size(), 1u);
 }
 
@@ -296,10 +298,11 @@ TEST_F(SeedTest, TwoLevelDomainsSeparateCitiesOfOneProvince) {
   AddOrg("001001", "杭州市");
   AddOrg("001002", "宁波市");
   AddUser("zhangs", "001001");
-  EXPECT_TRUE(dir_->SaveUser(Caller::Admin(), {{"loginname", "zhangs"},
-                                              {"username", "张三"},
-                                              {"orgcoding", "001002"},
-                                              {"loginpwd", "x"}},
+  EXPECT_TRUE(dir_->SaveUser(Caller::Admin(),
+                             {{"loginname", "zhangs"},
+                              {"username", "张三"},
+                              {"orgcoding", "001002"},
+                              {"loginpwd", "x"}},
                              SaveMode::kAddOnly)
                   .ok());
 }

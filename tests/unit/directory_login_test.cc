@@ -123,10 +123,10 @@ TEST_F(LoginTest, AWrongPasswordLeavesALegacyHashAlone) {
 
 TEST_F(LoginTest, AnMd5PasswordFromSynchronizeUserWorksForBothLoginKinds) {
   ASSERT_TRUE(dir_->SaveUser(Caller::Admin(), {{"loginname", "zhangs"},
-                                              {"username", "张三"},
-                                              {"orgcoding", "001001"},
-                                              {"encryptiontype", "3"},
-                                              {"loginpwd", crypto::Md5Hex("secret")}})
+                                               {"username", "张三"},
+                                               {"orgcoding", "001001"},
+                                               {"encryptiontype", "3"},
+                                               {"loginpwd", crypto::Md5Hex("secret")}})
                   .ok());
   EXPECT_TRUE(dir_->VerifyLogin({"zhangs", "", crypto::Md5Hex("secret"), true}).ok());
   EXPECT_TRUE(dir_->VerifyLogin({"zhangs", "", "secret", false}).ok());

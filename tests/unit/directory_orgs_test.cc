@@ -102,10 +102,10 @@ TEST_F(OrgsTest, IllegalCharactersInDevcodingGet1008) {
 }
 
 TEST_F(OrgsTest, AnOverlongFieldGets1009) {
-  EXPECT_CODE(dir_->SaveOrg(Caller::Admin(), {{"orgcoding", "001"},
-                                              {"orgname", "省"},
-                                              {"orgphone", std::string(100, '1')}}),
-              code::kOrgArgsIllegal);
+  EXPECT_CODE(
+      dir_->SaveOrg(Caller::Admin(),
+                    {{"orgcoding", "001"}, {"orgname", "省"}, {"orgphone", std::string(100, '1')}}),
+      code::kOrgArgsIllegal);
 }
 
 TEST_F(OrgsTest, AnIllegalNodetypeGets1009) {
@@ -139,7 +139,8 @@ TEST_F(OrgsTest, TheSameOrgnameUnderAnotherParentIsAllowed) {
   AddOrg("001", "浙江省");
   AddOrg("002", "江苏省");
   AddOrg("001001", "财政厅");
-  EXPECT_TRUE(dir_->SaveOrg(Caller::Admin(), {{"orgcoding", "002001"}, {"orgname", "财政厅"}}).ok());
+  EXPECT_TRUE(
+      dir_->SaveOrg(Caller::Admin(), {{"orgcoding", "002001"}, {"orgname", "财政厅"}}).ok());
 }
 
 TEST_F(OrgsTest, DeleteOrgRemovesALeafOrg) {

@@ -35,16 +35,16 @@ TEST_F(PostgresTest, UsersRoundTripAndLogIn) {
 
 TEST_F(PostgresTest, LoginNameUniquenessFollowsDomains) {
   AddUser("zhangs", "001001");
-  EXPECT_CODE(dir_->SaveUser(Caller::Admin(), {{"loginname", "zhangs"},
-                                              {"username", "张三"},
-                                              {"orgcoding", "001"},
-                                              {"loginpwd", "x"}},
-                             SaveMode::kAddOnly),
-              code::kUserLoginnameExists);
+  EXPECT_CODE(
+      dir_->SaveUser(
+          Caller::Admin(),
+          {{"loginname", "zhangs"}, {"username", "张三"}, {"orgcoding", "001"}, {"loginpwd", "x"}},
+          SaveMode::kAddOnly),
+      code::kUserLoginnameExists);
   EXPECT_TRUE(dir_->SaveUser(Caller::Admin(), {{"loginname", "zhangs"},
-                                              {"username", "张三"},
-                                              {"orgcoding", "002"},
-                                              {"loginpwd", "x"}})
+                                               {"username", "张三"},
+                                               {"orgcoding", "002"},
+                                               {"loginpwd", "x"}})
                   .ok());
 }
 

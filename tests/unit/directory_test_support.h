@@ -73,8 +73,7 @@ class DirectoryFixture : public ::testing::Test {
   }
 
   // Adds a user with a password of "pw-" + loginname, in org `orgcoding`.
-  User AddUser(const std::string& loginname, const std::string& orgcoding,
-               Fields extra = {}) {
+  User AddUser(const std::string& loginname, const std::string& orgcoding, Fields extra = {}) {
     Fields args = {{"loginname", loginname},
                    {"username", "用户" + loginname},
                    {"orgcoding", orgcoding},
@@ -158,11 +157,11 @@ class DirectoryFixture : public ::testing::Test {
 };
 
 // Expects `result` (a Result or Status) to have failed with `code`.
-#define EXPECT_CODE(result, expected_code)                                    \
-  do {                                                                        \
-    auto tb_r_ = (result);                                                    \
-    ASSERT_FALSE(tb_r_.ok()) << "expected code " << (expected_code);          \
-    EXPECT_EQ(tb_r_.error().code, (expected_code)) << tb_r_.error().message;  \
+#define EXPECT_CODE(result, expected_code)                                   \
+  do {                                                                       \
+    auto tb_r_ = (result);                                                   \
+    ASSERT_FALSE(tb_r_.ok()) << "expected code " << (expected_code);         \
+    EXPECT_EQ(tb_r_.error().code, (expected_code)) << tb_r_.error().message; \
   } while (0)
 
 }  // namespace tongban::directory::test

@@ -294,8 +294,9 @@ TEST_F(UsersTest, AnUnknownEncryptiontypeGets2014) {
 
 TEST_F(UsersTest, AesWithoutAKeyForTheAppGets2014) {
   AddApp("app1");
-  EXPECT_CODE(dir_->SaveUser(Caller::ForApp("app1"), With(NewUser("zhangs"), "encryptiontype", "4")),
-              code::kUserBadEncryptiontype);
+  EXPECT_CODE(
+      dir_->SaveUser(Caller::ForApp("app1"), With(NewUser("zhangs"), "encryptiontype", "4")),
+      code::kUserBadEncryptiontype);
 }
 
 TEST_F(UsersTest, AnUndecodablePasswordGets2015) {
@@ -373,8 +374,7 @@ TEST_F(UsersTest, DeleteByAnAppWithoutDirectoryWriteGets2101) {
 TEST_F(UsersTest, DeleteOutsideTheAppsScopeGets2103) {
   AddApp("js", true, "002");
   User u = AddUser("zhangs", "001001");
-  EXPECT_CODE(dir_->DeleteUser(Caller::ForApp("js"), {u.userid, "", ""}),
-              code::kUserDeleteNoRight);
+  EXPECT_CODE(dir_->DeleteUser(Caller::ForApp("js"), {u.userid, "", ""}), code::kUserDeleteNoRight);
 }
 
 TEST_F(UsersTest, DeleteOfALockedUserByAnAppGets2109) {
@@ -433,8 +433,7 @@ TEST_F(UsersTest, UsersByOrgCodes) {
 TEST_F(UsersTest, SearchUsersMatchesPrefixesOfLoginnameUsernameMobileAndIdnum) {
   AddUser("zhangs", "001001", {{"username", "张三"}, {"mobile", "13800000001"}});
   AddUser("zhaol", "001001", {{"username", "赵六"}});
-  AddUser("lis", "002001",
-          {{"username", "李四"}, {"idtype", "1"}, {"idnum", kValidIdNum}});
+  AddUser("lis", "002001", {{"username", "李四"}, {"idtype", "1"}, {"idnum", kValidIdNum}});
   auto by_login = dir_->SearchUsers({"zha", ""}, Page{});
   ASSERT_TRUE(by_login.ok()) << by_login.error().message;
   EXPECT_EQ(by_login->total, 2);
@@ -474,7 +473,8 @@ TEST_F(UsersTest, AnAddIsPushedAsSynchronizeUserWithoutThePassword) {
 TEST_F(UsersTest, ARenameAndMoveArePushedWithTheOldValues) {
   User u = AddUser("zhangs", "001001");
   AddPushApp("all");
-  ASSERT_TRUE(Save({{"userid", u.userid}, {"loginname", "zhangsan"}, {"orgcoding", "001002"}}).ok());
+  ASSERT_TRUE(
+      Save({{"userid", u.userid}, {"loginname", "zhangsan"}, {"orgcoding", "001002"}}).ok());
   auto msgs = PendingFor("all");
   ASSERT_EQ(msgs.size(), 1u);
   auto args = codec::ParseJson(msgs[0].payload);
