@@ -17,6 +17,8 @@ codec::Value Reply(int code, std::string_view errmsg);
 codec::Value Success();
 // The reply for `error`: its own code when it is a specification code
 // (>= 1000), else `other_code`, the method's "other error" code (e.g. 6099).
+// Infrastructure failures (kUnavailable, kInternal) are logged and answered
+// with a generic errmsg, so database details never reach an app.
 codec::Value ReplyFor(const Error& error, int other_code);
 
 // Auth codes shared by every signed interface (spec §5.1).

@@ -130,6 +130,7 @@ Result<std::shared_ptr<const directory::App>> SignedApi::Authenticate(
         material.append("\x1f").append(params.Get(name));
       }
     }
+    material.append("\x1f").append(params.Get("datatype"));
     auto fresh = tickets_.PutIfAbsent("rp:" + crypto::Sha256Hex(material), "1",
                                       2 * options_.sign_window);
     if (!fresh.ok()) return Error{code::kUnavailable, "票据存储不可用"};

@@ -103,7 +103,7 @@ std::vector<OutboxMessage> FetchAll(soci::details::prepare_temp_type p) {
   return out;
 }
 
-long long Affected(soci::details::prepare_temp_type p) {
+long long Affected(const soci::details::prepare_temp_type& p) {
   soci::statement st(p);
   st.execute(true);
   return st.get_affected_rows();

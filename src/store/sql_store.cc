@@ -374,7 +374,8 @@ Result<SqlStore::Lease> SqlStore::TryAcquire(std::chrono::milliseconds wait) {
 }
 
 void SqlStore::Revive(soci::session& sql) {
-  if (dialect_ != SqlDialect::kPostgres || !PgConnectionLost(sql)) return;
+  bool closed = sql.get_backend() == nullptr;  // an earlier Reopen failed
+  if (!closed && (dialect_ != SqlDialect::kPostgres || !PgConnectionLost(sql))) return;
   // Still down afterwards: the next statement fails with errc::kUnavailable,
   // which reports the outage better than anything we could say here.
   Reopen(sql);
@@ -404,11 +405,14 @@ Error SqlStore::ToError(const std::exception& e) {
 
 namespace {
 
-// ToError, except that any failure on a PostgreSQL session whose connection
-// is gone is an outage (libpq gives such failures no SQLSTATE).
+// ToError, except that any failure on a closed session, or on a PostgreSQL
+// session whose connection is gone, is an outage (libpq gives those no SQLSTATE).
 Error Classify(const std::exception& e, soci::session& sql, SqlDialect dialect) {
   Error error = SqlStore::ToError(e);
-  if (dialect == SqlDialect::kPostgres && PgConnectionLost(sql)) error.code = errc::kUnavailable;
+  if (sql.get_backend() == nullptr ||
+      (dialect == SqlDialect::kPostgres && PgConnectionLost(sql))) {
+    error.code = errc::kUnavailable;
+  }
   return error;
 }
 

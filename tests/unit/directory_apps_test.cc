@@ -11,7 +11,7 @@ namespace {
 
 using test::DirectoryFixture;
 
-class AppsTest : public DirectoryFixture {
+class DirectoryAppsTest : public DirectoryFixture {
  protected:
   App Settings(const std::string& servicecode) {
     App app;
@@ -21,7 +21,7 @@ class AppsTest : public DirectoryFixture {
   }
 };
 
-TEST_F(AppsTest, CreateAppReturnsAServicepwdOnceAndStoresItSealed) {
+TEST_F(DirectoryAppsTest, CreateAppReturnsAServicepwdOnceAndStoresItSealed) {
   auto created = dir_->CreateApp(Settings("crm"));
   ASSERT_TRUE(created.ok()) << created.error().message;
   EXPECT_EQ(created->servicepwd.size(), 32u);
@@ -32,7 +32,7 @@ TEST_F(AppsTest, CreateAppReturnsAServicepwdOnceAndStoresItSealed) {
   EXPECT_EQ(column.find(created->servicepwd), std::string::npos);
 }
 
-TEST_F(AppsTest, AppSecretOpensTheSealedServicepwd) {
+TEST_F(DirectoryAppsTest, AppSecretOpensTheSealedServicepwd) {
   auto created = dir_->CreateApp(Settings("crm"));
   ASSERT_TRUE(created.ok());
   dir_->ClearCaches();
@@ -41,7 +41,7 @@ TEST_F(AppsTest, AppSecretOpensTheSealedServicepwd) {
   EXPECT_EQ(*secret, created->servicepwd);
 }
 
-TEST_F(AppsTest, ASealedSecretCopiedToAnotherAppDoesNotOpen) {
+TEST_F(DirectoryAppsTest, ASealedSecretCopiedToAnotherAppDoesNotOpen) {
   ASSERT_TRUE(dir_->CreateApp(Settings("a")).ok());
   ASSERT_TRUE(dir_->CreateApp(Settings("b")).ok());
   Execute(
@@ -51,19 +51,19 @@ TEST_F(AppsTest, ASealedSecretCopiedToAnotherAppDoesNotOpen) {
   EXPECT_FALSE(dir_->AppSecret("b").ok());
 }
 
-TEST_F(AppsTest, AnEmptyServicecodeIsGenerated) {
+TEST_F(DirectoryAppsTest, AnEmptyServicecodeIsGenerated) {
   auto created = dir_->CreateApp(Settings(""));
   ASSERT_TRUE(created.ok()) << created.error().message;
   EXPECT_TRUE(created->app.servicecode.starts_with("app"));
   EXPECT_TRUE(dir_->GetApp(created->app.servicecode).ok());
 }
 
-TEST_F(AppsTest, ADuplicateServicecodeIsRefused) {
+TEST_F(DirectoryAppsTest, ADuplicateServicecodeIsRefused) {
   ASSERT_TRUE(dir_->CreateApp(Settings("crm")).ok());
   EXPECT_CODE(dir_->CreateApp(Settings("crm")), errc::kAlreadyExists);
 }
 
-TEST_F(AppsTest, BadSettingsAreRefused) {
+TEST_F(DirectoryAppsTest, BadSettingsAreRefused) {
   App bad_code = Settings("a b");
   EXPECT_CODE(dir_->CreateApp(bad_code), errc::kInvalidArgument);
   App bad_ip = Settings("x1");
@@ -83,7 +83,7 @@ TEST_F(AppsTest, BadSettingsAreRefused) {
   EXPECT_CODE(dir_->CreateApp(unknown_org), errc::kInvalidArgument);
 }
 
-TEST_F(AppsTest, SettingsRoundTrip) {
+TEST_F(DirectoryAppsTest, SettingsRoundTrip) {
   AddOrg("001", "浙江省");
   App app = Settings("crm");
   app.orgcoding = "001";
@@ -120,7 +120,7 @@ TEST_F(AppsTest, SettingsRoundTrip) {
   EXPECT_TRUE(got->servicepwd.empty());
 }
 
-TEST_F(AppsTest, UnknownAppsGet9900) {
+TEST_F(DirectoryAppsTest, UnknownAppsGet9900) {
   EXPECT_CODE(dir_->GetApp("nosuch"), code::kAppNotFound);
   EXPECT_CODE(dir_->CachedApp("nosuch"), code::kAppNotFound);
   EXPECT_CODE(dir_->RotateSecret("nosuch"), code::kAppNotFound);
@@ -128,7 +128,7 @@ TEST_F(AppsTest, UnknownAppsGet9900) {
   EXPECT_CODE(dir_->UpdateApp(Settings("nosuch")), code::kAppNotFound);
 }
 
-TEST_F(AppsTest, RotateSecretReplacesTheSecretInTheCacheAtOnce) {
+TEST_F(DirectoryAppsTest, RotateSecretReplacesTheSecretInTheCacheAtOnce) {
   auto created = dir_->CreateApp(Settings("crm"));
   ASSERT_TRUE(created.ok());
   ASSERT_EQ(*dir_->AppSecret("crm"), created->servicepwd);
@@ -138,14 +138,14 @@ TEST_F(AppsTest, RotateSecretReplacesTheSecretInTheCacheAtOnce) {
   EXPECT_EQ(*dir_->AppSecret("crm"), *rotated);
 }
 
-TEST_F(AppsTest, DisableAppShowsInTheCachedSnapshot) {
+TEST_F(DirectoryAppsTest, DisableAppShowsInTheCachedSnapshot) {
   ASSERT_TRUE(dir_->CreateApp(Settings("crm")).ok());
   ASSERT_TRUE((*dir_->CachedApp("crm"))->enabled);
   ASSERT_TRUE(dir_->DisableApp("crm").ok());
   EXPECT_FALSE((*dir_->CachedApp("crm"))->enabled);
 }
 
-TEST_F(AppsTest, UpdateAppChangesSettingsButNotTheSecret) {
+TEST_F(DirectoryAppsTest, UpdateAppChangesSettingsButNotTheSecret) {
   auto created = dir_->CreateApp(Settings("crm"));
   ASSERT_TRUE(created.ok());
   App changed = created->app;
@@ -160,7 +160,7 @@ TEST_F(AppsTest, UpdateAppChangesSettingsButNotTheSecret) {
   EXPECT_EQ((*cached)->servicepwd, created->servicepwd);
 }
 
-TEST_F(AppsTest, ListAppsIncludesTheBuiltInPlatformApp) {
+TEST_F(DirectoryAppsTest, ListAppsIncludesTheBuiltInPlatformApp) {
   ASSERT_TRUE(dir_->CreateApp(Settings("crm")).ok());
   auto apps = dir_->ListApps();
   ASSERT_TRUE(apps.ok()) << apps.error().message;
@@ -169,7 +169,7 @@ TEST_F(AppsTest, ListAppsIncludesTheBuiltInPlatformApp) {
   EXPECT_EQ((*apps)[1].servicecode, std::string(kPlatformApp));
 }
 
-TEST_F(AppsTest, APasswordKeyLetsTheAppSendAesPasswords) {
+TEST_F(DirectoryAppsTest, APasswordKeyLetsTheAppSendAesPasswords) {
   AddOrg("001", "浙江省");
   App settings = Settings("crm");
   settings.directory_write = true;
@@ -190,12 +190,12 @@ TEST_F(AppsTest, APasswordKeyLetsTheAppSendAesPasswords) {
               code::kUserPasswordDecodeFailed);
 }
 
-TEST(SourceIpAllowedTest, AnEmptyListAdmitsEveryone) {
+TEST(DirectorySourceIpTest, AnEmptyListAdmitsEveryone) {
   App app;
   EXPECT_TRUE(SourceIpAllowed(app, "203.0.113.9"));
 }
 
-TEST(SourceIpAllowedTest, AddressesAndBlocksAdmitOnlyTheirMembers) {
+TEST(DirectorySourceIpTest, AddressesAndBlocksAdmitOnlyTheirMembers) {
   App app;
   app.allowed_ips = {"10.1.0.0/16", "192.0.2.7", "2001:db8::/32"};
   EXPECT_TRUE(SourceIpAllowed(app, "10.1.200.3"));
@@ -208,7 +208,7 @@ TEST(SourceIpAllowedTest, AddressesAndBlocksAdmitOnlyTheirMembers) {
   EXPECT_FALSE(SourceIpAllowed(app, "not an ip"));
 }
 
-TEST(CallbackAllowedTest, APrefixAdmitsPathsPortsAndQueries) {
+TEST(DirectoryCallbackTest, APrefixAdmitsPathsPortsAndQueries) {
   App app;
   app.callback_urls = {"http://127.0.0.1"};
   EXPECT_TRUE(CallbackAllowed(app, "http://127.0.0.1"));
@@ -217,7 +217,7 @@ TEST(CallbackAllowedTest, APrefixAdmitsPathsPortsAndQueries) {
   EXPECT_TRUE(CallbackAllowed(app, "http://127.0.0.1?x"));
 }
 
-TEST(CallbackAllowedTest, APrefixRefusesLookalikeHosts) {
+TEST(DirectoryCallbackTest, APrefixRefusesLookalikeHosts) {
   App app;
   app.callback_urls = {"http://127.0.0.1"};
   EXPECT_FALSE(CallbackAllowed(app, "http://127.0.0.1.evil.example/"));
@@ -227,7 +227,7 @@ TEST(CallbackAllowedTest, APrefixRefusesLookalikeHosts) {
   EXPECT_FALSE(CallbackAllowed(app, "https://127.0.0.1/"));
 }
 
-TEST(CallbackAllowedTest, APrefixEndingInASlashAdmitsEverythingBelowIt) {
+TEST(DirectoryCallbackTest, APrefixEndingInASlashAdmitsEverythingBelowIt) {
   App app;
   app.callback_urls = {"https://crm.example.gov.cn/sso/"};
   EXPECT_TRUE(CallbackAllowed(app, "https://crm.example.gov.cn/sso/cb"));

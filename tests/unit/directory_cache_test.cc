@@ -18,7 +18,7 @@ std::shared_ptr<const std::string> Text(const char* s) {
   return std::make_shared<const std::string>(s);
 }
 
-TEST(SnapshotCacheTest, FindReturnsWhatWasInserted) {
+TEST(DirectorySnapshotCacheTest, FindReturnsWhatWasInserted) {
   FakeClock clock;
   SnapshotCache<std::string> cache(clock, 100, 0ms);
   cache.Insert("k", Text("v"), cache.FillTicket("k"));
@@ -28,7 +28,7 @@ TEST(SnapshotCacheTest, FindReturnsWhatWasInserted) {
   EXPECT_EQ(cache.Find("other"), nullptr);
 }
 
-TEST(SnapshotCacheTest, AnEntryExpiresAfterTheTtl) {
+TEST(DirectorySnapshotCacheTest, AnEntryExpiresAfterTheTtl) {
   FakeClock clock;
   SnapshotCache<std::string> cache(clock, 100, 60'000ms);
   cache.Insert("k", Text("v"), cache.FillTicket("k"));
@@ -38,7 +38,7 @@ TEST(SnapshotCacheTest, AnEntryExpiresAfterTheTtl) {
   EXPECT_EQ(cache.Find("k"), nullptr);
 }
 
-TEST(SnapshotCacheTest, AFillThatRacedAnInvalidationIsDropped) {
+TEST(DirectorySnapshotCacheTest, AFillThatRacedAnInvalidationIsDropped) {
   FakeClock clock;
   SnapshotCache<std::string> cache(clock, 100, 0ms);
   uint64_t ticket = cache.FillTicket("k");   // a reader starts loading the old row
@@ -47,7 +47,7 @@ TEST(SnapshotCacheTest, AFillThatRacedAnInvalidationIsDropped) {
   EXPECT_EQ(cache.Find("k"), nullptr);
 }
 
-TEST(SnapshotCacheTest, TheLeastRecentlyUsedEntryIsEvictedWhenAShardIsFull) {
+TEST(DirectorySnapshotCacheTest, TheLeastRecentlyUsedEntryIsEvictedWhenAShardIsFull) {
   FakeClock clock;
   SnapshotCache<std::string> cache(clock, 2, 0ms, 1);  // one shard of 3 entries
   for (const char* k : {"a", "b", "c"}) cache.Insert(k, Text(k), cache.FillTicket(k));

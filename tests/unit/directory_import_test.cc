@@ -13,7 +13,7 @@ namespace {
 
 using test::DirectoryFixture;
 
-TEST(CsvReaderTest, ReadsQuotedFieldsWithCommasQuotesAndLineBreaks) {
+TEST(DirectoryCsvReaderTest, ReadsQuotedFieldsWithCommasQuotesAndLineBreaks) {
   std::istringstream in(
       "\xEF\xBB\xBF"
       "a,\"b,1\",\"say \"\"hi\"\"\"\r\n\"two\nlines\",x,\r\n");
@@ -27,7 +27,7 @@ TEST(CsvReaderTest, ReadsQuotedFieldsWithCommasQuotesAndLineBreaks) {
   EXPECT_FALSE(*reader.Next(&fields));
 }
 
-TEST(CsvReaderTest, AnUnterminatedQuoteIsAnErrorNamingTheLine) {
+TEST(DirectoryCsvReaderTest, AnUnterminatedQuoteIsAnErrorNamingTheLine) {
   std::istringstream in("a\n\"open,b\n");
   internal::CsvReader reader(in);
   std::vector<std::string> fields;
@@ -37,13 +37,13 @@ TEST(CsvReaderTest, AnUnterminatedQuoteIsAnErrorNamingTheLine) {
   EXPECT_NE(bad.error().message.find("line 3"), std::string::npos) << bad.error().message;
 }
 
-TEST(CsvWriterTest, QuotesOnlyWhereNeeded) {
+TEST(DirectoryCsvWriterTest, QuotesOnlyWhereNeeded) {
   std::string out;
   internal::AppendCsvRecord({"a", "b,c", "d\"e", "张三"}, &out);
   EXPECT_EQ(out, "a,\"b,c\",\"d\"\"e\",张三\r\n");
 }
 
-class ImportTest : public DirectoryFixture {
+class DirectoryImportTest : public DirectoryFixture {
  protected:
   void SetUp() override {
     DirectoryFixture::SetUp();
@@ -65,7 +65,7 @@ class ImportTest : public DirectoryFixture {
   }
 };
 
-TEST_F(ImportTest, ImportUsersAddsEveryValidRow) {
+TEST_F(DirectoryImportTest, ImportUsersAddsEveryValidRow) {
   auto report = Import(
       "loginname,username,orgcoding,loginpwd,mobile\n"
       "zhangs,张三,001001,pw1,13800000001\n"
@@ -81,7 +81,7 @@ TEST_F(ImportTest, ImportUsersAddsEveryValidRow) {
   EXPECT_EQ((*zs)->mobile, "13800000001");
 }
 
-TEST_F(ImportTest, FailedRowsAreReportedWithTheirLineAndCodeAndSkipped) {
+TEST_F(DirectoryImportTest, FailedRowsAreReportedWithTheirLineAndCodeAndSkipped) {
   AddUser("taken", "001001");
   auto report = Import(
       "loginname,username,orgcoding,loginpwd\n"
@@ -108,7 +108,7 @@ TEST_F(ImportTest, FailedRowsAreReportedWithTheirLineAndCodeAndSkipped) {
   EXPECT_TRUE(dir_->GetUserByLoginname(Caller::Admin(), "ok4").ok());
 }
 
-TEST_F(ImportTest, DuplicatesWithinOneBatchAreCaught) {
+TEST_F(DirectoryImportTest, DuplicatesWithinOneBatchAreCaught) {
   auto report = Import(
       "loginname,username,orgcoding,loginpwd\n"
       "same,甲,001001,pw\n"
@@ -119,7 +119,7 @@ TEST_F(ImportTest, DuplicatesWithinOneBatchAreCaught) {
   EXPECT_EQ(report->errors[0].code, code::kUserLoginnameExists);
 }
 
-TEST_F(ImportTest, LegacyHashesAreStoredAsTheyAreAndUpgradedAtLogin) {
+TEST_F(DirectoryImportTest, LegacyHashesAreStoredAsTheyAreAndUpgradedAtLogin) {
   auto report =
       Import("userid,loginname,username,orgcoding,password_hash\n" + std::string(32, 'a') +
              ",old1,甲,001001,md5$" + crypto::Md5Hex("legacy") + "\n");
@@ -134,7 +134,7 @@ TEST_F(ImportTest, LegacyHashesAreStoredAsTheyAreAndUpgradedAtLogin) {
                   .starts_with("$argon2id$"));
 }
 
-TEST_F(ImportTest, AnUnusablePasswordHashFailsTheRow) {
+TEST_F(DirectoryImportTest, AnUnusablePasswordHashFailsTheRow) {
   auto report = Import(
       "loginname,username,orgcoding,password_hash\n"
       "old1,甲,001001,md5$nothex\n");
@@ -143,7 +143,7 @@ TEST_F(ImportTest, AnUnusablePasswordHashFailsTheRow) {
   EXPECT_EQ(report->errors[0].code, code::kUserArgsIllegal);
 }
 
-TEST_F(ImportTest, WithoutHashingPlainPasswordsWaitForTheFirstLogin) {
+TEST_F(DirectoryImportTest, WithoutHashingPlainPasswordsWaitForTheFirstLogin) {
   auto report = Import(
       "loginname,username,orgcoding,loginpwd\n"
       "fast,甲,001001,quick\n",
@@ -156,7 +156,7 @@ TEST_F(ImportTest, WithoutHashingPlainPasswordsWaitForTheFirstLogin) {
                   .starts_with("$argon2id$"));
 }
 
-TEST_F(ImportTest, AnUnknownColumnStopsTheImportBeforeAnyRow) {
+TEST_F(DirectoryImportTest, AnUnknownColumnStopsTheImportBeforeAnyRow) {
   auto report = Import(
       "loginname,username,orgcode,loginpwd\n"
       "zhangs,张三,001001,pw\n");
@@ -165,7 +165,7 @@ TEST_F(ImportTest, AnUnknownColumnStopsTheImportBeforeAnyRow) {
   EXPECT_NE(report.error().message.find("orgcode"), std::string::npos);
 }
 
-TEST_F(ImportTest, ImportedUsersArePushedUnlessTurnedOff) {
+TEST_F(DirectoryImportTest, ImportedUsersArePushedUnlessTurnedOff) {
   AddPushApp("all");
   ASSERT_TRUE(Import("loginname,username,orgcoding,loginpwd\nu1,甲,001001,pw\n").ok());
   EXPECT_EQ(PendingFor("all").size(), 1u);
@@ -175,7 +175,7 @@ TEST_F(ImportTest, ImportedUsersArePushedUnlessTurnedOff) {
   EXPECT_EQ(PendingFor("all").size(), 1u);
 }
 
-TEST_F(ImportTest, ProgressIsReportedAfterEachBatch) {
+TEST_F(DirectoryImportTest, ProgressIsReportedAfterEachBatch) {
   std::vector<int64_t> seen;
   ImportOptions options;
   options.batch_rows = 2;
@@ -187,7 +187,7 @@ TEST_F(ImportTest, ProgressIsReportedAfterEachBatch) {
   EXPECT_EQ(seen, (std::vector<int64_t>{2, 3}));
 }
 
-TEST_F(ImportTest, ExportedUsersImportIntoAnotherDirectory) {
+TEST_F(DirectoryImportTest, ExportedUsersImportIntoAnotherDirectory) {
   AddUser("zhangs", "001001", {{"username", "张三, \"老张\""}, {"memo", "两行\n备注"}});
   std::ostringstream users;
   std::ostringstream orgs;
@@ -216,7 +216,7 @@ TEST_F(ImportTest, ExportedUsersImportIntoAnotherDirectory) {
   EXPECT_EQ((*user)->memo, "两行\n备注");
 }
 
-TEST_F(ImportTest, ImportOrgsAddsParentsBeforeChildrenWhateverTheOrder) {
+TEST_F(DirectoryImportTest, ImportOrgsAddsParentsBeforeChildrenWhateverTheOrder) {
   std::istringstream in(
       "orgcoding,orgname,orderby\n"
       "002001001,鼓楼区,1\n"
@@ -231,9 +231,9 @@ TEST_F(ImportTest, ImportOrgsAddsParentsBeforeChildrenWhateverTheOrder) {
   EXPECT_TRUE(dir_->GetOrg(Caller::Admin(), "002001001").ok());
 }
 
-class SeedTest : public DirectoryFixture {};
+class DirectorySeedTest : public DirectoryFixture {};
 
-TEST_F(SeedTest, SeedDemoCreatesOrgsAnAdminAndADemoApp) {
+TEST_F(DirectorySeedTest, SeedDemoCreatesOrgsAnAdminAndADemoApp) {
   auto seed = dir_->SeedDemo();
   ASSERT_TRUE(seed.ok()) << seed.error().message;
   EXPECT_TRUE(seed->created);
@@ -252,7 +252,7 @@ TEST_F(SeedTest, SeedDemoCreatesOrgsAnAdminAndADemoApp) {
   EXPECT_TRUE(CallbackAllowed(**demo, "http://127.0.0.1:8000/callback"));
 }
 
-TEST_F(SeedTest, SeedDemoIsIdempotent) {
+TEST_F(DirectorySeedTest, SeedDemoIsIdempotent) {
   auto first = dir_->SeedDemo();
   ASSERT_TRUE(first.ok());
   auto second = dir_->SeedDemo();
@@ -262,7 +262,7 @@ TEST_F(SeedTest, SeedDemoIsIdempotent) {
   EXPECT_TRUE(dir_->VerifyLogin({"admin", "", first->admin_password, false}).ok());
 }
 
-TEST_F(SeedTest, SeedDemoLeavesADirectoryWithOrgsAlone) {
+TEST_F(DirectorySeedTest, SeedDemoLeavesADirectoryWithOrgsAlone) {
   AddOrg("330", "真实的省");
   auto seed = dir_->SeedDemo();
   ASSERT_TRUE(seed.ok());
@@ -270,7 +270,7 @@ TEST_F(SeedTest, SeedDemoLeavesADirectoryWithOrgsAlone) {
   EXPECT_CODE(dir_->GetOrg(Caller::Admin(), "001"), code::kOrgReadNotFound);
 }
 
-TEST_F(SeedTest, ASeedingCutShortCompletesOnTheNextCall) {
+TEST_F(DirectorySeedTest, ASeedingCutShortCompletesOnTheNextCall) {
   Execute("INSERT INTO dir_settings (name, value) VALUES ('demo_seed', 'started')");
   AddOrg("001", "演示省");
   auto seed = dir_->SeedDemo();
@@ -280,7 +280,7 @@ TEST_F(SeedTest, ASeedingCutShortCompletesOnTheNextCall) {
   EXPECT_FALSE(seed->admin_password.empty());
 }
 
-TEST_F(SeedTest, OpeningWithOtherDomainLevelsThanRecordedFails) {
+TEST_F(DirectorySeedTest, OpeningWithOtherDomainLevelsThanRecordedFails) {
   DirectoryOptions options = test::FastOptions();
   options.domain_levels = 2;
   auto other = Directory::Open(*store_, *outbox_, clock_, random_, *box_, options);
@@ -288,7 +288,7 @@ TEST_F(SeedTest, OpeningWithOtherDomainLevelsThanRecordedFails) {
   EXPECT_EQ(other.error().code, errc::kInvalidArgument);
 }
 
-TEST_F(SeedTest, TwoLevelDomainsSeparateCitiesOfOneProvince) {
+TEST_F(DirectorySeedTest, TwoLevelDomainsSeparateCitiesOfOneProvince) {
   DirectoryFixture::OpenOn("sqlite", [] {
     DirectoryOptions o = test::FastOptions();
     o.domain_levels = 2;
@@ -307,7 +307,7 @@ TEST_F(SeedTest, TwoLevelDomainsSeparateCitiesOfOneProvince) {
                   .ok());
 }
 
-TEST_F(SeedTest, ReopeningKeepsTheBuiltInsWithoutDuplicates) {
+TEST_F(DirectorySeedTest, ReopeningKeepsTheBuiltInsWithoutDuplicates) {
   Reopen();
   Reopen();
   auto roles = dir_->Roles(kPlatformApp);

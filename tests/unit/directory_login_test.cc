@@ -10,7 +10,7 @@ namespace {
 
 using test::DirectoryFixture;
 
-class LoginTest : public DirectoryFixture {
+class DirectoryLoginTest : public DirectoryFixture {
  protected:
   void SetUp() override {
     DirectoryFixture::SetUp();
@@ -28,40 +28,40 @@ class LoginTest : public DirectoryFixture {
   }
 };
 
-TEST_F(LoginTest, TheRightPasswordLogsTheUserIn) {
+TEST_F(DirectoryLoginTest, TheRightPasswordLogsTheUserIn) {
   User u = AddUser("zhangs", "001001");
   auto user = dir_->VerifyLogin({"zhangs", "", "pw-zhangs", false});
   ASSERT_TRUE(user.ok()) << user.error().message;
   EXPECT_EQ((*user)->userid, u.userid);
 }
 
-TEST_F(LoginTest, PasswordsAreStoredAsArgon2id) {
+TEST_F(DirectoryLoginTest, PasswordsAreStoredAsArgon2id) {
   User u = AddUser("zhangs", "001001");
   EXPECT_TRUE(StoredHash(u.userid).starts_with("$argon2id$"));
 }
 
-TEST_F(LoginTest, AnUnknownUserGets6401) {
+TEST_F(DirectoryLoginTest, AnUnknownUserGets6401) {
   EXPECT_CODE(dir_->VerifyLogin({"nobody", "", "x", false}), code::kLoginNoUser);
 }
 
-TEST_F(LoginTest, AWrongPasswordGets6402) {
+TEST_F(DirectoryLoginTest, AWrongPasswordGets6402) {
   AddUser("zhangs", "001001");
   EXPECT_CODE(dir_->VerifyLogin({"zhangs", "", "wrong", false}), code::kLoginWrongPassword);
 }
 
-TEST_F(LoginTest, AMalformedOrUnknownOrgcodingGets6403) {
+TEST_F(DirectoryLoginTest, AMalformedOrUnknownOrgcodingGets6403) {
   AddUser("zhangs", "001001");
   EXPECT_CODE(dir_->VerifyLogin({"zhangs", "0x1", "pw-zhangs", false}), code::kLoginBadOrgcoding);
   EXPECT_CODE(dir_->VerifyLogin({"zhangs", "009", "pw-zhangs", false}), code::kLoginBadOrgcoding);
 }
 
-TEST_F(LoginTest, AnMd5LoginWithoutAnMd5CapableHashGets6404) {
+TEST_F(DirectoryLoginTest, AnMd5LoginWithoutAnMd5CapableHashGets6404) {
   AddUser("zhangs", "001001");
   EXPECT_CODE(dir_->VerifyLogin({"zhangs", "", crypto::Md5Hex("pw-zhangs"), true}),
               code::kLoginEncryptionUnusable);
 }
 
-TEST_F(LoginTest, ALoginNameInTwoDomainsNeedsTheOrgcoding) {
+TEST_F(DirectoryLoginTest, ALoginNameInTwoDomainsNeedsTheOrgcoding) {
   AddUser("zhangs", "001001");
   User js = AddUser("zhangs", "002");
   EXPECT_CODE(dir_->VerifyLogin({"zhangs", "", "pw-zhangs", false}), code::kLoginAmbiguous);
@@ -70,35 +70,35 @@ TEST_F(LoginTest, ALoginNameInTwoDomainsNeedsTheOrgcoding) {
   EXPECT_EQ((*user)->userid, js.userid);
 }
 
-TEST_F(LoginTest, ALockedUserWithTheRightPasswordGets6407) {
+TEST_F(DirectoryLoginTest, ALockedUserWithTheRightPasswordGets6407) {
   User u = AddUser("zhangs", "001001");
   ASSERT_TRUE(dir_->LockUser(u.userid).ok());
   EXPECT_CODE(dir_->VerifyLogin({"zhangs", "", "pw-zhangs", false}), code::kLoginLocked);
 }
 
-TEST_F(LoginTest, ALockedUserWithAWrongPasswordLearnsNothingAboutTheLock) {
+TEST_F(DirectoryLoginTest, ALockedUserWithAWrongPasswordLearnsNothingAboutTheLock) {
   User u = AddUser("zhangs", "001001");
   ASSERT_TRUE(dir_->LockUser(u.userid).ok());
   EXPECT_CODE(dir_->VerifyLogin({"zhangs", "", "wrong", false}), code::kLoginWrongPassword);
 }
 
-TEST_F(LoginTest, UnlockLetsTheUserInAgain) {
+TEST_F(DirectoryLoginTest, UnlockLetsTheUserInAgain) {
   User u = AddUser("zhangs", "001001");
   ASSERT_TRUE(dir_->LockUser(u.userid).ok());
   ASSERT_TRUE(dir_->UnlockUser(u.userid).ok());
   EXPECT_TRUE(dir_->VerifyLogin({"zhangs", "", "pw-zhangs", false}).ok());
 }
 
-TEST_F(LoginTest, AnInactiveUserGets6408) {
+TEST_F(DirectoryLoginTest, AnInactiveUserGets6408) {
   AddUser("zhangs", "001001", {{"useable", "2"}});
   EXPECT_CODE(dir_->VerifyLogin({"zhangs", "", "pw-zhangs", false}), code::kLoginDisabled);
 }
 
-TEST_F(LoginTest, LockingAnUnknownUserGets2804) {
+TEST_F(DirectoryLoginTest, LockingAnUnknownUserGets2804) {
   EXPECT_CODE(dir_->LockUser(std::string(32, 'c')), code::kUserReadNotFound);
 }
 
-TEST_F(LoginTest, ALegacyMd5HashIsUpgradedToArgon2idOnLogin) {
+TEST_F(DirectoryLoginTest, ALegacyMd5HashIsUpgradedToArgon2idOnLogin) {
   User u = AddUser("zhangs", "001001");
   SetStoredHash(u.userid, "md5$" + crypto::Md5Hex("old-secret"));
   ASSERT_TRUE(dir_->VerifyLogin({"zhangs", "", "old-secret", false}).ok());
@@ -106,14 +106,14 @@ TEST_F(LoginTest, ALegacyMd5HashIsUpgradedToArgon2idOnLogin) {
   EXPECT_TRUE(dir_->VerifyLogin({"zhangs", "", "old-secret", false}).ok());
 }
 
-TEST_F(LoginTest, ALegacySaltedSha1HashIsUpgradedOnLogin) {
+TEST_F(DirectoryLoginTest, ALegacySaltedSha1HashIsUpgradedOnLogin) {
   User u = AddUser("zhangs", "001001");
   SetStoredHash(u.userid, "sha1$salt$" + crypto::Sha1Hex("saltold-secret"));
   ASSERT_TRUE(dir_->VerifyLogin({"zhangs", "", "old-secret", false}).ok());
   EXPECT_TRUE(StoredHash(u.userid).starts_with("$argon2id$"));
 }
 
-TEST_F(LoginTest, AWrongPasswordLeavesALegacyHashAlone) {
+TEST_F(DirectoryLoginTest, AWrongPasswordLeavesALegacyHashAlone) {
   User u = AddUser("zhangs", "001001");
   std::string legacy = "md5$" + crypto::Md5Hex("old-secret");
   SetStoredHash(u.userid, legacy);
@@ -121,7 +121,7 @@ TEST_F(LoginTest, AWrongPasswordLeavesALegacyHashAlone) {
   EXPECT_EQ(StoredHash(u.userid), legacy);
 }
 
-TEST_F(LoginTest, AnMd5PasswordFromSynchronizeUserWorksForBothLoginKinds) {
+TEST_F(DirectoryLoginTest, AnMd5PasswordFromSynchronizeUserWorksForBothLoginKinds) {
   ASSERT_TRUE(dir_->SaveUser(Caller::Admin(), {{"loginname", "zhangs"},
                                                {"username", "张三"},
                                                {"orgcoding", "001001"},
@@ -132,7 +132,7 @@ TEST_F(LoginTest, AnMd5PasswordFromSynchronizeUserWorksForBothLoginKinds) {
   EXPECT_TRUE(dir_->VerifyLogin({"zhangs", "", "secret", false}).ok());
 }
 
-TEST_F(LoginTest, WithTheMd5VariantOptionAUserCanLogInWithTheMd5OfThePassword) {
+TEST_F(DirectoryLoginTest, WithTheMd5VariantOptionAUserCanLogInWithTheMd5OfThePassword) {
   DirectoryOptions options = test::FastOptions();
   options.md5_login_variant = true;
   Reopen(options);
@@ -142,20 +142,20 @@ TEST_F(LoginTest, WithTheMd5VariantOptionAUserCanLogInWithTheMd5OfThePassword) {
               code::kLoginWrongPassword);
 }
 
-TEST_F(LoginTest, SetPasswordReplacesThePassword) {
+TEST_F(DirectoryLoginTest, SetPasswordReplacesThePassword) {
   User u = AddUser("zhangs", "001001");
   ASSERT_TRUE(dir_->SetPassword(u.userid, "新口令-2").ok());
   EXPECT_CODE(dir_->VerifyLogin({"zhangs", "", "pw-zhangs", false}), code::kLoginWrongPassword);
   EXPECT_TRUE(dir_->VerifyLogin({"zhangs", "", "新口令-2", false}).ok());
 }
 
-TEST_F(LoginTest, SetPasswordCodes) {
+TEST_F(DirectoryLoginTest, SetPasswordCodes) {
   User u = AddUser("zhangs", "001001");
   EXPECT_CODE(dir_->SetPassword(u.userid, ""), code::kUserPasswordEmpty);
   EXPECT_CODE(dir_->SetPassword(std::string(32, 'd'), "x"), code::kUserReadNotFound);
 }
 
-TEST_F(LoginTest, CheckPasswordChecksAKnownUsersPassword) {
+TEST_F(DirectoryLoginTest, CheckPasswordChecksAKnownUsersPassword) {
   User u = AddUser("zhangs", "001001");
   EXPECT_TRUE(dir_->CheckPassword(u.userid, "pw-zhangs").ok());
   EXPECT_CODE(dir_->CheckPassword(u.userid, "wrong"), code::kLoginWrongPassword);

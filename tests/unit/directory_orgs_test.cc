@@ -10,9 +10,9 @@ namespace {
 
 using test::DirectoryFixture;
 
-class OrgsTest : public DirectoryFixture {};
+class DirectoryOrgsTest : public DirectoryFixture {};
 
-TEST_F(OrgsTest, SaveOrgAddsATopLevelOrgAndReadsItBackInChinese) {
+TEST_F(DirectoryOrgsTest, SaveOrgAddsATopLevelOrgAndReadsItBackInChinese) {
   auto saved = dir_->SaveOrg(Caller::Admin(), {{"orgcoding", "001"},
                                                {"orgname", "浙江省"},
                                                {"orgallname", "浙江省人民政府"},
@@ -30,7 +30,7 @@ TEST_F(OrgsTest, SaveOrgAddsATopLevelOrgAndReadsItBackInChinese) {
   EXPECT_EQ(org->domain, "001");
 }
 
-TEST_F(OrgsTest, SaveOrgModifiesAnExistingOrgKeepingFieldsNotGiven) {
+TEST_F(DirectoryOrgsTest, SaveOrgModifiesAnExistingOrgKeepingFieldsNotGiven) {
   AddOrg("001", "浙江省");
   ASSERT_TRUE(dir_->SaveOrg(Caller::Admin(), {{"orgcoding", "001"}, {"orgphone", "0571-1"}}).ok());
   auto saved = dir_->SaveOrg(Caller::Admin(), {{"orgcoding", "001"}, {"orgname", "浙江"}});
@@ -40,20 +40,20 @@ TEST_F(OrgsTest, SaveOrgModifiesAnExistingOrgKeepingFieldsNotGiven) {
   EXPECT_EQ(saved->org.orgphone, "0571-1");
 }
 
-TEST_F(OrgsTest, AChildOrgRecordsItsParentAndInheritsTheDomain) {
+TEST_F(DirectoryOrgsTest, AChildOrgRecordsItsParentAndInheritsTheDomain) {
   AddOrg("001", "浙江省");
   Org child = AddOrg("001002", "省公安厅");
   EXPECT_EQ(child.parent, "001");
   EXPECT_EQ(child.domain, "001");
 }
 
-TEST_F(OrgsTest, AnAppWithoutDirectoryWriteGets1001) {
+TEST_F(DirectoryOrgsTest, AnAppWithoutDirectoryWriteGets1001) {
   AddApp("reader", /*directory_write=*/false);
   EXPECT_CODE(dir_->SaveOrg(Caller::ForApp("reader"), {{"orgcoding", "001"}, {"orgname", "省"}}),
               code::kOrgSyncNotAllowed);
 }
 
-TEST_F(OrgsTest, AnOrgOutsideTheAppsScopeGets1003) {
+TEST_F(DirectoryOrgsTest, AnOrgOutsideTheAppsScopeGets1003) {
   AddOrg("001", "浙江省");
   AddOrg("002", "江苏省");
   AddApp("city", true, "001");
@@ -63,79 +63,79 @@ TEST_F(OrgsTest, AnOrgOutsideTheAppsScopeGets1003) {
       dir_->SaveOrg(Caller::ForApp("city"), {{"orgcoding", "001001"}, {"orgname", "杭州"}}).ok());
 }
 
-TEST_F(OrgsTest, AnUnknownAppGets9900) {
+TEST_F(DirectoryOrgsTest, AnUnknownAppGets9900) {
   EXPECT_CODE(dir_->SaveOrg(Caller::ForApp("nosuch"), {{"orgcoding", "001"}, {"orgname", "x"}}),
               code::kAppNotFound);
 }
 
-TEST_F(OrgsTest, AMissingParentGets1004) {
+TEST_F(DirectoryOrgsTest, AMissingParentGets1004) {
   EXPECT_CODE(dir_->SaveOrg(Caller::Admin(), {{"orgcoding", "001002"}, {"orgname", "厅"}}),
               code::kOrgParentMissing);
 }
 
-TEST_F(OrgsTest, ANonNumericOrderbyGets1005) {
+TEST_F(DirectoryOrgsTest, ANonNumericOrderbyGets1005) {
   EXPECT_CODE(dir_->SaveOrg(Caller::Admin(),
                             {{"orgcoding", "001"}, {"orgname", "省"}, {"orderby", "first"}}),
               code::kOrgBadOrderby);
 }
 
-TEST_F(OrgsTest, AnEmptyOrgcodingGets1006) {
+TEST_F(DirectoryOrgsTest, AnEmptyOrgcodingGets1006) {
   EXPECT_CODE(dir_->SaveOrg(Caller::Admin(), {{"orgcoding", ""}, {"orgname", "省"}}),
               code::kOrgRequiredEmpty);
 }
 
-TEST_F(OrgsTest, AnAddWithoutOrgnameGets1006) {
+TEST_F(DirectoryOrgsTest, AnAddWithoutOrgnameGets1006) {
   EXPECT_CODE(dir_->SaveOrg(Caller::Admin(), {{"orgcoding", "001"}}), code::kOrgRequiredEmpty);
 }
 
-TEST_F(OrgsTest, AnOrgcodingNotInLevelsOfThreeDigitsGets1007) {
+TEST_F(DirectoryOrgsTest, AnOrgcodingNotInLevelsOfThreeDigitsGets1007) {
   EXPECT_CODE(dir_->SaveOrg(Caller::Admin(), {{"orgcoding", "0012"}, {"orgname", "省"}}),
               code::kOrgBadCoding);
   EXPECT_CODE(dir_->SaveOrg(Caller::Admin(), {{"orgcoding", "00a"}, {"orgname", "省"}}),
               code::kOrgBadCoding);
 }
 
-TEST_F(OrgsTest, IllegalCharactersInDevcodingGet1008) {
+TEST_F(DirectoryOrgsTest, IllegalCharactersInDevcodingGet1008) {
   EXPECT_CODE(dir_->SaveOrg(Caller::Admin(),
                             {{"orgcoding", "001"}, {"orgname", "省"}, {"devcoding", "a b;c"}}),
               code::kOrgBadDevcoding);
 }
 
-TEST_F(OrgsTest, AnOverlongFieldGets1009) {
+TEST_F(DirectoryOrgsTest, AnOverlongFieldGets1009) {
   EXPECT_CODE(
       dir_->SaveOrg(Caller::Admin(),
                     {{"orgcoding", "001"}, {"orgname", "省"}, {"orgphone", std::string(100, '1')}}),
       code::kOrgArgsIllegal);
 }
 
-TEST_F(OrgsTest, AnIllegalNodetypeGets1009) {
+TEST_F(DirectoryOrgsTest, AnIllegalNodetypeGets1009) {
   EXPECT_CODE(dir_->SaveOrg(Caller::Admin(),
                             {{"orgcoding", "001"}, {"orgname", "省"}, {"nodetype", "region"}}),
               code::kOrgArgsIllegal);
 }
 
-TEST_F(OrgsTest, AnAddOnlySaveOfAnExistingOrgcodingGets1010) {
+TEST_F(DirectoryOrgsTest, AnAddOnlySaveOfAnExistingOrgcodingGets1010) {
   AddOrg("001", "浙江省");
   EXPECT_CODE(dir_->SaveOrg(Caller::Admin(), {{"orgcoding", "001"}, {"orgname", "又一个"}},
                             SaveMode::kAddOnly),
               code::kOrgCodingInUse);
 }
 
-TEST_F(OrgsTest, AnOrgnameWithMarkupCharactersGets1011) {
+TEST_F(DirectoryOrgsTest, AnOrgnameWithMarkupCharactersGets1011) {
   EXPECT_CODE(dir_->SaveOrg(Caller::Admin(), {{"orgcoding", "001"}, {"orgname", "<b>省</b>"}}),
               code::kOrgBadName);
   EXPECT_CODE(dir_->SaveOrg(Caller::Admin(), {{"orgcoding", "001"}, {"orgname", " 省"}}),
               code::kOrgBadName);
 }
 
-TEST_F(OrgsTest, ASiblingWithTheSameOrgnameGets1012) {
+TEST_F(DirectoryOrgsTest, ASiblingWithTheSameOrgnameGets1012) {
   AddOrg("001", "浙江省");
   AddOrg("001001", "杭州市");
   EXPECT_CODE(dir_->SaveOrg(Caller::Admin(), {{"orgcoding", "001002"}, {"orgname", "杭州市"}}),
               code::kOrgNameExists);
 }
 
-TEST_F(OrgsTest, TheSameOrgnameUnderAnotherParentIsAllowed) {
+TEST_F(DirectoryOrgsTest, TheSameOrgnameUnderAnotherParentIsAllowed) {
   AddOrg("001", "浙江省");
   AddOrg("002", "江苏省");
   AddOrg("001001", "财政厅");
@@ -143,7 +143,7 @@ TEST_F(OrgsTest, TheSameOrgnameUnderAnotherParentIsAllowed) {
       dir_->SaveOrg(Caller::Admin(), {{"orgcoding", "002001"}, {"orgname", "财政厅"}}).ok());
 }
 
-TEST_F(OrgsTest, DeleteOrgRemovesALeafOrg) {
+TEST_F(DirectoryOrgsTest, DeleteOrgRemovesALeafOrg) {
   AddOrg("001", "浙江省");
   auto deleted = dir_->DeleteOrg(Caller::Admin(), "001");
   ASSERT_TRUE(deleted.ok()) << deleted.error().message;
@@ -151,31 +151,31 @@ TEST_F(OrgsTest, DeleteOrgRemovesALeafOrg) {
   EXPECT_CODE(dir_->GetOrg(Caller::Admin(), "001"), code::kOrgReadNotFound);
 }
 
-TEST_F(OrgsTest, DeletingAnUnknownOrgGets1104) {
+TEST_F(DirectoryOrgsTest, DeletingAnUnknownOrgGets1104) {
   EXPECT_CODE(dir_->DeleteOrg(Caller::Admin(), "009"), code::kOrgNotFound);
   EXPECT_CODE(dir_->DeleteOrg(Caller::Admin(), "x"), code::kOrgNotFound);
 }
 
-TEST_F(OrgsTest, DeletingAnOrgWithChildrenGets1105) {
+TEST_F(DirectoryOrgsTest, DeletingAnOrgWithChildrenGets1105) {
   AddOrg("001", "浙江省");
   AddOrg("001001", "杭州市");
   EXPECT_CODE(dir_->DeleteOrg(Caller::Admin(), "001"), code::kOrgHasChildren);
 }
 
-TEST_F(OrgsTest, DeletingAnOrgWithUsersGets1106) {
+TEST_F(DirectoryOrgsTest, DeletingAnOrgWithUsersGets1106) {
   AddOrg("001", "浙江省");
   AddUser("zhangs", "001");
   EXPECT_CODE(dir_->DeleteOrg(Caller::Admin(), "001"), code::kOrgHasUsers);
 }
 
-TEST_F(OrgsTest, DeletingAnOrgThatIsOnlyAUsersFurtherOrgGets1106) {
+TEST_F(DirectoryOrgsTest, DeletingAnOrgThatIsOnlyAUsersFurtherOrgGets1106) {
   AddOrg("001", "浙江省");
   AddOrg("002", "江苏省");
   AddUser("zhangs", "001", {{"extendorgcoding", "002"}});
   EXPECT_CODE(dir_->DeleteOrg(Caller::Admin(), "002"), code::kOrgHasUsers);
 }
 
-TEST_F(OrgsTest, DeletingAnOrgThatOwnsAnAppGets1107) {
+TEST_F(DirectoryOrgsTest, DeletingAnOrgThatOwnsAnAppGets1107) {
   AddOrg("001", "浙江省");
   App settings;
   settings.servicecode = "owned";
@@ -185,24 +185,24 @@ TEST_F(OrgsTest, DeletingAnOrgThatOwnsAnAppGets1107) {
   EXPECT_CODE(dir_->DeleteOrg(Caller::Admin(), "001"), code::kOrgHasApps);
 }
 
-TEST_F(OrgsTest, DeleteByAnAppWithoutDirectoryWriteGets1101) {
+TEST_F(DirectoryOrgsTest, DeleteByAnAppWithoutDirectoryWriteGets1101) {
   AddOrg("001", "浙江省");
   AddApp("reader", false);
   EXPECT_CODE(dir_->DeleteOrg(Caller::ForApp("reader"), "001"), code::kOrgDeleteNotAllowed);
 }
 
-TEST_F(OrgsTest, DeleteOutsideTheAppsScopeGets1103) {
+TEST_F(DirectoryOrgsTest, DeleteOutsideTheAppsScopeGets1103) {
   AddOrg("001", "浙江省");
   AddOrg("002", "江苏省");
   AddApp("city", true, "001");
   EXPECT_CODE(dir_->DeleteOrg(Caller::ForApp("city"), "002"), code::kOrgDeleteNoRight);
 }
 
-TEST_F(OrgsTest, GetOrgRefusesAMalformedCodeWith1203) {
+TEST_F(DirectoryOrgsTest, GetOrgRefusesAMalformedCodeWith1203) {
   EXPECT_CODE(dir_->GetOrg(Caller::Admin(), "1"), code::kOrgReadBadCoding);
 }
 
-TEST_F(OrgsTest, GetOrgOutsideTheAppsScopeGets1202) {
+TEST_F(DirectoryOrgsTest, GetOrgOutsideTheAppsScopeGets1202) {
   AddOrg("001", "浙江省");
   AddOrg("002", "江苏省");
   AddApp("city", false, "001");
@@ -210,7 +210,7 @@ TEST_F(OrgsTest, GetOrgOutsideTheAppsScopeGets1202) {
   EXPECT_TRUE(dir_->GetOrg(Caller::ForApp("city"), "001").ok());
 }
 
-TEST_F(OrgsTest, ChildOrgsListsDirectChildrenInOrderbyOrderWithATotal) {
+TEST_F(DirectoryOrgsTest, ChildOrgsListsDirectChildrenInOrderbyOrderWithATotal) {
   AddOrg("001", "浙江省");
   ASSERT_TRUE(dir_->SaveOrg(Caller::Admin(),
                             {{"orgcoding", "001001"}, {"orgname", "杭州"}, {"orderby", "2"}})
@@ -234,7 +234,7 @@ TEST_F(OrgsTest, ChildOrgsListsDirectChildrenInOrderbyOrderWithATotal) {
   EXPECT_EQ(second->items[0].orgname, "温州");
 }
 
-TEST_F(OrgsTest, ChildOrgsOfTheEmptyCodeListsTopLevelOrgs) {
+TEST_F(DirectoryOrgsTest, ChildOrgsOfTheEmptyCodeListsTopLevelOrgs) {
   AddOrg("001", "浙江省");
   AddOrg("002", "江苏省");
   AddOrg("001001", "杭州");
@@ -243,14 +243,14 @@ TEST_F(OrgsTest, ChildOrgsOfTheEmptyCodeListsTopLevelOrgs) {
   EXPECT_EQ(page->total, 2);
 }
 
-TEST_F(OrgsTest, ChildOrgsOfAnUnknownOrgGets1204AndABadPageGets1209) {
+TEST_F(DirectoryOrgsTest, ChildOrgsOfAnUnknownOrgGets1204AndABadPageGets1209) {
   EXPECT_CODE(dir_->ChildOrgs(Caller::Admin(), "001", Page{}), code::kOrgReadNotFound);
   AddOrg("001", "浙江省");
   EXPECT_CODE(dir_->ChildOrgs(Caller::Admin(), "001", Page{0, 10}), code::kOrgReadBadPage);
   EXPECT_CODE(dir_->ChildOrgs(Caller::Admin(), "001", Page{1, 5000}), code::kOrgReadBadPage);
 }
 
-TEST_F(OrgsTest, SearchOrgsMatchesAPrefixOfTheNameOrTheCode) {
+TEST_F(DirectoryOrgsTest, SearchOrgsMatchesAPrefixOfTheNameOrTheCode) {
   AddOrg("001", "浙江省");
   AddOrg("001001", "杭州市");
   AddOrg("001002", "湖州市");
@@ -264,7 +264,7 @@ TEST_F(OrgsTest, SearchOrgsMatchesAPrefixOfTheNameOrTheCode) {
   EXPECT_EQ(by_code->total, 3);
 }
 
-TEST_F(OrgsTest, AnOrgChangeIsPushedToEverySubscribedAppInScope) {
+TEST_F(DirectoryOrgsTest, AnOrgChangeIsPushedToEverySubscribedAppInScope) {
   AddPushApp("all");
   AddPushApp("jiangsu", "002");
   AddApp("silent");  // no push URL
@@ -280,7 +280,7 @@ TEST_F(OrgsTest, AnOrgChangeIsPushedToEverySubscribedAppInScope) {
   EXPECT_TRUE(PendingFor("silent").empty());
 }
 
-TEST_F(OrgsTest, AnOrgChangeIsNotPushedBackToTheAppThatMadeIt) {
+TEST_F(DirectoryOrgsTest, AnOrgChangeIsNotPushedBackToTheAppThatMadeIt) {
   AddPushApp("a");
   AddPushApp("b");
   ASSERT_TRUE(dir_->SaveOrg(Caller::ForApp("a"), {{"orgcoding", "001"}, {"orgname", "省"}}).ok());
@@ -288,7 +288,7 @@ TEST_F(OrgsTest, AnOrgChangeIsNotPushedBackToTheAppThatMadeIt) {
   EXPECT_EQ(PendingFor("b").size(), 1u);
 }
 
-TEST_F(OrgsTest, AFailedOrgChangeWritesNoPush) {
+TEST_F(DirectoryOrgsTest, AFailedOrgChangeWritesNoPush) {
   AddPushApp("all");
   AddOrg("001", "浙江省");
   AddOrg("001001", "杭州市");
@@ -298,7 +298,7 @@ TEST_F(OrgsTest, AFailedOrgChangeWritesNoPush) {
   EXPECT_EQ(Pending().size(), before);
 }
 
-TEST_F(OrgsTest, DeleteOrgPushesDeleteOrg) {
+TEST_F(DirectoryOrgsTest, DeleteOrgPushesDeleteOrg) {
   AddPushApp("all");
   AddOrg("001", "浙江省");
   ASSERT_TRUE(dir_->DeleteOrg(Caller::Admin(), "001").ok());
@@ -308,7 +308,7 @@ TEST_F(OrgsTest, DeleteOrgPushesDeleteOrg) {
   EXPECT_NE(msgs[1].payload.find("\"orgcoding\":\"001\""), std::string::npos);
 }
 
-TEST_F(OrgsTest, ARefusedDeleteWritesNoPush) {
+TEST_F(DirectoryOrgsTest, ARefusedDeleteWritesNoPush) {
   AddPushApp("all");
   AddOrg("001", "浙江省");
   AddOrg("001001", "杭州市");

@@ -12,7 +12,7 @@ namespace {
 
 using test::DirectoryFixture;
 
-class PostgresTest : public DirectoryFixture {
+class DirectoryPostgresTest : public DirectoryFixture {
  protected:
   void SetUp() override {
     OpenOn("postgres");
@@ -23,7 +23,7 @@ class PostgresTest : public DirectoryFixture {
   }
 };
 
-TEST_F(PostgresTest, UsersRoundTripAndLogIn) {
+TEST_F(DirectoryPostgresTest, UsersRoundTripAndLogIn) {
   User u = AddUser("zhangs", "001001", {{"username", "张三"}, {"memo", "备注\n第二行"}});
   dir_->ClearCaches();
   auto user = dir_->GetUserById(Caller::Admin(), u.userid);
@@ -33,7 +33,7 @@ TEST_F(PostgresTest, UsersRoundTripAndLogIn) {
   EXPECT_TRUE(dir_->VerifyLogin({"zhangs", "", "pw-zhangs", false}).ok());
 }
 
-TEST_F(PostgresTest, LoginNameUniquenessFollowsDomains) {
+TEST_F(DirectoryPostgresTest, LoginNameUniquenessFollowsDomains) {
   AddUser("zhangs", "001001");
   EXPECT_CODE(
       dir_->SaveUser(
@@ -48,7 +48,7 @@ TEST_F(PostgresTest, LoginNameUniquenessFollowsDomains) {
                   .ok());
 }
 
-TEST_F(PostgresTest, PrefixSearchWorksOnChineseNamesAndCodes) {
+TEST_F(DirectoryPostgresTest, PrefixSearchWorksOnChineseNamesAndCodes) {
   AddUser("zhangs", "001001", {{"username", "张三"}, {"mobile", "13800000001"}});
   AddUser("zhangw", "001001", {{"username", "张伟"}});
   AddUser("lis", "002", {{"username", "李四"}});
@@ -66,7 +66,7 @@ TEST_F(PostgresTest, PrefixSearchWorksOnChineseNamesAndCodes) {
   EXPECT_EQ(tree->total, 2);
 }
 
-TEST_F(PostgresTest, AppsKeepTheirSealedSecretsAndSettings) {
+TEST_F(DirectoryPostgresTest, AppsKeepTheirSealedSecretsAndSettings) {
   App settings;
   settings.servicecode = "crm";
   settings.name = "客户系统";
@@ -82,7 +82,7 @@ TEST_F(PostgresTest, AppsKeepTheirSealedSecretsAndSettings) {
   EXPECT_EQ((*app)->allowed_ips, settings.allowed_ips);
 }
 
-TEST_F(PostgresTest, ChangesAndTheirPushesCommitTogether) {
+TEST_F(DirectoryPostgresTest, ChangesAndTheirPushesCommitTogether) {
   AddPushApp("all");
   User u = AddUser("zhangs", "001001");
   ASSERT_TRUE(dir_->DeleteUser(Caller::Admin(), {u.userid, "", ""}).ok());
@@ -92,7 +92,7 @@ TEST_F(PostgresTest, ChangesAndTheirPushesCommitTogether) {
   EXPECT_EQ(msgs[1].method, "deleteUser");
 }
 
-TEST_F(PostgresTest, RolesGrantsAndBindingsWork) {
+TEST_F(DirectoryPostgresTest, RolesGrantsAndBindingsWork) {
   AddApp("crm");
   User u = AddUser("zhangs", "001001");
   ASSERT_TRUE(dir_->SaveRole({"crm", "a", "角色", ""}).ok());
@@ -105,7 +105,7 @@ TEST_F(PostgresTest, RolesGrantsAndBindingsWork) {
   EXPECT_EQ(systems->size(), 1u);
 }
 
-TEST_F(PostgresTest, ImportAndExportWork) {
+TEST_F(DirectoryPostgresTest, ImportAndExportWork) {
   std::istringstream in(
       "loginname,username,orgcoding,password_hash\n"
       "u1,甲,001001,plain$a\n"
@@ -120,7 +120,7 @@ TEST_F(PostgresTest, ImportAndExportWork) {
   EXPECT_NE(out.str().find(",乙,"), std::string::npos);
 }
 
-TEST_F(PostgresTest, SeedDemoWorks) {
+TEST_F(DirectoryPostgresTest, SeedDemoWorks) {
   DirectoryFixture::OpenOn("postgres");
   auto seed = dir_->SeedDemo();
   ASSERT_TRUE(seed.ok()) << seed.error().message;

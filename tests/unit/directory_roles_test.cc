@@ -10,7 +10,7 @@ namespace {
 
 using test::DirectoryFixture;
 
-class RolesTest : public DirectoryFixture {
+class DirectoryRolesTest : public DirectoryFixture {
  protected:
   void SetUp() override {
     DirectoryFixture::SetUp();
@@ -20,7 +20,7 @@ class RolesTest : public DirectoryFixture {
   User user_;
 };
 
-TEST_F(RolesTest, SaveRoleAddsAndRenamesARole) {
+TEST_F(DirectoryRolesTest, SaveRoleAddsAndRenamesARole) {
   AddApp("crm");
   ASSERT_TRUE(dir_->SaveRole({"crm", "auditor", "审计员", ""}).ok());
   ASSERT_TRUE(dir_->SaveRole({"crm", "auditor", "审计", "改名"}).ok());
@@ -31,7 +31,7 @@ TEST_F(RolesTest, SaveRoleAddsAndRenamesARole) {
   EXPECT_EQ((*roles)[0].memo, "改名");
 }
 
-TEST_F(RolesTest, RoleCodes) {
+TEST_F(DirectoryRolesTest, RoleCodes) {
   AddApp("crm");
   EXPECT_CODE(dir_->SaveRole({"nosuch", "r", "n", ""}), code::kRoleNoApp);
   EXPECT_CODE(dir_->SaveRole({"crm", "bad code", "n", ""}), code::kRoleBadCode);
@@ -40,7 +40,7 @@ TEST_F(RolesTest, RoleCodes) {
   EXPECT_CODE(dir_->Roles("nosuch"), code::kRoleNoApp);
 }
 
-TEST_F(RolesTest, RoleChangesArePushedOnlyToTheOwningApp) {
+TEST_F(DirectoryRolesTest, RoleChangesArePushedOnlyToTheOwningApp) {
   AddPushApp("crm");
   AddPushApp("oa");
   ASSERT_TRUE(dir_->SaveRole({"crm", "auditor", "审计员", ""}).ok());
@@ -53,7 +53,7 @@ TEST_F(RolesTest, RoleChangesArePushedOnlyToTheOwningApp) {
   EXPECT_TRUE(PendingFor("oa").empty());
 }
 
-TEST_F(RolesTest, PositionsAreSavedListedDeletedAndPushed) {
+TEST_F(DirectoryRolesTest, PositionsAreSavedListedDeletedAndPushed) {
   AddPushApp("crm");
   ASSERT_TRUE(dir_->SavePosition({"crm", "kz", "科长", ""}).ok());
   auto positions = dir_->Positions("crm");
@@ -67,7 +67,7 @@ TEST_F(RolesTest, PositionsAreSavedListedDeletedAndPushed) {
   EXPECT_EQ(msgs[1].method, "deletePosition");
 }
 
-TEST_F(RolesTest, PositionCodes) {
+TEST_F(DirectoryRolesTest, PositionCodes) {
   AddApp("crm");
   EXPECT_CODE(dir_->SavePosition({"nosuch", "p", "n", ""}), code::kPositionNoApp);
   EXPECT_CODE(dir_->SavePosition({"crm", "", "n", ""}), code::kPositionBadCode);
@@ -75,7 +75,7 @@ TEST_F(RolesTest, PositionCodes) {
   EXPECT_CODE(dir_->DeletePosition("crm", "p"), code::kPositionNotFound);
 }
 
-TEST_F(RolesTest, GrantAndRevokeChangeTheUsersRolesAndPushTheFullSet) {
+TEST_F(DirectoryRolesTest, GrantAndRevokeChangeTheUsersRolesAndPushTheFullSet) {
   AddPushApp("crm");
   ASSERT_TRUE(dir_->SaveRole({"crm", "a", "A", ""}).ok());
   ASSERT_TRUE(dir_->SaveRole({"crm", "b", "B", ""}).ok());
@@ -97,7 +97,7 @@ TEST_F(RolesTest, GrantAndRevokeChangeTheUsersRolesAndPushTheFullSet) {
   EXPECT_EQ(*args->FindString("loginname"), "zhangs");
 }
 
-TEST_F(RolesTest, GrantingTwiceChangesNothing) {
+TEST_F(DirectoryRolesTest, GrantingTwiceChangesNothing) {
   AddPushApp("crm");
   ASSERT_TRUE(dir_->SaveRole({"crm", "a", "A", ""}).ok());
   ASSERT_TRUE(dir_->GrantRole(user_.userid, "crm", "a").ok());
@@ -106,7 +106,7 @@ TEST_F(RolesTest, GrantingTwiceChangesNothing) {
   EXPECT_EQ(Pending().size(), before);
 }
 
-TEST_F(RolesTest, GrantCodes) {
+TEST_F(DirectoryRolesTest, GrantCodes) {
   AddApp("crm");
   ASSERT_TRUE(dir_->SaveRole({"crm", "a", "A", ""}).ok());
   EXPECT_CODE(dir_->GrantRole(user_.userid, "nosuch", "a"), code::kGrantNoApp);
@@ -115,7 +115,7 @@ TEST_F(RolesTest, GrantCodes) {
   EXPECT_CODE(dir_->RevokeRole(user_.userid, "crm", "a"), code::kGrantNotFound);
 }
 
-TEST_F(RolesTest, DeletingARoleRemovesItsGrants) {
+TEST_F(DirectoryRolesTest, DeletingARoleRemovesItsGrants) {
   AddApp("crm");
   ASSERT_TRUE(dir_->SaveRole({"crm", "a", "A", ""}).ok());
   ASSERT_TRUE(dir_->GrantRole(user_.userid, "crm", "a").ok());
@@ -125,7 +125,7 @@ TEST_F(RolesTest, DeletingARoleRemovesItsGrants) {
   EXPECT_TRUE(roles->empty());
 }
 
-TEST_F(RolesTest, UserSystemsListsEnabledAppsThatAreOpenOrGranted) {
+TEST_F(DirectoryRolesTest, UserSystemsListsEnabledAppsThatAreOpenOrGranted) {
   App open;
   open.servicecode = "portal";
   open.name = "门户";
@@ -146,13 +146,13 @@ TEST_F(RolesTest, UserSystemsListsEnabledAppsThatAreOpenOrGranted) {
   EXPECT_EQ((*systems)[1].servicecode, "portal");
 }
 
-TEST_F(RolesTest, ThePlatformAdminRoleMakesAPlatformAdministrator) {
+TEST_F(DirectoryRolesTest, ThePlatformAdminRoleMakesAPlatformAdministrator) {
   EXPECT_FALSE(*dir_->IsPlatformAdmin(user_.userid));
   ASSERT_TRUE(dir_->GrantRole(user_.userid, kPlatformApp, kPlatformAdminRole).ok());
   EXPECT_TRUE(*dir_->IsPlatformAdmin(user_.userid));
 }
 
-TEST_F(RolesTest, DeletingAUserRemovesItsGrantsAndBindings) {
+TEST_F(DirectoryRolesTest, DeletingAUserRemovesItsGrantsAndBindings) {
   AddApp("crm");
   ASSERT_TRUE(dir_->SaveRole({"crm", "a", "A", ""}).ok());
   ASSERT_TRUE(dir_->GrantRole(user_.userid, "crm", "a").ok());
@@ -162,14 +162,14 @@ TEST_F(RolesTest, DeletingAUserRemovesItsGrantsAndBindings) {
   EXPECT_EQ(QueryText("SELECT CAST(COUNT(*) AS TEXT) FROM dir_user_roles"), "0");
 }
 
-TEST_F(RolesTest, BindingsMapBothWays) {
+TEST_F(DirectoryRolesTest, BindingsMapBothWays) {
   AddApp("crm");
   ASSERT_TRUE(dir_->Bind({user_.userid, "crm", "张三@crm"}).ok());
   EXPECT_EQ(*dir_->SsoUserByMap("crm", "张三@crm"), user_.userid);
   EXPECT_EQ(*dir_->MapUserBySso("crm", user_.userid), "张三@crm");
 }
 
-TEST_F(RolesTest, ANewBindingReplacesTheUsersEarlierAccount) {
+TEST_F(DirectoryRolesTest, ANewBindingReplacesTheUsersEarlierAccount) {
   AddApp("crm");
   ASSERT_TRUE(dir_->Bind({user_.userid, "crm", "old"}).ok());
   ASSERT_TRUE(dir_->Bind({user_.userid, "crm", "new"}).ok());
@@ -177,7 +177,7 @@ TEST_F(RolesTest, ANewBindingReplacesTheUsersEarlierAccount) {
   EXPECT_CODE(dir_->SsoUserByMap("crm", "old"), code::kBindingNotFound);
 }
 
-TEST_F(RolesTest, BindingCodes) {
+TEST_F(DirectoryRolesTest, BindingCodes) {
   AddApp("crm");
   User other = AddUser("lis", "001");
   ASSERT_TRUE(dir_->Bind({user_.userid, "crm", "acct"}).ok());
@@ -191,7 +191,7 @@ TEST_F(RolesTest, BindingCodes) {
   EXPECT_CODE(dir_->Unbind("crm", other.userid), code::kBindingNotFound);
 }
 
-TEST_F(RolesTest, UnbindRemovesTheBinding) {
+TEST_F(DirectoryRolesTest, UnbindRemovesTheBinding) {
   AddApp("crm");
   ASSERT_TRUE(dir_->Bind({user_.userid, "crm", "acct"}).ok());
   ASSERT_TRUE(dir_->Unbind("crm", user_.userid).ok());

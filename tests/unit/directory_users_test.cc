@@ -12,7 +12,7 @@ namespace {
 using test::DirectoryFixture;
 using test::kValidIdNum;
 
-class UsersTest : public DirectoryFixture {
+class DirectoryUsersTest : public DirectoryFixture {
  protected:
   void SetUp() override {
     DirectoryFixture::SetUp();
@@ -47,7 +47,7 @@ class UsersTest : public DirectoryFixture {
 
 // ---- adds and modifies
 
-TEST_F(UsersTest, SaveUserAddsAUserWithAGeneratedUserid) {
+TEST_F(DirectoryUsersTest, SaveUserAddsAUserWithAGeneratedUserid) {
   auto saved = Save(NewUser("zhangs"));
   ASSERT_TRUE(saved.ok()) << saved.error().message;
   EXPECT_TRUE(saved->added);
@@ -57,7 +57,7 @@ TEST_F(UsersTest, SaveUserAddsAUserWithAGeneratedUserid) {
   EXPECT_EQ(saved->user.usertype, "1");
 }
 
-TEST_F(UsersTest, EveryFieldRoundTripsIncludingChineseText) {
+TEST_F(DirectoryUsersTest, EveryFieldRoundTripsIncludingChineseText) {
   Fields args = NewUser("zhangs");
   args["username"] = "张三丰";
   args["usertitle"] = "处长";
@@ -90,7 +90,7 @@ TEST_F(UsersTest, EveryFieldRoundTripsIncludingChineseText) {
   EXPECT_EQ((*user)->extendorderby, "001002:7");
 }
 
-TEST_F(UsersTest, ModifyByUseridChangesOnlyTheFieldsGiven) {
+TEST_F(DirectoryUsersTest, ModifyByUseridChangesOnlyTheFieldsGiven) {
   User u = AddUser("zhangs", "001001", {{"email", "a@example.com"}});
   auto saved = Save({{"userid", u.userid}, {"usertitle", "科长"}});
   ASSERT_TRUE(saved.ok()) << saved.error().message;
@@ -100,7 +100,7 @@ TEST_F(UsersTest, ModifyByUseridChangesOnlyTheFieldsGiven) {
   EXPECT_EQ(saved->user.loginname, "zhangs");
 }
 
-TEST_F(UsersTest, ModifyByLoginnameWithinTheDomainFindsTheUser) {
+TEST_F(DirectoryUsersTest, ModifyByLoginnameWithinTheDomainFindsTheUser) {
   User u = AddUser("zhangs", "001001");
   auto saved = Save({{"loginname", "zhangs"}, {"orgcoding", "001001"}, {"usertitle", "科长"}});
   ASSERT_TRUE(saved.ok()) << saved.error().message;
@@ -108,12 +108,12 @@ TEST_F(UsersTest, ModifyByLoginnameWithinTheDomainFindsTheUser) {
   EXPECT_EQ(saved->user.userid, u.userid);
 }
 
-TEST_F(UsersTest, LoginNamesDifferingOnlyInAsciiCaseAreOneName) {
+TEST_F(DirectoryUsersTest, LoginNamesDifferingOnlyInAsciiCaseAreOneName) {
   AddUser("zhangs", "001001");
   EXPECT_CODE(Save(NewUser("ZhangS", "001002"), SaveMode::kAddOnly), code::kUserLoginnameExists);
 }
 
-TEST_F(UsersTest, RenameByOldloginnameKeepsTheUserid) {
+TEST_F(DirectoryUsersTest, RenameByOldloginnameKeepsTheUserid) {
   User u = AddUser("zhangs", "001001");
   auto saved =
       Save({{"oldloginname", "zhangs"}, {"loginname", "zhangsan"}, {"orgcoding", "001001"}});
@@ -122,13 +122,13 @@ TEST_F(UsersTest, RenameByOldloginnameKeepsTheUserid) {
   EXPECT_EQ(saved->user.loginname, "zhangsan");
 }
 
-TEST_F(UsersTest, AnEmptyLoginpwdOnModifyKeepsThePassword) {
+TEST_F(DirectoryUsersTest, AnEmptyLoginpwdOnModifyKeepsThePassword) {
   User u = AddUser("zhangs", "001001");
   ASSERT_TRUE(Save({{"userid", u.userid}, {"loginpwd", ""}, {"usertitle", "x"}}).ok());
   EXPECT_TRUE(dir_->VerifyLogin({"zhangs", "", "pw-zhangs", false}).ok());
 }
 
-TEST_F(UsersTest, AMissingLoginnameIsGeneratedFromTheChineseName) {
+TEST_F(DirectoryUsersTest, AMissingLoginnameIsGeneratedFromTheChineseName) {
   auto first = Save(Without(NewUser(""), "loginname"));
   ASSERT_TRUE(first.ok()) << first.error().message;
   EXPECT_EQ(first->user.loginname, "zhangs");
@@ -139,12 +139,12 @@ TEST_F(UsersTest, AMissingLoginnameIsGeneratedFromTheChineseName) {
 
 // ---- domains and moves
 
-TEST_F(UsersTest, ALoginNameIsUniqueAmongTheOrgsOfOneDomain) {
+TEST_F(DirectoryUsersTest, ALoginNameIsUniqueAmongTheOrgsOfOneDomain) {
   AddUser("zhangs", "001001");
   EXPECT_CODE(Save(NewUser("zhangs", "001002"), SaveMode::kAddOnly), code::kUserLoginnameExists);
 }
 
-TEST_F(UsersTest, TheSameLoginNameMayExistInAnotherDomain) {
+TEST_F(DirectoryUsersTest, TheSameLoginNameMayExistInAnotherDomain) {
   User a = AddUser("zhangs", "001001");
   auto b = Save(NewUser("zhangs", "002001"));
   ASSERT_TRUE(b.ok()) << b.error().message;
@@ -152,7 +152,7 @@ TEST_F(UsersTest, TheSameLoginNameMayExistInAnotherDomain) {
   EXPECT_NE(a.userid, b->user.userid);
 }
 
-TEST_F(UsersTest, AddOrModifyByLoginnameInTheSameDomainModifiesTheExistingUser) {
+TEST_F(DirectoryUsersTest, AddOrModifyByLoginnameInTheSameDomainModifiesTheExistingUser) {
   User a = AddUser("zhangs", "001001");
   auto again = Save(With(NewUser("zhangs", "001002"), "usertitle", "科长"));
   ASSERT_TRUE(again.ok()) << again.error().message;
@@ -161,25 +161,25 @@ TEST_F(UsersTest, AddOrModifyByLoginnameInTheSameDomainModifiesTheExistingUser) 
   EXPECT_EQ(again->user.orgcoding, "001002");
 }
 
-TEST_F(UsersTest, AUserMovesBetweenOrgsOfOneDomain) {
+TEST_F(DirectoryUsersTest, AUserMovesBetweenOrgsOfOneDomain) {
   User u = AddUser("zhangs", "001001");
   auto moved = Save({{"userid", u.userid}, {"orgcoding", "001002"}});
   ASSERT_TRUE(moved.ok()) << moved.error().message;
   EXPECT_EQ(moved->user.orgcoding, "001002");
 }
 
-TEST_F(UsersTest, AMoveToAnotherDomainGets2016) {
+TEST_F(DirectoryUsersTest, AMoveToAnotherDomainGets2016) {
   User u = AddUser("zhangs", "001001");
   EXPECT_CODE(Save({{"userid", u.userid}, {"orgcoding", "002001"}}), code::kUserMoveRefused);
 }
 
-TEST_F(UsersTest, ARenameOntoATakenLoginNameGets2010) {
+TEST_F(DirectoryUsersTest, ARenameOntoATakenLoginNameGets2010) {
   User u = AddUser("zhangs", "001001");
   AddUser("lis", "001002");
   EXPECT_CODE(Save({{"userid", u.userid}, {"loginname", "lis"}}), code::kUserLoginnameExists);
 }
 
-TEST_F(UsersTest, ALoginnameInSeveralDomainsWithoutOrgcodingIsAmbiguous) {
+TEST_F(DirectoryUsersTest, ALoginnameInSeveralDomainsWithoutOrgcodingIsAmbiguous) {
   AddUser("zhangs", "001001");
   AddUser("zhangs", "002001");
   EXPECT_CODE(Save({{"loginname", "zhangs"}, {"usertitle", "x"}}), code::kUserArgsIllegal);
@@ -187,47 +187,47 @@ TEST_F(UsersTest, ALoginnameInSeveralDomainsWithoutOrgcodingIsAmbiguous) {
 
 // ---- error codes
 
-TEST_F(UsersTest, AnAppWithoutDirectoryWriteGets2001) {
+TEST_F(DirectoryUsersTest, AnAppWithoutDirectoryWriteGets2001) {
   AddApp("reader", false);
   EXPECT_CODE(dir_->SaveUser(Caller::ForApp("reader"), NewUser("zhangs")),
               code::kUserSyncNotAllowed);
 }
 
-TEST_F(UsersTest, AUserOutsideTheAppsScopeGets2003) {
+TEST_F(DirectoryUsersTest, AUserOutsideTheAppsScopeGets2003) {
   AddApp("js", true, "002");
   EXPECT_CODE(dir_->SaveUser(Caller::ForApp("js"), NewUser("zhangs", "001001")),
               code::kUserNoRight);
   EXPECT_TRUE(dir_->SaveUser(Caller::ForApp("js"), NewUser("zhangs", "002001")).ok());
 }
 
-TEST_F(UsersTest, ALoginNameWithSpecialCharactersGets2004) {
+TEST_F(DirectoryUsersTest, ALoginNameWithSpecialCharactersGets2004) {
   EXPECT_CODE(Save(NewUser("zhang s")), code::kUserBadLoginname);
   EXPECT_CODE(Save(NewUser("张三")), code::kUserBadLoginname);
 }
 
-TEST_F(UsersTest, AnUnknownOrgGets2005) {
+TEST_F(DirectoryUsersTest, AnUnknownOrgGets2005) {
   EXPECT_CODE(Save(NewUser("zhangs", "001009")), code::kUserOrgMissing);
 }
 
-TEST_F(UsersTest, AnUnknownFurtherOrgGets2005) {
+TEST_F(DirectoryUsersTest, AnUnknownFurtherOrgGets2005) {
   EXPECT_CODE(Save(With(NewUser("zhangs"), "extendorgcoding", "001009")), code::kUserOrgMissing);
 }
 
-TEST_F(UsersTest, ANonNumericOrderbyGets2006) {
+TEST_F(DirectoryUsersTest, ANonNumericOrderbyGets2006) {
   EXPECT_CODE(Save(With(NewUser("zhangs"), "orderby", "1a")), code::kUserBadOrderby);
   EXPECT_CODE(Save(With(NewUser("zhangs"), "extendorderby", "001002-3")), code::kUserBadOrderby);
 }
 
-TEST_F(UsersTest, AnAddWithoutLoginpwdGets2007) {
+TEST_F(DirectoryUsersTest, AnAddWithoutLoginpwdGets2007) {
   EXPECT_CODE(Save(Without(NewUser("zhangs"), "loginpwd")), code::kUserPasswordEmpty);
 }
 
-TEST_F(UsersTest, AMalformedOrgcodingGets2008) {
+TEST_F(DirectoryUsersTest, AMalformedOrgcodingGets2008) {
   EXPECT_CODE(Save(NewUser("zhangs", "01")), code::kUserBadOrgcoding);
   EXPECT_CODE(Save(Without(NewUser("zhangs"), "orgcoding")), code::kUserBadOrgcoding);
 }
 
-TEST_F(UsersTest, AnAppModifyingALockedUserGets2009) {
+TEST_F(DirectoryUsersTest, AnAppModifyingALockedUserGets2009) {
   AddApp("app1");
   User u = AddUser("zhangs", "001001");
   ASSERT_TRUE(dir_->LockUser(u.userid).ok());
@@ -235,31 +235,31 @@ TEST_F(UsersTest, AnAppModifyingALockedUserGets2009) {
               code::kUserLocked);
 }
 
-TEST_F(UsersTest, AnAdministratorMayModifyALockedUser) {
+TEST_F(DirectoryUsersTest, AnAdministratorMayModifyALockedUser) {
   User u = AddUser("zhangs", "001001");
   ASSERT_TRUE(dir_->LockUser(u.userid).ok());
   EXPECT_TRUE(Save({{"userid", u.userid}, {"usertitle", "x"}}).ok());
 }
 
-TEST_F(UsersTest, AnAddOnlySaveOfAnExistingLoginNameGets2010) {
+TEST_F(DirectoryUsersTest, AnAddOnlySaveOfAnExistingLoginNameGets2010) {
   AddUser("zhangs", "001001");
   EXPECT_CODE(Save(NewUser("zhangs"), SaveMode::kAddOnly), code::kUserLoginnameExists);
 }
 
-TEST_F(UsersTest, AModifyOfAnUnknownUseridGets2011) {
+TEST_F(DirectoryUsersTest, AModifyOfAnUnknownUseridGets2011) {
   EXPECT_CODE(Save({{"userid", std::string(32, 'a')}, {"usertitle", "x"}}), code::kUserNotFound);
 }
 
-TEST_F(UsersTest, AnUnknownOldloginnameGets2011) {
+TEST_F(DirectoryUsersTest, AnUnknownOldloginnameGets2011) {
   EXPECT_CODE(Save({{"oldloginname", "nobody"}, {"loginname", "x1"}, {"orgcoding", "001001"}}),
               code::kUserNotFound);
 }
 
-TEST_F(UsersTest, AModifyOnlySaveOfANewLoginNameGets2011) {
+TEST_F(DirectoryUsersTest, AModifyOnlySaveOfANewLoginNameGets2011) {
   EXPECT_CODE(Save(NewUser("zhangs"), SaveMode::kModifyOnly), code::kUserNotFound);
 }
 
-TEST_F(UsersTest, IllegalArgumentsGet2012) {
+TEST_F(DirectoryUsersTest, IllegalArgumentsGet2012) {
   EXPECT_CODE(Save(With(NewUser("a1"), "userid", "XYZ")), code::kUserArgsIllegal);
   EXPECT_CODE(Save(With(NewUser("a2"), "sex", "3")), code::kUserArgsIllegal);
   EXPECT_CODE(Save(With(NewUser("a3"), "email", "not-an-address")), code::kUserArgsIllegal);
@@ -270,13 +270,13 @@ TEST_F(UsersTest, IllegalArgumentsGet2012) {
   EXPECT_CODE(Save(With(NewUser("a8"), "username", "\xff\xfe")), code::kUserArgsIllegal);
 }
 
-TEST_F(UsersTest, AnInvalidResidentIdNumberGets2012) {
+TEST_F(DirectoryUsersTest, AnInvalidResidentIdNumberGets2012) {
   Fields args = With(NewUser("zhangs"), "idtype", "1");
   EXPECT_CODE(Save(With(args, "idnum", "110105199003074510")), code::kUserArgsIllegal);
   EXPECT_TRUE(Save(With(args, "idnum", kValidIdNum)).ok());
 }
 
-TEST_F(UsersTest, ALowercaseCheckCharacterIsStoredUppercase) {
+TEST_F(DirectoryUsersTest, ALowercaseCheckCharacterIsStoredUppercase) {
   std::string lower = kValidIdNum;
   lower.back() = 'x';
   auto saved = Save(With(With(NewUser("zhangs"), "idtype", "1"), "idnum", lower));
@@ -284,49 +284,49 @@ TEST_F(UsersTest, ALowercaseCheckCharacterIsStoredUppercase) {
   EXPECT_EQ(saved->user.idnum, kValidIdNum);
 }
 
-TEST_F(UsersTest, AnIllegalUsertypeGets2013) {
+TEST_F(DirectoryUsersTest, AnIllegalUsertypeGets2013) {
   EXPECT_CODE(Save(With(NewUser("zhangs"), "usertype", "7")), code::kUserBadUsertype);
 }
 
-TEST_F(UsersTest, AnUnknownEncryptiontypeGets2014) {
+TEST_F(DirectoryUsersTest, AnUnknownEncryptiontypeGets2014) {
   EXPECT_CODE(Save(With(NewUser("zhangs"), "encryptiontype", "9")), code::kUserBadEncryptiontype);
 }
 
-TEST_F(UsersTest, AesWithoutAKeyForTheAppGets2014) {
+TEST_F(DirectoryUsersTest, AesWithoutAKeyForTheAppGets2014) {
   AddApp("app1");
   EXPECT_CODE(
       dir_->SaveUser(Caller::ForApp("app1"), With(NewUser("zhangs"), "encryptiontype", "4")),
       code::kUserBadEncryptiontype);
 }
 
-TEST_F(UsersTest, AnUndecodablePasswordGets2015) {
+TEST_F(DirectoryUsersTest, AnUndecodablePasswordGets2015) {
   EXPECT_CODE(Save(With(With(NewUser("zhangs"), "encryptiontype", "2"), "loginpwd", "%%%%")),
               code::kUserPasswordDecodeFailed);
 }
 
-TEST_F(UsersTest, ABase64PasswordIsDecodedBeforeHashing) {
+TEST_F(DirectoryUsersTest, ABase64PasswordIsDecodedBeforeHashing) {
   Fields args = With(NewUser("zhangs"), "encryptiontype", "2");
   args["loginpwd"] = crypto::Base64Encode("口令-1");
   ASSERT_TRUE(Save(args).ok());
   EXPECT_TRUE(dir_->VerifyLogin({"zhangs", "", "口令-1", false}).ok());
 }
 
-TEST_F(UsersTest, AnEmptyUsernameGets2017) {
+TEST_F(DirectoryUsersTest, AnEmptyUsernameGets2017) {
   EXPECT_CODE(Save(With(NewUser("zhangs"), "username", "")), code::kUserUsernameEmpty);
   EXPECT_CODE(Save(Without(NewUser("zhangs"), "username")), code::kUserUsernameEmpty);
 }
 
-TEST_F(UsersTest, AMobileNumberOfAnotherUserGets2018) {
+TEST_F(DirectoryUsersTest, AMobileNumberOfAnotherUserGets2018) {
   AddUser("zhangs", "001001", {{"mobile", "13800000001"}});
   EXPECT_CODE(Save(With(NewUser("lis"), "mobile", "13800000001")), code::kUserMobileExists);
 }
 
-TEST_F(UsersTest, ManyUsersMayHaveNoMobile) {
+TEST_F(DirectoryUsersTest, ManyUsersMayHaveNoMobile) {
   AddUser("zhangs", "001001");
   EXPECT_TRUE(Save(NewUser("lis")).ok());
 }
 
-TEST_F(UsersTest, AMissingMobileGets2019WhenMobilesAreRequired) {
+TEST_F(DirectoryUsersTest, AMissingMobileGets2019WhenMobilesAreRequired) {
   DirectoryOptions options = test::FastOptions();
   options.require_mobile = true;
   Reopen(options);
@@ -336,7 +336,7 @@ TEST_F(UsersTest, AMissingMobileGets2019WhenMobilesAreRequired) {
 
 // ---- deletes
 
-TEST_F(UsersTest, DeleteUserByUseridRemovesTheUser) {
+TEST_F(DirectoryUsersTest, DeleteUserByUseridRemovesTheUser) {
   User u = AddUser("zhangs", "001001");
   auto deleted = dir_->DeleteUser(Caller::Admin(), {u.userid, "", ""});
   ASSERT_TRUE(deleted.ok()) << deleted.error().message;
@@ -344,40 +344,40 @@ TEST_F(UsersTest, DeleteUserByUseridRemovesTheUser) {
   EXPECT_CODE(dir_->GetUserById(Caller::Admin(), u.userid), code::kUserReadNotFound);
 }
 
-TEST_F(UsersTest, DeleteUserByLoginnameAndOrgcodingRemovesTheUserOfThatDomain) {
+TEST_F(DirectoryUsersTest, DeleteUserByLoginnameAndOrgcodingRemovesTheUserOfThatDomain) {
   AddUser("zhangs", "001001");
   User other = AddUser("zhangs", "002001");
   ASSERT_TRUE(dir_->DeleteUser(Caller::Admin(), {"", "zhangs", "001002"}).ok());
   EXPECT_TRUE(dir_->GetUserById(Caller::Admin(), other.userid).ok());
 }
 
-TEST_F(UsersTest, DeletingAnUnknownUserGets2104) {
+TEST_F(DirectoryUsersTest, DeletingAnUnknownUserGets2104) {
   EXPECT_CODE(dir_->DeleteUser(Caller::Admin(), {std::string(32, 'b'), "", ""}),
               code::kUserDeleteNotFound);
   EXPECT_CODE(dir_->DeleteUser(Caller::Admin(), {"", "nobody", ""}), code::kUserDeleteNotFound);
 }
 
-TEST_F(UsersTest, DeleteWithoutAKeyOrWithAnAmbiguousLoginnameGets2112) {
+TEST_F(DirectoryUsersTest, DeleteWithoutAKeyOrWithAnAmbiguousLoginnameGets2112) {
   AddUser("zhangs", "001001");
   AddUser("zhangs", "002001");
   EXPECT_CODE(dir_->DeleteUser(Caller::Admin(), {}), code::kUserDeleteArgsIllegal);
   EXPECT_CODE(dir_->DeleteUser(Caller::Admin(), {"", "zhangs", ""}), code::kUserDeleteArgsIllegal);
 }
 
-TEST_F(UsersTest, DeleteByAnAppWithoutDirectoryWriteGets2101) {
+TEST_F(DirectoryUsersTest, DeleteByAnAppWithoutDirectoryWriteGets2101) {
   AddApp("reader", false);
   User u = AddUser("zhangs", "001001");
   EXPECT_CODE(dir_->DeleteUser(Caller::ForApp("reader"), {u.userid, "", ""}),
               code::kUserDeleteNotAllowed);
 }
 
-TEST_F(UsersTest, DeleteOutsideTheAppsScopeGets2103) {
+TEST_F(DirectoryUsersTest, DeleteOutsideTheAppsScopeGets2103) {
   AddApp("js", true, "002");
   User u = AddUser("zhangs", "001001");
   EXPECT_CODE(dir_->DeleteUser(Caller::ForApp("js"), {u.userid, "", ""}), code::kUserDeleteNoRight);
 }
 
-TEST_F(UsersTest, DeleteOfALockedUserByAnAppGets2109) {
+TEST_F(DirectoryUsersTest, DeleteOfALockedUserByAnAppGets2109) {
   AddApp("app1");
   User u = AddUser("zhangs", "001001");
   ASSERT_TRUE(dir_->LockUser(u.userid).ok());
@@ -387,17 +387,17 @@ TEST_F(UsersTest, DeleteOfALockedUserByAnAppGets2109) {
 
 // ---- reads
 
-TEST_F(UsersTest, GetUserByIdRefusesAMalformedIdWith2803) {
+TEST_F(DirectoryUsersTest, GetUserByIdRefusesAMalformedIdWith2803) {
   EXPECT_CODE(dir_->GetUserById(Caller::Admin(), "123"), code::kUserReadBadId);
 }
 
-TEST_F(UsersTest, GetUserByIdOutsideTheAppsScopeGets2802) {
+TEST_F(DirectoryUsersTest, GetUserByIdOutsideTheAppsScopeGets2802) {
   AddApp("js", false, "002");
   User u = AddUser("zhangs", "001001");
   EXPECT_CODE(dir_->GetUserById(Caller::ForApp("js"), u.userid), code::kUserReadNoRight);
 }
 
-TEST_F(UsersTest, GetUserByLoginnameFindsTheUserOfTheGivenDomain) {
+TEST_F(DirectoryUsersTest, GetUserByLoginnameFindsTheUserOfTheGivenDomain) {
   AddUser("zhangs", "001001");
   User js = AddUser("zhangs", "002001");
   auto user = dir_->GetUserByLoginname(Caller::Admin(), "zhangs", "002");
@@ -408,7 +408,7 @@ TEST_F(UsersTest, GetUserByLoginnameFindsTheUserOfTheGivenDomain) {
   EXPECT_CODE(dir_->GetUserByLoginname(Caller::Admin(), "bad name"), code::kUserReadBadId);
 }
 
-TEST_F(UsersTest, UsersByOrgPagesInOrderbyOrderWithATotal) {
+TEST_F(DirectoryUsersTest, UsersByOrgPagesInOrderbyOrderWithATotal) {
   AddUser("u1", "001001", {{"orderby", "3"}});
   AddUser("u2", "001001", {{"orderby", "1"}});
   AddUser("u3", "001001", {{"orderby", "2"}});
@@ -424,13 +424,13 @@ TEST_F(UsersTest, UsersByOrgPagesInOrderbyOrderWithATotal) {
   EXPECT_EQ(tree->total, 4);
 }
 
-TEST_F(UsersTest, UsersByOrgCodes) {
+TEST_F(DirectoryUsersTest, UsersByOrgCodes) {
   EXPECT_CODE(dir_->UsersByOrg(Caller::Admin(), "1", Page{}), code::kUserReadBadOrgcoding);
   EXPECT_CODE(dir_->UsersByOrg(Caller::Admin(), "009", Page{}), code::kUserReadOrgNotFound);
   EXPECT_CODE(dir_->UsersByOrg(Caller::Admin(), "001", Page{1, 0}), code::kUserReadBadPage);
 }
 
-TEST_F(UsersTest, SearchUsersMatchesPrefixesOfLoginnameUsernameMobileAndIdnum) {
+TEST_F(DirectoryUsersTest, SearchUsersMatchesPrefixesOfLoginnameUsernameMobileAndIdnum) {
   AddUser("zhangs", "001001", {{"username", "张三"}, {"mobile", "13800000001"}});
   AddUser("zhaol", "001001", {{"username", "赵六"}});
   AddUser("lis", "002001", {{"username", "李四"}, {"idtype", "1"}, {"idnum", kValidIdNum}});
@@ -455,7 +455,7 @@ TEST_F(UsersTest, SearchUsersMatchesPrefixesOfLoginnameUsernameMobileAndIdnum) {
 
 // ---- pushes
 
-TEST_F(UsersTest, AnAddIsPushedAsSynchronizeUserWithoutThePassword) {
+TEST_F(DirectoryUsersTest, AnAddIsPushedAsSynchronizeUserWithoutThePassword) {
   AddPushApp("all");
   User u = AddUser("zhangs", "001001", {{"usertitle", "处长"}});
   auto msgs = PendingFor("all");
@@ -470,7 +470,7 @@ TEST_F(UsersTest, AnAddIsPushedAsSynchronizeUserWithoutThePassword) {
   EXPECT_EQ(msgs[0].payload.find("pw-zhangs"), std::string::npos);
 }
 
-TEST_F(UsersTest, ARenameAndMoveArePushedWithTheOldValues) {
+TEST_F(DirectoryUsersTest, ARenameAndMoveArePushedWithTheOldValues) {
   User u = AddUser("zhangs", "001001");
   AddPushApp("all");
   ASSERT_TRUE(
@@ -484,7 +484,7 @@ TEST_F(UsersTest, ARenameAndMoveArePushedWithTheOldValues) {
   EXPECT_EQ(*args->FindString("orgcoding"), "001002");
 }
 
-TEST_F(UsersTest, AMoveOutOfAnAppsScopeIsPushedToItAsADelete) {
+TEST_F(DirectoryUsersTest, AMoveOutOfAnAppsScopeIsPushedToItAsADelete) {
   AddOrg("001003", "温州市");
   AddPushApp("hz", "001001");
   User u = AddUser("zhangs", "001001");
@@ -495,7 +495,7 @@ TEST_F(UsersTest, AMoveOutOfAnAppsScopeIsPushedToItAsADelete) {
   EXPECT_EQ(msgs[1].method, "deleteUser");
 }
 
-TEST_F(UsersTest, DeleteUserIsPushedWithLoginnameAndOrgcoding) {
+TEST_F(DirectoryUsersTest, DeleteUserIsPushedWithLoginnameAndOrgcoding) {
   User u = AddUser("zhangs", "001001");
   AddPushApp("all");
   ASSERT_TRUE(dir_->DeleteUser(Caller::Admin(), {u.userid, "", ""}).ok());
@@ -508,7 +508,7 @@ TEST_F(UsersTest, DeleteUserIsPushedWithLoginnameAndOrgcoding) {
   EXPECT_EQ(*args->FindString("orgcoding"), "001001");
 }
 
-TEST_F(UsersTest, ARefusedChangeWritesNoPush) {
+TEST_F(DirectoryUsersTest, ARefusedChangeWritesNoPush) {
   AddPushApp("all");
   AddUser("zhangs", "001001");
   size_t before = Pending().size();
@@ -516,7 +516,7 @@ TEST_F(UsersTest, ARefusedChangeWritesNoPush) {
   EXPECT_EQ(Pending().size(), before);
 }
 
-TEST_F(UsersTest, AChangeWhosePushCannotBeWrittenIsRolledBack) {
+TEST_F(DirectoryUsersTest, AChangeWhosePushCannotBeWrittenIsRolledBack) {
   AddPushApp("all");
   Execute("DROP TABLE outbox");
   auto saved = Save(NewUser("zhangs"));

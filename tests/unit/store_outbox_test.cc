@@ -30,6 +30,7 @@ constexpr int64_t kT0 = 1'700'000'000'000;
 
 std::vector<int64_t> Ids(const std::vector<OutboxMessage>& messages) {
   std::vector<int64_t> ids;
+  ids.reserve(messages.size());
   for (const auto& m : messages) ids.push_back(m.id);
   return ids;
 }

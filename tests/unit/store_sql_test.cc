@@ -324,6 +324,7 @@ TEST_P(SqlStoreTest, WritersFromManyThreadsAllCommit) {
   ASSERT_TRUE(CreateItems().ok());
   std::atomic<int> failures{0};
   std::vector<std::thread> threads;
+  threads.reserve(4);
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 25; ++i) {
@@ -361,6 +362,18 @@ TEST(SqliteStoreTest, AFileDatabaseUsesWalWithForeignKeysAndABusyTimeout) {
   ASSERT_TRUE(store.ok()) << store.error().message;
   EXPECT_EQ(Pragma(**store, "journal_mode"), "wal");
   EXPECT_EQ(Pragma(**store, "synchronous"), "1");  // NORMAL
+  EXPECT_EQ(Pragma(**store, "foreign_keys"), "1");
+  EXPECT_EQ(Pragma(**store, "busy_timeout"), "5000");
+}
+
+TEST(SqliteStoreTest, AClosedPooledSessionIsReopenedWithItsSettings) {
+  TempDir dir;
+  auto store = SqlStore::Open("sqlite://" + dir.File("reopen.db"), 1);
+  ASSERT_TRUE(store.ok()) << store.error().message;
+  {
+    SqlStore::Lease lease = (*store)->Acquire();
+    lease->close();
+  }
   EXPECT_EQ(Pragma(**store, "foreign_keys"), "1");
   EXPECT_EQ(Pragma(**store, "busy_timeout"), "5000");
 }
