@@ -211,7 +211,7 @@ void BM_Footprint(benchmark::State& state) {
     store.reset();
     state.ResumeTiming();
   }
-  state.SetItemsProcessed(state.iterations() * kFootprintTickets);
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kFootprintTickets));
 }
 
 BENCHMARK_TEMPLATE(BM_Footprint, MemoryTicketStore)->Iterations(1)->Unit(benchmark::kMillisecond);

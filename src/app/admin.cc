@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <memory>
+#include <optional>
 
 #include "app/node.h"
 
@@ -49,6 +51,8 @@ struct AppCreateArgs {
   std::string push_url;
   std::string logout_url;
   std::string signtype = "md5";
+  std::string org_scope;
+  std::string datatype = "json";
   bool proxy_right = false;
   bool directory_write = false;
   bool open_to_all = false;
@@ -71,6 +75,9 @@ void RegisterAdminCommands(CLI::App& admin, AdminCommands& commands) {
   create->add_option("--push-url", create_args->push_url, "URL receiving directory pushes");
   create->add_option("--logout-url", create_args->logout_url, "Back-channel logout URL");
   create->add_option("--signtype", create_args->signtype, "md5 (default), sm3 or hmac-sha256");
+  create->add_option("--org-scope", create_args->org_scope,
+                     "orgcoding prefix the app may see and change (default: all)");
+  create->add_option("--datatype", create_args->datatype, "Format of pushes: json (default) or xml");
   create->add_flag("--proxy", create_args->proxy_right, "May obtain proxy tickets");
   create->add_flag("--directory-write", create_args->directory_write,
                    "May synchronize users and orgs");
@@ -93,6 +100,8 @@ void RegisterAdminCommands(CLI::App& admin, AdminCommands& commands) {
       settings.proxy_right = create_args->proxy_right;
       settings.directory_write = create_args->directory_write;
       settings.open_to_all = create_args->open_to_all;
+      settings.org_scope = create_args->org_scope;
+      settings.datatype = create_args->datatype;
       auto created = (*node)->directory().CreateApp(settings);
       if (!created.ok()) return Fail(created.error());
       std::printf("servicecode=%s\nservicepwd=%s\n", created->app.servicecode.c_str(),
@@ -128,6 +137,187 @@ void RegisterAdminCommands(CLI::App& admin, AdminCommands& commands) {
       auto secret = (*node)->directory().RotateSecret(*rotate_code);
       if (!secret.ok()) return Fail(secret.error());
       std::printf("servicecode=%s\nservicepwd=%s\n", rotate_code->c_str(), secret->c_str());
+      return 0;
+    };
+  });
+
+  for (bool enable : {false, true}) {
+    auto code = std::make_shared<std::string>();
+    CLI::App* toggle = app->add_subcommand(enable ? "enable" : "disable",
+                                           enable ? "Enable an app" : "Disable an app (9904)");
+    toggle->add_option("servicecode", *code)->required();
+    toggle->callback([&commands, code, enable] {
+      commands.run = [code, enable](const Config& config) {
+        auto node = Node::Open(config);
+        if (!node.ok()) return Fail(node.error());
+        if (auto s = (*node)->directory().SetAppEnabled(*code, enable); !s.ok()) {
+          return Fail(s.error());
+        }
+        std::printf("%s %s\n", code->c_str(), enable ? "enabled" : "disabled");
+        return 0;
+      };
+    });
+  }
+
+  // Changes only the settings given; running servers see them within the
+  // directory's cache_ttl.
+  struct AppSetArgs {
+    std::string servicecode;
+    std::optional<bool> directory_write;
+    std::optional<std::string> org_scope;
+    std::optional<std::string> push_url;
+    std::optional<std::string> logout_url;
+    std::optional<std::string> datatype;
+  };
+  auto set_args = std::make_shared<AppSetArgs>();
+  CLI::App* set = app->add_subcommand("set", "Change settings of an app");
+  set->add_option("servicecode", set_args->servicecode)->required();
+  set->add_option("--directory-write", set_args->directory_write,
+                  "true/false: may synchronize and delete users and orgs");
+  set->add_option("--org-scope", set_args->org_scope, "orgcoding prefix; \"\" = all");
+  set->add_option("--push-url", set_args->push_url, "URL receiving pushes; \"\" = none");
+  set->add_option("--logout-url", set_args->logout_url, "Back-channel logout URL");
+  set->add_option("--datatype", set_args->datatype, "Format of pushes: json or xml");
+  set->callback([&commands, set_args] {
+    commands.run = [set_args](const Config& config) {
+      auto node = Node::Open(config);
+      if (!node.ok()) return Fail(node.error());
+      auto& dir = (*node)->directory();
+      auto current = dir.GetApp(set_args->servicecode);
+      if (!current.ok()) return Fail(current.error());
+      directory::App settings = *current;
+      if (set_args->directory_write) settings.directory_write = *set_args->directory_write;
+      if (set_args->org_scope) settings.org_scope = *set_args->org_scope;
+      if (set_args->push_url) {
+        settings.push_url = *set_args->push_url;
+        settings.push_enabled = !settings.push_url.empty();
+      }
+      if (set_args->logout_url) settings.logout_url = *set_args->logout_url;
+      if (set_args->datatype) settings.datatype = *set_args->datatype;
+      auto updated = dir.UpdateApp(settings);
+      if (!updated.ok()) return Fail(updated.error());
+      std::printf("%s updated\n", updated->servicecode.c_str());
+      return 0;
+    };
+  });
+
+  // --- roles and account bindings ---
+  CLI::App* role = admin.add_subcommand("role", "Roles of an app and their grants");
+  role->require_subcommand(1);
+  auto role_args = std::make_shared<directory::Role>();
+  CLI::App* role_save = role->add_subcommand("save", "Add or rename a role");
+  role_save->add_option("--app", role_args->app, "servicecode")->required();
+  role_save->add_option("--code", role_args->rolecode, "rolecode")->required();
+  role_save->add_option("--name", role_args->rolename, "rolename")->required();
+  role_save->add_option("--memo", role_args->memo, "memo");
+  role_save->callback([&commands, role_args] {
+    commands.run = [role_args](const Config& config) {
+      auto node = Node::Open(config);
+      if (!node.ok()) return Fail(node.error());
+      auto saved = (*node)->directory().SaveRole(*role_args);
+      if (!saved.ok()) return Fail(saved.error());
+      std::printf("role %s of %s saved\n", saved->rolecode.c_str(), saved->app.c_str());
+      return 0;
+    };
+  });
+  for (bool grant : {true, false}) {
+    auto grant_args = std::make_shared<directory::Role>();
+    auto login = std::make_shared<std::string>();
+    CLI::App* cmd = role->add_subcommand(grant ? "grant" : "revoke",
+                                         grant ? "Grant a role to a user" : "Revoke a grant");
+    cmd->add_option("--app", grant_args->app, "servicecode")->required();
+    cmd->add_option("--code", grant_args->rolecode, "rolecode")->required();
+    cmd->add_option("--user", *login, "loginname")->required();
+    cmd->callback([&commands, grant_args, login, grant] {
+      commands.run = [grant_args, login, grant](const Config& config) {
+        auto node = Node::Open(config);
+        if (!node.ok()) return Fail(node.error());
+        auto& dir = (*node)->directory();
+        auto user = dir.GetUserByLoginname(directory::Caller::Admin(), *login);
+        if (!user.ok()) return Fail(user.error());
+        Status s = grant ? dir.GrantRole((*user)->userid, grant_args->app, grant_args->rolecode)
+                         : dir.RevokeRole((*user)->userid, grant_args->app, grant_args->rolecode);
+        if (!s.ok()) return Fail(s.error());
+        std::printf("%s %s %s in %s\n", grant ? "granted" : "revoked", grant_args->rolecode.c_str(),
+                    login->c_str(), grant_args->app.c_str());
+        return 0;
+      };
+    });
+  }
+
+  CLI::App* binding = admin.add_subcommand("binding", "Account bindings (SSO user <-> app account)");
+  binding->require_subcommand(1);
+  auto bind_args = std::make_shared<directory::Binding>();
+  auto bind_login = std::make_shared<std::string>();
+  CLI::App* bind = binding->add_subcommand("add", "Bind a user to an account name in an app");
+  bind->add_option("--app", bind_args->app, "servicecode")->required();
+  bind->add_option("--user", *bind_login, "loginname")->required();
+  bind->add_option("--account", bind_args->account, "the user's account name in the app")
+      ->required();
+  bind->callback([&commands, bind_args, bind_login] {
+    commands.run = [bind_args, bind_login](const Config& config) {
+      auto node = Node::Open(config);
+      if (!node.ok()) return Fail(node.error());
+      auto& dir = (*node)->directory();
+      auto user = dir.GetUserByLoginname(directory::Caller::Admin(), *bind_login);
+      if (!user.ok()) return Fail(user.error());
+      directory::Binding b = *bind_args;
+      b.userid = (*user)->userid;
+      if (auto s = dir.Bind(b); !s.ok()) return Fail(s.error());
+      std::printf("%s bound to %s in %s\n", bind_login->c_str(), b.account.c_str(), b.app.c_str());
+      return 0;
+    };
+  });
+
+  // --- the push outbox ---
+  CLI::App* outbox = admin.add_subcommand("outbox", "Pushes to apps: list, dead letters, retry");
+  outbox->require_subcommand(1);
+  auto list_state = std::make_shared<std::string>("pending");
+  auto list_limit = std::make_shared<size_t>(100);
+  CLI::App* outbox_list = outbox->add_subcommand("list", "List messages, one a line");
+  outbox_list->add_option("--state", *list_state, "pending (default), delivered or dead")
+      ->check(CLI::IsMember({"pending", "delivered", "dead"}));
+  outbox_list->add_option("--limit", *list_limit, "At most this many (default 100)");
+  outbox_list->callback([&commands, list_state, list_limit] {
+    commands.run = [list_state, list_limit](const Config& config) {
+      auto node = Node::Open(config);
+      if (!node.ok()) return Fail(node.error());
+      OutboxState state = *list_state == "dead"        ? OutboxState::kDead
+                          : *list_state == "delivered" ? OutboxState::kDelivered
+                                                       : OutboxState::kPending;
+      auto messages = (*node)->outbox().List(state, *list_limit);
+      if (!messages.ok()) return Fail(messages.error());
+      std::printf("id\tdestination\tmethod\tstate\tattempts\tlast_error\n");
+      for (const OutboxMessage& m : *messages) {
+        std::printf("%lld\t%s\t%s\t%s\t%d\t%s\n", (long long)m.id, m.destination.c_str(),
+                    m.method.c_str(), std::string(OutboxStateName(m.state)).c_str(), m.attempts,
+                    m.last_error.c_str());
+      }
+      return 0;
+    };
+  });
+  auto retry_id = std::make_shared<int64_t>(0);
+  CLI::App* retry = outbox->add_subcommand("retry", "Make a dead or waiting message due now");
+  retry->add_option("id", *retry_id)->required();
+  retry->callback([&commands, retry_id] {
+    commands.run = [retry_id](const Config& config) {
+      auto node = Node::Open(config);
+      if (!node.ok()) return Fail(node.error());
+      if (auto s = (*node)->outbox().Retry(*retry_id); !s.ok()) return Fail(s.error());
+      std::printf("message %lld is due\n", (long long)*retry_id);
+      return 0;
+    };
+  });
+  auto retry_dest = std::make_shared<std::string>();
+  CLI::App* retry_dead = outbox->add_subcommand("retry-dead", "Retry every dead message of an app");
+  retry_dead->add_option("servicecode", *retry_dest)->required();
+  retry_dead->callback([&commands, retry_dest] {
+    commands.run = [retry_dest](const Config& config) {
+      auto node = Node::Open(config);
+      if (!node.ok()) return Fail(node.error());
+      auto n = (*node)->outbox().RetryAllDead(*retry_dest);
+      if (!n.ok()) return Fail(n.error());
+      std::printf("%lld dead messages of %s are due\n", (long long)*n, retry_dest->c_str());
       return 0;
     };
   });
@@ -189,6 +379,27 @@ void RegisterAdminCommands(CLI::App& admin, AdminCommands& commands) {
       return 0;
     };
   });
+
+  for (bool lock : {true, false}) {
+    auto login = std::make_shared<std::string>();
+    CLI::App* cmd = user->add_subcommand(lock ? "lock" : "unlock",
+                                         lock ? "Lock a user (refused at login and sync)"
+                                              : "Unlock a user");
+    cmd->add_option("loginname", *login)->required();
+    cmd->callback([&commands, login, lock] {
+      commands.run = [login, lock](const Config& config) {
+        auto node = Node::Open(config);
+        if (!node.ok()) return Fail(node.error());
+        auto& dir = (*node)->directory();
+        auto found = dir.GetUserByLoginname(directory::Caller::Admin(), *login);
+        if (!found.ok()) return Fail(found.error());
+        Status s = lock ? dir.LockUser((*found)->userid) : dir.UnlockUser((*found)->userid);
+        if (!s.ok()) return Fail(s.error());
+        std::printf("%s %s\n", login->c_str(), lock ? "locked" : "unlocked");
+        return 0;
+      };
+    });
+  }
 
   CLI::App* org = admin.add_subcommand("org", "Orgs");
   org->require_subcommand(1);

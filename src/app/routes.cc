@@ -71,6 +71,22 @@ void Routes::Register(http::Router& router) {
             "# TYPE tongban_tickets_live gauge\ntongban_tickets_live ";
     text += std::to_string(impl.node.tickets().ApproximateSize());
     text += "\n";
+    sso::PusherStats push = impl.pusher.stats();
+    text += "# HELP tongban_push_delivered_total Pushes acknowledged by their app.\n"
+            "# TYPE tongban_push_delivered_total counter\ntongban_push_delivered_total ";
+    text += std::to_string(push.delivered);
+    text += "\n# HELP tongban_push_failures_total Failed push attempts (retried or dead-lettered).\n"
+            "# TYPE tongban_push_failures_total counter\ntongban_push_failures_total ";
+    text += std::to_string(push.failed);
+    text += "\n";
+    if (auto counts = impl.node.outbox().Counts(); counts.ok()) {
+      text += "# HELP tongban_outbox_messages Outbox messages by state.\n"
+              "# TYPE tongban_outbox_messages gauge\n";
+      text += "tongban_outbox_messages{state=\"pending\"} " + std::to_string(counts->pending) +
+              "\ntongban_outbox_messages{state=\"dead\"} " + std::to_string(counts->dead) +
+              "\ntongban_outbox_messages{state=\"delivered\"} " +
+              std::to_string(counts->delivered) + "\n";
+    }
     response.set_status(200);
     response.set_content_type("text/plain; version=0.0.4; charset=utf-8");
     response.set_body(std::move(text));

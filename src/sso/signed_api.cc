@@ -95,9 +95,11 @@ Result<std::shared_ptr<const directory::App>> SignedApi::Authenticate(
   if (servicecode.empty()) return Error{code::kUnknownServicecode, "servicecode 不能为空"};
   auto found = directory_.CachedApp(servicecode);
   if (!found.ok()) {
-    if (found.error().code == errc::kNotFound) {
+    // The directory answers the spec's 9900 itself; kNotFound is accepted too.
+    if (found.error().code == code::kUnknownServicecode || found.error().code == errc::kNotFound) {
       return Error{code::kUnknownServicecode, "servicecode 不存在"};
     }
+    spdlog::error("{}: cannot load app: {}", options_.soap_service, found.error().message);
     return Error{code::kUnavailable, "目录服务暂不可用"};
   }
   std::shared_ptr<const directory::App> app = std::move(found).value();

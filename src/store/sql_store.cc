@@ -409,8 +409,7 @@ namespace {
 // session whose connection is gone, is an outage (libpq gives those no SQLSTATE).
 Error Classify(const std::exception& e, soci::session& sql, SqlDialect dialect) {
   Error error = SqlStore::ToError(e);
-  if (sql.get_backend() == nullptr ||
-      (dialect == SqlDialect::kPostgres && PgConnectionLost(sql))) {
+  if (sql.get_backend() == nullptr || (dialect == SqlDialect::kPostgres && PgConnectionLost(sql))) {
     error.code = errc::kUnavailable;
   }
   return error;

@@ -194,6 +194,7 @@ TEST(MemoryTicketStoreConcurrencyTest, EveryTicketIsRedeemedExactlyOnceUnderCont
   }
   std::vector<std::atomic<int>> redeemed(kTickets);
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       // Different orders per thread so threads meet on the same keys.
@@ -214,13 +215,16 @@ TEST(MemoryTicketStoreConcurrencyTest, ReadersAndWritersOnManyThreadsSeeOnlyWhol
   MemoryTicketStore store(clock);
   std::atomic<bool> torn{false};
   std::vector<std::thread> threads;
+  threads.reserve(4);
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 20'000; ++i) {
         std::string key = Numbered("k", i % 64);
         if ((i + t) % 2 == 0) {
           // Each value is one repeated character, so a torn copy would show.
-          (void)store.Put(key, std::string(static_cast<size_t>(1 + i % 50), 'a' + t), minutes(1));
+          (void)store.Put(key,
+                          std::string(static_cast<size_t>(1 + i % 50), static_cast<char>('a' + t)),
+                          minutes(1));
         } else {
           auto v = store.Get(key);
           if (v.ok() && v->find_first_not_of((*v)[0]) != std::string::npos) torn.store(true);

@@ -88,6 +88,7 @@ TEST_F(RedisTicketStoreTest, ConcurrentRedeemsThroughTwoNodesLetExactlyOneSuccee
     ASSERT_TRUE(node_a->Put(key, "v", minutes(5)).ok());
     std::atomic<int> successes{0};
     std::vector<std::thread> threads;
+    threads.reserve(8);
     for (int t = 0; t < 8; ++t) {
       threads.emplace_back([&, t] {
         RedisTicketStore& node = (t % 2 == 0) ? *node_a : *node_b;

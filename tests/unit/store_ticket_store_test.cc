@@ -77,7 +77,8 @@ TEST_P(TicketStoreContractTest, PutReplacesThePreviousValue) {
 }
 
 TEST_P(TicketStoreContractTest, ValuesAreStoredByteForByte) {
-  const std::string binary("a\0b\xff\n\r c", 9);
+  static const char kRaw[] = "a\0b\xff\n\r c";
+  const std::string binary(kRaw, sizeof(kRaw) - 1);
   ASSERT_TRUE(store_->Put("bin", binary, minutes(5)).ok());
   EXPECT_EQ(store_->Get("bin").value(), binary);
 }
@@ -113,6 +114,7 @@ TEST_P(TicketStoreContractTest, PutIfAbsentKeepsALiveValueAndReportsFalse) {
 TEST_P(TicketStoreContractTest, ConcurrentPutIfAbsentOfOneKeyStoresExactlyOnce) {
   std::atomic<int> stored{0};
   std::vector<std::thread> threads;
+  threads.reserve(8);
   for (int t = 0; t < 8; ++t) {
     threads.emplace_back([&] {
       auto r = store_->PutIfAbsent("nonce-race", "x", minutes(5));
@@ -150,6 +152,7 @@ TEST_P(TicketStoreContractTest, ConcurrentRedeemsOfOneTicketLetExactlyOneSucceed
     std::atomic<int> not_found{0};
     std::atomic<bool> go{false};
     std::vector<std::thread> threads;
+    threads.reserve(kThreads);
     for (int t = 0; t < kThreads; ++t) {
       threads.emplace_back([&] {
         while (!go.load()) std::this_thread::yield();
