@@ -121,6 +121,7 @@ Status LoadConfigFile(const std::string& path, Config& c) {
   TableReader sso(root, "sso");
   sso.Read("context_path", c.sso.context_path);
   sso.Read("sign_window_s", c.sso.sign_window_s);
+  sso.Read("replay_protection", c.sso.replay_protection);
   sso.Read("ticket_ttl_s", c.sso.ticket_ttl_s);
   sso.Read("authcode_ttl_s", c.sso.authcode_ttl_s);
   sso.Read("access_token_ttl_s", c.sso.access_token_ttl_s);

@@ -38,6 +38,7 @@ struct StorageConfig {
 struct SsoConfig {
   std::string context_path = "/sso";
   int sign_window_s = 600;        // accepted clock skew of a signed call's `time`
+  bool replay_protection = true;  // refuse the same signed request twice in the window
   int ticket_ttl_s = 60;          // browser ticket (st) lifetime
   int authcode_ttl_s = 60;        // commnetAuth authcode lifetime (spec: 1 minute)
   int access_token_ttl_s = 7200;
