@@ -77,7 +77,8 @@ void RegisterAdminCommands(CLI::App& admin, AdminCommands& commands) {
   create->add_option("--signtype", create_args->signtype, "md5 (default), sm3 or hmac-sha256");
   create->add_option("--org-scope", create_args->org_scope,
                      "orgcoding prefix the app may see and change (default: all)");
-  create->add_option("--datatype", create_args->datatype, "Format of pushes: json (default) or xml");
+  create->add_option("--datatype", create_args->datatype,
+                     "Format of pushes: json (default) or xml");
   create->add_flag("--proxy", create_args->proxy_right, "May obtain proxy tickets");
   create->add_flag("--directory-write", create_args->directory_write,
                    "May synchronize users and orgs");
@@ -245,7 +246,8 @@ void RegisterAdminCommands(CLI::App& admin, AdminCommands& commands) {
     });
   }
 
-  CLI::App* binding = admin.add_subcommand("binding", "Account bindings (SSO user <-> app account)");
+  CLI::App* binding =
+      admin.add_subcommand("binding", "Account bindings (SSO user <-> app account)");
   binding->require_subcommand(1);
   auto bind_args = std::make_shared<directory::Binding>();
   auto bind_login = std::make_shared<std::string>();

@@ -4,6 +4,7 @@
 #include <system_error>
 
 #include "directory/schema.h"
+#include "sso/audit.h"
 #include "store/memory_ticket_store.h"
 #include "store/redis_ticket_store.h"
 
@@ -32,6 +33,7 @@ Status Node::OpenAll() {
 
   std::vector<Migration> migrations = Outbox::Migrations();
   for (auto& m : directory::DirectoryMigrations()) migrations.push_back(std::move(m));
+  for (auto& m : sso::AuditMigrations()) migrations.push_back(std::move(m));
   TB_RETURN_IF_ERROR(sql_->Migrate(migrations));
 
   if (config_.storage.tickets == "memory") {

@@ -34,7 +34,7 @@ struct Routes::Impl {
       : node(n),
         metrics(m),
         sso_context{n.directory(), n.tickets(), n.outbox(), n.clock(), n.random(),
-                    SsoSettingsFrom(n.config())},
+                    SsoSettingsFrom(n.config()), &n.sql()},
         organduser(sso_context),
         auth(sso_context),
         pusher(sso_context) {}
@@ -76,7 +76,7 @@ void Routes::Register(http::Router& router) {
     text += "# HELP tongban_push_delivered_total Pushes acknowledged by their app.\n"
             "# TYPE tongban_push_delivered_total counter\ntongban_push_delivered_total ";
     text += std::to_string(push.delivered);
-    text += "\n# HELP tongban_push_failures_total Failed push attempts (retried or dead-lettered).\n"
+    text += "\n# HELP tongban_push_failures_total Failed push attempts (each retried or dead).\n"
             "# TYPE tongban_push_failures_total counter\ntongban_push_failures_total ";
     text += std::to_string(push.failed);
     text += "\n";

@@ -10,6 +10,7 @@
 #include "core/random.h"
 #include "directory/directory.h"
 #include "store/outbox.h"
+#include "store/sql_store.h"
 #include "store/ticket_store.h"
 
 namespace tongban::sso {
@@ -24,6 +25,12 @@ struct SsoSettings {
   std::chrono::seconds access_token_ttl{7200};
   std::chrono::seconds refresh_token_ttl{86400 * 7};
   std::chrono::seconds session_ttl{8 * 3600};
+  // Login throttling (see throttle.h): failures per account and per client
+  // IP before a lockout, the window they are counted in, the lockout length.
+  int login_account_failures = 5;
+  int login_ip_failures = 20;
+  std::chrono::seconds login_failure_window{900};
+  std::chrono::seconds login_lockout{900};
 };
 
 struct SsoContext {
@@ -33,6 +40,9 @@ struct SsoContext {
   Clock& clock;
   Random& random;
   SsoSettings settings;
+  // For writes that must share a transaction with the outbox (logout
+  // notices) and for the audit table; null = log-only audit, no notices.
+  SqlStore* sql = nullptr;
 };
 
 }  // namespace tongban::sso

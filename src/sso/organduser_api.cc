@@ -125,8 +125,8 @@ struct OrgAndUserApi::Impl {
     SignedApiOptions o;
     o.soap_service = "OrgAndUserService";
     if (!c.settings.public_url.empty()) {
-      o.soap_endpoint_url = c.settings.public_url + c.settings.context_path +
-                            "/service/OrgAndUserService";
+      o.soap_endpoint_url =
+          c.settings.public_url + c.settings.context_path + "/service/OrgAndUserService";
     }
     o.sign_window = c.settings.sign_window;
     o.replay_protection = c.settings.replay_protection;
@@ -179,9 +179,9 @@ struct OrgAndUserApi::Impl {
     if (key.userid.empty() && key.loginname.empty() && !call.Param("args").empty()) {
       auto args = ParseArgs(call.Param("args"));
       if (!args.ok()) return Reply(dcode::kUserDeleteArgsIllegal, args.error().message);
-      for (auto [name, field] : {std::pair{"userid", &key.userid},
-                                 std::pair{"loginname", &key.loginname},
-                                 std::pair{"orgcoding", &key.orgcoding}}) {
+      for (auto [name, field] :
+           {std::pair{"userid", &key.userid}, std::pair{"loginname", &key.loginname},
+            std::pair{"orgcoding", &key.orgcoding}}) {
         if (auto it = args->find(name); it != args->end()) *field = it->second;
       }
     }

@@ -26,15 +26,15 @@ using FormParams = std::vector<std::pair<std::string, std::string>>;
 
 // The fields every push carries; a payload member of the same name is never
 // copied to the top level.
-constexpr std::string_view kEnvelopeFields[] = {"servicecode", "time", "sign", "method",
+constexpr std::string_view kEnvelopeFields[] = {"servicecode", "time",     "sign",    "method",
                                                 "args",        "datatype", "describe"};
 
 std::string_view Describe(std::string_view method) {
   static constexpr std::pair<std::string_view, std::string_view> kNames[] = {
-      {"synchronizeUser", "同步用户"},     {"deleteUser", "删除用户"},
-      {"synchronizeOrg", "同步组织机构"},  {"deleteOrg", "删除组织机构"},
-      {"synchronizeRole", "同步角色"},     {"deleteRole", "删除角色"},
-      {"synchronizePosition", "同步职务"}, {"deletePosition", "删除职务"},
+      {"synchronizeUser", "同步用户"},         {"deleteUser", "删除用户"},
+      {"synchronizeOrg", "同步组织机构"},      {"deleteOrg", "删除组织机构"},
+      {"synchronizeRole", "同步角色"},         {"deleteRole", "删除角色"},
+      {"synchronizePosition", "同步职务"},     {"deletePosition", "删除职务"},
       {"synchronizeUserRole", "同步用户角色"}, {"logout", "注销登录"}};
   for (const auto& [name, text] : kNames) {
     if (name == method) return text;
@@ -85,7 +85,8 @@ Status CheckReply(std::string_view body) {
   const codec::Value* result = reply->Find("result");
   if (result != nullptr && result->IsScalar() && result->ToText() == "0") return Status::Ok();
   std::string text = "result=" + (result != nullptr ? Truncated(result->ToText(), 20) : "(none)");
-  if (const std::string* errmsg = reply->FindString("errmsg")) text += " errmsg=" + Truncated(*errmsg);
+  if (const std::string* errmsg = reply->FindString("errmsg"))
+    text += " errmsg=" + Truncated(*errmsg);
   return Error::InvalidArgument(text);
 }
 

@@ -37,7 +37,8 @@ class SoapParams final : public CallParams {
 bool WantsWsdl(std::string_view query) {
   std::string lower(query);
   for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return lower == "wsdl" || lower.rfind("wsdl&", 0) == 0 || lower.find("&wsdl") != std::string::npos;
+  return lower == "wsdl" || lower.rfind("wsdl&", 0) == 0 ||
+         lower.find("&wsdl") != std::string::npos;
 }
 
 }  // namespace
@@ -133,8 +134,8 @@ Result<std::shared_ptr<const directory::App>> SignedApi::Authenticate(
       }
     }
     material.append("\x1f").append(params.Get("datatype"));
-    auto fresh = tickets_.PutIfAbsent("rp:" + crypto::Sha256Hex(material), "1",
-                                      2 * options_.sign_window);
+    auto fresh =
+        tickets_.PutIfAbsent("rp:" + crypto::Sha256Hex(material), "1", 2 * options_.sign_window);
     if (!fresh.ok()) return Error{code::kUnavailable, "票据存储不可用"};
     if (!*fresh) return Error{code::kReplayed, "重复的请求（重放）被拒绝"};
   }
@@ -185,7 +186,8 @@ void SignedApi::HandleSoap(const http::Request& request, http::Response& respons
       }
       response.set_body(Wsdl(endpoint));
     } else {
-      response.SetText(200, options_.soap_service + ": POST SOAP requests here; GET ?wsdl for the WSDL\n");
+      response.SetText(
+          200, options_.soap_service + ": POST SOAP requests here; GET ?wsdl for the WSDL\n");
     }
     return;
   }
@@ -200,8 +202,7 @@ void SignedApi::HandleSoap(const http::Request& request, http::Response& respons
     response.set_status(500);
     response.set_content_type(codec::SoapContentType(call->version));
     response.set_body(codec::BuildSoapFault(codec::SoapFaultCode::kClient,
-                                            "unknown operation " + call->operation,
-                                            call->version));
+                                            "unknown operation " + call->operation, call->version));
     return;
   }
   SoapParams params(*call);

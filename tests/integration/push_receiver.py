@@ -5,8 +5,11 @@ import hashlib
 import http.server
 import json
 import threading
+import time
 import urllib.parse
 import xml.etree.ElementTree as ET
+
+from tongban_harness import run_admin
 
 OK_REPLY = (200, '{"result":"0","errmsg":"成功"}')
 
@@ -95,3 +98,22 @@ class PushReceiver:
         expected = hashlib.md5((form["servicecode"] + self.servicepwd + form["time"])
                                .encode("utf-8")).hexdigest()
         return form.get("sign") == expected
+
+
+def outbox(data_dir, state, destination):
+    """The outbox messages of `destination` in `state`, from `tongban admin outbox list`."""
+    out = run_admin(data_dir, "outbox", "list", "--state", state, "--limit", "1000").stdout
+    rows = [line.split("\t") for line in out.splitlines()[1:] if line]
+    return [{"id": r[0], "method": r[2], "attempts": int(r[4]), "last_error": r[5]}
+            for r in rows if r[1] == destination]
+
+
+def wait_for_outbox(data_dir, state, destination, predicate, timeout=30):
+    """Polls the outbox (bounded) until predicate(messages) holds; returns the
+    messages. The server records an outcome just after the app answered, so a
+    receiver's view runs a moment ahead of the outbox."""
+    deadline = time.monotonic() + timeout
+    while True:
+        messages = outbox(data_dir, state, destination)
+        if predicate(messages) or time.monotonic() > deadline:
+            return messages

@@ -3,33 +3,13 @@ every directory change in their scope, signed with their own credentials,
 exactly once and in order even when their receiver fails for a while."""
 import json
 import re
-import time
 import unittest
 
 import requests
 
-from push_receiver import OK_REPLY, PushReceiver
+from push_receiver import OK_REPLY, PushReceiver, outbox, wait_for_outbox
 from signed_client import SignedClient, create_app, demo_credentials
 from tongban_harness import TongbanServer, main, run_admin
-
-
-def outbox(data_dir, state, destination):
-    """The outbox messages of `destination` in `state`, from `tongban admin outbox list`."""
-    out = run_admin(data_dir, "outbox", "list", "--state", state, "--limit", "1000").stdout
-    rows = [line.split("\t") for line in out.splitlines()[1:] if line]
-    return [{"id": r[0], "method": r[2], "attempts": int(r[4]), "last_error": r[5]}
-            for r in rows if r[1] == destination]
-
-
-def wait_for_outbox(data_dir, state, destination, predicate, timeout=30):
-    """Polls the outbox (bounded) until predicate(messages) holds; returns the
-    messages. The server records an outcome just after the app answered, so a
-    receiver's view runs a moment ahead of the outbox."""
-    deadline = time.monotonic() + timeout
-    while True:
-        messages = outbox(data_dir, state, destination)
-        if predicate(messages) or time.monotonic() > deadline:
-            return messages
 
 
 class PushTest(unittest.TestCase):

@@ -1,0 +1,152 @@
+// The steps easyAuth and commnetAuth share (declared in auth_internal.h).
+#include <charconv>
+
+#include "crypto/incoming_password.h"
+#include "directory/codes.h"
+#include "directory/wire.h"
+#include "sso/auth_internal.h"
+#include "sso/reply.h"
+
+namespace tongban::sso {
+
+namespace ac = auth_code;
+
+Result<ApiLogin> IdValidation(AuthServices& s, const ApiCall& call, const LoginCodes& codes,
+                              std::string_view channel, codec::Value* failure) {
+  auto fail = [&](int code, std::string_view message) -> Error {
+    *failure = Reply(code - codes.offset, message);
+    return Error{code, std::string(message)};
+  };
+  std::string_view type_text = call.Param("encryptiontype");
+  int type = 1;
+  if (!type_text.empty()) {
+    auto [end, ec] = std::from_chars(type_text.data(), type_text.data() + type_text.size(), type);
+    if (ec != std::errc() || end != type_text.data() + type_text.size() || type < 1 || type > 5) {
+      return fail(ac::kEasyLoginEncryptionType, "encryptiontype 只能是 1 至 5");
+    }
+  }
+  std::string_view loginname = call.Param("loginname");
+  if (loginname.empty()) return fail(directory::code::kLoginNoUser, "loginname 不能为空");
+  crypto::IncomingKeys keys;
+  const std::string& key = call.app.password_key;
+  if (key.size() == 16 || key.size() == 24 || key.size() == 32) keys.aes_key = key;
+  if (key.size() >= 24) keys.des3_key = key;
+  auto plain = crypto::DecodeIncomingPassword(type, call.Param("password"), keys);
+  if (!plain.ok()) {
+    if (plain.error().code == crypto::kUnsupportedEncryptionType) {
+      return fail(ac::kEasyLoginEncryptionType, "该接入资源不能使用此 encryptiontype");
+    }
+    return fail(directory::code::kLoginWrongPassword, "password 无法按 encryptiontype 解码");
+  }
+  PasswordLogin login;
+  login.attempt.loginname = std::string(loginname);
+  login.attempt.orgcoding = std::string(call.Param("orgcoding"));
+  login.attempt.password = std::move(*plain);
+  login.attempt.md5 = type == 3;
+  login.servicecode = call.app.servicecode;
+  login.channel = std::string(channel);
+  auto user = LoginWithPassword(s, login);
+  if (!user.ok()) {
+    const Error& e = user.error();
+    if (e.code >= 6400 && e.code < 6500) return fail(e.code, e.message);
+    *failure = ReplyFor(e, codes.other);
+    return std::move(user).error();
+  }
+  auto may = MayOpen(s, **user, call.app);
+  if (!may.ok()) {
+    *failure = ReplyFor(may.error(), codes.other);
+    return std::move(may).error();
+  }
+  if (!*may) return fail(ac::kEasyLoginNotAuthorised, "用户无权访问本接入资源");
+  auto session = s.sessions.Create((*user)->userid, (*user)->loginname, SessionOrigin::kApi);
+  if (!session.ok()) {
+    *failure = ReplyFor(session.error(), codes.other);
+    return std::move(session).error();
+  }
+  return ApiLogin{std::move(*user), std::move(*session)};
+}
+
+// The user a grant names, for the replies that carry user fields.
+Result<std::shared_ptr<const directory::User>> GrantUser(AuthServices& s, const Grant& g) {
+  auto user = s.context.directory.CachedUser(g.userid);
+  if (!user.ok()) return user;
+  if ((*user)->locked || (*user)->useable != 1) {
+    return Error::PermissionDenied("用户已被锁定或停用");
+  }
+  return user;
+}
+
+codec::Value GenerateProxyTicket(AuthServices& s, const ApiCall& call, GrantKind kind,
+                                 std::string_view token_param, const ProxyCodes& codes) {
+  if (!call.app.proxy_right) return Reply(codes.no_right, "本接入资源没有代理权限");
+  auto grant = s.sessions.Check(kind, call.Param(token_param), call.app.servicecode);
+  if (!grant.ok()) return GrantFailure(grant.error(), codes.token, token_param);
+  std::string_view proxyapp = call.Param("proxyapp");
+  if (proxyapp.empty()) return Reply(codes.app_missing, "proxyapp 不能为空");
+  auto target = s.context.directory.CachedApp(proxyapp);
+  if (!target.ok()) {
+    if (target.error().code == errc::kNotFound || target.error().code >= 1000) {
+      return Reply(codes.app_missing, "被代理的接入资源不存在");
+    }
+    return ReplyFor(target.error(), codes.token.other);
+  }
+  if (!(*target)->enabled) return Reply(codes.app_disabled, "被代理的接入资源已停用");
+  auto user = GrantUser(s, *grant);
+  if (!user.ok()) return Reply(codes.user_not_allowed, user.error().message);
+  auto may = MayOpen(s, **user, **target);
+  if (!may.ok()) return ReplyFor(may.error(), codes.token.other);
+  if (!*may) return Reply(codes.user_not_allowed, "用户不在被代理的接入资源中");
+  auto st = s.sessions.Issue(GrantKind::kTicket, (*target)->servicecode, grant->userid,
+                             grant->session);
+  if (!st.ok()) return ReplyFor(st.error(), codes.token.other);
+  return Success().Set("st", st->value);
+}
+
+codec::Value UserInfoReply(const directory::User& user) {
+  codec::Value reply = Success();
+  for (const codec::Member& m : directory::UserToValue(user).members()) reply.Set(m.key, m.value);
+  return reply;
+}
+
+codec::Value UserSysReply(AuthServices& s, const Grant& grant, int other) {
+  auto systems = s.context.directory.UserSystems(grant.userid);
+  if (!systems.ok()) return ReplyFor(systems.error(), other);
+  codec::Value reply = Success();
+  reply.Set("userid", grant.userid).Set("total", std::to_string(systems->size()));
+  codec::Value& list = reply.Add("system", codec::Value::Array(systems->size()));
+  for (const directory::App& app : *systems) {
+    codec::Value item = codec::Value::Object(3);
+    item.Set("servicecode", app.servicecode)
+        .Set("servicename", app.name)
+        .Set("url", LaunchUrl(s.context.settings, app.servicecode));
+    list.Push(std::move(item));
+  }
+  return reply;
+}
+
+codec::Value UserRoleReply(AuthServices& s, const Grant& grant, int other) {
+  auto roles = s.context.directory.UserRoles(grant.userid, grant.app);
+  if (!roles.ok()) return ReplyFor(roles.error(), other);
+  codec::Value reply = Success();
+  reply.Set("userid", grant.userid).Set("total", std::to_string(roles->size()));
+  codec::Value& list = reply.Add("role", codec::Value::Array(roles->size()));
+  for (const directory::Role& r : *roles) list.Push(directory::RoleToValue(r));
+  return reply;
+}
+
+codec::Value LogoutReply(AuthServices& s, const ApiCall& call, GrantKind kind,
+                         std::string_view token_param, const ac::GrantCodes& codes) {
+  auto grant =
+      s.sessions.Check(kind, call.Param(token_param), call.app.servicecode, /*accept_expired=*/true);
+  if (!grant.ok()) return GrantFailure(grant.error(), codes, token_param);
+  LogoutRequest request;
+  request.session_id = grant->session;
+  request.userid = grant->userid;
+  request.initiator = call.app.servicecode;
+  request.reason = "app";
+  auto done = s.logout.Run(request);
+  if (!done.ok()) return ReplyFor(done.error(), codes.other);
+  return Success();
+}
+
+}  // namespace tongban::sso

@@ -1,0 +1,246 @@
+#include <spdlog/spdlog.h>
+
+#include "directory/codes.h"
+#include "directory/wire.h"
+#include "http/url.h"
+#include "sso/auth_internal.h"
+#include "sso/reply.h"
+
+namespace tongban::sso {
+namespace {
+
+namespace dcode = directory::code;
+
+SessionLifetimes LifetimesOf(const SsoSettings& s) {
+  SessionLifetimes l;
+  l.session = s.session_ttl;
+  l.ticket = s.ticket_ttl;
+  l.authcode = s.authcode_ttl;
+  l.access_token = s.access_token_ttl;
+  l.refresh_token = s.refresh_token_ttl;
+  return l;
+}
+
+ThrottleOptions ThrottleOf(const SsoSettings& s) {
+  ThrottleOptions t;
+  t.account_failures = s.login_account_failures;
+  t.ip_failures = s.login_ip_failures;
+  t.window = s.login_failure_window;
+  t.lockout = s.login_lockout;
+  return t;
+}
+
+// The directory's login codes with the text apps and users read.
+std::string_view LoginMessage(int code) {
+  switch (code) {
+    case dcode::kLoginNoUser:
+      return "用户不存在";
+    case dcode::kLoginWrongPassword:
+      return "密码错误";
+    case dcode::kLoginBadOrgcoding:
+      return "orgcoding 错误";
+    case dcode::kLoginEncryptionUnusable:
+      return "该用户不支持此加密方式登录";
+    case dcode::kLoginAmbiguous:
+      return "匹配到多个同名用户，请提供 orgcoding";
+    case dcode::kLoginLocked:
+      return "账号已被管理员锁定";
+    case dcode::kLoginDisabled:
+      return "账号已停用";
+    default:
+      return "";
+  }
+}
+
+std::string Detail(std::string_view channel, int code) {
+  std::string d("channel=");
+  d.append(channel).append(" code=").append(std::to_string(code));
+  return d;
+}
+
+}  // namespace
+
+AuthServices::AuthServices(SsoContext& c)
+    : context(c),
+      audit(c.sql, c.clock),
+      sessions(c.tickets, c.clock, c.random, LifetimesOf(c.settings)),
+      throttle(c.tickets, c.clock, c.random, ThrottleOf(c.settings)),
+      logout(c, sessions, audit) {}
+
+Result<std::shared_ptr<const directory::User>> LoginWithPassword(AuthServices& s,
+                                                                 const PasswordLogin& login) {
+  const std::string& account = login.attempt.loginname;
+  auto lockout = s.throttle.Check(account, login.ip);
+  if (!lockout.ok()) return std::move(lockout).error();
+  if (lockout->has_value()) {
+    s.audit.Record("login_refused", "", account, login.servicecode, login.ip,
+                   Detail(login.channel, auth_code::kEasyLoginThrottled));
+    return Error{auth_code::kEasyLoginThrottled, (*lockout)->Message()};
+  }
+  auto user = s.context.directory.VerifyLogin(login.attempt);
+  if (!user.ok()) {
+    const int code = user.error().code;
+    if (code < 1000) return std::move(user).error();  // infrastructure
+    std::string message(LoginMessage(code));
+    if (message.empty()) message = user.error().message;
+    if (code == dcode::kLoginNoUser || code == dcode::kLoginWrongPassword) {
+      s.audit.Record("login_failed", "", account, login.servicecode, login.ip,
+                     Detail(login.channel, code));
+      auto started = s.throttle.RecordFailure(account, login.ip);
+      if (!started.ok()) {
+        spdlog::error("login throttle not updated: {}", started.error().message);
+      } else if (started->has_value()) {
+        s.audit.Record("lockout", "", account, login.servicecode, login.ip,
+                       (*started)->by_ip ? "by=ip" : "by=account");
+        message.append("；").append((*started)->Message());
+      }
+    } else {
+      s.audit.Record("login_refused", "", account, login.servicecode, login.ip,
+                     Detail(login.channel, code));
+    }
+    return Error{code, std::move(message)};
+  }
+  if (Status forgot = s.throttle.RecordSuccess(account); !forgot.ok()) {
+    spdlog::error("login throttle not reset: {}", forgot.error().message);
+  }
+  s.audit.Record("login", (*user)->userid, (*user)->loginname, login.servicecode, login.ip,
+                 Detail(login.channel, 0));
+  return user;
+}
+
+Result<bool> MayOpen(AuthServices& s, const directory::User& user, const directory::App& app) {
+  if (app.open_to_all) return true;
+  auto roles = s.context.directory.UserRoles(user.userid, app.servicecode);
+  if (!roles.ok()) return std::move(roles).error();
+  return !roles->empty();
+}
+
+codec::Value GrantFailure(const Error& error, const auth_code::GrantCodes& codes,
+                          std::string_view name) {
+  std::string text(name);
+  text.push_back(' ');
+  switch (error.code) {
+    case errc::kInvalidArgument:
+      return Reply(codes.bad_format, text.append("格式错误"));
+    case errc::kNotFound:
+      return Reply(codes.not_found, text.append(error.message));
+    case errc::kPermissionDenied:
+      return Reply(codes.other_app, text.append("不属于本接入资源"));
+    case errc::kExpired:
+      return Reply(codes.expired, text.append("已过期"));
+    default:
+      return ReplyFor(error, codes.other);
+  }
+}
+
+std::string PasswordPolicyProblem(std::string_view password, std::string_view loginname) {
+  if (password.size() < 8) return "新密码至少 8 位";
+  if (password.size() > 64) return "新密码最多 64 位";
+  bool lower = false, upper = false, digit = false, other = false;
+  for (unsigned char c : password) {
+    if (c < 0x20 || c == 0x7F) return "新密码不能含控制字符";
+    if (c >= 'a' && c <= 'z') {
+      lower = true;
+    } else if (c >= 'A' && c <= 'Z') {
+      upper = true;
+    } else if (c >= '0' && c <= '9') {
+      digit = true;
+    } else {
+      other = true;
+    }
+  }
+  if (int(lower) + int(upper) + int(digit) + int(other) < 2) {
+    return "新密码须包含字母、数字、符号中的至少两类";
+  }
+  if (password == loginname) return "新密码不能与用户名相同";
+  return "";
+}
+
+Status ChangeOwnPassword(AuthServices& s, const directory::User& user, std::string_view old_plain,
+                         std::string_view new_plain, std::string_view ip,
+                         std::string_view servicecode) {
+  auto lockout = s.throttle.Check(user.loginname, ip);
+  if (!lockout.ok()) return std::move(lockout).error();
+  if (lockout->has_value()) return Error{auth_code::kEasyLoginThrottled, (*lockout)->Message()};
+  Status checked = s.context.directory.CheckPassword(user.userid, old_plain);
+  if (!checked.ok()) {
+    const int code = checked.error().code;
+    if (code != dcode::kLoginWrongPassword && code != dcode::kLoginNoUser) return checked;
+    s.audit.Record("password_change_failed", user.userid, user.loginname, servicecode, ip,
+                   "wrong old password");
+    std::string message("原密码错误");
+    auto started = s.throttle.RecordFailure(user.loginname, ip);
+    if (started.ok() && started->has_value()) {
+      message.append("；").append((*started)->Message());
+    }
+    return Error{dcode::kLoginWrongPassword, std::move(message)};
+  }
+  std::string problem = PasswordPolicyProblem(new_plain, user.loginname);
+  if (!problem.empty()) return Error::InvalidArgument(std::move(problem));
+  TB_RETURN_IF_ERROR(s.context.directory.SetPassword(user.userid, new_plain));
+  (void)s.throttle.RecordSuccess(user.loginname);
+  s.audit.Record("password_changed", user.userid, user.loginname, servicecode, ip, "");
+  return Status::Ok();
+}
+
+bool SelfEditable(std::string_view field) {
+  static constexpr std::string_view kFields[] = {
+      "email",     "mobile",        "mobile2",     "telephone", "telephone2",
+      "postcode",  "country",       "province",    "city",      "officeaddress",
+      "officephone", "officefax",   "homephone",   "homeaddress", "headpicture"};
+  for (std::string_view f : kFields) {
+    if (f == field) return true;
+  }
+  return false;
+}
+
+Result<directory::User> UpdateOwnInfo(AuthServices& s, const directory::User& user,
+                                      const directory::Fields& changes, std::string_view ip,
+                                      std::string_view servicecode) {
+  const codec::Value current = directory::UserToValue(user);
+  directory::Fields save;
+  save["userid"] = user.userid;
+  std::string changed;
+  for (const auto& [field, value] : changes) {
+    if (field == "userid") {
+      if (value != user.userid) return Error::PermissionDenied("不能修改其他用户的信息");
+      continue;
+    }
+    const codec::Value* now = current.Find(field);
+    if (now == nullptr) continue;  // not a user field: extras are ignored, as in synchronizeUser
+    if (!SelfEditable(field)) {
+      if (now->ToText() == value) continue;
+      std::string message("字段 ");
+      message.append(field).append(" 不可由用户本人修改");
+      return Error::PermissionDenied(std::move(message));
+    }
+    if (now->ToText() == value) continue;
+    save[field] = value;
+    if (!changed.empty()) changed.push_back(',');
+    changed.append(field);
+  }
+  if (save.size() == 1) return user;
+  auto saved = s.context.directory.SaveUser(directory::Caller::Admin(), save,
+                                            directory::SaveMode::kModifyOnly);
+  if (!saved.ok()) {
+    const Error& e = saved.error();
+    if (e.code < 1000) return std::move(saved).error();
+    std::string message(e.message);
+    message.append(" (").append(std::to_string(e.code)).append(")");
+    return Error::InvalidArgument(std::move(message));
+  }
+  std::string detail("fields=");
+  detail.append(changed);
+  s.audit.Record("user_info_changed", user.userid, user.loginname, servicecode, ip, detail);
+  return std::move(saved->user);
+}
+
+std::string LaunchUrl(const SsoSettings& settings, std::string_view servicecode) {
+  std::string url(settings.public_url);
+  url.append(settings.context_path)
+      .append("/usp.do?action=zfRedirect&servicecode=")
+      .append(http::UrlEncode(servicecode));
+  return url;
+}
+
+}  // namespace tongban::sso

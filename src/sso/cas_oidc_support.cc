@@ -1,0 +1,145 @@
+#include "sso/cas_oidc_support.h"
+
+#include <spdlog/spdlog.h>
+
+#include "crypto/digest.h"
+#include "crypto/encoding.h"
+#include "directory/directory.h"
+#include "http/client.h"
+#include "http/url.h"
+#include "sso/html.h"
+
+namespace tongban::sso {
+
+ThreadedBackChannel::ThreadedBackChannel(std::chrono::milliseconds timeout, size_t max_queue)
+    : timeout_(timeout), max_queue_(max_queue), worker_([this] { Run(); }) {}
+
+ThreadedBackChannel::~ThreadedBackChannel() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  worker_.join();
+}
+
+void ThreadedBackChannel::Post(std::string url, std::string content_type, std::string body) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (queue_.size() >= max_queue_) {
+      spdlog::warn("back-channel: queue full, notice dropped");
+      return;
+    }
+    queue_.push_back({std::move(url), std::move(content_type), std::move(body)});
+  }
+  cv_.notify_one();
+}
+
+void ThreadedBackChannel::Run() {
+  http::Client client;
+  while (true) {
+    Item item;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;
+      item = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    auto sent = client.Post(item.url, item.content_type, item.body, timeout_);
+    // The URL's query may carry secrets: log the host part only.
+    std::string_view where = item.url;
+    where = where.substr(0, where.find('?'));
+    if (!sent.ok()) {
+      spdlog::warn("back-channel notice to {} failed: {}", where, sent.error().message);
+    } else if (sent->status < 200 || sent->status > 299) {
+      spdlog::warn("back-channel notice to {} answered HTTP {}", where, sent->status);
+    }
+  }
+}
+
+bool RedirectAllowed(const directory::App& app, std::string_view url) {
+  if (url.size() > 2048) return false;
+  size_t scheme_end;
+  if (url.starts_with("https://")) {
+    scheme_end = 8;
+  } else if (url.starts_with("http://")) {
+    scheme_end = 7;
+  } else {
+    return false;
+  }
+  for (char c : url) {
+    auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u == 0x7f || c == '\\' || c == '#') return false;
+  }
+  std::string_view rest = url.substr(scheme_end);
+  std::string_view authority = rest.substr(0, rest.find_first_of("/?"));
+  if (authority.empty() || authority.find('@') != std::string_view::npos) return false;
+  std::string_view path = rest.substr(authority.size());
+  path = path.substr(0, path.find('?'));
+  // Dot segments, raw or percent-encoded, could climb out of the registered
+  // prefix once the app's server normalises the path.
+  for (std::string_view bad : {"/./", "/../", "/%2e", "/%2E", "%2f", "%2F", "%5c", "%5C"}) {
+    if (path.find(bad) != std::string_view::npos) return false;
+  }
+  if (path.ends_with("/.") || path.ends_with("/..")) return false;
+  return directory::CallbackAllowed(app, url);
+}
+
+std::string PublicBase(const SsoSettings& settings, const http::Request& request) {
+  if (!settings.public_url.empty()) return settings.public_url;
+  std::string_view host = request.Header("Host").value_or("");
+  bool plain = !host.empty() && host.size() <= 255;
+  for (char c : host) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '-' || c == ':' || c == '[' || c == ']';
+    if (!ok) plain = false;
+  }
+  std::string base = "http://";
+  base.append(plain ? host : std::string_view("localhost"));
+  return base;
+}
+
+void SetHtmlPage(http::Response& response, int status, std::string_view title,
+                 std::string_view message) {
+  std::string body =
+      "<!DOCTYPE html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\">"
+      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>";
+  body.append(HtmlEscape(title));
+  body.append("</title></head><body><h1>");
+  body.append(HtmlEscape(title));
+  body.append("</h1><p>");
+  body.append(HtmlEscape(message));
+  body.append("</p></body></html>\n");
+  response.set_status(status);
+  response.set_content_type(http::kHtmlType);
+  response.AddHeader("Cache-Control", "no-store");
+  response.set_body(std::move(body));
+}
+
+std::optional<BasicCredentials> ParseBasicAuth(const http::Request& request) {
+  auto header = request.Header("Authorization");
+  if (!header) return std::nullopt;
+  std::string_view value = *header;
+  if (value.size() < 6 || (value.substr(0, 6) != "Basic " && value.substr(0, 6) != "basic ")) {
+    return std::nullopt;
+  }
+  value.remove_prefix(6);
+  while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+  auto decoded = crypto::Base64Decode(value);
+  if (!decoded.ok()) return std::nullopt;
+  size_t colon = decoded->find(':');
+  if (colon == std::string::npos) return std::nullopt;
+  auto user = http::UrlDecode(std::string_view(*decoded).substr(0, colon));
+  auto password = http::UrlDecode(std::string_view(*decoded).substr(colon + 1));
+  if (!user.ok() || !password.ok()) return std::nullopt;
+  return BasicCredentials{std::move(*user), std::move(*password)};
+}
+
+std::string SecretKey(std::string_view prefix, std::string_view secret) {
+  std::string key(prefix);
+  key.append(crypto::Sha256Hex(secret));
+  return key;
+}
+
+}  // namespace tongban::sso

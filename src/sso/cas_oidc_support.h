@@ -1,0 +1,127 @@
+// What the standard-protocol endpoints (CAS in cas_*.cc, OpenID Connect in
+// oidc_*.cc) share: the browser's SSO session as they see it, where to send a
+// browser to log in, checks of the redirect URLs apps send, the public base
+// URL, back-channel notices to apps (CAS single logout, OIDC back-channel
+// logout) and their small HTML pages. Built by src/app; used by cas and oidc.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "core/result.h"
+#include "directory/model.h"
+#include "http/request.h"
+#include "http/response.h"
+#include "sso/context.h"
+
+namespace tongban::sso {
+
+// A logged-in browser: its SSO session and user.
+struct BrowserLogin {
+  std::string session_id;  // secret: the session cookie's value; never put it in a URL
+  std::string public_id;   // names the session to apps (OIDC "sid", CAS SessionIndex)
+  std::string userid;
+  int64_t auth_time_ms = 0;  // when the user last entered credentials
+};
+
+// The SSO session machinery as CAS and OIDC use it. The production
+// implementation reads the session cookie of the login flow (usp.do); tests
+// use a fake.
+class BrowserSessions {
+ public:
+  virtual ~BrowserSessions() = default;
+  // The request's live SSO session, or nullopt.
+  virtual std::optional<BrowserLogin> Current(const http::Request& request) = 0;
+  // Where to send the browser to log in (again, when `force`) and then come
+  // back to `return_url`, an absolute URL of one of this server's endpoints.
+  virtual std::string LoginUrl(const http::Request& request, std::string_view return_url,
+                               bool force) = 0;
+  // Where to send the browser to end its SSO session everywhere (unified
+  // logout) and then come back to `return_url` (one of this server's URLs).
+  virtual std::string LogoutUrl(const http::Request& request, std::string_view return_url) = 0;
+};
+
+// What CAS and OIDC hear when an SSO session ends, so they can tell the apps
+// it reached in their own protocol.
+struct SessionEndNotice {
+  std::string session_id;
+  std::string public_id;
+  std::string userid;
+};
+using SessionEndedListener = std::function<void(const SessionEndNotice&)>;
+
+// Sends one notice to an app on a background thread, so a logout handler
+// never waits for an app. Best effort, as CAS servers do for single logout:
+// a failed POST is logged, not retried (the app's own session expiry is the
+// safety net; the tokens it holds are already revoked).
+class BackChannel {
+ public:
+  virtual ~BackChannel() = default;
+  virtual void Post(std::string url, std::string content_type, std::string body) = 0;
+};
+
+// BackChannel over http::Client with one worker thread and a bounded queue
+// (notices beyond `max_queue` are dropped with a warning).
+class ThreadedBackChannel final : public BackChannel {
+ public:
+  explicit ThreadedBackChannel(std::chrono::milliseconds timeout = std::chrono::seconds(5),
+                               size_t max_queue = 10'000);
+  ~ThreadedBackChannel() override;  // sends what is queued (each bounded by timeout), then joins
+  void Post(std::string url, std::string content_type, std::string body) override;
+
+ private:
+  struct Item {
+    std::string url;
+    std::string content_type;
+    std::string body;
+  };
+  void Run();
+
+  std::chrono::milliseconds timeout_;
+  size_t max_queue_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Item> queue_;
+  bool stopping_ = false;
+  std::thread worker_;
+};
+
+// `url` may receive a browser sent by tongban on the app's behalf (CAS
+// service, OIDC redirect_uri and post_logout_redirect_uri): it is an absolute
+// http(s) URL without a fragment, user info, backslashes, whitespace or dot
+// segments, and lies under one of the app's callback_urls (prefix at a
+// boundary, see directory::CallbackAllowed).
+bool RedirectAllowed(const directory::App& app, std::string_view url);
+
+// The external base URL (scheme://host[:port], no trailing slash): the
+// configured public_url, else http:// and the request's Host header.
+std::string PublicBase(const SsoSettings& settings, const http::Request& request);
+
+// A minimal HTML page with a heading and a message (both escaped).
+void SetHtmlPage(http::Response& response, int status, std::string_view title,
+                 std::string_view message);
+
+// application/x-www-form-urlencoded credentials from an "Authorization: Basic"
+// header (RFC 6749 §2.3.1: both parts form-encoded before Base64).
+struct BasicCredentials {
+  std::string user;
+  std::string password;
+};
+std::optional<BasicCredentials> ParseBasicAuth(const http::Request& request);
+
+// TicketStore key parts are hex digests of secrets, so a dump of the store
+// never reveals a usable ticket or token.
+std::string SecretKey(std::string_view prefix, std::string_view secret);
+
+}  // namespace tongban::sso

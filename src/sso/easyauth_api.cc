@@ -1,0 +1,75 @@
+// easyAuth (spec §4.2, `/sso/servlet/simpleauth`, SOAP SimpleAuthService):
+// ticketValidation -> token, idValidation -> token, and the calls that take
+// the token. docs/api/easyauth.md is the reference.
+#include "sso/auth_internal.h"
+#include "sso/reply.h"
+
+namespace tongban::sso {
+
+namespace ac = auth_code;
+
+void AddEasyAuthMethods(SignedApi& api, AuthServices& s) {
+  api.AddMethod("ticketValidation", {"st"}, [&s](const ApiCall& call) {
+    auto grant = s.sessions.Redeem(GrantKind::kTicket, call.Param("st"), call.app.servicecode);
+    if (!grant.ok()) return GrantFailure(grant.error(), ac::kEasyTicket, "st");
+    auto user = GrantUser(s, *grant);
+    if (!user.ok()) return ReplyFor(user.error(), ac::kEasyTicket.other);
+    auto token = s.sessions.Issue(GrantKind::kToken, call.app.servicecode, grant->userid,
+                                  grant->session);
+    if (!token.ok()) return ReplyFor(token.error(), ac::kEasyTicket.other);
+    return Success()
+        .Set("token", token->value)
+        .Set("userid", (*user)->userid)
+        .Set("loginname", (*user)->loginname)
+        .Set("username", (*user)->username);
+  });
+
+  api.AddMethod("idValidation", {"loginname", "orgcoding", "password", "encryptiontype"},
+                [&s](const ApiCall& call) {
+                  codec::Value failure;
+                  auto login = IdValidation(s, call, LoginCodes{0, ac::kEasyLoginOther},
+                                            "easyAuth", &failure);
+                  if (!login.ok()) return failure;
+                  auto token = s.sessions.Issue(GrantKind::kToken, call.app.servicecode,
+                                                login->user->userid, login->session.id);
+                  if (!token.ok()) return ReplyFor(token.error(), ac::kEasyLoginOther);
+                  return Success()
+                      .Set("token", token->value)
+                      .Set("userid", login->user->userid)
+                      .Set("loginname", login->user->loginname)
+                      .Set("username", login->user->username);
+                });
+
+  api.AddMethod("getUserInfo", {"token"}, [&s](const ApiCall& call) {
+    auto grant = s.sessions.Check(GrantKind::kToken, call.Param("token"), call.app.servicecode);
+    if (!grant.ok()) return GrantFailure(grant.error(), ac::kEasyToken, "token");
+    auto user = GrantUser(s, *grant);
+    if (!user.ok()) return Reply(ac::kEasyUserInfoFailed, "获取用户信息失败");
+    return UserInfoReply(**user);
+  });
+
+  api.AddMethod("generateST", {"proxyapp", "token"}, [&s](const ApiCall& call) {
+    return GenerateProxyTicket(
+        s, call, GrantKind::kToken, "token",
+        ProxyCodes{ac::kEasyProxyToken, ac::kEasyProxyAppMissing, ac::kEasyProxyUserNotAllowed,
+                   ac::kEasyNoProxyRight, ac::kEasyProxyAppDisabled});
+  });
+
+  api.AddMethod("logout", {"token"}, [&s](const ApiCall& call) {
+    return LogoutReply(s, call, GrantKind::kToken, "token", ac::kEasyToken);
+  });
+
+  api.AddMethod("getUserSys", {"token"}, [&s](const ApiCall& call) {
+    auto grant = s.sessions.Check(GrantKind::kToken, call.Param("token"), call.app.servicecode);
+    if (!grant.ok()) return GrantFailure(grant.error(), ac::kEasyToken, "token");
+    return UserSysReply(s, *grant, ac::kEasyToken.other);
+  });
+
+  api.AddMethod("getUserRole", {"token"}, [&s](const ApiCall& call) {
+    auto grant = s.sessions.Check(GrantKind::kToken, call.Param("token"), call.app.servicecode);
+    if (!grant.ok()) return GrantFailure(grant.error(), ac::kEasyToken, "token");
+    return UserRoleReply(s, *grant, ac::kEasyToken.other);
+  });
+}
+
+}  // namespace tongban::sso

@@ -1,0 +1,701 @@
+// The browser side of sign-on on `{context_path}/usp.do` (and the APP entry
+// `mobile.do?action=oauth`): the login form, the redirect to an app's
+// registered callback with `ticket` and `sp`, zfRedirect, logout, the
+// personal centre (editPwd, editUser) and the app launcher. Pages are
+// server-rendered, work without JavaScript and fit a phone screen.
+// docs/api/login.md is the reference.
+#include <spdlog/spdlog.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "crypto/encoding.h"
+#include "directory/codes.h"
+#include "directory/wire.h"
+#include "http/url.h"
+#include "sso/auth_internal.h"
+#include "sso/html.h"
+
+namespace tongban::sso {
+namespace {
+
+namespace dcode = directory::code;
+
+constexpr std::string_view kCsrfCookie = "TBCSRF";
+
+constexpr std::string_view kLayout = R"(<!DOCTYPE html>
+<html lang="zh-CN">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex">
+<title>{{title}} - 统一身份认证</title>
+<style>
+*{box-sizing:border-box}
+body{margin:0;font-family:-apple-system,"PingFang SC","Microsoft YaHei","Noto Sans CJK SC",sans-serif;background:#eef2f7;color:#1f2d3d;line-height:1.5}
+.card{max-width:420px;margin:8vh auto 16px;background:#fff;padding:28px 24px;border-radius:8px;box-shadow:0 2px 12px rgba(0,0,0,.08)}
+.brand{text-align:center;color:#5b6b7b;font-size:14px;margin:0 0 4px}
+h1{font-size:22px;margin:0 0 18px;text-align:center}
+label{display:block;margin:14px 0 6px;font-size:14px}
+input{width:100%;padding:10px 12px;font-size:16px;border:1px solid #c8d1dc;border-radius:4px}
+input:focus{outline:2px solid #1a6fd4;border-color:#1a6fd4}
+button{width:100%;margin-top:22px;padding:12px;font-size:16px;color:#fff;background:#1a6fd4;border:0;border-radius:4px;cursor:pointer}
+.error{color:#b42318;background:#fef3f2;border:1px solid #fecdca;padding:10px 12px;border-radius:4px}
+.ok{color:#05603a;background:#ecfdf3;border:1px solid #abefc6;padding:10px 12px;border-radius:4px}
+.note{color:#5b6b7b;font-size:14px}
+ul.apps{list-style:none;padding:0;margin:0}
+ul.apps li{margin:8px 0}
+ul.apps a{display:block;padding:12px 14px;border:1px solid #dde3ea;border-radius:6px;text-decoration:none;color:#1a6fd4}
+nav{margin-top:22px;text-align:center;font-size:14px}
+nav a{margin:0 8px;color:#1a6fd4}
+footer{text-align:center;color:#8a97a5;font-size:12px;padding:16px}
+@media (max-width:480px){.card{margin:0;border-radius:0;min-height:100vh;box-shadow:none;padding:24px 16px}}
+</style>
+</head>
+<body>
+<main class="card">
+<p class="brand">统一身份认证平台</p>
+<h1>{{title}}</h1>
+{{{body}}}
+</main>
+<footer>tongban 一网通办</footer>
+</body>
+</html>
+)";
+
+constexpr std::string_view kLoginForm = R"({{{notice}}}{{{app_note}}}
+<form method="post" action="{{form_action}}">
+<input type="hidden" name="action" value="ssoLogin">
+<input type="hidden" name="servicecode" value="{{servicecode}}">
+<input type="hidden" name="goto" value="{{goto}}">
+<input type="hidden" name="csrf" value="{{csrf}}">
+<label for="loginname">用户名</label>
+<input id="loginname" name="loginname" type="text" value="{{loginname}}" autocomplete="username" autocapitalize="off" spellcheck="false" required autofocus>
+<label for="password">密码</label>
+<input id="password" name="password" type="password" autocomplete="current-password" required>
+<button type="submit">登录</button>
+</form>
+)";
+
+constexpr std::string_view kPasswordForm = R"({{{notice}}}
+<form method="post" action="{{form_action}}">
+<input type="hidden" name="action" value="editPwd">
+<input type="hidden" name="csrf" value="{{csrf}}">
+<label for="oldpassword">原密码</label>
+<input id="oldpassword" name="oldpassword" type="password" autocomplete="current-password" required>
+<label for="newpassword">新密码</label>
+<input id="newpassword" name="newpassword" type="password" autocomplete="new-password" minlength="8" required>
+<label for="confirmpassword">确认新密码</label>
+<input id="confirmpassword" name="confirmpassword" type="password" autocomplete="new-password" minlength="8" required>
+<p class="note">至少 8 位，包含字母、数字、符号中的至少两类。</p>
+<button type="submit">修改密码</button>
+</form>
+{{{nav}}}
+)";
+
+struct EditableField {
+  std::string_view name;
+  std::string_view label;
+  std::string_view type;
+};
+
+// What editUser offers (a subset of SelfEditable: the fields people know).
+constexpr EditableField kEditUserFields[] = {
+    {"email", "电子邮箱", "email"},         {"mobile", "手机号码", "tel"},
+    {"telephone", "联系电话", "tel"},       {"postcode", "邮政编码", "text"},
+    {"province", "省份", "text"},           {"city", "城市", "text"},
+    {"officeaddress", "办公地址", "text"},  {"officephone", "办公电话", "tel"},
+    {"homephone", "住宅电话", "tel"},       {"homeaddress", "家庭住址", "text"},
+};
+
+bool IsHex(std::string_view s, size_t size) {
+  if (s.size() != size) return false;
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+std::string Notice(std::string_view css_class, std::string_view code, std::string_view text) {
+  return FillTemplate(R"(<p class="{{cls}}" role="alert" data-code="{{code}}">{{text}}</p>
+)",
+                      {{"cls", css_class}, {"code", code}, {"text", text}});
+}
+
+// Where a login should lead: an app (its callback gets the ticket) and/or a
+// `goto` that passed the no-open-redirect check.
+struct Target {
+  std::shared_ptr<const directory::App> app;
+  std::string goto_url;
+};
+
+class LoginPages {
+ public:
+  explicit LoginPages(AuthServices& s) : s_(s), settings_(s.context.settings) {}
+
+  void Handle(const http::Request& request, http::Response& response) {
+    std::string_view action = request.ParamOr("action");
+    const bool post = request.method() == "POST";
+    if (action == "ssoLogin" || action == "login" || action == "oauth") {
+      post ? SubmitLogin(request, response) : ShowLogin(request, response, false);
+    } else if (action == "zfRedirect" || action == "redirect") {
+      ShowLogin(request, response, true);
+    } else if (action == "logout") {
+      Logout(request, response);
+    } else if (action.empty() || action == "index") {
+      Launcher(request, response);
+    } else if (action == "editPwd") {
+      post ? SubmitPassword(request, response) : ShowPassword(request, response, "", "");
+    } else if (action == "editUser") {
+      post ? SubmitUser(request, response) : ShowUser(request, response, {}, "", "");
+    } else {
+      SendMessage(response, 404, "功能未开放",
+                  Notice("error", "404", "该功能暂未开放，请联系平台管理员。") + Nav(false));
+    }
+  }
+
+ private:
+  // ---- URLs ----
+
+  std::string Base(const http::Request& request) const {
+    if (!settings_.public_url.empty()) return settings_.public_url;
+    std::string base("http://");
+    base.append(request.Header("Host").value_or("localhost"));
+    return base;
+  }
+
+  std::string PagePath() const {
+    std::string path(settings_.context_path);
+    path.append("/usp.do");
+    return path;
+  }
+
+  std::string PageUrl(std::string_view query) const {
+    std::string url = PagePath();
+    url.append(query);
+    return url;
+  }
+
+  // Our own pages may always be a `goto`: the portal header sends users to
+  // usp.do?action=zfRedirect through another app's login.
+  bool IsOwnUrl(const http::Request& request, std::string_view url) const {
+    std::string prefix = Base(request);
+    prefix.append(settings_.context_path).push_back('/');
+    return url.starts_with(prefix);
+  }
+
+  http::CookieOptions CookieOpts() const {
+    http::CookieOptions o;
+    o.path = settings_.context_path.empty() ? "/" : settings_.context_path;
+    o.http_only = true;
+    o.same_site = http::SameSite::kLax;
+    o.secure = settings_.public_url.starts_with("https://");
+    return o;
+  }
+
+  // ---- responses ----
+
+  static void Protect(http::Response& response) {
+    response.AddHeader("Cache-Control", "no-store");
+    response.AddHeader("X-Frame-Options", "DENY");
+    response.AddHeader("X-Content-Type-Options", "nosniff");
+    response.AddHeader("Referrer-Policy", "no-referrer");
+    response.AddHeader("Content-Security-Policy",
+                       "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+                       "frame-ancestors 'none'; base-uri 'none'");
+  }
+
+  static void SendMessage(http::Response& response, int status, std::string_view title,
+                          std::string_view body_html) {
+    Protect(response);
+    response.set_status(status);
+    response.set_content_type(http::kHtmlType);
+    response.set_body(FillTemplate(kLayout, {{"title", title}, {"body", body_html}}));
+  }
+
+  void Redirect(http::Response& response, std::string_view url) const {
+    Protect(response);
+    response.Redirect(url, 302);
+  }
+
+  std::string Nav(bool logged_in) const {
+    if (!logged_in) {
+      return FillTemplate(R"(<nav><a href="{{login}}">登录</a></nav>
+)",
+                          {{"login", PageUrl("?action=ssoLogin")}});
+    }
+    return FillTemplate(
+        R"(<nav><a href="{{index}}">我的应用</a><a href="{{pwd}}">修改密码</a><a href="{{user}}">个人信息</a><a href="{{logout}}">退出</a></nav>
+)",
+        {{"index", PageUrl("?action=index")},
+         {"pwd", PageUrl("?action=editPwd")},
+         {"user", PageUrl("?action=editUser")},
+         {"logout", PageUrl("?action=logout")}});
+  }
+
+  // ---- session ----
+
+  std::optional<Session> Current(const http::Request& request) const {
+    auto cookie = request.Cookie(kSessionCookie);
+    if (!cookie) return std::nullopt;
+    auto session = s_.sessions.Resume(*cookie);
+    if (!session.ok()) {
+      if (session.error().code != errc::kNotFound) {
+        spdlog::error("session lookup failed: {}", session.error().message);
+      }
+      return std::nullopt;
+    }
+    return std::move(*session);
+  }
+
+  // The session's user, or nullopt when the account vanished or was locked
+  // or disabled since (the session is then ended).
+  std::shared_ptr<const directory::User> ActiveUser(const http::Request& request,
+                                                    const Session& session) {
+    auto user = s_.context.directory.CachedUser(session.userid);
+    if (user.ok() && !(*user)->locked && (*user)->useable == 1) return std::move(*user);
+    LogoutRequest end{session.id, session.userid, "", std::string(request.remote_ip()),
+                      "account"};
+    (void)s_.logout.Run(end);
+    return nullptr;
+  }
+
+  // ---- targets ----
+
+  // The app and goto of a login request; on a refusal the response is the
+  // error page and nullopt comes back.
+  std::optional<Target> ParseTarget(const http::Request& request, http::Response& response,
+                                    bool app_required) const {
+    Target target;
+    std::string_view servicecode = Trim(request.ParamOr("servicecode"));
+    if (servicecode.empty()) {
+      if (app_required) {
+        SendMessage(response, 400, "参数错误",
+                    Notice("error", "9900", "缺少 servicecode 参数。") + Nav(false));
+        return std::nullopt;
+      }
+    } else {
+      auto app = s_.context.directory.CachedApp(servicecode);
+      if (!app.ok()) {
+        const bool missing = app.error().code == errc::kNotFound || app.error().code >= 1000;
+        std::string text("应用不存在：");
+        text.append(servicecode);
+        SendMessage(response, missing ? 400 : 503, missing ? "应用不存在" : "服务暂不可用",
+                    Notice("error", missing ? "9900" : "9999",
+                           missing ? std::string_view(text) : "目录服务暂不可用，请稍后再试。"));
+        return std::nullopt;
+      }
+      if (!(*app)->enabled) {
+        SendMessage(response, 403, "应用已停用",
+                    Notice("error", "9904", "该应用已停用，请联系平台管理员。"));
+        return std::nullopt;
+      }
+      target.app = std::move(*app);
+    }
+    std::string_view goto_url = Trim(request.ParamOr("goto"));
+    if (goto_url.empty()) goto_url = Trim(request.ParamOr("redirectUrl"));
+    if (!goto_url.empty()) {
+      const bool allowed = (target.app && directory::CallbackAllowed(*target.app, goto_url)) ||
+                           IsOwnUrl(request, goto_url);
+      if (!allowed) {
+        s_.audit.Record("goto_refused", "", "", servicecode, request.remote_ip(), "");
+        SendMessage(response, 400, "跳转地址不允许",
+                    Notice("error", "goto",
+                           "跳转地址（goto）不是该应用登记的地址，已拒绝跳转。") +
+                        Nav(false));
+        return std::nullopt;
+      }
+      target.goto_url = std::string(goto_url);
+    }
+    return target;
+  }
+
+  // A logged-in user goes on: to the app's callback with a fresh ticket,
+  // to the goto, or to the launcher.
+  void Proceed(const http::Request& request, http::Response& response, const Session& session,
+               const directory::User& user, const Target& target) {
+    if (!target.app) {
+      Redirect(response, target.goto_url.empty() ? PageUrl("?action=index") : target.goto_url);
+      return;
+    }
+    const directory::App& app = *target.app;
+    auto may = MayOpen(s_, user, app);
+    if (!may.ok()) {
+      SendMessage(response, 503, "服务暂不可用", Notice("error", "9999", "请稍后再试。"));
+      return;
+    }
+    if (!*may) {
+      std::string text("您没有访问「");
+      text.append(app.name.empty() ? app.servicecode : app.name).append("」的权限。");
+      SendMessage(response, 403, "无访问权限",
+                  Notice("error", std::to_string(auth_code::kEasyLoginNotAuthorised), text) +
+                      Nav(true));
+      return;
+    }
+    if (app.callback_urls.empty()) {
+      SendMessage(response, 500, "应用配置不完整",
+                  Notice("error", "callback", "该应用未登记回调地址，请联系平台管理员。") +
+                      Nav(true));
+      return;
+    }
+    auto st = s_.sessions.Issue(GrantKind::kTicket, app.servicecode, session.userid, session.id);
+    if (!st.ok()) {
+      spdlog::error("ticket not issued: {}", st.error().message);
+      SendMessage(response, 503, "服务暂不可用", Notice("error", "9999", "请稍后再试。"));
+      return;
+    }
+    std::string url = http::AppendQuery(app.callback_urls.front(), "ticket", st->value);
+    if (!target.goto_url.empty()) url = http::AppendQuery(url, "sp", target.goto_url);
+    (void)request;
+    Redirect(response, url);
+  }
+
+  // ---- login ----
+
+  void RenderLogin(const http::Request& request, http::Response& response, const Target& target,
+                   int status, std::string_view code, std::string_view message,
+                   std::string_view loginname) {
+    std::string csrf;
+    if (auto cookie = request.Cookie(kCsrfCookie); cookie && IsHex(*cookie, 32)) {
+      csrf = std::string(*cookie);
+    } else {
+      csrf = s_.context.random.Hex(16);
+    }
+    response.SetCookie(kCsrfCookie, csrf, CookieOpts());
+    std::string app_note;
+    if (target.app) {
+      app_note = FillTemplate(R"(<p class="note">登录后将进入：<strong>{{name}}</strong></p>
+)",
+                              {{"name", target.app->name.empty() ? target.app->servicecode
+                                                                  : target.app->name}});
+    }
+    std::string notice = message.empty() ? std::string() : Notice("error", code, message);
+    std::string body = FillTemplate(
+        kLoginForm, {{"notice", notice},
+                     {"app_note", app_note},
+                     {"form_action", PagePath()},
+                     {"servicecode", target.app ? std::string_view(target.app->servicecode) : ""},
+                     {"goto", target.goto_url},
+                     {"csrf", csrf},
+                     {"loginname", loginname}});
+    SendMessage(response, status, "用户登录", body);
+  }
+
+  void ShowLogin(const http::Request& request, http::Response& response, bool app_required) {
+    auto target = ParseTarget(request, response, app_required);
+    if (!target) return;
+    if (auto session = Current(request)) {
+      if (auto user = ActiveUser(request, *session)) {
+        Proceed(request, response, *session, *user, *target);
+        return;
+      }
+    }
+    RenderLogin(request, response, *target, 200, "", "", "");
+  }
+
+  void SubmitLogin(const http::Request& request, http::Response& response) {
+    auto target = ParseTarget(request, response, false);
+    if (!target) return;
+    std::string_view loginname = Trim(request.ParamOr("loginname"));
+    auto cookie = request.Cookie(kCsrfCookie);
+    std::string_view csrf = request.ParamOr("csrf");
+    if (!cookie || csrf.empty() || !crypto::ConstantTimeEquals(*cookie, csrf)) {
+      RenderLogin(request, response, *target, 403, "csrf", "页面已过期或来源无法确认，请重新登录。",
+                  loginname);
+      return;
+    }
+    std::string_view password = request.ParamOr("password");
+    if (loginname.empty() || password.empty()) {
+      RenderLogin(request, response, *target, 400, "empty", "请输入用户名和密码。", loginname);
+      return;
+    }
+    PasswordLogin login;
+    login.attempt.loginname = std::string(loginname);
+    login.attempt.orgcoding = std::string(Trim(request.ParamOr("orgcoding")));
+    login.attempt.password = std::string(password);
+    login.ip = std::string(request.remote_ip());
+    login.servicecode = target->app ? target->app->servicecode : std::string();
+    login.channel = "page";
+    auto user = LoginWithPassword(s_, login);
+    if (!user.ok()) {
+      const Error& e = user.error();
+      int status = 403;
+      std::string message = e.message;
+      if (e.code == dcode::kLoginNoUser || e.code == dcode::kLoginWrongPassword) {
+        // One message for both: the page must not tell which login names exist.
+        status = 401;
+        message = "用户名或密码错误";
+        if (size_t cut = e.message.find("；"); cut != std::string::npos) {
+          message.append(e.message.substr(cut));
+        }
+      } else if (e.code == auth_code::kEasyLoginThrottled) {
+        status = 429;
+      } else if (e.code < 1000) {
+        status = 503;
+        message = "服务暂不可用，请稍后再试";
+      }
+      RenderLogin(request, response, *target, status, std::to_string(e.code), message, loginname);
+      return;
+    }
+    // A login replaces whatever session this browser had (no fixation, and
+    // apps of the previous user hear of its end).
+    if (auto old = Current(request)) {
+      LogoutRequest end{old->id, old->userid, "", login.ip, "relogin"};
+      (void)s_.logout.Run(end);
+    }
+    auto session = s_.sessions.Create((*user)->userid, (*user)->loginname, SessionOrigin::kBrowser);
+    if (!session.ok()) {
+      spdlog::error("session not created: {}", session.error().message);
+      RenderLogin(request, response, *target, 503, "9999", "服务暂不可用，请稍后再试", loginname);
+      return;
+    }
+    response.SetCookie(kSessionCookie, session->id, CookieOpts());
+    Proceed(request, response, *session, **user, *target);
+  }
+
+  // ---- logout ----
+
+  void Logout(const http::Request& request, http::Response& response) {
+    std::vector<std::string> apps;
+    if (auto session = Current(request)) {
+      LogoutRequest end{session->id, session->userid, "", std::string(request.remote_ip()),
+                        "user"};
+      auto done = s_.logout.Run(end);
+      if (done.ok()) {
+        apps = std::move(done->apps);
+      } else {
+        spdlog::error("logout failed: {}", done.error().message);
+      }
+    }
+    http::CookieOptions gone = CookieOpts();
+    gone.max_age = std::chrono::seconds(0);
+    response.SetCookie(kSessionCookie, "", gone);
+
+    std::string_view goto_url = Trim(request.ParamOr("goto"));
+    if (goto_url.empty()) goto_url = Trim(request.ParamOr("redirectUrl"));
+    if (!goto_url.empty()) {
+      bool allowed = IsOwnUrl(request, goto_url);
+      std::string_view servicecode = Trim(request.ParamOr("servicecode"));
+      if (!servicecode.empty()) apps.emplace_back(servicecode);
+      for (const std::string& code : apps) {
+        if (allowed) break;
+        auto app = s_.context.directory.CachedApp(code);
+        allowed = app.ok() && directory::CallbackAllowed(**app, goto_url);
+      }
+      if (allowed) {
+        Redirect(response, goto_url);
+        return;
+      }
+    }
+    std::string body = Notice("ok", "0", "您已安全退出统一身份认证。");
+    if (!goto_url.empty()) {
+      body.append(Notice("error", "goto", "跳转地址未在任何应用登记，已停止跳转。"));
+    }
+    body.append(Nav(false));
+    SendMessage(response, 200, "已退出", body);
+  }
+
+  // ---- launcher ----
+
+  void RedirectToLogin(const http::Request& request, http::Response& response,
+                       std::string_view back_query) {
+    std::string back = Base(request);
+    back.append(PageUrl(back_query));
+    std::string url = PageUrl("?action=ssoLogin");
+    Redirect(response, http::AppendQuery(url, "goto", back));
+  }
+
+  void Launcher(const http::Request& request, http::Response& response) {
+    auto session = Current(request);
+    std::shared_ptr<const directory::User> user;
+    if (session) user = ActiveUser(request, *session);
+    if (!user) {
+      RedirectToLogin(request, response, "?action=index");
+      return;
+    }
+    auto systems = s_.context.directory.UserSystems(user->userid);
+    std::string body = FillTemplate(R"(<p>您好，<strong>{{name}}</strong>（{{login}}）</p>
+)",
+                                    {{"name", user->username}, {"login", user->loginname}});
+    if (!systems.ok()) {
+      body.append(Notice("error", "9999", "应用列表暂不可用，请稍后再试。"));
+    } else if (systems->empty()) {
+      body.append(R"(<p class="note">暂无可访问的应用。</p>
+)");
+    } else {
+      body.append("<ul class=\"apps\">\n");
+      for (const directory::App& app : *systems) {
+        if (app.servicecode == directory::kPlatformApp) continue;
+        std::string href = PageUrl("?action=zfRedirect&servicecode=");
+        href.append(http::UrlEncode(app.servicecode));
+        body.append(FillTemplate(R"(<li><a href="{{href}}">{{name}}</a></li>
+)",
+                                 {{"href", href},
+                                  {"name", app.name.empty() ? app.servicecode : app.name}}));
+      }
+      body.append("</ul>\n");
+    }
+    body.append(Nav(true));
+    SendMessage(response, 200, "我的应用", body);
+  }
+
+  // ---- personal centre ----
+
+  // The session and user of a personal-centre page, or nullopt after
+  // sending the browser to log in first.
+  struct Owner {
+    Session session;
+    std::shared_ptr<const directory::User> user;
+  };
+
+  std::optional<Owner> RequireLogin(const http::Request& request, http::Response& response,
+                                    std::string_view back_query) {
+    auto session = Current(request);
+    if (session) {
+      if (auto user = ActiveUser(request, *session)) return Owner{std::move(*session), user};
+    }
+    RedirectToLogin(request, response, back_query);
+    return std::nullopt;
+  }
+
+  bool CsrfMatches(const http::Request& request, const Session& session) const {
+    std::string_view csrf = request.ParamOr("csrf");
+    return !csrf.empty() && crypto::ConstantTimeEquals(csrf, session.csrf);
+  }
+
+  void ShowPassword(const http::Request& request, http::Response& response,
+                    std::string_view code, std::string_view message, int status = 200) {
+    auto owner = RequireLogin(request, response, "?action=editPwd");
+    if (!owner) return;
+    std::string notice = message.empty() ? std::string() : Notice("error", code, message);
+    SendMessage(response, status, "修改密码",
+                FillTemplate(kPasswordForm, {{"notice", notice},
+                                             {"form_action", PagePath()},
+                                             {"csrf", owner->session.csrf},
+                                             {"nav", Nav(true)}}));
+  }
+
+  void SubmitPassword(const http::Request& request, http::Response& response) {
+    auto owner = RequireLogin(request, response, "?action=editPwd");
+    if (!owner) return;
+    if (!CsrfMatches(request, owner->session)) {
+      ShowPassword(request, response, "csrf", "页面已过期或来源无法确认，请重新提交。", 403);
+      return;
+    }
+    std::string_view old_plain = request.ParamOr("oldpassword");
+    std::string_view new_plain = request.ParamOr("newpassword");
+    if (old_plain.empty() || new_plain.empty()) {
+      ShowPassword(request, response, "empty", "请填写原密码和新密码。", 400);
+      return;
+    }
+    if (new_plain != request.ParamOr("confirmpassword")) {
+      ShowPassword(request, response, "confirm", "两次输入的新密码不一致。", 400);
+      return;
+    }
+    Status changed = ChangeOwnPassword(s_, *owner->user, old_plain, new_plain,
+                                       request.remote_ip(), "");
+    if (!changed.ok()) {
+      const Error& e = changed.error();
+      int status = e.code == auth_code::kEasyLoginThrottled ? 429
+                   : e.code == errc::kInvalidArgument      ? 400
+                   : e.code < 1000                         ? 503
+                                                           : 403;
+      ShowPassword(request, response, std::to_string(e.code),
+                   e.code < 1000 && e.code != errc::kInvalidArgument ? "服务暂不可用，请稍后再试"
+                                                                     : std::string_view(e.message),
+                   status);
+      return;
+    }
+    SendMessage(response, 200, "修改密码",
+                Notice("ok", "0", "密码已修改，下次登录请使用新密码。") + Nav(true));
+  }
+
+  void ShowUser(const http::Request& request, http::Response& response,
+                const directory::Fields& entered, std::string_view code,
+                std::string_view message, int status = 200, bool saved = false) {
+    auto owner = RequireLogin(request, response, "?action=editUser");
+    if (!owner) return;
+    const codec::Value current = directory::UserToValue(*owner->user);
+    std::string body;
+    if (!message.empty()) body = Notice(saved ? "ok" : "error", code, message);
+    body.append(FillTemplate(R"(<p class="note">姓名：{{name}}　用户名：{{login}}</p>
+<form method="post" action="{{form_action}}">
+<input type="hidden" name="action" value="editUser">
+<input type="hidden" name="csrf" value="{{csrf}}">
+)",
+                             {{"name", owner->user->username},
+                              {"login", owner->user->loginname},
+                              {"form_action", PagePath()},
+                              {"csrf", owner->session.csrf}}));
+    for (const EditableField& f : kEditUserFields) {
+      std::string value;
+      if (auto it = entered.find(f.name); it != entered.end()) {
+        value = it->second;
+      } else if (const codec::Value* v = current.Find(f.name)) {
+        value = v->ToText();
+      }
+      body.append(FillTemplate(R"(<label for="{{name}}">{{label}}</label>
+<input id="{{name}}" name="{{name}}" type="{{type}}" value="{{value}}">
+)",
+                               {{"name", f.name}, {"label", f.label}, {"type", f.type},
+                                {"value", value}}));
+    }
+    body.append("<button type=\"submit\">保存</button>\n</form>\n");
+    body.append(Nav(true));
+    SendMessage(response, status, "个人信息", body);
+  }
+
+  void SubmitUser(const http::Request& request, http::Response& response) {
+    auto owner = RequireLogin(request, response, "?action=editUser");
+    if (!owner) return;
+    directory::Fields changes;
+    for (const EditableField& f : kEditUserFields) {
+      if (auto v = request.Param(f.name)) changes[std::string(f.name)] = std::string(Trim(*v));
+    }
+    if (!CsrfMatches(request, owner->session)) {
+      ShowUser(request, response, changes, "csrf", "页面已过期或来源无法确认，请重新提交。", 403);
+      return;
+    }
+    auto updated = UpdateOwnInfo(s_, *owner->user, changes, request.remote_ip(), "");
+    if (!updated.ok()) {
+      const Error& e = updated.error();
+      ShowUser(request, response, changes, std::to_string(e.code),
+               e.code < 1000 && e.code != errc::kInvalidArgument &&
+                       e.code != errc::kPermissionDenied
+                   ? "服务暂不可用，请稍后再试"
+                   : std::string_view(e.message),
+               e.code == errc::kInvalidArgument    ? 400
+               : e.code == errc::kPermissionDenied ? 403
+                                                   : 503);
+      return;
+    }
+    ShowUser(request, response, {}, "0", "个人信息已保存。", 200, /*saved=*/true);
+  }
+
+  AuthServices& s_;
+  const SsoSettings& settings_;
+};
+
+}  // namespace
+
+void RegisterLoginPages(http::Router& router, AuthServices& s) {
+  auto pages = std::make_shared<LoginPages>(s);
+  http::Handler handler = [pages](const http::Request& request, http::Response& response) {
+    pages->Handle(request, response);
+  };
+  const std::string base = s.context.settings.context_path;
+  for (const char* method : {"GET", "POST"}) {
+    router.Add(method, base + "/usp.do", handler);
+    router.Add(method, base + "/mobile.do", handler);
+  }
+}
+
+}  // namespace tongban::sso

@@ -1,0 +1,109 @@
+#include "sso/logout.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <map>
+
+#include "codec/render.h"
+#include "codec/value.h"
+
+namespace tongban::sso {
+namespace {
+
+struct AppGrants {
+  std::string st;
+  std::string token;
+  std::string accesstoken;
+};
+
+void AppendListItem(std::string& list, std::string_view item) {
+  if (!list.empty()) list.push_back(';');
+  list.append(item);
+}
+
+}  // namespace
+
+Result<LogoutOutcome> UnifiedLogout::Run(const LogoutRequest& request) {
+  auto ended = sessions_.End(request.session_id);
+  if (!ended.ok()) return std::move(ended).error();
+
+  std::map<std::string, AppGrants> by_app;
+  for (const IssuedGrant& g : ended->grants) {
+    AppGrants& a = by_app[g.app];
+    switch (g.kind) {
+      case GrantKind::kTicket:
+        AppendListItem(a.st, g.value);
+        break;
+      case GrantKind::kToken:
+        AppendListItem(a.token, g.value);
+        break;
+      case GrantKind::kAccessToken:
+        AppendListItem(a.accesstoken, g.value);
+        break;
+      default:
+        break;
+    }
+  }
+
+  std::string loginname;
+  std::string public_id;
+  if (ended->session) {
+    loginname = ended->session->loginname;
+    public_id = ended->session->public_id;
+  } else if (auto user = context_.directory.CachedUser(request.userid); user.ok()) {
+    loginname = (*user)->loginname;
+  }
+
+  LogoutOutcome outcome;
+  struct Notice {
+    std::string app;
+    std::string payload;
+  };
+  std::vector<Notice> notices;
+  for (const auto& [servicecode, grants] : by_app) {
+    outcome.apps.push_back(servicecode);
+    if (servicecode == request.initiator) continue;
+    auto app = context_.directory.CachedApp(servicecode);
+    if (!app.ok() || !(*app)->enabled || (*app)->logout_url.empty()) continue;
+    codec::Value payload = codec::Value::Object(8);
+    payload.Set("userid", request.userid)
+        .Set("loginname", loginname)
+        .Set("sessionid", public_id)
+        .Set("st", grants.st)
+        .Set("token", grants.token)
+        .Set("accesstoken", grants.accesstoken);
+    notices.push_back({servicecode, codec::RenderJson(payload)});
+  }
+
+  if (!notices.empty()) {
+    if (context_.sql == nullptr) {
+      spdlog::warn("logout: {} app(s) not notified: no SQL store for the outbox", notices.size());
+    } else {
+      const int64_t now = context_.clock.NowMillis();
+      Status queued = context_.sql->WithTransaction([&](soci::session& tx) -> Status {
+        for (const Notice& n : notices) {
+          auto id = context_.outbox.Enqueue(tx, n.app, "logout", n.payload, now);
+          if (!id.ok()) return std::move(id).error();
+        }
+        return Status::Ok();
+      });
+      // The session is already gone; failing here would only hide that. The
+      // apps' own token checks now fail, which is the part that matters.
+      if (!queued.ok()) {
+        spdlog::error("logout: notices not queued: {}", queued.error().message);
+      } else {
+        outcome.notices = notices.size();
+      }
+    }
+  }
+
+  std::string detail("reason=");
+  detail.append(request.reason);
+  detail.append(" apps=").append(std::to_string(outcome.apps.size()));
+  detail.append(" notices=").append(std::to_string(outcome.notices));
+  audit_.Record("logout", request.userid, loginname, request.initiator, request.ip, detail);
+  return outcome;
+}
+
+}  // namespace tongban::sso

@@ -1,0 +1,49 @@
+// UnifiedLogout: ends one SSO session everywhere — the session itself, every
+// ticket and token it issued to any app — and tells each app that received
+// one (and has a logout_url) through the outbox, which retries until the app
+// acknowledges. Used by usp.do?action=logout, the easyAuth and commnetAuth
+// `logout` methods and a login that replaces an earlier session.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+#include "sso/audit.h"
+#include "sso/context.h"
+#include "sso/sessions.h"
+
+namespace tongban::sso {
+
+struct LogoutRequest {
+  std::string session_id;
+  std::string userid;     // whose session it is (known even when it expired)
+  std::string initiator;  // servicecode of the app that asked; it gets no notice
+  std::string ip;         // the browser's, for the audit; "" for app calls
+  std::string reason;     // "user", "app", "relogin": for the audit
+};
+
+struct LogoutOutcome {
+  std::vector<std::string> apps;  // every app that had received a grant in the session
+  size_t notices = 0;             // logout messages enqueued
+};
+
+class UnifiedLogout {
+ public:
+  UnifiedLogout(SsoContext& context, SessionStore& sessions, Audit& audit)
+      : context_(context), sessions_(sessions), audit_(audit) {}
+
+  // The session and its grants are gone when this returns OK; the notices
+  // are committed to the outbox (JSON payload: userid, loginname, sessionid
+  // (the session's public id), and the `st`, `token`, `accesstoken` values
+  // the app held, each ';'-separated).
+  Result<LogoutOutcome> Run(const LogoutRequest& request);
+
+ private:
+  SsoContext& context_;
+  SessionStore& sessions_;
+  Audit& audit_;
+};
+
+}  // namespace tongban::sso

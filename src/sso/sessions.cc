@@ -1,0 +1,363 @@
+#include "sso/sessions.h"
+
+#include <algorithm>
+#include <charconv>
+#include <initializer_list>
+#include <utility>
+
+namespace tongban::sso {
+namespace {
+
+using std::chrono::milliseconds;
+
+// An expired grant's record is kept this much longer, so that a late
+// presenter hears "expired" (6001, 3101, ...) rather than "no such ticket".
+constexpr milliseconds kExpiredGrace = std::chrono::minutes(5);
+
+constexpr std::string_view kSessionPrefix = "sso:s:";
+constexpr std::string_view kIssuedPrefix = "sso:si:";  // set: what a session issued
+// Single-use grants get their own key spaces, so that redeeming a value of
+// the wrong kind can never use up a token.
+constexpr std::string_view kTicketPrefix = "sso:st:";
+constexpr std::string_view kAuthcodePrefix = "sso:ac:";
+constexpr std::string_view kTokenPrefix = "sso:tk:";
+
+std::string Key(std::string_view prefix, std::string_view id) {
+  std::string key;
+  key.reserve(prefix.size() + id.size());
+  key.append(prefix).append(id);
+  return key;
+}
+
+std::string GrantKey(GrantKind kind, std::string_view value) {
+  switch (kind) {
+    case GrantKind::kTicket:
+      return Key(kTicketPrefix, value);
+    case GrantKind::kAuthcode:
+      return Key(kAuthcodePrefix, value);
+    default:
+      return Key(kTokenPrefix, value);
+  }
+}
+
+// Records are '|'-separated fields; '%' and '|' inside a field are escaped,
+// so any text (an imported userid, a login name) survives the round trip.
+std::string Pack(std::initializer_list<std::string_view> fields) {
+  std::string out;
+  size_t size = 0;
+  for (std::string_view f : fields) size += f.size() + 1;
+  out.reserve(size + 8);
+  bool first = true;
+  for (std::string_view f : fields) {
+    if (!first) out.push_back('|');
+    first = false;
+    for (char c : f) {
+      if (c == '%') {
+        out.append("%25");
+      } else if (c == '|') {
+        out.append("%7C");
+      } else {
+        out.push_back(c);
+      }
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> Unpack(std::string_view record) {
+  std::vector<std::string> fields(1);
+  fields.reserve(10);
+  for (size_t i = 0; i < record.size(); ++i) {
+    char c = record[i];
+    if (c == '|') {
+      fields.emplace_back();
+    } else if (c == '%' && record.substr(i, 3) == "%25") {
+      fields.back().push_back('%');
+      i += 2;
+    } else if (c == '%' && record.substr(i, 3) == "%7C") {
+      fields.back().push_back('|');
+      i += 2;
+    } else {
+      fields.back().push_back(c);
+    }
+  }
+  return fields;
+}
+
+bool ParseInt(std::string_view text, int64_t* out) {
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *out);
+  return ec == std::errc() && end == text.data() + text.size();
+}
+
+bool IsGrantKind(char c) {
+  return c == 's' || c == 'c' || c == 't' || c == 'a' || c == 'r' || c == 'p';
+}
+
+std::string EncodeGrant(const Grant& g) {
+  const char kind[2] = {static_cast<char>(g.kind), '\0'};
+  return Pack({"1", kind, g.app, g.userid, g.session, std::to_string(g.expires_ms),
+               g.access_token, g.proxy_token});
+}
+
+Result<Grant> DecodeGrant(std::string_view record, std::string_view value) {
+  std::vector<std::string> f = Unpack(record);
+  Grant g;
+  if (f.size() != 8 || f[0] != "1" || f[1].size() != 1 || !IsGrantKind(f[1][0]) ||
+      !ParseInt(f[5], &g.expires_ms)) {
+    return Error::Internal("a stored grant is corrupt");
+  }
+  g.kind = static_cast<GrantKind>(f[1][0]);
+  g.value = std::string(value);
+  g.app = std::move(f[2]);
+  g.userid = std::move(f[3]);
+  g.session = std::move(f[4]);
+  g.access_token = std::move(f[6]);
+  g.proxy_token = std::move(f[7]);
+  return g;
+}
+
+std::string EncodeSession(const Session& s) {
+  const char origin[2] = {static_cast<char>(s.origin), '\0'};
+  return Pack({"1", s.userid, s.loginname, s.csrf, s.public_id, std::to_string(s.created_ms),
+               origin});
+}
+
+Result<Session> DecodeSession(std::string_view record, std::string_view id) {
+  std::vector<std::string> f = Unpack(record);
+  Session s;
+  if (f.size() != 7 || f[0] != "1" || !ParseInt(f[5], &s.created_ms) || f[6].size() != 1 ||
+      (f[6][0] != 'b' && f[6][0] != 'a')) {
+    return Error::Internal("a stored session is corrupt");
+  }
+  s.id = std::string(id);
+  s.userid = std::move(f[1]);
+  s.loginname = std::move(f[2]);
+  s.csrf = std::move(f[3]);
+  s.public_id = std::move(f[4]);
+  s.origin = static_cast<SessionOrigin>(f[6][0]);
+  return s;
+}
+
+// The issued-set member naming one grant.
+std::string IssuedMember(GrantKind kind, std::string_view app, std::string_view value) {
+  const char k[2] = {static_cast<char>(kind), '\0'};
+  return Pack({k, app, value});
+}
+
+bool IsSessionId(std::string_view id) {
+  if (id.size() != 64) return false;
+  return std::all_of(id.begin(), id.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+const char* SuffixOf(GrantKind kind) {
+  switch (kind) {
+    case GrantKind::kTicket:
+      return "-ticket";
+    case GrantKind::kToken:
+      return "-commonToken";
+    case GrantKind::kAccessToken:
+      return "-accessToken";
+    case GrantKind::kRefreshToken:
+      return "-refreshToken";
+    case GrantKind::kProxyToken:
+      return "-proxyToken";
+    case GrantKind::kAuthcode:
+      break;
+  }
+  return "";
+}
+
+}  // namespace
+
+int64_t Grant::SecondsLeft(int64_t now_ms) const {
+  return expires_ms > now_ms ? (expires_ms - now_ms + 999) / 1000 : 0;
+}
+
+SessionStore::SessionStore(TicketStore& store, const Clock& clock, Random& random,
+                           SessionLifetimes lifetimes)
+    : store_(store), clock_(clock), random_(random), lifetimes_(lifetimes) {}
+
+bool SessionStore::WellFormed(std::string_view value) {
+  if (value.empty() || value.size() > 50) return false;
+  return std::all_of(value.begin(), value.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           c == '-' || c == '_' || c == '.';
+  });
+}
+
+milliseconds SessionStore::LifetimeOf(GrantKind kind) const {
+  switch (kind) {
+    case GrantKind::kTicket:
+      return lifetimes_.ticket;
+    case GrantKind::kAuthcode:
+      return lifetimes_.authcode;
+    case GrantKind::kRefreshToken:
+      return lifetimes_.refresh_token;
+    case GrantKind::kToken:
+    case GrantKind::kAccessToken:
+    case GrantKind::kProxyToken:
+      break;
+  }
+  return lifetimes_.access_token;
+}
+
+Result<Session> SessionStore::Create(std::string_view userid, std::string_view loginname,
+                                     SessionOrigin origin) {
+  Session s;
+  s.id = random_.Hex(32);
+  s.public_id = random_.Hex(16);
+  s.csrf = random_.Hex(16);
+  s.userid = std::string(userid);
+  s.loginname = std::string(loginname);
+  s.origin = origin;
+  s.created_ms = clock_.NowMillis();
+  TB_RETURN_IF_ERROR(store_.Put(Key(kSessionPrefix, s.id), EncodeSession(s), lifetimes_.session));
+  return s;
+}
+
+Result<Session> SessionStore::Resume(std::string_view id) {
+  if (!IsSessionId(id)) return Error::NotFound("no such session");
+  const std::string key = Key(kSessionPrefix, id);
+  auto record = store_.Get(key);
+  if (!record.ok()) return std::move(record).error();
+  auto session = DecodeSession(*record, id);
+  if (!session.ok()) return session;
+  if (session->origin != SessionOrigin::kBrowser) return Error::NotFound("no such session");
+  Status touched = store_.Touch(key, lifetimes_.session);
+  if (!touched.ok()) return std::move(touched).error();
+  return session;
+}
+
+Result<EndedSession> SessionStore::End(std::string_view session_id) {
+  EndedSession ended;
+  const std::string key = Key(kSessionPrefix, session_id);
+  auto record = store_.Get(key);
+  if (record.ok()) {
+    auto session = DecodeSession(*record, session_id);
+    if (session.ok()) ended.session = std::move(*session);
+  } else if (record.error().code != errc::kNotFound) {
+    return std::move(record).error();
+  }
+  const std::string issued_key = Key(kIssuedPrefix, session_id);
+  auto members = store_.Members(issued_key);
+  if (!members.ok()) return std::move(members).error();
+  for (const std::string& member : *members) {
+    std::vector<std::string> f = Unpack(member);
+    if (f.size() != 3 || f[0].size() != 1 || !IsGrantKind(f[0][0])) continue;
+    IssuedGrant g{static_cast<GrantKind>(f[0][0]), std::move(f[1]), std::move(f[2])};
+    TB_RETURN_IF_ERROR(store_.Erase(GrantKey(g.kind, g.value)));
+    ended.grants.push_back(std::move(g));
+  }
+  TB_RETURN_IF_ERROR(store_.EraseSet(issued_key));
+  TB_RETURN_IF_ERROR(store_.Erase(key));
+  return ended;
+}
+
+Status SessionStore::Store(const Grant& grant) {
+  const int64_t now = clock_.NowMillis();
+  const milliseconds ttl = milliseconds(std::max<int64_t>(grant.expires_ms - now, 1)) +
+                           kExpiredGrace;
+  TB_RETURN_IF_ERROR(store_.Put(GrantKey(grant.kind, grant.value), EncodeGrant(grant), ttl));
+  // The set outlives every grant in it, so that logout finds tokens issued
+  // long after the browser session itself went idle.
+  const milliseconds set_ttl =
+      std::max({milliseconds(lifetimes_.session), milliseconds(lifetimes_.refresh_token),
+                milliseconds(lifetimes_.access_token)}) +
+      kExpiredGrace;
+  return store_.AddToSet(Key(kIssuedPrefix, grant.session),
+                         IssuedMember(grant.kind, grant.app, grant.value), set_ttl);
+}
+
+Result<Grant> SessionStore::Issue(GrantKind kind, std::string_view app, std::string_view userid,
+                                  std::string_view session_id) {
+  Grant g;
+  g.kind = kind;
+  g.value = kind == GrantKind::kAuthcode ? random_.Hex(16) : random_.Token(SuffixOf(kind));
+  g.app = std::string(app);
+  g.userid = std::string(userid);
+  g.session = std::string(session_id);
+  g.expires_ms = clock_.NowMillis() + LifetimeOf(kind).count();
+  TB_RETURN_IF_ERROR(Store(g));
+  return g;
+}
+
+Result<Grant> SessionStore::Load(std::string_view key, GrantKind kind, std::string_view value,
+                                 std::string_view app, bool redeem, bool accept_expired) {
+  auto record = redeem ? store_.Redeem(key) : store_.Get(key);
+  if (!record.ok()) {
+    if (record.error().code == errc::kNotFound) {
+      return Error::NotFound("不存在、已使用或已注销");
+    }
+    return std::move(record).error();
+  }
+  auto grant = DecodeGrant(*record, value);
+  if (!grant.ok()) return grant;
+  if (grant->kind != kind) return Error::NotFound("类型不符");
+  if (grant->app != app) return Error::PermissionDenied("不属于本接入资源");
+  if (!accept_expired && clock_.NowMillis() >= grant->expires_ms) return Error::Expired("已过期");
+  return grant;
+}
+
+Result<Grant> SessionStore::Redeem(GrantKind kind, std::string_view value, std::string_view app) {
+  if (!WellFormed(value)) return Error::InvalidArgument("格式错误");
+  return Load(GrantKey(kind, value), kind, value, app, /*redeem=*/true, /*accept_expired=*/false);
+}
+
+Result<Grant> SessionStore::Check(GrantKind kind, std::string_view value, std::string_view app,
+                                  bool accept_expired) {
+  if (!WellFormed(value)) return Error::InvalidArgument("格式错误");
+  return Load(GrantKey(kind, value), kind, value, app, /*redeem=*/false, accept_expired);
+}
+
+Result<TokenSet> SessionStore::IssueTokenSet(const Grant& authcode, bool with_proxy) {
+  auto access = Issue(GrantKind::kAccessToken, authcode.app, authcode.userid, authcode.session);
+  if (!access.ok()) return std::move(access).error();
+  std::optional<Grant> proxy;
+  if (with_proxy) {
+    auto p = Issue(GrantKind::kProxyToken, authcode.app, authcode.userid, authcode.session);
+    if (!p.ok()) return std::move(p).error();
+    proxy = std::move(*p);
+  }
+  Grant refresh;
+  refresh.kind = GrantKind::kRefreshToken;
+  refresh.value = random_.Token(SuffixOf(GrantKind::kRefreshToken));
+  refresh.app = authcode.app;
+  refresh.userid = authcode.userid;
+  refresh.session = authcode.session;
+  refresh.expires_ms = clock_.NowMillis() + LifetimeOf(GrantKind::kRefreshToken).count();
+  refresh.access_token = access->value;
+  if (proxy) refresh.proxy_token = proxy->value;
+  TB_RETURN_IF_ERROR(Store(refresh));
+  return TokenSet{std::move(*access), std::move(refresh), std::move(proxy)};
+}
+
+Result<TokenSet> SessionStore::Refresh(std::string_view refresh_token, std::string_view app,
+                                       bool with_proxy) {
+  auto refresh = Check(GrantKind::kRefreshToken, refresh_token, app);
+  if (!refresh.ok()) return std::move(refresh).error();
+  if (!refresh->access_token.empty()) {
+    TB_RETURN_IF_ERROR(store_.Erase(GrantKey(GrantKind::kAccessToken, refresh->access_token)));
+  }
+  if (!refresh->proxy_token.empty()) {
+    TB_RETURN_IF_ERROR(store_.Erase(GrantKey(GrantKind::kProxyToken, refresh->proxy_token)));
+  }
+  auto access = Issue(GrantKind::kAccessToken, app, refresh->userid, refresh->session);
+  if (!access.ok()) return std::move(access).error();
+  std::optional<Grant> proxy;
+  if (with_proxy) {
+    auto p = Issue(GrantKind::kProxyToken, app, refresh->userid, refresh->session);
+    if (!p.ok()) return std::move(p).error();
+    proxy = std::move(*p);
+  }
+  refresh->access_token = access->value;
+  refresh->proxy_token = proxy ? proxy->value : std::string();
+  const milliseconds ttl =
+      milliseconds(std::max<int64_t>(refresh->expires_ms - clock_.NowMillis(), 1)) +
+      kExpiredGrace;
+  TB_RETURN_IF_ERROR(
+      store_.Put(GrantKey(GrantKind::kRefreshToken, refresh->value), EncodeGrant(*refresh), ttl));
+  return TokenSet{std::move(*access), std::move(*refresh), std::move(proxy)};
+}
+
+}  // namespace tongban::sso

@@ -1,0 +1,148 @@
+// SessionStore: SSO sessions and everything they hand out — service tickets
+// (st), commnetAuth authcodes, easyAuth tokens, access, refresh and proxy
+// tokens — kept in the TicketStore only, so validation never touches SQL.
+// Used by every sign-on endpoint in sso/ (login pages, easyAuth, commnetAuth,
+// js.do) and by unified logout, which finds a session's grants here.
+//
+// Thread-safe (the TicketStore is); any node sharing the store may validate
+// what another issued.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/random.h"
+#include "core/result.h"
+#include "store/ticket_store.h"
+
+namespace tongban::sso {
+
+// The lifetimes SessionStore gives out; SsoSettings carries the configured ones.
+struct SessionLifetimes {
+  std::chrono::seconds session{8 * 3600};  // sliding: each Resume restarts it
+  std::chrono::seconds ticket{60};
+  std::chrono::seconds authcode{60};
+  std::chrono::seconds access_token{7200};  // also easyAuth tokens and proxy tokens
+  std::chrono::seconds refresh_token{86400 * 7};
+};
+
+enum class SessionOrigin : char {
+  kBrowser = 'b',  // a login page: the id is the TBSSO cookie
+  kApi = 'a',      // idValidation: no cookie; groups the grants for logout
+};
+
+struct Session {
+  std::string id;         // the secret the TBSSO cookie holds
+  std::string public_id;  // names the session to apps and in logs
+  std::string userid;
+  std::string loginname;
+  std::string csrf;  // form token of the session's own pages
+  SessionOrigin origin = SessionOrigin::kBrowser;
+  int64_t created_ms = 0;
+};
+
+enum class GrantKind : char {
+  kTicket = 's',        // st: single use, bound to one app
+  kAuthcode = 'c',      // commnetAuth: single use, bound to one app
+  kToken = 't',         // easyAuth token
+  kAccessToken = 'a',   // commnetAuth
+  kRefreshToken = 'r',  // commnetAuth
+  kProxyToken = 'p',    // commnetAuth, only for apps with proxy_right
+};
+
+// A ticket, authcode or token and what it stands for.
+struct Grant {
+  GrantKind kind = GrantKind::kTicket;
+  std::string value;  // what the app holds: opaque, <= 50 characters
+  std::string app;    // servicecode it was issued to
+  std::string userid;
+  std::string session;  // id of the Session it belongs to
+  int64_t expires_ms = 0;
+  // Refresh tokens: the access and proxy token last issued from it, which the
+  // next refresh revokes.
+  std::string access_token;
+  std::string proxy_token;
+
+  // Lifetime left, in whole seconds (0 when expired): the *validtime fields.
+  int64_t SecondsLeft(int64_t now_ms) const;
+};
+
+// What getToken and refAccessToken hand out.
+struct TokenSet {
+  Grant access;
+  Grant refresh;
+  std::optional<Grant> proxy;
+};
+
+// What a session had issued, as unified logout needs it.
+struct IssuedGrant {
+  GrantKind kind;
+  std::string app;
+  std::string value;
+};
+
+struct EndedSession {
+  std::optional<Session> session;  // empty when it had already expired
+  std::vector<IssuedGrant> grants;
+};
+
+class SessionStore {
+ public:
+  SessionStore(TicketStore& store, const Clock& clock, Random& random, SessionLifetimes lifetimes);
+
+  const SessionLifetimes& lifetimes() const { return lifetimes_; }
+
+  Result<Session> Create(std::string_view userid, std::string_view loginname, SessionOrigin origin);
+  // The live browser session with this id, its lifetime restarted.
+  // errc::kNotFound when unknown, expired, malformed or not a browser session.
+  Result<Session> Resume(std::string_view id);
+  // Ends the session: removes it and every grant it issued (tickets, codes,
+  // tokens of every app), and returns what they were. Ending an expired or
+  // unknown session still revokes the grants it left behind.
+  Result<EndedSession> End(std::string_view session_id);
+
+  // A fresh ticket, authcode or easyAuth/access/proxy token for `app` in the
+  // session (refresh tokens come only with IssueTokenSet).
+  Result<Grant> Issue(GrantKind kind, std::string_view app, std::string_view userid,
+                      std::string_view session_id);
+  // Accepts a single-use grant (ticket or authcode) exactly once, presented
+  // by `app`. Whatever the outcome, a known value is used up. Errors:
+  // kInvalidArgument (malformed), kNotFound (unknown, used, revoked, another
+  // kind), kPermissionDenied (issued to another app), kExpired.
+  Result<Grant> Redeem(GrantKind kind, std::string_view value, std::string_view app);
+  // Checks a token (easyAuth, access, refresh, proxy) presented by `app`;
+  // the same errors as Redeem. Nothing is used up. `accept_expired` lets a
+  // recently expired token through (logout: ending a session needs no fresh
+  // token).
+  Result<Grant> Check(GrantKind kind, std::string_view value, std::string_view app,
+                      bool accept_expired = false);
+
+  // getToken: an access token, a refresh token and, when `with_proxy`, a
+  // proxy token, all in the authcode's session.
+  Result<TokenSet> IssueTokenSet(const Grant& authcode, bool with_proxy);
+  // refAccessToken: new access (and proxy) tokens from a live refresh token
+  // of `app`; the ones it issued before are revoked. The refresh token itself
+  // stays valid until it expires (spec clients never read a new one).
+  Result<TokenSet> Refresh(std::string_view refresh_token, std::string_view app, bool with_proxy);
+
+  // True when `value` may be a ticket, code or token: 1..50 of [A-Za-z0-9._-].
+  static bool WellFormed(std::string_view value);
+
+ private:
+  std::chrono::milliseconds LifetimeOf(GrantKind kind) const;
+  Result<Grant> Load(std::string_view key, GrantKind kind, std::string_view value,
+                     std::string_view app, bool redeem, bool accept_expired);
+  Status Store(const Grant& grant);
+
+  TicketStore& store_;
+  const Clock& clock_;
+  Random& random_;
+  SessionLifetimes lifetimes_;
+};
+
+}  // namespace tongban::sso

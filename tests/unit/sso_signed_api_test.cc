@@ -1,0 +1,356 @@
+// SignedApi: the authentication every signed SSO call goes through (9900
+// unknown app, 9901 sign, 9902 time, 9903 source IP, 9904 disabled, 9906
+// replay), the HTTP and SOAP bindings' dispatch, and the spec's time format.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include "codec/parse.h"
+#include "codec/soap.h"
+#include "crypto/sign.h"
+#include "directory_test_support.h"
+#include "http/request.h"
+#include "http/response.h"
+#include "sso/reply.h"
+#include "sso/signed_api.h"
+#include "store/memory_ticket_store.h"
+
+namespace tongban::sso {
+namespace {
+
+using namespace std::chrono_literals;
+
+class MapParams final : public CallParams {
+ public:
+  explicit MapParams(std::map<std::string, std::string> values) : values_(std::move(values)) {}
+  std::string_view Get(std::string_view name) const override {
+    auto it = values_.find(std::string(name));
+    return it == values_.end() ? std::string_view() : std::string_view(it->second);
+  }
+  std::map<std::string, std::string>& values() { return values_; }
+
+ private:
+  std::map<std::string, std::string> values_;
+};
+
+// ---------------------------------------------------------------- ParseSpecTime
+
+TEST(ParseSpecTimeTest, ReadsWhatFormatSpecTimeWrites) {
+  auto t = std::chrono::system_clock::time_point(std::chrono::seconds(1'700'000'000));
+  auto parsed = ParseSpecTime(FormatSpecTime(t));
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  EXPECT_EQ(*parsed, t);
+}
+
+TEST(ParseSpecTimeTest, AcceptsALeapDay) { EXPECT_TRUE(ParseSpecTime("20240229235959").ok()); }
+
+TEST(ParseSpecTimeTest, RefusesAWrongLength) {
+  EXPECT_FALSE(ParseSpecTime("2024010112000").ok());
+  EXPECT_FALSE(ParseSpecTime("202401011200000").ok());
+  EXPECT_FALSE(ParseSpecTime("").ok());
+}
+
+TEST(ParseSpecTimeTest, RefusesNonDigits) {
+  EXPECT_FALSE(ParseSpecTime("2024-01-01T1200").ok());
+  EXPECT_FALSE(ParseSpecTime("2024010112000x").ok());
+}
+
+TEST(ParseSpecTimeTest, RefusesDatesThatDoNotExist) {
+  EXPECT_FALSE(ParseSpecTime("20230229120000").ok());  // not a leap year
+  EXPECT_FALSE(ParseSpecTime("20240230120000").ok());
+  EXPECT_FALSE(ParseSpecTime("20241301120000").ok());
+  EXPECT_FALSE(ParseSpecTime("20240100120000").ok());
+}
+
+TEST(ParseSpecTimeTest, RefusesTimesThatDoNotExist) {
+  EXPECT_FALSE(ParseSpecTime("20240101240000").ok());
+  EXPECT_FALSE(ParseSpecTime("20240101126000").ok());
+  EXPECT_FALSE(ParseSpecTime("20240101120060").ok());
+}
+
+// ---------------------------------------------------------------- Authenticate
+
+class SignedApiTest : public directory::test::DirectoryFixture {
+ protected:
+  void SetUp() override {
+    DirectoryFixture::SetUp();
+    pwd_ = Create("app1");
+    api_ = MakeApi(true);
+  }
+
+  std::unique_ptr<SignedApi> MakeApi(bool replay_protection) {
+    SignedApiOptions options;
+    options.soap_service = "TestService";
+    options.sign_window = 600s;
+    options.replay_protection = replay_protection;
+    auto api = std::make_unique<SignedApi>(options, *dir_, tickets_, clock_);
+    api->AddMethod("echo", {"text"}, [](const ApiCall& call) {
+      return Success().Set("text", call.Param("text")).Set("app", call.app.servicecode);
+    });
+    api->AddMethod("explode", {},
+                   [](const ApiCall&) -> codec::Value { throw std::runtime_error("handler bug"); });
+    return api;
+  }
+
+  std::string Create(const std::string& servicecode, directory::App settings = {}) {
+    settings.servicecode = servicecode;
+    settings.name = "应用 " + servicecode;
+    auto created = dir_->CreateApp(settings);
+    EXPECT_TRUE(created.ok()) << created.error().message;
+    return created.ok() ? created->servicepwd : "";
+  }
+
+  MapParams Signed(const std::string& servicecode, const std::string& pwd,
+                   crypto::SignType type = crypto::SignType::kMd5) {
+    std::string time = FormatSpecTime(clock_.Now());
+    return MapParams({{"servicecode", servicecode},
+                      {"time", time},
+                      {"sign", crypto::ComputeSign(type, servicecode, pwd, time)},
+                      {"text", "你好"}});
+  }
+
+  int AuthCode(const CallParams& params, std::string_view ip = "127.0.0.1") {
+    auto app = api_->Authenticate(params, "echo", ip);
+    return app.ok() ? 0 : app.error().code;
+  }
+
+  MemoryTicketStore tickets_{clock_};
+  std::string pwd_;
+  std::unique_ptr<SignedApi> api_;
+};
+
+TEST_F(SignedApiTest, ACorrectlySignedCallIsAuthenticated) {
+  auto app = api_->Authenticate(Signed("app1", pwd_), "echo", "127.0.0.1");
+  ASSERT_TRUE(app.ok()) << app.error().message;
+  EXPECT_EQ((*app)->servicecode, "app1");
+}
+
+TEST_F(SignedApiTest, AnUnknownServicecodeIs9900) {
+  EXPECT_EQ(AuthCode(Signed("nosuchapp", pwd_)), code::kUnknownServicecode);
+}
+
+TEST_F(SignedApiTest, AMissingServicecodeIs9900) {
+  MapParams params = Signed("app1", pwd_);
+  params.values().erase("servicecode");
+  EXPECT_EQ(AuthCode(params), code::kUnknownServicecode);
+}
+
+TEST_F(SignedApiTest, ASignMadeWithAnotherPasswordIs9901) {
+  EXPECT_EQ(AuthCode(Signed("app1", "not-the-password")), code::kBadSign);
+}
+
+TEST_F(SignedApiTest, AMissingSignIs9901) {
+  MapParams params = Signed("app1", pwd_);
+  params.values().erase("sign");
+  EXPECT_EQ(AuthCode(params), code::kBadSign);
+}
+
+TEST_F(SignedApiTest, AMalformedTimeIs9902) {
+  MapParams params = Signed("app1", pwd_);
+  params.values()["time"] = "2023-11-14 22:13:20";
+  params.values()["sign"] =
+      crypto::ComputeSign(crypto::SignType::kMd5, "app1", pwd_, params.values()["time"]);
+  EXPECT_EQ(AuthCode(params), code::kBadTime);
+}
+
+TEST_F(SignedApiTest, ATimeJustInsideTheWindowIsAccepted) {
+  MapParams params = Signed("app1", pwd_);
+  clock_.Advance(600s);
+  EXPECT_EQ(AuthCode(params), 0);
+}
+
+TEST_F(SignedApiTest, ATimeOutsideTheWindowIs9902) {
+  MapParams params = Signed("app1", pwd_);
+  clock_.Advance(601s);
+  EXPECT_EQ(AuthCode(params), code::kBadTime);
+}
+
+TEST_F(SignedApiTest, ATimeAheadOfTheServerOutsideTheWindowIs9902) {
+  MapParams params = Signed("app1", pwd_);
+  clock_.Set(clock_.Now() - 601s);
+  EXPECT_EQ(AuthCode(params), code::kBadTime);
+}
+
+TEST_F(SignedApiTest, ASourceOutsideTheAllowListIs9903) {
+  directory::App settings;
+  settings.allowed_ips = {"10.0.0.0/8", "192.168.1.7"};
+  std::string pwd = Create("fenced", settings);
+  EXPECT_EQ(AuthCode(Signed("fenced", pwd), "127.0.0.1"), code::kIpNotAllowed);
+}
+
+TEST_F(SignedApiTest, ASourceInsideTheAllowListIsAccepted) {
+  directory::App settings;
+  settings.allowed_ips = {"10.0.0.0/8", "192.168.1.7"};
+  std::string pwd = Create("fenced", settings);
+  EXPECT_EQ(AuthCode(Signed("fenced", pwd), "10.20.30.40"), 0);
+}
+
+TEST_F(SignedApiTest, ADisabledAppIs9904) {
+  std::string pwd = Create("paused");
+  ASSERT_TRUE(dir_->DisableApp("paused").ok());
+  EXPECT_EQ(AuthCode(Signed("paused", pwd)), code::kAppDisabled);
+}
+
+TEST_F(SignedApiTest, AnAppSigningWithSm3IsAuthenticated) {
+  directory::App settings;
+  settings.signtype = crypto::SignType::kSm3;
+  std::string pwd = Create("national", settings);
+  EXPECT_EQ(AuthCode(Signed("national", pwd, crypto::SignType::kSm3)), 0);
+  EXPECT_EQ(AuthCode(Signed("national", pwd, crypto::SignType::kMd5)), code::kBadSign);
+}
+
+TEST_F(SignedApiTest, TheSameSignedCallTwiceIs9906) {
+  MapParams params = Signed("app1", pwd_);
+  EXPECT_EQ(AuthCode(params), 0);
+  EXPECT_EQ(AuthCode(params), code::kReplayed);
+}
+
+TEST_F(SignedApiTest, AnotherCallInTheSameSecondIsNotAReplay) {
+  MapParams first = Signed("app1", pwd_);
+  MapParams second = Signed("app1", pwd_);
+  second.values()["text"] = "another";
+  EXPECT_EQ(AuthCode(first), 0);
+  EXPECT_EQ(AuthCode(second), 0);
+}
+
+TEST_F(SignedApiTest, TheSameCallInAnotherDatatypeIsNotAReplay) {
+  MapParams first = Signed("app1", pwd_);
+  MapParams second = Signed("app1", pwd_);
+  second.values()["datatype"] = "json";
+  EXPECT_EQ(AuthCode(first), 0);
+  EXPECT_EQ(AuthCode(second), 0);
+}
+
+TEST_F(SignedApiTest, ReplaysAreAllowedWhenProtectionIsOff) {
+  api_ = MakeApi(false);
+  MapParams params = Signed("app1", pwd_);
+  EXPECT_EQ(AuthCode(params), 0);
+  EXPECT_EQ(AuthCode(params), 0);
+}
+
+TEST_F(SignedApiTest, ARefusedCallDoesNotUseUpItsReplaySlot) {
+  MapParams params = Signed("app1", pwd_);
+  std::string sign = params.values()["sign"];
+  params.values()["sign"] = std::string(32, '0');
+  EXPECT_EQ(AuthCode(params), code::kBadSign);
+  params.values()["sign"] = sign;
+  EXPECT_EQ(AuthCode(params), 0);
+}
+
+// ---------------------------------------------------------------- HTTP binding
+
+class SignedApiHttpTest : public SignedApiTest {
+ protected:
+  // POSTs the form `params` plus `extra` to the servlet; returns the reply parsed.
+  codec::Value Post(const MapParams& params, const std::string& extra, http::Response* out) {
+    std::string body;
+    for (const char* name : {"servicecode", "time", "sign"}) {
+      body += std::string(name) + "=" + std::string(params.Get(name)) + "&";
+    }
+    body += extra;
+    auto request =
+        http::Request::Create({.method = "POST",
+                               .target = "/sso/servlet/test",
+                               .headers = {{"Content-Type", "application/x-www-form-urlencoded"}},
+                               .body = body});
+    EXPECT_TRUE(request.ok());
+    api_->HandleHttp(*request, *out);
+    EXPECT_EQ(out->status(), 200);
+    auto reply = out->content_type().find("json") != std::string_view::npos
+                     ? codec::ParseJson(out->body())
+                     : codec::ParseSsoXml(out->body());
+    EXPECT_TRUE(reply.ok()) << out->body();
+    return reply.ok() ? *reply : codec::Value();
+  }
+};
+
+TEST_F(SignedApiHttpTest, ASignedCallReachesItsHandler) {
+  http::Response response;
+  codec::Value reply = Post(Signed("app1", pwd_), "method=echo&text=hi&datatype=json", &response);
+  EXPECT_EQ(response.content_type(), "application/json;charset=utf-8");
+  EXPECT_EQ(reply["result"].AsString(), "0");
+  EXPECT_EQ(reply["text"].AsString(), "hi");
+  EXPECT_EQ(reply["app"].AsString(), "app1");
+}
+
+TEST_F(SignedApiHttpTest, AnUnknownMethodIs9800) {
+  http::Response response;
+  codec::Value reply = Post(Signed("app1", pwd_), "method=nothing&datatype=json", &response);
+  EXPECT_EQ(reply["result"].AsString(), "9800");
+}
+
+TEST_F(SignedApiHttpTest, AnUnknownDatatypeIs9905InXml) {
+  http::Response response;
+  codec::Value reply = Post(Signed("app1", pwd_), "method=echo&datatype=yaml", &response);
+  EXPECT_EQ(response.content_type(), "text/xml;charset=utf-8");
+  EXPECT_EQ(reply["result"].AsString(), "9905");
+}
+
+TEST_F(SignedApiHttpTest, AnAuthFailureIsAnsweredBeforeTheHandlerRuns) {
+  http::Response response;
+  codec::Value reply = Post(Signed("app1", "wrong"), "method=explode&datatype=json", &response);
+  EXPECT_EQ(reply["result"].AsString(), "9901");
+}
+
+TEST_F(SignedApiHttpTest, AHandlerThatThrowsIsAnswered9999) {
+  http::Response response;
+  codec::Value reply = Post(Signed("app1", pwd_), "method=explode&datatype=json", &response);
+  EXPECT_EQ(reply["result"].AsString(), "9999");
+}
+
+// ---------------------------------------------------------------- SOAP binding
+
+TEST_F(SignedApiTest, GetWithWsdlServesTheServiceDescription) {
+  auto request = http::Request::Create({.method = "GET",
+                                        .target = "/sso/service/TestService?wsdl",
+                                        .headers = {{"Host", "sso.example:8080"}}});
+  ASSERT_TRUE(request.ok());
+  http::Response response;
+  api_->HandleSoap(*request, response);
+  EXPECT_EQ(response.status(), 200);
+  EXPECT_NE(response.body().find("name=\"echo\""), std::string::npos);
+  EXPECT_NE(response.body().find("http://sso.example:8080/sso/service/TestService"),
+            std::string::npos);
+}
+
+TEST_F(SignedApiTest, ASoapCallIsAnsweredInsideOut) {
+  MapParams params = Signed("app1", pwd_);
+  std::string envelope =
+      "<soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\" "
+      "xmlns:ns=\"http://webservice.api.commnetsoft.com\"><soapenv:Body><ns:echo>"
+      "<ns:servicecode>app1</ns:servicecode><ns:time>" +
+      std::string(params.Get("time")) + "</ns:time><ns:sign>" + std::string(params.Get("sign")) +
+      "</ns:sign><ns:text>中文</ns:text><ns:datatype>json</ns:datatype></ns:echo>"
+      "</soapenv:Body></soapenv:Envelope>";
+  auto request = http::Request::Create({.method = "POST",
+                                        .target = "/sso/service/TestService",
+                                        .headers = {{"Content-Type", "text/xml"}},
+                                        .body = envelope});
+  ASSERT_TRUE(request.ok());
+  http::Response response;
+  api_->HandleSoap(*request, response);
+  EXPECT_EQ(response.status(), 200);
+  EXPECT_NE(response.body().find("echoResponse"), std::string::npos);
+  EXPECT_NE(response.body().find(R"(<ns:out>{"result":"0","errmsg":"成功","text":"中文")"),
+            std::string::npos)
+      << response.body();
+}
+
+TEST_F(SignedApiTest, AnUnknownSoapOperationIsAFault) {
+  std::string envelope =
+      "<soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\">"
+      "<soapenv:Body><nothing/></soapenv:Body></soapenv:Envelope>";
+  auto request = http::Request::Create(
+      {.method = "POST", .target = "/sso/service/TestService", .body = envelope});
+  ASSERT_TRUE(request.ok());
+  http::Response response;
+  api_->HandleSoap(*request, response);
+  EXPECT_EQ(response.status(), 500);
+  EXPECT_NE(response.body().find("Fault"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace tongban::sso
