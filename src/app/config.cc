@@ -89,7 +89,7 @@ Status LoadConfigFile(const std::string& path, Config& c) {
   } catch (const toml::parse_error& e) {
     return Error::InvalidArgument("config: " + path + ": " + std::string(e.description()));
   }
-  static const std::set<std::string> kTables = {"server", "storage", "sso", "log"};
+  static const std::set<std::string> kTables = {"server", "storage", "sso", "push", "log"};
   for (const auto& [key, node] : root) {
     if (!kTables.count(std::string(key.str())) || !node.is_table()) {
       return Error::InvalidArgument("config: unknown table [" + std::string(key.str()) + "]");
@@ -130,6 +130,15 @@ Status LoadConfigFile(const std::string& path, Config& c) {
   sso.Read("seed_demo", c.sso.seed_demo);
   TB_RETURN_IF_ERROR(sso.Finish());
 
+  TableReader push(root, "push");
+  push.Read("workers", c.push.workers);
+  push.Read("request_timeout_s", c.push.request_timeout_s);
+  push.Read("base_backoff_s", c.push.base_backoff_s);
+  push.Read("max_backoff_s", c.push.max_backoff_s);
+  push.Read("max_attempts", c.push.max_attempts);
+  push.Read("claim_timeout_s", c.push.claim_timeout_s);
+  TB_RETURN_IF_ERROR(push.Finish());
+
   TableReader log(root, "log");
   log.Read("level", c.log.level);
   TB_RETURN_IF_ERROR(log.Finish());
@@ -162,6 +171,19 @@ Status ValidateConfig(const Config& c) {
   for (int ttl : {c.sso.sign_window_s, c.sso.ticket_ttl_s, c.sso.authcode_ttl_s,
                   c.sso.access_token_ttl_s, c.sso.refresh_token_ttl_s, c.sso.session_ttl_s}) {
     if (ttl <= 0) return Error::InvalidArgument("config: every sso.*_s lifetime must be positive");
+  }
+  if (c.push.workers < 1 || c.push.workers > 64) {
+    return Error::InvalidArgument("config: push.workers must be 1..64");
+  }
+  if (c.push.request_timeout_s <= 0 || c.push.base_backoff_s <= 0 ||
+      c.push.max_backoff_s < c.push.base_backoff_s || c.push.max_attempts < 1) {
+    return Error::InvalidArgument("config: push timeouts and backoffs must be positive, "
+                                  "max_backoff_s >= base_backoff_s, max_attempts >= 1");
+  }
+  if (c.push.claim_timeout_s <= c.push.request_timeout_s) {
+    return Error::InvalidArgument(
+        "config: push.claim_timeout_s must exceed push.request_timeout_s, or a slow app "
+        "would receive a message twice");
   }
   static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn",
                                                 "error", "critical", "off"};

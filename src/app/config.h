@@ -47,6 +47,16 @@ struct SsoConfig {
   bool seed_demo = true;          // create a demo org/admin/app on first start
 };
 
+// Delivery of SSO -> app pushes and back-channel logout notices (the outbox).
+struct PushConfig {
+  int workers = 2;                 // deliveries in flight at once, each to a different app
+  int request_timeout_s = 10;      // one attempt, connect to reply
+  int base_backoff_s = 1;          // wait after the n-th failure: base * 2^(n-1) ...
+  int max_backoff_s = 600;         // ... at most this
+  int max_attempts = 20;           // then the message is dead-lettered (visible to admins)
+  int claim_timeout_s = 60;        // a crashed node's in-flight message is retried after this
+};
+
 struct LogConfig {
   std::string level = "info";     // trace, debug, info, warn, error, off
 };
@@ -55,6 +65,7 @@ struct Config {
   ServerConfig server;
   StorageConfig storage;
   SsoConfig sso;
+  PushConfig push;
   LogConfig log;
 
   // The SQL URL in effect (database, or the SQLite file under data_dir).

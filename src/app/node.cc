@@ -60,7 +60,12 @@ Status Node::OpenAll() {
   if (!box.ok()) return std::move(box).error();
   box_ = std::make_unique<crypto::SecretBox>(std::move(box).value());
 
-  outbox_ = std::make_unique<Outbox>(*sql_);
+  OutboxOptions outbox_options;
+  outbox_options.base_backoff = std::chrono::seconds(config_.push.base_backoff_s);
+  outbox_options.max_backoff = std::chrono::seconds(config_.push.max_backoff_s);
+  outbox_options.max_attempts = config_.push.max_attempts;
+  outbox_options.claim_timeout = std::chrono::seconds(config_.push.claim_timeout_s);
+  outbox_ = std::make_unique<Outbox>(*sql_, outbox_options);
   auto directory = directory::Directory::Open(*sql_, *outbox_, clock(), random(), *box_);
   if (!directory.ok()) return std::move(directory).error();
   directory_ = std::move(directory).value();

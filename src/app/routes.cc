@@ -27,6 +27,13 @@ sso::SsoSettings SsoSettingsFrom(const Config& config) {
   return s;
 }
 
+sso::PusherOptions PusherOptionsFrom(const Config& config) {
+  sso::PusherOptions o;
+  o.workers = config.push.workers;
+  o.request_timeout = std::chrono::seconds(config.push.request_timeout_s);
+  return o;
+}
+
 }  // namespace
 
 struct Routes::Impl {
@@ -37,7 +44,7 @@ struct Routes::Impl {
                     SsoSettingsFrom(n.config()), &n.sql()},
         organduser(sso_context),
         auth(sso_context),
-        pusher(sso_context) {}
+        pusher(sso_context, PusherOptionsFrom(n.config())) {}
 
   Node& node;
   http::Metrics& metrics;

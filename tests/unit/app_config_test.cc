@@ -109,3 +109,25 @@ TEST(ConfigUrlsTest, PublicUrlDropsTrailingSlashes) {
 
 }  // namespace
 }  // namespace tongban::app
+
+namespace tongban::app {
+namespace {
+
+TEST(ConfigValidateTest, PushClaimTimeoutMustExceedTheRequestTimeout) {
+  Config config;
+  config.push.request_timeout_s = 60;
+  config.push.claim_timeout_s = 60;
+  Status s = ValidateConfig(config);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message.find("claim_timeout_s"), std::string::npos);
+}
+
+TEST_F(ConfigFileTest, PushTableIsRead) {
+  Config config;
+  ASSERT_TRUE(LoadConfigFile(Write("[push]\nmax_attempts = 3\nworkers = 4\n"), config).ok());
+  EXPECT_EQ(config.push.max_attempts, 3);
+  EXPECT_EQ(config.push.workers, 4);
+}
+
+}  // namespace
+}  // namespace tongban::app
