@@ -43,6 +43,28 @@ int PrintReport(const directory::ImportReport& report) {
   return report.failed == 0 ? 0 : 2;
 }
 
+// "zj,cas,oidc" (any subset, comma-separated) -> the app's sign-on protocols.
+Result<directory::Protocols> ParseProtocols(const std::string& list) {
+  directory::Protocols p{false, false, false};
+  size_t pos = 0;
+  while (pos <= list.size()) {
+    size_t end = list.find(',', pos);
+    if (end == std::string::npos) end = list.size();
+    std::string item = list.substr(pos, end - pos);
+    pos = end + 1;
+    if (item == "zj") {
+      p.zj = true;
+    } else if (item == "cas") {
+      p.cas = true;
+    } else if (item == "oidc") {
+      p.oidc = true;
+    } else if (!item.empty()) {
+      return Error::InvalidArgument("unknown protocol " + item + " (expected zj, cas, oidc)");
+    }
+  }
+  return p;
+}
+
 struct AppCreateArgs {
   std::string servicecode;
   std::string name;
@@ -53,6 +75,7 @@ struct AppCreateArgs {
   std::string signtype = "md5";
   std::string org_scope;
   std::string datatype = "json";
+  std::string protocols = "zj";
   bool proxy_right = false;
   bool directory_write = false;
   bool open_to_all = false;
@@ -79,6 +102,8 @@ void RegisterAdminCommands(CLI::App& admin, AdminCommands& commands) {
                      "orgcoding prefix the app may see and change (default: all)");
   create->add_option("--datatype", create_args->datatype,
                      "Format of pushes: json (default) or xml");
+  create->add_option("--protocols", create_args->protocols,
+                     "Sign-on protocols, comma-separated: zj (default), cas, oidc");
   create->add_flag("--proxy", create_args->proxy_right, "May obtain proxy tickets");
   create->add_flag("--directory-write", create_args->directory_write,
                    "May synchronize users and orgs");
@@ -103,6 +128,9 @@ void RegisterAdminCommands(CLI::App& admin, AdminCommands& commands) {
       settings.open_to_all = create_args->open_to_all;
       settings.org_scope = create_args->org_scope;
       settings.datatype = create_args->datatype;
+      auto protocols = ParseProtocols(create_args->protocols);
+      if (!protocols.ok()) return Fail(protocols.error());
+      settings.protocols = *protocols;
       auto created = (*node)->directory().CreateApp(settings);
       if (!created.ok()) return Fail(created.error());
       std::printf("servicecode=%s\nservicepwd=%s\n", created->app.servicecode.c_str(),
@@ -169,6 +197,7 @@ void RegisterAdminCommands(CLI::App& admin, AdminCommands& commands) {
     std::optional<std::string> push_url;
     std::optional<std::string> logout_url;
     std::optional<std::string> datatype;
+    std::optional<std::string> protocols;
   };
   auto set_args = std::make_shared<AppSetArgs>();
   CLI::App* set = app->add_subcommand("set", "Change settings of an app");
@@ -179,6 +208,8 @@ void RegisterAdminCommands(CLI::App& admin, AdminCommands& commands) {
   set->add_option("--push-url", set_args->push_url, "URL receiving pushes; \"\" = none");
   set->add_option("--logout-url", set_args->logout_url, "Back-channel logout URL");
   set->add_option("--datatype", set_args->datatype, "Format of pushes: json or xml");
+  set->add_option("--protocols", set_args->protocols,
+                  "Sign-on protocols, comma-separated: zj, cas, oidc");
   set->callback([&commands, set_args] {
     commands.run = [set_args](const Config& config) {
       auto node = Node::Open(config);
@@ -195,6 +226,11 @@ void RegisterAdminCommands(CLI::App& admin, AdminCommands& commands) {
       }
       if (set_args->logout_url) settings.logout_url = *set_args->logout_url;
       if (set_args->datatype) settings.datatype = *set_args->datatype;
+      if (set_args->protocols) {
+        auto protocols = ParseProtocols(*set_args->protocols);
+        if (!protocols.ok()) return Fail(protocols.error());
+        settings.protocols = *protocols;
+      }
       auto updated = dir.UpdateApp(settings);
       if (!updated.ok()) return Fail(updated.error());
       std::printf("%s updated\n", updated->servicecode.c_str());

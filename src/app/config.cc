@@ -75,6 +75,11 @@ std::string Config::SecretKeyFile() const {
   return storage.data_dir + "/secret.key";
 }
 
+std::string Config::OidcKeyDir() const {
+  if (!oidc.key_dir.empty()) return oidc.key_dir;
+  return storage.data_dir + "/keys";
+}
+
 std::string Config::PublicUrl() const {
   std::string url = server.public_url;
   if (url.empty()) url = "http://" + server.bind + ":" + std::to_string(server.port);
@@ -89,7 +94,8 @@ Status LoadConfigFile(const std::string& path, Config& c) {
   } catch (const toml::parse_error& e) {
     return Error::InvalidArgument("config: " + path + ": " + std::string(e.description()));
   }
-  static const std::set<std::string> kTables = {"server", "storage", "sso", "push", "log"};
+  static const std::set<std::string> kTables = {"server", "storage", "sso", "push",
+                                                 "oidc",   "cas",     "log"};
   for (const auto& [key, node] : root) {
     if (!kTables.count(std::string(key.str())) || !node.is_table()) {
       return Error::InvalidArgument("config: unknown table [" + std::string(key.str()) + "]");
@@ -128,6 +134,10 @@ Status LoadConfigFile(const std::string& path, Config& c) {
   sso.Read("refresh_token_ttl_s", c.sso.refresh_token_ttl_s);
   sso.Read("session_ttl_s", c.sso.session_ttl_s);
   sso.Read("seed_demo", c.sso.seed_demo);
+  sso.Read("login_account_failures", c.sso.login_account_failures);
+  sso.Read("login_ip_failures", c.sso.login_ip_failures);
+  sso.Read("login_failure_window_s", c.sso.login_failure_window_s);
+  sso.Read("login_lockout_s", c.sso.login_lockout_s);
   TB_RETURN_IF_ERROR(sso.Finish());
 
   TableReader push(root, "push");
@@ -138,6 +148,21 @@ Status LoadConfigFile(const std::string& path, Config& c) {
   push.Read("max_attempts", c.push.max_attempts);
   push.Read("claim_timeout_s", c.push.claim_timeout_s);
   TB_RETURN_IF_ERROR(push.Finish());
+
+  TableReader oidc(root, "oidc");
+  oidc.Read("key_dir", c.oidc.key_dir);
+  oidc.Read("id_token_alg", c.oidc.id_token_alg);
+  oidc.Read("key_algs", c.oidc.key_algs);
+  oidc.Read("id_token_ttl_s", c.oidc.id_token_ttl_s);
+  oidc.Read("require_pkce", c.oidc.require_pkce);
+  TB_RETURN_IF_ERROR(oidc.Finish());
+
+  TableReader cas(root, "cas");
+  cas.Read("ticket_ttl_s", c.cas.ticket_ttl_s);
+  cas.Read("pgt_ttl_s", c.cas.pgt_ttl_s);
+  cas.Read("proxy_callback_timeout_s", c.cas.proxy_callback_timeout_s);
+  cas.Read("allow_http_proxy_callback", c.cas.allow_http_proxy_callback);
+  TB_RETURN_IF_ERROR(cas.Finish());
 
   TableReader log(root, "log");
   log.Read("level", c.log.level);
@@ -168,7 +193,10 @@ Status ValidateConfig(const Config& c) {
       c.sso.context_path.back() == '/') {
     return Error::InvalidArgument("config: sso.context_path must start with / and not end with /");
   }
-  for (int ttl : {c.sso.sign_window_s, c.sso.ticket_ttl_s, c.sso.authcode_ttl_s,
+  if (c.sso.login_account_failures < 1 || c.sso.login_ip_failures < 1) {
+    return Error::InvalidArgument("config: sso.login_*_failures must be at least 1");
+  }
+  for (int ttl : {c.sso.login_failure_window_s, c.sso.login_lockout_s, c.sso.sign_window_s, c.sso.ticket_ttl_s, c.sso.authcode_ttl_s,
                   c.sso.access_token_ttl_s, c.sso.refresh_token_ttl_s, c.sso.session_ttl_s}) {
     if (ttl <= 0) return Error::InvalidArgument("config: every sso.*_s lifetime must be positive");
   }
@@ -184,6 +212,25 @@ Status ValidateConfig(const Config& c) {
     return Error::InvalidArgument(
         "config: push.claim_timeout_s must exceed push.request_timeout_s, or a slow app "
         "would receive a message twice");
+  }
+  for (const std::string* alg : {&c.oidc.id_token_alg}) {
+    if (*alg != "RS256" && *alg != "ES256" && *alg != "SM2") {
+      return Error::InvalidArgument("config: oidc.id_token_alg must be RS256, ES256 or SM2");
+    }
+  }
+  for (const std::string& alg : c.oidc.key_algs) {
+    if (alg != "RS256" && alg != "ES256" && alg != "SM2") {
+      return Error::InvalidArgument("config: oidc.key_algs may hold RS256, ES256 and SM2");
+    }
+  }
+  if (c.oidc.id_token_ttl_s <= 0) {
+    return Error::InvalidArgument("config: oidc.id_token_ttl_s must be positive");
+  }
+  if (c.cas.ticket_ttl_s <= 0 || c.cas.ticket_ttl_s > 300 || c.cas.pgt_ttl_s <= 0 ||
+      c.cas.proxy_callback_timeout_s <= 0 || c.cas.proxy_callback_timeout_s > 60) {
+    return Error::InvalidArgument(
+        "config: cas.ticket_ttl_s must be 1..300, cas.pgt_ttl_s positive and "
+        "cas.proxy_callback_timeout_s 1..60");
   }
   static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn",
                                                 "error", "critical", "off"};

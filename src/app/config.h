@@ -45,6 +45,10 @@ struct SsoConfig {
   int refresh_token_ttl_s = 86400 * 7;
   int session_ttl_s = 8 * 3600;   // SSO browser session, sliding
   bool seed_demo = true;          // create a demo org/admin/app on first start
+  int login_account_failures = 5;    // failed logins of one account before a lockout
+  int login_ip_failures = 20;        // failed logins from one client IP before a lockout
+  int login_failure_window_s = 900;  // failures counted within this window
+  int login_lockout_s = 900;         // how long a lockout lasts
 };
 
 // Delivery of SSO -> app pushes and back-channel logout notices (the outbox).
@@ -61,17 +65,40 @@ struct LogConfig {
   std::string level = "info";     // trace, debug, info, warn, error, off
 };
 
+// OpenID Connect provider (sso/oidc_provider.h). Token lifetimes are the
+// [sso] ones (authcode_ttl_s, access_token_ttl_s, refresh_token_ttl_s).
+struct OidcConfig {
+  std::string key_dir;  // signing keys (PEM, mode 0600); empty = <data_dir>/keys
+  std::string id_token_alg = "RS256";  // RS256, ES256 or SM2 (national crypto)
+  // Key files created when missing, so their public keys are in the JWKS.
+  std::vector<std::string> key_algs = {"RS256", "ES256"};
+  int id_token_ttl_s = 3600;
+  bool require_pkce = false;  // refuse authorization requests without code_challenge
+};
+
+// CAS server (sso/cas_server.h).
+struct CasConfig {
+  int ticket_ttl_s = 10;                   // service and proxy tickets (single use)
+  int pgt_ttl_s = 7200;                    // proxy-granting tickets
+  int proxy_callback_timeout_s = 5;        // the pgtUrl verification call
+  bool allow_http_proxy_callback = false;  // http:// pgtUrl on hosts other than loopback
+};
+
 struct Config {
   ServerConfig server;
   StorageConfig storage;
   SsoConfig sso;
   PushConfig push;
+  OidcConfig oidc;
+  CasConfig cas;
   LogConfig log;
 
   // The SQL URL in effect (database, or the SQLite file under data_dir).
   std::string DatabaseUrl() const;
   // The secret key file in effect.
   std::string SecretKeyFile() const;
+  // The OIDC signing-key directory in effect.
+  std::string OidcKeyDir() const;
   // The external base URL in effect, without a trailing slash.
   std::string PublicUrl() const;
 };

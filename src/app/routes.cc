@@ -4,10 +4,18 @@
 #include "codec/value.h"
 #include "http/request.h"
 #include "http/response.h"
+#include <stdexcept>
+#include <vector>
+
+#include "crypto/keys.h"
 #include "sso/auth_api.h"
+#include "sso/cas_oidc_support.h"
+#include "sso/cas_server.h"
 #include "sso/context.h"
 #include "sso/organduser_api.h"
+#include "sso/oidc_provider.h"
 #include "sso/pusher.h"
+#include "sso/sessions.h"
 
 namespace tongban::app {
 
@@ -24,6 +32,10 @@ sso::SsoSettings SsoSettingsFrom(const Config& config) {
   s.access_token_ttl = std::chrono::seconds(config.sso.access_token_ttl_s);
   s.refresh_token_ttl = std::chrono::seconds(config.sso.refresh_token_ttl_s);
   s.session_ttl = std::chrono::seconds(config.sso.session_ttl_s);
+  s.login_account_failures = config.sso.login_account_failures;
+  s.login_ip_failures = config.sso.login_ip_failures;
+  s.login_failure_window = std::chrono::seconds(config.sso.login_failure_window_s);
+  s.login_lockout = std::chrono::seconds(config.sso.login_lockout_s);
   return s;
 }
 
@@ -32,6 +44,46 @@ sso::PusherOptions PusherOptionsFrom(const Config& config) {
   o.workers = config.push.workers;
   o.request_timeout = std::chrono::seconds(config.push.request_timeout_s);
   return o;
+}
+
+// The OIDC signing keys: a start-up failure when the key directory is unusable.
+crypto::KeyRing LoadOidcKeys(const Config& config) {
+  std::vector<crypto::SigningAlgorithm> ensure;
+  std::vector<std::string> names = config.oidc.key_algs;
+  names.push_back(config.oidc.id_token_alg);
+  for (const std::string& name : names) {
+    auto alg = crypto::ParseSigningAlgorithm(name);
+    if (!alg.ok()) throw std::runtime_error("oidc: " + alg.error().message);
+    ensure.push_back(*alg);
+  }
+  auto ring = crypto::KeyRing::LoadDir(config.OidcKeyDir(), ensure);
+  if (!ring.ok()) throw std::runtime_error("oidc signing keys: " + ring.error().message);
+  return std::move(*ring);
+}
+
+sso::SessionLifetimes BrowserLifetimes(const Config& config) {
+  sso::SessionLifetimes l;
+  l.session = std::chrono::seconds(config.sso.session_ttl_s);
+  return l;
+}
+
+sso::OidcSettings OidcSettingsFrom(const Config& config) {
+  sso::OidcSettings o;
+  o.id_token_alg = crypto::ParseSigningAlgorithm(config.oidc.id_token_alg).value();
+  o.id_token_ttl = std::chrono::seconds(config.oidc.id_token_ttl_s);
+  o.code_ttl = std::chrono::seconds(config.sso.authcode_ttl_s);
+  o.access_token_ttl = std::chrono::seconds(config.sso.access_token_ttl_s);
+  o.refresh_token_ttl = std::chrono::seconds(config.sso.refresh_token_ttl_s);
+  o.require_pkce = config.oidc.require_pkce;
+  return o;
+}
+
+sso::CasSettings CasSettingsFrom(const Config& config) {
+  sso::CasSettings c;
+  c.ticket_ttl = std::chrono::seconds(config.cas.ticket_ttl_s);
+  c.pgt_ttl = std::chrono::seconds(config.cas.pgt_ttl_s);
+  c.allow_http_proxy_callback = config.cas.allow_http_proxy_callback;
+  return c;
 }
 
 }  // namespace
@@ -44,7 +96,21 @@ struct Routes::Impl {
                     SsoSettingsFrom(n.config()), &n.sql()},
         organduser(sso_context),
         auth(sso_context),
-        pusher(sso_context, PusherOptionsFrom(n.config())) {}
+        pusher(sso_context, PusherOptionsFrom(n.config())),
+        oidc_keys(LoadOidcKeys(n.config())),
+        browser_store(n.tickets(), n.clock(), n.random(), BrowserLifetimes(n.config())),
+        browser_sessions(sso_context.settings, browser_store),
+        proxy_callback(std::chrono::seconds(n.config().cas.proxy_callback_timeout_s)),
+        oidc(sso_context, oidc_keys, browser_sessions, back_channel, OidcSettingsFrom(n.config())),
+        cas(sso_context, browser_sessions, back_channel, proxy_callback,
+            CasSettingsFrom(n.config())) {
+    // CAS single logout and OIDC back-channel logout hear of every session
+    // unified logout ends.
+    sso_context.on_session_end.push_back(
+        [this](const sso::SessionEnd& ended) { cas.OnSessionEnded(ended); });
+    sso_context.on_session_end.push_back(
+        [this](const sso::SessionEnd& ended) { oidc.OnSessionEnded(ended); });
+  }
 
   Node& node;
   http::Metrics& metrics;
@@ -52,6 +118,14 @@ struct Routes::Impl {
   sso::OrgAndUserApi organduser;
   sso::SsoAuth auth;
   sso::Pusher pusher;
+  // CAS and OpenID Connect on the sessions of the login flow (issue 5).
+  crypto::KeyRing oidc_keys;
+  sso::SessionStore browser_store;
+  sso::LoginPageSessions browser_sessions;
+  sso::ThreadedBackChannel back_channel;
+  sso::HttpProxyCallback proxy_callback;
+  sso::OidcProvider oidc;
+  sso::CasServer cas;
 };
 
 Routes::Routes(Node& node, http::Metrics& metrics)
@@ -101,6 +175,8 @@ void Routes::Register(http::Router& router) {
   });
   impl.organduser.Register(router);
   impl.auth.Register(router);
+  impl.oidc.Register(router);
+  impl.cas.Register(router);
 }
 
 void Routes::StartBackground() { impl_->pusher.Start(); }

@@ -30,7 +30,7 @@ Result<std::string> SignJwt(const SigningKey& key, std::string_view claims_json,
 
 struct VerifiedJwt {
   JwtHeader header;
-  std::string claims_json;  // the decoded payload, not yet parsed
+  std::string claims_json;          // the decoded payload, not yet parsed
   const SigningKey* key = nullptr;  // the key that verified it (points into the span)
 };
 

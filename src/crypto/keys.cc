@@ -151,7 +151,7 @@ Result<std::string> ThumbprintJson(EVP_PKEY* pkey, SigningAlgorithm algorithm) {
 
 const EVP_MD* DigestFor(SigningAlgorithm algorithm) {
   return internal::FetchMd(algorithm == SigningAlgorithm::kSm2 ? internal::Md::kSm3
-                                                                : internal::Md::kSha256);
+                                                               : internal::Md::kSha256);
 }
 
 // A digest-sign or digest-verify context for one message. For SM2 the signer
@@ -160,8 +160,7 @@ const EVP_MD* DigestFor(SigningAlgorithm algorithm) {
 // take ownership of one set with EVP_MD_CTX_set_pkey_ctx.
 class SignatureContext {
  public:
-  SignatureContext(EVP_PKEY* pkey, SigningAlgorithm algorithm, bool sign)
-      : md_(EVP_MD_CTX_new()) {
+  SignatureContext(EVP_PKEY* pkey, SigningAlgorithm algorithm, bool sign) : md_(EVP_MD_CTX_new()) {
     if (!md_) internal::FatalOpenSsl("EVP_MD_CTX_new");
     if (algorithm == SigningAlgorithm::kSm2) {
       pctx_.reset(EVP_PKEY_CTX_new(pkey, nullptr));
@@ -444,7 +443,8 @@ Result<SigningKey> LoadKeyFile(const std::string& path) {
   if (fd.get() < 0) return IoError("cannot open key file", path, errno);
   struct stat st;
   if (::fstat(fd.get(), &st) != 0) return IoError("cannot stat key file", path, errno);
-  if (!S_ISREG(st.st_mode)) return Error::InvalidArgument("key file is not a regular file: " + path);
+  if (!S_ISREG(st.st_mode))
+    return Error::InvalidArgument("key file is not a regular file: " + path);
   if (st.st_size > static_cast<off_t>(kMaxPemBytes)) {
     return Error::TooLarge("key file too large: " + path);
   }
@@ -472,8 +472,7 @@ Result<SigningKey> LoadKeyFile(const std::string& path) {
   return key;
 }
 
-Result<KeyRing> KeyRing::LoadDir(const std::string& dir,
-                                 std::span<const SigningAlgorithm> ensure) {
+Result<KeyRing> KeyRing::LoadDir(const std::string& dir, std::span<const SigningAlgorithm> ensure) {
   std::error_code ec;
   if (!std::filesystem::exists(dir, ec)) {
     std::filesystem::create_directories(dir, ec);

@@ -86,8 +86,7 @@ class KeyRing {
   // `ensure` that is missing. Refuses (PermissionDenied) a private key file
   // that group or others may access, and (InvalidArgument) a file that is not
   // a key or whose key does not match its name (e.g. an RSA key in es256.pem).
-  static Result<KeyRing> LoadDir(const std::string& dir,
-                                 std::span<const SigningAlgorithm> ensure);
+  static Result<KeyRing> LoadDir(const std::string& dir, std::span<const SigningAlgorithm> ensure);
   // A ring built from keys in memory (tests); the first key of each algorithm
   // is its current key.
   static KeyRing FromKeys(std::vector<SigningKey> keys);

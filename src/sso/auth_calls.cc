@@ -96,15 +96,16 @@ codec::Value GenerateProxyTicket(AuthServices& s, const ApiCall& call, GrantKind
   auto may = MayOpen(s, **user, **target);
   if (!may.ok()) return ReplyFor(may.error(), codes.token.other);
   if (!*may) return Reply(codes.user_not_allowed, "用户不在被代理的接入资源中");
-  auto st = s.sessions.Issue(GrantKind::kTicket, (*target)->servicecode, grant->userid,
-                             grant->session);
+  auto st =
+      s.sessions.Issue(GrantKind::kTicket, (*target)->servicecode, grant->userid, grant->session);
   if (!st.ok()) return ReplyFor(st.error(), codes.token.other);
   return Success().Set("st", st->value);
 }
 
 codec::Value UserInfoReply(const directory::User& user) {
   codec::Value reply = Success();
-  for (const codec::Member& m : directory::UserToValue(user).members()) reply.Set(m.key, m.value);
+  const codec::Value fields = directory::UserToValue(user);
+  for (const codec::Member& m : fields.members()) reply.Set(m.key, m.value);
   return reply;
 }
 
@@ -136,8 +137,8 @@ codec::Value UserRoleReply(AuthServices& s, const Grant& grant, int other) {
 
 codec::Value LogoutReply(AuthServices& s, const ApiCall& call, GrantKind kind,
                          std::string_view token_param, const ac::GrantCodes& codes) {
-  auto grant =
-      s.sessions.Check(kind, call.Param(token_param), call.app.servicecode, /*accept_expired=*/true);
+  auto grant = s.sessions.Check(kind, call.Param(token_param), call.app.servicecode,
+                                /*accept_expired=*/true);
   if (!grant.ok()) return GrantFailure(grant.error(), codes, token_param);
   LogoutRequest request;
   request.session_id = grant->session;

@@ -78,6 +78,14 @@ Result<directory::User> UpdateOwnInfo(AuthServices& s, const directory::User& us
                                       const directory::Fields& changes, std::string_view ip,
                                       std::string_view servicecode);
 
+// "scheme://host[:port]" of an http(s) URL, lower case, without a default
+// port; "" when it is not one (or carries user info).
+std::string OriginOf(std::string_view url);
+// `url` is at one of the app's registered callback prefixes, or at least on
+// the same origin as one of them: for destinations that only take the
+// browser back to the app (logout's goto, the page asking js.do).
+bool OnAppOrigin(const directory::App& app, std::string_view url);
+
 // The zfRedirect address that sends a logged-in user to `servicecode`:
 // absolute when public_url is set, else a path.
 std::string LaunchUrl(const SsoSettings& settings, std::string_view servicecode);

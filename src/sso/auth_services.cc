@@ -185,9 +185,9 @@ Status ChangeOwnPassword(AuthServices& s, const directory::User& user, std::stri
 
 bool SelfEditable(std::string_view field) {
   static constexpr std::string_view kFields[] = {
-      "email",     "mobile",        "mobile2",     "telephone", "telephone2",
-      "postcode",  "country",       "province",    "city",      "officeaddress",
-      "officephone", "officefax",   "homephone",   "homeaddress", "headpicture"};
+      "email",       "mobile",    "mobile2",   "telephone",   "telephone2",
+      "postcode",    "country",   "province",  "city",        "officeaddress",
+      "officephone", "officefax", "homephone", "homeaddress", "headpicture"};
   for (std::string_view f : kFields) {
     if (f == field) return true;
   }
@@ -233,6 +233,47 @@ Result<directory::User> UpdateOwnInfo(AuthServices& s, const directory::User& us
   detail.append(changed);
   s.audit.Record("user_info_changed", user.userid, user.loginname, servicecode, ip, detail);
   return std::move(saved->user);
+}
+
+std::string OriginOf(std::string_view url) {
+  auto lower = [](std::string_view s) {
+    std::string out(s);
+    for (char& ch : out) {
+      if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+    }
+    return out;
+  };
+  size_t scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) return "";
+  std::string scheme = lower(url.substr(0, scheme_end));
+  if (scheme != "http" && scheme != "https") return "";
+  std::string_view rest = url.substr(scheme_end + 3);
+  std::string authority = lower(rest.substr(0, rest.find_first_of("/?#\\")));
+  if (authority.empty() || authority.find('@') != std::string::npos) return "";
+  for (char ch : authority) {
+    const bool ok = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '.' ||
+                    ch == '-' || ch == ':' || ch == '[' || ch == ']';
+    if (!ok) return "";
+  }
+  if (scheme == "http" && authority.ends_with(":80")) authority.resize(authority.size() - 3);
+  if (scheme == "https" && authority.ends_with(":443")) authority.resize(authority.size() - 4);
+  std::string origin = scheme;
+  origin.append("://").append(authority);
+  return origin;
+}
+
+bool OnAppOrigin(const directory::App& app, std::string_view url) {
+  if (directory::CallbackAllowed(app, url)) return true;
+  const std::string origin = OriginOf(url);
+  if (origin.empty()) return false;
+  // A bare-origin prefix ("http://127.0.0.1") admits any port of that host.
+  std::string with_slash = origin;
+  with_slash.push_back('/');
+  if (directory::CallbackAllowed(app, with_slash)) return true;
+  for (const std::string& callback : app.callback_urls) {
+    if (OriginOf(callback) == origin) return true;
+  }
+  return false;
 }
 
 std::string LaunchUrl(const SsoSettings& settings, std::string_view servicecode) {

@@ -10,6 +10,42 @@
 #include "sso/html.h"
 
 namespace tongban::sso {
+namespace {
+
+// The login flow's session cookie (auth_internal.h's kSessionCookie, which is
+// private to SsoAuth).
+constexpr std::string_view kSessionCookie = "TBSSO";
+
+}  // namespace
+
+std::optional<BrowserLogin> LoginPageSessions::Current(const http::Request& request) {
+  auto cookie = request.Cookie(kSessionCookie);
+  if (!cookie || cookie->empty()) return std::nullopt;
+  auto session = sessions_.Resume(*cookie);
+  if (!session.ok()) {
+    if (session.error().code != errc::kNotFound) {
+      spdlog::error("session lookup failed: {}", session.error().message);
+    }
+    return std::nullopt;
+  }
+  return BrowserLogin{session->id, session->public_id, session->userid, session->created_ms};
+}
+
+std::string LoginPageSessions::LoginUrl(const http::Request& request, std::string_view return_url,
+                                        bool force) {
+  std::string login = PublicBase(settings_, request);
+  login.append(settings_.context_path).append("/usp.do?action=ssoLogin");
+  login = http::AppendQuery(login, "goto", return_url);
+  if (!force) return login;
+  return LogoutUrl(request, login);
+}
+
+std::string LoginPageSessions::LogoutUrl(const http::Request& request,
+                                         std::string_view return_url) {
+  std::string logout = PublicBase(settings_, request);
+  logout.append(settings_.context_path).append("/usp.do?action=logout");
+  return http::AppendQuery(logout, "goto", return_url);
+}
 
 ThreadedBackChannel::ThreadedBackChannel(std::chrono::milliseconds timeout, size_t max_queue)
     : timeout_(timeout), max_queue_(max_queue), worker_([this] { Run(); }) {}

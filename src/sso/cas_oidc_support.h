@@ -24,6 +24,7 @@
 #include "http/request.h"
 #include "http/response.h"
 #include "sso/context.h"
+#include "sso/sessions.h"
 
 namespace tongban::sso {
 
@@ -52,14 +53,25 @@ class BrowserSessions {
   virtual std::string LogoutUrl(const http::Request& request, std::string_view return_url) = 0;
 };
 
-// What CAS and OIDC hear when an SSO session ends, so they can tell the apps
-// it reached in their own protocol.
-struct SessionEndNotice {
-  std::string session_id;
-  std::string public_id;
-  std::string userid;
+// BrowserSessions of the login flow on {ctx}/usp.do: the TBSSO cookie names a
+// browser session of the SessionStore; logging in and out goes through
+// usp.do with a `goto` back to CAS or OIDC (usp.do accepts this server's own
+// URLs as goto). A forced login (CAS renew, OIDC prompt=login or max_age)
+// ends the current session through usp.do's logout first, since the login
+// page proceeds at once for a browser that is logged in.
+class LoginPageSessions final : public BrowserSessions {
+ public:
+  LoginPageSessions(const SsoSettings& settings, SessionStore& sessions)
+      : settings_(settings), sessions_(sessions) {}
+  std::optional<BrowserLogin> Current(const http::Request& request) override;
+  std::string LoginUrl(const http::Request& request, std::string_view return_url,
+                       bool force) override;
+  std::string LogoutUrl(const http::Request& request, std::string_view return_url) override;
+
+ private:
+  const SsoSettings& settings_;
+  SessionStore& sessions_;
 };
-using SessionEndedListener = std::function<void(const SessionEndNotice&)>;
 
 // Sends one notice to an app on a background thread, so a logout handler
 // never waits for an app. Best effort, as CAS servers do for single logout:

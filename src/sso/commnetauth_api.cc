@@ -84,8 +84,8 @@ void AddCommnetAuthMethods(SignedApi& api, AuthServices& s) {
     if (!grant.ok()) return GrantFailure(grant.error(), ac::kCommTicket, "st");
     auto user = GrantUser(s, *grant);
     if (!user.ok()) return ReplyFor(user.error(), ac::kCommTicket.other);
-    auto code = s.sessions.Issue(GrantKind::kAuthcode, call.app.servicecode, grant->userid,
-                                 grant->session);
+    auto code =
+        s.sessions.Issue(GrantKind::kAuthcode, call.app.servicecode, grant->userid, grant->session);
     if (!code.ok()) return ReplyFor(code.error(), ac::kCommTicket.other);
     return Success()
         .Set("authcode", code->value)
@@ -97,9 +97,9 @@ void AddCommnetAuthMethods(SignedApi& api, AuthServices& s) {
   api.AddMethod("idValidation", {"loginname", "orgcoding", "password", "encryptiontype"},
                 [&s](const ApiCall& call) {
                   codec::Value failure;
-                  auto login = IdValidation(
-                      s, call, LoginCodes{ac::kCommLoginOffset, ac::kCommLoginOther},
-                      "commnetAuth", &failure);
+                  auto login =
+                      IdValidation(s, call, LoginCodes{ac::kCommLoginOffset, ac::kCommLoginOther},
+                                   "commnetAuth", &failure);
                   if (!login.ok()) return failure;
                   auto code = s.sessions.Issue(GrantKind::kAuthcode, call.app.servicecode,
                                                login->user->userid, login->session.id);
@@ -121,8 +121,8 @@ void AddCommnetAuthMethods(SignedApi& api, AuthServices& s) {
   });
 
   api.AddMethod("refAccessToken", {"refreshtoken"}, [&s](const ApiCall& call) {
-    auto set = s.sessions.Refresh(call.Param("refreshtoken"), call.app.servicecode,
-                                  call.app.proxy_right);
+    auto set =
+        s.sessions.Refresh(call.Param("refreshtoken"), call.app.servicecode, call.app.proxy_right);
     if (!set.ok()) return GrantFailure(set.error(), ac::kCommRefresh, "refreshtoken");
     return TokenSetReply(*set, s.context.clock.NowMillis(), /*with_refresh=*/false);
   });
@@ -138,8 +138,8 @@ void AddCommnetAuthMethods(SignedApi& api, AuthServices& s) {
     auto grant =
         s.sessions.Check(GrantKind::kAccessToken, call.Param("accesstoken"), call.app.servicecode);
     if (!grant.ok()) return GrantFailure(grant.error(), ac::kCommGetSt, "accesstoken");
-    auto st = s.sessions.Issue(GrantKind::kTicket, call.app.servicecode, grant->userid,
-                               grant->session);
+    auto st =
+        s.sessions.Issue(GrantKind::kTicket, call.app.servicecode, grant->userid, grant->session);
     if (!st.ok()) return ReplyFor(st.error(), ac::kCommGetSt.other);
     return Success().Set("st", st->value);
   });
@@ -171,32 +171,33 @@ void AddCommnetAuthMethods(SignedApi& api, AuthServices& s) {
     return LogoutReply(s, call, GrantKind::kAccessToken, "accesstoken", ac::kCommAccessToken);
   });
 
-  api.AddMethod(
-      "updatePassword", {"accesstoken", "oldpassword", "newpassword", "encryptiontype"},
-      [&s](const ApiCall& call) {
-        const ac::GrantCodes& codes = ac::kCommUpdatePasswordToken;
-        auto grant = s.sessions.Check(GrantKind::kAccessToken, call.Param("accesstoken"),
-                                      call.app.servicecode);
-        if (!grant.ok()) return GrantFailure(grant.error(), codes, "accesstoken");
-        auto user = GrantUser(s, *grant);
-        if (!user.ok()) return ReplyFor(user.error(), codes.other);
-        auto old_plain = DecodePassword(call, call.Param("oldpassword"));
-        if (!old_plain.ok()) return ReplyFor(old_plain.error(), codes.other);
-        auto new_plain = DecodePassword(call, call.Param("newpassword"));
-        if (!new_plain.ok()) return ReplyFor(new_plain.error(), codes.other);
-        Status changed =
-            ChangeOwnPassword(s, **user, *old_plain, *new_plain, "", call.app.servicecode);
-        if (!changed.ok()) {
-          const Error& e = changed.error();
-          if (e.code == directory::code::kLoginWrongPassword) {
-            return Reply(ac::kCommOldPasswordWrong, e.message);
-          }
-          if (e.code == ac::kEasyLoginThrottled) return Reply(ac::kCommPasswordThrottled, e.message);
-          if (e.code == errc::kInvalidArgument) return Reply(ac::kCommNewPasswordRejected, e.message);
-          return ReplyFor(e, codes.other);
-        }
-        return Success().Set("userid", (*user)->userid);
-      });
+  api.AddMethod("updatePassword", {"accesstoken", "oldpassword", "newpassword", "encryptiontype"},
+                [&s](const ApiCall& call) {
+                  const ac::GrantCodes& codes = ac::kCommUpdatePasswordToken;
+                  auto grant = s.sessions.Check(GrantKind::kAccessToken, call.Param("accesstoken"),
+                                                call.app.servicecode);
+                  if (!grant.ok()) return GrantFailure(grant.error(), codes, "accesstoken");
+                  auto user = GrantUser(s, *grant);
+                  if (!user.ok()) return ReplyFor(user.error(), codes.other);
+                  auto old_plain = DecodePassword(call, call.Param("oldpassword"));
+                  if (!old_plain.ok()) return ReplyFor(old_plain.error(), codes.other);
+                  auto new_plain = DecodePassword(call, call.Param("newpassword"));
+                  if (!new_plain.ok()) return ReplyFor(new_plain.error(), codes.other);
+                  Status changed = ChangeOwnPassword(s, **user, *old_plain, *new_plain, "",
+                                                     call.app.servicecode);
+                  if (!changed.ok()) {
+                    const Error& e = changed.error();
+                    if (e.code == directory::code::kLoginWrongPassword) {
+                      return Reply(ac::kCommOldPasswordWrong, e.message);
+                    }
+                    if (e.code == ac::kEasyLoginThrottled)
+                      return Reply(ac::kCommPasswordThrottled, e.message);
+                    if (e.code == errc::kInvalidArgument)
+                      return Reply(ac::kCommNewPasswordRejected, e.message);
+                    return ReplyFor(e, codes.other);
+                  }
+                  return Success().Set("userid", (*user)->userid);
+                });
 
   api.AddMethod("updateUserInfo", {"accesstoken", "args"}, [&s](const ApiCall& call) {
     const ac::GrantCodes& codes = ac::kCommUpdateUserToken;

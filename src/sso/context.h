@@ -4,7 +4,9 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <string>
+#include <vector>
 
 #include "core/clock.h"
 #include "core/random.h"
@@ -33,6 +35,15 @@ struct SsoSettings {
   std::chrono::seconds login_lockout{900};
 };
 
+// An SSO session that unified logout ended (sso/logout.cc), as the protocols
+// with their own logout messages hear of it: CAS single logout and OIDC
+// back-channel logout (added with issue 5, see cas_oidc_support.h).
+struct SessionEnd {
+  std::string session_id;
+  std::string public_id;  // "" when the session had already expired
+  std::string userid;
+};
+
 struct SsoContext {
   directory::Directory& directory;
   TicketStore& tickets;
@@ -43,6 +54,10 @@ struct SsoContext {
   // For writes that must share a transaction with the outbox (logout
   // notices) and for the audit table; null = log-only audit, no notices.
   SqlStore* sql = nullptr;
+  // Called, in order, after unified logout has ended a session and revoked
+  // its grants. Filled by src/app before the server starts; read-only after.
+  // Listeners must not block: they queue their notices.
+  std::vector<std::function<void(const SessionEnd&)>> on_session_end = {};
 };
 
 }  // namespace tongban::sso

@@ -14,8 +14,8 @@ void AddEasyAuthMethods(SignedApi& api, AuthServices& s) {
     if (!grant.ok()) return GrantFailure(grant.error(), ac::kEasyTicket, "st");
     auto user = GrantUser(s, *grant);
     if (!user.ok()) return ReplyFor(user.error(), ac::kEasyTicket.other);
-    auto token = s.sessions.Issue(GrantKind::kToken, call.app.servicecode, grant->userid,
-                                  grant->session);
+    auto token =
+        s.sessions.Issue(GrantKind::kToken, call.app.servicecode, grant->userid, grant->session);
     if (!token.ok()) return ReplyFor(token.error(), ac::kEasyTicket.other);
     return Success()
         .Set("token", token->value)
@@ -27,8 +27,8 @@ void AddEasyAuthMethods(SignedApi& api, AuthServices& s) {
   api.AddMethod("idValidation", {"loginname", "orgcoding", "password", "encryptiontype"},
                 [&s](const ApiCall& call) {
                   codec::Value failure;
-                  auto login = IdValidation(s, call, LoginCodes{0, ac::kEasyLoginOther},
-                                            "easyAuth", &failure);
+                  auto login = IdValidation(s, call, LoginCodes{0, ac::kEasyLoginOther}, "easyAuth",
+                                            &failure);
                   if (!login.ok()) return failure;
                   auto token = s.sessions.Issue(GrantKind::kToken, call.app.servicecode,
                                                 login->user->userid, login->session.id);

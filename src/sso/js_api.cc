@@ -71,7 +71,9 @@ bool IsPlainCode(std::string_view s, size_t max) {
 // break out of the call it names.
 bool IsCallbackName(std::string_view s) {
   if (s.empty() || s.size() > 64) return false;
-  auto start = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == '$'; };
+  auto start = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == '$';
+  };
   if (!start(s.front())) return false;
   for (char c : s) {
     if (!(start(c) || (c >= '0' && c <= '9') || c == '.')) return false;
@@ -89,32 +91,6 @@ bool IsHostValue(std::string_view s) {
     }
   }
   return true;
-}
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
-// "scheme://host[:port]" of an http(s) URL, lower case, without a default
-// port; "" when it is not one (or carries user info).
-std::string OriginOf(std::string_view url) {
-  size_t scheme_end = url.find("://");
-  if (scheme_end == std::string_view::npos) return "";
-  std::string scheme = Lower(url.substr(0, scheme_end));
-  if (scheme != "http" && scheme != "https") return "";
-  std::string_view rest = url.substr(scheme_end + 3);
-  size_t end = rest.find_first_of("/?#");
-  std::string authority = Lower(rest.substr(0, end));
-  if (authority.empty() || authority.find('@') != std::string::npos) return "";
-  if (scheme == "http" && authority.ends_with(":80")) authority.resize(authority.size() - 3);
-  if (scheme == "https" && authority.ends_with(":443")) authority.resize(authority.size() - 4);
-  std::string origin = scheme;
-  origin.append("://").append(authority);
-  return origin;
 }
 
 void Replace(std::string& text, std::string_view mark, std::string_view value) {
@@ -172,7 +148,8 @@ class JsApi {
 
   codec::Value TicketReply(const http::Request& request) {
     std::string_view servicecode = request.ParamOr("servicecode");
-    if (!IsPlainCode(servicecode, 64)) return Reply(code::kUnknownServicecode, "servicecode 不存在");
+    if (!IsPlainCode(servicecode, 64))
+      return Reply(code::kUnknownServicecode, "servicecode 不存在");
     auto app = s_.context.directory.CachedApp(servicecode);
     if (!app.ok()) {
       if (app.error().code == errc::kNotFound || app.error().code >= 1000) {
@@ -182,11 +159,9 @@ class JsApi {
     }
     if (!(*app)->enabled) return Reply(code::kAppDisabled, "接入资源已停用");
     const std::string source = SourceOrigin(request);
-    bool source_ok = false;
-    for (const std::string& callback : (*app)->callback_urls) {
-      if (!source.empty() && OriginOf(callback) == source) source_ok = true;
+    if (source.empty() || !OnAppOrigin(**app, source)) {
+      return Reply(ac::kJsSourceRefused, "请求来源不是该应用登记的地址");
     }
-    if (!source_ok) return Reply(ac::kJsSourceRefused, "请求来源不是该应用登记的地址");
     auto cookie = request.Cookie(kSessionCookie);
     if (!cookie) return Reply(ac::kJsNotLoggedIn, "用户未登录");
     auto session = s_.sessions.Resume(*cookie);
@@ -201,8 +176,8 @@ class JsApi {
     auto may = MayOpen(s_, **user, **app);
     if (!may.ok()) return ReplyFor(may.error(), ac::kJsOther);
     if (!*may) return Reply(ac::kJsNotAuthorised, "用户无权访问该应用");
-    auto st = s_.sessions.Issue(GrantKind::kTicket, (*app)->servicecode, session->userid,
-                                session->id);
+    auto st =
+        s_.sessions.Issue(GrantKind::kTicket, (*app)->servicecode, session->userid, session->id);
     if (!st.ok()) return ReplyFor(st.error(), ac::kJsOther);
     return Success().Set("ticket", st->value);
   }

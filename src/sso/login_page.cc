@@ -31,27 +31,35 @@ constexpr std::string_view kLayout = R"(<!DOCTYPE html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex">
+<link rel="icon" href="data:,">
 <title>{{title}} - 统一身份认证</title>
 <style>
 *{box-sizing:border-box}
-body{margin:0;font-family:-apple-system,"PingFang SC","Microsoft YaHei","Noto Sans CJK SC",sans-serif;background:#eef2f7;color:#1f2d3d;line-height:1.5}
-.card{max-width:420px;margin:8vh auto 16px;background:#fff;padding:28px 24px;border-radius:8px;box-shadow:0 2px 12px rgba(0,0,0,.08)}
+body{margin:0;background:#eef2f7;color:#1f2d3d;line-height:1.5;
+ font-family:-apple-system,"PingFang SC","Microsoft YaHei","Noto Sans CJK SC",sans-serif}
+.card{max-width:420px;margin:8vh auto 16px;background:#fff;padding:28px 24px;border-radius:8px;
+ box-shadow:0 2px 12px rgba(0,0,0,.08)}
 .brand{text-align:center;color:#5b6b7b;font-size:14px;margin:0 0 4px}
 h1{font-size:22px;margin:0 0 18px;text-align:center}
 label{display:block;margin:14px 0 6px;font-size:14px}
 input{width:100%;padding:10px 12px;font-size:16px;border:1px solid #c8d1dc;border-radius:4px}
 input:focus{outline:2px solid #1a6fd4;border-color:#1a6fd4}
-button{width:100%;margin-top:22px;padding:12px;font-size:16px;color:#fff;background:#1a6fd4;border:0;border-radius:4px;cursor:pointer}
-.error{color:#b42318;background:#fef3f2;border:1px solid #fecdca;padding:10px 12px;border-radius:4px}
-.ok{color:#05603a;background:#ecfdf3;border:1px solid #abefc6;padding:10px 12px;border-radius:4px}
+button{width:100%;margin-top:22px;padding:12px;font-size:16px;color:#fff;background:#1a6fd4;
+ border:0;border-radius:4px;cursor:pointer}
+.error{color:#b42318;background:#fef3f2;border:1px solid #fecdca;padding:10px 12px;
+ border-radius:4px}
+.ok{color:#05603a;background:#ecfdf3;border:1px solid #abefc6;padding:10px 12px;
+ border-radius:4px}
 .note{color:#5b6b7b;font-size:14px}
 ul.apps{list-style:none;padding:0;margin:0}
 ul.apps li{margin:8px 0}
-ul.apps a{display:block;padding:12px 14px;border:1px solid #dde3ea;border-radius:6px;text-decoration:none;color:#1a6fd4}
+ul.apps a{display:block;padding:12px 14px;border:1px solid #dde3ea;border-radius:6px;
+ text-decoration:none;color:#1a6fd4}
 nav{margin-top:22px;text-align:center;font-size:14px}
 nav a{margin:0 8px;color:#1a6fd4}
 footer{text-align:center;color:#8a97a5;font-size:12px;padding:16px}
-@media (max-width:480px){.card{margin:0;border-radius:0;min-height:100vh;box-shadow:none;padding:24px 16px}}
+@media (max-width:480px){
+ .card{margin:0;border-radius:0;min-height:100vh;box-shadow:none;padding:24px 16px}}
 </style>
 </head>
 <body>
@@ -72,7 +80,8 @@ constexpr std::string_view kLoginForm = R"({{{notice}}}{{{app_note}}}
 <input type="hidden" name="goto" value="{{goto}}">
 <input type="hidden" name="csrf" value="{{csrf}}">
 <label for="loginname">用户名</label>
-<input id="loginname" name="loginname" type="text" value="{{loginname}}" autocomplete="username" autocapitalize="off" spellcheck="false" required autofocus>
+<input id="loginname" name="loginname" type="text" value="{{loginname}}"
+ autocomplete="username" autocapitalize="off" spellcheck="false" required autofocus>
 <label for="password">密码</label>
 <input id="password" name="password" type="password" autocomplete="current-password" required>
 <button type="submit">登录</button>
@@ -86,9 +95,11 @@ constexpr std::string_view kPasswordForm = R"({{{notice}}}
 <label for="oldpassword">原密码</label>
 <input id="oldpassword" name="oldpassword" type="password" autocomplete="current-password" required>
 <label for="newpassword">新密码</label>
-<input id="newpassword" name="newpassword" type="password" autocomplete="new-password" minlength="8" required>
+<input id="newpassword" name="newpassword" type="password" autocomplete="new-password"
+ minlength="8" required>
 <label for="confirmpassword">确认新密码</label>
-<input id="confirmpassword" name="confirmpassword" type="password" autocomplete="new-password" minlength="8" required>
+<input id="confirmpassword" name="confirmpassword" type="password"
+ autocomplete="new-password" minlength="8" required>
 <p class="note">至少 8 位，包含字母、数字、符号中的至少两类。</p>
 <button type="submit">修改密码</button>
 </form>
@@ -103,11 +114,11 @@ struct EditableField {
 
 // What editUser offers (a subset of SelfEditable: the fields people know).
 constexpr EditableField kEditUserFields[] = {
-    {"email", "电子邮箱", "email"},         {"mobile", "手机号码", "tel"},
-    {"telephone", "联系电话", "tel"},       {"postcode", "邮政编码", "text"},
-    {"province", "省份", "text"},           {"city", "城市", "text"},
-    {"officeaddress", "办公地址", "text"},  {"officephone", "办公电话", "tel"},
-    {"homephone", "住宅电话", "tel"},       {"homeaddress", "家庭住址", "text"},
+    {"email", "电子邮箱", "email"},        {"mobile", "手机号码", "tel"},
+    {"telephone", "联系电话", "tel"},      {"postcode", "邮政编码", "text"},
+    {"province", "省份", "text"},          {"city", "城市", "text"},
+    {"officeaddress", "办公地址", "text"}, {"officephone", "办公电话", "tel"},
+    {"homephone", "住宅电话", "tel"},      {"homeaddress", "家庭住址", "text"},
 };
 
 bool IsHex(std::string_view s, size_t size) {
@@ -233,7 +244,8 @@ class LoginPages {
                           {{"login", PageUrl("?action=ssoLogin")}});
     }
     return FillTemplate(
-        R"(<nav><a href="{{index}}">我的应用</a><a href="{{pwd}}">修改密码</a><a href="{{user}}">个人信息</a><a href="{{logout}}">退出</a></nav>
+        R"(<nav><a href="{{index}}">我的应用</a><a href="{{pwd}}">修改密码</a>
+<a href="{{user}}">个人信息</a><a href="{{logout}}">退出</a></nav>
 )",
         {{"index", PageUrl("?action=index")},
          {"pwd", PageUrl("?action=editPwd")},
@@ -262,8 +274,7 @@ class LoginPages {
                                                     const Session& session) {
     auto user = s_.context.directory.CachedUser(session.userid);
     if (user.ok() && !(*user)->locked && (*user)->useable == 1) return std::move(*user);
-    LogoutRequest end{session.id, session.userid, "", std::string(request.remote_ip()),
-                      "account"};
+    LogoutRequest end{session.id, session.userid, "", std::string(request.remote_ip()), "account"};
     (void)s_.logout.Run(end);
     return nullptr;
   }
@@ -308,8 +319,7 @@ class LoginPages {
       if (!allowed) {
         s_.audit.Record("goto_refused", "", "", servicecode, request.remote_ip(), "");
         SendMessage(response, 400, "跳转地址不允许",
-                    Notice("error", "goto",
-                           "跳转地址（goto）不是该应用登记的地址，已拒绝跳转。") +
+                    Notice("error", "goto", "跳转地址（goto）不是该应用登记的地址，已拒绝跳转。") +
                         Nav(false));
         return std::nullopt;
       }
@@ -320,8 +330,8 @@ class LoginPages {
 
   // A logged-in user goes on: to the app's callback with a fresh ticket,
   // to the goto, or to the launcher.
-  void Proceed(const http::Request& request, http::Response& response, const Session& session,
-               const directory::User& user, const Target& target) {
+  void Proceed(http::Response& response, const Session& session, const directory::User& user,
+               const Target& target) {
     if (!target.app) {
       Redirect(response, target.goto_url.empty() ? PageUrl("?action=index") : target.goto_url);
       return;
@@ -335,15 +345,15 @@ class LoginPages {
     if (!*may) {
       std::string text("您没有访问「");
       text.append(app.name.empty() ? app.servicecode : app.name).append("」的权限。");
-      SendMessage(response, 403, "无访问权限",
-                  Notice("error", std::to_string(auth_code::kEasyLoginNotAuthorised), text) +
-                      Nav(true));
+      SendMessage(
+          response, 403, "无访问权限",
+          Notice("error", std::to_string(auth_code::kEasyLoginNotAuthorised), text) + Nav(true));
       return;
     }
     if (app.callback_urls.empty()) {
-      SendMessage(response, 500, "应用配置不完整",
-                  Notice("error", "callback", "该应用未登记回调地址，请联系平台管理员。") +
-                      Nav(true));
+      SendMessage(
+          response, 500, "应用配置不完整",
+          Notice("error", "callback", "该应用未登记回调地址，请联系平台管理员。") + Nav(true));
       return;
     }
     auto st = s_.sessions.Issue(GrantKind::kTicket, app.servicecode, session.userid, session.id);
@@ -354,7 +364,6 @@ class LoginPages {
     }
     std::string url = http::AppendQuery(app.callback_urls.front(), "ticket", st->value);
     if (!target.goto_url.empty()) url = http::AppendQuery(url, "sp", target.goto_url);
-    (void)request;
     Redirect(response, url);
   }
 
@@ -372,10 +381,10 @@ class LoginPages {
     response.SetCookie(kCsrfCookie, csrf, CookieOpts());
     std::string app_note;
     if (target.app) {
-      app_note = FillTemplate(R"(<p class="note">登录后将进入：<strong>{{name}}</strong></p>
+      app_note = FillTemplate(
+          R"(<p class="note">登录后将进入：<strong>{{name}}</strong></p>
 )",
-                              {{"name", target.app->name.empty() ? target.app->servicecode
-                                                                  : target.app->name}});
+          {{"name", target.app->name.empty() ? target.app->servicecode : target.app->name}});
     }
     std::string notice = message.empty() ? std::string() : Notice("error", code, message);
     std::string body = FillTemplate(
@@ -392,9 +401,12 @@ class LoginPages {
   void ShowLogin(const http::Request& request, http::Response& response, bool app_required) {
     auto target = ParseTarget(request, response, app_required);
     if (!target) return;
-    if (auto session = Current(request)) {
+    // renew (as in CAS): ask for the password even with a live session.
+    std::string_view renew = request.ParamOr("renew");
+    const bool force = renew == "true" || renew == "1";
+    if (auto session = Current(request); session && !force) {
       if (auto user = ActiveUser(request, *session)) {
-        Proceed(request, response, *session, *user, *target);
+        Proceed(response, *session, *user, *target);
         return;
       }
     }
@@ -428,10 +440,12 @@ class LoginPages {
     if (!user.ok()) {
       const Error& e = user.error();
       int status = 403;
+      std::string code = std::to_string(e.code);
       std::string message = e.message;
       if (e.code == dcode::kLoginNoUser || e.code == dcode::kLoginWrongPassword) {
-        // One message for both: the page must not tell which login names exist.
+        // One answer for both: the page must not tell which login names exist.
         status = 401;
+        code = "credentials";
         message = "用户名或密码错误";
         if (size_t cut = e.message.find("；"); cut != std::string::npos) {
           message.append(e.message.substr(cut));
@@ -442,7 +456,7 @@ class LoginPages {
         status = 503;
         message = "服务暂不可用，请稍后再试";
       }
-      RenderLogin(request, response, *target, status, std::to_string(e.code), message, loginname);
+      RenderLogin(request, response, *target, status, code, message, loginname);
       return;
     }
     // A login replaces whatever session this browser had (no fixation, and
@@ -458,7 +472,7 @@ class LoginPages {
       return;
     }
     response.SetCookie(kSessionCookie, session->id, CookieOpts());
-    Proceed(request, response, *session, **user, *target);
+    Proceed(response, *session, **user, *target);
   }
 
   // ---- logout ----
@@ -466,8 +480,7 @@ class LoginPages {
   void Logout(const http::Request& request, http::Response& response) {
     std::vector<std::string> apps;
     if (auto session = Current(request)) {
-      LogoutRequest end{session->id, session->userid, "", std::string(request.remote_ip()),
-                        "user"};
+      LogoutRequest end{session->id, session->userid, "", std::string(request.remote_ip()), "user"};
       auto done = s_.logout.Run(end);
       if (done.ok()) {
         apps = std::move(done->apps);
@@ -488,7 +501,7 @@ class LoginPages {
       for (const std::string& code : apps) {
         if (allowed) break;
         auto app = s_.context.directory.CachedApp(code);
-        allowed = app.ok() && directory::CallbackAllowed(**app, goto_url);
+        allowed = app.ok() && OnAppOrigin(**app, goto_url);
       }
       if (allowed) {
         Redirect(response, goto_url);
@@ -536,10 +549,10 @@ class LoginPages {
         if (app.servicecode == directory::kPlatformApp) continue;
         std::string href = PageUrl("?action=zfRedirect&servicecode=");
         href.append(http::UrlEncode(app.servicecode));
-        body.append(FillTemplate(R"(<li><a href="{{href}}">{{name}}</a></li>
+        body.append(FillTemplate(
+            R"(<li><a href="{{href}}">{{name}}</a></li>
 )",
-                                 {{"href", href},
-                                  {"name", app.name.empty() ? app.servicecode : app.name}}));
+            {{"href", href}, {"name", app.name.empty() ? app.servicecode : app.name}}));
       }
       body.append("</ul>\n");
     }
@@ -571,8 +584,8 @@ class LoginPages {
     return !csrf.empty() && crypto::ConstantTimeEquals(csrf, session.csrf);
   }
 
-  void ShowPassword(const http::Request& request, http::Response& response,
-                    std::string_view code, std::string_view message, int status = 200) {
+  void ShowPassword(const http::Request& request, http::Response& response, std::string_view code,
+                    std::string_view message, int status = 200) {
     auto owner = RequireLogin(request, response, "?action=editPwd");
     if (!owner) return;
     std::string notice = message.empty() ? std::string() : Notice("error", code, message);
@@ -600,18 +613,20 @@ class LoginPages {
       ShowPassword(request, response, "confirm", "两次输入的新密码不一致。", 400);
       return;
     }
-    Status changed = ChangeOwnPassword(s_, *owner->user, old_plain, new_plain,
-                                       request.remote_ip(), "");
+    Status changed =
+        ChangeOwnPassword(s_, *owner->user, old_plain, new_plain, request.remote_ip(), "");
     if (!changed.ok()) {
       const Error& e = changed.error();
       int status = e.code == auth_code::kEasyLoginThrottled ? 429
-                   : e.code == errc::kInvalidArgument      ? 400
-                   : e.code < 1000                         ? 503
-                                                           : 403;
-      ShowPassword(request, response, std::to_string(e.code),
-                   e.code < 1000 && e.code != errc::kInvalidArgument ? "服务暂不可用，请稍后再试"
-                                                                     : std::string_view(e.message),
-                   status);
+                   : e.code == errc::kInvalidArgument       ? 400
+                   : e.code < 1000                          ? 503
+                                                            : 403;
+      ShowPassword(
+          request, response,
+          e.code == errc::kInvalidArgument ? std::string("policy") : std::to_string(e.code),
+          e.code < 1000 && e.code != errc::kInvalidArgument ? "服务暂不可用，请稍后再试"
+                                                            : std::string_view(e.message),
+          status);
       return;
     }
     SendMessage(response, 200, "修改密码",
@@ -619,8 +634,8 @@ class LoginPages {
   }
 
   void ShowUser(const http::Request& request, http::Response& response,
-                const directory::Fields& entered, std::string_view code,
-                std::string_view message, int status = 200, bool saved = false) {
+                const directory::Fields& entered, std::string_view code, std::string_view message,
+                int status = 200, bool saved = false) {
     auto owner = RequireLogin(request, response, "?action=editUser");
     if (!owner) return;
     const codec::Value current = directory::UserToValue(*owner->user);
@@ -642,11 +657,11 @@ class LoginPages {
       } else if (const codec::Value* v = current.Find(f.name)) {
         value = v->ToText();
       }
-      body.append(FillTemplate(R"(<label for="{{name}}">{{label}}</label>
+      body.append(
+          FillTemplate(R"(<label for="{{name}}">{{label}}</label>
 <input id="{{name}}" name="{{name}}" type="{{type}}" value="{{value}}">
 )",
-                               {{"name", f.name}, {"label", f.label}, {"type", f.type},
-                                {"value", value}}));
+                       {{"name", f.name}, {"label", f.label}, {"type", f.type}, {"value", value}}));
     }
     body.append("<button type=\"submit\">保存</button>\n</form>\n");
     body.append(Nav(true));
@@ -667,14 +682,17 @@ class LoginPages {
     auto updated = UpdateOwnInfo(s_, *owner->user, changes, request.remote_ip(), "");
     if (!updated.ok()) {
       const Error& e = updated.error();
-      ShowUser(request, response, changes, std::to_string(e.code),
-               e.code < 1000 && e.code != errc::kInvalidArgument &&
-                       e.code != errc::kPermissionDenied
-                   ? "服务暂不可用，请稍后再试"
-                   : std::string_view(e.message),
-               e.code == errc::kInvalidArgument    ? 400
-               : e.code == errc::kPermissionDenied ? 403
-                                                   : 503);
+      ShowUser(
+          request, response, changes,
+          e.code == errc::kInvalidArgument    ? std::string("invalid")
+          : e.code == errc::kPermissionDenied ? std::string("field")
+                                              : std::to_string(e.code),
+          e.code < 1000 && e.code != errc::kInvalidArgument && e.code != errc::kPermissionDenied
+              ? "服务暂不可用，请稍后再试"
+              : std::string_view(e.message),
+          e.code == errc::kInvalidArgument    ? 400
+          : e.code == errc::kPermissionDenied ? 403
+                                              : 503);
       return;
     }
     ShowUser(request, response, {}, "0", "个人信息已保存。", 200, /*saved=*/true);

@@ -11,8 +11,7 @@
 namespace tongban::sso {
 namespace {
 
-struct AppGrants {
-  std::string st;
+struct AppTokens {
   std::string token;
   std::string accesstoken;
 };
@@ -27,14 +26,18 @@ void AppendListItem(std::string& list, std::string_view item) {
 Result<LogoutOutcome> UnifiedLogout::Run(const LogoutRequest& request) {
   auto ended = sessions_.End(request.session_id);
   if (!ended.ok()) return std::move(ended).error();
+  // CAS and OIDC tell their apps in their own protocols (issue 5).
+  if (!context_.on_session_end.empty()) {
+    SessionEnd notice{request.session_id, ended->session ? ended->session->public_id : "",
+                      request.userid};
+    for (const auto& listener : context_.on_session_end) listener(notice);
+  }
 
-  std::map<std::string, AppGrants> by_app;
-  for (const IssuedGrant& g : ended->grants) {
-    AppGrants& a = by_app[g.app];
+  std::map<std::string, AppTokens> by_app;
+  for (const std::string& app : ended->apps) by_app[app];
+  for (const IssuedGrant& g : ended->tokens) {
+    AppTokens& a = by_app[g.app];
     switch (g.kind) {
-      case GrantKind::kTicket:
-        AppendListItem(a.st, g.value);
-        break;
       case GrantKind::kToken:
         AppendListItem(a.token, g.value);
         break;
@@ -61,7 +64,7 @@ Result<LogoutOutcome> UnifiedLogout::Run(const LogoutRequest& request) {
     std::string payload;
   };
   std::vector<Notice> notices;
-  for (const auto& [servicecode, grants] : by_app) {
+  for (const auto& [servicecode, tokens] : by_app) {
     outcome.apps.push_back(servicecode);
     if (servicecode == request.initiator) continue;
     auto app = context_.directory.CachedApp(servicecode);
@@ -70,9 +73,8 @@ Result<LogoutOutcome> UnifiedLogout::Run(const LogoutRequest& request) {
     payload.Set("userid", request.userid)
         .Set("loginname", loginname)
         .Set("sessionid", public_id)
-        .Set("st", grants.st)
-        .Set("token", grants.token)
-        .Set("accesstoken", grants.accesstoken);
+        .Set("token", tokens.token)
+        .Set("accesstoken", tokens.accesstoken);
     notices.push_back({servicecode, codec::RenderJson(payload)});
   }
 

@@ -36,8 +36,8 @@ class UnifiedLogout {
 
   // The session and its grants are gone when this returns OK; the notices
   // are committed to the outbox (JSON payload: userid, loginname, sessionid
-  // (the session's public id), and the `st`, `token`, `accesstoken` values
-  // the app held, each ';'-separated).
+  // (the session's public id), and the `token` and `accesstoken` values the
+  // app held, each ';'-separated).
   Result<LogoutOutcome> Run(const LogoutRequest& request);
 
  private:

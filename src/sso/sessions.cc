@@ -15,7 +15,8 @@ using std::chrono::milliseconds;
 constexpr milliseconds kExpiredGrace = std::chrono::minutes(5);
 
 constexpr std::string_view kSessionPrefix = "sso:s:";
-constexpr std::string_view kIssuedPrefix = "sso:si:";  // set: what a session issued
+constexpr std::string_view kIssuedPrefix = "sso:si:";  // set: apps and tokens of a session
+constexpr std::string_view kEndedPrefix = "sso:se:";   // tombstone of an ended session
 // Single-use grants get their own key spaces, so that redeeming a value of
 // the wrong kind can never use up a token.
 constexpr std::string_view kTicketPrefix = "sso:st:";
@@ -95,8 +96,8 @@ bool IsGrantKind(char c) {
 
 std::string EncodeGrant(const Grant& g) {
   const char kind[2] = {static_cast<char>(g.kind), '\0'};
-  return Pack({"1", kind, g.app, g.userid, g.session, std::to_string(g.expires_ms),
-               g.access_token, g.proxy_token});
+  return Pack({"1", kind, g.app, g.userid, g.session, std::to_string(g.expires_ms), g.access_token,
+               g.proxy_token});
 }
 
 Result<Grant> DecodeGrant(std::string_view record, std::string_view value) {
@@ -118,8 +119,8 @@ Result<Grant> DecodeGrant(std::string_view record, std::string_view value) {
 
 std::string EncodeSession(const Session& s) {
   const char origin[2] = {static_cast<char>(s.origin), '\0'};
-  return Pack({"1", s.userid, s.loginname, s.csrf, s.public_id, std::to_string(s.created_ms),
-               origin});
+  return Pack(
+      {"1", s.userid, s.loginname, s.csrf, s.public_id, std::to_string(s.created_ms), origin});
 }
 
 Result<Session> DecodeSession(std::string_view record, std::string_view id) {
@@ -138,10 +139,15 @@ Result<Session> DecodeSession(std::string_view record, std::string_view id) {
   return s;
 }
 
-// The issued-set member naming one grant.
-std::string IssuedMember(GrantKind kind, std::string_view app, std::string_view value) {
-  const char k[2] = {static_cast<char>(kind), '\0'};
+// The issued-set member naming one token, or (kind '*', no value) an app
+// that received a ticket or authcode: one member per app however many.
+std::string IssuedMember(char kind, std::string_view app, std::string_view value) {
+  const char k[2] = {kind, '\0'};
   return Pack({k, app, value});
+}
+
+bool SingleUse(GrantKind kind) {
+  return kind == GrantKind::kTicket || kind == GrantKind::kAuthcode;
 }
 
 bool IsSessionId(std::string_view id) {
@@ -181,8 +187,8 @@ SessionStore::SessionStore(TicketStore& store, const Clock& clock, Random& rando
 bool SessionStore::WellFormed(std::string_view value) {
   if (value.empty() || value.size() > 50) return false;
   return std::all_of(value.begin(), value.end(), [](char c) {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           c == '-' || c == '_' || c == '.';
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' ||
+           c == '_' || c == '.';
   });
 }
 
@@ -231,6 +237,12 @@ Result<Session> SessionStore::Resume(std::string_view id) {
 
 Result<EndedSession> SessionStore::End(std::string_view session_id) {
   EndedSession ended;
+  // First, so that a ticket or authcode issued before (or while) the session
+  // ends is refused: it outlives every one of them.
+  const milliseconds tombstone_ttl =
+      std::max(milliseconds(lifetimes_.ticket), milliseconds(lifetimes_.authcode)) +
+      std::chrono::seconds(1);
+  TB_RETURN_IF_ERROR(store_.Put(Key(kEndedPrefix, session_id), "1", tombstone_ttl));
   const std::string key = Key(kSessionPrefix, session_id);
   auto record = store_.Get(key);
   if (record.ok()) {
@@ -244,10 +256,14 @@ Result<EndedSession> SessionStore::End(std::string_view session_id) {
   if (!members.ok()) return std::move(members).error();
   for (const std::string& member : *members) {
     std::vector<std::string> f = Unpack(member);
-    if (f.size() != 3 || f[0].size() != 1 || !IsGrantKind(f[0][0])) continue;
+    if (f.size() != 3 || f[0].size() != 1) continue;
+    if (std::find(ended.apps.begin(), ended.apps.end(), f[1]) == ended.apps.end()) {
+      ended.apps.push_back(f[1]);
+    }
+    if (!IsGrantKind(f[0][0])) continue;
     IssuedGrant g{static_cast<GrantKind>(f[0][0]), std::move(f[1]), std::move(f[2])};
     TB_RETURN_IF_ERROR(store_.Erase(GrantKey(g.kind, g.value)));
-    ended.grants.push_back(std::move(g));
+    ended.tokens.push_back(std::move(g));
   }
   TB_RETURN_IF_ERROR(store_.EraseSet(issued_key));
   TB_RETURN_IF_ERROR(store_.Erase(key));
@@ -256,8 +272,8 @@ Result<EndedSession> SessionStore::End(std::string_view session_id) {
 
 Status SessionStore::Store(const Grant& grant) {
   const int64_t now = clock_.NowMillis();
-  const milliseconds ttl = milliseconds(std::max<int64_t>(grant.expires_ms - now, 1)) +
-                           kExpiredGrace;
+  const milliseconds ttl =
+      milliseconds(std::max<int64_t>(grant.expires_ms - now, 1)) + kExpiredGrace;
   TB_RETURN_IF_ERROR(store_.Put(GrantKey(grant.kind, grant.value), EncodeGrant(grant), ttl));
   // The set outlives every grant in it, so that logout finds tokens issued
   // long after the browser session itself went idle.
@@ -265,8 +281,10 @@ Status SessionStore::Store(const Grant& grant) {
       std::max({milliseconds(lifetimes_.session), milliseconds(lifetimes_.refresh_token),
                 milliseconds(lifetimes_.access_token)}) +
       kExpiredGrace;
-  return store_.AddToSet(Key(kIssuedPrefix, grant.session),
-                         IssuedMember(grant.kind, grant.app, grant.value), set_ttl);
+  const std::string member =
+      SingleUse(grant.kind) ? IssuedMember('*', grant.app, "")
+                            : IssuedMember(static_cast<char>(grant.kind), grant.app, grant.value);
+  return store_.AddToSet(Key(kIssuedPrefix, grant.session), member, set_ttl);
 }
 
 Result<Grant> SessionStore::Issue(GrantKind kind, std::string_view app, std::string_view userid,
@@ -301,7 +319,13 @@ Result<Grant> SessionStore::Load(std::string_view key, GrantKind kind, std::stri
 
 Result<Grant> SessionStore::Redeem(GrantKind kind, std::string_view value, std::string_view app) {
   if (!WellFormed(value)) return Error::InvalidArgument("格式错误");
-  return Load(GrantKey(kind, value), kind, value, app, /*redeem=*/true, /*accept_expired=*/false);
+  auto grant =
+      Load(GrantKey(kind, value), kind, value, app, /*redeem=*/true, /*accept_expired=*/false);
+  if (!grant.ok()) return grant;
+  auto ended = store_.Get(Key(kEndedPrefix, grant->session));
+  if (ended.ok()) return Error::NotFound("所属会话已注销");
+  if (ended.error().code != errc::kNotFound) return std::move(ended).error();
+  return grant;
 }
 
 Result<Grant> SessionStore::Check(GrantKind kind, std::string_view value, std::string_view app,
@@ -353,8 +377,7 @@ Result<TokenSet> SessionStore::Refresh(std::string_view refresh_token, std::stri
   refresh->access_token = access->value;
   refresh->proxy_token = proxy ? proxy->value : std::string();
   const milliseconds ttl =
-      milliseconds(std::max<int64_t>(refresh->expires_ms - clock_.NowMillis(), 1)) +
-      kExpiredGrace;
+      milliseconds(std::max<int64_t>(refresh->expires_ms - clock_.NowMillis(), 1)) + kExpiredGrace;
   TB_RETURN_IF_ERROR(
       store_.Put(GrantKey(GrantKind::kRefreshToken, refresh->value), EncodeGrant(*refresh), ttl));
   return TokenSet{std::move(*access), std::move(*refresh), std::move(proxy)};

@@ -79,7 +79,7 @@ struct TokenSet {
   std::optional<Grant> proxy;
 };
 
-// What a session had issued, as unified logout needs it.
+// A token a session had issued, as unified logout needs it.
 struct IssuedGrant {
   GrantKind kind;
   std::string app;
@@ -87,8 +87,9 @@ struct IssuedGrant {
 };
 
 struct EndedSession {
-  std::optional<Session> session;  // empty when it had already expired
-  std::vector<IssuedGrant> grants;
+  std::optional<Session> session;   // empty when it had already expired
+  std::vector<std::string> apps;    // every app that received a ticket or token in it
+  std::vector<IssuedGrant> tokens;  // the tokens it issued (revoked now)
 };
 
 class SessionStore {
@@ -101,9 +102,11 @@ class SessionStore {
   // The live browser session with this id, its lifetime restarted.
   // errc::kNotFound when unknown, expired, malformed or not a browser session.
   Result<Session> Resume(std::string_view id);
-  // Ends the session: removes it and every grant it issued (tickets, codes,
-  // tokens of every app), and returns what they were. Ending an expired or
-  // unknown session still revokes the grants it left behind.
+  // Ends the session: removes it and every grant it issued to any app, and
+  // says which apps and tokens those were. Ending an expired or unknown
+  // session still revokes what it left behind. Tickets and authcodes are not
+  // listed one by one (a session may hand out many, each living a minute):
+  // a short-lived tombstone makes Redeem refuse those of an ended session.
   Result<EndedSession> End(std::string_view session_id);
 
   // A fresh ticket, authcode or easyAuth/access/proxy token for `app` in the

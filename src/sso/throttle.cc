@@ -58,8 +58,7 @@ Result<std::optional<Lockout>> LoginThrottle::LockoutOf(const std::string& key, 
   return std::optional<Lockout>(Lockout{by_ip, std::chrono::seconds((left_ms + 999) / 1000)});
 }
 
-Result<std::optional<Lockout>> LoginThrottle::Check(std::string_view account,
-                                                    std::string_view ip) {
+Result<std::optional<Lockout>> LoginThrottle::Check(std::string_view account, std::string_view ip) {
   if (!ip.empty()) {
     auto by_ip = LockoutOf(Key("sso:lk:i:", IpKey(ip)), true);
     if (!by_ip.ok() || by_ip->has_value()) return by_ip;
@@ -85,8 +84,8 @@ Result<std::optional<Lockout>> LoginThrottle::RecordFailure(std::string_view acc
                                                             std::string_view ip) {
   std::optional<Lockout> started;
   const std::string account_key = AccountKey(account);
-  auto by_account =
-      Count(Key("sso:th:a:", account_key), Key("sso:lk:a:", account_key), options_.account_failures);
+  auto by_account = Count(Key("sso:th:a:", account_key), Key("sso:lk:a:", account_key),
+                          options_.account_failures);
   if (!by_account.ok()) return std::move(by_account).error();
   if (*by_account) started = Lockout{false, options_.lockout};
   if (!ip.empty()) {

@@ -20,8 +20,8 @@
 namespace tongban::sso {
 
 struct ThrottleOptions {
-  int account_failures = 5;  // failures of one account before it is locked out
-  int ip_failures = 20;      // failures from one IP (any accounts) before it is locked out
+  int account_failures = 5;           // failures of one account before it is locked out
+  int ip_failures = 20;               // failures from one IP (any accounts) before it is locked out
   std::chrono::seconds window{900};   // failures older than this (since the last one) are forgotten
   std::chrono::seconds lockout{900};  // how long a lockout lasts
 };

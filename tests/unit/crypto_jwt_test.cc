@@ -76,7 +76,9 @@ const char kSm2Message[] = "tongban SM2 vector";
 const char kSm2Signature[] =
     "Pd4qwBVUZ6Y51xKEWAGEyhOqW8T-tz504yTnhJhwPYXzRRNUxSb5jV0WP6AMMO5qX7jyUOnCscVzZg3f-VCvDA";
 
-std::string SigningInput(std::string_view token) { return std::string(token.substr(0, token.rfind('.'))); }
+std::string SigningInput(std::string_view token) {
+  return std::string(token.substr(0, token.rfind('.')));
+}
 std::string SignaturePart(std::string_view token) {
   return Base64UrlDecode(token.substr(token.rfind('.') + 1)).value();
 }
@@ -296,7 +298,7 @@ class CryptoKeyRingTest : public ::testing::Test {
 };
 
 constexpr std::array<SigningAlgorithm, 2> kRsAndSm2 = {SigningAlgorithm::kRs256,
-                                                      SigningAlgorithm::kSm2};
+                                                       SigningAlgorithm::kSm2};
 
 TEST_F(CryptoKeyRingTest, CreatesMissingKeysWithOwnerOnlyPermissions) {
   auto ring = KeyRing::LoadDir(dir_ + "/oidc", kRsAndSm2);

@@ -1,0 +1,611 @@
+#include "sso/cas_server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <mutex>
+#include <set>
+#include <vector>
+
+#include "codec/parse.h"
+#include "codec/render.h"
+#include "codec/value.h"
+#include "directory/directory.h"
+#include "http/client.h"
+#include "http/url.h"
+#include "sso/cas_protocol.h"
+
+namespace tongban::sso {
+namespace {
+
+using std::chrono::milliseconds;
+
+constexpr std::string_view kTicketPrefix = "cas:t:";         // ST and PT records
+constexpr std::string_view kPgtPrefix = "cas:pgt:";          // proxy-granting tickets
+constexpr std::string_view kSessionPrefix = "cas:session:";  // set: what a session issued
+constexpr std::string_view kPendingPrefix = "cas:pending:";  // a login waiting for the login page
+constexpr std::string_view kLogoutPrefix = "cas:logout:";    // where to go after logout
+constexpr milliseconds kPendingTtl{600'000};
+// A reloaded service directory is trusted at least this long, so unknown
+// service URLs cannot make every request reload it.
+constexpr milliseconds kMinReload{1'000};
+
+bool Flag(std::string_view value) { return !value.empty() && value != "false"; }
+
+std::string Str(const codec::Value& v, std::string_view key) {
+  const std::string* s = v.FindString(key);
+  return s ? *s : std::string();
+}
+
+std::vector<std::string> Strings(const codec::Value& v, std::string_view key) {
+  std::vector<std::string> out;
+  if (const codec::Value* list = v.Find(key); list && list->IsArray()) {
+    for (const codec::Value& item : list->items()) {
+      if (item.IsString()) out.push_back(item.AsString());
+    }
+  }
+  return out;
+}
+
+codec::Value StringArray(const std::vector<std::string>& items) {
+  codec::Value list = codec::Value::Array(items.size());
+  for (const std::string& s : items) list.Push(s);
+  return list;
+}
+
+bool LoopbackHost(std::string_view url) {
+  size_t start = url.find("://");
+  if (start == std::string_view::npos) return false;
+  std::string_view rest = url.substr(start + 3);
+  std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
+  std::string_view host = authority;
+  if (host.starts_with("[")) {
+    host = host.substr(0, host.find(']') + 1);
+  } else {
+    host = host.substr(0, host.find(':'));
+  }
+  return host == "127.0.0.1" || host == "localhost" || host == "[::1]";
+}
+
+bool UserActive(const directory::User& user) { return user.useable == 1 && !user.locked; }
+
+// A ticket record: what an ST or PT stands for.
+struct TicketRecord {
+  std::string kind;  // "ST" or "PT"
+  std::string service;
+  std::string app;
+  std::string userid;
+  std::string session_id;
+  std::string public_id;
+  bool from_new_login = false;
+  int64_t auth_time_ms = 0;
+  std::vector<std::string> proxies;
+  std::vector<std::string> roles;
+
+  std::string Encode() const {
+    codec::Value v = codec::Value::Object(10);
+    v.Set("k", kind)
+        .Set("svc", service)
+        .Set("app", app)
+        .Set("u", userid)
+        .Set("sid", session_id)
+        .Set("pid", public_id)
+        .Set("new", from_new_login)
+        .Set("at", auth_time_ms)
+        .Set("px", StringArray(proxies))
+        .Set("roles", StringArray(roles));
+    return codec::RenderJson(v);
+  }
+
+  static Result<TicketRecord> Decode(std::string_view json) {
+    auto v = codec::ParseJson(json);
+    if (!v.ok() || !v->IsObject()) return Error::Internal("corrupt CAS ticket record");
+    TicketRecord r;
+    r.kind = Str(*v, "k");
+    r.service = Str(*v, "svc");
+    r.app = Str(*v, "app");
+    r.userid = Str(*v, "u");
+    r.session_id = Str(*v, "sid");
+    r.public_id = Str(*v, "pid");
+    const codec::Value* fresh = v->Find("new");
+    r.from_new_login = fresh && fresh->IsBool() && fresh->AsBool();
+    const codec::Value* at = v->Find("at");
+    r.auth_time_ms = at && at->IsInteger() ? at->AsInteger() : 0;
+    r.proxies = Strings(*v, "px");
+    r.roles = Strings(*v, "roles");
+    return r;
+  }
+};
+
+cas::Format FormatOf(const http::Request& request) {
+  std::string_view f = request.ParamOr("format");
+  return (f == "JSON" || f == "json" || f == "Json") ? cas::Format::kJson : cas::Format::kXml;
+}
+
+void SendCas(http::Response& response, cas::Format format, std::string body) {
+  response.set_status(200);
+  response.set_content_type(format == cas::Format::kJson ? http::kJsonType : http::kXmlType);
+  response.AddHeader("Cache-Control", "no-store");
+  response.set_body(std::move(body));
+}
+
+}  // namespace
+
+bool HttpProxyCallback::Deliver(std::string_view pgt_url, std::string_view pgt_id,
+                                std::string_view pgt_iou) {
+  if (!pgt_url.starts_with("http://")) {
+    spdlog::warn(
+        "cas: proxy callback over https cannot be verified yet (no TLS client); "
+        "no PGT issued");
+    return false;
+  }
+  std::string url = http::AppendQuery(pgt_url, "pgtId", pgt_id);
+  url = http::AppendQuery(url, "pgtIou", pgt_iou);
+  auto reply = http::Client().Get(url, timeout_);
+  if (!reply.ok()) {
+    spdlog::warn("cas: proxy callback failed: {}", reply.error().message);
+    return false;
+  }
+  return reply->status == 200;
+}
+
+struct CasServer::Impl {
+  Impl(SsoContext& c, BrowserSessions& s, BackChannel& b, ProxyCallback& p, CasSettings o)
+      : context(c), sessions(s), back_channel(b), proxy_callback(p), settings(o) {}
+
+  SsoContext& context;
+  BrowserSessions& sessions;
+  BackChannel& back_channel;
+  ProxyCallback& proxy_callback;
+  CasSettings settings;
+
+  struct ServiceIndex {
+    int64_t loaded_ms = 0;
+    std::vector<directory::App> apps;  // CAS apps, without secrets
+  };
+  std::mutex index_mu;
+  std::shared_ptr<const ServiceIndex> index;
+
+  std::string Base() const { return context.settings.context_path + "/cas"; }
+  milliseconds TicketTtl() const {
+    return std::chrono::duration_cast<milliseconds>(settings.ticket_ttl);
+  }
+
+  // ---- which app a service URL belongs to ----
+
+  std::shared_ptr<const ServiceIndex> Index(bool reload_if_old) {
+    const int64_t now = context.clock.NowMillis();
+    std::lock_guard<std::mutex> lock(index_mu);
+    const int64_t max_age =
+        reload_if_old
+            ? kMinReload.count()
+            : std::chrono::duration_cast<milliseconds>(settings.service_cache_ttl).count();
+    if (index && now - index->loaded_ms < max_age) return index;
+    auto apps = context.directory.ListApps();
+    if (!apps.ok()) {
+      spdlog::error("cas: service directory not loaded: {}", apps.error().message);
+      return index;
+    }
+    auto fresh = std::make_shared<ServiceIndex>();
+    fresh->loaded_ms = now;
+    for (directory::App& app : *apps) {
+      if (app.protocols.cas) fresh->apps.push_back(std::move(app));
+    }
+    index = fresh;
+    return index;
+  }
+
+  static const directory::App* Match(const ServiceIndex& index, std::string_view service) {
+    const directory::App* best = nullptr;
+    size_t best_len = 0;
+    for (const directory::App& app : index.apps) {
+      if (!RedirectAllowed(app, service)) continue;
+      for (const std::string& prefix : app.callback_urls) {
+        if (service.starts_with(prefix) && prefix.size() > best_len) {
+          best = &app;
+          best_len = prefix.size();
+        }
+      }
+    }
+    return best;
+  }
+
+  // The enabled CAS app that registered `service`, with its secrets.
+  std::shared_ptr<const directory::App> FindService(std::string_view service) {
+    if (service.empty()) return nullptr;
+    std::shared_ptr<const ServiceIndex> snapshot = Index(false);
+    const directory::App* app = snapshot ? Match(*snapshot, service) : nullptr;
+    if (app == nullptr) {
+      snapshot = Index(true);
+      app = snapshot ? Match(*snapshot, service) : nullptr;
+    }
+    if (app == nullptr) return nullptr;
+    auto cached = context.directory.CachedApp(app->servicecode);
+    if (!cached.ok() || !(*cached)->enabled || !(*cached)->protocols.cas) return nullptr;
+    return std::move(*cached);
+  }
+
+  // ---- issuing tickets ----
+
+  // The user's roles in the app, or nullopt when the user may not use it.
+  std::optional<std::vector<std::string>> RolesIfAllowed(const directory::App& app,
+                                                         std::string_view userid, bool* failed) {
+    auto roles = context.directory.UserRoles(userid, app.servicecode);
+    if (!roles.ok()) {
+      *failed = true;
+      return std::nullopt;
+    }
+    if (roles->empty() && !app.open_to_all) return std::nullopt;
+    std::vector<std::string> codes;
+    for (const directory::Role& r : *roles) codes.push_back(r.rolecode);
+    return codes;
+  }
+
+  Result<std::string> StoreTicket(const TicketRecord& record) {
+    std::string ticket = record.kind + "-" + context.random.Hex(20);
+    TB_RETURN_IF_ERROR(
+        context.tickets.Put(SecretKey(kTicketPrefix, ticket), record.Encode(), TicketTtl()));
+    if (!record.session_id.empty()) {
+      codec::Value member = codec::Value::Object(3);
+      member.Set("svc", record.service).Set("st", ticket).Set("app", record.app);
+      TB_RETURN_IF_ERROR(context.tickets.AddToSet(
+          SecretKey(kSessionPrefix, record.session_id), codec::RenderJson(member),
+          std::chrono::duration_cast<milliseconds>(context.settings.session_ttl)));
+    }
+    return ticket;
+  }
+
+  void IssueServiceTicket(http::Response& response, const directory::App& app,
+                          std::string_view service, const BrowserLogin& login,
+                          bool from_new_login) {
+    auto user = context.directory.CachedUser(login.userid);
+    if (!user.ok() || !UserActive(**user)) {
+      SetHtmlPage(response, 403, "无法登录", "账号不可用（已锁定或停用）。");
+      return;
+    }
+    bool failed = false;
+    auto roles = RolesIfAllowed(app, login.userid, &failed);
+    if (failed) return SetHtmlPage(response, 503, "服务暂不可用", "请稍后再试。");
+    if (!roles) {
+      std::string text("您没有访问「");
+      text.append(app.name.empty() ? app.servicecode : app.name).append("」的权限。");
+      return SetHtmlPage(response, 403, "无访问权限", text);
+    }
+    TicketRecord record;
+    record.kind = "ST";
+    record.service = std::string(service);
+    record.app = app.servicecode;
+    record.userid = login.userid;
+    record.session_id = login.session_id;
+    record.public_id = login.public_id;
+    record.from_new_login = from_new_login;
+    record.auth_time_ms = login.auth_time_ms;
+    record.roles = std::move(*roles);
+    auto ticket = StoreTicket(record);
+    if (!ticket.ok()) {
+      spdlog::error("cas: ticket not stored: {}", ticket.error().message);
+      return SetHtmlPage(response, 503, "服务暂不可用", "请稍后再试。");
+    }
+    response.Redirect(http::AppendQuery(service, "ticket", *ticket), 302);
+    response.AddHeader("Cache-Control", "no-store");
+  }
+
+  // ---- /login ----
+
+  void Login(const http::Request& request, http::Response& response) {
+    std::string_view service = request.ParamOr("service");
+    const bool renew = Flag(request.ParamOr("renew"));
+    const bool gateway = !renew && Flag(request.ParamOr("gateway"));
+    if (service.empty()) {
+      std::string portal = context.settings.context_path + "/usp.do?action=ssoLogin";
+      response.Redirect(portal, 302);
+      return;
+    }
+    auto app = FindService(service);
+    if (!app) {
+      SetHtmlPage(response, 400, "未登记的服务",
+                  "该 service 地址不属于任何启用了 CAS 的应用，为防止开放重定向，登录已中止。");
+      return;
+    }
+    std::optional<BrowserLogin> login = sessions.Current(request);
+    if (login && !renew) return IssueServiceTicket(response, *app, service, *login, false);
+    if (gateway) {
+      response.Redirect(service, 302);
+      return;
+    }
+    const int64_t now = context.clock.NowMillis();
+    codec::Value pending = codec::Value::Object(3);
+    pending.Set("svc", service).Set("renew", renew).Set("t", now);
+    std::string id = context.random.Hex(16);
+    std::string key(kPendingPrefix);
+    key.append(id);
+    if (!context.tickets.Put(key, codec::RenderJson(pending), kPendingTtl).ok()) {
+      return SetHtmlPage(response, 503, "服务暂不可用", "请稍后再试。");
+    }
+    std::string back = PublicBase(context.settings, request) + Base() + "/login/resume";
+    back = http::AppendQuery(back, "id", id);
+    response.Redirect(sessions.LoginUrl(request, back, renew && login.has_value()), 302);
+    response.AddHeader("Cache-Control", "no-store");
+  }
+
+  void Resume(const http::Request& request, http::Response& response) {
+    std::string key(kPendingPrefix);
+    key.append(request.ParamOr("id"));
+    auto pending = request.ParamOr("id").empty() ? Result<std::string>(Error::NotFound(""))
+                                                 : context.tickets.Redeem(key);
+    auto v = pending.ok() ? codec::ParseJson(*pending) : Result<codec::Value>(pending.error());
+    if (!v.ok() || !v->IsObject()) {
+      return SetHtmlPage(response, 400, "登录已过期", "这次登录请求已失效，请回到应用重新登录。");
+    }
+    std::string service = Str(*v, "svc");
+    const codec::Value* renew = v->Find("renew");
+    const codec::Value* at = v->Find("t");
+    const int64_t requested_ms = at && at->IsInteger() ? at->AsInteger() : 0;
+    std::optional<BrowserLogin> login = sessions.Current(request);
+    const bool fresh = login && login->auth_time_ms >= requested_ms;
+    if (!login || (renew && renew->IsBool() && renew->AsBool() && !fresh)) {
+      return SetHtmlPage(response, 401, "未登录", "登录未完成，请回到应用重新登录。");
+    }
+    auto app = FindService(service);
+    if (!app) return SetHtmlPage(response, 400, "未登记的服务", "该应用已不再使用 CAS。");
+    IssueServiceTicket(response, *app, service, *login, fresh);
+  }
+
+  // ---- validation ----
+
+  enum class Endpoint { kValidate, kServiceValidate, kProxyValidate };
+
+  void Validate(const http::Request& request, http::Response& response, Endpoint endpoint) {
+    const cas::Format format = FormatOf(request);
+    std::string_view service = request.ParamOr("service");
+    std::string_view ticket = request.ParamOr("ticket");
+    std::string_view pgt_url = request.ParamOr("pgtUrl");
+    const bool renew = Flag(request.ParamOr("renew"));
+    auto fail = [&](std::string_view code, std::string_view description) {
+      if (endpoint == Endpoint::kValidate) {
+        response.SetText(200, cas::RenderValidate(false, ""));
+        response.AddHeader("Cache-Control", "no-store");
+        return;
+      }
+      SendCas(response, format, cas::RenderFailure(code, description, format));
+    };
+    if (service.empty() || ticket.empty()) {
+      return fail(cas::kInvalidRequest, "service and ticket are required");
+    }
+    if (ticket.size() > 256) return fail(cas::kInvalidTicket, "ticket not recognized");
+    // Single use whatever the outcome (CAS 3.0 §2.5.1, §3.1.1).
+    auto stored = context.tickets.Redeem(SecretKey(kTicketPrefix, ticket));
+    if (!stored.ok()) {
+      if (stored.error().code != errc::kNotFound) {
+        spdlog::error("cas: ticket lookup failed: {}", stored.error().message);
+        return fail(cas::kInternalError, "ticket store unavailable");
+      }
+      std::string text = "Ticket '";
+      text.append(ticket).append("' not recognized");
+      return fail(cas::kInvalidTicket, text);
+    }
+    auto record = TicketRecord::Decode(*stored);
+    if (!record.ok()) return fail(cas::kInternalError, "corrupt ticket");
+    if (record->kind != "ST" && endpoint != Endpoint::kProxyValidate) {
+      return fail(cas::kInvalidTicketSpec, "a proxy ticket must be validated at proxyValidate");
+    }
+    if (record->service != service) {
+      return fail(cas::kInvalidService, "the ticket was issued for another service");
+    }
+    if (renew && !record->from_new_login) {
+      return fail(cas::kInvalidTicketSpec, "renew requested but the ticket is from an SSO session");
+    }
+    auto app = context.directory.CachedApp(record->app);
+    if (!app.ok() || !(*app)->enabled || !(*app)->protocols.cas) {
+      return fail(cas::kInvalidService, "the service is no longer enabled for CAS");
+    }
+    auto user = context.directory.CachedUser(record->userid);
+    if (!user.ok() || !UserActive(**user)) {
+      return fail(cas::kInvalidTicket, "the account is no longer active");
+    }
+    if (endpoint == Endpoint::kValidate) {
+      response.SetText(200, cas::RenderValidate(true, (*user)->loginname));
+      response.AddHeader("Cache-Control", "no-store");
+      return;
+    }
+
+    cas::Success success;
+    success.user = (*user)->loginname;
+    success.proxies = record->proxies;
+    if (!pgt_url.empty()) {
+      if (!(*app)->proxy_right) {
+        return fail(cas::kUnauthorizedServiceProxy, "the service may not obtain proxy tickets");
+      }
+      const bool secure = pgt_url.starts_with("https://");
+      if (!(secure || (pgt_url.starts_with("http://") &&
+                       (settings.allow_http_proxy_callback || LoopbackHost(pgt_url)))) ||
+          !RedirectAllowed(**app, pgt_url)) {
+        return fail(cas::kInvalidProxyCallback,
+                    "pgtUrl must be an https URL registered for the service");
+      }
+      success.pgt_iou = IssuePgt(*record, std::string(pgt_url));
+    }
+    // Attributes in CAS 3.0 (p3/) and, as Apereo CAS does, in CAS 2.0 responses too.
+    const directory::User& u = **user;
+    auto add = [&success](std::string_view name, const std::string& value) {
+      if (!value.empty()) success.attributes.emplace_back(std::string(name), value);
+    };
+    add("userid", u.userid);
+    add("loginname", u.loginname);
+    add("username", u.username);
+    add("orgcoding", u.orgcoding);
+    add("email", u.email);
+    add("mobile", u.mobile);
+    for (const std::string& role : record->roles) add("roles", role);
+    add("authenticationDate", cas::IsoUtc(record->auth_time_ms));
+    add("isFromNewLogin", record->from_new_login ? "true" : "false");
+    add("longTermAuthenticationRequestTokenUsed", "false");
+    SendCas(response, format, cas::RenderSuccess(success, format));
+  }
+
+  // A PGT for the validated ticket, delivered to `pgt_url`; its IOU, or ""
+  // when the callback did not confirm (the validation still succeeds).
+  std::string IssuePgt(const TicketRecord& ticket, std::string pgt_url) {
+    std::string pgt = "PGT-" + context.random.Hex(24);
+    std::string iou = "PGTIOU-" + context.random.Hex(20);
+    TicketRecord record = ticket;
+    record.kind = "PGT";
+    record.proxies.insert(record.proxies.begin(), pgt_url);
+    const std::string key = SecretKey(kPgtPrefix, pgt);
+    if (!context.tickets
+             .Put(key, record.Encode(), std::chrono::duration_cast<milliseconds>(settings.pgt_ttl))
+             .ok()) {
+      return {};
+    }
+    if (!proxy_callback.Deliver(pgt_url, pgt, iou)) {
+      (void)context.tickets.Erase(key);
+      return {};
+    }
+    if (!record.session_id.empty()) {
+      codec::Value member = codec::Value::Object(1);
+      member.Set("pgt", key);
+      (void)context.tickets.AddToSet(
+          SecretKey(kSessionPrefix, record.session_id), codec::RenderJson(member),
+          std::chrono::duration_cast<milliseconds>(context.settings.session_ttl));
+    }
+    return iou;
+  }
+
+  // ---- /proxy ----
+
+  void Proxy(const http::Request& request, http::Response& response) {
+    const cas::Format format = FormatOf(request);
+    std::string_view pgt = request.ParamOr("pgt");
+    std::string_view target = request.ParamOr("targetService");
+    auto fail = [&](std::string_view code, std::string_view description) {
+      SendCas(response, format, cas::RenderProxyFailure(code, description, format));
+    };
+    if (pgt.empty() || target.empty()) {
+      return fail(cas::kInvalidRequest, "pgt and targetService are required");
+    }
+    auto stored = context.tickets.Get(SecretKey(kPgtPrefix, pgt));
+    if (!stored.ok()) return fail(cas::kInvalidTicket, "pgt not recognized");
+    auto record = TicketRecord::Decode(*stored);
+    if (!record.ok()) return fail(cas::kInternalError, "corrupt ticket");
+    auto owner = context.directory.CachedApp(record->app);
+    if (!owner.ok() || !(*owner)->enabled || !(*owner)->proxy_right) {
+      return fail(cas::kUnauthorizedService, "the proxying service may no longer proxy");
+    }
+    auto app = FindService(target);
+    if (!app) return fail(cas::kUnauthorizedService, "targetService is not a registered service");
+    auto user = context.directory.CachedUser(record->userid);
+    if (!user.ok() || !UserActive(**user)) return fail(cas::kInvalidTicket, "account not active");
+    bool failed = false;
+    auto roles = RolesIfAllowed(*app, record->userid, &failed);
+    if (failed) return fail(cas::kInternalError, "directory unavailable");
+    if (!roles) return fail(cas::kUnauthorizedService, "the user may not use targetService");
+    TicketRecord pt = *record;
+    pt.kind = "PT";
+    pt.service = std::string(target);
+    pt.app = app->servicecode;
+    pt.from_new_login = false;
+    pt.roles = std::move(*roles);
+    auto ticket = StoreTicket(pt);
+    if (!ticket.ok()) return fail(cas::kInternalError, "ticket store unavailable");
+    SendCas(response, format, cas::RenderProxySuccess(*ticket, format));
+  }
+
+  // ---- /logout ----
+
+  void Logout(const http::Request& request, http::Response& response) {
+    std::string_view service = request.ParamOr("service");
+    if (service.empty()) service = request.ParamOr("url");
+    std::string target;
+    if (!service.empty() && FindService(service)) target = std::string(service);
+    if (!sessions.Current(request)) {
+      if (!target.empty()) return response.Redirect(target, 302);
+      return SetHtmlPage(response, 200, "已退出", "您已退出统一身份认证。");
+    }
+    std::string id = context.random.Hex(16);
+    std::string key(kLogoutPrefix);
+    key.append(id);
+    if (!context.tickets.Put(key, target, kPendingTtl).ok()) {
+      return SetHtmlPage(response, 503, "服务暂不可用", "请稍后再试。");
+    }
+    std::string back = PublicBase(context.settings, request) + Base() + "/logout/done";
+    response.Redirect(sessions.LogoutUrl(request, http::AppendQuery(back, "id", id)), 302);
+    response.AddHeader("Cache-Control", "no-store");
+  }
+
+  void LogoutDone(const http::Request& request, http::Response& response) {
+    std::string key(kLogoutPrefix);
+    key.append(request.ParamOr("id"));
+    auto target = request.ParamOr("id").empty() ? Result<std::string>(Error::NotFound(""))
+                                                : context.tickets.Redeem(key);
+    if (target.ok() && !target->empty()) return response.Redirect(*target, 302);
+    SetHtmlPage(response, 200, "已退出", "您已退出统一身份认证。");
+  }
+
+  // ---- single logout ----
+
+  void SessionEnded(const SessionEnd& ended) {
+    const std::string set_key = SecretKey(kSessionPrefix, ended.session_id);
+    auto members = context.tickets.Members(set_key);
+    if (!members.ok()) {
+      spdlog::error("cas: single logout skipped: {}", members.error().message);
+      return;
+    }
+    std::set<std::string> notified;
+    const std::string instant = cas::IsoUtc(context.clock.NowMillis());
+    for (const std::string& m : *members) {
+      auto v = codec::ParseJson(m);
+      if (!v.ok() || !v->IsObject()) continue;
+      if (std::string pgt = Str(*v, "pgt"); !pgt.empty()) {
+        (void)context.tickets.Erase(pgt);
+        continue;
+      }
+      std::string service = Str(*v, "svc");
+      std::string ticket = Str(*v, "st");
+      if (service.empty() || !notified.insert(service + '\n' + ticket).second) continue;
+      auto app = context.directory.CachedApp(Str(*v, "app"));
+      if (!app.ok() || !(*app)->enabled || !(*app)->protocols.cas) continue;
+      std::string body = http::EncodeForm(
+          {{"logoutRequest",
+            cas::RenderLogoutRequest("LR-" + context.random.Hex(16), instant, ticket)}});
+      back_channel.Post(service, "application/x-www-form-urlencoded", std::move(body));
+    }
+    (void)context.tickets.EraseSet(set_key);
+  }
+};
+
+CasServer::CasServer(SsoContext& context, BrowserSessions& sessions, BackChannel& back_channel,
+                     ProxyCallback& proxy_callback, CasSettings settings)
+    : impl_(std::make_unique<Impl>(context, sessions, back_channel, proxy_callback, settings)) {}
+
+CasServer::~CasServer() = default;
+
+void CasServer::OnSessionEnded(const SessionEnd& ended) { impl_->SessionEnded(ended); }
+
+void CasServer::Register(http::Router& router) {
+  Impl* impl = impl_.get();
+  const std::string base = impl->Base();
+  using Endpoint = Impl::Endpoint;
+  auto validate = [impl](Endpoint endpoint) {
+    return [impl, endpoint](const http::Request& request, http::Response& response) {
+      impl->Validate(request, response, endpoint);
+    };
+  };
+  auto bind = [impl](void (Impl::*method)(const http::Request&, http::Response&)) {
+    return [impl, method](const http::Request& request, http::Response& response) {
+      (impl->*method)(request, response);
+    };
+  };
+  for (const char* method : {"GET", "POST"}) {
+    router.Add(method, base + "/validate", validate(Endpoint::kValidate));
+    router.Add(method, base + "/serviceValidate", validate(Endpoint::kServiceValidate));
+    router.Add(method, base + "/proxyValidate", validate(Endpoint::kProxyValidate));
+    router.Add(method, base + "/p3/serviceValidate", validate(Endpoint::kServiceValidate));
+    router.Add(method, base + "/p3/proxyValidate", validate(Endpoint::kProxyValidate));
+    router.Add(method, base + "/proxy", bind(&Impl::Proxy));
+    router.Add(method, base + "/logout", bind(&Impl::Logout));
+  }
+  router.Add("GET", base + "/login", bind(&Impl::Login));
+  router.Add("GET", base + "/login/resume", bind(&Impl::Resume));
+  router.Add("GET", base + "/logout/done", bind(&Impl::LogoutDone));
+}
+
+}  // namespace tongban::sso

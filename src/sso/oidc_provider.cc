@@ -1,0 +1,862 @@
+#include "sso/oidc_provider.h"
+
+#include <spdlog/spdlog.h>
+
+#include <charconv>
+#include <stdexcept>
+
+#include "codec/parse.h"
+#include "codec/render.h"
+#include "crypto/encoding.h"
+#include "crypto/jwt.h"
+#include "directory/directory.h"
+#include "http/url.h"
+#include "sso/html.h"
+#include "sso/oidc_grants.h"
+
+namespace tongban::sso {
+namespace {
+
+using std::chrono::milliseconds;
+
+constexpr std::string_view kPendingPrefix = "oidc:pending:";  // an authorization waiting for login
+constexpr std::string_view kLogoutPrefix = "oidc:logout:";    // where to go after logout
+constexpr milliseconds kPendingTtl{600'000};
+constexpr std::string_view kBackChannelEvent = "http://schemas.openid.net/event/backchannel-logout";
+// The scopes tongban grants; others in a request are ignored (RFC 6749 §3.3).
+constexpr std::string_view kKnownScopes[] = {"openid", "profile", "email",
+                                             "phone",  "roles",   "offline_access"};
+constexpr size_t kMaxParamBytes = 2048;
+
+int64_t Seconds(int64_t ms) { return ms / 1000; }
+
+bool KnownScope(std::string_view s) {
+  for (std::string_view k : kKnownScopes) {
+    if (k == s) return true;
+  }
+  return false;
+}
+
+// The requested scopes tongban knows, in request order, without repeats.
+std::string FilterScope(std::string_view requested, bool allow_user_scopes) {
+  std::string out;
+  size_t pos = 0;
+  while (pos <= requested.size()) {
+    size_t end = requested.find(' ', pos);
+    if (end == std::string_view::npos) end = requested.size();
+    std::string_view s = requested.substr(pos, end - pos);
+    pos = end + 1;
+    if (s.empty() || !KnownScope(s) || HasScope(out, s)) continue;
+    if (!allow_user_scopes && s != "roles") continue;
+    if (!out.empty()) out.push_back(' ');
+    out.append(s);
+  }
+  return out;
+}
+
+bool UserActive(const directory::User& user) { return user.useable == 1 && !user.locked; }
+
+void NoStore(http::Response& response) {
+  response.AddHeader("Cache-Control", "no-store");
+  response.AddHeader("Pragma", "no-cache");
+}
+
+void OAuthError(http::Response& response, int status, std::string_view error,
+                std::string_view description) {
+  codec::Value body = codec::Value::Object(2);
+  body.Set("error", error);
+  if (!description.empty()) body.Set("error_description", description);
+  response.SetJson(status, codec::RenderJson(body));
+  NoStore(response);
+}
+
+// The parameters of an authorization request, wherever they came from.
+struct AuthorizeRequest {
+  std::string response_type;
+  std::string response_mode;
+  std::string client_id;
+  std::string redirect_uri;
+  std::string scope;
+  std::string state;
+  std::string nonce;
+  std::string code_challenge;
+  std::string code_challenge_method;
+  std::string prompt;
+  std::string max_age;
+
+  static AuthorizeRequest From(const http::Params& p) {
+    AuthorizeRequest r;
+    r.response_type = p.GetOr("response_type");
+    r.response_mode = p.GetOr("response_mode");
+    r.client_id = p.GetOr("client_id");
+    r.redirect_uri = p.GetOr("redirect_uri");
+    r.scope = p.GetOr("scope");
+    r.state = p.GetOr("state");
+    r.nonce = p.GetOr("nonce");
+    r.code_challenge = p.GetOr("code_challenge");
+    r.code_challenge_method = p.GetOr("code_challenge_method");
+    r.prompt = p.GetOr("prompt");
+    r.max_age = p.GetOr("max_age");
+    return r;
+  }
+
+  std::string Encode() const {
+    return http::EncodeForm({{"response_type", response_type},
+                             {"response_mode", response_mode},
+                             {"client_id", client_id},
+                             {"redirect_uri", redirect_uri},
+                             {"scope", scope},
+                             {"state", state},
+                             {"nonce", nonce},
+                             {"code_challenge", code_challenge},
+                             {"code_challenge_method", code_challenge_method},
+                             {"prompt", prompt},
+                             {"max_age", max_age}});
+  }
+};
+
+struct ClientAuth {
+  std::shared_ptr<const directory::App> app;
+  bool used_basic = false;
+};
+
+}  // namespace
+
+codec::Value UserClaims(const directory::User& user, std::string_view scope,
+                        const std::vector<directory::Role>& roles) {
+  codec::Value claims = codec::Value::Object(8);
+  claims.Set("sub", user.userid);
+  auto set = [&claims](std::string_view name, const std::string& value) {
+    if (!value.empty()) claims.Set(name, value);
+  };
+  if (HasScope(scope, "profile")) {
+    set("name", user.username);
+    set("preferred_username", user.loginname);
+    set("org", user.orgcoding);
+  }
+  if (HasScope(scope, "email")) set("email", user.email);
+  if (HasScope(scope, "phone")) set("phone_number", user.mobile);
+  if (HasScope(scope, "roles")) {
+    codec::Value list = codec::Value::Array(roles.size());
+    for (const directory::Role& r : roles) list.Push(r.rolecode);
+    claims.Set("roles", std::move(list));
+  }
+  return claims;
+}
+
+struct OidcProvider::Impl {
+  Impl(SsoContext& c, const crypto::KeyRing& k, BrowserSessions& s, BackChannel& b, OidcSettings o)
+      : context(c),
+        keys(k),
+        sessions(s),
+        back_channel(b),
+        settings(o),
+        grants(c.tickets, c.clock, c.random,
+               OidcLifetimes{o.code_ttl, o.access_token_ttl, o.refresh_token_ttl}) {
+    signing_key = keys.Current(settings.id_token_alg);
+    if (signing_key == nullptr) {
+      throw std::invalid_argument("oidc: no signing key for " +
+                                  std::string(crypto::SigningAlgorithmName(settings.id_token_alg)));
+    }
+  }
+
+  SsoContext& context;
+  const crypto::KeyRing& keys;
+  BrowserSessions& sessions;
+  BackChannel& back_channel;
+  OidcSettings settings;
+  OidcGrants grants;
+  const crypto::SigningKey* signing_key = nullptr;
+
+  std::string Base() const { return context.settings.context_path + "/oidc"; }
+  std::string Issuer(const http::Request& request) const {
+    return PublicBase(context.settings, request) + Base();
+  }
+
+  // ---- discovery and keys ----
+
+  void Discovery(const http::Request& request, http::Response& response) const {
+    const std::string issuer = Issuer(request);
+    codec::Value doc = codec::Value::Object(24);
+    doc.Set("issuer", issuer)
+        .Set("authorization_endpoint", issuer + "/authorize")
+        .Set("token_endpoint", issuer + "/token")
+        .Set("userinfo_endpoint", issuer + "/userinfo")
+        .Set("jwks_uri", issuer + "/jwks")
+        .Set("introspection_endpoint", issuer + "/introspect")
+        .Set("revocation_endpoint", issuer + "/revoke")
+        .Set("end_session_endpoint", issuer + "/logout");
+    auto list = [](std::initializer_list<std::string_view> items) {
+      codec::Value a = codec::Value::Array(items.size());
+      for (std::string_view i : items) a.Push(i);
+      return a;
+    };
+    codec::Value scopes = codec::Value::Array();
+    for (std::string_view s : kKnownScopes) scopes.Push(s);
+    doc.Set("scopes_supported", std::move(scopes))
+        .Set("response_types_supported", list({"code"}))
+        .Set("response_modes_supported", list({"query"}))
+        .Set("grant_types_supported",
+             list({"authorization_code", "refresh_token", "client_credentials"}))
+        .Set("subject_types_supported", list({"public"}))
+        .Set("id_token_signing_alg_values_supported",
+             list({crypto::SigningAlgorithmName(settings.id_token_alg)}))
+        .Set("token_endpoint_auth_methods_supported",
+             list({"client_secret_basic", "client_secret_post"}))
+        .Set("introspection_endpoint_auth_methods_supported",
+             list({"client_secret_basic", "client_secret_post"}))
+        .Set("revocation_endpoint_auth_methods_supported",
+             list({"client_secret_basic", "client_secret_post"}))
+        .Set("code_challenge_methods_supported", list({"S256", "plain"}))
+        .Set("claims_supported",
+             list({"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "sid", "name",
+                   "preferred_username", "org", "email", "phone_number", "roles"}))
+        .Set("claims_parameter_supported", false)
+        .Set("request_parameter_supported", false)
+        .Set("request_uri_parameter_supported", false)
+        .Set("authorization_response_iss_parameter_supported", true)
+        .Set("backchannel_logout_supported", true)
+        .Set("backchannel_logout_session_supported", true)
+        .Set("frontchannel_logout_supported", false);
+    response.SetJson(200, codec::RenderJson(doc));
+    response.AddHeader("Access-Control-Allow-Origin", "*");
+  }
+
+  void Jwks(const http::Request&, http::Response& response) const {
+    response.SetJson(200, keys.JwksJson());
+    response.AddHeader("Access-Control-Allow-Origin", "*");
+    response.AddHeader("Cache-Control", "public, max-age=300");
+  }
+
+  // ---- the authorization endpoint ----
+
+  void RedirectWithError(http::Response& response, const http::Request& request,
+                         const AuthorizeRequest& r, std::string_view error,
+                         std::string_view description) const {
+    std::string url = http::AppendQuery(r.redirect_uri, "error", error);
+    if (!description.empty()) url = http::AppendQuery(url, "error_description", description);
+    if (!r.state.empty()) url = http::AppendQuery(url, "state", r.state);
+    url = http::AppendQuery(url, "iss", Issuer(request));
+    response.Redirect(url, 302);
+    NoStore(response);
+  }
+
+  // `resumed_at_ms` is when the browser was sent to log in for this request
+  // (0 on the first pass): a login it had to redo must be newer than that.
+  void Authorize(const http::Request& request, http::Response& response, const AuthorizeRequest& r,
+                 int64_t forced_after_ms, bool resumed) {
+    auto app = context.directory.CachedApp(r.client_id);
+    if (r.client_id.empty() || !app.ok() || !(*app)->enabled || !(*app)->protocols.oidc) {
+      SetHtmlPage(response, 400, "无法登录",
+                  "未知的应用 (client_id)，或该应用未启用 OpenID Connect。");
+      return;
+    }
+    if (r.redirect_uri.empty() || !RedirectAllowed(**app, r.redirect_uri)) {
+      SetHtmlPage(response, 400, "无法登录",
+                  "redirect_uri 缺失或不是该应用登记的回调地址，为防止开放重定向，登录已中止。");
+      return;
+    }
+    for (const std::string* v : {&r.state, &r.nonce, &r.scope}) {
+      if (v->size() > kMaxParamBytes) {
+        return RedirectWithError(response, request, r, "invalid_request", "parameter too long");
+      }
+    }
+    if (r.response_type != "code") {
+      return RedirectWithError(response, request, r, "unsupported_response_type",
+                               "only response_type=code is supported");
+    }
+    if (!r.response_mode.empty() && r.response_mode != "query") {
+      return RedirectWithError(response, request, r, "invalid_request",
+                               "only response_mode=query is supported");
+    }
+    std::string method = r.code_challenge_method;
+    if (r.code_challenge.empty()) {
+      if (settings.require_pkce) {
+        return RedirectWithError(response, request, r, "invalid_request",
+                                 "code_challenge is required");
+      }
+      if (!method.empty()) {
+        return RedirectWithError(response, request, r, "invalid_request",
+                                 "code_challenge_method without code_challenge");
+      }
+    } else {
+      if (method.empty()) method = "plain";
+      if (method != "S256" && method != "plain") {
+        return RedirectWithError(response, request, r, "invalid_request",
+                                 "code_challenge_method must be S256 or plain");
+      }
+      if (!WellFormedPkceValue(r.code_challenge)) {
+        return RedirectWithError(response, request, r, "invalid_request",
+                                 "code_challenge must be 43..128 unreserved characters");
+      }
+    }
+    const bool prompt_none = HasScope(r.prompt, "none");
+    const bool prompt_login = HasScope(r.prompt, "login");
+    if (prompt_none && r.prompt != "none") {
+      return RedirectWithError(response, request, r, "invalid_request",
+                               "prompt=none cannot be combined with other values");
+    }
+    int64_t max_age_s = -1;
+    if (!r.max_age.empty()) {
+      auto [end, ec] =
+          std::from_chars(r.max_age.data(), r.max_age.data() + r.max_age.size(), max_age_s);
+      if (ec != std::errc() || end != r.max_age.data() + r.max_age.size() || max_age_s < 0) {
+        return RedirectWithError(response, request, r, "invalid_request", "bad max_age");
+      }
+    }
+
+    const int64_t now = context.clock.NowMillis();
+    std::optional<BrowserLogin> login = sessions.Current(request);
+    bool fresh_enough = login.has_value();
+    if (login && max_age_s >= 0 && now - login->auth_time_ms > max_age_s * 1000) {
+      fresh_enough = false;
+    }
+    if (login && resumed && forced_after_ms > 0 && login->auth_time_ms < forced_after_ms) {
+      fresh_enough = false;
+    }
+    const bool must_reauthenticate = !resumed && prompt_login;
+    if (!fresh_enough || must_reauthenticate) {
+      if (prompt_none) {
+        return RedirectWithError(response, request, r, "login_required", "");
+      }
+      if (resumed) {
+        return RedirectWithError(response, request, r, "login_required",
+                                 "the login did not complete");
+      }
+      const bool force = login.has_value();
+      codec::Value pending = codec::Value::Object(3);
+      pending.Set("q", r.Encode()).Set("t", now).Set("f", force);
+      std::string id = context.random.Hex(16);
+      std::string key(kPendingPrefix);
+      key.append(id);
+      if (Status put = context.tickets.Put(key, codec::RenderJson(pending), kPendingTtl);
+          !put.ok()) {
+        return RedirectWithError(response, request, r, "temporarily_unavailable", "");
+      }
+      std::string back = http::AppendQuery(Issuer(request) + "/authorize/resume", "id", id);
+      response.Redirect(sessions.LoginUrl(request, back, force), 302);
+      NoStore(response);
+      return;
+    }
+
+    auto user = context.directory.CachedUser(login->userid);
+    if (!user.ok() || !UserActive(**user)) {
+      return RedirectWithError(response, request, r, "access_denied", "account not active");
+    }
+    if (!(*app)->open_to_all) {
+      auto roles = context.directory.UserRoles(login->userid, (*app)->servicecode);
+      if (!roles.ok()) {
+        return RedirectWithError(response, request, r, "temporarily_unavailable", "");
+      }
+      if (roles->empty()) {
+        return RedirectWithError(response, request, r, "access_denied",
+                                 "the user may not use this application");
+      }
+    }
+
+    AuthorizationCode code;
+    code.client_id = r.client_id;
+    code.redirect_uri = r.redirect_uri;
+    code.scope = FilterScope(r.scope, true);
+    code.nonce = r.nonce;
+    code.code_challenge = r.code_challenge;
+    code.code_challenge_method = r.code_challenge.empty() ? "" : method;
+    code.userid = login->userid;
+    code.session_id = login->session_id;
+    code.public_id = login->public_id;
+    code.issuer = Issuer(request);
+    code.auth_time_ms = login->auth_time_ms;
+    auto issued = grants.IssueCode(code);
+    if (!issued.ok()) {
+      spdlog::error("oidc: code not stored: {}", issued.error().message);
+      return RedirectWithError(response, request, r, "temporarily_unavailable", "");
+    }
+    std::string url = http::AppendQuery(r.redirect_uri, "code", *issued);
+    if (!r.state.empty()) url = http::AppendQuery(url, "state", r.state);
+    url = http::AppendQuery(url, "iss", code.issuer);
+    response.Redirect(url, 302);
+    NoStore(response);
+  }
+
+  void AuthorizeEntry(const http::Request& request, http::Response& response) {
+    Authorize(request, response, AuthorizeRequest::From(request.params()), 0, false);
+  }
+
+  void Resume(const http::Request& request, http::Response& response) {
+    std::string key(kPendingPrefix);
+    key.append(request.ParamOr("id"));
+    auto pending = context.tickets.Redeem(key);
+    if (request.ParamOr("id").empty() || !pending.ok()) {
+      SetHtmlPage(response, 400, "登录已过期", "这次登录请求已失效，请回到应用重新登录。");
+      return;
+    }
+    auto v = codec::ParseJson(*pending);
+    const std::string* query = v.ok() ? v->FindString("q") : nullptr;
+    auto params = query ? http::ParseQuery(*query) : Result<http::Params>(Error::Internal("bad"));
+    if (!params.ok()) {
+      SetHtmlPage(response, 400, "登录已过期", "这次登录请求已失效，请回到应用重新登录。");
+      return;
+    }
+    const codec::Value* forced = v->Find("f");
+    const codec::Value* at = v->Find("t");
+    int64_t forced_after = forced && forced->IsBool() && forced->AsBool() && at && at->IsInteger()
+                               ? at->AsInteger()
+                               : 0;
+    Authorize(request, response, AuthorizeRequest::From(*params), forced_after, true);
+  }
+
+  // ---- client authentication (token, introspection, revocation) ----
+
+  // The authenticated client, or an error answer already written.
+  std::optional<ClientAuth> AuthenticateClient(const http::Request& request,
+                                               http::Response& response) const {
+    auto basic = ParseBasicAuth(request);
+    std::string_view post_id = request.ParamOr("client_id");
+    std::string_view post_secret = request.ParamOr("client_secret");
+    std::string id;
+    std::string secret;
+    if (basic) {
+      if (!post_secret.empty() || (!post_id.empty() && post_id != basic->user)) {
+        OAuthError(response, 400, "invalid_request", "use one client authentication method");
+        return std::nullopt;
+      }
+      id = basic->user;
+      secret = basic->password;
+    } else {
+      id = post_id;
+      secret = post_secret;
+    }
+    auto app = id.empty() ? Result<std::shared_ptr<const directory::App>>(Error::NotFound(""))
+                          : context.directory.CachedApp(id);
+    if (!app.ok() || !(*app)->enabled || !(*app)->protocols.oidc || secret.empty() ||
+        !crypto::ConstantTimeEquals(secret, (*app)->servicepwd)) {
+      OAuthError(response, 401, "invalid_client", "client authentication failed");
+      if (basic) response.AddHeader("WWW-Authenticate", "Basic realm=\"tongban\"");
+      return std::nullopt;
+    }
+    return ClientAuth{std::move(*app), basic.has_value()};
+  }
+
+  // ---- the token endpoint ----
+
+  Result<std::string> IdToken(const TokenGrant& grant, const directory::User& user,
+                              std::string_view nonce) {
+    const int64_t now = context.clock.NowMillis();
+    std::vector<directory::Role> roles;
+    if (HasScope(grant.scope, "roles")) {
+      auto r = context.directory.UserRoles(user.userid, grant.client_id);
+      if (!r.ok()) return std::move(r).error();
+      roles = std::move(*r);
+    }
+    codec::Value claims = UserClaims(user, grant.scope, roles);
+    claims.Set("iss", grant.issuer)
+        .Set("aud", grant.client_id)
+        .Set("iat", Seconds(now))
+        .Set("exp", Seconds(now) + settings.id_token_ttl.count())
+        .Set("auth_time", Seconds(grant.auth_time_ms));
+    if (!nonce.empty()) claims.Set("nonce", nonce);
+    if (!grant.public_id.empty()) claims.Set("sid", grant.public_id);
+    return crypto::SignJwt(*signing_key, codec::RenderJson(claims));
+  }
+
+  void TokenReply(http::Response& response, const IssuedTokens& tokens,
+                  const std::string& id_token) {
+    codec::Value body = codec::Value::Object(6);
+    body.Set("access_token", tokens.access_token)
+        .Set("token_type", "Bearer")
+        .Set("expires_in", Seconds(tokens.access.expires_ms - tokens.access.issued_ms));
+    if (!tokens.refresh_token.empty()) body.Set("refresh_token", tokens.refresh_token);
+    if (!id_token.empty()) body.Set("id_token", id_token);
+    if (!tokens.access.scope.empty()) body.Set("scope", tokens.access.scope);
+    response.SetJson(200, codec::RenderJson(body));
+    NoStore(response);
+  }
+
+  void Token(const http::Request& request, http::Response& response) {
+    auto client = AuthenticateClient(request, response);
+    if (!client) return;
+    const std::string& client_id = client->app->servicecode;
+    std::string_view grant_type = request.ParamOr("grant_type");
+
+    if (grant_type == "authorization_code") {
+      auto code = grants.RedeemCode(request.ParamOr("code"));
+      if (!code.ok()) {
+        if (code.error().code != errc::kNotFound) return Unavailable(response, code.error());
+        return OAuthError(response, 400, "invalid_grant", code.error().message);
+      }
+      if (code->client_id != client_id) {
+        return OAuthError(response, 400, "invalid_grant", "the code was issued to another client");
+      }
+      if (request.ParamOr("redirect_uri") != code->redirect_uri) {
+        return OAuthError(response, 400, "invalid_grant", "redirect_uri does not match");
+      }
+      std::string_view verifier = request.ParamOr("code_verifier");
+      if (code->code_challenge.empty()
+              ? !verifier.empty()
+              : !VerifyPkce(code->code_challenge_method, code->code_challenge, verifier)) {
+        return OAuthError(response, 400, "invalid_grant", "PKCE verification failed");
+      }
+      auto user = context.directory.CachedUser(code->userid);
+      if (!user.ok() || !UserActive(**user)) {
+        return OAuthError(response, 400, "invalid_grant", "account not active");
+      }
+      TokenGrant grant;
+      grant.client_id = client_id;
+      grant.userid = code->userid;
+      grant.scope = code->scope;
+      grant.session_id = code->session_id;
+      grant.public_id = code->public_id;
+      grant.issuer = code->issuer;
+      grant.auth_time_ms = code->auth_time_ms;
+      auto tokens = grants.IssueTokens(grant, true, request.ParamOr("code"));
+      if (!tokens.ok()) return Unavailable(response, tokens.error());
+      std::string id_token;
+      if (HasScope(grant.scope, "openid")) {
+        auto signed_token = IdToken(tokens->access, **user, code->nonce);
+        if (!signed_token.ok()) return Unavailable(response, signed_token.error());
+        id_token = std::move(*signed_token);
+      }
+      return TokenReply(response, *tokens, id_token);
+    }
+
+    if (grant_type == "refresh_token") {
+      std::string_view scope = request.ParamOr("scope");
+      auto tokens = grants.Refresh(request.ParamOr("refresh_token"), client_id, scope);
+      if (!tokens.ok()) {
+        switch (tokens.error().code) {
+          case errc::kNotFound:
+          case errc::kPermissionDenied:
+            return OAuthError(response, 400, "invalid_grant", tokens.error().message);
+          case errc::kInvalidArgument:
+            return OAuthError(response, 400, "invalid_scope", tokens.error().message);
+          default:
+            return Unavailable(response, tokens.error());
+        }
+      }
+      auto user = context.directory.CachedUser(tokens->access.userid);
+      if (!user.ok() || !UserActive(**user)) {
+        (void)grants.RevokeFamily(tokens->access.family);
+        return OAuthError(response, 400, "invalid_grant", "account not active");
+      }
+      std::string id_token;
+      if (HasScope(tokens->access.scope, "openid")) {
+        auto signed_token = IdToken(tokens->access, **user, "");
+        if (!signed_token.ok()) return Unavailable(response, signed_token.error());
+        id_token = std::move(*signed_token);
+      }
+      return TokenReply(response, *tokens, id_token);
+    }
+
+    if (grant_type == "client_credentials") {
+      TokenGrant grant;
+      grant.client_id = client_id;
+      grant.scope = FilterScope(request.ParamOr("scope"), false);
+      grant.issuer = Issuer(request);
+      auto tokens = grants.IssueTokens(grant, false);
+      if (!tokens.ok()) return Unavailable(response, tokens.error());
+      return TokenReply(response, *tokens, "");
+    }
+
+    OAuthError(response, 400, grant_type.empty() ? "invalid_request" : "unsupported_grant_type",
+               "grant_type must be authorization_code, refresh_token or client_credentials");
+  }
+
+  static void Unavailable(http::Response& response, const Error& error) {
+    spdlog::error("oidc: {}", error.message);
+    OAuthError(response, 503, "temporarily_unavailable", "");
+  }
+
+  // ---- userinfo ----
+
+  void UserInfo(const http::Request& request, http::Response& response) {
+    std::string_view token;
+    if (auto header = request.Header("Authorization"); header) {
+      if (header->size() > 7 &&
+          (header->substr(0, 7) == "Bearer " || header->substr(0, 7) == "bearer ")) {
+        token = header->substr(7);
+      }
+    } else if (request.method() == "POST") {
+      token = request.ParamOr("access_token");
+    }
+    auto invalid = [&response](std::string_view error, int status) {
+      codec::Value body = codec::Value::Object(1);
+      body.Set("error", error);
+      response.SetJson(status, codec::RenderJson(body));
+      std::string challenge = "Bearer realm=\"tongban\", error=\"";
+      challenge.append(error).append("\"");
+      response.AddHeader("WWW-Authenticate", challenge);
+      NoStore(response);
+    };
+    if (token.empty()) {
+      response.SetJson(401, R"({"error":"invalid_request"})");
+      response.AddHeader("WWW-Authenticate", "Bearer realm=\"tongban\"");
+      NoStore(response);
+      return;
+    }
+    auto grant = grants.CheckAccessToken(token);
+    if (!grant.ok()) return invalid("invalid_token", 401);
+    if (grant->userid.empty() || !HasScope(grant->scope, "openid")) {
+      return invalid("insufficient_scope", 403);
+    }
+    auto user = context.directory.CachedUser(grant->userid);
+    if (!user.ok() || !UserActive(**user)) return invalid("invalid_token", 401);
+    std::vector<directory::Role> roles;
+    if (HasScope(grant->scope, "roles")) {
+      auto r = context.directory.UserRoles(grant->userid, grant->client_id);
+      if (!r.ok()) return Unavailable(response, r.error());
+      roles = std::move(*r);
+    }
+    response.SetJson(200, codec::RenderJson(UserClaims(**user, grant->scope, roles)));
+    NoStore(response);
+  }
+
+  // ---- introspection and revocation ----
+
+  struct FoundToken {
+    TokenGrant grant;
+    bool refresh = false;
+  };
+
+  std::optional<FoundToken> FindToken(std::string_view token, std::string_view hint) {
+    if (token.empty()) return std::nullopt;
+    bool refresh_first = hint == "refresh_token";
+    for (int pass = 0; pass < 2; ++pass) {
+      bool refresh = (pass == 0) == refresh_first;
+      auto grant = refresh ? grants.CheckRefreshToken(token) : grants.CheckAccessToken(token);
+      if (grant.ok()) return FoundToken{std::move(*grant), refresh};
+    }
+    return std::nullopt;
+  }
+
+  void Introspect(const http::Request& request, http::Response& response) {
+    auto client = AuthenticateClient(request, response);
+    if (!client) return;
+    auto found = FindToken(request.ParamOr("token"), request.ParamOr("token_type_hint"));
+    // A client learns only about its own tokens.
+    if (!found || found->grant.client_id != client->app->servicecode) {
+      response.SetJson(200, R"({"active":false})");
+      NoStore(response);
+      return;
+    }
+    const TokenGrant& g = found->grant;
+    codec::Value body = codec::Value::Object(12);
+    body.Set("active", true)
+        .Set("scope", g.scope)
+        .Set("client_id", g.client_id)
+        .Set("token_type", found->refresh ? "refresh_token" : "Bearer")
+        .Set("exp", Seconds(g.expires_ms))
+        .Set("iat", Seconds(g.issued_ms))
+        .Set("iss", g.issuer)
+        .Set("aud", g.client_id);
+    if (!g.userid.empty()) {
+      body.Set("sub", g.userid);
+      if (auto user = context.directory.CachedUser(g.userid); user.ok()) {
+        body.Set("username", (*user)->loginname);
+      }
+    } else {
+      body.Set("sub", g.client_id);
+    }
+    response.SetJson(200, codec::RenderJson(body));
+    NoStore(response);
+  }
+
+  void Revoke(const http::Request& request, http::Response& response) {
+    auto client = AuthenticateClient(request, response);
+    if (!client) return;
+    std::string_view token = request.ParamOr("token");
+    if (token.empty()) return OAuthError(response, 400, "invalid_request", "token is missing");
+    auto found = FindToken(token, request.ParamOr("token_type_hint"));
+    if (found) {
+      if (found->grant.client_id != client->app->servicecode) {
+        return OAuthError(response, 400, "unauthorized_client",
+                          "the token was issued to another client");
+      }
+      Status revoked = found->refresh ? grants.RevokeFamily(found->grant.family)
+                                      : grants.RevokeAccessToken(token);
+      if (!revoked.ok()) return Unavailable(response, revoked.error());
+    }
+    // RFC 7009 §2.2: an unknown or already invalid token is not an error.
+    response.set_status(200);
+    response.set_content_type(http::kJsonType);
+    response.set_body("{}");
+    NoStore(response);
+  }
+
+  // ---- RP-initiated logout ----
+
+  void EndSession(const http::Request& request, http::Response& response) {
+    std::string_view hint = request.ParamOr("id_token_hint");
+    std::string client_id(request.ParamOr("client_id"));
+    std::string_view target = request.ParamOr("post_logout_redirect_uri");
+    std::string_view state = request.ParamOr("state");
+    std::string hint_sub;
+    bool hint_valid = false;
+    if (!hint.empty()) {
+      // An expired hint is fine (RFC: the OP should accept it); a forged one is not.
+      auto verified = crypto::VerifyJwt(hint, keys.keys());
+      auto claims = verified.ok() ? codec::ParseJson(verified->claims_json)
+                                  : Result<codec::Value>(Error::InvalidArgument(""));
+      if (!claims.ok() || !claims->IsObject() || !claims->FindString("aud") ||
+          !claims->FindString("sub") || !claims->FindString("iss") ||
+          *claims->FindString("iss") != Issuer(request)) {
+        SetHtmlPage(response, 400, "无法退出", "id_token_hint 无效。");
+        return;
+      }
+      const std::string& aud = *claims->FindString("aud");
+      if (!client_id.empty() && client_id != aud) {
+        SetHtmlPage(response, 400, "无法退出", "client_id 与 id_token_hint 不一致。");
+        return;
+      }
+      client_id = aud;
+      hint_sub = *claims->FindString("sub");
+      hint_valid = true;
+    }
+    std::string final_url;
+    if (!target.empty()) {
+      auto app = client_id.empty()
+                     ? Result<std::shared_ptr<const directory::App>>(Error::NotFound(""))
+                     : context.directory.CachedApp(client_id);
+      if (!app.ok() || !(*app)->protocols.oidc || !RedirectAllowed(**app, target)) {
+        SetHtmlPage(response, 400, "无法退出",
+                    "post_logout_redirect_uri 不是该应用登记的地址，为防止开放重定向，已中止。");
+        return;
+      }
+      final_url = std::string(target);
+      if (!state.empty()) final_url = http::AppendQuery(final_url, "state", state);
+    }
+
+    std::optional<BrowserLogin> login = sessions.Current(request);
+    if (!login) {
+      if (final_url.empty()) return SetHtmlPage(response, 200, "已退出", "您已退出统一身份认证。");
+      response.Redirect(final_url, 302);
+      NoStore(response);
+      return;
+    }
+    // Without a hint naming this user, ask: a cross-site page must not be able
+    // to log the user out. The confirming POST carries the SameSite=Lax
+    // session cookie only when it comes from this server's own page.
+    bool confirmed = request.method() == "POST" && request.ParamOr("confirm") == "yes";
+    if (!(hint_valid && hint_sub == login->userid) && !confirmed) {
+      std::string form =
+          "<!DOCTYPE html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\">"
+          "<title>退出登录</title></head><body><h1>退出登录</h1>"
+          "<p>要退出统一身份认证吗？所有应用都将退出。</p><form method=\"post\">"
+          "<input type=\"hidden\" name=\"confirm\" value=\"yes\">";
+      for (auto [name, value] :
+           {std::pair<std::string_view, std::string_view>{"client_id", client_id},
+            {"post_logout_redirect_uri", target},
+            {"state", state}}) {
+        if (value.empty()) continue;
+        form.append("<input type=\"hidden\" name=\"").append(name).append("\" value=\"");
+        form.append(HtmlEscape(value)).append("\">");
+      }
+      form.append("<button type=\"submit\">退出</button></form></body></html>\n");
+      response.set_status(200);
+      response.set_content_type(http::kHtmlType);
+      response.set_body(std::move(form));
+      NoStore(response);
+      return;
+    }
+    std::string id = context.random.Hex(16);
+    std::string key(kLogoutPrefix);
+    key.append(id);
+    if (Status put = context.tickets.Put(key, final_url, kPendingTtl); !put.ok()) {
+      return Unavailable(response, put.error());
+    }
+    std::string back = http::AppendQuery(Issuer(request) + "/logout/done", "id", id);
+    response.Redirect(sessions.LogoutUrl(request, back), 302);
+    NoStore(response);
+  }
+
+  void LogoutDone(const http::Request& request, http::Response& response) {
+    std::string key(kLogoutPrefix);
+    key.append(request.ParamOr("id"));
+    auto target = request.ParamOr("id").empty() ? Result<std::string>(Error::NotFound(""))
+                                                : context.tickets.Redeem(key);
+    if (target.ok() && !target->empty()) {
+      response.Redirect(*target, 302);
+      NoStore(response);
+      return;
+    }
+    SetHtmlPage(response, 200, "已退出", "您已退出统一身份认证。");
+  }
+
+  // ---- back-channel logout ----
+
+  void SessionEnded(const SessionEnd& ended) {
+    auto clients = grants.EndSession(ended.session_id);
+    if (!clients.ok()) {
+      spdlog::error("oidc: tokens of an ended session not revoked: {}", clients.error().message);
+      return;
+    }
+    const int64_t now_s = Seconds(context.clock.NowMillis());
+    for (const SessionClient& c : *clients) {
+      auto app = context.directory.CachedApp(c.client_id);
+      if (!app.ok() || !(*app)->enabled || !(*app)->protocols.oidc || (*app)->logout_url.empty()) {
+        continue;
+      }
+      codec::Value events = codec::Value::Object(1);
+      events.Set(kBackChannelEvent, codec::Value::Object());
+      codec::Value claims = codec::Value::Object(8);
+      claims.Set("iss", c.issuer)
+          .Set("aud", c.client_id)
+          .Set("iat", now_s)
+          .Set("exp", now_s + 120)
+          .Set("jti", context.random.Hex(16))
+          .Set("sub", c.userid.empty() ? ended.userid : c.userid)
+          .Set("sid", c.public_id.empty() ? ended.public_id : c.public_id)
+          .Set("events", std::move(events));
+      auto token = crypto::SignJwt(*signing_key, codec::RenderJson(claims), "logout+jwt");
+      if (!token.ok()) {
+        spdlog::error("oidc: logout token not signed: {}", token.error().message);
+        continue;
+      }
+      back_channel.Post((*app)->logout_url, "application/x-www-form-urlencoded",
+                        http::EncodeForm({{"logout_token", *token}}));
+    }
+  }
+};
+
+OidcProvider::OidcProvider(SsoContext& context, const crypto::KeyRing& keys,
+                           BrowserSessions& sessions, BackChannel& back_channel,
+                           OidcSettings settings)
+    : impl_(std::make_unique<Impl>(context, keys, sessions, back_channel, settings)) {}
+
+OidcProvider::~OidcProvider() = default;
+
+std::string OidcProvider::Issuer(const http::Request& request) const {
+  return impl_->Issuer(request);
+}
+
+void OidcProvider::OnSessionEnded(const SessionEnd& ended) { impl_->SessionEnded(ended); }
+
+void OidcProvider::Register(http::Router& router) {
+  Impl* impl = impl_.get();
+  const std::string base = impl->Base();
+  auto bind = [impl](void (Impl::*method)(const http::Request&, http::Response&)) {
+    return [impl, method](const http::Request& request, http::Response& response) {
+      (impl->*method)(request, response);
+    };
+  };
+  auto discovery = [impl](const http::Request& request, http::Response& response) {
+    impl->Discovery(request, response);
+  };
+  router.Add("GET", "/.well-known/openid-configuration", discovery,
+             "/.well-known/openid-configuration");
+  router.Add("GET", base + "/.well-known/openid-configuration", discovery);
+  router.Add("GET", base + "/jwks", [impl](const http::Request& request, http::Response& response) {
+    impl->Jwks(request, response);
+  });
+  for (const char* method : {"GET", "POST"}) {
+    router.Add(method, base + "/authorize", bind(&Impl::AuthorizeEntry));
+    router.Add(method, base + "/userinfo", bind(&Impl::UserInfo));
+    router.Add(method, base + "/logout", bind(&Impl::EndSession));
+  }
+  router.Add("GET", base + "/authorize/resume", bind(&Impl::Resume));
+  router.Add("GET", base + "/logout/done", bind(&Impl::LogoutDone));
+  router.Add("POST", base + "/token", bind(&Impl::Token));
+  router.Add("POST", base + "/introspect", bind(&Impl::Introspect));
+  router.Add("POST", base + "/revoke", bind(&Impl::Revoke));
+}
+
+}  // namespace tongban::sso

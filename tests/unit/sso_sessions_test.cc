@@ -1,0 +1,385 @@
+// SessionStore: SSO sessions, single-use tickets and authcodes bound to one
+// app, tokens and their lifetimes, refresh rotation and unified revocation,
+// all on a MemoryTicketStore driven by a FakeClock.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <set>
+#include <string>
+
+#include "core/clock.h"
+#include "core/random.h"
+#include "sso/sessions.h"
+#include "store/memory_ticket_store.h"
+
+namespace tongban::sso {
+namespace {
+
+using std::chrono::hours;
+using std::chrono::minutes;
+using std::chrono::seconds;
+
+constexpr char kUser[] = "0123456789abcdef0123456789abcdef";
+
+bool IsLowerHex(std::string_view s) {
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+class SessionStoreTest : public ::testing::Test {
+ protected:
+  SessionStoreTest() : store_(clock_), sessions_(store_, clock_, random_, Lifetimes()) {}
+
+  static SessionLifetimes Lifetimes() {
+    SessionLifetimes l;
+    l.session = hours(8);
+    l.ticket = seconds(60);
+    l.authcode = seconds(60);
+    l.access_token = hours(2);
+    l.refresh_token = hours(24 * 7);
+    return l;
+  }
+
+  Session NewSession(SessionOrigin origin = SessionOrigin::kBrowser) {
+    auto s = sessions_.Create(kUser, "zhangs", origin);
+    EXPECT_TRUE(s.ok());
+    return *s;
+  }
+
+  Grant IssueTo(GrantKind kind, const Session& s, std::string_view app = "app1") {
+    auto g = sessions_.Issue(kind, app, s.userid, s.id);
+    EXPECT_TRUE(g.ok());
+    return *g;
+  }
+
+  FakeClock clock_;
+  OpenSslRandom random_;
+  MemoryTicketStore store_;
+  SessionStore sessions_;
+};
+
+// ---- tickets ----
+
+TEST_F(SessionStoreTest, ATicketIsRedeemedByTheAppItWasIssuedTo) {
+  Session s = NewSession();
+  Grant st = IssueTo(GrantKind::kTicket, s);
+  auto redeemed = sessions_.Redeem(GrantKind::kTicket, st.value, "app1");
+  ASSERT_TRUE(redeemed.ok());
+  EXPECT_EQ(redeemed->userid, kUser);
+  EXPECT_EQ(redeemed->session, s.id);
+  EXPECT_EQ(redeemed->app, "app1");
+}
+
+TEST_F(SessionStoreTest, ATicketCanBeRedeemedOnlyOnce) {
+  Grant st = IssueTo(GrantKind::kTicket, NewSession());
+  ASSERT_TRUE(sessions_.Redeem(GrantKind::kTicket, st.value, "app1").ok());
+  auto again = sessions_.Redeem(GrantKind::kTicket, st.value, "app1");
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().code, errc::kNotFound);
+}
+
+TEST_F(SessionStoreTest, ATicketPresentedByAnotherAppIsRefusedAndUsedUp) {
+  Grant st = IssueTo(GrantKind::kTicket, NewSession());
+  auto stolen = sessions_.Redeem(GrantKind::kTicket, st.value, "app2");
+  ASSERT_FALSE(stolen.ok());
+  EXPECT_EQ(stolen.error().code, errc::kPermissionDenied);
+  EXPECT_EQ(sessions_.Redeem(GrantKind::kTicket, st.value, "app1").error().code, errc::kNotFound);
+}
+
+TEST_F(SessionStoreTest, ATicketExpiresAfterTheTicketLifetime) {
+  Grant st = IssueTo(GrantKind::kTicket, NewSession());
+  clock_.Advance(seconds(60));
+  auto late = sessions_.Redeem(GrantKind::kTicket, st.value, "app1");
+  ASSERT_FALSE(late.ok());
+  EXPECT_EQ(late.error().code, errc::kExpired);
+}
+
+TEST_F(SessionStoreTest, ATicketIsStillValidJustBeforeItsLifetimeEnds) {
+  Grant st = IssueTo(GrantKind::kTicket, NewSession());
+  clock_.Advance(seconds(59));
+  EXPECT_TRUE(sessions_.Redeem(GrantKind::kTicket, st.value, "app1").ok());
+}
+
+TEST_F(SessionStoreTest, ALongExpiredTicketIsForgotten) {
+  Grant st = IssueTo(GrantKind::kTicket, NewSession());
+  clock_.Advance(minutes(10));
+  EXPECT_EQ(sessions_.Redeem(GrantKind::kTicket, st.value, "app1").error().code, errc::kNotFound);
+}
+
+TEST_F(SessionStoreTest, AnUnknownTicketIsNotFound) {
+  EXPECT_EQ(sessions_.Redeem(GrantKind::kTicket, "0123456789abcdef0123456789abcdef-ticket", "app1")
+                .error()
+                .code,
+            errc::kNotFound);
+}
+
+TEST_F(SessionStoreTest, MalformedValuesAreInvalidArguments) {
+  for (std::string bad : {std::string(), std::string(51, 'a'), std::string("abc def"),
+                          std::string("a|b"), std::string("票据")}) {
+    EXPECT_EQ(sessions_.Redeem(GrantKind::kTicket, bad, "app1").error().code,
+              errc::kInvalidArgument)
+        << bad;
+    EXPECT_EQ(sessions_.Check(GrantKind::kToken, bad, "app1").error().code, errc::kInvalidArgument)
+        << bad;
+  }
+}
+
+TEST_F(SessionStoreTest, TicketsLookLikeTheRealSsosAndAreOpaque) {
+  Session s = NewSession();
+  std::set<std::string> seen;
+  for (int i = 0; i < 100; ++i) {
+    Grant st = IssueTo(GrantKind::kTicket, s);
+    ASSERT_LE(st.value.size(), 50u);
+    ASSERT_EQ(st.value.size(), 39u);  // 128 random bits in hex + "-ticket"
+    EXPECT_TRUE(st.value.ends_with("-ticket"));
+    EXPECT_TRUE(IsLowerHex(st.value.substr(0, 32)));
+    EXPECT_EQ(st.value.find(kUser), std::string::npos);
+    EXPECT_TRUE(seen.insert(st.value).second);
+  }
+}
+
+// ---- authcodes ----
+
+TEST_F(SessionStoreTest, AnAuthcodeIs32HexCharactersAndSingleUse) {
+  Grant code = IssueTo(GrantKind::kAuthcode, NewSession());
+  EXPECT_EQ(code.value.size(), 32u);
+  EXPECT_TRUE(IsLowerHex(code.value));
+  ASSERT_TRUE(sessions_.Redeem(GrantKind::kAuthcode, code.value, "app1").ok());
+  EXPECT_EQ(sessions_.Redeem(GrantKind::kAuthcode, code.value, "app1").error().code,
+            errc::kNotFound);
+}
+
+TEST_F(SessionStoreTest, RedeemingATicketAsAnAuthcodeFindsNothingAndKeepsTheTicket) {
+  Grant st = IssueTo(GrantKind::kTicket, NewSession());
+  EXPECT_EQ(sessions_.Redeem(GrantKind::kAuthcode, st.value, "app1").error().code, errc::kNotFound);
+  EXPECT_TRUE(sessions_.Redeem(GrantKind::kTicket, st.value, "app1").ok());
+}
+
+// ---- tokens ----
+
+TEST_F(SessionStoreTest, CheckingATokenDoesNotUseItUp) {
+  Grant token = IssueTo(GrantKind::kToken, NewSession());
+  EXPECT_TRUE(sessions_.Check(GrantKind::kToken, token.value, "app1").ok());
+  EXPECT_TRUE(sessions_.Check(GrantKind::kToken, token.value, "app1").ok());
+}
+
+TEST_F(SessionStoreTest, ATokenOfAnotherKindIsNotFound) {
+  Grant access = IssueTo(GrantKind::kAccessToken, NewSession());
+  EXPECT_EQ(sessions_.Check(GrantKind::kProxyToken, access.value, "app1").error().code,
+            errc::kNotFound);
+  EXPECT_EQ(sessions_.Check(GrantKind::kToken, access.value, "app1").error().code, errc::kNotFound);
+}
+
+TEST_F(SessionStoreTest, ATokenOfAnotherAppIsRefused) {
+  Grant token = IssueTo(GrantKind::kToken, NewSession());
+  EXPECT_EQ(sessions_.Check(GrantKind::kToken, token.value, "app2").error().code,
+            errc::kPermissionDenied);
+}
+
+TEST_F(SessionStoreTest, AnAccessTokenExpiresAfterItsLifetime) {
+  Grant access = IssueTo(GrantKind::kAccessToken, NewSession());
+  EXPECT_EQ(access.SecondsLeft(clock_.NowMillis()), 7200);
+  clock_.Advance(hours(2));
+  EXPECT_EQ(sessions_.Check(GrantKind::kAccessToken, access.value, "app1").error().code,
+            errc::kExpired);
+}
+
+TEST_F(SessionStoreTest, AnExpiredTokenMayStillBeUsedToLogOut) {
+  Grant access = IssueTo(GrantKind::kAccessToken, NewSession());
+  clock_.Advance(hours(2));
+  EXPECT_TRUE(sessions_
+                  .Check(GrantKind::kAccessToken, access.value, "app1",
+                         /*accept_expired=*/true)
+                  .ok());
+}
+
+// ---- token sets and refresh ----
+
+TEST_F(SessionStoreTest, ATokenSetHasAProxyTokenOnlyWhenAsked) {
+  Session s = NewSession();
+  auto without = sessions_.IssueTokenSet(IssueTo(GrantKind::kAuthcode, s), false);
+  ASSERT_TRUE(without.ok());
+  EXPECT_FALSE(without->proxy.has_value());
+  auto with = sessions_.IssueTokenSet(IssueTo(GrantKind::kAuthcode, s), true);
+  ASSERT_TRUE(with.ok());
+  ASSERT_TRUE(with->proxy.has_value());
+  EXPECT_TRUE(sessions_.Check(GrantKind::kProxyToken, with->proxy->value, "app1").ok());
+  EXPECT_TRUE(sessions_.Check(GrantKind::kRefreshToken, with->refresh.value, "app1").ok());
+  EXPECT_EQ(with->refresh.SecondsLeft(clock_.NowMillis()), 7 * 24 * 3600);
+}
+
+TEST_F(SessionStoreTest, RefreshingRevokesThePreviousAccessAndProxyTokens) {
+  Session s = NewSession();
+  auto first = sessions_.IssueTokenSet(IssueTo(GrantKind::kAuthcode, s), true);
+  ASSERT_TRUE(first.ok());
+  auto second = sessions_.Refresh(first->refresh.value, "app1", true);
+  ASSERT_TRUE(second.ok());
+  EXPECT_NE(second->access.value, first->access.value);
+  EXPECT_EQ(sessions_.Check(GrantKind::kAccessToken, first->access.value, "app1").error().code,
+            errc::kNotFound);
+  EXPECT_EQ(sessions_.Check(GrantKind::kProxyToken, first->proxy->value, "app1").error().code,
+            errc::kNotFound);
+  EXPECT_TRUE(sessions_.Check(GrantKind::kAccessToken, second->access.value, "app1").ok());
+  EXPECT_TRUE(sessions_.Check(GrantKind::kProxyToken, second->proxy->value, "app1").ok());
+}
+
+TEST_F(SessionStoreTest, TheRefreshTokenStaysValidForFurtherRefreshes) {
+  auto set = sessions_.IssueTokenSet(IssueTo(GrantKind::kAuthcode, NewSession()), false);
+  ASSERT_TRUE(set.ok());
+  ASSERT_TRUE(sessions_.Refresh(set->refresh.value, "app1", false).ok());
+  auto third = sessions_.Refresh(set->refresh.value, "app1", false);
+  ASSERT_TRUE(third.ok());
+  EXPECT_EQ(third->refresh.value, set->refresh.value);
+}
+
+TEST_F(SessionStoreTest, AnotherAppCannotRefresh) {
+  auto set = sessions_.IssueTokenSet(IssueTo(GrantKind::kAuthcode, NewSession()), false);
+  ASSERT_TRUE(set.ok());
+  EXPECT_EQ(sessions_.Refresh(set->refresh.value, "app2", false).error().code,
+            errc::kPermissionDenied);
+  EXPECT_TRUE(sessions_.Check(GrantKind::kAccessToken, set->access.value, "app1").ok());
+}
+
+TEST_F(SessionStoreTest, AnExpiredRefreshTokenCannotRefresh) {
+  auto set = sessions_.IssueTokenSet(IssueTo(GrantKind::kAuthcode, NewSession()), false);
+  ASSERT_TRUE(set.ok());
+  clock_.Advance(hours(24 * 7));
+  EXPECT_EQ(sessions_.Refresh(set->refresh.value, "app1", false).error().code, errc::kExpired);
+}
+
+// ---- sessions ----
+
+TEST_F(SessionStoreTest, ABrowserSessionIsResumedByItsId) {
+  Session s = NewSession();
+  EXPECT_EQ(s.id.size(), 64u);
+  EXPECT_TRUE(IsLowerHex(s.id));
+  auto resumed = sessions_.Resume(s.id);
+  ASSERT_TRUE(resumed.ok());
+  EXPECT_EQ(resumed->userid, kUser);
+  EXPECT_EQ(resumed->loginname, "zhangs");
+  EXPECT_EQ(resumed->csrf, s.csrf);
+  EXPECT_EQ(resumed->public_id, s.public_id);
+}
+
+TEST_F(SessionStoreTest, UseKeepsASessionAlive) {
+  Session s = NewSession();
+  clock_.Advance(hours(7));
+  ASSERT_TRUE(sessions_.Resume(s.id).ok());
+  clock_.Advance(hours(7));
+  EXPECT_TRUE(sessions_.Resume(s.id).ok());
+}
+
+TEST_F(SessionStoreTest, AnIdleSessionExpires) {
+  Session s = NewSession();
+  clock_.Advance(hours(8));
+  EXPECT_EQ(sessions_.Resume(s.id).error().code, errc::kNotFound);
+}
+
+TEST_F(SessionStoreTest, AnApiSessionCannotBeResumedAsABrowserSession) {
+  Session s = NewSession(SessionOrigin::kApi);
+  EXPECT_EQ(sessions_.Resume(s.id).error().code, errc::kNotFound);
+}
+
+TEST_F(SessionStoreTest, AMalformedSessionIdIsNotFound) {
+  EXPECT_EQ(sessions_.Resume("not-a-session").error().code, errc::kNotFound);
+  EXPECT_EQ(sessions_.Resume(std::string(64, 'Z')).error().code, errc::kNotFound);
+}
+
+TEST_F(SessionStoreTest, FieldsWithSeparatorsSurviveStorage) {
+  auto s = sessions_.Create("id|with%odd|chars", "na|me%25", SessionOrigin::kBrowser);
+  ASSERT_TRUE(s.ok());
+  auto resumed = sessions_.Resume(s->id);
+  ASSERT_TRUE(resumed.ok());
+  EXPECT_EQ(resumed->userid, "id|with%odd|chars");
+  EXPECT_EQ(resumed->loginname, "na|me%25");
+  auto st = sessions_.Issue(GrantKind::kTicket, "app|x", s->userid, s->id);
+  ASSERT_TRUE(st.ok());
+  auto redeemed = sessions_.Redeem(GrantKind::kTicket, st->value, "app|x");
+  ASSERT_TRUE(redeemed.ok());
+  EXPECT_EQ(redeemed->userid, "id|with%odd|chars");
+}
+
+// ---- ending a session ----
+
+TEST_F(SessionStoreTest, EndingASessionRevokesEverythingItIssued) {
+  Session s = NewSession();
+  Grant st = IssueTo(GrantKind::kTicket, s, "app1");
+  Grant token = IssueTo(GrantKind::kToken, s, "app2");
+  auto set = sessions_.IssueTokenSet(IssueTo(GrantKind::kAuthcode, s, "app3"), true);
+  ASSERT_TRUE(set.ok());
+
+  auto ended = sessions_.End(s.id);
+  ASSERT_TRUE(ended.ok());
+  ASSERT_TRUE(ended->session.has_value());
+  EXPECT_EQ(ended->session->userid, kUser);
+  std::set<std::string> apps(ended->apps.begin(), ended->apps.end());
+  EXPECT_EQ(apps, (std::set<std::string>{"app1", "app2", "app3"}));
+  std::set<std::string> tokens;
+  for (const IssuedGrant& g : ended->tokens) tokens.insert(g.value);
+  EXPECT_EQ(tokens, (std::set<std::string>{token.value, set->access.value, set->refresh.value,
+                                           set->proxy->value}));
+
+  EXPECT_EQ(sessions_.Resume(s.id).error().code, errc::kNotFound);
+  EXPECT_EQ(sessions_.Redeem(GrantKind::kTicket, st.value, "app1").error().code, errc::kNotFound);
+  EXPECT_EQ(sessions_.Check(GrantKind::kToken, token.value, "app2").error().code, errc::kNotFound);
+  EXPECT_EQ(sessions_.Check(GrantKind::kAccessToken, set->access.value, "app3").error().code,
+            errc::kNotFound);
+  EXPECT_EQ(sessions_.Check(GrantKind::kRefreshToken, set->refresh.value, "app3").error().code,
+            errc::kNotFound);
+  EXPECT_EQ(sessions_.Check(GrantKind::kProxyToken, set->proxy->value, "app3").error().code,
+            errc::kNotFound);
+}
+
+TEST_F(SessionStoreTest, ManyTicketsForOneAppListThatAppOnce) {
+  Session s = NewSession();
+  for (int i = 0; i < 50; ++i) IssueTo(GrantKind::kTicket, s, "app1");
+  auto ended = sessions_.End(s.id);
+  ASSERT_TRUE(ended.ok());
+  EXPECT_EQ(ended->apps, std::vector<std::string>{"app1"});
+  EXPECT_TRUE(ended->tokens.empty());
+}
+
+TEST_F(SessionStoreTest, ATicketIssuedJustAfterTheSessionEndedIsRefused) {
+  Session s = NewSession();
+  ASSERT_TRUE(sessions_.End(s.id).ok());
+  Grant late = IssueTo(GrantKind::kAuthcode, s);  // a request racing the logout
+  EXPECT_EQ(sessions_.Redeem(GrantKind::kAuthcode, late.value, "app1").error().code,
+            errc::kNotFound);
+}
+
+TEST_F(SessionStoreTest, EndingASessionRevokesTokensIssuedAfterARefresh) {
+  Session s = NewSession();
+  auto set = sessions_.IssueTokenSet(IssueTo(GrantKind::kAuthcode, s), false);
+  ASSERT_TRUE(set.ok());
+  auto refreshed = sessions_.Refresh(set->refresh.value, "app1", false);
+  ASSERT_TRUE(refreshed.ok());
+  ASSERT_TRUE(sessions_.End(s.id).ok());
+  EXPECT_EQ(sessions_.Check(GrantKind::kAccessToken, refreshed->access.value, "app1").error().code,
+            errc::kNotFound);
+}
+
+TEST_F(SessionStoreTest, EndingAnIdleExpiredSessionStillRevokesItsTokens) {
+  Session s = NewSession();
+  auto set = sessions_.IssueTokenSet(IssueTo(GrantKind::kAuthcode, s), false);
+  ASSERT_TRUE(set.ok());
+  clock_.Advance(hours(9));
+  ASSERT_TRUE(sessions_.Check(GrantKind::kRefreshToken, set->refresh.value, "app1").ok());
+  auto ended = sessions_.End(s.id);
+  ASSERT_TRUE(ended.ok());
+  EXPECT_FALSE(ended->session.has_value());
+  EXPECT_EQ(sessions_.Check(GrantKind::kRefreshToken, set->refresh.value, "app1").error().code,
+            errc::kNotFound);
+}
+
+TEST_F(SessionStoreTest, EndingOneSessionLeavesAnotherAlone) {
+  Session a = NewSession();
+  Session b = NewSession();
+  Grant token_b = IssueTo(GrantKind::kToken, b);
+  ASSERT_TRUE(sessions_.End(a.id).ok());
+  EXPECT_TRUE(sessions_.Resume(b.id).ok());
+  EXPECT_TRUE(sessions_.Check(GrantKind::kToken, token_b.value, "app1").ok());
+}
+
+}  // namespace
+}  // namespace tongban::sso
