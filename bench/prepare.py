@@ -45,4 +45,8 @@ code = call(ctx + "/servlet/ssoauth", method="idValidation", loginname="admin",
 tok = call(ctx + "/servlet/ssoauth", method="getToken", authcode=code["authcode"])
 emit("COMM_USERINFO", ctx + "/servlet/ssoauth", method="getUserInfo",
      accesstoken=tok["accesstoken"])
+auth = signed()
+del auth["datatype"]
+print("COMM_AUTH='%s'" % urllib.parse.urlencode(auth))
+print("COMM_ACCESSTOKEN=%s" % tok["accesstoken"])
 emit("ORG_INFO", ctx + "/servlet/organduser", method="getOrgInfo", orgcoding="001")

@@ -82,3 +82,6 @@ run baseline fixed_get.lua /livez
 run "easyAuth getUserInfo" signed_call.lua "$EASY_USERINFO_PATH" "$EASY_USERINFO_BODY"
 run "commnetAuth getUserInfo" signed_call.lua "$COMM_USERINFO_PATH" "$COMM_USERINFO_BODY"
 run "organduser getOrgInfo" signed_call.lua "$ORG_INFO_PATH" "$ORG_INFO_BODY"
+# Tickets are single-use: each connection alternates getST and ticketValidation.
+export WRK_AUTH=$COMM_AUTH WRK_ACCESSTOKEN=$COMM_ACCESSTOKEN
+run "getST + ticketValidation" ticket_validation.lua /sso/servlet/ssoauth

@@ -12,7 +12,7 @@ PACKAGES=(
   libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev libicu-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3 python3-requests python3-zeep sqlite3 wrk bc
+  python3 python3-requests python3-zeep sqlite3 wrk bc chromium
   # multi-node stores used by the integration tests
   redis-server postgresql
 )

@@ -123,9 +123,10 @@ Result<std::shared_ptr<const directory::App>> SignedApi::Authenticate(
   if (options_.replay_protection) {
     // A replay is the same signed request again. Clients sign with a
     // one-second clock, so two different calls in one second share a sign;
-    // the key therefore covers the method and its parameters too.
+    // the key therefore covers the interface, method and parameters too.
     std::string material;
     material.reserve(128);
+    material.append(options_.soap_service).append("\x1f");
     material.append(servicecode).append("\x1f").append(time).append("\x1f").append(sign);
     material.append("\x1f").append(method);
     if (auto it = methods_.find(std::string(method)); it != methods_.end()) {

@@ -14,6 +14,8 @@ import json
 import os
 import re
 import secrets
+import shutil
+import subprocess
 import tempfile
 import threading
 import time
@@ -558,6 +560,84 @@ class OidcExpiryTest(unittest.TestCase):
                                 "redirect_uri": params["redirect_uri"]}, timeout=10)
         self.assertEqual(r.status_code, 400)
         self.assertEqual(r.json()["error"], "invalid_grant")
+
+
+@unittest.skipIf(shutil.which("openssl") is None, "the openssl command is not installed")
+class OidcSm2Test(unittest.TestCase):
+    """ID tokens signed with SM2 (national crypto), checked by the openssl
+    command line from the published JWK."""
+
+    # SubjectPublicKeyInfo of an SM2 key up to the point: id-ecPublicKey, the
+    # SM2 curve (1.2.156.10197.1.301), then BIT STRING 04 || x || y.
+    SPKI_PREFIX = base64.b64decode("MFkwEwYHKoZIzj0CAQYIKoEcz1UBgi0DQgAE")
+
+    @classmethod
+    def setUpClass(cls):
+        cls.config = tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False)
+        cls.config.write('[oidc]\nid_token_alg = "SM2"\n')
+        cls.config.close()
+        cls.server = TongbanServer("--config", cls.config.name).start()
+        cls.base = cls.server.base_url
+        cls.rp = create_app(cls.server.data_dir, "rp", "--protocols", "oidc", "--open-to-all",
+                            "--callback", "http://127.0.0.1:9/rp/")
+        m = next(ADMIN_RE.search(l) for l in cls.server.stdout_lines if ADMIN_RE.search(l))
+        cls.admin = (m.group(1), m.group(2))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.cleanup()
+        os.unlink(cls.config.name)
+
+    def b64url(self, text):
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+    def test_id_token_is_an_sm2_signature_over_sm3(self):
+        issuer = self.base + "/sso/oidc"
+        discovery = requests.get(issuer + "/.well-known/openid-configuration", timeout=10).json()
+        self.assertEqual(discovery["id_token_signing_alg_values_supported"], ["SM2"])
+        browser = requests.Session()
+        self.addCleanup(browser.close)
+        params = {"response_type": "code", "client_id": "rp", "scope": "openid",
+                  "redirect_uri": "http://127.0.0.1:9/rp/cb", "state": "s"}
+        r = browser.get(issuer + "/authorize", params=params, timeout=10)
+        fields = FormFields(r.text).fields
+        fields["loginname"], fields["password"] = self.admin
+        r = browser.post(self.base + "/sso/usp.do", data=fields, allow_redirects=False, timeout=10)
+        while not r.headers["Location"].startswith("http://127.0.0.1:9/"):
+            r = browser.get(r.headers["Location"], allow_redirects=False, timeout=10)
+        code = query_of(r.headers["Location"])["code"]
+        tokens = requests.post(issuer + "/token", auth=("rp", self.rp),
+                               data={"grant_type": "authorization_code", "code": code,
+                                     "redirect_uri": params["redirect_uri"]}, timeout=10).json()
+        header_b64, payload_b64, signature_b64 = tokens["id_token"].split(".")
+        header = json.loads(self.b64url(header_b64))
+        self.assertEqual(header["alg"], "SM2")
+        jwks = requests.get(issuer + "/jwks", timeout=10).json()
+        jwk = next(k for k in jwks["keys"] if k["kid"] == header["kid"])
+        self.assertEqual((jwk["kty"], jwk["crv"]), ("EC", "SM2"))
+
+        from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+        raw = self.b64url(signature_b64)
+        der = encode_dss_signature(int.from_bytes(raw[:32], "big"),
+                                   int.from_bytes(raw[32:], "big"))
+        spki = self.SPKI_PREFIX + self.b64url(jwk["x"]) + self.b64url(jwk["y"])
+        with tempfile.TemporaryDirectory() as d:
+            paths = {name: os.path.join(d, name) for name in ("pub.pem", "msg", "sig")}
+            with open(paths["pub.pem"], "w") as f:
+                f.write("-----BEGIN PUBLIC KEY-----\n%s\n-----END PUBLIC KEY-----\n"
+                        % base64.b64encode(spki).decode())
+            with open(paths["msg"], "wb") as f:
+                f.write((header_b64 + "." + payload_b64).encode())
+            with open(paths["sig"], "wb") as f:
+                f.write(der)
+            verify = ["openssl", "pkeyutl", "-verify", "-rawin", "-digest", "sm3", "-pubin",
+                      "-inkey", paths["pub.pem"], "-in", paths["msg"], "-sigfile", paths["sig"],
+                      "-pkeyopt", "distid:1234567812345678"]
+            ok = subprocess.run(verify, capture_output=True, text=True)
+            self.assertEqual(ok.returncode, 0, ok.stdout + ok.stderr)
+            with open(paths["msg"], "ab") as f:
+                f.write(b"x")
+            self.assertNotEqual(subprocess.run(verify, capture_output=True).returncode, 0)
 
 
 if __name__ == "__main__":
