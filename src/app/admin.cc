@@ -170,6 +170,22 @@ void RegisterAdminCommands(CLI::App& admin, AdminCommands& commands) {
     };
   });
 
+  auto key_code = std::make_shared<std::string>();
+  CLI::App* rotate_key = app->add_subcommand(
+      "rotate-password-key",
+      "New key for incoming passwords of encryptiontype 4 (AES) and 5 (3DES), printed once");
+  rotate_key->add_option("servicecode", *key_code)->required();
+  rotate_key->callback([&commands, key_code] {
+    commands.run = [key_code](const Config& config) {
+      auto node = Node::Open(config);
+      if (!node.ok()) return Fail(node.error());
+      auto key = (*node)->directory().RotatePasswordKey(*key_code);
+      if (!key.ok()) return Fail(key.error());
+      std::printf("servicecode=%s\npassword_key=%s\n", key_code->c_str(), key->c_str());
+      return 0;
+    };
+  });
+
   for (bool enable : {false, true}) {
     auto code = std::make_shared<std::string>();
     CLI::App* toggle = app->add_subcommand(enable ? "enable" : "disable",

@@ -149,8 +149,18 @@ void SetHtmlPage(http::Response& response, int status, std::string_view title,
   body.append("</p></body></html>\n");
   response.set_status(status);
   response.set_content_type(http::kHtmlType);
-  response.AddHeader("Cache-Control", "no-store");
+  ProtectPage(response);
   response.set_body(std::move(body));
+}
+
+void ProtectPage(http::Response& response) {
+  response.AddHeader("Cache-Control", "no-store");
+  response.AddHeader("X-Frame-Options", "DENY");
+  response.AddHeader("X-Content-Type-Options", "nosniff");
+  response.AddHeader("Referrer-Policy", "no-referrer");
+  response.AddHeader("Content-Security-Policy",
+                     "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+                     "frame-ancestors 'none'; base-uri 'none'");
 }
 
 std::optional<BasicCredentials> ParseBasicAuth(const http::Request& request) {

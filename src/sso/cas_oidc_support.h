@@ -120,9 +120,13 @@ bool RedirectAllowed(const directory::App& app, std::string_view url);
 // configured public_url, else http:// and the request's Host header.
 std::string PublicBase(const SsoSettings& settings, const http::Request& request);
 
-// A minimal HTML page with a heading and a message (both escaped).
+// A minimal HTML page with a heading and a message (both escaped), with the
+// headers of ProtectPage.
 void SetHtmlPage(http::Response& response, int status, std::string_view title,
                  std::string_view message);
+// no-store, no framing, no sniffing, a CSP allowing only inline styles and
+// forms posting back here: for every page CAS and OIDC render themselves.
+void ProtectPage(http::Response& response);
 
 // application/x-www-form-urlencoded credentials from an "Authorization: Basic"
 // header (RFC 6749 §2.3.1: both parts form-encoded before Base64).

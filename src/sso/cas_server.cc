@@ -457,15 +457,23 @@ struct CasServer::Impl {
       return {};
     }
     if (!proxy_callback.Deliver(pgt_url, pgt, iou)) {
-      (void)context.tickets.Erase(key);
+      if (Status erased = context.tickets.Erase(key); !erased.ok()) {
+        spdlog::error("cas: undelivered PGT not erased: {}", erased.error().message);
+      }
       return {};
     }
     if (!record.session_id.empty()) {
       codec::Value member = codec::Value::Object(1);
       member.Set("pgt", key);
-      (void)context.tickets.AddToSet(
+      // Without the index entry the PGT would outlive a logout: refuse it.
+      Status indexed = context.tickets.AddToSet(
           SecretKey(kSessionPrefix, record.session_id), codec::RenderJson(member),
           std::chrono::duration_cast<milliseconds>(context.settings.session_ttl));
+      if (!indexed.ok()) {
+        spdlog::error("cas: PGT not indexed for logout: {}", indexed.error().message);
+        (void)context.tickets.Erase(key);  // the store just failed; a retry would too
+        return {};
+      }
     }
     return iou;
   }
@@ -555,7 +563,9 @@ struct CasServer::Impl {
       auto v = codec::ParseJson(m);
       if (!v.ok() || !v->IsObject()) continue;
       if (std::string pgt = Str(*v, "pgt"); !pgt.empty()) {
-        (void)context.tickets.Erase(pgt);
+        if (Status erased = context.tickets.Erase(pgt); !erased.ok()) {
+          spdlog::error("cas: PGT of an ended session not revoked: {}", erased.error().message);
+        }
         continue;
       }
       std::string service = Str(*v, "svc");
@@ -568,7 +578,9 @@ struct CasServer::Impl {
             cas::RenderLogoutRequest("LR-" + context.random.Hex(16), instant, ticket)}});
       back_channel.Post(service, "application/x-www-form-urlencoded", std::move(body));
     }
-    (void)context.tickets.EraseSet(set_key);
+    if (Status erased = context.tickets.EraseSet(set_key); !erased.ok()) {
+      spdlog::warn("cas: session index not erased: {}", erased.error().message);
+    }
   }
 };
 

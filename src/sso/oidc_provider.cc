@@ -535,7 +535,10 @@ struct OidcProvider::Impl {
       }
       auto user = context.directory.CachedUser(tokens->access.userid);
       if (!user.ok() || !UserActive(**user)) {
-        (void)grants.RevokeFamily(tokens->access.family);
+        if (Status revoked = grants.RevokeFamily(tokens->access.family); !revoked.ok()) {
+          spdlog::error("oidc: family of an inactive user not revoked: {}",
+                        revoked.error().message);
+        }
         return OAuthError(response, 400, "invalid_grant", "account not active");
       }
       std::string id_token;
@@ -597,6 +600,10 @@ struct OidcProvider::Impl {
     if (!grant.ok()) return invalid("invalid_token", 401);
     if (grant->userid.empty() || !HasScope(grant->scope, "openid")) {
       return invalid("insufficient_scope", 403);
+    }
+    auto client = context.directory.CachedApp(grant->client_id);
+    if (!client.ok() || !(*client)->enabled || !(*client)->protocols.oidc) {
+      return invalid("invalid_token", 401);
     }
     auto user = context.directory.CachedUser(grant->userid);
     if (!user.ok() || !UserActive(**user)) return invalid("invalid_token", 401);
@@ -754,7 +761,7 @@ struct OidcProvider::Impl {
       response.set_status(200);
       response.set_content_type(http::kHtmlType);
       response.set_body(std::move(form));
-      NoStore(response);
+      ProtectPage(response);
       return;
     }
     std::string id = context.random.Hex(16);

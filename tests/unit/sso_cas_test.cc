@@ -107,9 +107,9 @@ TEST(CasRenderTest, ProxySuccessAndFailure) {
   EXPECT_STREQ(
       ok.child("cas:serviceResponse").child("cas:proxySuccess").child_value("cas:proxyTicket"),
       "PT-1");
-  codec::Value bad = codec::ParseJson(cas::RenderProxyFailure(cas::kInvalidRequest, "x",
-                                                              cas::Format::kJson))
-                         .value();
+  codec::Value bad =
+      codec::ParseJson(cas::RenderProxyFailure(cas::kInvalidRequest, "x", cas::Format::kJson))
+          .value();
   EXPECT_EQ(bad["serviceResponse"]["proxyFailure"]["code"].AsString(), "INVALID_REQUEST");
 }
 
@@ -269,9 +269,9 @@ TEST_F(CasServerTest, TheLongestRegisteredPrefixNamesTheApp) {
   // portal-admin has no proxy right, portal has: a pgtUrl tells them apart.
   std::string ticket = TicketFor("https://app.example.gov.cn/admin/page");
   pugi::xml_document doc;
-  pugi::xml_node root = Validate(doc, "/sso/cas/serviceValidate",
-                                 "https://app.example.gov.cn/admin/page", ticket,
-                                 "&pgtUrl=" + Enc("https://app.example.gov.cn/admin/pgt"));
+  pugi::xml_node root =
+      Validate(doc, "/sso/cas/serviceValidate", "https://app.example.gov.cn/admin/page", ticket,
+               "&pgtUrl=" + Enc("https://app.example.gov.cn/admin/pgt"));
   EXPECT_STREQ(root.child("cas:authenticationFailure").attribute("code").value(),
                "UNAUTHORIZED_SERVICE_PROXY");
 }
@@ -294,8 +294,7 @@ TEST_F(CasServerTest, TicketIsSingleUse) {
   Validate(first, "/sso/cas/serviceValidate", service, ticket);
   pugi::xml_document second;
   pugi::xml_node root = Validate(second, "/sso/cas/serviceValidate", service, ticket);
-  EXPECT_STREQ(root.child("cas:authenticationFailure").attribute("code").value(),
-               "INVALID_TICKET");
+  EXPECT_STREQ(root.child("cas:authenticationFailure").attribute("code").value(), "INVALID_TICKET");
 }
 
 TEST_F(CasServerTest, TicketMustBePresentedForExactlyItsService) {
@@ -313,8 +312,7 @@ TEST_F(CasServerTest, TicketExpiresAfterTenSeconds) {
   clock_.Advance(10'001ms);
   pugi::xml_document doc;
   pugi::xml_node root = Validate(doc, "/sso/cas/serviceValidate", service, ticket);
-  EXPECT_STREQ(root.child("cas:authenticationFailure").attribute("code").value(),
-               "INVALID_TICKET");
+  EXPECT_STREQ(root.child("cas:authenticationFailure").attribute("code").value(), "INVALID_TICKET");
 }
 
 TEST_F(CasServerTest, RenewLoginSendsALoggedInBrowserToLogInAgain) {
@@ -337,8 +335,7 @@ TEST_F(CasServerTest, TicketAfterAFreshLoginPassesRenewValidation) {
   std::string ticket(
       http::ParseQuery(ticket_location.substr(ticket_location.find('?') + 1))->GetOr("ticket"));
   pugi::xml_document doc;
-  pugi::xml_node root =
-      Validate(doc, "/sso/cas/serviceValidate", service, ticket, "&renew=true");
+  pugi::xml_node root = Validate(doc, "/sso/cas/serviceValidate", service, ticket, "&renew=true");
   EXPECT_TRUE(root.child("cas:authenticationSuccess")) << doc.first_child().name();
 }
 
@@ -357,9 +354,8 @@ TEST_F(CasServerTest, PgtIsDeliveredToTheCallbackAndYieldsProxyTickets) {
       Call("/sso/cas/proxy?pgt=" + callback_.last_pgt + "&targetService=" + Enc(target));
   pugi::xml_document proxy;
   ASSERT_TRUE(proxy.load_string(r.body().c_str()));
-  std::string pt = proxy.child("cas:serviceResponse")
-                       .child("cas:proxySuccess")
-                       .child_value("cas:proxyTicket");
+  std::string pt =
+      proxy.child("cas:serviceResponse").child("cas:proxySuccess").child_value("cas:proxyTicket");
   EXPECT_TRUE(pt.starts_with("PT-"));
   pugi::xml_document validated;
   pugi::xml_node ok = Validate(validated, "/sso/cas/proxyValidate", target, pt);

@@ -368,8 +368,7 @@ class OidcProviderTest : public directory::test::DirectoryFixture {
   http::Response Call(const std::string& method, const std::string& target,
                       std::vector<std::pair<std::string, std::string>> headers = {},
                       std::string body = "") {
-    http::Request request =
-        RequestWith(std::move(headers), target, method, std::move(body));
+    http::Request request = RequestWith(std::move(headers), target, method, std::move(body));
     http::Response response;
     auto match = router_.Find(request.method(), request.path());
     EXPECT_EQ(match.status, 0) << target;
@@ -397,7 +396,8 @@ class OidcProviderTest : public directory::test::DirectoryFixture {
   codec::Value Exchange(const std::string& code) {
     std::string body = "grant_type=authorization_code&code=" + code +
                        "&redirect_uri=https%3A%2F%2Frp.example.gov.cn%2Fcb&client_id=rp"
-                       "&client_secret=" + secret_;
+                       "&client_secret=" +
+                       secret_;
     http::Response r = Call("POST", "/sso/oidc/token", {}, body);
     EXPECT_EQ(r.status(), 200) << r.body();
     return codec::ParseJson(r.body()).value();
@@ -486,8 +486,7 @@ TEST_F(OidcProviderTest, EndedSessionSendsASignedLogoutTokenToTheLogoutUrl) {
   codec::Value claims = codec::ParseJson(verified->claims_json).value();
   EXPECT_EQ(claims["sid"].AsString(), "public-session");
   EXPECT_EQ(claims["sub"].AsString(), user_.userid);
-  EXPECT_NE(claims["events"].Find("http://schemas.openid.net/event/backchannel-logout"),
-            nullptr);
+  EXPECT_NE(claims["events"].Find("http://schemas.openid.net/event/backchannel-logout"), nullptr);
   EXPECT_EQ(claims.Find("nonce"), nullptr);
   // The session's tokens no longer work.
   http::Response info = Call("GET", "/sso/oidc/userinfo",
