@@ -88,6 +88,8 @@ class Chromium:
         # close_fds=False: the fds 3 and 4 made in fds() must survive exec.
         self.proc = subprocess.Popen(
             [CHROMIUM, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             "--disable-quic",
              "--disable-dev-shm-usage", "--remote-debugging-pipe", "--window-size=390,844",
              "--user-data-dir=" + self.profile, "about:blank"],
             close_fds=False, preexec_fn=fds,
