@@ -1,5 +1,6 @@
 #include "app/admin.h"
 
+#include <pwd.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -9,6 +10,7 @@
 #include <optional>
 
 #include "app/node.h"
+#include "sso/audit.h"
 
 namespace tongban::app {
 namespace {
@@ -482,6 +484,29 @@ void RegisterAdminCommands(CLI::App& admin, AdminCommands& commands) {
     };
   });
 
+  CLI::App* audit = admin.add_subcommand("audit", "The audit log");
+  audit->require_subcommand(1);
+  auto audit_limit = std::make_shared<int>(50);
+  CLI::App* audit_list = audit->add_subcommand("list", "Newest events first");
+  audit_list->add_option("--limit", *audit_limit, "How many (default 50)")
+      ->check(CLI::Range(1, 100000));
+  audit_list->callback([&commands, audit_limit] {
+    commands.run = [audit_limit](const Config& config) {
+      auto node = Node::Open(config);
+      if (!node.ok()) return Fail(node.error());
+      sso::Audit log(&(*node)->sql(), (*node)->clock());
+      auto events = log.Recent(static_cast<size_t>(*audit_limit));
+      if (!events.ok()) return Fail(events.error());
+      std::printf("at_ms\tevent\tloginname\tservicecode\tip\tdetail\n");
+      for (const auto& e : *events) {
+        std::printf("%lld\t%s\t%s\t%s\t%s\t%s\n", static_cast<long long>(e.at_ms),
+                    e.event.c_str(), e.loginname.c_str(), e.servicecode.c_str(), e.ip.c_str(),
+                    e.detail.c_str());
+      }
+      return 0;
+    };
+  });
+
   CLI::App* migrate = admin.add_subcommand("migrate", "Create or upgrade the database schema");
   migrate->callback([&commands] {
     commands.run = [](const Config& config) {
@@ -493,9 +518,43 @@ void RegisterAdminCommands(CLI::App& admin, AdminCommands& commands) {
   });
 }
 
-int RunAdminCommand(const Config& config, AdminCommands& commands) {
+namespace {
+
+// "app create adminapp1": the parsed subcommand chain and its positional
+// arguments. Options are left out: some carry secrets (--password).
+std::string DescribeCommand(const CLI::App& admin) {
+  std::string text;
+  const CLI::App* current = &admin;
+  while (true) {
+    auto chosen = current->get_subcommands();
+    if (chosen.empty()) break;
+    current = chosen.front();
+    if (!text.empty()) text += ' ';
+    text += current->get_name();
+  }
+  for (const CLI::Option* opt : current->get_options()) {
+    if (!opt->get_positional()) continue;
+    for (const auto& value : opt->results()) text += ' ' + value;
+  }
+  return text;
+}
+
+std::string OperatingSystemUser() {
+  if (const passwd* pw = ::getpwuid(::geteuid())) return pw->pw_name;
+  return std::to_string(::geteuid());
+}
+
+}  // namespace
+
+int RunAdminCommand(const Config& config, AdminCommands& commands, const CLI::App& admin) {
   if (!commands.run) return Fail(Error::InvalidArgument("no admin command given"));
-  return commands.run(config);
+  int code = commands.run(config);
+  auto node = Node::Open(config);
+  if (!node.ok()) return code == 0 ? Fail(node.error()) : code;
+  sso::Audit audit(&(*node)->sql(), (*node)->clock());
+  audit.Record(code == 0 ? "admin" : "admin_failed", "", OperatingSystemUser(), "", "cli",
+               DescribeCommand(admin) + (code == 0 ? "" : " (exit " + std::to_string(code) + ")"));
+  return code;
 }
 
 }  // namespace tongban::app

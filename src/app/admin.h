@@ -17,6 +17,9 @@ struct AdminCommands {
 };
 
 void RegisterAdminCommands(CLI::App& admin, AdminCommands& commands);
-int RunAdminCommand(const Config& config, AdminCommands& commands);
+// Runs the chosen command and records it in the audit log ("admin" events:
+// the subcommand and its positional arguments, never option values such as
+// passwords). `admin` is the parsed `admin` subcommand.
+int RunAdminCommand(const Config& config, AdminCommands& commands, const CLI::App& admin);
 
 }  // namespace tongban::app

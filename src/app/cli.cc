@@ -96,7 +96,7 @@ int RunCli(int argc, char** argv) {
     if (auto s = ValidateConfig(config); !s.ok()) return Fail(s.error());
     if (config.log.level == "info") config.log.level = "warn";  // keep admin output clean
     if (auto s = InitLogging(config.log.level); !s.ok()) return Fail(s.error());
-    return RunAdminCommand(config, admin_commands);
+    return RunAdminCommand(config, admin_commands, *admin);
   }
   return 0;
 }

@@ -88,6 +88,18 @@ class AdminTest(unittest.TestCase):
         self.assertEqual(proc.returncode, 1)
         self.assertIn("tongban admin:", proc.stderr)
 
+    def test_admin_actions_are_audited_without_secrets(self):
+        run_admin(self.data_dir, "user", "reset-password", "admin", "--password", "Aud1t-pass!")
+        log = run_admin(self.data_dir, "audit", "list", "--limit", "20").stdout
+        self.assertRegex(log, r"\tadmin\t[^\t]*\t\tcli\tuser reset-password admin")
+        self.assertNotIn("Aud1t-pass!", log)
+        proc = run_admin(self.data_dir, "user", "reset-password", "ghost-user", "--password",
+                         "x-Y-z-123", check=False)
+        self.assertNotEqual(proc.returncode, 0)
+        log = run_admin(self.data_dir, "audit", "list", "--limit", "20").stdout
+        self.assertIn("admin_failed", log)
+        self.assertIn("user reset-password ghost-user (exit 1)", log)
+
     def test_migrate_is_idempotent(self):
         for _ in range(2):
             self.assertIn("up to date", run_admin(self.data_dir, "migrate").stdout)
