@@ -206,28 +206,6 @@ std::size_t Utf8SequenceLength(std::string_view s, std::size_t i) noexcept {
   return 0;
 }
 
-bool IsValidUtf8(std::string_view s) noexcept {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    // Requests are mostly ASCII: skip it eight bytes at a time.
-    std::uint64_t word;
-    if (i + sizeof(word) <= s.size()) {
-      std::memcpy(&word, s.data() + i, sizeof(word));
-      if ((word & 0x8080808080808080ULL) == 0) {
-        i += sizeof(word);
-        continue;
-      }
-    }
-    if (static_cast<unsigned char>(s[i]) < 0x80) {
-      ++i;
-      continue;
-    }
-    const std::size_t len = Utf8SequenceLength(s, i);
-    if (len == 0) return false;
-    i += len;
-  }
-  return true;
-}
 
 void AppendJsonString(std::string_view s, std::string* out) {
   out->push_back('"');

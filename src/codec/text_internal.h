@@ -12,7 +12,6 @@ namespace tongban::codec::internal {
 // Length of the well-formed UTF-8 sequence starting at s[i] (1..4), or 0 if the bytes there are
 // not one (overlong forms, surrogates and code points above U+10FFFF are not well-formed).
 std::size_t Utf8SequenceLength(std::string_view s, std::size_t i) noexcept;
-bool IsValidUtf8(std::string_view s) noexcept;
 
 // Appends `s` as a quoted JSON string. UTF-8 passes through unescaped; quotes, backslashes and
 // control characters are escaped; a byte that is not well-formed UTF-8 becomes U+FFFD so the

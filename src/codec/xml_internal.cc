@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "codec/text_internal.h"
+#include "core/utf8.h"
 
 namespace tongban::codec::internal {
 namespace {

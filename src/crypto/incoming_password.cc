@@ -5,6 +5,7 @@
 
 #include <memory>
 
+#include "core/utf8.h"
 #include "crypto/internal.h"
 
 namespace tongban::crypto {
@@ -25,7 +26,7 @@ Result<std::string> CheckResult(std::string plain, bool require_utf8) {
     OPENSSL_cleanse(plain.data(), plain.size());
     return DecodeFailed("password must be 1..4096 bytes");
   }
-  if (require_utf8 && !internal::IsValidUtf8(plain)) {
+  if (require_utf8 && !::tongban::IsValidUtf8(plain)) {
     OPENSSL_cleanse(plain.data(), plain.size());
     return DecodeFailed("decoded password is not UTF-8");
   }

@@ -25,7 +25,6 @@ bool HexDecodeTo(std::string_view hex, uint8_t* out, size_t n);
 // space), the URL-safe alphabet is accepted, and padding is optional.
 Result<std::string> Base64DecodeLenient(std::string_view text);
 
-bool IsValidUtf8(std::string_view s);
 
 enum class Md { kMd5, kSha1, kSha256, kSm3 };
 inline constexpr size_t kMaxMdSize = 32;

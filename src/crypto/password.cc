@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "core/utf8.h"
 #include "crypto/internal.h"
 
 namespace tongban::crypto {
@@ -207,7 +208,7 @@ Result<std::string> LegacyHashForImport(std::string_view scheme, std::string_vie
   std::string name;
   for (char c : scheme) name += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
   if (name == "plain") {
-    if (value.empty() || value.size() > kMaxPasswordBytes || !internal::IsValidUtf8(value)) {
+    if (value.empty() || value.size() > kMaxPasswordBytes || !::tongban::IsValidUtf8(value)) {
       return Error::InvalidArgument("plain password must be 1..4096 bytes of UTF-8");
     }
     std::string out(kPlainPrefix);

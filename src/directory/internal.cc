@@ -3,6 +3,8 @@
 #include <charconv>
 #include <limits>
 
+#include "core/utf8.h"
+
 namespace tongban::directory::internal {
 namespace {
 
@@ -146,42 +148,16 @@ bool IsHex32(std::string_view s) {
 }
 
 bool IsCleanText(std::string_view s, size_t max_bytes, bool multiline) {
-  if (s.size() > max_bytes) return false;
-  size_t i = 0;
-  while (i < s.size()) {
+  if (s.size() > max_bytes || !IsValidUtf8(s)) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
     auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      bool allowed_control = multiline && (c == '\t' || c == '\n' || c == '\r');
-      if ((c < 0x20 && !allowed_control) || c == 0x7f) return false;
-      ++i;
-      continue;
+    if (c < 0x20 || c == 0x7f) {
+      if (!(multiline && (c == '\t' || c == '\n' || c == '\r'))) return false;
     }
-    size_t len;
-    uint32_t cp;
-    if ((c & 0xe0) == 0xc0) {
-      len = 2;
-      cp = c & 0x1f;
-    } else if ((c & 0xf0) == 0xe0) {
-      len = 3;
-      cp = c & 0x0f;
-    } else if ((c & 0xf8) == 0xf0) {
-      len = 4;
-      cp = c & 0x07;
-    } else {
+    // C1 controls U+0080..U+009F are encoded as C2 80..C2 9F.
+    if (c == 0xc2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) < 0xa0) {
       return false;
     }
-    if (i + len > s.size()) return false;
-    for (size_t k = 1; k < len; ++k) {
-      auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xc0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3f);
-    }
-    // Overlong forms, surrogates, beyond U+10FFFF, C1 controls.
-    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-        (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff || (cp >= 0x80 && cp < 0xa0)) {
-      return false;
-    }
-    i += len;
   }
   return true;
 }

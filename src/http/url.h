@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "core/utf8.h"
 
 namespace tongban::http {
 
@@ -96,7 +97,7 @@ Result<std::string> UrlDecodePath(std::string_view s);
 
 // True when `s` is well-formed UTF-8 (no overlong forms, no surrogates,
 // nothing above U+10FFFF).
-bool IsValidUtf8(std::string_view s);
+using ::tongban::IsValidUtf8;
 
 // Parses `a=1&b=%E4%B8%AD&c` (a query without '?', or a form body): pairs
 // separated by '&', empty pairs skipped, a name without '=' gets an empty

@@ -78,7 +78,12 @@ void ThreadedBackChannel::Run() {
     {
       std::unique_lock<std::mutex> lock(mu_);
       cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;
+      if (stopping_) {
+        if (!queue_.empty()) {
+          spdlog::warn("back-channel: {} notice(s) not sent at shutdown", queue_.size());
+        }
+        return;
+      }
       item = std::move(queue_.front());
       queue_.pop_front();
     }

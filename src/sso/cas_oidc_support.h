@@ -89,7 +89,9 @@ class ThreadedBackChannel final : public BackChannel {
  public:
   explicit ThreadedBackChannel(std::chrono::milliseconds timeout = std::chrono::seconds(5),
                                size_t max_queue = 10'000);
-  ~ThreadedBackChannel() override;  // sends what is queued (each bounded by timeout), then joins
+  // Finishes the notice in flight (bounded by the timeout), drops the rest
+  // with a warning, and joins: shutting down must not wait on slow apps.
+  ~ThreadedBackChannel() override;
   void Post(std::string url, std::string content_type, std::string body) override;
 
  private:

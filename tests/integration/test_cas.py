@@ -7,7 +7,6 @@ POSTed to the service), and the refusals (wrong service, replayed ticket,
 unregistered service, expired ticket)."""
 import html.parser
 import http.server
-import json
 import os
 import re
 import tempfile
@@ -19,7 +18,7 @@ import xml.etree.ElementTree as ET
 
 import requests
 
-from signed_client import SignedClient, create_app, demo_credentials
+from signed_client import create_app
 from tongban_harness import TongbanServer, main
 
 NS = {"cas": "http://www.yale.edu/tp/cas"}

@@ -2,11 +2,10 @@
 mod_auth_cas protecting /cas/ and mod_auth_openidc protecting /oidc/, both on
 loopback, and a browser (python3-requests) logging in through tongban's login
 page. Also single logout into mod_auth_cas and back-channel logout into
-mod_auth_openidc, and python3-authlib as an OAuth client.
+mod_auth_openidc.
 
-Skipped, with the reason printed, when apache2, a module or authlib is not
-installed (Debian packages apache2, libapache2-mod-auth-cas,
-libapache2-mod-auth-openidc, python3-authlib)."""
+Skipped, with the reason printed, when apache2 or a module is not installed
+(Debian packages apache2, libapache2-mod-auth-cas, libapache2-mod-auth-openidc)."""
 import html.parser
 import os
 import re
@@ -16,7 +15,6 @@ import subprocess
 import tempfile
 import time
 import unittest
-import urllib.parse
 
 import requests
 
@@ -26,12 +24,6 @@ from tongban_harness import TongbanServer, main
 APACHE = shutil.which("apache2") or "/usr/sbin/apache2"
 MODULES = "/usr/lib/apache2/modules"
 ADMIN_RE = re.compile(r"admin user:\s+(\S+) / (\S+)")
-
-try:
-    from authlib.integrations.requests_client import OAuth2Session
-except ImportError:
-    OAuth2Session = None
-
 
 def missing_apache():
     if not os.path.exists(APACHE):
@@ -256,42 +248,6 @@ class ApacheTest(unittest.TestCase):
         r = self.redirected_within(browser, self.base + "/oidc/")
         self.assertEqual(r.status_code, 302, self.apache_log())
         self.assertIn("/sso/oidc/authorize", r.headers["Location"])
-
-    # ---- authlib ----
-
-    @unittest.skipIf(OAuth2Session is None,
-                     "python3-authlib is not installed (Debian package python3-authlib)")
-    def test_authlib_runs_the_code_flow_with_pkce_and_refreshes(self):
-        issuer = self.tongban + "/sso/oidc"
-        redirect = self.base + "/oidc/redirect_uri"
-        client = OAuth2Session("apache", self.oidc_secret, scope="openid profile",
-                               redirect_uri=redirect, code_challenge_method="S256")
-        self.addCleanup(client.close)
-        verifier = os.urandom(40).hex()
-        url, state = client.create_authorization_url(issuer + "/authorize",
-                                                     code_verifier=verifier)
-        browser = self.browser()
-        r = browser.get(url, allow_redirects=False, timeout=20)
-        while r.status_code == 302 and not r.headers["Location"].startswith(redirect):
-            r = browser.get(urllib.parse.urljoin(r.url, r.headers["Location"]),
-                            allow_redirects=False, timeout=20)
-        if r.status_code == 200 and 'name="password"' in r.text:
-            fields = FormFields(r.text).fields
-            fields["loginname"], fields["password"] = self.admin
-            r = browser.post(self.tongban + "/sso/usp.do", data=fields, allow_redirects=False,
-                             timeout=20)
-            while not r.headers["Location"].startswith(redirect):
-                r = browser.get(urllib.parse.urljoin(r.url, r.headers["Location"]),
-                                allow_redirects=False, timeout=20)
-        token = client.fetch_token(issuer + "/token",
-                                   authorization_response=r.headers["Location"],
-                                   code_verifier=verifier)
-        self.assertIn("id_token", token)
-        info = client.get(issuer + "/userinfo").json()
-        self.assertEqual(info["preferred_username"], self.admin[0])
-        refreshed = client.refresh_token(issuer + "/token",
-                                         refresh_token=token["refresh_token"])
-        self.assertNotEqual(refreshed["refresh_token"], token["refresh_token"])
 
 
 if __name__ == "__main__":

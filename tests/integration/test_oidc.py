@@ -25,7 +25,12 @@ import urllib.parse
 import requests
 
 from signed_client import SignedClient, create_app, demo_credentials
-from tongban_harness import TongbanServer, main, run_admin
+from tongban_harness import TongbanServer, main
+
+try:
+    from authlib.integrations.requests_client import OAuth2Session  # python3-authlib
+except ImportError:  # pragma: no cover - the Debian package is a test dependency
+    OAuth2Session = None
 
 try:
     import jwt  # python3-jwt (PyJWT)
@@ -471,6 +476,31 @@ class OidcTest(unittest.TestCase):
         r = requests.post(self.issuer + "/revoke", auth=("rp1", self.rp1),
                           data={"token": "AT-unknown"}, timeout=10)
         self.assertEqual(r.status_code, 200)
+
+    # ---- a real OAuth client ----
+
+    @unittest.skipIf(OAuth2Session is None,
+                     "python3-authlib is not installed (Debian package python3-authlib)")
+    def test_authlib_runs_the_code_flow_with_pkce_userinfo_and_refresh(self):
+        client = OAuth2Session("rp1", self.rp1, scope="openid profile", redirect_uri=self.cb,
+                               code_challenge_method="S256")
+        self.addCleanup(client.close)
+        verifier = secrets.token_urlsafe(48)
+        url, _ = client.create_authorization_url(self.issuer + "/authorize",
+                                                 code_verifier=verifier)
+        browser = self.browser()
+        r = self.follow_until_app(browser, browser.get(url, allow_redirects=False, timeout=10))
+        if r.status_code == 200:
+            r = self.follow_until_app(browser, self.login(browser, r))
+        token = client.fetch_token(self.issuer + "/token",
+                                   authorization_response=r.headers["Location"],
+                                   code_verifier=verifier)
+        self.assertIn("id_token", token)
+        info = client.get(self.issuer + "/userinfo").json()
+        self.assertEqual(info["preferred_username"], "oidcuser")
+        refreshed = client.refresh_token(self.issuer + "/token",
+                                         refresh_token=token["refresh_token"])
+        self.assertNotEqual(refreshed["refresh_token"], token["refresh_token"])
 
     # ---- logout ----
 
