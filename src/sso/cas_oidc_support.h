@@ -31,7 +31,7 @@ namespace tongban::sso {
 // A logged-in browser: its SSO session and user.
 struct BrowserLogin {
   std::string session_id;  // secret: the session cookie's value; never put it in a URL
-  std::string public_id;   // names the session to apps (OIDC "sid", CAS SessionIndex)
+  std::string public_id;   // names the session to apps (the OIDC "sid" claim)
   std::string userid;
   int64_t auth_time_ms = 0;  // when the user last entered credentials
 };

@@ -179,6 +179,14 @@ class CrossNodeTest(unittest.TestCase):
         self.assertEqual(reply["result"], "0", reply)
         self.assertEqual(reply["loginname"], self.c.admin)
 
+    def test_a_signed_call_accepted_by_a_is_refused_as_a_replay_by_b(self):
+        org_a, org_b = self.c.org(self.c.a), self.c.org(self.c.b)
+        auth = org_a.auth()
+        first = org_a.request("getOrgInfo", auth=auth, datatype="json", orgcoding="001")
+        self.assertEqual(first.json()["result"], "0", first.text)
+        replay = org_b.request("getOrgInfo", auth=auth, datatype="json", orgcoding="001")
+        self.assertEqual(replay.json()["result"], "9906", replay.text)
+
     def test_a_user_added_on_a_is_readable_on_b_at_once(self):
         args = {"loginname": "zhangs", "username": "张三", "orgcoding": "001001",
                 "loginpwd": "Zs-2024-pass", "mobile": "13800000001"}
@@ -192,10 +200,11 @@ class CrossNodeTest(unittest.TestCase):
 
 @unittest.skipIf(SKIP_REASON, SKIP_REASON)
 class NodeKilledUnderLoadTest(unittest.TestCase):
-    """SIGKILL node A in the middle of 200 signed calls alternating between A
-    (org writes) and B (reads with a token A issued)."""
+    """SIGKILL node A in the middle of 200 signed calls: 100 org writes sent to
+    A by three concurrent clients, 100 reads on B with a token A issued."""
 
     CALLS = 200
+    WRITERS = 3
     KILL_AFTER_WRITES = 30
 
     @classmethod
@@ -213,41 +222,55 @@ class NodeKilledUnderLoadTest(unittest.TestCase):
 
         cls.acked, cls.attempted = [], []   # org writes on A: answered 0 / sent
         cls.a_failures = []                 # calls to A that got no answer (after the kill)
-        cls.b_replies = []                  # (result, errmsg) of every call to B
+        cls.b_replies = []                  # (result, errmsg, after the kill) of calls to B
         cls.b_exceptions = []
-        enough_writes = threading.Event()
+        enough_writes, killed = threading.Event(), threading.Event()
+        lock = threading.Lock()
+        codes = iter("002%03d" % n for n in range(1, cls.CALLS // 2 + 1))
         org_a, easy_b = c.org(c.a), c.easy(c.b)
 
-        def load():
-            for i in range(cls.CALLS):
-                if i % 2 == 0:
-                    code = "002%03d" % (i // 2 + 1)
+        def write_to_a():
+            while True:
+                with lock:
+                    code = next(codes, None)
+                    if code is None:
+                        return
                     cls.attempted.append(code)
-                    try:
-                        r = org_a.request("synchronizeOrg", datatype="json", args=json.dumps(
-                            {"orgcoding": code, "orgname": "机构" + code}))
-                        if r.status_code == 200 and r.json()["result"] == "0":
+                try:
+                    r = org_a.request("synchronizeOrg", datatype="json", args=json.dumps(
+                        {"orgcoding": code, "orgname": "机构" + code}))
+                    if r.status_code == 200 and r.json()["result"] == "0":
+                        with lock:
                             cls.acked.append(code)
-                        else:
-                            cls.a_failures.append((code, r.status_code, r.text))
-                    except requests.RequestException as e:
-                        cls.a_failures.append((code, None, type(e).__name__))
-                    if len(cls.acked) >= cls.KILL_AFTER_WRITES:
-                        enough_writes.set()
-                else:
-                    try:
-                        reply = easy_b.json("getUserInfo", token=cls.token)
-                        cls.b_replies.append((reply["result"], reply.get("errmsg")))
-                    except Exception as e:  # noqa: BLE001 - recorded and asserted on below
-                        cls.b_exceptions.append(repr(e))
-            enough_writes.set()
+                            if len(cls.acked) >= cls.KILL_AFTER_WRITES:
+                                enough_writes.set()
+                    else:
+                        cls.a_failures.append((code, r.status_code, r.text))
+                except requests.RequestException as e:
+                    cls.a_failures.append((code, None, type(e).__name__))
 
-        worker = threading.Thread(target=load)
-        worker.start()
-        cls.load_was_running = enough_writes.wait(timeout=60) and worker.is_alive()
+        def read_on_b():
+            for i in range(cls.CALLS // 2):
+                if i == cls.CALLS // 4:
+                    killed.wait(timeout=60)  # the second half surely runs after the kill
+                try:
+                    reply = easy_b.json("getUserInfo", token=cls.token)
+                    cls.b_replies.append((reply["result"], reply.get("errmsg"), killed.is_set()))
+                except Exception as e:  # noqa: BLE001 - recorded and asserted on below
+                    cls.b_exceptions.append(repr(e))
+
+        # Several writers, so that writes are in flight when the kill lands.
+        workers = [threading.Thread(target=write_to_a) for _ in range(cls.WRITERS)]
+        workers.append(threading.Thread(target=read_on_b))
+        for w in workers:
+            w.start()
+        cls.load_was_running = (enough_writes.wait(timeout=60) and
+                                any(w.is_alive() for w in workers[:-1]))
         c.a.kill()
-        worker.join(timeout=120)
-        cls.worker_finished = not worker.is_alive()
+        killed.set()
+        for w in workers:
+            w.join(timeout=120)
+        cls.worker_finished = not any(w.is_alive() for w in workers)
 
     @classmethod
     def tearDownClass(cls):
@@ -266,6 +289,8 @@ class NodeKilledUnderLoadTest(unittest.TestCase):
         self.assertEqual(self.b_exceptions, [])
         self.assertEqual(len(self.b_replies), self.CALLS // 2)
         self.assertEqual([r for r in self.b_replies if r[0] != "0"], [])
+        after_kill = [r for r in self.b_replies if r[2]]
+        self.assertGreaterEqual(len(after_kill), self.CALLS // 4)
 
     def test_every_change_a_acknowledged_before_the_kill_is_in_the_database(self):
         reply = self.c.org(self.c.b).json("getChildOrgs", orgcoding="002", pagesize="1000")

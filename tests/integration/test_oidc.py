@@ -33,6 +33,11 @@ except ImportError:  # pragma: no cover - the Debian package is a test dependenc
     OAuth2Session = None
 
 try:
+    from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+except ImportError:  # pragma: no cover - the Debian package is a test dependency
+    encode_dss_signature = None
+
+try:
     import jwt  # python3-jwt (PyJWT)
     from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 except ImportError:  # pragma: no cover - the Debian package is a test dependency
@@ -240,7 +245,7 @@ class OidcTest(unittest.TestCase):
 
     # ---- the authorization code flow ----
 
-    @unittest.skipIf(jwt is None, "python3-jwt is not installed")
+    @unittest.skipIf(jwt is None, "python3-jwt is not installed (Debian package python3-jwt)")
     def test_code_flow_with_pkce_yields_a_signed_id_token_with_directory_claims(self):
         _, params, tokens = self.code_flow()
         self.assertEqual(tokens["token_type"], "Bearer")
@@ -504,7 +509,7 @@ class OidcTest(unittest.TestCase):
 
     # ---- logout ----
 
-    @unittest.skipIf(jwt is None, "python3-jwt is not installed")
+    @unittest.skipIf(jwt is None, "python3-jwt is not installed (Debian package python3-jwt)")
     def test_rp_initiated_logout_ends_the_session_and_notifies_the_back_channel(self):
         browser, _, tokens = self.code_flow()
         sid = self.verify_jwt(tokens["id_token"], "rp1")["sid"]
@@ -593,6 +598,8 @@ class OidcExpiryTest(unittest.TestCase):
 
 
 @unittest.skipIf(shutil.which("openssl") is None, "the openssl command is not installed")
+@unittest.skipIf(encode_dss_signature is None,
+                 "python3-cryptography is not installed (Debian package python3-cryptography)")
 class OidcSm2Test(unittest.TestCase):
     """ID tokens signed with SM2 (national crypto), checked by the openssl
     command line from the published JWK."""
@@ -646,7 +653,6 @@ class OidcSm2Test(unittest.TestCase):
         jwk = next(k for k in jwks["keys"] if k["kid"] == header["kid"])
         self.assertEqual((jwk["kty"], jwk["crv"]), ("EC", "SM2"))
 
-        from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
         raw = self.b64url(signature_b64)
         der = encode_dss_signature(int.from_bytes(raw[:32], "big"),
                                    int.from_bytes(raw[32:], "big"))
