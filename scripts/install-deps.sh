@@ -13,6 +13,9 @@ PACKAGES=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-requests python3-zeep sqlite3 wrk bc chromium
+  python3-authlib python3-jwt python3-cryptography
+  # real CAS and OIDC clients for the protocol tests
+  apache2 libapache2-mod-auth-cas libapache2-mod-auth-openidc
   # multi-node stores used by the integration tests
   redis-server postgresql
 )
@@ -36,5 +39,6 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 # Debian starts these services on install; tests start private instances instead.
 if command -v systemctl >/dev/null 2>&1; then
-  $SUDO systemctl disable --now redis-server postgresql >/dev/null 2>&1 || true
+  # Best effort: containers often have no systemd, and then nothing was started.
+  $SUDO systemctl disable --now redis-server postgresql apache2 >/dev/null 2>&1 || true
 fi

@@ -32,7 +32,7 @@ struct StorageConfig {
   // 32-byte master key sealing app secrets at rest; created on first start.
   // Several nodes must share one key file. Empty = <data_dir>/secret.key.
   std::string secret_key_file;
-  std::string secret_algorithm = "aes-256-gcm";  // or "sm4-gcm"
+  std::string secret_algorithm = "aes-256-gcm";  // or "sm4-cbc-hmac-sm3"
 };
 
 struct SsoConfig {

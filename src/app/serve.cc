@@ -58,8 +58,15 @@ int Serve(const Config& initial) {
 
   http::Router router;
   http::Metrics metrics;
-  Routes routes(**node, metrics);
-  routes.Register(router);
+  // Services throw on start-up failures (an unreadable key directory, say).
+  std::unique_ptr<Routes> routes;
+  try {
+    routes = std::make_unique<Routes>(**node, metrics);
+  } catch (const std::exception& e) {
+    spdlog::critical("cannot start: {}", e.what());
+    return 1;
+  }
+  routes->Register(router);
 
   http::Server server(router, metrics, ServerOptionsFrom(config.server));
   if (auto s = server.Listen(); !s.ok()) {
@@ -73,10 +80,10 @@ int Serve(const Config& initial) {
               config.sso.context_path.c_str());
   std::fflush(stdout);
 
-  routes.StartBackground();
+  routes->StartBackground();
   server.StopOnSignals();
   server.Run();
-  routes.StopBackground();
+  routes->StopBackground();
   spdlog::info("tongban stopped");
   return 0;
 }

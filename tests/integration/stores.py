@@ -9,6 +9,7 @@ bounded deadline), and is stopped and removed on exit.
 
 `missing_binaries()` says why a test must be skipped (None when all is there).
 """
+import ctypes
 import fcntl
 import os
 import pwd
@@ -25,6 +26,16 @@ PG_CTL = os.path.join(PG_BIN_DIR, "pg_ctl")
 POSTGRES = os.path.join(PG_BIN_DIR, "postgres")
 PSQL = os.path.join(PG_BIN_DIR, "psql")
 REDIS_SERVER = "/usr/bin/redis-server"
+
+
+_PR_SET_PDEATHSIG = 1
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def die_with_parent():
+    """In the child before exec: SIGKILL when the test process dies, so a
+    crashed test leaks no server. Must follow setuid, which clears it."""
+    _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 def missing_binaries():
@@ -113,7 +124,7 @@ class PrivateRedis:
             self.proc = subprocess.Popen(
                 [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
                  "--appendonly", "no", "--dir", self.dir, *self.extra_args],
-                stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+                stdout=log, stderr=log, stdin=subprocess.DEVNULL, preexec_fn=die_with_parent)
         if wait_until(lambda: redis_ping(self.port), self.proc, 10):
             return True
         self._terminate()
@@ -168,13 +179,14 @@ class PrivatePostgres:
 
     def _as_user(self):
         if self.user is None:
-            return None
+            return die_with_parent
         uid, gid = self.user.pw_uid, self.user.pw_gid
 
         def demote():
             os.setgroups([])
             os.setgid(gid)
             os.setuid(uid)
+            die_with_parent()
         return demote
 
     def _template(self):
