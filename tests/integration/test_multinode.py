@@ -59,11 +59,16 @@ class Cluster:
                     '[oidc]\nkey_dir = "%s"\n' % (os.path.join(self.shared, "secret.key"),
                                                  os.path.join(self.shared, "keys")))
         self.nodes = []
-        # A first: the first start against the empty database seeds the demo data.
-        self.a = self.node()
-        self.b = self.node()
-        self.servicecode, self.servicepwd = demo_credentials(self.a)
-        self.admin, self.admin_password = ADMIN_RE.search("\n".join(self.a.stdout_lines)).groups()
+        try:
+            # A first: the first start against the empty database seeds the demo data.
+            self.a = self.node()
+            self.b = self.node()
+            self.servicecode, self.servicepwd = demo_credentials(self.a)
+            self.admin, self.admin_password = ADMIN_RE.search(
+                "\n".join(self.a.stdout_lines)).groups()
+        except BaseException:
+            self.close()
+            raise
 
     def node(self):
         n = TongbanServer("--config", self.config, "--db", self.db, "--tickets", self.redis.url)
@@ -126,13 +131,10 @@ class CrossNodeTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.c = Cluster()
+        cls.addClassCleanup(cls.c.close)
         cls.browser = Browser()
+        cls.addClassCleanup(cls.browser.close)
         cls.first_ticket = cls.browser.log_in(cls.c.a, cls.c.admin, cls.c.admin_password)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.browser.close()
-        cls.c.close()
 
     def test_a_ticket_issued_on_a_is_redeemed_on_b_exactly_once(self):
         easy_a, easy_b = self.c.easy(self.c.a), self.c.easy(self.c.b)
@@ -210,7 +212,9 @@ class NodeKilledUnderLoadTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         c = cls.c = Cluster()
+        cls.addClassCleanup(c.close)
         cls.browser = Browser()
+        cls.addClassCleanup(cls.browser.close)
         cls.browser.log_in(c.a, c.admin, c.admin_password)
         issued = c.easy(c.a).json("idValidation", loginname=c.admin,
                                   password=c.admin_password, encryptiontype="1")
@@ -272,11 +276,6 @@ class NodeKilledUnderLoadTest(unittest.TestCase):
             w.join(timeout=120)
         cls.worker_finished = not any(w.is_alive() for w in workers)
 
-    @classmethod
-    def tearDownClass(cls):
-        cls.browser.close()
-        cls.c.close()
-
     def test_the_kill_happened_while_the_load_was_running(self):
         self.assertTrue(self.worker_finished)
         self.assertTrue(self.load_was_running)
@@ -321,14 +320,11 @@ class RedisOutageTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.c = Cluster()
+        cls.addClassCleanup(cls.c.close)
         issued = cls.c.easy(cls.c.b).json("idValidation", loginname=cls.c.admin,
                                           password=cls.c.admin_password, encryptiontype="1")
         assert issued["result"] == "0", issued
         cls.token = issued["token"]
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.c.close()
 
     def tearDown(self):
         if not self.c.redis.ping():
