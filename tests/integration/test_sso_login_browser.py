@@ -179,9 +179,28 @@ class LoginPageInChromiumTest(unittest.TestCase):
     def tearDown(self):
         self.browser.close()
 
-    def navigate(self, url):
+    def navigate(self, url, timeout=30):
+        # A load event of the page before (the app's callback, still loading)
+        # may arrive after this navigation starts, so wait for this page's own
+        # state rather than for the next load event.
         self.browser.send("Page.navigate", self.tab, url=url)
-        self.browser.wait_event("Page.loadEventFired")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            state = self.js("[document.readyState, location.href]")
+            if state and state[0] == "complete" and state[1] == url:
+                return
+            time.sleep(0.05)  # polling a condition with a deadline, not a fixed wait
+        raise AssertionError("page %s did not finish loading" % url)
+
+    def wait_for(self, expression, timeout=30):
+        """Polls a JavaScript condition until it holds; returns its value."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = self.js(expression)
+            if value:
+                return value
+            time.sleep(0.05)
+        raise AssertionError("never true: " + expression)
 
     def js(self, expression):
         result = self.browser.send("Runtime.evaluate", self.tab, expression=expression,
@@ -227,9 +246,10 @@ class LoginPageInChromiumTest(unittest.TestCase):
         self.js("document.getElementById('loginname').value = 'alice';"
                 "document.getElementById('password').value = 'Wrong-passw0rd';"
                 "document.querySelector('button[type=submit]').click(); true")
-        self.browser.wait_event("Page.loadEventFired")
-        self.assertEqual(self.js("document.querySelector('[role=alert]').innerText"),
-                         "用户名或密码错误")
+        alert = self.wait_for("document.readyState == 'complete' && "
+                              "document.querySelector('[role=alert]') && "
+                              "document.querySelector('[role=alert]').innerText")
+        self.assertEqual(alert, "用户名或密码错误")
         self.assertEqual(self.js("document.getElementById('loginname').value"), "alice")
 
 
