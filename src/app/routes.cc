@@ -142,10 +142,15 @@ void Routes::Register(http::Router& router) {
   // Readiness: the node can reach its database.
   router.Add("GET", "/healthz", [&impl](const http::Request&, http::Response& response) {
     auto db = impl.node.sql().Ping();
+    // A missing key is the healthy answer; only an unreachable store fails.
+    auto probe = impl.node.tickets().Get("healthz:probe");
+    bool tickets_ok = probe.ok() || probe.error().code == errc::kNotFound;
+    bool ok = db.ok() && tickets_ok;
     codec::Value body = codec::Value::Object();
-    body.Set("status", db.ok() ? "ok" : "degraded").Set("version", "0.1.0");
+    body.Set("status", ok ? "ok" : "degraded").Set("version", "0.1.0");
     if (!db.ok()) body.Set("database", db.error().message);
-    response.SetJson(db.ok() ? 200 : 503, codec::RenderJson(body));
+    if (!tickets_ok) body.Set("tickets", probe.error().message);
+    response.SetJson(ok ? 200 : 503, codec::RenderJson(body));
   });
   router.Add("GET", "/metrics", [&impl](const http::Request&, http::Response& response) {
     std::string text = impl.metrics.RenderPrometheus();

@@ -345,6 +345,10 @@ class RedisOutageTest(unittest.TestCase):
             self.assertTrue(body["errmsg"], body)
             self.assertIsNone(node.proc.poll(), "the node exited")
             self.assertEqual(requests.get(node.url("/livez"), timeout=5).status_code, 200)
+            # Readiness tells the load balancer to stop sending traffic here.
+            health = requests.get(node.url("/healthz"), timeout=5)
+            self.assertEqual(health.status_code, 503, health.text)
+            self.assertIn("tickets", health.json())
 
     def test_the_nodes_answer_again_once_redis_is_back(self):
         self.c.redis.stop()
@@ -354,6 +358,7 @@ class RedisOutageTest(unittest.TestCase):
             r = self.call(node, "idValidation", loginname=self.c.admin,
                           password=self.c.admin_password, encryptiontype="1")
             self.assertEqual(r.json()["result"], "0", r.text)
+            self.assertEqual(requests.get(node.url("/healthz"), timeout=5).status_code, 200)
 
 
 if __name__ == "__main__":
