@@ -23,8 +23,7 @@
 
 namespace tongban::sso {
 
-// Name of the SSO session cookie (HttpOnly, SameSite=Lax, Secure on https).
-inline constexpr std::string_view kSessionCookie = "TBSSO";
+inline constexpr std::string_view kSessionCookie = kSessionCookieName;
 
 struct AuthServices {
   explicit AuthServices(SsoContext& c);

@@ -10,16 +10,9 @@
 #include "sso/html.h"
 
 namespace tongban::sso {
-namespace {
-
-// The login flow's session cookie (auth_internal.h's kSessionCookie, which is
-// private to SsoAuth).
-constexpr std::string_view kSessionCookie = "TBSSO";
-
-}  // namespace
 
 std::optional<BrowserLogin> LoginPageSessions::Current(const http::Request& request) {
-  auto cookie = request.Cookie(kSessionCookie);
+  auto cookie = request.Cookie(kSessionCookieName);
   if (!cookie || cookie->empty()) return std::nullopt;
   auto session = sessions_.Resume(*cookie);
   if (!session.ok()) {
@@ -36,8 +29,10 @@ std::string LoginPageSessions::LoginUrl(const http::Request& request, std::strin
   std::string login = PublicBase(settings_, request);
   login.append(settings_.context_path).append("/usp.do?action=ssoLogin");
   login = http::AppendQuery(login, "goto", return_url);
-  if (!force) return login;
-  return LogoutUrl(request, login);
+  // renew asks for the password even with a live session; the same user
+  // re-authenticates inside it, so other apps stay signed in.
+  if (force) login = http::AppendQuery(login, "renew", "true");
+  return login;
 }
 
 std::string LoginPageSessions::LogoutUrl(const http::Request& request,

@@ -57,8 +57,8 @@ class BrowserSessions {
 // browser session of the SessionStore; logging in and out goes through
 // usp.do with a `goto` back to CAS or OIDC (usp.do accepts this server's own
 // URLs as goto). A forced login (CAS renew, OIDC prompt=login or max_age)
-// ends the current session through usp.do's logout first, since the login
-// page proceeds at once for a browser that is logged in.
+// adds renew=true: the login page then asks for the password even with a live
+// session, and the same user re-authenticates inside it (no logout elsewhere).
 class LoginPageSessions final : public BrowserSessions {
  public:
   LoginPageSessions(const SsoSettings& settings, SessionStore& sessions)

@@ -78,6 +78,7 @@ constexpr std::string_view kLoginForm = R"({{{notice}}}{{{app_note}}}
 <input type="hidden" name="action" value="ssoLogin">
 <input type="hidden" name="servicecode" value="{{servicecode}}">
 <input type="hidden" name="goto" value="{{goto}}">
+<input type="hidden" name="renew" value="{{renew}}">
 <input type="hidden" name="csrf" value="{{csrf}}">
 <label for="loginname">用户名</label>
 <input id="loginname" name="loginname" type="text" value="{{loginname}}"
@@ -146,6 +147,9 @@ std::string Notice(std::string_view css_class, std::string_view code, std::strin
 struct Target {
   std::shared_ptr<const directory::App> app;
   std::string goto_url;
+  // renew (as in CAS): ask for the password even with a live session. Kept
+  // in the form so that a failed attempt's page still asks.
+  bool renew = false;
 };
 
 class LoginPages {
@@ -286,6 +290,8 @@ class LoginPages {
   std::optional<Target> ParseTarget(const http::Request& request, http::Response& response,
                                     bool app_required) const {
     Target target;
+    std::string_view renew = request.ParamOr("renew");
+    target.renew = renew == "true" || renew == "1";
     std::string_view servicecode = Trim(request.ParamOr("servicecode"));
     if (servicecode.empty()) {
       if (app_required) {
@@ -393,6 +399,7 @@ class LoginPages {
                      {"form_action", PagePath()},
                      {"servicecode", target.app ? std::string_view(target.app->servicecode) : ""},
                      {"goto", target.goto_url},
+                     {"renew", target.renew ? "true" : ""},
                      {"csrf", csrf},
                      {"loginname", loginname}});
     SendMessage(response, status, "用户登录", body);
@@ -401,10 +408,7 @@ class LoginPages {
   void ShowLogin(const http::Request& request, http::Response& response, bool app_required) {
     auto target = ParseTarget(request, response, app_required);
     if (!target) return;
-    // renew (as in CAS): ask for the password even with a live session.
-    std::string_view renew = request.ParamOr("renew");
-    const bool force = renew == "true" || renew == "1";
-    if (auto session = Current(request); session && !force) {
+    if (auto session = Current(request); session && !target->renew) {
       if (auto user = ActiveUser(request, *session)) {
         Proceed(response, *session, *user, *target);
         return;
@@ -459,9 +463,25 @@ class LoginPages {
       RenderLogin(request, response, *target, status, code, message, loginname);
       return;
     }
-    // A login replaces whatever session this browser had (no fixation, and
-    // apps of the previous user hear of its end).
-    if (auto old = Current(request)) {
+    auto old = Current(request);
+    if (old && old->userid == (*user)->userid) {
+      // The same user again (renew): re-authenticate inside the session, so
+      // the apps it reached stay signed in and see a fresh auth time.
+      auto again = s_.sessions.Reauthenticate(old->id);
+      if (again.ok()) {
+        Proceed(response, *again, **user, *target);
+        return;
+      }
+      if (again.error().code != errc::kNotFound) {
+        spdlog::error("session not re-authenticated: {}", again.error().message);
+        RenderLogin(request, response, *target, 503, "9999", "服务暂不可用，请稍后再试", loginname);
+        return;
+      }
+      old.reset();  // ended meanwhile: a new session follows
+    }
+    // Another user replaces whatever session this browser had (no fixation,
+    // and apps of the previous user hear of its end).
+    if (old) {
       LogoutRequest end{old->id, old->userid, "", login.ip, "relogin"};
       (void)s_.logout.Run(end);
     }

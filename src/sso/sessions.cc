@@ -235,6 +235,23 @@ Result<Session> SessionStore::Resume(std::string_view id) {
   return session;
 }
 
+Result<Session> SessionStore::Reauthenticate(std::string_view id) {
+  auto session = Resume(id);
+  if (!session.ok()) return session;
+  session->created_ms = clock_.NowMillis();
+  const std::string key = Key(kSessionPrefix, id);
+  TB_RETURN_IF_ERROR(store_.Put(key, EncodeSession(*session), lifetimes_.session));
+  // End may have run between Resume and Put: its tombstone outlives the
+  // erase, so a session it ended must not come back through this Put.
+  auto ended = store_.Get(Key(kEndedPrefix, id));
+  if (ended.ok()) {
+    TB_RETURN_IF_ERROR(store_.Erase(key));
+    return Error::NotFound("no such session");
+  }
+  if (ended.error().code != errc::kNotFound) return std::move(ended).error();
+  return session;
+}
+
 Result<EndedSession> SessionStore::End(std::string_view session_id) {
   EndedSession ended;
   // First, so that a ticket or authcode issued before (or while) the session

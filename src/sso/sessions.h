@@ -22,6 +22,10 @@
 
 namespace tongban::sso {
 
+// Name of the browser's SSO session cookie (HttpOnly, SameSite=Lax, Secure on
+// https); it holds Session::id.
+inline constexpr std::string_view kSessionCookieName = "TBSSO";
+
 // The lifetimes SessionStore gives out; SsoSettings carries the configured ones.
 struct SessionLifetimes {
   std::chrono::seconds session{8 * 3600};  // sliding: each Resume restarts it
@@ -43,6 +47,8 @@ struct Session {
   std::string loginname;
   std::string csrf;  // form token of the session's own pages
   SessionOrigin origin = SessionOrigin::kBrowser;
+  // When the user last entered credentials: the session's start, moved on by
+  // Reauthenticate (CAS renew and OIDC prompt=login/max_age check it).
   int64_t created_ms = 0;
 };
 
@@ -102,6 +108,10 @@ class SessionStore {
   // The live browser session with this id, its lifetime restarted.
   // errc::kNotFound when unknown, expired, malformed or not a browser session.
   Result<Session> Resume(std::string_view id);
+  // The same user entered their password again in a live browser session
+  // (CAS renew, OIDC prompt=login): its auth time becomes now, and its grants
+  // and the apps it reached stay as they are. errc::kNotFound as for Resume.
+  Result<Session> Reauthenticate(std::string_view id);
   // Ends the session: removes it and every grant it issued to any app, and
   // says which apps and tokens those were. Ending an expired or unknown
   // session still revokes what it left behind. Tickets and authcodes are not

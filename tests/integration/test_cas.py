@@ -265,6 +265,36 @@ class CasTest(CasTestBase):
         self.assertIsNotNone(
             ET.fromstring(r.content).find("cas:authenticationSuccess", NS), r.text)
 
+    def test_renew_login_for_another_service_asks_for_the_password_and_marks_a_new_login(self):
+        browser, _ = self.ticket_for(self.service)
+        service_b = self.host.url + "/casapp2/index.jsp"
+        r = browser.get(self.cas + "/login", params={"service": service_b, "renew": "true"},
+                        allow_redirects=True, timeout=10)
+        self.assertIn('name="password"', r.text)
+        self.assertEqual(FormFields(r.text).fields.get("renew"), "true")
+        _, ticket = self.ticket_for(service_b, browser, renew="true")
+        r = self.validate("/p3/serviceValidate", service=service_b, ticket=ticket, renew="true")
+        fresh = ET.fromstring(r.content).find(
+            "cas:authenticationSuccess/cas:attributes/cas:isFromNewLogin", NS)
+        self.assertIsNotNone(fresh, r.text)
+        self.assertEqual(fresh.text, "true")
+
+    def test_renew_login_keeps_the_sso_session_of_the_other_services(self):
+        browser, _ = self.ticket_for(self.service)
+        # Issued in the session before the renew; ending the session would void it.
+        _, pending = self.ticket_for(self.service, browser)
+        cookie = browser.cookies.get("TBSSO")
+        self.ticket_for(self.host.url + "/casapp2/index.jsp", browser, renew="true")
+        self.assertEqual(browser.cookies.get("TBSSO"), cookie)
+        r = self.validate("/serviceValidate", service=self.service, ticket=pending)
+        self.assertIsNotNone(
+            ET.fromstring(r.content).find("cas:authenticationSuccess", NS), r.text)
+        # Still logged in: the next login needs no password.
+        r = browser.get(self.cas + "/login", params={"service": self.service},
+                        allow_redirects=False, timeout=10)
+        r = self.follow_until_service(browser, r)
+        self.assertEqual(r.status_code, 302, r.text[:300])
+
     # ---- proxies ----
 
     def test_proxy_granting_ticket_goes_to_the_verified_callback(self):

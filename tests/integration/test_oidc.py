@@ -290,6 +290,30 @@ class OidcTest(unittest.TestCase):
         self.assertEqual(r.status_code, 302)
         self.assertIn("code", query_of(r.headers["Location"]))
 
+    def test_prompt_login_asks_for_the_password_inside_the_same_session(self):
+        browser, _, first = self.code_flow()
+        params = self.authorize_params(prompt="login")
+        r = browser.get(self.issuer + "/authorize", params=params, allow_redirects=False,
+                        timeout=10)
+        r = self.follow_until_app(browser, r)
+        self.assertIn('name="password"', r.text)
+        location = self.follow_until_app(browser, self.login(browser, r)).headers["Location"]
+        self.assertIn("code", query_of(location), location)
+        r = requests.post(self.issuer + "/token", auth=("rp1", self.rp1),
+                          data={"grant_type": "authorization_code",
+                                "code": query_of(location)["code"],
+                                "redirect_uri": params["redirect_uri"]}, timeout=10)
+        self.assertEqual(r.status_code, 200, r.text)
+        before = self.verify_jwt(first["id_token"], "rp1")
+        after = self.verify_jwt(r.json()["id_token"], "rp1")
+        self.assertEqual(after["sid"], before["sid"])
+        self.assertGreaterEqual(after["auth_time"], before["auth_time"])
+
+    def test_prompt_login_does_not_end_the_session_or_revoke_its_tokens(self):
+        browser, _, first = self.code_flow()
+        self.code_flow(browser, prompt="login")
+        self.assertTrue(self.introspect(first["access_token"])["active"])
+
     def test_prompt_none_without_a_session_answers_login_required(self):
         params = self.authorize_params(prompt="none")
         r = requests.get(self.issuer + "/authorize", params=params, allow_redirects=False,

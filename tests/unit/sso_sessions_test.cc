@@ -286,6 +286,34 @@ TEST_F(SessionStoreTest, AMalformedSessionIdIsNotFound) {
   EXPECT_EQ(sessions_.Resume(std::string(64, 'Z')).error().code, errc::kNotFound);
 }
 
+TEST_F(SessionStoreTest, ReauthenticatingMovesTheAuthTimeToNow) {
+  Session s = NewSession();
+  clock_.Advance(hours(1));
+  auto again = sessions_.Reauthenticate(s.id);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->created_ms, clock_.NowMillis());
+  auto resumed = sessions_.Resume(s.id);
+  ASSERT_TRUE(resumed.ok());
+  EXPECT_EQ(resumed->created_ms, clock_.NowMillis());
+}
+
+TEST_F(SessionStoreTest, ReauthenticatingKeepsTheSessionAndItsGrants) {
+  Session s = NewSession();
+  Grant token = IssueTo(GrantKind::kToken, s);
+  auto again = sessions_.Reauthenticate(s.id);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->public_id, s.public_id);
+  EXPECT_EQ(again->csrf, s.csrf);
+  EXPECT_TRUE(sessions_.Check(GrantKind::kToken, token.value, "app1").ok());
+}
+
+TEST_F(SessionStoreTest, AnEndedSessionCannotBeReauthenticated) {
+  Session s = NewSession();
+  ASSERT_TRUE(sessions_.End(s.id).ok());
+  EXPECT_EQ(sessions_.Reauthenticate(s.id).error().code, errc::kNotFound);
+  EXPECT_EQ(sessions_.Resume(s.id).error().code, errc::kNotFound);
+}
+
 TEST_F(SessionStoreTest, FieldsWithSeparatorsSurviveStorage) {
   auto s = sessions_.Create("id|with%odd|chars", "na|me%25", SessionOrigin::kBrowser);
   ASSERT_TRUE(s.ok());
