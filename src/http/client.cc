@@ -1,13 +1,21 @@
 #include "http/client.h"
 
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <charconv>
+#include <functional>
+#include <optional>
 
 #include "http/strings.h"
 #include "http/url.h"
@@ -17,10 +25,12 @@ namespace {
 
 namespace asio = boost::asio;
 namespace bhttp = boost::beast::http;
+namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using boost::system::error_code;
 
 struct Target {
+  bool tls = false;
   std::string host;       // without brackets
   std::string port;       // digits
   std::string authority;  // for the Host header
@@ -36,11 +46,16 @@ bool IsPlainUrlText(std::string_view s) {
 }
 
 Result<Target> ParseTarget(std::string_view url) {
+  Target t;
+  std::string_view rest;
   if (StartsWithIgnoreCase(url, "https://")) {
-    return Error::InvalidArgument("https URLs are not supported by http::Client (no TLS)");
+    t.tls = true;
+    rest = url.substr(8);
+  } else if (StartsWithIgnoreCase(url, "http://")) {
+    rest = url.substr(7);
+  } else {
+    return Error::InvalidArgument("not an http:// or https:// URL");
   }
-  if (!StartsWithIgnoreCase(url, "http://")) return Error::InvalidArgument("not an http:// URL");
-  std::string_view rest = url.substr(7);
   size_t end = rest.find_first_of("/?#");
   std::string_view authority = rest.substr(0, end);
   std::string_view path = end == std::string_view::npos ? std::string_view() : rest.substr(end);
@@ -52,7 +67,6 @@ Result<Target> ParseTarget(std::string_view url) {
   if (!IsPlainUrlText(authority) || !IsPlainUrlText(path)) {
     return Error::InvalidArgument("URL contains spaces, controls or non-ASCII bytes");
   }
-  Target t;
   t.authority = std::string(authority);
   std::string_view host = authority;
   std::string_view port;
@@ -78,13 +92,14 @@ Result<Target> ParseTarget(std::string_view url) {
     }
   }
   t.host = std::string(host);
-  t.port = port.empty() ? "80" : std::string(port);
+  t.port = port.empty() ? (t.tls ? "443" : "80") : std::string(port);
   if (path.empty() || path.front() == '?') {
     t.path = "/" + std::string(path);
   } else {
     t.path = std::string(path);
   }
-  t.display = "http://" + t.authority + t.path.substr(0, t.path.find('?'));
+  t.display = t.tls ? "https://" : "http://";
+  t.display.append(t.authority).append(t.path.substr(0, t.path.find('?')));
   return t;
 }
 
@@ -97,6 +112,79 @@ bool IsToken(std::string_view s) {
     if (!ok) return false;
   }
   return true;
+}
+
+// What one call sends and receives; lives in Send's frame until its I/O ends.
+struct Exchange {
+  bhttp::request<bhttp::string_body> request;
+  boost::beast::flat_buffer buffer;
+  bhttp::response_parser<bhttp::string_body> parser;
+};
+
+// `finish(nullptr, {})` on a complete response, `finish(stage, ec)` otherwise.
+using Finish = std::function<void(const char*, const error_code&)>;
+
+// Writes the request and reads the response over a connected (and, for TLS,
+// handshaken) stream.
+template <class Stream>
+void Transfer(Stream& stream, Exchange& x, Finish finish) {
+  Stream* s = &stream;
+  Exchange* px = &x;
+  auto on_read = [px, finish](const error_code& ec, size_t) {
+    if (ec == ssl::error::stream_truncated) {
+      // A TLS peer that closes without close_notify ends an EOF-delimited body
+      // this way; the response is whole if the parser accepts the end there.
+      error_code eof_ec;
+      px->parser.put_eof(eof_ec);
+      if (!eof_ec && px->parser.is_done()) return finish(nullptr, {});
+    }
+    if (ec) return finish("receive", ec);
+    finish(nullptr, {});
+  };
+  // The header is read on its own first: Boost 1.74's eager async_read drops
+  // the body_limit error for a too-large Content-Length when body bytes
+  // arrive with the header.
+  auto on_header = [s, px, finish, on_read](const error_code& ec, size_t) {
+    if (ec) return finish("receive", ec);
+    if (px->parser.is_done()) return on_read(ec, 0);
+    bhttp::async_read(*s, px->buffer, px->parser, on_read);
+  };
+  bhttp::async_write(*s, px->request, [s, px, finish, on_header](const error_code& ec, size_t) {
+    if (ec) return finish("send", ec);
+    bhttp::async_read_header(*s, px->buffer, px->parser, on_header);
+  });
+}
+
+// Verification against the system trust store plus `ca_file`, TLS 1.2+.
+Status ConfigureTls(ssl::context& ctx, const ClientOptions& options) {
+  SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
+  error_code ec;
+  ctx.set_default_verify_paths(ec);
+  if (ec) return Error::Unavailable("tls: cannot load the system trust store: " + ec.message());
+  if (!options.ca_file.empty()) {
+    ctx.load_verify_file(options.ca_file, ec);
+    if (ec) {
+      std::string m = "tls: cannot load ca_file ";
+      m.append(options.ca_file).append(": ").append(ec.message());
+      return Error::Unavailable(std::move(m));
+    }
+  }
+  ctx.set_verify_mode(options.insecure_skip_verify ? ssl::verify_none : ssl::verify_peer);
+  return {};
+}
+
+// SNI (names only, never IP literals) and the peer name the certificate must
+// carry, checked by OpenSSL during the handshake.
+Status BindPeerName(SSL* ssl, const std::string& host, bool is_ip) {
+  bool ok = true;
+  if (is_ip) {
+    ok = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host.c_str()) == 1;
+  } else {
+    SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    ok = SSL_set_tlsext_host_name(ssl, host.c_str()) == 1 && SSL_set1_host(ssl, host.c_str()) == 1;
+  }
+  if (!ok) return Error::Unavailable("tls: cannot set the expected peer name");
+  return {};
 }
 
 }  // namespace
@@ -135,7 +223,8 @@ Result<ClientResponse> Client::Send(std::string_view method, std::string_view ur
   if (!parsed.ok()) return std::move(parsed).error();
   const Target& target = *parsed;
 
-  bhttp::request<bhttp::string_body> request;
+  Exchange x;
+  bhttp::request<bhttp::string_body>& request = x.request;
   request.method_string(std::string(method));
   request.target(target.path);
   request.version(11);
@@ -150,15 +239,27 @@ Result<ClientResponse> Client::Send(std::string_view method, std::string_view ur
   }
   request.body().assign(body);
   if (!body.empty() || method == "POST" || method == "PUT") request.prepare_payload();
+  x.parser.body_limit(options_.max_response_bytes);
+  x.parser.header_limit(64 * 1024);
+
+  std::string what = std::string(method) + " " + target.display;
+  error_code not_numeric;
+  auto address = asio::ip::make_address(target.host, not_numeric);
 
   asio::io_context ioc(1);
   tcp::socket socket(ioc);
   tcp::resolver resolver(ioc);
   asio::steady_timer deadline(ioc);
-  boost::beast::flat_buffer buffer;
-  bhttp::response_parser<bhttp::string_body> parser;
-  parser.body_limit(options_.max_response_bytes);
-  parser.header_limit(64 * 1024);
+  std::optional<ssl::context> tls_context;
+  std::optional<ssl::stream<tcp::socket&>> secure;
+  if (target.tls) {
+    tls_context.emplace(ssl::context::tls_client);
+    if (Status st = ConfigureTls(*tls_context, options_); !st.ok()) return st.error();
+    secure.emplace(socket, *tls_context);
+    if (Status st = BindPeerName(secure->native_handle(), target.host, !not_numeric); !st.ok()) {
+      return st.error();
+    }
+  }
 
   bool done = false;
   bool timed_out = false;
@@ -171,39 +272,46 @@ Result<ClientResponse> Client::Send(std::string_view method, std::string_view ur
     error_code ignored;
     socket.close(ignored);
   };
-
-  deadline.expires_after(timeout);
-  deadline.async_wait([&](const error_code& ec) {
+  auto on_deadline = [&](const error_code& ec) {
     if (ec) return;
-    timed_out = true;
+    if (!done) timed_out = true;
     resolver.cancel();
     error_code ignored;
     socket.close(ignored);
-  });
-  auto on_read = [&](const error_code& ec, size_t) {
-    if (ec) return fail("receive", ec);
+  };
+  deadline.expires_after(timeout);
+  deadline.async_wait(on_deadline);
+
+  Finish finish = [&](const char* stage, const error_code& ec) {
+    if (stage) return fail(stage, ec);
     done = true;
-    deadline.cancel();
-  };
-  // The header is read on its own first: Boost 1.74's eager async_read drops
-  // the body_limit error for a too-large Content-Length when body bytes
-  // arrive with the header.
-  auto on_header = [&](const error_code& ec, size_t) {
-    if (ec) return fail("receive", ec);
-    if (parser.is_done()) return on_read(ec, 0);
-    bhttp::async_read(socket, buffer, parser, on_read);
-  };
-  auto on_write = [&](const error_code& ec, size_t) {
-    if (ec) return fail("send", ec);
-    bhttp::async_read_header(socket, buffer, parser, on_header);
+    if (!secure) {
+      deadline.cancel();
+      return;
+    }
+    // The response is complete, so the TLS close is best effort: a peer that
+    // just drops the connection (stream_truncated, eof) is fine, and one that
+    // never answers close_notify gets a short grace, not the rest of `timeout`.
+    constexpr auto kShutdownGrace = std::chrono::milliseconds(500);
+    if (deadline.expiry() - asio::steady_timer::clock_type::now() > kShutdownGrace) {
+      deadline.expires_after(kShutdownGrace);
+      deadline.async_wait(on_deadline);
+    }
+    secure->async_shutdown([&](const error_code&) {
+      deadline.cancel();
+      error_code ignored;
+      socket.close(ignored);
+    });
   };
   auto on_connect = [&](const error_code& ec) {
     if (ec) return fail("connect", ec);
-    bhttp::async_write(socket, request, on_write);
+    if (!secure) return Transfer(socket, x, finish);
+    secure->async_handshake(ssl::stream_base::client, [&](const error_code& hs) {
+      if (hs) return fail("tls", hs);
+      Transfer(*secure, x, finish);
+    });
   };
 
-  error_code not_numeric;
-  auto address = asio::ip::make_address(target.host, not_numeric);
   if (!not_numeric) {
     uint16_t port = static_cast<uint16_t>(std::stoi(target.port));
     socket.async_connect(tcp::endpoint(address, port), on_connect);
@@ -218,17 +326,23 @@ Result<ClientResponse> Client::Send(std::string_view method, std::string_view ur
   }
   ioc.run();
 
-  std::string what = std::string(method) + " " + target.display;
   if (!(done && !failed_at)) {
     if (timed_out) {
       return Error::Unavailable(what + ": timed out after " + std::to_string(timeout.count()) +
                                 " ms");
     }
     if (failure == bhttp::error::body_limit) return Error::TooLarge(what + ": response too large");
-    return Error::Unavailable(what + ": " + (failed_at ? failed_at : "unknown") + ": " +
-                              failure.message());
+    std::string m = what;
+    m.append(": ").append(failed_at ? failed_at : "unknown").append(": ").append(failure.message());
+    if (secure) {
+      long verify = SSL_get_verify_result(secure->native_handle());
+      if (verify != X509_V_OK) {
+        m.append(" (").append(X509_verify_cert_error_string(verify)).append(")");
+      }
+    }
+    return Error::Unavailable(std::move(m));
   }
-  auto& message = parser.get();
+  auto& message = x.parser.get();
   ClientResponse out;
   out.status = static_cast<int>(message.result_int());
   out.body = std::move(message.body());

@@ -1,7 +1,7 @@
 // Client: a small synchronous HTTP/1.1 client for server-to-app calls — the
 // outbox's push of user/org changes and back-channel logout. One connection
-// per call ("Connection: close"), a hard deadline per call, http:// only
-// (TLS would need OpenSSL::SSL linked; see the module notes).
+// per call ("Connection: close"), a hard deadline per call, http:// and
+// https:// (TLS 1.2+, certificate and host name always verified).
 #pragma once
 
 #include <chrono>
@@ -28,6 +28,11 @@ struct ClientResponse {
 struct ClientOptions {
   std::string user_agent = "tongban";
   size_t max_response_bytes = 8 * 1024 * 1024;  // larger = kTooLarge
+  // Extra PEM CA bundle trusted for https besides the system store, for
+  // private (e.g. government) CAs. Empty = the system store only.
+  std::string ca_file = {};
+  // Tests against ad-hoc servers only; never set in production wiring.
+  bool insecure_skip_verify = false;
 };
 
 // Thread-safe: every call uses its own connection and I/O context. Redirects
@@ -37,9 +42,10 @@ class Client {
   explicit Client(ClientOptions options = {});
 
   // Every call fails with kInvalidArgument for a URL that is not
-  // http://host[:port][/path][?query], kUnavailable when the host cannot be
-  // resolved or reached, the connection breaks, or `timeout` (covering the
-  // whole call: resolve, connect, send, receive) passes, and kTooLarge for an
+  // http[s]://host[:port][/path][?query], kUnavailable when the host cannot be
+  // resolved or reached, the TLS handshake or certificate verification fails
+  // (the message names why), the connection breaks, or `timeout` (covering the
+  // whole call: resolve, connect, handshake, send, receive) passes, and kTooLarge for an
   // oversized response. Any HTTP status, 500 included, is a success value.
   // Error messages never contain the URL's query (it may carry secrets).
   Result<ClientResponse> Get(std::string_view url, std::chrono::milliseconds timeout) const;

@@ -132,10 +132,8 @@ void SendCas(http::Response& response, cas::Format format, std::string body) {
 
 bool HttpProxyCallback::Deliver(std::string_view pgt_url, std::string_view pgt_id,
                                 std::string_view pgt_iou) {
-  if (!pgt_url.starts_with("http://")) {
-    spdlog::warn(
-        "cas: proxy callback over https cannot be verified yet (no TLS client); "
-        "no PGT issued");
+  if (!pgt_url.starts_with("https://") && !pgt_url.starts_with("http://")) {
+    spdlog::warn("cas: proxy callback URL is neither https nor http; no PGT issued");
     return false;
   }
   std::string url = http::AppendQuery(pgt_url, "pgtId", pgt_id);

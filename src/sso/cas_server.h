@@ -36,8 +36,9 @@ class ProxyCallback {
                        std::string_view pgt_iou) = 0;
 };
 
-// Over http::Client, which speaks plain http only: an https pgtUrl cannot be
-// verified yet and so gets no PGT (logged).
+// Over http::Client: an https pgtUrl must present a certificate that chains
+// to the system trust store and names its host; plain http is accepted too
+// (loopback tests, private networks).
 class HttpProxyCallback final : public ProxyCallback {
  public:
   explicit HttpProxyCallback(std::chrono::milliseconds timeout) : timeout_(timeout) {}

@@ -6,6 +6,18 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <mutex>
 #include <thread>
 
 #include "http/server.h"
@@ -14,6 +26,11 @@ namespace tongban::http {
 namespace {
 
 using std::chrono::milliseconds;
+namespace asio = boost::asio;
+namespace bhttp = boost::beast::http;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
 
 // A listening socket that never accepts or answers: connects succeed (the
 // kernel completes them), replies never come.
@@ -148,11 +165,201 @@ TEST(HttpClient, UnresolvableHostIsUnavailable) {
   EXPECT_EQ(r.error().code, errc::kUnavailable);
 }
 
-TEST(HttpClient, HttpsIsNotSupported) {
+// A throwaway CA and two server certificates signed by it: one for 127.0.0.1
+// and localhost, one for another name only. Made once with the openssl CLI.
+class TestPki {
+ public:
+  static const TestPki& Get() {
+    static TestPki pki;
+    return pki;
+  }
+  bool ok() const { return ok_; }
+  std::string path(const char* name) const { return (dir_ / name).string(); }
+
+ private:
+  TestPki() {
+    char tmpl[] = "/tmp/tongban-tls-XXXXXX";
+    if (mkdtemp(tmpl) == nullptr) return;
+    dir_ = tmpl;
+    std::ofstream(dir_ / "openssl.cnf") << "[req]\n"
+                                           "distinguished_name = dn\n"
+                                           "[dn]\n"
+                                           "[ca]\n"
+                                           "basicConstraints = critical,CA:TRUE\n"
+                                           "keyUsage = critical,keyCertSign,cRLSign\n"
+                                           "subjectKeyIdentifier = hash\n"
+                                           "[local]\n"
+                                           "basicConstraints = CA:FALSE\n"
+                                           "subjectAltName = IP:127.0.0.1,DNS:localhost\n"
+                                           "[wrong]\n"
+                                           "basicConstraints = CA:FALSE\n"
+                                           "subjectAltName = DNS:wrong.example\n";
+    std::string d = dir_.string();
+    std::string key = " -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+    std::string cmd = "cd " + d + " && openssl req -x509 -config openssl.cnf -extensions ca" + key +
+                      " -keyout ca.key -out ca.pem -days 2 -subj /CN=tongban-test-ca";
+    for (const char* leaf : {"local", "wrong"}) {
+      std::string l(leaf);
+      cmd.append(" && openssl req -new -config openssl.cnf").append(key);
+      cmd.append(" -keyout ").append(l).append(".key -out ").append(l).append(".csr");
+      cmd.append(" -subj /CN=").append(l);
+      cmd.append(" && openssl x509 -req -in ").append(l).append(".csr -CA ca.pem -CAkey ca.key");
+      cmd.append(" -CAcreateserial -days 2 -extfile openssl.cnf -extensions ").append(l);
+      cmd.append(" -out ").append(l).append(".pem");
+    }
+    cmd.append(" > openssl.log 2>&1");
+    ok_ = std::system(cmd.c_str()) == 0;
+  }
+  ~TestPki() {
+    std::error_code ignored;
+    if (!dir_.empty()) std::filesystem::remove_all(dir_, ignored);
+  }
+
+  std::filesystem::path dir_;
+  bool ok_ = false;
+};
+
+// An https server on 127.0.0.1 answering every request with 200 and
+// "<Content-Type>|<body>", remembering the SNI name of the last handshake.
+// It listens once constructed, so it is ready then.
+class TlsEchoServer {
+ public:
+  TlsEchoServer(const std::string& cert, const std::string& key)
+      : context_(ssl::context::tls_server),
+        acceptor_(ioc_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
+    context_.use_certificate_chain_file(cert);
+    context_.use_private_key_file(key, ssl::context::pem);
+    Accept();
+    thread_ = std::thread([this] { ioc_.run(); });
+  }
+  ~TlsEchoServer() {
+    ioc_.stop();
+    thread_.join();
+  }
+  uint16_t port() const { return acceptor_.local_endpoint().port(); }
+  std::string last_sni() const {
+    std::lock_guard lock(mutex_);
+    return last_sni_;
+  }
+
+ private:
+  struct Connection : std::enable_shared_from_this<Connection> {
+    Connection(tcp::socket s, TlsEchoServer* server)
+        : server(server), stream(std::move(s), server->context_) {}
+    void Start() {
+      auto self = shared_from_this();
+      stream.async_handshake(ssl::stream_base::server, [self](const error_code& ec) {
+        if (ec) return;
+        const char* sni =
+            SSL_get_servername(self->stream.native_handle(), TLSEXT_NAMETYPE_host_name);
+        {
+          std::lock_guard lock(self->server->mutex_);
+          self->server->last_sni_ = sni ? sni : "";
+        }
+        bhttp::async_read(self->stream, self->buffer, self->request,
+                          [self](const error_code& ec, size_t) {
+                            if (ec) return;
+                            self->Respond();
+                          });
+      });
+    }
+    void Respond() {
+      auto self = shared_from_this();
+      response.result(bhttp::status::ok);
+      response.body() = std::string(request[bhttp::field::content_type]);
+      response.body().append("|").append(request.body());
+      response.prepare_payload();
+      bhttp::async_write(stream, response, [self](const error_code&, size_t) {
+        self->stream.async_shutdown([self](const error_code&) {});
+      });
+    }
+    TlsEchoServer* server;
+    ssl::stream<tcp::socket> stream;
+    boost::beast::flat_buffer buffer;
+    bhttp::request<bhttp::string_body> request;
+    bhttp::response<bhttp::string_body> response;
+  };
+
+  void Accept() {
+    acceptor_.async_accept([this](const error_code& ec, tcp::socket socket) {
+      if (ec) return;
+      std::make_shared<Connection>(std::move(socket), this)->Start();
+      Accept();
+    });
+  }
+
+  asio::io_context ioc_;
+  ssl::context context_;
+  tcp::acceptor acceptor_;
+  mutable std::mutex mutex_;
+  std::string last_sni_;
+  std::thread thread_;
+};
+
+class HttpsClientTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(pki_.ok()) << "openssl CLI failed; see its log"; }
+  const TestPki& pki_ = TestPki::Get();
+};
+
+TEST_F(HttpsClientTest, PostWithTrustedCaFileRoundTripsTheBody) {
+  TlsEchoServer server(pki_.path("local.pem"), pki_.path("local.key"));
+  Client client(ClientOptions{.ca_file = pki_.path("ca.pem")});
+  auto r = client.Post("https://127.0.0.1:" + std::to_string(server.port()) + "/push",
+                       "application/json", "{\"user\":\"张三\"}", milliseconds(5000));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "application/json|{\"user\":\"张三\"}");
+}
+
+TEST_F(HttpsClientTest, DnsHostNameIsSentAsSniAndMatchedToTheCertificate) {
+  TlsEchoServer server(pki_.path("local.pem"), pki_.path("local.key"));
+  Client client(ClientOptions{.ca_file = pki_.path("ca.pem")});
+  auto r =
+      client.Get("https://localhost:" + std::to_string(server.port()) + "/", milliseconds(5000));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(server.last_sni(), "localhost");
+}
+
+TEST_F(HttpsClientTest, UntrustedCertificateIsUnavailable) {
+  TlsEchoServer server(pki_.path("local.pem"), pki_.path("local.key"));
   Client client;
-  auto r = client.Get("https://example.org/", milliseconds(1000));
+  auto r = client.Get("https://127.0.0.1:" + std::to_string(server.port()) + "/?sign=secret",
+                      milliseconds(5000));
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().code, errc::kInvalidArgument);
+  EXPECT_EQ(r.error().code, errc::kUnavailable);
+  EXPECT_NE(r.error().message.find("tls: certificate verify failed"), std::string::npos)
+      << r.error().message;
+  EXPECT_EQ(r.error().message.find("secret"), std::string::npos);
+}
+
+TEST_F(HttpsClientTest, CertificateForAnotherHostIsUnavailable) {
+  TlsEchoServer server(pki_.path("wrong.pem"), pki_.path("wrong.key"));
+  Client client(ClientOptions{.ca_file = pki_.path("ca.pem")});
+  auto r = client.Get("https://127.0.0.1:" + std::to_string(server.port()) + "/",
+                      milliseconds(5000));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, errc::kUnavailable);
+  EXPECT_NE(r.error().message.find("mismatch"), std::string::npos) << r.error().message;
+}
+
+TEST_F(HttpsClientTest, MissingCaFileIsUnavailable) {
+  Client client(ClientOptions{.ca_file = pki_.path("no-such.pem")});
+  auto r = client.Get("https://127.0.0.1:1/", milliseconds(5000));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, errc::kUnavailable);
+  EXPECT_NE(r.error().message.find("ca_file"), std::string::npos);
+}
+
+TEST(HttpClient, SilentTlsHandshakeTimesOutAsUnavailable) {
+  SilentListener silent;
+  Client client;
+  auto r =
+      client.Get("https://127.0.0.1:" + std::to_string(silent.port()) + "/", milliseconds(200));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, errc::kUnavailable);
+  EXPECT_NE(r.error().message.find("timed out"), std::string::npos);
 }
 
 TEST(HttpClient, RejectsMalformedUrls) {
