@@ -147,6 +147,7 @@ Status LoadConfigFile(const std::string& path, Config& c) {
   push.Read("max_backoff_s", c.push.max_backoff_s);
   push.Read("max_attempts", c.push.max_attempts);
   push.Read("claim_timeout_s", c.push.claim_timeout_s);
+  push.Read("ca_file", c.push.ca_file);
   TB_RETURN_IF_ERROR(push.Finish());
 
   TableReader oidc(root, "oidc");

@@ -59,6 +59,9 @@ struct PushConfig {
   int max_backoff_s = 600;         // ... at most this
   int max_attempts = 20;           // then the message is dead-lettered (visible to admins)
   int claim_timeout_s = 60;        // a crashed node's in-flight message is retried after this
+  // Extra PEM CA bundle trusted for outbound https (pushes, back-channel
+  // logout, CAS proxy callbacks) besides the system store; "" = system only.
+  std::string ca_file;
 };
 
 struct LogConfig {

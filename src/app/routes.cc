@@ -2,6 +2,7 @@
 
 #include "codec/render.h"
 #include "codec/value.h"
+#include "http/client.h"
 #include "http/request.h"
 #include "http/response.h"
 #include <stdexcept>
@@ -32,11 +33,19 @@ sso::SsoSettings SsoSettingsFrom(const Config& config) {
   s.access_token_ttl = std::chrono::seconds(config.sso.access_token_ttl_s);
   s.refresh_token_ttl = std::chrono::seconds(config.sso.refresh_token_ttl_s);
   s.session_ttl = std::chrono::seconds(config.sso.session_ttl_s);
+  s.outbound_ca_file = config.push.ca_file;
   s.login_account_failures = config.sso.login_account_failures;
   s.login_ip_failures = config.sso.login_ip_failures;
   s.login_failure_window = std::chrono::seconds(config.sso.login_failure_window_s);
   s.login_lockout = std::chrono::seconds(config.sso.login_lockout_s);
   return s;
+}
+
+// Outbound https to apps trusts the system store plus push.ca_file.
+http::ClientOptions OutboundClientOptions(const Config& config) {
+  http::ClientOptions o;
+  o.ca_file = config.push.ca_file;
+  return o;
 }
 
 sso::PusherOptions PusherOptionsFrom(const Config& config) {
@@ -100,7 +109,10 @@ struct Routes::Impl {
         oidc_keys(LoadOidcKeys(n.config())),
         browser_store(n.tickets(), n.clock(), n.random(), BrowserLifetimes(n.config())),
         browser_sessions(sso_context.settings, browser_store),
-        proxy_callback(std::chrono::seconds(n.config().cas.proxy_callback_timeout_s)),
+        back_channel(std::chrono::seconds(5), 10'000,
+                     OutboundClientOptions(n.config())),
+        proxy_callback(std::chrono::seconds(n.config().cas.proxy_callback_timeout_s),
+                       OutboundClientOptions(n.config())),
         oidc(sso_context, oidc_keys, browser_sessions, back_channel, OidcSettingsFrom(n.config())),
         cas(sso_context, browser_sessions, back_channel, proxy_callback,
             CasSettingsFrom(n.config())) {

@@ -42,8 +42,12 @@ std::string LoginPageSessions::LogoutUrl(const http::Request& request,
   return http::AppendQuery(logout, "goto", return_url);
 }
 
-ThreadedBackChannel::ThreadedBackChannel(std::chrono::milliseconds timeout, size_t max_queue)
-    : timeout_(timeout), max_queue_(max_queue), worker_([this] { Run(); }) {}
+ThreadedBackChannel::ThreadedBackChannel(std::chrono::milliseconds timeout, size_t max_queue,
+                                         http::ClientOptions client_options)
+    : timeout_(timeout),
+      max_queue_(max_queue),
+      client_options_(std::move(client_options)),
+      worker_([this] { Run(); }) {}
 
 ThreadedBackChannel::~ThreadedBackChannel() {
   {
@@ -67,7 +71,7 @@ void ThreadedBackChannel::Post(std::string url, std::string content_type, std::s
 }
 
 void ThreadedBackChannel::Run() {
-  http::Client client;
+  http::Client client(client_options_);
   while (true) {
     Item item;
     {

@@ -21,6 +21,7 @@
 
 #include "core/result.h"
 #include "directory/model.h"
+#include "http/client.h"
 #include "http/request.h"
 #include "http/response.h"
 #include "sso/context.h"
@@ -88,7 +89,7 @@ class BackChannel {
 class ThreadedBackChannel final : public BackChannel {
  public:
   explicit ThreadedBackChannel(std::chrono::milliseconds timeout = std::chrono::seconds(5),
-                               size_t max_queue = 10'000);
+                               size_t max_queue = 10'000, http::ClientOptions client_options = {});
   // Finishes the notice in flight (bounded by the timeout), drops the rest
   // with a warning, and joins: shutting down must not wait on slow apps.
   ~ThreadedBackChannel() override;
@@ -104,6 +105,7 @@ class ThreadedBackChannel final : public BackChannel {
 
   std::chrono::milliseconds timeout_;
   size_t max_queue_;
+  http::ClientOptions client_options_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Item> queue_;

@@ -138,7 +138,7 @@ bool HttpProxyCallback::Deliver(std::string_view pgt_url, std::string_view pgt_i
   }
   std::string url = http::AppendQuery(pgt_url, "pgtId", pgt_id);
   url = http::AppendQuery(url, "pgtIou", pgt_iou);
-  auto reply = http::Client().Get(url, timeout_);
+  auto reply = http::Client(client_options_).Get(url, timeout_);
   if (!reply.ok()) {
     spdlog::warn("cas: proxy callback failed: {}", reply.error().message);
     return false;

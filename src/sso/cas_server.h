@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "http/client.h"
 #include "http/router.h"
 #include "sso/cas_oidc_support.h"
 #include "sso/context.h"
@@ -41,12 +42,15 @@ class ProxyCallback {
 // (loopback tests, private networks).
 class HttpProxyCallback final : public ProxyCallback {
  public:
-  explicit HttpProxyCallback(std::chrono::milliseconds timeout) : timeout_(timeout) {}
+  explicit HttpProxyCallback(std::chrono::milliseconds timeout,
+                             http::ClientOptions client_options = {})
+      : timeout_(timeout), client_options_(std::move(client_options)) {}
   bool Deliver(std::string_view pgt_url, std::string_view pgt_id,
                std::string_view pgt_iou) override;
 
  private:
   std::chrono::milliseconds timeout_;
+  http::ClientOptions client_options_;
 };
 
 class CasServer {

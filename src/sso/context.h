@@ -27,6 +27,8 @@ struct SsoSettings {
   std::chrono::seconds access_token_ttl{7200};
   std::chrono::seconds refresh_token_ttl{86400 * 7};
   std::chrono::seconds session_ttl{8 * 3600};
+  // Extra PEM CA bundle for outbound https calls to apps; "" = system store.
+  std::string outbound_ca_file;
   // Login throttling (see throttle.h): failures per account and per client
   // IP before a lockout, the window they are counted in, the lockout length.
   int login_account_failures = 5;

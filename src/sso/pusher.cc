@@ -22,6 +22,12 @@
 namespace tongban::sso {
 namespace {
 
+http::ClientOptions OutboundClientOptions(const SsoSettings& settings) {
+  http::ClientOptions o;
+  o.ca_file = settings.outbound_ca_file;
+  return o;
+}
+
 using FormParams = std::vector<std::pair<std::string, std::string>>;
 
 // The fields every push carries; a payload member of the same name is never
@@ -222,7 +228,7 @@ struct Pusher::Impl {
 
   SsoContext& context;
   PusherOptions options;
-  http::Client client;
+  http::Client client{OutboundClientOptions(context.settings)};
   std::atomic<uint64_t> delivered{0};
   std::atomic<uint64_t> failed{0};
 

@@ -124,7 +124,11 @@ TEST(ConfigValidateTest, PushClaimTimeoutMustExceedTheRequestTimeout) {
 
 TEST_F(ConfigFileTest, PushTableIsRead) {
   Config config;
-  ASSERT_TRUE(LoadConfigFile(Write("[push]\nmax_attempts = 3\nworkers = 4\n"), config).ok());
+  ASSERT_TRUE(LoadConfigFile(Write("[push]\nmax_attempts = 3\nworkers = 4\n"
+                                   "ca_file = \"/etc/tongban/gov-ca.pem\"\n"),
+                             config)
+                  .ok());
+  EXPECT_EQ(config.push.ca_file, "/etc/tongban/gov-ca.pem");
   EXPECT_EQ(config.push.max_attempts, 3);
   EXPECT_EQ(config.push.workers, 4);
 }
