@@ -76,6 +76,22 @@ Result<std::shared_ptr<const directory::User>> GrantUser(AuthServices& s, const 
   return user;
 }
 
+codec::Value ValidateTicket(AuthServices& s, const ApiCall& call,
+                            const auth_code::GrantCodes& codes, GrantKind issue,
+                            std::string_view field) {
+  auto grant = s.sessions.Redeem(GrantKind::kTicket, call.Param("st"), call.app.servicecode);
+  if (!grant.ok()) return GrantFailure(grant.error(), codes, "st");
+  auto user = GrantUser(s, *grant);
+  if (!user.ok()) return ReplyFor(user.error(), codes.other);
+  auto issued = s.sessions.Issue(issue, call.app.servicecode, grant->userid, grant->session);
+  if (!issued.ok()) return ReplyFor(issued.error(), codes.other);
+  return Success()
+      .Set(field, issued->value)
+      .Set("userid", (*user)->userid)
+      .Set("loginname", (*user)->loginname)
+      .Set("username", (*user)->username);
+}
+
 codec::Value GenerateProxyTicket(AuthServices& s, const ApiCall& call, GrantKind kind,
                                  std::string_view token_param, const ProxyCodes& codes) {
   if (!call.app.proxy_right) return Reply(codes.no_right, "本接入资源没有代理权限");

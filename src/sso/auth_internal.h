@@ -111,6 +111,13 @@ Result<ApiLogin> IdValidation(AuthServices& s, const ApiCall& call, const LoginC
 // The active user a grant names (PermissionDenied when locked or inactive).
 Result<std::shared_ptr<const directory::User>> GrantUser(AuthServices& s, const Grant& g);
 
+// ticketValidation of both interfaces: redeems `st` for the calling app and
+// issues a grant of `issue` in the same session, answered as `field` (easyAuth
+// a "token", commnetAuth an "authcode") with userid, loginname and username.
+codec::Value ValidateTicket(AuthServices& s, const ApiCall& call,
+                            const auth_code::GrantCodes& codes, GrantKind issue,
+                            std::string_view field);
+
 struct ProxyCodes {
   const auth_code::GrantCodes& token;
   int app_missing;

@@ -80,18 +80,7 @@ Result<directory::Fields> ParseArgs(std::string_view text) {
 
 void AddCommnetAuthMethods(SignedApi& api, AuthServices& s) {
   api.AddMethod("ticketValidation", {"st"}, [&s](const ApiCall& call) {
-    auto grant = s.sessions.Redeem(GrantKind::kTicket, call.Param("st"), call.app.servicecode);
-    if (!grant.ok()) return GrantFailure(grant.error(), ac::kCommTicket, "st");
-    auto user = GrantUser(s, *grant);
-    if (!user.ok()) return ReplyFor(user.error(), ac::kCommTicket.other);
-    auto code =
-        s.sessions.Issue(GrantKind::kAuthcode, call.app.servicecode, grant->userid, grant->session);
-    if (!code.ok()) return ReplyFor(code.error(), ac::kCommTicket.other);
-    return Success()
-        .Set("authcode", code->value)
-        .Set("userid", (*user)->userid)
-        .Set("loginname", (*user)->loginname)
-        .Set("username", (*user)->username);
+    return ValidateTicket(s, call, ac::kCommTicket, GrantKind::kAuthcode, "authcode");
   });
 
   api.AddMethod("idValidation", {"loginname", "orgcoding", "password", "encryptiontype"},

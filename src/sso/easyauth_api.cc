@@ -10,18 +10,7 @@ namespace ac = auth_code;
 
 void AddEasyAuthMethods(SignedApi& api, AuthServices& s) {
   api.AddMethod("ticketValidation", {"st"}, [&s](const ApiCall& call) {
-    auto grant = s.sessions.Redeem(GrantKind::kTicket, call.Param("st"), call.app.servicecode);
-    if (!grant.ok()) return GrantFailure(grant.error(), ac::kEasyTicket, "st");
-    auto user = GrantUser(s, *grant);
-    if (!user.ok()) return ReplyFor(user.error(), ac::kEasyTicket.other);
-    auto token =
-        s.sessions.Issue(GrantKind::kToken, call.app.servicecode, grant->userid, grant->session);
-    if (!token.ok()) return ReplyFor(token.error(), ac::kEasyTicket.other);
-    return Success()
-        .Set("token", token->value)
-        .Set("userid", (*user)->userid)
-        .Set("loginname", (*user)->loginname)
-        .Set("username", (*user)->username);
+    return ValidateTicket(s, call, ac::kEasyTicket, GrantKind::kToken, "token");
   });
 
   api.AddMethod("idValidation", {"loginname", "orgcoding", "password", "encryptiontype"},
