@@ -392,44 +392,36 @@ Result<CreatedApp> Directory::CreateApp(const App& settings) {
       [&](soci::session& sql) { return Impl::CreateAppInTx(*this, sql, settings); });
 }
 
-Result<std::string> Directory::RotateSecret(std::string_view servicecode) {
+Result<std::string> Directory::Impl::ReplaceSealedSecret(Directory& d,
+                                                        std::string_view servicecode,
+                                                        std::string_view kind,
+                                                        std::string secret) {
   std::string code(servicecode);
-  std::string secret = random_.Hex(16);
-  auto sealed = box_.Seal(secret, Impl::SecretContext("servicepwd", code));
+  auto sealed = d.box_.Seal(secret, SecretContext(kind, code));
   if (!sealed.ok()) return std::move(sealed).error();
-  long long now = clock_.NowMillis();
-  Status st = store_.WithTransaction([&](soci::session& sql) -> Status {
-    soci::statement update =
-        (sql.prepare << "UPDATE dir_apps SET servicepwd_sealed = :p, updated_ms = :t "
-                        "WHERE servicecode = :s",
-         soci::use(*sealed, "p"), soci::use(now, "t"), soci::use(code, "s"));
+  long long now = d.clock_.NowMillis();
+  // `kind` is one of two literals of ours, never caller input.
+  std::string sql_text = "UPDATE dir_apps SET " + std::string(kind) +
+                         "_sealed = :p, updated_ms = :t WHERE servicecode = :s";
+  Status st = d.store_.WithTransaction([&](soci::session& sql) -> Status {
+    soci::statement update = (sql.prepare << sql_text, soci::use(*sealed, "p"),
+                              soci::use(now, "t"), soci::use(code, "s"));
     update.execute(true);
     if (update.get_affected_rows() == 0) return Code(code::kAppNotFound, "no such app");
     return Status::Ok();
   });
-  apps_.Invalidate(code);
+  d.apps_.Invalidate(code);
   if (!st.ok()) return std::move(st).error();
   return secret;
 }
 
+Result<std::string> Directory::RotateSecret(std::string_view servicecode) {
+  return Impl::ReplaceSealedSecret(*this, servicecode, "servicepwd", random_.Hex(16));
+}
+
 Result<std::string> Directory::RotatePasswordKey(std::string_view servicecode) {
-  std::string code(servicecode);
-  std::string key = Impl::RandomText(random_, 24);
-  auto sealed = box_.Seal(key, Impl::SecretContext("password_key", code));
-  if (!sealed.ok()) return std::move(sealed).error();
-  long long now = clock_.NowMillis();
-  Status st = store_.WithTransaction([&](soci::session& sql) -> Status {
-    soci::statement update =
-        (sql.prepare << "UPDATE dir_apps SET password_key_sealed = :p, updated_ms = :t "
-                        "WHERE servicecode = :s",
-         soci::use(*sealed, "p"), soci::use(now, "t"), soci::use(code, "s"));
-    update.execute(true);
-    if (update.get_affected_rows() == 0) return Code(code::kAppNotFound, "no such app");
-    return Status::Ok();
-  });
-  apps_.Invalidate(code);
-  if (!st.ok()) return std::move(st).error();
-  return key;
+  return Impl::ReplaceSealedSecret(*this, servicecode, "password_key",
+                                   Impl::RandomText(random_, 24));
 }
 
 Result<App> Directory::GetApp(std::string_view servicecode) {

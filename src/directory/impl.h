@@ -115,6 +115,10 @@ struct Directory::Impl {
   static std::string SecretContext(std::string_view kind, std::string_view servicecode);
   static std::string RandomText(Random& random, size_t length);
   static Result<CreatedApp> CreateAppInTx(Directory& d, soci::session& sql, const App& settings);
+  // Seals `secret` for the app and stores it in `kind`_sealed ("servicepwd"
+  // or "password_key"); returns the secret, or 9900 for an unknown app.
+  static Result<std::string> ReplaceSealedSecret(Directory& d, std::string_view servicecode,
+                                                 std::string_view kind, std::string secret);
 
   // ---- roles ----
   static Status EnsureBuiltins(Directory& d);
