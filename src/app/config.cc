@@ -95,7 +95,7 @@ Status LoadConfigFile(const std::string& path, Config& c) {
     return Error::InvalidArgument("config: " + path + ": " + std::string(e.description()));
   }
   static const std::set<std::string> kTables = {"server", "storage", "sso", "push",
-                                                 "oidc",   "cas",     "log"};
+                                                 "oidc",   "cas",     "console", "log"};
   for (const auto& [key, node] : root) {
     if (!kTables.count(std::string(key.str())) || !node.is_table()) {
       return Error::InvalidArgument("config: unknown table [" + std::string(key.str()) + "]");
@@ -164,6 +164,11 @@ Status LoadConfigFile(const std::string& path, Config& c) {
   cas.Read("proxy_callback_timeout_s", c.cas.proxy_callback_timeout_s);
   cas.Read("allow_http_proxy_callback", c.cas.allow_http_proxy_callback);
   TB_RETURN_IF_ERROR(cas.Finish());
+
+  TableReader console(root, "console");
+  console.Read("enabled", c.console.enabled);
+  console.Read("dir", c.console.dir);
+  TB_RETURN_IF_ERROR(console.Finish());
 
   TableReader log(root, "log");
   log.Read("level", c.log.level);

@@ -87,6 +87,15 @@ struct CasConfig {
   bool allow_http_proxy_callback = false;  // http:// pgtUrl on hosts other than loopback
 };
 
+// The web console (console/admin_api.h).
+struct ConsoleConfig {
+  bool enabled = true;  // false: neither the console nor /sso/admin/api/
+  // The built console (web/admin/dist). "" = look for web/admin/dist under
+  // the working directory and next to the binary's build directory; serve
+  // the API alone, with a warning, when it is not built.
+  std::string dir;
+};
+
 struct Config {
   ServerConfig server;
   StorageConfig storage;
@@ -94,6 +103,7 @@ struct Config {
   PushConfig push;
   OidcConfig oidc;
   CasConfig cas;
+  ConsoleConfig console;
   LogConfig log;
 
   // The SQL URL in effect (database, or the SQLite file under data_dir).

@@ -5,9 +5,14 @@
 #include "http/client.h"
 #include "http/request.h"
 #include "http/response.h"
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <filesystem>
 #include <stdexcept>
 #include <vector>
 
+#include "console/admin_api.h"
 #include "crypto/keys.h"
 #include "sso/auth_api.h"
 #include "sso/cas_oidc_support.h"
@@ -87,6 +92,22 @@ sso::OidcSettings OidcSettingsFrom(const Config& config) {
   return o;
 }
 
+// Where the built console is: [console] dir, else web/admin/dist under the
+// working directory or beside the build directory of this binary; "" = not built.
+std::filesystem::path ConsoleDir(const ConsoleConfig& config) {
+  if (!config.dir.empty()) return config.dir;
+  std::error_code ec;
+  std::vector<std::filesystem::path> candidates = {"web/admin/dist"};
+  std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) candidates.push_back(exe.parent_path().parent_path() / "web/admin/dist");
+  for (const auto& dir : candidates) {
+    if (std::filesystem::is_regular_file(dir / "index.html", ec)) {
+      return std::filesystem::absolute(dir, ec);
+    }
+  }
+  return {};
+}
+
 sso::CasSettings CasSettingsFrom(const Config& config) {
   sso::CasSettings c;
   c.ticket_ttl = std::chrono::seconds(config.cas.ticket_ttl_s);
@@ -115,7 +136,9 @@ struct Routes::Impl {
                        OutboundClientOptions(n.config())),
         oidc(sso_context, oidc_keys, browser_sessions, back_channel, OidcSettingsFrom(n.config())),
         cas(sso_context, browser_sessions, back_channel, proxy_callback,
-            CasSettingsFrom(n.config())) {
+            CasSettingsFrom(n.config())),
+        admin_api(sso_context) {
+    sso_context.activity = &activity;
     // CAS single logout and OIDC back-channel logout hear of every session
     // unified logout ends.
     sso_context.on_session_end.push_back(
@@ -138,6 +161,8 @@ struct Routes::Impl {
   sso::HttpProxyCallback proxy_callback;
   sso::OidcProvider oidc;
   sso::CasServer cas;
+  sso::Activity activity;
+  console::AdminApi admin_api;
 };
 
 Routes::Routes(Node& node, http::Metrics& metrics)
@@ -145,7 +170,7 @@ Routes::Routes(Node& node, http::Metrics& metrics)
 
 Routes::~Routes() = default;
 
-void Routes::Register(http::Router& router) {
+Status Routes::Register(http::Router& router) {
   Impl& impl = *impl_;
   // Liveness: a fixed body that depends on nothing (also the bench baseline).
   router.Add("GET", "/livez", [](const http::Request&, http::Response& response) {
@@ -194,6 +219,15 @@ void Routes::Register(http::Router& router) {
   impl.auth.Register(router);
   impl.oidc.Register(router);
   impl.cas.Register(router);
+  const ConsoleConfig& console = impl.node.config().console;
+  if (console.enabled) {
+    std::filesystem::path dir = ConsoleDir(console);
+    if (dir.empty()) {
+      spdlog::warn("console: web/admin/dist is not built (make build); serving the admin API only");
+    }
+    TB_RETURN_IF_ERROR(impl.admin_api.Register(router, dir));
+  }
+  return Status::Ok();
 }
 
 void Routes::StartBackground() { impl_->pusher.Start(); }

@@ -17,7 +17,8 @@ class Routes {
   Routes(Node& node, http::Metrics& metrics);
   ~Routes();
 
-  void Register(http::Router& router);
+  // Fails when a configured part cannot be served (e.g. [console] dir).
+  Status Register(http::Router& router);
   void StartBackground();
   void StopBackground();
 

@@ -66,7 +66,10 @@ int Serve(const Config& initial) {
     spdlog::critical("cannot start: {}", e.what());
     return 1;
   }
-  routes->Register(router);
+  if (auto registered = routes->Register(router); !registered.ok()) {
+    spdlog::critical("cannot start: {}", registered.error().message);
+    return 1;
+  }
 
   http::Server server(router, metrics, ServerOptionsFrom(config.server));
   if (auto s = server.Listen(); !s.ok()) {

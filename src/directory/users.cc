@@ -663,19 +663,33 @@ Result<PageOf<User>> Directory::SearchUsers(const UserSearch& search, Page page)
   std::vector<std::string> conditions;
   Params params;
   if (!search.text.empty()) {
-    std::string key = LoginKey(search.text);
+    using Field = UserSearch::Field;
     std::string id = search.text;
     for (char& c : id) {
       if (c == 'x') c = 'X';
     }
-    conditions.push_back(
-        "((loginkey >= :k1 AND loginkey < :k2) OR (username >= :n1 AND username < :n2) OR "
-        "(mobile >= :m1 AND mobile < :m2 AND mobile <> '') OR "
-        "(idnum >= :i1 AND idnum < :i2 AND idnum <> ''))");
-    params = {{"k1", key},         {"k2", PrefixEnd(key)},
-              {"n1", search.text}, {"n2", PrefixEnd(search.text)},
-              {"m1", search.text}, {"m2", PrefixEnd(search.text)},
-              {"i1", id},          {"i2", PrefixEnd(id)}};
+    std::vector<std::string> ranges;
+    auto range = [&](std::string_view column, std::string_view name, std::string value,
+                     bool non_empty) {
+      std::string lo = std::string(name) + "1";
+      std::string hi = std::string(name) + "2";
+      std::string condition = "(" + std::string(column) + " >= :" + lo + " AND " +
+                              std::string(column) + " < :" + hi;
+      if (non_empty) condition += " AND " + std::string(column) + " <> ''";
+      ranges.push_back(condition + ")");
+      params.emplace_back(hi, PrefixEnd(value));
+      params.emplace_back(lo, std::move(value));
+    };
+    const Field f = search.field;
+    if (f == Field::kAny || f == Field::kLoginname) {
+      range("loginkey", "k", LoginKey(search.text), false);
+    }
+    if (f == Field::kAny || f == Field::kUsername) range("username", "n", search.text, false);
+    if (f == Field::kAny || f == Field::kMobile) range("mobile", "m", search.text, true);
+    if (f == Field::kAny || f == Field::kIdnum) range("idnum", "i", id, true);
+    std::string any;
+    for (const std::string& r : ranges) any += (any.empty() ? "" : " OR ") + r;
+    conditions.push_back("(" + any + ")");
   }
   if (!search.org_prefix.empty()) {
     conditions.push_back("orgcoding >= :o1 AND orgcoding < :o2");
@@ -686,7 +700,12 @@ Result<PageOf<User>> Directory::SearchUsers(const UserSearch& search, Page page)
   for (const std::string& c : conditions) where += (where.empty() ? "WHERE " : " AND ") + c;
   return store_.WithSession([&](soci::session& sql) -> Result<PageOf<User>> {
     PageOf<User> out;
-    out.total = Impl::Count(sql, "SELECT COUNT(*) FROM dir_users " + where, params);
+    out.total = search.max_total > 0
+                    ? Impl::Count(sql,
+                                  "SELECT COUNT(*) FROM (SELECT 1 FROM dir_users " + where +
+                                      " LIMIT " + std::to_string(search.max_total) + ") AS capped",
+                                  params)
+                    : Impl::Count(sql, "SELECT COUNT(*) FROM dir_users " + where, params);
     out.items = Impl::QueryUsers(sql,
                                  where + " ORDER BY loginkey, domain LIMIT " +
                                      std::to_string(limit) + " OFFSET " + std::to_string(offset),

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <memory>
 
 namespace tongban::sso {
@@ -97,6 +98,117 @@ Result<std::vector<AuditEvent>> Audit::Recent(size_t limit) {
       } while (st.fetch());
     }
     return out;
+  });
+}
+
+namespace {
+
+// WHERE clause and bound values of a filter; `like_escape` keeps a user's
+// '%' or '_' literal in the event prefix.
+struct AuditWhere {
+  std::string sql;
+  std::vector<std::pair<std::string, std::string>> text;
+  std::vector<std::pair<std::string, long long>> numbers;
+};
+
+AuditWhere WhereOf(const AuditFilter& filter) {
+  AuditWhere w;
+  auto add = [&w](std::string_view condition) {
+    w.sql.append(w.sql.empty() ? " WHERE " : " AND ").append(condition);
+  };
+  if (!filter.event_prefix.empty()) {
+    add("event >= :e1 AND event < :e2");
+    std::string end = filter.event_prefix;
+    end.push_back('\x7f');
+    w.text.emplace_back("e1", filter.event_prefix);
+    w.text.emplace_back("e2", std::move(end));
+  }
+  if (!filter.user.empty()) {
+    add("(userid = :u OR loginname = :l)");
+    w.text.emplace_back("u", filter.user);
+    w.text.emplace_back("l", filter.user);
+  }
+  if (filter.since_ms > 0) {
+    add("at_ms >= :since");
+    w.numbers.emplace_back("since", filter.since_ms);
+  }
+  if (filter.until_ms > 0) {
+    add("at_ms < :until");
+    w.numbers.emplace_back("until", filter.until_ms);
+  }
+  return w;
+}
+
+template <typename Statement>
+void Bind(Statement& st, const AuditWhere& w) {
+  for (const auto& [name, value] : w.text) st.exchange(soci::use(value, name));
+  for (const auto& [name, value] : w.numbers) st.exchange(soci::use(value, name));
+}
+
+}  // namespace
+
+Result<AuditPage> Audit::Query(const AuditFilter& filter, size_t limit, size_t offset) {
+  if (sql_ == nullptr) return AuditPage{};
+  const AuditWhere where = WhereOf(filter);
+  return sql_->WithSession([&](soci::session& sql) -> Result<AuditPage> {
+    AuditPage page;
+    {
+      long long total = 0;
+      soci::statement count(sql);
+      count.exchange(soci::into(total));
+      Bind(count, where);
+      count.alloc();
+      count.prepare("SELECT COUNT(*) FROM sso_audit" + where.sql);
+      count.define_and_bind();
+      count.execute(true);
+      page.total = total;
+    }
+    AuditEvent row;
+    long long at = 0;
+    soci::statement st(sql);
+    st.exchange(soci::into(at));
+    st.exchange(soci::into(row.event));
+    st.exchange(soci::into(row.userid));
+    st.exchange(soci::into(row.loginname));
+    st.exchange(soci::into(row.servicecode));
+    st.exchange(soci::into(row.ip));
+    st.exchange(soci::into(row.detail));
+    Bind(st, where);
+    st.alloc();
+    st.prepare("SELECT at_ms, event, userid, loginname, servicecode, ip, detail FROM sso_audit" +
+               where.sql + " ORDER BY id DESC LIMIT " + std::to_string(limit) + " OFFSET " +
+               std::to_string(offset));
+    st.define_and_bind();
+    if (st.execute(true)) {
+      do {
+        row.at_ms = at;
+        page.items.push_back(row);
+      } while (st.fetch());
+    }
+    return page;
+  });
+}
+
+Result<std::vector<int64_t>> Audit::PerMinute(std::string_view event, int minutes) {
+  constexpr int64_t kMinute = 60'000;
+  std::vector<int64_t> counts(static_cast<size_t>(std::max(minutes, 0)), 0);
+  if (sql_ == nullptr || counts.empty()) return counts;
+  const int64_t first = (clock_.NowMillis() / kMinute - minutes + 1) * kMinute;
+  return sql_->WithSession([&](soci::session& sql) -> Result<std::vector<int64_t>> {
+    std::string name(event);
+    long long since = first;
+    long long at = 0;
+    // Few rows (one per login): bucketing here keeps the SQL portable.
+    soci::statement st =
+        (sql.prepare << "SELECT at_ms FROM sso_audit WHERE at_ms >= :since AND event = :e",
+         soci::use(since, "since"), soci::use(name, "e"), soci::into(at));
+    if (st.execute(true)) {
+      do {
+        const int64_t slot = (at - first) / kMinute;
+        if (slot >= 0 && slot < minutes) ++counts[static_cast<size_t>(slot)];
+      } while (st.fetch());
+    }
+    return counts;
   });
 }
 

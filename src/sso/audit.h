@@ -27,6 +27,19 @@ struct AuditEvent {
   int64_t at_ms = 0;   // set by Record
 };
 
+// Which events Audit::Query returns; empty fields do not filter.
+struct AuditFilter {
+  std::string event_prefix;  // "login" matches login, login_failed, login_refused
+  std::string user;          // a userid or a loginname
+  int64_t since_ms = 0;      // inclusive
+  int64_t until_ms = 0;      // exclusive; 0 = now
+};
+
+struct AuditPage {
+  int64_t total = 0;
+  std::vector<AuditEvent> items;  // newest first
+};
+
 // Migrations of module "sso_audit", for SqlStore::Migrate.
 std::vector<Migration> AuditMigrations();
 
@@ -42,6 +55,11 @@ class Audit {
 
   // The newest events first, for the console and tests.
   Result<std::vector<AuditEvent>> Recent(size_t limit);
+  // The matching events, newest first, `limit` of them after `offset`.
+  Result<AuditPage> Query(const AuditFilter& filter, size_t limit, size_t offset);
+  // How many of the events named `event` happened in each of the `minutes`
+  // whole minutes up to now, oldest first (the console's charts).
+  Result<std::vector<int64_t>> PerMinute(std::string_view event, int minutes);
 
  private:
   SqlStore* sql_;

@@ -83,6 +83,9 @@ codec::Value ValidateTicket(AuthServices& s, const ApiCall& call,
   if (!grant.ok()) return GrantFailure(grant.error(), codes, "st");
   auto user = GrantUser(s, *grant);
   if (!user.ok()) return ReplyFor(user.error(), codes.other);
+  if (s.context.activity != nullptr) {
+    s.context.activity->CountValidation(s.context.clock.NowMillis());
+  }
   auto issued = s.sessions.Issue(issue, call.app.servicecode, grant->userid, grant->session);
   if (!issued.ok()) return ReplyFor(issued.error(), codes.other);
   return Success()

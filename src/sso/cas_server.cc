@@ -400,6 +400,7 @@ struct CasServer::Impl {
     if (!user.ok() || !UserActive(**user)) {
       return fail(cas::kInvalidTicket, "the account is no longer active");
     }
+    if (context.activity != nullptr) context.activity->CountValidation(context.clock.NowMillis());
     if (endpoint == Endpoint::kValidate) {
       response.SetText(200, cas::RenderValidate(true, (*user)->loginname));
       response.AddHeader("Cache-Control", "no-store");

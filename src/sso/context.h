@@ -11,6 +11,7 @@
 #include "core/clock.h"
 #include "core/random.h"
 #include "directory/directory.h"
+#include "sso/activity.h"
 #include "store/outbox.h"
 #include "store/sql_store.h"
 #include "store/ticket_store.h"
@@ -60,6 +61,8 @@ struct SsoContext {
   // its grants. Filled by src/app before the server starts; read-only after.
   // Listeners must not block: they queue their notices.
   std::vector<std::function<void(const SessionEnd&)>> on_session_end = {};
+  // Per-minute validation counts for the console's dashboard; null = not counted.
+  Activity* activity = nullptr;
 };
 
 }  // namespace tongban::sso

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <charconv>
 #include <initializer_list>
+#include <iterator>
+#include <limits>
 #include <utility>
 
 namespace tongban::sso {
@@ -22,6 +24,10 @@ constexpr std::string_view kEndedPrefix = "sso:se:";   // tombstone of an ended 
 constexpr std::string_view kTicketPrefix = "sso:st:";
 constexpr std::string_view kAuthcodePrefix = "sso:ac:";
 constexpr std::string_view kTokenPrefix = "sso:tk:";
+// Sets of the ids of the sessions created or resumed in one 10-minute slot,
+// so that the console can list live sessions without scanning the store.
+constexpr std::string_view kIndexPrefix = "sso:sx:";
+constexpr int64_t kIndexSlotMs = 10 * 60 * 1000;
 
 std::string Key(std::string_view prefix, std::string_view id) {
   std::string key;
@@ -219,6 +225,7 @@ Result<Session> SessionStore::Create(std::string_view userid, std::string_view l
   s.origin = origin;
   s.created_ms = clock_.NowMillis();
   TB_RETURN_IF_ERROR(store_.Put(Key(kSessionPrefix, s.id), EncodeSession(s), lifetimes_.session));
+  TB_RETURN_IF_ERROR(AddToIndex(s.id));
   return s;
 }
 
@@ -232,6 +239,8 @@ Result<Session> SessionStore::Resume(std::string_view id) {
   if (session->origin != SessionOrigin::kBrowser) return Error::NotFound("no such session");
   Status touched = store_.Touch(key, lifetimes_.session);
   if (!touched.ok()) return std::move(touched).error();
+  Status indexed = AddToIndex(session->id);
+  if (!indexed.ok()) return std::move(indexed).error();
   return session;
 }
 
@@ -398,6 +407,63 @@ Result<TokenSet> SessionStore::Refresh(std::string_view refresh_token, std::stri
   TB_RETURN_IF_ERROR(
       store_.Put(GrantKey(GrantKind::kRefreshToken, refresh->value), EncodeGrant(*refresh), ttl));
   return TokenSet{std::move(*access), std::move(*refresh), std::move(proxy)};
+}
+
+Status SessionStore::AddToIndex(std::string_view session_id) {
+  const int64_t slot = clock_.NowMillis() / kIndexSlotMs;
+  // A slot is read as long as a session last seen in it may still be alive.
+  const milliseconds ttl = milliseconds(lifetimes_.session) + milliseconds(2 * kIndexSlotMs);
+  return store_.AddToSet(Key(kIndexPrefix, std::to_string(slot)), session_id, ttl);
+}
+
+Result<std::vector<LiveSession>> SessionStore::ListLive(std::string_view userid, size_t limit) {
+  const int64_t now_slot = clock_.NowMillis() / kIndexSlotMs;
+  const int64_t slots = milliseconds(lifetimes_.session).count() / kIndexSlotMs + 2;
+  std::vector<std::string> ids;
+  for (int64_t slot = now_slot; slot >= now_slot - slots; --slot) {
+    auto members = store_.Members(Key(kIndexPrefix, std::to_string(slot)));
+    if (!members.ok()) return std::move(members).error();
+    ids.insert(ids.end(), std::make_move_iterator(members->begin()),
+               std::make_move_iterator(members->end()));
+  }
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  std::vector<LiveSession> live;
+  for (const std::string& id : ids) {
+    auto record = store_.Get(Key(kSessionPrefix, id));
+    if (!record.ok()) {
+      if (record.error().code == errc::kNotFound) continue;  // ended or expired
+      return std::move(record).error();
+    }
+    auto session = DecodeSession(*record, id);
+    if (!session.ok() || (!userid.empty() && session->userid != userid)) continue;
+    LiveSession entry{std::move(*session), {}};
+    auto members = store_.Members(Key(kIssuedPrefix, id));
+    if (!members.ok()) return std::move(members).error();
+    for (const std::string& member : *members) {
+      std::vector<std::string> f = Unpack(member);
+      if (f.size() == 3 &&
+          std::find(entry.apps.begin(), entry.apps.end(), f[1]) == entry.apps.end()) {
+        entry.apps.push_back(std::move(f[1]));
+      }
+    }
+    std::sort(entry.apps.begin(), entry.apps.end());
+    live.push_back(std::move(entry));
+  }
+  std::sort(live.begin(), live.end(), [](const LiveSession& a, const LiveSession& b) {
+    return a.session.created_ms > b.session.created_ms;
+  });
+  if (live.size() > limit) live.resize(limit);
+  return live;
+}
+
+Result<Session> SessionStore::FindByPublicId(std::string_view public_id) {
+  auto live = ListLive("", std::numeric_limits<size_t>::max());
+  if (!live.ok()) return std::move(live).error();
+  for (LiveSession& entry : *live) {
+    if (entry.session.public_id == public_id) return std::move(entry.session);
+  }
+  return Error::NotFound("no such session");
 }
 
 }  // namespace tongban::sso

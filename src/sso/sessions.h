@@ -98,6 +98,12 @@ struct EndedSession {
   std::vector<IssuedGrant> tokens;  // the tokens it issued (revoked now)
 };
 
+// A live session as the console lists it.
+struct LiveSession {
+  Session session;
+  std::vector<std::string> apps;  // every app that received a ticket or token in it
+};
+
 class SessionStore {
  public:
   SessionStore(TicketStore& store, const Clock& clock, Random& random, SessionLifetimes lifetimes);
@@ -143,6 +149,15 @@ class SessionStore {
   // stays valid until it expires (spec clients never read a new one).
   Result<TokenSet> Refresh(std::string_view refresh_token, std::string_view app, bool with_proxy);
 
+  // The live sessions (browser and API), newest first, at most `limit`; only
+  // `userid`'s when it is not empty. For the console: it reads the index
+  // slots of one session lifetime and loads every session in them, so it
+  // costs a store round trip per live session.
+  Result<std::vector<LiveSession>> ListLive(std::string_view userid, size_t limit);
+  // The live session whose public id is `public_id` (the console names
+  // sessions by it); errc::kNotFound when there is none.
+  Result<Session> FindByPublicId(std::string_view public_id);
+
   // True when `value` may be a ticket, code or token: 1..50 of [A-Za-z0-9._-].
   static bool WellFormed(std::string_view value);
 
@@ -151,6 +166,7 @@ class SessionStore {
   Result<Grant> Load(std::string_view key, GrantKind kind, std::string_view value,
                      std::string_view app, bool redeem, bool accept_expired);
   Status Store(const Grant& grant);
+  Status AddToIndex(std::string_view session_id);
 
   TicketStore& store_;
   const Clock& clock_;
