@@ -72,6 +72,17 @@ std::string_view ChineseFor(int c) {
   }
 }
 
+}  // namespace
+
+std::string ConsoleMessage(int code, std::string_view detail) {
+  std::string message(ChineseFor(code));
+  if (message.empty()) return std::string(detail);
+  if (!detail.empty() && detail != message) message.append("（").append(detail).append("）");
+  return message;
+}
+
+namespace {
+
 int HttpStatusFor(const Error& e) {
   switch (e.code) {
     case errc::kInvalidArgument:
@@ -116,13 +127,7 @@ void SetError(http::Response& response, const Error& e) {
     SetError(response, 500, 500, "内部错误，请查看服务器日志");
     return;
   }
-  std::string message(ChineseFor(e.code));
-  if (message.empty()) {
-    message = e.message;
-  } else if (!e.message.empty() && e.message != message) {
-    message.append("（").append(e.message).append("）");
-  }
-  SetError(response, status, e.code < 1000 ? status : e.code, message);
+  SetError(response, status, e.code < 1000 ? status : e.code, ConsoleMessage(e.code, e.message));
 }
 
 bool IsMutation(std::string_view method) { return method != "GET" && method != "HEAD"; }

@@ -383,8 +383,10 @@ Result<codec::Value> ImportUsers(const Services& s, Call& call) {
   call.target = std::to_string(report->rows) + " rows";
   codec::Value errors = codec::Value::Array(report->errors.size());
   for (const directory::ImportRowError& e : report->errors) {
-    errors.Push(codec::Value::Object(3).Set("row", e.line).Set("code", e.code).Set("message",
-                                                                                    e.message));
+    errors.Push(codec::Value::Object(3)
+                    .Set("row", e.line)
+                    .Set("code", e.code)
+                    .Set("message", ConsoleMessage(e.code, e.message)));
   }
   codec::Value out = codec::Value::Object(5);
   out.Set("rows", report->rows)

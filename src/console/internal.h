@@ -62,6 +62,10 @@ void AddOperationRoutes(std::vector<Route>& routes);
 
 // ---- helpers shared by the route files ----
 
+// The Chinese reading of a spec code, with the Directory's detail in brackets
+// (the detail alone for codes without one).
+std::string ConsoleMessage(int code, std::string_view detail);
+
 // page/size query parameters: page >= 1, 1 <= size <= 1000 (default 20).
 Result<directory::Page> PageFrom(const Call& call);
 // {"total": total, "items": items}
