@@ -102,8 +102,8 @@ struct LoginAttempt {
 struct UserSearch {
   enum class Field { kAny, kUsername, kLoginname, kMobile, kIdnum };
   std::string text;
-  Field field = Field::kAny;  // which field `text` is a prefix of
   std::string org_prefix;     // only users whose main orgcoding starts with this; "" = all
+  Field field = Field::kAny;  // which field `text` is a prefix of
   // Counting stops here: a one-letter prefix over a million users would
   // otherwise cost a full index scan per page (PageOf::total is then the cap).
   int64_t max_total = 0;  // 0 = exact

@@ -453,6 +453,38 @@ TEST_F(DirectoryUsersTest, SearchUsersMatchesPrefixesOfLoginnameUsernameMobileAn
   EXPECT_EQ(in_org->total, 0);
 }
 
+TEST_F(DirectoryUsersTest, SearchUsersLimitedToOneFieldIgnoresTheOthers) {
+  AddUser("zhangs", "001001", {{"username", "张三"}, {"mobile", "13800000001"}});
+  AddUser("m138", "001001", {{"username", "李四"}});
+  using Field = UserSearch::Field;
+  UserSearch by_mobile{"138", "", Field::kMobile};
+  auto mobile = dir_->SearchUsers(by_mobile, Page{});
+  ASSERT_TRUE(mobile.ok());
+  ASSERT_EQ(mobile->total, 1);
+  EXPECT_EQ(mobile->items[0].loginname, "zhangs");
+  auto name = dir_->SearchUsers(UserSearch{"138", "", Field::kUsername}, Page{});
+  ASSERT_TRUE(name.ok());
+  EXPECT_EQ(name->total, 0);
+  auto login = dir_->SearchUsers(UserSearch{"m1", "", Field::kLoginname}, Page{});
+  ASSERT_TRUE(login.ok());
+  ASSERT_EQ(login->total, 1);
+  EXPECT_EQ(login->items[0].loginname, "m138");
+}
+
+TEST_F(DirectoryUsersTest, SearchUsersStopsCountingAtTheCapButPagesAsUsual) {
+  for (int i = 0; i < 5; ++i) AddUser("capuser" + std::to_string(i), "001001", {});
+  UserSearch search{"capuser", ""};
+  search.max_total = 3;
+  auto page = dir_->SearchUsers(search, Page{1, 4});
+  ASSERT_TRUE(page.ok()) << page.error().message;
+  EXPECT_EQ(page->total, 3);
+  EXPECT_EQ(page->items.size(), 4u);
+  search.max_total = 0;
+  auto exact = dir_->SearchUsers(search, Page{1, 4});
+  ASSERT_TRUE(exact.ok());
+  EXPECT_EQ(exact->total, 5);
+}
+
 // ---- pushes
 
 TEST_F(DirectoryUsersTest, AnAddIsPushedAsSynchronizeUserWithoutThePassword) {

@@ -76,5 +76,64 @@ TEST(AuditTest, WithoutADatabaseEventsAreOnlyLogged) {
   EXPECT_TRUE(events->empty());
 }
 
+TEST(AuditTest, QueryFiltersByEventPrefixUserAndTimeAndPages) {
+  FakeClock clock;
+  auto store = OpenStore(true);
+  Audit audit(store.get(), clock);
+  const int64_t start = clock.NowMillis();
+  audit.Record("login", "0123456789abcdef0123456789abcdef", "zhangs", "", "", "");
+  clock.Advance(std::chrono::seconds(1));
+  audit.Record("login_failed", "", "lis", "", "", "");
+  clock.Advance(std::chrono::seconds(1));
+  audit.Record("admin.user.create", "0123456789abcdef0123456789abcdef", "zhangs", "", "", "");
+  auto logins = audit.Query(AuditFilter{"login", "", 0, 0}, 10, 0);
+  ASSERT_TRUE(logins.ok());
+  ASSERT_EQ(logins->total, 2);
+  EXPECT_EQ(logins->items[0].event, "login_failed");  // newest first
+  auto by_name = audit.Query(AuditFilter{"", "zhangs", 0, 0}, 10, 0);
+  ASSERT_TRUE(by_name.ok());
+  EXPECT_EQ(by_name->total, 2);
+  auto by_id = audit.Query(AuditFilter{"", "0123456789abcdef0123456789abcdef", 0, 0}, 10, 0);
+  ASSERT_TRUE(by_id.ok());
+  EXPECT_EQ(by_id->total, 2);
+  auto window = audit.Query(AuditFilter{"", "", start + 1000, start + 2000}, 10, 0);
+  ASSERT_TRUE(window.ok());
+  ASSERT_EQ(window->total, 1);
+  EXPECT_EQ(window->items[0].loginname, "lis");
+  auto second_page = audit.Query(AuditFilter{}, 2, 2);
+  ASSERT_TRUE(second_page.ok());
+  EXPECT_EQ(second_page->total, 3);
+  ASSERT_EQ(second_page->items.size(), 1u);
+  EXPECT_EQ(second_page->items[0].event, "login");
+}
+
+TEST(AuditTest, AnEventPrefixWithLikeWildcardsMatchesLiterally) {
+  FakeClock clock;
+  auto store = OpenStore(true);
+  Audit audit(store.get(), clock);
+  audit.Record("login", "", "u", "", "", "");
+  auto none = audit.Query(AuditFilter{"%", "", 0, 0}, 10, 0);
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none->total, 0);
+}
+
+TEST(AuditTest, PerMinuteCountsOneEventNameInWholeMinutesOldestFirst) {
+  FakeClock clock(std::chrono::system_clock::time_point(
+      std::chrono::milliseconds(1'000'000 * 60'000LL + 30'000)));
+  auto store = OpenStore(true);
+  Audit audit(store.get(), clock);
+  audit.Record("login", "", "u", "", "", "");  // two minutes ago
+  clock.Advance(std::chrono::minutes(2));
+  audit.Record("login", "", "u", "", "", "");
+  audit.Record("login", "", "u", "", "", "");
+  audit.Record("login_failed", "", "u", "", "", "");
+  auto counts = audit.PerMinute("login", 3);
+  ASSERT_TRUE(counts.ok());
+  EXPECT_EQ(*counts, (std::vector<int64_t>{1, 0, 2}));
+  auto last = audit.PerMinute("login", 1);
+  ASSERT_TRUE(last.ok());
+  EXPECT_EQ(*last, (std::vector<int64_t>{2}));
+}
+
 }  // namespace
 }  // namespace tongban::sso

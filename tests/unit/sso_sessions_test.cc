@@ -409,5 +409,63 @@ TEST_F(SessionStoreTest, EndingOneSessionLeavesAnotherAlone) {
   EXPECT_TRUE(sessions_.Check(GrantKind::kToken, token_b.value, "app1").ok());
 }
 
+TEST_F(SessionStoreTest, ListLiveShowsEverySessionNewestFirstWithTheAppsItReached) {
+  Session first = NewSession();
+  clock_.Advance(seconds(1));
+  Session second = NewSession(SessionOrigin::kApi);
+  IssueTo(GrantKind::kTicket, second, "app1");
+  IssueTo(GrantKind::kToken, second, "app2");
+  auto live = sessions_.ListLive("", 100);
+  ASSERT_TRUE(live.ok());
+  ASSERT_EQ(live->size(), 2u);
+  EXPECT_EQ((*live)[0].session.public_id, second.public_id);
+  EXPECT_EQ((*live)[0].apps, (std::vector<std::string>{"app1", "app2"}));
+  EXPECT_EQ((*live)[1].session.public_id, first.public_id);
+  EXPECT_TRUE((*live)[1].apps.empty());
+}
+
+TEST_F(SessionStoreTest, ListLiveLeavesOutEndedAndExpiredSessionsAndFiltersByUser) {
+  Session ended = NewSession();
+  Session idle = NewSession();
+  ASSERT_TRUE(sessions_.End(ended.id).ok());
+  clock_.Advance(hours(7));
+  Session fresh = NewSession();
+  auto other = sessions_.Create("fedcba9876543210fedcba9876543210", "lis", SessionOrigin::kBrowser);
+  ASSERT_TRUE(other.ok());
+  clock_.Advance(hours(2));  // idle has now been unused for 9 h > 8 h
+  auto live = sessions_.ListLive(kUser, 100);
+  ASSERT_TRUE(live.ok());
+  ASSERT_EQ(live->size(), 1u);
+  EXPECT_EQ((*live)[0].session.public_id, fresh.public_id);
+  auto all = sessions_.ListLive("", 100);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->size(), 2u);
+  auto limited = sessions_.ListLive("", 1);
+  ASSERT_TRUE(limited.ok());
+  EXPECT_EQ(limited->size(), 1u);
+}
+
+TEST_F(SessionStoreTest, ASessionResumedLongAfterItsStartIsStillListed) {
+  Session s = NewSession();
+  for (int i = 0; i < 4; ++i) {
+    clock_.Advance(hours(6));
+    ASSERT_TRUE(sessions_.Resume(s.id).ok());
+  }
+  auto live = sessions_.ListLive("", 100);
+  ASSERT_TRUE(live.ok());
+  ASSERT_EQ(live->size(), 1u);
+  EXPECT_EQ((*live)[0].session.id, s.id);
+}
+
+TEST_F(SessionStoreTest, FindByPublicIdNamesTheLiveSessionAndNothingElse) {
+  Session s = NewSession();
+  auto found = sessions_.FindByPublicId(s.public_id);
+  ASSERT_TRUE(found.ok());
+  EXPECT_EQ(found->id, s.id);
+  EXPECT_EQ(sessions_.FindByPublicId(s.id).error().code, errc::kNotFound);
+  ASSERT_TRUE(sessions_.End(s.id).ok());
+  EXPECT_EQ(sessions_.FindByPublicId(s.public_id).error().code, errc::kNotFound);
+}
+
 }  // namespace
 }  // namespace tongban::sso
