@@ -7,7 +7,7 @@ ifeq ($(CI),true)
   CMAKE_FLAGS += -DTONGBAN_WERROR=ON
 endif
 
-.PHONY: all deps configure build run test test-unit test-integration bench clean
+.PHONY: all deps configure web build run test test-unit test-integration bench clean
 
 all: build
 
@@ -17,7 +17,11 @@ deps:
 configure: deps
 	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS)
 
-build: configure
+# The admin console (Vue + Element Plus, built by Vite into web/admin/dist).
+web: deps
+	bash scripts/build-web.sh
+
+build: configure web
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
 # Builds, then starts the server on the embedded default (SQLite in ./var, in-memory tickets).
@@ -37,4 +41,4 @@ bench: build
 	bash bench/run.sh $(BUILD_DIR)
 
 clean:
-	rm -rf $(BUILD_DIR)
+	rm -rf $(BUILD_DIR) web/admin/dist

@@ -20,6 +20,12 @@ PACKAGES=(
   redis-server postgresql
 )
 
+# The web console is built with Node.js and npm. A machine that already has a
+# node (e.g. a newer one than Debian's) keeps it; otherwise Debian's is installed.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  PACKAGES+=(nodejs npm)
+fi
+
 missing=()
 for p in "${PACKAGES[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

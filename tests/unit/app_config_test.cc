@@ -133,5 +133,18 @@ TEST_F(ConfigFileTest, PushTableIsRead) {
   EXPECT_EQ(config.push.workers, 4);
 }
 
+TEST_F(ConfigFileTest, ConsoleTableIsReadAndItsUnknownKeysRefused) {
+  Config config;
+  ASSERT_TRUE(LoadConfigFile(Write("[console]\nenabled = false\ndir = \"/srv/console\"\n"),
+                             config)
+                  .ok());
+  EXPECT_FALSE(config.console.enabled);
+  EXPECT_EQ(config.console.dir, "/srv/console");
+  Config other;
+  Status s = LoadConfigFile(Write("[console]\ndirectory = \"/x\"\n"), other);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message.find("directory"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace tongban::app
