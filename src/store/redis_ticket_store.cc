@@ -1,10 +1,12 @@
 #include "store/redis_ticket_store.h"
 
 #include <hiredis/hiredis.h>
+#include <spdlog/spdlog.h>
 #include <sys/time.h>
 
 #include <algorithm>
 #include <condition_variable>
+#include <cstdint>
 #include <initializer_list>
 #include <mutex>
 #include <utility>
@@ -23,6 +25,8 @@ constexpr std::string_view kGetDelScript =
 constexpr std::string_view kAddToSetScript =
     "redis.call('SADD', KEYS[1], ARGV[1]) redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1";
 constexpr size_t kMaxErrorMessage = 200;
+// An outage fails every request, so its warning is paced rather than repeated.
+constexpr int64_t kOutageWarningEveryMs = 10'000;
 
 struct ContextFree {
   void operator()(redisContext* c) const { redisFree(c); }
@@ -94,12 +98,83 @@ bool AllDigits(std::string_view s) {
 
 }  // namespace
 
+// Logs that Redis cannot be reached: a warning when an outage starts, again at
+// most every kOutageWarningEveryMs while it lasts, and one info line when a
+// call succeeds after a warned outage. Names the address, never the password.
+class RedisTicketStore::OutageLog {
+ public:
+  explicit OutageLog(const Options& options)
+      : clock_(options.clock != nullptr ? *options.clock : SystemClock::Instance()),
+        address_(Address(options)) {}
+
+  // `why` is a transport error of the store ("redis: Connection refused").
+  void Failed(const Error& why) {
+    std::string_view reason = why.message;
+    if (reason.starts_with("redis: ")) reason.remove_prefix(7);
+    std::lock_guard lock(mu_);
+    in_outage_.store(true, std::memory_order_relaxed);
+    ++failed_calls_;
+    ++unwarned_failures_;
+    int64_t now = clock_.NowMillis();
+    if (warned_ever_ && now - last_warning_ms_ < kOutageWarningEveryMs) return;
+    if (unwarned_failures_ > 1) {
+      spdlog::warn(
+          "ticket store: Redis {} unreachable: {} ({} failed calls since the last warning)",
+          address_, reason, unwarned_failures_);
+    } else {
+      spdlog::warn("ticket store: Redis {} unreachable: {}", address_, reason);
+    }
+    warned_ever_ = true;
+    warned_this_outage_ = true;
+    last_warning_ms_ = now;
+    unwarned_failures_ = 0;
+  }
+
+  // Hot path: one relaxed load unless an outage just ended.
+  void Succeeded() {
+    if (!in_outage_.load(std::memory_order_relaxed)) return;
+    std::lock_guard lock(mu_);
+    if (!in_outage_.load(std::memory_order_relaxed)) return;
+    in_outage_.store(false, std::memory_order_relaxed);
+    // An outage too short to be warned about (paced out) is not announced as over either.
+    if (warned_this_outage_) {
+      spdlog::info("ticket store: Redis {} reachable again after {} failed calls", address_,
+                   failed_calls_);
+    }
+    warned_this_outage_ = false;
+    failed_calls_ = 0;
+  }
+
+ private:
+  // "host:port", "[v6]:port" or "unix:/path"; the url's user and password are left out.
+  static std::string Address(const Options& options) {
+    std::string address;
+    if (!options.unix_socket.empty()) return address.append("unix:").append(options.unix_socket);
+    bool v6 = options.host.find(':') != std::string::npos;
+    if (v6) address.append("[");
+    address.append(options.host);
+    if (v6) address.append("]");
+    return address.append(":").append(std::to_string(options.port));
+  }
+
+  const Clock& clock_;
+  const std::string address_;
+  std::atomic<bool> in_outage_{false};
+  std::mutex mu_;
+  bool warned_ever_ = false;
+  bool warned_this_outage_ = false;
+  int64_t last_warning_ms_ = 0;
+  uint64_t failed_calls_ = 0;       // in the current outage
+  uint64_t unwarned_failures_ = 0;  // since the last warning
+};
+
 // At most pool_size connections, opened on demand. A connection that saw a
 // transport error (reset, timeout, EOF) is dropped rather than reused, since
 // hiredis cannot resynchronise it; the next call opens a fresh one.
 class RedisTicketStore::Pool {
  public:
-  explicit Pool(const Options& options) : options_(options) {}
+  Pool(const Options& options, OutageLog& outage_log)
+      : options_(options), outage_log_(outage_log) {}
 
   class Lease {
    public:
@@ -173,10 +248,15 @@ class RedisTicketStore::Pool {
       if (!lease.ok()) return std::move(lease).error();
       auto reply = lease->Run(args);
       if (!reply.ok()) {
-        if (!lease->reused() || !lease->ClosedByServer() || attempt > 0) return reply;
+        if (!lease->reused() || !lease->ClosedByServer() || attempt > 0) {
+          outage_log_.Failed(reply.error());
+          return reply;
+        }
         DropIdle();
         continue;
       }
+      // Any reply, an error reply too, means Redis is reachable.
+      outage_log_.Succeeded();
       if (!pass_error_replies && (*reply)->type == REDIS_REPLY_ERROR) {
         return ReplyError(**reply);
       }
@@ -200,6 +280,7 @@ class RedisTicketStore::Pool {
     lock.unlock();
     auto connected = Connect();
     if (!connected.ok()) {
+      outage_log_.Failed(connected.error());
       lock.lock();
       --open_;
       cv_.notify_one();
@@ -266,6 +347,7 @@ class RedisTicketStore::Pool {
   }
 
   const Options& options_;
+  OutageLog& outage_log_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<ContextPtr> idle_;
@@ -326,7 +408,9 @@ Result<RedisTicketStore::Options> RedisTicketStore::ParseUrl(std::string_view ur
 }
 
 RedisTicketStore::RedisTicketStore(Options options)
-    : options_(std::move(options)), pool_(std::make_unique<Pool>(options_)) {}
+    : options_(std::move(options)),
+      outage_log_(std::make_unique<OutageLog>(options_)),
+      pool_(std::make_unique<Pool>(options_, *outage_log_)) {}
 
 RedisTicketStore::~RedisTicketStore() = default;
 

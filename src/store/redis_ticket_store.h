@@ -4,7 +4,8 @@
 //
 // Hot path: one round trip per call on a pooled connection (no SQL). When
 // Redis is down or hung, calls fail with errc::kUnavailable "redis: ..." within
-// the connect/command timeouts instead of blocking request threads.
+// the connect/command timeouts instead of blocking request threads, and the
+// outage is logged: a warning at most every 10 s, one info line on recovery.
 #pragma once
 
 #include <atomic>
@@ -15,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/clock.h"
 #include "store/ticket_store.h"
 
 namespace tongban {
@@ -33,6 +35,8 @@ class RedisTicketStore final : public TicketStore {
     size_t pool_size = 8;  // connections at most, opened on demand
     std::chrono::milliseconds connect_timeout{1000};
     std::chrono::milliseconds command_timeout{1000};
+    // Paces the outage warnings; tests pass a FakeClock. Must outlive the store.
+    const Clock* clock = &SystemClock::Instance();
   };
 
   // "redis://[[user]:password@]host[:port][/database]" or "unix:///path.sock"
@@ -68,10 +72,12 @@ class RedisTicketStore final : public TicketStore {
 
  private:
   class Pool;
+  class OutageLog;
   std::string ValueKey(std::string_view key) const;
   std::string SetKey(std::string_view key) const;
 
   Options options_;
+  std::unique_ptr<OutageLog> outage_log_;
   std::unique_ptr<Pool> pool_;
   // Cleared the first time the server answers "unknown command" to GETDEL.
   std::atomic<bool> has_getdel_{true};

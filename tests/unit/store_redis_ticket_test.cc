@@ -1,16 +1,22 @@
 // RedisTicketStore beyond the shared contract, against private redis-servers
 // started per test: several nodes sharing one Redis, TTLs as Redis sees them,
-// the GETDEL fallback, and failing fast when Redis is down or hung.
+// the GETDEL fallback, failing fast when Redis is down or hung, and the
+// paced log lines of an outage.
 #include <gtest/gtest.h>
 #include <hiredis/hiredis.h>
 #include <signal.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include <atomic>
 #include <memory>
+#include <sstream>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
+#include "core/clock.h"
 #include "store/redis_ticket_store.h"
 #include "store_test_support.h"
 
@@ -43,6 +49,38 @@ class RawRedis {
 
  private:
   redisContext* c_;
+};
+
+// Routes the default logger (which the store logs to) into a string for the
+// life of the object, and puts the previous one back.
+class LogCapture {
+ public:
+  LogCapture() : previous_(spdlog::default_logger()) {
+    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out_);
+    sink->set_pattern("%l|%v");
+    auto logger = std::make_shared<spdlog::logger>("capture", sink);
+    logger->set_level(spdlog::level::trace);
+    spdlog::set_default_logger(logger);
+  }
+  ~LogCapture() { spdlog::set_default_logger(previous_); }
+  LogCapture(const LogCapture&) = delete;
+  LogCapture& operator=(const LogCapture&) = delete;
+
+  // The messages logged at `level` ("warning", "info", ...), oldest first.
+  std::vector<std::string> Lines(std::string_view level) const {
+    std::vector<std::string> lines;
+    std::istringstream in(out_.str());
+    std::string prefix = std::string(level).append("|");
+    for (std::string line; std::getline(in, line);) {
+      if (line.starts_with(prefix)) lines.push_back(line.substr(prefix.size()));
+    }
+    return lines;
+  }
+  std::string All() const { return out_.str(); }
+
+ private:
+  std::ostringstream out_;
+  std::shared_ptr<spdlog::logger> previous_;
 };
 
 class RedisTicketStoreTest : public ::testing::Test {
@@ -195,6 +233,91 @@ TEST_F(RedisTicketStoreTest, OpenFailsAsUnavailableWhenNothingListens) {
   EXPECT_EQ(store.error().code, errc::kUnavailable);
 }
 
+class RedisOutageLogTest : public RedisTicketStoreTest {
+ protected:
+  RedisTicketStore::Options OptionsWithClock() {
+    auto options = Options();
+    options.clock = &clock_;
+    return options;
+  }
+  std::string Address() const { return "127.0.0.1:" + std::to_string(redis_->port()); }
+
+  FakeClock clock_;
+};
+
+TEST_F(RedisOutageLogTest, CallsAgainstAHealthyRedisLogNothing) {
+  LogCapture log;
+  auto store = OpenStore(OptionsWithClock());
+  ASSERT_TRUE(store->Put("ST-1", "v", minutes(5)).ok());
+  ASSERT_TRUE(store->Redeem("ST-1").ok());
+  EXPECT_EQ(store->Get("ST-1").error().code, errc::kNotFound);
+  EXPECT_EQ(log.All(), "");
+}
+
+TEST_F(RedisOutageLogTest, AnOutageIsWarnedOnceNamingTheAddressAndTheReason) {
+  LogCapture log;
+  auto store = OpenStore(OptionsWithClock());
+  redis_->Stop();
+  for (int i = 0; i < 5; ++i) ASSERT_FALSE(store->Get("ST-1").ok());
+  auto warnings = log.Lines("warning");
+  ASSERT_EQ(warnings.size(), 1u) << log.All();
+  EXPECT_TRUE(warnings[0].starts_with("ticket store: Redis " + Address() + " unreachable: "))
+      << warnings[0];
+  EXPECT_GT(warnings[0].size(), ("ticket store: Redis " + Address() + " unreachable: ").size());
+}
+
+TEST_F(RedisOutageLogTest, ALastingOutageIsWarnedAgainOnlyAfterTenSeconds) {
+  LogCapture log;
+  auto store = OpenStore(OptionsWithClock());
+  redis_->Stop();
+  ASSERT_FALSE(store->Get("ST-1").ok());
+  clock_.Advance(milliseconds(9'999));
+  ASSERT_FALSE(store->Get("ST-1").ok());
+  EXPECT_EQ(log.Lines("warning").size(), 1u) << log.All();
+  clock_.Advance(milliseconds(1));
+  ASSERT_FALSE(store->Get("ST-1").ok());
+  auto warnings = log.Lines("warning");
+  ASSERT_EQ(warnings.size(), 2u) << log.All();
+  EXPECT_NE(warnings[1].find("(2 failed calls since the last warning)"), std::string::npos)
+      << warnings[1];
+}
+
+TEST_F(RedisOutageLogTest, TheRecoveryAfterAWarnedOutageIsLoggedOnceAsInfo) {
+  LogCapture log;
+  auto options = OptionsWithClock();
+  options.command_timeout = milliseconds(200);
+  auto store = OpenStore(options);
+  ASSERT_TRUE(store->Put("ST-1", "v", minutes(5)).ok());
+  kill(redis_->process().pid(), SIGSTOP);
+  auto hung = store->Get("ST-1");
+  kill(redis_->process().pid(), SIGCONT);
+  ASSERT_FALSE(hung.ok());
+  ASSERT_EQ(log.Lines("warning").size(), 1u) << log.All();
+  ASSERT_TRUE(store->Get("ST-1").ok());
+  ASSERT_TRUE(store->Get("ST-1").ok());
+  auto infos = log.Lines("info");
+  ASSERT_EQ(infos.size(), 1u) << log.All();
+  EXPECT_EQ(infos[0], "ticket store: Redis " + Address() + " reachable again after 1 failed calls");
+}
+
+TEST_F(RedisOutageLogTest, AnOutageInsideThePacingIntervalIsNeitherWarnedNorAnnounced) {
+  LogCapture log;
+  auto options = OptionsWithClock();
+  options.command_timeout = milliseconds(200);
+  auto store = OpenStore(options);
+  ASSERT_TRUE(store->Put("ST-1", "v", minutes(5)).ok());
+  for (int outage = 0; outage < 2; ++outage) {
+    kill(redis_->process().pid(), SIGSTOP);
+    auto hung = store->Get("ST-1");
+    kill(redis_->process().pid(), SIGCONT);
+    ASSERT_FALSE(hung.ok());
+    ASSERT_TRUE(store->Get("ST-1").ok());
+    clock_.Advance(seconds(1));
+  }
+  EXPECT_EQ(log.Lines("warning").size(), 1u) << log.All();
+  EXPECT_EQ(log.Lines("info").size(), 1u) << log.All();
+}
+
 class RedisWithoutGetdelTest : public RedisTicketStoreTest {
  protected:
   void SetUp() override { StartRedis({"--rename-command", "GETDEL", ""}); }
@@ -230,6 +353,18 @@ TEST_F(RedisWithPasswordTest, AWrongPasswordIsUnavailableAndNotEchoed) {
   EXPECT_EQ(store.error().code, errc::kUnavailable);
   EXPECT_EQ(store.error().message.find("battery-staple"), std::string::npos)
       << store.error().message;
+}
+
+TEST_F(RedisWithPasswordTest, TheOutageWarningNeverCarriesThePassword) {
+  LogCapture log;
+  auto options = Options();
+  options.password = "correct-horse";
+  auto store = OpenStore(options);
+  ASSERT_NE(store, nullptr);
+  redis_->Stop();
+  ASSERT_FALSE(store->Get("k").ok());
+  ASSERT_EQ(log.Lines("warning").size(), 1u) << log.All();
+  EXPECT_EQ(log.All().find("correct-horse"), std::string::npos) << log.All();
 }
 
 TEST(RedisUrlTest, AFullUrlFillsEveryField) {
