@@ -8,8 +8,11 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <filesystem>
+#include <mutex>
 #include <stdexcept>
+#include <thread>
 #include <vector>
 
 #include "console/admin_api.h"
@@ -108,6 +111,44 @@ std::filesystem::path ConsoleDir(const ConsoleConfig& config) {
   return {};
 }
 
+// Polls the directory's change log once a second, so a user or app changed
+// on another node is not served from this node's cache for long.
+class ChangeFollower {
+ public:
+  explicit ChangeFollower(directory::Directory& directory) : directory_(directory) {}
+  ~ChangeFollower() { Stop(); }
+
+  void Start() {
+    thread_ = std::thread([this] {
+      std::unique_lock lock(mu_);
+      while (!cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_; })) {
+        lock.unlock();
+        auto followed = directory_.FollowChanges();
+        if (!followed.ok()) {
+          spdlog::warn("directory: cannot read the change log: {}", followed.error().message);
+        }
+        lock.lock();
+      }
+    });
+  }
+
+  void Stop() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  directory::Directory& directory_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
 sso::CasSettings CasSettingsFrom(const Config& config) {
   sso::CasSettings c;
   c.ticket_ttl = std::chrono::seconds(config.cas.ticket_ttl_s);
@@ -137,7 +178,8 @@ struct Routes::Impl {
         oidc(sso_context, oidc_keys, browser_sessions, back_channel, OidcSettingsFrom(n.config())),
         cas(sso_context, browser_sessions, back_channel, proxy_callback,
             CasSettingsFrom(n.config())),
-        admin_api(sso_context) {
+        admin_api(sso_context),
+        change_follower(n.directory()) {
     sso_context.activity = &activity;
     // CAS single logout and OIDC back-channel logout hear of every session
     // unified logout ends.
@@ -163,6 +205,7 @@ struct Routes::Impl {
   sso::CasServer cas;
   sso::Activity activity;
   console::AdminApi admin_api;
+  ChangeFollower change_follower;
 };
 
 Routes::Routes(Node& node, http::Metrics& metrics)
@@ -230,7 +273,14 @@ Status Routes::Register(http::Router& router) {
   return Status::Ok();
 }
 
-void Routes::StartBackground() { impl_->pusher.Start(); }
-void Routes::StopBackground() { impl_->pusher.Stop(); }
+void Routes::StartBackground() {
+  impl_->pusher.Start();
+  impl_->change_follower.Start();
+}
+
+void Routes::StopBackground() {
+  impl_->change_follower.Stop();
+  impl_->pusher.Stop();
+}
 
 }  // namespace tongban::app

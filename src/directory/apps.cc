@@ -410,7 +410,7 @@ Result<std::string> Directory::Impl::ReplaceSealedSecret(Directory& d,
     if (update.get_affected_rows() == 0) return Code(code::kAppNotFound, "no such app");
     return Status::Ok();
   });
-  d.apps_.Invalidate(code);
+  d.Changed('a', code);
   if (!st.ok()) return std::move(st).error();
   return secret;
 }
@@ -478,7 +478,7 @@ Result<App> Directory::UpdateApp(const App& settings) {
         soci::use(app.servicecode, "sc");
     return app;
   });
-  apps_.Invalidate(settings.servicecode);
+  Changed('a', settings.servicecode);
   return updated;
 }
 
@@ -494,7 +494,7 @@ Status Directory::SetAppEnabled(std::string_view servicecode, bool enabled) {
     if (update.get_affected_rows() == 0) return Code(code::kAppNotFound, "no such app");
     return Status::Ok();
   });
-  apps_.Invalidate(code);
+  Changed('a', code);
   return st;
 }
 

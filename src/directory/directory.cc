@@ -2,6 +2,8 @@
 // fan-out, and orgs. Users, apps, roles and imports live in their own files.
 #include "directory/directory.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <string>
 #include <utility>
@@ -64,7 +66,8 @@ Directory::Directory(PrivateTag, SqlStore& store, Outbox& outbox, const Clock& c
       users_(clock, options_.user_cache_capacity,
              std::chrono::duration_cast<std::chrono::milliseconds>(options_.cache_ttl)),
       apps_(clock, 10'000,
-            std::chrono::duration_cast<std::chrono::milliseconds>(options_.cache_ttl), 8) {}
+            std::chrono::duration_cast<std::chrono::milliseconds>(options_.cache_ttl), 8),
+      changes_read_from_ms_(clock.NowMillis()) {}
 
 Directory::~Directory() = default;
 
@@ -108,6 +111,66 @@ std::string Directory::DomainOf(std::string_view orgcoding) const {
 void Directory::ClearCaches() {
   users_.Clear();
   apps_.Clear();
+}
+
+namespace {
+// FollowChanges re-reads this much of the log each time: a change committed
+// late (or stamped by a slightly slower clock) is still seen.
+constexpr int64_t kChangeOverlapMs = 5'000;
+constexpr int64_t kChangeRetentionMs = 10 * 60'000;
+}  // namespace
+
+void Directory::Changed(char kind, std::string_view key) {
+  if (kind == 'a') {
+    apps_.Invalidate(key);
+  } else {
+    users_.Invalidate(key);
+  }
+  Status logged = store_.WithSession([&](soci::session& sql) -> Status {
+    long long at = clock_.NowMillis();
+    std::string k(1, kind);
+    std::string cache_key(key);
+    sql << "INSERT INTO dir_changes (at_ms, kind, cache_key) VALUES (:a, :k, :c)",
+        soci::use(at, "a"), soci::use(k, "k"), soci::use(cache_key, "c");
+    return Status::Ok();
+  });
+  // The change itself is committed; other nodes then see it when their
+  // snapshot expires (cache_ttl) instead of at their next poll.
+  if (!logged.ok()) {
+    spdlog::warn("directory: change not logged for other nodes: {}", logged.error().message);
+  }
+}
+
+Result<int64_t> Directory::FollowChanges() {
+  const int64_t now = clock_.NowMillis();
+  const int64_t from = changes_read_from_ms_.load() - kChangeOverlapMs;
+  const bool prune = follow_calls_.fetch_add(1) % 60 == 0;
+  auto dropped = store_.WithSession([&](soci::session& sql) -> Result<int64_t> {
+    long long since = from;
+    std::string kind;
+    std::string key;
+    int64_t n = 0;
+    soci::statement st =
+        (sql.prepare << "SELECT kind, cache_key FROM dir_changes WHERE at_ms >= :s",
+         soci::use(since, "s"), soci::into(kind), soci::into(key));
+    if (st.execute(true)) {
+      do {
+        if (kind == "a") {
+          apps_.Invalidate(key);
+        } else {
+          users_.Invalidate(key);
+        }
+        ++n;
+      } while (st.fetch());
+    }
+    if (prune) {
+      long long before = now - kChangeRetentionMs;
+      sql << "DELETE FROM dir_changes WHERE at_ms < :b", soci::use(before, "b");
+    }
+    return n;
+  });
+  if (dropped.ok()) changes_read_from_ms_.store(now);
+  return dropped;
 }
 
 // ---------------------------------------------------------------- rows

@@ -9,6 +9,7 @@
 // (OpenSslRandom is).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -304,11 +305,23 @@ class Directory {
   // Drops every cached snapshot (tests, and after restoring a backup).
   void ClearCaches();
 
+  // Several nodes on one database: drops the snapshots of users and apps that
+  // other nodes changed since the last call (every change is logged in
+  // dir_changes), so a lock, delete or secret rotation reaches every node
+  // within the polling interval instead of the cache TTL. The node calls it
+  // about once a second; it also forgets log entries older than ten minutes.
+  // Returns how many snapshots were dropped.
+  Result<int64_t> FollowChanges();
+
   // The implementation's shared helpers (impl.h); opaque to everyone else.
   struct Impl;
 
  private:
   friend struct Impl;
+
+  // Drops the snapshot of user ('u') or app ('a') `key` here and logs the
+  // change for the other nodes (FollowChanges).
+  void Changed(char kind, std::string_view key);
 
   SqlStore& store_;
   Outbox& outbox_;
@@ -318,6 +331,9 @@ class Directory {
   DirectoryOptions options_;
   SnapshotCache<User> users_;
   SnapshotCache<App> apps_;
+  // FollowChanges reads the log from here (ms, the writers' clocks) on.
+  std::atomic<int64_t> changes_read_from_ms_;
+  std::atomic<int64_t> follow_calls_{0};
   // An argon2id hash checked when a login names no user, so that "no such
   // user" takes as long as "wrong password".
   std::once_flag dummy_once_;

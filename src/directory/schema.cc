@@ -185,8 +185,14 @@ std::string WithTextType(std::string_view script, std::string_view type) {
 }  // namespace
 
 std::vector<Migration> DirectoryMigrations() {
+  // Version 2: the change log other nodes follow to drop stale snapshots.
+  constexpr const char* kVersion2 =
+      "CREATE TABLE dir_changes (at_ms BIGINT NOT NULL, kind TEXT NOT NULL, "
+      "cache_key TEXT NOT NULL);"
+      "CREATE INDEX dir_changes_at ON dir_changes (at_ms);";
   return {Migration{"directory", 1, WithTextType(kVersion1, "TEXT"),
-                    WithTextType(kVersion1, "TEXT COLLATE \"C\"")}};
+                    WithTextType(kVersion1, "TEXT COLLATE \"C\"")},
+          Migration{"directory", 2, kVersion2, kVersion2}};
 }
 
 }  // namespace tongban::directory

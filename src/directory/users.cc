@@ -492,7 +492,7 @@ Result<SavedUser> Directory::SaveUser(const Caller& caller, const Fields& args, 
     return Impl::SaveUserInTx(*this, sql, app->get(), args, mode, *password, nullptr, nullptr);
   });
   if (!saved.ok()) return Impl::UserConflict(std::move(saved).error());
-  users_.Invalidate(saved->user.userid);
+  Changed('u', saved->user.userid);
   return saved;
 }
 
@@ -546,7 +546,7 @@ Result<User> Directory::DeleteUser(const Caller& caller, const UserKey& key) {
     TB_RETURN_IF_ERROR(Impl::PushUserDeleted(*this, sql, caller.servicecode, user));
     return std::move(user);
   });
-  if (deleted.ok()) users_.Invalidate(deleted->userid);
+  if (deleted.ok()) Changed('u', deleted->userid);
   return deleted;
 }
 
@@ -879,13 +879,13 @@ Status Directory::CheckPassword(std::string_view userid, std::string_view plain)
 
 Status Directory::LockUser(std::string_view userid) {
   Status st = SetLocked(store_, clock_, userid, true);
-  users_.Invalidate(userid);
+  Changed('u', userid);
   return st;
 }
 
 Status Directory::UnlockUser(std::string_view userid) {
   Status st = SetLocked(store_, clock_, userid, false);
-  users_.Invalidate(userid);
+  Changed('u', userid);
   return st;
 }
 

@@ -13,6 +13,7 @@ import re
 import shutil
 import tempfile
 import threading
+import time
 import unittest
 import urllib.parse
 
@@ -166,6 +167,33 @@ class CrossNodeTest(unittest.TestCase):
                 t.join(timeout=30)
         for st, codes in results.items():
             self.assertEqual(sorted(codes), ["0", "6002"], st)
+
+    def test_a_user_locked_through_a_is_refused_on_b_within_seconds_not_the_cache_ttl(self):
+        api = self.c.a.url("/sso/admin/api/")
+        csrf = self.browser.s.get(api + "me", timeout=30).json()["csrf"]
+        created = self.browser.s.post(api + "users", headers={"X-CSRF-Token": csrf}, json={
+            "loginname": "follow1", "username": "跟随", "orgcoding": "001001",
+            "password": "Follow-Pass-1"}, timeout=30)
+        self.assertEqual(created.status_code, 200, created.text)
+        userid = created.json()["user"]["userid"]
+        issued = self.c.easy(self.c.b).json("idValidation", loginname="follow1",
+                                            password="Follow-Pass-1", encryptiontype="1")
+        self.assertEqual(issued["result"], "0", issued)
+        # B now holds the user's snapshot (cached for 60 s).
+        self.assertEqual(self.c.easy(self.c.b).json("getUserInfo", token=issued["token"])
+                         ["result"], "0")
+        locked = self.browser.s.post(api + "users/%s/lock" % userid,
+                                     headers={"X-CSRF-Token": csrf}, timeout=30)
+        self.assertEqual(locked.status_code, 200, locked.text)
+        # B follows the change log once a second; well before the 60 s TTL.
+        deadline = time.monotonic() + 10
+        reply = None
+        while time.monotonic() < deadline:
+            reply = self.c.easy(self.c.b).json("getUserInfo", token=issued["token"])
+            if reply["result"] != "0":
+                break
+            time.sleep(0.1)
+        self.assertNotEqual(reply["result"], "0", "B still serves the locked user after 10 s")
 
     def test_a_token_issued_on_a_reads_the_user_on_b(self):
         issued = self.c.easy(self.c.a).json("idValidation", loginname=self.c.admin,

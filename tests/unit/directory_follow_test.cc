@@ -1,0 +1,86 @@
+// Directory::FollowChanges: two directories on one database stand for two
+// nodes; a change made through one reaches the other's snapshot cache at its
+// next poll instead of when the snapshot expires.
+#include <gtest/gtest.h>
+
+#include <memory>
+
+#include "directory_test_support.h"
+
+namespace tongban::directory {
+namespace {
+
+using test::DirectoryFixture;
+using test::FastOptions;
+
+class DirectoryFollowTest : public DirectoryFixture {
+ protected:
+  // The second node: its own Directory (and caches) on the same database.
+  std::unique_ptr<Directory> OtherNode() {
+    auto other = Directory::Open(*store_, *outbox_, clock_, random_, *box_, FastOptions());
+    EXPECT_TRUE(other.ok());
+    return std::move(*other);
+  }
+};
+
+TEST_F(DirectoryFollowTest, ALockOnOneNodeReachesTheOthersCacheAtItsNextPoll) {
+  AddOrg("001", "省");
+  User u = AddUser("zhangs", "001");
+  auto other = OtherNode();
+  ASSERT_TRUE(other->FollowChanges().ok());  // reads the log up to now
+  auto cached = other->CachedUser(u.userid);
+  ASSERT_TRUE(cached.ok());
+  EXPECT_FALSE((*cached)->locked);
+  ASSERT_TRUE(dir_->LockUser(u.userid).ok());
+  // Without following, the other node still serves its snapshot.
+  EXPECT_FALSE((*other->CachedUser(u.userid))->locked);
+  auto dropped = other->FollowChanges();
+  ASSERT_TRUE(dropped.ok());
+  EXPECT_GE(*dropped, 1);
+  EXPECT_TRUE((*other->CachedUser(u.userid))->locked);
+}
+
+TEST_F(DirectoryFollowTest, ADeletedUserIsGoneOnTheOtherNodeAfterItsPoll) {
+  AddOrg("001", "省");
+  User u = AddUser("zhangs", "001");
+  auto other = OtherNode();
+  ASSERT_TRUE(other->CachedUser(u.userid).ok());
+  ASSERT_TRUE(dir_->DeleteUser(Caller::Admin(), UserKey{u.userid, "", ""}).ok());
+  ASSERT_TRUE(other->FollowChanges().ok());
+  EXPECT_FALSE(other->CachedUser(u.userid).ok());
+}
+
+TEST_F(DirectoryFollowTest, ARotatedAppSecretReachesTheOtherNode) {
+  App settings;
+  settings.servicecode = "app1";
+  settings.name = "应用";
+  ASSERT_TRUE(dir_->CreateApp(settings).ok());
+  auto other = OtherNode();
+  auto before = other->CachedApp("app1");
+  ASSERT_TRUE(before.ok());
+  auto secret = dir_->RotateSecret("app1");
+  ASSERT_TRUE(secret.ok());
+  EXPECT_NE((*other->CachedApp("app1"))->servicepwd, *secret);
+  ASSERT_TRUE(other->FollowChanges().ok());
+  EXPECT_EQ((*other->CachedApp("app1"))->servicepwd, *secret);
+}
+
+TEST_F(DirectoryFollowTest, OldLogEntriesAreForgottenAfterTenMinutes) {
+  AddOrg("001", "省");
+  User u = AddUser("zhangs", "001");
+  ASSERT_TRUE(dir_->LockUser(u.userid).ok());
+  clock_.Advance(std::chrono::minutes(11));
+  ASSERT_TRUE(dir_->FollowChanges().ok());  // the first call of a node prunes
+  int64_t rows = -1;
+  Status counted = store_->WithSession([&](soci::session& sql) -> Status {
+    long long n = 0;
+    sql << "SELECT COUNT(*) FROM dir_changes", soci::into(n);
+    rows = n;
+    return Status::Ok();
+  });
+  ASSERT_TRUE(counted.ok());
+  EXPECT_EQ(rows, 0);
+}
+
+}  // namespace
+}  // namespace tongban::directory
