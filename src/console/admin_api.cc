@@ -138,22 +138,12 @@ struct AdminApi::Impl {
   explicit Impl(sso::SsoContext& c)
       : context(c),
         audit(c.sql, c.clock),
-        sessions(c.tickets, c.clock, c.random, Lifetimes(c.settings)),
+        sessions(c.tickets, c.clock, c.random, sso::LifetimesOf(c.settings)),
         logout(c, sessions, audit),
         services{c, sessions, logout, audit} {
     AddOperationRoutes(routes);
     AddDirectoryRoutes(routes);
     AddAppRoutes(routes);
-  }
-
-  static sso::SessionLifetimes Lifetimes(const sso::SsoSettings& settings) {
-    sso::SessionLifetimes l;
-    l.session = settings.session_ttl;
-    l.ticket = settings.ticket_ttl;
-    l.authcode = settings.authcode_ttl;
-    l.access_token = settings.access_token_ttl;
-    l.refresh_token = settings.refresh_token_ttl;
-    return l;
   }
 
   std::string ApiPrefix() const { return context.settings.context_path + "/admin/api/"; }

@@ -11,16 +11,6 @@ namespace {
 
 namespace dcode = directory::code;
 
-SessionLifetimes LifetimesOf(const SsoSettings& s) {
-  SessionLifetimes l;
-  l.session = s.session_ttl;
-  l.ticket = s.ticket_ttl;
-  l.authcode = s.authcode_ttl;
-  l.access_token = s.access_token_ttl;
-  l.refresh_token = s.refresh_token_ttl;
-  return l;
-}
-
 ThrottleOptions ThrottleOf(const SsoSettings& s) {
   ThrottleOptions t;
   t.account_failures = s.login_account_failures;

@@ -12,6 +12,7 @@
 #include "core/random.h"
 #include "directory/directory.h"
 #include "sso/activity.h"
+#include "sso/sessions.h"
 #include "store/outbox.h"
 #include "store/sql_store.h"
 #include "store/ticket_store.h"
@@ -37,6 +38,17 @@ struct SsoSettings {
   std::chrono::seconds login_failure_window{900};
   std::chrono::seconds login_lockout{900};
 };
+
+// The lifetimes SessionStore hands out, as configured.
+inline SessionLifetimes LifetimesOf(const SsoSettings& s) {
+  SessionLifetimes l;
+  l.session = s.session_ttl;
+  l.ticket = s.ticket_ttl;
+  l.authcode = s.authcode_ttl;
+  l.access_token = s.access_token_ttl;
+  l.refresh_token = s.refresh_token_ttl;
+  return l;
+}
 
 // An SSO session that unified logout ended (sso/logout.cc), as the protocols
 // with their own logout messages hear of it: CAS single logout and OIDC
