@@ -12,7 +12,7 @@ PACKAGES=(
   libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev libicu-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3 python3-requests python3-zeep sqlite3 wrk bc chromium
+  python3 python3-requests python3-zeep sqlite3 wrk bc chromium fonts-wqy-zenhei
   python3-authlib python3-jwt python3-cryptography
   # real CAS and OIDC clients for the protocol tests
   apache2 libapache2-mod-auth-cas libapache2-mod-auth-openidc

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -127,7 +128,22 @@ void SetError(http::Response& response, const Error& e) {
     SetError(response, 500, 500, "内部错误，请查看服务器日志");
     return;
   }
-  SetError(response, status, e.code < 1000 ? status : e.code, ConsoleMessage(e.code, e.message));
+  if (e.code >= 1000) {
+    SetError(response, status, e.code, ConsoleMessage(e.code, e.message));
+    return;
+  }
+  // Generic errors carry the Directory's English detail: lead with a Chinese word.
+  const bool english = std::all_of(e.message.begin(), e.message.end(),
+                                   [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+  if (!english || e.message.empty()) {
+    SetError(response, status, status, e.message.empty() ? "请求被拒绝" : e.message);
+    return;
+  }
+  std::string_view lead = status == 404   ? "不存在"
+                          : status == 409 ? "与现有数据冲突"
+                          : status == 503 ? "服务暂不可用"
+                                          : "请求不合法";
+  SetError(response, status, status, std::string(lead) + "（" + e.message + "）");
 }
 
 bool IsMutation(std::string_view method) { return method != "GET" && method != "HEAD"; }
@@ -240,7 +256,12 @@ struct AdminApi::Impl {
     Result<codec::Value> result = route.handler(services, call);
     if (!route.action.empty()) {
       std::string detail = "target=" + call.target;
-      detail += result.ok() ? " ok" : " refused " + std::to_string(result.error().code);
+      if (result.ok()) {
+        detail += " ok";
+      } else {
+        const int code = result.error().code;
+        detail += " refused " + std::to_string(code >= 1000 ? code : HttpStatusFor(result.error()));
+      }
       audit.Record("admin." + route.action, admin.userid, admin.loginname, "",
                    request.remote_ip(), detail);
     }

@@ -68,9 +68,11 @@ Result<codec::Value> Dashboard(const Services& s, Call& call) {
       .Set("orgs", orgs->total)
       .Set("apps", static_cast<int64_t>(apps->size()))
       .Set("sessions", static_cast<int64_t>(sessions->size()));
-  codec::Value push = codec::Value::Object(3);
-  push.Set("pending", outbox->pending).Set("dead", outbox->dead).Set("delivered",
-                                                                      outbox->delivered);
+  codec::Value push = codec::Value::Object(4);
+  push.Set("pending", outbox->pending)
+      .Set("retrying", outbox->retrying)
+      .Set("dead", outbox->dead)
+      .Set("delivered", outbox->delivered);
   codec::Value out = codec::Value::Object(6);
   out.Set("minutes", std::move(stamps))
       .Set("logins", Series(*logins))

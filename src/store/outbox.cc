@@ -304,11 +304,17 @@ Result<OutboxCounts> Outbox::Counts() {
     OutboxCounts counts;
     std::string state;
     long long n = 0;
-    soci::statement st = (sql.prepare << "SELECT state, COUNT(*) FROM outbox GROUP BY state",
-                          soci::into(state), soci::into(n));
+    long long retrying = 0;
+    soci::statement st =
+        (sql.prepare << "SELECT state, COUNT(*), SUM(CASE WHEN attempts > 0 THEN 1 ELSE 0 END) "
+                        "FROM outbox GROUP BY state",
+         soci::into(state), soci::into(n), soci::into(retrying));
     st.execute();
     while (st.fetch()) {
-      if (state == "pending") counts.pending = n;
+      if (state == "pending") {
+        counts.pending = n;
+        counts.retrying = retrying;
+      }
       if (state == "delivered") counts.delivered = n;
       if (state == "dead") counts.dead = n;
     }

@@ -49,6 +49,7 @@ struct OutboxCounts {
   int64_t pending = 0;
   int64_t delivered = 0;
   int64_t dead = 0;
+  int64_t retrying = 0;  // pending ones that failed at least once
 };
 
 struct OutboxOptions {

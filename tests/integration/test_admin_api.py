@@ -336,6 +336,9 @@ class AdminApiTest(unittest.TestCase):
         self.assertEqual(r.status_code, 400)
         r = self.admin.send("PUT", "apps/consoleapp", {"colour": "red"})
         self.assertEqual(r.status_code, 400)
+        r = self.admin.send("PUT", "apps/consoleapp", {"push_enabled": True, "push_url": ""})
+        self.assertEqual(r.status_code, 400)
+        self.assertTrue(r.json()["error"]["message"].startswith("请求不合法（"), r.text)
         self.assertEqual(self.admin.get("apps/nosuchapp").status_code, 404)
         for e in self.audit_events("admin.app."):
             self.assertNotIn(pwd, e["detail"])
@@ -421,7 +424,7 @@ class AdminApiTest(unittest.TestCase):
         self.assertEqual(sum(after["validations"]), sum(before["validations"]) + 1)
         self.assertGreaterEqual(after["totals"]["users"], 2)
         self.assertGreaterEqual(after["totals"]["sessions"], 1)
-        self.assertEqual(set(after["push"]), {"pending", "dead", "delivered"})
+        self.assertEqual(set(after["push"]), {"pending", "retrying", "dead", "delivered"})
         self.assertEqual(self.admin.get("dashboard", minutes="0").status_code, 400)
 
 if __name__ == "__main__":

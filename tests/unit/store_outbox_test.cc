@@ -112,6 +112,17 @@ TEST_P(OutboxTest, AMessageEnqueuedInARolledBackTransactionNeverAppears) {
   EXPECT_EQ(Counts().pending, 0);
 }
 
+TEST_P(OutboxTest, CountsTellPendingMessagesThatFailedBeforeApart) {
+  int64_t failing = Enqueue("app-1", "{}");
+  Enqueue("app-2", "{}");
+  ASSERT_EQ(Claim(kT0).size(), 2u);  // one head per destination
+  ASSERT_TRUE(outbox_->MarkFailed(failing, "HTTP 503", kT0).ok());
+  OutboxCounts counts = Counts();
+  EXPECT_EQ(counts.pending, 2);
+  EXPECT_EQ(counts.retrying, 1);
+  EXPECT_EQ(counts.dead, 0);
+}
+
 TEST_P(OutboxTest, EnqueueNeedsADestinationAndAMethod) {
   auto r = store_->WithTransaction(
       [&](soci::session& tx) { return outbox_->Enqueue(tx, "", "user.changed", "{}", kT0); });
