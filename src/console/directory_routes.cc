@@ -377,8 +377,15 @@ Result<codec::Value> ImportUsers(const Services& s, Call& call) {
   if (!type.starts_with("text/csv")) {
     return Error::InvalidArgument("请以 Content-Type: text/csv 上传 CSV（UTF-8，首行为字段名）");
   }
+  directory::ImportOptions options;
+  std::string_view mode = call.Query("mode");
+  if (mode == "upsert") {
+    options.user_mode = SaveMode::kAddOrModify;
+  } else if (!mode.empty() && mode != "add") {
+    return Error::InvalidArgument("mode 应为 add 或 upsert");
+  }
   std::istringstream csv{std::string(call.request.body())};
-  auto report = s.directory().ImportUsers(csv);
+  auto report = s.directory().ImportUsers(csv, options);
   if (!report.ok()) return report.error();
   call.target = std::to_string(report->rows) + " rows";
   codec::Value errors = codec::Value::Array(report->errors.size());

@@ -130,6 +130,10 @@ struct ImportOptions {
   // the user's first login: for migrations that cannot wait, at a known risk.
   bool hash_passwords = true;
   bool push = true;  // enqueue synchronizeUser/Org for push-subscribed apps
+  // Users only: kAddOnly refuses a row whose login name exists in the row's
+  // domain (2010); kAddOrModify changes that user instead (an empty or absent
+  // loginpwd then keeps the password).
+  SaveMode user_mode = SaveMode::kAddOnly;
   // Called after each batch with the data rows read so far.
   std::function<void(int64_t rows)> progress;
 };
@@ -144,7 +148,7 @@ struct ImportReport {
   static constexpr size_t kMaxErrors = 1000;
   int64_t rows = 0;
   int64_t added = 0;
-  int64_t modified = 0;  // orgs only (SaveOrg is add-or-modify)
+  int64_t modified = 0;  // orgs, and users imported with SaveMode::kAddOrModify
   int64_t failed = 0;
   std::vector<ImportRowError> errors;  // the first kMaxErrors failures
 };

@@ -202,16 +202,21 @@ Result<ImportReport> Directory::ImportUsers(std::istream& csv, const ImportOptio
     // Fast path: the whole batch in one transaction; a row's rule violation is
     // noted and skipped (SaveUserInTx checks everything before it writes).
     ImportReport batch_report;
+    std::vector<std::string> batch_modified;
     Status committed = store_.WithTransaction([&](soci::session& sql) -> Status {
       batch_report = ImportReport{};
+      batch_modified.clear();
       std::vector<PushTarget> targets;
       if (options.push) targets = Impl::PushTargets(sql);
       UserInsert insert(sql);
       for (const Row& row : batch) {
-        auto saved = Impl::SaveUserInTx(*this, sql, nullptr, row.fields, SaveMode::kAddOnly,
+        auto saved = Impl::SaveUserInTx(*this, sql, nullptr, row.fields, options.user_mode,
                                         row.password, &targets, &insert);
-        if (saved.ok()) {
+        if (saved.ok() && saved->added) {
           ++batch_report.added;
+        } else if (saved.ok()) {
+          ++batch_report.modified;
+          batch_modified.push_back(saved->user.userid);
         } else if (IsInfrastructure(saved.error())) {
           return std::move(saved).error();
         } else {
@@ -222,7 +227,9 @@ Result<ImportReport> Directory::ImportUsers(std::istream& csv, const ImportOptio
     });
     if (committed.ok()) {
       report.added += batch_report.added;
+      report.modified += batch_report.modified;
       report.failed += batch_report.failed;
+      for (const std::string& userid : batch_modified) Changed('u', userid);
       for (ImportRowError& e : batch_report.errors) {
         if (report.errors.size() < ImportReport::kMaxErrors) report.errors.push_back(std::move(e));
       }
@@ -234,11 +241,16 @@ Result<ImportReport> Directory::ImportUsers(std::istream& csv, const ImportOptio
         auto saved = store_.WithTransaction([&](soci::session& sql) {
           std::vector<PushTarget> targets;
           if (options.push) targets = Impl::PushTargets(sql);
-          return Impl::SaveUserInTx(*this, sql, nullptr, row.fields, SaveMode::kAddOnly,
+          return Impl::SaveUserInTx(*this, sql, nullptr, row.fields, options.user_mode,
                                     row.password, &targets, nullptr);
         });
-        if (saved.ok()) {
+        if (saved.ok() && saved->added) {
           ++report.added;
+          continue;
+        }
+        if (saved.ok()) {
+          ++report.modified;
+          Changed('u', saved->user.userid);
           continue;
         }
         if (saved.error().code == errc::kUnavailable) return std::move(saved).error();

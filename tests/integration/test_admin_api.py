@@ -273,6 +273,19 @@ class AdminApiTest(unittest.TestCase):
         self.assertEqual(self.admin.ok("GET", "users", q="csv_", field="loginname")["total"], 2)
         r = self.admin.send("POST", "users/import", {"not": "csv"})
         self.assertEqual(r.status_code, 400)
+        upsert = ("loginname,username,orgcoding,loginpwd\n"
+                  "csv_a,导入甲改,001001,\n"
+                  "csv_d,导入丁,001001,Csv-Pass-4\n")
+        r = self.admin.send("POST", "users/import?mode=upsert", data=upsert.encode("utf-8"),
+                            headers={"Content-Type": "text/csv"})
+        self.assertEqual(r.status_code, 200, r.text)
+        self.assertEqual((r.json()["added"], r.json()["modified"]), (1, 1))
+        renamed = self.admin.ok("GET", "users", q="csv_a", field="loginname")["items"][0]
+        self.assertEqual(renamed["username"], "导入甲改")
+        browser_login(self.server, "csv_a", "Csv-Pass-1")  # the password stayed
+        r = self.admin.send("POST", "users/import?mode=merge", data=upsert.encode("utf-8"),
+                            headers={"Content-Type": "text/csv"})
+        self.assertEqual(r.status_code, 400)
 
     def test_export_is_csv_of_every_user_without_passwords(self):
         r = self.admin.get("users/export")

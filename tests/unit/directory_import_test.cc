@@ -119,6 +119,31 @@ TEST_F(DirectoryImportTest, DuplicatesWithinOneBatchAreCaught) {
   EXPECT_EQ(report->errors[0].code, code::kUserLoginnameExists);
 }
 
+TEST_F(DirectoryImportTest, UpsertChangesExistingUsersAndKeepsTheirPasswords) {
+  User taken = AddUser("taken", "001001");
+  ASSERT_TRUE(dir_->CachedUser(taken.userid).ok());  // a snapshot the import must drop
+  ImportOptions options;
+  options.user_mode = SaveMode::kAddOrModify;
+  auto report = Import(
+      "loginname,username,orgcoding,loginpwd,usertitle\n"
+      "taken,新名字,001001,,科长\n"
+      "fresh,新人,001001,pw,\n",
+      options);
+  ASSERT_TRUE(report.ok()) << report.error().message;
+  EXPECT_EQ(report->added, 1);
+  EXPECT_EQ(report->modified, 1);
+  EXPECT_EQ(report->failed, 0);
+  auto cached = dir_->CachedUser(taken.userid);
+  ASSERT_TRUE(cached.ok());
+  EXPECT_EQ((*cached)->username, "新名字");
+  EXPECT_EQ((*cached)->usertitle, "科长");
+  EXPECT_TRUE(dir_->GetUserByLoginname(Caller::Admin(), "fresh").ok());
+  // The default stays add-only.
+  auto again = Import("loginname,username,orgcoding,loginpwd\ntaken,再次,001001,pw\n");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->failed, 1);
+}
+
 TEST_F(DirectoryImportTest, LegacyHashesAreStoredAsTheyAreAndUpgradedAtLogin) {
   auto report =
       Import("userid,loginname,username,orgcoding,password_hash\n" + std::string(32, 'a') +
