@@ -1,28 +1,42 @@
-"""Prepares signed request bodies for bench/run.sh against a running tongban.
+"""Prepares the requests bench/run.sh measures, against a running tongban.
 
-Prints shell assignments (NAME_PATH=..., NAME_BODY=...) for each endpoint the
-run measures. It logs in through the real interfaces (idValidation) to get a
-token, so the benchmarked calls succeed. Uses the demo app's credentials.
+    prepare.py BASE_URL DEMO_SERVICEPWD ADMIN_PASSWORD BENCH_SERVICEPWD
+
+Prints shell assignments (NAME=...) for bench/run.sh to eval. It logs in
+through the real interfaces (easyAuth/commnetAuth idValidation, the browser
+login form) so that every benchmarked call succeeds. Signed bodies carry a
+fixed time and sign, so the server must run with sso.replay_protection = false
+for the calls repeated verbatim; bodies with "{}" take one pool value (a ticket
+or an authcode) per request and stay distinct, so they pass replay protection.
+The app "bench" (zj, cas, oidc; callback http://127.0.0.1/bench/) is created by
+run.sh; "demo" is the seeded app.
 """
 import hashlib
+import html.parser
+import shlex
 import sys
 import time
 import urllib.parse
 
 import requests
 
-base, servicecode, servicepwd, admin_pwd = sys.argv[1:5]
+base, demo_pwd, admin_pwd, bench_pwd = sys.argv[1:5]
 ctx = "/sso"
+CAS_SERVICE = "http://127.0.0.1/bench/cas"
 
 
-def signed(**params):
+def signed(servicecode, servicepwd, **params):
     t = time.strftime("%Y%m%d%H%M%S")
     sign = hashlib.md5((servicecode + servicepwd + t).encode()).hexdigest()
     return dict(servicecode=servicecode, time=t, sign=sign, datatype="json", **params)
 
 
+def demo(**params):
+    return signed("demo", demo_pwd, **params)
+
+
 def call(path, **params):
-    r = requests.post(base + path, data=signed(**params), timeout=10)
+    r = requests.post(base + path, data=demo(**params), timeout=10)
     r.raise_for_status()
     reply = r.json()
     if reply.get("result") != "0":
@@ -30,23 +44,73 @@ def call(path, **params):
     return reply
 
 
-def emit(name, path, **params):
-    body = urllib.parse.urlencode(signed(**params))
-    print("%s_PATH=%s" % (name, path))
-    print("%s_BODY='%s'" % (name, body))
+def emit(name, value):
+    print("%s=%s" % (name, shlex.quote(value)))
 
 
-easy = call(ctx + "/servlet/simpleauth", method="idValidation", loginname="admin",
-            password=admin_pwd, encryptiontype="1")
-emit("EASY_USERINFO", ctx + "/servlet/simpleauth", method="getUserInfo", token=easy["token"])
+def body(pool_param=None, **params):
+    """A form body; with pool_param, "&<pool_param>={}" for the pool value."""
+    text = urllib.parse.urlencode(demo(**params))
+    return text + ("&%s={}" % pool_param if pool_param else "")
 
-code = call(ctx + "/servlet/ssoauth", method="idValidation", loginname="admin",
-            password=admin_pwd, encryptiontype="1")
-tok = call(ctx + "/servlet/ssoauth", method="getToken", authcode=code["authcode"])
-emit("COMM_USERINFO", ctx + "/servlet/ssoauth", method="getUserInfo",
-     accesstoken=tok["accesstoken"])
-auth = signed()
+
+class FormFields(html.parser.HTMLParser):
+    def __init__(self, text):
+        super().__init__()
+        self.fields = {}
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "input" and a.get("name"):
+            self.fields[a["name"]] = a.get("value", "")
+
+
+def browser_session():
+    """Logs admin in on the login page (as CAS sends a browser there); the TBSSO cookie."""
+    b = requests.Session()
+    r = b.get(base + ctx + "/cas/login", params={"service": CAS_SERVICE},
+              allow_redirects=True, timeout=10)
+    fields = FormFields(r.text).fields
+    if "password" not in fields:
+        raise SystemExit("prepare: no login form at %s" % r.url)
+    fields["loginname"], fields["password"] = "admin", admin_pwd
+    r = b.post(base + ctx + "/usp.do", data=fields, allow_redirects=False, timeout=10)
+    cookie = b.cookies.get("TBSSO")
+    if not cookie:
+        raise SystemExit("prepare: browser login failed: %d %s" % (r.status_code, r.text[:200]))
+    return cookie
+
+
+easy_path = ctx + "/servlet/simpleauth"
+comm_path = ctx + "/servlet/ssoauth"
+
+easy = call(easy_path, method="idValidation", loginname="admin", password=admin_pwd,
+            encryptiontype="1")
+code = call(comm_path, method="idValidation", loginname="admin", password=admin_pwd,
+            encryptiontype="1")
+tok = call(comm_path, method="getToken", authcode=code["authcode"])
+
+emit("EASY_PATH", easy_path)
+emit("COMM_PATH", comm_path)
+emit("EASY_USERINFO_BODY", body(method="getUserInfo", token=easy["token"]))
+emit("COMM_USERINFO_BODY", body(method="getUserInfo", accesstoken=tok["accesstoken"]))
+emit("GETST_BODY", body(method="getST", accesstoken=tok["accesstoken"]))
+emit("EASY_TV_BODY", body("st", method="ticketValidation"))
+emit("COMM_TV_BODY", body("st", method="ticketValidation"))
+emit("GETTOKEN_BODY", body("authcode", method="getToken"))
+emit("REFRESH_BODY", body(method="refAccessToken", refreshtoken=tok["refreshtoken"]))
+emit("LOGIN_BODY", body(method="idValidation", loginname="admin", password=admin_pwd,
+                        encryptiontype="1"))
+emit("ORG_PATH", ctx + "/servlet/organduser")
+emit("ORG_INFO_BODY", body(method="getOrgInfo", orgcoding="001"))
+auth = demo()
 del auth["datatype"]
-print("COMM_AUTH='%s'" % urllib.parse.urlencode(auth))
-print("COMM_ACCESSTOKEN=%s" % tok["accesstoken"])
-emit("ORG_INFO", ctx + "/servlet/organduser", method="getOrgInfo", orgcoding="001")
+emit("COMM_AUTH", urllib.parse.urlencode(auth))
+emit("COMM_ACCESSTOKEN", tok["accesstoken"])
+
+emit("SSO_COOKIE", "TBSSO=" + browser_session())
+emit("CAS_SERVICE", CAS_SERVICE)
+emit("CAS_SERVICE_Q", urllib.parse.quote(CAS_SERVICE, safe=""))
+emit("OIDC_BODY", urllib.parse.urlencode(dict(grant_type="client_credentials", client_id="bench",
+                                              client_secret=bench_pwd)))

@@ -3,21 +3,27 @@
 # wrk against a real server, every endpoint next to a fixed-body baseline
 # (GET /livez) measured in the same run, reported as a ratio.
 #   bench/run.sh [build-dir]          (make bench runs it)
-# Environment: DURATION (10s), CONNECTIONS (64), SERVER_THREADS (1), MICRO=0 to skip micro.
+# Environment: DURATION (10s), CONNECTIONS (64), SERVER_THREADS (1),
+# TICKETS (1000000, the live tickets the RSS row holds), MICRO=0 to skip micro.
 # The server gets one thread and wrk one thread, so on a 2-core machine each
 # has a core; the machine is noisy, so read ratios, not absolute numbers.
+# bench/README.md says what each row measures and how tickets are obtained.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=$(cd "${1:-$here/../build}" && pwd)
 duration=${DURATION:-10s}
+secs=${duration%s}
 conns=${CONNECTIONS:-64}
 server_threads=${SERVER_THREADS:-1}
+live_tickets=${TICKETS:-1000000}
 py=/usr/bin/python3
 
 command -v wrk >/dev/null || { echo "bench: wrk is missing (make deps)"; exit 1; }
+[[ $secs =~ ^[0-9]+$ ]] || { echo "bench: DURATION must be whole seconds, e.g. 10s"; exit 1; }
 
 if [ "${MICRO:-1}" != 0 ]; then
-  for b in codec_render_bench crypto_sign_bench store_ticket_bench http_parse_bench; do
+  for b in codec_render_bench crypto_sign_bench store_ticket_bench http_parse_bench \
+           sso_sessions_bench; do
     echo "== $b"
     "$build/bench/$b" --benchmark_min_time=0.2 2>/dev/null
   done
@@ -25,63 +31,167 @@ fi
 
 work=$(mktemp -d /tmp/tongban-bench.XXXXXX)
 server_pid=""
-cleanup() {
-  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
-  rm -rf "$work"
+stop_server() {
+  if [ -n "$server_pid" ]; then
+    kill "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+    server_pid=""
+  fi
 }
+cleanup() { stop_server; rm -rf "$work"; }
 trap cleanup EXIT
 
-cat > "$work/bench.toml" <<TOML
+# start_server NAME REPLAY: a fresh data dir, the demo seed, the app "bench"
+# (zj, cas, oidc), then prepare.py's requests evaluated into this shell.
+# Tickets and authcodes live long enough for a pool to outlast its run; the
+# CAS ticket maximum is 300 s.
+start_server() {
+  local name=$1 replay=$2 dir=$work/$1
+  mkdir -p "$dir"
+  cat > "$dir/bench.toml" <<TOML
 [server]
 access_log = false
 threads = $server_threads
 [sso]
-replay_protection = false
+replay_protection = $replay
+ticket_ttl_s = 3600
+authcode_ttl_s = 3600
+[cas]
+ticket_ttl_s = 300
 [log]
 level = "warn"
 TOML
-
-"$build/tongban" serve --config "$work/bench.toml" --data-dir "$work/var" --port 0 \
-  > "$work/out" 2> "$work/err" &
-server_pid=$!
-for _ in $(seq 1 300); do
-  grep -q "listening on" "$work/out" 2>/dev/null && break
-  kill -0 "$server_pid" 2>/dev/null || { cat "$work/err"; exit 1; }
-  sleep 0.1
-done
-url=$(grep -o 'http://[0-9.]*:[0-9]*' "$work/out" | head -1)
-admin_pwd=$(sed -n 's/.*admin user: *admin \/ \(.*\)$/\1/p' "$work/out")
-servicepwd=$(sed -n 's/.*servicecode=demo servicepwd=\(.*\)$/\1/p' "$work/out")
-rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$server_pid/status"; }
-
-eval "$($py "$here/prepare.py" "$url" demo "$servicepwd" "$admin_pwd")"
-
-run() {  # name script [path body]
-  local name=$1 script=$2
-  WRK_PATH=${3:-} WRK_BODY=${4:-} wrk -t1 -c"$conns" -d"$duration" --latency \
-    -s "$here/wrk/$script" "$url" > "$work/wrk.out" 2>&1 || { cat "$work/wrk.out"; exit 1; }
-  local line
-  line=$(grep '^RESULT' "$work/wrk.out")
-  local reqs dur p50 p99 errs
-  reqs=$(sed 's/.*requests=\([0-9]*\).*/\1/' <<<"$line")
-  dur=$(sed 's/.*duration_us=\([0-9]*\).*/\1/' <<<"$line")
-  p50=$(sed 's/.*p50_us=\([0-9]*\).*/\1/' <<<"$line")
-  p99=$(sed 's/.*p99_us=\([0-9]*\).*/\1/' <<<"$line")
-  errs=$(sed 's/.*errors=\([0-9]*\).*/\1/' <<<"$line")
-  local rps=$((reqs * 1000000 / dur))
-  [ "$name" = baseline ] && baseline_rps=$rps
-  printf "%-28s %10d %9.2f %9.2f %8d %8.2f %7d\n" "$name" "$rps" \
-    "$(bc -l <<<"$p50/1000")" "$(bc -l <<<"$p99/1000")" "$(rss_kb)" \
-    "$(bc -l <<<"$rps/$baseline_rps")" "$errs"
+  "$build/tongban" serve --config "$dir/bench.toml" --data-dir "$dir/var" --port 0 \
+    > "$dir/out" 2> "$dir/err" &
+  server_pid=$!
+  for _ in $(seq 1 300); do
+    grep -q "listening on" "$dir/out" 2>/dev/null && break
+    kill -0 "$server_pid" 2>/dev/null || { cat "$dir/err"; exit 1; }
+    sleep 0.1
+  done
+  url=$(grep -o 'http://[0-9.]*:[0-9]*' "$dir/out" | head -1)
+  local admin_pwd demo_pwd bench_pwd
+  admin_pwd=$(sed -n 's/.*admin user: *admin \/ \(.*\)$/\1/p' "$dir/out")
+  demo_pwd=$(sed -n 's/.*servicecode=demo servicepwd=\(.*\)$/\1/p' "$dir/out")
+  bench_pwd=$("$build/tongban" admin --data-dir "$dir/var" app create --name bench \
+    --servicecode bench --protocols zj,cas,oidc --open-to-all \
+    --callback http://127.0.0.1/bench/ | sed -n 's/^servicepwd=//p')
+  eval "$($py "$here/prepare.py" "$url" "$demo_pwd" "$admin_pwd" "$bench_pwd")"
+  pool=$dir/pool
 }
 
+rss_mb() { awk '/VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$server_pid/status"; }
+live() { curl -s "$url/metrics" | awk '/^tongban_tickets_live / {print $2}'; }
+
+declare -A rate
+# measure NAME CONNS [VAR=value ...]: one wrk run of call.lua with the VARs in
+# its environment; prints a table row and keeps req/s in rate[NAME].
+measure() {
+  local name=$1 c=$2
+  shift 2
+  env "$@" wrk -t1 -c"$c" -d"${WRK_DURATION:-$duration}" --timeout 10s --latency \
+    -s "$here/wrk/${WRK_SCRIPT:-call.lua}" "$url" > "$work/wrk.out" 2> "$work/wrk.err" ||
+    { cat "$work/wrk.out" "$work/wrk.err"; exit 1; }
+  local line
+  line=$(grep '^RESULT' "$work/wrk.out") || { cat "$work/wrk.out" "$work/wrk.err"; exit 1; }
+  field() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<<"$line"; }
+  local reqs dur p50 p99 errs failed active
+  reqs=$(field requests) dur=$(field duration_us) p50=$(field p50_us) p99=$(field p99_us)
+  errs=$(field errors) failed=$(field failed) active=$(field active_us)
+  failed=$(( ${failed:-0} + errs ))
+  local rps
+  rps=$(bc -l <<<"scale=1; $reqs * 1000000 / $dur")
+  rate[$name]=$rps
+  [ "$name" = baseline ] && baseline_rps=$rps
+  printf "%-36s %9.0f %8.2f %8.2f %7s %7.2f %7d\n" "$name" "$rps" \
+    "$(bc -l <<<"$p50/1000")" "$(bc -l <<<"$p99/1000")" "$(rss_mb)" \
+    "$(bc -l <<<"$rps/$baseline_rps")" "$failed"
+  if [ "$failed" -gt 0 ]; then sed 's/^/    /' "$work/wrk.err" | head -3; fi
+  if [ "${active:-0}" -gt 0 ]; then
+    printf "    (stopped after %.1f s: pool used up or limit reached; rate over that time)\n" \
+      "$(bc -l <<<"$active/1000000")"
+  fi
+}
+
+header() {
+  echo
+  echo "== $1: $conns connections (login: 4), $duration each, server threads: $server_threads"
+  printf "%-36s %9s %8s %8s %7s %7s %7s\n" endpoint "req/s" "p50 ms" "p99 ms" "RSS MB" ratio failed
+}
+
+# ---- Server A: replay protection off, so one signed request can be repeated.
+start_server a false
+header "server A (sso.replay_protection = false)"
+measure baseline "$conns" WRK_METHOD=GET WRK_PATH=/livez WRK_OK='"ok"'
+measure "easyAuth getUserInfo" "$conns" WRK_PATH="$EASY_PATH" WRK_BODY="$EASY_USERINFO_BODY"
+measure "commnetAuth getUserInfo" "$conns" WRK_PATH="$COMM_PATH" WRK_BODY="$COMM_USERINFO_BODY"
+measure "organduser getOrgInfo" "$conns" WRK_PATH="$ORG_PATH" WRK_BODY="$ORG_INFO_BODY"
+# getST issues a ticket per call; the tickets go to a pool the validations use.
+measure "commnetAuth getST (ticket issue)" "$conns" WRK_PATH="$COMM_PATH" \
+  WRK_BODY="$GETST_BODY" WRK_POOL_OUT="$pool.st" WRK_EXTRACT='"st":"([^"]+)"'
+# Fill the store up to TICKETS live tickets; the run stops itself at the count.
+have=$(live)
+need=$((live_tickets - have))
+if [ "$need" -gt 0 ]; then
+  fill_secs=$(bc <<<"$need * 13 / 10 / ${rate["commnetAuth getST (ticket issue)"]} + 2")
+  WRK_DURATION=${fill_secs}s measure "getST fill to $live_tickets tickets" "$conns" \
+    WRK_PATH="$COMM_PATH" WRK_BODY="$GETST_BODY" WRK_POOL_OUT="$pool.st" \
+    WRK_EXTRACT='"st":"([^"]+)"' WRK_LIMIT="$need" > /dev/null
+fi
+printf "%-36s %9s %8s %8s %7s %7s   live tickets/tokens: %s\n" "RSS with $live_tickets live tickets" \
+  - - - "$(rss_mb)" - "$(live)"
+# Each validation takes the next ticket from the pool: one request, one ticket.
+head -n $(( $(wc -l < "$pool.st") / 2 )) "$pool.st" > "$pool.st1"
+tail -n +$(( $(wc -l < "$pool.st") / 2 + 1 )) "$pool.st" > "$pool.st2"
+measure "easyAuth ticketValidation" "$conns" WRK_PATH="$EASY_PATH" WRK_BODY="$EASY_TV_BODY" \
+  WRK_POOL_IN="$pool.st1"
+measure "commnetAuth ticketValidation" "$conns" WRK_PATH="$COMM_PATH" WRK_BODY="$COMM_TV_BODY" \
+  WRK_POOL_IN="$pool.st2" WRK_POOL_OUT="$pool.ac" WRK_EXTRACT='"authcode":"([^"]+)"'
+measure "commnetAuth getToken" "$conns" WRK_PATH="$COMM_PATH" WRK_BODY="$GETTOKEN_BODY" \
+  WRK_POOL_IN="$pool.ac"
+measure "commnetAuth refAccessToken" "$conns" WRK_PATH="$COMM_PATH" WRK_BODY="$REFRESH_BODY"
+measure "OIDC token (client_credentials)" "$conns" WRK_PATH=/sso/oidc/token \
+  WRK_BODY="$OIDC_BODY" WRK_OK='"access_token"'
+# CAS: the browser's session gets service tickets from /login (302), which
+# serviceValidate then redeems, one each.
+measure "CAS /login (ticket issue, 302)" "$conns" WRK_METHOD=GET \
+  WRK_PATH="/sso/cas/login?service=$CAS_SERVICE_Q" WRK_COOKIE="$SSO_COOKIE" WRK_STATUS=302 \
+  WRK_OK="" WRK_POOL_OUT="$pool.cas" WRK_EXTRACT_HEADER=Location WRK_EXTRACT='ticket=([^&]+)'
+measure "CAS p3/serviceValidate" "$conns" WRK_METHOD=GET \
+  WRK_PATH="/sso/cas/p3/serviceValidate?service=$CAS_SERVICE_Q&ticket={}" \
+  WRK_OK="authenticationSuccess" WRK_POOL_IN="$pool.cas"
+# The pre-pool measure, kept for comparison: getST and ticketValidation
+# alternating on each connection (half the requests are validations).
+WRK_SCRIPT=ticket_validation.lua measure "getST + ticketValidation (pair)" "$conns" \
+  WRK_PATH="$COMM_PATH" WRK_AUTH="$COMM_AUTH" WRK_ACCESSTOKEN="$COMM_ACCESSTOKEN"
+# Password login is argon2id-bound: few connections, set against the raw
+# verification rate of the same cost, measured now on the idle server's core.
+argon_ms=$("$build/bench/crypto_password_bench" --benchmark_filter=BM_VerifyPasswordDefaultParams \
+  --benchmark_min_time=2 --benchmark_format=json 2>/dev/null |
+  $py -c 'import json,sys; print(json.load(sys.stdin)["benchmarks"][0]["real_time"])')
+measure "easyAuth idValidation (login)" 4 WRK_PATH="$EASY_PATH" WRK_BODY="$LOGIN_BODY"
+stop_server
+
+# ---- Server B: replay protection on (the default). Only requests that are
+# distinct by nature can be measured: validations of pool tickets, issued by
+# the browser's zfRedirect (no signed call, so no replay mark).
+start_server b true
+header "server B (sso.replay_protection = true, the default)"
+measure baseline "$conns" WRK_METHOD=GET WRK_PATH=/livez WRK_OK='"ok"'
+measure "usp.do zfRedirect (ticket issue, 302)" "$conns" WRK_METHOD=GET \
+  WRK_PATH="/sso/usp.do?action=zfRedirect&servicecode=demo" WRK_COOKIE="$SSO_COOKIE" \
+  WRK_STATUS=302 WRK_OK="" WRK_POOL_OUT="$pool.st" WRK_EXTRACT_HEADER=Location \
+  WRK_EXTRACT='ticket=([^&]+)'
+measure "easyAuth ticketValidation +replay" "$conns" WRK_PATH="$EASY_PATH" \
+  WRK_BODY="$EASY_TV_BODY" WRK_POOL_IN="$pool.st"
+stop_server
+
 echo
-echo "== endpoints: $conns connections, $duration each, server threads: $server_threads"
-printf "%-28s %10s %9s %9s %8s %8s %7s\n" endpoint "req/s" "p50 ms" "p99 ms" "RSS kB" ratio errors
-run baseline fixed_get.lua /livez
-run "easyAuth getUserInfo" signed_call.lua "$EASY_USERINFO_PATH" "$EASY_USERINFO_BODY"
-run "commnetAuth getUserInfo" signed_call.lua "$COMM_USERINFO_PATH" "$COMM_USERINFO_BODY"
-run "organduser getOrgInfo" signed_call.lua "$ORG_INFO_PATH" "$ORG_INFO_BODY"
-# Tickets are single-use: each connection alternates getST and ticketValidation.
-export WRK_AUTH=$COMM_AUTH WRK_ACCESSTOKEN=$COMM_ACCESSTOKEN
-run "getST + ticketValidation" ticket_validation.lua /sso/servlet/ssoauth
+echo "== derived"
+pair=${rate["getST + ticketValidation (pair)"]}
+getst=${rate["commnetAuth getST (ticket issue)"]}
+printf "pair: %.0f validations/s (half of %.0f req/s)\n" "$(bc -l <<<"$pair / 2")" "$pair"
+login=${rate["easyAuth idValidation (login)"]}
+printf "argon2id verify at the configured cost: %.1f ms = %.2f/s; login %.2f/s = %.0f%% of it\n" \
+  "$argon_ms" "$(bc -l <<<"1000/$argon_ms")" "$login" "$(bc -l <<<"100*$login*$argon_ms/1000")"
+printf "getST alone: %.0f/s\n" "$getst"

@@ -98,6 +98,12 @@ class Value {
   // null value when `key` is absent or this is not an object.
   Value& operator[](std::string_view key);
   const Value& operator[](std::string_view key) const noexcept;
+  // Moves every member of the object `other` into this object, in order, as Set would (a key
+  // already here is replaced). Only the members present before are searched, since an object's
+  // keys are unique: merging n fields into a reply of k costs k*n comparisons, where n Sets
+  // would cost n*n/2 (getUserInfo's ~45 user fields). `other` must be an object or null.
+  Value& Merge(Value other) &;
+  Value Merge(Value other) &&;
   // Removes `key`; returns whether it was present. Later members keep their order.
   bool Erase(std::string_view key);
   // Members in insertion order; empty unless this is an object.

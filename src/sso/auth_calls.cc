@@ -122,10 +122,8 @@ codec::Value GenerateProxyTicket(AuthServices& s, const ApiCall& call, GrantKind
 }
 
 codec::Value UserInfoReply(const directory::User& user) {
-  codec::Value reply = Success();
-  const codec::Value fields = directory::UserToValue(user);
-  for (const codec::Member& m : fields.members()) reply.Set(m.key, m.value);
-  return reply;
+  // Merge moves the ~45 fields in; copying them with Set cost half of getUserInfo.
+  return Success().Merge(directory::UserToValue(user));
 }
 
 codec::Value UserSysReply(AuthServices& s, const Grant& grant, int other) {

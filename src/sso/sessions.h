@@ -151,8 +151,8 @@ class SessionStore {
 
   // The live sessions (browser and API), newest first, at most `limit`; only
   // `userid`'s when it is not empty. For the console: it reads the index
-  // slots of one session lifetime and loads every session in them, so it
-  // costs a store round trip per live session.
+  // slots of one session lifetime, newest first, until it holds about 20,000
+  // session ids, and loads each of those sessions (a store round trip each).
   Result<std::vector<LiveSession>> ListLive(std::string_view userid, size_t limit);
   // The live session whose public id is `public_id` (the console names
   // sessions by it); errc::kNotFound when there is none.

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <array>
 #include <cctype>
 #include <ctime>
 
@@ -48,6 +50,15 @@ Result<std::chrono::system_clock::time_point> ParseSpecTime(std::string_view tim
   for (char c : time) {
     if (c < '0' || c > '9') return Error::InvalidArgument("time must be yyyyMMddHHmmss");
   }
+  // mktime (a time-zone lookup under a glibc lock) was a third of the
+  // signature check. Clients sign with a one-second clock, so nearly every
+  // call repeats a recent `time`: each thread keeps the last one it parsed.
+  struct LastParsed {
+    std::array<char, 14> text{};
+    std::chrono::system_clock::time_point at;
+  };
+  thread_local LastParsed last;
+  if (std::equal(time.begin(), time.end(), last.text.begin())) return last.at;
   auto num = [&](size_t pos, size_t len) {
     int v = 0;
     for (size_t i = pos; i < pos + len; ++i) v = v * 10 + (time[i] - '0');
@@ -68,7 +79,9 @@ Result<std::chrono::system_clock::time_point> ParseSpecTime(std::string_view tim
       normalized.tm_hour != tm.tm_hour || normalized.tm_min != tm.tm_min) {
     return Error::InvalidArgument("time is not a real date and time");
   }
-  return std::chrono::system_clock::from_time_t(t);
+  std::copy(time.begin(), time.end(), last.text.begin());
+  last.at = std::chrono::system_clock::from_time_t(t);
+  return last.at;
 }
 
 std::string FormatSpecTime(std::chrono::system_clock::time_point t) {
@@ -129,7 +142,7 @@ Result<std::shared_ptr<const directory::App>> SignedApi::Authenticate(
     material.append(options_.soap_service).append("\x1f");
     material.append(servicecode).append("\x1f").append(time).append("\x1f").append(sign);
     material.append("\x1f").append(method);
-    if (auto it = methods_.find(std::string(method)); it != methods_.end()) {
+    if (auto it = methods_.find(method); it != methods_.end()) {
       for (const auto& name : it->second.params) {
         material.append("\x1f").append(params.Get(name));
       }
@@ -145,7 +158,7 @@ Result<std::shared_ptr<const directory::App>> SignedApi::Authenticate(
 
 codec::Value SignedApi::Dispatch(std::string_view method, const CallParams& params,
                                  std::string_view remote_ip, codec::Format format) const {
-  auto it = methods_.find(std::string(method));
+  auto it = methods_.find(method);
   if (it == methods_.end()) {
     return Reply(code::kUnknownMethod,
                  method.empty() ? "method 不能为空" : "method 不存在: " + std::string(method));

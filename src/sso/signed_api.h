@@ -81,11 +81,19 @@ class SignedApi {
     std::vector<std::string> params;
     MethodHandler handler;
   };
+  // Transparent, so a call's method name (a string_view into the request) is
+  // looked up without building a std::string.
+  struct NameHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view name) const noexcept {
+      return std::hash<std::string_view>{}(name);
+    }
+  };
   SignedApiOptions options_;
   directory::Directory& directory_;
   TicketStore& tickets_;
   Clock& clock_;
-  std::unordered_map<std::string, Method> methods_;
+  std::unordered_map<std::string, Method, NameHash, std::equal_to<>> methods_;
   std::vector<std::string> method_order_;
 };
 

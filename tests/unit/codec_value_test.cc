@@ -108,6 +108,22 @@ TEST(CodecValueTest, EraseRemovesAKeyAndKeepsTheOthersInOrder) {
   EXPECT_EQ(v.members()[1].key, "c");
 }
 
+TEST(CodecValueTest, MergeAppendsTheOtherObjectsMembersInTheirOrder) {
+  Value v = Value::Object().Set("result", "0").Merge(Value::Object().Set("b", 2).Set("a", 1));
+  ASSERT_EQ(v.size(), 3u);
+  EXPECT_EQ(v.members()[0].key, "result");
+  EXPECT_EQ(v.members()[1].key, "b");
+  EXPECT_EQ(v.members()[2].key, "a");
+}
+
+TEST(CodecValueTest, MergeReplacesAKeyAlreadyPresentInPlace) {
+  Value v = Value::Object().Set("a", 1).Set("b", 2).Merge(Value::Object().Set("a", 9).Set("c", 3));
+  ASSERT_EQ(v.size(), 3u);
+  EXPECT_EQ(v.members()[0].key, "a");
+  EXPECT_EQ(v["a"].AsInteger(), 9);
+  EXPECT_EQ(v.members()[2].key, "c");
+}
+
 TEST(CodecValueTest, ContainerAccessorsOnScalarsAreEmpty) {
   const Value v("x");
   EXPECT_TRUE(v.members().empty());
