@@ -26,6 +26,9 @@ class Random {
   std::string Token(const char* suffix);
 };
 
+// OpenSSL's CSPRNG. Requests up to 256 bytes come from a per-thread buffer
+// of its output (a RAND_bytes call per ticket would cost as much as the rest
+// of a validation); a process forked after Instance() starts a fresh buffer.
 class OpenSslRandom final : public Random {
  public:
   void Fill(std::span<uint8_t> out) override;

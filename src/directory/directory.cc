@@ -67,6 +67,8 @@ Directory::Directory(PrivateTag, SqlStore& store, Outbox& outbox, const Clock& c
              std::chrono::duration_cast<std::chrono::milliseconds>(options_.cache_ttl)),
       apps_(clock, 10'000,
             std::chrono::duration_cast<std::chrono::milliseconds>(options_.cache_ttl), 8),
+      roles_(clock, options_.user_cache_capacity,
+             std::chrono::duration_cast<std::chrono::milliseconds>(options_.cache_ttl)),
       changes_read_from_ms_(clock.NowMillis()) {}
 
 Directory::~Directory() = default;
@@ -111,6 +113,7 @@ std::string Directory::DomainOf(std::string_view orgcoding) const {
 void Directory::ClearCaches() {
   users_.Clear();
   apps_.Clear();
+  roles_.Clear();
 }
 
 namespace {
@@ -120,12 +123,20 @@ constexpr int64_t kChangeOverlapMs = 5'000;
 constexpr int64_t kChangeRetentionMs = 10 * 60'000;
 }  // namespace
 
-void Directory::Changed(char kind, std::string_view key) {
+void Directory::Forget(char kind, std::string_view key) {
   if (kind == 'a') {
     apps_.Invalidate(key);
+  } else if (kind == 'r' && key.empty()) {
+    roles_.Clear();
+  } else if (kind == 'r') {
+    roles_.Invalidate(key);
   } else {
     users_.Invalidate(key);
   }
+}
+
+void Directory::Changed(char kind, std::string_view key) {
+  Forget(kind, key);
   Status logged = store_.WithSession([&](soci::session& sql) -> Status {
     long long at = clock_.NowMillis();
     std::string k(1, kind);
@@ -155,11 +166,7 @@ Result<int64_t> Directory::FollowChanges() {
          soci::use(since, "s"), soci::into(kind), soci::into(key));
     if (st.execute(true)) {
       do {
-        if (kind == "a") {
-          apps_.Invalidate(key);
-        } else {
-          users_.Invalidate(key);
-        }
+        Forget(kind.empty() ? 'u' : kind[0], key);
         ++n;
       } while (st.fetch());
     }

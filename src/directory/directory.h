@@ -323,9 +323,13 @@ class Directory {
  private:
   friend struct Impl;
 
-  // Drops the snapshot of user ('u') or app ('a') `key` here and logs the
-  // change for the other nodes (FollowChanges).
+  // Drops the snapshot of user ('u'), app ('a') or one user's roles in one
+  // app ('r', RolesKey; "" = every user's) here and logs the change for the
+  // other nodes (FollowChanges).
   void Changed(char kind, std::string_view key);
+  void Forget(char kind, std::string_view key);  // the local half of Changed
+  static std::string RolesKey(std::string_view userid, std::string_view app);
+  Result<std::vector<Role>> LoadUserRoles(std::string_view userid, std::string_view app);
 
   SqlStore& store_;
   Outbox& outbox_;
@@ -335,6 +339,7 @@ class Directory {
   DirectoryOptions options_;
   SnapshotCache<User> users_;
   SnapshotCache<App> apps_;
+  SnapshotCache<std::vector<Role>> roles_;  // by RolesKey
   // FollowChanges reads the log from here (ms, the writers' clocks) on.
   std::atomic<int64_t> changes_read_from_ms_;
   std::atomic<int64_t> follow_calls_{0};

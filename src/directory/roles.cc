@@ -83,7 +83,7 @@ Result<Role> Directory::SaveRole(const Role& role) {
   if (role.rolename.empty() || !IsCleanText(role.rolename, 100) || !IsCleanText(role.memo, 1000)) {
     return Code(code::kRoleBadName, "rolename must be 1..100 bytes of text, memo at most 1000");
   }
-  return store_.WithTransaction([&](soci::session& sql) -> Result<Role> {
+  Result<Role> saved = store_.WithTransaction([&](soci::session& sql) -> Result<Role> {
     if (!AppExists(sql, role.app)) return Code(code::kRoleNoApp, "no such app");
     long long now = clock_.NowMillis();
     if (Impl::Count(sql, "SELECT COUNT(*) FROM dir_roles WHERE app = :a AND rolecode = :r",
@@ -102,12 +102,14 @@ Result<Role> Directory::SaveRole(const Role& role) {
         Impl::PushToOwner(*this, sql, role.app, "synchronizeRole", RoleToValue(role)));
     return role;
   });
+  if (saved.ok()) Changed('r', "");  // a new name for everyone who holds it
+  return saved;
 }
 
 Status Directory::DeleteRole(std::string_view app, std::string_view rolecode) {
   std::string a(app);
   std::string r(rolecode);
-  return store_.WithTransaction([&](soci::session& sql) -> Status {
+  Status deleted = store_.WithTransaction([&](soci::session& sql) -> Status {
     if (!AppExists(sql, a)) return Code(code::kRoleNoApp, "no such app");
     if (Impl::Count(sql, "SELECT COUNT(*) FROM dir_roles WHERE app = :a AND rolecode = :r",
                     {{"a", a}, {"r", r}}) == 0) {
@@ -120,6 +122,8 @@ Status Directory::DeleteRole(std::string_view app, std::string_view rolecode) {
     return Impl::PushToOwner(*this, sql, a, "deleteRole",
                              codec::Value::Object(1).Set("rolecode", r));
   });
+  if (deleted.ok()) Changed('r', "");
+  return deleted;
 }
 
 Result<std::vector<Role>> Directory::Roles(std::string_view app) {
@@ -235,7 +239,7 @@ Status Directory::GrantRole(std::string_view userid, std::string_view app,
   std::string u(userid);
   std::string a(app);
   std::string r(rolecode);
-  return store_.WithTransaction([&](soci::session& sql) -> Status {
+  Status granted = store_.WithTransaction([&](soci::session& sql) -> Status {
     if (!AppExists(sql, a)) return Code(code::kGrantNoApp, "no such app");
     if (Impl::Count(sql, "SELECT COUNT(*) FROM dir_roles WHERE app = :a AND rolecode = :r",
                     {{"a", a}, {"r", r}}) == 0) {
@@ -254,6 +258,8 @@ Status Directory::GrantRole(std::string_view userid, std::string_view app,
         soci::use(u, "u"), soci::use(a, "a"), soci::use(r, "r"), soci::use(now, "c");
     return Impl::PushUserRoles(*this, sql, u, a);
   });
+  if (granted.ok()) Changed('r', RolesKey(u, a));
+  return granted;
 }
 
 Status Directory::RevokeRole(std::string_view userid, std::string_view app,
@@ -261,7 +267,7 @@ Status Directory::RevokeRole(std::string_view userid, std::string_view app,
   std::string u(userid);
   std::string a(app);
   std::string r(rolecode);
-  return store_.WithTransaction([&](soci::session& sql) -> Status {
+  Status revoked = store_.WithTransaction([&](soci::session& sql) -> Status {
     soci::statement del = (sql.prepare << "DELETE FROM dir_user_roles WHERE userid = :u AND "
                                           "app = :a AND rolecode = :r",
                            soci::use(u, "u"), soci::use(a, "a"), soci::use(r, "r"));
@@ -269,9 +275,32 @@ Status Directory::RevokeRole(std::string_view userid, std::string_view app,
     if (del.get_affected_rows() == 0) return Code(code::kGrantNotFound, "no such grant");
     return Impl::PushUserRoles(*this, sql, u, a);
   });
+  if (revoked.ok()) Changed('r', RolesKey(u, a));
+  return revoked;
 }
 
 Result<std::vector<Role>> Directory::UserRoles(std::string_view userid, std::string_view app) {
+  // One app's roles are read at every CAS/OIDC/commnetAuth sign-on: cached
+  // like users, dropped on every grant or role change (here and, through
+  // FollowChanges, on the other nodes).
+  if (app.empty()) return LoadUserRoles(userid, app);
+  const std::string key = RolesKey(userid, app);
+  if (auto cached = roles_.Find(key)) return *cached;
+  const uint64_t ticket = roles_.FillTicket(key);
+  auto loaded = LoadUserRoles(userid, app);
+  if (loaded.ok()) roles_.Insert(key, std::make_shared<const std::vector<Role>>(*loaded), ticket);
+  return loaded;
+}
+
+std::string Directory::RolesKey(std::string_view userid, std::string_view app) {
+  std::string key(userid);
+  key.push_back('/');
+  key.append(app);
+  return key;
+}
+
+Result<std::vector<Role>> Directory::LoadUserRoles(std::string_view userid,
+                                                   std::string_view app) {
   std::string u(userid);
   std::string a(app);
   return store_.WithSession([&](soci::session& sql) -> Result<std::vector<Role>> {

@@ -546,7 +546,10 @@ Result<User> Directory::DeleteUser(const Caller& caller, const UserKey& key) {
     TB_RETURN_IF_ERROR(Impl::PushUserDeleted(*this, sql, caller.servicecode, user));
     return std::move(user);
   });
-  if (deleted.ok()) Changed('u', deleted->userid);
+  if (deleted.ok()) {
+    Changed('u', deleted->userid);
+    Changed('r', "");  // its grants went with it
+  }
   return deleted;
 }
 

@@ -2,7 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <set>
+#include <string>
+#include <thread>
+#include <vector>
 
 #include "core/clock.h"
 #include "core/result.h"
@@ -35,6 +41,44 @@ TEST(RandomTest, FakeRandomRepeatsForTheSameSeed) {
 
 TEST(RandomTest, LargeHexRequestsUseTheHeapPath) {
   EXPECT_EQ(OpenSslRandom::Instance().Hex(100).size(), 200u);
+}
+
+TEST(RandomTest, ThreadsDrawingFromTheirBuffersNeverRepeatAValue) {
+  std::vector<std::set<std::string>> per_thread(4);
+  std::vector<std::thread> threads;
+  for (auto& seen : per_thread) {
+    threads.emplace_back([&seen] {
+      // Past several 4 KiB refills of the thread's buffer.
+      for (int i = 0; i < 2000; ++i) seen.insert(OpenSslRandom::Instance().Hex(16));
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::set<std::string> all;
+  for (const auto& seen : per_thread) all.insert(seen.begin(), seen.end());
+  EXPECT_EQ(all.size(), 8000u);
+}
+
+TEST(RandomTest, AForkedChildDoesNotRepeatTheParentsBufferedBytes) {
+  OpenSslRandom& random = OpenSslRandom::Instance();
+  random.Hex(16);  // the parent's buffer now holds unused bytes
+  int pipe_fds[2];
+  ASSERT_EQ(pipe(pipe_fds), 0);
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    std::string mine = random.Hex(16);
+    ssize_t written = write(pipe_fds[1], mine.data(), mine.size());
+    _exit(written == static_cast<ssize_t>(mine.size()) ? 0 : 1);
+  }
+  std::string parents = random.Hex(16);
+  char buf[32];
+  ssize_t got = read(pipe_fds[0], buf, sizeof buf);
+  int status = 0;
+  waitpid(child, &status, 0);
+  close(pipe_fds[0]);
+  close(pipe_fds[1]);
+  ASSERT_EQ(got, 32);
+  EXPECT_NE(std::string(buf, 32), parents);
 }
 
 TEST(ClockTest, FakeClockMovesOnlyWhenAdvanced) {

@@ -65,6 +65,36 @@ TEST_F(DirectoryFollowTest, ARotatedAppSecretReachesTheOtherNode) {
   EXPECT_EQ((*other->CachedApp("app1"))->servicepwd, *secret);
 }
 
+TEST_F(DirectoryFollowTest, RoleGrantsAreCachedPerNodeAndFollowedAcrossNodes) {
+  AddOrg("001", "省");
+  User u = AddUser("zhangs", "001");
+  App settings;
+  settings.servicecode = "app1";
+  settings.name = "应用";
+  ASSERT_TRUE(dir_->CreateApp(settings).ok());
+  ASSERT_TRUE(dir_->SaveRole({"app1", "clerk", "窗口", ""}).ok());
+  auto other = OtherNode();
+  ASSERT_TRUE(other->FollowChanges().ok());
+  auto before = other->UserRoles(u.userid, "app1");
+  ASSERT_TRUE(before.ok());
+  EXPECT_TRUE(before->empty());
+  // Through this node: its own cache follows at once.
+  ASSERT_TRUE(dir_->UserRoles(u.userid, "app1").ok());
+  ASSERT_TRUE(dir_->GrantRole(u.userid, "app1", "clerk").ok());
+  EXPECT_EQ(dir_->UserRoles(u.userid, "app1")->size(), 1u);
+  // The other node serves its cached answer until it follows the log.
+  EXPECT_TRUE(other->UserRoles(u.userid, "app1")->empty());
+  ASSERT_TRUE(other->FollowChanges().ok());
+  EXPECT_EQ(other->UserRoles(u.userid, "app1")->size(), 1u);
+  // A renamed role reaches every holder's cached list.
+  ASSERT_TRUE(dir_->SaveRole({"app1", "clerk", "窗口人员", ""}).ok());
+  EXPECT_EQ((*dir_->UserRoles(u.userid, "app1"))[0].rolename, "窗口人员");
+  ASSERT_TRUE(other->FollowChanges().ok());
+  EXPECT_EQ((*other->UserRoles(u.userid, "app1"))[0].rolename, "窗口人员");
+  ASSERT_TRUE(dir_->RevokeRole(u.userid, "app1", "clerk").ok());
+  EXPECT_TRUE(dir_->UserRoles(u.userid, "app1")->empty());
+}
+
 TEST_F(DirectoryFollowTest, OldLogEntriesAreForgottenAfterTenMinutes) {
   AddOrg("001", "省");
   User u = AddUser("zhangs", "001");
