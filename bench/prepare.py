@@ -21,22 +21,25 @@ import urllib.parse
 import requests
 
 base, demo_pwd, admin_pwd, bench_pwd = sys.argv[1:5]
+SESSIONS = 32  # logins getST cycles through (each costs one argon2id check)
 ctx = "/sso"
 CAS_SERVICE = "http://127.0.0.1/bench/cas"
 
 
-def signed(servicecode, servicepwd, **params):
-    t = time.strftime("%Y%m%d%H%M%S")
+def signed(servicecode, servicepwd, at=None, **params):
+    """Signed call fields, signed at `at` (epoch seconds; default now): given
+    times keep repeated identical calls apart for the replay check."""
+    t = time.strftime("%Y%m%d%H%M%S", time.localtime(time.time() if at is None else at))
     sign = hashlib.md5((servicecode + servicepwd + t).encode()).hexdigest()
     return dict(servicecode=servicecode, time=t, sign=sign, datatype="json", **params)
 
 
-def demo(**params):
-    return signed("demo", demo_pwd, **params)
+def demo(at=None, **params):
+    return signed("demo", demo_pwd, at, **params)
 
 
-def call(path, **params):
-    r = requests.post(base + path, data=demo(**params), timeout=10)
+def call(path, at=None, **params):
+    r = requests.post(base + path, data=demo(at, **params), timeout=10)
     r.raise_for_status()
     reply = r.json()
     if reply.get("result") != "0":
@@ -95,7 +98,20 @@ emit("EASY_PATH", easy_path)
 emit("COMM_PATH", comm_path)
 emit("EASY_USERINFO_BODY", body(method="getUserInfo", token=easy["token"]))
 emit("COMM_USERINFO_BODY", body(method="getUserInfo", accesstoken=tok["accesstoken"]))
-emit("GETST_BODY", body(method="getST", accesstoken=tok["accesstoken"]))
+emit("GETST_BODY", body("accesstoken", method="getST"))
+# getST cycles through the access tokens of SESSIONS logins, so the tickets
+# (and what validating them issues) spread over that many sessions, as
+# real traffic does, instead of growing one session's set of grants.
+tokens = [tok["accesstoken"]]
+first_login = time.time()
+for i in range(1, SESSIONS):
+    # A second each, well before the first login's: no two identical calls share one.
+    at = first_login - 100 - i
+    c = call(comm_path, at=at, method="idValidation", loginname="admin", password=admin_pwd,
+             encryptiontype="1")
+    tokens.append(call(comm_path, at=at, method="getToken",
+                       authcode=c["authcode"])["accesstoken"])
+emit("GETST_TOKENS", " ".join(tokens))
 emit("EASY_TV_BODY", body("st", method="ticketValidation"))
 emit("COMM_TV_BODY", body("st", method="ticketValidation"))
 emit("GETTOKEN_BODY", body("authcode", method="getToken"))
@@ -110,6 +126,8 @@ emit("COMM_AUTH", urllib.parse.urlencode(auth))
 emit("COMM_ACCESSTOKEN", tok["accesstoken"])
 
 emit("SSO_COOKIE", "TBSSO=" + browser_session())
+# Browser sessions zfRedirect cycles through, for the same reason as getST.
+emit("SSO_SESSIONS", " ".join(browser_session() for _ in range(SESSIONS)))
 emit("CAS_SERVICE", CAS_SERVICE)
 emit("CAS_SERVICE_Q", urllib.parse.quote(CAS_SERVICE, safe=""))
 emit("OIDC_BODY", urllib.parse.urlencode(dict(grant_type="client_credentials", client_id="bench",

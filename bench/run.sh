@@ -127,15 +127,18 @@ measure "easyAuth getUserInfo" "$conns" WRK_PATH="$EASY_PATH" WRK_BODY="$EASY_US
 measure "commnetAuth getUserInfo" "$conns" WRK_PATH="$COMM_PATH" WRK_BODY="$COMM_USERINFO_BODY"
 measure "organduser getOrgInfo" "$conns" WRK_PATH="$ORG_PATH" WRK_BODY="$ORG_INFO_BODY"
 # getST issues a ticket per call; the tickets go to a pool the validations use.
+tr ' ' '\n' <<<"$GETST_TOKENS" > "$pool.tokens"
 measure "commnetAuth getST (ticket issue)" "$conns" WRK_PATH="$COMM_PATH" \
-  WRK_BODY="$GETST_BODY" WRK_POOL_OUT="$pool.st" WRK_EXTRACT='"st":"([^"]+)"'
+  WRK_BODY="$GETST_BODY" WRK_CYCLE_IN="$pool.tokens" WRK_POOL_OUT="$pool.st" \
+  WRK_EXTRACT='"st":"([^"]+)"'
 # Fill the store up to TICKETS live tickets; the run stops itself at the count.
 have=$(live)
 need=$((live_tickets - have))
 if [ "$need" -gt 0 ]; then
   fill_secs=$(bc <<<"$need * 13 / 10 / ${rate["commnetAuth getST (ticket issue)"]} + 2")
   WRK_DURATION=${fill_secs}s measure "getST fill to $live_tickets tickets" "$conns" \
-    WRK_PATH="$COMM_PATH" WRK_BODY="$GETST_BODY" WRK_POOL_OUT="$pool.st" \
+    WRK_PATH="$COMM_PATH" WRK_BODY="$GETST_BODY" WRK_CYCLE_IN="$pool.tokens" \
+    WRK_POOL_OUT="$pool.st" \
     WRK_EXTRACT='"st":"([^"]+)"' WRK_LIMIT="$need" > /dev/null
 fi
 printf "%-36s %9s %8s %8s %7s %7s   live tickets/tokens: %s\n" "RSS with $live_tickets live tickets" \
@@ -177,9 +180,11 @@ stop_server
 # the browser's zfRedirect (no signed call, so no replay mark).
 start_server b true
 header "server B (sso.replay_protection = true, the default)"
+tr ' ' '\n' <<<"$SSO_SESSIONS" > "$pool.browsers"
 measure baseline "$conns" WRK_METHOD=GET WRK_PATH=/livez WRK_OK='"ok"'
 measure "usp.do zfRedirect (ticket issue, 302)" "$conns" WRK_METHOD=GET \
-  WRK_PATH="/sso/usp.do?action=zfRedirect&servicecode=demo" WRK_COOKIE="$SSO_COOKIE" \
+  WRK_PATH="/sso/usp.do?action=zfRedirect&servicecode=demo" WRK_COOKIE="TBSSO={}" \
+  WRK_CYCLE_IN="$pool.browsers" \
   WRK_STATUS=302 WRK_OK="" WRK_POOL_OUT="$pool.st" WRK_EXTRACT_HEADER=Location \
   WRK_EXTRACT='ticket=([^&]+)'
 measure "easyAuth ticketValidation +replay" "$conns" WRK_PATH="$EASY_PATH" \

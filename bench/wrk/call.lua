@@ -5,10 +5,13 @@
 --   WRK_METHOD       GET or POST (default POST)
 --   WRK_PATH         path and query; "{}" = the pool value
 --   WRK_BODY         form body (POST); "{}" = the pool value
---   WRK_COOKIE       a Cookie header (CAS login with a TBSSO session)
+--   WRK_COOKIE       a Cookie header (CAS login with a TBSSO session); "{}" =
+--                    the WRK_CYCLE_IN value
 --   WRK_OK           a reply counts as a success when its body contains this
 --                    (default "result":"0"); WRK_STATUS the expected status (200)
 --   WRK_POOL_IN      file of values to use, one per request
+--   WRK_CYCLE_IN     file of a few values (one per line) used in turn, over
+--                    and over (getST across several sessions)
 --   WRK_POOL_OUT     file to append what WRK_EXTRACT captures from each success
 --   WRK_EXTRACT      Lua pattern with one capture, matched against the body, or
 --                    against the header WRK_EXTRACT_HEADER when that is set
@@ -28,10 +31,13 @@ local extract_header = os.getenv("WRK_EXTRACT_HEADER")
 local limit = tonumber(os.getenv("WRK_LIMIT") or "0")
 local pool_in = os.getenv("WRK_POOL_IN")
 local pool_out = os.getenv("WRK_POOL_OUT")
+local cycle_in = os.getenv("WRK_CYCLE_IN")
+local cycle, cycle_next = nil, 0
 
 local headers = {}
 if method == "POST" then headers["Content-Type"] = "application/x-www-form-urlencoded" end
-if os.getenv("WRK_COOKIE") then headers["Cookie"] = os.getenv("WRK_COOKIE") end
+local cookie = os.getenv("WRK_COOKIE")
+if cookie then headers["Cookie"] = cookie end
 
 local pool = nil  -- the open pool file
 local out = nil
@@ -63,6 +69,7 @@ local function split(template)
   return {string.sub(template, 1, at - 1), string.sub(template, at + 2)}
 end
 local path_parts, body_parts = split(path), split(body)
+local cookie_parts = cookie and string.find(cookie, "{}", 1, true) and split(cookie) or nil
 
 local function fill(parts, value)
   if not parts then return nil end
@@ -76,6 +83,9 @@ init = function(args)
     -- strings makes every garbage collection walk it, and the wrk thread,
     -- not the server, became the bottleneck.
     pool = io.open(pool_in, "r")
+  elseif cycle_in then
+    cycle = {}
+    for line in io.lines(cycle_in) do cycle[#cycle + 1] = line end
   else
     fixed = wrk.format(method, path, headers, body)
   end
@@ -84,6 +94,12 @@ init = function(args)
 end
 
 request = function()
+  if cycle then
+    cycle_next = cycle_next % #cycle + 1
+    local value = cycle[cycle_next]
+    if cookie_parts then headers["Cookie"] = fill(cookie_parts, value) end
+    return wrk.format(method, fill(path_parts, value), headers, fill(body_parts, value))
+  end
   if not pool then return fixed end
   local value = pool:read("*l")
   if not value then
