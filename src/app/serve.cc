@@ -81,6 +81,10 @@ int Serve(const Config& initial) {
   std::printf("tongban listening on http://%s:%u\n", config.server.bind.c_str(), server.port());
   std::printf("login: %s%s/usp.do?action=ssoLogin\n", config.PublicUrl().c_str(),
               config.sso.context_path.c_str());
+  if (config.console.enabled) {
+    std::printf("admin console: %s%s/admin/\n", config.PublicUrl().c_str(),
+                config.sso.context_path.c_str());
+  }
   std::fflush(stdout);
 
   routes->StartBackground();
