@@ -36,6 +36,7 @@ const env = {
   adminPassword: requiredEnv('ADMIN_PASSWORD'),
   artifacts: requiredEnv('ARTIFACTS'),
   deadPushApp: requiredEnv('DEAD_PUSH_APP'),
+  xlsxFile: requiredEnv('XLSX_FILE'),
 }
 const runId = Date.now().toString(36)
 const byTestId = (id) => `[data-testid="${id}"]`
@@ -231,6 +232,16 @@ async function main() {
       const summary = await page.locator(byTestId('import-summary')).innerText()
       const counted = /新增 2/.test(summary) && /失败 1/.test(summary)
       expect(counted, `import summary reads "${summary}"`)
+    })
+
+    await run.step('import-xlsx', async () => {
+      // The dialog is still open from the CSV import: an Excel sheet next.
+      await page.locator(byTestId('import-file')).setInputFiles(env.xlsxFile)
+      await page.locator(byTestId('import-submit')).click()
+      await page.waitForFunction(
+        (selector) => /新增 2.*失败 0/s.test(document.querySelector(selector)?.innerText || ''),
+        byTestId('import-summary'),
+      )
     })
 
     await run.step('revoke-session', async () => {
