@@ -13,7 +13,6 @@
 #include "crypto/encoding.h"
 #include "directory/codes.h"
 #include "http/static_files.h"
-#include "http/url.h"
 #include "sso/cas_oidc_support.h"
 
 namespace tongban::console {
@@ -102,7 +101,7 @@ int HttpStatusFor(const Error& e) {
     case code::kBindingNoApp:
     case code::kBindingNotFound:
     case code::kBindingNoUser:
-    case 9900:  // unknown app
+    case code::kAppNotFound:
       return 404;
     case code::kOrgCodingInUse:
     case code::kOrgNameExists:
@@ -156,6 +155,7 @@ struct AdminApi::Impl {
         audit(c.sql, c.clock),
         sessions(c.tickets, c.clock, c.random, sso::LifetimesOf(c.settings)),
         logout(c, sessions, audit),
+        login_pages(c.settings, sessions),
         services{c, sessions, logout, audit} {
     AddOperationRoutes(routes);
     AddDirectoryRoutes(routes);
@@ -165,10 +165,10 @@ struct AdminApi::Impl {
   std::string ApiPrefix() const { return context.settings.context_path + "/admin/api/"; }
   std::string ConsolePath() const { return context.settings.context_path + "/admin/"; }
 
-  std::string LoginUrl(const http::Request& request) const {
-    const std::string base = sso::PublicBase(context.settings, request);
-    return http::AppendQuery(base + context.settings.context_path + "/usp.do?action=ssoLogin",
-                             "goto", base + ConsolePath());
+  // The SSO login page, coming back to the console afterwards.
+  std::string LoginUrl(const http::Request& request) {
+    return login_pages.LoginUrl(
+        request, sso::PublicBase(context.settings, request) + ConsolePath(), false);
   }
 
   // The administrator's session, or the 401/403 already written.
@@ -276,6 +276,7 @@ struct AdminApi::Impl {
   sso::Audit audit;
   sso::SessionStore sessions;
   sso::UnifiedLogout logout;
+  sso::LoginPageSessions login_pages;
   Services services;
   std::vector<Route> routes;
 };

@@ -25,8 +25,8 @@ constexpr int64_t kSearchCountCap = 10'000;
 
 // Members of an echoed record that are derived or read-only, dropped before saving.
 void DropReadOnly(Fields& fields) {
-  for (const char* key : {"parent", "domain", "has_children", "created_ms", "updated_ms",
-                          "locked", "useable_text"}) {
+  for (const char* key :
+       {"parent", "domain", "has_children", "created_ms", "updated_ms", "locked"}) {
     fields.erase(key);
   }
 }

@@ -66,6 +66,9 @@ void AddOperationRoutes(std::vector<Route>& routes);
 // (the detail alone for codes without one).
 std::string ConsoleMessage(int code, std::string_view detail);
 
+// The whole of `text` as a decimal integer; false for anything else.
+bool ParseInteger(std::string_view text, int64_t* out);
+
 // page/size query parameters: page >= 1, 1 <= size <= 1000 (default 20).
 Result<directory::Page> PageFrom(const Call& call);
 // {"total": total, "items": items}

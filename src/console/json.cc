@@ -11,11 +11,6 @@ namespace tongban::console {
 
 namespace {
 
-bool ParseCount(std::string_view text, int64_t* out) {
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *out);
-  return ec == std::errc() && end == text.data() + text.size();
-}
-
 codec::Value Strings(const std::vector<std::string>& items) {
   codec::Value out = codec::Value::Array(items.size());
   for (const std::string& item : items) out.Push(item);
@@ -50,6 +45,11 @@ Status SetText(const codec::Value& value, std::string_view name, std::string* ou
 
 }  // namespace
 
+bool ParseInteger(std::string_view text, int64_t* out) {
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *out);
+  return !text.empty() && ec == std::errc() && end == text.data() + text.size();
+}
+
 std::string Call::BodyText(std::string_view name) const {
   if (!body.IsObject()) return {};
   const codec::Value* v = body.Find(name);
@@ -62,10 +62,10 @@ Result<directory::Page> PageFrom(const Call& call) {
   page.size = 20;
   std::string_view number = call.Query("page");
   std::string_view size = call.Query("size");
-  if (!number.empty() && (!ParseCount(number, &page.number) || page.number < 1)) {
+  if (!number.empty() && (!ParseInteger(number, &page.number) || page.number < 1)) {
     return Error::InvalidArgument("page 应为从 1 开始的页码");
   }
-  if (!size.empty() && (!ParseCount(size, &page.size) || page.size < 1 ||
+  if (!size.empty() && (!ParseInteger(size, &page.size) || page.size < 1 ||
                         page.size > directory::Page::kMaxPageSize)) {
     return Error::InvalidArgument("size 应在 1 到 1000 之间");
   }

@@ -2,7 +2,6 @@
 // their revocation), the push outbox, the audit log and the dashboard's
 // figures (docs/api/admin.md).
 #include <algorithm>
-#include <charconv>
 #include <string>
 
 #include "console/internal.h"
@@ -32,13 +31,12 @@ codec::Value Series(const std::vector<int64_t>& counts) {
 }
 
 Result<codec::Value> Dashboard(const Services& s, Call& call) {
-  int minutes = 60;
-  if (std::string_view text = call.Query("minutes"); !text.empty()) {
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), minutes);
-    if (ec != std::errc() || end != text.data() + text.size() || minutes < 1 || minutes > 1440) {
-      return Error::InvalidArgument("minutes 应在 1 到 1440 之间");
-    }
+  int64_t window = 60;
+  if (std::string_view text = call.Query("minutes");
+      !text.empty() && (!ParseInteger(text, &window) || window < 1 || window > 1440)) {
+    return Error::InvalidArgument("minutes 应在 1 到 1440 之间");
   }
+  const int minutes = static_cast<int>(window);
   const int64_t now = s.sso.clock.NowMillis();
   const int64_t first = (now / 60'000 - minutes + 1) * 60'000;
   codec::Value stamps = codec::Value::Array(static_cast<size_t>(minutes));
@@ -180,11 +178,7 @@ Result<codec::Value> Outbox(const Services& s, Call& call) {
 
 Result<codec::Value> RetryOne(const Services& s, Call& call) {
   int64_t id = 0;
-  const std::string& text = call.args[0];
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
-  if (ec != std::errc() || end != text.data() + text.size()) {
-    return Error::NotFound("没有这条推送消息");
-  }
+  if (!ParseInteger(call.args[0], &id)) return Error::NotFound("没有这条推送消息");
   TB_RETURN_IF_ERROR(s.sso.outbox.Retry(id));
   return codec::Value::Object(1).Set("retried", 1);
 }
@@ -205,8 +199,7 @@ Result<sso::AuditFilter> FilterFrom(const Call& call) {
                            std::pair{"until_ms", &filter.until_ms}}) {
     std::string_view text = call.Query(name);
     if (text.empty()) continue;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *out);
-    if (ec != std::errc() || end != text.data() + text.size() || *out < 0) {
+    if (!ParseInteger(text, out) || *out < 0) {
       return Error::InvalidArgument(std::string(name) + " 应为毫秒时间戳");
     }
   }
