@@ -4,7 +4,9 @@
 # (GET /livez) measured in the same run, reported as a ratio.
 #   bench/run.sh [build-dir]          (make bench runs it)
 # Environment: DURATION (10s), CONNECTIONS (64), SERVER_THREADS (1),
-# TICKETS (1000000, the live tickets the RSS row holds), MICRO=0 to skip micro.
+# TICKETS (1000000, the live tickets the RSS row holds), MICRO=0 to skip micro,
+# PERF_ROW="<row name>" to record that row's server with perf (cpu-clock, call
+# graphs) into $PERF_DIR (build/bench-perf) for `perf report -i`.
 # The server gets one thread and wrk one thread, so on a 2-core machine each
 # has a core; the machine is noisy, so read ratios, not absolute numbers.
 # bench/README.md says what each row measures and how tickets are obtained.
@@ -89,9 +91,18 @@ declare -A rate
 measure() {
   local name=$1 c=$2
   shift 2
+  local perf_pid=""
+  if [ "$name" = "${PERF_ROW:-}" ]; then
+    local perf_dir=${PERF_DIR:-$build/bench-perf}
+    mkdir -p "$perf_dir"
+    perf record -q -e cpu-clock -F 2000 -g -p "$server_pid" \
+      -o "$perf_dir/${name//[^A-Za-z0-9]/_}.data" 2> "$work/perf.err" &
+    perf_pid=$!
+  fi
   env "$@" wrk -t1 -c"$c" -d"${WRK_DURATION:-$duration}" --timeout 10s --latency \
     -s "$here/wrk/${WRK_SCRIPT:-call.lua}" "$url" > "$work/wrk.out" 2> "$work/wrk.err" ||
     { cat "$work/wrk.out" "$work/wrk.err"; exit 1; }
+  if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" || cat "$work/perf.err"; fi
   local line
   line=$(grep '^RESULT' "$work/wrk.out") || { cat "$work/wrk.out" "$work/wrk.err"; exit 1; }
   field() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<<"$line"; }

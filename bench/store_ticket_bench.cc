@@ -233,7 +233,20 @@ void BM_RedeemPutAtSize(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
+// One pass of the background sweeper over a store of range(0) live tickets
+// of which none has expired: the price paid every sweep interval, on a
+// thread that shares the machine's cores with the I/O threads.
+void BM_SweepNothingExpired(benchmark::State& state) {
+  const size_t live = static_cast<size_t>(state.range(0));
+  const std::vector<std::string> tickets = MakeTickets(live, 4);
+  MemoryTicketStore store(SystemClock::Instance());
+  for (const std::string& t : tickets) (void)store.Put(t, kValue, minutes(5));
+  for (auto _ : state) benchmark::DoNotOptimize(store.Sweep());
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * live));
+}
+
 BENCHMARK(BM_RedeemPutAtSize)->Arg(10'000)->Arg(1'000'000);
+BENCHMARK(BM_SweepNothingExpired)->Arg(10'000)->Arg(1'000'000)->Unit(benchmark::kMillisecond);
 BENCHMARK_TEMPLATE(BM_Footprint, MemoryTicketStore)->Iterations(1)->Unit(benchmark::kMillisecond);
 BENCHMARK_TEMPLATE(BM_Footprint, BaselineStore)->Iterations(1)->Unit(benchmark::kMillisecond);
 BENCHMARK_TEMPLATE(BM_Put, MemoryTicketStore)->Threads(1)->Threads(2)->Threads(4)->UseRealTime();

@@ -51,64 +51,74 @@ EntryPtr MakeEntry(std::string_view key, std::string_view value, int64_t expires
 }
 
 // Open addressing with linear probing and backward-shift deletion (no
-// tombstones, so Redeem-heavy churn never degrades probing). Per slot: one
-// owning Entry* and a one-byte tag (0 = empty, else 0x80 | 7 hash bits), so
-// a probe reads the key only when the tag matches. Not thread-safe: the
-// shard's mutex guards it.
+// tombstones, so Redeem-heavy churn never degrades probing). A slot holds the
+// owning Entry*, the low 32 bits of the key's hash and the entry's expiry in
+// whole seconds, so that nothing but a matching lookup reads the entry
+// itself: deletion's backward shift, growth and the sweep work from the slot
+// array alone. (Reading each shifted entry to rehash its key was two thirds
+// of Redeem's time at a million tickets: a cache miss per entry.) Not
+// thread-safe: the shard's mutex guards it.
 class EntryTable {
  public:
   static constexpr size_t kNone = std::numeric_limits<size_t>::max();
 
   EntryTable() = default;
-  ~EntryTable() {
-    for (Entry* e : slots_) EntryFree()(e);
-  }
+  ~EntryTable() { Clear(); }
   EntryTable(const EntryTable&) = delete;
   EntryTable& operator=(const EntryTable&) = delete;
 
   size_t size() const { return size_; }
   size_t capacity() const { return slots_.size(); }
-  Entry* at(size_t i) const { return slots_[i]; }
+  Entry* at(size_t i) const { return slots_[i].entry; }
 
   size_t Find(std::string_view key, uint64_t hash) const {
     if (size_ == 0) return kNone;
-    const uint8_t tag = Tag(hash);
-    for (size_t i = hash & mask_;; i = (i + 1) & mask_) {
-      const uint8_t t = tags_[i];
-      if (t == 0) return kNone;
-      if (t == tag && slots_[i]->key() == key) return i;
+    const uint32_t h = static_cast<uint32_t>(hash);
+    for (size_t i = h & mask_;; i = (i + 1) & mask_) {
+      const Slot& s = slots_[i];
+      if (s.entry == nullptr) return kNone;
+      if (s.hash == h && s.entry->key() == key) return i;
     }
   }
 
   // Adds an entry whose key is not in the table.
   void Insert(EntryPtr e, uint64_t hash) {
     if ((size_ + 1) * 4 > capacity() * 3) Rehash(std::max<size_t>(kMinCapacity, capacity() * 2));
-    Place(e.release(), hash);
+    Place(Slot{e.get(), static_cast<uint32_t>(hash), ExpirySeconds(e->expires_at_ms)});
+    e.release();
     ++size_;
   }
 
   // Puts `e` (same key) in slot `i`; returns the entry it displaced.
   EntryPtr Replace(size_t i, EntryPtr e) {
-    EntryPtr old(slots_[i]);
-    slots_[i] = e.release();
+    EntryPtr old(slots_[i].entry);
+    slots_[i].expiry_s = ExpirySeconds(e->expires_at_ms);
+    slots_[i].entry = e.release();
     return old;
+  }
+
+  void SetExpiry(size_t i, int64_t expires_at_ms) {
+    slots_[i].entry->expires_at_ms = expires_at_ms;
+    slots_[i].expiry_s = ExpirySeconds(expires_at_ms);
   }
 
   // Removes the entry in slot `i` and hands it to the caller.
   EntryPtr Detach(size_t i) {
-    EntryPtr e(slots_[i]);
+    EntryPtr e(slots_[i].entry);
     RemoveSlot(i);
     --size_;
     return e;
   }
 
-  // Frees every entry for which `pred` is true; returns how many.
-  template <typename Pred>
-  size_t EraseIf(Pred pred) {
+  // Frees every entry that has expired at `now_ms`; returns how many. Reads
+  // only the entries whose whole-second expiry has passed.
+  size_t EraseExpired(int64_t now_ms) {
     size_t removed = 0;
+    const int64_t now_s = now_ms / 1000;
     // A removal may shift a later entry into slot i, so i is re-examined.
     for (size_t i = 0; i < capacity();) {
-      if (tags_[i] != 0 && pred(*slots_[i])) {
+      const Slot& s = slots_[i];
+      if (s.entry != nullptr && s.expiry_s <= now_s && s.entry->ExpiredAt(now_ms)) {
         Detach(i);
         ++removed;
       } else {
@@ -123,27 +133,49 @@ class EntryTable {
     return removed;
   }
 
+  // Frees every entry and returns the table to empty.
+  void Clear() {
+    for (const Slot& s : slots_) EntryFree()(s.entry);
+    slots_.clear();
+    size_ = 0;
+    mask_ = 0;
+  }
+
+  template <typename Fn>
+  void ForEach(Fn fn) const {
+    for (const Slot& s : slots_) {
+      if (s.entry != nullptr) fn(*s.entry);
+    }
+  }
+
  private:
-  static constexpr size_t kMinCapacity = 16;
+  static constexpr size_t kMinCapacity = 8;
 
-  // Bits 57..63; the slot index uses the low bits and the shard bits 32 and up.
-  static uint8_t Tag(uint64_t hash) { return static_cast<uint8_t>(hash >> 57) | 0x80; }
+  struct Slot {
+    Entry* entry = nullptr;  // owning; null when the slot is empty
+    uint32_t hash = 0;       // low 32 bits of the key's hash (the shard uses bits 32 and up)
+    uint32_t expiry_s = 0;   // ceil(expires_at_ms / 1000), saturated
+  };
+  static_assert(sizeof(Slot) == 16);
 
-  void Place(Entry* e, uint64_t hash) {
-    size_t i = hash & mask_;
-    while (tags_[i] != 0) i = (i + 1) & mask_;
-    tags_[i] = Tag(hash);
-    slots_[i] = e;
+  static uint32_t ExpirySeconds(int64_t expires_at_ms) {
+    if (expires_at_ms <= 0) return 0;
+    const int64_t s = expires_at_ms / 1000 + (expires_at_ms % 1000 != 0);
+    return static_cast<uint32_t>(std::min<int64_t>(s, std::numeric_limits<uint32_t>::max()));
+  }
+
+  void Place(Slot slot) {
+    size_t i = slot.hash & mask_;
+    while (slots_[i].entry != nullptr) i = (i + 1) & mask_;
+    slots_[i] = slot;
   }
 
   void Rehash(size_t new_capacity) {
-    std::vector<uint8_t> old_tags(new_capacity, 0);
-    std::vector<Entry*> old_slots(new_capacity, nullptr);
-    old_tags.swap(tags_);
-    old_slots.swap(slots_);
+    std::vector<Slot> old(new_capacity);
+    old.swap(slots_);
     mask_ = new_capacity - 1;
-    for (size_t i = 0; i < old_slots.size(); ++i) {
-      if (old_tags[i] != 0) Place(old_slots[i], HashKey(old_slots[i]->key()));
+    for (const Slot& s : old) {
+      if (s.entry != nullptr) Place(s);
     }
   }
 
@@ -153,34 +185,34 @@ class EntryTable {
     size_t j = hole;
     for (;;) {
       j = (j + 1) & mask_;
-      if (tags_[j] == 0) break;
-      size_t home = HashKey(slots_[j]->key()) & mask_;
+      if (slots_[j].entry == nullptr) break;
+      const size_t home = slots_[j].hash & mask_;
       if (((j - home) & mask_) >= ((j - hole) & mask_)) {
-        tags_[hole] = tags_[j];
         slots_[hole] = slots_[j];
         hole = j;
       }
     }
-    tags_[hole] = 0;
-    slots_[hole] = nullptr;
+    slots_[hole] = Slot{};
   }
 
-  std::vector<uint8_t> tags_;
-  std::vector<Entry*> slots_;  // owning; freed by ~EntryTable, Replace and Detach
+  std::vector<Slot> slots_;
   size_t size_ = 0;
   size_t mask_ = 0;
 };
+
+// A session's set of issued grants: an EntryTable of members without values,
+// for the reasons above. A session that hands out many tokens (an app
+// refreshing its access token all week, a portal asking getST for every
+// click) adds one member per token; a vector's linear duplicate check made
+// AddToSet O(members), and std::unordered_set's node-walking rehash of a
+// set of tens of thousands stalled the shard for milliseconds.
+using MemberSet = EntryTable;
+constexpr int64_t kNoExpiry = std::numeric_limits<int64_t>::max();
 
 struct StringHash {
   using is_transparent = void;
   size_t operator()(std::string_view s) const noexcept { return HashKey(s); }
 };
-
-// A hash set, not a vector: a session that hands out many tokens (an app
-// refreshing its access token all week, a portal asking getST for every
-// click) adds one member per token, and a linear duplicate check made each
-// AddToSet O(members) - 20x slower issuing at a few thousand members.
-using MemberSet = std::unordered_set<std::string, StringHash, std::equal_to<>>;
 
 struct SetEntry {
   int64_t expires_at_ms = 0;
@@ -355,7 +387,7 @@ Status MemoryTicketStore::Touch(std::string_view key, std::chrono::milliseconds 
     shard.UpdateCount();
     return NotFound();
   }
-  e->expires_at_ms = expires;
+  shard.values.SetExpiry(i, expires);
   return Status::Ok();
 }
 
@@ -370,14 +402,17 @@ Status MemoryTicketStore::AddToSet(std::string_view set_key, std::string_view me
   std::lock_guard lock(shard.mu);
   auto it = shard.sets.find(set_key);
   if (it == shard.sets.end()) {
-    it = shard.sets.emplace(std::string(set_key), SetEntry{}).first;
+    it = shard.sets.try_emplace(std::string(set_key)).first;
     shard.UpdateCount();
   } else if (it->second.expires_at_ms <= now) {
-    it->second.members.clear();
+    it->second.members.Clear();
   }
   SetEntry& set = it->second;
   set.expires_at_ms = expires;
-  if (set.members.find(member) == set.members.end()) set.members.emplace(member);
+  const uint64_t member_hash = HashKey(member);
+  if (set.members.Find(member, member_hash) == EntryTable::kNone) {
+    set.members.Insert(MakeEntry(member, {}, kNoExpiry), member_hash);
+  }
   return Status::Ok();
 }
 
@@ -393,8 +428,10 @@ Result<std::vector<std::string>> MemoryTicketStore::Members(std::string_view set
     shard.UpdateCount();
     return std::vector<std::string>();
   }
-  const MemberSet& members = it->second.members;
-  return std::vector<std::string>(members.begin(), members.end());
+  std::vector<std::string> members;
+  members.reserve(it->second.members.size());
+  it->second.members.ForEach([&members](const Entry& e) { members.emplace_back(e.key()); });
+  return members;
 }
 
 Status MemoryTicketStore::EraseSet(std::string_view set_key) {
@@ -420,7 +457,7 @@ size_t MemoryTicketStore::Sweep() {
   for (const auto& shard : shards_) {
     const int64_t now = clock_.NowMillis();
     std::lock_guard lock(shard->mu);
-    removed += shard->values.EraseIf([now](const Entry& e) { return e.ExpiredAt(now); });
+    removed += shard->values.EraseExpired(now);
     removed += std::erase_if(shard->sets,
                              [now](const auto& kv) { return kv.second.expires_at_ms <= now; });
     shard->UpdateCount();

@@ -5,9 +5,10 @@
 // Hot path: every call takes one shard lock (keys are spread over shards by
 // hash), touches no SQL and does no I/O. Lookups allocate nothing; Get and
 // Redeem allocate only the returned string. Each value costs one allocation of
-// 16 bytes + key + value plus ~19 bytes of table: a million 39-character
-// tickets with 100-byte values take ~195 MB of heap (a mutex-guarded
-// std::unordered_map: ~270 MB). Guarded by bench/store_ticket_bench.cc.
+// 16 bytes + key + value plus ~32 bytes of table (16-byte slots, at most three
+// quarters full): a million 39-character tickets with 100-byte values take
+// ~210 MB of heap (a mutex-guarded std::unordered_map: ~270 MB). Guarded by
+// bench/store_ticket_bench.cc.
 //
 // Expired entries are dropped when read, and reclaimed in bulk by Sweep(),
 // which the owner calls periodically or leaves to the optional sweeper thread.
