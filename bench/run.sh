@@ -6,7 +6,8 @@
 # Environment: DURATION (10s), CONNECTIONS (64), SERVER_THREADS (1),
 # TICKETS (1000000, the live tickets the RSS row holds), MICRO=0 to skip micro,
 # PERF_ROW="<row name>" to record that row's server with perf (cpu-clock, call
-# graphs) into $PERF_DIR (build/bench-perf) for `perf report -i`.
+# graphs; PERF_CALLGRAPH="--call-graph dwarf" for callers) into $PERF_DIR
+# (build/bench-perf) for `perf report -i`.
 # The server gets one thread and wrk one thread, so on a 2-core machine each
 # has a core; the machine is noisy, so read ratios, not absolute numbers.
 # bench/README.md says what each row measures and how tickets are obtained.
@@ -95,7 +96,7 @@ measure() {
   if [ "$name" = "${PERF_ROW:-}" ]; then
     local perf_dir=${PERF_DIR:-$build/bench-perf}
     mkdir -p "$perf_dir"
-    perf record -q -e cpu-clock -F 2000 -g -p "$server_pid" \
+    perf record -q -e cpu-clock -F 2000 ${PERF_CALLGRAPH:--g} -p "$server_pid" \
       -o "$perf_dir/${name//[^A-Za-z0-9]/_}.data" 2> "$work/perf.err" &
     perf_pid=$!
   fi

@@ -9,6 +9,8 @@
 #include <optional>
 #include <utility>
 
+#include "sso/packed_record.h"
+
 namespace tongban::sso {
 namespace {
 
@@ -48,73 +50,6 @@ std::string GrantKey(GrantKind kind, std::string_view value) {
     default:
       return Key(kTokenPrefix, value);
   }
-}
-
-// Records are '|'-separated fields; '%' and '|' inside a field are escaped,
-// so any text (an imported userid, a login name) survives the round trip.
-// Every validation decodes one record and every issue encodes one, so both
-// copy runs of plain bytes at once: per-character appends were a tenth of
-// ticketValidation.
-std::string Pack(std::initializer_list<std::string_view> fields) {
-  std::string out;
-  size_t size = 0;
-  for (std::string_view f : fields) size += f.size() + 1;
-  out.reserve(size + 8);
-  bool first = true;
-  for (std::string_view f : fields) {
-    if (!first) out.push_back('|');
-    first = false;
-    // A plain loop: string_view::find_first_of calls memchr once per byte.
-    size_t run = 0;
-    for (size_t i = 0; i < f.size(); ++i) {
-      if (f[i] != '%' && f[i] != '|') continue;
-      out.append(f.data() + run, i - run).append(f[i] == '%' ? "%25" : "%7C");
-      run = i + 1;
-    }
-    out.append(f.data() + run, f.size() - run);
-  }
-  return out;
-}
-
-std::string Unescape(std::string_view field) {
-  std::string out;
-  out.reserve(field.size());
-  for (size_t pct; (pct = field.find('%')) != std::string_view::npos;) {
-    out.append(field.substr(0, pct));
-    std::string_view code = field.substr(pct, 3);
-    if (code == "%25" || code == "%7C") {
-      out.push_back(code == "%25" ? '%' : '|');
-      field.remove_prefix(pct + 3);
-    } else {
-      out.push_back('%');
-      field.remove_prefix(pct + 1);
-    }
-  }
-  out.append(field);
-  return out;
-}
-
-// The still-escaped fields of a record, when it has exactly N of them.
-template <size_t N>
-std::optional<std::array<std::string_view, N>> SplitRecord(std::string_view record) {
-  std::array<std::string_view, N> fields;
-  for (size_t i = 0; i < N; ++i) {
-    size_t bar = record.find('|');
-    if ((bar == std::string_view::npos) != (i == N - 1)) return std::nullopt;
-    fields[i] = record.substr(0, bar);
-    if (bar != std::string_view::npos) record.remove_prefix(bar + 1);
-  }
-  return fields;
-}
-
-std::vector<std::string> Unpack(std::string_view record) {
-  std::vector<std::string> fields;
-  for (size_t bar; (bar = record.find('|')) != std::string_view::npos;) {
-    fields.push_back(Unescape(record.substr(0, bar)));
-    record.remove_prefix(bar + 1);
-  }
-  fields.push_back(Unescape(record));
-  return fields;
 }
 
 bool ParseInt(std::string_view text, int64_t* out) {

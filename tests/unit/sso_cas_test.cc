@@ -306,6 +306,39 @@ TEST_F(CasServerTest, TicketMustBePresentedForExactlyItsService) {
                "INVALID_SERVICE");
 }
 
+TEST_F(CasServerTest, ServiceWithRecordSeparatorsSurvivesTheTicketRecord) {
+  // '|' and '%' are the packed record's separator and escape.
+  std::string service = "https://app.example.gov.cn/x?a=1|2&b=%25|%7C";
+  std::string ticket = TicketFor(service);
+  pugi::xml_document doc;
+  pugi::xml_node root = Validate(doc, "/sso/cas/serviceValidate", service, ticket);
+  EXPECT_STREQ(root.child("cas:authenticationSuccess").child_value("cas:user"), "zhangs")
+      << doc.first_child().name();
+}
+
+TEST_F(CasServerTest, ATicketRecordWrittenAsJsonBeforeTheUpgradeStillValidates) {
+  const std::string service = "https://app.example.gov.cn/x";
+  const std::string json = R"({"k":"ST","svc":")" + service + R"(","app":"portal","u":")" +
+                           user_.userid +
+                           R"(","sid":"secret-session","pid":"pub","new":true,"at":1000,)"
+                           R"("px":[],"roles":["r1"]})";
+  ASSERT_TRUE(tickets_->Put(SecretKey("cas:t:", "ST-1-legacy"), json, 10s).ok());
+  pugi::xml_document doc;
+  pugi::xml_node root = Validate(doc, "/sso/cas/serviceValidate", service, "ST-1-legacy");
+  pugi::xml_node attributes = root.child("cas:authenticationSuccess").child("cas:attributes");
+  EXPECT_STREQ(attributes.child_value("cas:isFromNewLogin"), "true") << doc.first_child().name();
+  EXPECT_STREQ(attributes.child_value("cas:roles"), "r1");
+}
+
+TEST_F(CasServerTest, ACorruptTicketRecordIsAnInternalErrorNotASuccess) {
+  ASSERT_TRUE(tickets_->Put(SecretKey("cas:t:", "ST-1-bad"), "c1|ST|only three", 10s).ok());
+  pugi::xml_document doc;
+  pugi::xml_node root =
+      Validate(doc, "/sso/cas/serviceValidate", "https://app.example.gov.cn/x", "ST-1-bad");
+  EXPECT_STREQ(root.child("cas:authenticationFailure").attribute("code").value(),
+               "INTERNAL_ERROR");
+}
+
 TEST_F(CasServerTest, TicketExpiresAfterTenSeconds) {
   std::string service = "https://app.example.gov.cn/x";
   std::string ticket = TicketFor(service);
