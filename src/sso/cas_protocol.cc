@@ -1,6 +1,7 @@
 #include "sso/cas_protocol.h"
 
 #include <ctime>
+#include <utility>
 
 #include "codec/render.h"
 #include "codec/value.h"
@@ -8,32 +9,41 @@
 namespace tongban::sso::cas {
 namespace {
 
-// Escapes text for element content and attribute values. Characters XML 1.0
-// cannot carry (C0 controls other than TAB, LF, CR) are dropped.
-void AppendXmlText(std::string& out, std::string_view text) {
-  for (char c : text) {
-    auto u = static_cast<unsigned char>(c);
-    switch (c) {
-      case '&':
-        out.append("&amp;");
-        break;
-      case '<':
-        out.append("&lt;");
-        break;
-      case '>':
-        out.append("&gt;");
-        break;
-      case '"':
-        out.append("&quot;");
-        break;
-      case '\'':
-        out.append("&apos;");
-        break;
-      default:
-        if (u < 0x20 && c != '\t' && c != '\n' && c != '\r') break;
-        out.push_back(c);
-    }
+// The replacement for a character that cannot appear as itself in element
+// content or an attribute value; nullptr when it can. XML 1.0 cannot carry
+// C0 controls other than TAB, LF and CR at all: they are dropped ("").
+const char* XmlEscapeOf(char c) {
+  switch (c) {
+    case '&':
+      return "&amp;";
+    case '<':
+      return "&lt;";
+    case '>':
+      return "&gt;";
+    case '"':
+      return "&quot;";
+    case '\'':
+      return "&apos;";
+    case '\t':
+    case '\n':
+    case '\r':
+      return nullptr;
+    default:
+      return static_cast<unsigned char>(c) < 0x20 ? "" : nullptr;
   }
+}
+
+// Escapes text, copying runs of plain characters at once (a push_back per
+// character showed in serviceValidate's profile).
+void AppendXmlText(std::string& out, std::string_view text) {
+  size_t run = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char* escaped = XmlEscapeOf(text[i]);
+    if (escaped == nullptr) continue;
+    out.append(text.data() + run, i - run).append(escaped);
+    run = i + 1;
+  }
+  out.append(text.data() + run, text.size() - run);
 }
 
 void Element(std::string& out, std::string_view name, std::string_view text) {
@@ -56,12 +66,18 @@ bool XmlName(std::string_view name) {
   return true;
 }
 
-std::string XmlEnvelope(const std::string& inner) {
-  std::string out = "<cas:serviceResponse xmlns:cas=\"";
-  out.append(kNamespace).append("\">\n");
-  out.append(inner);
-  out.append("\n</cas:serviceResponse>\n");
+// The document is written into one buffer, opened and closed around the
+// response element: a validation renders one per call.
+std::string XmlOpen(size_t expected_size) {
+  std::string out;
+  out.reserve(expected_size + 128);
+  out.append("<cas:serviceResponse xmlns:cas=\"").append(kNamespace).append("\">\n");
   return out;
+}
+
+std::string XmlClose(std::string& out) {
+  out.append("\n</cas:serviceResponse>\n");
+  return std::move(out);
 }
 
 std::string JsonEnvelope(codec::Value inner_name_value) {
@@ -96,35 +112,39 @@ std::string RenderSuccess(const Success& s, Format format) {
     response.Set("authenticationSuccess", std::move(success));
     return JsonEnvelope(std::move(response));
   }
-  std::string inner = "  <cas:authenticationSuccess>\n    ";
-  Element(inner, "user", s.user);
-  inner.append("\n");
+  size_t expected = 256 + s.user.size() + s.pgt_iou.size();
+  for (const auto& [name, value] : s.attributes) expected += 2 * name.size() + value.size() + 20;
+  for (const std::string& p : s.proxies) expected += p.size() + 32;
+  std::string xml = XmlOpen(expected);
+  xml.append("  <cas:authenticationSuccess>\n    ");
+  Element(xml, "user", s.user);
+  xml.append("\n");
   if (!s.attributes.empty()) {
-    inner.append("    <cas:attributes>\n");
+    xml.append("    <cas:attributes>\n");
     for (const auto& [name, value] : s.attributes) {
       if (!XmlName(name)) continue;
-      inner.append("      ");
-      Element(inner, name, value);
-      inner.append("\n");
+      xml.append("      ");
+      Element(xml, name, value);
+      xml.append("\n");
     }
-    inner.append("    </cas:attributes>\n");
+    xml.append("    </cas:attributes>\n");
   }
   if (!s.pgt_iou.empty()) {
-    inner.append("    ");
-    Element(inner, "proxyGrantingTicket", s.pgt_iou);
-    inner.append("\n");
+    xml.append("    ");
+    Element(xml, "proxyGrantingTicket", s.pgt_iou);
+    xml.append("\n");
   }
   if (!s.proxies.empty()) {
-    inner.append("    <cas:proxies>\n");
+    xml.append("    <cas:proxies>\n");
     for (const std::string& p : s.proxies) {
-      inner.append("      ");
-      Element(inner, "proxy", p);
-      inner.append("\n");
+      xml.append("      ");
+      Element(xml, "proxy", p);
+      xml.append("\n");
     }
-    inner.append("    </cas:proxies>\n");
+    xml.append("    </cas:proxies>\n");
   }
-  inner.append("  </cas:authenticationSuccess>");
-  return XmlEnvelope(inner);
+  xml.append("  </cas:authenticationSuccess>");
+  return XmlClose(xml);
 }
 
 namespace {
@@ -138,13 +158,13 @@ std::string RenderCodedFailure(std::string_view element, std::string_view code,
     response.Set(element, std::move(failure));
     return JsonEnvelope(std::move(response));
   }
-  std::string inner = "  <cas:";
-  inner.append(element).append(" code=\"");
-  AppendXmlText(inner, code);
-  inner.append("\">");
-  AppendXmlText(inner, description);
-  inner.append("</cas:").append(element).append(">");
-  return XmlEnvelope(inner);
+  std::string xml = XmlOpen(element.size() * 2 + code.size() + description.size() + 16);
+  xml.append("  <cas:").append(element).append(" code=\"");
+  AppendXmlText(xml, code);
+  xml.append("\">");
+  AppendXmlText(xml, description);
+  xml.append("</cas:").append(element).append(">");
+  return XmlClose(xml);
 }
 
 }  // namespace
@@ -165,10 +185,11 @@ std::string RenderProxySuccess(std::string_view proxy_ticket, Format format) {
     response.Set("proxySuccess", std::move(success));
     return JsonEnvelope(std::move(response));
   }
-  std::string inner = "  <cas:proxySuccess>\n    ";
-  Element(inner, "proxyTicket", proxy_ticket);
-  inner.append("\n  </cas:proxySuccess>");
-  return XmlEnvelope(inner);
+  std::string xml = XmlOpen(proxy_ticket.size() + 80);
+  xml.append("  <cas:proxySuccess>\n    ");
+  Element(xml, "proxyTicket", proxy_ticket);
+  xml.append("\n  </cas:proxySuccess>");
+  return XmlClose(xml);
 }
 
 std::string RenderValidate(bool ok, std::string_view user) {
