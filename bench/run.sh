@@ -4,6 +4,7 @@
 # (GET /livez) measured in the same run, reported as a ratio.
 #   bench/run.sh [build-dir]          (make bench runs it)
 # Environment: DURATION (10s), CONNECTIONS (64), SERVER_THREADS (1),
+# BASELINE_DURATION (3s, the /livez run before each row that its ratio uses),
 # TICKETS (1000000, the live tickets the RSS row holds), MICRO=0 to skip micro,
 # PERF_ROW="<row name>" to record that row's server with perf (cpu-clock, call
 # graphs; PERF_CALLGRAPH="--call-graph dwarf" for callers) into $PERF_DIR
@@ -87,11 +88,34 @@ rss_mb() { awk '/VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$server_pid/status"; 
 live() { curl -s "$url/metrics" | awk '/^tongban_tickets_live / {print $2}'; }
 
 declare -A rate
-# measure NAME CONNS [VAR=value ...]: one wrk run of call.lua with the VARs in
-# its environment; prints a table row and keeps req/s in rate[NAME].
+# run_wrk CONNS SECONDS [VAR=value ...]: one wrk run of call.lua with the VARs
+# in its environment; sets reqs, dur, p50, p99, failed, active.
+run_wrk() {
+  local c=$1 secs=$2
+  shift 2
+  env "$@" wrk -t1 -c"$c" -d"$secs" --timeout 10s --latency \
+    -s "$here/wrk/${WRK_SCRIPT:-call.lua}" "$url" > "$work/wrk.out" 2> "$work/wrk.err" ||
+    { cat "$work/wrk.out" "$work/wrk.err"; exit 1; }
+  local line errs
+  line=$(grep '^RESULT' "$work/wrk.out") || { cat "$work/wrk.out" "$work/wrk.err"; exit 1; }
+  field() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<<"$line"; }
+  reqs=$(field requests) dur=$(field duration_us) p50=$(field p50_us) p99=$(field p99_us)
+  errs=$(field errors) failed=$(field failed) active=$(field active_us)
+  failed=$(( ${failed:-0} + errs ))
+}
+
+# measure NAME CONNS [VAR=value ...]: a table row for one wrk run, its req/s
+# kept in rate[NAME]. The ratio's baseline is GET /livez measured just before
+# the row (BASELINE_DURATION, 3 s), so that the machine's drift over a run -
+# other tenants, CPU frequency - moves both sides of a ratio alike.
 measure() {
   local name=$1 c=$2
   shift 2
+  local base_rps=""
+  if [ "$name" != baseline ]; then
+    run_wrk "$conns" "${BASELINE_DURATION:-3s}" WRK_METHOD=GET WRK_PATH=/livez WRK_OK='"ok"'
+    base_rps=$(bc -l <<<"scale=1; $reqs * 1000000 / $dur")
+  fi
   local perf_pid=""
   if [ "$name" = "${PERF_ROW:-}" ]; then
     local perf_dir=${PERF_DIR:-$build/bench-perf}
@@ -100,24 +124,15 @@ measure() {
       -o "$perf_dir/${name//[^A-Za-z0-9]/_}.data" 2> "$work/perf.err" &
     perf_pid=$!
   fi
-  env "$@" wrk -t1 -c"$c" -d"${WRK_DURATION:-$duration}" --timeout 10s --latency \
-    -s "$here/wrk/${WRK_SCRIPT:-call.lua}" "$url" > "$work/wrk.out" 2> "$work/wrk.err" ||
-    { cat "$work/wrk.out" "$work/wrk.err"; exit 1; }
+  run_wrk "$c" "${WRK_DURATION:-$duration}" "$@"
   if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" || cat "$work/perf.err"; fi
-  local line
-  line=$(grep '^RESULT' "$work/wrk.out") || { cat "$work/wrk.out" "$work/wrk.err"; exit 1; }
-  field() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<<"$line"; }
-  local reqs dur p50 p99 errs failed active
-  reqs=$(field requests) dur=$(field duration_us) p50=$(field p50_us) p99=$(field p99_us)
-  errs=$(field errors) failed=$(field failed) active=$(field active_us)
-  failed=$(( ${failed:-0} + errs ))
   local rps
   rps=$(bc -l <<<"scale=1; $reqs * 1000000 / $dur")
   rate[$name]=$rps
-  [ "$name" = baseline ] && baseline_rps=$rps
-  printf "%-36s %9.0f %8.2f %8.2f %7s %7.2f %7d\n" "$name" "$rps" \
-    "$(bc -l <<<"$p50/1000")" "$(bc -l <<<"$p99/1000")" "$(rss_mb)" \
-    "$(bc -l <<<"$rps/$baseline_rps")" "$failed"
+  [ -z "$base_rps" ] && base_rps=$rps
+  printf "%-36s %9.0f %8.2f %8.2f %7s %9.0f %7.2f %7d\n" "$name" "$rps" \
+    "$(bc -l <<<"$p50/1000")" "$(bc -l <<<"$p99/1000")" "$(rss_mb)" "$base_rps" \
+    "$(bc -l <<<"$rps/$base_rps")" "$failed"
   if [ "$failed" -gt 0 ]; then sed 's/^/    /' "$work/wrk.err" | head -3; fi
   if [ "${active:-0}" -gt 0 ]; then
     printf "    (stopped after %.1f s: pool used up or limit reached; rate over that time)\n" \
@@ -128,7 +143,8 @@ measure() {
 header() {
   echo
   echo "== $1: $conns connections (login: 4), $duration each, server threads: $server_threads"
-  printf "%-36s %9s %8s %8s %7s %7s %7s\n" endpoint "req/s" "p50 ms" "p99 ms" "RSS MB" ratio failed
+  printf "%-36s %9s %8s %8s %7s %9s %7s %7s\n" endpoint "req/s" "p50 ms" "p99 ms" "RSS MB" \
+    "/livez/s" ratio failed
 }
 
 # ---- Server A: replay protection off, so one signed request can be repeated.
@@ -153,8 +169,8 @@ if [ "$need" -gt 0 ]; then
     WRK_POOL_OUT="$pool.st" \
     WRK_EXTRACT='"st":"([^"]+)"' WRK_LIMIT="$need" > /dev/null
 fi
-printf "%-36s %9s %8s %8s %7s %7s   live tickets/tokens: %s\n" "RSS with $live_tickets live tickets" \
-  - - - "$(rss_mb)" - "$(live)"
+printf "%-36s %9s %8s %8s %7s %9s %7s   live tickets/tokens: %s\n" \
+  "RSS with $live_tickets live tickets" - - - "$(rss_mb)" - - "$(live)"
 # Each validation takes the next ticket from the pool: one request, one ticket.
 head -n $(( $(wc -l < "$pool.st") / 2 )) "$pool.st" > "$pool.st1"
 tail -n +$(( $(wc -l < "$pool.st") / 2 + 1 )) "$pool.st" > "$pool.st2"
