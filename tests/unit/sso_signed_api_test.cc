@@ -231,6 +231,19 @@ TEST_F(SignedApiTest, ReplaysAreAllowedWhenProtectionIsOff) {
   EXPECT_EQ(AuthCode(params), 0);
 }
 
+TEST_F(SignedApiTest, AReplayMarkLivesOnlyWhileItsCallIsAcceptable) {
+  MapParams params = Signed("app1", pwd_);
+  clock_.Advance(595s);  // the call's time stays acceptable for 5 s more
+  const size_t before = tickets_.ApproximateSize();
+  EXPECT_EQ(AuthCode(params), 0);
+  EXPECT_EQ(AuthCode(params), code::kReplayed);
+  EXPECT_EQ(tickets_.ApproximateSize(), before + 1);
+  clock_.Advance(7s);
+  tickets_.Sweep();
+  EXPECT_EQ(tickets_.ApproximateSize(), before);
+  EXPECT_EQ(AuthCode(params), code::kBadTime);  // the time check refuses it now
+}
+
 TEST_F(SignedApiTest, ARefusedCallDoesNotUseUpItsReplaySlot) {
   MapParams params = Signed("app1", pwd_);
   std::string sign = params.values()["sign"];
