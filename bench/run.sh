@@ -124,6 +124,15 @@ measure() {
       -o "$perf_dir/${name//[^A-Za-z0-9]/_}.data" 2> "$work/perf.err" &
     perf_pid=$!
   fi
+  # ALONGSIDE_PATH/_BODY: a second wrk (one connection, call.lua) runs that
+  # request for the same time, e.g. password logins next to validations.
+  local alongside_pid=""
+  if [ -n "${ALONGSIDE_BODY:-}" ]; then
+    WRK_PATH=$ALONGSIDE_PATH WRK_BODY=$ALONGSIDE_BODY wrk -t1 -c1 \
+      -d"${WRK_DURATION:-$duration}" --timeout 10s --latency -s "$here/wrk/call.lua" "$url" \
+      > "$work/alongside.out" 2>&1 &
+    alongside_pid=$!
+  fi
   run_wrk "$c" "${WRK_DURATION:-$duration}" "$@"
   if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" || cat "$work/perf.err"; fi
   local rps
@@ -137,6 +146,18 @@ measure() {
   if [ "${active:-0}" -gt 0 ]; then
     printf "    (stopped after %.1f s: pool used up or limit reached; rate over that time)\n" \
       "$(bc -l <<<"$active/1000000")"
+  fi
+  if [ -n "$alongside_pid" ]; then
+    wait "$alongside_pid" || { cat "$work/alongside.out"; exit 1; }
+    local along
+    along=$(grep '^RESULT' "$work/alongside.out") || { cat "$work/alongside.out"; exit 1; }
+    local a_reqs a_dur a_p99 a_failed
+    a_reqs=$(sed -n 's/.* requests=\([0-9]*\).*/\1/p' <<<"$along")
+    a_dur=$(sed -n 's/.* duration_us=\([0-9]*\).*/\1/p' <<<"$along")
+    a_p99=$(sed -n 's/.* p99_us=\([0-9]*\).*/\1/p' <<<"$along")
+    a_failed=$(sed -n 's/.* failed=\([0-9]*\).*/\1/p' <<<"$along")
+    printf "    alongside, one connection: %.1f req/s, p99 %.1f ms, %d failed\n" \
+      "$(bc -l <<<"$a_reqs * 1000000 / $a_dur")" "$(bc -l <<<"$a_p99/1000")" "${a_failed:-0}"
   fi
 }
 
@@ -201,6 +222,11 @@ argon_ms=$("$build/bench/crypto_password_bench" --benchmark_filter=BM_VerifyPass
   --benchmark_min_time=2 --benchmark_format=json 2>/dev/null |
   $py -c 'import json,sys; print(json.load(sys.stdin)["benchmarks"][0]["real_time"])')
 measure "easyAuth idValidation (login)" 4 WRK_PATH="$EASY_PATH" WRK_BODY="$LOGIN_BODY"
+# The pair again while one client logs in with its password over and over:
+# argon2id runs on the blocking pool, so validations should barely notice.
+ALONGSIDE_PATH="$EASY_PATH" ALONGSIDE_BODY="$LOGIN_BODY" WRK_SCRIPT=ticket_validation.lua \
+  measure "pair while logins run" "$conns" \
+  WRK_PATH="$COMM_PATH" WRK_AUTH="$COMM_AUTH" WRK_ACCESSTOKEN="$COMM_ACCESSTOKEN"
 stop_server
 
 # ---- Server B: replay protection on (the default). Only requests that are

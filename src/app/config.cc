@@ -106,6 +106,7 @@ Status LoadConfigFile(const std::string& path, Config& c) {
   server.Read("bind", c.server.bind);
   server.Read("port", c.server.port);
   server.Read("threads", c.server.threads);
+  server.Read("blocking_threads", c.server.blocking_threads);
   server.Read("public_url", c.server.public_url);
   server.Read("max_header_bytes", c.server.max_header_bytes);
   server.Read("max_body_bytes", c.server.max_body_bytes);
@@ -182,6 +183,9 @@ Status ValidateConfig(const Config& c) {
   }
   if (c.server.threads < 0 || c.server.threads > 256) {
     return Error::InvalidArgument("config: server.threads must be 0..256");
+  }
+  if (c.server.blocking_threads < 0 || c.server.blocking_threads > 256) {
+    return Error::InvalidArgument("config: server.blocking_threads must be 0..256");
   }
   if (c.server.max_body_bytes < 1024) {
     return Error::InvalidArgument("config: server.max_body_bytes must be at least 1024");

@@ -15,6 +15,8 @@ struct ServerConfig {
   std::string bind = "127.0.0.1";
   int port = 8080;
   int threads = 0;  // 0 = one per core
+  // Password hashing and directory writes; 0 = one per core, at least two.
+  int blocking_threads = 0;
   std::string public_url;  // external base URL; empty = http://bind:port
   size_t max_header_bytes = 16 * 1024;
   size_t max_body_bytes = 1024 * 1024;

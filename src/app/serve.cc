@@ -18,6 +18,7 @@ http::ServerOptions ServerOptionsFrom(const ServerConfig& c) {
   o.bind_address = c.bind;
   o.port = static_cast<uint16_t>(c.port);
   o.threads = c.threads;
+  o.blocking_threads = c.blocking_threads;
   o.max_header_bytes = c.max_header_bytes;
   o.max_body_bytes = c.max_body_bytes;
   o.idle_timeout = std::chrono::seconds(c.idle_timeout_s);

@@ -289,8 +289,10 @@ Status AdminApi::Register(http::Router& router, const std::filesystem::path& con
   for (const char* method : {"GET", "POST", "PUT", "DELETE"}) {
     router.AddPrefix(
         method, impl.ApiPrefix(),
+        // Console calls search, count and write the directory's database:
+        // they run on the blocking pool, never on an I/O thread.
         [&impl](const http::Request& request, http::Response& response) {
-          impl.Handle(request, response);
+          response.Defer([&impl, &request](http::Response& r) { impl.Handle(request, r); });
         },
         "/admin/api/*");
   }

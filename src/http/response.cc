@@ -10,9 +10,9 @@ namespace {
 bool IsToken(std::string_view s) {
   if (s.empty()) return false;
   for (unsigned char c : s) {
-    bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-              std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) !=
-                  std::string_view::npos;
+    bool ok =
+        (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+        std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
     if (!ok) return false;
   }
   return true;
@@ -111,7 +111,16 @@ void Response::Reset() {
   content_type_.clear();
   body_.clear();
   headers_.clear();
+  deferred_ = nullptr;
   if (body_.capacity() > 64 * 1024) std::string().swap(body_);
+}
+
+void Response::RunDeferred() {
+  if (!deferred_) return;
+  // Moved out first: the work may Reset() this response or defer again.
+  std::function<void(Response&)> work = std::move(deferred_);
+  deferred_ = nullptr;
+  work(*this);
 }
 
 }  // namespace tongban::http

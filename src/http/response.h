@@ -3,6 +3,7 @@
 // Connection itself and reuses one Response per connection.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -55,6 +56,18 @@ class Response {
   void set_close_connection(bool close) { close_connection_ = close; }
   bool close_connection() const { return close_connection_; }
 
+  // The rest of this request's work blocks (a password hash, a directory
+  // write): the Server runs `work` on its pool of blocking threads instead of
+  // the I/O thread, whose other connections would wait behind it, and sends
+  // the response once `work` has filled it in. The handler's Request stays
+  // valid and unchanged until then. Whoever calls a handler outside a Server
+  // (a test) calls RunDeferred() after it.
+  void Defer(std::function<void(Response&)> work) { deferred_ = std::move(work); }
+  bool deferred() const { return static_cast<bool>(deferred_); }
+  // Runs the deferred work, if any, here and now, and forgets it. An
+  // exception from it propagates.
+  void RunDeferred();
+
   // Back to a fresh 200 with no headers or body, keeping allocated storage.
   void Reset();
 
@@ -64,6 +77,7 @@ class Response {
   std::string content_type_;
   std::string body_;
   std::string headers_;
+  std::function<void(Response&)> deferred_;
 };
 
 }  // namespace tongban::http

@@ -9,6 +9,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/status.hpp>
@@ -55,6 +56,8 @@ struct Shared {
   uint64_t idle_ticks = 0;
   uint64_t read_ticks = 0;
   uint64_t shutdown_ticks = 0;
+  // Runs Response::Defer work; created by Listen().
+  std::optional<asio::thread_pool> blocking;
 };
 
 uint64_t TicksFor(std::chrono::milliseconds timeout, std::chrono::milliseconds tick) {
@@ -186,10 +189,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
     } else if (state_ != State::kReading) {
       Enter(State::kReading);
     }
-    socket_.async_read_some(buffer_.prepare(kReadSize),
-                            [self = shared_from_this()](const error_code& ec, size_t n) {
-                              self->OnRead(ec, n);
-                            });
+    socket_.async_read_some(
+        buffer_.prepare(kReadSize),
+        [self = shared_from_this()](const error_code& ec, size_t n) { self->OnRead(ec, n); });
   }
 
   void OnRead(const error_code& ec, size_t n) {
@@ -201,8 +203,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void ParseBuffered() {
     auto data = buffer_.data();
     RequestParser::State state;
-    size_t used = parser_.Feed(
-        std::string_view(static_cast<const char*>(data.data()), data.size()), state);
+    size_t used =
+        parser_.Feed(std::string_view(static_cast<const char*>(data.data()), data.size()), state);
     buffer_.consume(used);
     switch (state) {
       case RequestParser::State::kError:
@@ -245,7 +247,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
     // Routes added after Listen() have no series; count them as unmatched.
     series_ = match.route < shared_.route_series.size() ? shared_.route_series[match.route]
-                                                         : shared_.unmatched;
+                                                        : shared_.unmatched;
     label_ = shared_.router.label(match.route);
     if (match.status == 405) {
       response_.SetJsonError(405, "method_not_allowed", "this path does not accept the method");
@@ -253,19 +255,34 @@ class Connection : public std::enable_shared_from_this<Connection> {
       return SendResponse();
     }
     RunHandler(*match.handler);
+    if (response_.deferred()) return RunDeferredWork();
     SendResponse();
   }
 
+  // The handler deferred the rest of its work: it runs on the blocking pool
+  // while this connection waits (in kHandling, which the sweep leaves alone,
+  // as it does a handler running on the I/O thread); the response is sent
+  // from this connection's I/O thread again. The Request is untouched
+  // meanwhile: nothing reads the next request before SendResponse().
+  void RunDeferredWork() {
+    asio::post(*shared_.blocking, [self = shared_from_this()] {
+      while (self->response_.deferred()) {
+        self->RunHandler([](const Request&, Response& response) { response.RunDeferred(); });
+      }
+      asio::post(self->worker_.ioc(), [self] { self->SendResponse(); });
+    });
+  }
+
   // Request parameters stay out of the log: they carry passwords and tickets.
-  void RunHandler(const Handler& handler) {
+  template <typename Fn>
+  void RunHandler(const Fn& handler) {
     try {
       handler(request_, response_);
       return;
     } catch (const std::exception& e) {
       spdlog::error("http: handler for {} {} threw: {}", request_.method(), label_, e.what());
     } catch (...) {
-      spdlog::error("http: handler for {} {} threw a non-std exception", request_.method(),
-                    label_);
+      spdlog::error("http: handler for {} {} threw a non-std exception", request_.method(), label_);
     }
     response_.Reset();
     response_.SetJsonError(500, "internal", "internal server error");
@@ -319,13 +336,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
     bytes_out_ = head_.size() + (send_body ? response_.body().size() : 0);
     std::array<asio::const_buffer, 2> buffers = {
-        asio::buffer(head_),
-        send_body ? asio::buffer(response_.body()) : asio::const_buffer()};
+        asio::buffer(head_), send_body ? asio::buffer(response_.body()) : asio::const_buffer()};
     Enter(State::kWriting);
-    asio::async_write(socket_, buffers,
-                      [self = shared_from_this()](const error_code& ec, size_t) {
-                        self->OnWritten(ec);
-                      });
+    asio::async_write(socket_, buffers, [self = shared_from_this()](const error_code& ec, size_t) {
+      self->OnWritten(ec);
+    });
   }
 
   void OnWritten(const error_code& ec) {
@@ -449,7 +464,9 @@ void Worker::Sweep() {
       case Connection::State::kDraining:
         if (age > shared_.read_ticks) c->Close();
         break;
-      case Connection::State::kHandling:  // handlers run on this thread: not seen here
+      case Connection::State::kHandling:
+        // A handler on this thread is never seen here; deferred work on the
+        // blocking pool has no deadline but the shutdown one.
         break;
     }
     if (past_deadline) c->Close();
@@ -504,14 +521,17 @@ struct Server::Impl {
         });
         return;
       }
-      asio::post(target.ioc(), [&target, socket = std::move(s)]() mutable {
-        target.Adopt(std::move(socket));
-      });
+      asio::post(target.ioc(),
+                 [&target, socket = std::move(s)]() mutable { target.Adopt(std::move(socket)); });
       Accept();
     });
   }
 
   ~Impl() {
+    // Deferred work still running holds connections, which belong to the
+    // workers: it finishes (posting to io_contexts that still exist) before
+    // anything else goes.
+    if (shared.blocking) shared.blocking->join();
     // Objects on workers[0]'s io_context go first. Then the workers in index
     // order: a pending accept on workers[0] holds a socket of another worker.
     signals.reset();
@@ -578,14 +598,18 @@ Status Server::Listen() {
   }
   auto shortest = std::min(o.idle_timeout, o.read_timeout);
   if (o.shutdown_timeout.count() > 0) shortest = std::min(shortest, o.shutdown_timeout);
-  shared.tick = std::clamp(shortest / 4, std::chrono::milliseconds(10),
-                           std::chrono::milliseconds(1000));
+  shared.tick =
+      std::clamp(shortest / 4, std::chrono::milliseconds(10), std::chrono::milliseconds(1000));
   shared.idle_ticks = TicksFor(o.idle_timeout, shared.tick);
   shared.read_ticks = TicksFor(o.read_timeout, shared.tick);
   shared.shutdown_ticks = TicksFor(o.shutdown_timeout, shared.tick);
 
+  if (o.blocking_threads < 0) return Error::InvalidArgument("blocking_threads must be >= 0");
   unsigned threads = o.threads > 0 ? static_cast<unsigned>(o.threads)
                                    : std::max(1u, std::thread::hardware_concurrency());
+  shared.blocking.emplace(o.blocking_threads > 0
+                              ? static_cast<size_t>(o.blocking_threads)
+                              : std::max<size_t>(2, std::thread::hardware_concurrency()));
   for (unsigned i = 0; i < threads; ++i) {
     impl_->workers.push_back(std::make_unique<Worker>(shared, i));
   }
@@ -599,8 +623,8 @@ Status Server::Listen() {
   if (!ec) acceptor.bind(endpoint, ec);
   if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
-    return Error::Unavailable("cannot listen on " + o.bind_address + ":" +
-                              std::to_string(o.port) + ": " + ec.message());
+    return Error::Unavailable("cannot listen on " + o.bind_address + ":" + std::to_string(o.port) +
+                              ": " + ec.message());
   }
   impl_->port = acceptor.local_endpoint().port();
   for (auto& worker : impl_->workers) worker->StartSweep();

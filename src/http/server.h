@@ -1,7 +1,9 @@
 // Server: tongban's HTTP/1.1 server (Boost.Asio, plain TCP: TLS ends at the
 // load balancer). One io_context per thread; each connection lives on one
 // thread, so the hot path takes no locks and a 1 s sweep, not per-read
-// timers, enforces the timeouts. src/app builds it from ServerConfig.
+// timers, enforces the timeouts. Work a handler defers (Response::Defer) runs
+// on a separate pool, so a password hash never stalls an I/O thread's other
+// connections. src/app builds it from ServerConfig.
 #pragma once
 
 #include <chrono>
@@ -20,8 +22,12 @@ struct ServerOptions {
   std::string bind_address = "127.0.0.1";  // an IPv4 or IPv6 address; "::" = all
   uint16_t port = 8080;                    // 0 = any free port (see Server::port())
   int threads = 0;                         // I/O threads; 0 = one per hardware core
-  size_t max_header_bytes = 16 * 1024;     // request line + headers; over = 431
-  size_t max_body_bytes = 1024 * 1024;     // over = 413
+  // Threads that run deferred work (Response::Defer: password hashing,
+  // directory writes) so that it never holds up an I/O thread; 0 = one per
+  // hardware core, at least two.
+  int blocking_threads = 0;
+  size_t max_header_bytes = 16 * 1024;  // request line + headers; over = 431
+  size_t max_body_bytes = 1024 * 1024;  // over = 413
   // A keep-alive connection waiting for its next request is closed after this.
   std::chrono::milliseconds idle_timeout{60'000};
   // From a request's first byte until it is complete, and for writing a

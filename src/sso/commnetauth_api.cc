@@ -83,22 +83,23 @@ void AddCommnetAuthMethods(SignedApi& api, AuthServices& s) {
     return ValidateTicket(s, call, ac::kCommTicket, GrantKind::kAuthcode, "authcode");
   });
 
-  api.AddMethod("idValidation", {"loginname", "orgcoding", "password", "encryptiontype"},
-                [&s](const ApiCall& call) {
-                  codec::Value failure;
-                  auto login =
-                      IdValidation(s, call, LoginCodes{ac::kCommLoginOffset, ac::kCommLoginOther},
-                                   "commnetAuth", &failure);
-                  if (!login.ok()) return failure;
-                  auto code = s.sessions.Issue(GrantKind::kAuthcode, call.app.servicecode,
-                                               login->user->userid, login->session.id);
-                  if (!code.ok()) return ReplyFor(code.error(), ac::kCommLoginOther);
-                  return Success()
-                      .Set("authcode", code->value)
-                      .Set("userid", login->user->userid)
-                      .Set("loginname", login->user->loginname)
-                      .Set("username", login->user->username);
-                });
+  api.AddMethod(
+      "idValidation", {"loginname", "orgcoding", "password", "encryptiontype"},
+      [&s](const ApiCall& call) {
+        codec::Value failure;
+        auto login = IdValidation(s, call, LoginCodes{ac::kCommLoginOffset, ac::kCommLoginOther},
+                                  "commnetAuth", &failure);
+        if (!login.ok()) return failure;
+        auto code = s.sessions.Issue(GrantKind::kAuthcode, call.app.servicecode,
+                                     login->user->userid, login->session.id);
+        if (!code.ok()) return ReplyFor(code.error(), ac::kCommLoginOther);
+        return Success()
+            .Set("authcode", code->value)
+            .Set("userid", login->user->userid)
+            .Set("loginname", login->user->loginname)
+            .Set("username", login->user->username);
+      },
+      MethodCost::kBlocking);
 
   api.AddMethod("getToken", {"authcode"}, [&s](const ApiCall& call) {
     auto code =
@@ -156,56 +157,65 @@ void AddCommnetAuthMethods(SignedApi& api, AuthServices& s) {
     return UserSysReply(s, *grant, ac::kCommAccessToken.other);
   });
 
-  api.AddMethod("logout", {"accesstoken"}, [&s](const ApiCall& call) {
-    return LogoutReply(s, call, GrantKind::kAccessToken, "accesstoken", ac::kCommAccessToken);
-  });
+  api.AddMethod(
+      "logout", {"accesstoken"},
+      [&s](const ApiCall& call) {
+        return LogoutReply(s, call, GrantKind::kAccessToken, "accesstoken", ac::kCommAccessToken);
+      },
+      MethodCost::kBlocking);
 
-  api.AddMethod("updatePassword", {"accesstoken", "oldpassword", "newpassword", "encryptiontype"},
-                [&s](const ApiCall& call) {
-                  const ac::GrantCodes& codes = ac::kCommUpdatePasswordToken;
-                  auto grant = s.sessions.Check(GrantKind::kAccessToken, call.Param("accesstoken"),
-                                                call.app.servicecode);
-                  if (!grant.ok()) return GrantFailure(grant.error(), codes, "accesstoken");
-                  auto user = GrantUser(s, *grant);
-                  if (!user.ok()) return ReplyFor(user.error(), codes.other);
-                  auto old_plain = DecodePassword(call, call.Param("oldpassword"));
-                  if (!old_plain.ok()) return ReplyFor(old_plain.error(), codes.other);
-                  auto new_plain = DecodePassword(call, call.Param("newpassword"));
-                  if (!new_plain.ok()) return ReplyFor(new_plain.error(), codes.other);
-                  Status changed = ChangeOwnPassword(s, **user, *old_plain, *new_plain, "",
-                                                     call.app.servicecode);
-                  if (!changed.ok()) {
-                    const Error& e = changed.error();
-                    if (e.code == directory::code::kLoginWrongPassword) {
-                      return Reply(ac::kCommOldPasswordWrong, e.message);
-                    }
-                    if (e.code == ac::kEasyLoginThrottled)
-                      return Reply(ac::kCommPasswordThrottled, e.message);
-                    if (e.code == errc::kInvalidArgument)
-                      return Reply(ac::kCommNewPasswordRejected, e.message);
-                    return ReplyFor(e, codes.other);
-                  }
-                  return Success().Set("userid", (*user)->userid);
-                });
+  api.AddMethod(
+      "updatePassword", {"accesstoken", "oldpassword", "newpassword", "encryptiontype"},
+      [&s](const ApiCall& call) {
+        const ac::GrantCodes& codes = ac::kCommUpdatePasswordToken;
+        auto grant = s.sessions.Check(GrantKind::kAccessToken, call.Param("accesstoken"),
+                                      call.app.servicecode);
+        if (!grant.ok()) return GrantFailure(grant.error(), codes, "accesstoken");
+        auto user = GrantUser(s, *grant);
+        if (!user.ok()) return ReplyFor(user.error(), codes.other);
+        auto old_plain = DecodePassword(call, call.Param("oldpassword"));
+        if (!old_plain.ok()) return ReplyFor(old_plain.error(), codes.other);
+        auto new_plain = DecodePassword(call, call.Param("newpassword"));
+        if (!new_plain.ok()) return ReplyFor(new_plain.error(), codes.other);
+        Status changed =
+            ChangeOwnPassword(s, **user, *old_plain, *new_plain, "", call.app.servicecode);
+        if (!changed.ok()) {
+          const Error& e = changed.error();
+          if (e.code == directory::code::kLoginWrongPassword) {
+            return Reply(ac::kCommOldPasswordWrong, e.message);
+          }
+          if (e.code == ac::kEasyLoginThrottled)
+            return Reply(ac::kCommPasswordThrottled, e.message);
+          if (e.code == errc::kInvalidArgument)
+            return Reply(ac::kCommNewPasswordRejected, e.message);
+          return ReplyFor(e, codes.other);
+        }
+        return Success().Set("userid", (*user)->userid);
+      },
+      MethodCost::kBlocking);
 
-  api.AddMethod("updateUserInfo", {"accesstoken", "args"}, [&s](const ApiCall& call) {
-    const ac::GrantCodes& codes = ac::kCommUpdateUserToken;
-    auto grant =
-        s.sessions.Check(GrantKind::kAccessToken, call.Param("accesstoken"), call.app.servicecode);
-    if (!grant.ok()) return GrantFailure(grant.error(), codes, "accesstoken");
-    auto user = GrantUser(s, *grant);
-    if (!user.ok()) return ReplyFor(user.error(), codes.other);
-    auto args = ParseArgs(call.Param("args"));
-    if (!args.ok()) return Reply(ac::kCommUserArgsIllegal, args.error().message);
-    auto updated = UpdateOwnInfo(s, **user, *args, "", call.app.servicecode);
-    if (!updated.ok()) {
-      const Error& e = updated.error();
-      if (e.code == errc::kPermissionDenied) return Reply(ac::kCommUserFieldNotEditable, e.message);
-      if (e.code == errc::kInvalidArgument) return Reply(ac::kCommUserFieldInvalid, e.message);
-      return ReplyFor(e, codes.other);
-    }
-    return UserInfoReply(*updated);
-  });
+  api.AddMethod(
+      "updateUserInfo", {"accesstoken", "args"},
+      [&s](const ApiCall& call) {
+        const ac::GrantCodes& codes = ac::kCommUpdateUserToken;
+        auto grant = s.sessions.Check(GrantKind::kAccessToken, call.Param("accesstoken"),
+                                      call.app.servicecode);
+        if (!grant.ok()) return GrantFailure(grant.error(), codes, "accesstoken");
+        auto user = GrantUser(s, *grant);
+        if (!user.ok()) return ReplyFor(user.error(), codes.other);
+        auto args = ParseArgs(call.Param("args"));
+        if (!args.ok()) return Reply(ac::kCommUserArgsIllegal, args.error().message);
+        auto updated = UpdateOwnInfo(s, **user, *args, "", call.app.servicecode);
+        if (!updated.ok()) {
+          const Error& e = updated.error();
+          if (e.code == errc::kPermissionDenied)
+            return Reply(ac::kCommUserFieldNotEditable, e.message);
+          if (e.code == errc::kInvalidArgument) return Reply(ac::kCommUserFieldInvalid, e.message);
+          return ReplyFor(e, codes.other);
+        }
+        return UserInfoReply(*updated);
+      },
+      MethodCost::kBlocking);
 }
 
 }  // namespace tongban::sso

@@ -13,21 +13,23 @@ void AddEasyAuthMethods(SignedApi& api, AuthServices& s) {
     return ValidateTicket(s, call, ac::kEasyTicket, GrantKind::kToken, "token");
   });
 
-  api.AddMethod("idValidation", {"loginname", "orgcoding", "password", "encryptiontype"},
-                [&s](const ApiCall& call) {
-                  codec::Value failure;
-                  auto login = IdValidation(s, call, LoginCodes{0, ac::kEasyLoginOther}, "easyAuth",
-                                            &failure);
-                  if (!login.ok()) return failure;
-                  auto token = s.sessions.Issue(GrantKind::kToken, call.app.servicecode,
-                                                login->user->userid, login->session.id);
-                  if (!token.ok()) return ReplyFor(token.error(), ac::kEasyLoginOther);
-                  return Success()
-                      .Set("token", token->value)
-                      .Set("userid", login->user->userid)
-                      .Set("loginname", login->user->loginname)
-                      .Set("username", login->user->username);
-                });
+  api.AddMethod(
+      "idValidation", {"loginname", "orgcoding", "password", "encryptiontype"},
+      [&s](const ApiCall& call) {
+        codec::Value failure;
+        auto login =
+            IdValidation(s, call, LoginCodes{0, ac::kEasyLoginOther}, "easyAuth", &failure);
+        if (!login.ok()) return failure;
+        auto token = s.sessions.Issue(GrantKind::kToken, call.app.servicecode, login->user->userid,
+                                      login->session.id);
+        if (!token.ok()) return ReplyFor(token.error(), ac::kEasyLoginOther);
+        return Success()
+            .Set("token", token->value)
+            .Set("userid", login->user->userid)
+            .Set("loginname", login->user->loginname)
+            .Set("username", login->user->username);
+      },
+      MethodCost::kBlocking);
 
   api.AddMethod("getUserInfo", {"token"}, [&s](const ApiCall& call) {
     auto grant = s.sessions.Check(GrantKind::kToken, call.Param("token"), call.app.servicecode);
@@ -44,9 +46,12 @@ void AddEasyAuthMethods(SignedApi& api, AuthServices& s) {
                    ac::kEasyNoProxyRight, ac::kEasyProxyAppDisabled});
   });
 
-  api.AddMethod("logout", {"token"}, [&s](const ApiCall& call) {
-    return LogoutReply(s, call, GrantKind::kToken, "token", ac::kEasyToken);
-  });
+  api.AddMethod(
+      "logout", {"token"},
+      [&s](const ApiCall& call) {
+        return LogoutReply(s, call, GrantKind::kToken, "token", ac::kEasyToken);
+      },
+      MethodCost::kBlocking);
 
   api.AddMethod("getUserSys", {"token"}, [&s](const ApiCall& call) {
     auto grant = s.sessions.Check(GrantKind::kToken, call.Param("token"), call.app.servicecode);

@@ -726,7 +726,14 @@ class LoginPages {
 
 void RegisterLoginPages(http::Router& router, AuthServices& s) {
   auto pages = std::make_shared<LoginPages>(s);
+  // A POST is a form: a password login, a password or profile change, each
+  // a password hash or a directory write, so it runs on the blocking pool.
+  // GETs (the page, zfRedirect's ticket) stay on the I/O thread.
   http::Handler handler = [pages](const http::Request& request, http::Response& response) {
+    if (request.method() == "POST") {
+      response.Defer([pages, &request](http::Response& r) { pages->Handle(request, r); });
+      return;
+    }
     pages->Handle(request, response);
   };
   const std::string base = s.context.settings.context_path;

@@ -135,8 +135,11 @@ struct OrgAndUserApi::Impl {
 
   void Add(std::string name, std::vector<std::string> params,
            codec::Value (Impl::*handler)(const ApiCall&)) {
-    api.AddMethod(std::move(name), std::move(params),
-                  [this, handler](const ApiCall& call) { return (this->*handler)(call); });
+    // Every method reads or writes the directory's database.
+    api.AddMethod(
+        std::move(name), std::move(params),
+        [this, handler](const ApiCall& call) { return (this->*handler)(call); },
+        MethodCost::kBlocking);
   }
 
   // WSDL parameter order: the spec's where known (getUserInfoById(userid),

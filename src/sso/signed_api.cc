@@ -97,10 +97,15 @@ SignedApi::SignedApi(SignedApiOptions options, directory::Directory& directory,
                      TicketStore& tickets, Clock& clock)
     : options_(std::move(options)), directory_(directory), tickets_(tickets), clock_(clock) {}
 
-void SignedApi::AddMethod(std::string name, std::vector<std::string> params,
-                          MethodHandler handler) {
+void SignedApi::AddMethod(std::string name, std::vector<std::string> params, MethodHandler handler,
+                          MethodCost cost) {
   method_order_.push_back(name);
-  methods_[std::move(name)] = Method{std::move(params), std::move(handler)};
+  methods_[std::move(name)] = Method{std::move(params), std::move(handler), cost};
+}
+
+bool SignedApi::Blocking(std::string_view method) const {
+  auto it = methods_.find(method);
+  return it != methods_.end() && it->second.cost == MethodCost::kBlocking;
 }
 
 Result<std::shared_ptr<const directory::App>> SignedApi::Authenticate(
@@ -157,8 +162,8 @@ Result<std::shared_ptr<const directory::App>> SignedApi::Authenticate(
         *when + options_.sign_window + std::chrono::seconds(1) - clock_.Now());
     std::string key = "rp:";
     key.append(std::string_view(crypto::Sha256Hex(material)).substr(0, 32));
-    auto fresh = tickets_.PutIfAbsent(
-        key, "1", std::max(acceptable_for, std::chrono::milliseconds(1000)));
+    auto fresh =
+        tickets_.PutIfAbsent(key, "1", std::max(acceptable_for, std::chrono::milliseconds(1000)));
     if (!fresh.ok()) return Error{code::kUnavailable, "票据存储不可用"};
     if (!*fresh) return Error{code::kReplayed, "重复的请求（重放）被拒绝"};
   }
@@ -183,6 +188,14 @@ codec::Value SignedApi::Dispatch(std::string_view method, const CallParams& para
 }
 
 void SignedApi::HandleHttp(const http::Request& request, http::Response& response) const {
+  if (Blocking(request.ParamOr("method"))) {
+    response.Defer([this, &request](http::Response& r) { AnswerHttp(request, r); });
+    return;
+  }
+  AnswerHttp(request, response);
+}
+
+void SignedApi::AnswerHttp(const http::Request& request, http::Response& response) const {
   HttpParams params(request);
   auto format = codec::ParseFormat(params.Get("datatype"));
   codec::Value reply;
@@ -228,16 +241,27 @@ void SignedApi::HandleSoap(const http::Request& request, http::Response& respons
                                             "unknown operation " + call->operation, call->version));
     return;
   }
-  SoapParams params(*call);
+  if (Blocking(call->operation)) {
+    response.Defer([this, &request, call = std::move(*call)](http::Response& r) {
+      AnswerSoap(request, call, r);
+    });
+    return;
+  }
+  AnswerSoap(request, *call, response);
+}
+
+void SignedApi::AnswerSoap(const http::Request& request, const codec::SoapCall& call,
+                           http::Response& response) const {
+  SoapParams params(call);
   auto format = codec::ParseFormat(params.Get("datatype"));
   codec::Format out_format = format.ok() ? *format : codec::Format::kXml;
   codec::Value reply = format.ok()
-                           ? Dispatch(call->operation, params, request.remote_ip(), out_format)
+                           ? Dispatch(call.operation, params, request.remote_ip(), out_format)
                            : Reply(code::kBadDatatype, "datatype 只能是 xml 或 json");
   response.set_status(200);
-  response.set_content_type(codec::SoapContentType(call->version));
-  response.set_body(codec::BuildSoapResponse(call->operation, codec::kSsoServiceNamespace,
-                                             codec::Render(reply, out_format), call->version));
+  response.set_content_type(codec::SoapContentType(call.version));
+  response.set_body(codec::BuildSoapResponse(call.operation, codec::kSsoServiceNamespace,
+                                             codec::Render(reply, out_format), call.version));
 }
 
 std::string SignedApi::Wsdl(std::string_view endpoint_url) const {

@@ -22,6 +22,10 @@
 #include "http/response.h"
 #include "store/ticket_store.h"
 
+namespace tongban::codec {
+struct SoapCall;
+}  // namespace tongban::codec
+
 namespace tongban::sso {
 
 // A call's parameters, whichever binding carried them. Absent = "".
@@ -45,13 +49,18 @@ struct ApiCall {
 using MethodHandler = std::function<codec::Value(const ApiCall&)>;
 
 struct SignedApiOptions {
-  std::string soap_service;        // e.g. "SimpleAuthService"
+  std::string soap_service;  // e.g. "SimpleAuthService"
   // Absolute URL for the WSDL's soap:address; empty = taken from each
   // request's Host header, as Java SOAP stacks do.
   std::string soap_endpoint_url;
   std::chrono::seconds sign_window{600};
   bool replay_protection = true;
 };
+
+// Where a method's handler runs. kBlocking: it hashes a password or writes
+// the directory, so the HTTP and SOAP bindings defer it to the server's
+// blocking pool (http::Response::Defer) rather than hold up an I/O thread.
+enum class MethodCost { kCheap, kBlocking };
 
 class SignedApi {
  public:
@@ -60,7 +69,8 @@ class SignedApi {
 
   // Registers `name` with the method-specific parameters in WSDL order (the
   // common servicecode, time, sign first and datatype last are added here).
-  void AddMethod(std::string name, std::vector<std::string> params, MethodHandler handler);
+  void AddMethod(std::string name, std::vector<std::string> params, MethodHandler handler,
+                 MethodCost cost = MethodCost::kCheap);
 
   // The HTTP servlet binding: `method` selects the handler; 9800 when unknown.
   void HandleHttp(const http::Request& request, http::Response& response) const;
@@ -76,10 +86,15 @@ class SignedApi {
  private:
   codec::Value Dispatch(std::string_view method, const CallParams& params,
                         std::string_view remote_ip, codec::Format format) const;
+  bool Blocking(std::string_view method) const;
+  void AnswerHttp(const http::Request& request, http::Response& response) const;
+  void AnswerSoap(const http::Request& request, const codec::SoapCall& call,
+                  http::Response& response) const;
 
   struct Method {
     std::vector<std::string> params;
     MethodHandler handler;
+    MethodCost cost = MethodCost::kCheap;
   };
   // Transparent, so a call's method name (a string_view into the request) is
   // looked up without building a std::string.

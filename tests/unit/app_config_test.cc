@@ -77,6 +77,20 @@ TEST(ConfigValidateTest, OutOfRangePortIsRefused) {
   EXPECT_FALSE(ValidateConfig(config).ok());
 }
 
+TEST(ConfigValidateTest, BlockingThreadsAreReadAndBounded) {
+  Config config;
+  config.server.blocking_threads = 257;
+  EXPECT_FALSE(ValidateConfig(config).ok());
+  config.server.blocking_threads = 4;
+  EXPECT_TRUE(ValidateConfig(config).ok());
+}
+
+TEST_F(ConfigFileTest, BlockingThreadsKeyIsRead) {
+  Config config;
+  ASSERT_TRUE(LoadConfigFile(Write("[server]\nblocking_threads = 3\n"), config).ok());
+  EXPECT_EQ(config.server.blocking_threads, 3);
+}
+
 TEST(ConfigValidateTest, TicketStoreMustBeMemoryOrRedis) {
   Config config;
   config.storage.tickets = "memcached://x";

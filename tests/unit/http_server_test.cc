@@ -1,7 +1,5 @@
 // Drives a real Server over loopback sockets with a hand-rolled client, so
 // the bytes on the wire are exactly what each test says.
-#include "http/server.h"
-
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -10,8 +8,11 @@
 
 #include <atomic>
 #include <cerrno>
+#include <future>
 #include <optional>
 #include <thread>
+
+#include "http/server.h"
 
 namespace tongban::http {
 namespace {
@@ -119,9 +120,8 @@ class HttpServerTest : public ::testing::Test {
       }
       r.SetText(200, out);
     });
-    router_.Add("GET", "/ip", [](const Request& req, Response& r) {
-      r.SetText(200, req.remote_ip());
-    });
+    router_.Add("GET", "/ip",
+                [](const Request& req, Response& r) { r.SetText(200, req.remote_ip()); });
     router_.Add("GET", "/throw", [](const Request&, Response& r) {
       r.SetText(200, "partial");
       throw std::runtime_error("boom");
@@ -266,8 +266,10 @@ TEST_F(HttpServerTest, AnswersOversizedChunkedBodyWith413) {
   options.max_body_bytes = 1024;
   Start(options);
   RawClient client(port());
-  client.Send("POST /upload HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
-              "800\r\n" + std::string(0x800, 'x') + "\r\n0\r\n\r\n");
+  client.Send(
+      "POST /upload HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "800\r\n" +
+      std::string(0x800, 'x') + "\r\n0\r\n\r\n");
   auto r = client.Read();
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->status, 413);
@@ -323,8 +325,9 @@ TEST_F(HttpServerTest, AnswersParamThatIsNotUtf8With400NamingIt) {
   auto r = client.RoundTrip(Get("/echo?loginname=%D5%C5%C8%FD"));
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->status, 400);
-  EXPECT_EQ(r->body,
-            R"({"error":"bad_request","message":"parameter 'loginname': value is not valid UTF-8"})");
+  EXPECT_EQ(
+      r->body,
+      R"({"error":"bad_request","message":"parameter 'loginname': value is not valid UTF-8"})");
 }
 
 TEST_F(HttpServerTest, AnswersDotSegmentPathWith400) {
@@ -350,7 +353,8 @@ TEST_F(HttpServerTest, TurnsHandlerExceptionInto500Json) {
 TEST_F(HttpServerTest, SendsContinueWhenTheClientExpectsIt) {
   Start();
   RawClient client(port());
-  client.Send("POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n");
+  client.Send(
+      "POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n");
   auto interim = client.Read();
   ASSERT_TRUE(interim.has_value());
   EXPECT_EQ(interim->status, 100);
@@ -442,14 +446,120 @@ TEST_F(HttpServerTest, StopReturnsFromRunAndClosesIdleConnections) {
   runner_.join();
 }
 
-TEST_F(HttpServerTest, StopLetsTheRequestInFlightFinish) {
-  Start();
-  RawClient client(port());
-  auto r = client.RoundTrip(Get("/stop"));  // the handler itself calls Stop()
+// A handler that defers its work until the test opens the gate, on a
+// server with one I/O thread: while it waits, that thread must go on
+// serving other connections.
+class HttpServerDeferTest : public HttpServerTest {
+ protected:
+  void SetUp() override {
+    HttpServerTest::SetUp();
+    router_.Add("GET", "/slow", [this](const Request& req, Response& r) {
+      std::string who(req.ParamOr("who"));
+      r.Defer([this, who, &req](Response& deferred) {
+        entered_.set_value();
+        gate_.get_future().wait();
+        // The request is still the one that deferred.
+        deferred.SetText(200, who + " " + std::string(req.ParamOr("who")));
+      });
+    });
+    router_.Add("GET", "/slow-throw", [](const Request&, Response& r) {
+      r.Defer([](Response& deferred) {
+        deferred.SetText(200, "partial");
+        throw std::runtime_error("deferred boom");
+      });
+    });
+  }
+
+  std::promise<void> entered_;
+  std::promise<void> gate_;
+};
+
+TEST_F(HttpServerDeferTest, DeferredWorkDoesNotHoldUpTheIoThread) {
+  Start(ServerOptions{.threads = 1, .blocking_threads = 1});
+  RawClient slow(port());
+  slow.Send(Get("/slow?who=first"));
+  entered_.get_future().wait();  // the deferred work is running, and blocked
+  RawClient other(port());
+  auto quick = other.RoundTrip(Get("/healthz"));
+  ASSERT_TRUE(quick.has_value());
+  EXPECT_EQ(quick->body, "ok");
+  gate_.set_value();
+  auto r = slow.Read();
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->status, 200);
-  EXPECT_EQ(r->body, "stopping");
-  EXPECT_TRUE(r->HasHeader("Connection: close"));
+  EXPECT_EQ(r->body, "first first");
+  auto after = slow.RoundTrip(Get("/echo?n=2"));  // the connection carries on
+  ASSERT_TRUE(after.has_value());
+  EXPECT_EQ(after->body, "GET /echo n=2");
+}
+
+TEST_F(HttpServerDeferTest, APipelinedRequestWaitsForTheDeferredOne) {
+  Start(ServerOptions{.threads = 1, .blocking_threads = 1});
+  RawClient client(port());
+  client.Send(Get("/slow?who=one") + Get("/echo?n=2"));
+  entered_.get_future().wait();
+  gate_.set_value();
+  auto first = client.Read();
+  auto second = client.Read();
+  ASSERT_TRUE(first.has_value() && second.has_value());
+  EXPECT_EQ(first->body, "one one");
+  EXPECT_EQ(second->body, "GET /echo n=2");
+}
+
+TEST_F(HttpServerDeferTest, AnExceptionInDeferredWorkIsA500) {
+  Start(ServerOptions{.threads = 1, .blocking_threads = 1});
+  RawClient client(port());
+  auto r = client.RoundTrip(Get("/slow-throw"));
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 500);
+  EXPECT_EQ(r->body.find("partial"), std::string::npos);
+}
+
+TEST_F(HttpServerDeferTest, StopWaitsForDeferredWorkAndClosesAfterIt) {
+  Start(ServerOptions{.threads = 1, .blocking_threads = 1});
+  {
+    RawClient client(port());
+    client.Send(Get("/slow?who=last"));
+    entered_.get_future().wait();
+    server_->Stop();
+    gate_.set_value();
+    auto r = client.Read();
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->body, "last last");
+    EXPECT_TRUE(r->HasHeader("Connection: close"));
+  }  // the client closes: the server's drain ends and Run() returns
+  runner_.join();
+}
+
+TEST(HttpResponseDefer, RunDeferredRunsTheWorkOnceAndResetForgetsIt) {
+  Response response;
+  int runs = 0;
+  response.Defer([&runs](Response& r) {
+    ++runs;
+    r.SetText(201, "done");
+  });
+  EXPECT_TRUE(response.deferred());
+  response.RunDeferred();
+  response.RunDeferred();
+  EXPECT_EQ(runs, 1);
+  EXPECT_EQ(response.status(), 201);
+  response.Defer([&runs](Response&) { ++runs; });
+  response.Reset();
+  EXPECT_FALSE(response.deferred());
+  response.RunDeferred();
+  EXPECT_EQ(runs, 1);
+}
+
+TEST_F(HttpServerTest, StopLetsTheRequestInFlightFinish) {
+  Start();
+  {
+    RawClient client(port());
+    auto r = client.RoundTrip(Get("/stop"));  // the handler itself calls Stop()
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(r->body, "stopping");
+    EXPECT_TRUE(r->HasHeader("Connection: close"));
+  }  // the client closes: the server's drain ends and Run() returns
   runner_.join();
 }
 

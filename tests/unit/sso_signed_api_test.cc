@@ -90,6 +90,10 @@ class SignedApiTest : public directory::test::DirectoryFixture {
     api->AddMethod("echo", {"text"}, [](const ApiCall& call) {
       return Success().Set("text", call.Param("text")).Set("app", call.app.servicecode);
     });
+    api->AddMethod(
+        "slowEcho", {"text"},
+        [](const ApiCall& call) { return Success().Set("text", call.Param("text")); },
+        MethodCost::kBlocking);
     api->AddMethod("explode", {},
                    [](const ApiCall&) -> codec::Value { throw std::runtime_error("handler bug"); });
     return api;
@@ -271,6 +275,12 @@ class SignedApiHttpTest : public SignedApiTest {
                                .body = body});
     EXPECT_TRUE(request.ok());
     api_->HandleHttp(*request, *out);
+    // What a Server does with deferred work, here on this thread.
+    deferred_ = out->deferred();
+    if (deferred_) {
+      EXPECT_TRUE(out->body().empty());
+      out->RunDeferred();
+    }
     EXPECT_EQ(out->status(), 200);
     auto reply = out->content_type().find("json") != std::string_view::npos
                      ? codec::ParseJson(out->body())
@@ -278,7 +288,21 @@ class SignedApiHttpTest : public SignedApiTest {
     EXPECT_TRUE(reply.ok()) << out->body();
     return reply.ok() ? *reply : codec::Value();
   }
+
+  bool deferred_ = false;
 };
+
+TEST_F(SignedApiHttpTest, ABlockingMethodIsDeferredAndACheapOneIsNot) {
+  http::Response response;
+  codec::Value reply =
+      Post(Signed("app1", pwd_), "method=slowEcho&text=hi&datatype=json", &response);
+  EXPECT_TRUE(deferred_);
+  EXPECT_EQ(reply["result"].AsString(), "0");
+  EXPECT_EQ(reply["text"].AsString(), "hi");
+  http::Response cheap;
+  Post(Signed("app1", pwd_), "method=echo&text=hi2&datatype=json", &cheap);
+  EXPECT_FALSE(deferred_);
+}
 
 TEST_F(SignedApiHttpTest, ASignedCallReachesItsHandler) {
   http::Response response;
