@@ -727,10 +727,11 @@ class LoginPages {
 void RegisterLoginPages(http::Router& router, AuthServices& s) {
   auto pages = std::make_shared<LoginPages>(s);
   // A POST is a form: a password login, a password or profile change, each
-  // a password hash or a directory write, so it runs on the blocking pool.
-  // GETs (the page, zfRedirect's ticket) stay on the I/O thread.
+  // a password hash or a directory write; logout writes a message to every
+  // app's outbox. These run on the blocking pool. The other GETs (the pages,
+  // zfRedirect's ticket) stay on the I/O thread.
   http::Handler handler = [pages](const http::Request& request, http::Response& response) {
-    if (request.method() == "POST") {
+    if (request.method() == "POST" || request.ParamOr("action") == "logout") {
       response.Defer([pages, &request](http::Response& r) { pages->Handle(request, r); });
       return;
     }
