@@ -4,6 +4,7 @@
 # (GET /livez) measured in the same run, reported as a ratio.
 #   bench/run.sh [build-dir]          (make bench runs it)
 # Environment: DURATION (10s), CONNECTIONS (64), SERVER_THREADS (1),
+# BLOCKING_THREADS (= SERVER_THREADS, the pool that runs password hashing),
 # BASELINE_DURATION (3s, the /livez run before each row that its ratio uses),
 # TICKETS (1000000, the live tickets the RSS row holds), MICRO=0 to skip micro,
 # PERF_ROW="<row name>" to record that row's server with perf (cpu-clock, call
@@ -19,6 +20,9 @@ duration=${DURATION:-10s}
 secs=${duration%s}
 conns=${CONNECTIONS:-64}
 server_threads=${SERVER_THREADS:-1}
+# Password hashing gets as many threads as I/O does, so that the login row
+# compares one core's logins with one core's raw argon2id rate.
+blocking_threads=${BLOCKING_THREADS:-$server_threads}
 live_tickets=${TICKETS:-1000000}
 py=/usr/bin/python3
 
@@ -56,6 +60,7 @@ start_server() {
 [server]
 access_log = false
 threads = $server_threads
+blocking_threads = $blocking_threads
 [sso]
 replay_protection = $replay
 ticket_ttl_s = 3600
@@ -163,7 +168,8 @@ measure() {
 
 header() {
   echo
-  echo "== $1: $conns connections (login: 4), $duration each, server threads: $server_threads"
+  echo "== $1: $conns connections (login: 4), $duration each, server threads: $server_threads" \
+    "(+ $blocking_threads blocking)"
   printf "%-36s %9s %8s %8s %7s %9s %7s %7s\n" endpoint "req/s" "p50 ms" "p99 ms" "RSS MB" \
     "/livez/s" ratio failed
 }
