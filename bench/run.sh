@@ -46,7 +46,14 @@ stop_server() {
     server_pid=""
   fi
 }
-cleanup() { stop_server; rm -rf "$work"; }
+# Background wrk or perf runs of a row that failed go too.
+cleanup() {
+  local jobs_left
+  jobs_left=$(jobs -p)
+  if [ -n "$jobs_left" ]; then kill $jobs_left 2>/dev/null || true; fi
+  stop_server
+  rm -rf "$work"
+}
 trap cleanup EXIT
 
 # start_server NAME REPLAY: a fresh data dir, the demo seed, the app "bench"
@@ -118,7 +125,8 @@ measure() {
   shift 2
   local base_rps=""
   if [ "$name" != baseline ]; then
-    run_wrk "$conns" "${BASELINE_DURATION:-3s}" WRK_METHOD=GET WRK_PATH=/livez WRK_OK='"ok"'
+    WRK_SCRIPT=call.lua run_wrk "$conns" "${BASELINE_DURATION:-3s}" WRK_METHOD=GET \
+      WRK_PATH=/livez WRK_OK='"ok"'
     base_rps=$(bc -l <<<"scale=1; $reqs * 1000000 / $dur")
   fi
   local perf_pid=""
@@ -139,7 +147,10 @@ measure() {
     alongside_pid=$!
   fi
   run_wrk "$c" "${WRK_DURATION:-$duration}" "$@"
-  if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" || cat "$work/perf.err"; fi
+  if [ -n "$perf_pid" ]; then
+    kill -INT "$perf_pid" 2>/dev/null || true
+    wait "$perf_pid" || cat "$work/perf.err"
+  fi
   local rps
   rps=$(bc -l <<<"scale=1; $reqs * 1000000 / $dur")
   rate[$name]=$rps

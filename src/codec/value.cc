@@ -129,6 +129,13 @@ Value& Value::Insert(std::string_view key, Value&& value) {
 
 Value& Value::Add(std::string_view key, Value value) { return Insert(key, std::move(value)); }
 
+Value& Value::AppendNew(std::string_view key, Value value) {
+  Object_& members = MutableObject();
+  assert(Find(key) == nullptr);
+  if (members.capacity() == 0) members.reserve(kInitialMembers);
+  return members.emplace_back(std::string(key), std::move(value)).value;
+}
+
 Value& Value::Set(std::string_view key, Value value) & {
   Insert(key, std::move(value));
   return *this;

@@ -89,6 +89,10 @@ class Value {
   // The reference is valid until the next insertion of a new key into this object (the member
   // vector may grow), so fill the child before adding more fields.
   Value& Add(std::string_view key, Value value);
+  // Appends a member whose key the caller knows is not in this object yet
+  // (asserted in debug builds), without Set's scan of the keys so far: for
+  // building objects of fixed, distinct field names, like a user's ~45.
+  Value& AppendNew(std::string_view key, Value value);
   // The child under `key`, or nullptr when absent or when this is not an object.
   Value* Find(std::string_view key) noexcept;
   const Value* Find(std::string_view key) const noexcept;

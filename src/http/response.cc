@@ -116,11 +116,12 @@ void Response::Reset() {
 }
 
 void Response::RunDeferred() {
-  if (!deferred_) return;
-  // Moved out first: the work may Reset() this response or defer again.
-  std::function<void(Response&)> work = std::move(deferred_);
-  deferred_ = nullptr;
-  work(*this);
+  while (deferred_) {
+    // Moved out first: the work may Reset() this response or defer again.
+    std::function<void(Response&)> work = std::move(deferred_);
+    deferred_ = nullptr;
+    work(*this);
+  }
 }
 
 }  // namespace tongban::http

@@ -64,8 +64,8 @@ class Response {
   // (a test) calls RunDeferred() after it.
   void Defer(std::function<void(Response&)> work) { deferred_ = std::move(work); }
   bool deferred() const { return static_cast<bool>(deferred_); }
-  // Runs the deferred work, if any, here and now, and forgets it. An
-  // exception from it propagates.
+  // Runs the deferred work, if any, here and now (and whatever that work
+  // defers in turn), and forgets it. An exception from it propagates.
   void RunDeferred();
 
   // Back to a fresh 200 with no headers or body, keeping allocated storage.

@@ -265,11 +265,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // from this connection's I/O thread again. The Request is untouched
   // meanwhile: nothing reads the next request before SendResponse().
   void RunDeferredWork() {
-    asio::post(*shared_.blocking, [self = shared_from_this()] {
-      while (self->response_.deferred()) {
-        self->RunHandler([](const Request&, Response& response) { response.RunDeferred(); });
-      }
-      asio::post(self->worker_.ioc(), [self] { self->SendResponse(); });
+    asio::post(*shared_.blocking, [self = shared_from_this()]() mutable {
+      self->RunHandler([](const Request&, Response& response) { response.RunDeferred(); });
+      // The reference moves on: the connection must never be destroyed on
+      // this thread (its destructor unlinks it from its worker's list).
+      asio::io_context& ioc = self->worker_.ioc();
+      asio::post(ioc, [self = std::move(self)] { self->SendResponse(); });
     });
   }
 
@@ -465,8 +466,9 @@ void Worker::Sweep() {
         if (age > shared_.read_ticks) c->Close();
         break;
       case Connection::State::kHandling:
-        // A handler on this thread is never seen here; deferred work on the
-        // blocking pool has no deadline but the shutdown one.
+        // A handler on this thread is never seen here. Deferred work on the
+        // blocking pool has no deadline, not even the shutdown one: Close()
+        // only closes the socket, and Run() returns after the work is done.
         break;
     }
     if (past_deadline) c->Close();

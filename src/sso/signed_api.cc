@@ -15,6 +15,10 @@
 namespace tongban::sso {
 namespace {
 
+// How far apart the clocks of a cluster's nodes may be (NTP keeps them within
+// a second); replay marks outlive their call's window by this much.
+constexpr std::chrono::seconds kNodeClockMargin{30};
+
 class HttpParams final : public CallParams {
  public:
   explicit HttpParams(const http::Request& request) : request_(request) {}
@@ -155,11 +159,14 @@ Result<std::shared_ptr<const directory::App>> SignedApi::Authenticate(
     material.append("\x1f").append(params.Get("datatype"));
     // The mark must outlive only the call's acceptance: `time` passes the
     // window check until time + sign_window (one second more for `time`'s
-    // whole seconds). A flat 2 x sign_window kept most marks twice as long,
-    // and marks are what a busy one-node server's memory grows with. 128 bits
-    // of the digest are plenty for a key that lives minutes.
+    // whole seconds), plus kNodeClockMargin because another node, whose
+    // clock may be a little behind this one's, accepts it a little longer. A
+    // flat 2 x sign_window kept most marks twice as long, and marks are what
+    // a busy one-node server's memory grows with. 128 bits of the digest are
+    // plenty for a key that lives minutes.
     const auto acceptable_for = std::chrono::duration_cast<std::chrono::milliseconds>(
-        *when + options_.sign_window + std::chrono::seconds(1) - clock_.Now());
+        *when + options_.sign_window + std::chrono::seconds(1) + kNodeClockMargin -
+        clock_.Now());
     std::string key = "rp:";
     key.append(std::string_view(crypto::Sha256Hex(material)).substr(0, 32));
     auto fresh =

@@ -50,6 +50,19 @@ TEST(CodecValueTest, SetOnAnExistingKeyReplacesItInPlace) {
   EXPECT_EQ(v.members()[0].value.AsString(), "6001");
 }
 
+TEST(CodecValueTest, AppendNewAddsInOrderAndIsFoundLikeSet) {
+  Value v;  // null: becomes an object
+  v.AppendNew("userid", "u1");
+  v.AppendNew("loginname", "zhangs").AsString();
+  v.Set("result", "0");
+  ASSERT_EQ(v.size(), 3u);
+  EXPECT_EQ(v.members()[1].key, "loginname");
+  EXPECT_EQ(v["userid"].AsString(), "u1");
+  v.Set("loginname", "lisi");  // Set still finds an appended key
+  EXPECT_EQ(v.size(), 3u);
+  EXPECT_EQ(v["loginname"].AsString(), "lisi");
+}
+
 TEST(CodecValueTest, AddReturnsTheStoredChildForFilling) {
   Value reply = Value::Object();
   Value& users = reply.Add("user", Value::Array());

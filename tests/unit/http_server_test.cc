@@ -548,6 +548,18 @@ TEST(HttpResponseDefer, RunDeferredRunsTheWorkOnceAndResetForgetsIt) {
   EXPECT_FALSE(response.deferred());
   response.RunDeferred();
   EXPECT_EQ(runs, 1);
+  // Work that defers more work: one RunDeferred runs both.
+  response.Defer([&runs](Response& r) {
+    ++runs;
+    r.Defer([&runs](Response& again) {
+      ++runs;
+      again.SetText(200, "second");
+    });
+  });
+  response.RunDeferred();
+  EXPECT_EQ(runs, 3);
+  EXPECT_FALSE(response.deferred());
+  EXPECT_EQ(response.body(), "second");
 }
 
 TEST_F(HttpServerTest, StopLetsTheRequestInFlightFinish) {
