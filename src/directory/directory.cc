@@ -69,6 +69,8 @@ Directory::Directory(PrivateTag, SqlStore& store, Outbox& outbox, const Clock& c
             std::chrono::duration_cast<std::chrono::milliseconds>(options_.cache_ttl), 8),
       roles_(clock, options_.user_cache_capacity,
              std::chrono::duration_cast<std::chrono::milliseconds>(options_.cache_ttl)),
+      orgs_(clock, options_.user_cache_capacity,
+            std::chrono::duration_cast<std::chrono::milliseconds>(options_.cache_ttl)),
       changes_read_from_ms_(clock.NowMillis()) {}
 
 Directory::~Directory() = default;
@@ -130,6 +132,8 @@ void Directory::Forget(char kind, std::string_view key) {
     roles_.Clear();
   } else if (kind == 'r') {
     roles_.Invalidate(key);
+  } else if (kind == 'o') {
+    orgs_.Invalidate(key);
   } else {
     users_.Invalidate(key);
   }
@@ -444,6 +448,7 @@ Result<SavedOrg> Directory::SaveOrg(const Caller& caller, const Fields& args, Sa
   Result<SavedOrg> saved = store_.WithTransaction([&](soci::session& sql) {
     return Impl::SaveOrgInTx(*this, sql, app->get(), args, mode, true);
   });
+  if (saved.ok()) Changed('o', saved->org.orgcoding);
   if (!saved.ok() && saved.error().code == errc::kConflict) {
     // Two concurrent adds of one sibling name: the unique index decided.
     return Code(code::kOrgNameExists, "a sibling org has this orgname");
@@ -463,7 +468,7 @@ Result<Org> Directory::DeleteOrg(const Caller& caller, std::string_view orgcodin
   }
   std::string coding(orgcoding);
   std::string origin = caller.servicecode;
-  return store_.WithTransaction([&](soci::session& sql) -> Result<Org> {
+  Result<Org> deleted = store_.WithTransaction([&](soci::session& sql) -> Result<Org> {
     std::optional<Org> org = Impl::QueryOrg(sql, coding);
     if (!org) return Code(code::kOrgNotFound, "no such org");
     Params p = {{"c", coding}};
@@ -486,6 +491,8 @@ Result<Org> Directory::DeleteOrg(const Caller& caller, std::string_view orgcodin
     }
     return std::move(*org);
   });
+  if (deleted.ok()) Changed('o', coding);
+  return deleted;
 }
 
 Result<Org> Directory::GetOrg(const Caller& caller, std::string_view orgcoding) {
@@ -495,11 +502,21 @@ Result<Org> Directory::GetOrg(const Caller& caller, std::string_view orgcoding) 
   if (*app != nullptr && !InScope((*app)->org_scope, orgcoding)) {
     return Code(code::kOrgReadNoRight, "the org is outside this app's scope");
   }
-  return store_.WithSession([&](soci::session& sql) -> Result<Org> {
+  auto org = CachedOrg(orgcoding);
+  if (!org.ok()) return std::move(org).error();
+  return **org;
+}
+
+Result<std::shared_ptr<const Org>> Directory::CachedOrg(std::string_view orgcoding) {
+  if (auto hit = orgs_.Find(orgcoding)) return hit;
+  uint64_t ticket = orgs_.FillTicket(orgcoding);
+  auto loaded = store_.WithSession([&](soci::session& sql) -> Result<std::shared_ptr<const Org>> {
     std::optional<Org> org = Impl::QueryOrg(sql, orgcoding);
     if (!org) return Code(code::kOrgReadNotFound, "no such org");
-    return std::move(*org);
+    return std::shared_ptr<const Org>(std::make_shared<Org>(std::move(*org)));
   });
+  if (loaded.ok()) orgs_.Insert(orgcoding, *loaded, ticket);
+  return loaded;
 }
 
 Result<PageOf<Org>> Directory::ChildOrgs(const Caller& caller, std::string_view orgcoding,

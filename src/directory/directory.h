@@ -323,11 +323,14 @@ class Directory {
  private:
   friend struct Impl;
 
-  // Drops the snapshot of user ('u'), app ('a') or one user's roles in one
-  // app ('r', RolesKey; "" = every user's) here and logs the change for the
-  // other nodes (FollowChanges).
+  // Drops the snapshot of user ('u'), app ('a'), org ('o') or one user's
+  // roles in one app ('r', RolesKey; "" = every user's) here and logs the
+  // change for the other nodes (FollowChanges).
   void Changed(char kind, std::string_view key);
   void Forget(char kind, std::string_view key);  // the local half of Changed
+  // The org's snapshot, from memory after the first load: getOrgInfo is an
+  // app's everyday read. kOrgReadNotFound when there is no such org.
+  Result<std::shared_ptr<const Org>> CachedOrg(std::string_view orgcoding);
   static std::string RolesKey(std::string_view userid, std::string_view app);
   Result<std::vector<Role>> LoadUserRoles(std::string_view userid, std::string_view app);
 
@@ -340,6 +343,7 @@ class Directory {
   SnapshotCache<User> users_;
   SnapshotCache<App> apps_;
   SnapshotCache<std::vector<Role>> roles_;  // by RolesKey
+  SnapshotCache<Org> orgs_;
   // FollowChanges reads the log from here (ms, the writers' clocks) on.
   std::atomic<int64_t> changes_read_from_ms_;
   std::atomic<int64_t> follow_calls_{0};

@@ -301,6 +301,7 @@ Result<ImportReport> Directory::ImportOrgs(std::istream& csv, const ImportOption
     });
     if (saved.ok()) {
       ++(saved->added ? report.added : report.modified);
+      if (!saved->added) Changed('o', saved->org.orgcoding);
     } else if (saved.error().code == errc::kUnavailable) {
       return std::move(saved).error();
     } else {

@@ -65,6 +65,28 @@ TEST_F(DirectoryFollowTest, ARotatedAppSecretReachesTheOtherNode) {
   EXPECT_EQ((*other->CachedApp("app1"))->servicepwd, *secret);
 }
 
+TEST_F(DirectoryFollowTest, AnOrgIsCachedAndItsChangesAndDeletionFollowed) {
+  AddOrg("001", "省");
+  AddOrg("001001", "市");
+  auto other = OtherNode();
+  ASSERT_TRUE(other->FollowChanges().ok());
+  auto before = other->GetOrg(Caller::Admin(), "001001");
+  ASSERT_TRUE(before.ok());
+  EXPECT_EQ(before->orgname, "市");
+  ASSERT_TRUE(
+      dir_->SaveOrg(Caller::Admin(), {{"orgcoding", "001001"}, {"orgname", "地级市"}},
+                    SaveMode::kModifyOnly)
+          .ok());
+  EXPECT_EQ(dir_->GetOrg(Caller::Admin(), "001001")->orgname, "地级市");  // this node: at once
+  EXPECT_EQ(other->GetOrg(Caller::Admin(), "001001")->orgname, "市");     // a snapshot
+  ASSERT_TRUE(other->FollowChanges().ok());
+  EXPECT_EQ(other->GetOrg(Caller::Admin(), "001001")->orgname, "地级市");
+  ASSERT_TRUE(dir_->DeleteOrg(Caller::Admin(), "001001").ok());
+  EXPECT_EQ(dir_->GetOrg(Caller::Admin(), "001001").error().code, code::kOrgReadNotFound);
+  ASSERT_TRUE(other->FollowChanges().ok());
+  EXPECT_EQ(other->GetOrg(Caller::Admin(), "001001").error().code, code::kOrgReadNotFound);
+}
+
 TEST_F(DirectoryFollowTest, RoleGrantsAreCachedPerNodeAndFollowedAcrossNodes) {
   AddOrg("001", "省");
   User u = AddUser("zhangs", "001");
