@@ -4,6 +4,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -182,6 +183,14 @@ std::string Sha1Hex(std::string_view data) { return HexDigest(internal::Md::kSha
 std::string Sha256Hex(std::string_view data) { return HexDigest(internal::Md::kSha256, data); }
 std::string Sm3Hex(std::string_view data) { return HexDigest(internal::Md::kSm3, data); }
 std::string Sha256(std::string_view data) { return RawDigest(internal::Md::kSha256, data); }
+
+void AppendSha256Hex(std::string_view data, size_t hex_chars, std::string& out) {
+  uint8_t digest[32];
+  internal::DigestParts(internal::Md::kSha256, {data}, digest);
+  char hex[64];
+  internal::HexEncodeTo(digest, sizeof(digest), hex);
+  out.append(hex, std::min<size_t>(hex_chars, sizeof(hex)));
+}
 std::string Sm3(std::string_view data) { return RawDigest(internal::Md::kSm3, data); }
 
 std::string HmacSha256(std::string_view key, std::string_view data) {

@@ -5,6 +5,7 @@
 // allocates its small per-digest state once per message.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -14,6 +15,10 @@ std::string Md5Hex(std::string_view data);
 std::string Sha1Hex(std::string_view data);
 std::string Sha256Hex(std::string_view data);
 std::string Sm3Hex(std::string_view data);
+
+// Appends the first `hex_chars` (at most 64) lowercase hex digits of
+// SHA-256(data) to `out`, with no temporary: for keys built on a hot path.
+void AppendSha256Hex(std::string_view data, size_t hex_chars, std::string& out);
 
 // Raw 32-byte digests.
 std::string Sha256(std::string_view data);

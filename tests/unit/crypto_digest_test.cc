@@ -108,3 +108,18 @@ TEST(CryptoDigestTest, GivesTheSameResultsOnManyThreads) {
 
 }  // namespace
 }  // namespace tongban::crypto
+
+namespace tongban::crypto {
+namespace {
+
+TEST(AppendSha256HexTest, AppendsThePrefixOfTheHexDigest) {
+  std::string out = "rp:";
+  AppendSha256Hex("abc", 32, out);
+  EXPECT_EQ(out, "rp:" + Sha256Hex("abc").substr(0, 32));
+  std::string whole;
+  AppendSha256Hex("abc", 100, whole);  // capped at the digest's 64 digits
+  EXPECT_EQ(whole, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+}  // namespace
+}  // namespace tongban::crypto
