@@ -2,7 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <charconv>
 #include <mutex>
 #include <set>
 #include <vector>
@@ -99,9 +98,7 @@ struct TicketRecord {
     r.session_id = Unescape((*f)[5]);
     r.public_id = Unescape((*f)[6]);
     r.from_new_login = (*f)[7] == "1";
-    auto [end, ec] = std::from_chars((*f)[8].data(), (*f)[8].data() + (*f)[8].size(),
-                                     r.auth_time_ms);
-    if (ec != std::errc() || end != (*f)[8].data() + (*f)[8].size()) {
+    if (!ParseIntField((*f)[8], &r.auth_time_ms)) {
       return Error::Internal("corrupt CAS ticket record");
     }
     r.proxies = UnpackList(Unescape((*f)[9]));

@@ -1,5 +1,7 @@
 #include "sso/packed_record.h"
 
+#include <charconv>
+
 namespace tongban::sso {
 namespace {
 
@@ -65,6 +67,11 @@ std::vector<std::string> Unpack(std::string_view record) {
   }
   fields.push_back(Unescape(record));
   return fields;
+}
+
+bool ParseIntField(std::string_view text, int64_t* out) {
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *out);
+  return ec == std::errc() && end == text.data() + text.size();
 }
 
 std::vector<std::string> UnpackList(std::string_view field) {

@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <initializer_list>
 #include <optional>
 #include <string>
@@ -24,6 +25,9 @@ std::string Unescape(std::string_view field);
 std::vector<std::string> Unpack(std::string_view record);
 // The inverse of PackList: "" is the empty list.
 std::vector<std::string> UnpackList(std::string_view field);
+
+// An integer field as std::to_string wrote it: the whole text, nothing else.
+bool ParseIntField(std::string_view text, int64_t* out);
 
 // The still-escaped fields of a record, when it has exactly N of them.
 template <size_t N>

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <array>
-#include <charconv>
 #include <initializer_list>
 #include <iterator>
 #include <limits>
@@ -52,11 +51,6 @@ std::string GrantKey(GrantKind kind, std::string_view value) {
   }
 }
 
-bool ParseInt(std::string_view text, int64_t* out) {
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *out);
-  return ec == std::errc() && end == text.data() + text.size();
-}
-
 bool IsGrantKind(char c) {
   return c == 's' || c == 'c' || c == 't' || c == 'a' || c == 'r' || c == 'p';
 }
@@ -71,7 +65,7 @@ Result<Grant> DecodeGrant(std::string_view record, std::string_view value) {
   auto f = SplitRecord<8>(record);
   Grant g;
   if (!f || (*f)[0] != "1" || (*f)[1].size() != 1 || !IsGrantKind((*f)[1][0]) ||
-      !ParseInt((*f)[5], &g.expires_ms)) {
+      !ParseIntField((*f)[5], &g.expires_ms)) {
     return Error::Internal("a stored grant is corrupt");
   }
   g.kind = static_cast<GrantKind>((*f)[1][0]);
@@ -93,7 +87,7 @@ std::string EncodeSession(const Session& s) {
 Result<Session> DecodeSession(std::string_view record, std::string_view id) {
   std::vector<std::string> f = Unpack(record);
   Session s;
-  if (f.size() != 7 || f[0] != "1" || !ParseInt(f[5], &s.created_ms) || f[6].size() != 1 ||
+  if (f.size() != 7 || f[0] != "1" || !ParseIntField(f[5], &s.created_ms) || f[6].size() != 1 ||
       (f[6][0] != 'b' && f[6][0] != 'a')) {
     return Error::Internal("a stored session is corrupt");
   }

@@ -31,6 +31,18 @@ TEST(PackedRecordTest, ListsNestInOneFieldOfARecord) {
   EXPECT_TRUE(UnpackList(Unescape((*f)[2])).empty());
 }
 
+TEST(PackedRecordTest, IntFieldsMustBeWholeNumbers) {
+  int64_t v = 0;
+  EXPECT_TRUE(ParseIntField("1700000000123", &v));
+  EXPECT_EQ(v, 1700000000123);
+  EXPECT_TRUE(ParseIntField("-5", &v));
+  EXPECT_EQ(v, -5);
+  EXPECT_FALSE(ParseIntField("", &v));
+  EXPECT_FALSE(ParseIntField("12x", &v));
+  EXPECT_FALSE(ParseIntField(" 12", &v));
+  EXPECT_FALSE(ParseIntField("99999999999999999999", &v));
+}
+
 TEST(PackedRecordTest, SplitRecordRefusesTooFewOrTooManyFields) {
   EXPECT_TRUE(SplitRecord<3>("a|b|c").has_value());
   EXPECT_FALSE(SplitRecord<3>("a|b").has_value());
