@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "crypto/digest.h"
+#include "directory/wire.h"
 #include "directory_test_support.h"
 
 namespace tongban::directory {
@@ -137,12 +138,13 @@ TEST_F(DirectoryMd5LoginTest, PushesOfANewUserAreKeyedByUserAndMarkedAsNewToTheA
 }
 
 TEST_F(DirectoryMd5LoginTest, AUserMovingIntoAnAppsScopeIsNewToThatApp) {
-  AddOrg("002", "江苏省");
-  AddPushApp("js", "002");
+  AddOrg("001002", "宁波市");
+  AddPushApp("nb", "001002");
   User u = AddUser("zhangs", "001001");
-  EXPECT_TRUE(PendingFor("js").empty());
-  ASSERT_TRUE(dir_->SaveUser(Caller::Admin(), {{"userid", u.userid}, {"orgcoding", "002"}}).ok());
-  std::vector<OutboxMessage> pending = PendingFor("js");
+  EXPECT_TRUE(PendingFor("nb").empty());
+  auto moved = dir_->SaveUser(Caller::Admin(), {{"userid", u.userid}, {"orgcoding", "001002"}});
+  ASSERT_TRUE(moved.ok()) << moved.error().message;
+  std::vector<OutboxMessage> pending = PendingFor("nb");
   ASSERT_EQ(pending.size(), 1u);
   EXPECT_NE(pending[0].payload.find(kPushHintNewToApp), std::string::npos);
 }

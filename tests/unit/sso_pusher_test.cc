@@ -16,6 +16,7 @@
 
 #include "codec/parse.h"
 #include "crypto/sign.h"
+#include "directory/wire.h"
 #include "directory_test_support.h"
 #include "http/metrics.h"
 #include "http/router.h"
