@@ -85,7 +85,9 @@ class PushTest(unittest.TestCase):
         args = push.args()
         self.assertEqual(args["username"], "推送signeduser")
         self.assertEqual(args["officeaddress"], "杭州市")
-        self.assertNotIn("loginpwd", args)
+        # Never the user's password: a new user carries a random placeholder.
+        self.assertNotEqual(args["loginpwd"], "Push-Passw0rd")
+        self.assertEqual(args["encryptiontype"], "1")
 
     def test_an_xml_app_receives_args_as_sso_xml(self):
         receiver = self.push_app("xmlapp", "001004", "--datatype", "xml")
