@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <optional>
 
@@ -81,7 +82,29 @@ struct AppCreateArgs {
   bool proxy_right = false;
   bool directory_write = false;
   bool open_to_all = false;
+  std::vector<std::string> push_urls_for;  // METHOD=URL
+  std::string push_password = "placeholder";
+  bool md5_login = false;
 };
+
+// Applies "METHOD=URL" items to `urls`; "METHOD=" removes the method's own URL.
+Status ApplyPushUrls(const std::vector<std::string>& items,
+                     std::map<std::string, std::string>& urls) {
+  for (const std::string& item : items) {
+    size_t eq = item.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return Error::InvalidArgument("--push-url-for wants METHOD=URL, got " + item);
+    }
+    std::string method = item.substr(0, eq);
+    std::string url = item.substr(eq + 1);
+    if (url.empty()) {
+      urls.erase(method);
+    } else {
+      urls[method] = url;
+    }
+  }
+  return Status::Ok();
+}
 
 }  // namespace
 
@@ -110,6 +133,12 @@ void RegisterAdminCommands(CLI::App& admin, AdminCommands& commands) {
   create->add_flag("--directory-write", create_args->directory_write,
                    "May synchronize users and orgs");
   create->add_flag("--open-to-all", create_args->open_to_all, "Listed in every user's systems");
+  create->add_option("--push-url-for", create_args->push_urls_for,
+                     "METHOD=URL: pushes of METHOD go to URL instead of --push-url (repeat)");
+  create->add_option("--push-password", create_args->push_password,
+                     "loginpwd of a pushed new user: placeholder (default, random) or omit");
+  create->add_flag("--md5-login", create_args->md5_login,
+                   "idValidation may use encryptiontype 3 (needs [directory] md5_login_variant)");
   create->callback([&commands, create_args] {
     commands.run = [create_args](const Config& config) {
       auto node = Node::Open(config);
@@ -130,6 +159,11 @@ void RegisterAdminCommands(CLI::App& admin, AdminCommands& commands) {
       settings.open_to_all = create_args->open_to_all;
       settings.org_scope = create_args->org_scope;
       settings.datatype = create_args->datatype;
+      settings.push_password = create_args->push_password;
+      settings.md5_login = create_args->md5_login;
+      if (Status s = ApplyPushUrls(create_args->push_urls_for, settings.push_urls); !s.ok()) {
+        return Fail(s.error());
+      }
       auto protocols = ParseProtocols(create_args->protocols);
       if (!protocols.ok()) return Fail(protocols.error());
       settings.protocols = *protocols;
@@ -216,6 +250,9 @@ void RegisterAdminCommands(CLI::App& admin, AdminCommands& commands) {
     std::optional<std::string> logout_url;
     std::optional<std::string> datatype;
     std::optional<std::string> protocols;
+    std::vector<std::string> push_urls_for;
+    std::optional<std::string> push_password;
+    std::optional<bool> md5_login;
   };
   auto set_args = std::make_shared<AppSetArgs>();
   CLI::App* set = app->add_subcommand("set", "Change settings of an app");
@@ -228,6 +265,12 @@ void RegisterAdminCommands(CLI::App& admin, AdminCommands& commands) {
   set->add_option("--datatype", set_args->datatype, "Format of pushes: json or xml");
   set->add_option("--protocols", set_args->protocols,
                   "Sign-on protocols, comma-separated: zj, cas, oidc");
+  set->add_option("--push-url-for", set_args->push_urls_for,
+                  "METHOD=URL: pushes of METHOD go to URL; METHOD= back to --push-url (repeat)");
+  set->add_option("--push-password", set_args->push_password,
+                  "loginpwd of a pushed new user: placeholder or omit");
+  set->add_option("--md5-login", set_args->md5_login,
+                  "true/false: idValidation may use encryptiontype 3");
   set->callback([&commands, set_args] {
     commands.run = [set_args](const Config& config) {
       auto node = Node::Open(config);
@@ -244,6 +287,11 @@ void RegisterAdminCommands(CLI::App& admin, AdminCommands& commands) {
       }
       if (set_args->logout_url) settings.logout_url = *set_args->logout_url;
       if (set_args->datatype) settings.datatype = *set_args->datatype;
+      if (set_args->push_password) settings.push_password = *set_args->push_password;
+      if (set_args->md5_login) settings.md5_login = *set_args->md5_login;
+      if (Status s = ApplyPushUrls(set_args->push_urls_for, settings.push_urls); !s.ok()) {
+        return Fail(s.error());
+      }
       if (set_args->protocols) {
         auto protocols = ParseProtocols(*set_args->protocols);
         if (!protocols.ok()) return Fail(protocols.error());

@@ -95,7 +95,8 @@ Status LoadConfigFile(const std::string& path, Config& c) {
     return Error::InvalidArgument("config: " + path + ": " + std::string(e.description()));
   }
   static const std::set<std::string> kTables = {"server", "storage", "sso", "push",
-                                                 "oidc",   "cas",     "console", "log"};
+                                                 "oidc",   "cas",     "console", "log",
+                                                 "directory"};
   for (const auto& [key, node] : root) {
     if (!kTables.count(std::string(key.str())) || !node.is_table()) {
       return Error::InvalidArgument("config: unknown table [" + std::string(key.str()) + "]");
@@ -165,6 +166,10 @@ Status LoadConfigFile(const std::string& path, Config& c) {
   cas.Read("proxy_callback_timeout_s", c.cas.proxy_callback_timeout_s);
   cas.Read("allow_http_proxy_callback", c.cas.allow_http_proxy_callback);
   TB_RETURN_IF_ERROR(cas.Finish());
+
+  TableReader directory(root, "directory");
+  directory.Read("md5_login_variant", c.directory.md5_login_variant);
+  TB_RETURN_IF_ERROR(directory.Finish());
 
   TableReader console(root, "console");
   console.Read("enabled", c.console.enabled);

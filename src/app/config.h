@@ -89,6 +89,14 @@ struct CasConfig {
   bool allow_http_proxy_callback = false;  // http:// pgtUrl on hosts other than loopback
 };
 
+// The identity directory (directory/directory.h).
+struct DirectoryConfig {
+  // Also keep an argon2id hash of the password's MD5, so that apps allowed
+  // to (md5_login) can log users in with encryptiontype 3. Captured at each
+  // password change and at the next plaintext login of older users.
+  bool md5_login_variant = false;
+};
+
 // The web console (console/admin_api.h).
 struct ConsoleConfig {
   bool enabled = true;  // false: neither the console nor /sso/admin/api/
@@ -105,6 +113,7 @@ struct Config {
   PushConfig push;
   OidcConfig oidc;
   CasConfig cas;
+  DirectoryConfig directory;
   ConsoleConfig console;
   LogConfig log;
 

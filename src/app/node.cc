@@ -66,7 +66,10 @@ Status Node::OpenAll() {
   outbox_options.max_attempts = config_.push.max_attempts;
   outbox_options.claim_timeout = std::chrono::seconds(config_.push.claim_timeout_s);
   outbox_ = std::make_unique<Outbox>(*sql_, outbox_options);
-  auto directory = directory::Directory::Open(*sql_, *outbox_, clock(), random(), *box_);
+  directory::DirectoryOptions directory_options;
+  directory_options.md5_login_variant = config_.directory.md5_login_variant;
+  auto directory =
+      directory::Directory::Open(*sql_, *outbox_, clock(), random(), *box_, directory_options);
   if (!directory.ok()) return std::move(directory).error();
   directory_ = std::move(directory).value();
   return Status::Ok();

@@ -1,6 +1,7 @@
 // JSON shapes of the admin API (docs/api/admin.md, "Objects") and the small
 // request helpers every route file uses.
 #include <charconv>
+#include <map>
 #include <string>
 
 #include "console/internal.h"
@@ -117,7 +118,9 @@ codec::Value UserJson(const directory::User& user) {
 codec::Value AppJson(const directory::App& app) {
   codec::Value protocols = codec::Value::Object(3);
   protocols.Set("zj", app.protocols.zj).Set("cas", app.protocols.cas).Set("oidc", app.protocols.oidc);
-  codec::Value v = codec::Value::Object(18);
+  codec::Value push_urls = codec::Value::Object(app.push_urls.size());
+  for (const auto& [method, url] : app.push_urls) push_urls.Set(method, url);
+  codec::Value v = codec::Value::Object(21);
   v.Set("servicecode", app.servicecode)
       .Set("name", app.name)
       .Set("orgcoding", app.orgcoding)
@@ -127,6 +130,9 @@ codec::Value AppJson(const directory::App& app) {
       .Set("logout_url", app.logout_url)
       .Set("push_url", app.push_url)
       .Set("push_enabled", app.push_enabled)
+      .Set("push_urls", std::move(push_urls))
+      .Set("push_password", app.push_password)
+      .Set("md5_login", app.md5_login)
       .Set("datatype", app.datatype)
       .Set("proxy_right", app.proxy_right)
       .Set("enabled", app.enabled)
@@ -184,6 +190,18 @@ Status ApplyAppFields(const codec::Value& body, directory::App& app) {
       s = SetText(value, key, &app.push_url);
     } else if (key == "push_enabled") {
       s = SetBool(value, key, &app.push_enabled);
+    } else if (key == "push_urls") {
+      if (!value.IsObject()) return Error::InvalidArgument("push_urls 应为 {方法: URL} 对象");
+      std::map<std::string, std::string> urls;
+      for (const auto& p : value.members()) {
+        if (!p.value.IsString()) return Error::InvalidArgument("push_urls 的值应为 URL 字符串");
+        if (!p.value.AsString().empty()) urls[p.key] = p.value.AsString();
+      }
+      app.push_urls = std::move(urls);
+    } else if (key == "push_password") {
+      s = SetText(value, key, &app.push_password);
+    } else if (key == "md5_login") {
+      s = SetBool(value, key, &app.md5_login);
     } else if (key == "datatype") {
       s = SetText(value, key, &app.datatype);
     } else if (key == "proxy_right") {

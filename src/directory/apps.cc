@@ -26,7 +26,7 @@ constexpr const char* kAppColumns =
     "servicecode, name, orgcoding, servicepwd_sealed, password_key_sealed, signtype, "
     "allowed_ips, callback_urls, logout_url, push_url, push_enabled, datatype, proxy_right, "
     "enabled, protocol_zj, protocol_cas, protocol_oidc, directory_write, org_scope, open_to_all, "
-    "created_ms, updated_ms";
+    "created_ms, updated_ms, push_urls, push_password, md5_login";
 
 struct AppRow {
   App app;
@@ -45,6 +45,8 @@ struct AppRow {
   int open_to_all = 0;
   long long created_ms = 0;
   long long updated_ms = 0;
+  std::string push_urls;
+  int md5_login = 0;
 };
 
 void BindAppRow(soci::statement& st, AppRow& r) {
@@ -70,6 +72,9 @@ void BindAppRow(soci::statement& st, AppRow& r) {
   st.exchange(soci::into(r.open_to_all));
   st.exchange(soci::into(r.created_ms));
   st.exchange(soci::into(r.updated_ms));
+  st.exchange(soci::into(r.push_urls));
+  st.exchange(soci::into(r.app.push_password));
+  st.exchange(soci::into(r.md5_login));
 }
 
 std::string ListToJson(const std::vector<std::string>& items) {
@@ -87,6 +92,35 @@ Result<std::vector<std::string>> ListFromJson(std::string_view text) {
     out.push_back(v.AsString());
   }
   return out;
+}
+
+std::string MapToJson(const std::map<std::string, std::string>& map) {
+  codec::Value object = codec::Value::Object(map.size());
+  for (const auto& [key, value] : map) object.Set(key, value);
+  return codec::RenderJson(object);
+}
+
+Result<std::map<std::string, std::string>> MapFromJson(std::string_view text) {
+  auto parsed = codec::ParseJson(text);
+  if (!parsed.ok() || !parsed->IsObject()) return Error::Internal("directory: corrupt app map");
+  std::map<std::string, std::string> out;
+  for (const codec::Member& m : parsed->members()) {
+    if (!m.value.IsString()) return Error::Internal("directory: corrupt app map");
+    out.emplace(m.key, m.value.AsString());
+  }
+  return out;
+}
+
+// The methods a push carries (sso/pusher.cc); "logout" has its own logout_url.
+bool IsPushMethod(std::string_view method) {
+  static constexpr std::string_view kMethods[] = {
+      "synchronizeUser", "deleteUser",          "synchronizeOrg", "deleteOrg",
+      "synchronizeRole", "deleteRole",          "synchronizePosition", "deletePosition",
+      "synchronizeUserRole"};
+  for (std::string_view m : kMethods) {
+    if (m == method) return true;
+  }
+  return false;
 }
 
 Result<App> FinishApp(AppRow& r) {
@@ -108,6 +142,10 @@ Result<App> FinishApp(AppRow& r) {
   app.open_to_all = r.open_to_all != 0;
   app.created_ms = r.created_ms;
   app.updated_ms = r.updated_ms;
+  auto push_urls = MapFromJson(r.push_urls);
+  if (!push_urls.ok()) return std::move(push_urls).error();
+  app.push_urls = std::move(*push_urls);
+  app.md5_login = r.md5_login != 0;
   return app;
 }
 
@@ -268,6 +306,15 @@ Status Directory::Impl::ValidateAppSettings(const App& app) {
   if (app.push_enabled && app.push_url.empty()) {
     return Error::InvalidArgument("push_enabled needs a push_url");
   }
+  for (const auto& [method, url] : app.push_urls) {
+    if (!IsPushMethod(method)) {
+      return Error::InvalidArgument("push_urls: not a pushed method: " + method);
+    }
+    if (!IsHttpUrl(url)) return Error::InvalidArgument("push_urls: not an http(s) URL: " + url);
+  }
+  if (app.push_password != kPushPasswordPlaceholder && app.push_password != kPushPasswordOmit) {
+    return Error::InvalidArgument("push_password must be placeholder or omit");
+  }
   if (app.datatype != "json" && app.datatype != "xml") {
     return Error::InvalidArgument("datatype must be json or xml");
   }
@@ -368,12 +415,15 @@ Result<CreatedApp> Directory::Impl::CreateAppInTx(Directory& d, soci::session& s
   int push_enabled = app.push_enabled, proxy_right = app.proxy_right, enabled = app.enabled;
   int zj = app.protocols.zj, cas = app.protocols.cas, oidc = app.protocols.oidc;
   int directory_write = app.directory_write, open_to_all = app.open_to_all;
+  int md5_login = app.md5_login;
+  std::string push_urls = MapToJson(app.push_urls);
   long long created = app.created_ms;
   sql << "INSERT INTO dir_apps (servicecode, name, orgcoding, servicepwd_sealed, signtype, "
          "allowed_ips, callback_urls, logout_url, push_url, push_enabled, datatype, proxy_right, "
          "enabled, protocol_zj, protocol_cas, protocol_oidc, directory_write, org_scope, "
-         "open_to_all, created_ms, updated_ms) VALUES (:sc, :name, :org, :pwd, :st, :ips, :urls, "
-         ":logout, :push, :pe, :dt, :pr, :en, :zj, :cas, :oidc, :dw, :scope, :open, :c, :u)",
+         "open_to_all, created_ms, updated_ms, push_urls, push_password, md5_login) VALUES (:sc, "
+         ":name, :org, :pwd, :st, :ips, :urls, :logout, :push, :pe, :dt, :pr, :en, :zj, :cas, "
+         ":oidc, :dw, :scope, :open, :c, :u, :pus, :ppw, :md5)",
       soci::use(app.servicecode, "sc"), soci::use(app.name, "name"),
       soci::use(app.orgcoding, "org"), soci::use(*sealed, "pwd"), soci::use(signtype, "st"),
       soci::use(ips, "ips"), soci::use(urls, "urls"), soci::use(app.logout_url, "logout"),
@@ -381,7 +431,8 @@ Result<CreatedApp> Directory::Impl::CreateAppInTx(Directory& d, soci::session& s
       soci::use(proxy_right, "pr"), soci::use(enabled, "en"), soci::use(zj, "zj"),
       soci::use(cas, "cas"), soci::use(oidc, "oidc"), soci::use(directory_write, "dw"),
       soci::use(app.org_scope, "scope"), soci::use(open_to_all, "open"), soci::use(created, "c"),
-      soci::use(created, "u");
+      soci::use(created, "u"), soci::use(push_urls, "pus"), soci::use(app.push_password, "ppw"),
+      soci::use(md5_login, "md5");
   return CreatedApp{std::move(app), std::move(secret)};
 }
 
@@ -461,12 +512,15 @@ Result<App> Directory::UpdateApp(const App& settings) {
     int push_enabled = app.push_enabled, proxy_right = app.proxy_right, enabled = app.enabled;
     int zj = app.protocols.zj, cas = app.protocols.cas, oidc = app.protocols.oidc;
     int directory_write = app.directory_write, open_to_all = app.open_to_all;
+    int md5_login = app.md5_login;
+    std::string push_urls = MapToJson(app.push_urls);
     long long updated_ms = app.updated_ms;
     sql << "UPDATE dir_apps SET name = :name, orgcoding = :org, signtype = :st, "
            "allowed_ips = :ips, callback_urls = :urls, logout_url = :logout, push_url = :push, "
            "push_enabled = :pe, datatype = :dt, proxy_right = :pr, enabled = :en, "
            "protocol_zj = :zj, protocol_cas = :cas, protocol_oidc = :oidc, "
-           "directory_write = :dw, org_scope = :scope, open_to_all = :open, updated_ms = :u "
+           "directory_write = :dw, org_scope = :scope, open_to_all = :open, updated_ms = :u, "
+           "push_urls = :pus, push_password = :ppw, md5_login = :md5 "
            "WHERE servicecode = :sc",
         soci::use(app.name, "name"), soci::use(app.orgcoding, "org"), soci::use(signtype, "st"),
         soci::use(ips, "ips"), soci::use(urls, "urls"), soci::use(app.logout_url, "logout"),
@@ -475,7 +529,8 @@ Result<App> Directory::UpdateApp(const App& settings) {
         soci::use(zj, "zj"), soci::use(cas, "cas"), soci::use(oidc, "oidc"),
         soci::use(directory_write, "dw"), soci::use(app.org_scope, "scope"),
         soci::use(open_to_all, "open"), soci::use(updated_ms, "u"),
-        soci::use(app.servicecode, "sc");
+        soci::use(push_urls, "pus"), soci::use(app.push_password, "ppw"),
+        soci::use(md5_login, "md5"), soci::use(app.servicecode, "sc");
     return app;
   });
   Changed('a', settings.servicecode);

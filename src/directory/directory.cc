@@ -278,8 +278,10 @@ std::vector<PushTarget> Directory::Impl::PushTargets(soci::session& sql) {
 }
 
 Status Directory::Impl::Enqueue(Directory& d, soci::session& sql, std::string_view app,
-                                std::string_view method, const codec::Value& args) {
-  auto id = d.outbox_.Enqueue(sql, app, method, codec::RenderJson(args), d.clock_.NowMillis());
+                                std::string_view method, const codec::Value& args,
+                                std::string_view ordering_key) {
+  auto id = d.outbox_.Enqueue(sql, app, method, codec::RenderJson(args), d.clock_.NowMillis(),
+                              ordering_key);
   if (!id.ok()) return std::move(id).error();
   return Status::Ok();
 }
@@ -294,16 +296,25 @@ Status Directory::Impl::PushUser(Directory& d, soci::session& sql,
   if (before != nullptr && before->orgcoding != after.orgcoding) {
     args.Set("oldorgcoding", before->orgcoding);
   }
+  const std::string key = UserOrderingKey(after.userid);
+  codec::Value introduced;  // args plus the hint, built once if any target needs it
   for (const PushTarget& t : targets) {
     if (t.servicecode == origin) continue;
     if (InScope(t.org_scope, after.orgcoding)) {
-      TB_RETURN_IF_ERROR(Enqueue(d, sql, t.servicecode, "synchronizeUser", args));
+      const bool new_to_app = before == nullptr || !InScope(t.org_scope, before->orgcoding);
+      if (new_to_app && introduced.IsNull()) {
+        introduced = args;
+        introduced.Set(kPushHintNewToApp, "1");
+      }
+      TB_RETURN_IF_ERROR(
+          Enqueue(d, sql, t.servicecode, "synchronizeUser", new_to_app ? introduced : args, key));
     } else if (before != nullptr && InScope(t.org_scope, before->orgcoding)) {
       TB_RETURN_IF_ERROR(Enqueue(d, sql, t.servicecode, "deleteUser",
                                  codec::Value::Object(3)
                                      .Set("userid", before->userid)
                                      .Set("loginname", before->loginname)
-                                     .Set("orgcoding", before->orgcoding)));
+                                     .Set("orgcoding", before->orgcoding),
+                                 key));
     }
   }
   return Status::Ok();
@@ -317,15 +328,17 @@ Status Directory::Impl::PushUserDeleted(Directory& d, soci::session& sql, std::s
                           .Set("orgcoding", user.orgcoding);
   for (const PushTarget& t : PushTargets(sql)) {
     if (t.servicecode == origin || !InScope(t.org_scope, user.orgcoding)) continue;
-    TB_RETURN_IF_ERROR(Enqueue(d, sql, t.servicecode, "deleteUser", args));
+    TB_RETURN_IF_ERROR(
+        Enqueue(d, sql, t.servicecode, "deleteUser", args, UserOrderingKey(user.userid)));
   }
   return Status::Ok();
 }
 
 Status Directory::Impl::PushToOwner(Directory& d, soci::session& sql, std::string_view app,
-                                    std::string_view method, const codec::Value& args) {
+                                    std::string_view method, const codec::Value& args,
+                                    std::string_view ordering_key) {
   for (const PushTarget& t : PushTargets(sql)) {
-    if (t.servicecode == app) return Enqueue(d, sql, app, method, args);
+    if (t.servicecode == app) return Enqueue(d, sql, app, method, args, ordering_key);
   }
   return Status::Ok();
 }
@@ -436,7 +449,8 @@ Result<SavedOrg> Directory::Impl::SaveOrgInTx(Directory& d, soci::session& sql, 
     std::string_view origin = app != nullptr ? std::string_view(app->servicecode) : "";
     for (const PushTarget& t : PushTargets(sql)) {
       if (t.servicecode == origin || !InScope(t.org_scope, org.orgcoding)) continue;
-      TB_RETURN_IF_ERROR(Enqueue(d, sql, t.servicecode, "synchronizeOrg", payload));
+      TB_RETURN_IF_ERROR(Enqueue(d, sql, t.servicecode, "synchronizeOrg", payload,
+                                 OrgOrderingKey(org.orgcoding)));
     }
   }
   return SavedOrg{std::move(org), !existing};
@@ -487,7 +501,8 @@ Result<Org> Directory::DeleteOrg(const Caller& caller, std::string_view orgcodin
         codec::Value::Object(2).Set("orgcoding", coding).Set("orgname", org->orgname);
     for (const PushTarget& t : Impl::PushTargets(sql)) {
       if (t.servicecode == origin || !InScope(t.org_scope, coding)) continue;
-      TB_RETURN_IF_ERROR(Impl::Enqueue(*this, sql, t.servicecode, "deleteOrg", payload));
+      TB_RETURN_IF_ERROR(Impl::Enqueue(*this, sql, t.servicecode, "deleteOrg", payload,
+                                       OrgOrderingKey(coding)));
     }
     return std::move(*org);
   });

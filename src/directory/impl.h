@@ -76,8 +76,10 @@ struct Directory::Impl {
 
   // ---- pushes ----
   static std::vector<PushTarget> PushTargets(soci::session& sql);
+  // `ordering_key`: the entity the message is about (wire.h's *OrderingKey).
   static Status Enqueue(Directory& d, soci::session& sql, std::string_view app,
-                        std::string_view method, const codec::Value& args);
+                        std::string_view method, const codec::Value& args,
+                        std::string_view ordering_key);
   // synchronizeUser to every target that sees the user's new org; deleteUser
   // to targets that saw only its old org. `before` is null for an add.
   static Status PushUser(Directory& d, soci::session& sql, const std::vector<PushTarget>& targets,
@@ -86,7 +88,8 @@ struct Directory::Impl {
                                 const User& user);
   // To the app that owns a role or position, when it is push-subscribed.
   static Status PushToOwner(Directory& d, soci::session& sql, std::string_view app,
-                            std::string_view method, const codec::Value& args);
+                            std::string_view method, const codec::Value& args,
+                            std::string_view ordering_key);
   static Status PushUserRoles(Directory& d, soci::session& sql, std::string_view userid,
                               std::string_view app);
 

@@ -102,6 +102,9 @@ struct Protocols {
   bool oidc = false;
 };
 
+inline constexpr std::string_view kPushPasswordPlaceholder = "placeholder";
+inline constexpr std::string_view kPushPasswordOmit = "omit";
+
 // An access resource (接入资源): an application that signs calls with its
 // servicecode and servicepwd, receives tickets at its callback URLs and may
 // receive directory pushes.
@@ -116,6 +119,16 @@ struct App {
   std::string push_url;                    // where directory changes are POSTed; "" = none
   bool push_enabled = false;
   std::string datatype = "json";  // of pushes: "json" or "xml"
+  // Push URLs per method ("synchronizeUser" -> URL), for receivers that serve
+  // each method at its own address; a method not named goes to push_url.
+  std::map<std::string, std::string> push_urls;
+  // What a pushed synchronizeUser introducing a user to the app carries as
+  // loginpwd: kPushPasswordPlaceholder (a random password, encryptiontype 1;
+  // receivers built on the spec's sample require one) or kPushPasswordOmit.
+  std::string push_password = "placeholder";
+  // idValidation may use encryptiontype 3 (the MD5 of the password). It also
+  // needs the directory's md5_login_variant (or a legacy MD5 hash).
+  bool md5_login = false;
   bool proxy_right = false;       // may obtain proxy tickets for other apps
   bool enabled = true;            // a disabled app gets 9904 on every call
   Protocols protocols;

@@ -99,7 +99,8 @@ Result<Role> Directory::SaveRole(const Role& role) {
           soci::use(role.memo, "m"), soci::use(now, "c"), soci::use(now, "u");
     }
     TB_RETURN_IF_ERROR(
-        Impl::PushToOwner(*this, sql, role.app, "synchronizeRole", RoleToValue(role)));
+        Impl::PushToOwner(*this, sql, role.app, "synchronizeRole", RoleToValue(role),
+                          RoleOrderingKey(role.rolecode)));
     return role;
   });
   if (saved.ok()) Changed('r', "");  // a new name for everyone who holds it
@@ -120,7 +121,7 @@ Status Directory::DeleteRole(std::string_view app, std::string_view rolecode) {
     sql << "DELETE FROM dir_roles WHERE app = :a AND rolecode = :r", soci::use(a, "a"),
         soci::use(r, "r");
     return Impl::PushToOwner(*this, sql, a, "deleteRole",
-                             codec::Value::Object(1).Set("rolecode", r));
+                             codec::Value::Object(1).Set("rolecode", r), RoleOrderingKey(r));
   });
   if (deleted.ok()) Changed('r', "");
   return deleted;
@@ -165,7 +166,8 @@ Result<Position> Directory::SavePosition(const Position& position) {
           soci::use(now, "u");
     }
     TB_RETURN_IF_ERROR(Impl::PushToOwner(*this, sql, position.app, "synchronizePosition",
-                                         PositionToValue(position)));
+                                         PositionToValue(position),
+                                         PositionOrderingKey(position.positioncode)));
     return position;
   });
 }
@@ -182,7 +184,8 @@ Status Directory::DeletePosition(std::string_view app, std::string_view position
     sql << "DELETE FROM dir_positions WHERE app = :a AND positioncode = :p", soci::use(a, "a"),
         soci::use(p, "p");
     return Impl::PushToOwner(*this, sql, a, "deletePosition",
-                             codec::Value::Object(1).Set("positioncode", p));
+                             codec::Value::Object(1).Set("positioncode", p),
+                             PositionOrderingKey(p));
   });
 }
 
@@ -229,9 +232,11 @@ Status Directory::Impl::PushUserRoles(Directory& d, soci::session& sql, std::str
   std::string loginname;
   sql << "SELECT loginname FROM dir_users WHERE userid = :u", soci::use(u, "u"),
       soci::into(loginname);
+  // Keyed by the user: a grant must not reach the app before the user does.
   return PushToOwner(
       d, sql, a, "synchronizeUserRole",
-      codec::Value::Object(3).Set("userid", u).Set("loginname", loginname).Set("rolecode", codes));
+      codec::Value::Object(3).Set("userid", u).Set("loginname", loginname).Set("rolecode", codes),
+      UserOrderingKey(u));
 }
 
 Status Directory::GrantRole(std::string_view userid, std::string_view app,

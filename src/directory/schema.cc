@@ -190,9 +190,16 @@ std::vector<Migration> DirectoryMigrations() {
       "CREATE TABLE dir_changes (at_ms BIGINT NOT NULL, kind TEXT NOT NULL, "
       "cache_key TEXT NOT NULL);"
       "CREATE INDEX dir_changes_at ON dir_changes (at_ms);";
+  // Version 3: per-app push URLs by method, the placeholder-password choice
+  // for pushed new users, and whether idValidation may use encryptiontype 3.
+  constexpr const char* kVersion3 =
+      "ALTER TABLE dir_apps ADD COLUMN push_urls TEXT NOT NULL DEFAULT '{}';"
+      "ALTER TABLE dir_apps ADD COLUMN push_password TEXT NOT NULL DEFAULT 'placeholder';"
+      "ALTER TABLE dir_apps ADD COLUMN md5_login INTEGER NOT NULL DEFAULT 0;";
   return {Migration{"directory", 1, WithTextType(kVersion1, "TEXT"),
                     WithTextType(kVersion1, "TEXT COLLATE \"C\"")},
-          Migration{"directory", 2, kVersion2, kVersion2}};
+          Migration{"directory", 2, kVersion2, kVersion2},
+          Migration{"directory", 3, kVersion3, kVersion3}};
 }
 
 }  // namespace tongban::directory

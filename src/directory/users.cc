@@ -759,7 +759,10 @@ Status CheckAndUpgrade(SqlStore& store, const DirectoryOptions& options, const S
     outcome = crypto::VerifyPassword(c.hash, password, options.password_params);
   }
   if (!outcome.ok) return Code(code::kLoginWrongPassword, "wrong password");
-  if (!outcome.needs_rehash) return Status::Ok();
+  // A user whose password was set before md5_login_variant was on has no
+  // variant; a login that reveals the password is the one chance to add it.
+  const bool capture_md5 = !md5 && options.md5_login_variant && c.md5.empty();
+  if (!outcome.needs_rehash && !capture_md5) return Status::Ok();
   // The login succeeded; failing to upgrade the stored hash must not undo that.
   std::string column = md5 ? "password_md5" : "password_hash";
   std::string old_value = md5 ? c.md5 : c.hash;
@@ -774,10 +777,13 @@ Status CheckAndUpgrade(SqlStore& store, const DirectoryOptions& options, const S
     new_md5 = std::move(*h);
     new_primary = c.hash;
   } else {
-    auto h = crypto::HashPassword(password, options.password_params);
-    if (!h.ok()) return Status::Ok();
-    new_primary = std::move(*h);
-    if (options.md5_login_variant && c.md5.empty()) {
+    new_primary = c.hash;
+    if (outcome.needs_rehash) {
+      auto h = crypto::HashPassword(password, options.password_params);
+      if (!h.ok()) return Status::Ok();
+      new_primary = std::move(*h);
+    }
+    if (capture_md5) {
       auto v = crypto::HashPassword(crypto::Md5Hex(password), options.password_params);
       if (v.ok()) new_md5 = std::move(*v);
     }

@@ -6,6 +6,13 @@
 
 namespace tongban::directory {
 
+std::string UserOrderingKey(std::string_view userid) { return "u:" + std::string(userid); }
+std::string OrgOrderingKey(std::string_view orgcoding) { return "o:" + std::string(orgcoding); }
+std::string RoleOrderingKey(std::string_view rolecode) { return "r:" + std::string(rolecode); }
+std::string PositionOrderingKey(std::string_view positioncode) {
+  return "p:" + std::string(positioncode);
+}
+
 codec::Value UserToValue(const User& user) {
   // The names are the fixed, distinct user fields: appended without Set's
   // duplicate scan, which was a tenth of getUserInfo.

@@ -25,6 +25,11 @@ Result<ApiLogin> IdValidation(AuthServices& s, const ApiCall& call, const LoginC
       return fail(ac::kEasyLoginEncryptionType, "encryptiontype 只能是 1 至 5");
     }
   }
+  // Type 3 makes the password's MD5 a credential: only apps that were
+  // allowed to use it (md5_login) may.
+  if (type == 3 && !call.app.md5_login) {
+    return fail(ac::kEasyLoginEncryptionType, "该接入资源不能使用此 encryptiontype");
+  }
   std::string_view loginname = call.Param("loginname");
   if (loginname.empty()) return fail(directory::code::kLoginNoUser, "loginname 不能为空");
   crypto::IncomingKeys keys;
@@ -130,7 +135,7 @@ codec::Value UserSysReply(AuthServices& s, const Grant& grant, int other) {
   auto systems = s.context.directory.UserSystems(grant.userid);
   if (!systems.ok()) return ReplyFor(systems.error(), other);
   codec::Value reply = Success();
-  reply.Set("userid", grant.userid).Set("total", std::to_string(systems->size()));
+  reply.Set("userid", grant.userid).Set("total", static_cast<int64_t>(systems->size()));
   codec::Value& list = reply.Add("system", codec::Value::Array(systems->size()));
   for (const directory::App& app : *systems) {
     codec::Value item = codec::Value::Object(3);
@@ -146,7 +151,7 @@ codec::Value UserRoleReply(AuthServices& s, const Grant& grant, int other) {
   auto roles = s.context.directory.UserRoles(grant.userid, grant.app);
   if (!roles.ok()) return ReplyFor(roles.error(), other);
   codec::Value reply = Success();
-  reply.Set("userid", grant.userid).Set("total", std::to_string(roles->size()));
+  reply.Set("userid", grant.userid).Set("total", static_cast<int64_t>(roles->size()));
   codec::Value& list = reply.Add("role", codec::Value::Array(roles->size()));
   for (const directory::Role& r : *roles) list.Push(directory::RoleToValue(r));
   return reply;

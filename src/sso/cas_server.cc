@@ -434,7 +434,16 @@ struct CasServer::Impl {
         return fail(cas::kInvalidProxyCallback,
                     "pgtUrl must be an https URL registered for the service");
       }
-      success.pgt_iou = IssuePgt(*record, std::string(pgt_url));
+      // CAS 3.0 §2.5.4: when the callback cannot be verified no PGT is
+      // issued and the validation itself fails; answering success without a
+      // PGT would leave the service believing it can proxy.
+      auto iou = IssuePgt(*record, std::string(pgt_url));
+      if (!iou.ok()) {
+        const bool store_failed = iou.error().code == errc::kInternal;
+        return fail(store_failed ? cas::kInternalError : cas::kInvalidProxyCallback,
+                    iou.error().message);
+      }
+      success.pgt_iou = std::move(*iou);
     }
     // Attributes in CAS 3.0 (p3/) and, as Apereo CAS does, in CAS 2.0 responses too.
     const directory::User& u = **user;
@@ -454,25 +463,27 @@ struct CasServer::Impl {
     SendCas(response, format, cas::RenderSuccess(success, format));
   }
 
-  // A PGT for the validated ticket, delivered to `pgt_url`; its IOU, or ""
-  // when the callback did not confirm (the validation still succeeds).
-  std::string IssuePgt(const TicketRecord& ticket, std::string pgt_url) {
+  // A PGT for the validated ticket, delivered to `pgt_url`; its IOU. An
+  // unconfirmed callback is errc::kPermissionDenied; a ticket store failure
+  // errc::kInternal. Either way no PGT survives.
+  Result<std::string> IssuePgt(const TicketRecord& ticket, std::string pgt_url) {
     std::string pgt = "PGT-" + context.random.Hex(24);
     std::string iou = "PGTIOU-" + context.random.Hex(20);
     TicketRecord record = ticket;
     record.kind = "PGT";
     record.proxies.insert(record.proxies.begin(), pgt_url);
     const std::string key = SecretKey(kPgtPrefix, pgt);
-    if (!context.tickets
-             .Put(key, record.Encode(), std::chrono::duration_cast<milliseconds>(settings.pgt_ttl))
-             .ok()) {
-      return {};
+    if (Status put = context.tickets.Put(key, record.Encode(),
+                                         std::chrono::duration_cast<milliseconds>(settings.pgt_ttl));
+        !put.ok()) {
+      spdlog::error("cas: PGT not stored: {}", put.error().message);
+      return Error{errc::kInternal, "ticket store unavailable"};
     }
     if (!proxy_callback.Deliver(pgt_url, pgt, iou)) {
       if (Status erased = context.tickets.Erase(key); !erased.ok()) {
         spdlog::error("cas: undelivered PGT not erased: {}", erased.error().message);
       }
-      return {};
+      return Error{errc::kPermissionDenied, "the proxy callback at pgtUrl could not be verified"};
     }
     if (!record.session_id.empty()) {
       codec::Value member = codec::Value::Object(1);
@@ -484,7 +495,7 @@ struct CasServer::Impl {
       if (!indexed.ok()) {
         spdlog::error("cas: PGT not indexed for logout: {}", indexed.error().message);
         (void)context.tickets.Erase(key);  // the store just failed; a retry would too
-        return {};
+        return Error{errc::kInternal, "ticket store unavailable"};
       }
     }
     return iou;

@@ -62,6 +62,7 @@ Result<LogoutOutcome> UnifiedLogout::Run(const LogoutRequest& request) {
   struct Notice {
     std::string app;
     std::string payload;
+    std::string key;
   };
   std::vector<Notice> notices;
   for (const auto& [servicecode, tokens] : by_app) {
@@ -75,7 +76,7 @@ Result<LogoutOutcome> UnifiedLogout::Run(const LogoutRequest& request) {
         .Set("sessionid", public_id)
         .Set("token", tokens.token)
         .Set("accesstoken", tokens.accesstoken);
-    notices.push_back({servicecode, codec::RenderJson(payload)});
+    notices.push_back({servicecode, codec::RenderJson(payload), "s:" + std::string(public_id)});
   }
 
   if (!notices.empty()) {
@@ -85,7 +86,9 @@ Result<LogoutOutcome> UnifiedLogout::Run(const LogoutRequest& request) {
       const int64_t now = context_.clock.NowMillis();
       Status queued = context_.sql->WithTransaction([&](soci::session& tx) -> Status {
         for (const Notice& n : notices) {
-          auto id = context_.outbox.Enqueue(tx, n.app, "logout", n.payload, now);
+          // Keyed by session: a logout goes to its own URL and must not wait
+          // behind directory pushes the app keeps rejecting.
+          auto id = context_.outbox.Enqueue(tx, n.app, "logout", n.payload, now, n.key);
           if (!id.ok()) return std::move(id).error();
         }
         return Status::Ok();

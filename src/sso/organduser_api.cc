@@ -216,7 +216,7 @@ struct OrgAndUserApi::Impl {
     auto users = context.directory.UsersByOrg(CallerOf(call), call.Param("orgcoding"), *page);
     if (!users.ok()) return ReplyFor(users.error(), dcode::kUserReadOther);
     codec::Value reply = Success();
-    reply.Set("total", std::to_string(users->total))
+    reply.Set("total", users->total)
         .Set("pageno", std::to_string(page->number))
         .Set("pagesize", std::to_string(page->size));
     codec::Value& list = reply.Add("user", codec::Value::Array(users->items.size()));
@@ -262,7 +262,7 @@ struct OrgAndUserApi::Impl {
     auto orgs = context.directory.ChildOrgs(CallerOf(call), call.Param("orgcoding"), *page);
     if (!orgs.ok()) return ReplyFor(orgs.error(), ocode::kOrgReadOther);
     codec::Value reply = Success();
-    reply.Set("total", std::to_string(orgs->total))
+    reply.Set("total", orgs->total)
         .Set("pageno", std::to_string(page->number))
         .Set("pagesize", std::to_string(page->size));
     codec::Value& list = reply.Add("org", codec::Value::Array(orgs->items.size()));
@@ -324,7 +324,7 @@ struct OrgAndUserApi::Impl {
     auto roles = context.directory.UserRoles((*user)->userid, call.app.servicecode);
     if (!roles.ok()) return ReplyFor(roles.error(), dcode::kUserReadOther);
     codec::Value reply = Success();
-    reply.Set("userid", (*user)->userid).Set("total", std::to_string(roles->size()));
+    reply.Set("userid", (*user)->userid).Set("total", static_cast<int64_t>(roles->size()));
     codec::Value& list = reply.Add("role", codec::Value::Array(roles->size()));
     for (const directory::Role& r : *roles) list.Push(directory::RoleToValue(r));
     return reply;

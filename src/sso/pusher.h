@@ -1,10 +1,14 @@
 // Pusher: delivers the outbox to apps (SSO -> app pushes of directory changes
-// and back-channel logout notices), signed, in order per app, with retries and
-// back-off; a background thread owned by the node.
+// and back-channel logout notices), signed, in order per app and entity (see
+// store/outbox.h), with retries and back-off; a background thread owned by the
+// node.
 //
 // Each message is POSTed as a form (servicecode, time, sign, method, args,
-// datatype, describe) to the app's push_url, or to its logout_url for method
-// "logout"; it counts as delivered only on HTTP 200 with result "0".
+// datatype, describe) to the app's URL for the method (push_urls), else its
+// push_url, or to its logout_url for method "logout"; it counts as delivered
+// only on HTTP 200 with result "0". A synchronizeUser that introduces a user
+// to the app carries a random placeholder loginpwd unless the app chose
+// push_password "omit".
 // docs/api/push.md describes what apps receive.
 #pragma once
 

@@ -52,15 +52,49 @@ CREATE INDEX outbox_pending_by_due ON outbox (next_attempt_at) WHERE state = 'pe
 CREATE INDEX outbox_by_state ON outbox (state, id);
 )sql";
 
+// Version 2: the ordering key (see outbox.h). The index serves the
+// "older message of the same key" lookups of ClaimDue.
+constexpr const char* kVersion2 = R"sql(
+ALTER TABLE outbox ADD COLUMN ordering_key TEXT NOT NULL DEFAULT '';
+CREATE INDEX outbox_pending_by_key ON outbox (destination, ordering_key, id) WHERE state = 'pending';
+)sql";
+
 constexpr const char* kColumns =
-    "id, destination, method, payload, created_at, attempts, next_attempt_at, state, "
-    "COALESCE(last_error, ''), COALESCE(delivered_at, 0)";
+    "id, destination, method, payload, ordering_key, created_at, attempts, next_attempt_at, "
+    "state, COALESCE(last_error, ''), COALESCE(delivered_at, 0)";
+
+// Due messages that are the oldest pending one of their key with no older
+// barrier (empty key) before them, one per destination (the earliest due),
+// skipping destinations with a claim in flight. Each NOT EXISTS is an index
+// range on (destination, ordering_key, id) or (destination, id).
+constexpr const char* kClaimableSql = R"sql(
+SELECT id, destination, method, payload, ordering_key, created_at, attempts, next_attempt_at,
+       state, COALESCE(last_error, ''), COALESCE(delivered_at, 0)
+FROM (
+  SELECT o.*, ROW_NUMBER() OVER (PARTITION BY o.destination
+                                 ORDER BY o.next_attempt_at, o.id) AS rank_in_destination
+  FROM outbox o
+  WHERE o.state = 'pending' AND o.next_attempt_at <= :now1 AND o.claimed_until <= :now2
+    AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.destination = o.destination
+                    AND p.ordering_key = o.ordering_key AND p.state = 'pending' AND p.id < o.id)
+    AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.destination = o.destination
+                    AND p.ordering_key = '' AND p.state = 'pending' AND p.id < o.id)
+    AND (o.ordering_key <> '' OR NOT EXISTS (SELECT 1 FROM outbox p
+         WHERE p.destination = o.destination AND p.state = 'pending' AND p.id < o.id))
+) c
+WHERE c.rank_in_destination = 1
+  AND NOT EXISTS (SELECT 1 FROM outbox f WHERE f.destination = c.destination
+                  AND f.state = 'pending' AND f.claimed_until > :now3)
+ORDER BY c.next_attempt_at, c.id
+LIMIT :n
+)sql";
 
 struct MessageRow {
   long long id = 0;
   std::string destination;
   std::string method;
   std::string payload;
+  std::string ordering_key;
   long long created_at = 0;
   int attempts = 0;
   long long next_attempt_at = 0;
@@ -74,6 +108,7 @@ struct MessageRow {
     m.destination = destination;
     m.method = method;
     m.payload = payload;
+    m.ordering_key = ordering_key;
     m.created_at_ms = created_at;
     m.attempts = attempts;
     m.next_attempt_at_ms = next_attempt_at;
@@ -89,7 +124,7 @@ struct MessageRow {
 // Binds the kColumns of one row to `r`, in order.
 void BindRow(soci::details::prepare_temp_type& p, MessageRow& r) {
   p, soci::into(r.id), soci::into(r.destination), soci::into(r.method), soci::into(r.payload),
-      soci::into(r.created_at), soci::into(r.attempts), soci::into(r.next_attempt_at),
+      soci::into(r.ordering_key), soci::into(r.created_at), soci::into(r.attempts), soci::into(r.next_attempt_at),
       soci::into(r.state), soci::into(r.last_error), soci::into(r.delivered_at);
 }
 
@@ -157,7 +192,8 @@ std::string_view OutboxStateName(OutboxState state) {
 }
 
 std::vector<Migration> Outbox::Migrations() {
-  return {Migration{"outbox", 1, kSqliteSchema, kPostgresSchema}};
+  return {Migration{"outbox", 1, kSqliteSchema, kPostgresSchema},
+          Migration{"outbox", 2, kVersion2, kVersion2}};
 }
 
 Outbox::Outbox(SqlStore& store, OutboxOptions options) : store_(store), options_(options) {}
@@ -169,10 +205,11 @@ std::chrono::milliseconds Outbox::BackoffAfter(int attempts) const {
 }
 
 Result<int64_t> Outbox::Enqueue(soci::session& tx, std::string_view destination,
-                                std::string_view method, std::string_view payload, int64_t now_ms) {
+                                std::string_view method, std::string_view payload, int64_t now_ms,
+                                std::string_view ordering_key) {
   if (destination.empty()) return Error::InvalidArgument("outbox: empty destination");
   if (method.empty()) return Error::InvalidArgument("outbox: empty method");
-  std::string d(destination), m(method), p(payload);
+  std::string d(destination), m(method), p(payload), k(ordering_key);
   long long now = now_ms;
   long long id = 0;
   try {
@@ -181,9 +218,10 @@ Result<int64_t> Outbox::Enqueue(soci::session& tx, std::string_view destination,
       tx << "SELECT 1 FROM pg_advisory_xact_lock(:c, hashtext(:d))", soci::use(lock_class),
           soci::use(d);
     }
-    tx << "INSERT INTO outbox (destination, method, payload, created_at, next_attempt_at) "
-          "VALUES (:d, :m, :p, :c, :n) RETURNING id",
-        soci::use(d), soci::use(m), soci::use(p), soci::use(now), soci::use(now), soci::into(id);
+    tx << "INSERT INTO outbox (destination, method, payload, ordering_key, created_at, "
+          "next_attempt_at) VALUES (:d, :m, :p, :k, :c, :n) RETURNING id",
+        soci::use(d), soci::use(m), soci::use(p), soci::use(k), soci::use(now), soci::use(now),
+        soci::into(id);
   } catch (const std::exception& e) {
     return SqlStore::ToError(e);
   }
@@ -195,15 +233,9 @@ Result<std::vector<OutboxMessage>> Outbox::ClaimDue(int64_t now_ms, size_t limit
   return store_.WithTransaction([&](soci::session& sql) -> Result<std::vector<OutboxMessage>> {
     long long now = now_ms;
     long long n = Clamp(limit);
-    std::vector<OutboxMessage> due = FetchAll(
-        (sql.prepare << std::string("SELECT ") + kColumns +
-                            " FROM outbox o"
-                            " WHERE o.state = 'pending' AND o.next_attempt_at <= :now1"
-                            " AND o.claimed_until <= :now2"
-                            " AND o.id = (SELECT MIN(p.id) FROM outbox p"
-                            "   WHERE p.destination = o.destination AND p.state = 'pending')"
-                            " ORDER BY o.next_attempt_at, o.id LIMIT :n",
-         soci::use(now), soci::use(now), soci::use(n)));
+    std::vector<OutboxMessage> due =
+        FetchAll((sql.prepare << kClaimableSql, soci::use(now, "now1"), soci::use(now, "now2"),
+                  soci::use(now, "now3"), soci::use(n, "n")));
     long long until = now_ms + options_.claim_timeout.count();
     std::vector<OutboxMessage> claimed;
     for (OutboxMessage& m : due) {

@@ -4,16 +4,26 @@
 // due messages, delivers them and records the outcome. All state is in SQL, so
 // a crash or kill -9 loses nothing: delivery is at least once.
 //
-// Ordering: per destination, messages are delivered in enqueue order. Only
-// the oldest pending message of a destination is ever claimable, so a later
-// message never overtakes an earlier undelivered one (including one waiting
-// for its retry). A message that fails max_attempts times becomes 'dead': it
-// is recorded and skipped, and its destination continues with the next
-// message. An admin can Retry it later; it is then delivered before the
-// destination's remaining pending messages, but after those that went ahead.
+// Ordering: each message carries an ordering key naming the entity it is
+// about ("u:<userid>", "o:<orgcoding>", ...). Per destination and key,
+// messages are delivered in enqueue order: only the oldest pending message of
+// its key is claimable, so a later message about the same entity never
+// overtakes an earlier undelivered one (including one waiting for its retry).
+// Messages about other entities go ahead, so one message an app keeps
+// rejecting holds back only its own entity, not the app's whole queue. A
+// message with an empty key is a barrier: it waits for every older pending
+// message of its destination, and every younger one waits for it (rows written
+// before keys existed have "" and so keep the old strict order).
+// A message that fails max_attempts times becomes 'dead': it is recorded and
+// skipped, and its key continues with the next message. An admin can Retry it
+// later; it is then delivered before its key's remaining pending messages, but
+// after those that went ahead.
 //
 // Thread-safe; several dispatchers (threads or nodes) may claim concurrently:
 // a claim reserves a message for claim_timeout, and no two claims overlap.
+// A claim takes at most one message per destination and none of a
+// destination that has a message in flight, so an app receives one push at a
+// time.
 #pragma once
 
 #include <chrono>
@@ -37,6 +47,7 @@ struct OutboxMessage {
   std::string destination;
   std::string method;
   std::string payload;
+  std::string ordering_key;  // the entity the message is about; "" = a barrier
   int64_t created_at_ms = 0;
   int attempts = 0;  // failed deliveries so far
   int64_t next_attempt_at_ms = 0;
@@ -77,14 +88,18 @@ class Outbox {
   // (from SqlStore::WithTransaction); it becomes visible when `tx` commits
   // and vanishes if it rolls back. Returns the message id. On PostgreSQL it
   // holds a per-destination lock until `tx` ends, so that ids follow commit
-  // order: enqueue near the end of long transactions.
+  // order: enqueue near the end of long transactions. `ordering_key` names
+  // the entity (see Ordering above); "" orders the message after and before
+  // everything of its destination.
   // Errors: errc::kInvalidArgument (empty destination or method), or the
   // database's error (then return it, so that `tx` rolls back).
   Result<int64_t> Enqueue(soci::session& tx, std::string_view destination, std::string_view method,
-                          std::string_view payload, int64_t now_ms);
+                          std::string_view payload, int64_t now_ms,
+                          std::string_view ordering_key = {});
 
-  // Claims up to `limit` due messages, at most one per destination (its
-  // oldest pending one), earliest due first. The caller must then call
+  // Claims up to `limit` due messages, at most one per destination and none
+  // of a destination with a message in flight; each the oldest pending one of
+  // its ordering key; earliest due first. The caller must then call
   // MarkDelivered or MarkFailed for each.
   Result<std::vector<OutboxMessage>> ClaimDue(int64_t now_ms, size_t limit);
 

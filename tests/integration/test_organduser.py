@@ -320,7 +320,7 @@ class OrgAndUserHttpTest(unittest.TestCase):
             self.add_user("page%d" % i, orgcoding="001005", orderby=str(3 - i))
         first = self.demo.json("getUsersByOrg", orgcoding="001005", pageno="1", pagesize="2")
         self.assertCode(first, "0")
-        self.assertEqual(first["total"], "3")
+        self.assertEqual(first["total"], 3)
         self.assertEqual([u["loginname"] for u in first["user"]], ["page2", "page1"])
         second = self.demo.json("getUsersByOrg", orgcoding="001005", pageno="2", pagesize="2")
         self.assertEqual([u["loginname"] for u in second["user"]], ["page0"])
@@ -445,7 +445,7 @@ class OrgAndUserHttpTest(unittest.TestCase):
         self.assertIn("001001", codings)
         self.assertIn("001002", codings)
         self.assertTrue(all(len(c) == 6 for c in codings), codings)
-        self.assertEqual(r["total"], str(len(codings)))
+        self.assertEqual(r["total"], len(codings))
 
     def test_child_orgs_of_an_unknown_org_is_1204(self):
         self.assertCode(self.demo.json("getChildOrgs", orgcoding="001555"), "1204")
@@ -496,7 +496,7 @@ class OrgAndUserHttpTest(unittest.TestCase):
         userid = self.demo.json("getUserByLoginname", loginname="roleuser")["userid"]
         r = self.demo.json("getUserRole", userid=userid)
         self.assertCode(r, "0")
-        self.assertEqual(r["total"], "1")
+        self.assertEqual(r["total"], 1)
         self.assertEqual(r["role"], [{"rolecode": "auditor", "rolename": "审计员", "memo": ""}])
 
     def test_roles_of_an_unknown_user_is_2804(self):

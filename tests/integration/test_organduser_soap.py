@@ -80,7 +80,7 @@ class OrgAndUserSoapTest(unittest.TestCase):
         self.call("synchronizeOrg", args=json.dumps({"orgcoding": "001002", "orgname": "SOAP区"}))
         self.add_user("soaplist", orgcoding="001002")
         r = self.call("getUsersByOrg", orgcoding="001002", pageno="1", pagesize="10")
-        self.assertEqual(r["total"], "1")
+        self.assertEqual(r["total"], 1)
         self.assertEqual(r["user"][0]["loginname"], "soaplist")
 
     def test_delete_user(self):

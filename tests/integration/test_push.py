@@ -54,16 +54,17 @@ class PushTest(unittest.TestCase):
                     (200, "not a reply")]
         receiver = self.push_app("flaky", "001002", policy=lambda i, form: (
             failures[i] if i < len(failures) else OK_REPLY))
-        names = ["flaky%d" % i for i in range(5)]
-        userids = [self.sync_user(n, "001002") for n in names]
+        # Five changes of one user: the order that matters is per entity.
+        names = ["版本%d" % i for i in range(5)]
+        userids = {self.sync_user("flaky", "001002", username=n) for n in names}
+        self.assertEqual(len(userids), 1)
 
         self.assertTrue(receiver.wait_for_acked(5, timeout=90), receiver.snapshot())
         pushes = receiver.snapshot()
         acked = [p for p in pushes if p.acked]
-        self.assertEqual([p.args()["userid"] for p in acked], userids)
-        self.assertEqual([p.args()["loginname"] for p in acked], names)
+        self.assertEqual([p.args()["username"] for p in acked], names)
         # The three failures were attempts at the first message: nothing overtook it.
-        self.assertEqual([p.args()["loginname"] for p in pushes[:4]], ["flaky0"] * 4)
+        self.assertEqual([p.args()["username"] for p in pushes[:4]], ["版本0"] * 4)
         self.assertEqual(len(pushes), 8)
         delivered = wait_for_outbox(self.data_dir, "delivered", "flaky", lambda m: len(m) >= 5)
         self.assertEqual(len(delivered), 5)
@@ -84,7 +85,9 @@ class PushTest(unittest.TestCase):
         args = push.args()
         self.assertEqual(args["username"], "推送signeduser")
         self.assertEqual(args["officeaddress"], "杭州市")
-        self.assertNotIn("loginpwd", args)
+        # Never the user's password: a new user carries a random placeholder.
+        self.assertNotEqual(args["loginpwd"], "Push-Passw0rd")
+        self.assertEqual(args["encryptiontype"], "1")
 
     def test_an_xml_app_receives_args_as_sso_xml(self):
         receiver = self.push_app("xmlapp", "001004", "--datatype", "xml")

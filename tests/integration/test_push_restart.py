@@ -1,7 +1,9 @@
 """Pushes survive a crash: tongban is killed with SIGKILL while an app's queue
 is half delivered, restarted on the same data dir, and the app then receives
 the rest. Delivery is at least once; a message the app acknowledged is never
-sent again, and the order holds across the restart."""
+sent again, and the order of the messages about one entity (here ten
+renames of one org: messages about different entities do not wait for each
+other) holds across the restart."""
 import json
 import threading
 import unittest
@@ -10,8 +12,9 @@ from push_receiver import OK_REPLY, PushReceiver, outbox, wait_for_outbox
 from signed_client import SignedClient, create_app, demo_credentials
 from tongban_harness import TongbanServer, main
 
-CODINGS = ["001002%03d" % i for i in range(1, 11)]
-STUCK = CODINGS[4]  # the fifth message fails until the receiver "comes back"
+CODING = "001002001"
+NAMES = ["科室%d" % i for i in range(10)]
+STUCK = NAMES[4]  # the fifth message fails until the receiver "comes back"
 
 
 class PushRestartTest(unittest.TestCase):
@@ -30,18 +33,18 @@ class PushRestartTest(unittest.TestCase):
         back = threading.Event()
 
         def policy(index, form):
-            stuck = json.loads(form["args"])["orgcoding"] == STUCK
+            stuck = json.loads(form["args"])["orgname"] == STUCK
             return OK_REPLY if back.is_set() or not stuck else (503, "maintenance")
 
         receiver = PushReceiver(policy)
         self.addCleanup(receiver.close)
         receiver.servicepwd = create_app(data_dir, "restart", "--push-url", receiver.url,
                                          "--org-scope", "001002")
-        for i, coding in enumerate(CODINGS):
-            sync_org(coding, "科室%d" % i)
+        for name in NAMES:
+            sync_org(CODING, name)
 
         def org(push):
-            return push.args()["orgcoding"]
+            return push.args()["orgname"]
 
         self.assertTrue(receiver.wait_until(lambda ps: any(org(p) == STUCK for p in ps)))
         # Kill between attempts rather than during one: a claim left by a
@@ -60,9 +63,9 @@ class PushRestartTest(unittest.TestCase):
         self.assertTrue(receiver.wait_for_acked(10, timeout=150), receiver.snapshot())
 
         pushes = receiver.snapshot()
-        self.assertEqual([org(p) for p in pushes if p.acked], CODINGS)
-        for coding in CODINGS[:4] + CODINGS[5:]:
-            self.assertEqual(sum(org(p) == coding for p in pushes), 1, coding)
+        self.assertEqual([org(p) for p in pushes if p.acked], NAMES)
+        for name in NAMES[:4] + NAMES[5:]:
+            self.assertEqual(sum(org(p) == name for p in pushes), 1, name)
         self.assertTrue(all(receiver.sign_ok(p) for p in pushes))
         wait_for_outbox(data_dir, "delivered", "restart", lambda m: len(m) == 10)
         self.assertEqual(second.stop(), 0)

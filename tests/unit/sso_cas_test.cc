@@ -396,16 +396,28 @@ TEST_F(CasServerTest, PgtIsDeliveredToTheCallbackAndYieldsProxyTickets) {
                "https://app.example.gov.cn/pgt");
 }
 
-TEST_F(CasServerTest, FailedCallbackGivesNoPgtButTheValidationSucceeds) {
+TEST_F(CasServerTest, FailedCallbackFailsTheValidationWithInvalidProxyCallback) {
   callback_.answer = false;
   std::string service = "https://app.example.gov.cn/x";
   std::string ticket = TicketFor(service);
   pugi::xml_document doc;
   pugi::xml_node root = Validate(doc, "/sso/cas/serviceValidate", service, ticket,
                                  "&pgtUrl=" + Enc("https://app.example.gov.cn/pgt"));
-  EXPECT_TRUE(root.child("cas:authenticationSuccess"));
-  EXPECT_FALSE(root.child("cas:authenticationSuccess").child("cas:proxyGrantingTicket"));
+  EXPECT_FALSE(root.child("cas:authenticationSuccess"));
+  EXPECT_STREQ(root.child("cas:authenticationFailure").attribute("code").value(),
+               "INVALID_PROXY_CALLBACK");
+  ASSERT_EQ(callback_.urls.size(), 1u);
   EXPECT_FALSE(tickets_->Get(SecretKey("cas:pgt:", callback_.last_pgt)).ok());
+}
+
+TEST_F(CasServerTest, FailedCallbackFailsTheJsonProxyValidationToo) {
+  callback_.answer = false;
+  std::string service = "https://app.example.gov.cn/x";
+  std::string ticket = TicketFor(service);
+  http::Response r = Call("/sso/cas/p3/proxyValidate?format=JSON&service=" + Enc(service) +
+                          "&ticket=" + ticket + "&pgtUrl=" + Enc("https://app.example.gov.cn/pgt"));
+  EXPECT_NE(r.body().find("\"authenticationFailure\""), std::string::npos) << r.body();
+  EXPECT_NE(r.body().find("INVALID_PROXY_CALLBACK"), std::string::npos) << r.body();
 }
 
 TEST_F(CasServerTest, PlainHttpCallbackOnAnotherHostIsRefused) {

@@ -1,6 +1,8 @@
-// Pusher: outbox messages reach the app's push_url (logout notices its
-// logout_url) as signed forms; only result "0" counts as delivered; failures
-// back off, hold the app's later messages back, and end as dead letters.
+// Pusher: outbox messages reach the app's push_url (or its URL for the
+// method; logout notices its logout_url) as signed forms; only result "0"
+// counts as delivered; failures back off, hold back later messages about the
+// same entity (not others), and end as dead letters; a user new to the app
+// arrives with a placeholder password unless the app chose "omit".
 #include <gtest/gtest.h>
 
 #include <condition_variable>
@@ -14,6 +16,7 @@
 
 #include "codec/parse.h"
 #include "crypto/sign.h"
+#include "directory/wire.h"
 #include "directory_test_support.h"
 #include "http/metrics.h"
 #include "http/router.h"
@@ -36,7 +39,7 @@ struct Received {
 class Receiver {
  public:
   Receiver() {
-    for (const char* path : {"/push", "/logout"}) {
+    for (const char* path : {"/push", "/logout", "/push/user"}) {
       router_.Add("POST", path, [this](const http::Request& request, http::Response& response) {
         std::pair<int, std::string> reply;
         {
@@ -224,11 +227,34 @@ TEST_F(PusherTest, AFailedMessageWaitsForItsBackoff) {
   EXPECT_EQ(Only(OutboxState::kDelivered).attempts, 1);
 }
 
-TEST_F(PusherTest, LaterMessagesWaitUntilTheEarlierOneIsDelivered) {
+// The org's name in each push received, in order.
+std::vector<std::string> OrgNames(const std::vector<Received>& received) {
+  std::vector<std::string> out;
+  for (const Received& r : received) {
+    out.push_back((*codec::ParseJson(r.form.at("args")))["orgname"].AsString());
+  }
+  return out;
+}
+
+TEST_F(PusherTest, LaterMessagesAboutTheSameEntityWaitUntilTheEarlierOneIsDelivered) {
+  receiver_.Answer({{503, "busy"}});
+  AddOrg("001", "一");
+  AddOrg("001", "二");
+  AddOrg("001", "三");
+  Deliver();
+  EXPECT_EQ(Deliver(), 0u);
+  clock_.Advance(1s);
+  while (Deliver() > 0) {
+  }
+  EXPECT_EQ(OrgNames(receiver_.received()), (std::vector<std::string>{"一", "一", "二", "三"}));
+}
+
+TEST_F(PusherTest, MessagesAboutOtherEntitiesGoWhileAnEarlierOneWaitsForItsRetry) {
   receiver_.Answer({{503, "busy"}});
   AddOrgs(3);
   Deliver();
-  EXPECT_EQ(Deliver(), 0u);
+  while (Deliver() > 0) {
+  }
   clock_.Advance(1s);
   while (Deliver() > 0) {
   }
@@ -236,12 +262,13 @@ TEST_F(PusherTest, LaterMessagesWaitUntilTheEarlierOneIsDelivered) {
   for (const Received& r : receiver_.received()) {
     order.push_back((*codec::ParseJson(r.form.at("args")))["orgcoding"].AsString());
   }
-  EXPECT_EQ(order, (std::vector<std::string>{"001", "001", "002", "003"}));
+  EXPECT_EQ(order, (std::vector<std::string>{"001", "002", "003", "001"}));
 }
 
 TEST_F(PusherTest, AMessageFailingMaxAttemptsTimesIsDeadAndTheNextOneGoes) {
   receiver_.Answer({{503, "busy"}, {503, "still busy"}});
-  AddOrgs(2);
+  AddOrg("001", "一");
+  AddOrg("001", "二");
   Deliver();
   clock_.Advance(1s);
   Deliver();
@@ -249,7 +276,98 @@ TEST_F(PusherTest, AMessageFailingMaxAttemptsTimesIsDeadAndTheNextOneGoes) {
   EXPECT_EQ(Deliver(), 1u);
   auto received = receiver_.received();
   ASSERT_EQ(received.size(), 3u);
-  EXPECT_EQ((*codec::ParseJson(received[2].form.at("args")))["orgcoding"].AsString(), "002");
+  EXPECT_EQ(OrgNames(received)[2], "二");
+}
+
+// The args of every synchronizeUser received, in order.
+std::vector<codec::Value> UserPushes(const std::vector<Received>& received) {
+  std::vector<codec::Value> out;
+  for (const Received& r : received) {
+    if (r.form.at("method") == "synchronizeUser") out.push_back(*codec::ParseJson(r.form.at("args")));
+  }
+  return out;
+}
+
+TEST_F(PusherTest, ANewUserArrivesWithAPlaceholderPasswordAndAChangedOneWithout) {
+  AddOrg("001", "浙江省");
+  directory::User u = AddUser("zhangs", "001");
+  ASSERT_TRUE(
+      dir_->SaveUser(directory::Caller::Admin(), {{"userid", u.userid}, {"username", "张三"}}).ok());
+  while (Deliver() > 0) {
+  }
+  std::vector<codec::Value> users = UserPushes(receiver_.received());
+  ASSERT_EQ(users.size(), 2u);
+  const std::string* placeholder = users[0].FindString("loginpwd");
+  ASSERT_NE(placeholder, nullptr);
+  EXPECT_GE(placeholder->size(), 16u);
+  EXPECT_NE(*placeholder, "pw-zhangs");
+  EXPECT_EQ(users[0]["encryptiontype"].AsString(), "1");
+  EXPECT_EQ(users[0].Find(directory::kPushHintNewToApp), nullptr);
+  EXPECT_EQ(users[1].Find("loginpwd"), nullptr);
+  EXPECT_EQ(users[1].Find(directory::kPushHintNewToApp), nullptr);
+}
+
+TEST_F(PusherTest, EachNewUserGetsItsOwnPlaceholder) {
+  AddOrg("001", "浙江省");
+  AddUser("zhangs", "001");
+  AddUser("lisi", "001");
+  while (Deliver() > 0) {
+  }
+  std::vector<codec::Value> users = UserPushes(receiver_.received());
+  ASSERT_EQ(users.size(), 2u);
+  EXPECT_NE(users[0]["loginpwd"].AsString(), users[1]["loginpwd"].AsString());
+}
+
+TEST_F(PusherTest, AnAppThatChoseOmitGetsNewUsersWithoutAPassword) {
+  auto app = dir_->GetApp("app1");
+  ASSERT_TRUE(app.ok());
+  app->push_password = std::string(directory::kPushPasswordOmit);
+  ASSERT_TRUE(dir_->UpdateApp(*app).ok());
+  AddOrg("001", "浙江省");
+  AddUser("zhangs", "001");
+  while (Deliver() > 0) {
+  }
+  std::vector<codec::Value> users = UserPushes(receiver_.received());
+  ASSERT_EQ(users.size(), 1u);
+  EXPECT_EQ(users[0].Find("loginpwd"), nullptr);
+  EXPECT_EQ(users[0].Find("encryptiontype"), nullptr);
+  EXPECT_EQ(users[0].Find(directory::kPushHintNewToApp), nullptr);
+}
+
+TEST_F(PusherTest, AMethodWithItsOwnUrlGoesThereAndTheRestToThePushUrl) {
+  auto app = dir_->GetApp("app1");
+  ASSERT_TRUE(app.ok());
+  app->push_urls = {{"synchronizeUser", receiver_.Url("/push/user")}};
+  ASSERT_TRUE(dir_->UpdateApp(*app).ok());
+  AddOrg("001", "浙江省");
+  AddUser("zhangs", "001");
+  while (Deliver() > 0) {
+  }
+  std::map<std::string, std::string> path_of;
+  for (const Received& r : receiver_.received()) path_of[r.form.at("method")] = r.path;
+  EXPECT_EQ(path_of["synchronizeOrg"], "/push");
+  EXPECT_EQ(path_of["synchronizeUser"], "/push/user");
+}
+
+TEST_F(PusherTest, AUserPushRejectedWith2099HoldsBackNoOtherUser) {
+  AddOrg("001", "浙江省");
+  while (Deliver() > 0) {
+  }
+  receiver_.Answer({{200, R"({"result":"2099","errmsg":"用户密码不能为空"})"}});
+  AddUser("first", "001");
+  AddUser("second", "001");
+  AddUser("third", "001");
+  while (Deliver() > 0) {
+  }
+  std::vector<std::string> names;
+  for (const codec::Value& u : UserPushes(receiver_.received())) {
+    names.push_back(u["loginname"].AsString());
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"first", "second", "third"}));
+  auto pending = outbox_->List(OutboxState::kPending, 10);
+  ASSERT_TRUE(pending.ok());
+  ASSERT_EQ(pending->size(), 1u);  // only the rejected one, waiting for its retry
+  EXPECT_NE(pending->front().last_error.find("2099"), std::string::npos);
 }
 
 TEST_F(PusherTest, AnXmlAppReceivesSsoXmlArgs) {
