@@ -75,6 +75,7 @@ struct AppCreateArgs {
   std::string push_url;
   std::string logout_url;
   std::string signtype = "md5";
+  std::string sign_mode = "spec";
   std::string org_scope;
   std::string datatype = "json";
   std::string protocols = "zj";
@@ -100,6 +101,9 @@ void RegisterAdminCommands(CLI::App& admin, AdminCommands& commands) {
   create->add_option("--push-url", create_args->push_url, "URL receiving directory pushes");
   create->add_option("--logout-url", create_args->logout_url, "Back-channel logout URL");
   create->add_option("--signtype", create_args->signtype, "md5 (default), sm3 or hmac-sha256");
+  create->add_option("--sign-mode", create_args->sign_mode,
+                     "spec (default: the spec's sign accepted), hmac-sha256 or hmac-sm3 "
+                     "(request signatures required)");
   create->add_option("--org-scope", create_args->org_scope,
                      "orgcoding prefix the app may see and change (default: all)");
   create->add_option("--datatype", create_args->datatype,
@@ -125,6 +129,9 @@ void RegisterAdminCommands(CLI::App& admin, AdminCommands& commands) {
       auto signtype = crypto::ParseSignType(create_args->signtype);
       if (!signtype.ok()) return Fail(signtype.error());
       settings.signtype = *signtype;
+      auto sign_mode = crypto::ParseSignMode(create_args->sign_mode);
+      if (!sign_mode.ok()) return Fail(sign_mode.error());
+      settings.sign_mode = *sign_mode;
       settings.proxy_right = create_args->proxy_right;
       settings.directory_write = create_args->directory_write;
       settings.open_to_all = create_args->open_to_all;
@@ -216,6 +223,7 @@ void RegisterAdminCommands(CLI::App& admin, AdminCommands& commands) {
     std::optional<std::string> logout_url;
     std::optional<std::string> datatype;
     std::optional<std::string> protocols;
+    std::optional<std::string> sign_mode;
   };
   auto set_args = std::make_shared<AppSetArgs>();
   CLI::App* set = app->add_subcommand("set", "Change settings of an app");
@@ -228,6 +236,8 @@ void RegisterAdminCommands(CLI::App& admin, AdminCommands& commands) {
   set->add_option("--datatype", set_args->datatype, "Format of pushes: json or xml");
   set->add_option("--protocols", set_args->protocols,
                   "Sign-on protocols, comma-separated: zj, cas, oidc");
+  set->add_option("--sign-mode", set_args->sign_mode,
+                  "spec, hmac-sha256 or hmac-sm3 (the latter two require request signatures)");
   set->callback([&commands, set_args] {
     commands.run = [set_args](const Config& config) {
       auto node = Node::Open(config);
@@ -248,6 +258,11 @@ void RegisterAdminCommands(CLI::App& admin, AdminCommands& commands) {
         auto protocols = ParseProtocols(*set_args->protocols);
         if (!protocols.ok()) return Fail(protocols.error());
         settings.protocols = *protocols;
+      }
+      if (set_args->sign_mode) {
+        auto sign_mode = crypto::ParseSignMode(*set_args->sign_mode);
+        if (!sign_mode.ok()) return Fail(sign_mode.error());
+        settings.sign_mode = *sign_mode;
       }
       auto updated = dir.UpdateApp(settings);
       if (!updated.ok()) return Fail(updated.error());

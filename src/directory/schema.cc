@@ -190,9 +190,13 @@ std::vector<Migration> DirectoryMigrations() {
       "CREATE TABLE dir_changes (at_ms BIGINT NOT NULL, kind TEXT NOT NULL, "
       "cache_key TEXT NOT NULL);"
       "CREATE INDEX dir_changes_at ON dir_changes (at_ms);";
+  // Version 3: an app's sign_mode (spec, hmac-sha256, hmac-sm3); issue 12 item 2.
+  constexpr const char* kVersion3 =
+      "ALTER TABLE dir_apps ADD COLUMN sign_mode TEXT NOT NULL DEFAULT 'spec';";
   return {Migration{"directory", 1, WithTextType(kVersion1, "TEXT"),
                     WithTextType(kVersion1, "TEXT COLLATE \"C\"")},
-          Migration{"directory", 2, kVersion2, kVersion2}};
+          Migration{"directory", 2, kVersion2, kVersion2},
+          Migration{"directory", 3, kVersion3, kVersion3}};
 }
 
 }  // namespace tongban::directory

@@ -222,6 +222,12 @@ export default {
     push: 'Push',
     enabled: 'Enabled',
     signtype: 'Signature',
+    signMode: 'Signing mode',
+    signModes: {
+      spec: 'spec (MD5 sign accepted)',
+      'hmac-sha256': 'request signature, HMAC-SHA256 required',
+      'hmac-sm3': 'request signature, HMAC-SM3 required',
+    },
     datatype: 'Data format',
     callbackUrls: 'Callback / redirect URLs',
     urlsHint: 'One URL per line',

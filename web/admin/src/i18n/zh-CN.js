@@ -222,6 +222,12 @@ export default {
     push: '推送',
     enabled: '启用',
     signtype: '签名算法',
+    signMode: '签名模式',
+    signModes: {
+      spec: '规范签名（接受 MD5 sign）',
+      'hmac-sha256': '请求签名，必须 HMAC-SHA256',
+      'hmac-sm3': '请求签名，必须 HMAC-SM3',
+    },
     datatype: '数据格式',
     callbackUrls: '回调 / 跳转地址',
     urlsHint: '每行一个地址',
