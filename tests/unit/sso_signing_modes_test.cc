@@ -71,8 +71,9 @@ class SigningModesTest : public directory::test::DirectoryFixture {
   void SetUp() override {
     DirectoryFixture::SetUp();
     pwd_ = Create("app1", crypto::SignMode::kSpec);
-    api_ = std::make_unique<SignedApi>(SignedApiOptions{.soap_service = "TestService"}, *dir_,
-                                       tickets_, clock_);
+    SignedApiOptions options;
+    options.soap_service = "TestService";
+    api_ = std::make_unique<SignedApi>(options, *dir_, tickets_, clock_);
     for (const char* name : {"read", "write", "credential"}) {
       api_->AddMethod(name, {"text"}, [](const ApiCall& call) {
         return Success().Set("text", call.Param("text"));
