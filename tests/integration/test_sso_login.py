@@ -729,8 +729,9 @@ class SsoLoginTest(unittest.TestCase):
             if service == "SimpleAuthService":
                 element = [e for e in root.iter(xsd + "element") if e.get("name") == "generateST"][0]
                 params = [e.get("name") for e in element.iter(xsd + "element")][1:]
+                # The spec's order, then the request signature's optional two.
                 self.assertEqual(params, ["servicecode", "time", "sign", "proxyapp", "token",
-                                          "datatype"])
+                                          "datatype", "signmethod", "nonce"])
 
     def test_easyauth_over_soap_in_both_datatypes(self):
         service = self.zeep_service("SimpleAuthService")
