@@ -119,8 +119,8 @@ class SignedApi {
   codec::Value Dispatch(std::string_view method, const CallParams& params,
                         std::string_view remote_ip, codec::Format format, bool over_get) const;
   MethodEffect EffectOf(std::string_view method) const;
-  // The replay mark `key` (a TicketStore key) for a call of `time`: kReplayed
-  // when it was already set.
+  // Sets the replay mark of `key_material` (hashed into a TicketStore key)
+  // for as long as a call of `time` is acceptable; kReplayed when it was set.
   Status MarkOnce(std::string_view key_material, std::chrono::system_clock::time_point time) const;
   bool Blocking(std::string_view method) const;
   void AnswerHttp(const http::Request& request, http::Response& response) const;
