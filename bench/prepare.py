@@ -29,7 +29,8 @@ CAS_SERVICE = "http://127.0.0.1/bench/cas"
 def signed(servicecode, servicepwd, at=None, **params):
     """Signed call fields, signed at `at` (epoch seconds; default now): given
     times keep repeated identical calls apart for the replay check."""
-    t = time.strftime("%Y%m%d%H%M%S", time.localtime(time.time() if at is None else at))
+    # China Standard Time, as the server reads `time` by default (sso.sign_time_zone).
+    t = time.strftime("%Y%m%d%H%M%S", time.gmtime((time.time() if at is None else at) + 8 * 3600))
     sign = hashlib.md5((servicecode + servicepwd + t).encode()).hexdigest()
     return dict(servicecode=servicecode, time=t, sign=sign, datatype="json", **params)
 

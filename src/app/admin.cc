@@ -76,6 +76,7 @@ struct AppCreateArgs {
   std::string push_url;
   std::string logout_url;
   std::string signtype = "md5";
+  std::string sign_mode = "spec";
   std::string org_scope;
   std::string datatype = "json";
   std::string protocols = "zj";
@@ -123,6 +124,9 @@ void RegisterAdminCommands(CLI::App& admin, AdminCommands& commands) {
   create->add_option("--push-url", create_args->push_url, "URL receiving directory pushes");
   create->add_option("--logout-url", create_args->logout_url, "Back-channel logout URL");
   create->add_option("--signtype", create_args->signtype, "md5 (default), sm3 or hmac-sha256");
+  create->add_option("--sign-mode", create_args->sign_mode,
+                     "spec (default: the spec's sign accepted), hmac-sha256 or hmac-sm3 "
+                     "(request signatures required)");
   create->add_option("--org-scope", create_args->org_scope,
                      "orgcoding prefix the app may see and change (default: all)");
   create->add_option("--datatype", create_args->datatype,
@@ -154,6 +158,9 @@ void RegisterAdminCommands(CLI::App& admin, AdminCommands& commands) {
       auto signtype = crypto::ParseSignType(create_args->signtype);
       if (!signtype.ok()) return Fail(signtype.error());
       settings.signtype = *signtype;
+      auto sign_mode = crypto::ParseSignMode(create_args->sign_mode);
+      if (!sign_mode.ok()) return Fail(sign_mode.error());
+      settings.sign_mode = *sign_mode;
       settings.proxy_right = create_args->proxy_right;
       settings.directory_write = create_args->directory_write;
       settings.open_to_all = create_args->open_to_all;
@@ -253,6 +260,7 @@ void RegisterAdminCommands(CLI::App& admin, AdminCommands& commands) {
     std::vector<std::string> push_urls_for;
     std::optional<std::string> push_password;
     std::optional<bool> md5_login;
+    std::optional<std::string> sign_mode;
   };
   auto set_args = std::make_shared<AppSetArgs>();
   CLI::App* set = app->add_subcommand("set", "Change settings of an app");
@@ -271,6 +279,8 @@ void RegisterAdminCommands(CLI::App& admin, AdminCommands& commands) {
                   "loginpwd of a pushed new user: placeholder or omit");
   set->add_option("--md5-login", set_args->md5_login,
                   "true/false: idValidation may use encryptiontype 3");
+  set->add_option("--sign-mode", set_args->sign_mode,
+                  "spec, hmac-sha256 or hmac-sm3 (the latter two require request signatures)");
   set->callback([&commands, set_args] {
     commands.run = [set_args](const Config& config) {
       auto node = Node::Open(config);
@@ -296,6 +306,11 @@ void RegisterAdminCommands(CLI::App& admin, AdminCommands& commands) {
         auto protocols = ParseProtocols(*set_args->protocols);
         if (!protocols.ok()) return Fail(protocols.error());
         settings.protocols = *protocols;
+      }
+      if (set_args->sign_mode) {
+        auto sign_mode = crypto::ParseSignMode(*set_args->sign_mode);
+        if (!sign_mode.ok()) return Fail(sign_mode.error());
+        settings.sign_mode = *sign_mode;
       }
       auto updated = dir.UpdateApp(settings);
       if (!updated.ok()) return Fail(updated.error());

@@ -6,6 +6,8 @@
 #include <map>
 #include <set>
 
+#include "sso/signed_api.h"
+
 namespace tongban::app {
 namespace {
 
@@ -129,6 +131,7 @@ Status LoadConfigFile(const std::string& path, Config& c) {
   TableReader sso(root, "sso");
   sso.Read("context_path", c.sso.context_path);
   sso.Read("sign_window_s", c.sso.sign_window_s);
+  sso.Read("sign_time_zone", c.sso.sign_time_zone);
   sso.Read("replay_protection", c.sso.replay_protection);
   sso.Read("ticket_ttl_s", c.sso.ticket_ttl_s);
   sso.Read("authcode_ttl_s", c.sso.authcode_ttl_s);
@@ -207,6 +210,10 @@ Status ValidateConfig(const Config& c) {
   if (c.sso.context_path.empty() || c.sso.context_path[0] != '/' ||
       c.sso.context_path.back() == '/') {
     return Error::InvalidArgument("config: sso.context_path must start with / and not end with /");
+  }
+  if (!sso::ParseSpecTimeZone(c.sso.sign_time_zone).ok()) {
+    return Error::InvalidArgument(
+        "config: sso.sign_time_zone must be +HH:MM, -HH:MM, UTC or local");
   }
   if (c.sso.login_account_failures < 1 || c.sso.login_ip_failures < 1) {
     return Error::InvalidArgument("config: sso.login_*_failures must be at least 1");

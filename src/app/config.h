@@ -39,7 +39,10 @@ struct StorageConfig {
 
 struct SsoConfig {
   std::string context_path = "/sso";
-  int sign_window_s = 600;        // accepted clock skew of a signed call's `time`
+  int sign_window_s = 300;        // accepted clock skew of a signed call's `time`
+  // Zone of the spec's `time` (signed calls and pushes): "+08:00" (China
+  // Standard Time), any "+HH:MM"/"-HH:MM", "UTC", or "local" (the host's TZ).
+  std::string sign_time_zone = "+08:00";
   bool replay_protection = true;  // refuse the same signed request twice in the window
   int ticket_ttl_s = 60;          // browser ticket (st) lifetime
   int authcode_ttl_s = 60;        // commnetAuth authcode lifetime (spec: 1 minute)

@@ -36,6 +36,8 @@ sso::SsoSettings SsoSettingsFrom(const Config& config) {
   s.public_url = config.server.public_url.empty() ? "" : config.PublicUrl();
   s.sign_window = std::chrono::seconds(config.sso.sign_window_s);
   s.replay_protection = config.sso.replay_protection;
+  // ValidateConfig has checked it.
+  s.sign_time_zone = sso::ParseSpecTimeZone(config.sso.sign_time_zone).value();
   s.ticket_ttl = std::chrono::seconds(config.sso.ticket_ttl_s);
   s.authcode_ttl = std::chrono::seconds(config.sso.authcode_ttl_s);
   s.access_token_ttl = std::chrono::seconds(config.sso.access_token_ttl_s);

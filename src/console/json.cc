@@ -120,11 +120,12 @@ codec::Value AppJson(const directory::App& app) {
   protocols.Set("zj", app.protocols.zj).Set("cas", app.protocols.cas).Set("oidc", app.protocols.oidc);
   codec::Value push_urls = codec::Value::Object(app.push_urls.size());
   for (const auto& [method, url] : app.push_urls) push_urls.Set(method, url);
-  codec::Value v = codec::Value::Object(21);
+  codec::Value v = codec::Value::Object(22);
   v.Set("servicecode", app.servicecode)
       .Set("name", app.name)
       .Set("orgcoding", app.orgcoding)
       .Set("signtype", crypto::SignTypeName(app.signtype))
+      .Set("sign_mode", crypto::SignModeName(app.sign_mode))
       .Set("allowed_ips", Strings(app.allowed_ips))
       .Set("callback_urls", Strings(app.callback_urls))
       .Set("logout_url", app.logout_url)
@@ -180,6 +181,11 @@ Status ApplyAppFields(const codec::Value& body, directory::App& app) {
       auto type = crypto::ParseSignType(value.AsString());
       if (!type.ok()) return Error::InvalidArgument("signtype 应为 md5、sm3 或 hmac-sha256");
       app.signtype = *type;
+    } else if (key == "sign_mode") {
+      if (!value.IsString()) return Error::InvalidArgument("sign_mode 应为 spec、hmac-sha256 或 hmac-sm3");
+      auto mode = crypto::ParseSignMode(value.AsString());
+      if (!mode.ok()) return Error::InvalidArgument("sign_mode 应为 spec、hmac-sha256 或 hmac-sm3");
+      app.sign_mode = *mode;
     } else if (key == "allowed_ips" || key == "callback_urls") {
       auto list = StringList(value, key);
       if (!list.ok()) return list.error();

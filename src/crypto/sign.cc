@@ -36,6 +36,22 @@ size_t RawSign(SignType type, std::string_view servicecode, std::string_view ser
   return 0;
 }
 
+// Writes the raw request signature to `out` and returns its length; 0 for kSpec.
+size_t RawRequestSign(SignMode mode, std::string_view servicepwd, std::string_view canonical,
+                      uint8_t* out) {
+  switch (mode) {
+    case SignMode::kSpec:
+      return 0;
+    case SignMode::kHmacSha256:
+      internal::HmacParts(internal::Md::kSha256, servicepwd, {canonical}, out);
+      return internal::MdSize(internal::Md::kSha256);
+    case SignMode::kHmacSm3:
+      internal::HmacParts(internal::Md::kSm3, servicepwd, {canonical}, out);
+      return internal::MdSize(internal::Md::kSm3);
+  }
+  return 0;
+}
+
 }  // namespace
 
 Result<SignType> ParseSignType(std::string_view name) {
@@ -70,6 +86,44 @@ bool VerifySign(SignType type, std::string_view servicecode, std::string_view se
                 std::string_view time, std::string_view sign) {
   uint8_t expected[internal::kMaxMdSize];
   size_t n = RawSign(type, servicecode, servicepwd, time, expected);
+  uint8_t given[internal::kMaxMdSize];
+  if (!internal::HexDecodeTo(sign, given, n)) return false;
+  return CRYPTO_memcmp(expected, given, n) == 0;
+}
+
+Result<SignMode> ParseSignMode(std::string_view name) {
+  if (EqualsIgnoreCase(name, "spec")) return SignMode::kSpec;
+  if (EqualsIgnoreCase(name, "hmac-sha256")) return SignMode::kHmacSha256;
+  if (EqualsIgnoreCase(name, "hmac-sm3")) return SignMode::kHmacSm3;
+  return Error::InvalidArgument("unknown sign mode (expected spec, hmac-sha256 or hmac-sm3)");
+}
+
+std::string_view SignModeName(SignMode mode) {
+  switch (mode) {
+    case SignMode::kSpec:
+      return "spec";
+    case SignMode::kHmacSha256:
+      return "hmac-sha256";
+    case SignMode::kHmacSm3:
+      return "hmac-sm3";
+  }
+  return "";
+}
+
+std::string ComputeRequestSign(SignMode mode, std::string_view servicepwd,
+                               std::string_view canonical) {
+  uint8_t raw[internal::kMaxMdSize];
+  size_t n = RawRequestSign(mode, servicepwd, canonical, raw);
+  std::string out(2 * n, '\0');
+  internal::HexEncodeTo(raw, n, out.data());
+  return out;
+}
+
+bool VerifyRequestSign(SignMode mode, std::string_view servicepwd, std::string_view canonical,
+                       std::string_view sign) {
+  uint8_t expected[internal::kMaxMdSize];
+  size_t n = RawRequestSign(mode, servicepwd, canonical, expected);
+  if (n == 0) return false;
   uint8_t given[internal::kMaxMdSize];
   if (!internal::HexDecodeTo(sign, given, n)) return false;
   return CRYPTO_memcmp(expected, given, n) == 0;

@@ -1,6 +1,8 @@
 // Request signing of the SSO protocol (spec §5.1): every call and every push
 // to an app carries sign = hex(H(servicecode + servicepwd + time)). The SSO
 // handlers check it on every request; the outbox computes it for pushes.
+// Also tongban's request signature (docs/integrate-zj.md §2a), an HMAC over
+// the method, every parameter and a nonce, which an app may be required to use.
 // Hot path: VerifySign takes no locks and touches no heap beyond OpenSSL 3.0's
 // per-digest state; bench/crypto_sign_bench.cc guards it.
 #pragma once
@@ -32,5 +34,26 @@ std::string ComputeSign(SignType type, std::string_view servicecode, std::string
 // Checks only the signature: the time window and replay are the caller's.
 bool VerifySign(SignType type, std::string_view servicecode, std::string_view servicepwd,
                 std::string_view time, std::string_view sign);
+
+// An app's `sign_mode`: which signatures its calls may carry. kSpec accepts
+// the spec's signature above (and request signatures); the others require a
+// request signature with that HMAC, so a logged spec `sign` opens nothing.
+enum class SignMode {
+  kSpec,
+  kHmacSha256,
+  kHmacSm3,
+};
+
+// "spec", "hmac-sha256" or "hmac-sm3", any letter case. InvalidArgument otherwise.
+Result<SignMode> ParseSignMode(std::string_view name);
+std::string_view SignModeName(SignMode mode);
+
+// Lowercase hex HMAC (64 characters) keyed by servicepwd over the canonical
+// request string; `mode` must not be kSpec.
+std::string ComputeRequestSign(SignMode mode, std::string_view servicepwd,
+                               std::string_view canonical);
+// As VerifySign: hex in either case, constant-time. False for kSpec.
+bool VerifyRequestSign(SignMode mode, std::string_view servicepwd, std::string_view canonical,
+                       std::string_view sign);
 
 }  // namespace tongban::crypto

@@ -26,13 +26,14 @@ constexpr const char* kAppColumns =
     "servicecode, name, orgcoding, servicepwd_sealed, password_key_sealed, signtype, "
     "allowed_ips, callback_urls, logout_url, push_url, push_enabled, datatype, proxy_right, "
     "enabled, protocol_zj, protocol_cas, protocol_oidc, directory_write, org_scope, open_to_all, "
-    "created_ms, updated_ms, push_urls, push_password, md5_login";
+    "created_ms, updated_ms, push_urls, push_password, md5_login, sign_mode";
 
 struct AppRow {
   App app;
   std::string sealed_pwd;
   std::string sealed_key;
   std::string signtype;
+  std::string sign_mode;
   std::string allowed_ips;
   std::string callback_urls;
   int push_enabled = 0;
@@ -75,6 +76,7 @@ void BindAppRow(soci::statement& st, AppRow& r) {
   st.exchange(soci::into(r.push_urls));
   st.exchange(soci::into(r.app.push_password));
   st.exchange(soci::into(r.md5_login));
+  st.exchange(soci::into(r.sign_mode));
 }
 
 std::string ListToJson(const std::vector<std::string>& items) {
@@ -128,6 +130,9 @@ Result<App> FinishApp(AppRow& r) {
   auto signtype = crypto::ParseSignType(r.signtype);
   if (!signtype.ok()) return Error::Internal("directory: corrupt signtype of an app");
   app.signtype = *signtype;
+  auto sign_mode = crypto::ParseSignMode(r.sign_mode);
+  if (!sign_mode.ok()) return Error::Internal("directory: corrupt sign_mode of an app");
+  app.sign_mode = *sign_mode;
   auto ips = ListFromJson(r.allowed_ips);
   if (!ips.ok()) return std::move(ips).error();
   app.allowed_ips = std::move(*ips);
@@ -410,6 +415,7 @@ Result<CreatedApp> Directory::Impl::CreateAppInTx(Directory& d, soci::session& s
   if (!sealed.ok()) return std::move(sealed).error();
   app.created_ms = app.updated_ms = d.clock_.NowMillis();
   std::string signtype(crypto::SignTypeName(app.signtype));
+  std::string sign_mode(crypto::SignModeName(app.sign_mode));
   std::string ips = ListToJson(app.allowed_ips);
   std::string urls = ListToJson(app.callback_urls);
   int push_enabled = app.push_enabled, proxy_right = app.proxy_right, enabled = app.enabled;
@@ -421,9 +427,9 @@ Result<CreatedApp> Directory::Impl::CreateAppInTx(Directory& d, soci::session& s
   sql << "INSERT INTO dir_apps (servicecode, name, orgcoding, servicepwd_sealed, signtype, "
          "allowed_ips, callback_urls, logout_url, push_url, push_enabled, datatype, proxy_right, "
          "enabled, protocol_zj, protocol_cas, protocol_oidc, directory_write, org_scope, "
-         "open_to_all, created_ms, updated_ms, push_urls, push_password, md5_login) VALUES (:sc, "
-         ":name, :org, :pwd, :st, :ips, :urls, :logout, :push, :pe, :dt, :pr, :en, :zj, :cas, "
-         ":oidc, :dw, :scope, :open, :c, :u, :pus, :ppw, :md5)",
+         "open_to_all, created_ms, updated_ms, push_urls, push_password, md5_login, sign_mode) "
+         "VALUES (:sc, :name, :org, :pwd, :st, :ips, :urls, :logout, :push, :pe, :dt, :pr, :en, "
+         ":zj, :cas, :oidc, :dw, :scope, :open, :c, :u, :pus, :ppw, :md5, :sm)",
       soci::use(app.servicecode, "sc"), soci::use(app.name, "name"),
       soci::use(app.orgcoding, "org"), soci::use(*sealed, "pwd"), soci::use(signtype, "st"),
       soci::use(ips, "ips"), soci::use(urls, "urls"), soci::use(app.logout_url, "logout"),
@@ -432,7 +438,7 @@ Result<CreatedApp> Directory::Impl::CreateAppInTx(Directory& d, soci::session& s
       soci::use(cas, "cas"), soci::use(oidc, "oidc"), soci::use(directory_write, "dw"),
       soci::use(app.org_scope, "scope"), soci::use(open_to_all, "open"), soci::use(created, "c"),
       soci::use(created, "u"), soci::use(push_urls, "pus"), soci::use(app.push_password, "ppw"),
-      soci::use(md5_login, "md5");
+      soci::use(md5_login, "md5"), soci::use(sign_mode, "sm");
   return CreatedApp{std::move(app), std::move(secret)};
 }
 
@@ -507,6 +513,7 @@ Result<App> Directory::UpdateApp(const App& settings) {
     app.created_ms = current.created_ms;
     app.updated_ms = clock_.NowMillis();
     std::string signtype(crypto::SignTypeName(app.signtype));
+    std::string sign_mode(crypto::SignModeName(app.sign_mode));
     std::string ips = ListToJson(app.allowed_ips);
     std::string urls = ListToJson(app.callback_urls);
     int push_enabled = app.push_enabled, proxy_right = app.proxy_right, enabled = app.enabled;
@@ -520,7 +527,7 @@ Result<App> Directory::UpdateApp(const App& settings) {
            "push_enabled = :pe, datatype = :dt, proxy_right = :pr, enabled = :en, "
            "protocol_zj = :zj, protocol_cas = :cas, protocol_oidc = :oidc, "
            "directory_write = :dw, org_scope = :scope, open_to_all = :open, updated_ms = :u, "
-           "push_urls = :pus, push_password = :ppw, md5_login = :md5 "
+           "push_urls = :pus, push_password = :ppw, md5_login = :md5, sign_mode = :sm "
            "WHERE servicecode = :sc",
         soci::use(app.name, "name"), soci::use(app.orgcoding, "org"), soci::use(signtype, "st"),
         soci::use(ips, "ips"), soci::use(urls, "urls"), soci::use(app.logout_url, "logout"),
@@ -530,7 +537,7 @@ Result<App> Directory::UpdateApp(const App& settings) {
         soci::use(directory_write, "dw"), soci::use(app.org_scope, "scope"),
         soci::use(open_to_all, "open"), soci::use(updated_ms, "u"),
         soci::use(push_urls, "pus"), soci::use(app.push_password, "ppw"),
-        soci::use(md5_login, "md5"), soci::use(app.servicecode, "sc");
+        soci::use(md5_login, "md5"), soci::use(sign_mode, "sm"), soci::use(app.servicecode, "sc");
     return app;
   });
   Changed('a', settings.servicecode);

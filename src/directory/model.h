@@ -113,6 +113,9 @@ struct App {
   std::string name;
   std::string orgcoding;  // owning org; "" for none (DeleteOrg refuses while an app names it)
   crypto::SignType signtype = crypto::SignType::kMd5;
+  // Which signatures its calls may carry: kSpec (the spec's, the default) or
+  // a required request signature (docs/integrate-zj.md §2a).
+  crypto::SignMode sign_mode = crypto::SignMode::kSpec;
   std::vector<std::string> allowed_ips;    // addresses or CIDR blocks; empty = any source
   std::vector<std::string> callback_urls;  // allowed ticket/redirect URL prefixes
   std::string logout_url;                  // back-channel logout; "" = none

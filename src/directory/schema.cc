@@ -196,10 +196,14 @@ std::vector<Migration> DirectoryMigrations() {
       "ALTER TABLE dir_apps ADD COLUMN push_urls TEXT NOT NULL DEFAULT '{}';"
       "ALTER TABLE dir_apps ADD COLUMN push_password TEXT NOT NULL DEFAULT 'placeholder';"
       "ALTER TABLE dir_apps ADD COLUMN md5_login INTEGER NOT NULL DEFAULT 0;";
+  // Version 4: an app's sign_mode (spec, hmac-sha256, hmac-sm3); issue 12 item 2.
+  constexpr const char* kVersion4 =
+      "ALTER TABLE dir_apps ADD COLUMN sign_mode TEXT NOT NULL DEFAULT 'spec';";
   return {Migration{"directory", 1, WithTextType(kVersion1, "TEXT"),
                     WithTextType(kVersion1, "TEXT COLLATE \"C\"")},
           Migration{"directory", 2, kVersion2, kVersion2},
-          Migration{"directory", 3, kVersion3, kVersion3}};
+          Migration{"directory", 3, kVersion3, kVersion3},
+          Migration{"directory", 4, kVersion4, kVersion4}};
 }
 
 }  // namespace tongban::directory

@@ -216,6 +216,16 @@ void AddCommnetAuthMethods(SignedApi& api, AuthServices& s) {
         return UserInfoReply(*updated);
       },
       MethodCost::kBlocking);
+
+  // Every other method (logout, updatePassword, updateUserInfo) is a write:
+  // POST only, replays refused.
+  for (const char* read : {"getUserInfo", "getUserRole", "getUserSys"}) {
+    api.SetEffect(read, MethodEffect::kRead);
+  }
+  for (const char* credential :
+       {"ticketValidation", "idValidation", "getToken", "refAccessToken", "generateST", "getST"}) {
+    api.SetEffect(credential, MethodEffect::kCredential);
+  }
 }
 
 }  // namespace tongban::sso

@@ -13,6 +13,7 @@
 #include "directory/directory.h"
 #include "sso/activity.h"
 #include "sso/sessions.h"
+#include "sso/signed_api.h"
 #include "store/outbox.h"
 #include "store/sql_store.h"
 #include "store/ticket_store.h"
@@ -22,8 +23,11 @@ namespace tongban::sso {
 struct SsoSettings {
   std::string context_path = "/sso";
   std::string public_url;  // external base URL without trailing slash; "" = from Host
-  std::chrono::seconds sign_window{600};
+  std::chrono::seconds sign_window{300};
   bool replay_protection = true;
+  // How signed calls' and pushes' `time` is read and written (China Standard
+  // Time unless configured otherwise).
+  SpecTimeZone sign_time_zone;
   std::chrono::seconds ticket_ttl{60};
   std::chrono::seconds authcode_ttl{60};
   std::chrono::seconds access_token_ttl{7200};

@@ -64,6 +64,14 @@ void AddEasyAuthMethods(SignedApi& api, AuthServices& s) {
     if (!grant.ok()) return GrantFailure(grant.error(), ac::kEasyToken, "token");
     return UserRoleReply(s, *grant, ac::kEasyToken.other);
   });
+
+  // Every other method (logout) is a write: POST only, replays refused.
+  for (const char* read : {"getUserInfo", "getUserSys", "getUserRole"}) {
+    api.SetEffect(read, MethodEffect::kRead);
+  }
+  for (const char* credential : {"ticketValidation", "idValidation", "generateST"}) {
+    api.SetEffect(credential, MethodEffect::kCredential);
+  }
 }
 
 }  // namespace tongban::sso

@@ -130,6 +130,7 @@ struct OrgAndUserApi::Impl {
     }
     o.sign_window = c.settings.sign_window;
     o.replay_protection = c.settings.replay_protection;
+    o.time_zone = c.settings.sign_time_zone;
     return o;
   }
 
@@ -159,6 +160,13 @@ struct OrgAndUserApi::Impl {
     Add("getMapUserBySso", {"userid"}, &Impl::GetMapUserBySso);
     Add("getUserRole", {"userid"}, &Impl::GetUserRole);
     Add("valiidcard", {"username", "idnum", "sex", "nation"}, &Impl::ValidIdCard);
+    // The rest (synchronizeUser, deleteUser, synchronizeOrg, deleteOrg) are
+    // writes: POST only, replays refused.
+    for (const char* read :
+         {"getUserInfoById", "getUserByLoginname", "getUsersByOrg", "getOrgInfo", "getChildOrgs",
+          "getSsoUserByMap", "getMapUserBySso", "getUserRole", "valiidcard"}) {
+      api.SetEffect(read, MethodEffect::kRead);
+    }
   }
 
   // ---- users ----

@@ -149,7 +149,7 @@ struct Pusher::Impl {
     auto parsed_format = codec::ParseFormat(app.datatype);
     const codec::Format format = parsed_format.ok() ? *parsed_format : codec::Format::kJson;
 
-    std::string time = FormatSpecTime(context.clock.Now());
+    std::string time = FormatSpecTime(context.clock.Now(), context.settings.sign_time_zone);
     FormParams form = {
         {"servicecode", app.servicecode},
         {"time", time},

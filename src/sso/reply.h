@@ -33,6 +33,9 @@ inline constexpr int kAppDisabled = 9904;
 inline constexpr int kBadDatatype = 9905;
 // Free range: the same signed request seen twice inside the time window.
 inline constexpr int kReplayed = 9906;
+// Free range: a state-changing method called over HTTP GET (its URL, sign
+// included, would end up in proxy and server logs).
+inline constexpr int kPostRequired = 9907;
 inline constexpr int kUnknownMethod = 9800;
 // Free range: the server could not complete the call (database down, ...).
 inline constexpr int kUnavailable = 9999;

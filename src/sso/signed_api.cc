@@ -6,6 +6,7 @@
 #include <array>
 #include <cctype>
 #include <ctime>
+#include <stdexcept>
 
 #include "codec/soap.h"
 #include "crypto/digest.h"
@@ -23,6 +24,14 @@ class HttpParams final : public CallParams {
  public:
   explicit HttpParams(const http::Request& request) : request_(request) {}
   std::string_view Get(std::string_view name) const override { return request_.ParamOr(name); }
+  std::vector<std::string_view> Names() const override {
+    std::vector<std::string_view> names;
+    names.reserve(request_.params().size());
+    for (const auto& entry : request_.params()) names.push_back(entry.name);
+    std::sort(names.begin(), names.end());
+    names.erase(std::unique(names.begin(), names.end()), names.end());
+    return names;
+  }
 
  private:
   const http::Request& request_;
@@ -34,6 +43,12 @@ class SoapParams final : public CallParams {
   std::string_view Get(std::string_view name) const override {
     const std::string* value = call_.Find(name);
     return value ? std::string_view(*value) : std::string_view();
+  }
+  std::vector<std::string_view> Names() const override {
+    std::vector<std::string_view> names;
+    names.reserve(call_.params.size());
+    for (const auto& param : call_.params) names.push_back(param.name);
+    return names;
   }
 
  private:
@@ -49,38 +64,54 @@ bool WantsWsdl(std::string_view query) {
 
 }  // namespace
 
-Result<std::chrono::system_clock::time_point> ParseSpecTime(std::string_view time) {
-  if (time.size() != 14) return Error::InvalidArgument("time must be yyyyMMddHHmmss");
-  for (char c : time) {
-    if (c < '0' || c > '9') return Error::InvalidArgument("time must be yyyyMMddHHmmss");
+Result<SpecTimeZone> ParseSpecTimeZone(std::string_view text) {
+  SpecTimeZone zone;
+  if (text == "local") {
+    zone.host_local = true;
+    return zone;
   }
-  // mktime (a time-zone lookup under a glibc lock) was a third of the
-  // signature check. Clients sign with a one-second clock, so nearly every
-  // call repeats a recent `time`: each thread keeps the last one it parsed.
+  if (text == "Z" || text == "UTC") {
+    zone.offset = std::chrono::minutes(0);
+    return zone;
+  }
+  auto bad = [] {
+    return Error::InvalidArgument("time zone must be +HH:MM, -HH:MM, Z, UTC or local");
+  };
+  if (text.size() != 5 && text.size() != 6) return bad();
+  if (text[0] != '+' && text[0] != '-') return bad();
+  std::string digits;
+  for (char c : text.substr(1)) {
+    if (c == ':' && text.size() == 6 && digits.size() == 2) continue;
+    if (c < '0' || c > '9') return bad();
+    digits.push_back(c);
+  }
+  if (digits.size() != 4) return bad();
+  int hours = (digits[0] - '0') * 10 + (digits[1] - '0');
+  int minutes = (digits[2] - '0') * 10 + (digits[3] - '0');
+  if (hours > 14 || minutes > 59) return bad();
+  zone.offset = std::chrono::minutes((hours * 60 + minutes) * (text[0] == '-' ? -1 : 1));
+  return zone;
+}
+
+namespace {
+
+// The host zone's reading: mktime, under a glibc lock, was a third of the
+// signature check, so each thread keeps the last `time` it parsed (clients
+// sign with a one-second clock, so nearly every call repeats a recent one).
+Result<std::chrono::system_clock::time_point> ParseHostLocal(std::string_view time,
+                                                             const std::tm& tm) {
   struct LastParsed {
     std::array<char, 14> text{};
     std::chrono::system_clock::time_point at;
   };
   thread_local LastParsed last;
   if (std::equal(time.begin(), time.end(), last.text.begin())) return last.at;
-  auto num = [&](size_t pos, size_t len) {
-    int v = 0;
-    for (size_t i = pos; i < pos + len; ++i) v = v * 10 + (time[i] - '0');
-    return v;
-  };
-  std::tm tm{};
-  tm.tm_year = num(0, 4) - 1900;
-  tm.tm_mon = num(4, 2) - 1;
-  tm.tm_mday = num(6, 2);
-  tm.tm_hour = num(8, 2);
-  tm.tm_min = num(10, 2);
-  tm.tm_sec = num(12, 2);
-  tm.tm_isdst = -1;
   std::tm normalized = tm;
+  normalized.tm_isdst = -1;
   std::time_t t = std::mktime(&normalized);
-  // mktime normalises 2月30日 into March; a real date survives unchanged.
-  if (t == -1 || normalized.tm_mday != tm.tm_mday || normalized.tm_mon != tm.tm_mon ||
-      normalized.tm_hour != tm.tm_hour || normalized.tm_min != tm.tm_min) {
+  // A time skipped by a daylight-saving change comes back moved.
+  if (t == -1 || normalized.tm_mday != tm.tm_mday || normalized.tm_hour != tm.tm_hour ||
+      normalized.tm_min != tm.tm_min) {
     return Error::InvalidArgument("time is not a real date and time");
   }
   std::copy(time.begin(), time.end(), last.text.begin());
@@ -88,13 +119,103 @@ Result<std::chrono::system_clock::time_point> ParseSpecTime(std::string_view tim
   return last.at;
 }
 
-std::string FormatSpecTime(std::chrono::system_clock::time_point t) {
-  std::time_t tt = std::chrono::system_clock::to_time_t(t);
+}  // namespace
+
+Result<std::chrono::system_clock::time_point> ParseSpecTime(std::string_view time,
+                                                            SpecTimeZone zone) {
+  if (time.size() != 14) return Error::InvalidArgument("time must be yyyyMMddHHmmss");
+  for (char c : time) {
+    if (c < '0' || c > '9') return Error::InvalidArgument("time must be yyyyMMddHHmmss");
+  }
+  auto num = [&](size_t pos, size_t len) {
+    int v = 0;
+    for (size_t i = pos; i < pos + len; ++i) v = v * 10 + (time[i] - '0');
+    return v;
+  };
+  const int year = num(0, 4), month = num(4, 2), day = num(6, 2);
+  const int hour = num(8, 2), minute = num(10, 2), second = num(12, 2);
+  const std::chrono::year_month_day date{std::chrono::year(year),
+                                         std::chrono::month(static_cast<unsigned>(month)),
+                                         std::chrono::day(static_cast<unsigned>(day))};
+  if (year < 1970 || !date.ok() || hour > 23 || minute > 59 || second > 59) {
+    return Error::InvalidArgument("time is not a real date and time");
+  }
+  if (zone.host_local) {
+    std::tm tm{};
+    tm.tm_year = year - 1900;
+    tm.tm_mon = month - 1;
+    tm.tm_mday = day;
+    tm.tm_hour = hour;
+    tm.tm_min = minute;
+    tm.tm_sec = second;
+    return ParseHostLocal(time, tm);
+  }
+  const auto local = std::chrono::sys_days(date) + std::chrono::hours(hour) +
+                     std::chrono::minutes(minute) + std::chrono::seconds(second);
+  return std::chrono::time_point_cast<std::chrono::system_clock::duration>(local - zone.offset);
+}
+
+std::string FormatSpecTime(std::chrono::system_clock::time_point t, SpecTimeZone zone) {
   std::tm tm{};
-  localtime_r(&tt, &tm);
+  if (zone.host_local) {
+    std::time_t tt = std::chrono::system_clock::to_time_t(t);
+    localtime_r(&tt, &tm);
+  } else {
+    std::time_t tt = std::chrono::system_clock::to_time_t(t + zone.offset);
+    gmtime_r(&tt, &tm);
+  }
   char buf[16];
   std::strftime(buf, sizeof(buf), "%Y%m%d%H%M%S", &tm);
   return buf;
+}
+
+namespace {
+
+// RFC 3986 unreserved characters stay; every other byte is %XX (upper case).
+void AppendPercentEncoded(std::string_view text, std::string& out) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  for (unsigned char c : text) {
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+        c == '.' || c == '_' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 0xF]);
+    }
+  }
+}
+
+// A nonce: 16 to 64 characters of [A-Za-z0-9_-], enough for 96 random bits
+// in hex or Base64url, short enough for a replay key.
+bool IsNonce(std::string_view nonce) {
+  if (nonce.size() < 16 || nonce.size() > 64) return false;
+  for (char c : nonce) {
+    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+          c == '-' || c == '_')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string CanonicalRequest(std::string_view method, const CallParams& params) {
+  std::vector<std::string_view> names = params.Names();
+  std::sort(names.begin(), names.end());
+  std::string out = "TB1\n";
+  out.append(method).append("\n");
+  bool first = true;
+  for (std::string_view name : names) {
+    if (name == "sign" || name == "method") continue;
+    if (!first) out.push_back('&');
+    first = false;
+    AppendPercentEncoded(name, out);
+    out.push_back('=');
+    AppendPercentEncoded(params.Get(name), out);
+  }
+  return out;
 }
 
 SignedApi::SignedApi(SignedApiOptions options, directory::Directory& directory,
@@ -105,6 +226,40 @@ void SignedApi::AddMethod(std::string name, std::vector<std::string> params, Met
                           MethodCost cost) {
   method_order_.push_back(name);
   methods_[std::move(name)] = Method{std::move(params), std::move(handler), cost};
+}
+
+void SignedApi::SetEffect(std::string_view method, MethodEffect effect) {
+  auto it = methods_.find(method);
+  if (it == methods_.end()) {
+    throw std::logic_error("SetEffect: no method " + std::string(method));
+  }
+  it->second.effect = effect;
+}
+
+MethodEffect SignedApi::EffectOf(std::string_view method) const {
+  auto it = methods_.find(method);
+  return it == methods_.end() ? MethodEffect::kWrite : it->second.effect;
+}
+
+Status SignedApi::MarkOnce(std::string_view key_material,
+                           std::chrono::system_clock::time_point time) const {
+  // The mark must outlive only the call's acceptance: `time` passes the
+  // window check until time + sign_window (one second more for `time`'s
+  // whole seconds), plus kNodeClockMargin because another node, whose
+  // clock may be a little behind this one's, accepts it a little longer. A
+  // flat 2 x sign_window kept most marks twice as long, and marks are what
+  // a busy one-node server's memory grows with. 128 bits of the digest are
+  // plenty for a key that lives minutes.
+  const auto acceptable_for = std::chrono::duration_cast<std::chrono::milliseconds>(
+      time + options_.sign_window + std::chrono::seconds(1) + kNodeClockMargin - clock_.Now());
+  thread_local std::string key;
+  key.assign("rp:");
+  crypto::AppendSha256Hex(key_material, 32, key);
+  auto fresh =
+      tickets_.PutIfAbsent(key, "1", std::max(acceptable_for, std::chrono::milliseconds(1000)));
+  if (!fresh.ok()) return Error{code::kUnavailable, "票据存储不可用"};
+  if (!*fresh) return Error{code::kReplayed, "重复的请求（重放）被拒绝"};
+  return Status::Ok();
 }
 
 bool SignedApi::Blocking(std::string_view method) const {
@@ -131,7 +286,7 @@ Result<std::shared_ptr<const directory::App>> SignedApi::Authenticate(
     return Error{code::kIpNotAllowed, "来源 IP 未授权: " + std::string(remote_ip)};
   }
   std::string_view time = params.Get("time");
-  auto when = ParseSpecTime(time);
+  auto when = ParseSpecTime(time, options_.time_zone);
   if (!when.ok()) return Error{code::kBadTime, "time 格式错误，应为 yyyyMMddHHmmss"};
   auto skew = std::chrono::abs(clock_.Now() - *when);
   if (skew > options_.sign_window) {
@@ -139,53 +294,79 @@ Result<std::shared_ptr<const directory::App>> SignedApi::Authenticate(
                                      std::to_string(options_.sign_window.count()) + " 秒）"};
   }
   std::string_view sign = params.Get("sign");
+  std::string_view signmethod = params.Get("signmethod");
+  if (!signmethod.empty()) {
+    // tongban's request signature: it covers the method, every parameter and
+    // a nonce, so a logged URL neither opens another call nor repeats this one.
+    auto mode = crypto::ParseSignMode(signmethod);
+    if (!mode.ok() || *mode == crypto::SignMode::kSpec) {
+      return Error{code::kBadSign, "signmethod 只能是 hmac-sha256 或 hmac-sm3"};
+    }
+    if (app->sign_mode != crypto::SignMode::kSpec && *mode != app->sign_mode) {
+      return Error{code::kBadSign, "该接入资源要求 signmethod=" +
+                                       std::string(crypto::SignModeName(app->sign_mode))};
+    }
+    std::string_view nonce = params.Get("nonce");
+    if (!IsNonce(nonce)) {
+      return Error{code::kBadSign, "nonce 应为 16 至 64 个字母、数字、- 或 _"};
+    }
+    if (!crypto::VerifyRequestSign(*mode, app->servicepwd, CanonicalRequest(method, params),
+                                   sign)) {
+      return Error{code::kBadSign, "sign 校验失败"};
+    }
+    if (options_.replay_protection) {
+      // A nonce is single-use for the app across every interface and method.
+      thread_local std::string material;
+      material.assign("nonce\x1f").append(servicecode).append("\x1f").append(nonce);
+      TB_RETURN_IF_ERROR(MarkOnce(material, *when));
+    }
+    return app;
+  }
+  if (app->sign_mode != crypto::SignMode::kSpec) {
+    return Error{code::kBadSign, "该接入资源要求请求签名（signmethod=" +
+                                     std::string(crypto::SignModeName(app->sign_mode)) +
+                                     "，见 docs/integrate-zj.md）"};
+  }
   if (!crypto::VerifySign(app->signtype, servicecode, app->servicepwd, time, sign)) {
     return Error{code::kBadSign, "sign 校验失败"};
   }
-  if (options_.replay_protection) {
-    // A replay is the same signed request again. Clients sign with a
-    // one-second clock, so two different calls in one second share a sign;
-    // the key therefore covers the interface, method and parameters too.
-    // Per-thread buffers: every signed call builds these, and the strings'
-    // allocations showed in its profile.
+  if (options_.replay_protection && EffectOf(method) != MethodEffect::kRead) {
+    // A replay is the same call again. The spec's sign is a function of
+    // servicecode and time alone, so it adds nothing to the key (and its
+    // letter case would make "AbC" a new request); two different calls in
+    // one second share it, so the key covers the interface, method and
+    // parameters, with `datatype` read as the format it names (1 = json).
+    // Per-thread buffer: every signed write builds it.
     thread_local std::string material;
-    thread_local std::string key;
     material.clear();
     material.append(options_.soap_service).append("\x1f");
-    material.append(servicecode).append("\x1f").append(time).append("\x1f").append(sign);
+    material.append(servicecode).append("\x1f").append(time);
     material.append("\x1f").append(method);
     if (auto it = methods_.find(method); it != methods_.end()) {
       for (const auto& name : it->second.params) {
         material.append("\x1f").append(params.Get(name));
       }
     }
-    material.append("\x1f").append(params.Get("datatype"));
-    // The mark must outlive only the call's acceptance: `time` passes the
-    // window check until time + sign_window (one second more for `time`'s
-    // whole seconds), plus kNodeClockMargin because another node, whose
-    // clock may be a little behind this one's, accepts it a little longer. A
-    // flat 2 x sign_window kept most marks twice as long, and marks are what
-    // a busy one-node server's memory grows with. 128 bits of the digest are
-    // plenty for a key that lives minutes.
-    const auto acceptable_for = std::chrono::duration_cast<std::chrono::milliseconds>(
-        *when + options_.sign_window + std::chrono::seconds(1) + kNodeClockMargin -
-        clock_.Now());
-    key.assign("rp:");
-    crypto::AppendSha256Hex(material, 32, key);
-    auto fresh =
-        tickets_.PutIfAbsent(key, "1", std::max(acceptable_for, std::chrono::milliseconds(1000)));
-    if (!fresh.ok()) return Error{code::kUnavailable, "票据存储不可用"};
-    if (!*fresh) return Error{code::kReplayed, "重复的请求（重放）被拒绝"};
+    auto format = codec::ParseFormat(params.Get("datatype"));
+    material.append("\x1f").append(!format.ok()                        ? params.Get("datatype")
+                                     : *format == codec::Format::kJson ? "json"
+                                                                       : "xml");
+    TB_RETURN_IF_ERROR(MarkOnce(material, *when));
   }
   return app;
 }
 
 codec::Value SignedApi::Dispatch(std::string_view method, const CallParams& params,
-                                 std::string_view remote_ip, codec::Format format) const {
+                                 std::string_view remote_ip, codec::Format format,
+                                 bool over_get) const {
   auto it = methods_.find(method);
   if (it == methods_.end()) {
     return Reply(code::kUnknownMethod,
                  method.empty() ? "method 不能为空" : "method 不存在: " + std::string(method));
+  }
+  if (over_get && it->second.effect == MethodEffect::kWrite) {
+    return Reply(code::kPostRequired, "method " + std::string(method) +
+                                          " 会修改数据，只能用 POST 调用（参数放在请求体中）");
   }
   auto app = Authenticate(params, method, remote_ip);
   if (!app.ok()) return Reply(app.error().code, app.error().message);
@@ -213,7 +394,8 @@ void SignedApi::AnswerHttp(const http::Request& request, http::Response& respons
   if (!format.ok()) {
     reply = Reply(code::kBadDatatype, "datatype 只能是 xml 或 json");
   } else {
-    reply = Dispatch(params.Get("method"), params, request.remote_ip(), out_format);
+    reply = Dispatch(params.Get("method"), params, request.remote_ip(), out_format,
+                     request.method() == "GET");
   }
   response.set_status(200);
   response.set_content_type(codec::ContentType(out_format));
@@ -266,7 +448,8 @@ void SignedApi::AnswerSoap(const http::Request& request, const codec::SoapCall& 
   auto format = codec::ParseFormat(params.Get("datatype"));
   codec::Format out_format = format.ok() ? *format : codec::Format::kXml;
   codec::Value reply = format.ok()
-                           ? Dispatch(call.operation, params, request.remote_ip(), out_format)
+                           ? Dispatch(call.operation, params, request.remote_ip(), out_format,
+                                      /*over_get=*/false)
                            : Reply(code::kBadDatatype, "datatype 只能是 xml 或 json");
   response.set_status(200);
   response.set_content_type(codec::SoapContentType(call.version));
@@ -286,6 +469,9 @@ std::string SignedApi::Wsdl(std::string_view endpoint_url) const {
     const auto& extra = methods_.at(name).params;
     op.params.insert(op.params.end(), extra.begin(), extra.end());
     op.params.push_back("datatype");
+    // Optional, last: the request signature's (docs/integrate-zj.md §2a).
+    op.params.push_back("signmethod");
+    op.params.push_back("nonce");
     service.operations.push_back(std::move(op));
   }
   return codec::BuildWsdl(service);

@@ -4,6 +4,8 @@
 // (document/literal wrapped, WSDL at `?wsdl`). It authenticates every call
 // (servicecode, time, sign, source IP, replay) once, then dispatches to the
 // method's handler, which builds a reply tree rendered as XML or JSON.
+// Calls carry the spec's signature or tongban's request signature (an HMAC
+// over the method, every parameter and a nonce; docs/integrate-zj.md §2a).
 #pragma once
 
 #include <chrono>
@@ -33,6 +35,9 @@ class CallParams {
  public:
   virtual ~CallParams() = default;
   virtual std::string_view Get(std::string_view name) const = 0;
+  // Every name the call carries, each once, in any order (for the request
+  // signature, which covers them all).
+  virtual std::vector<std::string_view> Names() const = 0;
 };
 
 // What a method handler gets: the authenticated caller and its parameters.
@@ -48,13 +53,35 @@ struct ApiCall {
 
 using MethodHandler = std::function<codec::Value(const ApiCall&)>;
 
+// How the spec's `time` (yyyyMMddHHmmss, no zone) is read. The spec's
+// callers are on China Standard Time, whatever the server's host zone is.
+struct SpecTimeZone {
+  bool host_local = false;  // the host's zone (TZ), as before issue 12
+  std::chrono::minutes offset{8 * 60};  // east of UTC, when not host_local
+};
+// "+08:00", "-05:30", "+0800", "Z", "UTC" or "local". InvalidArgument otherwise.
+Result<SpecTimeZone> ParseSpecTimeZone(std::string_view text);
+
 struct SignedApiOptions {
   std::string soap_service;  // e.g. "SimpleAuthService"
   // Absolute URL for the WSDL's soap:address; empty = taken from each
   // request's Host header, as Java SOAP stacks do.
   std::string soap_endpoint_url;
-  std::chrono::seconds sign_window{600};
+  std::chrono::seconds sign_window{300};
   bool replay_protection = true;
+  SpecTimeZone time_zone;
+};
+
+// What a method does, for the checks that depend on it.
+enum class MethodEffect {
+  // Harmless to repeat: identical spec-signed calls all pass (two clients may
+  // ask the same thing in the same second).
+  kRead,
+  // Redeems or mints a credential (ticket, authcode, token, a login): a
+  // replayed spec-signed call is refused (9906).
+  kCredential,
+  // Changes state: refused over GET (9907) and refused when replayed (9906).
+  kWrite,
 };
 
 // Where a method's handler runs. kBlocking: it hashes a password or writes
@@ -68,9 +95,14 @@ class SignedApi {
             Clock& clock);
 
   // Registers `name` with the method-specific parameters in WSDL order (the
-  // common servicecode, time, sign first and datatype last are added here).
+  // common servicecode, time, sign first and datatype, signmethod, nonce
+  // last are added here).
+  // A method is kWrite until SetEffect says otherwise: forgetting to classify
+  // one fails closed.
   void AddMethod(std::string name, std::vector<std::string> params, MethodHandler handler,
                  MethodCost cost = MethodCost::kCheap);
+  // std::logic_error for a method not added.
+  void SetEffect(std::string_view method, MethodEffect effect);
 
   // The HTTP servlet binding: `method` selects the handler; 9800 when unknown.
   void HandleHttp(const http::Request& request, http::Response& response) const;
@@ -85,7 +117,11 @@ class SignedApi {
 
  private:
   codec::Value Dispatch(std::string_view method, const CallParams& params,
-                        std::string_view remote_ip, codec::Format format) const;
+                        std::string_view remote_ip, codec::Format format, bool over_get) const;
+  MethodEffect EffectOf(std::string_view method) const;
+  // Sets the replay mark of `key_material` (hashed into a TicketStore key)
+  // for as long as a call of `time` is acceptable; kReplayed when it was set.
+  Status MarkOnce(std::string_view key_material, std::chrono::system_clock::time_point time) const;
   bool Blocking(std::string_view method) const;
   void AnswerHttp(const http::Request& request, http::Response& response) const;
   void AnswerSoap(const http::Request& request, const codec::SoapCall& call,
@@ -95,6 +131,7 @@ class SignedApi {
     std::vector<std::string> params;
     MethodHandler handler;
     MethodCost cost = MethodCost::kCheap;
+    MethodEffect effect = MethodEffect::kWrite;
   };
   // Transparent, so a call's method name (a string_view into the request) is
   // looked up without building a std::string.
@@ -112,10 +149,16 @@ class SignedApi {
   std::vector<std::string> method_order_;
 };
 
-// Parses the specification's `time` (yyyyMMddHHmmss, the server's local time
-// zone) into a time point; InvalidArgument when malformed or not a real date.
-Result<std::chrono::system_clock::time_point> ParseSpecTime(std::string_view time);
-// Formats a time point as yyyyMMddHHmmss in the server's local time zone.
-std::string FormatSpecTime(std::chrono::system_clock::time_point t);
+// Parses the specification's `time` (yyyyMMddHHmmss in `zone`) into a time
+// point; InvalidArgument when malformed or not a real date.
+Result<std::chrono::system_clock::time_point> ParseSpecTime(std::string_view time,
+                                                            SpecTimeZone zone = {});
+// Formats a time point as yyyyMMddHHmmss in `zone`.
+std::string FormatSpecTime(std::chrono::system_clock::time_point t, SpecTimeZone zone = {});
+
+// The string a request signature covers (docs/integrate-zj.md §2a):
+// "TB1\n" + method + "\n" + every parameter but `sign` and `method`, sorted by
+// name, as percent-encoded name=value pairs joined by '&'.
+std::string CanonicalRequest(std::string_view method, const CallParams& params);
 
 }  // namespace tongban::sso

@@ -13,7 +13,7 @@ import unittest
 
 import requests
 
-from signed_client import SignedClient, create_app, demo_credentials
+from signed_client import RequestSignedClient, SignedClient, create_app, demo_credentials
 from tongban_harness import TongbanServer, main, run_admin
 
 API = "/sso/admin/api/"
@@ -345,6 +345,18 @@ class AdminApiTest(unittest.TestCase):
         self.assertEqual(SignedClient(self.server.base_url, "consoleapp", rotated)
                          .json("getOrgInfo", orgcoding="001")["result"], "9904")
         self.assertTrue(self.admin.ok("POST", "apps/consoleapp/enable")["enabled"])
+        self.assertEqual(shown["sign_mode"], "spec")
+        required = self.admin.ok("PUT", "apps/consoleapp", {"sign_mode": "hmac-sm3"})
+        self.assertEqual(required["sign_mode"], "hmac-sm3")
+        self.assertEqual(SignedClient(self.server.base_url, "consoleapp", rotated)
+                         .json("getOrgInfo", orgcoding="001")["result"], "9901")
+        self.assertEqual(RequestSignedClient(self.server.base_url, "consoleapp", rotated,
+                                             signmethod="hmac-sm3")
+                         .json("getOrgInfo", orgcoding="001")["result"], "0")
+        self.assertEqual(self.admin.ok("PUT", "apps/consoleapp", {"sign_mode": "spec"})["sign_mode"],
+                         "spec")
+        r = self.admin.send("PUT", "apps/consoleapp", {"sign_mode": "md5"})
+        self.assertEqual(r.status_code, 400)
         r = self.admin.send("PUT", "apps/consoleapp", {"signtype": "rot13"})
         self.assertEqual(r.status_code, 400)
         r = self.admin.send("PUT", "apps/consoleapp", {"colour": "red"})

@@ -93,9 +93,10 @@ class Signer:
         now = int(time.time())
         with self.lock:
             used = self.used[key]
-            # Anywhere in the server's default 600 s window: identical reads
-            # (same method and parameters) need a time each, as replays are refused.
-            for delta in range(0, 590):
+            # Within the server's default 300 s window (with room for a slow
+            # run): identical writes and credential calls need a time each, as
+            # their replays are refused; reads may repeat but get one anyway.
+            for delta in range(0, 280):
                 for t in (now - delta, now + delta):
                     if t not in used:
                         used.add(t)

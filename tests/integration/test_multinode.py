@@ -209,12 +209,13 @@ class CrossNodeTest(unittest.TestCase):
         self.assertEqual(reply["result"], "0", reply)
         self.assertEqual(reply["loginname"], self.c.admin)
 
-    def test_a_signed_call_accepted_by_a_is_refused_as_a_replay_by_b(self):
+    def test_a_signed_write_accepted_by_a_is_refused_as_a_replay_by_b(self):
         org_a, org_b = self.c.org(self.c.a), self.c.org(self.c.b)
         auth = org_a.auth()
-        first = org_a.request("getOrgInfo", auth=auth, datatype="json", orgcoding="001")
+        args = json.dumps({"orgcoding": "001077", "orgname": "重放区"})
+        first = org_a.request("synchronizeOrg", auth=auth, datatype="json", args=args)
         self.assertEqual(first.json()["result"], "0", first.text)
-        replay = org_b.request("getOrgInfo", auth=auth, datatype="json", orgcoding="001")
+        replay = org_b.request("synchronizeOrg", auth=auth, datatype="json", args=args)
         self.assertEqual(replay.json()["result"], "9906", replay.text)
 
     def test_a_user_added_on_a_is_readable_on_b_at_once(self):

@@ -110,12 +110,20 @@ class OrgAndUserHttpTest(unittest.TestCase):
         root = ET.fromstring(r.content)
         self.assertEqual(root.findtext("result"), "9905")
 
-    def test_replayed_request_is_9906(self):
+    def test_replayed_write_is_9906(self):
+        auth = self.demo.auth()
+        args = json.dumps({"orgcoding": "001009", "orgname": "重放区"})
+        first = self.demo.request("synchronizeOrg", auth=auth, args=args, datatype="json").json()
+        again = self.demo.request("synchronizeOrg", auth=auth, args=args, datatype="json").json()
+        self.assertCode(first, "0")
+        self.assertCode(again, "9906")
+
+    def test_a_repeated_identical_read_is_answered(self):
         auth = self.demo.auth()
         first = self.demo.request("getOrgInfo", auth=auth, orgcoding="001", datatype="json").json()
         again = self.demo.request("getOrgInfo", auth=auth, orgcoding="001", datatype="json").json()
         self.assertCode(first, "0")
-        self.assertCode(again, "9906")
+        self.assertEqual(first, again)
 
     def test_unknown_method_is_9800(self):
         self.assertCode(self.demo.json("getEverything"), "9800")

@@ -694,7 +694,12 @@ class SsoLoginTest(unittest.TestCase):
         once = c.auth()
         first = parse_reply(c.request("getUserInfo", auth=once, datatype="json", token="y"), "json")
         self.assertEqual(first["result"], "6502")
+        # An identical read is harmless and answered again; an identical write is a replay.
         again = parse_reply(c.request("getUserInfo", auth=once, datatype="json", token="y"), "json")
+        self.assertEqual(again["result"], "6502")
+        first = parse_reply(c.request("logout", auth=once, datatype="json", token="y"), "json")
+        self.assertNotEqual(first["result"], "9906")
+        again = parse_reply(c.request("logout", auth=once, datatype="json", token="y"), "json")
         self.assertEqual(again["result"], "9906")
         unknown = parse_reply(c.request("noSuchMethod", datatype="json"), "json")
         self.assertEqual(unknown["result"], "9800")
@@ -724,8 +729,9 @@ class SsoLoginTest(unittest.TestCase):
             if service == "SimpleAuthService":
                 element = [e for e in root.iter(xsd + "element") if e.get("name") == "generateST"][0]
                 params = [e.get("name") for e in element.iter(xsd + "element")][1:]
+                # The spec's order, then the request signature's optional two.
                 self.assertEqual(params, ["servicecode", "time", "sign", "proxyapp", "token",
-                                          "datatype"])
+                                          "datatype", "signmethod", "nonce"])
 
     def test_easyauth_over_soap_in_both_datatypes(self):
         service = self.zeep_service("SimpleAuthService")

@@ -107,6 +107,21 @@ TEST(ConfigValidateTest, ContextPathMustBeAbsoluteWithoutTrailingSlash) {
   EXPECT_FALSE(ValidateConfig(config).ok());
 }
 
+TEST(ConfigValidateTest, SignDefaultsAreAFiveMinuteWindowInChinaStandardTime) {
+  Config config;
+  EXPECT_EQ(config.sso.sign_window_s, 300);
+  EXPECT_EQ(config.sso.sign_time_zone, "+08:00");
+}
+
+TEST_F(ConfigFileTest, SignTimeZoneIsReadAndAnUnknownZoneRefused) {
+  Config config;
+  ASSERT_TRUE(LoadConfigFile(Write("[sso]\nsign_time_zone = \"local\"\n"), config).ok());
+  EXPECT_EQ(config.sso.sign_time_zone, "local");
+  Status s = LoadConfigFile(Write("[sso]\nsign_time_zone = \"Asia/Shanghai\"\n"), config);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message.find("sign_time_zone"), std::string::npos);
+}
+
 TEST(ConfigUrlsTest, DatabaseUrlDefaultsToSqliteUnderTheDataDir) {
   Config config;
   config.storage.data_dir = "/tmp/tb";

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <string>
 
 #include "crypto/digest.h"
@@ -93,6 +94,43 @@ TEST(CryptoSignTypeTest, NamesParseBackToTheSameType) {
   for (SignType t : {SignType::kMd5, SignType::kSm3, SignType::kHmacSha256}) {
     EXPECT_EQ(ParseSignType(SignTypeName(t)).value(), t);
   }
+}
+
+// ---------------------------------------------------------------- request signatures
+
+TEST(CryptoRequestSignTest, HmacSha256MatchesRfc4231TestCase2) {
+  EXPECT_EQ(ComputeRequestSign(SignMode::kHmacSha256, "Jefe", "what do ya want for nothing?"),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+}
+
+TEST(CryptoRequestSignTest, HmacSm3MatchesTheKnownAnswer) {
+  // The same key and message under HMAC-SM3 (GB/T 15852.2 with SM3), as
+  // `openssl dgst -sm3 -hmac Jefe` computes it.
+  EXPECT_EQ(ComputeRequestSign(SignMode::kHmacSm3, "Jefe", "what do ya want for nothing?"),
+            "2e87f1d16862e6d964b50a5200bf2b10b764faa9680a296a2405f24bec39f882");
+}
+
+TEST(CryptoRequestSignTest, VerifiesInEitherHexCaseAndRefusesAnotherMessage) {
+  std::string sign = ComputeRequestSign(SignMode::kHmacSm3, "secret", "TB1\ngetOrgInfo\na=1");
+  EXPECT_TRUE(VerifyRequestSign(SignMode::kHmacSm3, "secret", "TB1\ngetOrgInfo\na=1", sign));
+  for (char& c : sign) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  EXPECT_TRUE(VerifyRequestSign(SignMode::kHmacSm3, "secret", "TB1\ngetOrgInfo\na=1", sign));
+  EXPECT_FALSE(VerifyRequestSign(SignMode::kHmacSm3, "secret", "TB1\ngetOrgInfo\na=2", sign));
+  EXPECT_FALSE(VerifyRequestSign(SignMode::kHmacSha256, "secret", "TB1\ngetOrgInfo\na=1", sign));
+}
+
+TEST(CryptoRequestSignTest, TheSpecModeVerifiesNothing) {
+  EXPECT_FALSE(VerifyRequestSign(SignMode::kSpec, "secret", "x", ""));
+  EXPECT_FALSE(VerifyRequestSign(SignMode::kSpec, "secret", "x", std::string(64, '0')));
+}
+
+TEST(CryptoSignModeTest, NamesParseBackToTheSameModeAndUnknownOnesAreRefused) {
+  for (SignMode m : {SignMode::kSpec, SignMode::kHmacSha256, SignMode::kHmacSm3}) {
+    EXPECT_EQ(ParseSignMode(SignModeName(m)).value(), m);
+  }
+  EXPECT_EQ(ParseSignMode("HMAC-SM3").value(), SignMode::kHmacSm3);
+  EXPECT_FALSE(ParseSignMode("md5").ok());
+  EXPECT_FALSE(ParseSignMode("").ok());
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "codec/parse.h"
 #include "codec/soap.h"
@@ -29,6 +30,11 @@ class MapParams final : public CallParams {
   std::string_view Get(std::string_view name) const override {
     auto it = values_.find(std::string(name));
     return it == values_.end() ? std::string_view() : std::string_view(it->second);
+  }
+  std::vector<std::string_view> Names() const override {
+    std::vector<std::string_view> names;
+    for (const auto& [name, value] : values_) names.push_back(name);
+    return names;
   }
   std::map<std::string, std::string>& values() { return values_; }
 
