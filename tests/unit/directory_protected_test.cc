@@ -109,12 +109,12 @@ TEST_F(DirectoryProtectedTest, AnAppStillWritesOrdinaryUsersAndAnAdministratorTh
 
 TEST_F(DirectoryProtectedTest, NoSecondAdminInAnotherDomainWhateverTheCase) {
   for (const char* name : {"admin", "ADMIN", "Admin"}) {
+    SCOPED_TRACE(name);
     EXPECT_CODE(dir_->SaveUser(Caller::ForApp("other"), {{"loginname", name},
                                                          {"username", "假管理员"},
                                                          {"orgcoding", "002"},
                                                          {"loginpwd", "shadow-pass"}}),
-                code::kUserLoginnameExists)
-        << name;
+                code::kUserLoginnameExists);
   }
   // Nor through the console or an import: the reservation holds for everyone.
   EXPECT_CODE(dir_->SaveUser(Caller::Admin(), {{"loginname", "ADMIN"},
