@@ -899,8 +899,9 @@ Result<std::shared_ptr<const User>> Directory::VerifyLogin(const LoginAttempt& a
           // database) must not lock the administrator out with 6406.
           params.emplace_back("a", std::string(kPlatformApp));
           std::vector<StoredCredentials> platform = query_credentials(
-              query + " AND EXISTS (SELECT 1 FROM dir_user_roles r WHERE r.userid = u.userid "
-                      "AND r.app = :a)",
+              query +
+                  " AND EXISTS (SELECT 1 FROM dir_user_roles r WHERE r.userid = u.userid "
+                  "AND r.app = :a)",
               params);
           if (platform.size() == 1) return platform;
         }

@@ -36,13 +36,13 @@ class DirectoryProtectedTest : public DirectoryFixture {
 };
 
 TEST_F(DirectoryProtectedTest, AnAppCannotSetAPlatformAdminsPassword) {
-  EXPECT_CODE(dir_->SaveUser(Caller::ForApp("wide"), {{"loginname", "admin"},
-                                                      {"loginpwd", "taken-over"}}),
-              code::kUserNoRight);
-  EXPECT_CODE(dir_->SaveUser(Caller::ForApp("wide"), {{"loginname", "ADMIN"},
-                                                      {"orgcoding", "001001"},
-                                                      {"loginpwd", "taken-over"}}),
-              code::kUserNoRight);
+  EXPECT_CODE(
+      dir_->SaveUser(Caller::ForApp("wide"), {{"loginname", "admin"}, {"loginpwd", "taken-over"}}),
+      code::kUserNoRight);
+  EXPECT_CODE(
+      dir_->SaveUser(Caller::ForApp("wide"),
+                     {{"loginname", "ADMIN"}, {"orgcoding", "001001"}, {"loginpwd", "taken-over"}}),
+      code::kUserNoRight);
   EXPECT_CODE(dir_->SaveUser(Caller::ForApp("wide"),
                              {{"userid", admin_.userid}, {"loginpwd", "taken-over"}}),
               code::kUserNoRight);
@@ -51,19 +51,19 @@ TEST_F(DirectoryProtectedTest, AnAppCannotSetAPlatformAdminsPassword) {
 }
 
 TEST_F(DirectoryProtectedTest, AnAppCannotRenameDisableOrMoveAPlatformAdmin) {
-  EXPECT_CODE(dir_->SaveUser(Caller::ForApp("wide"),
-                             {{"oldloginname", "admin"}, {"loginname", "former"}}),
-              code::kUserNoRight);
+  EXPECT_CODE(
+      dir_->SaveUser(Caller::ForApp("wide"), {{"oldloginname", "admin"}, {"loginname", "former"}}),
+      code::kUserNoRight);
   EXPECT_CODE(dir_->SaveUser(Caller::ForApp("wide"), {{"loginname", "admin"}, {"useable", "2"}}),
               code::kUserNoRight);
   EXPECT_CODE(
       dir_->SaveUser(Caller::ForApp("wide"), {{"loginname", "admin"}, {"orgcoding", "001002"}}),
       code::kUserNoRight);
-  EXPECT_CODE(dir_->SaveUser(Caller::ForApp("wide"), {{"loginname", "admin"},
-                                                      {"orgcoding", "001001"},
-                                                      {"mobile", "13800000009"}},
-                             SaveMode::kModifyOnly),
-              code::kUserNoRight);
+  EXPECT_CODE(
+      dir_->SaveUser(Caller::ForApp("wide"),
+                     {{"loginname", "admin"}, {"orgcoding", "001001"}, {"mobile", "13800000009"}},
+                     SaveMode::kModifyOnly),
+      code::kUserNoRight);
   auto user = dir_->GetUserById(Caller::Admin(), admin_.userid);
   ASSERT_TRUE(user.ok()) << user.error().message;
   EXPECT_EQ((*user)->loginname, "admin");
@@ -91,16 +91,16 @@ TEST_F(DirectoryProtectedTest, EveryHolderOfAPlatformRoleIsProtected) {
               code::kUserDeleteNoRight);
   // Revoked, the user is an ordinary one again.
   ASSERT_TRUE(dir_->RevokeRole(auditor.userid, kPlatformApp, "auditor").ok());
-  EXPECT_TRUE(dir_->SaveUser(Caller::ForApp("wide"),
-                             {{"loginname", "auditor1"}, {"loginpwd", "new-pass"}})
-                  .ok());
+  EXPECT_TRUE(
+      dir_->SaveUser(Caller::ForApp("wide"), {{"loginname", "auditor1"}, {"loginpwd", "new-pass"}})
+          .ok());
 }
 
 TEST_F(DirectoryProtectedTest, AnAppStillWritesOrdinaryUsersAndAnAdministratorThePlatformAdmin) {
   AddUser("zhangs", "001002");
-  EXPECT_TRUE(dir_->SaveUser(Caller::ForApp("wide"),
-                             {{"loginname", "zhangs"}, {"loginpwd", "new-pass"}})
-                  .ok());
+  EXPECT_TRUE(
+      dir_->SaveUser(Caller::ForApp("wide"), {{"loginname", "zhangs"}, {"loginpwd", "new-pass"}})
+          .ok());
   EXPECT_TRUE(dir_->DeleteUser(Caller::ForApp("wide"), {"", "zhangs", ""}).ok());
   auto saved = dir_->SaveUser(Caller::Admin(), {{"loginname", "admin"}, {"loginpwd", "rotated"}});
   ASSERT_TRUE(saved.ok()) << saved.error().message;
@@ -127,9 +127,9 @@ TEST_F(DirectoryProtectedTest, NoSecondAdminInAnotherDomainWhateverTheCase) {
 
 TEST_F(DirectoryProtectedTest, NoUserIsRenamedOntoAPlatformAccountsLoginName) {
   AddUser("zhaol", "002");
-  EXPECT_CODE(dir_->SaveUser(Caller::ForApp("other"),
-                             {{"oldloginname", "zhaol"}, {"loginname", "Admin"}}),
-              code::kUserLoginnameExists);
+  EXPECT_CODE(
+      dir_->SaveUser(Caller::ForApp("other"), {{"oldloginname", "zhaol"}, {"loginname", "Admin"}}),
+      code::kUserLoginnameExists);
   ExpectAdminLogsIn();
 }
 
@@ -174,9 +174,9 @@ TEST_F(DirectoryProtectedTest, AnAppPlacesUsersOnlyInItsScopeFurtherOrgsIncluded
   EXPECT_CODE(dir_->SaveUser(Caller::ForApp("city"),
                              {{"loginname", "wangw"}, {"extendorgcoding", "001001"}}),
               code::kUserNoRight);
-  EXPECT_CODE(dir_->SaveUser(Caller::ForApp("city"),
-                             {{"loginname", "wangw"}, {"orgcoding", "001001"}}),
-              code::kUserNoRight);
+  EXPECT_CODE(
+      dir_->SaveUser(Caller::ForApp("city"), {{"loginname", "wangw"}, {"orgcoding", "001001"}}),
+      code::kUserNoRight);
   EXPECT_CODE(dir_->SaveUser(Caller::ForApp("city"), {{"loginname", "zhouj"},
                                                       {"username", "周杰"},
                                                       {"orgcoding", "001001"},
@@ -187,9 +187,9 @@ TEST_F(DirectoryProtectedTest, AnAppPlacesUsersOnlyInItsScopeFurtherOrgsIncluded
                                                {"orgcoding", "001002"},
                                                {"extendorgcoding", "001001"}})
                   .ok());
-  auto kept = dir_->SaveUser(Caller::ForApp("city"), {{"loginname", "wangw"},
-                                                      {"orgcoding", "001002"},
-                                                      {"extendorgcoding", "001001;001002"}});
+  auto kept = dir_->SaveUser(
+      Caller::ForApp("city"),
+      {{"loginname", "wangw"}, {"orgcoding", "001002"}, {"extendorgcoding", "001001;001002"}});
   EXPECT_TRUE(kept.ok()) << kept.error().message;
 }
 
@@ -208,23 +208,21 @@ TEST_F(DirectorySeedScopeTest, TheDemoAppIsScopedToTheDemoProvinceAndCannotTouch
   auto demo = dir_->GetApp("demo");
   ASSERT_TRUE(demo.ok()) << demo.error().message;
   EXPECT_EQ(demo->org_scope, "001");
-  EXPECT_CODE(dir_->SaveUser(Caller::ForApp("demo"),
-                             {{"loginname", "admin"}, {"loginpwd", "taken-over"}}),
-              code::kUserNoRight);
+  EXPECT_CODE(
+      dir_->SaveUser(Caller::ForApp("demo"), {{"loginname", "admin"}, {"loginpwd", "taken-over"}}),
+      code::kUserNoRight);
   EXPECT_CODE(dir_->DeleteUser(Caller::ForApp("demo"), {"", "admin", ""}),
               code::kUserDeleteNoRight);
   EXPECT_TRUE(dir_->VerifyLogin({"admin", "", seed->admin_password, false}).ok());
   // What the demo shows still works: users in 001001, a new org below 001.
-  EXPECT_TRUE(dir_->SaveOrg(Caller::ForApp("demo"), {{"orgcoding", "001002"},
-                                                     {"orgname", "演示区"}})
-                  .ok());
+  EXPECT_TRUE(
+      dir_->SaveOrg(Caller::ForApp("demo"), {{"orgcoding", "001002"}, {"orgname", "演示区"}}).ok());
   EXPECT_TRUE(dir_->SaveUser(Caller::ForApp("demo"), {{"loginname", "zhangs"},
                                                       {"username", "张三"},
                                                       {"orgcoding", "001001"},
                                                       {"loginpwd", "Zs-2024-pass"}})
                   .ok());
-  EXPECT_CODE(dir_->SaveOrg(Caller::ForApp("demo"), {{"orgcoding", "002"},
-                                                     {"orgname", "另一省"}}),
+  EXPECT_CODE(dir_->SaveOrg(Caller::ForApp("demo"), {{"orgcoding", "002"}, {"orgname", "另一省"}}),
               code::kOrgNoRight);
 }
 
