@@ -68,6 +68,7 @@ std::string_view ChineseFor(int c) {
     case code::kBindingBadAccount: return "账号不合法";
     case code::kBindingNotFound: return "没有绑定关系";
     case code::kBindingNoUser: return "用户不存在";
+    case code::kGrantLoginShared: return "其他域中有同登录名的用户，平台账号的登录名须在所有域中唯一";
     default: return {};
   }
 }
@@ -107,6 +108,7 @@ int HttpStatusFor(const Error& e) {
     case code::kOrgNameExists:
     case code::kUserLoginnameExists:
     case code::kUserMobileExists:
+    case code::kGrantLoginShared:
       return 409;
     default: return e.code >= 1000 ? 400 : 500;
   }

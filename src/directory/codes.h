@@ -102,6 +102,9 @@ inline constexpr int kGrantNoApp = 4301;
 inline constexpr int kGrantNoRole = 4302;
 inline constexpr int kGrantNoUser = 4303;
 inline constexpr int kGrantNotFound = 4304;
+// A role of the platform app for a user whose login name another user holds
+// in some domain: platform accounts' login names are unique in every domain.
+inline constexpr int kGrantLoginShared = 4305;
 
 // Apps (the spec's auth codes, as the protocol layer answers them).
 inline constexpr int kAppNotFound = 9900;

@@ -108,6 +108,18 @@ struct Directory::Impl {
   // Maps a unique-constraint failure on dir_users to 2010/2018.
   static Error UserConflict(Error e);
 
+  // ---- platform accounts ----
+  // A platform account holds a role of the platform app (kPlatformApp). Apps
+  // never change or delete one (2003 / 2103), and its login name is reserved
+  // in every domain, so that no app can take over or shadow `admin`.
+  static bool IsPlatformAccount(soci::session& sql, const std::string& userid);
+  // A platform account other than `userid` has this login key (any domain).
+  static bool LoginReservedByPlatform(soci::session& sql, const std::string& loginkey,
+                                      const std::string& userid);
+  // Any user other than `userid` has this login key (any domain).
+  static bool LoginKeyHeldElsewhere(soci::session& sql, const std::string& loginkey,
+                                    const std::string& userid);
+
   // ---- orgs ----
   static Result<SavedOrg> SaveOrgInTx(Directory& d, soci::session& sql, const App* app,
                                       const Fields& args, SaveMode mode, bool push);

@@ -127,6 +127,10 @@ Result<DemoSeed> Directory::SeedDemo() {
     settings.callback_urls = {"http://127.0.0.1", "http://localhost"};
     settings.open_to_all = true;
     settings.directory_write = true;
+    // The demo province: what the documented examples write (001001, a new
+    // 001002), and no more. The admin in 001001 is out of reach anyway, as
+    // every platform account is.
+    settings.org_scope = "001";
     auto created = CreateApp(settings);
     if (!created.ok()) return std::move(created).error();
     seed.demo_servicepwd = std::move(created->servicepwd);

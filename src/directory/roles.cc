@@ -257,6 +257,15 @@ Status Directory::GrantRole(std::string_view userid, std::string_view app,
                     {{"u", u}, {"a", a}, {"r", r}}) > 0) {
       return Status::Ok();  // already granted: nothing changes, nothing to push
     }
+    if (a == kPlatformApp) {
+      std::string loginkey;
+      sql << "SELECT loginkey FROM dir_users WHERE userid = :u", soci::use(u, "u"),
+          soci::into(loginkey);
+      if (Impl::LoginKeyHeldElsewhere(sql, loginkey, u)) {
+        return Code(code::kGrantLoginShared,
+                    "another user has this login name in some domain: rename one of them first");
+      }
+    }
     long long now = clock_.NowMillis();
     sql << "INSERT INTO dir_user_roles (userid, app, rolecode, created_ms) "
            "VALUES (:u, :a, :r, :c)",

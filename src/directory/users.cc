@@ -312,6 +312,25 @@ Error Directory::Impl::UserConflict(Error e) {
   return Code(code::kUserLoginnameExists, "the login name exists in this domain");
 }
 
+bool Directory::Impl::IsPlatformAccount(soci::session& sql, const std::string& userid) {
+  return Count(sql, "SELECT COUNT(*) FROM dir_user_roles WHERE userid = :u AND app = :a",
+               {{"u", userid}, {"a", std::string(kPlatformApp)}}) > 0;
+}
+
+bool Directory::Impl::LoginReservedByPlatform(soci::session& sql, const std::string& loginkey,
+                                              const std::string& userid) {
+  return Count(sql,
+               "SELECT COUNT(*) FROM dir_users u WHERE u.loginkey = :k AND u.userid <> :u AND "
+               "EXISTS (SELECT 1 FROM dir_user_roles r WHERE r.userid = u.userid AND r.app = :a)",
+               {{"k", loginkey}, {"u", userid}, {"a", std::string(kPlatformApp)}}) > 0;
+}
+
+bool Directory::Impl::LoginKeyHeldElsewhere(soci::session& sql, const std::string& loginkey,
+                                            const std::string& userid) {
+  return Count(sql, "SELECT COUNT(*) FROM dir_users WHERE loginkey = :k AND userid <> :u",
+               {{"k", loginkey}, {"u", userid}}) > 0;
+}
+
 Result<SavedUser> Directory::Impl::SaveUserInTx(Directory& d, soci::session& sql, const App* app,
                                                 const Fields& args, SaveMode mode,
                                                 const PreparedPassword& password,
@@ -356,7 +375,13 @@ Result<SavedUser> Directory::Impl::SaveUserInTx(Directory& d, soci::session& sql
     if (oldloginname != nullptr && !before) return Code(code::kUserNotFound, "no such user");
   }
   if (mode == SaveMode::kModifyOnly && !before) return Code(code::kUserNotFound, "no such user");
+  const bool platform_account = before && IsPlatformAccount(sql, before->userid);
   if (before && app != nullptr) {
+    // Checked before scope and state, so that an app learns nothing more
+    // about a platform account than that it may not touch it.
+    if (platform_account) {
+      return Code(code::kUserNoRight, "platform accounts are managed by administrators only");
+    }
     if (before->locked) return Code(code::kUserLocked, "the user is locked");
     if (!InScope(app->org_scope, before->orgcoding)) {
       return Code(code::kUserNoRight, "the user is outside this app's scope");
@@ -399,11 +424,17 @@ Result<SavedUser> Directory::Impl::SaveUserInTx(Directory& d, soci::session& sql
   }
   after.domain = d.DomainOf(after.orgcoding);
 
+  // Login names are unique per domain; a platform account's is unique in
+  // every domain (both ways: nobody takes it elsewhere, and it takes no name
+  // held elsewhere), so a login without orgcoding always finds it.
   auto login_taken = [&](std::string_view name) {
+    const std::string key = LoginKey(name);
+    if (platform_account) return LoginKeyHeldElsewhere(sql, key, after.userid);
     return Count(sql,
                  "SELECT COUNT(*) FROM dir_users WHERE loginkey = :k AND domain = :d AND "
                  "userid <> :u",
-                 {{"k", LoginKey(name)}, {"d", after.domain}, {"u", after.userid}}) > 0;
+                 {{"k", key}, {"d", after.domain}, {"u", after.userid}}) > 0 ||
+           LoginReservedByPlatform(sql, key, after.userid);
   };
   if (added && after.loginname.empty()) {
     auto base = LoginNameFromChineseName(after.username);
@@ -440,9 +471,17 @@ Result<SavedUser> Directory::Impl::SaveUserInTx(Directory& d, soci::session& sql
       added || Get(args, "extendorgcoding") != nullptr || Get(args, "extendorderby") != nullptr;
   std::vector<std::string> extend_orgs = internal::SplitList(after.extendorgcoding);
   if (extend_changed) {
+    std::vector<std::string> had;
+    if (before) had = internal::SplitList(before->extendorgcoding);
     for (const std::string& org : extend_orgs) {
       if (!QueryOrg(sql, org))
         return Code(code::kUserOrgMissing, "an extendorgcoding org is missing");
+      // An app places users only in its scope, further orgs included; one an
+      // administrator gave the user earlier may stay.
+      if (app != nullptr && !InScope(app->org_scope, org) &&
+          std::find(had.begin(), had.end(), org) == had.end()) {
+        return Code(code::kUserNoRight, "an extendorgcoding org is outside this app's scope");
+      }
     }
   }
   if (added && !password.set) return Code(code::kUserPasswordEmpty, "loginpwd is required on add");
@@ -535,6 +574,9 @@ Result<User> Directory::DeleteUser(const Caller& caller, const UserKey& key) {
                   "the login name exists in several domains: give orgcoding");
     }
     User& user = found.front();
+    if (a != nullptr && Impl::IsPlatformAccount(sql, user.userid)) {
+      return Code(code::kUserDeleteNoRight, "platform accounts are managed by administrators only");
+    }
     if (a != nullptr && !InScope(a->org_scope, user.orgcoding)) {
       return Code(code::kUserDeleteNoRight, "the user is outside this app's scope");
     }
@@ -831,27 +873,43 @@ Result<std::shared_ptr<const User>> Directory::VerifyLogin(const LoginAttempt& a
         if (!attempt.orgcoding.empty() && !Impl::QueryOrg(sql, attempt.orgcoding)) {
           return Code(code::kLoginBadOrgcoding, "no such org");
         }
+        auto query_credentials = [&](std::string query, const Params& params) {
+          StoredCredentials row;
+          soci::statement st(sql);
+          st.exchange(soci::into(row.userid));
+          st.exchange(soci::into(row.hash));
+          st.exchange(soci::into(row.md5));
+          for (const auto& [n, v] : params) st.exchange(soci::use(v, n));
+          st.alloc();
+          st.prepare(query + " LIMIT 2");
+          st.define_and_bind();
+          std::vector<StoredCredentials> out;
+          if (st.execute(true)) {
+            do {
+              out.push_back(row);
+            } while (st.fetch());
+          }
+          return out;
+        };
         std::string query =
-            "SELECT userid, password_hash, password_md5 FROM dir_users WHERE loginkey = :k";
+            "SELECT userid, password_hash, password_md5 FROM dir_users u WHERE loginkey = :k";
         Params params = {{"k", LoginKey(attempt.loginname)}};
         if (!attempt.orgcoding.empty()) {
           query += " AND domain = :d";
           params.emplace_back("d", DomainOf(attempt.orgcoding));
         }
-        StoredCredentials row;
-        soci::statement st(sql);
-        st.exchange(soci::into(row.userid));
-        st.exchange(soci::into(row.hash));
-        st.exchange(soci::into(row.md5));
-        for (const auto& [n, v] : params) st.exchange(soci::use(v, n));
-        st.alloc();
-        st.prepare(query + " LIMIT 2");
-        st.define_and_bind();
-        std::vector<StoredCredentials> out;
-        if (st.execute(true)) {
-          do {
-            out.push_back(row);
-          } while (st.fetch());
+        std::vector<StoredCredentials> out = query_credentials(query, params);
+        if (out.size() > 1 && attempt.orgcoding.empty()) {
+          // A platform account's login name is reserved in every domain; a
+          // namesake written before that rule (or directly into the
+          // database) must not lock the administrator out with 6406.
+          params.emplace_back("a", std::string(kPlatformApp));
+          std::vector<StoredCredentials> platform = query_credentials(
+              query +
+                  " AND EXISTS (SELECT 1 FROM dir_user_roles r WHERE r.userid = u.userid "
+                  "AND r.app = :a)",
+              params);
+          if (platform.size() == 1) return platform;
         }
         return out;
       });

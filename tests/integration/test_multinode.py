@@ -250,7 +250,7 @@ class NodeKilledUnderLoadTest(unittest.TestCase):
         assert issued["result"] == "0", issued
         cls.token = issued["token"]
         parent = c.org(c.a).json("synchronizeOrg",
-                                 args=json.dumps({"orgcoding": "002", "orgname": "负载测试"}))
+                                 args=json.dumps({"orgcoding": "001800", "orgname": "负载测试"}))
         assert parent["result"] == "0", parent
 
         cls.acked, cls.attempted = [], []   # org writes on A: answered 0 / sent
@@ -259,7 +259,7 @@ class NodeKilledUnderLoadTest(unittest.TestCase):
         cls.b_exceptions = []
         enough_writes, killed = threading.Event(), threading.Event()
         lock = threading.Lock()
-        codes = iter("002%03d" % n for n in range(1, cls.CALLS // 2 + 1))
+        codes = iter("001800%03d" % n for n in range(1, cls.CALLS // 2 + 1))
         org_a, easy_b = c.org(c.a), c.easy(c.b)
 
         def write_to_a():
@@ -321,7 +321,7 @@ class NodeKilledUnderLoadTest(unittest.TestCase):
         self.assertGreaterEqual(len(after_kill), self.CALLS // 4)
 
     def test_every_change_a_acknowledged_before_the_kill_is_in_the_database(self):
-        reply = self.c.org(self.c.b).json("getChildOrgs", orgcoding="002", pagesize="1000")
+        reply = self.c.org(self.c.b).json("getChildOrgs", orgcoding="001800", pagesize="1000")
         self.assertEqual(reply["result"], "0", reply)
         present = {o["orgcoding"] for o in reply.get("org", [])}
         self.assertEqual(int(reply["total"]), len(present))

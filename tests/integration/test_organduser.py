@@ -32,6 +32,8 @@ class OrgAndUserHttpTest(unittest.TestCase):
         cls.ipbound = SignedClient(base, "ipbound", create_app(
             data_dir, "ipbound", "--allow-ip", "10.1.2.3"))
         cls.off = SignedClient(base, "off", create_app(data_dir, "off"))
+        # The demo app writes only below 001; tests of other domains use this one.
+        cls.wide = SignedClient(base, "wide", create_app(data_dir, "wide", "--directory-write"))
         run_admin(data_dir, "app", "disable", "off")
 
     @classmethod
@@ -51,8 +53,9 @@ class OrgAndUserHttpTest(unittest.TestCase):
         self.assertEqual(r["result"], "0", r)
         return r["userid"]
 
-    def add_org(self, coding, name):
-        r = self.demo.json("synchronizeOrg", args=json.dumps({"orgcoding": coding, "orgname": name}))
+    def add_org(self, coding, name, client=None):
+        r = (client or self.demo).json("synchronizeOrg",
+                                       args=json.dumps({"orgcoding": coding, "orgname": name}))
         self.assertEqual(r["result"], "0", r)
 
     def assertCode(self, reply, code):
@@ -235,9 +238,10 @@ class OrgAndUserHttpTest(unittest.TestCase):
         self.assertCode(self.sync_user(loginname="enc", encryptiontype="9"), "2014")
 
     def test_moving_a_user_to_another_domain_is_2016(self):
-        self.add_org("002", "另一省")
+        self.add_org("002", "另一省", self.wide)
         userid = self.add_user("mover")
-        r = self.sync_user(userid=userid, loginname="mover", orgcoding="002", loginpwd="")
+        r = self.sync_user(self.wide, userid=userid, loginname="mover", orgcoding="002",
+                           loginpwd="")
         self.assertCode(r, "2016")
 
     def test_empty_username_is_2017(self):
