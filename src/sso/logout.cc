@@ -49,9 +49,15 @@ Result<size_t> UnifiedLogout::EndUser(std::string_view userid, std::string_view 
   size_t apps = 0;
   size_t notices = 0;
   std::string loginname;
+  // The ids are no longer listed: one failure must not leave the others live.
+  Status first_error = Status::Ok();
   for (const std::string& id : *ids) {
     auto ended = sessions_.End(id);
-    if (!ended.ok()) return std::move(ended).error();
+    if (!ended.ok()) {
+      spdlog::error("session of a {} user not ended: {}", reason, ended.error().message);
+      if (first_error.ok()) first_error = std::move(ended).error();
+      continue;
+    }
     if (ended->session) {
       ++live;
       loginname = ended->session->loginname;
@@ -69,6 +75,7 @@ Result<size_t> UnifiedLogout::EndUser(std::string_view userid, std::string_view 
   detail.append(" apps=").append(std::to_string(apps));
   detail.append(" notices=").append(std::to_string(notices));
   audit_.Record("user_sessions_ended", std::string(userid), loginname, initiator, "", detail);
+  if (!first_error.ok()) return std::move(first_error).error();
   return live;
 }
 

@@ -17,10 +17,13 @@ import time
 import unittest
 import urllib.parse
 
+import subprocess
+
 import requests
 
+import stores
 from signed_client import SignedClient, create_app, demo_credentials
-from tongban_harness import TongbanServer, main, run_admin
+from tongban_harness import BIN, TongbanServer, main, run_admin
 
 API = "/sso/admin/api/"
 ADMIN_RE = re.compile(r"admin user:\s+(\S+) / (\S+)")
@@ -277,6 +280,81 @@ class HardeningLockTest(unittest.TestCase):
         self.assertEqual(self.comm("idValidation", loginname="appvictim", password=PASSWORD,
                                    encryptiontype="1")["result"], "3409")
         self.assertEqual(Browser(self.server).login("appvictim", PASSWORD).status_code, 302)
+
+
+CLUSTER_SKIP = stores.missing_binaries()
+
+
+@unittest.skipIf(CLUSTER_SKIP, CLUSTER_SKIP)
+class ClusterLockTest(unittest.TestCase):
+    """Two nodes on one PostgreSQL and one Redis: a lock made through the CLI
+    (which reaches the shared Redis) revokes the grants at once on both nodes,
+    and failure counts are shared."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.pg = stores.PrivatePostgres().start()
+        cls.redis = stores.PrivateRedis().start()
+        cls.db = cls.pg.new_database_url()
+        cls.shared = tempfile.mkdtemp(prefix="tongban-lock-cluster-")
+        cls.config = os.path.join(cls.shared, "tongban.toml")
+        with open(cls.config, "w") as f:
+            f.write('[server]\ntrusted_proxies = ["127.0.0.1"]\n'
+                    '[storage]\nsecret_key_file = "%s"\n[oidc]\nkey_dir = "%s"\n'
+                    % (os.path.join(cls.shared, "secret.key"), os.path.join(cls.shared, "keys")))
+        cls.nodes = []
+        for _ in range(2):
+            n = TongbanServer("--config", cls.config, "--db", cls.db, "--tickets", cls.redis.url)
+            cls.nodes.append(n)
+            n.start()
+        cls.a, cls.b = cls.nodes
+        m = next(ADMIN_RE.search(l) for l in cls.a.stdout_lines if ADMIN_RE.search(l))
+        cls.admin_login, cls.admin_password = m.group(1), m.group(2)
+        cls.code, cls.pwd = demo_credentials(cls.a)
+
+    @classmethod
+    def tearDownClass(cls):
+        for n in cls.nodes:
+            n.cleanup()
+        cls.redis.close()
+        cls.pg.close()
+        shutil.rmtree(cls.shared, ignore_errors=True)
+
+    def cli(self, *args):
+        proc = subprocess.run([BIN, "admin", "--config", self.config, "--db", self.db,
+                               "--tickets", self.redis.url, *args],
+                              capture_output=True, text=True, timeout=120)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        return proc.stdout
+
+    def test_a_cli_lock_revokes_the_users_tokens_on_every_node_at_once(self):
+        csv_path = os.path.join(self.shared, "users.csv")
+        with open(csv_path, "w", encoding="utf-8") as f:
+            f.write("loginname,username,orgcoding,loginpwd\nclusteruser,集群,001001,%s\n"
+                    % PASSWORD)
+        self.cli("user", "import", csv_path)
+        easy_a = Api(self.a, self.code, self.pwd, "/sso/servlet/simpleauth")
+        easy_b = Api(self.b, self.code, self.pwd, "/sso/servlet/simpleauth")
+        r = easy_a("idValidation", loginname="clusteruser", password=PASSWORD,
+                   encryptiontype="1")
+        self.assertEqual(r["result"], "0", r)
+        self.assertEqual(easy_b("getUserRole", token=r["token"])["result"], "0")
+        self.cli("user", "lock", "clusteruser")
+        # No waiting for the change log: the token itself is gone from Redis.
+        self.assertEqual(easy_b("getUserRole", token=r["token"])["result"], "6502")
+        self.assertEqual(easy_a("getUserInfo", token=r["token"])["result"], "6502")
+
+    def test_failures_on_one_node_count_on_the_other_for_that_source_only(self):
+        attacker = fresh_ip()
+        for node in (self.a, self.b, self.a, self.b, self.a):
+            r = Browser(node, attacker).login("nosuchuser-x", "Wrong-passw0rd")
+            self.assertEqual(r.status_code, 401)
+        for node in (self.a, self.b):
+            r = Browser(node, attacker).login("nosuchuser-x", "Wrong-passw0rd")
+            self.assertEqual(r.status_code, 429)
+            self.assertEqual(error_code(r.text), "6409")
+        r = Browser(self.b).login("nosuchuser-x", "Wrong-passw0rd")
+        self.assertEqual(r.status_code, 401)
 
 
 if __name__ == "__main__":
