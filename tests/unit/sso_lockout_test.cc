@@ -1,15 +1,19 @@
 // LoginThrottle: failures counted per source (client IP or app), per
 // account-and-source and per account; lockouts of one source never reach
-// another source, and the per-account delay spares familiar sources. On a
+// another source, and the per-account delay spares familiar sources. And
+// SessionStore's per-user session list, which locking a user ends. On a
 // MemoryTicketStore driven by a FakeClock.
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <algorithm>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/clock.h"
 #include "core/random.h"
+#include "sso/sessions.h"
 #include "sso/throttle.h"
 #include "store/memory_ticket_store.h"
 
@@ -201,6 +205,44 @@ TEST_F(LoginThrottleTest, TheLockoutMessagesStateTheTimeLeft) {
   EXPECT_EQ(app.Message(), "该应用密码登录失败次数过多，已临时限制，请 15 分钟后再试");
   Lockout delay{LockoutScope::kAccountDelay, LoginSource::Kind::kIp, seconds(4)};
   EXPECT_EQ(delay.Message(), "账号登录失败次数过多，请 4 秒后再试");
+}
+
+class UserSessionsTest : public ::testing::Test {
+ protected:
+  UserSessionsTest() : store_(clock_), sessions_(store_, clock_, random_, SessionLifetimes{}) {}
+
+  FakeClock clock_;
+  OpenSslRandom random_;
+  MemoryTicketStore store_;
+  SessionStore sessions_;
+};
+
+TEST_F(UserSessionsTest, EverySessionOfAUserIsListedOnceAndThenForgotten) {
+  auto browser = sessions_.Create("u1", "zhangs", SessionOrigin::kBrowser);
+  auto api = sessions_.Create("u1", "zhangs", SessionOrigin::kApi);
+  auto other = sessions_.Create("u2", "lis", SessionOrigin::kBrowser);
+  ASSERT_TRUE(browser.ok() && api.ok() && other.ok());
+  auto ids = sessions_.TakeUserSessions("u1");
+  ASSERT_TRUE(ids.ok());
+  std::vector<std::string> want{browser->id, api->id};
+  std::sort(ids->begin(), ids->end());
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(*ids, want);
+  auto again = sessions_.TakeUserSessions("u1");
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->empty());
+  auto others = sessions_.TakeUserSessions("u2");
+  ASSERT_TRUE(others.ok());
+  EXPECT_EQ(*others, std::vector<std::string>{other->id});
+}
+
+TEST_F(UserSessionsTest, TheListOutlivesAnIdleSessionAsLongAsItsRefreshTokens) {
+  auto session = sessions_.Create("u1", "zhangs", SessionOrigin::kApi);
+  ASSERT_TRUE(session.ok());
+  clock_.Advance(SessionLifetimes{}.refresh_token - std::chrono::seconds(1));
+  auto ids = sessions_.TakeUserSessions("u1");
+  ASSERT_TRUE(ids.ok());
+  EXPECT_EQ(*ids, std::vector<std::string>{session->id});
 }
 
 }  // namespace
