@@ -12,9 +12,35 @@
 
 #include "app/node.h"
 #include "sso/audit.h"
+#include "sso/context.h"
+#include "sso/logout.h"
+#include "sso/sessions.h"
 
 namespace tongban::app {
 namespace {
+
+// Ends every session of a user just locked (sso::UnifiedLogout::EndUser).
+// Reaches the server's sessions only through a shared (Redis) ticket store;
+// beside an in-memory store the server refuses the user's tokens once its
+// change follower has seen the lock (about a second).
+Status EndUserSessions(Node& node, std::string_view userid) {
+  sso::SsoSettings settings;
+  const SsoConfig& c = node.config().sso;
+  settings.ticket_ttl = std::chrono::seconds(c.ticket_ttl_s);
+  settings.authcode_ttl = std::chrono::seconds(c.authcode_ttl_s);
+  settings.access_token_ttl = std::chrono::seconds(c.access_token_ttl_s);
+  settings.refresh_token_ttl = std::chrono::seconds(c.refresh_token_ttl_s);
+  settings.session_ttl = std::chrono::seconds(c.session_ttl_s);
+  sso::SsoContext context{node.directory(), node.tickets(), node.outbox(), node.clock(),
+                          node.random(), settings, &node.sql()};
+  sso::Audit audit(&node.sql(), node.clock());
+  sso::SessionStore sessions(node.tickets(), node.clock(), node.random(),
+                             sso::LifetimesOf(settings));
+  sso::UnifiedLogout logout(context, sessions, audit);
+  auto ended = logout.EndUser(userid, "locked");
+  if (!ended.ok()) return std::move(ended).error();
+  return Status::Ok();
+}
 
 int Fail(const Error& error) {
   std::fprintf(stderr, "tongban admin: %s\n", error.message.c_str());
@@ -514,6 +540,11 @@ void RegisterAdminCommands(CLI::App& admin, AdminCommands& commands) {
         if (!found.ok()) return Fail(found.error());
         Status s = lock ? dir.LockUser((*found)->userid) : dir.UnlockUser((*found)->userid);
         if (!s.ok()) return Fail(s.error());
+        if (lock) {
+          if (Status ended = EndUserSessions(**node, (*found)->userid); !ended.ok()) {
+            return Fail(ended.error());
+          }
+        }
         std::printf("%s %s\n", login->c_str(), lock ? "locked" : "unlocked");
         return 0;
       };

@@ -143,6 +143,9 @@ Status LoadConfigFile(const std::string& path, Config& c) {
   sso.Read("login_ip_failures", c.sso.login_ip_failures);
   sso.Read("login_failure_window_s", c.sso.login_failure_window_s);
   sso.Read("login_lockout_s", c.sso.login_lockout_s);
+  sso.Read("login_app_failures", c.sso.login_app_failures);
+  sso.Read("login_delay_after", c.sso.login_delay_after);
+  sso.Read("login_max_delay_s", c.sso.login_max_delay_s);
   TB_RETURN_IF_ERROR(sso.Finish());
 
   TableReader push(root, "push");
@@ -215,12 +218,16 @@ Status ValidateConfig(const Config& c) {
     return Error::InvalidArgument(
         "config: sso.sign_time_zone must be +HH:MM, -HH:MM, UTC or local");
   }
-  if (c.sso.login_account_failures < 1 || c.sso.login_ip_failures < 1) {
+  if (c.sso.login_account_failures < 1 || c.sso.login_ip_failures < 1 ||
+      c.sso.login_app_failures < 1 || c.sso.login_delay_after < 1) {
     return Error::InvalidArgument("config: sso.login_*_failures must be at least 1");
   }
   for (int ttl : {c.sso.login_failure_window_s, c.sso.login_lockout_s, c.sso.sign_window_s, c.sso.ticket_ttl_s, c.sso.authcode_ttl_s,
                   c.sso.access_token_ttl_s, c.sso.refresh_token_ttl_s, c.sso.session_ttl_s}) {
     if (ttl <= 0) return Error::InvalidArgument("config: every sso.*_s lifetime must be positive");
+  }
+  if (c.sso.login_max_delay_s < 0) {
+    return Error::InvalidArgument("config: sso.login_max_delay_s must not be negative");
   }
   if (c.push.workers < 1 || c.push.workers > 64) {
     return Error::InvalidArgument("config: push.workers must be 1..64");

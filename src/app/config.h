@@ -50,10 +50,13 @@ struct SsoConfig {
   int refresh_token_ttl_s = 86400 * 7;
   int session_ttl_s = 8 * 3600;   // SSO browser session, sliding
   bool seed_demo = true;          // create a demo org/admin/app on first start
-  int login_account_failures = 5;    // failed logins of one account before a lockout
+  int login_account_failures = 5;    // failures of one account from one source: that source locked out
   int login_ip_failures = 20;        // failed logins from one client IP before a lockout
+  int login_app_failures = 30;       // failed idValidation logins of one app before a lockout
   int login_failure_window_s = 900;  // failures counted within this window
   int login_lockout_s = 900;         // how long a lockout lasts
+  int login_delay_after = 10;        // failures of one account before unfamiliar sources wait
+  int login_max_delay_s = 300;       // the longest such wait; 0 = never wait
 };
 
 // Delivery of SSO -> app pushes and back-channel logout notices (the outbox).

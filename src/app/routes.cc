@@ -48,6 +48,9 @@ sso::SsoSettings SsoSettingsFrom(const Config& config) {
   s.login_ip_failures = config.sso.login_ip_failures;
   s.login_failure_window = std::chrono::seconds(config.sso.login_failure_window_s);
   s.login_lockout = std::chrono::seconds(config.sso.login_lockout_s);
+  s.login_app_failures = config.sso.login_app_failures;
+  s.login_delay_after = config.sso.login_delay_after;
+  s.login_max_delay = std::chrono::seconds(config.sso.login_max_delay_s);
   return s;
 }
 

@@ -287,12 +287,18 @@ Result<codec::Value> UpdateUser(const Services& s, Call& call) {
   (*fields)["userid"] = call.args[0];
   auto saved = s.directory().SaveUser(Caller::Admin(), *fields, SaveMode::kModifyOnly);
   if (!saved.ok()) return saved.error();
+  if (saved->user.useable != 1) {
+    auto ended = s.logout.EndUser(saved->user.userid, "disabled");
+    if (!ended.ok()) return ended.error();
+  }
   return UserJson(saved->user);
 }
 
 Result<codec::Value> DeleteUser(const Services& s, Call& call) {
   auto deleted = s.directory().DeleteUser(Caller::Admin(), directory::UserKey{call.args[0], "", ""});
   if (!deleted.ok()) return deleted.error();
+  auto ended = s.logout.EndUser(deleted->userid, "deleted");
+  if (!ended.ok()) return ended.error();
   return codec::Value::Object(1).Set("deleted", UserJson(*deleted));
 }
 
@@ -300,6 +306,10 @@ Result<codec::Value> SetLocked(const Services& s, Call& call, bool locked) {
   Status changed = locked ? s.directory().LockUser(call.args[0])
                           : s.directory().UnlockUser(call.args[0]);
   if (!changed.ok()) return changed.error();
+  if (locked) {
+    auto ended = s.logout.EndUser(call.args[0], "locked");
+    if (!ended.ok()) return ended.error();
+  }
   auto user = s.directory().GetUserById(Caller::Admin(), call.args[0]);
   if (!user.ok()) return user.error();
   return UserJson(**user);

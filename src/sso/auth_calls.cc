@@ -81,6 +81,13 @@ Result<std::shared_ptr<const directory::User>> GrantUser(AuthServices& s, const 
   return user;
 }
 
+std::optional<codec::Value> RefuseInactiveUser(AuthServices& s, const Grant& g, int code) {
+  auto user = s.context.directory.CachedUser(g.userid);
+  if (user.ok() && !(*user)->locked && (*user)->useable == 1) return std::nullopt;
+  if (!user.ok() && user.error().code < 1000) return ReplyFor(user.error(), code);
+  return Reply(code, "用户已被锁定、停用或删除");
+}
+
 codec::Value ValidateTicket(AuthServices& s, const ApiCall& call,
                             const auth_code::GrantCodes& codes, GrantKind issue,
                             std::string_view field) {

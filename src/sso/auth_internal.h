@@ -5,6 +5,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -110,6 +111,12 @@ Result<ApiLogin> IdValidation(AuthServices& s, const ApiCall& call, const LoginC
 
 // The active user a grant names (PermissionDenied when locked or inactive).
 Result<std::shared_ptr<const directory::User>> GrantUser(AuthServices& s, const Grant& g);
+// Every token-taking method asks this before answering: the reply `code`
+// when the grant's user was locked, disabled or deleted since (normally the
+// lock already revoked the grant; this covers a lock made where the sessions
+// could not be reached, such as the CLI beside an in-memory store). Hot
+// path: one Directory::CachedUser lookup, no SQL.
+std::optional<codec::Value> RefuseInactiveUser(AuthServices& s, const Grant& g, int code);
 
 // ticketValidation of both interfaces: redeems `st` for the calling app and
 // issues a grant of `issue` in the same session, answered as `field` (easyAuth

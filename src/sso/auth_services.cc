@@ -15,6 +15,9 @@ ThrottleOptions ThrottleOf(const SsoSettings& s) {
   ThrottleOptions t;
   t.account_failures = s.login_account_failures;
   t.ip_failures = s.login_ip_failures;
+  t.app_failures = s.login_app_failures;
+  t.delay_after = s.login_delay_after;
+  t.max_delay = s.login_max_delay;
   t.window = s.login_failure_window;
   t.lockout = s.login_lockout;
   return t;
@@ -42,6 +45,23 @@ std::string_view LoginMessage(int code) {
   }
 }
 
+// The browser's IP when there is one; else the app relaying the password.
+LoginSource SourceOf(std::string_view ip, std::string_view servicecode) {
+  return ip.empty() ? LoginSource::App(servicecode) : LoginSource::Ip(ip);
+}
+
+std::string_view ScopeName(LockoutScope scope) {
+  switch (scope) {
+    case LockoutScope::kAccountFromSource:
+      return "by=account_source";
+    case LockoutScope::kSource:
+      return "by=source";
+    case LockoutScope::kAccountDelay:
+      break;
+  }
+  return "by=account_delay";
+}
+
 std::string Detail(std::string_view channel, int code) {
   std::string d("channel=");
   d.append(channel).append(" code=").append(std::to_string(code));
@@ -60,7 +80,8 @@ AuthServices::AuthServices(SsoContext& c)
 Result<std::shared_ptr<const directory::User>> LoginWithPassword(AuthServices& s,
                                                                  const PasswordLogin& login) {
   const std::string& account = login.attempt.loginname;
-  auto lockout = s.throttle.Check(account, login.ip);
+  const LoginSource source = SourceOf(login.ip, login.servicecode);
+  auto lockout = s.throttle.Check(account, source);
   if (!lockout.ok()) return std::move(lockout).error();
   if (lockout->has_value()) {
     s.audit.Record("login_refused", "", account, login.servicecode, login.ip,
@@ -76,12 +97,12 @@ Result<std::shared_ptr<const directory::User>> LoginWithPassword(AuthServices& s
     if (code == dcode::kLoginNoUser || code == dcode::kLoginWrongPassword) {
       s.audit.Record("login_failed", "", account, login.servicecode, login.ip,
                      Detail(login.channel, code));
-      auto started = s.throttle.RecordFailure(account, login.ip);
+      auto started = s.throttle.RecordFailure(account, source);
       if (!started.ok()) {
         spdlog::error("login throttle not updated: {}", started.error().message);
       } else if (started->has_value()) {
         s.audit.Record("lockout", "", account, login.servicecode, login.ip,
-                       (*started)->by_ip ? "by=ip" : "by=account");
+                       ScopeName((*started)->scope));
         message.append("；").append((*started)->Message());
       }
     } else {
@@ -90,7 +111,7 @@ Result<std::shared_ptr<const directory::User>> LoginWithPassword(AuthServices& s
     }
     return Error{code, std::move(message)};
   }
-  if (Status forgot = s.throttle.RecordSuccess(account); !forgot.ok()) {
+  if (Status forgot = s.throttle.RecordSuccess(account, source); !forgot.ok()) {
     spdlog::error("login throttle not reset: {}", forgot.error().message);
   }
   s.audit.Record("login", (*user)->userid, (*user)->loginname, login.servicecode, login.ip,
@@ -149,7 +170,8 @@ std::string PasswordPolicyProblem(std::string_view password, std::string_view lo
 Status ChangeOwnPassword(AuthServices& s, const directory::User& user, std::string_view old_plain,
                          std::string_view new_plain, std::string_view ip,
                          std::string_view servicecode) {
-  auto lockout = s.throttle.Check(user.loginname, ip);
+  const LoginSource source = SourceOf(ip, servicecode);
+  auto lockout = s.throttle.Check(user.loginname, source);
   if (!lockout.ok()) return std::move(lockout).error();
   if (lockout->has_value()) return Error{auth_code::kEasyLoginThrottled, (*lockout)->Message()};
   Status checked = s.context.directory.CheckPassword(user.userid, old_plain);
@@ -159,7 +181,7 @@ Status ChangeOwnPassword(AuthServices& s, const directory::User& user, std::stri
     s.audit.Record("password_change_failed", user.userid, user.loginname, servicecode, ip,
                    "wrong old password");
     std::string message("原密码错误");
-    auto started = s.throttle.RecordFailure(user.loginname, ip);
+    auto started = s.throttle.RecordFailure(user.loginname, source);
     if (started.ok() && started->has_value()) {
       message.append("；").append((*started)->Message());
     }
@@ -168,7 +190,9 @@ Status ChangeOwnPassword(AuthServices& s, const directory::User& user, std::stri
   std::string problem = PasswordPolicyProblem(new_plain, user.loginname);
   if (!problem.empty()) return Error::InvalidArgument(std::move(problem));
   TB_RETURN_IF_ERROR(s.context.directory.SetPassword(user.userid, new_plain));
-  (void)s.throttle.RecordSuccess(user.loginname);
+  if (Status forgot = s.throttle.RecordSuccess(user.loginname, source); !forgot.ok()) {
+    spdlog::error("login throttle not reset: {}", forgot.error().message);
+  }
   s.audit.Record("password_changed", user.userid, user.loginname, servicecode, ip, "");
   return Status::Ok();
 }

@@ -105,12 +105,22 @@ void AddCommnetAuthMethods(SignedApi& api, AuthServices& s) {
     auto code =
         s.sessions.Redeem(GrantKind::kAuthcode, call.Param("authcode"), call.app.servicecode);
     if (!code.ok()) return GrantFailure(code.error(), ac::kCommAuthcode, "authcode");
+    if (auto refused = RefuseInactiveUser(s, *code, ac::kCommAuthcode.not_found)) {
+      return std::move(*refused);
+    }
     auto set = s.sessions.IssueTokenSet(*code, call.app.proxy_right);
     if (!set.ok()) return ReplyFor(set.error(), ac::kCommAuthcode.other);
     return TokenSetReply(*set, s.context.clock.NowMillis(), /*with_refresh=*/true);
   });
 
   api.AddMethod("refAccessToken", {"refreshtoken"}, [&s](const ApiCall& call) {
+    // Checked first, so that a locked user's refresh token mints nothing.
+    auto refresh =
+        s.sessions.Check(GrantKind::kRefreshToken, call.Param("refreshtoken"), call.app.servicecode);
+    if (!refresh.ok()) return GrantFailure(refresh.error(), ac::kCommRefresh, "refreshtoken");
+    if (auto refused = RefuseInactiveUser(s, *refresh, ac::kCommRefresh.not_found)) {
+      return std::move(*refused);
+    }
     auto set =
         s.sessions.Refresh(call.Param("refreshtoken"), call.app.servicecode, call.app.proxy_right);
     if (!set.ok()) return GrantFailure(set.error(), ac::kCommRefresh, "refreshtoken");
@@ -128,6 +138,9 @@ void AddCommnetAuthMethods(SignedApi& api, AuthServices& s) {
     auto grant =
         s.sessions.Check(GrantKind::kAccessToken, call.Param("accesstoken"), call.app.servicecode);
     if (!grant.ok()) return GrantFailure(grant.error(), ac::kCommGetSt, "accesstoken");
+    if (auto refused = RefuseInactiveUser(s, *grant, ac::kCommGetSt.not_found)) {
+      return std::move(*refused);
+    }
     auto st =
         s.sessions.Issue(GrantKind::kTicket, call.app.servicecode, grant->userid, grant->session);
     if (!st.ok()) return ReplyFor(st.error(), ac::kCommGetSt.other);
@@ -147,6 +160,9 @@ void AddCommnetAuthMethods(SignedApi& api, AuthServices& s) {
     auto grant =
         s.sessions.Check(GrantKind::kAccessToken, call.Param("accesstoken"), call.app.servicecode);
     if (!grant.ok()) return GrantFailure(grant.error(), ac::kCommAccessToken, "accesstoken");
+    if (auto refused = RefuseInactiveUser(s, *grant, ac::kCommUserInfoFailed)) {
+      return std::move(*refused);
+    }
     return UserRoleReply(s, *grant, ac::kCommAccessToken.other);
   });
 
@@ -154,6 +170,9 @@ void AddCommnetAuthMethods(SignedApi& api, AuthServices& s) {
     auto grant =
         s.sessions.Check(GrantKind::kAccessToken, call.Param("accesstoken"), call.app.servicecode);
     if (!grant.ok()) return GrantFailure(grant.error(), ac::kCommAccessToken, "accesstoken");
+    if (auto refused = RefuseInactiveUser(s, *grant, ac::kCommUserInfoFailed)) {
+      return std::move(*refused);
+    }
     return UserSysReply(s, *grant, ac::kCommAccessToken.other);
   });
 

@@ -35,12 +35,17 @@ struct SsoSettings {
   std::chrono::seconds session_ttl{8 * 3600};
   // Extra PEM CA bundle for outbound https calls to apps; "" = system store.
   std::string outbound_ca_file;
-  // Login throttling (see throttle.h): failures per account and per client
-  // IP before a lockout, the window they are counted in, the lockout length.
+  // Login throttling (see throttle.h and docs/security.md): failures per
+  // account and source, per client IP and per app before a lockout, the
+  // window they are counted in, the lockout length, and the per-account
+  // progressive delay for unfamiliar sources (max 0 = none).
   int login_account_failures = 5;
   int login_ip_failures = 20;
+  int login_app_failures = 30;
   std::chrono::seconds login_failure_window{900};
   std::chrono::seconds login_lockout{900};
+  int login_delay_after = 10;
+  std::chrono::seconds login_max_delay{300};
 };
 
 // The lifetimes SessionStore hands out, as configured.

@@ -56,12 +56,18 @@ void AddEasyAuthMethods(SignedApi& api, AuthServices& s) {
   api.AddMethod("getUserSys", {"token"}, [&s](const ApiCall& call) {
     auto grant = s.sessions.Check(GrantKind::kToken, call.Param("token"), call.app.servicecode);
     if (!grant.ok()) return GrantFailure(grant.error(), ac::kEasyToken, "token");
+    if (auto refused = RefuseInactiveUser(s, *grant, ac::kEasyUserInfoFailed)) {
+      return std::move(*refused);
+    }
     return UserSysReply(s, *grant, ac::kEasyToken.other);
   });
 
   api.AddMethod("getUserRole", {"token"}, [&s](const ApiCall& call) {
     auto grant = s.sessions.Check(GrantKind::kToken, call.Param("token"), call.app.servicecode);
     if (!grant.ok()) return GrantFailure(grant.error(), ac::kEasyToken, "token");
+    if (auto refused = RefuseInactiveUser(s, *grant, ac::kEasyUserInfoFailed)) {
+      return std::move(*refused);
+    }
     return UserRoleReply(s, *grant, ac::kEasyToken.other);
   });
 

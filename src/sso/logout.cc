@@ -26,16 +26,70 @@ void AppendListItem(std::string& list, std::string_view item) {
 Result<LogoutOutcome> UnifiedLogout::Run(const LogoutRequest& request) {
   auto ended = sessions_.End(request.session_id);
   if (!ended.ok()) return std::move(ended).error();
+  LogoutOutcome outcome = Notify(request, *ended);
+  std::string loginname;
+  if (ended->session) {
+    loginname = ended->session->loginname;
+  } else if (auto user = context_.directory.CachedUser(request.userid); user.ok()) {
+    loginname = (*user)->loginname;
+  }
+  std::string detail("reason=");
+  detail.append(request.reason);
+  detail.append(" apps=").append(std::to_string(outcome.apps.size()));
+  detail.append(" notices=").append(std::to_string(outcome.notices));
+  audit_.Record("logout", request.userid, loginname, request.initiator, request.ip, detail);
+  return outcome;
+}
+
+Result<size_t> UnifiedLogout::EndUser(std::string_view userid, std::string_view reason,
+                                      std::string_view initiator) {
+  auto ids = sessions_.TakeUserSessions(userid);
+  if (!ids.ok()) return std::move(ids).error();
+  size_t live = 0;
+  size_t apps = 0;
+  size_t notices = 0;
+  std::string loginname;
+  // The ids are no longer listed: one failure must not leave the others live.
+  Status first_error = Status::Ok();
+  for (const std::string& id : *ids) {
+    auto ended = sessions_.End(id);
+    if (!ended.ok()) {
+      spdlog::error("session of a {} user not ended: {}", reason, ended.error().message);
+      if (first_error.ok()) first_error = std::move(ended).error();
+      continue;
+    }
+    if (ended->session) {
+      ++live;
+      loginname = ended->session->loginname;
+    }
+    LogoutRequest request{id, std::string(userid), std::string(initiator), "", std::string(reason)};
+    // An expired session may still have left OIDC tokens or app grants: the
+    // listeners and notices run for every one.
+    LogoutOutcome outcome = Notify(request, *ended);
+    apps += outcome.apps.size();
+    notices += outcome.notices;
+  }
+  std::string detail("reason=");
+  detail.append(reason);
+  detail.append(" sessions=").append(std::to_string(live));
+  detail.append(" apps=").append(std::to_string(apps));
+  detail.append(" notices=").append(std::to_string(notices));
+  audit_.Record("user_sessions_ended", std::string(userid), loginname, initiator, "", detail);
+  if (!first_error.ok()) return std::move(first_error).error();
+  return live;
+}
+
+LogoutOutcome UnifiedLogout::Notify(const LogoutRequest& request, const EndedSession& ended) {
   // CAS and OIDC tell their apps in their own protocols (issue 5).
   if (!context_.on_session_end.empty()) {
-    SessionEnd notice{request.session_id, ended->session ? ended->session->public_id : "",
+    SessionEnd notice{request.session_id, ended.session ? ended.session->public_id : "",
                       request.userid};
     for (const auto& listener : context_.on_session_end) listener(notice);
   }
 
   std::map<std::string, AppTokens> by_app;
-  for (const std::string& app : ended->apps) by_app[app];
-  for (const IssuedGrant& g : ended->tokens) {
+  for (const std::string& app : ended.apps) by_app[app];
+  for (const IssuedGrant& g : ended.tokens) {
     AppTokens& a = by_app[g.app];
     switch (g.kind) {
       case GrantKind::kToken:
@@ -51,9 +105,9 @@ Result<LogoutOutcome> UnifiedLogout::Run(const LogoutRequest& request) {
 
   std::string loginname;
   std::string public_id;
-  if (ended->session) {
-    loginname = ended->session->loginname;
-    public_id = ended->session->public_id;
+  if (ended.session) {
+    loginname = ended.session->loginname;
+    public_id = ended.session->public_id;
   } else if (auto user = context_.directory.CachedUser(request.userid); user.ok()) {
     loginname = (*user)->loginname;
   }
@@ -102,12 +156,6 @@ Result<LogoutOutcome> UnifiedLogout::Run(const LogoutRequest& request) {
       }
     }
   }
-
-  std::string detail("reason=");
-  detail.append(request.reason);
-  detail.append(" apps=").append(std::to_string(outcome.apps.size()));
-  detail.append(" notices=").append(std::to_string(outcome.notices));
-  audit_.Record("logout", request.userid, loginname, request.initiator, request.ip, detail);
   return outcome;
 }
 

@@ -2,7 +2,9 @@
 // ticket and token it issued to any app — and tells each app that received
 // one (and has a logout_url) through the outbox, which retries until the app
 // acknowledges. Used by usp.do?action=logout, the easyAuth and commnetAuth
-// `logout` methods and a login that replaces an earlier session.
+// `logout` methods, a login that replaces an earlier session, and (EndUser)
+// locking, disabling or deleting a user from the console, the admin CLI or
+// the organduser API.
 #pragma once
 
 #include <string>
@@ -40,7 +42,20 @@ class UnifiedLogout {
   // app held, each ';'-separated).
   Result<LogoutOutcome> Run(const LogoutRequest& request);
 
+  // Ends every session of the user (browser and API) and revokes every grant
+  // they issued, as Run does for one, with the apps told the same way; one
+  // audit row ("user_sessions_ended") for all. The sessions live in the
+  // TicketStore, so with Redis this takes effect on every node at once.
+  // `reason`: "locked", "disabled", "deleted". Returns how many sessions
+  // were still live.
+  Result<size_t> EndUser(std::string_view userid, std::string_view reason,
+                         std::string_view initiator = {});
+
  private:
+  // Tells CAS, OIDC and the apps that had grants in `ended`; returns the
+  // apps and the notices committed.
+  LogoutOutcome Notify(const LogoutRequest& request, const EndedSession& ended);
+
   SsoContext& context_;
   SessionStore& sessions_;
   Audit& audit_;

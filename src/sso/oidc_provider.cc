@@ -639,7 +639,16 @@ struct OidcProvider::Impl {
     auto client = AuthenticateClient(request, response);
     if (!client) return;
     auto found = FindToken(request.ParamOr("token"), request.ParamOr("token_type_hint"));
-    // A client learns only about its own tokens.
+    // A client learns only about its own tokens; a locked, disabled or
+    // deleted user's tokens are no longer active.
+    std::shared_ptr<const directory::User> user;
+    if (found && !found->grant.userid.empty()) {
+      if (auto u = context.directory.CachedUser(found->grant.userid); u.ok() && UserActive(**u)) {
+        user = std::move(*u);
+      } else {
+        found.reset();
+      }
+    }
     if (!found || found->grant.client_id != client->app->servicecode) {
       response.SetJson(200, R"({"active":false})");
       NoStore(response);
@@ -656,10 +665,7 @@ struct OidcProvider::Impl {
         .Set("iss", g.issuer)
         .Set("aud", g.client_id);
     if (!g.userid.empty()) {
-      body.Set("sub", g.userid);
-      if (auto user = context.directory.CachedUser(g.userid); user.ok()) {
-        body.Set("username", (*user)->loginname);
-      }
+      body.Set("sub", g.userid).Set("username", user->loginname);
     } else {
       body.Set("sub", g.client_id);
     }

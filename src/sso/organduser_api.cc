@@ -11,7 +11,10 @@
 #include "directory/codes.h"
 #include "directory/validators.h"
 #include "directory/wire.h"
+#include "sso/audit.h"
+#include "sso/logout.h"
 #include "sso/reply.h"
+#include "sso/sessions.h"
 #include "sso/signed_api.h"
 
 namespace tongban::sso {
@@ -176,6 +179,10 @@ struct OrgAndUserApi::Impl {
     if (!args.ok()) return Reply(dcode::kUserArgsIllegal, args.error().message);
     auto saved = context.directory.SaveUser(CallerOf(call), *args);
     if (!saved.ok()) return ReplyFor(saved.error(), dcode::kUserOther);
+    if (saved->user.useable != 1 || saved->user.locked) {
+      auto ended = logout.EndUser(saved->user.userid, "disabled", call.app.servicecode);
+      if (!ended.ok()) return ReplyFor(ended.error(), dcode::kUserOther);
+    }
     return Success()
         .Set("userid", saved->user.userid)
         .Set("loginname", saved->user.loginname)
@@ -198,6 +205,8 @@ struct OrgAndUserApi::Impl {
     }
     auto deleted = context.directory.DeleteUser(CallerOf(call), key);
     if (!deleted.ok()) return ReplyFor(deleted.error(), dcode::kUserDeleteOther);
+    auto ended = logout.EndUser(deleted->userid, "deleted", call.app.servicecode);
+    if (!ended.ok()) return ReplyFor(ended.error(), dcode::kUserDeleteOther);
     return Success().Set("userid", deleted->userid).Set("loginname", deleted->loginname);
   }
 
@@ -376,6 +385,10 @@ struct OrgAndUserApi::Impl {
   }
 
   SsoContext& context;
+  // Disabling or deleting a user ends the user's sessions (UnifiedLogout::EndUser).
+  Audit audit{context.sql, context.clock};
+  SessionStore sessions{context.tickets, context.clock, context.random, LifetimesOf(context.settings)};
+  UnifiedLogout logout{context, sessions, audit};
   SignedApi api;
 };
 

@@ -22,6 +22,7 @@ constexpr milliseconds kExpiredGrace = std::chrono::minutes(5);
 constexpr std::string_view kSessionPrefix = "sso:s:";
 constexpr std::string_view kIssuedPrefix = "sso:si:";  // set: apps and tokens of a session
 constexpr std::string_view kEndedPrefix = "sso:se:";   // tombstone of an ended session
+constexpr std::string_view kUserPrefix = "sso:su:";    // set: the sessions of one user
 // Single-use grants get their own key spaces, so that redeeming a value of
 // the wrong kind can never use up a token.
 constexpr std::string_view kTicketPrefix = "sso:st:";
@@ -181,7 +182,24 @@ Result<Session> SessionStore::Create(std::string_view userid, std::string_view l
   s.created_ms = clock_.NowMillis();
   TB_RETURN_IF_ERROR(store_.Put(Key(kSessionPrefix, s.id), EncodeSession(s), lifetimes_.session));
   TB_RETURN_IF_ERROR(AddToIndex(s.id));
+  // As long as the session's grants may live: a lock must reach its refresh
+  // tokens too, long after the session itself went idle.
+  TB_RETURN_IF_ERROR(store_.AddToSet(Key(kUserPrefix, s.userid), s.id, IssuedSetLifetime()));
   return s;
+}
+
+Result<std::vector<std::string>> SessionStore::TakeUserSessions(std::string_view userid) {
+  const std::string key = Key(kUserPrefix, userid);
+  auto ids = store_.Members(key);
+  if (!ids.ok()) return ids;
+  TB_RETURN_IF_ERROR(store_.EraseSet(key));
+  return ids;
+}
+
+milliseconds SessionStore::IssuedSetLifetime() const {
+  return std::max({milliseconds(lifetimes_.session), milliseconds(lifetimes_.refresh_token),
+                   milliseconds(lifetimes_.access_token)}) +
+         kExpiredGrace;
 }
 
 Result<Session> SessionStore::Resume(std::string_view id) {
@@ -258,10 +276,7 @@ Status SessionStore::Store(const Grant& grant) {
   TB_RETURN_IF_ERROR(store_.Put(GrantKey(grant.kind, grant.value), EncodeGrant(grant), ttl));
   // The set outlives every grant in it, so that logout finds tokens issued
   // long after the browser session itself went idle.
-  const milliseconds set_ttl =
-      std::max({milliseconds(lifetimes_.session), milliseconds(lifetimes_.refresh_token),
-                milliseconds(lifetimes_.access_token)}) +
-      kExpiredGrace;
+  const milliseconds set_ttl = IssuedSetLifetime();
   const std::string member =
       SingleUse(grant.kind) ? IssuedMember('*', grant.app, "")
                             : IssuedMember(static_cast<char>(grant.kind), grant.app, grant.value);

@@ -118,6 +118,12 @@ class SessionStore {
   // (CAS renew, OIDC prompt=login): its auth time becomes now, and its grants
   // and the apps it reached stay as they are. errc::kNotFound as for Resume.
   Result<Session> Reauthenticate(std::string_view id);
+  // The ids of the sessions (browser and API) created for `userid` whose
+  // grants may still live, and forgets them: locking, disabling or deleting
+  // a user ends each (UnifiedLogout::EndUser). May name sessions that have
+  // already ended or expired. A session created while this runs may be
+  // missed; the user's state, checked by every token-taking method, covers it.
+  Result<std::vector<std::string>> TakeUserSessions(std::string_view userid);
   // Ends the session: removes it and every grant it issued to any app, and
   // says which apps and tokens those were. Ending an expired or unknown
   // session still revokes what it left behind. Tickets and authcodes are not
@@ -167,6 +173,7 @@ class SessionStore {
                      std::string_view app, bool redeem, bool accept_expired);
   Status Store(const Grant& grant);
   Status AddToIndex(std::string_view session_id);
+  std::chrono::milliseconds IssuedSetLifetime() const;
 
   TicketStore& store_;
   const Clock& clock_;

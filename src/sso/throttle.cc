@@ -1,5 +1,6 @@
 #include "sso/throttle.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include "crypto/digest.h"
@@ -20,24 +21,55 @@ std::string AccountKey(std::string_view account) {
   return name;
 }
 
-std::string IpKey(std::string_view ip) {
-  return ip.size() > 64 ? crypto::Sha256Hex(ip) : std::string(ip);
+// "i:10.0.0.1" or "p:servicecode". An empty id (a caller that knows no
+// source) is a source of its own rather than no source: it is still limited.
+std::string SourceKey(LoginSource source) {
+  std::string key{static_cast<char>(source.kind), ':'};
+  key.append(source.id.size() > 64 ? crypto::Sha256Hex(source.id) : std::string(source.id));
+  return key;
 }
 
-std::string Key(std::string_view prefix, std::string_view id) {
+std::string Key(std::string_view prefix, std::string_view a, std::string_view b = {}) {
   std::string key;
-  key.reserve(prefix.size() + id.size());
-  key.append(prefix).append(id);
+  key.reserve(prefix.size() + a.size() + b.size() + 1);
+  key.append(prefix).append(a);
+  if (!b.empty()) key.append("|").append(b);
   return key;
+}
+
+// Key spaces: failure counters (sets), lockouts and delays (values holding
+// the end in ms), familiar sources.
+constexpr std::string_view kPairFailures = "sso:th:a:";    // account|source
+constexpr std::string_view kSourceFailures = "sso:th:s:";  // source
+constexpr std::string_view kAccountFailures = "sso:th:t:";  // account, every source
+constexpr std::string_view kPairLock = "sso:lk:a:";
+constexpr std::string_view kSourceLock = "sso:lk:s:";
+constexpr std::string_view kAccountDelay = "sso:lk:d:";
+constexpr std::string_view kFamiliar = "sso:th:f:";  // account|source
+
+std::string CeilMinutesText(std::chrono::seconds s) {
+  const int64_t minutes = (s.count() + 59) / 60;
+  return std::to_string(minutes > 0 ? minutes : 1);
 }
 
 }  // namespace
 
 std::string Lockout::Message() const {
-  const int64_t minutes = (remaining.count() + 59) / 60;
-  std::string text = by_ip ? "该网络登录失败次数过多，已临时限制登录，请 "
-                           : "账号登录失败次数过多，已临时锁定，请 ";
-  text.append(std::to_string(minutes > 0 ? minutes : 1)).append(" 分钟后再试");
+  std::string text;
+  switch (scope) {
+    case LockoutScope::kAccountFromSource:
+      text = "账号登录失败次数过多，已临时锁定，请 ";
+      break;
+    case LockoutScope::kSource:
+      text = source == LoginSource::Kind::kIp ? "该网络登录失败次数过多，已临时限制登录，请 "
+                                              : "该应用密码登录失败次数过多，已临时限制，请 ";
+      break;
+    case LockoutScope::kAccountDelay:
+      text = "账号登录失败次数过多，请 ";
+      text.append(std::to_string(std::max<int64_t>(remaining.count(), 1))).append(" 秒后再试");
+      return text;
+  }
+  text.append(CeilMinutesText(remaining)).append(" 分钟后再试");
   return text;
 }
 
@@ -45,60 +77,102 @@ LoginThrottle::LoginThrottle(TicketStore& store, const Clock& clock, Random& ran
                              ThrottleOptions options)
     : store_(store), clock_(clock), random_(random), options_(options) {}
 
-Result<std::optional<Lockout>> LoginThrottle::LockoutOf(const std::string& key, bool by_ip) {
+// The end (ms) a lockout or delay key holds while it is in force.
+Result<std::optional<int64_t>> LoginThrottle::LiveUntil(const std::string& key) {
   auto until = store_.Get(key);
   if (!until.ok()) {
-    if (until.error().code == errc::kNotFound) return std::optional<Lockout>();
+    if (until.error().code == errc::kNotFound) return std::optional<int64_t>();
     return std::move(until).error();
   }
   int64_t until_ms = 0;
   std::from_chars(until->data(), until->data() + until->size(), until_ms);
-  const int64_t left_ms = until_ms - clock_.NowMillis();
-  if (left_ms <= 0) return std::optional<Lockout>();
-  return std::optional<Lockout>(Lockout{by_ip, std::chrono::seconds((left_ms + 999) / 1000)});
+  if (until_ms <= clock_.NowMillis()) return std::optional<int64_t>();
+  return std::optional<int64_t>(until_ms);
 }
 
-Result<std::optional<Lockout>> LoginThrottle::Check(std::string_view account, std::string_view ip) {
-  if (!ip.empty()) {
-    auto by_ip = LockoutOf(Key("sso:lk:i:", IpKey(ip)), true);
-    if (!by_ip.ok() || by_ip->has_value()) return by_ip;
+Result<std::optional<Lockout>> LoginThrottle::Check(std::string_view account,
+                                                    LoginSource source) {
+  const std::string source_key = SourceKey(source);
+  const std::string account_key = AccountKey(account);
+  const int64_t now = clock_.NowMillis();
+  auto left = [now](int64_t until) { return std::chrono::seconds((until - now + 999) / 1000); };
+
+  auto by_source = LiveUntil(Key(kSourceLock, source_key));
+  if (!by_source.ok()) return std::move(by_source).error();
+  if (*by_source) return std::optional<Lockout>({LockoutScope::kSource, source.kind, left(**by_source)});
+
+  auto by_pair = LiveUntil(Key(kPairLock, account_key, source_key));
+  if (!by_pair.ok()) return std::move(by_pair).error();
+  if (*by_pair) {
+    return std::optional<Lockout>({LockoutScope::kAccountFromSource, source.kind, left(**by_pair)});
   }
-  return LockoutOf(Key("sso:lk:a:", AccountKey(account)), false);
+
+  auto delay = LiveUntil(Key(kAccountDelay, account_key));
+  if (!delay.ok()) return std::move(delay).error();
+  if (!*delay) return std::optional<Lockout>();
+  auto familiar = store_.Get(Key(kFamiliar, account_key, source_key));
+  if (familiar.ok()) return std::optional<Lockout>();
+  if (familiar.error().code != errc::kNotFound) return std::move(familiar).error();
+  return std::optional<Lockout>({LockoutScope::kAccountDelay, source.kind, left(**delay)});
 }
 
-// Adds one failure to the counter; starts the lockout when the count reaches
-// `limit`. Returns whether it did.
-Result<bool> LoginThrottle::Count(const std::string& counter_key, const std::string& lock_key,
-                                  int limit) {
+// Adds one failure to the counter; returns how many it holds.
+Result<size_t> LoginThrottle::Count(const std::string& counter_key) {
   TB_RETURN_IF_ERROR(store_.AddToSet(counter_key, random_.Hex(8), options_.window));
   auto failures = store_.Members(counter_key);
   if (!failures.ok()) return std::move(failures).error();
-  if (static_cast<int64_t>(failures->size()) < limit) return false;
-  const int64_t until = clock_.NowMillis() + milliseconds(options_.lockout).count();
-  TB_RETURN_IF_ERROR(store_.Put(lock_key, std::to_string(until), options_.lockout));
-  TB_RETURN_IF_ERROR(store_.EraseSet(counter_key));
-  return true;
+  return failures->size();
 }
 
 Result<std::optional<Lockout>> LoginThrottle::RecordFailure(std::string_view account,
-                                                            std::string_view ip) {
-  std::optional<Lockout> started;
+                                                            LoginSource source) {
+  const std::string source_key = SourceKey(source);
   const std::string account_key = AccountKey(account);
-  auto by_account = Count(Key("sso:th:a:", account_key), Key("sso:lk:a:", account_key),
-                          options_.account_failures);
-  if (!by_account.ok()) return std::move(by_account).error();
-  if (*by_account) started = Lockout{false, options_.lockout};
-  if (!ip.empty()) {
-    const std::string ip_key = IpKey(ip);
-    auto by_ip = Count(Key("sso:th:i:", ip_key), Key("sso:lk:i:", ip_key), options_.ip_failures);
-    if (!by_ip.ok()) return std::move(by_ip).error();
-    if (*by_ip && !started) started = Lockout{true, options_.lockout};
+  const int64_t now = clock_.NowMillis();
+  const int64_t lock_until = now + milliseconds(options_.lockout).count();
+  std::optional<Lockout> started;
+
+  const std::string pair_counter = Key(kPairFailures, account_key, source_key);
+  auto pair = Count(pair_counter);
+  if (!pair.ok()) return std::move(pair).error();
+  if (*pair >= static_cast<size_t>(options_.account_failures)) {
+    TB_RETURN_IF_ERROR(store_.Put(Key(kPairLock, account_key, source_key),
+                                  std::to_string(lock_until), options_.lockout));
+    TB_RETURN_IF_ERROR(store_.EraseSet(pair_counter));
+    started = Lockout{LockoutScope::kAccountFromSource, source.kind, options_.lockout};
+  }
+
+  const int source_limit =
+      source.kind == LoginSource::Kind::kIp ? options_.ip_failures : options_.app_failures;
+  const std::string source_counter = Key(kSourceFailures, source_key);
+  auto by_source = Count(source_counter);
+  if (!by_source.ok()) return std::move(by_source).error();
+  if (*by_source >= static_cast<size_t>(source_limit)) {
+    TB_RETURN_IF_ERROR(
+        store_.Put(Key(kSourceLock, source_key), std::to_string(lock_until), options_.lockout));
+    TB_RETURN_IF_ERROR(store_.EraseSet(source_counter));
+    if (!started) started = Lockout{LockoutScope::kSource, source.kind, options_.lockout};
+  }
+
+  auto total = Count(Key(kAccountFailures, account_key));
+  if (!total.ok()) return std::move(total).error();
+  if (*total >= static_cast<size_t>(options_.delay_after)) {
+    const size_t doublings = std::min<size_t>(*total - options_.delay_after, 30);
+    const milliseconds delay =
+        std::min(milliseconds(1000LL << doublings), milliseconds(options_.max_delay));
+    if (delay.count() > 0) {
+      TB_RETURN_IF_ERROR(
+          store_.Put(Key(kAccountDelay, account_key), std::to_string(now + delay.count()), delay));
+    }
   }
   return started;
 }
 
-Status LoginThrottle::RecordSuccess(std::string_view account) {
-  return store_.EraseSet(Key("sso:th:a:", AccountKey(account)));
+Status LoginThrottle::RecordSuccess(std::string_view account, LoginSource source) {
+  const std::string source_key = SourceKey(source);
+  const std::string account_key = AccountKey(account);
+  TB_RETURN_IF_ERROR(store_.EraseSet(Key(kPairFailures, account_key, source_key)));
+  return store_.Put(Key(kFamiliar, account_key, source_key), "1", options_.familiar_for);
 }
 
 }  // namespace tongban::sso
