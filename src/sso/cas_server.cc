@@ -208,13 +208,13 @@ struct CasServer::Impl {
   static const directory::App* Match(const ServiceIndex& index, std::string_view service) {
     const directory::App* best = nullptr;
     size_t best_len = 0;
+    if (service.size() > 2048 || service.find('#') != std::string_view::npos) return nullptr;
     for (const directory::App& app : index.apps) {
-      if (!RedirectAllowed(app, service)) continue;
-      for (const std::string& prefix : app.callback_urls) {
-        if (service.starts_with(prefix) && prefix.size() > best_len) {
-          best = &app;
-          best_len = prefix.size();
-        }
+      // Compared in normal form: "/cb/.%2e/other" lies outside "/cb/".
+      const size_t len = CallbackMatch(app, service);
+      if (len > best_len) {
+        best = &app;
+        best_len = len;
       }
     }
     return best;
