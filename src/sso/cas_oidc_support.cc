@@ -98,15 +98,21 @@ void ThreadedBackChannel::Run() {
   }
 }
 
-size_t CallbackMatch(const directory::App& app, std::string_view url) {
+std::string CallbackForm(std::string_view url) {
   bool dot_segments = false;
   auto normal = http::NormaliseHttpUrl(url, &dot_segments);
-  if (!normal.ok() || dot_segments) return 0;
+  if (!normal.ok() || dot_segments) return {};
+  return std::move(*normal);
+}
+
+size_t CallbackMatch(const directory::App& app, std::string_view url) {
+  const std::string normal = CallbackForm(url);
+  if (normal.empty()) return 0;
   size_t best = 0;
   for (const std::string& callback : app.callback_urls) {
     auto prefix = http::NormaliseHttpUrl(callback);
     if (!prefix.ok()) continue;
-    if (prefix->size() > best && directory::UrlUnderPrefix(*prefix, *normal)) best = prefix->size();
+    if (prefix->size() > best && directory::UrlUnderPrefix(*prefix, normal)) best = prefix->size();
   }
   return best;
 }

@@ -121,6 +121,9 @@ class ThreadedBackChannel final : public BackChannel {
 // matching normalised prefix (prefix at a boundary, see
 // directory::UrlUnderPrefix), 0 when none matches.
 size_t CallbackMatch(const directory::App& app, std::string_view url);
+// The normal form CallbackMatch compares `url` in; "" when it is refused or
+// its path has a dot segment. For callers that keep prefixes normalised.
+std::string CallbackForm(std::string_view url);
 
 // `url` may receive a browser sent by tongban on the app's behalf as a
 // prefix match (CAS service and targetService, OIDC redirect URIs in the

@@ -478,8 +478,11 @@ TEST_F(OidcHardeningTest, DiscoveryBuiltOncePerIssuerStillFollowsTheHost) {
   EXPECT_EQ(issuer_for("a.example"), "http://a.example/sso/oidc");
   // More hosts than the cache keeps are still answered right.
   for (int i = 0; i < 40; ++i) {
-    std::string host = "h" + std::to_string(i) + ".example";
-    EXPECT_EQ(issuer_for(host), "http://" + host + "/sso/oidc");
+    std::string host = "h";
+    host.append(std::to_string(i)).append(".example");
+    std::string expected = "http://";
+    expected.append(host).append("/sso/oidc");
+    EXPECT_EQ(issuer_for(host), expected);
   }
 }
 
