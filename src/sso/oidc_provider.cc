@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <charconv>
 #include <map>
 #include <mutex>
@@ -81,13 +82,13 @@ void OAuthError(http::Response& response, int status, std::string_view error,
 // The first parameter name that occurs more than once (RFC 6749 §3.1:
 // parameters "MUST NOT be included more than once"), or "".
 std::string_view RepeatedParam(const http::Params& params) {
-  for (size_t i = 0; i < params.size(); ++i) {
-    std::string_view name = params.at(i).name;
-    for (size_t j = i + 1; j < params.size(); ++j) {
-      if (params.at(j).name == name) return name;
-    }
-  }
-  return {};
+  // Sorted, not compared pairwise: a request may carry thousands of names.
+  std::vector<std::string_view> names;
+  names.reserve(params.size());
+  for (auto entry : params) names.push_back(entry.name);
+  std::sort(names.begin(), names.end());
+  auto repeat = std::adjacent_find(names.begin(), names.end());
+  return repeat == names.end() ? std::string_view() : *repeat;
 }
 
 // The parameters of an authorization request, wherever they came from.

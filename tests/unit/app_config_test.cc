@@ -107,6 +107,15 @@ TEST(ConfigValidateTest, ContextPathMustBeAbsoluteWithoutTrailingSlash) {
   EXPECT_FALSE(ValidateConfig(config).ok());
 }
 
+TEST(ConfigValidateTest, OidcRedirectUriMatchIsExactByDefaultOrPrefix) {
+  Config config;
+  EXPECT_EQ(config.oidc.redirect_uri_match, "exact");
+  config.oidc.redirect_uri_match = "prefix";
+  EXPECT_TRUE(ValidateConfig(config).ok());
+  config.oidc.redirect_uri_match = "loose";
+  EXPECT_FALSE(ValidateConfig(config).ok());
+}
+
 TEST(ConfigUrlsTest, DatabaseUrlDefaultsToSqliteUnderTheDataDir) {
   Config config;
   config.storage.data_dir = "/tmp/tb";
