@@ -235,7 +235,8 @@ Status ValidateConfig(const Config& c) {
     }
   }
   if (c.oidc.redirect_uri_match != "exact" && c.oidc.redirect_uri_match != "prefix") {
-    return Error::InvalidArgument("config: oidc.redirect_uri_match must be \"exact\" or \"prefix\"");
+    return Error::InvalidArgument(
+        "config: oidc.redirect_uri_match must be \"exact\" or \"prefix\"");
   }
   if (c.oidc.id_token_ttl_s <= 0) {
     return Error::InvalidArgument("config: oidc.id_token_ttl_s must be positive");

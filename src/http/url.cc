@@ -207,9 +207,8 @@ bool IsHostChar(char c) {
 
 // May stand unescaped in a path segment (RFC 3986 pchar without '%').
 bool IsPathChar(unsigned char c) {
-  return IsUnreserved(c) || c == '!' || c == '$' || c == '&' || c == '\'' || c == '(' ||
-         c == ')' || c == '*' || c == '+' || c == ',' || c == ';' || c == '=' || c == ':' ||
-         c == '@';
+  return IsUnreserved(c) || c == '!' || c == '$' || c == '&' || c == '\'' || c == '(' || c == ')' ||
+         c == '*' || c == '+' || c == ',' || c == ';' || c == '=' || c == ':' || c == '@';
 }
 
 Error Refused(std::string_view why) {
@@ -256,8 +255,8 @@ Result<std::string> NormaliseHttpUrl(std::string_view url, bool* removed_dot_seg
   rest.remove_prefix(authority.size());
   const size_t path_end = rest.find_first_of("?#");
   std::string_view path = rest.substr(0, path_end);
-  std::string_view tail = path_end == std::string_view::npos ? std::string_view()
-                                                              : rest.substr(path_end);
+  std::string_view tail =
+      path_end == std::string_view::npos ? std::string_view() : rest.substr(path_end);
   if (path.empty()) {
     out.append(tail);
     return out;

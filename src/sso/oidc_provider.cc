@@ -224,7 +224,9 @@ struct OidcProvider::Impl {
   // OIDC Core 3.1.2.1). A logout token or one of another issuer is refused.
   Result<HintClaims> VerifyIdTokenHint(std::string_view hint, const http::Request& request) const {
     auto verified = crypto::VerifyJwt(hint, keys.keys());
-    if (!verified.ok()) return Error::InvalidArgument("id_token_hint is not a token of this issuer");
+    if (!verified.ok()) {
+      return Error::InvalidArgument("id_token_hint is not a token of this issuer");
+    }
     if (!verified->header.typ.empty() && verified->header.typ != "JWT") {
       return Error::InvalidArgument("id_token_hint is not an ID token");
     }
@@ -338,8 +340,9 @@ struct OidcProvider::Impl {
     // send an error to.
     if (r.repeated == "client_id" || r.repeated == "redirect_uri" || r.redirect_uri.empty() ||
         !RedirectUriAllowed(**app, r.redirect_uri)) {
-      SetHtmlPage(response, 400, "无法登录",
-                  "redirect_uri 缺失、重复或不是该应用登记的回调地址，为防止开放重定向，登录已中止。");
+      SetHtmlPage(
+          response, 400, "无法登录",
+          "redirect_uri 缺失、重复或不是该应用登记的回调地址，为防止开放重定向，登录已中止。");
       return;
     }
     if (!r.repeated.empty()) {

@@ -44,12 +44,11 @@ directory::App AppWithCallbacks(std::vector<std::string> callbacks) {
 
 TEST(RedirectHardeningTest, EscapedAndTomcatDotSegmentsCannotClimbOutOfAPrefix) {
   auto app = AppWithCallbacks({"https://app.example.gov.cn/cas/"});
-  for (const char* url : {"https://app.example.gov.cn/cas/.%2e/admin",
-                          "https://app.example.gov.cn/cas/.%2E/admin",
-                          "https://app.example.gov.cn/cas/%2E./admin",
-                          "https://app.example.gov.cn/cas/..;/admin",
-                          "https://app.example.gov.cn/cas/%252e%252e/admin",
-                          "https://app.example.gov.cn/cas/x/..%3b/..%3b/admin"}) {
+  for (const char* url :
+       {"https://app.example.gov.cn/cas/.%2e/admin", "https://app.example.gov.cn/cas/.%2E/admin",
+        "https://app.example.gov.cn/cas/%2E./admin", "https://app.example.gov.cn/cas/..;/admin",
+        "https://app.example.gov.cn/cas/%252e%252e/admin",
+        "https://app.example.gov.cn/cas/x/..%3b/..%3b/admin"}) {
     EXPECT_FALSE(RedirectAllowed(app, url)) << url;
     EXPECT_EQ(CallbackMatch(app, url), 0u) << url;
   }
@@ -64,7 +63,8 @@ TEST(RedirectHardeningTest, PrefixAndUrlAreComparedInNormalForm) {
 
 TEST(RedirectHardeningTest, CallbackMatchPrefersTheLongestPrefix) {
   auto app = AppWithCallbacks({"https://a.example/", "https://a.example/cas/"});
-  EXPECT_EQ(CallbackMatch(app, "https://a.example/cas/x"), std::string("https://a.example/cas/").size());
+  EXPECT_EQ(CallbackMatch(app, "https://a.example/cas/x"),
+            std::string("https://a.example/cas/").size());
   EXPECT_EQ(CallbackMatch(app, "https://a.example/x"), std::string("https://a.example/").size());
 }
 
@@ -185,12 +185,13 @@ class OidcHardeningTest : public directory::test::DirectoryFixture {
   }
 
   void LogIn(const directory::User& user, int64_t auth_time_ms) {
-    sessions_.login = BrowserLogin{"secret-" + user.userid, "public-" + user.userid, user.userid,
-                                   auth_time_ms};
+    sessions_.login =
+        BrowserLogin{"secret-" + user.userid, "public-" + user.userid, user.userid, auth_time_ms};
   }
 
-  static std::string Authorize(const std::string& extra = "",
-                               const std::string& redirect = "https%3A%2F%2Frp.example.gov.cn%2Fcb") {
+  static std::string Authorize(
+      const std::string& extra = "",
+      const std::string& redirect = "https%3A%2F%2Frp.example.gov.cn%2Fcb") {
     return "/sso/oidc/authorize?response_type=code&client_id=rp&scope=openid%20profile"
            "&redirect_uri=" +
            redirect + "&state=xyz" + extra;
@@ -277,9 +278,8 @@ TEST_F(OidcHardeningTest, PrefixMatchIsTheDocumentedCompatibilitySwitch) {
 }
 
 TEST_F(OidcHardeningTest, PostLogoutRedirectUriMustMatchExactly) {
-  http::Response r =
-      Call("GET", "/sso/oidc/logout?client_id=rp&post_logout_redirect_uri=" +
-                      http::UrlEncode("https://rp.example.gov.cn/bye/../cb/x"));
+  http::Response r = Call("GET", "/sso/oidc/logout?client_id=rp&post_logout_redirect_uri=" +
+                                     http::UrlEncode("https://rp.example.gov.cn/bye/../cb/x"));
   EXPECT_EQ(r.status(), 400);
   r = Call("GET", "/sso/oidc/logout?client_id=rp&post_logout_redirect_uri=" +
                       http::UrlEncode("https://rp.example.gov.cn/byebye"));
@@ -353,7 +353,8 @@ TEST_F(OidcHardeningTest, MalformedOrForgedHintIsInvalidRequest) {
             "invalid_request");
   auto stranger = crypto::SigningKey::Generate(crypto::SigningAlgorithm::kEs256).value();
   std::string forged = crypto::SignJwt(stranger, R"({"iss":"https://sso.example.gov.cn/sso/oidc",)"
-                                                 R"("aud":"rp","sub":")" + user_.userid + "\"}")
+                                                 R"("aud":"rp","sub":")" +
+                                                     user_.userid + "\"}")
                            .value();
   EXPECT_EQ(ErrorOf(Call("GET", Authorize("&id_token_hint=" + forged))), "invalid_request");
 }
@@ -415,8 +416,7 @@ TEST_F(OidcHardeningTest, MissingResponseTypeIsInvalidRequest) {
 
 TEST_F(OidcHardeningTest, RepeatedTokenParametersAreInvalidRequest) {
   http::Response r = Call("POST", "/sso/oidc/token", {},
-                          "grant_type=client_credentials&grant_type=client_credentials" +
-                              Secret());
+                          "grant_type=client_credentials&grant_type=client_credentials" + Secret());
   EXPECT_EQ(r.status(), 400);
   EXPECT_EQ(Json(r)["error"].AsString(), "invalid_request");
   r = Call("POST", "/sso/oidc/token?scope=roles", {},
@@ -433,9 +433,9 @@ TEST_F(OidcHardeningTest, NarrowedRefreshCanBeWidenedBackToTheGrant) {
                               tokens["refresh_token"].AsString() + Secret());
   ASSERT_EQ(r.status(), 200) << r.body();
   EXPECT_EQ(Json(r)["scope"].AsString(), "openid");
-  r = Call("POST", "/sso/oidc/token", {},
-           "grant_type=refresh_token&refresh_token=" + Json(r)["refresh_token"].AsString() +
-               Secret());
+  r = Call(
+      "POST", "/sso/oidc/token", {},
+      "grant_type=refresh_token&refresh_token=" + Json(r)["refresh_token"].AsString() + Secret());
   ASSERT_EQ(r.status(), 200) << r.body();
   EXPECT_EQ(Json(r)["scope"].AsString(), "openid profile");
 }
