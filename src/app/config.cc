@@ -164,6 +164,7 @@ Status LoadConfigFile(const std::string& path, Config& c) {
   oidc.Read("key_algs", c.oidc.key_algs);
   oidc.Read("id_token_ttl_s", c.oidc.id_token_ttl_s);
   oidc.Read("require_pkce", c.oidc.require_pkce);
+  oidc.Read("redirect_uri_match", c.oidc.redirect_uri_match);
   TB_RETURN_IF_ERROR(oidc.Finish());
 
   TableReader cas(root, "cas");
@@ -251,6 +252,10 @@ Status ValidateConfig(const Config& c) {
     if (alg != "RS256" && alg != "ES256" && alg != "SM2") {
       return Error::InvalidArgument("config: oidc.key_algs may hold RS256, ES256 and SM2");
     }
+  }
+  if (c.oidc.redirect_uri_match != "exact" && c.oidc.redirect_uri_match != "prefix") {
+    return Error::InvalidArgument(
+        "config: oidc.redirect_uri_match must be \"exact\" or \"prefix\"");
   }
   if (c.oidc.id_token_ttl_s <= 0) {
     return Error::InvalidArgument("config: oidc.id_token_ttl_s must be positive");

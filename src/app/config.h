@@ -85,6 +85,9 @@ struct OidcConfig {
   std::vector<std::string> key_algs = {"RS256", "ES256"};
   int id_token_ttl_s = 3600;
   bool require_pkce = false;  // refuse authorization requests without code_challenge
+  // "exact": redirect_uri and post_logout_redirect_uri equal a callback_urls
+  // entry (OIDC Core, RFC 9700). "prefix": anywhere under one (older clients).
+  std::string redirect_uri_match = "exact";
 };
 
 // CAS server (sso/cas_server.h).

@@ -97,6 +97,7 @@ sso::OidcSettings OidcSettingsFrom(const Config& config) {
   o.access_token_ttl = std::chrono::seconds(config.sso.access_token_ttl_s);
   o.refresh_token_ttl = std::chrono::seconds(config.sso.refresh_token_ttl_s);
   o.require_pkce = config.oidc.require_pkce;
+  o.redirect_uri_prefix_match = config.oidc.redirect_uri_match == "prefix";
   return o;
 }
 

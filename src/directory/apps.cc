@@ -234,24 +234,25 @@ bool SourceIpAllowed(const App& app, std::string_view ip) {
   return false;
 }
 
+bool UrlUnderPrefix(std::string_view prefix, std::string_view url) {
+  if (prefix.empty() || !url.starts_with(prefix)) return false;
+  if (prefix.back() == '/' || url.size() == prefix.size()) return true;
+  std::string_view rest = url.substr(prefix.size());
+  if (rest.front() == ':') {
+    // Only a port may follow: "http://host:8080/..." but not "http://host:x@evil/".
+    size_t digits = 1;
+    while (digits < rest.size() && rest[digits] >= '0' && rest[digits] <= '9') ++digits;
+    if (digits == 1) return false;
+    rest.remove_prefix(digits);
+    return rest.empty() || rest.front() == '/' || rest.front() == '?' || rest.front() == '#';
+  }
+  return rest.front() == '/' || rest.front() == '?' || rest.front() == '#';
+}
+
 bool CallbackAllowed(const App& app, std::string_view url) {
   if (!IsHttpUrl(url)) return false;
   for (const std::string& prefix : app.callback_urls) {
-    if (prefix.empty() || !url.starts_with(prefix)) continue;
-    if (prefix.back() == '/' || url.size() == prefix.size()) return true;
-    std::string_view rest = url.substr(prefix.size());
-    if (rest.front() == ':') {
-      // Only a port may follow: "http://host:8080/..." but not "http://host:x@evil/".
-      size_t digits = 1;
-      while (digits < rest.size() && rest[digits] >= '0' && rest[digits] <= '9') ++digits;
-      if (digits == 1) continue;
-      rest.remove_prefix(digits);
-      if (rest.empty() || rest.front() == '/' || rest.front() == '?' || rest.front() == '#') {
-        return true;
-      }
-      continue;
-    }
-    if (rest.front() == '/' || rest.front() == '?' || rest.front() == '#') return true;
+    if (UrlUnderPrefix(prefix, url)) return true;
   }
   return false;
 }

@@ -360,6 +360,10 @@ bool SourceIpAllowed(const App& app, std::string_view ip);
 // ends in '/', or the URL continues with '/', '?', '#' or ':' (a port). So
 // "http://127.0.0.1" admits "http://127.0.0.1:8080/cb" but not
 // "http://127.0.0.1.evil.example/" or "http://127.0.0.1@evil.example/".
+// Raw text comparison: protocol endpoints compare normalised forms instead
+// (sso::CallbackMatch), since "/cb/.%2e/x" starts with "/cb/" yet leaves it.
 bool CallbackAllowed(const App& app, std::string_view url);
+// `url` starts with `prefix` at a boundary, as CallbackAllowed compares them.
+bool UrlUnderPrefix(std::string_view prefix, std::string_view url);
 
 }  // namespace tongban::directory

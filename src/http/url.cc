@@ -1,6 +1,8 @@
 #include "http/url.h"
 
+#include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "http/strings.h"
 
@@ -193,6 +195,138 @@ std::string EncodeForm(const std::vector<std::pair<std::string, std::string>>& p
     out.push_back('=');
     out += UrlEncode(value);
   }
+  return out;
+}
+
+namespace {
+
+bool IsHostChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '-' || c == '_' || c == ':' || c == '[' || c == ']';
+}
+
+// May stand unescaped in a path segment (RFC 3986 pchar without '%').
+bool IsPathChar(unsigned char c) {
+  return IsUnreserved(c) || c == '!' || c == '$' || c == '&' || c == '\'' || c == '(' || c == ')' ||
+         c == '*' || c == '+' || c == ',' || c == ';' || c == '=' || c == ':' || c == '@';
+}
+
+Error Refused(std::string_view why) {
+  std::string m("URL refused: ");
+  m.append(why);
+  return Error::InvalidArgument(std::move(m));
+}
+
+// `seg` (escapes normalised) stripped of a path parameter (";..." or an
+// escaped ";") is "." or "..", and a parameter was there.
+bool DotSegmentWithParameter(std::string_view seg) {
+  size_t cut = std::min(seg.find(';'), seg.find("%3B"));
+  if (cut == std::string_view::npos) return false;
+  std::string_view head = seg.substr(0, cut);
+  return head == "." || head == "..";
+}
+
+}  // namespace
+
+Result<std::string> NormaliseHttpUrl(std::string_view url, bool* removed_dot_segments) {
+  if (removed_dot_segments != nullptr) *removed_dot_segments = false;
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  if (url.size() > 8192) return Refused("too long");
+  for (char c : url) {
+    auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u == 0x7f || c == '\\') {
+      return Refused("whitespace, a control character or a backslash");
+    }
+  }
+  size_t scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) return Refused("not an absolute URL");
+  std::string out;
+  out.reserve(url.size() + 8);
+  for (char c : url.substr(0, scheme_end)) out.push_back(AsciiLower(c));
+  if (out != "http" && out != "https") return Refused("not http or https");
+  out.append("://");
+  std::string_view rest = url.substr(scheme_end + 3);
+  std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
+  if (authority.empty()) return Refused("no host");
+  for (char c : authority) {
+    if (!IsHostChar(c)) return Refused("user info or an unusual character in the host");
+    out.push_back(AsciiLower(c));
+  }
+  rest.remove_prefix(authority.size());
+  const size_t path_end = rest.find_first_of("?#");
+  std::string_view path = rest.substr(0, path_end);
+  std::string_view tail =
+      path_end == std::string_view::npos ? std::string_view() : rest.substr(path_end);
+  if (path.empty()) {
+    out.append(tail);
+    return out;
+  }
+
+  // remove_dot_segments over whole segments: `kept` ends where each output
+  // segment starts, so ".." drops the last one.
+  std::vector<size_t> kept;
+  std::string seg;
+  path.remove_prefix(1);  // the path of an absolute URL starts with '/'
+  while (true) {
+    const size_t slash = path.find('/');
+    const bool last = slash == std::string_view::npos;
+    std::string_view raw = path.substr(0, slash);
+    seg.clear();
+    for (size_t i = 0; i < raw.size(); ++i) {
+      auto c = static_cast<unsigned char>(raw[i]);
+      if (c != '%') {
+        if (IsPathChar(c)) {
+          seg.push_back(static_cast<char>(c));
+        } else {
+          seg.push_back('%');
+          seg.push_back(kHex[c >> 4]);
+          seg.push_back(kHex[c & 15]);
+        }
+        continue;
+      }
+      int hi = i + 2 < raw.size() ? HexValue(raw[i + 1]) : -1;
+      int lo = i + 2 < raw.size() ? HexValue(raw[i + 2]) : -1;
+      if (hi < 0 || lo < 0) return Refused("a malformed escape in the path");
+      const auto v = static_cast<unsigned char>(hi * 16 + lo);
+      if (v == '/' || v == '\\') return Refused("an escaped '/' or '\\' in the path");
+      if (v == '%' && i + 4 < raw.size()) {
+        int h2 = HexValue(raw[i + 3]);
+        int l2 = HexValue(raw[i + 4]);
+        const int twice = h2 < 0 || l2 < 0 ? -1 : h2 * 16 + l2;
+        if (twice == '.' || twice == '/' || twice == '\\' || twice == '%') {
+          return Refused("a double-escaped '.', '/', '\\' or '%' in the path");
+        }
+      }
+      if (IsUnreserved(v)) {
+        seg.push_back(static_cast<char>(v));
+      } else {
+        seg.push_back('%');
+        seg.push_back(kHex[v >> 4]);
+        seg.push_back(kHex[v & 15]);
+      }
+      i += 2;
+    }
+    if (DotSegmentWithParameter(seg)) return Refused("a dot segment with a path parameter");
+    if (seg == "." || seg == "..") {
+      if (removed_dot_segments != nullptr) *removed_dot_segments = true;
+      if (seg == ".." && !kept.empty()) {
+        out.resize(kept.back());
+        kept.pop_back();
+      }
+      // A dot segment at the end leaves the directory: "/a/b/.." is "/a/".
+      if (last) {
+        kept.push_back(out.size());
+        out.push_back('/');
+      }
+    } else {
+      kept.push_back(out.size());
+      out.push_back('/');
+      out.append(seg);
+    }
+    if (last) break;
+    path.remove_prefix(slash + 1);
+  }
+  out.append(tail);
   return out;
 }
 

@@ -112,6 +112,25 @@ Result<Params> ParseQuery(std::string_view encoded);
 // Encodes pairs as an x-www-form-urlencoded body (or a query string).
 std::string EncodeForm(const std::vector<std::pair<std::string, std::string>>& pairs);
 
+// The RFC 3986 §6.2.2 normal form of an absolute http(s) URL or URL prefix:
+// the form in which a URL an app sends is compared with the prefixes it
+// registered. Scheme and host are lower-cased; in the path, escapes of
+// unreserved characters are decoded, other escapes upper-cased, bytes outside
+// the URL character set escaped, and dot segments removed (§5.2.4), "%2e"
+// counting as "." as browsers count it. Query and fragment are kept as sent,
+// an empty path stays empty and ports are kept (dropping ":80" would widen a
+// prefix "http://h:80" to every port).
+// Refused with InvalidArgument rather than guessed at, because the servers
+// behind an app read them differently: a scheme other than http(s), no host,
+// user info or any character but letters, digits, '.', '-', '_', ':', '[',
+// ']' in the host, whitespace, control characters or '\' anywhere, a
+// malformed escape, an escaped '/' or '\' in the path, a double-escaped '.',
+// '/', '\' or '%' ("%252e": a server decoding twice climbs), and a dot
+// segment with a path parameter ("..;", ".;x": Tomcat drops the parameter
+// and climbs). `removed_dot_segments`, when given, says whether the path had
+// any dot segment (callers may refuse those outright).
+Result<std::string> NormaliseHttpUrl(std::string_view url, bool* removed_dot_segments = nullptr);
+
 // Adds `key=value` (both encoded) to `url`'s query, keeping a #fragment at
 // the end: AppendQuery("http://a/cb?x=1#f", "ticket", "T") is
 // "http://a/cb?x=1&ticket=T#f".

@@ -98,32 +98,35 @@ void ThreadedBackChannel::Run() {
   }
 }
 
+std::string CallbackForm(std::string_view url) {
+  bool dot_segments = false;
+  auto normal = http::NormaliseHttpUrl(url, &dot_segments);
+  if (!normal.ok() || dot_segments) return {};
+  return std::move(*normal);
+}
+
+size_t CallbackMatch(const directory::App& app, std::string_view url) {
+  const std::string normal = CallbackForm(url);
+  if (normal.empty()) return 0;
+  size_t best = 0;
+  for (const std::string& callback : app.callback_urls) {
+    auto prefix = http::NormaliseHttpUrl(callback);
+    if (!prefix.ok()) continue;
+    if (prefix->size() > best && directory::UrlUnderPrefix(*prefix, normal)) best = prefix->size();
+  }
+  return best;
+}
+
 bool RedirectAllowed(const directory::App& app, std::string_view url) {
-  if (url.size() > 2048) return false;
-  size_t scheme_end;
-  if (url.starts_with("https://")) {
-    scheme_end = 8;
-  } else if (url.starts_with("http://")) {
-    scheme_end = 7;
-  } else {
-    return false;
+  if (url.size() > 2048 || url.find('#') != std::string_view::npos) return false;
+  return CallbackMatch(app, url) > 0;
+}
+
+bool RedirectUriRegistered(const directory::App& app, std::string_view uri) {
+  for (const std::string& callback : app.callback_urls) {
+    if (callback == uri) return RedirectAllowed(app, uri);
   }
-  for (char c : url) {
-    auto u = static_cast<unsigned char>(c);
-    if (u <= 0x20 || u == 0x7f || c == '\\' || c == '#') return false;
-  }
-  std::string_view rest = url.substr(scheme_end);
-  std::string_view authority = rest.substr(0, rest.find_first_of("/?"));
-  if (authority.empty() || authority.find('@') != std::string_view::npos) return false;
-  std::string_view path = rest.substr(authority.size());
-  path = path.substr(0, path.find('?'));
-  // Dot segments, raw or percent-encoded, could climb out of the registered
-  // prefix once the app's server normalises the path.
-  for (std::string_view bad : {"/./", "/../", "/%2e", "/%2E", "%2f", "%2F", "%5c", "%5C"}) {
-    if (path.find(bad) != std::string_view::npos) return false;
-  }
-  if (path.ends_with("/.") || path.ends_with("/..")) return false;
-  return directory::CallbackAllowed(app, url);
+  return false;
 }
 
 std::string PublicBase(const SsoSettings& settings, const http::Request& request) {

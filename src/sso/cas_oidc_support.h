@@ -113,12 +113,28 @@ class ThreadedBackChannel final : public BackChannel {
   std::thread worker_;
 };
 
-// `url` may receive a browser sent by tongban on the app's behalf (CAS
-// service, OIDC redirect_uri and post_logout_redirect_uri): it is an absolute
-// http(s) URL without a fragment, user info, backslashes, whitespace or dot
-// segments, and lies under one of the app's callback_urls (prefix at a
-// boundary, see directory::CallbackAllowed).
+// How a redirect URL an app sends is checked against its callback_urls.
+// Both sides are compared in RFC 3986 normal form (http::NormaliseHttpUrl),
+// so an escaped dot segment cannot climb out of a prefix; a URL the
+// normaliser refuses (double escapes, "..;", user info, ...) or whose path has
+// any dot segment at all matches nothing. Returns the length of the longest
+// matching normalised prefix (prefix at a boundary, see
+// directory::UrlUnderPrefix), 0 when none matches.
+size_t CallbackMatch(const directory::App& app, std::string_view url);
+// The normal form CallbackMatch compares `url` in; "" when it is refused or
+// its path has a dot segment. For callers that keep prefixes normalised.
+std::string CallbackForm(std::string_view url);
+
+// `url` may receive a browser sent by tongban on the app's behalf as a
+// prefix match (CAS service and targetService, OIDC redirect URIs in the
+// compatibility mode): at most 2048 bytes, no fragment, and CallbackMatch.
 bool RedirectAllowed(const directory::App& app, std::string_view url);
+
+// `uri` is, byte for byte, one of the app's callback_urls: the exact match
+// OIDC Core 3.1.2.1 and RFC 9700 §4.1.3 require of redirect_uri and
+// post_logout_redirect_uri. It must also pass RedirectAllowed, so a
+// registered entry that is itself unsafe is never used.
+bool RedirectUriRegistered(const directory::App& app, std::string_view uri);
 
 // The external base URL (scheme://host[:port], no trailing slash): the
 // configured public_url, else http:// and the request's Host header.

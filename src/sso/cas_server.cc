@@ -172,6 +172,9 @@ struct CasServer::Impl {
   struct ServiceIndex {
     int64_t loaded_ms = 0;
     std::vector<directory::App> apps;  // CAS apps, without secrets
+    // apps[i].callback_urls in the normal form services are compared in
+    // (CallbackMatch), so a lookup normalises only the service.
+    std::vector<std::vector<std::string>> normal_callbacks;
   };
   std::mutex index_mu;
   std::shared_ptr<const ServiceIndex> index;
@@ -199,7 +202,13 @@ struct CasServer::Impl {
     auto fresh = std::make_shared<ServiceIndex>();
     fresh->loaded_ms = now;
     for (directory::App& app : *apps) {
-      if (app.protocols.cas) fresh->apps.push_back(std::move(app));
+      if (!app.protocols.cas) continue;
+      std::vector<std::string> normal;
+      for (const std::string& callback : app.callback_urls) {
+        if (auto n = http::NormaliseHttpUrl(callback); n.ok()) normal.push_back(std::move(*n));
+      }
+      fresh->normal_callbacks.push_back(std::move(normal));
+      fresh->apps.push_back(std::move(app));
     }
     index = fresh;
     return index;
@@ -208,11 +217,14 @@ struct CasServer::Impl {
   static const directory::App* Match(const ServiceIndex& index, std::string_view service) {
     const directory::App* best = nullptr;
     size_t best_len = 0;
-    for (const directory::App& app : index.apps) {
-      if (!RedirectAllowed(app, service)) continue;
-      for (const std::string& prefix : app.callback_urls) {
-        if (service.starts_with(prefix) && prefix.size() > best_len) {
-          best = &app;
+    // As RedirectAllowed, in normal form: "/cb/.%2e/other" lies outside "/cb/".
+    if (service.size() > 2048 || service.find('#') != std::string_view::npos) return nullptr;
+    const std::string normal = CallbackForm(service);
+    if (normal.empty()) return nullptr;
+    for (size_t i = 0; i < index.apps.size(); ++i) {
+      for (const std::string& prefix : index.normal_callbacks[i]) {
+        if (prefix.size() > best_len && directory::UrlUnderPrefix(prefix, normal)) {
+          best = &index.apps[i];
           best_len = prefix.size();
         }
       }

@@ -16,6 +16,7 @@
 #include "directory/wire.h"
 #include "http/url.h"
 #include "sso/auth_internal.h"
+#include "sso/cas_oidc_support.h"
 #include "sso/html.h"
 
 namespace tongban::sso {
@@ -320,8 +321,8 @@ class LoginPages {
     std::string_view goto_url = Trim(request.ParamOr("goto"));
     if (goto_url.empty()) goto_url = Trim(request.ParamOr("redirectUrl"));
     if (!goto_url.empty()) {
-      const bool allowed = (target.app && directory::CallbackAllowed(*target.app, goto_url)) ||
-                           IsOwnUrl(request, goto_url);
+      const bool allowed =
+          (target.app && CallbackMatch(*target.app, goto_url) > 0) || IsOwnUrl(request, goto_url);
       if (!allowed) {
         s_.audit.Record("goto_refused", "", "", servicecode, request.remote_ip(), "");
         SendMessage(response, 400, "跳转地址不允许",

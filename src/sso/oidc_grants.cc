@@ -231,11 +231,14 @@ Result<IssuedTokens> OidcGrants::Refresh(std::string_view refresh_token, std::st
   if (!store_.Get(FamilyKey(grant->family)).ok()) {
     return Error::NotFound("the refresh token was revoked");
   }
+  // RFC 6749 §6: a narrower scope is for this access token only; the refresh
+  // token keeps what the user granted, so a later refresh may ask for it again.
+  std::string access_scope = grant->scope;
   if (!scope.empty()) {
     if (!ScopeWithin(scope, grant->scope)) {
       return Error::InvalidArgument("the requested scope exceeds the granted scope");
     }
-    grant->scope = std::string(scope);
+    access_scope = std::string(scope);
   }
 
   const int64_t now = clock_.NowMillis();
@@ -249,6 +252,7 @@ Result<IssuedTokens> OidcGrants::Refresh(std::string_view refresh_token, std::st
       store_.Put(SecretKey(kRefreshPrefix, out.refresh_token), EncodeGrant(refresh), refresh_ttl));
   out.access_token = "AT-" + random_.Hex(24);
   TokenGrant access = *grant;
+  access.scope = std::move(access_scope);
   access.issued_ms = now;
   access.expires_ms =
       now + std::chrono::duration_cast<milliseconds>(lifetimes_.access_token).count();

@@ -84,8 +84,9 @@ class OidcGrants {
   // a new family. `code` (may be "") is remembered so its replay revokes them.
   Result<IssuedTokens> IssueTokens(TokenGrant grant, bool with_refresh, std::string_view code = {});
   // Rotation: the refresh token is used up and replaced by a new one of the
-  // same family, with a new access token. `scope` narrows the grant ("" =
-  // unchanged). Errors: kNotFound (unknown, expired, revoked),
+  // same family, with a new access token. `scope` narrows the new access
+  // token ("" = unchanged); the new refresh token keeps the granted scope
+  // (RFC 6749 §6). Errors: kNotFound (unknown, expired, revoked),
   // kPermissionDenied (another client's), kInvalidArgument (scope wider than
   // granted). Presenting a used refresh token again revokes its whole family.
   Result<IssuedTokens> Refresh(std::string_view refresh_token, std::string_view client_id,

@@ -2,7 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <charconv>
+#include <map>
+#include <mutex>
+#include <shared_mutex>
 #include <stdexcept>
 
 #include "codec/parse.h"
@@ -24,8 +28,13 @@ constexpr std::string_view kLogoutPrefix = "oidc:logout:";    // where to go aft
 constexpr milliseconds kPendingTtl{600'000};
 constexpr std::string_view kBackChannelEvent = "http://schemas.openid.net/event/backchannel-logout";
 // The scopes tongban grants; others in a request are ignored (RFC 6749 §3.3).
-constexpr std::string_view kKnownScopes[] = {"openid", "profile", "email",
-                                             "phone",  "roles",   "offline_access"};
+// offline_access is not among them: every refresh token belongs to the SSO
+// session and ends with it (docs/integrate-oidc.md), so a request for it is
+// refused with invalid_scope rather than granted in name only.
+constexpr std::string_view kKnownScopes[] = {"openid", "profile", "email", "phone", "roles"};
+// Discovery documents kept, one per issuer: the issuer follows the Host
+// header when public_url is unset, so the number of them is bounded.
+constexpr size_t kMaxCachedIssuers = 16;
 constexpr size_t kMaxParamBytes = 2048;
 
 int64_t Seconds(int64_t ms) { return ms / 1000; }
@@ -70,6 +79,18 @@ void OAuthError(http::Response& response, int status, std::string_view error,
   NoStore(response);
 }
 
+// The first parameter name that occurs more than once (RFC 6749 §3.1:
+// parameters "MUST NOT be included more than once"), or "".
+std::string_view RepeatedParam(const http::Params& params) {
+  // Sorted, not compared pairwise: a request may carry thousands of names.
+  std::vector<std::string_view> names;
+  names.reserve(params.size());
+  for (auto entry : params) names.push_back(entry.name);
+  std::sort(names.begin(), names.end());
+  auto repeat = std::adjacent_find(names.begin(), names.end());
+  return repeat == names.end() ? std::string_view() : *repeat;
+}
+
 // The parameters of an authorization request, wherever they came from.
 struct AuthorizeRequest {
   std::string response_type;
@@ -83,6 +104,12 @@ struct AuthorizeRequest {
   std::string code_challenge_method;
   std::string prompt;
   std::string max_age;
+  std::string id_token_hint;
+  // Refused, never carried through a login: OIDC Core 6 and 7.
+  bool has_request = false;
+  bool has_request_uri = false;
+  bool has_registration = false;
+  std::string repeated;  // a parameter sent twice; "" when none
 
   static AuthorizeRequest From(const http::Params& p) {
     AuthorizeRequest r;
@@ -97,6 +124,11 @@ struct AuthorizeRequest {
     r.code_challenge_method = p.GetOr("code_challenge_method");
     r.prompt = p.GetOr("prompt");
     r.max_age = p.GetOr("max_age");
+    r.id_token_hint = p.GetOr("id_token_hint");
+    r.has_request = p.Has("request");
+    r.has_request_uri = p.Has("request_uri");
+    r.has_registration = p.Has("registration");
+    r.repeated = std::string(RepeatedParam(p));
     return r;
   }
 
@@ -111,7 +143,8 @@ struct AuthorizeRequest {
                              {"code_challenge", code_challenge},
                              {"code_challenge_method", code_challenge_method},
                              {"prompt", prompt},
-                             {"max_age", max_age}});
+                             {"max_age", max_age},
+                             {"id_token_hint", id_token_hint}});
   }
 };
 
@@ -167,16 +200,66 @@ struct OidcProvider::Impl {
   OidcSettings settings;
   OidcGrants grants;
   const crypto::SigningKey* signing_key = nullptr;
+  std::shared_mutex discovery_mu;
+  std::map<std::string, std::string, std::less<>> discovery_docs;  // issuer -> JSON
 
   std::string Base() const { return context.settings.context_path + "/oidc"; }
   std::string Issuer(const http::Request& request) const {
     return PublicBase(context.settings, request) + Base();
   }
 
+  // OIDC Core 3.1.2.1 and RFC 9700 §4.1.3: a registered URI, exactly; the
+  // prefix match only where the operator chose compatibility.
+  bool RedirectUriAllowed(const directory::App& app, std::string_view uri) const {
+    return settings.redirect_uri_prefix_match ? RedirectAllowed(app, uri)
+                                              : RedirectUriRegistered(app, uri);
+  }
+
+  struct HintClaims {
+    std::string sub;
+    std::string aud;
+  };
+
+  // An ID token this provider signed, as id_token_hint (expired ones too:
+  // OIDC Core 3.1.2.1). A logout token or one of another issuer is refused.
+  Result<HintClaims> VerifyIdTokenHint(std::string_view hint, const http::Request& request) const {
+    auto verified = crypto::VerifyJwt(hint, keys.keys());
+    if (!verified.ok()) {
+      return Error::InvalidArgument("id_token_hint is not a token of this issuer");
+    }
+    if (!verified->header.typ.empty() && verified->header.typ != "JWT") {
+      return Error::InvalidArgument("id_token_hint is not an ID token");
+    }
+    auto claims = codec::ParseJson(verified->claims_json);
+    if (!claims.ok() || !claims->IsObject() || !claims->FindString("aud") ||
+        !claims->FindString("sub") || !claims->FindString("iss") ||
+        *claims->FindString("iss") != Issuer(request) || claims->Find("events") != nullptr) {
+      return Error::InvalidArgument("id_token_hint is not an ID token of this issuer");
+    }
+    return HintClaims{*claims->FindString("sub"), *claims->FindString("aud")};
+  }
+
   // ---- discovery and keys ----
 
-  void Discovery(const http::Request& request, http::Response& response) const {
-    const std::string issuer = Issuer(request);
+  void Discovery(const http::Request& request, http::Response& response) {
+    response.SetJson(200, DiscoveryJson(Issuer(request)));
+    response.AddHeader("Access-Control-Allow-Origin", "*");
+  }
+
+  // Rendering the document costs more than issuing a token, and it changes
+  // only with the issuer: built once per issuer.
+  std::string DiscoveryJson(const std::string& issuer) {
+    {
+      std::shared_lock lock(discovery_mu);
+      if (auto it = discovery_docs.find(issuer); it != discovery_docs.end()) return it->second;
+    }
+    std::string json = BuildDiscovery(issuer);
+    std::unique_lock lock(discovery_mu);
+    if (discovery_docs.size() < kMaxCachedIssuers) discovery_docs.emplace(issuer, json);
+    return json;
+  }
+
+  std::string BuildDiscovery(const std::string& issuer) const {
     codec::Value doc = codec::Value::Object(24);
     doc.Set("issuer", issuer)
         .Set("authorization_endpoint", issuer + "/authorize")
@@ -211,6 +294,7 @@ struct OidcProvider::Impl {
         .Set("claims_supported",
              list({"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "sid", "name",
                    "preferred_username", "org", "email", "phone_number", "roles"}))
+        .Set("prompt_values_supported", list({"none", "login"}))
         .Set("claims_parameter_supported", false)
         .Set("request_parameter_supported", false)
         .Set("request_uri_parameter_supported", false)
@@ -218,8 +302,7 @@ struct OidcProvider::Impl {
         .Set("backchannel_logout_supported", true)
         .Set("backchannel_logout_session_supported", true)
         .Set("frontchannel_logout_supported", false);
-    response.SetJson(200, codec::RenderJson(doc));
-    response.AddHeader("Access-Control-Allow-Origin", "*");
+    return codec::RenderJson(doc);
   }
 
   void Jwks(const http::Request&, http::Response& response) const {
@@ -241,29 +324,59 @@ struct OidcProvider::Impl {
     NoStore(response);
   }
 
-  // `resumed_at_ms` is when the browser was sent to log in for this request
-  // (0 on the first pass): a login it had to redo must be newer than that.
+  // On a resumed request (the browser comes back from the login page),
+  // `sent_to_login_ms` is when it was sent there and `forced` whether a new
+  // login was demanded: a login at or after that moment was made for this
+  // request and satisfies max_age (even 0) and prompt=login.
   void Authorize(const http::Request& request, http::Response& response, const AuthorizeRequest& r,
-                 int64_t forced_after_ms, bool resumed) {
+                 int64_t sent_to_login_ms, bool forced, bool resumed) {
     auto app = context.directory.CachedApp(r.client_id);
     if (r.client_id.empty() || !app.ok() || !(*app)->enabled || !(*app)->protocols.oidc) {
       SetHtmlPage(response, 400, "无法登录",
                   "未知的应用 (client_id)，或该应用未启用 OpenID Connect。");
       return;
     }
-    if (r.redirect_uri.empty() || !RedirectAllowed(**app, r.redirect_uri)) {
-      SetHtmlPage(response, 400, "无法登录",
-                  "redirect_uri 缺失或不是该应用登记的回调地址，为防止开放重定向，登录已中止。");
+    // A repeated client_id or redirect_uri leaves no trustworthy place to
+    // send an error to.
+    if (r.repeated == "client_id" || r.repeated == "redirect_uri" || r.redirect_uri.empty() ||
+        !RedirectUriAllowed(**app, r.redirect_uri)) {
+      SetHtmlPage(
+          response, 400, "无法登录",
+          "redirect_uri 缺失、重复或不是该应用登记的回调地址，为防止开放重定向，登录已中止。");
       return;
+    }
+    if (!r.repeated.empty()) {
+      return RedirectWithError(response, request, r, "invalid_request",
+                               "parameter sent more than once: " + r.repeated);
     }
     for (const std::string* v : {&r.state, &r.nonce, &r.scope}) {
       if (v->size() > kMaxParamBytes) {
         return RedirectWithError(response, request, r, "invalid_request", "parameter too long");
       }
     }
+    if (r.response_type.empty()) {
+      return RedirectWithError(response, request, r, "invalid_request", "response_type is missing");
+    }
     if (r.response_type != "code") {
       return RedirectWithError(response, request, r, "unsupported_response_type",
                                "only response_type=code is supported");
+    }
+    if (r.has_request) {
+      return RedirectWithError(response, request, r, "request_not_supported",
+                               "request objects are not supported");
+    }
+    if (r.has_request_uri) {
+      return RedirectWithError(response, request, r, "request_uri_not_supported",
+                               "request_uri is not supported");
+    }
+    if (r.has_registration) {
+      return RedirectWithError(response, request, r, "registration_not_supported",
+                               "the registration parameter is not supported");
+    }
+    if (HasScope(r.scope, "offline_access")) {
+      return RedirectWithError(response, request, r, "invalid_scope",
+                               "offline_access is not supported: refresh tokens end with the "
+                               "SSO session");
     }
     if (!r.response_mode.empty() && r.response_mode != "query") {
       return RedirectWithError(response, request, r, "invalid_request",
@@ -296,6 +409,31 @@ struct OidcProvider::Impl {
       return RedirectWithError(response, request, r, "invalid_request",
                                "prompt=none cannot be combined with other values");
     }
+    // tongban shows no consent page (apps are registered by administrators)
+    // and one browser holds one account: say so rather than ignore the ask.
+    if (HasScope(r.prompt, "consent")) {
+      return RedirectWithError(response, request, r, "consent_required",
+                               "this provider does not ask for consent");
+    }
+    if (HasScope(r.prompt, "select_account")) {
+      return RedirectWithError(response, request, r, "account_selection_required",
+                               "this provider does not offer account selection");
+    }
+    if (!ScopeWithin(r.prompt, "none login")) {
+      return RedirectWithError(response, request, r, "invalid_request", "unknown prompt value");
+    }
+    std::string hint_sub;
+    if (!r.id_token_hint.empty()) {
+      auto hint = VerifyIdTokenHint(r.id_token_hint, request);
+      if (!hint.ok()) {
+        return RedirectWithError(response, request, r, "invalid_request", hint.error().message);
+      }
+      if (hint->aud != r.client_id) {
+        return RedirectWithError(response, request, r, "invalid_request",
+                                 "id_token_hint was issued to another client");
+      }
+      hint_sub = std::move(hint->sub);
+    }
     int64_t max_age_s = -1;
     if (!r.max_age.empty()) {
       auto [end, ec] =
@@ -307,14 +445,23 @@ struct OidcProvider::Impl {
 
     const int64_t now = context.clock.NowMillis();
     std::optional<BrowserLogin> login = sessions.Current(request);
-    bool fresh_enough = login.has_value();
-    if (login && max_age_s >= 0 && now - login->auth_time_ms > max_age_s * 1000) {
-      fresh_enough = false;
+    bool fresh_enough;
+    if (resumed && login && login->auth_time_ms >= sent_to_login_ms) {
+      fresh_enough = true;
+    } else {
+      fresh_enough = login.has_value() && !(resumed && forced);
+      if (fresh_enough && max_age_s >= 0 && now - login->auth_time_ms > max_age_s * 1000) {
+        fresh_enough = false;
+      }
     }
-    if (login && resumed && forced_after_ms > 0 && login->auth_time_ms < forced_after_ms) {
-      fresh_enough = false;
+    // OIDC Core 3.1.2.1: the hint names the user the client expects; another
+    // user's session must not answer for them.
+    const bool other_user = login && !hint_sub.empty() && login->userid != hint_sub;
+    if (other_user && (prompt_none || resumed)) {
+      return RedirectWithError(response, request, r, "login_required",
+                               "the logged-in user is not the one id_token_hint names");
     }
-    const bool must_reauthenticate = !resumed && prompt_login;
+    const bool must_reauthenticate = !resumed && (prompt_login || other_user);
     if (!fresh_enough || must_reauthenticate) {
       if (prompt_none) {
         return RedirectWithError(response, request, r, "login_required", "");
@@ -379,7 +526,7 @@ struct OidcProvider::Impl {
   }
 
   void AuthorizeEntry(const http::Request& request, http::Response& response) {
-    Authorize(request, response, AuthorizeRequest::From(request.params()), 0, false);
+    Authorize(request, response, AuthorizeRequest::From(request.params()), 0, false, false);
   }
 
   void Resume(const http::Request& request, http::Response& response) {
@@ -399,10 +546,12 @@ struct OidcProvider::Impl {
     }
     const codec::Value* forced = v->Find("f");
     const codec::Value* at = v->Find("t");
-    int64_t forced_after = forced && forced->IsBool() && forced->AsBool() && at && at->IsInteger()
-                               ? at->AsInteger()
-                               : 0;
-    Authorize(request, response, AuthorizeRequest::From(*params), forced_after, true);
+    if (at == nullptr || !at->IsInteger()) {
+      SetHtmlPage(response, 400, "登录已过期", "这次登录请求已失效，请回到应用重新登录。");
+      return;
+    }
+    Authorize(request, response, AuthorizeRequest::From(*params), at->AsInteger(),
+              forced && forced->IsBool() && forced->AsBool(), true);
   }
 
   // ---- client authentication (token, introspection, revocation) ----
@@ -467,12 +616,19 @@ struct OidcProvider::Impl {
         .Set("expires_in", Seconds(tokens.access.expires_ms - tokens.access.issued_ms));
     if (!tokens.refresh_token.empty()) body.Set("refresh_token", tokens.refresh_token);
     if (!id_token.empty()) body.Set("id_token", id_token);
-    if (!tokens.access.scope.empty()) body.Set("scope", tokens.access.scope);
+    // Always, so a client learns when it got less than it asked for (RFC
+    // 6749 §5.1), even nothing at all.
+    body.Set("scope", tokens.access.scope);
     response.SetJson(200, codec::RenderJson(body));
     NoStore(response);
   }
 
   void Token(const http::Request& request, http::Response& response) {
+    if (std::string_view repeated = RepeatedParam(request.params()); !repeated.empty()) {
+      std::string message("parameter sent more than once: ");
+      message.append(repeated);
+      return OAuthError(response, 400, "invalid_request", message);
+    }
     auto client = AuthenticateClient(request, response);
     if (!client) return;
     const std::string& client_id = client->app->servicecode;
@@ -638,7 +794,10 @@ struct OidcProvider::Impl {
   void Introspect(const http::Request& request, http::Response& response) {
     auto client = AuthenticateClient(request, response);
     if (!client) return;
-    auto found = FindToken(request.ParamOr("token"), request.ParamOr("token_type_hint"));
+    std::string_view token = request.ParamOr("token");
+    // RFC 7662 §2.1: token is REQUIRED; its absence is a malformed request.
+    if (token.empty()) return OAuthError(response, 400, "invalid_request", "token is missing");
+    auto found = FindToken(token, request.ParamOr("token_type_hint"));
     // A client learns only about its own tokens; a locked, disabled or
     // deleted user's tokens are no longer active.
     std::shared_ptr<const directory::User> user;
@@ -706,22 +865,17 @@ struct OidcProvider::Impl {
     bool hint_valid = false;
     if (!hint.empty()) {
       // An expired hint is fine (RFC: the OP should accept it); a forged one is not.
-      auto verified = crypto::VerifyJwt(hint, keys.keys());
-      auto claims = verified.ok() ? codec::ParseJson(verified->claims_json)
-                                  : Result<codec::Value>(Error::InvalidArgument(""));
-      if (!claims.ok() || !claims->IsObject() || !claims->FindString("aud") ||
-          !claims->FindString("sub") || !claims->FindString("iss") ||
-          *claims->FindString("iss") != Issuer(request)) {
+      auto claims = VerifyIdTokenHint(hint, request);
+      if (!claims.ok()) {
         SetHtmlPage(response, 400, "无法退出", "id_token_hint 无效。");
         return;
       }
-      const std::string& aud = *claims->FindString("aud");
-      if (!client_id.empty() && client_id != aud) {
+      if (!client_id.empty() && client_id != claims->aud) {
         SetHtmlPage(response, 400, "无法退出", "client_id 与 id_token_hint 不一致。");
         return;
       }
-      client_id = aud;
-      hint_sub = *claims->FindString("sub");
+      client_id = claims->aud;
+      hint_sub = std::move(claims->sub);
       hint_valid = true;
     }
     std::string final_url;
@@ -729,7 +883,7 @@ struct OidcProvider::Impl {
       auto app = client_id.empty()
                      ? Result<std::shared_ptr<const directory::App>>(Error::NotFound(""))
                      : context.directory.CachedApp(client_id);
-      if (!app.ok() || !(*app)->protocols.oidc || !RedirectAllowed(**app, target)) {
+      if (!app.ok() || !(*app)->protocols.oidc || !RedirectUriAllowed(**app, target)) {
         SetHtmlPage(response, 400, "无法退出",
                     "post_logout_redirect_uri 不是该应用登记的地址，为防止开放重定向，已中止。");
         return;
@@ -851,12 +1005,9 @@ void OidcProvider::Register(http::Router& router) {
       (impl->*method)(request, response);
     };
   };
-  auto discovery = [impl](const http::Request& request, http::Response& response) {
-    impl->Discovery(request, response);
-  };
-  router.Add("GET", "/.well-known/openid-configuration", discovery,
-             "/.well-known/openid-configuration");
-  router.Add("GET", base + "/.well-known/openid-configuration", discovery);
+  // Only under the issuer: a document at the host root would have to name the
+  // host itself as issuer (OIDC Discovery §4), which tongban's is not.
+  router.Add("GET", base + "/.well-known/openid-configuration", bind(&Impl::Discovery));
   router.Add("GET", base + "/jwks", [impl](const http::Request& request, http::Response& response) {
     impl->Jwks(request, response);
   });

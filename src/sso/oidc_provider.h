@@ -30,6 +30,10 @@ struct OidcSettings {
   std::chrono::seconds refresh_token_ttl{86400 * 7};
   // Refuse authorization requests without a code_challenge.
   bool require_pkce = false;
+  // redirect_uri and post_logout_redirect_uri may lie anywhere under a
+  // callback_urls prefix (the CAS rule) instead of equalling an entry. For
+  // clients registered before exact matching; docs/integrate-oidc.md.
+  bool redirect_uri_prefix_match = false;
 };
 
 class OidcProvider {
@@ -41,7 +45,7 @@ class OidcProvider {
                BackChannel& back_channel, OidcSettings settings = {});
   ~OidcProvider();
 
-  // {ctx}/oidc/... and /.well-known/openid-configuration.
+  // {ctx}/oidc/..., discovery at {ctx}/oidc/.well-known/openid-configuration.
   void Register(http::Router& router);
 
   // An SSO session ended: revoke every token issued in it and send each app

@@ -119,14 +119,15 @@ class OidcTest(unittest.TestCase):
         data_dir = cls.server.data_dir
         cls.cb = "http://127.0.0.1:9/rp1/cb"
         cls.rp1 = create_app(data_dir, "rp1", "--protocols", "oidc", "--open-to-all",
-                             "--callback", "http://127.0.0.1:9/rp1/",
+                             "--callback", "http://127.0.0.1:9/rp1/cb",
+                             "--callback", "http://127.0.0.1:9/rp1/bye",
                              "--logout-url", cls.receiver.url + "/rp1/backchannel")
         cls.rp2 = create_app(data_dir, "rp2", "--protocols", "oidc", "--open-to-all",
-                             "--callback", "http://127.0.0.1:9/rp2/")
+                             "--callback", "http://127.0.0.1:9/rp2/cb")
         cls.zjonly = create_app(data_dir, "zjonly", "--open-to-all",
                                 "--callback", "http://127.0.0.1:9/zj/")
         cls.closed = create_app(data_dir, "closed", "--protocols", "oidc",
-                                "--callback", "http://127.0.0.1:9/closed/")
+                                "--callback", "http://127.0.0.1:9/closed/cb")
         cls.user_info = {"loginname": "oidcuser", "username": "开放 用户", "orgcoding": "001001",
                          "email": "oidc@example.gov.cn", "mobile": "13800000000",
                          "loginpwd": "Oidc-Passw0rd"}
@@ -227,10 +228,8 @@ class OidcTest(unittest.TestCase):
 
     # ---- discovery and keys ----
 
-    def test_discovery_is_served_at_the_root_and_under_the_issuer(self):
-        root = requests.get(self.base + "/.well-known/openid-configuration", timeout=10).json()
-        under = requests.get(self.issuer + "/.well-known/openid-configuration", timeout=10).json()
-        self.assertEqual(root, under)
+    def test_discovery_is_served_under_the_issuer(self):
+        root = requests.get(self.issuer + "/.well-known/openid-configuration", timeout=10).json()
         self.assertEqual(root["issuer"], self.issuer)
         self.assertEqual(root["jwks_uri"], self.issuer + "/jwks")
         self.assertIn("S256", root["code_challenge_methods_supported"])
@@ -591,7 +590,7 @@ class OidcExpiryTest(unittest.TestCase):
         cls.server = TongbanServer("--config", cls.config.name).start()
         cls.base = cls.server.base_url
         cls.rp = create_app(cls.server.data_dir, "rp", "--protocols", "oidc", "--open-to-all",
-                            "--callback", "http://127.0.0.1:9/rp/")
+                            "--callback", "http://127.0.0.1:9/rp/cb")
         m = next(ADMIN_RE.search(l) for l in cls.server.stdout_lines if ADMIN_RE.search(l))
         cls.admin = (m.group(1), m.group(2))
 
@@ -640,7 +639,7 @@ class OidcSm2Test(unittest.TestCase):
         cls.server = TongbanServer("--config", cls.config.name).start()
         cls.base = cls.server.base_url
         cls.rp = create_app(cls.server.data_dir, "rp", "--protocols", "oidc", "--open-to-all",
-                            "--callback", "http://127.0.0.1:9/rp/")
+                            "--callback", "http://127.0.0.1:9/rp/cb")
         m = next(ADMIN_RE.search(l) for l in cls.server.stdout_lines if ADMIN_RE.search(l))
         cls.admin = (m.group(1), m.group(2))
 

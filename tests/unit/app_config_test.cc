@@ -122,6 +122,15 @@ TEST_F(ConfigFileTest, SignTimeZoneIsReadAndAnUnknownZoneRefused) {
   EXPECT_NE(s.error().message.find("sign_time_zone"), std::string::npos);
 }
 
+TEST(ConfigValidateTest, OidcRedirectUriMatchIsExactByDefaultOrPrefix) {
+  Config config;
+  EXPECT_EQ(config.oidc.redirect_uri_match, "exact");
+  config.oidc.redirect_uri_match = "prefix";
+  EXPECT_TRUE(ValidateConfig(config).ok());
+  config.oidc.redirect_uri_match = "loose";
+  EXPECT_FALSE(ValidateConfig(config).ok());
+}
+
 TEST(ConfigUrlsTest, DatabaseUrlDefaultsToSqliteUnderTheDataDir) {
   Config config;
   config.storage.data_dir = "/tmp/tb";
