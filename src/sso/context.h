@@ -12,6 +12,7 @@
 #include "core/random.h"
 #include "directory/directory.h"
 #include "sso/activity.h"
+#include "sso/audit.h"
 #include "sso/sessions.h"
 #include "store/outbox.h"
 #include "store/sql_store.h"
@@ -21,7 +22,10 @@ namespace tongban::sso {
 
 struct SsoSettings {
   std::string context_path = "/sso";
-  std::string public_url;  // external base URL without trailing slash; "" = from Host
+  // External base URL without trailing slash. src/app always sets it
+  // (Config::PublicUrl: public_url, else the bind address and port); "" =
+  // from the Host header, for tests only: a client chooses that header.
+  std::string public_url;
   std::chrono::seconds sign_window{600};
   bool replay_protection = true;
   std::chrono::seconds ticket_ttl{60};
@@ -37,6 +41,8 @@ struct SsoSettings {
   int login_ip_failures = 20;
   std::chrono::seconds login_failure_window{900};
   std::chrono::seconds login_lockout{900};
+  // audit.required: a login whose audit row cannot be stored is refused.
+  bool audit_required = false;
 };
 
 // The lifetimes SessionStore hands out, as configured.
@@ -75,6 +81,8 @@ struct SsoContext {
   std::vector<std::function<void(const SessionEnd&)>> on_session_end = {};
   // Per-minute validation counts for the console's dashboard; null = not counted.
   Activity* activity = nullptr;
+  // Every Audit built on this context reports to it; /healthz reads it.
+  std::shared_ptr<AuditHealth> audit_health = std::make_shared<AuditHealth>();
 };
 
 }  // namespace tongban::sso

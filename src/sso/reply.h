@@ -33,6 +33,10 @@ inline constexpr int kAppDisabled = 9904;
 inline constexpr int kBadDatatype = 9905;
 // Free range: the same signed request seen twice inside the time window.
 inline constexpr int kReplayed = 9906;
+// Free range: the parameters cannot be read — bytes that are not text in the
+// declared charset (or UTF-8), a charset tongban does not decode, a broken
+// multipart body.
+inline constexpr int kUnreadableParams = 9907;
 inline constexpr int kUnknownMethod = 9800;
 // Free range: the server could not complete the call (database down, ...).
 inline constexpr int kUnavailable = 9999;
