@@ -165,8 +165,10 @@ struct Routes::Impl {
   Impl(Node& n, http::Metrics& m)
       : node(n),
         metrics(m),
-        sso_context{n.directory(), n.tickets(), n.outbox(), n.clock(), n.random(),
-                    SsoSettingsFrom(n.config()), &n.sql()},
+        sso_context{n.directory(), n.tickets(),  n.outbox(),
+                    n.clock(),     n.random(),   SsoSettingsFrom(n.config()),
+                    &n.sql(),      {},           nullptr,
+                    audit_health},
         organduser(sso_context),
         auth(sso_context),
         pusher(sso_context, PusherOptionsFrom(n.config())),
@@ -193,6 +195,8 @@ struct Routes::Impl {
 
   Node& node;
   http::Metrics& metrics;
+  // Before sso_context: the Audits its services build report to it.
+  std::shared_ptr<sso::AuditHealth> audit_health = std::make_shared<sso::AuditHealth>();
   sso::SsoContext sso_context;
   sso::OrgAndUserApi organduser;
   sso::SsoAuth auth;

@@ -82,7 +82,8 @@ struct SsoContext {
   // Per-minute validation counts for the console's dashboard; null = not counted.
   Activity* activity = nullptr;
   // Every Audit built on this context reports to it; /healthz reads it.
-  std::shared_ptr<AuditHealth> audit_health = std::make_shared<AuditHealth>();
+  // Null = not tracked (tests).
+  std::shared_ptr<AuditHealth> audit_health = nullptr;
 };
 
 }  // namespace tongban::sso
