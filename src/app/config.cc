@@ -84,7 +84,11 @@ std::string Config::OidcKeyDir() const {
 
 std::string Config::PublicUrl() const {
   std::string url = server.public_url;
-  if (url.empty()) url = "http://" + server.bind + ":" + std::to_string(server.port);
+  if (url.empty()) {
+    bool ipv6 = server.bind.find(':') != std::string::npos;
+    url = "http://" + (ipv6 ? "[" + server.bind + "]" : server.bind) + ":" +
+          std::to_string(server.port);
+  }
   while (!url.empty() && url.back() == '/') url.pop_back();
   return url;
 }
@@ -96,9 +100,8 @@ Status LoadConfigFile(const std::string& path, Config& c) {
   } catch (const toml::parse_error& e) {
     return Error::InvalidArgument("config: " + path + ": " + std::string(e.description()));
   }
-  static const std::set<std::string> kTables = {"server", "storage", "sso", "push",
-                                                 "oidc",   "cas",     "console", "log",
-                                                 "directory"};
+  static const std::set<std::string> kTables = {"server", "storage", "sso",   "push",     "oidc",
+                                                 "cas",    "console", "audit", "directory", "log"};
   for (const auto& [key, node] : root) {
     if (!kTables.count(std::string(key.str())) || !node.is_table()) {
       return Error::InvalidArgument("config: unknown table [" + std::string(key.str()) + "]");
@@ -117,6 +120,9 @@ Status LoadConfigFile(const std::string& path, Config& c) {
   server.Read("read_timeout_s", c.server.read_timeout_s);
   server.Read("trusted_proxies", c.server.trusted_proxies);
   server.Read("access_log", c.server.access_log);
+  server.Read("max_connections", c.server.max_connections);
+  server.Read("max_connections_per_ip", c.server.max_connections_per_ip);
+  server.Read("hsts_max_age_s", c.server.hsts_max_age_s);
   TB_RETURN_IF_ERROR(server.Finish());
 
   TableReader storage(root, "storage");
@@ -183,6 +189,10 @@ Status LoadConfigFile(const std::string& path, Config& c) {
   console.Read("dir", c.console.dir);
   TB_RETURN_IF_ERROR(console.Finish());
 
+  TableReader audit(root, "audit");
+  audit.Read("required", c.audit.required);
+  TB_RETURN_IF_ERROR(audit.Finish());
+
   TableReader log(root, "log");
   log.Read("level", c.log.level);
   TB_RETURN_IF_ERROR(log.Finish());
@@ -201,6 +211,9 @@ Status ValidateConfig(const Config& c) {
   }
   if (c.server.max_body_bytes < 1024) {
     return Error::InvalidArgument("config: server.max_body_bytes must be at least 1024");
+  }
+  if (c.server.hsts_max_age_s < 0) {
+    return Error::InvalidArgument("config: server.hsts_max_age_s must be >= 0");
   }
   if (c.server.idle_timeout_s <= 0 || c.server.read_timeout_s <= 0) {
     return Error::InvalidArgument("config: server timeouts must be positive");

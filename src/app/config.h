@@ -17,13 +17,26 @@ struct ServerConfig {
   int threads = 0;  // 0 = one per core
   // Password hashing and directory writes; 0 = one per core, at least two.
   int blocking_threads = 0;
-  std::string public_url;  // external base URL; empty = http://bind:port
+  // External base URL; empty = http://bind:port (never the request's Host
+  // header, which a client chooses).
+  std::string public_url;
   size_t max_header_bytes = 16 * 1024;
   size_t max_body_bytes = 1024 * 1024;
   int idle_timeout_s = 60;
   int read_timeout_s = 15;
   std::vector<std::string> trusted_proxies;
   bool access_log = true;
+  size_t max_connections = 0;           // 0 = from the file-descriptor limit
+  size_t max_connections_per_ip = 256;  // per peer address; trusted proxies exempt; 0 = no cap
+  // Strict-Transport-Security max-age when the public URL is https; 0 = no header.
+  int hsts_max_age_s = 31536000;
+};
+
+// The sign-on audit log (sso/audit.h).
+struct AuditConfig {
+  // true: a login whose audit row cannot be stored is refused (fail closed);
+  // false: it succeeds and the loss shows in /healthz and the error log.
+  bool required = false;
 };
 
 struct StorageConfig {
@@ -124,6 +137,7 @@ struct Config {
   CasConfig cas;
   DirectoryConfig directory;
   ConsoleConfig console;
+  AuditConfig audit;
   LogConfig log;
 
   // The SQL URL in effect (database, or the SQLite file under data_dir).
@@ -132,7 +146,8 @@ struct Config {
   std::string SecretKeyFile() const;
   // The OIDC signing-key directory in effect.
   std::string OidcKeyDir() const;
-  // The external base URL in effect, without a trailing slash.
+  // The external base URL in effect, without a trailing slash: public_url,
+  // else http://bind:port (an IPv6 bind in brackets).
   std::string PublicUrl() const;
 };
 

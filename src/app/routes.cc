@@ -33,7 +33,8 @@ namespace {
 sso::SsoSettings SsoSettingsFrom(const Config& config) {
   sso::SsoSettings s;
   s.context_path = config.sso.context_path;
-  s.public_url = config.server.public_url.empty() ? "" : config.PublicUrl();
+  // Never empty: URLs are built from it, not from a request's Host header.
+  s.public_url = config.PublicUrl();
   s.sign_window = std::chrono::seconds(config.sso.sign_window_s);
   s.replay_protection = config.sso.replay_protection;
   // ValidateConfig has checked it.
@@ -51,6 +52,7 @@ sso::SsoSettings SsoSettingsFrom(const Config& config) {
   s.login_app_failures = config.sso.login_app_failures;
   s.login_delay_after = config.sso.login_delay_after;
   s.login_max_delay = std::chrono::seconds(config.sso.login_max_delay_s);
+  s.audit_required = config.audit.required;
   return s;
 }
 
@@ -169,8 +171,10 @@ struct Routes::Impl {
   Impl(Node& n, http::Metrics& m)
       : node(n),
         metrics(m),
-        sso_context{n.directory(), n.tickets(), n.outbox(), n.clock(), n.random(),
-                    SsoSettingsFrom(n.config()), &n.sql()},
+        sso_context{n.directory(), n.tickets(),  n.outbox(),
+                    n.clock(),     n.random(),   SsoSettingsFrom(n.config()),
+                    &n.sql(),      {},           nullptr,
+                    audit_health},
         organduser(sso_context),
         auth(sso_context),
         pusher(sso_context, PusherOptionsFrom(n.config())),
@@ -197,6 +201,8 @@ struct Routes::Impl {
 
   Node& node;
   http::Metrics& metrics;
+  // Before sso_context: the Audits its services build report to it.
+  std::shared_ptr<sso::AuditHealth> audit_health = std::make_shared<sso::AuditHealth>();
   sso::SsoContext sso_context;
   sso::OrgAndUserApi organduser;
   sso::SsoAuth auth;
@@ -231,12 +237,21 @@ Status Routes::Register(http::Router& router) {
     // A missing key is the healthy answer; only an unreachable store fails.
     auto probe = impl.node.tickets().Get("healthz:probe");
     bool tickets_ok = probe.ok() || probe.error().code == errc::kNotFound;
-    bool ok = db.ok() && tickets_ok;
+    // Lost audit rows degrade the node; it still serves (200) unless
+    // audit.required makes it refuse every login (503: take it out).
+    std::string audit = impl.sso_context.audit_health->Failure();
+    bool serving =
+        db.ok() && tickets_ok && (audit.empty() || !impl.sso_context.settings.audit_required);
+    bool ok = serving && audit.empty();
     codec::Value body = codec::Value::Object();
     body.Set("status", ok ? "ok" : "degraded").Set("version", "0.1.0");
     if (!db.ok()) body.Set("database", db.error().message);
     if (!tickets_ok) body.Set("tickets", probe.error().message);
-    response.SetJson(ok ? 200 : 503, codec::RenderJson(body));
+    if (!audit.empty()) {
+      body.Set("audit", audit)
+          .Set("audit_rows_lost", static_cast<int64_t>(impl.sso_context.audit_health->lost()));
+    }
+    response.SetJson(serving ? 200 : 503, codec::RenderJson(body));
   });
   router.Add("GET", "/metrics", [&impl](const http::Request&, http::Response& response) {
     std::string text = impl.metrics.RenderPrometheus();

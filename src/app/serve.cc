@@ -13,7 +13,8 @@
 namespace tongban::app {
 namespace {
 
-http::ServerOptions ServerOptionsFrom(const ServerConfig& c) {
+http::ServerOptions ServerOptionsFrom(const Config& config) {
+  const ServerConfig& c = config.server;
   http::ServerOptions o;
   o.bind_address = c.bind;
   o.port = static_cast<uint16_t>(c.port);
@@ -25,6 +26,13 @@ http::ServerOptions ServerOptionsFrom(const ServerConfig& c) {
   o.read_timeout = std::chrono::seconds(c.read_timeout_s);
   o.trusted_proxies = c.trusted_proxies;
   o.access_log = c.access_log;
+  o.max_connections = c.max_connections;
+  o.max_connections_per_ip = c.max_connections_per_ip;
+  // Browsers only heed the header over https, and only the public URL says
+  // whether users reach tongban that way (TLS ends at the load balancer).
+  if (c.hsts_max_age_s > 0 && config.PublicUrl().starts_with("https://")) {
+    o.strict_transport_security = "max-age=" + std::to_string(c.hsts_max_age_s);
+  }
   return o;
 }
 
@@ -41,7 +49,28 @@ void PrintDemoSeed(const directory::DemoSeed& seed) {
 }  // namespace
 
 int Serve(const Config& initial) {
-  Config config = initial;  // the port may change below when 0 was asked for
+  Config config = initial;  // the port changes below when 0 was asked for
+  http::Router router;
+  http::Metrics metrics;
+  // Bound first: with port 0 only the socket knows the port, and without a
+  // public_url every URL tongban builds is made of the bind address and it
+  // (never of a request's Host header, which the client chooses).
+  // Goes before the routes (see the end): deferred work still running after
+  // the shutdown timeout uses them until the server is destroyed.
+  auto server = std::make_unique<http::Server>(router, metrics, ServerOptionsFrom(config));
+  if (auto s = server->Bind(); !s.ok()) {
+    spdlog::critical("cannot listen on {}:{}: {}", config.server.bind, config.server.port,
+                     s.error().message);
+    return 1;
+  }
+  if (config.server.port == 0) config.server.port = server->port();
+  if (config.server.public_url.empty() &&
+      (config.server.bind == "0.0.0.0" || config.server.bind == "::")) {
+    spdlog::warn(
+        "server.public_url is not set: redirects, the OIDC issuer and WSDL addresses "
+        "use {}, which clients cannot reach; set public_url",
+        config.PublicUrl());
+  }
   auto node = Node::Open(config);
   if (!node.ok()) {
     spdlog::critical("cannot start: {}", node.error().message);
@@ -57,8 +86,6 @@ int Serve(const Config& initial) {
     if (seed->created) PrintDemoSeed(*seed);
   }
 
-  http::Router router;
-  http::Metrics metrics;
   // Services throw on start-up failures (an unreadable key directory, say).
   std::unique_ptr<Routes> routes;
   try {
@@ -72,14 +99,12 @@ int Serve(const Config& initial) {
     return 1;
   }
 
-  http::Server server(router, metrics, ServerOptionsFrom(config.server));
-  if (auto s = server.Listen(); !s.ok()) {
+  if (auto s = server->Listen(); !s.ok()) {
     spdlog::critical("cannot listen on {}:{}: {}", config.server.bind, config.server.port,
                      s.error().message);
     return 1;
   }
-  if (config.server.port == 0) config.server.port = server.port();
-  std::printf("tongban listening on http://%s:%u\n", config.server.bind.c_str(), server.port());
+  std::printf("tongban listening on http://%s:%u\n", config.server.bind.c_str(), server->port());
   std::printf("login: %s%s/usp.do?action=ssoLogin\n", config.PublicUrl().c_str(),
               config.sso.context_path.c_str());
   if (config.console.enabled) {
@@ -89,8 +114,9 @@ int Serve(const Config& initial) {
   std::fflush(stdout);
 
   routes->StartBackground();
-  server.StopOnSignals();
-  server.Run();
+  server->StopOnSignals();
+  server->Run();
+  server.reset();
   routes->StopBackground();
   spdlog::info("tongban stopped");
   return 0;

@@ -154,7 +154,7 @@ bool IsMutation(std::string_view method) { return method != "GET" && method != "
 struct AdminApi::Impl {
   explicit Impl(sso::SsoContext& c)
       : context(c),
-        audit(c.sql, c.clock),
+        audit(c.sql, c.clock, c.audit_health, c.settings.audit_required),
         sessions(c.tickets, c.clock, c.random, sso::LifetimesOf(c.settings)),
         logout(c, sessions, audit),
         login_pages(c.settings, sessions),

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <string>
 
+#include "codec/csv.h"
 #include "console/internal.h"
 #include "directory/codes.h"
 
@@ -230,18 +231,6 @@ Result<codec::Value> AuditLog(const Services& s, Call& call) {
   return ListOf(found->total, std::move(items));
 }
 
-// RFC 4180 field; a leading = + - @ is defused so a spreadsheet shows, not runs, it.
-void AppendCsvField(std::string& out, std::string_view field) {
-  const bool formula = !field.empty() && std::string_view("=+-@").find(field[0]) != std::string_view::npos;
-  out.push_back('"');
-  if (formula) out.push_back('\'');
-  for (char c : field) {
-    if (c == '"') out.push_back('"');
-    out.push_back(c);
-  }
-  out.push_back('"');
-}
-
 Result<codec::Value> AuditExport(const Services& s, Call& call) {
   auto filter = FilterFrom(call);
   if (!filter.ok()) return filter.error();
@@ -255,7 +244,7 @@ Result<codec::Value> AuditExport(const Services& s, Call& call) {
                                    std::string_view(e.loginname), std::string_view(e.servicecode),
                                    std::string_view(e.ip), std::string_view(e.detail)}) {
       csv.push_back(',');
-      AppendCsvField(csv, field);
+      codec::AppendCsvField(field, csv, /*always_quote=*/true);
     }
     csv += "\r\n";
   }

@@ -1,6 +1,21 @@
 #include "directory/csv.h"
 
+#include "codec/csv.h"
+
 namespace tongban::directory::internal {
+namespace {
+
+// Exports defuse formula-looking values (codec::AppendCsvField); reading
+// them back restores the values.
+bool Restored(std::vector<std::string>* fields) {
+  for (std::string& f : *fields) {
+    std::string_view value = codec::CsvFieldValue(f);
+    if (value.size() != f.size()) f.erase(0, f.size() - value.size());
+  }
+  return true;
+}
+
+}  // namespace
 
 Result<bool> CsvReader::Next(std::vector<std::string>* fields) {
   using Traits = std::streambuf::traits_type;
@@ -28,7 +43,7 @@ Result<bool> CsvReader::Next(std::vector<std::string>* fields) {
     if (Traits::eq_int_type(c, Traits::eof())) {
       if (quoted) return error("unterminated quoted field");
       fields->push_back(std::move(field));
-      return true;
+      return Restored(fields);
     }
     char ch = static_cast<char>(c);
     if (quoted) {
@@ -52,7 +67,7 @@ Result<bool> CsvReader::Next(std::vector<std::string>* fields) {
       if (ch == '\r' && in_.sgetc() == '\n') in_.sbumpc();
       ++line_;
       fields->push_back(std::move(field));
-      return true;
+      return Restored(fields);
     } else if (ch == '"' && field.empty() && !was_quoted) {
       quoted = true;
     } else if (was_quoted) {
@@ -70,16 +85,7 @@ void AppendCsvRecord(const std::vector<std::string_view>& fields, std::string* o
   for (std::string_view f : fields) {
     if (!first) *out += ',';
     first = false;
-    if (f.find_first_of(",\"\r\n") == std::string_view::npos) {
-      *out += f;
-      continue;
-    }
-    *out += '"';
-    for (char c : f) {
-      if (c == '"') *out += '"';
-      *out += c;
-    }
-    *out += '"';
+    codec::AppendCsvField(f, *out);
   }
   *out += "\r\n";
 }

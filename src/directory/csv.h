@@ -20,7 +20,8 @@ class CsvReader {
 
   explicit CsvReader(std::istream& in) : in_(*in.rdbuf()) {}
 
-  // Reads the next record into `fields`; false at the end of input.
+  // Reads the next record into `fields`; false at the end of input. A value
+  // AppendCsvRecord defused with an apostrophe comes back without it.
   // InvalidArgument (naming the line) for an unterminated quote, text after a
   // closing quote, or a field or record over the limits.
   Result<bool> Next(std::vector<std::string>* fields);
@@ -34,7 +35,9 @@ class CsvReader {
   bool first_ = true;
 };
 
-// Appends one record and "\r\n". Fields holding ',', '"', CR or LF are quoted.
+// Appends one record and "\r\n". Fields holding ',', '"', CR or LF are
+// quoted; formula-looking values are defused (codec::AppendCsvField), and
+// CsvReader restores them.
 void AppendCsvRecord(const std::vector<std::string_view>& fields, std::string* out);
 
 }  // namespace tongban::directory::internal

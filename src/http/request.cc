@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "http/cookie.h"
+#include "http/form.h"
 #include "http/strings.h"
 #include "http/trusted_proxies.h"
 
@@ -21,11 +22,6 @@ bool HasDotSegment(std::string_view path) {
   return false;
 }
 
-bool IsFormContentType(std::string_view content_type) {
-  std::string_view media = TrimWhitespace(content_type.substr(0, content_type.find(';')));
-  return EqualsIgnoreCase(media, "application/x-www-form-urlencoded");
-}
-
 }  // namespace
 
 Result<Request> Request::Create(const RequestInit& init) {
@@ -38,6 +34,7 @@ Result<Request> Request::Create(const RequestInit& init) {
   if (r.peer_ip_.empty()) r.peer_ip_ = init.peer_ip;
   static const TrustedProxies kNobody;
   TB_RETURN_IF_ERROR(r.Finish(kNobody));
+  if (r.param_error_ && !init.keep_param_error) return *r.param_error_;
   return r;
 }
 
@@ -76,6 +73,7 @@ void Request::Reset() {
   header_data_.clear();
   headers_.clear();
   params_.Clear();
+  param_error_.reset();
   remote_ip_.clear();
   version_ = 11;
   // One large upload must not pin its buffer for the life of a keep-alive connection.
@@ -124,11 +122,13 @@ Status Request::Finish(const TrustedProxies& proxies) {
     if (HasDotSegment(path_)) return Error::InvalidArgument("the path has '.' or '..' segments");
   }
 
-  TB_RETURN_IF_ERROR(ParseQueryInto(query_, ParamSource::kQuery, params_));
-  auto content_type = Header("Content-Type");
-  if (content_type && IsFormContentType(*content_type)) {
-    TB_RETURN_IF_ERROR(ParseQueryInto(body_, ParamSource::kBody, params_));
+  Status read = ParseQueryInto(query_, ParamSource::kQuery, params_);
+  if (read.ok()) {
+    if (auto content_type = Header("Content-Type")) {
+      read = ParseFormBody(*content_type, body_, params_);
+    }
   }
+  if (!read.ok()) param_error_ = std::move(read).error();
 
   if (proxies.empty()) {
     remote_ip_ = peer_ip_;

@@ -25,6 +25,10 @@ struct RequestInit {
   std::vector<std::pair<std::string, std::string>> headers = {};
   std::string body = {};
   std::string peer_ip = "127.0.0.1";
+  // false: Create fails on unreadable parameters, as the server answers 400
+  // on most routes; true: the Request carries them in param_error(), as the
+  // routes that render the error themselves receive it.
+  bool keep_param_error = false;
 };
 
 class Request {
@@ -32,8 +36,9 @@ class Request {
   Request() = default;
 
   // Builds a request exactly as the server would from these parts (path
-  // decoding, query + form parsing, UTF-8 checks). Fails with InvalidArgument
-  // where the server would answer 400; the message is the 400's message.
+  // decoding, query + form parsing, charset and UTF-8 checks). Fails with
+  // InvalidArgument where the server would answer 400; the message is the
+  // 400's message (see RequestInit::keep_param_error).
   static Result<Request> Create(const RequestInit& init);
 
   std::string_view method() const { return method_; }  // "GET", "POST", ...
@@ -55,13 +60,21 @@ class Request {
   // A cookie from the Cookie header(s); nullopt when absent.
   std::optional<std::string_view> Cookie(std::string_view name) const;
 
-  // URL query merged with an application/x-www-form-urlencoded body; see
+  // URL query merged with the form body (x-www-form-urlencoded in UTF-8 or
+  // a declared GBK/GB18030, or multipart/form-data; see form.h); see
   // Params::Get for which value wins when a name is in both.
   const Params& params() const { return params_; }
   std::optional<std::string_view> Param(std::string_view name) const { return params_.Get(name); }
   std::string_view ParamOr(std::string_view name, std::string_view fallback = {}) const {
     return params_.GetOr(name, fallback);
   }
+  // Why the query or form could not be read (InvalidArgument: a malformed
+  // %-escape, bytes that are not text in the declared charset, a charset
+  // tongban does not decode, a broken multipart body); params() then holds
+  // the parameters read before the problem. The server answers such
+  // requests with 400 itself unless the route takes ParamErrors::kHandler
+  // (router.h), as the SSO interfaces do to answer with their result codes.
+  const std::optional<Error>& param_error() const { return param_error_; }
 
   // The client's address: the socket peer, or the X-Forwarded-For client
   // when the peer is a trusted proxy (see TrustedProxies::ClientIp).
@@ -81,7 +94,8 @@ class Request {
   // Empties the request for the next one on the connection, keeping storage.
   void Reset();
   void AddHeader(std::string_view name, std::string_view value);
-  // Decodes the target, parses query and form, resolves remote_ip.
+  // Decodes the target, parses query and form, resolves remote_ip. Fails on
+  // a bad target; unreadable parameters go to param_error_.
   Status Finish(const TrustedProxies& proxies);
 
   std::string method_;
@@ -92,6 +106,7 @@ class Request {
   std::string header_data_;
   std::vector<HeaderSlot> headers_;
   Params params_;
+  std::optional<Error> param_error_;
   std::string peer_ip_;
   std::string remote_ip_;
   int version_ = 11;

@@ -195,6 +195,7 @@ Result<Request> ParseRequestBytes(std::string_view bytes, size_t max_header_byte
   static const TrustedProxies kNobody;
   Status finished = parser.Finish(kNobody);
   if (!finished.ok()) return Error{400, std::move(finished).error().message};
+  if (request.param_error()) return Error{400, request.param_error()->message};
   return request;
 }
 

@@ -20,6 +20,7 @@ struct Router::Impl {
     std::string pattern;
     std::string label;
     Handler handler;
+    ParamErrors param_errors = ParamErrors::kServer;
   };
   struct Prefix {
     std::string prefix;
@@ -64,7 +65,7 @@ Router::Router(Router&&) noexcept = default;
 Router& Router::operator=(Router&&) noexcept = default;
 
 void Router::Add(std::string_view method, std::string_view path, Handler handler,
-                 std::string_view label) {
+                 std::string_view label, ParamErrors param_errors) {
   if (path.empty() || path.front() != '/') {
     throw std::invalid_argument("route path must start with '/': " + std::string(path));
   }
@@ -72,6 +73,7 @@ void Router::Add(std::string_view method, std::string_view path, Handler handler
   if (it == impl_->exact.end()) it = impl_->exact.emplace(std::string(path), std::vector<size_t>{}).first;
   impl_->Register(it->second, method, path, std::move(handler),
                   std::string(label.empty() ? path : label));
+  impl_->routes.back().param_errors = param_errors;
 }
 
 void Router::AddPrefix(std::string_view method, std::string_view prefix, Handler handler,
@@ -148,5 +150,7 @@ std::string Router::AllowedMethods(std::string_view path) const {
 size_t Router::size() const { return impl_->routes.size(); }
 
 std::string_view Router::label(size_t route) const { return impl_->routes[route].label; }
+
+ParamErrors Router::param_errors(size_t route) const { return impl_->routes[route].param_errors; }
 
 }  // namespace tongban::http

@@ -20,6 +20,11 @@ namespace tongban::http {
 // exception escaping it becomes a 500 (see Server).
 using Handler = std::function<void(const Request&, Response&)>;
 
+// Who answers a request whose parameters could not be read
+// (Request::param_error): the server, with a 400 JSON error, or the handler,
+// which answers in its protocol's own terms (the SSO interfaces' codes).
+enum class ParamErrors : uint8_t { kServer, kHandler };
+
 class Router {
  public:
   static constexpr size_t kNoRoute = std::numeric_limits<size_t>::max();
@@ -42,7 +47,7 @@ class Router {
   // Throws std::invalid_argument when the path does not start with '/' or
   // the same (method, path) is registered twice: start-up errors.
   void Add(std::string_view method, std::string_view path, Handler handler,
-           std::string_view label = {});
+           std::string_view label = {}, ParamErrors param_errors = ParamErrors::kServer);
   // Matches every path that starts with `prefix` ("/static/" matches
   // "/static/app.js"). Among prefixes the longest matching one wins.
   void AddPrefix(std::string_view method, std::string_view prefix, Handler handler,
@@ -58,6 +63,7 @@ class Router {
 
   size_t size() const;
   std::string_view label(size_t route) const;
+  ParamErrors param_errors(size_t route) const;
 
  private:
   struct Impl;

@@ -1,6 +1,7 @@
 #include "http/server.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <array>
@@ -16,8 +17,10 @@
 #include <charconv>
 #include <csignal>
 #include <ctime>
+#include <mutex>
 #include <optional>
 #include <thread>
+#include <unordered_map>
 
 #include "http/request_parser.h"
 #include "http/trusted_proxies.h"
@@ -36,6 +39,11 @@ constexpr size_t kReadSize = 16 * 1024;
 constexpr size_t kMaxDrainBytes = 1024 * 1024;
 constexpr size_t kKeepCapacity = 64 * 1024;
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+// Sent to a connection refused at a cap, before it is closed.
+constexpr std::string_view kBusy =
+    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+    "Content-Length: 69\r\nRetry-After: 1\r\nConnection: close\r\n\r\n"
+    "{\"error\":\"unavailable\",\"message\":\"too many connections, retry later\"}";
 
 // Everything the workers share; fixed once Listen() succeeded.
 struct Shared {
@@ -58,6 +66,22 @@ struct Shared {
   uint64_t shutdown_ticks = 0;
   // Runs Response::Defer work; created by Listen().
   std::optional<asio::thread_pool> blocking;
+  // "Strict-Transport-Security: ...\r\n", or empty.
+  std::string hsts_line;
+  // Connection caps (ServerOptions::max_connections, _per_ip). Counted by
+  // the acceptor when it admits a connection, released by the connection's
+  // destructor on its worker's thread.
+  size_t max_connections = 0;
+  std::atomic<size_t> open_connections{0};
+  std::mutex per_ip_mu;
+  std::unordered_map<std::string, size_t> per_ip;
+
+  void ReleaseIp(const std::string& ip) {
+    if (ip.empty()) return;
+    std::lock_guard lock(per_ip_mu);
+    auto it = per_ip.find(ip);
+    if (it != per_ip.end() && --it->second == 0) per_ip.erase(it);
+  }
 };
 
 uint64_t TicksFor(std::chrono::milliseconds timeout, std::chrono::milliseconds tick) {
@@ -105,8 +129,19 @@ class Worker {
   std::string_view date() const { return date_; }
 
   void StartSweep() { ArmSweep(); }
-  void Adopt(tcp::socket socket);
+  // `counted_ip`: the peer address counted against max_connections_per_ip
+  // ("" = not counted); open_connections already includes this one.
+  void Adopt(tcp::socket socket, std::string counted_ip);
   void BeginStop();
+  // Closes the connection that has been idle longest, if any (a claim made
+  // by the acceptor through shed_claims).
+  void ShedIdle();
+
+  // Idle connections (kIdle: between requests or before the first), and how
+  // many of them the acceptor has asked ShedIdle to close: read by the
+  // acceptor's thread to pick a worker with an idle connection to spare.
+  std::atomic<size_t> idle_count{0};
+  std::atomic<size_t> shed_claims{0};
 
   void Link(Connection* c);
   void Unlink(Connection* c);
@@ -136,22 +171,27 @@ class Connection : public std::enable_shared_from_this<Connection> {
  public:
   enum class State : uint8_t { kIdle, kReading, kHandling, kWriting, kDraining };
 
-  Connection(Worker& worker, tcp::socket socket)
+  Connection(Worker& worker, tcp::socket socket, std::string counted_ip)
       : worker_(worker),
         shared_(worker.shared()),
         socket_(std::move(socket)),
-        parser_(request_, shared_.options.max_header_bytes, shared_.options.max_body_bytes) {
+        parser_(request_, shared_.options.max_header_bytes, shared_.options.max_body_bytes),
+        counted_ip_(std::move(counted_ip)) {
     worker_.Link(this);
     shared_.metrics.ConnectionOpened();
   }
 
   ~Connection() {
+    if (state_ == State::kIdle) worker_.idle_count.fetch_sub(1, std::memory_order_relaxed);
     worker_.Unlink(this);
     shared_.metrics.ConnectionClosed();
+    shared_.ReleaseIp(counted_ip_);
+    shared_.open_connections.fetch_sub(1, std::memory_order_relaxed);
   }
 
   State state() const { return state_; }
   uint64_t since() const { return since_; }
+  bool closed() const { return closed_; }
 
   void Start() {
     error_code ec;
@@ -176,6 +216,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
  private:
   void Enter(State s) {
+    if (s == State::kIdle && state_ != State::kIdle) {
+      worker_.idle_count.fetch_add(1, std::memory_order_relaxed);
+    } else if (s != State::kIdle && state_ == State::kIdle) {
+      worker_.idle_count.fetch_sub(1, std::memory_order_relaxed);
+    }
     state_ = s;
     since_ = worker_.tick();
   }
@@ -252,6 +297,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (match.status == 405) {
       response_.SetJsonError(405, "method_not_allowed", "this path does not accept the method");
       response_.AddHeader("Allow", shared_.router.AllowedMethods(request_.path()));
+      return SendResponse();
+    }
+    if (request_.param_error() &&
+        shared_.router.param_errors(match.route) == ParamErrors::kServer) {
+      response_.SetJsonError(400, "bad_request", request_.param_error()->message);
       return SendResponse();
     }
     RunHandler(*match.handler);
@@ -333,6 +383,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       head_ += "Connection: keep-alive\r\n";
     }
     head_ += response_.raw_headers();
+    head_ += shared_.hsts_line;
     head_ += "\r\n";
 
     bytes_out_ = head_.size() + (send_body ? response_.body().size() : 0);
@@ -397,7 +448,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   RequestParser parser_;
   Response response_;
   std::string head_;
-  State state_ = State::kIdle;
+  const std::string counted_ip_;
+  // Not kIdle until Start() enters it, so that the idle count stays exact.
+  State state_ = State::kReading;
   uint64_t since_ = 0;
   bool keep_alive_ = true;
   bool continue_sent_ = false;
@@ -423,13 +476,26 @@ void Worker::Unlink(Connection* c) {
   if (stopping_ && head_ == nullptr && !destroying_) sweep_.cancel();
 }
 
-void Worker::Adopt(tcp::socket socket) {
+void Worker::Adopt(tcp::socket socket, std::string counted_ip) {
   if (stopping_) {
     error_code ec;
     socket.close(ec);
+    shared_.ReleaseIp(counted_ip);
+    shared_.open_connections.fetch_sub(1, std::memory_order_relaxed);
     return;
   }
-  std::make_shared<Connection>(*this, std::move(socket))->Start();
+  std::make_shared<Connection>(*this, std::move(socket), std::move(counted_ip))->Start();
+}
+
+void Worker::ShedIdle() {
+  Connection* oldest = nullptr;
+  for (Connection* c = head_; c; c = c->next) {
+    if (c->state() != Connection::State::kIdle || c->closed()) continue;
+    // Ties (one tick) go to the connection opened first: the list is newest first.
+    if (oldest == nullptr || c->since() <= oldest->since()) oldest = c;
+  }
+  if (oldest) oldest->Close();
+  shed_claims.fetch_sub(1, std::memory_order_relaxed);
 }
 
 void Worker::BeginStop() {
@@ -515,18 +581,98 @@ struct Server::Impl {
     acceptor->async_accept(target.ioc(), [this, &target](const error_code& ec, tcp::socket s) {
       if (ec == asio::error::operation_aborted || !acceptor->is_open()) return;
       if (ec) {
-        // Typically EMFILE: back off instead of spinning on the error.
+        // Typically EMFILE: free a descriptor held by an idle connection and
+        // back off instead of spinning on the error.
         spdlog::warn("http: accept failed: {}", ec.message());
+        ClaimIdleConnection();
         accept_retry->expires_after(std::chrono::milliseconds(50));
         accept_retry->async_wait([this](const error_code& e) {
           if (!e && acceptor->is_open()) Accept();
         });
         return;
       }
-      asio::post(target.ioc(),
-                 [&target, socket = std::move(s)]() mutable { target.Adopt(std::move(socket)); });
+      std::string counted_ip;
+      if (!Admit(s, counted_ip)) {
+        Refuse(s);
+      } else {
+        asio::post(target.ioc(),
+                   [&target, socket = std::move(s), ip = std::move(counted_ip)]() mutable {
+                     target.Adopt(std::move(socket), std::move(ip));
+                   });
+      }
       Accept();
     });
+  }
+
+  // Counts a new connection against the caps; false when it must be
+  // refused. A full server makes room by shedding an idle connection: a
+  // client waiting between requests loses less than one being turned away.
+  bool Admit(tcp::socket& socket, std::string& counted_ip) {
+    error_code ec;
+    tcp::endpoint peer = socket.remote_endpoint(ec);
+    if (ec) return false;
+    std::string ip = NormalizeIp(peer.address().to_string());
+    const size_t per_ip_cap = shared.options.max_connections_per_ip;
+    if (per_ip_cap > 0 && !shared.proxies.Contains(ip)) {
+      std::lock_guard lock(shared.per_ip_mu);
+      size_t& n = shared.per_ip[ip];
+      if (n >= per_ip_cap) {
+        if (refused_per_ip++ % 1000 == 0) {
+          spdlog::warn("http: refusing connections from {}: {} open (max_connections_per_ip)", ip,
+                       n);
+        }
+        return false;
+      }
+      ++n;
+      counted_ip = std::move(ip);
+    }
+    if (shared.open_connections.load(std::memory_order_relaxed) >= shared.max_connections &&
+        !ClaimIdleConnection()) {
+      if (refused_full++ % 1000 == 0) {
+        spdlog::warn("http: refusing connections: {} open, none idle (max_connections)",
+                     shared.open_connections.load());
+      }
+      shared.ReleaseIp(counted_ip);
+      counted_ip.clear();
+      return false;
+    }
+    shared.open_connections.fetch_add(1, std::memory_order_relaxed);
+    return true;
+  }
+
+  // Asks the worker with the most idle connections not yet claimed to close
+  // its longest-idle one; false when no worker has one to spare.
+  bool ClaimIdleConnection() {
+    Worker* best = nullptr;
+    size_t best_spare = 0;
+    for (auto& w : workers) {
+      size_t idle = w->idle_count.load(std::memory_order_relaxed);
+      size_t claimed = w->shed_claims.load(std::memory_order_relaxed);
+      if (idle > claimed && idle - claimed > best_spare) {
+        best_spare = idle - claimed;
+        best = w.get();
+      }
+    }
+    if (best == nullptr) return false;
+    best->shed_claims.fetch_add(1, std::memory_order_relaxed);
+    asio::post(best->ioc(), [best] { best->ShedIdle(); });
+    return true;
+  }
+
+  // Answers 503 without reading the request: the socket is fresh, so the
+  // short answer fits its send buffer and the write does not block.
+  static void Refuse(tcp::socket& socket) {
+    error_code ec;
+    socket.non_blocking(true, ec);
+    if (!ec) socket.write_some(asio::buffer(kBusy.data(), kBusy.size()), ec);
+    socket.shutdown(tcp::socket::shutdown_send, ec);
+    // Unread input makes close() send a reset, which can destroy the answer
+    // before the client reads it: take what has arrived already.
+    std::array<char, 4096> sink;
+    for (int i = 0; i < 4 && socket.available(ec) > 0 && !ec; ++i) {
+      socket.read_some(asio::buffer(sink), ec);
+    }
+    socket.close(ec);
   }
 
   ~Impl() {
@@ -563,6 +709,10 @@ struct Server::Impl {
   std::optional<asio::signal_set> signals;
   size_t next_worker = 0;
   uint16_t port = 0;
+  // Refusals, counted by the acceptor's thread so that a flood logs once per thousand.
+  uint64_t refused_per_ip = 0;
+  uint64_t refused_full = 0;
+  bool bound = false;
   std::atomic<bool> listening{false};
   std::atomic<bool> stop_requested{false};
 };
@@ -572,8 +722,26 @@ Server::Server(const Router& router, Metrics& metrics, ServerOptions options)
 
 Server::~Server() = default;
 
-Status Server::Listen() {
-  if (impl_->listening) return Error::InvalidArgument("Listen() called twice");
+namespace {
+
+// max_connections = 0: what the descriptor limit leaves after a reserve for
+// the database, log files, outbound calls and the listening socket.
+size_t ConnectionsForDescriptorLimit() {
+  rlimit limit{};
+  size_t soft = 1024;
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) {
+    soft = static_cast<size_t>(limit.rlim_cur);
+  } else if (limit.rlim_cur == RLIM_INFINITY) {
+    soft = 1'000'000;
+  }
+  size_t reserve = std::max<size_t>(32, soft / 8);
+  return soft > 2 * reserve ? soft - reserve : std::max<size_t>(1, soft / 2);
+}
+
+}  // namespace
+
+Status Server::Bind() {
+  if (impl_->bound) return Error::InvalidArgument("Bind() called twice");
   Shared& shared = impl_->shared;
   const ServerOptions& o = shared.options;
   if (o.threads < 0) return Error::InvalidArgument("threads must be >= 0");
@@ -582,36 +750,21 @@ Status Server::Listen() {
       o.shutdown_timeout.count() < 0) {
     return Error::InvalidArgument("timeouts must be positive");
   }
+  if (o.blocking_threads < 0) return Error::InvalidArgument("blocking_threads must be >= 0");
   error_code ec;
   auto address = asio::ip::make_address(o.bind_address, ec);
   if (ec) return Error::InvalidArgument("bind address is not an IP address: " + o.bind_address);
   auto proxies = TrustedProxies::Parse(o.trusted_proxies);
   if (!proxies.ok()) return std::move(proxies).error();
   shared.proxies = std::move(proxies).value();
-
-  for (size_t i = 0; i < shared.router.size(); ++i) {
-    shared.route_series.push_back(shared.metrics.Register(shared.router.label(i)));
+  shared.max_connections =
+      o.max_connections > 0 ? o.max_connections : ConnectionsForDescriptorLimit();
+  if (!o.strict_transport_security.empty()) {
+    shared.hsts_line = "Strict-Transport-Security: " + o.strict_transport_security + "\r\n";
   }
-  shared.unmatched = shared.metrics.Register("unmatched");
-  shared.malformed = shared.metrics.Register("malformed");
-  if (o.access_log) {
-    shared.access_log = spdlog::get("access");
-    if (!shared.access_log) shared.access_log = spdlog::default_logger();
-  }
-  auto shortest = std::min(o.idle_timeout, o.read_timeout);
-  if (o.shutdown_timeout.count() > 0) shortest = std::min(shortest, o.shutdown_timeout);
-  shared.tick =
-      std::clamp(shortest / 4, std::chrono::milliseconds(10), std::chrono::milliseconds(1000));
-  shared.idle_ticks = TicksFor(o.idle_timeout, shared.tick);
-  shared.read_ticks = TicksFor(o.read_timeout, shared.tick);
-  shared.shutdown_ticks = TicksFor(o.shutdown_timeout, shared.tick);
 
-  if (o.blocking_threads < 0) return Error::InvalidArgument("blocking_threads must be >= 0");
   unsigned threads = o.threads > 0 ? static_cast<unsigned>(o.threads)
                                    : std::max(1u, std::thread::hardware_concurrency());
-  shared.blocking.emplace(o.blocking_threads > 0
-                              ? static_cast<size_t>(o.blocking_threads)
-                              : std::max<size_t>(2, std::thread::hardware_concurrency()));
   for (unsigned i = 0; i < threads; ++i) {
     impl_->workers.push_back(std::make_unique<Worker>(shared, i));
   }
@@ -629,6 +782,34 @@ Status Server::Listen() {
                               ": " + ec.message());
   }
   impl_->port = acceptor.local_endpoint().port();
+  impl_->bound = true;
+  return Status::Ok();
+}
+
+Status Server::Listen() {
+  if (impl_->listening) return Error::InvalidArgument("Listen() called twice");
+  if (!impl_->bound) TB_RETURN_IF_ERROR(Bind());
+  Shared& shared = impl_->shared;
+  const ServerOptions& o = shared.options;
+  for (size_t i = 0; i < shared.router.size(); ++i) {
+    shared.route_series.push_back(shared.metrics.Register(shared.router.label(i)));
+  }
+  shared.unmatched = shared.metrics.Register("unmatched");
+  shared.malformed = shared.metrics.Register("malformed");
+  if (o.access_log) {
+    shared.access_log = spdlog::get("access");
+    if (!shared.access_log) shared.access_log = spdlog::default_logger();
+  }
+  auto shortest = std::min(o.idle_timeout, o.read_timeout);
+  if (o.shutdown_timeout.count() > 0) shortest = std::min(shortest, o.shutdown_timeout);
+  shared.tick =
+      std::clamp(shortest / 4, std::chrono::milliseconds(10), std::chrono::milliseconds(1000));
+  shared.idle_ticks = TicksFor(o.idle_timeout, shared.tick);
+  shared.read_ticks = TicksFor(o.read_timeout, shared.tick);
+  shared.shutdown_ticks = TicksFor(o.shutdown_timeout, shared.tick);
+  shared.blocking.emplace(o.blocking_threads > 0
+                              ? static_cast<size_t>(o.blocking_threads)
+                              : std::max<size_t>(2, std::thread::hardware_concurrency()));
   for (auto& worker : impl_->workers) worker->StartSweep();
   impl_->Accept();
   impl_->listening = true;
@@ -637,6 +818,8 @@ Status Server::Listen() {
 }
 
 uint16_t Server::port() const { return impl_->port; }
+
+size_t Server::max_connections() const { return impl_->shared.max_connections; }
 
 void Server::Run() {
   if (!impl_->listening) {

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -40,6 +41,18 @@ struct ServerOptions {
   // One "access" log line per request: method, route label, status, bytes,
   // microseconds, client address. Never the query string or the body.
   bool access_log = true;
+  // Open connections at most; 0 = the file-descriptor limit (RLIMIT_NOFILE)
+  // less a reserve for the database, logs and outbound calls. At the cap a
+  // new connection closes the longest-idle keep-alive connection to make
+  // room; with none idle it gets 503 and is closed.
+  size_t max_connections = 0;
+  // Open connections from one peer address at most (0 = no cap), so that one
+  // client cannot take every descriptor; trusted proxies, which carry many
+  // clients, are exempt. Over it a new connection gets 503 and is closed.
+  size_t max_connections_per_ip = 256;
+  // Sent as Strict-Transport-Security on every response when not empty
+  // (e.g. "max-age=31536000"): for an https public URL.
+  std::string strict_transport_security = {};
 };
 
 class Server {
@@ -52,11 +65,17 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  // Binds and listens. Fails (kUnavailable) when the address is taken or
-  // not local, (kInvalidArgument) on a bad option. Call once, before Run().
+  // Binds the listening socket, so that port() is known (connections wait
+  // in the kernel's queue) before the routes that need the address are
+  // built. Fails (kUnavailable) when the address is taken or not local,
+  // (kInvalidArgument) on a bad option. Optional: Listen() binds if needed.
+  Status Bind();
+  // Binds (unless Bind() did) and starts accepting. Call once, before Run().
   Status Listen();
-  // The port bound by Listen(): the configured one, or the one picked for 0.
+  // The port bound: the configured one, or the one picked for 0.
   uint16_t port() const;
+  // The connection cap in effect (ServerOptions::max_connections resolved).
+  size_t max_connections() const;
 
   // Serves on options.threads threads (the caller's is one of them) until
   // Stop(), then returns once in-flight requests are done or

@@ -62,6 +62,22 @@ std::string BadParam(std::string_view name, const char* what) {
   return m;
 }
 
+enum class DecodeResult { kOk, kBadEscape, kNotText };
+
+// Percent-decodes `in` into `out` as UTF-8. UTF-8 input, nearly every
+// request, is decoded in place and checked; other charsets go through
+// `scratch` and are converted.
+DecodeResult DecodeFormText(std::string_view in, Charset charset, std::string& scratch,
+                            std::string& out) {
+  if (charset == Charset::kUtf8) {
+    if (!PercentDecodeAppend(in, true, out)) return DecodeResult::kBadEscape;
+    return IsValidUtf8(out) ? DecodeResult::kOk : DecodeResult::kNotText;
+  }
+  scratch.clear();
+  if (!PercentDecodeAppend(in, true, scratch)) return DecodeResult::kBadEscape;
+  return AppendAsUtf8(scratch, charset, out) ? DecodeResult::kOk : DecodeResult::kNotText;
+}
+
 }  // namespace
 
 void Params::Add(std::string_view name, std::string_view value, ParamSource source) {
@@ -151,11 +167,14 @@ Result<std::string> UrlDecodePath(std::string_view s) {
   return out;
 }
 
-Status ParseQueryInto(std::string_view encoded, ParamSource source, Params& out) {
+Status ParseQueryInto(std::string_view encoded, ParamSource source, Params& out, Charset charset) {
   // Decoded name and value are built in these and then copied into `out`;
   // thread_local keeps their capacity across requests on a server thread.
   thread_local std::string name;
   thread_local std::string value;
+  thread_local std::string raw;
+  const char* not_text =
+      charset == Charset::kUtf8 ? "is not valid UTF-8" : "is not valid GBK/GB18030";
   size_t pos = 0;
   while (pos <= encoded.size()) {
     size_t amp = encoded.find('&', pos);
@@ -168,14 +187,18 @@ Status ParseQueryInto(std::string_view encoded, ParamSource source, Params& out)
     std::string_view raw_value = eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
     name.clear();
     value.clear();
-    if (!PercentDecodeAppend(raw_name, true, name)) {
+    DecodeResult decoded = DecodeFormText(raw_name, charset, raw, name);
+    if (decoded == DecodeResult::kBadEscape) {
       return Error::InvalidArgument("a parameter name has malformed percent-encoding");
     }
-    if (!IsValidUtf8(name)) return Error::InvalidArgument("a parameter name is not valid UTF-8");
-    if (!PercentDecodeAppend(raw_value, true, value)) {
+    if (decoded == DecodeResult::kNotText) {
+      return Error::InvalidArgument(std::string("a parameter name ") + not_text);
+    }
+    decoded = DecodeFormText(raw_value, charset, raw, value);
+    if (decoded == DecodeResult::kBadEscape) {
       return Error::InvalidArgument(BadParam(name, "has malformed percent-encoding"));
     }
-    if (!IsValidUtf8(value)) return Error::InvalidArgument(BadParam(name, "is not valid UTF-8"));
+    if (decoded == DecodeResult::kNotText) return Error::InvalidArgument(BadParam(name, not_text));
     out.Add(name, value, source);
   }
   return Status::Ok();

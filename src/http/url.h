@@ -14,6 +14,7 @@
 
 #include "core/result.h"
 #include "core/utf8.h"
+#include "http/charset.h"
 
 namespace tongban::http {
 
@@ -101,11 +102,14 @@ using ::tongban::IsValidUtf8;
 
 // Parses `a=1&b=%E4%B8%AD&c` (a query without '?', or a form body): pairs
 // separated by '&', empty pairs skipped, a name without '=' gets an empty
-// value, percent-escapes and '+' decoded. Appends to `out` with `source`.
-// Fails with InvalidArgument on a bad %-escape or a name or value that is not
-// UTF-8; the message names the parameter when it can. On failure `out` may
-// hold the parameters before the bad one.
-Status ParseQueryInto(std::string_view encoded, ParamSource source, Params& out);
+// value, percent-escapes and '+' decoded. The decoded bytes are text in
+// `charset` (a form body may declare GBK) and are stored as UTF-8. Appends
+// to `out` with `source`. Fails with InvalidArgument on a bad %-escape or a
+// name or value that is not text in `charset`; the message names the
+// parameter when it can. On failure `out` may hold the parameters before the
+// bad one.
+Status ParseQueryInto(std::string_view encoded, ParamSource source, Params& out,
+                      Charset charset = Charset::kUtf8);
 // As ParseQueryInto into a fresh Params (source kQuery).
 Result<Params> ParseQuery(std::string_view encoded);
 

@@ -51,8 +51,43 @@ std::vector<Migration> AuditMigrations() {
                     "CREATE INDEX sso_audit_user ON sso_audit (userid, at_ms);"}};
 }
 
+void AuditHealth::Stored() {
+  if (!failing_.load(std::memory_order_relaxed)) return;
+  std::lock_guard lock(mu_);
+  failing_ = false;
+  message_.clear();
+}
+
+void AuditHealth::Failed(std::string_view message) {
+  lost_.fetch_add(1, std::memory_order_relaxed);
+  std::lock_guard lock(mu_);
+  failing_ = true;
+  message_.assign(message);
+}
+
+std::string AuditHealth::Failure() const {
+  if (!failing_.load(std::memory_order_relaxed)) return {};
+  std::lock_guard lock(mu_);
+  return message_;
+}
+
 void Audit::Record(std::string_view event, std::string_view userid, std::string_view loginname,
                    std::string_view servicecode, std::string_view ip, std::string_view detail) {
+  Status ignored = Store(event, userid, loginname, servicecode, ip, detail);
+  (void)ignored;  // Store logged it and told the AuditHealth
+}
+
+Status Audit::RecordRequired(std::string_view event, std::string_view userid,
+                             std::string_view loginname, std::string_view servicecode,
+                             std::string_view ip, std::string_view detail) {
+  Status stored = Store(event, userid, loginname, servicecode, ip, detail);
+  if (stored.ok() || !required_) return Status::Ok();
+  return Error::Unavailable("the audit log cannot be written and audit.required is set: " +
+                            stored.error().message);
+}
+
+Status Audit::Store(std::string_view event, std::string_view userid, std::string_view loginname,
+                    std::string_view servicecode, std::string_view ip, std::string_view detail) {
   AuditEvent e;
   e.event = std::string(event);
   e.userid = Bounded(userid, 64);
@@ -63,7 +98,7 @@ void Audit::Record(std::string_view event, std::string_view userid, std::string_
   e.at_ms = clock_.NowMillis();
   AuditLogger()->info("{} user={} loginname={} app={} ip={} {}", e.event, e.userid, e.loginname,
                       e.servicecode, e.ip, e.detail);
-  if (sql_ == nullptr) return;
+  if (sql_ == nullptr) return Status::Ok();
   Status stored = sql_->WithSession([&](soci::session& sql) -> Status {
     long long at = e.at_ms;
     sql << "INSERT INTO sso_audit (at_ms, event, userid, loginname, servicecode, ip, detail) "
@@ -75,7 +110,11 @@ void Audit::Record(std::string_view event, std::string_view userid, std::string_
   });
   if (!stored.ok()) {
     AuditLogger()->error("audit event {} not stored: {}", e.event, stored.error().message);
+    if (health_) health_->Failed(stored.error().message);
+    return stored;
   }
+  if (health_) health_->Stored();
+  return Status::Ok();
 }
 
 Result<std::vector<AuditEvent>> Audit::Recent(size_t limit) {

@@ -6,7 +6,10 @@
 // tokens.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,18 +43,46 @@ struct AuditPage {
   std::vector<AuditEvent> items;  // newest first
 };
 
+// Whether audit rows are being stored, shared by every Audit of a node and
+// read by /healthz: a full disk must not pass unnoticed while logins go on.
+class AuditHealth {
+ public:
+  void Stored();
+  void Failed(std::string_view message);
+  // The last failure's message while the latest write failed; "" once a
+  // write succeeds again (or none ever failed).
+  std::string Failure() const;
+  // Rows lost since the start.
+  uint64_t lost() const { return lost_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<bool> failing_{false};
+  std::atomic<uint64_t> lost_{0};
+  mutable std::mutex mu_;
+  std::string message_;
+};
+
 // Migrations of module "sso_audit", for SqlStore::Migrate.
 std::vector<Migration> AuditMigrations();
 
 class Audit {
  public:
-  // `sql` may be null: events then go to the log only.
-  Audit(SqlStore* sql, const Clock& clock) : sql_(sql), clock_(clock) {}
+  // `sql` may be null: events then go to the log only. `health`, when
+  // given, hears of every stored or lost row. `required`: RecordRequired
+  // fails when the row is lost (the audit.required setting).
+  Audit(SqlStore* sql, const Clock& clock, std::shared_ptr<AuditHealth> health = nullptr,
+        bool required = false)
+      : sql_(sql), clock_(clock), health_(std::move(health)), required_(required) {}
 
-  // Logs the event and stores it. A database failure is logged, not
-  // returned: auditing must never block a login.
+  // Logs the event and stores it. A database failure is logged and counted
+  // in the AuditHealth, not returned: most events must not block the action.
   void Record(std::string_view event, std::string_view userid, std::string_view loginname,
               std::string_view servicecode, std::string_view ip, std::string_view detail);
+  // As Record, for an action that must not happen unrecorded when audit
+  // rows are required (a login): kUnavailable when the row was not stored
+  // and `required` is set; Ok otherwise.
+  Status RecordRequired(std::string_view event, std::string_view userid, std::string_view loginname,
+                        std::string_view servicecode, std::string_view ip, std::string_view detail);
 
   // The newest events first, for the console and tests.
   Result<std::vector<AuditEvent>> Recent(size_t limit);
@@ -62,8 +93,14 @@ class Audit {
   Result<std::vector<int64_t>> PerMinute(std::string_view event, int minutes);
 
  private:
+  // The row's storage outcome (Ok when there is no table).
+  Status Store(std::string_view event, std::string_view userid, std::string_view loginname,
+               std::string_view servicecode, std::string_view ip, std::string_view detail);
+
   SqlStore* sql_;
   const Clock& clock_;
+  std::shared_ptr<AuditHealth> health_;
+  bool required_ = false;
 };
 
 }  // namespace tongban::sso

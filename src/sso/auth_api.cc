@@ -31,7 +31,7 @@ void Mount(http::Router& router, const SignedApi& api, const std::string& servle
     api.HandleSoap(request, response);
   };
   for (const char* method : {"GET", "POST"}) {
-    router.Add(method, servlet_path, servlet);
+    router.Add(method, servlet_path, servlet, {}, http::ParamErrors::kHandler);
     router.Add(method, soap_path, soap);
   }
 }

@@ -72,7 +72,7 @@ std::string Detail(std::string_view channel, int code) {
 
 AuthServices::AuthServices(SsoContext& c)
     : context(c),
-      audit(c.sql, c.clock),
+      audit(c.sql, c.clock, c.audit_health, c.settings.audit_required),
       sessions(c.tickets, c.clock, c.random, LifetimesOf(c.settings)),
       throttle(c.tickets, c.clock, c.random, ThrottleOf(c.settings)),
       logout(c, sessions, audit) {}
@@ -114,8 +114,10 @@ Result<std::shared_ptr<const directory::User>> LoginWithPassword(AuthServices& s
   if (Status forgot = s.throttle.RecordSuccess(account, source); !forgot.ok()) {
     spdlog::error("login throttle not reset: {}", forgot.error().message);
   }
-  s.audit.Record("login", (*user)->userid, (*user)->loginname, login.servicecode, login.ip,
-                 Detail(login.channel, 0));
+  // With audit.required a login nobody could trace afterwards does not
+  // happen: the caller answers it as the infrastructure failure it is.
+  TB_RETURN_IF_ERROR(s.audit.RecordRequired("login", (*user)->userid, (*user)->loginname,
+                                            login.servicecode, login.ip, Detail(login.channel, 0)));
   return user;
 }
 

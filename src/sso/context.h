@@ -12,6 +12,7 @@
 #include "core/random.h"
 #include "directory/directory.h"
 #include "sso/activity.h"
+#include "sso/audit.h"
 #include "sso/sessions.h"
 #include "sso/signed_api.h"
 #include "store/outbox.h"
@@ -22,7 +23,10 @@ namespace tongban::sso {
 
 struct SsoSettings {
   std::string context_path = "/sso";
-  std::string public_url;  // external base URL without trailing slash; "" = from Host
+  // External base URL without trailing slash. src/app always sets it
+  // (Config::PublicUrl: public_url, else the bind address and port); "" =
+  // from the Host header, for tests only: a client chooses that header.
+  std::string public_url;
   std::chrono::seconds sign_window{300};
   bool replay_protection = true;
   // How signed calls' and pushes' `time` is read and written (China Standard
@@ -46,6 +50,8 @@ struct SsoSettings {
   std::chrono::seconds login_lockout{900};
   int login_delay_after = 10;
   std::chrono::seconds login_max_delay{300};
+  // audit.required: a login whose audit row cannot be stored is refused.
+  bool audit_required = false;
 };
 
 // The lifetimes SessionStore hands out, as configured.
@@ -84,6 +90,9 @@ struct SsoContext {
   std::vector<std::function<void(const SessionEnd&)>> on_session_end = {};
   // Per-minute validation counts for the console's dashboard; null = not counted.
   Activity* activity = nullptr;
+  // Every Audit built on this context reports to it; /healthz reads it.
+  // Null = not tracked (tests).
+  std::shared_ptr<AuditHealth> audit_health = nullptr;
 };
 
 }  // namespace tongban::sso

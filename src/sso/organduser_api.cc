@@ -405,7 +405,7 @@ void OrgAndUserApi::Register(http::Router& router) {
     api.HandleSoap(request, response);
   };
   for (const char* method : {"GET", "POST"}) {
-    router.Add(method, base + "/servlet/organduser", servlet);
+    router.Add(method, base + "/servlet/organduser", servlet, {}, http::ParamErrors::kHandler);
     router.Add(method, base + "/service/OrgAndUserService", soap);
   }
 }

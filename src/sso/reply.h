@@ -36,6 +36,10 @@ inline constexpr int kReplayed = 9906;
 // Free range: a state-changing method called over HTTP GET (its URL, sign
 // included, would end up in proxy and server logs).
 inline constexpr int kPostRequired = 9907;
+// Free range: the parameters cannot be read — bytes that are not text in the
+// declared charset (or UTF-8), a charset tongban does not decode, a broken
+// multipart body.
+inline constexpr int kUnreadableParams = 9908;
 inline constexpr int kUnknownMethod = 9800;
 // Free range: the server could not complete the call (database down, ...).
 inline constexpr int kUnavailable = 9999;

@@ -391,7 +391,9 @@ void SignedApi::AnswerHttp(const http::Request& request, http::Response& respons
   auto format = codec::ParseFormat(params.Get("datatype"));
   codec::Value reply;
   codec::Format out_format = format.ok() ? *format : codec::Format::kXml;
-  if (!format.ok()) {
+  if (request.param_error()) {
+    reply = Reply(code::kUnreadableParams, "请求参数无法解码: " + request.param_error()->message);
+  } else if (!format.ok()) {
     reply = Reply(code::kBadDatatype, "datatype 只能是 xml 或 json");
   } else {
     reply = Dispatch(params.Get("method"), params, request.remote_ip(), out_format,
