@@ -101,14 +101,15 @@ live() { curl -s "$url/metrics" | awk '/^tongban_tickets_live / {print $2}'; }
 
 # resign VALUE: VALUE with its demo-app signature (time=...&sign=..., from
 # prepare.py) made again now. prepare.py signs once, at the start, and a slow
-# run outlives the server's window (sso.sign_window_s, 600 s), after which
+# run outlives the server's window (sso.sign_window_s, 300 s), after which
 # every call of a later row would fail with 9902; each row is signed just
 # before it runs instead. Values without a signature pass unchanged.
 resign() {
   local v=$1
   if [[ $v =~ servicecode=demo\&time=([0-9]{14})\&sign=([0-9a-f]{32}) ]]; then
     local old="time=${BASH_REMATCH[1]}&sign=${BASH_REMATCH[2]}" t s
-    t=$(date +%Y%m%d%H%M%S)
+    # The signing time is read as China Standard Time (sso.sign_time_zone).
+    t=$(date -u -d "@$(($(date +%s) + 8 * 3600))" +%Y%m%d%H%M%S)
     s=$(printf '%s' "demo$demo_pwd$t" | md5sum | cut -c1-32)
     v="${v%%"$old"*}time=$t&sign=$s${v#*"$old"}"
   fi
