@@ -198,11 +198,23 @@ async function main() {
       await page.locator(byTestId('app-create')).click()
       await page.locator(inputOf('app-form-servicecode')).fill(app.servicecode)
       await page.locator(inputOf('app-form-name')).fill(app.name)
+      const pushUrls = 'synchronizeUser=http://127.0.0.1:9/users'
+      await page.locator(`textarea${byTestId('app-form-push-urls')}, ${byTestId('app-form-push-urls')} textarea`).fill(pushUrls)
+      await page.locator(byTestId('app-form-md5-login')).click()
       await page.locator(byTestId('app-form-submit')).click()
       const servicepwd = await takeSecret(run)
       await page.locator(byTestId(`app-edit-${app.servicecode}`)).waitFor()
       const shown = await page.locator('body').innerText()
       expect(!shown.includes(servicepwd), 'servicepwd is still on the page after its dialog closed')
+      // The per-method push URL and the MD5-login switch were stored: the edit form shows them.
+      await page.locator(byTestId(`app-edit-${app.servicecode}`)).click()
+      const textarea = page.locator(`${byTestId('app-form')} textarea${byTestId('app-form-push-urls')}, ${byTestId('app-form')} ${byTestId('app-form-push-urls')} textarea`)
+      const stored = await textarea.inputValue()
+      expect(stored === pushUrls, `push URLs read back as "${stored}"`)
+      const md5 = await page.locator(byTestId('app-form-md5-login')).getAttribute('class')
+      expect(/is-checked/.test(md5 || ''), `the MD5-login switch reads back off (${md5})`)
+      await page.keyboard.press('Escape')
+      await page.locator(byTestId('app-form')).waitFor({ state: 'hidden' })
     })
 
     await run.step('import-users', async () => {
