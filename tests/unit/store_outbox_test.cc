@@ -424,7 +424,8 @@ TEST_P(OutboxTest, ConcurrentDispatchersDeliverEachMessageOnceAndInOrderPerDesti
 // would be claimable while A is still uncommitted, and would overtake it.
 class OutboxOrderTest : public ::testing::TestWithParam<std::string> {};
 
-INSTANTIATE_TEST_SUITE_P(Servers, OutboxOrderTest, ::testing::Values("postgres", "mariadb"));
+INSTANTIATE_TEST_SUITE_P(Servers, OutboxOrderTest, ::testing::Values("postgres", "mariadb"),
+                         [](const auto& info) { return info.param; });
 
 TEST_P(OutboxOrderTest, AMessageCommittedFirstCannotOvertakeAnEarlierUncommittedOne) {
   store_test::TempDir dir;

@@ -588,7 +588,8 @@ TEST_P(SqlStoreTest, KeysCompareByBytesSoCaseAndTrailingAccentsStayDistinct) {
 
 class MariadbStoreTest : public ::testing::TestWithParam<std::string> {};
 
-INSTANTIATE_TEST_SUITE_P(Connections, MariadbStoreTest, ::testing::Values("native", "odbc"));
+INSTANTIATE_TEST_SUITE_P(Connections, MariadbStoreTest, ::testing::Values("native", "odbc"),
+                         [](const auto& info) { return info.param; });
 
 TEST_P(MariadbStoreTest, AStoppedServerFailsClosedAndTheSameStoreRecoversWhenItIsBack) {
   std::string why;
