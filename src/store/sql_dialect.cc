@@ -96,10 +96,13 @@ std::string UniqueWhenNotEmpty(SqlDialect dialect, std::string_view index, std::
   if (dialect != SqlDialect::kMySql) {
     return "CREATE UNIQUE INDEX " + idx + " ON " + tbl + " (" + col + ") WHERE " + col + " <> '';";
   }
+  // Lookups name the column itself ("m = :m AND m <> ''"), and MariaDB does
+  // not match that to the generated column's index: a plain index serves them.
   std::string generated = col + "_nonempty";
   return "ALTER TABLE " + tbl + " ADD COLUMN " + generated + " " + std::string(kMySqlKey) +
          " GENERATED ALWAYS AS (NULLIF(" + col + ", '')) STORED;" + "CREATE UNIQUE INDEX " + idx +
-         " ON " + tbl + " (" + generated + ");";
+         " ON " + tbl + " (" + generated + ");" + "CREATE INDEX " + idx + "_lookup ON " + tbl +
+         " (" + col + ");";
 }
 
 std::string_view NowMillis(SqlDialect dialect) {

@@ -34,7 +34,8 @@ std::string ExpandSchema(std::string_view script, SqlDialect dialect);
 
 // A unique index on `column` that ignores empty values, as statements for a
 // schema script. MySQL has no partial index: there a stored generated column
-// (NULL when empty, and NULLs never collide) carries the unique index.
+// (NULL when empty, and NULLs never collide) carries the unique index, and a
+// plain index on `column` serves lookups by it.
 std::string UniqueWhenNotEmpty(SqlDialect dialect, std::string_view index, std::string_view table,
                                std::string_view column);
 

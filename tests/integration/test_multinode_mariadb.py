@@ -10,6 +10,8 @@ import json
 import time
 import unittest
 
+import requests
+
 import stores
 import test_multinode as base
 from tongban_harness import main
@@ -76,6 +78,8 @@ class MariadbOutageTest(unittest.TestCase):
                 self.assertLess(took, 10, "a call waited for the database instead of failing")
             for node in (self.c.a, self.c.b):
                 self.assertIsNone(node.proc.poll(), "a node died with the database")
+                health = requests.get(node.url("/healthz"), timeout=10)
+                self.assertEqual(health.status_code, 503, health.text)
         finally:
             DB.restart()
 
@@ -83,6 +87,9 @@ class MariadbOutageTest(unittest.TestCase):
                            (self.c.b, "003010")):
             reply, _ = self.write(node, code)
             self.assertEqual(reply["result"], "0", reply)
+        for node in (self.c.a, self.c.b):
+            health = requests.get(node.url("/healthz"), timeout=10)
+            self.assertEqual(health.status_code, 200, health.text)
         # Nothing refused during the outage was stored behind the caller's back.
         read = self.c.org(self.c.b).json("getChildOrgs", orgcoding="003", pagesize="1000")
         self.assertEqual(read["result"], "0", read)
