@@ -17,9 +17,10 @@ constexpr const char* kScript =
     "CREATE INDEX t_k ON t (k){WHERE v = 'x'};";
 
 TEST(SqlDialectTest, SqliteGetsItsOwnTypesAndPartialIndexes) {
-  EXPECT_EQ(ExpandSchema(kScript, SqlDialect::kSqlite),
-            "CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT, k TEXT NOT NULL, v TEXT NOT NULL "
-            "DEFAULT 'x');CREATE INDEX t_k ON t (k) WHERE v = 'x';");
+  EXPECT_EQ(
+      ExpandSchema(kScript, SqlDialect::kSqlite),
+      "CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT, k TEXT NOT NULL, v TEXT NOT NULL "
+      "DEFAULT 'x');CREATE INDEX t_k ON t (k) WHERE v = 'x';");
 }
 
 TEST(SqlDialectTest, PostgresKeysCompareByBytes) {
