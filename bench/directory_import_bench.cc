@@ -1,9 +1,13 @@
-// Bulk import of users into a SQLite directory, then lookups at that size.
-// The directory is built once per process: TONGBAN_BENCH_USERS users (default
+// Bulk import of users into a directory, then lookups at that size. The
+// directory is built once per process: TONGBAN_BENCH_USERS users (default
 // 50000; set 1000000 for the 1M run) in 100 orgs, imported from CSV
-// with legacy "plain$" hashes (no argon2id), as a migration would.
+// with legacy "plain$" hashes (no argon2id), as a migration would. The
+// database is SQLite in a temp dir, or TONGBAN_BENCH_DB (the url of an EMPTY
+// PostgreSQL or MySQL database; bench/directory_databases.py starts private
+// servers and runs all three side by side).
 //
 //   TONGBAN_BENCH_USERS=1000000 ./directory_import_bench
+//   TONGBAN_BENCH_DB=mysql://root@127.0.0.1:3306/bench ./directory_import_bench
 //
 // BM_Import reports the import time and rate; the lookup benchmarks report
 // per-call latency percentiles (p50_us, p99_us) measured call by call, and the
@@ -72,7 +76,9 @@ struct World {
     char pattern[] = "/tmp/tongban-bench-XXXXXX";
     if (mkdtemp(pattern) == nullptr) std::abort();
     dir = pattern;
-    auto opened = SqlStore::Open("sqlite://" + dir + "/bench.db", 4);
+    const char* url = std::getenv("TONGBAN_BENCH_DB");
+    auto opened = SqlStore::Open(
+        url != nullptr && *url != '\0' ? std::string(url) : "sqlite://" + dir + "/bench.db", 4);
     if (!opened.ok()) Die(opened.error());
     store = std::move(*opened);
     std::vector<Migration> migrations = DirectoryMigrations();

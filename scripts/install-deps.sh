@@ -8,6 +8,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config git curl ca-certificates
   # libraries
   libboost-dev libboost-system-dev libsoci-dev libsqlite3-dev libpq-dev
+  libmariadb-dev libmariadb-dev-compat unixodbc-dev
   nlohmann-json3-dev libpugixml-dev libssl-dev libsodium-dev libhiredis-dev
   libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev libicu-dev
   # tests and benchmarks
@@ -18,6 +19,9 @@ PACKAGES=(
   apache2 libapache2-mod-auth-cas libapache2-mod-auth-openidc
   # multi-node stores used by the integration tests
   redis-server postgresql
+  # MySQL-protocol and ODBC backends (信创 databases): a private MariaDB, and Debian's
+  # ODBC drivers for the ODBC runs
+  mariadb-server mariadb-client odbc-mariadb odbc-postgresql
 )
 
 # The web console is built with Node.js and npm. A machine that already has a
@@ -46,5 +50,5 @@ $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 # Debian starts these services on install; tests start private instances instead.
 if command -v systemctl >/dev/null 2>&1; then
   # Best effort: containers often have no systemd, and then nothing was started.
-  $SUDO systemctl disable --now redis-server postgresql apache2 >/dev/null 2>&1 || true
+  $SUDO systemctl disable --now redis-server postgresql apache2 mariadb >/dev/null 2>&1 || true
 fi

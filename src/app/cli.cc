@@ -29,7 +29,8 @@ struct CommonFlags {
         ->check(CLI::ExistingFile);
     cmd.add_option("--data-dir", data_dir, "Directory for the embedded SQLite database and keys");
     cmd.add_option("--db", database,
-                   "Database URL: sqlite:///path.db or postgresql://user:pass@host:port/db");
+                   "Database URL: sqlite:///path.db, postgresql://user:pass@host:port/db, "
+                   "mysql://user:pass@host:port/db or odbc://DSN=...;dialect=mysql|postgresql");
     cmd.add_option("--tickets", tickets, "Ticket store: memory or redis://host:port");
     cmd.add_option("--log-level", log_level, "trace, debug, info, warn, error, off");
   }

@@ -1,5 +1,5 @@
 // The directory's SQL schema as SqlStore migrations (module "directory"), for
-// SQLite and PostgreSQL. src/app/ passes them to SqlStore::Migrate together
+// SQLite, PostgreSQL and MySQL. src/app/ passes them to SqlStore::Migrate together
 // with the other modules' migrations before it opens the Directory.
 #pragma once
 

@@ -26,29 +26,18 @@ std::shared_ptr<spdlog::logger> AuditLogger() {
 }  // namespace
 
 std::vector<Migration> AuditMigrations() {
-  return {Migration{"sso_audit", 1,
-                    "CREATE TABLE sso_audit ("
-                    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
-                    " at_ms BIGINT NOT NULL,"
-                    " event TEXT NOT NULL,"
-                    " userid TEXT NOT NULL,"
-                    " loginname TEXT NOT NULL,"
-                    " servicecode TEXT NOT NULL,"
-                    " ip TEXT NOT NULL,"
-                    " detail TEXT NOT NULL);"
-                    "CREATE INDEX sso_audit_at ON sso_audit (at_ms);"
-                    "CREATE INDEX sso_audit_user ON sso_audit (userid, at_ms);",
-                    "CREATE TABLE sso_audit ("
-                    " id BIGSERIAL PRIMARY KEY,"
-                    " at_ms BIGINT NOT NULL,"
-                    " event TEXT NOT NULL,"
-                    " userid TEXT NOT NULL,"
-                    " loginname TEXT NOT NULL,"
-                    " servicecode TEXT NOT NULL,"
-                    " ip TEXT NOT NULL,"
-                    " detail TEXT NOT NULL);"
-                    "CREATE INDEX sso_audit_at ON sso_audit (at_ms);"
-                    "CREATE INDEX sso_audit_user ON sso_audit (userid, at_ms);"}};
+  return {PortableMigration("sso_audit", 1,
+                            "CREATE TABLE sso_audit ("
+                            " id {ID},"
+                            " at_ms BIGINT NOT NULL,"
+                            " event {TEXT} NOT NULL,"
+                            " userid {KEY} NOT NULL,"
+                            " loginname {TEXT} NOT NULL,"
+                            " servicecode {TEXT} NOT NULL,"
+                            " ip {TEXT} NOT NULL,"
+                            " detail {TEXT} NOT NULL){END};"
+                            "CREATE INDEX sso_audit_at ON sso_audit (at_ms);"
+                            "CREATE INDEX sso_audit_user ON sso_audit (userid, at_ms);")};
 }
 
 void AuditHealth::Stored() {

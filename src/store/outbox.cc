@@ -8,55 +8,38 @@ namespace tongban {
 namespace {
 
 constexpr size_t kMaxErrorText = 1000;
-// First key of the PostgreSQL advisory lock that orders enqueues per
-// destination ("ob"); the second is hashtext(destination).
+// Lock class of the per-destination lock that orders enqueues ("ob"): ids are
+// handed out before commit, so without it a later enqueue could commit first
+// and be delivered ahead of an earlier one (sql_dialect::LockUntilCommit).
 constexpr int kEnqueueLockClass = 0x6F62;
 
-constexpr const char* kSqliteSchema = R"sql(
+// {ID} never reuses ids (AUTOINCREMENT, BIGSERIAL, AUTO_INCREMENT), so ids
+// order messages even after PurgeDelivered. MySQL has no partial indexes: there
+// the two pending-only indexes cover every row.
+constexpr const char* kSchema = R"sql(
 CREATE TABLE outbox (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  destination TEXT NOT NULL,
-  method TEXT NOT NULL,
-  payload TEXT NOT NULL,
+  id {ID},
+  destination {KEY} NOT NULL,
+  method {TEXT} NOT NULL,
+  payload {TEXT} NOT NULL,
   created_at BIGINT NOT NULL,
   attempts INTEGER NOT NULL DEFAULT 0,
   next_attempt_at BIGINT NOT NULL,
   claimed_until BIGINT NOT NULL DEFAULT 0,
-  state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'dead')),
-  last_error TEXT,
+  state {KEY} NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'dead')),
+  last_error {TEXT},
   delivered_at BIGINT
-);
-CREATE INDEX outbox_pending_by_destination ON outbox (destination, id) WHERE state = 'pending';
-CREATE INDEX outbox_pending_by_due ON outbox (next_attempt_at) WHERE state = 'pending';
-CREATE INDEX outbox_by_state ON outbox (state, id);
-)sql";
-
-// AUTOINCREMENT (SQLite) and BIGSERIAL (PostgreSQL) never reuse ids, so ids
-// order messages even after PurgeDelivered.
-constexpr const char* kPostgresSchema = R"sql(
-CREATE TABLE outbox (
-  id BIGSERIAL PRIMARY KEY,
-  destination TEXT NOT NULL,
-  method TEXT NOT NULL,
-  payload TEXT NOT NULL,
-  created_at BIGINT NOT NULL,
-  attempts INTEGER NOT NULL DEFAULT 0,
-  next_attempt_at BIGINT NOT NULL,
-  claimed_until BIGINT NOT NULL DEFAULT 0,
-  state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'dead')),
-  last_error TEXT,
-  delivered_at BIGINT
-);
-CREATE INDEX outbox_pending_by_destination ON outbox (destination, id) WHERE state = 'pending';
-CREATE INDEX outbox_pending_by_due ON outbox (next_attempt_at) WHERE state = 'pending';
+){END};
+CREATE INDEX outbox_pending_by_destination ON outbox (destination, id){WHERE state = 'pending'};
+CREATE INDEX outbox_pending_by_due ON outbox (next_attempt_at){WHERE state = 'pending'};
 CREATE INDEX outbox_by_state ON outbox (state, id);
 )sql";
 
 // Version 2: the ordering key (see outbox.h). The index serves the
 // "older message of the same key" lookups of ClaimDue.
 constexpr const char* kVersion2 = R"sql(
-ALTER TABLE outbox ADD COLUMN ordering_key TEXT NOT NULL DEFAULT '';
-CREATE INDEX outbox_pending_by_key ON outbox (destination, ordering_key, id) WHERE state = 'pending';
+ALTER TABLE outbox ADD COLUMN ordering_key {KEY} NOT NULL DEFAULT '';
+CREATE INDEX outbox_pending_by_key ON outbox (destination, ordering_key, id){WHERE state = 'pending'};
 )sql";
 
 constexpr const char* kColumns =
@@ -192,8 +175,7 @@ std::string_view OutboxStateName(OutboxState state) {
 }
 
 std::vector<Migration> Outbox::Migrations() {
-  return {Migration{"outbox", 1, kSqliteSchema, kPostgresSchema},
-          Migration{"outbox", 2, kVersion2, kVersion2}};
+  return {PortableMigration("outbox", 1, kSchema), PortableMigration("outbox", 2, kVersion2)};
 }
 
 Outbox::Outbox(SqlStore& store, OutboxOptions options) : store_(store), options_(options) {}
@@ -212,16 +194,20 @@ Result<int64_t> Outbox::Enqueue(soci::session& tx, std::string_view destination,
   std::string d(destination), m(method), p(payload), k(ordering_key);
   long long now = now_ms;
   long long id = 0;
+  const SqlDialect dialect = store_.dialect();
   try {
-    if (store_.dialect() == SqlDialect::kPostgres) {
-      int lock_class = kEnqueueLockClass;
-      tx << "SELECT 1 FROM pg_advisory_xact_lock(:c, hashtext(:d))", soci::use(lock_class),
-          soci::use(d);
+    sql_dialect::LockUntilCommit(tx, dialect, kEnqueueLockClass, d);
+    std::string insert =
+        "INSERT INTO outbox (destination, method, payload, ordering_key, created_at, "
+        "next_attempt_at) VALUES (:d, :m, :p, :k, :c, :n)";
+    if (sql_dialect::HasReturning(dialect)) {
+      tx << insert + " RETURNING id", soci::use(d), soci::use(m), soci::use(p), soci::use(k),
+          soci::use(now), soci::use(now), soci::into(id);
+    } else {
+      tx << insert, soci::use(d), soci::use(m), soci::use(p), soci::use(k), soci::use(now),
+          soci::use(now);
+      id = sql_dialect::LastInsertId(tx, dialect);
     }
-    tx << "INSERT INTO outbox (destination, method, payload, ordering_key, created_at, "
-          "next_attempt_at) VALUES (:d, :m, :p, :k, :c, :n) RETURNING id",
-        soci::use(d), soci::use(m), soci::use(p), soci::use(k), soci::use(now), soci::use(now),
-        soci::into(id);
   } catch (const std::exception& e) {
     return SqlStore::ToError(e);
   }
@@ -275,8 +261,7 @@ Status Outbox::MarkFailed(int64_t id, std::string_view error, int64_t now_ms) {
     long long key = id;
     std::string state;
     int attempts = 0;
-    // SQLite's BEGIN IMMEDIATE already holds the write lock; PostgreSQL needs the row lock.
-    std::string lock = store_.dialect() == SqlDialect::kPostgres ? " FOR UPDATE" : "";
+    std::string lock(sql_dialect::ForUpdate(store_.dialect()));
     sql << "SELECT state, attempts FROM outbox WHERE id = :id" + lock, soci::use(key),
         soci::into(state), soci::into(attempts);
     if (!sql.got_data()) return Error::NotFound("outbox: no such message");

@@ -2,6 +2,8 @@
 // before anything else that could include <sqlite3.h> at global scope.
 #include "store/sql_store.h"
 
+#include <soci/mysql/soci-mysql.h>
+#include <soci/odbc/soci-odbc.h>
 #include <soci/postgresql/soci-postgresql.h>
 #include <soci/sqlite3/soci-sqlite3.h>
 
@@ -15,8 +17,6 @@ namespace {
 
 namespace sq = sqlite_api;
 
-// pg_advisory_lock key that serialises Migrate across processes ("tongban" in ASCII).
-constexpr long long kMigrationLockKey = 0x746F6E6762616ELL;
 constexpr size_t kMaxErrorMessage = 300;
 
 // The first line of a driver message, without SOCI's "backend::function: "
@@ -24,7 +24,7 @@ constexpr size_t kMaxErrorMessage = 300;
 // never carry bound values; PostgreSQL's DETAIL lines (e.g. "Key (x)=(v)") do.
 std::string CleanMessage(std::string_view raw) {
   std::string_view m = raw.substr(0, raw.find('\n'));
-  if (m.starts_with("sqlite3_") || m.starts_with("postgresql_")) {
+  if (m.starts_with("sqlite3_") || m.starts_with("postgresql_") || m.starts_with("Error ")) {
     size_t colon = m.find(": ");
     if (colon != std::string_view::npos) m.remove_prefix(colon + 2);
   }
@@ -34,6 +34,13 @@ std::string CleanMessage(std::string_view raw) {
       m.remove_prefix(at + severity.size());
       break;
     }
+  }
+  // ODBC drivers prefix "[vendor][driver][server]".
+  while (!m.empty() && (m.front() == ' ' || m.front() == '\t')) m.remove_prefix(1);
+  while (m.starts_with('[')) {
+    size_t close = m.find(']');
+    if (close == std::string_view::npos) break;
+    m.remove_prefix(close + 1);
   }
   while (!m.empty() && (m.front() == ' ' || m.front() == '\t')) m.remove_prefix(1);
   while (!m.empty() && (m.back() == ' ' || m.back() == '\r' || m.back() == '.')) m.remove_suffix(1);
@@ -69,6 +76,87 @@ Error PostgresError(std::string_view sqlstate, std::string_view message) {
     return Error::Unavailable(std::move(text));
   }
   if (cls == "23") return Error::Conflict(std::move(text));
+  return Error::Internal(std::move(text));
+}
+
+// MySQL messages quote values, and SOCI's MySQL backend substitutes bound
+// values into the statement text, so even a syntax error can quote one. Every
+// quoted part becomes '?', except the index name of a duplicate key (callers
+// tell duplicates apart by index, e.g. dir_users_mobile).
+std::string HideQuoted(std::string_view m) {
+  std::string out;
+  size_t i = 0;
+  while (i < m.size()) {
+    if (m[i] != '\'') {
+      out.push_back(m[i++]);
+      continue;
+    }
+    size_t close = m.find('\'', i + 1);
+    if (close == std::string_view::npos) close = m.size() - 1;
+    if (out.ends_with("for key ")) {
+      out.append(m.substr(i, close + 1 - i));
+    } else {
+      out.append("?");
+    }
+    i = close + 1;
+  }
+  return out;
+}
+
+bool MySqlConnectionLost(unsigned int code) {
+  switch (code) {
+    case 1053:  // server shutdown in progress
+    case 1927:  // connection was killed
+    case 4031:  // disconnected by the server (idle timeout)
+    case CR_CONNECTION_ERROR:
+    case CR_CONN_HOST_ERROR:
+    case CR_SERVER_GONE_ERROR:
+    case CR_SERVER_LOST:
+    case 2055:  // lost connection at system error
+      return true;
+    default:
+      return false;
+  }
+}
+
+Error MySqlError(unsigned int code, std::string_view message) {
+  std::string suffix = " (MySQL error " + std::to_string(code) + ")";
+  std::string text = "database: " + HideQuoted(CleanMessage(message).substr(10)) + suffix;
+  if (MySqlConnectionLost(code)) return Error::Unavailable(std::move(text));
+  switch (code) {
+    case 1040:  // too many connections
+    case 1205:  // lock wait timeout
+    case 1213:  // deadlock
+    case 1021:  // disk full
+    case 1114:  // table full
+    case 1037:  // out of memory
+    case 1041:
+      return Error::Unavailable(std::move(text));
+    case 1062:  // duplicate entry
+    case 1586:
+    case 1216:  // foreign keys
+    case 1217:
+    case 1451:
+    case 1452:
+    case 1048:  // column cannot be null
+    case 3819:  // check constraint (MySQL)
+    case 4025:  // check constraint (MariaDB)
+      return Error::Conflict(std::move(text));
+    default:
+      return Error::Internal(std::move(text));
+  }
+}
+
+// ODBC: by SQLSTATE, which every driver reports.
+Error OdbcError(std::string_view sqlstate, std::string_view message) {
+  std::string_view cls = sqlstate.substr(0, 2);
+  std::string text = "database: " + HideQuoted(CleanMessage(message).substr(10));
+  if (cls == "22")
+    return Error::Internal("database: invalid data (SQLSTATE " + std::string(sqlstate) + ")");
+  if (cls == "08" || cls == "40" || cls == "IM" || sqlstate == "HYT00" || sqlstate == "HYT01") {
+    return Error::Unavailable(std::move(text));
+  }
+  if (cls == "23" || sqlstate == "44000") return Error::Conflict(std::move(text));
   return Error::Internal(std::move(text));
 }
 
@@ -132,9 +220,22 @@ void AppendConninfo(std::string& out, std::string_view key, std::string_view val
   out.push_back('\'');
 }
 
-// "user:pass@host:port/db?k=v&..." (the part after "postgresql://") to a
-// libpq conninfo string. Errors never echo the url: it may hold a password.
-Result<std::string> PostgresConninfo(std::string_view rest) {
+// Query parameters a mysql:// url may carry (SOCI's MySQL connect-string keys).
+// "reconnect" is left out on purpose: the client library would reconnect
+// silently, losing the session settings and any open transaction.
+bool IsMySqlParameter(std::string_view key) {
+  for (std::string_view k : {"unix_socket", "charset", "connect_timeout", "read_timeout",
+                             "write_timeout", "sslca", "sslcert", "sslkey"}) {
+    if (key == k) return true;
+  }
+  return false;
+}
+
+// "user:pass@host:port/db?k=v&..." (the part after "postgresql://" or
+// "mysql://") to a libpq conninfo string or a SOCI MySQL connect string (the
+// same key='value' syntax). Errors never echo the url: it may hold a password.
+Result<std::string> ConnectString(std::string_view rest, SqlDialect dialect) {
+  const bool mysql = dialect == SqlDialect::kMySql;
   std::string_view query;
   if (size_t q = rest.find('?'); q != std::string_view::npos) {
     query = rest.substr(q + 1);
@@ -218,13 +319,28 @@ Result<std::string> PostgresConninfo(std::string_view rest) {
                      [](char c) { return (c >= 'a' && c <= 'z') || c == '_'; })) {
       return Error::InvalidArgument("database url: bad query parameter name");
     }
+    if (mysql && !IsMySqlParameter(*key)) {
+      return Error::InvalidArgument(
+          "database url: unknown mysql parameter " + *key +
+          " (supported: unix_socket, charset, connect_timeout, read_timeout, write_timeout, "
+          "sslca, sslcert, sslkey)");
+    }
+    if (mysql && *key == "charset" && *value != "utf8mb4") {
+      return Error::InvalidArgument("database url: charset must be utf8mb4");
+    }
     if (*key == "connect_timeout") has_timeout = true;
-    if (*key == "options") has_options = true;
+    if (*key == "options" || *key == "charset") has_options = true;
     AppendConninfo(conninfo, *key, *value);
   }
   if (!has_timeout) AppendConninfo(conninfo, "connect_timeout", "5");
-  // NOTICEs ("relation already exists, skipping") would go to stderr via libpq.
-  if (!has_options) AppendConninfo(conninfo, "options", "-c client_min_messages=warning");
+  if (mysql) {
+    // utf8mb4, not MySQL's 3-byte "utf8", or 𠮷 and every other character
+    // outside the BMP would be rejected.
+    if (!has_options) AppendConninfo(conninfo, "charset", "utf8mb4");
+  } else if (!has_options) {
+    // NOTICEs ("relation already exists, skipping") would go to stderr via libpq.
+    AppendConninfo(conninfo, "options", "-c client_min_messages=warning");
+  }
   return conninfo;
 }
 
@@ -255,18 +371,121 @@ void ConfigureSqlite(soci::session& sql, bool in_memory) {
   sql << "PRAGMA foreign_keys=ON";
 }
 
+// PostgreSQL's defaults, on MySQL: READ COMMITTED (InnoDB defaults to
+// REPEATABLE READ, whose snapshots would hide rows other nodes committed) and
+// strict mode (an over-long or malformed value is an error, never truncated).
+void ConfigureMySql(soci::session& sql) {
+  sql << "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,"
+         "ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'";
+  sql << "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED";
+}
+
+void Configure(soci::session& sql, SqlStore::Backend backend, SqlDialect dialect, bool in_memory) {
+  if (backend == SqlStore::Backend::kSqlite) ConfigureSqlite(sql, in_memory);
+  if (dialect == SqlDialect::kMySql) ConfigureMySql(sql);
+}
+
+MYSQL* MySqlConnection(soci::session& sql) {
+  auto* backend = static_cast<soci::mysql_session_backend*>(sql.get_backend());
+  return backend == nullptr ? nullptr : backend->conn_;
+}
+
+SQLHDBC OdbcConnection(soci::session& sql) {
+  auto* backend = static_cast<soci::odbc_session_backend*>(sql.get_backend());
+  return backend == nullptr ? SQL_NULL_HDBC : backend->hdbc_;
+}
+
+// MySQL's multi-statement mode, switched on for the script only: statements
+// otherwise run one at a time, so a value can never smuggle in a second one.
+Status ExecuteMySqlScript(MYSQL* conn, const std::string& script) {
+  if (mysql_set_server_option(conn, MYSQL_OPTION_MULTI_STATEMENTS_ON) != 0) {
+    return MySqlError(mysql_errno(conn), mysql_error(conn));
+  }
+  Status result;
+  if (mysql_real_query(conn, script.c_str(), static_cast<unsigned long>(script.size())) != 0) {
+    result = MySqlError(mysql_errno(conn), mysql_error(conn));
+  } else {
+    for (;;) {
+      MYSQL_RES* res = mysql_store_result(conn);
+      if (res != nullptr) mysql_free_result(res);
+      int next = mysql_next_result(conn);
+      if (next == -1) break;
+      if (next > 0) {
+        result = MySqlError(mysql_errno(conn), mysql_error(conn));
+        break;
+      }
+    }
+  }
+  mysql_set_server_option(conn, MYSQL_OPTION_MULTI_STATEMENTS_OFF);
+  return result;
+}
+
+Error OdbcDiagnostic(SQLSMALLINT type, SQLHANDLE handle) {
+  SQLCHAR state[SQL_SQLSTATE_SIZE + 1] = {0};
+  SQLCHAR message[SQL_MAX_MESSAGE_LENGTH + 1] = {0};
+  SQLINTEGER native = 0;
+  SQLSMALLINT length = 0;
+  if (!SQL_SUCCEEDED(
+          SQLGetDiagRecA(type, handle, 1, state, &native, message, sizeof(message), &length))) {
+    return Error::Internal("database: ODBC statement failed");
+  }
+  return OdbcError(reinterpret_cast<const char*>(state),
+                   std::string("Error script: ") + reinterpret_cast<const char*>(message));
+}
+
+// The whole script in one SQLExecDirect, each result consumed in turn: the
+// driver's own multi-statement support (psqlodbc always; MariaDB's with the
+// MULTI_STATEMENTS option, which Open sets).
+Status ExecuteOdbcScript(SQLHDBC conn, const std::string& script) {
+  SQLHSTMT stmt = SQL_NULL_HSTMT;
+  if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, conn, &stmt))) {
+    return OdbcDiagnostic(SQL_HANDLE_DBC, conn);
+  }
+  std::vector<SQLCHAR> text(script.begin(), script.end());
+  text.push_back(0);
+  Status result;
+  SQLRETURN rc = SQLExecDirectA(stmt, text.data(), SQL_NTS);
+  while (result.ok()) {
+    if (rc == SQL_NO_DATA) {
+      // A statement that touched no rows; further results may follow.
+    } else if (!SQL_SUCCEEDED(rc)) {
+      result = OdbcDiagnostic(SQL_HANDLE_STMT, stmt);
+      break;
+    }
+    rc = SQLMoreResults(stmt);
+    if (rc == SQL_NO_DATA) break;
+  }
+  SQLFreeHandle(SQL_HANDLE_STMT, stmt);
+  return result;
+}
+
 // Runs a whole migration script with the database's own multi-statement
-// executor (sqlite3_exec / PQexec), so triggers and $$-bodies need no splitting.
-Status ExecuteScript(soci::session& sql, SqlDialect dialect, const std::string& script) {
-  if (dialect == SqlDialect::kSqlite) {
-    sq::sqlite3* conn = SqliteConnection(sql);
-    if (conn == nullptr) return Error::Unavailable("database: session is not connected");
-    char* err = nullptr;
-    int rc = sq::sqlite3_exec(conn, script.c_str(), nullptr, nullptr, &err);
-    if (rc == SQLITE_OK) return Status::Ok();
-    std::string message = err != nullptr ? err : sq::sqlite3_errstr(rc);
-    sq::sqlite3_free(err);
-    return SqliteError(rc, message);
+// executor (sqlite3_exec / PQexec / MySQL multi-statements / ODBC), so
+// triggers and $$-bodies need no splitting.
+Status ExecuteScript(soci::session& sql, SqlStore::Backend backend, const std::string& script) {
+  switch (backend) {
+    case SqlStore::Backend::kSqlite: {
+      sq::sqlite3* conn = SqliteConnection(sql);
+      if (conn == nullptr) return Error::Unavailable("database: session is not connected");
+      char* err = nullptr;
+      int rc = sq::sqlite3_exec(conn, script.c_str(), nullptr, nullptr, &err);
+      if (rc == SQLITE_OK) return Status::Ok();
+      std::string message = err != nullptr ? err : sq::sqlite3_errstr(rc);
+      sq::sqlite3_free(err);
+      return SqliteError(rc, message);
+    }
+    case SqlStore::Backend::kMySql: {
+      MYSQL* conn = MySqlConnection(sql);
+      if (conn == nullptr) return Error::Unavailable("database: session is not connected");
+      return ExecuteMySqlScript(conn, script);
+    }
+    case SqlStore::Backend::kOdbc: {
+      SQLHDBC conn = OdbcConnection(sql);
+      if (conn == SQL_NULL_HDBC) return Error::Unavailable("database: session is not connected");
+      return ExecuteOdbcScript(conn, script);
+    }
+    case SqlStore::Backend::kPostgres:
+      break;
   }
   PGconn* conn = PgConnection(sql);
   if (conn == nullptr) return Error::Unavailable("database: session is not connected");
@@ -282,16 +501,82 @@ Status ExecuteScript(soci::session& sql, SqlDialect dialect, const std::string& 
                        primary != nullptr ? primary : PQerrorMessage(conn));
 }
 
-const char* NowMillisSql(SqlDialect dialect) {
-  return dialect == SqlDialect::kSqlite
-             ? "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"
-             : "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)";
+// An ODBC connection string with tongban's "dialect=" taken out, and what the
+// MySQL dialect needs added when the string does not say: matched (not
+// changed) row counts, as SOCI's MySQL backend asks for, multi-statement
+// scripts for Migrate, and utf8mb4. Values may be {braced}.
+Result<std::pair<std::string, SqlDialect>> OdbcConnectString(std::string_view rest) {
+  std::string out;
+  std::optional<SqlDialect> dialect;
+  bool has_option = false;
+  bool has_charset = false;
+  size_t i = 0;
+  while (i < rest.size()) {
+    size_t end = i;
+    while (end < rest.size() && rest[end] != ';') {
+      if (rest[end] == '{') {
+        size_t close = rest.find('}', end);
+        if (close == std::string_view::npos) {
+          return Error::InvalidArgument("database url: unterminated { in the ODBC string");
+        }
+        end = close;
+      }
+      ++end;
+    }
+    std::string_view pair = rest.substr(i, end - i);
+    i = end + 1;
+    if (pair.empty()) continue;
+    size_t eq = pair.find('=');
+    std::string key(pair.substr(0, eq));
+    for (char& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string_view value = eq == std::string_view::npos ? "" : pair.substr(eq + 1);
+    if (key == "dialect") {
+      if (value == "mysql" || value == "mariadb") {
+        dialect = SqlDialect::kMySql;
+      } else if (value == "postgresql" || value == "postgres") {
+        dialect = SqlDialect::kPostgres;
+      } else {
+        return Error::InvalidArgument(
+            "database url: unsupported ODBC dialect (supported: dialect=mysql, "
+            "dialect=postgresql)");
+      }
+      continue;
+    }
+    if (key == "option" || key == "options") has_option = true;
+    if (key == "charset") has_charset = true;
+    if (!out.empty()) out.push_back(';');
+    out.append(pair);
+  }
+  if (!dialect.has_value()) {
+    return Error::InvalidArgument(
+        "database url: an odbc:// url must name the SQL its data source speaks: add "
+        "dialect=mysql or dialect=postgresql");
+  }
+  if (out.empty()) return Error::InvalidArgument("database url: the ODBC string is empty");
+  if (*dialect == SqlDialect::kMySql) {
+    // FOUND_ROWS (2) + MULTI_STATEMENTS (1 << 26), for MySQL's and MariaDB's drivers.
+    if (!has_option) out += ";OPTION=67108866";
+    if (!has_charset) out += ";CHARSET=utf8mb4";
+  }
+  return std::make_pair(std::move(out), *dialect);
 }
+
+constexpr const char* kSupported =
+    "supported: sqlite:///path, sqlite::memory:, postgresql://..., mysql://..., mariadb://..., "
+    "odbc://DSN=...;dialect=mysql|postgresql";
 
 }  // namespace
 
-SqlStore::SqlStore(PrivateTag, SqlDialect dialect, size_t pool_size)
+Migration PortableMigration(std::string module, int version, std::string_view script) {
+  return Migration{std::move(module), version,
+                   sql_dialect::ExpandSchema(script, SqlDialect::kSqlite),
+                   sql_dialect::ExpandSchema(script, SqlDialect::kPostgres),
+                   sql_dialect::ExpandSchema(script, SqlDialect::kMySql)};
+}
+
+SqlStore::SqlStore(PrivateTag, SqlDialect dialect, Backend backend, size_t pool_size)
     : dialect_(dialect),
+      backend_(backend),
       pool_(std::make_unique<soci::connection_pool>(pool_size)),
       pool_size_(pool_size) {}
 
@@ -300,15 +585,18 @@ SqlStore::~SqlStore() = default;
 Result<std::unique_ptr<SqlStore>> SqlStore::Open(std::string_view url, size_t pool_size) {
   if (pool_size == 0) return Error::InvalidArgument("database: pool_size must be at least 1");
   SqlDialect dialect;
+  Backend backend;
   std::string connect;
   bool in_memory = false;
   if (url == "sqlite::memory:") {
     dialect = SqlDialect::kSqlite;
+    backend = Backend::kSqlite;
     connect = ":memory:";
     in_memory = true;
     pool_size = 1;
   } else if (url.starts_with("sqlite://")) {
     dialect = SqlDialect::kSqlite;
+    backend = Backend::kSqlite;
     std::string_view path = url.substr(9);
     if (path.empty()) return Error::InvalidArgument("database url: sqlite path is empty");
     if (path.find('"') != std::string_view::npos) {
@@ -318,25 +606,63 @@ Result<std::unique_ptr<SqlStore>> SqlStore::Open(std::string_view url, size_t po
     connect = "db=\"" + std::string(path) + "\"";
   } else if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {
     dialect = SqlDialect::kPostgres;
-    auto conninfo = PostgresConninfo(url.substr(url.find("://") + 3));
+    backend = Backend::kPostgres;
+    auto conninfo = ConnectString(url.substr(url.find("://") + 3), dialect);
     if (!conninfo.ok()) return std::move(conninfo).error();
     connect = std::move(*conninfo);
+  } else if (url.starts_with("mysql://") || url.starts_with("mariadb://")) {
+    dialect = SqlDialect::kMySql;
+    backend = Backend::kMySql;
+    auto conninfo = ConnectString(url.substr(url.find("://") + 3), dialect);
+    if (!conninfo.ok()) return std::move(conninfo).error();
+    connect = std::move(*conninfo);
+  } else if (url.starts_with("odbc://")) {
+    backend = Backend::kOdbc;
+    auto parsed = OdbcConnectString(url.substr(7));
+    if (!parsed.ok()) return std::move(parsed).error();
+    connect = std::move(parsed->first);
+    dialect = parsed->second;
   } else {
-    return Error::InvalidArgument(
-        "database url: expected sqlite:///path, sqlite::memory: or postgresql://...");
+    size_t scheme = url.find("://");
+    std::string named = scheme == std::string_view::npos || scheme > 20
+                            ? ""
+                            : " " + std::string(url.substr(0, scheme));
+    return Error::InvalidArgument("database url: unsupported backend" + named + " (" + kSupported +
+                                  ")");
   }
 
-  auto store = std::make_unique<SqlStore>(PrivateTag{}, dialect, pool_size);
+  auto store = std::make_unique<SqlStore>(PrivateTag{}, dialect, backend, pool_size);
   store->in_memory_ = in_memory;
   for (size_t i = 0; i < pool_size; ++i) {
     soci::session& sql = store->pool_->at(i);
     try {
-      if (dialect == SqlDialect::kSqlite) {
-        sql.open(soci::sqlite3, connect);
-        ConfigureSqlite(sql, in_memory);
-      } else {
-        sql.open(soci::postgresql, connect);
+      switch (backend) {
+        case Backend::kSqlite:
+          sql.open(soci::sqlite3, connect);
+          break;
+        case Backend::kPostgres:
+          sql.open(soci::postgresql, connect);
+          break;
+        case Backend::kMySql:
+          sql.open(soci::mysql, connect);
+          break;
+        case Backend::kOdbc:
+          sql.open(soci::odbc, connect);
+          break;
       }
+      Configure(sql, backend, dialect, in_memory);
+    } catch (const soci::odbc_soci_error& e) {
+      std::string state = reinterpret_cast<const char*>(e.odbc_error_code());
+      std::string message = e.get_error_message();
+      if (state.starts_with("IM") || message.find("[Driver Manager]") != std::string::npos) {
+        // IM002: no such DSN and no default driver; IM003 (or unixODBC's
+        // "Can't open lib"): the driver library is missing.
+        return Error::Unavailable(
+            "database: cannot open: the ODBC data source or its driver is not installed (" +
+            OneLine(CleanMessage(e.get_error_message()).substr(10)) +
+            "); check odbc.ini / odbcinst.ini, or use a DRIVER= string");
+      }
+      return Error::Unavailable("database: cannot open: " + OneLine(e.get_error_message()));
     } catch (const soci::soci_error& e) {
       return Error::Unavailable("database: cannot open: " + OneLine(e.get_error_message()));
     }
@@ -375,7 +701,7 @@ Result<SqlStore::Lease> SqlStore::TryAcquire(std::chrono::milliseconds wait) {
 
 void SqlStore::Revive(soci::session& sql) {
   bool closed = sql.get_backend() == nullptr;  // an earlier Reopen failed
-  if (!closed && (dialect_ != SqlDialect::kPostgres || !PgConnectionLost(sql))) return;
+  if (!closed && (backend_ != Backend::kPostgres || !PgConnectionLost(sql))) return;
   // Still down afterwards: the next statement fails with errc::kUnavailable,
   // which reports the outage better than anything we could say here.
   Reopen(sql);
@@ -387,6 +713,13 @@ Error SqlStore::ToError(const std::exception& e) {
   }
   if (const auto* lite = dynamic_cast<const soci::sqlite3_soci_error*>(&e)) {
     return SqliteError(lite->result(), lite->get_error_message());
+  }
+  if (const auto* my = dynamic_cast<const soci::mysql_soci_error*>(&e)) {
+    return MySqlError(my->err_num_, my->get_error_message());
+  }
+  if (const auto* odbc = dynamic_cast<const soci::odbc_soci_error*>(&e)) {
+    return OdbcError(reinterpret_cast<const char*>(odbc->odbc_error_code()),
+                     odbc->get_error_message());
   }
   if (const auto* soci_error = dynamic_cast<const soci::soci_error*>(&e)) {
     std::string message = CleanMessage(soci_error->get_error_message());
@@ -403,31 +736,68 @@ Error SqlStore::ToError(const std::exception& e) {
   return Error::Internal(CleanMessage(e.what()));
 }
 
-namespace {
+bool SqlStore::ConnectionLost(const std::exception* e, soci::session& sql) {
+  if (sql.get_backend() == nullptr) return true;
+  if (backend_ == Backend::kPostgres) return PgConnectionLost(sql);
+  if (e == nullptr) return false;
+  if (const auto* my = dynamic_cast<const soci::mysql_soci_error*>(e)) {
+    return MySqlConnectionLost(my->err_num_);
+  }
+  if (const auto* odbc = dynamic_cast<const soci::odbc_soci_error*>(e)) {
+    const char* state = reinterpret_cast<const char*>(odbc->odbc_error_code());
+    return (state[0] == '0' && state[1] == '8') ||
+           (dialect_ == SqlDialect::kMySql &&
+            MySqlConnectionLost(static_cast<unsigned int>(odbc->native_error_code())));
+  }
+  return false;
+}
 
-// ToError, except that any failure on a closed session, or on a PostgreSQL
-// session whose connection is gone, is an outage (libpq gives those no SQLSTATE).
-Error Classify(const std::exception& e, soci::session& sql, SqlDialect dialect) {
-  Error error = SqlStore::ToError(e);
-  if (sql.get_backend() == nullptr || (dialect == SqlDialect::kPostgres && PgConnectionLost(sql))) {
+Error SqlStore::Fail(const std::exception& e, soci::session& sql) {
+  Error error = ToError(e);
+  if (ConnectionLost(&e, sql)) {
+    // libpq gives a lost connection no SQLSTATE, and a MySQL or ODBC session
+    // cannot tell later that it is dead: reconnect now (closed if the server
+    // is still away; Revive tries again on the next lease).
     error.code = errc::kUnavailable;
+    if (backend_ != Backend::kPostgres) Reopen(sql);
   }
   return error;
 }
 
-bool InTransaction(soci::session& sql, SqlDialect dialect) {
-  if (dialect == SqlDialect::kSqlite) {
-    sq::sqlite3* conn = SqliteConnection(sql);
-    return conn != nullptr && sq::sqlite3_get_autocommit(conn) == 0;
+bool SqlStore::InTransaction(soci::session& sql) {
+  switch (backend_) {
+    case Backend::kSqlite: {
+      sq::sqlite3* conn = SqliteConnection(sql);
+      return conn != nullptr && sq::sqlite3_get_autocommit(conn) == 0;
+    }
+    case Backend::kPostgres: {
+      PGconn* conn = PgConnection(sql);
+      if (conn == nullptr) return false;
+      PGTransactionStatusType st = PQtransactionStatus(conn);
+      return st == PQTRANS_INTRANS || st == PQTRANS_INERROR || st == PQTRANS_ACTIVE;
+    }
+    case Backend::kMySql: {
+      MYSQL* conn = MySqlConnection(sql);
+      return conn != nullptr && (conn->server_status & SERVER_STATUS_IN_TRANS) != 0;
+    }
+    case Backend::kOdbc: {
+      // SOCI turns autocommit off for begin() and back on at commit/rollback.
+      SQLHDBC conn = OdbcConnection(sql);
+      if (conn == SQL_NULL_HDBC) return false;
+      SQLULEN autocommit = SQL_AUTOCOMMIT_ON;
+      if (!SQL_SUCCEEDED(SQLGetConnectAttr(conn, SQL_ATTR_AUTOCOMMIT, &autocommit, 0, nullptr))) {
+        return true;  // unknown: a rollback too many is harmless
+      }
+      return autocommit == SQL_AUTOCOMMIT_OFF;
+    }
   }
-  PGconn* conn = PgConnection(sql);
-  if (conn == nullptr) return false;
-  PGTransactionStatusType st = PQtransactionStatus(conn);
-  return st == PQTRANS_INTRANS || st == PQTRANS_INERROR || st == PQTRANS_ACTIVE;
+  return false;
 }
 
-bool TransactionAborted(soci::session& sql, SqlDialect dialect) {
-  if (dialect != SqlDialect::kPostgres) return false;
+namespace {
+
+bool TransactionAborted(soci::session& sql, SqlStore::Backend backend) {
+  if (backend != SqlStore::Backend::kPostgres) return false;
   PGconn* conn = PgConnection(sql);
   return conn != nullptr && PQtransactionStatus(conn) == PQTRANS_INERROR;
 }
@@ -443,7 +813,7 @@ void Begin(soci::session& sql, SqlDialect dialect) {
 }  // namespace
 
 void SqlStore::EndTransaction(soci::session& sql) {
-  if (!InTransaction(sql, dialect_)) return;
+  if (!InTransaction(sql)) return;
   try {
     sql.rollback();
   } catch (const soci::soci_error&) {
@@ -456,7 +826,7 @@ void SqlStore::Reopen(soci::session& sql) {
   if (in_memory_) return;
   try {
     sql.reconnect();
-    if (dialect_ == SqlDialect::kSqlite) ConfigureSqlite(sql, /*in_memory=*/false);
+    Configure(sql, backend_, dialect_, /*in_memory=*/false);
   } catch (const soci::soci_error&) {
     // Left disconnected or unconfigured; the next user gets an error, not a
     // silently different session.
@@ -476,19 +846,18 @@ Status SqlStore::RunTransaction(const std::function<Status(soci::session&)>& bod
   } catch (const std::exception& e) {
     // A connection that died while idle in the pool fails here, before any
     // work was done, so one reconnect and retry is safe.
-    if (dialect_ != SqlDialect::kPostgres || !PgConnectionLost(sql))
-      return Classify(e, sql, dialect_);
-    Revive(sql);
+    if (!ConnectionLost(&e, sql)) return Fail(e, sql);
+    Reopen(sql);
     try {
       Begin(sql, dialect_);
     } catch (const std::exception& again) {
-      return Classify(again, sql, dialect_);
+      return Fail(again, sql);
     }
   }
   Status result;
   try {
     result = body(sql);
-    if (result.ok() && TransactionAborted(sql, dialect_)) {
+    if (result.ok() && TransactionAborted(sql, backend_)) {
       result = Error::Internal("database: transaction aborted by an earlier failed statement");
     }
     if (result.ok()) {
@@ -496,7 +865,7 @@ Status SqlStore::RunTransaction(const std::function<Status(soci::session&)>& bod
       return Status::Ok();
     }
   } catch (const std::exception& e) {
-    result = Classify(e, sql, dialect_);
+    result = Fail(e, sql);
   } catch (...) {
     EndTransaction(sql);
     throw;
@@ -513,7 +882,7 @@ Status SqlStore::RunSession(const std::function<Status(soci::session&)>& body) {
   try {
     result = body(sql);
   } catch (const std::exception& e) {
-    result = Classify(e, sql, dialect_);
+    result = Fail(e, sql);
   } catch (...) {
     EndTransaction(sql);
     throw;
@@ -565,28 +934,27 @@ Status SqlStore::Migrate(const std::vector<Migration>& migrations) {
   auto unlock = [&] {
     if (!locked) return;
     try {
-      sql << "SELECT pg_advisory_unlock(" + std::to_string(kMigrationLockKey) + ")";
+      sql << sql_dialect::MigrationUnlock(dialect_);
     } catch (const soci::soci_error&) {
       Reopen(sql);  // the lock belongs to the connection; dropping it releases the lock
     }
   };
 
   auto run = [&]() -> Status {
-    if (dialect_ == SqlDialect::kPostgres) {
-      sql << "SELECT pg_advisory_lock(" + std::to_string(kMigrationLockKey) + ")";
+    if (std::string lock = sql_dialect::MigrationLock(dialect_); !lock.empty()) {
+      sql << lock;
       locked = true;
     }
-    sql << "CREATE TABLE IF NOT EXISTS schema_migrations ("
-           "module TEXT NOT NULL, version INTEGER NOT NULL, applied_at BIGINT NOT NULL, "
-           "PRIMARY KEY (module, version))";
+    TB_RETURN_IF_ERROR(ExecuteScript(sql, backend_, sql_dialect::BootstrapSchema(dialect_)));
 
     std::set<std::pair<std::string, int>> applied;
     {
-      soci::rowset<soci::row> rows =
-          (sql.prepare << "SELECT module, version FROM schema_migrations");
-      for (const soci::row& r : rows) {
-        applied.emplace(r.get<std::string>(0), r.get<int>(1));
-      }
+      std::string module;
+      int version = 0;
+      soci::statement st = (sql.prepare << "SELECT module, version FROM schema_migrations",
+                            soci::into(module), soci::into(version));
+      st.execute();
+      while (st.fetch()) applied.emplace(module, version);
     }
 
     for (const std::string& module : module_order) {
@@ -599,9 +967,10 @@ Status SqlStore::Migrate(const std::vector<Migration>& migrations) {
         sql << "SELECT COUNT(*) FROM schema_migrations WHERE module = :m AND version = :v",
             soci::use(m->module), soci::use(m->version), soci::into(count);
         if (count == 0) {
-          const std::string& script =
-              dialect_ == SqlDialect::kPostgres && !m->postgres.empty() ? m->postgres : m->sqlite;
-          Status st = ExecuteScript(sql, dialect_, script);
+          const std::string* script = &m->sqlite;
+          if (dialect_ == SqlDialect::kPostgres && !m->postgres.empty()) script = &m->postgres;
+          if (dialect_ == SqlDialect::kMySql && !m->mysql.empty()) script = &m->mysql;
+          Status st = ExecuteScript(sql, backend_, *script);
           if (!st.ok()) {
             EndTransaction(sql);
             Error error = std::move(st).error();
@@ -612,7 +981,7 @@ Status SqlStore::Migrate(const std::vector<Migration>& migrations) {
           sql << std::string(
                      "INSERT INTO schema_migrations (module, version, applied_at) "
                      "VALUES (:m, :v, ") +
-                     NowMillisSql(dialect_) + ")",
+                     std::string(sql_dialect::NowMillis(dialect_)) + ")",
               soci::use(m->module), soci::use(m->version);
         }
         sql.commit();
@@ -625,7 +994,7 @@ Status SqlStore::Migrate(const std::vector<Migration>& migrations) {
   try {
     result = run();
   } catch (const std::exception& e) {
-    result = Classify(e, sql, dialect_);
+    result = Fail(e, sql);
   }
   EndTransaction(sql);
   unlock();

@@ -1,5 +1,6 @@
 // SqlStore: tongban's relational database (directory, outbox, audit, cases).
-// A pool of SOCI sessions on SQLite (default, WAL) or PostgreSQL, plus
+// A pool of SOCI sessions on SQLite (default, WAL), PostgreSQL, MySQL/MariaDB
+// or any ODBC data source that speaks one of those dialects, plus
 // versioned migrations that each module registers for itself. Domain
 // repositories use it; protocol and HTTP code never do.
 //
@@ -38,21 +39,24 @@
 #include <vector>
 
 #include "core/result.h"
+#include "store/sql_dialect.h"
 
 namespace tongban {
-
-enum class SqlDialect { kSqlite, kPostgres };
 
 // One schema step of one module. Applied once, in version order, inside a
 // transaction; recorded in the table schema_migrations(module, version).
 // A script may hold several statements (triggers and $$-quoted bodies included):
 // it runs through the database's own multi-statement executor.
 struct Migration {
-  std::string module;    // e.g. "directory"
-  int version;           // 1, 2, ... within the module
-  std::string sqlite;    // statements for SQLite (';'-separated)
-  std::string postgres;  // statements for PostgreSQL; empty = same as sqlite
+  std::string module;      // e.g. "directory"
+  int version;             // 1, 2, ... within the module
+  std::string sqlite;      // statements for SQLite (';'-separated)
+  std::string postgres;    // statements for PostgreSQL; empty = same as sqlite
+  std::string mysql = "";  // statements for MySQL; empty = same as sqlite
 };
+
+// A migration written once with sql_dialect::ExpandSchema's placeholders.
+Migration PortableMigration(std::string module, int version, std::string_view script);
 
 class SqlStore {
   struct PrivateTag {
@@ -68,7 +72,14 @@ class SqlStore {
   // `url`: "sqlite:///abs/path.db", "sqlite://rel/path.db", "sqlite::memory:",
   // or "postgresql://user:pass@host:port/db?sslmode=require" (also "postgres://";
   // every part optional, %-escapes decoded, query parameters passed to libpq;
-  // connect_timeout defaults to 5 s).
+  // connect_timeout defaults to 5 s),
+  // or "mysql://user:pass@host:port/db?unix_socket=/path" (also "mariadb://"; the
+  // same rules; charset is always utf8mb4; host "localhost" means the default
+  // Unix socket, as for every MySQL client),
+  // or "odbc://DSN=name;UID=u;PWD=p;dialect=mysql" (any ODBC connection string;
+  // dialect=mysql or dialect=postgresql names the SQL the data source speaks,
+  // and is required). MySQL sessions run READ COMMITTED in strict mode, as
+  // PostgreSQL does by default.
   // `pool_size`: sessions kept open (SQLite in-memory always uses 1, since each
   // connection to ":memory:" would be a separate database).
   // SQLite sessions get journal_mode=WAL, synchronous=NORMAL, foreign_keys=ON,
@@ -76,22 +87,30 @@ class SqlStore {
   // kernel before COMMIT returns, so a kill -9 of tongban loses nothing that
   // was committed; only an OS crash or power loss can drop the last
   // transactions (never corrupting the file).
-  // Errors: errc::kInvalidArgument for a malformed url, errc::kUnavailable when
-  // the database cannot be opened.
+  // Errors: errc::kInvalidArgument for a malformed url or an unsupported
+  // backend (the message lists the supported ones), errc::kUnavailable when the
+  // database cannot be opened (a missing ODBC driver included).
   static Result<std::unique_ptr<SqlStore>> Open(std::string_view url, size_t pool_size = 4);
+  // How the sessions talk to the database (the dialect is what they speak).
+  enum class Backend { kSqlite, kPostgres, kMySql, kOdbc };
+
   // Public for make_unique, but only Open can name PrivateTag.
-  SqlStore(PrivateTag, SqlDialect dialect, size_t pool_size);
+  SqlStore(PrivateTag, SqlDialect dialect, Backend backend, size_t pool_size);
   ~SqlStore();
   SqlStore(const SqlStore&) = delete;
   SqlStore& operator=(const SqlStore&) = delete;
 
   SqlDialect dialect() const { return dialect_; }
+  Backend backend() const { return backend_; }
 
   // Applies every migration not yet recorded: modules in the order they first
   // appear in `migrations`, versions ascending within a module, each in its
   // own transaction together with its schema_migrations row. Idempotent, and
   // safe when several processes migrate the same database at once (PostgreSQL
-  // serialises them with pg_advisory_lock; SQLite with BEGIN IMMEDIATE).
+  // serialises them with pg_advisory_lock, MySQL with GET_LOCK, SQLite with
+  // BEGIN IMMEDIATE). MySQL commits each DDL statement at once, so there a
+  // failed migration can leave the statements before the failing one applied
+  // (the migration itself stays unrecorded).
   // Errors: errc::kInvalidArgument for a duplicate (module, version) or a
   // version < 1; otherwise the failing migration's error, with the migrations
   // before it kept.
@@ -117,7 +136,8 @@ class SqlStore {
   // Converts an exception thrown by SOCI (or by a type conversion inside it)
   // into an Error with a "database: " message and no bound values:
   //   connection lost, server shutting down, SQLite busy/locked/full/IO error,
-  //   PostgreSQL serialization failure or deadlock  -> errc::kUnavailable
+  //   PostgreSQL serialization failure or deadlock,
+  //   MySQL deadlock or lock wait timeout               -> errc::kUnavailable
   //   unique / foreign-key / check / not-null violation -> errc::kConflict
   //   anything else                                    -> errc::kInternal
   static Error ToError(const std::exception& e);
@@ -149,9 +169,14 @@ class SqlStore {
  private:
   Status RunTransaction(const std::function<Status(soci::session&)>& body);
   Status RunSession(const std::function<Status(soci::session&)>& body);
-  // Re-opens a pooled PostgreSQL session whose connection dropped, so a
-  // database restart costs at most one failed call per pooled session.
+  // Re-opens a pooled session whose connection dropped (or was closed after a
+  // failure), so a database restart costs at most one failed call per pooled session.
   void Revive(soci::session& session);
+  // ToError, plus: a failure that lost the connection is errc::kUnavailable,
+  // and the session is reopened (or closed) so that the next lease works.
+  Error Fail(const std::exception& e, soci::session& session);
+  bool ConnectionLost(const std::exception* e, soci::session& session);
+  bool InTransaction(soci::session& session);
   // Leaves the session with no open transaction, so the next lease starts clean.
   void EndTransaction(soci::session& session);
   // Reconnects a session that cannot be trusted, restoring its settings.
@@ -161,6 +186,7 @@ class SqlStore {
   static auto Invoke(F& fn, Runner&& run) -> std::invoke_result_t<F&, soci::session&>;
 
   SqlDialect dialect_;
+  Backend backend_;
   bool in_memory_ = false;  // sqlite::memory: must never be reopened (it would be empty)
   std::unique_ptr<soci::connection_pool> pool_;
   size_t pool_size_;

@@ -1,4 +1,4 @@
-"""Private PostgreSQL and Redis servers for integration tests, the Python
+"""Private PostgreSQL, MariaDB and Redis servers for integration tests, the Python
 twin of tests/unit/store_test_support.h: each runs on a free loopback port in
 its own temp dir, is ready when a real connection answers (polled with a
 bounded deadline), and is stopped and removed on exit.
@@ -26,6 +26,9 @@ PG_CTL = os.path.join(PG_BIN_DIR, "pg_ctl")
 POSTGRES = os.path.join(PG_BIN_DIR, "postgres")
 PSQL = os.path.join(PG_BIN_DIR, "psql")
 REDIS_SERVER = "/usr/bin/redis-server"
+MARIADB_INSTALL_DB = "/usr/bin/mariadb-install-db"
+MARIADBD = "/usr/sbin/mariadbd"
+MARIADB = "/usr/bin/mariadb"
 
 
 _PR_SET_PDEATHSIG = 1
@@ -277,6 +280,154 @@ class PrivatePostgres:
             self.proc.send_signal(signal.SIGINT)  # "fast" shutdown
             try:
                 self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def close(self):
+        self._terminate()
+        if self.dir is not None:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            self.dir = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def missing_mariadb():
+    """Why the MariaDB tests cannot run (None when all is there). CI installs
+    mariadb-server (scripts/install-deps.sh), so callers fail rather than skip."""
+    for path in (MARIADB_INSTALL_DB, MARIADBD, MARIADB):
+        if not os.access(path, os.X_OK):
+            return "%s is not installed (scripts/install-deps.sh installs it)" % path
+    return None
+
+
+class PrivateMariadb:
+    """A MariaDB server (grant tables skipped: any user connects, as root may;
+    InnoDB flushing relaxed for speed) on a free loopback port. Its datadir is
+    copied from a per-user template shared with the C++ tests (same path and
+    lock), because mariadb-install-db takes seconds. Same interface as
+    PrivatePostgres, plus stop() / restart() on the same port for outage tests."""
+
+    def __init__(self):
+        self.dir = None
+        self.data = None
+        self.port = None
+        self.proc = None
+        self.next_db = 1
+        self.log_path = None
+
+    @staticmethod
+    def _root_args():
+        return ["--user=root"] if os.geteuid() == 0 else []
+
+    def _template(self):
+        base = os.environ.get("TMPDIR") or "/tmp"
+        path = os.path.join(base, "tongban-mariadb-template-%d" % os.geteuid())
+        with open(path + ".lock", "a+") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not os.path.exists(os.path.join(path, "mysql")):
+                work = path + ".building"
+                shutil.rmtree(work, ignore_errors=True)
+                shutil.rmtree(path, ignore_errors=True)
+                with open(path + ".log", "ab") as log:
+                    rc = subprocess.run(
+                        [MARIADB_INSTALL_DB, "--no-defaults", "--datadir=" + work,
+                         "--skip-test-db", "--auth-root-authentication-method=normal",
+                         "--innodb-log-file-size=8M"] + self._root_args(),
+                        stdout=log, stderr=log, stdin=subprocess.DEVNULL,
+                        preexec_fn=die_with_parent, timeout=180).returncode
+                if rc != 0:
+                    shutil.rmtree(work, ignore_errors=True)
+                    raise RuntimeError("mariadb-install-db failed: " + tail(path + ".log"))
+                os.rename(work, path)
+        return path
+
+    def _launch(self):
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                [MARIADBD, "--no-defaults", "--datadir=" + self.data,
+                 "--port=%d" % self.port, "--bind-address=127.0.0.1",
+                 "--socket=" + os.path.join(self.dir, "mariadb.sock"),
+                 "--pid-file=" + os.path.join(self.dir, "mariadb.pid"),
+                 "--skip-grant-tables", "--skip-name-resolve",
+                 "--innodb-buffer-pool-size=64M", "--innodb-log-file-size=8M",
+                 "--innodb-flush-log-at-trx-commit=2", "--innodb-doublewrite=0",
+                 "--loose-innodb-use-native-aio=0", "--max-connections=200",
+                 "--character-set-server=utf8mb4", "--collation-server=utf8mb4_bin"]
+                + self._root_args(),
+                stdout=log, stderr=log, stdin=subprocess.DEVNULL, preexec_fn=die_with_parent)
+        return wait_until(lambda: self._client_ok("SELECT 1"), self.proc, 60)
+
+    def start(self):
+        reason = missing_mariadb()
+        if reason:
+            raise RuntimeError(reason)
+        self.dir = tempfile.mkdtemp(prefix="tongban-mariadb-")
+        self.data = os.path.join(self.dir, "data")
+        self.log_path = os.path.join(self.dir, "mariadb.log")
+        try:
+            subprocess.run(["/bin/cp", "-a", self._template(), self.data], check=True,
+                           timeout=60)
+            for _ in range(3):
+                self.port = free_loopback_port()
+                if self._launch():
+                    return self
+                self._terminate()
+            raise RuntimeError("mariadbd did not become ready: " + tail(self.log_path))
+        except BaseException:
+            self.close()
+            raise
+
+    def stop(self):
+        self._terminate()
+
+    def restart(self):
+        """Starts the stopped server again on the same port and datadir."""
+        if not self._launch():
+            raise RuntimeError("mariadbd did not restart: " + tail(self.log_path))
+        return self
+
+    def _client(self, sql, db="", timeout=10):
+        args = [MARIADB, "--no-defaults", "-h", "127.0.0.1", "-P", str(self.port), "-u", "root",
+                "--connect-timeout=2", "-N", "-B", "-e", sql]
+        if db:
+            args.append(db)
+        return subprocess.run(args, capture_output=True, text=True, timeout=timeout)
+
+    def _client_ok(self, sql):
+        try:
+            return self._client(sql).returncode == 0
+        except subprocess.TimeoutExpired:
+            return False
+
+    def query(self, db, sql):
+        """Runs SQL in database `db`; returns the client's tab-separated output, raises on error."""
+        r = self._client(sql, db, timeout=30)
+        if r.returncode != 0:
+            raise RuntimeError("mariadb failed: " + r.stderr)
+        return r.stdout.strip()
+
+    def url(self, db):
+        return "mysql://root@127.0.0.1:%d/%s" % (self.port, db)
+
+    def new_database_url(self):
+        """Creates an empty utf8mb4 database with a name unique to this server; returns its url."""
+        name = "t%d" % self.next_db
+        self.next_db += 1
+        self.query("", "CREATE DATABASE %s CHARACTER SET utf8mb4 COLLATE utf8mb4_bin" % name)
+        return self.url(name)
+
+    def _terminate(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()

@@ -40,6 +40,9 @@ class OutboxTest : public ::testing::TestWithParam<std::string> {
   void SetUp() override {
     std::string why;
     url_ = store_test::FreshDatabaseUrl(GetParam(), dir_, &why);
+    if (GetParam().find("mariadb") != std::string::npos) {
+      ASSERT_FALSE(url_.empty()) << why;
+    }
     if (url_.empty()) GTEST_SKIP() << why;
     store_ = OpenStore();
     ASSERT_NE(store_, nullptr);
@@ -83,8 +86,13 @@ class OutboxTest : public ::testing::TestWithParam<std::string> {
   std::unique_ptr<Outbox> outbox_;
 };
 
-INSTANTIATE_TEST_SUITE_P(Backends, OutboxTest, ::testing::Values("sqlite", "postgres"),
-                         [](const auto& info) { return info.param; });
+INSTANTIATE_TEST_SUITE_P(Backends, OutboxTest,
+                         ::testing::Values("sqlite", "postgres", "mariadb", "odbc-mariadb"),
+                         [](const auto& info) {
+                           std::string name = info.param;
+                           std::replace(name.begin(), name.end(), '-', '_');
+                           return name;
+                         });
 
 TEST_P(OutboxTest, AMessageEnqueuedInACommittedTransactionIsClaimable) {
   int64_t id = Enqueue("app-1", R"({"userid":"u1"})");
@@ -101,7 +109,8 @@ TEST_P(OutboxTest, AMessageEnqueuedInACommittedTransactionIsClaimable) {
 
 TEST_P(OutboxTest, AMessageEnqueuedInARolledBackTransactionNeverAppears) {
   ASSERT_TRUE(
-      store_->Migrate({Migration{"t", 1, "CREATE TABLE users (id TEXT PRIMARY KEY)", ""}}).ok());
+      store_->Migrate({Migration{"t", 1, "CREATE TABLE users (id VARCHAR(64) PRIMARY KEY)", ""}})
+          .ok());
   Status st = store_->WithTransaction([&](soci::session& tx) -> Status {
     tx << "INSERT INTO users (id) VALUES ('u1')";
     TB_RETURN_IF_ERROR(outbox_->Enqueue(tx, "app-1", "user.created", "{}", kT0));
@@ -410,13 +419,21 @@ TEST_P(OutboxTest, ConcurrentDispatchersDeliverEachMessageOnceAndInOrderPerDesti
   }
 }
 
-// PostgreSQL draws ids when rows are inserted, not when they commit. Without
-// the per-destination lock, B (enqueued after A but committed first) would be
-// claimable while A is still uncommitted, and would overtake it.
-TEST(OutboxPostgresTest, AMessageCommittedFirstCannotOvertakeAnEarlierUncommittedOne) {
+// PostgreSQL and MySQL draw ids when rows are inserted, not when they commit.
+// Without the per-destination lock, B (enqueued after A but committed first)
+// would be claimable while A is still uncommitted, and would overtake it.
+class OutboxOrderTest : public ::testing::TestWithParam<std::string> {};
+
+INSTANTIATE_TEST_SUITE_P(Servers, OutboxOrderTest, ::testing::Values("postgres", "mariadb"),
+                         [](const auto& info) { return info.param; });
+
+TEST_P(OutboxOrderTest, AMessageCommittedFirstCannotOvertakeAnEarlierUncommittedOne) {
   store_test::TempDir dir;
   std::string why;
-  std::string url = store_test::FreshDatabaseUrl("postgres", dir, &why);
+  std::string url = store_test::FreshDatabaseUrl(GetParam(), dir, &why);
+  if (GetParam() == "mariadb") {
+    ASSERT_FALSE(url.empty()) << why;
+  }
   if (url.empty()) GTEST_SKIP() << why;
   auto store = std::move(SqlStore::Open(url, 4)).value();
   ASSERT_TRUE(store->Migrate(Outbox::Migrations()).ok());
@@ -446,11 +463,17 @@ TEST(OutboxPostgresTest, AMessageCommittedFirstCannotOvertakeAnEarlierUncommitte
   // Until B either finished or is seen waiting for A's lock (bounded deadline).
   auto deadline = std::chrono::steady_clock::now() + seconds(30);
   while (!b_done.load() && std::chrono::steady_clock::now() < deadline) {
-    auto waiting = store->WithSession([](soci::session& sql) -> Result<int64_t> {
+    auto waiting = store->WithSession([&](soci::session& sql) -> Result<int64_t> {
       int64_t n = 0;
-      sql << "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database()"
-             " AND wait_event_type = 'Lock'",
-          soci::into(n);
+      if (store->dialect() == SqlDialect::kMySql) {
+        sql << "SELECT COUNT(*) FROM information_schema.innodb_trx"
+               " WHERE trx_state = 'LOCK WAIT'",
+            soci::into(n);
+      } else {
+        sql << "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database()"
+               " AND wait_event_type = 'Lock'",
+            soci::into(n);
+      }
       return n;
     });
     if (waiting.ok() && *waiting > 0) break;

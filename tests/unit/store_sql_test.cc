@@ -1,8 +1,11 @@
-// SqlStore against real databases: SQLite in a temp dir, and a private
-// PostgreSQL server when one can be started (skipped with the reason otherwise).
+// SqlStore against real databases: SQLite in a temp dir, a private PostgreSQL
+// server when one can be started (skipped with the reason otherwise), and a
+// private MariaDB, natively and through Debian's MariaDB ODBC driver (which CI
+// installs: a missing server fails these tests).
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <string>
@@ -17,9 +20,12 @@ namespace {
 
 using store_test::TempDir;
 
-Migration Step(std::string module, int version, std::string sql, std::string pg = "") {
-  return Migration{std::move(module), version, std::move(sql), std::move(pg)};
+Migration Step(std::string module, int version, std::string sql, std::string pg = "",
+               std::string mysql = "") {
+  return Migration{std::move(module), version, std::move(sql), std::move(pg), std::move(mysql)};
 }
+
+bool IsMariadb(const std::string& backend) { return backend.find("mariadb") != std::string::npos; }
 
 int64_t CountRows(SqlStore& store, const std::string& table) {
   auto n = store.WithSession([&](soci::session& sql) -> Result<int64_t> {
@@ -36,6 +42,10 @@ bool TableExists(SqlStore& store, const std::string& table) {
     if (store.dialect() == SqlDialect::kSqlite) {
       sql << "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = :t",
           soci::use(table), soci::into(count);
+    } else if (store.dialect() == SqlDialect::kMySql) {
+      sql << "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = :t"
+             " AND table_schema = DATABASE()",
+          soci::use(table), soci::into(count);
     } else {
       sql << "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = :t",
           soci::use(table), soci::into(count);
@@ -50,6 +60,9 @@ class SqlStoreTest : public ::testing::TestWithParam<std::string> {
   void SetUp() override {
     std::string why;
     url_ = store_test::FreshDatabaseUrl(GetParam(), dir_, &why);
+    if (IsMariadb(GetParam())) {
+      ASSERT_FALSE(url_.empty()) << why;
+    }
     if (url_.empty()) GTEST_SKIP() << why;
     auto store = SqlStore::Open(url_, 3);
     ASSERT_TRUE(store.ok()) << store.error().message;
@@ -65,7 +78,10 @@ class SqlStoreTest : public ::testing::TestWithParam<std::string> {
   Status CreateItems() {
     return store_->Migrate({Step("items", 1,
                                  "CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL "
-                                 "UNIQUE)")});
+                                 "UNIQUE)",
+                                 "",
+                                 "CREATE TABLE items (id INTEGER PRIMARY KEY, name VARCHAR(100) "
+                                 "CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL UNIQUE)")});
   }
 
   TempDir dir_;
@@ -73,8 +89,13 @@ class SqlStoreTest : public ::testing::TestWithParam<std::string> {
   std::unique_ptr<SqlStore> store_;
 };
 
-INSTANTIATE_TEST_SUITE_P(Backends, SqlStoreTest, ::testing::Values("sqlite", "postgres"),
-                         [](const auto& info) { return info.param; });
+INSTANTIATE_TEST_SUITE_P(Backends, SqlStoreTest,
+                         ::testing::Values("sqlite", "postgres", "mariadb", "odbc-mariadb"),
+                         [](const auto& info) {
+                           std::string name = info.param;
+                           std::replace(name.begin(), name.end(), '-', '_');
+                           return name;
+                         });
 
 TEST_P(SqlStoreTest, PingSucceedsOnAnOpenStore) { EXPECT_TRUE(store_->Ping().ok()); }
 
@@ -130,7 +151,10 @@ TEST_P(SqlStoreTest, AFailingMigrationIsRolledBackAndEarlierOnesAreKept) {
   EXPECT_NE(st.error().message.find("migration a v2 failed"), std::string::npos)
       << st.error().message;
   EXPECT_TRUE(TableExists(*store_, "a1"));
-  EXPECT_FALSE(TableExists(*store_, "a2"));
+  // MySQL commits each DDL statement at once: a2 stays, but v2 is not recorded.
+  if (store_->dialect() != SqlDialect::kMySql) {
+    EXPECT_FALSE(TableExists(*store_, "a2"));
+  }
   EXPECT_FALSE(TableExists(*store_, "a3"));
   EXPECT_EQ(CountRows(*store_, "schema_migrations"), 1);
 }
@@ -152,7 +176,11 @@ TEST_P(SqlStoreTest, MigrateRunsMultiStatementScriptsWithBodiesContainingSemicol
       "CREATE FUNCTION t_log() RETURNS trigger AS $$ BEGIN INSERT INTO log (x) VALUES (NEW.x); "
       "RETURN NEW; END; $$ LANGUAGE plpgsql;"
       "CREATE TRIGGER t_log AFTER INSERT ON t FOR EACH ROW EXECUTE FUNCTION t_log();";
-  Status st = store_->Migrate({Step("trig", 1, sqlite, pg)});
+  std::string mysql =
+      "CREATE TABLE t (x INTEGER); CREATE TABLE log (x INTEGER);"
+      "CREATE TRIGGER t_log AFTER INSERT ON t FOR EACH ROW BEGIN INSERT INTO log (x) "
+      "VALUES (NEW.x); END;";
+  Status st = store_->Migrate({Step("trig", 1, sqlite, pg, mysql)});
   ASSERT_TRUE(st.ok()) << st.error().message;
   ASSERT_TRUE(store_
                   ->WithTransaction([](soci::session& sql) {
@@ -254,6 +282,9 @@ TEST_P(SqlStoreTest, AMalformedValueIsAnErrorWhoseMessageHidesTheBoundValue) {
     if (store_->dialect() == SqlDialect::kPostgres) {
       int64_t n = 0;
       sql << "SELECT CAST(:v AS INTEGER)", soci::use(secret), soci::into(n);
+    } else if (store_->dialect() == SqlDialect::kMySql) {
+      // Strict mode rejects it, quoting the value ("Incorrect integer value: '...'").
+      sql << "INSERT INTO items (id, name) VALUES (:v, 'x')", soci::use(secret);
     } else {
       sql << "CREATE TABLE checked (v TEXT CHECK (length(v) < 3))";
       sql << "INSERT INTO checked (v) VALUES (:v)", soci::use(secret);
@@ -432,10 +463,58 @@ TEST(SqliteStoreTest, OpeningAFileInAMissingDirectoryIsUnavailable) {
 
 // --- URLs and error mapping ----------------------------------------------------
 
-TEST(SqlStoreUrlTest, AnUnknownSchemeIsInvalid) {
-  auto store = SqlStore::Open("mysql://localhost/db");
+TEST(SqlStoreUrlTest, AnUnknownSchemeIsInvalidAndTheMessageNamesWhatIsSupported) {
+  auto store = SqlStore::Open("oracle://scott:tiger@localhost/db");
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.error().code, errc::kInvalidArgument);
+  for (const char* scheme : {"sqlite://", "postgresql://", "mysql://", "mariadb://", "odbc://"}) {
+    EXPECT_NE(store.error().message.find(scheme), std::string::npos) << store.error().message;
+  }
+  EXPECT_EQ(store.error().message.find("tiger"), std::string::npos) << store.error().message;
+}
+
+TEST(SqlStoreUrlTest, AnOdbcUrlMustNameItsDialect) {
+  auto store = SqlStore::Open("odbc://DSN=dm8;UID=SYSDBA;PWD=secret");
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.error().code, errc::kInvalidArgument);
+  EXPECT_NE(store.error().message.find("dialect=mysql"), std::string::npos)
+      << store.error().message;
+  auto oracle = SqlStore::Open("odbc://DSN=dm8;dialect=oracle");
+  ASSERT_FALSE(oracle.ok());
+  EXPECT_EQ(oracle.error().code, errc::kInvalidArgument);
+  EXPECT_NE(oracle.error().message.find("dialect=postgresql"), std::string::npos);
+}
+
+TEST(SqlStoreUrlTest, AMissingOdbcDriverIsUnavailableWithAClearMessage) {
+  auto store = SqlStore::Open(
+      "odbc://DRIVER={No Such Driver};SERVER=127.0.0.1;PWD=pw-s3cret;"
+      "dialect=mysql");
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.error().code, errc::kUnavailable);
+  EXPECT_NE(store.error().message.find("driver is not installed"), std::string::npos)
+      << store.error().message;
+  EXPECT_EQ(store.error().message.find("pw-s3cret"), std::string::npos) << store.error().message;
+}
+
+TEST(SqlStoreUrlTest, AMySqlUrlRejectsUnknownParametersAndOtherCharsets) {
+  auto unknown = SqlStore::Open("mysql://u@127.0.0.1/db?reconnect=1");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.error().code, errc::kInvalidArgument);
+  EXPECT_NE(unknown.error().message.find("unix_socket"), std::string::npos)
+      << unknown.error().message;
+  auto latin1 = SqlStore::Open("mariadb://u@127.0.0.1/db?charset=latin1");
+  ASSERT_FALSE(latin1.ok());
+  EXPECT_EQ(latin1.error().code, errc::kInvalidArgument);
+}
+
+TEST(SqlStoreUrlTest, AnUnreachableMySqlIsUnavailableAndTheMessageHidesThePassword) {
+  int port = store_test::FreeLoopbackPort();
+  auto store =
+      SqlStore::Open("mysql://tongban:hunter2-secret@127.0.0.1:" + std::to_string(port) + "/db");
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.error().code, errc::kUnavailable);
+  EXPECT_EQ(store.error().message.find("hunter2-secret"), std::string::npos)
+      << store.error().message;
 }
 
 TEST(SqlStoreUrlTest, APostgresPortThatIsNotANumberIsInvalid) {
@@ -468,6 +547,110 @@ TEST(SqlStoreErrorTest, AnExceptionThatIsNotFromSociIsInternal) {
   Error e = SqlStore::ToError(std::bad_cast());
   EXPECT_EQ(e.code, errc::kInternal);
   EXPECT_TRUE(e.message.starts_with("database: ")) << e.message;
+}
+
+TEST_P(SqlStoreTest, CharactersOutsideTheBmpRoundTripInKeysAndText) {
+  ASSERT_TRUE(
+      store_
+          ->Migrate({PortableMigration(
+              "names", 1, "CREATE TABLE names (k {KEY} PRIMARY KEY, v {TEXT} NOT NULL){END}")})
+          .ok());
+  const std::string rare = "𠮷野家 张三";  // 𠮷 is U+20BB7: 4 bytes in UTF-8, outside the BMP
+  Status put = store_->WithTransaction([&](soci::session& sql) {
+    sql << "INSERT INTO names (k, v) VALUES (:k, :v)", soci::use(rare, "k"), soci::use(rare, "v");
+    return Status::Ok();
+  });
+  ASSERT_TRUE(put.ok()) << put.error().message;
+  auto got = store_->WithSession([&](soci::session& sql) -> Result<std::string> {
+    std::string v;
+    sql << "SELECT v FROM names WHERE k = :k", soci::use(rare), soci::into(v);
+    if (!sql.got_data()) return Error::NotFound("no row");
+    return v;
+  });
+  ASSERT_TRUE(got.ok()) << got.error().message;
+  EXPECT_EQ(*got, rare);
+}
+
+TEST_P(SqlStoreTest, KeysCompareByBytesSoCaseAndTrailingAccentsStayDistinct) {
+  ASSERT_TRUE(CreateItems().ok());
+  Status st = store_->WithTransaction([](soci::session& sql) {
+    sql << "INSERT INTO items (id, name) VALUES (1, 'zhangs')";
+    sql << "INSERT INTO items (id, name) VALUES (2, 'ZHANGS')";
+    sql << "INSERT INTO items (id, name) VALUES (3, 'zhangé')";
+    sql << "INSERT INTO items (id, name) VALUES (4, 'zhange')";
+    return Status::Ok();
+  });
+  EXPECT_TRUE(st.ok()) << st.error().message;
+  EXPECT_EQ(CountRows(*store_, "items"), 4);
+}
+
+// --- MySQL / MariaDB specifics -------------------------------------------------
+
+class MariadbStoreTest : public ::testing::TestWithParam<std::string> {};
+
+INSTANTIATE_TEST_SUITE_P(Connections, MariadbStoreTest, ::testing::Values("native", "odbc"),
+                         [](const auto& info) { return info.param; });
+
+TEST_P(MariadbStoreTest, AStoppedServerFailsClosedAndTheSameStoreRecoversWhenItIsBack) {
+  std::string why;
+  auto db = store_test::PrivateMariadb::Start(&why);
+  ASSERT_NE(db, nullptr) << why;
+  std::string name = db->NewDatabase(&why);
+  ASSERT_FALSE(name.empty()) << why;
+  auto store = SqlStore::Open(GetParam() == "odbc" ? db->OdbcUrl(name) : db->Url(name), 2);
+  ASSERT_TRUE(store.ok()) << store.error().message;
+  ASSERT_TRUE((*store)->Ping().ok());
+  db->Stop();
+  for (int i = 0; i < 3; ++i) {  // every pooled session, and a transaction too
+    Status ping = (*store)->Ping();
+    ASSERT_FALSE(ping.ok());
+    EXPECT_EQ(ping.error().code, errc::kUnavailable) << ping.error().message;
+  }
+  Status tx = (*store)->WithTransaction([](soci::session& sql) {
+    sql << "SELECT 1";
+    return Status::Ok();
+  });
+  ASSERT_FALSE(tx.ok());
+  EXPECT_EQ(tx.error().code, errc::kUnavailable) << tx.error().message;
+  ASSERT_TRUE(db->Restart(&why)) << why;
+  for (int i = 0; i < 3; ++i) {
+    Status again = (*store)->WithTransaction([](soci::session& sql) {
+      int one = 0;
+      sql << "SELECT 1", soci::into(one);
+      return Status::Ok();
+    });
+    EXPECT_TRUE(again.ok()) << again.error().message;
+  }
+}
+
+TEST(MariadbSessionTest, AConnectionKilledByTheServerIsReopenedWithItsSettings) {
+  store_test::TempDir dir;
+  std::string why;
+  std::string url = store_test::FreshDatabaseUrl("mariadb", dir, &why);
+  ASSERT_FALSE(url.empty()) << why;
+  auto store = SqlStore::Open(url, 1);
+  ASSERT_TRUE(store.ok()) << store.error().message;
+  auto connection_id = [&]() -> Result<int64_t> {
+    return (*store)->WithSession([](soci::session& sql) -> Result<int64_t> {
+      long long id = 0;
+      sql << "SELECT CONNECTION_ID()", soci::into(id);
+      return static_cast<int64_t>(id);
+    });
+  };
+  auto id = connection_id();
+  ASSERT_TRUE(id.ok()) << id.error().message;
+  store_test::PrivateMariadb* db = store_test::SharedMariadb(&why);
+  ASSERT_EQ(db->Execute("", "KILL " + std::to_string(*id)), "");
+  // The first call learns that the connection is gone; the next one works on
+  // a new connection that has READ COMMITTED again.
+  (void)connection_id();
+  auto level = (*store)->WithSession([](soci::session& sql) -> Result<std::string> {
+    std::string isolation;
+    sql << "SELECT @@SESSION.tx_isolation", soci::into(isolation);
+    return isolation;
+  });
+  ASSERT_TRUE(level.ok()) << level.error().message;
+  EXPECT_EQ(*level, "READ-COMMITTED");
 }
 
 // --- PostgreSQL specifics ------------------------------------------------------

@@ -1,10 +1,11 @@
 // Test support for anything that needs a real database: temp dirs, child
-// processes, and private redis-server / PostgreSQL instances on free loopback
-// ports. Header-only; used by the store tests and reusable by directory/sso tests.
+// processes, and private redis-server / PostgreSQL / MariaDB instances on free
+// loopback ports. Header-only; used by the store tests and reusable by directory/sso tests.
 //
 //   store_test::TempDir dir;
 //   std::string why;
-//   auto url = store_test::FreshDatabaseUrl("postgres", dir, &why);  // or "sqlite"
+//   auto url = store_test::FreshDatabaseUrl("postgres", dir, &why);
+//   // or "sqlite", "mariadb", "odbc-mariadb" (MariaDB through Debian's ODBC driver)
 //   if (url.empty()) GTEST_SKIP() << why;
 #pragma once
 
@@ -13,6 +14,7 @@
 #include <grp.h>
 #include <hiredis/hiredis.h>
 #include <libpq-fe.h>
+#include <mysql.h>
 #include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
@@ -424,14 +426,206 @@ inline PrivatePostgres* SharedPostgres(std::string* why) {
   return server.get();
 }
 
+// A private MariaDB server (mariadb-install-db in a temp dir, grant tables
+// skipped so any user may connect, durability relaxed for speed) on a free
+// loopback port. As root it runs with --user=root.
+class PrivateMariadb {
+ public:
+  static constexpr const char* kInstallDb = "/usr/bin/mariadb-install-db";
+  static constexpr const char* kServer = "/usr/sbin/mariadbd";
+
+  static std::unique_ptr<PrivateMariadb> Start(std::string* why) {
+    if (access(kInstallDb, X_OK) != 0 || access(kServer, X_OK) != 0) {
+      *why = "MariaDB is not installed (" + std::string(kServer) +
+             "); scripts/install-deps.sh installs mariadb-server";
+      return nullptr;
+    }
+    auto db = std::make_unique<PrivateMariadb>();
+    std::string data = db->dir_.File("data");
+    std::string datadir_template = PrepareTemplate(why);
+    if (datadir_template.empty()) return nullptr;
+    {
+      auto copy = ChildProcess::Start({"/bin/cp", "-a", datadir_template, data}, {}, why);
+      if (copy == nullptr) return nullptr;
+      if (copy->Wait() != 0) {
+        *why = "cannot copy the template datadir " + datadir_template;
+        return nullptr;
+      }
+    }
+    ChildProcess::Options options;
+    options.log_file = db->dir_.File("mariadb.log");
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      int port = FreeLoopbackPort();
+      std::vector<std::string> argv = ServerArgs(data);
+      argv.insert(argv.end(), {"--port=" + std::to_string(port), "--bind-address=127.0.0.1",
+                               "--socket=" + db->dir_.File("mariadb.sock"),
+                               "--pid-file=" + db->dir_.File("mariadb.pid")});
+      db->server_ = ChildProcess::Start(argv, options, why);
+      if (db->server_ == nullptr) return nullptr;
+      db->port_ = port;
+      if (WaitUntilReady(*db->server_, std::chrono::seconds(60),
+                         [&] { return db->Execute("", "SELECT 1").empty(); })) {
+        return db;
+      }
+      db->server_->Stop();
+    }
+    *why = "mariadbd did not become ready: " + ReadFileTail(options.log_file);
+    return nullptr;
+  }
+
+  static std::vector<std::string> ServerArgs(const std::string& data) {
+    std::vector<std::string> argv = {kServer,
+                                     "--no-defaults",
+                                     "--datadir=" + data,
+                                     "--skip-grant-tables",
+                                     "--skip-name-resolve",
+                                     "--innodb-buffer-pool-size=32M",
+                                     "--innodb-log-file-size=8M",
+                                     "--innodb-flush-log-at-trx-commit=2",
+                                     "--innodb-doublewrite=0",
+                                     "--loose-innodb-use-native-aio=0",
+                                     "--max-connections=200",
+                                     "--character-set-server=utf8mb4",
+                                     "--collation-server=utf8mb4_bin"};
+    if (geteuid() == 0) argv.push_back("--user=root");
+    return argv;
+  }
+
+  // mariadb-install-db takes seconds and ctest runs every test in its own
+  // process, so one datadir per user is kept in $TMPDIR and each server gets a
+  // copy (built under an flock, published by rename, as for PostgreSQL).
+  static std::string PrepareTemplate(std::string* why) {
+    const char* base_env = std::getenv("TMPDIR");
+    std::string base = base_env != nullptr && *base_env != '\0' ? base_env : "/tmp";
+    std::string path = base + "/tongban-mariadb-template-" + std::to_string(geteuid());
+    int lock_fd = open((path + ".lock").c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+    if (lock_fd < 0 || flock(lock_fd, LOCK_EX) != 0) {
+      *why = "cannot lock " + path + ".lock";
+      if (lock_fd >= 0) close(lock_fd);
+      return "";
+    }
+    std::error_code ec;
+    if (!std::filesystem::exists(path + "/mysql", ec)) {
+      std::string work = path + ".building";
+      std::filesystem::remove_all(work, ec);
+      std::filesystem::remove_all(path, ec);
+      ChildProcess::Options options;
+      options.log_file = path + ".log";
+      std::vector<std::string> argv = {kInstallDb,
+                                       "--no-defaults",
+                                       "--datadir=" + work,
+                                       "--skip-test-db",
+                                       "--auth-root-authentication-method=normal",
+                                       "--innodb-log-file-size=8M"};
+      if (geteuid() == 0) argv.push_back("--user=root");
+      auto init = ChildProcess::Start(argv, options, why);
+      if (init == nullptr || init->Wait() != 0 || rename(work.c_str(), path.c_str()) != 0) {
+        if (why->empty()) *why = "mariadb-install-db failed: " + ReadFileTail(options.log_file);
+        std::filesystem::remove_all(work, ec);
+        close(lock_fd);
+        return "";
+      }
+    }
+    close(lock_fd);
+    return path;
+  }
+
+  PrivateMariadb() = default;  // not started: use Start()
+  int port() const { return port_; }
+
+  std::string Url(std::string_view db) const {
+    return "mysql://root@127.0.0.1:" + std::to_string(port_) + "/" + std::string(db);
+  }
+  // The same database through Debian's MariaDB ODBC driver (odbc-mariadb).
+  std::string OdbcUrl(std::string_view db) const {
+    return "odbc://DRIVER={MariaDB Unicode};SERVER=127.0.0.1;PORT=" + std::to_string(port_) +
+           ";DATABASE=" + std::string(db) + ";UID=root;dialect=mysql";
+  }
+
+  // Runs one SQL command against database `db` ("" = none); returns an error text or "".
+  std::string Execute(std::string_view db, const std::string& sql) const {
+    MYSQL* conn = mysql_init(nullptr);
+    if (conn == nullptr) return "mysql_init failed";
+    unsigned int timeout = 2;
+    mysql_options(conn, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+    std::string database(db);
+    std::string error;
+    if (mysql_real_connect(conn, "127.0.0.1", "root", nullptr,
+                           database.empty() ? nullptr : database.c_str(),
+                           static_cast<unsigned int>(port_), nullptr, 0) == nullptr) {
+      error = mysql_error(conn);
+    } else if (mysql_real_query(conn, sql.c_str(), static_cast<unsigned long>(sql.size())) != 0) {
+      error = mysql_error(conn);
+    } else {
+      MYSQL_RES* res = mysql_store_result(conn);
+      if (res != nullptr) mysql_free_result(res);
+    }
+    mysql_close(conn);
+    return error;
+  }
+
+  // Creates an empty utf8mb4 database with a name unique to this server.
+  std::string NewDatabase(std::string* why) {
+    std::string name = "t" + std::to_string(next_db_.fetch_add(1));
+    std::string error =
+        Execute("", "CREATE DATABASE " + name + " CHARACTER SET utf8mb4 COLLATE utf8mb4_bin");
+    if (!error.empty()) {
+      *why = "CREATE DATABASE failed: " + error;
+      return "";
+    }
+    return name;
+  }
+
+  void Stop() { server_->Stop(); }
+  // Starts the server again on the same port and datadir (after Stop()).
+  bool Restart(std::string* why) {
+    ChildProcess::Options options;
+    options.log_file = dir_.File("mariadb.log");
+    std::vector<std::string> argv = ServerArgs(dir_.File("data"));
+    argv.insert(argv.end(), {"--port=" + std::to_string(port_), "--bind-address=127.0.0.1",
+                             "--socket=" + dir_.File("mariadb.sock"),
+                             "--pid-file=" + dir_.File("mariadb.pid")});
+    server_ = ChildProcess::Start(argv, options, why);
+    if (server_ == nullptr) return false;
+    if (WaitUntilReady(*server_, std::chrono::seconds(60),
+                       [&] { return Execute("", "SELECT 1").empty(); })) {
+      return true;
+    }
+    *why = "mariadbd did not restart: " + ReadFileTail(options.log_file);
+    return false;
+  }
+
+ private:
+  TempDir dir_;
+  std::unique_ptr<ChildProcess> server_;
+  int port_ = 0;
+  std::atomic<int> next_db_{1};
+};
+
+// One MariaDB server per test process, started on first use.
+inline PrivateMariadb* SharedMariadb(std::string* why) {
+  static std::string failure;
+  static std::unique_ptr<PrivateMariadb> server = PrivateMariadb::Start(&failure);
+  if (server == nullptr) *why = failure;
+  return server.get();
+}
+
 // A url for an empty database of `backend` ("sqlite": a file in `dir`;
-// "postgres": a new database on the shared private server), or "" and *why.
+// "postgres" / "mariadb": a new database on the shared private server;
+// "odbc-mariadb": the same through the MariaDB ODBC driver), or "" and *why.
 inline std::string FreshDatabaseUrl(std::string_view backend, const TempDir& dir,
                                     std::string* why) {
   if (backend == "sqlite") return "sqlite://" + dir.File("store.db");
   if (backend == "postgres") {
     PrivatePostgres* pg = SharedPostgres(why);
     return pg == nullptr ? "" : pg->NewDatabaseUrl(why);
+  }
+  if (backend == "mariadb" || backend == "odbc-mariadb") {
+    PrivateMariadb* db = SharedMariadb(why);
+    if (db == nullptr) return "";
+    std::string name = db->NewDatabase(why);
+    if (name.empty()) return "";
+    return backend == "mariadb" ? db->Url(name) : db->OdbcUrl(name);
   }
   *why = "unknown backend " + std::string(backend);
   return "";
