@@ -60,15 +60,15 @@ class MariadbOutageTest(unittest.TestCase):
         return reply, time.monotonic() - started
 
     def test_an_outage_fails_closed_and_heals_without_restarting_tongban(self):
-        reply, _ = self.write(self.c.a, "003")
+        reply, _ = self.write(self.c.a, "001900")
         self.assertEqual(reply["result"], "0", reply)
-        reply, _ = self.write(self.c.a, "003003")
+        reply, _ = self.write(self.c.a, "001900003")
         self.assertEqual(reply["result"], "0", reply)
 
         DB.stop()
         try:
-            for node, code in ((self.c.a, "003004"), (self.c.b, "003005"),
-                               (self.c.a, "003006")):
+            for node, code in ((self.c.a, "001900004"), (self.c.b, "001900005"),
+                               (self.c.a, "001900006")):
                 reply, took = self.write(node, code)
                 # The spec's answers for an infrastructure failure: 9999 when the
                 # app itself cannot be loaded, else the method's own failure code
@@ -83,20 +83,21 @@ class MariadbOutageTest(unittest.TestCase):
         finally:
             DB.restart()
 
-        for node, code in ((self.c.a, "003007"), (self.c.b, "003008"), (self.c.a, "003009"),
-                           (self.c.b, "003010")):
+        for node, code in ((self.c.a, "001900007"), (self.c.b, "001900008"),
+                           (self.c.a, "001900009"),
+                           (self.c.b, "001900010")):
             reply, _ = self.write(node, code)
             self.assertEqual(reply["result"], "0", reply)
         for node in (self.c.a, self.c.b):
             health = requests.get(node.url("/healthz"), timeout=10)
             self.assertEqual(health.status_code, 200, health.text)
         # Nothing refused during the outage was stored behind the caller's back.
-        read = self.c.org(self.c.b).json("getChildOrgs", orgcoding="003", pagesize="1000")
+        read = self.c.org(self.c.b).json("getChildOrgs", orgcoding="001900", pagesize="1000")
         self.assertEqual(read["result"], "0", read)
         codes = {o["orgcoding"] for o in read.get("org", [])}
-        self.assertTrue({"003003", "003007", "003008", "003009", "003010"} <= codes, codes)
-        self.assertFalse({"003004", "003005", "003006"} & codes, codes)
-        self.assertIn("机构𠮷003007", {o["orgname"] for o in read.get("org", [])})
+        self.assertTrue({"001900003", "001900007", "001900008", "001900009", "001900010"} <= codes, codes)
+        self.assertFalse({"001900004", "001900005", "001900006"} & codes, codes)
+        self.assertIn("机构𠮷001900007", {o["orgname"] for o in read.get("org", [])})
 
 
 if __name__ == "__main__":
