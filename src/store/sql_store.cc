@@ -892,12 +892,25 @@ Status SqlStore::RunSession(const std::function<Status(soci::session&)>& body) {
 }
 
 Status SqlStore::Ping() {
-  return WithSession([](soci::session& sql) -> Status {
-    int one = 0;
-    sql << "SELECT 1", soci::into(one);
-    if (one != 1) return Error::Internal("database: ping returned an unexpected value");
-    return Status::Ok();
-  });
+  auto ping_once = [this] {
+    return WithSession([](soci::session& sql) -> Status {
+      int one = 0;
+      sql << "SELECT 1", soci::into(one);
+      if (one != 1) return Error::Internal("database: ping returned an unexpected value");
+      return Status::Ok();
+    });
+  };
+  // After a database restart every pooled session that was idle through it is
+  // dead, and each reports that once before it is reopened. The health check
+  // asks about the database, not about one stale session, so it tries until a
+  // session answers or every one of them (and a fresh one) has failed.
+  Status status = ping_once();
+  for (size_t i = 0; i < pool_size_ && !status.ok() &&
+                     status.error().code == errc::kUnavailable;
+       ++i) {
+    status = ping_once();
+  }
+  return status;
 }
 
 Status SqlStore::Migrate(const std::vector<Migration>& migrations) {
