@@ -382,10 +382,11 @@ Result<SavedUser> Directory::Impl::SaveUserInTx(Directory& d, soci::session& sql
     if (platform_account) {
       return Code(code::kUserNoRight, "platform accounts are managed by administrators only");
     }
-    if (before->locked) return Code(code::kUserLocked, "the user is locked");
+    // Scope before state: an app learns nothing about users outside its scope.
     if (!InScope(app->org_scope, before->orgcoding)) {
       return Code(code::kUserNoRight, "the user is outside this app's scope");
     }
+    if (before->locked) return Code(code::kUserLocked, "the user is locked");
   }
 
   const bool added = !before;

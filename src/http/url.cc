@@ -312,14 +312,10 @@ Result<std::string> NormaliseHttpUrl(std::string_view url, bool* removed_dot_seg
       if (hi < 0 || lo < 0) return Refused("a malformed escape in the path");
       const auto v = static_cast<unsigned char>(hi * 16 + lo);
       if (v == '/' || v == '\\') return Refused("an escaped '/' or '\\' in the path");
-      if (v == '%' && i + 4 < raw.size()) {
-        int h2 = HexValue(raw[i + 3]);
-        int l2 = HexValue(raw[i + 4]);
-        const int twice = h2 < 0 || l2 < 0 ? -1 : h2 * 16 + l2;
-        if (twice == '.' || twice == '/' || twice == '\\' || twice == '%') {
-          return Refused("a double-escaped '.', '/', '\\' or '%' in the path");
-        }
-      }
+      // An escaped '%' is refused outright: whatever follows it (literal hex
+      // or more escapes, e.g. %25%32%65) a server that decodes twice would
+      // read as a new escape, and no callback path needs one.
+      if (v == '%') return Refused("an escaped '%' in the path (a double escape)");
       if (IsUnreserved(v)) {
         seg.push_back(static_cast<char>(v));
       } else {

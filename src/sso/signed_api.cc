@@ -396,8 +396,10 @@ void SignedApi::AnswerHttp(const http::Request& request, http::Response& respons
   } else if (!format.ok()) {
     reply = Reply(code::kBadDatatype, "datatype 只能是 xml 或 json");
   } else {
+    // Anything but POST counts as GET: the router answers HEAD on GET routes,
+    // and a HEAD carries its parameters in the URL just the same.
     reply = Dispatch(params.Get("method"), params, request.remote_ip(), out_format,
-                     request.method() == "GET");
+                     request.method() != "POST");
   }
   response.set_status(200);
   response.set_content_type(codec::ContentType(out_format));

@@ -110,6 +110,18 @@ class SigningHardeningTest(unittest.TestCase):
         # The same signed call by POST was not used up by the refusal.
         self.assertEqual(self.post(fields)["result"], "0")
 
+    def test_synchronize_user_over_head_changes_nothing(self):
+        # The router answers HEAD on GET routes: a write sent as HEAD must be
+        # refused like GET (its reply body is not sent, so look at the effect).
+        args = json.dumps({"loginname": "headuser", "username": "HEAD 用户",
+                           "orgcoding": "001001", "loginpwd": "Head-2024-pass"})
+        fields = self.spec_fields("synchronizeUser", args=args)
+        self.signs.add(fields["sign"])
+        r = requests.head(self.demo.url, params=fields, timeout=30)
+        self.assertEqual(r.status_code, 200)
+        self.assertEqual(self.demo.json("getUserByLoginname", loginname="headuser")["result"],
+                         "2804")
+
     def test_logout_and_password_changes_over_get_are_refused_9907(self):
         for path, method, params in [
                 ("/sso/servlet/simpleauth", "logout", {"token": "x"}),

@@ -228,3 +228,19 @@ TEST_F(DirectorySeedScopeTest, TheDemoAppIsScopedToTheDemoProvinceAndCannotTouch
 
 }  // namespace
 }  // namespace tongban::directory
+
+namespace tongban::directory {
+namespace {
+
+// Scope is checked before the account's state, so an app cannot probe which
+// users outside its scope are locked.
+TEST_F(DirectoryProtectedTest, AnAppLearnsNothingOfTheStateOfAUserOutsideItsScope) {
+  User outsider = AddUser("outsider", "001002");
+  ASSERT_TRUE(dir_->LockUser(outsider.userid).ok());
+  EXPECT_CODE(dir_->SaveUser(Caller::ForApp("other"),
+                             {{"userid", outsider.userid}, {"mobile", "13800000011"}}),
+              code::kUserNoRight);
+}
+
+}  // namespace
+}  // namespace tongban::directory

@@ -78,7 +78,12 @@ TEST(NormaliseHttpUrlTest, RefusesDoubleEscapedDotsSlashesAndPercents) {
   EXPECT_TRUE(Refused("http://h/cb/%252E%252E/admin"));
   EXPECT_TRUE(Refused("http://h/cb/..%252fadmin"));
   EXPECT_TRUE(Refused("http://h/cb/%25252e%25252e/admin"));
-  EXPECT_EQ(Normal("http://h/100%25off"), "http://h/100%25off");
+  // Double escapes spelt with escapes themselves (%25%32%65 = %2e once decoded).
+  EXPECT_TRUE(Refused("http://h/cb/%25%32%65%25%32%65/admin"));
+  EXPECT_TRUE(Refused("http://h/cb/%252%65%252%65/admin"));
+  // So any escaped '%' in the path is refused; in the query it is data.
+  EXPECT_TRUE(Refused("http://h/100%25off"));
+  EXPECT_EQ(Normal("http://h/cb?q=100%25off"), "http://h/cb?q=100%25off");
 }
 
 TEST(NormaliseHttpUrlTest, RefusesEscapedSeparatorsInThePath) {
