@@ -139,6 +139,7 @@ Status LoadConfigFile(const std::string& path, Config& c) {
   sso.Read("sign_window_s", c.sso.sign_window_s);
   sso.Read("sign_time_zone", c.sso.sign_time_zone);
   sso.Read("replay_protection", c.sso.replay_protection);
+  sso.Read("passwords_over_get", c.sso.passwords_over_get);
   sso.Read("ticket_ttl_s", c.sso.ticket_ttl_s);
   sso.Read("authcode_ttl_s", c.sso.authcode_ttl_s);
   sso.Read("access_token_ttl_s", c.sso.access_token_ttl_s);

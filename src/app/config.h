@@ -57,6 +57,8 @@ struct SsoConfig {
   // Standard Time), any "+HH:MM"/"-HH:MM", "UTC", or "local" (the host's TZ).
   std::string sign_time_zone = "+08:00";
   bool replay_protection = true;  // refuse the same signed request twice in the window
+  // Accept idValidation's password in a GET URL (logged by proxies): off by default.
+  bool passwords_over_get = false;
   int ticket_ttl_s = 60;          // browser ticket (st) lifetime
   int authcode_ttl_s = 60;        // commnetAuth authcode lifetime (spec: 1 minute)
   int access_token_ttl_s = 7200;

@@ -37,6 +37,7 @@ sso::SsoSettings SsoSettingsFrom(const Config& config) {
   s.public_url = config.PublicUrl();
   s.sign_window = std::chrono::seconds(config.sso.sign_window_s);
   s.replay_protection = config.sso.replay_protection;
+  s.passwords_over_get = config.sso.passwords_over_get;
   // ValidateConfig has checked it.
   s.sign_time_zone = sso::ParseSpecTimeZone(config.sso.sign_time_zone).value();
   s.ticket_ttl = std::chrono::seconds(config.sso.ticket_ttl_s);

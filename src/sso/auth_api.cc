@@ -19,6 +19,7 @@ SignedApiOptions ApiOptions(const SsoContext& c, const char* service) {
   o.sign_window = c.settings.sign_window;
   o.replay_protection = c.settings.replay_protection;
   o.time_zone = c.settings.sign_time_zone;
+  o.passwords_over_get = c.settings.passwords_over_get;
   return o;
 }
 

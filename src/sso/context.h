@@ -29,6 +29,8 @@ struct SsoSettings {
   std::string public_url;
   std::chrono::seconds sign_window{300};
   bool replay_protection = true;
+  // sso.passwords_over_get: idValidation may carry its password in a GET URL.
+  bool passwords_over_get = false;
   // How signed calls' and pushes' `time` is read and written (China Standard
   // Time unless configured otherwise).
   SpecTimeZone sign_time_zone;

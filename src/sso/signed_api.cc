@@ -368,6 +368,14 @@ codec::Value SignedApi::Dispatch(std::string_view method, const CallParams& para
     return Reply(code::kPostRequired, "method " + std::string(method) +
                                           " 会修改数据，只能用 POST 调用（参数放在请求体中）");
   }
+  if (over_get && !options_.passwords_over_get) {
+    for (std::string_view name : {"password", "oldpassword", "newpassword"}) {
+      if (!params.Get(name).empty()) {
+        return Reply(code::kPostRequired, "参数 " + std::string(name) +
+                                              " 是密码，不能放在 URL 中：请用 POST 调用");
+      }
+    }
+  }
   auto app = Authenticate(params, method, remote_ip);
   if (!app.ok()) return Reply(app.error().code, app.error().message);
   try {

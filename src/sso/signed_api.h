@@ -70,6 +70,9 @@ struct SignedApiOptions {
   std::chrono::seconds sign_window{300};
   bool replay_protection = true;
   SpecTimeZone time_zone;
+  // Accept a password parameter (password, oldpassword, newpassword) in a GET
+  // call's URL, where proxies and access logs keep it. Off: refused with 9907.
+  bool passwords_over_get = false;
 };
 
 // What a method does, for the checks that depend on it.

@@ -122,6 +122,17 @@ class SigningHardeningTest(unittest.TestCase):
         self.assertEqual(self.demo.json("getUserByLoginname", loginname="headuser")["result"],
                          "2804")
 
+    def test_a_password_in_a_get_url_is_refused_9907(self):
+        for path in ("/sso/servlet/simpleauth", "/sso/servlet/ssoauth"):
+            client = SignedClient(self.server.base_url, self.demo.servicecode,
+                                  self.demo.servicepwd, path)
+            fields = self.spec_fields("idValidation", loginname="nobody", password="Secret-1")
+            self.assertEqual(self.get(fields, client)["result"], "9907", path)
+            # Over POST the same call is answered on its merits (no such user).
+            self.signs.add(fields["sign"])
+            reply = requests.post(client.url, data=fields, timeout=30).json()
+            self.assertNotEqual(reply["result"], "9907", (path, reply))
+
     def test_logout_and_password_changes_over_get_are_refused_9907(self):
         for path, method, params in [
                 ("/sso/servlet/simpleauth", "logout", {"token": "x"}),
