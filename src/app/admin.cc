@@ -21,8 +21,8 @@ namespace {
 
 // Ends every session of a user just locked (sso::UnifiedLogout::EndUser).
 // Reaches the server's sessions only through a shared (Redis) ticket store;
-// beside an in-memory store the server refuses the user's tokens once its
-// change follower has seen the lock (about a second).
+// beside an in-memory store the server's change follower ends them once it
+// has seen the lock (about a second; app/routes.cc).
 Status EndUserSessions(Node& node, std::string_view userid) {
   sso::SsoSettings settings;
   const SsoConfig& c = node.config().sso;

@@ -13,10 +13,13 @@
 #include <mutex>
 #include <stdexcept>
 #include <thread>
+#include <unordered_set>
 #include <vector>
 
 #include "console/admin_api.h"
 #include "crypto/keys.h"
+#include "directory/codes.h"
+#include "sso/audit.h"
 #include "sso/auth_api.h"
 #include "sso/cas_oidc_support.h"
 #include "sso/cas_server.h"
@@ -24,6 +27,7 @@
 #include "sso/organduser_api.h"
 #include "sso/oidc_provider.h"
 #include "sso/pusher.h"
+#include "sso/logout.h"
 #include "sso/sessions.h"
 
 namespace tongban::app {
@@ -124,7 +128,11 @@ std::filesystem::path ConsoleDir(const ConsoleConfig& config) {
 // on another node is not served from this node's cache for long.
 class ChangeFollower {
  public:
-  explicit ChangeFollower(directory::Directory& directory) : directory_(directory) {}
+  using UserListener = std::function<void(const std::string& userid)>;
+  // `on_user_changed` (may be empty) runs on the follower's thread for every
+  // user change read from the log.
+  ChangeFollower(directory::Directory& directory, UserListener on_user_changed)
+      : directory_(directory), on_user_changed_(std::move(on_user_changed)) {}
   ~ChangeFollower() { Stop(); }
 
   void Start() {
@@ -132,7 +140,7 @@ class ChangeFollower {
       std::unique_lock lock(mu_);
       while (!cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_; })) {
         lock.unlock();
-        auto followed = directory_.FollowChanges();
+        auto followed = directory_.FollowChanges(on_user_changed_);
         if (!followed.ok()) {
           spdlog::warn("directory: cannot read the change log: {}", followed.error().message);
         }
@@ -152,6 +160,7 @@ class ChangeFollower {
 
  private:
   directory::Directory& directory_;
+  UserListener on_user_changed_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;
@@ -190,7 +199,11 @@ struct Routes::Impl {
         cas(sso_context, browser_sessions, back_channel, proxy_callback,
             CasSettingsFrom(n.config())),
         admin_api(sso_context),
-        change_follower(n.directory()) {
+        follower_sessions(n.tickets(), n.clock(), n.random(),
+                          sso::LifetimesOf(sso_context.settings)),
+        follower_audit(&n.sql(), n.clock(), audit_health),
+        follower_logout(sso_context, follower_sessions, follower_audit),
+        change_follower(n.directory(), UserListenerFor(n)) {
     sso_context.activity = &activity;
     // CAS single logout and OIDC back-channel logout hear of every session
     // unified logout ends.
@@ -218,7 +231,38 @@ struct Routes::Impl {
   sso::CasServer cas;
   sso::Activity activity;
   console::AdminApi admin_api;
+  // A user locked, disabled or deleted by another process (the admin CLI)
+  // beside an in-memory ticket store, which only this process can reach:
+  // the change follower ends the user's sessions here. With Redis the writer
+  // ended them itself, in the shared store.
+  sso::SessionStore follower_sessions;
+  sso::Audit follower_audit;
+  sso::UnifiedLogout follower_logout;
+  std::unordered_set<std::string> users_ended;  // only the follower's thread
   ChangeFollower change_follower;
+
+  ChangeFollower::UserListener UserListenerFor(Node& n) {
+    if (n.config().storage.tickets != "memory") return {};
+    return [this](const std::string& userid) { EndSessionsIfEnded(userid); };
+  }
+
+  void EndSessionsIfEnded(const std::string& userid) {
+    auto user = node.directory().CachedUser(userid);
+    if (!user.ok() && user.error().code != directory::code::kUserReadNotFound) return;
+    const bool ended = !user.ok() || (*user)->locked || (*user)->useable != 1;
+    if (!ended) {
+      users_ended.erase(userid);
+      return;
+    }
+    // The log is read with an overlap: end once per lock, not once per read.
+    if (!users_ended.insert(userid).second) return;
+    const char* reason = !user.ok() ? "deleted" : (*user)->locked ? "locked" : "disabled";
+    auto done = follower_logout.EndUser(userid, reason, "change-log", false);
+    if (!done.ok()) {
+      users_ended.erase(userid);  // try again at the next read
+      spdlog::error("sessions of a {} user not ended: {}", reason, done.error().message);
+    }
+  }
 };
 
 Routes::Routes(Node& node, http::Metrics& metrics)

@@ -156,10 +156,12 @@ void Directory::Changed(char kind, std::string_view key) {
   }
 }
 
-Result<int64_t> Directory::FollowChanges() {
+Result<int64_t> Directory::FollowChanges(
+    const std::function<void(const std::string& userid)>& on_user_changed) {
   const int64_t now = clock_.NowMillis();
   const int64_t from = changes_read_from_ms_.load() - kChangeOverlapMs;
   const bool prune = follow_calls_.fetch_add(1) % 60 == 0;
+  std::vector<std::string> users_changed;
   auto dropped = store_.WithSession([&](soci::session& sql) -> Result<int64_t> {
     long long since = from;
     std::string kind;
@@ -170,7 +172,9 @@ Result<int64_t> Directory::FollowChanges() {
          soci::use(since, "s"), soci::into(kind), soci::into(key));
     if (st.execute(true)) {
       do {
-        Forget(kind.empty() ? 'u' : kind[0], key);
+        const char k = kind.empty() ? 'u' : kind[0];
+        Forget(k, key);
+        if (k == 'u' && on_user_changed) users_changed.push_back(key);
         ++n;
       } while (st.fetch());
     }
@@ -181,6 +185,8 @@ Result<int64_t> Directory::FollowChanges() {
     return n;
   });
   if (dropped.ok()) changes_read_from_ms_.store(now);
+  // Outside the session: the listener may read the directory itself.
+  for (const std::string& userid : users_changed) on_user_changed(userid);
   return dropped;
 }
 

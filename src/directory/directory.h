@@ -314,8 +314,11 @@ class Directory {
   // dir_changes), so a lock, delete or secret rotation reaches every node
   // within the polling interval instead of the cache TTL. The node calls it
   // about once a second; it also forgets log entries older than ten minutes.
-  // Returns how many snapshots were dropped.
-  Result<int64_t> FollowChanges();
+  // Returns how many snapshots were dropped. `on_user_changed`, when given,
+  // hears the userid of every user change read (its own node's too, and a
+  // change may be heard more than once: the log is re-read with an overlap).
+  Result<int64_t> FollowChanges(
+      const std::function<void(const std::string& userid)>& on_user_changed = {});
 
   // The implementation's shared helpers (impl.h); opaque to everyone else.
   struct Impl;

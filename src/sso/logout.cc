@@ -42,9 +42,10 @@ Result<LogoutOutcome> UnifiedLogout::Run(const LogoutRequest& request) {
 }
 
 Result<size_t> UnifiedLogout::EndUser(std::string_view userid, std::string_view reason,
-                                      std::string_view initiator) {
+                                      std::string_view initiator, bool audit_when_none) {
   auto ids = sessions_.TakeUserSessions(userid);
   if (!ids.ok()) return std::move(ids).error();
+  if (ids->empty() && !audit_when_none) return size_t{0};
   size_t live = 0;
   size_t apps = 0;
   size_t notices = 0;

@@ -47,9 +47,10 @@ class UnifiedLogout {
   // audit row ("user_sessions_ended") for all. The sessions live in the
   // TicketStore, so with Redis this takes effect on every node at once.
   // `reason`: "locked", "disabled", "deleted". Returns how many sessions
-  // were still live.
+  // were still live. `audit_when_none` false: a user with no sessions listed
+  // leaves no audit row (the change follower, which sees a change many times).
   Result<size_t> EndUser(std::string_view userid, std::string_view reason,
-                         std::string_view initiator = {});
+                         std::string_view initiator = {}, bool audit_when_none = true);
 
  private:
   // Tells CAS, OIDC and the apps that had grants in `ended`; returns the

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "directory_test_support.h"
 
@@ -38,6 +40,28 @@ TEST_F(DirectoryFollowTest, ALockOnOneNodeReachesTheOthersCacheAtItsNextPoll) {
   ASSERT_TRUE(dropped.ok());
   EXPECT_GE(*dropped, 1);
   EXPECT_TRUE((*other->CachedUser(u.userid))->locked);
+}
+
+TEST_F(DirectoryFollowTest, TheListenerHearsEveryUserChangedAndSeesTheNewState) {
+  AddOrg("001", "省");
+  User u = AddUser("zhangs", "001");
+  auto other = OtherNode();
+  ASSERT_TRUE(other->FollowChanges().ok());
+  ASSERT_TRUE(other->CachedUser(u.userid).ok());
+  ASSERT_TRUE(dir_->LockUser(u.userid).ok());
+  std::vector<std::string> heard;
+  bool locked_when_heard = false;
+  ASSERT_TRUE(other
+                  ->FollowChanges([&](const std::string& userid) {
+                    heard.push_back(userid);
+                    // Called after the snapshot was dropped: the listener reads the new state.
+                    auto user = other->CachedUser(userid);
+                    locked_when_heard = user.ok() && (*user)->locked;
+                  })
+                  .ok());
+  ASSERT_FALSE(heard.empty());
+  EXPECT_EQ(heard.back(), u.userid);
+  EXPECT_TRUE(locked_when_heard);
 }
 
 TEST_F(DirectoryFollowTest, ADeletedUserIsGoneOnTheOtherNodeAfterItsPoll) {
