@@ -578,7 +578,8 @@ SqlStore::SqlStore(PrivateTag, SqlDialect dialect, Backend backend, size_t pool_
     : dialect_(dialect),
       backend_(backend),
       pool_(std::make_unique<soci::connection_pool>(pool_size)),
-      pool_size_(pool_size) {}
+      pool_size_(pool_size),
+      returned_ms_(std::make_unique<std::atomic<int64_t>[]>(pool_size)) {}
 
 SqlStore::~SqlStore() = default;
 
@@ -670,6 +671,14 @@ Result<std::unique_ptr<SqlStore>> SqlStore::Open(std::string_view url, size_t po
   return store;
 }
 
+namespace {
+int64_t SteadyMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
 SqlStore::Lease::Lease(SqlStore& store, size_t index)
     : store_(&store), index_(index), session_(&store.pool_->at(index)) {}
 
@@ -679,12 +688,14 @@ SqlStore::Lease::Lease(Lease&& other) noexcept
       session_(std::exchange(other.session_, nullptr)) {}
 
 SqlStore::Lease::~Lease() {
-  if (store_ != nullptr) store_->pool_->give_back(index_);
+  if (store_ == nullptr) return;
+  store_->returned_ms_[index_].store(SteadyMillis(), std::memory_order_relaxed);
+  store_->pool_->give_back(index_);
 }
 
 SqlStore::Lease SqlStore::Acquire() {
   Lease lease(*this, pool_->lease());
-  Revive(*lease);
+  Revive(*lease, lease.index_);
   return lease;
 }
 
@@ -695,13 +706,21 @@ Result<SqlStore::Lease> SqlStore::TryAcquire(std::chrono::milliseconds wait) {
     return Error::Unavailable("database: no free connection in the pool");
   }
   Lease lease(*this, pos);
-  Revive(*lease);
+  Revive(*lease, pos);
   return lease;
 }
 
-void SqlStore::Revive(soci::session& sql) {
+void SqlStore::Revive(soci::session& sql, size_t index) {
   bool closed = sql.get_backend() == nullptr;  // an earlier Reopen failed
-  if (!closed && (backend_ != Backend::kPostgres || !PgConnectionLost(sql))) return;
+  if (!closed && (backend_ == Backend::kMySql || backend_ == Backend::kOdbc)) {
+    constexpr int64_t kIdleBeforePingMs = 1000;
+    if (SteadyMillis() - returned_ms_[index].load(std::memory_order_relaxed) <= kIdleBeforePingMs) {
+      return;
+    }
+    if (sql.is_connected()) return;  // a ping (mysql_ping / a driver check)
+  } else if (!closed && (backend_ != Backend::kPostgres || !PgConnectionLost(sql))) {
+    return;
+  }
   // Still down afterwards: the next statement fails with errc::kUnavailable,
   // which reports the outage better than anything we could say here.
   Reopen(sql);

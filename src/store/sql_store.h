@@ -26,6 +26,7 @@
 
 #include <soci/soci.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <exception>
@@ -170,8 +171,10 @@ class SqlStore {
   Status RunTransaction(const std::function<Status(soci::session&)>& body);
   Status RunSession(const std::function<Status(soci::session&)>& body);
   // Re-opens a pooled session whose connection dropped (or was closed after a
-  // failure), so a database restart costs at most one failed call per pooled session.
-  void Revive(soci::session& session);
+  // failure). PostgreSQL sessions are checked locally (PQstatus); MySQL and
+  // ODBC ones cannot be, so one idle for over a second is pinged first: a
+  // database restart then costs no failed call, and a busy session no round trip.
+  void Revive(soci::session& session, size_t index);
   // ToError, plus: a failure that lost the connection is errc::kUnavailable,
   // and the session is reopened (or closed) so that the next lease works.
   Error Fail(const std::exception& e, soci::session& session);
@@ -190,6 +193,8 @@ class SqlStore {
   bool in_memory_ = false;  // sqlite::memory: must never be reopened (it would be empty)
   std::unique_ptr<soci::connection_pool> pool_;
   size_t pool_size_;
+  // Per pooled session: when its last lease ended (steady clock, ms).
+  std::unique_ptr<std::atomic<int64_t>[]> returned_ms_;
   friend class Lease;
 };
 
