@@ -450,7 +450,10 @@ struct OidcProvider::Impl {
       fresh_enough = true;
     } else {
       fresh_enough = login.has_value() && !(resumed && forced);
-      if (fresh_enough && max_age_s >= 0 && now - login->auth_time_ms > max_age_s * 1000) {
+      // max_age=0 asks for a login made for this request (as Keycloak reads
+      // it): an existing session never satisfies it, even one a clock tick old.
+      if (fresh_enough && max_age_s >= 0 &&
+          (max_age_s == 0 || now - login->auth_time_ms > max_age_s * 1000)) {
         fresh_enough = false;
       }
     }
