@@ -249,7 +249,7 @@ struct Routes::Impl {
   void EndSessionsIfEnded(const std::string& userid) {
     auto user = node.directory().CachedUser(userid);
     if (!user.ok() && user.error().code != directory::code::kUserReadNotFound) return;
-    const bool ended = !user.ok() || (*user)->locked || (*user)->useable != 1;
+    const bool ended = !user.ok() || !(*user)->active();
     if (!ended) {
       users_ended.erase(userid);
       return;

@@ -93,6 +93,10 @@ struct User {
   std::string domain;  // derived from orgcoding
   int64_t created_ms = 0;
   int64_t updated_ms = 0;
+
+  // May sign in and keep using what earlier sign-ins gave: neither disabled
+  // nor locked. Every token-taking method and the session sweep ask this.
+  bool active() const { return useable == 1 && !locked; }
 };
 
 // Which sign-on protocols an app may use.

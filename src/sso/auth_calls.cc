@@ -75,7 +75,7 @@ Result<ApiLogin> IdValidation(AuthServices& s, const ApiCall& call, const LoginC
 Result<std::shared_ptr<const directory::User>> GrantUser(AuthServices& s, const Grant& g) {
   auto user = s.context.directory.CachedUser(g.userid);
   if (!user.ok()) return user;
-  if ((*user)->locked || (*user)->useable != 1) {
+  if (!(*user)->active()) {
     return Error::PermissionDenied("用户已被锁定或停用");
   }
   return user;
@@ -83,7 +83,7 @@ Result<std::shared_ptr<const directory::User>> GrantUser(AuthServices& s, const 
 
 std::optional<codec::Value> RefuseInactiveUser(AuthServices& s, const Grant& g, int code) {
   auto user = s.context.directory.CachedUser(g.userid);
-  if (user.ok() && !(*user)->locked && (*user)->useable == 1) return std::nullopt;
+  if (user.ok() && (*user)->active()) return std::nullopt;
   if (!user.ok() && user.error().code < 1000) return ReplyFor(user.error(), code);
   return Reply(code, "用户已被锁定、停用或删除");
 }

@@ -61,7 +61,6 @@ bool LoopbackHost(std::string_view url) {
   return host == "127.0.0.1" || host == "localhost" || host == "[::1]";
 }
 
-bool UserActive(const directory::User& user) { return user.useable == 1 && !user.locked; }
 
 // A ticket record: what an ST or PT stands for.
 struct TicketRecord {
@@ -281,7 +280,7 @@ struct CasServer::Impl {
                           std::string_view service, const BrowserLogin& login,
                           bool from_new_login) {
     auto user = context.directory.CachedUser(login.userid);
-    if (!user.ok() || !UserActive(**user)) {
+    if (!user.ok() || !(*user)->active()) {
       SetHtmlPage(response, 403, "无法登录", "账号不可用（已锁定或停用）。");
       return;
     }
@@ -422,7 +421,7 @@ struct CasServer::Impl {
       return fail(cas::kInvalidService, "the service is no longer enabled for CAS");
     }
     auto user = context.directory.CachedUser(record->userid);
-    if (!user.ok() || !UserActive(**user)) {
+    if (!user.ok() || !(*user)->active()) {
       return fail(cas::kInvalidTicket, "the account is no longer active");
     }
     if (context.activity != nullptr) context.activity->CountValidation(context.clock.NowMillis());
@@ -536,7 +535,7 @@ struct CasServer::Impl {
     auto app = FindService(target);
     if (!app) return fail(cas::kUnauthorizedService, "targetService is not a registered service");
     auto user = context.directory.CachedUser(record->userid);
-    if (!user.ok() || !UserActive(**user)) return fail(cas::kInvalidTicket, "account not active");
+    if (!user.ok() || !(*user)->active()) return fail(cas::kInvalidTicket, "account not active");
     bool failed = false;
     auto roles = RolesIfAllowed(*app, record->userid, &failed);
     if (failed) return fail(cas::kInternalError, "directory unavailable");

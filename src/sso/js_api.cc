@@ -170,7 +170,7 @@ class JsApi {
       return ReplyFor(session.error(), ac::kJsOther);
     }
     auto user = s_.context.directory.CachedUser(session->userid);
-    if (!user.ok() || (*user)->locked || (*user)->useable != 1) {
+    if (!user.ok() || !(*user)->active()) {
       return Reply(ac::kJsNotLoggedIn, "用户未登录");
     }
     auto may = MayOpen(s_, **user, **app);

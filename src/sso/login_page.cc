@@ -278,7 +278,7 @@ class LoginPages {
   std::shared_ptr<const directory::User> ActiveUser(const http::Request& request,
                                                     const Session& session) {
     auto user = s_.context.directory.CachedUser(session.userid);
-    if (user.ok() && !(*user)->locked && (*user)->useable == 1) return std::move(*user);
+    if (user.ok() && (*user)->active()) return std::move(*user);
     LogoutRequest end{session.id, session.userid, "", std::string(request.remote_ip()), "account"};
     (void)s_.logout.Run(end);
     return nullptr;

@@ -63,7 +63,6 @@ std::string FilterScope(std::string_view requested, bool allow_user_scopes) {
   return out;
 }
 
-bool UserActive(const directory::User& user) { return user.useable == 1 && !user.locked; }
 
 void NoStore(http::Response& response) {
   response.AddHeader("Cache-Control", "no-store");
@@ -490,7 +489,7 @@ struct OidcProvider::Impl {
     }
 
     auto user = context.directory.CachedUser(login->userid);
-    if (!user.ok() || !UserActive(**user)) {
+    if (!user.ok() || !(*user)->active()) {
       return RedirectWithError(response, request, r, "access_denied", "account not active");
     }
     if (!(*app)->open_to_all) {
@@ -656,7 +655,7 @@ struct OidcProvider::Impl {
         return OAuthError(response, 400, "invalid_grant", "PKCE verification failed");
       }
       auto user = context.directory.CachedUser(code->userid);
-      if (!user.ok() || !UserActive(**user)) {
+      if (!user.ok() || !(*user)->active()) {
         return OAuthError(response, 400, "invalid_grant", "account not active");
       }
       TokenGrant grant;
@@ -693,7 +692,7 @@ struct OidcProvider::Impl {
         }
       }
       auto user = context.directory.CachedUser(tokens->access.userid);
-      if (!user.ok() || !UserActive(**user)) {
+      if (!user.ok() || !(*user)->active()) {
         if (Status revoked = grants.RevokeFamily(tokens->access.family); !revoked.ok()) {
           spdlog::error("oidc: family of an inactive user not revoked: {}",
                         revoked.error().message);
@@ -765,7 +764,7 @@ struct OidcProvider::Impl {
       return invalid("invalid_token", 401);
     }
     auto user = context.directory.CachedUser(grant->userid);
-    if (!user.ok() || !UserActive(**user)) return invalid("invalid_token", 401);
+    if (!user.ok() || !(*user)->active()) return invalid("invalid_token", 401);
     std::vector<directory::Role> roles;
     if (HasScope(grant->scope, "roles")) {
       auto r = context.directory.UserRoles(grant->userid, grant->client_id);
@@ -805,7 +804,7 @@ struct OidcProvider::Impl {
     // deleted user's tokens are no longer active.
     std::shared_ptr<const directory::User> user;
     if (found && !found->grant.userid.empty()) {
-      if (auto u = context.directory.CachedUser(found->grant.userid); u.ok() && UserActive(**u)) {
+      if (auto u = context.directory.CachedUser(found->grant.userid); u.ok() && (*u)->active()) {
         user = std::move(*u);
       } else {
         found.reset();

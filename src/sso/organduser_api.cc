@@ -179,7 +179,7 @@ struct OrgAndUserApi::Impl {
     if (!args.ok()) return Reply(dcode::kUserArgsIllegal, args.error().message);
     auto saved = context.directory.SaveUser(CallerOf(call), *args);
     if (!saved.ok()) return ReplyFor(saved.error(), dcode::kUserOther);
-    if (saved->user.useable != 1 || saved->user.locked) {
+    if (!saved->user.active()) {
       auto ended = logout.EndUser(saved->user.userid, "disabled", call.app.servicecode);
       if (!ended.ok()) return ReplyFor(ended.error(), dcode::kUserOther);
     }

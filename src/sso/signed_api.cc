@@ -28,8 +28,6 @@ class HttpParams final : public CallParams {
     std::vector<std::string_view> names;
     names.reserve(request_.params().size());
     for (const auto& entry : request_.params()) names.push_back(entry.name);
-    std::sort(names.begin(), names.end());
-    names.erase(std::unique(names.begin(), names.end()), names.end());
     return names;
   }
 
@@ -203,7 +201,9 @@ bool IsNonce(std::string_view nonce) {
 
 std::string CanonicalRequest(std::string_view method, const CallParams& params) {
   std::vector<std::string_view> names = params.Names();
+  // Each name once, as Get answers it (the body's value over the query's).
   std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
   std::string out = "TB1\n";
   out.append(method).append("\n");
   bool first = true;

@@ -35,8 +35,8 @@ class CallParams {
  public:
   virtual ~CallParams() = default;
   virtual std::string_view Get(std::string_view name) const = 0;
-  // Every name the call carries, each once, in any order (for the request
-  // signature, which covers them all).
+  // Every name the call carries, in any order, a repeated name any number of
+  // times (for the request signature, which covers them all, each once).
   virtual std::vector<std::string_view> Names() const = 0;
 };
 
