@@ -11,9 +11,12 @@ PACKAGES=(
   libmariadb-dev libmariadb-dev-compat unixodbc-dev
   nlohmann-json3-dev libpugixml-dev libssl-dev libsodium-dev libhiredis-dev
   libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev libicu-dev
+  # approval documents: PDF notices with QR codes, .xlsx workbooks
+  libhpdf-dev libqrencode-dev libminizip-dev zlib1g-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-requests python3-zeep sqlite3 wrk bc chromium fonts-wqy-zenhei
+  poppler-utils faketime
   python3-authlib python3-jwt python3-cryptography
   # real CAS and OIDC clients for the protocol tests
   apache2 libapache2-mod-auth-cas libapache2-mod-auth-openidc

@@ -174,11 +174,33 @@ std::string_view OutboxStateName(OutboxState state) {
   return "pending";
 }
 
-std::vector<Migration> Outbox::Migrations() {
-  return {PortableMigration("outbox", 1, kSchema), PortableMigration("outbox", 2, kVersion2)};
+namespace {
+
+// `sql` with the table (and its indexes) renamed from "outbox" to `table`.
+std::string ForTable(std::string_view sql, std::string_view table) {
+  std::string out;
+  out.reserve(sql.size() + 64);
+  constexpr std::string_view kName = "outbox";
+  size_t at = 0;
+  for (size_t hit; (hit = sql.find(kName, at)) != std::string_view::npos; at = hit + kName.size()) {
+    out.append(sql.substr(at, hit - at)).append(table);
+  }
+  out.append(sql.substr(at));
+  return out;
 }
 
-Outbox::Outbox(SqlStore& store, OutboxOptions options) : store_(store), options_(options) {}
+}  // namespace
+
+std::vector<Migration> Outbox::Migrations(std::string_view table) {
+  return {PortableMigration(std::string(table), 1, ForTable(kSchema, table)),
+          PortableMigration(std::string(table), 2, ForTable(kVersion2, table))};
+}
+
+Outbox::Outbox(SqlStore& store, OutboxOptions options)
+    : store_(store),
+      options_(options),
+      table_(options_.table),
+      claimable_sql_(ForTable(kClaimableSql, table_)) {}
 
 std::chrono::milliseconds Outbox::BackoffAfter(int attempts) const {
   auto wait = options_.base_backoff;
@@ -198,7 +220,7 @@ Result<int64_t> Outbox::Enqueue(soci::session& tx, std::string_view destination,
   try {
     sql_dialect::LockUntilCommit(tx, dialect, kEnqueueLockClass, d);
     std::string insert =
-        "INSERT INTO outbox (destination, method, payload, ordering_key, created_at, "
+        "INSERT INTO " + table_ + " (destination, method, payload, ordering_key, created_at, "
         "next_attempt_at) VALUES (:d, :m, :p, :k, :c, :n)";
     if (sql_dialect::HasReturning(dialect)) {
       tx << insert + " RETURNING id", soci::use(d), soci::use(m), soci::use(p), soci::use(k),
@@ -220,14 +242,14 @@ Result<std::vector<OutboxMessage>> Outbox::ClaimDue(int64_t now_ms, size_t limit
     long long now = now_ms;
     long long n = Clamp(limit);
     std::vector<OutboxMessage> due =
-        FetchAll((sql.prepare << kClaimableSql, soci::use(now, "now1"), soci::use(now, "now2"),
+        FetchAll((sql.prepare << claimable_sql_, soci::use(now, "now1"), soci::use(now, "now2"),
                   soci::use(now, "now3"), soci::use(n, "n")));
     long long until = now_ms + options_.claim_timeout.count();
     std::vector<OutboxMessage> claimed;
     for (OutboxMessage& m : due) {
       long long id = m.id;
       // Conditional, so of two dispatchers racing on PostgreSQL only one wins.
-      if (Affected((sql.prepare << "UPDATE outbox SET claimed_until = :u WHERE id = :id"
+      if (Affected((sql.prepare << "UPDATE " + table_ + " SET claimed_until = :u WHERE id = :id"
                                    " AND state = 'pending' AND claimed_until <= :now",
                     soci::use(until), soci::use(id), soci::use(now))) == 1) {
         claimed.push_back(std::move(m));
@@ -241,14 +263,14 @@ Status Outbox::MarkDelivered(int64_t id, int64_t now_ms) {
   return store_.WithTransaction([&](soci::session& sql) -> Status {
     long long key = id;
     long long now = now_ms;
-    if (Affected((sql.prepare << "UPDATE outbox SET state = 'delivered', delivered_at = :now,"
+    if (Affected((sql.prepare << "UPDATE " + table_ + " SET state = 'delivered', delivered_at = :now,"
                                  " claimed_until = 0 WHERE id = :id AND state = 'pending'",
                   soci::use(now), soci::use(key))) == 1) {
       return Status::Ok();
     }
     std::string state;
     soci::indicator ind = soci::i_null;
-    sql << "SELECT state FROM outbox WHERE id = :id", soci::use(key), soci::into(state, ind);
+    sql << "SELECT state FROM " + table_ + " WHERE id = :id", soci::use(key), soci::into(state, ind);
     if (!sql.got_data()) return Error::NotFound("outbox: no such message");
     if (state == "delivered") return Status::Ok();
     return Error::Conflict("outbox: message is " + state);
@@ -262,14 +284,14 @@ Status Outbox::MarkFailed(int64_t id, std::string_view error, int64_t now_ms) {
     std::string state;
     int attempts = 0;
     std::string lock(sql_dialect::ForUpdate(store_.dialect()));
-    sql << "SELECT state, attempts FROM outbox WHERE id = :id" + lock, soci::use(key),
+    sql << "SELECT state, attempts FROM " + table_ + " WHERE id = :id" + lock, soci::use(key),
         soci::into(state), soci::into(attempts);
     if (!sql.got_data()) return Error::NotFound("outbox: no such message");
     if (state != "pending") return Error::Conflict("outbox: message is " + state);
     ++attempts;
     std::string next_state = attempts >= options_.max_attempts ? "dead" : "pending";
     long long next = now_ms + BackoffAfter(attempts).count();
-    sql << "UPDATE outbox SET attempts = :a, state = :s, next_attempt_at = :n,"
+    sql << "UPDATE " + table_ + " SET attempts = :a, state = :s, next_attempt_at = :n,"
            " claimed_until = 0, last_error = :e WHERE id = :id",
         soci::use(attempts), soci::use(next_state), soci::use(next), soci::use(text),
         soci::use(key);
@@ -280,14 +302,14 @@ Status Outbox::MarkFailed(int64_t id, std::string_view error, int64_t now_ms) {
 Status Outbox::Retry(int64_t id) {
   return store_.WithTransaction([&](soci::session& sql) -> Status {
     long long key = id;
-    if (Affected((sql.prepare << "UPDATE outbox SET state = 'pending', attempts = 0,"
+    if (Affected((sql.prepare << "UPDATE " + table_ + " SET state = 'pending', attempts = 0,"
                                  " next_attempt_at = 0 WHERE id = :id"
                                  " AND state IN ('pending', 'dead')",
                   soci::use(key))) == 1) {
       return Status::Ok();
     }
     int count = 0;
-    sql << "SELECT COUNT(*) FROM outbox WHERE id = :id", soci::use(key), soci::into(count);
+    sql << "SELECT COUNT(*) FROM " + table_ + " WHERE id = :id", soci::use(key), soci::into(count);
     if (count == 0) return Error::NotFound("outbox: no such message");
     return Error::Conflict("outbox: message was already delivered");
   });
@@ -297,7 +319,7 @@ Result<int64_t> Outbox::RetryAllDead(std::string_view destination) {
   std::string d(destination);
   return store_.WithTransaction([&](soci::session& sql) -> Result<int64_t> {
     return static_cast<int64_t>(
-        Affected((sql.prepare << "UPDATE outbox SET state = 'pending', attempts = 0,"
+        Affected((sql.prepare << "UPDATE " + table_ + " SET state = 'pending', attempts = 0,"
                                  " next_attempt_at = 0 WHERE destination = :d AND state = 'dead'",
                   soci::use(d))));
   });
@@ -310,7 +332,7 @@ Result<std::vector<OutboxMessage>> Outbox::List(OutboxState state, size_t limit,
     long long skip = Clamp(offset);
     std::string order = state == OutboxState::kPending ? "id ASC" : "id DESC";
     return FetchAll((sql.prepare << std::string("SELECT ") + kColumns +
-                                        " FROM outbox WHERE state = :s ORDER BY " + order +
+                                        " FROM " + table_ + " WHERE state = :s ORDER BY " + order +
                                         " LIMIT :n OFFSET :o",
                      soci::use(s), soci::use(n), soci::use(skip)));
   });
@@ -324,7 +346,7 @@ Result<OutboxCounts> Outbox::Counts() {
     long long retrying = 0;
     soci::statement st =
         (sql.prepare << "SELECT state, COUNT(*), SUM(CASE WHEN attempts > 0 THEN 1 ELSE 0 END) "
-                        "FROM outbox GROUP BY state",
+                        "FROM " + table_ + " GROUP BY state",
          soci::into(state), soci::into(n), soci::into(retrying));
     st.execute();
     while (st.fetch()) {
@@ -343,7 +365,7 @@ Result<int64_t> Outbox::PurgeDelivered(int64_t before_ms) {
   return store_.WithTransaction([&](soci::session& sql) -> Result<int64_t> {
     long long before = before_ms;
     return static_cast<int64_t>(
-        Affected((sql.prepare << "DELETE FROM outbox WHERE state = 'delivered'"
+        Affected((sql.prepare << "DELETE FROM " + table_ + " WHERE state = 'delivered'"
                                  " AND delivered_at < :t",
                   soci::use(before))));
   });

@@ -64,6 +64,11 @@ struct OutboxCounts {
 };
 
 struct OutboxOptions {
+  // The table (and migration module) this outbox lives in. The SSO's pushes use
+  // "outbox"; a subsystem with its own consumers keeps its own table (the
+  // approval stage records: "approval_outbox"), so no dispatcher claims the
+  // other's messages.
+  std::string table = "outbox";
   // Wait after the n-th failure: base_backoff * 2^(n-1), at most max_backoff.
   std::chrono::milliseconds base_backoff{1'000};
   std::chrono::milliseconds max_backoff{600'000};
@@ -79,7 +84,7 @@ struct OutboxOptions {
 class Outbox {
  public:
   // The outbox table (module "outbox"), for SqlStore::Migrate.
-  static std::vector<Migration> Migrations();
+  static std::vector<Migration> Migrations(std::string_view table = "outbox");
 
   // `store` must outlive the outbox and hold the outbox migrations.
   explicit Outbox(SqlStore& store, OutboxOptions options = {});
@@ -136,6 +141,8 @@ class Outbox {
  private:
   SqlStore& store_;
   OutboxOptions options_;
+  std::string table_;
+  std::string claimable_sql_;
 };
 
 }  // namespace tongban

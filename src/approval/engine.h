@@ -1,0 +1,138 @@
+// The case engine (办件引擎): registers cases and moves them through their
+// lifecycle — 收件 → 受理/不予受理 → each step → 办结, with 补齐补正, 特别程序,
+// 退回, 转办, 撤回 and 作废 — checking who may act. Every transition is one
+// transaction writing the case, a step record and a stage record on the
+// approval outbox (stage_records.h); two clerks acting at once: one wins, the
+// other gets errc::kConflict. The API (api.h) and the CLI call it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "approval/calendar.h"
+#include "approval/matters.h"
+#include "approval/model.h"
+#include "core/clock.h"
+#include "core/random.h"
+#include "core/result.h"
+#include "store/outbox.h"
+#include "store/sql_store.h"
+
+namespace tongban::approval {
+
+// Result codes of the approval API (docs/api/approval.md), beside errc's.
+namespace code {
+inline constexpr int kWrongState = 5101;      // the transition is not allowed in this state
+inline constexpr int kNotYourStep = 5102;     // role/org/user does not match the pending step
+inline constexpr int kReasonRequired = 5103;  // a negative outcome without a reason
+inline constexpr int kStale = 5104;           // the case changed since the caller read it
+inline constexpr int kMatterUnknown = 5105;   // no such matter, or disabled
+inline constexpr int kBadApplicant = 5106;    // applicant ID / USCC / name invalid
+inline constexpr int kBadMaterial = 5107;     // upload too large, wrong type, unknown file
+inline constexpr int kCaseUnknown = 5108;     // no such case
+inline constexpr int kLookupFailed = 5109;    // case number + lookup password do not match
+}  // namespace code
+
+// Who acts. Staff come from the SSO directory; the applicant from the public
+// hall (their SSO userid, if logged in); a department system by signed call.
+struct Actor {
+  enum class Kind { kStaff, kApplicant, kSystem };
+  Kind kind = Kind::kStaff;
+  std::string userid;
+  std::string username;
+  std::vector<std::string> roles;  // approval rolecodes (model.h kRole*)
+  std::vector<std::string> orgs;   // orgcoding + extendorgcoding
+  std::string system;              // servicecode of a department system
+
+  bool HasRole(std::string_view role) const;
+  bool InOrg(std::string_view orgcoding) const;  // the org itself (not its children)
+};
+
+struct Registration {
+  std::string implement_code;
+  Applicant applicant;
+  std::vector<CaseMaterial> materials;  // electronic ones name a stored file by sha256
+  std::string channel = "0";            // SUBMIT code
+  std::string note;
+};
+
+struct Registered {
+  Case case_;
+  std::string lookup_password;  // 6 digits, shown once; only its hash is kept
+};
+
+// One transition request. `expected_revision` (when set) must equal the case's
+// revision, so a clerk acting on a stale page is told (code::kStale).
+struct Command {
+  Action action = Action::kAccept;
+  std::string opinion;        // required for negative outcomes
+  std::optional<int64_t> expected_revision;
+  std::vector<std::string> attachments;  // sha256 of stored files
+  // kRequestCorrection: the missing materials. kSuspend: kind (专家评审, 听证…).
+  // kResume: the procedure's result text. kComplete: result. kTransfer: to_user.
+  std::vector<std::string> missing_materials;
+  std::string suspension_kind;
+  std::optional<CompletionResult> result;
+  std::string to_user;  // kTransfer: the userid who takes the step
+  std::vector<CaseMaterial> materials;  // kResubmit: the corrected materials
+};
+
+struct CaseFilter {
+  std::optional<CaseState> state;
+  std::string orgcoding;
+  std::string implement_code;
+  std::string applicant_id;
+  int64_t from_ms = 0, to_ms = 0;  // registered in [from, to); 0 = open
+  int64_t offset = 0, limit = 20;
+};
+
+struct WorkItem {  // a row of a 待办 list
+  Case case_;
+  Light case_light = Light::kNone;
+  Light step_light = Light::kNone;
+};
+
+class CaseEngine {
+ public:
+  static std::vector<Migration> Migrations();  // module "approval_cases"
+
+  CaseEngine(SqlStore& store, Outbox& stage_outbox, MatterCatalogue& matters,
+             CalendarStore& calendars, Clock& clock, Random& random);
+  ~CaseEngine();
+
+  // 收件: a staff actor needs kRoleIntake in the matter's org; an applicant
+  // registers online (channel 1). Errors: kMatterUnknown, kBadApplicant, kBadMaterial.
+  Result<Registered> Register(const Actor& actor, const Registration& registration);
+  // Any transition but register. Errors: kCaseUnknown, kWrongState, kNotYourStep,
+  // kReasonRequired, kStale (another transition won), errc::kPermissionDenied.
+  Result<Case> Act(const Actor& actor, std::string_view case_number, const Command& command);
+
+  Result<Case> Get(std::string_view case_number);
+  Result<std::vector<StepRecord>> History(std::string_view case_number);
+  // The public lookup: the case when the password matches, else kLookupFailed.
+  Result<Case> Lookup(std::string_view case_number, std::string_view lookup_password);
+
+  // 待办: open cases whose pending step the actor may act on, most urgent first.
+  Result<std::vector<WorkItem>> Todo(const Actor& actor, int64_t offset, int64_t limit,
+                                     int64_t* total = nullptr);
+  // 已办: cases the actor acted on, newest first.
+  Result<std::vector<WorkItem>> Done(const Actor& actor, int64_t offset, int64_t limit);
+  Result<std::vector<Case>> Search(const CaseFilter& filter, int64_t* total = nullptr);
+
+  // Recomputes the deadlines of the running cases of `division` after its
+  // calendar changed, writing a kRecompute record to each case whose deadline moved.
+  Result<int64_t> RecomputeDeadlines(std::string_view division);
+
+  Light CaseLight(const Case& c, int64_t now_ms);
+  Light StepLight(const Case& c, int64_t now_ms);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tongban::approval
