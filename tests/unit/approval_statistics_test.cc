@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
+
 #include "approval_calendar_stub.h"
 #include "approval_sup_support.h"
 
@@ -20,10 +22,14 @@ constexpr const char* kM3 = "11330200000000000B000000000000003";
 
 // March 2026: Mon 2, Tue 3, Wed 4, Thu 5, Fri 6, Sat 7, Sun 8, Mon 9, Tue 10, Wed 11.
 // Division 330200 (case c2's) has a holiday on Tue 10 March.
-class StatisticsTest : public ::testing::Test {
+class StatisticsTest : public ::testing::TestWithParam<const char*> {
  protected:
   void SetUp() override {
-    approval_test::AddHoliday(calendars, "330200", D(2026, 3, 10));
+    std::string why = db.Open(GetParam());
+    if (!why.empty()) GTEST_SKIP() << why;
+    calendars = std::make_unique<CalendarStore>(db.store());
+    statistics = std::make_unique<Statistics>(db.store(), *calendars);
+    approval_test::AddHoliday(*calendars, "330200", D(2026, 3, 10));
 
     // c1 org-a M1: accepted Mon 2, completed Thu 5 (working days Tue 3, Wed 4, Thu 5 = 3),
     // deadline Mon 9: on time. 1 correction.
@@ -82,17 +88,17 @@ class StatisticsTest : public ::testing::Test {
     q.period = period;
     q.from_ms = from;
     q.to_ms = to;
-    auto rows = statistics.Compute(q);
+    auto rows = statistics->Compute(q);
     EXPECT_TRUE(rows.ok()) << rows.error().message;
     return rows.ok() ? *rows : std::vector<StatisticsRow>{};
   }
 
   approval_test::Db db;
-  CalendarStore calendars{db.store()};
-  Statistics statistics{db.store(), calendars};
+  std::unique_ptr<CalendarStore> calendars;
+  std::unique_ptr<Statistics> statistics;
 };
 
-TEST_F(StatisticsTest, PerOrg) {
+TEST_P(StatisticsTest, PerOrg) {
   auto rows = Compute(StatisticsDimension::kOrg, StatisticsPeriod::kNone);
   ASSERT_EQ(rows.size(), 2u);
   const StatisticsRow& a = rows[0];
@@ -123,7 +129,7 @@ TEST_F(StatisticsTest, PerOrg) {
   EXPECT_EQ(b.corrections, 0);
 }
 
-TEST_F(StatisticsTest, PerMatter) {
+TEST_P(StatisticsTest, PerMatter) {
   auto rows = Compute(StatisticsDimension::kMatter, StatisticsPeriod::kNone);
   ASSERT_EQ(rows.size(), 3u);
   EXPECT_EQ(rows[0].implement_code, kM1);
@@ -143,7 +149,7 @@ TEST_F(StatisticsTest, PerMatter) {
   EXPECT_EQ(rows[2].received, 3);
 }
 
-TEST_F(StatisticsTest, PerMonthInChinaStandardTime) {
+TEST_P(StatisticsTest, PerMonthInChinaStandardTime) {
   auto rows = Compute(StatisticsDimension::kNone, StatisticsPeriod::kMonth);
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(rows[0].period, "2026-03");
@@ -163,11 +169,11 @@ TEST_F(StatisticsTest, PerMonthInChinaStandardTime) {
   EXPECT_EQ(rows[1].handling_working_days, 0);
 }
 
-TEST_F(StatisticsTest, MonthsWithOpenBoundsCoverEveryCase) {
+TEST_P(StatisticsTest, MonthsWithOpenBoundsCoverEveryCase) {
   StatisticsQuery q;
   q.by = StatisticsDimension::kNone;
   q.period = StatisticsPeriod::kMonth;
-  auto rows = statistics.Compute(q);
+  auto rows = statistics->Compute(q);
   ASSERT_TRUE(rows.ok()) << rows.error().message;
   ASSERT_EQ(rows->size(), 4u);
   EXPECT_EQ((*rows)[0].period, "2026-02");
@@ -178,7 +184,7 @@ TEST_F(StatisticsTest, MonthsWithOpenBoundsCoverEveryCase) {
   EXPECT_EQ((*rows)[3].received, 1);
 }
 
-TEST_F(StatisticsTest, PerOrgAndDay) {
+TEST_P(StatisticsTest, PerOrgAndDay) {
   auto rows = Compute(StatisticsDimension::kOrg, StatisticsPeriod::kDay, Cst(2026, 3, 31),
                       Cst(2026, 4, 2));
   // 31 March: c7 (org-b). 1 April: c5 (org-a), c8 (org-b).
@@ -195,12 +201,12 @@ TEST_F(StatisticsTest, PerOrgAndDay) {
   EXPECT_EQ(rows[2].received, 1);
 }
 
-TEST_F(StatisticsTest, OrgFilterAndWholeTotals) {
+TEST_P(StatisticsTest, OrgFilterAndWholeTotals) {
   StatisticsQuery q;
   q.by = StatisticsDimension::kNone;
   q.from_ms = Cst(2026, 3, 1);
   q.to_ms = Cst(2026, 5, 1);
-  auto all = statistics.Compute(q);
+  auto all = statistics->Compute(q);
   ASSERT_TRUE(all.ok()) << all.error().message;
   ASSERT_EQ(all->size(), 1u);
   EXPECT_EQ((*all)[0].received, 8);
@@ -208,30 +214,30 @@ TEST_F(StatisticsTest, OrgFilterAndWholeTotals) {
   EXPECT_EQ((*all)[0].handled, 4);
 
   q.orgs = {"org-b"};
-  auto b = statistics.Compute(q);
+  auto b = statistics->Compute(q);
   ASSERT_TRUE(b.ok());
   ASSERT_EQ(b->size(), 1u);
   EXPECT_EQ((*b)[0].received, 3);
 
   q.orgs = {"org-none"};
-  auto none = statistics.Compute(q);
+  auto none = statistics->Compute(q);
   ASSERT_TRUE(none.ok());
   EXPECT_TRUE(none->empty());
 }
 
-TEST_F(StatisticsTest, CsvHasChineseHeadersAndOneLinePerRow) {
+TEST_P(StatisticsTest, CsvHasChineseHeadersAndOneLinePerRow) {
   StatisticsQuery q;
   q.by = StatisticsDimension::kOrg;
   q.from_ms = Cst(2026, 3, 1);
   q.to_ms = Cst(2026, 5, 1);
-  auto csv = statistics.ExportCsv(q);
+  auto csv = statistics->ExportCsv(q);
   ASSERT_TRUE(csv.ok()) << csv.error().message;
   EXPECT_TRUE(csv->starts_with("\xEF\xBB\xBF机构编码,"));
   EXPECT_NE(csv->find("\r\norg-a,,,,5,4,1,3,2,1,0.5000,2.00,3\r\n"), std::string::npos) << *csv;
   EXPECT_NE(csv->find("\r\norg-b,,,,3,1,0,1,1,1,1.0000,1.00,0\r\n"), std::string::npos) << *csv;
 }
 
-TEST_F(StatisticsTest, CsvDefusesAFormulaInAMatterName) {
+TEST_P(StatisticsTest, CsvDefusesAFormulaInAMatterName) {
   CaseSeed c;
   c.implement_code = "11330100000000000A000000000000009";
   c.matter_name = "=HYPERLINK(\"http://x\")";
@@ -240,19 +246,22 @@ TEST_F(StatisticsTest, CsvDefusesAFormulaInAMatterName) {
   StatisticsQuery q;
   q.by = StatisticsDimension::kMatter;
   q.implement_code = c.implement_code;
-  auto csv = statistics.ExportCsv(q);
+  auto csv = statistics->ExportCsv(q);
   ASSERT_TRUE(csv.ok());
   EXPECT_NE(csv->find("'=HYPERLINK"), std::string::npos) << *csv;
 }
 
-TEST_F(StatisticsTest, ToBeforeFromIsRefused) {
+TEST_P(StatisticsTest, ToBeforeFromIsRefused) {
   StatisticsQuery q;
   q.from_ms = Cst(2026, 3, 2);
   q.to_ms = Cst(2026, 3, 1);
-  auto rows = statistics.Compute(q);
+  auto rows = statistics->Compute(q);
   ASSERT_FALSE(rows.ok());
   EXPECT_EQ(rows.error().code, errc::kInvalidArgument);
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, StatisticsTest, ::testing::Values("sqlite", "postgres", "mariadb"),
+                         [](const auto& info) { return std::string(info.param); });
 
 }  // namespace
 }  // namespace tongban::approval

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
+
 #include "approval_calendar_stub.h"
 #include "approval_sup_support.h"
 #include "core/clock.h"
@@ -43,20 +45,27 @@ AlertFilter FromFilter(int64_t from_ms) {
   return f;
 }
 
-class SupervisionTest : public ::testing::Test {
+class SupervisionTest : public ::testing::TestWithParam<const char*> {
  protected:
+  void SetUp() override {
+    std::string why = db.Open(GetParam());
+    if (!why.empty()) GTEST_SKIP() << why;
+    calendars = std::make_unique<CalendarStore>(db.store());
+    supervision = std::make_unique<Supervision>(db.store(), *calendars);
+  }
+
   approval_test::Db db;
-  CalendarStore calendars{db.store()};
-  Supervision supervision{db.store(), calendars};
+  std::unique_ptr<CalendarStore> calendars;
+  std::unique_ptr<Supervision> supervision;
 
   AlertPage All() {
-    auto page = supervision.List({});
+    auto page = supervision->List({});
     EXPECT_TRUE(page.ok()) << page.error().message;
     return page.ok() ? *page : AlertPage{};
   }
 
   int64_t SweepAt(int64_t now) {
-    auto raised = supervision.Sweep(now);
+    auto raised = supervision->Sweep(now);
     EXPECT_TRUE(raised.ok()) << raised.error().message;
     return raised.ok() ? *raised : -1;
   }
@@ -74,12 +83,12 @@ class SupervisionTest : public ::testing::Test {
 
   Status Transition(const Case& before, const Case& after, const StepRecord& rec, int64_t now) {
     return db.store().WithTransaction([&](soci::session& tx) {
-      return supervision.OnTransition(tx, before, after, rec, now);
+      return supervision->OnTransition(tx, before, after, rec, now);
     });
   }
 };
 
-TEST_F(SupervisionTest, CaseIsOverdueFromTheMillisecondAfterItsDeadline) {
+TEST_P(SupervisionTest, CaseIsOverdueFromTheMillisecondAfterItsDeadline) {
   const int64_t deadline = Cst(2026, 3, 9, 23, 59, 59, 999);
   CaseSeed seed = Running(deadline);
   seed.step_deadline_at = 0;  // the step has no limit of its own
@@ -101,7 +110,7 @@ TEST_F(SupervisionTest, CaseIsOverdueFromTheMillisecondAfterItsDeadline) {
       << alert.detail;
 }
 
-TEST_F(SupervisionTest, StoppedClockIsNotOverdueUntilItRuns) {
+TEST_P(SupervisionTest, StoppedClockIsNotOverdueUntilItRuns) {
   const int64_t deadline = Cst(2026, 3, 9, 23, 59, 59, 999);
   CaseSeed seed = Running(deadline);
   seed.state = "correction";
@@ -116,7 +125,7 @@ TEST_F(SupervisionTest, StoppedClockIsNotOverdueUntilItRuns) {
   EXPECT_EQ(SweepAt(deadline + 86'400'000), 2);  // the case and its step
 }
 
-TEST_F(SupervisionTest, TwoSweepsRaiseOneAlertPerCase) {
+TEST_P(SupervisionTest, TwoSweepsRaiseOneAlertPerCase) {
   db.Insert(Running(Cst(2026, 3, 9, 23, 59, 59, 999)));
   const int64_t now = Cst(2026, 3, 10, 8);
   EXPECT_EQ(SweepAt(now), 2);
@@ -127,7 +136,7 @@ TEST_F(SupervisionTest, TwoSweepsRaiseOneAlertPerCase) {
   EXPECT_EQ(page.alerts[1].raised_at_ms, now);
 }
 
-TEST_F(SupervisionTest, OverdueStepOfACaseOnTimeNamesTheStepPosition) {
+TEST_P(SupervisionTest, OverdueStepOfACaseOnTimeNamesTheStepPosition) {
   CaseSeed seed = Running(Cst(2026, 3, 20, 23, 59, 59, 999));
   seed.current_step = 1;  // the second step
   seed.pending_role = "review";
@@ -143,7 +152,7 @@ TEST_F(SupervisionTest, OverdueStepOfACaseOnTimeNamesTheStepPosition) {
   EXPECT_NE(page.alerts[0].detail.find("\"pending_role\":\"review\""), std::string::npos);
 }
 
-TEST_F(SupervisionTest, NextStepOverdueIsAnotherAlert) {
+TEST_P(SupervisionTest, NextStepOverdueIsAnotherAlert) {
   CaseSeed seed = Running(Cst(2026, 3, 20, 23, 59, 59, 999));
   seed.step_deadline_at = Cst(2026, 3, 3, 23, 59, 59, 999);
   int64_t id = db.Insert(seed);
@@ -163,7 +172,7 @@ TEST_F(SupervisionTest, NextStepOverdueIsAnotherAlert) {
   EXPECT_EQ(page.alerts[1].step_code, "1");
 }
 
-TEST_F(SupervisionTest, FinishedCasesAreNeverOverdue) {
+TEST_P(SupervisionTest, FinishedCasesAreNeverOverdue) {
   const int64_t deadline = Cst(2026, 3, 9, 23, 59, 59, 999);
   CaseSeed done = Running(deadline);
   done.state = "completed";
@@ -177,7 +186,7 @@ TEST_F(SupervisionTest, FinishedCasesAreNeverOverdue) {
   EXPECT_EQ(SweepAt(Cst(2026, 4, 1)), 0);
 }
 
-TEST_F(SupervisionTest, UndecidedApplicationIsLateAfterFiveWorkingDays) {
+TEST_P(SupervisionTest, UndecidedApplicationIsLateAfterFiveWorkingDays) {
   // Registered on Monday 2 March; the 5 working days are Tue 3 … Mon 9 March.
   CaseSeed seed;
   seed.state = "registered";
@@ -194,8 +203,8 @@ TEST_F(SupervisionTest, UndecidedApplicationIsLateAfterFiveWorkingDays) {
   EXPECT_EQ(SweepAt(Cst(2026, 3, 11)), 0);
 }
 
-TEST_F(SupervisionTest, HolidayOnTheDivisionCalendarDefersLateAcceptance) {
-  approval_test::AddHoliday(calendars, "330102", D(2026, 3, 4));
+TEST_P(SupervisionTest, HolidayOnTheDivisionCalendarDefersLateAcceptance) {
+  approval_test::AddHoliday(*calendars, "330102", D(2026, 3, 4));
   CaseSeed seed;
   seed.division = "330102";
   seed.state = "registered";
@@ -220,7 +229,7 @@ Case Registered() {
   return c;
 }
 
-TEST_F(SupervisionTest, AcceptanceOnTheFifthWorkingDayIsOnTimeAndOnTheSixthIsLate) {
+TEST_P(SupervisionTest, AcceptanceOnTheFifthWorkingDayIsOnTimeAndOnTheSixthIsLate) {
   Case before = Registered();
   Case after = before;
   after.state = CaseState::kInStep;
@@ -242,7 +251,7 @@ TEST_F(SupervisionTest, AcceptanceOnTheFifthWorkingDayIsOnTimeAndOnTheSixthIsLat
   EXPECT_EQ(page.alerts[0].raised_at_ms, Cst(2026, 3, 10));
 }
 
-TEST_F(SupervisionTest, LateRefusalIsALateAcceptanceDecisionToo) {
+TEST_P(SupervisionTest, LateRefusalIsALateAcceptanceDecisionToo) {
   Case before = Registered();
   Case after = before;
   after.state = CaseState::kRefused;
@@ -256,7 +265,7 @@ TEST_F(SupervisionTest, LateRefusalIsALateAcceptanceDecisionToo) {
   EXPECT_EQ(page.alerts[0].kind, AlertKind::kLateAcceptance);
 }
 
-TEST_F(SupervisionTest, RefusalWithoutAReasonIsRaisedAndOneWithAReasonIsNot) {
+TEST_P(SupervisionTest, RefusalWithoutAReasonIsRaisedAndOneWithAReasonIsNot) {
   Case before = Registered();
   Case after = before;
   after.state = CaseState::kRefused;
@@ -275,7 +284,7 @@ TEST_F(SupervisionTest, RefusalWithoutAReasonIsRaisedAndOneWithAReasonIsNot) {
   EXPECT_EQ(page.alerts[0].kind, AlertKind::kRefusalWithoutReason);
 }
 
-TEST_F(SupervisionTest, NegativeCompletionWithoutAReasonIsRaised) {
+TEST_P(SupervisionTest, NegativeCompletionWithoutAReasonIsRaised) {
   Case before = Registered();
   before.state = CaseState::kInStep;
   before.accepted_at_ms = Cst(2026, 3, 2, 16);
@@ -292,7 +301,7 @@ TEST_F(SupervisionTest, NegativeCompletionWithoutAReasonIsRaised) {
   EXPECT_EQ(page.alerts[0].kind, AlertKind::kRefusalWithoutReason);
 }
 
-TEST_F(SupervisionTest, CompletionAfterTheDeadlineIsRaisedAtTheMillisecond) {
+TEST_P(SupervisionTest, CompletionAfterTheDeadlineIsRaisedAtTheMillisecond) {
   Case before = Registered();
   before.state = CaseState::kInStep;
   before.accepted_at_ms = Cst(2026, 3, 2, 16);
@@ -316,7 +325,7 @@ TEST_F(SupervisionTest, CompletionAfterTheDeadlineIsRaisedAtTheMillisecond) {
   EXPECT_EQ(page.alerts[0].kind, AlertKind::kLateCompletion);
 }
 
-TEST_F(SupervisionTest, SweptLateAcceptanceIsNotRaisedAgainByTheAcceptance) {
+TEST_P(SupervisionTest, SweptLateAcceptanceIsNotRaisedAgainByTheAcceptance) {
   CaseSeed seed;
   seed.state = "registered";
   seed.current_step = -1;
@@ -336,7 +345,7 @@ TEST_F(SupervisionTest, SweptLateAcceptanceIsNotRaisedAgainByTheAcceptance) {
   EXPECT_EQ(All().total, 1);
 }
 
-TEST_F(SupervisionTest, CountsPerOrgByKindAndAcknowledgement) {
+TEST_P(SupervisionTest, CountsPerOrgByKindAndAcknowledgement) {
   const int64_t deadline = Cst(2026, 3, 9, 23, 59, 59, 999);
   for (const char* org : {"org-a", "org-a", "org-b"}) {
     CaseSeed c = Running(deadline);
@@ -350,12 +359,12 @@ TEST_F(SupervisionTest, CountsPerOrgByKindAndAcknowledgement) {
   db.Insert(step_late);
   EXPECT_EQ(SweepAt(Cst(2026, 3, 10, 9)), 4);
 
-  auto page = supervision.List(OrgFilter("org-b"));
+  auto page = supervision->List(OrgFilter("org-b"));
   ASSERT_TRUE(page.ok());
   ASSERT_EQ(page->total, 2);
-  ASSERT_TRUE(supervision.Acknowledge(page->alerts[0].id, "jiancha01", Cst(2026, 3, 10, 10)).ok());
+  ASSERT_TRUE(supervision->Acknowledge(page->alerts[0].id, "jiancha01", Cst(2026, 3, 10, 10)).ok());
 
-  auto counts = supervision.CountsByOrg(0, 0);
+  auto counts = supervision->CountsByOrg(0, 0);
   ASSERT_TRUE(counts.ok()) << counts.error().message;
   ASSERT_EQ(counts->size(), 2u);
   EXPECT_EQ((*counts)[0].orgcoding, "org-a");
@@ -370,12 +379,12 @@ TEST_F(SupervisionTest, CountsPerOrgByKindAndAcknowledgement) {
   EXPECT_EQ((*counts)[1].overdue_step, 1);
 
   // Alerts raised before the period are not counted in it.
-  auto later = supervision.CountsByOrg(Cst(2026, 3, 10, 9) + 1, 0);
+  auto later = supervision->CountsByOrg(Cst(2026, 3, 10, 9) + 1, 0);
   ASSERT_TRUE(later.ok());
   EXPECT_TRUE(later->empty());
 }
 
-TEST_F(SupervisionTest, ListFiltersAndPages) {
+TEST_P(SupervisionTest, ListFiltersAndPages) {
   const int64_t deadline = Cst(2026, 3, 9, 23, 59, 59, 999);
   for (int i = 0; i < 5; ++i) {
     CaseSeed c = Running(deadline);
@@ -387,11 +396,11 @@ TEST_F(SupervisionTest, ListFiltersAndPages) {
   db.Insert(step_late);
   ASSERT_EQ(SweepAt(Cst(2026, 3, 10, 9)), 6);
 
-  auto steps = supervision.List(KindFilter(AlertKind::kOverdueStep));
+  auto steps = supervision->List(KindFilter(AlertKind::kOverdueStep));
   ASSERT_TRUE(steps.ok());
   EXPECT_EQ(steps->total, 1);
 
-  auto second = supervision.List(PageFilter(2, 2));
+  auto second = supervision->List(PageFilter(2, 2));
   ASSERT_TRUE(second.ok());
   EXPECT_EQ(second->total, 6);
   ASSERT_EQ(second->alerts.size(), 2u);
@@ -399,43 +408,43 @@ TEST_F(SupervisionTest, ListFiltersAndPages) {
   EXPECT_EQ(second->alerts[0].id, all.alerts[2].id);
   EXPECT_EQ(second->alerts[1].id, all.alerts[3].id);
 
-  ASSERT_TRUE(supervision.Acknowledge(all.alerts[0].id, "u1", Cst(2026, 3, 10, 10)).ok());
-  auto open = supervision.List(AckFilter(false));
-  auto seen = supervision.List(AckFilter(true));
+  ASSERT_TRUE(supervision->Acknowledge(all.alerts[0].id, "u1", Cst(2026, 3, 10, 10)).ok());
+  auto open = supervision->List(AckFilter(false));
+  auto seen = supervision->List(AckFilter(true));
   ASSERT_TRUE(open.ok() && seen.ok());
   EXPECT_EQ(open->total, 5);
   EXPECT_EQ(seen->total, 1);
 
-  auto none = supervision.List(FromFilter(Cst(2026, 3, 10, 9) + 1));
+  auto none = supervision->List(FromFilter(Cst(2026, 3, 10, 9) + 1));
   ASSERT_TRUE(none.ok());
   EXPECT_EQ(none->total, 0);
 }
 
-TEST_F(SupervisionTest, FirstAcknowledgementStands) {
+TEST_P(SupervisionTest, FirstAcknowledgementStands) {
   CaseSeed c = Running(Cst(2026, 3, 9, 23, 59, 59, 999));
   db.Insert(c);
   SweepAt(Cst(2026, 3, 10, 9));
   int64_t id = All().alerts[0].id;
 
-  auto first = supervision.Acknowledge(id, "u1", Cst(2026, 3, 10, 10));
+  auto first = supervision->Acknowledge(id, "u1", Cst(2026, 3, 10, 10));
   ASSERT_TRUE(first.ok()) << first.error().message;
   EXPECT_EQ(first->acknowledged_by, "u1");
   EXPECT_EQ(first->acknowledged_at_ms, Cst(2026, 3, 10, 10));
-  auto second = supervision.Acknowledge(id, "u2", Cst(2026, 3, 10, 11));
+  auto second = supervision->Acknowledge(id, "u2", Cst(2026, 3, 10, 11));
   ASSERT_TRUE(second.ok());
   EXPECT_EQ(second->acknowledged_by, "u1");
   EXPECT_EQ(second->acknowledged_at_ms, Cst(2026, 3, 10, 10));
 
-  auto unknown = supervision.Acknowledge(id + 1000, "u1", Cst(2026, 3, 10, 10));
+  auto unknown = supervision->Acknowledge(id + 1000, "u1", Cst(2026, 3, 10, 10));
   ASSERT_FALSE(unknown.ok());
   EXPECT_EQ(unknown.error().code, errc::kNotFound);
 }
 
-TEST_F(SupervisionTest, SweeperSweepsOnStartAndOnDemandAndStopsAtOnce) {
+TEST_P(SupervisionTest, SweeperSweepsOnStartAndOnDemandAndStopsAtOnce) {
   db.Insert(Running(Cst(2026, 3, 9, 23, 59, 59, 999)));
   FakeClock clock{std::chrono::system_clock::time_point(
       std::chrono::milliseconds(Cst(2026, 3, 10, 9)))};
-  SupervisionSweeper sweeper(supervision, clock, std::chrono::hours(1));
+  SupervisionSweeper sweeper(*supervision, clock, std::chrono::hours(1));
   sweeper.Start();
   ASSERT_TRUE(sweeper.WaitForSweeps(1, std::chrono::seconds(30)));
   EXPECT_EQ(All().total, 2);
@@ -450,6 +459,9 @@ TEST_F(SupervisionTest, SweeperSweepsOnStartAndOnDemandAndStopsAtOnce) {
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
   EXPECT_EQ(sweeper.sweeps(), 2);
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, SupervisionTest, ::testing::Values("sqlite", "postgres", "mariadb"),
+                         [](const auto& info) { return std::string(info.param); });
 
 }  // namespace
 }  // namespace tongban::approval
