@@ -109,19 +109,29 @@ Result<std::vector<StatisticsRow>> Statistics::Compute(const StatisticsQuery& qu
   // first, so the (orgcoding, registered_at) / (implement_code, registered_at)
   // indexes serve them as ranges.
   Params params;
-  std::string where = " WHERE 1 = 1";
+  std::string source = " WHERE 1 = 1";
   if (!query.orgs.empty()) {
-    where += " AND c.orgcoding IN (";
+    source += " AND c.orgcoding IN (";
     for (size_t i = 0; i < query.orgs.size(); ++i) {
-      where += (i > 0 ? ", " : "") + params.Text(query.orgs[i]);
+      source += (i > 0 ? ", " : "") + params.Text(query.orgs[i]);
     }
-    where += ")";
+    source += ")";
   }
   if (!query.implement_code.empty()) {
-    where += " AND c.implement_code = " + params.Text(query.implement_code);
+    source += " AND c.implement_code = " + params.Text(query.implement_code);
   }
-  if (query.from_ms > 0) where += " AND c.registered_at >= " + params.Int(query.from_ms);
-  if (query.to_ms > 0) where += " AND c.registered_at < " + params.Int(query.to_ms);
+  if (query.from_ms > 0) source += " AND c.registered_at >= " + params.Int(query.from_ms);
+  if (query.to_ms > 0) source += " AND c.registered_at < " + params.Int(query.to_ms);
+
+  // Without an org or matter filter every case of the period is read anyway,
+  // and SQLite would rather walk an index in group order, fetching each row at
+  // random: three times slower than reading the table in order (1M cases).
+  std::string from = " FROM approval_cases c";
+  if (store_.dialect() == SqlDialect::kSqlite && query.orgs.empty() &&
+      query.implement_code.empty()) {
+    from += " NOT INDEXED";
+  }
+  source = from + source;  // FROM … WHERE …, shared by every query below
 
   std::string key = "''", name = "''";
   if (query.by == StatisticsDimension::kOrg) key = "c.orgcoding";
@@ -147,8 +157,7 @@ Result<std::vector<StatisticsRow>> Statistics::Compute(const StatisticsQuery& qu
         st.exchange(soci::into(hi, hi_ind));
         params.Bind(st);
         st.alloc();
-        st.prepare("SELECT MIN(c.registered_at), MAX(c.registered_at) FROM approval_cases c" +
-                   where);
+        st.prepare("SELECT MIN(c.registered_at), MAX(c.registered_at)" + source);
         st.define_and_bind();
         st.execute(true);
         if (lo_ind == soci::i_null) return std::vector<StatisticsRow>{};
@@ -192,8 +201,8 @@ Result<std::vector<StatisticsRow>> Statistics::Compute(const StatisticsQuery& qu
           "COALESCE(SUM(CASE WHEN {3} AND c.accepted_at > 0 THEN 1 ELSE 0 END), 0), "
           "COALESCE(SUM(CASE WHEN {3} AND c.accepted_at > 0 THEN c.stopped_days ELSE 0 END), 0), "
           "COALESCE(SUM(c.corrections), 0) "
-          "FROM approval_cases c{4}{5}",
-          key, name, bucket, done, where, GroupBy({key, bucket})));
+          "{4}{5}",
+          key, name, bucket, done, source, GroupBy({key, bucket})));
       st.define_and_bind();
       if (st.execute(true)) {
         do {
@@ -249,9 +258,9 @@ Result<std::vector<StatisticsRow>> Statistics::Compute(const StatisticsQuery& qu
       st.alloc();
       const std::string day_expr = DayExpr(column);
       st.prepare(fmt::format(
-          "SELECT {0}, {1}, c.division, {2}, COUNT(*) FROM approval_cases c{3} AND "
+          "SELECT {0}, {1}, c.division, {2}, COUNT(*){3} AND "
           "c.state = 'completed' AND c.accepted_at > 0{4}",
-          key, bucket, day_expr, where, GroupBy({key, bucket, "c.division", day_expr})));
+          key, bucket, day_expr, source, GroupBy({key, bucket, "c.division", day_expr})));
       st.define_and_bind();
       if (st.execute(true)) {
         do {

@@ -232,6 +232,27 @@ NewAlert AlertFor(const CaseRow& c, AlertKind kind) {
   return a;
 }
 
+// Inserts `alerts` (all of one kind) in transactions of `batch` alerts,
+// so a first sweep over a backlog holds the kind's lock only briefly at a time.
+Result<int64_t> InsertAll(SqlStore& store, const std::vector<NewAlert>& alerts, size_t batch,
+                          int64_t now_ms) {
+  int64_t raised = 0;
+  for (size_t begin = 0; begin < alerts.size(); begin += batch) {
+    const size_t end = std::min(alerts.size(), begin + batch);
+    auto inserted = store.WithTransaction([&](soci::session& sql) -> Result<int64_t> {
+      LockKind(sql, store.dialect(), alerts[begin].kind);
+      int64_t n = 0;
+      for (size_t i = begin; i < end; ++i) {
+        if (InsertOnce(sql, alerts[i], now_ms)) ++n;
+      }
+      return n;
+    });
+    if (!inserted.ok()) return std::move(inserted).error();
+    raised += *inserted;
+  }
+  return raised;
+}
+
 }  // namespace
 
 std::string_view AlertKindName(AlertKind kind) {
@@ -270,125 +291,89 @@ Result<int64_t> Supervision::Sweep(int64_t now_ms) {
   return raised + *n;
 }
 
-// Candidates are read outside the write transaction and paged by id, then
-// inserted under the kind's lock, each checked again against the unique key.
+// Candidates are read outside the write transaction, all at once: they are the
+// cases that turned overdue since the last sweep (the alerts already raised
+// exclude the rest), so normally few. Without an ORDER BY the running-cases
+// index (WHERE completed_at = 0) serves the read instead of a walk of every case.
+// They are then inserted in batches, each under the kind's lock and checked
+// again against the unique key.
 Result<int64_t> Supervision::SweepOverdue(int64_t now_ms, AlertKind kind) {
   const bool step = kind == AlertKind::kOverdueStep;
   // A step alert belongs to the visit of the step that started at step_started_at;
   // one raised before it (the case came back to an earlier step) does not hide it
   // from the candidates, and InsertOnce then keeps the rule to once per step.
-  // Parameters: p1 now, p2 the last id seen, p3 the kind (Params names them in that order).
-  std::string query = std::string("SELECT ") + kCaseColumns + " FROM approval_cases c WHERE " +
-                      kRunning + " AND c.stopped_since = 0 AND c.id > :p2 AND " +
-                      (step ? "c.pending_role <> '' AND c.step_deadline_at > 0 AND "
-                              "c.step_deadline_at < :p1"
-                            : "c.deadline_at > 0 AND c.deadline_at < :p1") +
-                      " AND NOT EXISTS (SELECT 1 FROM approval_alerts a WHERE a.case_id = c.id "
-                      "AND a.kind = :p3" +
-                      (step ? " AND a.raised_at >= c.step_started_at)" : ")") +
-                      " ORDER BY c.id LIMIT " + std::to_string(options_.sweep_batch);
-  const std::string kind_name(AlertKindName(kind));
-  int64_t raised = 0;
-  long long last = 0;
-  while (true) {
-    auto rows = store_.WithSession([&](soci::session& sql) -> Result<std::vector<CaseRow>> {
-      Params params;
-      params.Int(now_ms);
-      params.Int(last);
-      params.Text(kind_name);
-      return FetchCases(sql, query, params);
-    });
-    if (!rows.ok()) return std::move(rows).error();
-    if (rows->empty()) break;
-    auto inserted = store_.WithTransaction([&](soci::session& sql) -> Result<int64_t> {
-      LockKind(sql, store_.dialect(), kind);
-      int64_t n = 0;
-      for (const CaseRow& c : *rows) {
-        NewAlert alert = AlertFor(c, kind);
-        if (step) {
-          alert.step_code = std::to_string(c.current_step + 1);
-          alert.detail.Set("step_started_at", static_cast<int64_t>(c.step_started_at))
-              .Set("step_deadline_at", static_cast<int64_t>(c.step_deadline_at))
-              .Set("pending_role", c.pending_role)
-              .Set("pending_org", c.pending_org);
-        } else {
-          alert.detail.Set("deadline_at", static_cast<int64_t>(c.deadline_at));
-        }
-        alert.detail.Set("overdue_ms",
-                         now_ms - static_cast<int64_t>(step ? c.step_deadline_at : c.deadline_at));
-        if (InsertOnce(sql, alert, now_ms)) ++n;
-      }
-      return n;
-    });
-    if (!inserted.ok()) return std::move(inserted).error();
-    raised += *inserted;
-    last = rows->back().id;
-    if (static_cast<int>(rows->size()) < options_.sweep_batch) break;
+  // Parameters: p1 now, p2 the kind (Params names them in that order).
+  const std::string query =
+      std::string("SELECT ") + kCaseColumns + " FROM approval_cases c WHERE " + kRunning +
+      " AND c.stopped_since = 0 AND " +
+      (step ? "c.pending_role <> '' AND c.step_deadline_at > 0 AND c.step_deadline_at < :p1"
+            : "c.deadline_at > 0 AND c.deadline_at < :p1") +
+      " AND NOT EXISTS (SELECT 1 FROM approval_alerts a WHERE a.case_id = c.id AND a.kind = :p2" +
+      (step ? " AND a.raised_at >= c.step_started_at)" : ")");
+  auto rows = store_.WithSession([&](soci::session& sql) -> Result<std::vector<CaseRow>> {
+    Params params;
+    params.Int(now_ms);
+    params.Text(std::string(AlertKindName(kind)));
+    return FetchCases(sql, query, params);
+  });
+  if (!rows.ok()) return std::move(rows).error();
+  std::vector<NewAlert> alerts;
+  alerts.reserve(rows->size());
+  for (const CaseRow& c : *rows) {
+    NewAlert alert = AlertFor(c, kind);
+    if (step) {
+      alert.step_code = std::to_string(c.current_step + 1);
+      alert.detail.Set("step_started_at", static_cast<int64_t>(c.step_started_at))
+          .Set("step_deadline_at", static_cast<int64_t>(c.step_deadline_at))
+          .Set("pending_role", c.pending_role)
+          .Set("pending_org", c.pending_org);
+    } else {
+      alert.detail.Set("deadline_at", static_cast<int64_t>(c.deadline_at));
+    }
+    alert.detail.Set("overdue_ms",
+                     now_ms - static_cast<int64_t>(step ? c.step_deadline_at : c.deadline_at));
+    alerts.push_back(std::move(alert));
   }
-  return raised;
+  return InsertAll(store_, alerts, static_cast<size_t>(options_.sweep_batch), now_ms);
 }
 
 // Cases still in 收件 after the acceptance rule's working days. N working days
 // are at least N natural days, so that bound narrows the candidates in SQL; the
 // division's calendar decides.
 Result<int64_t> Supervision::SweepUndecided(int64_t now_ms) {
-  const AlertKind kind = AlertKind::kLateAcceptance;
-  const std::string kind_name(AlertKindName(kind));
   const int days = options_.acceptance_working_days;
   const std::string query = std::string("SELECT ") + kCaseColumns +
                             " FROM approval_cases c WHERE c.state = 'registered' AND "
                             "c.completed_at = 0 AND c.stopped_since = 0 AND c.registered_at > 0 "
-                            "AND c.registered_at < :p1 AND c.id > :p2 AND NOT EXISTS (SELECT 1 "
-                            "FROM approval_alerts a WHERE a.case_id = c.id AND a.kind = :p3) "
-                            "ORDER BY c.id LIMIT " +
-                            std::to_string(options_.sweep_batch);
+                            "AND c.registered_at < :p1 AND NOT EXISTS (SELECT 1 "
+                            "FROM approval_alerts a WHERE a.case_id = c.id AND a.kind = :p2)";
+  auto rows = store_.WithSession([&](soci::session& sql) -> Result<std::vector<CaseRow>> {
+    Params params;
+    params.Int(now_ms - days * kDayMs);
+    params.Text(std::string(AlertKindName(AlertKind::kLateAcceptance)));
+    return FetchCases(sql, query, params);
+  });
+  if (!rows.ok()) return std::move(rows).error();
   std::map<std::string, WorkCalendar> calendars;
-  int64_t raised = 0;
-  long long last = 0;
-  while (true) {
-    auto rows = store_.WithSession([&](soci::session& sql) -> Result<std::vector<CaseRow>> {
-      Params params;
-      params.Int(now_ms - days * kDayMs);
-      params.Int(last);
-      params.Text(kind_name);
-      return FetchCases(sql, query, params);
-    });
-    if (!rows.ok()) return std::move(rows).error();
-    if (rows->empty()) break;
-    std::vector<NewAlert> late;
-    for (const CaseRow& c : *rows) {
-      auto it = calendars.find(c.division);
-      if (it == calendars.end()) {
-        auto loaded = calendars_.Load(c.division);
-        if (!loaded.ok()) return std::move(loaded).error();
-        it = calendars.emplace(c.division, std::move(*loaded)).first;
-      }
-      int64_t due = it->second.Deadline(c.registered_at, {days, TimeUnit::kWorkingDays},
-                                        c.stopped_days);
-      if (now_ms <= due) continue;
-      NewAlert alert = AlertFor(c, kind);
-      alert.detail.Set("registered_at", static_cast<int64_t>(c.registered_at))
-          .Set("due_at", due)
-          .Set("decided_at", 0)
-          .Set("working_days", days);
-      late.push_back(std::move(alert));
+  std::vector<NewAlert> late;
+  for (const CaseRow& c : *rows) {
+    auto it = calendars.find(c.division);
+    if (it == calendars.end()) {
+      auto loaded = calendars_.Load(c.division);
+      if (!loaded.ok()) return std::move(loaded).error();
+      it = calendars.emplace(c.division, std::move(*loaded)).first;
     }
-    if (!late.empty()) {
-      auto inserted = store_.WithTransaction([&](soci::session& sql) -> Result<int64_t> {
-        LockKind(sql, store_.dialect(), kind);
-        int64_t n = 0;
-        for (const NewAlert& alert : late) {
-          if (InsertOnce(sql, alert, now_ms)) ++n;
-        }
-        return n;
-      });
-      if (!inserted.ok()) return std::move(inserted).error();
-      raised += *inserted;
-    }
-    last = rows->back().id;
-    if (static_cast<int>(rows->size()) < options_.sweep_batch) break;
+    int64_t due =
+        it->second.Deadline(c.registered_at, {days, TimeUnit::kWorkingDays}, c.stopped_days);
+    if (now_ms <= due) continue;
+    NewAlert alert = AlertFor(c, AlertKind::kLateAcceptance);
+    alert.detail.Set("registered_at", static_cast<int64_t>(c.registered_at))
+        .Set("due_at", due)
+        .Set("decided_at", 0)
+        .Set("working_days", days);
+    late.push_back(std::move(alert));
   }
-  return raised;
+  return InsertAll(store_, late, static_cast<size_t>(options_.sweep_batch), now_ms);
 }
 
 Status Supervision::OnTransition(soci::session& tx, const Case& before, const Case& after,

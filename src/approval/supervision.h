@@ -80,7 +80,7 @@ struct SupervisionOptions {
   // 行政许可法 art. 32 and 82: the decision to accept or refuse an application is
   // due within 5 working days of receiving it (the receiving day not counted).
   int acceptance_working_days = 5;
-  // Rows a sweep handles per transaction, so a first sweep over a large
+  // Alerts a sweep inserts per transaction, so a first sweep over a large
   // backlog holds no lock for long.
   int sweep_batch = 500;
 };
