@@ -715,14 +715,14 @@ TEST(ParseStageRecordsTest, TooManyRecordsOrFieldsAreRefused) {
 
   std::string fields;
   for (std::size_t i = 0; i <= kStageMaxFields; ++i) {
-    // Appended piecewise: GCC 12 warns falsely (-Wrestrict) on "<F" + std::to_string(i).
     fields.append("<F").append(std::to_string(i)).append("/>");
   }
   EXPECT_EQ(ErrorOf(AcceptanceXml(fields)), "stage record 1 (SPSHOULI): more than 200 fields");
 
   std::string json = "[";
   for (std::size_t i = 0; i <= kStageMaxRecords; ++i) {
-    json += (i == 0 ? "" : ",") + FieldsJson("SPSHOULI", "");
+    if (i > 0) json.push_back(',');
+    json.append(FieldsJson("SPSHOULI", ""));
   }
   EXPECT_EQ(ErrorOf(json + "]"), "more than 200 stage records");
 }
