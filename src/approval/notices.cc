@@ -10,6 +10,8 @@
 #include <ctime>
 #include <memory>
 
+#include "codec/parse.h"
+
 namespace tongban::approval {
 namespace {
 
@@ -387,6 +389,126 @@ std::string_view NoticeTitle(NoticeKind kind) {
     case NoticeKind::kCompletion: return "办结通知书";
   }
   return "";
+}
+
+namespace {
+
+// The last record of `history` doing `action`, or null.
+const StepRecord* LastRecord(const std::vector<StepRecord>& history, Action action) {
+  for (auto it = history.rbegin(); it != history.rend(); ++it) {
+    if (it->action == action) return &*it;
+  }
+  return nullptr;
+}
+
+const StepRecord* CompletionRecord(const std::vector<StepRecord>& history) {
+  const std::string_view completed = CaseStateName(CaseState::kCompleted);
+  for (auto it = history.rbegin(); it != history.rend(); ++it) {
+    if (it->to_state == completed) return &*it;
+  }
+  return nullptr;
+}
+
+// The record's detail JSON as an object; null when it has none or it is not JSON (older
+// records, reported ones): the notice then prints without what the detail would add.
+codec::Value Detail(const StepRecord& record) {
+  if (record.detail.empty()) return codec::Value();
+  auto parsed = codec::ParseJson(record.detail);
+  if (!parsed.ok() || !parsed->IsObject()) return codec::Value();
+  return std::move(*parsed);
+}
+
+std::vector<std::string> MissingMaterials(const codec::Value& detail) {
+  std::vector<std::string> names;
+  const codec::Value* list = detail.IsObject() ? detail.Find("missing_materials") : nullptr;
+  if (list == nullptr || !list->IsArray()) return names;
+  for (const codec::Value& item : list->items()) {
+    if (item.IsString()) {
+      names.push_back(item.AsString());
+    } else if (item.IsObject()) {
+      if (const std::string* name = item.FindString("name")) names.push_back(*name);
+    }
+  }
+  return names;
+}
+
+bool WasCompleted(const Case& c) { return c.state == CaseState::kCompleted; }
+
+}  // namespace
+
+std::string_view CompletionResultText(CompletionResult result) {
+  switch (result) {
+    case CompletionResult::kApproved: return "准予许可";
+    case CompletionResult::kNotApproved: return "不予许可";
+    case CompletionResult::kReturned: return "退回办结";
+    case CompletionResult::kVoided: return "作废办结";
+    case CompletionResult::kForwarded: return "转报办结";
+    case CompletionResult::kCorrectionTimeout: return "补正不来办结";
+  }
+  return "办结";
+}
+
+std::vector<NoticeKind> AvailableNotices(const Case& c, const std::vector<StepRecord>& history) {
+  std::vector<NoticeKind> kinds;
+  if (LastRecord(history, Action::kAccept) != nullptr) kinds.push_back(NoticeKind::kAcceptance);
+  if (LastRecord(history, Action::kRefuse) != nullptr) kinds.push_back(NoticeKind::kRefusal);
+  if (LastRecord(history, Action::kRequestCorrection) != nullptr) {
+    kinds.push_back(NoticeKind::kCorrection);
+  }
+  if (WasCompleted(c)) kinds.push_back(NoticeKind::kCompletion);
+  return kinds;
+}
+
+Result<NoticeData> NoticeDataFromHistory(NoticeKind kind, const Case& c,
+                                         const std::vector<StepRecord>& history) {
+  NoticeData d;
+  d.case_number = c.number;
+  d.matter_name = c.matter_name;
+  d.applicant_name = c.applicant.name;
+  d.registered_at_ms = c.registered_at_ms;
+  const auto missing = [&] {
+    return Error::NotFound("case " + c.number + " has no " + std::string(NoticeTitle(kind)) +
+                           " (" + std::string(NoticeKindName(kind)) + ")");
+  };
+  switch (kind) {
+    case NoticeKind::kAcceptance: {
+      const StepRecord* r = LastRecord(history, Action::kAccept);
+      if (r == nullptr) return missing();
+      d.accepted_at_ms = r->at_ms;
+      d.issued_at_ms = r->at_ms;
+      const codec::Value detail = Detail(*r);
+      const codec::Value* deadline = detail.IsObject() ? detail.Find("deadline_ms") : nullptr;
+      d.deadline_ms = deadline != nullptr && deadline->IsInteger() ? deadline->AsInteger()
+                                                                   : c.deadline_ms;
+      break;
+    }
+    case NoticeKind::kRefusal: {
+      const StepRecord* r = LastRecord(history, Action::kRefuse);
+      if (r == nullptr) return missing();
+      d.issued_at_ms = r->at_ms;
+      d.reason = r->opinion;
+      break;
+    }
+    case NoticeKind::kCorrection: {
+      const StepRecord* r = LastRecord(history, Action::kRequestCorrection);
+      if (r == nullptr) return missing();
+      d.issued_at_ms = r->at_ms;
+      d.reason = r->opinion;
+      d.missing_materials = MissingMaterials(Detail(*r));
+      break;
+    }
+    case NoticeKind::kCompletion: {
+      if (!WasCompleted(c)) return missing();
+      const StepRecord* r = CompletionRecord(history);
+      d.completed_at_ms = c.completed_at_ms != 0 ? c.completed_at_ms : (r ? r->at_ms : 0);
+      d.issued_at_ms = r != nullptr ? r->at_ms : d.completed_at_ms;
+      d.accepted_at_ms = c.accepted_at_ms;
+      if (c.result) d.result = CompletionResultText(*c.result);
+      d.reason = c.result_reason;
+      break;
+    }
+  }
+  return d;
 }
 
 Result<std::string> NoticePrinter::Print(NoticeKind kind, const NoticeData& data) const {

@@ -306,5 +306,94 @@ TEST(ApprovalNoticesTest, KindNamesRoundTrip) {
   EXPECT_FALSE(ParseNoticeKind("receipt").has_value());
 }
 
+
+// --- which notices a case has, and what they print ---
+
+StepRecord Record(Action action, int64_t at_ms, std::string opinion = "", std::string detail = "",
+                  std::string to_state = "") {
+  StepRecord r;
+  r.action = action;
+  r.at_ms = at_ms;
+  r.opinion = std::move(opinion);
+  r.detail = std::move(detail);
+  r.to_state = std::move(to_state);
+  return r;
+}
+
+Case SampleCase() {
+  Case c;
+  c.number = "3301060020000000000000000000001202403050007";
+  c.matter_name = "食品经营许可（新办）";
+  c.applicant.name = "张三";
+  c.registered_at_ms = 1000;
+  return c;
+}
+
+TEST(ApprovalNoticesTest, ARefusedCaseHasOnlyTheRefusalNotice) {
+  Case c = SampleCase();
+  c.state = CaseState::kRefused;
+  const std::vector<StepRecord> history = {Record(Action::kRegister, 1000),
+                                           Record(Action::kRefuse, 2000, "不属于本机关职权范围")};
+  EXPECT_EQ(AvailableNotices(c, history), std::vector<NoticeKind>{NoticeKind::kRefusal});
+  auto refusal = NoticeDataFromHistory(NoticeKind::kRefusal, c, history);
+  ASSERT_TRUE(refusal.ok());
+  EXPECT_EQ(refusal->reason, "不属于本机关职权范围");
+  EXPECT_EQ(refusal->issued_at_ms, 2000);
+  EXPECT_EQ(refusal->applicant_name, "张三");
+  for (NoticeKind kind : {NoticeKind::kAcceptance, NoticeKind::kCorrection,
+                          NoticeKind::kCompletion}) {
+    auto data = NoticeDataFromHistory(kind, c, history);
+    ASSERT_FALSE(data.ok());
+    EXPECT_EQ(data.error().code, errc::kNotFound);
+  }
+}
+
+TEST(ApprovalNoticesTest, ACompletedCaseHasItsDecisionsNotices) {
+  Case c = SampleCase();
+  c.state = CaseState::kCompleted;
+  c.accepted_at_ms = 2000;
+  c.deadline_ms = 99000;  // recomputed after acceptance
+  c.completed_at_ms = 9000;
+  c.result = CompletionResult::kNotApproved;
+  c.result_reason = "场所不符合要求";
+  const std::vector<StepRecord> history = {
+      Record(Action::kRegister, 1000),
+      Record(Action::kAccept, 2000, "", R"({"deadline_ms":50000})"),
+      Record(Action::kRequestCorrection, 3000, "第一次",
+             R"({"missing_materials":["营业执照"]})"),
+      Record(Action::kResubmit, 4000),
+      Record(Action::kRequestCorrection, 5000, "第二次",
+             R"({"missing_materials":[{"name":"平面图"},{"name":"租赁合同"}]})"),
+      Record(Action::kResubmit, 6000),
+      Record(Action::kDisagree, 9000, "不同意", "", "completed")};
+  EXPECT_EQ(AvailableNotices(c, history),
+            (std::vector<NoticeKind>{NoticeKind::kAcceptance, NoticeKind::kCorrection,
+                                     NoticeKind::kCompletion}));
+  auto accepted = NoticeDataFromHistory(NoticeKind::kAcceptance, c, history);
+  ASSERT_TRUE(accepted.ok());
+  EXPECT_EQ(accepted->deadline_ms, 50000) << "the deadline as printed at acceptance";
+  auto correction = NoticeDataFromHistory(NoticeKind::kCorrection, c, history);
+  ASSERT_TRUE(correction.ok());
+  EXPECT_EQ(correction->reason, "第二次");
+  EXPECT_EQ(correction->missing_materials, (std::vector<std::string>{"平面图", "租赁合同"}));
+  auto completion = NoticeDataFromHistory(NoticeKind::kCompletion, c, history);
+  ASSERT_TRUE(completion.ok());
+  EXPECT_EQ(completion->result, "不予许可");
+  EXPECT_EQ(completion->reason, "场所不符合要求");
+  EXPECT_EQ(completion->completed_at_ms, 9000);
+  EXPECT_EQ(completion->issued_at_ms, 9000);
+}
+
+TEST(ApprovalNoticesTest, AnAcceptanceRecordWithoutDetailPrintsTheCurrentDeadline) {
+  Case c = SampleCase();
+  c.state = CaseState::kInStep;
+  c.deadline_ms = 77000;
+  const std::vector<StepRecord> history = {Record(Action::kAccept, 2000, "", "not json")};
+  auto accepted = NoticeDataFromHistory(NoticeKind::kAcceptance, c, history);
+  ASSERT_TRUE(accepted.ok());
+  EXPECT_EQ(accepted->deadline_ms, 77000);
+  EXPECT_FALSE(NoticeDataFromHistory(NoticeKind::kCompletion, c, history).ok());
+}
+
 }  // namespace
 }  // namespace tongban::approval
