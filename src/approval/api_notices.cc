@@ -67,8 +67,8 @@ Result<codec::Value> GetNotice(const Services& services, Call& call) {
   if (!org.ok()) return std::move(org).error();
   data->org_name = std::move(*org);
   if (!services.settings.public_url.empty()) {
-    data->lookup_url = services.settings.public_url + services.settings.hall_path +
-                       "/lookup?case=" + c->number;
+    data->lookup_url =
+        services.settings.public_url + services.settings.hall_path + "/lookup?case=" + c->number;
   }
   static const NoticePrinter kDefaultPrinter;
   const NoticePrinter& printer = services.notices ? *services.notices : kDefaultPrinter;
@@ -77,9 +77,9 @@ Result<codec::Value> GetNotice(const Services& services, Call& call) {
 
   call.response.set_status(200);
   call.response.set_content_type("application/pdf");
-  call.response.AddHeader("Content-Disposition",
-                          "attachment; filename=\"" + SafeFileName(c->number, NoticeKindName(*kind)) +
-                              "\"");
+  call.response.AddHeader(
+      "Content-Disposition",
+      "attachment; filename=\"" + SafeFileName(c->number, NoticeKindName(*kind)) + "\"");
   call.response.AddHeader("Cache-Control", "no-store");
   call.response.set_body(std::move(*pdf));
   call.wrote_response = true;

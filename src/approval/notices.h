@@ -22,7 +22,7 @@ enum class NoticeKind {
 };
 std::string_view NoticeKindName(NoticeKind kind);  // "acceptance", "refusal", ...
 std::optional<NoticeKind> ParseNoticeKind(std::string_view name);
-std::string_view NoticeTitle(NoticeKind kind);     // "受理通知书", ...
+std::string_view NoticeTitle(NoticeKind kind);  // "受理通知书", ...
 
 // What a notice prints. Times are epoch milliseconds, printed as dates in China Standard Time;
 // 0 leaves the line out. Text is UTF-8.
@@ -33,14 +33,14 @@ struct NoticeData {
   std::string org_name;          // the implementing org: the heading and the signature
   int64_t registered_at_ms = 0;  // when the application was received (收件)
   int64_t accepted_at_ms = 0;
-  int64_t deadline_ms = 0;       // promised deadline (承诺办结时限)
+  int64_t deadline_ms = 0;  // promised deadline (承诺办结时限)
   int64_t completed_at_ms = 0;
-  int64_t issued_at_ms = 0;      // the decision's time, printed under the signature
-  std::string reason;            // refusal: why; correction: the clerk's note; completion: why
-                                 // a negative result
+  int64_t issued_at_ms = 0;  // the decision's time, printed under the signature
+  std::string reason;        // refusal: why; correction: the clerk's note; completion: why
+                             // a negative result
   std::vector<std::string> missing_materials;  // correction: what to bring
-  std::string result;            // completion: 准予许可, 不予许可, …
-  std::string lookup_url;        // the QR code's content; "" prints no QR code
+  std::string result;                          // completion: 准予许可, 不予许可, …
+  std::string lookup_url;                      // the QR code's content; "" prints no QR code
 };
 
 // Where the fixed parts sit on the first page, in points from the top-left corner of the A4
