@@ -68,7 +68,7 @@ Result<codec::Value> GetNotice(const Services& services, Call& call) {
   data->org_name = std::move(*org);
   if (!services.settings.public_url.empty()) {
     data->lookup_url =
-        services.settings.public_url + services.settings.hall_path + "/lookup?case=" + c->number;
+        services.settings.public_url + services.settings.hall_path + "/#/lookup?number=" + c->number;
   }
   static const NoticePrinter kDefaultPrinter;
   const NoticePrinter& printer = services.notices ? *services.notices : kDefaultPrinter;
