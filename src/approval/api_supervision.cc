@@ -41,7 +41,8 @@ Result<int64_t> ParseCount(std::string_view text, std::string_view name) {
 Result<int64_t> ParseBound(const Call& call, std::string_view name, bool upper) {
   std::string_view text = call.Query(name);
   if (text.empty()) return int64_t{0};
-  if (text.size() > 8 && text.find('-') == std::string_view::npos) return ParseCount(text, name);
+  const bool digits = text.find_first_not_of("0123456789") == std::string_view::npos;
+  if (digits && text.size() > 8) return ParseCount(text, name);
   auto day = ParseDay(text);
   if (!day.ok()) {
     return Error::InvalidArgument(std::string(name) +

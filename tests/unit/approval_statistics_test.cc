@@ -6,7 +6,6 @@
 
 #include <memory>
 
-#include "approval_calendar_stub.h"
 #include "approval_sup_support.h"
 
 namespace tongban::approval {

@@ -57,6 +57,17 @@ struct CaseSeed {
 
 // A fresh database on `backend` ("sqlite", "postgres", "mariadb": a private
 // server, see store_test_support.h) with the case and supervision tables.
+// A holiday (a weekday off) on `division`'s calendar.
+inline void AddHoliday(tongban::approval::CalendarStore& calendars, const std::string& division,
+                       Day day) {
+  tongban::approval::CalendarEntry entry;
+  entry.division = division;
+  entry.day = day;
+  entry.kind = tongban::approval::DayKind::kHoliday;
+  auto put = calendars.Put(entry);
+  ASSERT_TRUE(put.ok()) << put.error().message;
+}
+
 class Db {
  public:
   // "" when open, else why not (the test skips when no server can be started).
