@@ -237,16 +237,22 @@ Result<codec::Value> GetStatistics(const Services& services, Call& call) {
   return out;
 }
 
-Result<codec::Value> GetStatisticsCsv(const Services& services, Call& call) {
+// The statistics as a download: `xlsx` true for the workbook, false for CSV.
+Result<codec::Value> DownloadStatistics(const Services& services, Call& call, bool xlsx) {
   auto query = ReadStatisticsQuery(call);
   if (!query.ok()) return std::move(query).error();
   if (services.statistics == nullptr) return Error::Unavailable("statistics are not configured");
-  auto csv = services.statistics->ExportCsv(*query);
-  if (!csv.ok()) return std::move(csv).error();
+  auto bytes = xlsx ? services.statistics->ExportXlsx(*query)
+                    : services.statistics->ExportCsv(*query);
+  if (!bytes.ok()) return std::move(bytes).error();
   call.response.set_status(200);
-  call.response.set_content_type("text/csv;charset=utf-8");
-  call.response.AddHeader("Content-Disposition", "attachment; filename=\"statistics.csv\"");
-  call.response.set_body(std::move(*csv));
+  call.response.set_content_type(
+      xlsx ? "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+           : "text/csv;charset=utf-8");
+  call.response.AddHeader("Content-Disposition", xlsx
+                                                     ? "attachment; filename=\"statistics.xlsx\""
+                                                     : "attachment; filename=\"statistics.csv\"");
+  call.response.set_body(std::move(*bytes));
   call.wrote_response = true;
   return codec::Value();
 }
@@ -258,7 +264,10 @@ void AddSupervisionRoutes(std::vector<Route>& routes) {
   routes.push_back({"GET", "alerts/counts", Access::kStaff, AlertCounts});
   routes.push_back({"POST", "alerts/:id/ack", Access::kStaff, AcknowledgeAlert});
   routes.push_back({"GET", "statistics", Access::kStaff, GetStatistics});
-  routes.push_back({"GET", "statistics.csv", Access::kStaff, GetStatisticsCsv});
+  routes.push_back({"GET", "statistics.xlsx", Access::kStaff,
+                    [](const Services& s, Call& c) { return DownloadStatistics(s, c, true); }});
+  routes.push_back({"GET", "statistics.csv", Access::kStaff,
+                    [](const Services& s, Call& c) { return DownloadStatistics(s, c, false); }});
 }
 
 }  // namespace tongban::approval

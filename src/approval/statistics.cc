@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "codec/csv.h"
+#include "codec/xlsx.h"
 
 namespace tongban::approval {
 namespace {
@@ -296,6 +297,31 @@ Result<std::vector<StatisticsRow>> Statistics::Compute(const StatisticsQuery& qu
   });
 }
 
+namespace {
+
+const std::vector<std::string>& Headers() {
+  static const std::vector<std::string> headers = {
+      "机构编码", "实施编码", "事项名称", "期间", "收件", "受理", "不予受理", "办结",
+      "有时限办结", "按时办结", "按时办结率", "平均办理工作日", "补正次数"};
+  return headers;
+}
+
+// One row of the export as cells: codes and names as text, counts as numbers,
+// the two ratios as numbers (empty when there is nothing to divide by).
+std::vector<codec::Cell> Cells(const StatisticsRow& r) {
+  auto number = [](int64_t v) { return codec::Cell::Number(static_cast<double>(v)); };
+  auto ratio = [](std::optional<double> v) { return v ? codec::Cell::Number(*v) : codec::Cell{}; };
+  return {codec::Cell::Text(r.orgcoding),     codec::Cell::Text(r.implement_code),
+          codec::Cell::Text(r.matter_name),   codec::Cell::Text(r.period),
+          number(r.received),                 number(r.accepted),
+          number(r.refused),                  number(r.completed),
+          number(r.completed_with_deadline),  number(r.completed_on_time),
+          ratio(r.on_time_rate()),            ratio(r.average_handling_days()),
+          number(r.corrections)};
+}
+
+}  // namespace
+
 Result<std::string> Statistics::ExportCsv(const StatisticsQuery& query) {
   auto rows = Compute(query);
   if (!rows.ok()) return std::move(rows).error();
@@ -307,19 +333,38 @@ Result<std::string> Statistics::ExportCsv(const StatisticsQuery& query) {
     }
     out += "\r\n";
   };
-  line({"机构编码", "实施编码", "事项名称", "期间", "收件", "受理", "不予受理", "办结",
-        "有时限办结", "按时办结", "按时办结率", "平均办理工作日", "补正次数"});
-  auto fixed = [](std::optional<double> v, int digits) {
-    return v ? fmt::format("{:.{}f}", *v, digits) : std::string();
-  };
+  line(Headers());
   for (const StatisticsRow& r : *rows) {
-    line({r.orgcoding, r.implement_code, r.matter_name, r.period, std::to_string(r.received),
-          std::to_string(r.accepted), std::to_string(r.refused), std::to_string(r.completed),
-          std::to_string(r.completed_with_deadline), std::to_string(r.completed_on_time),
-          fixed(r.on_time_rate(), 4), fixed(r.average_handling_days(), 2),
-          std::to_string(r.corrections)});
+    std::vector<std::string> fields;
+    for (const codec::Cell& cell : Cells(r)) {
+      if (cell.type == codec::Cell::Type::kText) {
+        fields.push_back(cell.text);
+      } else if (cell.type == codec::Cell::Type::kNumber) {
+        // Counts as integers; the ratios to 4 and the average to 2 decimals.
+        const size_t column = fields.size();
+        fields.push_back(column == 10   ? fmt::format("{:.4f}", cell.number)
+                         : column == 11 ? fmt::format("{:.2f}", cell.number)
+                                        : fmt::format("{}", static_cast<int64_t>(cell.number)));
+      } else {
+        fields.emplace_back();
+      }
+    }
+    line(fields);
   }
   return out;
+}
+
+Result<std::string> Statistics::ExportXlsx(const StatisticsQuery& query) {
+  auto rows = Compute(query);
+  if (!rows.ok()) return std::move(rows).error();
+  codec::Sheet sheet;
+  sheet.name = "统计";
+  sheet.rows.reserve(rows->size() + 1);
+  std::vector<codec::Cell> header;
+  for (const std::string& h : Headers()) header.push_back(codec::Cell::Text(h));
+  sheet.rows.push_back(std::move(header));
+  for (const StatisticsRow& r : *rows) sheet.rows.push_back(Cells(r));
+  return codec::WriteXlsx({std::move(sheet)});
 }
 
 }  // namespace tongban::approval

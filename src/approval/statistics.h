@@ -64,6 +64,9 @@ class Statistics {
   // The rows as CSV (UTF-8 with a BOM, Chinese headers, values defused against
   // formula injection by codec::AppendCsvField).
   Result<std::string> ExportCsv(const StatisticsQuery& query);
+  // The same table as an .xlsx workbook (one sheet "统计"; counts and ratios as
+  // numbers, codes and names as text, formula-looking text never run).
+  Result<std::string> ExportXlsx(const StatisticsQuery& query);
 
  private:
   SqlStore& store_;

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "approval_sup_support.h"
+#include "codec/xlsx.h"
 
 namespace tongban::approval {
 namespace {
@@ -234,6 +235,29 @@ TEST_P(StatisticsTest, CsvHasChineseHeadersAndOneLinePerRow) {
   EXPECT_TRUE(csv->starts_with("\xEF\xBB\xBF机构编码,"));
   EXPECT_NE(csv->find("\r\norg-a,,,,5,4,1,3,2,1,0.5000,2.00,3\r\n"), std::string::npos) << *csv;
   EXPECT_NE(csv->find("\r\norg-b,,,,3,1,0,1,1,1,1.0000,1.00,0\r\n"), std::string::npos) << *csv;
+}
+
+TEST_P(StatisticsTest, XlsxHoldsTheSameTableWithNumbersAsNumbers) {
+  StatisticsQuery q;
+  q.by = StatisticsDimension::kOrg;
+  q.from_ms = Cst(2026, 3, 1);
+  q.to_ms = Cst(2026, 5, 1);
+  auto bytes = statistics->ExportXlsx(q);
+  ASSERT_TRUE(bytes.ok()) << bytes.error().message;
+  auto sheets = codec::ReadXlsx(*bytes);
+  ASSERT_TRUE(sheets.ok()) << sheets.error().message;
+  ASSERT_EQ(sheets->size(), 1u);
+  const auto& rows = (*sheets)[0].rows;
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0][0], codec::Cell::Text("机构编码"));
+  EXPECT_EQ(rows[0][12], codec::Cell::Text("补正次数"));
+  EXPECT_EQ(rows[1][0], codec::Cell::Text("org-a"));
+  EXPECT_EQ(rows[1][4], codec::Cell::Number(5));
+  EXPECT_EQ(rows[1][10], codec::Cell::Number(0.5));
+  EXPECT_EQ(rows[1][11], codec::Cell::Number(2.0));
+  EXPECT_EQ(rows[1][12], codec::Cell::Number(3));
+  EXPECT_EQ(rows[2][0], codec::Cell::Text("org-b"));
+  EXPECT_EQ(rows[2][7], codec::Cell::Number(1));
 }
 
 TEST_P(StatisticsTest, CsvDefusesAFormulaInAMatterName) {
