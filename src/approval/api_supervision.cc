@@ -157,10 +157,10 @@ Result<codec::Value> AlertCounts(const Services& services, Call& call) {
 // The statistics query of a call. 监察 users see every org; 事项管理 users only
 // the orgs they belong to (an `org` outside them is refused, not emptied).
 Result<StatisticsQuery> ReadStatisticsQuery(const Call& call) {
-  const bool supervisor = call.actor.kind == Actor::Kind::kStaff &&
-                          call.actor.HasRole(kRoleSupervise);
-  const bool matter_admin = call.actor.kind == Actor::Kind::kStaff &&
-                            call.actor.HasRole(kRoleMatterAdmin);
+  const bool supervisor =
+      call.actor.kind == Actor::Kind::kStaff && call.actor.HasRole(kRoleSupervise);
+  const bool matter_admin =
+      call.actor.kind == Actor::Kind::kStaff && call.actor.HasRole(kRoleMatterAdmin);
   if (!supervisor && !matter_admin) {
     return Error::PermissionDenied(
         "statistics need the approval role 'supervise' (监察) or 'matters' (事项管理)");
@@ -242,16 +242,15 @@ Result<codec::Value> DownloadStatistics(const Services& services, Call& call, bo
   auto query = ReadStatisticsQuery(call);
   if (!query.ok()) return std::move(query).error();
   if (services.statistics == nullptr) return Error::Unavailable("statistics are not configured");
-  auto bytes = xlsx ? services.statistics->ExportXlsx(*query)
-                    : services.statistics->ExportCsv(*query);
+  auto bytes =
+      xlsx ? services.statistics->ExportXlsx(*query) : services.statistics->ExportCsv(*query);
   if (!bytes.ok()) return std::move(bytes).error();
   call.response.set_status(200);
   call.response.set_content_type(
       xlsx ? "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
            : "text/csv;charset=utf-8");
-  call.response.AddHeader("Content-Disposition", xlsx
-                                                     ? "attachment; filename=\"statistics.xlsx\""
-                                                     : "attachment; filename=\"statistics.csv\"");
+  call.response.AddHeader("Content-Disposition", xlsx ? "attachment; filename=\"statistics.xlsx\""
+                                                      : "attachment; filename=\"statistics.csv\"");
   call.response.set_body(std::move(*bytes));
   call.wrote_response = true;
   return codec::Value();

@@ -1,5 +1,7 @@
 #include "approval/statistics.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <chrono>
 #include <deque>
@@ -7,8 +9,6 @@
 #include <set>
 #include <tuple>
 #include <utility>
-
-#include <fmt/format.h>
 
 #include "codec/csv.h"
 #include "codec/xlsx.h"
@@ -301,8 +301,8 @@ namespace {
 
 const std::vector<std::string>& Headers() {
   static const std::vector<std::string> headers = {
-      "机构编码", "实施编码", "事项名称", "期间", "收件", "受理", "不予受理", "办结",
-      "有时限办结", "按时办结", "按时办结率", "平均办理工作日", "补正次数"};
+      "机构编码", "实施编码",   "事项名称", "期间",       "收件",           "受理",    "不予受理",
+      "办结",     "有时限办结", "按时办结", "按时办结率", "平均办理工作日", "补正次数"};
   return headers;
 }
 
@@ -311,12 +311,18 @@ const std::vector<std::string>& Headers() {
 std::vector<codec::Cell> Cells(const StatisticsRow& r) {
   auto number = [](int64_t v) { return codec::Cell::Number(static_cast<double>(v)); };
   auto ratio = [](std::optional<double> v) { return v ? codec::Cell::Number(*v) : codec::Cell{}; };
-  return {codec::Cell::Text(r.orgcoding),     codec::Cell::Text(r.implement_code),
-          codec::Cell::Text(r.matter_name),   codec::Cell::Text(r.period),
-          number(r.received),                 number(r.accepted),
-          number(r.refused),                  number(r.completed),
-          number(r.completed_with_deadline),  number(r.completed_on_time),
-          ratio(r.on_time_rate()),            ratio(r.average_handling_days()),
+  return {codec::Cell::Text(r.orgcoding),
+          codec::Cell::Text(r.implement_code),
+          codec::Cell::Text(r.matter_name),
+          codec::Cell::Text(r.period),
+          number(r.received),
+          number(r.accepted),
+          number(r.refused),
+          number(r.completed),
+          number(r.completed_with_deadline),
+          number(r.completed_on_time),
+          ratio(r.on_time_rate()),
+          ratio(r.average_handling_days()),
           number(r.corrections)};
 }
 

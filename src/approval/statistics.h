@@ -34,13 +34,13 @@ struct StatisticsRow {
   std::string matter_name;     // by matter (the latest name among its cases)
   std::string period;          // "2026-03-05" (day), "2026-03" (month), "" (none)
 
-  int64_t received = 0;   // cases registered (收件)
-  int64_t accepted = 0;   // of them, accepted (受理), whatever came after
-  int64_t refused = 0;    // not accepted (不予受理)
-  int64_t completed = 0;  // 办结, any result
+  int64_t received = 0;                 // cases registered (收件)
+  int64_t accepted = 0;                 // of them, accepted (受理), whatever came after
+  int64_t refused = 0;                  // not accepted (不予受理)
+  int64_t completed = 0;                // 办结, any result
   int64_t completed_with_deadline = 0;  // completed cases that had a promised deadline
   int64_t completed_on_time = 0;        // ... completed at or before it
-  int64_t handled = 0;    // completed after an acceptance: the base of the average
+  int64_t handled = 0;                  // completed after an acceptance: the base of the average
   // Working days from acceptance to completion on the case division's calendar
   // (the acceptance day not counted, the completion day counted), minus the
   // working days the clock was stopped; summed over the handled cases.

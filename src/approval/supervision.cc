@@ -399,8 +399,8 @@ Status Supervision::OnTransition(soci::session& tx, const Case& before, const Ca
   }
 
   // The acceptance decision: 受理 sets accepted_at, 不予受理 ends the case.
-  const bool decided = before.accepted_at_ms == 0 &&
-                       (after.accepted_at_ms > 0 || entered(CaseState::kRefused));
+  const bool decided =
+      before.accepted_at_ms == 0 && (after.accepted_at_ms > 0 || entered(CaseState::kRefused));
   if (decided && after.registered_at_ms > 0) {
     const int64_t decided_at = after.accepted_at_ms > 0 ? after.accepted_at_ms : record.at_ms;
     std::optional<WorkCalendar> loaded;
@@ -411,10 +411,9 @@ Status Supervision::OnTransition(soci::session& tx, const Case& before, const Ca
       calendar = &*loaded;
     }
     // Stops before the decision (a correction asked for at intake) extend it.
-    const int64_t due =
-        calendar->Deadline(after.registered_at_ms,
-                           {options_.acceptance_working_days, TimeUnit::kWorkingDays},
-                           before.stopped_working_days);
+    const int64_t due = calendar->Deadline(
+        after.registered_at_ms, {options_.acceptance_working_days, TimeUnit::kWorkingDays},
+        before.stopped_working_days);
     if (decided_at > due) {
       NewAlert alert = AlertFor(after, AlertKind::kLateAcceptance);
       alert.detail.Set("registered_at", after.registered_at_ms)
@@ -463,8 +462,8 @@ Result<AlertPage> Supervision::List(const AlertFilter& filter) {
   if (filter.kind) where += " AND kind = " + params.Text(std::string(AlertKindName(*filter.kind)));
   if (filter.from_ms > 0) where += " AND raised_at >= " + params.Int(filter.from_ms);
   if (filter.to_ms > 0) where += " AND raised_at < " + params.Int(filter.to_ms);
-  if (filter.acknowledged) where += *filter.acknowledged ? " AND acknowledged_at > 0"
-                                                         : " AND acknowledged_at = 0";
+  if (filter.acknowledged)
+    where += *filter.acknowledged ? " AND acknowledged_at > 0" : " AND acknowledged_at = 0";
   const int64_t limit = std::clamp<int64_t>(filter.limit, 1, 1000);
   const int64_t offset = std::max<int64_t>(filter.offset, 0);
   return store_.WithSession([&](soci::session& sql) -> Result<AlertPage> {
@@ -530,11 +529,21 @@ Result<std::vector<OrgAlertCounts>> Supervision::CountsByOrg(int64_t from_ms, in
         counts.total += total;
         counts.unacknowledged += unacknowledged;
         switch (ParseAlertKind(kind).value_or(AlertKind::kOverdueCase)) {
-          case AlertKind::kOverdueCase: counts.overdue_case += total; break;
-          case AlertKind::kOverdueStep: counts.overdue_step += total; break;
-          case AlertKind::kRefusalWithoutReason: counts.refusal_without_reason += total; break;
-          case AlertKind::kLateAcceptance: counts.late_acceptance += total; break;
-          case AlertKind::kLateCompletion: counts.late_completion += total; break;
+          case AlertKind::kOverdueCase:
+            counts.overdue_case += total;
+            break;
+          case AlertKind::kOverdueStep:
+            counts.overdue_step += total;
+            break;
+          case AlertKind::kRefusalWithoutReason:
+            counts.refusal_without_reason += total;
+            break;
+          case AlertKind::kLateAcceptance:
+            counts.late_acceptance += total;
+            break;
+          case AlertKind::kLateCompletion:
+            counts.late_completion += total;
+            break;
         }
       } while (st.fetch());
     }

@@ -25,11 +25,11 @@
 namespace tongban::approval {
 
 enum class AlertKind {
-  kOverdueCase,        // a running case past its promised deadline (clock running)
-  kOverdueStep,        // the pending step past its own limit, even if the case is on time
+  kOverdueCase,           // a running case past its promised deadline (clock running)
+  kOverdueStep,           // the pending step past its own limit, even if the case is on time
   kRefusalWithoutReason,  // 不予受理 / 不同意 / a negative 办结 with no reason (reported cases)
-  kLateAcceptance,     // 受理 or 不予受理 decided after N working days, or still undecided
-  kLateCompletion,     // 办结 after the promised deadline
+  kLateAcceptance,        // 受理 or 不予受理 decided after N working days, or still undecided
+  kLateCompletion,        // 办结 after the promised deadline
 };
 std::string_view AlertKindName(AlertKind kind);  // "overdue_case", "overdue_step", ...
 std::optional<AlertKind> ParseAlertKind(std::string_view name);
@@ -38,15 +38,15 @@ struct Alert {
   int64_t id = 0;
   int64_t case_id = 0;
   std::string case_number;
-  std::string orgcoding;       // the case's implementing org
+  std::string orgcoding;  // the case's implementing org
   std::string implement_code;
   AlertKind kind = AlertKind::kOverdueCase;
   // "" for alerts about the whole case; for kOverdueStep the step's 1-based
   // position in the case's step list ("1", "2", ...): the case row knows the
   // position of its pending step, not the step's SPHJDM.
   std::string step_code;
-  std::string detail;          // JSON object: the figures behind the alert
-  int64_t raised_at_ms = 0;    // server time
+  std::string detail;           // JSON object: the figures behind the alert
+  int64_t raised_at_ms = 0;     // server time
   std::string acknowledged_by;  // userid; "" while unacknowledged
   int64_t acknowledged_at_ms = 0;
 };

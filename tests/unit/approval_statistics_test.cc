@@ -1,11 +1,10 @@
 // Statistics over a hand-built set of cases: every expected figure below is
 // worked out from the rows in the comments, not from the code.
-#include "approval/statistics.h"
-
 #include <gtest/gtest.h>
 
 #include <memory>
 
+#include "approval/statistics.h"
 #include "approval_sup_support.h"
 #include "codec/xlsx.h"
 
@@ -75,9 +74,8 @@ class StatisticsTest : public ::testing::TestWithParam<const char*> {
     c.deadline_at = deadline;
     c.stopped_days = stopped_days;
     c.corrections = corrections;
-    c.pending_role = std::string(state) == "completed" || std::string(state) == "refused"
-                         ? ""
-                         : "undertake";
+    c.pending_role =
+        std::string(state) == "completed" || std::string(state) == "refused" ? "" : "undertake";
     db.Insert(c);
   }
 
@@ -103,10 +101,10 @@ TEST_P(StatisticsTest, PerOrg) {
   ASSERT_EQ(rows.size(), 2u);
   const StatisticsRow& a = rows[0];
   EXPECT_EQ(a.orgcoding, "org-a");
-  EXPECT_EQ(a.received, 5);   // c1..c5
-  EXPECT_EQ(a.accepted, 4);   // c1 c2 c4 c5
-  EXPECT_EQ(a.refused, 1);    // c3
-  EXPECT_EQ(a.completed, 3);  // c1 c2 c5
+  EXPECT_EQ(a.received, 5);                 // c1..c5
+  EXPECT_EQ(a.accepted, 4);                 // c1 c2 c4 c5
+  EXPECT_EQ(a.refused, 1);                  // c3
+  EXPECT_EQ(a.completed, 3);                // c1 c2 c5
   EXPECT_EQ(a.completed_with_deadline, 2);  // c1 c2
   EXPECT_EQ(a.completed_on_time, 1);        // c1
   ASSERT_TRUE(a.on_time_rate().has_value());
@@ -185,8 +183,8 @@ TEST_P(StatisticsTest, MonthsWithOpenBoundsCoverEveryCase) {
 }
 
 TEST_P(StatisticsTest, PerOrgAndDay) {
-  auto rows = Compute(StatisticsDimension::kOrg, StatisticsPeriod::kDay, Cst(2026, 3, 31),
-                      Cst(2026, 4, 2));
+  auto rows =
+      Compute(StatisticsDimension::kOrg, StatisticsPeriod::kDay, Cst(2026, 3, 31), Cst(2026, 4, 2));
   // 31 March: c7 (org-b). 1 April: c5 (org-a), c8 (org-b).
   ASSERT_EQ(rows.size(), 3u);
   EXPECT_EQ(rows[0].orgcoding, "org-a");
@@ -283,7 +281,8 @@ TEST_P(StatisticsTest, ToBeforeFromIsRefused) {
   EXPECT_EQ(rows.error().code, errc::kInvalidArgument);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, StatisticsTest, ::testing::Values("sqlite", "postgres", "mariadb"),
+INSTANTIATE_TEST_SUITE_P(Backends, StatisticsTest,
+                         ::testing::Values("sqlite", "postgres", "mariadb"),
                          [](const auto& info) { return std::string(info.param); });
 
 }  // namespace

@@ -93,10 +93,9 @@ class Db {
 
   int64_t Insert(const CaseSeed& c) {
     auto id = store_->WithTransaction([&](soci::session& sql) -> tongban::Result<int64_t> {
-      long long registered = c.registered_at, accepted = c.accepted_at,
-                completed = c.completed_at, deadline = c.deadline_at,
-                step_started = c.step_started_at, step_deadline = c.step_deadline_at,
-                stopped_since = c.stopped_since;
+      long long registered = c.registered_at, accepted = c.accepted_at, completed = c.completed_at,
+                deadline = c.deadline_at, step_started = c.step_started_at,
+                step_deadline = c.step_deadline_at, stopped_since = c.stopped_since;
       std::string number = c.number.empty() ? "case-" + std::to_string(++serial_) : c.number;
       sql << "INSERT INTO approval_cases (number, implement_code, matter_version, matter_name, "
              "orgcoding, division, applicant_type, applicant_name, applicant_id, applicant_json, "

@@ -1,12 +1,11 @@
 // 电子监察: alerts raised by the sweep (overdue case / step, undecided
 // applications) and by transitions (refusal without a reason, late acceptance,
 // completion after the deadline); listing, counting and acknowledging them.
-#include "approval/supervision.h"
-
 #include <gtest/gtest.h>
 
 #include <memory>
 
+#include "approval/supervision.h"
 #include "approval_sup_support.h"
 #include "core/clock.h"
 
@@ -81,9 +80,8 @@ class SupervisionTest : public ::testing::TestWithParam<const char*> {
   }
 
   Status Transition(const Case& before, const Case& after, const StepRecord& rec, int64_t now) {
-    return db.store().WithTransaction([&](soci::session& tx) {
-      return supervision->OnTransition(tx, before, after, rec, now);
-    });
+    return db.store().WithTransaction(
+        [&](soci::session& tx) { return supervision->OnTransition(tx, before, after, rec, now); });
   }
 };
 
@@ -159,9 +157,8 @@ TEST_P(SupervisionTest, NextStepOverdueIsAnotherAlert) {
 
   // The case moves on to its second step, which also runs late.
   db.Exec("UPDATE approval_cases SET current_step = 1, step_started_at = " +
-          std::to_string(Cst(2026, 3, 4, 10)) +
-          ", step_deadline_at = " + std::to_string(Cst(2026, 3, 5, 23, 59, 59, 999)) +
-          " WHERE id = " + std::to_string(id));
+          std::to_string(Cst(2026, 3, 4, 10)) + ", step_deadline_at = " +
+          std::to_string(Cst(2026, 3, 5, 23, 59, 59, 999)) + " WHERE id = " + std::to_string(id));
   EXPECT_EQ(SweepAt(Cst(2026, 3, 5, 12)), 0);
   EXPECT_EQ(SweepAt(Cst(2026, 3, 6, 9)), 1);
   EXPECT_EQ(SweepAt(Cst(2026, 3, 6, 10)), 0);
@@ -441,8 +438,8 @@ TEST_P(SupervisionTest, FirstAcknowledgementStands) {
 
 TEST_P(SupervisionTest, SweeperSweepsOnStartAndOnDemandAndStopsAtOnce) {
   db.Insert(Running(Cst(2026, 3, 9, 23, 59, 59, 999)));
-  FakeClock clock{std::chrono::system_clock::time_point(
-      std::chrono::milliseconds(Cst(2026, 3, 10, 9)))};
+  FakeClock clock{
+      std::chrono::system_clock::time_point(std::chrono::milliseconds(Cst(2026, 3, 10, 9)))};
   SupervisionSweeper sweeper(*supervision, clock, std::chrono::hours(1));
   sweeper.Start();
   ASSERT_TRUE(sweeper.WaitForSweeps(1, std::chrono::seconds(30)));
@@ -459,7 +456,8 @@ TEST_P(SupervisionTest, SweeperSweepsOnStartAndOnDemandAndStopsAtOnce) {
   EXPECT_EQ(sweeper.sweeps(), 2);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, SupervisionTest, ::testing::Values("sqlite", "postgres", "mariadb"),
+INSTANTIATE_TEST_SUITE_P(Backends, SupervisionTest,
+                         ::testing::Values("sqlite", "postgres", "mariadb"),
                          [](const auto& info) { return std::string(info.param); });
 
 }  // namespace
