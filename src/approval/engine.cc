@@ -181,7 +181,8 @@ std::string StepOrg(const Matter& m, const MatterStep& step) {
   return step.org.empty() ? m.orgcoding : step.org;
 }
 
-std::string DetailJson(const Command& command, Action action, const Transition& t) {
+std::string DetailJson(const Command& command, Action action, const Transition& t,
+                       const Case& before) {
   codec::Value v = codec::Value::Object();
   switch (action) {
     case Action::kRequestCorrection: {
@@ -189,17 +190,29 @@ std::string DetailJson(const Command& command, Action action, const Transition& 
       for (const std::string& m : command.missing_materials) list.Push(m);
       break;
     }
+    case Action::kResubmit: {
+      v.Set("requested_at_ms", before.stopped_since_ms);
+      codec::Value& list = v.Add("materials", codec::Value::Array());
+      for (const CaseMaterial& m : command.materials) list.Push(m.name);
+      break;
+    }
     case Action::kSuspend:
       v.Set("suspension_kind", command.suspension_kind);
       break;
+    case Action::kResume:
+      v.Set("started_at_ms", before.stopped_since_ms);
+      v.Set("suspension_kind", command.suspension_kind);
+      v.Set("result", command.opinion);
+      break;
     case Action::kTransfer:
       v.Set("to_user", command.to_user);
-      break;
-    case Action::kComplete:
-      if (t.result.has_value()) v.Set("result", static_cast<int>(*t.result));
+      v.Set("from_user", before.pending_user);
       break;
     default:
       break;
+  }
+  if (t.result.has_value() && (action == t.records.back())) {
+    v.Set("result", static_cast<int>(*t.result));
   }
   return v.empty() ? std::string() : codec::RenderJson(v);
 }
@@ -277,11 +290,14 @@ Status CaseEngine::Impl::Load(const Prefetch& need) {
 
 Status CaseEngine::Impl::EnqueueStage(soci::session& sql, const Case& c, const Matter& matter,
                                       const StepRecord& record) {
-  StageRecord stage = StageRecordFor(c, matter, record, OrgName(record.orgcoding));
-  if (stage.stage.empty()) return Status::Ok();
-  auto id = outbox.Enqueue(sql, kStageDestination, stage.stage, StageRecordJson(stage),
-                           record.at_ms, "case:" + c.number);
-  if (!id.ok()) return std::move(id).error();
+  const std::string key = "case:" + c.number;
+  for (const StageRecord& stage :
+       StageRecordsFor(c, matter, record, OrgName(record.orgcoding))) {
+    if (stage.stage.empty()) continue;
+    auto id = outbox.Enqueue(sql, kStageDestination, stage.stage, StageRecordJson(stage),
+                             record.at_ms, key);
+    if (!id.ok()) return std::move(id).error();
+  }
   return Status::Ok();
 }
 
@@ -419,7 +435,11 @@ namespace {
 // clock (start, stop, resume with the stopped working days), the result.
 void Apply(Case& c, int& step_stopped_days, const Transition& t, const Matter& matter,
            const WorkCalendar& cal, const Command& command, int64_t now) {
-  if (t.clock == ClockEffect::kResume && c.stopped_since_ms > 0) {
+  // Before acceptance a correction notice stops no clock, but its time is kept
+  // (stopped_since) for the resubmission's stage record.
+  const bool resumes = t.clock == ClockEffect::kResume || command.action == Action::kResubmit;
+  if (resumes && c.accepted_at_ms == 0) c.stopped_since_ms = 0;
+  if (resumes && c.stopped_since_ms > 0) {
     int days = cal.WorkingDaysBetween(DayOf(c.stopped_since_ms), DayOf(now));
     c.stopped_working_days += days;
     step_stopped_days += days;
@@ -434,7 +454,9 @@ void Apply(Case& c, int& step_stopped_days, const Transition& t, const Matter& m
     c.stopped_working_days = 0;
     c.deadline_ms = cal.Deadline(now, CaseLimit(matter), 0);
   }
-  if (t.clock == ClockEffect::kStop) c.stopped_since_ms = now;
+  if (t.clock == ClockEffect::kStop || command.action == Action::kRequestCorrection) {
+    c.stopped_since_ms = now;
+  }
   if (t.counts_correction) ++c.corrections;
   if (command.action == Action::kResubmit) MergeMaterials(c.materials, command.materials);
 
@@ -527,7 +549,7 @@ Result<Case> CaseEngine::Act(const Actor& actor, std::string_view case_number,
       record.username = actor.username;
       record.orgcoding = acting_org;
       record.opinion = checked.opinion;
-      record.detail = DetailJson(checked, action, *t);
+      record.detail = DetailJson(checked, action, *t, before);
       if (action == checked.action) record.attachments = checked.attachments;
       record.from_state = std::string(CaseStateName(before.state));
       record.to_state = std::string(CaseStateName(c.state));

@@ -161,7 +161,6 @@ Result<Transition> Next(const CaseShape& from, const Move& move) {
   auto end_with = [&](CaseState to, CompletionResult result) {
     t.to = to;
     t.result = result;
-    t.records.push_back(Action::kComplete);
     if (IsStopped(from)) t.clock = ClockEffect::kResume;
   };
   switch (action) {
@@ -170,7 +169,6 @@ Result<Transition> Next(const CaseShape& from, const Move& move) {
       if (from.step_count == 0) {  // nothing to handle: acceptance is the 办结
         t.to = CaseState::kCompleted;
         t.result = CompletionResult::kApproved;
-        t.records.push_back(Action::kComplete);
       } else {
         t.to = CaseState::kInStep;
         t.step = 0;

@@ -49,9 +49,9 @@ struct Transition {
   ClockEffect clock = ClockEffect::kNone;
   bool counts_correction = false;
   std::optional<CompletionResult> result;  // set when the case ends (办结 or 作废)
-  // The step records the transition writes, in order: the action itself and,
-  // when it ends the case with a 办结, a trailing kComplete (so every ended case
-  // has exactly one kComplete record, the SPBANJIE stage record's source).
+  // The step records the transition writes, in order: the action itself, but
+  // {kAccept, kComplete} for a 即办件 completed at acceptance. (A record that
+  // ends the case carries to_state; StageRecordsFor makes its SPBANJIE.)
   std::vector<Action> records;
 };
 
