@@ -209,6 +209,10 @@ Result<Case> CaseEngine::Report(const Actor& system, const std::vector<StageReco
     return Error::PermissionDenied("只有部门自建系统可以报送环节数据");
   }
   if (records.empty()) return Error::InvalidArgument("没有环节数据");
+  // What the intake accepts, checked here too: a record is kept in its step
+  // record's detail and re-published from there, so it must read back.
+  auto readable = ParseStageRecords(StageRecordsJson(records));
+  if (!readable.ok()) return std::move(readable).error();
   const std::string number(records.front().Field("SBLSH"));
   if (number.empty()) return Error::InvalidArgument("环节数据缺少 SBLSH");
   std::string application_code;

@@ -784,7 +784,8 @@ TEST_P(ApprovalEngine, ADepartmentsReportedCaseIsReadOnlyWithLights) {
   system.system = "dept-planning";
   const std::string sblsh = kCode + "202603010001";
   std::vector<StageRecord> records = {
-      Record("SPSHENQIN", {{"SBLSH", sblsh}, {"SXBM", kCode}, {"SQRLX", "1"}, {"SQRMC", "王五"},
+      Record("SPSHENQIN", {{"SBLSH", sblsh}, {"SXBM", kCode}, {"SXMC", "建设工程规划许可证核发"},
+                           {"SQRLX", "1"}, {"SQRMC", "王五"},
                            {"SQRZJHM", kPersonId}, {"SBSJ", "2026-03-02 08:30:00"}}),
       Record("SPSHOULI", {{"SBLSH", sblsh}, {"SLZTDM", "1"}, {"SLSJ", "2026-03-02 09:00:00"}}),
       Record("SPSHENPI", {{"SBLSH", sblsh}, {"SPHJDM", "1"}, {"SPSJ", "2026-03-03 09:00:00"},
@@ -819,14 +820,23 @@ TEST_P(ApprovalEngine, ADepartmentsReportedCaseIsReadOnlyWithLights) {
   // Staff cannot report; a case never applied for is unknown.
   EXPECT_EQ(engine_->Report(reviewer_, records).error().code, errc::kPermissionDenied);
   auto orphan = engine_->Report(
-      system, {Record("SPSHOULI", {{"SBLSH", kCode + "202603019999"}, {"SLZTDM", "1"}})});
+      system, {Record("SPSHOULI", {{"SBLSH", kCode + "202603019999"}, {"SLZTDM", "1"},
+                                   {"SLSJ", "2026-03-02 09:00:00"}})});
   ASSERT_FALSE(orphan.ok());
   EXPECT_EQ(orphan.error().code, code::kCaseUnknown);
   // A platform case's number cannot be taken over by a report.
   std::string ours = MustRegister().case_.number;
-  auto clash = engine_->Report(system, {Record("SPSHENQIN", {{"SBLSH", ours}, {"SXBM", kCode}})});
+  StageRecord takeover = records[0];
+  takeover.fields[0].second = ours;
+  auto clash = engine_->Report(system, {takeover});
   ASSERT_FALSE(clash.ok());
   EXPECT_EQ(clash.error().code, errc::kConflict);
+  // A record the intake would refuse is refused here too, and nothing is kept.
+  auto malformed = engine_->Report(
+      system, {Record("SPSHOULI", {{"SBLSH", sblsh}, {"SLZTDM", "2"}, {"SLSJ", "2026-03-02"}})});
+  ASSERT_FALSE(malformed.ok());
+  EXPECT_EQ(malformed.error().code, errc::kInvalidArgument);
+  EXPECT_EQ(Actions(sblsh).size(), 4u);
 }
 
 TEST_P(ApprovalEngine, AFreshEngineLoadsMattersAndCalendarsItHasNotSeen) {
