@@ -37,6 +37,7 @@ CREATE TABLE approval_cases (
   step_deadline_at BIGINT NOT NULL DEFAULT 0,
   stopped_since BIGINT NOT NULL DEFAULT 0,
   stopped_days INTEGER NOT NULL DEFAULT 0,
+  step_stopped_days INTEGER NOT NULL DEFAULT 0,
   result INTEGER NOT NULL DEFAULT -1,
   result_reason {TEXT} NOT NULL DEFAULT '',
   lookup_hash {KEY} NOT NULL DEFAULT '',

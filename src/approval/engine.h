@@ -3,10 +3,13 @@
 // 退回, 转办, 撤回 and 作废 — checking who may act. Every transition is one
 // transaction writing the case, a step record and a stage record on the
 // approval outbox (stage_records.h); two clerks acting at once: one wins, the
-// other gets errc::kConflict. The API (api.h) and the CLI call it.
+// other gets code::kStale. The API (api.h) and the CLI call it. The lifecycle
+// itself (which action is legal where, who acts) is state_machine.h; the
+// decisions are in docs/design/approval-engine.md.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -16,6 +19,7 @@
 #include "approval/calendar.h"
 #include "approval/matters.h"
 #include "approval/model.h"
+#include "approval/stage_records.h"
 #include "core/clock.h"
 #include "core/random.h"
 #include "core/result.h"
@@ -96,12 +100,25 @@ struct WorkItem {  // a row of a 待办 list
   Light step_light = Light::kNone;
 };
 
+class FileStore;
+
+struct EngineOptions {
+  // HMAC-SHA256 key of the lookup passwords' stored hashes (a server secret
+  // from the configuration). Register fails while it is empty.
+  std::string lookup_key;
+  // Electronic materials and attachments must name a file stored here; with
+  // none, electronic materials are refused (code::kBadMaterial).
+  FileStore* files = nullptr;
+  // The org's name for the stage records (SLBMMC, BJBMMC...); "" when unset.
+  std::function<std::string(std::string_view orgcoding)> org_name;
+};
+
 class CaseEngine {
  public:
   static std::vector<Migration> Migrations();  // module "approval_cases"
 
   CaseEngine(SqlStore& store, Outbox& stage_outbox, MatterCatalogue& matters,
-             CalendarStore& calendars, Clock& clock, Random& random);
+             CalendarStore& calendars, Clock& clock, Random& random, EngineOptions options = {});
   ~CaseEngine();
 
   // 收件: a staff actor needs kRoleIntake in the matter's org; an applicant
@@ -123,10 +140,25 @@ class CaseEngine {
   Result<std::vector<WorkItem>> Done(const Actor& actor, int64_t offset, int64_t limit);
   Result<std::vector<Case>> Search(const CaseFilter& filter, int64_t* total = nullptr);
 
+  // A department system's own case (the hall interface, stages in): upserts a
+  // read-only case keyed by SBLSH (reported = true) and applies the records in
+  // order — SPSHENQIN creates it; SPSHOULI, the steps, SPBUZHENG,
+  // SPTEBIECHENGXU and SPBANJIE move its state and deadlines, so it shows with
+  // lights — writing a kReported step record each. Only Actor::Kind::kSystem.
+  // Errors: errc::kPermissionDenied, errc::kInvalidArgument (a record that does
+  // not fit), kMatterUnknown (SXBM not in the catalogue), kCaseUnknown (no
+  // SPSHENQIN yet for that SBLSH).
+  Result<Case> Report(const Actor& system, const std::vector<StageRecord>& records);
+
   // Recomputes the deadlines of the running cases of `division` after its
   // calendar changed, writing a kRecompute record to each case whose deadline moved.
+  // "" (the default calendar every division inherits) recomputes every division.
+  // Also drops the engine's cached calendar(s), which nothing else does.
   Result<int64_t> RecomputeDeadlines(std::string_view division);
 
+  // Lights on the case's division calendar. A stopped clock (补正, 特别程序)
+  // keeps the light it had when it stopped; a completed case shows the light
+  // it ended with; other ended cases and cases not yet accepted: kNone.
   Light CaseLight(const Case& c, int64_t now_ms);
   Light StepLight(const Case& c, int64_t now_ms);
 

@@ -1,0 +1,148 @@
+// Shared by the case engine's files (engine.cc, engine_report.cc): the row of
+// approval_cases as SOCI binds it, its JSON columns, and the engine's state
+// (caches of matter versions and division calendars). Not a public header.
+#pragma once
+
+#include <soci/soci.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "approval/engine.h"
+#include "approval/files.h"
+
+namespace tongban::approval::engine_internal {
+
+// Every column of approval_cases, in CaseRow's order.
+extern const char* const kCaseColumns;
+
+// One approval_cases row in the types SOCI binds on every backend.
+struct CaseRow {
+  long long id = 0;
+  std::string number, implement_code;
+  int matter_version = 0;
+  std::string matter_name, orgcoding, division;
+  std::string applicant_type, applicant_name, applicant_id, applicant_json, materials_json;
+  std::string channel, state;
+  int current_step = -1;
+  std::string pending_role, pending_org, pending_user;
+  int corrections = 0;
+  long long registered_at = 0;
+  std::string registered_by;
+  long long accepted_at = 0, completed_at = 0, deadline_at = 0;
+  long long step_started_at = 0, step_deadline_at = 0, stopped_since = 0;
+  int stopped_days = 0, step_stopped_days = 0;
+  int result = -1;
+  std::string result_reason, lookup_hash;
+  int reported = 0;
+  long long revision = 0;
+
+  Case ToCase() const;
+  // The mutable fields of `c` into this row (id, number, registration and
+  // lookup columns stay as they are).
+  void Assign(const Case& c);
+};
+
+// Binds the kCaseColumns of one row to `r`, in order.
+void BindCaseRow(soci::details::prepare_temp_type& p, CaseRow& r);
+
+// Runs a prepared SELECT of kCaseColumns and returns every row.
+std::vector<CaseRow> FetchCases(soci::details::prepare_temp_type p);
+
+// The case `number` (read FOR UPDATE when `for_update`), or none.
+std::optional<CaseRow> LoadCase(soci::session& sql, SqlDialect dialect, std::string_view number,
+                                bool for_update);
+
+// Inserts every column of `r` but id and revision; returns the new id.
+long long InsertCase(soci::session& sql, SqlDialect dialect, const CaseRow& r);
+
+// The UPDATE of a transition: every mutable column, revision + 1, guarded by
+// the revision read. False when another transaction changed the row first.
+bool UpdateCase(soci::session& sql, const CaseRow& row);
+
+std::string ApplicantJson(const Applicant& a);
+Applicant ParseApplicant(std::string_view json);
+std::string MaterialsJson(const std::vector<CaseMaterial>& materials);
+std::vector<CaseMaterial> ParseMaterials(std::string_view json);
+std::string StringsJson(const std::vector<std::string>& items);
+std::vector<std::string> ParseStrings(std::string_view json);
+
+// One step record to insert; `attachments` as given.
+void InsertStepRecord(soci::session& sql, const StepRecord& record);
+
+// An internal code: the transaction needs a matter version or calendar that is
+// not cached yet. It rolls back, the caller loads them outside any transaction
+// (a nested lease could wait for the pool), and tries again. Never returned.
+inline constexpr int kNeedPrefetch = -5100;
+
+struct Prefetch {
+  std::string implement_code;
+  int version = 0;
+  std::string division;
+  bool calendar = false;
+};
+
+}  // namespace tongban::approval::engine_internal
+
+namespace tongban::approval {
+
+struct CaseEngine::Impl {
+  Impl(SqlStore& s, Outbox& o, MatterCatalogue& m, CalendarStore& c, Clock& cl, Random& r,
+       EngineOptions opt)
+      : store(s), outbox(o), matters(m), calendars(c), clock(cl), random(r),
+        options(std::move(opt)) {}
+
+  SqlStore& store;
+  Outbox& outbox;
+  MatterCatalogue& matters;
+  CalendarStore& calendars;
+  Clock& clock;
+  Random& random;
+  EngineOptions options;
+
+  std::mutex mu;
+  // Matter versions never change, so they are kept for good.
+  std::map<std::pair<std::string, int>, std::shared_ptr<const Matter>> matter_cache;
+  // Division calendars, dropped by RecomputeDeadlines. `calendar_generation`
+  // keeps a load that raced an invalidation from caching the old calendar.
+  std::map<std::string, std::shared_ptr<const WorkCalendar>, std::less<>> calendar_cache;
+  uint64_t calendar_generation = 0;
+
+  // From the caches only (safe inside a transaction); nullptr when not cached,
+  // with `need` saying what to load.
+  std::shared_ptr<const Matter> CachedMatter(std::string_view code, int version,
+                                             engine_internal::Prefetch* need);
+  std::shared_ptr<const WorkCalendar> CachedCalendar(std::string_view division,
+                                                     engine_internal::Prefetch* need);
+  // Loads what a transaction asked for; never inside a transaction.
+  Status Load(const engine_internal::Prefetch& need);
+  Result<std::shared_ptr<const WorkCalendar>> Calendar(std::string_view division);
+
+  // Runs `body` in a transaction, loading what it asks for and retrying.
+  template <typename T, typename F>
+  Result<T> Transact(F&& body) {
+    for (int attempt = 0;; ++attempt) {
+      engine_internal::Prefetch need;
+      Result<T> r = store.WithTransaction([&](soci::session& sql) { return body(sql, &need); });
+      if (r.ok() || r.error().code != engine_internal::kNeedPrefetch) return r;
+      if (attempt >= 3) return Error::Internal("approval: matter or calendar cache keeps missing");
+      TB_RETURN_IF_ERROR(Load(need));
+    }
+  }
+
+  std::string OrgName(std::string_view orgcoding) const {
+    return options.org_name ? options.org_name(orgcoding) : std::string();
+  }
+  // Enqueues the stage record of `record` (none for 转办, 重算).
+  Status EnqueueStage(soci::session& sql, const Case& c, const Matter& matter,
+                      const StepRecord& record);
+};
+
+}  // namespace tongban::approval

@@ -1,0 +1,289 @@
+// The approval_cases row and step records in SQL, and the JSON columns
+// (applicant, materials, attachments) of the case engine.
+#include <utility>
+
+#include "approval/engine_internal.h"
+#include "codec/parse.h"
+#include "codec/render.h"
+#include "codec/value.h"
+
+namespace tongban::approval::engine_internal {
+
+const char* const kCaseColumns =
+    "id, number, implement_code, matter_version, matter_name, orgcoding, division, "
+    "applicant_type, applicant_name, applicant_id, applicant_json, materials_json, channel, "
+    "state, current_step, pending_role, pending_org, pending_user, corrections, registered_at, "
+    "registered_by, accepted_at, completed_at, deadline_at, step_started_at, step_deadline_at, "
+    "stopped_since, stopped_days, step_stopped_days, result, result_reason, lookup_hash, "
+    "reported, revision";
+
+void BindCaseRow(soci::details::prepare_temp_type& p, CaseRow& r) {
+  p, soci::into(r.id), soci::into(r.number), soci::into(r.implement_code),
+      soci::into(r.matter_version), soci::into(r.matter_name), soci::into(r.orgcoding),
+      soci::into(r.division), soci::into(r.applicant_type), soci::into(r.applicant_name),
+      soci::into(r.applicant_id), soci::into(r.applicant_json), soci::into(r.materials_json),
+      soci::into(r.channel), soci::into(r.state), soci::into(r.current_step),
+      soci::into(r.pending_role), soci::into(r.pending_org), soci::into(r.pending_user),
+      soci::into(r.corrections), soci::into(r.registered_at), soci::into(r.registered_by),
+      soci::into(r.accepted_at), soci::into(r.completed_at), soci::into(r.deadline_at),
+      soci::into(r.step_started_at), soci::into(r.step_deadline_at), soci::into(r.stopped_since),
+      soci::into(r.stopped_days), soci::into(r.step_stopped_days), soci::into(r.result),
+      soci::into(r.result_reason), soci::into(r.lookup_hash), soci::into(r.reported),
+      soci::into(r.revision);
+}
+
+std::vector<CaseRow> FetchCases(soci::details::prepare_temp_type p) {
+  CaseRow r;
+  BindCaseRow(p, r);
+  soci::statement st(p);
+  st.execute();
+  std::vector<CaseRow> out;
+  while (st.fetch()) out.push_back(r);
+  return out;
+}
+
+std::optional<CaseRow> LoadCase(soci::session& sql, SqlDialect dialect, std::string_view number,
+                                bool for_update) {
+  std::string n(number);
+  std::string query = "SELECT ";
+  query.append(kCaseColumns).append(" FROM approval_cases WHERE number = :n");
+  if (for_update) query.append(" ").append(sql_dialect::ForUpdate(dialect));
+  std::vector<CaseRow> rows = FetchCases((sql.prepare << query, soci::use(n)));
+  if (rows.empty()) return std::nullopt;
+  return std::move(rows.front());
+}
+
+long long InsertCase(soci::session& sql, SqlDialect dialect, const CaseRow& r) {
+  const bool returning = sql_dialect::HasReturning(dialect);
+  std::string insert =
+      "INSERT INTO approval_cases (number, implement_code, matter_version, matter_name, "
+      "orgcoding, division, applicant_type, applicant_name, applicant_id, applicant_json, "
+      "materials_json, channel, state, current_step, pending_role, pending_org, pending_user, "
+      "corrections, registered_at, registered_by, accepted_at, completed_at, deadline_at, "
+      "step_started_at, step_deadline_at, stopped_since, stopped_days, step_stopped_days, result, "
+      "result_reason, lookup_hash, reported) VALUES (:n, :ic, :mv, :mn, :o, :dv, :at, :an, :ai, "
+      ":aj, :mj, :ch, :st, :cs, :pr, :po, :pu, :co, :ra, :rb, :ac, :cp, :dl, :ss, :sd, :sn, :sdd, "
+      ":ssd, :res, :rr, :lh, :rep)";
+  if (returning) insert += " RETURNING id";
+  long long id = 0;
+  soci::details::prepare_temp_type p = (sql.prepare << insert);
+  p, soci::use(r.number), soci::use(r.implement_code), soci::use(r.matter_version),
+      soci::use(r.matter_name), soci::use(r.orgcoding), soci::use(r.division),
+      soci::use(r.applicant_type), soci::use(r.applicant_name), soci::use(r.applicant_id),
+      soci::use(r.applicant_json), soci::use(r.materials_json), soci::use(r.channel),
+      soci::use(r.state), soci::use(r.current_step), soci::use(r.pending_role),
+      soci::use(r.pending_org), soci::use(r.pending_user), soci::use(r.corrections),
+      soci::use(r.registered_at), soci::use(r.registered_by), soci::use(r.accepted_at),
+      soci::use(r.completed_at), soci::use(r.deadline_at), soci::use(r.step_started_at),
+      soci::use(r.step_deadline_at), soci::use(r.stopped_since), soci::use(r.stopped_days),
+      soci::use(r.step_stopped_days), soci::use(r.result), soci::use(r.result_reason),
+      soci::use(r.lookup_hash), soci::use(r.reported);
+  if (returning) p, soci::into(id);
+  soci::statement st(p);
+  st.execute(true);
+  if (!returning) id = sql_dialect::LastInsertId(sql, dialect);
+  return id;
+}
+
+bool UpdateCase(soci::session& sql, const CaseRow& r) {
+  soci::statement st =
+      (sql.prepare << "UPDATE approval_cases SET state = :state, current_step = :step, "
+                      "pending_role = :prole, pending_org = :porg, pending_user = :puser, "
+                      "corrections = :corr, materials_json = :mat, accepted_at = :acc, "
+                      "completed_at = :comp, deadline_at = :dl, step_started_at = :sst, "
+                      "step_deadline_at = :sdl, stopped_since = :ss, stopped_days = :sd, "
+                      "step_stopped_days = :ssd, result = :res, result_reason = :rr, "
+                      "revision = revision + 1 WHERE id = :id AND revision = :rev",
+       soci::use(r.state), soci::use(r.current_step), soci::use(r.pending_role),
+       soci::use(r.pending_org), soci::use(r.pending_user), soci::use(r.corrections),
+       soci::use(r.materials_json), soci::use(r.accepted_at), soci::use(r.completed_at),
+       soci::use(r.deadline_at), soci::use(r.step_started_at), soci::use(r.step_deadline_at),
+       soci::use(r.stopped_since), soci::use(r.stopped_days), soci::use(r.step_stopped_days),
+       soci::use(r.result), soci::use(r.result_reason), soci::use(r.id), soci::use(r.revision));
+  st.execute(true);
+  return st.get_affected_rows() == 1;
+}
+
+Case CaseRow::ToCase() const {
+  Case c;
+  c.id = id;
+  c.number = number;
+  c.implement_code = implement_code;
+  c.matter_version = matter_version;
+  c.matter_name = matter_name;
+  c.orgcoding = orgcoding;
+  c.division = division;
+  c.applicant = ParseApplicant(applicant_json);
+  c.materials = ParseMaterials(materials_json);
+  c.channel = channel;
+  c.state = ParseCaseState(state).value_or(CaseState::kRegistered);
+  c.current_step = current_step;
+  c.pending_role = pending_role;
+  c.pending_org = pending_org;
+  c.pending_user = pending_user;
+  c.corrections = corrections;
+  c.registered_at_ms = registered_at;
+  c.accepted_at_ms = accepted_at;
+  c.completed_at_ms = completed_at;
+  c.deadline_ms = deadline_at;
+  c.step_started_at_ms = step_started_at;
+  c.step_deadline_ms = step_deadline_at;
+  c.stopped_since_ms = stopped_since;
+  c.stopped_working_days = stopped_days;
+  if (result >= 0) c.result = static_cast<CompletionResult>(result);
+  c.result_reason = result_reason;
+  c.reported = reported != 0;
+  c.revision = revision;
+  return c;
+}
+
+void CaseRow::Assign(const Case& c) {
+  materials_json = MaterialsJson(c.materials);
+  state = std::string(CaseStateName(c.state));
+  current_step = c.current_step;
+  pending_role = c.pending_role;
+  pending_org = c.pending_org;
+  pending_user = c.pending_user;
+  corrections = c.corrections;
+  accepted_at = c.accepted_at_ms;
+  completed_at = c.completed_at_ms;
+  deadline_at = c.deadline_ms;
+  step_started_at = c.step_started_at_ms;
+  step_deadline_at = c.step_deadline_ms;
+  stopped_since = c.stopped_since_ms;
+  stopped_days = c.stopped_working_days;
+  result = c.result.has_value() ? static_cast<int>(*c.result) : -1;
+  result_reason = c.result_reason;
+}
+
+// ---- JSON columns ----
+
+namespace {
+
+std::string Text(const codec::Value& object, std::string_view key) {
+  const std::string* s = object.FindString(key);
+  return s != nullptr ? *s : std::string();
+}
+
+int64_t Number(const codec::Value& object, std::string_view key) {
+  const codec::Value* v = object.Find(key);
+  return v != nullptr && v->IsInteger() ? v->AsInteger() : 0;
+}
+
+std::string_view FormName(MaterialForm form) {
+  switch (form) {
+    case MaterialForm::kPaper: return "paper";
+    case MaterialForm::kElectronic: return "electronic";
+    case MaterialForm::kEither: return "either";
+  }
+  return "paper";
+}
+
+MaterialForm ParseForm(std::string_view name) {
+  if (name == "electronic") return MaterialForm::kElectronic;
+  if (name == "either") return MaterialForm::kEither;
+  return MaterialForm::kPaper;
+}
+
+codec::Value ParseOrNull(std::string_view json) {
+  if (json.empty()) return codec::Value();
+  auto v = codec::ParseJson(json);
+  // The engine wrote these columns itself; unreadable JSON means a damaged row,
+  // and an empty value shows that without failing every list it appears in.
+  return v.ok() ? std::move(v).value() : codec::Value();
+}
+
+}  // namespace
+
+std::string ApplicantJson(const Applicant& a) {
+  codec::Value v = codec::Value::Object(10);
+  v.AppendNew("type", a.type == ApplicantType::kLegalPerson ? "legal_person" : "person");
+  v.AppendNew("name", a.name);
+  v.AppendNew("id_type", a.id_type);
+  v.AppendNew("id_number", a.id_number);
+  v.AppendNew("mobile", a.mobile);
+  v.AppendNew("legal_representative", a.legal_representative);
+  v.AppendNew("contact_name", a.contact_name);
+  v.AppendNew("agent_name", a.agent_name);
+  v.AppendNew("agent_id_number", a.agent_id_number);
+  v.AppendNew("agent_mobile", a.agent_mobile);
+  return codec::RenderJson(v);
+}
+
+Applicant ParseApplicant(std::string_view json) {
+  codec::Value v = ParseOrNull(json);
+  Applicant a;
+  a.type = Text(v, "type") == "legal_person" ? ApplicantType::kLegalPerson : ApplicantType::kPerson;
+  a.name = Text(v, "name");
+  a.id_type = Text(v, "id_type");
+  a.id_number = Text(v, "id_number");
+  a.mobile = Text(v, "mobile");
+  a.legal_representative = Text(v, "legal_representative");
+  a.contact_name = Text(v, "contact_name");
+  a.agent_name = Text(v, "agent_name");
+  a.agent_id_number = Text(v, "agent_id_number");
+  a.agent_mobile = Text(v, "agent_mobile");
+  return a;
+}
+
+std::string MaterialsJson(const std::vector<CaseMaterial>& materials) {
+  codec::Value list = codec::Value::Array(materials.size());
+  for (const CaseMaterial& m : materials) {
+    codec::Value v = codec::Value::Object(6);
+    v.AppendNew("name", m.name);
+    v.AppendNew("form", FormName(m.form));
+    v.AppendNew("copies", m.copies);
+    v.AppendNew("sha256", m.sha256);
+    v.AppendNew("media_type", m.media_type);
+    v.AppendNew("size", m.size);
+    list.Push(std::move(v));
+  }
+  return codec::RenderJson(list);
+}
+
+std::vector<CaseMaterial> ParseMaterials(std::string_view json) {
+  std::vector<CaseMaterial> out;
+  codec::Value list = ParseOrNull(json);
+  for (const codec::Value& v : list.items()) {
+    CaseMaterial m;
+    m.name = Text(v, "name");
+    m.form = ParseForm(Text(v, "form"));
+    m.copies = static_cast<int>(Number(v, "copies"));
+    m.sha256 = Text(v, "sha256");
+    m.media_type = Text(v, "media_type");
+    m.size = Number(v, "size");
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+std::string StringsJson(const std::vector<std::string>& items) {
+  if (items.empty()) return "";
+  codec::Value list = codec::Value::Array(items.size());
+  for (const std::string& s : items) list.Push(s);
+  return codec::RenderJson(list);
+}
+
+std::vector<std::string> ParseStrings(std::string_view json) {
+  std::vector<std::string> out;
+  codec::Value list = ParseOrNull(json);
+  for (const codec::Value& v : list.items()) {
+    if (v.IsString()) out.push_back(v.AsString());
+  }
+  return out;
+}
+
+void InsertStepRecord(soci::session& sql, const StepRecord& r) {
+  long long case_id = r.case_id, at = r.at_ms;
+  std::string action(ActionName(r.action));
+  std::string attachments = StringsJson(r.attachments);
+  sql << "INSERT INTO approval_steps (case_id, action, step_code, step_name, userid, username, "
+         "orgcoding, opinion, detail, attachments, from_state, to_state, at) VALUES (:c, :a, "
+         ":sc, :sn, :u, :un, :o, :op, :d, :at, :f, :t, :when)",
+      soci::use(case_id), soci::use(action), soci::use(r.step_code), soci::use(r.step_name),
+      soci::use(r.userid), soci::use(r.username), soci::use(r.orgcoding), soci::use(r.opinion),
+      soci::use(r.detail), soci::use(attachments), soci::use(r.from_state), soci::use(r.to_state),
+      soci::use(at);
+}
+
+}  // namespace tongban::approval::engine_internal
