@@ -16,6 +16,7 @@
 #include "approval/calendar.h"
 #include "approval/matters.h"
 #include "approval/model.h"
+#include "approval/stage_records.h"
 #include "core/clock.h"
 #include "core/random.h"
 #include "core/result.h"
@@ -122,6 +123,12 @@ class CaseEngine {
   // 已办: cases the actor acted on, newest first.
   Result<std::vector<WorkItem>> Done(const Actor& actor, int64_t offset, int64_t limit);
   Result<std::vector<Case>> Search(const CaseFilter& filter, int64_t* total = nullptr);
+
+  // Stage records reported by a department's own system (a kSystem actor; the
+  // API has checked the app may report for each case's org): creates or
+  // advances the read-only (reported) case each SBLSH names, in order, all or
+  // none. Returns the cases as they stand after the records.
+  Result<std::vector<Case>> Report(const Actor& actor, const std::vector<StageRecord>& records);
 
   // Recomputes the deadlines of the running cases of `division` after its
   // calendar changed, writing a kRecompute record to each case whose deadline moved.
