@@ -34,6 +34,13 @@ Status Node::OpenAll() {
   std::vector<Migration> migrations = Outbox::Migrations();
   for (auto& m : directory::DirectoryMigrations()) migrations.push_back(std::move(m));
   for (auto& m : sso::AuditMigrations()) migrations.push_back(std::move(m));
+  if (config_.approval.enabled) {
+    for (auto* parts : {approval::MatterCatalogue::Migrations, approval::CalendarStore::Migrations,
+                        approval::CaseEngine::Migrations, approval::Preferences::Migrations}) {
+      for (auto& m : parts()) migrations.push_back(std::move(m));
+    }
+    for (auto& m : Outbox::Migrations("approval_outbox")) migrations.push_back(std::move(m));
+  }
   TB_RETURN_IF_ERROR(sql_->Migrate(migrations));
 
   if (config_.storage.tickets == "memory") {
@@ -72,6 +79,23 @@ Status Node::OpenAll() {
       directory::Directory::Open(*sql_, *outbox_, clock(), random(), *box_, directory_options);
   if (!directory.ok()) return std::move(directory).error();
   directory_ = std::move(directory).value();
+  if (config_.approval.enabled) TB_RETURN_IF_ERROR(OpenApproval());
+  return Status::Ok();
+}
+
+Status Node::OpenApproval() {
+  auto files = approval::FileStore::Open(config_.ApprovalFilesDir(),
+                                         config_.approval.max_upload_bytes);
+  if (!files.ok()) return std::move(files).error();
+  approval_files_ = std::make_unique<approval::FileStore>(std::move(files).value());
+  OutboxOptions stage_options;
+  stage_options.table = "approval_outbox";
+  approval_outbox_ = std::make_unique<Outbox>(*sql_, stage_options);
+  approval_matters_ = std::make_unique<approval::MatterCatalogue>(*sql_, clock());
+  approval_calendars_ = std::make_unique<approval::CalendarStore>(*sql_);
+  approval_preferences_ = std::make_unique<approval::Preferences>(*sql_, clock());
+  approval_engine_ = std::make_unique<approval::CaseEngine>(
+      *sql_, *approval_outbox_, *approval_matters_, *approval_calendars_, clock(), random());
   return Status::Ok();
 }
 

@@ -77,7 +77,7 @@ std::string FormatTime(int64_t at_ms) {
   const sys_days day = floor<days>(t);
   const year_month_day ymd{day};
   const hh_mm_ss hms{t - day};
-  char buf[32];
+  char buf[64];
   std::snprintf(buf, sizeof(buf), "%04d-%02u-%02u %02ld:%02ld:%02ld", static_cast<int>(ymd.year()),
                 static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
                 static_cast<long>(hms.hours().count()), static_cast<long>(hms.minutes().count()),
@@ -147,10 +147,13 @@ Result<int64_t> IntMember(const codec::Value& v, std::string_view name, int64_t 
   return Error::InvalidArgument(std::string(name) + " 应为整数");
 }
 
-#define TB_ASSIGN_OR_RETURN_API(lhs, expr) \
-  auto lhs##_result = (expr);              \
-  if (!lhs##_result.ok()) return lhs##_result.error();  \
-  lhs = std::move(*lhs##_result)
+// Moves a parsed member into place, or passes its error on.
+template <typename T, typename U>
+Status Assign(T& out, Result<U> parsed) {
+  if (!parsed.ok()) return parsed.error();
+  out = std::move(*parsed);
+  return Status::Ok();
+}
 
 }  // namespace
 
@@ -277,45 +280,45 @@ codec::Value MatterJson(const Matter& m) {
 Result<Matter> MatterFromJson(const codec::Value& v) {
   if (!v.IsObject()) return Error::InvalidArgument("事项应为 JSON 对象");
   Matter m;
-  TB_ASSIGN_OR_RETURN_API(m.basic_code, TextMember(v, "basic_code"));
-  TB_ASSIGN_OR_RETURN_API(m.implement_code, TextMember(v, "implement_code"));
-  TB_ASSIGN_OR_RETURN_API(m.item_code, TextMember(v, "item_code"));
-  TB_ASSIGN_OR_RETURN_API(m.name, TextMember(v, "name"));
-  TB_ASSIGN_OR_RETURN_API(m.orgcoding, TextMember(v, "orgcoding"));
-  TB_ASSIGN_OR_RETURN_API(m.division, TextMember(v, "division"));
-  TB_ASSIGN_OR_RETURN_API(m.guide, TextMember(v, "guide"));
+  TB_RETURN_IF_ERROR(Assign(m.basic_code, TextMember(v, "basic_code")));
+  TB_RETURN_IF_ERROR(Assign(m.implement_code, TextMember(v, "implement_code")));
+  TB_RETURN_IF_ERROR(Assign(m.item_code, TextMember(v, "item_code")));
+  TB_RETURN_IF_ERROR(Assign(m.name, TextMember(v, "name")));
+  TB_RETURN_IF_ERROR(Assign(m.orgcoding, TextMember(v, "orgcoding")));
+  TB_RETURN_IF_ERROR(Assign(m.division, TextMember(v, "division")));
+  TB_RETURN_IF_ERROR(Assign(m.guide, TextMember(v, "guide")));
   std::string type;
-  TB_ASSIGN_OR_RETURN_API(type, TextMember(v, "type", "licence"));
+  TB_RETURN_IF_ERROR(Assign(type, TextMember(v, "type", "licence")));
   auto parsed_type = ParseMatterType(type);
   if (!parsed_type) {
     return Error::InvalidArgument("type 应为 licence、confirmation、payment、other 或 service");
   }
   m.type = *parsed_type;
-  TB_ASSIGN_OR_RETURN_API(m.legal_limit, LimitFromJson(v.Find("legal_limit"), "legal_limit"));
-  TB_ASSIGN_OR_RETURN_API(m.promised_limit,
-                          LimitFromJson(v.Find("promised_limit"), "promised_limit"));
+  TB_RETURN_IF_ERROR(Assign(m.legal_limit, LimitFromJson(v.Find("legal_limit"), "legal_limit")));
+  TB_RETURN_IF_ERROR(Assign(m.promised_limit,
+                          LimitFromJson(v.Find("promised_limit"), "promised_limit")));
   int64_t kind = 2;
-  TB_ASSIGN_OR_RETURN_API(kind, IntMember(v, "kind", 2));
+  TB_RETURN_IF_ERROR(Assign(kind, IntMember(v, "kind", 2)));
   if (kind < 1 || kind > 4) return Error::InvalidArgument("kind（办件类型）应为 1 到 4");
   m.kind = static_cast<CaseKind>(kind);
-  TB_ASSIGN_OR_RETURN_API(m.has_fee, BoolMember(v, "has_fee", false));
-  TB_ASSIGN_OR_RETURN_API(m.online, BoolMember(v, "online", false));
-  TB_ASSIGN_OR_RETURN_API(m.enabled, BoolMember(v, "enabled", true));
+  TB_RETURN_IF_ERROR(Assign(m.has_fee, BoolMember(v, "has_fee", false)));
+  TB_RETURN_IF_ERROR(Assign(m.online, BoolMember(v, "online", false)));
+  TB_RETURN_IF_ERROR(Assign(m.enabled, BoolMember(v, "enabled", true)));
   if (const codec::Value* list = v.Find("materials"); list != nullptr && !list->IsNull()) {
     if (!list->IsArray()) return Error::InvalidArgument("materials 应为数组");
     for (const codec::Value& item : list->items()) {
       if (!item.IsObject()) return Error::InvalidArgument("materials 的每一项应为对象");
       MatterMaterial material;
-      TB_ASSIGN_OR_RETURN_API(material.name, TextMember(item, "name"));
-      TB_ASSIGN_OR_RETURN_API(material.required, BoolMember(item, "required", true));
+      TB_RETURN_IF_ERROR(Assign(material.name, TextMember(item, "name")));
+      TB_RETURN_IF_ERROR(Assign(material.required, BoolMember(item, "required", true)));
       std::string form;
-      TB_ASSIGN_OR_RETURN_API(form, TextMember(item, "form"));
-      TB_ASSIGN_OR_RETURN_API(material.form, ParseForm(form));
+      TB_RETURN_IF_ERROR(Assign(form, TextMember(item, "form")));
+      TB_RETURN_IF_ERROR(Assign(material.form, ParseForm(form)));
       int64_t copies = 1;
-      TB_ASSIGN_OR_RETURN_API(copies, IntMember(item, "copies", 1));
+      TB_RETURN_IF_ERROR(Assign(copies, IntMember(item, "copies", 1)));
       if (copies < 0 || copies > 1000) return Error::InvalidArgument("copies 应在 0 到 1000 之间");
       material.copies = static_cast<int>(copies);
-      TB_ASSIGN_OR_RETURN_API(material.template_sha256, TextMember(item, "template_sha256"));
+      TB_RETURN_IF_ERROR(Assign(material.template_sha256, TextMember(item, "template_sha256")));
       m.materials.push_back(std::move(material));
     }
   }
@@ -324,11 +327,11 @@ Result<Matter> MatterFromJson(const codec::Value& v) {
     for (const codec::Value& item : list->items()) {
       if (!item.IsObject()) return Error::InvalidArgument("steps 的每一项应为对象");
       MatterStep step;
-      TB_ASSIGN_OR_RETURN_API(step.code, TextMember(item, "code"));
-      TB_ASSIGN_OR_RETURN_API(step.name, TextMember(item, "name"));
-      TB_ASSIGN_OR_RETURN_API(step.role, TextMember(item, "role"));
-      TB_ASSIGN_OR_RETURN_API(step.org, TextMember(item, "org"));
-      TB_ASSIGN_OR_RETURN_API(step.limit, LimitFromJson(item.Find("limit"), "limit"));
+      TB_RETURN_IF_ERROR(Assign(step.code, TextMember(item, "code")));
+      TB_RETURN_IF_ERROR(Assign(step.name, TextMember(item, "name")));
+      TB_RETURN_IF_ERROR(Assign(step.role, TextMember(item, "role")));
+      TB_RETURN_IF_ERROR(Assign(step.org, TextMember(item, "org")));
+      TB_RETURN_IF_ERROR(Assign(step.limit, LimitFromJson(item.Find("limit"), "limit")));
       m.steps.push_back(std::move(step));
     }
   }
@@ -339,7 +342,7 @@ Result<Applicant> ApplicantFromJson(const codec::Value& v) {
   if (!v.IsObject()) return Error{code::kBadApplicant, "applicant 应为 JSON 对象"};
   Applicant a;
   std::string type;
-  TB_ASSIGN_OR_RETURN_API(type, TextMember(v, "type", "person"));
+  TB_RETURN_IF_ERROR(Assign(type, TextMember(v, "type", "person")));
   if (type == "person" || type == "1") {
     a.type = ApplicantType::kPerson;
   } else if (type == "legal_person" || type == "2") {
@@ -347,16 +350,16 @@ Result<Applicant> ApplicantFromJson(const codec::Value& v) {
   } else {
     return Error{code::kBadApplicant, "applicant.type 应为 person 或 legal_person"};
   }
-  TB_ASSIGN_OR_RETURN_API(a.name, TextMember(v, "name"));
-  TB_ASSIGN_OR_RETURN_API(
-      a.id_type, TextMember(v, "id_type", a.type == ApplicantType::kPerson ? "10" : "49"));
-  TB_ASSIGN_OR_RETURN_API(a.id_number, TextMember(v, "id_number"));
-  TB_ASSIGN_OR_RETURN_API(a.mobile, TextMember(v, "mobile"));
-  TB_ASSIGN_OR_RETURN_API(a.legal_representative, TextMember(v, "legal_representative"));
-  TB_ASSIGN_OR_RETURN_API(a.contact_name, TextMember(v, "contact_name"));
-  TB_ASSIGN_OR_RETURN_API(a.agent_name, TextMember(v, "agent_name"));
-  TB_ASSIGN_OR_RETURN_API(a.agent_id_number, TextMember(v, "agent_id_number"));
-  TB_ASSIGN_OR_RETURN_API(a.agent_mobile, TextMember(v, "agent_mobile"));
+  TB_RETURN_IF_ERROR(Assign(a.name, TextMember(v, "name")));
+  TB_RETURN_IF_ERROR(Assign(
+      a.id_type, TextMember(v, "id_type", a.type == ApplicantType::kPerson ? "10" : "49")));
+  TB_RETURN_IF_ERROR(Assign(a.id_number, TextMember(v, "id_number")));
+  TB_RETURN_IF_ERROR(Assign(a.mobile, TextMember(v, "mobile")));
+  TB_RETURN_IF_ERROR(Assign(a.legal_representative, TextMember(v, "legal_representative")));
+  TB_RETURN_IF_ERROR(Assign(a.contact_name, TextMember(v, "contact_name")));
+  TB_RETURN_IF_ERROR(Assign(a.agent_name, TextMember(v, "agent_name")));
+  TB_RETURN_IF_ERROR(Assign(a.agent_id_number, TextMember(v, "agent_id_number")));
+  TB_RETURN_IF_ERROR(Assign(a.agent_mobile, TextMember(v, "agent_mobile")));
   return a;
 }
 
@@ -367,16 +370,16 @@ Result<std::vector<CaseMaterial>> MaterialsFromJson(const Services& s, const cod
   for (const codec::Value& item : v->items()) {
     if (!item.IsObject()) return Error{code::kBadMaterial, "materials 的每一项应为对象"};
     CaseMaterial m;
-    TB_ASSIGN_OR_RETURN_API(m.name, TextMember(item, "name"));
+    TB_RETURN_IF_ERROR(Assign(m.name, TextMember(item, "name")));
     if (m.name.empty()) return Error{code::kBadMaterial, "材料名称不能为空"};
     std::string form;
-    TB_ASSIGN_OR_RETURN_API(form, TextMember(item, "form", "paper"));
-    TB_ASSIGN_OR_RETURN_API(m.form, ParseForm(form));
+    TB_RETURN_IF_ERROR(Assign(form, TextMember(item, "form", "paper")));
+    TB_RETURN_IF_ERROR(Assign(m.form, ParseForm(form)));
     int64_t copies = 0;
-    TB_ASSIGN_OR_RETURN_API(copies, IntMember(item, "copies", 0));
+    TB_RETURN_IF_ERROR(Assign(copies, IntMember(item, "copies", 0)));
     if (copies < 0 || copies > 1000) return Error{code::kBadMaterial, "copies 应在 0 到 1000 之间"};
     m.copies = static_cast<int>(copies);
-    TB_ASSIGN_OR_RETURN_API(m.sha256, TextMember(item, "sha256"));
+    TB_RETURN_IF_ERROR(Assign(m.sha256, TextMember(item, "sha256")));
     if (m.form == MaterialForm::kElectronic || !m.sha256.empty()) {
       if (m.sha256.empty()) return Error{code::kBadMaterial, "电子材料须先上传文件（sha256）"};
       auto stored = s.files.Stat(m.sha256);
