@@ -189,7 +189,8 @@ Result<std::vector<CalendarEntry>> ParseImport(std::istream& csv) {
     more = reader.Next(&fields);
     if (!more.ok()) return std::move(more).error();
   }
-  if (!*more) return Error::InvalidArgument("line 1: the header division,date,kind,note is missing");
+  if (!*more)
+    return Error::InvalidArgument("line 1: the header division,date,kind,note is missing");
   std::vector<std::string> header;
   for (const std::string& f : fields) header.emplace_back(TrimSpaces(f));
   bool with_note = header == std::vector<std::string>{"division", "date", "kind", "note"};
@@ -230,12 +231,11 @@ Result<std::vector<CalendarEntry>> ParseImport(std::istream& csv) {
     if (fields.size() > 3) entry.note = std::string(codec::CsvFieldValue(fields[3]));
     Status valid = CheckEntry(entry);
     if (!valid.ok()) return Error::InvalidArgument(at + valid.error().message);
-    auto [it, inserted] = line_of.emplace(std::make_pair(entry.division, entry.day),
-                                          reader.record_line());
+    auto [it, inserted] =
+        line_of.emplace(std::make_pair(entry.division, entry.day), reader.record_line());
     if (!inserted) {
-      return Error::InvalidArgument(at + FormatDay(entry.day) + " of division \"" +
-                                    entry.division + "\" is already on line " +
-                                    std::to_string(it->second));
+      return Error::InvalidArgument(at + FormatDay(entry.day) + " of division \"" + entry.division +
+                                    "\" is already on line " + std::to_string(it->second));
     }
     entries.push_back(std::move(entry));
   }
@@ -498,8 +498,8 @@ Status CalendarStore::Remove(std::string_view division, Day day) {
     if (found == 0) {
       return Error::NotFound("calendar: division \"" + own + "\" has no entry on " + text);
     }
-    sql << "DELETE FROM approval_calendar_days WHERE division = :d AND day = :day",
-        soci::use(own), soci::use(text);
+    sql << "DELETE FROM approval_calendar_days WHERE division = :d AND day = :day", soci::use(own),
+        soci::use(text);
     return Status::Ok();
   });
 }

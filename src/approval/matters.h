@@ -42,17 +42,21 @@ class MatterCatalogue {
   // Writes `matter` as the next version of its implement code (version 1 when
   // new) and returns it with its version set. Checked with CheckMatter.
   Result<Matter> Save(Matter matter);
-  // Enables or disables the latest version (a disabled matter takes no new cases).
+  // Enables or disables the matter (a disabled matter takes no new cases). The
+  // switch belongs to the matter, not to a version: Latest and List report it;
+  // a new version is saved with the `enabled` it carries.
   Status SetEnabled(std::string_view implement_code, bool enabled);
   // The latest version; errc::kNotFound when unknown.
   Result<Matter> Latest(std::string_view implement_code);
   // One version (what a running case uses). Cached: versions never change.
+  // Its `enabled` is the value it was saved with; ask Latest whether the
+  // matter takes new cases.
   Result<std::shared_ptr<const Matter>> Version(std::string_view implement_code, int version);
   // Latest versions, by implement code.
   Result<std::vector<Matter>> List(const MatterFilter& filter, int64_t* total = nullptr);
 
   // CSV: one row per matter; materials and steps in JSON-valued columns
-  // (documented in docs/approval.md). All rows or none; returns how many saved.
+  // (docs/approval-matters.md). All rows or none; returns how many saved.
   Result<int64_t> ImportCsv(std::istream& in);
   Status ExportCsv(std::ostream& out);
   // The same table as an .xlsx workbook.

@@ -2,14 +2,13 @@
 // holidays and make-up days, deadlines in every unit with clock stops, the
 // lights, and the CalendarStore on SQLite in a temp dir, a private PostgreSQL
 // (skipped with the reason when it cannot be started) and MariaDB.
-#include "approval/calendar.h"
-
 #include <gtest/gtest.h>
 
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "approval/calendar.h"
 #include "store_test_support.h"
 
 namespace tongban::approval {
@@ -84,9 +83,9 @@ TEST(CstDays, ParseAcceptsCompactAndSpreadsheetForms) {
 }
 
 TEST(CstDays, ParseRejectsImpossibleOrMalformedDates) {
-  for (const char* text : {"", "2026-02-29", "2026-13-01", "2026-00-10", "26-10-01", "2026-10-01x",
-                           "2026-10/01", "2026--10-01", "+2026-10-01", "2026-1-+1", "202610011",
-                           "0999-01-01", " 2026-10-01"}) {
+  for (const char* text :
+       {"", "2026-02-29", "2026-13-01", "2026-00-10", "26-10-01", "2026-10-01x", "2026-10/01",
+        "2026--10-01", "+2026-10-01", "2026-1-+1", "202610011", "0999-01-01", " 2026-10-01"}) {
     auto day = ParseDay(text);
     EXPECT_FALSE(day.ok()) << text;
     if (!day.ok()) {
@@ -413,7 +412,8 @@ INSTANTIATE_TEST_SUITE_P(Backends, CalendarStoreTest,
                          [](const auto& info) { return info.param; });
 
 TEST_P(CalendarStoreTest, PutListAndRemoveRoundTrip) {
-  ASSERT_TRUE(store_->Put({"330100", D(2026, 3, 11), DayKind::kHoliday, "亚运纪念日, \"试\"\n"}).ok());
+  ASSERT_TRUE(
+      store_->Put({"330100", D(2026, 3, 11), DayKind::kHoliday, "亚运纪念日, \"试\"\n"}).ok());
   ASSERT_TRUE(store_->Put({"330100", D(2026, 3, 14), DayKind::kWorkday, ""}).ok());
   ASSERT_TRUE(store_->Put({"330200", D(2026, 3, 12), DayKind::kHoliday, "其他"}).ok());
   auto listed = store_->List("330100", D(2026, 3, 1), D(2026, 4, 1));
@@ -460,8 +460,9 @@ TEST_P(CalendarStoreTest, PutRejectsWhatCannotBeStored) {
             errc::kInvalidArgument);
   EXPECT_EQ(store_->Put({"", D(2026, 3, 11), DayKind::kHoliday, "\xff"}).error().code,
             errc::kInvalidArgument);
-  EXPECT_EQ(store_->Put({"", D(2026, 3, 11), DayKind::kHoliday,
-                         std::string(CalendarStore::kMaxNoteBytes + 1, 'x')})
+  EXPECT_EQ(store_
+                ->Put({"", D(2026, 3, 11), DayKind::kHoliday,
+                       std::string(CalendarStore::kMaxNoteBytes + 1, 'x')})
                 .error()
                 .code,
             errc::kInvalidArgument);
