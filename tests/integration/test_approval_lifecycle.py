@@ -9,9 +9,12 @@ import tempfile
 import threading
 import unittest
 
+import secrets
+
 import requests
 
 import stores
+from signed_client import md5_sign, request_sign, spec_time
 from approval_fixture import (API, PDF, admin_login, ensure_staff, is_chinese, matter_body,
                               registration, staff_login)
 from tongban_harness import TongbanServer, main
@@ -301,6 +304,35 @@ class Lifecycle:
         codes = [m["implement_code"] for m in r.json()["items"]]
         self.assertIn(self.code, codes)
         self.assertNotIn("steps", r.json()["items"][0])
+
+    # ---- department systems (signed calls) ----
+
+    def system_get(self, servicecode, servicepwd, path):
+        fields = {"servicecode": servicecode, "time": spec_time(), "signmethod": "hmac-sha256",
+                  "nonce": secrets.token_hex(16)}
+        fields["sign"] = request_sign(servicepwd, path, fields, "hmac-sha256")
+        return requests.get(self.server.url(API + path), params=fields)
+
+    def test_a_department_system_reads_cases_of_its_org_only(self):
+        number, _ = self.register()
+        own = self.admin.ok("POST", "apps", {"servicecode": "dept%s" % secrets.token_hex(3),
+                                             "name": "部门业务系统", "orgcoding": "001001"})
+        foreign = self.admin.ok("POST", "apps", {"servicecode": "dept%s" % secrets.token_hex(3),
+                                                 "name": "他部门系统", "orgcoding": "001002"})
+        path = "system/cases/" + number
+        r = self.system_get(own["app"]["servicecode"], own["servicepwd"], path)
+        self.assertEqual(r.status_code, 200, r.text)
+        self.assertEqual(r.json()["number"], number)
+        self.assertEqual([h["action"] for h in r.json()["history"]], ["register"])
+        r = self.system_get(foreign["app"]["servicecode"], foreign["servicepwd"], path)
+        self.assert_refused(r, 404, 5108)
+        r = self.system_get(own["app"]["servicecode"], "wrong-secret", path)
+        self.assert_refused(r, 403, 4032)
+        t = spec_time()
+        r = requests.get(self.server.url(API + path), params={
+            "servicecode": own["app"]["servicecode"], "time": t,
+            "sign": md5_sign(own["app"]["servicecode"], own["servicepwd"], t)})
+        self.assert_refused(r, 403, 4032)
 
     # ---- preferences, todo, me ----
 
