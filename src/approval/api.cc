@@ -46,56 +46,92 @@ std::vector<std::string> SplitList(std::string_view text, char sep) {
 // What a caller reads for each code when the error carries no Chinese of its own.
 std::string_view ChineseFor(int c) {
   switch (c) {
-    case code::kWrongState: return "办件当前状态不允许此操作";
-    case code::kNotYourStep: return "您没有办理该环节的权限";
-    case code::kReasonRequired: return "否定性结果须填写理由";
-    case code::kStale: return "办件已被他人处理，请刷新后重试";
-    case code::kMatterUnknown: return "事项不存在或已停用";
-    case code::kBadApplicant: return "申请人信息不合法";
-    case code::kBadMaterial: return "材料文件不合法";
-    case code::kCaseUnknown: return "办件不存在";
-    case code::kLookupFailed: return "办件编号或查询密码不正确";
-    case api_code::kCsrfFailed: return "CSRF 校验失败，请刷新页面后重试";
-    case api_code::kSystemRefused: return "签名校验失败或接入资源无权调用审批接口";
-    case api_code::kThrottled: return "查询失败次数过多，请稍后再试";
-    case errc::kInvalidArgument: return "请求不合法";
-    case errc::kNotFound: return "不存在";
-    case errc::kAlreadyExists: return "已存在";
-    case errc::kPermissionDenied: return "没有权限";
-    case errc::kExpired: return "已过期";
-    case errc::kUnavailable: return "服务暂不可用，请稍后重试";
-    case errc::kTooLarge: return "上传内容过大";
-    case errc::kConflict: return "与现有数据冲突";
-    default: return {};
+    case code::kWrongState:
+      return "办件当前状态不允许此操作";
+    case code::kNotYourStep:
+      return "您没有办理该环节的权限";
+    case code::kReasonRequired:
+      return "否定性结果须填写理由";
+    case code::kStale:
+      return "办件已被他人处理，请刷新后重试";
+    case code::kMatterUnknown:
+      return "事项不存在或已停用";
+    case code::kBadApplicant:
+      return "申请人信息不合法";
+    case code::kBadMaterial:
+      return "材料文件不合法";
+    case code::kCaseUnknown:
+      return "办件不存在";
+    case code::kLookupFailed:
+      return "办件编号或查询密码不正确";
+    case api_code::kCsrfFailed:
+      return "CSRF 校验失败，请刷新页面后重试";
+    case api_code::kSystemRefused:
+      return "签名校验失败或接入资源无权调用审批接口";
+    case api_code::kThrottled:
+      return "查询失败次数过多，请稍后再试";
+    case errc::kInvalidArgument:
+      return "请求不合法";
+    case errc::kNotFound:
+      return "不存在";
+    case errc::kAlreadyExists:
+      return "已存在";
+    case errc::kPermissionDenied:
+      return "没有权限";
+    case errc::kExpired:
+      return "已过期";
+    case errc::kUnavailable:
+      return "服务暂不可用，请稍后重试";
+    case errc::kTooLarge:
+      return "上传内容过大";
+    case errc::kConflict:
+      return "与现有数据冲突";
+    default:
+      return {};
   }
 }
 
 int HttpStatusFor(const Error& e) {
   switch (e.code) {
     case code::kWrongState:
-    case code::kStale: return 409;
-    case code::kNotYourStep: return 403;
+    case code::kStale:
+      return 409;
+    case code::kNotYourStep:
+      return 403;
     case code::kReasonRequired:
     case code::kBadApplicant:
-    case code::kBadMaterial: return 400;
+    case code::kBadMaterial:
+      return 400;
     case code::kMatterUnknown:
-    case code::kCaseUnknown: return 404;
+    case code::kCaseUnknown:
+      return 404;
     // Unknown case and wrong password answer alike: a guesser learns nothing.
-    case code::kLookupFailed: return 403;
-    case api_code::kNotLoggedIn: return 401;
+    case code::kLookupFailed:
+      return 403;
+    case api_code::kNotLoggedIn:
+      return 401;
     case api_code::kNotStaff:
     case api_code::kCsrfFailed:
-    case api_code::kSystemRefused: return 403;
-    case api_code::kThrottled: return 429;
+    case api_code::kSystemRefused:
+      return 403;
+    case api_code::kThrottled:
+      return 429;
     case errc::kInvalidArgument:
-    case errc::kExpired: return 400;
-    case errc::kNotFound: return 404;
+    case errc::kExpired:
+      return 400;
+    case errc::kNotFound:
+      return 404;
     case errc::kAlreadyExists:
-    case errc::kConflict: return 409;
-    case errc::kPermissionDenied: return 403;
-    case errc::kTooLarge: return 413;
-    case errc::kUnavailable: return 503;
-    default: return e.code >= 1000 && e.code < 10000 ? 400 : 500;
+    case errc::kConflict:
+      return 409;
+    case errc::kPermissionDenied:
+      return 403;
+    case errc::kTooLarge:
+      return 413;
+    case errc::kUnavailable:
+      return 503;
+    default:
+      return e.code >= 1000 && e.code < 10000 ? 400 : 500;
   }
 }
 
@@ -195,12 +231,12 @@ struct ApprovalApi::Impl {
     if (!(*user)->active()) return ApiError(api_code::kNotStaff, "用户已停用或锁定");
     auto roles = services.sso.directory.UserRoles(session->userid, kAppCode);
     if (!roles.ok()) return roles.error();
-    if (roles->empty()) return ApiError(api_code::kNotStaff, "您没有统一审批系统的角色，请联系管理员授权");
+    if (roles->empty())
+      return ApiError(api_code::kNotStaff, "您没有统一审批系统的角色，请联系管理员授权");
     if (IsMutation(request.method())) {
       std::string_view token = request.Header("X-CSRF-Token").value_or("");
       std::optional<std::string_view> origin = request.Header("Origin");
-      const bool origin_ok =
-          !origin || *origin == sso::PublicBase(services.sso.settings, request);
+      const bool origin_ok = !origin || *origin == sso::PublicBase(services.sso.settings, request);
       if (!origin_ok || token.empty() || !crypto::ConstantTimeEquals(token, session->csrf)) {
         return ApiError(api_code::kCsrfFailed, "CSRF 校验失败，请刷新页面后重试");
       }
@@ -225,23 +261,20 @@ struct ApprovalApi::Impl {
   // neither the path nor the payload — over the API path as the method, with
   // body_sha256 binding the body. The app must belong to an org; it acts for
   // the orgs under its org_scope, or under its own org when it has none.
-  Result<Actor> System(const http::Request& request, std::string_view method,
-                       std::string* scope) {
+  Result<Actor> System(const http::Request& request, std::string_view method, std::string* scope) {
     QueryParams params(request);
     if (params.Get("signmethod").empty()) {
       return ApiError(api_code::kSystemRefused,
                       "审批接口要求请求签名（signmethod=hmac-sha256 或 hmac-sm3）");
     }
     if (!request.body().empty() &&
-        !crypto::ConstantTimeEquals(params.Get("body_sha256"),
-                                    crypto::Sha256Hex(request.body()))) {
+        !crypto::ConstantTimeEquals(params.Get("body_sha256"), crypto::Sha256Hex(request.body()))) {
       return ApiError(api_code::kSystemRefused, "body_sha256 与请求体不符");
     }
     auto app = signed_api.Authenticate(params, method, request.remote_ip());
     if (!app.ok()) {
-      return ApiError(api_code::kSystemRefused,
-                      "接入资源认证失败：" + app.error().message + "（" +
-                          std::to_string(app.error().code) + "）");
+      return ApiError(api_code::kSystemRefused, "接入资源认证失败：" + app.error().message + "（" +
+                                                    std::to_string(app.error().code) + "）");
     }
     const directory::App& a = **app;
     if (a.orgcoding.empty() && a.org_scope.empty()) {
@@ -301,13 +334,12 @@ struct ApprovalApi::Impl {
             codec::Value error = codec::Value::Object(3);
             error.Set("code", api_code::kNotLoggedIn)
                 .Set("message", actor.error().message)
-                .Set("login", login_pages.LoginUrl(
-                                  request,
-                                  sso::PublicBase(services.sso.settings, request) +
-                                      services.settings.context_path + "/",
-                                  false));
-            response.SetJson(401, codec::RenderJson(
-                                      codec::Value::Object(1).Set("error", std::move(error))));
+                .Set("login", login_pages.LoginUrl(request,
+                                                   sso::PublicBase(services.sso.settings, request) +
+                                                       services.settings.context_path + "/",
+                                                   false));
+            response.SetJson(
+                401, codec::RenderJson(codec::Value::Object(1).Set("error", std::move(error))));
             return;
           }
           WriteError(response, actor.error());
@@ -361,8 +393,7 @@ struct ApprovalApi::Impl {
   std::vector<Route> routes;
 };
 
-ApprovalApi::ApprovalApi(Services services)
-    : impl_(std::make_unique<Impl>(std::move(services))) {}
+ApprovalApi::ApprovalApi(Services services) : impl_(std::make_unique<Impl>(std::move(services))) {}
 ApprovalApi::~ApprovalApi() = default;
 
 Status ApprovalApi::Register(http::Router& router) {

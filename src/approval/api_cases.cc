@@ -14,10 +14,9 @@ namespace {
 
 // 实施编码 (31) + yyyyMMdd + 4-digit serial, in digits and upper-case letters.
 Status CheckCaseNumber(std::string_view number) {
-  const bool shape =
-      number.size() == 43 && std::all_of(number.begin(), number.end(), [](char c) {
-        return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z');
-      });
+  const bool shape = number.size() == 43 && std::all_of(number.begin(), number.end(), [](char c) {
+                       return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z');
+                     });
   if (!shape) return Error::InvalidArgument("办件编号格式不正确：应为 43 位数字或大写字母");
   return Status::Ok();
 }

@@ -43,8 +43,7 @@ Result<std::string> TextMember(const codec::Value& object, std::string_view name
   return Error::InvalidArgument(std::string(name) + " 应为字符串");
 }
 
-Result<std::vector<std::string>> TextListMember(const codec::Value& object,
-                                                std::string_view name) {
+Result<std::vector<std::string>> TextListMember(const codec::Value& object, std::string_view name) {
   std::vector<std::string> out;
   if (!object.IsObject()) return out;
   const codec::Value* v = object.Find(name);
@@ -89,9 +88,12 @@ namespace {
 
 std::string_view FormName(MaterialForm form) {
   switch (form) {
-    case MaterialForm::kPaper: return "paper";
-    case MaterialForm::kElectronic: return "electronic";
-    case MaterialForm::kEither: return "either";
+    case MaterialForm::kPaper:
+      return "paper";
+    case MaterialForm::kElectronic:
+      return "electronic";
+    case MaterialForm::kEither:
+      return "either";
   }
   return "either";
 }
@@ -295,8 +297,8 @@ Result<Matter> MatterFromJson(const codec::Value& v) {
   }
   m.type = *parsed_type;
   TB_RETURN_IF_ERROR(Assign(m.legal_limit, LimitFromJson(v.Find("legal_limit"), "legal_limit")));
-  TB_RETURN_IF_ERROR(Assign(m.promised_limit,
-                          LimitFromJson(v.Find("promised_limit"), "promised_limit")));
+  TB_RETURN_IF_ERROR(
+      Assign(m.promised_limit, LimitFromJson(v.Find("promised_limit"), "promised_limit")));
   int64_t kind = 2;
   TB_RETURN_IF_ERROR(Assign(kind, IntMember(v, "kind", 2)));
   if (kind < 1 || kind > 4) return Error::InvalidArgument("kind（办件类型）应为 1 到 4");
@@ -351,8 +353,8 @@ Result<Applicant> ApplicantFromJson(const codec::Value& v) {
     return Error{code::kBadApplicant, "applicant.type 应为 person 或 legal_person"};
   }
   TB_RETURN_IF_ERROR(Assign(a.name, TextMember(v, "name")));
-  TB_RETURN_IF_ERROR(Assign(
-      a.id_type, TextMember(v, "id_type", a.type == ApplicantType::kPerson ? "10" : "49")));
+  TB_RETURN_IF_ERROR(
+      Assign(a.id_type, TextMember(v, "id_type", a.type == ApplicantType::kPerson ? "10" : "49")));
   TB_RETURN_IF_ERROR(Assign(a.id_number, TextMember(v, "id_number")));
   TB_RETURN_IF_ERROR(Assign(a.mobile, TextMember(v, "mobile")));
   TB_RETURN_IF_ERROR(Assign(a.legal_representative, TextMember(v, "legal_representative")));

@@ -56,7 +56,8 @@ std::string LockoutMessage(std::chrono::seconds remaining) {
 
 // The case when number and password match, counting failures per address.
 Result<Case> CheckedLookup(const Services& s, const Call& call) {
-  if (!call.body.IsObject()) return Error::InvalidArgument("请求体应为 JSON 对象 {number, password}");
+  if (!call.body.IsObject())
+    return Error::InvalidArgument("请求体应为 JSON 对象 {number, password}");
   auto number = TextMember(call.body, "number");
   auto password = TextMember(call.body, "password");
   if (!number.ok()) return number.error();
@@ -123,8 +124,8 @@ codec::Value PublicCaseJson(const Services& s, const Case& c,
       .Set("case_light", LightName(s.engine.CaseLight(c, now)))
       .Set("history", std::move(steps));
   if (rating) {
-    v.Set("rating", codec::Value::Object(2).Set("level", rating->level).Set("comment",
-                                                                             rating->comment));
+    v.Set("rating",
+          codec::Value::Object(2).Set("level", rating->level).Set("comment", rating->comment));
   } else {
     v.Set("rating", codec::Value());
   }
@@ -153,8 +154,7 @@ Result<codec::Value> Rate(const Services& s, Call& call) {
     return Error{code::kWrongState, "办件办结后才能评价"};
   }
   const codec::Value* level = call.body.Find("level");
-  if (level == nullptr || !level->IsInteger() || level->AsInteger() < 1 ||
-      level->AsInteger() > 5) {
+  if (level == nullptr || !level->IsInteger() || level->AsInteger() < 1 || level->AsInteger() > 5) {
     return Error::InvalidArgument("level（评价等级）应为 1 到 5 的整数");
   }
   auto comment = TextMember(call.body, "comment");

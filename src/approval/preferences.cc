@@ -197,8 +197,8 @@ Status Preferences::Rate(const Rating& rating) {
     int level = rating.level;
     sql << "INSERT INTO approval_ratings (case_number, level, comment, at) "
            "VALUES (:n, :l, :c, :a)",
-        soci::use(rating.case_number, "n"), soci::use(level, "l"),
-        soci::use(rating.comment, "c"), soci::use(now, "a");
+        soci::use(rating.case_number, "n"), soci::use(level, "l"), soci::use(rating.comment, "c"),
+        soci::use(now, "a");
     return Status::Ok();
   });
   if (!rated.ok() && rated.error().code == errc::kConflict) {

@@ -1,13 +1,12 @@
 // Preferences (approval/preferences.h): 常用意见 kept in the user's order,
 // 过滤事项, and one rating per case — on SQLite, PostgreSQL and MariaDB.
-#include "approval/preferences.h"
-
 #include <gtest/gtest.h>
 
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "approval/preferences.h"
 #include "store_test_support.h"
 
 namespace tongban::approval {
@@ -53,9 +52,11 @@ TEST_P(PreferencesTest, OpinionsKeepTheOrderTheyWereAddedAndReordered) {
   auto b = prefs_->AddOpinion("u1", "材料齐全，予以受理");
   auto c = prefs_->AddOpinion("u1", "请补正身份证复印件");
   ASSERT_TRUE(a.ok() && b.ok() && c.ok());
-  EXPECT_EQ(Texts("u1"), (std::vector<std::string>{"同意", "材料齐全，予以受理", "请补正身份证复印件"}));
+  EXPECT_EQ(Texts("u1"),
+            (std::vector<std::string>{"同意", "材料齐全，予以受理", "请补正身份证复印件"}));
   ASSERT_TRUE(prefs_->ReorderOpinions("u1", {c->id, a->id, b->id}).ok());
-  EXPECT_EQ(Texts("u1"), (std::vector<std::string>{"请补正身份证复印件", "同意", "材料齐全，予以受理"}));
+  EXPECT_EQ(Texts("u1"),
+            (std::vector<std::string>{"请补正身份证复印件", "同意", "材料齐全，予以受理"}));
   EXPECT_TRUE(Texts("u2").empty());
 }
 
