@@ -10,15 +10,17 @@
 #include <ctime>
 #include <memory>
 
+#include "codec/parse.h"
+
 namespace tongban::approval {
 namespace {
 
 using G = NoticeGeometry;
 
-constexpr double kBodySize = 14;    // 四号
+constexpr double kBodySize = 14;  // 四号
 constexpr double kBodyLeading = 26;
-constexpr double kBodyTop = 280;    // first body baseline on page 1, points from the top
-constexpr double kTopMargin = 72;   // on continuation pages
+constexpr double kBodyTop = 280;   // first body baseline on page 1, points from the top
+constexpr double kTopMargin = 72;  // on continuation pages
 constexpr double kBottomMargin = 72;
 constexpr double kTextWidth = G::kPageWidth - 2 * G::kMargin;
 
@@ -55,19 +57,18 @@ class GbkConverter {
     UErrorCode status = U_ZERO_ERROR;
     std::u16string wide(utf8.size() + 1, u'\0');
     int32_t wide_length = 0;
-    u_strFromUTF8WithSub(wide.data(), static_cast<int32_t>(wide.size()), &wide_length,
-                         utf8.data(), static_cast<int32_t>(utf8.size()), u'?', nullptr, &status);
-    if (U_FAILURE(status)) return Error::Internal(std::string("notice: UTF-8 to UTF-16: ") +
-                                                  u_errorName(status));
+    u_strFromUTF8WithSub(wide.data(), static_cast<int32_t>(wide.size()), &wide_length, utf8.data(),
+                         static_cast<int32_t>(utf8.size()), u'?', nullptr, &status);
+    if (U_FAILURE(status))
+      return Error::Internal(std::string("notice: UTF-8 to UTF-16: ") + u_errorName(status));
     wide.resize(static_cast<std::size_t>(wide_length));
     std::erase_if(wide, [](char16_t c) { return c < 0x20 || c == 0x7F; });
     std::string gbk(wide.size() * 2 + 1, '\0');
     ucnv_resetFromUnicode(converter_);
-    const int32_t length =
-        ucnv_fromUChars(converter_, gbk.data(), static_cast<int32_t>(gbk.size()), wide.data(),
-                        static_cast<int32_t>(wide.size()), &status);
-    if (U_FAILURE(status)) return Error::Internal(std::string("notice: UTF-16 to GBK: ") +
-                                                  u_errorName(status));
+    const int32_t length = ucnv_fromUChars(converter_, gbk.data(), static_cast<int32_t>(gbk.size()),
+                                           wide.data(), static_cast<int32_t>(wide.size()), &status);
+    if (U_FAILURE(status))
+      return Error::Internal(std::string("notice: UTF-16 to GBK: ") + u_errorName(status));
     gbk.resize(static_cast<std::size_t>(length));
     return gbk;
   }
@@ -126,9 +127,10 @@ bool IsAsciiGraphic(char c) { return c > ' ' && c < 0x7F; }
 bool IsClosingPunctuation(std::string_view s, std::size_t i) {
   static constexpr unsigned kWide[] = {0xA3AC, 0xA1A3, 0xA1A2, 0xA3BB, 0xA3BA, 0xA3BF, 0xA3A1,
                                        0xA3A9, 0xA1B1, 0xA1AF, 0xA1B7, 0xA1B5, 0xA1BF, 0xA1AD};
-  if (CharLength(s, i) == 1) return std::string_view(",.;:?!)").find(s[i]) != std::string_view::npos;
-  const unsigned code =
-      static_cast<unsigned>(static_cast<unsigned char>(s[i])) << 8 | static_cast<unsigned char>(s[i + 1]);
+  if (CharLength(s, i) == 1)
+    return std::string_view(",.;:?!)").find(s[i]) != std::string_view::npos;
+  const unsigned code = static_cast<unsigned>(static_cast<unsigned char>(s[i])) << 8 |
+                        static_cast<unsigned char>(s[i + 1]);
   return std::find(std::begin(kWide), std::end(kWide), code) != std::end(kWide);
 }
 
@@ -158,8 +160,7 @@ class Layout {
   // The Error for a failed libharu call, with libharu's error number when it reported one.
   Error Failure(std::string_view what) const {
     return Error::Internal("notice: libharu failed " + std::string(what) + " (error 0x" +
-                           ToHex(error_.error) + ", detail " + std::to_string(error_.detail) +
-                           ")");
+                           ToHex(error_.error) + ", detail " + std::to_string(error_.detail) + ")");
   }
 
   double Width(HPDF_Font font, double size, std::string_view gbk) const {
@@ -183,7 +184,8 @@ class Layout {
       if (end == std::string_view::npos) end = gbk.size();
       if (end > start) {
         const std::string run(gbk.substr(start, end - start));
-        HPDF_Page_TextOut(page_, static_cast<HPDF_REAL>(x + Width(font, size, gbk.substr(0, start))),
+        HPDF_Page_TextOut(page_,
+                          static_cast<HPDF_REAL>(x + Width(font, size, gbk.substr(0, start))),
                           static_cast<HPDF_REAL>(G::kPageHeight - y), run.c_str());
       }
       start = end + 1;
@@ -301,8 +303,8 @@ void DrawQr(HPDF_Page page, const QRcode& qr) {
 
 // The body paragraphs of each notice, in UTF-8.
 struct Body {
-  std::vector<std::string> paragraphs;   // indented two characters
-  std::vector<std::string> list;         // numbered, hanging indent (补正 materials)
+  std::vector<std::string> paragraphs;  // indented two characters
+  std::vector<std::string> list;        // numbered, hanging indent (补正 materials)
   std::vector<std::string> after_list;
 };
 
@@ -323,7 +325,8 @@ Body Compose(NoticeKind kind, const NoticeData& d) {
     case NoticeKind::kAcceptance:
       b.paragraphs.push_back(Submitted(d) +
                              "，经审查，申请材料齐全、符合法定形式，本机关决定予以受理。");
-      if (d.accepted_at_ms > 0) b.paragraphs.push_back("受理日期：" + ChineseDate(d.accepted_at_ms));
+      if (d.accepted_at_ms > 0)
+        b.paragraphs.push_back("受理日期：" + ChineseDate(d.accepted_at_ms));
       if (d.deadline_ms > 0) {
         b.paragraphs.push_back("承诺办结时限：" + ChineseDate(d.deadline_ms) +
                                "前（补齐补正、特别程序所需时间不计算在内）。");
@@ -336,8 +339,7 @@ Body Compose(NoticeKind kind, const NoticeData& d) {
       b.paragraphs.emplace_back(kAppealRights);
       break;
     case NoticeKind::kCorrection:
-      b.paragraphs.push_back(Submitted(d) +
-                             "，申请材料不齐全或者不符合法定形式。请补正以下材料：");
+      b.paragraphs.push_back(Submitted(d) + "，申请材料不齐全或者不符合法定形式。请补正以下材料：");
       b.list = d.missing_materials;
       if (!d.reason.empty()) b.after_list.push_back("说明：" + d.reason);
       b.after_list.emplace_back(
@@ -345,10 +347,10 @@ Body Compose(NoticeKind kind, const NoticeData& d) {
           "在网上查询办理进度。");
       break;
     case NoticeKind::kCompletion:
-      b.paragraphs.push_back(
-          Submitted(d) + "，本机关" +
-          (d.completed_at_ms > 0 ? "已于" + ChineseDate(d.completed_at_ms) + "办结。"
-                                 : std::string("已办结。")));
+      b.paragraphs.push_back(Submitted(d) + "，本机关" +
+                             (d.completed_at_ms > 0
+                                  ? "已于" + ChineseDate(d.completed_at_ms) + "办结。"
+                                  : std::string("已办结。")));
       if (!d.result.empty()) b.paragraphs.push_back("办理结果：" + d.result);
       if (!d.reason.empty()) {
         b.paragraphs.push_back("理由：" + d.reason);
@@ -363,10 +365,14 @@ Body Compose(NoticeKind kind, const NoticeData& d) {
 
 std::string_view NoticeKindName(NoticeKind kind) {
   switch (kind) {
-    case NoticeKind::kAcceptance: return "acceptance";
-    case NoticeKind::kRefusal: return "refusal";
-    case NoticeKind::kCorrection: return "correction";
-    case NoticeKind::kCompletion: return "completion";
+    case NoticeKind::kAcceptance:
+      return "acceptance";
+    case NoticeKind::kRefusal:
+      return "refusal";
+    case NoticeKind::kCorrection:
+      return "correction";
+    case NoticeKind::kCompletion:
+      return "completion";
   }
   return "";
 }
@@ -381,12 +387,142 @@ std::optional<NoticeKind> ParseNoticeKind(std::string_view name) {
 
 std::string_view NoticeTitle(NoticeKind kind) {
   switch (kind) {
-    case NoticeKind::kAcceptance: return "受理通知书";
-    case NoticeKind::kRefusal: return "不予受理通知书";
-    case NoticeKind::kCorrection: return "补正告知书";
-    case NoticeKind::kCompletion: return "办结通知书";
+    case NoticeKind::kAcceptance:
+      return "受理通知书";
+    case NoticeKind::kRefusal:
+      return "不予受理通知书";
+    case NoticeKind::kCorrection:
+      return "补正告知书";
+    case NoticeKind::kCompletion:
+      return "办结通知书";
   }
   return "";
+}
+
+namespace {
+
+// The last record of `history` doing `action`, or null.
+const StepRecord* LastRecord(const std::vector<StepRecord>& history, Action action) {
+  for (auto it = history.rbegin(); it != history.rend(); ++it) {
+    if (it->action == action) return &*it;
+  }
+  return nullptr;
+}
+
+const StepRecord* CompletionRecord(const std::vector<StepRecord>& history) {
+  const std::string_view completed = CaseStateName(CaseState::kCompleted);
+  for (auto it = history.rbegin(); it != history.rend(); ++it) {
+    if (it->to_state == completed) return &*it;
+  }
+  return nullptr;
+}
+
+// The record's detail JSON as an object; null when it has none or it is not JSON (older
+// records, reported ones): the notice then prints without what the detail would add.
+codec::Value Detail(const StepRecord& record) {
+  if (record.detail.empty()) return codec::Value();
+  auto parsed = codec::ParseJson(record.detail);
+  if (!parsed.ok() || !parsed->IsObject()) return codec::Value();
+  return std::move(*parsed);
+}
+
+std::vector<std::string> MissingMaterials(const codec::Value& detail) {
+  std::vector<std::string> names;
+  const codec::Value* list = detail.IsObject() ? detail.Find("missing_materials") : nullptr;
+  if (list == nullptr || !list->IsArray()) return names;
+  for (const codec::Value& item : list->items()) {
+    if (item.IsString()) {
+      names.push_back(item.AsString());
+    } else if (item.IsObject()) {
+      if (const std::string* name = item.FindString("name")) names.push_back(*name);
+    }
+  }
+  return names;
+}
+
+bool WasCompleted(const Case& c) { return c.state == CaseState::kCompleted; }
+
+}  // namespace
+
+std::string_view CompletionResultText(CompletionResult result) {
+  switch (result) {
+    case CompletionResult::kApproved:
+      return "准予许可";
+    case CompletionResult::kNotApproved:
+      return "不予许可";
+    case CompletionResult::kReturned:
+      return "退回办结";
+    case CompletionResult::kVoided:
+      return "作废办结";
+    case CompletionResult::kForwarded:
+      return "转报办结";
+    case CompletionResult::kCorrectionTimeout:
+      return "补正不来办结";
+  }
+  return "办结";
+}
+
+std::vector<NoticeKind> AvailableNotices(const Case& c, const std::vector<StepRecord>& history) {
+  std::vector<NoticeKind> kinds;
+  if (LastRecord(history, Action::kAccept) != nullptr) kinds.push_back(NoticeKind::kAcceptance);
+  if (LastRecord(history, Action::kRefuse) != nullptr) kinds.push_back(NoticeKind::kRefusal);
+  if (LastRecord(history, Action::kRequestCorrection) != nullptr) {
+    kinds.push_back(NoticeKind::kCorrection);
+  }
+  if (WasCompleted(c)) kinds.push_back(NoticeKind::kCompletion);
+  return kinds;
+}
+
+Result<NoticeData> NoticeDataFromHistory(NoticeKind kind, const Case& c,
+                                         const std::vector<StepRecord>& history) {
+  NoticeData d;
+  d.case_number = c.number;
+  d.matter_name = c.matter_name;
+  d.applicant_name = c.applicant.name;
+  d.registered_at_ms = c.registered_at_ms;
+  const auto missing = [&] {
+    return Error::NotFound("case " + c.number + " has no " + std::string(NoticeTitle(kind)) + " (" +
+                           std::string(NoticeKindName(kind)) + ")");
+  };
+  switch (kind) {
+    case NoticeKind::kAcceptance: {
+      const StepRecord* r = LastRecord(history, Action::kAccept);
+      if (r == nullptr) return missing();
+      d.accepted_at_ms = r->at_ms;
+      d.issued_at_ms = r->at_ms;
+      const codec::Value detail = Detail(*r);
+      const codec::Value* deadline = detail.IsObject() ? detail.Find("deadline_ms") : nullptr;
+      d.deadline_ms =
+          deadline != nullptr && deadline->IsInteger() ? deadline->AsInteger() : c.deadline_ms;
+      break;
+    }
+    case NoticeKind::kRefusal: {
+      const StepRecord* r = LastRecord(history, Action::kRefuse);
+      if (r == nullptr) return missing();
+      d.issued_at_ms = r->at_ms;
+      d.reason = r->opinion;
+      break;
+    }
+    case NoticeKind::kCorrection: {
+      const StepRecord* r = LastRecord(history, Action::kRequestCorrection);
+      if (r == nullptr) return missing();
+      d.issued_at_ms = r->at_ms;
+      d.reason = r->opinion;
+      d.missing_materials = MissingMaterials(Detail(*r));
+      break;
+    }
+    case NoticeKind::kCompletion: {
+      if (!WasCompleted(c)) return missing();
+      const StepRecord* r = CompletionRecord(history);
+      d.completed_at_ms = c.completed_at_ms != 0 ? c.completed_at_ms : (r ? r->at_ms : 0);
+      d.issued_at_ms = r != nullptr ? r->at_ms : d.completed_at_ms;
+      d.accepted_at_ms = c.accepted_at_ms;
+      if (c.result) d.result = CompletionResultText(*c.result);
+      d.reason = c.result_reason;
+      break;
+    }
+  }
+  return d;
 }
 
 Result<std::string> NoticePrinter::Print(NoticeKind kind, const NoticeData& data) const {

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "approval/model.h"
 #include "core/result.h"
 
 namespace tongban::approval {
@@ -21,7 +22,7 @@ enum class NoticeKind {
 };
 std::string_view NoticeKindName(NoticeKind kind);  // "acceptance", "refusal", ...
 std::optional<NoticeKind> ParseNoticeKind(std::string_view name);
-std::string_view NoticeTitle(NoticeKind kind);     // "受理通知书", ...
+std::string_view NoticeTitle(NoticeKind kind);  // "受理通知书", ...
 
 // What a notice prints. Times are epoch milliseconds, printed as dates in China Standard Time;
 // 0 leaves the line out. Text is UTF-8.
@@ -32,14 +33,14 @@ struct NoticeData {
   std::string org_name;          // the implementing org: the heading and the signature
   int64_t registered_at_ms = 0;  // when the application was received (收件)
   int64_t accepted_at_ms = 0;
-  int64_t deadline_ms = 0;       // promised deadline (承诺办结时限)
+  int64_t deadline_ms = 0;  // promised deadline (承诺办结时限)
   int64_t completed_at_ms = 0;
-  int64_t issued_at_ms = 0;      // the decision's time, printed under the signature
-  std::string reason;            // refusal: why; correction: the clerk's note; completion: why
-                                 // a negative result
+  int64_t issued_at_ms = 0;  // the decision's time, printed under the signature
+  std::string reason;        // refusal: why; correction: the clerk's note; completion: why
+                             // a negative result
   std::vector<std::string> missing_materials;  // correction: what to bring
-  std::string result;            // completion: 准予许可, 不予许可, …
-  std::string lookup_url;        // the QR code's content; "" prints no QR code
+  std::string result;                          // completion: 准予许可, 不予许可, …
+  std::string lookup_url;                      // the QR code's content; "" prints no QR code
 };
 
 // Where the fixed parts sit on the first page, in points from the top-left corner of the A4
@@ -67,5 +68,22 @@ class NoticePrinter {
   // code); kInternal when libharu or ICU fail (the error's number is in the message).
   Result<std::string> Print(NoticeKind kind, const NoticeData& data) const;
 };
+
+// The notices a case's history supports, in the order of its decisions: 受理通知书 once it was
+// accepted, 不予受理通知书 once refused, 补正告知书 once a correction was requested, 办结通知书
+// once completed.
+std::vector<NoticeKind> AvailableNotices(const Case& c, const std::vector<StepRecord>& history);
+
+// What notice `kind` prints for case `c`, taken from its history: the decision's record gives
+// the date under the signature and the reason (its opinion); a correction notice is the latest
+// request's, its materials read from the record's detail JSON ("missing_materials": strings or
+// objects with "name"); the acceptance notice prints the deadline the acceptance record's
+// detail gives ("deadline_ms"), else the case's current one. org_name and lookup_url are left
+// for the caller. Errors: errc::kNotFound when the history has no such decision.
+Result<NoticeData> NoticeDataFromHistory(NoticeKind kind, const Case& c,
+                                         const std::vector<StepRecord>& history);
+
+// The Chinese for a completion result, as a notice prints it: 准予许可, 不予许可, 退回办结, …
+std::string_view CompletionResultText(CompletionResult result);
 
 }  // namespace tongban::approval

@@ -1,12 +1,11 @@
 #include "approval/stage_records.h"
 
-#include <pugixml.hpp>
-
 #include <array>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <optional>
+#include <pugixml.hpp>
 #include <set>
 
 #include "codec/parse.h"
@@ -25,7 +24,7 @@ constexpr std::string_view kCorrection = "SPBUZHENG";
 constexpr std::string_view kSpecial = "SPTEBIECHENGXU";
 constexpr std::string_view kCompletion = "SPBANJIE";
 constexpr std::array<std::string_view, 6> kStages = {kApplication, kAcceptance, kStep,
-                                                      kCorrection, kSpecial, kCompletion};
+                                                     kCorrection,  kSpecial,    kCompletion};
 
 // The separator of list fields (SBCLQD, BZCLQD): material names are Chinese text,
 // where a full-width semicolon is the list separator and unlikely inside a name.
@@ -145,12 +144,21 @@ void AppendXmlText(std::string_view s, std::string* out) {
       out->append(s.substr(i, n));
     } else {
       switch (s[i]) {
-        case '&': out->append("&amp;"); break;
-        case '<': out->append("&lt;"); break;
-        case '>': out->append("&gt;"); break;
+        case '&':
+          out->append("&amp;");
+          break;
+        case '<':
+          out->append("&lt;");
+          break;
+        case '>':
+          out->append("&gt;");
+          break;
         // A literal CR would be read back as LF (XML end-of-line handling).
-        case '\r': out->append("&#13;"); break;
-        default: out->push_back(s[i]);
+        case '\r':
+          out->append("&#13;");
+          break;
+        default:
+          out->push_back(s[i]);
       }
     }
     i += n;
@@ -199,34 +207,39 @@ codec::Value RecordValue(const StageRecord& record) {
 
 // ---- Times and codes ----
 
+struct CivilDate {
+  int64_t year = 0;
+  int month = 0;
+  int day = 0;
+};
+
 // Days since 1970-01-01 to a civil date (H. Hinnant's algorithm, proleptic Gregorian).
-void CivilFromDays(int64_t days, int64_t* year, int* month, int* day) {
+CivilDate CivilFromDays(int64_t days) {
   days += 719468;
   const int64_t era = (days >= 0 ? days : days - 146096) / 146097;
   const int64_t doe = days - era * 146097;
   const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
   const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
   const int64_t mp = (5 * doy + 2) / 153;
-  *day = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
-  *month = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
-  *year = yoe + era * 400 + (*month <= 2 ? 1 : 0);
+  CivilDate date;
+  date.day = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
+  date.month = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
+  date.year = yoe + era * 400 + (date.month <= 2 ? 1 : 0);
+  return date;
 }
 
 // yyyy-MM-dd HH:mm:ss in China Standard Time (UTC+8, no daylight saving); "" for 0
 // (a time the case does not have yet).
 std::string CstTime(int64_t ms) {
   if (ms <= 0) return "";
-  constexpr int64_t kCstOffsetSeconds = 8 * 3600;
+  constexpr int64_t kCstOffsetSeconds = int64_t{8} * 3600;
   const int64_t seconds = ms / 1000 + kCstOffsetSeconds;
-  const int64_t days = seconds / 86400;
-  const int64_t of_day = seconds % 86400;
-  int64_t year = 0;
-  int month = 0, day = 0;
-  CivilFromDays(days, &year, &month, &day);
+  const CivilDate date = CivilFromDays(seconds / 86400);
+  const int of_day = static_cast<int>(seconds % 86400);
   char text[40];
   std::snprintf(text, sizeof text, "%04lld-%02d-%02d %02d:%02d:%02d",
-                static_cast<long long>(year), month, day, static_cast<int>(of_day / 3600),
-                static_cast<int>(of_day / 60 % 60), static_cast<int>(of_day % 60));
+                static_cast<long long>(date.year), date.month, date.day, of_day / 3600,
+                of_day / 60 % 60, of_day % 60);
   return text;
 }
 
@@ -269,15 +282,24 @@ std::string Division12(std::string_view division) {
 // BJJGDM of notes §1.4(a) and its description (BJJGMS).
 std::string_view CompletionDescription(int code, MatterType type) {
   switch (code) {
-    case 0: return "出证办结";
-    case 1: return "退回办结";
-    case 2: return "作废办结";
-    case 3: return "删除办结";
-    case 4: return "转报办结";
-    case 5: return "补正不来办结";
-    case 6: return type == MatterType::kLicence ? "准予许可" : "办结";
-    case 7: return "不予许可";
-    default: return "";
+    case 0:
+      return "出证办结";
+    case 1:
+      return "退回办结";
+    case 2:
+      return "作废办结";
+    case 3:
+      return "删除办结";
+    case 4:
+      return "转报办结";
+    case 5:
+      return "补正不来办结";
+    case 6:
+      return type == MatterType::kLicence ? "准予许可" : "办结";
+    case 7:
+      return "不予许可";
+    default:
+      return "";
   }
 }
 
@@ -337,9 +359,7 @@ std::string Join(const std::vector<std::string>& items) {
   return out;
 }
 
-std::string_view FirstNonEmpty(std::string_view a, std::string_view b) {
-  return a.empty() ? b : a;
-}
+std::string_view FirstNonEmpty(std::string_view a, std::string_view b) { return a.empty() ? b : a; }
 std::string_view FirstNonEmpty(std::string_view a, std::string_view b, std::string_view c) {
   return FirstNonEmpty(FirstNonEmpty(a, b), c);
 }
@@ -487,11 +507,16 @@ StageRecord SpecialProcedure(const Case& c, const StepRecord& record) {
 int CompletionCode(const Case& c, const StepRecord& record) {
   if (c.result.has_value()) return static_cast<int>(*c.result);
   switch (record.action) {
-    case Action::kDisagree: return static_cast<int>(CompletionResult::kNotApproved);
-    case Action::kReturnToApplicant: return static_cast<int>(CompletionResult::kReturned);
-    case Action::kVoid: return static_cast<int>(CompletionResult::kVoided);
-    case Action::kWithdraw: return 3;
-    default: return static_cast<int>(CompletionResult::kApproved);
+    case Action::kDisagree:
+      return static_cast<int>(CompletionResult::kNotApproved);
+    case Action::kReturnToApplicant:
+      return static_cast<int>(CompletionResult::kReturned);
+    case Action::kVoid:
+      return static_cast<int>(CompletionResult::kVoided);
+    case Action::kWithdraw:
+      return 3;
+    default:
+      return static_cast<int>(CompletionResult::kApproved);
   }
 }
 
@@ -552,9 +577,9 @@ Status CheckField(std::size_t index, const StageRecord& r, std::string_view name
     return RecordError(index, r.stage, field + " contains a control character");
   }
   if (CodePoints(value) > kStageFieldMaxChars) {
-    return RecordError(index, r.stage,
-                       field + " is longer than " + std::to_string(kStageFieldMaxChars) +
-                           " characters");
+    return RecordError(
+        index, r.stage,
+        field + " is longer than " + std::to_string(kStageFieldMaxChars) + " characters");
   }
   return Status::Ok();
 }
@@ -567,8 +592,7 @@ Status CheckRecord(std::size_t index, const StageRecord& r) {
                        "SPTEBIECHENGXU or SPBANJIE");
   }
   if (r.fields.size() > kStageMaxFields) {
-    return RecordError(index, r.stage,
-                       "more than " + std::to_string(kStageMaxFields) + " fields");
+    return RecordError(index, r.stage, "more than " + std::to_string(kStageMaxFields) + " fields");
   }
   std::set<std::string_view> seen;
   for (const auto& [name, value] : r.fields) {
@@ -624,8 +648,8 @@ Status CheckRecord(std::size_t index, const StageRecord& r) {
     TB_RETURN_IF_ERROR(one_of("SQRLX", {"1", "2"}));
     TB_RETURN_IF_ERROR(times({"SBSJ"}));
     const std::string_view division = r.Field("XZQHDM");
-    if (!division.empty() && !(AllDigits(division) && (division.size() == 12 ||
-                                                        division.size() == 6))) {
+    if (!division.empty() &&
+        !(AllDigits(division) && (division.size() == 12 || division.size() == 6))) {
       return fail("XZQHDM must have 12 (or 6) digits");
     }
     const std::string_view version = r.Field("VERSION");
@@ -794,8 +818,9 @@ Result<std::vector<StageRecord>> ParseXml(std::string_view body) {
     StageRecord& record = records.emplace_back();
     record.stage = stage.name();
     if (!IsKnownStage(record.stage)) {
-      return RecordError(index, "", "unknown stage; expected SPSHENQIN, SPSHOULI, SPSHENPI, "
-                                    "SPBUZHENG, SPTEBIECHENGXU or SPBANJIE");
+      return RecordError(index, "",
+                         "unknown stage; expected SPSHENQIN, SPSHOULI, SPSHENPI, "
+                         "SPBUZHENG, SPTEBIECHENGXU or SPBANJIE");
     }
     for (const pugi::xml_node& field : stage.children()) {
       if (field.type() == pugi::node_pcdata || field.type() == pugi::node_cdata) {
@@ -857,9 +882,9 @@ Result<StageRecord> RecordFromJson(std::size_t index, const codec::Value& item) 
     const codec::Value& v = field.value;
     // Codes are often sent as numbers ("SLZTDM": 1) and absent values as null.
     if (!v.IsString() && !v.IsInteger() && !v.IsNull()) {
-      return RecordError(index, record.stage,
-                         (IsFieldName(field.key) ? field.key : std::string("a field")) +
-                             " must be a string");
+      return RecordError(
+          index, record.stage,
+          (IsFieldName(field.key) ? field.key : std::string("a field")) + " must be a string");
     }
     record.fields.emplace_back(field.key, v.ToText());
   }
@@ -978,8 +1003,8 @@ std::string StageRecordsJson(const std::vector<StageRecord>& records) {
 
 Result<std::vector<StageRecord>> ParseStageRecords(std::string_view body) {
   if (body.size() > kStageBodyMaxBytes) {
-    return Error::TooLarge("stage records are larger than " +
-                           std::to_string(kStageBodyMaxBytes) + " bytes");
+    return Error::TooLarge("stage records are larger than " + std::to_string(kStageBodyMaxBytes) +
+                           " bytes");
   }
   if (!IsValidUtf8(body)) return Error::InvalidArgument("stage records are not UTF-8");
   std::string_view text = body;
@@ -987,11 +1012,11 @@ Result<std::vector<StageRecord>> ParseStageRecords(std::string_view body) {
   const std::size_t first = text.find_first_not_of(" \t\r\n");
   if (first == std::string_view::npos) return Error::InvalidArgument("stage records are empty");
   Result<std::vector<StageRecord>> records =
-      text[first] == '<'                           ? ParseXml(text)
-      : (text[first] == '{' || text[first] == '[') ? ParseJsonRecords(text)
-                                                   : Result<std::vector<StageRecord>>(
-                                                         Error::InvalidArgument(
-                                                             "stage records must be XML or JSON"));
+      text[first] == '<' ? ParseXml(text)
+      : (text[first] == '{' || text[first] == '[')
+          ? ParseJsonRecords(text)
+          : Result<std::vector<StageRecord>>(
+                Error::InvalidArgument("stage records must be XML or JSON"));
   if (!records.ok()) return records;
   if (records->empty()) return Error::InvalidArgument("stage records: none given");
   for (std::size_t i = 0; i < records->size(); ++i) {

@@ -52,8 +52,8 @@ std::string StageRecordsJson(const std::vector<StageRecord>& records);
 // What ParseStageRecords accepts at most.
 inline constexpr std::size_t kStageBodyMaxBytes = 1 << 20;  // larger -> errc::kTooLarge
 inline constexpr std::size_t kStageMaxRecords = 200;
-inline constexpr std::size_t kStageMaxFields = 200;         // per record
-inline constexpr std::size_t kStageFieldMaxChars = 4000;    // code points per value
+inline constexpr std::size_t kStageMaxFields = 200;       // per record
+inline constexpr std::size_t kStageFieldMaxChars = 4000;  // code points per value
 
 // Parses a reported record (XML <APPROVEDATAINFO><SPSHOULI>…</SPSHOULI>… or the
 // JSON form, one object or an array); InvalidArgument naming the record (1-based)

@@ -36,8 +36,8 @@ constexpr std::string_view kPackageRelNs =
 // ---- zip files in memory: minizip's I/O callbacks over a string ----
 
 struct MemoryStream {
-  std::string written;         // the archive being written
-  std::string_view readable;   // the archive being read
+  std::string written;        // the archive being written
+  std::string_view readable;  // the archive being read
   std::size_t position = 0;
   bool writing = false;
 
@@ -73,10 +73,17 @@ long ZCALLBACK SeekMemory(voidpf, voidpf stream, uLong offset, int origin) {
   auto* m = static_cast<MemoryStream*>(stream);
   std::size_t base = 0;
   switch (origin) {
-    case ZLIB_FILEFUNC_SEEK_SET: base = 0; break;
-    case ZLIB_FILEFUNC_SEEK_CUR: base = m->position; break;
-    case ZLIB_FILEFUNC_SEEK_END: base = m->size(); break;
-    default: return -1;
+    case ZLIB_FILEFUNC_SEEK_SET:
+      base = 0;
+      break;
+    case ZLIB_FILEFUNC_SEEK_CUR:
+      base = m->position;
+      break;
+    case ZLIB_FILEFUNC_SEEK_END:
+      base = m->size();
+      break;
+    default:
+      return -1;
   }
   // minizip passes negative offsets from the end as the unsigned wrap-around.
   const std::size_t target = base + static_cast<std::size_t>(offset);
@@ -147,12 +154,22 @@ std::size_t AppendCellText(std::string_view s, std::string* out) {
     const auto c = static_cast<unsigned char>(s[i]);
     if (n == 1) {
       switch (c) {
-        case '&': out->append("&amp;"); break;
-        case '<': out->append("&lt;"); break;
-        case '>': out->append("&gt;"); break;
-        case '\r': out->append("&#13;"); break;
+        case '&':
+          out->append("&amp;");
+          break;
+        case '<':
+          out->append("&lt;");
+          break;
+        case '>':
+          out->append("&gt;");
+          break;
+        case '\r':
+          out->append("&#13;");
+          break;
         case '\t':
-        case '\n': out->push_back(static_cast<char>(c)); break;
+        case '\n':
+          out->push_back(static_cast<char>(c));
+          break;
         case '_':
           out->append(IsXstringEscapeAt(s, i) ? "_x005F_" : "_");
           break;
@@ -163,7 +180,8 @@ std::size_t AppendCellText(std::string_view s, std::string* out) {
       if (c >= 0x20 || c == '\t' || c == '\n' || c == '\r') ++units;
     } else {
       // U+FFFE and U+FFFF (EF BF BE / EF BF BF) are not XML characters.
-      const bool non_character = n == 3 && c == 0xEF && static_cast<unsigned char>(s[i + 1]) == 0xBF &&
+      const bool non_character = n == 3 && c == 0xEF &&
+                                 static_cast<unsigned char>(s[i + 1]) == 0xBF &&
                                  static_cast<unsigned char>(s[i + 2]) >= 0xBE;
       if (!non_character) {
         out->append(s.substr(i, n));
@@ -301,7 +319,8 @@ Result<std::string> ZipParts(const std::vector<std::pair<std::string, std::strin
   for (const auto& [name, content] : parts) {
     int rc = zipOpenNewFileInZip(zip, name.c_str(), &info, nullptr, 0, nullptr, 0, nullptr,
                                  Z_DEFLATED, Z_DEFAULT_COMPRESSION);
-    if (rc == ZIP_OK) rc = zipWriteInFileInZip(zip, content.data(), static_cast<unsigned>(content.size()));
+    if (rc == ZIP_OK)
+      rc = zipWriteInFileInZip(zip, content.data(), static_cast<unsigned>(content.size()));
     if (rc == ZIP_OK) rc = zipCloseFileInZip(zip);
     if (rc != ZIP_OK) {
       zipClose(zip, nullptr);
@@ -360,10 +379,10 @@ class ZipReader {
     if (info.uncompressed_size > kRatioCheckedAbove &&
         static_cast<double>(info.uncompressed_size) >
             static_cast<double>(info.compressed_size) * limits_.max_ratio) {
-      return Error::TooLarge("xlsx: " + name + " inflates " +
-                             std::to_string(info.uncompressed_size /
-                                            std::max<ZPOS64_T>(info.compressed_size, 1)) +
-                             " times its compressed size; refused as a zip bomb");
+      return Error::TooLarge(
+          "xlsx: " + name + " inflates " +
+          std::to_string(info.uncompressed_size / std::max<ZPOS64_T>(info.compressed_size, 1)) +
+          " times its compressed size; refused as a zip bomb");
     }
     if (unzOpenCurrentFile(zip_) != UNZ_OK) {
       return Error::InvalidArgument("xlsx: " + name +
@@ -373,9 +392,9 @@ class ZipReader {
     std::string content(static_cast<std::size_t>(info.uncompressed_size), '\0');
     std::size_t got = 0;
     while (got < content.size()) {
-      const int n = unzReadCurrentFile(zip_, content.data() + got,
-                                       static_cast<unsigned>(std::min<std::size_t>(
-                                           content.size() - got, 1 << 20)));
+      const int n = unzReadCurrentFile(
+          zip_, content.data() + got,
+          static_cast<unsigned>(std::min<std::size_t>(content.size() - got, 1 << 20)));
       if (n < 0) {
         unzCloseCurrentFile(zip_);
         return Error::InvalidArgument("xlsx: " + name + " cannot be inflated (zip error " +
@@ -544,8 +563,8 @@ bool ParseCellReference(std::string_view ref, std::size_t* row, std::size_t* col
 }
 
 std::string_view TrimXmlSpace(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\n' ||
-                        s.front() == '\r')) {
+  while (!s.empty() &&
+         (s.front() == ' ' || s.front() == '\t' || s.front() == '\n' || s.front() == '\r')) {
     s.remove_prefix(1);
   }
   while (!s.empty() &&
@@ -609,8 +628,8 @@ struct SheetReader {
       }
       *cell = Cell::Number(d);
     } else {
-      return Error::InvalidArgument("unknown cell type \"" + internal::Printable(type) +
-                                    "\" at " + where);
+      return Error::InvalidArgument("unknown cell type \"" + internal::Printable(type) + "\" at " +
+                                    where);
     }
     return Status::Ok();
   }
@@ -643,11 +662,12 @@ struct SheetReader {
                         "bad cell reference \"" + internal::Printable(ref.value()) + "\"");
           }
           if (cr != r) {
-            return Fail(*sheet, CellReference(cr, cc), "cell outside its row " +
-                                                           std::to_string(r + 1));
+            return Fail(*sheet, CellReference(cr, cc),
+                        "cell outside its row " + std::to_string(r + 1));
           }
         }
-        if (cc >= kMaxColumns) return Fail(*sheet, "row " + std::to_string(r + 1), "too many cells");
+        if (cc >= kMaxColumns)
+          return Fail(*sheet, "row " + std::to_string(r + 1), "too many cells");
         if (cc < next_column) {
           return Fail(*sheet, CellReference(cr, cc), "cells out of order");
         }
@@ -726,9 +746,8 @@ Result<std::string> WriteXlsx(const std::vector<Sheet>& sheets) {
   }
   content_types.append("</Types>");
   workbook.append("</sheets></workbook>");
-  workbook_rels.append("<Relationship Id=\"rId" + std::to_string(sheets.size() + 1) +
-                       "\" Type=\"" + std::string(kRelNs) +
-                       "/styles\" Target=\"styles.xml\"/></Relationships>");
+  workbook_rels.append("<Relationship Id=\"rId" + std::to_string(sheets.size() + 1) + "\" Type=\"" +
+                       std::string(kRelNs) + "/styles\" Target=\"styles.xml\"/></Relationships>");
   std::string root_rels(kXmlDeclaration);
   root_rels.append("<Relationships xmlns=\"").append(kPackageRelNs).append("\">");
   root_rels.append("<Relationship Id=\"rId1\" Type=\"").append(kRelNs);

@@ -34,8 +34,7 @@ bool SameRecords(const std::vector<StageRecord>& a, const std::vector<StageRecor
 
 void CheckRoundTrip(const std::vector<StageRecord>& records, const std::string& rendered) {
   if (rendered.size() > tongban::approval::kStageBodyMaxBytes) return;
-  tongban::Result<std::vector<StageRecord>> again =
-      tongban::approval::ParseStageRecords(rendered);
+  tongban::Result<std::vector<StageRecord>> again = tongban::approval::ParseStageRecords(rendered);
   FUZZ_CHECK(again.ok());
   FUZZ_CHECK(SameRecords(records, *again));
 }

@@ -1,5 +1,3 @@
-#include "approval/notices.h"
-
 #include <gtest/gtest.h>
 #include <qrencode.h>
 #include <unistd.h>
@@ -12,6 +10,8 @@
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include "approval/notices.h"
 
 namespace tongban::approval {
 namespace {
@@ -82,10 +82,10 @@ class Rendered {
                            prefix + "'")
                               .c_str()),
               0);
-    EXPECT_EQ(std::system(("pdftotext -enc UTF-8 '" + pdf_path + "' '" +
-                           (dir_ / "n.txt").string() + "'")
-                              .c_str()),
-              0);
+    EXPECT_EQ(
+        std::system(("pdftotext -enc UTF-8 '" + pdf_path + "' '" + (dir_ / "n.txt").string() + "'")
+                        .c_str()),
+        0);
     text_ = ReadAll(dir_ / "n.txt");
     for (int page = 1; fs::exists(dir_ / ("page-" + std::to_string(page) + ".pgm")); ++page) {
       pages_.push_back(ParsePgm(ReadAll(dir_ / ("page-" + std::to_string(page) + ".pgm"))));
@@ -136,10 +136,10 @@ NoticeData Sample() {
   d.matter_name = "食品经营许可（新办）";
   d.applicant_name = "杭州西湖龙井茶叶有限公司";
   d.org_name = "杭州市西湖区市场监督管理局";
-  d.registered_at_ms = 1709600000000;   // 2024-03-05 08:53 CST
-  d.accepted_at_ms = 1709622000000;     // 2024-03-05 15:00 CST
-  d.deadline_ms = 1711036799000;        // 2024-03-21 23:59:59 CST
-  d.completed_at_ms = 1710400000000;    // 2024-03-14 CST
+  d.registered_at_ms = 1709600000000;  // 2024-03-05 08:53 CST
+  d.accepted_at_ms = 1709622000000;    // 2024-03-05 15:00 CST
+  d.deadline_ms = 1711036799000;       // 2024-03-21 23:59:59 CST
+  d.completed_at_ms = 1710400000000;   // 2024-03-14 CST
   d.issued_at_ms = 1709622000000;
   d.reason = "申请材料中的营业执照已过期。";
   d.missing_materials = {"有效的营业执照副本", "食品安全管理制度"};
@@ -276,7 +276,8 @@ TEST(ApprovalNoticesTest, LongTextWrapsInsideTheMargins) {
 TEST(ApprovalNoticesTest, ManyMaterialsContinueOnASecondPage) {
   NoticeData d = Sample();
   d.missing_materials.clear();
-  for (int i = 1; i <= 30; ++i) d.missing_materials.push_back("补正材料第" + std::to_string(i) + "项");
+  for (int i = 1; i <= 30; ++i)
+    d.missing_materials.push_back("补正材料第" + std::to_string(i) + "项");
   auto pdf = NoticePrinter().Print(NoticeKind::kCorrection, d);
   ASSERT_TRUE(pdf.ok());
   const Rendered r(*pdf);
@@ -304,6 +305,93 @@ TEST(ApprovalNoticesTest, BadInputIsAnErrorValue) {
 TEST(ApprovalNoticesTest, KindNamesRoundTrip) {
   for (NoticeKind kind : kAllKinds) EXPECT_EQ(ParseNoticeKind(NoticeKindName(kind)), kind);
   EXPECT_FALSE(ParseNoticeKind("receipt").has_value());
+}
+
+// --- which notices a case has, and what they print ---
+
+StepRecord Record(Action action, int64_t at_ms, std::string opinion = "", std::string detail = "",
+                  std::string to_state = "") {
+  StepRecord r;
+  r.action = action;
+  r.at_ms = at_ms;
+  r.opinion = std::move(opinion);
+  r.detail = std::move(detail);
+  r.to_state = std::move(to_state);
+  return r;
+}
+
+Case SampleCase() {
+  Case c;
+  c.number = "3301060020000000000000000000001202403050007";
+  c.matter_name = "食品经营许可（新办）";
+  c.applicant.name = "张三";
+  c.registered_at_ms = 1000;
+  return c;
+}
+
+TEST(ApprovalNoticesTest, ARefusedCaseHasOnlyTheRefusalNotice) {
+  Case c = SampleCase();
+  c.state = CaseState::kRefused;
+  const std::vector<StepRecord> history = {Record(Action::kRegister, 1000),
+                                           Record(Action::kRefuse, 2000, "不属于本机关职权范围")};
+  EXPECT_EQ(AvailableNotices(c, history), std::vector<NoticeKind>{NoticeKind::kRefusal});
+  auto refusal = NoticeDataFromHistory(NoticeKind::kRefusal, c, history);
+  ASSERT_TRUE(refusal.ok());
+  EXPECT_EQ(refusal->reason, "不属于本机关职权范围");
+  EXPECT_EQ(refusal->issued_at_ms, 2000);
+  EXPECT_EQ(refusal->applicant_name, "张三");
+  for (NoticeKind kind :
+       {NoticeKind::kAcceptance, NoticeKind::kCorrection, NoticeKind::kCompletion}) {
+    auto data = NoticeDataFromHistory(kind, c, history);
+    ASSERT_FALSE(data.ok());
+    EXPECT_EQ(data.error().code, errc::kNotFound);
+  }
+}
+
+TEST(ApprovalNoticesTest, ACompletedCaseHasItsDecisionsNotices) {
+  Case c = SampleCase();
+  c.state = CaseState::kCompleted;
+  c.accepted_at_ms = 2000;
+  c.deadline_ms = 99000;  // recomputed after acceptance
+  c.completed_at_ms = 9000;
+  c.result = CompletionResult::kNotApproved;
+  c.result_reason = "场所不符合要求";
+  const std::vector<StepRecord> history = {
+      Record(Action::kRegister, 1000),
+      Record(Action::kAccept, 2000, "", R"({"deadline_ms":50000})"),
+      Record(Action::kRequestCorrection, 3000, "第一次", R"({"missing_materials":["营业执照"]})"),
+      Record(Action::kResubmit, 4000),
+      Record(Action::kRequestCorrection, 5000, "第二次",
+             R"({"missing_materials":[{"name":"平面图"},{"name":"租赁合同"}]})"),
+      Record(Action::kResubmit, 6000),
+      Record(Action::kDisagree, 9000, "不同意", "", "completed")};
+  EXPECT_EQ(AvailableNotices(c, history),
+            (std::vector<NoticeKind>{NoticeKind::kAcceptance, NoticeKind::kCorrection,
+                                     NoticeKind::kCompletion}));
+  auto accepted = NoticeDataFromHistory(NoticeKind::kAcceptance, c, history);
+  ASSERT_TRUE(accepted.ok());
+  EXPECT_EQ(accepted->deadline_ms, 50000) << "the deadline as printed at acceptance";
+  auto correction = NoticeDataFromHistory(NoticeKind::kCorrection, c, history);
+  ASSERT_TRUE(correction.ok());
+  EXPECT_EQ(correction->reason, "第二次");
+  EXPECT_EQ(correction->missing_materials, (std::vector<std::string>{"平面图", "租赁合同"}));
+  auto completion = NoticeDataFromHistory(NoticeKind::kCompletion, c, history);
+  ASSERT_TRUE(completion.ok());
+  EXPECT_EQ(completion->result, "不予许可");
+  EXPECT_EQ(completion->reason, "场所不符合要求");
+  EXPECT_EQ(completion->completed_at_ms, 9000);
+  EXPECT_EQ(completion->issued_at_ms, 9000);
+}
+
+TEST(ApprovalNoticesTest, AnAcceptanceRecordWithoutDetailPrintsTheCurrentDeadline) {
+  Case c = SampleCase();
+  c.state = CaseState::kInStep;
+  c.deadline_ms = 77000;
+  const std::vector<StepRecord> history = {Record(Action::kAccept, 2000, "", "not json")};
+  auto accepted = NoticeDataFromHistory(NoticeKind::kAcceptance, c, history);
+  ASSERT_TRUE(accepted.ok());
+  EXPECT_EQ(accepted->deadline_ms, 77000);
+  EXPECT_FALSE(NoticeDataFromHistory(NoticeKind::kCompletion, c, history).ok());
 }
 
 }  // namespace

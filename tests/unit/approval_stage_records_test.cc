@@ -1,17 +1,17 @@
 // Stage records (stage_records.h): what each transition produces, the XML and
 // JSON forms, and what the intake of department reports accepts and refuses.
-#include "approval/stage_records.h"
-
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
+#include "approval/stage_records.h"
+
 namespace tongban::approval {
 namespace {
 
-constexpr char kImplementCode[] = "11100000000013127D3000117009000";  // 31 characters
-constexpr char kNumber[] = "11100000000013127D300011700900020240315" "0001";
+constexpr char kImplementCode[] = "11100000000013127D3000117009000";       // 31 characters
+constexpr char kNumber[] = "11100000000013127D3000117009000202403150001";  // 31 + 8 + 4
 constexpr int64_t kRegisteredAt = 1710466200000;  // 2024-03-15 09:30:00 CST
 constexpr int64_t kLaterAt = 1710900000000;       // 2024-03-20 10:00:00 CST
 constexpr int64_t kLastAt = 1711091700000;        // 2024-03-22 15:15:00 CST
@@ -107,8 +107,8 @@ std::string AcceptanceXml(std::string_view extra = "", std::string_view code = "
 }
 
 std::string FieldsJson(std::string_view stage, std::string_view fields) {
-  return std::string(R"({"stage":")") + std::string(stage) + R"(","fields":{"SBLSH":")" +
-         kNumber + "\"" + (fields.empty() ? "" : ",") + std::string(fields) + "}}";
+  return std::string(R"({"stage":")") + std::string(stage) + R"(","fields":{"SBLSH":")" + kNumber +
+         "\"" + (fields.empty() ? "" : ",") + std::string(fields) + "}}";
 }
 
 // ---- What each transition produces ----
@@ -359,8 +359,7 @@ TEST(StageRecordsForTest, EachEndingHasItsCompletionCode) {
 TEST(StageRecordsForTest, ApprovalOfAMatterThatIsNoLicenceIsPlainCompletion) {
   Matter matter = PlanningMatter();
   matter.type = MatterType::kPublicService;
-  const StageRecord r =
-      StageRecordFor(PlanningCase(), matter, Record(Action::kComplete), kOrgName);
+  const StageRecord r = StageRecordFor(PlanningCase(), matter, Record(Action::kComplete), kOrgName);
   EXPECT_EQ(r.Field("BJJGDM"), "6");
   EXPECT_EQ(r.Field("BJJGMS"), "办结");
 }
@@ -373,8 +372,7 @@ TEST(StageRecordsForTest, AWithdrawalWithoutOpinionStillGivesAReason) {
 TEST(StageRecordsForTest, TransferAndRecomputeHaveNoStage) {
   for (Action action : {Action::kTransfer, Action::kRecompute}) {
     EXPECT_TRUE(For(PlanningCase(), Record(action)).empty()) << ActionName(action);
-    EXPECT_EQ(StageRecordFor(PlanningCase(), PlanningMatter(), Record(action), kOrgName).stage,
-              "");
+    EXPECT_EQ(StageRecordFor(PlanningCase(), PlanningMatter(), Record(action), kOrgName).stage, "");
   }
 }
 
@@ -436,8 +434,8 @@ TEST(StageRecordsForTest, EveryRecordRoundTripsThroughXmlAndJson) {
   r = Record(Action::kResume);
   r.opinion = "评审通过";
   add(r);
-  for (Action action : {Action::kReturnToApplicant, Action::kVoid, Action::kWithdraw,
-                        Action::kComplete}) {
+  for (Action action :
+       {Action::kReturnToApplicant, Action::kVoid, Action::kWithdraw, Action::kComplete}) {
     r = Record(action);
     r.opinion = "原因";
     add(r);
@@ -560,9 +558,9 @@ TEST(ParseStageRecordsTest, ReadsJsonObjectsAndArraysWithNumericCodesAndNulls) {
 
 TEST(ParseStageRecordsTest, AcceptsADepartmentsOwnCaseNumbers) {
   for (const char* number : {"DEPT-2024-000123", "511A0138000000-511602000000-000-1", "x.1_2"}) {
-    Result<std::vector<StageRecord>> parsed = ParseStageRecords(
-        R"({"stage":"SPSHOULI","fields":{"SBLSH":")" + std::string(number) +
-        R"(","SLZTDM":"1","SLSJ":"2024-03-15 10:00:00"}})");
+    Result<std::vector<StageRecord>> parsed =
+        ParseStageRecords(R"({"stage":"SPSHOULI","fields":{"SBLSH":")" + std::string(number) +
+                          R"(","SLZTDM":"1","SLSJ":"2024-03-15 10:00:00"}})");
     EXPECT_TRUE(parsed.ok()) << number << ": " << parsed.error().message;
   }
 }
@@ -630,9 +628,9 @@ TEST(ParseStageRecordsTest, NegativeResultsNeedAReason) {
 }
 
 TEST(ParseStageRecordsTest, TimesMustBeRealMomentsInTheStageFormat) {
-  for (const char* bad : {"2024-02-30 10:00:00", "2023-02-29 10:00:00", "2024/03/15 10:00:00",
-                          "2024-03-15T10:00:00", "2024-03-15", "2024-03-15 24:00:00",
-                          "2024-13-01 10:00:00", "2024-03-15 10:60:00"}) {
+  for (const char* bad :
+       {"2024-02-30 10:00:00", "2023-02-29 10:00:00", "2024/03/15 10:00:00", "2024-03-15T10:00:00",
+        "2024-03-15", "2024-03-15 24:00:00", "2024-13-01 10:00:00", "2024-03-15 10:60:00"}) {
     EXPECT_EQ(ErrorOf("<APPROVEDATAINFO><SPSHOULI><SBLSH>N1</SBLSH><SLZTDM>1</SLZTDM><SLSJ>" +
                       std::string(bad) + "</SLSJ></SPSHOULI></APPROVEDATAINFO>"),
               "stage record 1 (SPSHOULI): SLSJ must be a time as yyyy-MM-dd HH:mm:ss")
@@ -707,8 +705,9 @@ TEST(ParseStageRecordsTest, FieldsMustBeTextOfBoundedLength) {
 TEST(ParseStageRecordsTest, TooManyRecordsOrFieldsAreRefused) {
   std::string body = "<APPROVEDATAINFO>";
   for (std::size_t i = 0; i <= kStageMaxRecords; ++i) {
-    body += "<SPSHOULI><SBLSH>N1</SBLSH><SLZTDM>1</SLZTDM><SLSJ>2024-03-15 10:00:00</SLSJ>"
-            "</SPSHOULI>";
+    body +=
+        "<SPSHOULI><SBLSH>N1</SBLSH><SLZTDM>1</SLZTDM><SLSJ>2024-03-15 10:00:00</SLSJ>"
+        "</SPSHOULI>";
   }
   body += "</APPROVEDATAINFO>";
   EXPECT_EQ(ErrorOf(body), "more than 200 stage records");
@@ -740,8 +739,7 @@ TEST(ParseStageRecordsTest, HostileXmlIsRefusedCleanly) {
       "<?xml version=\"1.0\"?><!DOCTYPE lolz [<!ENTITY lol \"lol\">"
       "<!ENTITY lol2 \"&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;\">]>"
       "<APPROVEDATAINFO><SPSHOULI><SBLSH>&lol2;</SBLSH></SPSHOULI></APPROVEDATAINFO>";
-  EXPECT_EQ(ErrorOf(laughs),
-            "stage records XML has a DOCTYPE; DTDs and entities are not accepted");
+  EXPECT_EQ(ErrorOf(laughs), "stage records XML has a DOCTYPE; DTDs and entities are not accepted");
   const std::string external =
       "<!DOCTYPE x [<!ENTITY xxe SYSTEM \"file:///etc/passwd\">]>"
       "<APPROVEDATAINFO><SPSHOULI><SBLSH>&xxe;</SBLSH></SPSHOULI></APPROVEDATAINFO>";
@@ -769,8 +767,7 @@ TEST(ParseStageRecordsTest, OtherMalformedBodiesSayWhatIsWrong) {
   EXPECT_EQ(ErrorOf(""), "stage records are empty");
   EXPECT_EQ(ErrorOf(" \n"), "stage records are empty");
   EXPECT_EQ(ErrorOf("SBLSH=1"), "stage records must be XML or JSON");
-  EXPECT_EQ(ErrorOf("<APPROVEDATAINFO>\xC0\xAF</APPROVEDATAINFO>"),
-            "stage records are not UTF-8");
+  EXPECT_EQ(ErrorOf("<APPROVEDATAINFO>\xC0\xAF</APPROVEDATAINFO>"), "stage records are not UTF-8");
   EXPECT_EQ(ErrorOf("<ROOT><SPSHOULI/></ROOT>"),
             "stage records XML must have the root element APPROVEDATAINFO");
   EXPECT_EQ(ErrorOf("<APPROVEDATAINFO/>"), "stage records: none given");

@@ -1,5 +1,3 @@
-#include "codec/xlsx.h"
-
 #include <gtest/gtest.h>
 #include <minizip/unzip.h>
 #include <minizip/zip.h>
@@ -14,6 +12,8 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "codec/xlsx.h"
 
 namespace tongban::codec {
 namespace {
@@ -72,8 +72,7 @@ std::map<std::string, std::string> Unzip(const std::string& bytes) {
   for (int rc = unzGoToFirstFile(zip); rc == UNZ_OK; rc = unzGoToNextFile(zip)) {
     char name[512];
     unz_file_info info{};
-    EXPECT_EQ(unzGetCurrentFileInfo(zip, &info, name, sizeof name, nullptr, 0, nullptr, 0),
-              UNZ_OK);
+    EXPECT_EQ(unzGetCurrentFileInfo(zip, &info, name, sizeof name, nullptr, 0, nullptr, 0), UNZ_OK);
     EXPECT_EQ(unzOpenCurrentFile(zip), UNZ_OK);
     std::string content(info.uncompressed_size, '\0');
     EXPECT_EQ(unzReadCurrentFile(zip, content.data(), static_cast<unsigned>(content.size())),
@@ -92,8 +91,8 @@ constexpr const char* kRel = "http://schemas.openxmlformats.org/officeDocument/2
 std::string RootRels() {
   return std::string(kDecl) +
          R"(<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">)"
-         R"(<Relationship Id="rId1" Type=")" + kRel +
-         R"(/officeDocument" Target="xl/workbook.xml"/></Relationships>)";
+         R"(<Relationship Id="rId1" Type=")" +
+         kRel + R"(/officeDocument" Target="xl/workbook.xml"/></Relationships>)";
 }
 
 std::string Workbook(const std::string& sheets) {
@@ -108,8 +107,8 @@ std::string WorkbookRels(const std::string& rels) {
 }
 
 std::string Rel(const std::string& id, const std::string& type, const std::string& target) {
-  return "<Relationship Id=\"" + id + "\" Type=\"" + kRel + "/" + type + "\" Target=\"" +
-         target + "\"/>";
+  return "<Relationship Id=\"" + id + "\" Type=\"" + kRel + "/" + type + "\" Target=\"" + target +
+         "\"/>";
 }
 
 std::string Worksheet(const std::string& rows) {
@@ -138,6 +137,9 @@ TEST(CodecXlsxTest, ChineseTextAndNumbersRoundTrip) {
   auto bytes = WriteXlsx({stats, other});
   ASSERT_TRUE(bytes.ok()) << bytes.error().message;
   EXPECT_EQ(bytes->substr(0, 2), "PK");
+  auto again = WriteXlsx({stats, other});
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, *bytes) << "the same sheets give the same bytes";
   auto read = ReadXlsx(*bytes);
   ASSERT_TRUE(read.ok()) << read.error().message;
   ASSERT_EQ(read->size(), 2u);
@@ -151,9 +153,9 @@ TEST(CodecXlsxTest, TheWrittenFileIsAValidZipWithTheOfficeParts) {
   auto bytes = WriteXlsx({Sheet{"A", {{Cell::Text("x")}}}});
   ASSERT_TRUE(bytes.ok());
   const auto parts = Unzip(*bytes);
-  for (const char* name : {"[Content_Types].xml", "_rels/.rels", "xl/workbook.xml",
-                           "xl/_rels/workbook.xml.rels", "xl/styles.xml",
-                           "xl/worksheets/sheet1.xml"}) {
+  for (const char* name :
+       {"[Content_Types].xml", "_rels/.rels", "xl/workbook.xml", "xl/_rels/workbook.xml.rels",
+        "xl/styles.xml", "xl/worksheets/sheet1.xml"}) {
     EXPECT_TRUE(parts.count(name)) << name;
   }
   EXPECT_NE(parts.at("[Content_Types].xml").find("/xl/worksheets/sheet1.xml"), std::string::npos);
@@ -186,9 +188,10 @@ TEST(CodecXlsxTest, FormulaLookingTextStaysTextWithQuotePrefix) {
 }
 
 TEST(CodecXlsxTest, MarkupAndXmlForbiddenCharactersAreEscapedOrDropped) {
-  Sheet sheet{"X", {{Cell::Text("<a & b>\"'"), Cell::Text(std::string("bell\x07 nul") + '\0' +
-                                                            "\xEF\xBF\xBF end\xFF"),
-                     Cell::Text("line1\r\nline2\ttab"), Cell::Text("_x0041_ stays literal")}}};
+  Sheet sheet{"X",
+              {{Cell::Text("<a & b>\"'"),
+                Cell::Text(std::string("bell\x07 nul") + '\0' + "\xEF\xBF\xBF end\xFF"),
+                Cell::Text("line1\r\nline2\ttab"), Cell::Text("_x0041_ stays literal")}}};
   auto bytes = WriteXlsx({sheet});
   ASSERT_TRUE(bytes.ok());
   auto read = ReadXlsx(*bytes);
@@ -204,7 +207,9 @@ TEST(CodecXlsxTest, WriterRefusesWhatExcelCannotOpen) {
   EXPECT_FALSE(WriteXlsx({}).ok());
   EXPECT_FALSE(WriteXlsx({Sheet{"a/b", {}}}).ok());
   EXPECT_FALSE(WriteXlsx({Sheet{"", {}}}).ok());
-  EXPECT_FALSE(WriteXlsx({Sheet{"一二三四五六七八九十一二三四五六七八九十一二三四五六七八九十一二", {}}}).ok());
+  EXPECT_FALSE(
+      WriteXlsx({Sheet{"一二三四五六七八九十一二三四五六七八九十一二三四五六七八九十一二", {}}})
+          .ok());
   EXPECT_FALSE(WriteXlsx({Sheet{"Same", {}}, Sheet{"same", {}}}).ok());
   EXPECT_FALSE(WriteXlsx({Sheet{"N", {{Cell::Number(std::nan(""))}}}}).ok());
   EXPECT_FALSE(WriteXlsx({Sheet{"L", {{Cell::Text(std::string(32768, 'x'))}}}}).ok());
@@ -234,34 +239,36 @@ TEST(CodecXlsxTest, ReadsSharedStringsRichTextAndCachedFormulaValues) {
       R"(<row r="3"><c r="B3"><f>1+1</f><v>2</v></c><c t="b"><v>1</v></c>)"
       R"(<c t="str"><f>"x"&amp;"y"</f><v>xy</v></c><c t="e"><v>#N/A</v></c><c s="2"/>)"
       R"(<c r="H3" t="s"><v>2</v></c></row><row><c><v>  42 </v></c><c t="s"><v>3</v></c></row>)");
-  const std::string sheet2 = Worksheet(R"(<row r="2"><c r="B2" t="inlineStr"><is><t>内联</t></is></c></row>)");
+  const std::string sheet2 =
+      Worksheet(R"(<row r="2"><c r="B2" t="inlineStr"><is><t>内联</t></is></c></row>)");
   // The workbook lists the second part first, by an absolute target, as WPS does.
-  const std::string bytes =
-      Zip({{"[Content_Types].xml", "<Types/>"},
-           {"_rels/.rels", RootRels()},
-           {"xl/workbook.xml",
-            Workbook(R"(<sheet name="汇总" sheetId="2" r:id="rId7"/><sheet name="明细" sheetId="1" r:id="rId1"/>)")},
-           {"xl/_rels/workbook.xml.rels",
-            WorkbookRels(Rel("rId1", "worksheet", "worksheets/sheet1.xml") +
-                         Rel("rId7", "worksheet", "/xl/worksheets/sheet2.xml") +
-                         Rel("rId3", "sharedStrings", "sharedStrings.xml"))},
-           {"xl/sharedStrings.xml", shared},
-           {"xl/worksheets/sheet1.xml", sheet1},
-           {"xl/worksheets/sheet2.xml", sheet2}});
+  const std::string bytes = Zip(
+      {{"[Content_Types].xml", "<Types/>"},
+       {"_rels/.rels", RootRels()},
+       {"xl/workbook.xml",
+        Workbook(
+            R"(<sheet name="汇总" sheetId="2" r:id="rId7"/><sheet name="明细" sheetId="1" r:id="rId1"/>)")},
+       {"xl/_rels/workbook.xml.rels",
+        WorkbookRels(Rel("rId1", "worksheet", "worksheets/sheet1.xml") +
+                     Rel("rId7", "worksheet", "/xl/worksheets/sheet2.xml") +
+                     Rel("rId3", "sharedStrings", "sharedStrings.xml"))},
+       {"xl/sharedStrings.xml", shared},
+       {"xl/worksheets/sheet1.xml", sheet1},
+       {"xl/worksheets/sheet2.xml", sheet2}});
   auto read = ReadXlsx(bytes);
   ASSERT_TRUE(read.ok()) << read.error().message;
   ASSERT_EQ(read->size(), 2u);
   EXPECT_EQ((*read)[0].name, "汇总");
-  EXPECT_EQ((*read)[0].rows,
-            (std::vector<std::vector<Cell>>{{}, {Cell(), Cell::Text("内联")}}));
+  EXPECT_EQ((*read)[0].rows, (std::vector<std::vector<Cell>>{{}, {Cell(), Cell::Text("内联")}}));
   const Sheet& s = (*read)[1];
   EXPECT_EQ(s.name, "明细");
   ASSERT_EQ(s.rows.size(), 4u);
-  EXPECT_EQ(s.rows[0], (std::vector<Cell>{Cell::Text("办件编号"), Cell(), Cell::Text("准予 许可")}));
+  EXPECT_EQ(s.rows[0],
+            (std::vector<Cell>{Cell::Text("办件编号"), Cell(), Cell::Text("准予 许可")}));
   EXPECT_TRUE(s.rows[1].empty());
-  EXPECT_EQ(s.rows[2], (std::vector<Cell>{Cell(), Cell::Number(2), Cell::Boolean(true),
-                                          Cell::Text("xy"), Cell::Text("#N/A"), Cell(), Cell(),
-                                          Cell::Text("a\r\nb _x0041_")}));
+  EXPECT_EQ(s.rows[2],
+            (std::vector<Cell>{Cell(), Cell::Number(2), Cell::Boolean(true), Cell::Text("xy"),
+                               Cell::Text("#N/A"), Cell(), Cell(), Cell::Text("a\r\nb _x0041_")}));
   EXPECT_EQ(s.rows[3], (std::vector<Cell>{Cell::Number(42), Cell::Text("")}));
 }
 
@@ -272,12 +279,11 @@ TEST(CodecXlsxTest, ElementPrefixesAndOtherRelationshipPrefixesAreRead) {
   const std::string sheet = std::string(kDecl) + "<x:worksheet xmlns:x=\"" + kMain +
                             "\"><x:sheetData><x:row r=\"1\"><x:c r=\"A1\"><x:v>7</x:v></x:c>"
                             "</x:row></x:sheetData></x:worksheet>";
-  const std::string bytes =
-      Zip({{"_rels/.rels", RootRels()},
-           {"xl/workbook.xml", workbook},
-           {"xl/_rels/workbook.xml.rels",
-            WorkbookRels(Rel("rId1", "worksheet", "worksheets/sheet1.xml"))},
-           {"xl/worksheets/sheet1.xml", sheet}});
+  const std::string bytes = Zip({{"_rels/.rels", RootRels()},
+                                 {"xl/workbook.xml", workbook},
+                                 {"xl/_rels/workbook.xml.rels",
+                                  WorkbookRels(Rel("rId1", "worksheet", "worksheets/sheet1.xml"))},
+                                 {"xl/worksheets/sheet1.xml", sheet}});
   auto read = ReadXlsx(bytes);
   ASSERT_TRUE(read.ok()) << read.error().message;
   EXPECT_EQ((*read)[0].rows, (std::vector<std::vector<Cell>>{{Cell::Number(7)}}));
@@ -325,8 +331,8 @@ TEST(CodecXlsxTest, ZipBombIsRefusedBeforeInflating) {
 }
 
 TEST(CodecXlsxTest, TotalInflatedSizeIsCapped) {
-  auto bytes = WriteXlsx({Sheet{"Big", std::vector<std::vector<Cell>>(
-                                           2000, {Cell::Text("一行数据"), Cell::Number(12345)})}});
+  auto bytes = WriteXlsx({Sheet{
+      "Big", std::vector<std::vector<Cell>>(2000, {Cell::Text("一行数据"), Cell::Number(12345)})}});
   ASSERT_TRUE(bytes.ok());
   EXPECT_TRUE(ReadXlsx(*bytes).ok());
   XlsxLimits small;
@@ -346,8 +352,8 @@ TEST(CodecXlsxTest, EntryCountAndCellCountAreCapped) {
   EXPECT_EQ(read.error().code, errc::kTooLarge);
 
   // One cell at the far corner makes a million empty rows before it: gaps count.
-  const std::string far = OneSheetWorkbook(
-      Worksheet(R"(<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>)"));
+  const std::string far =
+      OneSheetWorkbook(Worksheet(R"(<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>)"));
   XlsxLimits million_cells;
   million_cells.max_cells = 1'000'000;
   read = ReadXlsx(far, million_cells);
@@ -385,7 +391,9 @@ TEST(CodecXlsxTest, EntityExpansionIsRefused) {
   const std::string laughs =
       std::string(kDecl) +
       "<!DOCTYPE lolz [<!ENTITY lol \"lol\"><!ENTITY lol2 \"&lol;&lol;&lol;&lol;\">]>"
-      "<worksheet xmlns=\"" + kMain + "\"><sheetData><row><c t=\"inlineStr\"><is><t>&lol2;</t>"
+      "<worksheet xmlns=\"" +
+      kMain +
+      "\"><sheetData><row><c t=\"inlineStr\"><is><t>&lol2;</t>"
       "</is></c></row></sheetData></worksheet>";
   auto read = ReadXlsx(OneSheetWorkbook(laughs));
   ASSERT_FALSE(read.ok());
@@ -393,11 +401,13 @@ TEST(CodecXlsxTest, EntityExpansionIsRefused) {
 }
 
 TEST(CodecXlsxTest, BadCellsAreInvalidArgumentWithTheirReference) {
-  for (const std::string rows :
-       {R"(<row r="1"><c r="A0"><v>1</v></c></row>)", R"(<row r="1"><c r="AAAA1"><v>1</v></c></row>)",
-        R"(<row r="1"><c r="A2"><v>1</v></c></row>)", R"(<row r="1"><c r="B1" t="s"><v>0</v></c></row>)",
-        R"(<row r="1"><c r="B1"><v>12abc</v></c></row>)", R"(<row r="1"><c r="B1" t="zz"><v>1</v></c></row>)",
-        R"(<row r="2"/><row r="1"/>)", R"(<row r="x"/>)"}) {
+  for (const std::string rows : {R"(<row r="1"><c r="A0"><v>1</v></c></row>)",
+                                 R"(<row r="1"><c r="AAAA1"><v>1</v></c></row>)",
+                                 R"(<row r="1"><c r="A2"><v>1</v></c></row>)",
+                                 R"(<row r="1"><c r="B1" t="s"><v>0</v></c></row>)",
+                                 R"(<row r="1"><c r="B1"><v>12abc</v></c></row>)",
+                                 R"(<row r="1"><c r="B1" t="zz"><v>1</v></c></row>)",
+                                 R"(<row r="2"/><row r="1"/>)", R"(<row r="x"/>)"}) {
     auto read = ReadXlsx(OneSheetWorkbook(Worksheet(rows)));
     ASSERT_FALSE(read.ok()) << rows;
     EXPECT_EQ(read.error().code, errc::kInvalidArgument) << rows;
