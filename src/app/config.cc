@@ -77,6 +77,11 @@ std::string Config::SecretKeyFile() const {
   return storage.data_dir + "/secret.key";
 }
 
+std::string Config::ApprovalFilesDir() const {
+  if (!approval.files_dir.empty()) return approval.files_dir;
+  return storage.data_dir + "/approval-files";
+}
+
 std::string Config::OidcKeyDir() const {
   if (!oidc.key_dir.empty()) return oidc.key_dir;
   return storage.data_dir + "/keys";
@@ -101,7 +106,8 @@ Status LoadConfigFile(const std::string& path, Config& c) {
     return Error::InvalidArgument("config: " + path + ": " + std::string(e.description()));
   }
   static const std::set<std::string> kTables = {"server", "storage", "sso",   "push",     "oidc",
-                                                 "cas",    "console", "audit", "directory", "log"};
+                                                 "cas",    "console", "audit", "directory", "log",
+                                                 "approval"};
   for (const auto& [key, node] : root) {
     if (!kTables.count(std::string(key.str())) || !node.is_table()) {
       return Error::InvalidArgument("config: unknown table [" + std::string(key.str()) + "]");
@@ -189,6 +195,16 @@ Status LoadConfigFile(const std::string& path, Config& c) {
   console.Read("enabled", c.console.enabled);
   console.Read("dir", c.console.dir);
   TB_RETURN_IF_ERROR(console.Finish());
+
+  TableReader approval(root, "approval");
+  approval.Read("enabled", c.approval.enabled);
+  approval.Read("max_upload_bytes", c.approval.max_upload_bytes);
+  approval.Read("files_dir", c.approval.files_dir);
+  approval.Read("lookup_failures", c.approval.lookup_failures);
+  approval.Read("lookup_failure_window_s", c.approval.lookup_failure_window_s);
+  approval.Read("lookup_lockout_s", c.approval.lookup_lockout_s);
+  approval.Read("sweep_interval_s", c.approval.sweep_interval_s);
+  TB_RETURN_IF_ERROR(approval.Finish());
 
   TableReader audit(root, "audit");
   audit.Read("required", c.audit.required);
@@ -279,6 +295,14 @@ Status ValidateConfig(const Config& c) {
     return Error::InvalidArgument(
         "config: cas.ticket_ttl_s must be 1..300, cas.pgt_ttl_s positive and "
         "cas.proxy_callback_timeout_s 1..60");
+  }
+  if (c.approval.max_upload_bytes < 1024 || c.approval.max_upload_bytes > (int64_t{1} << 30)) {
+    return Error::InvalidArgument("config: approval.max_upload_bytes must be 1024..1073741824");
+  }
+  if (c.approval.lookup_failures < 1 || c.approval.lookup_failure_window_s <= 0 ||
+      c.approval.lookup_lockout_s <= 0 || c.approval.sweep_interval_s <= 0) {
+    return Error::InvalidArgument(
+        "config: approval.lookup_failures must be at least 1 and approval.*_s positive");
   }
   static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn",
                                                 "error", "critical", "off"};

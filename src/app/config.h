@@ -130,6 +130,23 @@ struct ConsoleConfig {
   std::string dir;
 };
 
+// The approval subsystem (approval/api.h, docs/api/approval.md).
+struct ApprovalConfig {
+  bool enabled = true;  // false: no approval tables' services, no /approval/api/
+  // Uploaded materials larger than this are refused (413). The server's
+  // max_body_bytes is raised to fit one upload when it is smaller.
+  int64_t max_upload_bytes = 20 * 1024 * 1024;
+  std::string files_dir;  // uploaded files, by SHA-256; "" = <data_dir>/approval-files
+  // Public progress lookups: failures from one address (over any case
+  // numbers) before it is locked out for lookup_lockout_s, counted within
+  // lookup_failure_window_s.
+  int lookup_failures = 5;
+  int lookup_failure_window_s = 900;
+  int lookup_lockout_s = 900;
+  // How often supervision scans running cases for overdue steps and cases.
+  int sweep_interval_s = 60;
+};
+
 struct Config {
   ServerConfig server;
   StorageConfig storage;
@@ -139,6 +156,7 @@ struct Config {
   CasConfig cas;
   DirectoryConfig directory;
   ConsoleConfig console;
+  ApprovalConfig approval;
   AuditConfig audit;
   LogConfig log;
 
@@ -146,6 +164,8 @@ struct Config {
   std::string DatabaseUrl() const;
   // The secret key file in effect.
   std::string SecretKeyFile() const;
+  // The approval file store's directory in effect.
+  std::string ApprovalFilesDir() const;
   // The OIDC signing-key directory in effect.
   std::string OidcKeyDir() const;
   // The external base URL in effect, without a trailing slash: public_url,

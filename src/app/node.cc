@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <system_error>
 
+#include "crypto/digest.h"
 #include "directory/schema.h"
 #include "sso/audit.h"
 #include "store/memory_ticket_store.h"
@@ -34,6 +35,13 @@ Status Node::OpenAll() {
   std::vector<Migration> migrations = Outbox::Migrations();
   for (auto& m : directory::DirectoryMigrations()) migrations.push_back(std::move(m));
   for (auto& m : sso::AuditMigrations()) migrations.push_back(std::move(m));
+  if (config_.approval.enabled) {
+    for (auto* parts : {approval::MatterCatalogue::Migrations, approval::CalendarStore::Migrations,
+                        approval::CaseEngine::Migrations, approval::Preferences::Migrations}) {
+      for (auto& m : parts()) migrations.push_back(std::move(m));
+    }
+    for (auto& m : Outbox::Migrations("approval_outbox")) migrations.push_back(std::move(m));
+  }
   TB_RETURN_IF_ERROR(sql_->Migrate(migrations));
 
   if (config_.storage.tickets == "memory") {
@@ -72,6 +80,34 @@ Status Node::OpenAll() {
       directory::Directory::Open(*sql_, *outbox_, clock(), random(), *box_, directory_options);
   if (!directory.ok()) return std::move(directory).error();
   directory_ = std::move(directory).value();
+  if (config_.approval.enabled) TB_RETURN_IF_ERROR(OpenApproval(*key));
+  return Status::Ok();
+}
+
+Status Node::OpenApproval(std::string_view secret_key) {
+  auto files = approval::FileStore::Open(config_.ApprovalFilesDir(),
+                                         config_.approval.max_upload_bytes);
+  if (!files.ok()) return std::move(files).error();
+  approval_files_ = std::make_unique<approval::FileStore>(std::move(files).value());
+  OutboxOptions stage_options;
+  stage_options.table = "approval_outbox";
+  approval_outbox_ = std::make_unique<Outbox>(*sql_, stage_options);
+  approval_matters_ = std::make_unique<approval::MatterCatalogue>(*sql_, clock());
+  approval_calendars_ = std::make_unique<approval::CalendarStore>(*sql_);
+  approval_preferences_ = std::make_unique<approval::Preferences>(*sql_, clock());
+  approval::EngineOptions engine_options;
+  // Derived from the node's secret key, which every node of a cluster shares,
+  // so a lookup password works whichever node answers.
+  engine_options.lookup_key = crypto::HmacSha256(secret_key, "tongban approval lookup v1");
+  engine_options.files = approval_files_.get();
+  engine_options.org_name = [this](std::string_view orgcoding) -> std::string {
+    auto org = directory_->GetOrg(directory::Caller::Admin(), orgcoding);
+    if (!org.ok()) return std::string();
+    return org->orgallname.empty() ? org->orgname : org->orgallname;
+  };
+  approval_engine_ = std::make_unique<approval::CaseEngine>(
+      *sql_, *approval_outbox_, *approval_matters_, *approval_calendars_, clock(), random(),
+      std::move(engine_options));
   return Status::Ok();
 }
 

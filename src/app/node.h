@@ -6,6 +6,11 @@
 #include <memory>
 
 #include "app/config.h"
+#include "approval/calendar.h"
+#include "approval/engine.h"
+#include "approval/files.h"
+#include "approval/matters.h"
+#include "approval/preferences.h"
 #include "core/clock.h"
 #include "core/random.h"
 #include "core/result.h"
@@ -33,9 +38,19 @@ class Node {
   const crypto::SecretBox& secret_box() const { return *box_; }
   directory::Directory& directory() { return *directory_; }
 
+  // The approval subsystem ([approval]); all null when it is disabled.
+  bool approval_enabled() const { return approval_engine_ != nullptr; }
+  Outbox* approval_outbox() { return approval_outbox_.get(); }
+  approval::FileStore* approval_files() { return approval_files_.get(); }
+  approval::MatterCatalogue* approval_matters() { return approval_matters_.get(); }
+  approval::CalendarStore* approval_calendars() { return approval_calendars_.get(); }
+  approval::CaseEngine* approval_engine() { return approval_engine_.get(); }
+  approval::Preferences* approval_preferences() { return approval_preferences_.get(); }
+
  private:
   explicit Node(Config config) : config_(std::move(config)) {}
   Status OpenAll();
+  Status OpenApproval(std::string_view secret_key);
 
   Config config_;
   std::unique_ptr<SqlStore> sql_;
@@ -43,6 +58,14 @@ class Node {
   std::unique_ptr<Outbox> outbox_;
   std::unique_ptr<crypto::SecretBox> box_;
   std::unique_ptr<directory::Directory> directory_;
+  // Declared in dependency order: the engine uses the catalogue, the
+  // calendars and the outbox, and is destroyed before them.
+  std::unique_ptr<Outbox> approval_outbox_;
+  std::unique_ptr<approval::FileStore> approval_files_;
+  std::unique_ptr<approval::MatterCatalogue> approval_matters_;
+  std::unique_ptr<approval::CalendarStore> approval_calendars_;
+  std::unique_ptr<approval::Preferences> approval_preferences_;
+  std::unique_ptr<approval::CaseEngine> approval_engine_;
 };
 
 }  // namespace tongban::app

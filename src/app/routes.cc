@@ -16,6 +16,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "approval/api.h"
 #include "console/admin_api.h"
 #include "crypto/keys.h"
 #include "directory/codes.h"
@@ -167,6 +168,18 @@ class ChangeFollower {
   std::thread thread_;
 };
 
+// Failed public lookups (approval/api_public.cc): per address over any case
+// numbers, as configured; the per-number delay for unfamiliar addresses stays
+// the login's.
+sso::ThrottleOptions LookupThrottleFrom(const Config& config) {
+  sso::ThrottleOptions o;
+  o.account_failures = config.approval.lookup_failures;
+  o.ip_failures = config.approval.lookup_failures;
+  o.window = std::chrono::seconds(config.approval.lookup_failure_window_s);
+  o.lockout = std::chrono::seconds(config.approval.lookup_lockout_s);
+  return o;
+}
+
 sso::CasSettings CasSettingsFrom(const Config& config) {
   sso::CasSettings c;
   c.ticket_ttl = std::chrono::seconds(config.cas.ticket_ttl_s);
@@ -211,6 +224,19 @@ struct Routes::Impl {
         [this](const sso::SessionEnd& ended) { cas.OnSessionEnded(ended); });
     sso_context.on_session_end.push_back(
         [this](const sso::SessionEnd& ended) { oidc.OnSessionEnded(ended); });
+    if (n.approval_enabled()) {
+      lookup_throttle = std::make_unique<sso::LoginThrottle>(
+          n.tickets(), n.clock(), n.random(), LookupThrottleFrom(n.config()));
+      approval::Services services{.sso = sso_context,
+                                  .engine = *n.approval_engine(),
+                                  .matters = *n.approval_matters(),
+                                  .calendars = *n.approval_calendars(),
+                                  .files = *n.approval_files(),
+                                  .preferences = n.approval_preferences(),
+                                  .lookup_throttle = lookup_throttle.get(),
+                                  .settings = {.public_url = sso_context.settings.public_url}};
+      approval_api = std::make_unique<approval::ApprovalApi>(std::move(services));
+    }
   }
 
   Node& node;
@@ -231,6 +257,9 @@ struct Routes::Impl {
   sso::CasServer cas;
   sso::Activity activity;
   console::AdminApi admin_api;
+  // The approval subsystem's API; null when [approval] enabled = false.
+  std::unique_ptr<sso::LoginThrottle> lookup_throttle;
+  std::unique_ptr<approval::ApprovalApi> approval_api;
   // A user locked, disabled or deleted by another process (the admin CLI)
   // beside an in-memory ticket store, which only this process can reach:
   // the change follower ends the user's sessions here. With Redis the writer
@@ -336,6 +365,7 @@ Status Routes::Register(http::Router& router) {
     }
     TB_RETURN_IF_ERROR(impl.admin_api.Register(router, dir));
   }
+  if (impl.approval_api) TB_RETURN_IF_ERROR(impl.approval_api->Register(router));
   return Status::Ok();
 }
 

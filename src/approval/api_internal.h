@@ -19,6 +19,7 @@
 #include "http/request.h"
 #include "http/response.h"
 #include "sso/context.h"
+#include "sso/throttle.h"
 
 namespace tongban::approval {
 
@@ -43,6 +44,8 @@ struct Services {
   Supervision* supervision = nullptr;
   Statistics* statistics = nullptr;
   NoticePrinter* notices = nullptr;
+  // Failed public lookups per client address (api_public.cc); null = unthrottled.
+  sso::LoginThrottle* lookup_throttle = nullptr;
   ApiSettings settings;
 };
 
@@ -56,6 +59,8 @@ struct Call {
   std::vector<std::string> args;  // the path's ":name" segments, in order
   codec::Value body;              // the parsed JSON body; null when there is none
   bool wrote_response = false;    // set by handlers that wrote a file (PDF, xlsx, CSV)
+  std::string csrf;               // kStaff: the session's CSRF token (GET me hands it out)
+  std::string system_scope;       // kSystem: orgcoding prefix the calling app may act for
 
   std::string_view Query(std::string_view name) const { return request.ParamOr(name); }
 };
@@ -81,5 +86,56 @@ void AddPreferenceRoutes(std::vector<Route>& routes);   // api_preferences.cc
 void AddSupervisionRoutes(std::vector<Route>& routes);  // api_supervision.cc (alerts, statistics)
 void AddNoticeRoutes(std::vector<Route>& routes);       // api_notices.cc
 void AddPublicRoutes(std::vector<Route>& routes);       // api_public.cc (hall: guide, lookup, rating)
+
+// ---- helpers shared by the route files (api_json.cc) ----
+
+// Result codes of the API itself, beside engine.h's code:: (docs/api/approval.md).
+namespace api_code {
+inline constexpr int kNotLoggedIn = 401;      // no SSO session
+inline constexpr int kNotStaff = 403;         // no role of the approval app, or inactive
+inline constexpr int kCsrfFailed = 4031;      // X-CSRF-Token / Origin check failed
+inline constexpr int kSystemRefused = 4032;   // a signed call: bad signature or app not allowed
+inline constexpr int kThrottled = 429;        // too many failed lookups from this address
+}  // namespace api_code
+
+// An error with an API code and a Chinese message.
+inline Error ApiError(int code, std::string message) { return Error{code, std::move(message)}; }
+
+// The whole of `text` as a decimal integer; false for anything else.
+bool ParseInteger(std::string_view text, int64_t* out);
+
+struct Paging {
+  int64_t offset = 0;
+  int64_t limit = 20;
+};
+// page (from 1) and size (1..500, default 20) query parameters.
+Result<Paging> PagingFrom(const Call& call);
+// {"total": total, "items": items}
+codec::Value ListOf(int64_t total, codec::Value items);
+
+// Members of a JSON object body; InvalidArgument naming the member when it has
+// the wrong type. Absent or null = the fallback.
+Result<std::string> TextMember(const codec::Value& object, std::string_view name,
+                               std::string fallback = {});
+Result<std::vector<std::string>> TextListMember(const codec::Value& object, std::string_view name);
+Status RequireObjectBody(const Call& call);
+
+// JSON shapes (docs/api/approval.md "Objects").
+codec::Value CaseJson(const Services& s, const Case& c);  // with "case_light" and "step_light"
+codec::Value StepRecordJson(const StepRecord& r);
+codec::Value MatterJson(const Matter& m);
+Result<Matter> MatterFromJson(const codec::Value& v);
+Result<Applicant> ApplicantFromJson(const codec::Value& v);
+// Electronic materials must name a stored file; media type and size are taken
+// from the file store, never from the client.
+Result<std::vector<CaseMaterial>> MaterialsFromJson(const Services& s, const codec::Value* v);
+codec::Value StringsJson(const std::vector<std::string>& items);
+std::string FormatTime(int64_t at_ms);  // "2026-10-01 09:30:00" CST; "" for 0
+
+// The actor may edit matters (and the calendar) of `orgcoding`: 事项管理 in that org.
+Status RequireMatterAdmin(const Actor& actor, std::string_view orgcoding);
+// The actor may see the case: it is of one of their orgs, waits on one of
+// them, or the actor supervises.
+Status RequireCaseVisible(const Actor& actor, const Case& c);
 
 }  // namespace tongban::approval
