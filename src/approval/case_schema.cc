@@ -1,0 +1,86 @@
+// The tables of the case engine (module "approval_cases"). Written once for
+// every dialect with sql_dialect's placeholders. The case row carries the
+// pending step's role, org and deadlines, so a 待办 list is one index range
+// and no join; the step records are the history (never updated).
+#include "approval/engine.h"
+
+namespace tongban::approval {
+namespace {
+
+constexpr const char* kCasesV1 = R"sql(
+CREATE TABLE approval_cases (
+  id {ID},
+  number {KEY} NOT NULL,
+  implement_code {KEY} NOT NULL,
+  matter_version INTEGER NOT NULL,
+  matter_name {TEXT} NOT NULL,
+  orgcoding {KEY} NOT NULL,
+  division {KEY} NOT NULL DEFAULT '',
+  applicant_type {KEY} NOT NULL,
+  applicant_name {TEXT} NOT NULL,
+  applicant_id {KEY} NOT NULL,
+  applicant_json {TEXT} NOT NULL,
+  materials_json {TEXT} NOT NULL,
+  channel {KEY} NOT NULL DEFAULT '0',
+  state {KEY} NOT NULL,
+  current_step INTEGER NOT NULL DEFAULT -1,
+  pending_role {KEY} NOT NULL DEFAULT '',
+  pending_org {KEY} NOT NULL DEFAULT '',
+  pending_user {KEY} NOT NULL DEFAULT '',
+  corrections INTEGER NOT NULL DEFAULT 0,
+  registered_at BIGINT NOT NULL,
+  registered_by {KEY} NOT NULL DEFAULT '',
+  accepted_at BIGINT NOT NULL DEFAULT 0,
+  completed_at BIGINT NOT NULL DEFAULT 0,
+  deadline_at BIGINT NOT NULL DEFAULT 0,
+  step_started_at BIGINT NOT NULL DEFAULT 0,
+  step_deadline_at BIGINT NOT NULL DEFAULT 0,
+  stopped_since BIGINT NOT NULL DEFAULT 0,
+  stopped_days INTEGER NOT NULL DEFAULT 0,
+  result INTEGER NOT NULL DEFAULT -1,
+  result_reason {TEXT} NOT NULL DEFAULT '',
+  lookup_hash {KEY} NOT NULL DEFAULT '',
+  reported INTEGER NOT NULL DEFAULT 0,
+  revision BIGINT NOT NULL DEFAULT 0
+){END};
+CREATE UNIQUE INDEX approval_cases_by_number ON approval_cases (number);
+CREATE INDEX approval_cases_todo ON approval_cases (pending_org, pending_role, deadline_at, id){WHERE pending_role <> ''};
+CREATE INDEX approval_cases_by_org ON approval_cases (orgcoding, registered_at);
+CREATE INDEX approval_cases_by_matter ON approval_cases (implement_code, registered_at);
+CREATE INDEX approval_cases_by_applicant ON approval_cases (applicant_id);
+CREATE INDEX approval_cases_running ON approval_cases (division, state){WHERE completed_at = 0};
+
+CREATE TABLE approval_steps (
+  id {ID},
+  case_id BIGINT NOT NULL,
+  action {KEY} NOT NULL,
+  step_code {KEY} NOT NULL DEFAULT '',
+  step_name {TEXT} NOT NULL DEFAULT '',
+  userid {KEY} NOT NULL DEFAULT '',
+  username {TEXT} NOT NULL DEFAULT '',
+  orgcoding {KEY} NOT NULL DEFAULT '',
+  opinion {TEXT} NOT NULL DEFAULT '',
+  detail {TEXT} NOT NULL DEFAULT '',
+  attachments {TEXT} NOT NULL DEFAULT '',
+  from_state {KEY} NOT NULL DEFAULT '',
+  to_state {KEY} NOT NULL DEFAULT '',
+  at BIGINT NOT NULL
+){END};
+CREATE INDEX approval_steps_by_case ON approval_steps (case_id, id);
+CREATE INDEX approval_steps_by_user ON approval_steps (userid, at);
+
+CREATE TABLE approval_serials (
+  implement_code {KEY} NOT NULL,
+  day {KEY} NOT NULL,
+  last_serial INTEGER NOT NULL,
+  PRIMARY KEY (implement_code, day)
+){END};
+)sql";
+
+}  // namespace
+
+std::vector<Migration> CaseEngine::Migrations() {
+  return {PortableMigration("approval_cases", 1, kCasesV1)};
+}
+
+}  // namespace tongban::approval
