@@ -13,6 +13,7 @@
 #include "codec/parse.h"
 #include "codec/render.h"
 #include "codec/value.h"
+#include "codec/xlsx.h"
 #include "core/utf8.h"
 #include "directory/csv.h"
 #include "directory/validators.h"
@@ -547,6 +548,7 @@ std::string Trimmed(std::string_view s) {
   return std::string(s.substr(b, e - b + 1));
 }
 
+// `line` is a CSV line or a sheet's row number; both count from 1 at the header.
 Error CellError(int64_t line, std::string_view column, std::string_view message) {
   return Error::InvalidArgument("line " + std::to_string(line) + ", column " +
                                 std::string(column) + ": " + std::string(message));
@@ -642,6 +644,34 @@ Result<Matter> MatterFromRow(const std::map<std::string, size_t, std::less<>>& i
   m.steps = std::move(*steps);
   if (auto e = FindMatterError(m)) return error(e->field, e->message);
   return m;
+}
+
+// ---- xlsx cells ----
+
+// Columns written as numbers, so a spreadsheet can sum and sort them. Codes
+// stay text: Excel would show a 12-digit division as 3.30106E+11.
+bool IsNumberColumn(std::string_view column) {
+  return column == "version" || column == "legal_limit" || column == "promised_limit" ||
+         column == "kind" || column == "enabled" || column == "has_fee" || column == "online";
+}
+
+// A cell as the text the CSV importer would have read: whole numbers without a
+// fraction (a division typed as a number, 330100, reads "330100").
+std::string CellText(const codec::Cell& cell) {
+  switch (cell.type) {
+    case codec::Cell::Type::kEmpty: return {};
+    case codec::Cell::Type::kText: return cell.text;
+    case codec::Cell::Type::kBoolean: return cell.number != 0 ? "1" : "0";
+    case codec::Cell::Type::kNumber: {
+      double n = cell.number;
+      if (n == static_cast<double>(static_cast<long long>(n)) && n > -1e15 && n < 1e15) {
+        return std::to_string(static_cast<long long>(n));
+      }
+      // Not a whole number: no column takes one, so the importer names the cell.
+      return codec::Value(n).ToText();
+    }
+  }
+  return {};
 }
 
 }  // namespace
@@ -957,12 +987,47 @@ Status MatterCatalogue::ExportCsv(std::ostream& out) {
   return Status::Ok();
 }
 
-Result<int64_t> MatterCatalogue::ImportXlsx(std::string_view /*bytes*/) {
-  return Error::Unavailable("xlsx: not built yet");
+Result<int64_t> MatterCatalogue::ImportXlsx(std::string_view bytes) {
+  auto sheets = codec::ReadXlsx(bytes);
+  if (!sheets.ok()) return std::move(sheets).error();
+  if (sheets->empty() || sheets->front().rows.empty()) {
+    return Error::InvalidArgument("line 1: the workbook's first sheet has no header row");
+  }
+  const auto& table = sheets->front().rows;
+  std::vector<std::string> header;
+  for (const codec::Cell& cell : table[0]) header.push_back(CellText(cell));
+  std::vector<TableRow> rows;
+  for (size_t i = 1; i < table.size(); ++i) {
+    TableRow row;
+    row.line = static_cast<int64_t>(i) + 1;
+    for (const codec::Cell& cell : table[i]) row.cells.push_back(CellText(cell));
+    if (std::all_of(row.cells.begin(), row.cells.end(),
+                    [](const std::string& c) { return Trimmed(c).empty(); })) {
+      continue;  // an empty row
+    }
+    rows.push_back(std::move(row));
+  }
+  return impl_->ImportRows(header, rows);
 }
 
 Result<std::string> MatterCatalogue::ExportXlsx() {
-  return Error::Unavailable("xlsx: not built yet");
+  auto rows = impl_->ExportRows(*this);
+  if (!rows.ok()) return std::move(rows).error();
+  codec::Sheet sheet;
+  sheet.name = "matters";
+  for (size_t r = 0; r < rows->size(); ++r) {
+    std::vector<codec::Cell> cells;
+    for (size_t c = 0; c < (*rows)[r].size(); ++c) {
+      std::string& text = (*rows)[r][c];
+      if (r > 0 && IsNumberColumn(kColumns[c])) {
+        cells.push_back(codec::Cell::Number(std::stod(text)));
+      } else {
+        cells.push_back(codec::Cell::Text(std::move(text)));
+      }
+    }
+    sheet.rows.push_back(std::move(cells));
+  }
+  return codec::WriteXlsx({std::move(sheet)});
 }
 
 }  // namespace tongban::approval

@@ -102,6 +102,34 @@ class ApprovalCliTest(unittest.TestCase):
         rows, total = listing(self.data_dir, "--org", "001002")
         self.assertEqual((list(rows), total), ([CODE_B], 1))
 
+    def test_xlsx_export_reimports_as_new_versions(self):
+        path = self.write("matters.csv", HEADER + row(CODE_A, "甲事项") + row(CODE_B, "乙事项"))
+        run_admin(self.data_dir, "approval", "matter-import", path)
+        book = os.path.join(self.data_dir, "catalogue.XLSX")
+        run_admin(self.data_dir, "approval", "matter-export", book)
+        with open(book, "rb") as f:
+            self.assertEqual(f.read(2), b"PK")  # a zip container, not CSV text
+        out = run_admin(self.data_dir, "approval", "matter-import", book).stdout
+        self.assertIn("imported 2 matters", out)
+        rows, _ = listing(self.data_dir)
+        self.assertEqual(rows, {CODE_A: (2, "甲事项"), CODE_B: (2, "乙事项")})
+
+    def test_calendar_import_and_export_round_trip(self):
+        path = self.write("calendar.csv", "division,date,kind,note\n"
+                          "330100,2026-10-01,holiday,国庆节\n"
+                          "330100,2026-10-10,workday,国庆调休\n")
+        out = run_admin(self.data_dir, "approval", "calendar-import", path).stdout
+        self.assertIn("division 330100", out)
+        exported = run_admin(self.data_dir, "approval", "calendar-export", "330100", "-").stdout
+        self.assertIn("2026-10-01,holiday,国庆节", exported)
+        self.assertIn("2026-10-10,workday,国庆调休", exported)
+        self.assertNotIn("2026-10-01", run_admin(self.data_dir, "approval", "calendar-export",
+                                                 "default", "-").stdout)
+        bad = self.write("bad.csv", "division,date,kind,note\n330100,2026-13-01,holiday,x\n")
+        proc = run_admin(self.data_dir, "approval", "calendar-import", bad, check=False)
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn("line 2", proc.stderr)
+
     def test_imports_are_in_the_audit_log(self):
         path = self.write("matters.csv", HEADER + row(CODE_A, "甲事项"))
         run_admin(self.data_dir, "approval", "matter-import", path)

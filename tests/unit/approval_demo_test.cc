@@ -69,6 +69,28 @@ TEST_F(DemoTest, CreatesTheAppRolesClerkAndMatter) {
   EXPECT_EQ(matter->steps[0].name, "承办");
   EXPECT_EQ(matter->steps[2].role, kRoleApprove);
   EXPECT_EQ(matter->materials.size(), 2u);
+
+  // The default calendar: 国庆 2026-10-01 is off, and every division inherits it.
+  EXPECT_GT(demo->calendar_entries, 20);
+  auto calendar = calendars_->Load("330100");
+  ASSERT_TRUE(calendar.ok()) << calendar.error().message;
+  auto national_day = ParseDay("2026-10-01");
+  ASSERT_TRUE(national_day.ok());
+  EXPECT_FALSE(calendar->IsWorkingDay(*national_day));
+}
+
+TEST_F(DemoTest, KeepsADefaultCalendarThatExists) {
+  auto day = ParseDay("2026-05-06");
+  ASSERT_TRUE(day.ok());
+  ASSERT_TRUE(calendars_->Put({"", *day, DayKind::kHoliday, "本地调整"}).ok());
+  auto demo = Seed();
+  ASSERT_TRUE(demo.ok()) << demo.error().message;
+  EXPECT_EQ(demo->calendar_entries, 0);
+  auto calendar = calendars_->Load("");
+  ASSERT_TRUE(calendar.ok());
+  auto national_day = ParseDay("2026-10-01");
+  EXPECT_TRUE(calendar->IsWorkingDay(*national_day));  // the built-in table was not imported
+  EXPECT_FALSE(calendar->IsWorkingDay(*day));
 }
 
 TEST_F(DemoTest, DoesNothingOnceTheCatalogueHasMatters) {

@@ -10,6 +10,7 @@
 #include <sstream>
 #include <thread>
 
+#include "codec/xlsx.h"
 #include "core/clock.h"
 #include "store/sql_store.h"
 #include "store_test_support.h"
@@ -449,6 +450,81 @@ TEST_P(CatalogueTest, CsvHeaderMustNameKnownColumnsOnceAndTheRequiredOnes) {
     ASSERT_FALSE(n.ok());
     EXPECT_EQ(n.error().message, "line 1: " + message);
   }
+}
+
+// ---------------------------------------------------------------- xlsx
+
+TEST_P(CatalogueTest, XlsxExportReadsBackAsANewVersion) {
+  ASSERT_TRUE(catalogue_->Save(ValidMatter("000117009000")).ok());
+  ASSERT_TRUE(catalogue_->Save(ValidMatter("000117009001")).ok());
+  auto bytes = catalogue_->ExportXlsx();
+  ASSERT_TRUE(bytes.ok()) << bytes.error().message;
+  auto sheets = codec::ReadXlsx(*bytes);
+  ASSERT_TRUE(sheets.ok()) << sheets.error().message;
+  ASSERT_EQ(sheets->size(), 1u);
+  const auto& rows = sheets->front().rows;
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0][0], codec::Cell::Text("implement_code"));
+  EXPECT_EQ(rows[1][9], codec::Cell::Number(20));  // legal_limit, a number a sheet can sum
+  EXPECT_EQ(rows[1][7], codec::Cell::Text("330100"));  // division stays text
+
+  auto n = catalogue_->ImportXlsx(*bytes);
+  ASSERT_TRUE(n.ok()) << n.error().message;
+  EXPECT_EQ(*n, 2);
+  auto latest = catalogue_->Latest(ValidMatter("000117009001").implement_code);
+  ASSERT_TRUE(latest.ok());
+  EXPECT_EQ(latest->version, 2);
+  EXPECT_EQ(latest->steps.size(), 3u);
+  EXPECT_EQ(latest->materials[1].form, MaterialForm::kPaper);
+}
+
+// What a clerk types in Excel: numbers as numbers, Chinese names, a blank row.
+TEST_P(CatalogueTest, XlsxImportReadsTypedNumbersAndNamesBadCells) {
+  using codec::Cell;
+  std::vector<Cell> header;
+  for (const char* h : {"implement_code", "name", "type", "orgcoding", "division",
+                        "legal_limit", "legal_unit", "kind", "steps"}) {
+    header.push_back(Cell::Text(h));
+  }
+  auto row = [](std::string basic, std::string steps) {
+    return std::vector<Cell>{Cell::Text(ImplementCode(kUscc, basic)), Cell::Text("甲"),
+                             Cell::Text("公共服务"), Cell::Text("001"), Cell::Number(330100),
+                             Cell::Number(15), Cell::Text("自然日"), Cell::Number(1),
+                             Cell::Text(steps)};
+  };
+  const std::string steps = R"([{"code":"1","name":"承办","role":"undertake"}])";
+  codec::Sheet good{"事项", {header, row("000117009000", steps), {}, row("000117009001", steps)}};
+  auto bytes = codec::WriteXlsx({good});
+  ASSERT_TRUE(bytes.ok()) << bytes.error().message;
+  auto n = catalogue_->ImportXlsx(*bytes);
+  ASSERT_TRUE(n.ok()) << n.error().message;
+  EXPECT_EQ(*n, 2);
+  auto m = catalogue_->Latest(ImplementCode(kUscc, "000117009001"));
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(m->division, "330100");
+  EXPECT_EQ(m->type, MatterType::kPublicService);
+  EXPECT_EQ(m->legal_limit.amount, 15);
+  EXPECT_EQ(m->legal_limit.unit, TimeUnit::kNaturalDays);
+  EXPECT_EQ(m->kind, CaseKind::kImmediate);
+
+  codec::Sheet bad{"事项", {header, row("000117009002", steps), row("000117009003", "[]")}};
+  bad.rows[1][5] = Cell::Number(2.5);
+  bytes = codec::WriteXlsx({bad});
+  ASSERT_TRUE(bytes.ok());
+  n = catalogue_->ImportXlsx(*bytes);
+  ASSERT_FALSE(n.ok());
+  EXPECT_EQ(n.error().message.rfind("line 2, column legal_limit:", 0), 0u) << n.error().message;
+  bad.rows[1][5] = Cell::Number(2);
+  bytes = codec::WriteXlsx({bad});
+  n = catalogue_->ImportXlsx(*bytes);
+  ASSERT_FALSE(n.ok());
+  EXPECT_EQ(n.error().message.rfind("line 3, column steps:", 0), 0u) << n.error().message;
+  EXPECT_EQ(catalogue_->Latest(ImplementCode(kUscc, "000117009002")).error().code,
+            errc::kNotFound);
+
+  auto not_xlsx = catalogue_->ImportXlsx("implement_code,name\n");
+  ASSERT_FALSE(not_xlsx.ok());
+  EXPECT_EQ(not_xlsx.error().code, errc::kInvalidArgument);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, CatalogueTest,
