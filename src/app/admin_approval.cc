@@ -60,9 +60,8 @@ Result<Approval> OpenApproval(const Config& config) {
   OutboxOptions stage_options;
   stage_options.table = "approval_outbox";
   a.stage_outbox = std::make_unique<Outbox>(sql, stage_options);
-  a.engine = std::make_unique<approval::CaseEngine>(sql, *a.stage_outbox, *a.matters,
-                                                    *a.calendars, a.node->clock(),
-                                                    a.node->random());
+  a.engine = std::make_unique<approval::CaseEngine>(sql, *a.stage_outbox, *a.matters, *a.calendars,
+                                                    a.node->clock(), a.node->random());
   return a;
 }
 

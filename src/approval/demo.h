@@ -23,8 +23,8 @@ struct DemoApproval {
   bool created = false;  // false when the catalogue already had matters (nothing done)
   std::string clerk_loginname;
   std::string clerk_orgcoding;
-  std::string clerk_password;  // in clear, shown once; "" when the clerk existed before
-  std::string implement_code;  // the demo matter's
+  std::string clerk_password;    // in clear, shown once; "" when the clerk existed before
+  std::string implement_code;    // the demo matter's
   int64_t calendar_entries = 0;  // default-calendar days imported (0: the default had 2026 days)
 };
 

@@ -96,20 +96,28 @@ size_t Utf8Chars(std::string_view s) {
 // typo (2000 instead of 20) is caught instead of promising a deadline nobody meets.
 int MaxAmount(TimeUnit unit) {
   switch (unit) {
-    case TimeUnit::kWorkingDays: return 2500;
-    case TimeUnit::kNaturalDays: return 3650;
-    case TimeUnit::kHours: return 87600;
-    case TimeUnit::kMonths: return 120;
-    case TimeUnit::kYears: return 10;
+    case TimeUnit::kWorkingDays:
+      return 2500;
+    case TimeUnit::kNaturalDays:
+      return 3650;
+    case TimeUnit::kHours:
+      return 87600;
+    case TimeUnit::kMonths:
+      return 120;
+    case TimeUnit::kYears:
+      return 10;
   }
   return 0;
 }
 
 std::string_view MaterialFormName(MaterialForm form) {
   switch (form) {
-    case MaterialForm::kPaper: return "paper";
-    case MaterialForm::kElectronic: return "electronic";
-    case MaterialForm::kEither: return "either";
+    case MaterialForm::kPaper:
+      return "paper";
+    case MaterialForm::kElectronic:
+      return "electronic";
+    case MaterialForm::kEither:
+      return "either";
   }
   return "either";
 }
@@ -147,9 +155,8 @@ bool IsStepRole(std::string_view role) {
 }
 
 bool IsSha256Hex(std::string_view s) {
-  return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) {
-           return IsDigit(c) || (c >= 'a' && c <= 'f');
-         });
+  return s.size() == 64 && std::all_of(s.begin(), s.end(),
+                                       [](char c) { return IsDigit(c) || (c >= 'a' && c <= 'f'); });
 }
 
 // A broken rule of CheckMatter: the field (the CSV column name) and what is wrong.
@@ -509,8 +516,8 @@ constexpr std::array<std::string_view, 19> kColumns{
     "legal_unit",     "promised_limit", "promised_unit", "kind",      "has_fee",
     "online",         "guide",          "materials",     "steps"};
 // Without these a row cannot make a matter; the others have defaults.
-constexpr std::array<std::string_view, 6> kRequiredColumns{
-    "implement_code", "name", "type", "orgcoding", "division", "steps"};
+constexpr std::array<std::string_view, 6> kRequiredColumns{"implement_code", "name",     "type",
+                                                           "orgcoding",      "division", "steps"};
 
 std::vector<std::string> MatterCells(const Matter& m) {
   return {m.implement_code,
@@ -550,8 +557,8 @@ std::string Trimmed(std::string_view s) {
 
 // `line` is a CSV line or a sheet's row number; both count from 1 at the header.
 Error CellError(int64_t line, std::string_view column, std::string_view message) {
-  return Error::InvalidArgument("line " + std::to_string(line) + ", column " +
-                                std::string(column) + ": " + std::string(message));
+  return Error::InvalidArgument("line " + std::to_string(line) + ", column " + std::string(column) +
+                                ": " + std::string(message));
 }
 
 // Maps the header to column indexes; unknown, repeated or missing columns are
@@ -659,9 +666,12 @@ bool IsNumberColumn(std::string_view column) {
 // fraction (a division typed as a number, 330100, reads "330100").
 std::string CellText(const codec::Cell& cell) {
   switch (cell.type) {
-    case codec::Cell::Type::kEmpty: return {};
-    case codec::Cell::Type::kText: return cell.text;
-    case codec::Cell::Type::kBoolean: return cell.number != 0 ? "1" : "0";
+    case codec::Cell::Type::kEmpty:
+      return {};
+    case codec::Cell::Type::kText:
+      return cell.text;
+    case codec::Cell::Type::kBoolean:
+      return cell.number != 0 ? "1" : "0";
     case codec::Cell::Type::kNumber: {
       double n = cell.number;
       if (n == static_cast<double>(static_cast<long long>(n)) && n > -1e15 && n < 1e15) {
@@ -767,8 +777,8 @@ struct MatterCatalogue::Impl {
     if (exists) {
       sql << "UPDATE approval_matters SET latest_version = :v, basic_code = :bc, name = :name, "
              "orgcoding = :org, enabled = :en, updated_at = :now WHERE implement_code = :ic",
-          soci::use(m.version), soci::use(m.basic_code), soci::use(m.name),
-          soci::use(m.orgcoding), soci::use(enabled), soci::use(now), soci::use(m.implement_code);
+          soci::use(m.version), soci::use(m.basic_code), soci::use(m.name), soci::use(m.orgcoding),
+          soci::use(enabled), soci::use(now), soci::use(m.implement_code);
     } else {
       sql << "INSERT INTO approval_matters (implement_code, latest_version, basic_code, name, "
              "orgcoding, enabled, updated_at) VALUES (:ic, :v, :bc, :name, :org, :en, :now)",
