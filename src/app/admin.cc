@@ -601,6 +601,8 @@ void RegisterAdminCommands(CLI::App& admin, AdminCommands& commands) {
     };
   });
 
+  RegisterApprovalAdminCommands(admin, commands);
+
   CLI::App* migrate = admin.add_subcommand("migrate", "Create or upgrade the database schema");
   migrate->callback([&commands] {
     commands.run = [](const Config& config) {

@@ -1,7 +1,9 @@
 #include "approval/demo.h"
 
 #include <array>
+#include <chrono>
 #include <span>
+#include <sstream>
 #include <utility>
 
 #include "directory/codes.h"
@@ -82,7 +84,6 @@ Matter DemoMatter(std::string orgcoding) {
 
 Result<DemoApproval> SeedApprovalDemo(directory::Directory& directory, MatterCatalogue& matters,
                                       CalendarStore& calendars, Random* random) {
-  (void)calendars;  // no default calendar is built in yet (calendar.h)
   DemoApproval demo;
   int64_t total = 0;
   MatterFilter any;
@@ -133,6 +134,22 @@ Result<DemoApproval> SeedApprovalDemo(directory::Directory& directory, MatterCat
   }
   for (const auto& [code, name] : kRoles) {
     TB_RETURN_IF_ERROR(directory.GrantRole(clerk_id, kAppCode, code));
+  }
+
+  // The default calendar, unless one was kept already: its rows are upserts,
+  // and an administrator's corrections must not be overwritten.
+  using std::chrono::January;
+  using std::chrono::year;
+  const Day from{year(2026) / January / 1}, to{year(2027) / January / 1};
+  auto existing_days = calendars.List("", from, to);
+  if (!existing_days.ok()) return std::move(existing_days).error();
+  if (existing_days->empty()) {
+    std::istringstream csv{std::string(ChinaHolidaysCsv2026())};
+    auto imported = calendars.ImportCsv(csv);
+    if (!imported.ok()) return std::move(imported).error();
+    auto days = calendars.List("", from, to);
+    if (!days.ok()) return std::move(days).error();
+    demo.calendar_entries = static_cast<int64_t>(days->size());
   }
 
   auto saved = matters.Save(DemoMatter());

@@ -1,6 +1,6 @@
 // The approval demo: on a fresh installation, the approval app with its roles
 // in the SSO directory, a clerk who holds every role, one matter with three
-// steps and (when built in) the default holiday calendar, so the workbench
+// steps and the default calendar of 2026's holidays, so the workbench
 // can be tried at once. `serve` calls it after Directory::SeedDemo.
 #pragma once
 
@@ -23,15 +23,16 @@ struct DemoApproval {
   bool created = false;  // false when the catalogue already had matters (nothing done)
   std::string clerk_loginname;
   std::string clerk_orgcoding;
-  std::string clerk_password;  // in clear, shown once; "" when the clerk existed before
-  std::string implement_code;  // the demo matter's
-  int64_t calendar_entries = 0;  // default-calendar days imported (0 when none is built in)
+  std::string clerk_password;    // in clear, shown once; "" when the clerk existed before
+  std::string implement_code;    // the demo matter's
+  int64_t calendar_entries = 0;  // default-calendar days imported (0: the default had 2026 days)
 };
 
 // Does nothing unless the catalogue is empty. Creates what is missing: the app
 // kAppCode with the roles of model.h (Chinese names), the clerk in kDemoOrg
 // (which must exist: errc::kNotFound otherwise) granted intake, accept,
-// undertake, review, approve, supervise and matters, and the demo matter —
+// undertake, review, approve, supervise and matters, the default calendar from
+// ChinaHolidaysCsv2026 (unless the default calendar has 2026 days), and the demo matter —
 // saved last, so a seeding cut short is completed by the next call.
 // `random` (default: OpenSslRandom) makes the clerk's password.
 Result<DemoApproval> SeedApprovalDemo(directory::Directory& directory, MatterCatalogue& matters,

@@ -13,6 +13,7 @@
 #include "codec/parse.h"
 #include "codec/render.h"
 #include "codec/value.h"
+#include "codec/xlsx.h"
 #include "core/utf8.h"
 #include "directory/csv.h"
 #include "directory/validators.h"
@@ -95,20 +96,28 @@ size_t Utf8Chars(std::string_view s) {
 // typo (2000 instead of 20) is caught instead of promising a deadline nobody meets.
 int MaxAmount(TimeUnit unit) {
   switch (unit) {
-    case TimeUnit::kWorkingDays: return 2500;
-    case TimeUnit::kNaturalDays: return 3650;
-    case TimeUnit::kHours: return 87600;
-    case TimeUnit::kMonths: return 120;
-    case TimeUnit::kYears: return 10;
+    case TimeUnit::kWorkingDays:
+      return 2500;
+    case TimeUnit::kNaturalDays:
+      return 3650;
+    case TimeUnit::kHours:
+      return 87600;
+    case TimeUnit::kMonths:
+      return 120;
+    case TimeUnit::kYears:
+      return 10;
   }
   return 0;
 }
 
 std::string_view MaterialFormName(MaterialForm form) {
   switch (form) {
-    case MaterialForm::kPaper: return "paper";
-    case MaterialForm::kElectronic: return "electronic";
-    case MaterialForm::kEither: return "either";
+    case MaterialForm::kPaper:
+      return "paper";
+    case MaterialForm::kElectronic:
+      return "electronic";
+    case MaterialForm::kEither:
+      return "either";
   }
   return "either";
 }
@@ -146,9 +155,8 @@ bool IsStepRole(std::string_view role) {
 }
 
 bool IsSha256Hex(std::string_view s) {
-  return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) {
-           return IsDigit(c) || (c >= 'a' && c <= 'f');
-         });
+  return s.size() == 64 && std::all_of(s.begin(), s.end(),
+                                       [](char c) { return IsDigit(c) || (c >= 'a' && c <= 'f'); });
 }
 
 // A broken rule of CheckMatter: the field (the CSV column name) and what is wrong.
@@ -508,8 +516,8 @@ constexpr std::array<std::string_view, 19> kColumns{
     "legal_unit",     "promised_limit", "promised_unit", "kind",      "has_fee",
     "online",         "guide",          "materials",     "steps"};
 // Without these a row cannot make a matter; the others have defaults.
-constexpr std::array<std::string_view, 6> kRequiredColumns{
-    "implement_code", "name", "type", "orgcoding", "division", "steps"};
+constexpr std::array<std::string_view, 6> kRequiredColumns{"implement_code", "name",     "type",
+                                                           "orgcoding",      "division", "steps"};
 
 std::vector<std::string> MatterCells(const Matter& m) {
   return {m.implement_code,
@@ -547,9 +555,10 @@ std::string Trimmed(std::string_view s) {
   return std::string(s.substr(b, e - b + 1));
 }
 
+// `line` is a CSV line or a sheet's row number; both count from 1 at the header.
 Error CellError(int64_t line, std::string_view column, std::string_view message) {
-  return Error::InvalidArgument("line " + std::to_string(line) + ", column " +
-                                std::string(column) + ": " + std::string(message));
+  return Error::InvalidArgument("line " + std::to_string(line) + ", column " + std::string(column) +
+                                ": " + std::string(message));
 }
 
 // Maps the header to column indexes; unknown, repeated or missing columns are
@@ -642,6 +651,37 @@ Result<Matter> MatterFromRow(const std::map<std::string, size_t, std::less<>>& i
   m.steps = std::move(*steps);
   if (auto e = FindMatterError(m)) return error(e->field, e->message);
   return m;
+}
+
+// ---- xlsx cells ----
+
+// Columns written as numbers, so a spreadsheet can sum and sort them. Codes
+// stay text: Excel would show a 12-digit division as 3.30106E+11.
+bool IsNumberColumn(std::string_view column) {
+  return column == "version" || column == "legal_limit" || column == "promised_limit" ||
+         column == "kind" || column == "enabled" || column == "has_fee" || column == "online";
+}
+
+// A cell as the text the CSV importer would have read: whole numbers without a
+// fraction (a division typed as a number, 330100, reads "330100").
+std::string CellText(const codec::Cell& cell) {
+  switch (cell.type) {
+    case codec::Cell::Type::kEmpty:
+      return {};
+    case codec::Cell::Type::kText:
+      return cell.text;
+    case codec::Cell::Type::kBoolean:
+      return cell.number != 0 ? "1" : "0";
+    case codec::Cell::Type::kNumber: {
+      double n = cell.number;
+      if (n == static_cast<double>(static_cast<long long>(n)) && n > -1e15 && n < 1e15) {
+        return std::to_string(static_cast<long long>(n));
+      }
+      // Not a whole number: no column takes one, so the importer names the cell.
+      return codec::Value(n).ToText();
+    }
+  }
+  return {};
 }
 
 }  // namespace
@@ -737,8 +777,8 @@ struct MatterCatalogue::Impl {
     if (exists) {
       sql << "UPDATE approval_matters SET latest_version = :v, basic_code = :bc, name = :name, "
              "orgcoding = :org, enabled = :en, updated_at = :now WHERE implement_code = :ic",
-          soci::use(m.version), soci::use(m.basic_code), soci::use(m.name),
-          soci::use(m.orgcoding), soci::use(enabled), soci::use(now), soci::use(m.implement_code);
+          soci::use(m.version), soci::use(m.basic_code), soci::use(m.name), soci::use(m.orgcoding),
+          soci::use(enabled), soci::use(now), soci::use(m.implement_code);
     } else {
       sql << "INSERT INTO approval_matters (implement_code, latest_version, basic_code, name, "
              "orgcoding, enabled, updated_at) VALUES (:ic, :v, :bc, :name, :org, :en, :now)",
@@ -957,12 +997,47 @@ Status MatterCatalogue::ExportCsv(std::ostream& out) {
   return Status::Ok();
 }
 
-Result<int64_t> MatterCatalogue::ImportXlsx(std::string_view /*bytes*/) {
-  return Error::Unavailable("xlsx: not built yet");
+Result<int64_t> MatterCatalogue::ImportXlsx(std::string_view bytes) {
+  auto sheets = codec::ReadXlsx(bytes);
+  if (!sheets.ok()) return std::move(sheets).error();
+  if (sheets->empty() || sheets->front().rows.empty()) {
+    return Error::InvalidArgument("line 1: the workbook's first sheet has no header row");
+  }
+  const auto& table = sheets->front().rows;
+  std::vector<std::string> header;
+  for (const codec::Cell& cell : table[0]) header.push_back(CellText(cell));
+  std::vector<TableRow> rows;
+  for (size_t i = 1; i < table.size(); ++i) {
+    TableRow row;
+    row.line = static_cast<int64_t>(i) + 1;
+    for (const codec::Cell& cell : table[i]) row.cells.push_back(CellText(cell));
+    if (std::all_of(row.cells.begin(), row.cells.end(),
+                    [](const std::string& c) { return Trimmed(c).empty(); })) {
+      continue;  // an empty row
+    }
+    rows.push_back(std::move(row));
+  }
+  return impl_->ImportRows(header, rows);
 }
 
 Result<std::string> MatterCatalogue::ExportXlsx() {
-  return Error::Unavailable("xlsx: not built yet");
+  auto rows = impl_->ExportRows(*this);
+  if (!rows.ok()) return std::move(rows).error();
+  codec::Sheet sheet;
+  sheet.name = "matters";
+  for (size_t r = 0; r < rows->size(); ++r) {
+    std::vector<codec::Cell> cells;
+    for (size_t c = 0; c < (*rows)[r].size(); ++c) {
+      std::string& text = (*rows)[r][c];
+      if (r > 0 && IsNumberColumn(kColumns[c])) {
+        cells.push_back(codec::Cell::Number(std::stod(text)));
+      } else {
+        cells.push_back(codec::Cell::Text(std::move(text)));
+      }
+    }
+    sheet.rows.push_back(std::move(cells));
+  }
+  return codec::WriteXlsx({std::move(sheet)});
 }
 
 }  // namespace tongban::approval

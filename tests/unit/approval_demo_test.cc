@@ -1,11 +1,10 @@
 // SeedApprovalDemo: the approval app and its roles in the directory, a clerk
 // who can log in and holds every role, one valid matter; nothing twice.
-#include "approval/demo.h"
-
 #include <gtest/gtest.h>
 
 #include <set>
 
+#include "approval/demo.h"
 #include "directory_test_support.h"
 
 namespace tongban::approval {
@@ -25,9 +24,7 @@ class DemoTest : public directory::test::DirectoryFixture {
     ASSERT_TRUE(seed.ok()) << seed.error().message;
   }
 
-  Result<DemoApproval> Seed() {
-    return SeedApprovalDemo(*dir_, *matters_, *calendars_, &random_);
-  }
+  Result<DemoApproval> Seed() { return SeedApprovalDemo(*dir_, *matters_, *calendars_, &random_); }
 
   std::unique_ptr<MatterCatalogue> matters_;
   std::unique_ptr<CalendarStore> calendars_;
@@ -46,9 +43,9 @@ TEST_F(DemoTest, CreatesTheAppRolesClerkAndMatter) {
   ASSERT_TRUE(roles.ok());
   std::set<std::string> names;
   for (const auto& r : *roles) names.insert(r.rolecode + "=" + r.rolename);
-  EXPECT_EQ(names, (std::set<std::string>{"intake=收件", "accept=受理", "undertake=承办",
-                                          "review=审核", "approve=批准", "supervise=监察",
-                                          "matters=事项管理"}));
+  EXPECT_EQ(names,
+            (std::set<std::string>{"intake=收件", "accept=受理", "undertake=承办", "review=审核",
+                                   "approve=批准", "supervise=监察", "matters=事项管理"}));
 
   // The printed password logs the clerk in, and the clerk holds all seven roles.
   auto clerk = dir_->VerifyLogin({"clerk", "001", demo->clerk_password, false});
@@ -69,6 +66,28 @@ TEST_F(DemoTest, CreatesTheAppRolesClerkAndMatter) {
   EXPECT_EQ(matter->steps[0].name, "承办");
   EXPECT_EQ(matter->steps[2].role, kRoleApprove);
   EXPECT_EQ(matter->materials.size(), 2u);
+
+  // The default calendar: 国庆 2026-10-01 is off, and every division inherits it.
+  EXPECT_GT(demo->calendar_entries, 20);
+  auto calendar = calendars_->Load("330100");
+  ASSERT_TRUE(calendar.ok()) << calendar.error().message;
+  auto national_day = ParseDay("2026-10-01");
+  ASSERT_TRUE(national_day.ok());
+  EXPECT_FALSE(calendar->IsWorkingDay(*national_day));
+}
+
+TEST_F(DemoTest, KeepsADefaultCalendarThatExists) {
+  auto day = ParseDay("2026-05-06");
+  ASSERT_TRUE(day.ok());
+  ASSERT_TRUE(calendars_->Put({"", *day, DayKind::kHoliday, "本地调整"}).ok());
+  auto demo = Seed();
+  ASSERT_TRUE(demo.ok()) << demo.error().message;
+  EXPECT_EQ(demo->calendar_entries, 0);
+  auto calendar = calendars_->Load("");
+  ASSERT_TRUE(calendar.ok());
+  auto national_day = ParseDay("2026-10-01");
+  EXPECT_TRUE(calendar->IsWorkingDay(*national_day));  // the built-in table was not imported
+  EXPECT_FALSE(calendar->IsWorkingDay(*day));
 }
 
 TEST_F(DemoTest, DoesNothingOnceTheCatalogueHasMatters) {

@@ -1,8 +1,6 @@
 // The matter catalogue: code rules, CheckMatter, versions (Save, Latest,
 // Version, SetEnabled, List) on SQLite and, when their servers can be started,
 // PostgreSQL and MariaDB; CSV import/export all-or-nothing.
-#include "approval/matters.h"
-
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -10,6 +8,8 @@
 #include <sstream>
 #include <thread>
 
+#include "approval/matters.h"
+#include "codec/xlsx.h"
 #include "core/clock.h"
 #include "store/sql_store.h"
 #include "store_test_support.h"
@@ -71,9 +71,9 @@ TEST(MatterCodes, ImplementCodeIsAValidUsccAFlagAndABasicCode) {
 TEST(MatterCodes, DivisionIsSixDigitsOrTwelveStartingWithSix) {
   EXPECT_TRUE(CheckDivisionCode("330100").ok());
   EXPECT_TRUE(CheckDivisionCode("320508019044").ok());
-  EXPECT_FALSE(CheckDivisionCode("990100").ok());        // no province 99
+  EXPECT_FALSE(CheckDivisionCode("990100").ok());  // no province 99
   EXPECT_FALSE(CheckDivisionCode("990100019044").ok());
-  EXPECT_FALSE(CheckDivisionCode("320508019").ok());     // 9 digits: not a matter's
+  EXPECT_FALSE(CheckDivisionCode("320508019").ok());  // 9 digits: not a matter's
   EXPECT_FALSE(CheckDivisionCode("32050801904A").ok());
   EXPECT_FALSE(CheckDivisionCode("").ok());
 }
@@ -93,7 +93,8 @@ TEST(CheckMatter, NamesTheFieldOfEachBrokenRule) {
   };
   const Case cases[] = {
       {"name", [](Matter& m) { m.name.clear(); }},
-      {"name", [](Matter& m) {
+      {"name",
+       [](Matter& m) {
          m.name.clear();
          for (int i = 0; i < 201; ++i) m.name += "事";
        }},
@@ -101,11 +102,14 @@ TEST(CheckMatter, NamesTheFieldOfEachBrokenRule) {
       {"orgcoding", [](Matter& m) { m.orgcoding.clear(); }},
       {"division", [](Matter& m) { m.division = "99"; }},
       {"legal_limit", [](Matter& m) { m.legal_limit.amount = -1; }},
-      {"legal_limit", [](Matter& m) { m.legal_limit = {11, TimeUnit::kYears}; }},
+      {"legal_limit",
+       [](Matter& m) {
+         m.legal_limit = {11, TimeUnit::kYears};
+       }},
       {"promised_limit", [](Matter& m) { m.promised_limit.amount = 21; }},
       {"kind", [](Matter& m) { m.kind = static_cast<CaseKind>(7); }},
       {"steps", [](Matter& m) { m.steps.clear(); }},
-      {"steps", [](Matter& m) { m.steps[2].code = "1"; }},
+      {"steps", [](Matter& m) { m.steps[2].code = m.steps[0].code; }},
       {"steps", [](Matter& m) { m.steps[1].code.clear(); }},
       {"steps", [](Matter& m) { m.steps[0].role = "clerk"; }},
       {"steps", [](Matter& m) { m.steps[0].role = std::string(kRoleSupervise); }},
@@ -306,7 +310,7 @@ TEST_P(CatalogueTest, ListFiltersByOrgAndTextAndPages) {
   by_text.text = "_";   // a LIKE wildcard matches only itself
   auto underscore = catalogue_->List(by_text, &total);
   ASSERT_TRUE(underscore.ok());
-  EXPECT_EQ(total, 2);  // 1 and 3
+  EXPECT_EQ(total, 2);      // 1 and 3
   by_text.text = "009003";  // part of a code
   auto code = catalogue_->List(by_text, &total);
   ASSERT_TRUE(code.ok());
@@ -365,14 +369,14 @@ std::string CsvRow(std::string_view basic, std::string_view name,
     }
     return out + "\"";
   };
-  return ImplementCode(kUscc, basic) + "," + std::string(name) + ",行政许可,001,330100,20,工作日,10," +
-         "工作日,承诺件," + quoted(R"([{"name":"申请书","form":"纸质","copies":"2"}])") + "," +
-         quoted(steps) + "\n";
+  return ImplementCode(kUscc, basic) + "," + std::string(name) +
+         ",行政许可,001,330100,20,工作日,10," + "工作日,承诺件," +
+         quoted(R"([{"name":"申请书","form":"纸质","copies":"2"}])") + "," + quoted(steps) + "\n";
 }
 
 TEST_P(CatalogueTest, CsvImportSavesEveryRowAndExportReadsBack) {
-  std::istringstream in(std::string(kHeader) + CsvRow("000117009000", "甲事项") +
-                        "\n" + CsvRow("000117009001", "乙事项"));
+  std::istringstream in(std::string(kHeader) + CsvRow("000117009000", "甲事项") + "\n" +
+                        CsvRow("000117009001", "乙事项"));
   auto n = catalogue_->ImportCsv(in);
   ASSERT_TRUE(n.ok()) << n.error().message;
   EXPECT_EQ(*n, 2);
@@ -449,6 +453,85 @@ TEST_P(CatalogueTest, CsvHeaderMustNameKnownColumnsOnceAndTheRequiredOnes) {
     ASSERT_FALSE(n.ok());
     EXPECT_EQ(n.error().message, "line 1: " + message);
   }
+}
+
+// ---------------------------------------------------------------- xlsx
+
+TEST_P(CatalogueTest, XlsxExportReadsBackAsANewVersion) {
+  ASSERT_TRUE(catalogue_->Save(ValidMatter("000117009000")).ok());
+  ASSERT_TRUE(catalogue_->Save(ValidMatter("000117009001")).ok());
+  auto bytes = catalogue_->ExportXlsx();
+  ASSERT_TRUE(bytes.ok()) << bytes.error().message;
+  auto sheets = codec::ReadXlsx(*bytes);
+  ASSERT_TRUE(sheets.ok()) << sheets.error().message;
+  ASSERT_EQ(sheets->size(), 1u);
+  const auto& rows = sheets->front().rows;
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0][0], codec::Cell::Text("implement_code"));
+  EXPECT_EQ(rows[1][9], codec::Cell::Number(20));      // legal_limit, a number a sheet can sum
+  EXPECT_EQ(rows[1][7], codec::Cell::Text("330100"));  // division stays text
+
+  auto n = catalogue_->ImportXlsx(*bytes);
+  ASSERT_TRUE(n.ok()) << n.error().message;
+  EXPECT_EQ(*n, 2);
+  auto latest = catalogue_->Latest(ValidMatter("000117009001").implement_code);
+  ASSERT_TRUE(latest.ok());
+  EXPECT_EQ(latest->version, 2);
+  EXPECT_EQ(latest->steps.size(), 3u);
+  EXPECT_EQ(latest->materials[1].form, MaterialForm::kPaper);
+}
+
+// What a clerk types in Excel: numbers as numbers, Chinese names, a blank row.
+TEST_P(CatalogueTest, XlsxImportReadsTypedNumbersAndNamesBadCells) {
+  using codec::Cell;
+  std::vector<Cell> header;
+  for (const char* h : {"implement_code", "name", "type", "orgcoding", "division", "legal_limit",
+                        "legal_unit", "kind", "steps"}) {
+    header.push_back(Cell::Text(h));
+  }
+  auto row = [](std::string basic, std::string steps) {
+    return std::vector<Cell>{Cell::Text(ImplementCode(kUscc, basic)),
+                             Cell::Text("甲"),
+                             Cell::Text("公共服务"),
+                             Cell::Text("001"),
+                             Cell::Number(330100),
+                             Cell::Number(15),
+                             Cell::Text("自然日"),
+                             Cell::Number(1),
+                             Cell::Text(steps)};
+  };
+  const std::string steps = R"([{"code":"1","name":"承办","role":"undertake"}])";
+  codec::Sheet good{"事项", {header, row("000117009000", steps), {}, row("000117009001", steps)}};
+  auto bytes = codec::WriteXlsx({good});
+  ASSERT_TRUE(bytes.ok()) << bytes.error().message;
+  auto n = catalogue_->ImportXlsx(*bytes);
+  ASSERT_TRUE(n.ok()) << n.error().message;
+  EXPECT_EQ(*n, 2);
+  auto m = catalogue_->Latest(ImplementCode(kUscc, "000117009001"));
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(m->division, "330100");
+  EXPECT_EQ(m->type, MatterType::kPublicService);
+  EXPECT_EQ(m->legal_limit.amount, 15);
+  EXPECT_EQ(m->legal_limit.unit, TimeUnit::kNaturalDays);
+  EXPECT_EQ(m->kind, CaseKind::kImmediate);
+
+  codec::Sheet bad{"事项", {header, row("000117009002", steps), row("000117009003", "[]")}};
+  bad.rows[1][5] = Cell::Number(2.5);
+  bytes = codec::WriteXlsx({bad});
+  ASSERT_TRUE(bytes.ok());
+  n = catalogue_->ImportXlsx(*bytes);
+  ASSERT_FALSE(n.ok());
+  EXPECT_EQ(n.error().message.rfind("line 2, column legal_limit:", 0), 0u) << n.error().message;
+  bad.rows[1][5] = Cell::Number(2);
+  bytes = codec::WriteXlsx({bad});
+  n = catalogue_->ImportXlsx(*bytes);
+  ASSERT_FALSE(n.ok());
+  EXPECT_EQ(n.error().message.rfind("line 3, column steps:", 0), 0u) << n.error().message;
+  EXPECT_EQ(catalogue_->Latest(ImplementCode(kUscc, "000117009002")).error().code, errc::kNotFound);
+
+  auto not_xlsx = catalogue_->ImportXlsx("implement_code,name\n");
+  ASSERT_FALSE(not_xlsx.ok());
+  EXPECT_EQ(not_xlsx.error().code, errc::kInvalidArgument);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, CatalogueTest,
