@@ -17,7 +17,7 @@ deps:
 configure: deps
 	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS)
 
-# The admin console (Vue + Element Plus, built by Vite into web/admin/dist).
+# The web apps (Vue + Element Plus, built by Vite): admin console, approval workbench, hall.
 web: deps
 	bash scripts/build-web.sh
 
@@ -41,4 +41,4 @@ bench: build
 	bash bench/run.sh $(BUILD_DIR)
 
 clean:
-	rm -rf $(BUILD_DIR) web/admin/dist
+	rm -rf $(BUILD_DIR) web/admin/dist web/approval/dist web/hall/dist

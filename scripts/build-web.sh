@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Builds the admin web console (web/admin) into web/admin/dist, which tongban
-# serves at /sso/admin/. Idempotent: installs the npm packages only when
-# node_modules is missing or older than package-lock.json, so it works offline
-# once they are installed. Prints one line saying what is wrong on failure.
+# Builds the three web apps into their dist/ directories, which tongban serves:
+#   web/admin    → /sso/admin/  (the admin console)
+#   web/approval → /approval/   (the approval staff workbench)
+#   web/hall     → /hall/       (the public service hall)
+# Idempotent: an app's npm packages are installed only when its node_modules is
+# missing or older than its package-lock.json, so it works offline once they
+# are installed. Prints one line saying what is wrong on failure.
 set -euo pipefail
 
-WEB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/../web/admin" && pwd)"
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+APPS=(admin approval hall)
 
 fail() {
   echo "build-web: $*" >&2
@@ -20,23 +24,27 @@ node -e 'const [major, minor] = process.versions.node.split(".").map(Number);
          process.exit(major > 20 || (major === 20 && minor >= 19) ? 0 : 1)' ||
   fail "node $(node --version) is too old; run 'make deps' ($NEEDS)"
 
-cd "$WEB_DIR"
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
-  LOG="$(mktemp)"
-  if ! npm ci --no-audit --no-fund --loglevel=error >"$LOG" 2>&1; then
-    cat "$LOG" >&2
-    rm -f "$LOG"
-    fail "npm ci failed in web/admin (see above; the first install needs the npm registry)"
+# Runs a command quietly in the current directory; on failure shows its output.
+quietly() {
+  local what="$1"
+  shift
+  local log
+  log="$(mktemp)"
+  if ! "$@" >"$log" 2>&1; then
+    cat "$log" >&2
+    rm -f "$log"
+    fail "$what"
   fi
-  rm -f "$LOG"
-  touch node_modules  # npm ci may keep the directory's old time
-fi
+  rm -f "$log"
+}
 
-LOG="$(mktemp)"
-if ! npm run build >"$LOG" 2>&1; then
-  cat "$LOG" >&2
-  rm -f "$LOG"
-  fail "vite build of web/admin failed (see above)"
-fi
-rm -f "$LOG"
-echo "build-web: web/admin/dist is up to date"
+for app in "${APPS[@]}"; do
+  cd "$ROOT/web/$app"
+  if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
+    quietly "npm ci failed in web/$app (see above; the first install needs the npm registry)" \
+      npm ci --no-audit --no-fund --loglevel=error
+    touch node_modules  # npm ci may keep the directory's old time
+  fi
+  quietly "vite build of web/$app failed (see above)" npm run build
+  echo "build-web: web/$app/dist is up to date"
+done
