@@ -33,35 +33,26 @@ bool EndsWithXlsx(const std::string& path) {
   return tail == ".xlsx";
 }
 
-// The approval parts a command needs, on the node's database. The approval
-// tables are migrated here too, so the CLI works on a database no server
-// with the approval subsystem has opened yet.
+// The approval parts a command needs: the node's own (Node::Open runs the
+// approval migrations), so the CLI and the server build them in one place.
 struct Approval {
   std::unique_ptr<Node> node;
-  std::unique_ptr<approval::MatterCatalogue> matters;
-  std::unique_ptr<approval::CalendarStore> calendars;
-  std::unique_ptr<Outbox> stage_outbox;
-  std::unique_ptr<approval::CaseEngine> engine;
+  approval::MatterCatalogue* matters = nullptr;
+  approval::CalendarStore* calendars = nullptr;
+  approval::CaseEngine* engine = nullptr;
 };
 
 Result<Approval> OpenApproval(const Config& config) {
+  if (!config.approval.enabled) {
+    return Error::InvalidArgument("the approval subsystem is disabled ([approval] enabled = false)");
+  }
   auto node = Node::Open(config);
   if (!node.ok()) return std::move(node).error();
   Approval a;
   a.node = std::move(*node);
-  std::vector<Migration> migrations = approval::MatterCatalogue::Migrations();
-  for (auto& m : approval::CalendarStore::Migrations()) migrations.push_back(std::move(m));
-  for (auto& m : Outbox::Migrations("approval_outbox")) migrations.push_back(std::move(m));
-  for (auto& m : approval::CaseEngine::Migrations()) migrations.push_back(std::move(m));
-  TB_RETURN_IF_ERROR(a.node->sql().Migrate(migrations));
-  SqlStore& sql = a.node->sql();
-  a.matters = std::make_unique<approval::MatterCatalogue>(sql, a.node->clock());
-  a.calendars = std::make_unique<approval::CalendarStore>(sql);
-  OutboxOptions stage_options;
-  stage_options.table = "approval_outbox";
-  a.stage_outbox = std::make_unique<Outbox>(sql, stage_options);
-  a.engine = std::make_unique<approval::CaseEngine>(sql, *a.stage_outbox, *a.matters, *a.calendars,
-                                                    a.node->clock(), a.node->random());
+  a.matters = a.node->approval_matters();
+  a.calendars = a.node->approval_calendars();
+  a.engine = a.node->approval_engine();
   return a;
 }
 

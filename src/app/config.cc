@@ -204,6 +204,8 @@ Status LoadConfigFile(const std::string& path, Config& c) {
   approval.Read("lookup_failure_window_s", c.approval.lookup_failure_window_s);
   approval.Read("lookup_lockout_s", c.approval.lookup_lockout_s);
   approval.Read("sweep_interval_s", c.approval.sweep_interval_s);
+  approval.Read("workbench_dir", c.approval.workbench_dir);
+  approval.Read("hall_dir", c.approval.hall_dir);
   TB_RETURN_IF_ERROR(approval.Finish());
 
   TableReader audit(root, "audit");

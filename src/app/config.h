@@ -145,6 +145,10 @@ struct ApprovalConfig {
   int lookup_lockout_s = 900;
   // How often supervision scans running cases for overdue steps and cases.
   int sweep_interval_s = 60;
+  // The built web apps: the staff workbench (/approval/) and the public hall
+  // (/hall/); "" = web/approval/dist and web/hall/dist, found like the console.
+  std::string workbench_dir;
+  std::string hall_dir;
 };
 
 struct Config {

@@ -37,7 +37,8 @@ Status Node::OpenAll() {
   for (auto& m : sso::AuditMigrations()) migrations.push_back(std::move(m));
   if (config_.approval.enabled) {
     for (auto* parts : {approval::MatterCatalogue::Migrations, approval::CalendarStore::Migrations,
-                        approval::CaseEngine::Migrations, approval::Preferences::Migrations}) {
+                        approval::CaseEngine::Migrations, approval::Preferences::Migrations,
+                        approval::Supervision::Migrations}) {
       for (auto& m : parts()) migrations.push_back(std::move(m));
     }
     for (auto& m : Outbox::Migrations("approval_outbox")) migrations.push_back(std::move(m));
@@ -95,11 +96,21 @@ Status Node::OpenApproval(std::string_view secret_key) {
   approval_matters_ = std::make_unique<approval::MatterCatalogue>(*sql_, clock());
   approval_calendars_ = std::make_unique<approval::CalendarStore>(*sql_);
   approval_preferences_ = std::make_unique<approval::Preferences>(*sql_, clock());
+  approval_supervision_ =
+      std::make_unique<approval::Supervision>(*sql_, *approval_calendars_);
+  approval_statistics_ = std::make_unique<approval::Statistics>(*sql_, *approval_calendars_);
   approval::EngineOptions engine_options;
   // Derived from the node's secret key, which every node of a cluster shares,
   // so a lookup password works whichever node answers.
   engine_options.lookup_key = crypto::HmacSha256(secret_key, "tongban approval lookup v1");
   engine_options.files = approval_files_.get();
+  // 电子监察 hears of every transition inside its transaction.
+  engine_options.on_transition = [this](soci::session& tx, const approval::Case& before,
+                                        const approval::Case& after,
+                                        const approval::StepRecord& record, int64_t now_ms,
+                                        const approval::WorkCalendar* calendar) {
+    return approval_supervision_->OnTransition(tx, before, after, record, now_ms, calendar);
+  };
   engine_options.org_name = [this](std::string_view orgcoding) -> std::string {
     auto org = directory_->GetOrg(directory::Caller::Admin(), orgcoding);
     if (!org.ok()) return std::string();

@@ -11,6 +11,8 @@
 #include "approval/files.h"
 #include "approval/matters.h"
 #include "approval/preferences.h"
+#include "approval/statistics.h"
+#include "approval/supervision.h"
 #include "core/clock.h"
 #include "core/random.h"
 #include "core/result.h"
@@ -46,6 +48,8 @@ class Node {
   approval::CalendarStore* approval_calendars() { return approval_calendars_.get(); }
   approval::CaseEngine* approval_engine() { return approval_engine_.get(); }
   approval::Preferences* approval_preferences() { return approval_preferences_.get(); }
+  approval::Supervision* approval_supervision() { return approval_supervision_.get(); }
+  approval::Statistics* approval_statistics() { return approval_statistics_.get(); }
 
  private:
   explicit Node(Config config) : config_(std::move(config)) {}
@@ -65,6 +69,8 @@ class Node {
   std::unique_ptr<approval::MatterCatalogue> approval_matters_;
   std::unique_ptr<approval::CalendarStore> approval_calendars_;
   std::unique_ptr<approval::Preferences> approval_preferences_;
+  std::unique_ptr<approval::Supervision> approval_supervision_;
+  std::unique_ptr<approval::Statistics> approval_statistics_;
   std::unique_ptr<approval::CaseEngine> approval_engine_;
 };
 

@@ -13,10 +13,14 @@
 #include <mutex>
 #include <stdexcept>
 #include <thread>
+#include <tuple>
 #include <unordered_set>
 #include <vector>
 
 #include "approval/api.h"
+#include "approval/notices.h"
+#include "approval/supervision.h"
+#include "http/static_files.h"
 #include "console/admin_api.h"
 #include "crypto/keys.h"
 #include "directory/codes.h"
@@ -109,20 +113,45 @@ sso::OidcSettings OidcSettingsFrom(const Config& config) {
   return o;
 }
 
-// Where the built console is: [console] dir, else web/admin/dist under the
-// working directory or beside the build directory of this binary; "" = not built.
-std::filesystem::path ConsoleDir(const ConsoleConfig& config) {
-  if (!config.dir.empty()) return config.dir;
+// Where a built web app is: `configured` when set, else web/<app>/dist under
+// the working directory or beside the build directory of this binary; "" =
+// not built.
+std::filesystem::path BuiltWebDir(const std::string& configured, std::string_view app) {
+  if (!configured.empty()) return configured;
   std::error_code ec;
-  std::vector<std::filesystem::path> candidates = {"web/admin/dist"};
+  const std::string relative = "web/" + std::string(app) + "/dist";
+  std::vector<std::filesystem::path> candidates = {relative};
   std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (!ec) candidates.push_back(exe.parent_path().parent_path() / "web/admin/dist");
+  if (!ec) candidates.push_back(exe.parent_path().parent_path() / relative);
   for (const auto& dir : candidates) {
     if (std::filesystem::is_regular_file(dir / "index.html", ec)) {
       return std::filesystem::absolute(dir, ec);
     }
   }
   return {};
+}
+
+// Serves a built single-page app (hash routing: no fallback needed) under
+// `path`, with the console's security headers; the bare path redirects.
+Status ServeWebApp(http::Router& router, const std::string& path,
+                   const std::filesystem::path& dir) {
+  auto files = http::StaticFiles::Create(path + "/", dir);
+  if (!files.ok()) return files.error();
+  router.AddPrefix("GET", path + "/",
+                   [files = std::move(*files)](const http::Request& request,
+                                               http::Response& response) {
+                     files(request, response);
+                     response.AddHeader("X-Frame-Options", "DENY");
+                     response.AddHeader("X-Content-Type-Options", "nosniff");
+                     response.AddHeader("Referrer-Policy", "same-origin");
+                     response.AddHeader("Content-Security-Policy",
+                                        "default-src 'self'; img-src 'self' data:; "
+                                        "style-src 'self' 'unsafe-inline'; frame-ancestors 'none'");
+                   });
+  router.Add("GET", path, [slash = path + "/"](const http::Request&, http::Response& response) {
+    response.Redirect(slash, 302);
+  });
+  return Status::Ok();
 }
 
 // Polls the directory's change log once a second, so a user or app changed
@@ -233,9 +262,15 @@ struct Routes::Impl {
                                   .calendars = *n.approval_calendars(),
                                   .files = *n.approval_files(),
                                   .preferences = n.approval_preferences(),
+                                  .supervision = n.approval_supervision(),
+                                  .statistics = n.approval_statistics(),
+                                  .notices = &notice_printer,
                                   .lookup_throttle = lookup_throttle.get(),
                                   .settings = {.public_url = sso_context.settings.public_url}};
       approval_api = std::make_unique<approval::ApprovalApi>(std::move(services));
+      sweeper = std::make_unique<approval::SupervisionSweeper>(
+          *n.approval_supervision(), n.clock(),
+          std::chrono::seconds(n.config().approval.sweep_interval_s));
     }
   }
 
@@ -259,7 +294,9 @@ struct Routes::Impl {
   console::AdminApi admin_api;
   // The approval subsystem's API; null when [approval] enabled = false.
   std::unique_ptr<sso::LoginThrottle> lookup_throttle;
+  approval::NoticePrinter notice_printer;
   std::unique_ptr<approval::ApprovalApi> approval_api;
+  std::unique_ptr<approval::SupervisionSweeper> sweeper;
   // A user locked, disabled or deleted by another process (the admin CLI)
   // beside an in-memory ticket store, which only this process can reach:
   // the change follower ends the user's sessions here. With Redis the writer
@@ -359,22 +396,38 @@ Status Routes::Register(http::Router& router) {
   impl.cas.Register(router);
   const ConsoleConfig& console = impl.node.config().console;
   if (console.enabled) {
-    std::filesystem::path dir = ConsoleDir(console);
+    std::filesystem::path dir = BuiltWebDir(console.dir, "admin");
     if (dir.empty()) {
       spdlog::warn("console: web/admin/dist is not built (make build); serving the admin API only");
     }
     TB_RETURN_IF_ERROR(impl.admin_api.Register(router, dir));
   }
-  if (impl.approval_api) TB_RETURN_IF_ERROR(impl.approval_api->Register(router));
+  if (impl.approval_api) {
+    TB_RETURN_IF_ERROR(impl.approval_api->Register(router));
+    const ApprovalConfig& approval = impl.node.config().approval;
+    for (auto [configured, app, path] :
+         {std::tuple{approval.workbench_dir, "approval", "/approval"},
+          std::tuple{approval.hall_dir, "hall", "/hall"}}) {
+      std::filesystem::path dir = BuiltWebDir(configured, app);
+      if (dir.empty()) {
+        spdlog::warn("approval: web/{}/dist is not built (make build); {}/ is not served", app,
+                     path);
+        continue;
+      }
+      TB_RETURN_IF_ERROR(ServeWebApp(router, path, dir));
+    }
+  }
   return Status::Ok();
 }
 
 void Routes::StartBackground() {
   impl_->pusher.Start();
+  if (impl_->sweeper) impl_->sweeper->Start();
   impl_->change_follower.Start();
 }
 
 void Routes::StopBackground() {
+  if (impl_->sweeper) impl_->sweeper->Stop();
   impl_->change_follower.Stop();
   impl_->pusher.Stop();
 }

@@ -1,5 +1,7 @@
 #include "app/serve.h"
 
+#include "approval/demo.h"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -7,6 +9,7 @@
 
 #include "app/node.h"
 #include "app/routes.h"
+#include "approval/demo.h"
 #include "http/metrics.h"
 #include "http/router.h"
 #include "http/server.h"
@@ -91,6 +94,21 @@ int Serve(const Config& initial) {
       return 1;
     }
     if (seed->created) PrintDemoSeed(*seed);
+    if ((*node)->approval_enabled()) {
+      auto approval = approval::SeedApprovalDemo((*node)->directory(),
+                                                 *(*node)->approval_matters(),
+                                                 *(*node)->approval_calendars());
+      if (!approval.ok()) {
+        spdlog::critical("cannot seed approval demo data: {}", approval.error().message);
+        return 1;
+      }
+      if (approval->created && !approval->clerk_password.empty()) {
+        std::printf("  approval clerk (every approval role, org %s): login=%s password=%s\n"
+                    "  demo matter: %s\n\n",
+                    approval->clerk_orgcoding.c_str(), approval->clerk_loginname.c_str(),
+                    approval->clerk_password.c_str(), approval->implement_code.c_str());
+      }
+    }
   }
 
   // Services throw on start-up failures (an unreadable key directory, say).
@@ -117,6 +135,10 @@ int Serve(const Config& initial) {
   if (config.console.enabled) {
     std::printf("admin console: %s%s/admin/\n", config.PublicUrl().c_str(),
                 config.sso.context_path.c_str());
+  }
+  if (config.approval.enabled) {
+    std::printf("approval workbench: %s/approval/  public hall: %s/hall/\n",
+                config.PublicUrl().c_str(), config.PublicUrl().c_str());
   }
   std::fflush(stdout);
 
