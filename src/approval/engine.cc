@@ -411,7 +411,7 @@ Result<Registered> CaseEngine::Register(const Actor& actor, const Registration& 
     row.registered_by = actor.userid;
     row.lookup_hash = LookupHash(im.options.lookup_key, c.number, password);
 
-    long long id = engine_internal::InsertCase(sql, dialect, row);
+    long long id = im.statements.Insert(sql, row);
     c.id = id;
 
     StepRecord record;
@@ -423,7 +423,7 @@ Result<Registered> CaseEngine::Register(const Actor& actor, const Registration& 
     record.opinion = registration.note;
     record.to_state = std::string(CaseStateName(CaseState::kRegistered));
     record.at_ms = now;
-    engine_internal::InsertStepRecord(sql, record);
+    im.statements.InsertStep(sql, record);
     TB_RETURN_IF_ERROR(im.EnqueueStage(sql, c, matter, record));
     return Registered{std::move(c), password};
   });
@@ -501,8 +501,7 @@ Result<Case> CaseEngine::Act(const Actor& actor, std::string_view case_number,
   checked.materials = std::move(resubmitted);
 
   return im.Transact<Case>([&](soci::session& sql, Prefetch* need) -> Result<Case> {
-    const SqlDialect dialect = im.store.dialect();
-    std::optional<CaseRow> row = engine_internal::LoadCase(sql, dialect, case_number, true);
+    std::optional<CaseRow> row = im.statements.Load(sql, case_number, true);
     if (!row.has_value()) return CaseUnknown();
     if (checked.expected_revision.has_value() && *checked.expected_revision != row->revision) {
       return Stale();
@@ -534,7 +533,7 @@ Result<Case> CaseEngine::Act(const Actor& actor, std::string_view case_number,
 
     row->Assign(c);
     row->step_stopped_days = step_stopped_days;
-    if (!engine_internal::UpdateCase(sql, *row)) return Stale();
+    if (!im.statements.Update(sql, *row)) return Stale();
     c.revision = row->revision + 1;
 
     for (Action action : t->records) {
@@ -554,7 +553,7 @@ Result<Case> CaseEngine::Act(const Actor& actor, std::string_view case_number,
       record.from_state = std::string(CaseStateName(before.state));
       record.to_state = std::string(CaseStateName(c.state));
       record.at_ms = now;
-      engine_internal::InsertStepRecord(sql, record);
+      im.statements.InsertStep(sql, record);
       TB_RETURN_IF_ERROR(im.EnqueueStage(sql, c, *matter, record));
     }
     return c;
@@ -564,7 +563,7 @@ Result<Case> CaseEngine::Act(const Actor& actor, std::string_view case_number,
 Result<Case> CaseEngine::Get(std::string_view case_number) {
   Impl& im = *impl_;
   return im.store.WithSession([&](soci::session& sql) -> Result<Case> {
-    auto row = engine_internal::LoadCase(sql, im.store.dialect(), case_number, false);
+    auto row = im.statements.Load(sql, case_number, false);
     if (!row.has_value()) return CaseUnknown();
     return row->ToCase();
   });
@@ -615,7 +614,7 @@ Result<std::vector<StepRecord>> CaseEngine::History(std::string_view case_number
 Result<Case> CaseEngine::Lookup(std::string_view case_number, std::string_view lookup_password) {
   Impl& im = *impl_;
   auto row = im.store.WithSession([&](soci::session& sql) -> Result<std::optional<CaseRow>> {
-    return engine_internal::LoadCase(sql, im.store.dialect(), case_number, false);
+    return im.statements.Load(sql, case_number, false);
   });
   if (!row.ok()) return std::move(row).error();
   // The same work and the same answer whether the case exists or not: no oracle.
@@ -837,7 +836,7 @@ Result<int64_t> CaseEngine::RecomputeDeadlines(std::string_view division) {
   int64_t moved = 0;
   for (const std::string& number : *numbers) {
     auto changed = im.Transact<bool>([&](soci::session& sql, Prefetch* need) -> Result<bool> {
-      auto row = engine_internal::LoadCase(sql, im.store.dialect(), number, true);
+      auto row = im.statements.Load(sql, number, true);
       if (!row.has_value() || row->completed_at != 0 || row->accepted_at == 0) return false;
       auto matter = im.CachedMatter(row->implement_code, row->matter_version, need);
       if (matter == nullptr) return Error{kNeedPrefetch, ""};
@@ -857,7 +856,7 @@ Result<int64_t> CaseEngine::RecomputeDeadlines(std::string_view division) {
       detail.AppendNew("step_deadline_to", step_deadline);
       row->deadline_at = deadline;
       row->step_deadline_at = step_deadline;
-      if (!engine_internal::UpdateCase(sql, *row)) return Stale();
+      if (!im.statements.Update(sql, *row)) return Stale();
       StepRecord record;
       record.case_id = row->id;
       record.action = Action::kRecompute;
@@ -870,7 +869,7 @@ Result<int64_t> CaseEngine::RecomputeDeadlines(std::string_view division) {
       record.from_state = row->state;
       record.to_state = row->state;
       record.at_ms = im.clock.NowMillis();
-      engine_internal::InsertStepRecord(sql, record);
+      im.statements.InsertStep(sql, record);
       return true;
     });
     if (!changed.ok()) return std::move(changed).error();

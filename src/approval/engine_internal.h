@@ -77,6 +77,38 @@ std::vector<std::string> ParseStrings(std::string_view json);
 // One step record to insert; `attachments` as given.
 void InsertStepRecord(soci::session& sql, const StepRecord& record);
 
+// The statements of every transition, kept prepared per pooled session on
+// SQLite, where preparing (parser and code generator) is over half the cost of
+// a transition; other dialects prepare each time (PostgreSQL would pay a round
+// trip to prepare, MySQL's client substitutes values anyway). A session is used
+// by one thread at a time (its lease), and so are its statements. A statement
+// that throws is dropped and prepared afresh; statements of a connection that
+// SqlStore has since reopened are set aside, never finalized on a dead handle.
+class CaseStatements {
+ public:
+  explicit CaseStatements(SqlDialect dialect);  // out of line: Prepared is incomplete here
+  ~CaseStatements();
+  CaseStatements(const CaseStatements&) = delete;
+  CaseStatements& operator=(const CaseStatements&) = delete;
+
+  std::optional<CaseRow> Load(soci::session& sql, std::string_view number, bool for_update);
+  bool Update(soci::session& sql, const CaseRow& row);
+  long long Insert(soci::session& sql, const CaseRow& row);
+  void InsertStep(soci::session& sql, const StepRecord& record);
+
+ private:
+  struct Prepared;
+  Prepared* For(soci::session& sql);
+  void Drop(soci::session& sql);
+  template <typename F>
+  auto Run(soci::session& sql, F&& f) -> decltype(f(std::declval<Prepared&>()));
+
+  SqlDialect dialect_;
+  std::mutex mu_;
+  std::map<soci::session*, std::unique_ptr<Prepared>> sessions_;
+  std::vector<std::unique_ptr<Prepared>> orphans_;
+};
+
 // An internal code: the transaction needs a matter version or calendar that is
 // not cached yet. It rolls back, the caller loads them outside any transaction
 // (a nested lease could wait for the pool), and tries again. Never returned.
@@ -97,7 +129,7 @@ struct CaseEngine::Impl {
   Impl(SqlStore& s, Outbox& o, MatterCatalogue& m, CalendarStore& c, Clock& cl, Random& r,
        EngineOptions opt)
       : store(s), outbox(o), matters(m), calendars(c), clock(cl), random(r),
-        options(std::move(opt)) {}
+        options(std::move(opt)), statements(s.dialect()) {}
 
   SqlStore& store;
   Outbox& outbox;
@@ -106,6 +138,7 @@ struct CaseEngine::Impl {
   Clock& clock;
   Random& random;
   EngineOptions options;
+  engine_internal::CaseStatements statements;
 
   std::mutex mu;
   // Matter versions never change, so they are kept for good.

@@ -240,8 +240,7 @@ Result<Case> CaseEngine::Report(const Actor& system, const std::vector<StageReco
   }
 
   return im.Transact<Case>([&](soci::session& sql, Prefetch* need) -> Result<Case> {
-    const SqlDialect dialect = im.store.dialect();
-    std::optional<CaseRow> row = engine_internal::LoadCase(sql, dialect, number, true);
+    std::optional<CaseRow> row = im.statements.Load(sql, number, true);
     const bool is_new = !row.has_value();
     CaseRow r;
     if (is_new) {
@@ -309,7 +308,7 @@ Result<Case> CaseEngine::Report(const Actor& system, const std::vector<StageReco
     r.Assign(c);
     r.step_stopped_days = step_stopped_days;
     if (is_new) {
-      c.id = engine_internal::InsertCase(sql, dialect, r);
+      c.id = im.statements.Insert(sql, r);
       c.revision = 0;
     } else {
       // Registration columns change with a re-sent SPSHENQIN; Assign covers the rest.
@@ -319,14 +318,14 @@ Result<Case> CaseEngine::Report(const Actor& system, const std::vector<StageReco
           soci::use(r.applicant_type), soci::use(r.applicant_name), soci::use(r.applicant_id),
           soci::use(r.applicant_json), soci::use(r.matter_name), soci::use(r.channel),
           soci::use(r.registered_at), soci::use(r.id);
-      if (!engine_internal::UpdateCase(sql, r)) {
+      if (!im.statements.Update(sql, r)) {
         return Error{code::kStale, "办件已被他人处理，请刷新"};
       }
       c.revision = r.revision + 1;
     }
     for (StepRecord& h : history) {
       h.case_id = c.id;
-      engine_internal::InsertStepRecord(sql, h);
+      im.statements.InsertStep(sql, h);
       TB_RETURN_IF_ERROR(im.EnqueueStage(sql, c, *matter, h));
     }
     return c;

@@ -156,6 +156,205 @@ void CaseRow::Assign(const Case& c) {
   result_reason = c.result_reason;
 }
 
+// ---- Prepared statements (SQLite) ----
+
+namespace {
+
+constexpr const char* kUpdateSql =
+    "UPDATE approval_cases SET state = :state, current_step = :step, "
+    "pending_role = :prole, pending_org = :porg, pending_user = :puser, "
+    "corrections = :corr, materials_json = :mat, accepted_at = :acc, "
+    "completed_at = :comp, deadline_at = :dl, step_started_at = :sst, "
+    "step_deadline_at = :sdl, stopped_since = :ss, stopped_days = :sd, "
+    "step_stopped_days = :ssd, result = :res, result_reason = :rr, "
+    "revision = revision + 1 WHERE id = :id AND revision = :rev";
+
+constexpr const char* kInsertCaseSql =
+    "INSERT INTO approval_cases (number, implement_code, matter_version, matter_name, "
+    "orgcoding, division, applicant_type, applicant_name, applicant_id, applicant_json, "
+    "materials_json, channel, state, current_step, pending_role, pending_org, pending_user, "
+    "corrections, registered_at, registered_by, accepted_at, completed_at, deadline_at, "
+    "step_started_at, step_deadline_at, stopped_since, stopped_days, step_stopped_days, result, "
+    "result_reason, lookup_hash, reported) VALUES (:n, :ic, :mv, :mn, :o, :dv, :at, :an, :ai, "
+    ":aj, :mj, :ch, :st, :cs, :pr, :po, :pu, :co, :ra, :rb, :ac, :cp, :dl, :ss, :sd, :sn, :sdd, "
+    ":ssd, :res, :rr, :lh, :rep)";
+
+constexpr const char* kInsertStepSql =
+    "INSERT INTO approval_steps (case_id, action, step_code, step_name, userid, username, "
+    "orgcoding, opinion, detail, attachments, from_state, to_state, at) VALUES (:c, :a, "
+    ":sc, :sn, :u, :un, :o, :op, :d, :at, :f, :t, :when)";
+
+void BindUpdate(soci::details::prepare_temp_type& p, const CaseRow& r) {
+  p, soci::use(r.state), soci::use(r.current_step), soci::use(r.pending_role),
+      soci::use(r.pending_org), soci::use(r.pending_user), soci::use(r.corrections),
+      soci::use(r.materials_json), soci::use(r.accepted_at), soci::use(r.completed_at),
+      soci::use(r.deadline_at), soci::use(r.step_started_at), soci::use(r.step_deadline_at),
+      soci::use(r.stopped_since), soci::use(r.stopped_days), soci::use(r.step_stopped_days),
+      soci::use(r.result), soci::use(r.result_reason), soci::use(r.id), soci::use(r.revision);
+}
+
+void BindInsert(soci::details::prepare_temp_type& p, const CaseRow& r) {
+  p, soci::use(r.number), soci::use(r.implement_code), soci::use(r.matter_version),
+      soci::use(r.matter_name), soci::use(r.orgcoding), soci::use(r.division),
+      soci::use(r.applicant_type), soci::use(r.applicant_name), soci::use(r.applicant_id),
+      soci::use(r.applicant_json), soci::use(r.materials_json), soci::use(r.channel),
+      soci::use(r.state), soci::use(r.current_step), soci::use(r.pending_role),
+      soci::use(r.pending_org), soci::use(r.pending_user), soci::use(r.corrections),
+      soci::use(r.registered_at), soci::use(r.registered_by), soci::use(r.accepted_at),
+      soci::use(r.completed_at), soci::use(r.deadline_at), soci::use(r.step_started_at),
+      soci::use(r.step_deadline_at), soci::use(r.stopped_since), soci::use(r.stopped_days),
+      soci::use(r.step_stopped_days), soci::use(r.result), soci::use(r.result_reason),
+      soci::use(r.lookup_hash), soci::use(r.reported);
+}
+
+// A step record in the types SOCI binds.
+struct StepRow {
+  long long case_id = 0, at = 0;
+  std::string action, step_code, step_name, userid, username, orgcoding, opinion, detail,
+      attachments, from_state, to_state;
+
+  void Assign(const StepRecord& r) {
+    case_id = r.case_id;
+    at = r.at_ms;
+    action = std::string(ActionName(r.action));
+    step_code = r.step_code;
+    step_name = r.step_name;
+    userid = r.userid;
+    username = r.username;
+    orgcoding = r.orgcoding;
+    opinion = r.opinion;
+    detail = r.detail;
+    attachments = StringsJson(r.attachments);
+    from_state = r.from_state;
+    to_state = r.to_state;
+  }
+};
+
+void BindStep(soci::details::prepare_temp_type& p, const StepRow& s) {
+  p, soci::use(s.case_id), soci::use(s.action), soci::use(s.step_code), soci::use(s.step_name),
+      soci::use(s.userid), soci::use(s.username), soci::use(s.orgcoding), soci::use(s.opinion),
+      soci::use(s.detail), soci::use(s.attachments), soci::use(s.from_state),
+      soci::use(s.to_state), soci::use(s.at);
+}
+
+}  // namespace
+
+// Members are bound by reference into the statements, so they are declared
+// before them and the object never moves (held by unique_ptr).
+struct CaseStatements::Prepared {
+  explicit Prepared(soci::session& sql)
+      : backend(sql.get_backend()),
+        load(MakeLoad(sql)),
+        update(Make(sql, kUpdateSql, [&](auto& p) { BindUpdate(p, write); })),
+        insert(Make(sql, std::string(kInsertCaseSql) + " RETURNING id",
+                    [&](auto& p) {
+                      BindInsert(p, write);
+                      p, soci::into(inserted_id);
+                    })),
+        insert_step(Make(sql, kInsertStepSql, [&](auto& p) { BindStep(p, step); })) {}
+
+  template <typename Bind>
+  static soci::statement Make(soci::session& sql, const std::string& query, Bind bind) {
+    soci::details::prepare_temp_type p = (sql.prepare << query);
+    bind(p);
+    return soci::statement(p);
+  }
+  soci::statement MakeLoad(soci::session& sql) {
+    std::string query = "SELECT ";
+    query.append(kCaseColumns).append(" FROM approval_cases WHERE number = :n");
+    soci::details::prepare_temp_type p = (sql.prepare << query, soci::use(number));
+    BindCaseRow(p, read);
+    return soci::statement(p);
+  }
+
+  soci::details::session_backend* backend;
+  std::string number;
+  CaseRow read;
+  CaseRow write;
+  long long inserted_id = 0;
+  StepRow step;
+  soci::statement load;
+  soci::statement update;
+  soci::statement insert;
+  soci::statement insert_step;
+};
+
+CaseStatements::CaseStatements(SqlDialect dialect) : dialect_(dialect) {}
+
+CaseStatements::~CaseStatements() {
+  // Orphans belong to connections SqlStore replaced: finalizing them could touch
+  // a closed handle, so they are let go of (a few kilobytes per reconnect).
+  for (auto& orphan : orphans_) (void)orphan.release();
+}
+
+CaseStatements::Prepared* CaseStatements::For(soci::session& sql) {
+  if (dialect_ != SqlDialect::kSqlite || sql.get_backend() == nullptr) return nullptr;
+  std::lock_guard lock(mu_);
+  std::unique_ptr<Prepared>& slot = sessions_[&sql];
+  if (slot != nullptr && slot->backend != sql.get_backend()) orphans_.push_back(std::move(slot));
+  if (slot == nullptr) slot = std::make_unique<Prepared>(sql);
+  return slot.get();
+}
+
+void CaseStatements::Drop(soci::session& sql) {
+  std::lock_guard lock(mu_);
+  sessions_.erase(&sql);
+}
+
+template <typename F>
+auto CaseStatements::Run(soci::session& sql, F&& f) -> decltype(f(std::declval<Prepared&>())) {
+  Prepared* prepared = For(sql);
+  try {
+    return f(*prepared);
+  } catch (...) {
+    Drop(sql);  // prepared afresh next time, from a known state
+    throw;
+  }
+}
+
+std::optional<CaseRow> CaseStatements::Load(soci::session& sql, std::string_view number,
+                                            bool for_update) {
+  if (dialect_ != SqlDialect::kSqlite) return LoadCase(sql, dialect_, number, for_update);
+  return Run(sql, [&](Prepared& p) -> std::optional<CaseRow> {
+    p.number.assign(number);
+    if (!p.load.execute(true)) return std::nullopt;
+    CaseRow row = p.read;
+    // Stepping to the end resets the statement, so no read stays open past COMMIT.
+    while (p.load.fetch()) {
+    }
+    return row;
+  });
+}
+
+bool CaseStatements::Update(soci::session& sql, const CaseRow& row) {
+  if (dialect_ != SqlDialect::kSqlite) return UpdateCase(sql, row);
+  return Run(sql, [&](Prepared& p) {
+    p.write = row;
+    p.update.execute(true);
+    return p.update.get_affected_rows() == 1;
+  });
+}
+
+long long CaseStatements::Insert(soci::session& sql, const CaseRow& row) {
+  if (dialect_ != SqlDialect::kSqlite) return InsertCase(sql, dialect_, row);
+  return Run(sql, [&](Prepared& p) {
+    p.write = row;
+    p.insert.execute(true);
+    long long id = p.inserted_id;
+    while (p.insert.fetch()) {
+    }
+    return id;
+  });
+}
+
+void CaseStatements::InsertStep(soci::session& sql, const StepRecord& record) {
+  if (dialect_ != SqlDialect::kSqlite) return InsertStepRecord(sql, record);
+  Run(sql, [&](Prepared& p) {
+    p.step.Assign(record);
+    p.insert_step.execute(true);
+  });
+}
+
 // ---- JSON columns ----
 
 namespace {
