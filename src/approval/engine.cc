@@ -555,6 +555,9 @@ Result<Case> CaseEngine::Act(const Actor& actor, std::string_view case_number,
       record.at_ms = now;
       im.statements.InsertStep(sql, record);
       TB_RETURN_IF_ERROR(im.EnqueueStage(sql, c, *matter, record));
+      if (im.options.on_transition) {
+        TB_RETURN_IF_ERROR(im.options.on_transition(sql, before, c, record, now, cal.get()));
+      }
     }
     return c;
   });

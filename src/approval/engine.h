@@ -111,6 +111,12 @@ struct EngineOptions {
   FileStore* files = nullptr;
   // The org's name for the stage records (SLBMMC, BJBMMC...); "" when unset.
   std::function<std::string(std::string_view orgcoding)> org_name;
+  // Called inside each transition's transaction after its step record is
+  // written (电子监察 raises its alerts here, so they commit with the change);
+  // an error rolls the transition back. `calendar` is the case division's.
+  std::function<Status(soci::session& tx, const Case& before, const Case& after,
+                       const StepRecord& record, int64_t now_ms, const WorkCalendar* calendar)>
+      on_transition;
 };
 
 class CaseEngine {

@@ -270,6 +270,7 @@ Result<Case> CaseEngine::Report(const Actor& system, const std::vector<StageReco
     const int64_t now = im.clock.NowMillis();
     Case c = r.ToCase();
     c.reported = true;
+    const Case before = c;
     int step_stopped_days = r.step_stopped_days;
     ReportedCase reported(c, step_stopped_days, *matter, *cal, now);
     std::vector<StepRecord> history;
@@ -327,6 +328,13 @@ Result<Case> CaseEngine::Report(const Actor& system, const std::vector<StageReco
       h.case_id = c.id;
       im.statements.InsertStep(sql, h);
       TB_RETURN_IF_ERROR(im.EnqueueStage(sql, c, *matter, h));
+    }
+    // Supervision judges the report as one transition: from the case before
+    // the records to the case after them (a refusal reported without a reason
+    // raises its alert like one made here).
+    if (im.options.on_transition && !history.empty()) {
+      TB_RETURN_IF_ERROR(
+          im.options.on_transition(sql, before, c, history.back(), now, cal.get()));
     }
     return c;
   });
