@@ -63,6 +63,12 @@ sso::SsoSettings SsoSettingsFrom(const Config& config) {
   s.login_delay_after = config.sso.login_delay_after;
   s.login_max_delay = std::chrono::seconds(config.sso.login_max_delay_s);
   s.audit_required = config.audit.required;
+  if (config.approval.enabled) {
+    // The workbench (/approval/) and the hall (/hall/) are the platform's own
+    // pages on the same origin and sign in with the SSO session itself.
+    s.cookie_path = "/";
+    s.own_paths = {"/approval/", "/hall/"};
+  }
   return s;
 }
 

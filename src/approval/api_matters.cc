@@ -45,19 +45,22 @@ Result<codec::Value> ListMatters(const Services& s, Call& call) {
     for (const Matter& m : *matters) items.Push(MatterJson(m));
     return ListOf(total, std::move(items));
   }
-  // The intake list without the user's hidden matters: filtered here, paged after.
-  filter.offset = 0;
-  filter.limit = 100000;
-  auto matters = s.matters.List(filter, &total);
-  if (!matters.ok()) return matters.error();
+  // The intake list without the user's hidden matters: filtered here, paged
+  // after, reading the catalogue a thousand matters at a time.
   codec::Value items = codec::Value::Array();
   int64_t shown = 0;
-  for (const Matter& m : *matters) {
-    if (hidden.count(m.implement_code)) continue;
-    if (shown >= paging->offset && shown < paging->offset + paging->limit) {
-      items.Push(MatterJson(m));
+  filter.limit = 1000;
+  for (filter.offset = 0;; filter.offset += filter.limit) {
+    auto matters = s.matters.List(filter, &total);
+    if (!matters.ok()) return matters.error();
+    for (const Matter& m : *matters) {
+      if (hidden.count(m.implement_code)) continue;
+      if (shown >= paging->offset && shown < paging->offset + paging->limit) {
+        items.Push(MatterJson(m));
+      }
+      ++shown;
     }
-    ++shown;
+    if (static_cast<int64_t>(matters->size()) < filter.limit) break;
   }
   return ListOf(shown, std::move(items));
 }

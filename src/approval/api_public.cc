@@ -82,9 +82,9 @@ Result<Case> CheckedLookup(const Services& s, const Call& call) {
     const int c = found.error().code;
     if (c != code::kLookupFailed && c != code::kCaseUnknown) return found.error();
     if (s.lookup_throttle != nullptr) {
+      // This attempt is answered as what it was; a lockout it starts stops the next.
       auto lockout = s.lookup_throttle->RecordFailure(kAccount, source);
       if (!lockout.ok()) return lockout.error();
-      if (*lockout) return ApiError(api_code::kThrottled, LockoutMessage((*lockout)->remaining));
     }
     return Error{code::kLookupFailed, "办件编号或查询密码不正确"};
   }

@@ -27,6 +27,13 @@ struct SsoSettings {
   // (Config::PublicUrl: public_url, else the bind address and port); "" =
   // from the Host header, for tests only: a client chooses that header.
   std::string public_url;
+  // Path of the SSO session cookie. "" = context_path. The server sets "/"
+  // when the platform's own web apps outside the context path (the approval
+  // workbench at /approval/, the hall at /hall/) share the SSO session.
+  std::string cookie_path;
+  // Further path prefixes on public_url that are the platform's own pages, so
+  // always an acceptable login `goto` (e.g. "/approval/", "/hall/").
+  std::vector<std::string> own_paths;
   std::chrono::seconds sign_window{300};
   bool replay_protection = true;
   // sso.passwords_over_get: idValidation may carry its password in a GET URL.

@@ -203,14 +203,19 @@ class LoginPages {
   // Our own pages may always be a `goto`: the portal header sends users to
   // usp.do?action=zfRedirect through another app's login.
   bool IsOwnUrl(const http::Request& request, std::string_view url) const {
-    std::string prefix = Base(request);
-    prefix.append(settings_.context_path).push_back('/');
-    return url.starts_with(prefix);
+    const std::string base = Base(request);
+    if (url.starts_with(base + settings_.context_path + "/")) return true;
+    for (const std::string& path : settings_.own_paths) {
+      if (url.starts_with(base + path)) return true;
+    }
+    return false;
   }
 
   http::CookieOptions CookieOpts() const {
     http::CookieOptions o;
-    o.path = settings_.context_path.empty() ? "/" : settings_.context_path;
+    o.path = !settings_.cookie_path.empty()   ? settings_.cookie_path
+             : settings_.context_path.empty() ? "/"
+                                              : settings_.context_path;
     o.http_only = true;
     o.same_site = http::SameSite::kLax;
     o.secure = settings_.public_url.starts_with("https://");

@@ -249,7 +249,8 @@ class SsoLoginTest(unittest.TestCase):
         self.assertEqual(q["sp"], "http://target.test/page?x=1&y=二")
         session = [c for c in set_cookies(r) if c.startswith("TBSSO=")][0]
         self.assertRegex(session, r"^TBSSO=[0-9a-f]{64}; ")
-        for attribute in ("Path=/sso", "HttpOnly", "SameSite=Lax"):
+        # Path=/: the platform's own apps (/approval/, /hall/) share the session.
+        for attribute in ("; Path=/;", "HttpOnly", "SameSite=Lax"):
             self.assertIn(attribute, session)
         self.assertNotIn("Secure", session)  # plain http here; Secure with an https public_url
 
