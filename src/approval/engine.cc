@@ -322,14 +322,14 @@ Result<Registered> CaseEngine::Register(const Actor& actor, const Registration& 
   if (actor.kind == Actor::Kind::kApplicant && actor.userid.empty()) {
     return Error::PermissionDenied("网上申报须先登录");
   }
-  auto latest = im.matters.Latest(registration.implement_code);
+  auto latest = im.matters.Current(registration.implement_code);
   if (!latest.ok()) {
     if (latest.error().code == errc::kNotFound) {
       return Error{code::kMatterUnknown, "事项不存在：" + registration.implement_code};
     }
     return std::move(latest).error();
   }
-  const Matter& matter = *latest;
+  const Matter& matter = **latest;
   if (!matter.enabled) return Error{code::kMatterUnknown, "事项已停用：" + matter.name};
   if (actor.kind == Actor::Kind::kStaff &&
       !(actor.HasRole(kRoleIntake) && actor.InOrg(matter.orgcoding))) {

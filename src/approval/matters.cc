@@ -741,11 +741,20 @@ struct MatterCatalogue::Impl {
   Clock& clock;
   std::mutex cache_mu;
   std::map<std::pair<std::string, int>, std::shared_ptr<const Matter>, std::less<>> cache;
+  // Current(): the latest version per implement code, and when it was read
+  // (steady clock, ms).
+  std::map<std::string, std::pair<std::shared_ptr<const Matter>, int64_t>, std::less<>> current;
+
+  void Forget(std::string_view implement_code) {
+    std::lock_guard lock(cache_mu);
+    if (auto it = current.find(implement_code); it != current.end()) current.erase(it);
+  }
 
   // Writes the next version of `m` inside the caller's transaction.
   Result<Matter> SaveIn(soci::session& sql, Matter m, int64_t now_ms) {
     const SqlDialect dialect = store.dialect();
     sql_dialect::LockUntilCommit(sql, dialect, kSaveLockClass, m.implement_code);
+    Forget(m.implement_code);
     int latest = 0;
     soci::indicator ind = soci::i_null;
     sql << "SELECT latest_version FROM approval_matters WHERE implement_code = :c" +
@@ -868,6 +877,7 @@ Status MatterCatalogue::SetEnabled(std::string_view implement_code, bool enabled
   std::string code(implement_code);
   int flag = enabled ? 1 : 0;
   long long now = impl_->clock.NowMillis();
+  impl_->Forget(code);
   return impl_->store.WithTransaction([&](soci::session& sql) -> Status {
     soci::statement st = (sql.prepare << "UPDATE approval_matters SET enabled = :en, "
                                          "updated_at = :now WHERE implement_code = :c",
@@ -892,6 +902,26 @@ Result<Matter> MatterCatalogue::Latest(std::string_view implement_code) {
   if (!found.ok()) return std::move(found).error();
   if (found->empty()) return Error::NotFound("matters: no matter " + code);
   return std::move(found->front());
+}
+
+Result<std::shared_ptr<const Matter>> MatterCatalogue::Current(std::string_view implement_code) {
+  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::steady_clock::now().time_since_epoch())
+                          .count();
+  {
+    std::lock_guard lock(impl_->cache_mu);
+    auto it = impl_->current.find(implement_code);
+    if (it != impl_->current.end() && now - it->second.second < kCurrentTtl.count()) {
+      return it->second.first;
+    }
+  }
+  auto latest = Latest(implement_code);
+  if (!latest.ok()) return std::move(latest).error();
+  auto shared = std::make_shared<const Matter>(std::move(*latest));
+  std::lock_guard lock(impl_->cache_mu);
+  if (impl_->current.size() >= 20'000) impl_->current.clear();  // bounded, like the versions
+  impl_->current[std::string(implement_code)] = {shared, now};
+  return shared;
 }
 
 Result<std::shared_ptr<const Matter>> MatterCatalogue::Version(std::string_view implement_code,

@@ -4,6 +4,7 @@
 // catalogue. Used by the engine (registering a case), the API and the CLI.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <istream>
 #include <memory>
@@ -48,6 +49,11 @@ class MatterCatalogue {
   Status SetEnabled(std::string_view implement_code, bool enabled);
   // The latest version; errc::kNotFound when unknown.
   Result<Matter> Latest(std::string_view implement_code);
+  // The latest version as Latest reads it, from memory for up to kCurrentTtl
+  // (registering a case asks on every registration). A save or enable on this
+  // node is seen at once; one on another node within kCurrentTtl.
+  static constexpr std::chrono::milliseconds kCurrentTtl{1000};
+  Result<std::shared_ptr<const Matter>> Current(std::string_view implement_code);
   // One version (what a running case uses). Cached: versions never change.
   // Its `enabled` is the value it was saved with; ask Latest whether the
   // matter takes new cases.

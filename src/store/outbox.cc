@@ -196,6 +196,41 @@ std::vector<Migration> Outbox::Migrations(std::string_view table) {
           PortableMigration(std::string(table), 2, ForTable(kVersion2, table))};
 }
 
+struct Outbox::PreparedInsert {
+  PreparedInsert(soci::session& tx, const std::string& sql)
+      : backend(tx.get_backend()),
+        statement((tx.prepare << sql, soci::use(destination), soci::use(method),
+                   soci::use(payload), soci::use(ordering_key), soci::use(created_at),
+                   soci::use(next_attempt_at), soci::into(id))) {}
+  soci::details::session_backend* backend;
+  std::string destination, method, payload, ordering_key;
+  long long created_at = 0, next_attempt_at = 0, id = 0;
+  soci::statement statement;
+};
+
+Outbox::~Outbox() {
+  // Their connections were closed by SqlStore: finalizing could touch a freed handle.
+  for (auto& orphan : orphans_) (void)orphan.release();
+}
+
+Outbox::PreparedInsert* Outbox::InsertFor(soci::session& tx) {
+  std::lock_guard lock(prepared_mu_);
+  std::unique_ptr<PreparedInsert>& slot = prepared_[&tx];
+  if (slot != nullptr && slot->backend != tx.get_backend()) orphans_.push_back(std::move(slot));
+  if (slot == nullptr) {
+    slot = std::make_unique<PreparedInsert>(
+        tx, "INSERT INTO " + table_ +
+                " (destination, method, payload, ordering_key, created_at, next_attempt_at) "
+                "VALUES (:d, :m, :p, :k, :c, :n) RETURNING id");
+  }
+  return slot.get();
+}
+
+void Outbox::DropInsert(soci::session& tx) {
+  std::lock_guard lock(prepared_mu_);
+  prepared_.erase(&tx);
+}
+
 Outbox::Outbox(SqlStore& store, OutboxOptions options)
     : store_(store),
       options_(options),
@@ -213,10 +248,31 @@ Result<int64_t> Outbox::Enqueue(soci::session& tx, std::string_view destination,
                                 std::string_view ordering_key) {
   if (destination.empty()) return Error::InvalidArgument("outbox: empty destination");
   if (method.empty()) return Error::InvalidArgument("outbox: empty method");
+  const SqlDialect dialect = store_.dialect();
+  if (dialect == SqlDialect::kSqlite && tx.get_backend() != nullptr) {
+    // SQLite has no advisory lock to take: one writer at a time already.
+    PreparedInsert* insert = nullptr;
+    try {
+      insert = InsertFor(tx);
+      insert->destination.assign(destination);
+      insert->method.assign(method);
+      insert->payload.assign(payload);
+      insert->ordering_key.assign(ordering_key);
+      insert->created_at = insert->next_attempt_at = now_ms;
+      insert->statement.execute(true);
+      const long long id = insert->id;
+      // Stepping to the end resets the statement, so nothing stays open past COMMIT.
+      while (insert->statement.fetch()) {
+      }
+      return static_cast<int64_t>(id);
+    } catch (const std::exception& e) {
+      DropInsert(tx);  // prepared afresh next time, from a known state
+      return SqlStore::ToError(e);
+    }
+  }
   std::string d(destination), m(method), p(payload), k(ordering_key);
   long long now = now_ms;
   long long id = 0;
-  const SqlDialect dialect = store_.dialect();
   try {
     sql_dialect::LockUntilCommit(tx, dialect, kEnqueueLockClass, d);
     std::string insert =
