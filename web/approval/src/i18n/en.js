@@ -278,7 +278,7 @@ export default {
     clear: 'Back to default',
     import: 'Import CSV',
     csvHint: 'CSV columns: division,day,kind,note (kind holiday or workday)',
-    imported: 'Imported {n} days',
+    imported: 'Imported the calendars of {n} divisions; deadlines of {cases} cases recomputed',
   },
   alertKind: {
     overdue_case: 'Case overdue',

@@ -278,7 +278,7 @@ export default {
     clear: '恢复默认',
     import: '导入 CSV',
     csvHint: 'CSV 列：division,day,kind,note（kind 为 holiday 或 workday）',
-    imported: '已导入 {n} 天',
+    imported: '已导入 {n} 个区划的日历，重新计算了 {cases} 件办件的期限',
   },
   alertKind: {
     overdue_case: '办件超期',
