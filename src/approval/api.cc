@@ -215,8 +215,9 @@ struct ApprovalApi::Impl {
 
   std::string ApiPrefix() const { return services.settings.context_path + "/api/"; }
 
-  // The staff actor of the SSO session, or the error to answer.
-  Result<Actor> Staff(const http::Request& request, std::string* csrf) {
+  // The staff actor of the SSO session, or the error to answer. An applicant
+  // (require_role false: the hall's online application) needs no approval role.
+  Result<Actor> Staff(const http::Request& request, std::string* csrf, bool require_role = true) {
     auto cookie = request.Cookie(sso::kSessionCookieName);
     if (!cookie || cookie->empty()) return ApiError(api_code::kNotLoggedIn, "请先登录");
     auto session = sessions.Resume(*cookie);
@@ -231,7 +232,7 @@ struct ApprovalApi::Impl {
     if (!(*user)->active()) return ApiError(api_code::kNotStaff, "用户已停用或锁定");
     auto roles = services.sso.directory.UserRoles(session->userid, kAppCode);
     if (!roles.ok()) return roles.error();
-    if (roles->empty())
+    if (require_role && roles->empty())
       return ApiError(api_code::kNotStaff, "您没有统一审批系统的角色，请联系管理员授权");
     if (IsMutation(request.method())) {
       std::string_view token = request.Header("X-CSRF-Token").value_or("");
@@ -327,17 +328,22 @@ struct ApprovalApi::Impl {
            const http::Request& request, http::Response& response) {
     Call call{request, response, Actor{}, std::move(args), codec::Value(), false, {}, {}};
     switch (route.access) {
-      case Access::kStaff: {
-        auto actor = Staff(request, &call.csrf);
+      case Access::kStaff:
+      case Access::kApplicant: {
+        const bool applicant = route.access == Access::kApplicant;
+        auto actor = Staff(request, &call.csrf, !applicant);
         if (!actor.ok()) {
           if (actor.error().code == api_code::kNotLoggedIn) {
+            // Back to the app the caller came from: the workbench or the hall.
+            const std::string& back =
+                applicant ? services.settings.hall_path : services.settings.context_path;
             codec::Value error = codec::Value::Object(3);
             error.Set("code", api_code::kNotLoggedIn)
                 .Set("message", actor.error().message)
-                .Set("login", login_pages.LoginUrl(request,
-                                                   sso::PublicBase(services.sso.settings, request) +
-                                                       services.settings.context_path + "/",
-                                                   false));
+                .Set("login", login_pages.LoginUrl(
+                                  request,
+                                  sso::PublicBase(services.sso.settings, request) + back + "/",
+                                  false));
             response.SetJson(
                 401, codec::RenderJson(codec::Value::Object(1).Set("error", std::move(error))));
             return;
@@ -346,6 +352,12 @@ struct ApprovalApi::Impl {
           return;
         }
         call.actor = std::move(*actor);
+        if (applicant) {
+          // Acts as the applicant whatever roles the user holds at work.
+          call.actor.kind = Actor::Kind::kApplicant;
+          call.actor.roles.clear();
+          call.actor.orgs.clear();
+        }
         break;
       }
       case Access::kSystem: {

@@ -364,6 +364,12 @@ void AddCaseRoutes(std::vector<Route>& routes) {
   routes.push_back({"POST", "cases/:number/actions", Access::kStaff, Act});
   routes.push_back({"POST", "files", Access::kStaff, UploadFile});
   routes.push_back({"GET", "files/:sha256", Access::kStaff, DownloadFile});
+  // The hall's online application (网上申报) under the applicant's own SSO
+  // session: the engine takes the matter only when it allows online
+  // application, and records the channel as 1 (网上申报).
+  routes.push_back({"GET", "applicant/me", Access::kApplicant, Me});
+  routes.push_back({"POST", "applicant/files", Access::kApplicant, UploadFile});
+  routes.push_back({"POST", "applicant/cases", Access::kApplicant, RegisterCase});
   routes.push_back({"GET", "todo", Access::kStaff, Todo});
   routes.push_back({"GET", "done", Access::kStaff, Done});
   routes.push_back({"POST", "system/stages", Access::kSystem, ReportStages});

@@ -71,6 +71,7 @@ enum class Access {
   kStaff,   // SSO session of a user holding any approval role
   kSystem,  // signed call of a department system (app with the approval scope)
   kPublic,  // anyone (throttled where it reveals anything)
+  kApplicant,  // SSO session of any active user, no role needed: the hall's 网上申报
 };
 
 struct Route {

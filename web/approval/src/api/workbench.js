@@ -6,29 +6,26 @@ import { api, apiUrl, itemsOf, loadMe, path, upload } from './client.js'
 export { loadMe, itemsOf }
 
 // ---- the signed-in user ----
-// me: {user: {userid, loginname, username, orgcoding}, roles, orgs}. A role may
-// come as "intake" or as {rolecode|code, orgcoding}; both read as its code.
+// me: {userid, username, roles: ["intake", …], orgs: ["001001", …]}.
 export function roleCodes(me) {
-  return new Set(
-    (me?.roles || []).map((r) => (typeof r === 'string' ? r : r.rolecode || r.code || r.role)),
-  )
+  return new Set(me?.roles || [])
 }
 
 export function displayName(me) {
-  const user = me?.user || me || {}
-  return user.username || user.loginname || ''
+  return me?.username || me?.userid || ''
 }
 
 // ---- matters (事项) ----
 export const listMatters = (query) => api.get('matters', query).then(itemsOf)
-export const listIntakeMatters = () => api.get('matters', { for_intake: 1 }).then(itemsOf)
-export const getMatter = (code) =>
-  api.get('matters', { code }).then((list) => itemsOf(list).find((m) => m.implement_code === code))
+export const listIntakeMatters = () => api.get('matters', { for_intake: 1, size: 500 }).then(itemsOf)
+export const getMatter = (code) => api.get(path`matters/${code}`)
 export const createMatter = (matter) => api.post('matters', matter)
 export const updateMatter = (code, matter) => api.put(path`matters/${code}`, matter)
 export const setMatterEnabled = (code, enabled) =>
   api.post(path`matters/${code}/enabled`, { enabled })
 export const getMatterVersion = (code, version) => api.get(path`matters/${code}/versions/${version}`)
+// The matter version a case runs under (its materials list and steps).
+export const matterOfCase = (kase) => getMatterVersion(kase.implement_code, kase.matter_version)
 // The catalogue file (CSV or Excel) goes as the raw body with its own type.
 export const importMatters = (file) => upload('matters/import', file)
 export const mattersExportUrl = () => apiUrl('matters/export.xlsx')
@@ -48,8 +45,8 @@ export const caseHistory = (number) => api.get(path`cases/${number}/history`).th
 // request_correction | resubmit | suspend | resume | withdraw | void | complete
 export const actOnCase = (number, body) => api.post(path`cases/${number}/actions`, body)
 export const noticeUrl = (number, kind) => apiUrl(path`cases/${number}/notices/${kind}`)
-export const listTodo = () => api.get('todo').then(itemsOf)
-export const listDone = () => api.get('done').then(itemsOf)
+export const listTodo = () => api.get('todo', { size: 200 }).then(itemsOf)
+export const listDone = () => api.get('done', { size: 200 }).then(itemsOf)
 
 // ---- working calendar ----
 export const getCalendar = (division, from, to) =>
@@ -60,17 +57,35 @@ export const clearCalendarDay = (division, day) => api.del(path`calendar/${divis
 export const importCalendar = (csv) => api.postText('calendar/import', csv, 'text/csv; charset=utf-8')
 
 // ---- preferences: 常用意见 and 过滤事项 ----
-export const listOpinions = () => api.get('opinions').then(itemsOf)
-export const addOpinion = (text) => api.post('opinions', { text })
-export const updateOpinion = (id, fields) => api.put(path`opinions/${id}`, fields)
-export const deleteOpinion = (id) => api.del(path`opinions/${id}`)
-export const getFilteredMatters = () =>
-  api.get('filtered-matters').then((data) => (Array.isArray(data) ? data : data?.codes || itemsOf(data)))
-export const setFilteredMatters = (codes) => api.put('filtered-matters', { codes })
+// 常用意见 come in the user's order: [{id, text}].
+export const listOpinions = () => api.get('preferences/opinions').then(itemsOf)
+export const addOpinion = (text) => api.post('preferences/opinions', { text })
+// ids: every opinion's id once, in the new order → the list.
+export const reorderOpinions = (ids) =>
+  api.put('preferences/opinions/order', { ids }).then(itemsOf)
+export const deleteOpinion = (id) => api.del(path`preferences/opinions/${id}`).then(itemsOf)
+// The API has no edit: the new text is added, put in the old one's place, and
+// the old one deleted, so the order the user chose stays.
+export async function editOpinion(id, text, orderedIds) {
+  const added = await addOpinion(text)
+  await reorderOpinions(orderedIds.map((other) => (other === id ? added.id : other)).concat(id))
+  return deleteOpinion(id)
+}
+// 过滤事项: the implement codes the user hid from the intake list.
+export const listHiddenMatters = () => api.get('preferences/hidden-matters').then(itemsOf)
+export const setMatterHidden = (code, hidden) =>
+  (hidden ? api.put(path`preferences/hidden-matters/${code}`) : api.del(path`preferences/hidden-matters/${code}`))
+    .then(itemsOf)
 
 // ---- supervision (电子监察) and statistics ----
-export const listAlerts = (query) => api.get('alerts', query).then(itemsOf)
+// query: kind, org, acknowledged ("true" | "false"), from, to, offset, limit → [Alert]
+// Alert: {id, case_number, orgcoding, implement_code, kind, step_code, detail,
+// raised_at, acknowledged_by, acknowledged_at}
+export const listAlerts = (query) => api.get('alerts', query).then((data) => data?.alerts || [])
 export const ackAlert = (id) => api.post(path`alerts/${id}/ack`)
-export const alertCounts = () => api.get('alerts/counts')
-export const statistics = (query) => api.get('statistics', query).then(itemsOf)
+// → [{orgcoding, total, unacknowledged, overdue_case, overdue_step,
+//     refusal_without_reason, late_acceptance, late_completion}]
+export const alertCounts = (query) => api.get('alerts/counts', query).then((data) => data?.orgs || [])
+// query: group (org | matter | month | day), from, to, org, matter → [StatisticsRow]
+export const statistics = (query) => api.get('statistics', query).then((data) => data?.rows || [])
 export const statisticsExportUrl = (query) => apiUrl('statistics.xlsx', query)

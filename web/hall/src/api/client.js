@@ -1,6 +1,7 @@
 // The hall's transport to the approval API (/approval/api/): the public routes
-// need nothing; an online application uses the applicant's SSO session, with
-// the CSRF token of GET me on every write and a redirect to the SSO login on 401.
+// need nothing; an online application uses the applicant's SSO session
+// (applicant/…), with the CSRF token of GET applicant/me on every write and a
+// redirect to the SSO login on 401 that comes back to this very page.
 // Errors are shown once in a toast unless the caller says quiet.
 import { ElMessage } from 'element-plus'
 
@@ -50,8 +51,10 @@ function toError(status, statusText, data) {
   return new ApiError(status, error.code ?? status, error.message || `HTTP ${status} ${statusText}`)
 }
 
+// The API's own login link returns to the hall's front page; this one returns
+// to the page the applicant is on (the application form of their matter).
 function redirectToLogin(data) {
-  window.location.assign(data?.error?.login || loginUrl())
+  window.location.assign(loginUrl())
   return new ApiError(401, 401, data?.error?.message || 'login required')
 }
 
@@ -79,7 +82,7 @@ async function request(method, relative, { query, body, quiet, auth } = {}) {
 // The signed-in applicant; also yields the CSRF token. A 401 goes to the login.
 export function loadMe(refresh = false) {
   if (!mePromise || refresh) {
-    mePromise = request('GET', 'me', { quiet: true, auth: true }).then(
+    mePromise = request('GET', 'applicant/me', { quiet: true, auth: true }).then(
       (me) => {
         csrf = me.csrf
         const { csrf: _hidden, ...rest } = me

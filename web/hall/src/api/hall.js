@@ -19,6 +19,7 @@ export const lookupCase = (number, password) =>
 export const rateCase = (body) => api.post('public/rating', body)
 
 // ---- online application (SSO login) ----
-export const uploadFile = (file, onProgress) => upload('files', file, onProgress)
-export const fileUrl = (sha256) => apiUrl(path`files/${sha256}`)
-export const applyOnline = (body) => api.post('cases', { ...body, channel: '1' }, { auth: true })
+// me: {userid, username, roles, orgs} of the signed-in applicant.
+export const uploadFile = (file, onProgress) => upload('applicant/files', file, onProgress)
+// body: {implement_code, applicant, materials} → {case, lookup_password}; channel 1 (网上申报).
+export const applyOnline = (body) => api.post('applicant/cases', body, { auth: true })
