@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# Approval figures (issue 14), each against a baseline measured in the same run:
+#  1. whole case lifecycles (收件 → 受理 → 3 steps → 办结) through the HTTP API of a
+#     real `tongban serve` (SQLite, one server thread), driven by wrk with
+#     wrk/approval_lifecycle.lua as the demo clerk;
+#  2. the same SQL statements issued straight through SOCI (approval_engine_bench
+#     BM_SqlLifecycle) and the engine without HTTP (BM_EngineLifecycle);
+#  3. a clerk's 待办 page among APPROVAL_TODO_CASES cases (default 1,000,000) on
+#     SQLite, and, with PG=1, among APPROVAL_TODO_CASES_PG (default 5,000,000) on a
+#     private PostgreSQL (BM_Todo: p50/p99).
+#   bench/approval.sh [build-dir]
+# Environment: DURATION (10s), CONNECTIONS (16), PG=1 for the PostgreSQL row,
+# PERF_OUT=<file> to record the server with perf during the lifecycle run.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+build=$(cd "${1:-$here/../build}" && pwd)
+duration=${DURATION:-10s}
+conns=${CONNECTIONS:-16}
+py=/usr/bin/python3
+command -v wrk >/dev/null || { echo "bench: wrk is missing (make deps)"; exit 1; }
+
+work=$(mktemp -d /tmp/tongban-approval-bench.XXXXXX)
+server_pid=""
+pg_dir=""
+cleanup() {
+  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  if [ -n "$pg_dir" ]; then /usr/lib/postgresql/*/bin/pg_ctl -D "$pg_dir/data" -m immediate stop >/dev/null 2>&1 || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# --- 1. lifecycles through HTTP ---
+cat > "$work/bench.toml" <<TOML
+[server]
+access_log = false
+threads = 1
+blocking_threads = 1
+[log]
+level = "warn"
+TOML
+"$build/tongban" serve --config "$work/bench.toml" --data-dir "$work/var" --port 0 \
+  > "$work/out" 2> "$work/err" &
+server_pid=$!
+for _ in $(seq 1 300); do
+  grep -q "listening on" "$work/out" 2>/dev/null && break
+  kill -0 "$server_pid" 2>/dev/null || { cat "$work/err"; exit 1; }
+  sleep 0.1
+done
+url=$(grep -o 'http://[0-9.]*:[0-9]*' "$work/out" | head -1)
+clerk_pwd=$(sed -n 's/.*approval clerk.*login=clerk password=\([^ ]*\).*/\1/p' "$work/out")
+matter=$(sed -n 's/.*demo matter: *\([0-9A-Z]*\).*/\1/p' "$work/out")
+[ -n "$clerk_pwd" ] && [ -n "$matter" ] || { echo "bench: no approval demo seed in:"; cat "$work/out"; exit 1; }
+
+# The clerk's SSO session and CSRF token, through the login form as a browser gets them.
+eval "$($py - "$url" "$clerk_pwd" <<'PY'
+import re, sys, requests
+url, pwd = sys.argv[1], sys.argv[2]
+s = requests.Session()
+page = s.get(url + "/sso/usp.do?action=ssoLogin")
+csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+r = s.post(url + "/sso/usp.do", data={"action": "ssoLogin", "csrf": csrf,
+                                      "loginname": "clerk", "password": pwd},
+           allow_redirects=False)
+assert r.status_code == 302 and s.cookies.get("TBSSO"), r.text[:300]
+me = s.get(url + "/approval/api/me").json()
+print("cookie='TBSSO=%s'" % s.cookies.get("TBSSO"))
+print("csrf='%s'" % me["csrf"])
+PY
+)"
+applicant='{"type":"person","name":"张三","id_type":"10","id_number":"11010519491231002X","mobile":"13800000000"}'
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$server_pid/stat"; }
+cpu_before=$(cpu_ticks)
+perf_pid=""
+if [ -n "${PERF_OUT:-}" ]; then  # PERF_OUT=file: record the server during the wrk run
+  perf record -e cpu-clock -F 999 -g -p "$server_pid" -o "$PERF_OUT" >/dev/null 2>&1 &
+  perf_pid=$!
+fi
+WRK_COOKIE="$cookie" WRK_CSRF="$csrf" WRK_MATTER="$matter" WRK_APPLICANT="$applicant" \
+  wrk -t1 -c"$conns" -d"$duration" --timeout 10s --latency -s "$here/wrk/approval_lifecycle.lua" \
+  "$url" > "$work/wrk.out" 2>&1 || { cat "$work/wrk.out"; exit 1; }
+if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true; fi
+line=$(grep '^RESULT' "$work/wrk.out") || { cat "$work/wrk.out"; exit 1; }
+field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p" <<<"$line"; }
+lifecycles=$(field lifecycles) seconds=$(field seconds) failed=$(field failed)
+http_rate=$(echo "scale=1; $lifecycles / $seconds" | bc)
+server_cpu=$(echo "scale=2; ($(cpu_ticks) - $cpu_before) / $(getconf CLK_TCK)" | bc)
+# One core's worth: lifecycles per second of the server's CPU time (the
+# machine is shared, so wall-clock rates understate what a core does).
+http_core_rate=$(echo "scale=1; $lifecycles / $server_cpu" | bc)
+kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
+
+# --- 2. the same statements through SOCI, and the engine alone ---
+APPROVAL_TODO_CASES=${APPROVAL_TODO_CASES:-1000000} "$build/bench/approval_engine_bench" \
+  --benchmark_min_time=2 --benchmark_format=json > "$work/engine.json" 2> "$work/engine.err" ||
+  { cat "$work/engine.err"; exit 1; }
+read -r sql_rate engine_rate todo_p50 todo_p99 <<<"$($py - "$work/engine.json" <<'PY'
+import json, sys
+rows = {b["name"].split("/")[0]: b for b in json.load(open(sys.argv[1]))["benchmarks"]}
+def rate(name):  # lifecycles per second of CPU time: one core's worth
+    b = rows[name]
+    return 1e6 / b["cpu_time"] if b["time_unit"] == "us" else float("nan")
+print("%.1f %.1f %.0f %.0f" % (rate("BM_SqlLifecycle"), rate("BM_EngineLifecycle"),
+                               rows["BM_Todo"]["p50_us"], rows["BM_Todo"]["p99_us"]))
+PY
+)"
+
+echo "== approval (same run)"
+printf "%-44s %12s\n" "row" "figure"
+printf "%-44s %12s\n" "HTTP lifecycles/s (wrk, $conns conns)" "$http_rate"
+printf "%-44s %12s\n" "  of which failed requests" "$failed"
+printf "%-44s %12s\n" "  server CPU seconds over the run" "$server_cpu"
+printf "%-44s %12s\n" "HTTP lifecycles per server CPU second" "$http_core_rate"
+printf "%-44s %12s\n" "SQL-only lifecycles/s (one core, SOCI)" "$sql_rate"
+printf "%-44s %12s\n" "engine lifecycles/s (one core, no HTTP)" "$engine_rate"
+printf "%-44s %12s\n" "ratio HTTP (per CPU s) / SQL-only" "$(echo "scale=2; $http_core_rate / $sql_rate" | bc)"
+printf "%-44s %12s\n" "待办 p50 / p99 us (SQLite, ${APPROVAL_TODO_CASES:-1000000} cases)" "$todo_p50 / $todo_p99"
+
+# --- 3. 待办 on PostgreSQL ---
+if [ "${PG:-0}" = 1 ]; then
+  pg_dir=$work/pg
+  bin=$(ls -d /usr/lib/postgresql/*/bin | tail -1)
+  mkdir -p "$pg_dir"
+  "$bin/initdb" -D "$pg_dir/data" -A trust -U tongban >/dev/null
+  port=$($py -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  "$bin/pg_ctl" -D "$pg_dir/data" -o "-p $port -k $pg_dir -c listen_addresses=127.0.0.1 -c fsync=off" \
+    -l "$pg_dir/log" -w start >/dev/null
+  "$bin/createdb" -h 127.0.0.1 -p "$port" -U tongban bench
+  APPROVAL_BENCH_URL="postgresql://tongban@127.0.0.1:$port/bench" \
+  APPROVAL_TODO_CASES=${APPROVAL_TODO_CASES_PG:-5000000} "$build/bench/approval_engine_bench" \
+    --benchmark_filter=Todo --benchmark_format=json > "$work/pg.json" 2> "$work/pg.err" ||
+    { cat "$work/pg.err"; exit 1; }
+  $py - "$work/pg.json" "${APPROVAL_TODO_CASES_PG:-5000000}" <<'PY'
+import json, sys
+b = [x for x in json.load(open(sys.argv[1]))["benchmarks"] if x["name"].startswith("BM_Todo")][0]
+print("%-44s %12s" % ("待办 p50 / p99 us (PostgreSQL, %s cases)" % sys.argv[2],
+                      "%.0f / %.0f" % (b["p50_us"], b["p99_us"])))
+PY
+fi
