@@ -227,11 +227,17 @@ class TransferTest(unittest.TestCase):
                           headers={"Range": "bytes=100-"})
         self.assertEqual(beyond.status_code, 416)
 
-        admin = browser_login(self.server.base_url, *admin_credentials(self.server))
-        listing = admin.get(base + "transfers")
+        # The session cookie is scoped to /sso (Path), so it is passed by hand here.
+        browser = browser_login(self.server.base_url, *admin_credentials(self.server))
+        session = {"TBSSO": browser.cookies.get("TBSSO")}
+        listing = requests.get(base + "transfers", cookies=session)
         self.assertEqual(listing.status_code, 200, listing.text)
         self.assertIn(t["id"], [x["id"] for x in listing.json()["transfers"]])
-        self.assertEqual(admin.get(base + "transfers/" + t["id"]).json()["state"], "delivered")
+        one = requests.get(base + "transfers/" + t["id"], cookies=session)
+        self.assertEqual(one.json()["state"], "delivered")
+        # A session is not enough to upload: those calls must be signed.
+        self.assertEqual(requests.post(base + "transfers/%s/complete" % t["id"],
+                                       cookies=session).status_code, 403)
         # The sender's own listing.
         mine = sender.call("GET", "transfers").json()["transfers"]
         self.assertEqual([x["id"] for x in mine], [t["id"]])
