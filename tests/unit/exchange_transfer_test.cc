@@ -1,6 +1,8 @@
-// TransferStore on a real SQLite file and a real directory: chunk
-// bookkeeping, idempotent retries, corrupted chunks, out-of-order arrival,
-// resume after reopening, digest checks at completion, encryption at rest.
+// TransferStore on real databases (a SQLite file; private PostgreSQL, skipped
+// with the reason when none can be started; private MariaDB) and a real
+// directory: chunk bookkeeping, idempotent retries, corrupted chunks,
+// out-of-order arrival, resume after reopening, digest checks at completion,
+// encryption at rest.
 #include "exchange/transfer.h"
 
 #include <gtest/gtest.h>
@@ -12,20 +14,21 @@
 #include <string>
 
 #include "crypto/digest.h"
+#include "store_test_support.h"
 
 namespace tongban::exchange {
 namespace {
 
 constexpr int64_t kChunk = 64 * 1024;
 
-class TransferTest : public ::testing::Test {
+class TransferTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("tb_transfer_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
+    dir_ = db_dir_.path();
+    std::string why;
+    url_ = store_test::FreshDatabaseUrl(GetParam(), db_dir_, &why);
+    if (url_.empty() && GetParam() == "postgres") GTEST_SKIP() << why;
+    ASSERT_FALSE(url_.empty()) << why;
     auto box = crypto::SecretBox::Create(std::string(32, 'k'), random_);
     ASSERT_TRUE(box.ok());
     box_ = std::make_unique<crypto::SecretBox>(std::move(*box));
@@ -34,14 +37,13 @@ class TransferTest : public ::testing::Test {
   void TearDown() override {
     store_.reset();
     sql_.reset();
-    std::filesystem::remove_all(dir_);
   }
 
   // Closes and opens the database and the store again, as a restart does.
   void Reopen() {
     store_.reset();
     sql_.reset();
-    auto sql = SqlStore::Open("sqlite://" + (dir_ / "tb.db").string());
+    auto sql = SqlStore::Open(url_);
     ASSERT_TRUE(sql.ok()) << sql.error().message;
     sql_ = std::move(*sql);
     TransferOptions options;
@@ -95,7 +97,9 @@ class TransferTest : public ::testing::Test {
     return out;
   }
 
+  store_test::TempDir db_dir_;
   std::filesystem::path dir_;
+  std::string url_;
   FakeClock clock_;
   FakeRandom random_{7};
   std::unique_ptr<crypto::SecretBox> box_;
@@ -103,7 +107,7 @@ class TransferTest : public ::testing::Test {
   std::unique_ptr<TransferStore> store_;
 };
 
-TEST_F(TransferTest, ChunksArriveOutOfOrderAndTheFileIsDeliveredToEverySubscriber) {
+TEST_P(TransferTest, ChunksArriveOutOfOrderAndTheFileIsDeliveredToEverySubscriber) {
   const std::string data = Bytes(3 * kChunk + 1000, 1);
   Transfer t = Start(data);
   EXPECT_EQ(t.chunk_count(), 4);
@@ -126,7 +130,7 @@ TEST_F(TransferTest, ChunksArriveOutOfOrderAndTheFileIsDeliveredToEverySubscribe
   EXPECT_TRUE(store_->Inbox("sender", false)->empty());
 }
 
-TEST_F(TransferTest, StatusListsTheChunksReceived) {
+TEST_P(TransferTest, StatusListsTheChunksReceived) {
   const std::string data = Bytes(4 * kChunk, 2);
   Transfer t = Start(data);
   ASSERT_TRUE(Put(t, data, 2).ok());
@@ -142,7 +146,7 @@ TEST_F(TransferTest, StatusListsTheChunksReceived) {
   EXPECT_EQ(got->received_bytes, 2 * kChunk);
 }
 
-TEST_F(TransferTest, ARetriedChunkWithTheSameBytesIsAcceptedAndOtherBytesConflict) {
+TEST_P(TransferTest, ARetriedChunkWithTheSameBytesIsAcceptedAndOtherBytesConflict) {
   const std::string data = Bytes(2 * kChunk, 3);
   Transfer t = Start(data);
   ASSERT_EQ(*Put(t, data, 0), ChunkOutcome::kStored);
@@ -159,7 +163,7 @@ TEST_F(TransferTest, ARetriedChunkWithTheSameBytesIsAcceptedAndOtherBytesConflic
   EXPECT_EQ(Download("sub-a", t), data);
 }
 
-TEST_F(TransferTest, ACorruptedOrTruncatedChunkIsRefusedAndCanBeSentAgain) {
+TEST_P(TransferTest, ACorruptedOrTruncatedChunkIsRefusedAndCanBeSentAgain) {
   const std::string data = Bytes(2 * kChunk, 4);
   Transfer t = Start(data);
   std::string chunk = data.substr(0, kChunk);
@@ -177,7 +181,7 @@ TEST_F(TransferTest, ACorruptedOrTruncatedChunkIsRefusedAndCanBeSentAgain) {
   ASSERT_EQ(*store_->PutChunk(t.id, 0, chunk, announced), ChunkOutcome::kStored);
 }
 
-TEST_F(TransferTest, AnOffsetNotOnAChunkBoundaryIsRefused) {
+TEST_P(TransferTest, AnOffsetNotOnAChunkBoundaryIsRefused) {
   const std::string data = Bytes(2 * kChunk, 5);
   Transfer t = Start(data);
   std::string chunk = data.substr(10, kChunk);
@@ -188,7 +192,7 @@ TEST_F(TransferTest, AnOffsetNotOnAChunkBoundaryIsRefused) {
   ASSERT_FALSE(beyond.ok());
 }
 
-TEST_F(TransferTest, AnUploadResumesAfterTheStoreIsReopened) {
+TEST_P(TransferTest, AnUploadResumesAfterTheStoreIsReopened) {
   const std::string data = Bytes(3 * kChunk + 5, 6);
   Transfer t = Start(data, TransferCipher::kAes256Gcm);
   ASSERT_TRUE(Put(t, data, 0).ok());
@@ -205,7 +209,7 @@ TEST_F(TransferTest, AnUploadResumesAfterTheStoreIsReopened) {
   EXPECT_EQ(Download("sub-b", t), data);
 }
 
-TEST_F(TransferTest, CompletingBeforeEveryChunkArrivedChangesNothing) {
+TEST_P(TransferTest, CompletingBeforeEveryChunkArrivedChangesNothing) {
   const std::string data = Bytes(2 * kChunk, 7);
   Transfer t = Start(data);
   ASSERT_TRUE(Put(t, data, 1).ok());
@@ -221,7 +225,7 @@ TEST_F(TransferTest, CompletingBeforeEveryChunkArrivedChangesNothing) {
   EXPECT_EQ(store_->Inbox("sub-a", false)->size(), 1u);
 }
 
-TEST_F(TransferTest, AWholeFileDigestMismatchFailsTheTransferAndDeliversNothing) {
+TEST_P(TransferTest, AWholeFileDigestMismatchFailsTheTransferAndDeliversNothing) {
   const std::string data = Bytes(2 * kChunk, 8);
   TransferRequest r;
   r.name = "a.bin";
@@ -240,7 +244,7 @@ TEST_F(TransferTest, AWholeFileDigestMismatchFailsTheTransferAndDeliversNothing)
   EXPECT_TRUE(store_->Inbox("sub-a", true)->empty());
 }
 
-TEST_F(TransferTest, Sm3DigestsAreVerifiedToo) {
+TEST_P(TransferTest, Sm3DigestsAreVerifiedToo) {
   const std::string data = Bytes(kChunk + 17, 9);
   Transfer t = Start(data, TransferCipher::kNone, DigestAlgorithm::kSm3);
   EXPECT_EQ(t.digest, crypto::Sm3Hex(data));
@@ -249,7 +253,7 @@ TEST_F(TransferTest, Sm3DigestsAreVerifiedToo) {
   ASSERT_TRUE(store_->Complete(t.id).ok());
 }
 
-TEST_F(TransferTest, EncryptedChunksAreNotStoredInClearAndReadBackWhole) {
+TEST_P(TransferTest, EncryptedChunksAreNotStoredInClearAndReadBackWhole) {
   for (TransferCipher cipher : {TransferCipher::kSm4Ctr, TransferCipher::kAes256Gcm}) {
     SCOPED_TRACE(std::string(TransferCipherName(cipher)));
     const std::string data = Bytes(2 * kChunk + 300, 10);
@@ -270,7 +274,7 @@ TEST_F(TransferTest, EncryptedChunksAreNotStoredInClearAndReadBackWhole) {
   }
 }
 
-TEST_F(TransferTest, AnAlteredEncryptedFileIsRefusedOnRead) {
+TEST_P(TransferTest, AnAlteredEncryptedFileIsRefusedOnRead) {
   const std::string data = Bytes(kChunk, 11);
   Transfer t = Start(data, TransferCipher::kSm4Ctr);
   ASSERT_TRUE(Put(t, data, 0).ok());
@@ -286,7 +290,7 @@ TEST_F(TransferTest, AnAlteredEncryptedFileIsRefusedOnRead) {
   EXPECT_EQ(read.error().code, errc::kPermissionDenied);
 }
 
-TEST_F(TransferTest, AcknowledgingRemovesTheFileFromTheInbox) {
+TEST_P(TransferTest, AcknowledgingRemovesTheFileFromTheInbox) {
   const std::string data = Bytes(kChunk / 2, 12);
   Transfer t = Start(data);
   ASSERT_TRUE(Put(t, data, 0).ok());
@@ -301,7 +305,7 @@ TEST_F(TransferTest, AcknowledgingRemovesTheFileFromTheInbox) {
   EXPECT_EQ(store_->Acknowledge("sub-c", t.id).error().code, errc::kNotFound);
 }
 
-TEST_F(TransferTest, BadStartsAreRefused) {
+TEST_P(TransferTest, BadStartsAreRefused) {
   TransferRequest r;
   r.name = "../etc/passwd";
   r.size = 10;
@@ -322,7 +326,7 @@ TEST_F(TransferTest, BadStartsAreRefused) {
   EXPECT_TRUE(store_->Start(r).ok());
 }
 
-TEST_F(TransferTest, AnEmptyFileCompletesWithoutChunks) {
+TEST_P(TransferTest, AnEmptyFileCompletesWithoutChunks) {
   Transfer t = Start(std::string());
   auto done = store_->Complete(t.id);
   ASSERT_TRUE(done.ok()) << done.error().message;
@@ -330,6 +334,10 @@ TEST_F(TransferTest, AnEmptyFileCompletesWithoutChunks) {
   ASSERT_TRUE(read.ok());
   EXPECT_TRUE(read->empty());
 }
+
+INSTANTIATE_TEST_SUITE_P(Databases, TransferTest,
+                         ::testing::Values("sqlite", "postgres", "mariadb"),
+                         [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace tongban::exchange
