@@ -280,6 +280,8 @@ class TransferApi {
       }
     } else if (s.size() == 2 && get) {
       return WithCaller(request, response, relative, Access::kSignedOrAdmin, [&](const Caller& c) { ShowStatus(c, s[1], response); });
+    } else if (s.size() == 2 && m == "DELETE") {
+      return WithCaller(request, response, relative, Access::kSigned, [&](const Caller& c) { Cancel(c, s[1], response); });
     } else if (s.size() == 4 && s[2] == "chunks" && m == "PUT") {
       return WithCaller(request, response, relative, Access::kSigned, [&](const Caller& c) { PutChunk(c, s[1], s[3], request, response); });
     } else if (s.size() == 3 && s[2] == "complete" && m == "POST") {
@@ -460,6 +462,16 @@ class TransferApi {
     response.SetJson(200, codec::RenderJson(TransferJson(*done, nullptr)));
   }
 
+  void Cancel(const Caller& c, std::string_view id, http::Response& response) {
+    auto t = Owned(c, id);
+    if (!t.ok()) return WriteError(response, t.error());
+    auto cancelled = store_->Cancel(id);
+    if (!cancelled.ok()) return WriteError(response, cancelled.error());
+    auto after = store_->Get(id);
+    if (!after.ok()) return WriteError(response, after.error());
+    response.SetJson(200, codec::RenderJson(TransferJson(*after, nullptr)));
+  }
+
   void Inbox(const Caller& c, const http::Request& request, http::Response& response) {
     const bool all = request.ParamOr("all") == "1" || request.ParamOr("all") == "true";
     auto items = store_->Inbox(c.servicecode, all);
@@ -540,7 +552,7 @@ class TransferApi {
 Status RegisterTransferRoutes(http::Router& router, std::shared_ptr<TransferStore> store,
                               sso::SsoContext& context) {
   auto api = std::make_shared<TransferApi>(std::move(store), context);
-  for (const char* method : {"GET", "POST", "PUT"}) {
+  for (const char* method : {"GET", "POST", "PUT", "DELETE"}) {
     router.AddPrefix(
         method, kPrefix,
         // Every handler reads SQL or files, hashes or fsyncs: off the I/O threads.

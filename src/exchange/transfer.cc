@@ -706,6 +706,38 @@ Result<Transfer> TransferStore::Complete(std::string_view id) {
   return std::move(*t);
 }
 
+Status TransferStore::Cancel(std::string_view id) {
+  Impl& impl = *impl_;
+  if (!ValidId(id)) return Error::NotFound("no such transfer");
+  std::string key(id);
+  // Shares Complete's mark: a transfer is never cancelled while it is verified.
+  Impl::BusyMark mark(impl, key + "/complete");
+  if (!mark.held()) {
+    return Coded(transfer_code::kChunkBusy, "the transfer is being completed");
+  }
+  auto cancelled = impl.sql.WithTransaction([&](soci::session& s) -> Result<bool> {
+    std::string state;
+    s << "SELECT state FROM exchange_transfers WHERE id = :t" +
+             std::string(sql_dialect::ForUpdate(impl.sql.dialect())),
+        soci::use(key, "t"), soci::into(state);
+    if (!s.got_data()) return Error::NotFound("no such transfer");
+    if (state == "delivered") {
+      return Coded(transfer_code::kWrongState, "the transfer is already delivered");
+    }
+    if (state != "receiving") return false;
+    long long now = impl.clock.NowMillis();
+    std::string reason = "cancelled by the sender";
+    s << "UPDATE exchange_transfers SET state = 'failed', fail_reason = :r, updated_ms = :now "
+         "WHERE id = :t",
+        soci::use(reason, "r"), soci::use(now, "now"), soci::use(key, "t");
+    return true;
+  });
+  if (!cancelled.ok()) return std::move(cancelled).error();
+  std::error_code ec;
+  std::filesystem::remove(impl.PartialPath(key), ec);
+  return Status::Ok();
+}
+
 Result<std::vector<InboxEntry>> TransferStore::Inbox(std::string_view subscriber,
                                                      bool include_acknowledged) {
   std::string sub(subscriber);

@@ -148,6 +148,10 @@ class TransferStore {
   // dropped). Completing a delivered transfer again returns it unchanged.
   Result<Transfer> Complete(std::string_view id);
 
+  // The sender gives up: a receiving transfer becomes failed ("cancelled")
+  // and its bytes are deleted. kWrongState once delivered; a failed one stays.
+  Status Cancel(std::string_view id);
+
   Result<std::vector<InboxEntry>> Inbox(std::string_view subscriber, bool include_acknowledged);
   // NotFound unless `transfer_id` was delivered to `subscriber` and not acknowledged.
   Result<InboxEntry> InboxItem(std::string_view subscriber, std::string_view transfer_id);

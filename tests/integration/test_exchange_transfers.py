@@ -241,6 +241,15 @@ class TransferTest(unittest.TestCase):
         # The sender's own listing.
         mine = sender.call("GET", "transfers").json()["transfers"]
         self.assertEqual([x["id"] for x in mine], [t["id"]])
+        # Cancelling: only the sender, only before delivery.
+        c = sender.start(name="gone.bin", size=len(small),
+                         digest=hashlib.sha256(small).hexdigest(), subscribers=["xfsub1"])
+        self.assertEqual(other.call("DELETE", "transfers/" + c["id"]).status_code, 404)
+        gone = sender.call("DELETE", "transfers/" + c["id"])
+        self.assertEqual(gone.status_code, 200, gone.text)
+        self.assertEqual(gone.json()["state"], "failed")
+        self.assertEqual(sender.put_chunk(c["id"], 0, small).status_code, 409)
+        self.assertEqual(sender.call("DELETE", "transfers/" + t["id"]).status_code, 409)
 
 
 if __name__ == "__main__":

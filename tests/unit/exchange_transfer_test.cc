@@ -305,6 +305,26 @@ TEST_P(TransferTest, AcknowledgingRemovesTheFileFromTheInbox) {
   EXPECT_EQ(store_->Acknowledge("sub-c", t.id).error().code, errc::kNotFound);
 }
 
+TEST_P(TransferTest, ACancelledTransferTakesNoMoreChunksAndKeepsNoBytes) {
+  const std::string data = Bytes(2 * kChunk, 13);
+  Transfer t = Start(data);
+  ASSERT_TRUE(Put(t, data, 0).ok());
+  ASSERT_TRUE(store_->Cancel(t.id).ok());
+  EXPECT_EQ(store_->Get(t.id)->state, TransferState::kFailed);
+  EXPECT_EQ(store_->Get(t.id)->error, "cancelled by the sender");
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "files" / "partial" / (t.id + ".part")));
+  auto late = Put(t, data, 1);
+  ASSERT_FALSE(late.ok());
+  EXPECT_EQ(late.error().code, transfer_code::kWrongState);
+  EXPECT_FALSE(store_->Complete(t.id).ok());
+  EXPECT_TRUE(store_->Cancel(t.id).ok());  // again: nothing to do
+  Transfer done = Start(data);
+  ASSERT_TRUE(Put(done, data, 0).ok());
+  ASSERT_TRUE(Put(done, data, 1).ok());
+  ASSERT_TRUE(store_->Complete(done.id).ok());
+  EXPECT_EQ(store_->Cancel(done.id).error().code, transfer_code::kWrongState);
+}
+
 TEST_P(TransferTest, BadStartsAreRefused) {
   TransferRequest r;
   r.name = "../etc/passwd";
