@@ -90,7 +90,8 @@ void WriteError(http::Response& response, const Error& e) {
   const int status = HttpStatusFor(e);
   if (status == 500) {
     spdlog::error("exchange transfers: {}", e.message);
-    response.SetJson(500, R"({"error":{"code":500,"message":"internal error, see the server log"}})");
+    response.SetJson(500,
+                     R"({"error":{"code":500,"message":"internal error, see the server log"}})");
     return;
   }
   codec::Value error = codec::Value::Object(2);
@@ -263,38 +264,50 @@ class TransferApi {
     if (s.empty() || s[0] != "transfers") {
       s.clear();
     } else if (s.size() == 1) {
-      if (m == "POST") return WithCaller(request, response, relative, Access::kSigned, [&](const Caller& c) { Start(c, request, response); });
-      if (get) return WithCaller(request, response, relative, Access::kSignedOrAdmin, [&](const Caller& c) { List(c, request, response); });
+      if (m == "POST")
+        return WithCaller(request, response, relative, Access::kSigned,
+                          [&](const Caller& c) { Start(c, request, response); });
+      if (get)
+        return WithCaller(request, response, relative, Access::kSignedOrAdmin,
+                          [&](const Caller& c) { List(c, request, response); });
     } else if (s.size() >= 2 && s[1] == "inbox") {
       if (s.size() == 2 && get) {
-        return WithCaller(request, response, relative, Access::kSigned, [&](const Caller& c) { Inbox(c, request, response); });
+        return WithCaller(request, response, relative, Access::kSigned,
+                          [&](const Caller& c) { Inbox(c, request, response); });
       }
       if (s.size() == 3 && get) {
-        return WithCaller(request, response, relative, Access::kSigned, [&](const Caller& c) { InboxItem(c, s[2], response); });
+        return WithCaller(request, response, relative, Access::kSigned,
+                          [&](const Caller& c) { InboxItem(c, s[2], response); });
       }
       if (s.size() == 4 && s[3] == "content" && get) {
-        return WithCaller(request, response, relative, Access::kSigned, [&](const Caller& c) { Download(c, s[2], request, response); });
+        return WithCaller(request, response, relative, Access::kSigned,
+                          [&](const Caller& c) { Download(c, s[2], request, response); });
       }
       if (s.size() == 4 && s[3] == "ack" && m == "POST") {
-        return WithCaller(request, response, relative, Access::kSigned, [&](const Caller& c) { Acknowledge(c, s[2], response); });
+        return WithCaller(request, response, relative, Access::kSigned,
+                          [&](const Caller& c) { Acknowledge(c, s[2], response); });
       }
     } else if (s.size() == 2 && get) {
-      return WithCaller(request, response, relative, Access::kSignedOrAdmin, [&](const Caller& c) { ShowStatus(c, s[1], response); });
+      return WithCaller(request, response, relative, Access::kSignedOrAdmin,
+                        [&](const Caller& c) { ShowStatus(c, s[1], response); });
     } else if (s.size() == 2 && m == "DELETE") {
-      return WithCaller(request, response, relative, Access::kSigned, [&](const Caller& c) { Cancel(c, s[1], response); });
+      return WithCaller(request, response, relative, Access::kSigned,
+                        [&](const Caller& c) { Cancel(c, s[1], response); });
     } else if (s.size() == 4 && s[2] == "chunks" && m == "PUT") {
-      return WithCaller(request, response, relative, Access::kSigned, [&](const Caller& c) { PutChunk(c, s[1], s[3], request, response); });
+      return WithCaller(request, response, relative, Access::kSigned,
+                        [&](const Caller& c) { PutChunk(c, s[1], s[3], request, response); });
     } else if (s.size() == 3 && s[2] == "complete" && m == "POST") {
-      return WithCaller(request, response, relative, Access::kSigned, [&](const Caller& c) { Complete(c, s[1], response); });
+      return WithCaller(request, response, relative, Access::kSigned,
+                        [&](const Caller& c) { Complete(c, s[1], response); });
     }
     WriteError(response, Error::NotFound("no such transfer interface: " + std::string(m) + " /" +
-                         std::string(relative)));
+                                         std::string(relative)));
   }
 
  private:
   template <typename F>
-  void WithCaller(const http::Request& request, http::Response& response,
-                  std::string_view relative, Access access, F&& then) {
+  void WithCaller(const http::Request& request, http::Response& response, std::string_view relative,
+                  Access access, F&& then) {
     auto caller = Authenticate(request, relative, access);
     if (!caller.ok()) {
       WriteError(response, caller.error());
@@ -309,8 +322,9 @@ class TransferApi {
                               Access access) {
     if (request.Param("servicecode")) return Signed(request, relative);
     if (access == Access::kSigned) {
-      return Error{kSignatureRefused, "a signed call is required (servicecode, time, signmethod, "
-                                      "nonce, sign; docs/integrate-zj.md §2a)"};
+      return Error{kSignatureRefused,
+                   "a signed call is required (servicecode, time, signmethod, "
+                   "nonce, sign; docs/integrate-zj.md §2a)"};
     }
     auto cookie = request.Cookie(sso::kSessionCookieName);
     if (!cookie || cookie->empty()) return Error{kNotLoggedIn, "log in first"};
@@ -377,7 +391,8 @@ class TransferApi {
     if (!b.Find("size") || !integer("size", &r.size) || !integer("chunk_size", &r.chunk_size)) {
       return WriteError(response, Error::InvalidArgument("size and chunk_size must be integers"));
     }
-    auto alg = ParseDigestAlgorithm(b.Find("digest_algorithm") ? text("digest_algorithm") : "sha256");
+    auto alg =
+        ParseDigestAlgorithm(b.Find("digest_algorithm") ? text("digest_algorithm") : "sha256");
     if (!alg.ok()) return WriteError(response, alg.error());
     r.digest_algorithm = *alg;
     r.digest = text("digest");
@@ -415,7 +430,8 @@ class TransferApi {
     if (!list.ok()) return WriteError(response, list.error());
     codec::Value items = codec::Value::Array(list->size());
     for (const Transfer& t : *list) items.Push(TransferJson(t, nullptr));
-    response.SetJson(200, codec::RenderJson(codec::Value::Object(1).Set("transfers", std::move(items))));
+    response.SetJson(200,
+                     codec::RenderJson(codec::Value::Object(1).Set("transfers", std::move(items))));
   }
 
   // The transfer when the caller may see it (its sender, or an administrator).
@@ -497,8 +513,9 @@ class TransferApi {
     const int64_t window = store_->options().max_read_bytes;
     response.AddHeader("Accept-Ranges", "bytes");
     response.AddHeader("X-Transfer-Size", std::to_string(item->size));
-    response.AddHeader("X-Transfer-Digest",
-                       std::string(DigestAlgorithmName(item->digest_algorithm)) + ":" + item->digest);
+    response.AddHeader(
+        "X-Transfer-Digest",
+        std::string(DigestAlgorithmName(item->digest_algorithm)) + ":" + item->digest);
     response.AddHeader("Content-Disposition",
                        "attachment; filename*=UTF-8''" + PercentEncode(item->name));
     bool unsatisfiable = false;
@@ -512,9 +529,9 @@ class TransferApi {
     }
     if (!range) {
       if (item->size > window) {
-        return WriteError(response, Error{kUseRange, "the file is larger than " +
-                                                         std::to_string(window) +
-                                                         " bytes: fetch it with Range requests"});
+        return WriteError(response,
+                          Error{kUseRange, "the file is larger than " + std::to_string(window) +
+                                               " bytes: fetch it with Range requests"});
       }
       auto bytes = store_->Read(c.servicecode, id, 0, item->size);
       if (!bytes.ok()) return WriteError(response, bytes.error());

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <limits>
 #include <mutex>
 #include <set>
 #include <system_error>
@@ -256,7 +257,8 @@ struct TransferStore::Impl {
   Result<ChunkCipher> CipherOf(const Transfer& t, const std::string& sealed_key) const {
     if (t.cipher == TransferCipher::kNone) return ChunkCipher::Create(TransferCipher::kNone, "");
     auto key_hex = box.Open(sealed_key, SealContext(t.id));
-    if (!key_hex.ok()) return Error::Internal("transfer key does not open: " + key_hex.error().message);
+    if (!key_hex.ok())
+      return Error::Internal("transfer key does not open: " + key_hex.error().message);
     auto key = crypto::HexDecode(*key_hex);
     if (!key.ok()) return Error::Internal("transfer key is malformed");
     return ChunkCipher::Create(t.cipher, std::move(*key));
@@ -273,16 +275,16 @@ struct TransferStore::Impl {
     std::string query = "SELECT " + std::string(kTransferColumns) +
                         ", sealed_key FROM exchange_transfers WHERE id = :id";
     if (for_update) query += sql_dialect::ForUpdate(sql.dialect());
-    s << query, soci::use(id, "id"), soci::into(t.id, found), soci::into(t.name),
-        soci::into(size), soci::into(chunk), soci::into(alg), soci::into(t.digest),
-        soci::into(t.resource_code), soci::into(t.sender), soci::into(cipher), soci::into(state),
-        soci::into(t.error), soci::into(created), soci::into(updated), soci::into(completed),
-        soci::into(sealed);
+    s << query, soci::use(id, "id"), soci::into(t.id, found), soci::into(t.name), soci::into(size),
+        soci::into(chunk), soci::into(alg), soci::into(t.digest), soci::into(t.resource_code),
+        soci::into(t.sender), soci::into(cipher), soci::into(state), soci::into(t.error),
+        soci::into(created), soci::into(updated), soci::into(completed), soci::into(sealed);
     if (!s.got_data() || found != soci::i_ok) return Error::NotFound("no such transfer");
     t.size = size;
     t.chunk_size = chunk;
-    t.digest_algorithm = ParseDigestAlgorithm(alg).ok() ? *ParseDigestAlgorithm(alg)
-                                                        : DigestAlgorithm::kSha256;
+    auto a = ParseDigestAlgorithm(alg);
+    if (!a.ok()) return Error::Internal("transfer has an unknown digest algorithm " + alg);
+    t.digest_algorithm = *a;
     auto c = ParseTransferCipher(cipher);
     if (!c.ok()) return Error::Internal("transfer has an unknown cipher " + cipher);
     t.cipher = *c;
@@ -310,15 +312,18 @@ struct TransferStore::Impl {
     return t;
   }
 
-  Result<std::vector<ChunkRow>> LoadChunks(soci::session& s, const std::string& id) {
+  // The chunk rows with first <= index <= last, in index order.
+  Result<std::vector<ChunkRow>> LoadChunks(soci::session& s, const std::string& id,
+                                           int64_t first = 0,
+                                           int64_t last = std::numeric_limits<int64_t>::max()) {
     std::vector<ChunkRow> out;
-    long long index = 0, length = 0;
+    long long index = 0, length = 0, from = first, to = last;
     std::string sha, iv, tag;
     soci::statement st =
         (s.prepare << "SELECT idx, chunk_length, sha256, iv, tag FROM exchange_transfer_chunks "
-                      "WHERE transfer_id = :id ORDER BY idx",
-         soci::use(id, "id"), soci::into(index), soci::into(length), soci::into(sha),
-         soci::into(iv), soci::into(tag));
+                      "WHERE transfer_id = :id AND idx >= :a AND idx <= :b ORDER BY idx",
+         soci::use(id, "id"), soci::use(from, "a"), soci::use(to, "b"), soci::into(index),
+         soci::into(length), soci::into(sha), soci::into(iv), soci::into(tag));
     if (st.execute(true)) {
       do {
         ChunkRow row;
@@ -334,6 +339,54 @@ struct TransferStore::Impl {
       } while (st.fetch());
     }
     return out;
+  }
+
+  // The subscriber's inbox, or its entry for `transfer_id` when not empty.
+  Result<std::vector<InboxEntry>> QueryInbox(std::string_view subscriber,
+                                             std::string_view transfer_id,
+                                             bool include_acknowledged) {
+    std::string sub(subscriber), only(transfer_id);
+    return sql.WithSession([&](soci::session& s) -> Result<std::vector<InboxEntry>> {
+      std::vector<InboxEntry> out;
+      InboxEntry e;
+      std::string alg;
+      long long size = 0, delivered = 0, acked = 0;
+      std::string query =
+          "SELECT i.transfer_id, t.file_name, t.byte_size, t.digest_alg, t.digest, t.sender, "
+          "t.resource_code, i.delivered_ms, i.acknowledged_ms FROM exchange_transfer_inbox i "
+          "JOIN exchange_transfers t ON t.id = i.transfer_id WHERE i.subscriber = :s";
+      if (!include_acknowledged) query += " AND i.acknowledged_ms = 0";
+      if (!only.empty()) query += " AND i.transfer_id = :t";
+      query += " ORDER BY i.delivered_ms, i.transfer_id";
+      soci::statement st(s);
+      st.exchange(soci::use(sub, "s"));
+      if (!only.empty()) st.exchange(soci::use(only, "t"));
+      st.exchange(soci::into(e.transfer_id));
+      st.exchange(soci::into(e.name));
+      st.exchange(soci::into(size));
+      st.exchange(soci::into(alg));
+      st.exchange(soci::into(e.digest));
+      st.exchange(soci::into(e.sender));
+      st.exchange(soci::into(e.resource_code));
+      st.exchange(soci::into(delivered));
+      st.exchange(soci::into(acked));
+      st.alloc();
+      st.prepare(query);
+      st.define_and_bind();
+      if (st.execute(true)) {
+        do {
+          e.subscriber = sub;
+          e.size = size;
+          auto a = ParseDigestAlgorithm(alg);
+          if (!a.ok()) return Error::Internal("transfer has an unknown digest algorithm " + alg);
+          e.digest_algorithm = *a;
+          e.delivered_ms = delivered;
+          e.acknowledged_ms = acked;
+          out.push_back(e);
+        } while (st.fetch());
+      }
+      return out;
+    });
   }
 
   // Reads plaintext chunk `row` of `t` from `fd` into `buffer`.
@@ -402,7 +455,8 @@ Result<Transfer> TransferStore::Start(const TransferRequest& request) {
   }
   std::sort(subscribers.begin(), subscribers.end());
   subscribers.erase(std::unique(subscribers.begin(), subscribers.end()), subscribers.end());
-  if (subscribers.empty()) return Error::InvalidArgument("a transfer needs at least one subscriber");
+  if (subscribers.empty())
+    return Error::InvalidArgument("a transfer needs at least one subscriber");
   for (const std::string& s : subscribers) {
     if (s.empty() || s.size() > 128) return Error::InvalidArgument("bad subscriber " + s);
   }
@@ -460,8 +514,8 @@ Result<Transfer> TransferStore::Start(const TransferRequest& request) {
         soci::use(t.id, "id"), soci::use(t.name, "n"), soci::use(size, "sz"),
         soci::use(chunk_size, "cs"), soci::use(alg, "da"), soci::use(t.digest, "d"),
         soci::use(t.resource_code, "rc"), soci::use(t.sender, "se"), soci::use(cipher, "ci"),
-        soci::use(sealed, "k"), soci::use(state, "st"), soci::use(empty, "fr"),
-        soci::use(now, "c"), soci::use(now, "u"), soci::use(zero, "done");
+        soci::use(sealed, "k"), soci::use(state, "st"), soci::use(empty, "fr"), soci::use(now, "c"),
+        soci::use(now, "u"), soci::use(zero, "done");
     for (const std::string& sub : t.subscribers) {
       s << "INSERT INTO exchange_transfer_subscribers (transfer_id, subscriber) VALUES (:t, :s)",
           soci::use(t.id, "t"), soci::use(sub, "s");
@@ -507,10 +561,9 @@ Result<std::vector<Transfer>> TransferStore::List(std::string_view sender, int64
     std::string query = "SELECT id FROM exchange_transfers";
     if (!who.empty()) query += " WHERE sender = :s";
     query += " ORDER BY created_ms DESC, id LIMIT :lim";
-    soci::statement st = who.empty()
-                             ? (s.prepare << query, soci::use(lim, "lim"), soci::into(id))
-                             : (s.prepare << query, soci::use(who, "s"), soci::use(lim, "lim"),
-                                soci::into(id));
+    soci::statement st = who.empty() ? (s.prepare << query, soci::use(lim, "lim"), soci::into(id))
+                                     : (s.prepare << query, soci::use(who, "s"),
+                                        soci::use(lim, "lim"), soci::into(id));
     if (st.execute(true)) {
       do ids.push_back(id);
       while (st.fetch());
@@ -526,13 +579,12 @@ Result<std::vector<Transfer>> TransferStore::List(std::string_view sender, int64
 }
 
 Result<ChunkOutcome> TransferStore::PutChunk(std::string_view id, int64_t offset,
-                                             std::string_view bytes,
-                                             std::string_view sha256_hex) {
+                                             std::string_view bytes, std::string_view sha256_hex) {
   Impl& impl = *impl_;
   if (!ValidId(id)) return Error::NotFound("no such transfer");
   std::string key(id), sealed_key;
-  auto t = impl.sql.WithSession(
-      [&](soci::session& s) { return impl.Load(s, key, &sealed_key, false); });
+  auto t =
+      impl.sql.WithSession([&](soci::session& s) { return impl.Load(s, key, &sealed_key, false); });
   if (!t.ok()) return std::move(t).error();
   if (offset < 0 || offset % t->chunk_size != 0 || offset >= std::max<int64_t>(t->size, 1) ||
       t->size == 0) {
@@ -542,9 +594,9 @@ Result<ChunkOutcome> TransferStore::PutChunk(std::string_view id, int64_t offset
   const int64_t index = offset / t->chunk_size;
   const int64_t expected = t->ChunkLength(index);
   if (static_cast<int64_t>(bytes.size()) != expected) {
-    return Coded(transfer_code::kChunkCorrupt,
-                 "chunk at offset " + std::to_string(offset) + " must be " +
-                     std::to_string(expected) + " bytes, got " + std::to_string(bytes.size()));
+    return Coded(transfer_code::kChunkCorrupt, "chunk at offset " + std::to_string(offset) +
+                                                   " must be " + std::to_string(expected) +
+                                                   " bytes, got " + std::to_string(bytes.size()));
   }
   const std::string announced = Lower(sha256_hex);
   const std::string actual = crypto::Sha256Hex(bytes);
@@ -606,9 +658,8 @@ Result<ChunkOutcome> TransferStore::PutChunk(std::string_view id, int64_t offset
     std::string iv_hex = crypto::HexEncode(iv), tag_hex = crypto::HexEncode(tag);
     s << "INSERT INTO exchange_transfer_chunks (transfer_id, idx, chunk_length, sha256, iv, tag, "
          "received_ms) VALUES (:t, :i, :l, :h, :iv, :tag, :now)",
-        soci::use(key, "t"), soci::use(idx, "i"), soci::use(length, "l"),
-        soci::use(actual, "h"), soci::use(iv_hex, "iv"), soci::use(tag_hex, "tag"),
-        soci::use(now, "now");
+        soci::use(key, "t"), soci::use(idx, "i"), soci::use(length, "l"), soci::use(actual, "h"),
+        soci::use(iv_hex, "iv"), soci::use(tag_hex, "tag"), soci::use(now, "now");
     s << "UPDATE exchange_transfers SET updated_ms = :now WHERE id = :t", soci::use(now, "now"),
         soci::use(key, "t");
     return Status::Ok();
@@ -626,8 +677,8 @@ Result<Transfer> TransferStore::Complete(std::string_view id) {
     return Coded(transfer_code::kChunkBusy, "the transfer is being completed by another request");
   }
   std::string sealed_key;
-  auto t = impl.sql.WithSession(
-      [&](soci::session& s) { return impl.Load(s, key, &sealed_key, false); });
+  auto t =
+      impl.sql.WithSession([&](soci::session& s) { return impl.Load(s, key, &sealed_key, false); });
   if (!t.ok()) return std::move(t).error();
   if (t->state == TransferState::kDelivered) return std::move(*t);
   if (t->state == TransferState::kFailed) {
@@ -637,8 +688,8 @@ Result<Transfer> TransferStore::Complete(std::string_view id) {
   if (!rows.ok()) return std::move(rows).error();
   if (static_cast<int64_t>(rows->size()) != t->chunk_count()) {
     return Coded(transfer_code::kChunksMissing,
-                 std::to_string(t->chunk_count() - static_cast<int64_t>(rows->size())) +
-                     " of " + std::to_string(t->chunk_count()) + " chunks are missing");
+                 std::to_string(t->chunk_count() - static_cast<int64_t>(rows->size())) + " of " +
+                     std::to_string(t->chunk_count()) + " chunks are missing");
   }
   auto cipher = impl.CipherOf(*t, sealed_key);
   if (!cipher.ok()) return std::move(cipher).error();
@@ -658,8 +709,8 @@ Result<Transfer> TransferStore::Complete(std::string_view id) {
     }
     const std::string actual = digest.FinalHex();
     if (actual != t->digest) {
-      std::string reason = std::string(DigestAlgorithmName(t->digest_algorithm)) + " of the file is " +
-                           actual + ", not the announced " + t->digest;
+      std::string reason = std::string(DigestAlgorithmName(t->digest_algorithm)) +
+                           " of the file is " + actual + ", not the announced " + t->digest;
       Status failed = impl.sql.WithTransaction([&](soci::session& s) -> Status {
         long long now = impl.clock.NowMillis();
         s << "UPDATE exchange_transfers SET state = 'failed', fail_reason = :r, updated_ms = :now "
@@ -740,45 +791,16 @@ Status TransferStore::Cancel(std::string_view id) {
 
 Result<std::vector<InboxEntry>> TransferStore::Inbox(std::string_view subscriber,
                                                      bool include_acknowledged) {
-  std::string sub(subscriber);
-  return impl_->sql.WithSession([&](soci::session& s) -> Result<std::vector<InboxEntry>> {
-    std::vector<InboxEntry> out;
-    InboxEntry e;
-    std::string alg;
-    long long size = 0, delivered = 0, acked = 0;
-    std::string query =
-        "SELECT i.transfer_id, t.file_name, t.byte_size, t.digest_alg, t.digest, t.sender, "
-        "t.resource_code, i.delivered_ms, i.acknowledged_ms FROM exchange_transfer_inbox i "
-        "JOIN exchange_transfers t ON t.id = i.transfer_id WHERE i.subscriber = :s";
-    if (!include_acknowledged) query += " AND i.acknowledged_ms = 0";
-    query += " ORDER BY i.delivered_ms, i.transfer_id";
-    soci::statement st =
-        (s.prepare << query, soci::use(sub, "s"), soci::into(e.transfer_id), soci::into(e.name),
-         soci::into(size), soci::into(alg), soci::into(e.digest), soci::into(e.sender),
-         soci::into(e.resource_code), soci::into(delivered), soci::into(acked));
-    if (st.execute(true)) {
-      do {
-        e.subscriber = sub;
-        e.size = size;
-        e.digest_algorithm = alg == "sm3" ? DigestAlgorithm::kSm3 : DigestAlgorithm::kSha256;
-        e.delivered_ms = delivered;
-        e.acknowledged_ms = acked;
-        out.push_back(e);
-      } while (st.fetch());
-    }
-    return out;
-  });
+  return impl_->QueryInbox(subscriber, {}, include_acknowledged);
 }
 
 Result<InboxEntry> TransferStore::InboxItem(std::string_view subscriber,
                                             std::string_view transfer_id) {
   if (!ValidId(transfer_id)) return Error::NotFound("no such file in the inbox");
-  auto all = Inbox(subscriber, false);
-  if (!all.ok()) return std::move(all).error();
-  for (InboxEntry& e : *all) {
-    if (e.transfer_id == transfer_id) return std::move(e);
-  }
-  return Error::NotFound("no such file in the inbox");
+  auto found = impl_->QueryInbox(subscriber, transfer_id, false);
+  if (!found.ok()) return std::move(found).error();
+  if (found->empty()) return Error::NotFound("no such file in the inbox");
+  return std::move(found->front());
 }
 
 Result<std::string> TransferStore::Read(std::string_view subscriber, std::string_view transfer_id,
@@ -789,14 +811,15 @@ Result<std::string> TransferStore::Read(std::string_view subscriber, std::string
   if (offset < 0 || offset > item->size) {
     return Error::InvalidArgument("offset beyond the end of the file");
   }
-  length = std::clamp<int64_t>(length, 0, std::min(impl.options.max_read_bytes, item->size - offset));
+  length =
+      std::clamp<int64_t>(length, 0, std::min(impl.options.max_read_bytes, item->size - offset));
   std::string out;
   if (length == 0) return out;
   Fd fd(::open(impl.InboxPath(subscriber, transfer_id).c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.ok()) return Error::Unavailable("inbox file is missing: " + ErrnoText(errno));
   std::string key(transfer_id), sealed_key;
-  auto t = impl.sql.WithSession(
-      [&](soci::session& s) { return impl.Load(s, key, &sealed_key, false); });
+  auto t =
+      impl.sql.WithSession([&](soci::session& s) { return impl.Load(s, key, &sealed_key, false); });
   if (!t.ok()) return std::move(t).error();
   if (t->cipher == TransferCipher::kNone) {
     out.resize(static_cast<size_t>(length));
@@ -809,15 +832,8 @@ Result<std::string> TransferStore::Read(std::string_view subscriber, std::string
   if (!cipher.ok()) return std::move(cipher).error();
   const int64_t first = offset / t->chunk_size;
   const int64_t last = (offset + length - 1) / t->chunk_size;
-  auto rows = impl.sql.WithSession([&](soci::session& s) -> Result<std::vector<ChunkRow>> {
-    auto all = impl.LoadChunks(s, key);
-    if (!all.ok()) return all;
-    std::vector<ChunkRow> wanted;
-    for (ChunkRow& r : *all) {
-      if (r.index >= first && r.index <= last) wanted.push_back(std::move(r));
-    }
-    return wanted;
-  });
+  auto rows =
+      impl.sql.WithSession([&](soci::session& s) { return impl.LoadChunks(s, key, first, last); });
   if (!rows.ok()) return std::move(rows).error();
   if (static_cast<int64_t>(rows->size()) != last - first + 1) {
     return Error::Internal("delivered transfer lacks chunk records");

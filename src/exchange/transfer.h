@@ -105,12 +105,12 @@ struct InboxEntry {
 
 // Error codes beyond errc (transfer-specific, for the API's answers).
 namespace transfer_code {
-inline constexpr int kChunkCorrupt = 7101;     // the chunk's bytes do not match its digest
-inline constexpr int kChunkConflict = 7102;    // other bytes than those stored at that offset
-inline constexpr int kChunksMissing = 7103;    // complete before every chunk arrived
-inline constexpr int kDigestMismatch = 7104;   // the whole file's digest differs: failed
-inline constexpr int kWrongState = 7105;       // not receiving (delivered or failed)
-inline constexpr int kChunkBusy = 7106;        // the same chunk is being written right now
+inline constexpr int kChunkCorrupt = 7101;    // the chunk's bytes do not match its digest
+inline constexpr int kChunkConflict = 7102;   // other bytes than those stored at that offset
+inline constexpr int kChunksMissing = 7103;   // complete before every chunk arrived
+inline constexpr int kDigestMismatch = 7104;  // the whole file's digest differs: failed
+inline constexpr int kWrongState = 7105;      // not receiving (delivered or failed)
+inline constexpr int kChunkBusy = 7106;       // the same chunk is being written right now
 }  // namespace transfer_code
 
 class TransferStore {

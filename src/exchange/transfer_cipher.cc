@@ -172,18 +172,18 @@ Status CheckCipherAvailable(TransferCipher cipher) {
 }
 
 std::string ChunkCipher::NewKey(TransferCipher cipher, Random& random) {
-  size_t bytes = cipher == TransferCipher::kSm4Ctr     ? kSm4KeyBytes + kMacKeyBytes
+  size_t bytes = cipher == TransferCipher::kSm4Ctr      ? kSm4KeyBytes + kMacKeyBytes
                  : cipher == TransferCipher::kAes256Gcm ? kAesKeyBytes
-                                                         : 0;
+                                                        : 0;
   std::string key(bytes, '\0');
   random.Fill(std::span<uint8_t>(reinterpret_cast<uint8_t*>(key.data()), key.size()));
   return key;
 }
 
 Result<ChunkCipher> ChunkCipher::Create(TransferCipher cipher, std::string key) {
-  const size_t want = cipher == TransferCipher::kSm4Ctr     ? kSm4KeyBytes + kMacKeyBytes
+  const size_t want = cipher == TransferCipher::kSm4Ctr      ? kSm4KeyBytes + kMacKeyBytes
                       : cipher == TransferCipher::kAes256Gcm ? kAesKeyBytes
-                                                              : 0;
+                                                             : 0;
   if (key.size() != want) return Error::InvalidArgument("transfer key has the wrong size");
   return ChunkCipher(cipher, std::move(key));
 }

@@ -3,8 +3,6 @@
 // directory: chunk bookkeeping, idempotent retries, corrupted chunks,
 // out-of-order arrival, resume after reopening, digest checks at completion,
 // encryption at rest.
-#include "exchange/transfer.h"
-
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -14,6 +12,7 @@
 #include <string>
 
 #include "crypto/digest.h"
+#include "exchange/transfer.h"
 #include "store_test_support.h"
 
 namespace tongban::exchange {
@@ -173,8 +172,9 @@ TEST_P(TransferTest, ACorruptedOrTruncatedChunkIsRefusedAndCanBeSentAgain) {
   auto bad = store_->PutChunk(t.id, 0, corrupted, announced);
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().code, transfer_code::kChunkCorrupt);
-  auto truncated = store_->PutChunk(t.id, 0, std::string_view(chunk).substr(0, kChunk - 10),
-                                    crypto::Sha256Hex(std::string_view(chunk).substr(0, kChunk - 10)));
+  auto truncated =
+      store_->PutChunk(t.id, 0, std::string_view(chunk).substr(0, kChunk - 10),
+                       crypto::Sha256Hex(std::string_view(chunk).substr(0, kChunk - 10)));
   ASSERT_FALSE(truncated.ok());
   EXPECT_EQ(truncated.error().code, transfer_code::kChunkCorrupt);
   EXPECT_EQ(store_->Get(t.id)->received_chunks, 0);
