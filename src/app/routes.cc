@@ -17,6 +17,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "app/exchange_transfer_wiring.h"
 #include "approval/api.h"
 #include "approval/notices.h"
 #include "approval/supervision.h"
@@ -408,6 +409,7 @@ Status Routes::Register(http::Router& router) {
     }
     TB_RETURN_IF_ERROR(impl.admin_api.Register(router, dir));
   }
+  TB_RETURN_IF_ERROR(MountExchangeTransfers(impl.node, impl.sso_context, router));
   if (impl.approval_api) {
     TB_RETURN_IF_ERROR(impl.approval_api->Register(router));
     const ApprovalConfig& approval = impl.node.config().approval;

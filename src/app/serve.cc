@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "app/exchange_transfer_wiring.h"
 #include "app/node.h"
 #include "app/routes.h"
 #include "approval/demo.h"
@@ -32,6 +33,7 @@ http::ServerOptions ServerOptionsFrom(const Config& config) {
     const size_t upload = static_cast<size_t>(config.approval.max_upload_bytes) + 64 * 1024;
     o.max_body_bytes = std::max(o.max_body_bytes, upload);
   }
+  o.max_body_bytes = std::max(o.max_body_bytes, ExchangeTransferBodyBytes());  // one chunk PUT
   o.idle_timeout = std::chrono::seconds(c.idle_timeout_s);
   o.read_timeout = std::chrono::seconds(c.read_timeout_s);
   o.trusted_proxies = c.trusted_proxies;

@@ -1,0 +1,363 @@
+// TransferStore on real databases (a SQLite file; private PostgreSQL, skipped
+// with the reason when none can be started; private MariaDB) and a real
+// directory: chunk bookkeeping, idempotent retries, corrupted chunks,
+// out-of-order arrival, resume after reopening, digest checks at completion,
+// encryption at rest.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+
+#include "crypto/digest.h"
+#include "exchange/transfer.h"
+#include "store_test_support.h"
+
+namespace tongban::exchange {
+namespace {
+
+constexpr int64_t kChunk = 64 * 1024;
+
+class TransferTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    dir_ = db_dir_.path();
+    std::string why;
+    url_ = store_test::FreshDatabaseUrl(GetParam(), db_dir_, &why);
+    if (url_.empty() && GetParam() == "postgres") GTEST_SKIP() << why;
+    ASSERT_FALSE(url_.empty()) << why;
+    auto box = crypto::SecretBox::Create(std::string(32, 'k'), random_);
+    ASSERT_TRUE(box.ok());
+    box_ = std::make_unique<crypto::SecretBox>(std::move(*box));
+    Reopen();
+  }
+  void TearDown() override {
+    store_.reset();
+    sql_.reset();
+  }
+
+  // Closes and opens the database and the store again, as a restart does.
+  void Reopen() {
+    store_.reset();
+    sql_.reset();
+    auto sql = SqlStore::Open(url_);
+    ASSERT_TRUE(sql.ok()) << sql.error().message;
+    sql_ = std::move(*sql);
+    TransferOptions options;
+    options.dir = dir_ / "files";
+    options.min_chunk_size = 1024;
+    options.default_chunk_size = kChunk;
+    options.max_read_bytes = 3 * kChunk / 2;
+    auto store = TransferStore::Open(*sql_, *box_, clock_, random_, options);
+    ASSERT_TRUE(store.ok()) << store.error().message;
+    store_ = std::move(*store);
+  }
+
+  static std::string Bytes(size_t size, uint32_t seed) {
+    std::string out(size, '\0');
+    for (size_t i = 0; i < size; ++i) {
+      seed = seed * 1103515245 + 12345;
+      out[i] = static_cast<char>(seed >> 16);
+    }
+    return out;
+  }
+
+  Transfer Start(const std::string& data, TransferCipher cipher = TransferCipher::kNone,
+                 DigestAlgorithm alg = DigestAlgorithm::kSha256) {
+    TransferRequest r;
+    r.name = "登记簿.zip";
+    r.size = static_cast<int64_t>(data.size());
+    r.digest_algorithm = alg;
+    r.digest = DigestHex(alg, data);
+    r.subscribers = {"sub-a", "sub-b"};
+    r.cipher = cipher;
+    r.sender = "sender";
+    auto t = store_->Start(r);
+    EXPECT_TRUE(t.ok()) << t.error().message;
+    return t.ok() ? *t : Transfer{};
+  }
+
+  Result<ChunkOutcome> Put(const Transfer& t, const std::string& data, int64_t index) {
+    std::string_view chunk = std::string_view(data).substr(
+        static_cast<size_t>(index * t.chunk_size), static_cast<size_t>(t.ChunkLength(index)));
+    return store_->PutChunk(t.id, index * t.chunk_size, chunk, crypto::Sha256Hex(chunk));
+  }
+
+  std::string Download(const std::string& subscriber, const Transfer& t) {
+    std::string out;
+    while (static_cast<int64_t>(out.size()) < t.size) {
+      auto piece = store_->Read(subscriber, t.id, static_cast<int64_t>(out.size()), t.size);
+      EXPECT_TRUE(piece.ok()) << piece.error().message;
+      if (!piece.ok() || piece->empty()) break;
+      out += *piece;
+    }
+    return out;
+  }
+
+  store_test::TempDir db_dir_;
+  std::filesystem::path dir_;
+  std::string url_;
+  FakeClock clock_;
+  FakeRandom random_{7};
+  std::unique_ptr<crypto::SecretBox> box_;
+  std::unique_ptr<SqlStore> sql_;
+  std::unique_ptr<TransferStore> store_;
+};
+
+TEST_P(TransferTest, ChunksArriveOutOfOrderAndTheFileIsDeliveredToEverySubscriber) {
+  const std::string data = Bytes(3 * kChunk + 1000, 1);
+  Transfer t = Start(data);
+  EXPECT_EQ(t.chunk_count(), 4);
+  EXPECT_EQ(t.ChunkLength(3), 1000);
+  for (int64_t i : {3, 1, 0, 2}) {
+    auto put = Put(t, data, i);
+    ASSERT_TRUE(put.ok()) << put.error().message;
+    EXPECT_EQ(*put, ChunkOutcome::kStored);
+  }
+  auto done = store_->Complete(t.id);
+  ASSERT_TRUE(done.ok()) << done.error().message;
+  EXPECT_EQ(done->state, TransferState::kDelivered);
+  for (const char* sub : {"sub-a", "sub-b"}) {
+    auto inbox = store_->Inbox(sub, false);
+    ASSERT_TRUE(inbox.ok());
+    ASSERT_EQ(inbox->size(), 1u);
+    EXPECT_EQ((*inbox)[0].name, "登记簿.zip");
+    EXPECT_EQ(Download(sub, t), data);
+  }
+  EXPECT_TRUE(store_->Inbox("sender", false)->empty());
+}
+
+TEST_P(TransferTest, StatusListsTheChunksReceived) {
+  const std::string data = Bytes(4 * kChunk, 2);
+  Transfer t = Start(data);
+  ASSERT_TRUE(Put(t, data, 2).ok());
+  ASSERT_TRUE(Put(t, data, 0).ok());
+  auto chunks = store_->Chunks(t.id);
+  ASSERT_TRUE(chunks.ok());
+  ASSERT_EQ(chunks->size(), 2u);
+  EXPECT_EQ((*chunks)[0].index, 0);
+  EXPECT_EQ((*chunks)[1].index, 2);
+  EXPECT_EQ((*chunks)[1].offset, 2 * kChunk);
+  auto got = store_->Get(t.id);
+  EXPECT_EQ(got->received_chunks, 2);
+  EXPECT_EQ(got->received_bytes, 2 * kChunk);
+}
+
+TEST_P(TransferTest, ARetriedChunkWithTheSameBytesIsAcceptedAndOtherBytesConflict) {
+  const std::string data = Bytes(2 * kChunk, 3);
+  Transfer t = Start(data);
+  ASSERT_EQ(*Put(t, data, 0), ChunkOutcome::kStored);
+  auto again = Put(t, data, 0);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, ChunkOutcome::kAlreadyHad);
+  std::string other = Bytes(kChunk, 99);
+  auto conflict = store_->PutChunk(t.id, 0, other, crypto::Sha256Hex(other));
+  ASSERT_FALSE(conflict.ok());
+  EXPECT_EQ(conflict.error().code, transfer_code::kChunkConflict);
+  // The stored bytes were not touched by the refused write.
+  ASSERT_TRUE(Put(t, data, 1).ok());
+  ASSERT_TRUE(store_->Complete(t.id).ok());
+  EXPECT_EQ(Download("sub-a", t), data);
+}
+
+TEST_P(TransferTest, ACorruptedOrTruncatedChunkIsRefusedAndCanBeSentAgain) {
+  const std::string data = Bytes(2 * kChunk, 4);
+  Transfer t = Start(data);
+  std::string chunk = data.substr(0, kChunk);
+  const std::string announced = crypto::Sha256Hex(chunk);
+  std::string corrupted = chunk;
+  corrupted[100] ^= 0x01;
+  auto bad = store_->PutChunk(t.id, 0, corrupted, announced);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, transfer_code::kChunkCorrupt);
+  auto truncated =
+      store_->PutChunk(t.id, 0, std::string_view(chunk).substr(0, kChunk - 10),
+                       crypto::Sha256Hex(std::string_view(chunk).substr(0, kChunk - 10)));
+  ASSERT_FALSE(truncated.ok());
+  EXPECT_EQ(truncated.error().code, transfer_code::kChunkCorrupt);
+  EXPECT_EQ(store_->Get(t.id)->received_chunks, 0);
+  ASSERT_EQ(*store_->PutChunk(t.id, 0, chunk, announced), ChunkOutcome::kStored);
+}
+
+TEST_P(TransferTest, AnOffsetNotOnAChunkBoundaryIsRefused) {
+  const std::string data = Bytes(2 * kChunk, 5);
+  Transfer t = Start(data);
+  std::string chunk = data.substr(10, kChunk);
+  auto r = store_->PutChunk(t.id, 10, chunk, crypto::Sha256Hex(chunk));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, errc::kInvalidArgument);
+  auto beyond = store_->PutChunk(t.id, 2 * kChunk, chunk, crypto::Sha256Hex(chunk));
+  ASSERT_FALSE(beyond.ok());
+}
+
+TEST_P(TransferTest, AnUploadResumesAfterTheStoreIsReopened) {
+  const std::string data = Bytes(3 * kChunk + 5, 6);
+  Transfer t = Start(data, TransferCipher::kAes256Gcm);
+  ASSERT_TRUE(Put(t, data, 0).ok());
+  ASSERT_TRUE(Put(t, data, 2).ok());
+  Reopen();
+  auto chunks = store_->Chunks(t.id);
+  ASSERT_TRUE(chunks.ok());
+  ASSERT_EQ(chunks->size(), 2u);
+  EXPECT_EQ(*Put(t, data, 0), ChunkOutcome::kAlreadyHad);
+  ASSERT_EQ(*Put(t, data, 1), ChunkOutcome::kStored);
+  ASSERT_EQ(*Put(t, data, 3), ChunkOutcome::kStored);
+  auto done = store_->Complete(t.id);
+  ASSERT_TRUE(done.ok()) << done.error().message;
+  EXPECT_EQ(Download("sub-b", t), data);
+}
+
+TEST_P(TransferTest, CompletingBeforeEveryChunkArrivedChangesNothing) {
+  const std::string data = Bytes(2 * kChunk, 7);
+  Transfer t = Start(data);
+  ASSERT_TRUE(Put(t, data, 1).ok());
+  auto early = store_->Complete(t.id);
+  ASSERT_FALSE(early.ok());
+  EXPECT_EQ(early.error().code, transfer_code::kChunksMissing);
+  ASSERT_TRUE(Put(t, data, 0).ok());
+  EXPECT_TRUE(store_->Complete(t.id).ok());
+  // Completing again is a harmless repeat.
+  auto again = store_->Complete(t.id);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->state, TransferState::kDelivered);
+  EXPECT_EQ(store_->Inbox("sub-a", false)->size(), 1u);
+}
+
+TEST_P(TransferTest, AWholeFileDigestMismatchFailsTheTransferAndDeliversNothing) {
+  const std::string data = Bytes(2 * kChunk, 8);
+  TransferRequest r;
+  r.name = "a.bin";
+  r.size = static_cast<int64_t>(data.size());
+  r.digest = crypto::Sha256Hex("something else");
+  r.subscribers = {"sub-a"};
+  r.sender = "sender";
+  auto t = store_->Start(r);
+  ASSERT_TRUE(t.ok());
+  ASSERT_TRUE(Put(*t, data, 0).ok());
+  ASSERT_TRUE(Put(*t, data, 1).ok());
+  auto done = store_->Complete(t->id);
+  ASSERT_FALSE(done.ok());
+  EXPECT_EQ(done.error().code, transfer_code::kDigestMismatch);
+  EXPECT_EQ(store_->Get(t->id)->state, TransferState::kFailed);
+  EXPECT_TRUE(store_->Inbox("sub-a", true)->empty());
+}
+
+TEST_P(TransferTest, Sm3DigestsAreVerifiedToo) {
+  const std::string data = Bytes(kChunk + 17, 9);
+  Transfer t = Start(data, TransferCipher::kNone, DigestAlgorithm::kSm3);
+  EXPECT_EQ(t.digest, crypto::Sm3Hex(data));
+  ASSERT_TRUE(Put(t, data, 1).ok());
+  ASSERT_TRUE(Put(t, data, 0).ok());
+  ASSERT_TRUE(store_->Complete(t.id).ok());
+}
+
+TEST_P(TransferTest, EncryptedChunksAreNotStoredInClearAndReadBackWhole) {
+  for (TransferCipher cipher : {TransferCipher::kSm4Ctr, TransferCipher::kAes256Gcm}) {
+    SCOPED_TRACE(std::string(TransferCipherName(cipher)));
+    const std::string data = Bytes(2 * kChunk + 300, 10);
+    Transfer t = Start(data, cipher);
+    ASSERT_TRUE(Put(t, data, 2).ok());
+    ASSERT_TRUE(Put(t, data, 0).ok());
+    ASSERT_TRUE(Put(t, data, 1).ok());
+    ASSERT_TRUE(store_->Complete(t.id).ok());
+    std::ifstream in(dir_ / "files" / "inbox" / "sub-a" / t.id, std::ios::binary);
+    std::string on_disk((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    ASSERT_EQ(on_disk.size(), data.size());
+    EXPECT_EQ(on_disk.find(data.substr(1000, 64)), std::string::npos);
+    EXPECT_EQ(Download("sub-a", t), data);
+    // A range crossing a chunk boundary.
+    auto middle = store_->Read("sub-b", t.id, kChunk - 10, 20);
+    ASSERT_TRUE(middle.ok());
+    EXPECT_EQ(*middle, data.substr(kChunk - 10, 20));
+  }
+}
+
+TEST_P(TransferTest, AnAlteredEncryptedFileIsRefusedOnRead) {
+  const std::string data = Bytes(kChunk, 11);
+  Transfer t = Start(data, TransferCipher::kSm4Ctr);
+  ASSERT_TRUE(Put(t, data, 0).ok());
+  ASSERT_TRUE(store_->Complete(t.id).ok());
+  {
+    std::fstream f(dir_ / "files" / "inbox" / "sub-a" / t.id,
+                   std::ios::binary | std::ios::in | std::ios::out);
+    f.seekp(500);
+    f.put('x');
+  }
+  auto read = store_->Read("sub-a", t.id, 0, 10);
+  ASSERT_FALSE(read.ok());
+  EXPECT_EQ(read.error().code, errc::kPermissionDenied);
+}
+
+TEST_P(TransferTest, AcknowledgingRemovesTheFileFromTheInbox) {
+  const std::string data = Bytes(kChunk / 2, 12);
+  Transfer t = Start(data);
+  ASSERT_TRUE(Put(t, data, 0).ok());
+  ASSERT_TRUE(store_->Complete(t.id).ok());
+  ASSERT_TRUE(store_->Acknowledge("sub-a", t.id).ok());
+  ASSERT_TRUE(store_->Acknowledge("sub-a", t.id).ok());
+  EXPECT_TRUE(store_->Inbox("sub-a", false)->empty());
+  EXPECT_EQ(store_->Inbox("sub-a", true)->size(), 1u);
+  EXPECT_FALSE(store_->Read("sub-a", t.id, 0, 10).ok());
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "files" / "inbox" / "sub-a" / t.id));
+  EXPECT_EQ(Download("sub-b", t), data);
+  EXPECT_EQ(store_->Acknowledge("sub-c", t.id).error().code, errc::kNotFound);
+}
+
+TEST_P(TransferTest, ACancelledTransferTakesNoMoreChunksAndKeepsNoBytes) {
+  const std::string data = Bytes(2 * kChunk, 13);
+  Transfer t = Start(data);
+  ASSERT_TRUE(Put(t, data, 0).ok());
+  ASSERT_TRUE(store_->Cancel(t.id).ok());
+  EXPECT_EQ(store_->Get(t.id)->state, TransferState::kFailed);
+  EXPECT_EQ(store_->Get(t.id)->error, "cancelled by the sender");
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "files" / "partial" / (t.id + ".part")));
+  auto late = Put(t, data, 1);
+  ASSERT_FALSE(late.ok());
+  EXPECT_EQ(late.error().code, transfer_code::kWrongState);
+  EXPECT_FALSE(store_->Complete(t.id).ok());
+  EXPECT_TRUE(store_->Cancel(t.id).ok());  // again: nothing to do
+  Transfer done = Start(data);
+  ASSERT_TRUE(Put(done, data, 0).ok());
+  ASSERT_TRUE(Put(done, data, 1).ok());
+  ASSERT_TRUE(store_->Complete(done.id).ok());
+  EXPECT_EQ(store_->Cancel(done.id).error().code, transfer_code::kWrongState);
+}
+
+TEST_P(TransferTest, BadStartsAreRefused) {
+  TransferRequest r;
+  r.name = "../etc/passwd";
+  r.size = 10;
+  r.digest = crypto::Sha256Hex("x");
+  r.subscribers = {"a"};
+  r.sender = "s";
+  EXPECT_FALSE(store_->Start(r).ok());
+  r.name = "ok.txt";
+  r.digest = "abc";
+  EXPECT_FALSE(store_->Start(r).ok());
+  r.digest = crypto::Sha256Hex("x");
+  r.subscribers.clear();
+  EXPECT_FALSE(store_->Start(r).ok());
+  r.subscribers = {"a"};
+  r.chunk_size = 100;  // under the minimum
+  EXPECT_FALSE(store_->Start(r).ok());
+  r.chunk_size = 0;
+  EXPECT_TRUE(store_->Start(r).ok());
+}
+
+TEST_P(TransferTest, AnEmptyFileCompletesWithoutChunks) {
+  Transfer t = Start(std::string());
+  auto done = store_->Complete(t.id);
+  ASSERT_TRUE(done.ok()) << done.error().message;
+  auto read = store_->Read("sub-a", t.id, 0, 10);
+  ASSERT_TRUE(read.ok());
+  EXPECT_TRUE(read->empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(Databases, TransferTest,
+                         ::testing::Values("sqlite", "postgres", "mariadb"),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
+}  // namespace tongban::exchange
