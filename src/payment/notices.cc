@@ -524,7 +524,8 @@ Result<PaymentNotice> NoticeStore::Create(PaymentNotice draft, NoticeSource sour
 
 Result<std::vector<PaymentNotice>> NoticeStore::CreateBatch(const std::vector<BatchRow>& rows,
                                                             NoticeSource source,
-                                                            std::vector<RowError>* errors) {
+                                                            std::vector<RowError>* errors,
+                                                            bool check_only) {
   errors->clear();
   if (rows.empty()) return Error::InvalidArgument("导入文件中没有缴款单");
   if (rows.size() > 100'000) return Error::InvalidArgument("一次最多导入 100000 张缴款单");
@@ -557,6 +558,7 @@ Result<std::vector<PaymentNotice>> NoticeStore::CreateBatch(const std::vector<Ba
           return Error::InvalidArgument(std::to_string(errors->size()) +
                                         " 行有错误，全部未导入");
         }
+        if (check_only) return done;
         for (const PaymentNotice& n : done) InsertNotice(sql, n);
         return done;
       });

@@ -90,9 +90,12 @@ class NoticeStore {
   // All rows or none: every row is checked (and duplicate NOTICENOs within the
   // batch and against the store detected) before anything is written; any error
   // fills `errors` (every bad row, by line) and returns InvalidArgument.
+  // check_only: check every row the same way but write nothing (an import's
+  // preview, or rows whose file already had errors of its own).
   Result<std::vector<PaymentNotice>> CreateBatch(const std::vector<BatchRow>& rows,
                                                  NoticeSource source,
-                                                 std::vector<RowError>* errors);
+                                                 std::vector<RowError>* errors,
+                                                 bool check_only = false);
 
   Result<PaymentNotice> Get(std::string_view notice_no);
   Result<std::vector<PaymentNotice>> Search(const NoticeQuery& query);
