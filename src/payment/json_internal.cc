@@ -48,6 +48,7 @@ nlohmann::json UnitToJson(const CollectingUnit& u) {
           {"areas", u.areas},
           {"scheme", static_cast<int>(u.scheme)},
           {"scheme_name", SchemeName(u.scheme)},
+          {"orgcoding", u.orgcoding},
           {"state", UnitStateName(u.state)},
           {"app_code", u.app_code},
           {"notify_url", u.notify_url},
@@ -70,6 +71,7 @@ CollectingUnit UnitFromJson(const nlohmann::json& j) {
   u.areas = Strings(j, "areas");
   // An out-of-range scheme stays out of range so that ValidateUnit refuses it.
   u.scheme = static_cast<Scheme>(Int(j, "scheme", 0));
+  u.orgcoding = Str(j, "orgcoding");
   u.state = ParseUnitState(Str(j, "state")).value_or(UnitState::kPending);
   u.app_code = Str(j, "app_code");
   u.notify_url = Str(j, "notify_url");

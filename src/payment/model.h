@@ -66,6 +66,9 @@ struct CollectingUnit {
   std::vector<std::string> charge_items;  // CHITCODEs it collects for
   std::vector<std::string> areas;         // REGICODEs where it collects
   Scheme scheme = Scheme::kManualEntry;
+  // The directory org whose staff holding the payment app's "clerk" role act
+  // for this unit (its own notices only); "" = no clerks, operators only.
+  std::string orgcoding;
   UnitState state = UnitState::kPending;
   // The SSO access resource (servicecode) whose signed calls act for this unit
   // on the direct interface; "" = none.

@@ -241,6 +241,9 @@ Status ValidateUnit(const CollectingUnit& u) {
     if (!directory::IsValidDivisionCode(a)) return Error::InvalidArgument("收费区域代码不正确：" + a);
   }
   if (u.notify_url.size() > 500) return Error::InvalidArgument("通知地址过长");
+  if (!u.orgcoding.empty() && !directory::IsValidOrgCoding(u.orgcoding)) {
+    return Error::InvalidArgument("所属机构编码不正确");
+  }
   return Status::Ok();
 }
 
