@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "payment/case_fees.h"
 #include "payment/late_fee.h"
 #include "payment/notices.h"
 #include "payment/units.h"
@@ -563,6 +564,42 @@ TEST_P(PaymentStoreTest, SearchFiltersByPayerUnitStateAndBusinessCode) {
   q = {};
   q.limit = 0;
   EXPECT_FALSE(notices_->Search(q).ok());
+}
+
+// ---- The approval seam ----
+
+TEST_P(PaymentStoreTest, ACaseRaisesOneNoticePerSequenceAndReadsThemBack) {
+  Onboard();
+  CaseFee fee;
+  fee.case_number = "113301000024991243300011700900012026010100001";
+  fee.matter_name = "建设工程规划许可证核发";
+  fee.entercode = "000368";
+  fee.payer.name = "张三";
+  fee.payer.id_number = kResidentId;
+  NoticeLine l;
+  l.chitcode = "00034002";
+  l.count_milli = 3000;
+  fee.lines = {l};
+  auto n = RaiseCaseNotice(*notices_, fee);
+  ASSERT_TRUE(n.ok()) << n.error().message;
+  EXPECT_EQ(n->ywcode, fee.case_number);
+  EXPECT_EQ(n->source, NoticeSource::kApproval);
+  EXPECT_EQ(n->total_fen, 3000);
+  EXPECT_TRUE(n->true_name);
+  EXPECT_EQ(n->extra[0].content, fee.case_number);
+  EXPECT_EQ(n->original_notice_no, CaseOriginalNoticeNo(fee.case_number, 1));
+  EXPECT_EQ(RaiseCaseNotice(*notices_, fee).error().code, errc::kAlreadyExists);
+  fee.sequence = 2;
+  ASSERT_TRUE(RaiseCaseNotice(*notices_, fee).ok());
+  // A unit's own notice with the same YWCODE is not the case's.
+  PaymentNotice own = Draft("OWN1");
+  own.ywcode = fee.case_number;
+  ASSERT_TRUE(notices_->Create(own, NoticeSource::kDirect).ok());
+  auto listed = CaseNotices(*notices_, fee.case_number);
+  ASSERT_TRUE(listed.ok());
+  EXPECT_EQ(listed->size(), 2u);
+  fee.sequence = 100;
+  EXPECT_EQ(RaiseCaseNotice(*notices_, fee).error().code, errc::kInvalidArgument);
 }
 
 }  // namespace
