@@ -402,6 +402,7 @@ Status Routes::Register(http::Router& router) {
     }
     TB_RETURN_IF_ERROR(impl.admin_api.Register(router, dir));
   }
+  if (impl.node.payment()) TB_RETURN_IF_ERROR(impl.node.payment()->Register(router, impl.sso_context));
   if (impl.approval_api) {
     TB_RETURN_IF_ERROR(impl.approval_api->Register(router));
     const ApprovalConfig& approval = impl.node.config().approval;
@@ -423,11 +424,13 @@ Status Routes::Register(http::Router& router) {
 void Routes::StartBackground() {
   impl_->pusher.Start();
   if (impl_->sweeper) impl_->sweeper->Start();
+  if (impl_->node.payment()) impl_->node.payment()->StartBackground();
   impl_->change_follower.Start();
 }
 
 void Routes::StopBackground() {
   if (impl_->sweeper) impl_->sweeper->Stop();
+  if (impl_->node.payment()) impl_->node.payment()->StopBackground();
   impl_->change_follower.Stop();
   impl_->pusher.Stop();
 }
