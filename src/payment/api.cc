@@ -287,7 +287,7 @@ struct PaymentApi::Impl {
 
   void Run(const Route& route, std::string_view relative, std::vector<std::string> args,
            const http::Request& request, http::Response& response) {
-    Call call{request, response, Caller{}, std::move(args), nullptr, false};
+    Call call{request, response, Caller{}, std::move(args), nullptr, false, {}};
     switch (route.access) {
       case Access::kStaff:
       case Access::kPayer: {
