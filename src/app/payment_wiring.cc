@@ -24,12 +24,12 @@ PaymentWiring::PaymentWiring(SqlStore& sql, Clock& clock, std::string_view secre
 PaymentWiring::~PaymentWiring() { sweeper_.Stop(); }
 
 Status PaymentWiring::Register(http::Router& router, sso::SsoContext& sso) {
-  api_ = std::make_unique<payment::PaymentApi>(payment::Services{
-      .sso = sso,
-      .units = units_,
-      .notices = notices_,
-      .receipt_key = receipt_key_,
-      .settings = {.public_url = sso.settings.public_url}});
+  api_ = std::make_unique<payment::PaymentApi>(
+      payment::Services{.sso = sso,
+                        .units = units_,
+                        .notices = notices_,
+                        .receipt_key = receipt_key_,
+                        .settings = {.public_url = sso.settings.public_url}});
   return api_->Register(router);
 }
 

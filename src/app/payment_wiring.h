@@ -39,8 +39,7 @@ class PaymentWiring {
   Status Register(http::Router& router, sso::SsoContext& sso);
   void StartBackground() { sweeper_.Start(); }
   void StopBackground() { sweeper_.Stop(); }
-  Result<payment::DemoPayment> SeedDemo(directory::Directory& directory,
-                                        std::string_view demo_app);
+  Result<payment::DemoPayment> SeedDemo(directory::Directory& directory, std::string_view demo_app);
 
  private:
   Clock& clock_;

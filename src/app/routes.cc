@@ -402,7 +402,9 @@ Status Routes::Register(http::Router& router) {
     }
     TB_RETURN_IF_ERROR(impl.admin_api.Register(router, dir));
   }
-  if (impl.node.payment()) TB_RETURN_IF_ERROR(impl.node.payment()->Register(router, impl.sso_context));
+  if (PaymentWiring* payment = impl.node.payment(); payment != nullptr) {
+    TB_RETURN_IF_ERROR(payment->Register(router, impl.sso_context));
+  }
   if (impl.approval_api) {
     TB_RETURN_IF_ERROR(impl.approval_api->Register(router));
     const ApprovalConfig& approval = impl.node.config().approval;

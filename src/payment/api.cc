@@ -32,19 +32,27 @@ std::vector<std::string_view> Split(std::string_view path) {
 
 int HttpStatusFor(int code) {
   switch (code) {
-    case api_code::kNotLoggedIn: return 401;
+    case api_code::kNotLoggedIn:
+      return 401;
     case api_code::kNotStaff:
     case api_code::kCsrfFailed:
     case api_code::kSystemRefused:
-    case errc::kPermissionDenied: return 403;
+    case errc::kPermissionDenied:
+      return 403;
     case errc::kInvalidArgument:
-    case errc::kExpired: return 400;
-    case errc::kNotFound: return 404;
+    case errc::kExpired:
+      return 400;
+    case errc::kNotFound:
+      return 404;
     case errc::kAlreadyExists:
-    case errc::kConflict: return 409;
-    case errc::kTooLarge: return 413;
-    case errc::kUnavailable: return 503;
-    default: return 500;
+    case errc::kConflict:
+      return 409;
+    case errc::kTooLarge:
+      return 413;
+    case errc::kUnavailable:
+      return 503;
+    default:
+      return 500;
   }
 }
 
@@ -55,8 +63,8 @@ void WriteError(http::Response& response, const Error& e) {
     spdlog::error("payment api: {}", e.message);
     message = "内部错误，请查看服务器日志";
   }
-  nlohmann::json body = {{"error", {{"code", e.code >= 100 ? e.code : status},
-                                    {"message", message}}}};
+  nlohmann::json body = {
+      {"error", {{"code", e.code >= 100 ? e.code : status}, {"message", message}}}};
   response.SetJson(status, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
@@ -121,7 +129,8 @@ Status RequireUnit(const Caller& caller, const CollectingUnit& unit) {
         return Status::Ok();
       }
       break;
-    default: break;
+    default:
+      break;
   }
   return Error::NotFound("没有这个执收单位：" + unit.entercode);
 }
@@ -323,7 +332,8 @@ struct PaymentApi::Impl {
         call.caller = std::move(*caller);
         break;
       }
-      case Access::kPublic: break;
+      case Access::kPublic:
+        break;
     }
     std::string_view type = request.Header("Content-Type").value_or("");
     if (route.access != Access::kSystem && !request.body().empty() &&

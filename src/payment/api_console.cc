@@ -26,7 +26,8 @@ bool Bool(const json& j, const char* key) {
 
 Result<int64_t> MoneyMember(const json& j, const char* yuan_key, const char* fen_key) {
   if (j.contains(fen_key)) {
-    if (!j[fen_key].is_number_integer()) return Error::InvalidArgument(std::string(fen_key) + " 应为整数（分）");
+    if (!j[fen_key].is_number_integer())
+      return Error::InvalidArgument(std::string(fen_key) + " 应为整数（分）");
     return j[fen_key].get<int64_t>();
   }
   std::string yuan = Text(j, yuan_key);
@@ -83,8 +84,10 @@ Result<Application> VisibleApplication(const Services& s, const Call& call) {
 // ---- me ----
 
 Result<json> Me(const Services&, Call& call) {
-  return json{{"loginname", call.caller.loginname}, {"roles", call.caller.roles},
-              {"orgs", call.caller.orgs}, {"csrf", call.csrf}};
+  return json{{"loginname", call.caller.loginname},
+              {"roles", call.caller.roles},
+              {"orgs", call.caller.orgs},
+              {"csrf", call.csrf}};
 }
 
 // ---- units ----
@@ -310,7 +313,8 @@ Result<json> ImportNotices(const Services& s, Call& call) {
   if (!parsed.ok()) return parsed.error();
   const bool check_only = call.Query("check_only") == "1" || !parsed->errors.empty();
   std::vector<RowError> errors = parsed->errors, store_errors;
-  auto stored = s.notices.CreateBatch(parsed->rows, NoticeSource::kImport, &store_errors, check_only);
+  auto stored =
+      s.notices.CreateBatch(parsed->rows, NoticeSource::kImport, &store_errors, check_only);
   errors.insert(errors.end(), store_errors.begin(), store_errors.end());
   std::sort(errors.begin(), errors.end(),
             [](const RowError& a, const RowError& b) { return a.line < b.line; });
@@ -364,8 +368,8 @@ Result<json> NoticeReceipt(const Services& s, Call& call) {
   auto pay = s.notices.GetPayment(n->pay_no);
   if (!pay.ok()) return pay.error();
   std::string code = ReceiptCheckCode(s.receipt_key, *n);
-  std::string url = ExternalUrl(s, call.request, "/api/public/verify?notice_no=" + n->notice_no +
-                                                     "&code=" + code);
+  std::string url = ExternalUrl(s, call.request,
+                                "/api/public/verify?notice_no=" + n->notice_no + "&code=" + code);
   auto pdf = PrintReceipt(*n, *pay, code, url);
   if (!pdf.ok()) return pdf.error();
   Attach("receipt.pdf", std::move(pdf), call);

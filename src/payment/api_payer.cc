@@ -28,8 +28,8 @@ Result<json> PublicReceipt(const Services& s, Call& call) {
   auto pay = s.notices.GetPayment(n->pay_no);
   if (!pay.ok()) return pay.error();
   std::string code = ReceiptCheckCode(s.receipt_key, *n);
-  std::string url = ExternalUrl(s, call.request, "/api/public/verify?notice_no=" + n->notice_no +
-                                                     "&code=" + code);
+  std::string url = ExternalUrl(s, call.request,
+                                "/api/public/verify?notice_no=" + n->notice_no + "&code=" + code);
   auto pdf = PrintReceipt(*n, *pay, code, url);
   if (!pdf.ok()) return pdf.error();
   call.response.set_status(200);
@@ -91,7 +91,8 @@ Result<json> MyNotices(const Services& s, Call& call) {
 
 void AddPayerRoutes(std::vector<Route>& routes) {
   routes.push_back({"GET", "public/notices/:notice_no", Access::kPublic, PublicNotice});
-  routes.push_back({"GET", "public/notices/:notice_no/receipt.pdf", Access::kPublic, PublicReceipt});
+  routes.push_back(
+      {"GET", "public/notices/:notice_no/receipt.pdf", Access::kPublic, PublicReceipt});
   routes.push_back({"GET", "public/verify", Access::kPublic, Verify});
   routes.push_back({"GET", "payer/notices", Access::kPayer, MyNotices});
 }

@@ -31,8 +31,7 @@ Result<PaymentNotice> RaiseCaseNotice(NoticeStore& notices, const CaseFee& fee) 
   return notices.Create(std::move(n), NoticeSource::kApproval);
 }
 
-Result<std::vector<PaymentNotice>> CaseNotices(NoticeStore& notices,
-                                               std::string_view case_number) {
+Result<std::vector<PaymentNotice>> CaseNotices(NoticeStore& notices, std::string_view case_number) {
   NoticeQuery q;
   q.ywcode = std::string(case_number);
   q.limit = 100;

@@ -16,11 +16,11 @@
 namespace tongban::payment {
 
 struct CaseFee {
-  std::string case_number;   // 办件编号; becomes YWCODE and FJ1
-  std::string matter_name;   // printed as FJ2
-  std::string entercode;     // the collecting unit of the matter's org (must be active)
-  int sequence = 1;          // 1..99: a case may raise several notices, one per sequence
-  Payer payer;               // the applicant (name, ID or USCC, mobile)
+  std::string case_number;        // 办件编号; becomes YWCODE and FJ1
+  std::string matter_name;        // printed as FJ2
+  std::string entercode;          // the collecting unit of the matter's org (must be active)
+  int sequence = 1;               // 1..99: a case may raise several notices, one per sequence
+  Payer payer;                    // the applicant (name, ID or USCC, mobile)
   std::vector<NoticeLine> lines;  // chitcode + count or amount; names come from the catalogue
   int64_t expires_at_ms = 0;      // 0 = no expiry
   bool count_overdue = false;

@@ -27,8 +27,8 @@ std::string Upper(std::string_view s) {
 
 bool ValidName(std::string_view s) {
   return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char c) {
-           return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-         });
+    return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+  });
 }
 
 Status AddChecked(DirectRecord& record, std::string_view raw_name, std::string value) {
@@ -191,10 +191,18 @@ codec::Value NoticeRecord(const PaymentNotice& n) {
 void EscapeXml(std::string_view s, std::string* out) {
   for (unsigned char c : s) {
     switch (c) {
-      case '&': *out += "&amp;"; break;
-      case '<': *out += "&lt;"; break;
-      case '>': *out += "&gt;"; break;
-      case '"': *out += "&quot;"; break;
+      case '&':
+        *out += "&amp;";
+        break;
+      case '<':
+        *out += "&lt;";
+        break;
+      case '>':
+        *out += "&gt;";
+        break;
+      case '"':
+        *out += "&quot;";
+        break;
       default:
         // C0 controls XML 1.0 cannot carry.
         if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') {
@@ -235,7 +243,8 @@ const std::string& DirectRecord::Get(std::string_view name) const {
 }
 
 bool DirectRecord::Has(std::string_view name) const {
-  return std::any_of(fields_.begin(), fields_.end(), [&](const auto& f) { return f.first == name; });
+  return std::any_of(fields_.begin(), fields_.end(),
+                     [&](const auto& f) { return f.first == name; });
 }
 
 Status DirectRecord::Add(std::string name, std::string value) {
@@ -310,7 +319,8 @@ Result<PaymentNotice> NoticeFromDirect(const DirectRequest& req) {
   const std::string& expire_date = r.Get("EXPIREDPAYDATE");
   if (!expire_date.empty()) {
     auto at = ParseChinaDateTime(expire_date, r.Get("EXPIREDPAYTIME"));
-    if (!at) return Error::InvalidArgument("EXPIREDPAYDATE / EXPIREDPAYTIME 应为 YYYYMMDD / hhmmss");
+    if (!at)
+      return Error::InvalidArgument("EXPIREDPAYDATE / EXPIREDPAYTIME 应为 YYYYMMDD / hhmmss");
     n.expires_at_ms = *at;
   } else if (!r.Get("EXPIREDPAYTIME").empty()) {
     return Error::InvalidArgument("有 EXPIREDPAYTIME 时应有 EXPIREDPAYDATE");

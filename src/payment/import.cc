@@ -9,8 +9,8 @@
 
 #include "codec/value.h"
 #include "codec/xlsx.h"
-#include "payment/direct.h"
 #include "core/utf8.h"
+#include "payment/direct.h"
 
 namespace tongban::payment {
 
@@ -21,26 +21,40 @@ constexpr size_t kMaxRows = 100'000;
 // Column names: the direct interface's, and the Chinese labels a clerk types.
 const std::map<std::string, std::string, std::less<>>& Aliases() {
   static const std::map<std::string, std::string, std::less<>> kAliases = {
-      {"缴款单号", "ORIGINALNOTICENO"}, {"原缴款单号", "ORIGINALNOTICENO"},
-      {"缴款人", "PAYER"},               {"证件号码", "PAYERSFZ"},
-      {"身份证号码", "PAYERSFZ"},        {"手机号码", "PAYERMOBILE"},
-      {"手机", "PAYERMOBILE"},           {"电子邮箱", "PAYEREMAIL"},
-      {"业务编号", "YWCODE"},            {"实名", "ISTRUENAME"},
-      {"缴款期限", "EXPIREDPAYDATE"},    {"缴款期限时间", "EXPIREDPAYTIME"},
-      {"计滞纳金", "ISCOUNTOVERDUE"},    {"打印信息", "PRINTINFO"},
-      {"收费项目编码", "CHITCODE"},      {"数量", "CHCOUNT"},
-      {"收费标准", "CHARGESTANDARD"},    {"金额", "CHMONEY"},
+      {"缴款单号", "ORIGINALNOTICENO"},
+      {"原缴款单号", "ORIGINALNOTICENO"},
+      {"缴款人", "PAYER"},
+      {"证件号码", "PAYERSFZ"},
+      {"身份证号码", "PAYERSFZ"},
+      {"手机号码", "PAYERMOBILE"},
+      {"手机", "PAYERMOBILE"},
+      {"电子邮箱", "PAYEREMAIL"},
+      {"业务编号", "YWCODE"},
+      {"实名", "ISTRUENAME"},
+      {"缴款期限", "EXPIREDPAYDATE"},
+      {"缴款期限时间", "EXPIREDPAYTIME"},
+      {"计滞纳金", "ISCOUNTOVERDUE"},
+      {"打印信息", "PRINTINFO"},
+      {"收费项目编码", "CHITCODE"},
+      {"数量", "CHCOUNT"},
+      {"收费标准", "CHARGESTANDARD"},
+      {"金额", "CHMONEY"},
       {"区划", "REGICODE"},
   };
   return kAliases;
 }
 
 // The notice-level columns; every row of one notice must agree on them.
-constexpr std::array<const char*, 20> kNoticeColumns = {
-    "PAYER",      "PAYERSFZ",   "PAYERMOBILE", "PAYEREMAIL",    "YWCODE",
-    "ISTRUENAME", "REGICODE",   "EXPIREDPAYDATE", "EXPIREDPAYTIME", "ISCOUNTOVERDUE",
-    "PRINTINFO",  "FJ1",        "FJCONTENT1",  "FJ2",           "FJCONTENT2",
-    "FJ3",        "FJCONTENT3", "FJ4",         "FJCONTENT4",    "FJ5"};
+constexpr std::array<const char*, 20> kNoticeColumns = {"PAYER",          "PAYERSFZ",
+                                                        "PAYERMOBILE",    "PAYEREMAIL",
+                                                        "YWCODE",         "ISTRUENAME",
+                                                        "REGICODE",       "EXPIREDPAYDATE",
+                                                        "EXPIREDPAYTIME", "ISCOUNTOVERDUE",
+                                                        "PRINTINFO",      "FJ1",
+                                                        "FJCONTENT1",     "FJ2",
+                                                        "FJCONTENT2",     "FJ3",
+                                                        "FJCONTENT3",     "FJ4",
+                                                        "FJCONTENT4",     "FJ5"};
 constexpr const char* kLastNoticeColumn = "FJCONTENT5";
 
 const std::map<std::string, int, std::less<>>& Known() {
@@ -48,8 +62,8 @@ const std::map<std::string, int, std::less<>>& Known() {
     std::map<std::string, int, std::less<>> m;
     for (const char* c : kNoticeColumns) m[c] = 1;
     m[kLastNoticeColumn] = 1;
-    for (const char* c : {"ORIGINALNOTICENO", "CHITCODE", "CHCOUNT", "CHARGESTANDARD", "CHMONEY",
-                          "TOTALMONEY"}) {
+    for (const char* c :
+         {"ORIGINALNOTICENO", "CHITCODE", "CHCOUNT", "CHARGESTANDARD", "CHMONEY", "TOTALMONEY"}) {
       m[c] = 2;
     }
     return m;
@@ -73,9 +87,9 @@ std::string Upper(std::string s) {
 
 // A table of text cells with its header, from either file kind.
 struct Table {
-  std::vector<std::string> header;          // canonical names
+  std::vector<std::string> header;  // canonical names
   std::vector<std::vector<std::string>> rows;
-  std::vector<int> lines;                   // the file line of each row
+  std::vector<int> lines;  // the file line of each row
 };
 
 Status ResolveHeader(const std::vector<std::string>& raw, std::vector<std::string>* out) {
@@ -183,9 +197,12 @@ Result<ImportParse> Build(const Table& table, std::string_view entercode) {
 // the date column as YYYYMMDD.
 std::string CellText(const codec::Cell& cell, bool date_column) {
   switch (cell.type) {
-    case codec::Cell::Type::kEmpty: return {};
-    case codec::Cell::Type::kText: return cell.text;
-    case codec::Cell::Type::kBoolean: return cell.number != 0 ? "1" : "0";
+    case codec::Cell::Type::kEmpty:
+      return {};
+    case codec::Cell::Type::kText:
+      return cell.text;
+    case codec::Cell::Type::kBoolean:
+      return cell.number != 0 ? "1" : "0";
     case codec::Cell::Type::kNumber: {
       double d = cell.number;
       if (date_column && d >= 1 && d < 2958466 && d == std::floor(d)) {

@@ -18,8 +18,8 @@
 namespace tongban::payment {
 
 struct ImportParse {
-  std::vector<BatchRow> rows;     // one per notice; line = its first row
-  std::vector<RowError> errors;   // rows that could not be read, by line
+  std::vector<BatchRow> rows;    // one per notice; line = its first row
+  std::vector<RowError> errors;  // rows that could not be read, by line
 };
 
 // Errors (the whole file): InvalidArgument when it is not a workbook / not

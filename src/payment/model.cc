@@ -51,22 +51,32 @@ bool IsValidScheme(int scheme) { return scheme >= 1 && scheme <= 7; }
 
 std::string_view SchemeName(Scheme scheme) {
   switch (scheme) {
-    case Scheme::kBatchImport: return "批量导入";
-    case Scheme::kManualEntry: return "手工录入";
-    case Scheme::kDirectConnect: return "系统直连";
-    case Scheme::kLocalNonTax: return "通过本地非税征管系统";
-    case Scheme::kNonTaxDirect: return "直接使用非税征管系统";
-    case Scheme::kBankCounter: return "代理银行柜面录入";
-    case Scheme::kPayerEntry: return "缴款人自助录入";
+    case Scheme::kBatchImport:
+      return "批量导入";
+    case Scheme::kManualEntry:
+      return "手工录入";
+    case Scheme::kDirectConnect:
+      return "系统直连";
+    case Scheme::kLocalNonTax:
+      return "通过本地非税征管系统";
+    case Scheme::kNonTaxDirect:
+      return "直接使用非税征管系统";
+    case Scheme::kBankCounter:
+      return "代理银行柜面录入";
+    case Scheme::kPayerEntry:
+      return "缴款人自助录入";
   }
   return "";
 }
 
 std::string_view UnitStateName(UnitState state) {
   switch (state) {
-    case UnitState::kPending: return "pending";
-    case UnitState::kActive: return "active";
-    case UnitState::kSuspended: return "suspended";
+    case UnitState::kPending:
+      return "pending";
+    case UnitState::kActive:
+      return "active";
+    case UnitState::kSuspended:
+      return "suspended";
   }
   return "";
 }
@@ -79,9 +89,12 @@ std::optional<UnitState> ParseUnitState(std::string_view name) {
 
 std::string_view ReviewStageName(ReviewStage stage) {
   switch (stage) {
-    case ReviewStage::kFinance: return "finance";
-    case ReviewStage::kEgov: return "egov";
-    case ReviewStage::kProvince: return "province";
+    case ReviewStage::kFinance:
+      return "finance";
+    case ReviewStage::kEgov:
+      return "egov";
+    case ReviewStage::kProvince:
+      return "province";
   }
   return "";
 }
@@ -94,12 +107,18 @@ std::optional<ReviewStage> ParseReviewStage(std::string_view name) {
 
 std::string_view ApplicationStateName(ApplicationState state) {
   switch (state) {
-    case ApplicationState::kDraft: return "draft";
-    case ApplicationState::kAwaitingFinance: return "finance";
-    case ApplicationState::kAwaitingEgov: return "egov";
-    case ApplicationState::kAwaitingProvince: return "province";
-    case ApplicationState::kApproved: return "approved";
-    case ApplicationState::kRefused: return "refused";
+    case ApplicationState::kDraft:
+      return "draft";
+    case ApplicationState::kAwaitingFinance:
+      return "finance";
+    case ApplicationState::kAwaitingEgov:
+      return "egov";
+    case ApplicationState::kAwaitingProvince:
+      return "province";
+    case ApplicationState::kApproved:
+      return "approved";
+    case ApplicationState::kRefused:
+      return "refused";
   }
   return "";
 }
@@ -114,23 +133,35 @@ std::optional<ApplicationState> ParseApplicationState(std::string_view name) {
 
 std::string_view NoticeStateName(NoticeState state) {
   switch (state) {
-    case NoticeState::kUnpaid: return "unpaid";
-    case NoticeState::kPaid: return "paid";
-    case NoticeState::kCancelled: return "cancelled";
-    case NoticeState::kExpired: return "expired";
-    case NoticeState::kPartlyRefunded: return "partly_refunded";
-    case NoticeState::kRefunded: return "refunded";
+    case NoticeState::kUnpaid:
+      return "unpaid";
+    case NoticeState::kPaid:
+      return "paid";
+    case NoticeState::kCancelled:
+      return "cancelled";
+    case NoticeState::kExpired:
+      return "expired";
+    case NoticeState::kPartlyRefunded:
+      return "partly_refunded";
+    case NoticeState::kRefunded:
+      return "refunded";
   }
   return "";
 }
 std::string_view NoticeStateChinese(NoticeState state) {
   switch (state) {
-    case NoticeState::kUnpaid: return "未缴";
-    case NoticeState::kPaid: return "已缴";
-    case NoticeState::kCancelled: return "作废";
-    case NoticeState::kExpired: return "已过期";
-    case NoticeState::kPartlyRefunded: return "部分退款";
-    case NoticeState::kRefunded: return "已退款";
+    case NoticeState::kUnpaid:
+      return "未缴";
+    case NoticeState::kPaid:
+      return "已缴";
+    case NoticeState::kCancelled:
+      return "作废";
+    case NoticeState::kExpired:
+      return "已过期";
+    case NoticeState::kPartlyRefunded:
+      return "部分退款";
+    case NoticeState::kRefunded:
+      return "已退款";
   }
   return "";
 }
@@ -147,20 +178,28 @@ std::optional<NoticeState> ParseNoticeState(std::string_view name) {
 
 std::string_view NoticeSourceName(NoticeSource source) {
   switch (source) {
-    case NoticeSource::kDirect: return "direct";
-    case NoticeSource::kImport: return "import";
-    case NoticeSource::kConsole: return "console";
-    case NoticeSource::kPayer: return "payer";
-    case NoticeSource::kApproval: return "approval";
+    case NoticeSource::kDirect:
+      return "direct";
+    case NoticeSource::kImport:
+      return "import";
+    case NoticeSource::kConsole:
+      return "console";
+    case NoticeSource::kPayer:
+      return "payer";
+    case NoticeSource::kApproval:
+      return "approval";
   }
   return "";
 }
 
 std::string_view PaymentDispositionName(PaymentDisposition disposition) {
   switch (disposition) {
-    case PaymentDisposition::kCredited: return "credited";
-    case PaymentDisposition::kRefundDue: return "refund_due";
-    case PaymentDisposition::kRefunded: return "refunded";
+    case PaymentDisposition::kCredited:
+      return "credited";
+    case PaymentDisposition::kRefundDue:
+      return "refund_due";
+    case PaymentDisposition::kRefunded:
+      return "refunded";
   }
   return "";
 }

@@ -16,9 +16,9 @@ namespace tongban::payment {
 
 // ---- Roles of the payment app in the SSO directory (docs/design/payment.md) ----
 inline constexpr std::string_view kAppCode = "payment";
-inline constexpr std::string_view kRoleClerk = "clerk";        // a unit's clerk: its own unit only
-inline constexpr std::string_view kRoleFinance = "finance";    // 财政局: opinion, all units, reports
-inline constexpr std::string_view kRoleEgov = "egov";          // 电子政务办: opinion
+inline constexpr std::string_view kRoleClerk = "clerk";      // a unit's clerk: its own unit only
+inline constexpr std::string_view kRoleFinance = "finance";  // 财政局: opinion, all units, reports
+inline constexpr std::string_view kRoleEgov = "egov";        // 电子政务办: opinion
 inline constexpr std::string_view kRoleProvince = "province";  // provincial review (scheme 3)
 inline constexpr std::string_view kRoleAdmin = "admin";        // platform operator: everything
 
@@ -26,15 +26,15 @@ inline constexpr std::string_view kRoleAdmin = "admin";        // platform opera
 
 // The seven ways of the seed's 接入方案 table.
 enum class Scheme {
-  kBatchImport = 1,     // 批量导入 Excel / TXT
-  kManualEntry = 2,     // 手工录入 in the console
-  kDirectConnect = 3,   // the unit's own system on the direct interface (provincial review)
-  kLocalNonTax = 4,     // through the local 非税征管 system
-  kNonTaxDirect = 5,    // using the 非税征管 system directly
-  kBankCounter = 6,     // counter payment entered by the agent bank
-  kPayerEntry = 7,      // the payer enters the notice, confirmed by the unit
+  kBatchImport = 1,    // 批量导入 Excel / TXT
+  kManualEntry = 2,    // 手工录入 in the console
+  kDirectConnect = 3,  // the unit's own system on the direct interface (provincial review)
+  kLocalNonTax = 4,    // through the local 非税征管 system
+  kNonTaxDirect = 5,   // using the 非税征管 system directly
+  kBankCounter = 6,    // counter payment entered by the agent bank
+  kPayerEntry = 7,     // the payer enters the notice, confirmed by the unit
 };
-bool IsValidScheme(int scheme);  // 1..7
+bool IsValidScheme(int scheme);              // 1..7
 std::string_view SchemeName(Scheme scheme);  // the Chinese name of the table
 
 struct Contact {  // 协调人 / 业务联系人 / 技术联系人
@@ -60,9 +60,9 @@ struct CollectingUnit {
   // CHANNELNO of the unit's notices (开票渠道, NOTICENO's prefix, e.g. "330001296");
   // not a payment channel. Digits, 1..12.
   std::string channel_no;
-  Contact coordinator;  // 协调人
-  Contact business;     // 业务联系人
-  Contact technical;    // 技术联系人
+  Contact coordinator;                    // 协调人
+  Contact business;                       // 业务联系人
+  Contact technical;                      // 技术联系人
   std::vector<std::string> charge_items;  // CHITCODEs it collects for
   std::vector<std::string> areas;         // REGICODEs where it collects
   Scheme scheme = Scheme::kManualEntry;
@@ -88,11 +88,11 @@ std::optional<ReviewStage> ParseReviewStage(std::string_view name);
 
 struct Opinion {
   ReviewStage stage = ReviewStage::kFinance;
-  int round = 1;          // which submission it answers
-  bool approve = false;   // 同意 / 不同意
-  std::string date;       // YYYYMMDD, the date written on the form
-  std::string text;       // the opinion as written
-  std::string reviewer;   // SSO loginname of who recorded it
+  int round = 1;         // which submission it answers
+  bool approve = false;  // 同意 / 不同意
+  std::string date;      // YYYYMMDD, the date written on the form
+  std::string text;      // the opinion as written
+  std::string reviewer;  // SSO loginname of who recorded it
   int64_t at_ms = 0;
 };
 
@@ -113,8 +113,8 @@ struct Application {
   int64_t id = 0;
   CollectingUnit unit;  // proposed data; unit.state is ignored here
   ApplicationState state = ApplicationState::kDraft;
-  int round = 0;  // submissions so far; 0 = never submitted
-  std::string applicant;  // SSO loginname who created it
+  int round = 0;                  // submissions so far; 0 = never submitted
+  std::string applicant;          // SSO loginname who created it
   std::vector<Opinion> opinions;  // in the order given
   int64_t created_at_ms = 0;
   int64_t updated_at_ms = 0;
@@ -130,16 +130,16 @@ struct Application {
 // (late_fee.h has the function and the rule's reasons).
 struct LateFeeRule {
   bool enabled = false;
-  std::string start_date;       // YYYYMMDD; "" = the day after expiry
-  int64_t daily_rate_ppm = 0;   // per day, parts per million: 0.5‰ = 500, 3% = 30000
-  int64_t cap_fen = 0;          // 0 = capped at the line's amount (行政强制法 §45)
+  std::string start_date;      // YYYYMMDD; "" = the day after expiry
+  int64_t daily_rate_ppm = 0;  // per day, parts per million: 0.5‰ = 500, 3% = 30000
+  int64_t cap_fen = 0;         // 0 = capped at the line's amount (行政强制法 §45)
 };
 
 struct ChargeItem {
-  std::string chitcode;     // CHITCODE, e.g. "00034002"
-  std::string name;         // CHITNAME, e.g. 森林植被恢复费
-  std::string metric_unit;  // METRICUNIT, e.g. 平方米
-  int64_t standard_fen = 0; // CHARGESTANDARD per unit; 0 = set per notice line
+  std::string chitcode;         // CHITCODE, e.g. "00034002"
+  std::string name;             // CHITNAME, e.g. 森林植被恢复费
+  std::string metric_unit;      // METRICUNIT, e.g. 平方米
+  int64_t standard_fen = 0;     // CHARGESTANDARD per unit; 0 = set per notice line
   std::string belong_chitcode;  // BELONGCHITCODE, "" = none
   std::string belong_name;
   LateFeeRule late_fee;
@@ -158,8 +158,8 @@ enum class NoticeState {
   kPartlyRefunded = 4,  // 部分退款
   kRefunded = 5,        // 已退款
 };
-std::string_view NoticeStateName(NoticeState state);     // "unpaid", "paid", ...
-std::string_view NoticeStateChinese(NoticeState state);  // 未缴, 已缴, ...
+std::string_view NoticeStateName(NoticeState state);                 // "unpaid", "paid", ...
+std::string_view NoticeStateChinese(NoticeState state);              // 未缴, 已缴, ...
 std::optional<NoticeState> ParseNoticeState(std::string_view name);  // name, Chinese or digit
 
 enum class PayerIdKind {
@@ -169,7 +169,7 @@ enum class PayerIdKind {
 };
 
 struct Payer {
-  std::string name;       // PAYER
+  std::string name;  // PAYER
   PayerIdKind id_kind = PayerIdKind::kNone;
   std::string id_number;  // PAYERSFZ: checked by id_kind
   std::string mobile;     // PAYERMOBILE
@@ -187,7 +187,7 @@ struct NoticeLine {  // one PROJECT
   int64_t amount_fen = 0;      // CHMONEY; = count × standard rounded half up when standard > 0
   std::string belong_chitcode;
   std::string belong_name;
-  LateFeeRule late_fee;        // copied from the item when the notice is made
+  LateFeeRule late_fee;  // copied from the item when the notice is made
 };
 
 struct ExtraField {  // FJn / FJCONTENTn
@@ -208,32 +208,32 @@ struct PaymentNotice {
   std::string entername;           // ENTERNAME
   std::string ywcode;              // YWCODE: the unit's business reference
   Payer payer;
-  bool true_name = false;          // ISTRUENAME
-  int64_t made_at_ms = 0;          // MAKEDATE + MAKETIME (China time on the wire)
-  int64_t expires_at_ms = 0;       // EXPIREDPAYDATE + TIME; 0 = never
+  bool true_name = false;     // ISTRUENAME
+  int64_t made_at_ms = 0;     // MAKEDATE + MAKETIME (China time on the wire)
+  int64_t expires_at_ms = 0;  // EXPIREDPAYDATE + TIME; 0 = never
   std::vector<NoticeLine> lines;
-  int64_t total_fen = 0;           // TOTALMONEY = Σ line amounts (late fee not included)
-  bool count_overdue = false;      // ISCOUNTOVERDUE: late fee computed at payment time
-  std::string print_info;          // PRINTINFO
-  std::array<ExtraField, 5> extra; // FJ1..FJ5
+  int64_t total_fen = 0;            // TOTALMONEY = Σ line amounts (late fee not included)
+  bool count_overdue = false;       // ISCOUNTOVERDUE: late fee computed at payment time
+  std::string print_info;           // PRINTINFO
+  std::array<ExtraField, 5> extra;  // FJ1..FJ5
   NoticeState state = NoticeState::kUnpaid;
   NoticeSource source = NoticeSource::kConsole;
-  int64_t paid_fen = 0;            // credited: total + late fee, 0 until paid
-  int64_t late_fee_fen = 0;        // the late fee credited with the payment
+  int64_t paid_fen = 0;      // credited: total + late fee, 0 until paid
+  int64_t late_fee_fen = 0;  // the late fee credited with the payment
   int64_t refunded_fen = 0;
-  std::string pay_no;              // PAYNO of the credited payment
+  std::string pay_no;  // PAYNO of the credited payment
   std::string cancel_reason;
   int64_t updated_at_ms = 0;
-  int64_t version = 0;             // bumped by every change
+  int64_t version = 0;  // bumped by every change
 };
 
 // ---- Payments (缴费记录) ----
 
 // What became of a payment the platform learned about.
 enum class PaymentDisposition {
-  kCredited,  // paid the notice
-  kRefundDue, // recorded, NOT credited (already paid, cancelled, expired, wrong amount): refund it
-  kRefunded,  // a kRefundDue payment whose money went back
+  kCredited,   // paid the notice
+  kRefundDue,  // recorded, NOT credited (already paid, cancelled, expired, wrong amount): refund it
+  kRefunded,   // a kRefundDue payment whose money went back
 };
 std::string_view PaymentDispositionName(PaymentDisposition disposition);
 std::optional<PaymentDisposition> ParsePaymentDisposition(std::string_view name);
@@ -245,10 +245,10 @@ struct Payment {
   std::string channel;    // the payment channel's code (e.g. "paysim")
   std::string way_code;   // WAYCODE / WAYNAME: how the payer paid
   std::string way_name;
-  int64_t amount_fen = 0; // PAYMONEY actually received
-  int64_t paid_at_ms = 0; // PAYDATE + PAYTIME, by the channel
+  int64_t amount_fen = 0;  // PAYMONEY actually received
+  int64_t paid_at_ms = 0;  // PAYDATE + PAYTIME, by the channel
   PaymentDisposition disposition = PaymentDisposition::kCredited;
-  std::string note;       // why it was not credited
+  std::string note;  // why it was not credited
   int64_t recorded_at_ms = 0;
 };
 

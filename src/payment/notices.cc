@@ -1,8 +1,7 @@
 #include "payment/notices.h"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <unordered_map>
 
@@ -184,8 +183,8 @@ std::vector<PaymentNotice> QueryNotices(soci::session& sql, const std::string& w
 
 Result<PaymentNotice> LoadNotice(soci::session& sql, std::string_view notice_no,
                                  std::string_view lock) {
-  auto rows = QueryNotices(sql, " WHERE notice_no = :p0" + std::string(lock),
-                           {std::string(notice_no)});
+  auto rows =
+      QueryNotices(sql, " WHERE notice_no = :p0" + std::string(lock), {std::string(notice_no)});
   if (rows.empty()) return Error::NotFound("没有这张缴款单：" + std::string(notice_no));
   return std::move(rows.front());
 }
@@ -208,9 +207,8 @@ void InsertNotice(soci::session& sql, const PaymentNotice& n) {
       soci::use(n.payer.id_number, "pid"), soci::use(n.payer.mobile, "pm"),
       soci::use(true_name, "tn"), soci::use(made, "made"), soci::use(expires, "exp"),
       soci::use(total, "tot"), soci::use(count_overdue, "co"), soci::use(state, "st"),
-      soci::use(source, "src"), soci::use(zero, "z1"), soci::use(zero, "z2"),
-      soci::use(zero, "z3"), soci::use(updated, "upd"), soci::use(version, "ver"),
-      soci::use(body, "body");
+      soci::use(source, "src"), soci::use(zero, "z1"), soci::use(zero, "z2"), soci::use(zero, "z3"),
+      soci::use(updated, "upd"), soci::use(version, "ver"), soci::use(body, "body");
 }
 
 // Writes the changed state and money columns (and the body, for the cancel
@@ -283,13 +281,16 @@ std::vector<Payment> QueryPayments(soci::session& sql, const std::string& where,
 // Why a payment cannot be credited to `n`, or "" when it can.
 std::string WhyNotCredited(const PaymentNotice& n, const Payment& p) {
   switch (n.state) {
-    case NoticeState::kUnpaid: break;
+    case NoticeState::kUnpaid:
+      break;
     case NoticeState::kExpired:
       // Paid in time, learned of after the sweep: the payer did nothing wrong.
       if (p.paid_at_ms <= n.expires_at_ms) break;
       return "缴款单已过期";
-    case NoticeState::kCancelled: return "缴款单已作废";
-    default: return "缴款单已缴费（重复缴费）";
+    case NoticeState::kCancelled:
+      return "缴款单已作废";
+    default:
+      return "缴款单已缴费（重复缴费）";
   }
   if (n.expires_at_ms != 0 && !n.count_overdue && p.paid_at_ms > n.expires_at_ms) {
     return "缴费时缴款单已过期";
@@ -344,7 +345,8 @@ Result<PaymentNotice> CompleteNotice(PaymentNotice n, const CollectingUnit& unit
     today.month = std::stoi(d.substr(4, 2));
     today.day = std::stoi(d.substr(6, 2));
     auto parsed = directory::ParseResidentId(upper, today);
-    if (!parsed.ok()) return Error::InvalidArgument("缴款人身份证号码不正确：" + parsed.error().message);
+    if (!parsed.ok())
+      return Error::InvalidArgument("缴款人身份证号码不正确：" + parsed.error().message);
     p.id_number = parsed->id;
   } else if (p.id_kind == PayerIdKind::kUscc) {
     if (!directory::IsValidSocialCreditCode(p.id_number)) {
@@ -376,9 +378,8 @@ Result<PaymentNotice> CompleteNotice(PaymentNotice n, const CollectingUnit& unit
     if (it == nullptr || !it->enabled) {
       return Error::InvalidArgument(where + "：没有这个收费项目或已停用：" + line.chitcode);
     }
-    if (!unit.charge_items.empty() &&
-        std::find(unit.charge_items.begin(), unit.charge_items.end(), line.chitcode) ==
-            unit.charge_items.end()) {
+    if (!unit.charge_items.empty() && std::find(unit.charge_items.begin(), unit.charge_items.end(),
+                                                line.chitcode) == unit.charge_items.end()) {
       return Error::InvalidArgument(where + "：执收单位未登记收费项目 " + line.chitcode);
     }
     if (line.count_milli <= 0 || line.count_milli > 1'000'000'000'000LL) {
@@ -506,15 +507,15 @@ bool NoticeExists(soci::session& sql, const std::string& notice_no) {
 }  // namespace
 
 Result<PaymentNotice> NoticeStore::Create(PaymentNotice draft, NoticeSource source) {
-  Result<PaymentNotice> created = store_.WithTransaction([&](soci::session& sql)
-                                                             -> Result<PaymentNotice> {
-    Catalogue c;
-    auto n = CompleteIn(sql, c, draft, clock_.NowMillis());
-    if (!n.ok()) return n;
-    n->source = source;
-    InsertNotice(sql, *n);
-    return n;
-  });
+  Result<PaymentNotice> created =
+      store_.WithTransaction([&](soci::session& sql) -> Result<PaymentNotice> {
+        Catalogue c;
+        auto n = CompleteIn(sql, c, draft, clock_.NowMillis());
+        if (!n.ok()) return n;
+        n->source = source;
+        InsertNotice(sql, *n);
+        return n;
+      });
   if (!created.ok() && created.error().code == errc::kConflict) {
     return Error::AlreadyExists("缴款单号已存在：" +
                                 MakeNoticeNo(draft.channel_no, draft.original_notice_no));
@@ -529,8 +530,8 @@ Result<std::vector<PaymentNotice>> NoticeStore::CreateBatch(const std::vector<Ba
   errors->clear();
   if (rows.empty()) return Error::InvalidArgument("导入文件中没有缴款单");
   if (rows.size() > 100'000) return Error::InvalidArgument("一次最多导入 100000 张缴款单");
-  Result<std::vector<PaymentNotice>> out = store_.WithTransaction(
-      [&](soci::session& sql) -> Result<std::vector<PaymentNotice>> {
+  Result<std::vector<PaymentNotice>> out =
+      store_.WithTransaction([&](soci::session& sql) -> Result<std::vector<PaymentNotice>> {
         Catalogue c;
         const int64_t now = clock_.NowMillis();
         std::vector<PaymentNotice> done;
@@ -555,8 +556,7 @@ Result<std::vector<PaymentNotice>> NoticeStore::CreateBatch(const std::vector<Ba
           done.push_back(std::move(*n));
         }
         if (!errors->empty()) {
-          return Error::InvalidArgument(std::to_string(errors->size()) +
-                                        " 行有错误，全部未导入");
+          return Error::InvalidArgument(std::to_string(errors->size()) + " 行有错误，全部未导入");
         }
         if (check_only) return done;
         for (const PaymentNotice& n : done) InsertNotice(sql, n);
@@ -699,9 +699,8 @@ Result<PaymentNotice> NoticeStore::RecordRefund(std::string_view pay_no, int64_t
   const SqlDialect dialect = store_.dialect();
   std::string pay(pay_no), why(reason), who(operator_name);
   return store_.WithTransaction([&](soci::session& sql) -> Result<PaymentNotice> {
-    auto payments = QueryPayments(sql, " WHERE pay_no = :p0" + std::string(
-                                                                  sql_dialect::ForUpdate(dialect)),
-                                  {pay});
+    auto payments = QueryPayments(
+        sql, " WHERE pay_no = :p0" + std::string(sql_dialect::ForUpdate(dialect)), {pay});
     if (payments.empty()) return Error::NotFound("没有这笔缴费：" + pay);
     Payment& p = payments.front();
     auto n = LoadNotice(sql, p.notice_no, sql_dialect::ForUpdate(dialect));
@@ -722,11 +721,12 @@ Result<PaymentNotice> NoticeStore::RecordRefund(std::string_view pay_no, int64_t
         return Error::Conflict("缴款单" + std::string(NoticeStateChinese(n->state)) + "，不能退款");
       }
       if (n->refunded_fen + amount_fen > n->paid_fen) {
-        return Error::InvalidArgument("退款合计不能超过实缴金额 " + FormatYuan(n->paid_fen) + " 元");
+        return Error::InvalidArgument("退款合计不能超过实缴金额 " + FormatYuan(n->paid_fen) +
+                                      " 元");
       }
       n->refunded_fen += amount_fen;
-      n->state = n->refunded_fen == n->paid_fen ? NoticeState::kRefunded
-                                                : NoticeState::kPartlyRefunded;
+      n->state =
+          n->refunded_fen == n->paid_fen ? NoticeState::kRefunded : NoticeState::kPartlyRefunded;
       TB_RETURN_IF_ERROR(UpdateNotice(sql, *n, now));
     }
     long long amount = amount_fen;
@@ -757,10 +757,9 @@ Result<Payment> NoticeStore::GetPayment(std::string_view pay_no) {
 Result<std::vector<Payment>> NoticeStore::RefundsDue(int limit) {
   if (limit < 1 || limit > 10000) return Error::InvalidArgument("limit 应在 1 到 10000 之间");
   return store_.WithSession([&](soci::session& sql) -> Result<std::vector<Payment>> {
-    return QueryPayments(sql,
-                         " WHERE disposition = :p0 ORDER BY recorded_at, pay_no LIMIT " +
-                             std::to_string(limit),
-                         {std::string(PaymentDispositionName(PaymentDisposition::kRefundDue))});
+    return QueryPayments(
+        sql, " WHERE disposition = :p0 ORDER BY recorded_at, pay_no LIMIT " + std::to_string(limit),
+        {std::string(PaymentDispositionName(PaymentDisposition::kRefundDue))});
   });
 }
 

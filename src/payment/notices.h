@@ -67,9 +67,9 @@ struct NoticeQuery {
 
 // What RecordPayment did.
 struct PaymentOutcome {
-  Payment payment;       // as stored (disposition says whether it was credited)
-  PaymentNotice notice;  // after the payment
-  bool repeated = false; // the same payment (PAYNO or channel + TRADENO) was recorded before
+  Payment payment;        // as stored (disposition says whether it was credited)
+  PaymentNotice notice;   // after the payment
+  bool repeated = false;  // the same payment (PAYNO or channel + TRADENO) was recorded before
 };
 
 class NoticeStore {
@@ -80,8 +80,7 @@ class NoticeStore {
   // Called inside RecordPayment's transaction after the payment row is written
   // (credited or not), so that what it writes (an outbox message to the unit)
   // commits or rolls back with the payment. Set once, before use.
-  using PaymentHook =
-      std::function<Status(soci::session&, const PaymentNotice&, const Payment&)>;
+  using PaymentHook = std::function<Status(soci::session&, const PaymentNotice&, const Payment&)>;
   void SetPaymentHook(PaymentHook hook) { payment_hook_ = std::move(hook); }
 
   // Completes (CompleteNotice) and stores one notice. AlreadyExists when the
@@ -93,8 +92,7 @@ class NoticeStore {
   // check_only: check every row the same way but write nothing (an import's
   // preview, or rows whose file already had errors of its own).
   Result<std::vector<PaymentNotice>> CreateBatch(const std::vector<BatchRow>& rows,
-                                                 NoticeSource source,
-                                                 std::vector<RowError>* errors,
+                                                 NoticeSource source, std::vector<RowError>* errors,
                                                  bool check_only = false);
 
   Result<PaymentNotice> Get(std::string_view notice_no);

@@ -50,8 +50,8 @@ struct PdfPage::State {
     UErrorCode status = U_ZERO_ERROR;
     std::u16string wide(utf8.size() + 1, u'\0');
     int32_t wide_length = 0;
-    u_strFromUTF8WithSub(wide.data(), static_cast<int32_t>(wide.size()), &wide_length,
-                         utf8.data(), static_cast<int32_t>(utf8.size()), u'?', nullptr, &status);
+    u_strFromUTF8WithSub(wide.data(), static_cast<int32_t>(wide.size()), &wide_length, utf8.data(),
+                         static_cast<int32_t>(utf8.size()), u'?', nullptr, &status);
     if (U_FAILURE(status)) return "?";
     wide.resize(static_cast<size_t>(wide_length));
     std::erase_if(wide, [](char16_t c) { return c < 0x20 || c == 0x7F; });
@@ -66,9 +66,9 @@ struct PdfPage::State {
 
   double GbkWidth(std::string_view g, double size, bool b) {
     if (g.empty()) return 0;
-    HPDF_TextWidth w = HPDF_Font_TextWidth(b ? bold : regular,
-                                           reinterpret_cast<const HPDF_BYTE*>(g.data()),
-                                           static_cast<HPDF_UINT>(g.size()));
+    HPDF_TextWidth w =
+        HPDF_Font_TextWidth(b ? bold : regular, reinterpret_cast<const HPDF_BYTE*>(g.data()),
+                            static_cast<HPDF_UINT>(g.size()));
     return w.width * size / 1000.0;
   }
 
@@ -203,7 +203,8 @@ Result<std::string> PdfPage::Finish() {
   if (s_->error.error == HPDF_OK && HPDF_SaveToStream(s_->doc) == HPDF_OK) {
     std::string pdf(HPDF_GetStreamSize(s_->doc), '\0');
     HPDF_UINT32 size = static_cast<HPDF_UINT32>(pdf.size());
-    HPDF_STATUS read = HPDF_ReadFromStream(s_->doc, reinterpret_cast<HPDF_BYTE*>(pdf.data()), &size);
+    HPDF_STATUS read =
+        HPDF_ReadFromStream(s_->doc, reinterpret_cast<HPDF_BYTE*>(pdf.data()), &size);
     if (read == HPDF_OK || read == HPDF_STREAM_EOF) {
       pdf.resize(size);
       return pdf;

@@ -21,8 +21,8 @@ std::string Hex(std::string_view bytes) {
 
 std::string DateTimeText(int64_t ms) {
   std::string d = ChinaDate(ms), t = ChinaTime(ms);
-  return d.substr(0, 4) + "-" + d.substr(4, 2) + "-" + d.substr(6, 2) + " " + t.substr(0, 2) +
-         ":" + t.substr(2, 2) + ":" + t.substr(4, 2);
+  return d.substr(0, 4) + "-" + d.substr(4, 2) + "-" + d.substr(6, 2) + " " + t.substr(0, 2) + ":" +
+         t.substr(2, 2) + ":" + t.substr(4, 2);
 }
 
 std::string DateText(std::string_view yyyymmdd) {
@@ -41,12 +41,18 @@ double Field(PdfPage& p, double y, std::string_view label, std::string_view valu
 
 std::string StateText(ApplicationState s) {
   switch (s) {
-    case ApplicationState::kDraft: return "草稿";
-    case ApplicationState::kAwaitingFinance: return "待财政局审核";
-    case ApplicationState::kAwaitingEgov: return "待电子政务办审核";
-    case ApplicationState::kAwaitingProvince: return "待省级审核";
-    case ApplicationState::kApproved: return "已通过";
-    case ApplicationState::kRefused: return "未通过，待修改";
+    case ApplicationState::kDraft:
+      return "草稿";
+    case ApplicationState::kAwaitingFinance:
+      return "待财政局审核";
+    case ApplicationState::kAwaitingEgov:
+      return "待电子政务办审核";
+    case ApplicationState::kAwaitingProvince:
+      return "待省级审核";
+    case ApplicationState::kApproved:
+      return "已通过";
+    case ApplicationState::kRefused:
+      return "未通过，待修改";
   }
   return "";
 }
@@ -114,8 +120,8 @@ Result<std::string> PrintReceipt(const PaymentNotice& n, const Payment& pay,
   y = Field(p, y, "渠道交易号", pay.trade_no);
   y = Field(p, y, "校验码", std::string(check_code));
   if (n.state == NoticeState::kPartlyRefunded || n.state == NoticeState::kRefunded) {
-    y = Field(p, y, "退款", std::string(NoticeStateChinese(n.state)) + " " +
-                                FormatYuan(n.refunded_fen) + " 元");
+    y = Field(p, y, "退款",
+              std::string(NoticeStateChinese(n.state)) + " " + FormatYuan(n.refunded_fen) + " 元");
   }
   y += 10;
   p.Wrapped(PdfPage::kMargin, y, PdfPage::kWidth - 2 * PdfPage::kMargin, 9, 14,
@@ -129,16 +135,18 @@ Result<std::string> PrintApplication(const Application& a) {
   PdfPage& p = **created;
   const CollectingUnit& u = a.unit;
   p.Centred(70, 18, "统一公共支付平台接入执收单位端联系单", true);
-  p.Centred(92, 10, "联系单编号：" + std::to_string(a.id) + "    第 " + std::to_string(a.round) +
-                        " 次提交    状态：" + StateText(a.state));
+  p.Centred(92, 10,
+            "联系单编号：" + std::to_string(a.id) + "    第 " + std::to_string(a.round) +
+                " 次提交    状态：" + StateText(a.state));
   double y = 125;
   y = Field(p, y, "执收单位名称", u.name);
   y = Field(p, y, "执收单位编码", u.entercode);
   y = Field(p, y, "行政区划", u.regicode);
   y = Field(p, y, "地址", u.address);
   y = Field(p, y, "渠道编号", u.channel_no);
-  y = Field(p, y, "接入方案",
-            "（" + std::to_string(static_cast<int>(u.scheme)) + "）" + std::string(SchemeName(u.scheme)));
+  y = Field(
+      p, y, "接入方案",
+      "（" + std::to_string(static_cast<int>(u.scheme)) + "）" + std::string(SchemeName(u.scheme)));
   std::string items, areas;
   for (const std::string& c : u.charge_items) items += (items.empty() ? "" : "、") + c;
   for (const std::string& c : u.areas) areas += (areas.empty() ? "" : "、") + c;

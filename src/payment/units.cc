@@ -1,8 +1,7 @@
 #include "payment/units.h"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
+#include <nlohmann/json.hpp>
 
 #include "core/utf8.h"
 #include "directory/validators.h"
@@ -143,7 +142,8 @@ Result<Application> LoadApplication(soci::session& sql, int64_t id, std::string_
   int round = 0;
   long long created = 0, updated = 0;
   sql << "SELECT state, round, applicant, body, created_at, updated_at FROM payment_applications "
-         "WHERE id = :i" + std::string(lock),
+         "WHERE id = :i" +
+             std::string(lock),
       soci::use(i, "i"), soci::into(state), soci::into(round), soci::into(applicant),
       soci::into(body), soci::into(created), soci::into(updated);
   if (!sql.got_data()) return Error::NotFound("没有这份联系单");
@@ -175,9 +175,8 @@ std::vector<CollectingUnit> QueryUnits(soci::session& sql, const std::string& wh
   UnitRow r;
   soci::statement st =
       (sql.prepare << std::string("SELECT ") + kUnitColumns + where + " ORDER BY entercode",
-       soci::use(param, "p"), soci::into(r.entercode), soci::into(r.state),
-       soci::into(r.app_code), soci::into(r.notify_url), soci::into(r.body),
-       soci::into(r.created), soci::into(r.updated));
+       soci::use(param, "p"), soci::into(r.entercode), soci::into(r.state), soci::into(r.app_code),
+       soci::into(r.notify_url), soci::into(r.body), soci::into(r.created), soci::into(r.updated));
   std::vector<CollectingUnit> out;
   if (st.execute(true)) {
     do {
@@ -217,7 +216,8 @@ Status UpsertUnit(soci::session& sql, const CollectingUnit& u, UnitState state, 
 }  // namespace
 
 Status ValidateUnit(const CollectingUnit& u) {
-  if (!IsCode(u.entercode, 20)) return Error::InvalidArgument("执收单位编码应为 1 到 20 位字母或数字");
+  if (!IsCode(u.entercode, 20))
+    return Error::InvalidArgument("执收单位编码应为 1 到 20 位字母或数字");
   if (u.name.empty() || u.name.size() > 300 || !IsValidUtf8(u.name)) {
     return Error::InvalidArgument("执收单位名称不能为空（最多 300 字节）");
   }
@@ -231,14 +231,16 @@ Status ValidateUnit(const CollectingUnit& u) {
   TB_RETURN_IF_ERROR(ValidateContact(u.coordinator, "协调人"));
   TB_RETURN_IF_ERROR(ValidateContact(u.business, "业务联系人"));
   TB_RETURN_IF_ERROR(ValidateContact(u.technical, "技术联系人"));
-  if (!IsValidScheme(static_cast<int>(u.scheme))) return Error::InvalidArgument("接入方案应为 1 到 7");
+  if (!IsValidScheme(static_cast<int>(u.scheme)))
+    return Error::InvalidArgument("接入方案应为 1 到 7");
   if (u.charge_items.size() > 1000) return Error::InvalidArgument("收费项目过多");
   for (const std::string& c : u.charge_items) {
     if (!IsCode(c, 32)) return Error::InvalidArgument("收费项目编码不正确：" + c);
   }
   if (u.areas.size() > 1000) return Error::InvalidArgument("收费区域过多");
   for (const std::string& a : u.areas) {
-    if (!directory::IsValidDivisionCode(a)) return Error::InvalidArgument("收费区域代码不正确：" + a);
+    if (!directory::IsValidDivisionCode(a))
+      return Error::InvalidArgument("收费区域代码不正确：" + a);
   }
   if (u.notify_url.size() > 500) return Error::InvalidArgument("通知地址过长");
   if (!u.orgcoding.empty() && !directory::IsValidOrgCoding(u.orgcoding)) {
@@ -248,7 +250,8 @@ Status ValidateUnit(const CollectingUnit& u) {
 }
 
 Status ValidateItem(const ChargeItem& item) {
-  if (!IsCode(item.chitcode, 32)) return Error::InvalidArgument("收费项目编码应为 1 到 32 位字母或数字");
+  if (!IsCode(item.chitcode, 32))
+    return Error::InvalidArgument("收费项目编码应为 1 到 32 位字母或数字");
   if (item.name.empty() || item.name.size() > 300 || !IsValidUtf8(item.name)) {
     return Error::InvalidArgument("收费项目名称不能为空（最多 300 字节）");
   }
@@ -303,8 +306,8 @@ Result<Application> UnitStore::CreateApplication(const CollectingUnit& proposal,
           soci::use(who, "a"), soci::use(body, "b"), soci::use(now, "c"), soci::use(now, "u"),
           soci::into(id);
     } else {
-      sql << insert, soci::use(proposal.entercode, "e"), soci::use(state, "s"),
-          soci::use(who, "a"), soci::use(body, "b"), soci::use(now, "c"), soci::use(now, "u");
+      sql << insert, soci::use(proposal.entercode, "e"), soci::use(state, "s"), soci::use(who, "a"),
+          soci::use(body, "b"), soci::use(now, "c"), soci::use(now, "u");
       id = sql_dialect::LastInsertId(sql, dialect);
     }
     return LoadApplication(sql, id, "");
@@ -364,10 +367,17 @@ Result<Application> UnitStore::GiveOpinion(int64_t id, Opinion opinion) {
     if (!a.ok()) return a;
     ApplicationState waiting_for;
     switch (opinion.stage) {
-      case ReviewStage::kFinance: waiting_for = ApplicationState::kAwaitingFinance; break;
-      case ReviewStage::kEgov: waiting_for = ApplicationState::kAwaitingEgov; break;
-      case ReviewStage::kProvince: waiting_for = ApplicationState::kAwaitingProvince; break;
-      default: return Error::InvalidArgument("意见环节不正确");
+      case ReviewStage::kFinance:
+        waiting_for = ApplicationState::kAwaitingFinance;
+        break;
+      case ReviewStage::kEgov:
+        waiting_for = ApplicationState::kAwaitingEgov;
+        break;
+      case ReviewStage::kProvince:
+        waiting_for = ApplicationState::kAwaitingProvince;
+        break;
+      default:
+        return Error::InvalidArgument("意见环节不正确");
     }
     if (a->state != waiting_for) {
       return Error::Conflict("联系单当前不在该环节（" +
@@ -380,8 +390,7 @@ Result<Application> UnitStore::GiveOpinion(int64_t id, Opinion opinion) {
     if (opinion.approve) {
       if (opinion.stage == ReviewStage::kFinance) {
         next = ApplicationState::kAwaitingEgov;
-      } else if (opinion.stage == ReviewStage::kEgov &&
-                 a->unit.scheme == Scheme::kDirectConnect) {
+      } else if (opinion.stage == ReviewStage::kEgov && a->unit.scheme == Scheme::kDirectConnect) {
         next = ApplicationState::kAwaitingProvince;
       } else {
         next = ApplicationState::kApproved;
@@ -418,14 +427,14 @@ Result<std::vector<Application>> UnitStore::ListApplications(std::string_view st
     std::string st, applicant, body;
     int round = 0;
     // An empty filter becomes ">= ''", true of every key, so the binds stay the same.
-    std::string query = "SELECT id, state, round, applicant, body, created_at, updated_at FROM "
-                        "payment_applications WHERE state " +
-                        std::string(s.empty() ? ">=" : "=") + " :s AND entercode " +
-                        (e.empty() ? ">=" : "=") + " :e ORDER BY id DESC";
-    soci::statement q =
-        (sql.prepare << query, soci::use(s, "s"), soci::use(e, "e"),
-         soci::into(id), soci::into(st), soci::into(round), soci::into(applicant),
-         soci::into(body), soci::into(created), soci::into(updated));
+    std::string query =
+        "SELECT id, state, round, applicant, body, created_at, updated_at FROM "
+        "payment_applications WHERE state " +
+        std::string(s.empty() ? ">=" : "=") + " :s AND entercode " + (e.empty() ? ">=" : "=") +
+        " :e ORDER BY id DESC";
+    soci::statement q = (sql.prepare << query, soci::use(s, "s"), soci::use(e, "e"), soci::into(id),
+                         soci::into(st), soci::into(round), soci::into(applicant), soci::into(body),
+                         soci::into(created), soci::into(updated));
     std::vector<Application> out;
     if (q.execute(true)) {
       do {

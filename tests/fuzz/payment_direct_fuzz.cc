@@ -36,9 +36,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     DirectReply reply;
     reply.notices.push_back(*notice);
     pugi::xml_document doc;
-    FUZZ_CHECK(tongban::codec::LoadUntrustedXml(RenderDirectXml(reply), {1 << 24, 64}, "reply",
-                                                &doc)
-                   .ok());
+    FUZZ_CHECK(
+        tongban::codec::LoadUntrustedXml(RenderDirectXml(reply), {1 << 24, 64}, "reply", &doc)
+            .ok());
   }
   return 0;
 }

@@ -83,16 +83,17 @@ INSTANTIATE_TEST_SUITE_P(
         Hostile{"billion laughs",
                 "<!DOCTYPE ROOT [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b \"&a;&a;&a;&a;&a;&a;\">]>"
                 "<ROOT><REQUEST><PARAM NAME=\"PAYER\">&b;&b;</PARAM></REQUEST></ROOT>"},
-        Hostile{"GBK declared",
-                "<?xml version=\"1.0\" encoding=\"GBK\"?><ROOT><REQUEST/></ROOT>"},
+        Hostile{"GBK declared", "<?xml version=\"1.0\" encoding=\"GBK\"?><ROOT><REQUEST/></ROOT>"},
         Hostile{"not UTF-8", "<ROOT><REQUEST><PARAM NAME=\"A\">\xC0\xAF</PARAM></REQUEST></ROOT>"},
-        Hostile{"NUL byte", std::string("<ROOT><REQUEST><PARAM NAME=\"A\">a\0b</PARAM></REQUEST></ROOT>", 52)},
+        Hostile{"NUL byte",
+                std::string("<ROOT><REQUEST><PARAM NAME=\"A\">a\0b</PARAM></REQUEST></ROOT>", 52)},
         Hostile{"unclosed", "<ROOT><REQUEST><PARAM NAME=\"A\">x</REQUEST></ROOT>"},
         Hostile{"wrong root", "<SSO><REQUEST/></SSO>"},
         Hostile{"two requests", "<ROOT><REQUEST/><REQUEST/></ROOT>"},
         Hostile{"no request", "<ROOT/>"},
         Hostile{"duplicate param",
-                "<ROOT><REQUEST><PARAM NAME=\"A\">1</PARAM><PARAM NAME=\"a\">2</PARAM></REQUEST></ROOT>"},
+                "<ROOT><REQUEST><PARAM NAME=\"A\">1</PARAM><PARAM "
+                "NAME=\"a\">2</PARAM></REQUEST></ROOT>"},
         Hostile{"param without name", "<ROOT><REQUEST><PARAM>1</PARAM></REQUEST></ROOT>"},
         Hostile{"bad param name", "<ROOT><REQUEST><PARAM NAME=\"A B\">1</PARAM></REQUEST></ROOT>"},
         Hostile{"element inside param",
@@ -103,8 +104,8 @@ INSTANTIATE_TEST_SUITE_P(
                 "<ROOT><REQUEST><PROJECT><PROJECT/></PROJECT></REQUEST></ROOT>"},
         Hostile{"too large", "<ROOT><REQUEST><PARAM NAME=\"A\">" + std::string(1 << 20, 'a') +
                                  "</PARAM></REQUEST></ROOT>"},
-        Hostile{"value too long",
-                "<ROOT><REQUEST><PARAM NAME=\"A\">" + std::string(5000, 'a') + "</PARAM></REQUEST></ROOT>"},
+        Hostile{"value too long", "<ROOT><REQUEST><PARAM NAME=\"A\">" + std::string(5000, 'a') +
+                                      "</PARAM></REQUEST></ROOT>"},
         Hostile{"too many projects",
                 [] {
                   std::string s = "<ROOT><REQUEST>";
@@ -153,22 +154,23 @@ TEST(DirectMapping, FieldErrorsNameTheField) {
     const char* json;
     const char* want;
   };
-  for (const Case& c : std::initializer_list<Case>{
-           {R"({"PROJECT":[{"CHITCODE":"a"}]})", "ORIGINALNOTICENO"},
-           {R"({"ORIGINALNOTICENO":"1"})", "PROJECT"},
-           {R"({"ORIGINALNOTICENO":"1","TOTALMONEY":"1.234","PROJECT":[{"CHITCODE":"a"}]})",
-            "TOTALMONEY"},
-           {R"({"ORIGINALNOTICENO":"1","TOTALMONEY":"-1","PROJECT":[{"CHITCODE":"a"}]})",
-            "TOTALMONEY"},
-           {R"({"ORIGINALNOTICENO":"1","ISTRUENAME":"2","PROJECT":[{"CHITCODE":"a"}]})",
-            "ISTRUENAME"},
-           {R"({"ORIGINALNOTICENO":"1","EXPIREDPAYDATE":"20260230","PROJECT":[{"CHITCODE":"a"}]})",
-            "EXPIREDPAYDATE"},
-           {R"({"ORIGINALNOTICENO":"1","PROJECT":[{"CHITCODE":"a","CHCOUNT":"0"}]})", "CHCOUNT"},
-           {R"({"ORIGINALNOTICENO":"1","PROJECT":[{"CHMONEY":"1"}]})", "CHITCODE"},
-           {R"({"CHANNELNO":"1","ORIGINALNOTICENO":"2","NOTICENO":"13","PROJECT":[{"CHITCODE":"a"}]})",
-            "NOTICENO"},
-       }) {
+  for (
+      const Case& c : std::initializer_list<Case>{
+          {R"({"PROJECT":[{"CHITCODE":"a"}]})", "ORIGINALNOTICENO"},
+          {R"({"ORIGINALNOTICENO":"1"})", "PROJECT"},
+          {R"({"ORIGINALNOTICENO":"1","TOTALMONEY":"1.234","PROJECT":[{"CHITCODE":"a"}]})",
+           "TOTALMONEY"},
+          {R"({"ORIGINALNOTICENO":"1","TOTALMONEY":"-1","PROJECT":[{"CHITCODE":"a"}]})",
+           "TOTALMONEY"},
+          {R"({"ORIGINALNOTICENO":"1","ISTRUENAME":"2","PROJECT":[{"CHITCODE":"a"}]})",
+           "ISTRUENAME"},
+          {R"({"ORIGINALNOTICENO":"1","EXPIREDPAYDATE":"20260230","PROJECT":[{"CHITCODE":"a"}]})",
+           "EXPIREDPAYDATE"},
+          {R"({"ORIGINALNOTICENO":"1","PROJECT":[{"CHITCODE":"a","CHCOUNT":"0"}]})", "CHCOUNT"},
+          {R"({"ORIGINALNOTICENO":"1","PROJECT":[{"CHMONEY":"1"}]})", "CHITCODE"},
+          {R"({"CHANNELNO":"1","ORIGINALNOTICENO":"2","NOTICENO":"13","PROJECT":[{"CHITCODE":"a"}]})",
+           "NOTICENO"},
+      }) {
     auto req = ParseDirectJson(c.json);
     ASSERT_TRUE(req.ok()) << c.json;
     auto n = NoticeFromDirect(*req);

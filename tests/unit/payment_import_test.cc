@@ -28,8 +28,8 @@ class PaymentImportTest : public ::testing::TestWithParam<std::string> {
     auto migrations = UnitStore::Migrations();
     for (auto& m : NoticeStore::Migrations()) migrations.push_back(m);
     ASSERT_TRUE(sql_->Migrate(migrations).ok());
-    clock_.Set(Clock::time_point(
-        std::chrono::milliseconds(*ParseChinaDateTime("20260110", "100000"))));
+    clock_.Set(
+        Clock::time_point(std::chrono::milliseconds(*ParseChinaDateTime("20260110", "100000"))));
     units_ = std::make_unique<UnitStore>(*sql_, clock_);
     notices_ = std::make_unique<NoticeStore>(*sql_, clock_);
     CollectingUnit u;
@@ -58,8 +58,8 @@ class PaymentImportTest : public ::testing::TestWithParam<std::string> {
     if (!parsed.ok()) return {{-1, parsed.error().message}};
     std::vector<RowError> errors = parsed->errors;
     std::vector<RowError> store_errors;
-    auto stored = notices_->CreateBatch(parsed->rows, NoticeSource::kImport, &store_errors,
-                                        !errors.empty());
+    auto stored =
+        notices_->CreateBatch(parsed->rows, NoticeSource::kImport, &store_errors, !errors.empty());
     errors.insert(errors.end(), store_errors.begin(), store_errors.end());
     std::sort(errors.begin(), errors.end(),
               [](const RowError& a, const RowError& b) { return a.line < b.line; });
@@ -117,13 +117,13 @@ TEST_P(PaymentImportTest, APipeSeparatedFileWithChineseLabelsReads) {
 TEST_P(PaymentImportTest, EveryBadRowIsNamedByItsLineAndNothingIsStored) {
   std::string txt =
       "ORIGINALNOTICENO|PAYER|PAYERMOBILE|CHITCODE|CHMONEY\n"
-      "G1|甲|13900139000|00034003|1.00\n"      // line 2: good
-      "B1|乙|139|00034003|1.00\n"              // line 3: bad mobile (store check)
-      "B2|丙||00034003|1.001\n"                // line 4: three decimals (file check)
-      "G1|丁|13900139000|00034003|2.00\n"      // line 5: same notice, other payer
-      "B3|戊||nope|1\n"                        // line 6: unknown item (store check)
-      "|己||00034003|1\n"                      // line 7: no number
-      "G2|庚||00034003|1|extra\n";             // line 8: more columns than the header
+      "G1|甲|13900139000|00034003|1.00\n"  // line 2: good
+      "B1|乙|139|00034003|1.00\n"          // line 3: bad mobile (store check)
+      "B2|丙||00034003|1.001\n"            // line 4: three decimals (file check)
+      "G1|丁|13900139000|00034003|2.00\n"  // line 5: same notice, other payer
+      "B3|戊||nope|1\n"                    // line 6: unknown item (store check)
+      "|己||00034003|1\n"                  // line 7: no number
+      "G2|庚||00034003|1|extra\n";         // line 8: more columns than the header
   auto errors = Import(ParseImportTxt(txt, "000368"));
   std::vector<int> lines;
   for (const RowError& e : errors) lines.push_back(e.line);
@@ -147,7 +147,7 @@ TEST_P(PaymentImportTest, ANumberAlreadyStoredFailsTheWholeBatch) {
 
 TEST_P(PaymentImportTest, FileLevelProblemsAreRefusedWhole) {
   EXPECT_FALSE(ParseImportTxt("", "000368").ok());
-  EXPECT_FALSE(ParseImportTxt("PAYER|CHITCODE\n甲|x\n", "000368").ok());      // no number column
+  EXPECT_FALSE(ParseImportTxt("PAYER|CHITCODE\n甲|x\n", "000368").ok());  // no number column
   EXPECT_FALSE(ParseImportTxt("ORIGINALNOTICENO|CHITCODE|HACK\n", "000368").ok());
   EXPECT_FALSE(ParseImportTxt("ORIGINALNOTICENO|CHITCODE|CHITCODE\n", "000368").ok());
   EXPECT_FALSE(ParseImportTxt("ORIGINALNOTICENO|CHITCODE\n\xC0\xAF|x\n", "000368").ok());

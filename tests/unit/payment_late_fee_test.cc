@@ -9,8 +9,7 @@
 namespace tongban::payment {
 namespace {
 
-NoticeLine Line(int64_t amount_fen, int64_t rate_ppm, int64_t cap_fen = 0,
-                std::string start = "") {
+NoticeLine Line(int64_t amount_fen, int64_t rate_ppm, int64_t cap_fen = 0, std::string start = "") {
   NoticeLine l;
   l.chitcode = "001";
   l.amount_fen = amount_fen;
@@ -121,8 +120,8 @@ TEST(Money, YuanFormatsWithTwoDecimalsAndParsesExactly) {
   EXPECT_EQ(ParseYuan("12.3"), 1230);
   EXPECT_EQ(ParseYuan("0.01"), 1);
   EXPECT_EQ(ParseYuan("-1.5", true), -150);
-  for (const char* bad : {"", ".", "1.", ".5", "1.234", "-1", "1e3", "1,000", " 1", "+1",
-                          "12345678901234"}) {
+  for (const char* bad :
+       {"", ".", "1.", ".5", "1.234", "-1", "1e3", "1,000", " 1", "+1", "12345678901234"}) {
     EXPECT_FALSE(ParseYuan(bad).has_value()) << bad;
   }
 }
@@ -145,8 +144,11 @@ TEST(ChinaTime, DatesAndTimesAreUtcPlusEight) {
   EXPECT_EQ(ChinaDate(ms - 1), "20251231");
   EXPECT_EQ(ChinaTime(ms - 1), "235959");
   EXPECT_EQ(*ParseChinaDateTime("20260101", ""), ms + 86'399'000);  // end of day
-  for (auto [d, t] : {std::pair{"20230229", "000000"}, {"20261301", "000000"},
-                      {"2026010", "000000"}, {"20260101", "240000"}, {"20260101", "12345"}}) {
+  for (auto [d, t] : {std::pair{"20230229", "000000"},
+                      {"20261301", "000000"},
+                      {"2026010", "000000"},
+                      {"20260101", "240000"},
+                      {"20260101", "12345"}}) {
     EXPECT_FALSE(ParseChinaDateTime(d, t).has_value()) << d << t;
   }
   EXPECT_TRUE(ParseChinaDateTime("20240229", "000000").has_value());

@@ -161,10 +161,10 @@ TEST(ApplicationForm, PrintsTheUnitItsContactsAndEveryOpinion) {
   auto pdf = PrintApplication(a);
   ASSERT_TRUE(pdf.ok()) << pdf.error().message;
   std::string text = PdfText(*pdf);
-  for (const char* want : {"统一公共支付平台接入执收单位端联系单", "浙江省林业局", "000368",
-                           "系统直连", "张协调", "13800138001", "王技术", "财政局意见", "不同意",
-                           "资料不全", "请补充收费依据", "2026年01月05日", "已通过", "同意接入",
-                           "电子政务办意见", "省级审核意见", "审核通过"}) {
+  for (const char* want :
+       {"统一公共支付平台接入执收单位端联系单", "浙江省林业局", "000368", "系统直连", "张协调",
+        "13800138001", "王技术", "财政局意见", "不同意", "资料不全", "请补充收费依据",
+        "2026年01月05日", "已通过", "同意接入", "电子政务办意见", "省级审核意见", "审核通过"}) {
     EXPECT_NE(text.find(want), std::string::npos) << want << "\n" << text;
   }
 }

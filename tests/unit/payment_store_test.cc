@@ -7,8 +7,8 @@
 #include <atomic>
 #include <functional>
 #include <memory>
-#include <thread>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "payment/case_fees.h"
@@ -70,7 +70,8 @@ class PaymentStoreTest : public ::testing::TestWithParam<std::string> {
     Status migrated = sql_->Migrate(migrations);
     ASSERT_TRUE(migrated.ok()) << migrated.error().message;
     // 2026-01-10 10:00 China time.
-    clock_.Set(Clock::time_point(std::chrono::milliseconds(*ParseChinaDateTime("20260110", "100000"))));
+    clock_.Set(
+        Clock::time_point(std::chrono::milliseconds(*ParseChinaDateTime("20260110", "100000"))));
     units_ = std::make_unique<UnitStore>(*sql_, clock_);
     notices_ = std::make_unique<NoticeStore>(*sql_, clock_);
   }
@@ -201,8 +202,7 @@ TEST_P(PaymentStoreTest, ARefusedApplicationIsAmendedAndResubmittedKeepingEveryO
   ASSERT_TRUE(refused.ok());
   EXPECT_EQ(refused->state, ApplicationState::kRefused);
   // No second application while this one is open.
-  EXPECT_EQ(units_->CreateApplication(SampleUnit(), "clerk1").error().code,
-            errc::kAlreadyExists);
+  EXPECT_EQ(units_->CreateApplication(SampleUnit(), "clerk1").error().code, errc::kAlreadyExists);
   CollectingUnit amended = SampleUnit();
   amended.address = "杭州市上城区";
   auto changed = units_->AmendApplication(a->id, amended);
@@ -443,7 +443,8 @@ TEST_P(PaymentStoreTest, ExpiryPassesUnpaidNoticesExceptThoseCountingLateFees) {
   d.count_overdue = true;
   PaymentNotice overdue = *notices_->Create(d, NoticeSource::kConsole);
   EXPECT_EQ(*notices_->ExpireDue(), 0);
-  clock_.Set(Clock::time_point(std::chrono::milliseconds(*ParseChinaDateTime("20260122", "090000"))));
+  clock_.Set(
+      Clock::time_point(std::chrono::milliseconds(*ParseChinaDateTime("20260122", "090000"))));
   EXPECT_EQ(*notices_->ExpireDue(), 1);
   EXPECT_EQ(notices_->Get(plain.notice_no)->state, NoticeState::kExpired);
   EXPECT_EQ(notices_->Get(overdue.notice_no)->state, NoticeState::kUnpaid);
