@@ -290,8 +290,11 @@ struct PaymentApi::Impl {
       Run(route, relative, std::move(args), request, response);
       return;
     }
-    WriteError(response, path_known ? Error{405, "不支持的请求方法"} : Error{404, "没有这个接口"});
-    response.set_status(path_known ? 405 : 404);
+    const int status = path_known ? 405 : 404;
+    nlohmann::json body = {
+        {"error",
+         {{"code", status}, {"message", path_known ? "不支持的请求方法" : "没有这个接口"}}}};
+    response.SetJson(status, body.dump());
   }
 
   void Run(const Route& route, std::string_view relative, std::vector<std::string> args,

@@ -47,7 +47,8 @@ void Attach(const char* name, Result<std::string> pdf, Call& call) {
 
 Result<int64_t> IdArg(const Call& call) {
   const std::string& a = call.args.at(0);
-  if (a.empty() || a.size() > 18 || !std::all_of(a.begin(), a.end(), ::isdigit)) {
+  if (a.empty() || a.size() > 18 ||
+      !std::all_of(a.begin(), a.end(), [](char c) { return c >= '0' && c <= '9'; })) {
     return Error::NotFound("没有这份联系单");
   }
   return std::stoll(a);

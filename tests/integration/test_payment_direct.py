@@ -274,6 +274,15 @@ class PaymentDirect(unittest.TestCase):
         self.assertEqual(demo["amount_due"], "1700.00")
         self.assertTrue(demo["payable"])
 
+    def test_unknown_paths_and_methods_answer_404_and_405(self):
+        r = requests.get(self.server.url(API + "nope"))
+        self.assertEqual(r.status_code, 404)
+        self.assertEqual(r.json()["error"]["code"], 404)
+        r = requests.delete(self.server.url(API + "public/verify"))
+        self.assertEqual(r.status_code, 405)
+        r = self.clerk.get("applications/12a")
+        self.assertEqual(r.status_code, 404)
+
     def test_staff_writes_need_the_csrf_token(self):
         r = self.clerk.b.post(self.server.url(API + "notices/%s/cancel" % DEMO_NOTICE),
                               json={"reason": "x"})
