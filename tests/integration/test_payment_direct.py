@@ -68,6 +68,15 @@ class PaymentDirect(unittest.TestCase):
         created = admin.ok("POST", "apps", {"servicecode": cls.servicecode,
                                             "name": "执收单位业务系统", "orgcoding": "001"})
         cls.servicepwd = created["servicepwd"]
+        # A clerk of another org: acts for no unit of org 001.
+        if admin.get("orgs/001009").status_code == 404:
+            admin.ok("POST", "orgs", {"parent": "001", "orgcoding": "001009",
+                                      "orgname": "另一执收单位"})
+        other = admin.ok("POST", "users", {"loginname": "payother", "username": "他单位经办",
+                                           "orgcoding": "001009", "password": "Pay-Pass-1"})
+        admin.ok("POST", "users/%s/roles" % other["user"]["userid"],
+                 {"app": "payment", "rolecode": "clerk"})
+        cls.other = Client(base, payment_login(base, "payother", "Pay-Pass-1"), API)
         cls.clerk.ok("PUT", "units/000368/links", {"app_code": cls.servicecode,
                                                    "notify_url": ""})
 
@@ -282,6 +291,27 @@ class PaymentDirect(unittest.TestCase):
         self.assertEqual(r.status_code, 405)
         r = self.clerk.get("applications/12a")
         self.assertEqual(r.status_code, 404)
+
+    def test_a_clerk_of_another_org_acts_for_no_unit_of_ours(self):
+        self.assertEqual(self.other.ok("GET", "units")["items"], [])
+        self.assertEqual(self.other.get("units/000368").status_code, 404)
+        self.assertEqual(self.other.get("notices/" + DEMO_NOTICE).status_code, 404)
+        self.assertEqual(self.other.get("notices", entercode="000368").status_code, 404)
+        self.assertEqual(self.other.get("notices").status_code, 400)  # a clerk names a unit
+        r = self.other.send("POST", "notices/%s/cancel" % DEMO_NOTICE, {"reason": "x"})
+        self.assertEqual(r.status_code, 404)
+        r = self.other.send("POST", "notices/import", data=b"ORIGINALNOTICENO|CHITCODE\n",
+                            params={"entercode": "000368", "format": "txt"},
+                            headers={"Content-Type": "text/plain"})
+        self.assertEqual(r.status_code, 404)
+        # Opinions need the stage's role; unit settings need admin.
+        apps = self.clerk.ok("GET", "applications", entercode="000368")["items"]
+        r = self.other.send("POST", "applications/%d/opinions" % apps[0]["id"],
+                            {"stage": "finance", "approve": True, "date": "20260101", "text": "x"})
+        self.assertEqual(r.status_code, 404)
+        r = self.other.send("PUT", "units/000368/state", {"state": "suspended"})
+        self.assertEqual(r.status_code, 403)
+        self.assertEqual(self.clerk.ok("GET", "notices/" + DEMO_NOTICE)["state"], "unpaid")
 
     def test_staff_writes_need_the_csrf_token(self):
         r = self.clerk.b.post(self.server.url(API + "notices/%s/cancel" % DEMO_NOTICE),
