@@ -1,4 +1,4 @@
-// The payment stores on SQLite in a temp dir and a private PostgreSQL (skipped
+// The payment stores on SQLite in a temp dir, a private PostgreSQL and MariaDB (skipped
 // with the reason when it cannot be started): the 联系单 workflow with every
 // opinion kept, charge items, notice creation checks, every notice state
 // transition, never-paid-twice, refunds and the all-or-nothing batch.
@@ -143,7 +143,8 @@ class PaymentStoreTest : public ::testing::TestWithParam<std::string> {
   std::unique_ptr<NoticeStore> notices_;
 };
 
-INSTANTIATE_TEST_SUITE_P(Backends, PaymentStoreTest, ::testing::Values("sqlite", "postgres"),
+INSTANTIATE_TEST_SUITE_P(Backends, PaymentStoreTest,
+                         ::testing::Values("sqlite", "postgres", "mariadb"),
                          [](const auto& info) { return info.param; });
 
 // ---- 联系单 ----
