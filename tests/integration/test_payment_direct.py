@@ -58,7 +58,14 @@ class PaymentDirect(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.server = TongbanServer().start()
-        base = cls.server.base_url
+        try:
+            cls.prepare(cls.server.base_url)
+        except BaseException:
+            cls.server.cleanup()  # tearDownClass does not run when this fails
+            raise
+
+    @classmethod
+    def prepare(cls, base):
         clerk = [CLERK_RE.search(line) for line in cls.server.stdout_lines]
         clerk = [m for m in clerk if m]
         assert clerk, cls.server.stdout_lines
