@@ -107,7 +107,7 @@ Status LoadConfigFile(const std::string& path, Config& c) {
   }
   static const std::set<std::string> kTables = {"server", "storage", "sso",   "push",     "oidc",
                                                  "cas",    "console", "audit", "directory", "log",
-                                                 "approval"};
+                                                 "approval", "payment"};
   for (const auto& [key, node] : root) {
     if (!kTables.count(std::string(key.str())) || !node.is_table()) {
       return Error::InvalidArgument("config: unknown table [" + std::string(key.str()) + "]");
@@ -207,6 +207,10 @@ Status LoadConfigFile(const std::string& path, Config& c) {
   approval.Read("workbench_dir", c.approval.workbench_dir);
   approval.Read("hall_dir", c.approval.hall_dir);
   TB_RETURN_IF_ERROR(approval.Finish());
+  TableReader payment(root, "payment");
+  payment.Read("enabled", c.payment.enabled);
+  payment.Read("expiry_sweep_interval_s", c.payment.expiry_sweep_interval_s);
+  TB_RETURN_IF_ERROR(payment.Finish());
 
   TableReader audit(root, "audit");
   audit.Read("required", c.audit.required);
@@ -305,6 +309,9 @@ Status ValidateConfig(const Config& c) {
       c.approval.lookup_lockout_s <= 0 || c.approval.sweep_interval_s <= 0) {
     return Error::InvalidArgument(
         "config: approval.lookup_failures must be at least 1 and approval.*_s positive");
+  }
+  if (c.payment.expiry_sweep_interval_s <= 0) {
+    return Error::InvalidArgument("config: payment.expiry_sweep_interval_s must be positive");
   }
   static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn",
                                                 "error", "critical", "off"};

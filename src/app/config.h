@@ -151,6 +151,13 @@ struct ApprovalConfig {
   std::string hall_dir;
 };
 
+// The payment subsystem (payment/api.h, docs/api/payment.md).
+struct PaymentConfig {
+  bool enabled = true;  // false: no payment tables' services, no /payment/api/
+  // How often unpaid notices past their expiry become 已过期.
+  int expiry_sweep_interval_s = 60;
+};
+
 struct Config {
   ServerConfig server;
   StorageConfig storage;
@@ -161,6 +168,7 @@ struct Config {
   DirectoryConfig directory;
   ConsoleConfig console;
   ApprovalConfig approval;
+  PaymentConfig payment;
   AuditConfig audit;
   LogConfig log;
 

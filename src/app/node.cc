@@ -43,6 +43,9 @@ Status Node::OpenAll() {
     }
     for (auto& m : Outbox::Migrations("approval_outbox")) migrations.push_back(std::move(m));
   }
+  if (config_.payment.enabled) {
+    for (auto& m : PaymentWiring::Migrations()) migrations.push_back(std::move(m));
+  }
   TB_RETURN_IF_ERROR(sql_->Migrate(migrations));
 
   if (config_.storage.tickets == "memory") {
@@ -82,6 +85,9 @@ Status Node::OpenAll() {
   if (!directory.ok()) return std::move(directory).error();
   directory_ = std::move(directory).value();
   if (config_.approval.enabled) TB_RETURN_IF_ERROR(OpenApproval(*key));
+  if (config_.payment.enabled) {
+    payment_ = std::make_unique<PaymentWiring>(*sql_, clock(), *key, config_.payment);
+  }
   return Status::Ok();
 }
 

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "app/config.h"
+#include "app/payment_wiring.h"
 #include "approval/calendar.h"
 #include "approval/engine.h"
 #include "approval/files.h"
@@ -50,6 +51,8 @@ class Node {
   approval::Preferences* approval_preferences() { return approval_preferences_.get(); }
   approval::Supervision* approval_supervision() { return approval_supervision_.get(); }
   approval::Statistics* approval_statistics() { return approval_statistics_.get(); }
+  // The payment subsystem ([payment]); null when it is disabled.
+  PaymentWiring* payment() { return payment_.get(); }
 
  private:
   explicit Node(Config config) : config_(std::move(config)) {}
@@ -72,6 +75,7 @@ class Node {
   std::unique_ptr<approval::Supervision> approval_supervision_;
   std::unique_ptr<approval::Statistics> approval_statistics_;
   std::unique_ptr<approval::CaseEngine> approval_engine_;
+  std::unique_ptr<PaymentWiring> payment_;
 };
 
 }  // namespace tongban::app

@@ -410,6 +410,9 @@ Status Routes::Register(http::Router& router) {
     TB_RETURN_IF_ERROR(impl.admin_api.Register(router, dir));
   }
   TB_RETURN_IF_ERROR(MountExchangeTransfers(impl.node, impl.sso_context, router));
+  if (PaymentWiring* payment = impl.node.payment(); payment != nullptr) {
+    TB_RETURN_IF_ERROR(payment->Register(router, impl.sso_context));
+  }
   if (impl.approval_api) {
     TB_RETURN_IF_ERROR(impl.approval_api->Register(router));
     const ApprovalConfig& approval = impl.node.config().approval;
@@ -431,11 +434,13 @@ Status Routes::Register(http::Router& router) {
 void Routes::StartBackground() {
   impl_->pusher.Start();
   if (impl_->sweeper) impl_->sweeper->Start();
+  if (impl_->node.payment()) impl_->node.payment()->StartBackground();
   impl_->change_follower.Start();
 }
 
 void Routes::StopBackground() {
   if (impl_->sweeper) impl_->sweeper->Stop();
+  if (impl_->node.payment()) impl_->node.payment()->StopBackground();
   impl_->change_follower.Stop();
   impl_->pusher.Stop();
 }

@@ -111,6 +111,20 @@ int Serve(const Config& initial) {
                     approval->clerk_password.c_str(), approval->implement_code.c_str());
       }
     }
+    if (auto* payment = (*node)->payment(); payment != nullptr) {
+      auto demo = payment->SeedDemo((*node)->directory(), seed->demo_servicecode);
+      if (!demo.ok()) {
+        spdlog::critical("cannot seed payment demo data: {}", demo.error().message);
+        return 1;
+      }
+      if (demo->created) {
+        std::printf("  payment clerk (every payment role, org %s): login=%s password=%s\n"
+                    "  demo unit: %s, demo notice: %s\n\n",
+                    std::string(payment::kDemoOrg).c_str(), demo->user_loginname.c_str(),
+                    demo->user_password.empty() ? "(unchanged)" : demo->user_password.c_str(),
+                    demo->entercode.c_str(), demo->notice_no.c_str());
+      }
+    }
   }
 
   // Services throw on start-up failures (an unreadable key directory, say).

@@ -1,0 +1,51 @@
+// PaymentApi: the HTTP interface of the payment subsystem under
+// {payment}/api/ (docs/api/payment.md): the direct interface for units' own
+// systems (signed calls, XML or JSON), the console for staff (SSO session +
+// CSRF, roles of the "payment" app), and the payer's pages (public lookup by
+// notice number, SSO-logged-in lookup by ID number / mobile, receipts and their
+// verification). Every handler runs on the blocking pool. Wired by
+// src/app/payment_wiring.cc.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "core/result.h"
+#include "http/router.h"
+#include "payment/notices.h"
+#include "payment/units.h"
+#include "sso/context.h"
+
+namespace tongban::payment {
+
+struct ApiSettings {
+  std::string public_url;  // external base URL, no trailing slash ("" = from the request)
+  std::string context_path = "/payment";
+};
+
+struct Services {
+  sso::SsoContext& sso;
+  UnitStore& units;
+  NoticeStore& notices;
+  // HMAC key of the receipts' check codes (derived from the node's secret key).
+  std::string receipt_key;
+  ApiSettings settings;
+};
+
+class PaymentApi {
+ public:
+  explicit PaymentApi(Services services);
+  ~PaymentApi();
+  PaymentApi(const PaymentApi&) = delete;
+  PaymentApi& operator=(const PaymentApi&) = delete;
+
+  // Mounts {context_path}/api/ for GET, POST, PUT and DELETE.
+  Status Register(http::Router& router);
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tongban::payment

@@ -1,0 +1,100 @@
+// The payer's routes (docs/api/payment.md §Payer): a notice by its number
+// (public: the number is what the payer holds), the logged-in payer's notices
+// by the ID number and mobile the directory has for them, the receipt PDF of a
+// paid notice, and the receipt verification its QR code points at.
+#include <set>
+
+#include "crypto/encoding.h"
+#include "payment/api_internal.h"
+#include "payment/json_internal.h"
+#include "payment/printouts.h"
+
+namespace tongban::payment {
+
+namespace {
+
+using nlohmann::json;
+
+Result<json> PublicNotice(const Services& s, Call& call) {
+  auto n = s.notices.Get(call.args.at(0));
+  if (!n.ok()) return Error::NotFound("没有这张缴款单，请核对缴款单号");
+  return PayerView(*n, s.sso.clock.NowMillis());
+}
+
+Result<json> PublicReceipt(const Services& s, Call& call) {
+  auto n = s.notices.Get(call.args.at(0));
+  if (!n.ok()) return Error::NotFound("没有这张缴款单，请核对缴款单号");
+  if (n->pay_no.empty()) return Error::Conflict("缴款单未缴费，没有缴款凭证");
+  auto pay = s.notices.GetPayment(n->pay_no);
+  if (!pay.ok()) return pay.error();
+  std::string code = ReceiptCheckCode(s.receipt_key, *n);
+  std::string url = ExternalUrl(s, call.request,
+                                "/api/public/verify?notice_no=" + n->notice_no + "&code=" + code);
+  auto pdf = PrintReceipt(*n, *pay, code, url);
+  if (!pdf.ok()) return pdf.error();
+  call.response.set_status(200);
+  call.response.set_content_type("application/pdf");
+  call.response.AddHeader("Content-Disposition", "inline; filename=\"receipt.pdf\"");
+  call.response.set_body(std::move(*pdf));
+  call.wrote_response = true;
+  return json();
+}
+
+// Valid when the notice is paid (or refunded after payment) and the code is
+// the one its receipt carries; the answer says what the receipt must show.
+Result<json> Verify(const Services& s, Call& call) {
+  std::string no(call.Query("notice_no"));
+  std::string code(call.Query("code"));
+  auto n = s.notices.Get(no);
+  if (!n.ok() || n->pay_no.empty() ||
+      !crypto::ConstantTimeEquals(code, ReceiptCheckCode(s.receipt_key, *n))) {
+    return json{{"valid", false}, {"message", "凭证校验不通过：缴款单号或校验码不符"}};
+  }
+  return json{{"valid", true},
+              {"notice_no", n->notice_no},
+              {"entername", n->entername},
+              {"payer", n->payer.name},
+              {"paid_fen", n->paid_fen},
+              {"paid", FormatYuan(n->paid_fen)},
+              {"pay_no", n->pay_no},
+              {"state", NoticeStateName(n->state)},
+              {"state_name", NoticeStateChinese(n->state)}};
+}
+
+Result<json> MyNotices(const Services& s, Call& call) {
+  std::set<std::string> seen;
+  json items = json::array();
+  const int64_t now = s.sso.clock.NowMillis();
+  auto add = [&](NoticeQuery q) -> Status {
+    q.limit = 200;
+    auto found = s.notices.Search(q);
+    if (!found.ok()) return found.error();
+    for (const PaymentNotice& n : *found) {
+      if (seen.insert(n.notice_no).second) items.push_back(PayerView(n, now));
+    }
+    return Status::Ok();
+  };
+  if (!call.caller.idnum.empty()) {
+    NoticeQuery q;
+    q.payer_id = call.caller.idnum;
+    TB_RETURN_IF_ERROR(add(q));
+  }
+  if (!call.caller.mobile.empty()) {
+    NoticeQuery q;
+    q.payer_mobile = call.caller.mobile;
+    TB_RETURN_IF_ERROR(add(q));
+  }
+  return json{{"total", items.size()}, {"items", items}};
+}
+
+}  // namespace
+
+void AddPayerRoutes(std::vector<Route>& routes) {
+  routes.push_back({"GET", "public/notices/:notice_no", Access::kPublic, PublicNotice});
+  routes.push_back(
+      {"GET", "public/notices/:notice_no/receipt.pdf", Access::kPublic, PublicReceipt});
+  routes.push_back({"GET", "public/verify", Access::kPublic, Verify});
+  routes.push_back({"GET", "payer/notices", Access::kPayer, MyNotices});
+}
+
+}  // namespace tongban::payment

@@ -1,0 +1,44 @@
+#include "payment/case_fees.h"
+
+#include <cstdio>
+
+#include "crypto/digest.h"
+
+namespace tongban::payment {
+
+std::string CaseOriginalNoticeNo(std::string_view case_number, int sequence) {
+  char seq[8];
+  std::snprintf(seq, sizeof seq, "%02d", sequence);
+  return "AP" + crypto::Sha256Hex(case_number).substr(0, 20) + seq;
+}
+
+Result<PaymentNotice> RaiseCaseNotice(NoticeStore& notices, const CaseFee& fee) {
+  if (fee.case_number.empty() || fee.case_number.size() > 64) {
+    return Error::InvalidArgument("办件编号不能为空（最多 64 个字符）");
+  }
+  if (fee.sequence < 1 || fee.sequence > 99) return Error::InvalidArgument("序号应为 1 到 99");
+  PaymentNotice n;
+  n.entercode = fee.entercode;
+  n.original_notice_no = CaseOriginalNoticeNo(fee.case_number, fee.sequence);
+  n.ywcode = fee.case_number;
+  n.payer = fee.payer;
+  n.true_name = !fee.payer.id_number.empty();
+  n.lines = fee.lines;
+  n.expires_at_ms = fee.expires_at_ms;
+  n.count_overdue = fee.count_overdue;
+  n.extra[0] = {"办件编号", fee.case_number};
+  n.extra[1] = {"事项", fee.matter_name};
+  return notices.Create(std::move(n), NoticeSource::kApproval);
+}
+
+Result<std::vector<PaymentNotice>> CaseNotices(NoticeStore& notices, std::string_view case_number) {
+  NoticeQuery q;
+  q.ywcode = std::string(case_number);
+  q.limit = 100;
+  auto found = notices.Search(q);
+  if (!found.ok()) return found;
+  std::erase_if(*found, [](const PaymentNotice& n) { return n.source != NoticeSource::kApproval; });
+  return found;
+}
+
+}  // namespace tongban::payment
