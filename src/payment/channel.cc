@@ -96,36 +96,4 @@ std::string SandboxSign(std::string_view key,
   return crypto::HexEncode(crypto::HmacSha256(key, canonical));
 }
 
-std::string FormatYuan(int64_t fen) {
-  std::string out = fen < 0 ? "-" : "";
-  uint64_t v = fen < 0 ? static_cast<uint64_t>(-(fen + 1)) + 1 : static_cast<uint64_t>(fen);
-  out += std::to_string(v / 100);
-  out.push_back('.');
-  out.push_back(static_cast<char>('0' + (v % 100) / 10));
-  out.push_back(static_cast<char>('0' + v % 10));
-  return out;
-}
-
-Result<int64_t> ParseYuan(std::string_view text) {
-  size_t dot = text.find('.');
-  std::string_view whole = text.substr(0, dot);
-  std::string_view frac = dot == std::string_view::npos ? std::string_view() : text.substr(dot + 1);
-  if (whole.empty() || whole.size() > 15 || frac.size() > 2 ||
-      (dot != std::string_view::npos && frac.empty())) {
-    return Error::InvalidArgument("amount must look like 123.45");
-  }
-  int64_t fen = 0;
-  for (char c : whole) {
-    if (c < '0' || c > '9') return Error::InvalidArgument("amount must look like 123.45");
-    fen = fen * 10 + (c - '0');
-  }
-  int64_t cents = 0;
-  for (size_t i = 0; i < 2; ++i) {
-    char c = i < frac.size() ? frac[i] : '0';
-    if (c < '0' || c > '9') return Error::InvalidArgument("amount must look like 123.45");
-    cents = cents * 10 + (c - '0');
-  }
-  return fen * 100 + cents;
-}
-
 }  // namespace tongban::payment

@@ -123,9 +123,4 @@ Result<std::unique_ptr<Channel>> OpenChannel(const ChannelSettings& settings);
 std::string SandboxSign(std::string_view key,
                         std::vector<std::pair<std::string, std::string>> pairs);
 
-// Amounts on the wire: 12345 fen <-> "123.45". ParseYuan accepts "123",
-// "123.4", "123.45" and nothing else (no sign, no exponent, no third decimal).
-std::string FormatYuan(int64_t fen);
-Result<int64_t> ParseYuan(std::string_view text);
-
 }  // namespace tongban::payment

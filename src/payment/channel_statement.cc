@@ -1,4 +1,5 @@
 #include "payment/channel_statement.h"
+#include "payment/model.h"
 
 #include <charconv>
 
@@ -93,8 +94,6 @@ std::string FormatChinaTime(int64_t ms) {
   Append2(out, static_cast<unsigned>(rest % 60));
   return out;
 }
-
-std::string ChinaDate(int64_t ms) { return FormatChinaTime(ms).substr(0, 8); }
 
 const char* ParseStatementLine(std::string_view line, StatementLine& out) {
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);

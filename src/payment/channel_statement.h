@@ -37,8 +37,7 @@ void AppendStatementLine(const ChannelPayment& p, std::string& out);
 std::string FormatChinaTime(int64_t ms);
 // -1 when `text` is not 14 digits of a valid date and time.
 int64_t ParseChinaTime(std::string_view text);
-// The China-time day YYYYMMDD of `ms`, and the ms of that day's 00:00:00.
-std::string ChinaDate(int64_t ms);
+// The ms of the China-time day's 00:00:00 (model.h's ChinaDate gives a day of an instant).
 int64_t ChinaDayStart(std::string_view yyyymmdd);  // -1 when not a valid date
 
 }  // namespace tongban::payment

@@ -31,6 +31,7 @@
 #include "payment/channel.h"
 #include "payment/channel_sandbox.h"
 #include "payment/channel_statement.h"
+#include "payment/model.h"
 
 namespace tongban::payment {
 namespace {

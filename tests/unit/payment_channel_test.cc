@@ -6,6 +6,7 @@
 #include "payment/channel.h"
 #include "payment/channel_sandbox.h"
 #include "payment/channel_statement.h"
+#include "payment/model.h"
 
 namespace tongban::payment {
 namespace {
@@ -114,24 +115,6 @@ TEST(SandboxNotification, ASignedButIncompleteFormIsInvalid) {
   auto p = (*channel)->VerifyNotification({"", http::EncodeForm(form)});
   ASSERT_FALSE(p.ok());
   EXPECT_EQ(p.error().code, errc::kInvalidArgument);  // paid without a serial
-}
-
-TEST(Yuan, FormatsFenWithTwoDecimals) {
-  EXPECT_EQ(FormatYuan(0), "0.00");
-  EXPECT_EQ(FormatYuan(5), "0.05");
-  EXPECT_EQ(FormatYuan(12345), "123.45");
-  EXPECT_EQ(FormatYuan(100), "1.00");
-  EXPECT_EQ(FormatYuan(-150), "-1.50");
-}
-
-TEST(Yuan, ParsesOnlyPlainAmounts) {
-  EXPECT_EQ(*ParseYuan("123.45"), 12345);
-  EXPECT_EQ(*ParseYuan("123.4"), 12340);
-  EXPECT_EQ(*ParseYuan("7"), 700);
-  EXPECT_EQ(*ParseYuan("0.01"), 1);
-  for (const char* bad : {"", ".5", "1.", "1.234", "-1", "+1", "1e3", "1,00", "abc", "1.2x"}) {
-    EXPECT_FALSE(ParseYuan(bad).ok()) << bad;
-  }
 }
 
 TEST(ChinaTime, RoundTripsAndChecksTheCalendar) {
