@@ -236,7 +236,7 @@ std::string FormatCount(int64_t count_milli) {
 std::string ChinaDate(int64_t ms) {
   int64_t days = FloorDiv(ms + kChinaOffsetMs, 86400000);
   Civil c = CivilFromDays(days);
-  char buf[16];
+  char buf[48];
   std::snprintf(buf, sizeof buf, "%04lld%02u%02u", static_cast<long long>(c.y), c.m, c.d);
   return buf;
 }
@@ -244,7 +244,7 @@ std::string ChinaDate(int64_t ms) {
 std::string ChinaTime(int64_t ms) {
   int64_t in_day = (ms + kChinaOffsetMs) - FloorDiv(ms + kChinaOffsetMs, 86400000) * 86400000;
   int64_t s = in_day / 1000;
-  char buf[16];
+  char buf[48];
   std::snprintf(buf, sizeof buf, "%02lld%02lld%02lld", static_cast<long long>(s / 3600),
                 static_cast<long long>(s / 60 % 60), static_cast<long long>(s % 60));
   return buf;
