@@ -29,6 +29,7 @@ CREATE TABLE payment_orders (
 CREATE INDEX payment_orders_by_notice ON payment_orders (notice_no);
 CREATE INDEX payment_orders_due ON payment_orders (state, next_query_at);
 CREATE INDEX payment_orders_paid ON payment_orders (channel, paid_at);
+CREATE INDEX payment_orders_created ON payment_orders (channel, created_at);
 CREATE TABLE payment_notify_log (
   id {ID},
   at BIGINT NOT NULL,
@@ -329,6 +330,17 @@ Result<PaymentOrder> ChannelPayments::GetOrder(std::string_view order_no) {
   if (!order.ok()) return std::move(order).error();
   if (!order->has_value()) return Error::NotFound("no such order");
   return std::move(**order);
+}
+
+Result<std::vector<PaymentOrder>> ChannelPayments::OrdersCreated(int64_t from_ms, int64_t to_ms) {
+  return store_.WithSession([&](soci::session& sql) -> Result<std::vector<PaymentOrder>> {
+    std::string ch(channel_.code());
+    long long from = from_ms, to = to_ms;
+    return FetchOrders((sql.prepare << std::string("SELECT ") + kOrderColumns +
+                                           " FROM payment_orders WHERE channel = :c AND "
+                                           "created_at >= :f AND created_at < :t",
+                        soci::use(ch), soci::use(from), soci::use(to)));
+  });
 }
 
 Result<std::vector<PaymentOrder>> ChannelPayments::PaidOrders(int64_t from_ms, int64_t to_ms) {

@@ -113,6 +113,8 @@ class ChannelPayments {
   Result<PaymentOrder> GetOrder(std::string_view order_no);
   // Orders of a channel paid in [from_ms, to_ms), for reconciliation.
   Result<std::vector<PaymentOrder>> PaidOrders(int64_t from_ms, int64_t to_ms);
+  // Orders of the channel placed in [from_ms, to_ms), whatever their state.
+  Result<std::vector<PaymentOrder>> OrdersCreated(int64_t from_ms, int64_t to_ms);
 
   Channel& channel() { return channel_; }
   NoticeStore& notices() { return notices_; }
