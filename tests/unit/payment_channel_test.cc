@@ -42,10 +42,9 @@ TEST(OpenChannel, RefusesAnUnknownChannelAndOpensARegisteredOne) {
   ASSERT_FALSE(unknown.ok());
   EXPECT_NE(unknown.error().message.find("not a known channel"), std::string::npos);
   RegisterChannel("icbc-test-plugin", [](const ChannelSettings& settings) {
-    return MakeSandboxChannel(ChannelSettings{.name = "sandbox",
-                                              .base_url = "http://127.0.0.1:9",
-                                              .key = settings.key,
-                                              .allow_sandbox = true});
+    ChannelSettings local = settings;
+    local.base_url = "http://127.0.0.1:9";
+    return MakeSandboxChannel(local);
   });
   s.key = "k";
   EXPECT_TRUE(OpenChannel(s).ok());
