@@ -10,6 +10,7 @@
 #include "app/config.h"
 #include "app/serve.h"
 #include "core/logging.h"
+#include "payment/paysim.h"
 
 namespace tongban::app {
 namespace {
@@ -76,12 +77,16 @@ int RunCli(int argc, char** argv) {
   AdminCommands admin_commands;
   RegisterAdminCommands(*admin, admin_commands);
 
+  CLI::App* paysim =
+      cli.add_subcommand("paysim", "Run the sandbox payment channel (tests, demo)")->prefix_command();
+
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return cli.exit(e);
   }
 
+  if (paysim->parsed()) return payment::RunPaysim(paysim->remaining());
   if (serve->parsed()) {
     if (auto s = serve_flags.Apply(config); !s.ok()) return Fail(s.error());
     if (!bind.empty()) config.server.bind = bind;

@@ -1,0 +1,88 @@
+// Result notification (GetPay_Info) to the collecting unit of a credited
+// payment, through the "payment_outbox" table: enqueued inside the payment's
+// transaction (NoticeStore's payment hook), delivered by a dispatcher thread as
+// a signed form POST to the unit's notify_url, retried with backoff until the
+// unit answers success; survives restarts (the outbox is SQL). Delivery is at
+// least once: the unit deduplicates on PAYNO.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/result.h"
+#include "http/client.h"
+#include "payment/model.h"
+#include "store/outbox.h"
+
+namespace tongban::payment {
+
+inline constexpr std::string_view kUnitNotifyMethod = "GetPay_Info";
+
+// The GetPay_Info fields of a credited payment, in wire order (PAYMONEY in
+// yuan with two decimals, PAYDATE YYYYMMDD, PAYTIME hhmmss, China time).
+std::vector<std::pair<std::string, std::string>> GetPayInfoFields(const PaymentNotice& notice,
+                                                                  const Payment& payment);
+
+// CHECKCODE: 8 uppercase hex digits of SHA-256 over PAYNO|NOTICENO|PAYMONEY,
+// so a unit (or a payer holding the receipt) can check the three belong together.
+std::string PaymentCheckCode(std::string_view pay_no, std::string_view notice_no,
+                             std::string_view pay_money);
+
+// For the payment hook: enqueues the unit's notification of `payment` in `tx`
+// when it was credited (a kRefundDue payment paid nothing the unit must know of).
+Status EnqueueUnitNotification(Outbox& outbox, soci::session& tx, const PaymentNotice& notice,
+                               const Payment& payment, int64_t now_ms);
+
+// Where a unit's notifications go, and the key that signs them.
+struct UnitEndpoint {
+  std::string url;          // "" = the unit has none (the message waits and is retried)
+  std::string servicecode;  // who signs: the unit's SSO access resource, sent as servicecode
+  std::string key;          // the HMAC key (never logged)
+};
+using UnitEndpointLookup = std::function<Result<UnitEndpoint>(std::string_view entercode)>;
+
+struct UnitNotifierOptions {
+  std::chrono::milliseconds poll_interval{1'000};
+  std::chrono::milliseconds request_timeout{10'000};
+  size_t batch = 16;
+};
+
+class UnitNotifier {
+ public:
+  UnitNotifier(Outbox& outbox, Clock& clock, UnitEndpointLookup lookup,
+               UnitNotifierOptions options = {}, http::ClientOptions client = {});
+  ~UnitNotifier();  // stops
+
+  // Delivers what is due now; returns how many were acknowledged.
+  Result<int> DeliverDue();
+
+  void Start();
+  void Stop();
+  void Wake();  // after a payment committed: deliver without waiting for the poll
+
+ private:
+  Status DeliverOne(const OutboxMessage& message);
+  void Loop();
+
+  Outbox& outbox_;
+  Clock& clock_;
+  UnitEndpointLookup lookup_;
+  UnitNotifierOptions options_;
+  http::Client client_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  bool woken_ = false;
+  std::thread thread_;
+};
+
+}  // namespace tongban::payment

@@ -1,0 +1,479 @@
+#include "payment/reconcile.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <unordered_map>
+
+#include "codec/xlsx.h"
+#include "payment/channel_statement.h"
+#include "store/sql_dialect.h"
+
+namespace tongban::payment {
+namespace {
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE payment_reconcile_runs (
+  id {ID},
+  channel {KEY} NOT NULL,
+  day {KEY} NOT NULL,
+  started_at BIGINT NOT NULL,
+  finished_at BIGINT NOT NULL,
+  lines BIGINT NOT NULL,
+  bad_lines BIGINT NOT NULL,
+  matched BIGINT NOT NULL,
+  missing_local BIGINT NOT NULL,
+  missing_channel BIGINT NOT NULL,
+  amount_mismatch BIGINT NOT NULL,
+  status_mismatch BIGINT NOT NULL,
+  bad_sample {TEXT}
+){END};
+CREATE INDEX payment_reconcile_runs_by_day ON payment_reconcile_runs (channel, day, id);
+CREATE TABLE payment_reconcile_items (
+  id {ID},
+  run_id BIGINT NOT NULL,
+  outcome {KEY} NOT NULL,
+  order_no {KEY} NOT NULL,
+  channel_serial {KEY} NOT NULL,
+  local_amount BIGINT NOT NULL,
+  channel_amount BIGINT NOT NULL,
+  note {TEXT},
+  resolved_by {KEY} NOT NULL DEFAULT '',
+  resolved_at BIGINT NOT NULL DEFAULT 0,
+  resolution {TEXT}
+){END};
+CREATE INDEX payment_reconcile_items_by_run ON payment_reconcile_items (run_id, outcome, id);
+)sql";
+
+constexpr size_t kChunk = 4 << 20;
+constexpr size_t kInsertBatch = 1000;
+constexpr size_t kBadSample = 20;
+
+struct FileCloser {
+  void operator()(std::FILE* f) const { std::fclose(f); }
+};
+
+// Calls `on_line(view)` for every line of the file, reading it in chunks; a
+// line is a view into the chunk buffer, valid during the call.
+template <typename F>
+Status ForEachLine(const std::string& path, F&& on_line) {
+  std::unique_ptr<std::FILE, FileCloser> file(std::fopen(path.c_str(), "rb"));
+  if (!file) return Error::NotFound("cannot open the statement file");
+  std::string buffer(kChunk, '\0');
+  size_t carried = 0;
+  while (true) {
+    if (carried == buffer.size()) buffer.resize(buffer.size() * 2);  // a line longer than a chunk
+    size_t got = std::fread(buffer.data() + carried, 1, buffer.size() - carried, file.get());
+    size_t filled = carried + got;
+    const bool eof = got == 0;
+    size_t start = 0;
+    while (true) {
+      const void* nl = std::memchr(buffer.data() + start, '\n', filled - start);
+      if (nl == nullptr) break;
+      size_t end = static_cast<const char*>(nl) - buffer.data();
+      on_line(std::string_view(buffer.data() + start, end - start));
+      start = end + 1;
+    }
+    if (eof) {
+      if (start < filled) on_line(std::string_view(buffer.data() + start, filled - start));
+      break;
+    }
+    std::memmove(buffer.data(), buffer.data() + start, filled - start);
+    carried = filled - start;
+  }
+  if (std::ferror(file.get())) return Error::Unavailable("cannot read the statement file");
+  return Status::Ok();
+}
+
+struct ItemRows {
+  std::vector<std::string> outcome, order_no, serial, note;
+  std::vector<long long> local_amount, channel_amount;
+  void Add(ReconcileOutcome o, std::string_view order, std::string_view s, int64_t local,
+           int64_t channel, std::string n) {
+    outcome.emplace_back(ReconcileOutcomeName(o));
+    order_no.emplace_back(order);
+    serial.emplace_back(s);
+    local_amount.push_back(local);
+    channel_amount.push_back(channel);
+    note.push_back(std::move(n));
+  }
+  size_t size() const { return outcome.size(); }
+};
+
+int64_t Abs(int64_t v) { return v < 0 ? -v : v; }
+
+constexpr const char* kRunColumns =
+    "id, channel, day, started_at, finished_at, lines, bad_lines, matched, missing_local, "
+    "missing_channel, amount_mismatch, status_mismatch";
+
+std::vector<ReconcileRun> FetchRuns(soci::details::prepare_temp_type p) {
+  ReconcileRun r;
+  long long id = 0, started = 0, finished = 0, lines = 0, bad = 0;
+  std::array<long long, kReconcileOutcomes> c{};
+  p, soci::into(id), soci::into(r.channel), soci::into(r.date), soci::into(started),
+      soci::into(finished), soci::into(lines), soci::into(bad), soci::into(c[0]),
+      soci::into(c[1]), soci::into(c[2]), soci::into(c[3]), soci::into(c[4]);
+  soci::statement st(p);
+  st.execute();
+  std::vector<ReconcileRun> out;
+  while (st.fetch()) {
+    r.id = id;
+    r.started_at_ms = started;
+    r.finished_at_ms = finished;
+    r.lines = lines;
+    r.bad_lines = bad;
+    for (size_t i = 0; i < kReconcileOutcomes; ++i) r.counts[i] = c[i];
+    out.push_back(r);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string_view ReconcileOutcomeName(ReconcileOutcome outcome) {
+  switch (outcome) {
+    case ReconcileOutcome::kMatched:
+      return "matched";
+    case ReconcileOutcome::kMissingLocal:
+      return "missing_local";
+    case ReconcileOutcome::kMissingChannel:
+      return "missing_channel";
+    case ReconcileOutcome::kAmountMismatch:
+      return "amount_mismatch";
+    case ReconcileOutcome::kStatusMismatch:
+      return "status_mismatch";
+  }
+  return "matched";
+}
+
+std::vector<Migration> Reconciler::Migrations() {
+  return {PortableMigration("payment_reconcile", 1, kSchema)};
+}
+
+Reconciler::Reconciler(ChannelPayments& payments, ReconcilerOptions options)
+    : payments_(payments), options_(options) {}
+
+Result<ReconcileRun> Reconciler::Reconcile(std::string_view date, const std::string& work_dir) {
+  if (ChinaDayStart(date) < 0) return Error::InvalidArgument("date must be YYYYMMDD");
+  std::error_code ec;
+  std::filesystem::create_directories(work_dir, ec);
+  const std::string path = work_dir + "/" + std::string(payments_.channel().code()) + "-" +
+                           std::string(date) + ".csv";
+  TB_RETURN_IF_ERROR(payments_.channel().DownloadStatement(date, path));
+  return ReconcileFile(date, path);
+}
+
+Result<ReconcileRun> Reconciler::ReconcileFile(std::string_view date, const std::string& path) {
+  const int64_t start = ChinaDayStart(date);
+  if (start < 0) return Error::InvalidArgument("date must be YYYYMMDD");
+  const int64_t end = start + 86'400'000;
+  const int64_t window = options_.time_window.count();
+  ReconcileRun run;
+  run.channel = std::string(payments_.channel().code());
+  run.date = std::string(date);
+  run.started_at_ms = payments_.clock().NowMillis();
+
+  // Tongban's side: every order that could appear on the day's statement.
+  auto locals = payments_.OrdersCreated(start - options_.order_lookback.count(), end + window);
+  if (!locals.ok()) return std::move(locals).error();
+  auto paid_today = payments_.PaidOrders(start, end);
+  if (!paid_today.ok()) return std::move(paid_today).error();
+  std::vector<PaymentOrder>& orders = *locals;
+  {
+    std::unordered_map<std::string_view, size_t> have;
+    for (size_t i = 0; i < orders.size(); ++i) have.emplace(orders[i].order_no, i);
+    std::vector<PaymentOrder> extra;
+    for (PaymentOrder& o : *paid_today) {
+      if (!have.contains(o.order_no)) extra.push_back(std::move(o));
+    }
+    for (PaymentOrder& o : extra) orders.push_back(std::move(o));
+  }
+  std::unordered_map<std::string_view, size_t> index;
+  index.reserve(orders.size());
+  for (size_t i = 0; i < orders.size(); ++i) index.emplace(orders[i].order_no, i);
+  std::vector<uint8_t> seen(orders.size(), 0);
+
+  ItemRows items;
+  std::string bad_sample;
+  int64_t line_no = 0;
+  bool first = true;
+  auto count = [&](ReconcileOutcome o) { ++run.counts[static_cast<size_t>(o)]; };
+  Status read = ForEachLine(path, [&](std::string_view line) {
+    ++line_no;
+    if (first) {
+      first = false;
+      std::string_view head = line;
+      if (!head.empty() && head.back() == '\r') head.remove_suffix(1);
+      if (head == kStatementHeader) return;
+    }
+    if (line.empty() || line == "\r") return;
+    ++run.lines;
+    StatementLine s;
+    if (const char* why = ParseStatementLine(line, s); why != nullptr) {
+      ++run.bad_lines;
+      if (run.bad_lines <= static_cast<int64_t>(kBadSample)) {
+        bad_sample += "line " + std::to_string(line_no) + ": " + why + "\n";
+      }
+      return;
+    }
+    auto it = index.find(s.order_no);
+    if (it == index.end()) {
+      count(ReconcileOutcome::kMissingLocal);
+      items.Add(ReconcileOutcome::kMissingLocal, s.order_no, s.channel_serial, 0, s.amount_fen,
+                "not an order of tongban");
+      return;
+    }
+    const PaymentOrder& o = orders[it->second];
+    if (seen[it->second]) {
+      count(ReconcileOutcome::kStatusMismatch);
+      items.Add(ReconcileOutcome::kStatusMismatch, s.order_no, s.channel_serial, o.amount_fen,
+                s.amount_fen, "listed twice on the statement");
+      return;
+    }
+    seen[it->second] = 1;
+    if (s.amount_fen != o.amount_fen) {
+      count(ReconcileOutcome::kAmountMismatch);
+      items.Add(ReconcileOutcome::kAmountMismatch, s.order_no, s.channel_serial, o.amount_fen,
+                s.amount_fen, "order state " + o.state);
+      return;
+    }
+    std::string why;
+    if (o.state != "paid") {
+      why = "paid at the channel, " + o.state + " in tongban";
+    } else if (s.channel_serial != o.channel_serial) {
+      why = "serial differs: tongban has " + o.channel_serial;
+    } else if (Abs(s.paid_at_ms - o.paid_at_ms) > window) {
+      why = "paid time differs by " + std::to_string(Abs(s.paid_at_ms - o.paid_at_ms) / 1000) + " s";
+    } else if (s.status == ChannelPaymentStatus::kRefunded && o.disposition != "refunded") {
+      why = "refunded at the channel, " + o.disposition + " in tongban";
+    }
+    if (why.empty()) {
+      count(ReconcileOutcome::kMatched);
+    } else {
+      count(ReconcileOutcome::kStatusMismatch);
+      items.Add(ReconcileOutcome::kStatusMismatch, s.order_no, s.channel_serial, o.amount_fen,
+                s.amount_fen, std::move(why));
+    }
+  });
+  TB_RETURN_IF_ERROR(read);
+  for (size_t i = 0; i < orders.size(); ++i) {
+    const PaymentOrder& o = orders[i];
+    if (seen[i] || o.state != "paid" || o.paid_at_ms < start || o.paid_at_ms >= end) continue;
+    count(ReconcileOutcome::kMissingChannel);
+    items.Add(ReconcileOutcome::kMissingChannel, o.order_no, o.channel_serial, o.amount_fen, 0,
+              "paid in tongban, not on the statement");
+  }
+  run.finished_at_ms = payments_.clock().NowMillis();
+
+  SqlStore& store = payments_.store();
+  const SqlDialect dialect = store.dialect();
+  auto id = store.WithTransaction([&](soci::session& sql) -> Result<int64_t> {
+    long long started = run.started_at_ms, finished = run.finished_at_ms, lines = run.lines,
+              bad = run.bad_lines;
+    std::array<long long, kReconcileOutcomes> c{};
+    for (size_t i = 0; i < kReconcileOutcomes; ++i) c[i] = run.counts[i];
+    std::string insert =
+        "INSERT INTO payment_reconcile_runs (channel, day, started_at, finished_at, lines, "
+        "bad_lines, matched, missing_local, missing_channel, amount_mismatch, status_mismatch, "
+        "bad_sample) VALUES (:ch, :d, :s, :f, :l, :b, :c0, :c1, :c2, :c3, :c4, :bs)";
+    long long run_id = 0;
+    if (sql_dialect::HasReturning(dialect)) {
+      sql << insert + " RETURNING id", soci::use(run.channel), soci::use(run.date),
+          soci::use(started), soci::use(finished), soci::use(lines), soci::use(bad),
+          soci::use(c[0]), soci::use(c[1]), soci::use(c[2]), soci::use(c[3]), soci::use(c[4]),
+          soci::use(bad_sample), soci::into(run_id);
+    } else {
+      sql << insert, soci::use(run.channel), soci::use(run.date), soci::use(started),
+          soci::use(finished), soci::use(lines), soci::use(bad), soci::use(c[0]),
+          soci::use(c[1]), soci::use(c[2]), soci::use(c[3]), soci::use(c[4]),
+          soci::use(bad_sample);
+      run_id = sql_dialect::LastInsertId(sql, dialect);
+    }
+    // In batches: one round trip per kInsertBatch items.
+    for (size_t at = 0; at < items.size(); at += kInsertBatch) {
+      size_t n = std::min(kInsertBatch, items.size() - at);
+      auto slice = [&](auto& v) {
+        return std::vector<typename std::decay_t<decltype(v)>::value_type>(v.begin() + at,
+                                                                           v.begin() + at + n);
+      };
+      std::vector<long long> run_ids(n, run_id);
+      auto outcome = slice(items.outcome);
+      auto order_no = slice(items.order_no);
+      auto serial = slice(items.serial);
+      auto local = slice(items.local_amount);
+      auto channel = slice(items.channel_amount);
+      auto note = slice(items.note);
+      sql << "INSERT INTO payment_reconcile_items (run_id, outcome, order_no, channel_serial, "
+             "local_amount, channel_amount, note) VALUES (:r, :o, :n, :s, :la, :ca, :nt)",
+          soci::use(run_ids), soci::use(outcome), soci::use(order_no), soci::use(serial),
+          soci::use(local), soci::use(channel), soci::use(note);
+    }
+    return static_cast<int64_t>(run_id);
+  });
+  if (!id.ok()) return std::move(id).error();
+  run.id = *id;
+  spdlog::info("payment: reconciled {} {}: {} lines, {} matched, {} exceptions, {} bad", run.channel,
+               run.date, run.lines, run.count(ReconcileOutcome::kMatched), items.size(),
+               run.bad_lines);
+  return run;
+}
+
+Result<ReconcileRun> Reconciler::GetRun(int64_t id) {
+  auto runs = payments_.store().WithSession([&](soci::session& sql) -> Result<std::vector<ReconcileRun>> {
+    long long key = id;
+    return FetchRuns((sql.prepare << std::string("SELECT ") + kRunColumns +
+                                         " FROM payment_reconcile_runs WHERE id = :id",
+                      soci::use(key)));
+  });
+  if (!runs.ok()) return std::move(runs).error();
+  if (runs->empty()) return Error::NotFound("no such reconciliation run");
+  return std::move(runs->front());
+}
+
+Result<std::vector<ReconcileRun>> Reconciler::ListRuns(int limit) {
+  return payments_.store().WithSession([&](soci::session& sql) -> Result<std::vector<ReconcileRun>> {
+    long long n = std::clamp(limit, 1, 1000);
+    return FetchRuns((sql.prepare << std::string("SELECT ") + kRunColumns +
+                                         " FROM payment_reconcile_runs ORDER BY id DESC LIMIT :n",
+                      soci::use(n)));
+  });
+}
+
+Result<std::vector<ReconcileItem>> Reconciler::Items(int64_t run_id,
+                                                     std::optional<ReconcileOutcome> outcome) {
+  return payments_.store().WithSession([&](soci::session& sql) -> Result<std::vector<ReconcileItem>> {
+    long long key = run_id;
+    std::string wanted = outcome.has_value() ? std::string(ReconcileOutcomeName(*outcome)) : "";
+    ReconcileItem it;
+    long long id = 0, rid = 0, local = 0, channel = 0, resolved_at = 0;
+    std::string out;
+    soci::statement st =
+        (sql.prepare << "SELECT id, run_id, outcome, order_no, channel_serial, local_amount, "
+                        "channel_amount, COALESCE(note, ''), resolved_by, resolved_at, "
+                        "COALESCE(resolution, '') FROM payment_reconcile_items WHERE run_id = :r "
+                        "AND (:w = '' OR outcome = :w2) ORDER BY id",
+         soci::use(key), soci::use(wanted), soci::use(wanted), soci::into(id), soci::into(rid),
+         soci::into(out), soci::into(it.order_no), soci::into(it.channel_serial),
+         soci::into(local), soci::into(channel), soci::into(it.note), soci::into(it.resolved_by),
+         soci::into(resolved_at), soci::into(it.resolution));
+    st.execute();
+    std::vector<ReconcileItem> items;
+    while (st.fetch()) {
+      it.id = id;
+      it.run_id = rid;
+      it.local_amount_fen = local;
+      it.channel_amount_fen = channel;
+      it.resolved_at_ms = resolved_at;
+      for (size_t i = 0; i < kReconcileOutcomes; ++i) {
+        if (out == ReconcileOutcomeName(static_cast<ReconcileOutcome>(i))) {
+          it.outcome = static_cast<ReconcileOutcome>(i);
+        }
+      }
+      items.push_back(it);
+    }
+    return items;
+  });
+}
+
+Result<ApplyResult> Reconciler::Reissue(int64_t item_id, std::string_view actor) {
+  if (actor.empty()) return Error::InvalidArgument("补单 needs the name of who does it");
+  SqlStore& store = payments_.store();
+  std::string order_no, resolved_by;
+  auto found = store.WithSession([&](soci::session& sql) -> Status {
+    long long key = item_id;
+    sql << "SELECT order_no, resolved_by FROM payment_reconcile_items WHERE id = :id",
+        soci::use(key), soci::into(order_no), soci::into(resolved_by);
+    if (!sql.got_data()) return Error::NotFound("no such reconciliation item");
+    return Status::Ok();
+  });
+  TB_RETURN_IF_ERROR(found);
+  if (!resolved_by.empty()) return Error::Conflict("already resolved by " + resolved_by);
+  auto answer = payments_.channel().Query(order_no);
+  if (!answer.ok()) return std::move(answer).error();
+  if (answer->status != ChannelPaymentStatus::kPaid) {
+    return Error::Conflict("the channel says the order is " +
+                           std::string(ChannelPaymentStatusName(answer->status)));
+  }
+  auto applied = payments_.Apply(*answer, "reissue");
+  if (!applied.ok()) return std::move(applied).error();
+  if (applied->outcome == ApplyOutcome::kRefused) {
+    return Error::Conflict("not applied: " + applied->reason);
+  }
+  std::string resolution = "补单 " + std::string(ApplyOutcomeName(applied->outcome)) +
+                           (applied->pay_no.empty() ? "" : " " + applied->pay_no);
+  std::string who(actor);
+  TB_RETURN_IF_ERROR(store.WithTransaction([&](soci::session& sql) -> Status {
+    long long key = item_id, at = payments_.clock().NowMillis();
+    sql << "UPDATE payment_reconcile_items SET resolved_by = :b, resolved_at = :t, "
+           "resolution = :r WHERE id = :id",
+        soci::use(who), soci::use(at), soci::use(resolution), soci::use(key);
+    return Status::Ok();
+  }));
+  spdlog::info("payment: 补单 of order {} by {}: {}", order_no, who, resolution);
+  return applied;
+}
+
+Result<PaymentNotice> Reconciler::Refund(std::string_view pay_no, int64_t amount_fen,
+                                         std::string_view reason, std::string_view actor) {
+  if (actor.empty()) return Error::InvalidArgument("a refund needs the name of who does it");
+  return payments_.notices().RecordRefund(pay_no, amount_fen, reason, actor);
+}
+
+Result<std::string> Reconciler::SettlementReport(std::string_view date) {
+  const int64_t start = ChinaDayStart(date);
+  if (start < 0) return Error::InvalidArgument("date must be YYYYMMDD");
+  auto orders = payments_.PaidOrders(start, start + 86'400'000);
+  if (!orders.ok()) return std::move(orders).error();
+  struct UnitTotals {
+    std::string name;
+    int64_t credited = 0, credited_fen = 0, refund_due = 0, refund_due_fen = 0;
+  };
+  std::map<std::string, UnitTotals> units;
+  std::map<std::string, PaymentNotice> notices;
+  codec::Sheet detail{"明细", {}};
+  detail.rows.push_back({codec::Cell::Text("执收单位编码"), codec::Cell::Text("缴款单号"),
+                         codec::Cell::Text("订单号"), codec::Cell::Text("交易流水号"),
+                         codec::Cell::Text("缴费流水号"), codec::Cell::Text("金额(元)"),
+                         codec::Cell::Text("支付时间"), codec::Cell::Text("处理")});
+  for (const PaymentOrder& o : *orders) {
+    auto it = notices.find(o.notice_no);
+    if (it == notices.end()) {
+      auto n = payments_.notices().Get(o.notice_no);
+      if (!n.ok()) return std::move(n).error();
+      it = notices.emplace(o.notice_no, std::move(n).value()).first;
+    }
+    UnitTotals& u = units[it->second.entercode];
+    u.name = it->second.entername;
+    const bool credited = o.disposition == "credited";
+    (credited ? u.credited : u.refund_due) += 1;
+    (credited ? u.credited_fen : u.refund_due_fen) += o.amount_fen;
+    detail.rows.push_back({codec::Cell::Text(it->second.entercode), codec::Cell::Text(o.notice_no),
+                           codec::Cell::Text(o.order_no), codec::Cell::Text(o.channel_serial),
+                           codec::Cell::Text(o.pay_no), codec::Cell::Text(FormatYuan(o.amount_fen)),
+                           codec::Cell::Text(FormatChinaTime(o.paid_at_ms)),
+                           codec::Cell::Text(credited ? "入账" : "待退款")});
+  }
+  codec::Sheet summary{"汇总", {}};
+  summary.rows.push_back({codec::Cell::Text("日期"), codec::Cell::Text(std::string(date))});
+  summary.rows.push_back({codec::Cell::Text("执收单位编码"), codec::Cell::Text("执收单位"),
+                          codec::Cell::Text("入账笔数"), codec::Cell::Text("入账金额(元)"),
+                          codec::Cell::Text("待退款笔数"), codec::Cell::Text("待退款金额(元)")});
+  int64_t total = 0;
+  for (const auto& [code, u] : units) {
+    total += u.credited_fen;
+    summary.rows.push_back({codec::Cell::Text(code), codec::Cell::Text(u.name),
+                            codec::Cell::Number(static_cast<double>(u.credited)),
+                            codec::Cell::Text(FormatYuan(u.credited_fen)),
+                            codec::Cell::Number(static_cast<double>(u.refund_due)),
+                            codec::Cell::Text(FormatYuan(u.refund_due_fen))});
+  }
+  summary.rows.push_back({codec::Cell::Text("合计"), codec::Cell::Text(""), codec::Cell::Text(""),
+                          codec::Cell::Text(FormatYuan(total))});
+  return codec::WriteXlsx({summary, detail});
+}
+
+}  // namespace tongban::payment

@@ -1,0 +1,168 @@
+// Reconciliation on SQLite and a private PostgreSQL: a statement with every
+// outcome and corrupt lines, the audited 补单, refunds, and the settlement report.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "codec/xlsx.h"
+#include "payment/channel_statement.h"
+#include "payment/reconcile.h"
+#include "payment_channel_support.h"
+
+namespace tongban::payment {
+namespace {
+
+class ReconcileTest : public ChannelFixture {
+ protected:
+  void SetUp() override {
+    ChannelFixture::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    ASSERT_TRUE(sql_->Migrate(Reconciler::Migrations()).ok());
+    reconciler_ = std::make_unique<Reconciler>(*payments_);
+  }
+
+  // Places and pays an order of a new notice; `notify` false loses the notification.
+  ChannelPayment PaidOrder(const std::string& original, bool notify = true) {
+    PaymentOrder o = Order(Notice(original));
+    std::string body = channel_.Pay(o.order_no, "T-" + original, clock_.NowMillis());
+    if (notify) {
+      EXPECT_EQ(payments_->HandleNotification({"", body}).body, "success");
+    }
+    return *channel_.Query(o.order_no);
+  }
+
+  std::string WriteStatement(const std::vector<ChannelPayment>& lines, const std::string& tail) {
+    std::string text(kStatementHeader);
+    text += "\n";
+    for (const ChannelPayment& p : lines) AppendStatementLine(p, text);
+    text += tail;
+    std::string path = dir_.File("statement.csv");
+    std::ofstream(path) << text;
+    return path;
+  }
+
+  std::unique_ptr<Reconciler> reconciler_;
+};
+
+INSTANTIATE_TEST_SUITE_P(Backends, ReconcileTest, ::testing::Values("sqlite", "postgres"),
+                         [](const auto& info) { return info.param; });
+
+TEST_P(ReconcileTest, AStatementWithEveryOutcome) {
+  ChannelPayment matched = PaidOrder("A");
+  ChannelPayment wrong_amount = PaidOrder("B");
+  ChannelPayment omitted = PaidOrder("C");
+  ChannelPayment lost = PaidOrder("D", /*notify=*/false);
+  ChannelPayment refunded = PaidOrder("E");
+  wrong_amount.amount_fen += 1;
+  refunded.status = ChannelPaymentStatus::kRefunded;
+  ChannelPayment ghost{"GHOST1", "TX-GHOST", 500, clock_.NowMillis(), ChannelPaymentStatus::kPaid};
+  (void)omitted;
+  std::string path = WriteStatement({matched, wrong_amount, lost, refunded, ghost},
+                                    "garbled line\nA,B,1,2026,paid\n");
+  auto run = reconciler_->ReconcileFile("20260110", path);
+  ASSERT_TRUE(run.ok()) << run.error().message;
+  EXPECT_EQ(run->lines, 7);
+  EXPECT_EQ(run->bad_lines, 2);
+  EXPECT_EQ(run->count(ReconcileOutcome::kMatched), 1);
+  EXPECT_EQ(run->count(ReconcileOutcome::kAmountMismatch), 1);
+  EXPECT_EQ(run->count(ReconcileOutcome::kMissingChannel), 1);
+  EXPECT_EQ(run->count(ReconcileOutcome::kMissingLocal), 1);
+  EXPECT_EQ(run->count(ReconcileOutcome::kStatusMismatch), 2);  // D pending here, E refunded there
+
+  auto stored = reconciler_->GetRun(run->id);
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->counts, run->counts);
+  auto items = reconciler_->Items(run->id);
+  ASSERT_TRUE(items.ok()) << items.error().message;
+  EXPECT_EQ(items->size(), 5u);  // every exception, no matched rows
+  auto missing_channel = reconciler_->Items(run->id, ReconcileOutcome::kMissingChannel);
+  ASSERT_EQ(missing_channel->size(), 1u);
+  EXPECT_EQ((*missing_channel)[0].channel_serial, "T-C");
+  auto amount = reconciler_->Items(run->id, ReconcileOutcome::kAmountMismatch);
+  ASSERT_EQ(amount->size(), 1u);
+  EXPECT_EQ((*amount)[0].local_amount_fen + 1, (*amount)[0].channel_amount_fen);
+  auto ghost_items = reconciler_->Items(run->id, ReconcileOutcome::kMissingLocal);
+  ASSERT_EQ(ghost_items->size(), 1u);
+  EXPECT_EQ((*ghost_items)[0].order_no, "GHOST1");
+}
+
+TEST_P(ReconcileTest, APaymentOutsideTheTimeWindowIsAStatusMismatch) {
+  ChannelPayment p = PaidOrder("A");
+  p.paid_at_ms += 11 * 60 * 1000;
+  auto run = reconciler_->ReconcileFile("20260110", WriteStatement({p}, ""));
+  ASSERT_TRUE(run.ok());
+  EXPECT_EQ(run->count(ReconcileOutcome::kStatusMismatch), 1);
+  EXPECT_EQ(run->count(ReconcileOutcome::kMatched), 0);
+}
+
+TEST_P(ReconcileTest, ReissueCreditsAnOrderTheChannelConfirmsAndRecordsWhoDidIt) {
+  ChannelPayment lost = PaidOrder("D", /*notify=*/false);
+  auto run = reconciler_->ReconcileFile("20260110", WriteStatement({lost}, ""));
+  ASSERT_TRUE(run.ok());
+  auto items = reconciler_->Items(run->id, ReconcileOutcome::kStatusMismatch);
+  ASSERT_EQ(items->size(), 1u);
+  EXPECT_FALSE(reconciler_->Reissue((*items)[0].id, "").ok());
+  auto applied = reconciler_->Reissue((*items)[0].id, "finance1");
+  ASSERT_TRUE(applied.ok()) << applied.error().message;
+  EXPECT_EQ(applied->outcome, ApplyOutcome::kCredited);
+  auto notice = notices_->Get("330001296D");
+  EXPECT_EQ(notice->state, NoticeState::kPaid);
+  auto after = reconciler_->Items(run->id, ReconcileOutcome::kStatusMismatch);
+  EXPECT_EQ((*after)[0].resolved_by, "finance1");
+  EXPECT_NE((*after)[0].resolution.find("credited"), std::string::npos);
+  auto again = reconciler_->Reissue((*items)[0].id, "finance1");
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().code, errc::kConflict);
+  // Reconciled again, the day now matches.
+  auto rerun = reconciler_->ReconcileFile("20260110", WriteStatement({lost}, ""));
+  EXPECT_EQ(rerun->count(ReconcileOutcome::kMatched), 1);
+}
+
+TEST_P(ReconcileTest, ReissueRefusesWhatTheChannelDoesNotConfirm) {
+  ChannelPayment ghost{"GHOST1", "TX", 500, clock_.NowMillis(), ChannelPaymentStatus::kPaid};
+  auto run = reconciler_->ReconcileFile("20260110", WriteStatement({ghost}, ""));
+  auto items = reconciler_->Items(run->id, ReconcileOutcome::kMissingLocal);
+  ASSERT_EQ(items->size(), 1u);
+  auto r = reconciler_->Reissue((*items)[0].id, "finance1");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, errc::kNotFound);
+}
+
+TEST_P(ReconcileTest, ASecondPaymentIsRefundedThroughTheLedgerWithItsOperator) {
+  PaymentNotice n = Notice("A");
+  PaymentOrder first = Order(n);
+  PaymentOrder second = Order(n);
+  payments_->HandleNotification({"", channel_.Pay(first.order_no, "T1", clock_.NowMillis())});
+  payments_->HandleNotification({"", channel_.Pay(second.order_no, "T2", clock_.NowMillis())});
+  auto due = notices_->RefundsDue(10);
+  ASSERT_EQ(due->size(), 1u);
+  EXPECT_FALSE(reconciler_->Refund((*due)[0].pay_no, 3734, "重复缴费", "").ok());
+  auto refunded = reconciler_->Refund((*due)[0].pay_no, 3734, "重复缴费", "finance1");
+  ASSERT_TRUE(refunded.ok()) << refunded.error().message;
+  EXPECT_EQ(refunded->state, NoticeState::kPaid);  // the credited payment stands
+  EXPECT_TRUE(notices_->RefundsDue(10)->empty());
+}
+
+TEST_P(ReconcileTest, TheSettlementReportSumsEachUnitsDay) {
+  PaidOrder("A");
+  PaidOrder("B");
+  PaymentNotice n = Notice("C", 100);
+  payments_->HandleNotification({"", channel_.Pay(Order(n).order_no, "T1", clock_.NowMillis())});
+  payments_->HandleNotification({"", channel_.Pay(Order(n).order_no, "T2", clock_.NowMillis())});
+  auto bytes = reconciler_->SettlementReport("20260110");
+  ASSERT_TRUE(bytes.ok()) << bytes.error().message;
+  auto sheets = codec::ReadXlsx(*bytes);
+  ASSERT_TRUE(sheets.ok());
+  ASSERT_EQ(sheets->size(), 2u);
+  const auto& rows = (*sheets)[0].rows;
+  ASSERT_GE(rows.size(), 3u);
+  EXPECT_EQ(rows[2][0].text, "000368");
+  EXPECT_EQ(rows[2][2].number, 3);
+  EXPECT_EQ(rows[2][3].text, "75.68");  // 37.34 + 37.34 + 1.00
+  EXPECT_EQ(rows[2][4].number, 1);
+  EXPECT_EQ(rows[2][5].text, "1.00");
+  EXPECT_EQ((*sheets)[1].rows.size(), 5u);  // header + 4 payments
+}
+
+}  // namespace
+}  // namespace tongban::payment
