@@ -151,6 +151,17 @@ struct ApprovalConfig {
   std::string hall_dir;
 };
 
+// The exchange subsystem (exchange/, docs/api/exchange.md, docs/design/exchange.md).
+struct ExchangeConfig {
+  bool enabled = true;  // false: no exchange tables' services, no /exchange/api/, no runner
+  bool runner = true;   // run the approved tasks in this process
+  // This process's name in exchange_leases; "" = <hostname>:<pid>.
+  std::string holder;
+  int lease_ttl_s = 30;  // a task moves to another node this long after its holder died
+  int max_batches_per_turn = 50;  // per subscriber, before the other tasks get a turn
+  bool seed_demo = true;  // with sso.seed_demo: a demo node (SQLite under data_dir) and resource
+};
+
 struct Config {
   ServerConfig server;
   StorageConfig storage;
@@ -161,6 +172,7 @@ struct Config {
   DirectoryConfig directory;
   ConsoleConfig console;
   ApprovalConfig approval;
+  ExchangeConfig exchange;
   AuditConfig audit;
   LogConfig log;
 

@@ -5,6 +5,7 @@
 
 #include "crypto/digest.h"
 #include "directory/schema.h"
+#include "exchange/meta.h"
 #include "sso/audit.h"
 #include "store/memory_ticket_store.h"
 #include "store/redis_ticket_store.h"
@@ -42,6 +43,9 @@ Status Node::OpenAll() {
       for (auto& m : parts()) migrations.push_back(std::move(m));
     }
     for (auto& m : Outbox::Migrations("approval_outbox")) migrations.push_back(std::move(m));
+  }
+  if (config_.exchange.enabled) {
+    for (auto& m : exchange::ExchangeMeta::Migrations()) migrations.push_back(std::move(m));
   }
   TB_RETURN_IF_ERROR(sql_->Migrate(migrations));
 

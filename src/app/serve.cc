@@ -1,5 +1,6 @@
 #include "app/serve.h"
 
+#include "app/exchange_wiring.h"
 #include "approval/demo.h"
 
 #include <spdlog/spdlog.h>
@@ -107,6 +108,13 @@ int Serve(const Config& initial) {
                     "  demo matter: %s\n\n",
                     approval->clerk_orgcoding.c_str(), approval->clerk_loginname.c_str(),
                     approval->clerk_password.c_str(), approval->implement_code.c_str());
+      }
+    }
+    if (config.exchange.enabled && config.exchange.seed_demo) {
+      auto exchange = ExchangeWiring::SeedDemo(**node);
+      if (!exchange.ok()) {
+        spdlog::critical("cannot seed exchange demo data: {}", exchange.error().message);
+        return 1;
       }
     }
   }

@@ -40,6 +40,7 @@ CREATE TABLE exchange_resources (
   name {TEXT} NOT NULL,
   model {KEY} NOT NULL,
   fields {TEXT} NOT NULL,
+  web_apps {TEXT} NOT NULL,
   created_ms BIGINT NOT NULL,
   updated_ms BIGINT NOT NULL,
   UNIQUE (node_id, code)
@@ -209,6 +210,13 @@ Resource ResourceFrom(const soci::row& r) {
   res.name = Text(r, "name");
   res.model = ParseTableModel(Text(r, "model")).value_or(TableModel::kHorizontal);
   res.fields = FieldsFrom(Text(r, "fields"));
+  std::string apps = Text(r, "web_apps");
+  for (size_t start = 0; start < apps.size();) {
+    size_t comma = apps.find(',', start);
+    if (comma == std::string::npos) comma = apps.size();
+    if (comma > start) res.web_apps.push_back(apps.substr(start, comma - start));
+    start = comma + 1;
+  }
   res.created_ms = I64(r, "created_ms");
   res.updated_ms = I64(r, "updated_ms");
   return res;
@@ -398,6 +406,13 @@ Result<Resource> ExchangeMeta::CreateResource(Resource resource) {
   resource.created_ms = resource.updated_ms = clock_.NowMillis();
   std::string fields = FieldsJson(resource.fields).dump();
   std::string model(TableModelName(resource.model));
+  std::string apps;
+  for (const std::string& a : resource.web_apps) {
+    if (a.empty() || a.find(',') != std::string::npos) {
+      return Error::InvalidArgument("web access app codes must be non-empty, without commas");
+    }
+    apps += (apps.empty() ? "" : ",") + a;
+  }
   auto id = store_.WithTransaction([&](soci::session& sql) -> Result<int64_t> {
     int count = 0;
     long long node_id = resource.node_id;
@@ -409,10 +424,11 @@ Result<Resource> ExchangeMeta::CreateResource(Resource resource) {
     long long created = resource.created_ms;
     return InsertReturningId(sql, store_.dialect(),
                              "INSERT INTO exchange_resources (node_id, code, name, model, fields, "
-                             "created_ms, updated_ms) VALUES (:a, :b, :c, :d, :e, :f, :g)",
+                             "web_apps, created_ms, updated_ms) VALUES (:a, :b, :c, :d, :e, :w, "
+                             ":f, :g)",
                              soci::use(node_id), soci::use(resource.code), soci::use(resource.name),
-                             soci::use(model), soci::use(fields), soci::use(created),
-                             soci::use(created));
+                             soci::use(model), soci::use(fields), soci::use(apps),
+                             soci::use(created), soci::use(created));
   });
   if (!id.ok()) return id.error();
   resource.id = *id;

@@ -76,6 +76,9 @@ struct Resource {
   TableModel model = TableModel::kHorizontal;
   int64_t node_id = 0;  // the node whose table this is
   std::vector<Field> fields;
+  // Servicecodes of the access resources (directory apps) allowed to push records into this
+  // table and pull its changes over web access (web 接入); empty = none.
+  std::vector<std::string> web_apps;
   int64_t created_ms = 0;
   int64_t updated_ms = 0;
 
