@@ -39,6 +39,7 @@ struct Call {
   json body;
   std::string actor;  // admin userid, or the calling app's servicecode
   bool wrote_response = false;
+  std::string csrf;  // the admin session's CSRF token (for "me")
   std::string Query(std::string_view name) const { return std::string(request.ParamOr(name)); }
 };
 
@@ -240,6 +241,11 @@ void AddRoutes(std::vector<Route>& r) {
   auto admin = [&r](std::string method, std::string pattern, Handler h) {
     r.push_back({std::move(method), std::move(pattern), Access::kAdmin, std::move(h)});
   };
+
+  // Who is calling, and the CSRF token the console sends back on writes.
+  admin("GET", "me", [](ApiServices&, Call& c) -> Result<json> {
+    return json{{"userid", c.actor}, {"csrf", c.csrf}};
+  });
 
   // Nodes
   admin("GET", "nodes", [](ApiServices& s, Call&) -> Result<json> {
@@ -653,9 +659,10 @@ struct ExchangeApi::Impl {
     AddRoutes(routes);
   }
 
+  // Under the SSO context path, where the browser sends the SSO session cookie (Path=/sso).
   std::string ApiPrefix() const { return services.sso.settings.context_path + "/exchange/api/"; }
 
-  Result<std::string> Admin(const http::Request& request) {
+  Result<std::string> Admin(const http::Request& request, std::string* csrf) {
     auto cookie = request.Cookie(sso::kSessionCookieName);
     if (!cookie || cookie->empty()) return Error{kNotLoggedIn, "请先登录"};
     auto session = sessions.Resume(*cookie);
@@ -674,6 +681,7 @@ struct ExchangeApi::Impl {
         return Error{kCsrfFailed, "CSRF 校验失败，请刷新页面后重试"};
       }
     }
+    *csrf = session->csrf;
     return session->userid;
   }
 
@@ -730,8 +738,9 @@ struct ExchangeApi::Impl {
 
   void Run(const Route& route, std::string_view relative, std::vector<std::string> args,
            const http::Request& request, http::Response& response) {
-    Call call{request, response, std::move(args), json(), "", false};
-    auto actor = route.access == Access::kAdmin ? Admin(request) : System(request, relative);
+    Call call{request, response, std::move(args), json(), "", false, ""};
+    auto actor =
+        route.access == Access::kAdmin ? Admin(request, &call.csrf) : System(request, relative);
     if (!actor.ok()) {
       WriteError(response, actor.error());
       return;

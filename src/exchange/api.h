@@ -1,4 +1,4 @@
-// ExchangeApi: the JSON API of the exchange under {ctx}/exchange/api/ (docs/api/exchange.md).
+// ExchangeApi: the JSON API of the exchange under {ctx}/exchange/api/ (default /sso/exchange/api/) (docs/api/exchange.md).
 // Platform administrators, by their SSO browser session (CSRF-checked writes, as the admin
 // console), manage nodes, resources, tasks, 配置工单, dead letters and read health; department
 // systems without a front-end database use web access (web 接入) with signed calls: push
@@ -33,7 +33,7 @@ class ExchangeApi {
   ExchangeApi(const ExchangeApi&) = delete;
   ExchangeApi& operator=(const ExchangeApi&) = delete;
 
-  // Mounts {context_path}/exchange/api/ for GET, POST and PUT.
+  // Mounts {sso context_path}/exchange/api/ (default /sso/exchange/api/) for GET, POST and PUT.
   Status Register(http::Router& router);
 
   struct Impl;
