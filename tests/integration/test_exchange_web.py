@@ -13,7 +13,7 @@ import requests
 
 from approval_fixture import Client, admin_credentials, browser_login
 from signed_client import demo_credentials, md5_sign, request_sign, spec_time
-from tongban_harness import TongbanServer, main
+from tongban_harness import TongbanServer, main, run_admin
 
 API = "/sso/exchange/api/"
 USCC = "91350100M000100Y43"
@@ -107,6 +107,19 @@ class ExchangeWebTest(unittest.TestCase):
         # An admin session is not a signed call, and a signed call is no admin.
         self.assertEqual(self.admin.get("web/%s/licences/pull" % self.node).status_code, 403)
         self.assertEqual(self.call("GET", "nodes").status_code, 401)
+
+    def test_cli_lists_and_runs(self):
+        out = run_admin(self.server.data_dir, "exchange", "nodes").stdout
+        self.assertIn(self.node, out)
+        self.assertIn("QZ_330100_" + USCC, out)  # the demo node
+        out = run_admin(self.server.data_dir, "exchange", "resources").stdout
+        self.assertIn("licences", out)
+        self.assertIn("demo_people", out)
+        missing = run_admin(self.server.data_dir, "exchange", "run", "nosuch", check=False)
+        self.assertNotEqual(missing.returncode, 0)
+        self.assertIn("nosuch", missing.stderr)
+        refused = run_admin(self.server.data_dir, "exchange", "approve", "999", check=False)
+        self.assertNotEqual(refused.returncode, 0)
 
 
 if __name__ == "__main__":
