@@ -96,17 +96,17 @@ Result<std::vector<std::string>> CreateTableStatements(const Resource& r, SqlDia
       break;
     }
     case SqlDialect::kPostgres: {
-      out.push_back(
-          "CREATE TABLE IF NOT EXISTS tong_seq_counters (table_name VARCHAR(63) PRIMARY KEY, "
-          "v BIGINT NOT NULL)");
-      out.push_back("INSERT INTO tong_seq_counters (table_name, v) VALUES ('" + name +
-                    "', 0) ON CONFLICT DO NOTHING");
-      // The counter row stays locked until commit: writers of this table take sequence
-      // values one transaction after another, so they become visible in order.
+      const std::string seq = QuoteIdent(dialect, name + "_tong_seq_seq");
+      out.push_back("CREATE SEQUENCE " + seq);
+      // A transaction-level advisory lock per table, taken before the value and held until
+      // commit: writers of this table take sequence values one transaction after another,
+      // so a value never becomes visible after a larger one. (Not a counter row: updating
+      // one row many times in a transaction leaves a version chain that makes every next
+      // update slower.)
       out.push_back("CREATE OR REPLACE FUNCTION " + QuoteIdent(dialect, name + "_tong_fn") +
                     "() RETURNS trigger AS $$ BEGIN "
-                    "UPDATE tong_seq_counters SET v = v + 1 WHERE table_name = '" + name +
-                    "' RETURNING v INTO NEW.tong_seq; "
+                    "PERFORM pg_advisory_xact_lock(1953459815, hashtext('" + name + "')); "
+                    "NEW.tong_seq := nextval('" + seq + "'); "
                     "IF TG_OP = 'INSERT' THEN "
                     "IF NEW.create_time = 0 THEN NEW.create_time := " + now + "; END IF; "
                     "ELSIF NEW.dataversion <= OLD.dataversion THEN "

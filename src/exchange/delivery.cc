@@ -28,7 +28,7 @@ using sql_util::I64;
 using sql_util::Text;
 
 constexpr int kInChunk = 500;  // tongids per IN (…) list
-constexpr size_t kMaxBindsPerStatement = 30000;
+constexpr size_t kMaxBindsPerStatement = 3000;
 constexpr int64_t kMaxBackoffMs = 300'000;
 
 // Control columns a subscriber row is written with (tong_seq is the subscriber's own).
