@@ -80,7 +80,8 @@ void BM_ExchangeVsBulkLoad(benchmark::State& state) {
   FakeClock clock;
   auto tongban = Must(SqlStore::Open("sqlite://" + dir.File("tongban.db"), 2), "tongban db");
   MustOk(tongban->Migrate(ExchangeMeta::Migrations()), "migrate");
-  auto box = Must(crypto::SecretBox::Create(std::string(32, 'k'), OpenSslRandom::Instance()), "box");
+  auto box =
+      Must(crypto::SecretBox::Create(std::string(32, 'k'), OpenSslRandom::Instance()), "box");
   ExchangeMeta meta(*tongban, clock, box);
   NodePool nodes(meta);
   DeliveryEngine engine(meta, nodes, clock);
@@ -100,26 +101,26 @@ void BM_ExchangeVsBulkLoad(benchmark::State& state) {
   SqlStore& source = *Must(nodes.Get(provider_node.id), "provider store");
   MustOk(CreateTable(source, provider), "provider table");
   MustOk(source.WithTransaction([&](soci::session& sql) -> Status {
-           soci::statement st = (sql.prepare << "INSERT INTO rows10 (k, s1, s2, s3, s4, n1, n2, "
-                                                "n3, amount, day, tongid) VALUES (:k, 'alpha "
-                                                "beta gamma', 'delta epsilon', '浙江省杭州市', "
-                                                "'zeta', :n1, :n2, 7, 1234.56, '2024-05-06', :t)");
-           std::string k, t;
-           long long n1 = 0, n2 = 0;
-           st.exchange(soci::use(k));
-           st.exchange(soci::use(n1));
-           st.exchange(soci::use(n2));
-           st.exchange(soci::use(t));
-           st.define_and_bind();
-           for (int64_t i = 0; i < n; ++i) {
-             k = "K" + std::to_string(i);
-             t = "T" + std::to_string(i);
-             n1 = i;
-             n2 = i * 3;
-             st.execute(true);
-           }
-           return Status::Ok();
-         }),
+    soci::statement st = (sql.prepare << "INSERT INTO rows10 (k, s1, s2, s3, s4, n1, n2, "
+                                         "n3, amount, day, tongid) VALUES (:k, 'alpha "
+                                         "beta gamma', 'delta epsilon', '浙江省杭州市', "
+                                         "'zeta', :n1, :n2, 7, 1234.56, '2024-05-06', :t)");
+    std::string k, t;
+    long long n1 = 0, n2 = 0;
+    st.exchange(soci::use(k));
+    st.exchange(soci::use(n1));
+    st.exchange(soci::use(n2));
+    st.exchange(soci::use(t));
+    st.define_and_bind();
+    for (int64_t i = 0; i < n; ++i) {
+      k = "K" + std::to_string(i);
+      t = "T" + std::to_string(i);
+      n1 = i;
+      n2 = i * 3;
+      st.execute(true);
+    }
+    return Status::Ok();
+  }),
          "provider rows");
 
   int run = 0;
@@ -154,7 +155,8 @@ void BM_ExchangeVsBulkLoad(benchmark::State& state) {
 
     auto t0 = std::chrono::steady_clock::now();
     auto batches = Must(engine.RunTask(task.id, 1'000'000), "run");
-    double exchange_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    double exchange_s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     int64_t applied = 0;
     for (const BatchReport& b : batches) applied += b.applied;
     if (applied != n) {
@@ -168,36 +170,37 @@ void BM_ExchangeVsBulkLoad(benchmark::State& state) {
     auto rows = Must(engine.Pull(provider.id, 0, static_cast<int>(n), &next), "read rows");
     auto t1 = std::chrono::steady_clock::now();
     MustOk(dest.WithTransaction([&](soci::session& sql) -> Status {
-             const std::vector<Field> fields = TenFields();
-             for (size_t start = 0; start < rows.size(); start += BulkRows()) {
-               size_t count = std::min<size_t>(BulkRows(), rows.size() - start);
-               std::vector<std::string> values;
-               std::vector<soci::indicator> inds;
-               values.reserve(count * 13);
-               std::string text = "INSERT INTO rows10_bulk (k, s1, s2, s3, s4, n1, n2, n3, amount, "
-                                  "day, tongid, sync_status, dataversion) VALUES ";
-               for (size_t r = 0; r < count; ++r) {
-                 const Record& rec = rows[start + r];
-                 text += r ? ", (" : "(";
-                 for (size_t c = 0; c < 13; ++c) {
-                   text += (c ? ", :p" : ":p") + std::to_string(values.size() + c);
-                 }
-                 text += ")";
-                 for (const Field& f : fields) values.push_back(*rec.values.at(f.code));
-                 values.push_back(rec.tongid);
-                 values.push_back(std::string(1, rec.sync_status));
-                 values.push_back(std::to_string(rec.dataversion));
-               }
-               inds.assign(values.size(), soci::i_ok);
-               soci::statement st(sql);
-               st.alloc();
-               st.prepare(text);
-               for (size_t i = 0; i < values.size(); ++i) st.exchange(soci::use(values[i], inds[i]));
-               st.define_and_bind();
-               st.execute(true);
-             }
-             return Status::Ok();
-           }),
+      const std::vector<Field> fields = TenFields();
+      for (size_t start = 0; start < rows.size(); start += BulkRows()) {
+        size_t count = std::min<size_t>(BulkRows(), rows.size() - start);
+        std::vector<std::string> values;
+        std::vector<soci::indicator> inds;
+        values.reserve(count * 13);
+        std::string text =
+            "INSERT INTO rows10_bulk (k, s1, s2, s3, s4, n1, n2, n3, amount, "
+            "day, tongid, sync_status, dataversion) VALUES ";
+        for (size_t r = 0; r < count; ++r) {
+          const Record& rec = rows[start + r];
+          text += r ? ", (" : "(";
+          for (size_t c = 0; c < 13; ++c) {
+            text += (c ? ", :p" : ":p") + std::to_string(values.size() + c);
+          }
+          text += ")";
+          for (const Field& f : fields) values.push_back(*rec.values.at(f.code));
+          values.push_back(rec.tongid);
+          values.push_back(std::string(1, rec.sync_status));
+          values.push_back(std::to_string(rec.dataversion));
+        }
+        inds.assign(values.size(), soci::i_ok);
+        soci::statement st(sql);
+        st.alloc();
+        st.prepare(text);
+        for (size_t i = 0; i < values.size(); ++i) st.exchange(soci::use(values[i], inds[i]));
+        st.define_and_bind();
+        st.execute(true);
+      }
+      return Status::Ok();
+    }),
            "bulk load");
     double bulk_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
     state.counters["rows"] = static_cast<double>(n);

@@ -25,7 +25,8 @@ struct Exchange {
 
 Result<Exchange> OpenExchange(const Config& config) {
   if (!config.exchange.enabled) {
-    return Error::InvalidArgument("the exchange subsystem is disabled ([exchange] enabled = false)");
+    return Error::InvalidArgument(
+        "the exchange subsystem is disabled ([exchange] enabled = false)");
   }
   auto node = Node::Open(config);
   if (!node.ok()) return std::move(node).error();
@@ -155,16 +156,14 @@ void RegisterExchangeAdminCommands(CLI::App& admin, AdminCommands& commands) {
   });
 
   auto order_id = std::make_shared<int64_t>(0);
-  CLI::App* approve = Command(ex, commands, "approve",
-                              "Approve a submitted work order (the task may then run)",
-                              [order_id](Exchange& e) {
-                                Status s = e.wiring->meta().DecideWorkOrder(*order_id, true,
-                                                                            "cli", "");
-                                if (!s.ok()) return Fail(s.error());
-                                std::printf("work order %lld approved\n",
-                                            static_cast<long long>(*order_id));
-                                return 0;
-                              });
+  CLI::App* approve =
+      Command(ex, commands, "approve", "Approve a submitted work order (the task may then run)",
+              [order_id](Exchange& e) {
+                Status s = e.wiring->meta().DecideWorkOrder(*order_id, true, "cli", "");
+                if (!s.ok()) return Fail(s.error());
+                std::printf("work order %lld approved\n", static_cast<long long>(*order_id));
+                return 0;
+              });
   approve->add_option("order", *order_id, "work order id")->required();
 
   auto task_code = std::make_shared<std::string>();

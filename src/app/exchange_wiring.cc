@@ -29,8 +29,8 @@ ExchangeWiring::ExchangeWiring(Node& node) : node_(node) {
       std::chrono::seconds(node.config().exchange.lease_ttl_s));
   exchange::ExchangeRunner::Options options;
   options.max_batches_per_turn = node.config().exchange.max_batches_per_turn;
-  runner_ = std::make_unique<exchange::ExchangeRunner>(*meta_, *engine_, *leases_, node.clock(),
-                                                       options);
+  runner_ =
+      std::make_unique<exchange::ExchangeRunner>(*meta_, *engine_, *leases_, node.clock(), options);
 }
 
 ExchangeWiring::~ExchangeWiring() { Stop(); }

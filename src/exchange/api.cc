@@ -3,10 +3,10 @@
 // routes a signed call of an access resource listed in the resource's web_apps.
 #include "exchange/api.h"
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <vector>
 
@@ -66,17 +66,26 @@ std::vector<std::string_view> Split(std::string_view path) {
 int HttpStatusFor(const Error& e) {
   switch (e.code) {
     case errc::kInvalidArgument:
-    case errc::kExpired: return 400;
-    case errc::kNotFound: return 404;
+    case errc::kExpired:
+      return 400;
+    case errc::kNotFound:
+      return 404;
     case errc::kAlreadyExists:
-    case errc::kConflict: return 409;
-    case errc::kPermissionDenied: return 403;
-    case errc::kTooLarge: return 413;
-    case errc::kUnavailable: return 503;
-    case kNotLoggedIn: return 401;
+    case errc::kConflict:
+      return 409;
+    case errc::kPermissionDenied:
+      return 403;
+    case errc::kTooLarge:
+      return 413;
+    case errc::kUnavailable:
+      return 503;
+    case kNotLoggedIn:
+      return 401;
     case kCsrfFailed:
-    case kSystemRefused: return 403;
-    default: return 500;
+    case kSystemRefused:
+      return 403;
+    default:
+      return 500;
   }
 }
 
@@ -117,7 +126,8 @@ class QueryParams final : public sso::CallParams {
 
 json ContactsJson(const std::vector<Contact>& contacts) {
   json a = json::array();
-  for (const Contact& c : contacts) a.push_back({{"name", c.name}, {"phone", c.phone}, {"email", c.email}});
+  for (const Contact& c : contacts)
+    a.push_back({{"name", c.name}, {"phone", c.phone}, {"email", c.email}});
   return a;
 }
 
@@ -125,30 +135,41 @@ std::vector<Contact> ContactsFrom(const json& j) {
   std::vector<Contact> out;
   if (!j.is_array()) return out;
   for (const json& c : j) {
-    if (c.is_object()) out.push_back({c.value("name", ""), c.value("phone", ""), c.value("email", "")});
+    if (c.is_object())
+      out.push_back({c.value("name", ""), c.value("phone", ""), c.value("email", "")});
   }
   return out;
 }
 
 json NodeJson(const Node& n) {
-  return {{"id", n.id},           {"name", n.name},         {"division", n.division},
-          {"dept_code", n.dept_code}, {"dept_name", n.dept_name}, {"backend", n.backend},
-          {"url", n.url_shown},   {"contacts", ContactsJson(n.contacts)},
+  return {{"id", n.id},
+          {"name", n.name},
+          {"division", n.division},
+          {"dept_code", n.dept_code},
+          {"dept_name", n.dept_name},
+          {"backend", n.backend},
+          {"url", n.url_shown},
+          {"contacts", ContactsJson(n.contacts)},
           {"created_ms", n.created_ms}};
 }
 
 json FieldJson(const Field& f) {
-  return {{"code", f.code},   {"name", f.name},         {"type", FieldTypeName(f.type)},
-          {"length", f.length}, {"scale", f.scale},     {"required", f.required},
+  return {{"code", f.code},     {"name", f.name},   {"type", FieldTypeName(f.type)},
+          {"length", f.length}, {"scale", f.scale}, {"required", f.required},
           {"key", f.key}};
 }
 
 json ResourceJson(const Resource& r) {
   json fields = json::array();
   for (const Field& f : r.fields) fields.push_back(FieldJson(f));
-  return {{"id", r.id},       {"code", r.code},     {"name", r.name},
-          {"model", TableModelName(r.model)}, {"node_id", r.node_id}, {"fields", fields},
-          {"web_apps", r.web_apps}, {"created_ms", r.created_ms}};
+  return {{"id", r.id},
+          {"code", r.code},
+          {"name", r.name},
+          {"model", TableModelName(r.model)},
+          {"node_id", r.node_id},
+          {"fields", fields},
+          {"web_apps", r.web_apps},
+          {"created_ms", r.created_ms}};
 }
 
 json TaskJson(const Task& t) {
@@ -157,7 +178,8 @@ json TaskJson(const Task& t) {
     subs.push_back({{"id", s.id}, {"resource_id", s.resource_id}, {"mapping", s.mapping}});
   }
   json filter = json::array();
-  for (const FilterTerm& f : t.filter) filter.push_back({{"field", f.field}, {"op", f.op}, {"value", f.value}});
+  for (const FilterTerm& f : t.filter)
+    filter.push_back({{"field", f.field}, {"op", f.op}, {"value", f.value}});
   return {{"id", t.id},
           {"code", t.code},
           {"name", t.name},
@@ -189,11 +211,16 @@ json OrderJson(const WorkOrder& o) {
 }
 
 json ProgressJson(const Progress& p) {
-  return {{"task_id", p.task_id},           {"subscriber_id", p.subscriber_id},
-          {"hwm", p.hwm},                   {"rows_applied", p.rows_applied},
-          {"rows_dead", p.rows_dead},       {"last_run_ms", p.last_run_ms},
-          {"last_ok_ms", p.last_ok_ms},     {"last_error", p.last_error},
-          {"failures", p.failures},         {"next_attempt_ms", p.next_attempt_ms}};
+  return {{"task_id", p.task_id},
+          {"subscriber_id", p.subscriber_id},
+          {"hwm", p.hwm},
+          {"rows_applied", p.rows_applied},
+          {"rows_dead", p.rows_dead},
+          {"last_run_ms", p.last_run_ms},
+          {"last_ok_ms", p.last_ok_ms},
+          {"last_error", p.last_error},
+          {"failures", p.failures},
+          {"next_attempt_ms", p.next_attempt_ms}};
 }
 
 Result<Task> TaskFromBody(const json& b) {
@@ -214,7 +241,8 @@ Result<Task> TaskFromBody(const json& b) {
         sub.resource_id = s.value("resource_id", int64_t{0});
         if (s.contains("mapping") && s["mapping"].is_object()) {
           for (auto it = s["mapping"].begin(); it != s["mapping"].end(); ++it) {
-            if (!it.value().is_string()) return Error::InvalidArgument("mapping values must be strings");
+            if (!it.value().is_string())
+              return Error::InvalidArgument("mapping values must be strings");
             sub.mapping[it.key()] = it.value().get<std::string>();
           }
         }
@@ -227,8 +255,10 @@ Result<Task> TaskFromBody(const json& b) {
   if (b.contains("filter") && b["filter"].is_array()) {
     for (const json& f : b["filter"]) {
       if (!f.is_object()) return Error::InvalidArgument("a filter term is {field, op, value}");
-      std::string value = f.contains("value") && f["value"].is_string() ? f["value"].get<std::string>()
-                          : f.contains("value") ? f["value"].dump() : "";
+      std::string value = f.contains("value") && f["value"].is_string()
+                              ? f["value"].get<std::string>()
+                          : f.contains("value") ? f["value"].dump()
+                                                : "";
       t.filter.push_back({f.value("field", ""), f.value("op", ""), value});
     }
   }
@@ -291,7 +321,8 @@ void AddRoutes(std::vector<Route>& r) {
       field.code = f.value("code", "");
       field.name = f.value("name", "");
       auto type = ParseFieldType(f.value("type", "string"));
-      if (!type) return Error::InvalidArgument("field type must be string, int, decimal, date or datetime");
+      if (!type)
+        return Error::InvalidArgument("field type must be string, int, decimal, date or datetime");
       field.type = *type;
       field.length = f.value("length", 0);
       field.scale = f.value("scale", 0);
@@ -328,7 +359,7 @@ void AddRoutes(std::vector<Route>& r) {
     auto res = s.meta.GetResource(*id);
     if (!res.ok()) return res.error();
     std::string backend = c.Query("backend");
-    SqlDialect d = backend == "mysql"      ? SqlDialect::kMySql
+    SqlDialect d = backend == "mysql"        ? SqlDialect::kMySql
                    : backend == "postgresql" ? SqlDialect::kPostgres
                                              : SqlDialect::kSqlite;
     auto statements = CreateTableStatements(*res, d);
@@ -368,8 +399,12 @@ void AddRoutes(std::vector<Route>& r) {
     if (!batches.ok()) return batches.error();
     json out = json::array();
     for (const BatchReport& b : *batches) {
-      out.push_back({{"subscriber_id", b.subscriber_id}, {"read", b.read}, {"filtered", b.filtered},
-                     {"applied", b.applied}, {"unchanged", b.unchanged}, {"dead", b.dead},
+      out.push_back({{"subscriber_id", b.subscriber_id},
+                     {"read", b.read},
+                     {"filtered", b.filtered},
+                     {"applied", b.applied},
+                     {"unchanged", b.unchanged},
+                     {"dead", b.dead},
                      {"hwm", b.hwm_after}});
     }
     return json{{"batches", out}};
@@ -462,10 +497,16 @@ void AddRoutes(std::vector<Route>& r) {
     if (!list.ok()) return list.error();
     json items = json::array();
     for (const DeadLetter& l : *list) {
-      items.push_back({{"id", l.id}, {"task_id", l.task_id}, {"subscriber_id", l.subscriber_id},
-                       {"tongid", l.tongid}, {"dataversion", l.dataversion},
-                       {"payload", json::parse(l.payload, nullptr, false)}, {"reason", l.reason},
-                       {"state", l.state}, {"attempts", l.attempts}, {"created_ms", l.created_ms}});
+      items.push_back({{"id", l.id},
+                       {"task_id", l.task_id},
+                       {"subscriber_id", l.subscriber_id},
+                       {"tongid", l.tongid},
+                       {"dataversion", l.dataversion},
+                       {"payload", json::parse(l.payload, nullptr, false)},
+                       {"reason", l.reason},
+                       {"state", l.state},
+                       {"attempts", l.attempts},
+                       {"created_ms", l.created_ms}});
     }
     return json{{"items", items}};
   });
@@ -488,7 +529,9 @@ void AddRoutes(std::vector<Route>& r) {
       s.nodes.Record(n.id, ping);
       if (!ping.ok() && ping.error().code == errc::kUnavailable) s.nodes.Drop(n.id);
       node_ok[n.id] = ping.ok();
-      node_items.push_back({{"id", n.id}, {"name", n.name}, {"connectable", ping.ok()},
+      node_items.push_back({{"id", n.id},
+                            {"name", n.name},
+                            {"connectable", ping.ok()},
                             {"last_error", ping.ok() ? "" : ping.error().message},
                             {"light", ping.ok() ? "green" : "red"}});
     }
@@ -537,7 +580,8 @@ void AddRoutes(std::vector<Route>& r) {
         }
         subs.push_back(std::move(j));
       }
-      task_items.push_back({{"id", t.id}, {"code", t.code}, {"light", light}, {"subscribers", subs}});
+      task_items.push_back(
+          {{"id", t.id}, {"code", t.code}, {"light", light}, {"subscribers", subs}});
     }
     return json{{"nodes", node_items}, {"tasks", task_items}};
   });
@@ -667,7 +711,8 @@ struct ExchangeApi::Impl {
     if (!cookie || cookie->empty()) return Error{kNotLoggedIn, "请先登录"};
     auto session = sessions.Resume(*cookie);
     if (!session.ok()) {
-      if (session.error().code == errc::kNotFound) return Error{kNotLoggedIn, "登录已失效，请重新登录"};
+      if (session.error().code == errc::kNotFound)
+        return Error{kNotLoggedIn, "登录已失效，请重新登录"};
       return session.error();
     }
     auto admin = services.sso.directory.IsPlatformAdmin(session->userid);
@@ -732,7 +777,8 @@ struct ExchangeApi::Impl {
       Run(route, relative, std::move(args), request, response);
       return;
     }
-    WriteError(response, path_known ? Error{405, "不支持的请求方法"} : Error::NotFound("没有这个接口"));
+    WriteError(response,
+               path_known ? Error{405, "不支持的请求方法"} : Error::NotFound("没有这个接口"));
     if (path_known) response.set_status(405);
   }
 
@@ -774,8 +820,7 @@ struct ExchangeApi::Impl {
   std::vector<Route> routes;
 };
 
-ExchangeApi::ExchangeApi(ApiServices services)
-    : impl_(std::make_unique<Impl>(services)) {}
+ExchangeApi::ExchangeApi(ApiServices services) : impl_(std::make_unique<Impl>(services)) {}
 ExchangeApi::~ExchangeApi() = default;
 
 Status ExchangeApi::Register(http::Router& router) {

@@ -1,8 +1,8 @@
-// ExchangeApi: the JSON API of the exchange under {ctx}/exchange/api/ (default /sso/exchange/api/) (docs/api/exchange.md).
-// Platform administrators, by their SSO browser session (CSRF-checked writes, as the admin
-// console), manage nodes, resources, tasks, 配置工单, dead letters and read health; department
-// systems without a front-end database use web access (web 接入) with signed calls: push
-// records into a resource and pull its changes after a cursor. Wired by src/app.
+// ExchangeApi: the JSON API of the exchange under {ctx}/exchange/api/ (default /sso/exchange/api/)
+// (docs/api/exchange.md). Platform administrators, by their SSO browser session (CSRF-checked
+// writes, as the admin console), manage nodes, resources, tasks, 配置工单, dead letters and read
+// health; department systems without a front-end database use web access (web 接入) with signed
+// calls: push records into a resource and pull its changes after a cursor. Wired by src/app.
 #pragma once
 
 #include <memory>

@@ -34,15 +34,14 @@ namespace {
 std::string ControlColumns(bool horizontal) {
   std::string s;
   s += horizontal ? "  tongid VARCHAR(64) NOT NULL UNIQUE,\n" : "  tongid VARCHAR(64) NOT NULL,\n";
-  s +=
-      "  sync_status CHAR(1) NOT NULL DEFAULT 'I',\n"
-      "  dataversion BIGINT NOT NULL DEFAULT 1,\n"
-      "  create_time BIGINT NOT NULL DEFAULT 0,\n"
-      "  tong_time BIGINT,\n"
-      "  xk_lydw VARCHAR(200),\n"
-      "  xk_lydwdm VARCHAR(18),\n"
-      "  areacode VARCHAR(12),\n"
-      "  tong_seq BIGINT";
+  s += "  sync_status CHAR(1) NOT NULL DEFAULT 'I',\n"
+       "  dataversion BIGINT NOT NULL DEFAULT 1,\n"
+       "  create_time BIGINT NOT NULL DEFAULT 0,\n"
+       "  tong_time BIGINT,\n"
+       "  xk_lydw VARCHAR(200),\n"
+       "  xk_lydwdm VARCHAR(18),\n"
+       "  areacode VARCHAR(12),\n"
+       "  tong_seq BIGINT";
   return s;
 }
 
@@ -105,10 +104,16 @@ Result<std::vector<std::string>> CreateTableStatements(const Resource& r, SqlDia
       // update slower.)
       out.push_back("CREATE OR REPLACE FUNCTION " + QuoteIdent(dialect, name + "_tong_fn") +
                     "() RETURNS trigger AS $$ BEGIN "
-                    "PERFORM pg_advisory_xact_lock(1953459815, hashtext('" + name + "')); "
-                    "NEW.tong_seq := nextval('" + seq + "'); "
+                    "PERFORM pg_advisory_xact_lock(1953459815, hashtext('" +
+                    name +
+                    "')); "
+                    "NEW.tong_seq := nextval('" +
+                    seq +
+                    "'); "
                     "IF TG_OP = 'INSERT' THEN "
-                    "IF NEW.create_time = 0 THEN NEW.create_time := " + now + "; END IF; "
+                    "IF NEW.create_time = 0 THEN NEW.create_time := " +
+                    now +
+                    "; END IF; "
                     "ELSIF NEW.dataversion <= OLD.dataversion THEN "
                     "NEW.dataversion := OLD.dataversion + 1; END IF; "
                     "RETURN NEW; END $$ LANGUAGE plpgsql");
@@ -124,12 +129,13 @@ Result<std::vector<std::string>> CreateTableStatements(const Resource& r, SqlDia
       out.push_back("INSERT IGNORE INTO tong_seq_counters (table_name, v) VALUES ('" + name +
                     "', 0)");
       const std::string bump = "UPDATE tong_seq_counters SET v = v + 1 WHERE table_name = '" +
-                               name + "'; SET NEW.tong_seq = (SELECT v FROM tong_seq_counters "
-                               "WHERE table_name = '" + name + "'); ";
+                               name +
+                               "'; SET NEW.tong_seq = (SELECT v FROM tong_seq_counters "
+                               "WHERE table_name = '" +
+                               name + "'); ";
       out.push_back("CREATE TRIGGER " + QuoteIdent(dialect, name + "_tong_ins") +
                     " BEFORE INSERT ON " + t + " FOR EACH ROW BEGIN " + bump +
-                    "IF NEW.create_time = 0 THEN SET NEW.create_time = " + now +
-                    "; END IF; END");
+                    "IF NEW.create_time = 0 THEN SET NEW.create_time = " + now + "; END IF; END");
       out.push_back("CREATE TRIGGER " + QuoteIdent(dialect, name + "_tong_upd") +
                     " BEFORE UPDATE ON " + t + " FOR EACH ROW BEGIN " + bump +
                     "IF NEW.dataversion <= OLD.dataversion THEN SET NEW.dataversion = "
@@ -143,9 +149,8 @@ Result<std::vector<std::string>> CreateTableStatements(const Resource& r, SqlDia
 Status CreateTable(SqlStore& node, const Resource& resource) {
   auto statements = CreateTableStatements(resource, node.dialect());
   if (!statements.ok()) return statements.error();
-  Status exists = node.WithSession([&](soci::session& sql) {
-    return CheckTable(sql, node.dialect(), resource);
-  });
+  Status exists = node.WithSession(
+      [&](soci::session& sql) { return CheckTable(sql, node.dialect(), resource); });
   if (exists.ok() || exists.error().code != errc::kNotFound) {
     return Error::AlreadyExists("table " + resource.code + " already exists on the node");
   }

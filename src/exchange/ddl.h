@@ -22,9 +22,9 @@ std::string QuoteIdent(SqlDialect dialect, std::string_view identifier);
 // `dialect`, in order. Change capture: every insert and update of a row gives it the next
 // tong_seq, in commit order (SQLite: one writer at a time, MAX+1; PostgreSQL: a sequence
 // behind a per-table advisory lock held until commit; MySQL: a row of tong_seq_counters
-// locked until commit — so a value never becomes visible after a larger one); an update that does not raise dataversion gets dataversion + 1; an
-// insert with create_time 0 gets the current time in ms.
-// InvalidArgument when the definition fails ValidateResource.
+// locked until commit — so a value never becomes visible after a larger one); an update that does
+// not raise dataversion gets dataversion + 1; an insert with create_time 0 gets the current time in
+// ms. InvalidArgument when the definition fails ValidateResource.
 Result<std::vector<std::string>> CreateTableStatements(const Resource& resource,
                                                        SqlDialect dialect);
 

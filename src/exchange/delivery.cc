@@ -8,14 +8,14 @@
 // become dead letters.
 #include "exchange/delivery.h"
 
-#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <nlohmann/json.hpp>
 #include <set>
 
-#include <spdlog/spdlog.h>
 #include "exchange/ddl.h"
 #include "exchange/sql_util.h"
 
@@ -32,9 +32,9 @@ constexpr size_t kMaxBindsPerStatement = 3000;
 constexpr int64_t kMaxBackoffMs = 300'000;
 
 // Control columns a subscriber row is written with (tong_seq is the subscriber's own).
-constexpr std::string_view kWrittenControl[] = {"tongid",    "sync_status", "dataversion",
-                                                "create_time", "tong_time", "xk_lydw",
-                                                "xk_lydwdm", "areacode"};
+constexpr std::string_view kWrittenControl[] = {"tongid",      "sync_status", "dataversion",
+                                                "create_time", "tong_time",   "xk_lydw",
+                                                "xk_lydwdm",   "areacode"};
 
 std::string CastText(SqlDialect dialect, const std::string& quoted) {
   return dialect == SqlDialect::kMySql ? "CAST(" + quoted + " AS CHAR)"
@@ -246,7 +246,8 @@ Result<Record> RecordFromValue(const json& j) {
           fv.contains("field_value") ? scalar(fv["field_value"]) : std::nullopt;
     }
   } else {
-    return Error::InvalidArgument("a record needs \"fields\" (horizontal) or \"values\" (vertical)");
+    return Error::InvalidArgument(
+        "a record needs \"fields\" (horizontal) or \"values\" (vertical)");
   }
   return r;
 }
@@ -293,8 +294,8 @@ std::string CheckValue(const Field& f, const std::optional<std::string>& value) 
       std::string_view significant = whole;
       while (significant.size() > 1 && significant[0] == '0') significant.remove_prefix(1);
       if (static_cast<int>(significant.size()) > precision - scale) {
-        return "field " + f.code + " has too many digits for DECIMAL(" +
-               std::to_string(precision) + "," + std::to_string(scale) + "): " + v;
+        return "field " + f.code + " has too many digits for DECIMAL(" + std::to_string(precision) +
+               "," + std::to_string(scale) + "): " + v;
       }
       return "";
     }
@@ -446,7 +447,8 @@ Result<std::vector<Record>> DeliveryEngine::ReadChanges(SqlStore& node, const Re
       auto it = records.find(id);
       if (it != records.end()) out.push_back(std::move(it->second));
     }
-    std::sort(out.begin(), out.end(), [](const Record& x, const Record& y) { return x.seq < y.seq; });
+    std::sort(out.begin(), out.end(),
+              [](const Record& x, const Record& y) { return x.seq < y.seq; });
     return out;
   });
 }
@@ -522,8 +524,9 @@ Result<ApplyReport> DeliveryEngine::Apply(SqlStore& node, const Resource& target
       upsert_tail += q + " = IF(VALUES(dataversion) > dataversion, VALUES(" + q + "), " + q + "), ";
     }
     // Last, since MySQL assigns left to right and the conditions above read the old version.
-    upsert_tail += "dataversion = IF(VALUES(dataversion) > dataversion, VALUES(dataversion), "
-                   "dataversion)";
+    upsert_tail +=
+        "dataversion = IF(VALUES(dataversion) > dataversion, VALUES(dataversion), "
+        "dataversion)";
   } else {
     upsert_tail = " ON CONFLICT (tongid) DO UPDATE SET ";
     bool first = true;
@@ -545,9 +548,9 @@ Result<ApplyReport> DeliveryEngine::Apply(SqlStore& node, const Resource& target
       size_t n = std::min<size_t>(kInChunk, ids.size() - start);
       DynamicStatement q;
       for (size_t i = 0; i < n; ++i) q.Add(std::optional(ids[start + i]));
-      soci::rowset<soci::row> rows = q.Query(
-          sql, "SELECT tongid, MAX(dataversion) AS v FROM " + t + " WHERE tongid IN " +
-                   Placeholders(0, n) + " GROUP BY tongid");
+      soci::rowset<soci::row> rows =
+          q.Query(sql, "SELECT tongid, MAX(dataversion) AS v FROM " + t + " WHERE tongid IN " +
+                           Placeholders(0, n) + " GROUP BY tongid");
       for (const soci::row& row : rows) held[Text(row, "tongid")] = I64(row, "v");
     }
     std::vector<size_t> newer;
@@ -590,7 +593,8 @@ Result<ApplyReport> DeliveryEngine::Apply(SqlStore& node, const Resource& target
         st.Execute(sql, "INSERT INTO " + t +
                             " (tongid, resource_code, record_key, field_code, field_value, "
                             "sync_status, dataversion, create_time, tong_time, xk_lydw, "
-                            "xk_lydwdm, areacode) VALUES " + Placeholders(0, 12));
+                            "xk_lydwdm, areacode) VALUES " +
+                            Placeholders(0, 12));
       }
     };
     auto one_by_one = [&](const std::vector<size_t>& which) {
@@ -707,7 +711,9 @@ Result<BatchReport> DeliveryEngine::DeliverBatch(const Task& task, const Subscri
       if (e.code == errc::kUnavailable) nodes_.Drop(node_id);
     }
     Status saved = SaveFailure(task.id, sub.id, e);
-    if (!saved.ok()) spdlog::warn("exchange: cannot record a failure of task {}: {}", task.code, saved.error().message);
+    if (!saved.ok())
+      spdlog::warn("exchange: cannot record a failure of task {}: {}", task.code,
+                   saved.error().message);
     return e;
   };
   auto provider = meta_.GetResource(task.provider_resource_id);
@@ -722,12 +728,12 @@ Result<BatchReport> DeliveryEngine::DeliverBatch(const Task& task, const Subscri
   if (!source.ok()) return fail(source.error(), provider->node_id);
   int rows_read = 0;
   int64_t last_seq = progress->hwm;
-  auto changes = ReadChanges(**source, *provider, progress->hwm, task.batch_size, &rows_read,
-                             &last_seq);
+  auto changes =
+      ReadChanges(**source, *provider, progress->hwm, task.batch_size, &rows_read, &last_seq);
   if (!changes.ok()) {
-    return fail(Error{changes.error().code, "provider " + provider->code + ": " +
-                                                 changes.error().message},
-                provider->node_id);
+    return fail(
+        Error{changes.error().code, "provider " + provider->code + ": " + changes.error().message},
+        provider->node_id);
   }
   nodes_.Record(provider->node_id, Status::Ok());
   report.read = rows_read;
@@ -771,19 +777,18 @@ Result<BatchReport> DeliveryEngine::DeliverBatch(const Task& task, const Subscri
   if (!mapped.empty()) {
     auto dest = nodes_.Get(target->node_id);
     if (!dest.ok()) return fail(dest.error(), target->node_id);
-    Status fits = (*dest)->WithSession([&](soci::session& sql) {
-      return CheckTable(sql, (*dest)->dialect(), *target);
-    });
+    Status fits = (*dest)->WithSession(
+        [&](soci::session& sql) { return CheckTable(sql, (*dest)->dialect(), *target); });
     if (!fits.ok()) {
-      return fail(Error{fits.error().code, "subscriber " + target->code + ": " +
-                                               fits.error().message},
-                  target->node_id);
+      return fail(
+          Error{fits.error().code, "subscriber " + target->code + ": " + fits.error().message},
+          target->node_id);
     }
     auto done = Apply(**dest, *target, mapped);
     if (!done.ok()) {
-      return fail(Error{done.error().code, "subscriber " + target->code + ": " +
-                                               done.error().message},
-                  target->node_id);
+      return fail(
+          Error{done.error().code, "subscriber " + target->code + ": " + done.error().message},
+          target->node_id);
     }
     nodes_.Record(target->node_id, Status::Ok());
     applied = std::move(done).value();

@@ -57,14 +57,14 @@ class NodePool {
 // What one batch for one subscriber did.
 struct BatchReport {
   int64_t subscriber_id = 0;
-  int read = 0;        // rows read from the provider (vertical: changed field rows)
-  int filtered = 0;    // left out by the task's filter
-  int applied = 0;     // inserted or updated on the subscriber
-  int unchanged = 0;   // the subscriber already held that version or a newer one
-  int dead = 0;        // sent to the dead-letter list
+  int read = 0;       // rows read from the provider (vertical: changed field rows)
+  int filtered = 0;   // left out by the task's filter
+  int applied = 0;    // inserted or updated on the subscriber
+  int unchanged = 0;  // the subscriber already held that version or a newer one
+  int dead = 0;       // sent to the dead-letter list
   int64_t hwm_before = 0;
   int64_t hwm_after = 0;
-  bool more = false;   // a full batch was read: more may be waiting
+  bool more = false;  // a full batch was read: more may be waiting
 };
 
 // Progress of one task for one subscriber, kept in exchange_progress.
@@ -89,7 +89,7 @@ struct DeadLetter {
   int64_t dataversion = 0;
   std::string payload;  // the provider record as JSON (RecordToJson)
   std::string reason;
-  std::string state;    // "open" or "resolved"
+  std::string state;  // "open" or "resolved"
   int64_t attempts = 0;
   int64_t created_ms = 0;
   int64_t updated_ms = 0;

@@ -2,7 +2,6 @@
 #include "exchange/meta.h"
 
 #include <nlohmann/json.hpp>
-
 #include <set>
 
 #include "codec/xlsx.h"
@@ -175,7 +174,8 @@ std::vector<Field> FieldsFrom(const std::string& text) {
 
 json FilterJson(const std::vector<FilterTerm>& terms) {
   json a = json::array();
-  for (const FilterTerm& t : terms) a.push_back({{"field", t.field}, {"op", t.op}, {"value", t.value}});
+  for (const FilterTerm& t : terms)
+    a.push_back({{"field", t.field}, {"op", t.op}, {"value", t.value}});
   return a;
 }
 
@@ -183,7 +183,8 @@ std::vector<FilterTerm> FilterFrom(const std::string& text) {
   std::vector<FilterTerm> out;
   json a = json::parse(text, nullptr, false);
   if (!a.is_array()) return out;
-  for (const json& j : a) out.push_back({j.value("field", ""), j.value("op", ""), j.value("value", "")});
+  for (const json& j : a)
+    out.push_back({j.value("field", ""), j.value("op", ""), j.value("value", "")});
   return out;
 }
 
@@ -386,13 +387,16 @@ Result<Node> ExchangeMeta::FindNodeByName(std::string_view name) {
 }
 
 Result<std::string> ExchangeMeta::NodeUrl(int64_t id) {
-  auto sealed = store_.WithSession([&](soci::session& sql) -> Result<std::pair<std::string, std::string>> {
-    long long i = id;
-    soci::rowset<soci::row> rows =
-        (sql.prepare << "SELECT name, url_sealed FROM exchange_nodes WHERE id = :i", soci::use(i));
-    for (const soci::row& r : rows) return std::make_pair(Text(r, "name"), Text(r, "url_sealed"));
-    return Error::NotFound("no exchange node " + std::to_string(id));
-  });
+  auto sealed =
+      store_.WithSession([&](soci::session& sql) -> Result<std::pair<std::string, std::string>> {
+        long long i = id;
+        soci::rowset<soci::row> rows =
+            (sql.prepare << "SELECT name, url_sealed FROM exchange_nodes WHERE id = :i",
+             soci::use(i));
+        for (const soci::row& r : rows)
+          return std::make_pair(Text(r, "name"), Text(r, "url_sealed"));
+        return Error::NotFound("no exchange node " + std::to_string(id));
+      });
   if (!sealed.ok()) return sealed.error();
   return box_.Open(sealed->second, UrlContext(sealed->first));
 }
@@ -632,7 +636,8 @@ Status ExchangeMeta::SetTaskEnabled(int64_t id, bool enabled) {
     soci::statement st = (sql.prepare << "UPDATE exchange_tasks SET enabled = :e WHERE id = :i",
                           soci::use(e), soci::use(i));
     st.execute(true);
-    if (st.get_affected_rows() == 0) return Error::NotFound("no exchange task " + std::to_string(id));
+    if (st.get_affected_rows() == 0)
+      return Error::NotFound("no exchange task " + std::to_string(id));
     return Status::Ok();
   });
 }
@@ -678,9 +683,9 @@ Result<WorkOrder> ExchangeMeta::CreateWorkOrder(int64_t task_id, std::vector<Con
         "schedule, contacts, applicant, decided_by, reason, created_ms, decided_ms) VALUES (:a, "
         ":b, :c, :d, :e, :f, :g, :h, :i, :j, :k, :l, :m)",
         soci::use(t), soci::use(state), soci::use(o.provider), soci::use(o.consumers),
-        soci::use(o.resource), soci::use(o.fields), soci::use(o.schedule),
-        soci::use(contacts_json), soci::use(o.applicant), soci::use(empty), soci::use(empty),
-        soci::use(created), soci::use(zero));
+        soci::use(o.resource), soci::use(o.fields), soci::use(o.schedule), soci::use(contacts_json),
+        soci::use(o.applicant), soci::use(empty), soci::use(empty), soci::use(created),
+        soci::use(zero));
   });
   if (!id.ok()) return id.error();
   o.id = *id;
@@ -709,11 +714,11 @@ Status ExchangeMeta::DecideWorkOrder(int64_t order_id, bool approve, std::string
   std::string state(OrderStateName(approve ? OrderState::kApproved : OrderState::kRefused));
   return store_.WithTransaction([&](soci::session& sql) -> Status {
     long long i = order_id, now = clock_.NowMillis();
-    soci::statement st = (sql.prepare << "UPDATE exchange_work_orders SET state = :s, "
-                                         "decided_by = :b, reason = :r, decided_ms = :d "
-                                         "WHERE id = :i AND state = 'submitted'",
-                          soci::use(state), soci::use(by), soci::use(why), soci::use(now),
-                          soci::use(i));
+    soci::statement st =
+        (sql.prepare << "UPDATE exchange_work_orders SET state = :s, "
+                        "decided_by = :b, reason = :r, decided_ms = :d "
+                        "WHERE id = :i AND state = 'submitted'",
+         soci::use(state), soci::use(by), soci::use(why), soci::use(now), soci::use(i));
     st.execute(true);
     if (st.get_affected_rows() == 0) {
       return Error::Conflict("work order " + std::to_string(order_id) + " is not submitted");

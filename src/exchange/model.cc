@@ -58,11 +58,16 @@ Result<std::string> UrlBackend(std::string_view url) {
 
 std::string_view FieldTypeName(FieldType type) {
   switch (type) {
-    case FieldType::kString: return "string";
-    case FieldType::kInt: return "int";
-    case FieldType::kDecimal: return "decimal";
-    case FieldType::kDate: return "date";
-    case FieldType::kDateTime: return "datetime";
+    case FieldType::kString:
+      return "string";
+    case FieldType::kInt:
+      return "int";
+    case FieldType::kDecimal:
+      return "decimal";
+    case FieldType::kDate:
+      return "date";
+    case FieldType::kDateTime:
+      return "datetime";
   }
   return "string";
 }
@@ -88,10 +93,14 @@ std::optional<TableModel> ParseTableModel(std::string_view name) {
 
 std::string_view OrderStateName(OrderState state) {
   switch (state) {
-    case OrderState::kDraft: return "draft";
-    case OrderState::kSubmitted: return "submitted";
-    case OrderState::kApproved: return "approved";
-    case OrderState::kRefused: return "refused";
+    case OrderState::kDraft:
+      return "draft";
+    case OrderState::kSubmitted:
+      return "submitted";
+    case OrderState::kApproved:
+      return "approved";
+    case OrderState::kRefused:
+      return "refused";
   }
   return "draft";
 }
@@ -147,7 +156,8 @@ Status ValidateResource(const Resource& r) {
     }
     if (f.type == FieldType::kDecimal &&
         (f.length > 38 || f.scale < 0 || (f.length > 0 && f.scale > f.length))) {
-      return Error::InvalidArgument("field " + f.code + ": decimal needs length <= 38, scale <= length");
+      return Error::InvalidArgument("field " + f.code +
+                                    ": decimal needs length <= 38, scale <= length");
     }
   }
   return Status::Ok();

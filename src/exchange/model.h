@@ -28,13 +28,13 @@ struct Contact {
 
 struct Node {
   int64_t id = 0;
-  std::string name;        // QZ_<division>_<department code>, derived (NodeName)
-  std::string division;    // GB/T 2260 6- or 12-digit division code
-  std::string dept_code;   // 18-char USCC (GB 32100) or 9-char org code (GB 11714)
-  std::string dept_name;   // 部门名称
-  std::string backend;     // "sqlite", "postgresql", "mysql", "odbc": from the url's scheme
-  std::string url;         // the connection url in clear: set on create, never listed or logged
-  std::string url_shown;   // the url with its password replaced by "***", for display
+  std::string name;       // QZ_<division>_<department code>, derived (NodeName)
+  std::string division;   // GB/T 2260 6- or 12-digit division code
+  std::string dept_code;  // 18-char USCC (GB 32100) or 9-char org code (GB 11714)
+  std::string dept_name;  // 部门名称
+  std::string backend;    // "sqlite", "postgresql", "mysql", "odbc": from the url's scheme
+  std::string url;        // the connection url in clear: set on create, never listed or logged
+  std::string url_shown;  // the url with its password replaced by "***", for display
   std::vector<Contact> contacts;
   int64_t created_ms = 0;
   int64_t updated_ms = 0;
@@ -56,16 +56,16 @@ std::string_view FieldTypeName(FieldType type);  // "string", "int", "decimal", 
 std::optional<FieldType> ParseFieldType(std::string_view name);
 
 struct Field {
-  std::string code;   // column name: [a-z_][a-z0-9_]{0,62}
-  std::string name;   // display name
+  std::string code;  // column name: [a-z_][a-z0-9_]{0,62}
+  std::string name;  // display name
   FieldType type = FieldType::kString;
-  int length = 0;     // string: characters (0 = unbounded text); decimal: total digits (0 = 18)
-  int scale = 0;      // decimal only: digits after the point (default 2 when length is 0)
+  int length = 0;  // string: characters (0 = unbounded text); decimal: total digits (0 = 18)
+  int scale = 0;   // decimal only: digits after the point (default 2 when length is 0)
   bool required = false;
-  bool key = false;   // part of the business key (record_key in the vertical model)
+  bool key = false;  // part of the business key (record_key in the vertical model)
 };
 
-enum class TableModel { kHorizontal, kVertical };  // 横表 / 纵表
+enum class TableModel { kHorizontal, kVertical };   // 横表 / 纵表
 std::string_view TableModelName(TableModel model);  // "horizontal", "vertical"
 std::optional<TableModel> ParseTableModel(std::string_view name);
 
@@ -154,11 +154,11 @@ struct WorkOrder {
 
 // Control columns of both models (gov-domain-notes §3); tong_seq is ours: the monotone
 // change sequence the delivery's high-water mark runs over.
-inline constexpr std::string_view kControlColumns[] = {
-    "tongid", "sync_status", "dataversion", "create_time", "tong_time",
-    "xk_lydw", "xk_lydwdm",  "areacode",    "tong_seq"};
-inline constexpr std::string_view kVerticalColumns[] = {"resource_code", "record_key",
-                                                        "field_code", "field_value"};
+inline constexpr std::string_view kControlColumns[] = {"tongid",      "sync_status", "dataversion",
+                                                       "create_time", "tong_time",   "xk_lydw",
+                                                       "xk_lydwdm",   "areacode",    "tong_seq"};
+inline constexpr std::string_view kVerticalColumns[] = {"resource_code", "record_key", "field_code",
+                                                        "field_value"};
 
 // One business record as it travels: a horizontal row, or a vertical record pivoted.
 struct Record {

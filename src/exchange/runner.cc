@@ -14,10 +14,10 @@ LeaseStore::LeaseStore(SqlStore& store, Clock& clock, std::string holder,
 Result<bool> LeaseStore::TakeOrRenew(int64_t task_id) {
   auto held = store_.WithTransaction([&](soci::session& sql) -> Result<bool> {
     long long t = task_id, now = clock_.NowMillis(), until = now + ttl_.count();
-    soci::statement st = (sql.prepare << "UPDATE exchange_leases SET holder = :h, until_ms = :u "
-                                         "WHERE task_id = :t AND (holder = :h2 OR until_ms < :n)",
-                          soci::use(holder_), soci::use(until), soci::use(t), soci::use(holder_),
-                          soci::use(now));
+    soci::statement st =
+        (sql.prepare << "UPDATE exchange_leases SET holder = :h, until_ms = :u "
+                        "WHERE task_id = :t AND (holder = :h2 OR until_ms < :n)",
+         soci::use(holder_), soci::use(until), soci::use(t), soci::use(holder_), soci::use(now));
     st.execute(true);
     if (st.get_affected_rows() == 1) return true;
     int count = 0;
@@ -134,7 +134,8 @@ ExchangeRunner::PassReport ExchangeRunner::RunPass(bool all_due) {
     bool more = batches.ok() && !batches->empty() && batches->back().more;
     next_due_ms_[task.id] = more ? now : clock_.NowMillis() + task.poll_seconds * 1000LL;
   }
-  for (const auto& [task, due] : next_due_ms_) report.next_due_ms = std::min(report.next_due_ms, due);
+  for (const auto& [task, due] : next_due_ms_)
+    report.next_due_ms = std::min(report.next_due_ms, due);
   return report;
 }
 

@@ -68,7 +68,8 @@ class ExchangeRunner {
     int tasks_elsewhere = 0;  // tasks another node holds
     int64_t rows_applied = 0;
     int errors = 0;
-    int64_t next_due_ms = std::numeric_limits<int64_t>::max();  // Clock ms when the earliest task is due again
+    int64_t next_due_ms =
+        std::numeric_limits<int64_t>::max();  // Clock ms when the earliest task is due again
   };
   // One pass over all tasks, as the thread does; `all_due` ignores the poll intervals.
   PassReport RunPass(bool all_due = false);

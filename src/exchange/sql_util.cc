@@ -47,11 +47,16 @@ int64_t I64(const soci::row& row, const std::string& column) {
   }
   if (row.get_indicator(i) == soci::i_null) return 0;
   switch (p.get_data_type()) {
-    case soci::dt_integer: return row.get<int>(i);
-    case soci::dt_long_long: return row.get<long long>(i);
-    case soci::dt_unsigned_long_long: return static_cast<int64_t>(row.get<unsigned long long>(i));
-    case soci::dt_double: return static_cast<int64_t>(row.get<double>(i));
-    default: return std::strtoll(Format(row, i).c_str(), nullptr, 10);
+    case soci::dt_integer:
+      return row.get<int>(i);
+    case soci::dt_long_long:
+      return row.get<long long>(i);
+    case soci::dt_unsigned_long_long:
+      return static_cast<int64_t>(row.get<unsigned long long>(i));
+    case soci::dt_double:
+      return static_cast<int64_t>(row.get<double>(i));
+    default:
+      return std::strtoll(Format(row, i).c_str(), nullptr, 10);
   }
 }
 

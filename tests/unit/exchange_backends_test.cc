@@ -31,11 +31,13 @@ TEST_P(BackendTest, CaptureGivesEveryChangeTheNextSequenceAndRaisesTheVersion) {
   SqlStore& s = env_.NodeStore(node_.id);
   Exec(s, "INSERT INTO people (idno, name, tongid) VALUES ('1', 'a', 'x1')");
   Exec(s, "INSERT INTO people (idno, name, tongid) VALUES ('2', 'b', 'x2')");
-  EXPECT_EQ(Rows(s, "SELECT tongid, tong_seq, dataversion, sync_status FROM people ORDER BY tongid"),
-            (std::vector<std::string>{"x1|1|1|I", "x2|2|1|I"}));
+  EXPECT_EQ(
+      Rows(s, "SELECT tongid, tong_seq, dataversion, sync_status FROM people ORDER BY tongid"),
+      (std::vector<std::string>{"x1|1|1|I", "x2|2|1|I"}));
   Exec(s, "UPDATE people SET name = 'c', sync_status = 'U' WHERE tongid = 'x1'");
-  EXPECT_EQ(Rows(s, "SELECT tongid, tong_seq, dataversion, sync_status FROM people ORDER BY tongid"),
-            (std::vector<std::string>{"x1|3|2|U", "x2|2|1|I"}));
+  EXPECT_EQ(
+      Rows(s, "SELECT tongid, tong_seq, dataversion, sync_status FROM people ORDER BY tongid"),
+      (std::vector<std::string>{"x1|3|2|U", "x2|2|1|I"}));
   // A writer that sets a higher version keeps it.
   Exec(s, "UPDATE people SET dataversion = 9 WHERE tongid = 'x2'");
   EXPECT_EQ(Rows(s, "SELECT tong_seq, dataversion FROM people WHERE tongid = 'x2'"),
@@ -51,26 +53,26 @@ TEST_P(BackendTest, AWriterWaitsForTheOtherSoSequenceValuesBecomeVisibleInOrder)
   env_.AddResource(node_.id, "people", TableModel::kHorizontal, test::PersonFields());
   SqlStore& s = env_.NodeStore(node_.id);
   {
-  auto first = s.Acquire();
-  auto second = s.Acquire();
-  first->begin();
-  *first << "INSERT INTO people (idno, name, tongid) VALUES ('1', 'a', 'x1')";
-  *second << (GetParam() == "postgres" ? "SET lock_timeout = '300ms'"
-                                       : "SET SESSION innodb_lock_wait_timeout = 1");
-  bool waited = false;
-  try {
+    auto first = s.Acquire();
+    auto second = s.Acquire();
+    first->begin();
+    *first << "INSERT INTO people (idno, name, tongid) VALUES ('1', 'a', 'x1')";
+    *second << (GetParam() == "postgres" ? "SET lock_timeout = '300ms'"
+                                         : "SET SESSION innodb_lock_wait_timeout = 1");
+    bool waited = false;
+    try {
+      second->begin();
+      *second << "INSERT INTO people (idno, name, tongid) VALUES ('2', 'b', 'x2')";
+      second->commit();
+    } catch (const std::exception&) {
+      waited = true;  // the counter row is locked by the first, uncommitted writer
+      second->rollback();
+    }
+    EXPECT_TRUE(waited);
+    first->commit();
     second->begin();
     *second << "INSERT INTO people (idno, name, tongid) VALUES ('2', 'b', 'x2')";
     second->commit();
-  } catch (const std::exception&) {
-    waited = true;  // the counter row is locked by the first, uncommitted writer
-    second->rollback();
-  }
-  EXPECT_TRUE(waited);
-  first->commit();
-  second->begin();
-  *second << "INSERT INTO people (idno, name, tongid) VALUES ('2', 'b', 'x2')";
-  second->commit();
   }  // the leases go back to the pool
   EXPECT_EQ(Rows(s, "SELECT tongid, tong_seq FROM people ORDER BY tong_seq"),
             (std::vector<std::string>{"x1|1", "x2|2"}));
@@ -100,7 +102,8 @@ TEST_P(BackendTest, RoundTripThroughTheBackendKeepsValues) {
 
 TEST_P(BackendTest, WebAccessPushesRecordsAndPullsChangesAfterACursor) {
   Resource r = env_.AddResource(node_.id, "people", TableModel::kHorizontal, test::PersonFields());
-  auto a = RecordFromJson(R"({"tongid":"w1","dataversion":1,"fields":{"idno":"1","name":"甲","age":5}})");
+  auto a = RecordFromJson(
+      R"({"tongid":"w1","dataversion":1,"fields":{"idno":"1","name":"甲","age":5}})");
   auto b = RecordFromJson(
       R"({"tongid":"w2","values":[{"field_code":"idno","field_value":"2"},{"field_code":"name","field_value":"乙"}]})");
   auto bad = RecordFromJson(R"({"tongid":"w3","fields":{"idno":"3","name":"丙","age":"x"}})");
@@ -129,8 +132,7 @@ TEST_P(BackendTest, WebAccessPushesRecordsAndPullsChangesAfterACursor) {
   EXPECT_TRUE(none->empty());
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, BackendTest,
-                         ::testing::Values("sqlite", "postgres", "mariadb"),
+INSTANTIATE_TEST_SUITE_P(Backends, BackendTest, ::testing::Values("sqlite", "postgres", "mariadb"),
                          [](const auto& info) { return info.param; });
 
 TEST(ExchangeDdlTest, RefusesUnsafeIdentifiersBeforeAnySql) {

@@ -22,8 +22,8 @@ class DeliveryTest : public ::testing::Test {
     pg_node_ = env_.AddNode(pg_url_, "330200");
     provider_ = env_.AddResource(provider_node_.id, "people", TableModel::kHorizontal,
                                  test::PersonFields());
-    target_ = env_.AddResource(pg_node_.id, "people", TableModel::kHorizontal,
-                               test::PersonFields());
+    target_ =
+        env_.AddResource(pg_node_.id, "people", TableModel::kHorizontal, test::PersonFields());
   }
 
   SqlStore& Provider() { return env_.NodeStore(provider_node_.id); }
@@ -31,16 +31,18 @@ class DeliveryTest : public ::testing::Test {
 
   void Insert(const std::string& tongid, const std::string& idno, const std::string& name,
               const std::string& age = "30", int64_t version = 1, const std::string& status = "I") {
-    Exec(Provider(), "INSERT INTO people (idno, name, age, fee, born, tongid, sync_status, "
-                     "dataversion, xk_lydw, xk_lydwdm, areacode) VALUES ('" + idno + "', '" +
-                         name + "', " + age + ", 12.5, '1990-01-02', '" + tongid + "', '" +
-                         status + "', " + std::to_string(version) +
-                         ", '公安厅', '11100000000013127D', '330100')");
+    Exec(Provider(),
+         "INSERT INTO people (idno, name, age, fee, born, tongid, sync_status, "
+         "dataversion, xk_lydw, xk_lydwdm, areacode) VALUES ('" +
+             idno + "', '" + name + "', " + age + ", 12.5, '1990-01-02', '" + tongid + "', '" +
+             status + "', " + std::to_string(version) +
+             ", '公安厅', '11100000000013127D', '330100')");
   }
 
   std::vector<std::string> Target() {
-    return Rows(Pg(), "SELECT tongid, idno, name, CAST(age AS TEXT), CAST(fee AS TEXT), "
-                      "CAST(born AS TEXT), sync_status, dataversion FROM people ORDER BY tongid");
+    return Rows(Pg(),
+                "SELECT tongid, idno, name, CAST(age AS TEXT), CAST(fee AS TEXT), "
+                "CAST(born AS TEXT), sync_status, dataversion FROM people ORDER BY tongid");
   }
 
   Env env_;
@@ -55,9 +57,9 @@ TEST_F(DeliveryTest, MovesRowsFromSqliteToPostgres) {
   Insert("b", "330100199001020012", "李四", "41");
   auto run = env_.engine->RunTask(task.id);
   ASSERT_TRUE(run.ok()) << run.error().message;
-  EXPECT_EQ(Target(), (std::vector<std::string>{
-                          "a|330100199001020011|张三|30|12.50|1990-01-02|I|1",
-                          "b|330100199001020012|李四|41|12.50|1990-01-02|I|1"}));
+  EXPECT_EQ(Target(),
+            (std::vector<std::string>{"a|330100199001020011|张三|30|12.50|1990-01-02|I|1",
+                                      "b|330100199001020012|李四|41|12.50|1990-01-02|I|1"}));
   // The subscriber row carries tong_time and the source unit.
   EXPECT_EQ(Rows(Pg(), "SELECT xk_lydw, areacode FROM people WHERE tongid = 'a'"),
             std::vector<std::string>{"公安厅|330100"});
@@ -77,18 +79,19 @@ TEST_F(DeliveryTest, UpdatesAndDeletesTravelAsNewerVersions) {
   // An update without touching dataversion: the capture trigger raises it.
   Exec(Provider(), "UPDATE people SET name = '张三丰', sync_status = 'U' WHERE tongid = 'a'");
   ASSERT_TRUE(env_.engine->RunTask(task.id).ok());
-  EXPECT_EQ(Target(), std::vector<std::string>{
-                          "a|330100199001020011|张三丰|30|12.50|1990-01-02|U|2"});
+  EXPECT_EQ(Target(),
+            std::vector<std::string>{"a|330100199001020011|张三丰|30|12.50|1990-01-02|U|2"});
   Exec(Provider(), "UPDATE people SET sync_status = 'D' WHERE tongid = 'a'");
   ASSERT_TRUE(env_.engine->RunTask(task.id).ok());
-  EXPECT_EQ(Target(), std::vector<std::string>{
-                          "a|330100199001020011|张三丰|30|12.50|1990-01-02|D|3"});
+  EXPECT_EQ(Target(),
+            std::vector<std::string>{"a|330100199001020011|张三丰|30|12.50|1990-01-02|D|3"});
 }
 
 TEST_F(DeliveryTest, ReplayingABatchAfterACrashChangesNothing) {
   Task task = env_.AddApprovedTask("t1", provider_.id, {{0, target_.id, {}}});
   for (int i = 0; i < 5; ++i) {
-    Insert("r" + std::to_string(i), "33010019900102001" + std::to_string(i), "人" + std::to_string(i));
+    Insert("r" + std::to_string(i), "33010019900102001" + std::to_string(i),
+           "人" + std::to_string(i));
   }
   // The subscriber commits, then tongban dies before saving the high-water mark.
   auto first = env_.engine->DeliverBatch(task, task.subscribers[0], /*save_progress=*/false);
@@ -110,8 +113,8 @@ TEST_F(DeliveryTest, ReplayingABatchAfterACrashChangesNothing) {
 TEST_F(DeliveryTest, AnOlderVersionArrivingLateNeverMovesDataBackwards) {
   // Two providers feed one subscriber; the newer version arrives first.
   Node other_node = env_.AddNode("sqlite://" + env_.dir.File("other.db"), "330300");
-  Resource other = env_.AddResource(other_node.id, "people", TableModel::kHorizontal,
-                                    test::PersonFields());
+  Resource other =
+      env_.AddResource(other_node.id, "people", TableModel::kHorizontal, test::PersonFields());
   Task newer = env_.AddApprovedTask("newer", provider_.id, {{0, target_.id, {}}});
   Task older = env_.AddApprovedTask("older", other.id, {{0, target_.id, {}}});
   Insert("a", "330100199001020011", "新名字", "30", 5, "U");
@@ -123,16 +126,16 @@ TEST_F(DeliveryTest, AnOlderVersionArrivingLateNeverMovesDataBackwards) {
   ASSERT_TRUE(late.ok());
   ASSERT_EQ(late->size(), 1u);
   EXPECT_EQ(late->at(0).unchanged, 1);
-  EXPECT_EQ(Target(), std::vector<std::string>{
-                          "a|330100199001020011|新名字|30|12.50|1990-01-02|U|5"});
+  EXPECT_EQ(Target(),
+            std::vector<std::string>{"a|330100199001020011|新名字|30|12.50|1990-01-02|U|5"});
 }
 
 TEST_F(DeliveryTest, BadRowsBecomeDeadLettersWhileTheRestMovesAndRetryAfterAFix) {
   Task task = env_.AddApprovedTask("t1", provider_.id, {{0, target_.id, {}}});
   Insert("good1", "330100199001020011", "张三");
   // SQLite accepts these; the definition (and PostgreSQL) do not.
-  Insert("long", "330100199001020012", "一二三四五六七八九十十一");   // 11 > 10 characters
-  Insert("nan", "330100199001020013", "王五", "'abc'");               // not an integer
+  Insert("long", "330100199001020012", "一二三四五六七八九十十一");  // 11 > 10 characters
+  Insert("nan", "330100199001020013", "王五", "'abc'");              // not an integer
   Insert("good2", "330100199001020014", "赵六");
   auto run = env_.engine->RunTask(task.id);
   ASSERT_TRUE(run.ok()) << run.error().message;
@@ -195,8 +198,8 @@ TEST_F(DeliveryTest, AConstraintTheDefinitionCannotSeeFailsOnlyItsRow) {
 
 TEST_F(DeliveryTest, MovesBackFromPostgresToSqliteInBatches) {
   Node back_node = env_.AddNode("sqlite://" + env_.dir.File("back.db"), "330400");
-  Resource back = env_.AddResource(back_node.id, "people", TableModel::kHorizontal,
-                                   test::PersonFields());
+  Resource back =
+      env_.AddResource(back_node.id, "people", TableModel::kHorizontal, test::PersonFields());
   Task task = env_.AddApprovedTask("back", target_.id, {{0, back.id, {}}}, /*batch_size=*/7);
   Status s = Pg().WithTransaction([&](soci::session& sql) -> Status {
     for (int i = 0; i < 50; ++i) {
@@ -213,42 +216,45 @@ TEST_F(DeliveryTest, MovesBackFromPostgresToSqliteInBatches) {
   EXPECT_EQ(run->size(), 8u);  // 7 full batches and one of 1
   EXPECT_EQ(Rows(env_.NodeStore(back_node.id), "SELECT COUNT(*), SUM(age) FROM people"),
             std::vector<std::string>{"50|1225"});
-  EXPECT_EQ(Rows(env_.NodeStore(back_node.id), "SELECT fee, born FROM people WHERE tongid = 'p100'"),
-            std::vector<std::string>{"1.25|2001-02-03"});
+  EXPECT_EQ(
+      Rows(env_.NodeStore(back_node.id), "SELECT fee, born FROM people WHERE tongid = 'p100'"),
+      std::vector<std::string>{"1.25|2001-02-03"});
 }
 
 TEST_F(DeliveryTest, PivotsHorizontalToVerticalAndBack) {
-  Resource vertical = env_.AddResource(pg_node_.id, "people_kv", TableModel::kVertical,
-                                       test::PersonFields());
+  Resource vertical =
+      env_.AddResource(pg_node_.id, "people_kv", TableModel::kVertical, test::PersonFields());
   Node back_node = env_.AddNode("sqlite://" + env_.dir.File("back.db"), "330400");
-  Resource back = env_.AddResource(back_node.id, "people", TableModel::kHorizontal,
-                                   test::PersonFields());
+  Resource back =
+      env_.AddResource(back_node.id, "people", TableModel::kHorizontal, test::PersonFields());
   Task out = env_.AddApprovedTask("to_kv", provider_.id, {{0, vertical.id, {}}});
   Task in = env_.AddApprovedTask("from_kv", vertical.id, {{0, back.id, {}}});
   Insert("a", "330100199001020011", "张三");
   Insert("b", "330100199001020012", "李四", "41");
   ASSERT_TRUE(env_.engine->RunTask(out.id).ok());
-  EXPECT_EQ(Rows(Pg(), "SELECT record_key, field_code, field_value FROM people_kv WHERE tongid = "
-                       "'b' ORDER BY field_code"),
-            (std::vector<std::string>{"330100199001020012|age|41",
-                                      "330100199001020012|born|1990-01-02",
-                                      "330100199001020012|fee|12.5",
-                                      "330100199001020012|idno|330100199001020012",
-                                      "330100199001020012|name|李四"}));
+  EXPECT_EQ(Rows(Pg(),
+                 "SELECT record_key, field_code, field_value FROM people_kv WHERE tongid = "
+                 "'b' ORDER BY field_code"),
+            (std::vector<std::string>{
+                "330100199001020012|age|41", "330100199001020012|born|1990-01-02",
+                "330100199001020012|fee|12.5", "330100199001020012|idno|330100199001020012",
+                "330100199001020012|name|李四"}));
   auto back_run = env_.engine->RunTask(in.id);
   ASSERT_TRUE(back_run.ok()) << back_run.error().message;
-  EXPECT_EQ(Rows(env_.NodeStore(back_node.id),
-                 "SELECT tongid, idno, name, age, fee, born, dataversion FROM people ORDER BY tongid"),
-            (std::vector<std::string>{"a|330100199001020011|张三|30|12.5|1990-01-02|1",
-                                      "b|330100199001020012|李四|41|12.5|1990-01-02|1"}));
+  EXPECT_EQ(
+      Rows(env_.NodeStore(back_node.id),
+           "SELECT tongid, idno, name, age, fee, born, dataversion FROM people ORDER BY tongid"),
+      (std::vector<std::string>{"a|330100199001020011|张三|30|12.5|1990-01-02|1",
+                                "b|330100199001020012|李四|41|12.5|1990-01-02|1"}));
   // A change on the horizontal side replaces the vertical record and comes back.
   Exec(Provider(), "UPDATE people SET age = 42, sync_status = 'U' WHERE tongid = 'b'");
   ASSERT_TRUE(env_.engine->RunTask(out.id).ok());
   EXPECT_EQ(Rows(Pg(), "SELECT COUNT(*), MIN(dataversion) FROM people_kv WHERE tongid = 'b'"),
             std::vector<std::string>{"5|2"});
   ASSERT_TRUE(env_.engine->RunTask(in.id).ok());
-  EXPECT_EQ(Rows(env_.NodeStore(back_node.id), "SELECT age, sync_status, dataversion FROM people "
-                                               "WHERE tongid = 'b'"),
+  EXPECT_EQ(Rows(env_.NodeStore(back_node.id),
+                 "SELECT age, sync_status, dataversion FROM people "
+                 "WHERE tongid = 'b'"),
             std::vector<std::string>{"42|U|2"});
 }
 
@@ -284,10 +290,10 @@ TEST_F(DeliveryTest, ATableThatDoesNotFitIsAClearErrorNamingTheColumn) {
 
 TEST_F(DeliveryTest, ADownNodeBacksOffAndLosesNothing) {
   // A subscriber whose database does not answer.
-  Node down = env_.AddNode("postgresql://nobody@127.0.0.1:" +
-                               std::to_string(store_test::FreeLoopbackPort()) +
-                               "/x?connect_timeout=1",
-                           "330500");
+  Node down = env_.AddNode(
+      "postgresql://nobody@127.0.0.1:" + std::to_string(store_test::FreeLoopbackPort()) +
+          "/x?connect_timeout=1",
+      "330500");
   Resource r = env_.AddResource(down.id, "people", TableModel::kHorizontal, test::PersonFields(),
                                 /*create_table=*/false);
   Task task = env_.AddApprovedTask("t1", provider_.id, {{0, r.id, {}}});

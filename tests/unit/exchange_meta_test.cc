@@ -35,7 +35,7 @@ TEST(ExchangeModelTest, AcceptsOnlySafeIdentifiers) {
 }
 
 TEST(ExchangeModelTest, RejectsDefinitionsThatCollideWithControlColumns) {
-  Resource r{0, "people", "人员", TableModel::kHorizontal, 1, test::PersonFields()};
+  Resource r{0, "people", "人员", TableModel::kHorizontal, 1, test::PersonFields(), {}};
   EXPECT_TRUE(ValidateResource(r).ok());
   r.fields.push_back({"tongid", "x"});
   EXPECT_FALSE(ValidateResource(r).ok());

@@ -86,8 +86,9 @@ TEST_F(RunnerTest, TwoRunnersDeliverEveryRowExactlyOnceAcrossATakeover) {
   pass2 = runner2.RunPass(true);
   EXPECT_EQ(pass2.rows_applied, 0);
   EXPECT_EQ(runner1.RunPass(true).tasks_elsewhere, 1);
-  EXPECT_EQ(Rows(env_.NodeStore(b_.id), "SELECT COUNT(*), COUNT(DISTINCT tongid), SUM(age) FROM people"),
-            std::vector<std::string>{"40|40|780"});
+  EXPECT_EQ(
+      Rows(env_.NodeStore(b_.id), "SELECT COUNT(*), COUNT(DISTINCT tongid), SUM(age) FROM people"),
+      std::vector<std::string>{"40|40|780"});
   EXPECT_EQ(env_.engine->ListProgress(task_.id)->at(0).hwm, 40);
 }
 
