@@ -602,6 +602,7 @@ void RegisterAdminCommands(CLI::App& admin, AdminCommands& commands) {
   });
 
   RegisterApprovalAdminCommands(admin, commands);
+  RegisterExchangeAdminCommands(admin, commands);
 
   CLI::App* migrate = admin.add_subcommand("migrate", "Create or upgrade the database schema");
   migrate->callback([&commands] {

@@ -19,6 +19,8 @@ struct AdminCommands {
 void RegisterAdminCommands(CLI::App& admin, AdminCommands& commands);
 // `admin approval …` (admin_approval.cc): matters, calendars, cases.
 void RegisterApprovalAdminCommands(CLI::App& admin, AdminCommands& commands);
+// `admin exchange …` (admin_exchange.cc): nodes, resources, tasks, work orders.
+void RegisterExchangeAdminCommands(CLI::App& admin, AdminCommands& commands);
 // Runs the chosen command and records it in the audit log ("admin" events:
 // the subcommand and its positional arguments, never option values such as
 // passwords). `admin` is the parsed `admin` subcommand.

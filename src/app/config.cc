@@ -107,7 +107,7 @@ Status LoadConfigFile(const std::string& path, Config& c) {
   }
   static const std::set<std::string> kTables = {"server", "storage", "sso",   "push",     "oidc",
                                                  "cas",    "console", "audit", "directory", "log",
-                                                 "approval", "payment"};
+                                                 "approval", "payment", "exchange"};
   for (const auto& [key, node] : root) {
     if (!kTables.count(std::string(key.str())) || !node.is_table()) {
       return Error::InvalidArgument("config: unknown table [" + std::string(key.str()) + "]");
@@ -211,6 +211,14 @@ Status LoadConfigFile(const std::string& path, Config& c) {
   payment.Read("enabled", c.payment.enabled);
   payment.Read("expiry_sweep_interval_s", c.payment.expiry_sweep_interval_s);
   TB_RETURN_IF_ERROR(payment.Finish());
+  TableReader exchange(root, "exchange");
+  exchange.Read("enabled", c.exchange.enabled);
+  exchange.Read("runner", c.exchange.runner);
+  exchange.Read("holder", c.exchange.holder);
+  exchange.Read("lease_ttl_s", c.exchange.lease_ttl_s);
+  exchange.Read("max_batches_per_turn", c.exchange.max_batches_per_turn);
+  exchange.Read("seed_demo", c.exchange.seed_demo);
+  TB_RETURN_IF_ERROR(exchange.Finish());
 
   TableReader audit(root, "audit");
   audit.Read("required", c.audit.required);
@@ -312,6 +320,11 @@ Status ValidateConfig(const Config& c) {
   }
   if (c.payment.expiry_sweep_interval_s <= 0) {
     return Error::InvalidArgument("config: payment.expiry_sweep_interval_s must be positive");
+  }
+  if (c.exchange.lease_ttl_s < 3 || c.exchange.lease_ttl_s > 3600 ||
+      c.exchange.max_batches_per_turn < 1) {
+    return Error::InvalidArgument(
+        "config: exchange.lease_ttl_s must be 3..3600 and exchange.max_batches_per_turn positive");
   }
   static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn",
                                                 "error", "critical", "off"};

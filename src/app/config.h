@@ -158,6 +158,17 @@ struct PaymentConfig {
   int expiry_sweep_interval_s = 60;
 };
 
+// The exchange subsystem (exchange/, docs/api/exchange.md, docs/design/exchange.md).
+struct ExchangeConfig {
+  bool enabled = true;  // false: no exchange tables' services, no /exchange/api/, no runner
+  bool runner = true;   // run the approved tasks in this process
+  // This process's name in exchange_leases; "" = <hostname>:<pid>.
+  std::string holder;
+  int lease_ttl_s = 30;  // a task moves to another node this long after its holder died
+  int max_batches_per_turn = 50;  // per subscriber, before the other tasks get a turn
+  bool seed_demo = true;  // with sso.seed_demo: a demo node (SQLite under data_dir) and resource
+};
+
 struct Config {
   ServerConfig server;
   StorageConfig storage;
@@ -169,6 +180,7 @@ struct Config {
   ConsoleConfig console;
   ApprovalConfig approval;
   PaymentConfig payment;
+  ExchangeConfig exchange;
   AuditConfig audit;
   LogConfig log;
 

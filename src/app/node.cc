@@ -5,6 +5,7 @@
 
 #include "crypto/digest.h"
 #include "directory/schema.h"
+#include "exchange/meta.h"
 #include "sso/audit.h"
 #include "store/memory_ticket_store.h"
 #include "store/redis_ticket_store.h"
@@ -45,6 +46,9 @@ Status Node::OpenAll() {
   }
   if (config_.payment.enabled) {
     for (auto& m : PaymentWiring::Migrations()) migrations.push_back(std::move(m));
+  }
+  if (config_.exchange.enabled) {
+    for (auto& m : exchange::ExchangeMeta::Migrations()) migrations.push_back(std::move(m));
   }
   TB_RETURN_IF_ERROR(sql_->Migrate(migrations));
 

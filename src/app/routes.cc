@@ -21,6 +21,7 @@
 #include "approval/api.h"
 #include "approval/notices.h"
 #include "approval/supervision.h"
+#include "app/exchange_wiring.h"
 #include "http/static_files.h"
 #include "console/admin_api.h"
 #include "crypto/keys.h"
@@ -279,6 +280,7 @@ struct Routes::Impl {
           *n.approval_supervision(), n.clock(),
           std::chrono::seconds(n.config().approval.sweep_interval_s));
     }
+    if (n.config().exchange.enabled) exchange = std::make_unique<ExchangeWiring>(n);
   }
 
   Node& node;
@@ -304,6 +306,7 @@ struct Routes::Impl {
   approval::NoticePrinter notice_printer;
   std::unique_ptr<approval::ApprovalApi> approval_api;
   std::unique_ptr<approval::SupervisionSweeper> sweeper;
+  std::unique_ptr<ExchangeWiring> exchange;  // null when [exchange] enabled = false
   // A user locked, disabled or deleted by another process (the admin CLI)
   // beside an in-memory ticket store, which only this process can reach:
   // the change follower ends the user's sessions here. With Redis the writer
@@ -413,6 +416,7 @@ Status Routes::Register(http::Router& router) {
   if (PaymentWiring* payment = impl.node.payment(); payment != nullptr) {
     TB_RETURN_IF_ERROR(payment->Register(router, impl.sso_context));
   }
+  if (impl.exchange) TB_RETURN_IF_ERROR(impl.exchange->Register(router, impl.sso_context));
   if (impl.approval_api) {
     TB_RETURN_IF_ERROR(impl.approval_api->Register(router));
     const ApprovalConfig& approval = impl.node.config().approval;
@@ -435,10 +439,12 @@ void Routes::StartBackground() {
   impl_->pusher.Start();
   if (impl_->sweeper) impl_->sweeper->Start();
   if (impl_->node.payment()) impl_->node.payment()->StartBackground();
+  if (impl_->exchange) impl_->exchange->Start();
   impl_->change_follower.Start();
 }
 
 void Routes::StopBackground() {
+  if (impl_->exchange) impl_->exchange->Stop();
   if (impl_->sweeper) impl_->sweeper->Stop();
   if (impl_->node.payment()) impl_->node.payment()->StopBackground();
   impl_->change_follower.Stop();

@@ -1,5 +1,6 @@
 #include "app/serve.h"
 
+#include "app/exchange_wiring.h"
 #include "approval/demo.h"
 
 #include <spdlog/spdlog.h>
@@ -123,6 +124,13 @@ int Serve(const Config& initial) {
                     std::string(payment::kDemoOrg).c_str(), demo->user_loginname.c_str(),
                     demo->user_password.empty() ? "(unchanged)" : demo->user_password.c_str(),
                     demo->entercode.c_str(), demo->notice_no.c_str());
+      }
+    }
+    if (config.exchange.enabled && config.exchange.seed_demo) {
+      auto exchange = ExchangeWiring::SeedDemo(**node);
+      if (!exchange.ok()) {
+        spdlog::critical("cannot seed exchange demo data: {}", exchange.error().message);
+        return 1;
       }
     }
   }

@@ -55,7 +55,7 @@ int CreditCodeValue(char c) {
 
 // GB 11714-1997: 8 body characters (digits, or letters valued A=10 .. Z=35)
 // weighted 3,7,9,10,5,8,4,2; check = 11 - sum mod 11, with 10 -> 'X', 11 -> '0'.
-bool IsValidOrganizationCode(std::string_view code9) {
+bool OrganizationCodeChecks(std::string_view code9) {
   static constexpr int kWeights[8] = {3, 7, 9, 10, 5, 8, 4, 2};
   int sum = 0;
   for (int i = 0; i < 8; ++i) {
@@ -185,7 +185,7 @@ bool IsValidSocialCreditCode(std::string_view code) {
   }
   int check = (31 - sum % 31) % 31;
   if (CreditCodeValue(code[17]) != check) return false;
-  return AllDigits(code.substr(2, 6)) && IsValidOrganizationCode(code.substr(8, 9));
+  return AllDigits(code.substr(2, 6)) && OrganizationCodeChecks(code.substr(8, 9));
 }
 
 bool IsValidDivisionCode(std::string_view code) {
@@ -242,6 +242,15 @@ bool IsValidEmail(std::string_view email) {
     start = dot + 1;
   }
   return labels >= 2;
+}
+
+bool IsValidOrganizationCode(std::string_view code) {
+  if (code.size() == 10 && code[8] == '-') {
+    std::string compact(code.substr(0, 8));
+    compact += code[9];
+    return OrganizationCodeChecks(compact);
+  }
+  return code.size() == 9 && OrganizationCodeChecks(code);
 }
 
 }  // namespace tongban::directory

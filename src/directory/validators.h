@@ -61,6 +61,14 @@ Result<std::string> UpgradeResidentId15To18(std::string_view id15);
 // code (8 characters and its own MOD 11 check character).
 bool IsValidSocialCreditCode(std::string_view code);
 
+// --- Organisation codes (组织机构代码, GB 11714-1997) ---
+
+// 8 body characters (digits or upper-case letters) and the MOD 11 check
+// character (0-9 or X), either as 9 characters or in the display form
+// "XXXXXXXX-C". Older registrations (and exchange nodes of departments without
+// a USCC) carry only this code.
+bool IsValidOrganizationCode(std::string_view code);
+
 // --- Administrative division codes (行政区划代码, GB/T 2260) ---
 
 // 6 digits whose first two are a province-level division (11-15, 21-23,

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdio>
 #include <string>
 
 #include "core/clock.h"
@@ -349,3 +350,54 @@ TEST(DirectoryEmailTest, RejectsOverlongParts) {
 
 }  // namespace
 }  // namespace tongban::directory
+
+// ---- Organisation codes (GB 11714) ----
+using tongban::directory::IsValidOrganizationCode;
+
+TEST(DirectoryOrganizationCodeTest, AcceptsTheBodyOfAKnownCreditCode) {
+  // Positions 9-17 of the commonly cited USCC 91350100M000100Y43.
+  EXPECT_TRUE(IsValidOrganizationCode("M000100Y4"));
+  EXPECT_TRUE(IsValidOrganizationCode("M000100Y-4"));
+}
+
+TEST(DirectoryOrganizationCodeTest, AcceptsACheckComputedByHand) {
+  // 1*3 + 2*7 + 3*9 + 4*10 + 5*5 + 6*8 + 7*4 + 8*2 = 201; 201 mod 11 = 3; 11 - 3 = 8.
+  EXPECT_TRUE(IsValidOrganizationCode("123456788"));
+  EXPECT_TRUE(IsValidOrganizationCode("12345678-8"));
+  for (char wrong : std::string("01234567X9")) {
+    if (wrong == '8') continue;
+    EXPECT_FALSE(IsValidOrganizationCode(std::string("12345678") + wrong)) << wrong;
+  }
+}
+
+TEST(DirectoryOrganizationCodeTest, MapsTenToXAndElevenToZero) {
+  // Search bodies whose check is 10 and 11, proving both special cases are handled.
+  bool saw_x = false, saw_zero = false;
+  for (int n = 0; n < 2000 && !(saw_x && saw_zero); ++n) {
+    char body[9];
+    std::snprintf(body, sizeof body, "%08d", n);
+    static constexpr int kWeights[8] = {3, 7, 9, 10, 5, 8, 4, 2};
+    int sum = 0;
+    for (int i = 0; i < 8; ++i) sum += (body[i] - '0') * kWeights[i];
+    int check = 11 - sum % 11;
+    if (check == 10) {
+      saw_x = true;
+      EXPECT_TRUE(IsValidOrganizationCode(std::string(body) + "X")) << body;
+      EXPECT_FALSE(IsValidOrganizationCode(std::string(body) + "1")) << body;
+    } else if (check == 11) {
+      saw_zero = true;
+      EXPECT_TRUE(IsValidOrganizationCode(std::string(body) + "0")) << body;
+    }
+  }
+  EXPECT_TRUE(saw_x);
+  EXPECT_TRUE(saw_zero);
+}
+
+TEST(DirectoryOrganizationCodeTest, RejectsBadShapes) {
+  EXPECT_FALSE(IsValidOrganizationCode(""));
+  EXPECT_FALSE(IsValidOrganizationCode("12345678"));
+  EXPECT_FALSE(IsValidOrganizationCode("1234567888"));
+  EXPECT_FALSE(IsValidOrganizationCode("1234567-88"));
+  EXPECT_FALSE(IsValidOrganizationCode("m000100y4"));
+  EXPECT_FALSE(IsValidOrganizationCode("12345678_8"));
+}
