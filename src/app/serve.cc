@@ -28,13 +28,16 @@ http::ServerOptions ServerOptionsFrom(const Config& config) {
   o.blocking_threads = c.blocking_threads;
   o.max_header_bytes = c.max_header_bytes;
   o.max_body_bytes = c.max_body_bytes;
-  // One approval upload must fit (the API refuses larger ones with its own
-  // 413 and a Chinese message); multipart framing takes a little more.
+  // Upload routes may take larger bodies than the rest: one approval upload
+  // (the API refuses larger ones with its own 413 and a Chinese message;
+  // multipart framing takes a little more), one exchange transfer chunk.
   if (config.approval.enabled) {
     const size_t upload = static_cast<size_t>(config.approval.max_upload_bytes) + 64 * 1024;
-    o.max_body_bytes = std::max(o.max_body_bytes, upload);
+    if (upload > o.max_body_bytes) o.larger_bodies.emplace_back("/approval/api/", upload);
   }
-  o.max_body_bytes = std::max(o.max_body_bytes, ExchangeTransferBodyBytes());  // one chunk PUT
+  if (ExchangeTransferBodyBytes() > o.max_body_bytes) {
+    o.larger_bodies.emplace_back("/exchange/api/transfers", ExchangeTransferBodyBytes());
+  }
   o.idle_timeout = std::chrono::seconds(c.idle_timeout_s);
   o.read_timeout = std::chrono::seconds(c.read_timeout_s);
   o.trusted_proxies = c.trusted_proxies;

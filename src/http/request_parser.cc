@@ -29,6 +29,7 @@ class BeastRequestParser final : public bhttp::basic_parser<true> {
   int* version = nullptr;
   std::string* body = nullptr;
   void (*add_header)(Request&, std::string_view, std::string_view) = nullptr;
+  const std::vector<std::pair<std::string, size_t>>* larger_bodies = nullptr;
 
  private:
   void on_request_impl(bhttp::verb, BeastView method_str, BeastView target_str, int ver,
@@ -37,6 +38,16 @@ class BeastRequestParser final : public bhttp::basic_parser<true> {
     method->assign(View(method_str));
     target->assign(View(target_str));
     *version = ver;
+    // Before the headers: Beast checks Content-Length against the limit as
+    // they complete, so an oversized upload is refused before its body is read.
+    if (larger_bodies != nullptr) {
+      for (const auto& [prefix, limit] : *larger_bodies) {
+        if (target->starts_with(prefix)) {
+          body_limit(static_cast<std::uint64_t>(limit));
+          break;
+        }
+      }
+    }
   }
 
   void on_response_impl(int, BeastView, int, error_code& ec) override {
@@ -96,6 +107,7 @@ class BeastRequestParser final : public bhttp::basic_parser<true> {
 struct RequestParser::Impl {
   size_t max_header_bytes;
   size_t max_body_bytes;
+  const std::vector<std::pair<std::string, size_t>>* larger_bodies = nullptr;
   std::optional<BeastRequestParser> beast;
 };
 
@@ -107,6 +119,12 @@ RequestParser::RequestParser(Request& request, size_t max_header_bytes, size_t m
 }
 
 RequestParser::~RequestParser() = default;
+
+void RequestParser::SetLargerBodies(
+    const std::vector<std::pair<std::string, size_t>>* larger) {
+  impl_->larger_bodies = larger;
+  impl_->beast->larger_bodies = larger;
+}
 
 void RequestParser::SetPeer(std::string_view peer_ip) {
   request_.peer_ip_ = NormalizeIp(peer_ip);
@@ -125,6 +143,7 @@ void RequestParser::Begin() {
   beast.add_header = [](Request& r, std::string_view name, std::string_view value) {
     r.AddHeader(name, value);
   };
+  beast.larger_bodies = impl_->larger_bodies;
   // Not eager: in Boost 1.74 an eager put() can lose an error set when the
   // header completes (body_limit) if body bytes follow in the same buffer.
   // Feed() loops instead.

@@ -8,6 +8,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "core/result.h"
 #include "http/request.h"
@@ -25,6 +27,9 @@ class RequestParser {
   RequestParser(const RequestParser&) = delete;
   RequestParser& operator=(const RequestParser&) = delete;
 
+  // Path prefixes allowed a larger body than max_body_bytes, each with its
+  // limit (ServerOptions::larger_bodies); the first matching prefix wins.
+  void SetLargerBodies(const std::vector<std::pair<std::string, size_t>>* larger);
   // The socket peer for every request of this connection.
   void SetPeer(std::string_view peer_ip);
   // Prepares for the next message: empties the request, keeping storage.

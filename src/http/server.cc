@@ -177,6 +177,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
         socket_(std::move(socket)),
         parser_(request_, shared_.options.max_header_bytes, shared_.options.max_body_bytes),
         counted_ip_(std::move(counted_ip)) {
+    if (!shared_.options.larger_bodies.empty()) {
+      parser_.SetLargerBodies(&shared_.options.larger_bodies);
+    }
     worker_.Link(this);
     shared_.metrics.ConnectionOpened();
   }

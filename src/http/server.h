@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/result.h"
@@ -29,6 +30,10 @@ struct ServerOptions {
   int blocking_threads = 0;
   size_t max_header_bytes = 16 * 1024;  // request line + headers; over = 431
   size_t max_body_bytes = 1024 * 1024;  // over = 413
+  // Path prefixes whose requests may carry larger bodies (uploads), each with
+  // its own limit: {"/approval/api/", 20 MiB}. Every other path keeps
+  // max_body_bytes, so an upload route's allowance is no one else's.
+  std::vector<std::pair<std::string, size_t>> larger_bodies = {};
   // A keep-alive connection waiting for its next request is closed after this.
   std::chrono::milliseconds idle_timeout{60'000};
   // From a request's first byte until it is complete, and for writing a
