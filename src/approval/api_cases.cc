@@ -7,6 +7,7 @@
 #include "approval/api_internal.h"
 #include "approval/stage_records.h"
 #include "approval/state_machine.h"
+#include "directory/codes.h"
 #include "directory/directory.h"
 #include "http/form.h"
 
@@ -243,7 +244,11 @@ Status CheckTransferTarget(const Services& s, const Call& call, const std::strin
   };
   auto user = s.sso.directory.CachedUser(userid);
   if (!user.ok()) {
-    if (user.error().code == errc::kNotFound) return refuse("接办人 " + userid + " 不存在");
+    const int why = user.error().code;
+    if (why == directory::code::kUserReadNotFound || why == directory::code::kUserReadBadId ||
+        why == errc::kNotFound) {
+      return refuse("接办人 " + userid + " 不存在");
+    }
     return user.error();
   }
   const directory::User& u = **user;

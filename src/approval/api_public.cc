@@ -223,6 +223,7 @@ Result<codec::Value> Rate(const Services& s, Call& call) {
 // exactly as an absent one, so the hall can never be used to read them.
 Result<codec::Value> Template(const Services& s, Call& call) {
   const std::string& sha = call.args[0];
+  if (!IsSha256Hex(sha)) return Error::InvalidArgument("文件标识应为 64 位小写十六进制 SHA-256");
   auto named = s.matters.IsEnabledTemplate(sha);
   if (!named.ok()) return named.error();
   if (!*named) return Error::NotFound("文件不存在");

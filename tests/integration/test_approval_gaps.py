@@ -258,8 +258,8 @@ class ApprovalGaps(unittest.TestCase):
         number, _ = self.register(seq=341)
         case = self.clerk.act_ok(number, "accept", opinion="受理")
         self.assertEqual((case["pending_role"], case["pending_org"]), ("undertake", "001001"))
-        for target, why in ((self.ids["gnorole"], "角色"), (self.ids["gforeign"], "001002"),
-                            ("no-such-user-id", "不存在")):
+        for target, why in ((self.ids["gnorole"], "角色"), (self.ids["gforeign"], "不属于机构 001001"),
+                            ("no-such-user-id", "不存在"), ("0" * 32, "不存在")):
             err = self.refused(self.clerk.act(number, "transfer", to_user=target), 400, 5102)
             self.assertIn(why, err["message"])
         after = self.clerk.ok("GET", "cases/" + number)
