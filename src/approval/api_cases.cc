@@ -247,7 +247,7 @@ Status CheckTransferTarget(const Services& s, const Call& call, const std::strin
     const int why = user.error().code;
     if (why == directory::code::kUserReadNotFound || why == directory::code::kUserReadBadId ||
         why == errc::kNotFound) {
-      return refuse("接办人 " + userid + " 不存在");
+      return refuse("接办人 " + userid.substr(0, 64) + " 不存在");
     }
     return user.error();
   }

@@ -22,6 +22,7 @@ USERS = [
     ("gpeer", "001001", ["undertake"]),        # may take an 承办 step of 001001
     ("gnorole", "001001", ["review"]),         # no 承办 role
     ("gforeign", "001002", ["undertake"]),     # 承办, but of another org
+    ("glocked", "001001", ["undertake"]),      # 承办 of 001001, locked below
     ("gsuper", "001001", ["supervise"]),
     ("gappl1", "001001", []),                  # applicants: no approval role
     ("gappl2", "001001", []),
@@ -255,10 +256,12 @@ class ApprovalGaps(unittest.TestCase):
     # ---- 4. 转办 only to a user who can take the step ----
 
     def test_transfer_only_to_an_active_holder_of_the_role_in_the_org(self):
+        self.admin.ok("POST", "users/%s/lock" % self.ids["glocked"])
         number, _ = self.register(seq=341)
         case = self.clerk.act_ok(number, "accept", opinion="受理")
         self.assertEqual((case["pending_role"], case["pending_org"]), ("undertake", "001001"))
         for target, why in ((self.ids["gnorole"], "角色"), (self.ids["gforeign"], "不属于机构 001001"),
+                            (self.ids["glocked"], "停用或锁定"),
                             ("no-such-user-id", "不存在"), ("0" * 32, "不存在")):
             err = self.refused(self.clerk.act(number, "transfer", to_user=target), 400, 5102)
             self.assertIn(why, err["message"])
