@@ -101,6 +101,7 @@ int HttpStatusFor(const Error& e) {
     case code::kReasonRequired:
     case code::kBadApplicant:
     case code::kBadMaterial:
+    case api_code::kBadTransferTarget:
       return 400;
     case code::kMatterUnknown:
     case code::kCaseUnknown:
@@ -156,7 +157,9 @@ void WriteError(http::Response& response, const Error& e) {
     WriteError(response, 500, 500, "内部错误，请查看服务器日志");
     return;
   }
-  const int shown = e.code >= 100 ? e.code : status;
+  const int shown = e.code == api_code::kBadTransferTarget ? code::kNotYourStep
+                    : e.code >= 100                        ? e.code
+                                                           : status;
   std::string message;
   if (!e.message.empty() && !IsAscii(e.message)) {
     message = e.message;

@@ -6,6 +6,9 @@
 
 #include "approval/api_internal.h"
 #include "approval/stage_records.h"
+#include "approval/state_machine.h"
+#include "directory/codes.h"
+#include "directory/directory.h"
 #include "http/form.h"
 
 namespace tongban::approval {
@@ -129,28 +132,54 @@ Result<codec::Value> UploadFile(const Services& s, Call& call) {
   return v;
 }
 
+// Staff: any stored file (materials, attachments, templates).
 Result<codec::Value> DownloadFile(const Services& s, Call& call) {
+  return WriteStoredFile(s, call, call.args[0]);
+}
+
+// An applicant: only the materials of their own online applications; every
+// other file answers 404, as an absent one.
+Result<codec::Value> ApplicantDownload(const Services& s, Call& call) {
   const std::string& sha = call.args[0];
-  const bool shape = sha.size() == 64 && std::all_of(sha.begin(), sha.end(), [](char c) {
-                       return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-                     });
-  if (!shape) return Error::InvalidArgument("文件标识应为 64 位小写十六进制 SHA-256");
-  auto stat = s.files.Stat(sha);
-  if (!stat.ok()) {
-    if (stat.error().code == errc::kNotFound) return Error::NotFound("文件不存在");
-    return stat.error();
+  if (!IsSha256Hex(sha)) return Error::InvalidArgument("文件标识应为 64 位小写十六进制 SHA-256");
+  auto own = s.engine.ApplicantHasFile(call.actor.userid, sha);
+  if (!own.ok()) return own.error();
+  if (!*own) return Error::NotFound("文件不存在");
+  return WriteStoredFile(s, call, sha);
+}
+
+// The applicant's own case: applied for online under their SSO user. Anyone
+// else's — or one registered for them at a window — answers as absent.
+Result<Case> OwnCase(const Services& s, const Call& call, std::string_view number) {
+  TB_RETURN_IF_ERROR(CheckCaseNumber(number));
+  auto c = s.engine.Get(number);
+  if (!c.ok()) return c.error();
+  if (c->channel != "1" || c->registered_by.empty() || c->registered_by != call.actor.userid) {
+    return Error{code::kCaseUnknown, "办件不存在"};
   }
-  auto bytes = s.files.Get(sha);
-  if (!bytes.ok()) {
-    if (bytes.error().code == errc::kNotFound) return Error::NotFound("文件不存在");
-    return bytes.error();
-  }
-  call.response.set_status(200);
-  call.response.set_content_type(stat->media_type);
-  call.response.AddHeader("Content-Disposition", "attachment; filename=\"" + sha + "\"");
-  call.response.set_body(std::move(*bytes));
-  call.wrote_response = true;
-  return codec::Value();
+  return c;
+}
+
+Result<codec::Value> ApplicantCases(const Services& s, Call& call) {
+  auto paging = PagingFrom(call);
+  if (!paging.ok()) return paging.error();
+  CaseFilter filter;
+  filter.registered_by = call.actor.userid;
+  filter.channel = "1";
+  filter.offset = paging->offset;
+  filter.limit = paging->limit;
+  int64_t total = 0;
+  auto cases = s.engine.Search(filter, &total);
+  if (!cases.ok()) return cases.error();
+  codec::Value items = codec::Value::Array(cases->size());
+  for (const Case& c : *cases) items.Push(CaseJson(s, c));
+  return ListOf(total, std::move(items));
+}
+
+Result<codec::Value> ApplicantCase(const Services& s, Call& call) {
+  auto c = OwnCase(s, call, call.args[0]);
+  if (!c.ok()) return c.error();
+  return CaseJson(s, *c);
 }
 
 Result<codec::Value> ListCases(const Services& s, Call& call) {
@@ -201,6 +230,48 @@ Result<codec::Value> CaseHistory(const Services& s, Call& call) {
   codec::Value items = codec::Value::Array(history->size());
   for (const StepRecord& r : *history) items.Push(StepRecordJson(r));
   return ListOf(static_cast<int64_t>(history->size()), std::move(items));
+}
+
+// 转办 hands the pending step to one user: they must exist, be active, hold
+// the step's role in the approval app and belong to the step's org, or the
+// case would wait on someone who can never act. The engine checks the caller.
+Status CheckTransferTarget(const Services& s, const Call& call, const std::string& userid) {
+  auto c = VisibleCase(s, call, call.args[0]);  // tells outsiders nothing about the directory
+  if (!c.ok()) return c.error();
+  if (c->pending_role.empty()) return Status::Ok();  // no step pending: the engine says 5101
+  auto refuse = [](std::string message) {
+    return Error{api_code::kBadTransferTarget, "不能转办：" + std::move(message)};
+  };
+  auto user = s.sso.directory.CachedUser(userid);
+  if (!user.ok()) {
+    const int why = user.error().code;
+    if (why == directory::code::kUserReadNotFound || why == directory::code::kUserReadBadId ||
+        why == errc::kNotFound) {
+      return refuse("接办人 " + userid.substr(0, 64) + " 不存在");
+    }
+    return user.error();
+  }
+  const directory::User& u = **user;
+  const std::string who = "接办人 " + u.username + "（" + u.userid + "）";
+  if (!u.active()) return refuse(who + " 已停用或锁定");
+  auto roles = s.sso.directory.UserRoles(u.userid, kAppCode);
+  if (!roles.ok()) return roles.error();
+  const bool has_role = std::any_of(roles->begin(), roles->end(), [&](const directory::Role& r) {
+    return r.rolecode == c->pending_role;
+  });
+  if (!has_role) {
+    return refuse(who + " 没有统一审批系统的「" + std::string(RoleLabel(c->pending_role)) +
+                  "」角色");
+  }
+  bool in_org = u.orgcoding == c->pending_org;
+  std::string_view extra = u.extendorgcoding;
+  while (!in_org && !extra.empty()) {
+    const size_t at = extra.find(';');
+    in_org = extra.substr(0, at) == c->pending_org;
+    extra = at == std::string_view::npos ? std::string_view() : extra.substr(at + 1);
+  }
+  if (!in_org) return refuse(who + " 不属于机构 " + c->pending_org);
+  return Status::Ok();
 }
 
 Result<CompletionResult> ParseResult(const codec::Value& v) {
@@ -259,6 +330,9 @@ Result<codec::Value> Act(const Services& s, Call& call) {
   auto to_user = TextMember(call.body, "to_user");
   if (!to_user.ok()) return to_user.error();
   command.to_user = *to_user;
+  if (command.action == Action::kTransfer && !command.to_user.empty()) {
+    TB_RETURN_IF_ERROR(CheckTransferTarget(s, call, command.to_user));
+  }
   auto materials = MaterialsFromJson(s, call.body.Find("materials"));
   if (!materials.ok()) return materials.error();
   command.materials = std::move(*materials);
@@ -370,6 +444,10 @@ void AddCaseRoutes(std::vector<Route>& routes) {
   routes.push_back({"GET", "applicant/me", Access::kApplicant, Me});
   routes.push_back({"POST", "applicant/files", Access::kApplicant, UploadFile});
   routes.push_back({"POST", "applicant/cases", Access::kApplicant, RegisterCase});
+  // 我的办件: the applicant's own online applications and their materials.
+  routes.push_back({"GET", "applicant/cases", Access::kApplicant, ApplicantCases});
+  routes.push_back({"GET", "applicant/cases/:number", Access::kApplicant, ApplicantCase});
+  routes.push_back({"GET", "applicant/files/:sha256", Access::kApplicant, ApplicantDownload});
   routes.push_back({"GET", "todo", Access::kStaff, Todo});
   routes.push_back({"GET", "done", Access::kStaff, Done});
   routes.push_back({"POST", "system/stages", Access::kSystem, ReportStages});

@@ -97,6 +97,9 @@ inline constexpr int kNotStaff = 403;         // no role of the approval app, or
 inline constexpr int kCsrfFailed = 4031;      // X-CSRF-Token / Origin check failed
 inline constexpr int kSystemRefused = 4032;   // a signed call: bad signature or app not allowed
 inline constexpr int kThrottled = 429;        // too many failed lookups from this address
+// 转办 to a user who cannot take the step: answered as 400 with code 5102
+// (code::kNotYourStep), a bad target rather than the caller's missing right.
+inline constexpr int kBadTransferTarget = -5102;
 }  // namespace api_code
 
 // An error with an API code and a Chinese message.
@@ -132,6 +135,12 @@ Result<Applicant> ApplicantFromJson(const codec::Value& v);
 Result<std::vector<CaseMaterial>> MaterialsFromJson(const Services& s, const codec::Value* v);
 codec::Value StringsJson(const std::vector<std::string>& items);
 std::string FormatTime(int64_t at_ms);  // "2026-10-01 09:30:00" CST; "" for 0
+
+// 64 lower-case hex digits.
+bool IsSha256Hex(std::string_view text);
+// Answers the stored file `sha256` as an attachment with its sniffed type
+// (the caller decided the file may be shown). 404 when absent.
+Result<codec::Value> WriteStoredFile(const Services& s, Call& call, const std::string& sha256);
 
 // The actor may edit matters (and the calendar) of `orgcoding`: 事项管理 in that org.
 Status RequireMatterAdmin(const Actor& actor, std::string_view orgcoding);

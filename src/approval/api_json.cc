@@ -1,5 +1,6 @@
 // JSON shapes of the approval API (docs/api/approval.md "Objects") and the
 // small request helpers every route file uses.
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
@@ -408,6 +409,36 @@ Status RequireCaseVisible(const Actor& actor, const Case& c) {
     return Status::Ok();
   }
   return Error::PermissionDenied("无权查看该办件：它不属于您所在的机构");
+}
+
+bool IsSha256Hex(std::string_view text) {
+  return text.size() == 64 && std::all_of(text.begin(), text.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
+
+Result<codec::Value> WriteStoredFile(const Services& s, Call& call, const std::string& sha256) {
+  if (!IsSha256Hex(sha256)) {
+    return Error::InvalidArgument("文件标识应为 64 位小写十六进制 SHA-256");
+  }
+  auto stat = s.files.Stat(sha256);
+  if (!stat.ok()) {
+    if (stat.error().code == errc::kNotFound) return Error::NotFound("文件不存在");
+    return stat.error();
+  }
+  auto bytes = s.files.Get(sha256);
+  if (!bytes.ok()) {
+    if (bytes.error().code == errc::kNotFound) return Error::NotFound("文件不存在");
+    return bytes.error();
+  }
+  call.response.set_status(200);
+  // The type sniffed when it was stored, never one a client declared; the
+  // API's X-Content-Type-Options: nosniff (api.cc) keeps browsers to it.
+  call.response.set_content_type(stat->media_type);
+  call.response.AddHeader("Content-Disposition", "attachment; filename=\"" + sha256 + "\"");
+  call.response.set_body(std::move(*bytes));
+  call.wrote_response = true;
+  return codec::Value();
 }
 
 }  // namespace tongban::approval

@@ -39,6 +39,23 @@ Result<codec::Value> AddOpinion(const Services& s, Call& call) {
   return codec::Value::Object(2).Set("id", added->id).Set("text", added->text);
 }
 
+// PUT preferences/opinions/:id {text}: the caller's own opinion only; another
+// user's id answers 404 as an unknown one does.
+Result<codec::Value> EditOpinion(const Services& s, Call& call) {
+  auto prefs = Prefs(s);
+  if (!prefs.ok()) return prefs.error();
+  int64_t id = 0;
+  if (!ParseInteger(call.args[0], &id) || id < 1) {
+    return Error::InvalidArgument("常用意见编号应为正整数");
+  }
+  TB_RETURN_IF_ERROR(RequireObjectBody(call));
+  auto text = TextMember(call.body, "text");
+  if (!text.ok()) return text.error();
+  auto updated = (*prefs)->UpdateOpinion(call.actor.userid, id, *text);
+  if (!updated.ok()) return updated.error();
+  return codec::Value::Object(2).Set("id", updated->id).Set("text", updated->text);
+}
+
 Result<codec::Value> DeleteOpinion(const Services& s, Call& call) {
   auto prefs = Prefs(s);
   if (!prefs.ok()) return prefs.error();
@@ -95,6 +112,8 @@ void AddPreferenceRoutes(std::vector<Route>& routes) {
   routes.push_back({"GET", "preferences/opinions", Access::kStaff, ListOpinions});
   routes.push_back({"POST", "preferences/opinions", Access::kStaff, AddOpinion});
   routes.push_back({"PUT", "preferences/opinions/order", Access::kStaff, ReorderOpinions});
+  // After "order": the first pattern that matches wins.
+  routes.push_back({"PUT", "preferences/opinions/:id", Access::kStaff, EditOpinion});
   routes.push_back({"DELETE", "preferences/opinions/:id", Access::kStaff, DeleteOpinion});
   routes.push_back({"GET", "preferences/hidden-matters", Access::kStaff, ListHidden});
   routes.push_back({"PUT", "preferences/hidden-matters/:code", Access::kStaff,

@@ -1,8 +1,11 @@
 // Approval API for the public hall (no login): the matter guide of enabled
 // matters, progress lookup by case number + lookup password, and the one
-// 好差评 rating of a completed case. Lookups are throttled per client address
+// 好差评 rating of a completed case (level and the five online indicators), and
+// the download of material templates (the files an enabled matter names as
+// templates, nothing else). Lookups are throttled per client address
 // (failures counted in the TicketStore, so every node sees them).
 // docs/api/approval.md "Public hall".
+#include <algorithm>
 #include <string>
 
 #include "approval/api_internal.h"
@@ -94,6 +97,50 @@ Result<Case> CheckedLookup(const Services& s, const Call& call) {
   return found;
 }
 
+// {"overall": 5, ...}: every indicator, null when not given.
+codec::Value IndicatorsJson(const RatingIndicators& indicators) {
+  codec::Value v = codec::Value::Object(RatingIndicators::kNames.size());
+  for (size_t i = 0; i < RatingIndicators::kNames.size(); ++i) {
+    const int value = indicators.Get(i);
+    v.Set(RatingIndicators::kNames[i], value == 0 ? codec::Value() : codec::Value(value));
+  }
+  return v;
+}
+
+codec::Value RatingJson(const Rating& rating) {
+  codec::Value v = codec::Value::Object(3);
+  v.Set("level", rating.level)
+      .Set("comment", rating.comment)
+      .Set("indicators", IndicatorsJson(rating.indicators));
+  return v;
+}
+
+// The body's "indicators": an object of the five known names, each an integer
+// 1..5; absent or null = none given. Anything else is refused, naming the key.
+Result<RatingIndicators> IndicatorsFromJson(const codec::Value* v) {
+  RatingIndicators out;
+  if (v == nullptr || v->IsNull()) return out;
+  if (!v->IsObject()) {
+    return Error::InvalidArgument(
+        "indicators 应为对象 {overall, efficiency, guide_accuracy, convenience, usability}");
+  }
+  for (const codec::Member& member : v->members()) {
+    const auto* name = std::find(RatingIndicators::kNames.begin(), RatingIndicators::kNames.end(),
+                                 member.key);
+    if (name == RatingIndicators::kNames.end()) {
+      return Error::InvalidArgument("indicators 中有未知的评价指标：" + member.key.substr(0, 40));
+    }
+    const codec::Value& value = member.value;
+    if (value.IsNull()) continue;
+    if (!value.IsInteger() || value.AsInteger() < 1 || value.AsInteger() > 5) {
+      return Error::InvalidArgument("评价指标 " + member.key + " 应为 1 到 5 的整数");
+    }
+    out.Set(static_cast<size_t>(name - RatingIndicators::kNames.begin()),
+            static_cast<int>(value.AsInteger()));
+  }
+  return out;
+}
+
 // What an applicant sees of their case: progress, not the staff's identities.
 codec::Value PublicCaseJson(const Services& s, const Case& c,
                             const std::vector<StepRecord>& history,
@@ -124,8 +171,7 @@ codec::Value PublicCaseJson(const Services& s, const Case& c,
       .Set("case_light", LightName(s.engine.CaseLight(c, now)))
       .Set("history", std::move(steps));
   if (rating) {
-    v.Set("rating",
-          codec::Value::Object(2).Set("level", rating->level).Set("comment", rating->comment));
+    v.Set("rating", RatingJson(*rating));
   } else {
     v.Set("rating", codec::Value());
   }
@@ -159,12 +205,29 @@ Result<codec::Value> Rate(const Services& s, Call& call) {
   }
   auto comment = TextMember(call.body, "comment");
   if (!comment.ok()) return comment.error();
+  auto indicators = IndicatorsFromJson(call.body.Find("indicators"));
+  if (!indicators.ok()) return indicators.error();
   Rating rating;
   rating.case_number = c->number;
   rating.level = static_cast<int>(level->AsInteger());
   rating.comment = *comment;
+  rating.indicators = *indicators;
   TB_RETURN_IF_ERROR(s.preferences->Rate(rating));
-  return codec::Value::Object(2).Set("number", c->number).Set("level", rating.level);
+  codec::Value out = RatingJson(rating);
+  out.Set("number", c->number);
+  return out;
+}
+
+// GET public/files/:sha256 — a material template of an enabled matter, to
+// anyone. Every other stored file (case materials, attachments) answers 404,
+// exactly as an absent one, so the hall can never be used to read them.
+Result<codec::Value> Template(const Services& s, Call& call) {
+  const std::string& sha = call.args[0];
+  if (!IsSha256Hex(sha)) return Error::InvalidArgument("文件标识应为 64 位小写十六进制 SHA-256");
+  auto named = s.matters.IsEnabledTemplate(sha);
+  if (!named.ok()) return named.error();
+  if (!*named) return Error::NotFound("文件不存在");
+  return WriteStoredFile(s, call, sha);
 }
 
 }  // namespace
@@ -174,6 +237,7 @@ void AddPublicRoutes(std::vector<Route>& routes) {
   routes.push_back({"GET", "public/matters/:code", Access::kPublic, GetGuide});
   routes.push_back({"POST", "public/lookup", Access::kPublic, Lookup});
   routes.push_back({"POST", "public/rating", Access::kPublic, Rate});
+  routes.push_back({"GET", "public/files/:sha256", Access::kPublic, Template});
 }
 
 }  // namespace tongban::approval

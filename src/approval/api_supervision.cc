@@ -204,7 +204,7 @@ Result<StatisticsQuery> ReadStatisticsQuery(const Call& call) {
 }
 
 codec::Value StatisticsJson(const StatisticsRow& r) {
-  codec::Value v = codec::Value::Object(16);
+  codec::Value v = codec::Value::Object(18);
   v.AppendNew("orgcoding", r.orgcoding);
   v.AppendNew("implement_code", r.implement_code);
   v.AppendNew("matter_name", r.matter_name);
@@ -222,6 +222,9 @@ codec::Value StatisticsJson(const StatisticsRow& r) {
   auto average = r.average_handling_days();
   v.AppendNew("average_handling_days", average ? codec::Value(*average) : codec::Value());
   v.AppendNew("corrections", r.corrections);
+  v.AppendNew("ratings", r.ratings);
+  auto rating = r.average_rating();
+  v.AppendNew("average_rating", rating ? codec::Value(*rating) : codec::Value());
   return v;
 }
 

@@ -78,10 +78,17 @@ CREATE TABLE approval_serials (
 ){END};
 )sql";
 
+// Version 2: the hall's 我的办件 and its downloads read an applicant's own
+// online cases by registered_by.
+constexpr const char* kCasesV2 = R"sql(
+CREATE INDEX approval_cases_by_registrant ON approval_cases (registered_by, id);
+)sql";
+
 }  // namespace
 
 std::vector<Migration> CaseEngine::Migrations() {
-  return {PortableMigration("approval_cases", 1, kCasesV1)};
+  return {PortableMigration("approval_cases", 1, kCasesV1),
+          PortableMigration("approval_cases", 2, kCasesV2)};
 }
 
 }  // namespace tongban::approval

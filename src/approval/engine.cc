@@ -773,6 +773,8 @@ Result<std::vector<Case>> CaseEngine::Search(const CaseFilter& filter, int64_t* 
     if (!filter.orgcoding.empty()) where += " AND orgcoding = :org";
     if (!filter.implement_code.empty()) where += " AND implement_code = :code";
     if (!filter.applicant_id.empty()) where += " AND applicant_id = :aid";
+    if (!filter.registered_by.empty()) where += " AND registered_by = :by";
+    if (!filter.channel.empty()) where += " AND channel = :ch";
     if (from > 0) where += " AND registered_at >= :from";
     if (to > 0) where += " AND registered_at < :to";
     auto bind = [&](soci::details::prepare_temp_type& p) {
@@ -780,6 +782,8 @@ Result<std::vector<Case>> CaseEngine::Search(const CaseFilter& filter, int64_t* 
       if (!filter.orgcoding.empty()) p, soci::use(filter.orgcoding, "org");
       if (!filter.implement_code.empty()) p, soci::use(filter.implement_code, "code");
       if (!filter.applicant_id.empty()) p, soci::use(filter.applicant_id, "aid");
+      if (!filter.registered_by.empty()) p, soci::use(filter.registered_by, "by");
+      if (!filter.channel.empty()) p, soci::use(filter.channel, "ch");
       if (from > 0) p, soci::use(from, "from");
       if (to > 0) p, soci::use(to, "to");
     };
@@ -801,6 +805,31 @@ Result<std::vector<Case>> CaseEngine::Search(const CaseFilter& filter, int64_t* 
       *total = count;
     }
     return out;
+  });
+}
+
+Result<bool> CaseEngine::ApplicantHasFile(std::string_view userid, std::string_view sha256) {
+  const bool hex = sha256.size() == 64 && std::all_of(sha256.begin(), sha256.end(), [](char c) {
+                     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+                   });
+  if (userid.empty() || !hex) return false;
+  std::string u(userid);
+  std::string pattern = "%" + std::string(sha256) + "%";  // hex: no LIKE wildcards
+  return impl_->store.WithSession([&](soci::session& sql) -> Result<bool> {
+    std::string materials;
+    soci::statement st =
+        (sql.prepare << "SELECT materials_json FROM approval_cases WHERE registered_by = :u "
+                        "AND channel = '1' AND materials_json LIKE :p",
+         soci::use(u, "u"), soci::use(pattern, "p"), soci::into(materials));
+    if (st.execute(true)) {
+      do {
+        // The text may sit in a material's name: only a material's file counts.
+        for (const CaseMaterial& m : engine_internal::ParseMaterials(materials)) {
+          if (m.sha256 == sha256) return true;
+        }
+      } while (st.fetch());
+    }
+    return false;
   });
 }
 

@@ -90,6 +90,10 @@ struct CaseFilter {
   std::string orgcoding;
   std::string implement_code;
   std::string applicant_id;
+  // The hall's 我的办件: cases this user registered ("" = anyone) through this
+  // channel ("" = any; "1" = 网上申报).
+  std::string registered_by;
+  std::string channel;
   int64_t from_ms = 0, to_ms = 0;  // registered in [from, to); 0 = open
   int64_t offset = 0, limit = 20;
 };
@@ -145,6 +149,9 @@ class CaseEngine {
   // 已办: cases the actor acted on, newest first.
   Result<std::vector<WorkItem>> Done(const Actor& actor, int64_t offset, int64_t limit);
   Result<std::vector<Case>> Search(const CaseFilter& filter, int64_t* total = nullptr);
+  // Whether `sha256` is a material of a case `userid` applied for online
+  // (channel 1, registered by them): what the hall lets an applicant download.
+  Result<bool> ApplicantHasFile(std::string_view userid, std::string_view sha256);
 
   // A department system's own case (the hall interface, stages in): upserts a
   // read-only case keyed by SBLSH (reported = true) and applies the records in

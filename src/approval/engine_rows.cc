@@ -116,6 +116,7 @@ Case CaseRow::ToCase() const {
   c.applicant = ParseApplicant(applicant_json);
   c.materials = ParseMaterials(materials_json);
   c.channel = channel;
+  c.registered_by = registered_by;
   c.state = ParseCaseState(state).value_or(CaseState::kRegistered);
   c.current_step = current_step;
   c.pending_role = pending_role;

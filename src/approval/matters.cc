@@ -994,6 +994,31 @@ Result<std::vector<Matter>> MatterCatalogue::List(const MatterFilter& filter, in
   });
 }
 
+Result<bool> MatterCatalogue::IsEnabledTemplate(std::string_view sha256) {
+  if (!IsSha256Hex(sha256)) return false;
+  // Hex has no LIKE wildcards. LIKE narrows the scan to the versions naming the
+  // digest somewhere; only a material's template counts (not a name or guide).
+  std::string pattern = "%" + std::string(sha256) + "%";
+  return impl_->store.WithSession([&](soci::session& sql) -> Result<bool> {
+    std::string materials;
+    soci::statement st =
+        (sql.prepare << "SELECT v.materials FROM approval_matters h JOIN approval_matter_versions v "
+                        "ON v.implement_code = h.implement_code AND v.version = h.latest_version "
+                        "WHERE h.enabled = 1 AND v.materials LIKE :p",
+         soci::use(pattern, "p"), soci::into(materials));
+    if (st.execute(true)) {
+      do {
+        auto parsed = ParseMaterials(materials);
+        if (!parsed.ok()) return std::move(parsed).error();
+        for (const MatterMaterial& m : *parsed) {
+          if (m.template_sha256 == sha256) return true;
+        }
+      } while (st.fetch());
+    }
+    return false;
+  });
+}
+
 Result<int64_t> MatterCatalogue::ImportCsv(std::istream& in) {
   directory::internal::CsvReader reader(in);
   std::vector<std::string> header;

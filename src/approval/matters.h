@@ -58,6 +58,9 @@ class MatterCatalogue {
   // Its `enabled` is the value it was saved with; ask Latest whether the
   // matter takes new cases.
   Result<std::shared_ptr<const Matter>> Version(std::string_view implement_code, int version);
+  // Whether `sha256` is the template (template_sha256) of a material in the
+  // latest version of an enabled matter: the only files the public hall serves.
+  Result<bool> IsEnabledTemplate(std::string_view sha256);
   // Latest versions, by implement code.
   Result<std::vector<Matter>> List(const MatterFilter& filter, int64_t* total = nullptr);
 

@@ -187,6 +187,9 @@ struct Case {
   std::string pending_user;    // set by 转办: only this user acts ("" = any of role and org)
   int corrections = 0;         // 补正 count
   int64_t registered_at_ms = 0;
+  // Who registered it: the clerk's userid (窗口), the applicant's (网上申报),
+  // a department system's servicecode (reported cases).
+  std::string registered_by;
   int64_t accepted_at_ms = 0;  // 0 before acceptance
   int64_t completed_at_ms = 0;
   int64_t deadline_ms = 0;     // promised deadline (0 = none yet / no limit)

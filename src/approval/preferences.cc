@@ -34,6 +34,16 @@ CREATE TABLE approval_ratings (
 ){END};
 )sql";
 
+// Version 2: the five online indicators of a rating (gov-domain-notes §1.5),
+// 0 for ratings made before them or without them.
+constexpr const char* kPrefsV2 = R"sql(
+ALTER TABLE approval_ratings ADD COLUMN overall INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE approval_ratings ADD COLUMN efficiency INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE approval_ratings ADD COLUMN guide_accuracy INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE approval_ratings ADD COLUMN convenience INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE approval_ratings ADD COLUMN usability INTEGER NOT NULL DEFAULT 0;
+)sql";
+
 // LockUntilCommit class of a user's opinion list ("ap" + 1).
 constexpr int kOpinionLockClass = 0x6170 + 1;
 constexpr size_t kMaxOpinions = 100;
@@ -48,7 +58,37 @@ size_t Utf8Length(std::string_view text) {
 }  // namespace
 
 std::vector<Migration> Preferences::Migrations() {
-  return {PortableMigration("approval_prefs", 1, kPrefsV1)};
+  return {PortableMigration("approval_prefs", 1, kPrefsV1),
+          PortableMigration("approval_prefs", 2, kPrefsV2)};
+}
+
+int RatingIndicators::Get(size_t i) const {
+  switch (i) {
+    case 0: return overall;
+    case 1: return efficiency;
+    case 2: return guide_accuracy;
+    case 3: return convenience;
+    case 4: return usability;
+    default: return 0;
+  }
+}
+
+void RatingIndicators::Set(size_t i, int value) {
+  switch (i) {
+    case 0: overall = value; break;
+    case 1: efficiency = value; break;
+    case 2: guide_accuracy = value; break;
+    case 3: convenience = value; break;
+    case 4: usability = value; break;
+    default: break;
+  }
+}
+
+bool RatingIndicators::Any() const {
+  for (size_t i = 0; i < kNames.size(); ++i) {
+    if (Get(i) != 0) return true;
+  }
+  return false;
 }
 
 Preferences::Preferences(SqlStore& store, Clock& clock) : store_(store), clock_(clock) {}
@@ -105,6 +145,32 @@ Result<Opinion> Preferences::AddOpinion(std::string_view userid, std::string_vie
       sql << insert, soci::use(u, "u"), soci::use(position, "p"), soci::use(t, "t"),
           soci::use(now, "c");
       id = sql_dialect::LastInsertId(sql, dialect);
+    }
+    return Opinion{id, t};
+  });
+}
+
+Result<Opinion> Preferences::UpdateOpinion(std::string_view userid, int64_t id,
+                                           std::string_view text) {
+  if (text.empty() || Utf8Length(text) > 500 || text.size() > kMaxOpinionBytes) {
+    return Error::InvalidArgument("常用意见应为 1 到 500 个字");
+  }
+  std::string u(userid);
+  std::string t(text);
+  long long i = id;
+  return store_.WithTransaction([&](soci::session& sql) -> Result<Opinion> {
+    // The owner is part of the key: another user's id is as absent as an unknown one.
+    soci::statement update =
+        (sql.prepare << "UPDATE approval_opinions SET text = :t WHERE userid = :u AND id = :i",
+         soci::use(t, "t"), soci::use(u, "u"), soci::use(i, "i"));
+    update.execute(true);
+    if (update.get_affected_rows() == 0) {
+      // MySQL counts changed rows: the same text again changes none. Tell that
+      // apart from a missing row.
+      long long found = 0;
+      sql << "SELECT COUNT(*) FROM approval_opinions WHERE userid = :u AND id = :i",
+          soci::use(u, "u"), soci::use(i, "i"), soci::into(found);
+      if (found == 0) return Error::NotFound("没有这条常用意见");
     }
     return Opinion{id, t};
   });
@@ -192,13 +258,25 @@ Status Preferences::Rate(const Rating& rating) {
   if (Utf8Length(rating.comment) > 500 || rating.comment.size() > kMaxOpinionBytes) {
     return Error::InvalidArgument("评价内容最多 500 个字");
   }
+  const RatingIndicators& given = rating.indicators;
+  for (size_t i = 0; i < RatingIndicators::kNames.size(); ++i) {
+    if (given.Get(i) < 0 || given.Get(i) > 5) {
+      return Error::InvalidArgument("评价指标 " + std::string(RatingIndicators::kNames[i]) +
+                                    " 应为 1 到 5");
+    }
+  }
   Status rated = store_.WithTransaction([&](soci::session& sql) -> Status {
     long long now = clock_.NowMillis();
     int level = rating.level;
-    sql << "INSERT INTO approval_ratings (case_number, level, comment, at) "
-           "VALUES (:n, :l, :c, :a)",
+    int overall = given.overall, efficiency = given.efficiency,
+        guide_accuracy = given.guide_accuracy, convenience = given.convenience,
+        usability = given.usability;
+    sql << "INSERT INTO approval_ratings (case_number, level, comment, at, overall, efficiency, "
+           "guide_accuracy, convenience, usability) "
+           "VALUES (:n, :l, :c, :a, :o, :e, :g, :v, :u)",
         soci::use(rating.case_number, "n"), soci::use(level, "l"), soci::use(rating.comment, "c"),
-        soci::use(now, "a");
+        soci::use(now, "a"), soci::use(overall, "o"), soci::use(efficiency, "e"),
+        soci::use(guide_accuracy, "g"), soci::use(convenience, "v"), soci::use(usability, "u");
     return Status::Ok();
   });
   if (!rated.ok() && rated.error().code == errc::kConflict) {
@@ -212,8 +290,12 @@ Result<std::optional<Rating>> Preferences::RatingOf(std::string_view case_number
   return store_.WithSession([&](soci::session& sql) -> Result<std::optional<Rating>> {
     Rating r;
     long long at = 0;
-    sql << "SELECT level, comment, at FROM approval_ratings WHERE case_number = :n",
-        soci::use(n, "n"), soci::into(r.level), soci::into(r.comment), soci::into(at);
+    RatingIndicators& i = r.indicators;
+    sql << "SELECT level, comment, at, overall, efficiency, guide_accuracy, convenience, "
+           "usability FROM approval_ratings WHERE case_number = :n",
+        soci::use(n, "n"), soci::into(r.level), soci::into(r.comment), soci::into(at),
+        soci::into(i.overall), soci::into(i.efficiency), soci::into(i.guide_accuracy),
+        soci::into(i.convenience), soci::into(i.usability);
     if (!sql.got_data()) return std::optional<Rating>();
     r.case_number = n;
     r.at_ms = at;

@@ -99,6 +99,11 @@ std::optional<double> StatisticsRow::average_handling_days() const {
   return static_cast<double>(handling_working_days) / static_cast<double>(handled);
 }
 
+std::optional<double> StatisticsRow::average_rating() const {
+  if (ratings == 0) return std::nullopt;
+  return static_cast<double>(rating_level_sum) / static_cast<double>(ratings);
+}
+
 Statistics::Statistics(SqlStore& store, CalendarStore& calendars)
     : store_(store), calendars_(calendars) {}
 
@@ -132,6 +137,10 @@ Result<std::vector<StatisticsRow>> Statistics::Compute(const StatisticsQuery& qu
       query.implement_code.empty()) {
     from += " NOT INDEXED";
   }
+  // The ratings start from the (far fewer) rated cases, each finding its case
+  // by number; the same filter then applies to the case.
+  const std::string rated_source =
+      " FROM approval_ratings r JOIN approval_cases c ON c.number = r.case_number" + source;
   source = from + source;  // FROM … WHERE …, shared by every query below
 
   std::string key = "''", name = "''";
@@ -232,6 +241,30 @@ Result<std::vector<StatisticsRow>> Statistics::Compute(const StatisticsQuery& qu
       }
     }
 
+    // 好差评: count and level sum per group, of the rated cases received in the period.
+    {
+      std::string k;
+      long long b = 0, count = 0, level_sum = 0;
+      soci::statement st(sql);
+      st.exchange(soci::into(k));
+      st.exchange(soci::into(b));
+      st.exchange(soci::into(count));
+      st.exchange(soci::into(level_sum));
+      params.Bind(st);
+      st.alloc();
+      st.prepare(fmt::format("SELECT {0}, {1}, COUNT(*), COALESCE(SUM(r.level), 0){2}{3}", key,
+                             bucket, rated_source, GroupBy({key, bucket})));
+      st.define_and_bind();
+      if (st.execute(true)) {
+        do {
+          auto row = rows.find({k, b});
+          if (count == 0 || row == rows.end()) continue;  // the one row of an empty selection
+          row->second.ratings = count;
+          row->second.rating_level_sum = level_sum;
+        } while (st.fetch());
+      }
+    }
+
     // Working days need each division's calendar, which SQL does not have. The
     // handled cases are counted per (group, division, CST day) of acceptance and of
     // completion: the working days from acceptance to completion summed over a
@@ -302,7 +335,8 @@ namespace {
 const std::vector<std::string>& Headers() {
   static const std::vector<std::string> headers = {
       "机构编码", "实施编码",   "事项名称", "期间",       "收件",           "受理",    "不予受理",
-      "办结",     "有时限办结", "按时办结", "按时办结率", "平均办理工作日", "补正次数"};
+      "办结",     "有时限办结", "按时办结", "按时办结率", "平均办理工作日", "补正次数",
+      "评价数",   "平均评价等级"};
   return headers;
 }
 
@@ -323,7 +357,9 @@ std::vector<codec::Cell> Cells(const StatisticsRow& r) {
           number(r.completed_on_time),
           ratio(r.on_time_rate()),
           ratio(r.average_handling_days()),
-          number(r.corrections)};
+          number(r.corrections),
+          number(r.ratings),
+          ratio(r.average_rating())};
 }
 
 }  // namespace
@@ -346,10 +382,10 @@ Result<std::string> Statistics::ExportCsv(const StatisticsQuery& query) {
       if (cell.type == codec::Cell::Type::kText) {
         fields.push_back(cell.text);
       } else if (cell.type == codec::Cell::Type::kNumber) {
-        // Counts as integers; the ratios to 4 and the average to 2 decimals.
+        // Counts as integers; the on-time rate to 4 and the averages to 2 decimals.
         const size_t column = fields.size();
-        fields.push_back(column == 10   ? fmt::format("{:.4f}", cell.number)
-                         : column == 11 ? fmt::format("{:.2f}", cell.number)
+        fields.push_back(column == 10                   ? fmt::format("{:.4f}", cell.number)
+                         : column == 11 || column == 14 ? fmt::format("{:.2f}", cell.number)
                                         : fmt::format("{}", static_cast<int64_t>(cell.number)));
       } else {
         fields.emplace_back();

@@ -1,7 +1,8 @@
 // Approval statistics (统计): per org, matter and period (day or month in China
 // Standard Time) — received, accepted, refused, completed, on-time rate, average
 // handling working days, corrections — for the supervision dashboard and as an
-// export. Read-only over approval_cases; the aggregation runs in SQL.
+// export, with the 好差评 ratings of those cases. Read-only over approval_cases
+// and approval_ratings (Preferences::Migrations); the aggregation runs in SQL.
 #pragma once
 
 #include <cstdint>
@@ -46,11 +47,17 @@ struct StatisticsRow {
   // working days the clock was stopped; summed over the handled cases.
   int64_t handling_working_days = 0;
   int64_t corrections = 0;  // 补齐补正 notices
+  // 好差评 of these cases (approval_ratings): how many were rated, and the sum
+  // of their levels (1..5).
+  int64_t ratings = 0;
+  int64_t rating_level_sum = 0;
 
   // completed_on_time / completed_with_deadline; nullopt when there is none.
   std::optional<double> on_time_rate() const;
   // handling_working_days / handled; nullopt when there is none.
   std::optional<double> average_handling_days() const;
+  // rating_level_sum / ratings; nullopt when none was rated.
+  std::optional<double> average_rating() const;
 };
 
 class Statistics {

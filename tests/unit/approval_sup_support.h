@@ -13,6 +13,7 @@
 
 #include "approval/calendar.h"
 #include "approval/engine.h"
+#include "approval/preferences.h"
 #include "approval/supervision.h"
 #include "store/sql_store.h"
 #include "store_test_support.h"
@@ -81,6 +82,8 @@ class Db {
     std::vector<tongban::Migration> migrations = tongban::approval::CaseEngine::Migrations();
     for (auto& m : tongban::approval::CalendarStore::Migrations()) migrations.push_back(m);
     for (auto& m : tongban::approval::Supervision::Migrations()) migrations.push_back(m);
+    // Statistics read the ratings (approval_ratings) beside the cases.
+    for (auto& m : tongban::approval::Preferences::Migrations()) migrations.push_back(m);
     auto migrated = store_->Migrate(migrations);
     if (!migrated.ok()) {
       ADD_FAILURE() << migrated.error().message;

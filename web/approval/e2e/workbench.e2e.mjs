@@ -377,6 +377,12 @@ async function main() {
         await page.locator(byTestId('opinion-text-1'), { hasText: opinion }).waitFor()
         await page.locator(byTestId('opinion-up-1')).click() // the chosen one first
         await page.locator(byTestId('opinion-text-0'), { hasText: opinion }).waitFor()
+        // Edited in place (PUT preferences/opinions/:id): same row, the order kept.
+        await page.locator(byTestId('opinion-edit-1')).click()
+        await page.locator(inputOf('opinion-edit-input-1')).fill('请补充说明理由')
+        await page.locator(byTestId('opinion-save-1')).click()
+        await page.locator(byTestId('opinion-text-1'), { hasText: '请补充说明理由' }).waitFor()
+        await page.locator(byTestId('opinion-text-0'), { hasText: opinion }).waitFor()
         await run.shot('opinions')
         await nav(page, 'todo', 'todo-table')
         const row = page.locator(`${byTestId('todo-table')} tr`, { hasText: cases.main.number })

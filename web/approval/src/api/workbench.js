@@ -64,13 +64,8 @@ export const addOpinion = (text) => api.post('preferences/opinions', { text })
 export const reorderOpinions = (ids) =>
   api.put('preferences/opinions/order', { ids }).then(itemsOf)
 export const deleteOpinion = (id) => api.del(path`preferences/opinions/${id}`).then(itemsOf)
-// The API has no edit: the new text is added, put in the old one's place, and
-// the old one deleted, so the order the user chose stays.
-export async function editOpinion(id, text, orderedIds) {
-  const added = await addOpinion(text)
-  await reorderOpinions(orderedIds.map((other) => (other === id ? added.id : other)).concat(id))
-  return deleteOpinion(id)
-}
+// Replaces an opinion's text in place (same id, same position) → {id, text}.
+export const editOpinion = (id, text) => api.put(path`preferences/opinions/${id}`, { text })
 // 过滤事项: the implement codes the user hid from the intake list.
 export const listHiddenMatters = () => api.get('preferences/hidden-matters').then(itemsOf)
 export const setMatterHidden = (code, hidden) =>
