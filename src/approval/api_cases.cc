@@ -132,9 +132,20 @@ Result<codec::Value> UploadFile(const Services& s, Call& call) {
   return v;
 }
 
-// Staff: any stored file (materials, attachments, templates).
+// A clerk opens a file only through a case of one of their orgs (or as 监察);
+// every other file answers 404, as an absent one, so a clerk of one
+// department cannot read another's materials by their digest.
 Result<codec::Value> DownloadFile(const Services& s, Call& call) {
-  return WriteStoredFile(s, call, call.args[0]);
+  const std::string& sha = call.args[0];
+  if (!IsSha256Hex(sha)) return Error::InvalidArgument("文件标识应为 64 位小写十六进制 SHA-256");
+  auto may = s.engine.StaffMayReadFile(call.actor, sha);
+  if (!may.ok()) return may.error();
+  if (!*may) {
+    auto is_template = s.matters.IsEnabledTemplate(sha);
+    if (!is_template.ok()) return is_template.error();
+    if (!*is_template) return Error::NotFound("文件不存在");
+  }
+  return WriteStoredFile(s, call, sha);
 }
 
 // An applicant: only the materials of their own online applications; every

@@ -86,9 +86,21 @@ CREATE INDEX approval_cases_by_registrant ON approval_cases (registered_by, id);
 
 }  // namespace
 
+// Version 3: which cases each stored file belongs to (materials and step
+// attachments), so a clerk may open a file only through a case of an org of
+// theirs — by index, not by scanning the materials of every case.
+constexpr const char* kCasesV3 = R"sql(
+CREATE TABLE approval_case_files (
+  sha256 {KEY} NOT NULL,
+  case_id BIGINT NOT NULL,
+  PRIMARY KEY (sha256, case_id)
+){END};
+)sql";
+
 std::vector<Migration> CaseEngine::Migrations() {
   return {PortableMigration("approval_cases", 1, kCasesV1),
-          PortableMigration("approval_cases", 2, kCasesV2)};
+          PortableMigration("approval_cases", 2, kCasesV2),
+          PortableMigration("approval_cases", 3, kCasesV3)};
 }
 
 }  // namespace tongban::approval

@@ -311,6 +311,28 @@ CaseEngine::CaseEngine(SqlStore& store, Outbox& stage_outbox, MatterCatalogue& m
 
 CaseEngine::~CaseEngine() = default;
 
+namespace {
+
+// Records which case each file belongs to (approval_case_files), once per
+// pair: checked first, since a failed INSERT would abort a PostgreSQL
+// transaction.
+void LinkFiles(soci::session& sql, long long case_id, std::vector<std::string> files) {
+  std::sort(files.begin(), files.end());
+  files.erase(std::unique(files.begin(), files.end()), files.end());
+  for (std::string& sha : files) {
+    if (sha.empty()) continue;
+    long long linked = 0;
+    sql << "SELECT COUNT(*) FROM approval_case_files WHERE sha256 = :s AND case_id = :c",
+        soci::use(sha), soci::use(case_id), soci::into(linked);
+    if (linked == 0) {
+      sql << "INSERT INTO approval_case_files (sha256, case_id) VALUES (:s, :c)", soci::use(sha),
+          soci::use(case_id);
+    }
+  }
+}
+
+}  // namespace
+
 Result<Registered> CaseEngine::Register(const Actor& actor, const Registration& registration) {
   Impl& im = *impl_;
   if (im.options.lookup_key.empty()) {
@@ -413,6 +435,9 @@ Result<Registered> CaseEngine::Register(const Actor& actor, const Registration& 
 
     long long id = im.statements.Insert(sql, row);
     c.id = id;
+    std::vector<std::string> files;
+    for (const CaseMaterial& m : c.materials) files.push_back(m.sha256);
+    LinkFiles(sql, id, files);
 
     StepRecord record;
     record.case_id = id;
@@ -535,6 +560,11 @@ Result<Case> CaseEngine::Act(const Actor& actor, std::string_view case_number,
     row->step_stopped_days = step_stopped_days;
     if (!im.statements.Update(sql, *row)) return Stale();
     c.revision = row->revision + 1;
+    std::vector<std::string> files = checked.attachments;
+    if (checked.action == Action::kResubmit) {
+      for (const CaseMaterial& m : checked.materials) files.push_back(m.sha256);
+    }
+    LinkFiles(sql, c.id, files);
 
     for (Action action : t->records) {
       StepRecord record;
@@ -805,6 +835,25 @@ Result<std::vector<Case>> CaseEngine::Search(const CaseFilter& filter, int64_t* 
       *total = count;
     }
     return out;
+  });
+}
+
+Result<bool> CaseEngine::StaffMayReadFile(const Actor& actor, std::string_view sha256) {
+  if (actor.kind != Actor::Kind::kStaff) return false;
+  if (actor.HasRole(kRoleSupervise)) return true;
+  std::string sha(sha256);
+  return impl_->store.WithSession([&](soci::session& sql) -> Result<bool> {
+    std::string org, pending_org;
+    soci::statement st =
+        (sql.prepare << "SELECT c.orgcoding, c.pending_org FROM approval_case_files f "
+                        "JOIN approval_cases c ON c.id = f.case_id WHERE f.sha256 = :s",
+         soci::use(sha), soci::into(org), soci::into(pending_org));
+    if (st.execute(true)) {
+      do {
+        if (actor.InOrg(org) || (!pending_org.empty() && actor.InOrg(pending_org))) return true;
+      } while (st.fetch());
+    }
+    return false;
   });
 }
 

@@ -152,6 +152,10 @@ class CaseEngine {
   // Whether `sha256` is a material of a case `userid` applied for online
   // (channel 1, registered by them): what the hall lets an applicant download.
   Result<bool> ApplicantHasFile(std::string_view userid, std::string_view sha256);
+  // Whether a staff actor may open a stored file: a material or attachment of
+  // a case of one of the actor's orgs (the case's org, or the org its pending
+  // step waits in), or any file for a 监察 (supervise) holder.
+  Result<bool> StaffMayReadFile(const Actor& actor, std::string_view sha256);
 
   // A department system's own case (the hall interface, stages in): upserts a
   // read-only case keyed by SBLSH (reported = true) and applies the records in

@@ -229,6 +229,24 @@ class ApprovalGaps(unittest.TestCase):
         others = [c["number"] for c in self.appl2.ok("GET", "applicant/cases", size=100)["items"]]
         self.assertNotIn(number, others)
 
+    def test_a_clerk_opens_only_files_of_cases_of_their_orgs(self):
+        material = self.upload(self.clerk, "files", pdf("department 001001 only"))
+        number, _ = self.register(seq=331, materials=[
+            {"name": "申请表", "form": "electronic", "sha256": material}])
+        r = self.clerk.get("files/" + material)
+        self.assertEqual(r.status_code, 200, r.text[:200])
+        self.assertEqual(r.content, pdf("department 001001 only"))
+        # A clerk of another department who learns the digest gets nothing.
+        self.refused(self.foreign.get("files/" + material), 404)
+        # 监察 sees every department's files; a template is no secret.
+        self.assertEqual(self.supervisor.get("files/" + material).status_code, 200)
+        self.assertEqual(self.foreign.get("files/" + self.template_sha).status_code, 200)
+        # An attachment of a step joins its case's files.
+        note = self.upload(self.clerk, "files", pdf("acceptance note"))
+        self.clerk.act_ok(number, "accept", opinion="受理", attachments=[note])
+        self.assertEqual(self.peer.get("files/" + note).status_code, 200)
+        self.refused(self.foreign.get("files/" + note), 404)
+
     # ---- 3. 常用意见 edited in place ----
 
     def test_opinion_is_edited_in_place_by_its_owner(self):
