@@ -14,7 +14,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=$(cd "${1:-$here/../build}" && pwd)
-duration=${DURATION:-10s}
+duration=${DURATION:-10s}  # ~9,999 registrations at most: the daily serial of one matter
 conns=${CONNECTIONS:-16}
 py=/usr/bin/python3
 command -v wrk >/dev/null || { echo "bench: wrk is missing (make deps)"; exit 1; }

@@ -49,6 +49,7 @@ function response(status, hdrs, body)
   local number = status == 200 and body:match('"number":"(%w+)"')
   if not number then
     failed = failed + 1
+    if failed == 1 then io.stderr:write("first failure: ", status, " ", body:sub(1, 300), "\n") end
     return
   end
   local state = body:match('"state":"([%w_]+)"')
