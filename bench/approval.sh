@@ -21,10 +21,8 @@ command -v wrk >/dev/null || { echo "bench: wrk is missing (make deps)"; exit 1;
 
 work=$(mktemp -d /tmp/tongban-approval-bench.XXXXXX)
 server_pid=""
-pg_dir=""
 cleanup() {
   if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
-  if [ -n "$pg_dir" ]; then /usr/lib/postgresql/*/bin/pg_ctl -D "$pg_dir/data" -m immediate stop >/dev/null 2>&1 || true; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -117,22 +115,19 @@ printf "%-44s %12s\n" "待办 p50 / p99 us (SQLite, ${APPROVAL_TODO_CASES:-10000
 
 # --- 3. 待办 on PostgreSQL ---
 if [ "${PG:-0}" = 1 ]; then
-  pg_dir=$work/pg
-  bin=$(ls -d /usr/lib/postgresql/*/bin | tail -1)
-  mkdir -p "$pg_dir"
-  "$bin/initdb" -D "$pg_dir/data" -A trust -U tongban >/dev/null
-  port=$($py -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-  "$bin/pg_ctl" -D "$pg_dir/data" -o "-p $port -k $pg_dir -c listen_addresses=127.0.0.1 -c fsync=off" \
-    -l "$pg_dir/log" -w start >/dev/null
-  "$bin/createdb" -h 127.0.0.1 -p "$port" -U tongban bench
-  APPROVAL_BENCH_URL="postgresql://tongban@127.0.0.1:$port/bench" \
-  APPROVAL_TODO_CASES=${APPROVAL_TODO_CASES_PG:-5000000} "$build/bench/approval_engine_bench" \
-    --benchmark_filter=Todo --benchmark_format=json > "$work/pg.json" 2> "$work/pg.err" ||
-    { cat "$work/pg.err"; exit 1; }
-  $py - "$work/pg.json" "${APPROVAL_TODO_CASES_PG:-5000000}" <<'PY'
-import json, sys
-b = [x for x in json.load(open(sys.argv[1]))["benchmarks"] if x["name"].startswith("BM_Todo")][0]
-print("%-44s %12s" % ("待办 p50 / p99 us (PostgreSQL, %s cases)" % sys.argv[2],
+  # A private PostgreSQL (tests/integration/stores.py: a free port, a temp dir,
+  # run as the postgres user when we are root), filled and timed by the bench.
+  PYTHONPATH="$here/../tests/integration" $py - "$build" "${APPROVAL_TODO_CASES_PG:-5000000}" <<'PY'
+import json, os, subprocess, sys
+from stores import PrivatePostgres
+build, cases = sys.argv[1], sys.argv[2]
+with PrivatePostgres() as pg:
+    env = dict(os.environ, APPROVAL_BENCH_URL=pg.new_database_url(), APPROVAL_TODO_CASES=cases)
+    out = subprocess.run([build + "/bench/approval_engine_bench", "--benchmark_filter=Todo",
+                          "--benchmark_format=json"], env=env, check=True,
+                         capture_output=True, text=True).stdout
+b = [x for x in json.loads(out)["benchmarks"] if x["name"].startswith("BM_Todo")][0]
+print("%-44s %12s" % ("待办 p50 / p99 us (PostgreSQL, %s cases)" % cases,
                       "%.0f / %.0f" % (b["p50_us"], b["p99_us"])))
 PY
 fi
