@@ -157,9 +157,25 @@ std::string ExternalUrl(const Services& s, const http::Request& request, std::st
   return base + s.settings.context_path + std::string(path);
 }
 
+namespace {
+
+// "13800138000" -> "138****8000"; anything shorter than 7 characters -> all stars.
+std::string MaskMobile(std::string_view mobile) {
+  if (mobile.size() < 7) return std::string(mobile.size(), '*');
+  return std::string(mobile.substr(0, 3)) + std::string(mobile.size() - 7, '*') +
+         std::string(mobile.substr(mobile.size() - 4));
+}
+
+}  // namespace
+
 nlohmann::json PayerView(const PaymentNotice& n, int64_t now_ms) {
   nlohmann::json j = json_internal::NoticeToJson(n);
   j["payer"]["id_number"] = MaskId(n.payer.id_number);
+  // The notice number is all a caller needs here, and units may number their
+  // notices in sequence: the payer's contact details are not for whoever
+  // guesses one.
+  j["payer"]["mobile"] = MaskMobile(n.payer.mobile);
+  j["payer"].erase("email");
   j["payer"].erase("define1");
   j["payer"].erase("define2");
   j.erase("print_info");

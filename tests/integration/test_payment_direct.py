@@ -264,6 +264,11 @@ class PaymentDirect(unittest.TestCase):
         public = requests.get(self.server.url(API + "public/notices/" + no)).json()
         self.assertEqual(public["state"], "paid")
         self.assertEqual(public["payer"]["id_number"], "110105********002X")
+        # Whoever guesses a notice number learns no contact details.
+        self.assertNotIn("email", public["payer"])
+        mobile = self.clerk.ok("GET", "notices/" + no)["payer"]["mobile"]
+        if mobile:
+            self.assertEqual(public["payer"]["mobile"], mobile[:3] + "****" + mobile[-4:])
         r = requests.get(self.server.url(API + "public/notices/%s/receipt.pdf" % no))
         self.assertEqual(r.status_code, 200, r.text)
         self.assertEqual(r.headers["Content-Type"], "application/pdf")
