@@ -246,12 +246,27 @@ std::shared_ptr<const Matter> CaseEngine::Impl::CachedMatter(std::string_view co
   return nullptr;
 }
 
+namespace {
+int64_t SteadyMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
+bool CaseEngine::Impl::Fresh(int64_t loaded_at_ms) const {
+  return SteadyMillis() - loaded_at_ms < options.calendar_ttl.count();
+}
+
 std::shared_ptr<const WorkCalendar> CaseEngine::Impl::CachedCalendar(std::string_view division,
                                                                     Prefetch* need) {
   {
     std::lock_guard lock(mu);
     auto it = calendar_cache.find(division);
-    if (it != calendar_cache.end()) return it->second;
+    if (it != calendar_cache.end() && Fresh(it->second.second)) return it->second.first;
+  }
+  if (need->loaded_calendar != nullptr && need->loaded_division == division) {
+    return need->loaded_calendar;
   }
   need->division = std::string(division);
   need->calendar = true;
@@ -263,18 +278,21 @@ Result<std::shared_ptr<const WorkCalendar>> CaseEngine::Impl::Calendar(std::stri
   {
     std::lock_guard lock(mu);
     auto it = calendar_cache.find(division);
-    if (it != calendar_cache.end()) return it->second;
+    if (it != calendar_cache.end() && Fresh(it->second.second)) return it->second.first;
     generation = calendar_generation;
   }
+  const int64_t loaded_at = SteadyMillis();
   auto loaded = calendars.Load(division);
   if (!loaded.ok()) return std::move(loaded).error();
   auto shared = std::make_shared<const WorkCalendar>(std::move(loaded).value());
   std::lock_guard lock(mu);
-  if (generation == calendar_generation) calendar_cache[std::string(division)] = shared;
+  if (generation == calendar_generation) {
+    calendar_cache[std::string(division)] = {shared, loaded_at};
+  }
   return shared;
 }
 
-Status CaseEngine::Impl::Load(const Prefetch& need) {
+Status CaseEngine::Impl::Load(Prefetch& need) {
   if (!need.implement_code.empty()) {
     auto matter = matters.Version(need.implement_code, need.version);
     if (!matter.ok()) return std::move(matter).error();
@@ -284,6 +302,8 @@ Status CaseEngine::Impl::Load(const Prefetch& need) {
   if (need.calendar) {
     auto cal = Calendar(need.division);
     if (!cal.ok()) return std::move(cal).error();
+    need.loaded_division = need.division;
+    need.loaded_calendar = std::move(cal).value();
   }
   return Status::Ok();
 }

@@ -8,6 +8,7 @@
 // decisions are in docs/design/approval-engine.md.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -115,6 +116,10 @@ struct EngineOptions {
   FileStore* files = nullptr;
   // The org's name for the stage records (SLBMMC, BJBMMC...); "" when unset.
   std::function<std::string(std::string_view orgcoding)> org_name;
+  // How long a division's calendar is kept in memory. RecomputeDeadlines
+  // drops it at once on this node; an edit made on another node of a
+  // cluster is seen here within this time.
+  std::chrono::milliseconds calendar_ttl{60'000};
   // Called inside each transition's transaction after its step record is
   // written (电子监察 raises its alerts here, so they commit with the change);
   // an error rolls the transition back. `calendar` is the case division's.

@@ -119,6 +119,10 @@ struct Prefetch {
   int version = 0;
   std::string division;
   bool calendar = false;
+  // The calendar loaded for this transition's retry, used even when the cache
+  // would already call it stale (a calendar_ttl shorter than a round trip).
+  std::string loaded_division;
+  std::shared_ptr<const WorkCalendar> loaded_calendar;
 };
 
 }  // namespace tongban::approval::engine_internal
@@ -145,7 +149,10 @@ struct CaseEngine::Impl {
   std::map<std::pair<std::string, int>, std::shared_ptr<const Matter>> matter_cache;
   // Division calendars, dropped by RecomputeDeadlines. `calendar_generation`
   // keeps a load that raced an invalidation from caching the old calendar.
-  std::map<std::string, std::shared_ptr<const WorkCalendar>, std::less<>> calendar_cache;
+  // Each with when it was loaded (steady clock, ms): kept for options.calendar_ttl.
+  std::map<std::string, std::pair<std::shared_ptr<const WorkCalendar>, int64_t>, std::less<>>
+      calendar_cache;
+  bool Fresh(int64_t loaded_at_ms) const;
   uint64_t calendar_generation = 0;
 
   // From the caches only (safe inside a transaction); nullptr when not cached,
@@ -155,14 +162,18 @@ struct CaseEngine::Impl {
   std::shared_ptr<const WorkCalendar> CachedCalendar(std::string_view division,
                                                      engine_internal::Prefetch* need);
   // Loads what a transaction asked for; never inside a transaction.
-  Status Load(const engine_internal::Prefetch& need);
+  Status Load(engine_internal::Prefetch& need);
   Result<std::shared_ptr<const WorkCalendar>> Calendar(std::string_view division);
 
   // Runs `body` in a transaction, loading what it asks for and retrying.
   template <typename T, typename F>
   Result<T> Transact(F&& body) {
+    engine_internal::Prefetch need;
     for (int attempt = 0;; ++attempt) {
-      engine_internal::Prefetch need;
+      need.implement_code.clear();
+      need.version = 0;
+      need.division.clear();
+      need.calendar = false;
       Result<T> r = store.WithTransaction([&](soci::session& sql) { return body(sql, &need); });
       if (r.ok() || r.error().code != engine_internal::kNeedPrefetch) return r;
       if (attempt >= 3) return Error::Internal("approval: matter or calendar cache keeps missing");

@@ -120,8 +120,9 @@ class ApprovalEngine : public ::testing::TestWithParam<std::string> {
     engine_ = MakeEngine();
   }
 
-  std::unique_ptr<CaseEngine> MakeEngine() {
+  std::unique_ptr<CaseEngine> MakeEngine(milliseconds calendar_ttl = milliseconds(60'000)) {
     EngineOptions options;
+    options.calendar_ttl = calendar_ttl;
     options.lookup_key = "test lookup key";
     options.files = files_.get();
     options.org_name = [](std::string_view org) { return "机构" + std::string(org); };
@@ -745,6 +746,31 @@ TEST_P(ApprovalEngine, SearchFiltersByStateOrgMatterApplicantAndTime) {
   ASSERT_TRUE(early.ok());
   ASSERT_EQ(early->size(), 1u);
   EXPECT_EQ((*early)[0].number, a);
+}
+
+// Another node's calendar edit (here: straight into the store, with no
+// RecomputeDeadlines on this engine) reaches an engine once its cached copy
+// is older than calendar_ttl, and not before.
+TEST_P(ApprovalEngine, ACalendarEditedElsewhereIsSeenWhenTheCachedCopyExpires) {
+  auto keeping = MakeEngine(milliseconds(3'600'000));
+  auto expiring = MakeEngine(milliseconds(0));
+  for (CaseEngine* e : {keeping.get(), expiring.get()}) {
+    auto reg = e->Register(intake_, PersonApplication());
+    ASSERT_TRUE(reg.ok()) << reg.error().message;
+    auto accepted = e->Act(acceptor_, reg->case_.number, Do(Action::kAccept));
+    ASSERT_TRUE(accepted.ok()) << accepted.error().message;
+    EXPECT_EQ(accepted->deadline_ms, EndOfCstDay(2026, 3, 16));  // both load the calendar
+  }
+  ASSERT_TRUE(calendars_->Put({"330100", sys_days{2026y / 3 / 4}, DayKind::kHoliday, "测试"}).ok());
+  auto deadline_from = [&](CaseEngine& e) {
+    auto reg = e.Register(intake_, PersonApplication());
+    EXPECT_TRUE(reg.ok());
+    auto accepted = e.Act(acceptor_, reg->case_.number, Do(Action::kAccept));
+    EXPECT_TRUE(accepted.ok());
+    return accepted.ok() ? accepted->deadline_ms : 0;
+  };
+  EXPECT_EQ(deadline_from(*keeping), EndOfCstDay(2026, 3, 16));   // still its cached copy
+  EXPECT_EQ(deadline_from(*expiring), EndOfCstDay(2026, 3, 17));  // reloaded: the holiday counts
 }
 
 TEST_P(ApprovalEngine, ACalendarEditMovesTheDeadlinesOfRunningCasesAndSaysSo) {
