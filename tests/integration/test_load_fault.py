@@ -131,6 +131,7 @@ class Node:
 class Stats:
     def __init__(self):
         self.lock = threading.Lock()
+        self.changed = threading.Condition(self.lock)  # notified on every count
         self.requests = collections.Counter()     # per kind, answered
         self.flows = collections.Counter()
         self.retries = collections.Counter()      # per node that failed, by fault kind
@@ -150,6 +151,14 @@ class Stats:
     def count(self, counter, key):
         with self.lock:
             getattr(self, counter)[key] += 1
+            self.changed.notify_all()
+
+    def wait_for_retry(self, node_name, timeout):
+        """Until some call met `node_name` down and went to the other node."""
+        with self.lock:
+            return self.changed.wait_for(
+                lambda: any(k.startswith(node_name) and v > 0 for k, v in self.retries.items()),
+                timeout)
 
 
 class WrongAnswer(Exception):
@@ -463,12 +472,17 @@ class LoadAndFaultTest(unittest.TestCase):
         self.a.fault = "sigterm"
         t0 = time.monotonic()
         events.append(("A SIGTERM exit code", self.a.server.stop()))
+        # A stays down until the load has met it (a call refused and sent to B):
+        # the fault this test is about then lands under load however the
+        # clients were scheduled (a quick restart once slipped between them).
+        events.append(("A met down under load", self.stats.wait_for_retry("A", 20)))
         self.a.start()
         events.append(("A down for s", round(time.monotonic() - t0, 2)))
         at(2 / 3)
         self.b.fault = "sigkill"
         t0 = time.monotonic()
         self.b.server.kill()
+        events.append(("B met down under load", self.stats.wait_for_retry("B", 20)))
         self.b.start()
         events.append(("B down for s", round(time.monotonic() - t0, 2)))
         return events
