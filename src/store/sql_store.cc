@@ -672,6 +672,13 @@ Result<std::unique_ptr<SqlStore>> SqlStore::Open(std::string_view url, size_t po
 }
 
 namespace {
+// When a lost connection was last seen (steady clock, ms), on any store of
+// the process: a MySQL or ODBC session returned to the pool before it may be
+// dead too (a database restart), so it is pinged before its next use even if
+// it was busy a moment ago — background pollers keep sessions from ever
+// idling the second that triggers the ping otherwise.
+std::atomic<int64_t> g_connection_lost_at_ms{0};
+
 int64_t SteadyMillis() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
@@ -714,7 +721,9 @@ void SqlStore::Revive(soci::session& sql, size_t index) {
   bool closed = sql.get_backend() == nullptr;  // an earlier Reopen failed
   if (!closed && (backend_ == Backend::kMySql || backend_ == Backend::kOdbc)) {
     constexpr int64_t kIdleBeforePingMs = 1000;
-    if (SteadyMillis() - returned_ms_[index].load(std::memory_order_relaxed) <= kIdleBeforePingMs) {
+    const int64_t returned = returned_ms_[index].load(std::memory_order_relaxed);
+    if (SteadyMillis() - returned <= kIdleBeforePingMs &&
+        returned > g_connection_lost_at_ms.load(std::memory_order_relaxed)) {
       return;
     }
     if (sql.is_connected()) return;  // a ping (mysql_ping / a driver check)
@@ -778,6 +787,7 @@ Error SqlStore::Fail(const std::exception& e, soci::session& sql) {
     // cannot tell later that it is dead: reconnect now (closed if the server
     // is still away; Revive tries again on the next lease).
     error.code = errc::kUnavailable;
+    g_connection_lost_at_ms.store(SteadyMillis(), std::memory_order_relaxed);
     if (backend_ != Backend::kPostgres) Reopen(sql);
   }
   return error;
