@@ -201,4 +201,8 @@ std::string HmacSm3(std::string_view key, std::string_view data) {
   return RawHmac(internal::Md::kSm3, key, data);
 }
 
+std::string HmacSha1(std::string_view key, std::string_view data) {
+  return RawHmac(internal::Md::kSha1, key, data);
+}
+
 }  // namespace tongban::crypto

@@ -27,5 +27,8 @@ std::string Sm3(std::string_view data);
 // Raw 32-byte HMAC (RFC 2104) keyed by `key`.
 std::string HmacSha256(std::string_view key, std::string_view data);
 std::string HmacSm3(std::string_view key, std::string_view data);
+// Raw 20-byte HMAC-SHA1: only for HOTP/TOTP (RFC 4226/6238), which
+// authenticator apps compute with SHA-1.
+std::string HmacSha1(std::string_view key, std::string_view data);
 
 }  // namespace tongban::crypto
