@@ -141,6 +141,29 @@ void RegisterAdminCommands(CLI::App& admin, AdminCommands& commands) {
   // --- apps ---
   CLI::App* app = admin.add_subcommand("app", "Access resources (接入资源)");
   app->require_subcommand(1);
+  auto mfa_app = std::make_shared<std::string>();
+  auto mfa_required = std::make_shared<std::string>();
+  CLI::App* mfa_policy = app->add_subcommand(
+      "second-factor", "Whether an app requires a second factor at login (shows it without --required)");
+  mfa_policy->add_option("servicecode", *mfa_app)->required();
+  mfa_policy->add_option("--required", *mfa_required, "true or false")
+      ->check(CLI::IsMember({"true", "false"}));
+  mfa_policy->callback([&commands, mfa_app, mfa_required] {
+    commands.run = [mfa_app, mfa_required](const Config& config) {
+      auto node = Node::Open(config);
+      if (!node.ok()) return Fail(node.error());
+      auto found = (*node)->directory().GetApp(*mfa_app);
+      if (!found.ok()) return Fail(found.error());
+      if (!mfa_required->empty()) {
+        Status set = (*node)->second_factors().SetAppRequires(*mfa_app, *mfa_required == "true");
+        if (!set.ok()) return Fail(set.error());
+      }
+      auto now = (*node)->second_factors().AppRequires(*mfa_app);
+      if (!now.ok()) return Fail(now.error());
+      std::printf("%s: second factor %s\n", mfa_app->c_str(), *now ? "required" : "not required");
+      return 0;
+    };
+  });
   auto create_args = std::make_shared<AppCreateArgs>();
   CLI::App* create = app->add_subcommand("create", "Register an app; prints its servicepwd once");
   create->add_option("--servicecode", create_args->servicecode, "Code (generated when omitted)");
@@ -521,6 +544,26 @@ void RegisterAdminCommands(CLI::App& admin, AdminCommands& commands) {
       if (!found.ok()) return Fail(found.error());
       if (auto s = dir.SetPassword((*found)->userid, password); !s.ok()) return Fail(s.error());
       std::printf("password of %s reset\n", reset_login->c_str());
+      return 0;
+    };
+  });
+
+  auto mfa_login = std::make_shared<std::string>();
+  CLI::App* mfa_reset = user->add_subcommand(
+      "reset-second-factor",
+      "Remove a user's TOTP authenticator and recovery codes (a lost phone); audited");
+  mfa_reset->add_option("loginname", *mfa_login)->required();
+  mfa_reset->callback([&commands, mfa_login] {
+    commands.run = [mfa_login](const Config& config) {
+      auto node = Node::Open(config);
+      if (!node.ok()) return Fail(node.error());
+      auto found = (*node)->directory().GetUserByLoginname(directory::Caller::Admin(), *mfa_login);
+      if (!found.ok()) return Fail(found.error());
+      auto removed = (*node)->second_factors().Reset((*found)->userid);
+      if (!removed.ok()) return Fail(removed.error());
+      std::printf(*removed ? "second factor of %s removed: enrols again at the next login\n"
+                           : "%s had no second factor\n",
+                  mfa_login->c_str());
       return 0;
     };
   });

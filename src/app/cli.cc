@@ -70,6 +70,10 @@ int RunCli(int argc, char** argv) {
   serve->add_option("--port", port, "Port to listen on; 0 picks a free one (default 8080)");
   serve->add_option("--threads", threads, "I/O threads; 0 = one per core");
   serve->add_option("--public-url", public_url, "External base URL, e.g. https://sso.example.gov.cn");
+  std::string admin_second_factor;
+  serve->add_option("--admin-second-factor", admin_second_factor,
+                    "required (default) or optional: development and tests only")
+      ->check(CLI::IsMember({"required", "optional"}));
 
   CommonFlags admin_flags;
   CLI::App* admin = cli.add_subcommand("admin", "Administer the directory from the shell");
@@ -93,6 +97,7 @@ int RunCli(int argc, char** argv) {
     if (port >= 0) config.server.port = port;
     if (threads >= 0) config.server.threads = threads;
     if (!public_url.empty()) config.server.public_url = public_url;
+    if (!admin_second_factor.empty()) config.mfa.admin_required = admin_second_factor == "required";
     if (auto s = ValidateConfig(config); !s.ok()) return Fail(s.error());
     if (auto s = InitLogging(config.log.level); !s.ok()) return Fail(s.error());
     return Serve(config);

@@ -140,6 +140,14 @@ Status LoadConfigFile(const std::string& path, Config& c) {
   storage.Read("secret_algorithm", c.storage.secret_algorithm);
   TB_RETURN_IF_ERROR(storage.Finish());
 
+  TableReader mfa(root, "mfa");
+  mfa.Read("admin_required", c.mfa.admin_required);
+  mfa.Read("issuer", c.mfa.issuer);
+  mfa.Read("recovery_codes", c.mfa.recovery_codes);
+  mfa.Read("max_failures", c.mfa.max_failures);
+  mfa.Read("failure_window_s", c.mfa.failure_window_s);
+  TB_RETURN_IF_ERROR(mfa.Finish());
+
   TableReader sso(root, "sso");
   sso.Read("context_path", c.sso.context_path);
   sso.Read("sign_window_s", c.sso.sign_window_s);
@@ -231,6 +239,12 @@ Status LoadConfigFile(const std::string& path, Config& c) {
 }
 
 Status ValidateConfig(const Config& c) {
+  if (c.mfa.recovery_codes < 1 || c.mfa.recovery_codes > 50 || c.mfa.max_failures < 1 ||
+      c.mfa.failure_window_s < 1 || c.mfa.issuer.empty() || c.mfa.issuer.find(':') != std::string::npos) {
+    return Error::InvalidArgument(
+        "config: mfa.recovery_codes must be 1..50, max_failures and failure_window_s positive, "
+        "issuer non-empty without ':'");
+  }
   if (c.server.port < 0 || c.server.port > 65535) {
     return Error::InvalidArgument("config: server.port must be 0..65535");
   }

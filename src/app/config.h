@@ -169,8 +169,21 @@ struct ExchangeConfig {
   bool seed_demo = true;  // with sso.seed_demo: a demo node (SQLite under data_dir) and resource
 };
 
+// Second factors of sign-on (sso/second_factors.h, docs/design/second-factors.md).
+struct MfaConfig {
+  // Platform administrators must log in with a second factor (等保 2.0 level
+  // 3). false only for development and the integration tests of other
+  // features: the server warns at start.
+  bool admin_required = true;
+  std::string issuer = "tongban";  // the name authenticator apps show
+  int recovery_codes = 10;         // generated at enrolment, each single-use
+  int max_failures = 10;           // wrong codes of one account before checking pauses
+  int failure_window_s = 900;      // ... within this window, and the pause
+};
+
 struct Config {
   ServerConfig server;
+  MfaConfig mfa;
   StorageConfig storage;
   SsoConfig sso;
   PushConfig push;

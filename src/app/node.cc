@@ -36,6 +36,7 @@ Status Node::OpenAll() {
   std::vector<Migration> migrations = Outbox::Migrations();
   for (auto& m : directory::DirectoryMigrations()) migrations.push_back(std::move(m));
   for (auto& m : sso::AuditMigrations()) migrations.push_back(std::move(m));
+  for (auto& m : sso::SecondFactors::Migrations()) migrations.push_back(std::move(m));
   if (config_.approval.enabled) {
     for (auto* parts : {approval::MatterCatalogue::Migrations, approval::CalendarStore::Migrations,
                         approval::CaseEngine::Migrations, approval::Preferences::Migrations,
@@ -88,6 +89,17 @@ Status Node::OpenAll() {
       directory::Directory::Open(*sql_, *outbox_, clock(), random(), *box_, directory_options);
   if (!directory.ok()) return std::move(directory).error();
   directory_ = std::move(directory).value();
+  sso::MfaOptions mfa;
+  mfa.admin_required = config_.mfa.admin_required;
+  mfa.issuer = config_.mfa.issuer;
+  mfa.recovery_codes = config_.mfa.recovery_codes;
+  mfa.max_failures = config_.mfa.max_failures;
+  mfa.failure_window = std::chrono::seconds(config_.mfa.failure_window_s);
+  // Keyed from the master key every node shares, so a recovery code works
+  // whichever node checks it.
+  second_factors_ = std::make_unique<sso::SecondFactors>(
+      *sql_, *tickets_, *box_, clock(), random(),
+      crypto::HmacSha256(*key, "tongban mfa recovery codes v1"), std::move(mfa));
   if (config_.approval.enabled) TB_RETURN_IF_ERROR(OpenApproval(*key));
   if (config_.payment.enabled) {
     payment_ = std::make_unique<PaymentWiring>(*sql_, clock(), *key, config_.payment);

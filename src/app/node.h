@@ -19,6 +19,7 @@
 #include "core/result.h"
 #include "crypto/secret_box.h"
 #include "directory/directory.h"
+#include "sso/second_factors.h"
 #include "store/outbox.h"
 #include "store/sql_store.h"
 #include "store/ticket_store.h"
@@ -40,6 +41,8 @@ class Node {
   Outbox& outbox() { return *outbox_; }
   const crypto::SecretBox& secret_box() const { return *box_; }
   directory::Directory& directory() { return *directory_; }
+  // TOTP, recovery codes and the second-factor policy ([mfa]).
+  sso::SecondFactors& second_factors() { return *second_factors_; }
 
   // The approval subsystem ([approval]); all null when it is disabled.
   bool approval_enabled() const { return approval_engine_ != nullptr; }
@@ -65,6 +68,7 @@ class Node {
   std::unique_ptr<Outbox> outbox_;
   std::unique_ptr<crypto::SecretBox> box_;
   std::unique_ptr<directory::Directory> directory_;
+  std::unique_ptr<sso::SecondFactors> second_factors_;
   // Declared in dependency order: the engine uses the catalogue, the
   // calendars and the outbox, and is destroyed before them.
   std::unique_ptr<Outbox> approval_outbox_;

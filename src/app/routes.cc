@@ -255,6 +255,7 @@ struct Routes::Impl {
         follower_logout(sso_context, follower_sessions, follower_audit),
         change_follower(n.directory(), UserListenerFor(n)) {
     sso_context.activity = &activity;
+    sso_context.second_factors = &n.second_factors();
     // CAS single logout and OIDC back-channel logout hear of every session
     // unified logout ends.
     sso_context.on_session_end.push_back(

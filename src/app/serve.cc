@@ -92,6 +92,11 @@ int Serve(const Config& initial) {
     spdlog::critical("cannot start: {}", node.error().message);
     return 1;
   }
+  if (!config.mfa.admin_required) {
+    spdlog::warn(
+        "mfa.admin_required is off: administrators may log in with a password alone "
+        "(development and tests only; 等保 2.0 level 3 requires two factors)");
+  }
 
   if (config.sso.seed_demo) {
     auto seed = (*node)->directory().SeedDemo();

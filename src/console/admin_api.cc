@@ -13,7 +13,9 @@
 #include "crypto/encoding.h"
 #include "directory/codes.h"
 #include "http/static_files.h"
+#include "http/url.h"
 #include "sso/cas_oidc_support.h"
+#include "sso/second_factors.h"
 
 namespace tongban::console {
 
@@ -162,6 +164,7 @@ struct AdminApi::Impl {
     AddOperationRoutes(routes);
     AddDirectoryRoutes(routes);
     AddAppRoutes(routes);
+    AddSecondFactorRoutes(routes);
   }
 
   std::string ApiPrefix() const { return context.settings.context_path + "/admin/api/"; }
@@ -194,6 +197,17 @@ struct AdminApi::Impl {
     }
     if (!*admin) {
       SetError(response, 403, 403, "需要平台管理员权限");
+      return std::nullopt;
+    }
+    // 等保 level 3: administrators sign in with two factors. A session from
+    // before the user became an administrator (or before the policy) steps up.
+    if (context.second_factors != nullptr && context.second_factors->options().admin_required &&
+        !session->HasSecondFactor()) {
+      std::string login = http::AppendQuery(
+          login_pages.LoginUrl(request, sso::PublicBase(context.settings, request) + ConsolePath(),
+                               true),
+          "mfa", "1");
+      SetError(response, 401, 401, "管理员需要双因素认证，请重新登录", login);
       return std::nullopt;
     }
     if (IsMutation(request.method())) {

@@ -6,6 +6,7 @@
 #include "directory/wire.h"
 #include "sso/auth_internal.h"
 #include "sso/reply.h"
+#include "sso/second_factors.h"
 
 namespace tongban::sso {
 
@@ -63,6 +64,23 @@ Result<ApiLogin> IdValidation(AuthServices& s, const ApiCall& call, const LoginC
     return std::move(may).error();
   }
   if (!*may) return fail(ac::kEasyLoginNotAuthorised, "用户无权访问本接入资源");
+  // A password relayed by an app carries no second factor: a user who must
+  // give one (an administrator, an app requiring it, an enrolled user) logs
+  // in through the login page instead.
+  if (s.context.second_factors != nullptr) {
+    auto need = s.context.second_factors->Required(s.context.directory, (*user)->userid,
+                                                   call.app.servicecode);
+    if (!need.ok()) {
+      *failure = ReplyFor(need.error(), codes.other);
+      return std::move(need).error();
+    }
+    if (*need) {
+      s.audit.Record("mfa_required", (*user)->userid, (*user)->loginname, call.app.servicecode,
+                     "", std::string(channel));
+      *failure = Reply(codes.other, "该用户须使用双因素认证，请通过统一登录页面登录");
+      return Error::PermissionDenied("second factor required");
+    }
+  }
   auto session = s.sessions.Create((*user)->userid, (*user)->loginname, SessionOrigin::kApi);
   if (!session.ok()) {
     *failure = ReplyFor(session.error(), codes.other);

@@ -21,7 +21,8 @@ std::optional<BrowserLogin> LoginPageSessions::Current(const http::Request& requ
     }
     return std::nullopt;
   }
-  return BrowserLogin{session->id, session->public_id, session->userid, session->created_ms};
+  return BrowserLogin{session->id, session->public_id, session->userid, session->created_ms,
+                      session->factors};
 }
 
 std::string LoginPageSessions::LoginUrl(const http::Request& request, std::string_view return_url,

@@ -35,6 +35,9 @@ struct BrowserLogin {
   std::string public_id;   // names the session to apps (the OIDC "sid" claim)
   std::string userid;
   int64_t auth_time_ms = 0;  // when the user last entered credentials
+  std::string factors = "pwd";  // of that authentication (Session::factors)
+
+  bool HasSecondFactor() const { return factors.find("otp") != std::string::npos; }
 };
 
 // The SSO session machinery as CAS and OIDC use it. The production

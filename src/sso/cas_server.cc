@@ -14,6 +14,7 @@
 #include "http/url.h"
 #include "sso/cas_protocol.h"
 #include "sso/packed_record.h"
+#include "sso/second_factors.h"
 
 namespace tongban::sso {
 namespace {
@@ -311,6 +312,12 @@ struct CasServer::Impl {
     response.AddHeader("Cache-Control", "no-store");
   }
 
+  // The app's policy asks for a second factor (false when the node has none).
+  Result<bool> AppWantsSecondFactor(const directory::App& app) {
+    if (context.second_factors == nullptr) return false;
+    return context.second_factors->AppRequires(app.servicecode);
+  }
+
   // ---- /login ----
 
   void Login(const http::Request& request, http::Response& response) {
@@ -329,14 +336,20 @@ struct CasServer::Impl {
       return;
     }
     std::optional<BrowserLogin> login = sessions.Current(request);
-    if (login && !renew) return IssueServiceTicket(response, *app, service, *login, false);
+    auto mfa = AppWantsSecondFactor(*app);
+    if (!mfa.ok()) return SetHtmlPage(response, 503, "服务暂不可用", "请稍后再试。");
+    // Step-up: a session without a second factor logs in again with one.
+    const bool step_up = *mfa && login && !login->HasSecondFactor();
+    if (login && !renew && !step_up) {
+      return IssueServiceTicket(response, *app, service, *login, false);
+    }
     if (gateway) {
       response.Redirect(service, 302);
       return;
     }
     const int64_t now = context.clock.NowMillis();
     codec::Value pending = codec::Value::Object(3);
-    pending.Set("svc", service).Set("renew", renew).Set("t", now);
+    pending.Set("svc", service).Set("renew", renew || step_up).Set("t", now);
     std::string id = context.random.Hex(16);
     std::string key(kPendingPrefix);
     key.append(id);
@@ -345,7 +358,9 @@ struct CasServer::Impl {
     }
     std::string back = PublicBase(context.settings, request) + Base() + "/login/resume";
     back = http::AppendQuery(back, "id", id);
-    response.Redirect(sessions.LoginUrl(request, back, renew && login.has_value()), 302);
+    std::string login_url = sessions.LoginUrl(request, back, (renew || step_up) && login.has_value());
+    if (*mfa) login_url = http::AppendQuery(login_url, "mfa", "1");
+    response.Redirect(login_url, 302);
     response.AddHeader("Cache-Control", "no-store");
   }
 
@@ -369,6 +384,12 @@ struct CasServer::Impl {
     }
     auto app = FindService(service);
     if (!app) return SetHtmlPage(response, 400, "未登记的服务", "该应用已不再使用 CAS。");
+    auto mfa = AppWantsSecondFactor(*app);
+    if (!mfa.ok()) return SetHtmlPage(response, 503, "服务暂不可用", "请稍后再试。");
+    if (*mfa && !login->HasSecondFactor()) {
+      return SetHtmlPage(response, 401, "未完成双因素认证",
+                         "该应用要求双因素认证，登录未完成，请回到应用重新登录。");
+    }
     IssueServiceTicket(response, *app, service, *login, fresh);
   }
 

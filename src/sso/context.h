@@ -83,6 +83,8 @@ struct SessionEnd {
   std::string userid;
 };
 
+class SecondFactors;
+
 struct SsoContext {
   directory::Directory& directory;
   TicketStore& tickets;
@@ -102,6 +104,9 @@ struct SsoContext {
   // Every Audit built on this context reports to it; /healthz reads it.
   // Null = not tracked (tests).
   std::shared_ptr<AuditHealth> audit_health = nullptr;
+  // TOTP and the second-factor policy (sso/second_factors.h); null = no
+  // second factors (unit tests of other parts).
+  SecondFactors* second_factors = nullptr;
 };
 
 }  // namespace tongban::sso

@@ -11,6 +11,9 @@
 #include <string>
 #include <string_view>
 
+#include "codec/parse.h"
+#include "codec/render.h"
+#include "crypto/digest.h"
 #include "crypto/encoding.h"
 #include "directory/codes.h"
 #include "directory/wire.h"
@@ -18,6 +21,7 @@
 #include "sso/auth_internal.h"
 #include "sso/cas_oidc_support.h"
 #include "sso/html.h"
+#include "sso/second_factors.h"
 
 namespace tongban::sso {
 namespace {
@@ -25,6 +29,58 @@ namespace {
 namespace dcode = directory::code;
 
 constexpr std::string_view kCsrfCookie = "TBCSRF";
+
+// A login waiting for its second factor: the TBMFA cookie holds a random id;
+// the ticket store holds the state under a digest of it, for a few minutes,
+// with a small budget of wrong codes (the account's own throttle is in
+// SecondFactors).
+constexpr std::string_view kMfaCookie = "TBMFA";
+constexpr std::string_view kMfaPendingPrefix = "sso:mp:";
+constexpr std::chrono::seconds kMfaPendingTtl{300};
+constexpr int kMfaAttempts = 5;
+
+struct PendingLogin {
+  std::string key;  // ticket-store key
+  std::string userid;
+  std::string loginname;
+  std::string servicecode;
+  std::string goto_url;
+  std::string csrf;
+  bool enrol = false;  // no factor yet: enrol before going on
+  int attempts = 0;
+  int64_t started_ms = 0;
+};
+
+constexpr std::string_view kSecondFactorForm = R"({{{notice}}}<p class="note">{{intro}}</p>
+<form method="post" action="{{form_action}}">
+<input type="hidden" name="action" value="mfaVerify">
+<input type="hidden" name="csrf" value="{{csrf}}">
+<label for="code">动态验证码或恢复码</label>
+<input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code"
+ autocapitalize="off" spellcheck="false" maxlength="20" required autofocus>
+<button type="submit">验证</button>
+</form>
+<p class="note">手机丢失时可输入一个恢复码（每个只能使用一次），或联系平台管理员重置。</p>
+)";
+
+constexpr std::string_view kEnrolForm = R"({{{notice}}}<p class="note">{{intro}}</p>
+<ol class="note">
+<li>在手机上打开身份验证器应用（如 Google Authenticator、Microsoft Authenticator、FreeOTP）。</li>
+<li>扫描下方二维码，或手动输入密钥。</li>
+<li>输入应用显示的 6 位验证码完成绑定。</li>
+</ol>
+<div class="qr" style="text-align:center">{{{qr}}}</div>
+<p class="note">密钥：<code id="totp-secret">{{secret}}</code></p>
+<form method="post" action="{{form_action}}">
+<input type="hidden" name="action" value="{{action}}">
+<input type="hidden" name="csrf" value="{{csrf}}">
+<label for="code">6 位验证码</label>
+<input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code"
+ pattern="[0-9]{6}" maxlength="6" required autofocus>
+<button type="submit">绑定并继续</button>
+</form>
+{{{nav}}}
+)";
 
 constexpr std::string_view kLayout = R"(<!DOCTYPE html>
 <html lang="zh-CN">
@@ -80,6 +136,7 @@ constexpr std::string_view kLoginForm = R"({{{notice}}}{{{app_note}}}
 <input type="hidden" name="servicecode" value="{{servicecode}}">
 <input type="hidden" name="goto" value="{{goto}}">
 <input type="hidden" name="renew" value="{{renew}}">
+<input type="hidden" name="mfa" value="{{mfa}}">
 <input type="hidden" name="csrf" value="{{csrf}}">
 <label for="loginname">用户名</label>
 <input id="loginname" name="loginname" type="text" value="{{loginname}}"
@@ -151,6 +208,9 @@ struct Target {
   // renew (as in CAS): ask for the password even with a live session. Kept
   // in the form so that a failed attempt's page still asks.
   bool renew = false;
+  // Step-up: this login must include a second factor (CAS/OIDC/console ask
+  // for it with mfa=1), whatever the policy would say.
+  bool mfa = false;
 };
 
 class LoginPages {
@@ -172,6 +232,11 @@ class LoginPages {
       post ? SubmitPassword(request, response) : ShowPassword(request, response, "", "");
     } else if (action == "editUser") {
       post ? SubmitUser(request, response) : ShowUser(request, response, {}, "", "");
+    } else if ((action == "mfaVerify" || action == "mfaEnrol") && post &&
+               s_.context.second_factors != nullptr) {
+      SubmitSecondFactor(request, response, action == "mfaEnrol");
+    } else if (action == "mfa" && s_.context.second_factors != nullptr) {
+      post ? SubmitOwnEnrolment(request, response) : ShowOwnFactors(request, response, "", "");
     } else {
       SendMessage(response, 404, "功能未开放",
                   Notice("error", "404", "该功能暂未开放，请联系平台管理员。") + Nav(false));
@@ -255,9 +320,13 @@ class LoginPages {
     }
     return FillTemplate(
         R"(<nav><a href="{{index}}">我的应用</a><a href="{{pwd}}">修改密码</a>
-<a href="{{user}}">个人信息</a><a href="{{logout}}">退出</a></nav>
+<a href="{{user}}">个人信息</a>{{{mfa}}}<a href="{{logout}}">退出</a></nav>
 )",
         {{"index", PageUrl("?action=index")},
+         {"mfa", s_.context.second_factors == nullptr
+                     ? std::string()
+                     : FillTemplate(R"(<a href="{{href}}">双因素认证</a>)",
+                                    {{"href", PageUrl("?action=mfa")}})},
          {"pwd", PageUrl("?action=editPwd")},
          {"user", PageUrl("?action=editUser")},
          {"logout", PageUrl("?action=logout")}});
@@ -298,6 +367,8 @@ class LoginPages {
     Target target;
     std::string_view renew = request.ParamOr("renew");
     target.renew = renew == "true" || renew == "1";
+    std::string_view mfa = request.ParamOr("mfa");
+    target.mfa = mfa == "1" || mfa == "true";
     std::string_view servicecode = Trim(request.ParamOr("servicecode"));
     if (servicecode.empty()) {
       if (app_required) {
@@ -344,6 +415,23 @@ class LoginPages {
   // to the goto, or to the launcher.
   void Proceed(http::Response& response, const Session& session, const directory::User& user,
                const Target& target) {
+    if (target.app && s_.context.second_factors != nullptr && !session.HasSecondFactor()) {
+      auto need = s_.context.second_factors->Required(s_.context.directory, user.userid,
+                                                     target.app->servicecode);
+      if (!need.ok()) {
+        spdlog::error("second-factor policy unreadable: {}", need.error().message);
+        SendMessage(response, 503, "服务暂不可用", Notice("error", "9999", "请稍后再试。"));
+        return;
+      }
+      if (*need) {
+        // Step-up: the password again, then the second factor, in this session.
+        std::string url = PageUrl("?action=ssoLogin&renew=true&mfa=1");
+        url = http::AppendQuery(url, "servicecode", target.app->servicecode);
+        if (!target.goto_url.empty()) url = http::AppendQuery(url, "goto", target.goto_url);
+        Redirect(response, url);
+        return;
+      }
+    }
     if (!target.app) {
       Redirect(response, target.goto_url.empty() ? PageUrl("?action=index") : target.goto_url);
       return;
@@ -406,6 +494,7 @@ class LoginPages {
                      {"servicecode", target.app ? std::string_view(target.app->servicecode) : ""},
                      {"goto", target.goto_url},
                      {"renew", target.renew ? "true" : ""},
+                     {"mfa", target.mfa ? "1" : ""},
                      {"csrf", csrf},
                      {"loginname", loginname}});
     SendMessage(response, status, "用户登录", body);
@@ -469,36 +558,375 @@ class LoginPages {
       RenderLogin(request, response, *target, status, code, message, loginname);
       return;
     }
+    auto need = NeedsSecondFactor(**user, *target);
+    if (!need.ok()) {
+      spdlog::error("second-factor policy unreadable: {}", need.error().message);
+      RenderLogin(request, response, *target, 503, "9999", "服务暂不可用，请稍后再试", loginname);
+      return;
+    }
+    if (*need) {
+      StartSecondFactor(request, response, **user, *target);
+      return;
+    }
+    auto session = Establish(request, response, **user, *target, kFactorPassword);
+    if (session) Proceed(response, *session, **user, *target);
+  }
+
+  // The user passed every factor the login needs: the browser's session
+  // (re-authenticated when it is the same user's, else a new one replacing
+  // it) with `factors` recorded; nullopt after writing an error page.
+  std::optional<Session> Establish(const http::Request& request, http::Response& response,
+                                   const directory::User& user, const Target& target,
+                                   std::string_view factors) {
+    const std::string ip(request.remote_ip());
     auto old = Current(request);
-    if (old && old->userid == (*user)->userid) {
+    if (old && old->userid == user.userid) {
       // The same user again (renew): re-authenticate inside the session, so
       // the apps it reached stay signed in and see a fresh auth time.
-      auto again = s_.sessions.Reauthenticate(old->id);
-      if (again.ok()) {
-        Proceed(response, *again, **user, *target);
-        return;
-      }
+      auto again = s_.sessions.Reauthenticate(old->id, factors);
+      if (again.ok()) return std::move(*again);
       if (again.error().code != errc::kNotFound) {
         spdlog::error("session not re-authenticated: {}", again.error().message);
-        RenderLogin(request, response, *target, 503, "9999", "服务暂不可用，请稍后再试", loginname);
-        return;
+        RenderLogin(request, response, target, 503, "9999", "服务暂不可用，请稍后再试",
+                    user.loginname);
+        return std::nullopt;
       }
       old.reset();  // ended meanwhile: a new session follows
     }
     // Another user replaces whatever session this browser had (no fixation,
     // and apps of the previous user hear of its end).
     if (old) {
-      LogoutRequest end{old->id, old->userid, "", login.ip, "relogin"};
+      LogoutRequest end{old->id, old->userid, "", ip, "relogin"};
       (void)s_.logout.Run(end);
     }
-    auto session = s_.sessions.Create((*user)->userid, (*user)->loginname, SessionOrigin::kBrowser);
+    auto session =
+        s_.sessions.Create(user.userid, user.loginname, SessionOrigin::kBrowser, factors);
     if (!session.ok()) {
       spdlog::error("session not created: {}", session.error().message);
-      RenderLogin(request, response, *target, 503, "9999", "服务暂不可用，请稍后再试", loginname);
-      return;
+      RenderLogin(request, response, target, 503, "9999", "服务暂不可用，请稍后再试",
+                  user.loginname);
+      return std::nullopt;
     }
     response.SetCookie(kSessionCookie, session->id, CookieOpts());
-    Proceed(response, *session, **user, *target);
+    return std::move(*session);
+  }
+
+  // ---- second factor ----
+
+  Result<bool> NeedsSecondFactor(const directory::User& user, const Target& target) {
+    SecondFactors* factors = s_.context.second_factors;
+    if (factors == nullptr) return false;
+    if (target.mfa) return true;
+    return factors->Required(s_.context.directory, user.userid,
+                             target.app ? std::string_view(target.app->servicecode) : "");
+  }
+
+  static std::string PendingKey(std::string_view cookie) {
+    std::string key(kMfaPendingPrefix);
+    key.append(crypto::Sha256Hex(cookie));
+    return key;
+  }
+
+  Status SavePending(const PendingLogin& p) {
+    codec::Value v = codec::Value::Object(8);
+    v.Set("u", p.userid)
+        .Set("l", p.loginname)
+        .Set("s", p.servicecode)
+        .Set("g", p.goto_url)
+        .Set("c", p.csrf)
+        .Set("e", p.enrol)
+        .Set("a", p.attempts)
+        .Set("t", p.started_ms);
+    const int64_t left_ms =
+        p.started_ms + kMfaPendingTtl.count() * 1000 - s_.context.clock.NowMillis();
+    if (left_ms <= 0) return Error::Expired("the login has expired");
+    return s_.context.tickets.Put(p.key, codec::RenderJson(v), std::chrono::milliseconds(left_ms));
+  }
+
+  std::optional<PendingLogin> LoadPending(const http::Request& request) {
+    auto cookie = request.Cookie(kMfaCookie);
+    if (!cookie || !IsHex(*cookie, 64)) return std::nullopt;
+    PendingLogin p;
+    p.key = PendingKey(*cookie);
+    auto record = s_.context.tickets.Get(p.key);
+    if (!record.ok()) return std::nullopt;
+    auto v = codec::ParseJson(*record);
+    if (!v.ok() || !v->IsObject()) return std::nullopt;
+    auto text = [&](std::string_view k) {
+      const std::string* t = v->FindString(k);
+      return t ? *t : std::string();
+    };
+    p.userid = text("u");
+    p.loginname = text("l");
+    p.servicecode = text("s");
+    p.goto_url = text("g");
+    p.csrf = text("c");
+    const codec::Value* e = v->Find("e");
+    p.enrol = e && e->IsBool() && e->AsBool();
+    const codec::Value* a = v->Find("a");
+    p.attempts = a && a->IsInteger() ? static_cast<int>(a->AsInteger()) : kMfaAttempts;
+    const codec::Value* t = v->Find("t");
+    p.started_ms = t && t->IsInteger() ? t->AsInteger() : 0;
+    if (p.userid.empty() || p.csrf.empty()) return std::nullopt;
+    return p;
+  }
+
+  void ClearPending(http::Response& response, const PendingLogin& p) {
+    (void)s_.context.tickets.Erase(p.key);
+    http::CookieOptions gone = CookieOpts();
+    gone.max_age = std::chrono::seconds(0);
+    response.SetCookie(kMfaCookie, "", gone);
+  }
+
+  void StartSecondFactor(const http::Request& request, http::Response& response,
+                         const directory::User& user, const Target& target) {
+    auto status = s_.context.second_factors->StatusOf(user.userid);
+    if (!status.ok()) {
+      spdlog::error("second factors unreadable: {}", status.error().message);
+      RenderLogin(request, response, target, 503, "9999", "服务暂不可用，请稍后再试",
+                  user.loginname);
+      return;
+    }
+    const std::string cookie = s_.context.random.Hex(32);
+    PendingLogin p;
+    p.key = PendingKey(cookie);
+    p.userid = user.userid;
+    p.loginname = user.loginname;
+    p.servicecode = target.app ? target.app->servicecode : std::string();
+    p.goto_url = target.goto_url;
+    p.csrf = s_.context.random.Hex(16);
+    p.enrol = !status->totp;
+    p.started_ms = s_.context.clock.NowMillis();
+    if (Status saved = SavePending(p); !saved.ok()) {
+      spdlog::error("pending login not stored: {}", saved.error().message);
+      RenderLogin(request, response, target, 503, "9999", "服务暂不可用，请稍后再试",
+                  user.loginname);
+      return;
+    }
+    http::CookieOptions opts = CookieOpts();
+    opts.max_age = kMfaPendingTtl;
+    response.SetCookie(kMfaCookie, cookie, opts);
+    RenderSecondFactor(response, p, 200, "", "");
+  }
+
+  void RenderSecondFactor(http::Response& response, const PendingLogin& p, int status,
+                          std::string_view code, std::string_view message) {
+    std::string notice = message.empty() ? std::string() : Notice("error", code, message);
+    if (!p.enrol) {
+      SendMessage(response, status, "双因素认证",
+                  FillTemplate(kSecondFactorForm,
+                               {{"notice", notice},
+                                {"intro", "请输入身份验证器应用显示的 6 位动态验证码。"},
+                                {"form_action", PagePath()},
+                                {"csrf", p.csrf}}));
+      return;
+    }
+    auto enrolment = s_.context.second_factors->BeginTotp(p.userid, p.loginname, true);
+    if (!enrolment.ok()) {
+      spdlog::error("TOTP enrolment not started: {}", enrolment.error().message);
+      SendMessage(response, 503, "服务暂不可用", Notice("error", "9999", "请稍后再试。"));
+      return;
+    }
+    SendMessage(response, status, "绑定身份验证器",
+                FillTemplate(kEnrolForm,
+                             {{"notice", notice},
+                              {"intro", "该账号必须使用双因素认证登录。请先绑定身份验证器。"},
+                              {"qr", enrolment->qr_svg},
+                              {"secret", enrolment->secret_base32},
+                              {"form_action", PagePath()},
+                              {"action", "mfaEnrol"},
+                              {"csrf", p.csrf},
+                              {"nav", ""}}));
+  }
+
+  // Where a login goes on after its second factor, as a GET the live
+  // session answers: the app's login entry, the goto, or the launcher.
+  std::string ContinueUrl(const PendingLogin& p) const {
+    if (!p.servicecode.empty()) {
+      std::string url = http::AppendQuery(PageUrl("?action=ssoLogin"), "servicecode", p.servicecode);
+      if (!p.goto_url.empty()) url = http::AppendQuery(url, "goto", p.goto_url);
+      return url;
+    }
+    return p.goto_url.empty() ? PageUrl("?action=index") : p.goto_url;
+  }
+
+  std::string RecoveryCodesPage(const std::vector<std::string>& codes,
+                                std::string_view continue_url) const {
+    std::string list;
+    for (const std::string& c : codes) {
+      list.append(FillTemplate("<li><code>{{c}}</code></li>\n", {{"c", c}}));
+    }
+    return FillTemplate(
+        R"(<p class="ok" role="status" data-code="enrolled">身份验证器已绑定。</p>
+<p>以下恢复码<strong>只显示这一次</strong>，请抄写或打印后妥善保管。手机丢失时，每个恢复码可代替动态验证码使用一次。</p>
+<ol class="recovery-codes">{{{list}}}</ol>
+<nav><a id="continue" href="{{next}}">我已保存，继续</a></nav>
+)",
+        {{"list", list}, {"next", continue_url}});
+  }
+
+  void SubmitSecondFactor(const http::Request& request, http::Response& response, bool enrol) {
+    auto pending = LoadPending(request);
+    if (!pending) {
+      SendMessage(response, 401, "登录已过期",
+                  Notice("error", "expired", "这次登录已过期，请重新登录。") + Nav(false));
+      return;
+    }
+    PendingLogin& p = *pending;
+    std::string_view csrf = request.ParamOr("csrf");
+    if (csrf.empty() || !crypto::ConstantTimeEquals(csrf, p.csrf) || enrol != p.enrol) {
+      RenderSecondFactor(response, p, 403, "csrf", "页面已过期或来源无法确认，请重新提交。");
+      return;
+    }
+    const std::string ip(request.remote_ip());
+    std::string code(Trim(request.ParamOr("code")));
+    SecondFactors& factors = *s_.context.second_factors;
+    std::vector<std::string> recovery;
+    std::string used;
+    Status outcome = Status::Ok();
+    if (enrol) {
+      auto confirmed = factors.ConfirmTotp(p.userid, code);
+      if (confirmed.ok()) {
+        recovery = std::move(*confirmed);
+        used = "enrolled";
+      } else {
+        outcome = std::move(confirmed).error();
+      }
+    } else {
+      auto verified = factors.Verify(p.userid, code);
+      if (verified.ok()) {
+        used = *verified == FactorUsed::kTotp ? "totp" : "recovery_code";
+      } else {
+        outcome = std::move(verified).error();
+      }
+    }
+    if (!outcome.ok()) {
+      const Error& e = outcome.error();
+      if (e.code == auth_code::kEasyLoginThrottled) {
+        s_.audit.Record("mfa_throttled", p.userid, p.loginname, p.servicecode, ip, "");
+        ClearPending(response, p);
+        SendMessage(response, 429, "请稍后再试",
+                    Notice("error", std::to_string(e.code), e.message) + Nav(false));
+        return;
+      }
+      if (e.code == errc::kPermissionDenied) {
+        // The audit says what failed, never the code.
+        s_.audit.Record("mfa_failed", p.userid, p.loginname, p.servicecode, ip, e.message);
+        if (++p.attempts >= kMfaAttempts || !SavePending(p).ok()) {
+          ClearPending(response, p);
+          SendMessage(response, 401, "验证失败",
+                      Notice("error", "attempts", "验证码错误次数过多，请重新登录。") +
+                          Nav(false));
+          return;
+        }
+        RenderSecondFactor(response, p, 401, "code", "验证码错误或已使用，请重新输入。");
+        return;
+      }
+      if (e.code == errc::kNotFound) {
+        // An administrator reset the factor meanwhile, or the enrolment
+        // was replaced in another tab: start the login again.
+        ClearPending(response, p);
+        SendMessage(response, 409, "请重新登录",
+                    Notice("error", "state", "双因素认证状态已变化，请重新登录。") + Nav(false));
+        return;
+      }
+      spdlog::error("second factor not checked: {}", e.message);
+      SendMessage(response, 503, "服务暂不可用", Notice("error", "9999", "请稍后再试。"));
+      return;
+    }
+    ClearPending(response, p);
+    s_.audit.Record(enrol ? "mfa_enrolled" : "mfa_ok", p.userid, p.loginname, p.servicecode, ip,
+                    used);
+    auto user = s_.context.directory.CachedUser(p.userid);
+    if (!user.ok() || !(*user)->active()) {
+      SendMessage(response, 403, "账号不可用",
+                  Notice("error", "account", "账号已被锁定或停用。") + Nav(false));
+      return;
+    }
+    Target target;
+    target.goto_url = p.goto_url;
+    if (!p.servicecode.empty()) {
+      auto app = s_.context.directory.CachedApp(p.servicecode);
+      if (app.ok()) target.app = std::move(*app);
+    }
+    std::string both(kFactorPassword);
+    both.append(" ").append(kFactorOtp);
+    auto session = Establish(request, response, **user, target, both);
+    if (!session) return;
+    if (enrol) {
+      SendMessage(response, 200, "保存恢复码", RecoveryCodesPage(recovery, ContinueUrl(p)));
+      return;
+    }
+    Proceed(response, *session, **user, target);
+  }
+
+  // ---- own second factors (personal centre) ----
+
+  void ShowOwnFactors(const http::Request& request, http::Response& response,
+                      std::string_view code, std::string_view message, int status = 200) {
+    auto owner = RequireLogin(request, response, "?action=mfa");
+    if (!owner) return;
+    SecondFactors& factors = *s_.context.second_factors;
+    auto state = factors.StatusOf(owner->user->userid);
+    if (!state.ok()) {
+      SendMessage(response, 503, "服务暂不可用", Notice("error", "9999", "请稍后再试。"));
+      return;
+    }
+    if (state->totp) {
+      SendMessage(response, status, "双因素认证",
+                  FillTemplate(R"(<p class="ok" role="status" data-code="totp-on">已启用身份验证器（动态验证码）。</p>
+<p class="note">剩余恢复码：<span id="recovery-left">{{left}}</span> 个。更换手机或恢复码用完时，请联系平台管理员重置。</p>
+{{{nav}}})",
+                               {{"left", std::to_string(state->recovery_left)}, {"nav", Nav(true)}}));
+      return;
+    }
+    auto enrolment = factors.BeginTotp(owner->user->userid, owner->user->loginname, true);
+    if (!enrolment.ok()) {
+      SendMessage(response, 503, "服务暂不可用", Notice("error", "9999", "请稍后再试。"));
+      return;
+    }
+    std::string notice = message.empty() ? std::string() : Notice("error", code, message);
+    SendMessage(response, status, "绑定身份验证器",
+                FillTemplate(kEnrolForm, {{"notice", notice},
+                                          {"intro", "启用双因素认证后，登录时除密码外还需输入动态验证码。"},
+                                          {"qr", enrolment->qr_svg},
+                                          {"secret", enrolment->secret_base32},
+                                          {"form_action", PagePath()},
+                                          {"action", "mfa"},
+                                          {"csrf", owner->session.csrf},
+                                          {"nav", Nav(true)}}));
+  }
+
+  void SubmitOwnEnrolment(const http::Request& request, http::Response& response) {
+    auto owner = RequireLogin(request, response, "?action=mfa");
+    if (!owner) return;
+    if (!CsrfMatches(request, owner->session)) {
+      ShowOwnFactors(request, response, "csrf", "页面已过期或来源无法确认，请重新提交。", 403);
+      return;
+    }
+    const std::string ip(request.remote_ip());
+    auto confirmed =
+        s_.context.second_factors->ConfirmTotp(owner->user->userid, Trim(request.ParamOr("code")));
+    if (!confirmed.ok()) {
+      const Error& e = confirmed.error();
+      if (e.code == errc::kPermissionDenied) {
+        s_.audit.Record("mfa_failed", owner->user->userid, owner->user->loginname, "", ip,
+                        "enrolment");
+        ShowOwnFactors(request, response, "code", "验证码错误，请重新输入。", 401);
+      } else if (e.code == auth_code::kEasyLoginThrottled) {
+        SendMessage(response, 429, "请稍后再试",
+                    Notice("error", std::to_string(e.code), e.message) + Nav(true));
+      } else if (e.code == errc::kNotFound) {
+        ShowOwnFactors(request, response, "state", "绑定已过期，请重新扫描二维码。", 409);
+      } else {
+        spdlog::error("TOTP not confirmed: {}", e.message);
+        SendMessage(response, 503, "服务暂不可用", Notice("error", "9999", "请稍后再试。"));
+      }
+      return;
+    }
+    s_.audit.Record("mfa_enrolled", owner->user->userid, owner->user->loginname, "", ip,
+                    "enrolled");
+    SendMessage(response, 200, "保存恢复码", RecoveryCodesPage(*confirmed, PageUrl("?action=mfa")));
   }
 
   // ---- logout ----

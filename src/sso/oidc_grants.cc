@@ -48,7 +48,8 @@ std::string EncodeCode(const AuthorizationCode& c) {
       .Set("sid", c.session_id)
       .Set("pid", c.public_id)
       .Set("iss", c.issuer)
-      .Set("at", c.auth_time_ms);
+      .Set("at", c.auth_time_ms)
+      .Set("am", c.factors);
   return codec::RenderJson(v);
 }
 
@@ -67,6 +68,7 @@ Result<AuthorizationCode> DecodeCode(std::string_view json) {
   c.public_id = Str(*v, "pid");
   c.issuer = Str(*v, "iss");
   c.auth_time_ms = Int(*v, "at");
+  c.factors = Str(*v, "am");
   return c;
 }
 
@@ -80,6 +82,7 @@ std::string EncodeGrant(const TokenGrant& g) {
       .Set("iss", g.issuer)
       .Set("f", g.family)
       .Set("at", g.auth_time_ms)
+      .Set("am", g.factors)
       .Set("iat", g.issued_ms)
       .Set("exp", g.expires_ms);
   return codec::RenderJson(v);
@@ -97,6 +100,7 @@ Result<TokenGrant> DecodeGrant(std::string_view json) {
   g.issuer = Str(*v, "iss");
   g.family = Str(*v, "f");
   g.auth_time_ms = Int(*v, "at");
+  g.factors = Str(*v, "am");
   g.issued_ms = Int(*v, "iat");
   g.expires_ms = Int(*v, "exp");
   return g;

@@ -32,6 +32,7 @@ struct AuthorizationCode {
   std::string public_id;   // its public name: the ID token's "sid"
   std::string issuer;      // as the client saw it at the authorization endpoint
   int64_t auth_time_ms = 0;
+  std::string factors;  // of that authentication (Session::factors): amr and acr
 };
 
 // What an access or refresh token stands for.
@@ -44,6 +45,7 @@ struct TokenGrant {
   std::string issuer;
   std::string family;  // refresh-token family (one per authorization); "" when none
   int64_t auth_time_ms = 0;
+  std::string factors;  // of the authentication (Session::factors)
   int64_t issued_ms = 0;
   int64_t expires_ms = 0;
 };

@@ -17,6 +17,7 @@
 #include "http/url.h"
 #include "sso/html.h"
 #include "sso/oidc_grants.h"
+#include "sso/second_factors.h"
 
 namespace tongban::sso {
 namespace {
@@ -104,6 +105,7 @@ struct AuthorizeRequest {
   std::string prompt;
   std::string max_age;
   std::string id_token_hint;
+  std::string acr_values;
   // Refused, never carried through a login: OIDC Core 6 and 7.
   bool has_request = false;
   bool has_request_uri = false;
@@ -124,6 +126,7 @@ struct AuthorizeRequest {
     r.prompt = p.GetOr("prompt");
     r.max_age = p.GetOr("max_age");
     r.id_token_hint = p.GetOr("id_token_hint");
+    r.acr_values = p.GetOr("acr_values");
     r.has_request = p.Has("request");
     r.has_request_uri = p.Has("request_uri");
     r.has_registration = p.Has("registration");
@@ -143,7 +146,8 @@ struct AuthorizeRequest {
                              {"code_challenge_method", code_challenge_method},
                              {"prompt", prompt},
                              {"max_age", max_age},
-                             {"id_token_hint", id_token_hint}});
+                             {"id_token_hint", id_token_hint},
+                             {"acr_values", acr_values}});
   }
 };
 
@@ -292,8 +296,9 @@ struct OidcProvider::Impl {
         .Set("code_challenge_methods_supported", list({"S256", "plain"}))
         .Set("claims_supported",
              list({"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "sid", "name",
-                   "preferred_username", "org", "email", "phone_number", "roles"}))
+                   "preferred_username", "org", "email", "phone_number", "roles", "acr", "amr"}))
         .Set("prompt_values_supported", list({"none", "login"}))
+        .Set("acr_values_supported", list({kAcrPassword, kAcrMfa}))
         .Set("claims_parameter_supported", false)
         .Set("request_parameter_supported", false)
         .Set("request_uri_parameter_supported", false)
@@ -442,6 +447,17 @@ struct OidcProvider::Impl {
       }
     }
 
+    // Step-up: acr_values naming the two-factor level, or an app whose
+    // policy requires a second factor, wants a session that has one.
+    bool want_mfa = HasScope(r.acr_values, kAcrMfa);
+    if (!want_mfa && context.second_factors != nullptr) {
+      auto app_requires = context.second_factors->AppRequires(r.client_id);
+      if (!app_requires.ok()) {
+        return RedirectWithError(response, request, r, "temporarily_unavailable", "");
+      }
+      want_mfa = *app_requires;
+    }
+
     const int64_t now = context.clock.NowMillis();
     std::optional<BrowserLogin> login = sessions.Current(request);
     bool fresh_enough;
@@ -463,7 +479,13 @@ struct OidcProvider::Impl {
       return RedirectWithError(response, request, r, "login_required",
                                "the logged-in user is not the one id_token_hint names");
     }
-    const bool must_reauthenticate = !resumed && (prompt_login || other_user);
+    const bool lacks_factor = want_mfa && login && !login->HasSecondFactor();
+    if (resumed && lacks_factor && context.second_factors != nullptr) {
+      return RedirectWithError(response, request, r, "unmet_authentication_requirements",
+                               "the login did not include a second factor");
+    }
+    const bool must_reauthenticate =
+        !resumed && (prompt_login || other_user || (lacks_factor && context.second_factors));
     if (!fresh_enough || must_reauthenticate) {
       if (prompt_none) {
         return RedirectWithError(response, request, r, "login_required", "");
@@ -483,7 +505,11 @@ struct OidcProvider::Impl {
         return RedirectWithError(response, request, r, "temporarily_unavailable", "");
       }
       std::string back = http::AppendQuery(Issuer(request) + "/authorize/resume", "id", id);
-      response.Redirect(sessions.LoginUrl(request, back, force), 302);
+      std::string login_url = sessions.LoginUrl(request, back, force);
+      if (want_mfa && context.second_factors != nullptr) {
+        login_url = http::AppendQuery(login_url, "mfa", "1");
+      }
+      response.Redirect(login_url, 302);
       NoStore(response);
       return;
     }
@@ -515,6 +541,7 @@ struct OidcProvider::Impl {
     code.public_id = login->public_id;
     code.issuer = Issuer(request);
     code.auth_time_ms = login->auth_time_ms;
+    code.factors = login->factors;
     auto issued = grants.IssueCode(code);
     if (!issued.ok()) {
       spdlog::error("oidc: code not stored: {}", issued.error().message);
@@ -605,6 +632,15 @@ struct OidcProvider::Impl {
         .Set("iat", Seconds(now))
         .Set("exp", Seconds(now) + settings.id_token_ttl.count())
         .Set("auth_time", Seconds(grant.auth_time_ms));
+    // RFC 8176 amr and our two acr levels (docs/design/second-factors.md).
+    const bool two_factors = grant.factors.find(kFactorOtp) != std::string::npos;
+    codec::Value amr = codec::Value::Array();
+    amr.Push(std::string(kFactorPassword));
+    if (two_factors) {
+      amr.Push(std::string(kFactorOtp));
+      amr.Push("mfa");
+    }
+    claims.Set("amr", std::move(amr)).Set("acr", two_factors ? kAcrMfa : kAcrPassword);
     if (!nonce.empty()) claims.Set("nonce", nonce);
     if (!grant.public_id.empty()) claims.Set("sid", grant.public_id);
     return crypto::SignJwt(*signing_key, codec::RenderJson(claims));
@@ -666,6 +702,7 @@ struct OidcProvider::Impl {
       grant.public_id = code->public_id;
       grant.issuer = code->issuer;
       grant.auth_time_ms = code->auth_time_ms;
+      grant.factors = code->factors;
       auto tokens = grants.IssueTokens(grant, true, request.ParamOr("code"));
       if (!tokens.ok()) return Unavailable(response, tokens.error());
       std::string id_token;

@@ -81,14 +81,15 @@ Result<Grant> DecodeGrant(std::string_view record, std::string_view value) {
 
 std::string EncodeSession(const Session& s) {
   const char origin[2] = {static_cast<char>(s.origin), '\0'};
-  return Pack(
-      {"1", s.userid, s.loginname, s.csrf, s.public_id, std::to_string(s.created_ms), origin});
+  return Pack({"1", s.userid, s.loginname, s.csrf, s.public_id, std::to_string(s.created_ms),
+               origin, s.factors});
 }
 
 Result<Session> DecodeSession(std::string_view record, std::string_view id) {
   std::vector<std::string> f = Unpack(record);
   Session s;
-  if (f.size() != 7 || f[0] != "1" || !ParseIntField(f[5], &s.created_ms) || f[6].size() != 1 ||
+  // Seven fields: written before second factors existed (a password login).
+  if ((f.size() != 7 && f.size() != 8) || f[0] != "1" || !ParseIntField(f[5], &s.created_ms) || f[6].size() != 1 ||
       (f[6][0] != 'b' && f[6][0] != 'a')) {
     return Error::Internal("a stored session is corrupt");
   }
@@ -98,6 +99,7 @@ Result<Session> DecodeSession(std::string_view record, std::string_view id) {
   s.csrf = std::move(f[3]);
   s.public_id = std::move(f[4]);
   s.origin = static_cast<SessionOrigin>(f[6][0]);
+  if (f.size() == 8) s.factors = std::move(f[7]);
   return s;
 }
 
@@ -171,7 +173,7 @@ milliseconds SessionStore::LifetimeOf(GrantKind kind) const {
 }
 
 Result<Session> SessionStore::Create(std::string_view userid, std::string_view loginname,
-                                     SessionOrigin origin) {
+                                     SessionOrigin origin, std::string_view factors) {
   Session s;
   s.id = random_.Hex(32);
   s.public_id = random_.Hex(16);
@@ -180,6 +182,7 @@ Result<Session> SessionStore::Create(std::string_view userid, std::string_view l
   s.loginname = std::string(loginname);
   s.origin = origin;
   s.created_ms = clock_.NowMillis();
+  s.factors = std::string(factors);
   TB_RETURN_IF_ERROR(store_.Put(Key(kSessionPrefix, s.id), EncodeSession(s), lifetimes_.session));
   TB_RETURN_IF_ERROR(AddToIndex(s.id));
   // As long as the session's grants may live: a lock must reach its refresh
@@ -217,10 +220,11 @@ Result<Session> SessionStore::Resume(std::string_view id) {
   return session;
 }
 
-Result<Session> SessionStore::Reauthenticate(std::string_view id) {
+Result<Session> SessionStore::Reauthenticate(std::string_view id, std::string_view factors) {
   auto session = Resume(id);
   if (!session.ok()) return session;
   session->created_ms = clock_.NowMillis();
+  session->factors = std::string(factors);
   const std::string key = Key(kSessionPrefix, id);
   TB_RETURN_IF_ERROR(store_.Put(key, EncodeSession(*session), lifetimes_.session));
   // End may have run between Resume and Put: its tombstone outlives the

@@ -50,6 +50,11 @@ struct Session {
   // When the user last entered credentials: the session's start, moved on by
   // Reauthenticate (CAS renew and OIDC prompt=login/max_age check it).
   int64_t created_ms = 0;
+  // The factors of that authentication, space-separated as OIDC amr values
+  // (sso/second_factors.h): "pwd", or "pwd otp" after a second factor.
+  std::string factors = "pwd";
+
+  bool HasSecondFactor() const { return factors.find("otp") != std::string::npos; }
 };
 
 enum class GrantKind : char {
@@ -110,14 +115,16 @@ class SessionStore {
 
   const SessionLifetimes& lifetimes() const { return lifetimes_; }
 
-  Result<Session> Create(std::string_view userid, std::string_view loginname, SessionOrigin origin);
+  Result<Session> Create(std::string_view userid, std::string_view loginname, SessionOrigin origin,
+                         std::string_view factors = "pwd");
   // The live browser session with this id, its lifetime restarted.
   // errc::kNotFound when unknown, expired, malformed or not a browser session.
   Result<Session> Resume(std::string_view id);
   // The same user entered their password again in a live browser session
   // (CAS renew, OIDC prompt=login): its auth time becomes now, and its grants
   // and the apps it reached stay as they are. errc::kNotFound as for Resume.
-  Result<Session> Reauthenticate(std::string_view id);
+  // `factors` replaces the session's (Session::factors).
+  Result<Session> Reauthenticate(std::string_view id, std::string_view factors = "pwd");
   // The ids of the sessions (browser and API) created for `userid` whose
   // grants may still live, and forgets them: locking, disabling or deleting
   // a user ends each (UnifiedLogout::EndUser). May name sessions that have

@@ -1,0 +1,423 @@
+"""Second factors through the real binary, played as browsers: TOTP enrolment
+from the personal centre (codes computed here with RFC 6238, pyotp when it is
+installed), login with a code, a replayed code refused, recovery codes that
+work once, the administrator forced to enrol (mfa.admin_required, on here),
+an app requiring a second factor, step-up by OIDC acr_values / max_age and by
+CAS renew, the amr/acr claims, administrator reset (console API and CLI), and
+no code in any log."""
+import base64
+import hashlib
+import hmac
+import html.parser
+import itertools
+import json
+import os
+import re
+import secrets
+import shutil
+import sqlite3
+import struct
+import tempfile
+import time
+import unittest
+import urllib.parse
+
+import requests
+
+from signed_client import SignedClient, create_app, demo_credentials
+from tongban_harness import TongbanServer, main, run_admin
+
+try:
+    import pyotp
+except ImportError:  # Debian: python3-pyotp (scripts/install-deps.sh)
+    pyotp = None
+
+PASSWORD = "Mfa-Passw0rd"
+USERS = ["alice", "bob", "carol", "dave", "erin", "frank", "gina", "henry"]
+ADMIN_RE = re.compile(r"admin user:\s+(\S+) / (\S+)")
+ACR_MFA = "urn:tongban:acr:mfa"
+_ips = itertools.count(1)
+
+
+def totp(secret_b32, at=None):
+    """RFC 6238 (SHA-1, 30 s, 6 digits), as an authenticator app computes it."""
+    at = time.time() if at is None else at
+    if pyotp is not None:
+        return pyotp.TOTP(secret_b32).at(int(at))
+    key = base64.b32decode(secret_b32 + "=" * (-len(secret_b32) % 8))
+    mac = hmac.new(key, struct.pack(">Q", int(at) // 30), hashlib.sha1).digest()
+    offset = mac[-1] & 15
+    value = struct.unpack(">I", mac[offset:offset + 4])[0] & 0x7fffffff
+    return "%06d" % (value % 1000000)
+
+
+class Fields(html.parser.HTMLParser):
+    def __init__(self, text):
+        super().__init__()
+        self.fields = {}
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "input" and a.get("name") and a.get("type") == "hidden":
+            self.fields[a["name"]] = a.get("value", "")
+
+
+def secret_of(page):
+    m = re.search(r'<code id="totp-secret">([A-Z2-7]+)</code>', page)
+    assert m, page[:2000]
+    return m.group(1)
+
+
+def recovery_codes_of(page):
+    return re.findall(r"<li><code>([a-z2-7]{5}-[a-z2-7]{5})</code></li>", page)
+
+
+def query_of(url):
+    return dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))
+
+
+def jwt_claims(token):
+    payload = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+
+class Browser:
+    def __init__(self, test):
+        self.test = test
+        self.base = test.server.base_url
+        self.s = requests.Session()
+        n = next(_ips)
+        self.s.headers["X-Forwarded-For"] = "10.9.%d.%d" % (n >> 8, n & 255)
+        test.addCleanup(self.s.close)
+
+    def get(self, url, **params):
+        if url.startswith("/"):
+            url = self.base + url
+        return self.s.get(url, params=params, allow_redirects=False, timeout=30)
+
+    def post_form(self, page, **values):
+        fields = Fields(page.text).fields
+        fields.update(values)
+        return self.s.post(self.base + "/sso/usp.do", data=fields, allow_redirects=False,
+                           timeout=30)
+
+    def follow(self, r, stop="http://127.0.0.1:9/"):
+        """Follows tongban's redirects until a page or a redirect to an app."""
+        for _ in range(10):
+            if r.status_code != 302 or r.headers["Location"].startswith(stop):
+                return r
+            r = self.get(r.headers["Location"])
+        raise AssertionError("too many redirects")
+
+    def password(self, page, loginname, password=PASSWORD):
+        assert 'name="password"' in page.text, page.text[:1000]
+        return self.post_form(page, loginname=loginname, password=password)
+
+
+class MfaTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.config_dir = tempfile.mkdtemp(prefix="tongban-mfa-")
+        config = os.path.join(cls.config_dir, "tongban.toml")
+        with open(config, "w") as f:
+            f.write('[server]\ntrusted_proxies = ["127.0.0.1"]\n')
+        cls.server = TongbanServer("--config", config, admin_second_factor=True).start()
+        d = cls.server.data_dir
+        m = next(ADMIN_RE.search(l) for l in cls.server.stdout_lines if ADMIN_RE.search(l))
+        cls.admin_login, cls.admin_password = m.group(1), m.group(2)
+        path = os.path.join(d, "users.csv")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write("loginname,username,orgcoding,loginpwd\n")
+            for u in USERS:
+                f.write("%s,用户%s,001001,%s\n" % (u, u, PASSWORD))
+        run_admin(d, "user", "import", path)
+        create_app(d, "plain", "--open-to-all", "--callback", "http://127.0.0.1:9/plain/cb")
+        create_app(d, "strict", "--open-to-all", "--callback", "http://127.0.0.1:9/strict/cb")
+        run_admin(d, "app", "second-factor", "strict", "--required", "true")
+        cls.rp_secret = create_app(d, "rp", "--protocols", "oidc", "--open-to-all",
+                                   "--callback", "http://127.0.0.1:9/rp/cb")
+        create_app(d, "casapp", "--protocols", "cas", "--open-to-all",
+                   "--callback", "http://127.0.0.1:9/casapp/")
+        cls.used_codes = []
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.cleanup()
+        shutil.rmtree(cls.config_dir, ignore_errors=True)
+
+    # ---- helpers ----
+
+    def code(self, secret, offset=0):
+        c = totp(secret, time.time() + offset)
+        self.used_codes.append(c)
+        return c
+
+    def enrol_at_login(self, b, page):
+        """Completes the forced enrolment page; returns (secret, recovery codes, next)."""
+        self.assertEqual(page.status_code, 200, page.text[:1000])
+        self.assertIn("绑定身份验证器", page.text)
+        self.assertIn("<svg", page.text)  # the QR code, rendered by the server
+        # No session before the factor; a step-up keeps the one it had.
+        before = b.s.cookies.get("TBSSO")
+        secret = secret_of(page.text)
+        wrong = b.post_form(page, code="000000" if totp(secret) != "000000" else "111111")
+        self.assertEqual(wrong.status_code, 401)
+        self.assertEqual(secret_of(wrong.text), secret)  # the same secret again
+        done = b.post_form(wrong, code=self.code(secret))
+        self.assertEqual(done.status_code, 200, done.text[:1000])
+        codes = recovery_codes_of(done.text)
+        self.assertEqual(len(codes), 10)
+        self.used_codes.extend(codes)
+        self.assertTrue(b.s.cookies.get("TBSSO"))
+        if before:
+            self.assertEqual(b.s.cookies.get("TBSSO"), before)
+        nxt = re.search(r'<a id="continue" href="([^"]+)"', done.text).group(1)
+        return secret, codes, nxt.replace("&amp;", "&")
+
+    def enrol_in_personal_centre(self, loginname):
+        b = Browser(self)
+        r = b.follow(b.password(b.get("/sso/usp.do", action="ssoLogin"), loginname))
+        page = b.get("/sso/usp.do", action="mfa")
+        self.assertEqual(page.status_code, 200)
+        secret = secret_of(page.text)
+        self.assertIn("<svg", page.text)
+        again = b.get("/sso/usp.do", action="mfa")  # a reload shows the same secret
+        self.assertEqual(secret_of(again.text), secret)
+        done = b.post_form(again, code=self.code(secret))
+        self.assertEqual(done.status_code, 200, done.text[:1000])
+        codes = recovery_codes_of(done.text)
+        self.assertEqual(len(codes), 10)
+        self.used_codes.extend(codes)
+        status = b.get("/sso/usp.do", action="mfa")
+        self.assertIn('data-code="totp-on"', status.text)
+        return secret, codes
+
+    def login_to(self, b, servicecode, loginname):
+        """Password step of a login to an app; returns the page after it."""
+        page = b.get("/sso/usp.do", action="ssoLogin", servicecode=servicecode)
+        return b.password(page, loginname)
+
+    # ---- TOTP ----
+
+    def test_totp_login_replay_and_recovery_codes(self):
+        secret, codes = self.enrol_in_personal_centre("alice")
+        # Login now asks for the code after the password, and holds no session yet.
+        b = Browser(self)
+        page = self.login_to(b, "plain", "alice")
+        self.assertEqual(page.status_code, 200)
+        self.assertIn('name="code"', page.text)
+        self.assertIsNone(b.s.cookies.get("TBSSO"))
+        mfa_cookie = [c for c in page.raw.headers.getlist("Set-Cookie") if c.startswith("TBMFA=")]
+        self.assertTrue(mfa_cookie and "HttpOnly" in mfa_cookie[0], mfa_cookie)
+        wrong = b.post_form(page, code="12345x")
+        self.assertEqual(wrong.status_code, 401)
+        # The enrolment used this step's code: the next step's is fresh.
+        code = self.code(secret, 30)
+        ok = b.post_form(wrong, code=code)
+        self.assertEqual(ok.status_code, 302, ok.text[:500])
+        self.assertTrue(ok.headers["Location"].startswith("http://127.0.0.1:9/plain/cb?ticket="))
+        # The same code in another browser: refused (a used step never counts again).
+        b2 = Browser(self)
+        page2 = self.login_to(b2, "plain", "alice")
+        replay = b2.post_form(page2, code=code)
+        self.assertEqual(replay.status_code, 401)
+        self.assertIsNone(b2.s.cookies.get("TBSSO"))
+        # The pending login is bound to its browser: a third without the cookie gets nothing.
+        b3 = Browser(self)
+        stolen = b3.s.post(self.server.url("/sso/usp.do"),
+                           data=dict(Fields(replay.text).fields, code=codes[0]),
+                           allow_redirects=False, timeout=30)
+        self.assertEqual(stolen.status_code, 401)
+        # A recovery code works once.
+        rec = b2.post_form(replay, code=codes[0].upper())
+        self.assertEqual(rec.status_code, 302, rec.text[:500])
+        b4 = Browser(self)
+        again = b4.post_form(self.login_to(b4, "plain", "alice"), code=codes[0])
+        self.assertEqual(again.status_code, 401)
+        left = b.get("/sso/usp.do", action="mfa")
+        self.assertIn('<span id="recovery-left">9</span>', left.text)
+
+    def test_wrong_codes_end_the_pending_login_after_five(self):
+        secret, _ = self.enrol_in_personal_centre("frank")
+        b = Browser(self)
+        page = self.login_to(b, "plain", "frank")
+        bad = "%06d" % ((int(totp(secret)) + 500000) % 1000000)
+        for _ in range(4):
+            page = b.post_form(page, code=bad)
+            self.assertEqual(page.status_code, 401)
+            self.assertIn('data-code="code"', page.text)
+        last = b.post_form(page, code=bad)
+        self.assertEqual(last.status_code, 401)
+        self.assertIn('data-code="attempts"', last.text)
+        self.assertNotIn('name="code"', last.text)
+
+    def test_id_validation_refuses_a_password_alone_once_a_factor_is_enrolled(self):
+        code, pwd = demo_credentials(self.server)
+        app = SignedClient(self.server.base_url, code, pwd, "/sso/servlet/simpleauth")
+        before = app.json("idValidation", loginname="henry", password=PASSWORD)
+        self.assertEqual(before["result"], "0", before)
+        self.enrol_in_personal_centre("henry")
+        after = app.json("idValidation", loginname="henry", password=PASSWORD)
+        self.assertEqual(after["result"], "6499", after)
+        self.assertIn("双因素", after["errmsg"])
+
+    # ---- policy ----
+
+    def test_the_administrator_must_enrol_and_resets_factors_in_the_console(self):
+        b = Browser(self)
+        console = self.server.url("/sso/admin/")
+        page = b.password(b.get("/sso/usp.do", action="ssoLogin", goto=console),
+                          self.admin_login, self.admin_password)
+        self.assertIsNone(b.s.cookies.get("TBSSO"))
+        secret, _, nxt = self.enrol_at_login(b, page)
+        self.assertEqual(nxt, console)
+        me = b.get("/sso/admin/api/me")
+        self.assertEqual(me.status_code, 200, me.text)
+        csrf = me.json()["csrf"]
+        headers = {"X-CSRF-Token": csrf}
+        api = self.server.url("/sso/admin/api/")
+        # An app's policy through the console.
+        r = b.s.put(api + "apps/plain/second-factor", json={"required": True}, headers=headers)
+        self.assertEqual(r.status_code, 200, r.text)
+        self.assertTrue(b.s.get(api + "apps/plain/second-factor").json()["required"])
+        r = b.s.put(api + "apps/plain/second-factor", json={"required": False}, headers=headers)
+        self.assertFalse(r.json()["required"])
+        self.assertEqual(b.s.put(api + "apps/plain/second-factor", json={"required": "yes"},
+                                 headers=headers).status_code, 400)
+        # carol enrols, loses her phone, the administrator resets her factor.
+        self.enrol_in_personal_centre("carol")
+        carol = b.s.get(api + "users", params={"q": "carol", "field": "loginname"}).json()["items"][0]
+        status = b.s.get(api + "users/%s/second-factor" % carol["userid"]).json()
+        self.assertTrue(status["totp"])
+        self.assertEqual(status["recovery_codes_left"], 10)
+        self.assertEqual(b.s.delete(api + "users/%s/second-factor" % carol["userid"]).status_code,
+                         403)  # no CSRF token
+        r = b.s.delete(api + "users/%s/second-factor" % carol["userid"], headers=headers)
+        self.assertEqual(r.status_code, 200, r.text)
+        self.assertTrue(r.json()["removed"])
+        c = Browser(self)
+        direct = self.login_to(c, "plain", "carol")
+        self.assertEqual(direct.status_code, 302)  # password alone again
+        audit = self.audit_rows("admin.user.reset_second_factor")
+        self.assertTrue(any(carol["userid"] in row[1] for row in audit), audit)
+
+    def test_the_cli_resets_a_second_factor_and_is_audited(self):
+        self.enrol_in_personal_centre("erin")
+        b = Browser(self)
+        pending = self.login_to(b, "plain", "erin")
+        self.assertIn('name="code"', pending.text)  # asks for a code
+        out = run_admin(self.server.data_dir, "user", "reset-second-factor", "erin").stdout
+        self.assertIn("removed", out)
+        b2 = Browser(self)
+        self.assertEqual(self.login_to(b2, "plain", "erin").status_code, 302)
+        # The login pending from before the reset has nothing left to check.
+        late = b.post_form(pending, code="123456")
+        self.assertEqual(late.status_code, 409, late.text[:500])
+        self.assertTrue(any("reset-second-factor erin" in row[1] for row in self.audit_rows("admin")))
+
+    def test_an_app_requiring_a_second_factor_steps_up_a_password_session(self):
+        b = Browser(self)
+        first = self.login_to(b, "plain", "bob")
+        self.assertEqual(first.status_code, 302)  # no factor needed for "plain"
+        r = b.get("/sso/usp.do", action="zfRedirect", servicecode="strict")
+        self.assertEqual(r.status_code, 302)
+        q = query_of(r.headers["Location"])
+        self.assertEqual((q.get("mfa"), q.get("renew")), ("1", "true"))
+        page = b.password(b.get(r.headers["Location"]), "bob")
+        _, _, nxt = self.enrol_at_login(b, page)
+        done = b.follow(b.get(nxt))
+        self.assertTrue(done.headers["Location"].startswith("http://127.0.0.1:9/strict/cb?ticket="))
+
+    # ---- OIDC and CAS ----
+
+    def oidc(self, b, **extra):
+        params = {"response_type": "code", "client_id": "rp", "scope": "openid",
+                  "redirect_uri": "http://127.0.0.1:9/rp/cb", "state": secrets.token_hex(4)}
+        params.update(extra)
+        return b.follow(b.get(self.server.url("/sso/oidc/authorize"), **params))
+
+    def id_token(self, location):
+        code = query_of(location)["code"]
+        r = requests.post(self.server.url("/sso/oidc/token"), auth=("rp", self.rp_secret),
+                          data={"grant_type": "authorization_code", "code": code,
+                                "redirect_uri": "http://127.0.0.1:9/rp/cb"}, timeout=30)
+        self.assertEqual(r.status_code, 200, r.text)
+        return jwt_claims(r.json()["id_token"])
+
+    def test_oidc_acr_values_and_max_age_step_up_and_amr(self):
+        b = Browser(self)
+        page = self.oidc(b)
+        r = b.follow(b.password(page, "dave"))
+        claims = self.id_token(r.headers["Location"])
+        self.assertEqual(claims["amr"], ["pwd"])
+        self.assertEqual(claims["acr"], "urn:tongban:acr:pwd")
+        # acr_values asks for two factors: the session has one, so log in again with both.
+        page = self.oidc(b, acr_values=ACR_MFA)
+        page = b.password(page, "dave")
+        _, codes, nxt = self.enrol_at_login(b, page)
+        r = b.follow(b.get(nxt))
+        claims = self.id_token(r.headers["Location"])
+        self.assertEqual(claims["amr"], ["pwd", "otp", "mfa"])
+        self.assertEqual(claims["acr"], ACR_MFA)
+        # The session now satisfies acr_values without a new login.
+        r = self.oidc(b, acr_values=ACR_MFA)
+        self.assertEqual(r.status_code, 302)
+        self.assertEqual(self.id_token(r.headers["Location"])["acr"], ACR_MFA)
+        # max_age=0: a new login, password and second factor again.
+        page = self.oidc(b, max_age="0")
+        page = b.password(page, "dave")
+        self.assertIn('name="code"', page.text)
+        r = b.follow(b.post_form(page, code=codes[0]))
+        claims = self.id_token(r.headers["Location"])
+        self.assertEqual(claims["amr"], ["pwd", "otp", "mfa"])
+        discovery = requests.get(self.server.url("/sso/oidc/.well-known/openid-configuration"),
+                                 timeout=30).json()
+        self.assertIn(ACR_MFA, discovery["acr_values_supported"])
+
+    def test_cas_renew_asks_for_the_second_factor_again(self):
+        _, codes = self.enrol_in_personal_centre("gina")
+        b = Browser(self)
+        service = "http://127.0.0.1:9/casapp/index"
+        page = b.password(b.follow(b.get("/sso/cas/login", service=service)), "gina")
+        self.assertIn('name="code"', page.text)
+        r = b.follow(b.post_form(page, code=codes[0]))
+        self.assertTrue(r.headers["Location"].startswith(service), r.headers.get("Location"))
+        # A live session answers a plain login at once ...
+        r = b.follow(b.get("/sso/cas/login", service=service))
+        self.assertTrue(r.headers["Location"].startswith(service))
+        # ... renew asks for both factors again.
+        page = b.password(b.follow(b.get("/sso/cas/login", service=service, renew="true")), "gina")
+        self.assertIn('name="code"', page.text)
+        r = b.follow(b.post_form(page, code=codes[1]))
+        ticket = query_of(r.headers["Location"])["ticket"]
+        v = requests.get(self.server.url("/sso/cas/serviceValidate"),
+                         params={"service": service, "ticket": ticket, "renew": "true"},
+                         timeout=30)
+        self.assertIn("authenticationSuccess", v.text)
+
+    # ---- logs ----
+
+    def audit_rows(self, event_prefix):
+        db = sqlite3.connect(os.path.join(self.server.data_dir, "tongban.db"))
+        try:
+            return db.execute("SELECT event, detail || ' ' || userid FROM sso_audit "
+                              "WHERE event LIKE ?", (event_prefix + "%",)).fetchall()
+        finally:
+            db.close()
+
+    def test_zz_no_code_in_any_log(self):
+        self.assertTrue(self.used_codes)
+        log = self.server.read_log()
+        rows = self.audit_rows("")
+        text = log + "\n".join("%s %s" % r for r in rows)
+        for code in self.used_codes:
+            self.assertNotIn(code, text)
+        events = {r[0] for r in rows}
+        self.assertIn("mfa_enrolled", events)
+        self.assertIn("mfa_ok", events)
+        self.assertIn("mfa_failed", events)
+
+
+if __name__ == "__main__":
+    main()
