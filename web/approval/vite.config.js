@@ -10,10 +10,10 @@ export default defineConfig({
   base: '/approval/',
   plugins: [vue()],
   resolve: {
-    // web/shared: components, checks and terms the workbench and the hall share.
+    // web/shared: the staff shell, transport, checks and terms the web apps share.
     alias: { '@shared': fileURLToPath(new URL('../shared', import.meta.url)) },
     // Shared files sit outside this app: their imports resolve to this app's copies.
-    dedupe: ['vue', 'vue-i18n', 'element-plus'],
+    dedupe: ['vue', 'vue-i18n', 'vue-router', 'element-plus'],
   },
   build: {
     outDir: 'dist',

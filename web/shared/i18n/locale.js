@@ -16,6 +16,9 @@ const ELEMENT_LOCALES = { 'zh-CN': elementZhCn, en: elementEn }
 
 let current = null // { i18n, storageKey } of this page's app
 
+// Element Plus's messages in the app's language (read after createLocale).
+export const elementLocale = computed(() => ELEMENT_LOCALES[current?.i18n.global.locale.value ?? 'zh-CN'])
+
 export function createLocale(storageKey, messages) {
   const saved = window.localStorage.getItem(storageKey)
   const i18n = createI18n({
@@ -26,7 +29,6 @@ export function createLocale(storageKey, messages) {
   })
   document.documentElement.lang = i18n.global.locale.value
   current = { i18n, storageKey }
-  const elementLocale = computed(() => ELEMENT_LOCALES[i18n.global.locale.value])
   return { i18n, elementLocale }
 }
 
