@@ -13,35 +13,13 @@
 #include "crypto/encoding.h"
 #include "http/url.h"
 #include "sso/cas_oidc_support.h"
-#include "sso/sessions.h"
-#include "sso/signed_api.h"
+#include "webapi/callers.h"
+#include "webapi/errors.h"
+#include "webapi/route_table.h"
 
 namespace tongban::approval {
 
 namespace {
-
-std::vector<std::string_view> Split(std::string_view path) {
-  std::vector<std::string_view> out;
-  while (!path.empty()) {
-    size_t slash = path.find('/');
-    out.push_back(path.substr(0, slash));
-    if (slash == std::string_view::npos) break;
-    path.remove_prefix(slash + 1);
-  }
-  return out;
-}
-
-std::vector<std::string> SplitList(std::string_view text, char sep) {
-  std::vector<std::string> out;
-  while (!text.empty()) {
-    size_t at = text.find(sep);
-    std::string_view item = text.substr(0, at);
-    if (!item.empty()) out.emplace_back(item);
-    if (at == std::string_view::npos) break;
-    text.remove_prefix(at + 1);
-  }
-  return out;
-}
 
 // What a caller reads for each code when the error carries no Chinese of its own.
 std::string_view ChineseFor(int c) {
@@ -117,35 +95,10 @@ int HttpStatusFor(const Error& e) {
       return 403;
     case api_code::kThrottled:
       return 429;
-    case errc::kInvalidArgument:
-    case errc::kExpired:
-      return 400;
-    case errc::kNotFound:
-      return 404;
-    case errc::kAlreadyExists:
-    case errc::kConflict:
-      return 409;
-    case errc::kPermissionDenied:
-      return 403;
-    case errc::kTooLarge:
-      return 413;
-    case errc::kUnavailable:
-      return 503;
     default:
+      if (int generic = webapi::GenericStatus(e.code)) return generic;
       return e.code >= 1000 && e.code < 10000 ? 400 : 500;
   }
-}
-
-bool IsAscii(std::string_view text) {
-  return std::all_of(text.begin(), text.end(),
-                     [](char c) { return static_cast<unsigned char>(c) < 0x80; });
-}
-
-void WriteError(http::Response& response, int status, int error_code, std::string_view message) {
-  codec::Value error = codec::Value::Object(2);
-  error.Set("code", error_code).Set("message", message);
-  response.SetJson(status,
-                   codec::RenderJson(codec::Value::Object(1).Set("error", std::move(error))));
 }
 
 // Every error leaves with a Chinese message: the component's own when it wrote
@@ -154,66 +107,36 @@ void WriteError(http::Response& response, const Error& e) {
   const int status = HttpStatusFor(e);
   if (status == 500) {
     spdlog::error("approval api: {}", e.message);
-    WriteError(response, 500, 500, "内部错误，请查看服务器日志");
+    webapi::WriteError(response, 500, 500, "内部错误，请查看服务器日志");
     return;
   }
   const int shown = e.code == api_code::kBadTransferTarget ? code::kNotYourStep
                     : e.code >= 100                        ? e.code
                                                            : status;
   std::string message;
-  if (!e.message.empty() && !IsAscii(e.message)) {
+  if (!e.message.empty() && !webapi::IsAscii(e.message)) {
     message = e.message;
   } else {
     std::string_view chinese = ChineseFor(e.code);
     message = chinese.empty() ? std::string("请求被拒绝") : std::string(chinese);
     if (!e.message.empty()) message.append("（").append(e.message).append("）");
   }
-  WriteError(response, status, shown, message);
-}
-
-bool IsMutation(std::string_view method) { return method != "GET" && method != "HEAD"; }
-
-// The signed call's parameters: the URL query (a body is the payload, covered
-// by the body_sha256 parameter).
-class QueryParams final : public sso::CallParams {
- public:
-  explicit QueryParams(const http::Request& request) : request_(request) {}
-  std::string_view Get(std::string_view name) const override { return request_.ParamOr(name); }
-  std::vector<std::string_view> Names() const override {
-    std::vector<std::string_view> names;
-    for (const auto& entry : request_.params()) names.push_back(entry.name);
-    return names;
-  }
-
- private:
-  const http::Request& request_;
-};
-
-sso::SignedApiOptions SignedOptions(const sso::SsoSettings& s) {
-  sso::SignedApiOptions o;
-  o.soap_service = "ApprovalApi";
-  o.sign_window = s.sign_window;
-  o.replay_protection = s.replay_protection;
-  o.time_zone = s.sign_time_zone;
-  return o;
+  webapi::WriteError(response, status, shown, message);
 }
 
 }  // namespace
 
 struct ApprovalApi::Impl {
   explicit Impl(Services s)
-      : services(std::move(s)),
-        sessions(services.sso.tickets, services.sso.clock, services.sso.random,
-                 sso::LifetimesOf(services.sso.settings)),
-        login_pages(services.sso.settings, sessions),
-        signed_api(SignedOptions(services.sso.settings), services.sso.directory,
-                   services.sso.tickets, services.sso.clock) {
-    AddCaseRoutes(routes);
-    AddMatterRoutes(routes);
-    AddPreferenceRoutes(routes);
-    AddSupervisionRoutes(routes);
-    AddNoticeRoutes(routes);
-    AddPublicRoutes(routes);
+      : services(std::move(s)), browser(services.sso), signed_calls(services.sso, "ApprovalApi") {
+    std::vector<Route> list;
+    AddCaseRoutes(list);
+    AddMatterRoutes(list);
+    AddPreferenceRoutes(list);
+    AddSupervisionRoutes(list);
+    AddNoticeRoutes(list);
+    AddPublicRoutes(list);
+    for (Route& route : list) routes.Add(std::move(route));
   }
 
   std::string ApiPrefix() const { return services.settings.context_path + "/api/"; }
@@ -221,41 +144,24 @@ struct ApprovalApi::Impl {
   // The staff actor of the SSO session, or the error to answer. An applicant
   // (require_role false: the hall's online application) needs no approval role.
   Result<Actor> Staff(const http::Request& request, std::string* csrf, bool require_role = true) {
-    auto cookie = request.Cookie(sso::kSessionCookieName);
-    if (!cookie || cookie->empty()) return ApiError(api_code::kNotLoggedIn, "请先登录");
-    auto session = sessions.Resume(*cookie);
-    if (!session.ok()) {
-      if (session.error().code == errc::kNotFound) {
-        return ApiError(api_code::kNotLoggedIn, "登录已失效，请重新登录");
-      }
-      return session.error();
-    }
-    auto user = services.sso.directory.CachedUser(session->userid);
-    if (!user.ok()) return ApiError(api_code::kNotStaff, "用户不存在或已被删除");
-    if (!(*user)->active()) return ApiError(api_code::kNotStaff, "用户已停用或锁定");
+    auto session = browser.Resume(request, api_code::kNotLoggedIn);
+    if (!session.ok()) return session.error();
+    auto user = browser.ActiveUser(session->userid, api_code::kNotStaff);
+    if (!user.ok()) return user.error();
     auto roles = services.sso.directory.UserRoles(session->userid, kAppCode);
     if (!roles.ok()) return roles.error();
     if (require_role && roles->empty())
       return ApiError(api_code::kNotStaff, "您没有统一审批系统的角色，请联系管理员授权");
-    if (IsMutation(request.method())) {
-      std::string_view token = request.Header("X-CSRF-Token").value_or("");
-      std::optional<std::string_view> origin = request.Header("Origin");
-      const bool origin_ok = !origin || *origin == sso::PublicBase(services.sso.settings, request);
-      if (!origin_ok || token.empty() || !crypto::ConstantTimeEquals(token, session->csrf)) {
-        return ApiError(api_code::kCsrfFailed, "CSRF 校验失败，请刷新页面后重试");
-      }
+    if (Status csrf_ok = browser.CheckCsrf(request, *session, api_code::kCsrfFailed);
+        !csrf_ok.ok()) {
+      return csrf_ok.error();
     }
     Actor actor;
     actor.kind = Actor::Kind::kStaff;
     actor.userid = (*user)->userid;
     actor.username = (*user)->username;
     for (const directory::Role& role : *roles) actor.roles.push_back(role.rolecode);
-    actor.orgs.push_back((*user)->orgcoding);
-    for (std::string& org : SplitList((*user)->extendorgcoding, ';')) {
-      if (std::find(actor.orgs.begin(), actor.orgs.end(), org) == actor.orgs.end()) {
-        actor.orgs.push_back(std::move(org));
-      }
-    }
+    actor.orgs = webapi::UserOrgs(**user);
     *csrf = session->csrf;
     return actor;
   }
@@ -266,20 +172,11 @@ struct ApprovalApi::Impl {
   // body_sha256 binding the body. The app must belong to an org; it acts for
   // the orgs under its org_scope, or under its own org when it has none.
   Result<Actor> System(const http::Request& request, std::string_view method, std::string* scope) {
-    QueryParams params(request);
-    if (params.Get("signmethod").empty()) {
-      return ApiError(api_code::kSystemRefused,
-                      "审批接口要求请求签名（signmethod=hmac-sha256 或 hmac-sm3）");
-    }
-    if (!request.body().empty() &&
-        !crypto::ConstantTimeEquals(params.Get("body_sha256"), crypto::Sha256Hex(request.body()))) {
-      return ApiError(api_code::kSystemRefused, "body_sha256 与请求体不符");
-    }
-    auto app = signed_api.Authenticate(params, method, request.remote_ip());
-    if (!app.ok()) {
-      return ApiError(api_code::kSystemRefused, "接入资源认证失败：" + app.error().message + "（" +
-                                                    std::to_string(app.error().code) + "）");
-    }
+    auto app = signed_calls.Authenticate(request, method,
+                                         {.refused = api_code::kSystemRefused,
+                                          .api_name = "审批接口",
+                                          .body = webapi::BodyBinding::kWhenBodyPresent});
+    if (!app.ok()) return app.error();
     const directory::App& a = **app;
     if (a.orgcoding.empty() && a.org_scope.empty()) {
       return ApiError(api_code::kSystemRefused, "接入资源不属于任何机构，无权调用审批接口");
@@ -293,38 +190,14 @@ struct ApprovalApi::Impl {
   }
 
   void Handle(const http::Request& request, http::Response& response) {
-    response.AddHeader("Cache-Control", "no-store");
-    response.AddHeader("X-Content-Type-Options", "nosniff");
+    webapi::SetApiHeaders(response);
     const std::string_view relative = request.path().substr(ApiPrefix().size());
-    std::vector<std::string_view> segments = Split(relative);
-    bool path_known = false;
-    for (const Route& route : routes) {
-      std::vector<std::string_view> pattern = Split(route.pattern);
-      if (pattern.size() != segments.size()) continue;
-      std::vector<std::string> args;
-      bool match = true;
-      for (size_t i = 0; i < pattern.size() && match; ++i) {
-        if (pattern[i].starts_with(':')) {
-          match = !segments[i].empty();
-          args.emplace_back(segments[i]);
-        } else {
-          match = pattern[i] == segments[i];
-        }
-      }
-      if (!match) continue;
-      path_known = true;
-      if (route.method != request.method() &&
-          !(route.method == "GET" && request.method() == "HEAD")) {
-        continue;
-      }
-      Run(route, relative, std::move(args), request, response);
+    auto found = routes.Find(request.method(), relative);
+    if (!found.route) {
+      webapi::WriteRouteMiss(response, found.path_known);
       return;
     }
-    if (path_known) {
-      WriteError(response, 405, 405, "不支持的请求方法");
-    } else {
-      WriteError(response, 404, 404, "没有这个接口");
-    }
+    Run(*found.route, relative, std::move(found.args), request, response);
   }
 
   void Run(const Route& route, std::string_view relative, std::vector<std::string> args,
@@ -340,15 +213,10 @@ struct ApprovalApi::Impl {
             // Back to the app the caller came from: the workbench or the hall.
             const std::string& back =
                 applicant ? services.settings.hall_path : services.settings.context_path;
-            codec::Value error = codec::Value::Object(3);
-            error.Set("code", api_code::kNotLoggedIn)
-                .Set("message", actor.error().message)
-                .Set("login", login_pages.LoginUrl(
-                                  request,
-                                  sso::PublicBase(services.sso.settings, request) + back + "/",
-                                  false));
-            response.SetJson(
-                401, codec::RenderJson(codec::Value::Object(1).Set("error", std::move(error))));
+            webapi::WriteError(
+                response, 401, api_code::kNotLoggedIn, actor.error().message,
+                browser.LoginUrl(request,
+                                 sso::PublicBase(services.sso.settings, request) + back + "/"));
             return;
           }
           WriteError(response, actor.error());
@@ -380,7 +248,7 @@ struct ApprovalApi::Impl {
     if (!request.body().empty() && type.starts_with("application/json")) {
       auto body = codec::ParseJson(request.body());
       if (!body.ok()) {
-        WriteError(response, 400, 400, "请求体不是合法的 JSON：" + body.error().message);
+        webapi::WriteError(response, 400, 400, "请求体不是合法的 JSON：" + body.error().message);
         return;
       }
       call.body = std::move(*body);
@@ -391,7 +259,7 @@ struct ApprovalApi::Impl {
     } catch (const std::exception& e) {
       // A programming error: answered with a body, logged without the request.
       spdlog::error("approval api {} {}: {}", route.method, route.pattern, e.what());
-      WriteError(response, 500, 500, "内部错误，请查看服务器日志");
+      webapi::WriteError(response, 500, 500, "内部错误，请查看服务器日志");
       return;
     }
     if (!result.ok()) {
@@ -402,10 +270,9 @@ struct ApprovalApi::Impl {
   }
 
   Services services;
-  sso::SessionStore sessions;
-  sso::LoginPageSessions login_pages;
-  sso::SignedApi signed_api;
-  std::vector<Route> routes;
+  webapi::BrowserGate browser;
+  webapi::SignedGate signed_calls;
+  webapi::RouteTable<Route> routes;
 };
 
 ApprovalApi::ApprovalApi(Services services) : impl_(std::make_unique<Impl>(std::move(services))) {}

@@ -95,85 +95,6 @@ Result<CalendarEntry> EntryFromRow(std::string division, const std::string& day,
   return CalendarEntry{std::move(division), *parsed, *parsed_kind, std::move(note)};
 }
 
-// RFC 4180 records (quoted fields with commas, quotes and line breaks; CRLF or
-// LF; an optional UTF-8 byte-order mark), as spreadsheets save them.
-class CsvRecords {
- public:
-  static constexpr size_t kMaxFieldBytes = 64 * 1024;
-  static constexpr size_t kMaxFields = 64;
-
-  explicit CsvRecords(std::istream& in) : in_(*in.rdbuf()) {}
-
-  // The next record into `fields`; false at the end of the input.
-  Result<bool> Next(std::vector<std::string>* fields) {
-    using Traits = std::streambuf::traits_type;
-    fields->clear();
-    if (first_) {
-      first_ = false;
-      if (in_.sgetc() == 0xEF) {
-        in_.sbumpc();
-        if (in_.sbumpc() != 0xBB || in_.sbumpc() != 0xBF) {
-          return Error::InvalidArgument("line 1: the file does not start with UTF-8 text");
-        }
-      }
-    }
-    if (Traits::eq_int_type(in_.sgetc(), Traits::eof())) return false;
-    record_line_ = line_;
-    auto error = [&](const std::string& what) {
-      return Error::InvalidArgument("line " + std::to_string(line_) + ": " + what);
-    };
-    std::string field;
-    bool quoted = false;
-    bool was_quoted = false;
-    while (true) {
-      int c = in_.sbumpc();
-      if (Traits::eq_int_type(c, Traits::eof())) {
-        if (quoted) return error("unterminated quoted field");
-        fields->push_back(std::move(field));
-        return true;
-      }
-      char ch = static_cast<char>(c);
-      if (quoted) {
-        if (ch == '"' && in_.sgetc() == '"') {
-          in_.sbumpc();
-          field += '"';
-        } else if (ch == '"') {
-          quoted = false;
-          was_quoted = true;
-        } else {
-          if (ch == '\n') ++line_;
-          field += ch;
-        }
-      } else if (ch == ',') {
-        fields->push_back(std::move(field));
-        field.clear();
-        was_quoted = false;
-      } else if (ch == '\r' || ch == '\n') {
-        if (ch == '\r' && in_.sgetc() == '\n') in_.sbumpc();
-        ++line_;
-        fields->push_back(std::move(field));
-        return true;
-      } else if (ch == '"' && field.empty() && !was_quoted) {
-        quoted = true;
-      } else if (was_quoted) {
-        return error("text after a closing quote");
-      } else {
-        field += ch;
-      }
-      if (field.size() > kMaxFieldBytes) return error("a field is longer than 64 KiB");
-      if (fields->size() >= kMaxFields) return error("too many fields");
-    }
-  }
-
-  int64_t record_line() const { return record_line_; }
-
- private:
-  std::streambuf& in_;
-  int64_t line_ = 1;
-  int64_t record_line_ = 0;
-  bool first_ = true;
-};
-
 bool IsBlank(const std::vector<std::string>& fields) {
   return std::all_of(fields.begin(), fields.end(),
                      [](const std::string& f) { return TrimSpaces(f).empty(); });
@@ -181,7 +102,7 @@ bool IsBlank(const std::vector<std::string>& fields) {
 
 // Reads a whole import, checking every row before anything is written.
 Result<std::vector<CalendarEntry>> ParseImport(std::istream& csv) {
-  CsvRecords reader(csv);
+  codec::CsvReader reader(csv);
   std::vector<std::string> fields;
   Result<bool> more = reader.Next(&fields);
   if (!more.ok()) return std::move(more).error();
@@ -217,7 +138,7 @@ Result<std::vector<CalendarEntry>> ParseImport(std::istream& csv) {
                              " rows");
     }
     CalendarEntry entry;
-    entry.division = std::string(TrimSpaces(codec::CsvFieldValue(fields[0])));
+    entry.division = std::string(TrimSpaces(fields[0]));
     std::string_view date = TrimSpaces(fields[1]);
     Result<Day> day = ParseDay(date);
     if (!day.ok()) return Error::InvalidArgument(at + day.error().message);
@@ -228,7 +149,7 @@ Result<std::vector<CalendarEntry>> ParseImport(std::istream& csv) {
                                     "\" is not holiday, workday, 休 or 班");
     }
     entry.kind = *kind;
-    if (fields.size() > 3) entry.note = std::string(codec::CsvFieldValue(fields[3]));
+    if (fields.size() > 3) entry.note = fields[3];
     Status valid = CheckEntry(entry);
     if (!valid.ok()) return Error::InvalidArgument(at + valid.error().message);
     auto [it, inserted] =

@@ -15,7 +15,6 @@
 #include "codec/value.h"
 #include "codec/xlsx.h"
 #include "core/utf8.h"
-#include "directory/csv.h"
 #include "directory/validators.h"
 #include "store/sql_dialect.h"
 
@@ -1020,7 +1019,7 @@ Result<bool> MatterCatalogue::IsEnabledTemplate(std::string_view sha256) {
 }
 
 Result<int64_t> MatterCatalogue::ImportCsv(std::istream& in) {
-  directory::internal::CsvReader reader(in);
+  codec::CsvReader reader(in);
   std::vector<std::string> header;
   auto got = reader.Next(&header);
   if (!got.ok()) return std::move(got).error();
@@ -1044,7 +1043,7 @@ Status MatterCatalogue::ExportCsv(std::ostream& out) {
   std::string text;
   for (const auto& row : *rows) {
     std::vector<std::string_view> fields(row.begin(), row.end());
-    directory::internal::AppendCsvRecord(fields, &text);
+    codec::AppendCsvRecord(fields, &text);
   }
   out << text;
   out.flush();

@@ -16,6 +16,8 @@
 #include "http/url.h"
 #include "sso/cas_oidc_support.h"
 #include "sso/second_factors.h"
+#include "webapi/errors.h"
+#include "webapi/route_table.h"
 
 namespace tongban::console {
 
@@ -24,17 +26,6 @@ namespace {
 namespace code = directory::code;
 
 constexpr int kCsrfFailed = 4031;
-
-std::vector<std::string_view> Split(std::string_view path) {
-  std::vector<std::string_view> out;
-  while (!path.empty()) {
-    size_t slash = path.find('/');
-    out.push_back(path.substr(0, slash));
-    if (slash == std::string_view::npos) break;
-    path.remove_prefix(slash + 1);
-  }
-  return out;
-}
 
 // What an administrator reads for the spec codes the console meets most.
 std::string_view ChineseFor(int c) {
@@ -88,14 +79,6 @@ namespace {
 
 int HttpStatusFor(const Error& e) {
   switch (e.code) {
-    case errc::kInvalidArgument:
-    case errc::kExpired: return 400;
-    case errc::kNotFound: return 404;
-    case errc::kAlreadyExists:
-    case errc::kConflict: return 409;
-    case errc::kPermissionDenied: return 403;
-    case errc::kTooLarge: return 413;
-    case errc::kUnavailable: return 503;
     case code::kOrgNotFound:
     case code::kOrgReadNotFound:
     case code::kUserNotFound:
@@ -112,16 +95,15 @@ int HttpStatusFor(const Error& e) {
     case code::kUserMobileExists:
     case code::kGrantLoginShared:
       return 409;
-    default: return e.code >= 1000 ? 400 : 500;
+    default:
+      if (int generic = webapi::GenericStatus(e.code)) return generic;
+      return e.code >= 1000 ? 400 : 500;
   }
 }
 
 void SetError(http::Response& response, int status, int error_code, std::string_view message,
               std::string_view login = {}) {
-  codec::Value error = codec::Value::Object(3);
-  error.Set("code", error_code).Set("message", message);
-  if (!login.empty()) error.Set("login", login);
-  response.SetJson(status, codec::RenderJson(codec::Value::Object(1).Set("error", std::move(error))));
+  webapi::WriteError(response, status, error_code, message, login);
 }
 
 void SetError(http::Response& response, const Error& e) {
@@ -136,8 +118,7 @@ void SetError(http::Response& response, const Error& e) {
     return;
   }
   // Generic errors carry the Directory's English detail: lead with a Chinese word.
-  const bool english = std::all_of(e.message.begin(), e.message.end(),
-                                   [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+  const bool english = webapi::IsAscii(e.message);
   if (!english || e.message.empty()) {
     SetError(response, status, status, e.message.empty() ? "请求被拒绝" : e.message);
     return;
@@ -149,8 +130,6 @@ void SetError(http::Response& response, const Error& e) {
   SetError(response, status, status, std::string(lead) + "（" + e.message + "）");
 }
 
-bool IsMutation(std::string_view method) { return method != "GET" && method != "HEAD"; }
-
 }  // namespace
 
 struct AdminApi::Impl {
@@ -161,10 +140,12 @@ struct AdminApi::Impl {
         logout(c, sessions, audit),
         login_pages(c.settings, sessions),
         services{c, sessions, logout, audit} {
-    AddOperationRoutes(routes);
-    AddDirectoryRoutes(routes);
-    AddAppRoutes(routes);
-    AddSecondFactorRoutes(routes);
+    std::vector<Route> list;
+    AddOperationRoutes(list);
+    AddDirectoryRoutes(list);
+    AddAppRoutes(list);
+    AddSecondFactorRoutes(list);
+    for (Route& route : list) routes.Add(std::move(route));
   }
 
   std::string ApiPrefix() const { return context.settings.context_path + "/admin/api/"; }
@@ -210,7 +191,7 @@ struct AdminApi::Impl {
       SetError(response, 401, 401, "管理员需要双因素认证，请重新登录", login);
       return std::nullopt;
     }
-    if (IsMutation(request.method())) {
+    if (webapi::IsMutation(request.method())) {
       std::string_view token = request.Header("X-CSRF-Token").value_or("");
       std::optional<std::string_view> origin = request.Header("Origin");
       const bool origin_ok =
@@ -224,36 +205,17 @@ struct AdminApi::Impl {
   }
 
   void Handle(const http::Request& request, http::Response& response) {
-    response.AddHeader("Cache-Control", "no-store");
-    response.AddHeader("X-Content-Type-Options", "nosniff");
+    webapi::SetApiHeaders(response);
     auto admin = Authenticate(request, response);
     if (!admin) return;
-    std::vector<std::string_view> segments = Split(request.path().substr(ApiPrefix().size()));
-    bool path_known = false;
-    for (const Route& route : routes) {
-      std::vector<std::string_view> pattern = Split(route.pattern);
-      if (pattern.size() != segments.size()) continue;
-      std::vector<std::string> args;
-      bool match = true;
-      for (size_t i = 0; i < pattern.size() && match; ++i) {
-        if (pattern[i].starts_with(':')) {
-          match = !segments[i].empty();
-          args.emplace_back(segments[i]);
-        } else {
-          match = pattern[i] == segments[i];
-        }
-      }
-      if (!match) continue;
-      path_known = true;
-      if (route.method != request.method()) continue;
-      Run(route, std::move(args), request, response, *admin);
+    // The console's routes answer exactly their method (no HEAD for GET).
+    auto found = routes.Find(request.method(), request.path().substr(ApiPrefix().size()),
+                             /*head_as_get=*/false);
+    if (!found.route) {
+      webapi::WriteRouteMiss(response, found.path_known);
       return;
     }
-    if (path_known) {
-      SetError(response, 405, 405, "不支持的请求方法");
-    } else {
-      SetError(response, 404, 404, "没有这个接口");
-    }
+    Run(*found.route, std::move(found.args), request, response, *admin);
   }
 
   void Run(const Route& route, std::vector<std::string> args, const http::Request& request,
@@ -294,7 +256,7 @@ struct AdminApi::Impl {
   sso::UnifiedLogout logout;
   sso::LoginPageSessions login_pages;
   Services services;
-  std::vector<Route> routes;
+  webapi::RouteTable<Route> routes;
 };
 
 AdminApi::AdminApi(sso::SsoContext& context) : impl_(std::make_unique<Impl>(context)) {}

@@ -16,8 +16,9 @@
 #include "exchange/runner.h"
 #include "exchange/sql_util.h"
 #include "sso/cas_oidc_support.h"
-#include "sso/sessions.h"
-#include "sso/signed_api.h"
+#include "webapi/callers.h"
+#include "webapi/errors.h"
+#include "webapi/route_table.h"
 
 namespace tongban::exchange {
 
@@ -52,40 +53,17 @@ struct Route {
   Handler handler;
 };
 
-std::vector<std::string_view> Split(std::string_view path) {
-  std::vector<std::string_view> out;
-  while (!path.empty()) {
-    size_t slash = path.find('/');
-    out.push_back(path.substr(0, slash));
-    if (slash == std::string_view::npos) break;
-    path.remove_prefix(slash + 1);
-  }
-  return out;
-}
-
 int HttpStatusFor(const Error& e) {
   switch (e.code) {
-    case errc::kInvalidArgument:
-    case errc::kExpired:
-      return 400;
-    case errc::kNotFound:
-      return 404;
-    case errc::kAlreadyExists:
-    case errc::kConflict:
-      return 409;
-    case errc::kPermissionDenied:
-      return 403;
-    case errc::kTooLarge:
-      return 413;
-    case errc::kUnavailable:
-      return 503;
     case kNotLoggedIn:
       return 401;
     case kCsrfFailed:
     case kSystemRefused:
       return 403;
-    default:
-      return 500;
+    default: {
+      const int generic = webapi::GenericStatus(e.code);
+      return generic != 0 ? generic : 500;
+    }
   }
 }
 
@@ -96,8 +74,7 @@ void WriteError(http::Response& response, const Error& e) {
     spdlog::error("exchange api: {}", e.message);
     message = "内部错误，请查看服务器日志";
   }
-  json body = {{"error", {{"code", e.code < 1000 ? status : e.code}, {"message", message}}}};
-  response.SetJson(status, body.dump());
+  webapi::WriteError(response, status, e.code < 1000 ? status : e.code, message);
 }
 
 Result<int64_t> Id(const std::string& text) {
@@ -107,20 +84,6 @@ Result<int64_t> Id(const std::string& text) {
   }
   return static_cast<int64_t>(std::stoll(text));
 }
-
-class QueryParams final : public sso::CallParams {
- public:
-  explicit QueryParams(const http::Request& request) : request_(request) {}
-  std::string_view Get(std::string_view name) const override { return request_.ParamOr(name); }
-  std::vector<std::string_view> Names() const override {
-    std::vector<std::string_view> names;
-    for (const auto& entry : request_.params()) names.push_back(entry.name);
-    return names;
-  }
-
- private:
-  const http::Request& request_;
-};
 
 // ---- JSON conversions ----
 
@@ -684,47 +647,26 @@ void AddRoutes(std::vector<Route>& r) {
   });
 }
 
-sso::SignedApiOptions SignedOptions(const sso::SsoSettings& s) {
-  sso::SignedApiOptions o;
-  o.soap_service = "ExchangeApi";
-  o.sign_window = s.sign_window;
-  o.replay_protection = s.replay_protection;
-  o.time_zone = s.sign_time_zone;
-  return o;
-}
-
 }  // namespace
 
 struct ExchangeApi::Impl {
-  explicit Impl(ApiServices s)
-      : services(s),
-        sessions(s.sso.tickets, s.sso.clock, s.sso.random, sso::LifetimesOf(s.sso.settings)),
-        signed_api(SignedOptions(s.sso.settings), s.sso.directory, s.sso.tickets, s.sso.clock) {
-    AddRoutes(routes);
+  explicit Impl(ApiServices s) : services(s), browser(s.sso), signed_calls(s.sso, "ExchangeApi") {
+    std::vector<Route> list;
+    AddRoutes(list);
+    for (Route& route : list) routes.Add(std::move(route));
   }
 
   // Under the SSO context path, where the browser sends the SSO session cookie (Path=/sso).
   std::string ApiPrefix() const { return services.sso.settings.context_path + "/exchange/api/"; }
 
   Result<std::string> Admin(const http::Request& request, std::string* csrf) {
-    auto cookie = request.Cookie(sso::kSessionCookieName);
-    if (!cookie || cookie->empty()) return Error{kNotLoggedIn, "请先登录"};
-    auto session = sessions.Resume(*cookie);
-    if (!session.ok()) {
-      if (session.error().code == errc::kNotFound)
-        return Error{kNotLoggedIn, "登录已失效，请重新登录"};
-      return session.error();
-    }
+    auto session = browser.Resume(request, kNotLoggedIn);
+    if (!session.ok()) return session.error();
     auto admin = services.sso.directory.IsPlatformAdmin(session->userid);
     if (!admin.ok()) return admin.error();
     if (!*admin) return Error::PermissionDenied("需要平台管理员权限");
-    if (request.method() != "GET" && request.method() != "HEAD") {
-      std::string_view token = request.Header("X-CSRF-Token").value_or("");
-      std::optional<std::string_view> origin = request.Header("Origin");
-      const bool origin_ok = !origin || *origin == sso::PublicBase(services.sso.settings, request);
-      if (!origin_ok || token.empty() || !crypto::ConstantTimeEquals(token, session->csrf)) {
-        return Error{kCsrfFailed, "CSRF 校验失败，请刷新页面后重试"};
-      }
+    if (Status csrf_ok = browser.CheckCsrf(request, *session, kCsrfFailed); !csrf_ok.ok()) {
+      return csrf_ok.error();
     }
     *csrf = session->csrf;
     return session->userid;
@@ -733,53 +675,23 @@ struct ExchangeApi::Impl {
   // tongban's request signature over the API path, body_sha256 binding the body, as the
   // approval API's department calls (docs/integrate-zj.md §2a).
   Result<std::string> System(const http::Request& request, std::string_view method) {
-    QueryParams params(request);
-    if (params.Get("signmethod").empty()) {
-      return Error{kSystemRefused, "交换接口要求请求签名（signmethod=hmac-sha256 或 hmac-sm3）"};
-    }
-    if (!request.body().empty() &&
-        !crypto::ConstantTimeEquals(params.Get("body_sha256"), crypto::Sha256Hex(request.body()))) {
-      return Error{kSystemRefused, "body_sha256 与请求体不符"};
-    }
-    auto app = signed_api.Authenticate(params, method, request.remote_ip());
-    if (!app.ok()) {
-      return Error{kSystemRefused, "接入资源认证失败：" + app.error().message + "（" +
-                                       std::to_string(app.error().code) + "）"};
-    }
+    auto app = signed_calls.Authenticate(request, method,
+                                         {.refused = kSystemRefused,
+                                          .api_name = "交换接口",
+                                          .body = webapi::BodyBinding::kWhenBodyPresent});
+    if (!app.ok()) return app.error();
     return (*app)->servicecode;
   }
 
   void Handle(const http::Request& request, http::Response& response) {
-    response.AddHeader("Cache-Control", "no-store");
-    response.AddHeader("X-Content-Type-Options", "nosniff");
+    webapi::SetApiHeaders(response);
     const std::string_view relative = request.path().substr(ApiPrefix().size());
-    std::vector<std::string_view> segments = Split(relative);
-    bool path_known = false;
-    for (const Route& route : routes) {
-      std::vector<std::string_view> pattern = Split(route.pattern);
-      if (pattern.size() != segments.size()) continue;
-      std::vector<std::string> args;
-      bool match = true;
-      for (size_t i = 0; i < pattern.size() && match; ++i) {
-        if (pattern[i].starts_with(':')) {
-          match = !segments[i].empty();
-          args.emplace_back(segments[i]);
-        } else {
-          match = pattern[i] == segments[i];
-        }
-      }
-      if (!match) continue;
-      path_known = true;
-      if (route.method != request.method() &&
-          !(route.method == "GET" && request.method() == "HEAD")) {
-        continue;
-      }
-      Run(route, relative, std::move(args), request, response);
+    auto found = routes.Find(request.method(), relative);
+    if (!found.route) {
+      webapi::WriteRouteMiss(response, found.path_known);
       return;
     }
-    WriteError(response,
-               path_known ? Error{405, "不支持的请求方法"} : Error::NotFound("没有这个接口"));
-    if (path_known) response.set_status(405);
+    Run(*found.route, relative, std::move(found.args), request, response);
   }
 
   void Run(const Route& route, std::string_view relative, std::vector<std::string> args,
@@ -815,9 +727,9 @@ struct ExchangeApi::Impl {
   }
 
   ApiServices services;
-  sso::SessionStore sessions;
-  sso::SignedApi signed_api;
-  std::vector<Route> routes;
+  webapi::BrowserGate browser;
+  webapi::SignedGate signed_calls;
+  webapi::RouteTable<Route> routes;
 };
 
 ExchangeApi::ExchangeApi(ApiServices services) : impl_(std::make_unique<Impl>(services)) {}

@@ -14,6 +14,9 @@
 #include "exchange/transfer_api.h"
 #include "sso/sessions.h"
 #include "sso/signed_api.h"
+#include "webapi/callers.h"
+#include "webapi/errors.h"
+#include "webapi/route_table.h"
 
 namespace tongban::exchange {
 namespace {
@@ -27,17 +30,6 @@ constexpr int kNotLoggedIn = 4011;
 constexpr int kNotAdmin = 4033;
 constexpr int kUseRange = 7107;
 constexpr int kRangeUnsatisfiable = 7108;
-
-std::vector<std::string_view> Split(std::string_view path) {
-  std::vector<std::string_view> out;
-  while (!path.empty()) {
-    size_t slash = path.find('/');
-    out.push_back(path.substr(0, slash));
-    if (slash == std::string_view::npos) break;
-    path.remove_prefix(slash + 1);
-  }
-  return out;
-}
 
 std::optional<int64_t> ParseInt(std::string_view text) {
   int64_t v = 0;
@@ -67,22 +59,10 @@ int HttpStatusFor(const Error& e) {
       return 413;
     case kRangeUnsatisfiable:
       return 416;
-    case errc::kInvalidArgument:
-    case errc::kExpired:
-      return 400;
-    case errc::kNotFound:
-      return 404;
-    case errc::kAlreadyExists:
-    case errc::kConflict:
-      return 409;
-    case errc::kPermissionDenied:
-      return 403;
-    case errc::kTooLarge:
-      return 413;
-    case errc::kUnavailable:
-      return 503;
-    default:
-      return 500;
+    default: {
+      const int generic = webapi::GenericStatus(e.code);
+      return generic != 0 ? generic : 500;
+    }
   }
 }
 
@@ -99,22 +79,6 @@ void WriteError(http::Response& response, const Error& e) {
   response.SetJson(status,
                    codec::RenderJson(codec::Value::Object(1).Set("error", std::move(error))));
 }
-
-// The signed call's parameters: the URL query only (the body is the payload,
-// bound by body_sha256).
-class QueryParams final : public sso::CallParams {
- public:
-  explicit QueryParams(const http::Request& request) : request_(request) {}
-  std::string_view Get(std::string_view name) const override { return request_.ParamOr(name); }
-  std::vector<std::string_view> Names() const override {
-    std::vector<std::string_view> names;
-    for (const auto& entry : request_.params()) names.push_back(entry.name);
-    return names;
-  }
-
- private:
-  const http::Request& request_;
-};
 
 sso::SignedApiOptions SignedOptions(const sso::SsoSettings& s) {
   sso::SignedApiOptions o;
@@ -257,7 +221,7 @@ class TransferApi {
     response.AddHeader("Cache-Control", "no-store");
     response.AddHeader("X-Content-Type-Options", "nosniff");
     const std::string_view relative = request.path().substr(kApiRoot.size());
-    std::vector<std::string_view> s = Split(relative);
+    std::vector<std::string_view> s = webapi::SplitPath(relative);
     const std::string_view m = request.method();
     // s[0] == "transfers" (the route prefix guarantees it).
     const bool get = m == "GET" || m == "HEAD";
@@ -342,7 +306,7 @@ class TransferApi {
   // tongban's request signature over the API path as the method, the body
   // bound by body_sha256 (as the approval API's department-system calls).
   Result<Caller> Signed(const http::Request& request, std::string_view relative) {
-    QueryParams params(request);
+    webapi::QueryParams params(request);
     if (params.Get("signmethod").empty()) {
       return Error{kSignatureRefused,
                    "the request signature is required (signmethod=hmac-sha256 or hmac-sm3)"};

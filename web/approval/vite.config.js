@@ -2,12 +2,19 @@
 // at /approval/. The dev server proxies the API and the SSO to a running tongban.
 import { defineConfig } from 'vite'
 import vue from '@vitejs/plugin-vue'
+import { fileURLToPath } from 'node:url'
 
 const backend = process.env.TONGBAN_URL || 'http://127.0.0.1:8080'
 
 export default defineConfig({
   base: '/approval/',
   plugins: [vue()],
+  resolve: {
+    // web/shared: the staff shell, transport, checks and terms the web apps share.
+    alias: { '@shared': fileURLToPath(new URL('../shared', import.meta.url)) },
+    // Shared files sit outside this app: their imports resolve to this app's copies.
+    dedupe: ['vue', 'vue-i18n', 'vue-router', 'element-plus'],
+  },
   build: {
     outDir: 'dist',
     emptyOutDir: true,
@@ -15,6 +22,7 @@ export default defineConfig({
     chunkSizeWarningLimit: 1200,
   },
   server: {
+    fs: { allow: ['..'] },
     proxy: {
       '/approval/api': backend,
       '/sso': backend,

@@ -19,7 +19,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { chromium } from 'playwright-core'
-import { checkCreditCode, checkResidentId, creditCodeCheckChar, residentIdCheckChar } from '../src/utils/idcheck.js'
+import { checkCreditCode, checkResidentId, creditCodeCheckChar, residentIdCheckChar } from '../../shared/utils/idcheck.js'
 
 const VIEWPORT = { width: 1366, height: 768 }
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',

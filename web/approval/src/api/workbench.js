@@ -1,7 +1,7 @@
 // Every route of the approval API the workbench calls, in one place, so that a
 // renamed field or route is one edit (docs/api/approval.md). Views import these
 // functions only, never the transport.
-import { api, apiUrl, itemsOf, loadMe, path, upload } from './client.js'
+import { api, apiUrl, itemsOf, loadMe, path, upload } from '@shared/api/client.js'
 
 export { loadMe, itemsOf }
 

@@ -1,38 +1,8 @@
-// Workbench language: Chinese by default, English on request; the choice is kept
-// in localStorage. Element Plus follows through `elementLocale`.
-import { computed } from 'vue'
-import { createI18n } from 'vue-i18n'
-import elementZhCn from 'element-plus/es/locale/lang/zh-cn'
-import elementEn from 'element-plus/es/locale/lang/en'
+// Workbench language: Chinese by default, English on request (@shared/i18n/locale.js).
+import { createLocale } from '@shared/i18n/locale.js'
 import zhCN from './zh-CN.js'
 import en from './en.js'
 
-const STORAGE_KEY = 'tongban.approval.locale'
-const ELEMENT_LOCALES = { 'zh-CN': elementZhCn, en: elementEn }
+export { LOCALES, setLocale } from '@shared/i18n/locale.js'
 
-export const LOCALES = [
-  { code: 'zh-CN', label: '中文' },
-  { code: 'en', label: 'English' },
-]
-
-function savedLocale() {
-  const saved = window.localStorage.getItem(STORAGE_KEY)
-  return LOCALES.some((l) => l.code === saved) ? saved : 'zh-CN'
-}
-
-export const i18n = createI18n({
-  legacy: false,
-  locale: savedLocale(),
-  fallbackLocale: 'zh-CN',
-  messages: { 'zh-CN': zhCN, en },
-})
-
-document.documentElement.lang = i18n.global.locale.value
-
-export const elementLocale = computed(() => ELEMENT_LOCALES[i18n.global.locale.value])
-
-export function setLocale(code) {
-  i18n.global.locale.value = code
-  window.localStorage.setItem(STORAGE_KEY, code)
-  document.documentElement.lang = code
-}
+export const { i18n, elementLocale } = createLocale('tongban.approval.locale', { 'zh-CN': zhCN, en })

@@ -27,13 +27,14 @@ export function path(strings, ...values) {
   )
 }
 
-export function apiUrl(relative, query) {
+// base: the API's root; the hall speaks to approval (default) and payment.
+export function apiUrl(relative, query, base = API_BASE) {
   const params = new URLSearchParams()
   for (const [key, value] of Object.entries(query || {})) {
     if (value !== undefined && value !== null && value !== '') params.append(key, String(value))
   }
   const search = params.toString()
-  return API_BASE + relative + (search ? `?${search}` : '')
+  return base + relative + (search ? `?${search}` : '')
 }
 
 export function ssoUrl(action, extra = {}) {
@@ -59,12 +60,12 @@ function redirectToLogin(data) {
 }
 
 // auth: the call needs the SSO session (a 401 sends the browser to the login).
-async function request(method, relative, { query, body, quiet, auth } = {}) {
+async function request(method, relative, { query, body, quiet, auth, base } = {}) {
   if (auth && MUTATING.has(method) && !csrf) await loadMe()
   const headers = { Accept: 'application/json' }
   if (auth && MUTATING.has(method)) headers['X-CSRF-Token'] = csrf
   if (body !== undefined) headers['Content-Type'] = 'application/json'
-  const response = await fetch(apiUrl(relative, query), {
+  const response = await fetch(apiUrl(relative, query, base), {
     method,
     headers,
     body: body === undefined ? undefined : JSON.stringify(body),

@@ -1,7 +1,7 @@
-// The transport to the approval JSON API (/approval/api/, docs/api/approval.md):
-// same-origin cookies (the SSO session), the CSRF header from GET me on every
-// mutation, a redirect to the SSO login on 401, the API's error shown once in a
-// toast, and uploads with progress. The routes themselves are in workbench.js.
+// The transport of a staff web app to its JSON API (`<app base>/api/`: the
+// approval workbench and the payment console): same-origin cookies (the SSO
+// session), the CSRF header from GET me on every mutation, a redirect to the SSO
+// login on 401, the API's error shown once in a toast, and uploads with progress.
 import { ElMessage } from 'element-plus'
 
 const API_BASE = `${import.meta.env.BASE_URL}api/`
@@ -72,10 +72,13 @@ async function send(method, relative, { query, body, contentType } = {}) {
   return { response, data: await readBody(response) }
 }
 
+// error.detail: the API's whole error object (e.g. an import's bad rows).
 function toError(status, statusText, data) {
   const error = (data && data.error) || {}
   const message = error.message || `HTTP ${status} ${statusText}`
-  return new ApiError(status, error.code ?? status, message)
+  const result = new ApiError(status, error.code ?? status, message)
+  result.detail = error
+  return result
 }
 
 function redirectToLogin(data) {

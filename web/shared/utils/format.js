@@ -1,4 +1,4 @@
-// Display helpers shared by the pages.
+// Display helpers shared by the workbench and the hall.
 
 const pad = (n) => String(n).padStart(2, '0')
 
