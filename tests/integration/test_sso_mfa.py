@@ -25,6 +25,7 @@ import urllib.parse
 import requests
 
 from signed_client import SignedClient, create_app, demo_credentials
+from stores import PrivatePostgres, missing_binaries
 from tongban_harness import TongbanServer, main, run_admin
 
 try:
@@ -115,37 +116,7 @@ class Browser:
         return self.post_form(page, loginname=loginname, password=password)
 
 
-class MfaTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.config_dir = tempfile.mkdtemp(prefix="tongban-mfa-")
-        config = os.path.join(cls.config_dir, "tongban.toml")
-        with open(config, "w") as f:
-            f.write('[server]\ntrusted_proxies = ["127.0.0.1"]\n')
-        cls.server = TongbanServer("--config", config, admin_second_factor=True).start()
-        d = cls.server.data_dir
-        m = next(ADMIN_RE.search(l) for l in cls.server.stdout_lines if ADMIN_RE.search(l))
-        cls.admin_login, cls.admin_password = m.group(1), m.group(2)
-        path = os.path.join(d, "users.csv")
-        with open(path, "w", encoding="utf-8") as f:
-            f.write("loginname,username,orgcoding,loginpwd\n")
-            for u in USERS:
-                f.write("%s,用户%s,001001,%s\n" % (u, u, PASSWORD))
-        run_admin(d, "user", "import", path)
-        create_app(d, "plain", "--open-to-all", "--callback", "http://127.0.0.1:9/plain/cb")
-        create_app(d, "strict", "--open-to-all", "--callback", "http://127.0.0.1:9/strict/cb")
-        run_admin(d, "app", "second-factor", "strict", "--required", "true")
-        cls.rp_secret = create_app(d, "rp", "--protocols", "oidc", "--open-to-all",
-                                   "--callback", "http://127.0.0.1:9/rp/cb")
-        create_app(d, "casapp", "--protocols", "cas", "--open-to-all",
-                   "--callback", "http://127.0.0.1:9/casapp/")
-        cls.used_codes = []
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.cleanup()
-        shutil.rmtree(cls.config_dir, ignore_errors=True)
-
+class MfaHelpers:
     # ---- helpers ----
 
     def code(self, secret, offset=0):
@@ -197,6 +168,38 @@ class MfaTest(unittest.TestCase):
         """Password step of a login to an app; returns the page after it."""
         page = b.get("/sso/usp.do", action="ssoLogin", servicecode=servicecode)
         return b.password(page, loginname)
+
+
+class MfaTest(MfaHelpers, unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.config_dir = tempfile.mkdtemp(prefix="tongban-mfa-")
+        config = os.path.join(cls.config_dir, "tongban.toml")
+        with open(config, "w") as f:
+            f.write('[server]\ntrusted_proxies = ["127.0.0.1"]\n')
+        cls.server = TongbanServer("--config", config, admin_second_factor=True).start()
+        d = cls.server.data_dir
+        m = next(ADMIN_RE.search(l) for l in cls.server.stdout_lines if ADMIN_RE.search(l))
+        cls.admin_login, cls.admin_password = m.group(1), m.group(2)
+        path = os.path.join(d, "users.csv")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write("loginname,username,orgcoding,loginpwd\n")
+            for u in USERS:
+                f.write("%s,用户%s,001001,%s\n" % (u, u, PASSWORD))
+        run_admin(d, "user", "import", path)
+        create_app(d, "plain", "--open-to-all", "--callback", "http://127.0.0.1:9/plain/cb")
+        create_app(d, "strict", "--open-to-all", "--callback", "http://127.0.0.1:9/strict/cb")
+        run_admin(d, "app", "second-factor", "strict", "--required", "true")
+        cls.rp_secret = create_app(d, "rp", "--protocols", "oidc", "--open-to-all",
+                                   "--callback", "http://127.0.0.1:9/rp/cb")
+        create_app(d, "casapp", "--protocols", "cas", "--open-to-all",
+                   "--callback", "http://127.0.0.1:9/casapp/")
+        cls.used_codes = []
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.cleanup()
+        shutil.rmtree(cls.config_dir, ignore_errors=True)
 
     # ---- TOTP ----
 
@@ -417,6 +420,55 @@ class MfaTest(unittest.TestCase):
         self.assertIn("mfa_enrolled", events)
         self.assertIn("mfa_ok", events)
         self.assertIn("mfa_failed", events)
+
+
+@unittest.skipIf(missing_binaries(), "PostgreSQL binaries missing")
+class MfaOnPostgresTest(MfaHelpers, unittest.TestCase):
+    """The same SQL (sso_mfa_* tables, compare-and-set of the TOTP step,
+    single-use recovery codes, reset) on PostgreSQL."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.pg = PrivatePostgres().start()
+        db = cls.pg.new_database_url()
+        cls.server = TongbanServer("--db", db, admin_second_factor=True).start()
+        d = cls.server.data_dir
+        path = os.path.join(d, "users.csv")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write("loginname,username,orgcoding,loginpwd\npgu,用户,001001,%s\n" % PASSWORD)
+        run_admin(d, "--db", db, "user", "import", path)
+        run_admin(d, "--db", db, "app", "create", "--name", "plain", "--servicecode", "plain",
+                  "--open-to-all", "--callback", "http://127.0.0.1:9/plain/cb")
+        cls.db = db
+        cls.used_codes = []
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.cleanup()
+        cls.pg.close()
+
+    def test_enrol_log_in_replay_recovery_and_reset(self):
+        secret, codes = self.enrol_in_personal_centre("pgu")
+        b = Browser(self)
+        code = self.code(secret, 30)
+        ok = b.post_form(self.login_to(b, "plain", "pgu"), code=code)
+        self.assertEqual(ok.status_code, 302, ok.text[:500])
+        b2 = Browser(self)
+        page = self.login_to(b2, "plain", "pgu")
+        self.assertEqual(b2.post_form(page, code=code).status_code, 401)  # replayed
+        page = b2.post_form(page, code=codes[5])
+        self.assertEqual(page.status_code, 302)
+        b3 = Browser(self)
+        self.assertEqual(b3.post_form(self.login_to(b3, "plain", "pgu"), code=codes[5]).status_code,
+                         401)  # used
+        run_admin(self.server.data_dir, "--db", self.db, "app", "second-factor", "plain",
+                  "--required", "true")
+        out = run_admin(self.server.data_dir, "--db", self.db, "user", "reset-second-factor",
+                        "pgu").stdout
+        self.assertIn("removed", out)
+        b4 = Browser(self)
+        page = self.login_to(b4, "plain", "pgu")  # the app requires a factor: enrol again
+        self.assertIn("绑定身份验证器", page.text)
 
 
 if __name__ == "__main__":
