@@ -174,9 +174,11 @@ Result<std::vector<std::string>> SecondFactors::ConfirmTotp(std::string_view use
     std::string text = crypto::Base32Encode(raw).substr(0, kRecoveryChars);
     std::transform(text.begin(), text.end(), text.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    text.insert(kRecoveryChars / 2, "-");
-    hashes.push_back(RecoveryHash(userid, text));
-    codes.push_back(std::move(text));
+    std::string shown(text, 0, kRecoveryChars / 2);
+    shown.push_back('-');
+    shown.append(text, kRecoveryChars / 2, std::string::npos);
+    hashes.push_back(RecoveryHash(userid, shown));
+    codes.push_back(std::move(shown));
   }
   bool wrong = false;
   Status done = sql_.WithTransaction([&](soci::session& sql) -> Status {
