@@ -217,6 +217,16 @@ async function main() {
       await page.locator(byTestId('app-form')).waitFor({ state: 'hidden' })
     })
 
+    await run.step('app-second-factor', async () => {
+      // The app's second-factor policy: required, then no longer.
+      for (const done of ['已要求双因素认证', '已取消双因素认证要求']) {
+        await page.locator(byTestId(`app-more-${app.servicecode}`)).click()
+        await page.locator(`${byTestId('app-mfa')}:visible`).click()
+        await page.locator('.tb-confirm-ok').click()
+        await successMessage(page, done)
+      }
+    })
+
     await run.step('import-users', async () => {
       await gotoPage(page, 'users', 'user-table')
       await page.locator(byTestId('user-import')).click()
