@@ -34,7 +34,7 @@ except ImportError:  # Debian: python3-pyotp (scripts/install-deps.sh)
     pyotp = None
 
 PASSWORD = "Mfa-Passw0rd"
-USERS = ["alice", "bob", "carol", "dave", "erin", "frank", "gina", "henry"]
+USERS = ["alice", "bob", "carol", "dave", "erin", "frank", "gina", "henry", "ivan"]
 ADMIN_RE = re.compile(r"admin user:\s+(\S+) / (\S+)")
 ACR_MFA = "urn:tongban:acr:mfa"
 _ips = itertools.count(1)
@@ -304,6 +304,18 @@ class MfaTest(MfaHelpers, unittest.TestCase):
         self.assertEqual(direct.status_code, 302)  # password alone again
         audit = self.audit_rows("admin.user.reset_second_factor")
         self.assertTrue(any(carol["userid"] in row[1] for row in audit), audit)
+        # ivan holds a password-only session when he becomes an administrator:
+        # the console sends him to step up rather than let that session in.
+        iv = Browser(self)
+        self.assertEqual(self.login_to(iv, "plain", "ivan").status_code, 302)
+        ivan = b.s.get(api + "users", params={"q": "ivan", "field": "loginname"}).json()["items"][0]
+        r = b.s.post(api + "users/%s/roles" % ivan["userid"],
+                     json={"app": "tongban", "rolecode": "admin"}, headers=headers)
+        self.assertEqual(r.status_code, 200, r.text)
+        denied = iv.get("/sso/admin/api/me")
+        self.assertEqual(denied.status_code, 401, denied.text)
+        login = query_of(denied.json()["error"]["login"])
+        self.assertEqual((login.get("mfa"), login.get("renew")), ("1", "true"))
 
     def test_the_cli_resets_a_second_factor_and_is_audited(self):
         self.enrol_in_personal_centre("erin")
