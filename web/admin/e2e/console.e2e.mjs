@@ -304,6 +304,24 @@ async function main() {
       await successMessage(page, '已重新排队 1 条')
     })
 
+    await run.step('exchange', async () => {
+      // The first start registers a demo front-end node with the resource demo_people.
+      await gotoPage(page, 'exchange', 'exchange-health-nodes')
+      const node = page.locator(`${byTestId('exchange-health-nodes')} .el-table__body tr`).first()
+      await node.waitFor()
+      expect((await node.innerText()).includes('是'), 'the demo node is not connectable')
+      await page.locator('.el-tabs__item', { hasText: '资源' }).click()
+      const people = page.locator(`${byTestId('exchange-resources')} .el-table__body tr`, { hasText: 'demo_people' })
+      await people.waitFor()
+      await people.locator('button', { hasText: 'DDL' }).click()
+      const ddl = page.locator(byTestId('exchange-ddl'))
+      await ddl.waitFor()
+      expect(/CREATE TABLE/i.test(await ddl.innerText()), 'the DDL dialog shows no CREATE TABLE')
+      await page.keyboard.press('Escape')
+      await page.locator('.el-tabs__item', { hasText: '前置机' }).click()
+      await page.locator(`${byTestId('exchange-nodes')} .el-table__body tr`, { hasText: 'QZ_' }).first().waitFor()
+    })
+
     await run.step('english', async () => {
       await page.locator(byTestId('locale-switch')).click()
       await page.locator('.el-select-dropdown__item:visible', { hasText: 'English' }).click()

@@ -3,6 +3,7 @@
 import { createRouter, createWebHashHistory } from 'vue-router'
 import {
   Connection,
+  DataLine,
   Document,
   Grid,
   Odometer,
@@ -27,6 +28,12 @@ export const PAGES = [
     name: 'outbox',
     icon: Promotion,
     view: () => import('./views/OutboxView.vue'),
+  },
+  {
+    path: '/exchange',
+    name: 'exchange',
+    icon: DataLine,
+    view: () => import('./views/ExchangeView.vue'),
   },
   { path: '/audit', name: 'audit', icon: Document, view: () => import('./views/AuditView.vue') },
 ]

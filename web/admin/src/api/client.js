@@ -27,13 +27,17 @@ export function path(strings, ...values) {
   )
 }
 
-export function apiUrl(relative, query) {
+// The exchange's API, beside the console's under the SSO context path.
+export const EXCHANGE_API = new URL('../exchange/api/', new URL(import.meta.env.BASE_URL, window.location.origin)).pathname
+
+// base: another API of the platform that takes the same SSO session and CSRF token.
+export function apiUrl(relative, query, base = API_BASE) {
   const params = new URLSearchParams()
   for (const [key, value] of Object.entries(query || {})) {
     if (value !== undefined && value !== null && value !== '') params.append(key, String(value))
   }
   const search = params.toString()
-  return API_BASE + relative + (search ? `?${search}` : '')
+  return base + relative + (search ? `?${search}` : '')
 }
 
 // The SSO login page that comes back here; used when a 401 carries no `login`.
@@ -49,7 +53,7 @@ async function readBody(response) {
   return response.text()
 }
 
-async function send(method, relative, { query, body, contentType } = {}) {
+async function send(method, relative, { query, body, contentType, base } = {}) {
   const headers = { Accept: 'application/json' }
   if (MUTATING.has(method)) headers['X-CSRF-Token'] = csrf
   let payload
@@ -58,7 +62,7 @@ async function send(method, relative, { query, body, contentType } = {}) {
     headers['Content-Type'] = contentType || (raw ? 'text/plain' : 'application/json')
     payload = raw ? body : JSON.stringify(body)
   }
-  const response = await fetch(apiUrl(relative, query), {
+  const response = await fetch(apiUrl(relative, query, base), {
     method,
     headers,
     body: payload,
