@@ -162,6 +162,7 @@ struct AdminApi::Impl {
     AddOperationRoutes(routes);
     AddDirectoryRoutes(routes);
     AddAppRoutes(routes);
+    AddCitizenRoutes(routes);
   }
 
   std::string ApiPrefix() const { return context.settings.context_path + "/admin/api/"; }

@@ -59,6 +59,7 @@ struct Route {
 void AddDirectoryRoutes(std::vector<Route>& routes);
 void AddAppRoutes(std::vector<Route>& routes);
 void AddOperationRoutes(std::vector<Route>& routes);
+void AddCitizenRoutes(std::vector<Route>& routes);
 
 // ---- helpers shared by the route files ----
 

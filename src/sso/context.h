@@ -21,6 +21,8 @@
 
 namespace tongban::sso {
 
+class CitizenAccounts;
+
 struct SsoSettings {
   std::string context_path = "/sso";
   // External base URL without trailing slash. src/app always sets it
@@ -102,6 +104,9 @@ struct SsoContext {
   // Every Audit built on this context reports to it; /healthz reads it.
   // Null = not tracked (tests).
   std::shared_ptr<AuditHealth> audit_health = nullptr;
+  // Self-service registration, recovery and real-name levels (citizen.h);
+  // null when [citizen] is off. Set by src/app before the server starts.
+  CitizenAccounts* citizen = nullptr;
 };
 
 }  // namespace tongban::sso

@@ -17,6 +17,7 @@
 #include "http/url.h"
 #include "sso/auth_internal.h"
 #include "sso/cas_oidc_support.h"
+#include "sso/citizen.h"
 #include "sso/html.h"
 
 namespace tongban::sso {
@@ -172,6 +173,8 @@ class LoginPages {
       post ? SubmitPassword(request, response) : ShowPassword(request, response, "", "");
     } else if (action == "editUser") {
       post ? SubmitUser(request, response) : ShowUser(request, response, {}, "", "");
+    } else if (IsCitizenAction(action) && s_.context.citizen != nullptr) {
+      CitizenPage(action, request, response);
     } else {
       SendMessage(response, 404, "功能未开放",
                   Notice("error", "404", "该功能暂未开放，请联系平台管理员。") + Nav(false));
@@ -349,6 +352,11 @@ class LoginPages {
       return;
     }
     const directory::App& app = *target.app;
+    if (std::string shortfall = AuthLevelShortfall(user, app); !shortfall.empty()) {
+      SendMessage(response, 403, "实名等级不足",
+                  Notice("error", "authlevel", shortfall) + Nav(true));
+      return;
+    }
     auto may = MayOpen(s_, user, app);
     if (!may.ok()) {
       SendMessage(response, 503, "服务暂不可用", Notice("error", "9999", "请稍后再试。"));
@@ -499,6 +507,30 @@ class LoginPages {
     }
     response.SetCookie(kSessionCookie, session->id, CookieOpts());
     Proceed(response, *session, **user, *target);
+  }
+
+  // ---- register / forgotPwd (citizen_pages.cc) ----
+
+  void CitizenPage(std::string_view action, const http::Request& request,
+                   http::Response& response) {
+    PageKit kit;
+    kit.send = [](http::Response& r, int status, std::string_view title, std::string_view body) {
+      SendMessage(r, status, title, body);
+    };
+    if (auto cookie = request.Cookie(kCsrfCookie); cookie && IsHex(*cookie, 32)) {
+      kit.csrf = std::string(*cookie);
+      kit.csrf_ok = crypto::ConstantTimeEquals(*cookie, request.ParamOr("csrf"));
+    } else {
+      kit.csrf = s_.context.random.Hex(16);
+    }
+    response.SetCookie(kCsrfCookie, kit.csrf, CookieOpts());
+    kit.form_action = request.path();
+    kit.login_url = PageUrl("?action=ssoLogin");
+    kit.end_sessions = [this, ip = std::string(request.remote_ip())](const std::string& userid) {
+      auto ended = s_.logout.EndUser(userid, "password_recovered", ip);
+      if (!ended.ok()) spdlog::error("sessions not ended: {}", ended.error().message);
+    };
+    HandleCitizenPage(*s_.context.citizen, action, request, response, kit);
   }
 
   // ---- logout ----

@@ -15,6 +15,7 @@
 #include "crypto/jwt.h"
 #include "directory/directory.h"
 #include "http/url.h"
+#include "sso/citizen.h"
 #include "sso/html.h"
 #include "sso/oidc_grants.h"
 
@@ -158,6 +159,8 @@ codec::Value UserClaims(const directory::User& user, std::string_view scope,
                         const std::vector<directory::Role>& roles) {
   codec::Value claims = codec::Value::Object(8);
   claims.Set("sub", user.userid);
+  // The real-name level (issue 20): "1" self-registered .. "3" checked in person.
+  claims.Set("acr", std::to_string(AuthLevelOf(user)));
   auto set = [&claims](std::string_view name, const std::string& value) {
     if (!value.empty()) claims.Set(name, value);
   };
@@ -292,7 +295,7 @@ struct OidcProvider::Impl {
         .Set("code_challenge_methods_supported", list({"S256", "plain"}))
         .Set("claims_supported",
              list({"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "sid", "name",
-                   "preferred_username", "org", "email", "phone_number", "roles"}))
+                   "preferred_username", "org", "email", "phone_number", "roles", "acr"}))
         .Set("prompt_values_supported", list({"none", "login"}))
         .Set("claims_parameter_supported", false)
         .Set("request_parameter_supported", false)
@@ -491,6 +494,9 @@ struct OidcProvider::Impl {
     auto user = context.directory.CachedUser(login->userid);
     if (!user.ok() || !(*user)->active()) {
       return RedirectWithError(response, request, r, "access_denied", "account not active");
+    }
+    if (std::string shortfall = AuthLevelShortfall(**user, **app); !shortfall.empty()) {
+      return RedirectWithError(response, request, r, "access_denied", shortfall);
     }
     if (!(*app)->open_to_all) {
       auto roles = context.directory.UserRoles(login->userid, (*app)->servicecode);
