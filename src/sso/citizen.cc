@@ -329,17 +329,15 @@ Status CitizenAccounts::SendRecoveryCode(std::string_view mobile, std::string_vi
   // Only self-service accounts recover by SMS: a staff account's number was
   // typed by an administrator, never proven, and its password is reset by
   // its administrator. Both cases take the same path and answer the same.
+  // The same two lookups whatever the number (an unknown one looks up "").
   std::string account;
   auto user = UserWithMobile(mobile);
-  if (user.ok()) {
-    auto row = Load((*user)->userid);
-    if (row.ok()) {
-      account = (*user)->userid;
-    } else if (row.error().code != citizen_error::kNotCitizen) {
-      return row.error();
-    }
-  } else if (user.error().code != errc::kNotFound) {
-    return user.error();
+  if (!user.ok() && user.error().code != errc::kNotFound) return user.error();
+  auto row = Load(user.ok() ? std::string_view((*user)->userid) : std::string_view());
+  if (row.ok()) {
+    account = (*user)->userid;
+  } else if (row.error().code != citizen_error::kNotCitizen) {
+    return row.error();
   }
   const std::string platform = settings_.platform_name;
   const int minutes = static_cast<int>(deps_.codes->limits().ttl.count() / 60);
