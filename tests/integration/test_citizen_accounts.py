@@ -428,6 +428,31 @@ class CitizenAccounts:
         self.assertEqual(acr(), "3")
         self.assertIn("code", authorize("rpz2"))
 
+    def test_cas_carries_the_level_and_refuses_below_the_apps_minimum(self):
+        self.create_app("casz", "--protocols", "cas", "--open-to-all", "--callback",
+                        "http://127.0.0.1:9/casz/")
+        self.create_app("casz2", "--protocols", "cas", "--open-to-all", "--callback",
+                        "http://127.0.0.1:9/casz2/")
+        self.admin_cli("app", "set", "casz2", "--min-authlevel", "3")
+        self.register("casuser", resident_id(seq="221"))
+        b, r = self.login("casuser")
+        self.assertEqual(r.status_code, 302)
+        cas = self.server.url("/sso/cas")
+        r = b.get(cas + "/login", params={"service": "http://127.0.0.1:9/casz/app"},
+                  allow_redirects=False, timeout=10)
+        self.assertEqual(r.status_code, 302, r.text[:300])
+        ticket = dict(urllib.parse.parse_qsl(
+            urllib.parse.urlsplit(r.headers["Location"]).query))["ticket"]
+        v = requests.get(cas + "/p3/serviceValidate", params={
+            "service": "http://127.0.0.1:9/casz/app", "ticket": ticket, "format": "JSON"},
+            timeout=10).json()
+        attributes = v["serviceResponse"]["authenticationSuccess"]["attributes"]
+        self.assertEqual(attributes["authlevel"], ["1"])
+        r = b.get(cas + "/login", params={"service": "http://127.0.0.1:9/casz2/app"},
+                  allow_redirects=False, timeout=10)
+        self.assertEqual(r.status_code, 403)
+        self.assertIn("要求实名等级不低于 3 级", r.text)
+
     # ---- recovery ----
 
     def recover_code(self, mobile):
