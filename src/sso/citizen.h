@@ -154,6 +154,7 @@ class CitizenAccounts {
   const CitizenSettings& settings() const { return settings_; }
   const CountingSmsChannel* channel() const { return deps_.channel; }
   const OneTimeCodes* codes() const { return deps_.codes; }
+  bool has_verifier() const { return deps_.verifier != nullptr; }
 
   // Sends a registration code to `mobile` (always, registered or not: the
   // answer must not tell). Errors: citizen_error::kInvalid, code_error::kThrottled.
@@ -209,11 +210,14 @@ struct PageKit {
   bool csrf_ok = false;    // a POST carried the cookie's token
   std::string form_action; // {context}/usp.do or mobile.do
   std::string login_url;
+  // The logged-in user (realname only; login_page.cc asks for a login first).
+  std::string userid;
   // Ends every session of a user whose password was just recovered.
   std::function<void(const std::string& userid)> end_sessions;
 };
 // True when `action` is one of the citizen pages ("register",
-// "mobileRegisterUser", "forgotPwd", "findPwd").
+// "mobileRegisterUser", "forgotPwd", "findPwd", and "realname": a logged-in
+// user's own online real-name check through the identity verifier).
 bool IsCitizenAction(std::string_view action);
 void HandleCitizenPage(CitizenAccounts& accounts, std::string_view action,
                        const http::Request& request, http::Response& response,

@@ -111,6 +111,68 @@ class Pages {
     kit_.send(response_, 200, "注册成功", body);
   }
 
+  // A logged-in user's own online check: the verifier compares the name and
+  // ID on the account with the authority's records; a match is level 2.
+  void RealName() {
+    auto account = accounts_.Get(kit_.userid);
+    if (!account.ok()) {
+      const bool staff = account.error().code == citizen_error::kNotCitizen;
+      return kit_.send(response_, staff ? 403 : 503, "实名认证",
+                       Notice("error", staff ? "staff" : "9999",
+                              staff ? "工作人员账号的实名信息由管理员维护。"
+                                    : "服务暂不可用，请稍后再试") +
+                           Nav());
+    }
+    std::string notice;
+    int status = 200;
+    if (request_.method() == "POST") {
+      if (!kit_.csrf_ok) {
+        notice = Notice("error", "csrf", "页面已过期或来源无法确认，请重新提交。");
+        status = 403;
+      } else if (!accounts_.has_verifier()) {
+        notice = Notice("error", "noverifier", "暂不支持在线实名认证，请到政务服务窗口办理。");
+        status = 503;
+      } else {
+        auto after = accounts_.VerifyOnline(kit_.userid, "self");
+        if (!after.ok()) {
+          status = after.error().code == errc::kPermissionDenied ? 403 : StatusFor(after.error());
+          notice = Notice("error", std::to_string(after.error().code),
+                          after.error().code == errc::kPermissionDenied
+                              ? after.error().message
+                              : MessageFor(after.error()));
+        } else if (after->level > account->level) {
+          notice = Notice("ok", "0", "实名认证通过，实名等级已提升为 2 级。");
+          account = std::move(after);
+        } else if (after->level >= kLevelRealName) {
+          notice = Notice("ok", "0", "您的账号已完成实名认证。");
+        } else {
+          notice = Notice("error", "mismatch",
+                          "姓名与证件号码核验不一致，请携带身份证件到政务服务窗口办理。");
+          status = 409;
+        }
+      }
+    }
+    std::string body = notice;
+    body.append(FillTemplate(R"(<p>当前实名等级：<strong data-level="{{level}}">{{level}} 级</strong></p>
+)",
+                             {{"level", std::to_string(account->level)}}));
+    if (account->level < kLevelRealName && accounts_.has_verifier()) {
+      body.append(FillTemplate(R"(<form method="post" action="{{form}}">
+<input type="hidden" name="action" value="realname">
+<input type="hidden" name="csrf" value="{{csrf}}">
+<p class="note">将以您注册时填写的姓名和身份证号码向公安人口信息核验，通过后实名等级提升为 2 级。</p>
+<button type="submit">在线实名认证</button>
+</form>
+)",
+                               {{"form", kit_.form_action}, {"csrf", kit_.csrf}}));
+    } else if (account->level < kLevelRealName) {
+      body.append(R"(<p class="note">请携带身份证件到政务服务窗口办理实名核验。</p>
+)");
+    }
+    body.append(Nav());
+    kit_.send(response_, status, "实名认证", body);
+  }
+
   void Recover() {
     const std::string_view step = request_.ParamOr("step");
     if (request_.method() != "POST" || step.empty()) return RecoverStart(200, "");
@@ -272,7 +334,7 @@ class Pages {
 
 bool IsCitizenAction(std::string_view action) {
   return action == "register" || action == "mobileRegisterUser" || action == "forgotPwd" ||
-         action == "findPwd";
+         action == "findPwd" || action == "realname";
 }
 
 void HandleCitizenPage(CitizenAccounts& accounts, std::string_view action,
@@ -281,6 +343,8 @@ void HandleCitizenPage(CitizenAccounts& accounts, std::string_view action,
   Pages pages(accounts, request, response, kit);
   if (action == "register" || action == "mobileRegisterUser") {
     pages.Register();
+  } else if (action == "realname") {
+    pages.RealName();
   } else {
     pages.Recover();
   }

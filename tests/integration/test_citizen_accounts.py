@@ -386,6 +386,31 @@ class CitizenAccounts:
         self.assertGreater(summary["sms"]["sent"], 0)
         self.assertGreater(summary["pending_checks"], 0)
 
+    def test_a_user_raises_their_own_level_online_or_is_sent_to_the_counter(self):
+        self.register("selfcheck1", resident_id(seq="231"), username="吴一")
+        self.register("selfcheck2", resident_id(seq="233"), username="冒名吴二")
+        # Not logged in: sent to the login page first.
+        r = requests.get(self.server.url("/sso/usp.do"), params={"action": "realname"},
+                         allow_redirects=False, timeout=10)
+        self.assertEqual(r.status_code, 302)
+        self.assertIn("action%3Drealname", r.headers["Location"])
+        for loginname, status, code, level in (("selfcheck1", 200, "0", "2"),
+                                               ("selfcheck2", 409, "mismatch", "1")):
+            b, r = self.login(loginname)
+            page = b.get(self.server.url("/sso/usp.do"), params={"action": "realname"},
+                         timeout=10)
+            self.assertIn('data-level="1"', page.text)
+            csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+            r = b.post(self.server.url("/sso/usp.do"), data={"action": "realname",
+                                                             "csrf": csrf}, timeout=30)
+            self.assertEqual((r.status_code, notice(r)[0]), (status, code), r.text[:300])
+            self.assertIn('data-level="%s"' % level, r.text)
+            self.assertEqual(self.user(loginname)["authlevel"], level)
+        # Without the session's token nothing happens.
+        b, _ = self.login("selfcheck2")
+        r = b.post(self.server.url("/sso/usp.do"), data={"action": "realname"}, timeout=30)
+        self.assertEqual((r.status_code, notice(r)[0]), (403, "csrf"))
+
     def test_oidc_acr_carries_the_level_and_min_level_is_enforced(self):
         secret = self.create_app("rpz", "--protocols", "oidc",
                             "--open-to-all", "--callback", "http://127.0.0.1:9/rpz/cb")
