@@ -310,6 +310,7 @@ void RegisterAdminCommands(CLI::App& admin, AdminCommands& commands) {
     std::optional<std::string> push_password;
     std::optional<bool> md5_login;
     std::optional<std::string> sign_mode;
+    std::optional<int> min_authlevel;
   };
   auto set_args = std::make_shared<AppSetArgs>();
   CLI::App* set = app->add_subcommand("set", "Change settings of an app");
@@ -330,6 +331,8 @@ void RegisterAdminCommands(CLI::App& admin, AdminCommands& commands) {
                   "true/false: idValidation may use encryptiontype 3");
   set->add_option("--sign-mode", set_args->sign_mode,
                   "spec, hmac-sha256 or hmac-sm3 (the latter two require request signatures)");
+  set->add_option("--min-authlevel", set_args->min_authlevel,
+                  "0-3: the lowest real-name level (authlevel) a user needs; 0 = none");
   set->callback([&commands, set_args] {
     commands.run = [set_args](const Config& config) {
       auto node = Node::Open(config);
@@ -348,6 +351,7 @@ void RegisterAdminCommands(CLI::App& admin, AdminCommands& commands) {
       if (set_args->datatype) settings.datatype = *set_args->datatype;
       if (set_args->push_password) settings.push_password = *set_args->push_password;
       if (set_args->md5_login) settings.md5_login = *set_args->md5_login;
+      if (set_args->min_authlevel) settings.min_authlevel = *set_args->min_authlevel;
       if (Status s = ApplyPushUrls(set_args->push_urls_for, settings.push_urls); !s.ok()) {
         return Fail(s.error());
       }
@@ -646,6 +650,7 @@ void RegisterAdminCommands(CLI::App& admin, AdminCommands& commands) {
 
   RegisterApprovalAdminCommands(admin, commands);
   RegisterExchangeAdminCommands(admin, commands);
+  RegisterCitizenAdminCommands(admin, commands);
 
   CLI::App* migrate = admin.add_subcommand("migrate", "Create or upgrade the database schema");
   migrate->callback([&commands] {

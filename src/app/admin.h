@@ -21,6 +21,8 @@ void RegisterAdminCommands(CLI::App& admin, AdminCommands& commands);
 void RegisterApprovalAdminCommands(CLI::App& admin, AdminCommands& commands);
 // `admin exchange …` (admin_exchange.cc): nodes, resources, tasks, work orders.
 void RegisterExchangeAdminCommands(CLI::App& admin, AdminCommands& commands);
+// `admin citizen …` (admin_citizen.cc): self-service accounts, counter checks.
+void RegisterCitizenAdminCommands(CLI::App& admin, AdminCommands& commands);
 // Runs the chosen command and records it in the audit log ("admin" events:
 // the subcommand and its positional arguments, never option values such as
 // passwords). `admin` is the parsed `admin` subcommand.

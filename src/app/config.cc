@@ -107,7 +107,7 @@ Status LoadConfigFile(const std::string& path, Config& c) {
   }
   static const std::set<std::string> kTables = {"server", "storage", "sso",   "push",     "oidc",
                                                  "cas",    "console", "audit", "directory", "log",
-                                                 "approval", "payment", "exchange"};
+                                                 "approval", "payment", "exchange", "citizen"};
   for (const auto& [key, node] : root) {
     if (!kTables.count(std::string(key.str())) || !node.is_table()) {
       return Error::InvalidArgument("config: unknown table [" + std::string(key.str()) + "]");
@@ -228,6 +228,32 @@ Status LoadConfigFile(const std::string& path, Config& c) {
   exchange.Read("seed_demo", c.exchange.seed_demo);
   TB_RETURN_IF_ERROR(exchange.Finish());
 
+  TableReader citizen(root, "citizen");
+  citizen.Read("enabled", c.citizen.enabled);
+  citizen.Read("personal_org", c.citizen.personal_org);
+  citizen.Read("personal_org_name", c.citizen.personal_org_name);
+  citizen.Read("legal_org", c.citizen.legal_org);
+  citizen.Read("legal_org_name", c.citizen.legal_org_name);
+  citizen.Read("platform_name", c.citizen.platform_name);
+  citizen.Read("sms_channel", c.citizen.sms_channel);
+  citizen.Read("sms_sandbox", c.citizen.sms_sandbox);
+  citizen.Read("sms_sandbox_file", c.citizen.sms_sandbox_file);
+  citizen.Read("sms_base_url", c.citizen.sms_base_url);
+  citizen.Read("sms_key", c.citizen.sms_key);
+  citizen.Read("verifier", c.citizen.verifier);
+  citizen.Read("verifier_sandbox", c.citizen.verifier_sandbox);
+  citizen.Read("code_ttl_s", c.citizen.code_ttl_s);
+  citizen.Read("code_resend_s", c.citizen.code_resend_s);
+  citizen.Read("code_window_s", c.citizen.code_window_s);
+  citizen.Read("code_per_number", c.citizen.code_per_number);
+  citizen.Read("code_per_ip", c.citizen.code_per_ip);
+  citizen.Read("code_per_account", c.citizen.code_per_account);
+  citizen.Read("code_max_attempts", c.citizen.code_max_attempts);
+  citizen.Read("code_check_failures", c.citizen.code_check_failures);
+  citizen.Read("code_check_ip_failures", c.citizen.code_check_ip_failures);
+  citizen.Read("code_lockout_s", c.citizen.code_lockout_s);
+  TB_RETURN_IF_ERROR(citizen.Finish());
+
   TableReader audit(root, "audit");
   audit.Read("required", c.audit.required);
   TB_RETURN_IF_ERROR(audit.Finish());
@@ -331,6 +357,20 @@ Status ValidateConfig(const Config& c) {
       c.approval.lookup_lockout_s <= 0 || c.approval.sweep_interval_s <= 0) {
     return Error::InvalidArgument(
         "config: approval.lookup_failures must be at least 1 and approval.*_s positive");
+  }
+  if (c.citizen.enabled) {
+    const CitizenConfig& z = c.citizen;
+    if (z.code_ttl_s < 30 || z.code_ttl_s > 3600 || z.code_resend_s < 0 ||
+        z.code_window_s <= 0 || z.code_per_number < 1 || z.code_per_ip < 1 ||
+        z.code_per_account < 1 || z.code_max_attempts < 1 || z.code_max_attempts > 10 ||
+        z.code_check_failures < 1 || z.code_check_ip_failures < 1 || z.code_lockout_s <= 0) {
+      return Error::InvalidArgument(
+          "config: [citizen] code_* limits out of range (code_ttl_s 30..3600, "
+          "code_max_attempts 1..10, the others positive)");
+    }
+    if (z.personal_org.empty() || z.legal_org.empty()) {
+      return Error::InvalidArgument("config: [citizen] personal_org and legal_org must be set");
+    }
   }
   if (c.payment.expiry_sweep_interval_s <= 0) {
     return Error::InvalidArgument("config: payment.expiry_sweep_interval_s must be positive");

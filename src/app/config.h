@@ -181,6 +181,39 @@ struct MfaConfig {
   int failure_window_s = 900;      // ... within this window, and the pause
 };
 
+// Citizen and company self-service accounts (issue 20; sso/citizen.h,
+// docs/design/citizen-accounts.md): registration, recovery, real-name levels.
+struct CitizenConfig {
+  bool enabled = false;  // false: register/forgotPwd answer 404, no SMS channel
+  // Orgs of self-registered accounts, created at start when missing.
+  std::string personal_org = "900";
+  std::string personal_org_name = "个人用户";
+  std::string legal_org = "901";
+  std::string legal_org_name = "法人用户";
+  std::string platform_name = "统一身份认证平台";  // signs the SMS texts
+  // The SMS channel: a production config names a real one; "sandbox" writes
+  // the messages to sms_sandbox_file and needs sms_sandbox = true.
+  std::string sms_channel;
+  bool sms_sandbox = false;
+  std::string sms_sandbox_file;  // "" = <data_dir>/sms-sandbox.jsonl
+  std::string sms_base_url;
+  std::string sms_key;
+  // The identity verifier: "" none (counter checks only), or "sandbox"
+  // (needs verifier_sandbox = true), or a registered real one.
+  std::string verifier;
+  bool verifier_sandbox = false;
+  int code_ttl_s = 300;
+  int code_resend_s = 60;        // per number and purpose
+  int code_window_s = 3600;      // the counting window of the three limits below
+  int code_per_number = 5;
+  int code_per_ip = 20;
+  int code_per_account = 10;
+  int code_max_attempts = 5;     // wrong guesses before a code dies
+  int code_check_failures = 10;  // failed checks per number+client before a lockout
+  int code_check_ip_failures = 30;  // failed checks per client before a lockout
+  int code_lockout_s = 900;
+};
+
 struct Config {
   ServerConfig server;
   MfaConfig mfa;
@@ -194,6 +227,7 @@ struct Config {
   ApprovalConfig approval;
   PaymentConfig payment;
   ExchangeConfig exchange;
+  CitizenConfig citizen;
   AuditConfig audit;
   LogConfig log;
 

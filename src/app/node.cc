@@ -1,5 +1,7 @@
 #include "app/node.h"
 
+#include "app/citizen_wiring.h"
+
 #include <filesystem>
 #include <system_error>
 
@@ -50,6 +52,9 @@ Status Node::OpenAll() {
   }
   if (config_.exchange.enabled) {
     for (auto& m : exchange::ExchangeMeta::Migrations()) migrations.push_back(std::move(m));
+  }
+  if (config_.citizen.enabled) {
+    for (auto& m : CitizenWiring::Migrations()) migrations.push_back(std::move(m));
   }
   TB_RETURN_IF_ERROR(sql_->Migrate(migrations));
 

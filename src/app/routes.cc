@@ -17,6 +17,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "app/citizen_wiring.h"
 #include "app/exchange_transfer_wiring.h"
 #include "approval/api.h"
 #include "approval/notices.h"
@@ -282,6 +283,12 @@ struct Routes::Impl {
           std::chrono::seconds(n.config().approval.sweep_interval_s));
     }
     if (n.config().exchange.enabled) exchange = std::make_unique<ExchangeWiring>(n);
+    if (n.config().citizen.enabled) {
+      auto opened = CitizenWiring::Open(n, audit_health);
+      if (!opened.ok()) throw std::runtime_error(opened.error().message);
+      citizen = std::move(*opened);
+      sso_context.citizen = &citizen->accounts();
+    }
   }
 
   Node& node;
@@ -308,6 +315,7 @@ struct Routes::Impl {
   std::unique_ptr<approval::ApprovalApi> approval_api;
   std::unique_ptr<approval::SupervisionSweeper> sweeper;
   std::unique_ptr<ExchangeWiring> exchange;  // null when [exchange] enabled = false
+  std::unique_ptr<CitizenWiring> citizen;    // null when [citizen] enabled = false
   // A user locked, disabled or deleted by another process (the admin CLI)
   // beside an in-memory ticket store, which only this process can reach:
   // the change follower ends the user's sessions here. With Redis the writer

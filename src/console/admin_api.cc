@@ -145,6 +145,7 @@ struct AdminApi::Impl {
     AddDirectoryRoutes(list);
     AddAppRoutes(list);
     AddSecondFactorRoutes(list);
+    AddCitizenRoutes(list);
     for (Route& route : list) routes.Add(std::move(route));
   }
 

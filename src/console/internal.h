@@ -61,6 +61,7 @@ void AddAppRoutes(std::vector<Route>& routes);
 void AddOperationRoutes(std::vector<Route>& routes);
 // users/:id/second-factor and apps/:code/second-factor (mfa_routes.cc).
 void AddSecondFactorRoutes(std::vector<Route>& routes);
+void AddCitizenRoutes(std::vector<Route>& routes);
 
 // ---- helpers shared by the route files ----
 

@@ -141,6 +141,7 @@ codec::Value AppJson(const directory::App& app) {
       .Set("directory_write", app.directory_write)
       .Set("org_scope", app.org_scope)
       .Set("open_to_all", app.open_to_all)
+      .Set("min_authlevel", static_cast<int64_t>(app.min_authlevel))
       .Set("created_ms", app.created_ms)
       .Set("updated_ms", app.updated_ms);
   return v;
@@ -220,6 +221,17 @@ Status ApplyAppFields(const codec::Value& body, directory::App& app) {
       s = SetText(value, key, &app.org_scope);
     } else if (key == "open_to_all") {
       s = SetBool(value, key, &app.open_to_all);
+    } else if (key == "min_authlevel") {
+      // 0 (none) .. 3; the directory checks the range.
+      if (value.IsInteger()) {
+        const int64_t level = value.AsInteger();
+        app.min_authlevel = level < 0 || level > 3 ? -1 : static_cast<int>(level);
+      } else if (value.IsString() && value.AsString().size() == 1 &&
+                 value.AsString()[0] >= '0' && value.AsString()[0] <= '9') {
+        app.min_authlevel = value.AsString()[0] - '0';
+      } else {
+        return Error::InvalidArgument("min_authlevel 应为 0-3 的整数");
+      }
     } else if (key == "protocols") {
       if (!value.IsObject()) return Error::InvalidArgument("protocols 应为 {zj, cas, oidc} 对象");
       for (const auto& p : value.members()) {

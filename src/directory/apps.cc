@@ -26,7 +26,7 @@ constexpr const char* kAppColumns =
     "servicecode, name, orgcoding, servicepwd_sealed, password_key_sealed, signtype, "
     "allowed_ips, callback_urls, logout_url, push_url, push_enabled, datatype, proxy_right, "
     "enabled, protocol_zj, protocol_cas, protocol_oidc, directory_write, org_scope, open_to_all, "
-    "created_ms, updated_ms, push_urls, push_password, md5_login, sign_mode";
+    "created_ms, updated_ms, push_urls, push_password, md5_login, sign_mode, min_authlevel";
 
 struct AppRow {
   App app;
@@ -77,6 +77,7 @@ void BindAppRow(soci::statement& st, AppRow& r) {
   st.exchange(soci::into(r.app.push_password));
   st.exchange(soci::into(r.md5_login));
   st.exchange(soci::into(r.sign_mode));
+  st.exchange(soci::into(r.app.min_authlevel));
 }
 
 std::string ListToJson(const std::vector<std::string>& items) {
@@ -312,6 +313,10 @@ Status Directory::Impl::ValidateAppSettings(const App& app) {
   if (app.push_enabled && app.push_url.empty()) {
     return Error::InvalidArgument("push_enabled needs a push_url");
   }
+  if (app.min_authlevel < 0 || app.min_authlevel > 3) {
+    return Error::InvalidArgument("min_authlevel must be 0..3");
+  }
+
   for (const auto& [method, url] : app.push_urls) {
     if (!IsPushMethod(method)) {
       return Error::InvalidArgument("push_urls: not a pushed method: " + method);
@@ -440,6 +445,9 @@ Result<CreatedApp> Directory::Impl::CreateAppInTx(Directory& d, soci::session& s
       soci::use(app.org_scope, "scope"), soci::use(open_to_all, "open"), soci::use(created, "c"),
       soci::use(created, "u"), soci::use(push_urls, "pus"), soci::use(app.push_password, "ppw"),
       soci::use(md5_login, "md5"), soci::use(sign_mode, "sm");
+  // Issue 20's column, in a statement of its own (migration "sso_citizen").
+  sql << "UPDATE dir_apps SET min_authlevel = :l WHERE servicecode = :sc",
+      soci::use(app.min_authlevel, "l"), soci::use(app.servicecode, "sc");
   return CreatedApp{std::move(app), std::move(secret)};
 }
 
@@ -539,6 +547,9 @@ Result<App> Directory::UpdateApp(const App& settings) {
         soci::use(open_to_all, "open"), soci::use(updated_ms, "u"),
         soci::use(push_urls, "pus"), soci::use(app.push_password, "ppw"),
         soci::use(md5_login, "md5"), soci::use(sign_mode, "sm"), soci::use(app.servicecode, "sc");
+    // Issue 20's column, in a statement of its own (migration "sso_citizen").
+    sql << "UPDATE dir_apps SET min_authlevel = :l WHERE servicecode = :sc",
+        soci::use(app.min_authlevel, "l"), soci::use(app.servicecode, "sc");
     return app;
   });
   Changed('a', settings.servicecode);

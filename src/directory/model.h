@@ -142,6 +142,9 @@ struct App {
   bool directory_write = false;  // may synchronizeUser/Org and delete (else 1001/2001)
   std::string org_scope;         // orgcoding prefix the app may see and change; "" = all
   bool open_to_all = false;      // listed in every user's systems without a role grant
+  // The lowest real-name level (authlevel) a user needs to sign in to the
+  // app; 0 = none. Checked where tickets and codes are issued (sso/citizen.h).
+  int min_authlevel = 0;
   int64_t created_ms = 0;
   int64_t updated_ms = 0;
   // Secrets, in clear. Filled only in the snapshots CachedApp returns; empty

@@ -210,6 +210,9 @@ std::vector<Migration> DirectoryMigrations() {
   out.push_back(PortableMigration("directory", 2, kVersion2));
   out.push_back(PortableMigration("directory", 3, kVersion3));
   out.push_back(PortableMigration("directory", 4, kVersion4));
+  // Issue 20, citizen accounts: the lowest real-name level an app admits.
+  out.push_back(PortableMigration(
+      "sso_citizen", 1, "ALTER TABLE dir_apps ADD COLUMN min_authlevel INTEGER NOT NULL DEFAULT 0;"));
   return out;
 }
 

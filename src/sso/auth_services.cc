@@ -4,6 +4,7 @@
 #include "directory/wire.h"
 #include "http/url.h"
 #include "sso/auth_internal.h"
+#include "sso/citizen.h"
 #include "sso/reply.h"
 
 namespace tongban::sso {
@@ -122,6 +123,7 @@ Result<std::shared_ptr<const directory::User>> LoginWithPassword(AuthServices& s
 }
 
 Result<bool> MayOpen(AuthServices& s, const directory::User& user, const directory::App& app) {
+  if (!AuthLevelShortfall(user, app).empty()) return false;
   if (app.open_to_all) return true;
   auto roles = s.context.directory.UserRoles(user.userid, app.servicecode);
   if (!roles.ok()) return std::move(roles).error();

@@ -13,6 +13,7 @@
 #include "http/client.h"
 #include "http/url.h"
 #include "sso/cas_protocol.h"
+#include "sso/citizen.h"
 #include "sso/packed_record.h"
 #include "sso/second_factors.h"
 
@@ -285,6 +286,9 @@ struct CasServer::Impl {
       SetHtmlPage(response, 403, "无法登录", "账号不可用（已锁定或停用）。");
       return;
     }
+    if (std::string shortfall = AuthLevelShortfall(**user, app); !shortfall.empty()) {
+      return SetHtmlPage(response, 403, "实名等级不足", shortfall);
+    }
     bool failed = false;
     auto roles = RolesIfAllowed(app, login.userid, &failed);
     if (failed) return SetHtmlPage(response, 503, "服务暂不可用", "请稍后再试。");
@@ -488,6 +492,7 @@ struct CasServer::Impl {
     add("orgcoding", u.orgcoding);
     add("email", u.email);
     add("mobile", u.mobile);
+    add("authlevel", std::to_string(AuthLevelOf(u)));
     for (const std::string& role : record->roles) add("roles", role);
     add("authenticationDate", cas::IsoUtc(record->auth_time_ms));
     add("isFromNewLogin", record->from_new_login ? "true" : "false");

@@ -21,6 +21,8 @@
 
 namespace tongban::sso {
 
+class CitizenAccounts;
+
 struct SsoSettings {
   std::string context_path = "/sso";
   // External base URL without trailing slash. src/app always sets it
@@ -107,6 +109,9 @@ struct SsoContext {
   // TOTP and the second-factor policy (sso/second_factors.h); null = no
   // second factors (unit tests of other parts).
   SecondFactors* second_factors = nullptr;
+  // Self-service registration, recovery and real-name levels (citizen.h);
+  // null when [citizen] is off. Set by src/app before the server starts.
+  CitizenAccounts* citizen = nullptr;
 };
 
 }  // namespace tongban::sso

@@ -20,6 +20,7 @@
 #include "http/url.h"
 #include "sso/auth_internal.h"
 #include "sso/cas_oidc_support.h"
+#include "sso/citizen.h"
 #include "sso/html.h"
 #include "sso/second_factors.h"
 
@@ -237,6 +238,8 @@ class LoginPages {
       SubmitSecondFactor(request, response, action == "mfaEnrol");
     } else if (action == "mfa" && s_.context.second_factors != nullptr) {
       post ? SubmitOwnEnrolment(request, response) : ShowOwnFactors(request, response, "", "");
+    } else if (IsCitizenAction(action) && s_.context.citizen != nullptr) {
+      CitizenPage(action, request, response);
     } else {
       SendMessage(response, 404, "功能未开放",
                   Notice("error", "404", "该功能暂未开放，请联系平台管理员。") + Nav(false));
@@ -437,6 +440,17 @@ class LoginPages {
       return;
     }
     const directory::App& app = *target.app;
+    if (std::string shortfall = AuthLevelShortfall(user, app); !shortfall.empty()) {
+      std::string realname;
+      if (s_.context.citizen != nullptr) {
+        realname = FillTemplate(R"(<p><a href="{{href}}">查看或办理实名认证</a></p>
+)",
+                                {{"href", PageUrl("?action=realname")}});
+      }
+      SendMessage(response, 403, "实名等级不足",
+                  Notice("error", "authlevel", shortfall) + realname + Nav(true));
+      return;
+    }
     auto may = MayOpen(s_, user, app);
     if (!may.ok()) {
       SendMessage(response, 503, "服务暂不可用", Notice("error", "9999", "请稍后再试。"));
@@ -929,6 +943,41 @@ class LoginPages {
     SendMessage(response, 200, "保存恢复码", RecoveryCodesPage(*confirmed, PageUrl("?action=mfa")));
   }
 
+  // ---- register / forgotPwd (citizen_pages.cc) ----
+
+  void CitizenPage(std::string_view action, const http::Request& request,
+                   http::Response& response) {
+    PageKit kit;
+    if (action == "realname") {
+      // The user's own page: the session's user and CSRF token.
+      auto owner = RequireLogin(request, response, "?action=realname");
+      if (!owner) return;
+      kit.userid = owner->user->userid;
+      kit.csrf = owner->session.csrf;
+      kit.csrf_ok = CsrfMatches(request, owner->session);
+    }
+    kit.send = [](http::Response& r, int status, std::string_view title, std::string_view body) {
+      SendMessage(r, status, title, body);
+    };
+    if (!kit.userid.empty()) {
+      // the session's token, set above
+    } else if (auto cookie = request.Cookie(kCsrfCookie); cookie && IsHex(*cookie, 32)) {
+      kit.csrf = std::string(*cookie);
+      kit.csrf_ok = crypto::ConstantTimeEquals(*cookie, request.ParamOr("csrf"));
+      response.SetCookie(kCsrfCookie, kit.csrf, CookieOpts());
+    } else {
+      kit.csrf = s_.context.random.Hex(16);
+      response.SetCookie(kCsrfCookie, kit.csrf, CookieOpts());
+    }
+    kit.form_action = request.path();
+    kit.login_url = PageUrl("?action=ssoLogin");
+    kit.end_sessions = [this, ip = std::string(request.remote_ip())](const std::string& userid) {
+      auto ended = s_.logout.EndUser(userid, "password_recovered", ip);
+      if (!ended.ok()) spdlog::error("sessions not ended: {}", ended.error().message);
+    };
+    HandleCitizenPage(*s_.context.citizen, action, request, response, kit);
+  }
+
   // ---- logout ----
 
   void Logout(const http::Request& request, http::Response& response) {
@@ -1165,7 +1214,9 @@ void RegisterLoginPages(http::Router& router, AuthServices& s) {
   // app's outbox. These run on the blocking pool. The other GETs (the pages,
   // zfRedirect's ticket) stay on the I/O thread.
   http::Handler handler = [pages](const http::Request& request, http::Response& response) {
-    if (request.method() == "POST" || request.ParamOr("action") == "logout") {
+    // realname reads the user's self-service record (SQL) even on GET.
+    if (request.method() == "POST" || request.ParamOr("action") == "logout" ||
+        request.ParamOr("action") == "realname") {
       response.Defer([pages, &request](http::Response& r) { pages->Handle(request, r); });
       return;
     }

@@ -15,6 +15,7 @@
 #include "crypto/jwt.h"
 #include "directory/directory.h"
 #include "http/url.h"
+#include "sso/citizen.h"
 #include "sso/html.h"
 #include "sso/oidc_grants.h"
 #include "sso/second_factors.h"
@@ -162,6 +163,8 @@ codec::Value UserClaims(const directory::User& user, std::string_view scope,
                         const std::vector<directory::Role>& roles) {
   codec::Value claims = codec::Value::Object(8);
   claims.Set("sub", user.userid);
+  // The real-name level (issue 20): "1" self-registered .. "3" checked in person.
+  claims.Set("acr", std::to_string(AuthLevelOf(user)));
   auto set = [&claims](std::string_view name, const std::string& value) {
     if (!value.empty()) claims.Set(name, value);
   };
@@ -298,7 +301,7 @@ struct OidcProvider::Impl {
              list({"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "sid", "name",
                    "preferred_username", "org", "email", "phone_number", "roles", "acr", "amr"}))
         .Set("prompt_values_supported", list({"none", "login"}))
-        .Set("acr_values_supported", list({kAcrPassword, kAcrMfa}))
+        .Set("acr_values_supported", list({kAcrMfa}))
         .Set("claims_parameter_supported", false)
         .Set("request_parameter_supported", false)
         .Set("request_uri_parameter_supported", false)
@@ -518,6 +521,9 @@ struct OidcProvider::Impl {
     if (!user.ok() || !(*user)->active()) {
       return RedirectWithError(response, request, r, "access_denied", "account not active");
     }
+    if (std::string shortfall = AuthLevelShortfall(**user, **app); !shortfall.empty()) {
+      return RedirectWithError(response, request, r, "access_denied", shortfall);
+    }
     if (!(*app)->open_to_all) {
       auto roles = context.directory.UserRoles(login->userid, (*app)->servicecode);
       if (!roles.ok()) {
@@ -632,7 +638,9 @@ struct OidcProvider::Impl {
         .Set("iat", Seconds(now))
         .Set("exp", Seconds(now) + settings.id_token_ttl.count())
         .Set("auth_time", Seconds(grant.auth_time_ms));
-    // RFC 8176 amr and our two acr levels (docs/design/second-factors.md).
+    // How the user authenticated travels in amr (RFC 8176); acr stays the
+    // real-name level UserClaims set, the same in the ID token and userinfo
+    // (docs/design/second-factors.md "acr and amr").
     const bool two_factors = grant.factors.find(kFactorOtp) != std::string::npos;
     codec::Value amr = codec::Value::Array();
     amr.Push(std::string(kFactorPassword));
@@ -640,7 +648,7 @@ struct OidcProvider::Impl {
       amr.Push(std::string(kFactorOtp));
       amr.Push("mfa");
     }
-    claims.Set("amr", std::move(amr)).Set("acr", two_factors ? kAcrMfa : kAcrPassword);
+    claims.Set("amr", std::move(amr));
     if (!nonce.empty()) claims.Set("nonce", nonce);
     if (!grant.public_id.empty()) claims.Set("sid", grant.public_id);
     return crypto::SignJwt(*signing_key, codec::RenderJson(claims));

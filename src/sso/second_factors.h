@@ -37,7 +37,6 @@ inline constexpr std::string_view kFactorOtp = "otp";
 
 // OIDC acr values: a password alone, or a password and a second factor. An
 // app asks for the second with acr_values=urn:tongban:acr:mfa.
-inline constexpr std::string_view kAcrPassword = "urn:tongban:acr:pwd";
 inline constexpr std::string_view kAcrMfa = "urn:tongban:acr:mfa";
 
 struct MfaOptions {

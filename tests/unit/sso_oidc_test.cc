@@ -298,7 +298,8 @@ TEST(OidcClaimsTest, MapsDirectoryFieldsByScope) {
   ASSERT_TRUE(all["roles"].IsArray());
   EXPECT_EQ(all["roles"][0].AsString(), "clerk");
   codec::Value bare = UserClaims(u, "openid", roles);
-  EXPECT_EQ(bare.size(), 1u);
+  EXPECT_EQ(bare.size(), 2u);  // sub and acr, the real-name level (issue 20)
+  EXPECT_EQ(bare["acr"].AsString(), "1");
 }
 
 TEST(OidcClaimsTest, LeavesOutEmptyFields) {

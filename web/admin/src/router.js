@@ -10,6 +10,7 @@ import {
   OfficeBuilding,
   Promotion,
   User,
+  UserFilled,
 } from '@element-plus/icons-vue'
 
 export const PAGES = [
@@ -17,6 +18,12 @@ export const PAGES = [
   { path: '/orgs', name: 'orgs', icon: OfficeBuilding, view: () => import('./views/OrgsView.vue') },
   { path: '/users', name: 'users', icon: User, view: () => import('./views/UsersView.vue') },
   { path: '/apps', name: 'apps', icon: Grid, view: () => import('./views/AppsView.vue') },
+  {
+    path: '/citizens',
+    name: 'citizens',
+    icon: UserFilled,
+    view: () => import('./views/CitizensView.vue'),
+  },
   {
     path: '/sessions',
     name: 'sessions',
