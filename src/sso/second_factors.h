@@ -35,8 +35,8 @@ namespace tongban::sso {
 inline constexpr std::string_view kFactorPassword = "pwd";
 inline constexpr std::string_view kFactorOtp = "otp";
 
-// OIDC acr values: a password alone, or a password and a second factor. An
-// app asks for the second with acr_values=urn:tongban:acr:mfa.
+// The OIDC acr_values an app sends to ask for a second factor (the answer's
+// amr then holds "mfa"; acr itself is the real-name level).
 inline constexpr std::string_view kAcrMfa = "urn:tongban:acr:mfa";
 
 struct MfaOptions {
