@@ -179,9 +179,9 @@ struct ExchangeConfig {
   // Big files: a receiving transfer with no chunk for this long fails ("expired") and its
   // partial file is deleted; 0 = never.
   int transfer_abandon_after_s = 86400;
-  // Big files: fdatasync every chunk before acknowledging it (survives a power loss) instead
-  // of once at completion with each chunk checked (exchange/transfer.h TransferOptions).
-  bool transfer_sync_each_chunk = false;
+  // Big files: fdatasync every chunk before acknowledging it (survives a power loss); false:
+  // once at completion, each chunk checked (exchange/transfer.h TransferOptions).
+  bool transfer_sync_each_chunk = true;
 };
 
 struct Config {
