@@ -272,6 +272,20 @@ Result<HallIntake::State> HallIntake::GetState(int64_t resource_id) {
   });
 }
 
+Result<std::vector<HallIntake::State>> HallIntake::ListStates() {
+  return store_.WithSession([&](soci::session& sql) -> Result<std::vector<State>> {
+    soci::rowset<soci::row> rows =
+        sql.prepare << "SELECT resource_id, cursor_seq, reported, refused, last_error, "
+                       "updated_ms FROM exchange_hall_intake ORDER BY resource_id";
+    std::vector<State> out;
+    for (const soci::row& r : rows) {
+      out.push_back({I64(r, "resource_id"), I64(r, "cursor_seq"), I64(r, "reported"),
+                     I64(r, "refused"), Text(r, "last_error"), I64(r, "updated_ms")});
+    }
+    return out;
+  });
+}
+
 Status HallIntake::Save(int64_t resource_id, int64_t cursor, int reported_delta,
                         const Refused* refused, const std::string& last_error) {
   const int64_t now = clock_.NowMillis();

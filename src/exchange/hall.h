@@ -111,6 +111,7 @@ class HallIntake {
     int64_t updated_ms = 0;
   };
   Result<State> GetState(int64_t resource_id);
+  Result<std::vector<State>> ListStates();  // every source read so far
 
   struct Refused {
     int64_t id = 0;

@@ -12,7 +12,7 @@ import time
 import unittest
 
 from approval_fixture import Client, browser_login, registration
-from tongban_harness import TongbanServer, main
+from tongban_harness import TongbanServer, main, run_admin
 
 DEMO_NODE = "QZ_330100_91350100M000100Y43"
 DEPT_USCC = "91350100M000100Y43"
@@ -145,6 +145,10 @@ class ExchangeHallTest(unittest.TestCase):
                        "SELECT tongid, reason FROM exchange_hall_refused")
         self.assertEqual([r[0] for r in refused], ["r2"])
         self.assertIn("BSLYY", refused[0][1])
+        # The CLI shows the source's counts and the refused row with its reason.
+        out = run_admin(self.server.data_dir, "exchange", "hall").stdout
+        self.assertRegex(out, r"\n\d+\t\d+\t2\t1\t\n")  # 2 reported, 1 refused, no error
+        self.assertRegex(out, r"refused\t\d+\tr2\tv1\t.*BSLYY")
 
 
 if __name__ == "__main__":
