@@ -7,11 +7,16 @@
 //
 //   ./exchange_rows_bench --benchmark_counters_tabular=true
 #include <benchmark/benchmark.h>
+#include <libpq-fe.h>
+#include <soci/postgresql/soci-postgresql.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "../tests/unit/store_test_support.h"
@@ -21,6 +26,8 @@
 #include "exchange/ddl.h"
 #include "exchange/delivery.h"
 #include "exchange/meta.h"
+#include "exchange/runner.h"
+#include "exchange/sql_util.h"
 #include "store/sql_store.h"
 
 namespace tongban::exchange {
@@ -203,14 +210,165 @@ void BM_ExchangeVsBulkLoad(benchmark::State& state) {
     }),
            "bulk load");
     double bulk_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
+
+    // And with COPY (text format through libpq), the fastest client load, into a third table.
+    Resource copied = target;
+    copied.code = "rows10_copy";
+    MustOk(CreateTable(dest, copied), "copy table");
+    std::string data;
+    for (const Record& rec : rows) {
+      for (const Field& f : TenFields()) data += *rec.values.at(f.code) + "\t";
+      data += rec.tongid + "\t" + std::string(1, rec.sync_status) + "\t" +
+              std::to_string(rec.dataversion) + "\n";
+    }
+    auto t2 = std::chrono::steady_clock::now();
+    MustOk(dest.WithTransaction([&](soci::session& sql) -> Status {
+      PGconn* conn = static_cast<soci::postgresql_session_backend*>(sql.get_backend())->conn_;
+      PGresult* r = PQexec(conn,
+                           "COPY rows10_copy (k, s1, s2, s3, s4, n1, n2, n3, amount, day, tongid, "
+                           "sync_status, dataversion) FROM STDIN");
+      if (PQresultStatus(r) != PGRES_COPY_IN) return Error::Internal(PQerrorMessage(conn));
+      PQclear(r);
+      if (PQputCopyData(conn, data.data(), static_cast<int>(data.size())) != 1 ||
+          PQputCopyEnd(conn, nullptr) != 1) {
+        return Error::Internal(PQerrorMessage(conn));
+      }
+      bool ok = true;
+      while (PGresult* done = PQgetResult(conn)) {
+        ok = ok && PQresultStatus(done) == PGRES_COMMAND_OK;
+        PQclear(done);
+      }
+      return ok ? Status::Ok() : Error::Internal("COPY failed");
+    }),
+           "copy load");
+    double copy_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t2).count();
     state.counters["rows"] = static_cast<double>(n);
     state.counters["exchange_rows_per_s"] = n / exchange_s;
     state.counters["bulk_rows_per_s"] = n / bulk_s;
+    state.counters["copy_rows_per_s"] = n / copy_s;
     state.counters["ratio"] = bulk_s / exchange_s;
+    state.counters["ratio_copy"] = copy_s / exchange_s;
     if (given != nullptr) break;  // one empty database, one run
   }
 }
 BENCHMARK(BM_ExchangeVsBulkLoad)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// End-to-end lag at a 1 s poll: the runner thread (real clock) delivers from an SQLite node to
+// PostgreSQL while rows are committed on the provider one every 20 ms for TONGBAN_BENCH_LAG_S
+// seconds (default 20). A row's lag = the subscriber's tong_time (set when the exchange applied
+// it) - the provider's create_time (stamped by its capture trigger at insert), both from this
+// machine's clock; p50 / p99 / max over all rows.
+void BM_Lag(benchmark::State& state) {
+  store_test::TempDir dir;
+  std::string why;
+  store_test::PrivatePostgres* pg = store_test::SharedPostgres(&why);
+  if (pg == nullptr) {
+    state.SkipWithError(why.c_str());
+    return;
+  }
+  const char* env = std::getenv("TONGBAN_BENCH_LAG_S");
+  const int seconds = env != nullptr && *env != '\0' ? std::max(2, std::atoi(env)) : 20;
+  Clock& clock = SystemClock::Instance();
+  auto tongban = Must(SqlStore::Open("sqlite://" + dir.File("tongban.db"), 2), "tongban db");
+  MustOk(tongban->Migrate(ExchangeMeta::Migrations()), "migrate");
+  auto box =
+      Must(crypto::SecretBox::Create(std::string(32, 'k'), OpenSslRandom::Instance()), "box");
+  ExchangeMeta meta(*tongban, clock, box);
+  NodePool nodes(meta);
+  DeliveryEngine engine(meta, nodes, clock);
+  auto node = [&](const std::string& division, const std::string& url) {
+    Node n;
+    n.division = division;
+    n.dept_code = "91350100M000100Y43";
+    n.dept_name = division;
+    n.url = url;
+    return Must(meta.CreateNode(n), "node");
+  };
+  Node a = node("330100", "sqlite://" + dir.File("provider.db"));
+  Node b = node("330200", pg->NewDatabaseUrl(&why));
+  Resource p;
+  p.code = "rows10";
+  p.name = "rows";
+  p.node_id = a.id;
+  p.fields = TenFields();
+  p = Must(meta.CreateResource(p), "provider");
+  Resource s = p;
+  s.node_id = b.id;
+  s = Must(meta.CreateResource(s), "subscriber");
+  SqlStore& source = *Must(nodes.Get(a.id), "provider store");
+  SqlStore& dest = *Must(nodes.Get(b.id), "subscriber store");
+  MustOk(CreateTable(source, p), "provider table");
+  MustOk(CreateTable(dest, s), "subscriber table");
+  Task task;
+  task.code = "lag";
+  task.name = "lag";
+  task.provider_resource_id = p.id;
+  task.subscribers = {{0, s.id, {}}};
+  task.poll_seconds = 1;
+  task = Must(meta.CreateTask(task), "task");
+  auto order = Must(meta.CreateWorkOrder(task.id, {}, "bench"), "order");
+  MustOk(meta.SubmitWorkOrder(order.id), "submit");
+  MustOk(meta.DecideWorkOrder(order.id, true, "bench", ""), "approve");
+  LeaseStore leases(*tongban, clock, "bench", std::chrono::seconds(30));
+  ExchangeRunner runner(meta, engine, leases, clock);
+
+  for (auto _ : state) {
+    runner.Start();
+    int64_t rows = 0;
+    const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+    while (std::chrono::steady_clock::now() < end) {
+      MustOk(source.WithTransaction([&](soci::session& sql) -> Status {
+        std::string k = "K" + std::to_string(rows), t = "T" + std::to_string(rows);
+        sql << "INSERT INTO rows10 (k, s1, n1, amount, day, tongid) VALUES (:k, 'x', 1, 1.5, "
+               "'2024-05-06', :t)",
+            soci::use(k), soci::use(t);
+        return Status::Ok();
+      }),
+             "insert");
+      ++rows;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the load's pace
+    }
+    // Wait (bounded) for the last rows, then read every row's lag.
+    long long arrived = 0;
+    for (int i = 0; i < 200 && arrived < rows; ++i) {
+      MustOk(dest.WithSession([&](soci::session& sql) -> Status {
+        sql << "SELECT COUNT(*) FROM rows10", soci::into(arrived);
+        return Status::Ok();
+      }),
+             "count");
+      if (arrived < rows) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    runner.Stop();
+    std::map<std::string, long long> created;
+    MustOk(source.WithSession([&](soci::session& sql) -> Status {
+      soci::rowset<soci::row> rs = sql.prepare << "SELECT tongid, create_time FROM rows10";
+      for (const soci::row& r : rs) created[r.get<std::string>(0)] = sql_util::I64(r, "create_time");
+      return Status::Ok();
+    }),
+           "provider times");
+    std::vector<long long> lags;
+    MustOk(dest.WithSession([&](soci::session& sql) -> Status {
+      soci::rowset<soci::row> rs = sql.prepare << "SELECT tongid, tong_time FROM rows10";
+      for (const soci::row& r : rs) {
+        lags.push_back(sql_util::I64(r, "tong_time") - created[r.get<std::string>(0)]);
+      }
+      return Status::Ok();
+    }),
+           "subscriber times");
+    std::sort(lags.begin(), lags.end());
+    auto at = [&](double q) {
+      return lags.empty() ? -1.0
+                          : static_cast<double>(lags[std::min(lags.size() - 1,
+                                                              static_cast<size_t>(q * lags.size()))]);
+    };
+    state.counters["rows"] = static_cast<double>(rows);
+    state.counters["arrived"] = static_cast<double>(lags.size());
+    state.counters["lag_p50_ms"] = at(0.50);
+    state.counters["lag_p99_ms"] = at(0.99);
+    state.counters["lag_max_ms"] = lags.empty() ? -1.0 : static_cast<double>(lags.back());
+  }
+}
+BENCHMARK(BM_Lag)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 }  // namespace tongban::exchange

@@ -77,6 +77,12 @@ def main():
     parser.add_argument("size_mb", nargs="?", type=int, default=1024)
     parser.add_argument("--streams", type=int, default=1, help="concurrent chunk uploads")
     parser.add_argument("--encryption", default="")
+    parser.add_argument("--sync-each-chunk", action="store_true",
+                        help="[exchange] transfer_sync_each_chunk = true (fsync before every ack)")
+    parser.add_argument("--both-sync-modes", action="store_true",
+                        help="run tongban with each durability mode, in the same run")
+    parser.add_argument("--sync-first", action="store_true",
+                        help="with --both-sync-modes: the fsync-every-chunk run first")
     args = parser.parse_args()
     os.environ["TONGBAN_BIN"] = os.path.join(args.build, "tongban")
     from signed_client import create_app
@@ -109,53 +115,69 @@ def main():
         assert os.path.getsize(received) == size
         os.unlink(received)
 
-        server = TongbanServer(data_dir=os.path.join(work, "node"))
-        os.makedirs(server.data_dir)
-        pwd = {c: create_app(server.data_dir, c) for c in ("benchsender", "benchsub")}
-        server.start()
-        try:
-            sampler = Sampler(server.proc.pid)
-            sampler.start()
-            idle_kb = rss_kb(server.proc.pid)
-            client = TransferClient(server.base_url, "benchsender", pwd["benchsender"])
-            t0 = time.monotonic()
-            t = client.start(name="file.bin", size=size, chunk_size=CHUNK, digest=digest,
-                             subscribers=["benchsub"], encryption=args.encryption)
-            offsets = list(range(0, size, CHUNK))
+        def run_tongban(sync_each_chunk):
+            """Uploads through tongban; returns (upload_s, total_s, idle_kb, peak_kb, hwm_kb)."""
+            node = os.path.join(work, "node-%s" % ("sync" if sync_each_chunk else "complete"))
+            os.makedirs(node)
+            config = os.path.join(work, "tongban-%s.toml" % os.path.basename(node))
+            with open(config, "w") as f:
+                f.write("[exchange]\ntransfer_sync_each_chunk = %s\n" %
+                        ("true" if sync_each_chunk else "false"))
+            server = TongbanServer("--config", config, data_dir=node)
+            pwd = {c: create_app(server.data_dir, c) for c in ("benchsender", "benchsub")}
+            server.start()
+            try:
+                sampler = Sampler(server.proc.pid)
+                sampler.start()
+                idle_kb = rss_kb(server.proc.pid)
+                client = TransferClient(server.base_url, "benchsender", pwd["benchsender"])
+                t0 = time.monotonic()
+                t = client.start(name="file.bin", size=size, chunk_size=CHUNK, digest=digest,
+                                 subscribers=["benchsub"], encryption=args.encryption)
+                offsets = list(range(0, size, CHUNK))
 
-            def upload(part):
-                c = TransferClient(server.base_url, "benchsender", pwd["benchsender"])
-                with open(src, "rb") as f:
-                    for off in part:
-                        f.seek(off)
-                        r = c.put_chunk(t["id"], off, f.read(CHUNK))
-                        assert r.status_code == 200, r.text
+                def upload(part):
+                    c = TransferClient(server.base_url, "benchsender", pwd["benchsender"])
+                    with open(src, "rb") as f:
+                        for off in part:
+                            f.seek(off)
+                            r = c.put_chunk(t["id"], off, f.read(CHUNK))
+                            assert r.status_code == 200, r.text
 
-            threads = [threading.Thread(target=upload, args=(offsets[i::args.streams],))
-                       for i in range(args.streams)]
-            for th in threads:
-                th.start()
-            for th in threads:
-                th.join()
-            upload_s = time.monotonic() - t0
-            r = client.complete(t["id"])
-            assert r.status_code == 200, r.text
-            total_s = time.monotonic() - t0
-            sampler.stop.set()
-            sampler.join()
-            hwm_kb = rss_kb(server.proc.pid, "VmHWM")
-        finally:
-            server.stop()
+                threads = [threading.Thread(target=upload, args=(offsets[i::args.streams],))
+                           for i in range(args.streams)]
+                for th in threads:
+                    th.start()
+                for th in threads:
+                    th.join()
+                upload_s = time.monotonic() - t0
+                r = client.complete(t["id"])
+                assert r.status_code == 200, r.text
+                total_s = time.monotonic() - t0
+                sampler.stop.set()
+                sampler.join()
+                hwm_kb = rss_kb(server.proc.pid, "VmHWM")
+            finally:
+                server.stop()
+            shutil.rmtree(node, ignore_errors=True)  # the file's bytes: room for the next run
+            return upload_s, total_s, idle_kb, sampler.peak, hwm_kb
+
+        modes = [False, True] if args.both_sync_modes else [args.sync_each_chunk]
+        if args.sync_first:
+            modes.reverse()
+        results = [(mode, run_tongban(mode)) for mode in modes]
         mbps = lambda s: size / MB / s
         print("file %d MiB, chunks %d MiB, streams %d, encryption %s" %
               (args.size_mb, CHUNK // MB, args.streams, args.encryption or "none"))
         print("curl -T to a plain receiver : %7.1f MiB/s (%.2f s)" % (mbps(curl_s), curl_s))
-        print("tongban chunk PUTs          : %7.1f MiB/s (%.2f s)  ratio %.2f" %
-              (mbps(upload_s), upload_s, curl_s / upload_s))
-        print("tongban PUTs + complete     : %7.1f MiB/s (%.2f s)  ratio %.2f" %
-              (mbps(total_s), total_s, curl_s / total_s))
-        print("server RSS: idle %d MB, peak sampled %d MB, VmHWM %d MB" %
-              (idle_kb // 1024, sampler.peak // 1024, hwm_kb // 1024))
+        for mode, (upload_s, total_s, idle_kb, peak_kb, hwm_kb) in results:
+            label = "fsync every chunk" if mode else "fsync at complete"
+            print("tongban chunk PUTs (%s)          : %7.1f MiB/s (%.2f s)  ratio %.2f" %
+                  (label, mbps(upload_s), upload_s, curl_s / upload_s))
+            print("tongban PUTs + complete (%s)     : %7.1f MiB/s (%.2f s)  ratio %.2f" %
+                  (label, mbps(total_s), total_s, curl_s / total_s))
+            print("server RSS (%s): idle %d MB, peak sampled %d MB, VmHWM %d MB" %
+                  (label, idle_kb // 1024, peak_kb // 1024, hwm_kb // 1024))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -9,6 +9,7 @@
 #include "app/exchange_wiring.h"
 #include "app/node.h"
 #include "exchange/ddl.h"
+#include "exchange/hall.h"
 
 namespace tongban::app {
 namespace {
@@ -165,6 +166,56 @@ void RegisterExchangeAdminCommands(CLI::App& admin, AdminCommands& commands) {
                 return 0;
               });
   approve->add_option("order", *order_id, "work order id")->required();
+
+  auto export_order = std::make_shared<int64_t>(0);
+  auto export_file = std::make_shared<std::string>();
+  CLI::App* order_export = Command(
+      ex, commands, "order-export", "Write a 配置工单 as .pdf or .xlsx (by the file's extension)",
+      [export_order, export_file](Exchange& e) {
+        const bool pdf = export_file->ends_with(".pdf");
+        if (!pdf && !export_file->ends_with(".xlsx")) {
+          return Fail(Error::InvalidArgument("the file must end in .pdf or .xlsx"));
+        }
+        auto bytes = pdf ? e.wiring->meta().ExportWorkOrderPdf(*export_order)
+                         : e.wiring->meta().ExportWorkOrderXlsx(*export_order);
+        if (!bytes.ok()) return Fail(bytes.error());
+        std::FILE* f = std::fopen(export_file->c_str(), "wb");
+        if (f == nullptr ||
+            std::fwrite(bytes->data(), 1, bytes->size(), f) != bytes->size()) {
+          if (f != nullptr) std::fclose(f);
+          return Fail(Error::Unavailable("cannot write " + *export_file));
+        }
+        if (std::fclose(f) != 0) return Fail(Error::Unavailable("cannot write " + *export_file));
+        std::printf("work order %lld -> %s (%zu bytes)\n", static_cast<long long>(*export_order),
+                    export_file->c_str(), bytes->size());
+        return 0;
+      });
+  order_export->add_option("order", *export_order, "work order id")->required();
+  order_export->add_option("file", *export_file, "output file (.pdf or .xlsx)")->required();
+
+  Command(ex, commands, "hall",
+          "Hall data (DB51/T 1625) sources read into approval: cursor, counts, refused rows",
+          [](Exchange& e) {
+            exchange::HallIntake intake(e.node->sql(), e.node->clock(), e.wiring->engine());
+            auto states = intake.ListStates();
+            if (!states.ok()) return Fail(states.error());
+            std::printf("resource_id	cursor	reported	refused	last_error\n");
+            for (const auto& s : *states) {
+              std::printf("%lld\t%lld\t%lld\t%lld\t%s\n", static_cast<long long>(s.resource_id),
+                          static_cast<long long>(s.cursor), static_cast<long long>(s.reported),
+                          static_cast<long long>(s.refused), s.last_error.c_str());
+            }
+            for (const auto& s : *states) {
+              auto refused = intake.ListRefused(s.resource_id);
+              if (!refused.ok()) return Fail(refused.error());
+              for (const auto& r : *refused) {
+                std::printf("refused\t%lld\t%s\tv%lld\t%s\n",
+                            static_cast<long long>(r.resource_id), r.tongid.c_str(),
+                            static_cast<long long>(r.dataversion), r.reason.c_str());
+              }
+            }
+            return 0;
+          });
 
   auto task_code = std::make_shared<std::string>();
   CLI::App* run = Command(ex, commands, "run", "Run a task once until it is caught up",

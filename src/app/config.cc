@@ -226,6 +226,12 @@ Status LoadConfigFile(const std::string& path, Config& c) {
   exchange.Read("lease_ttl_s", c.exchange.lease_ttl_s);
   exchange.Read("max_batches_per_turn", c.exchange.max_batches_per_turn);
   exchange.Read("seed_demo", c.exchange.seed_demo);
+  exchange.Read("hall_out_node", c.exchange.hall_out_node);
+  exchange.Read("hall_out_resource", c.exchange.hall_out_resource);
+  exchange.Read("hall_in", c.exchange.hall_in);
+  exchange.Read("hall_poll_ms", c.exchange.hall_poll_ms);
+  exchange.Read("transfer_abandon_after_s", c.exchange.transfer_abandon_after_s);
+  exchange.Read("transfer_sync_each_chunk", c.exchange.transfer_sync_each_chunk);
   TB_RETURN_IF_ERROR(exchange.Finish());
 
   TableReader citizen(root, "citizen");
@@ -379,6 +385,12 @@ Status ValidateConfig(const Config& c) {
       c.exchange.max_batches_per_turn < 1) {
     return Error::InvalidArgument(
         "config: exchange.lease_ttl_s must be 3..3600 and exchange.max_batches_per_turn positive");
+  }
+  if (c.exchange.hall_poll_ms < 10 || c.exchange.hall_poll_ms > 3'600'000) {
+    return Error::InvalidArgument("config: exchange.hall_poll_ms must be 10..3600000");
+  }
+  if (c.exchange.transfer_abandon_after_s < 0) {
+    return Error::InvalidArgument("config: exchange.transfer_abandon_after_s must not be negative");
   }
   static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn",
                                                 "error", "critical", "off"};

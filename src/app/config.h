@@ -167,6 +167,21 @@ struct ExchangeConfig {
   int lease_ttl_s = 30;  // a task moves to another node this long after its holder died
   int max_batches_per_turn = 50;  // per subscriber, before the other tasks get a turn
   bool seed_demo = true;  // with sso.seed_demo: a demo node (SQLite under data_dir) and resource
+  // Hall data (DB51/T 1625 stage records, docs/design/exchange.md "Hall data"): the approval
+  // subsystem's stage records go to this node's hall resource ("" = they stay queued in
+  // approval_outbox) ...
+  std::string hall_out_node;
+  std::string hall_out_resource = "hall_stage_records";
+  // ... and the departments' own stage rows come from these "node name/resource code"
+  // entries (the resource defaults to hall_stage_records) into approval as reported cases.
+  std::vector<std::string> hall_in;
+  int hall_poll_ms = 1000;  // how often both directions look for new records
+  // Big files: a receiving transfer with no chunk for this long fails ("expired") and its
+  // partial file is deleted; 0 = never.
+  int transfer_abandon_after_s = 86400;
+  // Big files: fdatasync every chunk before acknowledging it (survives a power loss); false:
+  // once at completion, each chunk checked (exchange/transfer.h TransferOptions).
+  bool transfer_sync_each_chunk = true;
 };
 
 // Second factors of sign-on (sso/second_factors.h, docs/design/second-factors.md).

@@ -3,15 +3,32 @@
 #include <filesystem>
 #include <memory>
 
+#include "exchange/meta.h"
 #include "exchange/transfer.h"
 #include "exchange/transfer_api.h"
 
 namespace tongban::app {
 namespace {
 
-exchange::TransferOptions TransferOptionsFor(const Config& config) {
+exchange::TransferOptions TransferOptionsFor(Node& node) {
+  const Config& config = node.config();
   exchange::TransferOptions o;
   o.dir = std::filesystem::path(config.storage.data_dir) / "exchange-transfers";
+  o.abandon_after_ms = int64_t{config.exchange.transfer_abandon_after_s} * 1000;
+  o.sync_each_chunk = config.exchange.transfer_sync_each_chunk;
+  if (config.exchange.enabled) {
+    // A start that names a resource code and no subscribers: the apps of the resources that
+    // subscribe to it (approved tasks), as ExchangeMeta::SubscriberApps says.
+    o.resource_subscribers =
+        [&node](std::string_view code) -> Result<std::vector<std::string>> {
+      exchange::ExchangeMeta meta(node.sql(), node.clock(), node.secret_box());
+      auto apps = meta.SubscriberApps(code);
+      if (!apps.ok() && apps.error().code == errc::kNotFound) {
+        return Error::InvalidArgument(apps.error().message);
+      }
+      return apps;
+    };
+  }
   return o;
 }
 
@@ -19,7 +36,7 @@ exchange::TransferOptions TransferOptionsFor(const Config& config) {
 
 Status MountExchangeTransfers(Node& node, sso::SsoContext& context, http::Router& router) {
   auto store = exchange::TransferStore::Open(node.sql(), node.secret_box(), node.clock(),
-                                             node.random(), TransferOptionsFor(node.config()));
+                                             node.random(), TransferOptionsFor(node));
   if (!store.ok()) return std::move(store).error();
   return exchange::RegisterTransferRoutes(
       router, std::shared_ptr<exchange::TransferStore>(std::move(*store)), context);

@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include "app/exchange_hall_wiring.h"
 #include "exchange/ddl.h"
 
 namespace tongban::app {
@@ -24,13 +25,19 @@ ExchangeWiring::ExchangeWiring(Node& node) : node_(node) {
   meta_ = std::make_unique<exchange::ExchangeMeta>(node.sql(), node.clock(), node.secret_box());
   nodes_ = std::make_unique<exchange::NodePool>(*meta_);
   engine_ = std::make_unique<exchange::DeliveryEngine>(*meta_, *nodes_, node.clock());
-  leases_ = std::make_unique<exchange::LeaseStore>(
-      node.sql(), node.clock(), HolderName(node.config()),
-      std::chrono::seconds(node.config().exchange.lease_ttl_s));
+  const auto ttl = std::chrono::seconds(node.config().exchange.lease_ttl_s);
+  if (node.config().storage.tickets.starts_with("redis")) {
+    leases_ = std::make_unique<exchange::TicketLeaseStore>(node.tickets(),
+                                                           HolderName(node.config()), ttl);
+  } else {
+    leases_ = std::make_unique<exchange::LeaseStore>(node.sql(), node.clock(),
+                                                     HolderName(node.config()), ttl);
+  }
   exchange::ExchangeRunner::Options options;
   options.max_batches_per_turn = node.config().exchange.max_batches_per_turn;
   runner_ =
       std::make_unique<exchange::ExchangeRunner>(*meta_, *engine_, *leases_, node.clock(), options);
+  hall_ = std::make_unique<ExchangeHallWiring>(node, *this);
 }
 
 ExchangeWiring::~ExchangeWiring() { Stop(); }
@@ -43,9 +50,11 @@ Status ExchangeWiring::Register(http::Router& router, sso::SsoContext& sso) {
 
 void ExchangeWiring::Start() {
   if (node_.config().exchange.runner) runner_->Start();
+  hall_->Start();
 }
 
 void ExchangeWiring::Stop() {
+  if (hall_) hall_->Stop();
   if (runner_) runner_->Stop();
 }
 

@@ -16,6 +16,8 @@
 
 namespace tongban::app {
 
+class ExchangeHallWiring;
+
 class ExchangeWiring {
  public:
   static std::vector<Migration> Migrations();
@@ -24,12 +26,14 @@ class ExchangeWiring {
   ~ExchangeWiring();
 
   Status Register(http::Router& router, sso::SsoContext& sso);
-  void Start();  // the runner, when [exchange] runner = true
+  void Start();  // the runner, when [exchange] runner = true; the hall data thread
   void Stop();
 
   exchange::ExchangeMeta& meta() { return *meta_; }
   exchange::DeliveryEngine& engine() { return *engine_; }
   exchange::NodePool& nodes() { return *nodes_; }
+  exchange::Leases& leases() { return *leases_; }
+  ExchangeHallWiring& hall() { return *hall_; }
 
   // On first start (no node yet): a demo front-end node (an SQLite file under data_dir) with
   // a horizontal demo resource and its table. True when it was created now.
@@ -40,9 +44,11 @@ class ExchangeWiring {
   std::unique_ptr<exchange::ExchangeMeta> meta_;
   std::unique_ptr<exchange::NodePool> nodes_;
   std::unique_ptr<exchange::DeliveryEngine> engine_;
-  std::unique_ptr<exchange::LeaseStore> leases_;
+  // In tongban's database, or in Redis when the ticket store is Redis.
+  std::unique_ptr<exchange::Leases> leases_;
   std::unique_ptr<exchange::ExchangeRunner> runner_;
   std::unique_ptr<exchange::ExchangeApi> api_;
+  std::unique_ptr<ExchangeHallWiring> hall_;  // DB51 stage records to and from approval
 };
 
 }  // namespace tongban::app

@@ -72,6 +72,8 @@ sso::SsoSettings SsoSettingsFrom(const Config& config) {
     s.cookie_path = "/";
     s.own_paths = {"/approval/", "/hall/"};
   }
+  // The exchange admin API at /exchange/api/ takes the same session.
+  if (config.exchange.enabled) s.cookie_path = "/";
   return s;
 }
 

@@ -15,6 +15,7 @@
 #include "exchange/ddl.h"
 #include "exchange/runner.h"
 #include "exchange/sql_util.h"
+#include "exchange/web_xml.h"
 #include "sso/cas_oidc_support.h"
 #include "webapi/callers.h"
 #include "webapi/errors.h"
@@ -41,6 +42,7 @@ struct Call {
   std::string actor;  // admin userid, or the calling app's servicecode
   bool wrote_response = false;
   std::string csrf;  // the admin session's CSRF token (for "me")
+  bool xml = false;  // web access in XML (web_xml.h): body read from XML, answer written as XML
   std::string Query(std::string_view name) const { return std::string(request.ParamOr(name)); }
 };
 
@@ -67,14 +69,22 @@ int HttpStatusFor(const Error& e) {
   }
 }
 
-void WriteError(http::Response& response, const Error& e) {
+void WriteError(http::Response& response, const Error& e, bool xml = false) {
   int status = HttpStatusFor(e);
   std::string message = e.message;
   if (status == 500) {
     spdlog::error("exchange api: {}", e.message);
     message = "内部错误，请查看服务器日志";
   }
-  webapi::WriteError(response, status, e.code < 1000 ? status : e.code, message);
+  const int shown = e.code < 1000 ? status : e.code;
+  if (xml) {
+    json error = {{"code", shown}, {"message", message}};
+    response.set_status(status);
+    response.set_content_type("application/xml;charset=utf-8");
+    response.set_body(JsonToWebXml(error, "error"));
+    return;
+  }
+  webapi::WriteError(response, status, shown, message);
 }
 
 Result<int64_t> Id(const std::string& text) {
@@ -83,6 +93,17 @@ Result<int64_t> Id(const std::string& text) {
     return Error::InvalidArgument("not an id: " + text);
   }
   return static_cast<int64_t>(std::stoll(text));
+}
+
+// Web access in XML: an XML body (Content-Type …/xml), format=xml, or an Accept naming XML
+// and not JSON.
+bool WantsXml(const http::Request& request) {
+  auto has_xml = [](std::string_view v) { return v.find("xml") != std::string_view::npos; };
+  if (has_xml(request.Header("Content-Type").value_or(""))) return true;
+  std::string_view format = request.ParamOr("format");
+  if (!format.empty()) return format == "xml";
+  std::string_view accept = request.Header("Accept").value_or("");
+  return has_xml(accept) && accept.find("json") == std::string_view::npos;
 }
 
 // ---- JSON conversions ----
@@ -150,6 +171,7 @@ json TaskJson(const Task& t) {
           {"subscribers", subs},
           {"filter", filter},
           {"poll_seconds", t.poll_seconds},
+          {"cron", t.cron},
           {"batch_size", t.batch_size},
           {"enabled", t.enabled},
           {"approved_order_id", t.approved_order_id},
@@ -193,6 +215,7 @@ Result<Task> TaskFromBody(const json& b) {
   t.name = b.value("name", "");
   t.provider_resource_id = b.value("provider_resource_id", int64_t{0});
   t.poll_seconds = b.value("poll_seconds", 60);
+  t.cron = b.value("cron", "");
   t.batch_size = b.value("batch_size", 1000);
   t.enabled = b.value("enabled", true);
   if (b.contains("subscribers") && b["subscribers"].is_array()) {
@@ -445,6 +468,19 @@ void AddRoutes(std::vector<Route>& r) {
     c.wrote_response = true;
     return json();
   });
+  admin("GET", "orders/:id/pdf", [](ApiServices& s, Call& c) -> Result<json> {
+    auto id = Id(c.args[0]);
+    if (!id.ok()) return id.error();
+    auto bytes = s.meta.ExportWorkOrderPdf(*id);
+    if (!bytes.ok()) return bytes.error();
+    c.response.set_status(200);
+    c.response.set_content_type("application/pdf");
+    c.response.AddHeader("Content-Disposition",
+                         "attachment; filename=\"work-order-" + c.args[0] + ".pdf\"");
+    c.response.set_body(std::move(*bytes));
+    c.wrote_response = true;
+    return json();
+  });
 
   // Dead letters
   admin("GET", "dead-letters", [](ApiServices& s, Call& c) -> Result<json> {
@@ -656,8 +692,11 @@ struct ExchangeApi::Impl {
     for (Route& route : list) routes.Add(std::move(route));
   }
 
-  // Under the SSO context path, where the browser sends the SSO session cookie (Path=/sso).
-  std::string ApiPrefix() const { return services.sso.settings.context_path + "/exchange/api/"; }
+  // The API's home beside the transfers (/exchange/api/transfers), and its old place under
+  // the SSO context path, kept as an alias: there the browser sends the session cookie even
+  // when its path is the context path (approval and exchange disabled set it to "/").
+  static constexpr std::string_view kRoot = "/exchange/api/";
+  std::string AliasPrefix() const { return services.sso.settings.context_path + "/exchange/api/"; }
 
   Result<std::string> Admin(const http::Request& request, std::string* csrf) {
     auto session = browser.Resume(request, kNotLoggedIn);
@@ -685,7 +724,9 @@ struct ExchangeApi::Impl {
 
   void Handle(const http::Request& request, http::Response& response) {
     webapi::SetApiHeaders(response);
-    const std::string_view relative = request.path().substr(ApiPrefix().size());
+    const std::string alias = AliasPrefix();
+    const std::string_view relative = request.path().substr(
+        request.path().starts_with(alias) ? alias.size() : kRoot.size());
     auto found = routes.Find(request.method(), relative);
     if (!found.route) {
       webapi::WriteRouteMiss(response, found.path_known);
@@ -697,14 +738,22 @@ struct ExchangeApi::Impl {
   void Run(const Route& route, std::string_view relative, std::vector<std::string> args,
            const http::Request& request, http::Response& response) {
     Call call{request, response, std::move(args), json(), "", false, ""};
+    call.xml = route.access == Access::kSystem && WantsXml(request);
     auto actor =
         route.access == Access::kAdmin ? Admin(request, &call.csrf) : System(request, relative);
     if (!actor.ok()) {
-      WriteError(response, actor.error());
+      WriteError(response, actor.error(), call.xml);
       return;
     }
     call.actor = *actor;
-    if (!request.body().empty()) {
+    if (call.xml && !request.body().empty()) {
+      auto body = WebXmlToJson(request.body());
+      if (!body.ok()) {
+        WriteError(response, body.error(), true);
+        return;
+      }
+      call.body = std::move(body).value();
+    } else if (!request.body().empty()) {
       call.body = json::parse(request.body(), nullptr, false);
       if (call.body.is_discarded()) {
         WriteError(response, Error::InvalidArgument("请求体不是合法的 JSON"));
@@ -716,14 +765,21 @@ struct ExchangeApi::Impl {
       result = route.handler(services, call);
     } catch (const std::exception& e) {
       spdlog::error("exchange api {} {}: {}", route.method, route.pattern, e.what());
-      WriteError(response, Error::Internal("handler failed"));
+      WriteError(response, Error::Internal("handler failed"), call.xml);
       return;
     }
     if (!result.ok()) {
-      WriteError(response, result.error());
+      WriteError(response, result.error(), call.xml);
       return;
     }
-    if (!call.wrote_response) response.SetJson(200, result->dump());
+    if (call.wrote_response) return;
+    if (call.xml) {
+      response.set_status(200);
+      response.set_content_type("application/xml;charset=utf-8");
+      response.set_body(JsonToWebXml(*result, "result"));
+      return;
+    }
+    response.SetJson(200, result->dump());
   }
 
   ApiServices services;
@@ -737,14 +793,17 @@ ExchangeApi::~ExchangeApi() = default;
 
 Status ExchangeApi::Register(http::Router& router) {
   Impl& impl = *impl_;
-  for (const char* method : {"GET", "POST", "PUT"}) {
-    router.AddPrefix(
-        method, impl.ApiPrefix(),
-        // Every handler reads or writes SQL, often on another database: off the I/O threads.
-        [&impl](const http::Request& request, http::Response& response) {
-          response.Defer([&impl, &request](http::Response& r) { impl.Handle(request, r); });
-        },
-        "/exchange/api/*");
+  for (const std::string& prefix : {std::string(Impl::kRoot), impl.AliasPrefix()}) {
+    if (prefix == Impl::kRoot && impl.AliasPrefix() == Impl::kRoot) continue;
+    for (const char* method : {"GET", "POST", "PUT"}) {
+      router.AddPrefix(
+          method, prefix,
+          // Every handler reads or writes SQL, often on another database: off the I/O threads.
+          [&impl](const http::Request& request, http::Response& response) {
+            response.Defer([&impl, &request](http::Response& r) { impl.Handle(request, r); });
+          },
+          "/exchange/api/*");
+    }
   }
   return Status::Ok();
 }

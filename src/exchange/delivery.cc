@@ -5,12 +5,17 @@
 // query, and the newer records go in ONE multi-row upsert guarded by dataversion. Should the
 // database still refuse the statement (a constraint the definition does not know), the batch
 // is redone record by record, each under its own SAVEPOINT, and only the refused records
-// become dead letters.
+// become dead letters. On a PostgreSQL subscriber the horizontal batch travels by COPY into a
+// session-local staging table, and one INSERT … SELECT … ON CONFLICT moves it (the version
+// check is a join), so no statement carries thousands of binds.
 #include "exchange/delivery.h"
 
+#include <libpq-fe.h>
+#include <soci/postgresql/soci-postgresql.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
@@ -50,6 +55,9 @@ class DynamicStatement {
   }
   void Add(int64_t v) { Add(std::optional<std::string>(std::to_string(v))); }
   size_t size() const { return values_.size(); }
+  std::optional<std::string> Value(size_t i) const {
+    return inds_[i] == soci::i_null ? std::nullopt : std::optional<std::string>(values_[i]);
+  }
   long long Execute(soci::session& sql, const std::string& text) {
     soci::statement st(sql);
     st.alloc();
@@ -171,6 +179,53 @@ std::string RecordKey(const Resource& target, const Record& r) {
 
 bool IsUnavailable(const std::exception& e) {
   return SqlStore::ToError(e).code == errc::kUnavailable;
+}
+
+// A value in COPY's text format: \N for NULL; backslash, tab, newline and CR escaped.
+void AppendCopyValue(std::string& out, const std::optional<std::string>& v) {
+  if (!v) {
+    out += "\\N";
+    return;
+  }
+  for (char c : *v) {
+    switch (c) {
+      case '\\': out += "\\\\"; break;
+      case '\t': out += "\\t"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      default: out += c;
+    }
+  }
+}
+
+// COPY … FROM STDIN with `data` (text format) on the session's libpq connection. Throws
+// soci::soci_error on failure, so the callers' savepoint handling applies.
+void PgCopyIn(soci::session& sql, const std::string& copy, const std::string& data) {
+  auto* backend = static_cast<soci::postgresql_session_backend*>(sql.get_backend());
+  PGconn* conn = backend == nullptr ? nullptr : backend->conn_;
+  if (conn == nullptr) throw soci::soci_error("COPY: no PostgreSQL connection");
+  PGresult* started = PQexec(conn, copy.c_str());
+  const bool copying = PQresultStatus(started) == PGRES_COPY_IN;
+  std::string why = copying ? "" : PQresultErrorMessage(started);
+  PQclear(started);
+  if (!copying) throw soci::soci_error("COPY: " + why);
+  bool sent = true;
+  constexpr size_t kPiece = 1 << 20;
+  for (size_t at = 0; sent && at < data.size(); at += kPiece) {
+    const size_t n = std::min(kPiece, data.size() - at);
+    sent = PQputCopyData(conn, data.data() + at, static_cast<int>(n)) == 1;
+  }
+  if (PQputCopyEnd(conn, sent ? nullptr : "client failed to send") != 1) sent = false;
+  bool ok = sent;
+  why = sent ? "" : PQerrorMessage(conn);
+  while (PGresult* r = PQgetResult(conn)) {
+    if (PQresultStatus(r) != PGRES_COMMAND_OK && ok) {
+      ok = false;
+      why = PQresultErrorMessage(r);
+    }
+    PQclear(r);
+  }
+  if (!ok) throw soci::soci_error("COPY: " + why);
 }
 
 }  // namespace
@@ -311,14 +366,21 @@ std::string CheckValue(const Field& f, const std::optional<std::string>& value) 
 
 // ---- NodePool ----
 
-NodePool::NodePool(ExchangeMeta& meta, size_t sessions) : meta_(meta), sessions_(sessions) {}
+NodePool::NodePool(ExchangeMeta& meta, size_t sessions, int64_t retired_grace_ms)
+    : meta_(meta), sessions_(sessions), retired_grace_ms_(retired_grace_ms) {}
 NodePool::~NodePool() = default;
 
 Result<SqlStore*> NodePool::Get(int64_t node_id) {
+  auto store = Acquire(node_id);
+  if (!store.ok()) return store.error();
+  return store->get();
+}
+
+Result<std::shared_ptr<SqlStore>> NodePool::Acquire(int64_t node_id) {
   {
     std::lock_guard lock(mu_);
     auto it = open_.find(node_id);
-    if (it != open_.end()) return it->second.get();
+    if (it != open_.end()) return it->second;
   }
   auto url = meta_.NodeUrl(node_id);
   if (!url.ok()) return url.error();
@@ -330,17 +392,30 @@ Result<SqlStore*> NodePool::Get(int64_t node_id) {
   std::shared_ptr<SqlStore> store = std::move(opened).value();
   std::lock_guard lock(mu_);
   auto [it, inserted] = open_.emplace(node_id, store);
-  return it->second.get();
+  return it->second;
 }
 
 void NodePool::Drop(int64_t node_id) {
   std::lock_guard lock(mu_);
   auto it = open_.find(node_id);
   if (it == open_.end()) return;
-  // Another thread may still hold a pointer from Get: keep the store alive until the pool
-  // dies rather than destroying it under it.
-  retired_.push_back(std::move(it->second));
+  // Another thread may still hold it: Acquire's holders keep it alive by their reference;
+  // a pointer from Get is used within one call, so a dropped store lives at least
+  // kRetiredGraceMs. Stores nobody holds any more after that are freed (their connections
+  // closed), so a node that flaps does not pile up dead connections.
+  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::steady_clock::now().time_since_epoch())
+                          .count();
+  retired_.push_back({std::move(it->second), now});
   open_.erase(it);
+  std::erase_if(retired_, [&](const Retired& r) {
+    return r.store.use_count() == 1 && now - r.since_ms >= retired_grace_ms_;
+  });
+}
+
+size_t NodePool::RetiredCount() {
+  std::lock_guard lock(mu_);
+  return retired_.size();
 }
 
 void NodePool::Record(int64_t node_id, const Status& outcome) {
@@ -510,11 +585,21 @@ Result<ApplyReport> DeliveryEngine::Apply(SqlStore& node, const Resource& target
     st.Add(std::optional(r.xk_lydwdm));
     st.Add(std::optional(r.areacode));
   };
-  std::string insert_head = "INSERT INTO " + t + " (";
+  std::string column_list;
   for (size_t i = 0; i < columns.size(); ++i) {
-    insert_head += (i ? ", " : "") + QuoteIdent(d, columns[i]);
+    column_list += (i ? ", " : "") + QuoteIdent(d, columns[i]);
   }
-  insert_head += ") VALUES ";
+  const std::string insert_head = "INSERT INTO " + t + " (" + column_list + ") VALUES ";
+  // PostgreSQL: a temporary table shaped like the target (without its triggers and unique
+  // constraint), emptied at every commit, created once per connection.
+  auto PgStage = [&](soci::session& sql) {
+    std::string name = "tbs_" + target.code.substr(0, 50);
+    const std::string quoted = QuoteIdent(d, name);
+    sql << "CREATE TEMP TABLE IF NOT EXISTS " + quoted + " (LIKE " + t +
+               ") ON COMMIT DELETE ROWS";
+    sql << "TRUNCATE " + quoted;
+    return quoted;
+  };
   std::string upsert_tail;
   if (d == SqlDialect::kMySql) {
     upsert_tail = " ON DUPLICATE KEY UPDATE ";
@@ -540,29 +625,33 @@ Result<ApplyReport> DeliveryEngine::Apply(SqlStore& node, const Resource& target
 
   auto apply = node.WithTransaction([&](soci::session& sql) -> Result<ApplyReport> {
     ApplyReport out = report;
-    // The versions the subscriber holds, one query per chunk of tongids.
-    std::map<std::string, int64_t> held;
-    std::vector<std::string> ids;
-    for (const auto& [id, i] : best) ids.push_back(id);
-    for (size_t start = 0; start < ids.size(); start += kInChunk) {
-      size_t n = std::min<size_t>(kInChunk, ids.size() - start);
-      DynamicStatement q;
-      for (size_t i = 0; i < n; ++i) q.Add(std::optional(ids[start + i]));
-      soci::rowset<soci::row> rows =
-          q.Query(sql, "SELECT tongid, MAX(dataversion) AS v FROM " + t + " WHERE tongid IN " +
-                           Placeholders(0, n) + " GROUP BY tongid");
-      for (const soci::row& row : rows) held[Text(row, "tongid")] = I64(row, "v");
-    }
-    std::vector<size_t> newer;
-    for (const auto& [id, i] : best) {
-      auto h = held.find(id);
-      if (h != held.end() && h->second >= records[i].dataversion) {
-        ++out.unchanged;
-      } else {
-        newer.push_back(i);
+    // The records newer than what the subscriber holds (its versions read in chunks of
+    // tongids); the others count as unchanged.
+    auto newer_than_held = [&]() {
+      std::map<std::string, int64_t> held;
+      std::vector<std::string> ids;
+      for (const auto& [id, i] : best) ids.push_back(id);
+      for (size_t start = 0; start < ids.size(); start += kInChunk) {
+        size_t n = std::min<size_t>(kInChunk, ids.size() - start);
+        DynamicStatement q;
+        for (size_t i = 0; i < n; ++i) q.Add(std::optional(ids[start + i]));
+        soci::rowset<soci::row> rows =
+            q.Query(sql, "SELECT tongid, MAX(dataversion) AS v FROM " + t + " WHERE tongid IN " +
+                             Placeholders(0, n) + " GROUP BY tongid");
+        for (const soci::row& row : rows) held[Text(row, "tongid")] = I64(row, "v");
       }
-    }
-    std::sort(newer.begin(), newer.end());
+      std::vector<size_t> newer;
+      for (const auto& [id, i] : best) {
+        auto h = held.find(id);
+        if (h != held.end() && h->second >= records[i].dataversion) {
+          ++out.unchanged;
+        } else {
+          newer.push_back(i);
+        }
+      }
+      std::sort(newer.begin(), newer.end());
+      return newer;
+    };
     auto apply_one = [&](const Record& r) {
       if (target.model == TableModel::kHorizontal) {
         DynamicStatement st;
@@ -612,6 +701,46 @@ Result<ApplyReport> DeliveryEngine::Apply(SqlStore& node, const Resource& target
         }
       }
     };
+    if (target.model == TableModel::kHorizontal && d == SqlDialect::kPostgres) {
+      // COPY every candidate into the staging table; the join counts those the subscriber
+      // already holds in that version or newer; one INSERT … SELECT moves the rest.
+      std::vector<size_t> all;
+      for (const auto& [id, i] : best) all.push_back(i);
+      std::sort(all.begin(), all.end());
+      sql << "SAVEPOINT tb_batch";
+      try {
+        std::string data;
+        data.reserve(all.size() * columns.size() * 12);
+        for (size_t i : all) {
+          DynamicStatement row;
+          bind_record(row, records[i]);
+          for (size_t c = 0; c < row.size(); ++c) {
+            if (c) data += '\t';
+            AppendCopyValue(data, row.Value(c));
+          }
+          data += '\n';
+        }
+        const std::string stage = PgStage(sql);
+        PgCopyIn(sql, "COPY " + stage + " (" + column_list + ") FROM STDIN", data);
+        long long held = 0;
+        sql << "SELECT COUNT(*) FROM " + stage + " s JOIN " + t +
+                   " x ON x.tongid = s.tongid AND x.dataversion >= s.dataversion",
+            soci::into(held);
+        sql << "INSERT INTO " + t + " (" + column_list + ") SELECT " + column_list + " FROM " +
+                   stage + upsert_tail;
+        sql << "RELEASE SAVEPOINT tb_batch";
+        out.unchanged += static_cast<int>(held);
+        out.applied += static_cast<int>(all.size()) - static_cast<int>(held);
+        return out;
+      } catch (const std::exception& e) {
+        if (IsUnavailable(e)) throw;
+        sql << "ROLLBACK TO SAVEPOINT tb_batch";
+        sql << "RELEASE SAVEPOINT tb_batch";
+        one_by_one(newer_than_held());  // a constraint the definition cannot see
+        return out;
+      }
+    }
+    const std::vector<size_t> newer = newer_than_held();
     if (newer.empty()) return out;
     if (target.model == TableModel::kVertical) {
       one_by_one(newer);
@@ -724,7 +853,7 @@ Result<BatchReport> DeliveryEngine::DeliverBatch(const Task& task, const Subscri
   if (!progress.ok()) return progress.error();
   report.hwm_before = report.hwm_after = progress->hwm;
 
-  auto source = nodes_.Get(provider->node_id);
+  auto source = nodes_.Acquire(provider->node_id);
   if (!source.ok()) return fail(source.error(), provider->node_id);
   int rows_read = 0;
   int64_t last_seq = progress->hwm;
@@ -775,7 +904,7 @@ Result<BatchReport> DeliveryEngine::DeliverBatch(const Task& task, const Subscri
 
   ApplyReport applied;
   if (!mapped.empty()) {
-    auto dest = nodes_.Get(target->node_id);
+    auto dest = nodes_.Acquire(target->node_id);
     if (!dest.ok()) return fail(dest.error(), target->node_id);
     Status fits = (*dest)->WithSession(
         [&](soci::session& sql) { return CheckTable(sql, (*dest)->dialect(), *target); });
@@ -931,7 +1060,7 @@ Result<DeliveryEngine::RetryReport> DeliveryEngine::RetryDeadLetters(int64_t tas
       }
       mapped.push_back(std::move(m));
     }
-    auto dest = nodes_.Get(target->node_id);
+    auto dest = nodes_.Acquire(target->node_id);
     if (!dest.ok()) return dest.error();
     auto applied = Apply(**dest, *target, mapped);
     if (!applied.ok()) return applied.error();
@@ -991,7 +1120,7 @@ Result<std::vector<Progress>> DeliveryEngine::ListProgress(int64_t task_id) {
 Result<ApplyReport> DeliveryEngine::Push(int64_t resource_id, const std::vector<Record>& records) {
   auto resource = meta_.GetResource(resource_id);
   if (!resource.ok()) return resource.error();
-  auto node = nodes_.Get(resource->node_id);
+  auto node = nodes_.Acquire(resource->node_id);
   if (!node.ok()) return node.error();
   return Apply(**node, *resource, records);
 }
@@ -1000,7 +1129,7 @@ Result<std::vector<Record>> DeliveryEngine::Pull(int64_t resource_id, int64_t cu
                                                  int64_t* next_cursor) {
   auto resource = meta_.GetResource(resource_id);
   if (!resource.ok()) return resource.error();
-  auto node = nodes_.Get(resource->node_id);
+  auto node = nodes_.Acquire(resource->node_id);
   if (!node.ok()) return node.error();
   int read = 0;
   return ReadChanges(**node, *resource, cursor, limit, &read, next_cursor);

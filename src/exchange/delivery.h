@@ -30,12 +30,20 @@ namespace tongban::exchange {
 // connection failed is reopened on the next use. Records each node's last outcome (health).
 class NodePool {
  public:
-  explicit NodePool(ExchangeMeta& meta, size_t sessions_per_node = 2);
+  static constexpr int64_t kRetiredGraceMs = 60'000;
+  explicit NodePool(ExchangeMeta& meta, size_t sessions_per_node = 2,
+                    int64_t retired_grace_ms = kRetiredGraceMs);
   ~NodePool();
 
+  // The node's store, held by the caller for as long as it uses it.
+  Result<std::shared_ptr<SqlStore>> Acquire(int64_t node_id);
+  // The same as a pointer, for use within one call (see Drop).
   Result<SqlStore*> Get(int64_t node_id);
-  // Forgets the connection (after an unavailable error), so the next Get reopens it.
+  // Forgets the connection (after an unavailable error), so the next Get reopens it. The old
+  // store is freed once no Acquire holder has it and the grace (kRetiredGraceMs) has passed
+  // (checked at the next Drop).
   void Drop(int64_t node_id);
+  size_t RetiredCount();  // dropped stores not yet freed
   void Record(int64_t node_id, const Status& outcome);
 
   struct Health {
@@ -48,9 +56,14 @@ class NodePool {
  private:
   ExchangeMeta& meta_;
   size_t sessions_;
+  int64_t retired_grace_ms_;
   std::mutex mu_;
   std::map<int64_t, std::shared_ptr<SqlStore>> open_;
-  std::vector<std::shared_ptr<SqlStore>> retired_;  // dropped, maybe still in use
+  struct Retired {
+    std::shared_ptr<SqlStore> store;
+    int64_t since_ms;  // steady clock
+  };
+  std::vector<Retired> retired_;  // dropped, maybe still in use
   std::map<int64_t, Health> health_;
 };
 

@@ -6,6 +6,8 @@
 
 #include "codec/xlsx.h"
 #include "directory/validators.h"
+#include "exchange/cron.h"
+#include "exchange/hall.h"
 #include "exchange/sql_util.h"
 
 namespace tongban::exchange {
@@ -122,6 +124,11 @@ CREATE TABLE exchange_leases (
 ){END};
 )sql";
 
+// v2: cron schedules for tasks.
+constexpr const char* kMetaV2 = R"sql(
+ALTER TABLE exchange_tasks ADD COLUMN cron {KEY} NOT NULL DEFAULT '';
+)sql";
+
 json ContactsJson(const std::vector<Contact>& contacts) {
   json a = json::array();
   for (const Contact& c : contacts) {
@@ -231,6 +238,7 @@ Task TaskFrom(const soci::row& r) {
   t.provider_resource_id = I64(r, "provider_resource_id");
   t.filter = FilterFrom(Text(r, "filter"));
   t.poll_seconds = static_cast<int>(I64(r, "poll_seconds"));
+  t.cron = Text(r, "cron");
   t.batch_size = static_cast<int>(I64(r, "batch_size"));
   t.enabled = I64(r, "enabled") != 0;
   t.approved_order_id = I64(r, "approved_order_id");
@@ -302,7 +310,10 @@ bool IsKnownOp(std::string_view op) {
 }  // namespace
 
 std::vector<Migration> ExchangeMeta::Migrations() {
-  return {PortableMigration("exchange_meta", 1, kMetaV1)};
+  std::vector<Migration> out = {PortableMigration("exchange_meta", 1, kMetaV1),
+                                PortableMigration("exchange_meta", 2, kMetaV2)};
+  for (Migration& m : HallMigrations()) out.push_back(std::move(m));
+  return out;
 }
 
 ExchangeMeta::ExchangeMeta(SqlStore& store, Clock& clock, const crypto::SecretBox& box)
@@ -470,6 +481,32 @@ Result<Resource> ExchangeMeta::FindResource(int64_t node_id, std::string_view co
   });
 }
 
+Result<std::vector<std::string>> ExchangeMeta::SubscriberApps(std::string_view code) {
+  auto resources = ListResources();
+  if (!resources.ok()) return resources.error();
+  std::set<int64_t> providers;
+  std::map<int64_t, const Resource*> by_id;
+  for (const Resource& r : *resources) {
+    by_id[r.id] = &r;
+    if (r.code == code) providers.insert(r.id);
+  }
+  if (providers.empty()) return Error::NotFound("no exchange resource " + std::string(code));
+  auto tasks = ListTasks();
+  if (!tasks.ok()) return tasks.error();
+  std::set<std::string> apps;
+  for (const Task& t : *tasks) {
+    if (!t.enabled || t.approved_order_id == 0 || !providers.contains(t.provider_resource_id)) {
+      continue;
+    }
+    for (const Subscriber& s : t.subscribers) {
+      auto it = by_id.find(s.resource_id);
+      if (it == by_id.end()) continue;
+      apps.insert(it->second->web_apps.begin(), it->second->web_apps.end());
+    }
+  }
+  return std::vector<std::string>(apps.begin(), apps.end());
+}
+
 // ---- Tasks ----
 
 Status ExchangeMeta::CheckTask(const Task& task) {
@@ -479,6 +516,10 @@ Status ExchangeMeta::CheckTask(const Task& task) {
   if (task.name.empty()) return Error::InvalidArgument("task name is required");
   if (task.poll_seconds < 1 || task.poll_seconds > 86400) {
     return Error::InvalidArgument("poll seconds must be 1..86400");
+  }
+  if (!task.cron.empty()) {
+    auto cron = CronSchedule::Parse(task.cron);
+    if (!cron.ok()) return cron.error();
   }
   if (task.batch_size < 1 || task.batch_size > 10000) {
     return Error::InvalidArgument("batch size must be 1..10000");
@@ -532,10 +573,10 @@ Result<Task> ExchangeMeta::CreateTask(Task task) {
     int64_t id = InsertReturningId(
         sql, store_.dialect(),
         "INSERT INTO exchange_tasks (code, name, provider_resource_id, filter, poll_seconds, "
-        "batch_size, enabled, approved_order_id, created_ms, updated_ms) VALUES (:a, :b, :c, :d, "
-        ":e, :f, :g, :h, :i, :j)",
+        "cron, batch_size, enabled, approved_order_id, created_ms, updated_ms) VALUES (:a, :b, "
+        ":c, :d, :e, :cr, :f, :g, :h, :i, :j)",
         soci::use(task.code), soci::use(task.name), soci::use(provider), soci::use(filter),
-        soci::use(poll), soci::use(batch), soci::use(enabled), soci::use(zero), soci::use(created),
+        soci::use(poll), soci::use(task.cron), soci::use(batch), soci::use(enabled), soci::use(zero), soci::use(created),
         soci::use(created));
     task.id = id;
     TB_RETURN_IF_ERROR(InsertSubscribers(sql, task));
@@ -555,9 +596,10 @@ Result<Task> ExchangeMeta::UpdateTask(Task task) {
   Status done = store_.WithTransaction([&](soci::session& sql) -> Status {
     long long id = task.id, poll = task.poll_seconds, batch = task.batch_size,
               now = clock_.NowMillis();
-    sql << "UPDATE exchange_tasks SET name = :n, filter = :f, poll_seconds = :p, batch_size = :b, "
-           "approved_order_id = 0, updated_ms = :u WHERE id = :i",
-        soci::use(task.name), soci::use(filter), soci::use(poll), soci::use(batch), soci::use(now),
+    sql << "UPDATE exchange_tasks SET name = :n, filter = :f, poll_seconds = :p, cron = :c, "
+           "batch_size = :b, approved_order_id = 0, updated_ms = :u WHERE id = :i",
+        soci::use(task.name), soci::use(filter), soci::use(poll), soci::use(task.cron),
+        soci::use(batch), soci::use(now),
         soci::use(id);
     // Subscribers keep their ids (and so their high-water marks) when they stay.
     std::map<int64_t, int64_t> kept;
@@ -668,7 +710,8 @@ Result<WorkOrder> ExchangeMeta::CreateWorkOrder(int64_t task_id, std::vector<Con
     if (!o.fields.empty()) o.fields += ",";
     o.fields += f.code;
   }
-  o.schedule = "every " + std::to_string(task->poll_seconds) + " s";
+  o.schedule = task->cron.empty() ? "every " + std::to_string(task->poll_seconds) + " s"
+                                  : "cron " + task->cron + " (CST)";
   o.contacts = std::move(contacts);
   o.applicant = std::string(applicant);
   o.created_ms = clock_.NowMillis();

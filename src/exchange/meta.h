@@ -42,6 +42,10 @@ class ExchangeMeta {
   Result<std::vector<Resource>> ListResources();
   Result<Resource> GetResource(int64_t id);
   Result<Resource> FindResource(int64_t node_id, std::string_view code);
+  // Who subscribes to resource `code` for big files: the web_apps of the subscriber resources
+  // of the approved, enabled tasks whose provider resource has that code (on any node),
+  // sorted, each once. NotFound when no resource has the code.
+  Result<std::vector<std::string>> SubscriberApps(std::string_view code);
 
   // ---- Tasks ----
   // Checks the provider and subscriber resources exist, mapping names real fields on both
@@ -67,6 +71,8 @@ class ExchangeMeta {
   Result<std::vector<WorkOrder>> ListWorkOrders(int64_t task_id = 0);  // 0 = all
   // The order as an .xlsx workbook (one sheet, 附录1 field / value rows).
   Result<std::string> ExportWorkOrderXlsx(int64_t order_id);
+  // The same as a one-page A4 PDF with places for the seals (order_pdf.cc, doc/pdf.h).
+  Result<std::string> ExportWorkOrderPdf(int64_t order_id);
 
   SqlStore& store() { return store_; }
   Clock& clock() { return clock_; }

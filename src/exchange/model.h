@@ -116,6 +116,9 @@ struct Task {
   std::vector<Subscriber> subscribers;
   std::vector<FilterTerm> filter;  // all terms must hold (AND)
   int poll_seconds = 60;
+  // A five-field cron expression (cron.h, China Standard Time); "" = every poll_seconds.
+  // With a cron the task runs at each matching minute, then until caught up.
+  std::string cron;
   int batch_size = 1000;
   bool enabled = true;
   // The approved work order that lets this task run; 0 = none (never approved, or the

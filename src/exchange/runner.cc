@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "exchange/cron.h"
+
 namespace tongban::exchange {
 
 LeaseStore::LeaseStore(SqlStore& store, Clock& clock, std::string holder,
@@ -42,7 +44,49 @@ Status LeaseStore::Release(int64_t task_id) {
   });
 }
 
-ExchangeRunner::ExchangeRunner(ExchangeMeta& meta, DeliveryEngine& engine, LeaseStore& leases,
+// ---- TicketLeaseStore ----
+
+namespace {
+std::string LeaseKey(int64_t task_id) { return "exchange:lease:" + std::to_string(task_id); }
+}  // namespace
+
+TicketLeaseStore::TicketLeaseStore(TicketStore& tickets, std::string holder,
+                                   std::chrono::milliseconds ttl)
+    : tickets_(tickets), holder_(std::move(holder)), ttl_(ttl) {}
+
+Result<bool> TicketLeaseStore::TakeOrRenew(int64_t task_id) {
+  const std::string key = LeaseKey(task_id);
+  auto taken = tickets_.PutIfAbsent(key, holder_, ttl_);
+  if (!taken.ok()) return taken.error();
+  if (*taken) return true;
+  auto current = tickets_.Get(key);
+  if (!current.ok()) {
+    if (current.error().code != errc::kNotFound) return current.error();
+    // Expired between the two calls: try once more to take it.
+    return tickets_.PutIfAbsent(key, holder_, ttl_);
+  }
+  if (*current != holder_) return false;
+  Status renewed = tickets_.Touch(key, ttl_);
+  if (!renewed.ok()) {
+    if (renewed.error().code == errc::kNotFound) return false;  // it lapsed meanwhile
+    return renewed.error();
+  }
+  return true;
+}
+
+Status TicketLeaseStore::Release(int64_t task_id) {
+  const std::string key = LeaseKey(task_id);
+  auto current = tickets_.Get(key);
+  if (!current.ok()) {
+    return current.error().code == errc::kNotFound ? Status::Ok() : Status(current.error());
+  }
+  if (*current != holder_) return Status::Ok();
+  return tickets_.Erase(key);
+}
+
+// ---- ExchangeRunner ----
+
+ExchangeRunner::ExchangeRunner(ExchangeMeta& meta, DeliveryEngine& engine, Leases& leases,
                                Clock& clock, Options options)
     : meta_(meta), engine_(engine), leases_(leases), clock_(clock), options_(options) {}
 
@@ -98,6 +142,13 @@ ExchangeRunner::PassReport ExchangeRunner::RunPass(bool all_due) {
     }
     if (!task.enabled || task.approved_order_id == 0) continue;
     const int64_t now = clock_.NowMillis();
+    // A cron task first waits for its next matching minute (and again when its cron changes).
+    if (!task.cron.empty() && cron_seen_[task.id] != task.cron) {
+      cron_seen_[task.id] = task.cron;
+      next_due_ms_[task.id] = NextDue(task, now);
+    } else if (task.cron.empty() && cron_seen_.erase(task.id) != 0) {
+      next_due_ms_[task.id] = now;
+    }
     if (!all_due && next_due_ms_[task.id] > now) continue;
     auto held = leases_.TakeOrRenew(task.id);
     if (!held.ok()) {
@@ -107,7 +158,7 @@ ExchangeRunner::PassReport ExchangeRunner::RunPass(bool all_due) {
     }
     if (!*held) {
       ++report.tasks_elsewhere;
-      next_due_ms_[task.id] = now + task.poll_seconds * 1000LL;
+      next_due_ms_[task.id] = NextDue(task, now);
       continue;
     }
     ++report.tasks_run;
@@ -132,11 +183,18 @@ ExchangeRunner::PassReport ExchangeRunner::RunPass(bool all_due) {
       for (const BatchReport& b : *batches) report.rows_applied += b.applied;
     }
     bool more = batches.ok() && !batches->empty() && batches->back().more;
-    next_due_ms_[task.id] = more ? now : clock_.NowMillis() + task.poll_seconds * 1000LL;
+    next_due_ms_[task.id] = more ? now : NextDue(task, clock_.NowMillis());
   }
   for (const auto& [task, due] : next_due_ms_)
     report.next_due_ms = std::min(report.next_due_ms, due);
   return report;
+}
+
+int64_t ExchangeRunner::NextDue(const Task& task, int64_t now) {
+  if (task.cron.empty()) return now + task.poll_seconds * 1000LL;
+  auto schedule = CronSchedule::Parse(task.cron);  // checked when the task was stored
+  const int64_t next = schedule.ok() ? schedule->Next(now) : -1;
+  return next < 0 ? std::numeric_limits<int64_t>::max() : next;
 }
 
 void ExchangeRunner::Loop() {

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <limits>
@@ -221,6 +222,11 @@ struct TransferStore::Impl {
     inbox_dir = options.dir / "inbox";
   }
 
+  // A receiving transfer becomes failed with `reason` and its partial file goes (Cancel,
+  // expiry). idle_before_ms > 0: only when it had no chunk since then (Conflict otherwise).
+  Status FailReceiving(const std::string& key, const std::string& reason, int64_t idle_before_ms);
+  std::atomic<int64_t> last_sweep_ms{0};
+
   // Holds a busy mark for its lifetime; !held() when someone else has it.
   class BusyMark {
    public:
@@ -419,7 +425,11 @@ Result<std::unique_ptr<TransferStore>> TransferStore::Open(SqlStore& sql,
   auto impl = std::make_unique<Impl>(sql, box, clock, random, std::move(options));
   TB_RETURN_IF_ERROR(MakeDirectory(impl->partial_dir));
   TB_RETURN_IF_ERROR(MakeDirectory(impl->inbox_dir));
-  return std::unique_ptr<TransferStore>(new TransferStore(std::move(impl)));
+  std::unique_ptr<TransferStore> store(new TransferStore(std::move(impl)));
+  auto expired = store->ExpireAbandoned();
+  if (!expired.ok()) return std::move(expired).error();
+  store->impl_->last_sweep_ms = store->impl_->clock.NowMillis();
+  return store;
 }
 
 const TransferOptions& TransferStore::options() const { return impl_->options; }
@@ -427,6 +437,14 @@ const TransferOptions& TransferStore::options() const { return impl_->options; }
 Result<Transfer> TransferStore::Start(const TransferRequest& request) {
   Impl& impl = *impl_;
   const TransferOptions& o = impl.options;
+  // Abandoned uploads go now and then, on the way (a start is when disk is about to be used).
+  const int64_t now_ms = impl.clock.NowMillis();
+  int64_t last = impl.last_sweep_ms.load();
+  if (now_ms - last >= o.expiry_sweep_interval_ms &&
+      impl.last_sweep_ms.compare_exchange_strong(last, now_ms)) {
+    auto expired = ExpireAbandoned();
+    if (!expired.ok()) return std::move(expired).error();
+  }
   TB_RETURN_IF_ERROR(CheckFileName(request.name));
   if (request.size < 0 || request.size > o.max_file_size) {
     return Error::InvalidArgument("size must be between 0 and " + std::to_string(o.max_file_size));
@@ -641,8 +659,9 @@ Result<ChunkOutcome> TransferStore::PutChunk(std::string_view id, int64_t offset
     Fd fd(::open(impl.PartialPath(key).c_str(), O_WRONLY | O_CLOEXEC));
     if (!fd.ok()) return Error::Unavailable("transfer file is missing: " + ErrnoText(errno));
     TB_RETURN_IF_ERROR(PwriteAll(fd.get(), to_write, offset));
-    // Acknowledged means on disk: the row below is written only after this.
-    if (::fdatasync(fd.get()) != 0) {
+    // sync_each_chunk: acknowledged means on disk, the row below is written only after this.
+    // Otherwise Complete syncs once and checks each chunk (TransferOptions).
+    if (impl.options.sync_each_chunk && ::fdatasync(fd.get()) != 0) {
       return Error::Unavailable("fdatasync failed: " + ErrnoText(errno));
     }
   }
@@ -699,13 +718,39 @@ Result<Transfer> TransferStore::Complete(std::string_view id) {
   {
     Fd fd(::open(partial.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd.ok()) return Error::Unavailable("transfer file is missing: " + ErrnoText(errno));
+    const bool check_chunks = !impl.options.sync_each_chunk;
+    if (check_chunks && ::fdatasync(fd.get()) != 0) {
+      return Error::Unavailable("fdatasync failed: " + ErrnoText(errno));
+    }
     ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
     StreamingDigest digest(t->digest_algorithm);
     std::string buffer;
+    std::vector<int64_t> lost;  // chunks whose bytes are not what was acknowledged
     for (const ChunkRow& row : *rows) {
       Status read = impl.ReadChunk(fd.get(), *t, *cipher, row, buffer);
+      if (check_chunks && (!read.ok() ? read.error().code != errc::kUnavailable
+                                      : crypto::Sha256Hex(buffer) != row.sha256)) {
+        lost.push_back(row.index);
+        continue;
+      }
       if (!read.ok()) return read.error();
       digest.Update(buffer);
+    }
+    if (!lost.empty()) {
+      // Unsynced acknowledged bytes did not survive (a power loss): forget those chunks, so
+      // the sender sees them missing and sends them again.
+      Status forgot = impl.sql.WithTransaction([&](soci::session& s) -> Status {
+        for (int64_t index : lost) {
+          long long idx = index;
+          s << "DELETE FROM exchange_transfer_chunks WHERE transfer_id = :t AND idx = :i",
+              soci::use(key, "t"), soci::use(idx, "i");
+        }
+        return Status::Ok();
+      });
+      if (!forgot.ok()) return std::move(forgot).error();
+      return Coded(transfer_code::kChunksMissing,
+                   std::to_string(lost.size()) + " of " + std::to_string(t->chunk_count()) +
+                       " chunks were lost before they reached the disk: send them again");
     }
     const std::string actual = digest.FinalHex();
     if (actual != t->digest) {
@@ -758,9 +803,42 @@ Result<Transfer> TransferStore::Complete(std::string_view id) {
 }
 
 Status TransferStore::Cancel(std::string_view id) {
-  Impl& impl = *impl_;
   if (!ValidId(id)) return Error::NotFound("no such transfer");
-  std::string key(id);
+  return impl_->FailReceiving(std::string(id), "cancelled by the sender", 0);
+}
+
+Result<int> TransferStore::ExpireAbandoned() {
+  Impl& impl = *impl_;
+  if (impl.options.abandon_after_ms <= 0) return 0;
+  const int64_t before = impl.clock.NowMillis() - impl.options.abandon_after_ms;
+  auto ids = impl.sql.WithSession([&](soci::session& s) -> Result<std::vector<std::string>> {
+    long long cutoff = before;
+    soci::rowset<std::string> rows =
+        (s.prepare << "SELECT id FROM exchange_transfers WHERE state = 'receiving' AND "
+                      "updated_ms < :c",
+         soci::use(cutoff, "c"));
+    return std::vector<std::string>(rows.begin(), rows.end());
+  });
+  if (!ids.ok()) return std::move(ids).error();
+  int expired = 0;
+  const std::string reason = "expired: no chunk for " +
+                             std::to_string(impl.options.abandon_after_ms / 1000) + " s";
+  for (const std::string& id : *ids) {
+    Status failed = impl.FailReceiving(id, reason, before);
+    if (failed.ok()) {
+      ++expired;
+    } else if (failed.error().code != transfer_code::kChunkBusy &&
+               failed.error().code != transfer_code::kWrongState &&
+               failed.error().code != errc::kConflict) {
+      return failed.error();
+    }
+  }
+  return expired;
+}
+
+Status TransferStore::Impl::FailReceiving(const std::string& key, const std::string& reason,
+                                          int64_t idle_before_ms) {
+  Impl& impl = *this;
   // Shares Complete's mark: a transfer is never cancelled while it is verified.
   Impl::BusyMark mark(impl, key + "/complete");
   if (!mark.held()) {
@@ -776,8 +854,14 @@ Status TransferStore::Cancel(std::string_view id) {
       return Coded(transfer_code::kWrongState, "the transfer is already delivered");
     }
     if (state != "receiving") return false;
+    if (idle_before_ms > 0) {
+      // Expiry: only if no chunk arrived since the sweep looked.
+      long long updated = 0;
+      s << "SELECT updated_ms FROM exchange_transfers WHERE id = :t", soci::use(key, "t"),
+          soci::into(updated);
+      if (updated >= idle_before_ms) return Error::Conflict("the transfer moved on");
+    }
     long long now = impl.clock.NowMillis();
-    std::string reason = "cancelled by the sender";
     s << "UPDATE exchange_transfers SET state = 'failed', fail_reason = :r, updated_ms = :now "
          "WHERE id = :t",
         soci::use(reason, "r"), soci::use(now, "now"), soci::use(key, "t");

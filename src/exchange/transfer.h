@@ -39,6 +39,19 @@ struct TransferOptions {
   // resource code but no subscribers. Unset: such starts are refused.
   std::function<Result<std::vector<std::string>>(std::string_view resource_code)>
       resource_subscribers;
+  // A receiving transfer with no chunk for this long is abandoned: it fails ("expired") and
+  // its partial file is deleted. Swept when the store opens and, at most once per
+  // expiry_sweep_interval_ms, when a transfer starts (ExpireAbandoned). 0 = never.
+  int64_t abandon_after_ms = int64_t{24} * 3600 * 1000;
+  // Durability of an acknowledged chunk. true (the default): fdatasync before every
+  // acknowledgement, so it survives a power loss. false: the bytes are in the page cache and
+  // recorded when acknowledged (they survive a crash or kill -9 of tongban, not a power loss);
+  // Complete syncs the file once, then checks every chunk against its recorded SHA-256, and a
+  // chunk a power loss took is forgotten and reported missing (kChunksMissing), to be sent
+  // again — never delivered corrupt, never failing the whole transfer. Measured on the shared
+  // machine the two cost the same (docs/performance.md), so the stronger rule is the default.
+  bool sync_each_chunk = true;
+  int64_t expiry_sweep_interval_ms = 60 * 1000;
 };
 
 struct TransferRequest {
@@ -144,13 +157,19 @@ class TransferStore {
 
   // Verifies the whole file's digest by reading it back (decrypting chunk by
   // chunk), then delivers it to each subscriber's inbox. kChunksMissing
-  // (nothing changes), kDigestMismatch (the transfer is failed and its bytes
-  // dropped). Completing a delivered transfer again returns it unchanged.
+  // (nothing changes, or — without sync_each_chunk — chunks lost by a power
+  // loss were forgotten and are to be sent again), kDigestMismatch (the
+  // transfer is failed and its bytes dropped). Completing a delivered transfer
+  // again returns it unchanged.
   Result<Transfer> Complete(std::string_view id);
 
   // The sender gives up: a receiving transfer becomes failed ("cancelled")
   // and its bytes are deleted. kWrongState once delivered; a failed one stays.
   Status Cancel(std::string_view id);
+
+  // Fails every receiving transfer whose last chunk (or start) is older than
+  // options().abandon_after_ms and deletes its bytes; returns how many.
+  Result<int> ExpireAbandoned();
 
   Result<std::vector<InboxEntry>> Inbox(std::string_view subscriber, bool include_acknowledged);
   // NotFound unless `transfer_id` was delivered to `subscriber` and not acknowledged.

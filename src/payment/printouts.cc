@@ -1,11 +1,11 @@
 #include "payment/printouts.h"
 
 #include "crypto/digest.h"
-#include "payment/pdf_internal.h"
+#include "doc/pdf.h"
 
 namespace tongban::payment {
 
-using pdf_internal::PdfPage;
+using doc::PdfPage;
 
 namespace {
 

@@ -8,6 +8,7 @@ import os
 import secrets
 import tempfile
 import unittest
+from xml.etree import ElementTree
 
 import requests
 
@@ -86,6 +87,57 @@ class ExchangeWebTest(unittest.TestCase):
         changed = r.json()["records"]
         self.assertEqual([(x["tongid"], x["sync_status"], x["dataversion"]) for x in changed],
                          [("L1", "D", 3)])
+
+    def call_xml(self, how, path, xml=b"", extra=None):
+        fields = {"servicecode": self.app, "time": spec_time(), "signmethod": "hmac-sha256",
+                  "nonce": secrets.token_hex(16), **(extra or {})}
+        if xml:
+            fields["body_sha256"] = hashlib.sha256(xml).hexdigest()
+        fields["sign"] = request_sign(self.secret, path, fields, "hmac-sha256")
+        return requests.request(how, self.server.url(API + path), params=fields, data=xml,
+                                headers={"Content-Type": "application/xml"} if xml else {},
+                                timeout=30)
+
+    def test_xml_push_and_pull(self):
+        path = "web/%s/licences/push" % self.node
+        body = ("<?xml version='1.0' encoding='UTF-8'?><records>"
+                "<record><tongid>X1</tongid><dataversion>2</dataversion>"
+                "<fields><no>X1</no><holder>丙 &amp; 丁</holder><issued null='true'/></fields>"
+                "</record>"
+                "<record><tongid>X2</tongid><values><value><field_code>no</field_code>"
+                "<field_value>X2</field_value></value></values></record>"
+                "<record><tongid>X3</tongid><fields><no>X3</no><issued>2023-02-30</issued>"
+                "</fields></record></records>").encode("utf-8")
+        r = self.call_xml("POST", path, body)
+        self.assertEqual(r.status_code, 200, r.text)
+        self.assertTrue(r.headers["Content-Type"].startswith("application/xml"), r.headers)
+        root = ElementTree.fromstring(r.content)
+        self.assertEqual(root.tag, "result")
+        self.assertEqual((root.findtext("code"), root.findtext("applied"),
+                          root.findtext("refused")), ("1", "2", "1"))
+        results = root.findall("results/result")
+        self.assertEqual([x.findtext("code") for x in results], ["0", "0", "1"])
+        self.assertIn("issued", results[2].findtext("message"))
+
+        r = self.call_xml("GET", "web/%s/licences/pull" % self.node, extra={"format": "xml"})
+        self.assertEqual(r.status_code, 200, r.text)
+        root = ElementTree.fromstring(r.content)
+        records = root.findall("records/record")
+        self.assertEqual([x.findtext("tongid") for x in records], ["X1", "X2"])
+        self.assertEqual(records[0].findtext("fields/holder"), "丙 & 丁")
+        self.assertEqual(records[0].find("fields/issued").get("null"), "true")
+        self.assertEqual(records[0].findtext("dataversion"), "2")
+        self.assertEqual(root.findtext("cursor"), records[-1].findtext("seq"))
+
+        # A malformed body and a refused call answer in XML with the code and message.
+        r = self.call_xml("POST", path, b"<records><record><colour>x</colour></record></records>")
+        self.assertEqual(r.status_code, 400, r.text)
+        err = ElementTree.fromstring(r.content)
+        self.assertEqual((err.tag, err.findtext("code")), ("error", "400"))
+        self.assertIn("colour", err.findtext("message"))
+        r = self.call_xml("GET", "web/QZ_000000_X/licences/pull", extra={"format": "xml"})
+        self.assertEqual(r.status_code, 404)
+        self.assertEqual(ElementTree.fromstring(r.content).tag, "error")
 
     def test_refusals(self):
         path = "web/%s/licences/push" % self.node

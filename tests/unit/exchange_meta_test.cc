@@ -164,3 +164,47 @@ TEST(ExchangeMetaTest, RefusesTasksNamingUnknownFieldsOrOperators) {
 
 }  // namespace
 }  // namespace tongban::exchange
+
+namespace tongban::exchange {
+namespace {
+
+// Big files sent for a resource code go to the apps of the resources subscribing to it
+// through approved, enabled tasks (ExchangeMeta::SubscriberApps).
+TEST(ExchangeMetaTest, SubscriberAppsOfAResourceCode) {
+  Env env;
+  Node a = env.AddNode("sqlite://" + env.dir.File("a.db"), "330100");
+  Node b = env.AddNode("sqlite://" + env.dir.File("b.db"), "330200");
+  Node c = env.AddNode("sqlite://" + env.dir.File("c.db"), "330300");
+  Resource p = env.AddResource(a.id, "licences", TableModel::kHorizontal, test::PersonFields());
+  auto with_apps = [&](const Node& n, std::vector<std::string> apps) {
+    Resource r;
+    r.code = "licences_copy";
+    r.name = "copy";
+    r.node_id = n.id;
+    r.fields = test::PersonFields();
+    r.web_apps = std::move(apps);
+    auto created = env.meta->CreateResource(r);
+    EXPECT_TRUE(created.ok()) << created.error().message;
+    return *created;
+  };
+  Resource sb = with_apps(b, {"court", "tax"});
+  Resource sc = with_apps(c, {"tax", "police"});
+  // Approved task to b; a task to c not approved yet: only b's apps.
+  env.AddApprovedTask("to_b", p.id, {{0, sb.id, {}}});
+  Task to_c;
+  to_c.code = "to_c";
+  to_c.name = "to_c";
+  to_c.provider_resource_id = p.id;
+  to_c.subscribers = {{0, sc.id, {}}};
+  ASSERT_TRUE(env.meta->CreateTask(to_c).ok());
+  auto apps = env.meta->SubscriberApps("licences");
+  ASSERT_TRUE(apps.ok()) << apps.error().message;
+  EXPECT_EQ(*apps, (std::vector<std::string>{"court", "tax"}));
+  // Disabling the approved task leaves nobody; an unknown code is NotFound.
+  ASSERT_TRUE(env.meta->SetTaskEnabled(env.meta->FindTask("to_b")->id, false).ok());
+  EXPECT_TRUE(env.meta->SubscriberApps("licences")->empty());
+  EXPECT_EQ(env.meta->SubscriberApps("nosuch").error().code, errc::kNotFound);
+}
+
+}  // namespace
+}  // namespace tongban::exchange

@@ -21,5 +21,6 @@ export const createOrder = (taskId) => api.post(path`tasks/${taskId}/orders`, { 
 export const decideOrder = (id, approve, reason) =>
   api.post(approve ? path`orders/${id}/approve` : path`orders/${id}/refuse`, { reason }, x)
 export const orderXlsxUrl = (id) => apiUrl(path`orders/${id}/xlsx`, undefined, EXCHANGE_API)
+export const orderPdfUrl = (id) => apiUrl(path`orders/${id}/pdf`, undefined, EXCHANGE_API)
 export const listDeadLetters = (state) => api.get('dead-letters', { state }, x).then(items)
 export const retryDeadLetters = () => api.post('dead-letters/retry', {}, x)

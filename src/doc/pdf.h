@@ -1,7 +1,9 @@
-// A small A4 PDF writer for the payment subsystem's printouts (receipt.h):
-// libharu with its built-in Chinese fonts (SimSun, SimHei; GBK-EUC-H, so text
-// is converted from UTF-8 to GBK with ICU), text placed by points from the
-// top-left corner, wrapped rows, rules and a QR code. Inside src/payment/ only.
+// A small A4 PDF writer for printouts (payment receipts and forms, exchange
+// work orders): libharu with its built-in Chinese fonts (SimSun, SimHei;
+// GBK-EUC-H, so text is converted from UTF-8 to GBK with ICU), text placed by
+// points from the top-left corner, wrapped rows, rules and a QR code. Module
+// doc sits below the subsystems (core only); approval/notices.cc keeps its own
+// layout code (its line breaking rules differ) for now.
 #pragma once
 
 #include <memory>
@@ -10,7 +12,7 @@
 
 #include "core/result.h"
 
-namespace tongban::payment::pdf_internal {
+namespace tongban::doc {
 
 class PdfPage {
  public:
@@ -47,4 +49,4 @@ class PdfPage {
   std::unique_ptr<State> s_;
 };
 
-}  // namespace tongban::payment::pdf_internal
+}  // namespace tongban::doc

@@ -1,4 +1,4 @@
-#include "payment/pdf_internal.h"
+#include "doc/pdf.h"
 
 #include <hpdf.h>
 #include <qrencode.h>
@@ -7,7 +7,7 @@
 
 #include <algorithm>
 
-namespace tongban::payment::pdf_internal {
+namespace tongban::doc {
 
 namespace {
 
@@ -214,4 +214,4 @@ Result<std::string> PdfPage::Finish() {
                          ", detail " + std::to_string(s_->error.detail) + ")");
 }
 
-}  // namespace tongban::payment::pdf_internal
+}  // namespace tongban::doc
