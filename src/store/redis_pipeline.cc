@@ -92,7 +92,10 @@ class RedisPipeline::Impl {
       queue_.push_back(Pending{std::move(done), Steady::now()});
       out_.append(command);
       if (state_ == State::kDown) return Connect();
-      if (state_ == State::kUp) Flush();
+      if (state_ == State::kUp) {
+        ArmTimer();
+        Flush();
+      }
     });
   }
 
@@ -257,7 +260,8 @@ class RedisPipeline::Impl {
     }
   }
 
-  // One timer, ticking while anything is in flight, enforces both timeouts.
+  // One timer, ticking while connecting or while anything is in flight,
+  // enforces both timeouts.
   void ArmTimer() {
     if (timer_armed_) return;
     timer_armed_ = true;
@@ -277,7 +281,8 @@ class RedisPipeline::Impl {
           now - queue_.front().since >= settings_.command_timeout) {
         return Fail(Error::Unavailable("redis: Resource temporarily unavailable (timed out)"));
       }
-      if (state_ != State::kDown) ArmTimer();
+      // Idle (nothing in flight): no ticking until the next call.
+      if (state_ == State::kConnecting || (state_ == State::kUp && !queue_.empty())) ArmTimer();
     });
   }
 
