@@ -99,19 +99,32 @@ run_wrk() {
   failed=$(( $(field failed) + $(field errors) ))
 }
 
-# row NAME [VAR=value ...]: /livez for 3 s, then the row; prints both and the ratio.
+# cpu_ticks PID: user + system CPU of a process so far, in clock ticks (0 when none).
+cpu_ticks() {
+  if [ -z "$1" ] || [ ! -r "/proc/$1/stat" ]; then echo 0; return; fi
+  awk '{print $14 + $15}' "/proc/$1/stat"
+}
+# Threads of tongban's pipeline, the proxy and redis count as CPU too.
+per_req() { bc -l <<<"scale=1; ($2 - $1) * 1000000 / $(getconf CLK_TCK) / $reqs"; }
+
+# row NAME [VAR=value ...]: /livez for 3 s, then the row; prints both, the
+# ratio, and the CPU microseconds per request of tongban, redis-server and the proxy.
 row() {
-  local name=$1 base rps
+  local name=$1 base rps t0 r0 p0
   shift
   run_wrk "$conns" 3s WRK_METHOD=GET WRK_PATH=/livez WRK_OK='"ok"'
   base=$(bc -l <<<"scale=1; $reqs * 1000000 / $dur")
+  t0=$(cpu_ticks "$server_pid") r0=$(cpu_ticks "$redis_pid") p0=$(cpu_ticks "$proxy_pid")
   run_wrk "$conns" "$duration" "$@"
   rps=$(bc -l <<<"scale=1; $reqs * 1000000 / $dur")
-  printf "%-14s %-32s %9.0f %8.2f %9.0f %7.2f %7d\n" "$store" "$name" "$rps" \
-    "$(bc -l <<<"$p99/1000")" "$base" "$(bc -l <<<"$rps/$base")" "$failed"
+  printf "%-12s %-28s %8.0f %7.2f %8.0f %6.2f %6d %8.1f %7.1f %7.1f\n" "$store" "$name" "$rps" \
+    "$(bc -l <<<"$p99/1000")" "$base" "$(bc -l <<<"$rps/$base")" "$failed" \
+    "$(per_req "$t0" "$(cpu_ticks "$server_pid")")" "$(per_req "$r0" "$(cpu_ticks "$redis_pid")")" \
+    "$(per_req "$p0" "$(cpu_ticks "$proxy_pid")")"
 }
 
-printf "%-14s %-32s %9s %8s %9s %7s %7s\n" store endpoint "req/s" "p99 ms" "/livez/s" ratio failed
+printf "%-12s %-28s %8s %7s %8s %6s %6s %8s %7s %7s\n" store endpoint "req/s" "p99 ms" \
+  "/livez/s" ratio failed "tb us/r" "rd us/r" "px us/r"
 for store in ${STORES:-memory redis redis-delay}; do
   start "$store"
   tr ' ' '\n' <<<"$GETST_TOKENS" > "$pool.tokens"
