@@ -364,52 +364,63 @@ Status Routes::Register(http::Router& router) {
     response.SetJson(200, R"({"status":"ok"})");
   });
   // Readiness: the node can reach its database.
-  router.Add("GET", "/healthz", [&impl](const http::Request&, http::Response& response) {
-    auto db = impl.node.sql().Ping();
-    // A missing key is the healthy answer; only an unreachable store fails.
-    auto probe = impl.node.tickets().Get("healthz:probe");
-    bool tickets_ok = probe.ok() || probe.error().code == errc::kNotFound;
-    // Lost audit rows degrade the node; it still serves (200) unless
-    // audit.required makes it refuse every login (503: take it out).
-    std::string audit = impl.sso_context.audit_health->Failure();
-    bool serving =
-        db.ok() && tickets_ok && (audit.empty() || !impl.sso_context.settings.audit_required);
-    bool ok = serving && audit.empty();
-    codec::Value body = codec::Value::Object();
-    body.Set("status", ok ? "ok" : "degraded").Set("version", "0.1.0");
-    if (!db.ok()) body.Set("database", db.error().message);
-    if (!tickets_ok) body.Set("tickets", probe.error().message);
-    if (!audit.empty()) {
-      body.Set("audit", audit)
-          .Set("audit_rows_lost", static_cast<int64_t>(impl.sso_context.audit_health->lost()));
-    }
-    response.SetJson(serving ? 200 : 503, codec::RenderJson(body));
+  // Deferred to the blocking pool: the probes wait on the network (Redis,
+  // PostgreSQL), and a slow store must not stall the I/O thread's other requests.
+  router.Add("GET", "/healthz", [&impl](const http::Request&, http::Response& deferring) {
+    deferring.Defer([&impl](http::Response& response) {
+      auto db = impl.node.sql().Ping();
+      // A missing key is the healthy answer; only an unreachable store fails.
+      auto probe = impl.node.tickets().Get("healthz:probe");
+      bool tickets_ok = probe.ok() || probe.error().code == errc::kNotFound;
+      // Lost audit rows degrade the node; it still serves (200) unless
+      // audit.required makes it refuse every login (503: take it out).
+      std::string audit = impl.sso_context.audit_health->Failure();
+      bool serving =
+          db.ok() && tickets_ok && (audit.empty() || !impl.sso_context.settings.audit_required);
+      bool ok = serving && audit.empty();
+      codec::Value body = codec::Value::Object();
+      body.Set("status", ok ? "ok" : "degraded").Set("version", "0.1.0");
+      if (!db.ok()) body.Set("database", db.error().message);
+      if (!tickets_ok) body.Set("tickets", probe.error().message);
+      if (!audit.empty()) {
+        body.Set("audit", audit)
+            .Set("audit_rows_lost", static_cast<int64_t>(impl.sso_context.audit_health->lost()));
+      }
+      response.SetJson(serving ? 200 : 503, codec::RenderJson(body));
+    });
   });
-  router.Add("GET", "/metrics", [&impl](const http::Request&, http::Response& response) {
-    std::string text = impl.metrics.RenderPrometheus();
-    text += "# HELP tongban_tickets_live Tickets, tokens and sessions held (approximate).\n"
-            "# TYPE tongban_tickets_live gauge\ntongban_tickets_live ";
-    text += std::to_string(impl.node.tickets().ApproximateSize());
-    text += "\n";
-    sso::PusherStats push = impl.pusher.stats();
-    text += "# HELP tongban_push_delivered_total Pushes acknowledged by their app.\n"
-            "# TYPE tongban_push_delivered_total counter\ntongban_push_delivered_total ";
-    text += std::to_string(push.delivered);
-    text += "\n# HELP tongban_push_failures_total Failed push attempts (each retried or dead).\n"
-            "# TYPE tongban_push_failures_total counter\ntongban_push_failures_total ";
-    text += std::to_string(push.failed);
-    text += "\n";
-    if (auto counts = impl.node.outbox().Counts(); counts.ok()) {
-      text += "# HELP tongban_outbox_messages Outbox messages by state.\n"
-              "# TYPE tongban_outbox_messages gauge\n";
-      text += "tongban_outbox_messages{state=\"pending\"} " + std::to_string(counts->pending) +
-              "\ntongban_outbox_messages{state=\"dead\"} " + std::to_string(counts->dead) +
-              "\ntongban_outbox_messages{state=\"delivered\"} " +
-              std::to_string(counts->delivered) + "\n";
-    }
-    response.set_status(200);
-    response.set_content_type("text/plain; version=0.0.4; charset=utf-8");
-    response.set_body(std::move(text));
+  // Deferred like /healthz: DBSIZE waits on Redis when the tickets are there.
+  router.Add("GET", "/metrics", [&impl](const http::Request&, http::Response& deferring) {
+    deferring.Defer([&impl](http::Response& response) {
+      std::string text = impl.metrics.RenderPrometheus();
+      text +=
+          "# HELP tongban_tickets_live Tickets, tokens and sessions held (approximate).\n"
+          "# TYPE tongban_tickets_live gauge\ntongban_tickets_live ";
+      text += std::to_string(impl.node.tickets().ApproximateSize());
+      text += "\n";
+      sso::PusherStats push = impl.pusher.stats();
+      text +=
+          "# HELP tongban_push_delivered_total Pushes acknowledged by their app.\n"
+          "# TYPE tongban_push_delivered_total counter\ntongban_push_delivered_total ";
+      text += std::to_string(push.delivered);
+      text +=
+          "\n# HELP tongban_push_failures_total Failed push attempts (each retried or dead).\n"
+          "# TYPE tongban_push_failures_total counter\ntongban_push_failures_total ";
+      text += std::to_string(push.failed);
+      text += "\n";
+      if (auto counts = impl.node.outbox().Counts(); counts.ok()) {
+        text +=
+            "# HELP tongban_outbox_messages Outbox messages by state.\n"
+            "# TYPE tongban_outbox_messages gauge\n";
+        text += "tongban_outbox_messages{state=\"pending\"} " + std::to_string(counts->pending) +
+                "\ntongban_outbox_messages{state=\"dead\"} " + std::to_string(counts->dead) +
+                "\ntongban_outbox_messages{state=\"delivered\"} " +
+                std::to_string(counts->delivered) + "\n";
+      }
+      response.set_status(200);
+      response.set_content_type("text/plain; version=0.0.4; charset=utf-8");
+      response.set_body(std::move(text));
+    });
   });
   impl.organduser.Register(router);
   impl.auth.Register(router);

@@ -112,11 +112,46 @@ void Response::Reset() {
   body_.clear();
   headers_.clear();
   deferred_ = nullptr;
+  suspension_.reset();
   if (body_.capacity() > 64 * 1024) std::string().swap(body_);
 }
 
+void Resumer::operator()(std::function<void(Response&)> finish) const {
+  std::function<void(std::function<void(Response&)>)> deliver;
+  {
+    std::lock_guard lock(state->mu);
+    if (state->resumed) return;
+    state->resumed = true;
+    if (state->deliver) {
+      deliver = std::move(state->deliver);
+      state->deliver = nullptr;
+    } else {
+      state->finish = std::move(finish);
+      state->cv.notify_all();
+      return;
+    }
+  }
+  deliver(std::move(finish));
+}
+
+Resumer Response::Suspend() {
+  suspension_ = std::make_shared<Resumer::State>();
+  return Resumer{suspension_};
+}
+
 void Response::RunDeferred() {
-  while (deferred_) {
+  while (deferred_ || suspension_) {
+    if (suspension_) {
+      std::shared_ptr<Resumer::State> state = std::move(suspension_);
+      std::function<void(Response&)> finish;
+      {
+        std::unique_lock lock(state->mu);
+        state->cv.wait(lock, [&] { return static_cast<bool>(state->finish); });
+        finish = std::move(state->finish);
+      }
+      finish(*this);
+      continue;
+    }
     // Moved out first: the work may Reset() this response or defer again.
     std::function<void(Response&)> work = std::move(deferred_);
     deferred_ = nullptr;

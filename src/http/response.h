@@ -3,7 +3,10 @@
 // Connection itself and reuses one Response per connection.
 #pragma once
 
+#include <condition_variable>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,6 +19,29 @@ inline constexpr std::string_view kJsonType = "application/json;charset=utf-8";
 inline constexpr std::string_view kXmlType = "text/xml;charset=utf-8";
 inline constexpr std::string_view kTextType = "text/plain;charset=utf-8";
 inline constexpr std::string_view kHtmlType = "text/html;charset=utf-8";
+
+class Response;
+
+// What a handler that suspended its response (Response::Suspend) calls, once,
+// from any thread, when the I/O it waited on has completed: `finish` fills
+// in the response on the connection's I/O thread and the server sends it.
+// Copyable; calls after the first are ignored.
+class Resumer {
+ public:
+  void operator()(std::function<void(Response&)> finish) const;
+
+  // Shared by the Resumer's copies and the server (or RunDeferred).
+  struct State {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool resumed = false;
+    std::function<void(Response&)> finish;  // set by the Resumer until taken
+    // Set by whoever waits once the handler has returned: hands `finish` on
+    // (the server posts it to the connection's I/O thread).
+    std::function<void(std::function<void(Response&)>)> deliver;
+  };
+  std::shared_ptr<State> state;
+};
 
 class Response {
  public:
@@ -64,6 +90,16 @@ class Response {
   // (a test) calls RunDeferred() after it.
   void Defer(std::function<void(Response&)> work) { deferred_ = std::move(work); }
   bool deferred() const { return static_cast<bool>(deferred_); }
+
+  // The rest of this request waits on asynchronous I/O (a Redis reply): the
+  // handler returns at once, the I/O thread serves other connections, and
+  // the response is sent once the returned Resumer has been called (it may
+  // be called before the handler returns: then no thread switch happens).
+  // The Request stays valid until then. RunDeferred() waits for it (tests).
+  Resumer Suspend();
+  bool suspended() const { return suspension_ != nullptr; }
+  // The suspension, handed to the server (and forgotten here).
+  std::shared_ptr<Resumer::State> TakeSuspension() { return std::move(suspension_); }
   // Runs the deferred work, if any, here and now (and whatever that work
   // defers in turn), and forgets it. An exception from it propagates.
   void RunDeferred();
@@ -78,6 +114,7 @@ class Response {
   std::string body_;
   std::string headers_;
   std::function<void(Response&)> deferred_;
+  std::shared_ptr<Resumer::State> suspension_;
 };
 
 }  // namespace tongban::http

@@ -6,8 +6,10 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <boost/asio/execution/outstanding_work.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/prefer.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -308,6 +310,38 @@ class Connection : public std::enable_shared_from_this<Connection> {
       return SendResponse();
     }
     RunHandler(*match.handler);
+    if (response_.suspended()) return AwaitResumer();
+    if (response_.deferred()) return RunDeferredWork();
+    SendResponse();
+  }
+
+  // The handler suspended the response (Response::Suspend): the connection
+  // waits in kHandling, as for deferred work, while this I/O thread serves
+  // others; the Resumer's `finish` runs on this I/O thread, at once when it
+  // came before the handler returned, else posted here by whichever thread
+  // resumed. The pending delivery holds the connection alive.
+  void AwaitResumer() {
+    std::shared_ptr<Resumer::State> state = response_.TakeSuspension();
+    std::function<void(Response&)> finish;
+    {
+      std::lock_guard lock(state->mu);
+      if (!state->finish) {
+        // Tracked work: the worker's io_context keeps running (even through
+        // Stop) until the resume has come and been handled.
+        auto executor =
+            asio::prefer(worker_.ioc().get_executor(), asio::execution::outstanding_work.tracked);
+        state->deliver = [self = shared_from_this(), executor](std::function<void(Response&)> f) {
+          asio::post(executor, [self, f = std::move(f)] { self->FinishResumed(f); });
+        };
+        return;
+      }
+      finish = std::move(state->finish);
+    }
+    FinishResumed(finish);
+  }
+
+  void FinishResumed(const std::function<void(Response&)>& finish) {
+    RunHandler([&finish](const Request&, Response& response) { finish(response); });
     if (response_.deferred()) return RunDeferredWork();
     SendResponse();
   }

@@ -106,23 +106,48 @@ std::optional<codec::Value> RefuseInactiveUser(AuthServices& s, const Grant& g, 
   return Reply(code, "用户已被锁定、停用或删除");
 }
 
-codec::Value ValidateTicket(AuthServices& s, const ApiCall& call,
-                            const auth_code::GrantCodes& codes, GrantKind issue,
-                            std::string_view field) {
-  auto grant = s.sessions.Redeem(GrantKind::kTicket, call.Param("st"), call.app.servicecode);
-  if (!grant.ok()) return GrantFailure(grant.error(), codes, "st");
-  auto user = GrantUser(s, *grant);
-  if (!user.ok()) return ReplyFor(user.error(), codes.other);
-  if (s.context.activity != nullptr) {
-    s.context.activity->CountValidation(s.context.clock.NowMillis());
-  }
-  auto issued = s.sessions.Issue(issue, call.app.servicecode, grant->userid, grant->session);
-  if (!issued.ok()) return ReplyFor(issued.error(), codes.other);
-  return Success()
-      .Set(field, issued->value)
-      .Set("userid", (*user)->userid)
-      .Set("loginname", (*user)->loginname)
-      .Set("username", (*user)->username);
+void ExchangeGrantAsync(AuthServices& s, const ApiCall& call, GrantKind kind,
+                        std::string_view param, GrantKind issue, ExchangeReply finish,
+                        ReplyWith reply) {
+  std::string_view mark_key = call.mark != nullptr ? std::string_view(call.mark->key) : "";
+  auto mark_ttl = call.mark != nullptr ? call.mark->ttl : std::chrono::milliseconds(0);
+  const bool marked = call.mark != nullptr;
+  s.sessions.ExchangeAsync(
+      kind, call.Param(param), call.app.servicecode, issue, mark_key, mark_ttl,
+      [finish = std::move(finish), reply = std::move(reply),
+       marked](Result<Exchanged> done) mutable {
+        reply([finish = std::move(finish), done = std::move(done), marked]() -> codec::Value {
+          if (!done.ok() && done.error().code == errc::kAlreadyExists) {
+            return Reply(code::kReplayed, done.error().message);
+          }
+          // As when the mark was set on its own before the call: a store
+          // that cannot set it answers 9999 (its outage log says why).
+          if (!done.ok() && marked && done.error().code == errc::kUnavailable) {
+            return Reply(code::kUnavailable, "票据存储不可用");
+          }
+          return finish(done);
+        });
+      });
+}
+
+void ValidateTicketAsync(AuthServices& s, const ApiCall& call, const auth_code::GrantCodes& codes,
+                         GrantKind issue, std::string_view field, ReplyWith reply) {
+  ExchangeGrantAsync(
+      s, call, GrantKind::kTicket, "st", issue,
+      [&s, &codes, field = std::string(field)](const Result<Exchanged>& done) -> codec::Value {
+        if (!done.ok()) return GrantFailure(done.error(), codes, "st");
+        auto user = GrantUser(s, done->redeemed);
+        if (!user.ok()) return ReplyFor(user.error(), codes.other);
+        if (s.context.activity != nullptr) {
+          s.context.activity->CountValidation(s.context.clock.NowMillis());
+        }
+        return Success()
+            .Set(field, done->issued.value)
+            .Set("userid", (*user)->userid)
+            .Set("loginname", (*user)->loginname)
+            .Set("username", (*user)->username);
+      },
+      std::move(reply));
 }
 
 codec::Value GenerateProxyTicket(AuthServices& s, const ApiCall& call, GrantKind kind,

@@ -4,6 +4,7 @@
 // this user open this app", own password and profile changes).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -118,12 +119,24 @@ Result<std::shared_ptr<const directory::User>> GrantUser(AuthServices& s, const 
 // path: one Directory::CachedUser lookup, no SQL.
 std::optional<codec::Value> RefuseInactiveUser(AuthServices& s, const Grant& g, int code);
 
+// Builds the reply of an ExchangeGrantAsync once the store answered (a
+// replay never reaches it: that is answered 9906).
+using ExchangeReply = std::function<codec::Value(const Result<Exchanged>&)>;
+// SessionStore::ExchangeAsync of the call's `param` (a `kind` grant) for an
+// `issue` grant, with the call's replay mark; `finish` builds the reply on
+// the I/O thread.
+void ExchangeGrantAsync(AuthServices& s, const ApiCall& call, GrantKind kind,
+                        std::string_view param, GrantKind issue, ExchangeReply finish,
+                        ReplyWith reply);
 // ticketValidation of both interfaces: redeems `st` for the calling app and
 // issues a grant of `issue` in the same session, answered as `field` (easyAuth
 // a "token", commnetAuth an "authcode") with userid, loginname and username.
-codec::Value ValidateTicket(AuthServices& s, const ApiCall& call,
-                            const auth_code::GrantCodes& codes, GrantKind issue,
-                            std::string_view field);
+// The replay mark, the redeem and the issue are one store call (one Redis
+// round trip) and `reply` answers when it completes (AddAsyncMethod). A user
+// found locked after the exchange gets no grant: the one issued is never
+// handed out and expires unused.
+void ValidateTicketAsync(AuthServices& s, const ApiCall& call, const auth_code::GrantCodes& codes,
+                         GrantKind issue, std::string_view field, ReplyWith reply);
 
 struct ProxyCodes {
   const auth_code::GrantCodes& token;

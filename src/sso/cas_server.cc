@@ -63,7 +63,6 @@ bool LoopbackHost(std::string_view url) {
   return host == "127.0.0.1" || host == "localhost" || host == "[::1]";
 }
 
-
 // A ticket record: what an ST or PT stands for.
 struct TicketRecord {
   std::string kind;  // "ST" or "PT"
@@ -266,15 +265,18 @@ struct CasServer::Impl {
 
   Result<std::string> StoreTicket(const TicketRecord& record) {
     std::string ticket = record.kind + "-" + context.random.Hex(20);
-    TB_RETURN_IF_ERROR(
-        context.tickets.Put(SecretKey(kTicketPrefix, ticket), record.Encode(), TicketTtl()));
-    if (!record.session_id.empty()) {
-      codec::Value member = codec::Value::Object(3);
-      member.Set("svc", record.service).Set("st", ticket).Set("app", record.app);
-      TB_RETURN_IF_ERROR(context.tickets.AddToSet(
-          SecretKey(kSessionPrefix, record.session_id), codec::RenderJson(member),
-          std::chrono::duration_cast<milliseconds>(context.settings.session_ttl)));
+    if (record.session_id.empty()) {
+      TB_RETURN_IF_ERROR(
+          context.tickets.Put(SecretKey(kTicketPrefix, ticket), record.Encode(), TicketTtl()));
+      return ticket;
     }
+    // The ticket and its session's list of tickets: one store call.
+    codec::Value member = codec::Value::Object(3);
+    member.Set("svc", record.service).Set("st", ticket).Set("app", record.app);
+    TB_RETURN_IF_ERROR(context.tickets.PutAndAddToSet(
+        SecretKey(kTicketPrefix, ticket), record.Encode(), TicketTtl(),
+        SecretKey(kSessionPrefix, record.session_id), codec::RenderJson(member),
+        std::chrono::duration_cast<milliseconds>(context.settings.session_ttl)));
     return ticket;
   }
 
@@ -406,7 +408,6 @@ struct CasServer::Impl {
     std::string_view service = request.ParamOr("service");
     std::string_view ticket = request.ParamOr("ticket");
     std::string_view pgt_url = request.ParamOr("pgtUrl");
-    const bool renew = Flag(request.ParamOr("renew"));
     auto fail = [&](std::string_view code, std::string_view description) {
       if (endpoint == Endpoint::kValidate) {
         response.SetText(200, cas::RenderValidate(false, ""));
@@ -420,7 +421,44 @@ struct CasServer::Impl {
     }
     if (ticket.size() > 256) return fail(cas::kInvalidTicket, "ticket not recognized");
     // Single use whatever the outcome (CAS 3.0 §2.5.1, §3.1.1).
-    auto stored = context.tickets.Redeem(SecretKey(kTicketPrefix, ticket));
+    const std::string key = SecretKey(kTicketPrefix, ticket);
+    if (context.tickets.Remote()) {
+      if (!pgt_url.empty()) {
+        // The PGT callback is an outbound HTTPS call: the blocking pool.
+        response.Defer([this, &request, endpoint, key](http::Response& r) {
+          Validated(request, r, endpoint, context.tickets.Redeem(key));
+        });
+        return;
+      }
+      // One GETDEL on the store's pipeline; this I/O thread serves others meanwhile.
+      http::Resumer resume = response.Suspend();
+      context.tickets.RedeemAsync(key, [this, resume, &request,
+                                        endpoint](Result<std::string> stored) {
+        resume([this, &request, endpoint, stored = std::move(stored)](http::Response& r) mutable {
+          Validated(request, r, endpoint, std::move(stored));
+        });
+      });
+      return;
+    }
+    Validated(request, response, endpoint, context.tickets.Redeem(key));
+  }
+
+  // The rest of Validate once the ticket has been redeemed (or not).
+  void Validated(const http::Request& request, http::Response& response, Endpoint endpoint,
+                 Result<std::string> stored) {
+    const cas::Format format = FormatOf(request);
+    std::string_view service = request.ParamOr("service");
+    std::string_view ticket = request.ParamOr("ticket");
+    std::string_view pgt_url = request.ParamOr("pgtUrl");
+    const bool renew = Flag(request.ParamOr("renew"));
+    auto fail = [&](std::string_view code, std::string_view description) {
+      if (endpoint == Endpoint::kValidate) {
+        response.SetText(200, cas::RenderValidate(false, ""));
+        response.AddHeader("Cache-Control", "no-store");
+        return;
+      }
+      SendCas(response, format, cas::RenderFailure(code, description, format));
+    };
     if (!stored.ok()) {
       if (stored.error().code != errc::kNotFound) {
         spdlog::error("cas: ticket lookup failed: {}", stored.error().message);
@@ -510,8 +548,8 @@ struct CasServer::Impl {
     record.kind = "PGT";
     record.proxies.insert(record.proxies.begin(), pgt_url);
     const std::string key = SecretKey(kPgtPrefix, pgt);
-    if (Status put = context.tickets.Put(key, record.Encode(),
-                                         std::chrono::duration_cast<milliseconds>(settings.pgt_ttl));
+    if (Status put = context.tickets.Put(
+            key, record.Encode(), std::chrono::duration_cast<milliseconds>(settings.pgt_ttl));
         !put.ok()) {
       spdlog::error("cas: PGT not stored: {}", put.error().message);
       return Error{errc::kInternal, "ticket store unavailable"};
@@ -675,7 +713,17 @@ void CasServer::Register(http::Router& router) {
     router.Add(method, base + "/proxy", bind(&Impl::Proxy));
     router.Add(method, base + "/logout", bind(&Impl::Logout));
   }
-  router.Add("GET", base + "/login", bind(&Impl::Login));
+  // With the tickets in Redis /login waits on the network (resume the
+  // session, store the ticket: two round trips): the blocking pool, so that
+  // a slow Redis stalls nothing else on the I/O thread.
+  if (impl->context.tickets.Remote()) {
+    router.Add("GET", base + "/login",
+               [impl](const http::Request& request, http::Response& response) {
+                 response.Defer([impl, &request](http::Response& r) { impl->Login(request, r); });
+               });
+  } else {
+    router.Add("GET", base + "/login", bind(&Impl::Login));
+  }
   router.Add("GET", base + "/login/resume", bind(&Impl::Resume));
   router.Add("GET", base + "/logout/done", bind(&Impl::LogoutDone));
 }

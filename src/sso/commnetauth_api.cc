@@ -79,8 +79,9 @@ Result<directory::Fields> ParseArgs(std::string_view text) {
 }  // namespace
 
 void AddCommnetAuthMethods(SignedApi& api, AuthServices& s) {
-  api.AddMethod("ticketValidation", {"st"}, [&s](const ApiCall& call) {
-    return ValidateTicket(s, call, ac::kCommTicket, GrantKind::kAuthcode, "authcode");
+  api.AddAsyncMethod("ticketValidation", {"st"}, [&s](const ApiCall& call, ReplyWith reply) {
+    ValidateTicketAsync(s, call, ac::kCommTicket, GrantKind::kAuthcode, "authcode",
+                        std::move(reply));
   });
 
   api.AddMethod(
@@ -115,8 +116,8 @@ void AddCommnetAuthMethods(SignedApi& api, AuthServices& s) {
 
   api.AddMethod("refAccessToken", {"refreshtoken"}, [&s](const ApiCall& call) {
     // Checked first, so that a locked user's refresh token mints nothing.
-    auto refresh =
-        s.sessions.Check(GrantKind::kRefreshToken, call.Param("refreshtoken"), call.app.servicecode);
+    auto refresh = s.sessions.Check(GrantKind::kRefreshToken, call.Param("refreshtoken"),
+                                    call.app.servicecode);
     if (!refresh.ok()) return GrantFailure(refresh.error(), ac::kCommRefresh, "refreshtoken");
     if (auto refused = RefuseInactiveUser(s, *refresh, ac::kCommRefresh.not_found)) {
       return std::move(*refused);
@@ -134,17 +135,19 @@ void AddCommnetAuthMethods(SignedApi& api, AuthServices& s) {
                    ac::kCommNoProxyRight, ac::kCommProxyAppDisabled});
   });
 
-  api.AddMethod("getST", {"accesstoken"}, [&s](const ApiCall& call) {
-    auto grant =
-        s.sessions.Check(GrantKind::kAccessToken, call.Param("accesstoken"), call.app.servicecode);
-    if (!grant.ok()) return GrantFailure(grant.error(), ac::kCommGetSt, "accesstoken");
-    if (auto refused = RefuseInactiveUser(s, *grant, ac::kCommGetSt.not_found)) {
-      return std::move(*refused);
-    }
-    auto st =
-        s.sessions.Issue(GrantKind::kTicket, call.app.servicecode, grant->userid, grant->session);
-    if (!st.ok()) return ReplyFor(st.error(), ac::kCommGetSt.other);
-    return Success().Set("st", st->value);
+  // One store call (check the access token, issue the ticket): the ticket
+  // issued for a user found locked afterwards is never handed out.
+  api.AddAsyncMethod("getST", {"accesstoken"}, [&s](const ApiCall& call, ReplyWith reply) {
+    ExchangeGrantAsync(
+        s, call, GrantKind::kAccessToken, "accesstoken", GrantKind::kTicket,
+        [&s](const Result<Exchanged>& done) -> codec::Value {
+          if (!done.ok()) return GrantFailure(done.error(), ac::kCommGetSt, "accesstoken");
+          if (auto refused = RefuseInactiveUser(s, done->redeemed, ac::kCommGetSt.not_found)) {
+            return std::move(*refused);
+          }
+          return Success().Set("st", done->issued.value);
+        },
+        std::move(reply));
   });
 
   api.AddMethod("getUserInfo", {"accesstoken"}, [&s](const ApiCall& call) {

@@ -9,8 +9,8 @@ namespace tongban::sso {
 namespace ac = auth_code;
 
 void AddEasyAuthMethods(SignedApi& api, AuthServices& s) {
-  api.AddMethod("ticketValidation", {"st"}, [&s](const ApiCall& call) {
-    return ValidateTicket(s, call, ac::kEasyTicket, GrantKind::kToken, "token");
+  api.AddAsyncMethod("ticketValidation", {"st"}, [&s](const ApiCall& call, ReplyWith reply) {
+    ValidateTicketAsync(s, call, ac::kEasyTicket, GrantKind::kToken, "token", std::move(reply));
   });
 
   api.AddMethod(

@@ -1212,11 +1212,16 @@ void RegisterLoginPages(http::Router& router, AuthServices& s) {
   // A POST is a form: a password login, a password or profile change, each
   // a password hash or a directory write; logout writes a message to every
   // app's outbox. These run on the blocking pool. The other GETs (the pages,
-  // zfRedirect's ticket) stay on the I/O thread.
-  http::Handler handler = [pages](const http::Request& request, http::Response& response) {
-    // realname reads the user's self-service record (SQL) even on GET.
+  // zfRedirect's ticket) stay on the I/O thread, unless they wait on Redis.
+  // With the tickets in Redis, a page for a browser with a session waits on
+  // the network (resume, issue a ticket): the blocking pool too, so that a
+  // slow Redis stalls no other request of the I/O thread. realname reads the
+  // user's self-service record (SQL) even on GET.
+  const bool remote = s.context.tickets.Remote();
+  http::Handler handler = [pages, remote](const http::Request& request, http::Response& response) {
     if (request.method() == "POST" || request.ParamOr("action") == "logout" ||
-        request.ParamOr("action") == "realname") {
+        request.ParamOr("action") == "realname" ||
+        (remote && request.Cookie(kSessionCookie).has_value())) {
       response.Defer([pages, &request](http::Response& r) { pages->Handle(request, r); });
       return;
     }

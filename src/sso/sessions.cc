@@ -207,16 +207,17 @@ milliseconds SessionStore::IssuedSetLifetime() const {
 
 Result<Session> SessionStore::Resume(std::string_view id) {
   if (!IsSessionId(id)) return Error::NotFound("no such session");
-  const std::string key = Key(kSessionPrefix, id);
-  auto record = store_.Get(key);
-  if (!record.ok()) return std::move(record).error();
-  auto session = DecodeSession(*record, id);
+  // One store call (one Redis round trip): read, and only a browser session
+  // (field 6 of its record, the origin) has its lifetime restarted and is indexed.
+  const int64_t slot = clock_.NowMillis() / kIndexSlotMs;
+  auto found = store_.GetAndTouch(Key(kSessionPrefix, id), lifetimes_.session, 6, "b",
+                                  Key(kIndexPrefix, std::to_string(slot)), id, IndexLifetime());
+  if (!found.ok()) return std::move(found).error();
+  auto session = DecodeSession(found->record, id);
   if (!session.ok()) return session;
-  if (session->origin != SessionOrigin::kBrowser) return Error::NotFound("no such session");
-  Status touched = store_.Touch(key, lifetimes_.session);
-  if (!touched.ok()) return std::move(touched).error();
-  Status indexed = AddToIndex(session->id);
-  if (!indexed.ok()) return std::move(indexed).error();
+  if (session->origin != SessionOrigin::kBrowser || !found->touched) {
+    return Error::NotFound("no such session");
+  }
   return session;
 }
 
@@ -277,14 +278,14 @@ Status SessionStore::Store(const Grant& grant) {
   const int64_t now = clock_.NowMillis();
   const milliseconds ttl =
       milliseconds(std::max<int64_t>(grant.expires_ms - now, 1)) + kExpiredGrace;
-  TB_RETURN_IF_ERROR(store_.Put(GrantKey(grant.kind, grant.value), EncodeGrant(grant), ttl));
   // The set outlives every grant in it, so that logout finds tokens issued
-  // long after the browser session itself went idle.
+  // long after the browser session itself went idle. One store call.
   const milliseconds set_ttl = IssuedSetLifetime();
   const std::string member =
       SingleUse(grant.kind) ? IssuedMember('*', grant.app, "")
                             : IssuedMember(static_cast<char>(grant.kind), grant.app, grant.value);
-  return store_.AddToSet(Key(kIssuedPrefix, grant.session), member, set_ttl);
+  return store_.PutAndAddToSet(GrantKey(grant.kind, grant.value), EncodeGrant(grant), ttl,
+                               Key(kIssuedPrefix, grant.session), member, set_ttl);
 }
 
 Result<Grant> SessionStore::Issue(GrantKind kind, std::string_view app, std::string_view userid,
@@ -326,6 +327,71 @@ Result<Grant> SessionStore::Redeem(GrantKind kind, std::string_view value, std::
   if (ended.ok()) return Error::NotFound("所属会话已注销");
   if (ended.error().code != errc::kNotFound) return std::move(ended).error();
   return grant;
+}
+
+void SessionStore::ExchangeAsync(GrantKind kind, std::string_view value, std::string_view app,
+                                 GrantKind issue, std::string_view mark_key, milliseconds mark_ttl,
+                                 ExchangeDone done) {
+  if (!WellFormed(value)) return done(Error::InvalidArgument("格式错误"));
+  const int64_t now = clock_.NowMillis();
+  Grant issued;
+  issued.kind = issue;
+  issued.value = issue == GrantKind::kAuthcode ? random_.Hex(16) : random_.Token(SuffixOf(issue));
+  issued.app = std::string(app);
+  issued.expires_ms = now + LifetimeOf(issue).count();
+  const char kind_text[2] = {static_cast<char>(kind), '\0'};
+  const char issue_text[2] = {static_cast<char>(issue), '\0'};
+  TicketExchange op;
+  op.mark_key = std::string(mark_key);
+  op.mark_ttl = mark_ttl;
+  op.redeem_key = GrantKey(kind, value);
+  // The grant record's fields (EncodeGrant): 0 version, 1 kind, 2 app,
+  // 3 userid, 4 session, 5 expiry, 6 access token, 7 proxy token.
+  op.require = {{0, "1"}, {1, kind_text}, {2, Pack({app})}};
+  op.expiry_field = 5;
+  op.now_ms = now;
+  op.owner_field = 4;
+  // A single-use grant is redeemed as Redeem does (used up, refused once its
+  // session ended); a token is only checked, as Check does.
+  op.consume = SingleUse(kind);
+  if (op.consume) op.guard_prefix = std::string(kEndedPrefix);
+  op.put_key = GrantKey(issue, issued.value);
+  // The app (checked equal above), userid and session are copied from the
+  // ticket's record as stored, so no caller-chosen text is in the template.
+  op.put_template =
+      std::string("1|") + issue_text + "|{2}|{3}|{4}|" + std::to_string(issued.expires_ms) + "||";
+  op.put_ttl = LifetimeOf(issue) + kExpiredGrace;
+  op.set_prefix = std::string(kIssuedPrefix);
+  op.set_member = SingleUse(issue) ? IssuedMember('*', app, "")
+                                   : IssuedMember(issue_text[0], app, issued.value);
+  op.set_ttl = IssuedSetLifetime();
+  store_.ExchangeAsync(std::move(op), [kind, value = std::string(value), app = std::string(app),
+                                       now, issued = std::move(issued), done = std::move(done)](
+                                          Result<TicketExchangeResult> result) mutable {
+    using Outcome = TicketExchangeResult::Outcome;
+    if (!result.ok()) return done(std::move(result).error());
+    switch (result->outcome) {
+      case Outcome::kReplayed:
+        return done(Error::AlreadyExists("重复的请求（重放）被拒绝"));
+      case Outcome::kNotFound:
+        return done(Error::NotFound("不存在、已使用或已注销"));
+      default:
+        break;
+    }
+    auto grant = DecodeGrant(result->record, value);
+    if (!grant.ok()) return done(std::move(grant).error());
+    // The same checks, in the same order, as Redeem's.
+    if (grant->kind != kind) return done(Error::NotFound("类型不符"));
+    if (grant->app != app) return done(Error::PermissionDenied("不属于本接入资源"));
+    if (now >= grant->expires_ms) return done(Error::Expired("已过期"));
+    if (result->outcome == Outcome::kGuarded) return done(Error::NotFound("所属会话已注销"));
+    if (result->outcome != Outcome::kIssued) {
+      return done(Error::Internal("a stored grant is corrupt"));
+    }
+    issued.userid = grant->userid;
+    issued.session = grant->session;
+    done(Exchanged{std::move(*grant), std::move(issued)});
+  });
 }
 
 Result<Grant> SessionStore::Check(GrantKind kind, std::string_view value, std::string_view app,
@@ -383,11 +449,14 @@ Result<TokenSet> SessionStore::Refresh(std::string_view refresh_token, std::stri
   return TokenSet{std::move(*access), std::move(*refresh), std::move(proxy)};
 }
 
+milliseconds SessionStore::IndexLifetime() const {
+  // A slot is read as long as a session last seen in it may still be alive.
+  return milliseconds(lifetimes_.session) + milliseconds(2 * kIndexSlotMs);
+}
+
 Status SessionStore::AddToIndex(std::string_view session_id) {
   const int64_t slot = clock_.NowMillis() / kIndexSlotMs;
-  // A slot is read as long as a session last seen in it may still be alive.
-  const milliseconds ttl = milliseconds(lifetimes_.session) + milliseconds(2 * kIndexSlotMs);
-  return store_.AddToSet(Key(kIndexPrefix, std::to_string(slot)), session_id, ttl);
+  return store_.AddToSet(Key(kIndexPrefix, std::to_string(slot)), session_id, IndexLifetime());
 }
 
 Result<std::vector<LiveSession>> SessionStore::ListLive(std::string_view userid, size_t limit) {

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -90,6 +91,12 @@ struct TokenSet {
   std::optional<Grant> proxy;
 };
 
+// What ExchangeAsync hands back: the redeemed ticket and what it was exchanged for.
+struct Exchanged {
+  Grant redeemed;
+  Grant issued;
+};
+
 // A token a session had issued, as unified logout needs it.
 struct IssuedGrant {
   GrantKind kind;
@@ -147,6 +154,19 @@ class SessionStore {
   // kInvalidArgument (malformed), kNotFound (unknown, used, revoked, another
   // kind), kPermissionDenied (issued to another app), kExpired.
   Result<Grant> Redeem(GrantKind kind, std::string_view value, std::string_view app);
+  // Redeem of the single-use `kind` grant `value` presented by `app` (or, for
+  // a token kind, Check) and Issue of an `issue` grant to `app` in its
+  // session, as one store call
+  // (TicketStore::ExchangeAsync: one Redis round trip, no waiting), after
+  // setting the replay mark `mark_key` (TicketStore key; "" = none) for
+  // `mark_ttl`. `done` runs once, on whichever thread the store answers on,
+  // with Redeem's errors, or errc::kAlreadyExists when the mark was already
+  // set (a replayed call: nothing redeemed). Whatever the outcome a known
+  // value is used up, as with Redeem.
+  using ExchangeDone = std::function<void(Result<Exchanged>)>;
+  void ExchangeAsync(GrantKind kind, std::string_view value, std::string_view app, GrantKind issue,
+                     std::string_view mark_key, std::chrono::milliseconds mark_ttl,
+                     ExchangeDone done);
   // Checks a token (easyAuth, access, refresh, proxy) presented by `app`;
   // the same errors as Redeem. Nothing is used up. `accept_expired` lets a
   // recently expired token through (logout: ending a session needs no fresh
@@ -181,6 +201,7 @@ class SessionStore {
   Status Store(const Grant& grant);
   Status AddToIndex(std::string_view session_id);
   std::chrono::milliseconds IssuedSetLifetime() const;
+  std::chrono::milliseconds IndexLifetime() const;
 
   TicketStore& store_;
   const Clock& clock_;

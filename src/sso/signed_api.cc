@@ -53,6 +53,12 @@ class SoapParams final : public CallParams {
   const codec::SoapCall& call_;
 };
 
+void RenderHttp(const codec::Value& reply, codec::Format format, http::Response& response) {
+  response.set_status(200);
+  response.set_content_type(codec::ContentType(format));
+  response.set_body(codec::Render(reply, format));
+}
+
 bool WantsWsdl(std::string_view query) {
   std::string lower(query);
   for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -189,8 +195,8 @@ void AppendPercentEncoded(std::string_view text, std::string& out) {
 bool IsNonce(std::string_view nonce) {
   if (nonce.size() < 16 || nonce.size() > 64) return false;
   for (char c : nonce) {
-    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-          c == '-' || c == '_')) {
+    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+          c == '_')) {
       return false;
     }
   }
@@ -225,7 +231,20 @@ SignedApi::SignedApi(SignedApiOptions options, directory::Directory& directory,
 void SignedApi::AddMethod(std::string name, std::vector<std::string> params, MethodHandler handler,
                           MethodCost cost) {
   method_order_.push_back(name);
-  methods_[std::move(name)] = Method{std::move(params), std::move(handler), cost};
+  Method method;
+  method.params = std::move(params);
+  method.handler = std::move(handler);
+  method.cost = cost;
+  methods_[std::move(name)] = std::move(method);
+}
+
+void SignedApi::AddAsyncMethod(std::string name, std::vector<std::string> params,
+                               AsyncMethodHandler handler) {
+  method_order_.push_back(name);
+  Method method;
+  method.params = std::move(params);
+  method.async_handler = std::move(handler);
+  methods_[std::move(name)] = std::move(method);
 }
 
 void SignedApi::SetEffect(std::string_view method, MethodEffect effect) {
@@ -242,7 +261,8 @@ MethodEffect SignedApi::EffectOf(std::string_view method) const {
 }
 
 Status SignedApi::MarkOnce(std::string_view key_material,
-                           std::chrono::system_clock::time_point time) const {
+                           std::chrono::system_clock::time_point time,
+                           ReplayMark* defer_mark) const {
   // The mark must outlive only the call's acceptance: `time` passes the
   // window check until time + sign_window (one second more for `time`'s
   // whole seconds), plus kNodeClockMargin because another node, whose
@@ -255,8 +275,13 @@ Status SignedApi::MarkOnce(std::string_view key_material,
   thread_local std::string key;
   key.assign("rp:");
   crypto::AppendSha256Hex(key_material, 32, key);
-  auto fresh =
-      tickets_.PutIfAbsent(key, "1", std::max(acceptable_for, std::chrono::milliseconds(1000)));
+  const auto ttl = std::max(acceptable_for, std::chrono::milliseconds(1000));
+  if (defer_mark != nullptr) {
+    defer_mark->key = key;
+    defer_mark->ttl = ttl;
+    return Status::Ok();
+  }
+  auto fresh = tickets_.PutIfAbsent(key, "1", ttl);
   if (!fresh.ok()) return Error{code::kUnavailable, "票据存储不可用"};
   if (!*fresh) return Error{code::kReplayed, "重复的请求（重放）被拒绝"};
   return Status::Ok();
@@ -269,6 +294,12 @@ bool SignedApi::Blocking(std::string_view method) const {
 
 Result<std::shared_ptr<const directory::App>> SignedApi::Authenticate(
     const CallParams& params, std::string_view method, std::string_view remote_ip) const {
+  return Authenticate(params, method, remote_ip, nullptr);
+}
+
+Result<std::shared_ptr<const directory::App>> SignedApi::Authenticate(
+    const CallParams& params, std::string_view method, std::string_view remote_ip,
+    ReplayMark* defer_mark) const {
   std::string_view servicecode = params.Get("servicecode");
   if (servicecode.empty()) return Error{code::kUnknownServicecode, "servicecode 不能为空"};
   auto found = directory_.CachedApp(servicecode);
@@ -318,7 +349,7 @@ Result<std::shared_ptr<const directory::App>> SignedApi::Authenticate(
       // A nonce is single-use for the app across every interface and method.
       thread_local std::string material;
       material.assign("nonce\x1f").append(servicecode).append("\x1f").append(nonce);
-      TB_RETURN_IF_ERROR(MarkOnce(material, *when));
+      TB_RETURN_IF_ERROR(MarkOnce(material, *when, defer_mark));
     }
     return app;
   }
@@ -348,17 +379,18 @@ Result<std::shared_ptr<const directory::App>> SignedApi::Authenticate(
       }
     }
     auto format = codec::ParseFormat(params.Get("datatype"));
-    material.append("\x1f").append(!format.ok()                        ? params.Get("datatype")
-                                     : *format == codec::Format::kJson ? "json"
-                                                                       : "xml");
-    TB_RETURN_IF_ERROR(MarkOnce(material, *when));
+    material.append("\x1f").append(!format.ok()                      ? params.Get("datatype")
+                                   : *format == codec::Format::kJson ? "json"
+                                                                     : "xml");
+    TB_RETURN_IF_ERROR(MarkOnce(material, *when, defer_mark));
   }
   return app;
 }
 
-codec::Value SignedApi::Dispatch(std::string_view method, const CallParams& params,
-                                 std::string_view remote_ip, codec::Format format,
-                                 bool over_get) const {
+std::optional<codec::Value> SignedApi::Dispatch(std::string_view method, const CallParams& params,
+                                                std::string_view remote_ip, codec::Format format,
+                                                bool over_get, http::Response& response,
+                                                const Render& render) const {
   auto it = methods_.find(method);
   if (it == methods_.end()) {
     return Reply(code::kUnknownMethod,
@@ -371,15 +403,23 @@ codec::Value SignedApi::Dispatch(std::string_view method, const CallParams& para
   if (over_get && !options_.passwords_over_get) {
     for (std::string_view name : {"password", "oldpassword", "newpassword"}) {
       if (!params.Get(name).empty()) {
-        return Reply(code::kPostRequired, "参数 " + std::string(name) +
-                                              " 是密码，不能放在 URL 中：请用 POST 调用");
+        return Reply(code::kPostRequired,
+                     "参数 " + std::string(name) + " 是密码，不能放在 URL 中：请用 POST 调用");
       }
     }
   }
-  auto app = Authenticate(params, method, remote_ip);
+  const bool async = static_cast<bool>(it->second.async_handler);
+  ReplayMark mark;
+  auto app = Authenticate(params, method, remote_ip, async ? &mark : nullptr);
   if (!app.ok()) return Reply(app.error().code, app.error().message);
   try {
-    return it->second.handler(ApiCall{method, **app, params, remote_ip, format});
+    if (!async) return it->second.handler(ApiCall{method, **app, params, remote_ip, format});
+    ApiCall call{method, **app, params, remote_ip, format, mark.key.empty() ? nullptr : &mark};
+    http::Resumer resume = response.Suspend();
+    it->second.async_handler(call, [resume, render](std::function<codec::Value()> reply) {
+      resume([reply = std::move(reply), render](http::Response& r) { render(r, reply()); });
+    });
+    return std::nullopt;
   } catch (const std::exception& e) {
     spdlog::error("{}.{} failed: {}", options_.soap_service, method, e.what());
     return Reply(code::kUnavailable, "服务器内部错误");
@@ -406,12 +446,15 @@ void SignedApi::AnswerHttp(const http::Request& request, http::Response& respons
   } else {
     // Anything but POST counts as GET: the router answers HEAD on GET routes,
     // and a HEAD carries its parameters in the URL just the same.
-    reply = Dispatch(params.Get("method"), params, request.remote_ip(), out_format,
-                     request.method() != "POST");
+    auto dispatched = Dispatch(params.Get("method"), params, request.remote_ip(), out_format,
+                               request.method() != "POST", response,
+                               [out_format](http::Response& r, const codec::Value& value) {
+                                 RenderHttp(value, out_format, r);
+                               });
+    if (!dispatched) return;  // suspended: rendered when the store answers
+    reply = std::move(*dispatched);
   }
-  response.set_status(200);
-  response.set_content_type(codec::ContentType(out_format));
-  response.set_body(codec::Render(reply, out_format));
+  RenderHttp(reply, out_format, response);
 }
 
 void SignedApi::HandleSoap(const http::Request& request, http::Response& response) const {
@@ -459,14 +502,18 @@ void SignedApi::AnswerSoap(const http::Request& request, const codec::SoapCall& 
   SoapParams params(call);
   auto format = codec::ParseFormat(params.Get("datatype"));
   codec::Format out_format = format.ok() ? *format : codec::Format::kXml;
-  codec::Value reply = format.ok()
-                           ? Dispatch(call.operation, params, request.remote_ip(), out_format,
-                                      /*over_get=*/false)
-                           : Reply(code::kBadDatatype, "datatype 只能是 xml 或 json");
-  response.set_status(200);
-  response.set_content_type(codec::SoapContentType(call.version));
-  response.set_body(codec::BuildSoapResponse(call.operation, codec::kSsoServiceNamespace,
-                                             codec::Render(reply, out_format), call.version));
+  auto render = [operation = call.operation, version = call.version, out_format](
+                    http::Response& r, const codec::Value& value) {
+    r.set_status(200);
+    r.set_content_type(codec::SoapContentType(version));
+    r.set_body(codec::BuildSoapResponse(operation, codec::kSsoServiceNamespace,
+                                        codec::Render(value, out_format), version));
+  };
+  if (!format.ok())
+    return render(response, Reply(code::kBadDatatype, "datatype 只能是 xml 或 json"));
+  auto reply = Dispatch(call.operation, params, request.remote_ip(), out_format,
+                        /*over_get=*/false, response, render);
+  if (reply) render(response, *reply);
 }
 
 std::string SignedApi::Wsdl(std::string_view endpoint_url) const {

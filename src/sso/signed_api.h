@@ -11,6 +11,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -40,6 +41,14 @@ class CallParams {
   virtual std::vector<std::string_view> Names() const = 0;
 };
 
+// A replay mark an asynchronous method sets itself, in the same store call
+// as its own work (TicketExchange::mark_key): the key as a TicketStore key
+// and how long it must live.
+struct ReplayMark {
+  std::string key;
+  std::chrono::milliseconds ttl{0};
+};
+
 // What a method handler gets: the authenticated caller and its parameters.
 struct ApiCall {
   std::string_view method;
@@ -47,16 +56,25 @@ struct ApiCall {
   const CallParams& params;
   std::string_view remote_ip;
   codec::Format format;
+  // Asynchronous methods only: the replay mark this call must set, not yet
+  // set (null: none needed). Its store must answer "replayed" with code 9906.
+  const ReplayMark* mark = nullptr;
 
   std::string_view Param(std::string_view name) const { return params.Get(name); }
 };
 
 using MethodHandler = std::function<codec::Value(const ApiCall&)>;
+// How an asynchronous handler answers, once, from any thread: `reply` runs
+// on the request's I/O thread and builds the reply there.
+using ReplyWith = std::function<void(std::function<codec::Value()> reply)>;
+// A handler whose store calls are asynchronous (TicketStore::ExchangeAsync):
+// it must copy what it needs of the ApiCall, which dies when it returns.
+using AsyncMethodHandler = std::function<void(const ApiCall&, ReplyWith)>;
 
 // How the spec's `time` (yyyyMMddHHmmss, no zone) is read. The spec's
 // callers are on China Standard Time, whatever the server's host zone is.
 struct SpecTimeZone {
-  bool host_local = false;  // the host's zone (TZ), as before issue 12
+  bool host_local = false;              // the host's zone (TZ), as before issue 12
   std::chrono::minutes offset{8 * 60};  // east of UTC, when not host_local
 };
 // "+08:00", "-05:30", "+0800", "Z", "UTC" or "local". InvalidArgument otherwise.
@@ -104,6 +122,11 @@ class SignedApi {
   // one fails closed.
   void AddMethod(std::string name, std::vector<std::string> params, MethodHandler handler,
                  MethodCost cost = MethodCost::kCheap);
+  // A method whose handler waits on nothing: it answers through ReplyWith
+  // when its asynchronous store call completes, and the I/O thread serves
+  // other requests meanwhile (http::Response::Suspend).
+  void AddAsyncMethod(std::string name, std::vector<std::string> params,
+                      AsyncMethodHandler handler);
   // std::logic_error for a method not added.
   void SetEffect(std::string_view method, MethodEffect effect);
 
@@ -119,12 +142,24 @@ class SignedApi {
   std::string Wsdl(std::string_view endpoint_url) const;
 
  private:
-  codec::Value Dispatch(std::string_view method, const CallParams& params,
-                        std::string_view remote_ip, codec::Format format, bool over_get) const;
+  // Renders a reply into the response (the HTTP or the SOAP binding's way).
+  using Render = std::function<void(http::Response&, const codec::Value&)>;
+  // The reply, or nothing when an asynchronous method suspended `response`
+  // and will render into it with `render` later.
+  std::optional<codec::Value> Dispatch(std::string_view method, const CallParams& params,
+                                       std::string_view remote_ip, codec::Format format,
+                                       bool over_get, http::Response& response,
+                                       const Render& render) const;
+  Result<std::shared_ptr<const directory::App>> Authenticate(const CallParams& params,
+                                                             std::string_view method,
+                                                             std::string_view remote_ip,
+                                                             ReplayMark* defer_mark) const;
   MethodEffect EffectOf(std::string_view method) const;
   // Sets the replay mark of `key_material` (hashed into a TicketStore key)
   // for as long as a call of `time` is acceptable; kReplayed when it was set.
-  Status MarkOnce(std::string_view key_material, std::chrono::system_clock::time_point time) const;
+  // With `defer_mark`, only says which mark to set, in *defer_mark.
+  Status MarkOnce(std::string_view key_material, std::chrono::system_clock::time_point time,
+                  ReplayMark* defer_mark = nullptr) const;
   bool Blocking(std::string_view method) const;
   void AnswerHttp(const http::Request& request, http::Response& response) const;
   void AnswerSoap(const http::Request& request, const codec::SoapCall& call,
@@ -133,6 +168,7 @@ class SignedApi {
   struct Method {
     std::vector<std::string> params;
     MethodHandler handler;
+    AsyncMethodHandler async_handler;  // set instead of handler for async methods
     MethodCost cost = MethodCost::kCheap;
     MethodEffect effect = MethodEffect::kWrite;
   };

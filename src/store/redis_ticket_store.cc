@@ -1,16 +1,19 @@
 #include "store/redis_ticket_store.h"
 
 #include <hiredis/hiredis.h>
+#include <openssl/sha.h>
 #include <spdlog/spdlog.h>
 #include <sys/time.h>
 
 #include <algorithm>
 #include <condition_variable>
 #include <cstdint>
+#include <future>
 #include <initializer_list>
 #include <mutex>
 #include <utility>
 
+#include "store/redis_pipeline.h"
 #include "store/ticket_store_checks.h"
 
 namespace tongban {
@@ -24,6 +27,54 @@ constexpr std::string_view kGetDelScript =
 // SADD and PEXPIRE together, so a crash between them cannot leave a set without a TTL.
 constexpr std::string_view kAddToSetScript =
     "redis.call('SADD', KEYS[1], ARGV[1]) redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1";
+// TicketStore::Exchange in one step. ARGV: 1 mark key ("" = none), 2 mark
+// ttl, 3 redeem key, 4 now ms, 5 expiry field, 6 owner field, 7 guard prefix
+// ("" = none),
+// 8 put key, 9 put template, 10 put ttl, 11 set prefix, 12 set member, 13 set
+// ttl, 14 consume ("1": remove the record), then pairs (field, text). Returns {outcome} or
+// {outcome, record} with the outcome numbered as TicketExchangeResult::Outcome. The guard and set
+// keys derive from the record, so they cannot be declared in KEYS: fine on
+// one Redis (or Sentinel), not on Redis Cluster.
+constexpr std::string_view kExchangeScript = R"lua(
+local a = ARGV
+if a[1] ~= '' and not redis.call('SET', a[1], '1', 'NX', 'PX', a[2]) then return {0} end
+local rec = redis.call('GET', a[3])
+if not rec then return {1} end
+if a[14] == '1' then redis.call('DEL', a[3]) end
+local f = {}
+for x in string.gmatch(rec .. '|', '([^|]*)|') do f[#f + 1] = x end
+for i = 15, #a - 1, 2 do
+  if f[tonumber(a[i]) + 1] ~= a[i + 1] then return {2, rec} end
+end
+local exp = f[tonumber(a[5]) + 1]
+local owner = f[tonumber(a[6]) + 1]
+if not exp or not string.match(exp, '^%-?%d+$') or tonumber(exp) <= tonumber(a[4])
+   or not owner or owner == '' then return {2, rec} end
+if a[7] ~= '' and redis.call('EXISTS', a[7] .. owner) == 1 then return {3, rec} end
+local v = string.gsub(a[9], '{(%d)}', function(d) return f[tonumber(d) + 1] or '' end)
+redis.call('SET', a[8], v, 'PX', a[10])
+local s = a[11] .. owner
+redis.call('SADD', s, a[12])
+redis.call('PEXPIRE', s, a[13])
+return {4, rec}
+)lua";
+// PutAndAddToSet: KEYS value key, set key; ARGV value, ttl, member, set ttl.
+constexpr std::string_view kPutAndAddScript =
+    "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) redis.call('SADD', KEYS[2], ARGV[3]) "
+    "redis.call('PEXPIRE', KEYS[2], ARGV[4]) return 1";
+// GetAndTouch: KEYS value key, set key; ARGV ttl, field, text, member, set
+// ttl. Returns {0} (missing), {1, record} (field differs) or {2, record}.
+constexpr std::string_view kGetAndTouchScript = R"lua(
+local rec = redis.call('GET', KEYS[1])
+if not rec then return {0} end
+local f = {}
+for x in string.gmatch(rec .. '|', '([^|]*)|') do f[#f + 1] = x end
+if f[tonumber(ARGV[2]) + 1] ~= ARGV[3] then return {1, rec} end
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+redis.call('SADD', KEYS[2], ARGV[4])
+redis.call('PEXPIRE', KEYS[2], ARGV[5])
+return {2, rec}
+)lua";
 constexpr size_t kMaxErrorMessage = 200;
 // An outage fails every request, so its warning is paced rather than repeated.
 constexpr int64_t kOutageWarningEveryMs = 10'000;
@@ -354,6 +405,114 @@ class RedisTicketStore::Pool {
   size_t open_ = 0;  // idle + leased
 };
 
+// The pipelined connection and the scripts sent on it.
+class RedisTicketStore::Scripts {
+ public:
+  Scripts(const Options& options, OutageLog& outage_log)
+      : exchange_sha_(Sha1Hex(kExchangeScript)),
+        put_and_add_sha_(Sha1Hex(kPutAndAddScript)),
+        get_and_touch_sha_(Sha1Hex(kGetAndTouchScript)),
+        pipeline_(SettingsOf(options),
+                  RedisPipeline::Observer{[&outage_log](const Error& e) { outage_log.Failed(e); },
+                                          [&outage_log] { outage_log.Succeeded(); }}) {}
+
+  // EVALSHA of `script` (its SHA-1 `sha`) with `args`, the first `keys` of
+  // them keys; after a NOSCRIPT (a restarted or flushed Redis) the same call
+  // once more as EVAL, which loads the script again. `done` gets the reply or
+  // the error, on the pipeline's thread.
+  void Eval(std::string_view script, const std::string& sha,
+            std::shared_ptr<std::vector<std::string>> args, RedisPipeline::Done done,
+            int keys = 0) {
+    pipeline_.Call(
+        Command("EVALSHA", sha, *args, keys),
+        [this, script, args, keys, done = std::move(done)](Result<RedisReplyPtr> reply) mutable {
+          if (reply.ok() && (*reply)->type == REDIS_REPLY_ERROR &&
+              std::string_view((*reply)->str, (*reply)->len).starts_with("NOSCRIPT")) {
+            pipeline_.Call(Command("EVAL", script, *args, keys), std::move(done));
+            return;
+          }
+          done(std::move(reply));
+        });
+  }
+
+  // Eval, waited for (for callers on a blocking thread).
+  Result<RedisReplyPtr> EvalAndWait(std::string_view script, const std::string& sha,
+                                    std::vector<std::string> args, int keys) {
+    std::promise<Result<RedisReplyPtr>> promise;
+    auto future = promise.get_future();
+    Eval(
+        script, sha, std::make_shared<std::vector<std::string>>(std::move(args)),
+        [&promise](Result<RedisReplyPtr> r) { promise.set_value(std::move(r)); }, keys);
+    return future.get();
+  }
+
+  const std::string& exchange_sha() const { return exchange_sha_; }
+  const std::string& put_and_add_sha() const { return put_and_add_sha_; }
+  const std::string& get_and_touch_sha() const { return get_and_touch_sha_; }
+  RedisPipeline& pipeline() { return pipeline_; }
+
+ private:
+  static std::string Command(std::string_view verb, std::string_view script_or_sha,
+                             const std::vector<std::string>& args, int keys) {
+    const std::string numkeys = std::to_string(keys);
+    std::vector<std::string_view> argv = {verb, script_or_sha, numkeys};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RedisPipeline::Format(argv);
+  }
+
+  static std::string Sha1Hex(std::string_view text) {
+    unsigned char digest[SHA_DIGEST_LENGTH];
+    SHA1(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string hex;
+    for (unsigned char b : digest) {
+      hex.push_back(kHex[b >> 4]);
+      hex.push_back(kHex[b & 15]);
+    }
+    return hex;
+  }
+
+  static RedisPipeline::Settings SettingsOf(const Options& o) {
+    RedisPipeline::Settings s;
+    s.host = o.host;
+    s.port = o.port;
+    s.unix_socket = o.unix_socket;
+    s.username = o.username;
+    s.password = o.password;
+    s.database = o.database;
+    s.connect_timeout = o.connect_timeout;
+    s.command_timeout = o.command_timeout;
+    return s;
+  }
+
+  const std::string exchange_sha_;
+  const std::string put_and_add_sha_;
+  const std::string get_and_touch_sha_;
+  RedisPipeline pipeline_;  // last: its thread calls into the members above
+};
+
+namespace {
+
+Result<TicketExchangeResult> ExchangeResultOf(Result<RedisReplyPtr> reply) {
+  using Outcome = TicketExchangeResult::Outcome;
+  if (!reply.ok()) return std::move(reply).error();
+  const redisReply& r = **reply;
+  if (r.type == REDIS_REPLY_ERROR) return ReplyError(r);
+  if (r.type != REDIS_REPLY_ARRAY || r.elements < 1 || r.element[0]->type != REDIS_REPLY_INTEGER ||
+      r.element[0]->integer < 0 || r.element[0]->integer > 4) {
+    return Unexpected();
+  }
+  TicketExchangeResult result;
+  result.outcome = static_cast<Outcome>(r.element[0]->integer);
+  if (r.elements > 1) {
+    if (r.element[1]->type != REDIS_REPLY_STRING) return Unexpected();
+    result.record.assign(r.element[1]->str, r.element[1]->len);
+  }
+  return result;
+}
+
+}  // namespace
+
 namespace {
 
 Result<std::string> BulkOrNotFound(const redisReply& r) {
@@ -410,7 +569,8 @@ Result<RedisTicketStore::Options> RedisTicketStore::ParseUrl(std::string_view ur
 RedisTicketStore::RedisTicketStore(Options options)
     : options_(std::move(options)),
       outage_log_(std::make_unique<OutageLog>(options_)),
-      pool_(std::make_unique<Pool>(options_, *outage_log_)) {}
+      pool_(std::make_unique<Pool>(options_, *outage_log_)),
+      scripts_(std::make_unique<Scripts>(options_, *outage_log_)) {}
 
 RedisTicketStore::~RedisTicketStore() = default;
 
@@ -536,6 +696,118 @@ Status RedisTicketStore::EraseSet(std::string_view set_key) {
   auto reply = pool_->Call({"DEL", SetKey(set_key)});
   if (!reply.ok()) return std::move(reply).error();
   return Status::Ok();
+}
+
+void RedisTicketStore::ExchangeAsync(TicketExchange op, ExchangeDone done) {
+  Status valid = checks::Exchange(op);
+  if (!valid.ok()) return done(std::move(valid).error());
+  auto args = std::make_shared<std::vector<std::string>>();
+  args->reserve(14 + 2 * op.require.size());
+  *args = {op.mark_key.empty() ? std::string() : ValueKey(op.mark_key),
+           std::to_string(op.mark_ttl.count()),
+           ValueKey(op.redeem_key),
+           std::to_string(op.now_ms),
+           std::to_string(op.expiry_field),
+           std::to_string(op.owner_field),
+           op.guard_prefix.empty() ? std::string() : ValueKey(op.guard_prefix),
+           ValueKey(op.put_key),
+           std::move(op.put_template),
+           std::to_string(op.put_ttl.count()),
+           SetKey(op.set_prefix),
+           std::move(op.set_member),
+           std::to_string(op.set_ttl.count()),
+           op.consume ? "1" : "0"};
+  for (auto& [field, text] : op.require) {
+    args->push_back(std::to_string(field));
+    args->push_back(std::move(text));
+  }
+  scripts_->Eval(kExchangeScript, scripts_->exchange_sha(), std::move(args),
+                 [done = std::move(done)](Result<RedisReplyPtr> reply) {
+                   done(ExchangeResultOf(std::move(reply)));
+                 });
+}
+
+Status RedisTicketStore::PutAndAddToSet(std::string_view key, std::string_view value,
+                                        std::chrono::milliseconds ttl, std::string_view set_key,
+                                        std::string_view member,
+                                        std::chrono::milliseconds set_ttl) {
+  TB_RETURN_IF_ERROR(checks::Key(key));
+  TB_RETURN_IF_ERROR(checks::Value(value));
+  TB_RETURN_IF_ERROR(checks::Ttl(ttl));
+  TB_RETURN_IF_ERROR(checks::Key(set_key));
+  TB_RETURN_IF_ERROR(checks::Value(member));
+  TB_RETURN_IF_ERROR(checks::Ttl(set_ttl));
+  auto reply = scripts_->EvalAndWait(
+      kPutAndAddScript, scripts_->put_and_add_sha(),
+      {ValueKey(key), SetKey(set_key), std::string(value), std::to_string(ttl.count()),
+       std::string(member), std::to_string(set_ttl.count())},
+      2);
+  if (!reply.ok()) return std::move(reply).error();
+  if ((*reply)->type == REDIS_REPLY_ERROR) return ReplyError(**reply);
+  return Status::Ok();
+}
+
+Result<TicketStore::Touched> RedisTicketStore::GetAndTouch(
+    std::string_view key, std::chrono::milliseconds ttl, int field, std::string_view text,
+    std::string_view set_key, std::string_view member, std::chrono::milliseconds set_ttl) {
+  TB_RETURN_IF_ERROR(checks::Key(key));
+  TB_RETURN_IF_ERROR(checks::Ttl(ttl));
+  TB_RETURN_IF_ERROR(checks::Key(set_key));
+  TB_RETURN_IF_ERROR(checks::Value(member));
+  TB_RETURN_IF_ERROR(checks::Ttl(set_ttl));
+  if (field < 0 || field > 9) return Error::InvalidArgument("ticket store: field out of range");
+  auto reply = scripts_->EvalAndWait(
+      kGetAndTouchScript, scripts_->get_and_touch_sha(),
+      {ValueKey(key), SetKey(set_key), std::to_string(ttl.count()), std::to_string(field),
+       std::string(text), std::string(member), std::to_string(set_ttl.count())},
+      2);
+  if (!reply.ok()) return std::move(reply).error();
+  const redisReply& r = **reply;
+  if (r.type == REDIS_REPLY_ERROR) return ReplyError(r);
+  if (r.type != REDIS_REPLY_ARRAY || r.elements < 1 || r.element[0]->type != REDIS_REPLY_INTEGER) {
+    return Unexpected();
+  }
+  if (r.element[0]->integer == 0) return checks::NotFound();
+  if (r.elements < 2 || r.element[1]->type != REDIS_REPLY_STRING) return Unexpected();
+  return Touched{std::string(r.element[1]->str, r.element[1]->len), r.element[0]->integer == 2};
+}
+
+void RedisTicketStore::RedeemAsync(std::string_view key, RedeemDone done) {
+  Status valid = checks::Key(key);
+  if (!valid.ok()) return done(std::move(valid).error());
+  std::string k = ValueKey(key);
+  auto by_script = [this](const std::string& k, RedeemDone done) {
+    scripts_->pipeline().Call(RedisPipeline::Format({"EVAL", kGetDelScript, "1", k}),
+                              [done = std::move(done)](Result<RedisReplyPtr> reply) {
+                                if (!reply.ok()) return done(std::move(reply).error());
+                                if ((*reply)->type == REDIS_REPLY_ERROR) {
+                                  return done(ReplyError(**reply));
+                                }
+                                done(BulkOrNotFound(**reply));
+                              });
+  };
+  if (!has_getdel_.load(std::memory_order_relaxed)) return by_script(k, std::move(done));
+  std::string command = RedisPipeline::Format({"GETDEL", k});
+  scripts_->pipeline().Call(
+      std::move(command), [this, k = std::move(k), by_script,
+                           done = std::move(done)](Result<RedisReplyPtr> reply) mutable {
+        if (!reply.ok()) return done(std::move(reply).error());
+        const redisReply& r = **reply;
+        if (r.type != REDIS_REPLY_ERROR) return done(BulkOrNotFound(r));
+        if (!std::string_view(r.str, r.len).starts_with("ERR unknown command")) {
+          return done(ReplyError(r));
+        }
+        has_getdel_.store(false, std::memory_order_relaxed);
+        by_script(k, std::move(done));
+      });
+}
+
+Result<TicketExchangeResult> RedisTicketStore::Exchange(const TicketExchange& op) {
+  std::promise<Result<TicketExchangeResult>> promise;
+  auto future = promise.get_future();
+  ExchangeAsync(op,
+                [&promise](Result<TicketExchangeResult> r) { promise.set_value(std::move(r)); });
+  return future.get();
 }
 
 size_t RedisTicketStore::ApproximateSize() {

@@ -2,7 +2,12 @@
 // can validate a ticket another node issued. Wired by app/ when Redis is
 // configured. Needs Redis 2.6.12+; uses GETDEL on 6.2+ and a Lua script before.
 //
-// Hot path: one round trip per call on a pooled connection (no SQL). When
+// Hot path: one round trip per call (no SQL). The blocking calls use a pool
+// of synchronous connections; ExchangeAsync (ticket validation: replay mark,
+// redeem, tombstone check, issue and the session's set in one server-side
+// script, EVALSHA, re-sent as EVAL after a NOSCRIPT) goes through one
+// pipelined connection on the store's own Asio thread, so the caller never
+// waits on the network (redis_pipeline.h). When
 // Redis is down or hung, calls fail with errc::kUnavailable "redis: ..." within
 // the connect/command timeouts instead of blocking request threads, and the
 // outage is logged: a warning at most every 10 s, one info line on recovery.
@@ -64,6 +69,18 @@ class RedisTicketStore final : public TicketStore {
                   std::chrono::milliseconds ttl) override;
   Result<std::vector<std::string>> Members(std::string_view set_key) override;
   Status EraseSet(std::string_view set_key) override;
+  // Each one script call (EVALSHA; EVAL once after NOSCRIPT) on the pipeline.
+  Status PutAndAddToSet(std::string_view key, std::string_view value, std::chrono::milliseconds ttl,
+                        std::string_view set_key, std::string_view member,
+                        std::chrono::milliseconds set_ttl) override;
+  Result<Touched> GetAndTouch(std::string_view key, std::chrono::milliseconds ttl, int field,
+                              std::string_view text, std::string_view set_key,
+                              std::string_view member, std::chrono::milliseconds set_ttl) override;
+  Result<TicketExchangeResult> Exchange(const TicketExchange& op) override;
+  void ExchangeAsync(TicketExchange op, ExchangeDone done) override;
+  // GETDEL (the script before Redis 6.2) on the pipeline.
+  void RedeemAsync(std::string_view key, RedeemDone done) override;
+  bool Remote() const override { return true; }
   // DBSIZE: every key in the database, not only this store's.
   size_t ApproximateSize() override;
 
@@ -73,12 +90,14 @@ class RedisTicketStore final : public TicketStore {
  private:
   class Pool;
   class OutageLog;
+  class Scripts;
   std::string ValueKey(std::string_view key) const;
   std::string SetKey(std::string_view key) const;
 
   Options options_;
   std::unique_ptr<OutageLog> outage_log_;
   std::unique_ptr<Pool> pool_;
+  std::unique_ptr<Scripts> scripts_;  // the pipeline and what runs on it
   // Cleared the first time the server answers "unknown command" to GETDEL.
   std::atomic<bool> has_getdel_{true};
 };

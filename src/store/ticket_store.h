@@ -15,16 +15,69 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/result.h"
 
 namespace tongban {
 
+// The store's half of exchanging a single-use ticket for a new grant (sso/'s
+// ticket validations), as one step: on Redis one round trip (a server-side
+// script, never interleaved with other calls), elsewhere the primitives in
+// order. Values are records of '|'-separated fields (sso/packed_record.h);
+// field n is the text between the n-th and (n+1)-th '|', counted from 0.
+struct TicketExchange {
+  // When not empty, set first (PutIfAbsent "1" for mark_ttl): a replay mark.
+  // When it was already set nothing else happens (kReplayed).
+  std::string mark_key;
+  std::chrono::milliseconds mark_ttl{0};
+  // Read, and removed whatever follows when `consume` (a single-use ticket);
+  // left alone otherwise (a token that is only checked).
+  std::string redeem_key;
+  bool consume = true;
+  // What must hold of the redeemed record for the issue to happen: field
+  // `first` equals `second`, and field expiry_field (integer ms) > now_ms.
+  std::vector<std::pair<int, std::string>> require;
+  int expiry_field = 0;
+  int64_t now_ms = 0;
+  // The record's owner (e.g. its session id) is field owner_field; nothing is
+  // issued while guard_prefix + owner holds a value (a tombstone). "" = no guard.
+  int owner_field = 0;
+  std::string guard_prefix;
+  // The issue: put_template with every "{n}" (n = 0..9) replaced by field n
+  // of the record (as stored, still escaped) under put_key for put_ttl, and
+  // set_member added to the set set_prefix + owner, its TTL restarted at set_ttl.
+  std::string put_key;
+  std::string put_template;
+  std::chrono::milliseconds put_ttl{0};
+  std::string set_prefix;
+  std::string set_member;
+  std::chrono::milliseconds set_ttl{0};
+};
+
+struct TicketExchangeResult {
+  enum class Outcome {
+    kReplayed,  // the mark was set: nothing redeemed
+    kNotFound,  // no live value under redeem_key
+    kRefused,   // read (and consumed), but a requirement failed: nothing issued
+    kGuarded,   // redeemed, requirements met, the owner's guard key is set: nothing issued
+    kIssued,    // redeemed and issued
+  };
+  Outcome outcome = Outcome::kNotFound;
+  std::string record;  // the redeemed record (kRefused, kGuarded, kIssued)
+};
+
 class TicketStore {
  public:
+  // Runs on whichever thread the store chooses (the caller's, or the
+  // store's own network thread): it must be quick and must not block.
+  using ExchangeDone = std::function<void(Result<TicketExchangeResult>)>;
+
   static constexpr size_t kMaxKeyBytes = 1024;
   static constexpr size_t kMaxValueBytes = 1 << 20;
 
@@ -66,6 +119,46 @@ class TicketStore {
 
   // Removes the set. Removing a missing set succeeds.
   virtual Status EraseSet(std::string_view set_key) = 0;
+
+  // Put and AddToSet as one step (one round trip on Redis): a grant and the
+  // set of its session that lists it. The default calls the two in order.
+  virtual Status PutAndAddToSet(std::string_view key, std::string_view value,
+                                std::chrono::milliseconds ttl, std::string_view set_key,
+                                std::string_view member, std::chrono::milliseconds set_ttl);
+
+  // What GetAndTouch found: the record, and whether it qualified (and so
+  // was touched and indexed).
+  struct Touched {
+    std::string record;
+    bool touched = false;
+  };
+  // As one step (one round trip on Redis): the live value of `key`, and,
+  // when its '|'-separated field `field` equals `text`, Touch(key, ttl) and
+  // AddToSet(set_key, member, set_ttl). For resuming a browser session.
+  // errc::kNotFound when there is no live value.
+  virtual Result<Touched> GetAndTouch(std::string_view key, std::chrono::milliseconds ttl,
+                                      int field, std::string_view text, std::string_view set_key,
+                                      std::string_view member, std::chrono::milliseconds set_ttl);
+
+  // See TicketExchange. Errors as for the primitives (kInvalidArgument for a
+  // bad key, ttl or field number, kUnavailable); an error may leave the
+  // mark set or the ticket redeemed (fail closed), never issue twice.
+  // The default composes the primitives (each atomic, the whole not).
+  virtual Result<TicketExchangeResult> Exchange(const TicketExchange& op);
+
+  // Exchange without waiting: `done` gets the result exactly once. The
+  // default runs Exchange here and now; RedisTicketStore sends one script
+  // call and returns, so an I/O thread never waits on the network.
+  virtual void ExchangeAsync(TicketExchange op, ExchangeDone done) { done(Exchange(op)); }
+
+  // Redeem without waiting: `done` gets the result exactly once, on the
+  // caller's thread (default: Redeem here and now) or the store's own.
+  using RedeemDone = std::function<void(Result<std::string>)>;
+  virtual void RedeemAsync(std::string_view key, RedeemDone done) { done(Redeem(key)); }
+
+  // True when the store's calls wait on the network (Redis): a caller on an
+  // I/O thread should use the Async calls or defer to a blocking pool.
+  virtual bool Remote() const { return false; }
 
   // Number of values and sets held, possibly counting some that expired but
   // were not yet reclaimed (and, for Redis, other keys in the same database).

@@ -8,9 +8,12 @@
 
 #include <atomic>
 #include <cerrno>
+#include <condition_variable>
 #include <future>
+#include <mutex>
 #include <optional>
 #include <thread>
+#include <vector>
 
 #include "http/server.h"
 
@@ -529,6 +532,109 @@ TEST_F(HttpServerDeferTest, StopWaitsForDeferredWorkAndClosesAfterIt) {
     EXPECT_TRUE(r->HasHeader("Connection: close"));
   }  // the client closes: the server's drain ends and Run() returns
   runner_.join();
+}
+
+// Handlers that suspend their response (Response::Suspend), as a handler
+// waiting on an asynchronous store call does: the test holds the Resumers
+// and resumes them from its own thread, in any order.
+class HttpServerSuspendTest : public HttpServerTest {
+ protected:
+  void SetUp() override {
+    HttpServerTest::SetUp();
+    router_.Add("GET", "/wait", [this](const Request& req, Response& r) {
+      Resumer resume = r.Suspend();
+      std::lock_guard lock(mu_);
+      waiting_.emplace_back(std::string(req.ParamOr("who")), std::move(resume));
+      cv_.notify_all();
+    });
+    router_.Add("GET", "/at-once", [](const Request& req, Response& r) {
+      Resumer resume = r.Suspend();
+      std::string who(req.ParamOr("who"));
+      resume([who](Response& done) { done.SetText(200, "done " + who); });
+    });
+  }
+
+  // Waits until `n` requests are suspended.
+  void AwaitSuspended(size_t n) {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return waiting_.size() >= n; });
+  }
+
+  // Resumes the i-th suspended request from this (a non-I/O) thread.
+  void Resume(size_t i) {
+    std::pair<std::string, Resumer> entry;
+    {
+      std::lock_guard lock(mu_);
+      entry = waiting_[i];
+    }
+    std::string who = entry.first;
+    entry.second([who](Response& r) { r.SetText(200, "resumed " + who); });
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::pair<std::string, Resumer>> waiting_;
+};
+
+TEST_F(HttpServerSuspendTest, ASuspendedResponseDoesNotHoldUpTheIoThread) {
+  Start(ServerOptions{.threads = 1, .blocking_threads = 1});
+  RawClient waiting(port());
+  waiting.Send(Get("/wait?who=a"));
+  AwaitSuspended(1);
+  RawClient other(port());
+  auto quick = other.RoundTrip(Get("/healthz"));
+  ASSERT_TRUE(quick.has_value());
+  EXPECT_EQ(quick->body, "ok");
+  Resume(0);
+  auto r = waiting.Read();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->body, "resumed a");
+  auto after = waiting.RoundTrip(Get("/echo?n=2"));  // the connection carries on
+  ASSERT_TRUE(after.has_value());
+  EXPECT_EQ(after->body, "GET /echo n=2");
+}
+
+TEST_F(HttpServerSuspendTest, ManySuspendedResponsesNeedNoThreadsAndResumeInAnyOrder) {
+  // One I/O thread and one blocking thread hold twenty requests at once.
+  Start(ServerOptions{.threads = 1, .blocking_threads = 1});
+  constexpr size_t kClients = 20;
+  std::vector<std::unique_ptr<RawClient>> clients;
+  for (size_t i = 0; i < kClients; ++i) {
+    clients.push_back(std::make_unique<RawClient>(port()));
+    clients.back()->Send(Get("/wait?who=" + std::to_string(i)));
+    AwaitSuspended(i + 1);  // in order, so waiting_[i] is client i
+  }
+  for (size_t i = kClients; i-- > 0;) Resume(i);
+  for (size_t i = 0; i < kClients; ++i) {
+    auto r = clients[i]->Read();
+    ASSERT_TRUE(r.has_value()) << i;
+    EXPECT_EQ(r->body, "resumed " + std::to_string(i));
+  }
+}
+
+TEST_F(HttpServerSuspendTest, AResumeBeforeTheHandlerReturnsAnswersAtOnce) {
+  Start(ServerOptions{.threads = 1, .blocking_threads = 1});
+  RawClient client(port());
+  client.Send(Get("/at-once?who=x") + Get("/echo?n=2"));
+  auto first = client.Read();
+  auto second = client.Read();
+  ASSERT_TRUE(first.has_value() && second.has_value());
+  EXPECT_EQ(first->body, "done x");
+  EXPECT_EQ(second->body, "GET /echo n=2");
+}
+
+TEST(HttpResponseSuspend, RunDeferredWaitsForTheResumeFromAnotherThread) {
+  Response response;
+  Resumer resume = response.Suspend();
+  EXPECT_TRUE(response.suspended());
+  std::thread later([resume] { resume([](Response& r) { r.SetText(200, "late"); }); });
+  response.RunDeferred();
+  later.join();
+  EXPECT_EQ(response.body(), "late");
+  EXPECT_FALSE(response.suspended());
+  // A second resume is ignored.
+  resume([](Response& r) { r.SetText(200, "again"); });
+  EXPECT_EQ(response.body(), "late");
 }
 
 TEST(HttpResponseDefer, RunDeferredRunsTheWorkOnceAndResetForgetsIt) {

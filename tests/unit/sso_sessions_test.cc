@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -60,6 +61,89 @@ class SessionStoreTest : public ::testing::Test {
 };
 
 // ---- tickets ----
+
+// ExchangeAsync (one store call: ticketValidation, getST), waited for: the
+// memory store answers before it returns.
+Result<Exchanged> Exchange(SessionStore& sessions, GrantKind kind, std::string_view value,
+                           std::string_view app, GrantKind issue, std::string_view mark = "") {
+  std::optional<Result<Exchanged>> out;
+  sessions.ExchangeAsync(kind, value, app, issue, mark, minutes(5),
+                         [&out](Result<Exchanged> r) { out.emplace(std::move(r)); });
+  EXPECT_TRUE(out.has_value());
+  return out.has_value() ? std::move(*out) : Result<Exchanged>(Error::Internal("no answer"));
+}
+
+TEST_F(SessionStoreTest, AnExchangedTicketBecomesATokenInItsSessionOnce) {
+  Session s = NewSession();
+  Grant st = IssueTo(GrantKind::kTicket, s);
+  auto done = Exchange(sessions_, GrantKind::kTicket, st.value, "app1", GrantKind::kToken);
+  ASSERT_TRUE(done.ok()) << done.error().message;
+  EXPECT_EQ(done->redeemed.userid, kUser);
+  EXPECT_EQ(done->issued.session, s.id);
+  EXPECT_EQ(done->issued.userid, kUser);
+  // The issued token is a real one of the session, and unified logout finds it.
+  auto token = sessions_.Check(GrantKind::kToken, done->issued.value, "app1");
+  ASSERT_TRUE(token.ok()) << token.error().message;
+  EXPECT_EQ(token->session, s.id);
+  EXPECT_EQ(
+      Exchange(sessions_, GrantKind::kTicket, st.value, "app1", GrantKind::kToken).error().code,
+      errc::kNotFound);
+  auto ended = sessions_.End(s.id);
+  ASSERT_TRUE(ended.ok());
+  ASSERT_EQ(ended->tokens.size(), 1u);
+  EXPECT_EQ(ended->tokens[0].value, done->issued.value);
+}
+
+TEST_F(SessionStoreTest, AnExchangeRefusesAsRedeemDoes) {
+  Session s = NewSession();
+  Grant other = IssueTo(GrantKind::kTicket, s);
+  EXPECT_EQ(
+      Exchange(sessions_, GrantKind::kTicket, other.value, "app2", GrantKind::kToken).error().code,
+      errc::kPermissionDenied);
+  Grant late = IssueTo(GrantKind::kTicket, s);
+  clock_.Advance(seconds(60));
+  EXPECT_EQ(
+      Exchange(sessions_, GrantKind::kTicket, late.value, "app1", GrantKind::kToken).error().code,
+      errc::kExpired);
+  Grant code = IssueTo(GrantKind::kAuthcode, s);
+  EXPECT_EQ(
+      Exchange(sessions_, GrantKind::kTicket, code.value, "app1", GrantKind::kToken).error().code,
+      errc::kNotFound);
+  EXPECT_TRUE(sessions_.Redeem(GrantKind::kAuthcode, code.value, "app1").ok())
+      << "a ticket exchange never uses up an authcode";
+  EXPECT_EQ(
+      Exchange(sessions_, GrantKind::kTicket, "bad value!", "app1", GrantKind::kToken).error().code,
+      errc::kInvalidArgument);
+  Grant after_end = IssueTo(GrantKind::kTicket, s);
+  ASSERT_TRUE(sessions_.End(s.id).ok());
+  auto ended = Exchange(sessions_, GrantKind::kTicket, after_end.value, "app1", GrantKind::kToken);
+  EXPECT_EQ(ended.error().code, errc::kNotFound);
+  EXPECT_EQ(ended.error().message, "所属会话已注销");
+}
+
+TEST_F(SessionStoreTest, AReplayedExchangeTouchesNothing) {
+  Grant st = IssueTo(GrantKind::kTicket, NewSession());
+  ASSERT_TRUE(store_.PutIfAbsent("rp:1", "1", minutes(5)).value());
+  EXPECT_EQ(Exchange(sessions_, GrantKind::kTicket, st.value, "app1", GrantKind::kToken, "rp:1")
+                .error()
+                .code,
+            errc::kAlreadyExists);
+  EXPECT_TRUE(
+      Exchange(sessions_, GrantKind::kTicket, st.value, "app1", GrantKind::kToken, "rp:2").ok())
+      << "the replay did not use the ticket up";
+}
+
+TEST_F(SessionStoreTest, AnAccessTokenIsCheckedNotUsedUpWhenExchangedForATicket) {
+  Session s = NewSession();
+  Grant access = IssueTo(GrantKind::kAccessToken, s);
+  auto done =
+      Exchange(sessions_, GrantKind::kAccessToken, access.value, "app1", GrantKind::kTicket);
+  ASSERT_TRUE(done.ok()) << done.error().message;
+  EXPECT_TRUE(sessions_.Check(GrantKind::kAccessToken, access.value, "app1").ok());
+  auto st = sessions_.Redeem(GrantKind::kTicket, done->issued.value, "app1");
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  EXPECT_EQ(st->session, s.id);
+}
 
 TEST_F(SessionStoreTest, ATicketIsRedeemedByTheAppItWasIssuedTo) {
   Session s = NewSession();

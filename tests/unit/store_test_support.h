@@ -229,6 +229,7 @@ class PrivateRedis {
       redis->child_ = ChildProcess::Start(argv, options, why);
       if (redis->child_ == nullptr) return nullptr;
       redis->port_ = port;
+      redis->argv_ = argv;
       if (WaitUntilReady(*redis->child_, std::chrono::seconds(10), [&] { return Ping(port); })) {
         return redis;
       }
@@ -242,6 +243,18 @@ class PrivateRedis {
   int port() const { return port_; }
   ChildProcess& process() { return *child_; }
   void Stop() { child_->Stop(); }
+  // Stops the server and starts it again on the same port, empty (no
+  // persistence): every connection is dropped and the script cache is gone.
+  bool Restart(std::string* why) {
+    child_->Stop();
+    ChildProcess::Options options;
+    options.log_file = dir_.File("redis.log");
+    child_ = ChildProcess::Start(argv_, options, why);
+    if (child_ == nullptr) return false;
+    if (WaitUntilReady(*child_, std::chrono::seconds(10), [&] { return Ping(port_); })) return true;
+    *why = "redis-server did not restart: " + ReadFileTail(dir_.File("redis.log"));
+    return false;
+  }
 
   static bool Ping(int port) {
     timeval tv{1, 0};
@@ -261,6 +274,7 @@ class PrivateRedis {
   TempDir dir_;
   std::unique_ptr<ChildProcess> child_;
   int port_ = 0;
+  std::vector<std::string> argv_;
 };
 
 // A private PostgreSQL 15 cluster (initdb in a temp dir, trust auth, user

@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# The ticket store's figures (issue 19): ticket issue and validation with the
+# tickets in memory, in Redis on loopback, and in Redis behind a delay proxy
+# adding DELAY_MS (0.5 ms) each way. Every row next to GET /livez measured
+# just before it on the same server (ratio; the machine is noisy: read
+# ratios). Then the Redis round trips of each call, counted with MONITOR.
+#   bench/tickets.sh [build-dir]
+# Environment: DURATION (10s), CONNECTIONS (64), SERVER_THREADS (1),
+# DELAY_MS (0.5), ROUND_TRIP_CALLS (50), STORES ("memory redis redis-delay").
+# Needs wrk, redis-server, python3 with requests.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+build=$(cd "${1:-$here/../build}" && pwd)
+duration=${DURATION:-10s}
+conns=${CONNECTIONS:-64}
+server_threads=${SERVER_THREADS:-1}
+delay_ms=${DELAY_MS:-0.5}
+py=/usr/bin/python3
+command -v wrk >/dev/null || { echo "tickets: wrk is missing"; exit 1; }
+command -v redis-server >/dev/null || { echo "tickets: redis-server is missing"; exit 1; }
+
+work=$(mktemp -d /tmp/tongban-tickets.XXXXXX)
+server_pid="" redis_pid="" proxy_pid=""
+stop() {
+  local p
+  for p in "$server_pid" "$proxy_pid" "$redis_pid"; do
+    if [ -n "$p" ]; then kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; fi
+  done
+  server_pid="" redis_pid="" proxy_pid=""
+}
+trap 'stop; rm -rf "$work"' EXIT
+
+free_port() { $py -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# start STORE: redis-server and the proxy when the store needs them, then
+# tongban with replay protection off (bench/run.sh's server A), prepared by prepare.py.
+start() {
+  local store=$1 dir=$work/$1 tickets=memory
+  mkdir -p "$dir"
+  if [ "$store" != memory ]; then
+    redis_port=$(free_port)
+    redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no \
+      --dir "$dir" > "$dir/redis.log" 2>&1 &
+    redis_pid=$!
+    for _ in $(seq 1 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.05; done
+    tickets=redis://127.0.0.1:$redis_port
+    if [ "$store" = redis-delay ]; then
+      $py -u "$here/../tests/integration/delay_proxy.py" "$redis_port" "$delay_ms" \
+        > "$dir/proxy.out" 2>&1 &
+      proxy_pid=$!
+      for _ in $(seq 1 100); do grep -q '^port' "$dir/proxy.out" && break; sleep 0.05; done
+      tickets=redis://127.0.0.1:$(awk '/^port/ {print $2}' "$dir/proxy.out")
+    fi
+  fi
+  cat > "$dir/bench.toml" <<TOML
+[server]
+access_log = false
+threads = $server_threads
+blocking_threads = $server_threads
+[sso]
+replay_protection = false
+ticket_ttl_s = 3600
+authcode_ttl_s = 3600
+[cas]
+ticket_ttl_s = 300
+[log]
+level = "warn"
+TOML
+  "$build/tongban" serve --config "$dir/bench.toml" --data-dir "$dir/var" --port 0 \
+    --tickets "$tickets" > "$dir/out" 2> "$dir/err" &
+  server_pid=$!
+  for _ in $(seq 1 300); do
+    grep -q "listening on" "$dir/out" 2>/dev/null && break
+    kill -0 "$server_pid" 2>/dev/null || { cat "$dir/err"; exit 1; }
+    sleep 0.1
+  done
+  url=$(grep -o 'http://[0-9.]*:[0-9]*' "$dir/out" | head -1)
+  local admin_pwd bench_pwd
+  admin_pwd=$(sed -n 's/.*admin user: *admin \/ \(.*\)$/\1/p' "$dir/out")
+  demo_pwd=$(sed -n 's/.*servicecode=demo servicepwd=\(.*\)$/\1/p' "$dir/out")
+  bench_pwd=$("$build/tongban" admin --data-dir "$dir/var" app create --name bench \
+    --servicecode bench --protocols zj,cas,oidc --open-to-all \
+    --callback http://127.0.0.1/bench/ | sed -n 's/^servicepwd=//p')
+  set -a
+  eval "$($py "$here/prepare.py" "$url" "$demo_pwd" "$admin_pwd" "$bench_pwd")"
+  set +a
+  pool=$dir/pool
+}
+
+# run_wrk CONNS SECONDS [VAR=value ...]: sets reqs, dur, p99, failed.
+run_wrk() {
+  local c=$1 secs=$2 line
+  shift 2
+  env "$@" wrk -t1 -c"$c" -d"$secs" --timeout 10s --latency -s "$here/wrk/call.lua" "$url" \
+    > "$work/wrk.out" 2> "$work/wrk.err" || { cat "$work/wrk.out" "$work/wrk.err"; exit 1; }
+  line=$(grep '^RESULT' "$work/wrk.out") || { cat "$work/wrk.out" "$work/wrk.err"; exit 1; }
+  field() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<<"$line"; }
+  reqs=$(field requests) dur=$(field duration_us) p99=$(field p99_us)
+  failed=$(( $(field failed) + $(field errors) ))
+}
+
+# cpu_ticks PID: user + system CPU of a process so far, in clock ticks (0 when none).
+cpu_ticks() {
+  if [ -z "$1" ] || [ ! -r "/proc/$1/stat" ]; then echo 0; return; fi
+  awk '{print $14 + $15}' "/proc/$1/stat"
+}
+# Threads of tongban's pipeline, the proxy and redis count as CPU too.
+per_req() { bc -l <<<"scale=1; ($2 - $1) * 1000000 / $(getconf CLK_TCK) / $reqs"; }
+
+# row NAME [VAR=value ...]: /livez for 3 s, then the row; prints both, the
+# ratio, and the CPU microseconds per request of tongban, redis-server and the proxy.
+row() {
+  local name=$1 base rps t0 r0 p0
+  shift
+  run_wrk "$conns" 3s WRK_METHOD=GET WRK_PATH=/livez WRK_OK='"ok"'
+  base=$(bc -l <<<"scale=1; $reqs * 1000000 / $dur")
+  t0=$(cpu_ticks "$server_pid") r0=$(cpu_ticks "$redis_pid") p0=$(cpu_ticks "$proxy_pid")
+  run_wrk "$conns" "$duration" "$@"
+  rps=$(bc -l <<<"scale=1; $reqs * 1000000 / $dur")
+  printf "%-12s %-28s %8.0f %7.2f %8.0f %6.2f %6d %8.1f %7.1f %7.1f\n" "$store" "$name" "$rps" \
+    "$(bc -l <<<"$p99/1000")" "$base" "$(bc -l <<<"$rps/$base")" "$failed" \
+    "$(per_req "$t0" "$(cpu_ticks "$server_pid")")" "$(per_req "$r0" "$(cpu_ticks "$redis_pid")")" \
+    "$(per_req "$p0" "$(cpu_ticks "$proxy_pid")")"
+}
+
+printf "%-12s %-28s %8s %7s %8s %6s %6s %8s %7s %7s\n" store endpoint "req/s" "p99 ms" \
+  "/livez/s" ratio failed "tb us/r" "rd us/r" "px us/r"
+for store in ${STORES:-memory redis redis-delay}; do
+  start "$store"
+  tr ' ' '\n' <<<"$GETST_TOKENS" > "$pool.tokens"
+  row "commnetAuth getST" WRK_PATH="$COMM_PATH" WRK_BODY="$GETST_BODY" \
+    WRK_CYCLE_IN="$pool.tokens" WRK_POOL_OUT="$pool.st" WRK_EXTRACT='"st":"([^"]+)"'
+  row "easyAuth ticketValidation" WRK_PATH="$EASY_PATH" WRK_BODY="$EASY_TV_BODY" \
+    WRK_POOL_IN="$pool.st"
+  row "CAS /login (session, 302)" WRK_METHOD=GET \
+    WRK_PATH="/sso/cas/login?service=$CAS_SERVICE_Q" WRK_COOKIE="$SSO_COOKIE" WRK_STATUS=302 \
+    WRK_OK="" WRK_POOL_OUT="$pool.cas" WRK_EXTRACT_HEADER=Location WRK_EXTRACT='ticket=([^&]+)'
+  row "CAS p3/serviceValidate" WRK_METHOD=GET \
+    WRK_PATH="/sso/cas/p3/serviceValidate?service=$CAS_SERVICE_Q&ticket={}" \
+    WRK_OK="authenticationSuccess" WRK_POOL_IN="$pool.cas"
+  if [ "$store" = redis ]; then
+    echo "-- Redis round trips per call (MONITOR; commands a script runs are not round trips)"
+    $py "$here/round_trips.py" "$url" "$redis_port" "${ROUND_TRIP_CALLS:-50}"
+  fi
+  stop
+done
