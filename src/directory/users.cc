@@ -809,6 +809,7 @@ Result<PageOf<User>> Directory::SearchUsers(const UserSearch& search, Page page)
   if (!PageBounds(page, &limit, &offset)) return Code(code::kUserReadBadPage, "illegal page");
   std::vector<std::string> conditions;
   Params params;
+  bool by_name = false;
   if (!search.text.empty()) {
     using Field = UserSearch::Field;
     std::string id = search.text;
@@ -827,7 +828,12 @@ Result<PageOf<User>> Directory::SearchUsers(const UserSearch& search, Page page)
       params.emplace_back(hi, PrefixEnd(value));
       params.emplace_back(lo, std::move(value));
     };
-    const Field f = search.field;
+    // Login names, mobiles and ID numbers are ASCII: a text with any other
+    // character can only be (the start of) a name.
+    const bool ascii = std::all_of(search.text.begin(), search.text.end(),
+                                   [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+    const Field f = search.field == Field::kAny && !ascii ? Field::kUsername : search.field;
+    by_name = f == Field::kUsername;
     if (f == Field::kAny || f == Field::kLoginname) {
       range("loginkey", "k", LoginKey(search.text), false);
     }
@@ -853,8 +859,13 @@ Result<PageOf<User>> Directory::SearchUsers(const UserSearch& search, Page page)
                                       " LIMIT " + std::to_string(search.max_total) + ") AS capped",
                                   params)
                     : Impl::Count(sql, "SELECT COUNT(*) FROM dir_users " + where, params);
+    // A search by name is ordered by name (then login name): the index
+    // dir_users_name_login yields that order, so a page reads its rows and
+    // stops, however many users share a surname.
     out.items = Impl::QueryUsers(sql,
-                                 where + " ORDER BY loginkey, domain LIMIT " +
+                                 where +
+                                     (by_name ? " ORDER BY username, loginkey, domain LIMIT "
+                                              : " ORDER BY loginkey, domain LIMIT ") +
                                      std::to_string(limit) + " OFFSET " + std::to_string(offset),
                                  params);
     return out;

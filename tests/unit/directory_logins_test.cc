@@ -7,6 +7,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "directory/codes.h"
 #include "directory_test_support.h"
@@ -157,6 +158,29 @@ TEST_P(DirectoryLoginsTest, AnAddOnlyImportChecksEveryRowAgainstTheDatabaseAndTh
   EXPECT_EQ(LookupCode(*dir_, "zhangsf"), 0);
   EXPECT_EQ(LookupCode(*dir_, "zhangsf1"), 0);
   EXPECT_TRUE(dir_->VerifyLogin({"imp1", "", "pw", false}).ok());
+}
+
+TEST_P(DirectoryLoginsTest, ASearchByNameIsOrderedByNameThenLoginAndPages) {
+  // Issue 19: a name search walks (username, loginkey, domain) and stops at
+  // the page. Any non-ASCII text can only be a name.
+  AddUser("b2", "001001", {{"username", "张伟"}});
+  AddUser("a9", "001001", {{"username", "张伟"}});
+  AddUser("a1", "001001", {{"username", "张三"}});
+  AddUser("c1", "002", {{"username", "李四"}});
+  std::vector<std::string> order;
+  for (int64_t page = 1; page <= 2; ++page) {
+    auto found = dir_->SearchUsers({"张", ""}, Page{page, 2});
+    ASSERT_TRUE(found.ok()) << found.error().message;
+    EXPECT_EQ(found->total, 3);
+    for (const User& u : found->items) order.push_back(u.loginname);
+  }
+  // UTF-8 byte order: 张三 (E5 BC A0 E4 B8 89) before 张伟 (E5 BC A0 E4 BC 9F).
+  EXPECT_EQ(order, (std::vector<std::string>{"a1", "a9", "b2"}));
+  // An ASCII text still searches every field, ordered by login name.
+  auto ascii = dir_->SearchUsers({"a", ""}, Page{});
+  ASSERT_TRUE(ascii.ok());
+  ASSERT_EQ(ascii->total, 2);
+  EXPECT_EQ(ascii->items[0].loginname, "a1");
 }
 
 }  // namespace
