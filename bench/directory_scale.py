@@ -13,10 +13,15 @@ before it in the same run (the machine is shared: read the ratios):
   - getUserByLoginname, random users, cold: every request names a different
     user (a shuffled pool, each name once), so every call misses the caches;
   - getUserByLoginname, one user, hot: the same call repeated (memory only).
-One server I/O thread, 64 connections, one wrk thread.
+One server I/O thread, 64 connections, one wrk thread. DATABASES=sqlite or
+=postgresql runs one of them; BEFORE_BIN=/path/to/an/older/tongban runs every
+database with that binary too, in the same run (a before/after comparison).
+CPU seconds of the import (the CLI, and PostgreSQL's backends) are printed
+besides the wall time: on a shared machine they are the steadier figure.
 """
 import os
 import random
+import resource
 import re
 import shutil
 import signal
@@ -57,10 +62,11 @@ def write_inputs(work):
     return orgs, users
 
 
-def start_server(data, db_args, config):
+def start_server(data, db_args, config, binary=None):
+    binary = binary or BIN
     out = open(os.path.join(data, "out.log"), "w")
     err = open(os.path.join(data, "err.log"), "w")
-    proc = subprocess.Popen([BIN, "serve", "--config", config, "--data-dir", data, "--port", "0",
+    proc = subprocess.Popen([binary, "serve", "--config", config, "--data-dir", data, "--port", "0",
                              *db_args], stdout=out, stderr=err, preexec_fn=stores.die_with_parent)
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -116,32 +122,49 @@ def row(url, name, env, rows):
           flush=True)
 
 
-def run_database(label, db_args, work, orgs, users, results):
-    print("== %s, %d users" % (label, USERS), flush=True)
-    data = os.path.join(work, label.split()[0].lower())
+def children_cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def postmaster_cpu(pg):
+    """CPU seconds of the PostgreSQL server and its reaped backends."""
+    if pg is None:
+        return 0.0
+    with open("/proc/%d/stat" % pg.proc.pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def run_database(label, db_args, work, orgs, users, results, binary=None, pg=None):
+    binary = binary or BIN
+    print("== %s, %d users (%s)" % (label, USERS, binary), flush=True)
+    data = os.path.join(work, re.sub(r"[^a-z0-9]+", "-", label.lower()))
     os.makedirs(data)
     config = os.path.join(data, "bench.toml")
     with open(config, "w") as f:
         f.write("[server]\naccess_log = false\nthreads = 1\nblocking_threads = 1\n"
                 "[sso]\nreplay_protection = false\n[log]\nlevel = \"warn\"\n")
-    proc, url, text = start_server(data, db_args, config)
+    proc, url, text = start_server(data, db_args, config, binary)
     demo_pwd = re.search(r"servicecode=demo servicepwd=(\S+)", text).group(1)
     stop(proc)
-    admin = [BIN, "admin", "--data-dir", data, *db_args]
+    admin = [binary, "admin", "--data-dir", data, *db_args]
     subprocess.run(admin + ["org", "import", orgs], check=True, capture_output=True)
     t0 = time.time()
+    cpu0, pg0 = children_cpu(), postmaster_cpu(pg)
     imp = subprocess.run(admin + ["user", "import", "--no-hash", users], capture_output=True,
                          text=True)
     import_s = time.time() - t0
+    cli_cpu, pg_cpu = children_cpu() - cpu0, postmaster_cpu(pg) - pg0
     lines = [l for l in imp.stderr.splitlines() if l.startswith("users:")]
-    print("  import: %.1f s = %.0f rows/s; %s" % (import_s, USERS / import_s, imp.stdout.strip()),
-          flush=True)
+    print("  import: %.1f s = %.0f rows/s; CPU: tongban %.1f s + database %.1f s; %s" %
+          (import_s, USERS / import_s, cli_cpu, pg_cpu, imp.stdout.strip()), flush=True)
     for l in lines[:: max(1, len(lines) // 4)]:
         print("    " + l)
     if imp.returncode != 0:
         raise SystemExit(imp.stdout[-2000:] + imp.stderr[-2000:])
     results.append((label, "import", {"seconds": import_s, "rate": USERS / import_s}))
-    proc, url, _ = start_server(data, db_args, config)
+    proc, url, _ = start_server(data, db_args, config, binary)
     rows = []
     try:
         names = ["u%07d" % i for i in range(USERS)]
@@ -169,15 +192,22 @@ def main():
     results = []
     try:
         orgs, users = write_inputs(work)
-        run_database("SQLite", [], work, orgs, users, results)
-        why = stores.missing_binaries()
+        only = os.environ.get("DATABASES", "sqlite,postgresql").split(",")
+        binaries = [("", BIN)]
+        if os.environ.get("BEFORE_BIN"):
+            binaries = [(" before", os.environ["BEFORE_BIN"]), (" after", BIN)]
+        if "sqlite" in only:
+            for tag, binary in binaries:
+                run_database("SQLite" + tag, [], work, orgs, users, results, binary)
+        why = stores.missing_binaries() if "postgresql" in only else "not asked for"
         if why:
             print("PostgreSQL skipped: " + why)
         else:
             pg = stores.PrivatePostgres().start()
             try:
-                run_database("PostgreSQL 15", ["--db", pg.new_database_url()], work, orgs, users,
-                             results)
+                for tag, binary in binaries:
+                    run_database("PostgreSQL 15" + tag, ["--db", pg.new_database_url()], work,
+                                 orgs, users, results, binary, pg)
             finally:
                 pg.close()
     finally:

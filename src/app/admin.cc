@@ -83,7 +83,7 @@ std::function<void(const directory::ImportReport&)> CommittedPrinter(const std::
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const double rate = secs > 0 ? static_cast<double>(r.rows) / secs : 0;
     const double eta = rate > 0 ? static_cast<double>(std::max<int64_t>(0, total - r.rows)) / rate : 0;
-    std::fprintf(stderr, "%susers: %lld of ~%lld rows, committed %lld added %lld modified, "
+    std::fprintf(stderr, "%susers: %lld of ~%lld rows, committed: %lld added, %lld modified, "
                  "%lld failed, %.0f rows/s, ETA %.0f s%s",
                  tty ? "\r" : "", (long long)r.rows, (long long)total, (long long)r.added,
                  (long long)r.modified, (long long)r.failed, rate, eta, tty ? "" : "\n");

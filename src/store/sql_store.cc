@@ -369,6 +369,11 @@ void ConfigureSqlite(soci::session& sql, bool in_memory) {
   }
   sql << "PRAGMA synchronous=NORMAL";
   sql << "PRAGMA foreign_keys=ON";
+  // 64 MiB of page cache a session (SQLite's default is 2 MiB), allocated as
+  // used: at a million users the indexes an insert or a cold lookup touches
+  // no longer fit 2 MiB, and every miss became a read from the OS (a 1M-user
+  // import slowed from 16k to 3k rows/s as the table grew).
+  sql << "PRAGMA cache_size=-65536";
 }
 
 // PostgreSQL's defaults, on MySQL: READ COMMITTED (InnoDB defaults to

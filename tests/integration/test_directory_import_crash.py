@@ -14,7 +14,7 @@ import stores
 from tongban_harness import BIN, main, run_admin
 
 ROWS = 60000
-COMMITTED_RE = re.compile(r"users: (\d+) of ~(\d+) rows, committed (\d+) added .* "
+COMMITTED_RE = re.compile(r"users: (\d+) of ~(\d+) rows, committed: (\d+) added, .* "
                           r"(\d+) rows/s, ETA (\d+) s")
 
 
