@@ -13,6 +13,7 @@
 // its SQL read and the insert is dropped if the shard was invalidated since.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -23,11 +24,22 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "core/clock.h"
 
 namespace tongban::directory {
+
+// What the login-name cache keeps per login key: the users holding it, as
+// (domain, userid), in every domain (so a lookup with or without orgcoding
+// answers from it, ambiguity included). Empty = no such user. `complete` is
+// false when there were more namesakes than one read returns; a lookup
+// naming a domain then asks the database.
+struct LoginHolders {
+  std::vector<std::pair<std::string, std::string>> users;
+  bool complete = true;
+};
 
 template <typename T>
 class SnapshotCache {
@@ -81,9 +93,27 @@ class SnapshotCache {
     }
   }
 
+  // A ticket for fills whose keys are known only after the read (a lookup by
+  // another key that returns whole rows): any invalidation since voids it.
+  uint64_t WideTicket() const { return invalidations_.load(std::memory_order_acquire); }
+
+  // Stores `value` unless anything was invalidated after `wide_ticket`.
+  void InsertUnlessChanged(std::string_view key, std::shared_ptr<const T> value,
+                           uint64_t wide_ticket) {
+    uint64_t ticket = 0;
+    {
+      Shard& shard = ShardFor(key);
+      std::lock_guard lock(shard.mu);
+      if (invalidations_.load(std::memory_order_acquire) != wide_ticket) return;
+      ticket = shard.generation;
+    }
+    Insert(key, std::move(value), ticket);
+  }
+
   void Invalidate(std::string_view key) {
     Shard& shard = ShardFor(key);
     std::lock_guard lock(shard.mu);
+    invalidations_.fetch_add(1, std::memory_order_acq_rel);
     ++shard.generation;
     auto it = shard.index.find(key);
     if (it == shard.index.end()) return;
@@ -94,6 +124,7 @@ class SnapshotCache {
   void Clear() {
     for (Shard& shard : shards_) {
       std::lock_guard lock(shard.mu);
+      invalidations_.fetch_add(1, std::memory_order_acq_rel);
       ++shard.generation;
       shard.index.clear();
       shard.lru.clear();
@@ -134,6 +165,7 @@ class SnapshotCache {
   const int64_t ttl_ms_;
   const size_t per_shard_;
   std::vector<Shard> shards_;
+  std::atomic<uint64_t> invalidations_{0};
 };
 
 }  // namespace tongban::directory

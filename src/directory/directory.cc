@@ -71,6 +71,8 @@ Directory::Directory(PrivateTag, SqlStore& store, Outbox& outbox, const Clock& c
              std::chrono::duration_cast<std::chrono::milliseconds>(options_.cache_ttl)),
       orgs_(clock, options_.user_cache_capacity,
             std::chrono::duration_cast<std::chrono::milliseconds>(options_.cache_ttl)),
+      logins_(clock, options_.user_cache_capacity,
+              std::chrono::duration_cast<std::chrono::milliseconds>(options_.cache_ttl)),
       changes_read_from_ms_(clock.NowMillis()) {}
 
 Directory::~Directory() = default;
@@ -116,6 +118,8 @@ void Directory::ClearCaches() {
   users_.Clear();
   apps_.Clear();
   roles_.Clear();
+  orgs_.Clear();
+  logins_.Clear();
 }
 
 namespace {
@@ -134,6 +138,10 @@ void Directory::Forget(char kind, std::string_view key) {
     roles_.Invalidate(key);
   } else if (kind == 'o') {
     orgs_.Invalidate(key);
+  } else if (kind == 'l' && key.empty()) {
+    logins_.Clear();
+  } else if (kind == 'l') {
+    logins_.Invalidate(key);
   } else {
     users_.Invalidate(key);
   }
@@ -151,6 +159,39 @@ void Directory::Changed(char kind, std::string_view key) {
   });
   // The change itself is committed; other nodes then see it when their
   // snapshot expires (cache_ttl) instead of at their next poll.
+  if (!logged.ok()) {
+    spdlog::warn("directory: change not logged for other nodes: {}", logged.error().message);
+  }
+}
+
+namespace {
+struct ChangedUserInsert : SqlStore::Kept {
+  long long at = 0;
+  std::string userid;
+  std::string loginkey;
+  soci::statement st;
+  explicit ChangedUserInsert(soci::session& sql)
+      : st((sql.prepare << "INSERT INTO dir_changes (at_ms, kind, cache_key) VALUES "
+                           "(:a, 'u', :u), (:b, 'l', :k)",
+            soci::use(at, "a"), soci::use(userid, "u"), soci::use(at, "b"),
+            soci::use(loginkey, "k"))) {}
+};
+}  // namespace
+
+void Directory::ChangedUser(std::string_view userid, std::string_view loginname) {
+  const std::string loginkey = internal::LoginKey(loginname);
+  Forget('u', userid);
+  Forget('l', loginkey);
+  Status logged = store_.WithSession([&](soci::session& sql) -> Status {
+    auto& insert = store_.KeptFor<ChangedUserInsert>(sql, "directory.changed_user", [](auto& s) {
+      return std::make_unique<ChangedUserInsert>(s);
+    });
+    insert.at = clock_.NowMillis();
+    insert.userid = std::string(userid);
+    insert.loginkey = loginkey;
+    insert.st.execute(true);
+    return Status::Ok();
+  });
   if (!logged.ok()) {
     spdlog::warn("directory: change not logged for other nodes: {}", logged.error().message);
   }
@@ -241,6 +282,37 @@ std::optional<Org> Directory::Impl::QueryOrg(soci::session& sql, std::string_vie
   std::vector<Org> orgs = QueryOrgs(sql, "WHERE orgcoding = :c", {{"c", std::string(orgcoding)}});
   if (orgs.empty()) return std::nullopt;
   return std::move(orgs.front());
+}
+
+namespace {
+struct KeptOrgQuery : SqlStore::Kept {
+  std::string coding;
+  internal::OrgRow row;
+  soci::statement st;
+  explicit KeptOrgQuery(soci::session& sql) : st(sql) {
+    internal::BindOrgRow(st, row);
+    st.exchange(soci::use(coding, "c"));
+    st.alloc();
+    st.prepare("SELECT " + internal::OrgSelectColumns() + " FROM dir_orgs WHERE orgcoding = :c");
+    st.define_and_bind();
+  }
+};
+}  // namespace
+
+std::optional<Org> Directory::Impl::QueryOrg(SqlStore& store, soci::session& sql,
+                                             std::string_view orgcoding) {
+  auto& q = store.KeptFor<KeptOrgQuery>(sql, "directory.org_by_coding", [](soci::session& s) {
+    return std::make_unique<KeptOrgQuery>(s);
+  });
+  q.coding = std::string(orgcoding);
+  std::optional<Org> out;
+  if (q.st.execute(true)) {
+    do {
+      q.row.Finish();
+      out = q.row.org;
+    } while (q.st.fetch());  // to the end: nothing stays open on the session
+  }
+  return out;
 }
 
 int64_t Directory::Impl::Count(soci::session& sql, std::string_view query, const Params& params) {
@@ -532,7 +604,7 @@ Result<std::shared_ptr<const Org>> Directory::CachedOrg(std::string_view orgcodi
   if (auto hit = orgs_.Find(orgcoding)) return hit;
   uint64_t ticket = orgs_.FillTicket(orgcoding);
   auto loaded = store_.WithSession([&](soci::session& sql) -> Result<std::shared_ptr<const Org>> {
-    std::optional<Org> org = Impl::QueryOrg(sql, orgcoding);
+    std::optional<Org> org = Impl::QueryOrg(store_, sql, orgcoding);
     if (!org) return Code(code::kOrgReadNotFound, "no such org");
     return std::shared_ptr<const Org>(std::make_shared<Org>(std::move(*org)));
   });

@@ -123,6 +123,8 @@ struct DemoSeed {
   std::string demo_servicepwd;
 };
 
+struct ImportReport;
+
 struct ImportOptions {
   int64_t batch_rows = 1000;  // rows per transaction
   // A `loginpwd` column is hashed with argon2id (about 0.1 s a row with the
@@ -136,6 +138,10 @@ struct ImportOptions {
   SaveMode user_mode = SaveMode::kAddOnly;
   // Called after each batch with the data rows read so far.
   std::function<void(int64_t rows)> progress;
+  // Users: called after each batch's commit with the report so far. Every
+  // row it counts as added is committed (survives a crash from then on), and
+  // the rows are those of the file's first `rows` data rows that did not fail.
+  std::function<void(const ImportReport& so_far)> committed;
 };
 
 struct ImportRowError {
@@ -329,8 +335,17 @@ class Directory {
   // Drops the snapshot of user ('u'), app ('a'), org ('o') or one user's
   // roles in one app ('r', RolesKey; "" = every user's) here and logs the
   // change for the other nodes (FollowChanges).
+  // Kind 'l': a login key's holders (LoginHolders; "" = every login key's).
   void Changed(char kind, std::string_view key);
+  // A saved or deleted user: 'u' for its userid and 'l' for its login key,
+  // logged in one statement.
+  void ChangedUser(std::string_view userid, std::string_view loginname);
   void Forget(char kind, std::string_view key);  // the local half of Changed
+  // Who holds a login key, from memory after the first read (which also
+  // fills the user snapshots of the holders it finds). `refresh` skips the
+  // cached entry (it proved stale).
+  Result<std::shared_ptr<const LoginHolders>> HoldersOf(const std::string& loginkey,
+                                                        bool refresh);
   // The org's snapshot, from memory after the first load: getOrgInfo is an
   // app's everyday read. kOrgReadNotFound when there is no such org.
   Result<std::shared_ptr<const Org>> CachedOrg(std::string_view orgcoding);
@@ -347,6 +362,7 @@ class Directory {
   SnapshotCache<App> apps_;
   SnapshotCache<std::vector<Role>> roles_;  // by RolesKey
   SnapshotCache<Org> orgs_;
+  SnapshotCache<LoginHolders> logins_;  // by login key (LoginKey)
   // FollowChanges reads the log from here (ms, the writers' clocks) on.
   std::atomic<int64_t> changes_read_from_ms_;
   std::atomic<int64_t> follow_calls_{0};

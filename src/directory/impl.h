@@ -5,7 +5,9 @@
 
 #include <soci/soci.h>
 
+#include <map>
 #include <memory>
+#include <set>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -55,6 +57,44 @@ class UserInsert {
   soci::statement st_;
 };
 
+// An add-only import batch, for SaveUserInTx: what it would ask the database
+// row by row (is the userid free, the login name, the mobile; does the org
+// exist) is read for the whole batch at once, and the rows it adds are
+// written together at the end (SqlStore::BulkInsert: PostgreSQL COPY). The
+// rows the batch adds count as taken for the rows after them. Everything runs
+// inside the batch's transaction; the unique indexes still decide races.
+class UserBatch {
+ public:
+  // Reads what `rows` (the batch's fields) need to know.
+  UserBatch(SqlStore& store, soci::session& sql, const std::vector<const Fields*>& rows,
+            const std::string& platform_app);
+  bool UseridTaken(const std::string& userid) const;
+  bool OrgExists(const std::string& orgcoding);
+  // nullopt: the key was not read with the batch (a generated login name): ask the database.
+  std::optional<bool> LoginTaken(const std::string& loginkey, const std::string& domain,
+                                 const std::string& userid) const;
+  std::optional<bool> MobileTaken(const std::string& mobile, const std::string& userid) const;
+  void Add(const User& user, const PreparedPassword& password);
+  void AddUserOrg(const std::string& userid, const std::string& orgcoding, int64_t orderby);
+  // Writes the added rows. Throws on a database error.
+  void Flush();
+  size_t added() const { return users_.size(); }
+
+ private:
+  SqlStore& store_;
+  soci::session& sql_;
+  std::set<std::string> userids_taken_;
+  std::set<std::string> keys_read_;
+  // login key -> (domain, userid) of every holder read or added
+  std::multimap<std::string, std::pair<std::string, std::string>> holders_;
+  std::map<std::string, std::string> platform_keys_;  // login key -> platform userid
+  std::set<std::string> mobiles_read_;
+  std::map<std::string, std::string> mobiles_;  // mobile -> userid
+  std::map<std::string, bool> orgs_;
+  std::vector<std::vector<std::string>> users_;
+  std::vector<std::vector<std::string>> user_orgs_;
+};
+
 struct Directory::Impl {
   // ---- rows ----
   static std::vector<User> QueryUsers(soci::session& sql, std::string_view tail,
@@ -64,6 +104,9 @@ struct Directory::Impl {
   static std::vector<Org> QueryOrgs(soci::session& sql, std::string_view tail,
                                     const Params& params);
   static std::optional<Org> QueryOrg(soci::session& sql, std::string_view orgcoding);
+  // The same with the statement kept per session (hot and per-row callers).
+  static std::optional<Org> QueryOrg(SqlStore& store, soci::session& sql,
+                                     std::string_view orgcoding);
   static int64_t Count(soci::session& sql, std::string_view query, const Params& params);
   static Result<std::optional<App>> QueryApp(soci::session& sql, std::string_view servicecode,
                                              std::string* sealed_pwd, std::string* sealed_key);
@@ -104,7 +147,8 @@ struct Directory::Impl {
   static Result<SavedUser> SaveUserInTx(Directory& d, soci::session& sql, const App* app,
                                         const Fields& args, SaveMode mode,
                                         const PreparedPassword& password,
-                                        const std::vector<PushTarget>* targets, UserInsert* insert);
+                                        const std::vector<PushTarget>* targets, UserInsert* insert,
+                                        UserBatch* batch = nullptr);
   // Maps a unique-constraint failure on dir_users to 2010/2018.
   static Error UserConflict(Error e);
 

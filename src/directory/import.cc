@@ -1,6 +1,7 @@
 // Directory: demo seeding, CSV import (batched, per-row errors) and export.
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <ostream>
 #include <set>
 #include <string>
@@ -212,10 +213,22 @@ Result<ImportReport> Directory::ImportUsers(std::istream& csv, const ImportOptio
       batch_modified.clear();
       std::vector<PushTarget> targets;
       if (options.push) targets = Impl::PushTargets(sql);
-      UserInsert insert(sql);
+      // Add-only batches read and write set-at-a-time (UserBatch); others
+      // reuse one prepared INSERT.
+      std::optional<UserBatch> bulk;
+      std::optional<UserInsert> insert;
+      if (options.user_mode == SaveMode::kAddOnly) {
+        std::vector<const Fields*> fields;
+        fields.reserve(batch.size());
+        for (const Row& row : batch) fields.push_back(&row.fields);
+        bulk.emplace(store_, sql, fields, std::string(kPlatformApp));
+      } else {
+        insert.emplace(sql);
+      }
       for (const Row& row : batch) {
         auto saved = Impl::SaveUserInTx(*this, sql, nullptr, row.fields, options.user_mode,
-                                        row.password, &targets, &insert);
+                                        row.password, &targets, insert ? &*insert : nullptr,
+                                        bulk ? &*bulk : nullptr);
         if (saved.ok() && saved->added) {
           ++batch_report.added;
         } else if (saved.ok()) {
@@ -227,6 +240,7 @@ Result<ImportReport> Directory::ImportUsers(std::istream& csv, const ImportOptio
           Note(&batch_report, row.line, saved.error());
         }
       }
+      if (bulk) bulk->Flush();
       return Status::Ok();
     });
     if (committed.ok()) {
@@ -261,6 +275,10 @@ Result<ImportReport> Directory::ImportUsers(std::istream& csv, const ImportOptio
         Note(&report, row.line, Impl::UserConflict(std::move(saved).error()));
       }
     }
+    // Added users may make login names exist or ambiguous: every node drops
+    // its login-name entries (one change a batch, not one a row).
+    Changed('l', "");
+    if (options.committed) options.committed(report);
     if (options.progress) options.progress(report.rows);
   }
   return report;

@@ -210,6 +210,13 @@ std::vector<Migration> DirectoryMigrations() {
   out.push_back(PortableMigration("directory", 2, kVersion2));
   out.push_back(PortableMigration("directory", 3, kVersion3));
   out.push_back(PortableMigration("directory", 4, kVersion4));
+  // Version 5 (issue 19): a search by name walks (username, loginkey, domain)
+  // in order and stops at the page, instead of sorting every match.
+  constexpr const char* kVersion5 =
+      "CREATE INDEX dir_users_name_login ON dir_users (username, loginkey, domain);"
+      "DROP INDEX dir_users_username";
+  out.push_back(Migration{"directory", 5, std::string(kVersion5) + ";", "",
+                          std::string(kVersion5) + " ON dir_users;"});
   // Issue 20, citizen accounts: the lowest real-name level an app admits.
   out.push_back(PortableMigration(
       "sso_citizen", 1, "ALTER TABLE dir_apps ADD COLUMN min_authlevel INTEGER NOT NULL DEFAULT 0;"));

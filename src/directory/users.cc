@@ -96,6 +96,46 @@ void UserInsert::Insert(const User& user, const PreparedPassword& password) {
 
 namespace {
 
+// SELECT of whole user rows by one or two parameters (:a, :b), kept per
+// pooled session (SqlStore::KeptFor): the lookups of the SSO and organduser
+// paths parse and plan once per connection.
+struct KeptUserQuery : SqlStore::Kept {
+  std::string a;
+  std::string b;
+  internal::UserRow row;
+  soci::statement st;
+  KeptUserQuery(soci::session& sql, std::string_view tail, bool two) : st(sql) {
+    internal::BindUserRow(st, row);
+    st.exchange(soci::use(a, "a"));
+    if (two) st.exchange(soci::use(b, "b"));
+    st.alloc();
+    st.prepare("SELECT " + internal::UserSelectColumns() + " FROM dir_users " +
+               std::string(tail));
+    st.define_and_bind();
+  }
+  // Every row, read to the end (so nothing stays open on the session).
+  std::vector<User> Run() {
+    std::vector<User> out;
+    if (st.execute(true)) {
+      do {
+        row.Finish();
+        out.push_back(row.user);
+      } while (st.fetch());
+    }
+    return out;
+  }
+};
+
+// More namesakes than this in one login key: HoldersOf keeps the entry
+// incomplete, and lookups naming a domain ask the database.
+constexpr size_t kMaxCachedHolders = 16;
+
+KeptUserQuery& UserQuery(SqlStore& store, soci::session& sql, std::string_view key,
+                         std::string_view tail, bool two) {
+  return store.KeptFor<KeptUserQuery>(
+      sql, key, [&](soci::session& s) { return std::make_unique<KeptUserQuery>(s, tail, two); });
+}
+
 std::string UpdateUserSql(bool with_password) {
   std::string sql = "UPDATE dir_users SET loginkey = :loginkey, domain = :domain";
   for (const internal::UserText& f : internal::UserTexts()) {
@@ -335,7 +375,7 @@ Result<SavedUser> Directory::Impl::SaveUserInTx(Directory& d, soci::session& sql
                                                 const Fields& args, SaveMode mode,
                                                 const PreparedPassword& password,
                                                 const std::vector<PushTarget>* targets,
-                                                UserInsert* insert) {
+                                                UserInsert* insert, UserBatch* batch) {
   if (app != nullptr && !app->directory_write) {
     return Code(code::kUserSyncNotAllowed, "this app may not synchronize users");
   }
@@ -351,7 +391,10 @@ Result<SavedUser> Directory::Impl::SaveUserInTx(Directory& d, soci::session& sql
   std::optional<User> before;
   if (mode == SaveMode::kAddOnly) {
     if (userid != nullptr &&
-        Count(sql, "SELECT COUNT(*) FROM dir_users WHERE userid = :u", {{"u", *userid}}) > 0) {
+        (batch != nullptr
+             ? batch->UseridTaken(*userid)
+             : Count(sql, "SELECT COUNT(*) FROM dir_users WHERE userid = :u", {{"u", *userid}}) >
+                   0)) {
       return Code(code::kUserLoginnameExists, "a user with this userid exists");
     }
   } else if (userid != nullptr) {
@@ -414,7 +457,10 @@ Result<SavedUser> Directory::Impl::SaveUserInTx(Directory& d, soci::session& sql
     if (after.username.empty()) return Code(code::kUserUsernameEmpty, "username is empty");
   }
   const bool moved = !added && after.orgcoding != before->orgcoding;
-  if ((added || moved) && !QueryOrg(sql, after.orgcoding)) {
+  auto org_exists = [&](const std::string& coding) {
+    return batch != nullptr ? batch->OrgExists(coding) : QueryOrg(d.store_, sql, coding).has_value();
+  };
+  if ((added || moved) && !org_exists(after.orgcoding)) {
     return Code(code::kUserOrgMissing, "the user's org does not exist");
   }
   if (moved && d.DomainOf(after.orgcoding) != before->domain) {
@@ -431,6 +477,11 @@ Result<SavedUser> Directory::Impl::SaveUserInTx(Directory& d, soci::session& sql
   auto login_taken = [&](std::string_view name) {
     const std::string key = LoginKey(name);
     if (platform_account) return LoginKeyHeldElsewhere(sql, key, after.userid);
+    if (batch != nullptr) {
+      if (std::optional<bool> taken = batch->LoginTaken(key, after.domain, after.userid)) {
+        return *taken;
+      }
+    }
     return Count(sql,
                  "SELECT COUNT(*) FROM dir_users WHERE loginkey = :k AND domain = :d AND "
                  "userid <> :u",
@@ -461,11 +512,17 @@ Result<SavedUser> Directory::Impl::SaveUserInTx(Directory& d, soci::session& sql
   if (d.options_.require_mobile && after.mobile.empty()) {
     return Code(code::kUserMobileEmpty, "mobile is required");
   }
-  if (!after.mobile.empty() && (added || after.mobile != before->mobile) &&
-      // "mobile <> ''" lets SQLite use the partial unique index on mobile.
-      Count(sql,
-            "SELECT COUNT(*) FROM dir_users WHERE mobile = :m AND mobile <> '' AND userid <> :u",
-            {{"m", after.mobile}, {"u", after.userid}}) > 0) {
+  auto mobile_taken = [&] {
+    if (batch != nullptr) {
+      if (std::optional<bool> taken = batch->MobileTaken(after.mobile, after.userid)) return *taken;
+    }
+    // "mobile <> ''" lets SQLite use the partial unique index on mobile.
+    return Count(sql,
+                 "SELECT COUNT(*) FROM dir_users WHERE mobile = :m AND mobile <> '' AND "
+                 "userid <> :u",
+                 {{"m", after.mobile}, {"u", after.userid}}) > 0;
+  };
+  if (!after.mobile.empty() && (added || after.mobile != before->mobile) && mobile_taken()) {
     return Code(code::kUserMobileExists, "the mobile number belongs to another user");
   }
   const bool extend_changed =
@@ -475,8 +532,7 @@ Result<SavedUser> Directory::Impl::SaveUserInTx(Directory& d, soci::session& sql
     std::vector<std::string> had;
     if (before) had = internal::SplitList(before->extendorgcoding);
     for (const std::string& org : extend_orgs) {
-      if (!QueryOrg(sql, org))
-        return Code(code::kUserOrgMissing, "an extendorgcoding org is missing");
+      if (!org_exists(org)) return Code(code::kUserOrgMissing, "an extendorgcoding org is missing");
       // An app places users only in its scope, further orgs included; one an
       // administrator gave the user earlier may stay.
       if (app != nullptr && !InScope(app->org_scope, org) &&
@@ -489,6 +545,8 @@ Result<SavedUser> Directory::Impl::SaveUserInTx(Directory& d, soci::session& sql
 
   if (!added) {
     UpdateUser(sql, after, password);
+  } else if (batch != nullptr) {
+    batch->Add(after, password);
   } else if (insert != nullptr) {
     insert->Insert(after, password);
   } else {
@@ -505,6 +563,10 @@ Result<SavedUser> Directory::Impl::SaveUserInTx(Directory& d, soci::session& sql
     for (const std::string& org : extend_orgs) {
       if (!seen.insert(org).second) continue;
       long long order = orders.count(org) ? orders[org] : 0;
+      if (batch != nullptr) {
+        batch->AddUserOrg(after.userid, org, order);
+        continue;
+      }
       sql << "INSERT INTO dir_user_orgs (userid, orgcoding, orderby) VALUES (:u, :o, :n)",
           soci::use(after.userid, "u"), soci::use(org, "o"), soci::use(order, "n");
     }
@@ -532,7 +594,9 @@ Result<SavedUser> Directory::SaveUser(const Caller& caller, const Fields& args, 
     return Impl::SaveUserInTx(*this, sql, app->get(), args, mode, *password, nullptr, nullptr);
   });
   if (!saved.ok()) return Impl::UserConflict(std::move(saved).error());
-  Changed('u', saved->user.userid);
+  // 'l' too: an added user may make its login name ambiguous (or existing),
+  // and a renamed one leaves its old name (checked on use as well).
+  ChangedUser(saved->user.userid, saved->user.loginname);
   return saved;
 }
 
@@ -590,7 +654,7 @@ Result<User> Directory::DeleteUser(const Caller& caller, const UserKey& key) {
     return std::move(user);
   });
   if (deleted.ok()) {
-    Changed('u', deleted->userid);
+    ChangedUser(deleted->userid, deleted->loginname);
     Changed('r', "");  // its grants went with it
   }
   return deleted;
@@ -603,13 +667,43 @@ Result<std::shared_ptr<const User>> Directory::CachedUser(std::string_view useri
   if (auto hit = users_.Find(userid)) return hit;
   uint64_t ticket = users_.FillTicket(userid);
   auto loaded = store_.WithSession([&](soci::session& sql) -> Result<std::shared_ptr<const User>> {
-    std::optional<User> user =
-        Impl::QueryUser(sql, "WHERE userid = :u", {{"u", std::string(userid)}});
-    if (!user) return Code(code::kUserReadNotFound, "no such user");
-    return std::shared_ptr<const User>(std::make_shared<User>(std::move(*user)));
+    KeptUserQuery& q = UserQuery(store_, sql, "directory.user_by_id", "WHERE userid = :a", false);
+    q.a = std::string(userid);
+    std::vector<User> users = q.Run();
+    if (users.empty()) return Code(code::kUserReadNotFound, "no such user");
+    return std::shared_ptr<const User>(std::make_shared<User>(std::move(users.front())));
   });
   if (loaded.ok()) users_.Insert(userid, *loaded, ticket);
   return loaded;
+}
+
+Result<std::shared_ptr<const LoginHolders>> Directory::HoldersOf(const std::string& loginkey,
+                                                                 bool refresh) {
+  if (!refresh) {
+    if (auto hit = logins_.Find(loginkey)) return hit;
+  }
+  const uint64_t ticket = logins_.FillTicket(loginkey);
+  const uint64_t users_ticket = users_.WideTicket();
+  auto rows = store_.WithSession([&](soci::session& sql) -> Result<std::vector<User>> {
+    KeptUserQuery& q =
+        UserQuery(store_, sql, "directory.users_by_loginkey",
+                  "WHERE loginkey = :a LIMIT " + std::to_string(kMaxCachedHolders + 1), false);
+    q.a = loginkey;
+    return q.Run();
+  });
+  if (!rows.ok()) return std::move(rows).error();
+  auto holders = std::make_shared<LoginHolders>();
+  holders->complete = rows->size() <= kMaxCachedHolders;
+  for (User& user : *rows) {
+    holders->users.emplace_back(user.domain, user.userid);
+    // The read returned whole rows: the holders' snapshots come with it, so a
+    // cold lookup by login name costs one statement.
+    std::string id = user.userid;
+    users_.InsertUnlessChanged(id, std::make_shared<const User>(std::move(user)), users_ticket);
+  }
+  std::shared_ptr<const LoginHolders> out = std::move(holders);
+  logins_.Insert(loginkey, out, ticket);
+  return out;
 }
 
 Result<std::shared_ptr<const User>> Directory::GetUserById(const Caller& caller,
@@ -633,39 +727,46 @@ Result<std::shared_ptr<const User>> Directory::GetUserByLoginname(const Caller& 
   if (!orgcoding.empty() && !IsValidOrgCoding(orgcoding)) {
     return Code(code::kUserReadBadOrgcoding, "illegal orgcoding");
   }
-  auto ids = store_.WithSession([&](soci::session& sql) -> Result<std::vector<std::string>> {
-    std::string query = "SELECT userid FROM dir_users WHERE loginkey = :k";
-    Params params = {{"k", LoginKey(loginname)}};
-    if (!orgcoding.empty()) {
-      query += " AND domain = :d";
-      params.emplace_back("d", DomainOf(orgcoding));
+  const std::string loginkey = LoginKey(loginname);
+  const std::string domain = orgcoding.empty() ? std::string() : DomainOf(orgcoding);
+  // From the login-name cache, checked against the user snapshot it names: a
+  // rename or delete (here or on another node) voids the user's snapshot, and
+  // an entry naming a user who no longer holds the key is read again.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    auto holders = HoldersOf(loginkey, attempt > 0);
+    if (!holders.ok()) return std::move(holders).error();
+    std::vector<std::string> ids;
+    for (const auto& [user_domain, userid] : (*holders)->users) {
+      if (domain.empty() || user_domain == domain) ids.push_back(userid);
     }
-    std::string id;
-    soci::statement st(sql);
-    st.exchange(soci::into(id));
-    for (const auto& [n, v] : params) st.exchange(soci::use(v, n));
-    st.alloc();
-    st.prepare(query + " LIMIT 2");
-    st.define_and_bind();
-    std::vector<std::string> out;
-    if (st.execute(true)) {
-      do {
-        out.push_back(id);
-      } while (st.fetch());
+    if (!domain.empty() && !(*holders)->complete && ids.empty()) {
+      // Too many namesakes to keep: this domain's holder from the database.
+      auto found = store_.WithSession([&](soci::session& sql) -> Result<std::vector<User>> {
+        KeptUserQuery& q = UserQuery(store_, sql, "directory.user_by_login_domain",
+                                     "WHERE loginkey = :a AND domain = :b", true);
+        q.a = loginkey;
+        q.b = domain;
+        return q.Run();
+      });
+      if (!found.ok()) return std::move(found).error();
+      for (const User& u : *found) ids.push_back(u.userid);
     }
-    return out;
-  });
-  if (!ids.ok()) return std::move(ids).error();
-  if (ids->empty()) return Code(code::kUserReadNotFound, "no such user");
-  if (ids->size() > 1) {
-    return Code(code::kUserReadAmbiguous, "the login name exists in several domains");
+    if (ids.empty()) return Code(code::kUserReadNotFound, "no such user");
+    if (ids.size() > 1) {
+      return Code(code::kUserReadAmbiguous, "the login name exists in several domains");
+    }
+    auto user = CachedUser(ids.front());
+    const bool stale = user.ok() ? LoginKey((*user)->loginname) != loginkey
+                                 : user.error().code == code::kUserReadNotFound;
+    if (stale && attempt == 0) continue;
+    if (stale) return Code(code::kUserReadNotFound, "no such user");
+    if (!user.ok()) return user;
+    if (*app != nullptr && !InScope((*app)->org_scope, (*user)->orgcoding)) {
+      return Code(code::kUserReadNoRight, "the user is outside this app's scope");
+    }
+    return user;
   }
-  auto user = CachedUser(ids->front());
-  if (!user.ok()) return user;
-  if (*app != nullptr && !InScope((*app)->org_scope, (*user)->orgcoding)) {
-    return Code(code::kUserReadNoRight, "the user is outside this app's scope");
-  }
-  return user;
+  return Code(code::kUserReadNotFound, "no such user");
 }
 
 Result<PageOf<User>> Directory::UsersByOrg(const Caller& caller, std::string_view orgcoding,
@@ -708,6 +809,7 @@ Result<PageOf<User>> Directory::SearchUsers(const UserSearch& search, Page page)
   if (!PageBounds(page, &limit, &offset)) return Code(code::kUserReadBadPage, "illegal page");
   std::vector<std::string> conditions;
   Params params;
+  bool by_name = false;
   if (!search.text.empty()) {
     using Field = UserSearch::Field;
     std::string id = search.text;
@@ -726,7 +828,12 @@ Result<PageOf<User>> Directory::SearchUsers(const UserSearch& search, Page page)
       params.emplace_back(hi, PrefixEnd(value));
       params.emplace_back(lo, std::move(value));
     };
-    const Field f = search.field;
+    // Login names, mobiles and ID numbers are ASCII: a text with any other
+    // character can only be (the start of) a name.
+    const bool ascii = std::all_of(search.text.begin(), search.text.end(),
+                                   [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+    const Field f = search.field == Field::kAny && !ascii ? Field::kUsername : search.field;
+    by_name = f == Field::kUsername;
     if (f == Field::kAny || f == Field::kLoginname) {
       range("loginkey", "k", LoginKey(search.text), false);
     }
@@ -752,8 +859,13 @@ Result<PageOf<User>> Directory::SearchUsers(const UserSearch& search, Page page)
                                       " LIMIT " + std::to_string(search.max_total) + ") AS capped",
                                   params)
                     : Impl::Count(sql, "SELECT COUNT(*) FROM dir_users " + where, params);
+    // A search by name is ordered by name (then login name): the index
+    // dir_users_name_login yields that order, so a page reads its rows and
+    // stops, however many users share a surname.
     out.items = Impl::QueryUsers(sql,
-                                 where + " ORDER BY loginkey, domain LIMIT " +
+                                 where +
+                                     (by_name ? " ORDER BY username, loginkey, domain LIMIT "
+                                              : " ORDER BY loginkey, domain LIMIT ") +
                                      std::to_string(limit) + " OFFSET " + std::to_string(offset),
                                  params);
     return out;
@@ -787,6 +899,33 @@ struct StoredCredentials {
   std::string userid;
   std::string hash;
   std::string md5;
+};
+
+// VerifyLogin's credential read, kept per pooled session.
+struct KeptCredentials : SqlStore::Kept {
+  std::string k;
+  std::string d;
+  StoredCredentials row;
+  soci::statement st;
+  KeptCredentials(soci::session& sql, const std::string& query, bool with_domain) : st(sql) {
+    st.exchange(soci::into(row.userid));
+    st.exchange(soci::into(row.hash));
+    st.exchange(soci::into(row.md5));
+    st.exchange(soci::use(k, "k"));
+    if (with_domain) st.exchange(soci::use(d, "d"));
+    st.alloc();
+    st.prepare(query);
+    st.define_and_bind();
+  }
+  std::vector<StoredCredentials> Run() {
+    std::vector<StoredCredentials> out;
+    if (st.execute(true)) {
+      do {
+        out.push_back(row);
+      } while (st.fetch());
+    }
+    return out;
+  }
 };
 
 // Shared by VerifyLogin and CheckPassword: the check and the upgrade.
@@ -871,7 +1010,7 @@ Result<std::shared_ptr<const User>> Directory::VerifyLogin(const LoginAttempt& a
   });
   auto found =
       store_.WithSession([&](soci::session& sql) -> Result<std::vector<StoredCredentials>> {
-        if (!attempt.orgcoding.empty() && !Impl::QueryOrg(sql, attempt.orgcoding)) {
+        if (!attempt.orgcoding.empty() && !Impl::QueryOrg(store_, sql, attempt.orgcoding)) {
           return Code(code::kLoginBadOrgcoding, "no such org");
         }
         auto query_credentials = [&](std::string query, const Params& params) {
@@ -899,7 +1038,16 @@ Result<std::shared_ptr<const User>> Directory::VerifyLogin(const LoginAttempt& a
           query += " AND domain = :d";
           params.emplace_back("d", DomainOf(attempt.orgcoding));
         }
-        std::vector<StoredCredentials> out = query_credentials(query, params);
+        // The everyday query, kept per session (with and without a domain).
+        auto& kept = store_.KeptFor<KeptCredentials>(
+            sql, attempt.orgcoding.empty() ? "directory.credentials" : "directory.credentials_d",
+            [&](soci::session& s) {
+              return std::make_unique<KeptCredentials>(s, query + " LIMIT 2",
+                                                       !attempt.orgcoding.empty());
+            });
+        kept.k = params[0].second;
+        if (!attempt.orgcoding.empty()) kept.d = params[1].second;
+        std::vector<StoredCredentials> out = kept.Run();
         if (out.size() > 1 && attempt.orgcoding.empty()) {
           // A platform account's login name is reserved in every domain; a
           // namesake written before that rule (or directly into the

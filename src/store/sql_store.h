@@ -36,6 +36,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -134,6 +135,51 @@ class SqlStore {
   // Round trip to the database, for health checks.
   Status Ping();
 
+  // ---- statements kept per session ----
+  // What a pooled session keeps between leases: a prepared statement together
+  // with the variables it is bound to (SOCI binds by address, so they live as
+  // long as the statement). Derive from it; the store owns it.
+  class Kept {
+   public:
+    virtual ~Kept() = default;
+  };
+  // The object kept under `key` on this pooled session, made by `make(session)`
+  // (returning std::unique_ptr<T>) on its first use there and handed to every
+  // later lease of the same session. So PostgreSQL parses and plans a
+  // statement once per connection instead of PREPARE + EXECUTE + DEALLOCATE
+  // on every call, and SQLite and ODBC compile it once.
+  //   `session`: the one WithSession / WithTransaction passed (leased from
+  //   this store; another session throws soci::soci_error, which those
+  //   convert into an Error). Keys name the statement ("directory.user_by_id").
+  // Kept objects are dropped when their session reconnects and after any
+  // statement on it threw (the statement's state is then unknown): they are
+  // made afresh on next use. A kept SELECT must be read to its end (fetch()
+  // until false) before the lease ends, so that on SQLite it holds no read
+  // snapshot open past the lease.
+  template <typename T, typename Make>
+  T& KeptFor(soci::session& session, std::string_view key, Make&& make) {
+    static_assert(std::is_base_of_v<Kept, T>, "kept objects derive from SqlStore::Kept");
+    if (Kept* found = FindKept(session, key)) return static_cast<T&>(*found);
+    std::unique_ptr<T> made = make(session);
+    return static_cast<T&>(AddKept(session, key, std::move(made)));
+  }
+  // Appends `rows` (each one value per column, as text; integers in decimal)
+  // to `table` inside the caller's transaction, as fast as the backend
+  // allows: PostgreSQL COPY FROM STDIN (one round trip for the lot), the
+  // others one kept single-row INSERT run per row (SQLite steps it natively,
+  // with no statement compiled per row). Constraints apply as for INSERT; a
+  // violation throws (the transaction is then lost: roll back). Values must
+  // not contain NUL.
+  void BulkInsert(soci::session& session, std::string_view table,
+                  const std::vector<std::string>& columns,
+                  const std::vector<std::vector<std::string>>& rows);
+
+  // Drops what `session` keeps (all keys): after a caller caught an exception
+  // from a kept statement itself instead of letting it reach the store.
+  void DropKept(soci::session& session);
+  // How many objects the sessions keep in all (tests, metrics).
+  size_t KeptCount();
+
   // Converts an exception thrown by SOCI (or by a type conversion inside it)
   // into an Error with a "database: " message and no bound values:
   //   connection lost, server shutting down, SQLite busy/locked/full/IO error,
@@ -188,6 +234,12 @@ class SqlStore {
   template <typename F, typename Runner>
   static auto Invoke(F& fn, Runner&& run) -> std::invoke_result_t<F&, soci::session&>;
 
+  // The pool position of a session of this store; throws soci::soci_error otherwise.
+  size_t IndexOf(const soci::session& session) const;
+  Kept* FindKept(soci::session& session, std::string_view key);
+  Kept& AddKept(soci::session& session, std::string_view key, std::unique_ptr<Kept> kept);
+  void DropKeptAt(size_t index);
+
   SqlDialect dialect_;
   Backend backend_;
   bool in_memory_ = false;  // sqlite::memory: must never be reopened (it would be empty)
@@ -195,6 +247,17 @@ class SqlStore {
   size_t pool_size_;
   // Per pooled session: when its last lease ended (steady clock, ms).
   std::unique_ptr<std::atomic<int64_t>[]> returned_ms_;
+  // Per pooled session: its kept statements. Only the session's leaseholder
+  // touches its map (KeptCount excepted, under kept_count_mu_), so no lock.
+  struct KeyHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  using KeptMap =
+      std::unordered_map<std::string, std::unique_ptr<Kept>, KeyHash, std::equal_to<>>;
+  std::vector<soci::session*> sessions_;  // pool order, fixed at construction
+  std::unique_ptr<KeptMap[]> kept_;       // declared after pool_: destroyed before it
+  std::atomic<size_t> kept_total_{0};
   friend class Lease;
 };
 

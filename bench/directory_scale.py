@@ -1,0 +1,218 @@
+#!/usr/bin/env python3
+"""The directory at provincial size (issue 19), through the real binary, on
+SQLite and on a private PostgreSQL 15 it starts (tests/integration/stores.py:
+fsync=off, so the figures compare SQL and code paths, not disks).
+
+    bench/directory_scale.py [build-dir]        (USERS=1000000 DURATION=10)
+
+For each database: a fresh data dir; `tongban serve` once for the demo seed;
+100 orgs and USERS users imported with `tongban admin user import --no-hash`
+(timed, the CLI's own progress lines kept); the server started again (cold
+caches); then wrk rows against it, each set against GET /livez measured just
+before it in the same run (the machine is shared: read the ratios):
+  - getUserByLoginname, random users, cold: every request names a different
+    user (a shuffled pool, each name once), so every call misses the caches;
+  - getUserByLoginname, one user, hot: the same call repeated (memory only).
+One server I/O thread, 64 connections, one wrk thread. DATABASES=sqlite or
+=postgresql runs one of them; BEFORE_BIN=/path/to/an/older/tongban runs every
+database with that binary too, in the same run (a before/after comparison).
+CPU seconds of the import (the CLI, and PostgreSQL's backends) are printed
+besides the wall time: on a shared machine they are the steadier figure.
+"""
+import os
+import random
+import resource
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import hashlib
+import urllib.parse
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
+import stores  # noqa: E402
+
+BUILD = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "build"))
+BIN = os.path.join(BUILD, "tongban")
+USERS = int(os.environ.get("USERS", "1000000"))
+DURATION = int(os.environ.get("DURATION", "10"))
+CONNS = int(os.environ.get("CONNECTIONS", "64"))
+ORGS = 100
+SURNAMES = "张王李赵刘陈杨黄周吴徐孙胡朱高林何郭马罗"
+GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀华平"
+
+
+def write_inputs(work):
+    orgs = os.path.join(work, "orgs.csv")
+    with open(orgs, "w", encoding="utf-8") as f:
+        f.write("orgcoding,orgname\n")
+        for i in range(ORGS):
+            f.write("001%03d,机构%d\n" % (i + 2, i))
+    users = os.path.join(work, "users.csv")
+    rnd = random.Random(19)
+    with open(users, "w", encoding="utf-8") as f:
+        f.write("loginname,username,orgcoding,loginpwd,mobile,idnum\n")
+        for i in range(USERS):
+            name = rnd.choice(SURNAMES) + rnd.choice(GIVEN) + rnd.choice(GIVEN)
+            f.write("u%07d,%s,001%03d,pw%d,13%09d,\n" % (i, name, i % ORGS + 2, i, i))
+    return orgs, users
+
+
+def start_server(data, db_args, config, binary=None):
+    binary = binary or BIN
+    out = open(os.path.join(data, "out.log"), "w")
+    err = open(os.path.join(data, "err.log"), "w")
+    proc = subprocess.Popen([binary, "serve", "--config", config, "--data-dir", data, "--port", "0",
+                             *db_args], stdout=out, stderr=err, preexec_fn=stores.die_with_parent)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        text = open(os.path.join(data, "out.log")).read()
+        m = re.search(r"listening on (http://[0-9.]+:\d+)", text)
+        if m:
+            return proc, m.group(1), text
+        if proc.poll() is not None:
+            raise SystemExit("server died: " + open(os.path.join(data, "err.log")).read()[-2000:])
+        time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("server did not start")
+
+
+def stop(proc):
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def signed_body(pwd, **params):
+    t = time.strftime("%Y%m%d%H%M%S", time.gmtime(time.time() + 8 * 3600))
+    sign = hashlib.md5(("demo" + pwd + t).encode()).hexdigest()
+    fields = dict(servicecode="demo", time=t, sign=sign, datatype="json", **params)
+    return urllib.parse.urlencode(fields)
+
+
+def wrk(url, seconds, env):
+    full = dict(os.environ, **env)
+    r = subprocess.run(["wrk", "-t1", "-c%d" % CONNS, "-d%ds" % seconds, "--timeout", "10s",
+                        "--latency", "-s", os.path.join(HERE, "wrk", "call.lua"), url],
+                       env=full, capture_output=True, text=True)
+    line = next((l for l in r.stdout.splitlines() if l.startswith("RESULT")), None)
+    if line is None:
+        raise SystemExit("wrk: " + r.stdout + r.stderr)
+    f = dict(re.findall(r"(\w+)=(\d+)", line))
+    dur = int(f["active_us"]) if int(f.get("active_us", 0)) > 0 else int(f["duration_us"])
+    return {"rps": int(f["requests"]) * 1e6 / dur, "p50": int(f["p50_us"]) / 1000,
+            "p99": int(f["p99_us"]) / 1000,
+            "failed": int(f.get("failed", 0)) + int(f.get("errors", 0))}
+
+
+def row(url, name, env, rows):
+    base = wrk(url, 3, {"WRK_METHOD": "GET", "WRK_PATH": "/livez", "WRK_OK": '"ok"'})
+    r = wrk(url, DURATION, env)
+    r["base"] = base["rps"]
+    rows.append((name, r))
+    print("  %-44s %9.0f/s p50 %6.2f ms p99 %7.2f ms  /livez %8.0f/s  ratio %.2f  failed %d" %
+          (name, r["rps"], r["p50"], r["p99"], r["base"], r["rps"] / r["base"], r["failed"]),
+          flush=True)
+
+
+def children_cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def postmaster_cpu(pg):
+    """CPU seconds of the PostgreSQL server and its reaped backends."""
+    if pg is None:
+        return 0.0
+    with open("/proc/%d/stat" % pg.proc.pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def run_database(label, db_args, work, orgs, users, results, binary=None, pg=None):
+    binary = binary or BIN
+    print("== %s, %d users (%s)" % (label, USERS, binary), flush=True)
+    data = os.path.join(work, re.sub(r"[^a-z0-9]+", "-", label.lower()))
+    os.makedirs(data)
+    config = os.path.join(data, "bench.toml")
+    with open(config, "w") as f:
+        f.write("[server]\naccess_log = false\nthreads = 1\nblocking_threads = 1\n"
+                "[sso]\nreplay_protection = false\n[log]\nlevel = \"warn\"\n")
+    proc, url, text = start_server(data, db_args, config, binary)
+    demo_pwd = re.search(r"servicecode=demo servicepwd=(\S+)", text).group(1)
+    stop(proc)
+    admin = [binary, "admin", "--data-dir", data, *db_args]
+    subprocess.run(admin + ["org", "import", orgs], check=True, capture_output=True)
+    t0 = time.time()
+    cpu0, pg0 = children_cpu(), postmaster_cpu(pg)
+    imp = subprocess.run(admin + ["user", "import", "--no-hash", users], capture_output=True,
+                         text=True)
+    import_s = time.time() - t0
+    cli_cpu, pg_cpu = children_cpu() - cpu0, postmaster_cpu(pg) - pg0
+    lines = [l for l in imp.stderr.splitlines() if l.startswith("users:")]
+    print("  import: %.1f s = %.0f rows/s; CPU: tongban %.1f s + database %.1f s; %s" %
+          (import_s, USERS / import_s, cli_cpu, pg_cpu, imp.stdout.strip()), flush=True)
+    for l in lines[:: max(1, len(lines) // 4)]:
+        print("    " + l)
+    if imp.returncode != 0:
+        raise SystemExit(imp.stdout[-2000:] + imp.stderr[-2000:])
+    results.append((label, "import", {"seconds": import_s, "rate": USERS / import_s}))
+    proc, url, _ = start_server(data, db_args, config, binary)
+    rows = []
+    try:
+        names = ["u%07d" % i for i in range(USERS)]
+        random.Random(7).shuffle(names)
+        pool = os.path.join(data, "names.pool")
+        with open(pool, "w") as f:
+            f.write("\n".join(names[: min(USERS, 400000)]) + "\n")
+        path = "/sso/servlet/organduser"
+        row(url, "getUserByLoginname, random user (cold)",
+            {"WRK_PATH": path, "WRK_BODY": signed_body(demo_pwd, method="getUserByLoginname")
+             + "&loginname={}", "WRK_POOL_IN": pool}, rows)
+        row(url, "getUserByLoginname, one user (hot)",
+            {"WRK_PATH": path,
+             "WRK_BODY": signed_body(demo_pwd, method="getUserByLoginname", loginname="u0000001")},
+            rows)
+    finally:
+        stop(proc)
+    results.append((label, "rows", rows))
+
+
+def main():
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is missing")
+    work = tempfile.mkdtemp(prefix="tongban-dirscale-")
+    results = []
+    try:
+        orgs, users = write_inputs(work)
+        only = os.environ.get("DATABASES", "sqlite,postgresql").split(",")
+        binaries = [("", BIN)]
+        if os.environ.get("BEFORE_BIN"):
+            binaries = [(" before", os.environ["BEFORE_BIN"]), (" after", BIN)]
+        if "sqlite" in only:
+            for tag, binary in binaries:
+                run_database("SQLite" + tag, [], work, orgs, users, results, binary)
+        why = stores.missing_binaries() if "postgresql" in only else "not asked for"
+        if why:
+            print("PostgreSQL skipped: " + why)
+        else:
+            pg = stores.PrivatePostgres().start()
+            try:
+                for tag, binary in binaries:
+                    run_database("PostgreSQL 15" + tag, ["--db", pg.new_database_url()], work,
+                                 orgs, users, results, binary, pg)
+            finally:
+                pg.close()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
