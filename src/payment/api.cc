@@ -203,6 +203,7 @@ struct PaymentApi::Impl {
     AddDirectRoutes(routes);
     AddConsoleRoutes(routes);
     AddPayerRoutes(routes);
+    AddChannelRoutes(routes);
   }
 
   std::string ApiPrefix() const { return services.settings.context_path + "/api/"; }

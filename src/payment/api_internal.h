@@ -60,6 +60,7 @@ struct Route {
 void AddDirectRoutes(std::vector<Route>& routes);   // api_direct.cc
 void AddConsoleRoutes(std::vector<Route>& routes);  // api_console.cc
 void AddPayerRoutes(std::vector<Route>& routes);    // api_payer.cc
+void AddChannelRoutes(std::vector<Route>& routes);  // api_channel.cc
 
 namespace api_code {
 inline constexpr int kNotLoggedIn = 401;
