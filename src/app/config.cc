@@ -227,6 +227,9 @@ Status LoadConfigFile(const std::string& path, Config& c) {
   payment.Read("unit_notify_backoff_ms", c.payment.unit_notify_backoff_ms);
   payment.Read("unit_notify_max_attempts", c.payment.unit_notify_max_attempts);
   payment.Read("statements_dir", c.payment.statements_dir);
+  payment.Read("lookup_failures", c.payment.lookup_failures);
+  payment.Read("lookup_failure_window_s", c.payment.lookup_failure_window_s);
+  payment.Read("lookup_lockout_s", c.payment.lookup_lockout_s);
   TB_RETURN_IF_ERROR(payment.Finish());
   TableReader exchange(root, "exchange");
   exchange.Read("enabled", c.exchange.enabled);
@@ -343,9 +346,11 @@ Status ValidateConfig(const Config& c) {
     if (p.channel_timeout_ms <= 0 || p.query_after_ms <= 0 || p.query_backoff_ms <= 0 ||
         p.query_give_up_s <= 0 || p.query_sweep_interval_ms <= 0 || p.unit_notify_poll_ms <= 0 ||
         p.unit_notify_timeout_ms <= 0 || p.unit_notify_backoff_ms <= 0 ||
-        p.unit_notify_max_attempts < 1) {
+        p.unit_notify_max_attempts < 1 || p.lookup_failures < 1 ||
+        p.lookup_failure_window_s <= 0 || p.lookup_lockout_s <= 0) {
       return Error::InvalidArgument(
-          "config: payment.*_ms, *_s must be positive and unit_notify_max_attempts at least 1");
+          "config: payment.*_ms, *_s must be positive and unit_notify_max_attempts, "
+          "lookup_failures at least 1");
     }
     if (p.channel == "sandbox" && !p.sandbox) {
       return Error::InvalidArgument(

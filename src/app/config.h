@@ -183,6 +183,12 @@ struct PaymentConfig {
   int unit_notify_max_attempts = 30;
   // Downloaded statements; "" = <data_dir>/payment-statements.
   std::string statements_dir;
+  // Public lookups by notice number (view, pay, receipt): unknown numbers
+  // from one address before it is locked out for lookup_lockout_s, counted
+  // within lookup_failure_window_s (numbers may be sequential).
+  int lookup_failures = 10;
+  int lookup_failure_window_s = 900;
+  int lookup_lockout_s = 900;
 };
 
 // The exchange subsystem (exchange/, docs/api/exchange.md, docs/design/exchange.md).

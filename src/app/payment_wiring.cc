@@ -5,7 +5,10 @@
 #include <fstream>
 
 #include "app/config.h"
+#include "codec/value.h"
 #include "crypto/digest.h"
+#include "payment/case_fees.h"
+#include "payment/late_fee.h"
 
 namespace tongban::app {
 
@@ -64,6 +67,10 @@ PaymentWiring::PaymentWiring(SqlStore& sql, Clock& clock, directory::Directory& 
           payment::UnitNotifierOptions{
               .poll_interval = std::chrono::milliseconds(config.payment.unit_notify_poll_ms),
               .request_timeout = std::chrono::milliseconds(config.payment.unit_notify_timeout_ms)}) {
+  lookup_throttle_options_.account_failures = config.payment.lookup_failures;
+  lookup_throttle_options_.ip_failures = config.payment.lookup_failures;
+  lookup_throttle_options_.window = std::chrono::seconds(config.payment.lookup_failure_window_s);
+  lookup_throttle_options_.lockout = std::chrono::seconds(config.payment.lookup_lockout_s);
   // Every recorded payment (channel, counter, 补单) enqueues the unit's
   // GetPay_Info in its own transaction; the dispatcher is woken after commit
   // by the API (Services::on_payment).
@@ -144,6 +151,8 @@ Result<payment::UnitEndpoint> PaymentWiring::UnitEndpointOf(std::string_view ent
 }
 
 Status PaymentWiring::Register(http::Router& router, sso::SsoContext& sso) {
+  lookup_throttle_ = std::make_unique<sso::LoginThrottle>(sso.tickets, sso.clock, sso.random,
+                                                          lookup_throttle_options_);
   api_ = std::make_unique<payment::PaymentApi>(payment::Services{
       .sso = sso,
       .units = units_,
@@ -155,6 +164,7 @@ Status PaymentWiring::Register(http::Router& router, sso::SsoContext& sso) {
       .statements_dir = statements_dir_,
       .unit_outbox = &outbox_,
       .on_payment = [this] { unit_notifier_.Wake(); },
+      .lookup_throttle = lookup_throttle_.get(),
   });
   return api_->Register(router);
 }
@@ -162,6 +172,84 @@ Status PaymentWiring::Register(http::Router& router, sso::SsoContext& sso) {
 Result<payment::DemoPayment> PaymentWiring::SeedDemo(directory::Directory& directory,
                                                      std::string_view demo_app) {
   return payment::SeedPaymentDemo(directory, units_, notices_, clock_, demo_app);
+}
+
+namespace {
+
+codec::Value CaseNoticeJson(const payment::PaymentNotice& n, int64_t now_ms) {
+  const bool unpaid = n.state == payment::NoticeState::kUnpaid;
+  const int64_t due = unpaid ? payment::AmountDueFen(n, now_ms) : 0;
+  codec::Value lines = codec::Value::Array(n.lines.size());
+  for (const payment::NoticeLine& l : n.lines) {
+    codec::Value line = codec::Value::Object(3);
+    line.Set("chitcode", l.chitcode).Set("chitname", l.chitname).Set("amount_fen", l.amount_fen);
+    lines.Push(std::move(line));
+  }
+  codec::Value v = codec::Value::Object(12);
+  v.Set("notice_no", n.notice_no)
+      .Set("entercode", n.entercode)
+      .Set("entername", n.entername)
+      .Set("state", std::string(payment::NoticeStateName(n.state)))
+      .Set("state_name", std::string(payment::NoticeStateChinese(n.state)))
+      .Set("total_fen", n.total_fen)
+      .Set("total", payment::FormatYuan(n.total_fen))
+      .Set("amount_due_fen", due)
+      .Set("paid_fen", n.paid_fen)
+      .Set("pay_no", n.pay_no)
+      .Set("lines", std::move(lines))
+      // Where the hall pays it and fetches its receipt (docs/api/payment.md).
+      .Set("pay_api", "/payment/api/public/notices/" + n.notice_no + "/pay")
+      .Set("receipt", "/payment/api/public/notices/" + n.notice_no + "/receipt.pdf");
+  return v;
+}
+
+}  // namespace
+
+void PaymentWiring::ConnectCaseFees(approval::Services& services) {
+  services.case_fee_notices = [this](const approval::Case& c) -> Result<codec::Value> {
+    auto found = payment::CaseNotices(notices_, c.number);
+    if (!found.ok()) return std::move(found).error();
+    codec::Value items = codec::Value::Array(found->size());
+    for (const payment::PaymentNotice& n : *found) {
+      items.Push(CaseNoticeJson(n, clock_.NowMillis()));
+    }
+    codec::Value out = codec::Value::Object(1);
+    out.Set("items", std::move(items));
+    return out;
+  };
+  services.raise_case_fees = [this, list = services.case_fee_notices](
+                                 const approval::Case& c,
+                                 const approval::Matter& m) -> Result<codec::Value> {
+    // The unit collecting for the matter's implementing org.
+    auto units = units_.ListUnits();
+    if (!units.ok()) return std::move(units).error();
+    const payment::CollectingUnit* unit = nullptr;
+    for (const payment::CollectingUnit& u : *units) {
+      if (u.orgcoding == c.orgcoding && u.state == payment::UnitState::kActive) unit = &u;
+    }
+    if (unit == nullptr) {
+      return Error::Conflict("机构 " + c.orgcoding + " 没有已开通的执收单位，不能开具缴款单");
+    }
+    payment::CaseFee fee;
+    fee.case_number = c.number;
+    fee.matter_name = c.matter_name;
+    fee.entercode = unit->entercode;
+    fee.payer.name = c.applicant.name;
+    fee.payer.id_number = c.applicant.id_number;
+    fee.payer.mobile = c.applicant.mobile;
+    for (const approval::MatterFee& f : m.fees) {
+      payment::NoticeLine line;
+      line.chitcode = f.item_code;
+      line.amount_fen = f.amount_fen;
+      fee.lines.push_back(std::move(line));
+    }
+    auto raised = payment::RaiseCaseNotice(notices_, fee);
+    // Raised before (a retry, another node): the same notice, not a second one.
+    if (!raised.ok() && raised.error().code != errc::kAlreadyExists) {
+      return std::move(raised).error();
+    }
+    return list(c);
+  };
 }
 
 }  // namespace tongban::app

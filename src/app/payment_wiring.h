@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "approval/api_internal.h"
 #include "core/clock.h"
 #include "core/random.h"
 #include "core/result.h"
@@ -28,6 +29,7 @@
 #include "payment/reconcile.h"
 #include "payment/units.h"
 #include "sso/context.h"
+#include "sso/throttle.h"
 #include "store/outbox.h"
 #include "store/sql_store.h"
 
@@ -58,6 +60,11 @@ class PaymentWiring {
   void StopBackground();
   Result<payment::DemoPayment> SeedDemo(directory::Directory& directory, std::string_view demo_app);
 
+  // 办件收费: a case of a matter with fee items raises a notice for its
+  // applicant at the unit collecting for the matter's org (payment/case_fees.h),
+  // and the case lists its notices. Sets the approval API's two hooks.
+  void ConnectCaseFees(approval::Services& services);
+
  private:
   PaymentWiring(SqlStore& sql, Clock& clock, directory::Directory& directory,
                 std::string_view secret_key, const Config& config);
@@ -76,6 +83,8 @@ class PaymentWiring {
   std::unique_ptr<payment::ChannelPayments> payments_;
   std::unique_ptr<payment::QuerySweeper> query_sweeper_;
   std::unique_ptr<payment::Reconciler> reconciler_;
+  sso::ThrottleOptions lookup_throttle_options_;
+  std::unique_ptr<sso::LoginThrottle> lookup_throttle_;
   std::unique_ptr<payment::PaymentApi> api_;
 };
 

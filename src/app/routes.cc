@@ -275,6 +275,7 @@ struct Routes::Impl {
                                   .notices = &notice_printer,
                                   .lookup_throttle = lookup_throttle.get(),
                                   .settings = {.public_url = sso_context.settings.public_url}};
+      if (n.payment() != nullptr) n.payment()->ConnectCaseFees(services);
       approval_api = std::make_unique<approval::ApprovalApi>(std::move(services));
       sweeper = std::make_unique<approval::SupervisionSweeper>(
           *n.approval_supervision(), n.clock(),

@@ -34,6 +34,8 @@ int HttpStatusFor(int code) {
   switch (code) {
     case api_code::kNotLoggedIn:
       return 401;
+    case api_code::kThrottled:
+      return 429;
     case api_code::kNotStaff:
     case api_code::kCsrfFailed:
     case api_code::kSystemRefused:

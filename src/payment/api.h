@@ -18,6 +18,7 @@
 #include "payment/reconcile.h"
 #include "payment/units.h"
 #include "sso/context.h"
+#include "sso/throttle.h"
 #include "store/outbox.h"
 
 namespace tongban::payment {
@@ -42,6 +43,9 @@ struct Services {
   Outbox* unit_outbox = nullptr;  // payment_outbox (GetPay_Info to units), for the console
   // After a payment committed: wake the unit notifier (GetPay_Info).
   std::function<void()> on_payment;
+  // Unknown notice numbers asked for publicly, per client address
+  // (api_payer.cc); null = unthrottled.
+  sso::LoginThrottle* lookup_throttle = nullptr;
 };
 
 class PaymentApi {

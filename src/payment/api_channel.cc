@@ -90,8 +90,8 @@ Result<int64_t> IdArg(const std::string& text) {
 // (no open redirect); default the payer pages' /payment/paid?notice_no=….
 Result<json> Pay(const Services& s, Call& call) {
   TB_RETURN_IF_ERROR(RequireChannel(s));
-  auto n = s.notices.Get(call.args.at(0));
-  if (!n.ok()) return Error::NotFound("没有这张缴款单，请核对缴款单号");
+  auto n = PublicLookup(s, call, call.args.at(0));
+  if (!n.ok()) return n.error();
   const int64_t now = s.sso.clock.NowMillis();
   if (n->state != NoticeState::kUnpaid) {
     return Error::Conflict(std::string("缴款单") + std::string(NoticeStateChinese(n->state)) +

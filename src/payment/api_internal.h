@@ -67,6 +67,7 @@ inline constexpr int kNotLoggedIn = 401;
 inline constexpr int kNotStaff = 403;
 inline constexpr int kCsrfFailed = 4031;
 inline constexpr int kSystemRefused = 4032;
+inline constexpr int kThrottled = 429;
 }  // namespace api_code
 
 // The caller may act for the unit: operators always; a clerk when the unit's
@@ -79,6 +80,11 @@ Status RequireRole(const Caller& caller, std::initializer_list<std::string_view>
 std::string Text(const nlohmann::json& j, const char* key);
 Result<CollectingUnit> UnitFromBody(const nlohmann::json& j);
 Result<PaymentNotice> NoticeFromBody(const nlohmann::json& j);
+
+// A notice asked for by its number on a public route: unknown numbers count
+// against the caller's address (Services::lookup_throttle) and a locked-out
+// address is refused (kThrottled) before anything is read.
+Result<PaymentNotice> PublicLookup(const Services& s, const Call& call, std::string_view notice_no);
 
 // The payer's view of a notice: the ID masked, the amount due now with its late fee.
 nlohmann::json PayerView(const PaymentNotice& n, int64_t now_ms);
