@@ -45,6 +45,7 @@ std::vector<Migration> PaymentWiring::Migrations() {
   // payment_orders and payment_outbox: counter payments notify units too.
   for (auto& m : payment::ChannelPayments::Migrations()) out.push_back(std::move(m));
   for (auto& m : payment::Reconciler::Migrations()) out.push_back(std::move(m));
+  for (auto& m : payment::PayerEntryStore::Migrations()) out.push_back(std::move(m));
   return out;
 }
 
@@ -60,6 +61,7 @@ PaymentWiring::PaymentWiring(SqlStore& sql, Clock& clock, directory::Directory& 
                           : config.payment.statements_dir),
       units_(sql, clock),
       notices_(sql, clock),
+      entries_(sql, clock),
       sweeper_(notices_, std::chrono::seconds(config.payment.expiry_sweep_interval_s)),
       outbox_(sql, UnitOutboxOptions(config.payment)),
       unit_notifier_(
@@ -165,6 +167,7 @@ Status PaymentWiring::Register(http::Router& router, sso::SsoContext& sso) {
       .unit_outbox = &outbox_,
       .on_payment = [this] { unit_notifier_.Wake(); },
       .lookup_throttle = lookup_throttle_.get(),
+      .entries = &entries_,
   });
   return api_->Register(router);
 }

@@ -76,6 +76,7 @@ class PaymentWiring {
   std::string statements_dir_;
   payment::UnitStore units_;
   payment::NoticeStore notices_;
+  payment::PayerEntryStore entries_;
   payment::ExpirySweeper sweeper_;
   Outbox outbox_;  // payment_outbox: GetPay_Info to units
   payment::UnitNotifier unit_notifier_;

@@ -206,6 +206,7 @@ struct PaymentApi::Impl {
     AddConsoleRoutes(routes);
     AddPayerRoutes(routes);
     AddChannelRoutes(routes);
+    AddEntryRoutes(routes);
   }
 
   std::string ApiPrefix() const { return services.settings.context_path + "/api/"; }

@@ -15,6 +15,7 @@
 #include "http/router.h"
 #include "payment/notices.h"
 #include "payment/notify.h"
+#include "payment/payer_entries.h"
 #include "payment/reconcile.h"
 #include "payment/units.h"
 #include "sso/context.h"
@@ -46,6 +47,7 @@ struct Services {
   // Unknown notice numbers asked for publicly, per client address
   // (api_payer.cc); null = unthrottled.
   sso::LoginThrottle* lookup_throttle = nullptr;
+  PayerEntryStore* entries = nullptr;  // scheme 7: payer self-entry; null = off
 };
 
 class PaymentApi {

@@ -61,6 +61,7 @@ void AddDirectRoutes(std::vector<Route>& routes);   // api_direct.cc
 void AddConsoleRoutes(std::vector<Route>& routes);  // api_console.cc
 void AddPayerRoutes(std::vector<Route>& routes);    // api_payer.cc
 void AddChannelRoutes(std::vector<Route>& routes);  // api_channel.cc
+void AddEntryRoutes(std::vector<Route>& routes);    // api_entries.cc (scheme 7)
 
 namespace api_code {
 inline constexpr int kNotLoggedIn = 401;
