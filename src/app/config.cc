@@ -218,6 +218,26 @@ Status LoadConfigFile(const std::string& path, Config& c) {
   TableReader payment(root, "payment");
   payment.Read("enabled", c.payment.enabled);
   payment.Read("expiry_sweep_interval_s", c.payment.expiry_sweep_interval_s);
+  payment.Read("channel", c.payment.channel);
+  payment.Read("sandbox", c.payment.sandbox);
+  payment.Read("channel_url", c.payment.channel_url);
+  payment.Read("channel_key", c.payment.channel_key);
+  payment.Read("channel_key_file", c.payment.channel_key_file);
+  payment.Read("channel_merchant", c.payment.channel_merchant);
+  payment.Read("channel_timeout_ms", c.payment.channel_timeout_ms);
+  payment.Read("notify_url", c.payment.notify_url);
+  payment.Read("query_after_ms", c.payment.query_after_ms);
+  payment.Read("query_backoff_ms", c.payment.query_backoff_ms);
+  payment.Read("query_give_up_s", c.payment.query_give_up_s);
+  payment.Read("query_sweep_interval_ms", c.payment.query_sweep_interval_ms);
+  payment.Read("unit_notify_poll_ms", c.payment.unit_notify_poll_ms);
+  payment.Read("unit_notify_timeout_ms", c.payment.unit_notify_timeout_ms);
+  payment.Read("unit_notify_backoff_ms", c.payment.unit_notify_backoff_ms);
+  payment.Read("unit_notify_max_attempts", c.payment.unit_notify_max_attempts);
+  payment.Read("statements_dir", c.payment.statements_dir);
+  payment.Read("lookup_failures", c.payment.lookup_failures);
+  payment.Read("lookup_failure_window_s", c.payment.lookup_failure_window_s);
+  payment.Read("lookup_lockout_s", c.payment.lookup_lockout_s);
   TB_RETURN_IF_ERROR(payment.Finish());
   TableReader exchange(root, "exchange");
   exchange.Read("enabled", c.exchange.enabled);
@@ -380,6 +400,26 @@ Status ValidateConfig(const Config& c) {
   }
   if (c.payment.expiry_sweep_interval_s <= 0) {
     return Error::InvalidArgument("config: payment.expiry_sweep_interval_s must be positive");
+  }
+  {
+    const PaymentConfig& p = c.payment;
+    if (p.channel_timeout_ms <= 0 || p.query_after_ms <= 0 || p.query_backoff_ms <= 0 ||
+        p.query_give_up_s <= 0 || p.query_sweep_interval_ms <= 0 || p.unit_notify_poll_ms <= 0 ||
+        p.unit_notify_timeout_ms <= 0 || p.unit_notify_backoff_ms <= 0 ||
+        p.unit_notify_max_attempts < 1 || p.lookup_failures < 1 ||
+        p.lookup_failure_window_s <= 0 || p.lookup_lockout_s <= 0) {
+      return Error::InvalidArgument(
+          "config: payment.*_ms, *_s must be positive and unit_notify_max_attempts, "
+          "lookup_failures at least 1");
+    }
+    if (p.channel == "sandbox" && !p.sandbox) {
+      return Error::InvalidArgument(
+          "config: payment.channel = \"sandbox\" collects no real money and is refused in "
+          "production; set payment.sandbox = true for tests and the demo, or name a real channel");
+    }
+    if (!p.channel_key.empty() && !p.channel_key_file.empty()) {
+      return Error::InvalidArgument("config: payment.channel_key and channel_key_file exclude each other");
+    }
   }
   if (c.exchange.lease_ttl_s < 3 || c.exchange.lease_ttl_s > 3600 ||
       c.exchange.max_batches_per_turn < 1) {

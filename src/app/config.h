@@ -156,6 +156,39 @@ struct PaymentConfig {
   bool enabled = true;  // false: no payment tables' services, no /payment/api/
   // How often unpaid notices past their expiry become 已过期.
   int expiry_sweep_interval_s = 60;
+  // The payment channel (payment/channel.h): "" = no online payment (the pay
+  // call answers 503); a registered channel's name; "sandbox" = `tongban
+  // paysim`, refused unless `sandbox` (the config says production otherwise).
+  std::string channel;
+  bool sandbox = false;
+  std::string channel_url;       // the channel's API root (paysim: http://127.0.0.1:8090)
+  std::string channel_key;       // shared signing key; or channel_key_file
+  std::string channel_key_file;
+  std::string channel_merchant;  // our merchant number at the channel, if any
+  int channel_timeout_ms = 5'000;
+  // Where the channel posts notifications; "" = public_url + /payment/api/channel/notify.
+  std::string notify_url;
+  // Orders pending this long are queried (then after query_backoff_ms,
+  // doubling up to 16x), abandoned after query_give_up_s; the sweep runs
+  // every query_sweep_interval_ms.
+  int query_after_ms = 60'000;
+  int query_backoff_ms = 30'000;
+  int query_give_up_s = 172'800;
+  int query_sweep_interval_ms = 10'000;
+  // GetPay_Info to units (payment_outbox): poll, request timeout, first
+  // backoff (doubling up to 10 min), attempts before dead-lettering.
+  int unit_notify_poll_ms = 1'000;
+  int unit_notify_timeout_ms = 10'000;
+  int unit_notify_backoff_ms = 1'000;
+  int unit_notify_max_attempts = 30;
+  // Downloaded statements; "" = <data_dir>/payment-statements.
+  std::string statements_dir;
+  // Public lookups by notice number (view, pay, receipt): unknown numbers
+  // from one address before it is locked out for lookup_lockout_s, counted
+  // within lookup_failure_window_s (numbers may be sequential).
+  int lookup_failures = 10;
+  int lookup_failure_window_s = 900;
+  int lookup_lockout_s = 900;
 };
 
 // The exchange subsystem (exchange/, docs/api/exchange.md, docs/design/exchange.md).

@@ -107,7 +107,9 @@ Status Node::OpenAll() {
       crypto::HmacSha256(*key, "tongban mfa recovery codes v1"), std::move(mfa));
   if (config_.approval.enabled) TB_RETURN_IF_ERROR(OpenApproval(*key));
   if (config_.payment.enabled) {
-    payment_ = std::make_unique<PaymentWiring>(*sql_, clock(), *key, config_.payment);
+    auto payment = PaymentWiring::Open(*sql_, clock(), random(), *directory_, *key, config_);
+    if (!payment.ok()) return std::move(payment).error();
+    payment_ = std::move(payment).value();
   }
   return Status::Ok();
 }

@@ -278,7 +278,10 @@ struct Routes::Impl {
                                   .statistics = n.approval_statistics(),
                                   .notices = &notice_printer,
                                   .lookup_throttle = lookup_throttle.get(),
-                                  .settings = {.public_url = sso_context.settings.public_url}};
+                                  .settings = {.public_url = sso_context.settings.public_url},
+                                  .raise_case_fees = nullptr,
+                                  .case_fee_notices = nullptr};
+      if (n.payment() != nullptr) n.payment()->ConnectCaseFees(services);
       approval_api = std::make_unique<approval::ApprovalApi>(std::move(services));
       sweeper = std::make_unique<approval::SupervisionSweeper>(
           *n.approval_supervision(), n.clock(),

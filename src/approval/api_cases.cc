@@ -1,6 +1,8 @@
 // Approval API: cases (收件登记, lists, detail, history, transitions, 待办 /
 // 已办), uploaded files, the caller's own profile, and the signed calls of
 // department systems (stage records in, case status out). docs/api/approval.md.
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <string>
 
@@ -349,7 +351,60 @@ Result<codec::Value> Act(const Services& s, Call& call) {
   command.materials = std::move(*materials);
   auto acted = s.engine.Act(call.actor, call.args[0], command);
   if (!acted.ok()) return acted.error();
-  return CaseJson(s, *acted);
+  codec::Value out = CaseJson(s, *acted);
+  // 受理 of a matter with fees raises the applicant's payment notice. After the
+  // transition committed: a failure here leaves the case accepted and the
+  // clerk raises it again (POST cases/:number/fees, idempotent).
+  if (command.action == Action::kAccept && s.raise_case_fees) {
+    auto matter = s.matters.Version(acted->implement_code, acted->matter_version);
+    if (matter.ok() && (*matter)->has_fee && !(*matter)->fees.empty()) {
+      auto raised = s.raise_case_fees(*acted, **matter);
+      if (raised.ok()) {
+        out.Set("fees", std::move(*raised));
+      } else {
+        spdlog::warn("approval: case {} accepted, its fee notice not raised: {}", acted->number,
+                     raised.error().message);
+      }
+    }
+  }
+  return out;
+}
+
+// 办件收费: the case's payment notices (raised on 受理 for a matter with fees).
+Result<codec::Value> CaseFees(const Services& s, const Case& c) {
+  if (!s.case_fee_notices) return Error::NotFound("本系统未接入统一公共支付");
+  return s.case_fee_notices(c);
+}
+
+Result<codec::Value> GetCaseFees(const Services& s, Call& call) {
+  auto c = VisibleCase(s, call, call.args[0]);
+  if (!c.ok()) return c.error();
+  return CaseFees(s, *c);
+}
+
+// Raises (again) the notice of an accepted case's fees: the intake or accept
+// staff of the case's org.
+Result<codec::Value> RaiseCaseFees(const Services& s, Call& call) {
+  auto c = VisibleCase(s, call, call.args[0]);
+  if (!c.ok()) return c.error();
+  if (!(call.actor.HasRole(kRoleIntake) || call.actor.HasRole(kRoleAccept)) ||
+      !call.actor.InOrg(c->orgcoding)) {
+    return Error::PermissionDenied("只有本机构的收件或受理人员可以开具缴款单");
+  }
+  if (!s.raise_case_fees) return Error::NotFound("本系统未接入统一公共支付");
+  if (c->accepted_at_ms == 0) return Error::Conflict("办件受理后才能开具缴款单");
+  auto matter = s.matters.Version(c->implement_code, c->matter_version);
+  if (!matter.ok()) return matter.error();
+  if (!(*matter)->has_fee || (*matter)->fees.empty()) {
+    return Error::Conflict("该事项不收费（事项未设置收费项目）");
+  }
+  return s.raise_case_fees(*c, **matter);
+}
+
+Result<codec::Value> ApplicantCaseFees(const Services& s, Call& call) {
+  auto c = OwnCase(s, call, call.args[0]);
+  if (!c.ok()) return c.error();
+  return CaseFees(s, *c);
 }
 
 Result<codec::Value> Todo(const Services& s, Call& call) {
@@ -446,6 +501,8 @@ void AddCaseRoutes(std::vector<Route>& routes) {
   routes.push_back({"GET", "cases", Access::kStaff, ListCases});
   routes.push_back({"GET", "cases/:number", Access::kStaff, GetCase});
   routes.push_back({"GET", "cases/:number/history", Access::kStaff, CaseHistory});
+  routes.push_back({"GET", "cases/:number/fees", Access::kStaff, GetCaseFees});
+  routes.push_back({"POST", "cases/:number/fees", Access::kStaff, RaiseCaseFees});
   routes.push_back({"POST", "cases/:number/actions", Access::kStaff, Act});
   routes.push_back({"POST", "files", Access::kStaff, UploadFile});
   routes.push_back({"GET", "files/:sha256", Access::kStaff, DownloadFile});
@@ -458,6 +515,7 @@ void AddCaseRoutes(std::vector<Route>& routes) {
   // 我的办件: the applicant's own online applications and their materials.
   routes.push_back({"GET", "applicant/cases", Access::kApplicant, ApplicantCases});
   routes.push_back({"GET", "applicant/cases/:number", Access::kApplicant, ApplicantCase});
+  routes.push_back({"GET", "applicant/cases/:number/fees", Access::kApplicant, ApplicantCaseFees});
   routes.push_back({"GET", "applicant/files/:sha256", Access::kApplicant, ApplicantDownload});
   routes.push_back({"GET", "todo", Access::kStaff, Todo});
   routes.push_back({"GET", "done", Access::kStaff, Done});

@@ -47,6 +47,12 @@ struct Services {
   // Failed public lookups per client address (api_public.cc); null = unthrottled.
   sso::LoginThrottle* lookup_throttle = nullptr;
   ApiSettings settings;
+  // The seam to the payment subsystem (办件收费), connected by src/app since
+  // approval and payment do not include each other: raise the payment notice
+  // of a case's fee items (idempotent: raising again answers the same notice)
+  // and list a case's notices, as JSON. Unset = cases carry no fees.
+  std::function<Result<codec::Value>(const Case& c, const Matter& m)> raise_case_fees;
+  std::function<Result<codec::Value>(const Case& c)> case_fee_notices;
 };
 
 // One API request after authentication. Staff come with an SSO session (and

@@ -258,7 +258,13 @@ codec::Value MatterJson(const Matter& m) {
         .Set("limit", LimitJson(step.limit));
     steps.Push(std::move(v));
   }
-  codec::Value v = codec::Value::Object(20);
+  codec::Value fees = codec::Value::Array(m.fees.size());
+  for (const MatterFee& fee : m.fees) {
+    codec::Value v = codec::Value::Object(2);
+    v.Set("item_code", fee.item_code).Set("amount_fen", fee.amount_fen);
+    fees.Push(std::move(v));
+  }
+  codec::Value v = codec::Value::Object(21);
   v.Set("basic_code", m.basic_code)
       .Set("implement_code", m.implement_code)
       .Set("item_code", m.item_code)
@@ -272,6 +278,7 @@ codec::Value MatterJson(const Matter& m) {
       .Set("promised_limit", LimitJson(m.promised_limit))
       .Set("kind", static_cast<int>(m.kind))
       .Set("has_fee", m.has_fee)
+      .Set("fees", std::move(fees))
       .Set("online", m.online)
       .Set("guide", m.guide)
       .Set("materials", std::move(materials))
@@ -305,6 +312,16 @@ Result<Matter> MatterFromJson(const codec::Value& v) {
   if (kind < 1 || kind > 4) return Error::InvalidArgument("kind（办件类型）应为 1 到 4");
   m.kind = static_cast<CaseKind>(kind);
   TB_RETURN_IF_ERROR(Assign(m.has_fee, BoolMember(v, "has_fee", false)));
+  if (const codec::Value* list = v.Find("fees"); list != nullptr && !list->IsNull()) {
+    if (!list->IsArray()) return Error::InvalidArgument("fees 应为数组");
+    for (const codec::Value& item : list->items()) {
+      if (!item.IsObject()) return Error::InvalidArgument("fees 的每一项应为对象");
+      MatterFee fee;
+      TB_RETURN_IF_ERROR(Assign(fee.item_code, TextMember(item, "item_code")));
+      TB_RETURN_IF_ERROR(Assign(fee.amount_fen, IntMember(item, "amount_fen", 0)));
+      m.fees.push_back(std::move(fee));
+    }
+  }
   TB_RETURN_IF_ERROR(Assign(m.online, BoolMember(v, "online", false)));
   TB_RETURN_IF_ERROR(Assign(m.enabled, BoolMember(v, "enabled", true)));
   if (const codec::Value* list = v.Find("materials"); list != nullptr && !list->IsNull()) {

@@ -207,6 +207,24 @@ std::optional<FieldError> FindMatterError(const Matter& m) {
   }
   int kind = static_cast<int>(m.kind);
   if (kind < 1 || kind > 4) return FieldError{"kind", "must be 1, 2, 3 or 4"};
+  if (!m.fees.empty() && !m.has_fee) return FieldError{"fees", "need has_fee"};
+  if (m.fees.size() > 50) return FieldError{"fees", "more than 50"};
+  for (size_t i = 0; i < m.fees.size(); ++i) {
+    const MatterFee& f = m.fees[i];
+    std::string where = "fee " + std::to_string(i + 1) + ": ";
+    if (f.item_code.empty() || f.item_code.size() > 32 ||
+        !std::all_of(f.item_code.begin(), f.item_code.end(), IsCodeChar)) {
+      return FieldError{"fees", where + "item_code must be 1 to 32 digits or upper-case letters"};
+    }
+    if (f.amount_fen <= 0 || f.amount_fen > 100'000'000'000) {
+      return FieldError{"fees", where + "amount_fen must be 1 to 100000000000"};
+    }
+    for (size_t j = 0; j < i; ++j) {
+      if (m.fees[j].item_code == f.item_code) {
+        return FieldError{"fees", where + "item_code '" + f.item_code + "' repeats"};
+      }
+    }
+  }
   if (m.guide.size() > kMaxGuideBytes) return FieldError{"guide", "longer than 64 KiB"};
   if (!IsValidUtf8(m.guide)) return FieldError{"guide", "is not UTF-8 text"};
 
@@ -285,6 +303,17 @@ codec::Value StepsJson(const std::vector<MatterStep>& steps) {
     if (!s.org.empty()) item.AppendNew("org", s.org);
     item.AppendNew("limit", s.limit.amount);
     item.AppendNew("unit", TimeUnitName(s.limit.unit));
+    out.Push(std::move(item));
+  }
+  return out;
+}
+
+codec::Value FeesJson(const std::vector<MatterFee>& fees) {
+  codec::Value out = codec::Value::Array(fees.size());
+  for (const MatterFee& f : fees) {
+    codec::Value item = codec::Value::Object(2);
+    item.AppendNew("item_code", f.item_code);
+    item.AppendNew("amount_fen", f.amount_fen);
     out.Push(std::move(item));
   }
   return out;
@@ -378,6 +407,32 @@ Result<std::vector<MatterMaterial>> ParseMaterials(std::string_view json) {
   return out;
 }
 
+Result<std::vector<MatterFee>> ParseFees(std::string_view json) {
+  std::vector<MatterFee> out;
+  if (json.find_first_not_of(" \t\r\n") == std::string_view::npos) return out;
+  auto parsed = codec::ParseJson(json);
+  if (!parsed.ok()) return std::move(parsed).error();
+  if (!parsed->IsArray()) return Error::InvalidArgument("must be a JSON array of objects");
+  for (const codec::Value& item : parsed->items()) {
+    std::string where = "fee " + std::to_string(out.size() + 1) + ": ";
+    if (!item.IsObject()) return Error::InvalidArgument(where + "not a JSON object");
+    if (Status s = CheckKeys(item, {"item_code", "amount_fen"}); !s.ok()) {
+      return Error::InvalidArgument(where + s.error().message);
+    }
+    MatterFee fee;
+    auto code = JsonText(item, "item_code");
+    if (!code.ok()) return Error::InvalidArgument(where + code.error().message);
+    fee.item_code = std::move(*code);
+    const codec::Value* amount = item.Find("amount_fen");
+    if (amount == nullptr || !amount->IsInteger()) {
+      return Error::InvalidArgument(where + "amount_fen must be a whole number of fen");
+    }
+    fee.amount_fen = amount->AsInteger();
+    out.push_back(std::move(fee));
+  }
+  return out;
+}
+
 Result<std::vector<MatterStep>> ParseSteps(std::string_view json) {
   std::vector<MatterStep> out;
   if (json.find_first_not_of(" \t\r\n") == std::string_view::npos) return out;
@@ -420,13 +475,14 @@ Result<std::vector<MatterStep>> ParseSteps(std::string_view json) {
 constexpr const char* kVersionColumns =
     "v.implement_code, v.version, v.basic_code, v.item_code, v.name, v.matter_type, v.orgcoding, "
     "v.division, v.enabled, v.legal_amount, v.legal_unit, v.promised_amount, v.promised_unit, "
-    "v.kind, v.flags, v.guide, v.materials, v.steps, v.updated_at";
+    "v.kind, v.flags, v.guide, v.materials, v.steps, v.updated_at, COALESCE(v.fees, '')";
 
 struct VersionRow {
   std::string implement_code, basic_code, item_code, name, type, orgcoding, division;
   int version = 0, enabled = 0, legal_amount = 0, promised_amount = 0, kind = 0, flags = 0;
   std::string legal_unit, promised_unit, guide, materials, steps;
   long long updated_at = 0;
+  std::string fees;
 
   // Rows were checked when written, so a failure here means the database was
   // edited by hand or by a newer tongban: an internal error naming the matter.
@@ -462,6 +518,9 @@ struct VersionRow {
     auto stps = ParseSteps(steps);
     if (!stps.ok()) return bad("unreadable steps: " + stps.error().message);
     m.steps = std::move(*stps);
+    auto fee_list = ParseFees(fees);
+    if (!fee_list.ok()) return bad("unreadable fees: " + fee_list.error().message);
+    m.fees = std::move(*fee_list);
     return m;
   }
 };
@@ -472,7 +531,7 @@ void BindVersionRow(soci::details::prepare_temp_type& p, VersionRow& r) {
       soci::into(r.division), soci::into(r.enabled), soci::into(r.legal_amount),
       soci::into(r.legal_unit), soci::into(r.promised_amount), soci::into(r.promised_unit),
       soci::into(r.kind), soci::into(r.flags), soci::into(r.guide), soci::into(r.materials),
-      soci::into(r.steps), soci::into(r.updated_at);
+      soci::into(r.steps), soci::into(r.updated_at), soci::into(r.fees);
 }
 
 // Runs the SELECT and converts every row; `head_enabled` (when not null) is an
@@ -509,11 +568,11 @@ std::string ContainsPattern(std::string_view text) {
 // ---- CSV / xlsx table ----
 
 // The catalogue's columns, in export order (docs/approval-matters.md).
-constexpr std::array<std::string_view, 19> kColumns{
+constexpr std::array<std::string_view, 20> kColumns{
     "implement_code", "version",        "basic_code",    "item_code", "name",
     "type",           "orgcoding",      "division",      "enabled",   "legal_limit",
     "legal_unit",     "promised_limit", "promised_unit", "kind",      "has_fee",
-    "online",         "guide",          "materials",     "steps"};
+    "online",         "guide",          "materials",     "steps",     "fees"};
 // Without these a row cannot make a matter; the others have defaults.
 constexpr std::array<std::string_view, 6> kRequiredColumns{"implement_code", "name",     "type",
                                                            "orgcoding",      "division", "steps"};
@@ -537,7 +596,8 @@ std::vector<std::string> MatterCells(const Matter& m) {
           m.online ? "1" : "0",
           m.guide,
           codec::RenderJson(MaterialsJson(m.materials)),
-          codec::RenderJson(StepsJson(m.steps))};
+          codec::RenderJson(StepsJson(m.steps)),
+          m.fees.empty() ? std::string() : codec::RenderJson(FeesJson(m.fees))};
 }
 
 // One row of an imported table, with the line (CSV) or row number (xlsx) it
@@ -648,6 +708,9 @@ Result<Matter> MatterFromRow(const std::map<std::string, size_t, std::less<>>& i
   auto steps = ParseSteps(cell("steps"));
   if (!steps.ok()) return error("steps", steps.error().message);
   m.steps = std::move(*steps);
+  auto fees = ParseFees(cell("fees"));
+  if (!fees.ok()) return error("fees", fees.error().message);
+  m.fees = std::move(*fees);
   if (auto e = FindMatterError(m)) return error(e->field, e->message);
   return m;
 }
@@ -767,21 +830,22 @@ struct MatterCatalogue::Impl {
     std::string promised_unit(TimeUnitName(m.promised_limit.unit));
     std::string materials = codec::RenderJson(MaterialsJson(m.materials));
     std::string steps = codec::RenderJson(StepsJson(m.steps));
+    std::string fees = m.fees.empty() ? std::string() : codec::RenderJson(FeesJson(m.fees));
     int enabled = m.enabled ? 1 : 0;
     int kind = static_cast<int>(m.kind);
     int flags = (m.has_fee ? kFlagHasFee : 0) | (m.online ? kFlagOnline : 0);
     long long now = now_ms;
     sql << "INSERT INTO approval_matter_versions (implement_code, version, basic_code, "
            "item_code, name, matter_type, orgcoding, division, enabled, legal_amount, legal_unit, "
-           "promised_amount, promised_unit, kind, flags, guide, materials, steps, updated_at) "
-           "VALUES (:ic, :v, :bc, :item, :name, :type, :org, :div, :en, :la, :lu, :pa, :pu, "
-           ":kind, :flags, :guide, :mat, :steps, :now)",
+           "promised_amount, promised_unit, kind, flags, guide, materials, steps, updated_at, "
+           "fees) VALUES (:ic, :v, :bc, :item, :name, :type, :org, :div, :en, :la, :lu, :pa, "
+           ":pu, :kind, :flags, :guide, :mat, :steps, :now, :fees)",
         soci::use(m.implement_code), soci::use(m.version), soci::use(m.basic_code),
         soci::use(m.item_code), soci::use(m.name), soci::use(type), soci::use(m.orgcoding),
         soci::use(m.division), soci::use(enabled), soci::use(m.legal_limit.amount),
         soci::use(legal_unit), soci::use(m.promised_limit.amount), soci::use(promised_unit),
         soci::use(kind), soci::use(flags), soci::use(m.guide), soci::use(materials),
-        soci::use(steps), soci::use(now);
+        soci::use(steps), soci::use(now), soci::use(fees);
     if (exists) {
       sql << "UPDATE approval_matters SET latest_version = :v, basic_code = :bc, name = :name, "
              "orgcoding = :org, enabled = :en, updated_at = :now WHERE implement_code = :ic",
@@ -854,7 +918,11 @@ struct MatterCatalogue::Impl {
 };
 
 std::vector<Migration> MatterCatalogue::Migrations() {
-  return {PortableMigration("approval_matters", 1, kSchema)};
+  return {PortableMigration("approval_matters", 1, kSchema),
+          // A version's fee items (JSON [{item_code, amount_fen}]); '' = none.
+          PortableMigration("approval_matters", 2,
+                            "ALTER TABLE approval_matter_versions ADD COLUMN fees {TEXT} NOT NULL "
+                            "DEFAULT '';")};
 }
 
 MatterCatalogue::MatterCatalogue(SqlStore& store, Clock& clock)

@@ -70,6 +70,14 @@ struct MatterStep {
   TimeLimit limit;      // the step's own limit (0 = none)
 };
 
+// A fee of a matter (收费项目): the payment subsystem's charge item code and
+// the standard amount in fen. A case of a matter with fees raises a payment
+// notice of these lines for its applicant (connected by src/app).
+struct MatterFee {
+  std::string item_code;  // 收费项目编码 (CHITCODE), 1..32 digits or upper-case letters
+  int64_t amount_fen = 0; // > 0
+};
+
 struct Matter {
   std::string basic_code;      // 基本编码, 12 characters
   std::string implement_code;  // 实施编码, 31 characters
@@ -84,6 +92,7 @@ struct Matter {
   TimeLimit promised_limit;    // 承诺时限
   CaseKind kind = CaseKind::kPromised;
   bool has_fee = false;
+  std::vector<MatterFee> fees;  // non-empty only when has_fee; at most 50
   bool online = false;         // 可网上申报
   std::string guide;           // free text for the public guide (where to go, fees…)
   std::vector<MatterMaterial> materials;

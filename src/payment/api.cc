@@ -24,6 +24,8 @@ int HttpStatusFor(int code) {
   switch (code) {
     case api_code::kNotLoggedIn:
       return 401;
+    case api_code::kThrottled:
+      return 429;
     case api_code::kNotStaff:
     case api_code::kCsrfFailed:
     case api_code::kSystemRefused:
@@ -138,6 +140,8 @@ struct PaymentApi::Impl {
     AddDirectRoutes(list);
     AddConsoleRoutes(list);
     AddPayerRoutes(list);
+    AddChannelRoutes(list);
+    AddEntryRoutes(list);
     for (Route& route : list) routes.Add(std::move(route));
   }
 

@@ -7,14 +7,20 @@
 // src/app/payment_wiring.cc.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
 #include "core/result.h"
 #include "http/router.h"
 #include "payment/notices.h"
+#include "payment/notify.h"
+#include "payment/payer_entries.h"
+#include "payment/reconcile.h"
 #include "payment/units.h"
 #include "sso/context.h"
+#include "sso/throttle.h"
+#include "store/outbox.h"
 
 namespace tongban::payment {
 
@@ -30,6 +36,18 @@ struct Services {
   // HMAC key of the receipts' check codes (derived from the node's secret key).
   std::string receipt_key;
   ApiSettings settings;
+  // The channel's orders and reconciliation; null when no channel is
+  // configured (paying online and reconciliation answer 503).
+  ChannelPayments* payments = nullptr;
+  Reconciler* reconciler = nullptr;
+  std::string statements_dir;  // where downloaded statements are kept
+  Outbox* unit_outbox = nullptr;  // payment_outbox (GetPay_Info to units), for the console
+  // After a payment committed: wake the unit notifier (GetPay_Info).
+  std::function<void()> on_payment;
+  // Unknown notice numbers asked for publicly, per client address
+  // (api_payer.cc); null = unthrottled.
+  sso::LoginThrottle* lookup_throttle = nullptr;
+  PayerEntryStore* entries = nullptr;  // scheme 7: payer self-entry; null = off
 };
 
 class PaymentApi {

@@ -357,6 +357,7 @@ Result<json> CounterPayment(const Services& s, Call& call) {
   p.paid_at_ms = s.sso.clock.NowMillis();
   auto outcome = s.notices.RecordPayment(std::move(p));
   if (!outcome.ok()) return outcome.error();
+  if (s.on_payment) s.on_payment();
   return json{{"payment", json_internal::PaymentToJson(outcome->payment)},
               {"notice", json_internal::NoticeToJson(outcome->notice)},
               {"repeated", outcome->repeated}};

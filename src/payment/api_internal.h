@@ -60,12 +60,15 @@ struct Route {
 void AddDirectRoutes(std::vector<Route>& routes);   // api_direct.cc
 void AddConsoleRoutes(std::vector<Route>& routes);  // api_console.cc
 void AddPayerRoutes(std::vector<Route>& routes);    // api_payer.cc
+void AddChannelRoutes(std::vector<Route>& routes);  // api_channel.cc
+void AddEntryRoutes(std::vector<Route>& routes);    // api_entries.cc (scheme 7)
 
 namespace api_code {
 inline constexpr int kNotLoggedIn = 401;
 inline constexpr int kNotStaff = 403;
 inline constexpr int kCsrfFailed = 4031;
 inline constexpr int kSystemRefused = 4032;
+inline constexpr int kThrottled = 429;
 }  // namespace api_code
 
 // The caller may act for the unit: operators always; a clerk when the unit's
@@ -78,6 +81,11 @@ Status RequireRole(const Caller& caller, std::initializer_list<std::string_view>
 std::string Text(const nlohmann::json& j, const char* key);
 Result<CollectingUnit> UnitFromBody(const nlohmann::json& j);
 Result<PaymentNotice> NoticeFromBody(const nlohmann::json& j);
+
+// A notice asked for by its number on a public route: unknown numbers count
+// against the caller's address (Services::lookup_throttle) and a locked-out
+// address is refused (kThrottled) before anything is read.
+Result<PaymentNotice> PublicLookup(const Services& s, const Call& call, std::string_view notice_no);
 
 // The payer's view of a notice: the ID masked, the amount due now with its late fee.
 nlohmann::json PayerView(const PaymentNotice& n, int64_t now_ms);

@@ -2,6 +2,7 @@
 // (public: the number is what the payer holds), the logged-in payer's notices
 // by the ID number and mobile the directory has for them, the receipt PDF of a
 // paid notice, and the receipt verification its QR code points at.
+#include <algorithm>
 #include <set>
 
 #include "crypto/encoding.h"
@@ -11,19 +12,45 @@
 
 namespace tongban::payment {
 
+Result<PaymentNotice> PublicLookup(const Services& s, const Call& call,
+                                   std::string_view notice_no) {
+  const auto source = sso::LoginSource::Ip(call.request.remote_ip());
+  // One "account" for every number: an address is locked out after the
+  // configured unknown numbers, whichever they were. A hit does not forgive
+  // the misses (a scanner finding some numbers must not reset its count).
+  static constexpr std::string_view kAccount = "payment-notice-lookup";
+  if (s.lookup_throttle != nullptr) {
+    auto lockout = s.lookup_throttle->Check(kAccount, source);
+    if (!lockout.ok()) return lockout.error();
+    if (*lockout) {
+      const int64_t minutes = std::max<int64_t>(1, ((*lockout)->remaining.count() + 59) / 60);
+      return Error{api_code::kThrottled,
+                   "查询失败次数过多，请 " + std::to_string(minutes) + " 分钟后再试"};
+    }
+  }
+  auto n = s.notices.Get(notice_no);
+  if (n.ok()) return n;
+  if (n.error().code != errc::kNotFound) return n.error();
+  if (s.lookup_throttle != nullptr) {
+    auto lockout = s.lookup_throttle->RecordFailure(kAccount, source);
+    if (!lockout.ok()) return lockout.error();
+  }
+  return Error::NotFound("没有这张缴款单，请核对缴款单号");
+}
+
 namespace {
 
 using nlohmann::json;
 
 Result<json> PublicNotice(const Services& s, Call& call) {
-  auto n = s.notices.Get(call.args.at(0));
-  if (!n.ok()) return Error::NotFound("没有这张缴款单，请核对缴款单号");
+  auto n = PublicLookup(s, call, call.args.at(0));
+  if (!n.ok()) return n.error();
   return PayerView(*n, s.sso.clock.NowMillis());
 }
 
 Result<json> PublicReceipt(const Services& s, Call& call) {
-  auto n = s.notices.Get(call.args.at(0));
-  if (!n.ok()) return Error::NotFound("没有这张缴款单，请核对缴款单号");
+  auto n = PublicLookup(s, call, call.args.at(0));
+  if (!n.ok()) return n.error();
   if (n->pay_no.empty()) return Error::Conflict("缴款单未缴费，没有缴款凭证");
   auto pay = s.notices.GetPayment(n->pay_no);
   if (!pay.ok()) return pay.error();

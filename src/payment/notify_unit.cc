@@ -139,8 +139,10 @@ void UnitNotifier::Loop() {
       spdlog::warn("payment: result notification dispatcher: {}", delivered.error().message);
     }
     lock.lock();
-    // Straight on while a batch came back full; else wait for a payment or the poll.
-    if (delivered.ok() && *delivered == static_cast<int>(options_.batch)) continue;
+    // Straight on while messages go out (a claim takes one per unit, so a
+    // burst to one unit needs a claim per message); else wait for a payment
+    // or the poll.
+    if (delivered.ok() && *delivered > 0) continue;
     cv_.wait_for(lock, options_.poll_interval, [this] { return stop_ || woken_; });
     woken_ = false;
   }

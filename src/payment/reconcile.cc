@@ -108,7 +108,7 @@ int64_t Abs(int64_t v) { return v < 0 ? -v : v; }
 
 constexpr const char* kRunColumns =
     "id, channel, day, started_at, finished_at, lines, bad_lines, matched, missing_local, "
-    "missing_channel, amount_mismatch, status_mismatch";
+    "missing_channel, amount_mismatch, status_mismatch, COALESCE(bad_sample, '')";
 
 std::vector<ReconcileRun> FetchRuns(soci::details::prepare_temp_type p) {
   ReconcileRun r;
@@ -116,7 +116,8 @@ std::vector<ReconcileRun> FetchRuns(soci::details::prepare_temp_type p) {
   std::array<long long, kReconcileOutcomes> c{};
   p, soci::into(id), soci::into(r.channel), soci::into(r.date), soci::into(started),
       soci::into(finished), soci::into(lines), soci::into(bad), soci::into(c[0]),
-      soci::into(c[1]), soci::into(c[2]), soci::into(c[3]), soci::into(c[4]);
+      soci::into(c[1]), soci::into(c[2]), soci::into(c[3]), soci::into(c[4]),
+      soci::into(r.bad_sample);
   soci::statement st(p);
   st.execute();
   std::vector<ReconcileRun> out;
@@ -260,6 +261,14 @@ Result<ReconcileRun> Reconciler::ReconcileFile(std::string_view date, const std:
     }
   });
   TB_RETURN_IF_ERROR(read);
+  // A statement none of whose lines can be read is not a statement (a wrong
+  // file, an HTML error page, a truncated download): refused, nothing stored,
+  // rather than a run reporting every payment of the day missing_channel.
+  if (run.lines > 0 && run.bad_lines == run.lines) {
+    return Error::InvalidArgument("对账单无法读取（" + std::to_string(run.bad_lines) +
+                                  " 行全部无效），未对账：" + bad_sample.substr(0, 300));
+  }
+  run.bad_sample = bad_sample;
   for (size_t i = 0; i < orders.size(); ++i) {
     const PaymentOrder& o = orders[i];
     if (seen[i] || o.state != "paid" || o.paid_at_ms < start || o.paid_at_ms >= end) continue;

@@ -41,6 +41,7 @@ struct ReconcileRun {
   int64_t lines = 0;      // statement lines read (header excluded)
   int64_t bad_lines = 0;  // unreadable lines, counted and listed (first 1000)
   std::array<int64_t, kReconcileOutcomes> counts{};  // by ReconcileOutcome
+  std::string bad_sample;  // why the first bad lines were bad ("line 7: ...\n")
   int64_t count(ReconcileOutcome o) const { return counts[static_cast<size_t>(o)]; }
 };
 

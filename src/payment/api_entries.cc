@@ -1,0 +1,171 @@
+// Scheme 7 routes (docs/api/payment.md §Payer self-entry): a logged-in payer
+// proposes a notice at a unit that collects that way; the unit's clerk lists,
+// confirms (the notice is created and becomes payable) or refuses it.
+#include <charconv>
+#include <cstdio>
+
+#include "payment/api_internal.h"
+#include "payment/json_internal.h"
+#include "payment/payer_entries.h"
+
+namespace tongban::payment {
+
+namespace {
+
+using nlohmann::json;
+
+json EntryToJson(const PayerEntry& e) {
+  return json{{"id", e.id},
+              {"entercode", e.entercode},
+              {"state", e.state},
+              {"notice", json::parse(e.body, nullptr, false)},
+              {"notice_no", e.notice_no},
+              {"reason", e.reason},
+              {"decided_by", e.decided_by},
+              {"created_at", e.created_at_ms},
+              {"decided_at", e.decided_at_ms}};
+}
+
+Status RequireEntries(const Services& s) {
+  if (s.entries == nullptr) return Error::Unavailable("自助录入未启用");
+  return Status::Ok();
+}
+
+Result<int64_t> EntryId(const std::string& text) {
+  int64_t v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size() || v <= 0) {
+    return Error::NotFound("没有这条自助录入");
+  }
+  return v;
+}
+
+// The payer's proposal: {entercode, ywcode?, payer: {name}, lines: [...]}; the
+// payer's ID number and mobile are the SSO user's, not the body's.
+Result<json> Propose(const Services& s, Call& call) {
+  TB_RETURN_IF_ERROR(RequireEntries(s));
+  json body = call.body;
+  if (!body.is_object()) return Error::InvalidArgument("请求体应为 JSON 对象");
+  auto unit = s.units.GetUnit(Text(body, "entercode"));
+  if (!unit.ok() || unit->state != UnitState::kActive || unit->scheme != Scheme::kPayerEntry) {
+    return Error::NotFound("该执收单位不接受缴款人自助录入");
+  }
+  body["payer"] = json{{"name", Text(body.value("payer", json::object()), "name")},
+                       {"id_number", call.caller.idnum},
+                       {"mobile", call.caller.mobile}};
+  body["original_notice_no"] = "";  // numbered on confirmation
+  body.erase("extra");
+  // Checked as console entry would (items, amounts), without the number.
+  auto draft = NoticeFromBody(body);
+  if (!draft.ok()) return draft.error();
+  if (draft->lines.empty()) return Error::InvalidArgument("请至少填写一个收费项目");
+  auto entry = s.entries->Propose(unit->entercode, call.caller.userid, body.dump());
+  if (!entry.ok()) return entry.error();
+  return EntryToJson(*entry);
+}
+
+Result<json> MyEntries(const Services& s, Call& call) {
+  TB_RETURN_IF_ERROR(RequireEntries(s));
+  auto list = s.entries->List("", call.caller.userid, "", 100);
+  if (!list.ok()) return list.error();
+  json items = json::array();
+  for (const PayerEntry& e : *list) items.push_back(EntryToJson(e));
+  return json{{"items", items}};
+}
+
+// The clerk's queue: ?entercode= (required unless an operator) &state=.
+Result<json> ListEntries(const Services& s, Call& call) {
+  TB_RETURN_IF_ERROR(RequireEntries(s));
+  std::string entercode(call.Query("entercode"));
+  if (!entercode.empty()) {
+    auto unit = s.units.GetUnit(entercode);
+    if (!unit.ok()) return unit.error();
+    TB_RETURN_IF_ERROR(RequireUnit(call.caller, *unit));
+  } else if (!call.caller.SeesAllUnits()) {
+    return Error::InvalidArgument("请指定执收单位 entercode");
+  }
+  auto list = s.entries->List(entercode, "", call.Query("state"), 200);
+  if (!list.ok()) return list.error();
+  json items = json::array();
+  for (const PayerEntry& e : *list) items.push_back(EntryToJson(e));
+  return json{{"items", items}};
+}
+
+Result<PayerEntry> VisibleEntry(const Services& s, const Call& call) {
+  auto id = EntryId(call.args.at(0));
+  if (!id.ok()) return id.error();
+  auto entry = s.entries->Get(*id);
+  if (!entry.ok()) return entry.error();
+  auto unit = s.units.GetUnit(entry->entercode);
+  if (!unit.ok() || !RequireUnit(call.caller, *unit).ok()) {
+    return Error::NotFound("没有这条自助录入");
+  }
+  return entry;
+}
+
+// Confirms: the notice is created (ORIGINALNOTICENO "PE" + the entry id, so a
+// second confirmation cannot make a second notice), then the entry closes.
+Result<json> Confirm(const Services& s, Call& call) {
+  TB_RETURN_IF_ERROR(RequireEntries(s));
+  auto entry = VisibleEntry(s, call);
+  if (!entry.ok()) return entry.error();
+  if (entry->state != "proposed") return Error::Conflict("这条自助录入已处理过");
+  json body = json::parse(entry->body, nullptr, false);
+  char number[24];
+  std::snprintf(number, sizeof number, "PE%010lld", static_cast<long long>(entry->id));
+  body["original_notice_no"] = number;
+  if (call.body.is_object()) {
+    // The clerk may set the expiry and the unit's business reference.
+    for (const char* key : {"expire_date", "expire_time", "ywcode"}) {
+      if (!Text(call.body, key).empty()) body[key] = Text(call.body, key);
+    }
+  }
+  auto draft = NoticeFromBody(body);
+  if (!draft.ok()) return draft.error();
+  auto created = s.notices.Create(std::move(*draft), NoticeSource::kPayer);
+  if (!created.ok() && created.error().code != errc::kAlreadyExists) return created.error();
+  std::string notice_no = created.ok() ? created->notice_no : std::string();
+  if (notice_no.empty()) {
+    auto unit = s.units.GetUnit(entry->entercode);
+    if (!unit.ok()) return unit.error();
+    notice_no = unit->channel_no + number;
+  }
+  TB_RETURN_IF_ERROR(s.entries->Decide(entry->id, true, notice_no, "", call.caller.loginname));
+  auto n = s.notices.Get(notice_no);
+  if (!n.ok()) return n.error();
+  return json{{"entry", EntryToJson(*s.entries->Get(entry->id))},
+              {"notice", json_internal::NoticeToJson(*n)}};
+}
+
+Result<json> Refuse(const Services& s, Call& call) {
+  TB_RETURN_IF_ERROR(RequireEntries(s));
+  auto entry = VisibleEntry(s, call);
+  if (!entry.ok()) return entry.error();
+  std::string reason = Text(call.body, "reason");
+  if (reason.empty()) return Error::InvalidArgument("请填写退回原因");
+  TB_RETURN_IF_ERROR(s.entries->Decide(entry->id, false, "", reason, call.caller.loginname));
+  auto after = s.entries->Get(entry->id);
+  if (!after.ok()) return after.error();
+  return EntryToJson(*after);
+}
+
+// The logged-in payer and the session's CSRF token (for payer/entries).
+Result<json> PayerMe(const Services&, Call& call) {
+  return json{{"userid", call.caller.userid},
+              {"loginname", call.caller.loginname},
+              {"has_idnum", !call.caller.idnum.empty()},
+              {"csrf", call.csrf}};
+}
+
+}  // namespace
+
+void AddEntryRoutes(std::vector<Route>& routes) {
+  routes.push_back({"GET", "payer/me", Access::kPayer, PayerMe});
+  routes.push_back({"POST", "payer/entries", Access::kPayer, Propose});
+  routes.push_back({"GET", "payer/entries", Access::kPayer, MyEntries});
+  routes.push_back({"GET", "entries", Access::kStaff, ListEntries});
+  routes.push_back({"POST", "entries/:id/confirm", Access::kStaff, Confirm});
+  routes.push_back({"POST", "entries/:id/refuse", Access::kStaff, Refuse});
+}
+
+}  // namespace tongban::payment
