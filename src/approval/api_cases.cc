@@ -127,12 +127,15 @@ Result<codec::Value> UploadFile(const Services& s, Call& call) {
   }
   auto stored = s.files.Put(bytes);
   if (!stored.ok()) return stored.error();
+  // The intake form links each upload before the case exists (DownloadFile).
+  TB_RETURN_IF_ERROR(s.engine.RecordUpload(call.actor, stored->sha256));
   codec::Value v = codec::Value::Object(3);
   v.Set("sha256", stored->sha256).Set("media_type", stored->media_type).Set("size", stored->size);
   return v;
 }
 
-// A clerk opens a file only through a case of one of their orgs (or as 监察);
+// A clerk opens a file only through a case of one of their orgs (or as 监察),
+// or one they uploaded themselves (the intake form's link before 收件登记);
 // every other file answers 404, as an absent one, so a clerk of one
 // department cannot read another's materials by their digest.
 Result<codec::Value> DownloadFile(const Services& s, Call& call) {
@@ -442,11 +445,11 @@ Result<codec::Value> SystemCase(const Services& s, Call& call) {
 
 void AddCaseRoutes(std::vector<Route>& routes) {
   routes.push_back({"GET", "me", Access::kStaff, Me});
-  routes.push_back({"POST", "cases", Access::kStaff, RegisterCase});
+  routes.push_back({"POST", "cases", Access::kStaff, RegisterCase, /*short_write=*/true});
   routes.push_back({"GET", "cases", Access::kStaff, ListCases});
   routes.push_back({"GET", "cases/:number", Access::kStaff, GetCase});
   routes.push_back({"GET", "cases/:number/history", Access::kStaff, CaseHistory});
-  routes.push_back({"POST", "cases/:number/actions", Access::kStaff, Act});
+  routes.push_back({"POST", "cases/:number/actions", Access::kStaff, Act, /*short_write=*/true});
   routes.push_back({"POST", "files", Access::kStaff, UploadFile});
   routes.push_back({"GET", "files/:sha256", Access::kStaff, DownloadFile});
   // The hall's online application (网上申报) under the applicant's own SSO
@@ -454,7 +457,8 @@ void AddCaseRoutes(std::vector<Route>& routes) {
   // application, and records the channel as 1 (网上申报).
   routes.push_back({"GET", "applicant/me", Access::kApplicant, Me});
   routes.push_back({"POST", "applicant/files", Access::kApplicant, UploadFile});
-  routes.push_back({"POST", "applicant/cases", Access::kApplicant, RegisterCase});
+  routes.push_back({"POST", "applicant/cases", Access::kApplicant, RegisterCase,
+                    /*short_write=*/true});
   // 我的办件: the applicant's own online applications and their materials.
   routes.push_back({"GET", "applicant/cases", Access::kApplicant, ApplicantCases});
   routes.push_back({"GET", "applicant/cases/:number", Access::kApplicant, ApplicantCase});
