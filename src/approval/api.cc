@@ -189,13 +189,6 @@ struct ApprovalApi::Impl {
     return actor;
   }
 
-  // Whether `request` runs on the I/O thread: a short write on SQLite.
-  bool OnIoThread(const http::Request& request) const {
-    if (!short_writes_inline || request.method() != "POST") return false;
-    auto found = routes.Find(request.method(), request.path().substr(ApiPrefix().size()));
-    return found.route != nullptr && found.route->short_write;
-  }
-
   void Handle(const http::Request& request, http::Response& response) {
     webapi::SetApiHeaders(response);
     const std::string_view relative = request.path().substr(ApiPrefix().size());
@@ -280,7 +273,6 @@ struct ApprovalApi::Impl {
   webapi::BrowserGate browser;
   webapi::SignedGate signed_calls;
   webapi::RouteTable<Route> routes;
-  const bool short_writes_inline = services.engine.dialect() == SqlDialect::kSqlite;
 };
 
 ApprovalApi::ApprovalApi(Services services) : impl_(std::make_unique<Impl>(std::move(services))) {}
@@ -291,10 +283,8 @@ Status ApprovalApi::Register(http::Router& router) {
   for (const char* method : {"GET", "POST", "PUT", "DELETE"}) {
     router.AddPrefix(
         method, impl.ApiPrefix(),
-        // Every handler reads or writes SQL or files: off the I/O threads,
-        // but for the short writes on SQLite (Route::short_write).
+        // Every handler reads or writes SQL or files: off the I/O threads.
         [&impl](const http::Request& request, http::Response& response) {
-          if (impl.OnIoThread(request)) return impl.Handle(request, response);
           response.Defer([&impl, &request](http::Response& r) { impl.Handle(request, r); });
         },
         "/approval/api/*");

@@ -445,11 +445,11 @@ Result<codec::Value> SystemCase(const Services& s, Call& call) {
 
 void AddCaseRoutes(std::vector<Route>& routes) {
   routes.push_back({"GET", "me", Access::kStaff, Me});
-  routes.push_back({"POST", "cases", Access::kStaff, RegisterCase, /*short_write=*/true});
+  routes.push_back({"POST", "cases", Access::kStaff, RegisterCase});
   routes.push_back({"GET", "cases", Access::kStaff, ListCases});
   routes.push_back({"GET", "cases/:number", Access::kStaff, GetCase});
   routes.push_back({"GET", "cases/:number/history", Access::kStaff, CaseHistory});
-  routes.push_back({"POST", "cases/:number/actions", Access::kStaff, Act, /*short_write=*/true});
+  routes.push_back({"POST", "cases/:number/actions", Access::kStaff, Act});
   routes.push_back({"POST", "files", Access::kStaff, UploadFile});
   routes.push_back({"GET", "files/:sha256", Access::kStaff, DownloadFile});
   // The hall's online application (网上申报) under the applicant's own SSO
@@ -457,8 +457,7 @@ void AddCaseRoutes(std::vector<Route>& routes) {
   // application, and records the channel as 1 (网上申报).
   routes.push_back({"GET", "applicant/me", Access::kApplicant, Me});
   routes.push_back({"POST", "applicant/files", Access::kApplicant, UploadFile});
-  routes.push_back({"POST", "applicant/cases", Access::kApplicant, RegisterCase,
-                    /*short_write=*/true});
+  routes.push_back({"POST", "applicant/cases", Access::kApplicant, RegisterCase});
   // 我的办件: the applicant's own online applications and their materials.
   routes.push_back({"GET", "applicant/cases", Access::kApplicant, ApplicantCases});
   routes.push_back({"GET", "applicant/cases/:number", Access::kApplicant, ApplicantCase});

@@ -79,11 +79,6 @@ struct Route {
   std::string pattern;  // "cases/:number/actions", relative to {approval}/api/
   Access access = Access::kStaff;
   Handler handler;
-  // One short transaction and nothing else that blocks (no upload, file, PDF
-  // or export): on SQLite it runs on the I/O thread rather than the blocking
-  // pool. SQLite takes one writer at a time whichever thread asks, and the hop
-  // to the pool and back (two thread wake-ups) cost a lifecycle ~7% of a core.
-  bool short_write = false;
 };
 
 void AddCaseRoutes(std::vector<Route>& routes);         // api_cases.cc

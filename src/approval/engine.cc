@@ -331,8 +331,6 @@ CaseEngine::CaseEngine(SqlStore& store, Outbox& stage_outbox, MatterCatalogue& m
 
 CaseEngine::~CaseEngine() = default;
 
-SqlDialect CaseEngine::dialect() const { return impl_->store.dialect(); }
-
 namespace {
 
 // Records which case each file belongs to (approval_case_files), once per

@@ -131,7 +131,6 @@ struct EngineOptions {
 class CaseEngine {
  public:
   static std::vector<Migration> Migrations();  // module "approval_cases"
-  SqlDialect dialect() const;  // of the store the cases are in
 
   CaseEngine(SqlStore& store, Outbox& stage_outbox, MatterCatalogue& matters,
              CalendarStore& calendars, Clock& clock, Random& random, EngineOptions options = {});
