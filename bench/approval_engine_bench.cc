@@ -151,9 +151,9 @@ void BM_EngineLifecycle(benchmark::State& state) {
 BENCHMARK(BM_EngineLifecycle)->Unit(benchmark::kMicrosecond)->UseRealTime();
 
 // The statements of BM_EngineLifecycle, without the engine: per transition
-// one transaction reading the case row for update, updating it, adding the
-// step record and the stage record's outbox row (registration: the serial,
-// the case row, its record and outbox row).
+// one transaction reading the case row for update, updating the columns that
+// change, adding the step record and the stage record's outbox row
+// (registration: the serial's upsert, the case row, its record and outbox row).
 void BM_SqlLifecycle(benchmark::State& state) {
   Fixture& f = Shared();
   SqlStore& store = *f.store;
@@ -167,17 +167,7 @@ void BM_SqlLifecycle(benchmark::State& state) {
     auto registered = store.WithTransaction([&](soci::session& sql) -> Status {
       std::string code = f.implement_code, day = "20991231";
       sql_dialect::LockUntilCommit(sql, dialect, 0x6170, code + day);
-      long long last = 0;
-      sql << "SELECT last_serial FROM approval_serials WHERE implement_code = :c AND day = :d" +
-                 std::string(sql_dialect::ForUpdate(dialect)),
-          soci::use(code), soci::use(day), soci::into(last);
-      if (!sql.got_data()) {
-        sql << "INSERT INTO approval_serials (implement_code, day, last_serial) VALUES (:c, :d, 1)",
-            soci::use(code), soci::use(day);
-      } else {
-        sql << "UPDATE approval_serials SET last_serial = :s WHERE implement_code = :c AND day = :d",
-            soci::use(last), soci::use(code), soci::use(day);
-      }
+      if (statements.NextSerial(sql, code, day) < 1) return Error::Internal("serial");
       engine_internal::CaseRow row;
       number = f.implement_code + "B" + std::to_string(++serial) + "-" +
                std::to_string(::getpid());
@@ -217,11 +207,29 @@ void BM_SqlLifecycle(benchmark::State& state) {
       auto moved = store.WithTransaction([&](soci::session& sql) -> Status {
         auto row = statements.Load(sql, number, true);
         if (!row.has_value()) return Error::NotFound("case");
-        row->state = step == 3 ? "completed" : "in_step";
-        row->current_step = step;
-        row->pending_role = step == 3 ? "" : kRoleReview;
-        row->deadline_at = 2;
-        if (!statements.Update(sql, *row)) return Error::Conflict("stale");
+        const engine_internal::CaseRow loaded = *row;
+        // The columns the engine changes: 受理 starts the clock and step 1,
+        // each agree moves to the next step, the last one completes the case.
+        const long long now = 1800000000000LL + step;
+        if (step == 0) {
+          row->state = "in_step";
+          row->accepted_at = now;
+          row->deadline_at = now + 864000000;
+        }
+        if (step < 3) {
+          constexpr std::string_view kRoles[] = {kRoleUndertake, kRoleReview, kRoleApprove};
+          row->current_step = step;
+          row->pending_role = std::string(kRoles[step]);
+          row->step_started_at = now;
+          row->step_deadline_at = now + 86400000;
+        } else {
+          row->state = "completed";
+          row->pending_role.clear();
+          row->pending_org.clear();
+          row->completed_at = now;
+          row->result = 0;
+        }
+        if (!statements.Update(sql, loaded, *row)) return Error::Conflict("stale");
         StepRecord record;
         record.case_id = row->id;
         record.action = step == 0 ? Action::kAccept : Action::kAgree;

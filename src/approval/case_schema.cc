@@ -97,10 +97,24 @@ CREATE TABLE approval_case_files (
 ){END};
 )sql";
 
+// Version 4: who uploaded which file through the staff API, so a clerk can
+// open a material they just uploaded before the case it belongs to is
+// registered (the intake form links each upload). The uploader has the bytes
+// already; nobody else gains a way in.
+constexpr const char* kCasesV4 = R"sql(
+CREATE TABLE approval_uploads (
+  sha256 {KEY} NOT NULL,
+  userid {KEY} NOT NULL,
+  uploaded_at BIGINT NOT NULL,
+  PRIMARY KEY (sha256, userid)
+){END};
+)sql";
+
 std::vector<Migration> CaseEngine::Migrations() {
   return {PortableMigration("approval_cases", 1, kCasesV1),
           PortableMigration("approval_cases", 2, kCasesV2),
-          PortableMigration("approval_cases", 3, kCasesV3)};
+          PortableMigration("approval_cases", 3, kCasesV3),
+          PortableMigration("approval_cases", 4, kCasesV4)};
 }
 
 }  // namespace tongban::approval

@@ -400,25 +400,11 @@ Result<Registered> CaseEngine::Register(const Actor& actor, const Registration& 
     const SqlDialect dialect = im.store.dialect();
     std::string code = matter.implement_code;
     sql_dialect::LockUntilCommit(sql, dialect, kSerialLockClass, code + day);
-    int last = 0;
-    std::string d = day;
-    sql << "SELECT last_serial FROM approval_serials WHERE implement_code = :c AND day = :d" +
-               std::string(sql_dialect::ForUpdate(dialect).empty() ? "" : " ") +
-               std::string(sql_dialect::ForUpdate(dialect)),
-        soci::use(code), soci::use(d), soci::into(last);
-    int serial = 1;
-    if (!sql.got_data()) {
-      sql << "INSERT INTO approval_serials (implement_code, day, last_serial) VALUES (:c, :d, 1)",
-          soci::use(code), soci::use(d);
-    } else {
-      if (last >= kMaxSerial) {
-        return Error::Conflict("当日办件编号已用尽（" + code + " " + day + "）");
-      }
-      serial = last + 1;
-      sql << "UPDATE approval_serials SET last_serial = :s WHERE implement_code = :c AND day = :d",
-          soci::use(serial), soci::use(code), soci::use(d);
+    const int serial = im.statements.NextSerial(sql, code, day);
+    if (serial > kMaxSerial) {  // the error rolls the count back
+      return Error::Conflict("当日办件编号已用尽（" + code + " " + day + "）");
     }
-    char serial_text[8];
+    char serial_text[16];  // four digits; room for any int keeps -Wformat-truncation quiet
     std::snprintf(serial_text, sizeof(serial_text), "%04d", serial);
 
     Case c;
@@ -576,9 +562,10 @@ Result<Case> CaseEngine::Act(const Actor& actor, std::string_view case_number,
     int step_stopped_days = row->step_stopped_days;
     Apply(c, step_stopped_days, *t, *matter, *cal, checked, now);
 
+    const CaseRow loaded = *row;
     row->Assign(c);
     row->step_stopped_days = step_stopped_days;
-    if (!im.statements.Update(sql, *row)) return Stale();
+    if (!im.statements.Update(sql, loaded, *row)) return Stale();
     c.revision = row->revision + 1;
     std::vector<std::string> files = checked.attachments;
     if (checked.action == Action::kResubmit) {
@@ -873,7 +860,27 @@ Result<bool> CaseEngine::StaffMayReadFile(const Actor& actor, std::string_view s
         if (actor.InOrg(org) || (!pending_org.empty() && actor.InOrg(pending_org))) return true;
       } while (st.fetch());
     }
-    return false;
+    long long uploaded = 0;
+    sql << "SELECT COUNT(*) FROM approval_uploads WHERE sha256 = :s AND userid = :u",
+        soci::use(sha), soci::use(actor.userid), soci::into(uploaded);
+    return uploaded > 0;
+  });
+}
+
+Status CaseEngine::RecordUpload(const Actor& actor, std::string_view sha256) {
+  if (actor.kind != Actor::Kind::kStaff || actor.userid.empty()) return Status::Ok();
+  std::string sha(sha256);
+  const long long now = impl_->clock.NowMillis();
+  return impl_->store.WithTransaction([&](soci::session& sql) -> Status {
+    // Checked first: a failed INSERT would abort a PostgreSQL transaction.
+    long long known = 0;
+    sql << "SELECT COUNT(*) FROM approval_uploads WHERE sha256 = :s AND userid = :u",
+        soci::use(sha), soci::use(actor.userid), soci::into(known);
+    if (known == 0) {
+      sql << "INSERT INTO approval_uploads (sha256, userid, uploaded_at) VALUES (:s, :u, :t)",
+          soci::use(sha), soci::use(actor.userid), soci::use(now);
+    }
+    return Status::Ok();
   });
 }
 
@@ -955,9 +962,10 @@ Result<int64_t> CaseEngine::RecomputeDeadlines(std::string_view division) {
       detail.AppendNew("deadline_to", deadline);
       detail.AppendNew("step_deadline_from", row->step_deadline_at);
       detail.AppendNew("step_deadline_to", step_deadline);
+      const CaseRow loaded = *row;
       row->deadline_at = deadline;
       row->step_deadline_at = step_deadline;
-      if (!im.statements.Update(sql, *row)) return Stale();
+      if (!im.statements.Update(sql, loaded, *row)) return Stale();
       StepRecord record;
       record.case_id = row->id;
       record.action = Action::kRecompute;

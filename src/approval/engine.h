@@ -159,8 +159,12 @@ class CaseEngine {
   Result<bool> ApplicantHasFile(std::string_view userid, std::string_view sha256);
   // Whether a staff actor may open a stored file: a material or attachment of
   // a case of one of the actor's orgs (the case's org, or the org its pending
-  // step waits in), or any file for a 监察 (supervise) holder.
+  // step waits in), a file the actor uploaded (RecordUpload), or any file for
+  // a 监察 (supervise) holder.
   Result<bool> StaffMayReadFile(const Actor& actor, std::string_view sha256);
+  // Notes that a staff actor uploaded `sha256` (once per user and file), so
+  // they can open it before any case refers to it. Others' rights are unchanged.
+  Status RecordUpload(const Actor& actor, std::string_view sha256);
 
   // A department system's own case (the hall interface, stages in): upserts a
   // read-only case keyed by SBLSH (reported = true) and applies the records in

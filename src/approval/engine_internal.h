@@ -93,7 +93,19 @@ class CaseStatements {
 
   std::optional<CaseRow> Load(soci::session& sql, std::string_view number, bool for_update);
   bool Update(soci::session& sql, const CaseRow& row);
+  // The same UPDATE as far as the row is concerned, naming only the mutable
+  // columns that differ between `before` (as loaded) and `after`: SQLite
+  // rewrites an index whenever its columns are SET, changed or not, and each
+  // rewritten page is another 4 KiB WAL frame (an agree between steps leaves
+  // state and completed_at, hence approval_cases_running, alone). Guarded by
+  // before.revision; on SQLite one prepared statement per set of columns.
+  bool Update(soci::session& sql, const CaseRow& before, const CaseRow& after);
   long long Insert(soci::session& sql, const CaseRow& row);
+  // The next daily serial of `implement_code` on `day` (1 for the first case),
+  // counted in approval_serials within the transaction; the caller refuses
+  // anything above 9999, which rolls the count back. On SQLite one prepared
+  // upsert; elsewhere the row is read FOR UPDATE and written.
+  int NextSerial(soci::session& sql, const std::string& implement_code, const std::string& day);
   void InsertStep(soci::session& sql, const StepRecord& record);
 
  private:

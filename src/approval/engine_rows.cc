@@ -1,5 +1,7 @@
 // The approval_cases row and step records in SQL, and the JSON columns
 // (applicant, materials, attachments) of the case engine.
+#include <cstdint>
+#include <string>
 #include <utility>
 
 #include "approval/engine_internal.h"
@@ -238,6 +240,83 @@ void BindStep(soci::details::prepare_temp_type& p, const StepRow& s) {
       soci::use(s.to_state), soci::use(s.at);
 }
 
+// The mutable columns of a transition's UPDATE, in kUpdateSql's order: the
+// name, whether `a` and `b` differ in it, and its binding to `r`.
+struct MutableColumn {
+  const char* name;
+  bool (*differs)(const CaseRow& a, const CaseRow& b);
+  void (*bind)(soci::details::prepare_temp_type& p, const CaseRow& r);
+};
+
+#define TB_CASE_COLUMN(column, member)                                                  \
+  MutableColumn {                                                                       \
+    column, [](const CaseRow& a, const CaseRow& b) { return a.member != b.member; },    \
+        [](soci::details::prepare_temp_type& p, const CaseRow& r) { p, soci::use(r.member); } \
+  }
+const MutableColumn kMutableColumns[] = {
+    TB_CASE_COLUMN("state", state),
+    TB_CASE_COLUMN("current_step", current_step),
+    TB_CASE_COLUMN("pending_role", pending_role),
+    TB_CASE_COLUMN("pending_org", pending_org),
+    TB_CASE_COLUMN("pending_user", pending_user),
+    TB_CASE_COLUMN("corrections", corrections),
+    TB_CASE_COLUMN("materials_json", materials_json),
+    TB_CASE_COLUMN("accepted_at", accepted_at),
+    TB_CASE_COLUMN("completed_at", completed_at),
+    TB_CASE_COLUMN("deadline_at", deadline_at),
+    TB_CASE_COLUMN("step_started_at", step_started_at),
+    TB_CASE_COLUMN("step_deadline_at", step_deadline_at),
+    TB_CASE_COLUMN("stopped_since", stopped_since),
+    TB_CASE_COLUMN("stopped_days", stopped_days),
+    TB_CASE_COLUMN("step_stopped_days", step_stopped_days),
+    TB_CASE_COLUMN("result", result),
+    TB_CASE_COLUMN("result_reason", result_reason),
+};
+#undef TB_CASE_COLUMN
+constexpr size_t kMutableCount = sizeof(kMutableColumns) / sizeof(kMutableColumns[0]);
+static_assert(kMutableCount < 32, "a column set is a uint32_t");
+
+// Which mutable columns differ between `before` and `after`, one bit each.
+uint32_t ChangedColumns(const CaseRow& before, const CaseRow& after) {
+  uint32_t mask = 0;
+  for (size_t i = 0; i < kMutableCount; ++i) {
+    if (kMutableColumns[i].differs(before, after)) mask |= 1u << i;
+  }
+  return mask;
+}
+
+// The UPDATE of the columns in `mask` (and the revision), guarded by the revision.
+std::string NarrowUpdateSql(uint32_t mask) {
+  std::string query = "UPDATE approval_cases SET ";
+  for (size_t i = 0; i < kMutableCount; ++i) {
+    if ((mask & (1u << i)) == 0) continue;
+    query.append(kMutableColumns[i].name).append(" = :c").append(std::to_string(i)).append(", ");
+  }
+  query.append("revision = revision + 1 WHERE id = :id AND revision = :rev");
+  return query;
+}
+
+void BindNarrowUpdate(soci::details::prepare_temp_type& p, uint32_t mask, const CaseRow& r) {
+  for (size_t i = 0; i < kMutableCount; ++i) {
+    if ((mask & (1u << i)) != 0) kMutableColumns[i].bind(p, r);
+  }
+  p, soci::use(r.id), soci::use(r.revision);
+}
+
+bool ExecuteAffectingOne(soci::statement& st) {
+  st.execute(true);
+  return st.get_affected_rows() == 1;
+}
+
+// A few dozen column sets occur (one per kind of transition); past this many a
+// session's odd ones run the full UPDATE rather than growing the cache.
+constexpr size_t kMaxNarrowStatements = 64;
+
+constexpr const char* kNextSerialSql =
+    "INSERT INTO approval_serials (implement_code, day, last_serial) VALUES (:c, :d, 1) "
+    "ON CONFLICT (implement_code, day) DO UPDATE SET last_serial = last_serial + 1 "
+    "RETURNING last_serial";
+
 }  // namespace
 
 // Members are bound by reference into the statements, so they are declared
@@ -252,7 +331,20 @@ struct CaseStatements::Prepared {
                       BindInsert(p, write);
                       p, soci::into(inserted_id);
                     })),
-        insert_step(Make(sql, kInsertStepSql, [&](auto& p) { BindStep(p, step); })) {}
+        insert_step(Make(sql, kInsertStepSql, [&](auto& p) { BindStep(p, step); })),
+        next_serial(Make(sql, kNextSerialSql, [&](auto& p) {
+          p, soci::use(serial_code), soci::use(serial_day), soci::into(serial);
+        })) {}
+
+  // The narrow UPDATE of `mask`, prepared on first use; null when the cache is full.
+  soci::statement* Narrow(soci::session& sql, uint32_t mask) {
+    auto found = narrow.find(mask);
+    if (found != narrow.end()) return found->second.get();
+    if (narrow.size() >= kMaxNarrowStatements) return nullptr;
+    soci::details::prepare_temp_type p = (sql.prepare << NarrowUpdateSql(mask));
+    BindNarrowUpdate(p, mask, write);
+    return narrow.emplace(mask, std::make_unique<soci::statement>(p)).first->second.get();
+  }
 
   template <typename Bind>
   static soci::statement Make(soci::session& sql, const std::string& query, Bind bind) {
@@ -274,10 +366,14 @@ struct CaseStatements::Prepared {
   CaseRow write;
   long long inserted_id = 0;
   StepRow step;
+  std::string serial_code, serial_day;
+  int serial = 0;
   soci::statement load;
   soci::statement update;
   soci::statement insert;
   soci::statement insert_step;
+  soci::statement next_serial;
+  std::map<uint32_t, std::unique_ptr<soci::statement>> narrow;
 };
 
 CaseStatements::CaseStatements(SqlDialect dialect) : dialect_(dialect) {}
@@ -333,6 +429,49 @@ bool CaseStatements::Update(soci::session& sql, const CaseRow& row) {
     p.write = row;
     p.update.execute(true);
     return p.update.get_affected_rows() == 1;
+  });
+}
+
+bool CaseStatements::Update(soci::session& sql, const CaseRow& before, const CaseRow& after) {
+  if (dialect_ != SqlDialect::kSqlite || after.id != before.id ||
+      after.revision != before.revision) {
+    return Update(sql, after);
+  }
+  return Run(sql, [&](Prepared& p) {
+    soci::statement* narrow = p.Narrow(sql, ChangedColumns(before, after));
+    p.write = after;
+    return ExecuteAffectingOne(narrow != nullptr ? *narrow : p.update);
+  });
+}
+
+int CaseStatements::NextSerial(soci::session& sql, const std::string& implement_code,
+                               const std::string& day) {
+  if (dialect_ != SqlDialect::kSqlite) {
+    int last = 0;
+    std::string code = implement_code, d = day;
+    sql << "SELECT last_serial FROM approval_serials WHERE implement_code = :c AND day = :d " +
+               std::string(sql_dialect::ForUpdate(dialect_)),
+        soci::use(code), soci::use(d), soci::into(last);
+    if (!sql.got_data()) {
+      sql << "INSERT INTO approval_serials (implement_code, day, last_serial) VALUES (:c, :d, 1)",
+          soci::use(code), soci::use(d);
+      return 1;
+    }
+    int next = last + 1;
+    sql << "UPDATE approval_serials SET last_serial = :s WHERE implement_code = :c AND day = :d",
+        soci::use(next), soci::use(code), soci::use(d);
+    return next;
+  }
+  return Run(sql, [&](Prepared& p) {
+    p.serial_code = implement_code;
+    p.serial_day = day;
+    p.serial = 0;
+    p.next_serial.execute(true);
+    int serial = p.serial;
+    // Stepping to the end resets the statement, so nothing stays open past COMMIT.
+    while (p.next_serial.fetch()) {
+    }
+    return serial;
   });
 }
 

@@ -247,6 +247,20 @@ class ApprovalGaps(unittest.TestCase):
         self.assertEqual(self.peer.get("files/" + note).status_code, 200)
         self.refused(self.foreign.get("files/" + note), 404)
 
+    def test_a_clerk_opens_their_own_upload_before_the_case_is_registered(self):
+        # The intake form links each upload before 收件登记 creates the case.
+        material = self.upload(self.clerk, "files", pdf("uploaded before intake"))
+        r = self.clerk.get("files/" + material)
+        self.assertEqual(r.status_code, 200, r.text[:200])
+        self.assertEqual(r.content, pdf("uploaded before intake"))
+        # Nobody else gains a way in: neither a colleague nor another department.
+        self.refused(self.peer.get("files/" + material), 404)
+        self.refused(self.foreign.get("files/" + material), 404)
+        self.register(seq=332, materials=[
+            {"name": "申请表", "form": "electronic", "sha256": material}])
+        self.assertEqual(self.peer.get("files/" + material).status_code, 200)
+        self.refused(self.foreign.get("files/" + material), 404)
+
     # ---- 3. 常用意见 edited in place ----
 
     def test_opinion_is_edited_in_place_by_its_owner(self):

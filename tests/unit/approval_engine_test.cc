@@ -249,6 +249,14 @@ TEST_P(ApprovalEngine, AnExhaustedDailySerialIsAClearError) {
   ASSERT_FALSE(reg.ok());
   EXPECT_EQ(reg.error().code, errc::kConflict);
   EXPECT_NE(reg.error().message.find("当日办件编号已用尽"), std::string::npos);
+  // The refusal rolled the count back: the serial stays at 9999, not 10000.
+  int last = 0;
+  Status read = store_->WithSession([&](soci::session& sql) -> Status {
+    sql << "SELECT MAX(last_serial) FROM approval_serials", soci::into(last);
+    return Status::Ok();
+  });
+  ASSERT_TRUE(read.ok());
+  EXPECT_EQ(last, 9999);
 }
 
 TEST_P(ApprovalEngine, TheLookupPasswordOpensTheCaseAndNothingElseDoes) {
@@ -456,6 +464,62 @@ TEST_P(ApprovalEngine, ASuspensionStopsTheClockUntilItsEnd) {
   MustAct(undertaker_, number, Do(Action::kAgree));
   MustAct(reviewer_, number, Do(Action::kAgree));
   EXPECT_EQ(MustAct(approver_, number, Do(Action::kAgree)).result, CompletionResult::kApproved);
+}
+
+// A transition writes only the columns it changes (on SQLite): whatever each
+// kind of transition returns is what a fresh read finds, column by column.
+TEST_P(ApprovalEngine, EachTransitionStoresExactlyTheCaseItReturns) {
+  std::string number = MustRegister().case_.number;
+  auto same_as_stored = [&](const Case& c, const char* after) {
+    SCOPED_TRACE(after);
+    auto stored = engine_->Get(number);
+    ASSERT_TRUE(stored.ok()) << stored.error().message;
+    EXPECT_EQ(stored->state, c.state);
+    EXPECT_EQ(stored->current_step, c.current_step);
+    EXPECT_EQ(stored->pending_role, c.pending_role);
+    EXPECT_EQ(stored->pending_org, c.pending_org);
+    EXPECT_EQ(stored->pending_user, c.pending_user);
+    EXPECT_EQ(stored->corrections, c.corrections);
+    EXPECT_EQ(stored->materials.size(), c.materials.size());
+    EXPECT_EQ(stored->accepted_at_ms, c.accepted_at_ms);
+    EXPECT_EQ(stored->completed_at_ms, c.completed_at_ms);
+    EXPECT_EQ(stored->deadline_ms, c.deadline_ms);
+    EXPECT_EQ(stored->step_started_at_ms, c.step_started_at_ms);
+    EXPECT_EQ(stored->step_deadline_ms, c.step_deadline_ms);
+    EXPECT_EQ(stored->stopped_since_ms, c.stopped_since_ms);
+    EXPECT_EQ(stored->stopped_working_days, c.stopped_working_days);
+    EXPECT_EQ(stored->result, c.result);
+    EXPECT_EQ(stored->result_reason, c.result_reason);
+    EXPECT_EQ(stored->revision, c.revision);
+  };
+  At(Cst(2026, 3, 2, 10));
+  same_as_stored(MustAct(acceptor_, number, Do(Action::kAccept)), "accept");
+  At(Cst(2026, 3, 3, 10));
+  Command notice = Do(Action::kRequestCorrection, "请补交规划图");
+  notice.missing_materials = {"规划图"};
+  same_as_stored(MustAct(undertaker_, number, notice), "correction");
+  At(Cst(2026, 3, 5, 10));
+  Command resubmit = Do(Action::kResubmit);
+  resubmit.materials = {{"规划图", MaterialForm::kPaper, 2, "", "", 0}};
+  same_as_stored(MustAct(intake_, number, resubmit), "resubmit");
+  Command transfer = Do(Action::kTransfer, "转同事");
+  transfer.to_user = undertaker2_.userid;
+  same_as_stored(MustAct(undertaker_, number, transfer), "transfer");
+  Command start = Do(Action::kSuspend, "需专家评审");
+  start.suspension_kind = "专家评审";
+  At(Cst(2026, 3, 6, 9));
+  same_as_stored(MustAct(undertaker2_, number, start), "suspend");
+  At(Cst(2026, 3, 10, 9));
+  same_as_stored(MustAct(undertaker2_, number, Do(Action::kResume, "评审通过")), "resume");
+  same_as_stored(MustAct(undertaker2_, number, Do(Action::kAgree)), "agree 1");
+  same_as_stored(MustAct(reviewer_, number, Do(Action::kReturn, "退回承办")), "return");
+  same_as_stored(MustAct(undertaker_, number, Do(Action::kAgree)), "agree 1 again");
+  same_as_stored(MustAct(reviewer_, number, Do(Action::kAgree)), "agree 2");
+  Case done = MustAct(approver_, number, Do(Action::kAgree));
+  same_as_stored(done, "agree 3");
+  EXPECT_EQ(done.state, CaseState::kCompleted);
+  EXPECT_EQ(done.result, CompletionResult::kApproved);
+  EXPECT_EQ(done.revision, 11);
 }
 
 TEST_P(ApprovalEngine, TheApplicantOrAnIntakeClerkWithdrawsBeforeAcceptance) {
