@@ -217,6 +217,7 @@ Status LoadConfigFile(const std::string& path, Config& c) {
   TB_RETURN_IF_ERROR(approval.Finish());
   TableReader payment(root, "payment");
   payment.Read("enabled", c.payment.enabled);
+  payment.Read("console_dir", c.payment.console_dir);
   payment.Read("expiry_sweep_interval_s", c.payment.expiry_sweep_interval_s);
   payment.Read("channel", c.payment.channel);
   payment.Read("sandbox", c.payment.sandbox);

@@ -156,6 +156,7 @@ struct PaymentConfig {
   bool enabled = true;  // false: no payment tables' services, no /payment/api/
   // How often unpaid notices past their expiry become 已过期.
   int expiry_sweep_interval_s = 60;
+  std::string console_dir;  // the built staff console at /payment/; "" = web/payment/dist
   // The payment channel (payment/channel.h): "" = no online payment (the pay
   // call answers 503); a registered channel's name; "sandbox" = `tongban
   // paysim`, refused unless `sandbox` (the config says production otherwise).

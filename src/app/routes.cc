@@ -440,6 +440,13 @@ Status Routes::Register(http::Router& router) {
   TB_RETURN_IF_ERROR(MountExchangeTransfers(impl.node, impl.sso_context, router));
   if (PaymentWiring* payment = impl.node.payment(); payment != nullptr) {
     TB_RETURN_IF_ERROR(payment->Register(router, impl.sso_context));
+    // The staff console; the payer's pages are the hall's (/hall/#/pay).
+    std::filesystem::path dir = BuiltWebDir(impl.node.config().payment.console_dir, "payment");
+    if (dir.empty()) {
+      spdlog::warn("payment: web/payment/dist is not built (make build); /payment/ is not served");
+    } else {
+      TB_RETURN_IF_ERROR(ServeWebApp(router, "/payment", dir));
+    }
   }
   if (impl.exchange) TB_RETURN_IF_ERROR(impl.exchange->Register(router, impl.sso_context));
   if (impl.approval_api) {

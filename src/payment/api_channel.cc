@@ -87,7 +87,8 @@ Result<int64_t> IdArg(const std::string& text) {
 // Pays a notice online: places an order for the amount due now (total + late
 // fee) and answers where the payer pays. Public like the notice itself: the
 // number is what the payer holds. return_url may only be a path of this site
-// (no open redirect); default the payer pages' /payment/paid?notice_no=….
+// (no open redirect); default the hall's page of the notice, which follows it
+// until the notification has marked it paid.
 Result<json> Pay(const Services& s, Call& call) {
   TB_RETURN_IF_ERROR(RequireChannel(s));
   auto n = PublicLookup(s, call, call.args.at(0));
@@ -101,7 +102,7 @@ Result<json> Pay(const Services& s, Call& call) {
     return Error::Conflict("缴款单已超过缴款期限，请联系执收单位");
   }
   std::string back = Text(call.body, "return_url");
-  if (back.empty()) back = "/payment/paid?notice_no=" + n->notice_no;
+  if (back.empty()) back = "/hall/#/pay/" + n->notice_no + "?returned=1";
   if (!back.starts_with('/') || back.starts_with("//") || back.find('\\') != std::string::npos) {
     return Error::InvalidArgument("return_url 只能是本站的路径（以 / 开头）");
   }
