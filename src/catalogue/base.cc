@@ -259,7 +259,7 @@ Status BaseResources::Put(BaseKind kind, const std::vector<std::vector<std::stri
         soci::use(columns[0], "k");
     soci::statement st(sql);
     for (size_t i = 0; i < fields.size(); ++i) {
-      st.exchange(soci::use(columns[i], "v" + std::to_string(i)));
+      st.exchange(soci::use(columns[i], fmt::format("v{}", i)));
     }
     st.alloc();
     st.prepare(fmt::format("INSERT INTO {} ({}) VALUES ({})", TableOf(kind), names, params));

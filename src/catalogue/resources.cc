@@ -562,7 +562,7 @@ Result<std::vector<int64_t>> ResourceStore::SearchIds(soci::session& sql,
   for (size_t i = 0; i < terms.size(); ++i) in += fmt::format("{}:t{}", i ? ", " : "", i);
   soci::statement st(sql);
   for (size_t i = 0; i < terms.size(); ++i) {
-    st.exchange(soci::use(terms[i], "t" + std::to_string(i)));
+    st.exchange(soci::use(terms[i], fmt::format("t{}", i)));
   }
   st.exchange(soci::into(id));
   st.alloc();

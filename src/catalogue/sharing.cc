@@ -220,10 +220,10 @@ std::vector<std::pair<Grant, std::string>> SelectGrants(soci::session& sql, cons
   soci::statement st(sql);
   row.Into(st);
   for (size_t i = 0; i < q.texts.size(); ++i) {
-    st.exchange(soci::use(q.texts[i], "s" + std::to_string(i)));
+    st.exchange(soci::use(q.texts[i], fmt::format("s{}", i)));
   }
   for (size_t i = 0; i < q.numbers.size(); ++i) {
-    st.exchange(soci::use(q.numbers[i], "n" + std::to_string(i)));
+    st.exchange(soci::use(q.numbers[i], fmt::format("n{}", i)));
   }
   st.alloc();
   st.prepare(fmt::format("SELECT {} FROM catalogue_grants WHERE {}{}", kGrantColumns, q.where,
@@ -242,7 +242,7 @@ std::string InTexts(GrantsQuery& q, std::string_view column, const std::vector<s
   std::string in;
   for (const std::string& s : v) {
     if (!in.empty()) in += ", ";
-    in += ":s" + std::to_string(q.texts.size());
+    in += fmt::format(":s{}", q.texts.size());
     q.texts.push_back(s);
   }
   if (in.empty()) return "1 = 0";
