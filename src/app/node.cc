@@ -50,6 +50,9 @@ Status Node::OpenAll() {
   if (config_.exchange.enabled) {
     for (auto& m : exchange::ExchangeMeta::Migrations()) migrations.push_back(std::move(m));
   }
+  if (config_.catalogue.enabled) {
+    for (auto& m : CatalogueWiring::Migrations()) migrations.push_back(std::move(m));
+  }
   TB_RETURN_IF_ERROR(sql_->Migrate(migrations));
 
   if (config_.storage.tickets == "memory") {
@@ -92,6 +95,7 @@ Status Node::OpenAll() {
   if (config_.payment.enabled) {
     payment_ = std::make_unique<PaymentWiring>(*sql_, clock(), *key, config_.payment);
   }
+  if (config_.catalogue.enabled) catalogue_ = std::make_unique<CatalogueWiring>(*sql_, clock(), *key);
   return Status::Ok();
 }
 

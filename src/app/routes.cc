@@ -71,6 +71,10 @@ sso::SsoSettings SsoSettingsFrom(const Config& config) {
     s.cookie_path = "/";
     s.own_paths = {"/approval/", "/hall/"};
   }
+  if (config.catalogue.enabled) {  // so is the catalogue (/catalogue/)
+    s.cookie_path = "/";
+    s.own_paths.push_back("/catalogue/");
+  }
   return s;
 }
 
@@ -417,6 +421,12 @@ Status Routes::Register(http::Router& router) {
     TB_RETURN_IF_ERROR(payment->Register(router, impl.sso_context));
   }
   if (impl.exchange) TB_RETURN_IF_ERROR(impl.exchange->Register(router, impl.sso_context));
+  if (CatalogueWiring* catalogue = impl.node.catalogue(); catalogue != nullptr) {
+    TB_RETURN_IF_ERROR(catalogue->Register(router, impl.sso_context,
+                                           impl.exchange ? &impl.exchange->meta() : nullptr));
+    std::filesystem::path dir = BuiltWebDir(impl.node.config().catalogue.web_dir, "catalogue");
+    if (!dir.empty()) TB_RETURN_IF_ERROR(ServeWebApp(router, "/catalogue", dir));
+  }
   if (impl.approval_api) {
     TB_RETURN_IF_ERROR(impl.approval_api->Register(router));
     const ApprovalConfig& approval = impl.node.config().approval;

@@ -618,7 +618,8 @@ Result<Grant> SharingStore::LiveGrant(BaseKind kind, std::string_view app,
       q.where += "grantee_app = :s1";
       q.texts.push_back(std::string(app));
     } else {
-      q.where += InTexts(q, "grantee_org", orgs);
+      // Staff use the grants made for staff; a system's grant is its own.
+      q.where += InTexts(q, "grantee_org", orgs) + " AND grantee_app = ''";
     }
     if (grant_id != 0) {
       q.where += " AND id = :n1";

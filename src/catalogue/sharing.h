@@ -89,7 +89,7 @@ class SharingStore {
   Result<Grant> GetGrant(int64_t id);
 
   // The live grant a query runs under, read now from the database. For a
-  // system: grantee_app = app; for staff: grantee_org in orgs. `grant_id` 0 =
+  // system: grantee_app = app; for staff: grantee_org in orgs and no grantee_app. `grant_id` 0 =
   // the newest live one for `kind`. kPermissionDenied when none is live.
   Result<Grant> LiveGrant(BaseKind kind, std::string_view app, const std::vector<std::string>& orgs,
                           int64_t grant_id);
