@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# Builds the three web apps into their dist/ directories, which tongban serves:
+# Builds the web apps into their dist/ directories, which tongban serves:
 #   web/admin    → /sso/admin/  (the admin console)
 #   web/approval → /approval/   (the approval staff workbench)
 #   web/hall     → /hall/       (the public service hall)
+#   web/catalogue → /catalogue/ (the catalogue and sharing pages)
 # Idempotent: an app's npm packages are installed only when its node_modules is
 # missing or older than its package-lock.json, so it works offline once they
 # are installed. Prints one line saying what is wrong on failure.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-APPS=(admin approval hall)
+APPS=(admin approval hall catalogue)
 
 fail() {
   echo "build-web: $*" >&2
