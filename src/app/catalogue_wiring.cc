@@ -17,9 +17,10 @@ CatalogueWiring::CatalogueWiring(SqlStore& sql, Clock& clock, std::string_view s
       sharing_(sql, clock, resources_),
       // Every node of a cluster shares the secret key, so the audit's keyed
       // hashes of ID numbers match whichever node wrote them.
-      base_(sql, clock, sharing_, crypto::HmacSha256(secret_key, "tongban catalogue audit v1")) {}
+      base_(sql, clock, sharing_, crypto::HmacSha256(secret_key, "tongban catalogue audit v1")),
+      sweeper_(sharing_, std::chrono::minutes(1)) {}
 
-CatalogueWiring::~CatalogueWiring() = default;
+CatalogueWiring::~CatalogueWiring() { sweeper_.Stop(); }
 
 Status CatalogueWiring::Register(http::Router& router, sso::SsoContext& sso,
                                  exchange::ExchangeMeta* meta) {

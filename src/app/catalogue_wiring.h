@@ -15,6 +15,7 @@
 #include "catalogue/demo.h"
 #include "catalogue/resources.h"
 #include "catalogue/sharing.h"
+#include "catalogue/task_sweeper.h"
 #include "core/clock.h"
 #include "directory/directory.h"
 #include "http/router.h"
@@ -41,11 +42,15 @@ class CatalogueWiring {
   // be null: exchange disabled) makes and stops the tasks of exchange-mode grants.
   Status Register(http::Router& router, sso::SsoContext& sso, exchange::ExchangeMeta* exchange);
   Result<catalogue::DemoCatalogue> SeedDemo(directory::Directory& directory);
+  // The sweeper stopping exchange tasks of expired grants (once a minute).
+  void StartBackground() { sweeper_.Start(); }
+  void StopBackground() { sweeper_.Stop(); }
 
  private:
   catalogue::ResourceStore resources_;
   catalogue::SharingStore sharing_;
   catalogue::BaseResources base_;
+  catalogue::TaskSweeper sweeper_;
   std::unique_ptr<catalogue::CatalogueApi> api_;
 };
 

@@ -450,10 +450,12 @@ void Routes::StartBackground() {
   if (impl_->sweeper) impl_->sweeper->Start();
   if (impl_->node.payment()) impl_->node.payment()->StartBackground();
   if (impl_->exchange) impl_->exchange->Start();
+  if (impl_->node.catalogue()) impl_->node.catalogue()->StartBackground();
   impl_->change_follower.Start();
 }
 
 void Routes::StopBackground() {
+  if (impl_->node.catalogue()) impl_->node.catalogue()->StopBackground();
   if (impl_->exchange) impl_->exchange->Stop();
   if (impl_->sweeper) impl_->sweeper->Stop();
   if (impl_->node.payment()) impl_->node.payment()->StopBackground();

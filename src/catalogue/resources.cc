@@ -628,14 +628,23 @@ Result<SearchPage> ResourceStore::Search(const SearchQuery& q) {
       page.more = true;
       ids.resize(limit);
     }
-    for (int64_t rid : ids) {
-      auto r = LoadOne(sql, "id = :k AND state = 'published'", {}, rid, "published_body", "");
-      if (!r.ok()) {
-        if (r.error().code == errc::kNotFound) continue;  // withdrawn meanwhile
-        return std::move(r).error();
+    if (ids.empty()) return page;
+    // One read for the page (ids are integers from the index: inlined).
+    std::string in;
+    for (int64_t rid : ids) in += fmt::format("{}{}", in.empty() ? "" : ", ", rid);
+    auto rows = LoadMany(sql,
+                         fmt::format("SELECT {}, published_body FROM catalogue_resources WHERE id "
+                                     "IN ({}) AND state = :p",
+                                     kColumns, in),
+                         "published");  // a resource withdrawn meanwhile drops out
+    if (!rows.ok()) return std::move(rows).error();
+    for (int64_t rid : ids) {  // in the index's order
+      for (Resource& r : *rows) {
+        if (r.id != rid) continue;
+        r.version = r.published_version;
+        page.items.push_back(std::move(r));
+        break;
       }
-      r->version = r->published_version;
-      page.items.push_back(std::move(*r));
     }
     return page;
   });

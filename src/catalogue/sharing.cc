@@ -52,6 +52,7 @@ CREATE TABLE catalogue_grants (
   revoked_at BIGINT NOT NULL,
   revoked_by {KEY} NOT NULL,
   revoke_reason {TEXT} NOT NULL,
+  task_stopped INTEGER NOT NULL,
   created_at BIGINT NOT NULL
 ){END};
 CREATE INDEX catalogue_grants_by_app ON catalogue_grants (grantee_app, base_kind, id);
@@ -418,8 +419,8 @@ Result<Application> SharingStore::Decide(const Party& who, int64_t id, const Dec
       const std::string insert =
           "INSERT INTO catalogue_grants (application_id, resource_id, resource_name, "
           "provider_org, base_kind, grantee_org, grantee_app, fields, unmasked, kind, "
-          "exchange_task_id, expires_at, revoked_at, revoked_by, revoke_reason, created_at) "
-          "VALUES (:a, :r, :n, :p, :b, :o, :ap, :f, :u, :k, :t, :e, 0, :rb, :rr, :c)";
+          "exchange_task_id, expires_at, revoked_at, revoked_by, revoke_reason, task_stopped, "
+          "created_at) VALUES (:a, :r, :n, :p, :b, :o, :ap, :f, :u, :k, :t, :e, 0, :rb, :rr, 0, :c)";
       if (sql_dialect::HasReturning(dialect)) {
         long long gid = 0;
         sql << insert + " RETURNING id", soci::use(app_id), soci::use(resource_id),
@@ -524,8 +525,9 @@ Result<Grant> SharingStore::Revoke(const Party& who, int64_t grant_id, std::stri
   });
   if (revoked.ok() && revoked->exchange_task_id != 0 && exchange_.stop_task) {
     // The grant is revoked already (queries stop); a failure to stop the task
-    // is reported so the caller can retry, and StopExpiredTasks sweeps it too.
+    // is reported, and StopExpiredTasks retries it.
     TB_RETURN_IF_ERROR(exchange_.stop_task(revoked->exchange_task_id));
+    TB_RETURN_IF_ERROR(MarkTaskStopped(revoked->id));
   }
   return revoked;
 }
@@ -634,12 +636,22 @@ Result<Grant> SharingStore::LiveGrant(BaseKind kind, std::string_view app,
   });
 }
 
+Status SharingStore::MarkTaskStopped(int64_t grant_id) {
+  return store_.WithTransaction([&](soci::session& sql) -> Status {
+    long long key = grant_id;
+    sql << "UPDATE catalogue_grants SET task_stopped = 1 WHERE id = :i", soci::use(key);
+    return Status::Ok();
+  });
+}
+
 Result<int> SharingStore::StopExpiredTasks() {
   if (!exchange_.stop_task) return 0;
   const int64_t now = clock_.NowMillis();
   auto rows = store_.WithSession([&](soci::session& sql) -> Result<std::vector<Grant>> {
     GrantsQuery q;
-    q.where = "kind = 'exchange' AND exchange_task_id > 0 AND (revoked_at > 0 OR expires_at <= :n0)";
+    q.where =
+        "kind = 'exchange' AND exchange_task_id > 0 AND task_stopped = 0 AND "
+        "(revoked_at > 0 OR expires_at <= :n0)";
     q.numbers.push_back(now);
     std::vector<Grant> out;
     for (auto& [g, provider] : SelectGrants(sql, q)) out.push_back(std::move(g));
@@ -649,6 +661,7 @@ Result<int> SharingStore::StopExpiredTasks() {
   int stopped = 0;
   for (const Grant& g : *rows) {
     TB_RETURN_IF_ERROR(exchange_.stop_task(g.exchange_task_id));
+    TB_RETURN_IF_ERROR(MarkTaskStopped(g.id));
     ++stopped;
   }
   return stopped;

@@ -94,11 +94,14 @@ class SharingStore {
   Result<Grant> LiveGrant(BaseKind kind, std::string_view app, const std::vector<std::string>& orgs,
                           int64_t grant_id);
 
-  // Stops the exchange tasks of grants that expired (the API grants stop by
-  // themselves: LiveGrant compares with the clock). Returns how many.
+  // Stops the exchange tasks of grants that expired, or were revoked while
+  // stopping failed (API grants stop by themselves: LiveGrant compares with
+  // the clock). Each task once. Returns how many. Run by TaskSweeper.
   Result<int> StopExpiredTasks();
 
  private:
+  Status MarkTaskStopped(int64_t grant_id);
+
   SqlStore& store_;
   Clock& clock_;
   ResourceStore& resources_;

@@ -208,12 +208,13 @@ TEST_P(CatalogueSharingTest, ExchangeModeGrantsMakeAndStopATask) {
   EXPECT_EQ(db.sharing->Decide(Provider("001003"), a->id, approve).error().code,
             errc::kUnavailable);
   std::vector<std::string> calls;
+  int64_t next_task = 42;
   db.sharing->SetExchangeLink(
       {[&](int64_t provider, int64_t subscriber, const std::vector<std::string>& fields,
            std::string_view code, std::string_view) -> Result<int64_t> {
          calls.push_back(fmt::format("create {} {} {} {}", provider, subscriber,
                                      JoinFields(fields), code));
-         return int64_t{42};
+         return next_task++;
        },
        [&](int64_t task) -> Status {
          calls.push_back("stop " + std::to_string(task));
@@ -228,6 +229,19 @@ TEST_P(CatalogueSharingTest, ExchangeModeGrantsMakeAndStopATask) {
   ASSERT_TRUE(db.sharing->Revoke(Provider("001003"), g->id, "停止").ok());
   EXPECT_EQ(calls, (std::vector<std::string>{
                        fmt::format("create 7 9 org_name cat_grant_app{}", a->id), "stop 42"}));
+  // The revoked grant's task is not stopped again by the sweep.
+  EXPECT_EQ(*db.sharing->StopExpiredTasks(), 0);
+
+  // An exchange grant that expires: the sweep stops its task, once.
+  auto b = db.sharing->Apply(Applicant(), req, "");
+  ASSERT_TRUE(b.ok());
+  Decision short_lived{true, {}, false, db.clock.NowMillis() + 3'600'000, ""};
+  ASSERT_TRUE(db.sharing->Decide(Provider("001003"), b->id, short_lived).ok());
+  EXPECT_EQ(*db.sharing->StopExpiredTasks(), 0);
+  db.clock.Advance(hours(1));
+  EXPECT_EQ(*db.sharing->StopExpiredTasks(), 1);
+  EXPECT_EQ(calls.back(), "stop 43");
+  EXPECT_EQ(*db.sharing->StopExpiredTasks(), 0);
 }
 
 TEST_P(CatalogueSharingTest, EveryStepAndEveryQueryIsAudited) {
