@@ -95,6 +95,8 @@ CREATE TABLE catalogue_search_terms (
 CREATE INDEX catalogue_search_terms_by_resource ON catalogue_search_terms (resource_id);
 )sql";
 
+const std::string kWithdrawn = "withdrawn";
+
 constexpr const char* kColumns =
     "id, code, state, version, published_version, created_at, updated_at";
 
@@ -140,13 +142,23 @@ Result<Resource> LoadOne(soci::session& sql, std::string_view where, const std::
   return FromRow(row);
 }
 
+// Every row of `query`, which binds `param` as :p (or nothing when null).
 Result<std::vector<Resource>> LoadMany(soci::session& sql, const std::string& query,
-                                       const std::string& param) {
+                                       const std::string* param) {
   Row row;
-  soci::statement st = (sql.prepare << query, soci::use(param, "p"), soci::into(row.id),
-                        soci::into(row.code), soci::into(row.state), soci::into(row.version),
-                        soci::into(row.published_version), soci::into(row.created),
-                        soci::into(row.updated), soci::into(row.body));
+  soci::statement st(sql);
+  if (param != nullptr) st.exchange(soci::use(*param, "p"));
+  st.exchange(soci::into(row.id));
+  st.exchange(soci::into(row.code));
+  st.exchange(soci::into(row.state));
+  st.exchange(soci::into(row.version));
+  st.exchange(soci::into(row.published_version));
+  st.exchange(soci::into(row.created));
+  st.exchange(soci::into(row.updated));
+  st.exchange(soci::into(row.body));
+  st.alloc();
+  st.prepare(query);
+  st.define_and_bind();
   std::vector<Resource> out;
   if (st.execute(true)) {
     do {
@@ -465,7 +477,7 @@ Result<std::vector<Resource>> ResourceStore::ListByProvider(std::string_view pro
                     fmt::format("SELECT {}, body FROM catalogue_resources WHERE provider_org = :p "
                                 "ORDER BY id DESC",
                                 kColumns),
-                    org);
+                    &org);
   });
 }
 
@@ -475,7 +487,7 @@ Result<std::vector<Resource>> ResourceStore::ListPendingReview() {
                     fmt::format("SELECT {}, body FROM catalogue_resources WHERE version > "
                                 "published_version AND state <> :p ORDER BY id",
                                 kColumns),
-                    "withdrawn");
+                    &kWithdrawn);
   });
 }
 
@@ -487,7 +499,7 @@ Result<Resource> ResourceStore::FindBaseResource(BaseKind kind) {
                                      "base_kind = :p AND state = 'published' ORDER BY id DESC "
                                      "LIMIT 1",
                                      kColumns),
-                         base);
+                         &base);
     if (!list.ok()) return std::move(list).error();
     if (list->empty()) return Error::NotFound("没有发布的基础信息资源");
     return std::move(list->front());
@@ -632,15 +644,18 @@ Result<SearchPage> ResourceStore::Search(const SearchQuery& q) {
     // One read for the page (ids are integers from the index: inlined).
     std::string in;
     for (int64_t rid : ids) in += fmt::format("{}{}", in.empty() ? "" : ", ", rid);
+    // By primary key only: with a state condition SQLite may prefer the
+    // (state, …) index and scan every published row.
     auto rows = LoadMany(sql,
                          fmt::format("SELECT {}, published_body FROM catalogue_resources WHERE id "
-                                     "IN ({}) AND state = :p",
+                                     "IN ({})",
                                      kColumns, in),
-                         "published");  // a resource withdrawn meanwhile drops out
+                         nullptr);
     if (!rows.ok()) return std::move(rows).error();
     for (int64_t rid : ids) {  // in the index's order
       for (Resource& r : *rows) {
-        if (r.id != rid) continue;
+        // A resource withdrawn meanwhile drops out.
+        if (r.id != rid || r.state != ResourceState::kPublished) continue;
         r.version = r.published_version;
         page.items.push_back(std::move(r));
         break;
