@@ -5,13 +5,14 @@
 #   web/hall     → /hall/       (the public service hall, with the payer's pages)
 #   web/payment  → /payment/    (the payment staff console)
 # They import web/shared (the staff shell, transport, checks, terms) as @shared.
+#   web/catalogue → /catalogue/ (the catalogue and sharing pages)
 # Idempotent: an app's npm packages are installed only when its node_modules is
 # missing or older than its package-lock.json, so it works offline once they
 # are installed. Prints one line saying what is wrong on failure.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-APPS=(admin approval hall payment)
+APPS=(admin approval hall payment catalogue)
 
 fail() {
   echo "build-web: $*" >&2

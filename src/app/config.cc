@@ -107,7 +107,7 @@ Status LoadConfigFile(const std::string& path, Config& c) {
   }
   static const std::set<std::string> kTables = {"server", "storage", "sso",   "push",     "oidc",
                                                  "cas",    "console", "audit", "directory", "log",
-                                                 "approval", "payment", "exchange", "citizen"};
+                                                 "approval", "payment", "exchange", "citizen", "catalogue"};
   for (const auto& [key, node] : root) {
     if (!kTables.count(std::string(key.str())) || !node.is_table()) {
       return Error::InvalidArgument("config: unknown table [" + std::string(key.str()) + "]");
@@ -240,6 +240,11 @@ Status LoadConfigFile(const std::string& path, Config& c) {
   payment.Read("lookup_failure_window_s", c.payment.lookup_failure_window_s);
   payment.Read("lookup_lockout_s", c.payment.lookup_lockout_s);
   TB_RETURN_IF_ERROR(payment.Finish());
+  TableReader catalogue(root, "catalogue");
+  catalogue.Read("enabled", c.catalogue.enabled);
+  catalogue.Read("seed_demo", c.catalogue.seed_demo);
+  catalogue.Read("web_dir", c.catalogue.web_dir);
+  TB_RETURN_IF_ERROR(catalogue.Finish());
   TableReader exchange(root, "exchange");
   exchange.Read("enabled", c.exchange.enabled);
   exchange.Read("runner", c.exchange.runner);

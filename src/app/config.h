@@ -192,6 +192,13 @@ struct PaymentConfig {
   int lookup_lockout_s = 900;
 };
 
+// The catalogue and sharing subsystem (catalogue/, docs/api/catalogue.md).
+struct CatalogueConfig {
+  bool enabled = true;    // false: no catalogue tables' services, no /catalogue/
+  bool seed_demo = true;  // first start with sso.seed_demo: demo resources, accounts, base rows
+  std::string web_dir;    // the built web/catalogue; "" = found beside the binary / source
+};
+
 // The exchange subsystem (exchange/, docs/api/exchange.md, docs/design/exchange.md).
 struct ExchangeConfig {
   bool enabled = true;  // false: no exchange tables' services, no /exchange/api/, no runner
@@ -275,6 +282,7 @@ struct Config {
   ConsoleConfig console;
   ApprovalConfig approval;
   PaymentConfig payment;
+  CatalogueConfig catalogue;
   ExchangeConfig exchange;
   CitizenConfig citizen;
   AuditConfig audit;

@@ -56,6 +56,9 @@ Status Node::OpenAll() {
   if (config_.citizen.enabled) {
     for (auto& m : CitizenWiring::Migrations()) migrations.push_back(std::move(m));
   }
+  if (config_.catalogue.enabled) {
+    for (auto& m : CatalogueWiring::Migrations()) migrations.push_back(std::move(m));
+  }
   TB_RETURN_IF_ERROR(sql_->Migrate(migrations));
 
   if (config_.storage.tickets == "memory") {
@@ -111,6 +114,7 @@ Status Node::OpenAll() {
     if (!payment.ok()) return std::move(payment).error();
     payment_ = std::move(payment).value();
   }
+  if (config_.catalogue.enabled) catalogue_ = std::make_unique<CatalogueWiring>(*sql_, clock(), *key);
   return Status::Ok();
 }
 

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "app/config.h"
+#include "app/catalogue_wiring.h"
 #include "app/payment_wiring.h"
 #include "approval/calendar.h"
 #include "approval/engine.h"
@@ -56,6 +57,8 @@ class Node {
   approval::Statistics* approval_statistics() { return approval_statistics_.get(); }
   // The payment subsystem ([payment]); null when it is disabled.
   PaymentWiring* payment() { return payment_.get(); }
+  // The catalogue subsystem ([catalogue]); null when it is disabled.
+  CatalogueWiring* catalogue() { return catalogue_.get(); }
 
  private:
   explicit Node(Config config) : config_(std::move(config)) {}
@@ -80,6 +83,7 @@ class Node {
   std::unique_ptr<approval::Statistics> approval_statistics_;
   std::unique_ptr<approval::CaseEngine> approval_engine_;
   std::unique_ptr<PaymentWiring> payment_;
+  std::unique_ptr<CatalogueWiring> catalogue_;
 };
 
 }  // namespace tongban::app

@@ -74,6 +74,10 @@ sso::SsoSettings SsoSettingsFrom(const Config& config) {
   }
   // The exchange admin API at /exchange/api/ takes the same session.
   if (config.exchange.enabled) s.cookie_path = "/";
+  if (config.catalogue.enabled) {  // so is the catalogue (/catalogue/)
+    s.cookie_path = "/";
+    s.own_paths.push_back("/catalogue/");
+  }
   return s;
 }
 
@@ -449,6 +453,12 @@ Status Routes::Register(http::Router& router) {
     }
   }
   if (impl.exchange) TB_RETURN_IF_ERROR(impl.exchange->Register(router, impl.sso_context));
+  if (CatalogueWiring* catalogue = impl.node.catalogue(); catalogue != nullptr) {
+    TB_RETURN_IF_ERROR(catalogue->Register(router, impl.sso_context,
+                                           impl.exchange ? &impl.exchange->meta() : nullptr));
+    std::filesystem::path dir = BuiltWebDir(impl.node.config().catalogue.web_dir, "catalogue");
+    if (!dir.empty()) TB_RETURN_IF_ERROR(ServeWebApp(router, "/catalogue", dir));
+  }
   if (impl.approval_api) {
     TB_RETURN_IF_ERROR(impl.approval_api->Register(router));
     const ApprovalConfig& approval = impl.node.config().approval;
@@ -472,10 +482,12 @@ void Routes::StartBackground() {
   if (impl_->sweeper) impl_->sweeper->Start();
   if (impl_->node.payment()) impl_->node.payment()->StartBackground();
   if (impl_->exchange) impl_->exchange->Start();
+  if (impl_->node.catalogue()) impl_->node.catalogue()->StartBackground();
   impl_->change_follower.Start();
 }
 
 void Routes::StopBackground() {
+  if (impl_->node.catalogue()) impl_->node.catalogue()->StopBackground();
   if (impl_->exchange) impl_->exchange->Stop();
   if (impl_->sweeper) impl_->sweeper->Stop();
   if (impl_->node.payment()) impl_->node.payment()->StopBackground();

@@ -134,6 +134,21 @@ int Serve(const Config& initial) {
                     demo->entercode.c_str(), demo->notice_no.c_str());
       }
     }
+    if (auto* catalogue = (*node)->catalogue(); catalogue != nullptr && config.catalogue.seed_demo) {
+      auto demo = catalogue->SeedDemo((*node)->directory());
+      if (!demo.ok()) {
+        spdlog::critical("cannot seed catalogue demo data: {}", demo.error().message);
+        return 1;
+      }
+      if (demo->created) {
+        for (const auto& a : demo->accounts) {
+          std::printf("  catalogue %s (org %s): login=%s password=%s\n", a.role.c_str(),
+                      a.orgcoding.c_str(), a.loginname.c_str(),
+                      a.password.empty() ? "(unchanged)" : a.password.c_str());
+        }
+        std::printf("  catalogue: %d demo resources at /catalogue/\n\n", demo->resources);
+      }
+    }
     if (config.exchange.enabled && config.exchange.seed_demo) {
       auto exchange = ExchangeWiring::SeedDemo(**node);
       if (!exchange.ok()) {

@@ -1,0 +1,90 @@
+// BaseResources: the 基础信息资源 query services — 人口 (person by resident ID
+// number), 法人 (legal person by 统一社会信用代码) and 空间 (place by division
+// code) — over tables that exchange tasks load (migration module
+// "catalogue_base": catalogue_base_persons, catalogue_base_legal_persons,
+// catalogue_base_places; their columns are the field codes of the base
+// resources' information items). A lookup runs under a live grant read at
+// that moment (SharingStore::LiveGrant), answers only the granted fields,
+// masks ID numbers and mobiles unless the grant says otherwise, and writes an
+// audit row (who, what — masked key plus a keyed hash —, when, which grant)
+// whatever the outcome.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "catalogue/model.h"
+#include "catalogue/resources.h"
+#include "catalogue/sharing.h"
+#include "core/clock.h"
+#include "core/result.h"
+#include "store/sql_store.h"
+
+namespace tongban::catalogue {
+
+// Result codes of the query interface (docs/api/catalogue.md), carried as
+// Error codes (≥ 1000, apart from tongban's errc values).
+namespace result_code {
+inline constexpr int kOk = 0;
+inline constexpr int kBadRequest = 1001;   // malformed request
+inline constexpr int kBadKey = 1002;       // the key fails its check digits / shape
+inline constexpr int kNotLoggedIn = 2001;  // no session / token / signature
+inline constexpr int kAuthFailed = 2002;   // signature or token refused
+inline constexpr int kNoGrant = 3001;      // no live grant (never, expired, revoked)
+inline constexpr int kFieldsNotGranted = 3002;
+inline constexpr int kNotFound = 4004;     // no record for the key
+inline constexpr int kUnavailable = 9999;
+}  // namespace result_code
+
+struct BaseField {
+  std::string code;
+  std::string name;
+  std::string type;
+  enum class Mask { kNone, kIdNumber, kMobile } mask = Mask::kNone;
+};
+
+// The fields of each base resource, key first (the items a base resource in
+// the catalogue should list; the demo seeds them so).
+const std::vector<BaseField>& BaseFields(BaseKind kind);
+std::string_view BaseKindTitle(BaseKind kind);  // 人口 / 法人 / 空间
+
+struct BaseQuery {
+  BaseKind kind = BaseKind::kNone;
+  std::string key;
+  std::vector<std::string> fields;  // empty = every granted field
+  int64_t grant_id = 0;             // 0 = the newest live grant
+  std::string app;                  // a system's servicecode; "" = staff by orgs
+  std::vector<std::string> orgs;
+  Actor actor;
+};
+
+struct BaseAnswer {
+  Grant grant;
+  std::vector<std::pair<std::string, std::string>> record;  // field code -> value, item order
+};
+
+class BaseResources {
+ public:
+  static std::vector<Migration> Migrations();
+  // `audit_key`: HMAC key of the audit rows' subject_mac (from the node secret).
+  BaseResources(SqlStore& store, Clock& clock, SharingStore& sharing, std::string audit_key);
+
+  // Errors carry result_code values: kBadKey, kNoGrant, kFieldsNotGranted
+  // (naming only granted fields), kNotFound; kUnavailable for the database.
+  Result<BaseAnswer> Lookup(const BaseQuery& q);
+
+  // Upserts rows (field code -> value, the key field required): the demo
+  // seed, tests and the bench; exchange tasks write the tables directly.
+  Status Put(BaseKind kind, const std::vector<std::vector<std::string>>& rows);
+  // The keyed hash stored with a query's audit row, for finding them by key.
+  std::string SubjectMac(std::string_view key) const;
+
+ private:
+  SqlStore& store_;
+  Clock& clock_;
+  SharingStore& sharing_;
+  std::string audit_key_;
+};
+
+}  // namespace tongban::catalogue

@@ -1,0 +1,285 @@
+// SharingStore and BaseResources on SQLite, PostgreSQL and MariaDB:
+// applications with their checks, the provider's decision (fewer fields,
+// refusal with a reason), grants to exactly the approved fields, revocation
+// and expiry taking effect on the next lookup, exchange-mode grants through
+// the ExchangeLink, masked answers, refusals that name nothing not granted,
+// not-found, and the audit trail of every step.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "catalogue/audit.h"
+#include "catalogue_test_support.h"
+
+namespace {
+
+using namespace catalogue_test;
+using std::chrono::hours;
+
+const std::string kKnown = "11010519491231002X";
+const std::string kMobile = "13800138000";
+
+class CatalogueSharingTest : public BackendTest {
+ protected:
+  void SetUp() override {
+    BackendTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    person = db.Published(PersonResource());
+    ASSERT_TRUE(db.base->Put(BaseKind::kPerson, {{kKnown, "张三", "男", "1949-12-31", "汉族",
+                                                  "北京市朝阳区演示路 1 号", kMobile, "110105"}})
+                    .ok());
+  }
+
+  Application Apply(std::vector<std::string> fields, const std::string& app = "") {
+    NewApplication req{person.id, "办理户籍迁移时核验身份", "《户口登记条例》第十条", fields, app, 0};
+    auto a = db.sharing->Apply(Applicant(), req, "001004");
+    EXPECT_TRUE(a.ok()) << a.error().message;
+    return a.ok() ? *a : Application{};
+  }
+
+  Grant Approve(const Application& a, std::vector<std::string> fields, bool unmasked = false) {
+    Decision d{true, std::move(fields), unmasked, 0, ""};
+    auto decided = db.sharing->Decide(Provider(), a.id, d);
+    EXPECT_TRUE(decided.ok()) << decided.error().message;
+    auto g = db.sharing->GetGrant(decided.ok() ? decided->grant_id : 0);
+    EXPECT_TRUE(g.ok());
+    return g.ok() ? *g : Grant{};
+  }
+
+  Result<BaseAnswer> Query(std::string key, std::vector<std::string> fields,
+                           std::string app = "", int64_t grant = 0) {
+    BaseQuery q;
+    q.kind = BaseKind::kPerson;
+    q.key = std::move(key);
+    q.fields = std::move(fields);
+    q.app = app;
+    q.orgs = {"001004"};
+    q.grant_id = grant;
+    q.actor = {app.empty() ? "user-1" : app, app.empty() ? "staff" : "system", "001004"};
+    return db.base->Lookup(q);
+  }
+
+  Resource person;
+};
+
+TEST_P(CatalogueSharingTest, ApplicationsAreCheckedBeforeTheyReachTheProvider) {
+  NewApplication req{person.id, "用途", "依据", {"name", "religion"}, "", 0};
+  auto unknown_field = db.sharing->Apply(Applicant(), req, "");
+  EXPECT_EQ(unknown_field.error().code, errc::kInvalidArgument);
+  req.fields = {"name"};
+  req.purpose = "";
+  EXPECT_EQ(db.sharing->Apply(Applicant(), req, "").error().code, errc::kInvalidArgument);
+  req.purpose = "用途";
+  req.app = "othersys";
+  EXPECT_EQ(db.sharing->Apply(Applicant(), req, "009").error().code, errc::kInvalidArgument);
+  Resource closed = PlainResource("涉密名录", "摘要");
+  closed.share_type = ShareType::kNone;
+  closed.share_condition = "涉及国家秘密";
+  closed = db.Published(closed);
+  NewApplication none{closed.id, "用途", "依据", {"org_name"}, "", 0};
+  EXPECT_EQ(db.sharing->Apply(Applicant(), none, "").error().code, errc::kPermissionDenied);
+  Resource draft = PlainResource("草稿", "摘要");
+  auto created = db.resources->Create(draft, db.admin);
+  NewApplication unpublished{created->id, "用途", "依据", {"org_name"}, "", 0};
+  EXPECT_EQ(db.sharing->Apply(Applicant(), unpublished, "").error().code, errc::kNotFound);
+}
+
+TEST_P(CatalogueSharingTest, OnlyTheProvidersOrgDecidesAndOnlyOnce) {
+  Application a = Apply({"name", "mobile"});
+  Decision approve{true, {}, false, 0, ""};
+  EXPECT_EQ(db.sharing->Decide(Provider("001009"), a.id, approve).error().code, errc::kNotFound);
+  EXPECT_EQ(db.sharing->Decide(Applicant(), a.id, approve).error().code, errc::kNotFound);
+  Decision wider{true, {"name", "address"}, false, 0, ""};
+  EXPECT_EQ(db.sharing->Decide(Provider(), a.id, wider).error().code, errc::kInvalidArgument);
+  Decision refuse{false, {}, false, 0, ""};
+  EXPECT_EQ(db.sharing->Decide(Provider(), a.id, refuse).error().code, errc::kInvalidArgument);
+  Decision past{true, {}, false, db.clock.NowMillis() - 1, ""};
+  EXPECT_EQ(db.sharing->Decide(Provider(), a.id, past).error().code, errc::kInvalidArgument);
+  refuse.reason = "用途与申请依据不符";
+  auto refused = db.sharing->Decide(Provider(), a.id, refuse);
+  ASSERT_TRUE(refused.ok());
+  EXPECT_EQ(refused->state, ApplicationState::kRefused);
+  EXPECT_EQ(refused->reason, "用途与申请依据不符");
+  EXPECT_EQ(refused->grant_id, 0);
+  EXPECT_EQ(db.sharing->Decide(Provider(), a.id, approve).error().code, errc::kConflict);
+  auto mine = db.sharing->MyApplications(Applicant());
+  ASSERT_TRUE(mine.ok());
+  ASSERT_EQ(mine->size(), 1u);
+  EXPECT_EQ(mine->front().state, ApplicationState::kRefused);
+  // Another org's staff cannot read it.
+  EXPECT_EQ(db.sharing->GetApplication(Applicant("001009"), a.id).error().code, errc::kNotFound);
+}
+
+TEST_P(CatalogueSharingTest, AGrantAnswersExactlyTheApprovedFieldsMasked) {
+  Application a = Apply({"name", "mobile", "address", "id_number"});
+  Grant g = Approve(a, {"id_number", "name", "mobile"});
+  EXPECT_EQ(g.fields, (std::vector<std::string>{"id_number", "mobile", "name"}));
+  EXPECT_EQ(g.grantee_org, "001004");
+  auto all = Query(kKnown, {});
+  ASSERT_TRUE(all.ok()) << all.error().message;
+  ASSERT_EQ(all->record.size(), 3u);
+  EXPECT_EQ(all->record[0], (std::pair<std::string, std::string>{"id_number", "110105********002X"}));
+  EXPECT_EQ(all->record[1], (std::pair<std::string, std::string>{"name", "张三"}));
+  EXPECT_EQ(all->record[2], (std::pair<std::string, std::string>{"mobile", "138****8000"}));
+  EXPECT_EQ(all->grant.id, g.id);
+  auto one = Query(kKnown, {"name"});
+  ASSERT_TRUE(one.ok());
+  EXPECT_EQ(one->record.size(), 1u);
+  // Asked for a field outside the grant: refused, naming granted fields only.
+  auto outside = Query(kKnown, {"name", "address"});
+  ASSERT_FALSE(outside.ok());
+  EXPECT_EQ(outside.error().code, result_code::kFieldsNotGranted);
+  EXPECT_EQ(outside.error().message.find("address"), std::string::npos);
+  EXPECT_EQ(outside.error().message.find("住址"), std::string::npos);
+  auto nonexistent = Query(kKnown, {"religion"});
+  EXPECT_EQ(nonexistent.error().code, result_code::kFieldsNotGranted);
+  EXPECT_EQ(nonexistent.error().message.find("religion"), std::string::npos);
+}
+
+TEST_P(CatalogueSharingTest, UnmaskedGrantsShowIdNumbersAndMobiles) {
+  Grant g = Approve(Apply({"id_number", "mobile"}), {}, true);
+  EXPECT_TRUE(g.unmasked);
+  auto answer = Query(kKnown, {});
+  ASSERT_TRUE(answer.ok());
+  EXPECT_EQ(answer->record[0].second, kKnown);
+  EXPECT_EQ(answer->record[1].second, kMobile);
+}
+
+TEST_P(CatalogueSharingTest, UnknownKeysAreNotFoundAndBadKeysAreRefused) {
+  Approve(Apply({"name"}), {});
+  auto missing = Query(ResidentId("11010519800101123"), {});
+  EXPECT_EQ(missing.error().code, result_code::kNotFound);
+  std::string bad = kKnown;
+  bad.back() = '1';
+  EXPECT_EQ(Query(bad, {}).error().code, result_code::kBadKey);
+}
+
+TEST_P(CatalogueSharingTest, NoGrantNoAnswerAndNoExistenceOracle) {
+  // Without a grant, known and unknown keys get the same refusal.
+  auto known = Query(kKnown, {});
+  auto unknown = Query(ResidentId("11010519800101123"), {});
+  EXPECT_EQ(known.error().code, result_code::kNoGrant);
+  EXPECT_EQ(unknown.error().code, result_code::kNoGrant);
+  EXPECT_EQ(known.error().message, unknown.error().message);
+  // A grant for staff of the org does not serve a department system.
+  Approve(Apply({"name"}), {});
+  EXPECT_TRUE(Query(kKnown, {}).ok());
+  EXPECT_EQ(Query(kKnown, {}, "deptsys").error().code, result_code::kNoGrant);
+}
+
+TEST_P(CatalogueSharingTest, SystemGrantsServeOnlyTheirSystem) {
+  Grant g = Approve(Apply({"name"}, "deptsys"), {});
+  EXPECT_EQ(g.grantee_app, "deptsys");
+  EXPECT_TRUE(Query(kKnown, {}, "deptsys").ok());
+  EXPECT_EQ(Query(kKnown, {}, "othersys").error().code, result_code::kNoGrant);
+  EXPECT_EQ(Query(kKnown, {}, "deptsys", g.id + 100).error().code, result_code::kNoGrant);
+  EXPECT_TRUE(Query(kKnown, {}, "deptsys", g.id).ok());
+}
+
+TEST_P(CatalogueSharingTest, RevocationAndExpiryStopTheNextLookup) {
+  Grant g = Approve(Apply({"name"}), {});
+  ASSERT_TRUE(Query(kKnown, {}).ok());
+  EXPECT_EQ(db.sharing->Revoke(Applicant("001009"), g.id, "无关").error().code, errc::kNotFound);
+  EXPECT_EQ(db.sharing->Revoke(Provider(), g.id, "").error().code, errc::kInvalidArgument);
+  auto revoked = db.sharing->Revoke(Provider(), g.id, "申请用途已完成");
+  ASSERT_TRUE(revoked.ok()) << revoked.error().message;
+  EXPECT_EQ(Query(kKnown, {}).error().code, result_code::kNoGrant);
+  EXPECT_EQ(db.sharing->Revoke(Provider(), g.id, "再次").error().code, errc::kConflict);
+
+  Application again = Apply({"name"});
+  Decision d{true, {}, false, db.clock.NowMillis() + 3'600'000, ""};
+  ASSERT_TRUE(db.sharing->Decide(Provider(), again.id, d).ok());
+  ASSERT_TRUE(Query(kKnown, {}).ok());
+  db.clock.Advance(hours(1));
+  EXPECT_EQ(Query(kKnown, {}).error().code, result_code::kNoGrant);
+}
+
+TEST_P(CatalogueSharingTest, ExchangeModeGrantsMakeAndStopATask) {
+  Resource r = PlainResource("社会组织年检结果", "年检");
+  r.share_mode = ShareMode::kExchange;
+  r.exchange_resource_id = 7;
+  r = db.Published(r);
+  NewApplication req{r.id, "用途", "依据", {"org_name"}, "", 0};
+  EXPECT_EQ(db.sharing->Apply(Applicant(), req, "").error().code, errc::kInvalidArgument);
+  req.subscriber_resource_id = 9;
+  auto a = db.sharing->Apply(Applicant(), req, "");
+  ASSERT_TRUE(a.ok());
+  Decision approve{true, {}, false, 0, ""};
+  // No exchange on this node: a clear refusal, nothing decided.
+  EXPECT_EQ(db.sharing->Decide(Provider("001003"), a->id, approve).error().code,
+            errc::kUnavailable);
+  std::vector<std::string> calls;
+  int64_t next_task = 42;
+  db.sharing->SetExchangeLink(
+      {[&](int64_t provider, int64_t subscriber, const std::vector<std::string>& fields,
+           std::string_view code, std::string_view) -> Result<int64_t> {
+         calls.push_back(fmt::format("create {} {} {} {}", provider, subscriber,
+                                     JoinFields(fields), code));
+         return next_task++;
+       },
+       [&](int64_t task) -> Status {
+         calls.push_back("stop " + std::to_string(task));
+         return Status::Ok();
+       }});
+  auto decided = db.sharing->Decide(Provider("001003"), a->id, approve);
+  ASSERT_TRUE(decided.ok()) << decided.error().message;
+  auto g = db.sharing->GetGrant(decided->grant_id);
+  ASSERT_TRUE(g.ok());
+  EXPECT_EQ(g->kind, GrantKind::kExchange);
+  EXPECT_EQ(g->exchange_task_id, 42);
+  ASSERT_TRUE(db.sharing->Revoke(Provider("001003"), g->id, "停止").ok());
+  EXPECT_EQ(calls, (std::vector<std::string>{
+                       fmt::format("create 7 9 org_name cat_grant_app{}", a->id), "stop 42"}));
+  // The revoked grant's task is not stopped again by the sweep.
+  EXPECT_EQ(*db.sharing->StopExpiredTasks(), 0);
+
+  // An exchange grant that expires: the sweep stops its task, once.
+  auto b = db.sharing->Apply(Applicant(), req, "");
+  ASSERT_TRUE(b.ok());
+  Decision short_lived{true, {}, false, db.clock.NowMillis() + 3'600'000, ""};
+  ASSERT_TRUE(db.sharing->Decide(Provider("001003"), b->id, short_lived).ok());
+  EXPECT_EQ(*db.sharing->StopExpiredTasks(), 0);
+  db.clock.Advance(hours(1));
+  EXPECT_EQ(*db.sharing->StopExpiredTasks(), 1);
+  EXPECT_EQ(calls.back(), "stop 43");
+  EXPECT_EQ(*db.sharing->StopExpiredTasks(), 0);
+}
+
+TEST_P(CatalogueSharingTest, EveryStepAndEveryQueryIsAudited) {
+  Application a = Apply({"name"});
+  Grant g = Approve(a, {});
+  ASSERT_TRUE(Query(kKnown, {}).ok());
+  ASSERT_FALSE(Query(ResidentId("11010519800101123"), {}).ok());
+  ASSERT_FALSE(Query(kKnown, {"mobile"}).ok());
+  ASSERT_TRUE(db.sharing->Revoke(Provider(), g.id, "结束").ok());
+  ASSERT_FALSE(Query(kKnown, {}).ok());
+  auto audit = ListAudit(db.store(), {});
+  ASSERT_TRUE(audit.ok());
+  std::vector<std::string> steps;
+  for (const AuditEntry& e : *audit) {
+    if (e.action.starts_with("resource.") || e.action.starts_with("classification.")) continue;
+    steps.push_back(e.action + " " + e.outcome);
+  }
+  EXPECT_EQ(steps, (std::vector<std::string>{
+                       "base.query.person denied", "grant.revoke ok", "base.query.person denied",
+                       "base.query.person not_found", "base.query.person ok",
+                       "application.approve ok", "application.create ok"}));
+  const AuditEntry& ok = (*audit)[4];
+  EXPECT_EQ(ok.grant_id, g.id);
+  EXPECT_EQ(ok.actor, "user-1");
+  EXPECT_EQ(ok.fields, "name");
+  EXPECT_EQ(ok.subject, "110105********002X");  // never the key in clear
+  EXPECT_EQ(ok.subject_mac, db.base->SubjectMac(kKnown));
+  auto by_key = ListAudit(db.store(), [&] {
+    AuditFilter f;
+    f.subject_mac = db.base->SubjectMac(kKnown);
+    return f;
+  }());
+  ASSERT_TRUE(by_key.ok());
+  EXPECT_EQ(by_key->size(), 3u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, CatalogueSharingTest,
+                         ::testing::Values("sqlite", "postgres", "mariadb"),
+                         [](const auto& info) { return std::string(info.param); });
+
+}  // namespace
