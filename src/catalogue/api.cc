@@ -9,8 +9,10 @@
 #include "crypto/encoding.h"
 #include "sso/cas_oidc_support.h"
 #include "sso/oidc_grants.h"
-#include "sso/sessions.h"
 #include "sso/signed_api.h"
+#include "webapi/callers.h"
+#include "webapi/errors.h"
+#include "webapi/route_table.h"
 
 namespace tongban::catalogue {
 
@@ -20,17 +22,6 @@ void AddQueryMethods(sso::SignedApi& api, Services& services);
 
 namespace {
 
-std::vector<std::string_view> Split(std::string_view path) {
-  std::vector<std::string_view> out;
-  while (!path.empty()) {
-    size_t slash = path.find('/');
-    out.push_back(path.substr(0, slash));
-    if (slash == std::string_view::npos) break;
-    path.remove_prefix(slash + 1);
-  }
-  return out;
-}
-
 int HttpStatusFor(int code) {
   switch (code) {
     case api_code::kNotLoggedIn:
@@ -39,20 +30,10 @@ int HttpStatusFor(int code) {
     case api_code::kCsrfFailed:
     case errc::kPermissionDenied:
       return 403;
-    case errc::kInvalidArgument:
-    case errc::kExpired:
-      return 400;
-    case errc::kNotFound:
-      return 404;
-    case errc::kAlreadyExists:
-    case errc::kConflict:
-      return 409;
-    case errc::kTooLarge:
-      return 413;
-    case errc::kUnavailable:
-      return 503;
-    default:
-      return 500;
+    default: {
+      const int generic = webapi::GenericStatus(code);
+      return generic != 0 ? generic : 500;
+    }
   }
 }
 
@@ -63,38 +44,8 @@ void WriteError(http::Response& response, const Error& e) {
     spdlog::error("catalogue api: {}", e.message);
     message = "内部错误，请查看服务器日志";
   }
-  nlohmann::json body = {
-      {"error", {{"code", e.code >= 100 ? e.code : status}, {"message", message}}}};
-  response.SetJson(status, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  webapi::WriteError(response, status, e.code >= 100 ? e.code : status, message);
 }
-
-bool IsMutation(std::string_view method) { return method != "GET" && method != "HEAD"; }
-
-std::vector<std::string> SplitList(std::string_view text, char sep) {
-  std::vector<std::string> out;
-  while (!text.empty()) {
-    size_t at = text.find(sep);
-    std::string_view item = text.substr(0, at);
-    if (!item.empty()) out.emplace_back(item);
-    if (at == std::string_view::npos) break;
-    text.remove_prefix(at + 1);
-  }
-  return out;
-}
-
-class QueryParams final : public sso::CallParams {
- public:
-  explicit QueryParams(const http::Request& request) : request_(request) {}
-  std::string_view Get(std::string_view name) const override { return request_.ParamOr(name); }
-  std::vector<std::string_view> Names() const override {
-    std::vector<std::string_view> names;
-    for (const auto& entry : request_.params()) names.push_back(entry.name);
-    return names;
-  }
-
- private:
-  const http::Request& request_;
-};
 
 sso::SignedApiOptions SignedOptions(const sso::SsoSettings& s, const ApiSettings& a) {
   sso::SignedApiOptions o;
@@ -152,33 +103,25 @@ std::string Text(const nlohmann::json& j, const char* key) {
 struct CatalogueApi::Impl {
   explicit Impl(Services s)
       : services(std::move(s)),
-        sessions(services.sso.tickets, services.sso.clock, services.sso.random,
-                 sso::LifetimesOf(services.sso.settings)),
-        login_pages(services.sso.settings, sessions),
+        browser(services.sso),
         signed_api(SignedOptions(services.sso.settings, services.settings),
                    services.sso.directory, services.sso.tickets, services.sso.clock),
         oidc(services.sso.tickets, services.sso.clock, services.sso.random, sso::OidcLifetimes{}) {
-    AddCatalogueRoutes(routes);
-    AddSharingRoutes(routes);
-    AddQueryRoutes(routes);
+    std::vector<Route> list;
+    AddCatalogueRoutes(list);
+    AddSharingRoutes(list);
+    AddQueryRoutes(list);
+    for (Route& route : list) routes.Add(std::move(route));
     AddQueryMethods(signed_api, services);
   }
 
   std::string ApiPrefix() const { return services.settings.context_path + "/api/"; }
 
   Result<Caller> SessionUser(const http::Request& request, std::string* csrf) {
-    auto cookie = request.Cookie(sso::kSessionCookieName);
-    if (!cookie || cookie->empty()) return Error{api_code::kNotLoggedIn, "请先登录"};
-    auto session = sessions.Resume(*cookie);
-    if (!session.ok()) {
-      if (session.error().code == errc::kNotFound) {
-        return Error{api_code::kNotLoggedIn, "登录已失效，请重新登录"};
-      }
-      return session.error();
-    }
-    auto user = services.sso.directory.CachedUser(session->userid);
-    if (!user.ok()) return Error{api_code::kNoRole, "用户不存在或已被删除"};
-    if (!(*user)->active()) return Error{api_code::kNoRole, "用户已停用或锁定"};
+    auto session = browser.Resume(request, api_code::kNotLoggedIn);
+    if (!session.ok()) return session.error();
+    auto user = browser.ActiveUser(session->userid, api_code::kNoRole);
+    if (!user.ok()) return user.error();
     Caller c;
     c.kind = Caller::Kind::kStaff;
     c.userid = (*user)->userid;
@@ -190,15 +133,10 @@ struct CatalogueApi::Impl {
       return Error{api_code::kNoRole, "您没有目录与共享服务的角色，请联系管理员授权"};
     }
     for (const directory::Role& role : *roles) c.roles.push_back(role.rolecode);
-    c.orgs.push_back((*user)->orgcoding);
-    for (std::string& org : SplitList((*user)->extendorgcoding, ';')) c.orgs.push_back(org);
-    if (IsMutation(request.method())) {
-      std::string_view token = request.Header("X-CSRF-Token").value_or("");
-      std::optional<std::string_view> origin = request.Header("Origin");
-      const bool origin_ok = !origin || *origin == sso::PublicBase(services.sso.settings, request);
-      if (!origin_ok || token.empty() || !crypto::ConstantTimeEquals(token, session->csrf)) {
-        return Error{api_code::kCsrfFailed, "CSRF 校验失败，请刷新页面后重试"};
-      }
+    c.orgs = webapi::UserOrgs(**user);
+    if (Status csrf_ok = browser.CheckCsrf(request, *session, api_code::kCsrfFailed);
+        !csrf_ok.ok()) {
+      return csrf_ok.error();
     }
     *csrf = session->csrf;
     return c;
@@ -207,7 +145,7 @@ struct CatalogueApi::Impl {
   // A department system: tongban's request signature over the API path as
   // the method, body_sha256 binding the body.
   Result<Caller> System(const http::Request& request, std::string_view method) {
-    QueryParams params(request);
+    webapi::QueryParams params(request);
     if (!crypto::ConstantTimeEquals(params.Get("body_sha256"), crypto::Sha256Hex(request.body()))) {
       return Error{result_code::kAuthFailed, "body_sha256 与请求体不符"};
     }
@@ -269,38 +207,14 @@ struct CatalogueApi::Impl {
   }
 
   void Handle(const http::Request& request, http::Response& response) {
-    response.AddHeader("Cache-Control", "no-store");
-    response.AddHeader("X-Content-Type-Options", "nosniff");
+    webapi::SetApiHeaders(response);
     const std::string_view relative = request.path().substr(ApiPrefix().size());
-    std::vector<std::string_view> segments = Split(relative);
-    bool path_known = false;
-    for (const Route& route : routes) {
-      std::vector<std::string_view> pattern = Split(route.pattern);
-      if (pattern.size() != segments.size()) continue;
-      std::vector<std::string> args;
-      bool match = true;
-      for (size_t i = 0; i < pattern.size() && match; ++i) {
-        if (pattern[i].starts_with(':')) {
-          match = !segments[i].empty();
-          args.emplace_back(segments[i]);
-        } else {
-          match = pattern[i] == segments[i];
-        }
-      }
-      if (!match) continue;
-      path_known = true;
-      if (route.method != request.method() &&
-          !(route.method == "GET" && request.method() == "HEAD")) {
-        continue;
-      }
-      Run(route, relative, std::move(args), request, response);
+    auto found = routes.Find(request.method(), relative);
+    if (!found.route) {
+      webapi::WriteRouteMiss(response, found.path_known);
       return;
     }
-    const int status = path_known ? 405 : 404;
-    nlohmann::json body = {
-        {"error",
-         {{"code", status}, {"message", path_known ? "不支持的请求方法" : "没有这个接口"}}}};
-    response.SetJson(status, body.dump());
+    Run(*found.route, relative, std::move(found.args), request, response);
   }
 
   void Run(const Route& route, std::string_view relative, std::vector<std::string> args,
@@ -314,11 +228,8 @@ struct CatalogueApi::Impl {
                                  ? sso::PublicBase(services.sso.settings, request)
                                  : services.settings.public_url;
           std::string back = base + services.settings.context_path + "/";
-          nlohmann::json body = {{"error",
-                                  {{"code", api_code::kNotLoggedIn},
-                                   {"message", caller.error().message},
-                                   {"login", login_pages.LoginUrl(request, back, false)}}}};
-          response.SetJson(401, body.dump());
+          webapi::WriteError(response, 401, api_code::kNotLoggedIn, caller.error().message,
+                             browser.LoginUrl(request, back));
           return;
         }
         WriteError(response, caller.error());
@@ -359,11 +270,10 @@ struct CatalogueApi::Impl {
   }
 
   Services services;
-  sso::SessionStore sessions;
-  sso::LoginPageSessions login_pages;
-  sso::SignedApi signed_api;
+  webapi::BrowserGate browser;
+  sso::SignedApi signed_api;  // its own: the query methods also serve the servlet and SOAP
   sso::OidcGrants oidc;
-  std::vector<Route> routes;
+  webapi::RouteTable<Route> routes;
 };
 
 CatalogueApi::CatalogueApi(Services services)
