@@ -107,7 +107,8 @@ Status LoadConfigFile(const std::string& path, Config& c) {
   }
   static const std::set<std::string> kTables = {"server", "storage", "sso",   "push",     "oidc",
                                                  "cas",    "console", "audit", "directory", "log",
-                                                 "approval", "payment", "exchange", "citizen", "catalogue"};
+                                                 "approval", "payment", "exchange", "citizen", "catalogue",
+                                                 "mfa"};
   for (const auto& [key, node] : root) {
     if (!kTables.count(std::string(key.str())) || !node.is_table()) {
       return Error::InvalidArgument("config: unknown table [" + std::string(key.str()) + "]");

@@ -78,6 +78,10 @@ sso::SsoSettings SsoSettingsFrom(const Config& config) {
     s.cookie_path = "/";
     s.own_paths.push_back("/catalogue/");
   }
+  if (config.payment.enabled) {  // and the payment staff console (/payment/)
+    s.cookie_path = "/";
+    s.own_paths.push_back("/payment/");
+  }
   return s;
 }
 

@@ -17,8 +17,8 @@
 
 namespace tongban::catalogue {
 
-inline constexpr std::string_view kDemoProviderOrg = "001002";  // 演示市公安局
-inline constexpr std::string_view kDemoUserOrg = "001003";      // 演示市民政局
+inline constexpr std::string_view kDemoProviderOrg = "001091";  // 演示市公安局
+inline constexpr std::string_view kDemoUserOrg = "001092";      // 演示市民政局
 
 struct DemoAccount {
   std::string role;

@@ -16,6 +16,7 @@
 namespace tongban::payment {
 namespace {
 
+// line_count, not "lines": LINES is a reserved word in MySQL and MariaDB.
 constexpr const char* kSchema = R"sql(
 CREATE TABLE payment_reconcile_runs (
   id {ID},
@@ -23,7 +24,7 @@ CREATE TABLE payment_reconcile_runs (
   day {KEY} NOT NULL,
   started_at BIGINT NOT NULL,
   finished_at BIGINT NOT NULL,
-  lines BIGINT NOT NULL,
+  line_count BIGINT NOT NULL,
   bad_lines BIGINT NOT NULL,
   matched BIGINT NOT NULL,
   missing_local BIGINT NOT NULL,
@@ -107,7 +108,7 @@ struct ItemRows {
 int64_t Abs(int64_t v) { return v < 0 ? -v : v; }
 
 constexpr const char* kRunColumns =
-    "id, channel, day, started_at, finished_at, lines, bad_lines, matched, missing_local, "
+    "id, channel, day, started_at, finished_at, line_count, bad_lines, matched, missing_local, "
     "missing_channel, amount_mismatch, status_mismatch, COALESCE(bad_sample, '')";
 
 std::vector<ReconcileRun> FetchRuns(soci::details::prepare_temp_type p) {
@@ -286,7 +287,7 @@ Result<ReconcileRun> Reconciler::ReconcileFile(std::string_view date, const std:
     std::array<long long, kReconcileOutcomes> c{};
     for (size_t i = 0; i < kReconcileOutcomes; ++i) c[i] = run.counts[i];
     std::string insert =
-        "INSERT INTO payment_reconcile_runs (channel, day, started_at, finished_at, lines, "
+        "INSERT INTO payment_reconcile_runs (channel, day, started_at, finished_at, line_count, "
         "bad_lines, matched, missing_local, missing_channel, amount_mismatch, status_mismatch, "
         "bad_sample) VALUES (:ch, :d, :s, :f, :l, :b, :c0, :c1, :c2, :c3, :c4, :bs)";
     long long run_id = 0;

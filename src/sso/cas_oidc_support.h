@@ -37,7 +37,10 @@ struct BrowserLogin {
   int64_t auth_time_ms = 0;  // when the user last entered credentials
   std::string factors = "pwd";  // of that authentication (Session::factors)
 
-  bool HasSecondFactor() const { return factors.find("otp") != std::string::npos; }
+  // A one-time code from an authenticator app or by SMS besides the password.
+  bool HasSecondFactor() const {
+    return factors.find("otp") != std::string::npos || factors.find("sms") != std::string::npos;
+  }
 };
 
 // The SSO session machinery as CAS and OIDC use it. The production

@@ -154,6 +154,8 @@ class CitizenAccounts {
   const CitizenSettings& settings() const { return settings_; }
   const CountingSmsChannel* channel() const { return deps_.channel; }
   const OneTimeCodes* codes() const { return deps_.codes; }
+  // The codes for the SMS second factor at login (login-2fa); null = none.
+  OneTimeCodes* mutable_codes() { return deps_.codes; }
   bool has_verifier() const { return deps_.verifier != nullptr; }
 
   // Sends a registration code to `mobile` (always, registered or not: the

@@ -16,6 +16,7 @@
 #include "crypto/digest.h"
 #include "crypto/encoding.h"
 #include "directory/codes.h"
+#include "directory/validators.h"
 #include "directory/wire.h"
 #include "http/url.h"
 #include "sso/auth_internal.h"
@@ -48,6 +49,10 @@ struct PendingLogin {
   std::string goto_url;
   std::string csrf;
   bool enrol = false;  // no factor yet: enrol before going on
+  // The masked mobile an SMS code may go to ("" = SMS not offered: no
+  // proven channel, no mobile, or a platform administrator, who uses TOTP).
+  std::string sms_to;
+  bool sms_sent = false;  // a login-2fa code went out: the code field takes it
   int attempts = 0;
   int64_t started_ms = 0;
 };
@@ -62,6 +67,28 @@ constexpr std::string_view kSecondFactorForm = R"({{{notice}}}<p class="note">{{
 <button type="submit">验证</button>
 </form>
 <p class="note">手机丢失时可输入一个恢复码（每个只能使用一次），或联系平台管理员重置。</p>
+{{{sms}}}
+)";
+
+// Offered beside the TOTP page and the enrolment page when the user may use
+// an SMS code instead (PendingLogin::sms_to).
+constexpr std::string_view kSmsOffer = R"(<form method="post" action="{{form_action}}">
+<input type="hidden" name="action" value="mfaSms">
+<input type="hidden" name="csrf" value="{{csrf}}">
+<button type="submit" id="send-sms" class="secondary">发送短信验证码到 {{to}}</button>
+</form>
+)";
+
+// After an SMS code went out: the code field takes it (or a TOTP/recovery code).
+constexpr std::string_view kSmsCodeForm = R"({{{notice}}}<p class="note" data-code="sms-sent">短信验证码已发送至 {{to}}，5 分钟内有效。</p>
+<form method="post" action="{{form_action}}">
+<input type="hidden" name="action" value="mfaVerify">
+<input type="hidden" name="csrf" value="{{csrf}}">
+<label for="code">短信验证码</label>
+<input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code"
+ autocapitalize="off" spellcheck="false" maxlength="20" required autofocus>
+<button type="submit">验证</button>
+</form>
 )";
 
 constexpr std::string_view kEnrolForm = R"({{{notice}}}<p class="note">{{intro}}</p>
@@ -104,6 +131,7 @@ input{width:100%;padding:10px 12px;font-size:16px;border:1px solid #c8d1dc;borde
 input:focus{outline:2px solid #1a6fd4;border-color:#1a6fd4}
 button{width:100%;margin-top:22px;padding:12px;font-size:16px;color:#fff;background:#1a6fd4;
  border:0;border-radius:4px;cursor:pointer}
+button.secondary{background:#fff;color:#1a6fd4;border:1px solid #1a6fd4;margin-top:12px}
 .error{color:#b42318;background:#fef3f2;border:1px solid #fecdca;padding:10px 12px;
  border-radius:4px}
 .ok{color:#05603a;background:#ecfdf3;border:1px solid #abefc6;padding:10px 12px;
@@ -236,6 +264,8 @@ class LoginPages {
     } else if ((action == "mfaVerify" || action == "mfaEnrol") && post &&
                s_.context.second_factors != nullptr) {
       SubmitSecondFactor(request, response, action == "mfaEnrol");
+    } else if (action == "mfaSms" && post && s_.context.second_factors != nullptr) {
+      SendSecondFactorSms(request, response);
     } else if (action == "mfa" && s_.context.second_factors != nullptr) {
       post ? SubmitOwnEnrolment(request, response) : ShowOwnFactors(request, response, "", "");
     } else if (IsCitizenAction(action) && s_.context.citizen != nullptr) {
@@ -649,6 +679,8 @@ class LoginPages {
         .Set("g", p.goto_url)
         .Set("c", p.csrf)
         .Set("e", p.enrol)
+        .Set("m", p.sms_to)
+        .Set("ms", p.sms_sent)
         .Set("a", p.attempts)
         .Set("t", p.started_ms);
     const int64_t left_ms =
@@ -677,6 +709,9 @@ class LoginPages {
     p.csrf = text("c");
     const codec::Value* e = v->Find("e");
     p.enrol = e && e->IsBool() && e->AsBool();
+    p.sms_to = text("m");
+    const codec::Value* ms = v->Find("ms");
+    p.sms_sent = ms && ms->IsBool() && ms->AsBool();
     const codec::Value* a = v->Find("a");
     p.attempts = a && a->IsInteger() ? static_cast<int>(a->AsInteger()) : kMfaAttempts;
     const codec::Value* t = v->Find("t");
@@ -710,6 +745,7 @@ class LoginPages {
     p.goto_url = target.goto_url;
     p.csrf = s_.context.random.Hex(16);
     p.enrol = !status->totp;
+    p.sms_to = SmsFactorTarget(user);
     p.started_ms = s_.context.clock.NowMillis();
     if (Status saved = SavePending(p); !saved.ok()) {
       spdlog::error("pending login not stored: {}", saved.error().message);
@@ -726,13 +762,27 @@ class LoginPages {
   void RenderSecondFactor(http::Response& response, const PendingLogin& p, int status,
                           std::string_view code, std::string_view message) {
     std::string notice = message.empty() ? std::string() : Notice("error", code, message);
+    if (p.sms_sent) {
+      SendMessage(response, status, "双因素认证",
+                  FillTemplate(kSmsCodeForm, {{"notice", notice},
+                                              {"to", p.sms_to},
+                                              {"form_action", PagePath()},
+                                              {"csrf", p.csrf}}));
+      return;
+    }
+    const std::string sms =
+        p.sms_to.empty() ? std::string()
+                         : FillTemplate(kSmsOffer, {{"form_action", PagePath()},
+                                                    {"csrf", p.csrf},
+                                                    {"to", p.sms_to}});
     if (!p.enrol) {
       SendMessage(response, status, "双因素认证",
                   FillTemplate(kSecondFactorForm,
                                {{"notice", notice},
                                 {"intro", "请输入身份验证器应用显示的 6 位动态验证码。"},
                                 {"form_action", PagePath()},
-                                {"csrf", p.csrf}}));
+                                {"csrf", p.csrf},
+                                {"sms", sms}}));
       return;
     }
     auto enrolment = s_.context.second_factors->BeginTotp(p.userid, p.loginname, true);
@@ -750,7 +800,90 @@ class LoginPages {
                               {"form_action", PagePath()},
                               {"action", "mfaEnrol"},
                               {"csrf", p.csrf},
-                              {"nav", ""}}));
+                              {"nav", sms.empty() ? std::string()
+                                                  : "<p class=\"note\">或者：</p>" + sms}}));
+  }
+
+  // The masked mobile a login-2fa SMS code may go to, or "": SMS codes need
+  // the citizen service's channel and codes, a valid mobile, and a user who is
+  // not a platform administrator (administrators keep TOTP, 等保 level 3).
+  std::string SmsFactorTarget(const directory::User& user) {
+    if (s_.context.citizen == nullptr || s_.context.citizen->mutable_codes() == nullptr) return {};
+    if (!directory::IsValidMobile(user.mobile)) return {};
+    auto admin = s_.context.directory.IsPlatformAdmin(user.userid);
+    if (!admin.ok() || *admin) return {};
+    return MaskMobile(user.mobile);
+  }
+
+  // The login-2fa code sent for this pending login. A wrong one is
+  // PermissionDenied (counted like a wrong TOTP code); a lockout answers as
+  // the account's throttle does.
+  Status CheckSmsCode(const PendingLogin& p, std::string_view code, const std::string& ip) {
+    auto user = s_.context.directory.CachedUser(p.userid);
+    if (!user.ok()) return Error::NotFound("user gone");
+    auto checked = s_.context.citizen->mutable_codes()->Verify(CodePurpose::kLogin2fa,
+                                                               (*user)->mobile, code, ip);
+    if (!checked.ok()) {
+      if (checked.error().code == code_error::kRejected) {
+        return Error::PermissionDenied("wrong or spent SMS code");
+      }
+      if (checked.error().code == code_error::kLockedOut) {
+        return Error{auth_code::kEasyLoginThrottled, checked.error().message};
+      }
+      return checked.error();
+    }
+    // A code sent for another account's login (the same mobile) opens nothing here.
+    if (checked->account != p.userid) return Error::PermissionDenied("SMS code of another login");
+    return Status::Ok();
+  }
+
+  // POST action=mfaSms: a login-2fa code to the user's mobile (throttled by
+  // OneTimeCodes per number, client and account); the page then asks for it.
+  void SendSecondFactorSms(const http::Request& request, http::Response& response) {
+    auto pending = LoadPending(request);
+    if (!pending) {
+      SendMessage(response, 401, "登录已过期",
+                  Notice("error", "expired", "这次登录已过期，请重新登录。") + Nav(false));
+      return;
+    }
+    PendingLogin& p = *pending;
+    std::string_view csrf = request.ParamOr("csrf");
+    if (csrf.empty() || !crypto::ConstantTimeEquals(csrf, p.csrf) || p.sms_to.empty()) {
+      RenderSecondFactor(response, p, 403, "csrf", "页面已过期或来源无法确认，请重新提交。");
+      return;
+    }
+    auto user = s_.context.directory.CachedUser(p.userid);
+    if (!user.ok() || !(*user)->active()) {
+      ClearPending(response, p);
+      SendMessage(response, 403, "账号不可用",
+                  Notice("error", "account", "账号已被锁定或停用。") + Nav(false));
+      return;
+    }
+    const std::string ip(request.remote_ip());
+    Status sent = s_.context.citizen->mutable_codes()->Send(
+        {CodePurpose::kLogin2fa, (*user)->mobile, p.userid, ip, true},
+        [](std::string_view code) {
+          return "您的登录验证码是 " + std::string(code) + "，5 分钟内有效。请勿告诉他人。";
+        });
+    if (!sent.ok()) {
+      if (sent.error().code == code_error::kThrottled) {
+        RenderSecondFactor(response, p, 429, std::to_string(sent.error().code),
+                           sent.error().message);
+        return;
+      }
+      spdlog::error("login-2fa SMS not sent: {}", sent.error().message);
+      SendMessage(response, 503, "服务暂不可用", Notice("error", "9999", "请稍后再试。"));
+      return;
+    }
+    s_.audit.Record("mfa_sms_sent", p.userid, p.loginname, p.servicecode, ip, p.sms_to);
+    p.sms_sent = true;
+    if (Status saved = SavePending(p); !saved.ok()) {
+      ClearPending(response, p);
+      SendMessage(response, 401, "登录已过期",
+                  Notice("error", "expired", "这次登录已过期，请重新登录。") + Nav(false));
+      return;
+    }
+    RenderSecondFactor(response, p, 200, "", "");
   }
 
   // Where a login goes on after its second factor, as a GET the live
@@ -788,7 +921,9 @@ class LoginPages {
     }
     PendingLogin& p = *pending;
     std::string_view csrf = request.ParamOr("csrf");
-    if (csrf.empty() || !crypto::ConstantTimeEquals(csrf, p.csrf) || enrol != p.enrol) {
+    // After an SMS code went out, the page posts mfaVerify whatever p.enrol says.
+    if (csrf.empty() || !crypto::ConstantTimeEquals(csrf, p.csrf) ||
+        (enrol != p.enrol && !(p.sms_sent && !enrol))) {
       RenderSecondFactor(response, p, 403, "csrf", "页面已过期或来源无法确认，请重新提交。");
       return;
     }
@@ -798,7 +933,21 @@ class LoginPages {
     std::vector<std::string> recovery;
     std::string used;
     Status outcome = Status::Ok();
-    if (enrol) {
+    std::string_view factor = kFactorOtp;
+    if (p.sms_sent && !code.empty() &&
+        code.find_first_not_of("0123456789") == std::string::npos) {
+      outcome = CheckSmsCode(p, code, ip);
+      if (outcome.ok()) {
+        used = "sms";
+        factor = kFactorSms;
+      } else if (outcome.error().code == errc::kPermissionDenied && !p.enrol) {
+        // Not the SMS code: perhaps the authenticator's.
+        outcome = Status::Ok();
+      }
+    }
+    if (!used.empty() || !outcome.ok()) {
+      // decided by the SMS code
+    } else if (enrol) {
       auto confirmed = factors.ConfirmTotp(p.userid, code);
       if (confirmed.ok()) {
         recovery = std::move(*confirmed);
@@ -864,10 +1013,10 @@ class LoginPages {
       if (app.ok()) target.app = std::move(*app);
     }
     std::string both(kFactorPassword);
-    both.append(" ").append(kFactorOtp);
+    both.append(" ").append(factor);
     auto session = Establish(request, response, **user, target, both);
     if (!session) return;
-    if (enrol) {
+    if (enrol && !recovery.empty()) {
       SendMessage(response, 200, "保存恢复码", RecoveryCodesPage(recovery, ContinueUrl(p)));
       return;
     }

@@ -641,13 +641,13 @@ struct OidcProvider::Impl {
     // How the user authenticated travels in amr (RFC 8176); acr stays the
     // real-name level UserClaims set, the same in the ID token and userinfo
     // (docs/design/second-factors.md "acr and amr").
-    const bool two_factors = grant.factors.find(kFactorOtp) != std::string::npos;
+    const bool otp = grant.factors.find(kFactorOtp) != std::string::npos;
+    const bool sms = grant.factors.find(kFactorSms) != std::string::npos;
     codec::Value amr = codec::Value::Array();
     amr.Push(std::string(kFactorPassword));
-    if (two_factors) {
-      amr.Push(std::string(kFactorOtp));
-      amr.Push("mfa");
-    }
+    if (otp) amr.Push(std::string(kFactorOtp));
+    if (sms) amr.Push(std::string(kFactorSms));
+    if (otp || sms) amr.Push("mfa");
     claims.Set("amr", std::move(amr));
     if (!nonce.empty()) claims.Set("nonce", nonce);
     if (!grant.public_id.empty()) claims.Set("sid", grant.public_id);

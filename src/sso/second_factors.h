@@ -34,6 +34,10 @@ namespace tongban::sso {
 // either, so a recovery code counts as "otp" in amr and is audited apart).
 inline constexpr std::string_view kFactorPassword = "pwd";
 inline constexpr std::string_view kFactorOtp = "otp";
+// A one-time code by SMS to the user's mobile (RFC 8176 "sms"), offered at
+// login to users who are not platform administrators when the citizen
+// service's SMS channel is configured (login_page.cc).
+inline constexpr std::string_view kFactorSms = "sms";
 
 // The OIDC acr_values an app sends to ask for a second factor (the answer's
 // amr then holds "mfa"; acr itself is the real-name level).

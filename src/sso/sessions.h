@@ -55,7 +55,10 @@ struct Session {
   // (sso/second_factors.h): "pwd", or "pwd otp" after a second factor.
   std::string factors = "pwd";
 
-  bool HasSecondFactor() const { return factors.find("otp") != std::string::npos; }
+  // A one-time code from an authenticator app or by SMS besides the password.
+  bool HasSecondFactor() const {
+    return factors.find("otp") != std::string::npos || factors.find("sms") != std::string::npos;
+  }
 };
 
 enum class GrantKind : char {

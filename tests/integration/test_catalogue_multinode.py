@@ -66,7 +66,7 @@ class CatalogueTwoNodes(unittest.TestCase):
             admin = admin_login(cls.a)
             cls.code = "mzsys%s" % secrets.token_hex(3)
             cls.pwd = admin.ok("POST", "apps", {"servicecode": cls.code, "name": "民政业务系统",
-                                                "orgcoding": "001003"})["servicepwd"]
+                                                "orgcoding": "001092"})["servicepwd"]
         except BaseException:
             cls.tearDownClass()
             raise

@@ -59,7 +59,7 @@ class CatalogueQuery(unittest.TestCase):
         # The 民政局's own system, with OIDC for client credentials.
         cls.code = "mzsys%s" % secrets.token_hex(3)
         created = admin.ok("POST", "apps", {"servicecode": cls.code, "name": "民政业务系统",
-                                            "orgcoding": "001003", "protocols": {"oidc": True}})
+                                            "orgcoding": "001092", "protocols": {"oidc": True}})
         cls.pwd = created["servicepwd"]
         hits = cls.user.ok("GET", "resources", q="人口")["items"]
         cls.person = [r for r in hits if r["base_kind"] == "person"][0]
@@ -115,7 +115,7 @@ class CatalogueQuery(unittest.TestCase):
         self.assertIn({"code": "101", "name": "人口", "parent": "1", "level": 2}, tree)
         browsed = self.user.ok("GET", "resources", classification="1")["items"]
         self.assertEqual({r["base_kind"] for r in browsed}, {"person", "legal_person", "place"})
-        by_provider = self.user.ok("GET", "resources", provider="001003")["items"]
+        by_provider = self.user.ok("GET", "resources", provider="001092")["items"]
         self.assertEqual({r["name"] for r in by_provider}, {"最低生活保障对象名单", "社会组织登记信息"})
         locate = self.user.ok("GET", "resources/%d/locate" % self.person["id"])
         self.assertEqual(locate["provider"]["name"], "演示市公安局")
@@ -133,7 +133,7 @@ class CatalogueQuery(unittest.TestCase):
                 "update_cycle": "每年"}
         # The user role may not register; a provider registers for their own org only.
         self.assertEqual(self.user.send("POST", "resources", body).status_code, 403)
-        other = dict(body, provider_org="001003")
+        other = dict(body, provider_org="001092")
         self.assertEqual(self.provider.send("POST", "resources", other).status_code, 403)
         bad = dict(body, items=[{"code": "Name", "name": "名称", "type": "C"}])
         r = self.provider.send("POST", "resources", bad)
@@ -141,7 +141,7 @@ class CatalogueQuery(unittest.TestCase):
         self.assertIn("信息项代码", r.json()["error"]["message"])
         created = self.provider.ok("POST", "resources", body)
         self.assertEqual(created["state"], "draft")
-        self.assertEqual(created["provider_org"], "001002")
+        self.assertEqual(created["provider_org"], "001091")
         self.assertEqual(self.user.get("resources/%d" % created["id"]).status_code, 404)
         self.assertEqual(self.provider.send("POST", "resources/%d/publish" % created["id"]).status_code,
                          403)

@@ -531,6 +531,42 @@ class CitizenAccounts:
                     "confirmpassword": "Recovered-Pass2"})
         self.assertEqual((r.status_code, notice(r)[0]), (401, "7102"))
 
+    def test_an_app_requiring_a_second_factor_takes_a_code_by_sms(self):
+        # A citizen has a proven mobile but no authenticator: the second-factor
+        # page offers an SMS code (issue 20), single-use and bound to this login.
+        _, mobile = self.register("smsfactor", resident_id(seq="401"))
+        self.create_app("sms2fa", "--open-to-all", "--callback", "http://127.0.0.1:9/sms2fa/")
+        self.admin_cli("app", "second-factor", "sms2fa", "--required", "true")
+
+        def second_step():
+            b, r = self.login("smsfactor", servicecode="sms2fa")
+            self.assertEqual(r.status_code, 200, r.text[:300])
+            self.assertIn('value="mfaSms"', r.text)  # offered beside enrolment
+            csrf = re.search(r'name="csrf" value="([^"]+)"', r.text).group(1)
+            sent = b.post(self.server.url("/sso/usp.do"),
+                          data={"action": "mfaSms", "csrf": csrf}, timeout=30)
+            self.assertEqual(sent.status_code, 200, sent.text[:300])
+            self.assertIn('data-code="sms-sent"', sent.text)
+            return b, csrf
+
+        count = len(self.sms.messages(mobile, "login-2fa"))
+        b, csrf = second_step()
+        code = self.sms.code(mobile, "login-2fa", count=count + 1)
+        verify = lambda c: b.post(self.server.url("/sso/usp.do"),
+                                  data={"action": "mfaVerify", "csrf": csrf, "code": c},
+                                  allow_redirects=False, timeout=30)
+        wrong = "%06d" % ((int(code) + 1) % 1000000)
+        self.assertEqual(verify(wrong).status_code, 401)
+        ok = verify(code)
+        self.assertEqual(ok.status_code, 302, notice(ok))
+        self.assertIn("TBSSO", b.cookies.get_dict())
+        # The code is spent: another login cannot use it.
+        b2, csrf2 = second_step()
+        again = b2.post(self.server.url("/sso/usp.do"),
+                        data={"action": "mfaVerify", "csrf": csrf2, "code": code},
+                        allow_redirects=False, timeout=30)
+        self.assertEqual(again.status_code, 401, again.text[:300])
+
     def test_pages_refuse_a_post_without_the_form_token(self):
         r = requests.post(self.server.url("/sso/usp.do"), data={
             "action": "register", "step": "code", "mobile": self.mobile()}, timeout=10)

@@ -12,7 +12,7 @@
 // turns 已缴 when the channel's notification lands, with a receipt PDF; the clerk
 // sees the payment; a batch import with a bad row names the row and imports
 // nothing; a good one imports; reconciliation of today's statement matches the
-// payment. Screenshot per step; exits 1 naming the failed step.
+// payment with no exception. Screenshot per step; exits 1 naming the failed step.
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { tmpdir } from 'node:os'
@@ -111,8 +111,16 @@ async function main() {
       await id.fill('110105194912310021')
       await clerk.locator('.el-form-item__error', { hasText: '校验位' }).waitFor()
       await id.fill('11010519491231002X')
+      // An item with a standard prices itself: 2 × 10.00.
       await clerk.locator(byTestId('new-notice-item-0')).click()
-      await clerk.locator('.el-select-dropdown__item:visible').first().click()
+      await clerk.locator('.el-select-dropdown__item:visible', { hasText: '00034002' }).click()
+      const count = clerk.locator('.line input').nth(1)
+      await count.fill('2')
+      expect((await clerk.locator(inputOf('new-notice-amount-0')).inputValue()) === '20.00',
+        'count × standard is not priced')
+      // One without takes the amount typed.
+      await clerk.locator(byTestId('new-notice-item-0')).click()
+      await clerk.locator('.el-select-dropdown__item:visible', { hasText: '00034003' }).click()
       await clerk.locator(inputOf('new-notice-amount-0')).fill('12.50')
       await clerk.locator(byTestId('new-notice-save')).click()
       await clerk.locator(byTestId('notice-detail')).waitFor()
@@ -176,8 +184,14 @@ async function main() {
       await date.fill(today())
       await date.press('Enter')
       await clerk.locator(byTestId('reconcile-run')).click()
-      const matched = clerk.locator(`${byTestId('reconcile-items')} .el-table__body tr`, { hasText: '一致' })
-      await matched.first().waitFor()
+      // The run lists its outcome counts (exceptions alone are itemised): today's
+      // payment is matched, nothing is missing on either side.
+      const run = clerk.locator(`${byTestId('reconcile-runs')} .el-table__body tr`,
+        { hasText: today().replaceAll('-', '') }).first()
+      await run.waitFor()
+      const cells = await run.locator('td').allInnerTexts()
+      expect(Number(cells[5]) >= 1, `matched reads ${cells[5]}`)
+      expect(cells.slice(6, 10).every((c) => c.trim() === '0'), `exceptions: ${cells.slice(6, 10)}`)
     })
 
     expect(run.problems.length === 0, `the browser console reported: ${run.problems.join(' | ')}`)

@@ -144,6 +144,7 @@ export default {
     add: 'New item',
   },
   reconcile: {
+    finished: 'Finished',
     date: 'Date',
     fromChannel: "Download the channel's statement and reconcile",
     settlement: 'Settlement report',

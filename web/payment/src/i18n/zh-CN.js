@@ -144,6 +144,7 @@ export default {
     add: '新增收费项目',
   },
   reconcile: {
+    finished: '完成时间',
     date: '对账日期',
     fromChannel: '从渠道下载对账单并对账',
     settlement: '下载结算报表',
