@@ -147,6 +147,7 @@ Status LoadConfigFile(const std::string& path, Config& c) {
   mfa.Read("recovery_codes", c.mfa.recovery_codes);
   mfa.Read("max_failures", c.mfa.max_failures);
   mfa.Read("failure_window_s", c.mfa.failure_window_s);
+  mfa.Read("required_roles", c.mfa.required_roles);
   TB_RETURN_IF_ERROR(mfa.Finish());
 
   TableReader sso(root, "sso");
@@ -298,6 +299,13 @@ Status LoadConfigFile(const std::string& path, Config& c) {
 }
 
 Status ValidateConfig(const Config& c) {
+  for (const std::string& role : c.mfa.required_roles) {
+    const size_t colon = role.find(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == role.size()) {
+      return Error::InvalidArgument("config: mfa.required_roles entries are \"app:rolecode\", not \"" +
+                                    role + "\"");
+    }
+  }
   if (c.mfa.recovery_codes < 1 || c.mfa.recovery_codes > 50 || c.mfa.max_failures < 1 ||
       c.mfa.failure_window_s < 1 || c.mfa.issuer.empty() || c.mfa.issuer.find(':') != std::string::npos) {
     return Error::InvalidArgument(

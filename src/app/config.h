@@ -235,6 +235,8 @@ struct MfaConfig {
   int recovery_codes = 10;         // generated at enrolment, each single-use
   int max_failures = 10;           // wrong codes of one account before checking pauses
   int failure_window_s = 900;      // ... within this window, and the pause
+  // Holders of these roles ("app:rolecode") must use a second factor too.
+  std::vector<std::string> required_roles;
 };
 
 // Citizen and company self-service accounts (issue 20; sso/citizen.h,

@@ -103,6 +103,7 @@ Status Node::OpenAll() {
   mfa.recovery_codes = config_.mfa.recovery_codes;
   mfa.max_failures = config_.mfa.max_failures;
   mfa.failure_window = std::chrono::seconds(config_.mfa.failure_window_s);
+  mfa.required_roles = config_.mfa.required_roles;
   // Keyed from the master key every node shares, so a recovery code works
   // whichever node checks it.
   second_factors_ = std::make_unique<sso::SecondFactors>(

@@ -331,6 +331,16 @@ Result<bool> SecondFactors::Required(directory::Directory& directory, std::strin
     if (!admin.ok()) return admin;
     if (*admin) return true;
   }
+  for (const std::string& entry : options_.required_roles) {
+    const size_t colon = entry.find(':');
+    if (colon == std::string::npos) continue;  // the config check refuses these
+    auto roles = directory.UserRoles(userid, std::string_view(entry).substr(0, colon));
+    if (!roles.ok()) return std::move(roles).error();
+    const std::string_view wanted = std::string_view(entry).substr(colon + 1);
+    for (const directory::Role& role : *roles) {
+      if (role.rolecode == wanted) return true;
+    }
+  }
   auto app = AppRequires(servicecode);
   if (!app.ok() || *app) return app;
   auto status = StatusOf(userid);

@@ -55,6 +55,10 @@ struct MfaOptions {
   // `failure_window`; each pending login also has its own small budget.
   int max_failures = 10;
   std::chrono::seconds failure_window{900};
+  // Roles whose holders must use a second factor, as "app:rolecode" (e.g.
+  // "approval:approve", "payment:finance"): the per-role policy besides the
+  // platform administrators'.
+  std::vector<std::string> required_roles;
 };
 
 struct FactorStatus {
@@ -112,8 +116,9 @@ class SecondFactors {
   Result<bool> Reset(std::string_view userid);
 
   // Must `userid` give a second factor to open `servicecode` ("" = the SSO
-  // itself)? True for platform administrators (admin_required), for an app
-  // that requires one, and for users with a confirmed TOTP.
+  // itself)? True for platform administrators (admin_required), for holders
+  // of a role in required_roles, for an app that requires one, and for users
+  // with a confirmed TOTP.
   Result<bool> Required(directory::Directory& directory, std::string_view userid,
                         std::string_view servicecode);
   // An app's own policy (false for unknown apps).

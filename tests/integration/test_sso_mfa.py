@@ -34,7 +34,7 @@ except ImportError:  # Debian: python3-pyotp (scripts/install-deps.sh)
     pyotp = None
 
 PASSWORD = "Mfa-Passw0rd"
-USERS = ["alice", "bob", "carol", "dave", "erin", "frank", "gina", "henry", "ivan"]
+USERS = ["alice", "bob", "carol", "dave", "erin", "frank", "gina", "henry", "ivan", "rita"]
 ADMIN_RE = re.compile(r"admin user:\s+(\S+) / (\S+)")
 ACR_MFA = "urn:tongban:acr:mfa"
 _ips = itertools.count(1)
@@ -177,6 +177,8 @@ class MfaTest(MfaHelpers, unittest.TestCase):
         config = os.path.join(cls.config_dir, "tongban.toml")
         with open(config, "w") as f:
             f.write('[server]\ntrusted_proxies = ["127.0.0.1"]\n')
+            # The per-role policy: holders of plain's role "approver" need a factor.
+            f.write('[mfa]\nrequired_roles = ["plain:approver"]\n')
         cls.server = TongbanServer("--config", config, admin_second_factor=True).start()
         d = cls.server.data_dir
         m = next(ADMIN_RE.search(l) for l in cls.server.stdout_lines if ADMIN_RE.search(l))
@@ -190,6 +192,8 @@ class MfaTest(MfaHelpers, unittest.TestCase):
         create_app(d, "plain", "--open-to-all", "--callback", "http://127.0.0.1:9/plain/cb")
         create_app(d, "strict", "--open-to-all", "--callback", "http://127.0.0.1:9/strict/cb")
         run_admin(d, "app", "second-factor", "strict", "--required", "true")
+        run_admin(d, "role", "save", "--app", "plain", "--code", "approver", "--name", "审批人")
+        run_admin(d, "role", "grant", "--app", "plain", "--code", "approver", "--user", "rita")
         cls.rp_secret = create_app(d, "rp", "--protocols", "oidc", "--open-to-all",
                                    "--callback", "http://127.0.0.1:9/rp/cb")
         create_app(d, "casapp", "--protocols", "cas", "--open-to-all",
@@ -330,6 +334,17 @@ class MfaTest(MfaHelpers, unittest.TestCase):
         late = b.post_form(pending, code="123456")
         self.assertEqual(late.status_code, 409, late.text[:500])
         self.assertTrue(any("reset-second-factor erin" in row[1] for row in self.audit_rows("admin")))
+
+    def test_a_role_in_required_roles_needs_a_second_factor_on_every_app(self):
+        # rita holds plain's "approver": even "plain", which asks nothing of
+        # bob, sends her to enrol after the password.
+        b = Browser(self)
+        page = self.login_to(b, "plain", "rita")
+        self.assertEqual(page.status_code, 200, page.text[:300])
+        self.assertIn('value="mfaEnrol"', page.text)
+        _, _, nxt = self.enrol_at_login(b, page)
+        done = b.follow(b.get(nxt))
+        self.assertTrue(done.headers["Location"].startswith("http://127.0.0.1:9/plain/cb?ticket="))
 
     def test_an_app_requiring_a_second_factor_steps_up_a_password_session(self):
         b = Browser(self)
