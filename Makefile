@@ -26,7 +26,7 @@ build: configure web
 
 # Builds, then starts the server on the embedded default (SQLite in ./var, in-memory tickets).
 run: build
-	./$(BUILD_DIR)/tongban serve $(ARGS)
+	bash scripts/run.sh ./$(BUILD_DIR)/tongban $(ARGS)
 
 test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)

@@ -187,6 +187,13 @@ int Serve(const Config& initial) {
     std::printf("approval workbench: %s/approval/  public hall: %s/hall/\n",
                 config.PublicUrl().c_str(), config.PublicUrl().c_str());
   }
+  if (config.payment.enabled) {
+    std::printf("payment console: %s/payment/  payer pages: %s/hall/#/pay\n",
+                config.PublicUrl().c_str(), config.PublicUrl().c_str());
+  }
+  if (config.catalogue.enabled) {
+    std::printf("catalogue and sharing: %s/catalogue/\n", config.PublicUrl().c_str());
+  }
   std::fflush(stdout);
 
   routes->StartBackground();
