@@ -3,10 +3,10 @@
 import { createApp } from 'vue'
 import { ElMessage } from 'element-plus'
 import 'element-plus/dist/index.css'
-import './styles.css'
+import '@shared/staff/styles.css'
 import App from './App.vue'
 import { ApiError } from '@shared/api/client.js'
-import { installElement } from './element.js'
+import { installElement } from '@shared/staff/element.js'
 import { i18n } from './i18n/index.js'
 import { router } from './router.js'
 

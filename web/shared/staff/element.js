@@ -1,4 +1,4 @@
-// The Element Plus parts the workbench uses, registered one by one so that the
+// The Element Plus parts the staff apps (workbench, payment console) use, one by one so the
 // bundle carries only these (the full stylesheet is imported once in main.js).
 import {
   ElAlert,
