@@ -15,6 +15,7 @@
 #include "sso/cas_oidc_support.h"
 #include "webapi/callers.h"
 #include "webapi/errors.h"
+#include "webapi/mount.h"
 #include "webapi/route_table.h"
 
 namespace tongban::approval {
@@ -280,15 +281,12 @@ ApprovalApi::~ApprovalApi() = default;
 
 Status ApprovalApi::Register(http::Router& router) {
   Impl& impl = *impl_;
-  for (const char* method : {"GET", "POST", "PUT", "DELETE"}) {
-    router.AddPrefix(
-        method, impl.ApiPrefix(),
-        // Every handler reads or writes SQL or files: off the I/O threads.
-        [&impl](const http::Request& request, http::Response& response) {
-          response.Defer([&impl, &request](http::Response& r) { impl.Handle(request, r); });
-        },
-        "/approval/api/*");
-  }
+  webapi::MountOnPool(
+      router, impl.ApiPrefix(),
+      [&impl](const http::Request& request, http::Response& response) {
+        impl.Handle(request, response);
+      },
+      "/approval/api/*");
   return Status::Ok();
 }
 

@@ -12,6 +12,7 @@
 #include "sso/signed_api.h"
 #include "webapi/callers.h"
 #include "webapi/errors.h"
+#include "webapi/mount.h"
 #include "webapi/route_table.h"
 
 namespace tongban::catalogue {
@@ -282,14 +283,12 @@ CatalogueApi::~CatalogueApi() = default;
 
 Status CatalogueApi::Register(http::Router& router) {
   Impl& impl = *impl_;
-  for (const char* method : {"GET", "POST", "PUT", "DELETE"}) {
-    router.AddPrefix(
-        method, impl.ApiPrefix(),
-        [&impl](const http::Request& request, http::Response& response) {
-          response.Defer([&impl, &request](http::Response& r) { impl.Handle(request, r); });
-        },
-        "/catalogue/api/*");
-  }
+  webapi::MountOnPool(
+      router, impl.ApiPrefix(),
+      [&impl](const http::Request& request, http::Response& response) {
+        impl.Handle(request, response);
+      },
+      "/catalogue/api/*");
   const std::string servlet = impl.services.settings.context_path + "/servlet/query";
   const std::string soap = impl.services.settings.context_path + "/services/CatalogueQueryService";
   http::Handler servlet_handler = [&impl](const http::Request& request,

@@ -17,6 +17,7 @@
 #include "sso/cas_oidc_support.h"
 #include "sso/second_factors.h"
 #include "webapi/errors.h"
+#include "webapi/mount.h"
 #include "webapi/route_table.h"
 
 namespace tongban::console {
@@ -265,16 +266,12 @@ AdminApi::~AdminApi() = default;
 
 Status AdminApi::Register(http::Router& router, const std::filesystem::path& console_dir) {
   Impl& impl = *impl_;
-  for (const char* method : {"GET", "POST", "PUT", "DELETE"}) {
-    router.AddPrefix(
-        method, impl.ApiPrefix(),
-        // Console calls search, count and write the directory's database:
-        // they run on the blocking pool, never on an I/O thread.
-        [&impl](const http::Request& request, http::Response& response) {
-          response.Defer([&impl, &request](http::Response& r) { impl.Handle(request, r); });
-        },
-        "/admin/api/*");
-  }
+  webapi::MountOnPool(
+      router, impl.ApiPrefix(),
+      [&impl](const http::Request& request, http::Response& response) {
+        impl.Handle(request, response);
+      },
+      "/admin/api/*");
   if (console_dir.empty()) return Status::Ok();
   std::error_code ec;
   if (!std::filesystem::is_regular_file(console_dir / "index.html", ec)) {

@@ -19,6 +19,7 @@
 #include "sso/cas_oidc_support.h"
 #include "webapi/callers.h"
 #include "webapi/errors.h"
+#include "webapi/mount.h"
 #include "webapi/route_table.h"
 
 namespace tongban::exchange {
@@ -795,15 +796,12 @@ Status ExchangeApi::Register(http::Router& router) {
   Impl& impl = *impl_;
   for (const std::string& prefix : {std::string(Impl::kRoot), impl.AliasPrefix()}) {
     if (prefix == Impl::kRoot && impl.AliasPrefix() == Impl::kRoot) continue;
-    for (const char* method : {"GET", "POST", "PUT"}) {
-      router.AddPrefix(
-          method, prefix,
-          // Every handler reads or writes SQL, often on another database: off the I/O threads.
-          [&impl](const http::Request& request, http::Response& response) {
-            response.Defer([&impl, &request](http::Response& r) { impl.Handle(request, r); });
-          },
-          "/exchange/api/*");
-    }
+    webapi::MountOnPool(
+        router, prefix,
+        [&impl](const http::Request& request, http::Response& response) {
+          impl.Handle(request, response);
+        },
+        "/exchange/api/*", {"GET", "POST", "PUT"});
   }
   return Status::Ok();
 }

@@ -14,6 +14,7 @@
 #include "sso/cas_oidc_support.h"
 #include "webapi/callers.h"
 #include "webapi/errors.h"
+#include "webapi/mount.h"
 #include "webapi/route_table.h"
 
 namespace tongban::payment {
@@ -281,14 +282,12 @@ PaymentApi::~PaymentApi() = default;
 
 Status PaymentApi::Register(http::Router& router) {
   Impl& impl = *impl_;
-  for (const char* method : {"GET", "POST", "PUT", "DELETE"}) {
-    router.AddPrefix(
-        method, impl.ApiPrefix(),
-        [&impl](const http::Request& request, http::Response& response) {
-          response.Defer([&impl, &request](http::Response& r) { impl.Handle(request, r); });
-        },
-        "/payment/api/*");
-  }
+  webapi::MountOnPool(
+      router, impl.ApiPrefix(),
+      [&impl](const http::Request& request, http::Response& response) {
+        impl.Handle(request, response);
+      },
+      "/payment/api/*");
   return Status::Ok();
 }
 
