@@ -444,6 +444,16 @@ Status ValidateConfig(const Config& c) {
   if (c.exchange.hall_poll_ms < 10 || c.exchange.hall_poll_ms > 3'600'000) {
     return Error::InvalidArgument("config: exchange.hall_poll_ms must be 10..3600000");
   }
+  for (const std::string& source : c.exchange.hall_in) {
+    // A department's node speaks for its own org: without the org, any department could
+    // report cases of any other (the signed hall interface scopes its apps the same way).
+    const size_t at = source.rfind('@');
+    if (at == std::string::npos || at == 0 || at + 1 == source.size()) {
+      return Error::InvalidArgument("config: exchange.hall_in entry \"" + source +
+                                    "\" must name the org it reports for: "
+                                    "\"<node name>[/<resource code>]@<orgcoding>\"");
+    }
+  }
   if (c.exchange.transfer_abandon_after_s < 0) {
     return Error::InvalidArgument("config: exchange.transfer_abandon_after_s must not be negative");
   }

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "approval/engine.h"
+#include "approval/matters.h"
 #include "approval/stage_records.h"
 #include "store/outbox.h"
 
@@ -14,11 +15,24 @@ namespace {
 constexpr size_t kMessagesPerPass = 1000;
 constexpr int kIntakeBatch = 200;
 
-// "QZ_…/resource" -> {node, resource}; the resource defaults to the hall table's code.
-std::pair<std::string, std::string> SplitSource(const std::string& source) {
-  size_t slash = source.find('/');
-  if (slash == std::string::npos) return {source, std::string(exchange::kHallResourceCode)};
-  return {source.substr(0, slash), source.substr(slash + 1)};
+// "QZ_…/resource@orgcoding": the node, its hall resource (the hall table's code when
+// absent) and the org the department reports for (config.cc refuses entries without one).
+struct HallSource {
+  std::string node;
+  std::string resource;
+  std::string org_scope;
+};
+
+HallSource SplitSource(const std::string& source) {
+  HallSource out;
+  const size_t at = source.rfind('@');
+  const std::string place = at == std::string::npos ? source : source.substr(0, at);
+  if (at != std::string::npos) out.org_scope = source.substr(at + 1);
+  const size_t slash = place.find('/');
+  out.node = place.substr(0, slash);
+  out.resource = slash == std::string::npos ? std::string(exchange::kHallResourceCode)
+                                            : place.substr(slash + 1);
+  return out;
 }
 
 }  // namespace
@@ -141,7 +155,18 @@ void ExchangeHallWiring::Publish(PassReport& report) {
 }
 
 Status ExchangeHallWiring::ReportToApproval(const std::string& node_name,
+                                            const std::string& org_scope,
                                             const exchange::HallRecord& record) {
+  // A department's node speaks for its own org only: a row for another org's matter is
+  // refused (kept with the reason), as the signed hall interface refuses it.
+  const std::string_view number = record.Field("SBLSH");
+  if (number.size() >= approval::kImplementCodeLength) {
+    auto matter = node_.approval_matters()->Latest(number.substr(0, approval::kImplementCodeLength));
+    if (matter.ok() && (org_scope.empty() || !matter->orgcoding.starts_with(org_scope))) {
+      return Error::PermissionDenied("前置机 " + node_name + " 无权报送机构 " + matter->orgcoding +
+                                     " 的办件（它报送的机构为 " + org_scope + "）");
+    }
+  }
   approval::StageRecord stage;
   stage.stage = record.stage;
   stage.fields = record.fields;
@@ -160,7 +185,9 @@ Status ExchangeHallWiring::ReportToApproval(const std::string& node_name,
 
 void ExchangeHallWiring::Intake(PassReport& report) {
   for (const std::string& source : node_.config().exchange.hall_in) {
-    auto [node_name, code] = SplitSource(source);
+    const HallSource from = SplitSource(source);
+    const std::string& node_name = from.node;
+    const std::string& code = from.resource;
     int64_t& resource_id = in_resource_ids_[source];
     if (resource_id == 0) {
       auto resource = publisher_.EnsureResource(node_name, code);
@@ -175,7 +202,9 @@ void ExchangeHallWiring::Intake(PassReport& report) {
     auto held = exchange_.leases().TakeOrRenew(-resource_id);
     if (!held.ok() || !*held) continue;
     const std::string name = node_name;
-    auto sink = [this, &name](const exchange::HallRecord& r) { return ReportToApproval(name, r); };
+    auto sink = [this, &name, &from](const exchange::HallRecord& r) {
+      return ReportToApproval(name, from.org_scope, r);
+    };
     for (int batch = 0; batch < 50; ++batch) {
       auto pass = intake_.RunOnce(resource_id, kIntakeBatch, sink);
       if (!pass.ok()) {

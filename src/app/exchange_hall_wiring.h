@@ -1,7 +1,8 @@
 // Hall data (DB51/T 1625 stage records) between the approval subsystem and the exchange:
 // the approval outbox (approval_outbox) drained into the configured hall resource on a
 // front-end node ([exchange] hall_out_node), and the hall resources of departments' nodes
-// ([exchange] hall_in) read into the approval engine as reported cases. The adapter between
+// ([exchange] hall_in, each bound to the org it reports for) read into the approval engine
+// as reported cases. The adapter between
 // approval/ and exchange/, which know nothing of each other; one background thread.
 #pragma once
 
@@ -43,7 +44,8 @@ class ExchangeHallWiring {
   void Loop();
   void Publish(PassReport& report);
   void Intake(PassReport& report);
-  Status ReportToApproval(const std::string& node_name, const exchange::HallRecord& record);
+  Status ReportToApproval(const std::string& node_name, const std::string& org_scope,
+                          const exchange::HallRecord& record);
   void Warn(const std::string& what, const std::string& message);
 
   Node& node_;

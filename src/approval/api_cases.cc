@@ -447,10 +447,10 @@ Result<codec::Value> ReportStages(const Services& s, Call& call) {
   for (const StageRecord& record : *records) {
     std::string_view number = record.Field("SBLSH");
     TB_RETURN_IF_ERROR(CheckCaseNumber(number));
-    auto matter = s.matters.Latest(number.substr(0, 31));
+    auto matter = s.matters.Latest(number.substr(0, kImplementCodeLength));
     if (!matter.ok()) {
       if (matter.error().code == errc::kNotFound) {
-        return Error{code::kMatterUnknown, "事项不存在：" + std::string(number.substr(0, 31))};
+        return Error{code::kMatterUnknown, "事项不存在：" + std::string(number.substr(0, kImplementCodeLength))};
       }
       return matter.error();
     }

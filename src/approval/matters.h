@@ -22,6 +22,8 @@ namespace tongban::approval {
 
 // Shapes of the national codes (gov-domain-notes §1.2, §4). InvalidArgument naming the rule.
 Status CheckBasicCode(std::string_view code);      // 12 characters, digits and upper-case letters
+// 实施编码: 18-char USCC + 1 char + 12-char basic code; a case number starts with it.
+inline constexpr size_t kImplementCodeLength = 31;
 Status CheckImplementCode(std::string_view code);  // valid USCC (GB 32100) + 1 char + basic code
 Status CheckDivisionCode(std::string_view code);   // GB/T 2260 6 digits, or 12 digits
 // Every field of a matter: codes, name, limits, steps (codes unique, roles known), materials.

@@ -16,6 +16,7 @@ from tongban_harness import TongbanServer, main, run_admin
 
 DEMO_NODE = "QZ_330100_91350100M000100Y43"
 DEPT_USCC = "91350100M000100Y43"
+OTHER_USCC = "91350100M00020001J"  # a department of another org (009, not the demo matter's 001)
 CLERK_RE = re.compile(r"approval clerk .*login=(\S+) password=(\S+)")
 MATTER_RE = re.compile(r"demo matter: (\S+)")
 
@@ -48,8 +49,10 @@ class ExchangeHallTest(unittest.TestCase):
     def setUp(self):
         self.config = tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False)
         self.dept_node = "QZ_510100_" + DEPT_USCC
-        self.config.write('[exchange]\nhall_out_node = "%s"\nhall_in = ["%s/hall_in"]\n'
-                          "hall_poll_ms = 100\n" % (DEMO_NODE, self.dept_node))
+        self.other_node = "QZ_510100_" + OTHER_USCC
+        self.config.write('[exchange]\nhall_out_node = "%s"\n'
+                          'hall_in = ["%s/hall_in@001", "%s/hall_in@009"]\n'
+                          "hall_poll_ms = 100\n" % (DEMO_NODE, self.dept_node, self.other_node))
         self.config.close()
         self.addCleanup(os.unlink, self.config.name)
         self.server = TongbanServer("--config", self.config.name).start()
@@ -149,6 +152,40 @@ class ExchangeHallTest(unittest.TestCase):
         out = run_admin(self.server.data_dir, "exchange", "hall").stdout
         self.assertRegex(out, r"\n\d+\t\d+\t2\t1\t\n")  # 2 reported, 1 refused, no error
         self.assertRegex(out, r"refused\t\d+\tr2\tv1\t.*BSLYY")
+
+    def test_a_node_reports_only_for_its_own_org(self):
+        # The other department's node is bound to org 009; the demo matter is org 001's.
+        admin_out = "\n".join(self.server.stdout_lines)
+        login, password = re.search(r"admin user:\s+(\S+) / (\S+)", admin_out).groups()
+        admin = Client(self.server.base_url,
+                       browser_login(self.server.base_url, login, password),
+                       "/exchange/api/")
+        other_db = os.path.join(self.server.data_dir, "other-hall.db")
+        admin.ok("POST", "nodes", {"division": "510100", "dept_code": OTHER_USCC,
+                                   "dept_name": "成都市另一局", "url": "sqlite://" + other_db})
+        wait_for("the hall table on the other department's node",
+                 lambda: rows(other_db, "SELECT COUNT(*) FROM hall_in") != [])
+        number = self.matter + "20240321" + "0001"
+        con = sqlite3.connect(other_db, timeout=10)
+        with con:
+            con.execute("INSERT INTO hall_in (tongid, stage, sblsh, sxbm, sxmc, sqrlx, sqrmc, "
+                        "sbsj, xzqhdm) VALUES ('x1', 'SPSHENQIN', ?, ?, '冒报的办件', '1', "
+                        "'王五', '2024-03-21 09:00:00', '330100000000')", (number, self.matter))
+        con.close()
+        db = os.path.join(self.server.data_dir, "tongban.db")
+        refused = wait_for("the foreign row refused", lambda: rows(
+            db, "SELECT tongid, reason FROM exchange_hall_refused WHERE tongid = 'x1'"))
+        self.assertIn("无权报送机构 001", refused[0][1])
+        self.assertEqual(self.clerk.get("cases/" + number).status_code, 404)
+
+    def test_an_entry_without_its_org_is_refused_at_start(self):
+        bad = tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False)
+        bad.write('[exchange]\nhall_in = ["%s/hall_in"]\n' % self.dept_node)
+        bad.close()
+        self.addCleanup(os.unlink, bad.name)
+        out = run_admin(self.server.data_dir, "--config", bad.name, "exchange", "hall", check=False)
+        self.assertNotEqual(out.returncode, 0)
+        self.assertIn("must name the org it reports for", out.stderr + out.stdout)
 
 
 if __name__ == "__main__":
