@@ -10,7 +10,8 @@
 #     private PostgreSQL (BM_Todo: p50/p99).
 #   bench/approval.sh [build-dir]
 # Environment: DURATION (10s), CONNECTIONS (16), PG=1 for the PostgreSQL row,
-# PERF_OUT=<file> to record the server with perf during the lifecycle run.
+# PERF_OUT=<file> to record the server with perf during the lifecycle run,
+# LIFECYCLE_ONLY=1 for the HTTP row alone (A/B rounds of two binaries).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=$(cd "${1:-$here/../build}" && pwd)
@@ -86,6 +87,10 @@ server_cpu=$(echo "scale=2; ($(cpu_ticks) - $cpu_before) / $(getconf CLK_TCK)" |
 # machine is shared, so wall-clock rates understate what a core does).
 http_core_rate=$(echo "scale=1; $lifecycles / $server_cpu" | bc)
 kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
+if [ "${LIFECYCLE_ONLY:-0}" = 1 ]; then  # A/B rounds of binaries: the HTTP row alone
+  echo "lifecycles/s=$http_rate per_cpu_s=$http_core_rate failed=$failed cpu_s=$server_cpu"
+  exit 0
+fi
 
 # --- 2. the same statements through SOCI, and the engine alone ---
 APPROVAL_TODO_CASES=${APPROVAL_TODO_CASES:-1000000} "$build/bench/approval_engine_bench" \
