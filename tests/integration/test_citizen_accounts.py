@@ -567,6 +567,24 @@ class CitizenAccounts:
                         allow_redirects=False, timeout=30)
         self.assertEqual(again.status_code, 401, again.text[:300])
 
+    def test_a_platform_administrator_is_never_offered_an_sms_code(self):
+        # SMS is the weakest factor (SIM swap): the console's administrators must use an
+        # authenticator, so neither the offer nor a forged request sends them a code.
+        _, mobile = self.register("smsadmin", resident_id(seq="402"))
+        self.admin_cli("role", "grant", "--app", "tongban", "--code", "admin", "--user", "smsadmin")
+        self.create_app("smsadm2fa", "--open-to-all", "--callback", "http://127.0.0.1:9/smsadm2fa/")
+        self.admin_cli("app", "second-factor", "smsadm2fa", "--required", "true")
+        count = len(self.sms.messages(mobile, "login-2fa"))
+        b, r = self.login("smsadmin", servicecode="smsadm2fa")
+        self.assertEqual(r.status_code, 200, r.text[:300])
+        self.assertIn('name="csrf"', r.text)  # the second-factor page, not a login
+        self.assertNotIn('value="mfaSms"', r.text)
+        csrf = re.search(r'name="csrf" value="([^"]+)"', r.text).group(1)
+        forged = b.post(self.server.url("/sso/usp.do"),
+                        data={"action": "mfaSms", "csrf": csrf}, timeout=30)
+        self.assertNotIn('data-code="sms-sent"', forged.text)
+        self.assertEqual(len(self.sms.messages(mobile, "login-2fa")), count)
+
     def test_pages_refuse_a_post_without_the_form_token(self):
         r = requests.post(self.server.url("/sso/usp.do"), data={
             "action": "register", "step": "code", "mobile": self.mobile()}, timeout=10)
