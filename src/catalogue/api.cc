@@ -147,6 +147,12 @@ struct CatalogueApi::Impl {
   // the method, body_sha256 binding the body.
   Result<Caller> System(const http::Request& request, std::string_view method) {
     webapi::QueryParams params(request);
+    // The spec's md5 sign covers neither the body nor the path: one seen in any
+    // old-style call would open a query with any key. Only the request signature.
+    if (params.Get("signmethod").empty()) {
+      return Error{result_code::kAuthFailed,
+                   "基础信息查询要求请求签名（signmethod=hmac-sha256 或 hmac-sm3）"};
+    }
     if (!crypto::ConstantTimeEquals(params.Get("body_sha256"), crypto::Sha256Hex(request.body()))) {
       return Error{result_code::kAuthFailed, "body_sha256 与请求体不符"};
     }
@@ -171,6 +177,11 @@ struct CatalogueApi::Impl {
         return Error{result_code::kAuthFailed, "访问令牌无效或已过期"};
       }
       return grant.error();
+    }
+    // A system's own token only: one a user's login gave an app (authorization
+    // code) may sit in a browser, and would outlive the user's lock here.
+    if (!grant->userid.empty()) {
+      return Error{result_code::kAuthFailed, "只接受客户端凭证（client_credentials）方式取得的访问令牌"};
     }
     auto app = services.sso.directory.GetApp(grant->client_id);
     if (!app.ok() || !app->enabled) {

@@ -368,12 +368,13 @@ Result<Resource> ResourceStore::Update(int64_t id, Resource r, int expected_vers
     r.updated_ms = now;
     if (r.release_date.empty()) r.release_date = current->release_date;
     const std::string body = MetadataToJson(r).dump();
-    const std::string base(BaseKindName(r.base_kind));
     long long at = now, key = id;
+    // base_kind stays the published version's: a draft claiming to be the 人口 or 法人
+    // base resource takes effect only when an administrator publishes it.
     sql << "UPDATE catalogue_resources SET version = :v, body = :b, provider_org = :o, "
-           "base_kind = :k, updated_at = :u WHERE id = :i",
-        soci::use(r.version), soci::use(body), soci::use(r.provider_org), soci::use(base),
-        soci::use(at), soci::use(key);
+           "updated_at = :u WHERE id = :i",
+        soci::use(r.version), soci::use(body), soci::use(r.provider_org), soci::use(at),
+        soci::use(key);
     sql << "INSERT INTO catalogue_resource_versions (resource_id, version, body, author, "
            "created_at) VALUES (:i, :v, :b, :a, :t)",
         soci::use(key), soci::use(r.version), soci::use(body), soci::use(actor.id), soci::use(at);
@@ -400,9 +401,11 @@ Result<Resource> ResourceStore::Publish(int64_t id, const Actor& actor) {
     const std::string body = MetadataToJson(*r).dump();
     const std::string state(ResourceStateName(r->state));
     long long at = now, key = id;
+    const std::string base(BaseKindName(r->base_kind));
     sql << "UPDATE catalogue_resources SET state = :s, published_version = version, body = :b, "
-           "published_body = :b2, updated_at = :u WHERE id = :i",
-        soci::use(state), soci::use(body), soci::use(body), soci::use(at), soci::use(key);
+           "published_body = :b2, base_kind = :k, updated_at = :u WHERE id = :i",
+        soci::use(state), soci::use(body), soci::use(body), soci::use(base), soci::use(at),
+        soci::use(key);
     sql << "UPDATE catalogue_resource_versions SET body = :b WHERE resource_id = :i AND "
            "version = :v",
         soci::use(body), soci::use(key), soci::use(r->version);

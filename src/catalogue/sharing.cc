@@ -363,8 +363,15 @@ Result<Application> SharingStore::Decide(const Party& who, int64_t id, const Dec
     return Error::NotFound("没有这份共享申请");
   }
   if (a.state != ApplicationState::kPending) return Error::Conflict("该申请已处理");
-  auto resource = resources_.Get(a.resource_id);
-  if (!resource.ok()) return std::move(resource).error();
+  // What a grant gives (base kind, share mode, items) is the published version's, which
+  // an administrator reviewed — never the provider's unreviewed draft.
+  auto resource = resources_.GetPublished(a.resource_id);
+  if (!resource.ok()) {
+    if (resource.error().code != errc::kNotFound) return std::move(resource).error();
+    if (d.approve) return Error::Conflict("资源未发布或已撤回，不能批准；可不予批准");
+    resource = resources_.Get(a.resource_id);
+    if (!resource.ok()) return std::move(resource).error();
+  }
 
   std::vector<std::string> fields;
   int64_t expires = d.expires_ms;
@@ -376,6 +383,12 @@ Result<Application> SharingStore::Decide(const Party& who, int64_t id, const Dec
       if (!Contains(a.fields, f)) {
         return Error::InvalidArgument("批准的信息项应在申请的范围内：" + f.substr(0, 40));
       }
+      if (resource->Item(f) == nullptr) {  // the published version may have changed since
+        return Error::InvalidArgument("资源已不再提供这个信息项：" + f.substr(0, 40));
+      }
+    }
+    if (resource->share_type == ShareType::kNone) {
+      return Error::PermissionDenied("该资源现为不予共享，不能批准");
     }
     if (expires == 0) expires = now + kYearMs;
     if (expires <= now) return Error::InvalidArgument("有效期应晚于现在");

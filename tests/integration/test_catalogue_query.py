@@ -161,6 +161,36 @@ class CatalogueQuery(unittest.TestCase):
         r = self.user.b.post(self.server.url(API + "applications"), json={}, timeout=10)
         self.assertEqual(r.status_code, 403)
 
+    def test_a_provider_draft_cannot_turn_a_grant_into_base_data(self):
+        # A provider edits its published resource to claim it is the 人口 base resource; the
+        # draft is not reviewed, so neither the catalogue nor a grant may take the claim.
+        body = {"classification": "301001", "name": "社会团体年报摘要", "provider_name": "演示市公安局",
+                "provider_code": "113301000024991243", "abstract": "年报摘要",
+                "format": "电子表格", "items": [{"code": "org_name", "name": "名称", "type": "C"}],
+                "share_type": "unconditional", "share_mode": "api", "open_attr": "open",
+                "update_cycle": "每年"}
+        created = self.provider.ok("POST", "resources", body)
+        self.cat_admin.ok("POST", "resources/%d/publish" % created["id"])
+        claim = dict(body, version=1, base_kind="person",
+                     items=body["items"] + [{"code": "id_number", "name": "身份证号", "type": "C"}])
+        self.provider.ok("PUT", "resources/%d" % created["id"], claim)
+        page = self.user.ok("GET", "resources/%d" % created["id"])
+        self.assertEqual(page["published"]["base_kind"], "")
+        locate = self.user.ok("GET", "resources/%d/locate" % self.person["id"])
+        self.assertEqual(locate["provider"]["name"], "演示市公安局")
+        a = self.user.ok("POST", "applications", {
+            "resource_id": created["id"], "purpose": "核验", "legal_basis": "依据",
+            "fields": ["org_name"]})
+        # Items only the draft has cannot be approved.
+        r = self.provider.send("POST", "applications/%d/decision" % a["id"],
+                               {"approve": True, "fields": ["id_number"], "unmasked": True})
+        self.assertEqual(r.status_code, 400, r.text)
+        d = self.provider.ok("POST", "applications/%d/decision" % a["id"],
+                             {"approve": True, "unmasked": True})
+        grant = [g for g in self.user.ok("GET", "grants/mine")["items"] if g["id"] == d["grant_id"]]
+        self.assertEqual(grant[0]["base_kind"], "")
+        self.provider.ok("POST", "grants/%d/revoke" % d["grant_id"], {"reason": "测试结束"})
+
     # ---- sharing and the query service ----
 
     def test_a_signed_system_gets_exactly_the_granted_fields_masked(self):
@@ -239,6 +269,39 @@ class CatalogueQuery(unittest.TestCase):
                           timeout=10)
         self.assertEqual(r.status_code, 200)
         self.assertEqual(ET.fromstring(r.content).findtext("result"), "4004")
+
+    def test_only_the_request_signature_or_a_client_token_calls_the_json_api(self):
+        # The spec's md5 sign (SOAP, servlet) covers neither body nor path: refused here.
+        t = spec_time()
+        r = requests.post(self.server.url(API + "base/person/query"),
+                          params={"servicecode": self.code, "time": t,
+                                  "sign": md5_sign(self.code, self.pwd, t),
+                                  "body_sha256": hashlib.sha256(b'{"key":"%s"}' % KNOWN.encode()).hexdigest()},
+                          data=b'{"key":"%s"}' % KNOWN.encode(),
+                          headers={"Content-Type": "application/json"}, timeout=10)
+        self.assertEqual((r.status_code, r.json()["code"]), (403, 2002), r.text)
+        self.assertIn("signmethod", r.json()["message"])
+        # A token an app got from a user's login (authorization code) is not the app's own.
+        admin = admin_login(self.server)
+        code = "catweb%s" % secrets.token_hex(3)
+        cb = "http://127.0.0.1:9/%s/" % code
+        created = admin.ok("POST", "apps", {"servicecode": code, "name": "民政网厅",
+                                            "orgcoding": "001092", "open_to_all": True,
+                                            "callback_urls": [cb], "protocols": {"oidc": True}})
+        r = self.user.b.get(self.server.url("/sso/oidc/authorize"), allow_redirects=False,
+                            params={"response_type": "code", "client_id": code, "redirect_uri": cb,
+                                    "scope": "openid", "state": "s1"}, timeout=10)
+        self.assertEqual(r.status_code, 302, r.text[:300])
+        auth_code = re.search(r"[?&]code=([^&]+)", r.headers["Location"]).group(1)
+        t = requests.post(self.server.url("/sso/oidc/token"), auth=(code, created["servicepwd"]),
+                          data={"grant_type": "authorization_code", "code": auth_code,
+                                "redirect_uri": cb}, timeout=10)
+        self.assertEqual(t.status_code, 200, t.text)
+        r = requests.post(self.server.url(API + "base/person/query"),
+                          headers={"Authorization": "Bearer " + t.json()["access_token"]},
+                          json={"key": KNOWN}, timeout=10)
+        self.assertEqual((r.status_code, r.json()["code"]), (403, 2002), r.text)
+        self.assertIn("client_credentials", r.json()["message"])
 
     def test_staff_query_in_the_browser_then_revoked(self):
         grant = self.apply_and_approve(["name", "division"], ["division"])
