@@ -19,9 +19,20 @@ exchange::TransferOptions TransferOptionsFor(Node& node) {
   if (config.exchange.enabled) {
     // A start that names a resource code and no subscribers: the apps of the resources that
     // subscribe to it (approved tasks), as ExchangeMeta::SubscriberApps says.
-    o.resource_subscribers =
-        [&node](std::string_view code) -> Result<std::vector<std::string>> {
+    o.resource_subscribers = [&node](std::string_view code, std::string_view sender)
+        -> Result<std::vector<std::string>> {
       exchange::ExchangeMeta meta(node.sql(), node.clock(), node.secret_box());
+      auto provider = meta.IsResourceApp(code, sender);
+      if (!provider.ok()) {
+        if (provider.error().code == errc::kNotFound) {
+          return Error::InvalidArgument(provider.error().message);
+        }
+        return provider.error();
+      }
+      if (!*provider) {
+        return Error::PermissionDenied("app " + std::string(sender) + " is not a web app of resource " +
+                                       std::string(code) + ": it cannot send files under its name");
+      }
       auto apps = meta.SubscriberApps(code);
       if (!apps.ok() && apps.error().code == errc::kNotFound) {
         return Error::InvalidArgument(apps.error().message);

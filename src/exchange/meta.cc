@@ -1,6 +1,8 @@
 // ExchangeMeta: nodes, resources, tasks and work orders in tongban's database.
 #include "exchange/meta.h"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -505,6 +507,19 @@ Result<std::vector<std::string>> ExchangeMeta::SubscriberApps(std::string_view c
     }
   }
   return std::vector<std::string>(apps.begin(), apps.end());
+}
+
+Result<bool> ExchangeMeta::IsResourceApp(std::string_view code, std::string_view app) {
+  auto resources = ListResources();
+  if (!resources.ok()) return resources.error();
+  bool known = false;
+  for (const Resource& r : *resources) {
+    if (r.code != code) continue;
+    known = true;
+    if (std::find(r.web_apps.begin(), r.web_apps.end(), app) != r.web_apps.end()) return true;
+  }
+  if (!known) return Error::NotFound("no exchange resource " + std::string(code));
+  return false;
 }
 
 // ---- Tasks ----

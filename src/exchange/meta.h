@@ -46,6 +46,10 @@ class ExchangeMeta {
   // of the approved, enabled tasks whose provider resource has that code (on any node),
   // sorted, each once. NotFound when no resource has the code.
   Result<std::vector<std::string>> SubscriberApps(std::string_view code);
+  // Whether `app` is among the web_apps of a resource with that code (any node): the
+  // provider's systems, which alone may send big files under the resource's name.
+  // NotFound when no resource has the code.
+  Result<bool> IsResourceApp(std::string_view code, std::string_view app);
 
   // ---- Tasks ----
   // Checks the provider and subscriber resources exist, mapping names real fields on both

@@ -462,14 +462,17 @@ Result<Transfer> TransferStore::Start(const TransferRequest& request) {
   if (request.resource_code.size() > 128) return Error::InvalidArgument("resource code too long");
   TB_RETURN_IF_ERROR(CheckCipherAvailable(request.cipher));
   std::vector<std::string> subscribers = request.subscribers;
-  if (subscribers.empty() && !request.resource_code.empty()) {
+  if (!request.resource_code.empty()) {
     if (!o.resource_subscribers) {
-      return Error::InvalidArgument(
-          "resource subscriptions are not available here: name the subscribers");
+      if (subscribers.empty()) {
+        return Error::InvalidArgument(
+            "resource subscriptions are not available here: name the subscribers");
+      }
+    } else {
+      auto resolved = o.resource_subscribers(request.resource_code, request.sender);
+      if (!resolved.ok()) return std::move(resolved).error();
+      if (subscribers.empty()) subscribers = std::move(*resolved);
     }
-    auto resolved = o.resource_subscribers(request.resource_code);
-    if (!resolved.ok()) return std::move(resolved).error();
-    subscribers = std::move(*resolved);
   }
   std::sort(subscribers.begin(), subscribers.end());
   subscribers.erase(std::unique(subscribers.begin(), subscribers.end()), subscribers.end());

@@ -35,9 +35,13 @@ struct TransferOptions {
   // Largest piece a download answers at once (bytes are read and, when
   // encrypted, decrypted chunk by chunk into one response body).
   int64_t max_read_bytes = 8 * kMiB;
-  // Names the resource's subscribers (servicecodes) when a start names a
-  // resource code but no subscribers. Unset: such starts are refused.
-  std::function<Result<std::vector<std::string>>(std::string_view resource_code)>
+  // For a start that names a resource code: checks that the sender may send
+  // under that resource's name (PermissionDenied otherwise: the code is the
+  // file's provenance in every inbox) and names the resource's subscribers
+  // (servicecodes), used when the start names none. Unset: starts naming a
+  // resource code without subscribers are refused.
+  std::function<Result<std::vector<std::string>>(std::string_view resource_code,
+                                                 std::string_view sender)>
       resource_subscribers;
   // A receiving transfer with no chunk for this long is abandoned: it fails ("expired") and
   // its partial file is deleted. Swept when the store opens and, at most once per

@@ -12,6 +12,7 @@
 #include "payment/late_fee.h"
 #include "payment/printouts.h"
 #include "sso/cas_oidc_support.h"
+#include "sso/citizen.h"
 #include "webapi/callers.h"
 #include "webapi/errors.h"
 #include "webapi/mount.h"
@@ -160,6 +161,7 @@ struct PaymentApi::Impl {
     c.userid = (*user)->userid;
     c.loginname = (*user)->loginname;
     c.idnum = (*user)->idnum;
+    c.idnum_verified = sso::AuthLevelOf(**user) >= sso::kLevelRealName;
     c.mobile = (*user)->mobile;
     if (staff) {
       auto roles = services.sso.directory.UserRoles(session->userid, kAppCode);

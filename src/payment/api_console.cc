@@ -137,13 +137,28 @@ Result<json> ListApplications(const Services& s, Call& call) {
 }
 
 // The proposal of a clerk's application: its org must be one of theirs
-// (their own org when not given).
-Result<CollectingUnit> Proposal(const Call& call) {
+// (their own org when not given). An application for a unit that exists
+// amends that unit: only a clerk of its own org may file it, and it stays in
+// that org (moving a unit to another org is an administrator's act) — else a
+// clerk of another org could take over a unit, or block its applications.
+Result<CollectingUnit> Proposal(const Services& s, const Call& call) {
   auto unit = UnitFromBody(call.body.is_object() && call.body.contains("unit") ? call.body["unit"]
                                                                                : call.body);
   if (!unit.ok()) return unit;
   if (!call.caller.SeesAllUnits()) {
     TB_RETURN_IF_ERROR(RequireRole(call.caller, {kRoleClerk}));
+    auto existing = s.units.GetUnit(unit->entercode);
+    if (existing.ok()) {
+      if (!RequireUnit(call.caller, *existing).ok()) {
+        return Error::PermissionDenied("执收单位 " + unit->entercode + " 属于其他机构，不能为它填报联系单");
+      }
+      if (unit->orgcoding.empty()) unit->orgcoding = existing->orgcoding;
+      if (unit->orgcoding != existing->orgcoding) {
+        return Error::PermissionDenied("执收单位的所属机构只能由管理员变更");
+      }
+    } else if (existing.error().code != errc::kNotFound) {
+      return existing.error();
+    }
     if (unit->orgcoding.empty()) unit->orgcoding = call.caller.orgs.front();
     TB_RETURN_IF_ERROR(RequireUnit(call.caller, *unit));
   }
@@ -151,7 +166,7 @@ Result<CollectingUnit> Proposal(const Call& call) {
 }
 
 Result<json> CreateApplication(const Services& s, Call& call) {
-  auto unit = Proposal(call);
+  auto unit = Proposal(s, call);
   if (!unit.ok()) return unit.error();
   auto a = s.units.CreateApplication(*unit, call.caller.loginname);
   if (!a.ok()) return a.error();
@@ -167,7 +182,7 @@ Result<json> GetApplication(const Services& s, Call& call) {
 Result<json> AmendApplication(const Services& s, Call& call) {
   auto a = VisibleApplication(s, call);
   if (!a.ok()) return a.error();
-  auto unit = Proposal(call);
+  auto unit = Proposal(s, call);
   if (!unit.ok()) return unit.error();
   auto amended = s.units.AmendApplication(a->id, *unit);
   if (!amended.ok()) return amended.error();

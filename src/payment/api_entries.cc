@@ -50,11 +50,27 @@ Result<json> Propose(const Services& s, Call& call) {
   if (!unit.ok() || unit->state != UnitState::kActive || unit->scheme != Scheme::kPayerEntry) {
     return Error::NotFound("该执收单位不接受缴款人自助录入");
   }
-  body["payer"] = json{{"name", Text(body.value("payer", json::object()), "name")},
-                       {"id_number", call.caller.idnum},
-                       {"mobile", call.caller.mobile}};
-  body["original_notice_no"] = "";  // numbered on confirmation
-  body.erase("extra");
+  // Only what a payer may propose is kept: the rest of a notice (expiry, late
+  // fees, print text, attachments) is the unit's, set by the clerk on confirming.
+  json lines = json::array();
+  if (body.contains("lines") && body["lines"].is_array()) {
+    for (const json& l : body["lines"]) {
+      if (!l.is_object()) return Error::InvalidArgument("收费项目应为 JSON 对象");
+      json line = json::object();
+      for (const char* key : {"chitcode", "count", "amount", "amount_fen"}) {
+        if (l.contains(key)) line[key] = l[key];
+      }
+      lines.push_back(std::move(line));
+    }
+  }
+  json proposal = json{{"entercode", unit->entercode},
+                       {"payer", json{{"name", Text(body.value("payer", json::object()), "name")},
+                                      {"id_number", call.caller.idnum},
+                                      {"mobile", call.caller.mobile}}},
+                       {"lines", std::move(lines)},
+                       {"original_notice_no", ""}};  // numbered on confirmation
+  if (!Text(body, "ywcode").empty()) proposal["ywcode"] = Text(body, "ywcode");
+  body = std::move(proposal);
   // Checked as console entry would (items, amounts), without the number.
   auto draft = NoticeFromBody(body);
   if (!draft.ok()) return draft.error();

@@ -28,6 +28,9 @@ struct Caller {
   std::string app;        // kSystem: the servicecode
   std::string entercode;  // kSystem: the unit it acts for
   std::string idnum;      // kPayer
+  // The ID number was checked (real-name level 2 or more): only then does it
+  // find the payer's notices — a self-registered account may claim anyone's.
+  bool idnum_verified = false;
   std::string mobile;     // kPayer
 
   bool Has(std::string_view role) const;

@@ -101,7 +101,7 @@ Result<json> MyNotices(const Services& s, Call& call) {
     }
     return Status::Ok();
   };
-  if (!call.caller.idnum.empty()) {
+  if (!call.caller.idnum.empty() && call.caller.idnum_verified) {
     NoticeQuery q;
     q.payer_id = call.caller.idnum;
     TB_RETURN_IF_ERROR(add(q));

@@ -720,7 +720,7 @@ Result<PaymentNotice> NoticeStore::RecordRefund(std::string_view pay_no, int64_t
       if (n->state != NoticeState::kPaid && n->state != NoticeState::kPartlyRefunded) {
         return Error::Conflict("缴款单" + std::string(NoticeStateChinese(n->state)) + "，不能退款");
       }
-      if (n->refunded_fen + amount_fen > n->paid_fen) {
+      if (amount_fen > n->paid_fen - n->refunded_fen) {  // no sum: it could overflow
         return Error::InvalidArgument("退款合计不能超过实缴金额 " + FormatYuan(n->paid_fen) +
                                       " 元");
       }

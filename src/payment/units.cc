@@ -195,9 +195,11 @@ Status UpsertUnit(soci::session& sql, const CollectingUnit& u, UnitState state, 
   sql << "SELECT COUNT(*) FROM payment_units WHERE entercode = :e", soci::use(u.entercode, "e"),
       soci::into(exists);
   if (exists != 0) {
-    // app_code and notify_url are the operator's settings: an application keeps them.
+    // app_code and notify_url are the operator's settings: an application keeps them;
+    // a suspension is an administrator's too, which an approved amendment does not lift.
     sql << "UPDATE payment_units SET name = :n, regicode = :r, channel_no = :c, scheme = :s, "
-           "state = :st, body = :b, updated_at = :u WHERE entercode = :e",
+           "state = CASE WHEN state = 'suspended' THEN state ELSE :st END, body = :b, "
+           "updated_at = :u WHERE entercode = :e",
         soci::use(u.name, "n"), soci::use(u.regicode, "r"), soci::use(u.channel_no, "c"),
         soci::use(scheme, "s"), soci::use(st, "st"), soci::use(body, "b"), soci::use(n, "u"),
         soci::use(u.entercode, "e");

@@ -183,6 +183,19 @@ class PaymentChannel(unittest.TestCase):
         self.assertEqual(refunded["notice"]["state"], "paid")
         self.assertNotIn(no, [p["notice_no"] for p in self.clerk.ok("GET", "refunds")["items"]])
 
+    def test_refunds_never_exceed_what_was_paid_even_near_the_integer_limit(self):
+        no = self.new_notice("7.00")
+        self.paysim.pay(self.order_no_of(self.start_pay(no)))
+        pay_no = self.wait_paid(no)["payments"][0]["pay_no"]
+        self.clerk.ok("POST", "refunds", {"pay_no": pay_no, "amount_fen": 1, "reason": "部分退款"})
+        for huge in (2**63 - 1, 2**63 - 700, 700):
+            r = self.clerk.send("POST", "refunds", {"pay_no": pay_no, "amount_fen": huge,
+                                                    "reason": "超额"})
+            self.assertEqual(r.status_code, 400, r.text)
+        done = self.clerk.ok("POST", "refunds", {"pay_no": pay_no, "amount_fen": 699,
+                                                 "reason": "余额退款"})
+        self.assertEqual((done["notice"]["state"], done["notice"]["refunded_fen"]), ("refunded", 700))
+
     def test_a_notification_with_a_wrong_amount_is_refused(self):
         no = self.new_notice("6.00")
         order_no = self.order_no_of(self.start_pay(no))

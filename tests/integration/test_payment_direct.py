@@ -323,6 +323,12 @@ class PaymentDirect(unittest.TestCase):
         self.assertEqual(r.status_code, 404)
         r = self.other.send("PUT", "units/000368/state", {"state": "suspended"})
         self.assertEqual(r.status_code, 403)
+        # Nor may it file a 联系单 for our unit under its own org (a takeover once approved).
+        unit = self.clerk.ok("GET", "units/000368")
+        r = self.other.send("POST", "applications", dict(unit, orgcoding="001009"))
+        self.assertEqual(r.status_code, 403, r.text)
+        self.assertNotIn("001009", [a["unit"].get("orgcoding") for a in self.clerk.ok(
+            "GET", "applications", entercode="000368")["items"]])
         self.assertEqual(self.clerk.ok("GET", "notices/" + DEMO_NOTICE)["state"], "unpaid")
 
     def test_staff_writes_need_the_csrf_token(self):

@@ -4,10 +4,11 @@ scheme 7 through the 联系单 workflow; a logged-in payer proposes a notice
 a unit's clerk confirms it — the notice is created, payable, source payer —
 or refuses another with a reason; a unit of another scheme takes none; a
 payer cannot act as the clerk; a second confirmation changes nothing."""
+import os
 import unittest
 
 from approval_fixture import Client, admin_login
-from payment_fixture import API, clerk_client, payment_login
+from payment_fixture import API, clerk_client, notice_body, payment_login
 from tongban_harness import TongbanServer, main
 
 PAYER_ID = "11010519491231002X"
@@ -75,6 +76,34 @@ class PayerEntry(unittest.TestCase):
         self.assertTrue(public["payable"])
         numbers = [n["notice_no"] for n in self.payer.ok("GET", "payer/notices")["items"]]
         self.assertIn(notice["notice_no"], numbers)
+
+    def test_only_what_a_payer_may_propose_reaches_the_notice(self):
+        r = self.payer.send("POST", "payer/entries", {
+            "entercode": "000777", "payer": {"name": "自助缴款人"}, "count_overdue": True,
+            "print_info": "已核准免缴", "true_name": True, "expire_date": "20991231",
+            "lines": [{"chitcode": "00034003", "amount": "12.00", "standard": "0.01"}]})
+        self.assertEqual(r.status_code, 200, r.text)
+        notice = self.clerk.ok("POST", "entries/%d/confirm" % r.json()["id"], {})["notice"]
+        self.assertEqual(notice["print_info"], "")
+        self.assertFalse(notice["count_overdue"])
+        self.assertNotEqual(notice.get("expire_date"), "20991231")
+        self.assertEqual(notice["total"], "12.00")
+
+    def test_an_unchecked_id_number_finds_no_one_elses_notices(self):
+        # Anyone may self-register with any valid ID number: until it is checked (real-name
+        # level 2) it does not open the notices of that ID's payer.
+        theirs = self.clerk.ok("POST", "notices", notice_body("CLAIM%04d" % os.getpid()))
+        mine = [n["notice_no"] for n in self.payer.ok("GET", "payer/notices")["items"]]
+        self.assertNotIn(theirs["notice_no"], mine)
+        admin = admin_login(self.server)
+        admin.ok("POST", "users", {"loginname": "checkedpayer", "username": "赵六",
+                                   "orgcoding": "001", "password": "Pay-Pass-1",
+                                   "idnum": PAYER_ID, "mobile": "13900009999", "authlevel": "2"})
+        checked = Client(self.server.base_url,
+                         payment_login(self.server.base_url, "checkedpayer", "Pay-Pass-1"), API,
+                         me_path="payer/me")
+        found = [n["notice_no"] for n in checked.ok("GET", "payer/notices")["items"]]
+        self.assertIn(theirs["notice_no"], found)
 
     def test_refuse_with_a_reason(self):
         entry = self.propose(amount="1.00").json()

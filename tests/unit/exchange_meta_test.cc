@@ -204,6 +204,10 @@ TEST(ExchangeMetaTest, SubscriberAppsOfAResourceCode) {
   ASSERT_TRUE(env.meta->SetTaskEnabled(env.meta->FindTask("to_b")->id, false).ok());
   EXPECT_TRUE(env.meta->SubscriberApps("licences")->empty());
   EXPECT_EQ(env.meta->SubscriberApps("nosuch").error().code, errc::kNotFound);
+  // Who may send under a code: the web apps of a resource with it, on any node.
+  EXPECT_TRUE(*env.meta->IsResourceApp("licences_copy", "police"));
+  EXPECT_FALSE(*env.meta->IsResourceApp("licences", "police"));
+  EXPECT_EQ(env.meta->IsResourceApp("nosuch", "police").error().code, errc::kNotFound);
 }
 
 }  // namespace

@@ -51,6 +51,7 @@ class TransferTest : public ::testing::TestWithParam<std::string> {
     options.default_chunk_size = kChunk;
     options.max_read_bytes = 3 * kChunk / 2;
     options.sync_each_chunk = sync_each_chunk_;
+    options.resource_subscribers = resource_subscribers_;
     auto store = TransferStore::Open(*sql_, *box_, clock_, random_, options);
     ASSERT_TRUE(store.ok()) << store.error().message;
     store_ = std::move(*store);
@@ -102,6 +103,7 @@ class TransferTest : public ::testing::TestWithParam<std::string> {
   std::string url_;
   FakeClock clock_;
   bool sync_each_chunk_ = true;
+  decltype(TransferOptions::resource_subscribers) resource_subscribers_;
   FakeRandom random_{7};
   std::unique_ptr<crypto::SecretBox> box_;
   std::unique_ptr<SqlStore> sql_;
@@ -129,6 +131,33 @@ TEST_P(TransferTest, ChunksArriveOutOfOrderAndTheFileIsDeliveredToEverySubscribe
     EXPECT_EQ(Download(sub, t), data);
   }
   EXPECT_TRUE(store_->Inbox("sender", false)->empty());
+}
+
+// A resource code is the file's provenance in every inbox: only the resource's own apps
+// send under it, also when they name the subscribers themselves.
+TEST_P(TransferTest, OnlyTheResourcesAppsSendUnderItsCode) {
+  resource_subscribers_ = [](std::string_view code,
+                             std::string_view sender) -> Result<std::vector<std::string>> {
+    if (code != "licences") return Error::InvalidArgument("no exchange resource");
+    if (sender != "provider") return Error::PermissionDenied("not a web app of the resource");
+    return std::vector<std::string>{"sub-x"};
+  };
+  Reopen();
+  const std::string data = Bytes(100, 3);
+  TransferRequest r;
+  r.name = "证照.zip";
+  r.size = static_cast<int64_t>(data.size());
+  r.digest = DigestHex(DigestAlgorithm::kSha256, data);
+  r.resource_code = "licences";
+  r.sender = "intruder";
+  EXPECT_EQ(store_->Start(r).error().code, errc::kPermissionDenied);
+  r.subscribers = {"sub-y"};
+  EXPECT_EQ(store_->Start(r).error().code, errc::kPermissionDenied);
+  r.sender = "provider";
+  r.subscribers.clear();
+  auto started = store_->Start(r);
+  ASSERT_TRUE(started.ok()) << started.error().message;
+  EXPECT_EQ(started->subscribers, std::vector<std::string>{"sub-x"});
 }
 
 TEST_P(TransferTest, StatusListsTheChunksReceived) {
