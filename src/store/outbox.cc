@@ -1,5 +1,7 @@
 #include "store/outbox.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <limits>
 #include <utility>
@@ -292,7 +294,26 @@ Result<int64_t> Outbox::Enqueue(soci::session& tx, std::string_view destination,
   return static_cast<int64_t>(id);
 }
 
+void Outbox::PurgeWhenDue(int64_t now_ms) {
+  if (options_.keep_delivered.count() <= 0) return;
+  int64_t due = next_purge_ms_.load(std::memory_order_relaxed);
+  if (now_ms < due) return;
+  // One caller per interval does it; the others go on claiming.
+  if (!next_purge_ms_.compare_exchange_strong(due, now_ms + options_.purge_interval.count())) {
+    return;
+  }
+  auto purged = PurgeDelivered(now_ms - options_.keep_delivered.count());
+  if (!purged.ok()) {
+    spdlog::warn("{}: purging delivered messages failed (retried in {} s): {}", table_,
+                 options_.purge_interval.count() / 1000, purged.error().message);
+  } else if (*purged > 0) {
+    spdlog::info("{}: purged {} messages delivered more than {} days ago", table_, *purged,
+                 options_.keep_delivered.count() / 86'400'000);
+  }
+}
+
 Result<std::vector<OutboxMessage>> Outbox::ClaimDue(int64_t now_ms, size_t limit) {
+  PurgeWhenDue(now_ms);
   if (limit == 0) return std::vector<OutboxMessage>();
   return store_.WithTransaction([&](soci::session& sql) -> Result<std::vector<OutboxMessage>> {
     long long now = now_ms;

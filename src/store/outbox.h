@@ -26,6 +26,7 @@
 // time.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -82,6 +83,12 @@ struct OutboxOptions {
   // leaves its claim to lapse, and the message is claimed again. Must exceed
   // the longest delivery attempt.
   std::chrono::milliseconds claim_timeout{60'000};
+  // Delivered messages are kept this long for the console and audits, then
+  // deleted by ClaimDue (at most once per purge_interval per process), so a
+  // busy outbox does not grow without end. 0 = keep them forever. Pending and
+  // dead messages are never purged.
+  std::chrono::milliseconds keep_delivered{std::chrono::hours(24 * 30)};
+  std::chrono::milliseconds purge_interval{std::chrono::hours(1)};
 };
 
 class Outbox {
@@ -145,8 +152,13 @@ class Outbox {
   std::chrono::milliseconds BackoffAfter(int attempts) const;
 
  private:
+  // Deletes what keep_delivered allows when purge_interval has passed; a
+  // failure is logged and retried at the next interval (claims go on).
+  void PurgeWhenDue(int64_t now_ms);
+
   SqlStore& store_;
   OutboxOptions options_;
+  std::atomic<int64_t> next_purge_ms_{0};
   std::string table_;
   std::string claimable_sql_;
   // Enqueue's INSERT, prepared once per pooled SQLite session: preparing it

@@ -374,6 +374,29 @@ TEST_P(OutboxTest, PurgeDeliveredRemovesOnlyMessagesDeliveredBeforeTheCutoff) {
   EXPECT_EQ(counts.pending, 1);
 }
 
+// Claiming also keeps the table bounded: delivered messages older than keep_delivered go,
+// at most once per purge_interval; pending ones stay whatever their age.
+TEST_P(OutboxTest, ClaimingPurgesLongDeliveredMessagesOncePerInterval) {
+  options_.keep_delivered = std::chrono::milliseconds(60'000);
+  options_.purge_interval = std::chrono::milliseconds(10'000);
+  outbox_ = std::make_unique<Outbox>(*store_, options_);
+  int64_t old_one = Enqueue("app-a");
+  int64_t recent = Enqueue("app-b");
+  Enqueue("app-c");  // pending: never purged
+  ASSERT_TRUE(outbox_->MarkDelivered(old_one, kT0).ok());
+  ASSERT_TRUE(outbox_->MarkDelivered(recent, kT0 + 30'000).ok());
+  ASSERT_TRUE(outbox_->ClaimDue(kT0 + 70'000, 0).ok());  // old_one is 70 s delivered
+  EXPECT_EQ(Counts().delivered, 1);
+  // No purge is due at +75 s (the next is at +80 s); at +91 s recent, delivered 61 s
+  // before, goes.
+  ASSERT_TRUE(outbox_->ClaimDue(kT0 + 75'000, 0).ok());
+  EXPECT_EQ(Counts().delivered, 1);
+  ASSERT_TRUE(outbox_->ClaimDue(kT0 + 91'000, 0).ok());
+  OutboxCounts counts = Counts();
+  EXPECT_EQ(counts.delivered, 0);
+  EXPECT_EQ(counts.pending, 1);
+}
+
 TEST_P(OutboxTest, ConcurrentDispatchersDeliverEachMessageOnceAndInOrderPerDestination) {
   constexpr int kDestinations = 6;
   constexpr int kPerDestination = 15;
