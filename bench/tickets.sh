@@ -65,7 +65,7 @@ authcode_ttl_s = 3600
 [cas]
 ticket_ttl_s = 300
 [log]
-level = "warn"
+level = "info"
 TOML
   "$build/tongban" serve --config "$dir/bench.toml" --data-dir "$dir/var" --port 0 \
     --tickets "$tickets" > "$dir/out" 2> "$dir/err" &
@@ -170,4 +170,6 @@ for store in ${STORES:-memory redis redis-delay}; do
     $py "$here/round_trips.py" "$url" "$redis_port" "${ROUND_TRIP_CALLS:-50}"
   fi
   stop
+  # The pipeline's own count, logged when the server stops: calls per write and per read.
+  grep -h "redis pipeline:" "$work/$store/err" "$work/$store/out" 2>/dev/null | sed "s/^/$store: /" || true
 done

@@ -2,7 +2,9 @@
 
 #include <hiredis/read.h>
 #include <pthread.h>
+#include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <array>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -95,6 +97,11 @@ class RedisPipeline::Impl {
 
   ~Impl() {
     asio::post(ioc_, [this] {
+      // How well calls shared writes and round trips (bench/tickets.sh reads it).
+      if (calls_ > 0) {
+        spdlog::info("redis pipeline: {} calls in {} writes and {} reads, at most {} in flight",
+                     calls_, writes_, reads_, max_in_flight_);
+      }
       stopping_ = true;
       Fail(Error::Unavailable("redis: the ticket store is shutting down"));
       work_.reset();
@@ -110,6 +117,8 @@ class RedisPipeline::Impl {
         return;
       }
       queue_.push_back(Pending{std::move(done), Steady::now()});
+      ++calls_;
+      max_in_flight_ = std::max<uint64_t>(max_in_flight_, queue_.size());
       out_.append(command);
       if (state_ == State::kDown) return Connect();
       if (state_ == State::kUp) {
@@ -203,6 +212,7 @@ class RedisPipeline::Impl {
   void Flush() {
     if (writing_ || out_.empty()) return;
     writing_ = true;
+    ++writes_;
     wire_.swap(out_);
     out_.clear();
     const uint64_t generation = generation_;
@@ -224,6 +234,7 @@ class RedisPipeline::Impl {
                                            ? "redis: Server closed the connection"
                                            : "redis: " + ec.message()));
       }
+      ++reads_;
       if (redisReaderFeed(reader_.get(), in_.data(), n) != REDIS_OK) {
         return Fail(Error::Unavailable("redis: unreadable reply"));
       }
@@ -324,6 +335,7 @@ class RedisPipeline::Impl {
   std::string wire_;           // being written
   bool writing_ = false;
   bool stopping_ = false;
+  uint64_t calls_ = 0, writes_ = 0, reads_ = 0, max_in_flight_ = 0;
   std::array<char, kReadSize> in_{};
   std::thread thread_;  // last: starts once everything above exists
 };
