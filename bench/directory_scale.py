@@ -41,6 +41,8 @@ BIN = os.path.join(BUILD, "tongban")
 USERS = int(os.environ.get("USERS", "1000000"))
 DURATION = int(os.environ.get("DURATION", "10"))
 CONNS = int(os.environ.get("CONNECTIONS", "64"))
+# Blocking-pool threads (cold lookups run there; hot ones on the I/O thread).
+BLOCKING = int(os.environ.get("BLOCKING_THREADS", "1"))
 ORGS = 100
 SURNAMES = "张王李赵刘陈杨黄周吴徐孙胡朱高林何郭马罗"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀华平"
@@ -112,13 +114,48 @@ def wrk(url, seconds, env):
             "failed": int(f.get("failed", 0)) + int(f.get("errors", 0))}
 
 
-def row(url, name, env, rows):
+def proc_cpu(pid):
+    """CPU seconds (user + system) of a live process, 0 when it is gone."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu(pid):
+    """CPU seconds of a process and its live children (PostgreSQL's backends)."""
+    total = proc_cpu(pid)
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == pid:
+            total += proc_cpu(int(entry))
+    return total
+
+
+def row(url, name, env, rows, server=None, pg=None):
     base = wrk(url, 3, {"WRK_METHOD": "GET", "WRK_PATH": "/livez", "WRK_OK": '"ok"'})
+    t0 = proc_cpu(server.pid) if server else 0.0
+    d0 = tree_cpu(pg.proc.pid) if pg else 0.0
     r = wrk(url, DURATION, env)
     r["base"] = base["rps"]
+    requests = r["rps"] * DURATION
+    # CPU microseconds a request of the server (and of the database): the
+    # figure a loaded machine moves least.
+    r["cpu_us"] = (proc_cpu(server.pid) - t0) * 1e6 / requests if server and requests else 0.0
+    r["db_us"] = (tree_cpu(pg.proc.pid) - d0) * 1e6 / requests if pg and requests else 0.0
     rows.append((name, r))
-    print("  %-44s %9.0f/s p50 %6.2f ms p99 %7.2f ms  /livez %8.0f/s  ratio %.2f  failed %d" %
-          (name, r["rps"], r["p50"], r["p99"], r["base"], r["rps"] / r["base"], r["failed"]),
+    print("  %-44s %9.0f/s p50 %6.2f ms p99 %7.2f ms  /livez %8.0f/s  ratio %.2f  failed %d"
+          "  CPU us/req tongban %.1f database %.1f  load %s" %
+          (name, r["rps"], r["p50"], r["p99"], r["base"], r["rps"] / r["base"], r["failed"],
+           r["cpu_us"], r["db_us"], " ".join(open("/proc/loadavg").read().split()[:3])),
           flush=True)
 
 
@@ -143,7 +180,7 @@ def run_database(label, db_args, work, orgs, users, results, binary=None, pg=Non
     os.makedirs(data)
     config = os.path.join(data, "bench.toml")
     with open(config, "w") as f:
-        f.write("[server]\naccess_log = false\nthreads = 1\nblocking_threads = 1\n"
+        f.write("[server]\naccess_log = false\nthreads = 1\nblocking_threads = %d\n" % BLOCKING +
                 "[sso]\nreplay_protection = false\n[log]\nlevel = \"warn\"\n")
     proc, url, text = start_server(data, db_args, config, binary)
     demo_pwd = re.search(r"servicecode=demo servicepwd=(\S+)", text).group(1)
@@ -175,11 +212,11 @@ def run_database(label, db_args, work, orgs, users, results, binary=None, pg=Non
         path = "/sso/servlet/organduser"
         row(url, "getUserByLoginname, random user (cold)",
             {"WRK_PATH": path, "WRK_BODY": signed_body(demo_pwd, method="getUserByLoginname")
-             + "&loginname={}", "WRK_POOL_IN": pool}, rows)
+             + "&loginname={}", "WRK_POOL_IN": pool}, rows, proc, pg)
         row(url, "getUserByLoginname, one user (hot)",
             {"WRK_PATH": path,
              "WRK_BODY": signed_body(demo_pwd, method="getUserByLoginname", loginname="u0000001")},
-            rows)
+            rows, proc, pg)
     finally:
         stop(proc)
     results.append((label, "rows", rows))

@@ -12,6 +12,7 @@ The app "bench" (zj, cas, oidc; callback http://127.0.0.1/bench/) is created by
 run.sh; "demo" is the seeded app.
 """
 import hashlib
+import json
 import html.parser
 import shlex
 import sys
@@ -71,14 +72,14 @@ class FormFields(html.parser.HTMLParser):
 
 
 def browser_session():
-    """Logs admin in on the login page (as CAS sends a browser there); the TBSSO cookie."""
+    """Logs the bench user in on the login page (as CAS sends a browser there); the TBSSO cookie."""
     b = requests.Session()
     r = b.get(base + ctx + "/cas/login", params={"service": CAS_SERVICE},
               allow_redirects=True, timeout=10)
     fields = FormFields(r.text).fields
     if "password" not in fields:
         raise SystemExit("prepare: no login form at %s" % r.url)
-    fields["loginname"], fields["password"] = "admin", admin_pwd
+    fields["loginname"], fields["password"] = BENCH_USER, admin_pwd
     r = b.post(base + ctx + "/usp.do", data=fields, allow_redirects=False, timeout=10)
     cookie = b.cookies.get("TBSSO")
     if not cookie:
@@ -89,9 +90,17 @@ def browser_session():
 easy_path = ctx + "/servlet/simpleauth"
 comm_path = ctx + "/servlet/ssoauth"
 
-easy = call(easy_path, method="idValidation", loginname="admin", password=admin_pwd,
+# A plain user logs in for the bench: platform administrators must use a
+# second factor at every login (issue 20), which idValidation cannot offer.
+BENCH_USER, BENCH_PWD = "benchuser", "Bench-pass-2026"
+call(ctx + "/servlet/organduser", method="synchronizeUser",
+     args=json.dumps({"loginname": BENCH_USER, "username": "压测用户", "orgcoding": "001001",
+                      "loginpwd": BENCH_PWD}))
+admin_pwd = BENCH_PWD
+
+easy = call(easy_path, method="idValidation", loginname=BENCH_USER, password=admin_pwd,
             encryptiontype="1")
-code = call(comm_path, method="idValidation", loginname="admin", password=admin_pwd,
+code = call(comm_path, method="idValidation", loginname=BENCH_USER, password=admin_pwd,
             encryptiontype="1")
 tok = call(comm_path, method="getToken", authcode=code["authcode"])
 
@@ -108,7 +117,7 @@ first_login = time.time()
 for i in range(1, SESSIONS):
     # A second each, well before the first login's: no two identical calls share one.
     at = first_login - 100 - i
-    c = call(comm_path, at=at, method="idValidation", loginname="admin", password=admin_pwd,
+    c = call(comm_path, at=at, method="idValidation", loginname=BENCH_USER, password=admin_pwd,
              encryptiontype="1")
     tokens.append(call(comm_path, at=at, method="getToken",
                        authcode=c["authcode"])["accesstoken"])
@@ -117,7 +126,7 @@ emit("EASY_TV_BODY", body("st", method="ticketValidation"))
 emit("COMM_TV_BODY", body("st", method="ticketValidation"))
 emit("GETTOKEN_BODY", body("authcode", method="getToken"))
 emit("REFRESH_BODY", body(method="refAccessToken", refreshtoken=tok["refreshtoken"]))
-emit("LOGIN_BODY", body(method="idValidation", loginname="admin", password=admin_pwd,
+emit("LOGIN_BODY", body(method="idValidation", loginname=BENCH_USER, password=admin_pwd,
                         encryptiontype="1"))
 emit("ORG_PATH", ctx + "/servlet/organduser")
 emit("ORG_INFO_BODY", body(method="getOrgInfo", orgcoding="001"))

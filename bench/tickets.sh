@@ -6,7 +6,8 @@
 # ratios). Then the Redis round trips of each call, counted with MONITOR.
 #   bench/tickets.sh [build-dir]
 # Environment: DURATION (10s), CONNECTIONS (64), SERVER_THREADS (1),
-# DELAY_MS (0.5), ROUND_TRIP_CALLS (50), STORES ("memory redis redis-delay").
+# DELAY_MS (0.5), ROUND_TRIP_CALLS (50), STORES ("memory redis redis-delay"),
+# PERF_ROW (a row's name: perf record of the server during it, to PERF_OUT).
 # Needs wrk, redis-server, python3 with requests.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -64,7 +65,7 @@ authcode_ttl_s = 3600
 [cas]
 ticket_ttl_s = 300
 [log]
-level = "warn"
+level = "info"
 TOML
   "$build/tongban" serve --config "$dir/bench.toml" --data-dir "$dir/var" --port 0 \
     --tickets "$tickets" > "$dir/out" 2> "$dir/err" &
@@ -104,27 +105,53 @@ cpu_ticks() {
   if [ -z "$1" ] || [ ! -r "/proc/$1/stat" ]; then echo 0; return; fi
   awk '{print $14 + $15}' "/proc/$1/stat"
 }
+# thread_ticks PID NAME: CPU of the process's threads called NAME ("io": the
+# main thread, which runs I/O thread 0; "tb-redis": the Redis pipeline's).
+thread_ticks() {
+  local t sum=0
+  if [ -z "$1" ] || [ ! -d "/proc/$1/task" ]; then echo 0; return; fi
+  for t in /proc/$1/task/*; do
+    if { [ "$2" = io ] && [ "${t##*/}" = "$1" ]; } ||
+       { [ "$2" != io ] && [ "$(cat "$t/comm" 2>/dev/null)" = "$2" ]; }; then
+      sum=$(( sum + $(awk '{print $14 + $15}' "$t/stat" 2>/dev/null || echo 0) ))
+    fi
+  done
+  echo "$sum"
+}
 # Threads of tongban's pipeline, the proxy and redis count as CPU too.
 per_req() { bc -l <<<"scale=1; ($2 - $1) * 1000000 / $(getconf CLK_TCK) / $reqs"; }
 
 # row NAME [VAR=value ...]: /livez for 3 s, then the row; prints both, the
-# ratio, and the CPU microseconds per request of tongban, redis-server and the proxy.
+# ratio, and the CPU microseconds per request of tongban (all threads; of
+# them the I/O thread and the Redis pipeline's thread), redis-server and the proxy.
 row() {
-  local name=$1 base rps t0 r0 p0
+  local name=$1 base rps t0 r0 p0 i0 q0
   shift
   run_wrk "$conns" 3s WRK_METHOD=GET WRK_PATH=/livez WRK_OK='"ok"'
   base=$(bc -l <<<"scale=1; $reqs * 1000000 / $dur")
   t0=$(cpu_ticks "$server_pid") r0=$(cpu_ticks "$redis_pid") p0=$(cpu_ticks "$proxy_pid")
+  i0=$(thread_ticks "$server_pid" io) q0=$(thread_ticks "$server_pid" tb-redis)
+  local perf_pid=""
+  if [ -n "${PERF_ROW:-}" ] && [ "$name" = "$PERF_ROW" ] && command -v perf >/dev/null; then
+    # PERF_ROW="easyAuth ticketValidation": a profile of that row (all threads).
+    perf record -q -g -p "$server_pid" -o "${PERF_OUT:-/tmp/tickets-$store.perf}" \
+      -- sleep "${duration%s}" > /dev/null 2>&1 &
+    perf_pid=$!
+  fi
   run_wrk "$conns" "$duration" "$@"
+  if [ -n "$perf_pid" ]; then wait "$perf_pid" || true; fi
   rps=$(bc -l <<<"scale=1; $reqs * 1000000 / $dur")
-  printf "%-12s %-28s %8.0f %7.2f %8.0f %6.2f %6d %8.1f %7.1f %7.1f\n" "$store" "$name" "$rps" \
-    "$(bc -l <<<"$p99/1000")" "$base" "$(bc -l <<<"$rps/$base")" "$failed" \
-    "$(per_req "$t0" "$(cpu_ticks "$server_pid")")" "$(per_req "$r0" "$(cpu_ticks "$redis_pid")")" \
+  printf "%-12s %-28s %8.0f %7.2f %8.0f %6.2f %6d %8.1f %7.1f %7.1f %7.1f %7.1f\n" "$store" "$name" \
+    "$rps" "$(bc -l <<<"$p99/1000")" "$base" "$(bc -l <<<"$rps/$base")" "$failed" \
+    "$(per_req "$t0" "$(cpu_ticks "$server_pid")")" \
+    "$(per_req "$i0" "$(thread_ticks "$server_pid" io)")" \
+    "$(per_req "$q0" "$(thread_ticks "$server_pid" tb-redis)")" \
+    "$(per_req "$r0" "$(cpu_ticks "$redis_pid")")" \
     "$(per_req "$p0" "$(cpu_ticks "$proxy_pid")")"
 }
 
-printf "%-12s %-28s %8s %7s %8s %6s %6s %8s %7s %7s\n" store endpoint "req/s" "p99 ms" \
-  "/livez/s" ratio failed "tb us/r" "rd us/r" "px us/r"
+printf "%-12s %-28s %8s %7s %8s %6s %6s %8s %7s %7s %7s %7s\n" store endpoint "req/s" "p99 ms" \
+  "/livez/s" ratio failed "tb us/r" "io us/r" "rp us/r" "rd us/r" "px us/r"
 for store in ${STORES:-memory redis redis-delay}; do
   start "$store"
   tr ' ' '\n' <<<"$GETST_TOKENS" > "$pool.tokens"
@@ -143,4 +170,6 @@ for store in ${STORES:-memory redis redis-delay}; do
     $py "$here/round_trips.py" "$url" "$redis_port" "${ROUND_TRIP_CALLS:-50}"
   fi
   stop
+  # The pipeline's own count, logged when the server stops: calls per write and per read.
+  grep -h "redis pipeline:" "$work/$store/err" "$work/$store/out" 2>/dev/null | sed "s/^/$store: /" || true
 done

@@ -572,11 +572,13 @@ Status Directory::SetAppEnabled(std::string_view servicecode, bool enabled) {
   return st;
 }
 
-Result<std::shared_ptr<const App>> Directory::CachedApp(std::string_view servicecode) {
+Result<std::shared_ptr<const App>> Directory::CachedApp(std::string_view servicecode,
+                                                        Lookup lookup) {
   if (servicecode.empty() || servicecode.size() > 64) {
     return Code(code::kAppNotFound, "no such app");
   }
   if (auto hit = apps_.Find(servicecode)) return hit;
+  if (lookup == Lookup::kMemoryOnly) return Error{kNotCached, "app not cached"};
   return Impl::LoadApp(*this, servicecode);
 }
 

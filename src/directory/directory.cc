@@ -329,9 +329,10 @@ int64_t Directory::Impl::Count(soci::session& sql, std::string_view query, const
 
 // ---------------------------------------------------------------- callers
 
-Result<std::shared_ptr<const App>> Directory::Impl::CallerApp(Directory& d, const Caller& caller) {
+Result<std::shared_ptr<const App>> Directory::Impl::CallerApp(Directory& d, const Caller& caller,
+                                                              Lookup lookup) {
   if (caller.is_admin()) return std::shared_ptr<const App>();
-  return d.CachedApp(caller.servicecode);
+  return d.CachedApp(caller.servicecode, lookup);
 }
 
 // ---------------------------------------------------------------- pushes
@@ -588,20 +589,22 @@ Result<Org> Directory::DeleteOrg(const Caller& caller, std::string_view orgcodin
   return deleted;
 }
 
-Result<Org> Directory::GetOrg(const Caller& caller, std::string_view orgcoding) {
-  auto app = Impl::CallerApp(*this, caller);
+Result<Org> Directory::GetOrg(const Caller& caller, std::string_view orgcoding, Lookup lookup) {
+  auto app = Impl::CallerApp(*this, caller, lookup);
   if (!app.ok()) return std::move(app).error();
   if (!IsValidOrgCoding(orgcoding)) return Code(code::kOrgReadBadCoding, "illegal orgcoding");
   if (*app != nullptr && !InScope((*app)->org_scope, orgcoding)) {
     return Code(code::kOrgReadNoRight, "the org is outside this app's scope");
   }
-  auto org = CachedOrg(orgcoding);
+  auto org = CachedOrg(orgcoding, lookup);
   if (!org.ok()) return std::move(org).error();
   return **org;
 }
 
-Result<std::shared_ptr<const Org>> Directory::CachedOrg(std::string_view orgcoding) {
+Result<std::shared_ptr<const Org>> Directory::CachedOrg(std::string_view orgcoding,
+                                                        Lookup lookup) {
   if (auto hit = orgs_.Find(orgcoding)) return hit;
+  if (lookup == Lookup::kMemoryOnly) return Error{kNotCached, "org not cached"};
   uint64_t ticket = orgs_.FillTicket(orgcoding);
   auto loaded = store_.WithSession([&](soci::session& sql) -> Result<std::shared_ptr<const Org>> {
     std::optional<Org> org = Impl::QueryOrg(store_, sql, orgcoding);

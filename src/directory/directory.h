@@ -159,6 +159,13 @@ struct ImportReport {
   std::vector<ImportRowError> errors;  // the first kMaxErrors failures
 };
 
+// How a read may answer. kMemoryOnly never touches the database: when the
+// answer is not in memory the read fails with kNotCached instead, so that an
+// I/O thread can answer cache hits itself and hand only misses to a blocking
+// pool (sso/organduser_api.cc).
+enum class Lookup { kMayLoad, kMemoryOnly };
+inline constexpr int kNotCached = 98;  // outside errc and the spec's codes
+
 class Directory {
   struct PrivateTag {
     explicit PrivateTag() = default;
@@ -191,7 +198,8 @@ class Directory {
                            SaveMode mode = SaveMode::kAddOrModify);
   // Returns the deleted org.
   Result<Org> DeleteOrg(const Caller& caller, std::string_view orgcoding);
-  Result<Org> GetOrg(const Caller& caller, std::string_view orgcoding);
+  Result<Org> GetOrg(const Caller& caller, std::string_view orgcoding,
+                     Lookup lookup = Lookup::kMayLoad);
   // Direct children ordered by orderby, orgcoding; orgcoding "" lists the top level.
   Result<PageOf<Org>> ChildOrgs(const Caller& caller, std::string_view orgcoding, Page page);
   // Orgs whose orgcoding or orgname starts with `text`.
@@ -210,10 +218,12 @@ class Directory {
   // Returns the deleted user. Its grants and bindings go with it.
   Result<User> DeleteUser(const Caller& caller, const UserKey& key);
   // From the snapshot cache. 2803 malformed, 2804 unknown, 2802 outside scope.
-  Result<std::shared_ptr<const User>> GetUserById(const Caller& caller, std::string_view userid);
+  Result<std::shared_ptr<const User>> GetUserById(const Caller& caller, std::string_view userid,
+                                                  Lookup lookup = Lookup::kMayLoad);
   Result<std::shared_ptr<const User>> GetUserByLoginname(const Caller& caller,
                                                          std::string_view loginname,
-                                                         std::string_view orgcoding = {});
+                                                         std::string_view orgcoding = {},
+                                                         Lookup lookup = Lookup::kMayLoad);
   // Users whose main org is `orgcoding` (or, with include_suborgs, any org
   // below it too), ordered by orderby, loginname.
   Result<PageOf<User>> UsersByOrg(const Caller& caller, std::string_view orgcoding, Page page,
@@ -236,7 +246,8 @@ class Directory {
 
   // Hot path: the user's snapshot, from memory after the first load (no SQL,
   // no allocation). 2803 malformed id, 2804 unknown user.
-  Result<std::shared_ptr<const User>> CachedUser(std::string_view userid);
+  Result<std::shared_ptr<const User>> CachedUser(std::string_view userid,
+                                                 Lookup lookup = Lookup::kMayLoad);
 
   // ---- Apps (9900 unknown, 9904 disabled; InvalidArgument for bad settings) ----
 
@@ -259,7 +270,8 @@ class Directory {
   // Hot path (every signed call): the app with its secrets in clear, from
   // memory after the first load. Disabled apps are returned too (the caller
   // answers 9904).
-  Result<std::shared_ptr<const App>> CachedApp(std::string_view servicecode);
+  Result<std::shared_ptr<const App>> CachedApp(std::string_view servicecode,
+                                               Lookup lookup = Lookup::kMayLoad);
   Result<std::string> AppSecret(std::string_view servicecode);
 
   // ---- Roles, positions, grants (41xx, 42xx, 43xx) ----
@@ -345,10 +357,12 @@ class Directory {
   // fills the user snapshots of the holders it finds). `refresh` skips the
   // cached entry (it proved stale).
   Result<std::shared_ptr<const LoginHolders>> HoldersOf(const std::string& loginkey,
-                                                        bool refresh);
+                                                        bool refresh,
+                                                        Lookup lookup = Lookup::kMayLoad);
   // The org's snapshot, from memory after the first load: getOrgInfo is an
   // app's everyday read. kOrgReadNotFound when there is no such org.
-  Result<std::shared_ptr<const Org>> CachedOrg(std::string_view orgcoding);
+  Result<std::shared_ptr<const Org>> CachedOrg(std::string_view orgcoding,
+                                               Lookup lookup = Lookup::kMayLoad);
   static std::string RolesKey(std::string_view userid, std::string_view app);
   Result<std::vector<Role>> LoadUserRoles(std::string_view userid, std::string_view app);
 

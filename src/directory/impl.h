@@ -115,7 +115,8 @@ struct Directory::Impl {
 
   // ---- callers ----
   // The calling app, or nullptr for an administrator. 9900 for an unknown app.
-  static Result<std::shared_ptr<const App>> CallerApp(Directory& d, const Caller& caller);
+  static Result<std::shared_ptr<const App>> CallerApp(Directory& d, const Caller& caller,
+                                                      Lookup lookup = Lookup::kMayLoad);
 
   // ---- pushes ----
   static std::vector<PushTarget> PushTargets(soci::session& sql);

@@ -662,9 +662,11 @@ Result<User> Directory::DeleteUser(const Caller& caller, const UserKey& key) {
 
 // ---------------------------------------------------------------- reads
 
-Result<std::shared_ptr<const User>> Directory::CachedUser(std::string_view userid) {
+Result<std::shared_ptr<const User>> Directory::CachedUser(std::string_view userid,
+                                                          Lookup lookup) {
   if (!IsHex32(userid)) return Code(code::kUserReadBadId, "illegal userid");
   if (auto hit = users_.Find(userid)) return hit;
+  if (lookup == Lookup::kMemoryOnly) return Error{kNotCached, "user not cached"};
   uint64_t ticket = users_.FillTicket(userid);
   auto loaded = store_.WithSession([&](soci::session& sql) -> Result<std::shared_ptr<const User>> {
     KeptUserQuery& q = UserQuery(store_, sql, "directory.user_by_id", "WHERE userid = :a", false);
@@ -678,10 +680,11 @@ Result<std::shared_ptr<const User>> Directory::CachedUser(std::string_view useri
 }
 
 Result<std::shared_ptr<const LoginHolders>> Directory::HoldersOf(const std::string& loginkey,
-                                                                 bool refresh) {
+                                                                 bool refresh, Lookup lookup) {
   if (!refresh) {
     if (auto hit = logins_.Find(loginkey)) return hit;
   }
+  if (lookup == Lookup::kMemoryOnly) return Error{kNotCached, "login name not cached"};
   const uint64_t ticket = logins_.FillTicket(loginkey);
   const uint64_t users_ticket = users_.WideTicket();
   auto rows = store_.WithSession([&](soci::session& sql) -> Result<std::vector<User>> {
@@ -707,10 +710,11 @@ Result<std::shared_ptr<const LoginHolders>> Directory::HoldersOf(const std::stri
 }
 
 Result<std::shared_ptr<const User>> Directory::GetUserById(const Caller& caller,
-                                                           std::string_view userid) {
-  auto app = Impl::CallerApp(*this, caller);
+                                                           std::string_view userid,
+                                                           Lookup lookup) {
+  auto app = Impl::CallerApp(*this, caller, lookup);
   if (!app.ok()) return std::move(app).error();
-  auto user = CachedUser(userid);
+  auto user = CachedUser(userid, lookup);
   if (!user.ok()) return user;
   if (*app != nullptr && !InScope((*app)->org_scope, (*user)->orgcoding)) {
     return Code(code::kUserReadNoRight, "the user is outside this app's scope");
@@ -720,8 +724,9 @@ Result<std::shared_ptr<const User>> Directory::GetUserById(const Caller& caller,
 
 Result<std::shared_ptr<const User>> Directory::GetUserByLoginname(const Caller& caller,
                                                                   std::string_view loginname,
-                                                                  std::string_view orgcoding) {
-  auto app = Impl::CallerApp(*this, caller);
+                                                                  std::string_view orgcoding,
+                                                                  Lookup lookup) {
+  auto app = Impl::CallerApp(*this, caller, lookup);
   if (!app.ok()) return std::move(app).error();
   if (!IsValidLoginName(loginname)) return Code(code::kUserReadBadId, "illegal loginname");
   if (!orgcoding.empty() && !IsValidOrgCoding(orgcoding)) {
@@ -733,7 +738,7 @@ Result<std::shared_ptr<const User>> Directory::GetUserByLoginname(const Caller& 
   // rename or delete (here or on another node) voids the user's snapshot, and
   // an entry naming a user who no longer holds the key is read again.
   for (int attempt = 0; attempt < 2; ++attempt) {
-    auto holders = HoldersOf(loginkey, attempt > 0);
+    auto holders = HoldersOf(loginkey, attempt > 0, lookup);
     if (!holders.ok()) return std::move(holders).error();
     std::vector<std::string> ids;
     for (const auto& [user_domain, userid] : (*holders)->users) {
@@ -741,6 +746,7 @@ Result<std::shared_ptr<const User>> Directory::GetUserByLoginname(const Caller& 
     }
     if (!domain.empty() && !(*holders)->complete && ids.empty()) {
       // Too many namesakes to keep: this domain's holder from the database.
+      if (lookup == Lookup::kMemoryOnly) return Error{kNotCached, "login name not cached"};
       auto found = store_.WithSession([&](soci::session& sql) -> Result<std::vector<User>> {
         KeptUserQuery& q = UserQuery(store_, sql, "directory.user_by_login_domain",
                                      "WHERE loginkey = :a AND domain = :b", true);
@@ -755,7 +761,8 @@ Result<std::shared_ptr<const User>> Directory::GetUserByLoginname(const Caller& 
     if (ids.size() > 1) {
       return Code(code::kUserReadAmbiguous, "the login name exists in several domains");
     }
-    auto user = CachedUser(ids.front());
+    auto user = CachedUser(ids.front(), lookup);
+    if (!user.ok() && user.error().code == kNotCached) return user;
     const bool stale = user.ok() ? LoginKey((*user)->loginname) != loginkey
                                  : user.error().code == code::kUserReadNotFound;
     if (stale && attempt == 0) continue;

@@ -14,6 +14,7 @@
 #include "http/url.h"
 #include "sso/cas_protocol.h"
 #include "sso/citizen.h"
+#include "sso/off_io.h"
 #include "sso/packed_record.h"
 #include "sso/second_factors.h"
 
@@ -710,22 +711,19 @@ void CasServer::Register(http::Router& router) {
     router.Add(method, base + "/proxyValidate", validate(Endpoint::kProxyValidate));
     router.Add(method, base + "/p3/serviceValidate", validate(Endpoint::kServiceValidate));
     router.Add(method, base + "/p3/proxyValidate", validate(Endpoint::kProxyValidate));
-    router.Add(method, base + "/proxy", bind(&Impl::Proxy));
-    router.Add(method, base + "/logout", bind(&Impl::Logout));
+    // Both read or write the ticket store: off the I/O thread when that is Redis.
+    router.Add(method, base + "/proxy", OffIoWhenRemote(impl->context.tickets, bind(&Impl::Proxy)));
+    router.Add(method, base + "/logout",
+               OffIoWhenRemote(impl->context.tickets, bind(&Impl::Logout)));
   }
   // With the tickets in Redis /login waits on the network (resume the
   // session, store the ticket: two round trips): the blocking pool, so that
   // a slow Redis stalls nothing else on the I/O thread.
-  if (impl->context.tickets.Remote()) {
-    router.Add("GET", base + "/login",
-               [impl](const http::Request& request, http::Response& response) {
-                 response.Defer([impl, &request](http::Response& r) { impl->Login(request, r); });
-               });
-  } else {
-    router.Add("GET", base + "/login", bind(&Impl::Login));
-  }
-  router.Add("GET", base + "/login/resume", bind(&Impl::Resume));
-  router.Add("GET", base + "/logout/done", bind(&Impl::LogoutDone));
+  router.Add("GET", base + "/login", OffIoWhenRemote(impl->context.tickets, bind(&Impl::Login)));
+  router.Add("GET", base + "/login/resume",
+             OffIoWhenRemote(impl->context.tickets, bind(&Impl::Resume)));
+  router.Add("GET", base + "/logout/done",
+             OffIoWhenRemote(impl->context.tickets, bind(&Impl::LogoutDone)));
 }
 
 }  // namespace tongban::sso

@@ -9,6 +9,7 @@
 #include "codec/render.h"
 #include "codec/value.h"
 #include "sso/auth_internal.h"
+#include "sso/off_io.h"
 #include "sso/reply.h"
 
 namespace tongban::sso {
@@ -209,10 +210,12 @@ class JsApi {
 
 void RegisterJsApi(http::Router& router, AuthServices& s) {
   auto api = std::make_shared<JsApi>(s);
+  // js.do reads the browser's session from the ticket store.
   router.Add("GET", s.context.settings.context_path + "/js.do",
-             [api](const http::Request& request, http::Response& response) {
-               api->Handle(request, response);
-             });
+             OffIoWhenRemote(s.context.tickets,
+                             [api](const http::Request& request, http::Response& response) {
+                               api->Handle(request, response);
+                             }));
 }
 
 }  // namespace tongban::sso

@@ -17,6 +17,7 @@
 #include "http/url.h"
 #include "sso/citizen.h"
 #include "sso/html.h"
+#include "sso/off_io.h"
 #include "sso/oidc_grants.h"
 #include "sso/second_factors.h"
 
@@ -1058,16 +1059,21 @@ void OidcProvider::Register(http::Router& router) {
   router.Add("GET", base + "/jwks", [impl](const http::Request& request, http::Response& response) {
     impl->Jwks(request, response);
   });
+  // Everything but discovery and the keys reads or writes the ticket store
+  // (sessions, codes, tokens): off the I/O thread when that is Redis.
+  auto stored = [impl, &bind](void (Impl::*method)(const http::Request&, http::Response&)) {
+    return OffIoWhenRemote(impl->context.tickets, bind(method));
+  };
   for (const char* method : {"GET", "POST"}) {
-    router.Add(method, base + "/authorize", bind(&Impl::AuthorizeEntry));
-    router.Add(method, base + "/userinfo", bind(&Impl::UserInfo));
-    router.Add(method, base + "/logout", bind(&Impl::EndSession));
+    router.Add(method, base + "/authorize", stored(&Impl::AuthorizeEntry));
+    router.Add(method, base + "/userinfo", stored(&Impl::UserInfo));
+    router.Add(method, base + "/logout", stored(&Impl::EndSession));
   }
-  router.Add("GET", base + "/authorize/resume", bind(&Impl::Resume));
-  router.Add("GET", base + "/logout/done", bind(&Impl::LogoutDone));
-  router.Add("POST", base + "/token", bind(&Impl::Token));
-  router.Add("POST", base + "/introspect", bind(&Impl::Introspect));
-  router.Add("POST", base + "/revoke", bind(&Impl::Revoke));
+  router.Add("GET", base + "/authorize/resume", stored(&Impl::Resume));
+  router.Add("GET", base + "/logout/done", stored(&Impl::LogoutDone));
+  router.Add("POST", base + "/token", stored(&Impl::Token));
+  router.Add("POST", base + "/introspect", stored(&Impl::Introspect));
+  router.Add("POST", base + "/revoke", stored(&Impl::Revoke));
 }
 
 }  // namespace tongban::sso

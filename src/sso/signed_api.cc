@@ -247,6 +247,17 @@ void SignedApi::AddAsyncMethod(std::string name, std::vector<std::string> params
   methods_[std::move(name)] = std::move(method);
 }
 
+void SignedApi::AddMemoryFirstMethod(std::string name, std::vector<std::string> params,
+                                     MemoryFirstHandler handler) {
+  method_order_.push_back(name);
+  Method method;
+  method.params = std::move(params);
+  method.memory_handler = std::move(handler);
+  method.cost = MethodCost::kMemoryFirst;
+  method.effect = MethodEffect::kRead;
+  methods_[std::move(name)] = std::move(method);
+}
+
 void SignedApi::SetEffect(std::string_view method, MethodEffect effect) {
   auto it = methods_.find(method);
   if (it == methods_.end()) {
@@ -289,7 +300,12 @@ Status SignedApi::MarkOnce(std::string_view key_material,
 
 bool SignedApi::Blocking(std::string_view method) const {
   auto it = methods_.find(method);
-  return it != methods_.end() && it->second.cost == MethodCost::kBlocking;
+  if (it == methods_.end()) return false;
+  const Method& m = it->second;
+  // A cheap method's store calls (its grant checks, a replay mark) would
+  // wait on the network with a remote store: the pool waits instead.
+  return m.cost == MethodCost::kBlocking ||
+         (m.cost == MethodCost::kCheap && !m.async_handler && tickets_.Remote());
 }
 
 Result<std::shared_ptr<const directory::App>> SignedApi::Authenticate(
@@ -299,11 +315,12 @@ Result<std::shared_ptr<const directory::App>> SignedApi::Authenticate(
 
 Result<std::shared_ptr<const directory::App>> SignedApi::Authenticate(
     const CallParams& params, std::string_view method, std::string_view remote_ip,
-    ReplayMark* defer_mark) const {
+    ReplayMark* defer_mark, directory::Lookup lookup) const {
   std::string_view servicecode = params.Get("servicecode");
   if (servicecode.empty()) return Error{code::kUnknownServicecode, "servicecode 不能为空"};
-  auto found = directory_.CachedApp(servicecode);
+  auto found = directory_.CachedApp(servicecode, lookup);
   if (!found.ok()) {
+    if (found.error().code == directory::kNotCached) return std::move(found).error();
     // The directory answers the spec's 9900 itself; kNotFound is accepted too.
     if (found.error().code == code::kUnknownServicecode || found.error().code == errc::kNotFound) {
       return Error{code::kUnknownServicecode, "servicecode 不存在"};
@@ -387,10 +404,53 @@ Result<std::shared_ptr<const directory::App>> SignedApi::Authenticate(
   return app;
 }
 
+std::optional<codec::Value> SignedApi::DispatchMemoryFirst(
+    const Method& m, std::string_view method, const CallParams& params, std::string_view remote_ip,
+    codec::Format format, directory::Lookup lookup, bool* to_pool) const {
+  const bool memory_only = lookup == directory::Lookup::kMemoryOnly;
+  // On the I/O thread the replay mark (request signatures) is only named
+  // here and set after the read answered: a read has no effect to undo, and
+  // a miss must leave it unset for the pool's run of the same call.
+  ReplayMark mark;
+  auto app = Authenticate(params, method, remote_ip, memory_only ? &mark : nullptr, lookup);
+  if (!app.ok() && app.error().code == directory::kNotCached) {
+    *to_pool = true;
+    return std::nullopt;
+  }
+  if (!app.ok()) return Reply(app.error().code, app.error().message);
+  if (!mark.key.empty() && tickets_.Remote()) {
+    *to_pool = true;  // setting it would wait on the network
+    return std::nullopt;
+  }
+  try {
+    ApiCall call{method, **app, params, remote_ip, format};
+    call.lookup = lookup;
+    std::optional<codec::Value> reply = m.memory_handler(call);
+    if (!reply) {
+      if (memory_only) {
+        *to_pool = true;
+        return std::nullopt;
+      }
+      spdlog::error("{}.{}: no answer after loading", options_.soap_service, method);
+      return Reply(code::kUnavailable, "服务器内部错误");
+    }
+    if (!mark.key.empty()) {
+      auto fresh = tickets_.PutIfAbsent(mark.key, "1", mark.ttl);
+      if (!fresh.ok()) return Reply(code::kUnavailable, "票据存储不可用");
+      if (!*fresh) return Reply(code::kReplayed, "重复的请求（重放）被拒绝");
+    }
+    return reply;
+  } catch (const std::exception& e) {
+    spdlog::error("{}.{} failed: {}", options_.soap_service, method, e.what());
+    return Reply(code::kUnavailable, "服务器内部错误");
+  }
+}
+
 std::optional<codec::Value> SignedApi::Dispatch(std::string_view method, const CallParams& params,
                                                 std::string_view remote_ip, codec::Format format,
                                                 bool over_get, http::Response& response,
-                                                const Render& render) const {
+                                                const Render& render, directory::Lookup lookup,
+                                                bool* to_pool) const {
   auto it = methods_.find(method);
   if (it == methods_.end()) {
     return Reply(code::kUnknownMethod,
@@ -409,6 +469,9 @@ std::optional<codec::Value> SignedApi::Dispatch(std::string_view method, const C
     }
   }
   const bool async = static_cast<bool>(it->second.async_handler);
+  if (it->second.memory_handler) {
+    return DispatchMemoryFirst(it->second, method, params, remote_ip, format, lookup, to_pool);
+  }
   ReplayMark mark;
   auto app = Authenticate(params, method, remote_ip, async ? &mark : nullptr);
   if (!app.ok()) return Reply(app.error().code, app.error().message);
@@ -428,13 +491,16 @@ std::optional<codec::Value> SignedApi::Dispatch(std::string_view method, const C
 
 void SignedApi::HandleHttp(const http::Request& request, http::Response& response) const {
   if (Blocking(request.ParamOr("method"))) {
-    response.Defer([this, &request](http::Response& r) { AnswerHttp(request, r); });
+    response.Defer([this, &request](http::Response& r) {
+      AnswerHttp(request, r, directory::Lookup::kMayLoad);
+    });
     return;
   }
-  AnswerHttp(request, response);
+  AnswerHttp(request, response, directory::Lookup::kMemoryOnly);
 }
 
-void SignedApi::AnswerHttp(const http::Request& request, http::Response& response) const {
+void SignedApi::AnswerHttp(const http::Request& request, http::Response& response,
+                           directory::Lookup lookup) const {
   HttpParams params(request);
   auto format = codec::ParseFormat(params.Get("datatype"));
   codec::Value reply;
@@ -446,11 +512,20 @@ void SignedApi::AnswerHttp(const http::Request& request, http::Response& respons
   } else {
     // Anything but POST counts as GET: the router answers HEAD on GET routes,
     // and a HEAD carries its parameters in the URL just the same.
-    auto dispatched = Dispatch(params.Get("method"), params, request.remote_ip(), out_format,
-                               request.method() != "POST", response,
-                               [out_format](http::Response& r, const codec::Value& value) {
-                                 RenderHttp(value, out_format, r);
-                               });
+    bool to_pool = false;
+    auto dispatched = Dispatch(
+        params.Get("method"), params, request.remote_ip(), out_format, request.method() != "POST",
+        response,
+        [out_format](http::Response& r, const codec::Value& value) {
+          RenderHttp(value, out_format, r);
+        },
+        lookup, &to_pool);
+    if (to_pool) {
+      response.Defer([this, &request](http::Response& r) {
+        AnswerHttp(request, r, directory::Lookup::kMayLoad);
+      });
+      return;
+    }
     if (!dispatched) return;  // suspended: rendered when the store answers
     reply = std::move(*dispatched);
   }
@@ -490,15 +565,15 @@ void SignedApi::HandleSoap(const http::Request& request, http::Response& respons
   }
   if (Blocking(call->operation)) {
     response.Defer([this, &request, call = std::move(*call)](http::Response& r) {
-      AnswerSoap(request, call, r);
+      AnswerSoap(request, call, r, directory::Lookup::kMayLoad);
     });
     return;
   }
-  AnswerSoap(request, *call, response);
+  AnswerSoap(request, *call, response, directory::Lookup::kMemoryOnly);
 }
 
 void SignedApi::AnswerSoap(const http::Request& request, const codec::SoapCall& call,
-                           http::Response& response) const {
+                           http::Response& response, directory::Lookup lookup) const {
   SoapParams params(call);
   auto format = codec::ParseFormat(params.Get("datatype"));
   codec::Format out_format = format.ok() ? *format : codec::Format::kXml;
@@ -511,8 +586,15 @@ void SignedApi::AnswerSoap(const http::Request& request, const codec::SoapCall& 
   };
   if (!format.ok())
     return render(response, Reply(code::kBadDatatype, "datatype 只能是 xml 或 json"));
+  bool to_pool = false;
   auto reply = Dispatch(call.operation, params, request.remote_ip(), out_format,
-                        /*over_get=*/false, response, render);
+                        /*over_get=*/false, response, render, lookup, &to_pool);
+  if (to_pool) {
+    response.Defer([this, &request, copy = call](http::Response& r) {
+      AnswerSoap(request, copy, r, directory::Lookup::kMayLoad);
+    });
+    return;
+  }
   if (reply) render(response, *reply);
 }
 

@@ -59,11 +59,18 @@ struct ApiCall {
   // Asynchronous methods only: the replay mark this call must set, not yet
   // set (null: none needed). Its store must answer "replayed" with code 9906.
   const ReplayMark* mark = nullptr;
+  // Memory-first methods only: kMemoryOnly on the I/O thread's try, whose
+  // directory reads must not touch the database (directory::Lookup).
+  directory::Lookup lookup = directory::Lookup::kMayLoad;
 
   std::string_view Param(std::string_view name) const { return params.Get(name); }
 };
 
 using MethodHandler = std::function<codec::Value(const ApiCall&)>;
+// A read that answers from memory when it can (AddMemoryFirstMethod): with
+// call.lookup == kMemoryOnly it returns nullopt when it would need the
+// database; with kMayLoad it must answer.
+using MemoryFirstHandler = std::function<std::optional<codec::Value>(const ApiCall&)>;
 // How an asynchronous handler answers, once, from any thread: `reply` runs
 // on the request's I/O thread and builds the reply there.
 using ReplyWith = std::function<void(std::function<codec::Value()> reply)>;
@@ -108,7 +115,12 @@ enum class MethodEffect {
 // Where a method's handler runs. kBlocking: it hashes a password or writes
 // the directory, so the HTTP and SOAP bindings defer it to the server's
 // blocking pool (http::Response::Defer) rather than hold up an I/O thread.
-enum class MethodCost { kCheap, kBlocking };
+// kCheap methods run on the I/O thread with a memory ticket store and on the
+// blocking pool with a Remote() one (their store calls wait on the network).
+// kMemoryFirst (AddMemoryFirstMethod): tried on the I/O thread from memory,
+// deferred to the blocking pool only when that try needs the database or a
+// remote store (a replay mark on Redis).
+enum class MethodCost { kCheap, kBlocking, kMemoryFirst };
 
 class SignedApi {
  public:
@@ -127,6 +139,11 @@ class SignedApi {
   // other requests meanwhile (http::Response::Suspend).
   void AddAsyncMethod(std::string name, std::vector<std::string> params,
                       AsyncMethodHandler handler);
+  // A read (MethodEffect::kRead is set here) answered on the I/O thread when
+  // everything it needs is in memory, and on the blocking pool otherwise
+  // (MethodCost::kMemoryFirst): a cache hit costs no thread hop.
+  void AddMemoryFirstMethod(std::string name, std::vector<std::string> params,
+                            MemoryFirstHandler handler);
   // std::logic_error for a method not added.
   void SetEffect(std::string_view method, MethodEffect effect);
 
@@ -145,15 +162,22 @@ class SignedApi {
   // Renders a reply into the response (the HTTP or the SOAP binding's way).
   using Render = std::function<void(http::Response&, const codec::Value&)>;
   // The reply, or nothing when an asynchronous method suspended `response`
-  // and will render into it with `render` later.
+  // and will render into it with `render` later, or when (*to_pool set) a
+  // memory-first method's try with `lookup` kMemoryOnly needs the database:
+  // the caller then runs the call again on the blocking pool.
   std::optional<codec::Value> Dispatch(std::string_view method, const CallParams& params,
                                        std::string_view remote_ip, codec::Format format,
                                        bool over_get, http::Response& response,
-                                       const Render& render) const;
-  Result<std::shared_ptr<const directory::App>> Authenticate(const CallParams& params,
-                                                             std::string_view method,
-                                                             std::string_view remote_ip,
-                                                             ReplayMark* defer_mark) const;
+                                       const Render& render, directory::Lookup lookup,
+                                       bool* to_pool) const;
+  Result<std::shared_ptr<const directory::App>> Authenticate(
+      const CallParams& params, std::string_view method, std::string_view remote_ip,
+      ReplayMark* defer_mark, directory::Lookup lookup = directory::Lookup::kMayLoad) const;
+  struct Method;
+  std::optional<codec::Value> DispatchMemoryFirst(const Method& m, std::string_view method,
+                                                  const CallParams& params,
+                                                  std::string_view remote_ip, codec::Format format,
+                                                  directory::Lookup lookup, bool* to_pool) const;
   MethodEffect EffectOf(std::string_view method) const;
   // Sets the replay mark of `key_material` (hashed into a TicketStore key)
   // for as long as a call of `time` is acceptable; kReplayed when it was set.
@@ -161,14 +185,18 @@ class SignedApi {
   Status MarkOnce(std::string_view key_material, std::chrono::system_clock::time_point time,
                   ReplayMark* defer_mark = nullptr) const;
   bool Blocking(std::string_view method) const;
-  void AnswerHttp(const http::Request& request, http::Response& response) const;
+  // `lookup` kMemoryOnly: on the I/O thread (memory-first methods try from
+  // memory and defer on a miss); kMayLoad: on the blocking pool.
+  void AnswerHttp(const http::Request& request, http::Response& response,
+                  directory::Lookup lookup) const;
   void AnswerSoap(const http::Request& request, const codec::SoapCall& call,
-                  http::Response& response) const;
+                  http::Response& response, directory::Lookup lookup) const;
 
   struct Method {
     std::vector<std::string> params;
     MethodHandler handler;
     AsyncMethodHandler async_handler;  // set instead of handler for async methods
+    MemoryFirstHandler memory_handler;  // set instead of handler for kMemoryFirst
     MethodCost cost = MethodCost::kCheap;
     MethodEffect effect = MethodEffect::kWrite;
   };

@@ -17,8 +17,9 @@ class DelayProxy:
     """A TCP proxy on loopback run by an asyncio loop in a thread. Each chunk
     is delivered `delay` seconds after it arrived (order kept per direction).
     hold() keeps everything the node sends from reaching Redis until release();
-    `commands` counts EVALSHA/EVAL calls the node sent (they are whole words
-    of RESP, split at most across two reads, so the count tolerates splits)."""
+    `commands` counts EVALSHA/EVAL calls the node sent, `plain_gets` its GETs
+    (they are whole words of RESP, split at most across two reads, so the
+    counts tolerate splits)."""
 
     def __init__(self, target_port, delay=0.0005):
         self.target_port = target_port
@@ -27,6 +28,7 @@ class DelayProxy:
         self.open = None
         self.port = None
         self.commands = 0
+        self.plain_gets = 0
         self.lock = threading.Lock()
         self.writers = []
         ready = threading.Event()
@@ -85,9 +87,11 @@ class DelayProxy:
                     seen = tail + data
                     n = seen.count(b"EVALSHA") + seen.count(b"\r\nEVAL\r\n")
                     n -= tail.count(b"EVALSHA") + tail.count(b"\r\nEVAL\r\n")
+                    g = seen.count(b"\r\nGET\r\n") - tail.count(b"\r\nGET\r\n")
                     tail = seen[-16:]
                     with self.lock:
                         self.commands += n
+                        self.plain_gets += g
                 await queue.put((self.loop.time(), data))
         except (ConnectionError, OSError):
             pass
@@ -103,6 +107,11 @@ class DelayProxy:
     def evals(self):
         with self.lock:
             return self.commands
+
+    def gets(self):
+        """GET commands the node sent (a grant check of a signed method)."""
+        with self.lock:
+            return self.plain_gets
 
     def close(self):
         def stop():

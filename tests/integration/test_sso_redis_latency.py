@@ -7,7 +7,8 @@ adding 0.5 ms each way, or holding every byte until the test lets go.
 - While Redis answers nothing, validations wait without holding the I/O
   thread: eight of them are in flight at the proxy at once (pipelined, each
   one script call), and the login page, /livez, /healthz and an organduser
-  read are answered before any of those validations returns.
+  read are answered before any of those validations, or a synchronous
+  signed method waiting on Redis (getUserInfo, on the blocking pool), returns.
 - Redis restarted with validations in flight: they fail closed (9999), and
   the next ones succeed (the store reconnects and reloads its script).
 
@@ -132,7 +133,13 @@ class RedisLatencyTest(unittest.TestCase):
 
     def test_a_silent_redis_stalls_no_unrelated_request_and_validations_wait_together(self):
         tickets = [self.n.ticket() for _ in range(8)]
+        token = self.n.validate(self.n.ticket())["token"]
+        # The user is in the directory's memory after this read: the read
+        # below is answered on the I/O thread, whatever the pool is doing.
+        warm = self.n.call("/sso/servlet/organduser", "getUserByLoginname", loginname=self.n.admin)
+        self.assertEqual(warm["result"], "0", warm)
         before = self.n.proxy.evals()
+        gets_before = self.n.proxy.gets()
         self.n.proxy.hold()
         replies = {}
         lock = threading.Lock()
@@ -142,16 +149,28 @@ class RedisLatencyTest(unittest.TestCase):
             with lock:
                 replies[st] = reply
 
+        def user_info(k):
+            # A synchronous signed method (one GET of the token): it waits on
+            # the blocking pool, not on the I/O thread. Two of them hold the
+            # pool's two threads (the harness's default on two cores).
+            reply = self.n.call("/sso/servlet/simpleauth", "getUserInfo", token=token)
+            with lock:
+                replies["getUserInfo%d" % k] = reply
+
         threads = [threading.Thread(target=validate, args=(st,)) for st in tickets]
+        threads += [threading.Thread(target=user_info, args=(k,)) for k in range(2)]
         try:
             for t in threads:
                 t.start()
-            # Readiness polling: every validation's one script call reached the proxy.
+            # Readiness polling: every validation's one script call, and the
+            # token's GET, reached the proxy.
             deadline = time.monotonic() + 30
-            while self.n.proxy.evals() < before + len(tickets) and time.monotonic() < deadline:
+            while ((self.n.proxy.evals() < before + len(tickets) or
+                    self.n.proxy.gets() < gets_before + 2) and time.monotonic() < deadline):
                 time.sleep(0.01)
             self.assertEqual(self.n.proxy.evals() - before, len(tickets),
                              "all eight validations are in flight at once on one I/O thread")
+            self.assertEqual(self.n.proxy.gets() - gets_before, 2, "both getUserInfo wait on Redis")
             # Unrelated requests, on the same single I/O thread, while Redis is silent.
             anonymous = requests.get(self.n.login_url(), timeout=30)
             livez = requests.get(self.n.server.url("/livez"), timeout=30)
@@ -172,6 +191,8 @@ class RedisLatencyTest(unittest.TestCase):
         # /healthz probes Redis on the blocking pool; it answers either way.
         self.assertIn(requests.get(self.n.server.url("/healthz"), timeout=30).status_code,
                       (200, 503))
+        for k in range(2):
+            self.assertIn(replies.pop("getUserInfo%d" % k)["result"], ("0", "9999"))
         self.assertEqual(len(replies), len(tickets))
         for st, reply in replies.items():
             # Held for less than the store's 1 s command timeout: each succeeds;

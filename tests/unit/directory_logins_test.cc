@@ -62,6 +62,49 @@ TEST_P(DirectoryLoginsTest, ACachedLookupRunsNoSql) {
   EXPECT_EQ(LookupCode(*dir_, "zhangs"), code::kUserReadNotFound);
 }
 
+// Lookup::kMemoryOnly (an I/O thread's try): kNotCached where a read would
+// need the database, the same answer as kMayLoad once in memory, and never a
+// stale one after a change made here.
+TEST_P(DirectoryLoginsTest, AMemoryOnlyLookupAnswersHitsAndReportsMisses) {
+  User u = AddUser("zhoum", "001001");
+  dir_->ClearCaches();
+  auto cold = dir_->GetUserByLoginname(Caller::Admin(), "zhoum", "", Lookup::kMemoryOnly);
+  ASSERT_FALSE(cold.ok());
+  EXPECT_EQ(cold.error().code, kNotCached);
+  auto by_id = dir_->GetUserById(Caller::Admin(), u.userid, Lookup::kMemoryOnly);
+  ASSERT_FALSE(by_id.ok());
+  EXPECT_EQ(by_id.error().code, kNotCached);
+  ASSERT_EQ(LookupCode(*dir_, "zhoum"), 0);  // loads the holders and the user
+  Execute("DELETE FROM dir_users WHERE loginkey = 'zhoum'");  // only memory has it now
+  for (const char* org : {"", "001001"}) {
+    auto hot = dir_->GetUserByLoginname(Caller::Admin(), "zhoum", org, Lookup::kMemoryOnly);
+    ASSERT_TRUE(hot.ok()) << org << ": " << hot.error().message;
+    EXPECT_EQ((*hot)->userid, u.userid);
+  }
+  auto hot_id = dir_->GetUserById(Caller::Admin(), u.userid, Lookup::kMemoryOnly);
+  ASSERT_TRUE(hot_id.ok());
+  // Answers that need no row are the same from memory: another domain's miss.
+  auto other = dir_->GetUserByLoginname(Caller::Admin(), "zhoum", "002", Lookup::kMemoryOnly);
+  ASSERT_FALSE(other.ok());
+  EXPECT_EQ(other.error().code, code::kUserReadNotFound);
+  // An org, and an app caller, from memory once loaded.
+  auto org = dir_->GetOrg(Caller::Admin(), "001001", Lookup::kMemoryOnly);
+  EXPECT_FALSE(org.ok());
+  ASSERT_TRUE(dir_->GetOrg(Caller::Admin(), "001001").ok());
+  EXPECT_TRUE(dir_->GetOrg(Caller::Admin(), "001001", Lookup::kMemoryOnly).ok());
+}
+
+TEST_P(DirectoryLoginsTest, AMemoryOnlyLookupNeverAnswersFromAStaleEntry) {
+  User u = AddUser("sunq", "001001");
+  ASSERT_EQ(LookupCode(*dir_, "sunq"), 0);
+  ASSERT_TRUE(dir_->SaveUser(Caller::Admin(), {{"userid", u.userid}, {"loginname", "sunq2"}}).ok());
+  auto old = dir_->GetUserByLoginname(Caller::Admin(), "sunq", "", Lookup::kMemoryOnly);
+  ASSERT_FALSE(old.ok());
+  EXPECT_TRUE(old.error().code == kNotCached || old.error().code == code::kUserReadNotFound)
+      << old.error().code;
+  EXPECT_EQ(LookupCode(*dir_, "sunq"), code::kUserReadNotFound);
+}
+
 TEST_P(DirectoryLoginsTest, AColdLookupAlsoFillsTheUserSnapshot) {
   User u = AddUser("lisi", "001001");
   dir_->ClearCaches();

@@ -5,6 +5,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -18,6 +19,7 @@
 #include "sso/reply.h"
 #include "sso/signed_api.h"
 #include "store/memory_ticket_store.h"
+#include "store/ticket_store.h"
 
 namespace tongban::sso {
 namespace {
@@ -346,6 +348,179 @@ TEST_F(SignedApiHttpTest, AHandlerThatThrowsIsAnswered9999) {
   http::Response response;
   codec::Value reply = Post(Signed("app1", pwd_), "method=explode&datatype=json", &response);
   EXPECT_EQ(reply["result"].AsString(), "9999");
+}
+
+// ---------------------------------------------------------------- memory first, remote stores
+
+// The memory store, reporting itself Remote() as Redis does: which calls
+// SignedApi keeps off the I/O thread depends on that alone.
+class RemoteLikeStore final : public TicketStore {
+ public:
+  explicit RemoteLikeStore(const Clock& clock) : memory_(clock) {}
+  Status Put(std::string_view k, std::string_view v, std::chrono::milliseconds t) override {
+    return memory_.Put(k, v, t);
+  }
+  Result<bool> PutIfAbsent(std::string_view k, std::string_view v,
+                           std::chrono::milliseconds t) override {
+    ++marks;
+    return memory_.PutIfAbsent(k, v, t);
+  }
+  Result<std::string> Get(std::string_view k) override { return memory_.Get(k); }
+  Result<std::string> Redeem(std::string_view k) override { return memory_.Redeem(k); }
+  Status Erase(std::string_view k) override { return memory_.Erase(k); }
+  Status Touch(std::string_view k, std::chrono::milliseconds t) override {
+    return memory_.Touch(k, t);
+  }
+  Status AddToSet(std::string_view s, std::string_view m, std::chrono::milliseconds t) override {
+    return memory_.AddToSet(s, m, t);
+  }
+  Result<std::vector<std::string>> Members(std::string_view s) override {
+    return memory_.Members(s);
+  }
+  Status EraseSet(std::string_view s) override { return memory_.EraseSet(s); }
+  bool Remote() const override { return true; }
+  size_t ApproximateSize() override { return memory_.ApproximateSize(); }
+  int marks = 0;
+
+ private:
+  MemoryTicketStore memory_;
+};
+
+class MemoryFirstTest : public SignedApiHttpTest {
+ protected:
+  // "lookup": answers from "memory" unless text is "miss"; records the
+  // lookups it was called with. The calling app is loaded into memory.
+  void AddLookup(SignedApi& api) {
+    ASSERT_TRUE(dir_->CachedApp("app1").ok());
+    api.AddMemoryFirstMethod("lookup", {"text"},
+                             [this](const ApiCall& call) -> std::optional<codec::Value> {
+                               lookups_.push_back(call.lookup);
+                               if (call.lookup == directory::Lookup::kMemoryOnly &&
+                                   call.Param("text") == "miss") {
+                                 return std::nullopt;
+                               }
+                               return Success().Set("text", call.Param("text"));
+                             });
+  }
+
+  // A request-signed (hmac-sha256, nonce) POST of `method` with `text`.
+  codec::Value PostRequestSigned(SignedApi& api, const std::string& method,
+                                 const std::string& text, const std::string& nonce,
+                                 http::Response* out) {
+    MapParams params({{"servicecode", "app1"},
+                      {"time", FormatSpecTime(clock_.Now())},
+                      {"datatype", "json"},
+                      {"signmethod", "hmac-sha256"},
+                      {"nonce", nonce},
+                      {"text", text}});
+    std::string sign = crypto::ComputeRequestSign(crypto::SignMode::kHmacSha256, pwd_,
+                                                  CanonicalRequest(method, params));
+    std::string body = "method=" + method + "&sign=" + sign;
+    for (const auto& [name, value] : params.values()) body += "&" + name + "=" + value;
+    auto request =
+        http::Request::Create({.method = "POST",
+                               .target = "/sso/servlet/test",
+                               .headers = {{"Content-Type", "application/x-www-form-urlencoded"}},
+                               .body = body});
+    EXPECT_TRUE(request.ok());
+    api.HandleHttp(*request, *out);
+    deferred_ = out->deferred();
+    if (deferred_) out->RunDeferred();
+    auto reply = codec::ParseJson(out->body());
+    EXPECT_TRUE(reply.ok()) << out->body();
+    return reply.ok() ? *reply : codec::Value();
+  }
+
+  std::vector<directory::Lookup> lookups_;
+};
+
+TEST_F(MemoryFirstTest, AnAnswerFromMemoryStaysOnTheIoThreadAndAMissGoesToThePool) {
+  AddLookup(*api_);
+  http::Response hit;
+  codec::Value reply = Post(Signed("app1", pwd_), "method=lookup&text=hi&datatype=json", &hit);
+  EXPECT_FALSE(deferred_);
+  EXPECT_EQ(reply["text"].AsString(), "hi");
+  EXPECT_EQ(lookups_, std::vector<directory::Lookup>{directory::Lookup::kMemoryOnly});
+
+  lookups_.clear();
+  http::Response miss;
+  reply = Post(Signed("app1", pwd_), "method=lookup&text=miss&datatype=json", &miss);
+  EXPECT_TRUE(deferred_);
+  EXPECT_EQ(reply["result"].AsString(), "0");
+  EXPECT_EQ(reply["text"].AsString(), "miss");
+  EXPECT_EQ(lookups_, (std::vector<directory::Lookup>{directory::Lookup::kMemoryOnly,
+                                                      directory::Lookup::kMayLoad}));
+}
+
+TEST_F(MemoryFirstTest, AnAppNotYetInMemoryIsLoadedOnThePool) {
+  AddLookup(*api_);
+  dir_->ClearCaches();
+  http::Response response;
+  codec::Value reply = Post(Signed("app1", pwd_), "method=lookup&text=hi&datatype=json", &response);
+  EXPECT_TRUE(deferred_);
+  EXPECT_EQ(reply["text"].AsString(), "hi");
+  // Loaded now: the next call stays on the I/O thread.
+  http::Response again;
+  Post(Signed("app1", pwd_), "method=lookup&text=hi&datatype=json", &again);
+  EXPECT_FALSE(deferred_);
+}
+
+TEST_F(MemoryFirstTest, ANonceIsSingleUseWhetherTheReadHitOrMissed) {
+  AddLookup(*api_);
+  const std::string nonce = "0123456789abcdef01";
+  http::Response first;
+  EXPECT_EQ(PostRequestSigned(*api_, "lookup", "hi", nonce, &first)["result"].AsString(), "0");
+  EXPECT_FALSE(deferred_);
+  http::Response replay;
+  EXPECT_EQ(PostRequestSigned(*api_, "lookup", "hi", nonce, &replay)["result"].AsString(),
+            "9906");
+  // A miss leaves its nonce unused on the I/O thread, and the pool's run uses it up.
+  const std::string other = "0123456789abcdef02";
+  http::Response miss;
+  EXPECT_EQ(PostRequestSigned(*api_, "lookup", "miss", other, &miss)["result"].AsString(), "0");
+  EXPECT_TRUE(deferred_);
+  http::Response miss_replay;
+  EXPECT_EQ(PostRequestSigned(*api_, "lookup", "miss", other, &miss_replay)["result"].AsString(),
+            "9906");
+}
+
+TEST_F(MemoryFirstTest, WithARemoteStoreStoreCallsLeaveTheIoThread) {
+  RemoteLikeStore remote(clock_);
+  SignedApiOptions options;
+  options.soap_service = "TestService";
+  options.sign_window = 600s;
+  SignedApi api(options, *dir_, remote, clock_);
+  api.AddMethod("echo", {"text"},
+                [](const ApiCall& call) { return Success().Set("text", call.Param("text")); });
+  AddLookup(api);
+  // A cheap synchronous method: its store calls would wait on the network.
+  http::Response cheap;
+  EXPECT_EQ(PostRequestSigned(api, "echo", "a", "0123456789abcdef11", &cheap)["text"].AsString(),
+            "a");
+  EXPECT_TRUE(deferred_);
+  // A memory-first read with no replay mark to set answers on the I/O thread...
+  http::Response read;
+  auto call = Signed("app1", pwd_);
+  std::string body = "method=lookup&text=b&datatype=json";
+  const int marks_before = remote.marks;
+  auto request = http::Request::Create(
+      {.method = "POST",
+       .target = "/sso/servlet/test",
+       .headers = {{"Content-Type", "application/x-www-form-urlencoded"}},
+       .body = "servicecode=app1&time=" + std::string(call.Get("time")) +
+               "&sign=" + std::string(call.Get("sign")) + "&" + body});
+  ASSERT_TRUE(request.ok());
+  api.HandleHttp(*request, read);
+  EXPECT_FALSE(read.deferred());
+  EXPECT_NE(read.body().find("\"text\":\"b\""), std::string::npos) << read.body();
+  EXPECT_EQ(remote.marks, marks_before);
+  // ...and one whose nonce must be marked in the store goes to the pool.
+  http::Response marked;
+  EXPECT_EQ(
+      PostRequestSigned(api, "lookup", "c", "0123456789abcdef12", &marked)["text"].AsString(),
+      "c");
+  EXPECT_TRUE(deferred_);
+  EXPECT_EQ(remote.marks, marks_before + 1);
 }
 
 // ---------------------------------------------------------------- SOAP binding
