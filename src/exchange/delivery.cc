@@ -1,13 +1,11 @@
-// The delivery engine (see delivery.h). Apply strategy, as docs/design/exchange.md says:
-// every record is first validated against the subscriber's definition (type, length,
-// required), which catches what SQLite would silently accept and what PostgreSQL would reject
-// by aborting the whole transaction; then the versions the subscriber holds are read in one
-// query, and the newer records go in ONE multi-row upsert guarded by dataversion. Should the
-// database still refuse the statement (a constraint the definition does not know), the batch
-// is redone record by record, each under its own SAVEPOINT, and only the refused records
-// become dead letters. On a PostgreSQL subscriber the horizontal batch travels by COPY into a
-// session-local staging table, and one INSERT … SELECT … ON CONFLICT moves it (the version
-// check is a join), so no statement carries thousands of binds.
+// The delivery engine (see delivery.h). Horizontal → horizontal batches go column-wise
+// through batch.h (native reads; PostgreSQL staged COPY + one guarded INSERT, bisected on a
+// refusal; SQLite one kept upsert per row). The record path here serves the rest (MySQL and ODBC
+// subscribers, vertical tables, web push, dead-letter retry): every record is validated
+// against the subscriber's definition (type, length, required), which catches what SQLite would
+// silently accept and what PostgreSQL would reject by aborting the whole transaction; then the
+// versions the subscriber holds are read, and the newer records go in multi-row upserts guarded
+// by dataversion, redone record by record under SAVEPOINTs only when the database refuses them.
 #include "exchange/delivery.h"
 
 #include <libpq-fe.h>
