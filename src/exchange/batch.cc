@@ -136,9 +136,15 @@ RowBatch ReadPostgres(soci::session& sql, const Resource& r, int64_t after, int 
   const std::string text = SelectText(SqlDialect::kPostgres, r, "$1", "$2");
   const std::string a = std::to_string(after), l = std::to_string(limit);
   const char* params[] = {a.c_str(), l.c_str()};
+  // A keyset page must walk the tong_seq index: on a table autovacuum has not analysed yet the
+  // planner scans and sorts the whole table for every batch instead (measured: 100-150 ms a
+  // batch of 5000 at 100k rows, most of a PostgreSQL provider's time). Hence a read-only
+  // transaction with those plans switched off for it alone (the store ends it should this throw).
+  PgExec(conn, "BEGIN READ ONLY; SET LOCAL enable_seqscan = off; SET LOCAL enable_sort = off");
   PGresult* res = PQexecParams(conn, text.c_str(), 2, nullptr, params, nullptr, nullptr, 0);
   if (PQresultStatus(res) != PGRES_TUPLES_OK) ThrowPg(conn, res);
   std::unique_ptr<PGresult, void (*)(PGresult*)> owned(res, PQclear);
+  PgExec(conn, "COMMIT");
   RowBatch b;
   b.width = r.fields.size();
   const int n = PQntuples(res);
