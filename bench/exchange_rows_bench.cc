@@ -3,14 +3,17 @@
 // same kind of table, in the same run (issue 16: >= 100,000 rows/s and >= 50% of the bulk
 // load). PostgreSQL is a private server started by the bench (as the unit tests do), or
 // TONGBAN_BENCH_PG (the url of an EMPTY PostgreSQL database, used for one run).
-// TONGBAN_BENCH_ROWS rows (default 100000).
+// TONGBAN_BENCH_ROWS rows (default 100000). TONGBAN_BENCH_PAIR picks the nodes: sqlite-pg
+// (default), sqlite-sqlite or pg-pg. The fastest bulk load ("copy") is SqlStore::BulkInsert:
+// COPY FROM STDIN into PostgreSQL, a natively stepped prepared INSERT into SQLite. Client CPU
+// (getrusage of this process) per row is reported beside the rates.
 //
 //   ./exchange_rows_bench --benchmark_counters_tabular=true
 #include <benchmark/benchmark.h>
-#include <libpq-fe.h>
-#include <soci/postgresql/soci-postgresql.h>
 
 #include <algorithm>
+#include <sys/resource.h>
+
 #include <chrono>
 #include <cstdlib>
 #include <map>
@@ -55,6 +58,19 @@ std::vector<Field> TenFields() {
   return f;
 }
 
+// This process's CPU seconds (user + system).
+double CpuSeconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+std::string Pair() {
+  const char* env = std::getenv("TONGBAN_BENCH_PAIR");
+  return env != nullptr && *env != '\0' ? env : "sqlite-pg";
+}
+
 template <typename T>
 T Must(Result<T> r, const char* what) {
   if (!r.ok()) {
@@ -74,9 +90,12 @@ void MustOk(const Status& s, const char* what) {
 void BM_ExchangeVsBulkLoad(benchmark::State& state) {
   store_test::TempDir dir;
   std::string why;
-  const char* given = std::getenv("TONGBAN_BENCH_PG");
+  const std::string pair = Pair();
+  const bool pg_source = pair == "pg-pg";
+  const bool pg_target = pair != "sqlite-sqlite";
+  const char* given = pg_target ? std::getenv("TONGBAN_BENCH_PG") : nullptr;
   store_test::PrivatePostgres* pg = nullptr;
-  if (given == nullptr) {
+  if (given == nullptr && (pg_source || pg_target)) {
     pg = store_test::SharedPostgres(&why);
     if (pg == nullptr) {
       state.SkipWithError(why.c_str());
@@ -97,7 +116,8 @@ void BM_ExchangeVsBulkLoad(benchmark::State& state) {
   provider_node.division = "330100";
   provider_node.dept_code = "91350100M000100Y43";
   provider_node.dept_name = "provider";
-  provider_node.url = "sqlite://" + dir.File("provider.db");
+  provider_node.url =
+      pg_source ? pg->NewDatabaseUrl(&why) : "sqlite://" + dir.File("provider.db");
   provider_node = Must(meta.CreateNode(provider_node), "provider node");
   Resource provider;
   provider.code = "rows10";
@@ -133,7 +153,9 @@ void BM_ExchangeVsBulkLoad(benchmark::State& state) {
   int run = 0;
   for (auto _ : state) {
     ++run;
-    std::string url = given != nullptr ? std::string(given) : pg->NewDatabaseUrl(&why);
+    std::string url = given != nullptr ? std::string(given)
+                      : pg_target    ? pg->NewDatabaseUrl(&why)
+                                     : "sqlite://" + dir.File("target" + std::to_string(run) + ".db");
     Node target_node;
     target_node.division = "3302" + std::to_string(10 + run);
     target_node.dept_code = "91350100M000100Y43";
@@ -160,10 +182,12 @@ void BM_ExchangeVsBulkLoad(benchmark::State& state) {
     MustOk(meta.SubmitWorkOrder(order.id), "submit");
     MustOk(meta.DecideWorkOrder(order.id, true, "bench", ""), "approve");
 
+    const double c0 = CpuSeconds();
     auto t0 = std::chrono::steady_clock::now();
     auto batches = Must(engine.RunTask(task.id, 1'000'000), "run");
     double exchange_s =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double exchange_cpu = CpuSeconds() - c0;
     int64_t applied = 0;
     for (const BatchReport& b : batches) applied += b.applied;
     if (applied != n) {
@@ -175,6 +199,7 @@ void BM_ExchangeVsBulkLoad(benchmark::State& state) {
     // (1000 rows a statement, one transaction) into an identical table.
     int64_t next = 0;
     auto rows = Must(engine.Pull(provider.id, 0, static_cast<int>(n), &next), "read rows");
+    const double c1 = CpuSeconds();
     auto t1 = std::chrono::steady_clock::now();
     MustOk(dest.WithTransaction([&](soci::session& sql) -> Status {
       const std::vector<Field> fields = TenFields();
@@ -210,37 +235,33 @@ void BM_ExchangeVsBulkLoad(benchmark::State& state) {
     }),
            "bulk load");
     double bulk_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
+    const double bulk_cpu = CpuSeconds() - c1;
 
-    // And with COPY (text format through libpq), the fastest client load, into a third table.
+    // And with the fastest load the store has (COPY / a native prepared INSERT) into a third.
     Resource copied = target;
     copied.code = "rows10_copy";
     MustOk(CreateTable(dest, copied), "copy table");
-    std::string data;
+    const std::vector<std::string> copy_columns = {"k",  "s1",     "s2",  "s3",     "s4",
+                                                   "n1", "n2",     "n3",  "amount", "day",
+                                                   "tongid", "sync_status", "dataversion"};
+    std::vector<std::vector<std::string>> copy_rows;
+    copy_rows.reserve(rows.size());
     for (const Record& rec : rows) {
-      for (const Field& f : TenFields()) data += *rec.values.at(f.code) + "\t";
-      data += rec.tongid + "\t" + std::string(1, rec.sync_status) + "\t" +
-              std::to_string(rec.dataversion) + "\n";
+      std::vector<std::string> row;
+      for (const Field& f : TenFields()) row.push_back(*rec.values.at(f.code));
+      row.push_back(rec.tongid);
+      row.push_back(std::string(1, rec.sync_status));
+      row.push_back(std::to_string(rec.dataversion));
+      copy_rows.push_back(std::move(row));
     }
+    const double c2 = CpuSeconds();
     auto t2 = std::chrono::steady_clock::now();
     MustOk(dest.WithTransaction([&](soci::session& sql) -> Status {
-      PGconn* conn = static_cast<soci::postgresql_session_backend*>(sql.get_backend())->conn_;
-      PGresult* r = PQexec(conn,
-                           "COPY rows10_copy (k, s1, s2, s3, s4, n1, n2, n3, amount, day, tongid, "
-                           "sync_status, dataversion) FROM STDIN");
-      if (PQresultStatus(r) != PGRES_COPY_IN) return Error::Internal(PQerrorMessage(conn));
-      PQclear(r);
-      if (PQputCopyData(conn, data.data(), static_cast<int>(data.size())) != 1 ||
-          PQputCopyEnd(conn, nullptr) != 1) {
-        return Error::Internal(PQerrorMessage(conn));
-      }
-      bool ok = true;
-      while (PGresult* done = PQgetResult(conn)) {
-        ok = ok && PQresultStatus(done) == PGRES_COMMAND_OK;
-        PQclear(done);
-      }
-      return ok ? Status::Ok() : Error::Internal("COPY failed");
+      dest.BulkInsert(sql, "rows10_copy", copy_columns, copy_rows);
+      return Status::Ok();
     }),
            "copy load");
+    const double copy_cpu = CpuSeconds() - c2;
     double copy_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t2).count();
     state.counters["rows"] = static_cast<double>(n);
     state.counters["exchange_rows_per_s"] = n / exchange_s;
@@ -248,6 +269,9 @@ void BM_ExchangeVsBulkLoad(benchmark::State& state) {
     state.counters["copy_rows_per_s"] = n / copy_s;
     state.counters["ratio"] = bulk_s / exchange_s;
     state.counters["ratio_copy"] = copy_s / exchange_s;
+    state.counters["exchange_cpu_us_row"] = exchange_cpu * 1e6 / n;
+    state.counters["bulk_cpu_us_row"] = bulk_cpu * 1e6 / n;
+    state.counters["copy_cpu_us_row"] = copy_cpu * 1e6 / n;
     if (given != nullptr) break;  // one empty database, one run
   }
 }

@@ -1,13 +1,11 @@
-// The delivery engine (see delivery.h). Apply strategy, as docs/design/exchange.md says:
-// every record is first validated against the subscriber's definition (type, length,
-// required), which catches what SQLite would silently accept and what PostgreSQL would reject
-// by aborting the whole transaction; then the versions the subscriber holds are read in one
-// query, and the newer records go in ONE multi-row upsert guarded by dataversion. Should the
-// database still refuse the statement (a constraint the definition does not know), the batch
-// is redone record by record, each under its own SAVEPOINT, and only the refused records
-// become dead letters. On a PostgreSQL subscriber the horizontal batch travels by COPY into a
-// session-local staging table, and one INSERT … SELECT … ON CONFLICT moves it (the version
-// check is a join), so no statement carries thousands of binds.
+// The delivery engine (see delivery.h). Horizontal → horizontal batches go column-wise
+// through batch.h (native reads; PostgreSQL staged COPY + one guarded INSERT, bisected on a
+// refusal; SQLite one kept upsert per row). The record path here serves the rest (MySQL and ODBC
+// subscribers, vertical tables, web push, dead-letter retry): every record is validated
+// against the subscriber's definition (type, length, required), which catches what SQLite would
+// silently accept and what PostgreSQL would reject by aborting the whole transaction; then the
+// versions the subscriber holds are read, and the newer records go in multi-row upserts guarded
+// by dataversion, redone record by record under SAVEPOINTs only when the database refuses them.
 #include "exchange/delivery.h"
 
 #include <libpq-fe.h>
@@ -20,7 +18,10 @@
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <string_view>
+#include <unordered_map>
 
+#include "exchange/batch.h"
 #include "exchange/ddl.h"
 #include "exchange/sql_util.h"
 
@@ -151,16 +152,22 @@ bool TermHolds(const Field& field, const std::optional<std::string>& value, cons
   return false;
 }
 
-std::string CheckControl(const Record& r) {
-  if (r.tongid.empty() || r.tongid.size() > 64) return "tongid must be 1..64 characters";
-  if (r.sync_status != 'I' && r.sync_status != 'U' && r.sync_status != 'D') {
+std::string CheckControl(const std::string& tongid, char sync_status, int64_t dataversion,
+                         const std::string& xk_lydw, const std::string& xk_lydwdm,
+                         const std::string& areacode) {
+  if (tongid.empty() || tongid.size() > 64) return "tongid must be 1..64 characters";
+  if (sync_status != 'I' && sync_status != 'U' && sync_status != 'D') {
     return "sync_status must be I, U or D";
   }
-  if (r.dataversion < 1) return "dataversion must be at least 1";
-  if (r.xk_lydw.size() > 200 || r.xk_lydwdm.size() > 18 || r.areacode.size() > 12) {
+  if (dataversion < 1) return "dataversion must be at least 1";
+  if (xk_lydw.size() > 200 || xk_lydwdm.size() > 18 || areacode.size() > 12) {
     return "xk_lydw, xk_lydwdm or areacode too long";
   }
   return "";
+}
+
+std::string CheckControl(const Record& r) {
+  return CheckControl(r.tongid, r.sync_status, r.dataversion, r.xk_lydw, r.xk_lydwdm, r.areacode);
 }
 
 // The record key of the vertical model: the key fields' values joined by '|', or the tongid.
@@ -196,36 +203,6 @@ void AppendCopyValue(std::string& out, const std::optional<std::string>& v) {
       default: out += c;
     }
   }
-}
-
-// COPY … FROM STDIN with `data` (text format) on the session's libpq connection. Throws
-// soci::soci_error on failure, so the callers' savepoint handling applies.
-void PgCopyIn(soci::session& sql, const std::string& copy, const std::string& data) {
-  auto* backend = static_cast<soci::postgresql_session_backend*>(sql.get_backend());
-  PGconn* conn = backend == nullptr ? nullptr : backend->conn_;
-  if (conn == nullptr) throw soci::soci_error("COPY: no PostgreSQL connection");
-  PGresult* started = PQexec(conn, copy.c_str());
-  const bool copying = PQresultStatus(started) == PGRES_COPY_IN;
-  std::string why = copying ? "" : PQresultErrorMessage(started);
-  PQclear(started);
-  if (!copying) throw soci::soci_error("COPY: " + why);
-  bool sent = true;
-  constexpr size_t kPiece = 1 << 20;
-  for (size_t at = 0; sent && at < data.size(); at += kPiece) {
-    const size_t n = std::min(kPiece, data.size() - at);
-    sent = PQputCopyData(conn, data.data() + at, static_cast<int>(n)) == 1;
-  }
-  if (PQputCopyEnd(conn, sent ? nullptr : "client failed to send") != 1) sent = false;
-  bool ok = sent;
-  why = sent ? "" : PQerrorMessage(conn);
-  while (PGresult* r = PQgetResult(conn)) {
-    if (PQresultStatus(r) != PGRES_COMMAND_OK && ok) {
-      ok = false;
-      why = PQresultErrorMessage(r);
-    }
-    PQclear(r);
-  }
-  if (!ok) throw soci::soci_error("COPY: " + why);
 }
 
 }  // namespace
@@ -316,7 +293,11 @@ Result<Record> RecordFromJson(const std::string& text) {
 }
 
 std::string CheckValue(const Field& f, const std::optional<std::string>& value) {
-  if (!value || value->empty()) {
+  return CheckValueAt(f, value ? &*value : nullptr);
+}
+
+std::string CheckValueAt(const Field& f, const std::string* value) {
+  if (value == nullptr || value->empty()) {
     if (f.required || f.key) return "field " + f.code + " is required";
     if (!value) return "";
   }
@@ -855,76 +836,199 @@ Result<BatchReport> DeliveryEngine::DeliverBatch(const Task& task, const Subscri
 
   auto source = nodes_.Acquire(provider->node_id);
   if (!source.ok()) return fail(source.error(), provider->node_id);
-  int rows_read = 0;
   int64_t last_seq = progress->hwm;
-  auto changes =
-      ReadChanges(**source, *provider, progress->hwm, task.batch_size, &rows_read, &last_seq);
-  if (!changes.ok()) {
-    return fail(
-        Error{changes.error().code, "provider " + provider->code + ": " + changes.error().message},
-        provider->node_id);
-  }
-  nodes_.Record(provider->node_id, Status::Ok());
-  report.read = rows_read;
-  report.more = rows_read >= task.batch_size;
+  // Rows refused by the subscriber, as the provider's records, with the reason.
+  std::vector<std::pair<Record, std::string>> dead;
+  auto subscriber_error = [&](const Error& e) {
+    return fail(Error{e.code, "subscriber " + target->code + ": " + e.message}, target->node_id);
+  };
+  // The source field of each subscriber field: the same code, or the mapping's.
+  auto source_code = [&](const Field& f) {
+    if (sub.mapping.empty()) return f.code;
+    std::string from;
+    for (const auto& [p, s] : sub.mapping) {
+      if (s == f.code) from = p;
+    }
+    return from;
+  };
+  auto check_target = [&](SqlStore& dest) {
+    return dest.WithSession(
+        [&](soci::session& sql) { return CheckTable(sql, dest.dialect(), *target); });
+  };
 
-  // Filter, then map provider fields onto the subscriber's.
-  std::vector<Record> mapped;
-  std::vector<const Record*> origin;
-  for (const Record& r : *changes) {
-    bool keep = true;
+  if (provider->model == TableModel::kHorizontal && target->model == TableModel::kHorizontal) {
+    // Column-wise: no record (and no map of values) per row unless the row fails.
+    auto batch = ReadRowBatch(**source, *provider, progress->hwm, task.batch_size);
+    if (!batch.ok()) {
+      return fail(
+          Error{batch.error().code, "provider " + provider->code + ": " + batch.error().message},
+          provider->node_id);
+    }
+    nodes_.Record(provider->node_id, Status::Ok());
+    const RowBatch& b = *batch;
+    const size_t n = b.size();
+    report.read = static_cast<int>(n);
+    report.more = report.read >= task.batch_size;
+    if (n > 0) last_seq = b.seq.back();
+
+    std::vector<int> source_col;
+    for (const Field& f : target->fields) {
+      const std::string from = source_code(f);
+      int col = -1;
+      for (size_t i = 0; i < provider->fields.size(); ++i) {
+        if (provider->fields[i].code == from) col = static_cast<int>(i);
+      }
+      source_col.push_back(col);
+    }
+    std::vector<std::pair<const Field*, int>> filter;
     for (const FilterTerm& term : task.filter) {
-      const Field* f = provider->FindField(term.field);
-      auto it = r.values.find(term.field);
-      if (f == nullptr || !TermHolds(*f, it == r.values.end() ? std::nullopt : it->second, term)) {
-        keep = false;
-        break;
+      int col = -1;
+      for (size_t i = 0; i < provider->fields.size(); ++i) {
+        if (provider->fields[i].code == term.field) col = static_cast<int>(i);
+      }
+      filter.push_back({col < 0 ? nullptr : &provider->fields[static_cast<size_t>(col)], col});
+    }
+    // Filter, validate against the subscriber's definition, keep one row per tongid (the
+    // highest version; the latest seq on a tie).
+    std::unordered_map<std::string_view, size_t> best;
+    best.reserve(n);
+    int unchanged = 0;
+    for (size_t r = 0; r < n; ++r) {
+      bool keep = true;
+      for (size_t i = 0; keep && i < filter.size(); ++i) {
+        const auto& [field, col] = filter[i];
+        const std::string* v = col < 0 ? nullptr : b.Cell(r, static_cast<size_t>(col));
+        keep = field != nullptr &&
+               TermHolds(*field, v == nullptr ? std::nullopt : std::optional(*v), task.filter[i]);
+      }
+      if (!keep) {
+        ++report.filtered;
+        continue;
+      }
+      std::string why = CheckControl(b.tongid[r], b.sync_status[r], b.dataversion[r],
+                                     b.xk_lydw[r], b.xk_lydwdm[r], b.areacode[r]);
+      for (size_t j = 0; why.empty() && j < target->fields.size(); ++j) {
+        const int col = source_col[j];
+        why = CheckValueAt(target->fields[j],
+                           col < 0 ? nullptr : b.Cell(r, static_cast<size_t>(col)));
+      }
+      if (!why.empty()) {
+        dead.emplace_back(b.ToRecord(r, provider->fields), std::move(why));
+        continue;
+      }
+      auto [it, inserted] = best.emplace(b.tongid[r], r);
+      if (!inserted) {
+        const size_t o = it->second;
+        if (b.dataversion[r] > b.dataversion[o] ||
+            (b.dataversion[r] == b.dataversion[o] && b.seq[r] >= b.seq[o])) {
+          it->second = r;
+        }
+        ++unchanged;
       }
     }
-    if (!keep) {
-      ++report.filtered;
-      continue;
-    }
-    Record m = r;
-    m.values.clear();
-    for (const Field& f : target->fields) {
-      std::string from = f.code;
-      if (!sub.mapping.empty()) {
-        from.clear();
-        for (const auto& [p, s] : sub.mapping) {
-          if (s == f.code) from = p;
+    std::vector<size_t> rows;
+    rows.reserve(best.size());
+    for (const auto& [id, r] : best) rows.push_back(r);
+    std::sort(rows.begin(), rows.end());
+    report.unchanged = unchanged;
+    if (!rows.empty()) {
+      auto dest = nodes_.Acquire(target->node_id);
+      if (!dest.ok()) return fail(dest.error(), target->node_id);
+      Status fits = check_target(**dest);
+      if (!fits.ok()) return subscriber_error(fits.error());
+      RowApply applied;
+      if (FastApplySupported(**dest)) {
+        auto done = ApplyRowBatch(**dest, *target, b, source_col, rows, clock_.NowMillis());
+        if (!done.ok()) return subscriber_error(done.error());
+        applied = std::move(done).value();
+      } else {
+        applied.fallback = true;
+      }
+      if (applied.fallback) {  // the record path (MySQL, ODBC, or a staging table that failed)
+        std::vector<Record> mapped;
+        mapped.reserve(rows.size());
+        for (size_t r : rows) {
+          Record m = b.ToRecord(r, {});
+          for (size_t j = 0; j < target->fields.size(); ++j) {
+            const int col = source_col[j];
+            const std::string* v = col < 0 ? nullptr : b.Cell(r, static_cast<size_t>(col));
+            m.values[target->fields[j].code] =
+                v == nullptr ? std::nullopt : std::optional<std::string>(*v);
+          }
+          mapped.push_back(std::move(m));
+        }
+        auto done = Apply(**dest, *target, mapped);
+        if (!done.ok()) return subscriber_error(done.error());
+        applied = RowApply{};
+        applied.applied = done->applied;
+        applied.unchanged = done->unchanged;
+        for (const ApplyReport::Failure& f : done->failures) {
+          applied.failures.push_back({rows[f.index], f.reason});
         }
       }
-      auto it = r.values.find(from);
-      m.values[f.code] = it == r.values.end() ? std::nullopt : it->second;
+      nodes_.Record(target->node_id, Status::Ok());
+      report.applied = applied.applied;
+      report.unchanged += applied.unchanged;
+      for (auto& [r, why] : applied.failures) {
+        dead.emplace_back(b.ToRecord(r, provider->fields), std::move(why));
+      }
     }
-    mapped.push_back(std::move(m));
-    origin.push_back(&r);
-  }
+  } else {
+    int rows_read = 0;
+    auto changes =
+        ReadChanges(**source, *provider, progress->hwm, task.batch_size, &rows_read, &last_seq);
+    if (!changes.ok()) {
+      return fail(Error{changes.error().code,
+                        "provider " + provider->code + ": " + changes.error().message},
+                  provider->node_id);
+    }
+    nodes_.Record(provider->node_id, Status::Ok());
+    report.read = rows_read;
+    report.more = rows_read >= task.batch_size;
 
-  ApplyReport applied;
-  if (!mapped.empty()) {
-    auto dest = nodes_.Acquire(target->node_id);
-    if (!dest.ok()) return fail(dest.error(), target->node_id);
-    Status fits = (*dest)->WithSession(
-        [&](soci::session& sql) { return CheckTable(sql, (*dest)->dialect(), *target); });
-    if (!fits.ok()) {
-      return fail(
-          Error{fits.error().code, "subscriber " + target->code + ": " + fits.error().message},
-          target->node_id);
+    // Filter, then map provider fields onto the subscriber's.
+    std::vector<Record> mapped;
+    std::vector<const Record*> origin;
+    for (const Record& r : *changes) {
+      bool keep = true;
+      for (const FilterTerm& term : task.filter) {
+        const Field* f = provider->FindField(term.field);
+        auto it = r.values.find(term.field);
+        if (f == nullptr ||
+            !TermHolds(*f, it == r.values.end() ? std::nullopt : it->second, term)) {
+          keep = false;
+          break;
+        }
+      }
+      if (!keep) {
+        ++report.filtered;
+        continue;
+      }
+      Record m = r;
+      m.values.clear();
+      for (const Field& f : target->fields) {
+        auto it = r.values.find(source_code(f));
+        m.values[f.code] = it == r.values.end() ? std::nullopt : it->second;
+      }
+      mapped.push_back(std::move(m));
+      origin.push_back(&r);
     }
-    auto done = Apply(**dest, *target, mapped);
-    if (!done.ok()) {
-      return fail(
-          Error{done.error().code, "subscriber " + target->code + ": " + done.error().message},
-          target->node_id);
+    if (!mapped.empty()) {
+      auto dest = nodes_.Acquire(target->node_id);
+      if (!dest.ok()) return fail(dest.error(), target->node_id);
+      Status fits = check_target(**dest);
+      if (!fits.ok()) return subscriber_error(fits.error());
+      auto done = Apply(**dest, *target, mapped);
+      if (!done.ok()) return subscriber_error(done.error());
+      nodes_.Record(target->node_id, Status::Ok());
+      report.applied = done->applied;
+      report.unchanged = done->unchanged;
+      for (const ApplyReport::Failure& f : done->failures) {
+        dead.emplace_back(*origin[f.index], f.reason);
+      }
     }
-    nodes_.Record(target->node_id, Status::Ok());
-    applied = std::move(done).value();
   }
-  report.applied = applied.applied;
-  report.unchanged = applied.unchanged;
-  report.dead = static_cast<int>(applied.failures.size());
+  report.dead = static_cast<int>(dead.size());
   report.hwm_after = last_seq;
   if (!save_progress) return report;
 
@@ -932,9 +1036,8 @@ Result<BatchReport> DeliveryEngine::DeliverBatch(const Task& task, const Subscri
   Status saved = meta_.store().WithTransaction([&](soci::session& sql) -> Status {
     long long t = task.id, s = sub.id, now = clock_.NowMillis(), hwm = last_seq;
     EnsureProgress(sql, t, s);
-    for (const ApplyReport::Failure& f : applied.failures) {
-      const Record& r = *origin[f.index];
-      std::string payload = RecordToJson(r), reason = f.reason.substr(0, 2000);
+    for (const auto& [r, why] : dead) {
+      std::string payload = RecordToJson(r), reason = why.substr(0, 2000);
       long long version = r.dataversion;
       int count = 0;
       sql << "SELECT COUNT(*) FROM exchange_dead_letters WHERE task_id = :t AND subscriber_id = "

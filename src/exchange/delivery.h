@@ -128,6 +128,8 @@ Result<Record> RecordFromJson(const std::string& json);
 // Checks a value against its field definition: type, length, required. "" = fine, else the
 // reason (naming the field).
 std::string CheckValue(const Field& field, const std::optional<std::string>& value);
+// The same for a value that may be absent (nullptr = NULL), without copying it.
+std::string CheckValueAt(const Field& field, const std::string* value);
 
 class DeliveryEngine {
  public:

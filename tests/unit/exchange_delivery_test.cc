@@ -196,6 +196,58 @@ TEST_F(DeliveryTest, AConstraintTheDefinitionCannotSeeFailsOnlyItsRow) {
   EXPECT_EQ(Rows(Pg(), "SELECT COUNT(*) FROM people"), std::vector<std::string>{"3"});
 }
 
+// In a batch of many rows a few that only the database refuses fail alone, on both kinds of
+// subscriber (PostgreSQL bisects the staged batch; SQLite undoes only the refused statement),
+// and the next batch is not held back by them.
+TEST_F(DeliveryTest, AFewRefusedRowsInALargeBatchFailAloneOnPostgresAndSqlite) {
+  Node lite_node = env_.AddNode("sqlite://" + env_.dir.File("lite.db"), "330500");
+  Resource lite =
+      env_.AddResource(lite_node.id, "people", TableModel::kHorizontal, test::PersonFields());
+  Task task = env_.AddApprovedTask("t1", provider_.id, {{0, target_.id, {}}, {0, lite.id, {}}},
+                                   /*batch_size=*/100);
+  Exec(Pg(), "ALTER TABLE people ADD CONSTRAINT adults CHECK (age >= 18)");
+  Exec(env_.NodeStore(lite_node.id),
+       "CREATE TRIGGER adults BEFORE INSERT ON people WHEN NEW.age < 18 "
+       "BEGIN SELECT RAISE(ABORT, 'adults only'); END");
+  for (int i = 0; i < 130; ++i) {
+    const bool kid = i == 3 || i == 4 || i == 77 || i == 120;
+    Insert("r" + std::to_string(1000 + i), "3301001990010200" + std::to_string(10 + i % 80),
+           "n", kid ? "9" : "40");
+  }
+  auto run = env_.engine->RunTask(task.id);
+  ASSERT_TRUE(run.ok()) << run.error().message;
+  int applied = 0, dead = 0;
+  for (const BatchReport& b : *run) {
+    applied += b.applied;
+    dead += b.dead;
+  }
+  EXPECT_EQ(applied, 2 * 126);
+  EXPECT_EQ(dead, 2 * 4);
+  const std::string kids =
+      "SELECT COUNT(*) FROM people WHERE tongid IN ('r1003', 'r1004', 'r1077', 'r1120')";
+  EXPECT_EQ(Rows(Pg(), "SELECT COUNT(*) FROM people"), std::vector<std::string>{"126"});
+  EXPECT_EQ(Rows(Pg(), kids), std::vector<std::string>{"0"});
+  EXPECT_EQ(Rows(env_.NodeStore(lite_node.id), "SELECT COUNT(*) FROM people"),
+            std::vector<std::string>{"126"});
+  EXPECT_EQ(Rows(env_.NodeStore(lite_node.id), kids), std::vector<std::string>{"0"});
+  auto letters = env_.engine->ListDeadLetters(task.id, "open");
+  ASSERT_TRUE(letters.ok());
+  ASSERT_EQ(letters->size(), 8u);
+  for (const DeadLetter& l : *letters) {
+    EXPECT_TRUE(l.tongid == "r1003" || l.tongid == "r1004" || l.tongid == "r1077" ||
+                l.tongid == "r1120")
+        << l.tongid;
+  }
+  // Replaying everything changes nothing and adds no letters.
+  Exec(*env_.tongban, "UPDATE exchange_progress SET hwm = 0");
+  run = env_.engine->RunTask(task.id);
+  ASSERT_TRUE(run.ok()) << run.error().message;
+  applied = 0;
+  for (const BatchReport& b : *run) applied += b.applied;
+  EXPECT_EQ(applied, 0);
+  EXPECT_EQ(env_.engine->ListDeadLetters(task.id, "open")->size(), 8u);
+}
+
 TEST_F(DeliveryTest, MovesBackFromPostgresToSqliteInBatches) {
   Node back_node = env_.AddNode("sqlite://" + env_.dir.File("back.db"), "330400");
   Resource back =
