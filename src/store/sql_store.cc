@@ -374,6 +374,13 @@ void ConfigureSqlite(soci::session& sql, bool in_memory) {
   // no longer fit 2 MiB, and every miss became a read from the OS (a 1M-user
   // import slowed from 16k to 3k rows/s as the table grew).
   sql << "PRAGMA cache_size=-65536";
+  // Checkpoint every 10,000 WAL pages (~40 MiB) instead of SQLite's 1,000: a
+  // checkpoint writes each hot page (case rows, index roots, the outbox tail)
+  // and fdatasyncs, so doing it ten times less often saves most of that work on
+  // write-heavy paths (approval transitions: +8-13% per CPU second). Durability
+  // is unchanged: with synchronous=NORMAL a commit reaches the OS either way
+  // (kill -9 loses nothing); the WAL file is simply larger between checkpoints.
+  if (!in_memory) sql << "PRAGMA wal_autocheckpoint=10000";
 }
 
 // PostgreSQL's defaults, on MySQL: READ COMMITTED (InnoDB defaults to
