@@ -53,11 +53,23 @@ def main():
     ap.add_argument("--duration", default="10s")
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--bin", default=BIN)
+    ap.add_argument("--postgres", action="store_true",
+                    help="store in a private PostgreSQL (tests/integration/stores.py), "
+                         "which runs unpinned beside wrk")
     args = ap.parse_args()
     cores = os.cpu_count() or 1
     pin_server = ["taskset", "-c", "0"] if cores >= 2 else []
     pin_wrk = ["taskset", "-c", "1"] if cores >= 2 else []
-    server = TongbanServer(env=None)
+    pg = None
+    extra = []
+    if args.postgres:
+        import stores  # noqa: E402 (tests/integration)
+        pg = stores.PrivatePostgres().start()
+        config = tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False)
+        config.write('[storage]\ndatabase = "%s"\n' % pg.new_database_url())
+        config.close()
+        extra = ["--config", config.name]
+    server = TongbanServer(*extra, env=None)
     server.args = pin_server + [args.bin] + server.args[1:]
     server.start()
     try:
@@ -118,6 +130,9 @@ def main():
         os.unlink(requests_file)
     finally:
         server.cleanup()
+        if pg:
+            pg.close()
+            os.unlink(extra[1])
 
 
 if __name__ == "__main__":
