@@ -148,8 +148,10 @@ class PaymentChannel(unittest.TestCase):
             self.assertEqual(self.unit.failed[pay_no], 2)
         finally:
             self.unit.fail_first = 0
-        listed = self.clerk.ok("GET", "unit-notifications", state="delivered")
-        self.assertIn(no, [m["notice_no"] for m in listed["items"]])
+        # The unit answered before tongban marks the message delivered: poll.
+        wait_for("%s listed as delivered" % no, lambda: no in [
+            m["notice_no"] for m in
+            self.clerk.ok("GET", "unit-notifications", state="delivered")["items"]], 10)
 
     def test_a_dropped_notification_is_recovered_by_the_query_sweeper(self):
         self.paysim.switches(drop=1)
