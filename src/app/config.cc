@@ -238,6 +238,7 @@ Status LoadConfigFile(const std::string& path, Config& c) {
   payment.Read("unit_notify_backoff_ms", c.payment.unit_notify_backoff_ms);
   payment.Read("unit_notify_max_attempts", c.payment.unit_notify_max_attempts);
   payment.Read("statements_dir", c.payment.statements_dir);
+  payment.Read("max_statement_bytes", c.payment.max_statement_bytes);
   payment.Read("lookup_failures", c.payment.lookup_failures);
   payment.Read("lookup_failure_window_s", c.payment.lookup_failure_window_s);
   payment.Read("lookup_lockout_s", c.payment.lookup_lockout_s);
@@ -426,6 +427,9 @@ Status ValidateConfig(const Config& c) {
       return Error::InvalidArgument(
           "config: payment.*_ms, *_s must be positive and unit_notify_max_attempts, "
           "lookup_failures at least 1");
+    }
+    if (p.max_statement_bytes < 1024 || p.max_statement_bytes > (int64_t{4} << 30)) {
+      return Error::InvalidArgument("config: payment.max_statement_bytes must be 1024..4294967296");
     }
     if (p.channel == "sandbox" && !p.sandbox) {
       return Error::InvalidArgument(

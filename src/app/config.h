@@ -184,6 +184,10 @@ struct PaymentConfig {
   int unit_notify_max_attempts = 30;
   // Downloaded statements; "" = <data_dir>/payment-statements.
   std::string statements_dir;
+  // A statement uploaded to POST /payment/api/reconcile/upload may be this
+  // large (a 1M-line day is ~70 MiB); the server's body limit is raised for
+  // that route alone, every other route keeps server.max_body_bytes.
+  int64_t max_statement_bytes = 256 * 1024 * 1024;
   // Public lookups by notice number (view, pay, receipt): unknown numbers
   // from one address before it is locked out for lookup_lockout_s, counted
   // within lookup_failure_window_s (numbers may be sequential).

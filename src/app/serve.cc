@@ -35,6 +35,12 @@ http::ServerOptions ServerOptionsFrom(const Config& config) {
     const size_t upload = static_cast<size_t>(config.approval.max_upload_bytes) + 64 * 1024;
     if (upload > o.max_body_bytes) o.larger_bodies.emplace_back("/approval/api/", upload);
   }
+  // A day's statement uploaded for reconciliation (payment.max_statement_bytes).
+  if (config.payment.enabled &&
+      static_cast<size_t>(config.payment.max_statement_bytes) > o.max_body_bytes) {
+    o.larger_bodies.emplace_back("/payment/api/reconcile/upload",
+                                 static_cast<size_t>(config.payment.max_statement_bytes));
+  }
   if (ExchangeTransferBodyBytes() > o.max_body_bytes) {
     o.larger_bodies.emplace_back("/exchange/api/transfers", ExchangeTransferBodyBytes());
   }

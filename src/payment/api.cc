@@ -189,14 +189,15 @@ struct PaymentApi::Impl {
                                           .api_name = "直连接口",
                                           .body = webapi::BodyBinding::kAlways});
     if (!app.ok()) return app.error();
-    auto unit = services.units.UnitByApp((*app)->servicecode);
-    if (!unit.ok()) {
-      return Error{api_code::kSystemRefused, "接入资源未绑定执收单位：" + unit.error().message};
+    auto entercode = services.units.EntercodeOfApp((*app)->servicecode);
+    if (!entercode.ok()) {
+      return Error{api_code::kSystemRefused,
+                   "接入资源未绑定执收单位：" + entercode.error().message};
     }
     Caller c;
     c.kind = Caller::Kind::kSystem;
     c.app = (*app)->servicecode;
-    c.entercode = unit->entercode;
+    c.entercode = std::move(*entercode);
     return c;
   }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <mutex>
 #include <set>
 #include <unordered_map>
 
@@ -189,26 +190,55 @@ Result<PaymentNotice> LoadNotice(soci::session& sql, std::string_view notice_no,
   return std::move(rows.front());
 }
 
-void InsertNotice(soci::session& sql, const PaymentNotice& n) {
-  std::string body = json_internal::NoticeBodyToJson(n).dump();
-  std::string source(NoticeSourceName(n.source));
-  int true_name = n.true_name ? 1 : 0, count_overdue = n.count_overdue ? 1 : 0,
-      state = static_cast<int>(n.state);
-  long long made = n.made_at_ms, expires = n.expires_at_ms, total = n.total_fen,
-            updated = n.updated_at_ms, version = n.version, zero = 0;
-  sql << "INSERT INTO payment_notices (notice_no, channel_no, original_notice_no, entercode, "
-         "regicode, ywcode, payer_name, payer_id, payer_mobile, true_name, made_at, expires_at, "
-         "total_fen, count_overdue, state, source, paid_fen, late_fee_fen, refunded_fen, pay_no, "
-         "updated_at, version, body) VALUES (:no, :ch, :orig, :ent, :reg, :yw, :pn, :pid, :pm, "
-         ":tn, :made, :exp, :tot, :co, :st, :src, :z1, :z2, :z3, '', :upd, :ver, :body)",
-      soci::use(n.notice_no, "no"), soci::use(n.channel_no, "ch"),
-      soci::use(n.original_notice_no, "orig"), soci::use(n.entercode, "ent"),
-      soci::use(n.regicode, "reg"), soci::use(n.ywcode, "yw"), soci::use(n.payer.name, "pn"),
-      soci::use(n.payer.id_number, "pid"), soci::use(n.payer.mobile, "pm"),
-      soci::use(true_name, "tn"), soci::use(made, "made"), soci::use(expires, "exp"),
-      soci::use(total, "tot"), soci::use(count_overdue, "co"), soci::use(state, "st"),
-      soci::use(source, "src"), soci::use(zero, "z1"), soci::use(zero, "z2"), soci::use(zero, "z3"),
-      soci::use(updated, "upd"), soci::use(version, "ver"), soci::use(body, "body");
+// The INSERT of a notice row, kept per pooled session (SqlStore::KeptFor):
+// compiled once per connection instead of once per notice (the create path's
+// hottest statement). The members are what it is bound to.
+struct KeptNoticeInsert : SqlStore::Kept {
+  std::string no, ch, orig, ent, reg, yw, pn, pid, pm, src, body;
+  int true_name = 0, count_overdue = 0, state = 0;
+  long long made = 0, expires = 0, total = 0, updated = 0, version = 0;
+  soci::statement st;
+  explicit KeptNoticeInsert(soci::session& sql)
+      : st((sql.prepare
+                << "INSERT INTO payment_notices (notice_no, channel_no, original_notice_no, "
+                   "entercode, regicode, ywcode, payer_name, payer_id, payer_mobile, true_name, "
+                   "made_at, expires_at, total_fen, count_overdue, state, source, paid_fen, "
+                   "late_fee_fen, refunded_fen, pay_no, updated_at, version, body) VALUES (:no, "
+                   ":ch, :orig, :ent, :reg, :yw, :pn, :pid, :pm, :tn, :made, :exp, :tot, :co, "
+                   ":st, :src, 0, 0, 0, '', :upd, :ver, :body)",
+            soci::use(no, "no"), soci::use(ch, "ch"), soci::use(orig, "orig"),
+            soci::use(ent, "ent"), soci::use(reg, "reg"), soci::use(yw, "yw"),
+            soci::use(pn, "pn"), soci::use(pid, "pid"), soci::use(pm, "pm"),
+            soci::use(true_name, "tn"), soci::use(made, "made"), soci::use(expires, "exp"),
+            soci::use(total, "tot"), soci::use(count_overdue, "co"), soci::use(state, "st"),
+            soci::use(src, "src"), soci::use(updated, "upd"), soci::use(version, "ver"),
+            soci::use(body, "body"))) {}
+};
+
+void InsertNotice(SqlStore& store, soci::session& sql, const PaymentNotice& n) {
+  auto& k = store.KeptFor<KeptNoticeInsert>(sql, "payment.notice_insert", [](soci::session& s) {
+    return std::make_unique<KeptNoticeInsert>(s);
+  });
+  k.body = json_internal::NoticeBodyToJson(n).dump();
+  k.no = n.notice_no;
+  k.ch = n.channel_no;
+  k.orig = n.original_notice_no;
+  k.ent = n.entercode;
+  k.reg = n.regicode;
+  k.yw = n.ywcode;
+  k.pn = n.payer.name;
+  k.pid = n.payer.id_number;
+  k.pm = n.payer.mobile;
+  k.src = std::string(NoticeSourceName(n.source));
+  k.true_name = n.true_name ? 1 : 0;
+  k.count_overdue = n.count_overdue ? 1 : 0;
+  k.state = static_cast<int>(n.state);
+  k.made = n.made_at_ms;
+  k.expires = n.expires_at_ms;
+  k.total = n.total_fen;
+  k.updated = n.updated_at_ms;
+  k.version = n.version;
+  k.st.execute(true);
 }
 
 // Writes the changed state and money columns (and the body, for the cancel
@@ -435,28 +465,88 @@ std::vector<Migration> NoticeStore::Migrations() {
   return {PortableMigration("payment_notices", 1, kNoticesV1)};
 }
 
-NoticeStore::NoticeStore(SqlStore& store, Clock& clock) : store_(store), clock_(clock) {}
+// The last parsed body of each unit: the body is the row's JSON, read in the
+// transaction every time; its parse is reused only when the text read is
+// byte for byte the text parsed, so a changed unit is never seen stale.
+struct ParsedUnitBodies {
+  std::mutex mu;
+  std::unordered_map<std::string, std::pair<std::string, CollectingUnit>> parsed;
+};
+
+NoticeStore::NoticeStore(SqlStore& store, Clock& clock)
+    : store_(store), clock_(clock), unit_bodies_(std::make_shared<ParsedUnitBodies>()) {}
 
 namespace {
 
 // The unit and the items a batch of drafts needs, read in the transaction.
 struct Catalogue {
+  SqlStore& store;
+  ParsedUnitBodies& bodies;
   std::unordered_map<std::string, CollectingUnit> units;
   std::unordered_map<std::string, std::optional<ChargeItem>> items;
+};
+
+// The unit's row by entercode, kept per pooled session.
+struct KeptUnitQuery : SqlStore::Kept {
+  std::string entercode, state, body, app, url;
+  soci::statement st;
+  explicit KeptUnitQuery(soci::session& sql)
+      : st((sql.prepare << "SELECT state, body, app_code, notify_url FROM payment_units WHERE "
+                           "entercode = :e",
+            soci::use(entercode, "e"), soci::into(state), soci::into(body), soci::into(app),
+            soci::into(url))) {}
+};
+
+// An item's row by chitcode, kept per pooled session.
+struct KeptItemQuery : SqlStore::Kept {
+  std::string chitcode;
+  ChargeItem item;
+  long long standard = 0, rate = 0, cap = 0;
+  int late = 0, enabled = 0;
+  soci::statement st;
+  explicit KeptItemQuery(soci::session& sql)
+      : st((sql.prepare << "SELECT name, metric_unit, standard_fen, belong_chitcode, belong_name, "
+                           "late_fee_enabled, late_fee_start, late_fee_rate_ppm, "
+                           "late_fee_cap_fen, enabled FROM payment_items WHERE chitcode = :c",
+            soci::use(chitcode, "c"), soci::into(item.name), soci::into(item.metric_unit),
+            soci::into(standard), soci::into(item.belong_chitcode), soci::into(item.belong_name),
+            soci::into(late), soci::into(item.late_fee.start_date), soci::into(rate),
+            soci::into(cap), soci::into(enabled))) {}
 };
 
 Result<const CollectingUnit*> UnitFor(soci::session& sql, Catalogue& c, const std::string& code) {
   auto it = c.units.find(code);
   if (it != c.units.end()) return &it->second;
-  std::string state, body, app, url;
-  sql << "SELECT state, body, app_code, notify_url FROM payment_units WHERE entercode = :e",
-      soci::use(code, "e"), soci::into(state), soci::into(body), soci::into(app), soci::into(url);
-  if (!sql.got_data()) return Error::InvalidArgument("没有这个执收单位：" + code);
-  CollectingUnit u = json_internal::UnitFromJson(nlohmann::json::parse(body, nullptr, false));
+  auto& q = c.store.KeptFor<KeptUnitQuery>(sql, "payment.unit_by_entercode", [](soci::session& s) {
+    return std::make_unique<KeptUnitQuery>(s);
+  });
+  q.entercode = code;
+  bool found_row = q.st.execute(true);
+  if (found_row) {
+    while (q.st.fetch()) {  // read to the end: a kept SELECT holds nothing open past its use
+    }
+  }
+  if (!found_row) return Error::InvalidArgument("没有这个执收单位：" + code);
+  CollectingUnit u;
+  bool have = false;
+  {
+    std::lock_guard lock(c.bodies.mu);
+    auto found = c.bodies.parsed.find(code);
+    if (found != c.bodies.parsed.end() && found->second.first == q.body) {
+      u = found->second.second;
+      have = true;
+    }
+  }
+  if (!have) {
+    u = json_internal::UnitFromJson(nlohmann::json::parse(q.body, nullptr, false));
+    std::lock_guard lock(c.bodies.mu);
+    if (c.bodies.parsed.size() >= 4096) c.bodies.parsed.clear();  // bounded; refilled on use
+    c.bodies.parsed.insert_or_assign(code, std::make_pair(q.body, u));
+  }
   u.entercode = code;
-  u.state = ParseUnitState(state).value_or(UnitState::kPending);
-  u.app_code = app;
-  u.notify_url = url;
+  u.state = ParseUnitState(q.state).value_or(UnitState::kPending);
+  u.app_code = q.app;
+  u.notify_url = q.url;
   return &c.units.emplace(code, std::move(u)).first->second;
 }
 
@@ -464,26 +554,26 @@ const ChargeItem* ItemFor(soci::session& sql, Catalogue& c, std::string_view cod
   std::string key(code);
   auto it = c.items.find(key);
   if (it != c.items.end()) return it->second ? &*it->second : nullptr;
-  ChargeItem item;
-  long long standard = 0, rate = 0, cap = 0;
-  int late = 0, enabled = 0;
-  sql << "SELECT name, metric_unit, standard_fen, belong_chitcode, belong_name, late_fee_enabled, "
-         "late_fee_start, late_fee_rate_ppm, late_fee_cap_fen, enabled FROM payment_items WHERE "
-         "chitcode = :c",
-      soci::use(key, "c"), soci::into(item.name), soci::into(item.metric_unit),
-      soci::into(standard), soci::into(item.belong_chitcode), soci::into(item.belong_name),
-      soci::into(late), soci::into(item.late_fee.start_date), soci::into(rate), soci::into(cap),
-      soci::into(enabled);
-  if (!sql.got_data()) {
+  auto& q = c.store.KeptFor<KeptItemQuery>(sql, "payment.item_by_chitcode", [](soci::session& s) {
+    return std::make_unique<KeptItemQuery>(s);
+  });
+  q.chitcode = key;
+  bool found_row = q.st.execute(true);
+  if (found_row) {
+    while (q.st.fetch()) {  // read to the end (the key is unique: no second row)
+    }
+  }
+  if (!found_row) {
     c.items.emplace(key, std::nullopt);
     return nullptr;
   }
+  ChargeItem item = q.item;
   item.chitcode = key;
-  item.standard_fen = standard;
-  item.late_fee.enabled = late != 0;
-  item.late_fee.daily_rate_ppm = rate;
-  item.late_fee.cap_fen = cap;
-  item.enabled = enabled != 0;
+  item.standard_fen = q.standard;
+  item.late_fee.enabled = q.late != 0;
+  item.late_fee.daily_rate_ppm = q.rate;
+  item.late_fee.cap_fen = q.cap;
+  item.enabled = q.enabled != 0;
   auto& slot = c.items[key];
   slot = std::move(item);
   return &*slot;
@@ -509,11 +599,11 @@ bool NoticeExists(soci::session& sql, const std::string& notice_no) {
 Result<PaymentNotice> NoticeStore::Create(PaymentNotice draft, NoticeSource source) {
   Result<PaymentNotice> created =
       store_.WithTransaction([&](soci::session& sql) -> Result<PaymentNotice> {
-        Catalogue c;
+        Catalogue c{store_, *unit_bodies_, {}, {}};
         auto n = CompleteIn(sql, c, draft, clock_.NowMillis());
         if (!n.ok()) return n;
         n->source = source;
-        InsertNotice(sql, *n);
+        InsertNotice(store_, sql, *n);
         return n;
       });
   if (!created.ok() && created.error().code == errc::kConflict) {
@@ -532,7 +622,7 @@ Result<std::vector<PaymentNotice>> NoticeStore::CreateBatch(const std::vector<Ba
   if (rows.size() > 100'000) return Error::InvalidArgument("一次最多导入 100000 张缴款单");
   Result<std::vector<PaymentNotice>> out =
       store_.WithTransaction([&](soci::session& sql) -> Result<std::vector<PaymentNotice>> {
-        Catalogue c;
+        Catalogue c{store_, *unit_bodies_, {}, {}};
         const int64_t now = clock_.NowMillis();
         std::vector<PaymentNotice> done;
         std::unordered_map<std::string, int> seen;  // NOTICENO → line
@@ -559,7 +649,7 @@ Result<std::vector<PaymentNotice>> NoticeStore::CreateBatch(const std::vector<Ba
           return Error::InvalidArgument(std::to_string(errors->size()) + " 行有错误，全部未导入");
         }
         if (check_only) return done;
-        for (const PaymentNotice& n : done) InsertNotice(sql, n);
+        for (const PaymentNotice& n : done) InsertNotice(store_, sql, n);
         return done;
       });
   if (!out.ok() && errors->empty()) {

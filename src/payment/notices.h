@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -49,6 +50,8 @@ struct RowError {
   int line = 0;
   std::string message;
 };
+
+struct ParsedUnitBodies;  // notices.cc: units' parsed bodies, reused while a row's text is unchanged
 
 struct NoticeQuery {
   std::string entercode;     // "" = any unit
@@ -129,6 +132,7 @@ class NoticeStore {
   SqlStore& store_;
   Clock& clock_;
   PaymentHook payment_hook_;
+  std::shared_ptr<ParsedUnitBodies> unit_bodies_;  // see notices.cc
 };
 
 }  // namespace tongban::payment

@@ -343,6 +343,27 @@ Result<std::vector<PaymentOrder>> ChannelPayments::OrdersCreated(int64_t from_ms
   });
 }
 
+Result<std::vector<PaymentOrder>> ChannelPayments::OrdersCreatedOrPaid(int64_t created_from,
+                                                                       int64_t created_to,
+                                                                       int64_t paid_from,
+                                                                       int64_t paid_to) {
+  return store_.WithSession([&](soci::session& sql) -> Result<std::vector<PaymentOrder>> {
+    std::string ch(channel_.code());
+    long long cf = created_from, ct = created_to, pf = paid_from, pt = paid_to;
+    // UNION ALL of two index range scans; the second leaves out what the first has.
+    const std::string columns = std::string("SELECT ") + kOrderColumns + " FROM payment_orders ";
+    return FetchOrders(
+        (sql.prepare << columns +
+                            "WHERE channel = :c AND created_at >= :cf AND created_at < :ct "
+                            "UNION ALL " +
+                            columns +
+                            "WHERE channel = :c2 AND paid_at >= :pf AND paid_at < :pt AND state = "
+                            "'paid' AND (created_at < :cf2 OR created_at >= :ct2)",
+         soci::use(ch, "c"), soci::use(cf, "cf"), soci::use(ct, "ct"), soci::use(ch, "c2"),
+         soci::use(pf, "pf"), soci::use(pt, "pt"), soci::use(cf, "cf2"), soci::use(ct, "ct2")));
+  });
+}
+
 Result<std::vector<PaymentOrder>> ChannelPayments::PaidOrders(int64_t from_ms, int64_t to_ms) {
   return store_.WithSession([&](soci::session& sql) -> Result<std::vector<PaymentOrder>> {
     std::string ch(channel_.code());

@@ -115,6 +115,11 @@ class ChannelPayments {
   Result<std::vector<PaymentOrder>> PaidOrders(int64_t from_ms, int64_t to_ms);
   // Orders of the channel placed in [from_ms, to_ms), whatever their state.
   Result<std::vector<PaymentOrder>> OrdersCreated(int64_t from_ms, int64_t to_ms);
+  // Both at once, each order once: placed in [created_from, created_to), or
+  // paid in [paid_from, paid_to) (reconciliation's side of a day; one read of
+  // the table instead of two overlapping ones).
+  Result<std::vector<PaymentOrder>> OrdersCreatedOrPaid(int64_t created_from, int64_t created_to,
+                                                        int64_t paid_from, int64_t paid_to);
 
   Channel& channel() { return channel_; }
   NoticeStore& notices() { return notices_; }

@@ -180,20 +180,10 @@ Result<ReconcileRun> Reconciler::ReconcileFile(std::string_view date, const std:
   run.started_at_ms = payments_.clock().NowMillis();
 
   // Tongban's side: every order that could appear on the day's statement.
-  auto locals = payments_.OrdersCreated(start - options_.order_lookback.count(), end + window);
+  auto locals = payments_.OrdersCreatedOrPaid(start - options_.order_lookback.count(),
+                                              end + window, start, end);
   if (!locals.ok()) return std::move(locals).error();
-  auto paid_today = payments_.PaidOrders(start, end);
-  if (!paid_today.ok()) return std::move(paid_today).error();
   std::vector<PaymentOrder>& orders = *locals;
-  {
-    std::unordered_map<std::string_view, size_t> have;
-    for (size_t i = 0; i < orders.size(); ++i) have.emplace(orders[i].order_no, i);
-    std::vector<PaymentOrder> extra;
-    for (PaymentOrder& o : *paid_today) {
-      if (!have.contains(o.order_no)) extra.push_back(std::move(o));
-    }
-    for (PaymentOrder& o : extra) orders.push_back(std::move(o));
-  }
   std::unordered_map<std::string_view, size_t> index;
   index.reserve(orders.size());
   for (size_t i = 0; i < orders.size(); ++i) index.emplace(orders[i].order_no, i);

@@ -468,6 +468,37 @@ Result<CollectingUnit> UnitStore::UnitByApp(std::string_view app_code) {
   });
 }
 
+namespace {
+// The entercodes bound to an app, kept per pooled session.
+struct KeptEntercodeByApp : SqlStore::Kept {
+  std::string app, entercode;
+  soci::statement st;
+  explicit KeptEntercodeByApp(soci::session& sql)
+      : st((sql.prepare << "SELECT entercode FROM payment_units WHERE app_code = :a",
+            soci::use(app, "a"), soci::into(entercode))) {}
+};
+}  // namespace
+
+Result<std::string> UnitStore::EntercodeOfApp(std::string_view app_code) {
+  if (app_code.empty()) return Error::NotFound("没有对接应用");
+  return store_.WithSession([&](soci::session& sql) -> Result<std::string> {
+    auto& q = store_.KeptFor<KeptEntercodeByApp>(
+        sql, "payment.entercode_by_app",
+        [](soci::session& s) { return std::make_unique<KeptEntercodeByApp>(s); });
+    q.app = std::string(app_code);
+    std::string first;
+    int rows = 0;
+    if (q.st.execute(true)) {
+      do {
+        if (++rows == 1) first = q.entercode;
+      } while (q.st.fetch());
+    }
+    if (rows == 0) return Error::PermissionDenied("该应用未绑定执收单位");
+    if (rows > 1) return Error::Conflict("该应用绑定了多个执收单位");
+    return first;
+  });
+}
+
 Result<std::vector<CollectingUnit>> UnitStore::ListUnits() {
   return store_.WithSession([&](soci::session& sql) -> Result<std::vector<CollectingUnit>> {
     return QueryUnits(sql, " WHERE entercode >= :p", "");  // every key is >= "";

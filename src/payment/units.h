@@ -52,6 +52,9 @@ class UnitStore {
   Result<CollectingUnit> GetUnit(std::string_view entercode);
   // The unit whose direct-interface caller is the SSO app `app_code`.
   Result<CollectingUnit> UnitByApp(std::string_view app_code);
+  // Only its entercode (the same errors): what every signed direct call asks
+  // first, one kept statement and no body to parse.
+  Result<std::string> EntercodeOfApp(std::string_view app_code);
   Result<std::vector<CollectingUnit>> ListUnits();
   // Suspend / reactivate an approved unit (pending cannot be set here).
   Status SetUnitState(std::string_view entercode, UnitState state);

@@ -11,6 +11,7 @@ statement refused with a clear error. Every wait polls a state with a deadline."
 import io
 import os
 import re
+import socket
 import tempfile
 import unittest
 import zipfile
@@ -23,12 +24,33 @@ from test_payment_direct import pdf_text
 from tongban_harness import TongbanServer, main
 
 
+STATEMENT_CAP = 3 * 1024 * 1024
+
+
+def refused_before_the_body(server, path, length):
+    """The status line and body of the answer to a POST announcing `length`
+    bytes of body, none of which is sent (a limit is applied on the header)."""
+    host, port = server.base_url[len("http://"):].split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as s:
+        s.sendall(("POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: text/csv\r\n"
+                   "Content-Length: %d\r\n\r\n" % (path, host, length)).encode())
+        answer = b""
+        while b"\r\n\r\n" not in answer or not answer.endswith(b"}"):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    return head.split(b"\r\n")[0].decode(), body.decode()
+
+
 class PaymentChannel(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.paysim = Paysim()
         cls.unit = UnitEndpoint()
-        cls.config = write_config(cls.paysim)
+        # The statement upload's own body limit (the server's stays 1 MiB).
+        cls.config = write_config(cls.paysim, "max_statement_bytes = %d" % STATEMENT_CAP)
         try:
             cls.server = TongbanServer("--config", cls.config).start()
             cls.clerk = clerk_client(cls.server)
@@ -126,8 +148,10 @@ class PaymentChannel(unittest.TestCase):
             self.assertEqual(self.unit.failed[pay_no], 2)
         finally:
             self.unit.fail_first = 0
-        listed = self.clerk.ok("GET", "unit-notifications", state="delivered")
-        self.assertIn(no, [m["notice_no"] for m in listed["items"]])
+        # The unit answered before tongban marks the message delivered: poll.
+        wait_for("%s listed as delivered" % no, lambda: no in [
+            m["notice_no"] for m in
+            self.clerk.ok("GET", "unit-notifications", state="delivered")["items"]], 10)
 
     def test_a_dropped_notification_is_recovered_by_the_query_sweeper(self):
         self.paysim.switches(drop=1)
@@ -279,6 +303,30 @@ class PaymentChannel(unittest.TestCase):
         bad_date = self.clerk.send("POST", "reconcile/upload?date=2026-1-1",
                                    headers={"Content-Type": "text/csv"}, data="x\n")
         self.assertEqual(bad_date.status_code, 400)
+
+    def test_a_statement_over_1_mib_is_reconciled_one_over_the_cap_refused(self):
+        day = china_date()
+        lines = ["order_no,channel_serial,amount_fen,paid_at,status"]
+        lines += ["BIGSTMT%08d,SER%08d,100,%s120000,paid" % (i, i, day) for i in range(30000)]
+        statement = ("\n".join(lines) + "\n").encode()
+        self.assertGreater(len(statement), 1024 * 1024)
+        self.assertLess(len(statement), STATEMENT_CAP)
+        r = self.clerk.send("POST", "reconcile/upload?date=" + day,
+                            headers={"Content-Type": "text/csv"}, data=statement)
+        self.assertEqual(r.status_code, 200, r.text[:300])
+        run = r.json()
+        self.assertEqual((run["lines"], run["bad_lines"]), (30000, 0))
+        self.assertEqual(run["counts"]["missing_local"], 30000)
+        # Over the cap: 413 on the header alone, before any of the body is read.
+        status, body = refused_before_the_body(
+            self.server, API + "reconcile/upload?date=" + day, STATEMENT_CAP + 1)
+        self.assertIn(" 413 ", status)
+        self.assertIn("payload_too_large", body)
+        # Every other route keeps the server's 1 MiB.
+        status, body = refused_before_the_body(self.server, API + "notices", 1024 * 1024 + 1)
+        self.assertIn(" 413 ", status)
+        status, _ = refused_before_the_body(self.server, API + "reconcile/runs", 1024 * 1024 + 1)
+        self.assertIn(" 413 ", status)
 
     def test_the_sandbox_is_refused_in_production(self):
         fd, path = tempfile.mkstemp(suffix=".toml")
