@@ -90,16 +90,17 @@ struct World {
     base = std::make_unique<BaseResources>(*sql, clock, *sharing, "bench-key");
     persons = EnvOr("CATALOGUE_BENCH_PERSONS", 1'000'000);
     if (reuse) {
-      (void)sql->WithSession([&](soci::session& s) -> Status {
+      Status read = sql->WithSession([&](soci::session& s) -> Status {
         soci::rowset<long long> rows =
             (s.prepare << "SELECT id FROM catalogue_resources WHERE state = 'published' AND "
-                          "name <> '人口基础信息' ORDER BY id");
+                          "base_kind = '' ORDER BY id");
         for (long long id : rows) ids.push_back(id);
         long long p = 0;
         s << "SELECT COUNT(*) FROM catalogue_base_persons", soci::into(p);
         persons = p;
         return Status::Ok();
       });
+      if (!read.ok() || ids.empty() || persons == 0) std::abort();
       return;
     }
     Actor admin{"bench", "admin", "001"};
