@@ -14,6 +14,7 @@
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -21,6 +22,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "catalogue/audit.h"
@@ -326,6 +328,53 @@ void BM_PersonLookup(benchmark::State& state) {
 }
 BENCHMARK(BM_PersonLookup)->MeasureProcessCPUTime()->UseRealTime();
 BENCHMARK(BM_PersonLookup)->Threads(4)->MeasureProcessCPUTime()->UseRealTime();
+
+// What-if for src/store (not applied there): the same lookups with SQLite's
+// checkpoints taken off the query path — every pooled session's
+// wal_autocheckpoint set to 0 for this row, a background thread running
+// PRAGMA wal_checkpoint(PASSIVE) every 100 ms — for a same-run comparison with
+// BM_PersonLookup. Durability is the same: a commit is in the WAL before
+// COMMIT returns either way.
+void SetAutocheckpoint(SqlStore& store, int pages) {
+  std::vector<SqlStore::Lease> all;
+  for (int i = 0; i < 8; ++i) all.push_back(store.Acquire());  // the whole pool
+  for (SqlStore::Lease& l : all) *l << "PRAGMA wal_autocheckpoint = " + std::to_string(pages);
+}
+
+void BM_PersonLookupBackgroundCheckpoint(benchmark::State& state) {
+  World& w = TheWorld();
+  std::atomic<bool> stop{false};
+  std::thread checkpointer;
+  if (state.thread_index() == 0) {
+    SetAutocheckpoint(*w.sql, 0);
+    checkpointer = std::thread([&] {
+      while (!stop.load()) {
+        (void)w.sql->WithSession([](soci::session& sql) -> Status {
+          sql << "PRAGMA wal_checkpoint(PASSIVE)";
+          return Status::Ok();
+        });
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+    });
+  }
+  int64_t failures = 0;
+  RunTimed(state, [&](int64_t i) {
+    BaseQuery q;
+    q.kind = BaseKind::kPerson;
+    q.key = w.Key(i * 7 + state.thread_index() * 1'000'003);
+    q.fields = {"name", "mobile"};
+    q.app = "sys";
+    q.actor = {"sys", "system", "001003"};
+    if (!w.base->Lookup(q).ok()) ++failures;
+  });
+  if (state.thread_index() == 0) {
+    stop = true;
+    checkpointer.join();
+    SetAutocheckpoint(*w.sql, 1000);
+  }
+  state.counters["failures"] = benchmark::Counter(static_cast<double>(failures));
+}
+BENCHMARK(BM_PersonLookupBackgroundCheckpoint)->MeasureProcessCPUTime()->UseRealTime();
 
 // The audit write as it was before the group commit, for a same-run
 // comparison: each row its own transaction (WriteAudit in WithTransaction).
