@@ -183,14 +183,16 @@ struct CatalogueApi::Impl {
     if (!grant->userid.empty()) {
       return Error{result_code::kAuthFailed, "只接受客户端凭证（client_credentials）方式取得的访问令牌"};
     }
-    auto app = services.sso.directory.GetApp(grant->client_id);
-    if (!app.ok() || !app->enabled) {
+    // From memory, as a signed call's app (the directory's cache follows
+    // changes on every node); the grant itself is read live in Lookup.
+    auto app = services.sso.directory.CachedApp(grant->client_id);
+    if (!app.ok() || !(*app)->enabled) {
       return Error{result_code::kAuthFailed, "令牌所属的应用不存在或已停用"};
     }
     Caller c;
     c.kind = Caller::Kind::kClient;
     c.app = grant->client_id;
-    if (!app->orgcoding.empty()) c.orgs.push_back(app->orgcoding);
+    if (!(*app)->orgcoding.empty()) c.orgs.push_back((*app)->orgcoding);
     return c;
   }
 

@@ -106,6 +106,56 @@ std::string Masked(const BaseField& f, const std::string& value) {
   }
 }
 
+// The indexed read of one record by its key, every column (whatever was
+// asked, so found and not found cost the same work), kept prepared per pooled
+// session (SqlStore::KeptFor).
+struct KeptRecordRead : SqlStore::Kept {
+  std::string key;
+  std::vector<std::string> values;
+  std::vector<soci::indicator> nulls;
+  soci::statement st;
+  KeptRecordRead(soci::session& sql, BaseKind kind, const std::vector<BaseField>& fields)
+      : values(fields.size()), nulls(fields.size()), st(sql) {
+    std::string columns;
+    for (size_t i = 0; i < fields.size(); ++i) {
+      if (i > 0) columns += ", ";
+      columns += fields[i].code;
+      st.exchange(soci::into(values[i], nulls[i]));
+    }
+    st.exchange(soci::use(key, "k"));
+    st.alloc();
+    st.prepare(fmt::format("SELECT {} FROM {} WHERE {} = :k", columns, TableOf(kind),
+                           fields[0].code));
+    st.define_and_bind();
+  }
+  // The record's values in field order, or nothing; reads to the end.
+  std::vector<std::string> Run() {
+    std::vector<std::string> out;
+    if (st.execute(true)) {
+      do {
+        if (out.empty()) {
+          out = values;
+          for (size_t i = 0; i < out.size(); ++i) {
+            if (nulls[i] == soci::i_null) out[i].clear();
+          }
+        }
+      } while (st.fetch());
+    }
+    return out;
+  }
+};
+
+std::string_view RecordReadKey(BaseKind kind) {
+  switch (kind) {
+    case BaseKind::kPerson:
+      return "catalogue.base_read.person";
+    case BaseKind::kLegalPerson:
+      return "catalogue.base_read.legal_person";
+    default:
+      return "catalogue.base_read.place";
+  }
+}
+
 }  // namespace
 
 const std::vector<BaseField>& BaseFields(BaseKind kind) {
@@ -140,7 +190,11 @@ std::vector<Migration> BaseResources::Migrations() {
 
 BaseResources::BaseResources(SqlStore& store, Clock& clock, SharingStore& sharing,
                              std::string audit_key)
-    : store_(store), clock_(clock), sharing_(sharing), audit_key_(std::move(audit_key)) {}
+    : store_(store),
+      clock_(clock),
+      sharing_(sharing),
+      audit_key_(std::move(audit_key)),
+      audit_(store) {}
 
 std::string BaseResources::SubjectMac(std::string_view key) const {
   return crypto::HexEncode(crypto::HmacSha256(audit_key_, key)).substr(0, 32);
@@ -179,8 +233,8 @@ Result<BaseAnswer> BaseResources::Lookup(const BaseQuery& q) {
   auto write_audit = [&](std::string outcome, std::string detail) -> Status {
     audit.outcome = std::move(outcome);
     audit.detail = std::move(detail);
-    return store_.WithTransaction(
-        [&](soci::session& sql) { return WriteAudit(sql, store_.dialect(), audit); });
+    // Shared with concurrent queries' rows, committed before we go on.
+    return audit_.Append(audit);
   };
 
   auto grant = sharing_.LiveGrant(q.kind, q.app, q.orgs, q.grant_id);
@@ -202,24 +256,12 @@ Result<BaseAnswer> BaseResources::Lookup(const BaseQuery& q) {
   }
   audit.fields = JoinFields(wanted);
 
-  // One indexed read of every column, whatever was asked, so found and not
-  // found cost the same work (and the same audit write).
-  std::string columns;
-  for (const BaseField& f : fields) {
-    if (!columns.empty()) columns += ", ";
-    columns += f.code;
-  }
   auto row = store_.WithSession([&](soci::session& sql) -> Result<std::vector<std::string>> {
-    soci::row r;
-    sql << fmt::format("SELECT {} FROM {} WHERE {} = :k", columns, TableOf(q.kind),
-                       fields[0].code),
-        soci::use(q.key, "k"), soci::into(r);
-    std::vector<std::string> values;
-    if (!sql.got_data()) return values;
-    for (size_t i = 0; i < fields.size(); ++i) {
-      values.push_back(r.get_indicator(i) == soci::i_null ? std::string() : r.get<std::string>(i));
-    }
-    return values;
+    auto& read = store_.KeptFor<KeptRecordRead>(sql, RecordReadKey(q.kind), [&](soci::session& s) {
+      return std::make_unique<KeptRecordRead>(s, q.kind, fields);
+    });
+    read.key = q.key;
+    return read.Run();
   });
   if (!row.ok()) return std::move(row).error();
   if (row->empty()) {

@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "catalogue/audit.h"
 #include "catalogue/model.h"
 #include "catalogue/resources.h"
 #include "catalogue/sharing.h"
@@ -79,12 +80,15 @@ class BaseResources {
   Status Put(BaseKind kind, const std::vector<std::vector<std::string>>& rows);
   // The keyed hash stored with a query's audit row, for finding them by key.
   std::string SubjectMac(std::string_view key) const;
+  // Audit rows committed and the transactions they took (bench, tests).
+  AuditCommitter::Counts audit_counts() { return audit_.counts(); }
 
  private:
   SqlStore& store_;
   Clock& clock_;
   SharingStore& sharing_;
   std::string audit_key_;
+  AuditCommitter audit_;  // every outcome's row, committed before Lookup returns
 };
 
 }  // namespace tongban::catalogue

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "catalogue/audit.h"
@@ -621,30 +622,79 @@ Result<Grant> SharingStore::GetGrant(int64_t id) {
   });
 }
 
+namespace {
+
+// The live-grant read of one grantee (a system's servicecode, or one staff
+// org), kept prepared per pooled session (SqlStore::KeptFor): every base
+// query runs it, and grants are never cached (a revocation must stop the next
+// query on every node), so it is the one read the check costs.
+struct KeptLiveGrant : SqlStore::Kept {
+  GrantRow row;
+  std::string base_kind, grantee;
+  long long now = 0, grant_id = 0;
+  soci::statement st;
+  KeptLiveGrant(soci::session& sql, bool by_app, bool by_id) : st(sql) {
+    row.Into(st);
+    st.exchange(soci::use(base_kind, "s0"));
+    st.exchange(soci::use(now, "n0"));
+    st.exchange(soci::use(grantee, "s1"));
+    if (by_id) st.exchange(soci::use(grant_id, "n1"));
+    st.alloc();
+    st.prepare(fmt::format(
+        "SELECT {} FROM catalogue_grants WHERE base_kind = :s0 AND kind = 'api' AND "
+        "revoked_at = 0 AND expires_at > :n0 AND {}{} ORDER BY id DESC LIMIT 1",
+        kGrantColumns, by_app ? "grantee_app = :s1" : "grantee_org = :s1 AND grantee_app = ''",
+        by_id ? " AND id = :n1" : ""));
+    st.define_and_bind();
+  }
+  // The newest live grant, if any; reads to the end (nothing left open).
+  std::optional<Grant> Run() {
+    std::optional<Grant> out;
+    if (st.execute(true)) {
+      do {
+        if (!out) out = row.Get();
+      } while (st.fetch());
+    }
+    return out;
+  }
+};
+
+}  // namespace
+
 Result<Grant> SharingStore::LiveGrant(BaseKind kind, std::string_view app,
                                       const std::vector<std::string>& orgs, int64_t grant_id) {
   const int64_t now = clock_.NowMillis();
+  constexpr std::string_view kNone = "没有有效的共享授权（未申请、已过期或已撤销）";
   return store_.WithSession([&](soci::session& sql) -> Result<Grant> {
+    if (!app.empty() || orgs.size() == 1) {
+      const bool by_app = !app.empty(), by_id = grant_id != 0;
+      static constexpr const char* kKeys[2][2] = {
+          {"catalogue.live_grant.org", "catalogue.live_grant.org_id"},
+          {"catalogue.live_grant.app", "catalogue.live_grant.app_id"}};
+      auto& q = store_.KeptFor<KeptLiveGrant>(sql, kKeys[by_app][by_id], [&](soci::session& s) {
+        return std::make_unique<KeptLiveGrant>(s, by_app, by_id);
+      });
+      q.base_kind = std::string(BaseKindName(kind));
+      q.grantee = by_app ? std::string(app) : orgs.front();
+      q.now = now;
+      q.grant_id = grant_id;
+      std::optional<Grant> g = q.Run();
+      if (!g) return Error::PermissionDenied(std::string(kNone));
+      return std::move(*g);
+    }
     GrantsQuery q;
     q.texts.push_back(std::string(BaseKindName(kind)));
     q.numbers.push_back(now);
     q.where = "base_kind = :s0 AND kind = 'api' AND revoked_at = 0 AND expires_at > :n0 AND ";
-    if (!app.empty()) {
-      q.where += "grantee_app = :s1";
-      q.texts.push_back(std::string(app));
-    } else {
-      // Staff use the grants made for staff; a system's grant is its own.
-      q.where += InTexts(q, "grantee_org", orgs) + " AND grantee_app = ''";
-    }
+    // Staff use the grants made for staff; a system's grant is its own.
+    q.where += InTexts(q, "grantee_org", orgs) + " AND grantee_app = ''";
     if (grant_id != 0) {
       q.where += " AND id = :n1";
       q.numbers.push_back(grant_id);
     }
     q.tail = " ORDER BY id DESC LIMIT 1";
     auto rows = SelectGrants(sql, q);
-    if (rows.empty()) {
-      return Error::PermissionDenied("没有有效的共享授权（未申请、已过期或已撤销）");
-    }
+    if (rows.empty()) return Error::PermissionDenied(std::string(kNone));
     return rows.front().first;
   });
 }

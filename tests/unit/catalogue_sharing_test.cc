@@ -7,6 +7,10 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <map>
+#include <thread>
+
 #include "catalogue/audit.h"
 #include "catalogue_test_support.h"
 
@@ -276,6 +280,58 @@ TEST_P(CatalogueSharingTest, EveryStepAndEveryQueryIsAudited) {
   }());
   ASSERT_TRUE(by_key.ok());
   EXPECT_EQ(by_key->size(), 3u);
+}
+
+// Concurrent queries share audit commits (AuditCommitter): every one that
+// returned has its own row, whatever batch it rode in.
+TEST_P(CatalogueSharingTest, ConcurrentQueriesEachHaveTheirAuditRowWhenAnswered) {
+  Grant g = Approve(Apply({"name"}), {});
+  constexpr int kThreads = 4, kEach = 15;
+  std::vector<std::thread> threads;
+  std::atomic<int> answered{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        BaseQuery q;
+        q.kind = BaseKind::kPerson;
+        q.key = kKnown;
+        q.orgs = {"001004"};
+        q.actor = {fmt::format("user-{}", t), "staff", "001004"};
+        if (db.base->Lookup(q).ok()) ++answered;
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(answered.load(), kThreads * kEach);
+  auto counts = db.base->audit_counts();
+  EXPECT_EQ(counts.rows, kThreads * kEach);
+  EXPECT_GE(counts.commits, 1);
+  EXPECT_LE(counts.commits, counts.rows);
+  AuditFilter f;
+  f.grant_id = g.id;
+  f.limit = 500;
+  auto rows = ListAudit(db.store(), f);
+  ASSERT_TRUE(rows.ok());
+  std::map<std::string, int> per_actor;
+  for (const AuditEntry& e : *rows) {
+    if (e.action == "base.query.person" && e.outcome == "ok") ++per_actor[e.actor];
+  }
+  for (int t = 0; t < kThreads; ++t) EXPECT_EQ(per_actor[fmt::format("user-{}", t)], kEach);
+}
+
+// No audit row, no answer: a query whose row cannot be committed fails.
+TEST_P(CatalogueSharingTest, AQueryWhoseAuditRowFailsIsNotAnswered) {
+  Approve(Apply({"name"}), {});
+  ASSERT_TRUE(Query(kKnown, {}).ok());
+  ASSERT_TRUE(db.store()
+                  .WithSession([](soci::session& sql) -> Status {
+                    sql << "DROP TABLE catalogue_audit";
+                    return Status::Ok();
+                  })
+                  .ok());
+  auto refused = Query(kKnown, {});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().code, result_code::kOk);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, CatalogueSharingTest,

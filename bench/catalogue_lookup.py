@@ -1,0 +1,229 @@
+#!/usr/bin/env python3
+"""The base query service over HTTP (issue 17): POST
+/catalogue/api/base/person/query with an OIDC client's access token, each call
+a different one of N loaded persons (default 10,000,000), against the same
+server's fixed-body baseline GET /livez measured in the same run, both with
+wrk (bench/wrk/catalogue_lookup.lua). Reports req/s and the ratio (target
+>= 50%), wrk's p50/p99 at few connections (target p99 <= 2 ms) and at many,
+server CPU per request from /proc (utime+stime; the least load-dependent
+figure), audit rows per commit, and the load average.
+
+The data directory (--dir; default a fresh temp dir, removed at the end) keeps
+the loaded persons between runs when named: the first run starts tongban
+there, makes the app and the grant (apply -> approve, as a department would),
+loads the persons into catalogue_base_persons in key order and records what
+it made in <dir>/bench.json; later runs reuse all of it. Delete the directory
+when done (10M persons are about 1.5 GB).
+
+    python3 bench/catalogue_lookup.py [--dir /work/scratch/me/lookup] [--persons 10000000]
+        [--duration 10s] [--blocking-threads 0] [--load-only]
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
+import requests  # noqa: E402
+from approval_fixture import Client, admin_login, browser_login  # noqa: E402
+from tongban_harness import TongbanServer  # noqa: E402
+
+API = "/catalogue/api/"
+ACCOUNT_RE = re.compile(r"catalogue (\w+) \(org (\S+)\): login=(\S+) password=(\S+)")
+WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+
+
+def id_number(n):
+    """bench/catalogue_search_bench.cc's IdNumber: distinct below 20,160,000."""
+    body = "110105%04d%02d%02d%03d" % (1950 + n % 60, 1 + (n // 60) % 12,
+                                       1 + (n // 720) % 28, (n // 20160) % 1000)
+    return body + "10X98765432"[sum(int(body[i]) * WEIGHTS[i] for i in range(17)) % 11]
+
+
+def load_persons(db_path, persons):
+    """Persons in key order (the string order of id_number), 500,000 a transaction."""
+    db = sqlite3.connect(db_path, timeout=60)
+    db.execute("PRAGMA synchronous=NORMAL")
+    have = db.execute("SELECT COUNT(*) FROM catalogue_base_persons").fetchone()[0]
+    if have >= persons:
+        db.close()
+        return have
+    db.execute("DELETE FROM catalogue_base_persons")
+    db.commit()
+    started = time.monotonic()
+
+    def rows():
+        for seq in range(1000):
+            for day in range(28):
+                for month in range(12):
+                    base = 60 * (month + 12 * (day + 28 * seq))
+                    if base >= persons:
+                        continue
+                    for year in range(60):
+                        i = base + year
+                        if i < persons:
+                            yield (id_number(i), "姓名%d" % i, "男" if i % 2 else "女",
+                                   "1980-01-01", "汉族", "演示市演示路 %d 号" % i,
+                                   "13800138000", "110105")
+
+    batch = []
+    for r in rows():
+        batch.append(r)
+        if len(batch) == 500000:
+            db.executemany("INSERT INTO catalogue_base_persons (id_number, name, gender, "
+                           "birth_date, nation, address, mobile, division) VALUES "
+                           "(?, ?, ?, ?, ?, ?, ?, ?)", batch)
+            db.commit()
+            batch.clear()
+    if batch:
+        db.executemany("INSERT INTO catalogue_base_persons (id_number, name, gender, birth_date, "
+                       "nation, address, mobile, division) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", batch)
+        db.commit()
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    print("loaded %d persons in %.0f s" % (persons, time.monotonic() - started), flush=True)
+    return persons
+
+
+def first_setup(server):
+    """An OIDC app of the 民政局 (org 001092) with a grant to name, mobile, address."""
+    base = server.base_url
+    accounts = {}
+    for line in server.stdout_lines:
+        m = ACCOUNT_RE.search(line)
+        if m:
+            accounts[m.group(1)] = (m.group(3), m.group(4))
+    user = Client(base, browser_login(base, *accounts["user"]), API)
+    provider = Client(base, browser_login(base, *accounts["provider"]), API)
+    admin = admin_login(server)
+    created = admin.ok("POST", "apps", {"servicecode": "benchsys", "name": "压测业务系统",
+                                        "orgcoding": "001092", "protocols": {"oidc": True}})
+    person = [r for r in user.ok("GET", "resources", q="人口")["items"]
+              if r["base_kind"] == "person"][0]
+    a = user.ok("POST", "applications", {
+        "resource_id": person["id"], "purpose": "压测", "legal_basis": "压测",
+        "fields": ["name", "mobile", "address"], "app": "benchsys"})
+    d = provider.ok("POST", "applications/%d/decision" % a["id"],
+                    {"approve": True, "fields": ["name", "mobile", "address"]})
+    return {"code": "benchsys", "pwd": created["servicepwd"], "grant_id": d["grant_id"]}
+
+
+def cpu_ticks(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime, stime
+
+
+def audit_rows(db_path):
+    db = sqlite3.connect(db_path, timeout=60)
+    try:
+        return db.execute("SELECT COUNT(*) FROM catalogue_audit WHERE action = "
+                          "'base.query.person'").fetchone()[0]
+    finally:
+        db.close()
+
+
+def wrk(pin, url, conns, duration, script=None, env=None):
+    cmd = pin + ["wrk", "-t1", "-c%d" % conns, "-d" + duration, "--latency"]
+    if script:
+        cmd += ["-s", os.path.join(HERE, "wrk", script)]
+    out = subprocess.run(cmd + [url], capture_output=True, text=True, timeout=600,
+                         env=env).stdout
+    rate = float(re.search(r"Requests/sec:\s+([0-9.]+)", out).group(1))
+    reqs = int(re.search(r"(\d+) requests in", out).group(1))
+    p99 = re.search(r"99%\s+([0-9.]+)(us|ms|s)\b", out)
+    p99_ms = float(p99.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[p99.group(2)]
+    p50 = re.search(r"50%\s+([0-9.]+)(us|ms|s)\b", out)
+    p50_ms = float(p50.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[p50.group(2)]
+    fails = re.search(r"failures (\d+)", out)
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"rate": rate, "requests": reqs, "p50_ms": p50_ms, "p99_ms": p99_ms,
+            "failures": int(fails.group(1)) if fails else int(non2xx.group(1)) if non2xx else 0}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--dir", default=None)
+    ap.add_argument("--persons", type=int, default=10_000_000)
+    ap.add_argument("--duration", default="10s")
+    ap.add_argument("--blocking-threads", type=int, default=0,
+                    help="server.blocking_threads (0: the server's default)")
+    ap.add_argument("--load-only", action="store_true",
+                    help="set up and load --dir, measure nothing (a later run measures)")
+    args = ap.parse_args()
+    owns = args.dir is None
+    data = args.dir or tempfile.mkdtemp(prefix="tongban-catalogue-lookup-")
+    os.makedirs(data, exist_ok=True)
+    config = os.path.join(data, "bench.toml")
+    with open(config, "w") as f:
+        f.write("[server]\naccess_log = false\nthreads = 1\nblocking_threads = %d\n"
+                "[log]\nlevel = \"warn\"\n" % args.blocking_threads)
+    cores = os.cpu_count() or 1
+    pin_server = ["taskset", "-c", "0"] if cores >= 2 else []
+    pin_wrk = ["taskset", "-c", "1"] if cores >= 2 else []
+    server = TongbanServer("--config", config, data_dir=data)
+    server.args = pin_server + server.args
+    # --threads from the harness would override the config's single I/O thread.
+    i = server.args.index("--threads")
+    server.args[i + 1] = "1"
+    server.start()
+    try:
+        state_path = os.path.join(data, "bench.json")
+        if os.path.exists(state_path):
+            with open(state_path) as f:
+                state = json.load(f)
+        else:
+            state = first_setup(server)
+        db_path = os.path.join(data, "tongban.db")
+        state["persons"] = load_persons(db_path, args.persons)
+        with open(state_path, "w") as f:
+            json.dump(state, f)
+        if args.load_only:
+            return
+        r = requests.post(server.url("/sso/oidc/token"),
+                          data={"grant_type": "client_credentials", "client_id": state["code"],
+                                "client_secret": state["pwd"]}, timeout=10)
+        r.raise_for_status()
+        env = dict(os.environ, WRK_TOKEN=r.json()["access_token"],
+                   WRK_PERSONS=str(state["persons"]))
+        pid = server.proc.pid
+        # Warm the page cache and the kept statements, then the rows, each next
+        # to its baseline in the same minute.
+        wrk(pin_wrk, server.base_url, 8, "3s", "catalogue_lookup.lua", env)
+        rows = []
+        for conns in (4, 64):
+            base = wrk(pin_wrk, server.base_url + "/livez", conns, args.duration)
+            t0, a0 = cpu_ticks(pid), audit_rows(db_path)
+            look = wrk(pin_wrk, server.base_url, conns, args.duration, "catalogue_lookup.lua", env)
+            t1, a1 = cpu_ticks(pid), audit_rows(db_path)
+            base2 = wrk(pin_wrk, server.base_url + "/livez", conns, args.duration)
+            rows.append((conns, base, look, base2, (t1 - t0) * 1e6 / os.sysconf("SC_CLK_TCK"),
+                         a1 - a0))
+        load = open("/proc/loadavg").read().split()[:3]
+        print("persons %d, server %s, blocking_threads %s, load average %s" % (
+            state["persons"], "core 0" if pin_server else "unpinned",
+            args.blocking_threads or "default", " ".join(load)))
+        for conns, base, look, base2, cpu_us, audited in rows:
+            baseline = (base["rate"] + base2["rate"]) / 2
+            print("c=%-3d /livez %.0f/s (before %.0f, after %.0f; p99 %.2f ms) | lookup %.0f/s "
+                  "= %.1f%% of /livez; p50 %.2f ms p99 %.2f ms; server CPU %.0f us/lookup; "
+                  "audit rows %d for %d answers; failures %d" % (
+                      conns, baseline, base["rate"], base2["rate"], base["p99_ms"], look["rate"],
+                      100 * look["rate"] / baseline, look["p50_ms"], look["p99_ms"],
+                      cpu_us / max(1, look["requests"]), audited, look["requests"],
+                      look["failures"]))
+    finally:
+        server.stop()
+        if owns:
+            shutil.rmtree(data, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
