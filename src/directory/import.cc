@@ -289,8 +289,10 @@ Result<ImportReport> Directory::ImportUsers(std::istream& csv, const ImportOptio
     // list to match much of the table and scans all of it, so every batch
     // read the whole table (most of a 1M import's database CPU). ANALYZE
     // (a sample, well under a second) after the first batch and whenever the
-    // import has doubled what it had added at the last one.
-    if (store_.backend() == SqlStore::Backend::kPostgres && report.added >= analyze_at) {
+    // import has doubled what it had added at the last one, if another batch
+    // follows (a one-batch upload from the console pays nothing).
+    if (more && store_.backend() == SqlStore::Backend::kPostgres &&
+        report.added >= analyze_at) {
       TB_RETURN_IF_ERROR(store_.WithSession([](soci::session& sql) -> Status {
         sql << "ANALYZE dir_users";
         return Status::Ok();
