@@ -13,7 +13,14 @@ before it in the same run (the machine is shared: read the ratios):
   - getUserByLoginname, random users, cold: every request names a different
     user (a shuffled pool, each name once), so every call misses the caches;
   - getUserByLoginname, one user, hot: the same call repeated (memory only).
-One server I/O thread, 64 connections, one wrk thread. DATABASES=sqlite or
+  - admin search by name (GET /sso/admin/api/users?q=…&field=username, the
+    console's search: a page of 20 and the total capped at 10,000), SEARCHES
+    sequential calls on one keep-alive connection from an administrator's
+    session, a third each by surname (1 character), surname + one (2) and full
+    name (3); p50/p99 of the client-side latency and the CPU per search of the
+    server and of the database (PostgreSQL backends) from /proc.
+One server I/O thread, 64 connections, one wrk thread. ROWS=lookup,search
+(default both) picks the rows. DATABASES=sqlite or
 =postgresql runs one of them; BEFORE_BIN=/path/to/an/older/tongban runs every
 database with that binary too, in the same run (a before/after comparison).
 CPU seconds of the import (the CLI, and PostgreSQL's backends) are printed
@@ -40,6 +47,8 @@ BUILD = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE,
 BIN = os.path.join(BUILD, "tongban")
 USERS = int(os.environ.get("USERS", "1000000"))
 DURATION = int(os.environ.get("DURATION", "10"))
+SEARCHES = int(os.environ.get("SEARCHES", "600"))
+ROWS = os.environ.get("ROWS", "lookup,search").split(",")
 CONNS = int(os.environ.get("CONNECTIONS", "64"))
 # Blocking-pool threads (cold lookups run there; hot ones on the I/O thread).
 BLOCKING = int(os.environ.get("BLOCKING_THREADS", "1"))
@@ -159,6 +168,78 @@ def row(url, name, env, rows, server=None, pg=None):
           flush=True)
 
 
+def proc_cpu(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def database_cpu(pg):
+    """CPU seconds of the live PostgreSQL processes (the server's backends)."""
+    if pg is None:
+        return 0.0
+    total = 0.0
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % name) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pg.proc.pid:
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def search_row(url, proc, admin, pg, rows, label="admin search by name"):
+    """The console's search by name, SEARCHES calls one after another."""
+    import requests
+    b = requests.Session()
+    page = b.get(url + "/sso/usp.do?action=ssoLogin")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    r = b.post(url + "/sso/usp.do", data={"action": "ssoLogin", "csrf": csrf,
+                                          "loginname": admin[0], "password": admin[1]},
+               allow_redirects=False)
+    if r.status_code != 302:
+        raise SystemExit("admin login failed: %d %s" % (r.status_code, r.text[:300]))
+    rnd = random.Random(5)
+    queries = []
+    for i in range(SEARCHES):
+        n = i % 3 + 1
+        q = rnd.choice(SURNAMES) + "".join(rnd.choice(GIVEN) for _ in range(n - 1))
+        queries.append(q)
+    api = url + "/sso/admin/api/users"
+    for q in queries[:20]:  # warm-up: connections, kept statements
+        b.get(api, params={"q": q, "field": "username"}).raise_for_status()
+    cpu0, db0 = proc_cpu(proc.pid), database_cpu(pg)
+    lat = []
+    totals = 0
+    for q in queries:
+        t0 = time.perf_counter()
+        r = b.get(api, params={"q": q, "field": "username"})
+        lat.append(time.perf_counter() - t0)
+        r.raise_for_status()
+        body = r.json()
+        if len(body["items"]) == 0:
+            raise SystemExit("search %s found nobody" % q)
+        totals += body["total"]
+    cpu, db = proc_cpu(proc.pid) - cpu0, database_cpu(pg) - db0
+    lat.sort()
+    res = {"p50": lat[len(lat) // 2] * 1000, "p99": lat[int(len(lat) * 0.99)] * 1000,
+           "max": lat[-1] * 1000, "cpu_ms": cpu * 1000 / len(lat),
+           "db_ms": db * 1000 / len(lat), "total": totals / len(lat),
+           "load": os.getloadavg()[0]}
+    rows.append((label, res))
+    print("  %-44s p50 %6.2f ms p99 %7.2f ms max %7.2f ms  CPU/search: tongban %.2f ms + "
+          "database %.2f ms  (mean total %.0f, load %.1f)" %
+          ("%s (%d calls)" % (label, len(lat)), res["p50"], res["p99"], res["max"],
+           res["cpu_ms"], res["db_ms"], res["total"], res["load"]), flush=True)
+
+
 def children_cpu():
     r = resource.getrusage(resource.RUSAGE_CHILDREN)
     return r.ru_utime + r.ru_stime
@@ -181,9 +262,13 @@ def run_database(label, db_args, work, orgs, users, results, binary=None, pg=Non
     config = os.path.join(data, "bench.toml")
     with open(config, "w") as f:
         f.write("[server]\naccess_log = false\nthreads = 1\nblocking_threads = %d\n" % BLOCKING +
-                "[sso]\nreplay_protection = false\n[log]\nlevel = \"warn\"\n")
+                "[sso]\nreplay_protection = false\n[log]\nlevel = \"warn\"\n"
+                # The search row logs in as the seeded administrator, who
+                # would otherwise have to enrol a second factor first.
+                "[console]\nenabled = true\n[mfa]\nadmin_required = false\n")
     proc, url, text = start_server(data, db_args, config, binary)
     demo_pwd = re.search(r"servicecode=demo servicepwd=(\S+)", text).group(1)
+    admin_login = re.search(r"admin user:\s+(\S+) / (\S+)", text).groups()
     stop(proc)
     admin = [binary, "admin", "--data-dir", data, *db_args]
     subprocess.run(admin + ["org", "import", orgs], check=True, capture_output=True)
@@ -194,8 +279,9 @@ def run_database(label, db_args, work, orgs, users, results, binary=None, pg=Non
     import_s = time.time() - t0
     cli_cpu, pg_cpu = children_cpu() - cpu0, postmaster_cpu(pg) - pg0
     lines = [l for l in imp.stderr.splitlines() if l.startswith("users:")]
-    print("  import: %.1f s = %.0f rows/s; CPU: tongban %.1f s + database %.1f s; %s" %
-          (import_s, USERS / import_s, cli_cpu, pg_cpu, imp.stdout.strip()), flush=True)
+    print("  import: %.1f s = %.0f rows/s; CPU: tongban %.1f s + database %.1f s; load %.1f; %s" %
+          (import_s, USERS / import_s, cli_cpu, pg_cpu, os.getloadavg()[0], imp.stdout.strip()),
+          flush=True)
     for l in lines[:: max(1, len(lines) // 4)]:
         print("    " + l)
     if imp.returncode != 0:
@@ -203,6 +289,27 @@ def run_database(label, db_args, work, orgs, users, results, binary=None, pg=Non
     results.append((label, "import", {"seconds": import_s, "rate": USERS / import_s}))
     proc, url, _ = start_server(data, db_args, config, binary)
     rows = []
+    try:
+        if "search" in ROWS:
+            search_row(url, proc, admin_login, pg, rows)
+            if pg is not None:
+                # Right after a bulk load the visibility map is unset (every
+                # index entry a count reads is checked against the table)
+                # until autovacuum gets to the table; VACUUM does it now.
+                t0 = time.time()
+                r = pg._psql(db_args[1].rsplit("/", 1)[1], "VACUUM ANALYZE dir_users",
+                             timeout=1800)
+                if r.returncode != 0:
+                    raise SystemExit("VACUUM failed: " + r.stderr)
+                print("  VACUUM ANALYZE dir_users: %.1f s" % (time.time() - t0), flush=True)
+                search_row(url, proc, admin_login, pg, rows, "admin search by name, vacuumed")
+    except BaseException:
+        stop(proc)
+        raise
+    if "lookup" not in ROWS:
+        stop(proc)
+        results.append((label, "rows", rows))
+        return
     try:
         names = ["u%07d" % i for i in range(USERS)]
         random.Random(7).shuffle(names)

@@ -9,7 +9,8 @@
 # TICKETS (1000000, the live tickets the RSS row holds), MICRO=0 to skip micro,
 # PERF_ROW="<row name>" to record that row's server with perf (cpu-clock, call
 # graphs; PERF_CALLGRAPH="--call-graph dwarf" for callers) into $PERF_DIR
-# (build/bench-perf) for `perf report -i`.
+# (build/bench-perf) for `perf report -i`. DIRECTORY_USERS=N adds the
+# directory import and search rows at N users (bench/directory_scale.py).
 # The server gets one thread and wrk one thread, so on a 2-core machine each
 # has a core; the machine is noisy, so read ratios, not absolute numbers.
 # bench/README.md says what each row measures and how tickets are obtained.
@@ -307,3 +308,12 @@ else
     "$build/bench/crypto_password_bench" "$login"
 fi
 printf "getST alone: %.0f/s\n" "$getst"
+
+# The directory at scale (issue 19): DIRECTORY_USERS=1000000 bench/run.sh
+# also imports that many users on SQLite and a private PostgreSQL and times
+# the console's search by name (bench/directory_scale.py; ROWS=search,lookup).
+if [ -n "${DIRECTORY_USERS:-}" ]; then
+  echo
+  echo "== directory at ${DIRECTORY_USERS} users"
+  USERS="$DIRECTORY_USERS" ROWS="${DIRECTORY_ROWS:-search}" "$py" "$here/directory_scale.py" "$build"
+fi

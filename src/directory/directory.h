@@ -136,6 +136,13 @@ struct ImportOptions {
   // domain (2010); kAddOrModify changes that user instead (an empty or absent
   // loginpwd then keeps the password).
   SaveMode user_mode = SaveMode::kAddOnly;
+  // SQLite only, 0 = leave as configured: the page cache (MiB) of the
+  // session an import batch runs on. A batch's inserts land at random places
+  // in the user indexes; once those outgrow the cache every insert reads and
+  // dirties pages again, and each commit writes them all to the WAL (a 1M
+  // import wrote 9 GB with 64 MiB). For short-lived callers (the CLI): the
+  // session keeps the larger cache, allocated as used, until it closes.
+  int64_t sqlite_cache_mib = 0;
   // Called after each batch with the data rows read so far.
   std::function<void(int64_t rows)> progress;
   // Users: called after each batch's commit with the report so far. Every

@@ -31,6 +31,21 @@ using internal::PrefixEnd;
 
 namespace {
 
+// A new userid: 32 hex characters as ever, the first 12 the creation time in
+// milliseconds and the other 20 random (80 bits, so still unguessable). Ids
+// made one after another sort together, so the primary-key index (and
+// dir_user_orgs') grows at its end instead of at a random page per user: a
+// million-user import dirtied (and rewrote at each commit) nearly every page
+// of that index. The time it reveals is the user's created_ms anyway.
+std::string NewUserid(int64_t now_ms, Random& random) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id(12, '0');
+  uint64_t t = static_cast<uint64_t>(std::max<int64_t>(0, now_ms));
+  for (int i = 11; i >= 0; --i, t >>= 4) id[i] = kHex[t & 0xf];
+  id += random.Hex(10);
+  return id;
+}
+
 Error Code(int code, std::string message) { return Error{code, std::move(message)}; }
 
 const std::string* Get(const Fields& args, std::string_view key) {
@@ -436,7 +451,7 @@ Result<SavedUser> Directory::Impl::SaveUserInTx(Directory& d, soci::session& sql
   const int64_t now = d.clock_.NowMillis();
   User after = added ? User{} : *before;
   if (added) {
-    after.userid = userid != nullptr ? *userid : d.random_.Id128();
+    after.userid = userid != nullptr ? *userid : NewUserid(d.clock_.NowMillis(), d.random_);
     after.created_ms = now;
   }
   for (const internal::UserText& f : internal::UserTexts()) {

@@ -683,6 +683,22 @@ struct KeptBulkInsert : SqlStore::Kept {
   }
 };
 
+// SQLite's own prepared INSERT, bound by position and stepped per row: no
+// SOCI use-element per column (SOCI's SQLite backend looks each named
+// parameter up by name on every row, a scan of the whole list) and no copy
+// of the rows into column vectors. Finalized before its session closes
+// (kept objects are dropped first).
+struct KeptSqliteInsert : SqlStore::Kept {
+  sq::sqlite3_stmt* st = nullptr;
+  ~KeptSqliteInsert() override { sq::sqlite3_finalize(st); }
+};
+
+[[noreturn]] void ThrowSqlite(sq::sqlite3* conn, int rc) {
+  throw soci::sqlite3_soci_error(
+      std::string("sqlite3: ") + (conn != nullptr ? sq::sqlite3_errmsg(conn) : sq::sqlite3_errstr(rc)),
+      conn != nullptr ? sq::sqlite3_extended_errcode(conn) : rc);
+}
+
 }  // namespace
 
 void SqlStore::BulkInsert(soci::session& session, std::string_view table,
@@ -738,6 +754,37 @@ void SqlStore::BulkInsert(soci::session& session, std::string_view table,
   }
   std::string key = "store.bulk_insert." + std::string(table);
   for (const std::string& c : columns) key += "," + c;
+  if (backend_ == Backend::kSqlite) {
+    sq::sqlite3* conn = SqliteConnection(session);
+    if (conn == nullptr) throw soci::soci_error("database: the connection is closed");
+    auto& insert = KeptFor<KeptSqliteInsert>(session, key, [&](soci::session&) {
+      std::string text = "INSERT INTO " + std::string(table) + " (";
+      for (size_t i = 0; i < columns.size(); ++i) text += (i == 0 ? "" : ", ") + columns[i];
+      text += ") VALUES (";
+      for (size_t i = 0; i < columns.size(); ++i) text += i == 0 ? "?" : ", ?";
+      text += ")";
+      auto made = std::make_unique<KeptSqliteInsert>();
+      const int rc = sq::sqlite3_prepare_v3(conn, text.c_str(), static_cast<int>(text.size()),
+                                            SQLITE_PREPARE_PERSISTENT, &made->st, nullptr);
+      if (rc != SQLITE_OK) ThrowSqlite(conn, rc);
+      return made;
+    });
+    for (const std::vector<std::string>& row : rows) {
+      for (size_t c = 0; c < columns.size(); ++c) {
+        // SQLITE_STATIC: the row outlives the step below.
+        sq::sqlite3_bind_text(insert.st, static_cast<int>(c + 1), row[c].data(),
+                              static_cast<int>(row[c].size()), SQLITE_STATIC);
+      }
+      const int rc = sq::sqlite3_step(insert.st);
+      if (rc != SQLITE_DONE) {
+        sq::sqlite3_reset(insert.st);
+        ThrowSqlite(conn, rc);
+      }
+      sq::sqlite3_reset(insert.st);
+    }
+    sq::sqlite3_clear_bindings(insert.st);
+    return;
+  }
   auto& insert = KeptFor<KeptBulkInsert>(session, key, [&](soci::session& s) {
     return std::make_unique<KeptBulkInsert>(s, table, columns);
   });

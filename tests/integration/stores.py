@@ -170,12 +170,13 @@ class PrivatePostgres:
     template in $TMPDIR shared with the C++ tests (same path and lock), copied
     for each server, because initdb takes seconds."""
 
-    def __init__(self):
+    def __init__(self, settings=()):
         self.dir = None
         self.data = None
         self.port = None
         self.proc = None
         self.next_db = 1
+        self.settings = list(settings)  # extra "name=value" server settings (benches)
         self.user = None
         if os.geteuid() == 0:
             self.user = pwd.getpwnam("postgres")
@@ -234,7 +235,8 @@ class PrivatePostgres:
                         [POSTGRES, "-D", self.data, "-p", str(self.port), "-k", self.data,
                          "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
                          "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-                         "-c", "max_connections=60"],
+                         "-c", "max_connections=60",
+                         *[a for kv in self.settings for a in ("-c", kv)]],
                         stdout=log, stderr=log, stdin=subprocess.DEVNULL,
                         preexec_fn=self._as_user())
                 if wait_until(lambda: self._psql_ok("postgres", "SELECT 1"), self.proc, 30):

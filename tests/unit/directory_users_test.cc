@@ -1,5 +1,7 @@
 // Users: synchronizeUser's rules and codes (20xx), deletes (21xx), reads
 // (28xx), domains and moves, and the pushes a user change writes.
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 #include "codec/parse.h"
@@ -55,6 +57,24 @@ TEST_F(DirectoryUsersTest, SaveUserAddsAUserWithAGeneratedUserid) {
   EXPECT_EQ(saved->user.domain, "001");
   EXPECT_EQ(saved->user.useable, 1);
   EXPECT_EQ(saved->user.usertype, "1");
+}
+
+// Userids lead with their creation time (the primary-key index then grows
+// at its end during an import) and stay 32 lowercase hex characters.
+TEST_F(DirectoryUsersTest, GeneratedUseridsSortInTheOrderTheUsersWereAdded) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) {
+    auto saved = Save(NewUser("ordered" + std::to_string(i)));
+    ASSERT_TRUE(saved.ok()) << saved.error().message;
+    ids.push_back(saved->user.userid);
+    clock_.Advance(std::chrono::milliseconds(1));
+  }
+  for (const std::string& id : ids) {
+    ASSERT_EQ(id.size(), 32u);
+    EXPECT_EQ(id.find_first_not_of("0123456789abcdef"), std::string::npos) << id;
+  }
+  EXPECT_TRUE(std::is_sorted(ids.begin(), ids.end()));
+  EXPECT_NE(ids[0].substr(12), ids[1].substr(12));  // the rest stays random
 }
 
 TEST_F(DirectoryUsersTest, EveryFieldRoundTripsIncludingChineseText) {
