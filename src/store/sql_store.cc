@@ -785,18 +785,31 @@ void SqlStore::BulkInsert(soci::session& session, std::string_view table,
     sq::sqlite3_clear_bindings(insert.st);
     return;
   }
-  auto& insert = KeptFor<KeptBulkInsert>(session, key, [&](soci::session& s) {
-    return std::make_unique<KeptBulkInsert>(s, table, columns);
-  });
   // In slices, so that a huge batch does not double its memory in vectors.
   constexpr size_t kSlice = 1000;
-  for (size_t start = 0; start < rows.size(); start += kSlice) {
-    const size_t end = std::min(rows.size(), start + kSlice);
+  auto fill = [&](KeptBulkInsert& insert, size_t start, size_t end) {
     for (size_t c = 0; c < columns.size(); ++c) {
       std::vector<std::string>& column = insert.columns[c];
       column.clear();
       for (size_t r = start; r < end; ++r) column.push_back(rows[r][c]);
     }
+  };
+  if (backend_ == Backend::kMySql) {
+    // SOCI's MySQL backend binds a vector's values once: run again, a kept
+    // statement inserted its first rows again (store_kept_test). A statement
+    // per slice; MySQL compiles nothing ahead anyway (the text is sent per row).
+    for (size_t start = 0; start < rows.size(); start += kSlice) {
+      KeptBulkInsert insert(session, table, columns);
+      fill(insert, start, std::min(rows.size(), start + kSlice));
+      insert.st.execute(true);
+    }
+    return;
+  }
+  auto& insert = KeptFor<KeptBulkInsert>(session, key, [&](soci::session& s) {
+    return std::make_unique<KeptBulkInsert>(s, table, columns);
+  });
+  for (size_t start = 0; start < rows.size(); start += kSlice) {
+    fill(insert, start, std::min(rows.size(), start + kSlice));
     insert.st.execute(true);
   }
 }
