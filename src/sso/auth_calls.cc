@@ -170,6 +170,18 @@ codec::Value GenerateProxyTicket(AuthServices& s, const ApiCall& call, GrantKind
   auto may = MayOpen(s, **user, **target);
   if (!may.ok()) return ReplyFor(may.error(), codes.token.other);
   if (!*may) return Reply(codes.user_not_allowed, "用户不在被代理的接入资源中");
+  // The target's second-factor policy holds for the login behind the token:
+  // a password-only session gets no ticket for an app that needs more. A
+  // session that is gone counts as password-only (fail closed).
+  std::string factors = "pwd";
+  if (auto login = s.sessions.Find(grant->session); login.ok()) {
+    factors = login->factors;
+  } else if (login.error().code != errc::kNotFound) {
+    return ReplyFor(login.error(), codes.token.other);
+  }
+  auto step_up = SecondFactorMissing(s, factors, **user, **target);
+  if (!step_up.ok()) return ReplyFor(step_up.error(), codes.token.other);
+  if (*step_up) return Reply(codes.user_not_allowed, "被代理的接入资源要求第二因素认证");
   auto st =
       s.sessions.Issue(GrantKind::kTicket, (*target)->servicecode, grant->userid, grant->session);
   if (!st.ok()) return ReplyFor(st.error(), codes.token.other);

@@ -53,6 +53,13 @@ Result<std::shared_ptr<const directory::User>> LoginWithPassword(AuthServices& s
 // The user may open the app: it is open to all, or the user holds a role in it.
 Result<bool> MayOpen(AuthServices& s, const directory::User& user, const directory::App& app);
 
+// Must the login behind `factors` (Session::factors) give a second factor
+// before `user` gets a grant for `app`? The same rule as the login page's
+// step-up (SecondFactors::Required and no factor in the session), for every
+// way a ticket is handed out without the page: js.do, generateST.
+Result<bool> SecondFactorMissing(AuthServices& s, std::string_view factors,
+                                 const directory::User& user, const directory::App& app);
+
 // The reply for a failed SessionStore check, with `name` ("st", "token", ...)
 // in errmsg.
 codec::Value GrantFailure(const Error& error, const auth_code::GrantCodes& codes,

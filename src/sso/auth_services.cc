@@ -6,6 +6,7 @@
 #include "sso/auth_internal.h"
 #include "sso/citizen.h"
 #include "sso/reply.h"
+#include "sso/second_factors.h"
 
 namespace tongban::sso {
 namespace {
@@ -128,6 +129,15 @@ Result<bool> MayOpen(AuthServices& s, const directory::User& user, const directo
   auto roles = s.context.directory.UserRoles(user.userid, app.servicecode);
   if (!roles.ok()) return std::move(roles).error();
   return !roles->empty();
+}
+
+Result<bool> SecondFactorMissing(AuthServices& s, std::string_view factors,
+                                 const directory::User& user, const directory::App& app) {
+  if (s.context.second_factors == nullptr) return false;
+  Session login;
+  login.factors = std::string(factors);
+  if (login.HasSecondFactor()) return false;
+  return s.context.second_factors->Required(s.context.directory, user.userid, app.servicecode);
 }
 
 codec::Value GrantFailure(const Error& error, const auth_code::GrantCodes& codes,

@@ -223,19 +223,19 @@ Result<RegisteredAccount> CitizenAccounts::Register(const Registration& r) {
     }
     if (!CleanText(r.legal_rep, 60)) return Invalid("请填写法定代表人姓名");
   }
+  // ---- the mobile: the code proves it, and only then do we say anything
+  // about the login name, the number or the ID (no oracle for strangers:
+  // without a code sent to a phone they hold, "name taken" is never said) ----
+  auto checked = deps_.codes->Verify(CodePurpose::kRegister, r.mobile, r.code, r.ip);
+  if (!checked.ok()) return std::move(checked).error();
   // Taken in any domain: a citizen sharing a staff member's login name
   // would make both logins ambiguous (the login page names no org).
   if (auto taken = deps_.directory.GetUserByLoginname(directory::Caller::Admin(), r.loginname);
       taken.ok() || taken.error().code == dcode::kUserReadAmbiguous) {
-    return Error{dcode::kUserLoginnameExists, "该用户名已被使用，请换一个"};
+    return Error{dcode::kUserLoginnameExists, "该用户名已被使用，请换一个用户名并重新获取验证码"};
   } else if (taken.error().code != dcode::kUserReadNotFound) {
     return std::move(taken).error();
   }
-
-  // ---- the mobile: the code proves it, and only then do we say anything
-  // about the number or the ID (no oracle for strangers) ----
-  auto checked = deps_.codes->Verify(CodePurpose::kRegister, r.mobile, r.code, r.ip);
-  if (!checked.ok()) return std::move(checked).error();
   auto holder = UserWithMobile(r.mobile);
   if (holder.ok()) {
     return Error{citizen_error::kMobileRegistered,

@@ -9,6 +9,7 @@
 #include "codec/render.h"
 #include "codec/value.h"
 #include "sso/auth_internal.h"
+#include "sso/citizen.h"
 #include "sso/off_io.h"
 #include "sso/reply.h"
 
@@ -174,6 +175,15 @@ class JsApi {
     if (!user.ok() || !(*user)->active()) {
       return Reply(ac::kJsNotLoggedIn, "用户未登录");
     }
+    // As the login page's Proceed: a real-name level below the app's is
+    // refused, and a password-only session must step up first (7001 sends
+    // the SDK's page to the login, whose Proceed asks for the second factor).
+    if (std::string shortfall = AuthLevelShortfall(**user, **app); !shortfall.empty()) {
+      return Reply(ac::kJsNotAuthorised, shortfall);
+    }
+    auto step_up = SecondFactorMissing(s_, session->factors, **user, **app);
+    if (!step_up.ok()) return ReplyFor(step_up.error(), ac::kJsOther);
+    if (*step_up) return Reply(ac::kJsNotLoggedIn, "该应用要求第二因素认证，请重新登录");
     auto may = MayOpen(s_, **user, **app);
     if (!may.ok()) return ReplyFor(may.error(), ac::kJsOther);
     if (!*may) return Reply(ac::kJsNotAuthorised, "用户无权访问该应用");

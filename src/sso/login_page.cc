@@ -201,13 +201,19 @@ struct EditableField {
 };
 
 // What editUser offers (a subset of SelfEditable: the fields people know).
+// Not the mobile: it recovers the password and may receive login codes, so a
+// session alone must not move it (kMobileNotEditable).
 constexpr EditableField kEditUserFields[] = {
-    {"email", "电子邮箱", "email"},        {"mobile", "手机号码", "tel"},
+    {"email", "电子邮箱", "email"},
     {"telephone", "联系电话", "tel"},      {"postcode", "邮政编码", "text"},
     {"province", "省份", "text"},          {"city", "城市", "text"},
     {"officeaddress", "办公地址", "text"}, {"officephone", "办公电话", "tel"},
     {"homephone", "住宅电话", "tel"},      {"homeaddress", "家庭住址", "text"},
 };
+
+constexpr std::string_view kMobileNotEditable =
+    "手机号码不能在此修改：它用于找回密码和接收登录验证码，更换须验证新号码。"
+    "请携带身份证件到政务服务窗口办理。";
 
 bool IsHex(std::string_view s, size_t size) {
   if (s.size() != size) return false;
@@ -745,7 +751,9 @@ class LoginPages {
     p.goto_url = target.goto_url;
     p.csrf = s_.context.random.Hex(16);
     p.enrol = !status->totp;
-    p.sms_to = SmsFactorTarget(user);
+    // A confirmed TOTP is the factor: an SMS code instead would make the
+    // mobile (easier to take over) enough to pass.
+    if (!status->totp) p.sms_to = SmsFactorTarget(user);
     p.started_ms = s_.context.clock.NowMillis();
     if (Status saved = SavePending(p); !saved.ok()) {
       spdlog::error("pending login not stored: {}", saved.error().message);
@@ -785,7 +793,7 @@ class LoginPages {
                                 {"sms", sms}}));
       return;
     }
-    auto enrolment = s_.context.second_factors->BeginTotp(p.userid, p.loginname, true);
+    auto enrolment = s_.context.second_factors->BeginTotp(p.userid, p.loginname, p.key);
     if (!enrolment.ok()) {
       spdlog::error("TOTP enrolment not started: {}", enrolment.error().message);
       SendMessage(response, 503, "服务暂不可用", Notice("error", "9999", "请稍后再试。"));
@@ -948,7 +956,7 @@ class LoginPages {
     if (!used.empty() || !outcome.ok()) {
       // decided by the SMS code
     } else if (enrol) {
-      auto confirmed = factors.ConfirmTotp(p.userid, code);
+      auto confirmed = factors.ConfirmTotp(p.userid, code, p.key);
       if (confirmed.ok()) {
         recovery = std::move(*confirmed);
         used = "enrolled";
@@ -1043,7 +1051,8 @@ class LoginPages {
                                {{"left", std::to_string(state->recovery_left)}, {"nav", Nav(true)}}));
       return;
     }
-    auto enrolment = factors.BeginTotp(owner->user->userid, owner->user->loginname, true);
+    auto enrolment = factors.BeginTotp(owner->user->userid, owner->user->loginname,
+                                     owner->session.id);
     if (!enrolment.ok()) {
       SendMessage(response, 503, "服务暂不可用", Notice("error", "9999", "请稍后再试。"));
       return;
@@ -1069,7 +1078,8 @@ class LoginPages {
     }
     const std::string ip(request.remote_ip());
     auto confirmed =
-        s_.context.second_factors->ConfirmTotp(owner->user->userid, Trim(request.ParamOr("code")));
+        s_.context.second_factors->ConfirmTotp(owner->user->userid, Trim(request.ParamOr("code")),
+                                              owner->session.id);
     if (!confirmed.ok()) {
       const Error& e = confirmed.error();
       if (e.code == errc::kPermissionDenied) {
@@ -1294,12 +1304,16 @@ class LoginPages {
     std::string body;
     if (!message.empty()) body = Notice(saved ? "ok" : "error", code, message);
     body.append(FillTemplate(R"(<p class="note">姓名：{{name}}　用户名：{{login}}</p>
+<p class="note">手机号码：<span id="mobile">{{mobile}}</span>（更换须验证新号码，请到政务服务窗口办理）</p>
 <form method="post" action="{{form_action}}">
 <input type="hidden" name="action" value="editUser">
 <input type="hidden" name="csrf" value="{{csrf}}">
 )",
                              {{"name", owner->user->username},
                               {"login", owner->user->loginname},
+                              {"mobile", owner->user->mobile.empty()
+                                             ? std::string("未登记")
+                                             : MaskMobile(owner->user->mobile)},
                               {"form_action", PagePath()},
                               {"csrf", owner->session.csrf}}));
     for (const EditableField& f : kEditUserFields) {
@@ -1329,6 +1343,10 @@ class LoginPages {
     }
     if (!CsrfMatches(request, owner->session)) {
       ShowUser(request, response, changes, "csrf", "页面已过期或来源无法确认，请重新提交。", 403);
+      return;
+    }
+    if (auto mobile = request.Param("mobile"); mobile && Trim(*mobile) != owner->user->mobile) {
+      ShowUser(request, response, changes, "mobile", kMobileNotEditable, 403);
       return;
     }
     auto updated = UpdateOwnInfo(s_, *owner->user, changes, request.remote_ip(), "");

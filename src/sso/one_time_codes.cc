@@ -41,7 +41,7 @@ CREATE INDEX sso_codes_created ON sso_codes (created_ms);
 // wrong password, nor the other way round.
 std::string FailureSource(std::string_view ip) {
   std::string s("otp/");
-  s.append(ip);
+  s.append(ClientNetwork(ip));
   return s;
 }
 
@@ -129,6 +129,8 @@ Status OneTimeCodes::Send(const CodeRequest& request,
   const std::string hash = Hash(request.purpose, request.mobile, code);
   const int64_t expires = now + milliseconds(limits_.ttl).count();
   const SqlDialect dialect = sql_.dialect();
+  // Counted per client network: an IPv6 client holds a whole /64.
+  const std::string network = ClientNetwork(request.ip);
   Status stored = sql_.WithTransaction([&](soci::session& tx) -> Status {
     // Counts and insert under one lock per number, so that two nodes racing
     // for the same number cannot both pass its limit.
@@ -150,7 +152,7 @@ Status OneTimeCodes::Send(const CodeRequest& request,
                                                MinutesText(limits_.window) + " 分钟后再试"};
     }
     tx << "SELECT COUNT(*) FROM sso_codes WHERE ip = :ip AND created_ms >= :s",
-        soci::use(request.ip), soci::use(since), soci::into(count);
+        soci::use(network), soci::use(since), soci::into(count);
     if (count >= limits_.per_ip) {
       return Error{code_error::kThrottled, "该网络获取验证码次数过多，请 " +
                                                MinutesText(limits_.window) + " 分钟后再试"};
@@ -169,7 +171,7 @@ Status OneTimeCodes::Send(const CodeRequest& request,
     tx << "INSERT INTO sso_codes (purpose, mobile, account, ip, code_hash, created_ms, "
           "expires_ms, attempts, state) VALUES (:p, :m, :a, :ip, :h, :c, :e, 0, :live)",
         soci::use(purpose), soci::use(request.mobile), soci::use(request.account),
-        soci::use(request.ip), soci::use(hash), soci::use(now), soci::use(expires),
+        soci::use(network), soci::use(hash), soci::use(now), soci::use(expires),
         soci::use(kLive);
     // Rows older than any window or life are no longer needed; the index on
     // created_ms keeps this a small range delete.

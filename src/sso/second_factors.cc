@@ -114,12 +114,21 @@ Result<FactorStatus> SecondFactors::StatusOf(std::string_view userid) {
   });
 }
 
+std::string SecondFactors::PendingContext(std::string_view userid, std::string_view enrolment) {
+  if (enrolment.empty()) return std::string(userid);
+  // A digest: the enrolment may be a session id, which is kept nowhere else.
+  std::string context(userid);
+  context.append("\nenrol:").append(crypto::Sha256Hex(enrolment));
+  return context;
+}
+
 Result<TotpEnrolment> SecondFactors::BeginTotp(std::string_view userid,
                                                std::string_view account_label,
-                                               bool reuse_pending) {
+                                               std::string_view enrolment) {
   std::string secret(kSecretBytes, '\0');
   random_.Fill(std::span<uint8_t>(reinterpret_cast<uint8_t*>(secret.data()), secret.size()));
-  auto sealed = box_.Seal(secret, userid);
+  const std::string context = PendingContext(userid, enrolment);
+  auto sealed = box_.Seal(secret, context);
   if (!sealed.ok()) return std::move(sealed).error();
   const std::string id(userid);
   const long long now = clock_.NowMillis();
@@ -131,11 +140,12 @@ Result<TotpEnrolment> SecondFactors::BeginTotp(std::string_view userid,
         soci::use(id, "u"), soci::into(confirmed, ind);
     if (sql.got_data() && ind == soci::i_ok) {
       if (confirmed > 0) return Error::AlreadyExists("the user already has a TOTP authenticator");
-      if (reuse_pending) {
+      if (!enrolment.empty()) {
         std::string old_sealed;
         sql << "SELECT secret FROM sso_mfa_totp WHERE userid = :u", soci::use(id, "u"),
             soci::into(old_sealed);
-        auto old = OpenSecret(userid, old_sealed);
+        // Opens only when this same enrolment sealed it.
+        auto old = box_.Open(old_sealed, context);
         if (old.ok() && old->size() == kSecretBytes) {
           secret = std::move(*old);
           return Status::Ok();
@@ -162,7 +172,8 @@ Result<TotpEnrolment> SecondFactors::BeginTotp(std::string_view userid,
 }
 
 Result<std::vector<std::string>> SecondFactors::ConfirmTotp(std::string_view userid,
-                                                            std::string_view code) {
+                                                            std::string_view code,
+                                                            std::string_view enrolment) {
   TB_RETURN_IF_ERROR(CheckThrottle(userid));
   const std::string id(userid);
   const long long now = clock_.NowMillis();
@@ -188,16 +199,20 @@ Result<std::vector<std::string>> SecondFactors::ConfirmTotp(std::string_view use
                std::string(sql_dialect::ForUpdate(sql_.dialect())),
         soci::use(id, "u"), soci::into(sealed), soci::into(confirmed);
     if (!sql.got_data() || confirmed > 0) return Error::NotFound("no TOTP enrolment is pending");
-    auto secret = OpenSecret(userid, sealed);
-    if (!secret.ok()) return std::move(secret).error();
+    auto secret = box_.Open(sealed, PendingContext(userid, enrolment));
+    if (!secret.ok()) return Error::NotFound("the pending TOTP secret belongs to another enrolment");
     const int64_t step = crypto::MatchTotp(*secret, code, now);
     if (step < 0) {
       wrong = true;
       return Error::PermissionDenied("wrong code");
     }
+    // Confirmed: sealed for the user alone, as Verify opens it.
+    auto resealed = box_.Seal(*secret, userid);
+    if (!resealed.ok()) return std::move(resealed).error();
     long long s = step;
-    sql << "UPDATE sso_mfa_totp SET confirmed_ms = :n, last_step = :s WHERE userid = :u",
-        soci::use(now, "n"), soci::use(s, "s"), soci::use(id, "u");
+    sql << "UPDATE sso_mfa_totp SET secret = :x, confirmed_ms = :n, last_step = :s "
+           "WHERE userid = :u",
+        soci::use(*resealed, "x"), soci::use(now, "n"), soci::use(s, "s"), soci::use(id, "u");
     sql << "DELETE FROM sso_mfa_recovery WHERE userid = :u", soci::use(id, "u");
     for (const std::string& h : hashes) {
       sql << "INSERT INTO sso_mfa_recovery (userid, code_hash, used_ms) VALUES (:u, :h, 0)",

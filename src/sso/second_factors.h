@@ -94,15 +94,21 @@ class SecondFactors {
   // A new secret for `userid`, waiting for its first code (ConfirmTotp).
   // Replaces an earlier unconfirmed one. AlreadyExists when the user has a
   // confirmed TOTP (an administrator's reset comes first).
-  // `reuse_pending`: show the unconfirmed secret again if there is one (a
-  // page reloaded or a wrong first code), rather than a new one.
+  // `enrolment` names the page flow showing it (a pending login's key, a
+  // session's id): the pending secret is bound to it (sealed with it), shown
+  // again only to the same enrolment (a page reloaded, a wrong first code) and
+  // confirmed only by it. Any other start gets a fresh secret, so whoever
+  // passes the password step cannot read the secret the user will confirm.
+  // "" = unbound, always fresh.
   Result<TotpEnrolment> BeginTotp(std::string_view userid, std::string_view account_label,
-                                  bool reuse_pending = false);
-  // Activates the pending secret with its first code and returns fresh
-  // recovery codes (shown once; only their hashes are kept). Errors:
-  // NotFound (nothing pending), PermissionDenied (wrong code),
+                                  std::string_view enrolment = "");
+  // Activates the pending secret of `enrolment` (the one BeginTotp was given)
+  // with its first code and returns fresh recovery codes (shown once; only
+  // their hashes are kept). Errors: NotFound (nothing pending, or the pending
+  // secret belongs to another enrolment), PermissionDenied (wrong code),
   // kEasyLoginThrottled-coded error when the account is throttled.
-  Result<std::vector<std::string>> ConfirmTotp(std::string_view userid, std::string_view code);
+  Result<std::vector<std::string>> ConfirmTotp(std::string_view userid, std::string_view code,
+                                               std::string_view enrolment = "");
 
   // Checks a second factor: six digits = a TOTP code (±1 step; a step once
   // accepted is refused afterwards, on every node), anything else = a
@@ -132,6 +138,8 @@ class SecondFactors {
   Status CheckThrottle(std::string_view userid);
   std::string RecoveryHash(std::string_view userid, std::string_view code) const;
   Result<std::string> OpenSecret(std::string_view userid, std::string_view sealed) const;
+  // What a pending secret is sealed with: the user and its enrolment.
+  static std::string PendingContext(std::string_view userid, std::string_view enrolment);
 
   SqlStore& sql_;
   TicketStore& tickets_;

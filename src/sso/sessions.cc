@@ -221,6 +221,13 @@ Result<Session> SessionStore::Resume(std::string_view id) {
   return session;
 }
 
+Result<Session> SessionStore::Find(std::string_view id) {
+  if (!IsSessionId(id)) return Error::NotFound("no such session");
+  auto record = store_.Get(Key(kSessionPrefix, id));
+  if (!record.ok()) return std::move(record).error();
+  return DecodeSession(*record, id);
+}
+
 Result<Session> SessionStore::Reauthenticate(std::string_view id, std::string_view factors) {
   auto session = Resume(id);
   if (!session.ok()) return session;

@@ -130,6 +130,10 @@ class SessionStore {
   // The live browser session with this id, its lifetime restarted.
   // errc::kNotFound when unknown, expired, malformed or not a browser session.
   Result<Session> Resume(std::string_view id);
+  // The session (browser or API) with this id as stored, its lifetime left
+  // as it is: what a token-holding app's call needs to know of the login
+  // behind it (its factors). errc::kNotFound when unknown or expired.
+  Result<Session> Find(std::string_view id);
   // The same user entered their password again in a live browser session
   // (CAS renew, OIDC prompt=login): its auth time becomes now, and its grants
   // and the apps it reached stay as they are. errc::kNotFound as for Resume.

@@ -272,5 +272,17 @@ TEST(SmsChannelTest, NumbersAreMaskedForLogs) {
   EXPECT_EQ(MaskMobile("123"), "***");
 }
 
+TEST_F(CodesTest, AnIPv6ClientIsCountedPerSlash64) {
+  // Six codes from six addresses of one /64 use up that network's allowance.
+  for (int i = 0; i < 6; ++i) {
+    EXPECT_EQ(SendError(CodePurpose::kRegister, "1380000040" + std::to_string(i),
+                        "2001:db8:5:5::" + std::to_string(i + 1)),
+              0);
+  }
+  EXPECT_EQ(SendError(CodePurpose::kRegister, "13800000499", "2001:db8:5:5:9::1"),
+            code_error::kThrottled);
+  EXPECT_EQ(SendError(CodePurpose::kRegister, "13800000499", "2001:db8:5:6::1"), 0);
+}
+
 }  // namespace
 }  // namespace tongban::sso

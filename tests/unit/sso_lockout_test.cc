@@ -245,5 +245,29 @@ TEST_F(UserSessionsTest, TheListOutlivesAnIdleSessionAsLongAsItsRefreshTokens) {
   EXPECT_EQ(*ids, std::vector<std::string>{session->id});
 }
 
+TEST(ClientNetworkTest, IPv6CountsPerSlash64AndIPv4AsItIs) {
+  EXPECT_EQ(ClientNetwork("10.0.0.1"), "10.0.0.1");
+  EXPECT_EQ(ClientNetwork("2001:db8:1:2:aaaa:bbbb:cccc:dddd"), "2001:db8:1:2::/64");
+  EXPECT_EQ(ClientNetwork("2001:0db8:0001:0002::1"), "2001:db8:1:2::/64");
+  EXPECT_EQ(ClientNetwork("2001:db8:1:3::1"), "2001:db8:1:3::/64");
+  EXPECT_EQ(ClientNetwork("::ffff:192.0.2.7"), "192.0.2.7");
+  EXPECT_EQ(ClientNetwork("otp/2001:db8:1:2::9"), "otp/2001:db8:1:2::/64");
+  EXPECT_EQ(ClientNetwork("not an address"), "not an address");
+  EXPECT_EQ(ClientNetwork(""), "");
+}
+
+TEST_F(LoginThrottleTest, EveryAddressOfOneIPv6Slash64IsOneSource) {
+  // Five failures from five addresses of one /64 lock that whole network...
+  for (int i = 1; i <= 5; ++i) {
+    const std::string ip = "2001:db8:7:7::" + std::to_string(i);
+    Fail("user" + std::to_string(i), Ip(ip), 1);
+  }
+  auto lock = Lock("someone", Ip("2001:db8:7:7:ffff::1"));
+  ASSERT_TRUE(lock.has_value());
+  EXPECT_EQ(lock->scope, LockoutScope::kSource);
+  // ...and not the next /64.
+  EXPECT_FALSE(Lock("someone", Ip("2001:db8:7:8::1")).has_value());
+}
+
 }  // namespace
 }  // namespace tongban::sso

@@ -47,18 +47,18 @@ class SecondFactorsTest : public ::testing::Test {
 };
 
 TEST_F(SecondFactorsTest, EnrolmentNeedsItsFirstCode) {
-  auto e = factors_->BeginTotp("u1", "alice");
+  auto e = factors_->BeginTotp("u1", "alice", "login-a");
   ASSERT_TRUE(e.ok());
   EXPECT_EQ(e->secret_base32.size(), 32u);  // 160 bits
   EXPECT_TRUE(e->uri.starts_with("otpauth://totp/tongban:alice?secret=" + e->secret_base32));
   EXPECT_TRUE(e->qr_svg.starts_with("<svg"));
   EXPECT_FALSE(factors_->StatusOf("u1")->totp);
-  // A reload shows the same pending secret; a fresh start replaces it.
-  EXPECT_EQ(factors_->BeginTotp("u1", "alice", true)->secret_base32, e->secret_base32);
+  // A reload of the same enrolment shows the same pending secret.
+  EXPECT_EQ(factors_->BeginTotp("u1", "alice", "login-a")->secret_base32, e->secret_base32);
   const std::string secret = *crypto::Base32Decode(e->secret_base32);
   const std::string wrong = crypto::Totp(secret, clock_.NowMillis() + 120'000);
-  EXPECT_EQ(factors_->ConfirmTotp("u1", wrong).error().code, errc::kPermissionDenied);
-  auto codes = factors_->ConfirmTotp("u1", crypto::Totp(secret, clock_.NowMillis()));
+  EXPECT_EQ(factors_->ConfirmTotp("u1", wrong, "login-a").error().code, errc::kPermissionDenied);
+  auto codes = factors_->ConfirmTotp("u1", crypto::Totp(secret, clock_.NowMillis()), "login-a");
   ASSERT_TRUE(codes.ok());
   EXPECT_EQ(codes->size(), 10u);
   auto status = factors_->StatusOf("u1");
@@ -66,6 +66,28 @@ TEST_F(SecondFactorsTest, EnrolmentNeedsItsFirstCode) {
   EXPECT_EQ(status->recovery_left, 10);
   EXPECT_EQ(factors_->BeginTotp("u1", "alice").error().code, errc::kAlreadyExists);
   EXPECT_EQ(factors_->ConfirmTotp("u1", "123456").error().code, errc::kNotFound);
+}
+
+TEST_F(SecondFactorsTest, APendingSecretBelongsToTheEnrolmentThatStartedIt) {
+  // Someone else passing the password step (another pending login) never sees
+  // the secret the user was shown, and cannot confirm it either.
+  auto user_page = factors_->BeginTotp("u9", "ursula", "login-user");
+  ASSERT_TRUE(user_page.ok());
+  auto other = factors_->BeginTotp("u9", "ursula", "login-other");
+  ASSERT_TRUE(other.ok());
+  EXPECT_NE(other->secret_base32, user_page->secret_base32);
+  EXPECT_NE(factors_->BeginTotp("u9", "ursula")->secret_base32, other->secret_base32);
+  auto third = factors_->BeginTotp("u9", "ursula", "login-third");
+  ASSERT_TRUE(third.ok());
+  const std::string secret = *crypto::Base32Decode(third->secret_base32);
+  const std::string code = crypto::Totp(secret, clock_.NowMillis());
+  // Only the enrolment that was shown the secret confirms it.
+  EXPECT_EQ(factors_->ConfirmTotp("u9", code, "login-other").error().code, errc::kNotFound);
+  EXPECT_EQ(factors_->ConfirmTotp("u9", code).error().code, errc::kNotFound);
+  ASSERT_TRUE(factors_->ConfirmTotp("u9", code, "login-third").ok());
+  // Confirmed, it is the user's factor whatever enrolment showed it.
+  clock_.Advance(std::chrono::seconds(30));
+  EXPECT_TRUE(factors_->Verify("u9", crypto::Totp(secret, clock_.NowMillis())).ok());
 }
 
 TEST_F(SecondFactorsTest, AStepIsAcceptedOnceAndOnlyWithinOneStep) {
