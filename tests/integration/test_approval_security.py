@@ -94,6 +94,25 @@ class ApprovalSecurity(MfaHelpers, unittest.TestCase):
         r = browser_login(self.base, "sclerk", PASSWORD).get(self.base + API + "me")
         self.assertEqual(r.status_code, 200, r.text)
 
+    def test_payment_and_catalogue_staff_apis_hold_their_apps_second_factor(self):
+        for app, role in (("payment", "finance"), ("catalogue", "provider")):
+            if self.admin.get("apps/" + app).status_code == 404:
+                self.admin.ok("POST", "apps", {"servicecode": app, "name": app})
+            self.admin.ok("PUT", "apps/%s/roles/%s" % (app, role), {"rolename": role})
+            self.admin.ok("POST", "users/%s/roles" % self.ids["sforeign"],
+                          {"app": app, "rolecode": role})
+            me = self.base + "/%s/api/me" % app
+            b = browser_login(self.base, "sforeign", PASSWORD)
+            self.assertEqual(b.get(me).status_code, 200, app)
+            self.admin.ok("PUT", "apps/%s/second-factor" % app, {"required": True})
+            try:
+                r = b.get(me)
+                self.assertEqual(r.status_code, 401, r.text)
+                self.assertIn("mfa=1", r.json()["error"]["login"])
+            finally:
+                self.admin.ok("PUT", "apps/%s/second-factor" % app, {"required": False})
+            self.assertEqual(b.get(me).status_code, 200, app)
+
     def test_min_authlevel_of_the_approval_app(self):
         citizen = browser_login(self.base, "sappl", PASSWORD)
         self.assertEqual(citizen.get(self.base + API + "applicant/me").status_code, 200)
