@@ -142,13 +142,31 @@ struct ApprovalApi::Impl {
 
   std::string ApiPrefix() const { return services.settings.context_path + "/api/"; }
 
+  // Back to the app the caller came from after a login: the workbench or the hall.
+  std::string BackUrl(const http::Request& request, bool applicant) const {
+    const std::string& back =
+        applicant ? services.settings.hall_path : services.settings.context_path;
+    return sso::PublicBase(services.sso.settings, request) + back + "/";
+  }
+
   // The staff actor of the SSO session, or the error to answer. An applicant
   // (require_role false: the hall's online application) needs no approval role.
-  Result<Actor> Staff(const http::Request& request, std::string* csrf, bool require_role = true) {
+  // The approval app's sign-on policy holds here as on the login page: its
+  // min_authlevel for everyone, and for staff its second factor (a session
+  // without one gets kNotLoggedIn and *step_up, a renew+mfa login URL).
+  Result<Actor> Staff(const http::Request& request, std::string* csrf, bool require_role,
+                      std::string* step_up) {
     auto session = browser.Resume(request, api_code::kNotLoggedIn);
     if (!session.ok()) return session.error();
     auto user = browser.ActiveUser(session->userid, api_code::kNotStaff);
     if (!user.ok()) return user.error();
+    if (Status policy = browser.CheckAppPolicy(
+            request, *session, **user, kAppCode, BackUrl(request, !require_role),
+            /*check_second_factor=*/require_role, /*check_authlevel=*/true,
+            api_code::kNotLoggedIn, api_code::kNotStaff, step_up);
+        !policy.ok()) {
+      return policy.error();
+    }
     auto roles = services.sso.directory.UserRoles(session->userid, kAppCode);
     if (!roles.ok()) return roles.error();
     if (require_role && roles->empty())
@@ -208,16 +226,14 @@ struct ApprovalApi::Impl {
       case Access::kStaff:
       case Access::kApplicant: {
         const bool applicant = route.access == Access::kApplicant;
-        auto actor = Staff(request, &call.csrf, !applicant);
+        std::string step_up;
+        auto actor = Staff(request, &call.csrf, !applicant, &step_up);
         if (!actor.ok()) {
           if (actor.error().code == api_code::kNotLoggedIn) {
-            // Back to the app the caller came from: the workbench or the hall.
-            const std::string& back =
-                applicant ? services.settings.hall_path : services.settings.context_path;
             webapi::WriteError(
                 response, 401, api_code::kNotLoggedIn, actor.error().message,
-                browser.LoginUrl(request,
-                                 sso::PublicBase(services.sso.settings, request) + back + "/"));
+                step_up.empty() ? browser.LoginUrl(request, BackUrl(request, applicant))
+                                : step_up);
             return;
           }
           WriteError(response, actor.error());

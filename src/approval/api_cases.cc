@@ -63,7 +63,7 @@ Result<codec::Value> RegisterCase(const Services& s, Call& call) {
   auto parsed = ApplicantFromJson(*applicant);
   if (!parsed.ok()) return parsed.error();
   registration.applicant = std::move(*parsed);
-  auto materials = MaterialsFromJson(s, call.body.Find("materials"));
+  auto materials = MaterialsFromJson(s, call.actor, call.body.Find("materials"));
   if (!materials.ok()) return materials.error();
   registration.materials = std::move(*materials);
   auto note = TextMember(call.body, "note");
@@ -329,7 +329,7 @@ Result<codec::Value> Act(const Services& s, Call& call) {
   auto attachments = TextListMember(call.body, "attachments");
   if (!attachments.ok()) return attachments.error();
   for (const std::string& sha : *attachments) {
-    if (!s.files.Stat(sha).ok()) return Error{code::kBadMaterial, "附件文件不存在：" + sha};
+    TB_RETURN_IF_ERROR(RequireReferableFile(s, call.actor, sha, "附件文件"));
   }
   command.attachments = std::move(*attachments);
   auto missing = TextListMember(call.body, "missing_materials");
@@ -349,7 +349,7 @@ Result<codec::Value> Act(const Services& s, Call& call) {
   if (command.action == Action::kTransfer && !command.to_user.empty()) {
     TB_RETURN_IF_ERROR(CheckTransferTarget(s, call, command.to_user));
   }
-  auto materials = MaterialsFromJson(s, call.body.Find("materials"));
+  auto materials = MaterialsFromJson(s, call.actor, call.body.Find("materials"));
   if (!materials.ok()) return materials.error();
   command.materials = std::move(*materials);
   auto acted = s.engine.Act(call.actor, call.args[0], command);

@@ -138,7 +138,14 @@ Result<Matter> MatterFromJson(const codec::Value& v);
 Result<Applicant> ApplicantFromJson(const codec::Value& v);
 // Electronic materials must name a stored file; media type and size are taken
 // from the file store, never from the client.
-Result<std::vector<CaseMaterial>> MaterialsFromJson(const Services& s, const codec::Value* v);
+// Each electronic material's file must be one `actor` may reference
+// (CaseEngine::MayReferenceFile); absent and not-theirs answer alike.
+Result<std::vector<CaseMaterial>> MaterialsFromJson(const Services& s, const Actor& actor,
+                                                    const codec::Value* v);
+// kBadMaterial "<what>不存在：<sha>" unless `actor` may reference the stored
+// file `sha256` — the same answer for an absent file and another's.
+Status RequireReferableFile(const Services& s, const Actor& actor, std::string_view sha256,
+                            std::string_view what);
 codec::Value StringsJson(const std::vector<std::string>& items);
 std::string FormatTime(int64_t at_ms);  // "2026-10-01 09:30:00" CST; "" for 0
 

@@ -383,7 +383,18 @@ Result<Applicant> ApplicantFromJson(const codec::Value& v) {
   return a;
 }
 
-Result<std::vector<CaseMaterial>> MaterialsFromJson(const Services& s, const codec::Value* v) {
+Status RequireReferableFile(const Services& s, const Actor& actor, std::string_view sha256,
+                            std::string_view what) {
+  auto may = s.engine.MayReferenceFile(actor, sha256);
+  if (!may.ok()) return may.error();
+  if (!*may || !s.files.Stat(sha256).ok()) {
+    return Error{code::kBadMaterial, std::string(what) + "不存在：" + std::string(sha256)};
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<CaseMaterial>> MaterialsFromJson(const Services& s, const Actor& actor,
+                                                    const codec::Value* v) {
   std::vector<CaseMaterial> out;
   if (v == nullptr || v->IsNull()) return out;
   if (!v->IsArray()) return Error{code::kBadMaterial, "materials 应为数组"};
@@ -402,10 +413,10 @@ Result<std::vector<CaseMaterial>> MaterialsFromJson(const Services& s, const cod
     TB_RETURN_IF_ERROR(Assign(m.sha256, TextMember(item, "sha256")));
     if (m.form == MaterialForm::kElectronic || !m.sha256.empty()) {
       if (m.sha256.empty()) return Error{code::kBadMaterial, "电子材料须先上传文件（sha256）"};
+      const std::string what = "材料「" + m.name + "」的文件";
+      TB_RETURN_IF_ERROR(RequireReferableFile(s, actor, m.sha256, what));
       auto stored = s.files.Stat(m.sha256);
-      if (!stored.ok()) {
-        return Error{code::kBadMaterial, "材料「" + m.name + "」的文件不存在：" + m.sha256};
-      }
+      if (!stored.ok()) return Error{code::kBadMaterial, what + "不存在：" + m.sha256};
       m.form = MaterialForm::kElectronic;
       m.media_type = stored->media_type;
       m.size = stored->size;

@@ -425,9 +425,15 @@ Status CalendarStore::Remove(std::string_view division, Day day) {
   });
 }
 
-Result<std::vector<std::string>> CalendarStore::ImportCsv(std::istream& csv) {
+Result<std::vector<std::string>> CalendarStore::ImportCsv(
+    std::istream& csv, const std::function<Status(std::string_view division)>& may_edit) {
   Result<std::vector<CalendarEntry>> entries = ParseImport(csv);
   if (!entries.ok()) return std::move(entries).error();
+  if (may_edit) {
+    std::set<std::string> divisions;
+    for (const CalendarEntry& entry : *entries) divisions.insert(entry.division);
+    for (const std::string& division : divisions) TB_RETURN_IF_ERROR(may_edit(division));
+  }
   Status written = store_.WithTransaction([&](soci::session& sql) -> Status {
     for (const CalendarEntry& entry : *entries) Upsert(sql, entry);
     return Status::Ok();

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <istream>
 #include <ostream>
 #include <set>
@@ -101,7 +102,11 @@ class CalendarStore {
   // their running cases' deadlines.
   // The rows are upserts (entries of other days stay); a row naming a day twice
   // for one division is an error, as is anything malformed: the message names its line.
-  Result<std::vector<std::string>> ImportCsv(std::istream& csv);
+  // `may_edit`, when given, is asked of every division touched before anything
+  // is written; an error refuses the whole import.
+  Result<std::vector<std::string>> ImportCsv(
+      std::istream& csv,
+      const std::function<Status(std::string_view division)>& may_edit = nullptr);
   // The division's own entries, in the format ImportCsv reads.
   Status ExportCsv(std::string_view division, std::ostream& out);
 

@@ -867,8 +867,26 @@ Result<bool> CaseEngine::StaffMayReadFile(const Actor& actor, std::string_view s
   });
 }
 
+Result<bool> CaseEngine::MayReferenceFile(const Actor& actor, std::string_view sha256) {
+  if (actor.userid.empty()) return false;
+  if (actor.kind == Actor::Kind::kStaff) return StaffMayReadFile(actor, sha256);
+  if (actor.kind != Actor::Kind::kApplicant) return false;
+  std::string sha(sha256);
+  auto uploaded = impl_->store.WithSession([&](soci::session& sql) -> Result<bool> {
+    long long n = 0;
+    sql << "SELECT COUNT(*) FROM approval_uploads WHERE sha256 = :s AND userid = :u",
+        soci::use(sha), soci::use(actor.userid), soci::into(n);
+    return n > 0;
+  });
+  if (!uploaded.ok() || *uploaded) return uploaded;
+  return ApplicantHasFile(actor.userid, sha256);
+}
+
 Status CaseEngine::RecordUpload(const Actor& actor, std::string_view sha256) {
-  if (actor.kind != Actor::Kind::kStaff || actor.userid.empty()) return Status::Ok();
+  if ((actor.kind != Actor::Kind::kStaff && actor.kind != Actor::Kind::kApplicant) ||
+      actor.userid.empty()) {
+    return Status::Ok();
+  }
   std::string sha(sha256);
   const long long now = impl_->clock.NowMillis();
   return impl_->store.WithTransaction([&](soci::session& sql) -> Status {

@@ -162,9 +162,15 @@ class CaseEngine {
   // step waits in), a file the actor uploaded (RecordUpload), or any file for
   // a 监察 (supervise) holder.
   Result<bool> StaffMayReadFile(const Actor& actor, std::string_view sha256);
-  // Notes that a staff actor uploaded `sha256` (once per user and file), so
-  // they can open it before any case refers to it. Others' rights are unchanged.
+  // Notes that a staff actor or an applicant uploaded `sha256` (once per user
+  // and file), so they can open and reference it before any case refers to it.
+  // Others' rights are unchanged.
   Status RecordUpload(const Actor& actor, std::string_view sha256);
+  // Whether `actor` may name the stored file `sha256` in what it writes (a
+  // material, a step attachment, a matter's template): staff — a file they
+  // may read (StaffMayReadFile); an applicant — one they uploaded or a
+  // material of their own online case. Knowing a digest is not enough.
+  Result<bool> MayReferenceFile(const Actor& actor, std::string_view sha256);
 
   // A department system's own case (the hall interface, stages in): upserts a
   // read-only case keyed by SBLSH (reported = true) and applies the records in

@@ -220,8 +220,16 @@ Result<Case> CaseEngine::Report(const Actor& system, const std::vector<StageReco
     if (r.Field("SBLSH") != number) {
       return Error::InvalidArgument("一次报送只能是同一办件（SBLSH）的环节数据");
     }
-    if (r.stage == "SPSHENQIN" && application_code.empty()) {
-      application_code = std::string(r.Field("SXBM"));
+    if (r.stage == "SPSHENQIN") {
+      // The case number begins with its matter's implement code, and the
+      // caller's scope was checked on that prefix: SXBM may not name another.
+      std::string_view sxbm = r.Field("SXBM");
+      if (number.size() < kImplementCodeLength ||
+          sxbm != std::string_view(number).substr(0, kImplementCodeLength)) {
+        return Error::InvalidArgument("申请环节的事项编码（SXBM）须为办件编号（SBLSH）的前 " +
+                                      std::to_string(kImplementCodeLength) + " 位");
+      }
+      if (application_code.empty()) application_code = std::string(sxbm);
     }
   }
   // The matter of a new case is its latest version, read before the transaction.

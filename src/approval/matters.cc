@@ -885,7 +885,8 @@ struct MatterCatalogue::Impl {
   // All rows or none: every row is parsed and checked before the one
   // transaction that saves them.
   Result<int64_t> ImportRows(const std::vector<std::string>& header,
-                             const std::vector<TableRow>& rows) {
+                             const std::vector<TableRow>& rows,
+                             const MatterCatalogue::ImportCheck& check) {
     auto index = ReadHeader(header);
     if (!index.ok()) return std::move(index).error();
     std::vector<Matter> matters;
@@ -903,6 +904,14 @@ struct MatterCatalogue::Impl {
       if (!added) {
         return CellError(row.line, "implement_code",
                          m->implement_code + " repeats line " + std::to_string(it->second));
+      }
+      if (check) {
+        if (Status allowed = check(*m); !allowed.ok()) {
+          Error e = allowed.error();
+          e.message = "第 " + std::to_string(row.line) + " 行（" + m->implement_code + "）：" +
+                      e.message;
+          return e;
+        }
       }
       matters.push_back(std::move(*m));
     }
@@ -1086,7 +1095,7 @@ Result<bool> MatterCatalogue::IsEnabledTemplate(std::string_view sha256) {
   });
 }
 
-Result<int64_t> MatterCatalogue::ImportCsv(std::istream& in) {
+Result<int64_t> MatterCatalogue::ImportCsv(std::istream& in, const ImportCheck& check) {
   codec::CsvReader reader(in);
   std::vector<std::string> header;
   auto got = reader.Next(&header);
@@ -1102,7 +1111,7 @@ Result<int64_t> MatterCatalogue::ImportCsv(std::istream& in) {
     row.line = reader.record_line();
     rows.push_back(std::move(row));
   }
-  return impl_->ImportRows(header, rows);
+  return impl_->ImportRows(header, rows, check);
 }
 
 Status MatterCatalogue::ExportCsv(std::ostream& out) {
@@ -1119,7 +1128,8 @@ Status MatterCatalogue::ExportCsv(std::ostream& out) {
   return Status::Ok();
 }
 
-Result<int64_t> MatterCatalogue::ImportXlsx(std::string_view bytes) {
+Result<int64_t> MatterCatalogue::ImportXlsx(std::string_view bytes,
+                                            const ImportCheck& check) {
   auto sheets = codec::ReadXlsx(bytes);
   if (!sheets.ok()) return std::move(sheets).error();
   if (sheets->empty() || sheets->front().rows.empty()) {
@@ -1139,7 +1149,7 @@ Result<int64_t> MatterCatalogue::ImportXlsx(std::string_view bytes) {
     }
     rows.push_back(std::move(row));
   }
-  return impl_->ImportRows(header, rows);
+  return impl_->ImportRows(header, rows, check);
 }
 
 Result<std::string> MatterCatalogue::ExportXlsx() {

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <istream>
 #include <memory>
 #include <ostream>
@@ -66,12 +67,16 @@ class MatterCatalogue {
   // Latest versions, by implement code.
   Result<std::vector<Matter>> List(const MatterFilter& filter, int64_t* total = nullptr);
 
+  // Asked of every parsed row before anything is saved (the caller's rights
+  // over the row); an error refuses the whole import, its message prefixed
+  // with the row's line and implement code.
+  using ImportCheck = std::function<Status(const Matter& row)>;
   // CSV: one row per matter; materials and steps in JSON-valued columns
   // (docs/approval-matters.md). All rows or none; returns how many saved.
-  Result<int64_t> ImportCsv(std::istream& in);
+  Result<int64_t> ImportCsv(std::istream& in, const ImportCheck& check = nullptr);
   Status ExportCsv(std::ostream& out);
   // The same table as an .xlsx workbook.
-  Result<int64_t> ImportXlsx(std::string_view bytes);
+  Result<int64_t> ImportXlsx(std::string_view bytes, const ImportCheck& check = nullptr);
   Result<std::string> ExportXlsx();
 
  private:

@@ -118,11 +118,28 @@ struct CatalogueApi::Impl {
 
   std::string ApiPrefix() const { return services.settings.context_path + "/api/"; }
 
-  Result<Caller> SessionUser(const http::Request& request, std::string* csrf) {
+  std::string BackUrl(const http::Request& request) const {
+    std::string base = services.settings.public_url.empty()
+                           ? sso::PublicBase(services.sso.settings, request)
+                           : services.settings.public_url;
+    return base + services.settings.context_path + "/";
+  }
+
+  // The catalogue app's sign-on policy holds as on the login page: its
+  // min_authlevel and second factor (kNotLoggedIn and *step_up when missing).
+  Result<Caller> SessionUser(const http::Request& request, std::string* csrf,
+                             std::string* step_up = nullptr) {
     auto session = browser.Resume(request, api_code::kNotLoggedIn);
     if (!session.ok()) return session.error();
     auto user = browser.ActiveUser(session->userid, api_code::kNoRole);
     if (!user.ok()) return user.error();
+    if (Status policy = browser.CheckAppPolicy(
+            request, *session, **user, kAppCode, BackUrl(request),
+            /*check_second_factor=*/true, /*check_authlevel=*/true, api_code::kNotLoggedIn,
+            api_code::kNoRole, step_up);
+        !policy.ok()) {
+      return policy.error();
+    }
     Caller c;
     c.kind = Caller::Kind::kStaff;
     c.userid = (*user)->userid;
@@ -235,15 +252,13 @@ struct CatalogueApi::Impl {
            const http::Request& request, http::Response& response) {
     Call call{request, response, Caller{}, std::move(args), nullptr, false, {}};
     if (route.access == Access::kStaff) {
-      auto caller = SessionUser(request, &call.csrf);
+      std::string step_up;
+      auto caller = SessionUser(request, &call.csrf, &step_up);
       if (!caller.ok()) {
         if (caller.error().code == api_code::kNotLoggedIn) {
-          std::string base = services.settings.public_url.empty()
-                                 ? sso::PublicBase(services.sso.settings, request)
-                                 : services.settings.public_url;
-          std::string back = base + services.settings.context_path + "/";
           webapi::WriteError(response, 401, api_code::kNotLoggedIn, caller.error().message,
-                             browser.LoginUrl(request, back));
+                             step_up.empty() ? browser.LoginUrl(request, BackUrl(request))
+                                             : step_up);
           return;
         }
         WriteError(response, caller.error());

@@ -151,11 +151,21 @@ struct PaymentApi::Impl {
 
   // A user of the SSO session: staff need a role of the payment app; a payer
   // any active user.
-  Result<Caller> SessionUser(const http::Request& request, bool staff, std::string* csrf) {
+  // The payment app's sign-on policy holds as on the login page (min_authlevel;
+  // for staff its second factor: kNotLoggedIn and *step_up when missing).
+  Result<Caller> SessionUser(const http::Request& request, bool staff, std::string* csrf,
+                             std::string* step_up) {
     auto session = browser.Resume(request, api_code::kNotLoggedIn);
     if (!session.ok()) return session.error();
     auto user = browser.ActiveUser(session->userid, api_code::kNotStaff);
     if (!user.ok()) return user.error();
+    if (Status policy = browser.CheckAppPolicy(
+            request, *session, **user, kAppCode, ExternalUrl(services, request, "/"),
+            /*check_second_factor=*/staff, /*check_authlevel=*/true, api_code::kNotLoggedIn,
+            api_code::kNotStaff, step_up);
+        !policy.ok()) {
+      return policy.error();
+    }
     Caller c;
     c.kind = staff ? Caller::Kind::kStaff : Caller::Kind::kPayer;
     c.userid = (*user)->userid;
@@ -218,11 +228,14 @@ struct PaymentApi::Impl {
     switch (route.access) {
       case Access::kStaff:
       case Access::kPayer: {
-        auto caller = SessionUser(request, route.access == Access::kStaff, &call.csrf);
+        std::string step_up;
+        auto caller = SessionUser(request, route.access == Access::kStaff, &call.csrf, &step_up);
         if (!caller.ok()) {
           if (caller.error().code == api_code::kNotLoggedIn) {
-            webapi::WriteError(response, 401, api_code::kNotLoggedIn, caller.error().message,
-                               browser.LoginUrl(request, ExternalUrl(services, request, "/")));
+            webapi::WriteError(
+                response, 401, api_code::kNotLoggedIn, caller.error().message,
+                step_up.empty() ? browser.LoginUrl(request, ExternalUrl(services, request, "/"))
+                                : step_up);
             return;
           }
           WriteError(response, caller.error());

@@ -4,6 +4,9 @@
 
 #include "crypto/digest.h"
 #include "crypto/encoding.h"
+#include "http/url.h"
+#include "sso/citizen.h"
+#include "sso/second_factors.h"
 
 namespace tongban::webapi {
 
@@ -64,6 +67,36 @@ Result<std::shared_ptr<const directory::User>> BrowserGate::ActiveUser(std::stri
 std::string BrowserGate::LoginUrl(const http::Request& request,
                                   std::string_view return_url) const {
   return login_pages_.LoginUrl(request, return_url, false);
+}
+
+Status BrowserGate::CheckAppPolicy(const http::Request& request, const sso::Session& session,
+                                   const directory::User& user, std::string_view servicecode,
+                                   std::string_view return_url, bool check_second_factor,
+                                   bool check_authlevel, int not_logged_in, int refused,
+                                   std::string* step_up_url) const {
+  if (check_second_factor && sso_.second_factors != nullptr && !session.HasSecondFactor()) {
+    auto need = sso_.second_factors->Required(sso_.directory, session.userid, servicecode);
+    if (!need.ok()) return need.error();
+    if (*need) {
+      // No servicecode in the URL: the login page would then send the browser
+      // to the app's ticket callback, not back to `return_url`; mfa=1 asks for
+      // the factor whatever the app.
+      std::string login = login_pages_.LoginUrl(request, return_url, /*force=*/true);
+      login = http::AppendQuery(login, "mfa", "1");
+      if (step_up_url != nullptr) *step_up_url = std::move(login);
+      return Error{not_logged_in, "该系统需要双因素认证，请重新登录并完成验证"};
+    }
+  }
+  if (check_authlevel) {
+    auto app = sso_.directory.CachedApp(servicecode);
+    if (!app.ok() && app.error().code != errc::kNotFound) return app.error();
+    if (app.ok()) {
+      if (std::string shortfall = sso::AuthLevelShortfall(user, **app); !shortfall.empty()) {
+        return Error{refused, std::move(shortfall)};
+      }
+    }
+  }
+  return Status::Ok();
 }
 
 std::vector<std::string> UserOrgs(const directory::User& user) {

@@ -40,6 +40,19 @@ class BrowserGate {
   // Where a browser logs in and comes back to `return_url`.
   std::string LoginUrl(const http::Request& request, std::string_view return_url) const;
 
+  // What the login page demands before it opens the app `servicecode`, asked
+  // of an API's session too (a session from a plain login, or from before the
+  // policy, must not reach the app's API): a second factor when
+  // SecondFactors::Required says so and the session has none —
+  // Error{not_logged_in, …} with *step_up_url set to a renew=true&mfa=1 login
+  // coming back to `return_url` — and, when `check_authlevel`, the
+  // app's min_authlevel — Error{refused, the shortfall}. Unknown app: no policy.
+  Status CheckAppPolicy(const http::Request& request, const sso::Session& session,
+                        const directory::User& user, std::string_view servicecode,
+                        std::string_view return_url, bool check_second_factor,
+                        bool check_authlevel, int not_logged_in, int refused,
+                        std::string* step_up_url) const;
+
   sso::SessionStore& sessions() { return sessions_; }
 
  private:

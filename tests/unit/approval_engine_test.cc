@@ -929,6 +929,23 @@ TEST_P(ApprovalEngine, ADepartmentsReportedCaseIsReadOnlyWithLights) {
   EXPECT_EQ(Actions(sblsh).size(), 4u);
 }
 
+// The signed API checks the caller's scope on the SBLSH's matter prefix; a
+// new case's matter is read from SXBM, so the two must agree.
+TEST_P(ApprovalEngine, AReportedApplicationsSxbmMustBeItsNumbersMatter) {
+  Actor system;
+  system.kind = Actor::Kind::kSystem;
+  system.system = "dept-planning";
+  const std::string other = std::string(kUscc) + "3" + "000117009999";
+  const std::string sblsh = other + "202603010001";
+  auto smuggled = engine_->Report(
+      system, {Record("SPSHENQIN", {{"SBLSH", sblsh}, {"SXBM", kCode}, {"SXMC", "许可"},
+                                    {"SQRLX", "1"}, {"SQRMC", "王五"}, {"SQRZJHM", kPersonId},
+                                    {"SBSJ", "2026-03-02 08:30:00"}})});
+  ASSERT_FALSE(smuggled.ok());
+  EXPECT_EQ(smuggled.error().code, errc::kInvalidArgument);
+  EXPECT_NE(smuggled.error().message.find("SXBM"), std::string::npos);
+}
+
 TEST_P(ApprovalEngine, AFreshEngineLoadsMattersAndCalendarsItHasNotSeen) {
   std::string number = MustRegister().case_.number;
   engine_ = MakeEngine();  // empty caches, as after a restart
