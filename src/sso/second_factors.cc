@@ -174,6 +174,11 @@ Result<TotpEnrolment> SecondFactors::BeginTotp(std::string_view userid,
 Result<std::vector<std::string>> SecondFactors::ConfirmTotp(std::string_view userid,
                                                             std::string_view code,
                                                             std::string_view enrolment) {
+  // After the change commits (the return value is made first): no stale answer here.
+  struct ForgetOnExit {
+    SecondFactors* factors;
+    ~ForgetOnExit() { factors->ForgetRecent(); }
+  } forget{this};
   TB_RETURN_IF_ERROR(CheckThrottle(userid));
   const std::string id(userid);
   const long long now = clock_.NowMillis();
@@ -292,6 +297,11 @@ Result<FactorUsed> SecondFactors::Verify(std::string_view userid, std::string_vi
 }
 
 Result<bool> SecondFactors::Reset(std::string_view userid) {
+  // After the change commits (the return value is made first): no stale answer here.
+  struct ForgetOnExit {
+    SecondFactors* factors;
+    ~ForgetOnExit() { factors->ForgetRecent(); }
+  } forget{this};
   const std::string id(userid);
   return sql_.WithTransaction([&](soci::session& sql) -> Result<bool> {
     soci::statement a = (sql.prepare << "DELETE FROM sso_mfa_totp WHERE userid = :u",
@@ -315,6 +325,11 @@ Result<bool> SecondFactors::AppRequires(std::string_view servicecode) {
 }
 
 Status SecondFactors::SetAppRequires(std::string_view servicecode, bool required) {
+  // After the change commits (the return value is made first): no stale answer here.
+  struct ForgetOnExit {
+    SecondFactors* factors;
+    ~ForgetOnExit() { factors->ForgetRecent(); }
+  } forget{this};
   const std::string code(servicecode);
   const long long now = clock_.NowMillis();
   const int flag = required ? 1 : 0;
@@ -337,6 +352,31 @@ Result<std::vector<std::string>> SecondFactors::RequiringApps() {
     for (const std::string& code : rows) codes.push_back(code);
     return codes;
   });
+}
+
+Result<bool> SecondFactors::RequiredRecently(directory::Directory& directory,
+                                             std::string_view userid,
+                                             std::string_view servicecode) {
+  std::string key(userid);
+  key.push_back('/');
+  key.append(servicecode);
+  const int64_t now = clock_.NowMillis();
+  {
+    std::lock_guard lock(recent_mu_);
+    auto it = recent_.find(key);
+    if (it != recent_.end() && now < it->second.until_ms) return it->second.required;
+  }
+  auto required = Required(directory, userid, servicecode);
+  if (!required.ok()) return required;
+  std::lock_guard lock(recent_mu_);
+  if (recent_.size() >= 100'000) recent_.clear();  // bounded; refilled as asked
+  recent_[std::move(key)] = Recent{*required, now + kRecentTtlMs};
+  return required;
+}
+
+void SecondFactors::ForgetRecent() {
+  std::lock_guard lock(recent_mu_);
+  recent_.clear();
 }
 
 Result<bool> SecondFactors::Required(directory::Directory& directory, std::string_view userid,

@@ -75,7 +75,7 @@ Status BrowserGate::CheckAppPolicy(const http::Request& request, const sso::Sess
                                    bool check_authlevel, int not_logged_in, int refused,
                                    std::string* step_up_url) const {
   if (check_second_factor && sso_.second_factors != nullptr && !session.HasSecondFactor()) {
-    auto need = sso_.second_factors->Required(sso_.directory, session.userid, servicecode);
+    auto need = sso_.second_factors->RequiredRecently(sso_.directory, session.userid, servicecode);
     if (!need.ok()) return need.error();
     if (*need) {
       // No servicecode in the URL: the login page would then send the browser
