@@ -110,15 +110,20 @@ class ExchangeHallTest(unittest.TestCase):
         wait_for("the second case's row", lambda: self.stage_rows(second))
         self.assertEqual(self.stage_rows(number), got)
 
-    def test_department_rows_become_reported_cases(self):
+    def add_department_node(self, dept_code, dept_name, file_name):
+        """Registers a department's front-end node (SQLite) as the platform admin; its path."""
         admin_out = "\n".join(self.server.stdout_lines)
         login, password = re.search(r"admin user:\s+(\S+) / (\S+)", admin_out).groups()
         admin = Client(self.server.base_url,
                        browser_login(self.server.base_url, login, password),
                        "/exchange/api/")
-        dept_db = os.path.join(self.server.data_dir, "dept-hall.db")
-        admin.ok("POST", "nodes", {"division": "510100", "dept_code": DEPT_USCC,
-                                   "dept_name": "成都市某局", "url": "sqlite://" + dept_db})
+        path = os.path.join(self.server.data_dir, file_name)
+        admin.ok("POST", "nodes", {"division": "510100", "dept_code": dept_code,
+                                   "dept_name": dept_name, "url": "sqlite://" + path})
+        return path
+
+    def test_department_rows_become_reported_cases(self):
+        dept_db = self.add_department_node(DEPT_USCC, "成都市某局", "dept-hall.db")
         # tongban defines the hall table on the department's node on its next pass.
         wait_for("the hall table on the department's node",
                  lambda: rows(dept_db, "SELECT COUNT(*) FROM hall_in") != [])
@@ -155,14 +160,7 @@ class ExchangeHallTest(unittest.TestCase):
 
     def test_a_node_reports_only_for_its_own_org(self):
         # The other department's node is bound to org 009; the demo matter is org 001's.
-        admin_out = "\n".join(self.server.stdout_lines)
-        login, password = re.search(r"admin user:\s+(\S+) / (\S+)", admin_out).groups()
-        admin = Client(self.server.base_url,
-                       browser_login(self.server.base_url, login, password),
-                       "/exchange/api/")
-        other_db = os.path.join(self.server.data_dir, "other-hall.db")
-        admin.ok("POST", "nodes", {"division": "510100", "dept_code": OTHER_USCC,
-                                   "dept_name": "成都市另一局", "url": "sqlite://" + other_db})
+        other_db = self.add_department_node(OTHER_USCC, "成都市另一局", "other-hall.db")
         wait_for("the hall table on the other department's node",
                  lambda: rows(other_db, "SELECT COUNT(*) FROM hall_in") != [])
         number = self.matter + "20240321" + "0001"
