@@ -7,7 +7,8 @@
 #   bench/tickets.sh [build-dir]
 # Environment: DURATION (10s), CONNECTIONS (64), SERVER_THREADS (1),
 # DELAY_MS (0.5), ROUND_TRIP_CALLS (50), STORES ("memory redis redis-delay"),
-# PERF_ROW (a row's name: perf record of the server during it, to PERF_OUT).
+# PERF_ROW (a row's name: perf record of the server during it, to PERF_OUT),
+# COMMANDSTATS=1 (Redis's time per command after the redis rows).
 # Needs wrk, redis-server, python3 with requests.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -168,6 +169,9 @@ for store in ${STORES:-memory redis redis-delay}; do
   if [ "$store" = redis ]; then
     echo "-- Redis round trips per call (MONITOR; commands a script runs are not round trips)"
     $py "$here/round_trips.py" "$url" "$redis_port" "${ROUND_TRIP_CALLS:-50}"
+    if [ -n "${COMMANDSTATS:-}" ]; then  # where Redis's own time went, by command
+      redis-cli -p "$redis_port" info commandstats | grep -E '^cmdstat_(evalsha|set|get|getdel|sadd)'
+    fi
   fi
   stop
   # The pipeline's own count, logged when the server stops: calls per write and per read.
