@@ -3,7 +3,7 @@
 tongban (pinned to one core with taskset when there are two or more), takes the
 demo unit's linked app, pre-signs N Create_AppPay_Info calls (XML, unique
 notice numbers and nonces, replay protection on), replays them with wrk
-(bench/wrk/payment_direct.lua, on another core) and prints the rate and the
+(bench/wrk/replay_signed.lua, on another core) and prints the rate and the
 count of replies that were not CODE 00. Target of issue 18: >= 5,000/s on one
 core. The server's CPU per request (utime + stime of its process over the run,
 from /proc, divided by the replies wrk counted) is printed too: on a shared,
@@ -96,7 +96,8 @@ def main():
                                          server.base_url + "/livez"],
                               capture_output=True, text=True, timeout=60).stdout
         base_rate = float(re.search(r"Requests/sec:\s+([0-9.]+)", base).group(1))
-        env = dict(os.environ, WRK_REQUESTS=requests_file, WRK_THREADS="1")
+        env = dict(os.environ, WRK_REQUESTS=requests_file, WRK_THREADS="1",
+                   WRK_CONTENT_TYPE='text/xml; charset=utf-8', WRK_OK='CODE="00"')
         cpu_before = server_cpu_s(server.proc.pid)
         load_before = os.getloadavg()[0]
         started = time.monotonic()
@@ -108,7 +109,7 @@ def main():
                 if os.environ.get("PERF_OUT") else None)
         out = subprocess.run(pin_wrk + ["wrk", "-t1", "-c%d" % args.connections,
                                         "-d" + args.duration, "--latency", "-s",
-                                        os.path.join(HERE, "wrk", "payment_direct.lua"),
+                                        os.path.join(HERE, "wrk", "replay_signed.lua"),
                                         server.base_url], env=env, capture_output=True,
                              text=True, timeout=600)
         cpu = server_cpu_s(server.proc.pid) - cpu_before

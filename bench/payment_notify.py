@@ -5,7 +5,7 @@ tongban pinned to one core, N notices created by the demo clerk and an order
 placed for each through the public pay call (the channel records it), then N
 distinct signed "paid" notifications (the sandbox protocol: order_no,
 channel_serial, amount_fen, paid_at, status, HMAC-SHA256 sign) replayed with
-wrk (bench/wrk/payment_notify.lua, on another core). Each one verifies the
+wrk (bench/wrk/replay_signed.lua, on another core). Each one verifies the
 signature, checks the order and amount, records the payment, marks the notice
 paid and queues the unit's GetPay_Info, in one transaction (delivered to a
 listening unit endpoint beside the run, as in production). Prints req/s,
@@ -95,7 +95,8 @@ def main():
                                          server.base_url + "/livez"],
                               capture_output=True, text=True, timeout=60).stdout
         base_rate = float(re.search(r"Requests/sec:\s+([0-9.]+)", base).group(1))
-        env = dict(os.environ, WRK_REQUESTS=requests_file, WRK_THREADS="1")
+        env = dict(os.environ, WRK_REQUESTS=requests_file, WRK_THREADS="1",
+                   WRK_CONTENT_TYPE='application/x-www-form-urlencoded', WRK_OK='success')
         cpu_before = server_cpu_s(server.proc.pid)
         load_before = os.getloadavg()[0]
         perf = (subprocess.Popen(["perf", "record", "-e", "cpu-clock", "-g", "-p",
@@ -104,7 +105,7 @@ def main():
                 if os.environ.get("PERF_OUT") else None)
         out = subprocess.run(pin_wrk + ["wrk", "-t1", "-c%d" % args.connections, "-d" + args.duration,
                                         "--latency", "-s",
-                                        os.path.join(HERE, "wrk", "payment_notify.lua"),
+                                        os.path.join(HERE, "wrk", "replay_signed.lua"),
                                         server.base_url], env=env, capture_output=True,
                              text=True, timeout=600)
         cpu = server_cpu_s(server.proc.pid) - cpu_before

@@ -1,8 +1,12 @@
--- wrk load script for the payment channel's asynchronous notifications:
--- replays signed sandbox notifications (one per order, made by
--- bench/payment_notify.py) from the file named by WRK_REQUESTS, one
--- "<path>\t<form body>" per line. Counts replies that are not 200 "success".
+-- wrk load script that replays pre-signed calls, each once, from the file named
+-- by WRK_REQUESTS: one "<path?query>\t<body>" per line, POSTed with the
+-- Content-Type WRK_CONTENT_TYPE, each thread taking every n-th line (WRK_THREADS).
+-- Counts replies that are not 200 or lack WRK_OK (a substring of the body).
+-- Used by bench/payment_direct.py (Create_AppPay_Info, CODE="00") and
+-- bench/payment_notify.py (channel notifications, "success").
 local file = os.getenv("WRK_REQUESTS")
+local content_type = os.getenv("WRK_CONTENT_TYPE") or "application/json"
+local ok_text = os.getenv("WRK_OK") or ""
 local counter = 1
 local threads = {}
 
@@ -21,7 +25,7 @@ function init(args)
     if (n - 1) % total == id - 1 then
       local tab = line:find("\t", 1, true)
       table.insert(requests, wrk.format("POST", line:sub(1, tab - 1),
-        {["Content-Type"] = "application/x-www-form-urlencoded"}, line:sub(tab + 1)))
+        {["Content-Type"] = content_type}, line:sub(tab + 1)))
     end
   end
   next_request = 1
@@ -30,7 +34,8 @@ end
 function request()
   local r = requests[next_request]
   if r == nil then
-    -- Out of notifications: a repeat is answered cheaply and would flatter the rate.
+    -- Out of pre-signed calls: a repeat (refused as a replay, or answered
+    -- cheaply) would skew the rate.
     wrk.thread:stop()
     return requests[1]
   end
@@ -39,7 +44,7 @@ function request()
 end
 
 function response(status, headers, body)
-  if status ~= 200 or body ~= "success" then
+  if status ~= 200 or not body:find(ok_text, 1, true) then
     failures = failures + 1
   end
 end
@@ -47,6 +52,6 @@ end
 function done(summary, latency, requests)
   local failed = 0
   for _, t in ipairs(threads) do failed = failed + t:get("failures") end
-  io.write(string.format("payment notify: %d requests, %d not success\n",
-                         summary.requests, failed))
+  io.write(string.format("replayed: %d requests, %d not ok (%s)\n",
+                         summary.requests, failed, ok_text))
 end
