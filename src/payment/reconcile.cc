@@ -50,6 +50,40 @@ CREATE TABLE payment_reconcile_items (
 CREATE INDEX payment_reconcile_items_by_run ON payment_reconcile_items (run_id, outcome, id);
 )sql";
 
+// Version 2 of the runs table, for databases that applied the version 1
+// released before the column was renamed (it was called "lines" then). The
+// table is rebuilt and its rows copied by position (SELECT *), which reads the
+// column under either name, so the same script serves an old database and one
+// that was created with line_count. MySQL never ran the old version (LINES is
+// reserved there), but runs this one too.
+constexpr const char* kRunsV2 = R"sql(
+CREATE TABLE payment_reconcile_runs_v2 (
+  id {ID},
+  channel {KEY} NOT NULL,
+  day {KEY} NOT NULL,
+  started_at BIGINT NOT NULL,
+  finished_at BIGINT NOT NULL,
+  line_count BIGINT NOT NULL,
+  bad_lines BIGINT NOT NULL,
+  matched BIGINT NOT NULL,
+  missing_local BIGINT NOT NULL,
+  missing_channel BIGINT NOT NULL,
+  amount_mismatch BIGINT NOT NULL,
+  status_mismatch BIGINT NOT NULL,
+  bad_sample {TEXT}
+){END};
+INSERT INTO payment_reconcile_runs_v2 SELECT * FROM payment_reconcile_runs;
+DROP TABLE payment_reconcile_runs;
+ALTER TABLE payment_reconcile_runs_v2 RENAME TO payment_reconcile_runs;
+CREATE INDEX payment_reconcile_runs_by_day ON payment_reconcile_runs (channel, day, id);
+)sql";
+
+// PostgreSQL's serial sequence does not move when ids are copied in: the next
+// run would reuse id 1.
+constexpr const char* kRunsV2PostgresSequence =
+    "SELECT setval(pg_get_serial_sequence('payment_reconcile_runs', 'id'), "
+    "COALESCE((SELECT MAX(id) FROM payment_reconcile_runs), 0) + 1, false);";
+
 constexpr size_t kChunk = 4 << 20;
 constexpr size_t kInsertBatch = 1000;
 constexpr size_t kBadSample = 20;
@@ -153,7 +187,9 @@ std::string_view ReconcileOutcomeName(ReconcileOutcome outcome) {
 }
 
 std::vector<Migration> Reconciler::Migrations() {
-  return {PortableMigration("payment_reconcile", 1, kSchema)};
+  Migration runs_v2 = PortableMigration("payment_reconcile", 2, kRunsV2);
+  runs_v2.postgres += kRunsV2PostgresSequence;
+  return {PortableMigration("payment_reconcile", 1, kSchema), std::move(runs_v2)};
 }
 
 Reconciler::Reconciler(ChannelPayments& payments, ReconcilerOptions options)

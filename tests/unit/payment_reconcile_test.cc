@@ -47,6 +47,77 @@ class ReconcileTest : public ChannelFixture {
 INSTANTIATE_TEST_SUITE_P(Backends, ReconcileTest, ::testing::Values("sqlite", "postgres"),
                          [](const auto& info) { return info.param; });
 
+// A database that applied the first released schema of the runs table (its
+// count column was called "lines", a reserved word in MySQL) keeps its runs
+// when it is migrated, and new runs get new ids.
+class ReconcileUpgradeTest : public ChannelFixture {};
+
+INSTANTIATE_TEST_SUITE_P(Backends, ReconcileUpgradeTest, ::testing::Values("sqlite", "postgres"),
+                         [](const auto& info) { return info.param; });
+
+TEST_P(ReconcileUpgradeTest, RunsOfTheFirstReleasedSchemaSurviveTheMigration) {
+  constexpr const char* kReleasedV1 = R"sql(
+CREATE TABLE payment_reconcile_runs (
+  id {ID},
+  channel {KEY} NOT NULL,
+  day {KEY} NOT NULL,
+  started_at BIGINT NOT NULL,
+  finished_at BIGINT NOT NULL,
+  lines BIGINT NOT NULL,
+  bad_lines BIGINT NOT NULL,
+  matched BIGINT NOT NULL,
+  missing_local BIGINT NOT NULL,
+  missing_channel BIGINT NOT NULL,
+  amount_mismatch BIGINT NOT NULL,
+  status_mismatch BIGINT NOT NULL,
+  bad_sample {TEXT}
+){END};
+CREATE INDEX payment_reconcile_runs_by_day ON payment_reconcile_runs (channel, day, id);
+CREATE TABLE payment_reconcile_items (
+  id {ID},
+  run_id BIGINT NOT NULL,
+  outcome {KEY} NOT NULL,
+  order_no {KEY} NOT NULL,
+  channel_serial {KEY} NOT NULL,
+  local_amount BIGINT NOT NULL,
+  channel_amount BIGINT NOT NULL,
+  note {TEXT},
+  resolved_by {KEY} NOT NULL DEFAULT '',
+  resolved_at BIGINT NOT NULL DEFAULT 0,
+  resolution {TEXT}
+){END};
+CREATE INDEX payment_reconcile_items_by_run ON payment_reconcile_items (run_id, outcome, id);
+)sql";
+  ASSERT_TRUE(sql_->Migrate({PortableMigration("payment_reconcile", 1, kReleasedV1)}).ok());
+  Status inserted = sql_->WithTransaction([](soci::session& sql) -> Status {
+    sql << "INSERT INTO payment_reconcile_runs (channel, day, started_at, finished_at, lines, "
+           "bad_lines, matched, missing_local, missing_channel, amount_mismatch, "
+           "status_mismatch, bad_sample) VALUES ('sandbox', '20260109', 1, 2, 42, 1, 40, 0, 1, "
+           "0, 0, 'line 3: bad')";
+    return Status::Ok();
+  });
+  ASSERT_TRUE(inserted.ok()) << inserted.error().message;
+
+  Status migrated = sql_->Migrate(Reconciler::Migrations());
+  ASSERT_TRUE(migrated.ok()) << migrated.error().message;
+  Reconciler reconciler(*payments_);
+  auto runs = reconciler.ListRuns(10);
+  ASSERT_TRUE(runs.ok()) << runs.error().message;
+  ASSERT_EQ(runs->size(), 1u);
+  const ReconcileRun old_run = (*runs)[0];
+  EXPECT_EQ(old_run.lines, 42);
+  EXPECT_EQ(old_run.bad_lines, 1);
+  EXPECT_EQ(old_run.count(ReconcileOutcome::kMatched), 40);
+  EXPECT_EQ(old_run.bad_sample, "line 3: bad");
+
+  std::string path = dir_.File("empty.csv");
+  std::ofstream(path) << kStatementHeader << "\n";
+  auto fresh = reconciler.ReconcileFile("20260110", path);
+  ASSERT_TRUE(fresh.ok()) << fresh.error().message;
+  EXPECT_GT(fresh->id, old_run.id);
+  EXPECT_EQ(reconciler.ListRuns(10)->size(), 2u);
+}
+
 TEST_P(ReconcileTest, AStatementWithEveryOutcome) {
   ChannelPayment matched = PaidOrder("A");
   ChannelPayment wrong_amount = PaidOrder("B");
