@@ -127,6 +127,23 @@ void WriteError(http::Response& response, const Error& e) {
 
 }  // namespace
 
+Answer AnswerLater(Call& call) {
+  call.wrote_response = true;
+  http::Resumer resume = call.response.Suspend();
+  return [resume](Result<codec::Value> result) {
+    if (!result.ok()) {
+      resume([error = std::move(result).error()](http::Response& response) {
+        WriteError(response, error);
+      });
+      return;
+    }
+    // Rendered here, off the I/O thread that sends it.
+    resume([json = codec::RenderJson(*result)](http::Response& response) {
+      response.SetJson(200, json);
+    });
+  };
+}
+
 struct ApprovalApi::Impl {
   explicit Impl(Services s)
       : services(std::move(s)), browser(services.sso), signed_calls(services.sso, "ApprovalApi") {
@@ -276,6 +293,8 @@ struct ApprovalApi::Impl {
     } catch (const std::exception& e) {
       // A programming error: answered with a body, logged without the request.
       spdlog::error("approval api {} {}: {}", route.method, route.pattern, e.what());
+      if (response.suspended()) response.Reset();  // the later answer, if any, goes nowhere
+      webapi::SetApiHeaders(response);
       webapi::WriteError(response, 500, 500, "内部错误，请查看服务器日志");
       return;
     }

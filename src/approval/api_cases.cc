@@ -70,12 +70,17 @@ Result<codec::Value> RegisterCase(const Services& s, Call& call) {
   if (!note.ok()) return note.error();
   registration.note = *note;
   registration.channel = "0";  // 窗口收件: staff register at the counter
-  auto registered = s.engine.Register(call.actor, registration);
-  if (!registered.ok()) return registered.error();
-  codec::Value out = codec::Value::Object(2);
-  out.Set("case", CaseJson(s, registered->case_))
-      .Set("lookup_password", registered->lookup_password);
-  return out;
+  // Answered once the registration's group commit is done (engine.h).
+  Answer answer = AnswerLater(call);
+  s.engine.RegisterAsync(call.actor, registration,
+                         [&s, answer](Result<Registered> registered) {
+                           if (!registered.ok()) return answer(std::move(registered).error());
+                           codec::Value out = codec::Value::Object(2);
+                           out.Set("case", CaseJson(s, registered->case_))
+                               .Set("lookup_password", registered->lookup_password);
+                           answer(std::move(out));
+                         });
+  return codec::Value();
 }
 
 // The file part of a multipart/form-data body (the first part with a
@@ -352,25 +357,31 @@ Result<codec::Value> Act(const Services& s, Call& call) {
   auto materials = MaterialsFromJson(s, call.actor, call.body.Find("materials"));
   if (!materials.ok()) return materials.error();
   command.materials = std::move(*materials);
-  auto acted = s.engine.Act(call.actor, call.args[0], command);
-  if (!acted.ok()) return acted.error();
-  codec::Value out = CaseJson(s, *acted);
-  // 受理 of a matter with fees raises the applicant's payment notice. After the
-  // transition committed: a failure here leaves the case accepted and the
-  // clerk raises it again (POST cases/:number/fees, idempotent).
-  if (command.action == Action::kAccept && s.raise_case_fees) {
-    auto matter = s.matters.Version(acted->implement_code, acted->matter_version);
-    if (matter.ok() && (*matter)->has_fee && !(*matter)->fees.empty()) {
-      auto raised = s.raise_case_fees(*acted, **matter);
-      if (raised.ok()) {
-        out.Set("fees", std::move(*raised));
-      } else {
-        spdlog::warn("approval: case {} accepted, its fee notice not raised: {}", acted->number,
-                     raised.error().message);
+  // Answered once the transition's group commit is done (engine.h).
+  Answer answer = AnswerLater(call);
+  const bool accept = command.action == Action::kAccept;
+  s.engine.ActAsync(call.actor, call.args[0], command, [&s, answer, accept](Result<Case> acted) {
+    if (!acted.ok()) return answer(std::move(acted).error());
+    codec::Value out = CaseJson(s, *acted);
+    // 受理 of a matter with fees raises the applicant's payment notice. After
+    // the transition committed (on the engine's lane thread, outside its
+    // transaction): a failure here leaves the case accepted and the clerk
+    // raises it again (POST cases/:number/fees, idempotent).
+    if (accept && s.raise_case_fees) {
+      auto matter = s.matters.Version(acted->implement_code, acted->matter_version);
+      if (matter.ok() && (*matter)->has_fee && !(*matter)->fees.empty()) {
+        auto raised = s.raise_case_fees(*acted, **matter);
+        if (raised.ok()) {
+          out.Set("fees", std::move(*raised));
+        } else {
+          spdlog::warn("approval: case {} accepted, its fee notice not raised: {}", acted->number,
+                       raised.error().message);
+        }
       }
     }
-  }
-  return out;
+    answer(std::move(out));
+  });
+  return codec::Value();
 }
 
 // 办件收费: the case's payment notices (raised on 受理 for a matter with fees).

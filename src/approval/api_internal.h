@@ -73,6 +73,14 @@ struct Call {
 
 using Handler = std::function<Result<codec::Value>(const Services&, Call&)>;
 
+// For a handler whose answer comes later (the engine's group commit,
+// CaseEngine::ActAsync): suspends the response and returns the function that
+// answers it, once, from any thread — the JSON of a value, or the error as
+// every route writes it. The handler then returns codec::Value() at once and
+// leaves call.response alone; the Request stays valid until the answer.
+using Answer = std::function<void(Result<codec::Value>)>;
+Answer AnswerLater(Call& call);
+
 enum class Access {
   kStaff,   // SSO session of a user holding any approval role
   kSystem,  // signed call of a department system (app with the approval scope)

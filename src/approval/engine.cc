@@ -327,7 +327,9 @@ CaseEngine::CaseEngine(SqlStore& store, Outbox& stage_outbox, MatterCatalogue& m
                        CalendarStore& calendars, Clock& clock, Random& random,
                        EngineOptions options)
     : impl_(std::make_unique<Impl>(store, stage_outbox, matters, calendars, clock, random,
-                                   std::move(options))) {}
+                                   std::move(options))) {
+  impl_->lane = std::make_unique<WriteLane>(store, "tb-approval");
+}
 
 CaseEngine::~CaseEngine() = default;
 
@@ -353,8 +355,9 @@ void LinkFiles(soci::session& sql, long long case_id, std::vector<std::string> f
 
 }  // namespace
 
-Result<Registered> CaseEngine::Register(const Actor& actor, const Registration& registration) {
-  Impl& im = *impl_;
+Result<engine_internal::RegisterPlan> CaseEngine::Impl::PlanRegistration(
+    const Actor& actor, const Registration& registration) {
+  Impl& im = *this;
   if (im.options.lookup_key.empty()) {
     return Error::Internal("approval: no lookup key configured (approval.lookup_key)");
   }
@@ -381,83 +384,114 @@ Result<Registered> CaseEngine::Register(const Actor& actor, const Registration& 
   if (actor.kind == Actor::Kind::kApplicant && !matter.online) {
     return Error{code::kMatterUnknown, "该事项不支持网上申报：" + matter.name};
   }
-  Applicant applicant = registration.applicant;
-  TB_RETURN_IF_ERROR(CheckApplicant(applicant, im.clock));
-  std::vector<CaseMaterial> materials = registration.materials;
-  TB_RETURN_IF_ERROR(CheckMaterials(materials, im.options.files));
+  engine_internal::RegisterPlan plan;
+  plan.applicant = registration.applicant;
+  TB_RETURN_IF_ERROR(CheckApplicant(plan.applicant, im.clock));
+  plan.materials = registration.materials;
+  TB_RETURN_IF_ERROR(CheckMaterials(plan.materials, im.options.files));
 
-  const int64_t now = im.clock.NowMillis();
-  const std::string password = NewLookupPassword(im.random);
-  const std::string day = CompactDay(DayOf(now));
-  const std::string channel = actor.kind == Actor::Kind::kApplicant ? "1" : registration.channel;
-  auto matter_ptr = std::make_shared<const Matter>(matter);
+  plan.actor = actor;
+  plan.note = registration.note;
+  plan.now = im.clock.NowMillis();
+  plan.password = NewLookupPassword(im.random);
+  plan.day = CompactDay(DayOf(plan.now));
+  plan.channel = actor.kind == Actor::Kind::kApplicant ? "1" : registration.channel;
+  plan.matter = std::make_shared<const Matter>(matter);
   {
     std::lock_guard lock(im.mu);
-    im.matter_cache.emplace(std::make_pair(matter.implement_code, matter.version), matter_ptr);
+    im.matter_cache.emplace(std::make_pair(matter.implement_code, matter.version), plan.matter);
   }
+  return plan;
+}
 
-  return im.store.WithTransaction([&](soci::session& sql) -> Result<Registered> {
-    const SqlDialect dialect = im.store.dialect();
-    std::string code = matter.implement_code;
-    sql_dialect::LockUntilCommit(sql, dialect, kSerialLockClass, code + day);
-    const int serial = im.statements.NextSerial(sql, code, day);
-    if (serial > kMaxSerial) {  // the error rolls the count back
-      return Error::Conflict("当日办件编号已用尽（" + code + " " + day + "）");
-    }
-    char serial_text[16];  // four digits; room for any int keeps -Wformat-truncation quiet
-    std::snprintf(serial_text, sizeof(serial_text), "%04d", serial);
+Result<Registered> CaseEngine::Impl::RegisterIn(soci::session& sql,
+                                                const engine_internal::RegisterPlan& plan) {
+  Impl& im = *this;
+  const Actor& actor = plan.actor;
+  const Matter& matter = *plan.matter;
+  const Applicant& applicant = plan.applicant;
+  const int64_t now = plan.now;
+  const SqlDialect dialect = im.store.dialect();
+  std::string code = matter.implement_code;
+  sql_dialect::LockUntilCommit(sql, dialect, kSerialLockClass, code + plan.day);
+  const int serial = im.statements.NextSerial(sql, code, plan.day);
+  if (serial > kMaxSerial) {  // the error rolls the count back
+    return Error::Conflict("当日办件编号已用尽（" + code + " " + plan.day + "）");
+  }
+  char serial_text[16];  // four digits; room for any int keeps -Wformat-truncation quiet
+  std::snprintf(serial_text, sizeof(serial_text), "%04d", serial);
 
-    Case c;
-    c.number = code + day + serial_text;
-    c.implement_code = code;
-    c.matter_version = matter.version;
-    c.matter_name = matter.name;
-    c.orgcoding = matter.orgcoding;
-    c.division = matter.division;
-    c.applicant = applicant;
-    c.materials = materials;
-    c.channel = channel;
-    c.state = CaseState::kRegistered;
-    c.pending_role = std::string(kRoleAccept);
-    c.pending_org = matter.orgcoding;
-    c.registered_at_ms = now;
+  Case c;
+  c.number = code + plan.day + serial_text;
+  c.implement_code = code;
+  c.matter_version = matter.version;
+  c.matter_name = matter.name;
+  c.orgcoding = matter.orgcoding;
+  c.division = matter.division;
+  c.applicant = applicant;
+  c.materials = plan.materials;
+  c.channel = plan.channel;
+  c.state = CaseState::kRegistered;
+  c.pending_role = std::string(kRoleAccept);
+  c.pending_org = matter.orgcoding;
+  c.registered_at_ms = now;
 
-    CaseRow row;
-    row.Assign(c);
-    row.number = c.number;
-    row.implement_code = code;
-    row.matter_version = c.matter_version;
-    row.matter_name = c.matter_name;
-    row.orgcoding = c.orgcoding;
-    row.division = c.division;
-    row.applicant_type = applicant.type == ApplicantType::kLegalPerson ? "legal_person" : "person";
-    row.applicant_name = applicant.name;
-    row.applicant_id = applicant.id_number;
-    row.applicant_json = engine_internal::ApplicantJson(applicant);
-    row.channel = channel;
-    row.registered_at = now;
-    row.registered_by = actor.userid;
-    row.lookup_hash = LookupHash(im.options.lookup_key, c.number, password);
+  CaseRow row;
+  row.Assign(c);
+  row.number = c.number;
+  row.implement_code = code;
+  row.matter_version = c.matter_version;
+  row.matter_name = c.matter_name;
+  row.orgcoding = c.orgcoding;
+  row.division = c.division;
+  row.applicant_type = applicant.type == ApplicantType::kLegalPerson ? "legal_person" : "person";
+  row.applicant_name = applicant.name;
+  row.applicant_id = applicant.id_number;
+  row.applicant_json = engine_internal::ApplicantJson(applicant);
+  row.channel = plan.channel;
+  row.registered_at = now;
+  row.registered_by = actor.userid;
+  row.lookup_hash = LookupHash(im.options.lookup_key, c.number, plan.password);
 
-    long long id = im.statements.Insert(sql, row);
-    c.id = id;
-    std::vector<std::string> files;
-    for (const CaseMaterial& m : c.materials) files.push_back(m.sha256);
-    LinkFiles(sql, id, files);
+  long long id = im.statements.Insert(sql, row);
+  c.id = id;
+  std::vector<std::string> files;
+  for (const CaseMaterial& m : c.materials) files.push_back(m.sha256);
+  LinkFiles(sql, id, files);
 
-    StepRecord record;
-    record.case_id = id;
-    record.action = Action::kRegister;
-    record.userid = actor.userid;
-    record.username = actor.username;
-    record.orgcoding = actor.kind == Actor::Kind::kStaff ? matter.orgcoding : "";
-    record.opinion = registration.note;
-    record.to_state = std::string(CaseStateName(CaseState::kRegistered));
-    record.at_ms = now;
-    im.statements.InsertStep(sql, record);
-    TB_RETURN_IF_ERROR(im.EnqueueStage(sql, c, matter, record));
-    return Registered{std::move(c), password};
-  });
+  StepRecord record;
+  record.case_id = id;
+  record.action = Action::kRegister;
+  record.userid = actor.userid;
+  record.username = actor.username;
+  record.orgcoding = actor.kind == Actor::Kind::kStaff ? matter.orgcoding : "";
+  record.opinion = plan.note;
+  record.to_state = std::string(CaseStateName(CaseState::kRegistered));
+  record.at_ms = now;
+  im.statements.InsertStep(sql, record);
+  TB_RETURN_IF_ERROR(im.EnqueueStage(sql, c, matter, record));
+  return Registered{std::move(c), plan.password};
+}
+
+Result<Registered> CaseEngine::Register(const Actor& actor, const Registration& registration) {
+  Impl& im = *impl_;
+  auto plan = im.PlanRegistration(actor, registration);
+  if (!plan.ok()) return std::move(plan).error();
+  return im.store.WithTransaction(
+      [&](soci::session& sql) -> Result<Registered> { return im.RegisterIn(sql, *plan); });
+}
+
+void CaseEngine::RegisterAsync(const Actor& actor, const Registration& registration,
+                               std::function<void(Result<Registered>)> done) {
+  Impl& im = *impl_;
+  auto plan = im.PlanRegistration(actor, registration);
+  if (!plan.ok()) return done(std::move(plan).error());
+  auto shared = std::make_shared<const engine_internal::RegisterPlan>(std::move(*plan));
+  im.TransactAsync<Registered>(
+      [&im, shared](soci::session& sql, engine_internal::Prefetch*) {
+        return im.RegisterIn(sql, *shared);
+      },
+      std::move(done));
 }
 
 namespace {
@@ -520,84 +554,119 @@ void Apply(Case& c, int& step_stopped_days, const Transition& t, const Matter& m
 
 }  // namespace
 
-Result<Case> CaseEngine::Act(const Actor& actor, std::string_view case_number,
-                             const Command& command) {
-  Impl& im = *impl_;
-  TB_RETURN_IF_ERROR(CheckAttachments(command.attachments, im.options.files));
+namespace {
+
+// Act's checks before its transaction; the command as the transaction uses it.
+Result<Command> CheckCommand(const Command& command, FileStore* files) {
+  TB_RETURN_IF_ERROR(CheckAttachments(command.attachments, files));
   std::vector<CaseMaterial> resubmitted = command.materials;
   if (command.action == Action::kResubmit) {
-    TB_RETURN_IF_ERROR(CheckMaterials(resubmitted, im.options.files));
+    TB_RETURN_IF_ERROR(CheckMaterials(resubmitted, files));
   }
   Command checked = command;
   checked.materials = std::move(resubmitted);
+  return checked;
+}
 
+}  // namespace
+
+Result<Case> CaseEngine::Impl::ActIn(soci::session& sql, Prefetch* need, const Actor& actor,
+                                     std::string_view case_number, const Command& checked) {
+  Impl& im = *this;
+  std::optional<CaseRow> row = im.statements.Load(sql, case_number, true);
+  if (!row.has_value()) return CaseUnknown();
+  if (checked.expected_revision.has_value() && *checked.expected_revision != row->revision) {
+    return Stale();
+  }
+  Case c = row->ToCase();
+  auto matter = im.CachedMatter(c.implement_code, c.matter_version, need);
+  if (matter == nullptr) return Error{kNeedPrefetch, ""};
+  CaseShape shape{c.state, c.current_step, static_cast<int>(matter->steps.size()), matter->kind,
+                  c.reported};
+  TB_RETURN_IF_ERROR(CheckState(shape, checked.action));
+  TB_RETURN_IF_ERROR(CheckActor(actor, c, shape, checked.action, row->registered_by));
+  Move move{checked.action, checked.opinion, checked.result, checked.to_user,
+            checked.missing_materials.size()};
+  auto t = Next(shape, move);
+  if (!t.ok()) return std::move(t).error();
+  auto cal = im.CachedCalendar(c.division, need);
+  if (cal == nullptr) return Error{kNeedPrefetch, ""};
+
+  const int64_t now = im.clock.NowMillis();
+  const Case before = c;
+  // The org the actor acts for: the step's, or the case's for acceptance-side duties.
+  const std::string acting_org =
+      actor.kind != Actor::Kind::kStaff           ? std::string()
+      : DutyOf(shape, checked.action) == Duty::kStepHandler ? before.pending_org
+                                                            : before.orgcoding;
+  const MatterStep* acted_step = StepAt(*matter, before.current_step);
+  int step_stopped_days = row->step_stopped_days;
+  Apply(c, step_stopped_days, *t, *matter, *cal, checked, now);
+
+  const CaseRow loaded = *row;
+  row->Assign(c);
+  row->step_stopped_days = step_stopped_days;
+  if (!im.statements.Update(sql, loaded, *row)) return Stale();
+  c.revision = row->revision + 1;
+  std::vector<std::string> files = checked.attachments;
+  if (checked.action == Action::kResubmit) {
+    for (const CaseMaterial& m : checked.materials) files.push_back(m.sha256);
+  }
+  LinkFiles(sql, c.id, files);
+
+  for (Action action : t->records) {
+    StepRecord record;
+    record.case_id = c.id;
+    record.action = action;
+    if (acted_step != nullptr) {
+      record.step_code = acted_step->code;
+      record.step_name = acted_step->name;
+    }
+    record.userid = actor.userid;
+    record.username = actor.username;
+    record.orgcoding = acting_org;
+    record.opinion = checked.opinion;
+    record.detail = DetailJson(checked, action, *t, before);
+    if (action == checked.action) record.attachments = checked.attachments;
+    record.from_state = std::string(CaseStateName(before.state));
+    record.to_state = std::string(CaseStateName(c.state));
+    record.at_ms = now;
+    im.statements.InsertStep(sql, record);
+    TB_RETURN_IF_ERROR(im.EnqueueStage(sql, c, *matter, record));
+    if (im.options.on_transition) {
+      TB_RETURN_IF_ERROR(im.options.on_transition(sql, before, c, record, now, cal.get()));
+    }
+  }
+  return c;
+
+}
+
+Result<Case> CaseEngine::Act(const Actor& actor, std::string_view case_number,
+                             const Command& command) {
+  Impl& im = *impl_;
+  auto checked = CheckCommand(command, im.options.files);
+  if (!checked.ok()) return std::move(checked).error();
   return im.Transact<Case>([&](soci::session& sql, Prefetch* need) -> Result<Case> {
-    std::optional<CaseRow> row = im.statements.Load(sql, case_number, true);
-    if (!row.has_value()) return CaseUnknown();
-    if (checked.expected_revision.has_value() && *checked.expected_revision != row->revision) {
-      return Stale();
-    }
-    Case c = row->ToCase();
-    auto matter = im.CachedMatter(c.implement_code, c.matter_version, need);
-    if (matter == nullptr) return Error{kNeedPrefetch, ""};
-    CaseShape shape{c.state, c.current_step, static_cast<int>(matter->steps.size()), matter->kind,
-                    c.reported};
-    TB_RETURN_IF_ERROR(CheckState(shape, checked.action));
-    TB_RETURN_IF_ERROR(CheckActor(actor, c, shape, checked.action, row->registered_by));
-    Move move{checked.action, checked.opinion, checked.result, checked.to_user,
-              checked.missing_materials.size()};
-    auto t = Next(shape, move);
-    if (!t.ok()) return std::move(t).error();
-    auto cal = im.CachedCalendar(c.division, need);
-    if (cal == nullptr) return Error{kNeedPrefetch, ""};
-
-    const int64_t now = im.clock.NowMillis();
-    const Case before = c;
-    // The org the actor acts for: the step's, or the case's for acceptance-side duties.
-    const std::string acting_org =
-        actor.kind != Actor::Kind::kStaff           ? std::string()
-        : DutyOf(shape, checked.action) == Duty::kStepHandler ? before.pending_org
-                                                              : before.orgcoding;
-    const MatterStep* acted_step = StepAt(*matter, before.current_step);
-    int step_stopped_days = row->step_stopped_days;
-    Apply(c, step_stopped_days, *t, *matter, *cal, checked, now);
-
-    const CaseRow loaded = *row;
-    row->Assign(c);
-    row->step_stopped_days = step_stopped_days;
-    if (!im.statements.Update(sql, loaded, *row)) return Stale();
-    c.revision = row->revision + 1;
-    std::vector<std::string> files = checked.attachments;
-    if (checked.action == Action::kResubmit) {
-      for (const CaseMaterial& m : checked.materials) files.push_back(m.sha256);
-    }
-    LinkFiles(sql, c.id, files);
-
-    for (Action action : t->records) {
-      StepRecord record;
-      record.case_id = c.id;
-      record.action = action;
-      if (acted_step != nullptr) {
-        record.step_code = acted_step->code;
-        record.step_name = acted_step->name;
-      }
-      record.userid = actor.userid;
-      record.username = actor.username;
-      record.orgcoding = acting_org;
-      record.opinion = checked.opinion;
-      record.detail = DetailJson(checked, action, *t, before);
-      if (action == checked.action) record.attachments = checked.attachments;
-      record.from_state = std::string(CaseStateName(before.state));
-      record.to_state = std::string(CaseStateName(c.state));
-      record.at_ms = now;
-      im.statements.InsertStep(sql, record);
-      TB_RETURN_IF_ERROR(im.EnqueueStage(sql, c, *matter, record));
-      if (im.options.on_transition) {
-        TB_RETURN_IF_ERROR(im.options.on_transition(sql, before, c, record, now, cal.get()));
-      }
-    }
-    return c;
+    return im.ActIn(sql, need, actor, case_number, *checked);
   });
+}
+
+void CaseEngine::ActAsync(const Actor& actor, std::string_view case_number, const Command& command,
+                          std::function<void(Result<Case>)> done) {
+  Impl& im = *impl_;
+  auto checked = CheckCommand(command, im.options.files);
+  if (!checked.ok()) return done(std::move(checked).error());
+  struct Plan {
+    Actor actor;
+    std::string number;
+    Command checked;
+  };
+  auto plan = std::make_shared<const Plan>(Plan{actor, std::string(case_number), std::move(*checked)});
+  im.TransactAsync<Case>(
+      [&im, plan](soci::session& sql, Prefetch* need) {
+        return im.ActIn(sql, need, plan->actor, plan->number, plan->checked);
+      },
+      std::move(done));
 }
 
 Result<Case> CaseEngine::Get(std::string_view case_number) {

@@ -143,6 +143,18 @@ class CaseEngine {
   // kReasonRequired, kStale (another transition won), errc::kPermissionDenied.
   Result<Case> Act(const Actor& actor, std::string_view case_number, const Command& command);
 
+  // Register and Act answered later, for the API: concurrent registrations
+  // and transitions share one commit (group commit: each in a savepoint of
+  // its own, so one's error rolls back only its writes). `done` is called
+  // once with the outcome: at once on this thread for a refusal found before
+  // any SQL, else on the engine's write-lane thread after the commit that
+  // holds the change (nothing is reported done that a crash could lose).
+  // `done` should be quick (render, hand on): the next batch waits for it.
+  void RegisterAsync(const Actor& actor, const Registration& registration,
+                     std::function<void(Result<Registered>)> done);
+  void ActAsync(const Actor& actor, std::string_view case_number, const Command& command,
+                std::function<void(Result<Case>)> done);
+
   Result<Case> Get(std::string_view case_number);
   Result<std::vector<StepRecord>> History(std::string_view case_number);
   // The public lookup: the case when the password matches, else kLookupFailed.

@@ -6,6 +6,7 @@
 #include <soci/soci.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -17,6 +18,7 @@
 
 #include "approval/engine.h"
 #include "approval/files.h"
+#include "store/write_lane.h"
 
 namespace tongban::approval::engine_internal {
 
@@ -137,6 +139,21 @@ struct Prefetch {
   std::shared_ptr<const WorkCalendar> loaded_calendar;
 };
 
+
+// A registration checked and ready to be written: what Register decided
+// before its transaction (the matter, the applicant, the time, the password).
+struct RegisterPlan {
+  Actor actor;
+  std::shared_ptr<const Matter> matter;
+  Applicant applicant;
+  std::vector<CaseMaterial> materials;
+  std::string note;
+  std::string channel;
+  std::string day;  // yyyyMMdd of `now`
+  std::string password;
+  int64_t now = 0;
+};
+
 }  // namespace tongban::approval::engine_internal
 
 namespace tongban::approval {
@@ -176,6 +193,61 @@ struct CaseEngine::Impl {
   // Loads what a transaction asked for; never inside a transaction.
   Status Load(engine_internal::Prefetch& need);
   Result<std::shared_ptr<const WorkCalendar>> Calendar(std::string_view division);
+
+  // The registration's checks before its transaction (Register's errors).
+  Result<engine_internal::RegisterPlan> PlanRegistration(const Actor& actor,
+                                                         const Registration& registration);
+  // The writes of a registration and of a transition, inside the caller's
+  // transaction (Transact's or the write lane's).
+  Result<Registered> RegisterIn(soci::session& sql, const engine_internal::RegisterPlan& plan);
+  Result<Case> ActIn(soci::session& sql, engine_internal::Prefetch* need, const Actor& actor,
+                     std::string_view case_number, const Command& checked);
+
+  // Group commit of the API's registrations and transitions (ActAsync,
+  // RegisterAsync): made by the constructor, stopped first by the destructor.
+  std::unique_ptr<WriteLane> lane;
+
+  // As Transact, through the write lane: `done` gets the body's result once
+  // the piece committed. A cache miss rolls back the piece alone; the matter
+  // or calendar is loaded on the lane's thread (after the commit, outside any
+  // transaction) and the body runs again in a later batch.
+  template <typename T, typename F>
+  void TransactAsync(F body, std::function<void(Result<T>)> done) {
+    struct Job {
+      F body;
+      std::function<void(Result<T>)> done;
+      engine_internal::Prefetch need;
+      std::optional<Result<T>> out;
+      int attempt = 0;
+    };
+    auto job = std::make_shared<Job>(Job{std::move(body), std::move(done), {}, std::nullopt, 0});
+    SubmitJob(job);
+  }
+  template <typename Job>
+  void SubmitJob(const std::shared_ptr<Job>& job) {
+    lane->Submit(
+        [job](soci::session& sql) -> Status {
+          job->need.implement_code.clear();
+          job->need.version = 0;
+          job->need.division.clear();
+          job->need.calendar = false;
+          job->out.emplace(job->body(sql, &job->need));
+          if (!job->out->ok()) return job->out->error();
+          return Status::Ok();
+        },
+        [this, job](Status status) {
+          if (!status.ok() && status.error().code == engine_internal::kNeedPrefetch) {
+            if (job->attempt >= 3) {
+              return job->done(Error::Internal("approval: matter or calendar cache keeps missing"));
+            }
+            ++job->attempt;
+            if (Status loaded = Load(job->need); !loaded.ok()) return job->done(loaded.error());
+            return SubmitJob(job);
+          }
+          if (!status.ok()) return job->done(status.error());
+          job->done(std::move(*job->out));
+        });
+  }
 
   // Runs `body` in a transaction, loading what it asks for and retrying.
   template <typename T, typename F>

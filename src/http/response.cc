@@ -139,6 +139,14 @@ Resumer Response::Suspend() {
   return Resumer{suspension_};
 }
 
+void Response::RunDeferredUntilSuspended() {
+  while (deferred_ && !suspension_) {
+    std::function<void(Response&)> work = std::move(deferred_);
+    deferred_ = nullptr;
+    work(*this);
+  }
+}
+
 void Response::RunDeferred() {
   while (deferred_ || suspension_) {
     if (suspension_) {

@@ -103,6 +103,11 @@ class Response {
   // Runs the deferred work, if any, here and now (and whatever that work
   // defers in turn), and forgets it. An exception from it propagates.
   void RunDeferred();
+  // The server's half of RunDeferred: runs deferred work until none is left
+  // or the work suspended the response (it handed the rest to asynchronous
+  // I/O, e.g. a group commit); the suspension stays for the server to await
+  // on the I/O thread instead of blocking this thread on it.
+  void RunDeferredUntilSuspended();
 
   // Back to a fresh 200 with no headers or body, keeping allocated storage.
   void Reset();

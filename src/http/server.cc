@@ -351,13 +351,20 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // as it does a handler running on the I/O thread); the response is sent
   // from this connection's I/O thread again. The Request is untouched
   // meanwhile: nothing reads the next request before SendResponse().
+  // Deferred work may in turn suspend the response (it handed the rest to
+  // asynchronous work, e.g. a group commit): then the I/O thread awaits the
+  // resume as for a handler that suspended, and the pool thread is free.
   void RunDeferredWork() {
     asio::post(*shared_.blocking, [self = shared_from_this()]() mutable {
-      self->RunHandler([](const Request&, Response& response) { response.RunDeferred(); });
+      self->RunHandler(
+          [](const Request&, Response& response) { response.RunDeferredUntilSuspended(); });
       // The reference moves on: the connection must never be destroyed on
       // this thread (its destructor unlinks it from its worker's list).
       asio::io_context& ioc = self->worker_.ioc();
-      asio::post(ioc, [self = std::move(self)] { self->SendResponse(); });
+      asio::post(ioc, [self = std::move(self)] {
+        if (self->response_.suspended()) return self->AwaitResumer();
+        self->SendResponse();
+      });
     });
   }
 

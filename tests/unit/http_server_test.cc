@@ -547,6 +547,19 @@ class HttpServerSuspendTest : public HttpServerTest {
       waiting_.emplace_back(std::string(req.ParamOr("who")), std::move(resume));
       cv_.notify_all();
     });
+    // Deferred work that hands the rest on (as a group commit does): the
+    // pool thread is free again before the answer comes.
+    router_.Add("GET", "/pool-then-wait", [this](const Request&, Response& r) {
+      r.Defer([this](Response& deferred) {
+        Resumer resume = deferred.Suspend();
+        std::lock_guard lock(mu_);
+        waiting_.emplace_back("pooled", std::move(resume));
+        cv_.notify_all();
+      });
+    });
+    router_.Add("GET", "/pool-work", [](const Request&, Response& r) {
+      r.Defer([](Response& deferred) { deferred.SetText(200, "pool ran"); });
+    });
     router_.Add("GET", "/at-once", [](const Request& req, Response& r) {
       Resumer resume = r.Suspend();
       std::string who(req.ParamOr("who"));
@@ -610,6 +623,25 @@ TEST_F(HttpServerSuspendTest, ManySuspendedResponsesNeedNoThreadsAndResumeInAnyO
     ASSERT_TRUE(r.has_value()) << i;
     EXPECT_EQ(r->body, "resumed " + std::to_string(i));
   }
+}
+
+TEST_F(HttpServerSuspendTest, DeferredWorkThatSuspendsFreesTheBlockingThread) {
+  // One blocking thread: if it waited for the resume, /pool-work could not run.
+  Start(ServerOptions{.threads = 1, .blocking_threads = 1});
+  RawClient waiting(port());
+  waiting.Send(Get("/pool-then-wait"));
+  AwaitSuspended(1);
+  RawClient other(port());
+  auto pooled = other.RoundTrip(Get("/pool-work"));
+  ASSERT_TRUE(pooled.has_value());
+  EXPECT_EQ(pooled->body, "pool ran");
+  Resume(0);
+  auto r = waiting.Read();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->body, "resumed pooled");
+  auto after = waiting.RoundTrip(Get("/echo?n=3"));  // the connection carries on
+  ASSERT_TRUE(after.has_value());
+  EXPECT_EQ(after->body, "GET /echo n=3");
 }
 
 TEST_F(HttpServerSuspendTest, AResumeBeforeTheHandlerReturnsAnswersAtOnce) {

@@ -1,0 +1,138 @@
+#include "store/write_lane.h"
+
+#include <pthread.h>
+
+#include <utility>
+
+namespace tongban {
+namespace {
+
+// The savepoint statements, compiled once per session on SQLite (where they
+// run for every piece and parsing them would cost as much as running them).
+struct SavepointStatements : SqlStore::Kept {
+  explicit SavepointStatements(soci::session& sql)
+      : begin((sql.prepare << "SAVEPOINT tb_lane")),
+        release((sql.prepare << "RELEASE SAVEPOINT tb_lane")),
+        rollback((sql.prepare << "ROLLBACK TO SAVEPOINT tb_lane")) {}
+  soci::statement begin;
+  soci::statement release;
+  soci::statement rollback;
+};
+
+enum class Step { kBegin, kRelease, kRollback };
+
+void Savepoint(SqlStore& store, soci::session& sql, Step step) {
+  if (store.dialect() != SqlDialect::kSqlite) {
+    // One round trip either way on a server database; no prepared utility
+    // statements there (PostgreSQL's PREPARE takes only DML).
+    sql << (step == Step::kBegin     ? "SAVEPOINT tb_lane"
+            : step == Step::kRelease ? "RELEASE SAVEPOINT tb_lane"
+                                     : "ROLLBACK TO SAVEPOINT tb_lane");
+    return;
+  }
+  auto& kept = store.KeptFor<SavepointStatements>(sql, "store.write_lane.savepoint", [](soci::session& s) {
+    return std::make_unique<SavepointStatements>(s);
+  });
+  soci::statement& st = step == Step::kBegin     ? kept.begin
+                        : step == Step::kRelease ? kept.release
+                                                 : kept.rollback;
+  st.execute(true);
+}
+
+}  // namespace
+
+WriteLane::WriteLane(SqlStore& store, std::string name, size_t max_batch)
+    : store_(store), max_batch_(max_batch == 0 ? 1 : max_batch), thread_([this] { Loop(); }) {
+  // Linux thread names are 15 bytes at most.
+  pthread_setname_np(thread_.native_handle(), name.substr(0, 15).c_str());
+}
+
+WriteLane::~WriteLane() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_one();
+  thread_.join();
+}
+
+void WriteLane::Submit(Body body, Done done) {
+  {
+    std::lock_guard lock(mu_);
+    if (!stopping_) {
+      queue_.push_back(Piece{std::move(body), std::move(done)});
+      if (queue_.size() == 1) wake_.notify_one();
+      return;
+    }
+  }
+  done(Error::Unavailable("database: the write lane is shutting down"));
+}
+
+WriteLane::Counts WriteLane::counts() const {
+  std::lock_guard lock(mu_);
+  return counts_;
+}
+
+void WriteLane::Loop() {
+  std::deque<Piece> batch;
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, and everything reported
+      // Everything queued now, up to the cap: no piece waits for a timer or
+      // for company; one alone is a transaction of its own.
+      while (!queue_.empty() && batch.size() < max_batch_) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    RunBatch(batch);
+    {
+      std::lock_guard lock(mu_);
+      counts_.pieces += static_cast<int64_t>(batch.size());
+      counts_.commits += 1;
+    }
+    for (Piece& piece : batch) {
+      try {
+        piece.done(std::move(piece.status));
+      } catch (const std::exception&) {
+        // A callback's failure is its own; the lane and the other pieces go on.
+      }
+    }
+    batch.clear();
+  }
+}
+
+void WriteLane::RunBatch(std::deque<Piece>& batch) {
+  const bool alone = batch.size() == 1;
+  Status committed = store_.WithTransaction([&](soci::session& sql) -> Status {
+    for (Piece& piece : batch) {
+      if (alone) {
+        // The transaction is the piece's own: its error rolls it back.
+        piece.status = piece.body(sql);
+        return piece.status;
+      }
+      Savepoint(store_, sql, Step::kBegin);
+      try {
+        piece.status = piece.body(sql);
+      } catch (const std::exception& e) {
+        piece.status = SqlStore::ToError(e);
+        // The statement that threw is in an unknown state; the session's
+        // kept statements are made afresh (the savepoint's among them).
+        store_.DropKept(sql);
+      }
+      Savepoint(store_, sql, piece.status.ok() ? Step::kRelease : Step::kRollback);
+      if (!piece.status.ok()) Savepoint(store_, sql, Step::kRelease);
+    }
+    return Status::Ok();
+  });
+  if (committed.ok()) return;
+  // Nothing of this batch is in the database. A piece that failed on its own
+  // keeps its error; the others get the one that lost them all.
+  for (Piece& piece : batch) {
+    if (piece.status.ok() || alone) piece.status = committed;
+  }
+}
+
+}  // namespace tongban

@@ -1,0 +1,78 @@
+// WriteLane: group commit for short write transactions that arrive
+// concurrently (a clerk's case transitions). Pieces of work submitted from
+// any thread queue up; the lane's own thread takes everything queued, runs
+// each piece in a savepoint of one transaction, commits once, and only then
+// tells each piece's submitter how it ended. Concurrent pieces so share one
+// BEGIN/COMMIT and one write of every page they have in common (on SQLite:
+// one WAL append instead of one per piece), and no submitter waits on a
+// thread of its own: the answer comes by callback. docs/design/approval-engine.md
+// "Group commit" explains why it exists and what it promises.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "core/result.h"
+#include "store/sql_store.h"
+
+namespace tongban {
+
+class WriteLane {
+ public:
+  // What a piece does inside the shared transaction. An Error (or an
+  // exception, converted by SqlStore::ToError) rolls back this piece's writes
+  // only; the other pieces of the batch commit. A piece must not open a
+  // transaction of its own (on SQLite it would wait for the lane's write lock).
+  using Body = std::function<Status(soci::session&)>;
+  // Called once, on the lane's thread, after the transaction that held the
+  // piece committed (with the body's Status) or failed (with the error that
+  // failed it, which then fails every piece of the batch: none is reported
+  // done that a crash could still lose). May submit again; must not block long
+  // (the next batch waits for it).
+  using Done = std::function<void(Status)>;
+
+  // `max_batch`: pieces per transaction at most, so that one commit never
+  // holds the database's write lock for long.
+  explicit WriteLane(SqlStore& store, std::string name = "tb-writes", size_t max_batch = 64);
+  // Runs and reports every piece already submitted, then stops the thread.
+  ~WriteLane();
+  WriteLane(const WriteLane&) = delete;
+  WriteLane& operator=(const WriteLane&) = delete;
+
+  // Queues a piece. Thread-safe. After the destructor has begun, the piece
+  // is refused at once: `done` gets errc::kUnavailable on the caller's thread.
+  void Submit(Body body, Done done);
+
+  // Pieces committed (or failed) and transactions used so far: pieces per
+  // commit shows the batching (tests, bench).
+  struct Counts {
+    int64_t pieces = 0;
+    int64_t commits = 0;
+  };
+  Counts counts() const;
+
+ private:
+  struct Piece {
+    Body body;
+    Done done;
+    Status status = Status::Ok();
+  };
+  void Loop();
+  void RunBatch(std::deque<Piece>& batch);
+
+  SqlStore& store_;
+  const size_t max_batch_;
+  mutable std::mutex mu_;
+  std::condition_variable wake_;
+  std::deque<Piece> queue_;
+  bool stopping_ = false;
+  Counts counts_;
+  std::thread thread_;  // last: starts once everything above is ready
+};
+
+}  // namespace tongban

@@ -1,0 +1,186 @@
+// WriteLane (group commit) against SQLite, a private PostgreSQL and MariaDB:
+// pieces queued while a batch runs share the next commit; a piece's error or
+// exception rolls back its own writes only; a failed commit fails every piece
+// of its batch; nothing is reported done before it is committed.
+#include <gtest/gtest.h>
+
+#include <future>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "store/sql_store.h"
+#include "store/write_lane.h"
+#include "store_test_support.h"
+
+namespace tongban {
+namespace {
+
+class WriteLaneTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    std::string why;
+    url_ = store_test::FreshDatabaseUrl(GetParam(), dir_, &why);
+    if (url_.empty()) GTEST_SKIP() << why;
+    auto store = SqlStore::Open(url_, 4);
+    ASSERT_TRUE(store.ok()) << store.error().message;
+    store_ = std::move(store).value();
+    Status made = store_->WithSession([](soci::session& sql) -> Status {
+      sql << "CREATE TABLE lane_items (id BIGINT NOT NULL PRIMARY KEY, note VARCHAR(40))";
+      return Status::Ok();
+    });
+    ASSERT_TRUE(made.ok()) << made.error().message;
+    lane_ = std::make_unique<WriteLane>(*store_, "tb-test-lane");
+  }
+
+  // Inserts row `id`; `outcome` is what the piece returns after its insert.
+  WriteLane::Body Insert(int id, Status outcome = Status::Ok()) {
+    return [id, outcome](soci::session& sql) -> Status {
+      long long key = id;
+      sql << "INSERT INTO lane_items (id, note) VALUES (:id, 'x')", soci::use(key);
+      return outcome;
+    };
+  }
+
+  // A done callback that keeps the status and whether the piece's row was
+  // visible to another session at that moment (committed before reported).
+  struct Outcome {
+    std::promise<std::pair<Status, bool>> reported;
+    std::future<std::pair<Status, bool>> future = reported.get_future();
+  };
+  WriteLane::Done Report(int id, Outcome& outcome) {
+    return [this, id, &outcome](Status status) {
+      bool visible = RowExists(id);
+      outcome.reported.set_value({std::move(status), visible});
+    };
+  }
+
+  bool RowExists(int id) {
+    auto count = store_->WithSession([id](soci::session& sql) -> Result<int> {
+      int n = 0;
+      long long key = id;
+      sql << "SELECT COUNT(*) FROM lane_items WHERE id = :id", soci::use(key), soci::into(n);
+      return n;
+    });
+    EXPECT_TRUE(count.ok()) << count.error().message;
+    return count.ok() && *count == 1;
+  }
+
+  // Holds the lane inside a first batch until the returned promise is set, so
+  // that what is submitted meanwhile queues for the next batch.
+  std::shared_ptr<std::promise<void>> HoldLane() {
+    auto release = std::make_shared<std::promise<void>>();
+    auto entered = std::make_shared<std::promise<void>>();
+    std::shared_future<void> go = release->get_future().share();
+    lane_->Submit(
+        [go, entered](soci::session&) -> Status {
+          entered->set_value();
+          go.wait();
+          return Status::Ok();
+        },
+        [](Status) {});
+    entered->get_future().wait();
+    return release;
+  }
+
+  store_test::TempDir dir_;
+  std::string url_;
+  std::unique_ptr<SqlStore> store_;
+  std::unique_ptr<WriteLane> lane_;
+};
+
+INSTANTIATE_TEST_SUITE_P(Backends, WriteLaneTest,
+                         ::testing::Values("sqlite", "postgres", "mariadb"),
+                         [](const auto& info) { return info.param; });
+
+TEST_P(WriteLaneTest, PiecesQueuedDuringABatchShareTheNextCommitAndAreReportedAfterIt) {
+  auto release = HoldLane();
+  constexpr int kPieces = 10;
+  std::vector<std::unique_ptr<Outcome>> outcomes;
+  for (int i = 0; i < kPieces; ++i) {
+    outcomes.push_back(std::make_unique<Outcome>());
+    lane_->Submit(Insert(i), Report(i, *outcomes.back()));
+  }
+  release->set_value();
+  for (int i = 0; i < kPieces; ++i) {
+    auto [status, visible] = outcomes[i]->future.get();
+    EXPECT_TRUE(status.ok()) << status.error().message;
+    EXPECT_TRUE(visible) << "piece " << i << " reported before its commit";
+  }
+  WriteLane::Counts counts = lane_->counts();
+  EXPECT_EQ(counts.pieces, kPieces + 1);
+  EXPECT_EQ(counts.commits, 2);  // the held one, then the ten together
+}
+
+TEST_P(WriteLaneTest, AFailingPieceRollsBackOnlyItsOwnWrites) {
+  auto release = HoldLane();
+  Outcome first, failing, throwing, last;
+  lane_->Submit(Insert(1), Report(1, first));
+  lane_->Submit(Insert(2, Error::InvalidArgument("refused after writing")), Report(2, failing));
+  // A duplicate key throws inside the piece (on PostgreSQL it aborts the
+  // transaction until the piece's savepoint is rolled back).
+  lane_->Submit(Insert(1), Report(-1, throwing));
+  lane_->Submit(Insert(3), Report(3, last));
+  release->set_value();
+
+  EXPECT_TRUE(first.future.get().first.ok());
+  Status refused = failing.future.get().first;
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, errc::kInvalidArgument);
+  Status duplicate = throwing.future.get().first;
+  ASSERT_FALSE(duplicate.ok());
+  EXPECT_EQ(duplicate.error().code, errc::kConflict);
+  auto [last_status, last_visible] = last.future.get();
+  EXPECT_TRUE(last_status.ok()) << last_status.error().message;
+  EXPECT_TRUE(last_visible);
+  EXPECT_TRUE(RowExists(1));
+  EXPECT_FALSE(RowExists(2));
+  EXPECT_TRUE(RowExists(3));
+  EXPECT_EQ(lane_->counts().commits, 2);
+}
+
+TEST_P(WriteLaneTest, AFailedCommitFailsEveryPieceOfItsBatch) {
+  if (GetParam() == "mariadb") GTEST_SKIP() << "MariaDB checks foreign keys per statement";
+  // A deferred foreign key is checked at COMMIT: the batch's commit fails.
+  Status made = store_->WithSession([this](soci::session& sql) -> Status {
+    sql << "CREATE TABLE lane_parents (id BIGINT NOT NULL PRIMARY KEY)";
+    sql << "CREATE TABLE lane_children (id BIGINT NOT NULL PRIMARY KEY, parent BIGINT NOT NULL "
+           "REFERENCES lane_parents (id) DEFERRABLE INITIALLY DEFERRED)";
+    return Status::Ok();
+  });
+  ASSERT_TRUE(made.ok()) << made.error().message;
+  auto release = HoldLane();
+  Outcome fine, orphan;
+  lane_->Submit(Insert(7), Report(7, fine));
+  lane_->Submit(
+      [](soci::session& sql) -> Status {
+        sql << "INSERT INTO lane_children (id, parent) VALUES (1, 404)";
+        return Status::Ok();
+      },
+      Report(-1, orphan));
+  release->set_value();
+  auto [fine_status, fine_visible] = fine.future.get();
+  EXPECT_FALSE(fine_status.ok()) << "reported done, yet its commit failed";
+  EXPECT_FALSE(fine_visible);
+  EXPECT_FALSE(orphan.future.get().first.ok());
+  EXPECT_FALSE(RowExists(7));
+  // The lane goes on with the next batch.
+  Outcome after;
+  lane_->Submit(Insert(8), Report(8, after));
+  EXPECT_TRUE(after.future.get().first.ok());
+}
+
+TEST_P(WriteLaneTest, StoppingRunsWhatWasQueued) {
+  auto release = HoldLane();
+  Outcome queued;
+  lane_->Submit(Insert(5), Report(5, queued));
+  release->set_value();
+  lane_.reset();  // the destructor drains the queue before its thread ends
+  auto [status, visible] = queued.future.get();
+  EXPECT_TRUE(status.ok()) << status.error().message;
+  EXPECT_TRUE(visible);
+}
+
+}  // namespace
+}  // namespace tongban
