@@ -53,6 +53,12 @@ size_t BulkRows() {
   return env != nullptr && *env != '\0' ? std::max<size_t>(1, std::atoll(env)) : 100;
 }
 
+// Rows per delivery batch (TONGBAN_BENCH_BATCH, default 5000).
+int BatchSize() {
+  const char* env = std::getenv("TONGBAN_BENCH_BATCH");
+  return env != nullptr && *env != '\0' ? std::max(1, std::atoi(env)) : 5000;
+}
+
 std::vector<Field> TenFields() {
   std::vector<Field> f;
   f.push_back({"k", "key", FieldType::kString, 20, 0, true, true});
@@ -94,6 +100,38 @@ double ServerCpuSeconds(pid_t postmaster) {
     for (int i = 0; i < 9; ++i) fields >> skip;  // pgrp … cmajflt
     fields >> utime >> stime;
     if (pid == postmaster || ppid == postmaster) total += static_cast<double>(utime + stime) / tick;
+  }
+  closedir(proc);
+  return total;
+}
+
+// Seconds the process `pid` (its main thread; 0 = this one) and, with `children`, every child
+// of it has waited for a CPU while runnable (/proc/<pid>/schedstat, field 2): on a loaded
+// machine, how much of a phase's wall time is queueing rather than work.
+double RunQueueSeconds(pid_t pid, bool children) {
+  auto wait_of = [](const std::string& id) {
+    std::ifstream in("/proc/" + id + "/schedstat");
+    long long on_cpu = 0, waited = 0;
+    in >> on_cpu >> waited;
+    return static_cast<double>(waited) / 1e9;
+  };
+  if (pid == 0) return wait_of("self");
+  double total = wait_of(std::to_string(pid));
+  if (!children) return total;
+  DIR* proc = opendir("/proc");
+  if (proc == nullptr) return total;
+  while (dirent* e = readdir(proc)) {
+    if (std::atol(e->d_name) <= 0) continue;
+    std::ifstream in(std::string("/proc/") + e->d_name + "/stat");
+    std::string line;
+    if (!std::getline(in, line)) continue;
+    const size_t close = line.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream fields(line.substr(close + 2));
+    std::string state;
+    long long ppid = 0;
+    fields >> state >> ppid;
+    if (ppid == pid) total += wait_of(e->d_name);
   }
   closedir(proc);
   return total;
@@ -223,7 +261,7 @@ void BM_ExchangeVsBulkLoad(benchmark::State& state) {
     task.name = "bench";
     task.provider_resource_id = provider.id;
     task.subscribers = {{0, target.id, {}}};
-    task.batch_size = 5000;
+    task.batch_size = BatchSize();
     task = Must(meta.CreateTask(task), "task");
     auto order = Must(meta.CreateWorkOrder(task.id, {}, "bench"), "order");
     MustOk(meta.SubmitWorkOrder(order.id), "submit");
@@ -231,6 +269,7 @@ void BM_ExchangeVsBulkLoad(benchmark::State& state) {
 
     const pid_t postmaster = pg_target ? PostmasterOf(dest) : 0;
     const double s0 = ServerCpuSeconds(postmaster);
+    const double q0 = RunQueueSeconds(0, false), sq0 = pg_target ? RunQueueSeconds(postmaster, true) : 0;
     const double c0 = CpuSeconds();
     auto t0 = std::chrono::steady_clock::now();
     auto batches = Must(engine.RunTask(task.id, 1'000'000), "run");
@@ -238,6 +277,8 @@ void BM_ExchangeVsBulkLoad(benchmark::State& state) {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const double exchange_cpu = CpuSeconds() - c0;
     const double exchange_server_cpu = ServerCpuSeconds(postmaster) - s0;
+    const double exchange_runq = RunQueueSeconds(0, false) - q0;
+    const double exchange_server_runq = pg_target ? RunQueueSeconds(postmaster, true) - sq0 : 0;
     int64_t applied = 0;
     for (const BatchReport& b : batches) applied += b.applied;
     if (applied != n) {
@@ -341,6 +382,9 @@ void BM_ExchangeVsBulkLoad(benchmark::State& state) {
     state.counters["copy_plain_rows_per_s"] = n / plain_s;
     state.counters["ratio_copy_plain"] = plain_s / exchange_s;
     state.counters["exchange_server_cpu_us_row"] = exchange_server_cpu * 1e6 / n;
+    state.counters["exchange_wall_us_row"] = exchange_s * 1e6 / n;
+    state.counters["exchange_runq_us_row"] = exchange_runq * 1e6 / n;
+    state.counters["exchange_server_runq_us_row"] = exchange_server_runq * 1e6 / n;
     state.counters["copy_server_cpu_us_row"] = copy_server_cpu * 1e6 / n;
     state.counters["rows"] = static_cast<double>(n);
     state.counters["exchange_rows_per_s"] = n / exchange_s;

@@ -125,7 +125,7 @@ Result<std::vector<std::string>> CreateTableStatements(const Resource& r, SqlDia
                     "RETURN NEW; END $$ LANGUAGE plpgsql");
       // Rows the exchange delivers skip the function: the applying transaction takes the
       // same lock and numbers its rows itself (batch.cc, kPgApplySetting), which saves a
-      // plpgsql call per row (measured: ~40% of a delivered row's time on the server).
+      // plpgsql call per row (measured: ~37% of the guarded upsert's time on the server).
       out.push_back("CREATE TRIGGER " + QuoteIdent(dialect, name + "_tong") +
                     " BEFORE INSERT OR UPDATE ON " + t + " FOR EACH ROW WHEN (current_setting('" +
                     std::string(kPgApplySetting) + "', true) IS DISTINCT FROM 'on') EXECUTE FUNCTION " +
