@@ -11,8 +11,13 @@
 //   ./exchange_rows_bench --benchmark_counters_tabular=true
 #include <benchmark/benchmark.h>
 
-#include <algorithm>
+#include <dirent.h>
 #include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
 
 #include <chrono>
 #include <cstdlib>
@@ -48,6 +53,12 @@ size_t BulkRows() {
   return env != nullptr && *env != '\0' ? std::max<size_t>(1, std::atoll(env)) : 100;
 }
 
+// Rows per delivery batch (TONGBAN_BENCH_BATCH, default 5000).
+int BatchSize() {
+  const char* env = std::getenv("TONGBAN_BENCH_BATCH");
+  return env != nullptr && *env != '\0' ? std::max(1, std::atoi(env)) : 5000;
+}
+
 std::vector<Field> TenFields() {
   std::vector<Field> f;
   f.push_back({"k", "key", FieldType::kString, 20, 0, true, true});
@@ -64,6 +75,80 @@ double CpuSeconds() {
   getrusage(RUSAGE_SELF, &u);
   return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
          static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+// CPU seconds (user + system) of a PostgreSQL server: its postmaster and every child (the
+// backends, WAL writer, checkpointer, ...), from /proc; 0 without a postmaster pid.
+double ServerCpuSeconds(pid_t postmaster) {
+  if (postmaster <= 0) return 0;
+  const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
+  double total = 0;
+  DIR* proc = opendir("/proc");
+  if (proc == nullptr) return 0;
+  while (dirent* e = readdir(proc)) {
+    const pid_t pid = static_cast<pid_t>(std::atol(e->d_name));
+    if (pid <= 0) continue;
+    std::ifstream in(std::string("/proc/") + e->d_name + "/stat");
+    std::string line;
+    if (!std::getline(in, line)) continue;
+    const size_t close = line.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream fields(line.substr(close + 2));
+    std::string state;
+    long long ppid = 0, skip = 0, utime = 0, stime = 0;
+    fields >> state >> ppid;
+    for (int i = 0; i < 9; ++i) fields >> skip;  // pgrp … cmajflt
+    fields >> utime >> stime;
+    if (pid == postmaster || ppid == postmaster) total += static_cast<double>(utime + stime) / tick;
+  }
+  closedir(proc);
+  return total;
+}
+
+// Seconds the process `pid` (its main thread; 0 = this one) and, with `children`, every child
+// of it has waited for a CPU while runnable (/proc/<pid>/schedstat, field 2): on a loaded
+// machine, how much of a phase's wall time is queueing rather than work.
+double RunQueueSeconds(pid_t pid, bool children) {
+  auto wait_of = [](const std::string& id) {
+    std::ifstream in("/proc/" + id + "/schedstat");
+    long long on_cpu = 0, waited = 0;
+    in >> on_cpu >> waited;
+    return static_cast<double>(waited) / 1e9;
+  };
+  if (pid == 0) return wait_of("self");
+  double total = wait_of(std::to_string(pid));
+  if (!children) return total;
+  DIR* proc = opendir("/proc");
+  if (proc == nullptr) return total;
+  while (dirent* e = readdir(proc)) {
+    if (std::atol(e->d_name) <= 0) continue;
+    std::ifstream in(std::string("/proc/") + e->d_name + "/stat");
+    std::string line;
+    if (!std::getline(in, line)) continue;
+    const size_t close = line.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream fields(line.substr(close + 2));
+    std::string state;
+    long long ppid = 0;
+    fields >> state >> ppid;
+    if (ppid == pid) total += wait_of(e->d_name);
+  }
+  closedir(proc);
+  return total;
+}
+
+// The postmaster's pid of the server behind `store` (its data directory's postmaster.pid).
+pid_t PostmasterOf(SqlStore& store) {
+  std::string dir;
+  Status s = store.WithSession([&](soci::session& sql) -> Status {
+    sql << "SHOW data_directory", soci::into(dir);
+    return Status::Ok();
+  });
+  if (!s.ok()) return 0;
+  std::ifstream in(dir + "/postmaster.pid");
+  long long pid = 0;
+  in >> pid;
+  return static_cast<pid_t>(pid);
 }
 
 std::string Pair() {
@@ -176,18 +261,24 @@ void BM_ExchangeVsBulkLoad(benchmark::State& state) {
     task.name = "bench";
     task.provider_resource_id = provider.id;
     task.subscribers = {{0, target.id, {}}};
-    task.batch_size = 5000;
+    task.batch_size = BatchSize();
     task = Must(meta.CreateTask(task), "task");
     auto order = Must(meta.CreateWorkOrder(task.id, {}, "bench"), "order");
     MustOk(meta.SubmitWorkOrder(order.id), "submit");
     MustOk(meta.DecideWorkOrder(order.id, true, "bench", ""), "approve");
 
+    const pid_t postmaster = pg_target ? PostmasterOf(dest) : 0;
+    const double s0 = ServerCpuSeconds(postmaster);
+    const double q0 = RunQueueSeconds(0, false), sq0 = pg_target ? RunQueueSeconds(postmaster, true) : 0;
     const double c0 = CpuSeconds();
     auto t0 = std::chrono::steady_clock::now();
     auto batches = Must(engine.RunTask(task.id, 1'000'000), "run");
     double exchange_s =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const double exchange_cpu = CpuSeconds() - c0;
+    const double exchange_server_cpu = ServerCpuSeconds(postmaster) - s0;
+    const double exchange_runq = RunQueueSeconds(0, false) - q0;
+    const double exchange_server_runq = pg_target ? RunQueueSeconds(postmaster, true) - sq0 : 0;
     int64_t applied = 0;
     for (const BatchReport& b : batches) applied += b.applied;
     if (applied != n) {
@@ -254,6 +345,7 @@ void BM_ExchangeVsBulkLoad(benchmark::State& state) {
       row.push_back(std::to_string(rec.dataversion));
       copy_rows.push_back(std::move(row));
     }
+    const double s2 = ServerCpuSeconds(postmaster);
     const double c2 = CpuSeconds();
     auto t2 = std::chrono::steady_clock::now();
     MustOk(dest.WithTransaction([&](soci::session& sql) -> Status {
@@ -263,6 +355,37 @@ void BM_ExchangeVsBulkLoad(benchmark::State& state) {
            "copy load");
     const double copy_cpu = CpuSeconds() - c2;
     double copy_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t2).count();
+    const double copy_server_cpu = ServerCpuSeconds(postmaster) - s2;
+
+    // The strictest baseline: the same load into a table without the capture trigger (what a
+    // bulk load costs when nothing numbers the rows).
+    Resource plain = target;
+    plain.code = "rows10_plain";
+    MustOk(CreateTable(dest, plain), "plain table");
+    MustOk(dest.WithTransaction([&](soci::session& sql) -> Status {
+      if (pg_target) {
+        sql << "DROP TRIGGER rows10_plain_tong ON rows10_plain";
+      } else {
+        sql << "DROP TRIGGER rows10_plain_tong_ins";
+        sql << "DROP TRIGGER rows10_plain_tong_upd";
+      }
+      return Status::Ok();
+    }),
+           "plain table trigger");
+    auto t3 = std::chrono::steady_clock::now();
+    MustOk(dest.WithTransaction([&](soci::session& sql) -> Status {
+      dest.BulkInsert(sql, "rows10_plain", copy_columns, copy_rows);
+      return Status::Ok();
+    }),
+           "plain copy load");
+    double plain_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t3).count();
+    state.counters["copy_plain_rows_per_s"] = n / plain_s;
+    state.counters["ratio_copy_plain"] = plain_s / exchange_s;
+    state.counters["exchange_server_cpu_us_row"] = exchange_server_cpu * 1e6 / n;
+    state.counters["exchange_wall_us_row"] = exchange_s * 1e6 / n;
+    state.counters["exchange_runq_us_row"] = exchange_runq * 1e6 / n;
+    state.counters["exchange_server_runq_us_row"] = exchange_server_runq * 1e6 / n;
+    state.counters["copy_server_cpu_us_row"] = copy_server_cpu * 1e6 / n;
     state.counters["rows"] = static_cast<double>(n);
     state.counters["exchange_rows_per_s"] = n / exchange_s;
     state.counters["bulk_rows_per_s"] = n / bulk_s;

@@ -29,6 +29,14 @@ std::string ColumnType(const Field& f, SqlDialect dialect) {
   return "TEXT";
 }
 
+std::string PgCaptureSequence(std::string_view table) {
+  return QuoteIdent(SqlDialect::kPostgres, std::string(table) + "_tong_seq_seq");
+}
+
+std::string PgCaptureLockSql(std::string_view table) {
+  return "pg_advisory_xact_lock(1953459815, hashtext('" + std::string(table) + "'))";
+}
+
 namespace {
 
 std::string ControlColumns(bool horizontal) {
@@ -95,7 +103,7 @@ Result<std::vector<std::string>> CreateTableStatements(const Resource& r, SqlDia
       break;
     }
     case SqlDialect::kPostgres: {
-      const std::string seq = QuoteIdent(dialect, name + "_tong_seq_seq");
+      const std::string seq = PgCaptureSequence(name);
       out.push_back("CREATE SEQUENCE " + seq);
       // A transaction-level advisory lock per table, taken before the value and held until
       // commit: writers of this table take sequence values one transaction after another,
@@ -104,9 +112,7 @@ Result<std::vector<std::string>> CreateTableStatements(const Resource& r, SqlDia
       // update slower.)
       out.push_back("CREATE OR REPLACE FUNCTION " + QuoteIdent(dialect, name + "_tong_fn") +
                     "() RETURNS trigger AS $$ BEGIN "
-                    "PERFORM pg_advisory_xact_lock(1953459815, hashtext('" +
-                    name +
-                    "')); "
+                    "PERFORM " + PgCaptureLockSql(name) + "; "
                     "NEW.tong_seq := nextval('" +
                     seq +
                     "'); "
@@ -117,8 +123,12 @@ Result<std::vector<std::string>> CreateTableStatements(const Resource& r, SqlDia
                     "ELSIF NEW.dataversion <= OLD.dataversion THEN "
                     "NEW.dataversion := OLD.dataversion + 1; END IF; "
                     "RETURN NEW; END $$ LANGUAGE plpgsql");
+      // Rows the exchange delivers skip the function: the applying transaction takes the
+      // same lock and numbers its rows itself (batch.cc, kPgApplySetting), which saves a
+      // plpgsql call per row (measured: ~37% of the guarded upsert's time on the server).
       out.push_back("CREATE TRIGGER " + QuoteIdent(dialect, name + "_tong") +
-                    " BEFORE INSERT OR UPDATE ON " + t + " FOR EACH ROW EXECUTE FUNCTION " +
+                    " BEFORE INSERT OR UPDATE ON " + t + " FOR EACH ROW WHEN (current_setting('" +
+                    std::string(kPgApplySetting) + "', true) IS DISTINCT FROM 'on') EXECUTE FUNCTION " +
                     QuoteIdent(dialect, name + "_tong_fn") + "()");
       break;
     }

@@ -25,8 +25,17 @@ std::string QuoteIdent(SqlDialect dialect, std::string_view identifier);
 // locked until commit — so a value never becomes visible after a larger one); an update that does
 // not raise dataversion gets dataversion + 1; an insert with create_time 0 gets the current time in
 // ms. InvalidArgument when the definition fails ValidateResource.
+// PostgreSQL: the trigger is skipped in a transaction that has SET LOCAL kPgApplySetting = 'on';
+// such a transaction must do the trigger's work itself (the lock of PgCaptureLockSql, tong_seq
+// from the sequence PgCaptureSequence, create_time) — the exchange's apply does (batch.cc).
 Result<std::vector<std::string>> CreateTableStatements(const Resource& resource,
                                                        SqlDialect dialect);
+
+inline constexpr std::string_view kPgApplySetting = "tongban.apply";
+// The sequence behind `table`'s tong_seq on PostgreSQL, and the statement taking the capture's
+// per-table lock (held until commit), both as the trigger of CreateTableStatements uses them.
+std::string PgCaptureSequence(std::string_view table);
+std::string PgCaptureLockSql(std::string_view table);
 
 // Runs CreateTableStatements on `node`. AlreadyExists when the table is there (use
 // CheckTable to see whether it fits).
