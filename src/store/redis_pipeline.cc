@@ -147,8 +147,6 @@ class RedisPipeline::Impl {
     thread_.join();
   }
 
-  bool OnLoopThread() const { return ioc_.get_executor().running_in_this_thread(); }
-
   void Drain() {
     draining_ = true;
     if (queue_.empty()) CloseIdle();
@@ -442,8 +440,6 @@ RedisPipeline::RedisPipeline(Settings settings, Observer observer, asio::io_cont
     : impl_(std::make_shared<Impl>(std::move(settings), std::move(observer), loop)) {}
 
 RedisPipeline::~RedisPipeline() = default;
-
-bool RedisPipeline::OnLoopThread() const { return impl_->OnLoopThread(); }
 
 void RedisPipeline::Drain() { impl_->Drain(); }
 

@@ -88,8 +88,6 @@ class RedisPipeline {
   // Queues `command` (from Format or Command) and returns; `done` runs on
   // the pipeline's thread.
   void Call(std::string_view command, Done done);
-  // True on the thread that runs this pipeline's loop.
-  bool OnLoopThread() const;
   // On someone else's loop, on its thread: from now on the connection is
   // closed whenever nothing is in flight, so that the loop can run out
   // (its server is stopping). Calls still work, connecting again.
