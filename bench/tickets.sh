@@ -8,7 +8,10 @@
 # Environment: DURATION (10s), CONNECTIONS (64), SERVER_THREADS (1),
 # DELAY_MS (0.5), ROUND_TRIP_CALLS (50), STORES ("memory redis redis-delay"),
 # PERF_ROW (a row's name: perf record of the server during it, to PERF_OUT),
-# COMMANDSTATS=1 (Redis's time per command after the redis rows).
+# COMMANDSTATS=1 (Redis's time per command after the redis rows),
+# STRACE_ROW (a row's name: the server's system calls during it, counted by
+# strace -c -f, printed per request; strace slows the row, so its rate and
+# CPU figures are not comparable with the others).
 # Needs wrk, redis-server, python3 with requests.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -139,8 +142,23 @@ row() {
       -- sleep "${duration%s}" > /dev/null 2>&1 &
     perf_pid=$!
   fi
+  local strace_pid="" strace_out="$work/strace.$store"
+  if [ -n "${STRACE_ROW:-}" ] && [ "$name" = "$STRACE_ROW" ] && command -v strace >/dev/null; then
+    strace -c -f -p "$server_pid" -o "$strace_out" > /dev/null 2>&1 &
+    strace_pid=$!
+    sleep 0.5
+  fi
   run_wrk "$conns" "$duration" "$@"
   if [ -n "$perf_pid" ]; then wait "$perf_pid" || true; fi
+  if [ -n "$strace_pid" ]; then
+    kill -INT "$strace_pid" 2>/dev/null || true
+    wait "$strace_pid" 2>/dev/null || true
+    # Calls per request of each system call the server made during the row.
+    awk -v reqs="$reqs" -v store="$store" '$NF ~ /^[a-z_0-9]+$/ && $4 ~ /^[0-9]+$/ && $NF != "total" {
+        printf "%s strace: %-16s %6.2f per request\n", store, $NF, $4 / reqs }
+      /total/ { printf "%s strace: %-16s %6.2f per request (%d requests)\n", store, "all", $4 / reqs, reqs }' \
+      "$strace_out" || true
+  fi
   rps=$(bc -l <<<"scale=1; $reqs * 1000000 / $dur")
   printf "%-12s %-28s %8.0f %7.2f %8.0f %6.2f %6d %8.1f %7.1f %7.1f %7.1f %7.1f\n" "$store" "$name" \
     "$rps" "$(bc -l <<<"$p99/1000")" "$base" "$(bc -l <<<"$rps/$base")" "$failed" \

@@ -15,6 +15,7 @@
 #include "http/metrics.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "store/redis_ticket_store.h"
 
 namespace tongban::app {
 namespace {
@@ -204,6 +205,12 @@ int Serve(const Config& initial) {
 
   routes->StartBackground();
   server->StopOnSignals();
+  // Redis: each I/O thread gets its own pipelined connection on its own loop.
+  if (auto* redis = dynamic_cast<RedisTicketStore*>(&(*node)->tickets()); redis != nullptr) {
+    server->SetIoThreadHooks({[redis](auto& loop) { redis->AttachLoop(loop); },
+                              [redis](auto&) { redis->DrainLoop(); },
+                              [redis](auto&) { redis->DetachLoop(); }});
+  }
   server->Run();
   server.reset();
   routes->StopBackground();

@@ -70,6 +70,8 @@ struct Shared {
   std::optional<asio::thread_pool> blocking;
   // "Strict-Transport-Security: ...\r\n", or empty.
   std::string hsts_line;
+  // Set before Run(): Server::SetIoThreadHooks.
+  IoThreadHooks io_thread_hooks;
   // Connection caps (ServerOptions::max_connections, _per_ip). Counted by
   // the acceptor when it admits a connection, released by the connection's
   // destructor on its worker's thread.
@@ -546,6 +548,7 @@ void Worker::BeginStop() {
   if (stopping_) return;
   stopping_ = true;
   stop_tick_ = tick_;
+  if (shared_.io_thread_hooks.stopping) shared_.io_thread_hooks.stopping(ioc_);
   for (Connection* c = head_; c; c = c->next) {
     if (c->state() == Connection::State::kIdle) c->Close();
   }
@@ -870,12 +873,22 @@ void Server::Run() {
     spdlog::error("http: Server::Run() without a successful Listen()");
     return;
   }
+  const IoThreadHooks& hooks = impl_->shared.io_thread_hooks;
+  auto serve = [&hooks](asio::io_context& ioc) {
+    if (hooks.start) hooks.start(ioc);
+    RunLoop(ioc);
+    if (hooks.stopped) hooks.stopped(ioc);
+  };
   std::vector<std::thread> threads;
   for (size_t i = 1; i < impl_->workers.size(); ++i) {
-    threads.emplace_back([worker = impl_->workers[i].get()] { RunLoop(worker->ioc()); });
+    threads.emplace_back([worker = impl_->workers[i].get(), &serve] { serve(worker->ioc()); });
   }
-  RunLoop(impl_->workers[0]->ioc());
+  serve(impl_->workers[0]->ioc());
   for (auto& t : threads) t.join();
+}
+
+void Server::SetIoThreadHooks(IoThreadHooks hooks) {
+  impl_->shared.io_thread_hooks = std::move(hooks);
 }
 
 void Server::Stop() {

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -17,6 +18,10 @@
 #include "core/result.h"
 #include "http/metrics.h"
 #include "http/router.h"
+
+namespace boost::asio {
+class io_context;
+}  // namespace boost::asio
 
 namespace tongban::http {
 
@@ -60,6 +65,18 @@ struct ServerOptions {
   std::string strict_transport_security = {};
 };
 
+// Companions of each I/O thread's event loop (e.g. a Redis connection per
+// I/O thread, so that its replies need no thread hand-off). Each runs on
+// the I/O thread itself, with the loop that thread runs.
+struct IoThreadHooks {
+  std::function<void(boost::asio::io_context&)> start;     // before it serves
+  // When the server begins to stop: close whatever would keep the loop
+  // running once idle (an open socket with a read pending).
+  std::function<void(boost::asio::io_context&)> stopping;
+  // After its loop has run out, before any loop is destroyed.
+  std::function<void(boost::asio::io_context&)> stopped;
+};
+
 class Server {
  public:
   // `router` and `metrics` must outlive the server; the router must not
@@ -86,6 +103,9 @@ class Server {
   // Stop(), then returns once in-flight requests are done or
   // shutdown_timeout passed. A server runs once.
   void Run();
+
+  // Call before Run(); see IoThreadHooks.
+  void SetIoThreadHooks(IoThreadHooks hooks);
 
   // Thread-safe, idempotent, returns at once: stops accepting, closes idle
   // connections, lets requests being read or handled finish (their response

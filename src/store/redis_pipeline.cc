@@ -82,12 +82,48 @@ std::string RedisPipeline::Format(const std::vector<std::string_view>& args) {
   return FormatResp(args);
 }
 
-// Everything below runs on the pipeline's thread, except Call (which posts)
-// and the constructor/destructor.
+RedisPipeline::Command::Command(size_t argc, size_t reserve) {
+  out_.reserve(reserve);
+  out_.push_back('*');
+  AppendDecimal(out_, argc);
+  out_.append("\r\n");
+}
+
+RedisPipeline::Command& RedisPipeline::Command::Arg(std::initializer_list<std::string_view> parts) {
+  size_t size = 0;
+  for (std::string_view p : parts) size += p.size();
+  out_.push_back('$');
+  AppendDecimal(out_, size);
+  out_.append("\r\n");
+  for (std::string_view p : parts) out_.append(p);
+  out_.append("\r\n");
+  return *this;
+}
+
+RedisPipeline::Command& RedisPipeline::Command::Int(int64_t n) {
+  char digits[24];
+  char* end = digits + sizeof(digits);
+  char* p = end;
+  uint64_t u = n < 0 ? 0 - static_cast<uint64_t>(n) : static_cast<uint64_t>(n);
+  do {
+    *--p = static_cast<char>('0' + u % 10);
+    u /= 10;
+  } while (u != 0);
+  if (n < 0) *--p = '-';
+  return Arg(std::string_view(p, static_cast<size_t>(end - p)));
+}
+
+// Everything below runs on the pipeline's loop thread, except Call on an
+// own-thread pipeline (which posts) and the constructor/destructor.
 class RedisPipeline::Impl {
  public:
+  // Own thread.
   Impl(Settings settings, Observer observer)
-      : settings_(std::move(settings)), observer_(std::move(observer)) {
+      : settings_(std::move(settings)),
+        observer_(std::move(observer)),
+        own_ioc_(std::make_unique<asio::io_context>(1)),
+        ioc_(*own_ioc_) {
+    work_.emplace(asio::make_work_guard(ioc_));
     thread_ = std::thread([this] {
       // Named, so that a bench (bench/tickets.sh) can tell its CPU from the I/O threads'.
       pthread_setname_np(pthread_self(), "tb-redis");
@@ -95,36 +131,73 @@ class RedisPipeline::Impl {
     });
   }
 
+  // On a loop run by someone else's thread.
+  Impl(Settings settings, Observer observer, asio::io_context& loop)
+      : settings_(std::move(settings)), observer_(std::move(observer)), ioc_(loop) {}
+
   ~Impl() {
+    if (!thread_.joinable()) {
+      Shutdown();
+      return;
+    }
     asio::post(ioc_, [this] {
-      // How well calls shared writes and round trips (bench/tickets.sh reads it).
-      if (calls_ > 0) {
-        spdlog::info("redis pipeline: {} calls in {} writes and {} reads, at most {} in flight",
-                     calls_, writes_, reads_, max_in_flight_);
-      }
-      stopping_ = true;
-      Fail(Error::Unavailable("redis: the ticket store is shutting down"));
+      Shutdown();
       work_.reset();
     });
     thread_.join();
   }
 
-  void Call(std::string command, Done done) {
-    asio::post(ioc_, [this, command = std::move(command), done = std::move(done)]() mutable {
-      if (stopping_ || command.empty()) {
-        done(Error::Unavailable(command.empty() ? "redis: cannot format the command"
-                                                : "redis: the ticket store is shutting down"));
-        return;
-      }
-      queue_.push_back(Pending{std::move(done), Steady::now()});
-      ++calls_;
-      max_in_flight_ = std::max<uint64_t>(max_in_flight_, queue_.size());
-      out_.append(command);
-      if (state_ == State::kDown) return Connect();
-      if (state_ == State::kUp) {
-        ArmTimer();
-        Flush();
-      }
+  void Drain() {
+    draining_ = true;
+    if (queue_.empty()) CloseIdle();
+  }
+
+  void Call(std::string_view command, Done done) {
+    if (!thread_.joinable()) return Enqueue(command, std::move(done));
+    asio::post(ioc_, [this, command = std::string(command), done = std::move(done)]() mutable {
+      Enqueue(command, std::move(done));
+    });
+  }
+
+ private:
+  void Shutdown() {
+    // How well calls shared writes and round trips (bench/tickets.sh reads it).
+    if (calls_ > 0) {
+      spdlog::info("redis pipeline: {} calls in {} writes and {} reads, at most {} in flight{}",
+                   calls_, writes_, reads_, max_in_flight_,
+                   thread_.joinable() ? "" : " (an I/O thread's connection)");
+    }
+    stopping_ = true;
+    Fail(Error::Unavailable("redis: the ticket store is shutting down"));
+    // Nothing left to reach the socket once the loop is gone.
+    socket_.reset();
+  }
+
+  void Enqueue(std::string_view command, Done done) {
+    if (stopping_ || command.empty()) {
+      done(Error::Unavailable(command.empty() ? "redis: cannot format the command"
+                                              : "redis: the ticket store is shutting down"));
+      return;
+    }
+    queue_.push_back(Pending{std::move(done), Steady::now()});
+    ++calls_;
+    max_in_flight_ = std::max<uint64_t>(max_in_flight_, queue_.size());
+    out_.append(command);
+    if (state_ == State::kDown) return Connect();
+    if (state_ == State::kUp) {
+      ArmTimer();
+      ScheduleFlush();
+    }
+  }
+
+  // The write goes out once the loop has run what is ready now (the other
+  // requests read in the same turn), so their commands share it.
+  void ScheduleFlush() {
+    if (flush_posted_ || writing_) return;
+    flush_posted_ = true;
+    asio::post(ioc_, [this, generation = generation_] {
+      flush_posted_ = false;
+      if (generation == generation_ && state_ == State::kUp) Flush();
     });
   }
 
@@ -260,8 +333,26 @@ class RedisPipeline::Impl {
         // (none today) would have moved the generation on.
         if (generation != generation_) return;
       }
+      if (draining_ && queue_.empty()) return CloseIdle();
       Read(generation);
     });
+  }
+
+  // Nothing in flight: the connection goes, the next call connects again.
+  void CloseIdle() {
+    if (state_ == State::kDown) return;
+    ++generation_;
+    state_ = State::kDown;
+    writing_ = false;
+    wire_.clear();
+    out_.clear();
+    if (socket_) {
+      error_code ignored;
+      socket_->close(ignored);
+    }
+    resolver_.cancel();
+    timer_.cancel();
+    timer_armed_ = false;
   }
 
   // Fails every call in flight and drops the connection; the next call reconnects.
@@ -319,9 +410,9 @@ class RedisPipeline::Impl {
 
   const Settings settings_;
   const Observer observer_;
-  asio::io_context ioc_{1};
-  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_{
-      asio::make_work_guard(ioc_)};
+  std::unique_ptr<asio::io_context> own_ioc_;  // null on someone else's loop
+  asio::io_context& ioc_;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
   asio::ip::tcp::resolver resolver_{ioc_};
   asio::steady_timer timer_{ioc_};
   bool timer_armed_ = false;
@@ -334,19 +425,26 @@ class RedisPipeline::Impl {
   std::string out_;            // formatted, not yet handed to the socket
   std::string wire_;           // being written
   bool writing_ = false;
+  bool flush_posted_ = false;
+  bool draining_ = false;
   bool stopping_ = false;
   uint64_t calls_ = 0, writes_ = 0, reads_ = 0, max_in_flight_ = 0;
   std::array<char, kReadSize> in_{};
-  std::thread thread_;  // last: starts once everything above exists
+  std::thread thread_;  // last: starts once everything above exists (own loop only)
 };
 
 RedisPipeline::RedisPipeline(Settings settings, Observer observer)
     : impl_(std::make_shared<Impl>(std::move(settings), std::move(observer))) {}
 
+RedisPipeline::RedisPipeline(Settings settings, Observer observer, asio::io_context& loop)
+    : impl_(std::make_shared<Impl>(std::move(settings), std::move(observer), loop)) {}
+
 RedisPipeline::~RedisPipeline() = default;
 
-void RedisPipeline::Call(std::string command, Done done) {
-  impl_->Call(std::move(command), std::move(done));
+void RedisPipeline::Drain() { impl_->Drain(); }
+
+void RedisPipeline::Call(std::string_view command, Done done) {
+  impl_->Call(command, std::move(done));
 }
 
 }  // namespace tongban

@@ -1,8 +1,10 @@
-// RedisPipeline: one pipelined connection to Redis driven by its own Asio
-// thread, for RedisTicketStore's asynchronous calls. Callers on any thread
-// hand it a command and a callback and return at once; commands are written
-// back to back without waiting for replies, and each reply goes to its
-// callback in order, on the pipeline's thread. So an HTTP I/O thread never
+// RedisPipeline: one pipelined connection to Redis for RedisTicketStore's
+// asynchronous calls, driven either by its own Asio thread (callers on any
+// thread) or by an I/O thread's own loop (callers on that thread only: no
+// thread hand-off, no wake-up, either way). Callers hand it a command and a
+// callback and return at once; the commands queued while the loop is busy
+// go out in one write, without waiting for replies, and each reply goes to
+// its callback in order, on the loop's thread. So an HTTP I/O thread never
 // waits on the network, and a slow or distant Redis costs latency, not threads.
 //
 // Faults: a lost connection, a reply overdue by command_timeout or a refused
@@ -14,6 +16,7 @@
 #include <hiredis/hiredis.h>
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <initializer_list>
 #include <memory>
@@ -22,6 +25,10 @@
 #include <vector>
 
 #include "core/result.h"
+
+namespace boost::asio {
+class io_context;
+}  // namespace boost::asio
 
 namespace tongban {
 
@@ -51,8 +58,13 @@ class RedisPipeline {
     std::function<void()> answered;
   };
 
+  // On its own thread, named "tb-redis"; Call from any thread.
   RedisPipeline(Settings settings, Observer observer);
-  // Fails whatever is still in flight, then stops the thread.
+  // On `loop`, run by one thread: only that thread may Call, and every
+  // `done` runs there. Destroy it once the loop has stopped for good and
+  // before the loop itself is destroyed (its handlers point at it).
+  RedisPipeline(Settings settings, Observer observer, boost::asio::io_context& loop);
+  // Fails whatever is still in flight (then stops its own thread, if any).
   ~RedisPipeline();
   RedisPipeline(const RedisPipeline&) = delete;
   RedisPipeline& operator=(const RedisPipeline&) = delete;
@@ -60,8 +72,26 @@ class RedisPipeline {
   // A command in RESP, formatted on the caller's thread.
   static std::string Format(std::initializer_list<std::string_view> args);
   static std::string Format(const std::vector<std::string_view>& args);
-  // Queues `command` (from Format) and returns; `done` runs on the pipeline's thread.
-  void Call(std::string command, Done done);
+  // The same built argument by argument, without temporaries: `argc`
+  // arguments must follow (Arg: one argument made of the parts given).
+  class Command {
+   public:
+    Command(size_t argc, size_t reserve);
+    Command& Arg(std::initializer_list<std::string_view> parts);
+    Command& Arg(std::string_view a) { return Arg({a}); }
+    Command& Int(int64_t n);
+    std::string Take() { return std::move(out_); }
+
+   private:
+    std::string out_;
+  };
+  // Queues `command` (from Format or Command) and returns; `done` runs on
+  // the pipeline's thread.
+  void Call(std::string_view command, Done done);
+  // On someone else's loop, on its thread: from now on the connection is
+  // closed whenever nothing is in flight, so that the loop can run out
+  // (its server is stopping). Calls still work, connecting again.
+  void Drain();
 
  private:
   class Impl;

@@ -243,7 +243,10 @@ class RedisTicketStore::Pool {
     // One command, one reply. Error replies come back as replies; only
     // transport failures become Errors.
     Result<ReplyPtr> Run(std::initializer_list<std::string_view> args) {
-      constexpr size_t kMaxArgs = 8;
+      return Run(std::vector<std::string_view>(args));
+    }
+    Result<ReplyPtr> Run(const std::vector<std::string_view>& args) {
+      constexpr size_t kMaxArgs = 12;
       if (args.size() > kMaxArgs) return Error::Internal("redis: too many command arguments");
       const char* argv[kMaxArgs];
       size_t lengths[kMaxArgs];
@@ -294,6 +297,15 @@ class RedisTicketStore::Pool {
   // was lost answers "not found": the ticket is lost, never redeemed twice.
   Result<ReplyPtr> Call(std::initializer_list<std::string_view> args,
                         bool pass_error_replies = false) {
+    auto reply = CallArgv(std::vector<std::string_view>(args));
+    if (reply.ok() && !pass_error_replies && (*reply)->type == REDIS_REPLY_ERROR) {
+      return ReplyError(**reply);
+    }
+    return reply;
+  }
+
+  // Call, any reply (error replies too) handed back.
+  Result<ReplyPtr> CallArgv(const std::vector<std::string_view>& args) {
     for (int attempt = 0;; ++attempt) {
       auto lease = Take();
       if (!lease.ok()) return std::move(lease).error();
@@ -308,11 +320,28 @@ class RedisTicketStore::Pool {
       }
       // Any reply, an error reply too, means Redis is reachable.
       outage_log_.Succeeded();
-      if (!pass_error_replies && (*reply)->type == REDIS_REPLY_ERROR) {
-        return ReplyError(**reply);
-      }
       return reply;
     }
+  }
+
+  // EVALSHA of `script` (SHA-1 `sha`) with `keys` keys among `args`, here
+  // and waited for: for callers on a blocking thread, which would otherwise
+  // hand the call to a pipeline's thread and sleep until it handed the reply
+  // back. After a NOSCRIPT, once more as EVAL (which loads the script).
+  Result<ReplyPtr> Eval(std::string_view script, std::string_view sha, std::string_view keys,
+                        std::initializer_list<std::string_view> args) {
+    auto run = [&](std::string_view verb, std::string_view body) {
+      std::vector<std::string_view> argv = {verb, body, keys};
+      argv.insert(argv.end(), args.begin(), args.end());
+      return CallArgv(argv);
+    };
+    auto reply = run("EVALSHA", sha);
+    if (reply.ok() && (*reply)->type == REDIS_REPLY_ERROR &&
+        std::string_view((*reply)->str, (*reply)->len).starts_with("NOSCRIPT")) {
+      reply = run("EVAL", script);
+    }
+    if (reply.ok() && (*reply)->type == REDIS_REPLY_ERROR) return ReplyError(**reply);
+    return reply;
   }
 
   Result<Lease> Take() {
@@ -405,59 +434,111 @@ class RedisTicketStore::Pool {
   size_t open_ = 0;  // idle + leased
 };
 
-// The pipelined connection and the scripts sent on it.
+// The pipelined connections and the scripts sent on them: the store's own
+// (its own thread, for callers on any thread) and one per attached I/O thread.
 class RedisTicketStore::Scripts {
  public:
   Scripts(const Options& options, OutageLog& outage_log)
       : exchange_sha_(Sha1Hex(kExchangeScript)),
         put_and_add_sha_(Sha1Hex(kPutAndAddScript)),
         get_and_touch_sha_(Sha1Hex(kGetAndTouchScript)),
-        pipeline_(SettingsOf(options),
-                  RedisPipeline::Observer{[&outage_log](const Error& e) { outage_log.Failed(e); },
-                                          [&outage_log] { outage_log.Succeeded(); }}) {}
+        settings_(SettingsOf(options)),
+        observer_{[&outage_log](const Error& e) { outage_log.Failed(e); },
+                  [&outage_log] { outage_log.Succeeded(); }},
+        id_(next_id_.fetch_add(1, std::memory_order_relaxed)),
+        pipeline_(settings_, observer_) {}
 
-  // EVALSHA of `script` (its SHA-1 `sha`) with `args`, the first `keys` of
-  // them keys; after a NOSCRIPT (a restarted or flushed Redis) the same call
-  // once more as EVAL, which loads the script again. `done` gets the reply or
-  // the error, on the pipeline's thread.
-  void Eval(std::string_view script, const std::string& sha,
-            std::shared_ptr<std::vector<std::string>> args, RedisPipeline::Done done,
-            int keys = 0) {
-    pipeline_.Call(
-        Command("EVALSHA", sha, *args, keys),
-        [this, script, args, keys, done = std::move(done)](Result<RedisReplyPtr> reply) mutable {
-          if (reply.ok() && (*reply)->type == REDIS_REPLY_ERROR &&
-              std::string_view((*reply)->str, (*reply)->len).starts_with("NOSCRIPT")) {
-            pipeline_.Call(Command("EVAL", script, *args, keys), std::move(done));
-            return;
-          }
-          done(std::move(reply));
-        });
+  ~Scripts() {
+    std::lock_guard lock(lanes_mu_);
+    if (!lanes_.empty()) {
+      spdlog::error("redis: {} I/O thread connections never detached", lanes_.size());
+    }
   }
 
-  // Eval, waited for (for callers on a blocking thread).
-  Result<RedisReplyPtr> EvalAndWait(std::string_view script, const std::string& sha,
-                                    std::vector<std::string> args, int keys) {
-    std::promise<Result<RedisReplyPtr>> promise;
-    auto future = promise.get_future();
-    Eval(
-        script, sha, std::make_shared<std::vector<std::string>>(std::move(args)),
-        [&promise](Result<RedisReplyPtr> r) { promise.set_value(std::move(r)); }, keys);
-    return future.get();
+  // The calling thread's own connection when it has one, else the shared one.
+  // Only for Async calls: a caller that waits must use the shared one, or
+  // it would wait for a reply that only its own loop can read.
+  RedisPipeline& Current() {
+    return t_lane_owner == id_ && t_lane != nullptr ? *t_lane : pipeline_;
+  }
+  RedisPipeline& Shared() { return pipeline_; }
+
+  void Attach(boost::asio::io_context& loop) {
+    auto lane = std::make_unique<RedisPipeline>(settings_, observer_, loop);
+    t_lane_owner = id_;
+    t_lane = lane.get();
+    std::lock_guard lock(lanes_mu_);
+    lanes_.push_back(std::move(lane));
+  }
+
+  void Drain() {
+    if (t_lane_owner == id_ && t_lane != nullptr) t_lane->Drain();
+  }
+
+  void Detach() {
+    if (t_lane_owner != id_ || t_lane == nullptr) return;
+    std::unique_ptr<RedisPipeline> lane;
+    {
+      std::lock_guard lock(lanes_mu_);
+      auto it = std::find_if(lanes_.begin(), lanes_.end(),
+                             [](const auto& l) { return l.get() == t_lane; });
+      if (it != lanes_.end()) {
+        lane = std::move(*it);
+        lanes_.erase(it);
+      }
+    }
+    t_lane = nullptr;
+    t_lane_owner = 0;
+    lane.reset();  // here, on the loop's thread, while the loop still exists
+  }
+
+  // `evalsha` (EVALSHA of `script`, from EvalSha) on `pipe`; after a
+  // NOSCRIPT (a restarted or flushed Redis) the same call once more as EVAL
+  // on the same connection, which loads the script again. `done` gets the
+  // reply or the error, on the pipeline's thread.
+  void Eval(RedisPipeline& pipe, std::string_view script, std::string evalsha,
+            RedisPipeline::Done done) {
+    // Kept for the NOSCRIPT case, and shared: Call reads it after the callback was made.
+    auto kept = std::make_shared<std::string>(std::move(evalsha));
+    RedisPipeline::Done on_reply = [&pipe, script, kept,
+                                    done = std::move(done)](Result<RedisReplyPtr> reply) mutable {
+      if (reply.ok() && (*reply)->type == REDIS_REPLY_ERROR &&
+          std::string_view((*reply)->str, (*reply)->len).starts_with("NOSCRIPT")) {
+        pipe.Call(AsEval(*kept, script), std::move(done));
+        return;
+      }
+      done(std::move(reply));
+    };
+    pipe.Call(*kept, std::move(on_reply));
+  }
+
+  // The start of an EVALSHA of `sha` with `keys` keys: `args` arguments
+  // (keys first) must follow.
+  static RedisPipeline::Command EvalSha(const std::string& sha, int keys, size_t args,
+                                        size_t bytes) {
+    RedisPipeline::Command c(3 + args, 64 + sha.size() + bytes + 16 * args);
+    c.Arg("EVALSHA").Arg(sha).Int(keys);
+    return c;
   }
 
   const std::string& exchange_sha() const { return exchange_sha_; }
   const std::string& put_and_add_sha() const { return put_and_add_sha_; }
   const std::string& get_and_touch_sha() const { return get_and_touch_sha_; }
-  RedisPipeline& pipeline() { return pipeline_; }
-
  private:
-  static std::string Command(std::string_view verb, std::string_view script_or_sha,
-                             const std::vector<std::string>& args, int keys) {
-    const std::string numkeys = std::to_string(keys);
-    std::vector<std::string_view> argv = {verb, script_or_sha, numkeys};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return RedisPipeline::Format(argv);
+  static inline std::atomic<uint64_t> next_id_{1};
+  // The calling thread's connection, and which store (id_) it belongs to.
+  static inline thread_local uint64_t t_lane_owner = 0;
+  static inline thread_local RedisPipeline* t_lane = nullptr;
+
+  // EVALSHA → EVAL: "*N\r\n$7\r\nEVALSHA\r\n$40\r\n<sha>\r\n<rest>" becomes
+  // "*N\r\n$4\r\nEVAL\r\n$<len>\r\n<script>\r\n<rest>".
+  static std::string AsEval(std::string_view evalsha, std::string_view script) {
+    const size_t count_end = evalsha.find("\r\n") + 2;
+    const size_t rest = count_end + std::string_view("$7\r\nEVALSHA\r\n$40\r\n").size() + 40 + 2;
+    std::string eval(evalsha.substr(0, count_end));
+    eval.append("$4\r\nEVAL\r\n$").append(std::to_string(script.size())).append("\r\n");
+    eval.append(script).append("\r\n").append(evalsha.substr(rest));
+    return eval;
   }
 
   static std::string Sha1Hex(std::string_view text) {
@@ -488,6 +569,11 @@ class RedisTicketStore::Scripts {
   const std::string exchange_sha_;
   const std::string put_and_add_sha_;
   const std::string get_and_touch_sha_;
+  const RedisPipeline::Settings settings_;
+  const RedisPipeline::Observer observer_;
+  const uint64_t id_;
+  std::mutex lanes_mu_;
+  std::vector<std::unique_ptr<RedisPipeline>> lanes_;
   RedisPipeline pipeline_;  // last: its thread calls into the members above
 };
 
@@ -699,32 +785,39 @@ Status RedisTicketStore::EraseSet(std::string_view set_key) {
 }
 
 void RedisTicketStore::ExchangeAsync(TicketExchange op, ExchangeDone done) {
+  ExchangeOn(scripts_->Current(), std::move(op), std::move(done));
+}
+
+void RedisTicketStore::ExchangeOn(RedisPipeline& pipe, TicketExchange op, ExchangeDone done) {
   Status valid = checks::Exchange(op);
   if (!valid.ok()) return done(std::move(valid).error());
-  auto args = std::make_shared<std::vector<std::string>>();
-  args->reserve(14 + 2 * op.require.size());
-  *args = {op.mark_key.empty() ? std::string() : ValueKey(op.mark_key),
-           std::to_string(op.mark_ttl.count()),
-           ValueKey(op.redeem_key),
-           std::to_string(op.now_ms),
-           std::to_string(op.expiry_field),
-           std::to_string(op.owner_field),
-           op.guard_prefix.empty() ? std::string() : ValueKey(op.guard_prefix),
-           ValueKey(op.put_key),
-           std::move(op.put_template),
-           std::to_string(op.put_ttl.count()),
-           SetKey(op.set_prefix),
-           std::move(op.set_member),
-           std::to_string(op.set_ttl.count()),
-           op.consume ? "1" : "0"};
-  for (auto& [field, text] : op.require) {
-    args->push_back(std::to_string(field));
-    args->push_back(std::move(text));
+  // The script's ARGV (kExchangeScript), written straight into the command.
+  const std::string& prefix = options_.key_prefix;
+  size_t bytes = 3 * prefix.size() + op.mark_key.size() + op.redeem_key.size() +
+                 op.guard_prefix.size() + op.put_key.size() + op.put_template.size() +
+                 op.set_prefix.size() + op.set_member.size() + 12 * 8;
+  for (const auto& r : op.require) bytes += r.second.size() + 4;
+  RedisPipeline::Command c =
+      Scripts::EvalSha(scripts_->exchange_sha(), 0, 14 + 2 * op.require.size(), bytes);
+  if (op.mark_key.empty()) {
+    c.Arg("");
+  } else {
+    c.Arg({prefix, "v:", op.mark_key});
   }
-  scripts_->Eval(kExchangeScript, scripts_->exchange_sha(), std::move(args),
-                 [done = std::move(done)](Result<RedisReplyPtr> reply) {
-                   done(ExchangeResultOf(std::move(reply)));
-                 });
+  c.Int(op.mark_ttl.count()).Arg({prefix, "v:", op.redeem_key}).Int(op.now_ms);
+  c.Int(op.expiry_field).Int(op.owner_field);
+  if (op.guard_prefix.empty()) {
+    c.Arg("");
+  } else {
+    c.Arg({prefix, "v:", op.guard_prefix});
+  }
+  c.Arg({prefix, "v:", op.put_key}).Arg(op.put_template).Int(op.put_ttl.count());
+  c.Arg({prefix, "s:", op.set_prefix}).Arg(op.set_member).Int(op.set_ttl.count());
+  c.Arg(op.consume ? "1" : "0");
+  for (const auto& [field, text] : op.require) c.Int(field).Arg(text);
+  scripts_->Eval(pipe, kExchangeScript, c.Take(), [done = std::move(done)](Result<RedisReplyPtr> reply) {
+    done(ExchangeResultOf(std::move(reply)));
+  });
 }
 
 Status RedisTicketStore::PutAndAddToSet(std::string_view key, std::string_view value,
@@ -737,13 +830,11 @@ Status RedisTicketStore::PutAndAddToSet(std::string_view key, std::string_view v
   TB_RETURN_IF_ERROR(checks::Key(set_key));
   TB_RETURN_IF_ERROR(checks::Value(member));
   TB_RETURN_IF_ERROR(checks::Ttl(set_ttl));
-  auto reply = scripts_->EvalAndWait(
-      kPutAndAddScript, scripts_->put_and_add_sha(),
-      {ValueKey(key), SetKey(set_key), std::string(value), std::to_string(ttl.count()),
-       std::string(member), std::to_string(set_ttl.count())},
-      2);
+  const std::string ttl_text = std::to_string(ttl.count());
+  const std::string set_ttl_text = std::to_string(set_ttl.count());
+  auto reply = pool_->Eval(kPutAndAddScript, scripts_->put_and_add_sha(), "2",
+                           {ValueKey(key), SetKey(set_key), value, ttl_text, member, set_ttl_text});
   if (!reply.ok()) return std::move(reply).error();
-  if ((*reply)->type == REDIS_REPLY_ERROR) return ReplyError(**reply);
   return Status::Ok();
 }
 
@@ -756,14 +847,14 @@ Result<TicketStore::Touched> RedisTicketStore::GetAndTouch(
   TB_RETURN_IF_ERROR(checks::Value(member));
   TB_RETURN_IF_ERROR(checks::Ttl(set_ttl));
   if (field < 0 || field > 9) return Error::InvalidArgument("ticket store: field out of range");
-  auto reply = scripts_->EvalAndWait(
-      kGetAndTouchScript, scripts_->get_and_touch_sha(),
-      {ValueKey(key), SetKey(set_key), std::to_string(ttl.count()), std::to_string(field),
-       std::string(text), std::string(member), std::to_string(set_ttl.count())},
-      2);
+  const std::string ttl_text = std::to_string(ttl.count());
+  const std::string field_text = std::to_string(field);
+  const std::string set_ttl_text = std::to_string(set_ttl.count());
+  auto reply =
+      pool_->Eval(kGetAndTouchScript, scripts_->get_and_touch_sha(), "2",
+                  {ValueKey(key), SetKey(set_key), ttl_text, field_text, text, member, set_ttl_text});
   if (!reply.ok()) return std::move(reply).error();
   const redisReply& r = **reply;
-  if (r.type == REDIS_REPLY_ERROR) return ReplyError(r);
   if (r.type != REDIS_REPLY_ARRAY || r.elements < 1 || r.element[0]->type != REDIS_REPLY_INTEGER) {
     return Unexpected();
   }
@@ -776,8 +867,9 @@ void RedisTicketStore::RedeemAsync(std::string_view key, RedeemDone done) {
   Status valid = checks::Key(key);
   if (!valid.ok()) return done(std::move(valid).error());
   std::string k = ValueKey(key);
-  auto by_script = [this](const std::string& k, RedeemDone done) {
-    scripts_->pipeline().Call(RedisPipeline::Format({"EVAL", kGetDelScript, "1", k}),
+  RedisPipeline& pipe = scripts_->Current();
+  auto by_script = [&pipe](const std::string& k, RedeemDone done) {
+    pipe.Call(RedisPipeline::Format({"EVAL", kGetDelScript, "1", k}),
                               [done = std::move(done)](Result<RedisReplyPtr> reply) {
                                 if (!reply.ok()) return done(std::move(reply).error());
                                 if ((*reply)->type == REDIS_REPLY_ERROR) {
@@ -788,7 +880,7 @@ void RedisTicketStore::RedeemAsync(std::string_view key, RedeemDone done) {
   };
   if (!has_getdel_.load(std::memory_order_relaxed)) return by_script(k, std::move(done));
   std::string command = RedisPipeline::Format({"GETDEL", k});
-  scripts_->pipeline().Call(
+  pipe.Call(
       std::move(command), [this, k = std::move(k), by_script,
                            done = std::move(done)](Result<RedisReplyPtr> reply) mutable {
         if (!reply.ok()) return done(std::move(reply).error());
@@ -805,10 +897,18 @@ void RedisTicketStore::RedeemAsync(std::string_view key, RedeemDone done) {
 Result<TicketExchangeResult> RedisTicketStore::Exchange(const TicketExchange& op) {
   std::promise<Result<TicketExchangeResult>> promise;
   auto future = promise.get_future();
-  ExchangeAsync(op,
-                [&promise](Result<TicketExchangeResult> r) { promise.set_value(std::move(r)); });
+  // On the shared connection: this thread's own could only be read by this
+  // thread, which is about to wait.
+  ExchangeOn(scripts_->Shared(), op,
+             [&promise](Result<TicketExchangeResult> r) { promise.set_value(std::move(r)); });
   return future.get();
 }
+
+void RedisTicketStore::AttachLoop(boost::asio::io_context& loop) { scripts_->Attach(loop); }
+
+void RedisTicketStore::DrainLoop() { scripts_->Drain(); }
+
+void RedisTicketStore::DetachLoop() { scripts_->Detach(); }
 
 size_t RedisTicketStore::ApproximateSize() {
   auto reply = pool_->Call({"DBSIZE"});

@@ -5,9 +5,11 @@
 // Hot path: one round trip per call (no SQL). The blocking calls use a pool
 // of synchronous connections; ExchangeAsync (ticket validation: replay mark,
 // redeem, tombstone check, issue and the session's set in one server-side
-// script, EVALSHA, re-sent as EVAL after a NOSCRIPT) goes through one
-// pipelined connection on the store's own Asio thread, so the caller never
-// waits on the network (redis_pipeline.h). When
+// script, EVALSHA, re-sent as EVAL after a NOSCRIPT) and the other Async
+// calls go through a pipelined connection, so the caller never waits on the
+// network (redis_pipeline.h): the calling I/O thread's own connection on its
+// own loop when it has one (AttachLoop: no thread hand-off either way), else
+// the one on the store's own Asio thread. When
 // Redis is down or hung, calls fail with errc::kUnavailable "redis: ..." within
 // the connect/command timeouts instead of blocking request threads, and the
 // outage is logged: a warning at most every 10 s, one info line on recovery.
@@ -24,7 +26,13 @@
 #include "core/clock.h"
 #include "store/ticket_store.h"
 
+namespace boost::asio {
+class io_context;
+}  // namespace boost::asio
+
 namespace tongban {
+
+class RedisPipeline;
 
 class RedisTicketStore final : public TicketStore {
  public:
@@ -69,7 +77,8 @@ class RedisTicketStore final : public TicketStore {
                   std::chrono::milliseconds ttl) override;
   Result<std::vector<std::string>> Members(std::string_view set_key) override;
   Status EraseSet(std::string_view set_key) override;
-  // Each one script call (EVALSHA; EVAL once after NOSCRIPT) on the pipeline.
+  // Each one script call (EVALSHA; EVAL once after NOSCRIPT) on a pooled
+  // connection, waited for by the caller (a blocking thread): no hand-off.
   Status PutAndAddToSet(std::string_view key, std::string_view value, std::chrono::milliseconds ttl,
                         std::string_view set_key, std::string_view member,
                         std::chrono::milliseconds set_ttl) override;
@@ -81,6 +90,15 @@ class RedisTicketStore final : public TicketStore {
   // GETDEL (the script before Redis 6.2) on the pipeline.
   void RedeemAsync(std::string_view key, RedeemDone done) override;
   bool Remote() const override { return true; }
+
+  // An I/O thread's own pipelined connection (http::IoThreadHooks): called
+  // on the thread that is about to run `loop`, it gives that thread a
+  // connection on `loop` for its Async calls, whose replies then come back
+  // on the thread itself. DrainLoop (the server is stopping) and DetachLoop
+  // (its loop has run out; before the loop is destroyed) on the same thread.
+  void AttachLoop(boost::asio::io_context& loop);
+  void DrainLoop();
+  void DetachLoop();
   // DBSIZE: every key in the database, not only this store's.
   size_t ApproximateSize() override;
 
@@ -91,6 +109,7 @@ class RedisTicketStore final : public TicketStore {
   class Pool;
   class OutageLog;
   class Scripts;
+  void ExchangeOn(RedisPipeline& pipe, TicketExchange op, ExchangeDone done);
   std::string ValueKey(std::string_view key) const;
   std::string SetKey(std::string_view key) const;
 

@@ -3,17 +3,22 @@
 // skipped with the reason if absent) — and, for Redis, what its one-script,
 // pipelined, asynchronous path must survive: a flushed script cache
 // (NOSCRIPT), a restart with calls in flight, a hung server, and many calls
-// in flight at once. Counts round trips with INFO commandstats.
+// in flight at once; and the same on an I/O thread's own connection (an
+// attached loop). Counts round trips with INFO commandstats.
 #include <gtest/gtest.h>
 #include <hiredis/hiredis.h>
 #include <signal.h>
 
 #include <algorithm>
 #include <atomic>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <condition_variable>
 #include <future>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -448,6 +453,132 @@ TEST_F(RedisExchangeTest, ManyCallsInFlightAreAllAnsweredInOrderOnOneConnection)
     ASSERT_EQ(outcome[i], static_cast<int>(i % 2 == 0 ? Outcome::kIssued : Outcome::kNotFound))
         << i;
   }
+}
+
+// An I/O thread's own connection (RedisTicketStore::AttachLoop, as the HTTP
+// server's IoThreadHooks do): a loop run by its own thread here.
+class AttachedLoop {
+ public:
+  explicit AttachedLoop(RedisTicketStore& store) : store_(store) {
+    thread_ = std::thread([this] {
+      store_.AttachLoop(ioc_);
+      thread_id_ = std::this_thread::get_id();
+      ready_.set_value();
+      ioc_.run();  // returns once drained: the connection alone keeps it busy
+      store_.DetachLoop();
+    });
+    ready_.get_future().wait();
+  }
+  ~AttachedLoop() { Stop(); }
+
+  // ExchangeAsync called on the loop's thread; the result and the thread that got it.
+  std::pair<Result<TicketExchangeResult>, std::thread::id> Exchange(TicketExchange op) {
+    std::promise<std::pair<Result<TicketExchangeResult>, std::thread::id>> promise;
+    boost::asio::post(ioc_, [&] {
+      store_.ExchangeAsync(std::move(op), [&promise](Result<TicketExchangeResult> r) {
+        promise.set_value({std::move(r), std::this_thread::get_id()});
+      });
+    });
+    return promise.get_future().get();
+  }
+
+  // The server stops: drained, the loop runs out by itself (no ioc.stop()).
+  void Stop() {
+    if (!thread_.joinable()) return;
+    boost::asio::post(ioc_, [this] {
+      store_.DrainLoop();
+      work_.reset();
+    });
+    thread_.join();
+  }
+
+  boost::asio::io_context& ioc() { return ioc_; }
+  std::thread::id thread_id() const { return thread_id_; }
+
+ private:
+  RedisTicketStore& store_;
+  boost::asio::io_context ioc_{1};
+  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_{
+      boost::asio::make_work_guard(ioc_)};
+  std::promise<void> ready_;
+  std::thread::id thread_id_;
+  std::thread thread_;
+};
+
+TEST_F(RedisExchangeTest, AnAttachedLoopsCallsAreAnsweredOnItsThreadInOneRoundTrip) {
+  auto store = Open();
+  ASSERT_TRUE(store->Put("st:T1", Record("s", "app1", "sess1", kNow + 60'000), minutes(1)).ok());
+  ASSERT_TRUE(store->Put("st:T2", Record("s", "app1", "sess1", kNow + 60'000), minutes(1)).ok());
+  AttachedLoop loop(*store);
+  auto [first, first_thread] = loop.Exchange(Op("T1", "app1", "TK1"));  // may load the script
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  EXPECT_EQ(first->outcome, Outcome::kIssued);
+  EXPECT_EQ(first_thread, loop.thread_id()) << "the reply is read by the calling loop's thread";
+  const long long evalsha = Calls("evalsha");
+  const long long clients = [&] {
+    redisContext* c = redisConnect("127.0.0.1", redis_->port());
+    auto* r = static_cast<redisReply*>(redisCommand(c, "CLIENT LIST"));
+    long long n = std::count(r->str, r->str + r->len, '\n');
+    freeReplyObject(r);
+    redisFree(c);
+    return n;
+  }();
+  auto [r, thread] = loop.Exchange(Op("T2", "app1", "TK2"));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->outcome, Outcome::kIssued);
+  EXPECT_EQ(thread, loop.thread_id());
+  EXPECT_EQ(Calls("evalsha"), evalsha + 1);
+  EXPECT_TRUE(store->Get("tk:TK2").ok());
+  // A waiting caller never uses a loop's connection (it could not read it): still fine here.
+  ASSERT_TRUE(store->Put("st:T3", Record("s", "app1", "sess1", kNow + 60'000), minutes(1)).ok());
+  EXPECT_EQ(store->Exchange(Op("T3", "app1", "TK3"))->outcome, Outcome::kIssued);
+  EXPECT_GE(clients, 2) << "the loop's connection and the own thread's";
+  loop.Stop();  // returns only because draining closed the idle connection
+}
+
+TEST_F(RedisExchangeTest, AnAttachedLoopReloadsAFlushedScriptAndSurvivesARestart) {
+  auto store = Open();
+  ASSERT_TRUE(store->Put("st:T1", Record("s", "app1", "sess1", kNow + 60'000), minutes(1)).ok());
+  AttachedLoop loop(*store);
+  ASSERT_EQ(loop.Exchange(Op("T1", "app1", "TK1")).first->outcome, Outcome::kIssued);
+  Raw("SCRIPT FLUSH");
+  ASSERT_TRUE(store->Put("st:T2", Record("s", "app1", "sess1", kNow + 60'000), minutes(1)).ok());
+  const long long eval = Calls("eval");
+  auto flushed = loop.Exchange(Op("T2", "app1", "TK2")).first;
+  ASSERT_TRUE(flushed.ok()) << flushed.error().message;
+  EXPECT_EQ(flushed->outcome, Outcome::kIssued);
+  EXPECT_EQ(Calls("eval"), eval + 1) << "NOSCRIPT answered with EVAL on the same connection";
+
+  // Calls in flight on the loop's connection when Redis goes fail closed.
+  kill(redis_->process().pid(), SIGSTOP);
+  constexpr int kCalls = 20;
+  std::atomic<int> unavailable{0};
+  std::atomic<int> answered{0};
+  std::promise<void> all;
+  std::promise<void> issued;
+  boost::asio::post(loop.ioc(), [&] {
+    for (int i = 0; i < kCalls; ++i) {
+      const std::string n = std::to_string(i);
+      store->ExchangeAsync(Op(std::string("X").append(n), "app1", std::string("Y").append(n)),
+                           [&](Result<TicketExchangeResult> r) {
+                             if (!r.ok() && r.error().code == errc::kUnavailable) ++unavailable;
+                             if (++answered == kCalls) all.set_value();
+                           });
+    }
+    issued.set_value();
+  });
+  // On the connection opened before: whenever they are written, they are lost.
+  issued.get_future().wait();
+  kill(redis_->process().pid(), SIGKILL);
+  std::string why;
+  ASSERT_TRUE(redis_->Restart(&why)) << why;
+  all.get_future().wait();
+  EXPECT_EQ(unavailable.load(), kCalls) << "every call in flight fails closed";
+  // Reconnects by itself, and loads the script into the empty server.
+  ASSERT_TRUE(store->Put("st:T3", Record("s", "app1", "sess1", kNow + 60'000), minutes(1)).ok());
+  auto again = loop.Exchange(Op("T3", "app1", "TK3")).first;
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_EQ(again->outcome, Outcome::kIssued);
 }
 
 }  // namespace
