@@ -159,4 +159,12 @@ void Response::RunDeferred() {
   }
 }
 
+void Response::RunDeferredUntilSuspended() {
+  while (deferred_ && !suspension_) {
+    std::function<void(Response&)> work = std::move(deferred_);
+    deferred_ = nullptr;
+    work(*this);
+  }
+}
+
 }  // namespace tongban::http

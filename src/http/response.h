@@ -103,6 +103,10 @@ class Response {
   // Runs the deferred work, if any, here and now (and whatever that work
   // defers in turn), and forgets it. An exception from it propagates.
   void RunDeferred();
+  // The server's pool runs deferred work with this: as RunDeferred, but it
+  // returns at a suspension instead of waiting for its Resumer there (the
+  // server awaits it on the connection's I/O thread, the pool thread is free).
+  void RunDeferredUntilSuspended();
 
   // Back to a fresh 200 with no headers or body, keeping allocated storage.
   void Reset();

@@ -353,11 +353,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // meanwhile: nothing reads the next request before SendResponse().
   void RunDeferredWork() {
     asio::post(*shared_.blocking, [self = shared_from_this()]() mutable {
-      self->RunHandler([](const Request&, Response& response) { response.RunDeferred(); });
+      self->RunHandler(
+          [](const Request&, Response& response) { response.RunDeferredUntilSuspended(); });
       // The reference moves on: the connection must never be destroyed on
-      // this thread (its destructor unlinks it from its worker's list).
+      // this thread (its destructor unlinks it from its worker's list). Work
+      // that suspended (waits on a Resumer) is awaited from the I/O thread.
       asio::io_context& ioc = self->worker_.ioc();
-      asio::post(ioc, [self = std::move(self)] { self->SendResponse(); });
+      asio::post(ioc, [self = std::move(self)] {
+        if (self->response_.suspended()) return self->AwaitResumer();
+        self->SendResponse();
+      });
     });
   }
 
