@@ -6,7 +6,9 @@ server's fixed-body baseline GET /livez measured in the same run, both with
 wrk (bench/wrk/catalogue_lookup.lua). Reports req/s and the ratio (target
 >= 50%), wrk's p50/p99 at few connections (target p99 <= 2 ms) and at many,
 server CPU per request from /proc (utime+stime; the least load-dependent
-figure), audit rows per commit, and the load average.
+figure; /livez's too, so the ratio can also be read by CPU), audit rows
+against answers, and the load average. PERF_OUT=<file> records a flat perf
+profile of the server during the c=64 lookups.
 
 The data directory (--dir; default a fresh temp dir, removed at the end) keeps
 the loaded persons between runs when named: the first run starts tongban
@@ -198,27 +200,43 @@ def main():
         # to its baseline in the same minute.
         wrk(pin_wrk, server.base_url, 8, "3s", "catalogue_lookup.lua", env)
         rows = []
+        tick_us = 1e6 / os.sysconf("SC_CLK_TCK")
         for conns in (4, 64):
+            b0 = cpu_ticks(pid)
             base = wrk(pin_wrk, server.base_url + "/livez", conns, args.duration)
             t0, a0 = cpu_ticks(pid), audit_rows(db_path)
+            # PERF_OUT=<file>: a flat perf profile of the server during the c=64 lookups.
+            perf = None
+            if os.environ.get("PERF_OUT") and conns == 64:
+                perf = subprocess.Popen(["perf", "record", "-q", "-o", os.environ["PERF_OUT"],
+                                         "-p", str(pid)], stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL)
             look = wrk(pin_wrk, server.base_url, conns, args.duration, "catalogue_lookup.lua", env)
+            if perf:
+                perf.send_signal(2)
+                perf.wait(timeout=120)
             t1, a1 = cpu_ticks(pid), audit_rows(db_path)
             base2 = wrk(pin_wrk, server.base_url + "/livez", conns, args.duration)
-            rows.append((conns, base, look, base2, (t1 - t0) * 1e6 / os.sysconf("SC_CLK_TCK"),
-                         a1 - a0))
+            b1 = cpu_ticks(pid)
+            livez_us = ((t0 - b0) + (b1 - t1)) * tick_us / max(1, base["requests"] +
+                                                                base2["requests"])
+            rows.append((conns, base, look, base2, (t1 - t0) * tick_us, a1 - a0, livez_us))
         load = open("/proc/loadavg").read().split()[:3]
         print("persons %d, server %s, blocking_threads %s, load average %s" % (
             state["persons"], "core 0" if pin_server else "unpinned",
             args.blocking_threads or "default", " ".join(load)))
-        for conns, base, look, base2, cpu_us, audited in rows:
+        for conns, base, look, base2, cpu_us, audited, livez_us in rows:
             baseline = (base["rate"] + base2["rate"]) / 2
-            print("c=%-3d /livez %.0f/s (before %.0f, after %.0f; p99 %.2f ms) | lookup %.0f/s "
-                  "= %.1f%% of /livez; p50 %.2f ms p99 %.2f ms; server CPU %.0f us/lookup; "
+            lookup_us = cpu_us / max(1, look["requests"])
+            # By CPU: what one core would serve of each, the load-independent ratio.
+            print("c=%-3d /livez %.0f/s (before %.0f, after %.0f; p50 %.2f ms p99 %.2f ms; "
+                  "server CPU %.1f us/req) | lookup %.0f/s = %.1f%% of /livez; p50 %.2f ms "
+                  "p99 %.2f ms; server CPU %.0f us/lookup (by CPU %.1f%% of /livez); "
                   "audit rows %d for %d answers; failures %d" % (
-                      conns, baseline, base["rate"], base2["rate"], base["p99_ms"], look["rate"],
-                      100 * look["rate"] / baseline, look["p50_ms"], look["p99_ms"],
-                      cpu_us / max(1, look["requests"]), audited, look["requests"],
-                      look["failures"]))
+                      conns, baseline, base["rate"], base2["rate"], base["p50_ms"],
+                      base["p99_ms"], livez_us, look["rate"], 100 * look["rate"] / baseline,
+                      look["p50_ms"], look["p99_ms"], lookup_us, 100 * livez_us / lookup_us,
+                      audited, look["requests"], look["failures"]))
     finally:
         server.stop()
         if owns:

@@ -57,23 +57,22 @@ std::vector<std::string> AuditValues(const AuditEntry& e) {
 
 AuditCommitter::AuditCommitter(SqlStore& store) : store_(store) {}
 
-Status AuditCommitter::Append(AuditEntry entry) {
-  std::unique_lock lock(mu_);
+std::shared_ptr<AuditCommitter::Batch> AuditCommitter::Queue(AuditEntry entry) {
   if (!open_) open_ = std::make_shared<Batch>();
-  std::shared_ptr<Batch> mine = open_;
-  mine->entries.push_back(std::move(entry));
-  while (!mine->done) {
-    if (committing_) {
-      committed_.wait(lock);
-      continue;
-    }
-    // No commit under way, and ours not yet taken (a leader takes open_ whole
-    // and marks it done before clearing committing_): commit what is queued.
+  open_->entries.push_back(std::move(entry));
+  return open_;
+}
+
+void AuditCommitter::CommitQueued(std::unique_lock<std::mutex>& lock) {
+  committing_ = true;
+  while (open_) {
+    // Take what is queued whole; rows arriving meanwhile start the next batch.
     std::shared_ptr<Batch> batch = std::move(open_);
     open_.reset();
-    committing_ = true;
     lock.unlock();
     Status status = Commit(batch->entries);
+    // Answers go out only now, after the commit (or with its error).
+    for (auto& done : batch->then) done(status);
     lock.lock();
     if (status.ok()) {
       counts_.rows += static_cast<int64_t>(batch->entries.size());
@@ -81,10 +80,29 @@ Status AuditCommitter::Append(AuditEntry entry) {
     }
     batch->status = std::move(status);
     batch->done = true;
-    committing_ = false;
     committed_.notify_all();
   }
+  committing_ = false;
+}
+
+Status AuditCommitter::Append(AuditEntry entry) {
+  std::unique_lock lock(mu_);
+  std::shared_ptr<Batch> mine = Queue(std::move(entry));
+  // A commit under way takes ours into its next transaction; else we commit.
+  while (!mine->done) {
+    if (committing_) {
+      committed_.wait(lock);
+      continue;
+    }
+    CommitQueued(lock);
+  }
   return mine->status;
+}
+
+void AuditCommitter::AppendThen(AuditEntry entry, std::function<void(Status)> done) {
+  std::unique_lock lock(mu_);
+  Queue(std::move(entry))->then.push_back(std::move(done));
+  if (!committing_) CommitQueued(lock);
 }
 
 AuditCommitter::Counts AuditCommitter::counts() {

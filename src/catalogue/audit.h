@@ -7,6 +7,7 @@
 #pragma once
 
 #include <condition_variable>
+#include <functional>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -61,6 +62,15 @@ class AuditCommitter {
 
   Status Append(AuditEntry entry);
 
+  // As Append, without waiting: `done` runs once the entry's transaction has
+  // committed (or failed), on the thread that committed it — this one, before
+  // AppendThen returns, when no commit was under way; otherwise the thread
+  // whose commit is running takes this entry into its next transaction and
+  // this call returns at once. So a caller that answers only from `done`
+  // keeps the promise above, and a pool thread is not held while it waits:
+  // it serves the next query, whose row joins the same batch.
+  void AppendThen(AuditEntry entry, std::function<void(Status)> done);
+
   // Rows committed and transactions used so far (bench and tests: rows per
   // commit shows the batching).
   struct Counts {
@@ -72,9 +82,14 @@ class AuditCommitter {
  private:
   struct Batch {
     std::vector<AuditEntry> entries;
+    std::vector<std::function<void(Status)>> then;  // AppendThen's callbacks
     bool done = false;
     Status status = Status::Ok();
   };
+  std::shared_ptr<Batch> Queue(AuditEntry entry);
+  // Commits the queued rows, and again while rows queued meanwhile, until
+  // none is left; `lock` (on mu_) is held on entry and on return.
+  void CommitQueued(std::unique_lock<std::mutex>& lock);
   Status Commit(const std::vector<AuditEntry>& entries);
 
   SqlStore& store_;

@@ -200,9 +200,13 @@ std::string BaseResources::SubjectMac(std::string_view key) const {
   return crypto::HexEncode(crypto::HmacSha256(audit_key_, key)).substr(0, 32);
 }
 
-Result<BaseAnswer> BaseResources::Lookup(const BaseQuery& q) {
+BaseResources::Prepared BaseResources::Prepare(const BaseQuery& q) {
+  Prepared p;
   const std::vector<BaseField>& fields = BaseFields(q.kind);
-  if (fields.empty()) return Error{result_code::kBadRequest, "没有这项基础信息资源服务"};
+  if (fields.empty()) {
+    p.answer = Error{result_code::kBadRequest, "没有这项基础信息资源服务"};
+    return p;
+  }
   bool key_ok = false;
   switch (q.kind) {
     case BaseKind::kPerson:
@@ -218,10 +222,11 @@ Result<BaseAnswer> BaseResources::Lookup(const BaseQuery& q) {
       break;
   }
   if (!key_ok) {
-    return Error{result_code::kBadKey, fmt::format("{}不正确（校验位或格式）", fields[0].name)};
+    p.answer = Error{result_code::kBadKey, fmt::format("{}不正确（校验位或格式）", fields[0].name)};
+    return p;
   }
 
-  AuditEntry audit;
+  AuditEntry& audit = p.audit;
   audit.at_ms = clock_.NowMillis();
   audit.actor = q.actor.id;
   audit.actor_kind = q.actor.kind;
@@ -230,28 +235,32 @@ Result<BaseAnswer> BaseResources::Lookup(const BaseQuery& q) {
   audit.subject = fields[0].mask == M::kIdNumber ? MaskIdNumber(q.key) : q.key;
   audit.subject_mac = SubjectMac(q.key);
   audit.fields = JoinFields(q.fields);
-  auto write_audit = [&](std::string outcome, std::string detail) -> Status {
+  // The row to commit before the answer (or refusal) may leave.
+  auto audited = [&](std::string outcome, std::string detail, Result<BaseAnswer> answer) {
     audit.outcome = std::move(outcome);
     audit.detail = std::move(detail);
-    // Shared with concurrent queries' rows, committed before we go on.
-    return audit_.Append(audit);
+    p.audit_needed = true;
+    p.answer = std::move(answer);
+    return std::move(p);
   };
 
   auto grant = sharing_.LiveGrant(q.kind, q.app, q.orgs, q.grant_id);
   if (!grant.ok()) {
-    if (grant.error().code != errc::kPermissionDenied) return std::move(grant).error();
-    TB_RETURN_IF_ERROR(write_audit("denied", "no live grant"));
-    return Error{result_code::kNoGrant, grant.error().message};
+    if (grant.error().code != errc::kPermissionDenied) {
+      p.answer = std::move(grant).error();
+      return p;
+    }
+    return audited("denied", "no live grant", Error{result_code::kNoGrant, grant.error().message});
   }
   audit.grant_id = grant->id;
   audit.resource_id = grant->resource_id;
   std::vector<std::string> wanted = q.fields.empty() ? grant->fields : q.fields;
   for (const std::string& f : wanted) {
     if (!grant->Allows(f)) {
-      TB_RETURN_IF_ERROR(write_audit("denied", "fields outside the grant"));
       // Names only what the grant allows: nothing about fields not granted.
-      return Error{result_code::kFieldsNotGranted,
-                   "请求的信息项超出授权范围；本授权可查询：" + JoinFields(grant->fields)};
+      return audited("denied", "fields outside the grant",
+                     Error{result_code::kFieldsNotGranted,
+                           "请求的信息项超出授权范围；本授权可查询：" + JoinFields(grant->fields)});
     }
   }
   audit.fields = JoinFields(wanted);
@@ -263,12 +272,12 @@ Result<BaseAnswer> BaseResources::Lookup(const BaseQuery& q) {
     read.key = q.key;
     return read.Run();
   });
-  if (!row.ok()) return std::move(row).error();
-  if (row->empty()) {
-    TB_RETURN_IF_ERROR(write_audit("not_found", ""));
-    return Error{result_code::kNotFound, "查无此记录"};
+  if (!row.ok()) {
+    p.answer = std::move(row).error();
+    return p;
   }
-  TB_RETURN_IF_ERROR(write_audit("ok", grant->unmasked ? "unmasked" : ""));
+  if (row->empty()) return audited("not_found", "", Error{result_code::kNotFound, "查无此记录"});
+  std::string detail = grant->unmasked ? "unmasked" : "";
   BaseAnswer answer;
   answer.grant = std::move(*grant);
   for (size_t i = 0; i < fields.size(); ++i) {
@@ -277,7 +286,24 @@ Result<BaseAnswer> BaseResources::Lookup(const BaseQuery& q) {
                                                    ? (*row)[i]
                                                    : Masked(fields[i], (*row)[i]));
   }
-  return answer;
+  return audited("ok", std::move(detail), std::move(answer));
+}
+
+Result<BaseAnswer> BaseResources::Lookup(const BaseQuery& q) {
+  Prepared p = Prepare(q);
+  // Shared with concurrent queries' rows, committed before we go on.
+  if (p.audit_needed) TB_RETURN_IF_ERROR(audit_.Append(std::move(p.audit)));
+  return std::move(p.answer);
+}
+
+void BaseResources::LookupThen(const BaseQuery& q, std::function<void(Result<BaseAnswer>)> done) {
+  auto p = std::make_shared<Prepared>(Prepare(q));
+  if (!p->audit_needed) return done(std::move(p->answer));
+  AuditEntry row = std::move(p->audit);
+  audit_.AppendThen(std::move(row), [p, done = std::move(done)](Status committed) {
+    if (!committed.ok()) return done(std::move(committed).error());
+    done(std::move(p->answer));
+  });
 }
 
 Status BaseResources::Put(BaseKind kind, const std::vector<std::vector<std::string>>& rows) {

@@ -10,6 +10,7 @@
 // whatever the outcome.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -74,6 +75,12 @@ class BaseResources {
   // Errors carry result_code values: kBadKey, kNoGrant, kFieldsNotGranted
   // (naming only granted fields), kNotFound; kUnavailable for the database.
   Result<BaseAnswer> Lookup(const BaseQuery& q);
+  // Lookup without holding the calling thread while the audit row commits:
+  // `done` gets the same result, called only after the row's transaction
+  // committed (AuditCommitter::AppendThen), maybe on another thread, maybe
+  // before LookupThen returns. The HTTP route answers from it (a suspended
+  // response), so its pool thread moves on to the next query meanwhile.
+  void LookupThen(const BaseQuery& q, std::function<void(Result<BaseAnswer>)> done);
 
   // Upserts rows (field code -> value, the key field required): the demo
   // seed, tests and the bench; exchange tasks write the tables directly.
@@ -84,6 +91,15 @@ class BaseResources {
   AuditCommitter::Counts audit_counts() { return audit_.counts(); }
 
  private:
+  // A lookup up to its audit row: the answer to give, and the row that must
+  // be committed first (none for a malformed key or a database failure).
+  struct Prepared {
+    AuditEntry audit;
+    bool audit_needed = false;
+    Result<BaseAnswer> answer = Error::Internal("no answer");
+  };
+  Prepared Prepare(const BaseQuery& q);
+
   SqlStore& store_;
   Clock& clock_;
   SharingStore& sharing_;

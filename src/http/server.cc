@@ -361,7 +361,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
       self->RunHandler(
           [](const Request&, Response& response) { response.RunDeferredUntilSuspended(); });
       // The reference moves on: the connection must never be destroyed on
-      // this thread (its destructor unlinks it from its worker's list).
+      // this thread (its destructor unlinks it from its worker's list). Work
+      // that suspended (waits on a Resumer) is awaited from the I/O thread.
       asio::io_context& ioc = self->worker_.ioc();
       asio::post(ioc, [self = std::move(self)] {
         if (self->response_.suspended()) return self->AwaitResumer();

@@ -8,7 +8,10 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <map>
+#include <mutex>
+#include <optional>
 #include <thread>
 
 #include "catalogue/audit.h"
@@ -332,6 +335,71 @@ TEST_P(CatalogueSharingTest, AQueryWhoseAuditRowFailsIsNotAnswered) {
   auto refused = Query(kKnown, {});
   ASSERT_FALSE(refused.ok());
   EXPECT_NE(refused.error().code, result_code::kOk);
+}
+
+// The HTTP route's way (LookupThen): callers that do not wait for the commit
+// queue their rows behind one under way; each answer comes only once its own
+// row is committed — the callback finds it in the table, read from another
+// pooled session.
+TEST_P(CatalogueSharingTest, LookupThenAnswersOnlyAfterItsOwnAuditRowIsCommitted) {
+  Grant g = Approve(Apply({"name"}), {});
+  constexpr int kThreads = 3, kEach = 12;
+  std::atomic<int> answered{0}, row_missing{0};
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        BaseQuery q;
+        q.kind = BaseKind::kPerson;
+        q.key = kKnown;
+        q.orgs = {"001004"};
+        const std::string actor = fmt::format("then-{}-{}", t, i);
+        q.actor = {actor, "staff", "001004"};
+        db.base->LookupThen(q, [&, actor](Result<BaseAnswer> a) {
+          AuditFilter f;
+          f.actor = actor;
+          auto rows = ListAudit(db.store(), f);
+          if (!rows.ok() || rows->size() != 1 || (*rows)[0].outcome != "ok") ++row_missing;
+          if (a.ok()) ++answered;
+          std::lock_guard lock(mu);
+          cv.notify_all();
+        });
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  std::unique_lock lock(mu);
+  cv.wait(lock, [&] { return answered.load() + row_missing.load() >= kThreads * kEach; });
+  EXPECT_EQ(answered.load(), kThreads * kEach);
+  EXPECT_EQ(row_missing.load(), 0);
+  auto counts = db.base->audit_counts();
+  EXPECT_EQ(counts.rows, kThreads * kEach);
+  EXPECT_LE(counts.commits, counts.rows);
+  (void)g;
+}
+
+// No audit row, no answer, on the LookupThen path too: the callback gets the
+// commit's error instead of the record.
+TEST_P(CatalogueSharingTest, LookupThenGivesNoAnswerWhenItsAuditRowFails) {
+  Approve(Apply({"name"}), {});
+  ASSERT_TRUE(db.store()
+                  .WithSession([](soci::session& sql) -> Status {
+                    sql << "DROP TABLE catalogue_audit";
+                    return Status::Ok();
+                  })
+                  .ok());
+  BaseQuery q;
+  q.kind = BaseKind::kPerson;
+  q.key = kKnown;
+  q.orgs = {"001004"};
+  q.actor = {"user-1", "staff", "001004"};
+  std::optional<Result<BaseAnswer>> got;
+  db.base->LookupThen(q, [&](Result<BaseAnswer> a) { got = std::move(a); });
+  // Alone, the caller commits its own row, so the callback has run by now.
+  ASSERT_TRUE(got.has_value());
+  EXPECT_FALSE(got->ok());
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, CatalogueSharingTest,
