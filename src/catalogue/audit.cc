@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "core/utf8.h"
+
 namespace tongban::catalogue {
 
 Status WriteAudit(soci::session& sql, SqlDialect, const AuditEntry& e) {
@@ -28,12 +30,27 @@ const std::vector<std::string>& AuditColumns() {
   return columns;
 }
 
-// BulkInsert takes no NUL (PostgreSQL's COPY text format cannot carry one);
-// the requested field names are the caller's text, so drop any.
+// The audit keeps the caller's own text (the requested field names, say), so
+// it is made storable first: BulkInsert takes no NUL (PostgreSQL's COPY text
+// format cannot carry one), PostgreSQL refuses invalid UTF-8, and no caller
+// may make a row arbitrarily large. A row the database still refused would
+// fail its own query only (CommitEach), never the others of its batch.
+constexpr size_t kMaxAuditText = 2000;
+
 std::string NoNul(const std::string& s) {
-  if (s.find('\0') == std::string::npos) return s;
   std::string out = s;
   std::erase(out, '\0');
+  if (!IsValidUtf8(out)) {
+    for (char& c : out) {
+      if (static_cast<unsigned char>(c) >= 0x80) c = '?';
+    }
+  }
+  if (out.size() > kMaxAuditText) {
+    size_t cut = kMaxAuditText;
+    while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) --cut;
+    out.resize(cut);
+    out += "…";
+  }
   return out;
 }
 
@@ -57,10 +74,34 @@ std::vector<std::string> AuditValues(const AuditEntry& e) {
 
 AuditCommitter::AuditCommitter(SqlStore& store) : store_(store) {}
 
-std::shared_ptr<AuditCommitter::Batch> AuditCommitter::Queue(AuditEntry entry) {
+std::pair<std::shared_ptr<AuditCommitter::Batch>, size_t> AuditCommitter::Queue(AuditEntry entry) {
   if (!open_) open_ = std::make_shared<Batch>();
   open_->entries.push_back(std::move(entry));
-  return open_;
+  return {open_, open_->entries.size() - 1};
+}
+
+std::vector<Status> AuditCommitter::CommitEach(const std::vector<AuditEntry>& entries,
+                                               int64_t* commits) {
+  auto commit = [this](const std::vector<AuditEntry>& rows) -> Status {
+    try {
+      return Commit(rows);
+    } catch (const std::exception& e) {  // outside the transaction: allocation
+      return Error::Internal(std::string("catalogue audit: ") + e.what());
+    }
+  };
+  Status together = commit(entries);
+  if (together.ok() || entries.size() == 1) {
+    *commits = together.ok() ? 1 : 0;
+    return std::vector<Status>(entries.size(), together);
+  }
+  std::vector<Status> each;
+  each.reserve(entries.size());
+  *commits = 0;
+  for (const AuditEntry& entry : entries) {
+    each.push_back(commit({entry}));
+    if (each.back().ok()) ++*commits;
+  }
+  return each;
 }
 
 void AuditCommitter::CommitQueued(std::unique_lock<std::mutex>& lock) {
@@ -70,15 +111,22 @@ void AuditCommitter::CommitQueued(std::unique_lock<std::mutex>& lock) {
     std::shared_ptr<Batch> batch = std::move(open_);
     open_.reset();
     lock.unlock();
-    Status status = Commit(batch->entries);
+    int64_t commits = 0;
+    std::vector<Status> statuses = CommitEach(batch->entries, &commits);
     // Answers go out only now, after the commit (or with its error).
-    for (auto& done : batch->then) done(status);
-    lock.lock();
-    if (status.ok()) {
-      counts_.rows += static_cast<int64_t>(batch->entries.size());
-      ++counts_.commits;
+    for (auto& [index, done] : batch->then) {
+      try {
+        done(statuses[index]);
+      } catch (const std::exception&) {
+        // The callback's own failure; the other answers still go out.
+      }
     }
-    batch->status = std::move(status);
+    lock.lock();
+    for (const Status& status : statuses) {
+      if (status.ok()) ++counts_.rows;
+    }
+    counts_.commits += commits;
+    batch->statuses = std::move(statuses);
     batch->done = true;
     committed_.notify_all();
   }
@@ -87,7 +135,7 @@ void AuditCommitter::CommitQueued(std::unique_lock<std::mutex>& lock) {
 
 Status AuditCommitter::Append(AuditEntry entry) {
   std::unique_lock lock(mu_);
-  std::shared_ptr<Batch> mine = Queue(std::move(entry));
+  auto [mine, index] = Queue(std::move(entry));
   // A commit under way takes ours into its next transaction; else we commit.
   while (!mine->done) {
     if (committing_) {
@@ -96,12 +144,13 @@ Status AuditCommitter::Append(AuditEntry entry) {
     }
     CommitQueued(lock);
   }
-  return mine->status;
+  return mine->statuses[index];
 }
 
 void AuditCommitter::AppendThen(AuditEntry entry, std::function<void(Status)> done) {
   std::unique_lock lock(mu_);
-  Queue(std::move(entry))->then.push_back(std::move(done));
+  auto [batch, index] = Queue(std::move(entry));
+  batch->then.emplace_back(index, std::move(done));
   if (!committing_) CommitQueued(lock);
 }
 

@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/result.h"
@@ -54,8 +55,9 @@ Status WriteAudit(soci::session& sql, SqlDialect dialect, const AuditEntry& entr
 // way queue their rows; when it ends, one of them commits everything queued
 // in one transaction (one BEGIN/COMMIT, one WAL append or fsync, for all), so
 // concurrent queries share the cost of the commit and none waits for a timer.
-// Alone, a query pays one transaction, as before. A failed commit fails
-// every query of that batch (none is answered unaudited).
+// Alone, a query pays one transaction, as before. When a batch's commit
+// fails, its rows are committed one by one, so a row the database refuses
+// fails its own query only; none is ever answered unaudited.
 class AuditCommitter {
  public:
   explicit AuditCommitter(SqlStore& store);
@@ -82,11 +84,17 @@ class AuditCommitter {
  private:
   struct Batch {
     std::vector<AuditEntry> entries;
-    std::vector<std::function<void(Status)>> then;  // AppendThen's callbacks
+    // AppendThen's callbacks, each with its entry's index.
+    std::vector<std::pair<size_t, std::function<void(Status)>>> then;
     bool done = false;
-    Status status = Status::Ok();
+    std::vector<Status> statuses;  // per entry, once done
   };
-  std::shared_ptr<Batch> Queue(AuditEntry entry);
+  // Queues `entry`; returns its batch and its index there.
+  std::pair<std::shared_ptr<Batch>, size_t> Queue(AuditEntry entry);
+  // The batch's rows in one transaction; when that fails, each row in its
+  // own, so that one row the database refuses fails only its own query.
+  // `*commits`: the transactions that committed.
+  std::vector<Status> CommitEach(const std::vector<AuditEntry>& entries, int64_t* commits);
   // Commits the queued rows, and again while rows queued meanwhile, until
   // none is left; `lock` (on mu_) is held on entry and on return.
   void CommitQueued(std::unique_lock<std::mutex>& lock);

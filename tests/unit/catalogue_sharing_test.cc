@@ -380,6 +380,65 @@ TEST_P(CatalogueSharingTest, LookupThenAnswersOnlyAfterItsOwnAuditRowIsCommitted
   (void)g;
 }
 
+// One caller's row the database refuses fails that caller's query only: the
+// batch it shared is committed again row by row. And a caller's hostile text
+// (NUL, invalid UTF-8, megabytes) is stored tamed instead of failing a batch.
+TEST_P(CatalogueSharingTest, ARefusedAuditRowFailsOnlyItsOwnQuery) {
+  const bool sqlite = db.store().dialect() == SqlDialect::kSqlite;
+  ASSERT_TRUE(db.store()
+                  .WithSession([sqlite](soci::session& sql) -> Status {
+                    if (sqlite) {
+                      sql << "CREATE TRIGGER audit_refuse BEFORE INSERT ON catalogue_audit "
+                             "WHEN NEW.actor = 'refused' BEGIN SELECT RAISE(ABORT, 'refused'); END";
+                    } else {
+                      sql << "ALTER TABLE catalogue_audit ADD CONSTRAINT audit_refuse "
+                             "CHECK (actor <> 'refused')";
+                    }
+                    return Status::Ok();
+                  })
+                  .ok());
+  auto entry = [](const std::string& actor) {
+    AuditEntry e;
+    e.at_ms = 1;
+    e.actor = actor;
+    e.actor_kind = "system";
+    e.action = "base.query";
+    e.outcome = "ok";
+    return e;
+  };
+  AuditCommitter committer(db.store());
+  std::map<std::string, Status> results;
+  committer.AppendThen(entry("first"), [&](Status first) {
+    results["first"] = first;
+    // Queued while the first commit is under way: these three share the next.
+    auto keep = [&](std::string who) { return [&, who](Status s) { results[who] = s; }; };
+    committer.AppendThen(entry("good"), keep("good"));
+    committer.AppendThen(entry("refused"), keep("refused"));
+    AuditEntry hostile = entry("hostile");
+    hostile.fields = std::string("name\0\xff\xfe", 7) + std::string(100'000, 'x');
+    committer.AppendThen(hostile, keep("hostile"));
+  });
+  // The committing caller returns once nothing is queued.
+  ASSERT_EQ(results.size(), 4u);
+  EXPECT_TRUE(results["first"].ok());
+  EXPECT_TRUE(results["good"].ok()) << results["good"].error().message;
+  EXPECT_FALSE(results["refused"].ok());
+  EXPECT_TRUE(results["hostile"].ok()) << results["hostile"].error().message;
+  for (const char* who : {"good", "hostile", "refused"}) {
+    AuditFilter f;
+    f.actor = who;
+    auto rows = ListAudit(db.store(), f);
+    ASSERT_TRUE(rows.ok()) << rows.error().message;
+    EXPECT_EQ(rows->size(), std::string(who) == "refused" ? 0u : 1u) << who;
+    if (std::string(who) == "hostile" && rows->size() == 1) {
+      const std::string& stored = (*rows)[0].fields;
+      EXPECT_TRUE(stored.starts_with("name??")) << stored.substr(0, 20);
+      EXPECT_LE(stored.size(), 2'010u);
+    }
+  }
+  EXPECT_EQ(committer.counts().rows, 3);
+}
+
 // No audit row, no answer, on the LookupThen path too: the callback gets the
 // commit's error instead of the record.
 TEST_P(CatalogueSharingTest, LookupThenGivesNoAnswerWhenItsAuditRowFails) {
