@@ -25,6 +25,10 @@ One server I/O thread, 64 connections, one wrk thread. ROWS=lookup,search
 database with that binary too, in the same run (a before/after comparison).
 CPU seconds of the import (the CLI, and PostgreSQL's backends) are printed
 besides the wall time: on a shared machine they are the steadier figure.
+KEEP_DIR=dir (SQLite only) keeps the imported data dir there and reuses it
+in later runs with the same USERS (A/B of binaries without re-importing);
+EXTRA_CONFIG adds TOML lines to the server's config; PERF_DIR=dir records a
+call-graph profile of the server (perf, dwarf) over each wrk row.
 """
 import os
 import random
