@@ -25,6 +25,10 @@ One server I/O thread, 64 connections, one wrk thread. ROWS=lookup,search
 database with that binary too, in the same run (a before/after comparison).
 CPU seconds of the import (the CLI, and PostgreSQL's backends) are printed
 besides the wall time: on a shared machine they are the steadier figure.
+KEEP_DIR=dir (SQLite only) keeps the imported data dir there and reuses it
+in later runs with the same USERS (A/B of binaries without re-importing);
+EXTRA_CONFIG adds TOML lines to the server's config; PERF_DIR=dir records a
+call-graph profile of the server (perf, dwarf) over each wrk row.
 """
 import os
 import random
@@ -153,7 +157,19 @@ def row(url, name, env, rows, server=None, pg=None):
     base = wrk(url, 3, {"WRK_METHOD": "GET", "WRK_PATH": "/livez", "WRK_OK": '"ok"'})
     t0 = proc_cpu(server.pid) if server else 0.0
     d0 = tree_cpu(pg.proc.pid) if pg else 0.0
+    perf = None
+    if os.environ.get("PERF_DIR") and server:
+        # PERF_DIR=dir: a call-graph profile of the server over this row
+        # (perf record --call-graph dwarf), one file per row.
+        out = os.path.join(os.environ["PERF_DIR"], re.sub(r"[^a-z0-9]+", "-", name.lower()) +
+                           ".data")
+        perf = subprocess.Popen(["perf", "record", "-q", "-F", os.environ.get("PERF_HZ", "299"),
+                                 "--call-graph", "dwarf,16384", "-p", str(server.pid), "-o", out],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     r = wrk(url, DURATION, env)
+    if perf is not None:
+        perf.send_signal(signal.SIGINT)
+        perf.wait()
     r["base"] = base["rps"]
     requests = r["rps"] * DURATION
     # CPU microseconds a request of the server (and of the database): the
@@ -254,18 +270,35 @@ def postmaster_cpu(pg):
     return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
-def run_database(label, db_args, work, orgs, users, results, binary=None, pg=None):
-    binary = binary or BIN
-    print("== %s, %d users (%s)" % (label, USERS, binary), flush=True)
-    data = os.path.join(work, re.sub(r"[^a-z0-9]+", "-", label.lower()))
-    os.makedirs(data)
-    config = os.path.join(data, "bench.toml")
+def write_config(config):
     with open(config, "w") as f:
         f.write("[server]\naccess_log = false\nthreads = 1\nblocking_threads = %d\n" % BLOCKING +
                 "[sso]\nreplay_protection = false\n[log]\nlevel = \"warn\"\n"
                 # The search row logs in as the seeded administrator, who
                 # would otherwise have to enrol a second factor first.
-                "[console]\nenabled = true\n[mfa]\nadmin_required = false\n")
+                "[console]\nenabled = true\n[mfa]\nadmin_required = false\n" +
+                # EXTRA_CONFIG: more TOML lines (e.g. "[storage]\ndb_pool_size = 8").
+                os.environ.get("EXTRA_CONFIG", "").replace("\\n", "\n") + "\n")
+
+
+def run_database(label, db_args, work, orgs, users, results, binary=None, pg=None):
+    binary = binary or BIN
+    print("== %s, %d users (%s)" % (label, USERS, binary), flush=True)
+    slug = re.sub(r"[^a-z0-9]+", "-", label.lower())
+    keep = os.environ.get("KEEP_DIR") if not db_args else None
+    if keep:
+        # SQLite only: the imported data dir is kept there and reused by the
+        # next run with the same USERS (the import is minutes at 1M).
+        data = os.path.join(keep, "%s-%d" % (slug.replace("-before", "").replace("-after", ""),
+                                             USERS))
+        if os.path.exists(os.path.join(data, "imported")):
+            return rerun_database(label, data, work, results, binary)
+        shutil.rmtree(data, ignore_errors=True)
+    else:
+        data = os.path.join(work, slug)
+    os.makedirs(data)
+    config = os.path.join(data, "bench.toml")
+    write_config(config)
     proc, url, text = start_server(data, db_args, config, binary)
     demo_pwd = re.search(r"servicecode=demo servicepwd=(\S+)", text).group(1)
     admin_login = re.search(r"admin user:\s+(\S+) / (\S+)", text).groups()
@@ -287,6 +320,22 @@ def run_database(label, db_args, work, orgs, users, results, binary=None, pg=Non
     if imp.returncode != 0:
         raise SystemExit(imp.stdout[-2000:] + imp.stderr[-2000:])
     results.append((label, "import", {"seconds": import_s, "rate": USERS / import_s}))
+    if keep:
+        with open(os.path.join(data, "imported"), "w") as f:
+            f.write("%s\n%s\n%s\n" % (demo_pwd, admin_login[0], admin_login[1]))
+    serve_rows(label, data, db_args, config, binary, demo_pwd, admin_login, results, pg)
+
+
+def rerun_database(label, data, work, results, binary):
+    """A kept SQLite data dir (KEEP_DIR): no import, the rows only."""
+    demo_pwd, user, pwd = open(os.path.join(data, "imported")).read().split("\n")[:3]
+    print("  (kept data dir %s: no import)" % data, flush=True)
+    write_config(os.path.join(data, "bench.toml"))
+    serve_rows(label, data, [], os.path.join(data, "bench.toml"), binary, demo_pwd, (user, pwd),
+               results, None)
+
+
+def serve_rows(label, data, db_args, config, binary, demo_pwd, admin_login, results, pg):
     proc, url, _ = start_server(data, db_args, config, binary)
     rows = []
     try:

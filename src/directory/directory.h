@@ -366,6 +366,15 @@ class Directory {
   Result<std::shared_ptr<const LoginHolders>> HoldersOf(const std::string& loginkey,
                                                         bool refresh,
                                                         Lookup lookup = Lookup::kMayLoad);
+  // Coalesced misses: a memory-only lookup that misses a login key notes it
+  // (NoteWantedLogin, bounded); the first load on the pool then reads every
+  // noted key with its own in one `loginkey IN (…)` statement
+  // (LoadHoldersBatch), so the calls queued behind it find their users in
+  // memory. One statement (one round trip on PostgreSQL) per pool pass
+  // instead of one per miss.
+  void NoteWantedLogin(const std::string& loginkey);
+  std::vector<std::string> TakeWantedLogins(const std::string& own);
+  Status LoadHoldersBatch(const std::vector<std::string>& loginkeys);
   // The org's snapshot, from memory after the first load: getOrgInfo is an
   // app's everyday read. kOrgReadNotFound when there is no such org.
   Result<std::shared_ptr<const Org>> CachedOrg(std::string_view orgcoding,
@@ -384,6 +393,8 @@ class Directory {
   SnapshotCache<std::vector<Role>> roles_;  // by RolesKey
   SnapshotCache<Org> orgs_;
   SnapshotCache<LoginHolders> logins_;  // by login key (LoginKey)
+  std::mutex wanted_mu_;
+  std::vector<std::string> wanted_logins_;  // NoteWantedLogin's, at most kMaxBatchedLogins
   // FollowChanges reads the log from here (ms, the writers' clocks) on.
   std::atomic<int64_t> changes_read_from_ms_;
   std::atomic<int64_t> follow_calls_{0};

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <initializer_list>
 #include <map>
@@ -144,6 +145,51 @@ struct KeptUserQuery : SqlStore::Kept {
 // More namesakes than this in one login key: HoldersOf keeps the entry
 // incomplete, and lookups naming a domain ask the database.
 constexpr size_t kMaxCachedHolders = 16;
+
+// Login keys one coalesced read asks for at most; fewer are padded up to the
+// next of the kept statement sizes (a repeated key matches nothing twice).
+constexpr size_t kMaxBatchedLogins = 64;
+constexpr std::array<size_t, 3> kLoginBatchSizes{8, 24, kMaxBatchedLogins};
+
+// SELECT of whole user rows for `n` login keys, bound by position ("?" on
+// SQLite: SOCI's SQLite backend looks named parameters up by name on every
+// execution). LIMIT n x (kMaxCachedHolders + 1): a read that reaches it may
+// have cut a key's holders short, and is not used (each key then loads
+// alone, as before).
+struct KeptLoginBatch : SqlStore::Kept {
+  std::vector<std::string> keys;  // sized once: the statement binds each element
+  internal::UserRow row;
+  std::string loginkey;  // the row's own key column: which asked key it answers
+  soci::statement st;
+  size_t limit;
+  KeptLoginBatch(soci::session& sql, size_t n, size_t per_key, bool question_marks)
+      : keys(n), st(sql), limit(n * per_key) {
+    internal::BindUserRow(st, row);
+    st.exchange(soci::into(loginkey));
+    std::string list;
+    for (size_t i = 0; i < n; ++i) {
+      if (i > 0) list += ", ";
+      list += question_marks ? std::string("?") : ":k" + std::to_string(i);
+      st.exchange(soci::use(keys[i]));
+    }
+    st.alloc();
+    st.prepare("SELECT " + internal::UserSelectColumns() +
+               ", loginkey FROM dir_users WHERE loginkey IN (" + list + ") LIMIT " +
+               std::to_string(limit));
+    st.define_and_bind();
+  }
+  // (row, its login key) pairs, read to the end.
+  std::vector<std::pair<User, std::string>> Run() {
+    std::vector<std::pair<User, std::string>> out;
+    if (st.execute(true)) {
+      do {
+        row.Finish();
+        out.emplace_back(row.user, loginkey);
+      } while (st.fetch());
+    }
+    return out;
+  }
+};
 
 KeptUserQuery& UserQuery(SqlStore& store, soci::session& sql, std::string_view key,
                          std::string_view tail, bool two) {
@@ -699,7 +745,19 @@ Result<std::shared_ptr<const LoginHolders>> Directory::HoldersOf(const std::stri
   if (!refresh) {
     if (auto hit = logins_.Find(loginkey)) return hit;
   }
-  if (lookup == Lookup::kMemoryOnly) return Error{kNotCached, "login name not cached"};
+  if (lookup == Lookup::kMemoryOnly) {
+    NoteWantedLogin(loginkey);
+    return Error{kNotCached, "login name not cached"};
+  }
+  if (!refresh) {
+    std::vector<std::string> keys = TakeWantedLogins(loginkey);
+    if (keys.size() > 1) {
+      // Others' keys too; on failure (a cut-short read) this key loads alone.
+      if (LoadHoldersBatch(keys).ok()) {
+        if (auto hit = logins_.Find(loginkey)) return hit;
+      }
+    }
+  }
   const uint64_t ticket = logins_.FillTicket(loginkey);
   const uint64_t users_ticket = users_.WideTicket();
   auto rows = store_.WithSession([&](soci::session& sql) -> Result<std::vector<User>> {
@@ -722,6 +780,75 @@ Result<std::shared_ptr<const LoginHolders>> Directory::HoldersOf(const std::stri
   std::shared_ptr<const LoginHolders> out = std::move(holders);
   logins_.Insert(loginkey, out, ticket);
   return out;
+}
+
+void Directory::NoteWantedLogin(const std::string& loginkey) {
+  std::lock_guard lock(wanted_mu_);
+  if (wanted_logins_.size() < kMaxBatchedLogins) wanted_logins_.push_back(loginkey);
+}
+
+std::vector<std::string> Directory::TakeWantedLogins(const std::string& own) {
+  std::vector<std::string> wanted;
+  {
+    std::lock_guard lock(wanted_mu_);
+    wanted.swap(wanted_logins_);
+  }
+  std::vector<std::string> keys{own};
+  for (std::string& key : wanted) {
+    if (keys.size() == kMaxBatchedLogins) break;
+    if (std::find(keys.begin(), keys.end(), key) != keys.end()) continue;
+    // Loaded meanwhile (by another pass): not asked again. Find's refresh of
+    // the entry's LRU place is what the call behind it would do anyway.
+    if (logins_.Find(key) != nullptr) continue;
+    keys.push_back(std::move(key));
+  }
+  return keys;
+}
+
+Status Directory::LoadHoldersBatch(const std::vector<std::string>& loginkeys) {
+  // Tickets before the read, as HoldersOf takes them: an entry invalidated
+  // meanwhile (here or by FollowChanges) is not filled from this read.
+  std::vector<uint64_t> tickets;
+  tickets.reserve(loginkeys.size());
+  for (const std::string& key : loginkeys) tickets.push_back(logins_.FillTicket(key));
+  const uint64_t users_ticket = users_.WideTicket();
+  size_t n = kLoginBatchSizes.back();
+  for (size_t size : kLoginBatchSizes) {
+    if (size >= loginkeys.size()) {
+      n = size;
+      break;
+    }
+  }
+  const bool marks = store_.backend() == SqlStore::Backend::kSqlite;
+  const size_t limit = n * (kMaxCachedHolders + 1);
+  using Rows = std::vector<std::pair<User, std::string>>;
+  auto rows = store_.WithSession([&](soci::session& sql) -> Result<Rows> {
+    auto& q = store_.KeptFor<KeptLoginBatch>(
+        sql, "directory.users_by_loginkeys_" + std::to_string(n), [&](soci::session& s) {
+          return std::make_unique<KeptLoginBatch>(s, n, kMaxCachedHolders + 1, marks);
+        });
+    for (size_t i = 0; i < n; ++i) q.keys[i] = loginkeys[i < loginkeys.size() ? i : 0];
+    return q.Run();
+  });
+  if (!rows.ok()) return std::move(rows).error();
+  if (rows->size() >= limit) return Error::Unavailable("batched login read cut short");
+  std::vector<std::shared_ptr<LoginHolders>> holders(loginkeys.size());
+  for (auto& h : holders) h = std::make_shared<LoginHolders>();
+  for (auto& [user, key] : *rows) {
+    auto at = std::find(loginkeys.begin(), loginkeys.end(), key);
+    if (at == loginkeys.end()) continue;  // not asked for (cannot happen: IN)
+    LoginHolders& h = *holders[at - loginkeys.begin()];
+    if (h.users.size() > kMaxCachedHolders) continue;  // as HoldersOf's LIMIT
+    h.users.emplace_back(user.domain, user.userid);
+    std::string id = user.userid;
+    users_.InsertUnlessChanged(id, std::make_shared<const User>(std::move(user)), users_ticket);
+  }
+  for (size_t i = 0; i < loginkeys.size(); ++i) {
+    holders[i]->complete = holders[i]->users.size() <= kMaxCachedHolders;
+    logins_.Insert(loginkeys[i], std::shared_ptr<const LoginHolders>(std::move(holders[i])),
+                   tickets[i]);
+  }
+  return Status::Ok();
 }
 
 Result<std::shared_ptr<const User>> Directory::GetUserById(const Caller& caller,

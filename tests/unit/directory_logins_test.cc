@@ -94,6 +94,43 @@ TEST_P(DirectoryLoginsTest, AMemoryOnlyLookupAnswersHitsAndReportsMisses) {
   EXPECT_TRUE(dir_->GetOrg(Caller::Admin(), "001001", Lookup::kMemoryOnly).ok());
 }
 
+TEST_P(DirectoryLoginsTest, MissesNotedInMemoryAreReadTogetherByTheNextLoad) {
+  User a = AddUser("qianm", "001001");
+  User b = AddUser("qianm", "002");  // namesakes: both holders come with the batch
+  User c = AddUser("fengx", "001001");
+  dir_->ClearCaches();
+  for (const char* name : {"qianm", "fengx", "nobody1", "fengx"}) {
+    auto miss = dir_->GetUserByLoginname(Caller::Admin(), name, "", Lookup::kMemoryOnly);
+    ASSERT_FALSE(miss.ok());
+    EXPECT_EQ(miss.error().code, kNotCached) << name;
+  }
+  ASSERT_EQ(LookupCode(*dir_, "fengx"), 0);  // loads every noted key in one read
+  Execute("DELETE FROM dir_users");          // only memory has them now
+  EXPECT_EQ(LookupCode(*dir_, "qianm"), code::kUserReadAmbiguous);
+  auto in_b = dir_->GetUserByLoginname(Caller::Admin(), "qianm", "002", Lookup::kMemoryOnly);
+  ASSERT_TRUE(in_b.ok()) << in_b.error().message;
+  EXPECT_EQ((*in_b)->userid, b.userid);
+  EXPECT_TRUE(dir_->GetUserById(Caller::Admin(), a.userid, Lookup::kMemoryOnly).ok());
+  EXPECT_TRUE(dir_->GetUserById(Caller::Admin(), c.userid, Lookup::kMemoryOnly).ok());
+  auto nobody = dir_->GetUserByLoginname(Caller::Admin(), "nobody1", "", Lookup::kMemoryOnly);
+  ASSERT_FALSE(nobody.ok());
+  EXPECT_EQ(nobody.error().code, code::kUserReadNotFound);  // the miss was read too
+}
+
+TEST_P(DirectoryLoginsTest, ANotedMissChangedBeforeTheLoadIsReadAsItIsThen) {
+  User a = AddUser("jiangy", "001001");
+  AddUser("shenz", "001001");
+  dir_->ClearCaches();
+  for (const char* name : {"jiangy", "shenz"}) {
+    ASSERT_FALSE(dir_->GetUserByLoginname(Caller::Admin(), name, "", Lookup::kMemoryOnly).ok());
+  }
+  // Renamed between the miss and the load: the batch reads today's rows.
+  ASSERT_TRUE(dir_->SaveUser(Caller::Admin(), {{"userid", a.userid}, {"loginname", "jiangy2"}}).ok());
+  ASSERT_EQ(LookupCode(*dir_, "shenz"), 0);
+  EXPECT_EQ(LookupCode(*dir_, "jiangy"), code::kUserReadNotFound);
+  EXPECT_EQ(LookupCode(*dir_, "jiangy2"), 0);
+}
+
 TEST_P(DirectoryLoginsTest, AMemoryOnlyLookupNeverAnswersFromAStaleEntry) {
   User u = AddUser("sunq", "001001");
   ASSERT_EQ(LookupCode(*dir_, "sunq"), 0);
