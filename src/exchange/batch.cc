@@ -8,6 +8,7 @@
 #include <soci/postgresql/soci-postgresql.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <functional>
 #include <memory>
@@ -293,7 +294,7 @@ Result<RowApply> ApplyPostgres(SqlStore& node, const Resource& target, const Row
                                const std::vector<size_t>& rows, int64_t now_ms) {
   const SqlDialect d = SqlDialect::kPostgres;
   const std::string t = QuoteIdent(d, target.code);
-  const std::string stage = QuoteIdent(d, "tbs_" + target.code.substr(0, 50));
+  const std::string stage = QuoteIdent(d, StagingTableName(target.code));
   const std::string columns = ColumnList(d, target);
   const std::string now = std::to_string(now_ms);
   // The rows as COPY text, each with tong_seq = `first` + its position in `rows`: with the
@@ -608,6 +609,18 @@ Result<RowApply> ApplyRowBatch(SqlStore& node, const Resource& target, const Row
     return ApplyPostgres(node, target, batch, source_col, rows, now_ms);
   }
   return ApplySqlite(node, target, batch, source_col, rows, now_ms);
+}
+
+std::string StagingTableName(std::string_view code) {
+  constexpr size_t kMaxName = 63;  // PostgreSQL's NAMEDATALEN - 1
+  std::string name = "tbs_" + std::string(code);
+  if (name.size() <= kMaxName) return name;
+  // FNV-1a: stable across processes and builds, unlike std::hash.
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : code) h = (h ^ c) * 1099511628211ULL;
+  char digest[17];
+  std::snprintf(digest, sizeof(digest), "%016llx", static_cast<unsigned long long>(h));
+  return "tbs_" + std::string(code.substr(0, 42)) + "_" + digest;
 }
 
 }  // namespace tongban::exchange

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -63,5 +64,11 @@ Result<RowApply> ApplyRowBatch(SqlStore& node, const Resource& target, const Row
 // COPY … FROM STDIN of `data` (text format) on a PostgreSQL session's libpq connection;
 // throws soci::postgresql_soci_error on failure (so savepoint handling and error mapping apply).
 void PgCopyIn(soci::session& sql, const std::string& copy, const std::string& data);
+
+// The name of a PostgreSQL staging table (per connection) for resource
+// `code`: "tbs_" + the code, or for a code too long for PostgreSQL's 63-byte
+// names its first 42 bytes and a digest of the whole, so that two long codes
+// never share one.
+std::string StagingTableName(std::string_view code);
 
 }  // namespace tongban::exchange

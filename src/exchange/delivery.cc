@@ -574,7 +574,7 @@ Result<ApplyReport> DeliveryEngine::Apply(SqlStore& node, const Resource& target
   // PostgreSQL: a temporary table shaped like the target (without its triggers and unique
   // constraint), emptied at every commit, created once per connection.
   auto PgStage = [&](soci::session& sql) {
-    std::string name = "tbs_" + target.code.substr(0, 50);
+    std::string name = StagingTableName(target.code);
     const std::string quoted = QuoteIdent(d, name);
     sql << "CREATE TEMP TABLE IF NOT EXISTS " + quoted + " (LIKE " + t +
                ") ON COMMIT DELETE ROWS";

@@ -485,6 +485,9 @@ std::optional<codec::Value> SignedApi::Dispatch(std::string_view method, const C
     return std::nullopt;
   } catch (const std::exception& e) {
     spdlog::error("{}.{} failed: {}", options_.soap_service, method, e.what());
+    // A handler that threw after the response was suspended answers here; the
+    // suspension goes, or the server would wait for a resume nobody sends.
+    if (response.suspended()) response.Reset();
     return Reply(code::kUnavailable, "服务器内部错误");
   }
 }

@@ -7,6 +7,7 @@
 
 #include <thread>
 
+#include "exchange/batch.h"
 #include "exchange_test_support.h"
 
 namespace tongban::exchange {
@@ -146,6 +147,20 @@ TEST_F(CaptureTest, ATableWithAnOlderOrNoTriggerKeepsItsOwnNumbering) {
   ASSERT_TRUE(run.ok()) << run.error().message;
   EXPECT_EQ(Rows(Pg(), "SELECT tongid, name, dataversion FROM people ORDER BY tongid"),
             (std::vector<std::string>{"a|甲二|2", "b|乙|1", "c|丙|1"}));
+}
+
+// Staging tables are per connection and named after their resource: two long
+// codes that share their first 50 bytes must not share one (PostgreSQL cuts
+// names at 63 bytes).
+TEST(StagingTableName, FitsPostgresAndKeepsLongCodesApart) {
+  EXPECT_EQ(StagingTableName("persons"), "tbs_persons");
+  const std::string a = std::string(55, 'p') + "_one";
+  const std::string b = std::string(55, 'p') + "_two";
+  EXPECT_LE(StagingTableName(a).size(), 63u);
+  EXPECT_LE(StagingTableName(b).size(), 63u);
+  EXPECT_NE(StagingTableName(a), StagingTableName(b));
+  EXPECT_EQ(StagingTableName(a), StagingTableName(a));
+  EXPECT_EQ(StagingTableName(std::string(59, 'q')).size(), 63u);  // fits whole
 }
 
 }  // namespace
