@@ -142,6 +142,19 @@ Result<TicketExchangeResult> TicketStore::Exchange(const TicketExchange& op) {
   }
   TB_RETURN_IF_ERROR(Put(op.put_key, checks::FillTemplate(op.put_template, fields), op.put_ttl));
   TB_RETURN_IF_ERROR(AddToSet(op.set_prefix + owner, op.set_member, op.set_ttl));
+  if (!op.guard_prefix.empty()) {
+    // These steps are not one atomic step here (Redis runs them as one
+    // script). A logout that set the guard after the check above either
+    // shows now — the grant is taken back — or came after the grant joined
+    // the owner's set, so the logout's sweep of that set removes it.
+    auto guard = Get(op.guard_prefix + owner);
+    if (guard.ok()) {
+      TB_RETURN_IF_ERROR(Erase(op.put_key));
+      result.outcome = Outcome::kGuarded;
+      return result;
+    }
+    if (guard.error().code != errc::kNotFound) return std::move(guard).error();
+  }
   return result;
 }
 
