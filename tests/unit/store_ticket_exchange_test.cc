@@ -194,6 +194,52 @@ TEST_P(TicketExchangeTest, ATombstonedOwnerGetsNothingIssued) {
   EXPECT_EQ(store_->Get("tk:TK1").error().code, errc::kNotFound);
 }
 
+// The composed exchange (the memory store's) is not one atomic step: a logout
+// that tombstones the session between its guard check and its grant must not
+// leave the grant behind. This store lands the logout at exactly that moment.
+class LogoutDuringGrant final : public TicketStore {
+ public:
+  explicit LogoutDuringGrant(MemoryTicketStore& inner) : inner_(inner) {}
+  Status Put(std::string_view key, std::string_view value, std::chrono::milliseconds ttl) override {
+    if (key.starts_with("tk:")) TB_RETURN_IF_ERROR(inner_.Put("ended:sess1", "1", minutes(1)));
+    return inner_.Put(key, value, ttl);
+  }
+  Result<bool> PutIfAbsent(std::string_view key, std::string_view value,
+                           std::chrono::milliseconds ttl) override {
+    return inner_.PutIfAbsent(key, value, ttl);
+  }
+  Result<std::string> Get(std::string_view key) override { return inner_.Get(key); }
+  Result<std::string> Redeem(std::string_view key) override { return inner_.Redeem(key); }
+  Status Erase(std::string_view key) override { return inner_.Erase(key); }
+  Status Touch(std::string_view key, std::chrono::milliseconds ttl) override {
+    return inner_.Touch(key, ttl);
+  }
+  Status AddToSet(std::string_view set_key, std::string_view member,
+                  std::chrono::milliseconds ttl) override {
+    return inner_.AddToSet(set_key, member, ttl);
+  }
+  Result<std::vector<std::string>> Members(std::string_view set_key) override {
+    return inner_.Members(set_key);
+  }
+  Status EraseSet(std::string_view set_key) override { return inner_.EraseSet(set_key); }
+  size_t ApproximateSize() override { return inner_.ApproximateSize(); }
+
+ private:
+  MemoryTicketStore& inner_;
+};
+
+TEST(TicketExchangeRace, ALogoutBetweenTheGuardCheckAndTheGrantTakesTheGrantBack) {
+  FakeClock clock;
+  clock.Set(Clock::time_point(std::chrono::milliseconds(kNow)));
+  MemoryTicketStore memory(clock);
+  LogoutDuringGrant store(memory);
+  ASSERT_TRUE(memory.Put("st:T1", Record("s", "app1", "sess1", kNow + 60'000), minutes(1)).ok());
+  auto r = store.Exchange(Op("T1", "app1", "TK1"));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->outcome, Outcome::kGuarded);
+  EXPECT_EQ(memory.Get("tk:TK1").error().code, errc::kNotFound);
+}
+
 TEST_P(TicketExchangeTest, ASetMarkRefusesTheReplayBeforeTouchingTheTicket) {
   ASSERT_TRUE(store_->Put("st:T1", Record("s", "app1", "sess1", kNow + 60'000), minutes(1)).ok());
   TicketExchange op = Op("T1", "app1", "TK1");
