@@ -464,10 +464,11 @@ Result<Transfer> TransferStore::Start(const TransferRequest& request) {
   std::vector<std::string> subscribers = request.subscribers;
   if (!request.resource_code.empty()) {
     if (!o.resource_subscribers) {
-      if (subscribers.empty()) {
-        return Error::InvalidArgument(
-            "resource subscriptions are not available here: name the subscribers");
-      }
+      // Without the exchange nothing can say whether the sender may speak for
+      // the resource, so no file is labelled with it.
+      return Error::InvalidArgument(
+          "resource codes need the exchange here (it is off): send without resource_code and "
+          "name the subscribers");
     } else {
       auto resolved = o.resource_subscribers(request.resource_code, request.sender);
       if (!resolved.ok()) return std::move(resolved).error();

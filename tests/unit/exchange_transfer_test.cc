@@ -160,6 +160,22 @@ TEST_P(TransferTest, OnlyTheResourcesAppsSendUnderItsCode) {
   EXPECT_EQ(started->subscribers, std::vector<std::string>{"sub-x"});
 }
 
+// With the exchange off nothing can vouch for a sender's resource code, so a
+// file cannot be labelled with one, named subscribers or not.
+TEST_P(TransferTest, WithoutTheExchangeNoFileCarriesAResourceCode) {
+  const std::string data = Bytes(100, 4);
+  TransferRequest r;
+  r.name = "证照.zip";
+  r.size = static_cast<int64_t>(data.size());
+  r.digest = DigestHex(DigestAlgorithm::kSha256, data);
+  r.sender = "anyone";
+  r.subscribers = {"sub-y"};
+  r.resource_code = "licences";
+  EXPECT_EQ(store_->Start(r).error().code, errc::kInvalidArgument);
+  r.resource_code.clear();
+  EXPECT_TRUE(store_->Start(r).ok());
+}
+
 TEST_P(TransferTest, StatusListsTheChunksReceived) {
   const std::string data = Bytes(4 * kChunk, 2);
   Transfer t = Start(data);
