@@ -1,4 +1,6 @@
 // Directory: demo seeding, CSV import (batched, per-row errors) and export.
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <map>
 #include <optional>
@@ -276,7 +278,13 @@ Result<ImportReport> Directory::ImportUsers(std::istream& csv, const ImportOptio
           Changed('u', saved->user.userid);
           continue;
         }
-        if (saved.error().code == errc::kUnavailable) return std::move(saved).error();
+        if (saved.error().code == errc::kUnavailable) {
+          // The rows before this one are committed: report them (and let the
+          // other nodes drop their login-name entries) before giving up.
+          Changed('l', "");
+          if (options.committed) options.committed(report);
+          return std::move(saved).error();
+        }
         Note(&report, row.line, Impl::UserConflict(std::move(saved).error()));
       }
     }
@@ -293,10 +301,15 @@ Result<ImportReport> Directory::ImportUsers(std::istream& csv, const ImportOptio
     // follows (a one-batch upload from the console pays nothing).
     if (more && store_.backend() == SqlStore::Backend::kPostgres &&
         report.added >= analyze_at) {
-      TB_RETURN_IF_ERROR(store_.WithSession([](soci::session& sql) -> Status {
+      // Best effort: the batch is committed whatever ANALYZE does.
+      Status analyzed = store_.WithSession([](soci::session& sql) -> Status {
         sql << "ANALYZE dir_users";
         return Status::Ok();
-      }));
+      });
+      if (!analyzed.ok()) {
+        spdlog::warn("directory import: ANALYZE dir_users failed (later batches may plan badly): {}",
+                     analyzed.error().message);
+      }
       analyze_at = report.added * 2;
     }
     if (options.committed) options.committed(report);
