@@ -13,7 +13,8 @@
 #   bench/approval.sh [build-dir]
 # Environment: DURATION (10s), CONNECTIONS (16), PG=1 for the PostgreSQL row,
 # PERF_OUT=<file> to record the server with perf during the lifecycle run,
-# LIFECYCLE_ONLY=1 for the HTTP row alone (A/B rounds of two binaries).
+# LIFECYCLE_ONLY=1 for the HTTP row alone (A/B rounds of two binaries), PIN=1 to
+# pin the server to core 0 and wrk to core 1.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=$(cd "${1:-$here/../build}" && pwd)
@@ -39,7 +40,10 @@ blocking_threads = 1
 [log]
 level = "warn"
 TOML
-"$build/tongban" serve --config "$work/bench.toml" --data-dir "$work/var" --port 0 \
+# PIN=1: the server on core 0 and wrk on core 1, so "one server core" is literal.
+pin_server=() pin_wrk=()
+if [ "${PIN:-0}" = 1 ]; then pin_server=(taskset -c 0) pin_wrk=(taskset -c 1); fi
+"${pin_server[@]}" "$build/tongban" serve --config "$work/bench.toml" --data-dir "$work/var" --port 0 \
   > "$work/out" 2> "$work/err" &
 server_pid=$!
 for _ in $(seq 1 300); do
@@ -77,7 +81,7 @@ if [ -n "${PERF_OUT:-}" ]; then  # PERF_OUT=file: record the server during the w
   perf_pid=$!
 fi
 WRK_COOKIE="$cookie" WRK_CSRF="$csrf" WRK_MATTER="$matter" WRK_APPLICANT="$applicant" \
-  wrk -t1 -c"$conns" -d"$duration" --timeout 10s --latency -s "$here/wrk/approval_lifecycle.lua" \
+  "${pin_wrk[@]}" wrk -t1 -c"$conns" -d"$duration" --timeout 10s --latency -s "$here/wrk/approval_lifecycle.lua" \
   "$url" > "$work/wrk.out" 2>&1 || { cat "$work/wrk.out"; exit 1; }
 if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true; fi
 line=$(grep '^RESULT' "$work/wrk.out") || { cat "$work/wrk.out"; exit 1; }
