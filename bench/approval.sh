@@ -4,14 +4,17 @@
 #     real `tongban serve` (SQLite, one server thread), driven by wrk with
 #     wrk/approval_lifecycle.lua as the demo clerk;
 #  2. the same SQL statements issued straight through SOCI (approval_engine_bench
-#     BM_SqlLifecycle) and the engine without HTTP (BM_EngineLifecycle);
+#     BM_SqlLifecycle, a transaction each; BM_SqlLifecycleGrouped, 16 per commit
+#     with a savepoint each, as the server's write lane commits them) and the
+#     engine without HTTP (BM_EngineLifecycle);
 #  3. a clerk's 待办 page among APPROVAL_TODO_CASES cases (default 1,000,000) on
 #     SQLite, and, with PG=1, among APPROVAL_TODO_CASES_PG (default 5,000,000) on a
 #     private PostgreSQL (BM_Todo: p50/p99).
 #   bench/approval.sh [build-dir]
 # Environment: DURATION (10s), CONNECTIONS (16), PG=1 for the PostgreSQL row,
 # PERF_OUT=<file> to record the server with perf during the lifecycle run,
-# LIFECYCLE_ONLY=1 for the HTTP row alone (A/B rounds of two binaries).
+# LIFECYCLE_ONLY=1 for the HTTP row alone (A/B rounds of two binaries), PIN=1 to
+# pin the server to core 0 and wrk to core 1.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=$(cd "${1:-$here/../build}" && pwd)
@@ -37,7 +40,10 @@ blocking_threads = 1
 [log]
 level = "warn"
 TOML
-"$build/tongban" serve --config "$work/bench.toml" --data-dir "$work/var" --port 0 \
+# PIN=1: the server on core 0 and wrk on core 1, so "one server core" is literal.
+pin_server=() pin_wrk=()
+if [ "${PIN:-0}" = 1 ]; then pin_server=(taskset -c 0) pin_wrk=(taskset -c 1); fi
+"${pin_server[@]}" "$build/tongban" serve --config "$work/bench.toml" --data-dir "$work/var" --port 0 \
   > "$work/out" 2> "$work/err" &
 server_pid=$!
 for _ in $(seq 1 300); do
@@ -75,7 +81,7 @@ if [ -n "${PERF_OUT:-}" ]; then  # PERF_OUT=file: record the server during the w
   perf_pid=$!
 fi
 WRK_COOKIE="$cookie" WRK_CSRF="$csrf" WRK_MATTER="$matter" WRK_APPLICANT="$applicant" \
-  wrk -t1 -c"$conns" -d"$duration" --timeout 10s --latency -s "$here/wrk/approval_lifecycle.lua" \
+  "${pin_wrk[@]}" wrk -t1 -c"$conns" -d"$duration" --timeout 10s --latency -s "$here/wrk/approval_lifecycle.lua" \
   "$url" > "$work/wrk.out" 2>&1 || { cat "$work/wrk.out"; exit 1; }
 if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true; fi
 line=$(grep '^RESULT' "$work/wrk.out") || { cat "$work/wrk.out"; exit 1; }
@@ -96,14 +102,15 @@ fi
 APPROVAL_TODO_CASES=${APPROVAL_TODO_CASES:-1000000} "$build/bench/approval_engine_bench" \
   --benchmark_min_time=2 --benchmark_format=json > "$work/engine.json" 2> "$work/engine.err" ||
   { cat "$work/engine.err"; exit 1; }
-read -r sql_rate engine_rate todo_p50 todo_p99 <<<"$($py - "$work/engine.json" <<'PY'
+read -r sql_rate grouped_rate engine_rate todo_p50 todo_p99 <<<"$($py - "$work/engine.json" <<'PY'
 import json, sys
 rows = {b["name"].split("/")[0]: b for b in json.load(open(sys.argv[1]))["benchmarks"]}
-def rate(name):  # lifecycles per second of CPU time: one core's worth
+def rate(name, per_iteration=1):  # lifecycles per second of CPU time: one core's worth
     b = rows[name]
-    return 1e6 / b["cpu_time"] if b["time_unit"] == "us" else float("nan")
-print("%.1f %.1f %.0f %.0f" % (rate("BM_SqlLifecycle"), rate("BM_EngineLifecycle"),
-                               rows["BM_Todo"]["p50_us"], rows["BM_Todo"]["p99_us"]))
+    return per_iteration * 1e6 / b["cpu_time"] if b["time_unit"] == "us" else float("nan")
+print("%.1f %.1f %.1f %.0f %.0f" % (rate("BM_SqlLifecycle"), rate("BM_SqlLifecycleGrouped", 16),
+                                    rate("BM_EngineLifecycle"),
+                                    rows["BM_Todo"]["p50_us"], rows["BM_Todo"]["p99_us"]))
 PY
 )"
 
@@ -114,8 +121,10 @@ printf "%-44s %12s\n" "  of which failed requests" "$failed"
 printf "%-44s %12s\n" "  server CPU seconds over the run" "$server_cpu"
 printf "%-44s %12s\n" "HTTP lifecycles per server CPU second" "$http_core_rate"
 printf "%-44s %12s\n" "SQL-only lifecycles/s (one core, SOCI)" "$sql_rate"
+printf "%-44s %12s\n" "  the same, group commit of 16 (SOCI)" "$grouped_rate"
 printf "%-44s %12s\n" "engine lifecycles/s (one core, no HTTP)" "$engine_rate"
 printf "%-44s %12s\n" "ratio HTTP (per CPU s) / SQL-only" "$(echo "scale=2; $http_core_rate / $sql_rate" | bc)"
+printf "%-44s %12s\n" "ratio HTTP (per CPU s) / SQL-only grouped" "$(echo "scale=2; $http_core_rate / $grouped_rate" | bc)"
 printf "%-44s %12s\n" "待办 p50 / p99 us (SQLite, ${APPROVAL_TODO_CASES:-1000000} cases)" "$todo_p50 / $todo_p99"
 
 # --- 3. 待办 on PostgreSQL ---

@@ -4,6 +4,9 @@
 //    record and stage-record outbox row, one transaction each) issued
 //    straight through SOCI: the baseline the HTTP lifecycle rate is compared
 //    with (bench/approval.sh runs both in the same run).
+//  - BM_SqlLifecycleGrouped: the same statements with group commit, as the
+//    server's write lane commits them: 16 lifecycles in step, each phase one
+//    transaction with a savepoint per case (what batching alone is worth).
 //  - BM_EngineLifecycle: the same lifecycle through CaseEngine (state
 //    machine, permission checks, deadlines, stage records), no HTTP.
 //  - BM_Todo: a clerk's 待办 page (20 rows with lights) among
@@ -154,95 +157,112 @@ BENCHMARK(BM_EngineLifecycle)->Unit(benchmark::kMicrosecond)->UseRealTime();
 // one transaction reading the case row for update, updating the columns that
 // change, adding the step record and the stage record's outbox row
 // (registration: the serial's upsert, the case row, its record and outbox row).
+// The registration's statements (serial upsert, case row, its record and outbox row).
+Status SqlRegister(Fixture& f, soci::session& sql, engine_internal::CaseStatements& statements,
+                   const std::string& number, const std::string& payload) {
+  const SqlDialect dialect = f.store->dialect();
+  std::string code = f.implement_code, day = "20991231";
+  sql_dialect::LockUntilCommit(sql, dialect, 0x6170, code + day);
+  if (statements.NextSerial(sql, code, day) < 1) return Error::Internal("serial");
+  engine_internal::CaseRow row;
+  row.number = number;
+  row.implement_code = code;
+  row.matter_version = 1;
+  row.matter_name = "基准测试事项";
+  row.orgcoding = kOrg;
+  row.division = "330100";
+  row.applicant_type = "person";
+  row.applicant_name = "张三";
+  row.applicant_id = "11010519491231002X";
+  row.applicant_json = R"({"type":"person","name":"张三","id_type":"10"})";
+  row.materials_json = "[]";
+  row.channel = "0";
+  row.state = "registered";
+  row.pending_role = kRoleAccept;
+  row.pending_org = kOrg;
+  row.registered_at = 1;
+  row.lookup_hash = std::string(64, 'a');
+  row.result = -1;
+  row.id = statements.Insert(sql, row);
+  StepRecord record;
+  record.case_id = row.id;
+  record.action = Action::kRegister;
+  record.to_state = "registered";
+  statements.InsertStep(sql, record);
+  auto id = f.outbox->Enqueue(sql, "exchange", "SPSHENQIN", payload, 1, "case:" + number);
+  if (!id.ok()) return id.error();
+  return Status::Ok();
+}
+
+// Transition `step` (0 = 受理, 1..2 = agree, 3 = the agree that completes).
+Status SqlStep(Fixture& f, soci::session& sql, engine_internal::CaseStatements& statements,
+               const std::string& number, int step, const std::string& payload) {
+  auto row = statements.Load(sql, number, true);
+  if (!row.has_value()) return Error::NotFound("case");
+  const engine_internal::CaseRow loaded = *row;
+  // The columns the engine changes: 受理 starts the clock and step 1,
+  // each agree moves to the next step, the last one completes the case.
+  const long long now = 1800000000000LL + step;
+  if (step == 0) {
+    row->state = "in_step";
+    row->accepted_at = now;
+    row->deadline_at = now + 864000000;
+  }
+  if (step < 3) {
+    constexpr std::string_view kRoles[] = {kRoleUndertake, kRoleReview, kRoleApprove};
+    row->current_step = step;
+    row->pending_role = std::string(kRoles[step]);
+    row->step_started_at = now;
+    row->step_deadline_at = now + 86400000;
+  } else {
+    row->state = "completed";
+    row->pending_role.clear();
+    row->pending_org.clear();
+    row->completed_at = now;
+    row->result = 0;
+  }
+  if (!statements.Update(sql, loaded, *row)) return Error::Conflict("stale");
+  StepRecord record;
+  record.case_id = row->id;
+  record.action = step == 0 ? Action::kAccept : Action::kAgree;
+  record.opinion = "同意";
+  record.from_state = "in_step";
+  record.to_state = row->state;
+  statements.InsertStep(sql, record);
+  auto id = f.outbox->Enqueue(sql, "exchange", "SPSHENPI", payload, 1, "case:" + number);
+  if (!id.ok()) return id.error();
+  return Status::Ok();
+}
+
+engine_internal::CaseStatements& BenchStatements(SqlDialect dialect) {
+  // The engine's own statements, prepared once per pooled session as it keeps them.
+  static engine_internal::CaseStatements statements(dialect);
+  return statements;
+}
+
+std::string BenchNumber(const Fixture& f) {
+  static long long serial = 0;  // across the runs Google Benchmark makes
+  return f.implement_code + "B" + std::to_string(++serial) + "-" + std::to_string(::getpid());
+}
+
+// The statements of BM_EngineLifecycle, without the engine: per transition
+// one transaction reading the case row for update, updating the columns that
+// change, adding the step record and the stage record's outbox row
+// (registration: the serial's upsert, the case row, its record and outbox row).
 void BM_SqlLifecycle(benchmark::State& state) {
   Fixture& f = Shared();
   SqlStore& store = *f.store;
-  const SqlDialect dialect = store.dialect();
   const std::string payload(700, 'x');  // about a stage record's JSON
-  // The engine's own statements, prepared once per pooled session as it keeps them.
-  static engine_internal::CaseStatements statements(dialect);
-  static long long serial = 0;  // across the runs Google Benchmark makes of this function
+  auto& statements = BenchStatements(store.dialect());
   for (auto _ : state) {
-    std::string number;
-    auto registered = store.WithTransaction([&](soci::session& sql) -> Status {
-      std::string code = f.implement_code, day = "20991231";
-      sql_dialect::LockUntilCommit(sql, dialect, 0x6170, code + day);
-      if (statements.NextSerial(sql, code, day) < 1) return Error::Internal("serial");
-      engine_internal::CaseRow row;
-      number = f.implement_code + "B" + std::to_string(++serial) + "-" +
-               std::to_string(::getpid());
-      row.number = number;
-      row.implement_code = code;
-      row.matter_version = 1;
-      row.matter_name = "基准测试事项";
-      row.orgcoding = kOrg;
-      row.division = "330100";
-      row.applicant_type = "person";
-      row.applicant_name = "张三";
-      row.applicant_id = "11010519491231002X";
-      row.applicant_json = R"({"type":"person","name":"张三","id_type":"10"})";
-      row.materials_json = "[]";
-      row.channel = "0";
-      row.state = "registered";
-      row.pending_role = kRoleAccept;
-      row.pending_org = kOrg;
-      row.registered_at = 1;
-      row.lookup_hash = std::string(64, 'a');
-      row.result = -1;
-      row.id = statements.Insert(sql, row);
-      StepRecord record;
-      record.case_id = row.id;
-      record.action = Action::kRegister;
-      record.to_state = "registered";
-      statements.InsertStep(sql, record);
-      auto id = f.outbox->Enqueue(sql, "exchange", "SPSHENQIN", payload, 1, "case:" + number);
-      if (!id.ok()) return id.error();
-      return Status::Ok();
-    });
-    if (!registered.ok()) {
-      state.SkipWithError(registered.error().message.c_str());
-      return;
-    }
-    for (int step = 0; step < 4; ++step) {
-      auto moved = store.WithTransaction([&](soci::session& sql) -> Status {
-        auto row = statements.Load(sql, number, true);
-        if (!row.has_value()) return Error::NotFound("case");
-        const engine_internal::CaseRow loaded = *row;
-        // The columns the engine changes: 受理 starts the clock and step 1,
-        // each agree moves to the next step, the last one completes the case.
-        const long long now = 1800000000000LL + step;
-        if (step == 0) {
-          row->state = "in_step";
-          row->accepted_at = now;
-          row->deadline_at = now + 864000000;
-        }
-        if (step < 3) {
-          constexpr std::string_view kRoles[] = {kRoleUndertake, kRoleReview, kRoleApprove};
-          row->current_step = step;
-          row->pending_role = std::string(kRoles[step]);
-          row->step_started_at = now;
-          row->step_deadline_at = now + 86400000;
-        } else {
-          row->state = "completed";
-          row->pending_role.clear();
-          row->pending_org.clear();
-          row->completed_at = now;
-          row->result = 0;
-        }
-        if (!statements.Update(sql, loaded, *row)) return Error::Conflict("stale");
-        StepRecord record;
-        record.case_id = row->id;
-        record.action = step == 0 ? Action::kAccept : Action::kAgree;
-        record.opinion = "同意";
-        record.from_state = "in_step";
-        record.to_state = row->state;
-        statements.InsertStep(sql, record);
-        auto id = f.outbox->Enqueue(sql, "exchange", "SPSHENPI", payload, 1, "case:" + number);
-        if (!id.ok()) return id.error();
-        return Status::Ok();
+    const std::string number = BenchNumber(f);
+    for (int step = -1; step < 4; ++step) {
+      auto done = store.WithTransaction([&](soci::session& sql) -> Status {
+        return step < 0 ? SqlRegister(f, sql, statements, number, payload)
+                        : SqlStep(f, sql, statements, number, step, payload);
       });
-      if (!moved.ok()) {
-        state.SkipWithError(moved.error().message.c_str());
+      if (!done.ok()) {
+        state.SkipWithError(done.error().message.c_str());
         return;
       }
     }
@@ -250,6 +270,50 @@ void BM_SqlLifecycle(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_SqlLifecycle)->Unit(benchmark::kMicrosecond)->UseRealTime();
+
+// What group commit alone does to the same statements (the server's write
+// lane, store/write_lane.h): kLanes lifecycles in step, each phase's
+// registrations or transitions in one transaction, each in a savepoint of its
+// own (prepared once per session, as the lane keeps them). Time per iteration
+// is kLanes lifecycles; bench/approval.sh divides.
+constexpr int kLanes = 16;
+
+struct BenchSavepoints : SqlStore::Kept {
+  explicit BenchSavepoints(soci::session& sql)
+      : begin((sql.prepare << "SAVEPOINT bench")), release((sql.prepare << "RELEASE SAVEPOINT bench")) {}
+  soci::statement begin;
+  soci::statement release;
+};
+
+void BM_SqlLifecycleGrouped(benchmark::State& state) {
+  Fixture& f = Shared();
+  SqlStore& store = *f.store;
+  const std::string payload(700, 'x');
+  auto& statements = BenchStatements(store.dialect());
+  for (auto _ : state) {
+    std::vector<std::string> numbers;
+    for (int i = 0; i < kLanes; ++i) numbers.push_back(BenchNumber(f));
+    for (int step = -1; step < 4; ++step) {
+      auto done = store.WithTransaction([&](soci::session& sql) -> Status {
+        auto& sp = store.KeptFor<BenchSavepoints>(
+            sql, "bench.savepoints", [](soci::session& s) { return std::make_unique<BenchSavepoints>(s); });
+        for (const std::string& number : numbers) {
+          sp.begin.execute(true);
+          TB_RETURN_IF_ERROR(step < 0 ? SqlRegister(f, sql, statements, number, payload)
+                                      : SqlStep(f, sql, statements, number, step, payload));
+          sp.release.execute(true);
+        }
+        return Status::Ok();
+      });
+      if (!done.ok()) {
+        state.SkipWithError(done.error().message.c_str());
+        return;
+      }
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * kLanes);
+}
+BENCHMARK(BM_SqlLifecycleGrouped)->Unit(benchmark::kMicrosecond)->UseRealTime();
 
 // Fills approval_cases with `n` open cases spread over 100 orgs and the three
 // step roles, in one statement (a recursive CTE; generate_series on PostgreSQL).
