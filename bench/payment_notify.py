@@ -40,6 +40,23 @@ def server_cpu_s(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def thread_cpu_s(pid):
+    """CPU seconds per thread name (comm) of `pid`, from /proc/<pid>/task/*/stat."""
+    out = {}
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+                head, tail = f.read().rsplit(")", 1)
+        except OSError:
+            continue
+        name = head.split("(", 1)[1]
+        if not name.startswith("tb-"):  # unnamed threads (the HTTP and blocking pools): apart
+            name = "thread %s" % tid
+        fields = tail.split()
+        out[name] = out.get(name, 0) + (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--notices", type=int, default=20000)
@@ -98,8 +115,11 @@ def main():
         env = dict(os.environ, WRK_REQUESTS=requests_file, WRK_THREADS="1",
                    WRK_CONTENT_TYPE='application/x-www-form-urlencoded', WRK_OK='success')
         cpu_before = server_cpu_s(server.proc.pid)
+        threads_before = thread_cpu_s(server.proc.pid)
         load_before = os.getloadavg()[0]
-        perf = (subprocess.Popen(["perf", "record", "-e", "cpu-clock", "-g", "-p",
+        # PERF_CALLGRAPH=dwarf for a build without frame pointers (Release).
+        perf = (subprocess.Popen(["perf", "record", "-e", "cpu-clock", "--call-graph",
+                                  os.environ.get("PERF_CALLGRAPH", "fp"), "-p",
                                   str(server.proc.pid), "-o", os.environ["PERF_OUT"]],
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 if os.environ.get("PERF_OUT") else None)
@@ -109,16 +129,49 @@ def main():
                                         server.base_url], env=env, capture_output=True,
                              text=True, timeout=600)
         cpu = server_cpu_s(server.proc.pid) - cpu_before
+        threads_at_end_of_run = thread_cpu_s(server.proc.pid)
+        # The unit's GetPay_Info of every credited payment is part of handling
+        # it: wait until the unit has them all, then count the CPU again.
+        done = int(re.search(r"(\d+) requests in", out.stdout).group(1))
+        failed = int(re.search(r"replayed: \d+ requests, (\d+) not ok", out.stdout).group(1))
+        credited = min(done, len(orders)) - failed
+        drain_started = time.monotonic()
+        while len(unit.deliveries) < credited and time.monotonic() - drain_started < 300:
+            time.sleep(0.05)
+        drained_s = time.monotonic() - drain_started
+        # wrk does not count the calls in flight when it stops; the server
+        # handled them too: wait for their messages (quiet for 1.5 s).
+        seen, quiet_since = len(unit.deliveries), time.monotonic()
+        while time.monotonic() - quiet_since < 1.5:
+            time.sleep(0.1)
+            if len(unit.deliveries) != seen:
+                seen, quiet_since = len(unit.deliveries), time.monotonic()
+        handled = max(done, len(unit.by_pay_no()))
+        cpu_drained = server_cpu_s(server.proc.pid) - cpu_before
+        threads_after = thread_cpu_s(server.proc.pid)
         if perf:  # PERF_OUT=file: the server under perf (its figures are not comparable)
             perf.send_signal(2)
             perf.wait(60)
         print(out.stdout, out.stderr, sep="")
         rate = float(re.search(r"Requests/sec:\s+([0-9.]+)", out.stdout).group(1))
-        done = int(re.search(r"(\d+) requests in", out.stdout).group(1))
         us = 1e6 * cpu / max(done, 1)
-        print("server CPU: %.1f s for %d notifications = %.0f µs each = %.0f/s per core "
+        print("server CPU during the run: %.2f s for %d notifications = %.0f µs each "
               "(load average %.1f before, %.1f after)"
-              % (cpu, done, us, 1e6 / us if us else 0, load_before, os.getloadavg()[0]))
+              % (cpu, done, us, load_before, os.getloadavg()[0]))
+        us = 1e6 * cpu_drained / max(handled, 1)
+        print("the unit had all %d credited payments %.1f s after the run (%d handled in all, "
+              "%d deliveries); server CPU until then: %.2f s = %.0f µs per notification = "
+              "%.0f/s per core"
+              % (credited, drained_s, handled, len(unit.deliveries), cpu_drained, us,
+                 1e6 / us if us else 0))
+        # The unit notifier and the query sweeper run on named threads
+        # (tb-unitnotify, tb-paysweep); everything else is the request path.
+        for name in sorted(threads_after):
+            spent = threads_after[name] - threads_before.get(name, 0)
+            in_run = threads_at_end_of_run.get(name, 0) - threads_before.get(name, 0)
+            if spent >= 0.02:
+                print("  %-15s %.2f s (%.2f s during the run) = %.0f µs per notification"
+                      % (name, spent, in_run, 1e6 * spent / max(handled, 1)))
         print("GET /livez baseline: %.0f/s; notifications: %.0f/s = %.1f%% of it"
               % (base_rate, rate, 100 * rate / base_rate))
         os.unlink(requests_file)

@@ -22,6 +22,8 @@ OutboxOptions UnitOutboxOptions(const PaymentConfig& c) {
   // A dispatcher killed mid-delivery leaves its claim to lapse: a little more
   // than one request may take.
   o.claim_timeout = std::chrono::milliseconds(c.unit_notify_timeout_ms + 2'000);
+  // A payment burst to one unit: one claim per notifier batch, not per message.
+  o.per_destination = payment::UnitNotifierOptions{}.batch;
   return o;
 }
 

@@ -244,25 +244,57 @@ void InsertNotice(SqlStore& store, soci::session& sql, const PaymentNotice& n) {
 // Writes the changed state and money columns (and the body, for the cancel
 // reason) of a notice read FOR UPDATE in this transaction; `n.version` is the
 // version read, and the row must still have it.
-Status UpdateNotice(soci::session& sql, PaymentNotice& n, int64_t now) {
-  std::string body = json_internal::NoticeBodyToJson(n).dump();
-  int state = static_cast<int>(n.state);
-  long long paid = n.paid_fen, late = n.late_fee_fen, refunded = n.refunded_fen, upd = now,
-            old_version = n.version, new_version = n.version + 1;
-  soci::statement st =
-      (sql.prepare << "UPDATE payment_notices SET state = :st, paid_fen = :paid, late_fee_fen = "
-                      ":late, refunded_fen = :ref, pay_no = :pay, updated_at = :upd, version = "
-                      ":nv, body = :body WHERE notice_no = :no AND version = :ov",
-       soci::use(state, "st"), soci::use(paid, "paid"), soci::use(late, "late"),
-       soci::use(refunded, "ref"), soci::use(n.pay_no, "pay"), soci::use(upd, "upd"),
-       soci::use(new_version, "nv"), soci::use(body, "body"), soci::use(n.notice_no, "no"),
-       soci::use(old_version, "ov"));
-  st.execute(true);
-  if (st.get_affected_rows() != 1) return Error::Conflict("缴款单已被同时修改，请重试");
-  n.version = new_version;
+struct KeptNoticeUpdate : SqlStore::Kept {
+  std::string pay_no, body, notice_no;
+  int state = 0;
+  long long paid = 0, late = 0, refunded = 0, upd = 0, old_version = 0, new_version = 0;
+  soci::statement st;
+  explicit KeptNoticeUpdate(soci::session& sql)
+      : st((sql.prepare << "UPDATE payment_notices SET state = :st, paid_fen = :paid, "
+                           "late_fee_fen = :late, refunded_fen = :ref, pay_no = :pay, updated_at "
+                           "= :upd, version = :nv, body = :body WHERE notice_no = :no AND "
+                           "version = :ov",
+            soci::use(state, "st"), soci::use(paid, "paid"), soci::use(late, "late"),
+            soci::use(refunded, "ref"), soci::use(pay_no, "pay"), soci::use(upd, "upd"),
+            soci::use(new_version, "nv"), soci::use(body, "body"), soci::use(notice_no, "no"),
+            soci::use(old_version, "ov"))) {}
+};
+
+Status UpdateNotice(SqlStore& store, soci::session& sql, PaymentNotice& n, int64_t now) {
+  auto& k = store.KeptFor<KeptNoticeUpdate>(sql, "payment.notice_update", [](soci::session& s) {
+    return std::make_unique<KeptNoticeUpdate>(s);
+  });
+  k.body = json_internal::NoticeBodyToJson(n).dump();
+  k.state = static_cast<int>(n.state);
+  k.paid = n.paid_fen;
+  k.late = n.late_fee_fen;
+  k.refunded = n.refunded_fen;
+  k.pay_no = n.pay_no;
+  k.upd = now;
+  k.old_version = n.version;
+  k.new_version = n.version + 1;
+  k.notice_no = n.notice_no;
+  k.st.execute(true);
+  if (k.st.get_affected_rows() != 1) return Error::Conflict("缴款单已被同时修改，请重试");
+  n.version = k.new_version;
   n.updated_at_ms = now;
   return Status::Ok();
 }
+
+// The INSERT of a payment row, kept per pooled session.
+struct KeptPaymentInsert : SqlStore::Kept {
+  std::string pay_no, notice_no, trade_no, channel, way_code, way_name, disposition, note;
+  long long amount = 0, paid = 0, recorded = 0;
+  soci::statement st;
+  explicit KeptPaymentInsert(soci::session& sql)
+      : st((sql.prepare << "INSERT INTO payment_payments (pay_no, notice_no, trade_no, channel, "
+                           "way_code, way_name, amount_fen, paid_at, disposition, note, "
+                           "recorded_at) VALUES (:p, :n, :t, :c, :wc, :wn, :a, :pa, :d, :note, :r)",
+            soci::use(pay_no, "p"), soci::use(notice_no, "n"), soci::use(trade_no, "t"),
+            soci::use(channel, "c"), soci::use(way_code, "wc"), soci::use(way_name, "wn"),
+            soci::use(amount, "a"), soci::use(paid, "pa"), soci::use(disposition, "d"),
+            soci::use(note, "note"), soci::use(recorded, "r"))) {}
+};
 
 constexpr const char* kPaymentColumns =
     "pay_no, notice_no, trade_no, channel, way_code, way_name, amount_fen, paid_at, disposition, "
@@ -712,7 +744,7 @@ Result<PaymentNotice> NoticeStore::Cancel(std::string_view notice_no, std::strin
     }
     n->state = NoticeState::kCancelled;
     n->cancel_reason = std::string(reason);
-    TB_RETURN_IF_ERROR(UpdateNotice(sql, *n, clock_.NowMillis()));
+    TB_RETURN_IF_ERROR(UpdateNotice(store_, sql, *n, clock_.NowMillis()));
     return n;
   });
 }
@@ -730,7 +762,7 @@ Result<int64_t> NoticeStore::ExpireDue() {
   });
 }
 
-Result<PaymentOutcome> NoticeStore::RecordPayment(Payment p) {
+Result<PaymentOutcome> NoticeStore::RecordPayment(Payment p, const AlsoInTransaction& also) {
   if (p.channel.empty() || p.trade_no.empty() || !TextOk(p.channel, 64) ||
       !TextOk(p.trade_no, 128)) {
     return Error::InvalidArgument("缴费记录应有渠道和交易流水号");
@@ -749,6 +781,7 @@ Result<PaymentOutcome> NoticeStore::RecordPayment(Payment p) {
     if (!notice.ok()) return notice.error();
     if (!seen.empty()) {
       PaymentOutcome repeat{seen.front(), std::move(*notice), true};
+      if (also) TB_RETURN_IF_ERROR(also(sql, repeat));
       return repeat;
     }
     const int64_t now = clock_.NowMillis();
@@ -761,22 +794,30 @@ Result<PaymentOutcome> NoticeStore::RecordPayment(Payment p) {
       notice->paid_fen = p.amount_fen;
       notice->late_fee_fen = p.amount_fen - notice->total_fen;
       notice->pay_no = p.pay_no;
-      TB_RETURN_IF_ERROR(UpdateNotice(sql, *notice, now));
+      TB_RETURN_IF_ERROR(UpdateNotice(store_, sql, *notice, now));
     } else {
       p.disposition = PaymentDisposition::kRefundDue;
       p.note = why;
     }
-    std::string disposition(PaymentDispositionName(p.disposition));
-    long long amount = p.amount_fen, paid = p.paid_at_ms, recorded = now;
-    sql << "INSERT INTO payment_payments (pay_no, notice_no, trade_no, channel, way_code, "
-           "way_name, amount_fen, paid_at, disposition, note, recorded_at) VALUES (:p, :n, :t, "
-           ":c, :wc, :wn, :a, :pa, :d, :note, :r)",
-        soci::use(p.pay_no, "p"), soci::use(p.notice_no, "n"), soci::use(p.trade_no, "t"),
-        soci::use(p.channel, "c"), soci::use(p.way_code, "wc"), soci::use(p.way_name, "wn"),
-        soci::use(amount, "a"), soci::use(paid, "pa"), soci::use(disposition, "d"),
-        soci::use(p.note, "note"), soci::use(recorded, "r");
+    auto& k = store_.KeptFor<KeptPaymentInsert>(sql, "payment.payment_insert",
+                                                [](soci::session& s) {
+                                                  return std::make_unique<KeptPaymentInsert>(s);
+                                                });
+    k.pay_no = p.pay_no;
+    k.notice_no = p.notice_no;
+    k.trade_no = p.trade_no;
+    k.channel = p.channel;
+    k.way_code = p.way_code;
+    k.way_name = p.way_name;
+    k.amount = p.amount_fen;
+    k.paid = p.paid_at_ms;
+    k.disposition.assign(PaymentDispositionName(p.disposition));
+    k.note = p.note;
+    k.recorded = now;
+    k.st.execute(true);
     if (payment_hook_) TB_RETURN_IF_ERROR(payment_hook_(sql, *notice, p));
     PaymentOutcome outcome{p, std::move(*notice), false};
+    if (also) TB_RETURN_IF_ERROR(also(sql, outcome));
     return outcome;
   });
 }
@@ -817,7 +858,7 @@ Result<PaymentNotice> NoticeStore::RecordRefund(std::string_view pay_no, int64_t
       n->refunded_fen += amount_fen;
       n->state =
           n->refunded_fen == n->paid_fen ? NoticeState::kRefunded : NoticeState::kPartlyRefunded;
-      TB_RETURN_IF_ERROR(UpdateNotice(sql, *n, now));
+      TB_RETURN_IF_ERROR(UpdateNotice(store_, sql, *n, now));
     }
     long long amount = amount_fen;
     sql << "INSERT INTO payment_refunds (pay_no, notice_no, amount_fen, reason, operator, at) "

@@ -115,7 +115,12 @@ class NoticeStore {
   // NotFound for an unknown notice (nothing is recorded: reconciliation's
   // missing_local). InvalidArgument for a payment without channel, TRADENO or a
   // positive amount.
-  Result<PaymentOutcome> RecordPayment(Payment payment);
+  // `also`, when given, runs inside the same transaction once the outcome is
+  // known (a repeat too), so what the caller records about it (a channel
+  // order marked paid) commits or rolls back with the payment; its error
+  // rolls everything back and is returned.
+  using AlsoInTransaction = std::function<Status(soci::session&, const PaymentOutcome&)>;
+  Result<PaymentOutcome> RecordPayment(Payment payment, const AlsoInTransaction& also = {});
 
   // Refunds `amount_fen` of payment `pay_no`: of a credited payment, partly or
   // wholly (→ 部分退款 / 已退款, never more than was paid in total); of a

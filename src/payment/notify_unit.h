@@ -53,7 +53,9 @@ using UnitEndpointLookup = std::function<Result<UnitEndpoint>(std::string_view e
 struct UnitNotifierOptions {
   std::chrono::milliseconds poll_interval{1'000};
   std::chrono::milliseconds request_timeout{10'000};
-  size_t batch = 16;
+  // Messages per claim, all of one unit in a burst (the outbox's
+  // per_destination must allow as many; UnitOutboxOptions sets it).
+  size_t batch = 64;
 };
 
 class UnitNotifier {
@@ -70,7 +72,7 @@ class UnitNotifier {
   void Wake();  // after a payment committed: deliver without waiting for the poll
 
  private:
-  Status DeliverOne(const OutboxMessage& message);
+  Status DeliverOne(const OutboxMessage& message, const UnitEndpoint& endpoint);
   void Loop();
 
   Outbox& outbox_;

@@ -49,8 +49,10 @@ constexpr const char* kColumns =
     "state, COALESCE(last_error, ''), COALESCE(delivered_at, 0)";
 
 // Due messages that are the oldest pending one of their key with no older
-// barrier (empty key) before them, one per destination (the earliest due),
-// skipping destinations with a claim in flight. Each NOT EXISTS is an index
+// barrier (empty key) before them, up to :per per destination (the earliest
+// due), skipping destinations with a claim in flight. Such messages never wait
+// for one another: two of one key cannot both be the oldest, and a barrier
+// qualifies only with nothing older pending, and then nothing younger does. Each NOT EXISTS is an index
 // range on (destination, ordering_key, id) or (destination, id).
 constexpr const char* kClaimableSql = R"sql(
 SELECT id, destination, method, payload, ordering_key, created_at, attempts, next_attempt_at,
@@ -67,7 +69,7 @@ FROM (
     AND (o.ordering_key <> '' OR NOT EXISTS (SELECT 1 FROM outbox p
          WHERE p.destination = o.destination AND p.state = 'pending' AND p.id < o.id))
 ) c
-WHERE c.rank_in_destination = 1
+WHERE c.rank_in_destination <= :per
   AND NOT EXISTS (SELECT 1 FROM outbox f WHERE f.destination = c.destination
                   AND f.state = 'pending' AND f.claimed_until > :now3)
 ORDER BY c.next_attempt_at, c.id
@@ -318,18 +320,29 @@ Result<std::vector<OutboxMessage>> Outbox::ClaimDue(int64_t now_ms, size_t limit
   return store_.WithTransaction([&](soci::session& sql) -> Result<std::vector<OutboxMessage>> {
     long long now = now_ms;
     long long n = Clamp(limit);
+    long long per = Clamp(std::max<size_t>(options_.per_destination, 1));
     std::vector<OutboxMessage> due =
         FetchAll((sql.prepare << claimable_sql_, soci::use(now, "now1"), soci::use(now, "now2"),
-                  soci::use(now, "now3"), soci::use(n, "n")));
+                  soci::use(per, "per"), soci::use(now, "now3"), soci::use(n, "n")));
     long long until = now_ms + options_.claim_timeout.count();
+    long long id = 0;
+    // Conditional, so of two dispatchers racing on PostgreSQL only one wins.
+    soci::statement claim =
+        (sql.prepare << "UPDATE " + table_ + " SET claimed_until = :u WHERE id = :id"
+                        " AND state = 'pending' AND claimed_until <= :now",
+         soci::use(until), soci::use(id), soci::use(now));
     std::vector<OutboxMessage> claimed;
+    std::vector<std::string_view> lost;  // destinations another dispatcher claimed
     for (OutboxMessage& m : due) {
-      long long id = m.id;
-      // Conditional, so of two dispatchers racing on PostgreSQL only one wins.
-      if (Affected((sql.prepare << "UPDATE " + table_ + " SET claimed_until = :u WHERE id = :id"
-                                   " AND state = 'pending' AND claimed_until <= :now",
-                    soci::use(until), soci::use(id), soci::use(now))) == 1) {
+      // Once a destination's claim is lost, none of its later messages is
+      // taken: the other dispatcher has its earlier ones in flight.
+      if (std::find(lost.begin(), lost.end(), m.destination) != lost.end()) continue;
+      id = m.id;
+      claim.execute(true);
+      if (claim.get_affected_rows() == 1) {
         claimed.push_back(std::move(m));
+      } else {
+        lost.push_back(m.destination);
       }
     }
     return claimed;
@@ -351,6 +364,49 @@ Status Outbox::MarkDelivered(int64_t id, int64_t now_ms) {
     if (!sql.got_data()) return Error::NotFound("outbox: no such message");
     if (state == "delivered") return Status::Ok();
     return Error::Conflict("outbox: message is " + state);
+  });
+}
+
+Status Outbox::MarkDelivered(const std::vector<int64_t>& ids, int64_t now_ms) {
+  if (ids.empty()) return Status::Ok();
+  Status first = Status::Ok();
+  Status written = store_.WithTransaction([&](soci::session& sql) -> Status {
+    long long key = 0;
+    long long now = now_ms;
+    soci::statement mark =
+        (sql.prepare << "UPDATE " + table_ + " SET state = 'delivered', delivered_at = :now,"
+                        " claimed_until = 0 WHERE id = :id AND state = 'pending'",
+         soci::use(now), soci::use(key));
+    for (int64_t id : ids) {
+      key = id;
+      mark.execute(true);
+      if (mark.get_affected_rows() == 1) continue;
+      std::string state;
+      sql << "SELECT state FROM " + table_ + " WHERE id = :id", soci::use(key), soci::into(state);
+      if (!sql.got_data()) {
+        if (first.ok()) first = Error::NotFound("outbox: no such message");
+      } else if (state != "delivered" && first.ok()) {
+        first = Error::Conflict("outbox: message is " + state);
+      }
+    }
+    return Status::Ok();
+  });
+  if (!written.ok()) return written;
+  return first;
+}
+
+Status Outbox::Release(const std::vector<int64_t>& ids) {
+  if (ids.empty()) return Status::Ok();
+  return store_.WithTransaction([&](soci::session& sql) -> Status {
+    long long key = 0;
+    soci::statement release = (sql.prepare << "UPDATE " + table_ + " SET claimed_until = 0"
+                                              " WHERE id = :id AND state = 'pending'",
+                               soci::use(key));
+    for (int64_t id : ids) {
+      key = id;
+      release.execute(true);
+    }
+    return Status::Ok();
   });
 }
 

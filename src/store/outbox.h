@@ -83,6 +83,14 @@ struct OutboxOptions {
   // leaves its claim to lapse, and the message is claimed again. Must exceed
   // the longest delivery attempt.
   std::chrono::milliseconds claim_timeout{60'000};
+  // How many messages one claim may take of one destination, each the oldest
+  // pending one of its key (so none waits for another of the same claim),
+  // earliest due first; still none of a destination with a claim in flight.
+  // 1 = one message per claim (the SSO's pushes). A dispatcher that sends a
+  // destination's claimed messages one after another still sends one at a
+  // time, and a burst to one destination costs one claim instead of one per
+  // message (the unit notifications of a payment burst: issue 18).
+  size_t per_destination = 1;
   // Delivered messages are kept this long for the console and audits, then
   // deleted by ClaimDue (at most once per purge_interval per process), so a
   // busy outbox does not grow without end. 0 = keep them forever. Pending and
@@ -115,15 +123,24 @@ class Outbox {
                           std::string_view payload, int64_t now_ms,
                           std::string_view ordering_key = {});
 
-  // Claims up to `limit` due messages, at most one per destination and none
-  // of a destination with a message in flight; each the oldest pending one of
-  // its ordering key; earliest due first. The caller must then call
-  // MarkDelivered or MarkFailed for each.
+  // Claims up to `limit` due messages, at most per_destination of one
+  // destination and none of a destination with a message in flight; each the
+  // oldest pending one of its ordering key; earliest due first. The caller must
+  // then call MarkDelivered, MarkFailed or Release for each.
   Result<std::vector<OutboxMessage>> ClaimDue(int64_t now_ms, size_t limit);
 
   // Records a delivery. Marking a delivered message again succeeds.
   // Errors: errc::kNotFound; errc::kConflict if the message is dead.
   Status MarkDelivered(int64_t id, int64_t now_ms);
+
+  // MarkDelivered for each of `ids` in one transaction. Every id is recorded
+  // that can be; the first error (as MarkDelivered's) is returned after.
+  Status MarkDelivered(const std::vector<int64_t>& ids, int64_t now_ms);
+
+  // Gives back claimed messages that were not attempted (their destination
+  // failed on an earlier one of the claim): claimable again at once, their
+  // attempts unchanged. Messages no longer pending are left as they are.
+  Status Release(const std::vector<int64_t>& ids);
 
   // Records a failed attempt: schedules the next one after the backoff, or
   // dead-letters the message after max_attempts. `error` is stored (bounded,
@@ -147,6 +164,8 @@ class Outbox {
 
   // Deletes delivered messages delivered before `before_ms`; returns how many.
   Result<int64_t> PurgeDelivered(int64_t before_ms);
+
+  const OutboxOptions& options() const { return options_; }
 
   // The wait after the `attempts`-th failure (attempts >= 1).
   std::chrono::milliseconds BackoffAfter(int attempts) const;

@@ -91,7 +91,8 @@ class ChannelFixture : public ::testing::TestWithParam<std::string> {
     notices_ = std::make_unique<NoticeStore>(*sql_, clock_);
     outbox_ = std::make_unique<Outbox>(
         *sql_, OutboxOptions{.table = "payment_outbox",
-                             .base_backoff = std::chrono::milliseconds(1'000)});
+                             .base_backoff = std::chrono::milliseconds(1'000),
+                             .per_destination = UnitNotifierOptions{}.batch});
     notices_->SetPaymentHook(
         [this](soci::session& tx, const PaymentNotice& n, const Payment& p) {
           return EnqueueUnitNotification(*outbox_, tx, n, p, clock_.NowMillis());

@@ -248,5 +248,66 @@ TEST_P(NotifyTest, TheUnitNotificationIsSignedAndRetriedUntilTheUnitAcknowledges
   runner.join();
 }
 
+// A burst of payments to one unit goes out in one claim, one message after
+// another; when the unit fails one, the rest of the claim is released untried
+// (their attempts unchanged) and goes out in the next round, while the failed
+// one waits for its backoff.
+TEST_P(NotifyTest, ABurstToOneUnitGoesOutInOneClaimAndAFailureHoldsBackOnlyThatRound) {
+  http::Router router;
+  http::Metrics metrics;
+  std::atomic<int> calls{0};
+  std::mutex mu;
+  std::vector<std::string> received;
+  router.Add("POST", "/notify", [&](const http::Request& req, http::Response& res) {
+    if (++calls == 1) return res.SetText(503, "busy");
+    std::lock_guard lock(mu);
+    received.emplace_back(req.ParamOr("PAYNO"));
+    res.SetText(200, "success");
+  });
+  http::ServerOptions so;
+  so.port = 0;
+  so.threads = 1;
+  so.blocking_threads = 1;
+  so.access_log = false;
+  http::Server server(router, metrics, so);
+  ASSERT_TRUE(server.Listen().ok());
+  std::thread runner([&] { server.Run(); });
+  const std::string url = "http://127.0.0.1:" + std::to_string(server.port()) + "/notify";
+
+  for (int i = 1; i <= 3; ++i) {
+    PaymentOrder o = Order(Notice("FB" + std::to_string(i)));
+    ASSERT_EQ(Notify(channel_.Pay(o.order_no, "B" + std::to_string(i), clock_.NowMillis())).body,
+              "success");
+  }
+  UnitNotifier notifier(*outbox_, clock_, [&](std::string_view) -> Result<UnitEndpoint> {
+    return UnitEndpoint{url, "unit-app", "unit-key"};
+  });
+  auto first = notifier.DeliverDue();
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  EXPECT_EQ(*first, 0);
+  EXPECT_EQ(calls.load(), 1);  // the other two were not sent to a failing unit
+  auto pending = outbox_->List(OutboxState::kPending, 10);
+  ASSERT_TRUE(pending.ok());
+  ASSERT_EQ(pending->size(), 3u);
+  EXPECT_EQ((*pending)[0].attempts, 1);
+  EXPECT_EQ((*pending)[1].attempts, 0);
+  EXPECT_EQ((*pending)[2].attempts, 0);
+  auto second = notifier.DeliverDue();  // at once: the released two
+  ASSERT_TRUE(second.ok()) << second.error().message;
+  EXPECT_EQ(*second, 2);
+  EXPECT_EQ(PendingUnitNotifications(), 1);
+  clock_.Advance(std::chrono::seconds(2));
+  auto third = notifier.DeliverDue();
+  ASSERT_TRUE(third.ok());
+  EXPECT_EQ(*third, 1);
+  EXPECT_EQ(PendingUnitNotifications(), 0);
+  {
+    std::lock_guard lock(mu);
+    EXPECT_EQ(received, (std::vector<std::string>{"sandbox-B2", "sandbox-B3", "sandbox-B1"}));
+  }
+  server.Stop();
+  runner.join();
+}
+
 }  // namespace
 }  // namespace tongban::payment

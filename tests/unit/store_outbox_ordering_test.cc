@@ -141,5 +141,71 @@ TEST_P(OutboxOrderingTest, OneClaimServesManyAppsEachWithItsEarliestDueMessage) 
   EXPECT_EQ(Ids(Claim(kT0 + 101)), std::vector<int64_t>{a_late});
 }
 
+// per_destination > 1: a burst to one app in one claim, each message the
+// oldest of its key, so none of a claim waits for another of it.
+TEST_P(OutboxOrderingTest, ABatchClaimTakesTheOldestMessageOfEachKeyUpToPerDestination) {
+  Outbox batch(*store_, OutboxOptions{.per_destination = 3});
+  int64_t a1 = Enqueue("app", "u:a");
+  int64_t a2 = Enqueue("app", "u:a");
+  int64_t b = Enqueue("app", "u:b");
+  int64_t c = Enqueue("app", "u:c");
+  int64_t d = Enqueue("app", "u:d");
+  int64_t other = Enqueue("other-app", "u:a");
+  auto first = batch.ClaimDue(kT0, 100);
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  EXPECT_EQ(Ids(*first), (std::vector<int64_t>{a1, b, c, other}));
+  auto again = batch.ClaimDue(kT0 + 1, 100);
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->empty());  // both apps have messages in flight
+  ASSERT_TRUE(batch.MarkDelivered(std::vector<int64_t>{a1, b, c}, kT0 + 1).ok());
+  auto second = batch.ClaimDue(kT0 + 2, 100);
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(Ids(*second), (std::vector<int64_t>{a2, d}));  // other-app's is still in flight
+}
+
+TEST_P(OutboxOrderingTest, ABarrierIsClaimedAloneEvenInABatch) {
+  Outbox batch(*store_, OutboxOptions{.per_destination = 3});
+  int64_t keyed = Enqueue("app", "u:a");
+  int64_t barrier = Enqueue("app", "");
+  int64_t later = Enqueue("app", "u:b");
+  for (int64_t expected : {keyed, barrier, later}) {
+    auto due = batch.ClaimDue(kT0, 100);
+    ASSERT_TRUE(due.ok());
+    ASSERT_EQ(Ids(*due), std::vector<int64_t>{expected});
+    ASSERT_TRUE(batch.MarkDelivered(std::vector<int64_t>{expected}, kT0).ok());
+  }
+}
+
+TEST_P(OutboxOrderingTest, ReleasedMessagesAreClaimableAgainWithTheirAttemptsUnchanged) {
+  Outbox batch(*store_, OutboxOptions{.per_destination = 3});
+  int64_t a = Enqueue("app", "u:a");
+  int64_t b = Enqueue("app", "u:b");
+  int64_t c = Enqueue("app", "u:c");
+  auto due = batch.ClaimDue(kT0, 100);
+  ASSERT_TRUE(due.ok());
+  ASSERT_EQ(Ids(*due), (std::vector<int64_t>{a, b, c}));
+  // The app failed the first one; the other two were never tried.
+  ASSERT_TRUE(batch.MarkFailed(a, "HTTP 503", kT0).ok());
+  ASSERT_TRUE(batch.Release({b, c}).ok());
+  auto next = batch.ClaimDue(kT0 + 1, 100);
+  ASSERT_TRUE(next.ok());
+  ASSERT_EQ(Ids(*next), (std::vector<int64_t>{b, c}));  // a waits for its backoff
+  for (const OutboxMessage& m : *next) EXPECT_EQ(m.attempts, 0);
+}
+
+TEST_P(OutboxOrderingTest, MarkingManyDeliveredRecordsEveryKnownOneAndNamesTheFirstError) {
+  Outbox batch(*store_, OutboxOptions{.per_destination = 3});
+  int64_t a = Enqueue("app", "u:a");
+  int64_t b = Enqueue("app", "u:b");
+  ASSERT_EQ(Ids(Claim(kT0)), std::vector<int64_t>{a});
+  Status st = batch.MarkDelivered(std::vector<int64_t>{a, 999'999, b}, kT0);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().code, errc::kNotFound);
+  auto delivered = outbox_->List(OutboxState::kDelivered, 10);
+  ASSERT_TRUE(delivered.ok());
+  EXPECT_EQ(Ids(*delivered), (std::vector<int64_t>{b, a}));  // newest first
+  EXPECT_TRUE(batch.MarkDelivered(std::vector<int64_t>{a, b}, kT0).ok());  // again: fine
+}
+
 }  // namespace
 }  // namespace tongban
