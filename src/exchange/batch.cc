@@ -7,6 +7,8 @@
 #include <libpq-fe.h>
 #include <soci/postgresql/soci-postgresql.h>
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -280,6 +282,42 @@ bool PgOwnCapture(PGconn* conn, const Resource& target) {
   return own;
 }
 
+// A table whose capture trigger is tongban's own from before the guard (named <code>_tong,
+// row-level, calling <code>_tong_fn, enabled, with its sequence) gets the guard in this
+// transaction, so a table created by an older tongban is as fast as a new one without an
+// operator's step. Anything else — a trigger of another shape, a disabled one, a table made by
+// hand — is left as it is. Returns whether it replaced the trigger.
+bool PgUpgradeCapture(PGconn* conn, const Resource& target) {
+  const std::string table = QuoteIdent(SqlDialect::kPostgres, target.code);
+  const std::string trigger = target.code + "_tong";
+  const std::string function = QuoteIdent(SqlDialect::kPostgres, target.code + "_tong_fn");
+  // pg_get_triggerdef names the function unquoted: "<code>_tong_fn" never needs quotes.
+  const std::string old_shape =
+      "% BEFORE INSERT OR UPDATE ON % FOR EACH ROW EXECUTE FUNCTION " + target.code + "_tong_fn()";
+  const std::string seq = PgCaptureSequence(target.code);
+  const char* params[] = {table.c_str(), trigger.c_str(), old_shape.c_str(), seq.c_str()};
+  PGresult* res = PQexecParams(
+      conn,
+      "SELECT count(*) FROM pg_trigger g WHERE g.tgrelid = to_regclass($1) AND g.tgname = $2 "
+      "AND g.tgenabled <> 'D' AND pg_get_triggerdef(g.oid) LIKE $3 "
+      "AND to_regclass($4) IS NOT NULL",
+      4, nullptr, params, nullptr, nullptr, 0);
+  if (PQresultStatus(res) != PGRES_TUPLES_OK) ThrowPg(conn, res);
+  const bool old = std::atoll(PQgetvalue(res, 0, 0)) == 1;
+  PQclear(res);
+  if (!old) return false;
+  const std::string replace =
+      "CREATE OR REPLACE TRIGGER " + QuoteIdent(SqlDialect::kPostgres, trigger) +
+      " BEFORE INSERT OR UPDATE ON " + table + " FOR EACH ROW WHEN (current_setting('" +
+      std::string(kPgApplySetting) + "', true) IS DISTINCT FROM 'on') EXECUTE FUNCTION " +
+      function + "()";
+  res = PQexec(conn, replace.c_str());
+  if (PQresultStatus(res) != PGRES_COMMAND_OK) ThrowPg(conn, res);
+  PQclear(res);
+  spdlog::info("exchange: capture trigger of {} upgraded (delivered rows skip it)", target.code);
+  return true;
+}
+
 // Per pooled connection and target: whether to try COPY straight into the target. It works
 // when no row of the batch is held yet (a first load, new rows); a held tongid fails it at
 // that row (unique violation) and the batch goes the staging way, so after a failure the
@@ -344,7 +382,8 @@ Result<RowApply> ApplyPostgres(SqlStore& node, const Resource& target, const Row
     // writer takes values, so the range is as ordered as per-row nextval would be, and a value
     // still never becomes visible after a larger one. The lock and range come before any
     // savepoint (rolling one back would release the lock).
-    const bool own_capture = PgOwnCapture(conn, target);
+    const bool own_capture =
+        PgOwnCapture(conn, target) || (PgUpgradeCapture(conn, target) && PgOwnCapture(conn, target));
     long long first = 0;
     if (own_capture) {
       const std::string seq = PgCaptureSequence(target.code);

@@ -127,17 +127,36 @@ TEST_F(CaptureTest, TheApplyWaitsForADepartmentWriterSoValuesBecomeVisibleInOrde
 TEST_F(CaptureTest, ATableWithAnOlderOrNoTriggerKeepsItsOwnNumbering) {
   Resource mid = env_.AddResource(pg_node_.id, "people", TableModel::kHorizontal,
                                   test::PersonFields());
-  // The trigger as created before the guard: it numbers delivered rows itself.
+  // The trigger as created before the guard: the first delivery gives it the
+  // guard (an older tongban's table becomes as fast as a new one), and the
+  // rows are numbered in order either way.
   Exec(Pg(), "DROP TRIGGER people_tong ON people");
   Exec(Pg(),
        "CREATE TRIGGER people_tong BEFORE INSERT OR UPDATE ON people FOR EACH ROW EXECUTE "
        "FUNCTION people_tong_fn()");
+  auto guarded = [&] {
+    return Rows(Pg(),
+                "SELECT count(*) FROM pg_trigger WHERE tgname = 'people_tong' AND "
+                "pg_get_triggerdef(oid) LIKE '%tongban.apply%'");
+  };
+  EXPECT_EQ(guarded(), (std::vector<std::string>{"0"}));
   Task in = env_.AddApprovedTask("in", provider_.id, {{0, mid.id, {}}});
   Insert("a", "甲");
   Insert("b", "乙");
   ASSERT_TRUE(env_.engine->RunTask(in.id).ok());
   EXPECT_EQ(BySeq(), (std::vector<std::string>{"a|甲", "b|乙"}));
   EXPECT_EQ(Unnumbered(), "0");
+  EXPECT_EQ(guarded(), (std::vector<std::string>{"1"}));
+  // A trigger the department disabled is theirs: left alone.
+  Exec(Pg(), "DROP TRIGGER people_tong ON people");
+  Exec(Pg(),
+       "CREATE TRIGGER people_tong BEFORE INSERT OR UPDATE ON people FOR EACH ROW EXECUTE "
+       "FUNCTION people_tong_fn()");
+  Exec(Pg(), "ALTER TABLE people DISABLE TRIGGER people_tong");
+  Insert("d", "丁");
+  ASSERT_TRUE(env_.engine->RunTask(in.id).ok());
+  EXPECT_EQ(guarded(), (std::vector<std::string>{"0"}));
+  Exec(Pg(), "ALTER TABLE people ENABLE TRIGGER people_tong");
   // No trigger and no sequence (a table made by hand): the rows still arrive.
   Exec(Pg(), "DROP TRIGGER people_tong ON people");
   Exec(Pg(), "DROP SEQUENCE people_tong_seq_seq");
@@ -146,7 +165,7 @@ TEST_F(CaptureTest, ATableWithAnOlderOrNoTriggerKeepsItsOwnNumbering) {
   auto run = env_.engine->RunTask(in.id);
   ASSERT_TRUE(run.ok()) << run.error().message;
   EXPECT_EQ(Rows(Pg(), "SELECT tongid, name, dataversion FROM people ORDER BY tongid"),
-            (std::vector<std::string>{"a|甲二|2", "b|乙|1", "c|丙|1"}));
+            (std::vector<std::string>{"a|甲二|2", "b|乙|1", "c|丙|1", "d|丁|1"}));
 }
 
 // Staging tables are per connection and named after their resource: two long
