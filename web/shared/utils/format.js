@@ -16,6 +16,15 @@ export function formatDay(date) {
   return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`
 }
 
+// The day (YYYY-MM-DD) of `ms` in China time (UTC+8, no summer time), as the
+// server counts days: registrations, statistics, statements. A browser in
+// another zone (or a CI machine on UTC after 16:00) would otherwise ask for
+// the wrong day.
+export function chinaDay(ms = Date.now()) {
+  const d = new Date(ms + 8 * 3600 * 1000)
+  return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}`
+}
+
 // {amount, unit} → "20 工作日" via the i18n unit names.
 export function formatLimit(t, limit) {
   if (!limit || !limit.amount) return t('common.none')
