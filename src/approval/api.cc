@@ -293,8 +293,7 @@ struct ApprovalApi::Impl {
     } catch (const std::exception& e) {
       // A programming error: answered with a body, logged without the request.
       spdlog::error("approval api {} {}: {}", route.method, route.pattern, e.what());
-      if (response.suspended()) response.Reset();  // the later answer, if any, goes nowhere
-      webapi::SetApiHeaders(response);
+      webapi::ResetAfterThrow(response);
       webapi::WriteError(response, 500, 500, "内部错误，请查看服务器日志");
       return;
     }

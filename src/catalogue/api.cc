@@ -287,6 +287,7 @@ struct CatalogueApi::Impl {
       result = route.handler(services, call);
     } catch (const std::exception& e) {
       spdlog::error("catalogue api {} {}: {}", route.method, route.pattern, e.what());
+      webapi::ResetAfterThrow(response);
       WriteError(response, Error::Internal(e.what()));
       return;
     }

@@ -37,7 +37,7 @@ const std::vector<std::string>& AuditColumns() {
 // fail its own query only (CommitEach), never the others of its batch.
 constexpr size_t kMaxAuditText = 2000;
 
-std::string NoNul(const std::string& s) {
+std::string StorableText(const std::string& s) {
   std::string out = s;
   std::erase(out, '\0');
   if (!IsValidUtf8(out)) {
@@ -56,18 +56,18 @@ std::string NoNul(const std::string& s) {
 
 std::vector<std::string> AuditValues(const AuditEntry& e) {
   return {std::to_string(e.at_ms),
-          NoNul(e.actor),
-          NoNul(e.actor_kind),
-          NoNul(e.actor_org),
-          NoNul(e.action),
+          StorableText(e.actor),
+          StorableText(e.actor_kind),
+          StorableText(e.actor_org),
+          StorableText(e.action),
           std::to_string(e.resource_id),
           std::to_string(e.application_id),
           std::to_string(e.grant_id),
-          NoNul(e.subject),
-          NoNul(e.subject_mac),
-          NoNul(e.fields),
-          NoNul(e.outcome),
-          NoNul(e.detail)};
+          StorableText(e.subject),
+          StorableText(e.subject_mac),
+          StorableText(e.fields),
+          StorableText(e.outcome),
+          StorableText(e.detail)};
 }
 
 }  // namespace

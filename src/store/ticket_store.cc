@@ -132,28 +132,32 @@ Result<TicketExchangeResult> TicketStore::Exchange(const TicketExchange& op) {
   result.outcome = checks::Judge(op, fields);
   if (result.outcome != Outcome::kIssued) return result;
   const std::string owner(fields[op.owner_field]);
-  if (!op.guard_prefix.empty()) {
-    auto guard = Get(op.guard_prefix + owner);
-    if (guard.ok()) {
-      result.outcome = Outcome::kGuarded;
-      return result;
-    }
+  // The owner's tombstone, read before the grant and again after it: these
+  // steps are not one atomic step here (Redis runs them as one script). A
+  // logout that set the guard after the first read either shows in the second
+  // — the grant is taken back — or came after the grant joined the owner's
+  // set, so the logout's sweep of that set removes it.
+  const std::string guard_key = op.guard_prefix.empty() ? std::string() : op.guard_prefix + owner;
+  auto guarded = [&]() -> Result<bool> {
+    if (guard_key.empty()) return false;
+    auto guard = Get(guard_key);
+    if (guard.ok()) return true;
     if (guard.error().code != errc::kNotFound) return std::move(guard).error();
+    return false;
+  };
+  auto before = guarded();
+  if (!before.ok()) return std::move(before).error();
+  if (*before) {
+    result.outcome = Outcome::kGuarded;
+    return result;
   }
   TB_RETURN_IF_ERROR(Put(op.put_key, checks::FillTemplate(op.put_template, fields), op.put_ttl));
   TB_RETURN_IF_ERROR(AddToSet(op.set_prefix + owner, op.set_member, op.set_ttl));
-  if (!op.guard_prefix.empty()) {
-    // These steps are not one atomic step here (Redis runs them as one
-    // script). A logout that set the guard after the check above either
-    // shows now — the grant is taken back — or came after the grant joined
-    // the owner's set, so the logout's sweep of that set removes it.
-    auto guard = Get(op.guard_prefix + owner);
-    if (guard.ok()) {
-      TB_RETURN_IF_ERROR(Erase(op.put_key));
-      result.outcome = Outcome::kGuarded;
-      return result;
-    }
-    if (guard.error().code != errc::kNotFound) return std::move(guard).error();
+  auto after = guarded();
+  if (!after.ok()) return std::move(after).error();
+  if (*after) {
+    TB_RETURN_IF_ERROR(Erase(op.put_key));
+    result.outcome = Outcome::kGuarded;
   }
   return result;
 }

@@ -55,6 +55,12 @@ void SetApiHeaders(http::Response& response) {
   response.AddHeader("X-Content-Type-Options", "nosniff");
 }
 
+void ResetAfterThrow(http::Response& response) {
+  if (!response.suspended()) return;
+  response.Reset();
+  SetApiHeaders(response);
+}
+
 bool IsAscii(std::string_view text) {
   return std::all_of(text.begin(), text.end(),
                      [](char c) { return static_cast<unsigned char>(c) < 0x80; });

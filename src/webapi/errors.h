@@ -23,6 +23,10 @@ void WriteRouteMiss(http::Response& response, bool path_known);
 
 // The headers every JSON API answer carries: never cached, never sniffed.
 void SetApiHeaders(http::Response& response);
+// Before writing the 500 of a handler that threw: a response the handler had
+// already suspended (its answer was to come later) is reset, so the error is
+// sent instead of a resume nobody may ever call; the API headers are set again.
+void ResetAfterThrow(http::Response& response);
 
 inline bool IsMutation(std::string_view method) { return method != "GET" && method != "HEAD"; }
 
