@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
@@ -33,16 +34,50 @@ namespace {
 constexpr std::string_view kWritten[] = {"tongid",    "sync_status", "dataversion", "create_time",
                                          "tong_time", "xk_lydw",     "xk_lydwdm",   "areacode"};
 
+// The page read of a batch. SQLite's columns are read as stored (ReadSqlite formats integers
+// itself and lets SQLite give the text of the rest, which is what CAST(x AS TEXT) gives); the
+// others cast to text in the query.
 std::string SelectText(SqlDialect d, const Resource& r, const char* after, const char* limit) {
   std::string s =
       "SELECT tong_seq, tongid, sync_status, dataversion, create_time, xk_lydw, xk_lydwdm, "
       "areacode";
   for (const Field& f : r.fields) {
-    s += d == SqlDialect::kMySql ? ", CAST(" + QuoteIdent(d, f.code) + " AS CHAR)"
-                                 : ", CAST(" + QuoteIdent(d, f.code) + " AS TEXT)";
+    const std::string q = QuoteIdent(d, f.code);
+    s += d == SqlDialect::kSqlite  ? ", " + q
+         : d == SqlDialect::kMySql ? ", CAST(" + q + " AS CHAR)"
+                                   : ", CAST(" + q + " AS TEXT)";
   }
   return s + " FROM " + QuoteIdent(d, r.code) + " WHERE tong_seq > " + after +
          " ORDER BY tong_seq LIMIT " + limit;
+}
+
+// Filling a batch in place: element `i` of a column overwrites what an earlier batch left there
+// (a string keeps its capacity), or is appended; Trim drops what the new batch did not reach.
+// Elements are written in order, so `i` is never past the end.
+void Put(std::vector<std::string>& v, size_t i, const char* p, size_t n) {
+  if (i < v.size()) {
+    v[i].assign(p, n);
+  } else {
+    v.emplace_back(p, n);
+  }
+}
+template <typename T>
+void Put(std::vector<T>& v, size_t i, T x) {
+  if (i < v.size()) {
+    v[i] = x;
+  } else {
+    v.push_back(x);
+  }
+}
+
+void Trim(RowBatch& b, size_t rows) {
+  for (auto* v : {&b.tongid, &b.xk_lydw, &b.xk_lydwdm, &b.areacode}) v->resize(rows);
+  b.sync_status.resize(rows);
+  b.dataversion.resize(rows);
+  b.create_time.resize(rows);
+  b.seq.resize(rows);
+  b.cells.resize(rows * b.width);
+  b.null.resize(rows * b.width);
 }
 
 void Reserve(RowBatch& b, size_t n) {
@@ -55,7 +90,8 @@ void Reserve(RowBatch& b, size_t n) {
   b.null.reserve(n * b.width);
 }
 
-void AddStatus(RowBatch& b, std::string_view s) { b.sync_status.push_back(s.empty() ? 'I' : s[0]); }
+char StatusChar(std::string_view s) { return s.empty() ? 'I' : s[0]; }
+void AddStatus(RowBatch& b, std::string_view s) { b.sync_status.push_back(StatusChar(s)); }
 
 sq::sqlite3* SqliteOf(soci::session& sql) {
   auto* backend = static_cast<soci::sqlite3_session_backend*>(sql.get_backend());
@@ -96,7 +132,7 @@ long long PgExec(PGconn* conn, const std::string& text) {
   return count;
 }
 
-RowBatch ReadSqlite(soci::session& sql, const Resource& r, int64_t after, int limit) {
+void ReadSqlite(soci::session& sql, const Resource& r, int64_t after, int limit, RowBatch& b) {
   sq::sqlite3* db = SqliteOf(sql);
   const std::string text = SelectText(SqlDialect::kSqlite, r, "?", "?");
   sq::sqlite3_stmt* raw = nullptr;
@@ -105,36 +141,53 @@ RowBatch ReadSqlite(soci::session& sql, const Resource& r, int64_t after, int li
   std::unique_ptr<sq::sqlite3_stmt, int (*)(sq::sqlite3_stmt*)> st(raw, sq::sqlite3_finalize);
   sq::sqlite3_bind_int64(raw, 1, after);
   sq::sqlite3_bind_int64(raw, 2, limit);
-  RowBatch b;
   b.width = r.fields.size();
   Reserve(b, static_cast<size_t>(std::max(0, limit)));
-  auto text_at = [&](int col) -> std::string {
+  auto put_text = [&](std::vector<std::string>& v, size_t i, int col) {
     const unsigned char* p = sq::sqlite3_column_text(raw, col);
-    return p == nullptr ? std::string()
-                        : std::string(reinterpret_cast<const char*>(p),
-                                      static_cast<size_t>(sq::sqlite3_column_bytes(raw, col)));
+    const size_t n = static_cast<size_t>(sq::sqlite3_column_bytes(raw, col));
+    Put(v, i, p == nullptr ? "" : reinterpret_cast<const char*>(p), p == nullptr ? 0 : n);
   };
+  size_t row = 0;
+  size_t cell = 0;
   while ((rc = sq::sqlite3_step(raw)) == SQLITE_ROW) {
-    b.seq.push_back(sq::sqlite3_column_int64(raw, 0));
-    b.tongid.push_back(text_at(1));
-    AddStatus(b, text_at(2));
-    b.dataversion.push_back(sq::sqlite3_column_int64(raw, 3));
-    b.create_time.push_back(sq::sqlite3_column_int64(raw, 4));
-    b.xk_lydw.push_back(text_at(5));
-    b.xk_lydwdm.push_back(text_at(6));
-    b.areacode.push_back(text_at(7));
-    for (size_t i = 0; i < b.width; ++i) {
+    Put(b.seq, row, static_cast<int64_t>(sq::sqlite3_column_int64(raw, 0)));
+    put_text(b.tongid, row, 1);
+    const unsigned char* status = sq::sqlite3_column_text(raw, 2);
+    Put(b.sync_status, row, status == nullptr || *status == 0 ? 'I' : static_cast<char>(*status));
+    Put(b.dataversion, row, static_cast<int64_t>(sq::sqlite3_column_int64(raw, 3)));
+    Put(b.create_time, row, static_cast<int64_t>(sq::sqlite3_column_int64(raw, 4)));
+    put_text(b.xk_lydw, row, 5);
+    put_text(b.xk_lydwdm, row, 6);
+    put_text(b.areacode, row, 7);
+    for (size_t i = 0; i < b.width; ++i, ++cell) {
       const int col = static_cast<int>(8 + i);
-      const bool is_null = sq::sqlite3_column_type(raw, col) == SQLITE_NULL;
-      b.null.push_back(is_null ? 1 : 0);
-      b.cells.push_back(is_null ? std::string() : text_at(col));
+      switch (sq::sqlite3_column_type(raw, col)) {
+        case SQLITE_NULL:
+          Put(b.null, cell, char{1});
+          Put(b.cells, cell, "", 0);
+          break;
+        case SQLITE_INTEGER: {
+          // What CAST(x AS TEXT) gives ("%lld"), without SQLite converting the value in place.
+          char digits[24];
+          auto [end, ec] =
+              std::to_chars(digits, digits + sizeof(digits), sq::sqlite3_column_int64(raw, col));
+          Put(b.null, cell, char{0});
+          Put(b.cells, cell, digits, static_cast<size_t>(end - digits));
+          break;
+        }
+        default:  // TEXT, and REAL/BLOB as SQLite turns them into text (the CAST's conversion)
+          Put(b.null, cell, char{0});
+          put_text(b.cells, cell, col);
+      }
     }
+    ++row;
   }
   if (rc != SQLITE_DONE) ThrowSqlite(db, rc);
-  return b;
+  Trim(b, row);
 }
 
-RowBatch ReadPostgres(soci::session& sql, const Resource& r, int64_t after, int limit) {
+void ReadPostgres(soci::session& sql, const Resource& r, int64_t after, int limit, RowBatch& b) {
   PGconn* conn = PgOf(sql);
   const std::string text = SelectText(SqlDialect::kPostgres, r, "$1", "$2");
   const std::string a = std::to_string(after), l = std::to_string(limit);
@@ -148,30 +201,35 @@ RowBatch ReadPostgres(soci::session& sql, const Resource& r, int64_t after, int 
   if (PQresultStatus(res) != PGRES_TUPLES_OK) ThrowPg(conn, res);
   std::unique_ptr<PGresult, void (*)(PGresult*)> owned(res, PQclear);
   PgExec(conn, "COMMIT");
-  RowBatch b;
   b.width = r.fields.size();
   const int n = PQntuples(res);
   Reserve(b, static_cast<size_t>(n));
-  auto text_at = [&](int row, int col) {
-    return std::string(PQgetvalue(res, row, col), static_cast<size_t>(PQgetlength(res, row, col)));
+  auto put_text = [&](std::vector<std::string>& v, size_t i, int row, int col) {
+    Put(v, i, PQgetvalue(res, row, col), static_cast<size_t>(PQgetlength(res, row, col)));
   };
+  size_t cell = 0;
   for (int row = 0; row < n; ++row) {
-    b.seq.push_back(std::atoll(PQgetvalue(res, row, 0)));
-    b.tongid.push_back(text_at(row, 1));
-    AddStatus(b, PQgetvalue(res, row, 2));
-    b.dataversion.push_back(std::atoll(PQgetvalue(res, row, 3)));
-    b.create_time.push_back(std::atoll(PQgetvalue(res, row, 4)));
-    b.xk_lydw.push_back(text_at(row, 5));
-    b.xk_lydwdm.push_back(text_at(row, 6));
-    b.areacode.push_back(text_at(row, 7));
-    for (size_t i = 0; i < b.width; ++i) {
+    const size_t at = static_cast<size_t>(row);
+    Put(b.seq, at, static_cast<int64_t>(std::atoll(PQgetvalue(res, row, 0))));
+    put_text(b.tongid, at, row, 1);
+    Put(b.sync_status, at, StatusChar(PQgetvalue(res, row, 2)));
+    Put(b.dataversion, at, static_cast<int64_t>(std::atoll(PQgetvalue(res, row, 3))));
+    Put(b.create_time, at, static_cast<int64_t>(std::atoll(PQgetvalue(res, row, 4))));
+    put_text(b.xk_lydw, at, row, 5);
+    put_text(b.xk_lydwdm, at, row, 6);
+    put_text(b.areacode, at, row, 7);
+    for (size_t i = 0; i < b.width; ++i, ++cell) {
       const int col = static_cast<int>(8 + i);
       const bool is_null = PQgetisnull(res, row, col) != 0;
-      b.null.push_back(is_null ? 1 : 0);
-      b.cells.push_back(is_null ? std::string() : text_at(row, col));
+      Put(b.null, cell, is_null ? char{1} : char{0});
+      if (is_null) {
+        Put(b.cells, cell, "", 0);
+      } else {
+        put_text(b.cells, cell, row, col);
+      }
     }
   }
-  return b;
+  Trim(b, static_cast<size_t>(n));
 }
 
 RowBatch ReadGeneric(soci::session& sql, SqlDialect d, const Resource& r, int64_t after,
@@ -322,6 +380,12 @@ bool PgUpgradeCapture(PGconn* conn, const Resource& target) {
 // when no row of the batch is held yet (a first load, new rows); a held tongid fails it at
 // that row (unique violation) and the batch goes the staging way, so after a failure the
 // next 2, 4, … 64 batches skip the attempt.
+// The COPY text of a batch, kept per pooled connection (see ApplyPostgres).
+struct CopyBuffer : SqlStore::Kept {
+  std::string data;
+};
+constexpr size_t kMaxKeptCopyBuffer = 32u << 20;
+
 struct DirectCopyHint : SqlStore::Kept {
   int failures = 0;
   int skip = 0;
@@ -339,8 +403,8 @@ Result<RowApply> ApplyPostgres(SqlStore& node, const Resource& target, const Row
   // target's own capture those are the target's tong_seq values; otherwise (the trigger
   // numbers the rows) the staging table's tong_seq only carries the position, so any range of
   // the batch can be moved on its own.
-  auto copy_data = [&](long long first, bool own_capture) {
-    std::string data;
+  auto copy_data = [&](std::string& data, long long first, bool own_capture) {
+    data.clear();
     data.reserve(rows.size() * (b.width * 12 + 64));
     for (size_t k = 0; k < rows.size(); ++k) {
       const size_t r = rows[k];
@@ -368,7 +432,6 @@ Result<RowApply> ApplyPostgres(SqlStore& node, const Resource& target, const Row
       data += std::to_string(first + static_cast<long long>(k));
       data += '\n';
     }
-    return data;
   };
   const std::string hint_key = "exchange.direct_copy." + target.code;
 
@@ -392,7 +455,18 @@ Result<RowApply> ApplyPostgres(SqlStore& node, const Resource& target, const Row
                                  PgCaptureLockSql(target.code) + "; SELECT setval('" + seq +
                                  "', nextval('" + seq + "') + " + n + " - 1) - (" + n + " - 1)");
     }
-    const std::string data = copy_data(first, own_capture);
+    // The COPY text is built in the connection's kept buffer: a fresh megabyte per batch cost
+    // page faults on every batch.
+    auto& buffer = node.KeptFor<CopyBuffer>(
+        sql, "exchange.copy_buffer", [](soci::session&) { return std::make_unique<CopyBuffer>(); });
+    struct Shrink {  // an exceptional batch of long texts does not stay held
+      std::string& data;
+      ~Shrink() {
+        if (data.capacity() > kMaxKeptCopyBuffer) std::string().swap(data);
+      }
+    } shrink{buffer.data};
+    const std::string& data = buffer.data;
+    copy_data(buffer.data, first, own_capture);
 
     // New rows only (a first load, an append-only source): COPY straight into the target.
     auto& hint = node.KeptFor<DirectCopyHint>(
@@ -622,14 +696,16 @@ Record RowBatch::ToRecord(size_t row, const std::vector<Field>& fields) const {
 }
 
 Result<RowBatch> ReadRowBatch(SqlStore& node, const Resource& resource, int64_t after,
-                              int limit) {
+                              int limit, RowBatch reuse) {
   return node.WithSession([&](soci::session& sql) -> Result<RowBatch> {
     TB_RETURN_IF_ERROR(CheckTable(sql, node.dialect(), resource));
     switch (node.backend()) {
       case SqlStore::Backend::kSqlite:
-        return ReadSqlite(sql, resource, after, limit);
+        ReadSqlite(sql, resource, after, limit, reuse);
+        return std::move(reuse);
       case SqlStore::Backend::kPostgres:
-        return ReadPostgres(sql, resource, after, limit);
+        ReadPostgres(sql, resource, after, limit, reuse);
+        return std::move(reuse);
       default:
         return ReadGeneric(sql, node.dialect(), resource, after, limit);
     }

@@ -37,8 +37,12 @@ struct RowBatch {
 };
 
 // Rows of `resource` (horizontal) with tong_seq > `after`, in order, at most `limit`; checks
-// the table against the definition first (CheckTable).
-Result<RowBatch> ReadRowBatch(SqlStore& node, const Resource& resource, int64_t after, int limit);
+// the table against the definition first (CheckTable). `reuse` (an earlier batch, e.g. the one
+// just applied) lends its buffers: its strings are overwritten in place, so a steady flow of
+// batches allocates and page-faults nothing per cell. Values are the text of CAST(x AS TEXT)
+// byte for byte (SQLite integers are formatted by tongban instead of by a CAST).
+Result<RowBatch> ReadRowBatch(SqlStore& node, const Resource& resource, int64_t after, int limit,
+                              RowBatch reuse = {});
 
 // What applying a batch did; failures name rows of the batch.
 struct RowApply {

@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <future>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string_view>
@@ -296,6 +297,17 @@ std::string CheckValue(const Field& f, const std::optional<std::string>& value) 
   return CheckValueAt(f, value ? &*value : nullptr);
 }
 
+namespace {
+
+// How a refused value looks without showing it (it may be an ID number, a name): its length in
+// characters, for the reason of a dead letter, a log line or the console.
+std::string Shape(std::string_view v) {
+  return " (" + std::to_string(Utf8Length(v)) + " characters)";
+}
+
+}  // namespace
+
+// Reasons name the field and what was expected, never the value (see Shape).
 std::string CheckValueAt(const Field& f, const std::string* value) {
   if (value == nullptr || value->empty()) {
     if (f.required || f.key) return "field " + f.code + " is required";
@@ -305,14 +317,17 @@ std::string CheckValueAt(const Field& f, const std::string* value) {
   switch (f.type) {
     case FieldType::kString:
       if (f.length > 0 && Utf8Length(v) > static_cast<size_t>(f.length)) {
-        return "field " + f.code + " is longer than " + std::to_string(f.length) + " characters";
+        return "field " + f.code + " is longer than " + std::to_string(f.length) +
+               " characters (" + std::to_string(Utf8Length(v)) + ")";
       }
       return "";
     case FieldType::kInt: {
       std::string_view d = v;
       if (!d.empty() && d[0] == '-') d.remove_prefix(1);
       if (v.empty()) return "";
-      if (!AllDigits(d) || d.size() > 18) return "field " + f.code + " is not an integer: " + v;
+      if (!AllDigits(d) || d.size() > 18) {
+        return "field " + f.code + " is not an integer of at most 18 digits" + Shape(v);
+      }
       return "";
     }
     case FieldType::kDecimal: {
@@ -323,7 +338,7 @@ std::string CheckValueAt(const Field& f, const std::string* value) {
       std::string_view whole = d.substr(0, dot);
       std::string_view frac = dot == std::string_view::npos ? "" : d.substr(dot + 1);
       if (!AllDigits(whole) || (dot != std::string_view::npos && !AllDigits(frac))) {
-        return "field " + f.code + " is not a decimal: " + v;
+        return "field " + f.code + " is not a decimal" + Shape(v);
       }
       int precision = f.length == 0 ? 18 : f.length;
       int scale = f.length == 0 && f.scale == 0 ? 2 : f.scale;
@@ -331,16 +346,17 @@ std::string CheckValueAt(const Field& f, const std::string* value) {
       while (significant.size() > 1 && significant[0] == '0') significant.remove_prefix(1);
       if (static_cast<int>(significant.size()) > precision - scale) {
         return "field " + f.code + " has too many digits for DECIMAL(" + std::to_string(precision) +
-               "," + std::to_string(scale) + "): " + v;
+               "," + std::to_string(scale) + "): " + std::to_string(significant.size()) +
+               " before the point, at most " + std::to_string(precision - scale);
       }
       return "";
     }
     case FieldType::kDate:
       if (v.empty() || ValidDate(v)) return "";
-      return "field " + f.code + " is not a date (YYYY-MM-DD): " + v;
+      return "field " + f.code + " is not a date (YYYY-MM-DD)" + Shape(v);
     case FieldType::kDateTime:
       if (v.empty() || ValidDateTime(v)) return "";
-      return "field " + f.code + " is not a date-time (YYYY-MM-DD HH:MM:SS): " + v;
+      return "field " + f.code + " is not a date-time (YYYY-MM-DD HH:MM:SS)" + Shape(v);
   }
   return "";
 }
@@ -811,8 +827,93 @@ Status DeliveryEngine::SaveFailure(int64_t task_id, int64_t subscriber_id, const
   });
 }
 
+// The next batch of one task for one subscriber, read from the provider on its own thread
+// while the engine applies the current batch and saves its progress (RunTask). It writes
+// nothing; the engine takes it only when the next batch starts exactly where it was read from:
+// the same provider definition, the saved mark equal to the one it read after (so the batch
+// before committed on the subscriber and its progress was saved), the same size. Otherwise —
+// the batch before failed, another node moved the mark, the definition changed — it is thrown
+// away and that batch read again. A failed read ahead is read again on the engine's thread,
+// whose error handling (health, backoff) then applies. Two batches' buffers take turns.
+struct DeliveryEngine::ReadAhead {
+  explicit ReadAhead(DeliveryEngine& engine) : engine(engine) {}
+  ~ReadAhead() { Discard(); }
+
+  static std::string Definition(const Resource& r) {
+    std::string key = std::to_string(r.id) + "/" + std::to_string(r.node_id) + "/" +
+                      std::to_string(r.updated_ms) + "/" + r.code;
+    for (const Field& f : r.fields) {
+      key += "/" + f.code + ":" + std::to_string(static_cast<int>(f.type)) + ":" +
+             std::to_string(f.length) + ":" + std::to_string(f.scale) + (f.required ? "r" : "") +
+             (f.key ? "k" : "");
+    }
+    return key;
+  }
+
+  // Starts reading the rows after `after` (the current batch's last seq).
+  void Start(std::shared_ptr<SqlStore> node, const Resource& provider, int64_t after, int size) {
+    Discard();
+    definition = Definition(provider);
+    from = after;
+    limit = size;
+    pending = std::async(std::launch::async, [node = std::move(node), provider, after, size,
+                                              fault = engine.read_ahead_fault_,
+                                              buffers = std::move(spare)]() mutable
+                         -> Result<RowBatch> {
+      if (fault) {
+        Status injected = fault(after);
+        if (!injected.ok()) return injected.error();
+      }
+      return ReadRowBatch(*node, provider, after, size, std::move(buffers));
+    });
+    spare = RowBatch{};
+  }
+
+  // The batch read ahead when it is the one wanted now; nullopt otherwise (read it again).
+  std::optional<RowBatch> Take(const Resource& provider, int64_t hwm, int size) {
+    if (!pending.valid()) return std::nullopt;
+    Result<RowBatch> read = pending.get();
+    if (!read.ok()) {
+      ++engine.ahead_failed_;
+      return std::nullopt;
+    }
+    if (from != hwm || limit != size || definition != Definition(provider)) {
+      ++engine.ahead_discarded_;
+      spare = std::move(read).value();
+      return std::nullopt;
+    }
+    ++engine.ahead_used_;
+    return std::move(read).value();
+  }
+
+  // Waits for a read in flight and throws it away.
+  void Discard() {
+    if (!pending.valid()) return;
+    Result<RowBatch> read = pending.get();
+    ++engine.ahead_discarded_;
+    if (read.ok()) spare = std::move(read).value();
+  }
+
+  DeliveryEngine& engine;
+  bool allowed = true;  // RunTask: another batch may follow this one
+  std::string definition;
+  int64_t from = 0;
+  int limit = 0;
+  std::future<Result<RowBatch>> pending;
+  RowBatch spare;  // the buffers of the batch before, lent to the next read
+};
+
+DeliveryEngine::ReadAheadCounts DeliveryEngine::read_ahead_counts() const {
+  return {ahead_used_.load(), ahead_discarded_.load(), ahead_failed_.load()};
+}
+
 Result<BatchReport> DeliveryEngine::DeliverBatch(const Task& task, const Subscriber& sub,
                                                  bool save_progress) {
+  return Deliver(task, sub, save_progress, nullptr);
+}
+
+Result<BatchReport> DeliveryEngine::Deliver(const Task& task, const Subscriber& sub,
+                                            bool save_progress, ReadAhead* ahead) {
   BatchReport report;
   report.subscriber_id = sub.id;
   auto fail = [&](const Error& e, int64_t node_id) -> Error {
@@ -858,7 +959,12 @@ Result<BatchReport> DeliveryEngine::DeliverBatch(const Task& task, const Subscri
 
   if (provider->model == TableModel::kHorizontal && target->model == TableModel::kHorizontal) {
     // Column-wise: no record (and no map of values) per row unless the row fails.
-    auto batch = ReadRowBatch(**source, *provider, progress->hwm, task.batch_size);
+    std::optional<RowBatch> ahead_batch;
+    if (ahead != nullptr) ahead_batch = ahead->Take(*provider, progress->hwm, task.batch_size);
+    Result<RowBatch> batch =
+        ahead_batch ? Result<RowBatch>(std::move(*ahead_batch))
+                    : ReadRowBatch(**source, *provider, progress->hwm, task.batch_size,
+                                   ahead != nullptr ? std::move(ahead->spare) : RowBatch{});
     if (!batch.ok()) {
       return fail(
           Error{batch.error().code, "provider " + provider->code + ": " + batch.error().message},
@@ -866,10 +972,22 @@ Result<BatchReport> DeliveryEngine::DeliverBatch(const Task& task, const Subscri
     }
     nodes_.Record(provider->node_id, Status::Ok());
     const RowBatch& b = *batch;
+    // However this batch ends, its buffers go to the read after next.
+    struct GiveBack {
+      ReadAhead* ahead;
+      Result<RowBatch>& batch;
+      ~GiveBack() {
+        if (ahead != nullptr) ahead->spare = std::move(batch).value();
+      }
+    } give_back{ahead, batch};
     const size_t n = b.size();
     report.read = static_cast<int>(n);
     report.more = report.read >= task.batch_size;
     if (n > 0) last_seq = b.seq.back();
+    // The next batch is read while this one is filtered, applied and its progress saved.
+    if (ahead != nullptr && ahead->allowed && report.more) {
+      ahead->Start(*source, *provider, last_seq, task.batch_size);
+    }
 
     std::vector<int> source_col;
     for (const Field& f : target->fields) {
@@ -1079,9 +1197,11 @@ Result<std::vector<BatchReport>> DeliveryEngine::RunTask(int64_t task_id, int ma
       if (!p.ok()) return p.error();
       if (p->next_attempt_ms > clock_.NowMillis()) continue;  // backing off
     }
+    ReadAhead ahead(*this);
     for (int i = 0; i < max_batches; ++i) {
       if (keep_going && !keep_going()) return out;
-      auto batch = DeliverBatch(*task, sub);
+      ahead.allowed = i + 1 < max_batches;
+      auto batch = Deliver(*task, sub, /*save_progress=*/true, &ahead);
       if (!batch.ok()) {
         if (!first_error) first_error = batch.error();
         break;

@@ -9,6 +9,7 @@
 // Used by the runner (runner.h), the API (run once, dead letters, health) and web access.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -126,7 +127,8 @@ std::string RecordToJson(const Record& record);
 Result<Record> RecordFromJson(const std::string& json);
 
 // Checks a value against its field definition: type, length, required. "" = fine, else the
-// reason (naming the field).
+// reason, naming the field and what it expects but never repeating the value (it may be
+// an ID number; reasons reach dead letters, logs and the console).
 std::string CheckValue(const Field& field, const std::optional<std::string>& value);
 // The same for a value that may be absent (nullptr = NULL), without copying it.
 std::string CheckValueAt(const Field& field, const std::string* value);
@@ -146,9 +148,25 @@ class DeliveryEngine {
   // per subscriber are done, or `keep_going` returns false (the runner's lease was lost).
   // `force` ignores backoff. Returns one report per batch; the first error is returned
   // after the other subscribers had their turn. Conflict unless the task is approved.
+  // While a batch is applied on the subscriber, the next one is read from the provider on
+  // another thread (horizontal tables); it is used only if the next batch starts exactly where
+  // it was read from (the saved mark, same definition), else thrown away and read again. A read
+  // ahead writes nothing, so a failure or a crash at any point re-delivers, never skips.
   Result<std::vector<BatchReport>> RunTask(int64_t task_id, int max_batches = 100,
                                            const std::function<bool()>& keep_going = {},
                                            bool force = false);
+
+  // What the reads ahead came to since the engine was made (tests, benchmarks).
+  struct ReadAheadCounts {
+    int64_t used = 0;       // became the next batch
+    int64_t discarded = 0;  // not used (the batch before failed, or the mark moved elsewhere)
+    int64_t failed = 0;     // the read failed: the batch was read again on the engine's thread
+  };
+  ReadAheadCounts read_ahead_counts() const;
+  // Tests: called on the read-ahead's thread with the mark it reads after; an error fails it.
+  void SetReadAheadFaultForTest(std::function<Status(int64_t after)> fault) {
+    read_ahead_fault_ = std::move(fault);
+  }
 
   // Retries the open dead letters of a task (0 = all tasks): each is applied again; those
   // that now apply (or were overtaken by a newer version) become "resolved".
@@ -175,12 +193,17 @@ class DeliveryEngine {
   // Applies in one transaction on `node`; failures per record.
   Result<ApplyReport> Apply(SqlStore& node, const Resource& target,
                             const std::vector<Record>& records);
+  struct ReadAhead;  // delivery.cc
+  Result<BatchReport> Deliver(const Task& task, const Subscriber& subscriber, bool save_progress,
+                              ReadAhead* ahead);
   Result<Progress> LoadProgress(int64_t task_id, int64_t subscriber_id);
   Status SaveFailure(int64_t task_id, int64_t subscriber_id, const Error& error);
 
   ExchangeMeta& meta_;
   NodePool& nodes_;
   Clock& clock_;
+  std::function<Status(int64_t)> read_ahead_fault_;
+  std::atomic<int64_t> ahead_used_{0}, ahead_discarded_{0}, ahead_failed_{0};
 };
 
 }  // namespace tongban::exchange
