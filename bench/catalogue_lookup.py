@@ -166,7 +166,7 @@ def main():
     config = os.path.join(data, "bench.toml")
     with open(config, "w") as f:
         f.write("[server]\naccess_log = false\nthreads = 1\nblocking_threads = %d\n"
-                "[log]\nlevel = \"warn\"\n" % args.blocking_threads)
+                "[log]\nlevel = \"info\"\n" % args.blocking_threads)
     cores = os.cpu_count() or 1
     pin_server = ["taskset", "-c", "0"] if cores >= 2 else []
     pin_wrk = ["taskset", "-c", "1"] if cores >= 2 else []
@@ -175,6 +175,8 @@ def main():
     # --threads from the harness would override the config's single I/O thread.
     i = server.args.index("--threads")
     server.args[i + 1] = "1"
+    log_path = os.path.join(data, "server.log")
+    log_start = os.path.getsize(log_path) if os.path.exists(log_path) else 0
     server.start()
     try:
         state_path = os.path.join(data, "bench.json")
@@ -239,6 +241,15 @@ def main():
                       audited, look["requests"], look["failures"]))
     finally:
         server.stop()
+        # The audit writer's tally at shutdown (binaries since session 9).
+        with open(log_path, "rb") as f:
+            f.seek(log_start)
+            this_run = f.read().decode("utf-8", "replace")
+        tally = re.findall(r"catalogue audit: (\d+) query rows in (\d+) commits", this_run)
+        if tally:
+            rows_done, commits = map(int, tally[-1])
+            print("audit rows per commit over the run: %.2f (%d rows, %d commits)" % (
+                rows_done / max(1, commits), rows_done, commits))
         if owns:
             shutil.rmtree(data, ignore_errors=True)
 

@@ -1,6 +1,8 @@
 #include "catalogue/audit.h"
 
 #include <fmt/format.h>
+#include <pthread.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 
@@ -72,10 +74,28 @@ std::vector<std::string> AuditValues(const AuditEntry& e) {
 
 }  // namespace
 
-AuditCommitter::AuditCommitter(SqlStore& store) : store_(store) {}
+AuditCommitter::AuditCommitter(SqlStore& store) : store_(store), writer_([this] { Write(); }) {
+  pthread_setname_np(writer_.native_handle(), "tb-cat-audit");
+}
+
+AuditCommitter::~AuditCommitter() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  queued_.notify_one();
+  writer_.join();
+  if (counts_.commits > 0) {
+    spdlog::info("catalogue audit: {} query rows in {} commits", counts_.rows, counts_.commits);
+  }
+}
 
 std::pair<std::shared_ptr<AuditCommitter::Batch>, size_t> AuditCommitter::Queue(AuditEntry entry) {
-  if (!open_) open_ = std::make_shared<Batch>();
+  if (stopping_) return {nullptr, 0};
+  if (!open_) {
+    open_ = std::make_shared<Batch>();
+    queued_.notify_one();  // the writer may be waiting; it takes the batch when free
+  }
   open_->entries.push_back(std::move(entry));
   return {open_, open_->entries.size() - 1};
 }
@@ -104,9 +124,11 @@ std::vector<Status> AuditCommitter::CommitEach(const std::vector<AuditEntry>& en
   return each;
 }
 
-void AuditCommitter::CommitQueued(std::unique_lock<std::mutex>& lock) {
-  committing_ = true;
-  while (open_) {
+void AuditCommitter::Write() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    queued_.wait(lock, [this] { return stopping_ || open_ != nullptr; });
+    if (!open_) return;  // stopping, and every queued row committed
     // Take what is queued whole; rows arriving meanwhile start the next batch.
     std::shared_ptr<Batch> batch = std::move(open_);
     open_.reset();
@@ -130,28 +152,26 @@ void AuditCommitter::CommitQueued(std::unique_lock<std::mutex>& lock) {
     batch->done = true;
     committed_.notify_all();
   }
-  committing_ = false;
 }
 
 Status AuditCommitter::Append(AuditEntry entry) {
   std::unique_lock lock(mu_);
   auto [mine, index] = Queue(std::move(entry));
-  // A commit under way takes ours into its next transaction; else we commit.
-  while (!mine->done) {
-    if (committing_) {
-      committed_.wait(lock);
-      continue;
-    }
-    CommitQueued(lock);
-  }
+  if (!mine) return Error::Unavailable("catalogue audit: shutting down");
+  committed_.wait(lock, [&mine] { return mine->done; });
   return mine->statuses[index];
 }
 
 void AuditCommitter::AppendThen(AuditEntry entry, std::function<void(Status)> done) {
-  std::unique_lock lock(mu_);
-  auto [batch, index] = Queue(std::move(entry));
-  batch->then.emplace_back(index, std::move(done));
-  if (!committing_) CommitQueued(lock);
+  {
+    std::lock_guard lock(mu_);
+    auto [batch, index] = Queue(std::move(entry));
+    if (batch) {
+      batch->then.emplace_back(index, std::move(done));
+      return;
+    }
+  }
+  done(Error::Unavailable("catalogue audit: shutting down"));
 }
 
 AuditCommitter::Counts AuditCommitter::counts() {

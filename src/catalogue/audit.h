@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -48,29 +49,31 @@ struct AuditFilter {
 
 Status WriteAudit(soci::session& sql, SqlDialect dialect, const AuditEntry& entry);
 
-// Group commit of the base queries' audit rows. Append returns only once the
-// entry's own transaction has committed, so a caller that answers after it
-// never answers a query whose row a kill -9 could lose (docs/design/
-// catalogue.md "Audit of queries"). Queries arriving while a commit is under
-// way queue their rows; when it ends, one of them commits everything queued
-// in one transaction (one BEGIN/COMMIT, one WAL append or fsync, for all), so
-// concurrent queries share the cost of the commit and none waits for a timer.
-// Alone, a query pays one transaction, as before. When a batch's commit
-// fails, its rows are committed one by one, so a row the database refuses
-// fails its own query only; none is ever answered unaudited.
+// Group commit of the base queries' audit rows, on a writer thread of its
+// own. Append returns only once the entry's own transaction has committed,
+// so a caller that answers after it never answers a query whose row a kill -9
+// could lose (docs/design/catalogue.md "Audit of queries"). Callers on any
+// thread only queue their rows; the writer takes everything queued whenever
+// it is free and commits it in one transaction (one BEGIN/COMMIT, one WAL
+// append or fsync, for all), so rows batch across every pool thread instead
+// of only behind a commit one of them happens to be running, and no row waits
+// for a timer: alone, a row is a transaction of its own. When a batch's
+// commit fails, its rows are committed one by one, so a row the database
+// refuses fails its own query only; none is ever answered unaudited.
 class AuditCommitter {
  public:
   explicit AuditCommitter(SqlStore& store);
+  // Commits what is queued, then stops the writer.
+  ~AuditCommitter();
+  AuditCommitter(const AuditCommitter&) = delete;
+  AuditCommitter& operator=(const AuditCommitter&) = delete;
 
   Status Append(AuditEntry entry);
 
-  // As Append, without waiting: `done` runs once the entry's transaction has
-  // committed (or failed), on the thread that committed it — this one, before
-  // AppendThen returns, when no commit was under way; otherwise the thread
-  // whose commit is running takes this entry into its next transaction and
-  // this call returns at once. So a caller that answers only from `done`
-  // keeps the promise above, and a pool thread is not held while it waits:
-  // it serves the next query, whose row joins the same batch.
+  // As Append, without waiting: `done` runs on the writer thread once the
+  // entry's transaction has committed (or failed). So a caller that answers
+  // only from `done` keeps the promise above, and its thread is not held: it
+  // serves the next query, whose row joins the same batch.
   void AppendThen(AuditEntry entry, std::function<void(Status)> done);
 
   // Rows committed and transactions used so far (bench and tests: rows per
@@ -89,23 +92,25 @@ class AuditCommitter {
     bool done = false;
     std::vector<Status> statuses;  // per entry, once done
   };
-  // Queues `entry`; returns its batch and its index there.
+  // Queues `entry` (waking the writer for a new batch); returns its batch and
+  // its index there, or no batch once the writer is stopping. mu_ held.
   std::pair<std::shared_ptr<Batch>, size_t> Queue(AuditEntry entry);
   // The batch's rows in one transaction; when that fails, each row in its
   // own, so that one row the database refuses fails only its own query.
   // `*commits`: the transactions that committed.
   std::vector<Status> CommitEach(const std::vector<AuditEntry>& entries, int64_t* commits);
-  // Commits the queued rows, and again while rows queued meanwhile, until
-  // none is left; `lock` (on mu_) is held on entry and on return.
-  void CommitQueued(std::unique_lock<std::mutex>& lock);
+  // The writer thread: commits whatever is queued, until stopped and empty.
+  void Write();
   Status Commit(const std::vector<AuditEntry>& entries);
 
   SqlStore& store_;
   std::mutex mu_;
-  std::condition_variable committed_;
-  std::shared_ptr<Batch> open_;  // rows queued for the next commit
-  bool committing_ = false;
+  std::condition_variable queued_;     // the writer waits for rows
+  std::condition_variable committed_;  // Append waits for its batch
+  std::shared_ptr<Batch> open_;        // rows queued for the next commit
+  bool stopping_ = false;
   Counts counts_;
+  std::thread writer_;  // last: started once everything above exists
 };
 Result<std::vector<AuditEntry>> ListAudit(SqlStore& store, const AuditFilter& filter);
 

@@ -244,7 +244,34 @@ BaseResources::Prepared BaseResources::Prepare(const BaseQuery& q) {
     return std::move(p);
   };
 
-  auto grant = sharing_.LiveGrant(q.kind, q.app, q.orgs, q.grant_id);
+  // The live grant and the record through one pooled session: one lease per
+  // query. The record is read only once the grant allows the fields asked for.
+  struct Reads {
+    Result<Grant> grant = Error::Internal("unread");
+    std::vector<std::string> wanted;
+    bool allowed = false;
+    std::vector<std::string> row;
+  };
+  auto reads = store_.WithSession([&](soci::session& sql) -> Result<Reads> {
+    Reads r;
+    r.grant = sharing_.LiveGrant(sql, q.kind, q.app, q.orgs, q.grant_id);
+    if (!r.grant.ok()) return r;
+    r.wanted = q.fields.empty() ? r.grant->fields : q.fields;
+    r.allowed = std::all_of(r.wanted.begin(), r.wanted.end(),
+                            [&](const std::string& f) { return r.grant->Allows(f); });
+    if (!r.allowed) return r;
+    auto& read = store_.KeptFor<KeptRecordRead>(sql, RecordReadKey(q.kind), [&](soci::session& s) {
+      return std::make_unique<KeptRecordRead>(s, q.kind, fields);
+    });
+    read.key = q.key;
+    r.row = read.Run();
+    return r;
+  });
+  if (!reads.ok()) {
+    p.answer = std::move(reads).error();
+    return p;
+  }
+  Result<Grant>& grant = reads->grant;
   if (!grant.ok()) {
     if (grant.error().code != errc::kPermissionDenied) {
       p.answer = std::move(grant).error();
@@ -254,37 +281,23 @@ BaseResources::Prepared BaseResources::Prepare(const BaseQuery& q) {
   }
   audit.grant_id = grant->id;
   audit.resource_id = grant->resource_id;
-  std::vector<std::string> wanted = q.fields.empty() ? grant->fields : q.fields;
-  for (const std::string& f : wanted) {
-    if (!grant->Allows(f)) {
-      // Names only what the grant allows: nothing about fields not granted.
-      return audited("denied", "fields outside the grant",
-                     Error{result_code::kFieldsNotGranted,
-                           "请求的信息项超出授权范围；本授权可查询：" + JoinFields(grant->fields)});
-    }
+  if (!reads->allowed) {
+    // Names only what the grant allows: nothing about fields not granted.
+    return audited("denied", "fields outside the grant",
+                   Error{result_code::kFieldsNotGranted,
+                         "请求的信息项超出授权范围；本授权可查询：" + JoinFields(grant->fields)});
   }
+  const std::vector<std::string>& wanted = reads->wanted;
   audit.fields = JoinFields(wanted);
-
-  auto row = store_.WithSession([&](soci::session& sql) -> Result<std::vector<std::string>> {
-    auto& read = store_.KeptFor<KeptRecordRead>(sql, RecordReadKey(q.kind), [&](soci::session& s) {
-      return std::make_unique<KeptRecordRead>(s, q.kind, fields);
-    });
-    read.key = q.key;
-    return read.Run();
-  });
-  if (!row.ok()) {
-    p.answer = std::move(row).error();
-    return p;
-  }
-  if (row->empty()) return audited("not_found", "", Error{result_code::kNotFound, "查无此记录"});
+  const std::vector<std::string>& row = reads->row;
+  if (row.empty()) return audited("not_found", "", Error{result_code::kNotFound, "查无此记录"});
   std::string detail = grant->unmasked ? "unmasked" : "";
   BaseAnswer answer;
   answer.grant = std::move(*grant);
   for (size_t i = 0; i < fields.size(); ++i) {
     if (std::find(wanted.begin(), wanted.end(), fields[i].code) == wanted.end()) continue;
-    answer.record.emplace_back(fields[i].code, answer.grant.unmasked
-                                                   ? (*row)[i]
-                                                   : Masked(fields[i], (*row)[i]));
+    answer.record.emplace_back(fields[i].code, answer.grant.unmasked ? row[i]
+                                                                         : Masked(fields[i], row[i]));
   }
   return audited("ok", std::move(detail), std::move(answer));
 }

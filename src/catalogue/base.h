@@ -77,9 +77,10 @@ class BaseResources {
   Result<BaseAnswer> Lookup(const BaseQuery& q);
   // Lookup without holding the calling thread while the audit row commits:
   // `done` gets the same result, called only after the row's transaction
-  // committed (AuditCommitter::AppendThen), maybe on another thread, maybe
-  // before LookupThen returns. The HTTP route answers from it (a suspended
-  // response), so its pool thread moves on to the next query meanwhile.
+  // committed (AuditCommitter::AppendThen), on the audit writer thread — or
+  // on this one, before LookupThen returns, when no row was needed (a
+  // malformed key, a database failure). The HTTP route answers from it (a
+  // suspended response), so its pool thread moves on to the next query.
   void LookupThen(const BaseQuery& q, std::function<void(Result<BaseAnswer>)> done);
 
   // Upserts rows (field code -> value, the key field required): the demo

@@ -663,40 +663,45 @@ struct KeptLiveGrant : SqlStore::Kept {
 
 Result<Grant> SharingStore::LiveGrant(BaseKind kind, std::string_view app,
                                       const std::vector<std::string>& orgs, int64_t grant_id) {
+  return store_.WithSession([&](soci::session& sql) -> Result<Grant> {
+    return LiveGrant(sql, kind, app, orgs, grant_id);
+  });
+}
+
+Result<Grant> SharingStore::LiveGrant(soci::session& sql, BaseKind kind, std::string_view app,
+                                      const std::vector<std::string>& orgs, int64_t grant_id) {
   const int64_t now = clock_.NowMillis();
   constexpr std::string_view kNone = "没有有效的共享授权（未申请、已过期或已撤销）";
-  return store_.WithSession([&](soci::session& sql) -> Result<Grant> {
-    if (!app.empty() || orgs.size() == 1) {
-      const bool by_app = !app.empty(), by_id = grant_id != 0;
-      static constexpr const char* kKeys[2][2] = {
-          {"catalogue.live_grant.org", "catalogue.live_grant.org_id"},
-          {"catalogue.live_grant.app", "catalogue.live_grant.app_id"}};
-      auto& q = store_.KeptFor<KeptLiveGrant>(sql, kKeys[by_app][by_id], [&](soci::session& s) {
-        return std::make_unique<KeptLiveGrant>(s, by_app, by_id);
-      });
-      q.base_kind = std::string(BaseKindName(kind));
-      q.grantee = by_app ? std::string(app) : orgs.front();
-      q.now = now;
-      q.grant_id = grant_id;
-      std::optional<Grant> g = q.Run();
-      if (!g) return Error::PermissionDenied(std::string(kNone));
-      return std::move(*g);
-    }
-    GrantsQuery q;
-    q.texts.push_back(std::string(BaseKindName(kind)));
-    q.numbers.push_back(now);
-    q.where = "base_kind = :s0 AND kind = 'api' AND revoked_at = 0 AND expires_at > :n0 AND ";
-    // Staff use the grants made for staff; a system's grant is its own.
-    q.where += InTexts(q, "grantee_org", orgs) + " AND grantee_app = ''";
-    if (grant_id != 0) {
-      q.where += " AND id = :n1";
-      q.numbers.push_back(grant_id);
-    }
-    q.tail = " ORDER BY id DESC LIMIT 1";
-    auto rows = SelectGrants(sql, q);
-    if (rows.empty()) return Error::PermissionDenied(std::string(kNone));
-    return rows.front().first;
-  });
+  if (!app.empty() || orgs.size() == 1) {
+    const bool by_app = !app.empty(), by_id = grant_id != 0;
+    static constexpr const char* kKeys[2][2] = {
+        {"catalogue.live_grant.org", "catalogue.live_grant.org_id"},
+        {"catalogue.live_grant.app", "catalogue.live_grant.app_id"}};
+    auto& q = store_.KeptFor<KeptLiveGrant>(sql, kKeys[by_app][by_id], [&](soci::session& s) {
+      return std::make_unique<KeptLiveGrant>(s, by_app, by_id);
+    });
+    q.base_kind = std::string(BaseKindName(kind));
+    q.grantee = by_app ? std::string(app) : orgs.front();
+    q.now = now;
+    q.grant_id = grant_id;
+    std::optional<Grant> g = q.Run();
+    if (!g) return Error::PermissionDenied(std::string(kNone));
+    return std::move(*g);
+  }
+  GrantsQuery q;
+  q.texts.push_back(std::string(BaseKindName(kind)));
+  q.numbers.push_back(now);
+  q.where = "base_kind = :s0 AND kind = 'api' AND revoked_at = 0 AND expires_at > :n0 AND ";
+  // Staff use the grants made for staff; a system's grant is its own.
+  q.where += InTexts(q, "grantee_org", orgs) + " AND grantee_app = ''";
+  if (grant_id != 0) {
+    q.where += " AND id = :n1";
+    q.numbers.push_back(grant_id);
+  }
+  q.tail = " ORDER BY id DESC LIMIT 1";
+  auto rows = SelectGrants(sql, q);
+  if (rows.empty()) return Error::PermissionDenied(std::string(kNone));
+  return rows.front().first;
 }
 
 Status SharingStore::MarkTaskStopped(int64_t grant_id) {

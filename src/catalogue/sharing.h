@@ -93,6 +93,10 @@ class SharingStore {
   // the newest live one for `kind`. kPermissionDenied when none is live.
   Result<Grant> LiveGrant(BaseKind kind, std::string_view app, const std::vector<std::string>& orgs,
                           int64_t grant_id);
+  // The same read on a session the caller leased from this store (a query
+  // reads its grant and its record through one lease).
+  Result<Grant> LiveGrant(soci::session& sql, BaseKind kind, std::string_view app,
+                          const std::vector<std::string>& orgs, int64_t grant_id);
 
   // Stops the exchange tasks of grants that expired, or were revoked while
   // stopping failed (API grants stop by themselves: LiveGrant compares with

@@ -9,9 +9,11 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <future>
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include "catalogue/audit.h"
@@ -374,8 +376,16 @@ TEST_P(CatalogueSharingTest, LookupThenAnswersOnlyAfterItsOwnAuditRowIsCommitted
   cv.wait(lock, [&] { return answered.load() + row_missing.load() >= kThreads * kEach; });
   EXPECT_EQ(answered.load(), kThreads * kEach);
   EXPECT_EQ(row_missing.load(), 0);
+  lock.unlock();
+  // One more, waited for: the writer has counted every batch before it.
+  BaseQuery last;
+  last.kind = BaseKind::kPerson;
+  last.key = kKnown;
+  last.orgs = {"001004"};
+  last.actor = {"then-last", "staff", "001004"};
+  ASSERT_TRUE(db.base->Lookup(last).ok());
   auto counts = db.base->audit_counts();
-  EXPECT_EQ(counts.rows, kThreads * kEach);
+  EXPECT_EQ(counts.rows, kThreads * kEach + 1);
   EXPECT_LE(counts.commits, counts.rows);
   (void)g;
 }
@@ -407,19 +417,30 @@ TEST_P(CatalogueSharingTest, ARefusedAuditRowFailsOnlyItsOwnQuery) {
     return e;
   };
   AuditCommitter committer(db.store());
+  std::mutex mu;
+  std::condition_variable cv;
   std::map<std::string, Status> results;
+  auto keep = [&](std::string who) {
+    return [&, who](Status s) {
+      std::lock_guard lock(mu);
+      results[who] = s;
+      cv.notify_all();
+    };
+  };
   committer.AppendThen(entry("first"), [&](Status first) {
-    results["first"] = first;
-    // Queued while the first commit is under way: these three share the next.
-    auto keep = [&](std::string who) { return [&, who](Status s) { results[who] = s; }; };
+    keep("first")(first);
+    // Queued while the writer is still busy with the first batch: these three
+    // share the next.
     committer.AppendThen(entry("good"), keep("good"));
     committer.AppendThen(entry("refused"), keep("refused"));
     AuditEntry hostile = entry("hostile");
     hostile.fields = std::string("name\0\xff\xfe", 7) + std::string(100'000, 'x');
     committer.AppendThen(hostile, keep("hostile"));
   });
-  // The committing caller returns once nothing is queued.
-  ASSERT_EQ(results.size(), 4u);
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return results.size() == 4; }));
+  }
   EXPECT_TRUE(results["first"].ok());
   EXPECT_TRUE(results["good"].ok()) << results["good"].error().message;
   EXPECT_FALSE(results["refused"].ok());
@@ -436,7 +457,10 @@ TEST_P(CatalogueSharingTest, ARefusedAuditRowFailsOnlyItsOwnQuery) {
       EXPECT_LE(stored.size(), 2'010u);
     }
   }
-  EXPECT_EQ(committer.counts().rows, 3);
+  // Counted once the writer is past that batch: a row appended and waited
+  // for after it.
+  ASSERT_TRUE(committer.Append(entry("last")).ok());
+  EXPECT_EQ(committer.counts().rows, 4);
 }
 
 // No audit row, no answer, on the LookupThen path too: the callback gets the
@@ -454,11 +478,68 @@ TEST_P(CatalogueSharingTest, LookupThenGivesNoAnswerWhenItsAuditRowFails) {
   q.key = kKnown;
   q.orgs = {"001004"};
   q.actor = {"user-1", "staff", "001004"};
-  std::optional<Result<BaseAnswer>> got;
-  db.base->LookupThen(q, [&](Result<BaseAnswer> a) { got = std::move(a); });
-  // Alone, the caller commits its own row, so the callback has run by now.
-  ASSERT_TRUE(got.has_value());
-  EXPECT_FALSE(got->ok());
+  std::promise<Result<BaseAnswer>> got;
+  db.base->LookupThen(q, [&](Result<BaseAnswer> a) { got.set_value(std::move(a)); });
+  auto answer = got.get_future();
+  ASSERT_EQ(answer.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  EXPECT_FALSE(answer.get().ok());
+}
+
+// Rows from several threads that queue while the writer is busy go out in one
+// transaction: the first row's callback (on the writer) holds the writer until
+// the others are queued, from threads that return at once, without waiting
+// for or running a commit themselves.
+TEST_P(CatalogueSharingTest, AuditRowsOfManyThreadsShareOneCommit) {
+  auto entry = [](const std::string& actor) {
+    AuditEntry e;
+    e.at_ms = 1;
+    e.actor = actor;
+    e.actor_kind = "system";
+    e.action = "base.query";
+    e.outcome = "ok";
+    return e;
+  };
+  AuditCommitter committer(db.store());
+  constexpr int kThreads = 4, kEach = 5;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool queued = false;
+  int committed = 0;
+  std::set<std::thread::id> callback_threads;
+  auto count = [&](Status s) {
+    std::lock_guard lock(mu);
+    if (s.ok()) ++committed;
+    callback_threads.insert(std::this_thread::get_id());
+    cv.notify_all();
+  };
+  committer.AppendThen(entry("first"), [&](Status s) {
+    count(s);
+    std::unique_lock lock(mu);
+    cv.wait_for(lock, std::chrono::seconds(30), [&] { return queued; });
+  });
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) committer.AppendThen(entry(fmt::format("t{}", t)), count);
+    });
+  }
+  for (std::thread& t : threads) t.join();  // returned without waiting for a commit
+  {
+    std::lock_guard lock(mu);
+    queued = true;
+    cv.notify_all();
+  }
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(30),
+                            [&] { return committed == 1 + kThreads * kEach; }));
+    EXPECT_EQ(callback_threads.size(), 1u);  // all on the writer
+    EXPECT_EQ(callback_threads.count(std::this_thread::get_id()), 0u);
+  }
+  ASSERT_TRUE(committer.Append(entry("last")).ok());  // counted once it returns
+  auto counts = committer.counts();
+  EXPECT_EQ(counts.rows, 2 + kThreads * kEach);
+  EXPECT_EQ(counts.commits, 3);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, CatalogueSharingTest,
