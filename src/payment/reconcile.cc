@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <utility>
 
@@ -342,51 +343,64 @@ Result<ReconcileRun> Reconciler::ReconcileFile(std::string_view date, const std:
   LineIndex index(lines);
 
   // Then tongban's side, streamed past the statement's index: every order that
-  // could appear on the day's statement, each once.
-  std::vector<Exception> exceptions;
-  auto count = [&](ReconcileOutcome o) { ++run.counts[static_cast<size_t>(o)]; };
-  int64_t unlisted = 0;
-  Status read = ForEachOrderOfDay(
-      payments_, start - options_.order_lookback.count(), end + window, start, end,
-      [&](const OrderView& o) {
-        Line* l = index.Find(o.order_no);
-        if (l == nullptr) {
-          if (o.state != "paid" || o.paid_at_ms < start || o.paid_at_ms >= end) return;
-          count(ReconcileOutcome::kMissingChannel);
-          exceptions.push_back({kUnlisted + unlisted++, ReconcileOutcome::kMissingChannel,
-                                std::string(o.order_no), std::string(o.channel_serial),
-                                o.amount_fen, 0, "paid in tongban, not on the statement"});
-          return;
-        }
-        l->found = true;
-        l->local_amount_fen = o.amount_fen;
-        const StatementLine& s = l->s;
-        auto add = [&](ReconcileOutcome outcome, std::string note) {
-          count(outcome);
-          exceptions.push_back({l->line_no, outcome, std::string(s.order_no),
-                                std::string(s.channel_serial), o.amount_fen, s.amount_fen,
-                                std::move(note)});
-        };
-        if (s.amount_fen != o.amount_fen) {
-          add(ReconcileOutcome::kAmountMismatch, "order state " + std::string(o.state));
-        } else if (o.state != "paid") {
-          add(ReconcileOutcome::kStatusMismatch,
-              "paid at the channel, " + std::string(o.state) + " in tongban");
-        } else if (s.channel_serial != o.channel_serial) {
-          add(ReconcileOutcome::kStatusMismatch,
-              "serial differs: tongban has " + std::string(o.channel_serial));
-        } else if (Abs(s.paid_at_ms - o.paid_at_ms) > window) {
-          add(ReconcileOutcome::kStatusMismatch,
-              "paid time differs by " + std::to_string(Abs(s.paid_at_ms - o.paid_at_ms) / 1000) +
-                  " s");
-        } else if (s.status == ChannelPaymentStatus::kRefunded && o.disposition != "refunded") {
-          add(ReconcileOutcome::kStatusMismatch,
-              "refunded at the channel, " + std::string(o.disposition) + " in tongban");
-        } else {
-          count(ReconcileOutcome::kMatched);
-        }
-      });
+  // could appear on the day's statement, each once, read in parts on up to
+  // `read_threads` threads. A part's findings are its own (counts, exceptions);
+  // an order claims only its own line, so no two parts write the same line.
+  DayOrders day(payments_, start - options_.order_lookback.count(), end + window, start, end);
+  struct PartFindings {
+    std::array<int64_t, kReconcileOutcomes> counts{};
+    std::vector<Exception> exceptions;
+  };
+  std::vector<PartFindings> parts(day.parts());
+  Status read = day.ForEach(options_.read_threads, [&](size_t part, const OrderView& o) {
+    PartFindings& f = parts[part];
+    auto count = [&](ReconcileOutcome outcome) { ++f.counts[static_cast<size_t>(outcome)]; };
+    Line* l = index.Find(o.order_no);
+    if (l == nullptr) {
+      if (o.state != "paid" || o.paid_at_ms < start || o.paid_at_ms >= end) return;
+      count(ReconcileOutcome::kMissingChannel);
+      const int64_t at = kUnlisted + (static_cast<int64_t>(part) << 40) +
+                         static_cast<int64_t>(f.exceptions.size());
+      f.exceptions.push_back({at, ReconcileOutcome::kMissingChannel, std::string(o.order_no),
+                              std::string(o.channel_serial), o.amount_fen, 0,
+                              "paid in tongban, not on the statement"});
+      return;
+    }
+    l->found = true;
+    l->local_amount_fen = o.amount_fen;
+    const StatementLine& s = l->s;
+    auto add = [&](ReconcileOutcome outcome, std::string note) {
+      count(outcome);
+      f.exceptions.push_back({l->line_no, outcome, std::string(s.order_no),
+                              std::string(s.channel_serial), o.amount_fen, s.amount_fen,
+                              std::move(note)});
+    };
+    if (s.amount_fen != o.amount_fen) {
+      add(ReconcileOutcome::kAmountMismatch, "order state " + std::string(o.state));
+    } else if (o.state != "paid") {
+      add(ReconcileOutcome::kStatusMismatch,
+          "paid at the channel, " + std::string(o.state) + " in tongban");
+    } else if (s.channel_serial != o.channel_serial) {
+      add(ReconcileOutcome::kStatusMismatch,
+          "serial differs: tongban has " + std::string(o.channel_serial));
+    } else if (Abs(s.paid_at_ms - o.paid_at_ms) > window) {
+      add(ReconcileOutcome::kStatusMismatch,
+          "paid time differs by " + std::to_string(Abs(s.paid_at_ms - o.paid_at_ms) / 1000) +
+              " s");
+    } else if (s.status == ChannelPaymentStatus::kRefunded && o.disposition != "refunded") {
+      add(ReconcileOutcome::kStatusMismatch,
+          "refunded at the channel, " + std::string(o.disposition) + " in tongban");
+    } else {
+      count(ReconcileOutcome::kMatched);
+    }
+  });
   TB_RETURN_IF_ERROR(read);
+  std::vector<Exception> exceptions;
+  for (PartFindings& f : parts) {
+    for (size_t i = 0; i < kReconcileOutcomes; ++i) run.counts[i] += f.counts[i];
+    std::move(f.exceptions.begin(), f.exceptions.end(), std::back_inserter(exceptions));
+  }
+  auto count = [&](ReconcileOutcome o) { ++run.counts[static_cast<size_t>(o)]; };
   // The statement's lines no order claimed, and its repeats.
   for (const Line& l : lines) {
     const Line* first = l.first_of_order != nullptr ? l.first_of_order : &l;

@@ -8,7 +8,12 @@
 #include <soci/postgresql/soci-postgresql.h>
 
 #include <cctype>
+#include <algorithm>
+#include <atomic>
 #include <charconv>
+#include <mutex>
+#include <thread>
+#include <vector>
 #include <memory>
 #include <string>
 
@@ -20,15 +25,30 @@ namespace sq = sqlite_api;
 constexpr const char* kColumns =
     "SELECT order_no, amount_fen, state, channel_serial, paid_at, disposition FROM payment_orders ";
 
-// The two index ranges of ChannelPayments::OrdersCreatedOrPaid: placed in the
-// window, then paid that day but placed outside it (so no order comes twice).
-std::string DayQuery(const std::string& channel, const std::string& cf, const std::string& ct,
-                     const std::string& pf, const std::string& pt) {
-  return std::string(kColumns) + "WHERE channel = " + channel + " AND created_at >= " + cf +
-         " AND created_at < " + ct + " UNION ALL " + kColumns + "WHERE channel = " + channel +
-         " AND paid_at >= " + pf + " AND paid_at < " + pt + " AND state = 'paid' AND (created_at < " +
-         cf + " OR created_at >= " + ct + ")";
+// The placement window is read in kSlices slices of time, then the orders
+// paid that day but placed outside the window (so no order comes twice: an
+// order's created_at never changes).
+constexpr size_t kSlices = 16;
+
+// One part's query: the placement slice [from, to), or (paid_outside) the
+// orders paid in [pf, pt) placed outside the window [cf, ct).
+std::string PartQuery(bool paid_outside, const std::string& channel, const std::string& from,
+                      const std::string& to, const std::string& cf, const std::string& ct,
+                      const std::string& pf, const std::string& pt) {
+  if (!paid_outside) {
+    return std::string(kColumns) + "WHERE channel = " + channel + " AND created_at >= " + from +
+           " AND created_at < " + to;
+  }
+  return std::string(kColumns) + "WHERE channel = " + channel + " AND paid_at >= " + pf +
+         " AND paid_at < " + pt + " AND state = 'paid' AND (created_at < " + cf +
+         " OR created_at >= " + ct + ")";
 }
+
+struct Part {
+  bool paid_outside;
+  int64_t from, to;             // the placement slice
+  int64_t cf, ct, pf, pt;       // the window and the day
+};
 
 std::string_view TextColumn(sq::sqlite3_stmt* st, int col) {
   const unsigned char* p = sq::sqlite3_column_text(st, col);
@@ -36,23 +56,29 @@ std::string_view TextColumn(sq::sqlite3_stmt* st, int col) {
   return {reinterpret_cast<const char*>(p), static_cast<size_t>(sq::sqlite3_column_bytes(st, col))};
 }
 
-Status ReadSqlite(soci::session& sql, const std::string& channel, int64_t cf, int64_t ct,
-                  int64_t pf, int64_t pt, const std::function<void(const OrderView&)>& sink) {
+Status ReadSqlite(soci::session& sql, const std::string& channel, const Part& part,
+                  const std::function<void(const OrderView&)>& sink) {
   auto* backend = static_cast<soci::sqlite3_session_backend*>(sql.get_backend());
   if (backend == nullptr || backend->conn_ == nullptr) {
     return Error::Unavailable("no SQLite connection");
   }
   sq::sqlite3* db = backend->conn_;
-  const std::string text = DayQuery("?1", "?2", "?3", "?4", "?5");
+  const std::string text = PartQuery(part.paid_outside, "?1", "?2", "?3", "?4", "?5", "?6", "?7");
   sq::sqlite3_stmt* raw = nullptr;
   int rc = sq::sqlite3_prepare_v2(db, text.c_str(), static_cast<int>(text.size()), &raw, nullptr);
   if (rc != SQLITE_OK) throw soci::sqlite3_soci_error(sq::sqlite3_errmsg(db), rc);
   std::unique_ptr<sq::sqlite3_stmt, int (*)(sq::sqlite3_stmt*)> st(raw, sq::sqlite3_finalize);
   sq::sqlite3_bind_text(raw, 1, channel.data(), static_cast<int>(channel.size()), nullptr);
-  sq::sqlite3_bind_int64(raw, 2, cf);
-  sq::sqlite3_bind_int64(raw, 3, ct);
-  sq::sqlite3_bind_int64(raw, 4, pf);
-  sq::sqlite3_bind_int64(raw, 5, pt);
+  // Only the parameters the part's query names are bound (the others are absent).
+  if (!part.paid_outside) {
+    sq::sqlite3_bind_int64(raw, 2, part.from);
+    sq::sqlite3_bind_int64(raw, 3, part.to);
+  } else {
+    sq::sqlite3_bind_int64(raw, 4, part.cf);
+    sq::sqlite3_bind_int64(raw, 5, part.ct);
+    sq::sqlite3_bind_int64(raw, 6, part.pf);
+    sq::sqlite3_bind_int64(raw, 7, part.pt);
+  }
   OrderView o;
   while ((rc = sq::sqlite3_step(raw)) == SQLITE_ROW) {
     o.order_no = TextColumn(raw, 0);
@@ -120,8 +146,8 @@ std::string_view CopyField(std::string_view f, std::string& scratch) {
   throw soci::postgresql_soci_error(message, sqlstate.c_str());
 }
 
-Status ReadPostgres(soci::session& sql, const std::string& channel, int64_t cf, int64_t ct,
-                    int64_t pf, int64_t pt, const std::function<void(const OrderView&)>& sink) {
+Status ReadPostgres(soci::session& sql, const std::string& channel, const Part& part,
+                    const std::function<void(const OrderView&)>& sink) {
   auto* backend = static_cast<soci::postgresql_session_backend*>(sql.get_backend());
   if (backend == nullptr || backend->conn_ == nullptr) {
     return Error::Unavailable("no PostgreSQL connection");
@@ -132,8 +158,10 @@ Status ReadPostgres(soci::session& sql, const std::string& channel, int64_t cf, 
       PQescapeLiteral(conn, channel.data(), channel.size()), PQfreemem);
   if (!literal) ThrowPg(conn, nullptr);
   const std::string text = "COPY (" +
-                           DayQuery(literal.get(), std::to_string(cf), std::to_string(ct),
-                                    std::to_string(pf), std::to_string(pt)) +
+                           PartQuery(part.paid_outside, literal.get(), std::to_string(part.from),
+                                     std::to_string(part.to), std::to_string(part.cf),
+                                     std::to_string(part.ct), std::to_string(part.pf),
+                                     std::to_string(part.pt)) +
                            ") TO STDOUT";
   PGresult* res = PQexec(conn, text.c_str());
   if (PQresultStatus(res) != PGRES_COPY_OUT) ThrowPg(conn, res);
@@ -181,33 +209,74 @@ Status ReadPostgres(soci::session& sql, const std::string& channel, int64_t cf, 
 
 }  // namespace
 
-Status ForEachOrderOfDay(ChannelPayments& payments, int64_t created_from, int64_t created_to,
-                         int64_t paid_from, int64_t paid_to,
-                         const std::function<void(const OrderView&)>& sink) {
-  SqlStore& store = payments.store();
-  const std::string channel(payments.channel().code());
-  if (store.backend() == SqlStore::Backend::kSqlite ||
-      store.backend() == SqlStore::Backend::kPostgres) {
-    return store.WithSession([&](soci::session& sql) -> Status {
-      return store.backend() == SqlStore::Backend::kSqlite
-                 ? ReadSqlite(sql, channel, created_from, created_to, paid_from, paid_to, sink)
-                 : ReadPostgres(sql, channel, created_from, created_to, paid_from, paid_to, sink);
-    });
+DayOrders::DayOrders(ChannelPayments& payments, int64_t created_from, int64_t created_to,
+                     int64_t paid_from, int64_t paid_to)
+    : payments_(payments),
+      created_from_(created_from),
+      created_to_(created_to),
+      paid_from_(paid_from),
+      paid_to_(paid_to),
+      native_(payments.store().backend() == SqlStore::Backend::kSqlite ||
+              payments.store().backend() == SqlStore::Backend::kPostgres),
+      parts_(native_ ? kSlices + 1 : 1) {}
+
+Status DayOrders::ReadPart(size_t part, const std::function<void(size_t, const OrderView&)>& sink) {
+  auto to_part = [&](const OrderView& o) { sink(part, o); };
+  if (!native_) {
+    // MySQL and ODBC: SOCI's rows, converted.
+    auto orders =
+        payments_.OrdersCreatedOrPaid(created_from_, created_to_, paid_from_, paid_to_);
+    if (!orders.ok()) return std::move(orders).error();
+    OrderView v;
+    for (const PaymentOrder& o : *orders) {
+      v.order_no = o.order_no;
+      v.amount_fen = o.amount_fen;
+      v.state = o.state;
+      v.channel_serial = o.channel_serial;
+      v.paid_at_ms = o.paid_at_ms;
+      v.disposition = o.disposition;
+      to_part(v);
+    }
+    return Status::Ok();
   }
-  // MySQL and ODBC: SOCI's rows, converted.
-  auto orders = payments.OrdersCreatedOrPaid(created_from, created_to, paid_from, paid_to);
-  if (!orders.ok()) return std::move(orders).error();
-  OrderView v;
-  for (const PaymentOrder& o : *orders) {
-    v.order_no = o.order_no;
-    v.amount_fen = o.amount_fen;
-    v.state = o.state;
-    v.channel_serial = o.channel_serial;
-    v.paid_at_ms = o.paid_at_ms;
-    v.disposition = o.disposition;
-    sink(v);
+  const int64_t span = created_to_ - created_from_;
+  Part p{part == kSlices, 0, 0, created_from_, created_to_, paid_from_, paid_to_};
+  if (!p.paid_outside) {
+    p.from = created_from_ + span * static_cast<int64_t>(part) / static_cast<int64_t>(kSlices);
+    p.to = part + 1 == kSlices
+               ? created_to_
+               : created_from_ + span * static_cast<int64_t>(part + 1) / static_cast<int64_t>(kSlices);
   }
-  return Status::Ok();
+  SqlStore& store = payments_.store();
+  const std::string channel(payments_.channel().code());
+  return store.WithSession([&](soci::session& sql) -> Status {
+    return store.backend() == SqlStore::Backend::kSqlite ? ReadSqlite(sql, channel, p, to_part)
+                                                         : ReadPostgres(sql, channel, p, to_part);
+  });
+}
+
+Status DayOrders::ForEach(size_t threads,
+                          const std::function<void(size_t, const OrderView&)>& sink) {
+  threads = std::clamp<size_t>(threads, 1, parts_);
+  std::atomic<size_t> next{0};
+  std::mutex mu;
+  Status failed = Status::Ok();
+  std::atomic<bool> stop{false};
+  auto work = [&] {
+    for (size_t part; !stop.load() && (part = next.fetch_add(1)) < parts_;) {
+      Status s = ReadPart(part, sink);
+      if (!s.ok()) {
+        std::lock_guard lock(mu);
+        if (failed.ok()) failed = s;
+        stop = true;
+      }
+    }
+  };
+  std::vector<std::thread> helpers;
+  for (size_t i = 1; i < threads; ++i) helpers.emplace_back(work);
+  work();
+  for (std::thread& t : helpers) t.join();
+  return failed;
 }
 
 }  // namespace tongban::payment

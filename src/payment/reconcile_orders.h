@@ -22,11 +22,28 @@ struct OrderView {
   std::string_view disposition;
 };
 
-// Calls `sink` once for every order of the payments' channel placed in
-// [created_from, created_to) or paid in [paid_from, paid_to) (state paid),
-// each order once, in one statement (one snapshot of the table).
-Status ForEachOrderOfDay(ChannelPayments& payments, int64_t created_from, int64_t created_to,
-                         int64_t paid_from, int64_t paid_to,
-                         const std::function<void(const OrderView&)>& sink);
+// Calls `sink(part, order)` once for every order of the payments' channel
+// placed in [created_from, created_to) or paid in [paid_from, paid_to) (state
+// paid), each order once. On SQLite and PostgreSQL the orders are read in
+// `parts()` parts (slices of the placement window, then those paid that day
+// but placed outside it), each by one statement on its own pooled session,
+// with up to `threads` parts read at once: `sink` is called from several
+// threads, but for one part always from one thread, in that part's order.
+// Other backends read everything as part 0 on the calling thread.
+class DayOrders {
+ public:
+  DayOrders(ChannelPayments& payments, int64_t created_from, int64_t created_to,
+            int64_t paid_from, int64_t paid_to);
+  size_t parts() const { return parts_; }
+  Status ForEach(size_t threads, const std::function<void(size_t, const OrderView&)>& sink);
+
+ private:
+  Status ReadPart(size_t part, const std::function<void(size_t, const OrderView&)>& sink);
+
+  ChannelPayments& payments_;
+  int64_t created_from_, created_to_, paid_from_, paid_to_;
+  bool native_;
+  size_t parts_;
+};
 
 }  // namespace tongban::payment
