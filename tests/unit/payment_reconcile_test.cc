@@ -232,6 +232,31 @@ TEST_P(ReconcileTest, CrlfAndNoFinalNewline) {
   EXPECT_EQ(run->count(ReconcileOutcome::kMatched), 2);
 }
 
+// Orders placed days before the day (outside the placement window read in
+// slices) but paid on it are read too: one matched, one missing from the
+// statement.
+TEST_P(ReconcileTest, OrdersPlacedDaysBeforeButPaidOnTheDay) {
+  clock_.Set(Clock::time_point(
+      std::chrono::milliseconds(*ParseChinaDateTime("20260105", "100000"))));
+  PaymentOrder early = Order(Notice("A"));
+  PaymentOrder early_omitted = Order(Notice("B"));
+  clock_.Set(Clock::time_point(
+      std::chrono::milliseconds(*ParseChinaDateTime("20260110", "100000"))));
+  for (const PaymentOrder& o : {early, early_omitted}) {
+    std::string body = channel_.Pay(o.order_no, "T-" + o.order_no, clock_.NowMillis());
+    ASSERT_EQ(payments_->HandleNotification({"", body}).body, "success");
+  }
+  ChannelPayment paid = *channel_.Query(early.order_no);
+  auto run = reconciler_->ReconcileFile("20260110", WriteStatement({paid}, ""));
+  ASSERT_TRUE(run.ok()) << run.error().message;
+  EXPECT_EQ(run->count(ReconcileOutcome::kMatched), 1);
+  EXPECT_EQ(run->count(ReconcileOutcome::kMissingChannel), 1);
+  EXPECT_EQ(run->count(ReconcileOutcome::kMissingLocal), 0);
+  auto missing = reconciler_->Items(run->id, ReconcileOutcome::kMissingChannel);
+  ASSERT_EQ(missing->size(), 1u);
+  EXPECT_EQ((*missing)[0].order_no, early_omitted.order_no);
+}
+
 TEST_P(ReconcileTest, APaymentOutsideTheTimeWindowIsAStatusMismatch) {
   ChannelPayment p = PaidOrder("A");
   p.paid_at_ms += 11 * 60 * 1000;
