@@ -2,15 +2,22 @@
 
 #include <spdlog/spdlog.h>
 
-#include <cstdio>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <functional>
+#include <iterator>
 #include <map>
-#include <memory>
-#include <unordered_map>
+#include <utility>
 
 #include "codec/xlsx.h"
 #include "payment/channel_statement.h"
+#include "payment/reconcile_orders.h"
 #include "store/sql_dialect.h"
 
 namespace tongban::payment {
@@ -84,45 +91,129 @@ constexpr const char* kRunsV2PostgresSequence =
     "SELECT setval(pg_get_serial_sequence('payment_reconcile_runs', 'id'), "
     "COALESCE((SELECT MAX(id) FROM payment_reconcile_runs), 0) + 1, false);";
 
-constexpr size_t kChunk = 4 << 20;
 constexpr size_t kInsertBatch = 1000;
 constexpr size_t kBadSample = 20;
 
-struct FileCloser {
-  void operator()(std::FILE* f) const { std::fclose(f); }
+// The statement file mapped read-only: the parsed lines are views into it.
+class MappedFile {
+ public:
+  static Result<MappedFile> Open(const std::string& path) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return Error::NotFound("cannot open the statement file");
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) {
+      ::close(fd);
+      return Error::Unavailable("cannot read the statement file");
+    }
+    MappedFile f;
+    f.size_ = static_cast<size_t>(st.st_size);
+    if (f.size_ > 0) {
+      void* p = ::mmap(nullptr, f.size_, PROT_READ, MAP_PRIVATE, fd, 0);
+      if (p == MAP_FAILED) {
+        ::close(fd);
+        return Error::Unavailable("cannot read the statement file");
+      }
+      ::madvise(p, f.size_, MADV_SEQUENTIAL);
+      f.data_ = static_cast<const char*>(p);
+    }
+    ::close(fd);
+    return f;
+  }
+  MappedFile() = default;
+  MappedFile(MappedFile&& o) noexcept : data_(std::exchange(o.data_, nullptr)), size_(o.size_) {}
+  MappedFile& operator=(MappedFile&&) = delete;
+  ~MappedFile() {
+    if (data_ != nullptr) ::munmap(const_cast<char*>(data_), size_);
+  }
+  std::string_view text() const { return {data_ == nullptr ? "" : data_, size_}; }
+
+ private:
+  const char* data_ = nullptr;
+  size_t size_ = 0;
 };
 
-// Calls `on_line(view)` for every line of the file, reading it in chunks; a
-// line is a view into the chunk buffer, valid during the call.
+// Calls `on_line(view)` for every line of `text` (without its '\n'; a last
+// line without one included).
 template <typename F>
-Status ForEachLine(const std::string& path, F&& on_line) {
-  std::unique_ptr<std::FILE, FileCloser> file(std::fopen(path.c_str(), "rb"));
-  if (!file) return Error::NotFound("cannot open the statement file");
-  std::string buffer(kChunk, '\0');
-  size_t carried = 0;
-  while (true) {
-    if (carried == buffer.size()) buffer.resize(buffer.size() * 2);  // a line longer than a chunk
-    size_t got = std::fread(buffer.data() + carried, 1, buffer.size() - carried, file.get());
-    size_t filled = carried + got;
-    const bool eof = got == 0;
-    size_t start = 0;
-    while (true) {
-      const void* nl = std::memchr(buffer.data() + start, '\n', filled - start);
-      if (nl == nullptr) break;
-      size_t end = static_cast<const char*>(nl) - buffer.data();
-      on_line(std::string_view(buffer.data() + start, end - start));
-      start = end + 1;
-    }
-    if (eof) {
-      if (start < filled) on_line(std::string_view(buffer.data() + start, filled - start));
-      break;
-    }
-    std::memmove(buffer.data(), buffer.data() + start, filled - start);
-    carried = filled - start;
+void ForEachLineOf(std::string_view text, F&& on_line) {
+  size_t start = 0;
+  while (start < text.size()) {
+    const void* nl = std::memchr(text.data() + start, '\n', text.size() - start);
+    size_t end = nl == nullptr ? text.size() : static_cast<const char*>(nl) - text.data();
+    on_line(text.substr(start, end - start));
+    start = end + 1;
   }
-  if (std::ferror(file.get())) return Error::Unavailable("cannot read the statement file");
-  return Status::Ok();
 }
+
+// A good line of the statement and what the day's orders said of it.
+struct Line {
+  StatementLine s;
+  int64_t line_no = 0;
+  uint64_t hash = 0;
+  const Line* first_of_order = nullptr;  // an earlier line of the same order, if any
+  int64_t local_amount_fen = 0;           // the order's, once found
+  bool found = false;                     // an order of the day claimed this line
+};
+
+// Open addressing over the statement's lines by order number: one slot array
+// (a power of two, at most half full) of the hash's top 32 bits and the line's
+// index + 1. The first line of an order is the one found; later ones point to it.
+class LineIndex {
+ public:
+  explicit LineIndex(std::vector<Line>& lines) : lines_(lines) {
+    size_t size = 16;
+    while (size < lines.size() * 2) size <<= 1;
+    mask_ = size - 1;
+    slots_.assign(size, 0);
+    for (Line& l : lines) l.hash = Hash(l.s.order_no);
+    constexpr size_t kAhead = 16;  // the slot a few lines on is fetched while this one is placed
+    for (size_t i = 0; i < lines.size(); ++i) {
+      if (i + kAhead < lines.size()) __builtin_prefetch(&slots_[lines[i + kAhead].hash & mask_]);
+      Line& l = lines[i];
+      const uint64_t tag = l.hash >> 32;
+      for (size_t at = l.hash & mask_;; at = (at + 1) & mask_) {
+        const uint64_t slot = slots_[at];
+        if (slot == 0) {
+          slots_[at] = (tag << 32) | (i + 1);
+          break;
+        }
+        const Line& other = lines[(slot & 0xffffffffu) - 1];
+        if ((slot >> 32) == tag && other.s.order_no == l.s.order_no) {
+          l.first_of_order = &other;
+          break;
+        }
+      }
+    }
+  }
+
+  Line* Find(std::string_view order_no) {
+    const uint64_t h = Hash(order_no);
+    const uint64_t tag = h >> 32;
+    for (size_t at = h & mask_;; at = (at + 1) & mask_) {
+      const uint64_t slot = slots_[at];
+      if (slot == 0) return nullptr;
+      if ((slot >> 32) != tag) continue;
+      Line& l = lines_[(slot & 0xffffffffu) - 1];
+      if (l.s.order_no == order_no) return &l;
+    }
+  }
+
+ private:
+  static uint64_t Hash(std::string_view s) { return std::hash<std::string_view>{}(s); }
+  std::vector<Line>& lines_;
+  std::vector<uint64_t> slots_;
+  size_t mask_ = 0;
+};
+
+// An exception found, kept with where it goes in the stored order.
+struct Exception {
+  int64_t at;  // the line number; orders missing from the statement after every line
+  ReconcileOutcome outcome;
+  std::string order_no, serial;
+  int64_t local, channel;
+  std::string note;
+};
+constexpr int64_t kUnlisted = int64_t{1} << 62;
 
 struct ItemRows {
   std::vector<std::string> outcome, order_no, serial, note;
@@ -215,25 +306,16 @@ Result<ReconcileRun> Reconciler::ReconcileFile(std::string_view date, const std:
   run.date = std::string(date);
   run.started_at_ms = payments_.clock().NowMillis();
 
-  // Tongban's side: every order that could appear on the day's statement.
-  auto locals = payments_.OrdersCreatedOrPaid(start - options_.order_lookback.count(),
-                                              end + window, start, end);
-  if (!locals.ok()) return std::move(locals).error();
-  std::vector<PaymentOrder>& orders = *locals;
-  std::unordered_map<std::string_view, size_t> index;
-  index.reserve(orders.size());
-  for (size_t i = 0; i < orders.size(); ++i) index.emplace(orders[i].order_no, i);
-  std::vector<uint8_t> seen(orders.size(), 0);
-
-  ItemRows items;
+  // The statement first: mapped, every line parsed into views of the mapping.
+  auto file = MappedFile::Open(path);
+  if (!file.ok()) return std::move(file).error();
+  std::vector<Line> lines;
+  lines.reserve(file->text().size() / 56 + 16);  // a sandbox line is ~60 bytes
   std::string bad_sample;
   int64_t line_no = 0;
-  bool first = true;
-  auto count = [&](ReconcileOutcome o) { ++run.counts[static_cast<size_t>(o)]; };
-  Status read = ForEachLine(path, [&](std::string_view line) {
+  ForEachLineOf(file->text(), [&](std::string_view line) {
     ++line_no;
-    if (first) {
-      first = false;
+    if (line_no == 1) {
       std::string_view head = line;
       if (!head.empty() && head.back() == '\r') head.remove_suffix(1);
       if (head == kStatementHeader) return;
@@ -248,46 +330,8 @@ Result<ReconcileRun> Reconciler::ReconcileFile(std::string_view date, const std:
       }
       return;
     }
-    auto it = index.find(s.order_no);
-    if (it == index.end()) {
-      count(ReconcileOutcome::kMissingLocal);
-      items.Add(ReconcileOutcome::kMissingLocal, s.order_no, s.channel_serial, 0, s.amount_fen,
-                "not an order of tongban");
-      return;
-    }
-    const PaymentOrder& o = orders[it->second];
-    if (seen[it->second]) {
-      count(ReconcileOutcome::kStatusMismatch);
-      items.Add(ReconcileOutcome::kStatusMismatch, s.order_no, s.channel_serial, o.amount_fen,
-                s.amount_fen, "listed twice on the statement");
-      return;
-    }
-    seen[it->second] = 1;
-    if (s.amount_fen != o.amount_fen) {
-      count(ReconcileOutcome::kAmountMismatch);
-      items.Add(ReconcileOutcome::kAmountMismatch, s.order_no, s.channel_serial, o.amount_fen,
-                s.amount_fen, "order state " + o.state);
-      return;
-    }
-    std::string why;
-    if (o.state != "paid") {
-      why = "paid at the channel, " + o.state + " in tongban";
-    } else if (s.channel_serial != o.channel_serial) {
-      why = "serial differs: tongban has " + o.channel_serial;
-    } else if (Abs(s.paid_at_ms - o.paid_at_ms) > window) {
-      why = "paid time differs by " + std::to_string(Abs(s.paid_at_ms - o.paid_at_ms) / 1000) + " s";
-    } else if (s.status == ChannelPaymentStatus::kRefunded && o.disposition != "refunded") {
-      why = "refunded at the channel, " + o.disposition + " in tongban";
-    }
-    if (why.empty()) {
-      count(ReconcileOutcome::kMatched);
-    } else {
-      count(ReconcileOutcome::kStatusMismatch);
-      items.Add(ReconcileOutcome::kStatusMismatch, s.order_no, s.channel_serial, o.amount_fen,
-                s.amount_fen, std::move(why));
-    }
+    lines.push_back(Line{s, line_no});
   });
-  TB_RETURN_IF_ERROR(read);
   // A statement none of whose lines can be read is not a statement (a wrong
   // file, an HTML error page, a truncated download): refused, nothing stored,
   // rather than a run reporting every payment of the day missing_channel.
@@ -296,12 +340,89 @@ Result<ReconcileRun> Reconciler::ReconcileFile(std::string_view date, const std:
                                   " 行全部无效），未对账：" + bad_sample.substr(0, 300));
   }
   run.bad_sample = bad_sample;
-  for (size_t i = 0; i < orders.size(); ++i) {
-    const PaymentOrder& o = orders[i];
-    if (seen[i] || o.state != "paid" || o.paid_at_ms < start || o.paid_at_ms >= end) continue;
-    count(ReconcileOutcome::kMissingChannel);
-    items.Add(ReconcileOutcome::kMissingChannel, o.order_no, o.channel_serial, o.amount_fen, 0,
-              "paid in tongban, not on the statement");
+  LineIndex index(lines);
+
+  // Then tongban's side, streamed past the statement's index: every order that
+  // could appear on the day's statement, each once, read in parts on up to
+  // `read_threads` threads. A part's findings are its own (counts, exceptions);
+  // an order claims only its own line, so no two parts write the same line.
+  DayOrders day(payments_, start - options_.order_lookback.count(), end + window, start, end);
+  struct PartFindings {
+    std::array<int64_t, kReconcileOutcomes> counts{};
+    std::vector<Exception> exceptions;
+  };
+  std::vector<PartFindings> parts(day.parts());
+  Status read = day.ForEach(options_.read_threads, [&](size_t part, const OrderView& o) {
+    PartFindings& f = parts[part];
+    auto count = [&](ReconcileOutcome outcome) { ++f.counts[static_cast<size_t>(outcome)]; };
+    Line* l = index.Find(o.order_no);
+    if (l == nullptr) {
+      if (o.state != "paid" || o.paid_at_ms < start || o.paid_at_ms >= end) return;
+      count(ReconcileOutcome::kMissingChannel);
+      const int64_t at = kUnlisted + (static_cast<int64_t>(part) << 40) +
+                         static_cast<int64_t>(f.exceptions.size());
+      f.exceptions.push_back({at, ReconcileOutcome::kMissingChannel, std::string(o.order_no),
+                              std::string(o.channel_serial), o.amount_fen, 0,
+                              "paid in tongban, not on the statement"});
+      return;
+    }
+    l->found = true;
+    l->local_amount_fen = o.amount_fen;
+    const StatementLine& s = l->s;
+    auto add = [&](ReconcileOutcome outcome, std::string note) {
+      count(outcome);
+      f.exceptions.push_back({l->line_no, outcome, std::string(s.order_no),
+                              std::string(s.channel_serial), o.amount_fen, s.amount_fen,
+                              std::move(note)});
+    };
+    if (s.amount_fen != o.amount_fen) {
+      add(ReconcileOutcome::kAmountMismatch, "order state " + std::string(o.state));
+    } else if (o.state != "paid") {
+      add(ReconcileOutcome::kStatusMismatch,
+          "paid at the channel, " + std::string(o.state) + " in tongban");
+    } else if (s.channel_serial != o.channel_serial) {
+      add(ReconcileOutcome::kStatusMismatch,
+          "serial differs: tongban has " + std::string(o.channel_serial));
+    } else if (Abs(s.paid_at_ms - o.paid_at_ms) > window) {
+      add(ReconcileOutcome::kStatusMismatch,
+          "paid time differs by " + std::to_string(Abs(s.paid_at_ms - o.paid_at_ms) / 1000) +
+              " s");
+    } else if (s.status == ChannelPaymentStatus::kRefunded && o.disposition != "refunded") {
+      add(ReconcileOutcome::kStatusMismatch,
+          "refunded at the channel, " + std::string(o.disposition) + " in tongban");
+    } else {
+      count(ReconcileOutcome::kMatched);
+    }
+  });
+  TB_RETURN_IF_ERROR(read);
+  std::vector<Exception> exceptions;
+  for (PartFindings& f : parts) {
+    for (size_t i = 0; i < kReconcileOutcomes; ++i) run.counts[i] += f.counts[i];
+    std::move(f.exceptions.begin(), f.exceptions.end(), std::back_inserter(exceptions));
+  }
+  auto count = [&](ReconcileOutcome o) { ++run.counts[static_cast<size_t>(o)]; };
+  // The statement's lines no order claimed, and its repeats.
+  for (const Line& l : lines) {
+    const Line* first = l.first_of_order != nullptr ? l.first_of_order : &l;
+    if (first->found && first != &l) {
+      count(ReconcileOutcome::kStatusMismatch);
+      exceptions.push_back({l.line_no, ReconcileOutcome::kStatusMismatch,
+                            std::string(l.s.order_no), std::string(l.s.channel_serial),
+                            first->local_amount_fen, l.s.amount_fen,
+                            "listed twice on the statement"});
+    } else if (!first->found) {
+      count(ReconcileOutcome::kMissingLocal);
+      exceptions.push_back({l.line_no, ReconcileOutcome::kMissingLocal,
+                            std::string(l.s.order_no), std::string(l.s.channel_serial), 0,
+                            l.s.amount_fen, "not an order of tongban"});
+    }
+  }
+  // Stored in statement order, the orders missing from it after.
+  std::stable_sort(exceptions.begin(), exceptions.end(),
+                   [](const Exception& a, const Exception& b) { return a.at < b.at; });
+  ItemRows items;
+  for (Exception& e : exceptions) {
+    items.Add(e.outcome, e.order_no, e.serial, e.local, e.channel, std::move(e.note));
   }
   run.finished_at_ms = payments_.clock().NowMillis();
 

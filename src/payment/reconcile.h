@@ -64,6 +64,9 @@ struct ReconcilerOptions {
   std::chrono::milliseconds time_window{std::chrono::minutes(10)};
   // Orders placed this long before the day are still looked up.
   std::chrono::milliseconds order_lookback{std::chrono::hours(72)};
+  // The day's orders are read in parts (SQLite, PostgreSQL) on this many
+  // threads at once, each with its own pooled session while it reads a part.
+  size_t read_threads = 2;
 };
 
 class Reconciler {

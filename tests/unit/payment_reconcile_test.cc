@@ -157,6 +157,106 @@ TEST_P(ReconcileTest, AStatementWithEveryOutcome) {
   EXPECT_EQ((*ghost_items)[0].order_no, "GHOST1");
 }
 
+// A line repeated on the statement: the first is matched, each repeat is a
+// status_mismatch carrying the order's amount; an unknown order listed twice is
+// missing_local twice. Items come back in statement order, missing_channel last.
+// Reconciling the same file again gives the same run and the same items.
+TEST_P(ReconcileTest, RepeatedLinesAndARerunOfTheDay) {
+  ChannelPayment a = PaidOrder("A");
+  ChannelPayment b = PaidOrder("B");
+  ChannelPayment omitted = PaidOrder("C");
+  (void)omitted;
+  ChannelPayment ghost{"GHOST1", "TX-GHOST", 500, clock_.NowMillis(), ChannelPaymentStatus::kPaid};
+  ChannelPayment b_again = b;
+  b_again.amount_fen += 7;  // a repeat with another amount is still a repeat
+  const std::string path = WriteStatement({b, ghost, a, b_again, ghost, b}, "");
+  auto first = reconciler_->ReconcileFile("20260110", path);
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  EXPECT_EQ(first->lines, 6);
+  EXPECT_EQ(first->count(ReconcileOutcome::kMatched), 2);
+  EXPECT_EQ(first->count(ReconcileOutcome::kStatusMismatch), 2);
+  EXPECT_EQ(first->count(ReconcileOutcome::kMissingLocal), 2);
+  EXPECT_EQ(first->count(ReconcileOutcome::kMissingChannel), 1);
+  auto items = reconciler_->Items(first->id);
+  ASSERT_TRUE(items.ok());
+  ASSERT_EQ(items->size(), 5u);
+  const std::vector<std::pair<ReconcileOutcome, std::string>> want = {
+      {ReconcileOutcome::kMissingLocal, "GHOST1"},
+      {ReconcileOutcome::kStatusMismatch, b.order_no},
+      {ReconcileOutcome::kMissingLocal, "GHOST1"},
+      {ReconcileOutcome::kStatusMismatch, b.order_no},
+      {ReconcileOutcome::kMissingChannel, omitted.order_no}};
+  for (size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ((*items)[i].outcome, want[i].first) << i;
+    EXPECT_EQ((*items)[i].order_no, want[i].second) << i;
+  }
+  EXPECT_EQ((*items)[1].note, "listed twice on the statement");
+  EXPECT_EQ((*items)[1].local_amount_fen, b.amount_fen);
+  EXPECT_EQ((*items)[1].channel_amount_fen, b.amount_fen + 7);
+
+  auto second = reconciler_->ReconcileFile("20260110", path);
+  ASSERT_TRUE(second.ok()) << second.error().message;
+  EXPECT_NE(second->id, first->id);
+  EXPECT_EQ(second->counts, first->counts);
+  EXPECT_EQ(second->lines, first->lines);
+  auto again = reconciler_->Items(second->id);
+  ASSERT_TRUE(again.ok());
+  ASSERT_EQ(again->size(), items->size());
+  for (size_t i = 0; i < items->size(); ++i) {
+    EXPECT_EQ((*again)[i].outcome, (*items)[i].outcome) << i;
+    EXPECT_EQ((*again)[i].order_no, (*items)[i].order_no) << i;
+    EXPECT_EQ((*again)[i].local_amount_fen, (*items)[i].local_amount_fen) << i;
+    EXPECT_EQ((*again)[i].channel_amount_fen, (*items)[i].channel_amount_fen) << i;
+    EXPECT_EQ((*again)[i].note, (*items)[i].note) << i;
+  }
+  // The first run's items are left as they were.
+  EXPECT_EQ(reconciler_->Items(first->id)->size(), 5u);
+}
+
+// A statement without a final newline, with CRLF line ends, reads the same.
+TEST_P(ReconcileTest, CrlfAndNoFinalNewline) {
+  ChannelPayment a = PaidOrder("A");
+  ChannelPayment b = PaidOrder("B");
+  std::string text = std::string(kStatementHeader) + "\r\n";
+  std::string la, lb;
+  AppendStatementLine(a, la);
+  AppendStatementLine(b, lb);
+  la.back() = '\r';
+  text += la + "\n" + lb.substr(0, lb.size() - 1);
+  const std::string path = dir_.File("crlf.csv");
+  std::ofstream(path) << text;
+  auto run = reconciler_->ReconcileFile("20260110", path);
+  ASSERT_TRUE(run.ok()) << run.error().message;
+  EXPECT_EQ(run->lines, 2);
+  EXPECT_EQ(run->bad_lines, 0);
+  EXPECT_EQ(run->count(ReconcileOutcome::kMatched), 2);
+}
+
+// Orders placed days before the day (outside the placement window read in
+// slices) but paid on it are read too: one matched, one missing from the
+// statement.
+TEST_P(ReconcileTest, OrdersPlacedDaysBeforeButPaidOnTheDay) {
+  clock_.Set(Clock::time_point(
+      std::chrono::milliseconds(*ParseChinaDateTime("20260105", "100000"))));
+  PaymentOrder early = Order(Notice("A"));
+  PaymentOrder early_omitted = Order(Notice("B"));
+  clock_.Set(Clock::time_point(
+      std::chrono::milliseconds(*ParseChinaDateTime("20260110", "100000"))));
+  for (const PaymentOrder& o : {early, early_omitted}) {
+    std::string body = channel_.Pay(o.order_no, "T-" + o.order_no, clock_.NowMillis());
+    ASSERT_EQ(payments_->HandleNotification({"", body}).body, "success");
+  }
+  ChannelPayment paid = *channel_.Query(early.order_no);
+  auto run = reconciler_->ReconcileFile("20260110", WriteStatement({paid}, ""));
+  ASSERT_TRUE(run.ok()) << run.error().message;
+  EXPECT_EQ(run->count(ReconcileOutcome::kMatched), 1);
+  EXPECT_EQ(run->count(ReconcileOutcome::kMissingChannel), 1);
+  EXPECT_EQ(run->count(ReconcileOutcome::kMissingLocal), 0);
+  auto missing = reconciler_->Items(run->id, ReconcileOutcome::kMissingChannel);
+  ASSERT_EQ(missing->size(), 1u);
+  EXPECT_EQ((*missing)[0].order_no, early_omitted.order_no);
+}
+
 TEST_P(ReconcileTest, APaymentOutsideTheTimeWindowIsAStatusMismatch) {
   ChannelPayment p = PaidOrder("A");
   p.paid_at_ms += 11 * 60 * 1000;
