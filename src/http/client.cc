@@ -352,4 +352,145 @@ Result<ClientResponse> Client::Send(std::string_view method, std::string_view ur
   return out;
 }
 
+struct KeepAliveClient::Conn {
+  asio::io_context ioc{1};
+  tcp::socket socket{ioc};
+  std::string origin;  // host:port of the open connection
+  void Close() {
+    error_code ignored;
+    socket.close(ignored);
+    origin.clear();
+  }
+};
+
+KeepAliveClient::KeepAliveClient(ClientOptions options)
+    : options_(options), fallback_(std::move(options)), conn_(std::make_unique<Conn>()) {}
+
+KeepAliveClient::~KeepAliveClient() = default;
+
+Result<ClientResponse> KeepAliveClient::PostForm(
+    std::string_view url, const std::vector<std::pair<std::string, std::string>>& params,
+    std::chrono::milliseconds timeout) {
+  return Send("POST", url, {{"Content-Type", "application/x-www-form-urlencoded;charset=UTF-8"}},
+              EncodeForm(params), timeout);
+}
+
+Result<ClientResponse> KeepAliveClient::Send(
+    std::string_view method, std::string_view url,
+    const std::vector<std::pair<std::string, std::string>>& headers, std::string_view body,
+    std::chrono::milliseconds timeout) {
+  if (!IsToken(method)) return Error::InvalidArgument("bad HTTP method");
+  auto parsed = ParseTarget(url);
+  if (!parsed.ok()) return std::move(parsed).error();
+  const Target& target = *parsed;
+  if (target.tls) return fallback_.Send(method, url, headers, body, timeout);
+  for (const auto& [name, value] : headers) {
+    if (!IsToken(name) || value.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) {
+      return Error::InvalidArgument("bad request header");
+    }
+  }
+  const std::string origin = target.host + ":" + target.port;
+  Conn& c = *conn_;
+  if (c.socket.is_open() && c.origin != origin) c.Close();
+  const std::string what = std::string(method) + " " + target.display;
+  const auto give_up_at = std::chrono::steady_clock::now() + timeout;
+
+  for (int attempt = 0;; ++attempt) {
+    const bool reused = c.socket.is_open();
+    Exchange x;
+    bhttp::request<bhttp::string_body>& request = x.request;
+    request.method_string(std::string(method));
+    request.target(target.path);
+    request.version(11);
+    request.set(bhttp::field::host, target.authority);
+    request.set(bhttp::field::user_agent, options_.user_agent);
+    for (const auto& [name, value] : headers) request.set(name, value);
+    request.body().assign(body);
+    if (!body.empty() || method == "POST" || method == "PUT") request.prepare_payload();
+    x.parser.body_limit(options_.max_response_bytes);
+    x.parser.header_limit(64 * 1024);
+
+    c.ioc.restart();
+    tcp::resolver resolver(c.ioc);
+    asio::steady_timer deadline(c.ioc);
+    bool done = false, timed_out = false;
+    const char* failed_at = nullptr;
+    error_code failure;
+    auto fail = [&](const char* stage, const error_code& ec) {
+      failed_at = stage;
+      failure = ec;
+      deadline.cancel();
+      c.Close();
+    };
+    deadline.expires_at(give_up_at);
+    deadline.async_wait([&](const error_code& ec) {
+      if (ec) return;
+      if (!done) timed_out = true;
+      resolver.cancel();
+      c.Close();
+    });
+    Finish finish = [&](const char* stage, const error_code& ec) {
+      if (stage) return fail(stage, ec);
+      done = true;
+      deadline.cancel();
+    };
+    auto on_connect = [&](const error_code& ec) {
+      if (ec) return fail("connect", ec);
+      ++opened_;
+      c.origin = origin;
+      error_code ignored;
+      c.socket.set_option(tcp::no_delay(true), ignored);
+      Transfer(c.socket, x, finish);
+    };
+    if (reused) {
+      Transfer(c.socket, x, finish);
+    } else {
+      error_code not_numeric;
+      auto address = asio::ip::make_address(target.host, not_numeric);
+      if (!not_numeric) {
+        c.socket.async_connect(
+            tcp::endpoint(address, static_cast<uint16_t>(std::stoi(target.port))), on_connect);
+      } else {
+        resolver.async_resolve(
+            target.host, target.port,
+            [&](const error_code& ec, const tcp::resolver::results_type& results) {
+              if (ec) return fail("resolve", ec);
+              asio::async_connect(c.socket, results,
+                                  [&](const error_code& e, const tcp::endpoint&) { on_connect(e); });
+            });
+      }
+    }
+    c.ioc.run();
+
+    if (done && !failed_at) {
+      auto& message = x.parser.get();
+      // Another response's bytes after this one, or the server's wish: closed.
+      if (!message.keep_alive() || x.buffer.size() != 0) c.Close();
+      ClientResponse out;
+      out.status = static_cast<int>(message.result_int());
+      out.body = std::move(message.body());
+      for (const auto& field : message) {
+        out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+      }
+      return out;
+    }
+    c.Close();
+    // The server closed the idle connection before it read this request:
+    // nothing came back, so send it again on a fresh connection, once.
+    const bool stale = reused && attempt == 0 && !timed_out && !x.parser.got_some() &&
+                       (failure == bhttp::error::end_of_stream || failure == asio::error::eof ||
+                        failure == asio::error::connection_reset ||
+                        failure == asio::error::broken_pipe);
+    if (stale) continue;
+    if (timed_out) {
+      return Error::Unavailable(what + ": timed out after " + std::to_string(timeout.count()) +
+                                " ms");
+    }
+    if (failure == bhttp::error::body_limit) return Error::TooLarge(what + ": response too large");
+    std::string m = what;
+    m.append(": ").append(failed_at ? failed_at : "unknown").append(": ").append(failure.message());
+    return Error::Unavailable(std::move(m));
+  }
+}
+
 }  // namespace tongban::http

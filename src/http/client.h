@@ -6,6 +6,8 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -63,6 +65,42 @@ class Client {
 
  private:
   ClientOptions options_;
+};
+
+// One connection kept open between calls, for a sender that posts many
+// requests one after another to the same server (the payment unit notifier's
+// GetPay_Info burst): no connect, no new I/O context per call. http:// only;
+// an https:// URL (or a call to another origin than the open connection's)
+// is sent as Client::Send does, on a connection of its own. The connection
+// is closed after a failure, a response that asks for it ("Connection:
+// close", HTTP/1.0) or stray bytes after a response. A call on a reused
+// connection that the server had closed meanwhile (nothing received back) is
+// sent once more on a fresh connection — so a request may reach the server
+// twice: use it only where the receiver deduplicates (PAYNO).
+// Not thread-safe: one caller at a time.
+class KeepAliveClient {
+ public:
+  explicit KeepAliveClient(ClientOptions options = {});
+  ~KeepAliveClient();
+  KeepAliveClient(const KeepAliveClient&) = delete;
+  KeepAliveClient& operator=(const KeepAliveClient&) = delete;
+
+  // As Client::PostForm / Client::Send.
+  Result<ClientResponse> PostForm(std::string_view url,
+                                  const std::vector<std::pair<std::string, std::string>>& params,
+                                  std::chrono::milliseconds timeout);
+  Result<ClientResponse> Send(std::string_view method, std::string_view url,
+                              const std::vector<std::pair<std::string, std::string>>& headers,
+                              std::string_view body, std::chrono::milliseconds timeout);
+  // Connections opened so far (tests, bench: reuse shows as fewer than calls).
+  int64_t connections_opened() const { return opened_; }
+
+ private:
+  struct Conn;
+  ClientOptions options_;
+  Client fallback_;
+  std::unique_ptr<Conn> conn_;
+  int64_t opened_ = 0;
 };
 
 }  // namespace tongban::http

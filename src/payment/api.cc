@@ -276,6 +276,7 @@ struct PaymentApi::Impl {
       result = route.handler(services, call);
     } catch (const std::exception& e) {
       spdlog::error("payment api {} {}: {}", route.method, route.pattern, e.what());
+      webapi::ResetAfterThrow(response);  // a suspended response is answered now
       WriteError(response, Error::Internal(e.what()));
       return;
     }

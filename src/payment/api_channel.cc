@@ -135,12 +135,19 @@ Result<json> Notify(const Services& s, Call& call) {
   TB_RETURN_IF_ERROR(RequireChannel(s));
   RawNotification raw{std::string(call.request.Header("Content-Type").value_or("")),
                       std::string(call.request.body())};
-  NotificationAck ack = s.payments->HandleNotification(raw);
-  if (ack.http_status == 200 && s.on_payment) s.on_payment();
-  call.response.set_status(ack.http_status);
-  call.response.set_content_type(ack.content_type);
-  call.response.set_body(std::move(ack.body));
+  // Answered once the payment's transaction committed (the write lane's group
+  // commit): the response is suspended and the pool thread freed meanwhile.
   call.wrote_response = true;
+  http::Resumer resume = call.response.Suspend();
+  std::function<void()> on_payment = s.on_payment;
+  s.payments->HandleNotificationAsync(raw, [resume, on_payment](NotificationAck ack) {
+    if (ack.http_status == 200 && on_payment) on_payment();
+    resume([ack = std::move(ack)](http::Response& response) mutable {
+      response.set_status(ack.http_status);
+      response.set_content_type(ack.content_type);
+      response.set_body(std::move(ack.body));
+    });
+  });
   return json();
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <unordered_map>
 
@@ -339,6 +340,73 @@ std::vector<Payment> QueryPayments(soci::session& sql, const std::string& where,
   }
   return out;
 }
+
+// The two reads of a channel payment (RecordPaymentIn), kept per pooled
+// session like the writes: has this payment been recorded, and the notice
+// (FOR UPDATE where the database has it).
+struct KeptPaymentSeen : SqlStore::Kept {
+  std::string pay_no, channel, trade_no;
+  Payment p;
+  long long amount = 0, paid = 0, recorded = 0;
+  std::string disposition;
+  soci::statement st;
+  explicit KeptPaymentSeen(soci::session& sql) : st(sql) {
+    st.alloc();
+    st.prepare(std::string("SELECT ") + kPaymentColumns +
+               " WHERE pay_no = :p0 OR (channel = :p1 AND trade_no = :p2)");
+    st.exchange(soci::into(p.pay_no));
+    st.exchange(soci::into(p.notice_no));
+    st.exchange(soci::into(p.trade_no));
+    st.exchange(soci::into(p.channel));
+    st.exchange(soci::into(p.way_code));
+    st.exchange(soci::into(p.way_name));
+    st.exchange(soci::into(amount));
+    st.exchange(soci::into(paid));
+    st.exchange(soci::into(disposition));
+    st.exchange(soci::into(p.note));
+    st.exchange(soci::into(recorded));
+    st.exchange(soci::use(pay_no, "p0"));
+    st.exchange(soci::use(channel, "p1"));
+    st.exchange(soci::use(trade_no, "p2"));
+    st.define_and_bind();
+  }
+  // The first row, read to the end (the statement is reset: no read left open).
+  std::optional<Payment> Run() {
+    std::optional<Payment> first;
+    st.execute(false);
+    while (st.fetch()) {
+      if (first) continue;
+      first = p;
+      first->amount_fen = amount;
+      first->paid_at_ms = paid;
+      first->recorded_at_ms = recorded;
+      first->disposition =
+          ParsePaymentDisposition(disposition).value_or(PaymentDisposition::kRefundDue);
+    }
+    return first;
+  }
+};
+
+struct KeptNoticeForUpdate : SqlStore::Kept {
+  std::string notice_no;
+  NoticeRow row;
+  soci::statement st;
+  KeptNoticeForUpdate(soci::session& sql, std::string_view lock) : st(sql) {
+    st.alloc();
+    st.prepare(std::string("SELECT ") + kNoticeColumns + " WHERE notice_no = :p0" +
+               std::string(lock));
+    row.Bind(st);
+    st.exchange(soci::use(notice_no, "p0"));
+    st.define_and_bind();
+  }
+  Result<PaymentNotice> Run() {
+    std::optional<PaymentNotice> found;
+    st.execute(false);
+    while (st.fetch()) found = row.Take();
+    if (!found) return Error::NotFound("没有这张缴款单：" + notice_no);
+    return std::move(*found);
+  }
+};
 
 // Why a payment cannot be credited to `n`, or "" when it can.
 std::string WhyNotCredited(const PaymentNotice& n, const Payment& p) {
@@ -763,6 +831,13 @@ Result<int64_t> NoticeStore::ExpireDue() {
 }
 
 Result<PaymentOutcome> NoticeStore::RecordPayment(Payment p, const AlsoInTransaction& also) {
+  return store_.WithTransaction([&](soci::session& sql) -> Result<PaymentOutcome> {
+    return RecordPaymentIn(sql, std::move(p), also);
+  });
+}
+
+Result<PaymentOutcome> NoticeStore::RecordPaymentIn(soci::session& sql, Payment p,
+                                                    const AlsoInTransaction& also) {
   if (p.channel.empty() || p.trade_no.empty() || !TextOk(p.channel, 64) ||
       !TextOk(p.trade_no, 128)) {
     return Error::InvalidArgument("缴费记录应有渠道和交易流水号");
@@ -771,16 +846,27 @@ Result<PaymentOutcome> NoticeStore::RecordPayment(Payment p, const AlsoInTransac
   if (p.pay_no.empty()) p.pay_no = p.channel + "-" + p.trade_no;
   if (!TextOk(p.pay_no, 200)) return Error::InvalidArgument("缴费流水号过长");
   const SqlDialect dialect = store_.dialect();
-  return store_.WithTransaction([&](soci::session& sql) -> Result<PaymentOutcome> {
+  {
     // Serialises payments of one notice on every database, also when the notice
     // row does not exist (nothing to lock FOR UPDATE).
     sql_dialect::LockUntilCommit(sql, dialect, 0x706e, p.notice_no);
-    auto seen = QueryPayments(sql, " WHERE pay_no = :p0 OR (channel = :p1 AND trade_no = :p2)",
-                              {p.pay_no, p.channel, p.trade_no});
-    auto notice = LoadNotice(sql, p.notice_no, sql_dialect::ForUpdate(dialect));
+    auto& seen_query = store_.KeptFor<KeptPaymentSeen>(sql, "payment.payment_seen",
+                                                       [](soci::session& s) {
+                                                         return std::make_unique<KeptPaymentSeen>(s);
+                                                       });
+    seen_query.pay_no = p.pay_no;
+    seen_query.channel = p.channel;
+    seen_query.trade_no = p.trade_no;
+    std::optional<Payment> seen = seen_query.Run();
+    auto& notice_query = store_.KeptFor<KeptNoticeForUpdate>(
+        sql, "payment.notice_for_update", [dialect](soci::session& s) {
+          return std::make_unique<KeptNoticeForUpdate>(s, sql_dialect::ForUpdate(dialect));
+        });
+    notice_query.notice_no = p.notice_no;
+    auto notice = notice_query.Run();
     if (!notice.ok()) return notice.error();
-    if (!seen.empty()) {
-      PaymentOutcome repeat{seen.front(), std::move(*notice), true};
+    if (seen) {
+      PaymentOutcome repeat{std::move(*seen), std::move(*notice), true};
       if (also) TB_RETURN_IF_ERROR(also(sql, repeat));
       return repeat;
     }
@@ -819,7 +905,7 @@ Result<PaymentOutcome> NoticeStore::RecordPayment(Payment p, const AlsoInTransac
     PaymentOutcome outcome{p, std::move(*notice), false};
     if (also) TB_RETURN_IF_ERROR(also(sql, outcome));
     return outcome;
-  });
+  }
 }
 
 Result<PaymentNotice> NoticeStore::RecordRefund(std::string_view pay_no, int64_t amount_fen,

@@ -121,6 +121,11 @@ class NoticeStore {
   // rolls everything back and is returned.
   using AlsoInTransaction = std::function<Status(soci::session&, const PaymentOutcome&)>;
   Result<PaymentOutcome> RecordPayment(Payment payment, const AlsoInTransaction& also = {});
+  // The same inside the caller's transaction `tx` (a write lane's piece, or a
+  // transaction that also logs a refusal): the caller commits. NotFound and
+  // InvalidArgument come before anything is written.
+  Result<PaymentOutcome> RecordPaymentIn(soci::session& tx, Payment payment,
+                                         const AlsoInTransaction& also = {});
 
   // Refunds `amount_fen` of payment `pay_no`: of a credited payment, partly or
   // wholly (→ 部分退款 / 已退款, never more than was paid in total); of a

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <future>
 
 #include "store/outbox.h"
 #include "store/sql_dialect.h"
@@ -170,7 +171,11 @@ ChannelPayments::ChannelPayments(SqlStore& store, Channel& channel, NoticeStore&
       notices_(notices),
       clock_(clock),
       random_(random),
-      options_(std::move(options)) {}
+      options_(std::move(options)) {
+  if (options_.group_commit) lane_ = std::make_unique<WriteLane>(store_, "tb-paynotify");
+}
+
+ChannelPayments::~ChannelPayments() = default;
 
 Result<ChannelPayments::Started> ChannelPayments::StartOrder(const PaymentNotice& notice,
                                                              int64_t amount_fen,
@@ -236,42 +241,51 @@ Status ChannelPayments::LogAlone(std::string_view source, const ChannelPayment& 
 
 Result<ApplyResult> ChannelPayments::Apply(const ChannelPayment& reported,
                                            std::string_view source) {
+  if (reported.status != ChannelPaymentStatus::kPaid) {
+    return ApplyResult{ApplyOutcome::kUnpaid, std::string(ChannelPaymentStatusName(reported.status)),
+                       ""};
+  }
+  return store_.WithTransaction(
+      [&](soci::session& sql) { return ApplyIn(sql, reported, source); });
+}
+
+Result<ApplyResult> ChannelPayments::ApplyIn(soci::session& sql, const ChannelPayment& reported,
+                                             std::string_view source) {
+  // A refusal is logged in the same transaction: it commits with the
+  // notification's other writes (an order marked disputed) or not at all.
   auto refuse = [&](std::string reason) -> Result<ApplyResult> {
-    TB_RETURN_IF_ERROR(LogAlone(source, reported, ApplyOutcome::kRefused, reason));
+    spdlog::warn("payment: refused a {} of order {} (serial {}, {} fen): {}", source,
+                 reported.order_no, reported.channel_serial, reported.amount_fen, reason);
+    TB_RETURN_IF_ERROR(Log(sql, source, reported, ApplyOutcome::kRefused, reason));
     return ApplyResult{ApplyOutcome::kRefused, std::move(reason), ""};
   };
   if (reported.status != ChannelPaymentStatus::kPaid) {
     return ApplyResult{ApplyOutcome::kUnpaid, std::string(ChannelPaymentStatusName(reported.status)),
                        ""};
   }
-  auto loaded = store_.WithSession([&](soci::session& sql) -> Result<std::optional<PaymentOrder>> {
+  std::optional<PaymentOrder> found;
+  {
     auto& k = store_.KeptFor<KeptOrderByNo>(sql, "payment.order_by_no", [](soci::session& s) {
       return std::make_unique<KeptOrderByNo>(s);
     });
     k.order_no = reported.order_no;
     k.st.execute();
-    std::optional<PaymentOrder> found;
-    while (k.st.fetch()) found = k.row.ToOrder();  // to its end: no snapshot left open
-    return found;
-  });
-  if (!loaded.ok()) return std::move(loaded).error();
-  if (!loaded->has_value()) return refuse("unknown order");
-  PaymentOrder order = std::move(**loaded);
+    while (k.st.fetch()) found = k.row.ToOrder();  // to its end: the statement is reset
+  }
+  if (!found) return refuse("unknown order");
+  PaymentOrder order = std::move(*found);
   if (order.state == "paid") {
     if (order.channel_serial == reported.channel_serial && order.amount_fen == reported.amount_fen) {
-      TB_RETURN_IF_ERROR(LogAlone(source, reported, ApplyOutcome::kDuplicate, ""));
+      TB_RETURN_IF_ERROR(Log(sql, source, reported, ApplyOutcome::kDuplicate, ""));
       return ApplyResult{ApplyOutcome::kDuplicate, "", order.pay_no};
     }
     return refuse("order already paid with serial " + order.channel_serial);
   }
   if (reported.amount_fen != order.amount_fen) {
     // Never credited: the order is left to reconciliation and no longer queried.
-    TB_RETURN_IF_ERROR(store_.WithTransaction([&](soci::session& sql) -> Status {
-      sql << "UPDATE payment_orders SET state = 'disputed' WHERE order_no = :o AND state = "
-             "'pending'",
-          soci::use(order.order_no);
-      return Status::Ok();
-    }));
+    sql << "UPDATE payment_orders SET state = 'disputed' WHERE order_no = :o AND state = "
+           "'pending'",
+        soci::use(order.order_no);
     return refuse("amount " + std::to_string(reported.amount_fen) + " fen differs from the order's " +
                   std::to_string(order.amount_fen));
   }
@@ -283,20 +297,20 @@ Result<ApplyResult> ChannelPayments::Apply(const ChannelPayment& reported,
   payment.way_name = std::string(channel_.display_name());
   payment.amount_fen = reported.amount_fen;
   payment.paid_at_ms = reported.paid_at_ms;
-  // One transaction records the payment (with the unit's notification, by the
-  // store's hook), marks the order paid and logs the notification: a crash
+  // The same transaction records the payment (with the unit's notification, by
+  // the store's hook), marks the order paid and logs the notification: a crash
   // leaves all of it or none (the channel's re-send or the sweep's query then
-  // applies it afresh), and the notification costs one commit, not two.
+  // applies it afresh).
   ApplyResult result;
-  auto recorded = notices_.RecordPayment(
-      payment, [&](soci::session& sql, const PaymentOutcome& outcome) -> Status {
+  auto recorded = notices_.RecordPaymentIn(
+      sql, payment, [&](soci::session& tx, const PaymentOutcome& outcome) -> Status {
         const Payment& stored = outcome.payment;
         // The same PAYNO with another serial: refused below, the order untouched.
         if (outcome.repeated && stored.trade_no != reported.channel_serial) return Status::Ok();
         const bool credited = stored.disposition == PaymentDisposition::kCredited;
         result = ApplyResult{credited ? ApplyOutcome::kCredited : ApplyOutcome::kRefundDue,
                              stored.note, stored.pay_no};
-        auto& k = store_.KeptFor<KeptOrderPaid>(sql, "payment.order_paid", [](soci::session& s) {
+        auto& k = store_.KeptFor<KeptOrderPaid>(tx, "payment.order_paid", [](soci::session& s) {
           return std::make_unique<KeptOrderPaid>(s);
         });
         k.serial = reported.channel_serial;
@@ -305,9 +319,10 @@ Result<ApplyResult> ChannelPayments::Apply(const ChannelPayment& reported,
         k.disposition.assign(PaymentDispositionName(stored.disposition));
         k.order_no = order.order_no;
         k.st.execute(true);
-        return Log(sql, source, reported, result.outcome, result.reason);
+        return Log(tx, source, reported, result.outcome, result.reason);
       });
   if (!recorded.ok()) {
+    // NotFound comes before the store wrote anything.
     if (recorded.error().code == errc::kNotFound) return refuse("unknown notice");
     return std::move(recorded).error();
   }
@@ -323,7 +338,26 @@ Result<ApplyResult> ChannelPayments::Apply(const ChannelPayment& reported,
   return result;
 }
 
+NotificationAck ChannelPayments::AckOf(const ChannelPayment& reported,
+                                       const Result<ApplyResult>& applied) {
+  if (!applied.ok()) {
+    spdlog::error("payment: cannot apply the notification of order {}: {}", reported.order_no,
+                  applied.error().message);
+    return channel_.Acknowledge(false);
+  }
+  return channel_.Acknowledge(applied->outcome != ApplyOutcome::kRefused);
+}
+
 NotificationAck ChannelPayments::HandleNotification(const RawNotification& raw) {
+  // Waits for the lane's answer (never called on the lane's own thread).
+  std::promise<NotificationAck> answer;
+  std::future<NotificationAck> answered = answer.get_future();
+  HandleNotificationAsync(raw, [&answer](NotificationAck ack) { answer.set_value(std::move(ack)); });
+  return answered.get();
+}
+
+void ChannelPayments::HandleNotificationAsync(const RawNotification& raw,
+                                              std::function<void(NotificationAck)> done) {
   auto verified = channel_.VerifyNotification(raw);
   if (!verified.ok()) {
     spdlog::warn("payment: refused a notification from channel {}: {}", channel_.code(),
@@ -331,15 +365,32 @@ NotificationAck ChannelPayments::HandleNotification(const RawNotification& raw) 
     ChannelPayment unreadable;
     unreadable.order_no = "?";
     (void)LogAlone("notify", unreadable, ApplyOutcome::kRefused, verified.error().message);
-    return channel_.Acknowledge(false);
+    return done(channel_.Acknowledge(false));
   }
-  auto applied = Apply(*verified, "notify");
-  if (!applied.ok()) {
-    spdlog::error("payment: cannot apply the notification of order {}: {}", verified->order_no,
-                  applied.error().message);
-    return channel_.Acknowledge(false);
+  if (lane_ == nullptr || verified->status != ChannelPaymentStatus::kPaid) {
+    auto applied = Apply(*verified, "notify");
+    return done(AckOf(*verified, applied));
   }
-  return channel_.Acknowledge(applied->outcome != ApplyOutcome::kRefused);
+  // The lane runs ApplyIn in a savepoint of its batch's transaction; the
+  // answer leaves only after that transaction committed. An error in the
+  // piece rolls back its own writes (the channel is refused and sends again).
+  struct Job {
+    ChannelPayment reported;
+    Result<ApplyResult> applied = Error::Internal("not applied");
+    std::function<void(NotificationAck)> done;
+  };
+  auto job = std::make_shared<Job>(Job{std::move(*verified), Error::Internal("not applied"),
+                                       std::move(done)});
+  lane_->Submit(
+      [this, job](soci::session& sql) -> Status {
+        job->applied = ApplyIn(sql, job->reported, "notify");
+        if (!job->applied.ok()) return job->applied.error();
+        return Status::Ok();
+      },
+      [this, job](Status committed) {
+        if (!committed.ok()) job->applied = committed.error();
+        job->done(AckOf(job->reported, job->applied));
+      });
 }
 
 Result<SweepReport> ChannelPayments::SweepOnce() {

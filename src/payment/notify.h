@@ -11,6 +11,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -25,6 +27,7 @@
 #include "payment/model.h"
 #include "payment/notices.h"
 #include "store/sql_store.h"
+#include "store/write_lane.h"
 
 namespace tongban::payment {
 
@@ -69,6 +72,10 @@ struct ChannelPaymentsOptions {
   std::chrono::milliseconds query_backoff{30'000};
   std::chrono::milliseconds give_up_after{std::chrono::hours(48)};
   int sweep_batch = 100;
+  // Group commit of the channel's notifications (store::WriteLane): the
+  // concurrent ones share a transaction, each answered once it committed.
+  // Off: each is its own transaction on the calling thread.
+  bool group_commit = true;
 };
 
 struct SweepReport {
@@ -86,6 +93,7 @@ class ChannelPayments {
 
   ChannelPayments(SqlStore& store, Channel& channel, NoticeStore& notices, Clock& clock,
                   Random& random, ChannelPaymentsOptions options);
+  ~ChannelPayments();  // drains the lane: every queued notification answered
 
   // Places an order for `notice` at the channel for `amount_fen` (the amount due
   // now: total + late fee). Conflict unless the notice is unpaid.
@@ -101,10 +109,22 @@ class ChannelPayments {
   // the notification log) and answered with a refusal; a database failure is
   // answered with a refusal too, so the channel sends again.
   NotificationAck HandleNotification(const RawNotification& raw);
+  // The same, answered later: the signature is checked on the calling thread,
+  // the payment applied through the write lane (group commit), and `done`
+  // called with the answer on the lane's thread once its transaction
+  // committed (or failed: then the channel is refused and sends again) — an
+  // acknowledged notification is never lost. Without a lane (group_commit
+  // off) `done` runs before this returns.
+  void HandleNotificationAsync(const RawNotification& raw,
+                               std::function<void(NotificationAck)> done);
 
   // Applies what the channel reported; `source` is "notify", "query" or
   // "reissue" (补单), for the log. Errors only for database failures.
   Result<ApplyResult> Apply(const ChannelPayment& reported, std::string_view source);
+  // Apply's work inside the caller's transaction `tx` (refusals logged in it
+  // too): one transaction per notification, or one piece of a lane's batch.
+  Result<ApplyResult> ApplyIn(soci::session& tx, const ChannelPayment& reported,
+                              std::string_view source);
 
   // Queries the channel about every order pending longer than query_after that
   // is due for a query, and applies the answers.
@@ -131,6 +151,7 @@ class ChannelPayments {
              ApplyOutcome outcome, std::string_view reason);
   Status LogAlone(std::string_view source, const ChannelPayment& p, ApplyOutcome outcome,
                   std::string_view reason);
+  NotificationAck AckOf(const ChannelPayment& reported, const Result<ApplyResult>& applied);
 
   SqlStore& store_;
   Channel& channel_;
@@ -138,6 +159,7 @@ class ChannelPayments {
   Clock& clock_;
   Random& random_;
   ChannelPaymentsOptions options_;
+  std::unique_ptr<WriteLane> lane_;  // last: drained (and stopped) first
 };
 
 // Runs ChannelPayments::SweepOnce every `interval` on its own thread (a

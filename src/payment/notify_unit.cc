@@ -91,6 +91,7 @@ Status UnitNotifier::DeliverOne(const OutboxMessage& message, const UnitEndpoint
 }
 
 Result<int> UnitNotifier::DeliverDue() {
+  std::lock_guard sending(deliver_mu_);  // the kept connection: one sender at a time
   const int64_t claimed_at = clock_.NowMillis();
   auto claimed = outbox_.ClaimDue(claimed_at, options_.batch);
   if (!claimed.ok()) return std::move(claimed).error();

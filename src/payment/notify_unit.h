@@ -79,7 +79,10 @@ class UnitNotifier {
   Clock& clock_;
   UnitEndpointLookup lookup_;
   UnitNotifierOptions options_;
-  http::Client client_;
+  // One connection kept to the unit being sent to (a burst of GetPay_Info goes
+  // over it one after another); DeliverDue holds deliver_mu_ while it sends.
+  std::mutex deliver_mu_;
+  http::KeepAliveClient client_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;

@@ -115,6 +115,13 @@ class UnitEndpoint:
         endpoint = self
 
         class Handler(BaseHTTPRequestHandler):
+            # Keep-alive, as a unit's web server would: tongban's notifier
+            # sends a burst over one connection.
+            protocol_version = "HTTP/1.1"
+            # Headers and body go out in two writes: without this, Nagle holds
+            # the body until the client's delayed ACK (40 ms a message).
+            disable_nagle_algorithm = True
+
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
                 form = dict(urllib.parse.parse_qsl(body, keep_blank_values=True))

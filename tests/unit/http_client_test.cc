@@ -13,6 +13,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -137,6 +138,100 @@ TEST_F(HttpClientTest, OversizedResponseIsTooLarge) {
   auto r = small.Get(base_ + "/big", milliseconds(5000));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, errc::kTooLarge);
+}
+
+// KeepAliveClient: a burst of calls goes over one connection.
+TEST_F(HttpClientTest, KeepAliveClientSendsCallsOverOneConnection) {
+  KeepAliveClient kept;
+  for (int i = 0; i < 3; ++i) {
+    auto r = kept.PostForm(base_ + "/echo", {{"n", std::to_string(i)}}, milliseconds(5000));
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(r->body, "application/x-www-form-urlencoded;charset=UTF-8|n=" + std::to_string(i) +
+                           "|n=" + std::to_string(i));
+  }
+  auto got = kept.Send("GET", base_ + "/hello", {}, {}, milliseconds(5000));
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->body, "hello");
+  EXPECT_EQ(kept.connections_opened(), 1);
+}
+
+// A server that answers one request per connection and then closes it without
+// saying so (as one whose idle timeout struck between two calls): the kept
+// connection is found closed, the call goes out once more on a fresh one, and
+// the server sees each call once.
+class OneShotServer {
+ public:
+  explicit OneShotServer(bool say_close)
+      : say_close_(say_close),
+        acceptor_(ioc_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)),
+        port_(acceptor_.local_endpoint().port()) {
+    thread_ = std::thread([this] {
+      for (;;) {
+        error_code ec;
+        tcp::socket socket(ioc_);
+        acceptor_.accept(socket, ec);
+        if (ec || stopping_.load()) return;
+        boost::beast::flat_buffer buffer;
+        bhttp::request<bhttp::string_body> request;
+        bhttp::read(socket, buffer, request, ec);
+        if (ec) continue;
+        served_.fetch_add(1);
+        bhttp::response<bhttp::string_body> response(bhttp::status::ok, 11);
+        response.body() = request.body();
+        if (say_close_) response.keep_alive(false);
+        response.prepare_payload();
+        bhttp::write(socket, response, ec);
+        socket.close(ec);
+      }
+    });
+  }
+  ~OneShotServer() {
+    stopping_.store(true);
+    {
+      // Wakes the blocking accept, which then sees stopping_.
+      error_code ec;
+      tcp::socket poke(ioc_);
+      poke.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port_), ec);
+    }
+    thread_.join();
+  }
+  uint16_t port() const { return port_; }
+  int served() const { return served_.load(); }
+
+ private:
+  bool say_close_;
+  asio::io_context ioc_;
+  tcp::acceptor acceptor_;
+  uint16_t port_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<int> served_{0};
+  std::thread thread_;
+};
+
+TEST(HttpClient, KeepAliveClientSendsAgainWhenTheKeptConnectionWasClosed) {
+  OneShotServer server(false);
+  const std::string url = "http://127.0.0.1:" + std::to_string(server.port()) + "/";
+  KeepAliveClient kept;
+  for (const char* body : {"first", "second", "third"}) {
+    auto r = kept.Send("POST", url, {{"Content-Type", "text/plain"}}, body, milliseconds(5000));
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(r->body, body);
+  }
+  EXPECT_EQ(kept.connections_opened(), 3);
+  EXPECT_EQ(server.served(), 3);
+}
+
+TEST(HttpClient, KeepAliveClientClosesWhenTheServerSaysSo) {
+  OneShotServer server(true);
+  const std::string url = "http://127.0.0.1:" + std::to_string(server.port()) + "/";
+  KeepAliveClient kept;
+  for (const char* body : {"first", "second"}) {
+    auto r = kept.Send("POST", url, {{"Content-Type", "text/plain"}}, body, milliseconds(5000));
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(r->body, body);
+  }
+  EXPECT_EQ(kept.connections_opened(), 2);
+  EXPECT_EQ(server.served(), 2);
 }
 
 TEST(HttpClient, RefusedConnectionIsUnavailableWithoutTheQueryInTheMessage) {

@@ -5,7 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include "codec/parse.h"
 #include "http/metrics.h"
@@ -165,6 +168,69 @@ TEST_P(NotifyTest, ConcurrentCopiesOfOneNotificationCreditOnce) {
   EXPECT_EQ(accepted.load(), 4);
   EXPECT_EQ(notices_->PaymentsOf(n.notice_no)->size(), 1u);
   EXPECT_EQ(PendingUnitNotifications(), 1);
+}
+
+// Group commit (the write lane): notifications handed in together share
+// transactions, yet each is answered alone, by its own outcome, and only once
+// the transaction that holds it committed — the answer's callback reads the
+// order from another session and must find what the answer claims.
+TEST_P(NotifyTest, NotificationsThroughTheLaneAreEachAnsweredAfterTheirCommit) {
+  constexpr int kNotices = 12;
+  std::vector<PaymentOrder> orders;
+  for (int i = 0; i < kNotices; ++i) orders.push_back(Order(Notice("FL" + std::to_string(i))));
+  struct Sent {
+    std::string body;
+    std::string want;        // "success" or "fail"
+    std::string want_state;  // the order's state the answer must find committed
+  };
+  std::vector<Sent> sent;
+  for (int i = 0; i < kNotices; ++i) {
+    sent.push_back({channel_.Pay(orders[i].order_no, "T" + std::to_string(i), clock_.NowMillis()),
+                    "success", "paid"});
+  }
+  // A copy of the first (same batch or a later one: a duplicate either way), a
+  // wrong amount for an order of its own and a second serial for a paid one.
+  PaymentOrder odd = Order(Notice("FLX"));
+  sent.push_back(sent[0]);
+  sent.push_back({channel_.Pay(odd.order_no, "TX", clock_.NowMillis(), 1), "fail", "disputed"});
+  sent.push_back({channel_.Pay(orders[1].order_no, "T-OTHER", clock_.NowMillis()), "fail", "paid"});
+  std::mutex mu;
+  std::condition_variable all_in;
+  std::vector<std::string> answers(sent.size()), committed(sent.size());
+  size_t answered = 0;
+  for (size_t i = 0; i < sent.size(); ++i) {
+    const std::string& order_no = i < orders.size()       ? orders[i].order_no
+                                  : i == orders.size()     ? orders[0].order_no
+                                  : i == orders.size() + 1 ? odd.order_no
+                                                           : orders[1].order_no;
+    payments_->HandleNotificationAsync(
+        {"application/x-www-form-urlencoded", sent[i].body},
+        [&, i, order_no](NotificationAck ack) {
+          auto order = payments_->GetOrder(order_no);  // another session than the lane's
+          std::lock_guard lock(mu);
+          answers[i] = ack.body;
+          committed[i] = order.ok() ? order->state : order.error().message;
+          if (++answered == sent.size()) all_in.notify_all();
+        });
+  }
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(all_in.wait_for(lock, std::chrono::seconds(60),
+                                [&] { return answered == sent.size(); }));
+  }
+  for (size_t i = 0; i < sent.size(); ++i) {
+    EXPECT_EQ(answers[i], sent[i].want) << i;
+    EXPECT_EQ(committed[i], sent[i].want_state) << i;
+  }
+  for (const PaymentOrder& o : orders) {
+    EXPECT_EQ(notices_->Get(o.notice_no)->state, NoticeState::kPaid);
+    EXPECT_EQ(notices_->PaymentsOf(o.notice_no)->size(), 1u);
+  }
+  EXPECT_EQ(notices_->Get(odd.notice_no)->state, NoticeState::kUnpaid);
+  EXPECT_EQ(PendingUnitNotifications(), kNotices);
+  EXPECT_EQ(CountLog("credited"), kNotices);
+  EXPECT_EQ(CountLog("duplicate"), 1);
+  EXPECT_EQ(CountLog("refused"), 2);
 }
 
 TEST_P(NotifyTest, TheSweepRecoversALostNotificationByQuery) {
