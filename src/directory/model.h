@@ -3,6 +3,8 @@
 // specification's field names. Used by directory/ and by the sso/ handlers.
 #pragma once
 
+#include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -37,6 +39,64 @@ struct Org {
   std::string domain;  // derived from orgcoding
   int64_t created_ms = 0;
   int64_t updated_ms = 0;
+};
+
+// Text rendered from one immutable snapshot (a user's organduser reply in
+// each wire format), kept with it so a repeated read copies one prepared
+// buffer instead of building and rendering ~45 fields again. It is exact by
+// construction: a snapshot never changes, and a changed user is a new
+// snapshot with an empty memo. So that a record copied from a snapshot and
+// then edited (SaveUser does) can never answer the old text, a copy or a
+// move starts empty, and an assignment empties the target. Only immutable
+// snapshots (shared_ptr<const User> from the directory) may be memoised.
+// Thread-safe: the first text stored in a slot wins and stays until the
+// snapshot dies.
+class RenderMemo {
+ public:
+  static constexpr size_t kSlots = 2;  // one per format (sso: JSON, XML)
+
+  RenderMemo() noexcept = default;
+  RenderMemo(const RenderMemo&) noexcept {}
+  RenderMemo(RenderMemo&& other) noexcept { other.Reset(); }
+  RenderMemo& operator=(const RenderMemo&) noexcept {
+    Reset();
+    return *this;
+  }
+  RenderMemo& operator=(RenderMemo&& other) noexcept {
+    Reset();
+    other.Reset();
+    return *this;
+  }
+  ~RenderMemo() { Reset(); }
+
+  // The text stored in `slot`, or nullptr.
+  const std::string* Get(size_t slot) const noexcept {
+    return slots_[slot].load(std::memory_order_acquire);
+  }
+  // Stores `text` in `slot` unless another thread stored first; returns the
+  // slot's text either way (valid while this memo lives).
+  const std::string* Put(size_t slot, std::string text) const {
+    auto* mine = new std::string(std::move(text));
+    const std::string* expected = nullptr;
+    if (slots_[slot].compare_exchange_strong(expected, mine, std::memory_order_acq_rel)) {
+      return mine;
+    }
+    delete mine;
+    return expected;
+  }
+  // Whether this snapshot was asked for before (and now it has been): text
+  // is stored from the second answer on, so a snapshot read once (a cold
+  // lookup) costs no extra copy or memory.
+  bool AskedBefore() const noexcept { return asked_.exchange(true, std::memory_order_relaxed); }
+
+ private:
+  void Reset() noexcept {
+    for (auto& slot : slots_) delete slot.exchange(nullptr, std::memory_order_acq_rel);
+    asked_.store(false, std::memory_order_relaxed);
+  }
+
+  mutable std::atomic<const std::string*> slots_[kSlots] = {};
+  mutable std::atomic<bool> asked_{false};
 };
 
 // A person's account. Every field of the spec's user `args` table and of its
@@ -93,6 +153,9 @@ struct User {
   std::string domain;  // derived from orgcoding
   int64_t created_ms = 0;
   int64_t updated_ms = 0;
+  // Replies rendered from this record when it is a cached snapshot (see
+  // RenderMemo: a copy of the record starts without them).
+  RenderMemo replies;
 
   // May sign in and keep using what earlier sign-ins gave: neither disabled
   // nor locked. Every token-taking method and the session sweep ask this.

@@ -153,7 +153,7 @@ struct OrgAndUserApi::Impl {
   // (valiidcard): answered on the I/O thread when the directory has it in
   // memory, on the blocking pool otherwise (MethodCost::kMemoryFirst).
   void AddMemoryFirst(std::string name, std::vector<std::string> params,
-                      std::optional<codec::Value> (Impl::*handler)(const ApiCall&)) {
+                      std::optional<MethodReply> (Impl::*handler)(const ApiCall&)) {
     api.AddMemoryFirstMethod(
         std::move(name), std::move(params),
         [this, handler](const ApiCall& call) { return (this->*handler)(call); });
@@ -223,23 +223,41 @@ struct OrgAndUserApi::Impl {
     return Success().Set("userid", deleted->userid).Set("loginname", deleted->loginname);
   }
 
-  std::optional<codec::Value> GetUserInfoById(const ApiCall& call) {
+  std::optional<MethodReply> GetUserInfoById(const ApiCall& call) {
     auto user = context.directory.GetUserById(CallerOf(call), call.Param("userid"), call.lookup);
     if (!user.ok() && NotCached(user.error())) return std::nullopt;
     if (!user.ok()) return ReplyFor(user.error(), dcode::kUserReadOther);
-    codec::Value reply = Success();
-    Merge(reply, directory::UserToValue(**user));
-    return reply;
+    return UserReply(*user, call.format);
   }
 
-  std::optional<codec::Value> GetUserByLoginname(const ApiCall& call) {
+  std::optional<MethodReply> GetUserByLoginname(const ApiCall& call) {
     auto user = context.directory.GetUserByLoginname(CallerOf(call), call.Param("loginname"),
                                                      call.Param("orgcoding"), call.lookup);
     if (!user.ok() && NotCached(user.error())) return std::nullopt;
     if (!user.ok()) return ReplyFor(user.error(), dcode::kUserReadOther);
+    return UserReply(*user, call.format);
+  }
+
+  // getUserInfoById's and getUserByLoginname's success: result, errmsg and
+  // the user's fields — nothing of the caller (its org scope was checked by
+  // the directory before the snapshot came back, and every app sees every
+  // field), so the rendered text is a function of the snapshot and the
+  // format alone and is kept with the snapshot (directory::RenderMemo) from
+  // its second answer on. Should a reply ever depend on the asking app (a
+  // per-app field filter), it must not be memoised here without the app in
+  // the key.
+  static MethodReply UserReply(const std::shared_ptr<const directory::User>& user,
+                               codec::Format format) {
+    const size_t slot = format == codec::Format::kJson ? 0 : 1;
+    const directory::RenderMemo& memo = user->replies;
+    if (const std::string* text = memo.Get(slot)) {
+      return MethodReply::Rendered(std::shared_ptr<const std::string>(user, text));
+    }
     codec::Value reply = Success();
-    Merge(reply, directory::UserToValue(**user));
-    return reply;
+    Merge(reply, directory::UserToValue(*user));
+    if (!memo.AskedBefore()) return reply;  // a snapshot read once keeps nothing
+    const std::string* text = memo.Put(slot, codec::Render(reply, format));
+    return MethodReply::Rendered(std::shared_ptr<const std::string>(user, text));
   }
 
   codec::Value GetUsersByOrg(const ApiCall& call) {
@@ -280,7 +298,7 @@ struct OrgAndUserApi::Impl {
     return Success().Set("orgcoding", deleted->orgcoding);
   }
 
-  std::optional<codec::Value> GetOrgInfo(const ApiCall& call) {
+  std::optional<MethodReply> GetOrgInfo(const ApiCall& call) {
     auto org = context.directory.GetOrg(CallerOf(call), call.Param("orgcoding"), call.lookup);
     if (!org.ok() && NotCached(org.error())) return std::nullopt;
     if (!org.ok()) return ReplyFor(org.error(), ocode::kOrgReadOther);
@@ -369,7 +387,7 @@ struct OrgAndUserApi::Impl {
   // well-formed resident ID number (GB 11643 check digit, real birth date,
   // province code), a plausible name, the sex the number encodes, and a
   // GB 3304 nationality code. 15-digit numbers are upgraded first.
-  std::optional<codec::Value> ValidIdCard(const ApiCall& call) {
+  std::optional<MethodReply> ValidIdCard(const ApiCall& call) {
     std::string idnum(TrimSpace(call.Param("idnum")));
     if (idnum.empty()) return Reply(ocode::kIdcardNumberEmpty, "idnum 不能为空");
     if (idnum.size() == 15) {

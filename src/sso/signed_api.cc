@@ -53,10 +53,14 @@ class SoapParams final : public CallParams {
   const codec::SoapCall& call_;
 };
 
-void RenderHttp(const codec::Value& reply, codec::Format format, http::Response& response) {
+void RenderHttp(const MethodReply& reply, codec::Format format, http::Response& response) {
   response.set_status(200);
   response.set_content_type(codec::ContentType(format));
-  response.set_body(codec::Render(reply, format));
+  if (reply.rendered) {
+    response.body().assign(*reply.rendered);  // one copy, into the kept buffer
+  } else {
+    response.set_body(codec::Render(reply.value, format));
+  }
 }
 
 bool WantsWsdl(std::string_view query) {
@@ -404,7 +408,7 @@ Result<std::shared_ptr<const directory::App>> SignedApi::Authenticate(
   return app;
 }
 
-std::optional<codec::Value> SignedApi::DispatchMemoryFirst(
+std::optional<MethodReply> SignedApi::DispatchMemoryFirst(
     const Method& m, std::string_view method, const CallParams& params, std::string_view remote_ip,
     codec::Format format, directory::Lookup lookup, bool* to_pool) const {
   const bool memory_only = lookup == directory::Lookup::kMemoryOnly;
@@ -425,7 +429,7 @@ std::optional<codec::Value> SignedApi::DispatchMemoryFirst(
   try {
     ApiCall call{method, **app, params, remote_ip, format};
     call.lookup = lookup;
-    std::optional<codec::Value> reply = m.memory_handler(call);
+    std::optional<MethodReply> reply = m.memory_handler(call);
     if (!reply) {
       if (memory_only) {
         *to_pool = true;
@@ -446,7 +450,7 @@ std::optional<codec::Value> SignedApi::DispatchMemoryFirst(
   }
 }
 
-std::optional<codec::Value> SignedApi::Dispatch(std::string_view method, const CallParams& params,
+std::optional<MethodReply> SignedApi::Dispatch(std::string_view method, const CallParams& params,
                                                 std::string_view remote_ip, codec::Format format,
                                                 bool over_get, http::Response& response,
                                                 const Render& render, directory::Lookup lookup,
@@ -506,7 +510,7 @@ void SignedApi::AnswerHttp(const http::Request& request, http::Response& respons
                            directory::Lookup lookup) const {
   HttpParams params(request);
   auto format = codec::ParseFormat(params.Get("datatype"));
-  codec::Value reply;
+  MethodReply reply{codec::Value()};
   codec::Format out_format = format.ok() ? *format : codec::Format::kXml;
   if (request.param_error()) {
     reply = Reply(code::kUnreadableParams, "请求参数无法解码: " + request.param_error()->message);
@@ -519,7 +523,7 @@ void SignedApi::AnswerHttp(const http::Request& request, http::Response& respons
     auto dispatched = Dispatch(
         params.Get("method"), params, request.remote_ip(), out_format, request.method() != "POST",
         response,
-        [out_format](http::Response& r, const codec::Value& value) {
+        [out_format](http::Response& r, const MethodReply& value) {
           RenderHttp(value, out_format, r);
         },
         lookup, &to_pool);
@@ -581,11 +585,12 @@ void SignedApi::AnswerSoap(const http::Request& request, const codec::SoapCall& 
   auto format = codec::ParseFormat(params.Get("datatype"));
   codec::Format out_format = format.ok() ? *format : codec::Format::kXml;
   auto render = [operation = call.operation, version = call.version, out_format](
-                    http::Response& r, const codec::Value& value) {
+                    http::Response& r, const MethodReply& value) {
     r.set_status(200);
     r.set_content_type(codec::SoapContentType(version));
+    std::string text = value.rendered ? std::string() : codec::Render(value.value, out_format);
     r.set_body(codec::BuildSoapResponse(operation, codec::kSsoServiceNamespace,
-                                        codec::Render(value, out_format), version));
+                                        value.rendered ? *value.rendered : text, version));
   };
   if (!format.ok())
     return render(response, Reply(code::kBadDatatype, "datatype 只能是 xml 或 json"));

@@ -67,10 +67,27 @@ struct ApiCall {
 };
 
 using MethodHandler = std::function<codec::Value(const ApiCall&)>;
+
+// What a memory-first read answers: a reply tree, or the reply already
+// rendered in the call's format (ApiCall::format) — text kept with an
+// immutable snapshot (directory::RenderMemo), which `rendered` keeps alive.
+// Both bindings use the text as codec::Render would have made it (the HTTP
+// body; the SOAP envelope's return).
+struct MethodReply {
+  MethodReply(codec::Value v) : value(std::move(v)) {}  // NOLINT(google-explicit-constructor)
+  static MethodReply Rendered(std::shared_ptr<const std::string> text) {
+    MethodReply r{codec::Value()};
+    r.rendered = std::move(text);
+    return r;
+  }
+  codec::Value value;
+  std::shared_ptr<const std::string> rendered;  // set: `value` is unused
+};
+
 // A read that answers from memory when it can (AddMemoryFirstMethod): with
 // call.lookup == kMemoryOnly it returns nullopt when it would need the
 // database; with kMayLoad it must answer.
-using MemoryFirstHandler = std::function<std::optional<codec::Value>(const ApiCall&)>;
+using MemoryFirstHandler = std::function<std::optional<MethodReply>(const ApiCall&)>;
 // How an asynchronous handler answers, once, from any thread: `reply` runs
 // on the request's I/O thread and builds the reply there.
 using ReplyWith = std::function<void(std::function<codec::Value()> reply)>;
@@ -160,12 +177,12 @@ class SignedApi {
 
  private:
   // Renders a reply into the response (the HTTP or the SOAP binding's way).
-  using Render = std::function<void(http::Response&, const codec::Value&)>;
+  using Render = std::function<void(http::Response&, const MethodReply&)>;
   // The reply, or nothing when an asynchronous method suspended `response`
   // and will render into it with `render` later, or when (*to_pool set) a
   // memory-first method's try with `lookup` kMemoryOnly needs the database:
   // the caller then runs the call again on the blocking pool.
-  std::optional<codec::Value> Dispatch(std::string_view method, const CallParams& params,
+  std::optional<MethodReply> Dispatch(std::string_view method, const CallParams& params,
                                        std::string_view remote_ip, codec::Format format,
                                        bool over_get, http::Response& response,
                                        const Render& render, directory::Lookup lookup,
@@ -174,7 +191,7 @@ class SignedApi {
       const CallParams& params, std::string_view method, std::string_view remote_ip,
       ReplayMark* defer_mark, directory::Lookup lookup = directory::Lookup::kMayLoad) const;
   struct Method;
-  std::optional<codec::Value> DispatchMemoryFirst(const Method& m, std::string_view method,
+  std::optional<MethodReply> DispatchMemoryFirst(const Method& m, std::string_view method,
                                                   const CallParams& params,
                                                   std::string_view remote_ip, codec::Format format,
                                                   directory::Lookup lookup, bool* to_pool) const;

@@ -323,6 +323,49 @@ class OrgAndUserHttpTest(unittest.TestCase):
         r = self.demo.json("getUserByLoginname", loginname="FINDME", orgcoding="001")
         self.assertEqual(r["username"], "寻找")
 
+    def test_a_repeated_read_answers_the_users_current_fields_after_each_change(self):
+        # From the second read of a snapshot on, its rendered reply is kept
+        # with it (JSON and XML apart): every change must answer the new
+        # fields at once, by id and by login name, in both formats, and the
+        # kept text must never answer an app outside the user's scope.
+        userid = self.add_user("memo", username="缓存", mobile="13900000011")
+
+        def reads(expect_mobile, expect_name="memo"):
+            for _ in range(3):
+                by_id = self.demo.json("getUserInfoById", userid=userid)
+                by_name = self.demo.json("getUserByLoginname", loginname=expect_name)
+                for r in (by_id, by_name):
+                    self.assertCode(r, "0")
+                    self.assertEqual(r["mobile"], expect_mobile)
+                    self.assertEqual(r["loginname"], expect_name)
+                self.assertEqual(by_id, by_name)
+                x = self.demo.request("getUserByLoginname", loginname=expect_name, datatype="xml")
+                root = ET.fromstring(x.content)
+                self.assertEqual(root.findtext("result"), "0")
+                self.assertEqual(root.findtext("mobile"), expect_mobile)
+                self.assertEqual(root.findtext("userid"), userid)
+                self.assertCode(self.scoped.json("getUserInfoById", userid=userid), "2802")
+                self.assertCode(self.scoped.json("getUserByLoginname", loginname=expect_name),
+                                "2802")
+
+        reads("13900000011")
+        r = self.sync_user(userid=userid, loginname="memo", mobile="13900000012")
+        self.assertCode(r, "0")
+        reads("13900000012")
+        r = self.sync_user(userid=userid, loginname="memo2", mobile="13900000013")
+        self.assertCode(r, "0")
+        reads("13900000013", "memo2")
+        self.assertCode(self.demo.json("getUserByLoginname", loginname="memo"), "2804")
+        # Moved into the scoped app's org: now it may read the user.
+        r = self.sync_user(userid=userid, loginname="memo2", orgcoding="001003")
+        self.assertCode(r, "0")
+        for _ in range(3):
+            self.assertEqual(self.scoped.json("getUserInfoById", userid=userid)["orgcoding"],
+                             "001003")
+        self.assertCode(self.demo.json("deleteUser", userid=userid), "0")
+        self.assertCode(self.demo.json("getUserInfoById", userid=userid), "2804")
+        self.assertCode(self.demo.json("getUserByLoginname", loginname="memo2"), "2804")
+
     def test_get_user_by_unknown_loginname_is_2804(self):
         self.assertCode(self.demo.json("getUserByLoginname", loginname="nosuchname"), "2804")
 

@@ -76,6 +76,20 @@ class OrgAndUserSoapTest(unittest.TestCase):
         r = self.call("getUserByLoginname", loginname="soapbyname", orgcoding="001001")
         self.assertEqual(r["userid"], userid)
 
+    def test_repeated_reads_wrap_the_kept_reply_and_follow_changes(self):
+        # From the second read the reply text is kept with the user's
+        # snapshot; SOAP wraps that text as it wrapped the rendered one.
+        userid = self.add_user("soapmemo", username="王五", mobile="13900000021")
+        for datatype in ("json", "xml", "json", "xml", "json", "xml"):
+            r = self.call("getUserInfoById", datatype=datatype, userid=userid)
+            mobile = r["mobile"] if datatype == "json" else r.findtext("mobile")
+            self.assertEqual(mobile, "13900000021")
+        self.add_user("soapmemo", userid=userid, username="王五", mobile="13900000022")
+        for datatype in ("json", "xml", "json", "xml"):
+            r = self.call("getUserByLoginname", datatype=datatype, loginname="soapmemo")
+            mobile = r["mobile"] if datatype == "json" else r.findtext("mobile")
+            self.assertEqual(mobile, "13900000022")
+
     def test_get_users_by_org(self):
         self.call("synchronizeOrg", args=json.dumps({"orgcoding": "001002", "orgname": "SOAP区"}))
         self.add_user("soaplist", orgcoding="001002")

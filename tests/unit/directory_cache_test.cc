@@ -117,6 +117,50 @@ TEST_F(DirectoryCacheTest, AnUnchangedUserKeepsTheSameSnapshot) {
   EXPECT_EQ(first->get(), second->get());
 }
 
+// RenderMemo: text kept with a snapshot. A record copied to be edited must
+// never carry the old text, or an edited user would answer its old reply.
+TEST(DirectoryRenderMemoTest, ACopyOrMoveOfAUserStartsWithoutTheText) {
+  User user;
+  user.mobile = "1";
+  EXPECT_FALSE(user.replies.AskedBefore());
+  EXPECT_TRUE(user.replies.AskedBefore());
+  ASSERT_NE(user.replies.Put(0, "reply"), nullptr);
+  User copy = user;
+  EXPECT_EQ(copy.replies.Get(0), nullptr);
+  EXPECT_FALSE(copy.replies.AskedBefore());
+  ASSERT_NE(user.replies.Get(0), nullptr);
+  EXPECT_EQ(*user.replies.Get(0), "reply");
+  User assigned;
+  assigned.replies.Put(1, "old");
+  assigned = user;
+  EXPECT_EQ(assigned.replies.Get(1), nullptr);
+  EXPECT_EQ(assigned.replies.Get(0), nullptr);
+  User moved = std::move(user);
+  EXPECT_EQ(moved.replies.Get(0), nullptr);
+  EXPECT_EQ(user.replies.Get(0), nullptr);  // NOLINT(bugprone-use-after-move): reset on purpose
+}
+
+TEST(DirectoryRenderMemoTest, TheFirstTextStoredInASlotStays) {
+  RenderMemo memo;
+  const std::string* first = memo.Put(0, "first");
+  EXPECT_EQ(memo.Put(0, "second"), first);
+  EXPECT_EQ(*memo.Get(0), "first");
+  EXPECT_EQ(memo.Get(1), nullptr);
+}
+
+TEST_F(DirectoryCacheTest, AChangedUserIsANewSnapshotWithoutTheOldText) {
+  auto before = dir_->CachedUser(user_.userid);
+  ASSERT_TRUE(before.ok());
+  (*before)->replies.Put(0, "the reply before the change");
+  ASSERT_TRUE(
+      dir_->SaveUser(Caller::Admin(), {{"userid", user_.userid}, {"usertitle", "处长"}}).ok());
+  auto after = dir_->CachedUser(user_.userid);
+  ASSERT_TRUE(after.ok());
+  EXPECT_NE(after->get(), before->get());
+  EXPECT_EQ((*after)->usertitle, "处长");
+  EXPECT_EQ((*after)->replies.Get(0), nullptr);
+}
+
 TEST_F(DirectoryCacheTest, CachedUserRefusesMalformedAndUnknownIds) {
   EXPECT_CODE(dir_->CachedUser("nothex"), code::kUserReadBadId);
   EXPECT_CODE(dir_->CachedUser(std::string(32, '9')), code::kUserReadNotFound);

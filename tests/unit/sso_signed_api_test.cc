@@ -452,6 +452,41 @@ TEST_F(MemoryFirstTest, AnAnswerFromMemoryStaysOnTheIoThreadAndAMissGoesToThePoo
                                                       directory::Lookup::kMayLoad}));
 }
 
+// A reply the handler gives already rendered (text kept with a snapshot) is
+// the body as it is over HTTP, and SOAP wraps it as it wraps rendered text.
+TEST_F(MemoryFirstTest, AnAlreadyRenderedReplyIsSentAsItIsAndWrappedBySoap) {
+  ASSERT_TRUE(dir_->CachedApp("app1").ok());
+  auto kept = std::make_shared<const std::string>(R"({"result":"0","errmsg":"kept<&>"})");
+  api_->AddMemoryFirstMethod("kept", {}, [kept](const ApiCall&) -> std::optional<MethodReply> {
+    return MethodReply::Rendered(kept);
+  });
+  http::Response response;
+  codec::Value reply = Post(Signed("app1", pwd_), "method=kept&datatype=json", &response);
+  EXPECT_FALSE(deferred_);
+  EXPECT_EQ(response.body(), *kept);
+  EXPECT_EQ(response.content_type(), "application/json;charset=utf-8");
+  EXPECT_EQ(reply["errmsg"].AsString(), "kept<&>");
+
+  MapParams params = Signed("app1", pwd_);
+  std::string envelope =
+      "<soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\" "
+      "xmlns:ns=\"http://webservice.api.commnetsoft.com\"><soapenv:Body><ns:kept>"
+      "<ns:servicecode>app1</ns:servicecode><ns:time>" +
+      std::string(params.Get("time")) + "</ns:time><ns:sign>" + std::string(params.Get("sign")) +
+      "</ns:sign><ns:datatype>json</ns:datatype></ns:kept></soapenv:Body></soapenv:Envelope>";
+  auto request = http::Request::Create({.method = "POST",
+                                        .target = "/sso/service/TestService",
+                                        .headers = {{"Content-Type", "text/xml"}},
+                                        .body = envelope});
+  ASSERT_TRUE(request.ok());
+  http::Response soap;
+  api_->HandleSoap(*request, soap);
+  EXPECT_EQ(soap.status(), 200);
+  EXPECT_NE(soap.body().find(R"(<ns:out>{"result":"0","errmsg":"kept&lt;&amp;&gt;"}</ns:out>)"),
+            std::string::npos)
+      << soap.body();
+}
+
 TEST_F(MemoryFirstTest, AnAppNotYetInMemoryIsLoadedOnThePool) {
   AddLookup(*api_);
   dir_->ClearCaches();
