@@ -310,6 +310,7 @@ Status CaseEngine::Impl::Load(Prefetch& need) {
 
 Status CaseEngine::Impl::EnqueueStage(soci::session& sql, const Case& c, const Matter& matter,
                                       const StepRecord& record) {
+  if (!options.stage_records) return Status::Ok();
   const std::string key = "case:" + c.number;
   for (const StageRecord& stage :
        StageRecordsFor(c, matter, record, OrgName(record.orgcoding))) {
@@ -332,6 +333,8 @@ CaseEngine::CaseEngine(SqlStore& store, Outbox& stage_outbox, MatterCatalogue& m
 }
 
 CaseEngine::~CaseEngine() = default;
+
+void CaseEngine::StopAsyncWrites() { impl_->lane->Stop(); }
 
 namespace {
 

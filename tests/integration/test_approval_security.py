@@ -7,6 +7,7 @@ scope; matter import and calendar edits check the org of what they touch."""
 import csv
 import io
 import os
+import sqlite3
 import tempfile
 import unittest
 import urllib.parse
@@ -175,6 +176,20 @@ class ApprovalSecurity(MfaHelpers, unittest.TestCase):
         self.refused_material(self.foreign.send("POST", "matters", body), secret)
         # Files of the clerk's own org's cases stay usable.
         self.clerk.act_ok(case["number"], "accept", opinion="受理", attachments=[secret])
+
+    # ---- 5. no stage records queue up without a hall target ----
+
+    def test_no_stage_records_pile_up_without_a_hall_target(self):
+        # This server has no [exchange] hall_out_node: nothing would ever drain
+        # approval_outbox, so a case's transitions queue nothing there.
+        case = self.clerk.ok("POST", "cases", registration(self.matter_code, 505))["case"]
+        self.clerk.act_ok(case["number"], "accept", opinion="受理")
+        con = sqlite3.connect(os.path.join(self.server.data_dir, "tongban.db"), timeout=10)
+        try:
+            queued = con.execute("SELECT COUNT(*) FROM approval_outbox").fetchone()[0]
+        finally:
+            con.close()
+        self.assertEqual(queued, 0)
 
     # ---- 4. matter import and calendar edits check the org ----
 
