@@ -387,6 +387,12 @@ Result<engine_internal::RegisterPlan> CaseEngine::Impl::PlanRegistration(
   if (actor.kind == Actor::Kind::kApplicant && !matter.online) {
     return Error{code::kMatterUnknown, "该事项不支持网上申报：" + matter.name};
   }
+  if (actor.kind == Actor::Kind::kApplicant && actor.authlevel < matter.online_min_authlevel) {
+    return Error{code::kRealNameTooLow,
+                 "该事项网上申报须实名等级 " + std::to_string(matter.online_min_authlevel) +
+                     " 级及以上，您的账号为 " + std::to_string(actor.authlevel) +
+                     " 级：请先完成实名认证（个人中心或政务服务窗口），或到窗口申请"};
+  }
   engine_internal::RegisterPlan plan;
   plan.applicant = registration.applicant;
   TB_RETURN_IF_ERROR(CheckApplicant(plan.applicant, im.clock));

@@ -40,6 +40,8 @@ inline constexpr int kBadApplicant = 5106;    // applicant ID / USCC / name inva
 inline constexpr int kBadMaterial = 5107;     // upload too large, wrong type, unknown file
 inline constexpr int kCaseUnknown = 5108;     // no such case
 inline constexpr int kLookupFailed = 5109;    // case number + lookup password do not match
+inline constexpr int kRealNameTooLow =
+    5110;  // the applicant's real-name level is below the matter's
 }  // namespace code
 
 // Who acts. Staff come from the SSO directory; the applicant from the public
@@ -52,6 +54,7 @@ struct Actor {
   std::vector<std::string> roles;  // approval rolecodes (model.h kRole*)
   std::vector<std::string> orgs;   // orgcoding + extendorgcoding
   std::string system;              // servicecode of a department system
+  int authlevel = 0;               // an applicant's SSO real-name level (1..3)
 
   bool HasRole(std::string_view role) const;
   bool InOrg(std::string_view orgcoding) const;  // the org itself (not its children)
