@@ -4,7 +4,6 @@
 #include <spdlog/spdlog.h>
 
 #include "approval/engine.h"
-#include "approval/matters.h"
 #include "approval/stage_records.h"
 #include "store/outbox.h"
 
@@ -157,16 +156,6 @@ void ExchangeHallWiring::Publish(PassReport& report) {
 Status ExchangeHallWiring::ReportToApproval(const std::string& node_name,
                                             const std::string& org_scope,
                                             const exchange::HallRecord& record) {
-  // A department's node speaks for its own org only: a row for another org's matter is
-  // refused (kept with the reason), as the signed hall interface refuses it.
-  const std::string_view number = record.Field("SBLSH");
-  if (number.size() >= approval::kImplementCodeLength) {
-    auto matter = node_.approval_matters()->Latest(number.substr(0, approval::kImplementCodeLength));
-    if (matter.ok() && (org_scope.empty() || !matter->orgcoding.starts_with(org_scope))) {
-      return Error::PermissionDenied("前置机 " + node_name + " 无权报送机构 " + matter->orgcoding +
-                                     " 的办件（它报送的机构为 " + org_scope + "）");
-    }
-  }
   approval::StageRecord stage;
   stage.stage = record.stage;
   stage.fields = record.fields;
@@ -178,7 +167,10 @@ Status ExchangeHallWiring::ReportToApproval(const std::string& node_name,
   system.system = "exchange:" + node_name;
   system.userid = system.system;
   system.username = node_name;
-  auto reported = node_.approval_engine()->Report(system, *parsed);
+  // A department's node speaks for its own org only: the engine refuses a row for a case
+  // of another org (kept with the reason), judged in its transaction by the case's own org
+  // (a new case's: its matter's), as for the signed hall interface.
+  auto reported = node_.approval_engine()->Report(system, org_scope, *parsed);
   if (!reported.ok()) return reported.error();
   return Status::Ok();
 }

@@ -138,6 +138,9 @@ Status Node::OpenApproval(std::string_view secret_key) {
   // so a lookup password works whichever node answers.
   engine_options.lookup_key = crypto::HmacSha256(secret_key, "tongban approval lookup v1");
   engine_options.files = approval_files_.get();
+  // Stage records only where the exchange delivers them to a hall target.
+  engine_options.stage_records =
+      config_.exchange.enabled && !config_.exchange.hall_out_node.empty();
   // 电子监察 hears of every transition inside its transaction.
   engine_options.on_transition = [this](soci::session& tx, const approval::Case& before,
                                         const approval::Case& after,

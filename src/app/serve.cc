@@ -212,6 +212,12 @@ int Serve(const Config& initial) {
                               [redis](auto&) { redis->DetachLoop(); }});
   }
   server->Run();
+  // Run() has waited for every response the server still had to send, but
+  // not for the approval lane's queue: a batch outlasting the shutdown
+  // timeout (a hung database) would render its `done` with the routes'
+  // state and resume into the server after both were gone. Drained here,
+  // while both exist (a piece submitted later is answered "unavailable").
+  if (auto* engine = (*node)->approval_engine(); engine != nullptr) engine->StopAsyncWrites();
   server.reset();
   routes->StopBackground();
   spdlog::info("tongban stopped");

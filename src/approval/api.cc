@@ -13,6 +13,7 @@
 #include "crypto/encoding.h"
 #include "http/url.h"
 #include "sso/cas_oidc_support.h"
+#include "sso/citizen.h"
 #include "webapi/callers.h"
 #include "webapi/errors.h"
 #include "webapi/mount.h"
@@ -43,6 +44,8 @@ std::string_view ChineseFor(int c) {
       return "办件不存在";
     case code::kLookupFailed:
       return "办件编号或查询密码不正确";
+    case code::kRealNameTooLow:
+      return "实名等级不足";
     case api_code::kCsrfFailed:
       return "CSRF 校验失败，请刷新页面后重试";
     case api_code::kSystemRefused:
@@ -76,6 +79,7 @@ int HttpStatusFor(const Error& e) {
     case code::kStale:
       return 409;
     case code::kNotYourStep:
+    case code::kRealNameTooLow:
       return 403;
     case code::kReasonRequired:
     case code::kBadApplicant:
@@ -198,6 +202,7 @@ struct ApprovalApi::Impl {
     actor.username = (*user)->username;
     for (const directory::Role& role : *roles) actor.roles.push_back(role.rolecode);
     actor.orgs = webapi::UserOrgs(**user);
+    actor.authlevel = sso::AuthLevelOf(**user);
     *csrf = session->csrf;
     return actor;
   }

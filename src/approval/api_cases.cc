@@ -465,8 +465,12 @@ Result<codec::Value> ReportStages(const Services& s, Call& call) {
       }
       return matter.error();
     }
-    if (!InScope(matter->orgcoding, call.system_scope)) {
-      return Error::PermissionDenied("接入资源无权报送机构 " + matter->orgcoding + " 的办件");
+    // An existing case keeps the org it was created with (its matter may have
+    // moved since); the engine checks the same again in its transaction.
+    std::string orgcoding = matter->orgcoding;
+    if (auto existing = s.engine.Get(number); existing.ok()) orgcoding = existing->orgcoding;
+    if (!InScope(orgcoding, call.system_scope)) {
+      return Error::PermissionDenied("接入资源无权报送机构 " + orgcoding + " 的办件");
     }
   }
   // The engine applies one case's records at a time, all or none; a body may
@@ -484,7 +488,7 @@ Result<codec::Value> ReportStages(const Services& s, Call& call) {
     for (const StageRecord& record : *records) {
       if (record.Field("SBLSH") == number) of_case.push_back(record);
     }
-    auto reported = s.engine.Report(call.actor, of_case);
+    auto reported = s.engine.Report(call.actor, call.system_scope, of_case);
     if (!reported.ok()) return reported.error();
     items.Push(CaseJson(s, *reported));
   }

@@ -280,6 +280,7 @@ codec::Value MatterJson(const Matter& m) {
       .Set("has_fee", m.has_fee)
       .Set("fees", std::move(fees))
       .Set("online", m.online)
+      .Set("online_min_authlevel", m.online_min_authlevel)
       .Set("guide", m.guide)
       .Set("materials", std::move(materials))
       .Set("steps", std::move(steps))
@@ -323,6 +324,12 @@ Result<Matter> MatterFromJson(const codec::Value& v) {
     }
   }
   TB_RETURN_IF_ERROR(Assign(m.online, BoolMember(v, "online", false)));
+  int64_t min_level = 0;
+  TB_RETURN_IF_ERROR(Assign(min_level, IntMember(v, "online_min_authlevel", 0)));
+  if (min_level < 0 || min_level > 3) {
+    return Error::InvalidArgument("online_min_authlevel（网上申报最低实名等级）应为 0 到 3");
+  }
+  m.online_min_authlevel = static_cast<int>(min_level);
   TB_RETURN_IF_ERROR(Assign(m.enabled, BoolMember(v, "enabled", true)));
   if (const codec::Value* list = v.Find("materials"); list != nullptr && !list->IsNull()) {
     if (!list->IsArray()) return Error::InvalidArgument("materials 应为数组");

@@ -310,6 +310,7 @@ Status CaseEngine::Impl::Load(Prefetch& need) {
 
 Status CaseEngine::Impl::EnqueueStage(soci::session& sql, const Case& c, const Matter& matter,
                                       const StepRecord& record) {
+  if (!options.stage_records) return Status::Ok();
   const std::string key = "case:" + c.number;
   for (const StageRecord& stage :
        StageRecordsFor(c, matter, record, OrgName(record.orgcoding))) {
@@ -332,6 +333,8 @@ CaseEngine::CaseEngine(SqlStore& store, Outbox& stage_outbox, MatterCatalogue& m
 }
 
 CaseEngine::~CaseEngine() = default;
+
+void CaseEngine::StopAsyncWrites() { impl_->lane->Stop(); }
 
 namespace {
 
@@ -383,6 +386,12 @@ Result<engine_internal::RegisterPlan> CaseEngine::Impl::PlanRegistration(
   }
   if (actor.kind == Actor::Kind::kApplicant && !matter.online) {
     return Error{code::kMatterUnknown, "该事项不支持网上申报：" + matter.name};
+  }
+  if (actor.kind == Actor::Kind::kApplicant && actor.authlevel < matter.online_min_authlevel) {
+    return Error{code::kRealNameTooLow,
+                 "该事项网上申报须实名等级 " + std::to_string(matter.online_min_authlevel) +
+                     " 级及以上，您的账号为 " + std::to_string(actor.authlevel) +
+                     " 级：请先完成实名认证（个人中心或政务服务窗口），或到窗口申请"};
   }
   engine_internal::RegisterPlan plan;
   plan.applicant = registration.applicant;

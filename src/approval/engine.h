@@ -40,6 +40,8 @@ inline constexpr int kBadApplicant = 5106;    // applicant ID / USCC / name inva
 inline constexpr int kBadMaterial = 5107;     // upload too large, wrong type, unknown file
 inline constexpr int kCaseUnknown = 5108;     // no such case
 inline constexpr int kLookupFailed = 5109;    // case number + lookup password do not match
+inline constexpr int kRealNameTooLow =
+    5110;  // the applicant's real-name level is below the matter's
 }  // namespace code
 
 // Who acts. Staff come from the SSO directory; the applicant from the public
@@ -52,6 +54,7 @@ struct Actor {
   std::vector<std::string> roles;  // approval rolecodes (model.h kRole*)
   std::vector<std::string> orgs;   // orgcoding + extendorgcoding
   std::string system;              // servicecode of a department system
+  int authlevel = 0;               // an applicant's SSO real-name level (1..3)
 
   bool HasRole(std::string_view role) const;
   bool InOrg(std::string_view orgcoding) const;  // the org itself (not its children)
@@ -116,6 +119,11 @@ struct EngineOptions {
   FileStore* files = nullptr;
   // The org's name for the stage records (SLBMMC, BJBMMC...); "" when unset.
   std::function<std::string(std::string_view orgcoding)> org_name;
+  // Queue each transition's DB51 stage records on the stage outbox for the
+  // hall (the exchange drains it). Off where nothing consumes them (no
+  // `[exchange] hall_out_node`): the table would only grow, and turning the
+  // hall on later would send it a backlog of stale records.
+  bool stage_records = true;
   // How long a division's calendar is kept in memory. RecomputeDeadlines
   // drops it at once on this node; an edit made on another node of a
   // cluster is seen here within this time.
@@ -154,6 +162,10 @@ class CaseEngine {
                      std::function<void(Result<Registered>)> done);
   void ActAsync(const Actor& actor, std::string_view case_number, const Command& command,
                 std::function<void(Result<Case>)> done);
+  // Shutdown: runs and reports what RegisterAsync/ActAsync queued, then
+  // refuses more (errc::kUnavailable). Their `done` answers HTTP responses
+  // with the routes' state, so the server calls this before either goes.
+  void StopAsyncWrites();
 
   Result<Case> Get(std::string_view case_number);
   Result<std::vector<StepRecord>> History(std::string_view case_number);
@@ -189,10 +201,15 @@ class CaseEngine {
   // order — SPSHENQIN creates it; SPSHOULI, the steps, SPBUZHENG,
   // SPTEBIECHENGXU and SPBANJIE move its state and deadlines, so it shows with
   // lights — writing a kReported step record each. Only Actor::Kind::kSystem.
+  // `org_scope` (an orgcoding prefix, required) is the orgs the system speaks
+  // for: the case's own org must be under it — checked in the transaction on
+  // the case row (an existing case keeps the org it was created with, even
+  // after its matter moved to another org), or on the matter of a new case.
   // Errors: errc::kPermissionDenied, errc::kInvalidArgument (a record that does
   // not fit), kMatterUnknown (SXBM not in the catalogue), kCaseUnknown (no
   // SPSHENQIN yet for that SBLSH).
-  Result<Case> Report(const Actor& system, const std::vector<StageRecord>& records);
+  Result<Case> Report(const Actor& system, std::string_view org_scope,
+                      const std::vector<StageRecord>& records);
 
   // Recomputes the deadlines of the running cases of `division` after its
   // calendar changed, writing a kRecompute record to each case whose deadline moved.

@@ -203,11 +203,13 @@ class ReportedCase {
 
 }  // namespace
 
-Result<Case> CaseEngine::Report(const Actor& system, const std::vector<StageRecord>& records) {
+Result<Case> CaseEngine::Report(const Actor& system, std::string_view org_scope,
+                                const std::vector<StageRecord>& records) {
   Impl& im = *impl_;
   if (system.kind != Actor::Kind::kSystem) {
     return Error::PermissionDenied("只有部门自建系统可以报送环节数据");
   }
+  if (org_scope.empty()) return Error::PermissionDenied("报送方未绑定机构，不能报送环节数据");
   if (records.empty()) return Error::InvalidArgument("没有环节数据");
   // What the intake accepts, checked here too: a record is kept in its step
   // record's detail and re-published from there, so it must read back.
@@ -269,6 +271,11 @@ Result<Case> CaseEngine::Report(const Actor& system, const std::vector<StageReco
         return Error::Conflict("办件编号已被本平台受理的办件使用，不能报送");
       }
       r = std::move(*row);
+    }
+    // The case's own org, not the org its number's matter has today.
+    if (!r.orgcoding.starts_with(org_scope)) {
+      return Error::PermissionDenied("报送方无权报送机构 " + r.orgcoding +
+                                     " 的办件（它报送的机构为 " + std::string(org_scope) + "）");
     }
     auto matter = im.CachedMatter(r.implement_code, r.matter_version, need);
     if (matter == nullptr) return Error{kNeedPrefetch, ""};

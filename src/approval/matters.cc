@@ -81,6 +81,9 @@ CREATE TABLE approval_matter_versions (
 // flags bits.
 constexpr int kFlagHasFee = 1;
 constexpr int kFlagOnline = 2;
+// Bits 2-3: online_min_authlevel (0..3), so old rows read 0 (no minimum).
+constexpr int kMinLevelShift = 2;
+constexpr int kMinLevelMask = 3;
 
 bool IsCodeChar(char c) { return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z'); }
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
@@ -189,6 +192,9 @@ std::optional<FieldError> FindMatterError(const Matter& m) {
     return FieldError{"item_code", "at most 64 digits, upper-case letters and '-'"};
   }
   if (m.name.empty()) return FieldError{"name", "is empty"};
+  if (m.online_min_authlevel < 0 || m.online_min_authlevel > 3) {
+    return FieldError{"online_min_authlevel", "must be 0, 1, 2 or 3"};
+  }
   if (!IsValidUtf8(m.name)) return FieldError{"name", "is not UTF-8 text"};
   if (Utf8Chars(m.name) > kMaxNameChars) return FieldError{"name", "longer than 200 characters"};
   if (MatterTypeName(m.type).empty()) return FieldError{"type", "unknown matter type"};
@@ -499,6 +505,7 @@ struct VersionRow {
     m.kind = static_cast<CaseKind>(kind);
     m.has_fee = (flags & kFlagHasFee) != 0;
     m.online = (flags & kFlagOnline) != 0;
+    m.online_min_authlevel = (flags >> kMinLevelShift) & kMinLevelMask;
     m.guide = guide;
     m.updated_at_ms = updated_at;
     auto bad = [&](std::string what) {
@@ -568,11 +575,14 @@ std::string ContainsPattern(std::string_view text) {
 // ---- CSV / xlsx table ----
 
 // The catalogue's columns, in export order (docs/approval-matters.md).
-constexpr std::array<std::string_view, 20> kColumns{
-    "implement_code", "version",        "basic_code",    "item_code", "name",
-    "type",           "orgcoding",      "division",      "enabled",   "legal_limit",
-    "legal_unit",     "promised_limit", "promised_unit", "kind",      "has_fee",
-    "online",         "guide",          "materials",     "steps",     "fees"};
+constexpr std::array<std::string_view, 21> kColumns{
+    "implement_code", "version",    "basic_code",
+    "item_code",      "name",       "type",
+    "orgcoding",      "division",   "enabled",
+    "legal_limit",    "legal_unit", "promised_limit",
+    "promised_unit",  "kind",       "has_fee",
+    "online",         "guide",      "materials",
+    "steps",          "fees",       "online_min_authlevel"};
 // Without these a row cannot make a matter; the others have defaults.
 constexpr std::array<std::string_view, 6> kRequiredColumns{"implement_code", "name",     "type",
                                                            "orgcoding",      "division", "steps"};
@@ -597,7 +607,8 @@ std::vector<std::string> MatterCells(const Matter& m) {
           m.guide,
           codec::RenderJson(MaterialsJson(m.materials)),
           codec::RenderJson(StepsJson(m.steps)),
-          m.fees.empty() ? std::string() : codec::RenderJson(FeesJson(m.fees))};
+          m.fees.empty() ? std::string() : codec::RenderJson(FeesJson(m.fees)),
+          std::to_string(m.online_min_authlevel)};
 }
 
 // One row of an imported table, with the line (CSV) or row number (xlsx) it
@@ -675,6 +686,12 @@ Result<Matter> MatterFromRow(const std::map<std::string, size_t, std::less<>>& i
     if (!parsed) return error(column, "must be 1 or 0");
     *flag = *parsed;
   }
+  if (std::string level = cell("online_min_authlevel"); !level.empty()) {
+    if (level.size() != 1 || level[0] < '0' || level[0] > '3') {
+      return error("online_min_authlevel", "must be 0, 1, 2 or 3");
+    }
+    m.online_min_authlevel = level[0] - '0';
+  }
   for (auto [amount_column, unit_column, limit] :
        {std::tuple<std::string_view, std::string_view, TimeLimit*>{"legal_limit", "legal_unit",
                                                                    &m.legal_limit},
@@ -721,7 +738,8 @@ Result<Matter> MatterFromRow(const std::map<std::string, size_t, std::less<>>& i
 // stay text: Excel would show a 12-digit division as 3.30106E+11.
 bool IsNumberColumn(std::string_view column) {
   return column == "version" || column == "legal_limit" || column == "promised_limit" ||
-         column == "kind" || column == "enabled" || column == "has_fee" || column == "online";
+         column == "kind" || column == "enabled" || column == "has_fee" || column == "online" ||
+         column == "online_min_authlevel";
 }
 
 // A cell as the text the CSV importer would have read: whole numbers without a
@@ -833,7 +851,8 @@ struct MatterCatalogue::Impl {
     std::string fees = m.fees.empty() ? std::string() : codec::RenderJson(FeesJson(m.fees));
     int enabled = m.enabled ? 1 : 0;
     int kind = static_cast<int>(m.kind);
-    int flags = (m.has_fee ? kFlagHasFee : 0) | (m.online ? kFlagOnline : 0);
+    int flags = (m.has_fee ? kFlagHasFee : 0) | (m.online ? kFlagOnline : 0) |
+                ((m.online_min_authlevel & kMinLevelMask) << kMinLevelShift);
     long long now = now_ms;
     sql << "INSERT INTO approval_matter_versions (implement_code, version, basic_code, "
            "item_code, name, matter_type, orgcoding, division, enabled, legal_amount, legal_unit, "

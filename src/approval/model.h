@@ -94,6 +94,12 @@ struct Matter {
   bool has_fee = false;
   std::vector<MatterFee> fees;  // non-empty only when has_fee; at most 50
   bool online = false;         // 可网上申报
+  // The lowest SSO real-name level (authlevel 1..3) an online applicant's
+  // account must hold; 0: none beyond the approval app's min_authlevel.
+  // Agents apply for others, so the account is not tied to the applicant's
+  // ID: a matter whose online application must come from a checked person
+  // asks 2 (初级实名) or 3 (高级实名).
+  int online_min_authlevel = 0;
   std::string guide;           // free text for the public guide (where to go, fees…)
   std::vector<MatterMaterial> materials;
   std::vector<MatterStep> steps;  // in order; acceptance first and 办结 last are implied

@@ -77,7 +77,13 @@ Status ChangeOwnPassword(AuthServices& s, const directory::User& user, std::stri
 std::string PasswordPolicyProblem(std::string_view password, std::string_view loginname);
 
 // The fields users may change about themselves: contact and address details.
+// Not the mobile: password recovery and SMS login codes go to it, so moving
+// it must prove the new number, and no self-service or app path does that
+// (a counter clerk changes it in the console, after seeing the ID).
 bool SelfEditable(std::string_view field);
+inline constexpr std::string_view kMobileNotSelfEditable =
+    "手机号码不能在此修改：它用于找回密码和接收登录验证码，更换须验证新号码。"
+    "请携带身份证件到政务服务窗口办理。";
 // Own profile change (editUser, updateUserInfo). A field that is not
 // SelfEditable is accepted only with its current value. Errors:
 // errc::kPermissionDenied (a field not editable, named in the message),

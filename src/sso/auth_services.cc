@@ -213,9 +213,9 @@ Status ChangeOwnPassword(AuthServices& s, const directory::User& user, std::stri
 
 bool SelfEditable(std::string_view field) {
   static constexpr std::string_view kFields[] = {
-      "email",       "mobile",    "mobile2",   "telephone",   "telephone2",
-      "postcode",    "country",   "province",  "city",        "officeaddress",
-      "officephone", "officefax", "homephone", "homeaddress", "headpicture"};
+      "email",     "mobile2",   "telephone",   "telephone2",    "postcode",
+      "country",   "province",  "city",        "officeaddress", "officephone",
+      "officefax", "homephone", "homeaddress", "headpicture"};
   for (std::string_view f : kFields) {
     if (f == field) return true;
   }
@@ -238,6 +238,7 @@ Result<directory::User> UpdateOwnInfo(AuthServices& s, const directory::User& us
     if (now == nullptr) continue;  // not a user field: extras are ignored, as in synchronizeUser
     if (!SelfEditable(field)) {
       if (now->ToText() == value) continue;
+      if (field == "mobile") return Error::PermissionDenied(std::string(kMobileNotSelfEditable));
       std::string message("字段 ");
       message.append(field).append(" 不可由用户本人修改");
       return Error::PermissionDenied(std::move(message));

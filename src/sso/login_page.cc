@@ -202,7 +202,7 @@ struct EditableField {
 
 // What editUser offers (a subset of SelfEditable: the fields people know).
 // Not the mobile: it recovers the password and may receive login codes, so a
-// session alone must not move it (kMobileNotEditable).
+// session alone must not move it (kMobileNotSelfEditable).
 constexpr EditableField kEditUserFields[] = {
     {"email", "电子邮箱", "email"},
     {"telephone", "联系电话", "tel"},      {"postcode", "邮政编码", "text"},
@@ -210,10 +210,6 @@ constexpr EditableField kEditUserFields[] = {
     {"officeaddress", "办公地址", "text"}, {"officephone", "办公电话", "tel"},
     {"homephone", "住宅电话", "tel"},      {"homeaddress", "家庭住址", "text"},
 };
-
-constexpr std::string_view kMobileNotEditable =
-    "手机号码不能在此修改：它用于找回密码和接收登录验证码，更换须验证新号码。"
-    "请携带身份证件到政务服务窗口办理。";
 
 bool IsHex(std::string_view s, size_t size) {
   if (s.size() != size) return false;
@@ -1346,7 +1342,7 @@ class LoginPages {
       return;
     }
     if (auto mobile = request.Param("mobile"); mobile && Trim(*mobile) != owner->user->mobile) {
-      ShowUser(request, response, changes, "mobile", kMobileNotEditable, 403);
+      ShowUser(request, response, changes, "mobile", kMobileNotSelfEditable, 403);
       return;
     }
     auto updated = UpdateOwnInfo(s_, *owner->user, changes, request.remote_ip(), "");

@@ -47,13 +47,17 @@ WriteLane::WriteLane(SqlStore& store, std::string name, size_t max_batch)
   pthread_setname_np(thread_.native_handle(), name.substr(0, 15).c_str());
 }
 
-WriteLane::~WriteLane() {
+WriteLane::~WriteLane() { Stop(); }
+
+void WriteLane::Stop() {
   {
     std::lock_guard lock(mu_);
     stopping_ = true;
   }
   wake_.notify_one();
-  thread_.join();
+  // Only the first caller joins; the lane's own thread never calls Stop.
+  std::lock_guard join(join_mu_);
+  if (thread_.joinable()) thread_.join();
 }
 
 void WriteLane::Submit(Body body, Done done) {

@@ -41,6 +41,11 @@ class WriteLane {
   explicit WriteLane(SqlStore& store, std::string name = "tb-writes", size_t max_batch = 64);
   // Runs and reports every piece already submitted, then stops the thread.
   ~WriteLane();
+  // What the destructor does, earlier: for an owner whose pieces' `done`
+  // uses things that go before the lane itself (a server's suspended
+  // responses, route state at shutdown). Idempotent; pieces submitted
+  // afterwards are refused as after the destructor began.
+  void Stop();
   WriteLane(const WriteLane&) = delete;
   WriteLane& operator=(const WriteLane&) = delete;
 
@@ -72,6 +77,7 @@ class WriteLane {
   std::deque<Piece> queue_;
   bool stopping_ = false;
   Counts counts_;
+  std::mutex join_mu_;  // Stop() from two threads joins once
   std::thread thread_;  // last: starts once everything above is ready
 };
 

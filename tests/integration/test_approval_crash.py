@@ -22,7 +22,10 @@ ACKED_BEFORE_KILL = 120
 class CrashTest(unittest.TestCase):
     def setUp(self):
         self.config = tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False)
-        self.config.write("[console]\nenabled = true\n")
+        # A hall target, so that transitions queue stage records (without one
+        # nothing would consume them and none are written); checked below.
+        self.config.write('[console]\nenabled = true\n[exchange]\n'
+                          'hall_out_node = "QZ_330100_91350100M000100Y43"\n')
         self.config.close()
         self.addCleanup(os.unlink, self.config.name)
         self.server = TongbanServer("--config", self.config.name).start()

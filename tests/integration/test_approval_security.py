@@ -7,6 +7,7 @@ scope; matter import and calendar edits check the org of what they touch."""
 import csv
 import io
 import os
+import sqlite3
 import tempfile
 import unittest
 import urllib.parse
@@ -175,6 +176,46 @@ class ApprovalSecurity(MfaHelpers, unittest.TestCase):
         self.refused_material(self.foreign.send("POST", "matters", body), secret)
         # Files of the clerk's own org's cases stay usable.
         self.clerk.act_ok(case["number"], "accept", opinion="受理", attachments=[secret])
+
+    # ---- 6. a matter's minimum real-name level for online applications ----
+
+    def test_a_matter_can_require_a_real_name_level_online(self):
+        # Agents apply for others: the account is not tied to the applicant's
+        # ID, so a matter may ask the account itself to be real-name checked.
+        body = matter_body("001001", name="须实名事项")
+        body["online"] = True
+        body["online_min_authlevel"] = 2
+        matter = self.clerk.ok("POST", "matters", body)
+        self.assertEqual(matter["online_min_authlevel"], 2)
+        citizen = self.applicant("sappl")  # an account of level 1
+        r = citizen.send("POST", "applicant/cases", registration(matter["implement_code"], 506))
+        self.assertEqual(r.status_code, 403, r.text)
+        self.assertEqual(r.json()["error"]["code"], 5110)
+        self.assertIn("实名等级 2 级", r.json()["error"]["message"])
+        # The counter raises the account's level: the same application goes in.
+        self.admin.ok("PUT", "users/" + self.ids["sappl"], {"authlevel": "2"})
+        try:
+            r = citizen.send("POST", "applicant/cases",
+                             registration(matter["implement_code"], 506))
+            self.assertEqual(r.status_code, 200, r.text)
+        finally:
+            self.admin.ok("PUT", "users/" + self.ids["sappl"], {"authlevel": "1"})
+        # Matters without the field keep today's behaviour (level 1 applies).
+        self.assertEqual(self.matter.get("online_min_authlevel"), 0)
+
+    # ---- 5. no stage records queue up without a hall target ----
+
+    def test_no_stage_records_pile_up_without_a_hall_target(self):
+        # This server has no [exchange] hall_out_node: nothing would ever drain
+        # approval_outbox, so a case's transitions queue nothing there.
+        case = self.clerk.ok("POST", "cases", registration(self.matter_code, 505))["case"]
+        self.clerk.act_ok(case["number"], "accept", opinion="受理")
+        con = sqlite3.connect(os.path.join(self.server.data_dir, "tongban.db"), timeout=10)
+        try:
+            queued = con.execute("SELECT COUNT(*) FROM approval_outbox").fetchone()[0]
+        finally:
+            con.close()
+        self.assertEqual(queued, 0)
 
     # ---- 4. matter import and calendar edits check the org ----
 

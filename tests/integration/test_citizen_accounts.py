@@ -18,6 +18,7 @@ import urllib.parse
 import requests
 
 import stores
+from signed_client import SignedClient
 from test_admin_api import Admin, admin_credentials, browser_login
 from tongban_harness import TongbanServer, main, run_admin
 
@@ -504,6 +505,24 @@ class CitizenAccounts:
         # The code is spent.
         r = b.post(dict(base, code=code, newpassword="Other-Pass3", confirmpassword="Other-Pass3"))
         self.assertEqual((r.status_code, notice(r)[0]), (401, "7102"))
+
+    def test_no_app_moves_a_self_registered_accounts_proven_mobile(self):
+        # The mobile recovers the password: an app with directory_write over
+        # every org (no org_scope) could otherwise take the account over.
+        _, mobile = self.register("proven1", resident_id(seq="202"))
+        uid = self.user("proven1")["userid"]
+        app = SignedClient(self.server.base_url, "hrsync",
+                           self.create_app("hrsync", "--directory-write"))
+        for key in ({"userid": uid}, {"loginname": "proven1", "orgcoding": "900"}):
+            r = app.json("synchronizeUser", args=json.dumps(dict(key, mobile="13900009999")))
+            self.assertEqual(r["result"], "2003", r)
+            self.assertIn("手机号码", r["errmsg"])
+        self.assertEqual(self.user("proven1")["mobile"], mobile)
+        # The rest of the record, and the mobile sent back unchanged, still sync.
+        r = app.json("synchronizeUser", args=json.dumps(
+            {"userid": uid, "mobile": mobile, "email": "proven1@example.cn"}))
+        self.assertEqual(r["result"], "0", r)
+        self.assertEqual(self.user("proven1")["email"], "proven1@example.cn")
 
     def test_recovery_never_tells_whether_a_number_has_an_account(self):
         _, known = self.register("recover2", resident_id(seq="211"))

@@ -670,9 +670,21 @@ class SsoLoginTest(unittest.TestCase):
         self.assertEqual(r["email"], "henry@example.cn")
         info = self.comm("getUserInfo", accesstoken=token)
         self.assertEqual((info["email"], info["officeaddress"]), ("henry@example.cn", "杭州市"))
-        xml_args = "<SSO><mobile>13900000088</mobile></SSO>"
         self.assertEqual(self.comm("updateUserInfo", accesstoken=token,
-                                   args=xml_args)["result"], "0")
+                                   args="<SSO><homephone>0571-1</homephone></SSO>")["result"], "0")
+        # The mobile recovers the password and receives SMS login codes: an app
+        # holding the user's token must not move it (3807, nothing changes).
+        before = self.comm("getUserInfo", accesstoken=token)["mobile"]
+        refused = self.comm("updateUserInfo", accesstoken=token,
+                            args="<SSO><mobile>13900000088</mobile><email>h2@example.cn</email>"
+                                 "</SSO>")
+        self.assertEqual(refused["result"], "3807", refused)
+        self.assertIn("手机号码", refused["errmsg"])
+        info = self.comm("getUserInfo", accesstoken=token)
+        self.assertEqual((info["mobile"], info["email"]), (before, "henry@example.cn"))
+        # The record sent back whole (mobile unchanged) is still accepted.
+        self.assertEqual(self.comm("updateUserInfo", accesstoken=token, args=json.dumps(
+            {"mobile": before, "email": "h3@example.cn"}))["result"], "0")
         self.assertEqual(self.comm("updateUserInfo", accesstoken=token,
                                    args='{"username":"别人"}')["result"], "3807")
         self.assertEqual(self.comm("updateUserInfo", accesstoken=token,

@@ -120,9 +120,11 @@ class ApprovalEngine : public ::testing::TestWithParam<std::string> {
     engine_ = MakeEngine();
   }
 
-  std::unique_ptr<CaseEngine> MakeEngine(milliseconds calendar_ttl = milliseconds(60'000)) {
+  std::unique_ptr<CaseEngine> MakeEngine(milliseconds calendar_ttl = milliseconds(60'000),
+                                         bool stage_records = true) {
     EngineOptions options;
     options.calendar_ttl = calendar_ttl;
+    options.stage_records = stage_records;
     options.lookup_key = "test lookup key";
     options.files = files_.get();
     options.org_name = [](std::string_view org) { return "机构" + std::string(org); };
@@ -881,7 +883,7 @@ TEST_P(ApprovalEngine, ADepartmentsReportedCaseIsReadOnlyWithLights) {
       Record("SPSHENPI", {{"SBLSH", sblsh}, {"SPHJDM", "1"}, {"SPSJ", "2026-03-03 09:00:00"},
                           {"NODERESULT", "1"}}),
   };
-  auto reported = engine_->Report(system, records);
+  auto reported = engine_->Report(system, "001", records);
   ASSERT_TRUE(reported.ok()) << reported.error().message;
   EXPECT_TRUE(reported->reported);
   EXPECT_EQ(reported->state, CaseState::kInStep);
@@ -897,8 +899,8 @@ TEST_P(ApprovalEngine, ADepartmentsReportedCaseIsReadOnlyWithLights) {
   EXPECT_EQ(act.error().message, "部门自建系统办件，只读");
 
   auto done = engine_->Report(
-      system, {Record("SPBANJIE", {{"SBLSH", sblsh}, {"BJJGDM", "6"},
-                                  {"BJSJ", "2026-03-10 16:00:00"}})});
+      system, "001",
+      {Record("SPBANJIE", {{"SBLSH", sblsh}, {"BJJGDM", "6"}, {"BJSJ", "2026-03-10 16:00:00"}})});
   ASSERT_TRUE(done.ok()) << done.error().message;
   EXPECT_EQ(done->state, CaseState::kCompleted);
   EXPECT_EQ(done->result, CompletionResult::kApproved);
@@ -908,22 +910,24 @@ TEST_P(ApprovalEngine, ADepartmentsReportedCaseIsReadOnlyWithLights) {
                                                       "SPBANJIE"}));
 
   // Staff cannot report; a case never applied for is unknown.
-  EXPECT_EQ(engine_->Report(reviewer_, records).error().code, errc::kPermissionDenied);
-  auto orphan = engine_->Report(
-      system, {Record("SPSHOULI", {{"SBLSH", kCode + "202603019999"}, {"SLZTDM", "1"},
-                                   {"SLSJ", "2026-03-02 09:00:00"}})});
+  EXPECT_EQ(engine_->Report(reviewer_, "001", records).error().code, errc::kPermissionDenied);
+  auto orphan = engine_->Report(system, "001",
+                                {Record("SPSHOULI", {{"SBLSH", kCode + "202603019999"},
+                                                     {"SLZTDM", "1"},
+                                                     {"SLSJ", "2026-03-02 09:00:00"}})});
   ASSERT_FALSE(orphan.ok());
   EXPECT_EQ(orphan.error().code, code::kCaseUnknown);
   // A platform case's number cannot be taken over by a report.
   std::string ours = MustRegister().case_.number;
   StageRecord takeover = records[0];
   takeover.fields[0].second = ours;
-  auto clash = engine_->Report(system, {takeover});
+  auto clash = engine_->Report(system, "001", {takeover});
   ASSERT_FALSE(clash.ok());
   EXPECT_EQ(clash.error().code, errc::kConflict);
   // A record the intake would refuse is refused here too, and nothing is kept.
   auto malformed = engine_->Report(
-      system, {Record("SPSHOULI", {{"SBLSH", sblsh}, {"SLZTDM", "2"}, {"SLSJ", "2026-03-02"}})});
+      system, "001",
+      {Record("SPSHOULI", {{"SBLSH", sblsh}, {"SLZTDM", "2"}, {"SLSJ", "2026-03-02"}})});
   ASSERT_FALSE(malformed.ok());
   EXPECT_EQ(malformed.error().code, errc::kInvalidArgument);
   EXPECT_EQ(Actions(sblsh).size(), 4u);
@@ -937,13 +941,76 @@ TEST_P(ApprovalEngine, AReportedApplicationsSxbmMustBeItsNumbersMatter) {
   system.system = "dept-planning";
   const std::string other = std::string(kUscc) + "3" + "000117009999";
   const std::string sblsh = other + "202603010001";
-  auto smuggled = engine_->Report(
-      system, {Record("SPSHENQIN", {{"SBLSH", sblsh}, {"SXBM", kCode}, {"SXMC", "许可"},
-                                    {"SQRLX", "1"}, {"SQRMC", "王五"}, {"SQRZJHM", kPersonId},
-                                    {"SBSJ", "2026-03-02 08:30:00"}})});
+  auto smuggled = engine_->Report(system, "001",
+                                  {Record("SPSHENQIN", {{"SBLSH", sblsh},
+                                                        {"SXBM", kCode},
+                                                        {"SXMC", "许可"},
+                                                        {"SQRLX", "1"},
+                                                        {"SQRMC", "王五"},
+                                                        {"SQRZJHM", kPersonId},
+                                                        {"SBSJ", "2026-03-02 08:30:00"}})});
   ASSERT_FALSE(smuggled.ok());
   EXPECT_EQ(smuggled.error().code, errc::kInvalidArgument);
   EXPECT_NE(smuggled.error().message.find("SXBM"), std::string::npos);
+}
+
+// A department system speaks for its org's cases only, judged by the case's
+// own org: after the matter moved to org 009 (a new version), 009's system
+// still may not touch the case created under 001, and 001's still may. No
+// scope at all reports nothing.
+TEST_P(ApprovalEngine, AReportTouchesOnlyCasesOfTheReportersOrg) {
+  Actor system;
+  system.kind = Actor::Kind::kSystem;
+  system.system = "dept-planning";
+  const std::string sblsh = kCode + "202603010002";
+  auto applied = engine_->Report(system, "001",
+                                 {Record("SPSHENQIN", {{"SBLSH", sblsh},
+                                                       {"SXBM", kCode},
+                                                       {"SXMC", "许可"},
+                                                       {"SQRLX", "1"},
+                                                       {"SQRMC", "王五"},
+                                                       {"SQRZJHM", kPersonId},
+                                                       {"SBSJ", "2026-03-02 08:30:00"}})});
+  ASSERT_TRUE(applied.ok()) << applied.error().message;
+  EXPECT_EQ(applied->orgcoding, "001");
+  Matter moved = ThreeStepMatter();
+  moved.orgcoding = "009";
+  ASSERT_TRUE(matters_->Save(moved).ok());
+  const StageRecord accept =
+      Record("SPSHOULI", {{"SBLSH", sblsh}, {"SLZTDM", "1"}, {"SLSJ", "2026-03-02 09:00:00"}});
+  auto foreign = engine_->Report(system, "009", {accept});
+  ASSERT_FALSE(foreign.ok());
+  EXPECT_EQ(foreign.error().code, errc::kPermissionDenied);
+  EXPECT_NE(foreign.error().message.find("001"), std::string::npos);
+  EXPECT_EQ(Actions(sblsh).size(), 1u);
+  EXPECT_EQ(engine_->Report(system, "", {accept}).error().code, errc::kPermissionDenied);
+  auto own = engine_->Report(system, "001", {accept});
+  ASSERT_TRUE(own.ok()) << own.error().message;
+  EXPECT_EQ(own->state, CaseState::kInStep);
+  // A new case is judged on its matter's org today: 009's now.
+  auto fresh = engine_->Report(system, "001",
+                               {Record("SPSHENQIN", {{"SBLSH", kCode + "202603010003"},
+                                                     {"SXBM", kCode},
+                                                     {"SXMC", "许可"},
+                                                     {"SQRLX", "1"},
+                                                     {"SQRMC", "王五"},
+                                                     {"SQRZJHM", kPersonId},
+                                                     {"SBSJ", "2026-03-02 08:30:00"}})});
+  ASSERT_FALSE(fresh.ok());
+  EXPECT_EQ(fresh.error().code, errc::kPermissionDenied);
+}
+
+// Without a hall target nothing drains the stage outbox: the engine queues
+// nothing there (and the transitions themselves are unchanged).
+TEST_P(ApprovalEngine, NoStageRecordsAreQueuedWhereNothingConsumesThem) {
+  engine_ = MakeEngine(milliseconds(60'000), /*stage_records=*/false);
+  std::string number = MustRegister().case_.number;
+  Case c = MustAct(acceptor_, number, Do(Action::kAccept));
+  EXPECT_EQ(c.state, CaseState::kInStep);
+  EXPECT_TRUE(Stages(number).empty());
+  engine_ = MakeEngine();  // the default queues them, as the other tests show
+  MustAct(undertaker_, number, Do(Action::kAgree));
+  EXPECT_EQ(Stages(number), std::vector<std::string>{"SPSHENPI"});
 }
 
 TEST_P(ApprovalEngine, AFreshEngineLoadsMattersAndCalendarsItHasNotSeen) {

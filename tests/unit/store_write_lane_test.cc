@@ -182,5 +182,35 @@ TEST_P(WriteLaneTest, StoppingRunsWhatWasQueued) {
   EXPECT_TRUE(visible);
 }
 
+// Stop() is the destructor's drain, called early by an owner whose pieces'
+// callbacks use things that go before the lane (serve.cc: the approval
+// engine's lane before the HTTP server and the routes): everything queued is
+// run and reported by the time it returns, and a later piece is refused on
+// the caller's thread, before any SQL.
+TEST_P(WriteLaneTest, StopReportsWhatWasQueuedBeforeItReturnsAndRefusesLaterPieces) {
+  auto release = HoldLane();
+  Outcome queued;
+  lane_->Submit(Insert(6), Report(6, queued));
+  release->set_value();
+  lane_->Stop();
+  ASSERT_EQ(queued.future.wait_for(std::chrono::seconds(0)), std::future_status::ready);
+  auto [status, visible] = queued.future.get();
+  EXPECT_TRUE(status.ok()) << status.error().message;
+  EXPECT_TRUE(visible);
+  bool ran = false;
+  Status late = Status::Ok();
+  lane_->Submit(
+      [&ran](soci::session&) -> Status {
+        ran = true;
+        return Status::Ok();
+      },
+      [&late](Status s) { late = std::move(s); });
+  EXPECT_FALSE(ran);
+  ASSERT_FALSE(late.ok());
+  EXPECT_EQ(late.error().code, errc::kUnavailable);
+  lane_->Stop();  // again, and the destructor after it: no second join
+  lane_.reset();
+}
+
 }  // namespace
 }  // namespace tongban
