@@ -10,6 +10,7 @@
 
 #include "app/exchange_transfer_wiring.h"
 #include "app/node.h"
+#include "app/payment_wiring.h"
 #include "app/routes.h"
 #include "approval/demo.h"
 #include "http/metrics.h"
@@ -213,11 +214,17 @@ int Serve(const Config& initial) {
   }
   server->Run();
   // Run() has waited for every response the server still had to send, but
-  // not for the approval lane's queue: a batch outlasting the shutdown
-  // timeout (a hung database) would render its `done` with the routes'
-  // state and resume into the server after both were gone. Drained here,
-  // while both exist (a piece submitted later is answered "unavailable").
+  // not for the write lanes' queues (approval, payment notifications): a
+  // batch outlasting the shutdown timeout (a hung database) would render its
+  // `done` with the routes' state and resume into the server after both were
+  // gone. Drained here, while both exist (a piece submitted later is
+  // answered "unavailable").
   if (auto* engine = (*node)->approval_engine(); engine != nullptr) engine->StopAsyncWrites();
+  if (auto* payment = (*node)->payment(); payment != nullptr) {
+    if (auto* payments = payment->channel_payments(); payments != nullptr) {
+      payments->StopAsyncWrites();
+    }
+  }
   server.reset();
   routes->StopBackground();
   spdlog::info("tongban stopped");

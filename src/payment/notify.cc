@@ -177,6 +177,10 @@ ChannelPayments::ChannelPayments(SqlStore& store, Channel& channel, NoticeStore&
 
 ChannelPayments::~ChannelPayments() = default;
 
+void ChannelPayments::StopAsyncWrites() {
+  if (lane_ != nullptr) lane_->Stop();
+}
+
 Result<ChannelPayments::Started> ChannelPayments::StartOrder(const PaymentNotice& notice,
                                                              int64_t amount_fen,
                                                              std::string_view return_url) {

@@ -94,6 +94,10 @@ class ChannelPayments {
   ChannelPayments(SqlStore& store, Channel& channel, NoticeStore& notices, Clock& clock,
                   Random& random, ChannelPaymentsOptions options);
   ~ChannelPayments();  // drains the lane: every queued notification answered
+  // The destructor's drain, earlier: at shutdown, before the HTTP server whose
+  // suspended responses the lane's answers resume goes (a notification after
+  // this is answered "unavailable", i.e. `fail`: the channel resends).
+  void StopAsyncWrites();
 
   // Places an order for `notice` at the channel for `amount_fen` (the amount due
   // now: total + late fee). Conflict unless the notice is unpaid.
