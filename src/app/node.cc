@@ -2,6 +2,8 @@
 
 #include "app/citizen_wiring.h"
 
+#include <spdlog/spdlog.h>
+
 #include <filesystem>
 #include <system_error>
 
@@ -93,6 +95,9 @@ Status Node::OpenAll() {
   outbox_ = std::make_unique<Outbox>(*sql_, outbox_options);
   directory::DirectoryOptions directory_options;
   directory_options.md5_login_variant = config_.directory.md5_login_variant;
+  if (config_.citizen.enabled) {
+    directory_options.mobile_is_proven = &sso::CitizenAccounts::IsSelfRegistered;
+  }
   auto directory =
       directory::Directory::Open(*sql_, *outbox_, clock(), random(), *box_, directory_options);
   if (!directory.ok()) return std::move(directory).error();
@@ -141,6 +146,13 @@ Status Node::OpenApproval(std::string_view secret_key) {
   // Stage records only where the exchange delivers them to a hall target.
   engine_options.stage_records =
       config_.exchange.enabled && !config_.exchange.hall_out_node.empty();
+  if (!engine_options.stage_records) {
+    // Said once at start: on a cluster, a node configured without the hall
+    // target sends none of the transitions it handles to the hall.
+    spdlog::warn(
+        "approval: case stages are not queued for the hall on this node ([exchange] is off "
+        "or hall_out_node is not set); every node of a cluster needs the same setting");
+  }
   // 电子监察 hears of every transition inside its transaction.
   engine_options.on_transition = [this](soci::session& tx, const approval::Case& before,
                                         const approval::Case& after,

@@ -934,9 +934,24 @@ struct MatterCatalogue::Impl {
       }
       matters.push_back(std::move(*m));
     }
+    // A table without the column (exported before it existed) keeps each
+    // matter's minimum real-name level: a re-import never drops one.
+    const bool level_given = index->contains("online_min_authlevel");
     const int64_t now = clock.NowMillis();
     return store.WithTransaction([&](soci::session& sql) -> Result<int64_t> {
       for (Matter& m : matters) {
+        if (!level_given) {
+          auto kept = FetchMatters(
+              (sql.prepare << std::string("SELECT ") + kVersionColumns +
+                                  ", h.enabled FROM approval_matters h JOIN "
+                                  "approval_matter_versions v ON v.implement_code = "
+                                  "h.implement_code AND v.version = h.latest_version WHERE "
+                                  "h.implement_code = :c",
+               soci::use(m.implement_code)),
+              true);
+          if (!kept.ok()) return std::move(kept).error();
+          if (!kept->empty()) m.online_min_authlevel = kept->front().online_min_authlevel;
+        }
         auto saved = SaveIn(sql, std::move(m), now);
         if (!saved.ok()) return std::move(saved).error();
       }

@@ -56,6 +56,12 @@ struct DirectoryOptions {
   // How long a cached user or app snapshot is trusted. Changes made through
   // this node invalidate at once; this bounds staleness from other nodes.
   std::chrono::seconds cache_ttl{60};
+  // Whether a user's mobile was proven by the user (a self-registered
+  // account: an SMS code proved it, and its password is recovered through
+  // it). No app moves such a mobile (synchronizeUser: 2003); administrators
+  // may. Asked inside the save's transaction, on the user the save resolved;
+  // unset: no user's mobile is proven.
+  std::function<Result<bool>(soci::session&, const std::string& userid)> mobile_is_proven;
 };
 
 // Who asks. An app calling the organduser API is limited by its

@@ -570,6 +570,14 @@ Result<SavedUser> Directory::Impl::SaveUserInTx(Directory& d, soci::session& sql
       }
     }
   }
+  if (app != nullptr && before && after.mobile != before->mobile && d.options_.mobile_is_proven) {
+    Result<bool> proven = d.options_.mobile_is_proven(sql, before->userid);
+    if (!proven.ok()) return proven.error();
+    if (*proven) {
+      return Code(code::kUserNoRight,
+                  "自助注册账号的手机号码已经短信验证，用于找回密码，应用不能修改");
+    }
+  }
   if (d.options_.require_mobile && after.mobile.empty()) {
     return Code(code::kUserMobileEmpty, "mobile is required");
   }

@@ -396,6 +396,12 @@ Result<ClientResponse> KeepAliveClient::Send(
   const auto give_up_at = std::chrono::steady_clock::now() + timeout;
 
   for (int attempt = 0;; ++attempt) {
+    if (c.socket.is_open()) {
+      // Bytes waiting on an idle connection belong to no request of ours (a
+      // late or unasked-for response): never read them as this one's answer.
+      error_code ec;
+      if (c.socket.available(ec) != 0 || ec) c.Close();
+    }
     const bool reused = c.socket.is_open();
     Exchange x;
     bhttp::request<bhttp::string_body>& request = x.request;
@@ -464,8 +470,16 @@ Result<ClientResponse> KeepAliveClient::Send(
 
     if (done && !failed_at) {
       auto& message = x.parser.get();
-      // Another response's bytes after this one, or the server's wish: closed.
-      if (!message.keep_alive() || x.buffer.size() != 0) c.Close();
+      // Another response's bytes after this one, a body that ended with the
+      // connection, or the server's wish: closed.
+      if (!message.keep_alive() || message.need_eof() || x.buffer.size() != 0) c.Close();
+      if (message.result_int() < 200) {
+        // An interim (1xx) response: its final one would arrive later, on a
+        // connection nobody reads; we never ask for one (no Expect), so fail.
+        c.Close();
+        return Error::Unavailable(what + ": interim response " +
+                                  std::to_string(message.result_int()));
+      }
       ClientResponse out;
       out.status = static_cast<int>(message.result_int());
       out.body = std::move(message.body());

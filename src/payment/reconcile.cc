@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <filesystem>
 #include <functional>
@@ -292,7 +293,23 @@ Result<ReconcileRun> Reconciler::Reconcile(std::string_view date, const std::str
   std::filesystem::create_directories(work_dir, ec);
   const std::string path = work_dir + "/" + std::string(payments_.channel().code()) + "-" +
                            std::string(date) + ".csv";
-  TB_RETURN_IF_ERROR(payments_.channel().DownloadStatement(date, path));
+  // Downloaded under a name of its own, then renamed into place: a second
+  // reconciliation of the day (a double click, another node sharing the
+  // directory) must never truncate the file this one has mapped (SIGBUS) —
+  // a rename leaves the mapped inode as it was.
+  static std::atomic<uint64_t> download_seq{0};
+  const std::string part = path + "." + std::to_string(::getpid()) + "-" +
+                           std::to_string(++download_seq) + ".part";
+  Status downloaded = payments_.channel().DownloadStatement(date, part);
+  if (!downloaded.ok()) {
+    std::filesystem::remove(part, ec);
+    return downloaded.error();
+  }
+  std::filesystem::rename(part, path, ec);
+  if (ec) {
+    std::filesystem::remove(part, ec);
+    return Error::Unavailable("cannot store the statement file");
+  }
   return ReconcileFile(date, path);
 }
 

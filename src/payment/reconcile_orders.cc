@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <atomic>
 #include <charconv>
+#include <exception>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -169,6 +170,7 @@ Status ReadPostgres(soci::session& sql, const std::string& channel, const Part& 
   OrderView o;
   std::string scratch[4];
   bool bad = false;
+  std::exception_ptr thrown;
   while (true) {
     char* row = nullptr;
     int n = PQgetCopyData(conn, &row, 0);
@@ -197,12 +199,20 @@ Status ReadPostgres(soci::session& sql, const std::string& channel, const Part& 
     o.channel_serial = CopyField(f[3], scratch[2]);
     o.paid_at_ms = paid;
     o.disposition = CopyField(f[5], scratch[3]);
-    sink(o);
+    if (thrown) continue;
+    try {
+      sink(o);
+    } catch (...) {
+      // Rethrown once the COPY is drained: a pooled connection left in the
+      // COPY state would fail its next user's every statement.
+      thrown = std::current_exception();
+    }
   }
   res = PQgetResult(conn);
   if (PQresultStatus(res) != PGRES_COMMAND_OK) ThrowPg(conn, res);
   PQclear(res);
   while ((res = PQgetResult(conn)) != nullptr) PQclear(res);
+  if (thrown) std::rethrow_exception(thrown);
   if (bad) return Error::Internal("unreadable row in the COPY of payment_orders");
   return Status::Ok();
 }

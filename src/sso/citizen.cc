@@ -386,6 +386,13 @@ Result<std::string> CitizenAccounts::Recover(std::string_view mobile, std::strin
   return (*user)->userid;
 }
 
+Result<bool> CitizenAccounts::IsSelfRegistered(soci::session& sql, const std::string& userid) {
+  int n = 0;
+  sql << "SELECT COUNT(*) FROM citizen_accounts WHERE userid = :u", soci::use(userid),
+      soci::into(n);
+  return n > 0;
+}
+
 Result<CitizenAccount> CitizenAccounts::Load(std::string_view userid) {
   return deps_.sql.WithSession([&](soci::session& sql) -> Result<CitizenAccount> {
     Row r;

@@ -138,6 +138,10 @@ class CitizenAccounts {
   // Migrations of module "citizen_accounts" (the apps' min_authlevel column
   // is the directory's "sso_citizen" migration).
   static std::vector<Migration> Migrations();
+  // Whether `userid` registered itself (its mobile was proven by an SMS code):
+  // the directory's DirectoryOptions::mobile_is_proven, in the caller's
+  // transaction.
+  static Result<bool> IsSelfRegistered(soci::session& sql, const std::string& userid);
 
   struct Deps {
     SqlStore& sql;

@@ -191,7 +191,6 @@ struct OrgAndUserApi::Impl {
   codec::Value SynchronizeUser(const ApiCall& call) {
     auto args = ParseArgs(call.Param("args"));
     if (!args.ok()) return Reply(dcode::kUserArgsIllegal, args.error().message);
-    if (auto refused = RefuseProvenMobileChange(*args)) return std::move(*refused);
     auto saved = context.directory.SaveUser(CallerOf(call), *args);
     if (!saved.ok()) return ReplyFor(saved.error(), dcode::kUserOther);
     if (!saved->user.active()) {
@@ -204,38 +203,7 @@ struct OrgAndUserApi::Impl {
         .Set("operation", saved->added ? "add" : "modify");
   }
 
-  // A self-registered account's mobile was proven by an SMS code, and its
-  // password is recovered through it: no app moves it, whatever its
-  // directory_write scope (2003; a counter clerk changes it in the console).
-  // The user is found as SaveUser finds it: by userid, else by the old or
-  // current login name (+ orgcoding).
-  std::optional<codec::Value> RefuseProvenMobileChange(const directory::Fields& args) {
-    auto mobile = args.find("mobile");
-    if (mobile == args.end() || context.citizen == nullptr) return std::nullopt;
-    auto field = [&](std::string_view name) -> std::string_view {
-      auto it = args.find(name);
-      return it == args.end() ? std::string_view() : std::string_view(it->second);
-    };
-    Result<std::shared_ptr<const directory::User>> user = Error::NotFound("no such user");
-    if (!field("userid").empty()) {
-      user = context.directory.GetUserById(directory::Caller::Admin(), field("userid"));
-    } else {
-      std::string_view name = field("oldloginname");
-      if (name.empty()) name = field("loginname");
-      if (!name.empty()) {
-        user = context.directory.GetUserByLoginname(directory::Caller::Admin(), name,
-                                                    field("orgcoding"));
-      }
-    }
-    if (!user.ok() || (*user)->mobile == mobile->second) return std::nullopt;
-    auto account = context.citizen->Get((*user)->userid);
-    if (!account.ok()) {
-      if (account.error().code == citizen_error::kNotCitizen) return std::nullopt;
-      return ReplyFor(account.error(), dcode::kUserOther);
-    }
-    return Reply(dcode::kUserNoRight,
-                 "自助注册账号的手机号码已经短信验证，用于找回密码，应用不能修改");
-  }
+
 
   // By top-level userid, or loginname (+ orgcoding); an `args` object with
   // the same names is accepted from clients that send everything there.

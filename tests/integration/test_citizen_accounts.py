@@ -513,7 +513,12 @@ class CitizenAccounts:
         uid = self.user("proven1")["userid"]
         app = SignedClient(self.server.base_url, "hrsync",
                            self.create_app("hrsync", "--directory-write"))
-        for key in ({"userid": uid}, {"loginname": "proven1", "orgcoding": "900"}):
+        # A staff namesake in another domain: naming the citizen by its old
+        # login name and old org still reaches it, and is still refused.
+        self.admin.ok("POST", "users", {"loginname": "proven1", "username": "同名职员",
+                                        "orgcoding": "001001", "password": "Staff-Pass1"})
+        for key in ({"userid": uid}, {"loginname": "proven1", "orgcoding": "900"},
+                    {"oldloginname": "proven1", "oldorgcoding": "900", "loginname": "proven1"}):
             r = app.json("synchronizeUser", args=json.dumps(dict(key, mobile="13900009999")))
             self.assertEqual(r["result"], "2003", r)
             self.assertIn("手机号码", r["errmsg"])

@@ -404,6 +404,33 @@ TEST_P(CatalogueTest, CsvImportSavesEveryRowAndExportReadsBack) {
   EXPECT_EQ(a2->promised_limit.amount, 10);
 }
 
+// A table without the online_min_authlevel column (written before it existed)
+// keeps each matter's level; a table with it sets it. A re-import of an old
+// export must never drop a real-name requirement.
+TEST_P(CatalogueTest, CsvImportWithoutTheLevelColumnKeepsTheMattersLevel) {
+  std::istringstream first(std::string(kHeader) + CsvRow("000117009002", "须实名事项"));
+  ASSERT_TRUE(catalogue_->ImportCsv(first).ok());
+  const std::string code = ImplementCode(kUscc, "000117009002");
+  Matter m = *catalogue_->Latest(code);
+  m.online_min_authlevel = 2;
+  ASSERT_TRUE(catalogue_->Save(m).ok());
+
+  std::istringstream old_table(std::string(kHeader) + CsvRow("000117009002", "须实名事项（改）"));
+  ASSERT_TRUE(catalogue_->ImportCsv(old_table).ok());
+  auto kept = catalogue_->Latest(code);
+  ASSERT_TRUE(kept.ok());
+  EXPECT_EQ(kept->name, "须实名事项（改）");
+  EXPECT_EQ(kept->online_min_authlevel, 2);
+
+  std::string header(kHeader);
+  header.insert(header.size() - 1, ",online_min_authlevel");
+  std::string row = CsvRow("000117009002", "须实名事项");
+  row.insert(row.size() - 1, ",0");
+  std::istringstream with_column(header + row);
+  ASSERT_TRUE(catalogue_->ImportCsv(with_column).ok());
+  EXPECT_EQ(catalogue_->Latest(code)->online_min_authlevel, 0);
+}
+
 TEST_P(CatalogueTest, CsvExportDefusesFormulasAndImportRestoresThem) {
   Matter m = ValidMatter();
   m.guide = "=HYPERLINK(\"http://evil\")";

@@ -9,6 +9,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -232,6 +233,60 @@ TEST(HttpClient, KeepAliveClientClosesWhenTheServerSaysSo) {
   }
   EXPECT_EQ(kept.connections_opened(), 2);
   EXPECT_EQ(server.served(), 2);
+}
+
+// A server that answers the first call with an interim 102 and sends the final
+// response only later (here: when the next request arrives on that
+// connection). The interim answer fails the call and the connection goes, so
+// the late final response can never be read as the next call's answer.
+TEST(HttpClient, KeepAliveClientNeverTakesALateResponseForTheNextCall) {
+  asio::io_context ioc;
+  tcp::acceptor acceptor(ioc, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  const uint16_t port = acceptor.local_endpoint().port();
+  std::thread server([&] {
+    for (int n = 0; n < 2; ++n) {
+      error_code ec;
+      tcp::socket socket(ioc);
+      acceptor.accept(socket, ec);
+      if (ec) return;
+      boost::beast::flat_buffer buffer;
+      for (int call = 0;; ++call) {
+        bhttp::request<bhttp::string_body> request;
+        bhttp::read(socket, buffer, request, ec);
+        if (ec) break;
+        std::string out;
+        if (n == 0 && call == 0) {
+          out = "HTTP/1.1 102 Processing\r\n\r\n";
+        } else if (n == 0) {
+          out = "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nlate";  // the first's
+        } else {
+          out = "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(request.body().size()) +
+                "\r\n\r\n" + request.body();
+        }
+        asio::write(socket, asio::buffer(out), ec);
+        if (ec) break;
+      }
+    }
+  });
+  const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/";
+  {
+    KeepAliveClient kept;  // gone before the join: the server reads until it closes
+    auto first =
+        kept.Send("POST", url, {{"Content-Type", "text/plain"}}, "first", milliseconds(5000));
+    EXPECT_FALSE(first.ok());
+    auto second =
+        kept.Send("POST", url, {{"Content-Type", "text/plain"}}, "second", milliseconds(5000));
+    EXPECT_TRUE(second.ok()) << second.error().message;
+    if (second.ok()) EXPECT_EQ(second->body, "second");
+    EXPECT_EQ(kept.connections_opened(), 2);
+  }
+  {
+    // Wakes an accept still waiting (when the calls above went wrong).
+    error_code ec;
+    tcp::socket poke(ioc);
+    poke.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), ec);
+  }
+  server.join();
 }
 
 TEST(HttpClient, RefusedConnectionIsUnavailableWithoutTheQueryInTheMessage) {

@@ -6,10 +6,12 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "http/url.h"
 #include "payment/channel.h"
@@ -49,8 +51,28 @@ class LocalChannel final : public Channel {
     if (it == orders_.end()) return Error::NotFound("unknown");
     return it->second;
   }
-  Status DownloadStatement(std::string_view, const std::string&) override {
-    return Error::NotFound("none");
+  Status DownloadStatement(std::string_view, const std::string& path) override {
+    std::string text;
+    {
+      std::lock_guard lock(mu_);
+      if (statement_.empty()) return Error::NotFound("none");
+      text = statement_;
+      downloaded_to_.push_back(path);
+    }
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << text;
+    out.close();
+    if (!out) return Error::Unavailable("cannot write");
+    return Status::Ok();
+  }
+  // What DownloadStatement writes (empty: no statement), and where it wrote.
+  void SetStatement(std::string text) {
+    std::lock_guard lock(mu_);
+    statement_ = std::move(text);
+  }
+  std::vector<std::string> downloaded_to() {
+    std::lock_guard lock(mu_);
+    return downloaded_to_;
   }
 
   // The payer pays: the channel's record becomes paid; returns the signed
@@ -69,6 +91,8 @@ class LocalChannel final : public Channel {
  private:
   std::mutex mu_;
   std::map<std::string, ChannelPayment> orders_;
+  std::string statement_;
+  std::vector<std::string> downloaded_to_;
 };
 
 class ChannelFixture : public ::testing::TestWithParam<std::string> {

@@ -2,7 +2,11 @@
 // outcome and corrupt lines, the audited 补单, refunds, and the settlement report.
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 
 #include "codec/xlsx.h"
 #include "payment/channel_statement.h"
@@ -211,6 +215,50 @@ TEST_P(ReconcileTest, RepeatedLinesAndARerunOfTheDay) {
   }
   // The first run's items are left as they were.
   EXPECT_EQ(reconciler_->Items(first->id)->size(), 5u);
+}
+
+// Reconciling a day downloads its statement under a name of its own and renames
+// it into place: a statement file an earlier reconciliation of the same day
+// still has open (mapped) is never rewritten in place (truncating a mapped file
+// kills the process with SIGBUS), and no partial download is left behind.
+TEST_P(ReconcileTest, ASecondDownloadOfTheDayNeverRewritesTheFileInPlace) {
+  ChannelPayment a = PaidOrder("A");
+  std::string text(kStatementHeader);
+  text += "\n";
+  AppendStatementLine(a, text);
+  channel_.SetStatement(text);
+  const std::string dir = dir_.File("statements");
+  auto first = reconciler_->Reconcile("20260110", dir);
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  EXPECT_EQ(first->count(ReconcileOutcome::kMatched), 1);
+  const std::string path = dir + "/sandbox-20260110.csv";
+  std::ifstream held(path, std::ios::binary);  // an earlier run's open file
+  ASSERT_TRUE(held.good());
+  struct stat before {};
+  ASSERT_EQ(::stat(path.c_str(), &before), 0);
+
+  ChannelPayment ghost{"GHOST2", "TX-GHOST2", 500, clock_.NowMillis(),
+                       ChannelPaymentStatus::kPaid};
+  std::string other(kStatementHeader);  // the channel's corrected statement
+  other += "\n";
+  AppendStatementLine(ghost, other);
+  channel_.SetStatement(other);
+  auto second = reconciler_->Reconcile("20260110", dir);
+  ASSERT_TRUE(second.ok()) << second.error().message;
+  EXPECT_EQ(second->count(ReconcileOutcome::kMissingLocal), 1);
+  EXPECT_EQ(second->count(ReconcileOutcome::kMissingChannel), 1);
+  struct stat after {};
+  ASSERT_EQ(::stat(path.c_str(), &after), 0);
+  EXPECT_NE(after.st_ino, before.st_ino);  // a new file, renamed into place
+  std::string kept((std::istreambuf_iterator<char>(held)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(kept, text);  // the held file was not truncated or rewritten
+  for (const std::string& to : channel_.downloaded_to()) EXPECT_NE(to, path);
+  size_t files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    (void)e;
+    ++files;
+  }
+  EXPECT_EQ(files, 1u);  // no .part left
 }
 
 // A statement without a final newline, with CRLF line ends, reads the same.
