@@ -125,9 +125,9 @@ TEST_P(TicketExchangeTest, ALiveTicketIsRedeemedAndTheNewGrantIssuedInItsSession
   EXPECT_EQ(store_->Members("issued:sess1").value(), std::vector<std::string>{"t|app1|TK1"});
 }
 
-// The Redis script keys the record's fields by their number's text and fills
-// the template from that table: a field the record does not have is empty, as
-// in the memory store, and a record with more than ten fields still issues.
+// A template's "{n}" for a field the record does not have is empty, on Redis
+// (the script) as in the memory store, and a record with more than ten fields
+// still issues.
 TEST_P(TicketExchangeTest, ATemplateFieldTheRecordLacksIsEmpty) {
   const std::string record = Record("s", "app1", "sess1", kNow + 60'000) + "|8|9|10|11";
   ASSERT_TRUE(store_->Put("st:T1", record, minutes(1)).ok());
