@@ -6,7 +6,8 @@
 # ratios). Then the Redis round trips of each call, counted with MONITOR.
 #   bench/tickets.sh [build-dir]
 # Environment: DURATION (10s), CONNECTIONS (64), SERVER_THREADS (1),
-# DELAY_MS (0.5), ROUND_TRIP_CALLS (50), STORES ("memory redis redis-delay"),
+# DELAY_MS (0.5), ROUND_TRIP_CALLS (50), STORES ("memory redis redis-delay";
+# also redis-unix: the same Redis through a Unix socket),
 # PERF_ROW (a row's name: perf record of the server during it, to PERF_OUT),
 # COMMANDSTATS=1 (Redis's time per command after the redis rows),
 # STRACE_ROW (a row's name: the server's system calls during it, counted by
@@ -52,11 +53,14 @@ start() {
   mkdir -p "$dir"
   if [ "$store" != memory ]; then
     redis_port=$(free_port)
+    local unix_args=()  # redis-unix: tongban reaches Redis through a Unix socket
+    if [ "$store" = redis-unix ]; then unix_args=(--unixsocket "$dir/redis.sock"); fi
     "${pin_server[@]}" redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no \
-      --dir "$dir" > "$dir/redis.log" 2>&1 &
+      "${unix_args[@]}" --dir "$dir" > "$dir/redis.log" 2>&1 &
     redis_pid=$!
     for _ in $(seq 1 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.05; done
     tickets=redis://127.0.0.1:$redis_port
+    if [ "$store" = redis-unix ]; then tickets=unix://$dir/redis.sock; fi
     if [ "$store" = redis-delay ]; then
       "${pin_server[@]}" "${proxy_cmd[@]}" "$redis_port" "$delay_ms" \
         > "$dir/proxy.out" 2> "$dir/proxy.err" &
