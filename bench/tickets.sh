@@ -6,12 +6,14 @@
 # ratios). Then the Redis round trips of each call, counted with MONITOR.
 #   bench/tickets.sh [build-dir]
 # Environment: DURATION (10s), CONNECTIONS (64), SERVER_THREADS (1),
-# DELAY_MS (0.5), ROUND_TRIP_CALLS (50), STORES ("memory redis redis-delay"),
+# DELAY_MS (0.5), ROUND_TRIP_CALLS (50), STORES ("memory redis redis-delay";
+# also redis-unix: the same Redis through a Unix socket),
 # PERF_ROW (a row's name: perf record of the server during it, to PERF_OUT),
 # COMMANDSTATS=1 (Redis's time per command after the redis rows),
 # STRACE_ROW (a row's name: the server's system calls during it, counted by
 # strace -c -f, printed per request; strace slows the row, so its rate and
-# CPU figures are not comparable with the others).
+# CPU figures are not comparable with the others), PIN=1 (tongban, Redis and
+# the proxy on core 0, wrk on core 1: "Redis on the same core" literally).
 # Needs wrk, redis-server, python3 with requests.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -25,6 +27,13 @@ command -v wrk >/dev/null || { echo "tickets: wrk is missing"; exit 1; }
 command -v redis-server >/dev/null || { echo "tickets: redis-server is missing"; exit 1; }
 
 work=$(mktemp -d /tmp/tongban-tickets.XXXXXX)
+pin_server=() pin_wrk=()
+if [ "${PIN:-0}" = 1 ]; then pin_server=(taskset -c 0) pin_wrk=(taskset -c 1); fi
+proxy_cmd=("$py" -u "$here/../tests/integration/delay_proxy.py")
+if [ "${PROXY:-c}" != python ]; then
+  cc -O2 -o "$work/delay_proxy" "$here/delay_proxy.c" || { echo "tickets: cc failed"; exit 1; }
+  proxy_cmd=("$work/delay_proxy")
+fi
 server_pid="" redis_pid="" proxy_pid=""
 stop() {
   local p
@@ -44,14 +53,17 @@ start() {
   mkdir -p "$dir"
   if [ "$store" != memory ]; then
     redis_port=$(free_port)
-    redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no \
-      --dir "$dir" > "$dir/redis.log" 2>&1 &
+    local unix_args=()  # redis-unix: tongban reaches Redis through a Unix socket
+    if [ "$store" = redis-unix ]; then unix_args=(--unixsocket "$dir/redis.sock"); fi
+    "${pin_server[@]}" redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no \
+      "${unix_args[@]}" --dir "$dir" > "$dir/redis.log" 2>&1 &
     redis_pid=$!
     for _ in $(seq 1 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.05; done
     tickets=redis://127.0.0.1:$redis_port
+    if [ "$store" = redis-unix ]; then tickets=unix://$dir/redis.sock; fi
     if [ "$store" = redis-delay ]; then
-      $py -u "$here/../tests/integration/delay_proxy.py" "$redis_port" "$delay_ms" \
-        > "$dir/proxy.out" 2>&1 &
+      "${pin_server[@]}" "${proxy_cmd[@]}" "$redis_port" "$delay_ms" \
+        > "$dir/proxy.out" 2> "$dir/proxy.err" &
       proxy_pid=$!
       for _ in $(seq 1 100); do grep -q '^port' "$dir/proxy.out" && break; sleep 0.05; done
       tickets=redis://127.0.0.1:$(awk '/^port/ {print $2}' "$dir/proxy.out")
@@ -71,7 +83,7 @@ ticket_ttl_s = 300
 [log]
 level = "info"
 TOML
-  "$build/tongban" serve --config "$dir/bench.toml" --data-dir "$dir/var" --port 0 \
+  "${pin_server[@]}" "$build/tongban" serve --config "$dir/bench.toml" --data-dir "$dir/var" --port 0 \
     --tickets "$tickets" > "$dir/out" 2> "$dir/err" &
   server_pid=$!
   for _ in $(seq 1 300); do
@@ -96,7 +108,7 @@ TOML
 run_wrk() {
   local c=$1 secs=$2 line
   shift 2
-  env "$@" wrk -t1 -c"$c" -d"$secs" --timeout 10s --latency -s "$here/wrk/call.lua" "$url" \
+  env "$@" "${pin_wrk[@]}" wrk -t1 -c"$c" -d"$secs" --timeout 10s --latency -s "$here/wrk/call.lua" "$url" \
     > "$work/wrk.out" 2> "$work/wrk.err" || { cat "$work/wrk.out" "$work/wrk.err"; exit 1; }
   line=$(grep '^RESULT' "$work/wrk.out") || { cat "$work/wrk.out" "$work/wrk.err"; exit 1; }
   field() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<<"$line"; }
@@ -194,4 +206,5 @@ for store in ${STORES:-memory redis redis-delay}; do
   stop
   # The pipeline's own count, logged when the server stops: calls per write and per read.
   grep -h "redis pipeline:" "$work/$store/err" "$work/$store/out" 2>/dev/null | sed "s/^/$store: /" || true
+  grep -h "delay proxy:" "$work/$store/proxy.err" 2>/dev/null | sed "s/^/$store: /" || true
 done

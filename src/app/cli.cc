@@ -32,7 +32,7 @@ struct CommonFlags {
     cmd.add_option("--db", database,
                    "Database URL: sqlite:///path.db, postgresql://user:pass@host:port/db, "
                    "mysql://user:pass@host:port/db or odbc://DSN=...;dialect=mysql|postgresql");
-    cmd.add_option("--tickets", tickets, "Ticket store: memory or redis://host:port");
+    cmd.add_option("--tickets", tickets, "Ticket store: memory, redis://host:port or unix:///path");
     cmd.add_option("--log-level", log_level, "trace, debug, info, warn, error, off");
   }
 

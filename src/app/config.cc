@@ -334,8 +334,10 @@ Status ValidateConfig(const Config& c) {
   if (c.storage.db_pool_size < 1 || c.storage.db_pool_size > 256) {
     return Error::InvalidArgument("config: storage.db_pool_size must be 1..256");
   }
-  if (c.storage.tickets != "memory" && c.storage.tickets.rfind("redis://", 0) != 0) {
-    return Error::InvalidArgument("config: storage.tickets must be \"memory\" or redis://host:port");
+  if (c.storage.tickets != "memory" && c.storage.tickets.rfind("redis://", 0) != 0 &&
+      c.storage.tickets.rfind("unix://", 0) != 0) {
+    return Error::InvalidArgument(
+        "config: storage.tickets must be \"memory\", redis://host:port or unix:///path");
   }
   if (c.sso.context_path.empty() || c.sso.context_path[0] != '/' ||
       c.sso.context_path.back() == '/') {

@@ -97,6 +97,10 @@ TEST(ConfigValidateTest, TicketStoreMustBeMemoryOrRedis) {
   EXPECT_FALSE(ValidateConfig(config).ok());
   config.storage.tickets = "redis://127.0.0.1:6379";
   EXPECT_TRUE(ValidateConfig(config).ok());
+  config.storage.tickets = "unix:///run/redis/redis.sock";  // a Redis on the same host
+  EXPECT_TRUE(ValidateConfig(config).ok());
+  config.storage.tickets = "unix:/run/redis/redis.sock";
+  EXPECT_FALSE(ValidateConfig(config).ok());
 }
 
 TEST(ConfigValidateTest, ContextPathMustBeAbsoluteWithoutTrailingSlash) {

@@ -125,6 +125,28 @@ TEST_P(TicketExchangeTest, ALiveTicketIsRedeemedAndTheNewGrantIssuedInItsSession
   EXPECT_EQ(store_->Members("issued:sess1").value(), std::vector<std::string>{"t|app1|TK1"});
 }
 
+// A template's "{n}" for a field the record does not have is empty, on Redis
+// (the script) as in the memory store, and a record with more than ten fields
+// still issues.
+TEST_P(TicketExchangeTest, ATemplateFieldTheRecordLacksIsEmpty) {
+  const std::string record = Record("s", "app1", "sess1", kNow + 60'000) + "|8|9|10|11";
+  ASSERT_TRUE(store_->Put("st:T1", record, minutes(1)).ok());
+  TicketExchange op = Op("T1", "app1", "TK1");
+  op.put_template = "{0}{9}|{7}|{4}|x{1}";
+  auto r = ExchangeAsync(op);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->outcome, Outcome::kIssued);
+  EXPECT_EQ(store_->Get("tk:TK1").value(), "19||sess1|xs");
+  ASSERT_TRUE(store_->Put("st:T2", "1|s|app1|u|sess1|" + std::to_string(kNow + 60'000), minutes(1))
+                  .ok());
+  op = Op("T2", "app1", "TK2");
+  op.put_template = "{3}|{6}|{9}|end";
+  r = ExchangeAsync(op);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->outcome, Outcome::kIssued);
+  EXPECT_EQ(store_->Get("tk:TK2").value(), "u|||end");
+}
+
 TEST_P(TicketExchangeTest, TheAsyncCallDoesTheSame) {
   ASSERT_TRUE(store_->Put("st:T1", Record("s", "app1", "sess1", kNow + 1), minutes(1)).ok());
   auto r = ExchangeAsync(Op("T1", "app1", "TK1"));
