@@ -214,12 +214,13 @@ int Serve(const Config& initial) {
   }
   server->Run();
   // Run() has waited for every response the server still had to send, but
-  // not for the write lanes' queues (approval, payment notifications): a
-  // batch outlasting the shutdown timeout (a hung database) would render its
-  // `done` with the routes' state and resume into the server after both were
-  // gone. Drained here, while both exist (a piece submitted later is
-  // answered "unavailable").
+  // not for the write queues (approval's lane, payment notifications' lane,
+  // the catalogue's audit rows): a batch outlasting the shutdown timeout (a
+  // hung database) would render its `done` with the routes' state and resume
+  // into the server after both were gone. Drained here, while both exist (a
+  // piece submitted later is answered "unavailable").
   if (auto* engine = (*node)->approval_engine(); engine != nullptr) engine->StopAsyncWrites();
+  if (auto* catalogue = (*node)->catalogue(); catalogue != nullptr) catalogue->base().StopAudit();
   if (auto* payment = (*node)->payment(); payment != nullptr) {
     if (auto* payments = payment->channel_payments(); payments != nullptr) {
       payments->StopAsyncWrites();

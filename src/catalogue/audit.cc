@@ -79,15 +79,20 @@ AuditCommitter::AuditCommitter(SqlStore& store) : store_(store), writer_([this] 
 }
 
 AuditCommitter::~AuditCommitter() {
+  Stop();
+  if (counts_.commits > 0) {
+    spdlog::info("catalogue audit: {} query rows in {} commits", counts_.rows, counts_.commits);
+  }
+}
+
+void AuditCommitter::Stop() {
   {
     std::lock_guard lock(mu_);
     stopping_ = true;
   }
   queued_.notify_one();
-  writer_.join();
-  if (counts_.commits > 0) {
-    spdlog::info("catalogue audit: {} query rows in {} commits", counts_.rows, counts_.commits);
-  }
+  std::lock_guard join(join_mu_);
+  if (writer_.joinable()) writer_.join();
 }
 
 std::pair<std::shared_ptr<AuditCommitter::Batch>, size_t> AuditCommitter::Queue(AuditEntry entry) {

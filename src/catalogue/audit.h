@@ -65,6 +65,10 @@ class AuditCommitter {
   explicit AuditCommitter(SqlStore& store);
   // Commits what is queued, then stops the writer.
   ~AuditCommitter();
+  // What the destructor does, earlier (at shutdown, before the HTTP server
+  // whose suspended responses the callbacks resume goes). Idempotent; rows
+  // queued afterwards are refused (kUnavailable), their queries unanswered.
+  void Stop();
   AuditCommitter(const AuditCommitter&) = delete;
   AuditCommitter& operator=(const AuditCommitter&) = delete;
 
@@ -110,6 +114,7 @@ class AuditCommitter {
   std::shared_ptr<Batch> open_;        // rows queued for the next commit
   bool stopping_ = false;
   Counts counts_;
+  std::mutex join_mu_;  // Stop() from two threads joins once
   std::thread writer_;  // last: started once everything above exists
 };
 Result<std::vector<AuditEntry>> ListAudit(SqlStore& store, const AuditFilter& filter);

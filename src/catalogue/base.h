@@ -90,6 +90,9 @@ class BaseResources {
   std::string SubjectMac(std::string_view key) const;
   // Audit rows committed and the transactions they took (bench, tests).
   AuditCommitter::Counts audit_counts() { return audit_.counts(); }
+  // Commits and answers the queued audit rows now, then refuses more (at
+  // shutdown, while the server their answers resume still exists).
+  void StopAudit() { audit_.Stop(); }
 
  private:
   // A lookup up to its audit row: the answer to give, and the row that must

@@ -542,6 +542,38 @@ TEST_P(CatalogueSharingTest, AuditRowsOfManyThreadsShareOneCommit) {
   EXPECT_EQ(counts.commits, 3);
 }
 
+// Stop (at shutdown, before the server goes): rows already queued are
+// committed and answered before it returns; a row after it is refused, its
+// caller told at once; a second Stop (and the destructor) does nothing more.
+TEST_P(CatalogueSharingTest, AuditStopAnswersWhatWasQueuedAndRefusesMore) {
+  AuditEntry e;
+  e.at_ms = 1;
+  e.actor = "stop";
+  e.actor_kind = "system";
+  e.action = "base.query";
+  e.outcome = "ok";
+  AuditCommitter committer(db.store());
+  std::mutex mu;
+  std::vector<bool> answers;
+  for (int i = 0; i < 3; ++i) {
+    committer.AppendThen(e, [&](Status s) {
+      std::lock_guard lock(mu);
+      answers.push_back(s.ok());
+    });
+  }
+  committer.Stop();
+  {
+    std::lock_guard lock(mu);
+    EXPECT_EQ(answers, std::vector<bool>({true, true, true}));
+  }
+  bool refused = false;
+  committer.AppendThen(e, [&](Status s) { refused = !s.ok(); });
+  EXPECT_TRUE(refused);
+  EXPECT_FALSE(committer.Append(e).ok());
+  committer.Stop();
+  EXPECT_EQ(committer.counts().rows, 3);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, CatalogueSharingTest,
                          ::testing::Values("sqlite", "postgres", "mariadb"),
                          [](const auto& info) { return std::string(info.param); });
