@@ -121,6 +121,36 @@ struct Exchange {
   bhttp::response_parser<bhttp::string_body> parser;
 };
 
+// No header name but a token, no value that could end its line.
+bool HeadersAreSafe(const std::vector<std::pair<std::string, std::string>>& headers) {
+  for (const auto& [name, value] : headers) {
+    if (!IsToken(name) || value.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// One call's request (its headers checked by HeadersAreSafe) and the limits of
+// its response.
+void PrepareExchange(Exchange& x, std::string_view method, const Target& target,
+                     const ClientOptions& options, bool close_after,
+                     const std::vector<std::pair<std::string, std::string>>& headers,
+                     std::string_view body) {
+  bhttp::request<bhttp::string_body>& request = x.request;
+  request.method_string(std::string(method));
+  request.target(target.path);
+  request.version(11);
+  request.set(bhttp::field::host, target.authority);
+  request.set(bhttp::field::user_agent, options.user_agent);
+  if (close_after) request.set(bhttp::field::connection, "close");
+  for (const auto& [name, value] : headers) request.set(name, value);
+  request.body().assign(body);
+  if (!body.empty() || method == "POST" || method == "PUT") request.prepare_payload();
+  x.parser.body_limit(options.max_response_bytes);
+  x.parser.header_limit(64 * 1024);
+}
+
 // `finish(nullptr, {})` on a complete response, `finish(stage, ec)` otherwise.
 using Finish = std::function<void(const char*, const error_code&)>;
 
@@ -223,24 +253,9 @@ Result<ClientResponse> Client::Send(std::string_view method, std::string_view ur
   if (!parsed.ok()) return std::move(parsed).error();
   const Target& target = *parsed;
 
+  if (!HeadersAreSafe(headers)) return Error::InvalidArgument("bad request header");
   Exchange x;
-  bhttp::request<bhttp::string_body>& request = x.request;
-  request.method_string(std::string(method));
-  request.target(target.path);
-  request.version(11);
-  request.set(bhttp::field::host, target.authority);
-  request.set(bhttp::field::user_agent, options_.user_agent);
-  request.set(bhttp::field::connection, "close");
-  for (const auto& [name, value] : headers) {
-    if (!IsToken(name) || value.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) {
-      return Error::InvalidArgument("bad request header");
-    }
-    request.set(name, value);
-  }
-  request.body().assign(body);
-  if (!body.empty() || method == "POST" || method == "PUT") request.prepare_payload();
-  x.parser.body_limit(options_.max_response_bytes);
-  x.parser.header_limit(64 * 1024);
+  PrepareExchange(x, method, target, options_, /*close_after=*/true, headers, body);
 
   std::string what = std::string(method) + " " + target.display;
   error_code not_numeric;
@@ -384,11 +399,7 @@ Result<ClientResponse> KeepAliveClient::Send(
   if (!parsed.ok()) return std::move(parsed).error();
   const Target& target = *parsed;
   if (target.tls) return fallback_.Send(method, url, headers, body, timeout);
-  for (const auto& [name, value] : headers) {
-    if (!IsToken(name) || value.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) {
-      return Error::InvalidArgument("bad request header");
-    }
-  }
+  if (!HeadersAreSafe(headers)) return Error::InvalidArgument("bad request header");
   const std::string origin = target.host + ":" + target.port;
   Conn& c = *conn_;
   if (c.socket.is_open() && c.origin != origin) c.Close();
@@ -404,17 +415,7 @@ Result<ClientResponse> KeepAliveClient::Send(
     }
     const bool reused = c.socket.is_open();
     Exchange x;
-    bhttp::request<bhttp::string_body>& request = x.request;
-    request.method_string(std::string(method));
-    request.target(target.path);
-    request.version(11);
-    request.set(bhttp::field::host, target.authority);
-    request.set(bhttp::field::user_agent, options_.user_agent);
-    for (const auto& [name, value] : headers) request.set(name, value);
-    request.body().assign(body);
-    if (!body.empty() || method == "POST" || method == "PUT") request.prepare_payload();
-    x.parser.body_limit(options_.max_response_bytes);
-    x.parser.header_limit(64 * 1024);
+    PrepareExchange(x, method, target, options_, /*close_after=*/false, headers, body);
 
     c.ioc.restart();
     tcp::resolver resolver(c.ioc);

@@ -301,59 +301,13 @@ constexpr const char* kPaymentColumns =
     "pay_no, notice_no, trade_no, channel, way_code, way_name, amount_fen, paid_at, disposition, "
     "note, recorded_at FROM payment_payments";
 
-std::vector<Payment> QueryPayments(soci::session& sql, const std::string& where,
-                                   const std::vector<std::string>& params) {
+// One payment_payments row as a statement reads it (kPaymentColumns order).
+struct PaymentRow {
   Payment p;
   long long amount = 0, paid = 0, recorded = 0;
   std::string disposition;
-  soci::statement st(sql);
-  st.alloc();
-  st.prepare(std::string("SELECT ") + kPaymentColumns + where);
-  st.exchange(soci::into(p.pay_no));
-  st.exchange(soci::into(p.notice_no));
-  st.exchange(soci::into(p.trade_no));
-  st.exchange(soci::into(p.channel));
-  st.exchange(soci::into(p.way_code));
-  st.exchange(soci::into(p.way_name));
-  st.exchange(soci::into(amount));
-  st.exchange(soci::into(paid));
-  st.exchange(soci::into(disposition));
-  st.exchange(soci::into(p.note));
-  st.exchange(soci::into(recorded));
-  for (size_t i = 0; i < params.size(); ++i) {
-    std::string name = "p";  // not "p" + ...: GCC 12 raises a false -Wrestrict on it
-    name += std::to_string(i);
-    st.exchange(soci::use(params[i], name));
-  }
-  st.define_and_bind();
-  std::vector<Payment> out;
-  if (st.execute(true)) {
-    do {
-      Payment copy = p;
-      copy.amount_fen = amount;
-      copy.paid_at_ms = paid;
-      copy.recorded_at_ms = recorded;
-      copy.disposition =
-          ParsePaymentDisposition(disposition).value_or(PaymentDisposition::kRefundDue);
-      out.push_back(std::move(copy));
-    } while (st.fetch());
-  }
-  return out;
-}
 
-// The two reads of a channel payment (RecordPaymentIn), kept per pooled
-// session like the writes: has this payment been recorded, and the notice
-// (FOR UPDATE where the database has it).
-struct KeptPaymentSeen : SqlStore::Kept {
-  std::string pay_no, channel, trade_no;
-  Payment p;
-  long long amount = 0, paid = 0, recorded = 0;
-  std::string disposition;
-  soci::statement st;
-  explicit KeptPaymentSeen(soci::session& sql) : st(sql) {
-    st.alloc();
-    st.prepare(std::string("SELECT ") + kPaymentColumns +
-               " WHERE pay_no = :p0 OR (channel = :p1 AND trade_no = :p2)");
+  void Bind(soci::statement& st) {
     st.exchange(soci::into(p.pay_no));
     st.exchange(soci::into(p.notice_no));
     st.exchange(soci::into(p.trade_no));
@@ -365,6 +319,52 @@ struct KeptPaymentSeen : SqlStore::Kept {
     st.exchange(soci::into(disposition));
     st.exchange(soci::into(p.note));
     st.exchange(soci::into(recorded));
+  }
+  Payment Take() const {
+    Payment copy = p;
+    copy.amount_fen = amount;
+    copy.paid_at_ms = paid;
+    copy.recorded_at_ms = recorded;
+    copy.disposition =
+        ParsePaymentDisposition(disposition).value_or(PaymentDisposition::kRefundDue);
+    return copy;
+  }
+};
+
+std::vector<Payment> QueryPayments(soci::session& sql, const std::string& where,
+                                   const std::vector<std::string>& params) {
+  PaymentRow row;
+  soci::statement st(sql);
+  st.alloc();
+  st.prepare(std::string("SELECT ") + kPaymentColumns + where);
+  row.Bind(st);
+  for (size_t i = 0; i < params.size(); ++i) {
+    std::string name = "p";  // not "p" + ...: GCC 12 raises a false -Wrestrict on it
+    name += std::to_string(i);
+    st.exchange(soci::use(params[i], name));
+  }
+  st.define_and_bind();
+  std::vector<Payment> out;
+  if (st.execute(true)) {
+    do {
+      out.push_back(row.Take());
+    } while (st.fetch());
+  }
+  return out;
+}
+
+// The two reads of a channel payment (RecordPaymentIn), kept per pooled
+// session like the writes: has this payment been recorded, and the notice
+// (FOR UPDATE where the database has it).
+struct KeptPaymentSeen : SqlStore::Kept {
+  std::string pay_no, channel, trade_no;
+  PaymentRow row;
+  soci::statement st;
+  explicit KeptPaymentSeen(soci::session& sql) : st(sql) {
+    st.alloc();
+    st.prepare(std::string("SELECT ") + kPaymentColumns +
+               " WHERE pay_no = :p0 OR (channel = :p1 AND trade_no = :p2)");
+    row.Bind(st);
     st.exchange(soci::use(pay_no, "p0"));
     st.exchange(soci::use(channel, "p1"));
     st.exchange(soci::use(trade_no, "p2"));
@@ -375,13 +375,7 @@ struct KeptPaymentSeen : SqlStore::Kept {
     std::optional<Payment> first;
     st.execute(false);
     while (st.fetch()) {
-      if (first) continue;
-      first = p;
-      first->amount_fen = amount;
-      first->paid_at_ms = paid;
-      first->recorded_at_ms = recorded;
-      first->disposition =
-          ParsePaymentDisposition(disposition).value_or(PaymentDisposition::kRefundDue);
+      if (!first) first = row.Take();
     }
     return first;
   }

@@ -277,7 +277,9 @@ TEST(HttpClient, KeepAliveClientNeverTakesALateResponseForTheNextCall) {
     auto second =
         kept.Send("POST", url, {{"Content-Type", "text/plain"}}, "second", milliseconds(5000));
     EXPECT_TRUE(second.ok()) << second.error().message;
-    if (second.ok()) EXPECT_EQ(second->body, "second");
+    if (second.ok()) {
+      EXPECT_EQ(second->body, "second");
+    }
     EXPECT_EQ(kept.connections_opened(), 2);
   }
   {
