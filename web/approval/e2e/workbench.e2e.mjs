@@ -233,6 +233,10 @@ async function main() {
       await page.locator(inputOf('matter-form-division')).fill(env.division)
       await page.locator(inputOf('matter-form-guide')).fill('办理地点：政务服务中心二楼 12 号窗口；不收费。')
       await page.locator(byTestId('matter-form-online')).click()
+      // Online: the real-name level an applicant's account needs; 不限 by default.
+      const level = page.locator(byTestId('matter-form-min-authlevel'))
+      await level.waitFor()
+      expect((await level.innerText()).includes('不限'), 'the minimum real-name level defaults to 不限')
       await page.locator(byTestId('matter-material-add')).click()
       await page.locator(inputOf('matter-material-name-0')).fill('施工许可申请书')
       for (let i = 0; i < 3; i += 1) {
