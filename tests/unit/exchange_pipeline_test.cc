@@ -148,13 +148,15 @@ TEST_F(PipelineTest, AReadAheadFromAMarkThatMovedElsewhereIsNotUsed) {
        "last_run_ms, last_ok_ms, last_error, failures, next_attempt_ms) VALUES (" +
            std::to_string(task.id) + ", " + std::to_string(task.subscribers[0].id) +
            ", 0, 0, 0, 0, 0, '', 0, 0)");
-  // While batch 1 is applied (rows after 3 being read ahead), the saved mark moves to 6, as
-  // when another node ran the task meanwhile.
-  env_.engine->SetReadAheadFaultForTest([&](int64_t after) {
-    if (after == 3) Exec(*env_.tongban, "UPDATE exchange_progress SET hwm = 6");
-    return Status::Ok();
+  // After batch 1 committed and saved its mark (3) — the rows after 3 already read ahead —
+  // and before batch 2 reads the mark, the saved mark moves to 6, as when another node ran
+  // the task meanwhile. (Moved between RunTask's batches, where keep_going is asked: from the
+  // read-ahead thread it could land before batch 1's save and be overwritten by it.)
+  int asked = 0;
+  auto run = env_.engine->RunTask(task.id, 100, [&] {
+    if (asked++ == 1) Exec(*env_.tongban, "UPDATE exchange_progress SET hwm = 6");
+    return true;
   });
-  auto run = env_.engine->RunTask(task.id);
   ASSERT_TRUE(run.ok()) << run.error().message;
   ASSERT_EQ(run->size(), 3u);
   EXPECT_EQ(run->at(1).hwm_before, 6);  // read again from the saved mark, not from 3
