@@ -19,6 +19,7 @@
 
 #include "exchange/ddl.h"
 #include "exchange/sql_util.h"
+#include "store/native_sql.h"
 
 namespace tongban::exchange {
 
@@ -30,6 +31,11 @@ const sq::sqlite3_destructor_type kSqliteTransient =
     reinterpret_cast<sq::sqlite3_destructor_type>(-1);
 
 namespace {
+
+using native_sql::PgOf;
+using native_sql::SqliteOf;
+using native_sql::ThrowPg;
+using native_sql::ThrowSqlite;
 
 constexpr std::string_view kWritten[] = {"tongid",    "sync_status", "dataversion", "create_time",
                                          "tong_time", "xk_lydw",     "xk_lydwdm",   "areacode"};
@@ -92,34 +98,6 @@ void Reserve(RowBatch& b, size_t n) {
 
 char StatusChar(std::string_view s) { return s.empty() ? 'I' : s[0]; }
 void AddStatus(RowBatch& b, std::string_view s) { b.sync_status.push_back(StatusChar(s)); }
-
-sq::sqlite3* SqliteOf(soci::session& sql) {
-  auto* backend = static_cast<soci::sqlite3_session_backend*>(sql.get_backend());
-  if (backend == nullptr || backend->conn_ == nullptr) {
-    throw soci::soci_error("no SQLite connection");
-  }
-  return backend->conn_;
-}
-
-PGconn* PgOf(soci::session& sql) {
-  auto* backend = static_cast<soci::postgresql_session_backend*>(sql.get_backend());
-  if (backend == nullptr || backend->conn_ == nullptr) {
-    throw soci::soci_error("no PostgreSQL connection");
-  }
-  return backend->conn_;
-}
-
-[[noreturn]] void ThrowSqlite(sq::sqlite3* db, int rc) {
-  throw soci::sqlite3_soci_error(sq::sqlite3_errmsg(db), rc);
-}
-
-[[noreturn]] void ThrowPg(PGconn* conn, PGresult* res) {
-  std::string message = res != nullptr ? PQresultErrorMessage(res) : PQerrorMessage(conn);
-  const char* state = res != nullptr ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
-  std::string sqlstate = state != nullptr ? state : "";
-  if (res != nullptr) PQclear(res);
-  throw soci::postgresql_soci_error(message, sqlstate.c_str());
-}
 
 // Runs a statement without results; returns its row count (PQcmdTuples).
 long long PgExec(PGconn* conn, const std::string& text) {

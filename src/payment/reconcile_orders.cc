@@ -4,6 +4,8 @@
 
 #include "payment/reconcile_orders.h"
 
+#include "store/native_sql.h"
+
 #include <libpq-fe.h>
 #include <soci/postgresql/soci-postgresql.h>
 
@@ -59,15 +61,11 @@ std::string_view TextColumn(sq::sqlite3_stmt* st, int col) {
 
 Status ReadSqlite(soci::session& sql, const std::string& channel, const Part& part,
                   const std::function<void(const OrderView&)>& sink) {
-  auto* backend = static_cast<soci::sqlite3_session_backend*>(sql.get_backend());
-  if (backend == nullptr || backend->conn_ == nullptr) {
-    return Error::Unavailable("no SQLite connection");
-  }
-  sq::sqlite3* db = backend->conn_;
+  sq::sqlite3* db = native_sql::SqliteOf(sql);
   const std::string text = PartQuery(part.paid_outside, "?1", "?2", "?3", "?4", "?5", "?6", "?7");
   sq::sqlite3_stmt* raw = nullptr;
   int rc = sq::sqlite3_prepare_v2(db, text.c_str(), static_cast<int>(text.size()), &raw, nullptr);
-  if (rc != SQLITE_OK) throw soci::sqlite3_soci_error(sq::sqlite3_errmsg(db), rc);
+  if (rc != SQLITE_OK) native_sql::ThrowSqlite(db, rc);
   std::unique_ptr<sq::sqlite3_stmt, int (*)(sq::sqlite3_stmt*)> st(raw, sq::sqlite3_finalize);
   sq::sqlite3_bind_text(raw, 1, channel.data(), static_cast<int>(channel.size()), nullptr);
   // Only the parameters the part's query names are bound (the others are absent).
@@ -90,7 +88,7 @@ Status ReadSqlite(soci::session& sql, const std::string& channel, const Part& pa
     o.disposition = TextColumn(raw, 5);
     sink(o);
   }
-  if (rc != SQLITE_DONE) throw soci::sqlite3_soci_error(sq::sqlite3_errmsg(db), rc);
+  if (rc != SQLITE_DONE) native_sql::ThrowSqlite(db, rc);
   return Status::Ok();
 }
 
@@ -139,25 +137,13 @@ std::string_view CopyField(std::string_view f, std::string& scratch) {
   return scratch;
 }
 
-[[noreturn]] void ThrowPg(PGconn* conn, PGresult* res) {
-  std::string message = res != nullptr ? PQresultErrorMessage(res) : PQerrorMessage(conn);
-  const char* state = res != nullptr ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
-  std::string sqlstate = state != nullptr ? state : "";
-  if (res != nullptr) PQclear(res);
-  throw soci::postgresql_soci_error(message, sqlstate.c_str());
-}
-
 Status ReadPostgres(soci::session& sql, const std::string& channel, const Part& part,
                     const std::function<void(const OrderView&)>& sink) {
-  auto* backend = static_cast<soci::postgresql_session_backend*>(sql.get_backend());
-  if (backend == nullptr || backend->conn_ == nullptr) {
-    return Error::Unavailable("no PostgreSQL connection");
-  }
-  PGconn* conn = backend->conn_;
+  PGconn* conn = native_sql::PgOf(sql);
   // COPY takes no parameters: the channel code goes in as an escaped literal.
   std::unique_ptr<char, void (*)(void*)> literal(
       PQescapeLiteral(conn, channel.data(), channel.size()), PQfreemem);
-  if (!literal) ThrowPg(conn, nullptr);
+  if (!literal) native_sql::ThrowPg(conn, nullptr);
   const std::string text = "COPY (" +
                            PartQuery(part.paid_outside, literal.get(), std::to_string(part.from),
                                      std::to_string(part.to), std::to_string(part.cf),
@@ -165,7 +151,7 @@ Status ReadPostgres(soci::session& sql, const std::string& channel, const Part& 
                                      std::to_string(part.pt)) +
                            ") TO STDOUT";
   PGresult* res = PQexec(conn, text.c_str());
-  if (PQresultStatus(res) != PGRES_COPY_OUT) ThrowPg(conn, res);
+  if (PQresultStatus(res) != PGRES_COPY_OUT) native_sql::ThrowPg(conn, res);
   PQclear(res);
   OrderView o;
   std::string scratch[4];
@@ -209,7 +195,7 @@ Status ReadPostgres(soci::session& sql, const std::string& channel, const Part& 
     }
   }
   res = PQgetResult(conn);
-  if (PQresultStatus(res) != PGRES_COMMAND_OK) ThrowPg(conn, res);
+  if (PQresultStatus(res) != PGRES_COMMAND_OK) native_sql::ThrowPg(conn, res);
   PQclear(res);
   while ((res = PQgetResult(conn)) != nullptr) PQclear(res);
   if (thrown) std::rethrow_exception(thrown);
