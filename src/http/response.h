@@ -96,6 +96,8 @@ class Response {
   // the response is sent once the returned Resumer has been called (it may
   // be called before the handler returns: then no thread switch happens).
   // The Request stays valid until then. RunDeferred() waits for it (tests).
+  // The Resumer's `finish` may itself Suspend (a second asynchronous call)
+  // or Defer (work that needs the blocking pool) the rest again.
   Resumer Suspend();
   bool suspended() const { return suspension_ != nullptr; }
   // The suspension, handed to the server (and forgotten here).

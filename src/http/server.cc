@@ -344,6 +344,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void FinishResumed(const std::function<void(Response&)>& finish) {
     RunHandler([&finish](const Request&, Response& response) { finish(response); });
+    // The finish may hand the rest on again: to more asynchronous I/O (a
+    // second store call) or to the blocking pool.
+    if (response_.suspended()) return AwaitResumer();
     if (response_.deferred()) return RunDeferredWork();
     SendResponse();
   }

@@ -114,9 +114,16 @@ void ExchangeGrantAsync(AuthServices& s, const ApiCall& call, GrantKind kind,
   const bool marked = call.mark != nullptr;
   s.sessions.ExchangeAsync(
       kind, call.Param(param), call.app.servicecode, issue, mark_key, mark_ttl,
-      [finish = std::move(finish), reply = std::move(reply),
+      [&s, finish = std::move(finish), reply = std::move(reply),
        marked](Result<Exchanged> done) mutable {
-        reply([finish = std::move(finish), done = std::move(done), marked]() -> codec::Value {
+        reply([&s, finish = std::move(finish), done = std::move(done),
+               marked](directory::Lookup lookup) -> std::optional<codec::Value> {
+          // `finish` reads the grant's user (CachedUser): on the I/O thread
+          // only from memory; a miss is answered on the pool, which loads it.
+          if (done.ok() && lookup == directory::Lookup::kMemoryOnly) {
+            auto user = s.context.directory.CachedUser(done->redeemed.userid, lookup);
+            if (!user.ok() && user.error().code == directory::kNotCached) return std::nullopt;
+          }
           if (!done.ok() && done.error().code == errc::kAlreadyExists) {
             return Reply(code::kReplayed, done.error().message);
           }

@@ -11,10 +11,9 @@
 
 namespace tongban::sso {
 
-std::optional<BrowserLogin> LoginPageSessions::Current(const http::Request& request) {
-  auto cookie = request.Cookie(kSessionCookieName);
-  if (!cookie || cookie->empty()) return std::nullopt;
-  auto session = sessions_.Resume(*cookie);
+namespace {
+
+std::optional<BrowserLogin> LoginOf(Result<Session> session) {
   if (!session.ok()) {
     if (session.error().code != errc::kNotFound) {
       spdlog::error("session lookup failed: {}", session.error().message);
@@ -23,6 +22,22 @@ std::optional<BrowserLogin> LoginPageSessions::Current(const http::Request& requ
   }
   return BrowserLogin{session->id, session->public_id, session->userid, session->created_ms,
                       session->factors};
+}
+
+}  // namespace
+
+std::optional<BrowserLogin> LoginPageSessions::Current(const http::Request& request) {
+  auto cookie = request.Cookie(kSessionCookieName);
+  if (!cookie || cookie->empty()) return std::nullopt;
+  return LoginOf(sessions_.Resume(*cookie));
+}
+
+void LoginPageSessions::CurrentAsync(const http::Request& request, CurrentDone done) {
+  auto cookie = request.Cookie(kSessionCookieName);
+  if (!cookie || cookie->empty()) return done(std::nullopt);
+  sessions_.ResumeAsync(*cookie, [done = std::move(done)](Result<Session> session) {
+    done(LoginOf(std::move(session)));
+  });
 }
 
 std::string LoginPageSessions::LoginUrl(const http::Request& request, std::string_view return_url,

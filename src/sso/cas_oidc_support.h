@@ -51,6 +51,12 @@ class BrowserSessions {
   virtual ~BrowserSessions() = default;
   // The request's live SSO session, or nullopt.
   virtual std::optional<BrowserLogin> Current(const http::Request& request) = 0;
+  // Current without waiting on the store: `done` runs once, on whichever
+  // thread the store answers on (default: Current here and now).
+  using CurrentDone = std::function<void(std::optional<BrowserLogin>)>;
+  virtual void CurrentAsync(const http::Request& request, CurrentDone done) {
+    done(Current(request));
+  }
   // Where to send the browser to log in (again, when `force`) and then come
   // back to `return_url`, an absolute URL of one of this server's endpoints.
   virtual std::string LoginUrl(const http::Request& request, std::string_view return_url,
@@ -71,6 +77,7 @@ class LoginPageSessions final : public BrowserSessions {
   LoginPageSessions(const SsoSettings& settings, SessionStore& sessions)
       : settings_(settings), sessions_(sessions) {}
   std::optional<BrowserLogin> Current(const http::Request& request) override;
+  void CurrentAsync(const http::Request& request, CurrentDone done) override;
   std::string LoginUrl(const http::Request& request, std::string_view return_url,
                        bool force) override;
   std::string LogoutUrl(const http::Request& request, std::string_view return_url) override;

@@ -281,9 +281,40 @@ struct CasServer::Impl {
     return ticket;
   }
 
+  // As StoreTicket, without waiting on the store: `done` gets the ticket
+  // (or the error) once, on whichever thread the store answers on.
+  void StoreTicketAsync(const TicketRecord& record,
+                        std::function<void(Result<std::string>)> done) {
+    if (record.session_id.empty()) return done(StoreTicket(record));
+    std::string ticket = record.kind + "-" + context.random.Hex(20);
+    codec::Value member = codec::Value::Object(3);
+    member.Set("svc", record.service).Set("st", ticket).Set("app", record.app);
+    context.tickets.PutAndAddToSetAsync(
+        SecretKey(kTicketPrefix, ticket), record.Encode(), TicketTtl(),
+        SecretKey(kSessionPrefix, record.session_id), codec::RenderJson(member),
+        std::chrono::duration_cast<milliseconds>(context.settings.session_ttl),
+        [ticket, done = std::move(done)](Status stored) mutable {
+          if (!stored.ok()) return done(std::move(stored).error());
+          done(std::move(ticket));
+        });
+  }
+
+  // The redirect back to the app with its new ticket, or the error page.
+  static void TicketIssued(http::Response& response, std::string_view service,
+                           const Result<std::string>& ticket) {
+    if (!ticket.ok()) {
+      spdlog::error("cas: ticket not stored: {}", ticket.error().message);
+      return SetHtmlPage(response, 503, "服务暂不可用", "请稍后再试。");
+    }
+    response.Redirect(http::AppendQuery(service, "ticket", *ticket), 302);
+    response.AddHeader("Cache-Control", "no-store");
+  }
+
+  // `async_store`: the response is suspended while the ticket is stored
+  // (this thread does not wait on the store), and finished on its I/O thread.
   void IssueServiceTicket(http::Response& response, const directory::App& app,
                           std::string_view service, const BrowserLogin& login,
-                          bool from_new_login) {
+                          bool from_new_login, bool async_store = false) {
     auto user = context.directory.CachedUser(login.userid);
     if (!user.ok() || !(*user)->active()) {
       SetHtmlPage(response, 403, "无法登录", "账号不可用（已锁定或停用）。");
@@ -310,13 +341,13 @@ struct CasServer::Impl {
     record.from_new_login = from_new_login;
     record.auth_time_ms = login.auth_time_ms;
     record.roles = std::move(*roles);
-    auto ticket = StoreTicket(record);
-    if (!ticket.ok()) {
-      spdlog::error("cas: ticket not stored: {}", ticket.error().message);
-      return SetHtmlPage(response, 503, "服务暂不可用", "请稍后再试。");
-    }
-    response.Redirect(http::AppendQuery(service, "ticket", *ticket), 302);
-    response.AddHeader("Cache-Control", "no-store");
+    if (!async_store) return TicketIssued(response, service, StoreTicket(record));
+    http::Resumer resume = response.Suspend();
+    StoreTicketAsync(record, [resume, service](Result<std::string> ticket) {
+      resume([service, ticket = std::move(ticket)](http::Response& r) {
+        TicketIssued(r, service, ticket);
+      });
+    });
   }
 
   // The app's policy asks for a second factor (false when the node has none).
@@ -327,28 +358,67 @@ struct CasServer::Impl {
 
   // ---- /login ----
 
-  void Login(const http::Request& request, http::Response& response) {
-    std::string_view service = request.ParamOr("service");
-    const bool renew = Flag(request.ParamOr("renew"));
-    const bool gateway = !renew && Flag(request.ParamOr("gateway"));
-    if (service.empty()) {
-      std::string portal = context.settings.context_path + "/usp.do?action=ssoLogin";
-      response.Redirect(portal, 302);
-      return;
-    }
+  // Without a service: to the portal's login (nothing read or stored).
+  bool ToPortal(const http::Request& request, http::Response& response) {
+    if (!request.ParamOr("service").empty()) return false;
+    std::string portal = context.settings.context_path + "/usp.do?action=ssoLogin";
+    response.Redirect(portal, 302);
+    return true;
+  }
+
+  // The service's app, or nullptr with the error page set.
+  std::shared_ptr<const directory::App> ServiceOrRefuse(std::string_view service,
+                                                        http::Response& response) {
     auto app = FindService(service);
     if (!app) {
       SetHtmlPage(response, 400, "未登记的服务",
                   "该 service 地址不属于任何启用了 CAS 的应用，为防止开放重定向，登录已中止。");
-      return;
     }
-    std::optional<BrowserLogin> login = sessions.Current(request);
-    auto mfa = AppWantsSecondFactor(*app);
+    return app;
+  }
+
+  void Login(const http::Request& request, http::Response& response) {
+    if (ToPortal(request, response)) return;
+    auto app = ServiceOrRefuse(request.ParamOr("service"), response);
+    if (!app) return;
+    LoginAs(request, response, *app, sessions.Current(request), /*async_store=*/false);
+  }
+
+  // /login with the tickets in Redis: nothing waits on the network. The
+  // session is resumed on the I/O thread's own connection (round trip 1);
+  // the rest — the service's app, the app's second-factor rule and the
+  // user's roles, which may need SQL — runs on the blocking pool, whose
+  // thread hands the ticket to the store (round trip 2) and returns; the
+  // redirect is sent from the I/O thread when Redis answers. Unlike Login,
+  // the session is resumed (its lifetime restarted) before the service is
+  // checked: a request for an unknown service still answers 400.
+  void LoginRemote(const http::Request& request, http::Response& response) {
+    if (ToPortal(request, response)) return;
+    http::Resumer resume = response.Suspend();
+    sessions.CurrentAsync(request, [this, &request, resume](std::optional<BrowserLogin> login) {
+      resume([this, &request, login = std::move(login)](http::Response& r) mutable {
+        r.Defer([this, &request, login = std::move(login)](http::Response& pooled) {
+          auto app = ServiceOrRefuse(request.ParamOr("service"), pooled);
+          if (!app) return;
+          LoginAs(request, pooled, *app, login, /*async_store=*/true);
+        });
+      });
+    });
+  }
+
+  // The rest of /login once the request's session (if any) is known.
+  void LoginAs(const http::Request& request, http::Response& response,
+               const directory::App& app, const std::optional<BrowserLogin>& login,
+               bool async_store) {
+    std::string_view service = request.ParamOr("service");
+    const bool renew = Flag(request.ParamOr("renew"));
+    const bool gateway = !renew && Flag(request.ParamOr("gateway"));
+    auto mfa = AppWantsSecondFactor(app);
     if (!mfa.ok()) return SetHtmlPage(response, 503, "服务暂不可用", "请稍后再试。");
     // Step-up: a session without a second factor logs in again with one.
     const bool step_up = *mfa && login && !login->HasSecondFactor();
     if (login && !renew && !step_up) {
-      return IssueServiceTicket(response, *app, service, *login, false);
+      return IssueServiceTicket(response, app, service, *login, false, async_store);
     }
     if (gateway) {
       response.Redirect(service, 302);
@@ -436,12 +506,32 @@ struct CasServer::Impl {
       context.tickets.RedeemAsync(key, [this, resume, &request,
                                         endpoint](Result<std::string> stored) {
         resume([this, &request, endpoint, stored = std::move(stored)](http::Response& r) mutable {
+          if (!DirectoryInMemory(stored)) {
+            // A directory cache miss: its SQL runs on the blocking pool, never here.
+            return r.Defer([this, &request, endpoint, stored = std::move(stored)](
+                               http::Response& pooled) mutable {
+              Validated(request, pooled, endpoint, std::move(stored));
+            });
+          }
           Validated(request, r, endpoint, std::move(stored));
         });
       });
       return;
     }
     Validated(request, response, endpoint, context.tickets.Redeem(key));
+  }
+
+  // Whether Validated can read what it needs of the directory (the ticket's
+  // app and user) from memory, i.e. may run on an I/O thread.
+  bool DirectoryInMemory(const Result<std::string>& stored) {
+    if (!stored.ok()) return true;
+    auto record = TicketRecord::Decode(*stored);
+    if (!record.ok()) return true;
+    auto not_cached = [](const auto& found) {
+      return !found.ok() && found.error().code == directory::kNotCached;
+    };
+    return !not_cached(context.directory.CachedApp(record->app, directory::Lookup::kMemoryOnly)) &&
+           !not_cached(context.directory.CachedUser(record->userid, directory::Lookup::kMemoryOnly));
   }
 
   // The rest of Validate once the ticket has been redeemed (or not).
@@ -716,10 +806,11 @@ void CasServer::Register(http::Router& router) {
     router.Add(method, base + "/logout",
                OffIoWhenRemote(impl->context.tickets, bind(&Impl::Logout)));
   }
-  // With the tickets in Redis /login waits on the network (resume the
-  // session, store the ticket: two round trips): the blocking pool, so that
-  // a slow Redis stalls nothing else on the I/O thread.
-  router.Add("GET", base + "/login", OffIoWhenRemote(impl->context.tickets, bind(&Impl::Login)));
+  // With the tickets in Redis /login's two round trips (resume the session,
+  // store the ticket) are asynchronous (LoginRemote), so that a slow Redis
+  // stalls nothing else on the I/O thread and no thread waits on it.
+  router.Add("GET", base + "/login",
+             impl->context.tickets.Remote() ? bind(&Impl::LoginRemote) : bind(&Impl::Login));
   router.Add("GET", base + "/login/resume",
              OffIoWhenRemote(impl->context.tickets, bind(&Impl::Resume)));
   router.Add("GET", base + "/logout/done",

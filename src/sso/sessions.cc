@@ -205,13 +205,10 @@ milliseconds SessionStore::IssuedSetLifetime() const {
          kExpiredGrace;
 }
 
-Result<Session> SessionStore::Resume(std::string_view id) {
-  if (!IsSessionId(id)) return Error::NotFound("no such session");
-  // One store call (one Redis round trip): read, and only a browser session
-  // (field 6 of its record, the origin) has its lifetime restarted and is indexed.
-  const int64_t slot = clock_.NowMillis() / kIndexSlotMs;
-  auto found = store_.GetAndTouch(Key(kSessionPrefix, id), lifetimes_.session, 6, "b",
-                                  Key(kIndexPrefix, std::to_string(slot)), id, IndexLifetime());
+namespace {
+
+// What Resume makes of GetAndTouch's answer.
+Result<Session> ResumedSession(Result<TicketStore::Touched> found, std::string_view id) {
   if (!found.ok()) return std::move(found).error();
   auto session = DecodeSession(found->record, id);
   if (!session.ok()) return session;
@@ -219,6 +216,30 @@ Result<Session> SessionStore::Resume(std::string_view id) {
     return Error::NotFound("no such session");
   }
   return session;
+}
+
+}  // namespace
+
+Result<Session> SessionStore::Resume(std::string_view id) {
+  if (!IsSessionId(id)) return Error::NotFound("no such session");
+  // One store call (one Redis round trip): read, and only a browser session
+  // (field 6 of its record, the origin) has its lifetime restarted and is indexed.
+  const int64_t slot = clock_.NowMillis() / kIndexSlotMs;
+  return ResumedSession(
+      store_.GetAndTouch(Key(kSessionPrefix, id), lifetimes_.session, 6, "b",
+                         Key(kIndexPrefix, std::to_string(slot)), id, IndexLifetime()),
+      id);
+}
+
+void SessionStore::ResumeAsync(std::string_view id, ResumeDone done) {
+  if (!IsSessionId(id)) return done(Error::NotFound("no such session"));
+  const int64_t slot = clock_.NowMillis() / kIndexSlotMs;
+  store_.GetAndTouchAsync(Key(kSessionPrefix, id), lifetimes_.session, 6, "b",
+                          Key(kIndexPrefix, std::to_string(slot)), id, IndexLifetime(),
+                          [id = std::string(id), done = std::move(done)](
+                              Result<TicketStore::Touched> found) {
+                            done(ResumedSession(std::move(found), id));
+                          });
 }
 
 Result<Session> SessionStore::Find(std::string_view id) {

@@ -130,6 +130,10 @@ class SessionStore {
   // The live browser session with this id, its lifetime restarted.
   // errc::kNotFound when unknown, expired, malformed or not a browser session.
   Result<Session> Resume(std::string_view id);
+  // Resume without waiting (TicketStore::GetAndTouchAsync: one Redis round
+  // trip); `done` runs once, on whichever thread the store answers on.
+  using ResumeDone = std::function<void(Result<Session>)>;
+  void ResumeAsync(std::string_view id, ResumeDone done);
   // The session (browser or API) with this id as stored, its lifetime left
   // as it is: what a token-holding app's call needs to know of the login
   // behind it (its factors). errc::kNotFound when unknown or expired.

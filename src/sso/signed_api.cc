@@ -483,8 +483,15 @@ std::optional<MethodReply> SignedApi::Dispatch(std::string_view method, const Ca
     if (!async) return it->second.handler(ApiCall{method, **app, params, remote_ip, format});
     ApiCall call{method, **app, params, remote_ip, format, mark.key.empty() ? nullptr : &mark};
     http::Resumer resume = response.Suspend();
-    it->second.async_handler(call, [resume, render](std::function<codec::Value()> reply) {
-      resume([reply = std::move(reply), render](http::Response& r) { render(r, reply()); });
+    it->second.async_handler(call, [resume, render](AsyncReply reply) {
+      resume([reply = std::move(reply), render](http::Response& r) {
+        if (auto value = reply(directory::Lookup::kMemoryOnly)) return render(r, *value);
+        // A directory cache miss: its SQL runs on the blocking pool, never here.
+        r.Defer([reply, render](http::Response& pooled) {
+          render(pooled, reply(directory::Lookup::kMayLoad).value_or(
+                             Reply(code::kUnavailable, "服务器内部错误")));
+        });
+      });
     });
     return std::nullopt;
   } catch (const std::exception& e) {

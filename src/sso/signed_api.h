@@ -89,8 +89,12 @@ struct MethodReply {
 // database; with kMayLoad it must answer.
 using MemoryFirstHandler = std::function<std::optional<MethodReply>(const ApiCall&)>;
 // How an asynchronous handler answers, once, from any thread: `reply` runs
-// on the request's I/O thread and builds the reply there.
-using ReplyWith = std::function<void(std::function<codec::Value()> reply)>;
+// on the request's I/O thread with directory::Lookup::kMemoryOnly and builds
+// the reply there; when it returns nullopt (its directory reads would need
+// the database) it runs again on the blocking pool with kMayLoad, where it
+// must answer.
+using AsyncReply = std::function<std::optional<codec::Value>(directory::Lookup)>;
+using ReplyWith = std::function<void(AsyncReply reply)>;
 // A handler whose store calls are asynchronous (TicketStore::ExchangeAsync):
 // it must copy what it needs of the ApiCall, which dies when it returns.
 using AsyncMethodHandler = std::function<void(const ApiCall&, ReplyWith)>;

@@ -601,6 +601,18 @@ Result<TicketExchangeResult> ExchangeResultOf(Result<RedisReplyPtr> reply) {
 
 namespace {
 
+// GetAndTouch's script reply: {0}, {1, record} or {2, record}.
+Result<TicketStore::Touched> TouchedOf(const redisReply& r) {
+  if (r.type == REDIS_REPLY_ERROR) return ReplyError(r);
+  if (r.type != REDIS_REPLY_ARRAY || r.elements < 1 || r.element[0]->type != REDIS_REPLY_INTEGER) {
+    return Unexpected();
+  }
+  if (r.element[0]->integer == 0) return checks::NotFound();
+  if (r.elements < 2 || r.element[1]->type != REDIS_REPLY_STRING) return Unexpected();
+  return TicketStore::Touched{std::string(r.element[1]->str, r.element[1]->len),
+                              r.element[0]->integer == 2};
+}
+
 Result<std::string> BulkOrNotFound(const redisReply& r) {
   if (r.type == REDIS_REPLY_NIL) return checks::NotFound();
   if (r.type != REDIS_REPLY_STRING) return Unexpected();
@@ -854,13 +866,51 @@ Result<TicketStore::Touched> RedisTicketStore::GetAndTouch(
       pool_->Eval(kGetAndTouchScript, scripts_->get_and_touch_sha(), "2",
                   {ValueKey(key), SetKey(set_key), ttl_text, field_text, text, member, set_ttl_text});
   if (!reply.ok()) return std::move(reply).error();
-  const redisReply& r = **reply;
-  if (r.type != REDIS_REPLY_ARRAY || r.elements < 1 || r.element[0]->type != REDIS_REPLY_INTEGER) {
-    return Unexpected();
+  return TouchedOf(**reply);
+}
+
+void RedisTicketStore::PutAndAddToSetAsync(std::string_view key, std::string_view value,
+                                           std::chrono::milliseconds ttl, std::string_view set_key,
+                                           std::string_view member,
+                                           std::chrono::milliseconds set_ttl, StatusDone done) {
+  for (const Status& valid : {checks::Key(key), checks::Value(value), checks::Ttl(ttl),
+                              checks::Key(set_key), checks::Value(member), checks::Ttl(set_ttl)}) {
+    if (!valid.ok()) return done(valid);
   }
-  if (r.element[0]->integer == 0) return checks::NotFound();
-  if (r.elements < 2 || r.element[1]->type != REDIS_REPLY_STRING) return Unexpected();
-  return Touched{std::string(r.element[1]->str, r.element[1]->len), r.element[0]->integer == 2};
+  const std::string& prefix = options_.key_prefix;
+  RedisPipeline::Command c = Scripts::EvalSha(
+      scripts_->put_and_add_sha(), 2, 6,
+      2 * prefix.size() + key.size() + set_key.size() + value.size() + member.size() + 40);
+  c.Arg({prefix, "v:", key}).Arg({prefix, "s:", set_key}).Arg(value).Int(ttl.count());
+  c.Arg(member).Int(set_ttl.count());
+  scripts_->Eval(scripts_->Current(), kPutAndAddScript, c.Take(),
+                 [done = std::move(done)](Result<RedisReplyPtr> reply) {
+                   if (!reply.ok()) return done(std::move(reply).error());
+                   if ((*reply)->type == REDIS_REPLY_ERROR) return done(ReplyError(**reply));
+                   done(Status::Ok());
+                 });
+}
+
+void RedisTicketStore::GetAndTouchAsync(std::string_view key, std::chrono::milliseconds ttl,
+                                        int field, std::string_view text,
+                                        std::string_view set_key, std::string_view member,
+                                        std::chrono::milliseconds set_ttl, TouchedDone done) {
+  for (const Status& valid : {checks::Key(key), checks::Ttl(ttl), checks::Key(set_key),
+                              checks::Value(member), checks::Ttl(set_ttl)}) {
+    if (!valid.ok()) return done(valid.error());
+  }
+  if (field < 0 || field > 9) return done(Error::InvalidArgument("ticket store: field out of range"));
+  const std::string& prefix = options_.key_prefix;
+  RedisPipeline::Command c = Scripts::EvalSha(
+      scripts_->get_and_touch_sha(), 2, 7,
+      2 * prefix.size() + key.size() + set_key.size() + text.size() + member.size() + 40);
+  c.Arg({prefix, "v:", key}).Arg({prefix, "s:", set_key}).Int(ttl.count()).Int(field);
+  c.Arg(text).Arg(member).Int(set_ttl.count());
+  scripts_->Eval(scripts_->Current(), kGetAndTouchScript, c.Take(),
+                 [done = std::move(done)](Result<RedisReplyPtr> reply) {
+                   if (!reply.ok()) return done(std::move(reply).error());
+                   done(TouchedOf(**reply));
+                 });
 }
 
 void RedisTicketStore::RedeemAsync(std::string_view key, RedeemDone done) {

@@ -89,6 +89,14 @@ class RedisTicketStore final : public TicketStore {
   void ExchangeAsync(TicketExchange op, ExchangeDone done) override;
   // GETDEL (the script before Redis 6.2) on the pipeline.
   void RedeemAsync(std::string_view key, RedeemDone done) override;
+  // The same scripts as the blocking calls, on the pipeline (one EVALSHA).
+  void PutAndAddToSetAsync(std::string_view key, std::string_view value,
+                           std::chrono::milliseconds ttl, std::string_view set_key,
+                           std::string_view member, std::chrono::milliseconds set_ttl,
+                           StatusDone done) override;
+  void GetAndTouchAsync(std::string_view key, std::chrono::milliseconds ttl, int field,
+                        std::string_view text, std::string_view set_key, std::string_view member,
+                        std::chrono::milliseconds set_ttl, TouchedDone done) override;
   bool Remote() const override { return true; }
 
   // An I/O thread's own pipelined connection (http::IoThreadHooks): called

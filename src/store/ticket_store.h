@@ -156,6 +156,24 @@ class TicketStore {
   using RedeemDone = std::function<void(Result<std::string>)>;
   virtual void RedeemAsync(std::string_view key, RedeemDone done) { done(Redeem(key)); }
 
+  // PutAndAddToSet and GetAndTouch without waiting: `done` gets the result
+  // exactly once, as for RedeemAsync (default: the blocking call here and
+  // now). For the CAS /login of a browser session on Redis (issue 19).
+  using StatusDone = std::function<void(Status)>;
+  using TouchedDone = std::function<void(Result<Touched>)>;
+  virtual void PutAndAddToSetAsync(std::string_view key, std::string_view value,
+                                   std::chrono::milliseconds ttl, std::string_view set_key,
+                                   std::string_view member, std::chrono::milliseconds set_ttl,
+                                   StatusDone done) {
+    done(PutAndAddToSet(key, value, ttl, set_key, member, set_ttl));
+  }
+  virtual void GetAndTouchAsync(std::string_view key, std::chrono::milliseconds ttl, int field,
+                                std::string_view text, std::string_view set_key,
+                                std::string_view member, std::chrono::milliseconds set_ttl,
+                                TouchedDone done) {
+    done(GetAndTouch(key, ttl, field, text, set_key, member, set_ttl));
+  }
+
   // True when the store's calls wait on the network (Redis): a caller on an
   // I/O thread should use the Async calls or defer to a blocking pool.
   virtual bool Remote() const { return false; }

@@ -9,6 +9,10 @@ adding 0.5 ms each way, or holding every byte until the test lets go.
   one script call), and the login page, /livez, /healthz and an organduser
   read are answered before any of those validations, or a synchronous
   signed method waiting on Redis (getUserInfo, on the blocking pool), returns.
+- CAS /login with a browser session (resume the session, store the ticket:
+  two script calls) waits on Redis without holding a thread: with Redis
+  silent, more such logins are in flight at the proxy than the blocking pool
+  has threads, none answered yet; each login is two script calls.
 - Redis restarted with validations in flight: they fail closed (9999), and
   the next ones succeed (the store reconnects and reloads its script).
 
@@ -23,7 +27,7 @@ import requests
 
 import stores
 from delay_proxy import DelayProxy
-from signed_client import demo_credentials, fresh_time, md5_sign
+from signed_client import create_app, demo_credentials, fresh_time, md5_sign
 from tongban_harness import TongbanServer, main
 
 SKIP_REASON = stores.missing_binaries()
@@ -200,6 +204,71 @@ class RedisLatencyTest(unittest.TestCase):
             self.assertIn(reply["result"], ("0", "9999"), reply)
             if reply["result"] == "0":
                 self.assertEqual(self.n.validate(st)["result"], "6002")
+
+    def test_cas_logins_of_a_session_hold_no_thread_while_redis_is_silent(self):
+        # The callback host is never contacted: /login only redirects to it.
+        base = "http://127.0.0.1:9/casredis/"
+        service = base + "index.jsp"
+        create_app(self.n.server.data_dir, "casredis", "--protocols", "cas", "--open-to-all",
+                   "--callback", base)
+        self.n.log_in()
+        cookies = self.n.browser.cookies.get_dict()
+        cas = self.n.server.url("/sso/cas")
+
+        def login():
+            return requests.get(cas + "/login", params={"service": service}, cookies=cookies,
+                                allow_redirects=False, timeout=30)
+
+        def validate(ticket):
+            return requests.get(cas + "/p3/serviceValidate",
+                                params={"service": service, "ticket": ticket}, timeout=30)
+
+        warm = login()  # loads the app and the user's roles into memory
+        self.assertEqual(warm.status_code, 302, warm.text)
+        # Two script calls a login: the session's resume and the ticket's issue.
+        before = self.n.proxy.evals()
+        r = login()
+        self.assertEqual(self.n.proxy.evals() - before, 2)
+        ticket = query_of(r.headers["Location"])["ticket"]
+        self.assertIn(self.n.admin, validate(ticket).text)
+
+        logins = 4  # the blocking pool has two threads (the harness's default)
+        before = self.n.proxy.evals()
+        replies = {}
+        lock = threading.Lock()
+
+        def held_login(k):
+            reply = login()
+            with lock:
+                replies[k] = reply
+
+        self.n.proxy.hold()
+        threads = [threading.Thread(target=held_login, args=(k,)) for k in range(logins)]
+        try:
+            for t in threads:
+                t.start()
+            deadline = time.monotonic() + 30
+            while self.n.proxy.evals() < before + logins and time.monotonic() < deadline:
+                time.sleep(0.01)
+            with lock:
+                answered_before = dict(replies)
+            self.assertEqual(self.n.proxy.evals() - before, logins,
+                             "every login's session resume is in flight at once")
+            self.assertEqual(answered_before, {}, "none waited on a thread of its own")
+        finally:
+            self.n.proxy.release()
+            for t in threads:
+                t.join(60)
+        self.assertEqual(len(replies), logins)
+        for reply in replies.values():
+            # Held for less than the 1 s command timeout: a ticket; longer (a very
+            # slow machine): the session could not be read, so the login page.
+            self.assertEqual(reply.status_code, 302, reply.text)
+            location = reply.headers["Location"]
+            if location.startswith(base):
+                self.assertIn(self.n.admin, validate(query_of(location)["ticket"]).text)
+            else:
+                self.assertIn("/sso/usp.do", location)
 
     def test_a_redis_restart_fails_calls_closed_and_the_store_recovers(self):
         st = self.n.ticket()

@@ -645,6 +645,45 @@ TEST_F(HttpServerSuspendTest, ManySuspendedResponsesNeedNoThreadsAndResumeInAnyO
   }
 }
 
+// CAS /login of a browser session on Redis: the first store call's finish
+// hands the rest on again — straight to a second asynchronous call, or to the
+// blocking pool whose work then suspends for it. Each answers when resumed.
+TEST_F(HttpServerSuspendTest, AResumedFinishMaySuspendOrDeferAgain) {
+  auto park = [this](Response& r, const char* who) {
+    Resumer resume = r.Suspend();
+    std::lock_guard lock(mu_);
+    waiting_.emplace_back(who, std::move(resume));
+    cv_.notify_all();
+  };
+  router_.Add("GET", "/again", [park](const Request&, Response& r) {
+    Resumer first = r.Suspend();
+    first([park](Response& resumed) { park(resumed, "again"); });
+  });
+  router_.Add("GET", "/via-pool", [park](const Request&, Response& r) {
+    Resumer first = r.Suspend();
+    first([park](Response& resumed) {
+      resumed.Defer([park](Response& pooled) { park(pooled, "via-pool"); });
+    });
+  });
+  Start(ServerOptions{.threads = 1, .blocking_threads = 1});
+  RawClient a(port());
+  a.Send(Get("/again"));
+  AwaitSuspended(1);
+  RawClient b(port());
+  b.Send(Get("/via-pool"));
+  AwaitSuspended(2);
+  Resume(1);
+  Resume(0);
+  auto ra = a.Read();
+  auto rb = b.Read();
+  ASSERT_TRUE(ra.has_value() && rb.has_value());
+  EXPECT_EQ(ra->body, "resumed again");
+  EXPECT_EQ(rb->body, "resumed via-pool");
+  auto next = a.RoundTrip(Get("/echo?n=3"));  // the connection carries on
+  ASSERT_TRUE(next.has_value());
+  EXPECT_EQ(next->body, "GET /echo n=3");
+}
+
 TEST_F(HttpServerSuspendTest, AResumeBeforeTheHandlerReturnsAnswersAtOnce) {
   Start(ServerOptions{.threads = 1, .blocking_threads = 1});
   RawClient client(port());

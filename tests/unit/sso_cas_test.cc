@@ -5,6 +5,12 @@
 // single logout.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <thread>
+
 #include <memory>
 #include <optional>
 #include <pugixml.hpp>
@@ -457,6 +463,164 @@ TEST_F(CasServerTest, LogoutReturnsOnlyToARegisteredService) {
   r = Call(back.substr(back.find("/sso/cas/")));
   EXPECT_EQ(r.status(), 200);
   EXPECT_FALSE(r.Header("Location").has_value());
+}
+
+// The ticket store as CAS sees Redis (Remote): the asynchronous calls CAS
+// makes are answered from another thread; the blocking issue is counted.
+class RemoteStore final : public TicketStore {
+ public:
+  explicit RemoteStore(TicketStore& inner) : inner_(inner) {}
+  ~RemoteStore() override {
+    for (std::thread& t : threads_) t.join();
+  }
+  using ms = std::chrono::milliseconds;
+  Status Put(std::string_view k, std::string_view v, ms ttl) override { return inner_.Put(k, v, ttl); }
+  Result<bool> PutIfAbsent(std::string_view k, std::string_view v, ms ttl) override {
+    return inner_.PutIfAbsent(k, v, ttl);
+  }
+  Result<std::string> Get(std::string_view k) override { return inner_.Get(k); }
+  Result<std::string> Redeem(std::string_view k) override { return inner_.Redeem(k); }
+  Status Erase(std::string_view k) override { return inner_.Erase(k); }
+  Status Touch(std::string_view k, ms ttl) override { return inner_.Touch(k, ttl); }
+  Status AddToSet(std::string_view k, std::string_view m, ms ttl) override {
+    return inner_.AddToSet(k, m, ttl);
+  }
+  Result<std::vector<std::string>> Members(std::string_view k) override { return inner_.Members(k); }
+  Status EraseSet(std::string_view k) override { return inner_.EraseSet(k); }
+  size_t ApproximateSize() override { return inner_.ApproximateSize(); }
+  Status PutAndAddToSet(std::string_view k, std::string_view v, ms ttl, std::string_view set,
+                        std::string_view member, ms set_ttl) override {
+    ++blocking_puts;
+    return inner_.PutAndAddToSet(k, v, ttl, set, member, set_ttl);
+  }
+  void PutAndAddToSetAsync(std::string_view k, std::string_view v, ms ttl, std::string_view set,
+                           std::string_view member, ms set_ttl, StatusDone done) override {
+    ++async_puts;
+    threads_.emplace_back([this, k = std::string(k), v = std::string(v), ttl,
+                           set = std::string(set), member = std::string(member), set_ttl,
+                           done = std::move(done)] {
+      done(inner_.PutAndAddToSet(k, v, ttl, set, member, set_ttl));
+    });
+  }
+  bool Remote() const override { return true; }
+
+  std::atomic<int> blocking_puts{0};
+  std::atomic<int> async_puts{0};
+
+ private:
+  TicketStore& inner_;
+  std::vector<std::thread> threads_;
+};
+
+class CasServerRemoteStoreTest : public CasServerTest {
+ protected:
+  void SetUp() override {
+    CasServerTest::SetUp();
+    if (HasFatalFailure()) return;
+    remote_ = std::make_unique<RemoteStore>(*tickets_);
+    Rebuild();
+  }
+
+  // A fresh Directory (nothing in its memory) under a CAS server on the remote store.
+  void Rebuild() {
+    remote_server_.reset();
+    remote_context_.reset();
+    server_.reset();
+    context_.reset();
+    Reopen();
+    remote_context_ = std::make_unique<SsoContext>(
+        SsoContext{*dir_, *remote_, *outbox_, clock_, random_, SsoSettings{}});
+    remote_router_ = std::make_unique<http::Router>();
+    remote_server_ = std::make_unique<CasServer>(*remote_context_, sessions_, back_channel_,
+                                                 callback_);
+    remote_server_->Register(*remote_router_);
+  }
+
+  // `target` to its end, as the server runs it (resumed and deferred parts
+  // too). `first_finish_deferred`: whether the first resume's finish, run as
+  // the I/O thread runs it, handed the rest to the blocking pool.
+  http::Response RemoteCall(const std::string& target, bool* first_finish_deferred = nullptr) {
+    http::RequestInit init;
+    init.method = "GET";
+    init.target = target;
+    http::Request request = std::move(http::Request::Create(init)).value();
+    http::Response response;
+    auto match = remote_router_->Find(request.method(), request.path());
+    EXPECT_EQ(match.status, 0) << target;
+    if (match.status != 0) return response;
+    (*match.handler)(request, response);
+    if (first_finish_deferred != nullptr) {
+      EXPECT_TRUE(response.suspended()) << "answered on the I/O thread without the store";
+      auto state = response.TakeSuspension();
+      if (state == nullptr) return response;
+      std::function<void(http::Response&)> finish;
+      {
+        std::unique_lock lock(state->mu);
+        state->cv.wait(lock, [&] { return static_cast<bool>(state->finish); });
+        finish = std::move(state->finish);
+      }
+      finish(response);
+      *first_finish_deferred = response.deferred();
+    }
+    response.RunDeferred();  // while `request` lives
+    return response;
+  }
+
+  std::string RemoteTicketFor(const std::string& service) {
+    LogIn();
+    http::Response r = RemoteCall("/sso/cas/login?service=" + Enc(service));
+    EXPECT_EQ(r.status(), 302) << r.body();
+    std::string location(r.Header("Location").value_or(""));
+    auto params = http::ParseQuery(location.substr(location.find('?') + 1)).value();
+    return std::string(params.GetOr("ticket"));
+  }
+
+  std::string ValidatedUser(const std::string& service, const std::string& ticket,
+                            bool* first_finish_deferred) {
+    http::Response r = RemoteCall(
+        "/sso/cas/p3/serviceValidate?service=" + Enc(service) + "&ticket=" + ticket,
+        first_finish_deferred);
+    pugi::xml_document doc;
+    EXPECT_TRUE(doc.load_string(r.body().c_str())) << r.body();
+    return doc.child("cas:serviceResponse")
+        .child("cas:authenticationSuccess")
+        .child_value("cas:user");
+  }
+
+  std::unique_ptr<RemoteStore> remote_;
+  std::unique_ptr<SsoContext> remote_context_;
+  std::unique_ptr<http::Router> remote_router_;
+  std::unique_ptr<CasServer> remote_server_;
+};
+
+TEST_F(CasServerRemoteStoreTest, LoginWithASessionStoresItsTicketWithoutWaitingOnTheStore) {
+  const std::string service = "https://app.example.gov.cn/x";
+  std::string ticket = RemoteTicketFor(service);
+  ASSERT_TRUE(ticket.starts_with("ST-")) << ticket;
+  EXPECT_EQ(remote_->async_puts.load(), 1);
+  EXPECT_EQ(remote_->blocking_puts.load(), 0) << "no thread waited on the store";
+  bool deferred = false;
+  EXPECT_EQ(ValidatedUser(service, ticket, &deferred), "zhangs");
+  // Refusals still answer: an unknown service, a locked user.
+  LogIn();
+  http::Response unknown = RemoteCall("/sso/cas/login?service=" + Enc("https://evil.example/"));
+  EXPECT_EQ(unknown.status(), 400);
+  ASSERT_TRUE(dir_->LockUser(user_.userid).ok());
+  http::Response locked = RemoteCall("/sso/cas/login?service=" + Enc(service));
+  EXPECT_EQ(locked.status(), 403);
+  EXPECT_EQ(remote_->async_puts.load(), 1);
+}
+
+TEST_F(CasServerRemoteStoreTest, AValidationWhoseUserIsNotInMemoryIsFinishedOnThePool) {
+  const std::string service = "https://app.example.gov.cn/x";
+  std::string cold = RemoteTicketFor(service);
+  Rebuild();  // a node that has not read this app or user yet
+  bool deferred = false;
+  EXPECT_EQ(ValidatedUser(service, cold, &deferred), "zhangs");
+  EXPECT_TRUE(deferred) << "the directory's SQL ran on the I/O thread";
+  std::string warm = RemoteTicketFor(service);  // reads both into memory
+  EXPECT_EQ(ValidatedUser(service, warm, &deferred), "zhangs");
+  EXPECT_FALSE(deferred) << "in memory: finished on the I/O thread";
 }
 
 }  // namespace

@@ -346,6 +346,37 @@ TEST_P(TicketExchangeTest, GetAndTouchTouchesAndIndexesOnlyAQualifyingRecord) {
       errc::kNotFound);
 }
 
+TEST_P(TicketExchangeTest, TheAsyncPutAndAddAndGetAndTouchDoTheSame) {
+  std::promise<Status> put;
+  store_->PutAndAddToSetAsync("tk:1", "v", minutes(1), "issued:s1", "m1", minutes(2),
+                              [&put](Status s) { put.set_value(std::move(s)); });
+  ASSERT_TRUE(put.get_future().get().ok());
+  EXPECT_EQ(store_->Get("tk:1").value(), "v");
+  EXPECT_EQ(store_->Members("issued:s1").value(), std::vector<std::string>{"m1"});
+  std::promise<Status> bad;
+  store_->PutAndAddToSetAsync("", "v", minutes(1), "s", "m", minutes(1),
+                              [&bad](Status s) { bad.set_value(std::move(s)); });
+  EXPECT_EQ(bad.get_future().get().error().code, errc::kInvalidArgument);
+
+  ASSERT_TRUE(store_->Put("s:b", "1|u|l|c|p|5|b", minutes(1)).ok());
+  ASSERT_TRUE(store_->Put("s:a", "1|u|l|c|p|5|a", minutes(1)).ok());
+  auto touch = [&](const std::string& key, const std::string& member) {
+    std::promise<Result<TicketStore::Touched>> p;
+    store_->GetAndTouchAsync(key, minutes(5), 6, "b", "index:1", member, minutes(9),
+                             [&p](Result<TicketStore::Touched> r) { p.set_value(std::move(r)); });
+    return p.get_future().get();
+  };
+  auto b = touch("s:b", "idb");
+  ASSERT_TRUE(b.ok()) << b.error().message;
+  EXPECT_TRUE(b->touched);
+  EXPECT_EQ(b->record, "1|u|l|c|p|5|b");
+  auto a = touch("s:a", "ida");
+  ASSERT_TRUE(a.ok());
+  EXPECT_FALSE(a->touched);
+  EXPECT_EQ(store_->Members("index:1").value(), std::vector<std::string>{"idb"});
+  EXPECT_EQ(touch("s:none", "x").error().code, errc::kNotFound);
+}
+
 // Redis only: what the pipelined, scripted path must survive.
 class RedisExchangeTest : public ::testing::Test {
  protected:
@@ -602,6 +633,56 @@ TEST_F(RedisExchangeTest, AnAttachedLoopsCallsAreAnsweredOnItsThreadInOneRoundTr
   EXPECT_EQ(store->Exchange(Op("T3", "app1", "TK3"))->outcome, Outcome::kIssued);
   EXPECT_GE(clients, 2) << "the loop's connection and the own thread's";
   loop.Stop();  // returns only because draining closed the idle connection
+}
+
+// CAS /login of a browser session: GetAndTouchAsync and PutAndAddToSetAsync
+// from an I/O thread's loop are answered on it, one EVALSHA each, and a
+// flushed script is loaded again on the same connection.
+TEST_F(RedisExchangeTest, AnAttachedLoopsResumeAndIssueAreOneScriptCallEachOnItsThread) {
+  auto store = Open();
+  ASSERT_TRUE(store->Put("s:b", "1|u|l|c|p|5|b", minutes(1)).ok());
+  AttachedLoop loop(*store);
+  auto on_loop = [&](auto call) {
+    std::promise<std::pair<bool, std::thread::id>> p;
+    boost::asio::post(loop.ioc(), [&] {
+      call([&p](bool ok) { p.set_value({ok, std::this_thread::get_id()}); });
+    });
+    return p.get_future().get();
+  };
+  auto resume = [&](auto answer) {
+    store->GetAndTouchAsync("s:b", minutes(5), 6, "b", "i:1", "b", minutes(9),
+                            [answer](Result<TicketStore::Touched> r) {
+                              answer(r.ok() && r->touched && r->record == "1|u|l|c|p|5|b");
+                            });
+  };
+  auto issue = [&](std::string key) {
+    return [&store, key](auto answer) {
+      store->PutAndAddToSetAsync(key, "v", minutes(1), "si:1", key, minutes(2),
+                                 [answer](Status s) { answer(s.ok()); });
+    };
+  };
+  ASSERT_TRUE(on_loop(resume).first);  // may load the scripts (EVAL)
+  ASSERT_TRUE(on_loop(issue("tk:1")).first);
+  const long long evalsha = Calls("evalsha");
+  const long long eval = Calls("eval");
+  auto [resumed, resume_thread] = on_loop(resume);
+  auto [issued, issue_thread] = on_loop(issue("tk:2"));
+  EXPECT_TRUE(resumed);
+  EXPECT_TRUE(issued);
+  EXPECT_EQ(resume_thread, loop.thread_id());
+  EXPECT_EQ(issue_thread, loop.thread_id());
+  EXPECT_EQ(Calls("evalsha"), evalsha + 2);
+  EXPECT_EQ(Calls("eval"), eval);
+  EXPECT_EQ(store->Get("tk:2").value(), "v");
+  auto members = store->Members("si:1").value();
+  std::sort(members.begin(), members.end());
+  EXPECT_EQ(members, (std::vector<std::string>{"tk:1", "tk:2"}));
+
+  Raw("SCRIPT FLUSH");
+  EXPECT_TRUE(on_loop(resume).first);
+  EXPECT_TRUE(on_loop(issue("tk:3")).first);
+  EXPECT_EQ(Calls("eval"), eval + 2) << "NOSCRIPT answered with EVAL on the same connection";
+  EXPECT_EQ(store->Get("tk:3").value(), "v");
 }
 
 TEST_F(RedisExchangeTest, AnAttachedLoopReloadsAFlushedScriptAndSurvivesARestart) {
