@@ -833,6 +833,12 @@ Result<ChunkOutcome> TransferStore::PutChunk(std::string_view id, int64_t offset
     if (impl.options.sync_each_chunk && ::fdatasync(fd.get()) != 0) {
       return Error::Unavailable("fdatasync failed: " + ErrnoText(errno));
     }
+    // Without it the chunk's writeback starts now, not when Complete's one fdatasync asks for
+    // the whole file: the disk writes overlap the upload. Only a hint; Complete's sync decides.
+    if (!impl.options.sync_each_chunk) {
+      (void)::sync_file_range(fd.get(), offset, static_cast<off_t>(to_write.size()),
+                              SYNC_FILE_RANGE_WRITE);
+    }
   }
   Status recorded = impl.sql.WithTransaction([&](soci::session& s) -> Status {
     std::string state;

@@ -51,9 +51,11 @@ struct TransferOptions {
   // Durability of an acknowledged chunk. true (the default): fdatasync before every
   // acknowledgement, so it survives a power loss. false: the bytes are in the page cache and
   // recorded when acknowledged (they survive a crash or kill -9 of tongban, not a power loss);
-  // Complete syncs the file once, then checks every chunk against its recorded SHA-256, and a
-  // chunk a power loss took is forgotten and reported missing (kChunksMissing), to be sent
-  // again — never delivered corrupt, never failing the whole transfer. Measured on the shared
+  // their writeback starts at once and Complete syncs the file once. Chunks written before a
+  // restart (a power loss ends the process) are checked against their recorded SHA-256 when
+  // read back, and a chunk a power loss took is forgotten and reported missing
+  // (kChunksMissing), to be sent again — never delivered corrupt, never failing the whole
+  // transfer. Measured on the shared
   // machine the two cost the same (docs/performance.md), so the stronger rule is the default.
   bool sync_each_chunk = true;
   int64_t expiry_sweep_interval_ms = 60 * 1000;
