@@ -35,6 +35,13 @@ def rss_kb(pid, field="VmRSS"):
     return 0
 
 
+def cpu_s(pid):
+    """utime + stime of the process, in seconds (the load-independent figure)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class Sampler(threading.Thread):
     def __init__(self, pid):
         super().__init__(daemon=True)
@@ -116,7 +123,8 @@ def main():
         os.unlink(received)
 
         def run_tongban(sync_each_chunk):
-            """Uploads through tongban; returns (upload_s, total_s, idle_kb, peak_kb, hwm_kb)."""
+            """Uploads through tongban; returns (upload_s, total_s, idle_kb, peak_kb, hwm_kb,
+            put_cpu_s, complete_cpu_s)."""
             node = os.path.join(work, "node-%s" % ("sync" if sync_each_chunk else "complete"))
             os.makedirs(node)
             config = os.path.join(work, "tongban-%s.toml" % os.path.basename(node))
@@ -131,6 +139,7 @@ def main():
                 sampler.start()
                 idle_kb = rss_kb(server.proc.pid)
                 client = TransferClient(server.base_url, "benchsender", pwd["benchsender"])
+                cpu0 = cpu_s(server.proc.pid)
                 t0 = time.monotonic()
                 t = client.start(name="file.bin", size=size, chunk_size=CHUNK, digest=digest,
                                  subscribers=["benchsub"], encryption=args.encryption)
@@ -151,16 +160,18 @@ def main():
                 for th in threads:
                     th.join()
                 upload_s = time.monotonic() - t0
+                cpu1 = cpu_s(server.proc.pid)
                 r = client.complete(t["id"])
                 assert r.status_code == 200, r.text
                 total_s = time.monotonic() - t0
+                cpu2 = cpu_s(server.proc.pid)
                 sampler.stop.set()
                 sampler.join()
                 hwm_kb = rss_kb(server.proc.pid, "VmHWM")
             finally:
                 server.stop()
             shutil.rmtree(node, ignore_errors=True)  # the file's bytes: room for the next run
-            return upload_s, total_s, idle_kb, sampler.peak, hwm_kb
+            return upload_s, total_s, idle_kb, sampler.peak, hwm_kb, cpu1 - cpu0, cpu2 - cpu1
 
         modes = [False, True] if args.both_sync_modes else [args.sync_each_chunk]
         if args.sync_first:
@@ -170,12 +181,17 @@ def main():
         print("file %d MiB, chunks %d MiB, streams %d, encryption %s" %
               (args.size_mb, CHUNK // MB, args.streams, args.encryption or "none"))
         print("curl -T to a plain receiver : %7.1f MiB/s (%.2f s)" % (mbps(curl_s), curl_s))
-        for mode, (upload_s, total_s, idle_kb, peak_kb, hwm_kb) in results:
+        load = open("/proc/loadavg").read().split()[:3]
+        print("load average %s" % " ".join(load))
+        for mode, (upload_s, total_s, idle_kb, peak_kb, hwm_kb, put_cpu, done_cpu) in results:
             label = "fsync every chunk" if mode else "fsync at complete"
             print("tongban chunk PUTs (%s)          : %7.1f MiB/s (%.2f s)  ratio %.2f" %
                   (label, mbps(upload_s), upload_s, curl_s / upload_s))
             print("tongban PUTs + complete (%s)     : %7.1f MiB/s (%.2f s)  ratio %.2f" %
                   (label, mbps(total_s), total_s, curl_s / total_s))
+            print("complete (%s): %.2f s wall; server CPU: PUTs %.2f s (%.2f ms/MiB), "
+                  "complete %.2f s" % (label, total_s - upload_s, put_cpu,
+                                       1000 * put_cpu / (size / MB), done_cpu))
             print("server RSS (%s): idle %d MB, peak sampled %d MB, VmHWM %d MB" %
                   (label, idle_kb // 1024, peak_kb // 1024, hwm_kb // 1024))
     finally:

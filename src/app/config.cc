@@ -261,6 +261,9 @@ Status LoadConfigFile(const std::string& path, Config& c) {
   exchange.Read("hall_poll_ms", c.exchange.hall_poll_ms);
   exchange.Read("transfer_abandon_after_s", c.exchange.transfer_abandon_after_s);
   exchange.Read("transfer_sync_each_chunk", c.exchange.transfer_sync_each_chunk);
+  exchange.Read("transfer_max_open_per_sender", c.exchange.transfer_max_open_per_sender);
+  exchange.Read("transfer_max_open_mb_per_sender", c.exchange.transfer_max_open_mb_per_sender);
+  exchange.Read("transfer_min_free_disk_mb", c.exchange.transfer_min_free_disk_mb);
   TB_RETURN_IF_ERROR(exchange.Finish());
 
   TableReader citizen(root, "citizen");
@@ -462,6 +465,14 @@ Status ValidateConfig(const Config& c) {
   }
   if (c.exchange.transfer_abandon_after_s < 0) {
     return Error::InvalidArgument("config: exchange.transfer_abandon_after_s must not be negative");
+  }
+  if (c.exchange.transfer_max_open_per_sender < 0 || c.exchange.transfer_max_open_mb_per_sender < 0 ||
+      c.exchange.transfer_max_open_mb_per_sender > (int64_t{1} << 40) ||
+      c.exchange.transfer_min_free_disk_mb < 0 ||
+      c.exchange.transfer_min_free_disk_mb > (int64_t{1} << 40)) {
+    return Error::InvalidArgument(
+        "config: exchange.transfer_max_open_per_sender, transfer_max_open_mb_per_sender and "
+        "transfer_min_free_disk_mb must be between 0 and 2^40");
   }
   static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn",
                                                 "error", "critical", "off"};

@@ -227,6 +227,12 @@ struct ExchangeConfig {
   // Big files: fdatasync every chunk before acknowledging it (survives a power loss); false:
   // once at completion, each chunk checked (exchange/transfer.h TransferOptions).
   bool transfer_sync_each_chunk = true;
+  // Big files, per sender: at most this many receiving transfers, declaring at most this many
+  // MiB in all; 0 = no limit. A start is also refused when its declared size would leave less
+  // than transfer_min_free_disk_mb free on the data directory's file system (0 = no reserve).
+  int64_t transfer_max_open_per_sender = 16;
+  int64_t transfer_max_open_mb_per_sender = 65536;
+  int64_t transfer_min_free_disk_mb = 1024;
 };
 
 // Second factors of sign-on (sso/second_factors.h, docs/design/second-factors.md).

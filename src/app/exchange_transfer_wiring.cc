@@ -16,6 +16,9 @@ exchange::TransferOptions TransferOptionsFor(Node& node) {
   o.dir = std::filesystem::path(config.storage.data_dir) / "exchange-transfers";
   o.abandon_after_ms = int64_t{config.exchange.transfer_abandon_after_s} * 1000;
   o.sync_each_chunk = config.exchange.transfer_sync_each_chunk;
+  o.max_open_transfers_per_sender = config.exchange.transfer_max_open_per_sender;
+  o.max_open_bytes_per_sender = config.exchange.transfer_max_open_mb_per_sender * exchange::kMiB;
+  o.min_free_disk_bytes = config.exchange.transfer_min_free_disk_mb * exchange::kMiB;
   if (config.exchange.enabled) {
     // A start that names a resource code and no subscribers: the apps of the resources that
     // subscribe to it (approved tasks), as ExchangeMeta::SubscriberApps says.

@@ -50,6 +50,10 @@ int HttpStatusFor(const Error& e) {
       return 409;
     case transfer_code::kDigestMismatch:
       return 422;
+    case transfer_code::kQuotaExceeded:
+      return 429;
+    case transfer_code::kDiskFull:
+      return 507;
     case kSignatureRefused:
     case kNotAdmin:
       return 403;

@@ -3,14 +3,18 @@
 #include <fcntl.h>
 #include <openssl/crypto.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
 #include <limits>
+#include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <system_error>
 
@@ -227,6 +231,51 @@ struct TransferStore::Impl {
   Status FailReceiving(const std::string& key, const std::string& reason, int64_t idle_before_ms);
   std::atomic<int64_t> last_sweep_ms{0};
 
+  // Start's quota check and its INSERT, one at a time in this process.
+  std::mutex start_mu;
+
+  // The whole-file digest of a receiving transfer, advanced over chunks 0..next-1 as they
+  // are stored (Advance). Only in memory: a restart loses it and it starts again from chunk 0,
+  // reading back what is stored. Only the thread that set `advancing` touches digest.
+  struct RunningDigest {
+    std::mutex mu;
+    std::condition_variable idle;  // advancing went false
+    bool advancing = false;
+    bool loaded = false;   // `stored` holds every index recorded before this process saw one
+    bool stalled = false;  // a chunk read back wrong: Complete reads the file through
+    int64_t next = 0;      // chunks [0, next) are in the digest
+    // Recorded chunks at or past `next`; true = written by this process (its bytes are the
+    // acknowledged ones: no power loss can have come between, it would have ended us too).
+    std::map<int64_t, bool> stored;
+    std::unique_ptr<StreamingDigest> digest;
+    std::string final_hex;  // once next == chunk_count
+  };
+  std::mutex running_mu;
+  std::map<std::string, std::shared_ptr<RunningDigest>> running;
+  std::atomic<int64_t> read_back_bytes{0};
+
+  std::shared_ptr<RunningDigest> RunningFor(const std::string& key, const Transfer& t) {
+    std::lock_guard lock(running_mu);
+    auto& slot = running[key];
+    if (!slot) {
+      slot = std::make_shared<RunningDigest>();
+      slot->digest = std::make_unique<StreamingDigest>(t.digest_algorithm);
+    }
+    return slot;
+  }
+  void ForgetRunning(const std::string& key) {
+    std::lock_guard lock(running_mu);
+    running.erase(key);
+  }
+
+  // Chunk `index` of `t` was recorded (plaintext `in_hand` when the caller has it, else
+  // nullopt; index < 0: nothing new, just catch up). Hashes every chunk from `next` on that
+  // is stored, the caller's from its bytes, others read back from the partial file. When
+  // another thread is advancing it picks the chunk up instead. Errors only stop the advance:
+  // Complete reads back whatever the digest lacks.
+  void Advance(const std::string& key, const Transfer& t, const ChunkCipher& cipher,
+               int64_t index, std::optional<std::string_view> in_hand);
+
   // Holds a busy mark for its lifetime; !held() when someone else has it.
   class BusyMark {
    public:
@@ -404,6 +453,81 @@ struct TransferStore::Impl {
   }
 };
 
+void TransferStore::Impl::Advance(const std::string& key, const Transfer& t,
+                                  const ChunkCipher& cipher, int64_t index,
+                                  std::optional<std::string_view> in_hand) {
+  std::shared_ptr<RunningDigest> r = RunningFor(key, t);
+  std::unique_lock lock(r->mu);
+  if (!r->loaded) {
+    // First sight of this transfer in this process: what was stored before (an earlier run)
+    // is read back as the digest reaches it. A transfer no longer receiving (completed or
+    // cancelled since the caller looked) keeps no state.
+    auto indexes = sql.WithSession([&](soci::session& s) -> Result<std::vector<int64_t>> {
+      std::string state;
+      s << "SELECT state FROM exchange_transfers WHERE id = :t", soci::use(key, "t"),
+          soci::into(state);
+      if (state != "receiving") return Error::Conflict("the transfer is " + state);
+      soci::rowset<long long> rows =
+          (s.prepare << "SELECT idx FROM exchange_transfer_chunks WHERE transfer_id = :t",
+           soci::use(key, "t"));
+      return std::vector<int64_t>(rows.begin(), rows.end());
+    });
+    if (!indexes.ok()) {
+      lock.unlock();
+      ForgetRunning(key);
+      return;
+    }
+    for (int64_t i : *indexes) {
+      if (i >= r->next) r->stored.emplace(i, false);
+    }
+    r->loaded = true;
+  }
+  if (index >= r->next) r->stored[index] = true;
+  if (r->advancing || r->stalled) return;
+  r->advancing = true;
+  const int64_t count = t.chunk_count();
+  std::string buffer;
+  while (r->next < count) {
+    auto it = r->stored.find(r->next);
+    if (it == r->stored.end()) break;
+    const int64_t at = r->next;
+    const bool written_here = it->second;
+    lock.unlock();
+    bool hashed = false;
+    if (in_hand && at == index) {
+      r->digest->Update(*in_hand);
+      hashed = true;
+    } else {
+      auto rows = sql.WithSession([&](soci::session& s) { return LoadChunks(s, key, at, at); });
+      Fd fd(::open(PartialPath(key).c_str(), O_RDONLY | O_CLOEXEC));
+      if (rows.ok() && rows->size() == 1 && fd.ok() &&
+          ReadChunk(fd.get(), t, cipher, rows->front(), buffer).ok()) {
+        read_back_bytes += static_cast<int64_t>(buffer.size());
+        // Without sync_each_chunk, bytes from before a restart may not be what was
+        // acknowledged (a power loss): checked against the recorded SHA-256 (AEAD checks its own).
+        if (written_here || options.sync_each_chunk || t.cipher != TransferCipher::kNone ||
+            crypto::Sha256Hex(buffer) == rows->front().sha256) {
+          r->digest->Update(buffer);
+          hashed = true;
+        }
+      }
+    }
+    lock.lock();
+    if (!hashed) {
+      r->stalled = true;
+      break;
+    }
+    r->stored.erase(at);
+    ++r->next;
+  }
+  if (r->next == count && r->final_hex.empty() && !r->stalled) {
+    r->final_hex = r->digest->FinalHex();
+  }
+  r->advancing = false;
+  lock.unlock();
+  r->idle.notify_all();
+}
+
 TransferStore::TransferStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 TransferStore::~TransferStore() = default;
 
@@ -433,6 +557,8 @@ Result<std::unique_ptr<TransferStore>> TransferStore::Open(SqlStore& sql,
 }
 
 const TransferOptions& TransferStore::options() const { return impl_->options; }
+
+int64_t TransferStore::DigestReadBackBytes() const { return impl_->read_back_bytes.load(); }
 
 Result<Transfer> TransferStore::Start(const TransferRequest& request) {
   Impl& impl = *impl_;
@@ -495,6 +621,45 @@ Result<Transfer> TransferStore::Start(const TransferRequest& request) {
   t.cipher = request.cipher;
   t.subscribers = subscribers;
   t.created_ms = t.updated_ms = impl.clock.NowMillis();
+  // Quotas and the disk reserve hold from here to the INSERT (one start at a time in this
+  // process; several nodes on one database may each let one through).
+  std::lock_guard start_lock(impl.start_mu);
+  if (o.max_open_transfers_per_sender > 0 || o.max_open_bytes_per_sender > 0) {
+    auto open = impl.sql.WithSession([&](soci::session& s) -> Result<std::pair<int64_t, int64_t>> {
+      long long count = 0, bytes = 0;
+      soci::indicator bytes_ind = soci::i_null;
+      s << "SELECT COUNT(*), SUM(byte_size) FROM exchange_transfers WHERE sender = :s AND "
+           "state = 'receiving'",
+          soci::use(t.sender, "s"), soci::into(count), soci::into(bytes, bytes_ind);
+      return std::pair<int64_t, int64_t>(count, bytes_ind == soci::i_ok ? bytes : 0);
+    });
+    if (!open.ok()) return std::move(open).error();
+    if (o.max_open_transfers_per_sender > 0 && open->first >= o.max_open_transfers_per_sender) {
+      return Coded(transfer_code::kQuotaExceeded,
+                   "the sender has " + std::to_string(open->first) +
+                       " transfers open, the limit is " +
+                       std::to_string(o.max_open_transfers_per_sender) +
+                       ": complete or cancel one first");
+    }
+    if (o.max_open_bytes_per_sender > 0 && open->second + t.size > o.max_open_bytes_per_sender) {
+      return Coded(transfer_code::kQuotaExceeded,
+                   "the sender's open transfers would declare " +
+                       std::to_string(open->second + t.size) + " bytes, the limit is " +
+                       std::to_string(o.max_open_bytes_per_sender));
+    }
+  }
+  if (o.min_free_disk_bytes > 0 && t.size > 0) {
+    struct statvfs fs {};
+    if (::statvfs(impl.partial_dir.c_str(), &fs) != 0) {
+      return Error::Unavailable("cannot read the free disk space: " + ErrnoText(errno));
+    }
+    const int64_t free_bytes = static_cast<int64_t>(fs.f_bavail) * static_cast<int64_t>(fs.f_frsize);
+    if (free_bytes - t.size < o.min_free_disk_bytes) {
+      return Coded(transfer_code::kDiskFull,
+                   "not enough free disk for " + std::to_string(t.size) + " bytes (keeping " +
+                       std::to_string(o.min_free_disk_bytes) + " free)");
+    }
+  }
   std::string sealed;
   if (t.cipher != TransferCipher::kNone) {
     std::string key = ChunkCipher::NewKey(t.cipher, impl.random);
@@ -652,9 +817,9 @@ Result<ChunkOutcome> TransferStore::PutChunk(std::string_view id, int64_t offset
   std::string iv, tag;
   std::string ciphertext;
   std::string_view to_write = bytes;
+  auto cipher = impl.CipherOf(*t, sealed_key);
+  if (!cipher.ok()) return std::move(cipher).error();
   if (t->cipher != TransferCipher::kNone) {
-    auto cipher = impl.CipherOf(*t, sealed_key);
-    if (!cipher.ok()) return std::move(cipher).error();
     ciphertext.assign(bytes);
     TB_RETURN_IF_ERROR(cipher->Seal(ciphertext, impl.random, &iv, &tag));
     to_write = ciphertext;
@@ -667,6 +832,12 @@ Result<ChunkOutcome> TransferStore::PutChunk(std::string_view id, int64_t offset
     // Otherwise Complete syncs once and checks each chunk (TransferOptions).
     if (impl.options.sync_each_chunk && ::fdatasync(fd.get()) != 0) {
       return Error::Unavailable("fdatasync failed: " + ErrnoText(errno));
+    }
+    // Without it the chunk's writeback starts now, not when Complete's one fdatasync asks for
+    // the whole file: the disk writes overlap the upload. Only a hint; Complete's sync decides.
+    if (!impl.options.sync_each_chunk) {
+      (void)::sync_file_range(fd.get(), offset, static_cast<off_t>(to_write.size()),
+                              SYNC_FILE_RANGE_WRITE);
     }
   }
   Status recorded = impl.sql.WithTransaction([&](soci::session& s) -> Status {
@@ -688,6 +859,7 @@ Result<ChunkOutcome> TransferStore::PutChunk(std::string_view id, int64_t offset
     return Status::Ok();
   });
   if (!recorded.ok()) return std::move(recorded).error();
+  impl.Advance(key, *t, *cipher, index, bytes);
   return ChunkOutcome::kStored;
 }
 
@@ -717,21 +889,44 @@ Result<Transfer> TransferStore::Complete(std::string_view id) {
   auto cipher = impl.CipherOf(*t, sealed_key);
   if (!cipher.ok()) return std::move(cipher).error();
 
-  // The whole file's digest, one chunk in memory at a time.
   const std::filesystem::path partial = impl.PartialPath(key);
-  {
+  const bool check_chunks = !impl.options.sync_each_chunk;
+  if (check_chunks) {
+    // Once, for every chunk acknowledged without a sync.
     Fd fd(::open(partial.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd.ok()) return Error::Unavailable("transfer file is missing: " + ErrnoText(errno));
-    const bool check_chunks = !impl.options.sync_each_chunk;
-    if (check_chunks && ::fdatasync(fd.get()) != 0) {
+    if (::fdatasync(fd.get()) != 0) {
       return Error::Unavailable("fdatasync failed: " + ErrnoText(errno));
     }
+  }
+  // The running digest, caught up over whatever it lacks (chunks stored before a restart,
+  // chunks whose PUT left them to an advance that had stopped).
+  std::string running_hex;
+  if (t->chunk_count() > 0) {
+    impl.Advance(key, *t, *cipher, -1, std::nullopt);
+    std::shared_ptr<Impl::RunningDigest> r = impl.RunningFor(key, *t);
+    std::unique_lock lock(r->mu);
+    r->idle.wait(lock, [&] { return !r->advancing; });
+    running_hex = r->final_hex;
+  }
+  impl.ForgetRunning(key);
+  if (running_hex.empty() || running_hex != t->digest) {
+    // No running digest, or it disagrees: the file itself is read through, and that is what
+    // decides (a chunk a power loss took shows here, not as a wrong digest).
+    running_hex.clear();
+  }
+
+  // The whole file's digest, one chunk in memory at a time.
+  if (running_hex.empty()) {
+    Fd fd(::open(partial.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.ok()) return Error::Unavailable("transfer file is missing: " + ErrnoText(errno));
     ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
     StreamingDigest digest(t->digest_algorithm);
     std::string buffer;
     std::vector<int64_t> lost;  // chunks whose bytes are not what was acknowledged
     for (const ChunkRow& row : *rows) {
       Status read = impl.ReadChunk(fd.get(), *t, *cipher, row, buffer);
+      if (read.ok()) impl.read_back_bytes += static_cast<int64_t>(buffer.size());
       if (check_chunks && (!read.ok() ? read.error().code != errc::kUnavailable
                                       : crypto::Sha256Hex(buffer) != row.sha256)) {
         lost.push_back(row.index);
@@ -872,6 +1067,7 @@ Status TransferStore::Impl::FailReceiving(const std::string& key, const std::str
     return true;
   });
   if (!cancelled.ok()) return std::move(cancelled).error();
+  impl.ForgetRunning(key);
   std::error_code ec;
   std::filesystem::remove(impl.PartialPath(key), ec);
   return Status::Ok();

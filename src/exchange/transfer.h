@@ -2,8 +2,9 @@
 // size, SHA-256 or SM3 digest, subscribers), sends it in fixed-size chunks in
 // any order — each verified, fsync'd and recorded before it is acknowledged, so
 // a crash loses no acknowledged chunk and a retry is idempotent — then
-// completes it: the whole-file digest is checked by streaming the file and the
-// file lands in each subscriber's inbox. State lives in SQL (migration module
+// completes it: the whole-file digest (kept running as the chunks land in order,
+// so completing an in-order upload reads nothing back) is checked and the file
+// lands in each subscriber's inbox. State lives in SQL (migration module
 // "exchange_transfers"), bytes in files under `dir`. Used by api_transfer.cc.
 #pragma once
 
@@ -50,12 +51,22 @@ struct TransferOptions {
   // Durability of an acknowledged chunk. true (the default): fdatasync before every
   // acknowledgement, so it survives a power loss. false: the bytes are in the page cache and
   // recorded when acknowledged (they survive a crash or kill -9 of tongban, not a power loss);
-  // Complete syncs the file once, then checks every chunk against its recorded SHA-256, and a
-  // chunk a power loss took is forgotten and reported missing (kChunksMissing), to be sent
-  // again — never delivered corrupt, never failing the whole transfer. Measured on the shared
+  // their writeback starts at once and Complete syncs the file once. Chunks written before a
+  // restart (a power loss ends the process) are checked against their recorded SHA-256 when
+  // read back, and a chunk a power loss took is forgotten and reported missing
+  // (kChunksMissing), to be sent again — never delivered corrupt, never failing the whole
+  // transfer. Measured on the shared
   // machine the two cost the same (docs/performance.md), so the stronger rule is the default.
   bool sync_each_chunk = true;
   int64_t expiry_sweep_interval_ms = 60 * 1000;
+  // Per-sender limits on what is announced but not yet complete (receiving transfers), so one
+  // authorised sender cannot fill the disk with starts: how many, and the sum of their declared
+  // sizes. A start beyond either gets kQuotaExceeded. 0 = no limit.
+  int64_t max_open_transfers_per_sender = 16;
+  int64_t max_open_bytes_per_sender = int64_t{64} << 30;  // 64 GiB
+  // A start whose declared size would leave less than this free on the transfers' file system
+  // (statvfs, as an unprivileged process sees it) gets kDiskFull. 0 = only ENOSPC refuses.
+  int64_t min_free_disk_bytes = int64_t{1} << 30;  // 1 GiB
 };
 
 struct TransferRequest {
@@ -128,6 +139,8 @@ inline constexpr int kChunksMissing = 7103;   // complete before every chunk arr
 inline constexpr int kDigestMismatch = 7104;  // the whole file's digest differs: failed
 inline constexpr int kWrongState = 7105;      // not receiving (delivered or failed)
 inline constexpr int kChunkBusy = 7106;       // the same chunk is being written right now
+inline constexpr int kQuotaExceeded = 7109;   // the sender's open transfers / open bytes limit
+inline constexpr int kDiskFull = 7110;        // the file would eat into the free-disk reserve
 }  // namespace transfer_code
 
 class TransferStore {
@@ -159,8 +172,12 @@ class TransferStore {
   Result<ChunkOutcome> PutChunk(std::string_view id, int64_t offset, std::string_view bytes,
                                 std::string_view sha256_hex);
 
-  // Verifies the whole file's digest by reading it back (decrypting chunk by
-  // chunk), then delivers it to each subscriber's inbox. kChunksMissing
+  // Verifies the whole file's digest, then delivers it to each subscriber's
+  // inbox. The digest runs as chunks are stored: a chunk stored when it is the
+  // next in order is hashed from the bytes in hand, and the stored chunks that
+  // follow it are read back (page cache) and hashed too; so Complete only
+  // finishes it. What the running digest lacks (chunks stored before a restart,
+  // a chunk that read back wrong) is read back here, decrypting chunk by chunk. kChunksMissing
   // (nothing changes, or — without sync_each_chunk — chunks lost by a power
   // loss were forgotten and are to be sent again), kDigestMismatch (the
   // transfer is failed and its bytes dropped). Completing a delivered transfer
@@ -174,6 +191,11 @@ class TransferStore {
   // Fails every receiving transfer whose last chunk (or start) is older than
   // options().abandon_after_ms and deletes its bytes; returns how many.
   Result<int> ExpireAbandoned();
+
+  // Plaintext bytes read back from partial files for whole-file digests since
+  // the store opened (out-of-order chunks, chunks from before a restart): 0
+  // for uploads that arrived in order.
+  int64_t DigestReadBackBytes() const;
 
   Result<std::vector<InboxEntry>> Inbox(std::string_view subscriber, bool include_acknowledged);
   // NotFound unless `transfer_id` was delivered to `subscriber` and not acknowledged.

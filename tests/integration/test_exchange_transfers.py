@@ -212,6 +212,12 @@ class TransferTest(unittest.TestCase):
         bad = sender.call("POST", "transfers", json_body={
             "name": "z", "size": 1, "digest": "0" * 64, "subscribers": ["nosuchapp"]})
         self.assertEqual(bad.status_code, 400, bad.text)
+        # A sender's open transfers may declare 64 GiB in all by default: 1 TiB is refused
+        # before any disk is reserved.
+        huge = sender.call("POST", "transfers", json_body={
+            "name": "huge.bin", "size": 1 << 40, "digest": "0" * 64, "subscribers": ["xfsub1"]})
+        self.assertEqual(huge.status_code, 429, huge.text)
+        self.assertEqual(huge.json()["error"]["code"], 7109)
 
         self.assertEqual(sender.put_chunk(t["id"], 0, small).status_code, 200)
         self.assertEqual(sender.complete(t["id"]).status_code, 200)

@@ -52,6 +52,9 @@ class TransferTest : public ::testing::TestWithParam<std::string> {
     options.max_read_bytes = 3 * kChunk / 2;
     options.sync_each_chunk = sync_each_chunk_;
     options.resource_subscribers = resource_subscribers_;
+    options.max_open_transfers_per_sender = max_open_;
+    options.max_open_bytes_per_sender = max_open_bytes_;
+    options.min_free_disk_bytes = min_free_disk_;
     auto store = TransferStore::Open(*sql_, *box_, clock_, random_, options);
     ASSERT_TRUE(store.ok()) << store.error().message;
     store_ = std::move(*store);
@@ -103,6 +106,9 @@ class TransferTest : public ::testing::TestWithParam<std::string> {
   std::string url_;
   FakeClock clock_;
   bool sync_each_chunk_ = true;
+  int64_t max_open_ = TransferOptions{}.max_open_transfers_per_sender;
+  int64_t max_open_bytes_ = TransferOptions{}.max_open_bytes_per_sender;
+  int64_t min_free_disk_ = TransferOptions{}.min_free_disk_bytes;
   decltype(TransferOptions::resource_subscribers) resource_subscribers_;
   FakeRandom random_{7};
   std::unique_ptr<crypto::SecretBox> box_;
@@ -402,7 +408,8 @@ TEST_P(TransferTest, AbandonedUploadsExpireAndTheirBytesGo) {
 }
 
 // Without sync_each_chunk an acknowledged chunk sits in the page cache until Complete syncs
-// the file; a power loss before that is acted out by overwriting the chunk's bytes on disk.
+// the file; a power loss before that is acted out by overwriting the chunk's bytes on disk
+// and restarting (a power loss ends the process, and with it the running digest).
 // Complete finds it by its recorded SHA-256 (or AEAD tag), forgets it and reports it missing;
 // sent again, the file is delivered whole.
 TEST_P(TransferTest, AChunkLostBeforeTheSyncIsAskedForAgainNotDeliveredCorrupt) {
@@ -419,6 +426,7 @@ TEST_P(TransferTest, AChunkLostBeforeTheSyncIsAskedForAgainNotDeliveredCorrupt) 
       f.seekp(kChunk + 100);
       f.write("\0\0\0\0", 4);
     }
+    Reopen();
     auto lost = store_->Complete(t.id);
     ASSERT_FALSE(lost.ok());
     EXPECT_EQ(lost.error().code, transfer_code::kChunksMissing) << lost.error().message;
@@ -433,6 +441,124 @@ TEST_P(TransferTest, AChunkLostBeforeTheSyncIsAskedForAgainNotDeliveredCorrupt) 
     ASSERT_TRUE(done.ok()) << done.error().message;
     EXPECT_EQ(Download("sub-a", t), data);
   }
+}
+
+// Chunks stored in order are hashed from the bytes in hand: completing reads nothing back,
+// with either durability rule, with or without encryption, SHA-256 or SM3.
+TEST_P(TransferTest, InOrderChunksAdvanceTheRunningDigestAndCompleteReadsNothingBack) {
+  for (bool sync_each : {true, false}) {
+    sync_each_chunk_ = sync_each;
+    Reopen();
+    for (TransferCipher cipher : {TransferCipher::kNone, TransferCipher::kAes256Gcm}) {
+      for (DigestAlgorithm alg : {DigestAlgorithm::kSha256, DigestAlgorithm::kSm3}) {
+        const std::string data = Bytes(3 * kChunk + 77, 23);
+        Transfer t = Start(data, cipher, alg);
+        for (int64_t i = 0; i < 4; ++i) ASSERT_EQ(*Put(t, data, i), ChunkOutcome::kStored);
+        auto done = store_->Complete(t.id);
+        ASSERT_TRUE(done.ok()) << done.error().message;
+        EXPECT_EQ(store_->DigestReadBackBytes(), 0) << sync_each;
+        EXPECT_EQ(Download("sub-a", t), data);
+      }
+    }
+  }
+}
+
+// Out of order, the chunks waiting behind a gap are read back when it closes; across a
+// restart the running digest starts over from what is stored. The file is delivered whole,
+// and a wrong announced digest still fails it.
+TEST_P(TransferTest, OutOfOrderChunksAndARestartInBetweenStillCompleteWithTheRightDigest) {
+  const std::string data = Bytes(3 * kChunk + 9, 29);
+  Transfer t = Start(data, TransferCipher::kAes256Gcm);
+  ASSERT_TRUE(Put(t, data, 2).ok());
+  ASSERT_TRUE(Put(t, data, 0).ok());  // hashed in hand; 2 waits for 1
+  EXPECT_EQ(store_->DigestReadBackBytes(), 0);
+  Reopen();
+  ASSERT_TRUE(Put(t, data, 3).ok());  // the new digest reads 0 back, stops at the gap
+  EXPECT_EQ(store_->DigestReadBackBytes(), kChunk);
+  ASSERT_TRUE(Put(t, data, 1).ok());  // in hand, then 2 and 3 read back
+  EXPECT_EQ(store_->DigestReadBackBytes(), 2 * kChunk + 9);
+  auto done = store_->Complete(t.id);
+  ASSERT_TRUE(done.ok()) << done.error().message;
+  EXPECT_EQ(store_->DigestReadBackBytes(), 2 * kChunk + 9);
+  EXPECT_EQ(Download("sub-b", t), data);
+
+  // Stored before a restart and never touched since: Complete reads it all back.
+  Transfer again = Start(data);
+  for (int64_t i : {1, 3, 0, 2}) ASSERT_TRUE(Put(again, data, i).ok());
+  Reopen();
+  ASSERT_TRUE(store_->Complete(again.id).ok());
+  EXPECT_EQ(store_->DigestReadBackBytes(), static_cast<int64_t>(data.size()));
+  EXPECT_EQ(Download("sub-a", again), data);
+
+  // The running digest never overrules the announced one.
+  TransferRequest r;
+  r.name = "wrong.bin";
+  r.size = static_cast<int64_t>(data.size());
+  r.digest = crypto::Sha256Hex("something else");
+  r.subscribers = {"sub-a"};
+  r.sender = "sender";
+  auto wrong = store_->Start(r);
+  ASSERT_TRUE(wrong.ok());
+  for (int64_t i : {0, 2, 1, 3}) ASSERT_TRUE(Put(*wrong, data, i).ok());
+  auto failed = store_->Complete(wrong->id);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.error().code, transfer_code::kDigestMismatch);
+  EXPECT_EQ(store_->Get(wrong->id)->state, TransferState::kFailed);
+}
+
+TEST_P(TransferTest, ASenderCannotHoldMoreThanItsQuotaOfOpenTransfers) {
+  max_open_ = 2;
+  max_open_bytes_ = 5 * kChunk;
+  Reopen();
+  const std::string two = Bytes(2 * kChunk, 31);
+  Transfer first = Start(two);
+  Transfer second = Start(two);
+  TransferRequest r;
+  r.name = "third.bin";
+  r.size = kChunk;
+  r.digest = crypto::Sha256Hex("x");
+  r.subscribers = {"sub-a"};
+  r.sender = "sender";
+  auto third = store_->Start(r);
+  ASSERT_FALSE(third.ok());
+  EXPECT_EQ(third.error().code, transfer_code::kQuotaExceeded) << third.error().message;
+  r.sender = "other-sender";  // the quota is each sender's own
+  EXPECT_TRUE(store_->Start(r).ok());
+  // A delivered or cancelled transfer no longer counts.
+  ASSERT_TRUE(Put(first, two, 0).ok());
+  ASSERT_TRUE(Put(first, two, 1).ok());
+  ASSERT_TRUE(store_->Complete(first.id).ok());
+  r.sender = "sender";
+  // Bytes: 2 chunks open (`second`) + 4 announced > 5.
+  r.size = 4 * kChunk;
+  auto big = store_->Start(r);
+  ASSERT_FALSE(big.ok());
+  EXPECT_EQ(big.error().code, transfer_code::kQuotaExceeded) << big.error().message;
+  r.size = 3 * kChunk;
+  EXPECT_TRUE(store_->Start(r).ok());
+  EXPECT_EQ(store_->Start(r).error().code, transfer_code::kQuotaExceeded);  // count again
+  ASSERT_TRUE(store_->Cancel(second.id).ok());
+  r.size = kChunk;
+  EXPECT_TRUE(store_->Start(r).ok());
+}
+
+TEST_P(TransferTest, AStartThatWouldEatIntoTheFreeDiskReserveIsRefused) {
+  min_free_disk_ = int64_t{1} << 60;  // more than any disk has
+  Reopen();
+  TransferRequest r;
+  r.name = "huge.bin";
+  r.size = kChunk;
+  r.digest = crypto::Sha256Hex("x");
+  r.subscribers = {"sub-a"};
+  r.sender = "sender";
+  auto refused = store_->Start(r);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, transfer_code::kDiskFull) << refused.error().message;
+  EXPECT_TRUE(store_->List("sender", 10)->empty());
+  EXPECT_TRUE(std::filesystem::is_empty(dir_ / "files" / "partial"));
+  min_free_disk_ = 0;
+  Reopen();
+  EXPECT_TRUE(store_->Start(r).ok());
 }
 
 TEST_P(TransferTest, BadStartsAreRefused) {
