@@ -28,8 +28,10 @@ TEST(JsonBodyTest, BracketsInsideStringsDoNotCount) {
   std::string brackets(200, '[');
   nlohmann::json j = ParseJsonBody(R"({"s":")" + brackets + R"(\"[[[", "t": "\\"})");
   ASSERT_FALSE(j.is_discarded());
-  EXPECT_EQ(j["s"], brackets + "\"[[[");
-  EXPECT_EQ(j["t"], "\\");
+  const std::string s = j["s"].get<std::string>();
+  const std::string t = j["t"].get<std::string>();
+  EXPECT_EQ(s, brackets + "\"[[[");
+  EXPECT_EQ(t, "\\");
 }
 
 TEST(JsonBodyTest, InvalidJsonIsDiscarded) {
