@@ -21,11 +21,12 @@
 namespace tongban::app {
 namespace {
 
-// Ends every session of a user just locked (sso::UnifiedLogout::EndUser).
-// Reaches the server's sessions only through a shared (Redis) ticket store;
-// beside an in-memory store the server's change follower ends them once it
-// has seen the lock (about a second; app/routes.cc).
-Status EndUserSessions(Node& node, std::string_view userid) {
+// Ends every session of a user just locked, or whose password was just reset
+// (sso::UnifiedLogout::EndUser). Reaches the server's sessions only through a
+// shared (Redis) ticket store; beside an in-memory store the server's change
+// follower ends them once it has seen a lock (about a second; app/routes.cc),
+// and a reset reaches none (docs/security.md).
+Status EndUserSessions(Node& node, std::string_view userid, std::string_view reason = "locked") {
   sso::SsoSettings settings;
   const SsoConfig& c = node.config().sso;
   settings.ticket_ttl = std::chrono::seconds(c.ticket_ttl_s);
@@ -39,7 +40,7 @@ Status EndUserSessions(Node& node, std::string_view userid) {
   sso::SessionStore sessions(node.tickets(), node.clock(), node.random(),
                              sso::LifetimesOf(settings));
   sso::UnifiedLogout logout(context, sessions, audit);
-  auto ended = logout.EndUser(userid, "locked");
+  auto ended = logout.EndUser(userid, reason);
   if (!ended.ok()) return std::move(ended).error();
   return Status::Ok();
 }
@@ -584,6 +585,10 @@ void RegisterAdminCommands(CLI::App& admin, AdminCommands& commands) {
       auto found = dir.GetUserByLoginname(directory::Caller::Admin(), *reset_login);
       if (!found.ok()) return Fail(found.error());
       if (auto s = dir.SetPassword((*found)->userid, password); !s.ok()) return Fail(s.error());
+      if (Status ended = EndUserSessions(**node, (*found)->userid, "password_reset");
+          !ended.ok()) {
+        return Fail(ended.error());
+      }
       std::printf("password of %s reset\n", reset_login->c_str());
       return 0;
     };

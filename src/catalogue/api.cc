@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "catalogue/api_internal.h"
+#include "codec/json_body.h"
 #include "crypto/digest.h"
 #include "crypto/encoding.h"
 #include "sso/cas_oidc_support.h"
@@ -276,7 +277,7 @@ struct CatalogueApi::Impl {
     std::string_view type = request.Header("Content-Type").value_or("");
     if (route.access == Access::kStaff && !request.body().empty() &&
         type.starts_with("application/json")) {
-      call.body = nlohmann::json::parse(request.body(), nullptr, false);
+      call.body = codec::ParseJsonBody(request.body());
       if (call.body.is_discarded()) {
         WriteError(response, Error::InvalidArgument("请求体不是合法的 JSON"));
         return;

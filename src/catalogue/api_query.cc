@@ -9,6 +9,7 @@
 
 #include "catalogue/api_internal.h"
 #include "catalogue/base.h"
+#include "codec/json_body.h"
 #include "codec/xml_doc.h"
 #include "sso/reply.h"
 #include "sso/signed_api.h"
@@ -117,7 +118,7 @@ Status ReadRequest(const http::Request& request, BaseQuery& q) {
     fields = root.child("fields").text().as_string();
     grant = root.child("grant_id").text().as_string();
   } else {
-    nlohmann::json j = nlohmann::json::parse(request.body(), nullptr, false);
+    nlohmann::json j = codec::ParseJsonBody(request.body());
     if (!j.is_object()) return Error{result_code::kBadRequest, "请求体应为 JSON 对象或 XML"};
     if (j.contains("key") && !j["key"].is_string()) {
       return Error{result_code::kBadRequest, "key 应为字符串"};

@@ -321,6 +321,10 @@ Result<codec::Value> ResetPassword(const Services& s, Call& call) {
   if (generated) password = InitialPassword(s.sso.random);
   Status set = s.directory().SetPassword(call.args[0], password);
   if (!set.ok()) return set.error();
+  // A reset answers a forgotten or a compromised password: whoever held the
+  // old one is logged out everywhere (the user logs in with the new one).
+  auto ended = s.logout.EndUser(call.args[0], "password_reset", call.admin.userid);
+  if (!ended.ok()) return ended.error();
   return codec::Value::Object(1).Set("password", generated ? password : "");
 }
 

@@ -10,6 +10,7 @@
 #include <optional>
 #include <vector>
 
+#include "codec/json_body.h"
 #include "crypto/digest.h"
 #include "crypto/encoding.h"
 #include "exchange/ddl.h"
@@ -755,7 +756,7 @@ struct ExchangeApi::Impl {
       }
       call.body = std::move(body).value();
     } else if (!request.body().empty()) {
-      call.body = json::parse(request.body(), nullptr, false);
+      call.body = codec::ParseJsonBody(request.body());
       if (call.body.is_discarded()) {
         WriteError(response, Error::InvalidArgument("请求体不是合法的 JSON"));
         return;

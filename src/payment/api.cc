@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "codec/json_body.h"
 #include "crypto/digest.h"
 #include "crypto/encoding.h"
 #include "payment/api_internal.h"
@@ -265,7 +266,7 @@ struct PaymentApi::Impl {
     std::string_view type = request.Header("Content-Type").value_or("");
     if (route.access != Access::kSystem && !request.body().empty() &&
         type.starts_with("application/json")) {
-      call.body = nlohmann::json::parse(request.body(), nullptr, false);
+      call.body = codec::ParseJsonBody(request.body());
       if (call.body.is_discarded()) {
         WriteError(response, Error::InvalidArgument("请求体不是合法的 JSON"));
         return;

@@ -67,10 +67,12 @@ codec::Value GrantFailure(const Error& error, const auth_code::GrantCodes& codes
 
 // Own password change (editPwd, updatePassword). Errors: 6402 wrong old
 // password, 6409 throttled, errc::kInvalidArgument for a new password the
-// policy refuses (message says why), infrastructure errors.
+// policy refuses (message says why), infrastructure errors. Once changed,
+// every other session of the user ends (whoever else knew the old password
+// is logged out); `current_session`, the one the change was made in, stays.
 Status ChangeOwnPassword(AuthServices& s, const directory::User& user, std::string_view old_plain,
                          std::string_view new_plain, std::string_view ip,
-                         std::string_view servicecode);
+                         std::string_view servicecode, std::string_view current_session);
 // Why a new password is refused, or "" when it is acceptable: 8..64
 // characters, at least two of lower case, upper case, digits and others, not
 // the login name.

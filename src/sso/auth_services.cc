@@ -183,7 +183,7 @@ std::string PasswordPolicyProblem(std::string_view password, std::string_view lo
 
 Status ChangeOwnPassword(AuthServices& s, const directory::User& user, std::string_view old_plain,
                          std::string_view new_plain, std::string_view ip,
-                         std::string_view servicecode) {
+                         std::string_view servicecode, std::string_view current_session) {
   const LoginSource source = SourceOf(ip, servicecode);
   auto lockout = s.throttle.Check(user.loginname, source);
   if (!lockout.ok()) return std::move(lockout).error();
@@ -208,6 +208,12 @@ Status ChangeOwnPassword(AuthServices& s, const directory::User& user, std::stri
     spdlog::error("login throttle not reset: {}", forgot.error().message);
   }
   s.audit.Record("password_changed", user.userid, user.loginname, servicecode, ip, "");
+  // The password is changed either way: a failure to end the other sessions
+  // is logged (and the next lock or password change ends them).
+  auto ended = s.logout.EndUser(user.userid, "password_changed",
+                                servicecode.empty() ? std::string_view("user") : servicecode,
+                                false, current_session);
+  if (!ended.ok()) spdlog::error("other sessions not ended: {}", ended.error().message);
   return Status::Ok();
 }
 

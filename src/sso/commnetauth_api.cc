@@ -200,7 +200,8 @@ void AddCommnetAuthMethods(SignedApi& api, AuthServices& s) {
         auto new_plain = DecodePassword(call, call.Param("newpassword"));
         if (!new_plain.ok()) return ReplyFor(new_plain.error(), codes.other);
         Status changed =
-            ChangeOwnPassword(s, **user, *old_plain, *new_plain, "", call.app.servicecode);
+            ChangeOwnPassword(s, **user, *old_plain, *new_plain, "", call.app.servicecode,
+                              grant->session);
         if (!changed.ok()) {
           const Error& e = changed.error();
           if (e.code == directory::code::kLoginWrongPassword) {

@@ -1272,7 +1272,8 @@ class LoginPages {
       return;
     }
     Status changed =
-        ChangeOwnPassword(s_, *owner->user, old_plain, new_plain, request.remote_ip(), "");
+        ChangeOwnPassword(s_, *owner->user, old_plain, new_plain, request.remote_ip(), "",
+                          owner->session.id);
     if (!changed.ok()) {
       const Error& e = changed.error();
       int status = e.code == auth_code::kEasyLoginThrottled ? 429

@@ -7,6 +7,7 @@
 
 #include "codec/render.h"
 #include "codec/value.h"
+#include "sso/user_sessions.h"
 
 namespace tongban::sso {
 namespace {
@@ -42,9 +43,18 @@ Result<LogoutOutcome> UnifiedLogout::Run(const LogoutRequest& request) {
 }
 
 Result<size_t> UnifiedLogout::EndUser(std::string_view userid, std::string_view reason,
-                                      std::string_view initiator, bool audit_when_none) {
+                                      std::string_view initiator, bool audit_when_none,
+                                      std::string_view keep_session) {
   auto ids = sessions_.TakeUserSessions(userid);
   if (!ids.ok()) return std::move(ids).error();
+  if (!keep_session.empty()) {
+    auto kept = std::find(ids->begin(), ids->end(), keep_session);
+    if (kept != ids->end()) {
+      ids->erase(kept);
+      TB_RETURN_IF_ERROR(
+          RelistUserSession(context_.tickets, sessions_.lifetimes(), userid, keep_session));
+    }
+  }
   if (ids->empty() && !audit_when_none) return size_t{0};
   size_t live = 0;
   size_t apps = 0;

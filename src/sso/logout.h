@@ -49,8 +49,11 @@ class UnifiedLogout {
   // `reason`: "locked", "disabled", "deleted". Returns how many sessions
   // were still live. `audit_when_none` false: a user with no sessions listed
   // leaves no audit row (the change follower, which sees a change many times).
+  // `keep_session`: one session left as it is (a password change ends the
+  // user's other sessions, not the one it was made in); "" for none.
   Result<size_t> EndUser(std::string_view userid, std::string_view reason,
-                         std::string_view initiator = {}, bool audit_when_none = true);
+                         std::string_view initiator = {}, bool audit_when_none = true,
+                         std::string_view keep_session = {});
 
  private:
   // Tells CAS, OIDC and the apps that had grants in `ended`; returns the

@@ -192,7 +192,8 @@ struct OidcProvider::Impl {
         back_channel(b),
         settings(o),
         grants(c.tickets, c.clock, c.random,
-               OidcLifetimes{o.code_ttl, o.access_token_ttl, o.refresh_token_ttl}) {
+               OidcLifetimes{o.code_ttl, o.access_token_ttl, o.refresh_token_ttl}),
+        session_store(c.tickets, c.clock, c.random, LifetimesOf(c.settings)) {
     signing_key = keys.Current(settings.id_token_alg);
     if (signing_key == nullptr) {
       throw std::invalid_argument("oidc: no signing key for " +
@@ -206,6 +207,7 @@ struct OidcProvider::Impl {
   BackChannel& back_channel;
   OidcSettings settings;
   OidcGrants grants;
+  SessionStore session_store;  // only to ask whether a code's session still lives
   const crypto::SigningKey* signing_key = nullptr;
   std::shared_mutex discovery_mu;
   std::map<std::string, std::string, std::less<>> discovery_docs;  // issuer -> JSON
@@ -714,6 +716,26 @@ struct OidcProvider::Impl {
       grant.factors = code->factors;
       auto tokens = grants.IssueTokens(grant, true, request.ParamOr("code"));
       if (!tokens.ok()) return Unavailable(response, tokens.error());
+      // The tokens belong to the SSO session and end with it; a session that
+      // ended while the code waited (a logout within the code's minute) has
+      // revoked what it knew of, not these. Checked after issuing: a logout
+      // from now on finds them in the session's set (End removes the session
+      // before its listeners read the set).
+      if (!grant.session_id.empty()) {
+        auto session = session_store.Find(grant.session_id);
+        if (!session.ok()) {
+          Status family = grants.RevokeFamily(tokens->access.family);
+          Status access = grants.RevokeAccessToken(tokens->access_token);
+          if (!family.ok() || !access.ok()) {
+            return Unavailable(response, family.ok() ? access.error() : family.error());
+          }
+          if (session.error().code != errc::kNotFound) {
+            return Unavailable(response, session.error());
+          }
+          return OAuthError(response, 400, "invalid_grant",
+                            "the login session of this code has ended");
+        }
+      }
       std::string id_token;
       if (HasScope(grant.scope, "openid")) {
         auto signed_token = IdToken(tokens->access, **user, code->nonce);

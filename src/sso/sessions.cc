@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "sso/packed_record.h"
+#include "sso/user_sessions.h"
 
 namespace tongban::sso {
 namespace {
@@ -199,10 +200,18 @@ Result<std::vector<std::string>> SessionStore::TakeUserSessions(std::string_view
   return ids;
 }
 
-milliseconds SessionStore::IssuedSetLifetime() const {
-  return std::max({milliseconds(lifetimes_.session), milliseconds(lifetimes_.refresh_token),
-                   milliseconds(lifetimes_.access_token)}) +
+// As long as a session's grants may live (SessionStore::IssuedSetLifetime).
+static milliseconds IssuedSetLifetimeOf(const SessionLifetimes& l) {
+  return std::max({milliseconds(l.session), milliseconds(l.refresh_token),
+                   milliseconds(l.access_token)}) +
          kExpiredGrace;
+}
+
+milliseconds SessionStore::IssuedSetLifetime() const { return IssuedSetLifetimeOf(lifetimes_); }
+
+Status RelistUserSession(TicketStore& store, const SessionLifetimes& lifetimes,
+                         std::string_view userid, std::string_view session_id) {
+  return store.AddToSet(Key(kUserPrefix, userid), session_id, IssuedSetLifetimeOf(lifetimes));
 }
 
 namespace {

@@ -184,9 +184,17 @@ class OidcHardeningTest : public directory::test::DirectoryFixture {
     return response;
   }
 
+  // A real SSO session per user: the token endpoint checks that the code's
+  // session still lives.
   void LogIn(const directory::User& user, int64_t auth_time_ms) {
-    sessions_.login =
-        BrowserLogin{"secret-" + user.userid, "public-" + user.userid, user.userid, auth_time_ms};
+    std::string& id = session_ids_[user.userid];
+    if (id.empty()) {
+      id = SessionStore(*tickets_, clock_, random_, LifetimesOf(context_->settings))
+               .Create(user.userid, user.loginname, SessionOrigin::kBrowser)
+               .value()
+               .id;
+    }
+    sessions_.login = BrowserLogin{id, "public-" + user.userid, user.userid, auth_time_ms};
   }
 
   static std::string Authorize(
@@ -238,6 +246,7 @@ class OidcHardeningTest : public directory::test::DirectoryFixture {
   crypto::KeyRing keys_;
   OidcSettings settings_;
   FakeSessions sessions_;
+  std::map<std::string, std::string> session_ids_;  // userid -> SSO session id
   NoBackChannel channel_;
   std::unique_ptr<OidcProvider> provider_;
   http::Router router_;

@@ -377,8 +377,16 @@ class OidcProviderTest : public directory::test::DirectoryFixture {
     return response;
   }
 
+  // A real SSO session in the ticket store: the token endpoint checks that
+  // the code's session still lives.
   void LogIn(int64_t auth_time_ms) {
-    sessions_.login = BrowserLogin{"secret-session", "public-session", user_.userid, auth_time_ms};
+    if (session_id_.empty()) {
+      session_id_ = SessionStore(*store_tickets_, clock_, random_, LifetimesOf(context_->settings))
+                        .Create(user_.userid, user_.loginname, SessionOrigin::kBrowser)
+                        .value()
+                        .id;
+    }
+    sessions_.login = BrowserLogin{session_id_, "public-session", user_.userid, auth_time_ms};
   }
 
   std::string AuthorizeTarget(const std::string& extra = "") {
@@ -408,6 +416,7 @@ class OidcProviderTest : public directory::test::DirectoryFixture {
   std::unique_ptr<SsoContext> context_;
   crypto::KeyRing keys_;
   FakeSessions sessions_;
+  std::string session_id_;
   RecordingBackChannel back_channel_;
   std::unique_ptr<OidcProvider> provider_;
   http::Router router_;
@@ -429,6 +438,24 @@ TEST_F(OidcProviderTest, LoggedInBrowserGetsACodeForTheRedirectUri) {
   EXPECT_TRUE(r.Header("Location")->starts_with("https://rp.example.gov.cn/cb?code="));
   EXPECT_EQ(q["state"], "xyz");
   EXPECT_EQ(q["iss"], "https://sso.example.gov.cn/sso/oidc");
+}
+
+TEST_F(OidcProviderTest, ACodeWhoseSessionEndedGivesNoTokens) {
+  LogIn(clock_.NowMillis());
+  http::Response r = Call("GET", AuthorizeTarget());
+  ASSERT_EQ(r.status(), 302);
+  const std::string code = QueryOf(*r.Header("Location"))["code"];
+  // The user logs out while the app has yet to redeem the code.
+  ASSERT_TRUE(SessionStore(*store_tickets_, clock_, random_, LifetimesOf(context_->settings))
+                  .End(session_id_)
+                  .ok());
+  std::string body = "grant_type=authorization_code&code=" + code +
+                     "&redirect_uri=https%3A%2F%2Frp.example.gov.cn%2Fcb&client_id=rp"
+                     "&client_secret=" +
+                     secret_;
+  http::Response token = Call("POST", "/sso/oidc/token", {}, body);
+  EXPECT_EQ(token.status(), 400) << token.body();
+  EXPECT_EQ(codec::ParseJson(token.body()).value()["error"].AsString(), "invalid_grant");
 }
 
 TEST_F(OidcProviderTest, PromptLoginForcesANewLoginEvenWithASession) {
@@ -477,7 +504,7 @@ TEST_F(OidcProviderTest, EndedSessionSendsASignedLogoutTokenToTheLogoutUrl) {
   LogIn(clock_.NowMillis());
   std::string code = QueryOf(*Call("GET", AuthorizeTarget()).Header("Location"))["code"];
   codec::Value tokens = Exchange(code);
-  provider_->OnSessionEnded({"secret-session", "public-session", user_.userid});
+  provider_->OnSessionEnded({session_id_, "public-session", user_.userid});
   ASSERT_EQ(back_channel_.sent.size(), 1u);
   EXPECT_EQ(back_channel_.sent[0].url, "http://127.0.0.1:1/backchannel");
   auto form = http::ParseQuery(back_channel_.sent[0].body).value();
