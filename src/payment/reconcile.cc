@@ -350,23 +350,28 @@ Result<std::string> FromLedger(ChannelPayments& payments, const LedgerDay& day, 
   if (!day.why_not.empty()) return day.why_not;
   const std::vector<std::string>& pages = day.pages;
   const auto& amended = day.amended;
-  parts.assign(1, {});
-  // In batches, three steps each, so that the random reads of the statement's
-  // index (its slot, then its line) overlap instead of waiting one by one.
-  constexpr size_t kBatch = 32;
-  std::array<LedgerRecord, kBatch> batch;
-  std::array<uint64_t, kBatch> hashes;
-  size_t n = 0, amendments_used = 0;
-  OrderView o;
-  o.state = "paid";
-  auto flush = [&] {
-    for (size_t i = 0; i < n; ++i) index.PrefetchLine(hashes[i]);
-    for (size_t i = 0; i < n; ++i) {
-      const LedgerRecord* r = &batch[i];
+  // Pipelined, so that the random reads of the statement's index overlap
+  // instead of waiting one by one: a record's slot is fetched when it is
+  // decoded, the line that slot names kLine records later, and the record
+  // judged kJudge records later (both in cache by then).
+  constexpr size_t kRing = 32, kLine = 8, kJudge = 16;
+  struct Pending {
+    LedgerRecord r;
+    uint64_t hash;
+  };
+  // The pages in two halves, one on a second thread, each its own part: an
+  // order has one record (the guard), so the two never claim the same line.
+  auto judge_pages = [&](size_t from, size_t to, size_t part) -> size_t {
+    std::array<Pending, kRing> ring;
+    size_t produced = 0, used = 0;
+    OrderView o;
+    o.state = "paid";
+    auto judge_record = [&](const Pending& p) {
+      const LedgerRecord* r = &p.r;
       if (!amended.empty()) {
         if (auto it = amended.find(r->order_no); it != amended.end()) {
           r = &it->second;
-          ++amendments_used;
+          ++used;
         }
       }
       o.order_no = r->order_no;
@@ -374,20 +379,34 @@ Result<std::string> FromLedger(ChannelPayments& payments, const LedgerDay& day, 
       o.channel_serial = r->channel_serial;
       o.paid_at_ms = r->paid_at_ms;
       o.disposition = r->disposition;
-      judge_at(0, o, index.Find(r->order_no, hashes[i]));
+      judge_at(part, o, index.Find(r->order_no, p.hash));
+    };
+    for (size_t i = from; i < to; ++i) {
+      ForEachLedgerRecord(pages[i], [&](const LedgerRecord& recorded) {
+        if (recorded.amends) return;
+        Pending& p = ring[produced % kRing];
+        p = {recorded, LineIndex::Hash(recorded.order_no)};
+        index.PrefetchSlot(p.hash);
+        if (produced >= kLine) index.PrefetchLine(ring[(produced - kLine) % kRing].hash);
+        if (produced >= kJudge) judge_record(ring[(produced - kJudge) % kRing]);
+        ++produced;
+      });
     }
-    n = 0;
+    for (size_t at = produced >= kJudge ? produced - kJudge : 0; at < produced; ++at) {
+      judge_record(ring[at % kRing]);
+    }
+    return used;
   };
-  for (const std::string& page : pages) {
-    ForEachLedgerRecord(page, [&](const LedgerRecord& recorded) {
-      if (recorded.amends) return;
-      batch[n] = recorded;
-      hashes[n] = LineIndex::Hash(recorded.order_no);
-      index.PrefetchSlot(hashes[n]);
-      if (++n == kBatch) flush();
-    });
+  parts.assign(2, {});
+  const size_t half = pages.size() / 2;
+  size_t amendments_used = 0;
+  if (half > 0) {
+    auto other = std::async(std::launch::async, [&] { return judge_pages(0, half, 0); });
+    amendments_used += judge_pages(half, pages.size(), 1);
+    amendments_used += other.get();
+  } else {
+    amendments_used += judge_pages(0, pages.size(), 1);
   }
-  flush();
   if (amendments_used != amended.size()) {
     return std::string("a ledger amendment of an order not paid that day");
   }
@@ -401,7 +420,7 @@ Result<std::string> FromLedger(ChannelPayments& payments, const LedgerDay& day, 
     return std::to_string(unclaimed.size()) + " statement lines not in the ledger";
   }
   TB_RETURN_IF_ERROR(OrdersByNumber(payments, unclaimed, created_from, created_to, start, end,
-                                    [&](size_t, const OrderView& order) { judge(0, order); }));
+                                    [&](size_t, const OrderView& order) { judge(1, order); }));
   return std::string();
 }
 
