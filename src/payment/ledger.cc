@@ -1,6 +1,4 @@
 // soci-sqlite3.h (through native_sql.h) comes first: it wraps <sqlite3.h>.
-#include "store/native_sql.h"
-
 #include "payment/ledger.h"
 
 #include <limits>
@@ -10,6 +8,7 @@
 #include <vector>
 
 #include "payment/model.h"
+#include "store/native_sql.h"
 #include "store/sql_dialect.h"
 
 namespace tongban::payment {
@@ -68,20 +67,21 @@ Status ReadPages(SqlStore& store, soci::session& sql, const std::string& channel
     PGconn* conn = native_sql::PgOf(sql);
     const std::string max = std::to_string(below);
     const char* values[3] = {channel.c_str(), day.c_str(), max.c_str()};
-    PgResult res(PQexecParams(conn,
-                              "SELECT id::text, records::text, body FROM payment_ledger_pages "
-                              "WHERE channel = $1 AND day = $2 AND records < $3::bigint ORDER BY id",
-                              3, nullptr, values, nullptr, nullptr, 1),
-                 PQclear);
+    PgResult res(
+        PQexecParams(conn,
+                     "SELECT id::text, records::text, body FROM payment_ledger_pages "
+                     "WHERE channel = $1 AND day = $2 AND records < $3::bigint ORDER BY id",
+                     3, nullptr, values, nullptr, nullptr, 1),
+        PQclear);
     if (PQresultStatus(res.get()) != PGRES_TUPLES_OK) native_sql::ThrowPg(conn, res.release());
     for (int i = 0; i < PQntuples(res.get()); ++i) {
       const int64_t id = std::stoll(std::string(PQgetvalue(res.get(), i, 0),
                                                 static_cast<size_t>(PQgetlength(res.get(), i, 0))));
       const int64_t records = std::stoll(std::string(
           PQgetvalue(res.get(), i, 1), static_cast<size_t>(PQgetlength(res.get(), i, 1))));
-      TB_RETURN_IF_ERROR(sink(id, records,
-                              {PQgetvalue(res.get(), i, 2),
-                               static_cast<size_t>(PQgetlength(res.get(), i, 2))}));
+      TB_RETURN_IF_ERROR(
+          sink(id, records,
+               {PQgetvalue(res.get(), i, 2), static_cast<size_t>(PQgetlength(res.get(), i, 2))}));
     }
     return Status::Ok();
   }
@@ -89,8 +89,8 @@ Status ReadPages(SqlStore& store, soci::session& sql, const std::string& channel
   std::string body;
   soci::statement st = (sql.prepare << "SELECT id, records, body FROM payment_ledger_pages WHERE "
                                        "channel = :c AND day = :d AND records < :b ORDER BY id",
-                        soci::use(channel), soci::use(day), soci::use(below), soci::into(id), soci::into(records),
-                        soci::into(body));
+                        soci::use(channel), soci::use(day), soci::use(below), soci::into(id),
+                        soci::into(records), soci::into(body));
   st.execute();
   while (st.fetch()) TB_RETURN_IF_ERROR(sink(id, records, body));
   return Status::Ok();
@@ -102,7 +102,8 @@ struct KeptLedgerInsert : SqlStore::Kept {
   explicit KeptLedgerInsert(soci::session& sql) {
     sq::sqlite3* db = native_sql::SqliteOf(sql);
     int rc = sq::sqlite3_prepare_v3(
-        db, "INSERT INTO payment_ledger_pages (channel, day, records, body) VALUES (?1, ?2, ?3, ?4)",
+        db,
+        "INSERT INTO payment_ledger_pages (channel, day, records, body) VALUES (?1, ?2, ?3, ?4)",
         -1, SQLITE_PREPARE_PERSISTENT, &st, nullptr);
     if (rc != SQLITE_OK) native_sql::ThrowSqlite(db, rc);
   }
@@ -142,10 +143,13 @@ Status AppendLedgerPageIn(SqlStore& store, soci::session& tx, std::string_view c
       return std::make_unique<KeptLedgerInsert>(s);
     });
     sq::sqlite3_stmt* raw = k.st;
-    sq::sqlite3_bind_text(raw, 1, ch.data(), static_cast<int>(ch.size()), reinterpret_cast<sq::sqlite3_destructor_type>(-1));
-    sq::sqlite3_bind_text(raw, 2, d.data(), static_cast<int>(d.size()), reinterpret_cast<sq::sqlite3_destructor_type>(-1));
+    sq::sqlite3_bind_text(raw, 1, ch.data(), static_cast<int>(ch.size()),
+                          reinterpret_cast<sq::sqlite3_destructor_type>(-1));
+    sq::sqlite3_bind_text(raw, 2, d.data(), static_cast<int>(d.size()),
+                          reinterpret_cast<sq::sqlite3_destructor_type>(-1));
     sq::sqlite3_bind_int64(raw, 3, records);
-    sq::sqlite3_bind_blob(raw, 4, body.data(), static_cast<int>(body.size()), reinterpret_cast<sq::sqlite3_destructor_type>(-1));
+    sq::sqlite3_bind_blob(raw, 4, body.data(), static_cast<int>(body.size()),
+                          reinterpret_cast<sq::sqlite3_destructor_type>(-1));
     const int rc = sq::sqlite3_step(raw);
     sq::sqlite3_reset(raw);
     sq::sqlite3_clear_bindings(raw);
@@ -196,9 +200,9 @@ Status ReadLedgerDay(SqlStore& store, std::string_view channel, std::string_view
                      const std::function<Status(int64_t, std::string_view)>& sink) {
   const std::string ch(channel), d(day);
   return store.WithSession([&](soci::session& sql) -> Status {
-    return ReadPages(store, sql, ch, d, std::numeric_limits<long long>::max(), [&](int64_t, int64_t records, std::string_view body) {
-      return sink(records, body);
-    });
+    return ReadPages(
+        store, sql, ch, d, std::numeric_limits<long long>::max(),
+        [&](int64_t, int64_t records, std::string_view body) { return sink(records, body); });
   });
 }
 
@@ -243,7 +247,16 @@ Result<int64_t> CompactLedgerDay(SqlStore& store, std::string_view channel, std:
         if (!in.empty()) in += ',';
         in += std::to_string(ids[i]);
       }
-      tx << "DELETE FROM payment_ledger_pages WHERE id IN (" + in + ")";
+      soci::statement del =
+          (tx.prepare << "DELETE FROM payment_ledger_pages WHERE id IN (" + in + ")");
+      del.execute(true);
+      // Another fold of the day took these pages first (PostgreSQL and MySQL
+      // let both read them): this one writes nothing, or the day's records
+      // would be there twice.
+      const size_t want = std::min(ids.size(), at + 500) - at;
+      if (del.get_affected_rows() != static_cast<long long>(want)) {
+        return Error::Conflict("the ledger of " + ch + " " + d + " was folded meanwhile");
+      }
     }
     std::string page;
     int64_t records = 0;

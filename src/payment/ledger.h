@@ -90,7 +90,8 @@ Status ReadLedgerDay(SqlStore& store, std::string_view channel, std::string_view
 // Folds the pages of (channel, day) holding fewer than `small` records into
 // pages of up to `page_bytes` bytes (one transaction; repeated orders keep
 // their last record; when an amendment is among them, every page of the day
-// is folded, so that the day holds one record per order again). Returns the pages folded (0: nothing to do).
+// is folded, so that the day holds one record per order again). Returns the pages folded (0:
+// nothing to do).
 Result<int64_t> CompactLedgerDay(SqlStore& store, std::string_view channel, std::string_view day,
                                  int64_t small = 4096, size_t page_bytes = 1 << 20);
 
