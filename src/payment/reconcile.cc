@@ -301,15 +301,20 @@ Result<LedgerDay> LoadLedger(ChannelPayments& payments, std::string_view date, i
     day.why_not = "the ledger cannot be folded: " + folded.error().message;
     return day;
   }
-  TB_RETURN_IF_ERROR(ReadLedgerDay(store, channel, date, [&](int64_t, std::string_view body) {
-    day.pages.emplace_back(body);
-    return Status::Ok();
-  }));
   // The guard: the day's records must be exactly the orders paid that day
   // (a path that marked an order paid without its record, or a repeated
-  // record, shows here as a difference). Read after the pages: a payment
-  // committed in between makes the count larger, never a false match.
-  auto paid = CountPaid(payments, start, end);
+  // record, shows here as a difference). Counted on a third thread while the
+  // pages are read: a payment commits its record and its order together, so
+  // one committed between the two reads shows as a difference (a fall back),
+  // never as a false match — two payments cannot each be seen by one read only.
+  std::future<Result<int64_t>> counted =
+      std::async(std::launch::async, [&] { return CountPaid(payments, start, end); });
+  Status read = ReadLedgerDay(store, channel, date, [&](int64_t, std::string_view body) {
+    day.pages.emplace_back(body);
+    return Status::Ok();
+  });
+  auto paid = counted.get();
+  TB_RETURN_IF_ERROR(read);
   if (!paid.ok()) return std::move(paid).error();
   int64_t records = 0;
   bool in_day = true;
