@@ -14,6 +14,12 @@
 //   reconcile:   Reconciler::ReconcileFile, as POST reconcile/upload and the
 //                daily download run it: loads the day's orders, parses and
 //                matches every line, stores the run and its exceptions.
+// The day's ledger is seeded as the notification path writes it (a page per
+// payment) and folded before the timed part, as the query sweeper does during
+// the day (ledger_fold_s; by_ledger = 1 when the run read the ledger;
+// ledger_append_us_each: the insert a payment's transaction adds). Then the
+// same reconciliation with the pages dropped (by_orders_*: the session-9
+// read of the orders, in the same run).
 // Counters: lines, parse_s / reconcile_s (wall), parse_cpu_s / reconcile_cpu_s
 // (the process's CPU, every thread: what a loaded, shared machine does not
 // distort), each baseline's own wall and CPU, and the
@@ -39,6 +45,7 @@
 #include "core/random.h"
 #include "payment/channel_sandbox.h"
 #include "payment/channel_statement.h"
+#include "payment/ledger.h"
 #include "payment/notices.h"
 #include "payment/notify.h"
 #include "payment/reconcile.h"
@@ -175,6 +182,7 @@ void BM_ReconcileStatement(benchmark::State& state) {
   // The orders: paid during the day, one second apart (wrapping), 1.00..99.99 yuan.
   const int64_t day_start = ChinaDayStart(kDay);
   const auto t0 = std::chrono::steady_clock::now();
+  double append_s = 0;
   Status seeded = (*store)->WithTransaction([&](soci::session& sql) -> Status {
     const std::vector<std::string> columns = {
         "order_no", "notice_no", "channel", "amount_fen", "state", "channel_serial", "paid_at",
@@ -184,14 +192,35 @@ void BM_ReconcileStatement(benchmark::State& state) {
       rows.clear();
       for (int64_t i = at; i < std::min(n, at + 100'000); ++i) {
         const int64_t paid = day_start + 60'000 + (i % 86'000) * 1000;
-        rows.push_back({OrderNo(i), "N" + OrderNo(i), "sandbox", std::to_string(100 + i % 9900),
-                        "paid", Serial(i), std::to_string(paid), "sandbox-" + Serial(i),
+        rows.push_back({OrderNo(i), std::string("N").append(OrderNo(i)), "sandbox", std::to_string(100 + i % 9900),
+                        "paid", Serial(i), std::to_string(paid), std::string("sandbox-").append(Serial(i)),
                         "credited", std::to_string(paid - 30'000), "0", "0"});
       }
       (*store)->BulkInsert(sql, "payment_orders", columns, rows);
     }
+    // The day's ledger as the notification path writes it: one page of one
+    // record per payment, in the payment's transaction.
+    std::string page;
+    const auto a0 = std::chrono::steady_clock::now();
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t paid = day_start + 60'000 + (i % 86'000) * 1000;
+      const std::string order = OrderNo(i), serial = Serial(i);
+      page.clear();
+      AppendLedgerRecord(page, {order, serial, 100 + i % 9900, paid, "credited"});
+      TB_RETURN_IF_ERROR(AppendLedgerPageIn(**store, sql, "sandbox", kDay, 1, page));
+    }
+    append_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - a0).count();
     return Status::Ok();
   });
+  // Folded into large pages as the query sweeper does during the day (its
+  // cost reported apart: not part of reconciling the day).
+  const auto f0 = std::chrono::steady_clock::now();
+  auto folded = CompactLedgerDay(**store, "sandbox", kDay);
+  const double fold_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - f0).count();
+  if (!folded.ok()) {
+    state.SkipWithError(folded.error().message.c_str());
+    return;
+  }
   if (!seeded.ok()) {
     state.SkipWithError(seeded.error().message.c_str());
     return;
@@ -222,7 +251,8 @@ void BM_ReconcileStatement(benchmark::State& state) {
   const double seed_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
-  double parse_s = 0, reconcile_s = 0, parse_cpu = 0, reconcile_cpu = 0;
+  double parse_s = 0, reconcile_s = 0, parse_cpu = 0, reconcile_cpu = 0, orders_s = 0,
+         orders_cpu = 0;
   double chunked_s = 0, chunked_cpu = 0, mapped_s = 0, mapped_cpu = 0, split_s = 0, split_cpu = 0;
   int64_t lines = 0;
   ReconcileRun run;
@@ -245,12 +275,28 @@ void BM_ReconcileStatement(benchmark::State& state) {
       break;
     }
     run = *r;
+    // The same day read from the orders (the session-9 path, what a day
+    // without its ledger takes): the ledger's pages dropped first.
+    (void)(*store)->WithTransaction([](soci::session& sql) -> Status {
+      sql << "DELETE FROM payment_ledger_pages";
+      return Status::Ok();
+    });
+    auto f = timed([&] { return reconciler.ReconcileFile(kDay, path); }, orders_s, orders_cpu);
+    if (!f.ok() || f->counts != run.counts) {
+      state.SkipWithError("the read of the orders gave another run");
+      break;
+    }
     // The baseline: the faster of the two field parses (by wall and by CPU each).
     parse_s = std::min(chunked_s, mapped_s);
     parse_cpu = std::min(chunked_cpu, mapped_cpu);
   }
   state.counters["lines"] = static_cast<double>(lines);
   state.counters["seed_s"] = seed_s;
+  state.counters["ledger_fold_s"] = fold_s;
+  state.counters["by_orders_s"] = orders_s;
+  state.counters["by_orders_cpu_s"] = orders_cpu;
+  state.counters["ledger_append_us_each"] = n > 0 ? append_s * 1e6 / static_cast<double>(n) : 0;
+  state.counters["by_ledger"] = run.source == "ledger" ? 1 : 0;
   state.counters["parse_chunked_s"] = chunked_s;
   state.counters["parse_chunked_cpu_s"] = chunked_cpu;
   state.counters["parse_mapped_s"] = mapped_s;

@@ -940,6 +940,9 @@ Result<PaymentNotice> NoticeStore::RecordRefund(std::string_view pay_no, int64_t
           n->refunded_fen == n->paid_fen ? NoticeState::kRefunded : NoticeState::kPartlyRefunded;
       TB_RETURN_IF_ERROR(UpdateNotice(store_, sql, *n, now));
     }
+    const bool whole = p.disposition == PaymentDisposition::kRefundDue ||
+                       (n->state == NoticeState::kRefunded && n->pay_no == p.pay_no);
+    if (whole && refund_hook_) TB_RETURN_IF_ERROR(refund_hook_(sql, p));
     long long amount = amount_fen;
     sql << "INSERT INTO payment_refunds (pay_no, notice_no, amount_fen, reason, operator, at) "
            "VALUES (:p, :n, :a, :r, :o, :t)",

@@ -85,6 +85,11 @@ class NoticeStore {
   // commits or rolls back with the payment. Set once, before use.
   using PaymentHook = std::function<Status(soci::session&, const PaymentNotice&, const Payment&)>;
   void SetPaymentHook(PaymentHook hook) { payment_hook_ = std::move(hook); }
+  // Called inside a refund's transaction once the payment is wholly refunded
+  // (a kRefundDue payment returned, or the notice's credited payment refunded
+  // to the last fen): the channel's order and the day's ledger follow it.
+  using RefundHook = std::function<Status(soci::session&, const Payment&)>;
+  void SetRefundHook(RefundHook hook) { refund_hook_ = std::move(hook); }
 
   // Completes (CompleteNotice) and stores one notice. AlreadyExists when the
   // NOTICENO is taken.
@@ -142,6 +147,7 @@ class NoticeStore {
   SqlStore& store_;
   Clock& clock_;
   PaymentHook payment_hook_;
+  RefundHook refund_hook_;
   std::shared_ptr<ParsedUnitBodies> unit_bodies_;  // see notices.cc
 };
 

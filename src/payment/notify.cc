@@ -7,6 +7,7 @@
 #include <cctype>
 #include <future>
 
+#include "payment/ledger.h"
 #include "store/outbox.h"
 #include "store/sql_dialect.h"
 
@@ -159,7 +160,8 @@ std::string_view ApplyOutcomeName(ApplyOutcome outcome) {
 }
 
 std::vector<Migration> ChannelPayments::Migrations() {
-  std::vector<Migration> out = {PortableMigration("payment_orders", 1, kOrdersSchema)};
+  std::vector<Migration> out = {PortableMigration("payment_orders", 1, kOrdersSchema),
+                                LedgerMigration()};
   for (auto& m : Outbox::Migrations("payment_outbox")) out.push_back(std::move(m));
   return out;
 }
@@ -173,6 +175,33 @@ ChannelPayments::ChannelPayments(SqlStore& store, Channel& channel, NoticeStore&
       random_(random),
       options_(std::move(options)) {
   if (options_.group_commit) lane_ = std::make_unique<WriteLane>(store_, "tb-paynotify");
+  // A whole refund: the order's disposition becomes refunded, and its ledger
+  // record is amended, in the refund's transaction. Channel-agnostic (the
+  // order's own channel), so every ChannelPayments may set it.
+  SqlStore* ledger_store = &store_;
+  notices_.SetRefundHook([ledger_store](soci::session& tx, const Payment& p) -> Status {
+    auto rows = FetchOrders((tx.prepare << std::string("SELECT ") + kOrderColumns +
+                                               " FROM payment_orders WHERE notice_no = :n",
+                             soci::use(p.notice_no)));
+    for (const PaymentOrder& o : rows) {
+      if (o.pay_no != p.pay_no || o.state != "paid") continue;
+      tx << "UPDATE payment_orders SET disposition = 'refunded' WHERE order_no = :o",
+          soci::use(o.order_no);
+      TB_RETURN_IF_ERROR(RecordAmendedIn(
+          *ledger_store, tx, o.channel,
+          {o.order_no, o.channel_serial, o.amount_fen, o.paid_at_ms, "refunded"}));
+    }
+    return Status::Ok();
+  });
+}
+
+Status ChannelPayments::CompactLedger() {
+  const int64_t now = clock_.NowMillis();
+  for (int64_t at : {now - 86'400'000, now}) {
+    auto folded = CompactLedgerDay(store_, channel_.code(), ChinaDate(at));
+    if (!folded.ok()) return folded.error();
+  }
+  return Status::Ok();
 }
 
 ChannelPayments::~ChannelPayments() = default;
@@ -323,6 +352,10 @@ Result<ApplyResult> ChannelPayments::ApplyIn(soci::session& sql, const ChannelPa
         k.disposition.assign(PaymentDispositionName(stored.disposition));
         k.order_no = order.order_no;
         k.st.execute(true);
+        // The day's ledger, in the same transaction (savepoint) as the order.
+        TB_RETURN_IF_ERROR(RecordPaidIn(store_, tx, channel_.code(),
+                                        {order.order_no, reported.channel_serial, order.amount_fen,
+                                         reported.paid_at_ms, k.disposition}));
         return Log(tx, source, reported, result.outcome, result.reason);
       });
   if (!recorded.ok()) {
@@ -534,6 +567,9 @@ void QuerySweeper::Loop() {
       spdlog::warn("payment: query sweep failed: {}", report.error().message);
     } else if (report->recovered > 0) {
       spdlog::info("payment: query sweep recovered {} payment(s)", report->recovered);
+    }
+    if (Status folded = payments_.CompactLedger(); !folded.ok()) {
+      spdlog::warn("payment: folding the payment ledger failed: {}", folded.error().message);
     }
     lock.lock();
     cv_.wait_for(lock, interval_, [this] { return stop_ || woken_; });

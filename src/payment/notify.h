@@ -134,6 +134,11 @@ class ChannelPayments {
   // is due for a query, and applies the answers.
   Result<SweepReport> SweepOnce();
 
+  // Folds the small pages of the payment ledger (one per payment) of the
+  // China day of `now` and the day before into large ones (the sweeper runs
+  // it after each sweep; reconciliation before it reads a day).
+  Status CompactLedger();
+
   Result<PaymentOrder> GetOrder(std::string_view order_no);
   // Orders of a channel paid in [from_ms, to_ms), for reconciliation.
   Result<std::vector<PaymentOrder>> PaidOrders(int64_t from_ms, int64_t to_ms);

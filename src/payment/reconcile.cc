@@ -12,12 +12,15 @@
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <future>
 #include <iterator>
 #include <map>
+#include <unordered_map>
 #include <utility>
 
 #include "codec/xlsx.h"
 #include "payment/channel_statement.h"
+#include "payment/ledger.h"
 #include "payment/reconcile_orders.h"
 #include "store/sql_dialect.h"
 
@@ -187,8 +190,21 @@ class LineIndex {
     }
   }
 
-  Line* Find(std::string_view order_no) {
-    const uint64_t h = Hash(order_no);
+  Line* Find(std::string_view order_no) { return Find(order_no, Hash(order_no)); }
+
+  // For a batch of lookups (the ledger's records): the slot fetched ahead,
+  // then the line it most likely names, then Find(order_no, hash).
+  static uint64_t Hash(std::string_view s) { return std::hash<std::string_view>{}(s); }
+  void PrefetchSlot(uint64_t h) const { __builtin_prefetch(&slots_[h & mask_]); }
+  void PrefetchLine(uint64_t h) const {
+    const uint64_t slot = slots_[h & mask_];
+    if (slot == 0) return;
+    const Line& l = lines_[(slot & 0xffffffffu) - 1];
+    __builtin_prefetch(&l);
+    __builtin_prefetch(l.s.order_no.data());
+  }
+
+  Line* Find(std::string_view order_no, uint64_t h) {
     const uint64_t tag = h >> 32;
     for (size_t at = h & mask_;; at = (at + 1) & mask_) {
       const uint64_t slot = slots_[at];
@@ -200,7 +216,6 @@ class LineIndex {
   }
 
  private:
-  static uint64_t Hash(std::string_view s) { return std::hash<std::string_view>{}(s); }
   std::vector<Line>& lines_;
   std::vector<uint64_t> slots_;
   size_t mask_ = 0;
@@ -258,6 +273,160 @@ std::vector<ReconcileRun> FetchRuns(soci::details::prepare_temp_type p) {
     out.push_back(r);
   }
   return out;
+}
+
+// The day's ledger as read for reconciliation: its pages, the amendments
+// among them, or why it cannot be trusted for the day.
+struct LedgerDay {
+  std::vector<std::string> pages;
+  std::unordered_map<std::string_view, LedgerRecord> amended;  // views into pages
+  std::string why_not;  // "" = usable
+};
+
+// Reads the day's ledger and checks it against the orders (the guard); run on
+// a thread of its own while the statement is parsed. A failure of the
+// database is an error; a ledger that cannot be trusted is `why_not`.
+Result<LedgerDay> LoadLedger(ChannelPayments& payments, std::string_view date, int64_t start,
+                             int64_t end) {
+  LedgerDay day;
+  SqlStore& store = payments.store();
+  if (store.backend() == SqlStore::Backend::kOdbc) {
+    day.why_not = "no ledger over ODBC";
+    return day;
+  }
+  const std::string channel(payments.channel().code());
+  // The small pages (one per payment) the sweeper has not folded yet.
+  auto folded = CompactLedgerDay(store, channel, date);
+  if (!folded.ok()) {
+    day.why_not = "the ledger cannot be folded: " + folded.error().message;
+    return day;
+  }
+  // The guard: the day's records must be exactly the orders paid that day
+  // (a path that marked an order paid without its record, or a repeated
+  // record, shows here as a difference). Counted on a third thread while the
+  // pages are read: a payment commits its record and its order together, so
+  // one committed between the two reads shows as a difference (a fall back),
+  // never as a false match — two payments cannot each be seen by one read only.
+  std::future<Result<int64_t>> counted =
+      std::async(std::launch::async, [&] { return CountPaid(payments, start, end); });
+  Status read = ReadLedgerDay(store, channel, date, [&](int64_t, std::string_view body) {
+    day.pages.emplace_back(body);
+    return Status::Ok();
+  });
+  auto paid = counted.get();
+  TB_RETURN_IF_ERROR(read);
+  if (!paid.ok()) return std::move(paid).error();
+  int64_t records = 0;
+  bool in_day = true;
+  // Amendments (whole refunds recorded after the payment, not yet folded in):
+  // the last one of an order stands for it.
+  for (const std::string& page : day.pages) {
+    const bool readable = ForEachLedgerRecord(page, [&](const LedgerRecord& r) {
+      in_day &= r.paid_at_ms >= start && r.paid_at_ms < end;
+      if (r.amends) {
+        day.amended[r.order_no] = r;
+      } else {
+        ++records;
+      }
+    });
+    if (!readable || !in_day) {
+      day.why_not = "a malformed ledger page";
+      return day;
+    }
+  }
+  if (records != *paid) {
+    day.why_not = "the ledger holds " + std::to_string(records) +
+                  " payments of the day, the orders " + std::to_string(*paid);
+  }
+  return day;
+}
+
+// Reconciliation's side of the day from the day's ledger: every record
+// judged as the order it stands for, then the statement lines no record
+// claimed re-checked by key against the orders (a pending order, one paid
+// another day, one unknown: never reported from the ledger alone). Returns ""
+// when done, else why the ledger cannot be trusted for the day (then nothing
+// of `parts` is kept and the caller reads the orders).
+template <typename Parts, typename Judge, typename JudgeAt>
+Result<std::string> FromLedger(ChannelPayments& payments, const LedgerDay& day, int64_t start,
+                               int64_t end, int64_t created_from, int64_t created_to,
+                               std::vector<Line>& lines, LineIndex& index, Parts& parts,
+                               Judge& judge, JudgeAt& judge_at) {
+  if (!day.why_not.empty()) return day.why_not;
+  const std::vector<std::string>& pages = day.pages;
+  const auto& amended = day.amended;
+  // Pipelined, so that the random reads of the statement's index overlap
+  // instead of waiting one by one: a record's slot is fetched when it is
+  // decoded, the line that slot names kLine records later, and the record
+  // judged kJudge records later (both in cache by then).
+  constexpr size_t kRing = 32, kLine = 8, kJudge = 16;
+  struct Pending {
+    LedgerRecord r;
+    uint64_t hash;
+  };
+  // The pages in two halves, one on a second thread, each its own part: an
+  // order has one record (the guard), so the two never claim the same line.
+  auto judge_pages = [&](size_t from, size_t to, size_t part) -> size_t {
+    std::array<Pending, kRing> ring;
+    size_t produced = 0, used = 0;
+    OrderView o;
+    o.state = "paid";
+    auto judge_record = [&](const Pending& p) {
+      const LedgerRecord* r = &p.r;
+      if (!amended.empty()) {
+        if (auto it = amended.find(r->order_no); it != amended.end()) {
+          r = &it->second;
+          ++used;
+        }
+      }
+      o.order_no = r->order_no;
+      o.amount_fen = r->amount_fen;
+      o.channel_serial = r->channel_serial;
+      o.paid_at_ms = r->paid_at_ms;
+      o.disposition = r->disposition;
+      judge_at(part, o, index.Find(r->order_no, p.hash));
+    };
+    for (size_t i = from; i < to; ++i) {
+      ForEachLedgerRecord(pages[i], [&](const LedgerRecord& recorded) {
+        if (recorded.amends) return;
+        Pending& p = ring[produced % kRing];
+        p = {recorded, LineIndex::Hash(recorded.order_no)};
+        index.PrefetchSlot(p.hash);
+        if (produced >= kLine) index.PrefetchLine(ring[(produced - kLine) % kRing].hash);
+        if (produced >= kJudge) judge_record(ring[(produced - kJudge) % kRing]);
+        ++produced;
+      });
+    }
+    for (size_t at = produced >= kJudge ? produced - kJudge : 0; at < produced; ++at) {
+      judge_record(ring[at % kRing]);
+    }
+    return used;
+  };
+  parts.assign(2, {});
+  const size_t half = pages.size() / 2;
+  size_t amendments_used = 0;
+  if (half > 0) {
+    auto other = std::async(std::launch::async, [&] { return judge_pages(0, half, 0); });
+    amendments_used += judge_pages(half, pages.size(), 1);
+    amendments_used += other.get();
+  } else {
+    amendments_used += judge_pages(0, pages.size(), 1);
+  }
+  if (amendments_used != amended.size()) {
+    return std::string("a ledger amendment of an order not paid that day");
+  }
+  std::vector<std::string_view> unclaimed;
+  for (const Line& l : lines) {
+    if (l.first_of_order == nullptr && !l.found) unclaimed.push_back(l.s.order_no);
+  }
+  // A statement of another day (or another channel's) would be re-checked line
+  // by line: slower than reading the orders whole.
+  if (unclaimed.size() > std::max<size_t>(1000, lines.size() / 20)) {
+    return std::to_string(unclaimed.size()) + " statement lines not in the ledger";
+  }
+  TB_RETURN_IF_ERROR(OrdersByNumber(payments, unclaimed, created_from, created_to, start, end,
+                                    [&](size_t, const OrderView& order) { judge(1, order); }));
+  return std::string();
 }
 
 }  // namespace
@@ -323,7 +492,12 @@ Result<ReconcileRun> Reconciler::ReconcileFile(std::string_view date, const std:
   run.date = std::string(date);
   run.started_at_ms = payments_.clock().NowMillis();
 
-  // The statement first: mapped, every line parsed into views of the mapping.
+  // The day's ledger read (and checked against the orders) on a thread of its
+  // own while the statement is parsed and indexed here.
+  std::future<Result<LedgerDay>> ledger_day = std::async(std::launch::async, [&] {
+    return LoadLedger(payments_, date, start, end);
+  });
+  // The statement: mapped, every line parsed into views of the mapping.
   auto file = MappedFile::Open(path);
   if (!file.ok()) return std::move(file).error();
   std::vector<Line> lines;
@@ -359,26 +533,23 @@ Result<ReconcileRun> Reconciler::ReconcileFile(std::string_view date, const std:
   run.bad_sample = bad_sample;
   LineIndex index(lines);
 
-  // Then tongban's side, streamed past the statement's index: every order that
-  // could appear on the day's statement, each once, read in parts on up to
-  // `read_threads` threads. A part's findings are its own (counts, exceptions);
-  // an order claims only its own line, so no two parts write the same line.
-  DayOrders day(payments_, start - options_.order_lookback.count(), end + window, start, end);
+  // Then tongban's side past the statement's index: each order that could
+  // appear on the day's statement once. A part's findings are its own (counts,
+  // exceptions); an order claims only its own line, so no two parts write the
+  // same line.
+  const int64_t created_from = start - options_.order_lookback.count(), created_to = end + window;
   struct PartFindings {
     std::array<int64_t, kReconcileOutcomes> counts{};
     std::vector<Exception> exceptions;
   };
-  std::vector<PartFindings> parts(day.parts());
-  Status read = day.ForEach(options_.read_threads, [&](size_t part, const OrderView& o) {
+  std::vector<PartFindings> parts;
+  auto judge_at = [&](size_t part, const OrderView& o, Line* l) {
     PartFindings& f = parts[part];
     auto count = [&](ReconcileOutcome outcome) { ++f.counts[static_cast<size_t>(outcome)]; };
-    Line* l = index.Find(o.order_no);
     if (l == nullptr) {
       if (o.state != "paid" || o.paid_at_ms < start || o.paid_at_ms >= end) return;
       count(ReconcileOutcome::kMissingChannel);
-      const int64_t at = kUnlisted + (static_cast<int64_t>(part) << 40) +
-                         static_cast<int64_t>(f.exceptions.size());
-      f.exceptions.push_back({at, ReconcileOutcome::kMissingChannel, std::string(o.order_no),
+      f.exceptions.push_back({kUnlisted, ReconcileOutcome::kMissingChannel, std::string(o.order_no),
                               std::string(o.channel_serial), o.amount_fen, 0,
                               "paid in tongban, not on the statement"});
       return;
@@ -410,8 +581,30 @@ Result<ReconcileRun> Reconciler::ReconcileFile(std::string_view date, const std:
     } else {
       count(ReconcileOutcome::kMatched);
     }
-  });
-  TB_RETURN_IF_ERROR(read);
+  };
+  auto judge = [&](size_t part, const OrderView& o) { judge_at(part, o, index.Find(o.order_no)); };
+  // The day's ledger first (a few pages instead of the day's orders); when it
+  // cannot be trusted for this day, the orders themselves.
+  Result<LedgerDay> loaded = ledger_day.get();
+  if (!loaded.ok()) return std::move(loaded).error();
+  auto ledger =
+      FromLedger(payments_, *loaded, start, end, created_from, created_to, lines, index, parts,
+                 judge, judge_at);
+  if (!ledger.ok()) return std::move(ledger).error();
+  if (!ledger->empty()) {
+    spdlog::info("payment: reconciliation of {} {} reads the orders: {}", run.channel, run.date,
+                 *ledger);
+    for (Line& l : lines) {
+      l.found = false;
+      l.local_amount_fen = 0;
+    }
+    DayOrders day(payments_, created_from, created_to, start, end);
+    parts.assign(day.parts(), PartFindings{});
+    TB_RETURN_IF_ERROR(day.ForEach(options_.read_threads, judge));
+    run.source = "orders: " + *ledger;
+  } else {
+    run.source = "ledger";
+  }
   std::vector<Exception> exceptions;
   for (PartFindings& f : parts) {
     for (size_t i = 0; i < kReconcileOutcomes; ++i) run.counts[i] += f.counts[i];
@@ -434,9 +627,11 @@ Result<ReconcileRun> Reconciler::ReconcileFile(std::string_view date, const std:
                             l.s.amount_fen, "not an order of tongban"});
     }
   }
-  // Stored in statement order, the orders missing from it after.
-  std::stable_sort(exceptions.begin(), exceptions.end(),
-                   [](const Exception& a, const Exception& b) { return a.at < b.at; });
+  // Stored in statement order, the orders missing from it after (by order
+  // number: the same whichever way the orders were read).
+  std::sort(exceptions.begin(), exceptions.end(), [](const Exception& a, const Exception& b) {
+    return a.at != b.at ? a.at < b.at : a.order_no < b.order_no;
+  });
   ItemRows items;
   for (Exception& e : exceptions) {
     items.Add(e.outcome, e.order_no, e.serial, e.local, e.channel, std::move(e.note));
@@ -623,13 +818,17 @@ Result<std::string> Reconciler::SettlementReport(std::string_view date) {
     UnitTotals& u = units[it->second.entercode];
     u.name = it->second.entername;
     const bool credited = o.disposition == "credited";
-    (credited ? u.credited : u.refund_due) += 1;
-    (credited ? u.credited_fen : u.refund_due_fen) += o.amount_fen;
+    // Wholly refunded since (the refund ledger): neither credited nor due.
+    const bool refunded = o.disposition == "refunded";
+    if (!refunded) {
+      (credited ? u.credited : u.refund_due) += 1;
+      (credited ? u.credited_fen : u.refund_due_fen) += o.amount_fen;
+    }
     detail.rows.push_back({codec::Cell::Text(it->second.entercode), codec::Cell::Text(o.notice_no),
                            codec::Cell::Text(o.order_no), codec::Cell::Text(o.channel_serial),
                            codec::Cell::Text(o.pay_no), codec::Cell::Text(FormatYuan(o.amount_fen)),
                            codec::Cell::Text(FormatChinaTime(o.paid_at_ms)),
-                           codec::Cell::Text(credited ? "入账" : "待退款")});
+                           codec::Cell::Text(credited ? "入账" : refunded ? "已退款" : "待退款")});
   }
   codec::Sheet summary{"汇总", {}};
   summary.rows.push_back({codec::Cell::Text("日期"), codec::Cell::Text(std::string(date))});

@@ -42,6 +42,9 @@ struct ReconcileRun {
   int64_t bad_lines = 0;  // unreadable lines, counted and listed (first 1000)
   std::array<int64_t, kReconcileOutcomes> counts{};  // by ReconcileOutcome
   std::string bad_sample;  // why the first bad lines were bad ("line 7: ...\n")
+  // How tongban's side was read, for this call only (not stored): "ledger",
+  // or "orders: <why the day's ledger was not used>".
+  std::string source;
   int64_t count(ReconcileOutcome o) const { return counts[static_cast<size_t>(o)]; }
 };
 

@@ -251,6 +251,44 @@ Status DayOrders::ReadPart(size_t part, const std::function<void(size_t, const O
   });
 }
 
+Status OrdersByNumber(ChannelPayments& payments, const std::vector<std::string_view>& order_nos,
+                      int64_t created_from, int64_t created_to, int64_t paid_from,
+                      int64_t paid_to, const std::function<void(size_t, const OrderView&)>& sink) {
+  if (order_nos.empty()) return Status::Ok();
+  const std::string channel(payments.channel().code());
+  return payments.store().WithSession([&](soci::session& sql) -> Status {
+    std::string key, order_no, state, serial, disposition;
+    long long amount = 0, paid_at = 0, created_at = 0;
+    soci::statement st =
+        (sql.prepare << "SELECT order_no, amount_fen, state, channel_serial, paid_at, "
+                        "disposition, created_at FROM payment_orders WHERE order_no = :o AND "
+                        "channel = :c",
+         soci::use(key), soci::use(channel), soci::into(order_no), soci::into(amount),
+         soci::into(state), soci::into(serial), soci::into(paid_at), soci::into(disposition),
+         soci::into(created_at));
+    for (size_t i = 0; i < order_nos.size(); ++i) {
+      key.assign(order_nos[i]);
+      if (!st.execute(true)) continue;
+      const bool placed = created_at >= created_from && created_at < created_to;
+      const bool paid = state == "paid" && paid_at >= paid_from && paid_at < paid_to;
+      if (!placed && !paid) continue;  // DayOrders would not have read it
+      sink(i, OrderView{order_no, amount, state, serial, paid_at, disposition});
+    }
+    return Status::Ok();
+  });
+}
+
+Result<int64_t> CountPaid(ChannelPayments& payments, int64_t paid_from, int64_t paid_to) {
+  const std::string channel(payments.channel().code());
+  return payments.store().WithSession([&](soci::session& sql) -> Result<int64_t> {
+    long long n = 0, from = paid_from, to = paid_to;
+    sql << "SELECT COUNT(*) FROM payment_orders WHERE channel = :c AND paid_at >= :f AND "
+           "paid_at < :t",
+        soci::use(channel), soci::use(from), soci::use(to), soci::into(n);
+    return static_cast<int64_t>(n);
+  });
+}
+
 Status DayOrders::ForEach(size_t threads,
                           const std::function<void(size_t, const OrderView&)>& sink) {
   threads = std::clamp<size_t>(threads, 1, parts_);

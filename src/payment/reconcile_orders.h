@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <string_view>
+#include <vector>
 
 #include "core/result.h"
 #include "payment/notify.h"
@@ -45,5 +46,17 @@ class DayOrders {
   bool native_;
   size_t parts_;
 };
+
+// The orders of `order_nos` (of the payments' channel) that DayOrders would
+// read for the same window, looked up one by one by key: sink(index into
+// order_nos, order) for each one found. Reconciliation's re-check of the
+// statement lines the day's ledger did not hold.
+Status OrdersByNumber(ChannelPayments& payments, const std::vector<std::string_view>& order_nos,
+                      int64_t created_from, int64_t created_to, int64_t paid_from,
+                      int64_t paid_to, const std::function<void(size_t, const OrderView&)>& sink);
+
+// The index-only count of the channel's orders paid in [paid_from, paid_to)
+// (paid_at is set only when an order is marked paid).
+Result<int64_t> CountPaid(ChannelPayments& payments, int64_t paid_from, int64_t paid_to);
 
 }  // namespace tongban::payment

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <tuple>
 
 #include "codec/xlsx.h"
 #include "payment/channel_statement.h"
@@ -381,6 +382,134 @@ TEST_P(ReconcileTest, TheSettlementReportSumsEachUnitsDay) {
   EXPECT_EQ(rows[2][4].number, 1);
   EXPECT_EQ(rows[2][5].text, "1.00");
   EXPECT_EQ((*sheets)[1].rows.size(), 5u);  // header + 4 payments
+}
+
+}  // namespace
+}  // namespace tongban::payment
+
+namespace tongban::payment {
+namespace {
+
+namespace ledger_paths {
+
+// A run's stored items as comparable tuples (ids and run ids aside).
+using ItemKey = std::tuple<std::string, std::string, std::string, int64_t, int64_t, std::string>;
+std::vector<ItemKey> Keys(const std::vector<ReconcileItem>& items) {
+  std::vector<ItemKey> out;
+  for (const ReconcileItem& i : items) {
+    out.emplace_back(std::string(ReconcileOutcomeName(i.outcome)), i.order_no, i.channel_serial,
+                     i.local_amount_fen, i.channel_amount_fen, i.note);
+  }
+  return out;
+}
+
+}  // namespace ledger_paths
+
+// The day's ledger (written by the notification path, one page per payment,
+// folded before the read) and the read of the orders give the same run and
+// the same items for a statement with every outcome; without the ledger's
+// pages the guard sends reconciliation to the orders.
+TEST_P(ReconcileTest, TheLedgerAndTheOrdersGiveTheSameRun) {
+  ChannelPayment matched = PaidOrder("A");
+  ChannelPayment wrong_amount = PaidOrder("B");
+  ChannelPayment omitted = PaidOrder("C");
+  ChannelPayment lost = PaidOrder("D", /*notify=*/false);  // pending here
+  ChannelPayment refunded = PaidOrder("E");
+  ChannelPayment other_serial = PaidOrder("F");
+  wrong_amount.amount_fen += 1;
+  refunded.status = ChannelPaymentStatus::kRefunded;
+  other_serial.channel_serial = "X-F";
+  ChannelPayment ghost{"GHOST1", "TX-GHOST", 500, clock_.NowMillis(), ChannelPaymentStatus::kPaid};
+  (void)omitted;
+  std::string path =
+      WriteStatement({matched, wrong_amount, lost, refunded, other_serial, ghost, matched}, "");
+  auto by_ledger = reconciler_->ReconcileFile("20260110", path);
+  ASSERT_TRUE(by_ledger.ok()) << by_ledger.error().message;
+  EXPECT_EQ(by_ledger->source, "ledger");
+  EXPECT_EQ(by_ledger->count(ReconcileOutcome::kMatched), 1);
+  EXPECT_EQ(by_ledger->count(ReconcileOutcome::kAmountMismatch), 1);
+  EXPECT_EQ(by_ledger->count(ReconcileOutcome::kMissingChannel), 1);
+  EXPECT_EQ(by_ledger->count(ReconcileOutcome::kMissingLocal), 1);
+  // D pending here, E refunded there, F's serial, A listed twice
+  EXPECT_EQ(by_ledger->count(ReconcileOutcome::kStatusMismatch), 4);
+
+  ASSERT_TRUE(sql_->WithTransaction([](soci::session& sql) -> Status {
+                    sql << "DELETE FROM payment_ledger_pages";
+                    return Status::Ok();
+                  }).ok());
+  auto by_orders = reconciler_->ReconcileFile("20260110", path);
+  ASSERT_TRUE(by_orders.ok()) << by_orders.error().message;
+  EXPECT_EQ(by_orders->source.rfind("orders: ", 0), 0u) << by_orders->source;
+  EXPECT_EQ(by_orders->counts, by_ledger->counts);
+  EXPECT_EQ(by_orders->lines, by_ledger->lines);
+  auto a = reconciler_->Items(by_ledger->id);
+  auto b = reconciler_->Items(by_orders->id);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(ledger_paths::Keys(*a), ledger_paths::Keys(*b));
+  EXPECT_EQ(a->size(), 7u);  // every exception: 1 + 1 + 1 + 4
+}
+
+// A payment whose ledger record is missing (a path that marked an order paid
+// without one): the day's count disagrees, the orders are read, and the run
+// is still right — the unrecorded payment is matched, not missing_channel.
+TEST_P(ReconcileTest, APaymentWithoutItsLedgerRecordSendsTheDayToTheOrders) {
+  ChannelPayment a = PaidOrder("A");
+  ChannelPayment b = PaidOrder("B");
+  ChannelPayment omitted = PaidOrder("C");
+  (void)omitted;
+  ASSERT_TRUE(sql_->WithTransaction([](soci::session& sql) -> Status {
+                    long long first = 0;
+                    sql << "SELECT MIN(id) FROM payment_ledger_pages", soci::into(first);
+                    sql << "DELETE FROM payment_ledger_pages WHERE id = :i", soci::use(first);
+                    return Status::Ok();
+                  }).ok());
+  auto run = reconciler_->ReconcileFile("20260110", WriteStatement({a, b}, ""));
+  ASSERT_TRUE(run.ok()) << run.error().message;
+  EXPECT_EQ(run->source, "orders: the ledger holds 2 payments of the day, the orders 3");
+  EXPECT_EQ(run->count(ReconcileOutcome::kMatched), 2);
+  EXPECT_EQ(run->count(ReconcileOutcome::kMissingChannel), 1);
+  EXPECT_EQ(run->count(ReconcileOutcome::kMissingLocal), 0);
+  auto missing = reconciler_->Items(run->id, ReconcileOutcome::kMissingChannel);
+  ASSERT_EQ(missing->size(), 1u);
+  EXPECT_EQ((*missing)[0].channel_serial, "T-C");
+}
+
+// A whole refund recorded in tongban after the payment amends the order and
+// its ledger record in the refund's transaction: a statement saying refunded
+// then matches (by the ledger, and by the orders), while a payment refunded
+// only at the channel stays a status_mismatch.
+TEST_P(ReconcileTest, ARefundAfterThePaymentIsReflected) {
+  ChannelPayment a = PaidOrder("A");
+  ChannelPayment b = PaidOrder("B");
+  auto order = payments_->GetOrder(a.order_no);
+  ASSERT_TRUE(order.ok());
+  auto refunded = notices_->RecordRefund(order->pay_no, order->amount_fen, "退清", "finance1");
+  ASSERT_TRUE(refunded.ok()) << refunded.error().message;
+  EXPECT_EQ(payments_->GetOrder(a.order_no)->disposition, "refunded");
+  a.status = ChannelPaymentStatus::kRefunded;
+  b.status = ChannelPaymentStatus::kRefunded;
+  std::string path = WriteStatement({a, b}, "");
+  auto by_ledger = reconciler_->ReconcileFile("20260110", path);
+  ASSERT_TRUE(by_ledger.ok()) << by_ledger.error().message;
+  EXPECT_EQ(by_ledger->source, "ledger");
+  EXPECT_EQ(by_ledger->count(ReconcileOutcome::kMatched), 1);
+  EXPECT_EQ(by_ledger->count(ReconcileOutcome::kStatusMismatch), 1);
+  auto items = reconciler_->Items(by_ledger->id);
+  ASSERT_EQ(items->size(), 1u);
+  EXPECT_EQ((*items)[0].order_no, b.order_no);
+  // Folded (the amendment into its payment's record), the day reads the same.
+  auto again = reconciler_->ReconcileFile("20260110", path);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->source, "ledger");
+  EXPECT_EQ(again->counts, by_ledger->counts);
+  ASSERT_TRUE(sql_->WithTransaction([](soci::session& sql) -> Status {
+                    sql << "DELETE FROM payment_ledger_pages";
+                    return Status::Ok();
+                  }).ok());
+  auto by_orders = reconciler_->ReconcileFile("20260110", path);
+  ASSERT_TRUE(by_orders.ok());
+  EXPECT_NE(by_orders->source, "ledger");
+  EXPECT_EQ(by_orders->counts, by_ledger->counts);
 }
 
 }  // namespace
