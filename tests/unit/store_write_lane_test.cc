@@ -4,6 +4,7 @@
 // of its batch; nothing is reported done before it is committed.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -222,6 +223,9 @@ TEST_P(WriteLaneTest, StopReportsWhatWasQueuedBeforeItReturnsAndRefusesLaterPiec
 // longer before checking for deadlocks; MariaDB: it has written more rows).
 TEST_P(WriteLaneTest, APieceLostToADeadlockRunsAgainAlone) {
   if (GetParam() == "sqlite") GTEST_SKIP() << "one writer at a time: no deadlocks";
+  // InnoDB picks the victim itself (by rows changed, not reliably the lane):
+  // the MySQL path (error 1213, whole batch lost) is not forced here.
+  if (GetParam() == "mariadb") GTEST_SKIP() << "the deadlock victim cannot be chosen";
   const bool pg = GetParam() == "postgres";
   Status seeded = store_->WithSession([](soci::session& sql) -> Status {
     sql << "INSERT INTO lane_items (id, note) VALUES (1, 'seed')";
@@ -232,7 +236,12 @@ TEST_P(WriteLaneTest, APieceLostToADeadlockRunsAgainAlone) {
 
   std::promise<void> other_has_row2, lane_has_row1;
   std::shared_future<void> lane_holds = lane_has_row1.get_future().share();
+  std::atomic<bool> other_ended{false};
   std::future<Status> other = std::async(std::launch::async, [&]() -> Status {
+    struct Ended {
+      std::atomic<bool>& flag;
+      ~Ended() { flag = true; }
+    } ended{other_ended};
     return store_->WithTransaction([&](soci::session& sql) -> Status {
       if (pg) {
         sql << "SET LOCAL deadlock_timeout = '60s'";
@@ -261,7 +270,7 @@ TEST_P(WriteLaneTest, APieceLostToADeadlockRunsAgainAlone) {
         *first_ran = true;
         lane_has_row1.set_value();
         // On until the other transaction waits for row 1 (a condition, not a delay).
-        for (int waiting = 0; waiting == 0;) {
+        for (int waiting = 0; waiting == 0 && !other_ended.load();) {
           sql << (pg ? "SELECT COUNT(*) FROM pg_locks WHERE NOT granted"
                      : "SELECT COUNT(*) FROM information_schema.innodb_trx"
                        " WHERE trx_state = 'LOCK WAIT'"),
