@@ -9,10 +9,12 @@
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <algorithm>
 #include <charconv>
 #include <functional>
 #include <optional>
@@ -505,6 +507,168 @@ Result<ClientResponse> KeepAliveClient::Send(
     std::string m = what;
     m.append(": ").append(failed_at ? failed_at : "unknown").append(": ").append(failure.message());
     return Error::Unavailable(std::move(m));
+  }
+}
+
+std::vector<Result<ClientResponse>> KeepAliveClient::PostFormPipelined(
+    std::string_view url,
+    const std::vector<std::vector<std::pair<std::string, std::string>>>& forms,
+    std::chrono::milliseconds timeout) {
+  std::vector<Result<ClientResponse>> out;
+  out.reserve(forms.size());
+  auto one_at_a_time = [&] {
+    for (const auto& form : forms) out.push_back(PostForm(url, form, timeout));
+    return std::move(out);
+  };
+  auto parsed = ParseTarget(url);
+  if (!parsed.ok() || parsed->tls || forms.size() < 2) return one_at_a_time();
+  const Target& target = *parsed;
+  const std::string origin = target.host + ":" + target.port;
+  if (std::find(no_pipelining_.begin(), no_pipelining_.end(), origin) != no_pipelining_.end() ||
+      !HeadersAreSafe({{"User-Agent", options_.user_agent}})) {
+    return one_at_a_time();
+  }
+  // The requests as PrepareExchange would build them, written out at once.
+  std::string wire;
+  for (const auto& form : forms) {
+    const std::string body = EncodeForm(form);
+    wire.append("POST ").append(target.path).append(" HTTP/1.1\r\nHost: ");
+    wire.append(target.authority).append("\r\nUser-Agent: ").append(options_.user_agent);
+    wire.append("\r\nContent-Type: application/x-www-form-urlencoded;charset=UTF-8\r\n");
+    wire.append("Content-Length: ").append(std::to_string(body.size())).append("\r\n\r\n");
+    wire.append(body);
+  }
+  Conn& c = *conn_;
+  if (c.socket.is_open() && c.origin != origin) c.Close();
+  const std::string what = "POST " + target.display;
+  const auto give_up_at = std::chrono::steady_clock::now() + timeout;
+  ++pipelined_;
+
+  for (int attempt = 0;; ++attempt) {
+    if (c.socket.is_open()) {
+      error_code ec;
+      if (c.socket.available(ec) != 0 || ec) c.Close();
+    }
+    const bool reused = c.socket.is_open();
+    c.ioc.restart();
+    tcp::resolver resolver(c.ioc);
+    asio::steady_timer deadline(c.ioc);
+    boost::beast::flat_buffer buffer;
+    std::optional<bhttp::response_parser<bhttp::string_body>> parser;
+    std::vector<ClientResponse> answers;
+    bool timed_out = false, closing = false, got_some = false;
+    const char* failed_at = nullptr;
+    error_code failure;
+    auto fail = [&](const char* stage, const error_code& ec) {
+      if (failed_at == nullptr) {
+        failed_at = stage;
+        failure = ec;
+      }
+      deadline.cancel();
+      c.Close();
+    };
+    deadline.expires_at(give_up_at);
+    deadline.async_wait([&](const error_code& ec) {
+      if (ec) return;
+      timed_out = true;
+      resolver.cancel();
+      c.Close();
+    });
+    std::function<void()> read_next;
+    auto on_body = [&](const error_code& ec, size_t) {
+      if (ec) return fail("receive", ec);
+      auto& message = parser->get();
+      if (message.result_int() < 200) {  // never asked for (no Expect): see Send
+        return fail("receive", bhttp::error::bad_status);
+      }
+      ClientResponse r;
+      r.status = static_cast<int>(message.result_int());
+      r.body = std::move(message.body());
+      for (const auto& field : message) {
+        r.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+      }
+      answers.push_back(std::move(r));
+      if (!message.keep_alive() || message.need_eof()) closing = true;
+      if (answers.size() == forms.size() || closing) {
+        deadline.cancel();
+        if (closing || buffer.size() != 0) c.Close();
+        return;
+      }
+      read_next();
+    };
+    auto on_header = [&](const error_code& ec, size_t) {
+      if (ec) return fail("receive", ec);
+      got_some = true;
+      if (parser->is_done()) return on_body(ec, 0);
+      bhttp::async_read(c.socket, buffer, *parser, on_body);
+    };
+    read_next = [&] {
+      parser.emplace();
+      parser->body_limit(options_.max_response_bytes);
+      parser->header_limit(64 * 1024);
+      bhttp::async_read_header(c.socket, buffer, *parser, on_header);
+    };
+    auto start = [&] {
+      // Written while the responses are read: a server that answers before it
+      // has read everything never waits on a full socket buffer of ours.
+      asio::async_write(c.socket, asio::buffer(wire), [&](const error_code& ec, size_t) {
+        if (ec && answers.size() < forms.size() && !closing) fail("send", ec);
+      });
+      read_next();
+    };
+    if (reused) {
+      start();
+    } else {
+      auto on_connect = [&](const error_code& ec) {
+        if (ec) return fail("connect", ec);
+        ++opened_;
+        c.origin = origin;
+        error_code ignored;
+        c.socket.set_option(tcp::no_delay(true), ignored);
+        start();
+      };
+      error_code not_numeric;
+      auto address = asio::ip::make_address(target.host, not_numeric);
+      if (!not_numeric) {
+        c.socket.async_connect(
+            tcp::endpoint(address, static_cast<uint16_t>(std::stoi(target.port))), on_connect);
+      } else {
+        resolver.async_resolve(
+            target.host, target.port,
+            [&](const error_code& ec, const tcp::resolver::results_type& results) {
+              if (ec) return fail("resolve", ec);
+              asio::async_connect(c.socket, results,
+                                  [&](const error_code& e, const tcp::endpoint&) { on_connect(e); });
+            });
+      }
+    }
+    c.ioc.run();
+
+    // The server closed the idle kept connection before reading any of it.
+    const bool stale = reused && attempt == 0 && !timed_out && answers.empty() && !got_some &&
+                       (failure == bhttp::error::end_of_stream || failure == asio::error::eof ||
+                        failure == asio::error::connection_reset ||
+                        failure == asio::error::broken_pipe);
+    if (stale) {
+      c.Close();
+      continue;
+    }
+    std::string why;
+    if (answers.size() < forms.size()) {
+      c.Close();
+      if (timed_out) {
+        why = what + ": timed out after " + std::to_string(timeout.count()) + " ms";
+      } else if (closing) {
+        why = what + ": not answered (the server closed the connection)";
+      } else {
+        why = what + ": " + (failed_at ? failed_at : "unknown") + ": " + failure.message();
+      }
+      // Some of the burst unanswered: from now on one call at a time there.
+      if (!closing || answers.empty()) no_pipelining_.push_back(origin);
+    }
+    for (ClientResponse& r : answers) out.push_back(std::move(r));
+    while (out.size() < forms.size()) out.push_back(Error::Unavailable(why));
+    return out;
   }
 }
 

@@ -92,8 +92,26 @@ class KeepAliveClient {
   Result<ClientResponse> Send(std::string_view method, std::string_view url,
                               const std::vector<std::pair<std::string, std::string>>& headers,
                               std::string_view body, std::chrono::milliseconds timeout);
+  // Several form POSTs to one http:// URL, pipelined on the kept connection
+  // (HTTP/1.1 allows it: every request written at once, the responses read
+  // in order), so a burst costs one write and few reads instead of a round
+  // trip per call. One result per form, in order: a response (any status) or
+  // kUnavailable for a form that got none — it may still have reached the
+  // server, so use it only where the receiver deduplicates (PAYNO). A
+  // response that closes the connection ends the exchange there. A reused
+  // connection found closed before anything came back is tried once more on
+  // a fresh one, as Send does. Servers that mishandle pipelining exist: once
+  // an exchange to an origin ends with some forms unanswered, that origin
+  // gets one call at a time (Send's way) for the life of this client; so do
+  // https:// URLs. `timeout` covers the whole exchange.
+  std::vector<Result<ClientResponse>> PostFormPipelined(
+      std::string_view url,
+      const std::vector<std::vector<std::pair<std::string, std::string>>>& forms,
+      std::chrono::milliseconds timeout);
   // Connections opened so far (tests, bench: reuse shows as fewer than calls).
   int64_t connections_opened() const { return opened_; }
+  // Pipelined exchanges so far (tests: one a burst, or none once refused).
+  int64_t pipelined_exchanges() const { return pipelined_; }
 
  private:
   struct Conn;
@@ -101,6 +119,8 @@ class KeepAliveClient {
   Client fallback_;
   std::unique_ptr<Conn> conn_;
   int64_t opened_ = 0;
+  int64_t pipelined_ = 0;
+  std::vector<std::string> no_pipelining_;  // origins (host:port) that got one at a time
 };
 
 }  // namespace tongban::http

@@ -261,11 +261,28 @@ struct KeptNoticeUpdate : SqlStore::Kept {
             soci::use(old_version, "ov"))) {}
 };
 
-Status UpdateNotice(SqlStore& store, soci::session& sql, PaymentNotice& n, int64_t now) {
-  auto& k = store.KeptFor<KeptNoticeUpdate>(sql, "payment.notice_update", [](soci::session& s) {
-    return std::make_unique<KeptNoticeUpdate>(s);
-  });
-  k.body = json_internal::NoticeBodyToJson(n).dump();
+// The same without the body: for changes that touch only the columns (a
+// payment credited: state, paid, late fee, PAYNO), so that the notice's JSON
+// body is neither rendered again nor rewritten (issue 18: the notification lane).
+struct KeptNoticeColumnsUpdate : SqlStore::Kept {
+  std::string pay_no, notice_no;
+  int state = 0;
+  long long paid = 0, late = 0, refunded = 0, upd = 0, old_version = 0, new_version = 0;
+  soci::statement st;
+  explicit KeptNoticeColumnsUpdate(soci::session& sql)
+      : st((sql.prepare << "UPDATE payment_notices SET state = :st, paid_fen = :paid, "
+                           "late_fee_fen = :late, refunded_fen = :ref, pay_no = :pay, updated_at "
+                           "= :upd, version = :nv WHERE notice_no = :no AND version = :ov",
+            soci::use(state, "st"), soci::use(paid, "paid"), soci::use(late, "late"),
+            soci::use(refunded, "ref"), soci::use(pay_no, "pay"), soci::use(upd, "upd"),
+            soci::use(new_version, "nv"), soci::use(notice_no, "no"),
+            soci::use(old_version, "ov"))) {}
+};
+
+enum class NoticeBody { kChanged, kUnchanged };
+
+template <typename Kept>
+Status RunNoticeUpdate(Kept& k, PaymentNotice& n, int64_t now) {
   k.state = static_cast<int>(n.state);
   k.paid = n.paid_fen;
   k.late = n.late_fee_fen;
@@ -280,6 +297,23 @@ Status UpdateNotice(SqlStore& store, soci::session& sql, PaymentNotice& n, int64
   n.version = k.new_version;
   n.updated_at_ms = now;
   return Status::Ok();
+}
+
+// `body`: kUnchanged only when nothing NoticeBodyToJson renders was changed
+// since the row was read (the body column is then left as it is).
+Status UpdateNotice(SqlStore& store, soci::session& sql, PaymentNotice& n, int64_t now,
+                    NoticeBody body = NoticeBody::kChanged) {
+  if (body == NoticeBody::kUnchanged) {
+    auto& k = store.KeptFor<KeptNoticeColumnsUpdate>(
+        sql, "payment.notice_columns_update",
+        [](soci::session& s) { return std::make_unique<KeptNoticeColumnsUpdate>(s); });
+    return RunNoticeUpdate(k, n, now);
+  }
+  auto& k = store.KeptFor<KeptNoticeUpdate>(sql, "payment.notice_update", [](soci::session& s) {
+    return std::make_unique<KeptNoticeUpdate>(s);
+  });
+  k.body = json_internal::NoticeBodyToJson(n).dump();
+  return RunNoticeUpdate(k, n, now);
 }
 
 // The INSERT of a payment row, kept per pooled session.
@@ -874,7 +908,8 @@ Result<PaymentOutcome> NoticeStore::RecordPaymentIn(soci::session& sql, Payment 
       notice->paid_fen = p.amount_fen;
       notice->late_fee_fen = p.amount_fen - notice->total_fen;
       notice->pay_no = p.pay_no;
-      TB_RETURN_IF_ERROR(UpdateNotice(store_, sql, *notice, now));
+      // Columns only: a payment changes nothing of the body.
+      TB_RETURN_IF_ERROR(UpdateNotice(store_, sql, *notice, now, NoticeBody::kUnchanged));
     } else {
       p.disposition = PaymentDisposition::kRefundDue;
       p.note = why;

@@ -66,8 +66,7 @@ UnitNotifier::UnitNotifier(Outbox& outbox, Clock& clock, UnitEndpointLookup look
 
 UnitNotifier::~UnitNotifier() { Stop(); }
 
-Status UnitNotifier::DeliverOne(const OutboxMessage& message, const UnitEndpoint& endpoint) {
-  if (endpoint.url.empty()) return Error::NotFound("the unit has no notify_url");
+Result<Pairs> UnitNotifier::FormOf(const OutboxMessage& message, const UnitEndpoint& endpoint) {
   auto fields = codec::ParseJson(message.payload);
   if (!fields.ok() || !fields->IsObject()) return Error::Internal("unreadable outbox payload");
   Pairs form = {{"method", message.method},
@@ -75,8 +74,14 @@ Status UnitNotifier::DeliverOne(const OutboxMessage& message, const UnitEndpoint
                 {"time", std::to_string(clock_.NowMillis())}};
   for (const auto& member : fields->members()) form.emplace_back(member.key, member.value.ToText());
   form.emplace_back("sign", SandboxSign(endpoint.key, form));
-  auto reply = client_.PostForm(endpoint.url, form, options_.request_timeout);
-  if (!reply.ok()) return std::move(reply).error();
+  return form;
+}
+
+namespace {
+
+// The unit's answer to one GetPay_Info: "success" (or an XML CODE="00").
+Status Acknowledged(const Result<http::ClientResponse>& reply) {
+  if (!reply.ok()) return reply.error();
   std::string_view body = reply->body;
   while (!body.empty() && std::isspace(static_cast<unsigned char>(body.back()))) {
     body.remove_suffix(1);
@@ -90,45 +95,94 @@ Status UnitNotifier::DeliverOne(const OutboxMessage& message, const UnitEndpoint
   return Status::Ok();
 }
 
+}  // namespace
+
 Result<int> UnitNotifier::DeliverDue() {
   std::lock_guard sending(deliver_mu_);  // the kept connection: one sender at a time
   const int64_t claimed_at = clock_.NowMillis();
   auto claimed = outbox_.ClaimDue(claimed_at, options_.batch);
   if (!claimed.ok()) return std::move(claimed).error();
   // A claim holds up to `batch` messages of one unit (OutboxOptions::
-  // per_destination), sent one after another in claim order. The unit's
-  // endpoint is looked up once per claim; a unit that fails one message gets
-  // no more of this claim (they are released untried, their attempts unchanged);
-  // the acknowledged ones are marked together at the end. A crash before that
-  // mark resends them once the claim lapses: delivery stays at least once, and
-  // the unit deduplicates on PAYNO.
+  // per_destination), each the oldest pending one of its notice, so none
+  // waits for another: a unit's run of them goes out in pipelined exchanges
+  // of up to `pipeline` over the kept connection. The unit's endpoint is
+  // looked up once per claim; a unit that fails one message gets no more of
+  // this claim (those not answered are released untried, their attempts
+  // unchanged; those it acknowledged count as delivered); the acknowledged
+  // ones are marked together at the end. A crash before that mark resends
+  // them once the claim lapses: delivery stays at least once, and the unit
+  // deduplicates on PAYNO.
   std::map<std::string, Result<UnitEndpoint>, std::less<>> endpoints;
   std::vector<std::string_view> failed_units;
   std::vector<int64_t> delivered, untried;
   Status failure = Status::Ok();
-  for (const OutboxMessage& m : *claimed) {
+  auto failed = [&](const OutboxMessage& m, const Error& e) {
+    spdlog::info("payment: result notification {} to unit {} failed: {}", m.id, m.destination,
+                 e.message);
+    failed_units.push_back(m.destination);
+    Status marked = outbox_.MarkFailed(m.id, e.message, clock_.NowMillis());
+    if (!marked.ok()) failure = marked;
+  };
+  const std::vector<OutboxMessage>& all = *claimed;
+  const size_t pipeline = std::max<size_t>(options_.pipeline, 1);
+  for (size_t i = 0; i < all.size();) {
+    const OutboxMessage& m = all[i];
     // Never past the claim: another dispatcher may take what lapses.
     const bool claim_ends = clock_.NowMillis() + options_.request_timeout.count() >=
                             claimed_at + outbox_.options().claim_timeout.count();
     if (claim_ends || !failure.ok() ||
         std::find(failed_units.begin(), failed_units.end(), m.destination) != failed_units.end()) {
       untried.push_back(m.id);
+      ++i;
       continue;
     }
     auto found = endpoints.find(m.destination);
     if (found == endpoints.end()) {
       found = endpoints.emplace(m.destination, lookup_(m.destination)).first;
     }
-    Status s = found->second.ok() ? DeliverOne(m, *found->second) : Status(found->second.error());
-    if (s.ok()) {
-      delivered.push_back(m.id);
+    if (!found->second.ok()) {
+      failed(m, found->second.error());
+      ++i;
       continue;
     }
-    spdlog::info("payment: result notification {} to unit {} failed: {}", m.id, m.destination,
-                 s.error().message);
-    failed_units.push_back(m.destination);
-    Status marked = outbox_.MarkFailed(m.id, s.error().message, clock_.NowMillis());
-    if (!marked.ok()) failure = marked;
+    const UnitEndpoint& endpoint = *found->second;
+    if (endpoint.url.empty()) {
+      failed(m, Error::NotFound("the unit has no notify_url"));
+      ++i;
+      continue;
+    }
+    // This unit's next messages (claims keep a unit's messages together).
+    std::vector<Pairs> forms;
+    size_t end = i;
+    Status unreadable = Status::Ok();
+    for (; end < all.size() && forms.size() < pipeline && all[end].destination == m.destination;
+         ++end) {
+      auto form = FormOf(all[end], endpoint);
+      if (!form.ok()) {
+        if (forms.empty()) unreadable = form.error();
+        break;
+      }
+      forms.push_back(std::move(form).value());
+    }
+    if (!unreadable.ok()) {
+      failed(m, unreadable.error());
+      ++i;
+      continue;
+    }
+    auto replies = client_.PostFormPipelined(endpoint.url, forms, options_.request_timeout);
+    bool unit_failed = false;
+    for (size_t k = 0; k < replies.size(); ++k) {
+      Status s = Acknowledged(replies[k]);
+      if (s.ok()) {
+        delivered.push_back(all[i + k].id);
+      } else if (!unit_failed) {
+        unit_failed = true;
+        failed(all[i + k], s.error());
+      } else {
+        untried.push_back(all[i + k].id);
+      }
+    }
+    i = end;
   }
   Status marked = outbox_.MarkDelivered(delivered, clock_.NowMillis());
   Status released = outbox_.Release(untried);

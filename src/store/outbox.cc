@@ -239,7 +239,9 @@ Outbox::Outbox(SqlStore& store, OutboxOptions options)
     : store_(store),
       options_(options),
       table_(options_.table),
-      claimable_sql_(ForTable(kClaimableSql, table_)) {}
+      claimable_sql_(ForTable(kClaimableSql, table_)),
+      claim_key_("store.outbox.claim:" + table_),
+      mark_key_("store.outbox.mark:" + table_) {}
 
 std::chrono::milliseconds Outbox::BackoffAfter(int attempts) const {
   auto wait = options_.base_backoff;
@@ -314,32 +316,62 @@ void Outbox::PurgeWhenDue(int64_t now_ms) {
   }
 }
 
+// ClaimDue's two statements, kept per pooled session (SqlStore::KeptFor):
+// compiling the window query was a quarter of the payment unit notifier's
+// CPU (issue 18). Bound by address to the members below.
+struct Outbox::KeptClaim : SqlStore::Kept {
+  KeptClaim(soci::session& sql, const std::string& select_sql, const std::string& table)
+      : select((sql.prepare << select_sql, soci::use(now, "now1"), soci::use(now, "now2"),
+                soci::use(per, "per"), soci::use(now, "now3"), soci::use(n, "n"),
+                soci::into(row.id), soci::into(row.destination), soci::into(row.method),
+                soci::into(row.payload), soci::into(row.ordering_key),
+                soci::into(row.created_at), soci::into(row.attempts),
+                soci::into(row.next_attempt_at), soci::into(row.state),
+                soci::into(row.last_error), soci::into(row.delivered_at))),
+        // Conditional, so of two dispatchers racing on PostgreSQL only one wins.
+        claim((sql.prepare << "UPDATE " + table + " SET claimed_until = :u WHERE id = :id"
+                              " AND state = 'pending' AND claimed_until <= :now",
+               soci::use(until), soci::use(id), soci::use(now))) {}
+  long long now = 0, per = 0, n = 0, until = 0, id = 0;
+  MessageRow row;
+  soci::statement select;
+  soci::statement claim;
+};
+
+// MarkDelivered's UPDATE, kept likewise (one per claim of the unit notifier).
+struct Outbox::KeptMark : SqlStore::Kept {
+  KeptMark(soci::session& sql, const std::string& table)
+      : mark((sql.prepare << "UPDATE " + table + " SET state = 'delivered', delivered_at = :now,"
+                             " claimed_until = 0 WHERE id = :id AND state = 'pending'",
+              soci::use(now), soci::use(id))) {}
+  long long now = 0, id = 0;
+  soci::statement mark;
+};
+
 Result<std::vector<OutboxMessage>> Outbox::ClaimDue(int64_t now_ms, size_t limit) {
   PurgeWhenDue(now_ms);
   if (limit == 0) return std::vector<OutboxMessage>();
   return store_.WithTransaction([&](soci::session& sql) -> Result<std::vector<OutboxMessage>> {
-    long long now = now_ms;
-    long long n = Clamp(limit);
-    long long per = Clamp(std::max<size_t>(options_.per_destination, 1));
-    std::vector<OutboxMessage> due =
-        FetchAll((sql.prepare << claimable_sql_, soci::use(now, "now1"), soci::use(now, "now2"),
-                  soci::use(per, "per"), soci::use(now, "now3"), soci::use(n, "n")));
-    long long until = now_ms + options_.claim_timeout.count();
-    long long id = 0;
-    // Conditional, so of two dispatchers racing on PostgreSQL only one wins.
-    soci::statement claim =
-        (sql.prepare << "UPDATE " + table_ + " SET claimed_until = :u WHERE id = :id"
-                        " AND state = 'pending' AND claimed_until <= :now",
-         soci::use(until), soci::use(id), soci::use(now));
+    auto& k = store_.KeptFor<KeptClaim>(sql, claim_key_, [this](soci::session& s) {
+      return std::make_unique<KeptClaim>(s, claimable_sql_, table_);
+    });
+    k.now = now_ms;
+    k.n = Clamp(limit);
+    k.per = Clamp(std::max<size_t>(options_.per_destination, 1));
+    std::vector<OutboxMessage> due;
+    k.select.execute();
+    // Read to the end: a kept SELECT holds nothing open past the lease.
+    while (k.select.fetch()) due.push_back(k.row.ToMessage());
+    k.until = now_ms + options_.claim_timeout.count();
     std::vector<OutboxMessage> claimed;
     std::vector<std::string_view> lost;  // destinations another dispatcher claimed
     for (OutboxMessage& m : due) {
       // Once a destination's claim is lost, none of its later messages is
       // taken: the other dispatcher has its earlier ones in flight.
       if (std::find(lost.begin(), lost.end(), m.destination) != lost.end()) continue;
-      id = m.id;
-      claim.execute(true);
-      if (claim.get_affected_rows() == 1) {
+      k.id = m.id;
+      k.claim.execute(true);
+      if (k.claim.get_affected_rows() == 1) {
         claimed.push_back(std::move(m));
       } else {
         lost.push_back(m.destination);
@@ -371,16 +403,15 @@ Status Outbox::MarkDelivered(const std::vector<int64_t>& ids, int64_t now_ms) {
   if (ids.empty()) return Status::Ok();
   Status first = Status::Ok();
   Status written = store_.WithTransaction([&](soci::session& sql) -> Status {
+    auto& k = store_.KeptFor<KeptMark>(sql, mark_key_, [this](soci::session& s) {
+      return std::make_unique<KeptMark>(s, table_);
+    });
+    k.now = now_ms;
     long long key = 0;
-    long long now = now_ms;
-    soci::statement mark =
-        (sql.prepare << "UPDATE " + table_ + " SET state = 'delivered', delivered_at = :now,"
-                        " claimed_until = 0 WHERE id = :id AND state = 'pending'",
-         soci::use(now), soci::use(key));
     for (int64_t id : ids) {
-      key = id;
-      mark.execute(true);
-      if (mark.get_affected_rows() == 1) continue;
+      key = k.id = id;
+      k.mark.execute(true);
+      if (k.mark.get_affected_rows() == 1) continue;
       std::string state;
       sql << "SELECT state FROM " + table_ + " WHERE id = :id", soci::use(key), soci::into(state);
       if (!sql.got_data()) {

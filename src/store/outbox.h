@@ -180,6 +180,12 @@ class Outbox {
   std::atomic<int64_t> next_purge_ms_{0};
   std::string table_;
   std::string claimable_sql_;
+  // ClaimDue's and MarkDelivered(ids)'s statements, kept per pooled session
+  // under these keys (the table's name in them: several outboxes share a store).
+  struct KeptClaim;
+  struct KeptMark;
+  std::string claim_key_;
+  std::string mark_key_;
   // Enqueue's INSERT, prepared once per pooled SQLite session: preparing it
   // was a third of an approval transition's cost. Entries of sessions that
   // SqlStore reconnected are kept unfinalized (their handle is gone).

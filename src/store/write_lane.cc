@@ -108,13 +108,26 @@ void WriteLane::Loop() {
   }
 }
 
+bool WriteLane::LostToConcurrency(const Status& status) {
+  if (status.ok() || status.error().code != errc::kUnavailable) return false;
+  // The texts SqlStore::ToError gives these (store/sql_store.cc): PostgreSQL's
+  // deadlock and serialization failure, MySQL's deadlock (InnoDB has then
+  // rolled back the whole transaction, savepoints included).
+  const std::string& m = status.error().message;
+  return m.find("(SQLSTATE 40P01)") != std::string::npos ||
+         m.find("(SQLSTATE 40001)") != std::string::npos ||
+         m.find("(MySQL error 1213)") != std::string::npos;
+}
+
 void WriteLane::RunBatch(std::deque<Piece>& batch) {
   const bool alone = batch.size() == 1;
+  bool lost_to_concurrency = false;
   Status committed = store_.WithTransaction([&](soci::session& sql) -> Status {
     for (Piece& piece : batch) {
       if (alone) {
         // The transaction is the piece's own: its error rolls it back.
         piece.status = piece.body(sql);
+        lost_to_concurrency = LostToConcurrency(piece.status);
         return piece.status;
       }
       Savepoint(store_, sql, Step::kBegin);
@@ -126,16 +139,43 @@ void WriteLane::RunBatch(std::deque<Piece>& batch) {
         // kept statements are made afresh (the savepoint's among them).
         store_.DropKept(sql);
       }
+      if (LostToConcurrency(piece.status)) lost_to_concurrency = true;
       Savepoint(store_, sql, piece.status.ok() ? Step::kRelease : Step::kRollback);
       if (!piece.status.ok()) Savepoint(store_, sql, Step::kRelease);
     }
     return Status::Ok();
   });
-  if (committed.ok()) return;
-  // Nothing of this batch is in the database. A piece that failed on its own
-  // keeps its error; the others get the one that lost them all.
+  if (LostToConcurrency(committed)) lost_to_concurrency = true;
+  if (!committed.ok()) {
+    // Nothing of this batch is in the database. A piece that failed on its own
+    // keeps its error; the others get the one that lost them all.
+    for (Piece& piece : batch) {
+      if (piece.status.ok() || alone) {
+        piece.status = committed;
+        piece.batch_lost = true;
+      }
+    }
+  }
+  if (!lost_to_concurrency) return;
+  // A deadlock or serialization failure against another node's transaction
+  // (two nodes' batches taking the same locks in different orders) is no
+  // fault of the pieces: those it lost run once more, each in a transaction
+  // of its own, so that no lock is held across pieces and the same conflict
+  // cannot recur between two batches. If the whole batch was lost, so is
+  // every piece that had succeeded in it: they run again too. A second
+  // failure is reported as it is (the submitter's caller retries: the
+  // payment channel resends).
   for (Piece& piece : batch) {
-    if (piece.status.ok() || alone) piece.status = committed;
+    if (!piece.batch_lost && !LostToConcurrency(piece.status)) continue;
+    Status own = Status::Ok();
+    Status again = store_.WithTransaction([&](soci::session& sql) -> Status {
+      own = piece.body(sql);
+      return own;
+    });
+    piece.status = again.ok() ? own : again;
+    std::lock_guard lock(mu_);
+    counts_.commits += 1;
+    counts_.retried += 1;
   }
 }
 

@@ -28,6 +28,10 @@ class WriteLane {
   // exception, converted by SqlStore::ToError) rolls back this piece's writes
   // only; the other pieces of the batch commit. A piece must not open a
   // transaction of its own (on SQLite it would wait for the lane's write lock).
+  // A body may run twice: when its piece (or its whole batch) was lost to a
+  // deadlock or serialization failure against another transaction (another
+  // node's), it runs once more alone, in a transaction of its own. So a body
+  // writes only through `sql` and sets afresh whatever it reports.
   using Body = std::function<Status(soci::session&)>;
   // Called once, on the lane's thread, after the transaction that held the
   // piece committed (with the body's Status) or failed (with the error that
@@ -58,7 +62,11 @@ class WriteLane {
   struct Counts {
     int64_t pieces = 0;
     int64_t commits = 0;
+    int64_t retried = 0;  // pieces run again alone after a deadlock (see Body)
   };
+  // PostgreSQL's deadlock (40P01) or serialization failure (40001), MySQL's
+  // deadlock (1213), as SqlStore::ToError words them.
+  static bool LostToConcurrency(const Status& status);
   Counts counts() const;
 
  private:
@@ -66,6 +74,7 @@ class WriteLane {
     Body body;
     Done done;
     Status status = Status::Ok();
+    bool batch_lost = false;  // its batch's transaction failed as a whole
   };
   void Loop();
   void RunBatch(std::deque<Piece>& batch);

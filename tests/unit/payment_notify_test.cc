@@ -315,9 +315,9 @@ TEST_P(NotifyTest, TheUnitNotificationIsSignedAndRetriedUntilTheUnitAcknowledges
 }
 
 // A burst of payments to one unit goes out in one claim, one message after
-// another; when the unit fails one, the rest of the claim is released untried
-// (their attempts unchanged) and goes out in the next round, while the failed
-// one waits for its backoff.
+// another (pipeline = 1); when the unit fails one, the rest of the claim is
+// released untried (their attempts unchanged) and goes out in the next round,
+// while the failed one waits for its backoff.
 TEST_P(NotifyTest, ABurstToOneUnitGoesOutInOneClaimAndAFailureHoldsBackOnlyThatRound) {
   http::Router router;
   http::Metrics metrics;
@@ -345,9 +345,12 @@ TEST_P(NotifyTest, ABurstToOneUnitGoesOutInOneClaimAndAFailureHoldsBackOnlyThatR
     ASSERT_EQ(Notify(channel_.Pay(o.order_no, "B" + std::to_string(i), clock_.NowMillis())).body,
               "success");
   }
-  UnitNotifier notifier(*outbox_, clock_, [&](std::string_view) -> Result<UnitEndpoint> {
-    return UnitEndpoint{url, "unit-app", "unit-key"};
-  });
+  UnitNotifier notifier(
+      *outbox_, clock_,
+      [&](std::string_view) -> Result<UnitEndpoint> {
+        return UnitEndpoint{url, "unit-app", "unit-key"};
+      },
+      UnitNotifierOptions{.pipeline = 1});
   auto first = notifier.DeliverDue();
   ASSERT_TRUE(first.ok()) << first.error().message;
   EXPECT_EQ(*first, 0);
@@ -370,6 +373,61 @@ TEST_P(NotifyTest, ABurstToOneUnitGoesOutInOneClaimAndAFailureHoldsBackOnlyThatR
   {
     std::lock_guard lock(mu);
     EXPECT_EQ(received, (std::vector<std::string>{"sandbox-B2", "sandbox-B3", "sandbox-B1"}));
+  }
+  server.Stop();
+  runner.join();
+}
+
+// With pipelining (the default) a unit's run of a claim is written in one
+// exchange: each GetPay_Info still its own request and answer. The unit's
+// acknowledged ones count as delivered even when an earlier one of the same
+// exchange failed; the failed one waits for its backoff, its attempts counted.
+TEST_P(NotifyTest, APipelinedBurstMarksWhatTheUnitAcknowledgedAndRetriesWhatItRefused) {
+  http::Router router;
+  http::Metrics metrics;
+  std::atomic<int> calls{0};
+  std::mutex mu;
+  std::vector<std::string> received;
+  router.Add("POST", "/notify", [&](const http::Request& req, http::Response& res) {
+    std::lock_guard lock(mu);
+    if (++calls == 2) return res.SetText(503, "busy");
+    received.emplace_back(req.ParamOr("PAYNO"));
+    res.SetText(200, "success");
+  });
+  http::ServerOptions so;
+  so.port = 0;
+  so.threads = 1;
+  so.blocking_threads = 1;
+  so.access_log = false;
+  http::Server server(router, metrics, so);
+  ASSERT_TRUE(server.Listen().ok());
+  std::thread runner([&] { server.Run(); });
+  const std::string url = "http://127.0.0.1:" + std::to_string(server.port()) + "/notify";
+
+  for (int i = 1; i <= 4; ++i) {
+    PaymentOrder o = Order(Notice("FP" + std::to_string(i)));
+    ASSERT_EQ(Notify(channel_.Pay(o.order_no, "P" + std::to_string(i), clock_.NowMillis())).body,
+              "success");
+  }
+  UnitNotifier notifier(*outbox_, clock_, [&](std::string_view) -> Result<UnitEndpoint> {
+    return UnitEndpoint{url, "unit-app", "unit-key"};
+  });
+  auto first = notifier.DeliverDue();
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  EXPECT_EQ(*first, 3);
+  EXPECT_EQ(calls.load(), 4);  // all four written at once
+  auto pending = outbox_->List(OutboxState::kPending, 10);
+  ASSERT_TRUE(pending.ok());
+  ASSERT_EQ(pending->size(), 1u);
+  EXPECT_EQ((*pending)[0].attempts, 1);
+  EXPECT_EQ(*notifier.DeliverDue(), 0);  // backing off
+  clock_.Advance(std::chrono::seconds(2));
+  EXPECT_EQ(*notifier.DeliverDue(), 1);
+  EXPECT_EQ(PendingUnitNotifications(), 0);
+  {
+    std::lock_guard lock(mu);
+    EXPECT_EQ(received, (std::vector<std::string>{"sandbox-P1", "sandbox-P3", "sandbox-P4",
+                                                  "sandbox-P2"}));
   }
   server.Stop();
   runner.join();
