@@ -8,7 +8,8 @@ wrk (bench/wrk/catalogue_lookup.lua). Reports req/s and the ratio (target
 server CPU per request from /proc (utime+stime; the least load-dependent
 figure; /livez's too, so the ratio can also be read by CPU), audit rows
 against answers, and the load average. PERF_OUT=<file> records a flat perf
-profile of the server during the c=64 lookups.
+profile of the server during the c=64 lookups (PERF_CALLGRAPH=1: with call
+stacks).
 
 The data directory (--dir; default a fresh temp dir, removed at the end) keeps
 the loaded persons between runs when named: the first run starts tongban
@@ -210,8 +211,12 @@ def main():
             # PERF_OUT=<file>: a flat perf profile of the server during the c=64 lookups.
             perf = None
             if os.environ.get("PERF_OUT") and conns == 64:
-                perf = subprocess.Popen(["perf", "record", "-q", "-o", os.environ["PERF_OUT"],
-                                         "-p", str(pid)], stdout=subprocess.DEVNULL,
+                # PERF_CALLGRAPH=1: with call stacks (dwarf, 1000 Hz), for perf report -g.
+                graph = (["--call-graph", "dwarf", "-F", "1000"]
+                         if os.environ.get("PERF_CALLGRAPH") else [])
+                perf = subprocess.Popen(["perf", "record", "-q", *graph, "-o",
+                                         os.environ["PERF_OUT"], "-p", str(pid)],
+                                        stdout=subprocess.DEVNULL,
                                         stderr=subprocess.DEVNULL)
             look = wrk(pin_wrk, server.base_url, conns, args.duration, "catalogue_lookup.lua", env)
             if perf:

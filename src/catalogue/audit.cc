@@ -95,19 +95,19 @@ void AuditCommitter::Stop() {
   if (writer_.joinable()) writer_.join();
 }
 
-std::pair<std::shared_ptr<AuditCommitter::Batch>, size_t> AuditCommitter::Queue(AuditEntry entry) {
+std::pair<std::shared_ptr<AuditCommitter::Batch>, size_t> AuditCommitter::Queue(Item item) {
   if (stopping_) return {nullptr, 0};
   if (!open_) {
     open_ = std::make_shared<Batch>();
     queued_.notify_one();  // the writer may be waiting; it takes the batch when free
   }
-  open_->entries.push_back(std::move(entry));
+  open_->entries.push_back(std::move(item));
   return {open_, open_->entries.size() - 1};
 }
 
-std::vector<Status> AuditCommitter::CommitEach(const std::vector<AuditEntry>& entries,
+std::vector<Status> AuditCommitter::CommitEach(const std::vector<Item>& entries,
                                                int64_t* commits) {
-  auto commit = [this](const std::vector<AuditEntry>& rows) -> Status {
+  auto commit = [this](const std::vector<Item>& rows) -> Status {
     try {
       return Commit(rows);
     } catch (const std::exception& e) {  // outside the transaction: allocation
@@ -122,7 +122,7 @@ std::vector<Status> AuditCommitter::CommitEach(const std::vector<AuditEntry>& en
   std::vector<Status> each;
   each.reserve(entries.size());
   *commits = 0;
-  for (const AuditEntry& entry : entries) {
+  for (const Item& entry : entries) {
     each.push_back(commit({entry}));
     if (each.back().ok()) ++*commits;
   }
@@ -140,6 +140,13 @@ void AuditCommitter::Write() {
     lock.unlock();
     int64_t commits = 0;
     std::vector<Status> statuses = CommitEach(batch->entries, &commits);
+    // Counted before any answer goes out, so a caller answered sees its row.
+    lock.lock();
+    for (const Status& status : statuses) {
+      if (status.ok()) ++counts_.rows;
+    }
+    counts_.commits += commits;
+    lock.unlock();
     // Answers go out only now, after the commit (or with its error).
     for (auto& [index, done] : batch->then) {
       try {
@@ -149,10 +156,6 @@ void AuditCommitter::Write() {
       }
     }
     lock.lock();
-    for (const Status& status : statuses) {
-      if (status.ok()) ++counts_.rows;
-    }
-    counts_.commits += commits;
     batch->statuses = std::move(statuses);
     batch->done = true;
     committed_.notify_all();
@@ -161,7 +164,7 @@ void AuditCommitter::Write() {
 
 Status AuditCommitter::Append(AuditEntry entry) {
   std::unique_lock lock(mu_);
-  auto [mine, index] = Queue(std::move(entry));
+  auto [mine, index] = Queue({std::move(entry), nullptr});
   if (!mine) return Error::Unavailable("catalogue audit: shutting down");
   committed_.wait(lock, [&mine] { return mine->done; });
   return mine->statuses[index];
@@ -170,7 +173,20 @@ Status AuditCommitter::Append(AuditEntry entry) {
 void AuditCommitter::AppendThen(AuditEntry entry, std::function<void(Status)> done) {
   {
     std::lock_guard lock(mu_);
-    auto [batch, index] = Queue(std::move(entry));
+    auto [batch, index] = Queue({std::move(entry), nullptr});
+    if (batch) {
+      batch->then.emplace_back(index, std::move(done));
+      return;
+    }
+  }
+  done(Error::Unavailable("catalogue audit: shutting down"));
+}
+
+void AuditCommitter::AppendMadeThen(AuditEntry entry, MakeRow make,
+                                    std::function<void(Status)> done) {
+  {
+    std::lock_guard lock(mu_);
+    auto [batch, index] = Queue({std::move(entry), std::move(make)});
     if (batch) {
       batch->then.emplace_back(index, std::move(done));
       return;
@@ -205,11 +221,20 @@ struct KeptAuditInsert : SqlStore::Kept {
 
 }  // namespace
 
-Status AuditCommitter::Commit(const std::vector<AuditEntry>& entries) {
-  std::vector<std::vector<std::string>> rows;
-  rows.reserve(entries.size());
-  for (const AuditEntry& e : entries) rows.push_back(AuditValues(e));
+Status AuditCommitter::Commit(const std::vector<Item>& entries) {
   return store_.WithTransaction([&](soci::session& sql) -> Status {
+    // Rows made here read inside this transaction; made again on a retry.
+    std::vector<std::vector<std::string>> rows;
+    rows.reserve(entries.size());
+    for (const Item& item : entries) {
+      if (!item.make) {
+        rows.push_back(AuditValues(item.entry));
+        continue;
+      }
+      AuditEntry row = item.entry;
+      if (item.make(sql, row)) rows.push_back(AuditValues(row));
+    }
+    if (rows.empty()) return Status::Ok();
     if (store_.backend() == SqlStore::Backend::kPostgres) {
       // One COPY for the batch.
       store_.BulkInsert(sql, "catalogue_audit", AuditColumns(), rows);

@@ -80,6 +80,20 @@ class AuditCommitter {
   // serves the next query, whose row joins the same batch.
   void AppendThen(AuditEntry entry, std::function<void(Status)> done);
 
+  // Fills a row on the writer, inside the transaction of its batch, on the
+  // writer's session: reads what the row records (the query's live grant and
+  // record) and completes `row` (which starts as the entry given to
+  // AppendMadeThen). Returns false when no row is to be written (its query is
+  // answered with an error it keeps itself). May throw soci errors: the batch
+  // then fails and each of its rows is made and committed again on its own.
+  using MakeRow = std::function<bool(soci::session& sql, AuditEntry& row)>;
+  // As AppendThen, with the row made on the writer by `make` — so a query's
+  // reads and its audit row are one transaction, and on SQLite they use the
+  // writer's page cache, which its own commits keep (another session's cache
+  // is dropped whole by every commit it did not make: docs/performance.md,
+  // issue 17, session 10).
+  void AppendMadeThen(AuditEntry entry, MakeRow make, std::function<void(Status)> done);
+
   // Rows committed and transactions used so far (bench and tests: rows per
   // commit shows the batching).
   struct Counts {
@@ -89,8 +103,12 @@ class AuditCommitter {
   Counts counts();
 
  private:
+  struct Item {
+    AuditEntry entry;
+    MakeRow make;  // empty: `entry` is the row
+  };
   struct Batch {
-    std::vector<AuditEntry> entries;
+    std::vector<Item> entries;
     // AppendThen's callbacks, each with its entry's index.
     std::vector<std::pair<size_t, std::function<void(Status)>>> then;
     bool done = false;
@@ -98,14 +116,14 @@ class AuditCommitter {
   };
   // Queues `entry` (waking the writer for a new batch); returns its batch and
   // its index there, or no batch once the writer is stopping. mu_ held.
-  std::pair<std::shared_ptr<Batch>, size_t> Queue(AuditEntry entry);
+  std::pair<std::shared_ptr<Batch>, size_t> Queue(Item item);
   // The batch's rows in one transaction; when that fails, each row in its
   // own, so that one row the database refuses fails only its own query.
   // `*commits`: the transactions that committed.
-  std::vector<Status> CommitEach(const std::vector<AuditEntry>& entries, int64_t* commits);
+  std::vector<Status> CommitEach(const std::vector<Item>& entries, int64_t* commits);
   // The writer thread: commits whatever is queued, until stopped and empty.
   void Write();
-  Status Commit(const std::vector<AuditEntry>& entries);
+  Status Commit(const std::vector<Item>& entries);
 
   SqlStore& store_;
   std::mutex mu_;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <future>
 
 #include "catalogue/audit.h"
 #include "crypto/digest.h"
@@ -46,6 +47,46 @@ CREATE TABLE catalogue_base_places (
   lat {TEXT} NOT NULL
 ){END};
 )sql";
+
+// v2 (SQLite): the three tables WITHOUT ROWID, so a lookup by key is one
+// B-tree descent to the leaf that holds the row, not a descent of the
+// primary-key index and then one of the rowid table (two leaf pages read per
+// lookup; docs/performance.md, issue 17 session 10). The rows are copied in
+// key order. PostgreSQL and MySQL keep v1: InnoDB already stores the rows in
+// the primary key's B-tree; on PostgreSQL a covering index would double the
+// table for the one heap page a lookup reads.
+std::string WithoutRowidV2() {
+  struct Table {
+    const char* name;
+    const char* columns;
+  };
+  const Table tables[] = {
+      {"catalogue_base_persons",
+       "id_number TEXT NOT NULL PRIMARY KEY, name TEXT NOT NULL, gender TEXT NOT NULL, "
+       "birth_date TEXT NOT NULL, nation TEXT NOT NULL, address TEXT NOT NULL, "
+       "mobile TEXT NOT NULL, division TEXT NOT NULL"},
+      {"catalogue_base_legal_persons",
+       "uscc TEXT NOT NULL PRIMARY KEY, name TEXT NOT NULL, legal_rep TEXT NOT NULL, "
+       "legal_rep_id TEXT NOT NULL, reg_capital TEXT NOT NULL, established TEXT NOT NULL, "
+       "address TEXT NOT NULL, status TEXT NOT NULL, mobile TEXT NOT NULL, "
+       "division TEXT NOT NULL"},
+      {"catalogue_base_places",
+       "division_code TEXT NOT NULL PRIMARY KEY, name TEXT NOT NULL, level TEXT NOT NULL, "
+       "parent TEXT NOT NULL, full_name TEXT NOT NULL, lng TEXT NOT NULL, lat TEXT NOT NULL"},
+  };
+  std::string out;
+  for (const Table& t : tables) {
+    const std::string_view key = std::string_view(t.columns).substr(
+        0, std::string_view(t.columns).find(' '));
+    out += fmt::format(
+        "CREATE TABLE {0}_v2 ({1}) WITHOUT ROWID;\n"
+        "INSERT INTO {0}_v2 SELECT * FROM {0} ORDER BY {2};\n"
+        "DROP TABLE {0};\n"
+        "ALTER TABLE {0}_v2 RENAME TO {0};\n",
+        t.name, t.columns, key);
+  }
+  return out;
+}
 
 using M = BaseField::Mask;
 
@@ -185,7 +226,9 @@ std::string_view BaseKindTitle(BaseKind kind) {
 }
 
 std::vector<Migration> BaseResources::Migrations() {
-  return {PortableMigration("catalogue_base", 1, kBaseV1)};
+  // PostgreSQL and MySQL: nothing to change (see WithoutRowidV2).
+  return {PortableMigration("catalogue_base", 1, kBaseV1),
+          Migration{"catalogue_base", 2, WithoutRowidV2(), "SELECT 1", "DO 0"}};
 }
 
 BaseResources::BaseResources(SqlStore& store, Clock& clock, SharingStore& sharing,
@@ -194,18 +237,18 @@ BaseResources::BaseResources(SqlStore& store, Clock& clock, SharingStore& sharin
       clock_(clock),
       sharing_(sharing),
       audit_key_(std::move(audit_key)),
+      reads_on_writer_(store.dialect() == SqlDialect::kSqlite),
       audit_(store) {}
 
 std::string BaseResources::SubjectMac(std::string_view key) const {
   return crypto::HexEncode(crypto::HmacSha256(audit_key_, key)).substr(0, 32);
 }
 
-BaseResources::Prepared BaseResources::Prepare(const BaseQuery& q) {
-  Prepared p;
+bool BaseResources::Precheck(const BaseQuery& q, Prepared& p) {
   const std::vector<BaseField>& fields = BaseFields(q.kind);
   if (fields.empty()) {
     p.answer = Error{result_code::kBadRequest, "没有这项基础信息资源服务"};
-    return p;
+    return false;
   }
   bool key_ok = false;
   switch (q.kind) {
@@ -223,9 +266,8 @@ BaseResources::Prepared BaseResources::Prepare(const BaseQuery& q) {
   }
   if (!key_ok) {
     p.answer = Error{result_code::kBadKey, fmt::format("{}不正确（校验位或格式）", fields[0].name)};
-    return p;
+    return false;
   }
-
   AuditEntry& audit = p.audit;
   audit.at_ms = clock_.NowMillis();
   audit.actor = q.actor.id;
@@ -235,74 +277,79 @@ BaseResources::Prepared BaseResources::Prepare(const BaseQuery& q) {
   audit.subject = fields[0].mask == M::kIdNumber ? MaskIdNumber(q.key) : q.key;
   audit.subject_mac = SubjectMac(q.key);
   audit.fields = JoinFields(q.fields);
+  return true;
+}
+
+void BaseResources::Resolve(soci::session& sql, const BaseQuery& q, Prepared& p) {
+  const std::vector<BaseField>& fields = BaseFields(q.kind);
+  AuditEntry& audit = p.audit;
   // The row to commit before the answer (or refusal) may leave.
   auto audited = [&](std::string outcome, std::string detail, Result<BaseAnswer> answer) {
     audit.outcome = std::move(outcome);
     audit.detail = std::move(detail);
     p.audit_needed = true;
     p.answer = std::move(answer);
-    return std::move(p);
   };
-
-  // The live grant and the record through one pooled session: one lease per
-  // query. The record is read only once the grant allows the fields asked for.
-  struct Reads {
-    Result<Grant> grant = Error::Internal("unread");
-    std::vector<std::string> wanted;
-    bool allowed = false;
-    std::vector<std::string> row;
-  };
-  auto reads = store_.WithSession([&](soci::session& sql) -> Result<Reads> {
-    Reads r;
-    r.grant = sharing_.LiveGrant(sql, q.kind, q.app, q.orgs, q.grant_id);
-    if (!r.grant.ok()) return r;
-    r.wanted = q.fields.empty() ? r.grant->fields : q.fields;
-    r.allowed = std::all_of(r.wanted.begin(), r.wanted.end(),
-                            [&](const std::string& f) { return r.grant->Allows(f); });
-    if (!r.allowed) return r;
-    auto& read = store_.KeptFor<KeptRecordRead>(sql, RecordReadKey(q.kind), [&](soci::session& s) {
-      return std::make_unique<KeptRecordRead>(s, q.kind, fields);
-    });
-    read.key = q.key;
-    r.row = read.Run();
-    return r;
-  });
-  if (!reads.ok()) {
-    p.answer = std::move(reads).error();
-    return p;
-  }
-  Result<Grant>& grant = reads->grant;
+  // The live grant, then the record — read only once the grant allows the
+  // fields asked for.
+  Result<Grant> grant = sharing_.LiveGrant(sql, q.kind, q.app, q.orgs, q.grant_id);
   if (!grant.ok()) {
     if (grant.error().code != errc::kPermissionDenied) {
+      p.audit_needed = false;
       p.answer = std::move(grant).error();
-      return p;
+      return;
     }
     return audited("denied", "no live grant", Error{result_code::kNoGrant, grant.error().message});
   }
   audit.grant_id = grant->id;
   audit.resource_id = grant->resource_id;
-  if (!reads->allowed) {
+  const std::vector<std::string>& wanted = q.fields.empty() ? grant->fields : q.fields;
+  const bool allowed = std::all_of(wanted.begin(), wanted.end(),
+                                   [&](const std::string& f) { return grant->Allows(f); });
+  if (!allowed) {
     // Names only what the grant allows: nothing about fields not granted.
     return audited("denied", "fields outside the grant",
                    Error{result_code::kFieldsNotGranted,
                          "请求的信息项超出授权范围；本授权可查询：" + JoinFields(grant->fields)});
   }
-  const std::vector<std::string>& wanted = reads->wanted;
   audit.fields = JoinFields(wanted);
-  const std::vector<std::string>& row = reads->row;
+  auto& read = store_.KeptFor<KeptRecordRead>(sql, RecordReadKey(q.kind), [&](soci::session& s) {
+    return std::make_unique<KeptRecordRead>(s, q.kind, fields);
+  });
+  read.key = q.key;
+  const std::vector<std::string> row = read.Run();
   if (row.empty()) return audited("not_found", "", Error{result_code::kNotFound, "查无此记录"});
   std::string detail = grant->unmasked ? "unmasked" : "";
   BaseAnswer answer;
-  answer.grant = std::move(*grant);
   for (size_t i = 0; i < fields.size(); ++i) {
     if (std::find(wanted.begin(), wanted.end(), fields[i].code) == wanted.end()) continue;
-    answer.record.emplace_back(fields[i].code, answer.grant.unmasked ? row[i]
-                                                                         : Masked(fields[i], row[i]));
+    answer.record.emplace_back(fields[i].code, grant->unmasked ? row[i]
+                                                               : Masked(fields[i], row[i]));
   }
-  return audited("ok", std::move(detail), std::move(answer));
+  answer.grant = std::move(*grant);
+  audited("ok", std::move(detail), std::move(answer));
+}
+
+BaseResources::Prepared BaseResources::Prepare(const BaseQuery& q) {
+  Prepared p;
+  if (!Precheck(q, p)) return p;
+  auto read = store_.WithSession([&](soci::session& sql) -> Status {
+    Resolve(sql, q, p);
+    return Status::Ok();
+  });
+  if (!read.ok()) {
+    p.audit_needed = false;
+    p.answer = std::move(read).error();
+  }
+  return p;
 }
 
 Result<BaseAnswer> BaseResources::Lookup(const BaseQuery& q) {
+  if (reads_on_writer_) {
+    std::promise<Result<BaseAnswer>> answered;
+    LookupThen(q, [&answered](Result<BaseAnswer> a) { answered.set_value(std::move(a)); });
+    return answered.get_future().get();
+  }
   Prepared p = Prepare(q);
   // Shared with concurrent queries' rows, committed before we go on.
   if (p.audit_needed) TB_RETURN_IF_ERROR(audit_.Append(std::move(p.audit)));
@@ -310,6 +357,25 @@ Result<BaseAnswer> BaseResources::Lookup(const BaseQuery& q) {
 }
 
 void BaseResources::LookupThen(const BaseQuery& q, std::function<void(Result<BaseAnswer>)> done) {
+  if (reads_on_writer_) {
+    // SQLite: the reads run on the audit writer, in its batch's transaction
+    // (AuditCommitter::AppendMadeThen), where the pages stay cached between
+    // queries; a pool session's cache is dropped by every audit commit.
+    auto p = std::make_shared<Prepared>();
+    if (!Precheck(q, *p)) return done(std::move(p->answer));
+    AuditEntry start = p->audit;
+    auto make = [this, p, q](soci::session& sql, AuditEntry& row) {
+      Resolve(sql, q, *p);
+      row = p->audit;
+      return p->audit_needed;
+    };
+    audit_.AppendMadeThen(std::move(start), std::move(make),
+                          [p, done = std::move(done)](Status committed) {
+                            if (!committed.ok()) return done(std::move(committed).error());
+                            done(std::move(p->answer));
+                          });
+    return;
+  }
   auto p = std::make_shared<Prepared>(Prepare(q));
   if (!p->audit_needed) return done(std::move(p->answer));
   AuditEntry row = std::move(p->audit);

@@ -102,12 +102,21 @@ class BaseResources {
     bool audit_needed = false;
     Result<BaseAnswer> answer = Error::Internal("no answer");
   };
+  // What needs no database: the kind and the key's check digits (false: `p`
+  // holds the refusal, no row needed), and the row's who/what/when.
+  bool Precheck(const BaseQuery& q, Prepared& p);
+  // The live grant, the fields check and the record, on `sql`: fills the
+  // answer and the row. Throws soci errors.
+  void Resolve(soci::session& sql, const BaseQuery& q, Prepared& p);
+  // Precheck, then Resolve on a pooled session (PostgreSQL, MySQL).
   Prepared Prepare(const BaseQuery& q);
 
   SqlStore& store_;
   Clock& clock_;
   SharingStore& sharing_;
   std::string audit_key_;
+  // SQLite: a query's reads run on the audit writer (LookupThen).
+  bool reads_on_writer_;
   AuditCommitter audit_;  // every outcome's row, committed before Lookup returns
 };
 

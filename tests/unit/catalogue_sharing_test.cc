@@ -574,6 +574,65 @@ TEST_P(CatalogueSharingTest, AuditStopAnswersWhatWasQueuedAndRefusesMore) {
   EXPECT_EQ(committer.counts().rows, 3);
 }
 
+// SQLite: a query's grant is read by the audit writer, in the transaction of
+// its audit row. A revocation committed after the query was queued but before
+// its row is written refuses it (before session 10 the grant was read before
+// queueing, and the query was answered). The writer is held at its BEGIN by a
+// write transaction of the test's own, inside which the grant is revoked.
+TEST_P(CatalogueSharingTest, ARevocationCommittedWhileAQueryIsQueuedRefusesIt) {
+  if (db.store().dialect() != SqlDialect::kSqlite) GTEST_SKIP() << "reads on the writer: SQLite";
+  Grant g = Approve(Apply({"name"}), {});
+  ASSERT_TRUE(Query(kKnown, {}).ok());
+  SqlStore::Lease held = db.store().Acquire();
+  *held << "BEGIN IMMEDIATE";
+  BaseQuery q;
+  q.kind = BaseKind::kPerson;
+  q.key = kKnown;
+  q.orgs = {"001004"};
+  q.actor = {"queued", "staff", "001004"};
+  std::promise<Result<BaseAnswer>> got;
+  db.base->LookupThen(q, [&](Result<BaseAnswer> a) { got.set_value(std::move(a)); });
+  long long id = g.id, at = db.clock.NowMillis();
+  *held << "UPDATE catalogue_grants SET revoked_at = :t WHERE id = :i", soci::use(at),
+      soci::use(id);
+  *held << "COMMIT";
+  auto answer = got.get_future();
+  ASSERT_EQ(answer.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  auto a = answer.get();
+  ASSERT_FALSE(a.ok());
+  EXPECT_EQ(a.error().code, result_code::kNoGrant);
+  AuditFilter f;
+  f.actor = "queued";
+  auto rows = ListAudit(db.store(), f);
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].outcome, "denied");
+}
+
+// Every outcome of a lookup made on the writer has its row, with the grant
+// it ran under: ok, not found, fields outside the grant, no grant.
+TEST_P(CatalogueSharingTest, EveryOutcomeOfALookupHasItsRowWithItsGrant) {
+  Grant g = Approve(Apply({"name"}), {});
+  ASSERT_TRUE(Query(kKnown, {"name"}).ok());
+  EXPECT_EQ(Query(ResidentId("11010519800101001"), {}).error().code, result_code::kNotFound);
+  EXPECT_EQ(Query(kKnown, {"mobile"}).error().code, result_code::kFieldsNotGranted);
+  EXPECT_EQ(Query(kKnown, {}, "other-app").error().code, result_code::kNoGrant);
+  AuditFilter f;
+  f.action_prefix = "base.query";
+  auto rows = ListAudit(db.store(), f);
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 4u);
+  EXPECT_EQ((*rows)[3].outcome, "ok");
+  EXPECT_EQ((*rows)[3].grant_id, g.id);
+  EXPECT_EQ((*rows)[3].fields, "name");
+  EXPECT_EQ((*rows)[2].outcome, "not_found");
+  EXPECT_EQ((*rows)[2].grant_id, g.id);
+  EXPECT_EQ((*rows)[1].outcome, "denied");
+  EXPECT_EQ((*rows)[1].grant_id, g.id);
+  EXPECT_EQ((*rows)[0].outcome, "denied");
+  EXPECT_EQ((*rows)[0].grant_id, 0);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, CatalogueSharingTest,
                          ::testing::Values("sqlite", "postgres", "mariadb"),
                          [](const auto& info) { return std::string(info.param); });
