@@ -519,6 +519,128 @@ TEST_F(MemoryFirstTest, ANonceIsSingleUseWhetherTheReadHitOrMissed) {
             "9906");
 }
 
+// "user": the login name's userid through the directory, from memory on the
+// I/O thread's try (a miss notes the name for the next batched load).
+class LoginWaitTest : public MemoryFirstTest {
+ protected:
+  void SetUp() override {
+    MemoryFirstTest::SetUp();
+    AddOrg("001", "机构");
+    for (const char* name : {"wa", "wb", "wc"}) ids_[name] = AddUser(name, "001").userid;
+    dir_->ClearCaches();
+    ASSERT_TRUE(dir_->CachedApp("app1").ok());
+    api_->AddMemoryFirstMethod(
+        "user", {"loginname"}, [this](const ApiCall& call) -> std::optional<MethodReply> {
+          calls_.emplace_back(std::string(call.Param("loginname")), call.lookup);
+          auto user = dir_->GetUserByLoginname(directory::Caller::ForApp(call.app.servicecode),
+                                               call.Param("loginname"), "", call.lookup);
+          if (!user.ok() && user.error().code == directory::kNotCached) return std::nullopt;
+          if (!user.ok()) return MethodReply(Reply(user.error().code, user.error().message));
+          return MethodReply(Success().Set("userid", (*user)->userid));
+        });
+  }
+
+  // A lookup of `loginname`, as the server would build it.
+  http::RequestInit LookupRequest(const std::string& loginname) {
+    MapParams params = Signed("app1", pwd_);
+    return {.method = "POST",
+            .target = "/sso/servlet/test",
+            .headers = {{"Content-Type", "application/x-www-form-urlencoded"}},
+            .body = "servicecode=app1&time=" + std::string(params.Get("time")) +
+                    "&sign=" + std::string(params.Get("sign")) +
+                    "&method=user&datatype=json&loginname=" + loginname};
+  }
+
+  // Handles `request` and leaves the response as the I/O thread would:
+  // answered, deferred to the pool or suspended.
+  void Start(const Result<http::Request>& request, http::Response& out) {
+    ASSERT_TRUE(request.ok());
+    api_->HandleHttp(*request, out);
+  }
+
+  std::string UseridIn(const http::Response& response) {
+    auto reply = codec::ParseJson(response.body());
+    EXPECT_TRUE(reply.ok()) << response.body();
+    return reply.ok() ? std::string((*reply)["userid"].AsString()) : "";
+  }
+
+  std::vector<directory::Lookup> LookupsOf(const std::string& loginname) {
+    std::vector<directory::Lookup> out;
+    for (const auto& [name, lookup] : calls_) {
+      if (name == loginname) out.push_back(lookup);
+    }
+    return out;
+  }
+
+  std::map<std::string, std::string> ids_;
+  std::vector<std::pair<std::string, directory::Lookup>> calls_;
+};
+
+// The first miss runs the batched load on the pool; the misses behind it are
+// suspended (no pool pass of their own) and answered from memory once that
+// load has read their names too.
+TEST_F(LoginWaitTest, MissesBehindALoadWaitForItAndAreAnsweredFromMemory) {
+  http::Response a, b, c;
+  auto ra = http::Request::Create(LookupRequest("wa"));
+  Start(ra, a);
+  auto rb = http::Request::Create(LookupRequest("wb"));
+  Start(rb, b);
+  auto rc = http::Request::Create(LookupRequest("wc"));
+  Start(rc, c);
+  EXPECT_TRUE(a.deferred());
+  EXPECT_FALSE(b.deferred());
+  EXPECT_TRUE(b.suspended());
+  EXPECT_TRUE(c.suspended());
+  a.RunDeferred();  // the load pass: reads wa, wb and wc in one statement
+  EXPECT_EQ(UseridIn(a), ids_["wa"]);
+  b.RunDeferred();
+  c.RunDeferred();
+  EXPECT_FALSE(b.deferred());
+  EXPECT_EQ(UseridIn(b), ids_["wb"]);
+  EXPECT_EQ(UseridIn(c), ids_["wc"]);
+  // Never a load of their own: the I/O thread's try, then the retry after the load.
+  const std::vector<directory::Lookup> twice{directory::Lookup::kMemoryOnly,
+                                             directory::Lookup::kMemoryOnly};
+  EXPECT_EQ(LookupsOf("wa"), twice);
+  EXPECT_EQ(LookupsOf("wb"), twice);
+  EXPECT_EQ(LookupsOf("wc"), twice);
+  // Loaded: the next call answers at once.
+  http::Response again;
+  auto r = http::Request::Create(LookupRequest("wb"));
+  Start(r, again);
+  EXPECT_FALSE(again.deferred());
+  EXPECT_FALSE(again.suspended());
+  EXPECT_EQ(UseridIn(again), ids_["wb"]);
+}
+
+// A waiter whose user is gone from memory again by its retry (invalidated
+// after the load) is not answered stale or left waiting: it loads on the pool.
+TEST_F(LoginWaitTest, AWaiterStillMissingAfterTheLoadRunsOnThePool) {
+  http::Response a, b;
+  auto ra = http::Request::Create(LookupRequest("wa"));
+  Start(ra, a);
+  auto rb = http::Request::Create(LookupRequest("wb"));
+  Start(rb, b);
+  ASSERT_TRUE(a.deferred());
+  ASSERT_TRUE(b.suspended());
+  a.RunDeferred();
+  dir_->ClearCaches();
+  ASSERT_TRUE(dir_->CachedApp("app1").ok());
+  b.RunDeferred();
+  EXPECT_EQ(UseridIn(b), ids_["wb"]);
+  EXPECT_EQ(LookupsOf("wb"),
+            (std::vector<directory::Lookup>{directory::Lookup::kMemoryOnly,
+                                            directory::Lookup::kMemoryOnly,
+                                            directory::Lookup::kMayLoad}));
+  // No pass is left pending: a new miss starts the next load itself.
+  http::Response c;
+  auto rc = http::Request::Create(LookupRequest("wc"));
+  Start(rc, c);
+  EXPECT_TRUE(c.deferred());
+  c.RunDeferred();
+  EXPECT_EQ(UseridIn(c), ids_["wc"]);
+}
+
 TEST_F(MemoryFirstTest, WithARemoteStoreStoreCallsLeaveTheIoThread) {
   RemoteLikeStore remote(clock_);
   SignedApiOptions options;
