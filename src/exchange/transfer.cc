@@ -871,6 +871,14 @@ Result<Transfer> TransferStore::Complete(std::string_view id) {
   if (!mark.held()) {
     return Coded(transfer_code::kChunkBusy, "the transfer is being completed by another request");
   }
+  // Forgotten again on the way out: a PUT recorded just before this call that
+  // advances after the forgetting below would otherwise leave an entry that
+  // nothing erases once the transfer is delivered.
+  struct ForgetOnExit {
+    Impl& impl;
+    const std::string& key;
+    ~ForgetOnExit() { impl.ForgetRunning(key); }
+  } forget_on_exit{impl, key};
   std::string sealed_key;
   auto t =
       impl.sql.WithSession([&](soci::session& s) { return impl.Load(s, key, &sealed_key, false); });

@@ -653,6 +653,23 @@ std::vector<Result<ClientResponse>> KeepAliveClient::PostFormPipelined(
       c.Close();
       continue;
     }
+    if (closing && !timed_out && !answers.empty() && answers.size() < forms.size()) {
+      // An orderly close after some answers (Connection: close, HTTP/1.0, a
+      // server's cap of requests per connection): the server processed none of
+      // the requests after its last answer, so they go again on a new
+      // connection — one at a time from now on if it closed after the first.
+      c.Close();
+      if (answers.size() == 1) no_pipelining_.push_back(origin);
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          give_up_at - std::chrono::steady_clock::now());
+      if (left.count() > 0) {
+        for (ClientResponse& r : answers) out.push_back(std::move(r));
+        const std::vector<std::vector<std::pair<std::string, std::string>>> rest(
+            forms.begin() + static_cast<std::ptrdiff_t>(out.size()), forms.end());
+        for (auto& r : PostFormPipelined(url, rest, left)) out.push_back(std::move(r));
+        return out;
+      }
+    }
     std::string why;
     if (answers.size() < forms.size()) {
       c.Close();

@@ -214,8 +214,12 @@ Result<int64_t> CompactLedgerDay(SqlStore& store, std::string_view channel, std:
     // PostgreSQL a page committed meanwhile must stay), their records folded
     // (a repeated order keeps its last record) into new pages.
     std::vector<long long> ids;
-    std::vector<std::string> order;                       // first-seen order of orders
-    std::unordered_map<std::string, std::string> latest;  // order -> its packed record
+    std::vector<std::string> order;  // first-seen order of orders
+    // order -> its packed record, and whether an amendment wrote it. An
+    // amendment beats a plain record whatever the page order: a fold that read
+    // its pages before a refund's amendment committed writes its folded page
+    // (the order still credited, not an amendment) after the amendment's page.
+    std::unordered_map<std::string, std::pair<std::string, bool>> latest;
     bool malformed = false, amended = false;
     auto read = [&](long long below) -> Status {
       ids.clear();
@@ -230,9 +234,11 @@ Result<int64_t> CompactLedgerDay(SqlStore& store, std::string_view channel, std:
                            folded.amends = false;  // the order's state as it now is
                            std::string packed;
                            AppendLedgerRecord(packed, folded);
-                           auto [it, added] =
-                               latest.insert_or_assign(std::string(r.order_no), std::move(packed));
+                           auto [it, added] = latest.try_emplace(std::string(r.order_no));
                            if (added) order.push_back(it->first);
+                           if (added || r.amends || !it->second.second) {
+                             it->second = {std::move(packed), it->second.second || r.amends};
+                           }
                          });
                          return Status::Ok();
                        });
@@ -261,7 +267,7 @@ Result<int64_t> CompactLedgerDay(SqlStore& store, std::string_view channel, std:
     std::string page;
     int64_t records = 0;
     for (const std::string& o : order) {
-      page += latest[o];
+      page += latest[o].first;
       if (++records, page.size() >= page_bytes) {
         TB_RETURN_IF_ERROR(AppendLedgerPageIn(store, tx, ch, d, records, page));
         page.clear();

@@ -256,6 +256,13 @@ SignedApi::SignedApi(SignedApiOptions options, directory::Directory& directory,
 
 SignedApi::~SignedApi() = default;
 
+// The noted-miss flag is per thread and only LeaveIoThread reads it: a
+// memory-only miss of another handler on this I/O thread may have left it
+// set, and this call must not wait for a load its own miss did not ask for.
+static void ClearStaleLoginMiss(directory::Lookup lookup) {
+  if (lookup == directory::Lookup::kMemoryOnly) (void)directory::TakeNotedLoginMiss();
+}
+
 void SignedApi::LeaveIoThread(http::Response& response, bool waited, const Again& again) const {
   // Cleared either way: it belongs to this try only.
   const bool noted = directory::TakeNotedLoginMiss();
@@ -601,6 +608,7 @@ void SignedApi::HandleHttp(const http::Request& request, http::Response& respons
 
 void SignedApi::AnswerHttp(const http::Request& request, http::Response& response,
                            directory::Lookup lookup, bool waited) const {
+  ClearStaleLoginMiss(lookup);
   HttpParams params(request);
   auto format = codec::ParseFormat(params.Get("datatype"));
   MethodReply reply{codec::Value()};
@@ -676,6 +684,7 @@ void SignedApi::HandleSoap(const http::Request& request, http::Response& respons
 void SignedApi::AnswerSoap(const http::Request& request, const codec::SoapCall& call,
                            http::Response& response, directory::Lookup lookup,
                            bool waited) const {
+  ClearStaleLoginMiss(lookup);
   SoapParams params(call);
   auto format = codec::ParseFormat(params.Get("datatype"));
   codec::Format out_format = format.ok() ? *format : codec::Format::kXml;

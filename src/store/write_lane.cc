@@ -165,8 +165,13 @@ void WriteLane::RunBatch(std::deque<Piece>& batch) {
   // every piece that had succeeded in it: they run again too. A second
   // failure is reported as it is (the submitter's caller retries: the
   // payment channel resends).
+  // A batch lost to anything else (a connection reset at COMMIT) may in fact
+  // have committed: its pieces are not run again, they report the error.
+  const bool batch_lost_to_concurrency = LostToConcurrency(committed);
   for (Piece& piece : batch) {
-    if (!piece.batch_lost && !LostToConcurrency(piece.status)) continue;
+    const bool rerun =
+        piece.batch_lost ? batch_lost_to_concurrency : LostToConcurrency(piece.status);
+    if (!rerun) continue;
     Status own = Status::Ok();
     Status again = store_.WithTransaction([&](soci::session& sql) -> Status {
       own = piece.body(sql);

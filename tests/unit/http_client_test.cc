@@ -271,6 +271,30 @@ TEST(HttpClient, KeepAliveClientStopsPipeliningToAServerThatLeavesFormsUnanswere
   EXPECT_GE(server.served(), 3);
 }
 
+// A unit's server that closes after every answer (Connection: close): the
+// forms after the first were never processed, so they go again (one at a
+// time) instead of failing — before, each burst delivered one and failed one.
+TEST(HttpClient, KeepAliveClientResendsWhatAServerClosingAfterEachAnswerNeverRead) {
+  OneShotServer server(true);
+  const std::string url = "http://127.0.0.1:" + std::to_string(server.port()) + "/";
+  KeepAliveClient kept;
+  std::vector<std::vector<std::pair<std::string, std::string>>> forms = {
+      {{"n", "1"}}, {{"n", "2"}}, {{"n", "3"}}};
+  for (int burst = 0; burst < 2; ++burst) {
+    auto replies = kept.PostFormPipelined(url, forms, milliseconds(5000));
+    ASSERT_EQ(replies.size(), 3u);
+    // The first burst's answer may be lost to a reset if the server closed
+    // with our other forms unread in its socket; the second is one at a time.
+    if (burst == 0 && !replies[0].ok()) continue;
+    for (size_t i = 0; i < 3; ++i) {
+      ASSERT_TRUE(replies[i].ok()) << "burst " << burst << " form " << i << ": "
+                                   << replies[i].error().message;
+      EXPECT_EQ(replies[i]->body, "n=" + std::to_string(i + 1));
+    }
+  }
+  EXPECT_EQ(kept.pipelined_exchanges(), 1);
+}
+
 TEST(HttpClient, KeepAliveClientClosesWhenTheServerSaysSo) {
   OneShotServer server(true);
   const std::string url = "http://127.0.0.1:" + std::to_string(server.port()) + "/";

@@ -11,6 +11,7 @@
 
 #include "codec/xlsx.h"
 #include "payment/channel_statement.h"
+#include "payment/ledger.h"
 #include "payment/reconcile.h"
 #include "payment_channel_support.h"
 
@@ -510,6 +511,44 @@ TEST_P(ReconcileTest, ARefundAfterThePaymentIsReflected) {
   ASSERT_TRUE(by_orders.ok());
   EXPECT_NE(by_orders->source, "ledger");
   EXPECT_EQ(by_orders->counts, by_ledger->counts);
+}
+
+
+// A fold that read the day's small pages before a whole refund's amendment
+// committed writes its folded page — the order still credited, not an
+// amendment — after the amendment's page (PostgreSQL and MySQL let both run).
+// The next fold must keep the amendment whatever the page order, or the day
+// would read the refunded order as credited and the count guard would not see it.
+TEST_P(ReconcileTest, AFoldWrittenAfterARefundsAmendmentDoesNotUndoIt) {
+  ChannelPayment a = PaidOrder("A");
+  ChannelPayment b = PaidOrder("B");
+  auto order = payments_->GetOrder(a.order_no);
+  ASSERT_TRUE(order.ok());
+  ASSERT_TRUE(notices_->RecordRefund(order->pay_no, order->amount_fen, "退清", "finance1").ok());
+  // The stale fold's page: A as it was when that fold read it.
+  std::string channel, day;
+  ASSERT_TRUE(sql_->WithTransaction([&](soci::session& sql) -> Status {
+                    sql << "SELECT channel, day FROM payment_ledger_pages ORDER BY id DESC",
+                        soci::into(channel), soci::into(day);
+                    LedgerRecord stale;
+                    stale.order_no = a.order_no;
+                    stale.channel_serial = a.channel_serial;
+                    stale.amount_fen = a.amount_fen;
+                    stale.paid_at_ms = a.paid_at_ms;
+                    stale.disposition = "credited";
+                    std::string page;
+                    EXPECT_TRUE(AppendLedgerRecord(page, stale));
+                    return AppendLedgerPageIn(*sql_, sql, channel, day, 1, page);
+                  }).ok());
+  auto folded = CompactLedgerDay(*sql_, channel, day);
+  ASSERT_TRUE(folded.ok()) << folded.error().message;
+  EXPECT_GE(*folded, 2);
+  a.status = ChannelPaymentStatus::kRefunded;
+  auto run = reconciler_->ReconcileFile("20260110", WriteStatement({a, b}, ""));
+  ASSERT_TRUE(run.ok()) << run.error().message;
+  EXPECT_EQ(run->source, "ledger");
+  EXPECT_EQ(run->count(ReconcileOutcome::kMatched), 2);
+  EXPECT_EQ(run->count(ReconcileOutcome::kStatusMismatch), 0);
 }
 
 }  // namespace
