@@ -96,8 +96,6 @@ class UserBatch {
 };
 
 struct Directory::Impl {
-  // ---- batched login loads (login_loads.h) ----
-  static size_t LoadWantedLogins(Directory& d);
   // ---- rows ----
   static std::vector<User> QueryUsers(soci::session& sql, std::string_view tail,
                                       const Params& params);

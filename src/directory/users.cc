@@ -23,7 +23,6 @@
 #include "directory/codes.h"
 #include "directory/directory.h"
 #include "directory/impl.h"
-#include "directory/login_loads.h"
 #include "directory/pinyin.h"
 #include "directory/validators.h"
 
@@ -157,13 +156,9 @@ constexpr size_t kMaxCachedHolders = 16;
 // next of the kept statement sizes (a repeated key matches nothing twice).
 constexpr size_t kMaxBatchedLogins = 64;
 constexpr std::array<size_t, 3> kLoginBatchSizes{8, 24, kMaxBatchedLogins};
-// Login keys noted for the next load at most (LoadWantedLogins reads them in
-// statements of kMaxBatchedLogins; a miss beyond it loads on its own).
+// Login keys noted for the next loads at most (each pool load takes one
+// statement's worth, TakeWantedLogins; a miss beyond it loads on its own).
 constexpr size_t kMaxWantedLogins = 4 * kMaxBatchedLogins;
-
-// Set on this thread by a memory-only miss that noted its login key for the
-// next batched load; read and cleared by Directory::TakeNotedMiss.
-thread_local bool noted_miss = false;
 
 // SELECT of whole user rows for `n` login keys, bound by position ("?" on
 // SQLite: SOCI's SQLite backend looks named parameters up by name on every
@@ -921,37 +916,7 @@ Result<std::shared_ptr<const LoginHolders>> Directory::HoldersOf(const std::stri
 
 void Directory::NoteWantedLogin(const std::string& loginkey) {
   std::lock_guard lock(wanted_mu_);
-  noted_miss = wanted_logins_.size() < kMaxWantedLogins;
-  if (noted_miss) wanted_logins_.push_back(loginkey);
-}
-
-bool TakeNotedLoginMiss() {
-  const bool noted = noted_miss;
-  noted_miss = false;
-  return noted;
-}
-
-size_t LoadWantedLogins(Directory& directory) { return Directory::Impl::LoadWantedLogins(directory); }
-
-size_t Directory::Impl::LoadWantedLogins(Directory& d) {
-  std::vector<std::string> wanted;
-  {
-    std::lock_guard lock(d.wanted_mu_);
-    wanted.swap(d.wanted_logins_);
-  }
-  std::sort(wanted.begin(), wanted.end());
-  wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
-  // Loaded meanwhile (by a pool call's own batch): not asked again.
-  std::erase_if(wanted, [&](const std::string& key) { return d.logins_.Find(key) != nullptr; });
-  for (size_t start = 0; start < wanted.size(); start += kMaxBatchedLogins) {
-    const size_t end = std::min(wanted.size(), start + kMaxBatchedLogins);
-    std::vector<std::string> chunk(wanted.begin() + start, wanted.begin() + end);
-    // A failed or cut-short read fills nothing: the calls that wanted those
-    // keys miss again and load them one by one on the pool.
-    Status loaded = d.LoadHoldersBatch(chunk);
-    if (!loaded.ok()) spdlog::warn("directory: batched login read: {}", loaded.error().message);
-  }
-  return wanted.size();
+  if (wanted_logins_.size() < kMaxWantedLogins) wanted_logins_.push_back(loginkey);
 }
 
 std::vector<std::string> Directory::TakeWantedLogins(const std::string& own) {

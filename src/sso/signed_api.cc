@@ -6,13 +6,11 @@
 #include <array>
 #include <cctype>
 #include <ctime>
-#include <mutex>
 #include <stdexcept>
 
 #include "codec/soap.h"
 #include "crypto/digest.h"
 #include "crypto/sign.h"
-#include "directory/login_loads.h"
 #include "sso/reply.h"
 
 namespace tongban::sso {
@@ -230,100 +228,9 @@ std::string CanonicalRequest(std::string_view method, const CallParams& params) 
   return out;
 }
 
-// Calls whose login name missed in memory, suspended until the next batched
-// load has read it (WaitForLoad). `loading`: a load pass is queued or
-// running, and it resumes everything in `waiting` (or hands them on to the
-// next pass).
-struct SignedApi::LoadWait {
-  struct Waiter {
-    http::Resumer resume;
-    // The call again on its I/O thread, from memory (it falls back to the
-    // pool if its user is still not there).
-    std::function<void(http::Response&)> retry;
-  };
-  std::mutex mu;
-  std::vector<Waiter> waiting;
-  bool loading = false;
-};
-
 SignedApi::SignedApi(SignedApiOptions options, directory::Directory& directory,
                      TicketStore& tickets, Clock& clock)
-    : options_(std::move(options)),
-      directory_(directory),
-      tickets_(tickets),
-      clock_(clock),
-      load_wait_(std::make_unique<LoadWait>()) {}
-
-SignedApi::~SignedApi() = default;
-
-// The noted-miss flag is per thread and only LeaveIoThread reads it: a
-// memory-only miss of another handler on this I/O thread may have left it
-// set, and this call must not wait for a load its own miss did not ask for.
-static void ClearStaleLoginMiss(directory::Lookup lookup) {
-  if (lookup == directory::Lookup::kMemoryOnly) (void)directory::TakeNotedLoginMiss();
-}
-
-void SignedApi::LeaveIoThread(http::Response& response, bool waited, const Again& again) const {
-  // Cleared either way: it belongs to this try only.
-  const bool noted = directory::TakeNotedLoginMiss();
-  if (noted && !waited) {
-    WaitForLoad(response,
-                [again](http::Response& r) { again(r, directory::Lookup::kMemoryOnly, true); });
-    return;
-  }
-  response.Defer([again](http::Response& r) { again(r, directory::Lookup::kMayLoad, true); });
-}
-
-void SignedApi::WaitForLoad(http::Response& response,
-                            std::function<void(http::Response&)> retry) const {
-  LoadWait& w = *load_wait_;
-  {
-    std::lock_guard lock(w.mu);
-    if (w.loading) {
-      w.waiting.push_back({response.Suspend(), std::move(retry)});
-      return;
-    }
-    w.loading = true;
-  }
-  response.Defer([this, retry = std::move(retry)](http::Response& r) { LoadPass(r, retry); });
-}
-
-void SignedApi::LoadPass(http::Response& response,
-                         const std::function<void(http::Response&)>& retry) const {
-  LoadWait& w = *load_wait_;
-  std::vector<LoadWait::Waiter> batch;
-  {
-    std::lock_guard lock(w.mu);
-    w.waiting.push_back({response.Suspend(), retry});
-    batch.swap(w.waiting);
-  }
-  // Each waiter noted its login key before it queued, so the keys taken now
-  // include all of theirs. SQL on the pool only; the answers run on the I/O
-  // threads while the next pass reads.
-  try {
-    directory::LoadWantedLogins(directory_);
-  } catch (const std::exception& e) {
-    spdlog::error("{}: batched directory load failed: {}", options_.soap_service, e.what());
-  }
-  for (LoadWait::Waiter& waiter : batch) waiter.resume(std::move(waiter.retry));
-  std::optional<LoadWait::Waiter> next;
-  {
-    std::lock_guard lock(w.mu);
-    if (w.waiting.empty()) {
-      w.loading = false;
-    } else {
-      next = std::move(w.waiting.front());
-      w.waiting.erase(w.waiting.begin());
-    }
-  }
-  if (next) {
-    // Calls that queued during this pass: the first of them runs the next
-    // pass, from its I/O thread onto the pool, taking the others with it.
-    next->resume([this, retry = std::move(next->retry)](http::Response& r) {
-      r.Defer([this, retry](http::Response& r2) { LoadPass(r2, retry); });
-    });
-  }
-}
+    : options_(std::move(options)), directory_(directory), tickets_(tickets), clock_(clock) {}
 
 void SignedApi::AddMethod(std::string name, std::vector<std::string> params, MethodHandler handler,
                           MethodCost cost) {
@@ -607,8 +514,7 @@ void SignedApi::HandleHttp(const http::Request& request, http::Response& respons
 }
 
 void SignedApi::AnswerHttp(const http::Request& request, http::Response& response,
-                           directory::Lookup lookup, bool waited) const {
-  ClearStaleLoginMiss(lookup);
+                           directory::Lookup lookup) const {
   HttpParams params(request);
   auto format = codec::ParseFormat(params.Get("datatype"));
   MethodReply reply{codec::Value()};
@@ -629,10 +535,9 @@ void SignedApi::AnswerHttp(const http::Request& request, http::Response& respons
         },
         lookup, &to_pool);
     if (to_pool) {
-      LeaveIoThread(response, waited,
-                    [this, &request](http::Response& r, directory::Lookup l, bool w) {
-                      AnswerHttp(request, r, l, w);
-                    });
+      response.Defer([this, &request](http::Response& r) {
+        AnswerHttp(request, r, directory::Lookup::kMayLoad);
+      });
       return;
     }
     if (!dispatched) return;  // suspended: rendered when the store answers
@@ -682,9 +587,7 @@ void SignedApi::HandleSoap(const http::Request& request, http::Response& respons
 }
 
 void SignedApi::AnswerSoap(const http::Request& request, const codec::SoapCall& call,
-                           http::Response& response, directory::Lookup lookup,
-                           bool waited) const {
-  ClearStaleLoginMiss(lookup);
+                           http::Response& response, directory::Lookup lookup) const {
   SoapParams params(call);
   auto format = codec::ParseFormat(params.Get("datatype"));
   codec::Format out_format = format.ok() ? *format : codec::Format::kXml;
@@ -702,11 +605,9 @@ void SignedApi::AnswerSoap(const http::Request& request, const codec::SoapCall& 
   auto reply = Dispatch(call.operation, params, request.remote_ip(), out_format,
                         /*over_get=*/false, response, render, lookup, &to_pool);
   if (to_pool) {
-    auto copy = std::make_shared<const codec::SoapCall>(call);
-    LeaveIoThread(response, waited,
-                  [this, &request, copy](http::Response& r, directory::Lookup l, bool w) {
-                    AnswerSoap(request, *copy, r, l, w);
-                  });
+    response.Defer([this, &request, copy = call](http::Response& r) {
+      AnswerSoap(request, copy, r, directory::Lookup::kMayLoad);
+    });
     return;
   }
   if (reply) render(response, *reply);

@@ -147,7 +147,6 @@ class SignedApi {
  public:
   SignedApi(SignedApiOptions options, directory::Directory& directory, TicketStore& tickets,
             Clock& clock);
-  ~SignedApi();
 
   // Registers `name` with the method-specific parameters in WSDL order (the
   // common servicecode, time, sign first and datatype, signmethod, nonce
@@ -209,26 +208,10 @@ class SignedApi {
   bool Blocking(std::string_view method) const;
   // `lookup` kMemoryOnly: on the I/O thread (memory-first methods try from
   // memory and defer on a miss); kMayLoad: on the blocking pool.
-  // `waited`: a retry after the batched load this call waited for (or a
-  // pool run): a miss then goes to the pool, never back to waiting.
   void AnswerHttp(const http::Request& request, http::Response& response,
-                  directory::Lookup lookup, bool waited = false) const;
+                  directory::Lookup lookup) const;
   void AnswerSoap(const http::Request& request, const codec::SoapCall& call,
-                  http::Response& response, directory::Lookup lookup,
-                  bool waited = false) const;
-  // A memory-only try needed the database. A login-name miss the directory
-  // noted for its next batched load waits (suspended) for that load and is
-  // answered again from memory on its I/O thread (WaitForLoad); any other
-  // miss, or one still missing after the load, runs again on the pool.
-  using Again = std::function<void(http::Response&, directory::Lookup, bool waited)>;
-  void LeaveIoThread(http::Response& response, bool waited, const Again& again) const;
-  // The first waiter when no load is under way runs the load pass on the
-  // pool (deferred); the others are suspended until a pass resumes them.
-  void WaitForLoad(http::Response& response, std::function<void(http::Response&)> retry) const;
-  // On the pool: one batched read of every noted login name, then every
-  // waiter taken resumed (`retry` on its I/O thread); calls that queued
-  // meanwhile hand the next pass to the first of them.
-  void LoadPass(http::Response& response, const std::function<void(http::Response&)>& retry) const;
+                  http::Response& response, directory::Lookup lookup) const;
 
   struct Method {
     std::vector<std::string> params;
@@ -252,8 +235,6 @@ class SignedApi {
   Clock& clock_;
   std::unordered_map<std::string, Method, NameHash, std::equal_to<>> methods_;
   std::vector<std::string> method_order_;
-  struct LoadWait;
-  std::unique_ptr<LoadWait> load_wait_;  // the calls waiting for a batched load
 };
 
 // Parses the specification's `time` (yyyyMMddHHmmss in `zone`) into a time
