@@ -397,6 +397,35 @@ TEST(SqliteStoreTest, AFileDatabaseUsesWalWithForeignKeysAndABusyTimeout) {
   EXPECT_EQ(Pragma(**store, "busy_timeout"), "5000");
 }
 
+// One statement whose statement journal outgrows memory must spill to a
+// temporary file and succeed. Session 9 kept statement journals in memory up
+// to 16 MiB (SQLITE_CONFIG_STMTJRNL_SPILL); SQLite then writes the journal to
+// its file in chunks of that size, and its unix VFS writes at most 128 KiB a
+// call, so every such spill failed with "database or disk is full" (a 10M-row
+// migration could not start the server). Here ~24 MiB of pages written earlier
+// in the transaction are all changed again by one UPDATE.
+TEST(SqliteStoreTest, AStatementWhoseJournalOutgrowsMemorySpillsAndSucceeds) {
+  TempDir dir;
+  auto store = SqlStore::Open("sqlite://" + dir.File("spill.db"), 1);
+  ASSERT_TRUE(store.ok()) << store.error().message;
+  Status done = (*store)->WithTransaction([](soci::session& sql) -> Status {
+    sql << "CREATE TABLE big (id INTEGER PRIMARY KEY, v TEXT NOT NULL)";
+    sql << "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 120000) "
+           "INSERT INTO big (id, v) SELECT i, printf('%0200d', i) FROM n";
+    sql << "UPDATE big SET v = v || 'x'";
+    return Status::Ok();
+  });
+  ASSERT_TRUE(done.ok()) << done.error().message;
+  long long changed = 0;
+  ASSERT_TRUE((*store)
+                  ->WithSession([&](soci::session& sql) -> Status {
+                    sql << "SELECT COUNT(*) FROM big WHERE v LIKE '%x'", soci::into(changed);
+                    return Status::Ok();
+                  })
+                  .ok());
+  EXPECT_EQ(changed, 120000);
+}
+
 TEST(SqliteStoreTest, AClosedPooledSessionIsReopenedWithItsSettings) {
   TempDir dir;
   auto store = SqlStore::Open("sqlite://" + dir.File("reopen.db"), 1);
