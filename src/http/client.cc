@@ -219,6 +219,29 @@ Status BindPeerName(SSL* ssl, const std::string& host, bool is_ip) {
   return {};
 }
 
+// Starts connecting `socket` to `target`: a numeric address at once, a name
+// through `resolver`. on_connect(ec) runs when the connection is made or
+// fails; a failed resolve goes to fail("resolve", ec). Both callbacks must
+// outlive the io_context's run.
+template <typename Fail, typename OnConnect>
+void StartConnect(tcp::socket& socket, tcp::resolver& resolver, const Target& target, Fail& fail,
+                  OnConnect& on_connect) {
+  error_code not_numeric;
+  auto address = asio::ip::make_address(target.host, not_numeric);
+  if (!not_numeric) {
+    socket.async_connect(tcp::endpoint(address, static_cast<uint16_t>(std::stoi(target.port))),
+                         on_connect);
+    return;
+  }
+  resolver.async_resolve(target.host, target.port,
+                         [&](const error_code& ec, const tcp::resolver::results_type& results) {
+                           if (ec) return fail("resolve", ec);
+                           asio::async_connect(
+                               socket, results,
+                               [&](const error_code& e, const tcp::endpoint&) { on_connect(e); });
+                         });
+}
+
 }  // namespace
 
 std::optional<std::string_view> ClientResponse::Header(std::string_view name) const {
@@ -454,20 +477,7 @@ Result<ClientResponse> KeepAliveClient::Send(
     if (reused) {
       Transfer(c.socket, x, finish);
     } else {
-      error_code not_numeric;
-      auto address = asio::ip::make_address(target.host, not_numeric);
-      if (!not_numeric) {
-        c.socket.async_connect(
-            tcp::endpoint(address, static_cast<uint16_t>(std::stoi(target.port))), on_connect);
-      } else {
-        resolver.async_resolve(
-            target.host, target.port,
-            [&](const error_code& ec, const tcp::resolver::results_type& results) {
-              if (ec) return fail("resolve", ec);
-              asio::async_connect(c.socket, results,
-                                  [&](const error_code& e, const tcp::endpoint&) { on_connect(e); });
-            });
-      }
+      StartConnect(c.socket, resolver, target, fail, on_connect);
     }
     c.ioc.run();
 
@@ -627,20 +637,7 @@ std::vector<Result<ClientResponse>> KeepAliveClient::PostFormPipelined(
         c.socket.set_option(tcp::no_delay(true), ignored);
         start();
       };
-      error_code not_numeric;
-      auto address = asio::ip::make_address(target.host, not_numeric);
-      if (!not_numeric) {
-        c.socket.async_connect(
-            tcp::endpoint(address, static_cast<uint16_t>(std::stoi(target.port))), on_connect);
-      } else {
-        resolver.async_resolve(
-            target.host, target.port,
-            [&](const error_code& ec, const tcp::resolver::results_type& results) {
-              if (ec) return fail("resolve", ec);
-              asio::async_connect(c.socket, results,
-                                  [&](const error_code& e, const tcp::endpoint&) { on_connect(e); });
-            });
-      }
+      StartConnect(c.socket, resolver, target, fail, on_connect);
     }
     c.ioc.run();
 
