@@ -8,8 +8,11 @@ fsync=off, so the figures compare SQL and code paths, not disks).
 For each database: a fresh data dir; `tongban serve` once for the demo seed;
 100 orgs and USERS users imported with `tongban admin user import --no-hash`
 (timed, the CLI's own progress lines kept); the server started again (cold
-caches); then wrk rows against it, each set against GET /livez measured just
-before it in the same run (the machine is shared: read the ratios):
+caches); then wrk rows against it, each set against two fixed-body baselines
+measured just before it in the same run with the same wrk command: a private
+nginx answering the same 15-byte body (bench/nginx_baseline.py; the baseline
+issue 19 names; NGINX_BASELINE=0 leaves it out) and GET /livez (the machine
+is shared: read the ratios):
   - getUserByLoginname, random users, cold: every request names a different
     user (a shuffled pool, each name once), so every call misses the caches;
   - getUserByLoginname, one user, hot: the same call repeated (memory only).
@@ -28,9 +31,12 @@ besides the wall time: on a shared machine they are the steadier figure.
 KEEP_DIR=dir (SQLite only) keeps the imported data dir there and reuses it
 in later runs with the same USERS (A/B of binaries without re-importing);
 EXTRA_CONFIG adds TOML lines to the server's config; PERF_DIR=dir records a
-call-graph profile of the server (perf, dwarf) over each wrk row.
+call-graph profile of the server (perf, dwarf) over each wrk row; SCHEDSTAT=1
+prints, per server thread, its CPU and its run-queue wait (runnable, no CPU
+free) per request over each wrk row, from /proc/PID/task/*/schedstat.
 PostgreSQL runs in a session of its own (setsid: its own sched_autogroup, as
-a deployment has it); PG_SETSID=0 keeps it in the bench's.
+a deployment has it); PG_SETSID=0 keeps it in the bench's. PIN=1: the server
+and nginx on core 0, wrk on core 1 (PostgreSQL is not pinned).
 """
 import os
 import random
@@ -48,6 +54,7 @@ import urllib.parse
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
 import stores  # noqa: E402
+import nginx_baseline  # noqa: E402
 
 BUILD = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "build"))
 BIN = os.path.join(BUILD, "tongban")
@@ -59,6 +66,10 @@ CONNS = int(os.environ.get("CONNECTIONS", "64"))
 # Blocking-pool threads (cold lookups run there; hot ones on the I/O thread).
 BLOCKING = int(os.environ.get("BLOCKING_THREADS", "1"))
 ORGS = 100
+PIN = os.environ.get("PIN", "0") == "1"
+# The nginx baseline's URL, set by main() when NGINX_BASELINE is not 0.
+NGINX_URL = None
+NGINX_PID = None
 SURNAMES = "张王李赵刘陈杨黄周吴徐孙胡朱高林何郭马罗"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀华平"
 
@@ -100,8 +111,10 @@ def start_server(data, db_args, config, binary=None):
     binary = binary or BIN
     out = open(os.path.join(data, "out.log"), "w")
     err = open(os.path.join(data, "err.log"), "w")
-    proc = subprocess.Popen([binary, "serve", "--config", config, "--data-dir", data, "--port", "0",
-                             *db_args], stdout=out, stderr=err, preexec_fn=stores.die_with_parent)
+    pin = ["taskset", "-c", "0"] if PIN else []
+    proc = subprocess.Popen([*pin, binary, "serve", "--config", config, "--data-dir", data,
+                             "--port", "0", *db_args], stdout=out, stderr=err,
+                            preexec_fn=stores.die_with_parent)
     deadline = time.time() + 60
     while time.time() < deadline:
         text = open(os.path.join(data, "out.log")).read()
@@ -133,7 +146,8 @@ def signed_body(pwd, **params):
 
 def wrk(url, seconds, env):
     full = dict(os.environ, **env)
-    r = subprocess.run(["wrk", "-t1", "-c%d" % CONNS, "-d%ds" % seconds, "--timeout", "10s",
+    pin = ["taskset", "-c", "1"] if PIN else []
+    r = subprocess.run([*pin, "wrk", "-t1", "-c%d" % CONNS, "-d%ds" % seconds, "--timeout", "10s",
                         "--latency", "-s", os.path.join(HERE, "wrk", "call.lua"), url],
                        env=full, capture_output=True, text=True)
     line = next((l for l in r.stdout.splitlines() if l.startswith("RESULT")), None)
@@ -172,8 +186,51 @@ def tree_cpu(pid):
     return total
 
 
+def thread_sched(pid):
+    """Per thread of PID: (name, ns on a CPU, ns runnable but waiting for one,
+    timeslices), from /proc/PID/task/TID/schedstat."""
+    out = {}
+    try:
+        tids = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        return out
+    for tid in tids:
+        try:
+            with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
+                comm = f.read().strip()
+            with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
+                run, wait, slices = (int(x) for x in f.read().split())
+        except (OSError, ValueError):
+            continue
+        out[tid] = ("io" if tid == str(pid) else comm, run, wait, slices)
+    return out
+
+
+def print_sched(before, after, requests):
+    """SCHEDSTAT=1: where a row's threads spent the row, per request: on a
+    CPU, and runnable but waiting for one (the run queue: on two cores shared
+    by wrk, the I/O thread and the pool thread, the hop's cost in latency)."""
+    for tid, (comm, run, wait, slices) in sorted(after.items()):
+        b = before.get(tid, (comm, 0, 0, 0))
+        d_run, d_wait, d_slices = run - b[1], wait - b[2], slices - b[3]
+        if d_run < 1e6:  # idle threads (timers, the audit writer) say nothing
+            continue
+        print("    thread %-22s on CPU %6.1f us/req  waiting for a CPU %6.1f us/req  "
+              "%5.2f times scheduled/req  mean wait %6.1f us" %
+              ("%s (%s)" % (comm, tid), d_run / 1e3 / requests, d_wait / 1e3 / requests, d_slices / requests,
+               d_wait / 1e3 / max(1, d_slices)), flush=True)
+
+
 def row(url, name, env, rows, server=None, pg=None):
-    base = wrk(url, 3, {"WRK_METHOD": "GET", "WRK_PATH": "/livez", "WRK_OK": '"ok"'})
+    fixed = {"WRK_METHOD": "GET", "WRK_PATH": "/livez", "WRK_OK": '"ok"'}
+    n0 = tree_cpu(NGINX_PID) if NGINX_PID else 0.0
+    ngx = wrk(NGINX_URL, 3, fixed) if NGINX_URL else None
+    n1 = tree_cpu(NGINX_PID) if NGINX_PID else 0.0
+    l0 = proc_cpu(server.pid) if server else 0.0
+    base = wrk(url, 3, fixed)
+    # The CPU a request of each baseline (nginx: master and worker).
+    base_us = (proc_cpu(server.pid) - l0) * 1e6 / (base["rps"] * 3) if server else 0.0
+    ngx_us = (n1 - n0) * 1e6 / (ngx["rps"] * 3) if ngx else 0.0
     t0 = proc_cpu(server.pid) if server else 0.0
     d0 = tree_cpu(pg.proc.pid) if pg else 0.0
     perf = None
@@ -185,22 +242,30 @@ def row(url, name, env, rows, server=None, pg=None):
         perf = subprocess.Popen(["perf", "record", "-q", "-F", os.environ.get("PERF_HZ", "299"),
                                  "--call-graph", "dwarf,16384", "-p", str(server.pid), "-o", out],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    sched0 = thread_sched(server.pid) if server and os.environ.get("SCHEDSTAT") else None
     r = wrk(url, DURATION, env)
+    sched1 = thread_sched(server.pid) if sched0 is not None else None
     if perf is not None:
         perf.send_signal(signal.SIGINT)
         perf.wait()
     r["base"] = base["rps"]
+    r["nginx"] = ngx["rps"] if ngx else 0.0
     requests = r["rps"] * DURATION
     # CPU microseconds a request of the server (and of the database): the
     # figure a loaded machine moves least.
     r["cpu_us"] = (proc_cpu(server.pid) - t0) * 1e6 / requests if server and requests else 0.0
     r["db_us"] = (tree_cpu(pg.proc.pid) - d0) * 1e6 / requests if pg and requests else 0.0
     rows.append((name, r))
-    print("  %-44s %9.0f/s p50 %6.2f ms p99 %7.2f ms  /livez %8.0f/s  ratio %.2f  failed %d"
-          "  CPU us/req tongban %.1f database %.1f  load %s" %
-          (name, r["rps"], r["p50"], r["p99"], r["base"], r["rps"] / r["base"], r["failed"],
-           r["cpu_us"], r["db_us"], " ".join(open("/proc/loadavg").read().split()[:3])),
-          flush=True)
+    to_nginx = "nginx %8.0f/s (%.1f us) ratio %.2f" % (r["nginx"], ngx_us, r["rps"] / r["nginx"]) \
+        if ngx else "nginx        -   ratio    -"
+    print("  %-44s %9.0f/s p50 %6.2f ms p99 %7.2f ms  %s  /livez %8.0f/s (%.1f us) ratio %.2f"
+          "  failed %d  CPU us/req tongban %.1f database %.1f  load %s" %
+          (name, r["rps"], r["p50"], r["p99"], to_nginx, r["base"], base_us,
+           r["rps"] / r["base"],
+           r["failed"], r["cpu_us"], r["db_us"],
+           " ".join(open("/proc/loadavg").read().split()[:3])), flush=True)
+    if sched1 is not None and requests:
+        print_sched(sched0, sched1, requests)
 
 
 def proc_cpu(pid):
@@ -400,9 +465,15 @@ def serve_rows(label, data, db_args, config, binary, demo_pwd, admin_login, resu
 def main():
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing")
+    global NGINX_URL, NGINX_PID
     work = tempfile.mkdtemp(prefix="tongban-dirscale-")
     results = []
+    nginx = None
     try:
+        if nginx_baseline.enabled() and "lookup" in ROWS:
+            nginx, NGINX_URL = nginx_baseline.start(os.path.join(work, "nginx"),
+                                                    0 if PIN else None)
+            NGINX_PID = nginx.pid
         orgs, users = write_inputs(work)
         only = os.environ.get("DATABASES", "sqlite,postgresql").split(",")
         binaries = [("", BIN)]
@@ -423,6 +494,9 @@ def main():
             finally:
                 pg.close()
     finally:
+        if nginx is not None:
+            nginx.terminate()
+            nginx.wait()
         shutil.rmtree(work, ignore_errors=True)
 
 

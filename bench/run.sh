@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # One command for tongban's figures: Google Benchmark micro-benchmarks, then
-# wrk against a real server, every endpoint next to a fixed-body baseline
-# (GET /livez) measured in the same run, reported as a ratio.
+# wrk against a real server, every endpoint next to two fixed-body baselines
+# measured just before it in the same run, reported as ratios: a private nginx
+# answering the same 15-byte body (bench/nginx_baseline.py, the baseline issue
+# 19 names; NGINX_BASELINE=0 leaves it out) and GET /livez.
 #   bench/run.sh [build-dir]          (make bench runs it)
 # Environment: DURATION (10s), CONNECTIONS (64), SERVER_THREADS (1),
 # BLOCKING_THREADS (= SERVER_THREADS, the pool that runs password hashing),
-# BASELINE_DURATION (3s, the /livez run before each row that its ratio uses),
+# BASELINE_DURATION (3s, the nginx and /livez runs before each row that its
+# ratios use),
 # TICKETS (1000000, the live tickets the RSS row holds), MICRO=0 to skip micro,
 # PERF_ROW="<row name>" to record that row's server with perf (cpu-clock, call
 # graphs; PERF_CALLGRAPH="--call-graph dwarf" for callers) into $PERF_DIR
@@ -56,6 +59,21 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+
+# The nginx baseline for the whole run (installs nginx-light when missing).
+nginx_pid="" nginx_url=""
+if [ "${NGINX_BASELINE:-1}" != 0 ]; then
+  mkdir -p "$work/nginx"
+  "$py" "$here/nginx_baseline.py" "$work/nginx" > "$work/nginx.out" 2> "$work/nginx.err" &
+  nginx_pid=$!
+  for _ in $(seq 1 1200); do
+    if grep -qs '^port' "$work/nginx.out" && curl -s -o /dev/null \
+        "http://127.0.0.1:$(awk '/^port/ {print $2}' "$work/nginx.out")/livez"; then break; fi
+    kill -0 "$nginx_pid" 2>/dev/null || { cat "$work/nginx.err"; exit 1; }
+    sleep 0.1
+  done
+  nginx_url=http://127.0.0.1:$(awk '/^port/ {print $2}' "$work/nginx.out")
+fi
 
 # start_server NAME REPLAY: a fresh data dir, the demo seed, the app "bench"
 # (zj, cas, oidc), then prepare.py's requests evaluated into this shell.
@@ -126,7 +144,8 @@ run_wrk() {
   local vars=()
   for a in "$@"; do vars+=("${a%%=*}=$(resign "${a#*=}")"); done
   env "${vars[@]}" wrk -t1 -c"$c" -d"$secs" --timeout 10s --latency \
-    -s "$here/wrk/${WRK_SCRIPT:-call.lua}" "$url" > "$work/wrk.out" 2> "$work/wrk.err" ||
+    -s "$here/wrk/${WRK_SCRIPT:-call.lua}" "${target:-$url}" > "$work/wrk.out" \
+    2> "$work/wrk.err" ||
     { cat "$work/wrk.out" "$work/wrk.err"; exit 1; }
   local line errs
   line=$(grep '^RESULT' "$work/wrk.out") || { cat "$work/wrk.out" "$work/wrk.err"; exit 1; }
@@ -143,7 +162,12 @@ run_wrk() {
 measure() {
   local name=$1 c=$2
   shift 2
-  local base_rps=""
+  local base_rps="" ngx_rps=""
+  if [ -n "$nginx_url" ]; then
+    target=$nginx_url WRK_SCRIPT=call.lua run_wrk "$conns" "${BASELINE_DURATION:-3s}" \
+      WRK_METHOD=GET WRK_PATH=/livez WRK_OK='"ok"'
+    ngx_rps=$(bc -l <<<"scale=1; $reqs * 1000000 / $dur")
+  fi
   if [ "$name" != baseline ]; then
     WRK_SCRIPT=call.lua run_wrk "$conns" "${BASELINE_DURATION:-3s}" WRK_METHOD=GET \
       WRK_PATH=/livez WRK_OK='"ok"'
@@ -175,9 +199,13 @@ measure() {
   rps=$(bc -l <<<"scale=1; $reqs * 1000000 / $dur")
   rate[$name]=$rps
   [ -z "$base_rps" ] && base_rps=$rps
-  printf "%-36s %9.0f %8.2f %8.2f %7s %9.0f %7.2f %7d\n" "$name" "$rps" \
-    "$(bc -l <<<"$p50/1000")" "$(bc -l <<<"$p99/1000")" "$(rss_mb)" "$base_rps" \
-    "$(bc -l <<<"$rps/$base_rps")" "$failed"
+  local ngx_col=- ngx_ratio=-
+  if [ -n "$ngx_rps" ]; then
+    ngx_col=$(printf "%.0f" "$ngx_rps") ngx_ratio=$(printf "%.2f" "$(bc -l <<<"$rps/$ngx_rps")")
+  fi
+  printf "%-36s %9.0f %8.2f %8.2f %7s %9s %9.0f %7s %7.2f %7d\n" "$name" "$rps" \
+    "$(bc -l <<<"$p50/1000")" "$(bc -l <<<"$p99/1000")" "$(rss_mb)" "$ngx_col" "$base_rps" \
+    "$ngx_ratio" "$(bc -l <<<"$rps/$base_rps")" "$failed"
   if [ "$failed" -gt 0 ]; then sed 's/^/    /' "$work/wrk.err" | head -3; fi
   if [ "${active:-0}" -gt 0 ]; then
     printf "    (stopped after %.1f s: pool used up or limit reached; rate over that time)\n" \
@@ -201,8 +229,8 @@ header() {
   echo
   echo "== $1: $conns connections (login: 4), $duration each, server threads: $server_threads" \
     "(+ $blocking_threads blocking)"
-  printf "%-36s %9s %8s %8s %7s %9s %7s %7s\n" endpoint "req/s" "p50 ms" "p99 ms" "RSS MB" \
-    "/livez/s" ratio failed
+  printf "%-36s %9s %8s %8s %7s %9s %9s %7s %7s %7s\n" endpoint "req/s" "p50 ms" "p99 ms" \
+    "RSS MB" "nginx/s" "/livez/s" /nginx /livez failed
 }
 
 # ---- Server A: replay protection off, so one signed request can be repeated.

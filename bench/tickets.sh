@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # The ticket store's figures (issue 19): ticket issue and validation with the
 # tickets in memory, in Redis on loopback, and in Redis behind a delay proxy
-# adding DELAY_MS (0.5 ms) each way. Every row next to GET /livez measured
-# just before it on the same server (ratio; the machine is noisy: read
-# ratios). Then the Redis round trips of each call, counted with MONITOR.
+# adding DELAY_MS (0.5 ms) each way. Every row next to two fixed-body
+# baselines measured just before it with the same wrk command: a private
+# nginx answering the same 15-byte body (bench/nginx_baseline.py: one worker,
+# no access log, keep-alive; the baseline issue 19 names) and GET /livez on
+# the same server (ratios; the machine is noisy: read ratios). Then the Redis
+# round trips of each call, counted with MONITOR.
 #   bench/tickets.sh [build-dir]
 # Environment: DURATION (10s), CONNECTIONS (64), SERVER_THREADS (1),
 # DELAY_MS (0.5), ROUND_TRIP_CALLS (50), STORES ("memory redis redis-delay";
@@ -13,8 +16,10 @@
 # STRACE_ROW (a row's name: the server's system calls during it, counted by
 # strace -c -f, printed per request; strace slows the row, so its rate and
 # CPU figures are not comparable with the others), PIN=1 (tongban, Redis and
-# the proxy on core 0, wrk on core 1: "Redis on the same core" literally).
-# Needs wrk, redis-server, python3 with requests.
+# the proxy on core 0, wrk on core 1: "Redis on the same core" literally;
+# nginx is on core 0 too), NGINX_BASELINE=0 (no nginx rows; its columns "-").
+# Needs wrk, redis-server, python3 with requests; nginx-light is installed on
+# demand (bench/nginx_baseline.py says how).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=$(cd "${1:-$here/../build}" && pwd)
@@ -34,7 +39,7 @@ if [ "${PROXY:-c}" != python ]; then
   cc -O2 -o "$work/delay_proxy" "$here/delay_proxy.c" || { echo "tickets: cc failed"; exit 1; }
   proxy_cmd=("$work/delay_proxy")
 fi
-server_pid="" redis_pid="" proxy_pid=""
+server_pid="" redis_pid="" proxy_pid="" nginx_pid=""
 stop() {
   local p
   for p in "$server_pid" "$proxy_pid" "$redis_pid"; do
@@ -42,7 +47,27 @@ stop() {
   done
   server_pid="" redis_pid="" proxy_pid=""
 }
-trap 'stop; rm -rf "$work"' EXIT
+stop_nginx() {
+  if [ -n "$nginx_pid" ]; then kill "$nginx_pid" 2>/dev/null || true; wait "$nginx_pid" 2>/dev/null || true; fi
+  nginx_pid=""
+}
+trap 'stop; stop_nginx; rm -rf "$work"' EXIT
+
+# The nginx baseline, for the whole run, on the server's core when PIN=1.
+nginx_url=""
+if [ "${NGINX_BASELINE:-1}" != 0 ]; then
+  mkdir -p "$work/nginx"
+  "${pin_server[@]}" "$py" "$here/nginx_baseline.py" "$work/nginx" > "$work/nginx.out" \
+    2> "$work/nginx.err" &
+  nginx_pid=$!
+  for _ in $(seq 1 1200); do  # the first run may install nginx-light
+    if grep -qs '^port' "$work/nginx.out" && curl -s -o /dev/null \
+        "http://127.0.0.1:$(awk '/^port/ {print $2}' "$work/nginx.out")/livez"; then break; fi
+    kill -0 "$nginx_pid" 2>/dev/null || { cat "$work/nginx.err"; exit 1; }
+    sleep 0.1
+  done
+  nginx_url=http://127.0.0.1:$(awk '/^port/ {print $2}' "$work/nginx.out")
+fi
 
 free_port() { $py -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
@@ -108,7 +133,8 @@ TOML
 run_wrk() {
   local c=$1 secs=$2 line
   shift 2
-  env "$@" "${pin_wrk[@]}" wrk -t1 -c"$c" -d"$secs" --timeout 10s --latency -s "$here/wrk/call.lua" "$url" \
+  env "$@" "${pin_wrk[@]}" wrk -t1 -c"$c" -d"$secs" --timeout 10s --latency -s "$here/wrk/call.lua" \
+    "${target:-$url}" \
     > "$work/wrk.out" 2> "$work/wrk.err" || { cat "$work/wrk.out" "$work/wrk.err"; exit 1; }
   line=$(grep '^RESULT' "$work/wrk.out") || { cat "$work/wrk.out" "$work/wrk.err"; exit 1; }
   field() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<<"$line"; }
@@ -137,14 +163,32 @@ thread_ticks() {
 # Threads of tongban's pipeline, the proxy and redis count as CPU too.
 per_req() { bc -l <<<"scale=1; ($2 - $1) * 1000000 / $(getconf CLK_TCK) / $reqs"; }
 
-# row NAME [VAR=value ...]: /livez for 3 s, then the row; prints both, the
-# ratio, and the CPU microseconds per request of tongban (all threads; of
-# them the I/O thread and the Redis pipeline's thread), redis-server and the proxy.
+# nginx_ticks: CPU of the nginx baseline (master and its worker).
+nginx_ticks() {
+  local sum=0 p
+  [ -n "$nginx_pid" ] || { echo 0; return; }
+  for p in $nginx_pid $(pgrep -P "$nginx_pid" || true); do sum=$(( sum + $(cpu_ticks "$p") )); done
+  echo "$sum"
+}
+
+# row NAME [VAR=value ...]: nginx for 3 s, /livez for 3 s, then the row;
+# prints the three rates, both ratios, and the CPU microseconds per request
+# of nginx (its 3 s), tongban (all threads; of them the I/O thread and the
+# Redis pipeline's thread), redis-server and the proxy.
 row() {
-  local name=$1 base rps t0 r0 p0 i0 q0
+  local name=$1 base rps t0 r0 p0 i0 q0 ngx="" ngx_cpu="" n0
   shift
+  if [ -n "$nginx_url" ]; then
+    n0=$(nginx_ticks)
+    target=$nginx_url run_wrk "$conns" 3s WRK_METHOD=GET WRK_PATH=/livez WRK_OK='"ok"'
+    ngx=$(bc -l <<<"scale=1; $reqs * 1000000 / $dur")
+    ngx_cpu=$(per_req "$n0" "$(nginx_ticks)")
+  fi
+  local l0 livez_cpu
+  l0=$(cpu_ticks "$server_pid")
   run_wrk "$conns" 3s WRK_METHOD=GET WRK_PATH=/livez WRK_OK='"ok"'
   base=$(bc -l <<<"scale=1; $reqs * 1000000 / $dur")
+  livez_cpu=$(per_req "$l0" "$(cpu_ticks "$server_pid")")
   t0=$(cpu_ticks "$server_pid") r0=$(cpu_ticks "$redis_pid") p0=$(cpu_ticks "$proxy_pid")
   i0=$(thread_ticks "$server_pid" io) q0=$(thread_ticks "$server_pid" tb-redis)
   local perf_pid=""
@@ -172,8 +216,14 @@ row() {
       "$strace_out" || true
   fi
   rps=$(bc -l <<<"scale=1; $reqs * 1000000 / $dur")
-  printf "%-12s %-28s %8.0f %7.2f %8.0f %6.2f %6d %8.1f %7.1f %7.1f %7.1f %7.1f\n" "$store" "$name" \
-    "$rps" "$(bc -l <<<"$p99/1000")" "$base" "$(bc -l <<<"$rps/$base")" "$failed" \
+  local ngx_ratio=- ngx_col=- ngx_cpu_col=-
+  if [ -n "$ngx" ]; then
+    ngx_ratio=$(printf "%.2f" "$(bc -l <<<"$rps/$ngx")") ngx_col=$(printf "%.0f" "$ngx")
+    ngx_cpu_col=$(printf "%.1f" "$ngx_cpu")
+  fi
+  printf "%-12s %-28s %8.0f %7.2f %8s %8.0f %6s %6.2f %6d %7s %7.1f %8.1f %7.1f %7.1f %7.1f %7.1f\n" \
+    "$store" "$name" "$rps" "$(bc -l <<<"$p99/1000")" "$ngx_col" "$base" "$ngx_ratio" \
+    "$(bc -l <<<"$rps/$base")" "$failed" "$ngx_cpu_col" "$livez_cpu" \
     "$(per_req "$t0" "$(cpu_ticks "$server_pid")")" \
     "$(per_req "$i0" "$(thread_ticks "$server_pid" io)")" \
     "$(per_req "$q0" "$(thread_ticks "$server_pid" tb-redis)")" \
@@ -181,8 +231,11 @@ row() {
     "$(per_req "$p0" "$(cpu_ticks "$proxy_pid")")"
 }
 
-printf "%-12s %-28s %8s %7s %8s %6s %6s %8s %7s %7s %7s %7s\n" store endpoint "req/s" "p99 ms" \
-  "/livez/s" ratio failed "tb us/r" "io us/r" "rp us/r" "rd us/r" "px us/r"
+# "/nginx" and "/livez": the row's rate over each baseline's; "ng us/r" and
+# "lz us/r": the CPU a request of nginx and of tongban in the two baseline runs.
+printf "%-12s %-28s %8s %7s %8s %8s %6s %6s %6s %7s %7s %8s %7s %7s %7s %7s\n" store endpoint \
+  "req/s" "p99 ms" "nginx/s" "/livez/s" /nginx /livez failed "ng us/r" "lz us/r" "tb us/r" \
+  "io us/r" "rp us/r" "rd us/r" "px us/r"
 for store in ${STORES:-memory redis redis-delay}; do
   start "$store"
   tr ' ' '\n' <<<"$GETST_TOKENS" > "$pool.tokens"
