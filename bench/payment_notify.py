@@ -13,6 +13,7 @@ replies that were not "success", the server's CPU per notification from
 /proc and the same server's /livez baseline.
 
     python3 bench/payment_notify.py [--notices 20000] [--connections 32]
+        [--payment-option unit_notify_linger_ms=0]
 """
 import argparse
 import concurrent.futures
@@ -63,6 +64,9 @@ def main():
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--duration", default="3s",
                     help="wrk's run; make --notices cover it at the expected rate")
+    ap.add_argument("--payment-option", action="append", default=[], metavar="KEY=VALUE",
+                    help="an extra [payment] config line, e.g. unit_notify_linger_ms=0 "
+                         "(repeatable; an A/B of one setting with one binary)")
     args = ap.parse_args()
     cores = os.cpu_count() or 1
     pin_server = ["taskset", "-c", "0"] if cores >= 2 else []
@@ -72,8 +76,9 @@ def main():
     # prepared order at the channel while the notifications run.
     with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as f:
         f.write('[payment]\nchannel = "sandbox"\nsandbox = true\nchannel_url = "%s"\n'
-                'channel_key = "%s"\n[server]\naccess_log = false\n[log]\nlevel = "warn"\n'
-                % (paysim.base_url, CHANNEL_KEY))
+                'channel_key = "%s"\n%s[server]\naccess_log = false\n[log]\nlevel = "warn"\n'
+                % (paysim.base_url, CHANNEL_KEY,
+                   "".join("%s\n" % o.replace("=", " = ", 1) for o in args.payment_option)))
         config = f.name
     server = TongbanServer("--config", config)
     server.args = pin_server + server.args

@@ -237,6 +237,8 @@ Status LoadConfigFile(const std::string& path, Config& c) {
   payment.Read("unit_notify_timeout_ms", c.payment.unit_notify_timeout_ms);
   payment.Read("unit_notify_backoff_ms", c.payment.unit_notify_backoff_ms);
   payment.Read("unit_notify_max_attempts", c.payment.unit_notify_max_attempts);
+  payment.Read("unit_notify_pipeline", c.payment.unit_notify_pipeline);
+  payment.Read("unit_notify_linger_ms", c.payment.unit_notify_linger_ms);
   payment.Read("statements_dir", c.payment.statements_dir);
   payment.Read("max_statement_bytes", c.payment.max_statement_bytes);
   payment.Read("lookup_failures", c.payment.lookup_failures);
@@ -432,6 +434,12 @@ Status ValidateConfig(const Config& c) {
       return Error::InvalidArgument(
           "config: payment.*_ms, *_s must be positive and unit_notify_max_attempts, "
           "lookup_failures at least 1");
+    }
+    if (p.unit_notify_pipeline < 1 || p.unit_notify_pipeline > 256) {
+      return Error::InvalidArgument("config: payment.unit_notify_pipeline must be 1..256");
+    }
+    if (p.unit_notify_linger_ms < 0 || p.unit_notify_linger_ms > 1000) {
+      return Error::InvalidArgument("config: payment.unit_notify_linger_ms must be 0..1000");
     }
     if (p.max_statement_bytes < 1024 || p.max_statement_bytes > (int64_t{4} << 30)) {
       return Error::InvalidArgument("config: payment.max_statement_bytes must be 1024..4294967296");

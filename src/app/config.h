@@ -182,6 +182,11 @@ struct PaymentConfig {
   int unit_notify_timeout_ms = 10'000;
   int unit_notify_backoff_ms = 1'000;
   int unit_notify_max_attempts = 30;
+  // GetPay_Info sent in one pipelined exchange to a unit (1 = one after
+  // another), and the dispatcher's wait before claiming again after a round
+  // smaller than that (0 = at once): payment::UnitNotifierOptions.
+  int unit_notify_pipeline = 32;
+  int unit_notify_linger_ms = 5;
   // Downloaded statements; "" = <data_dir>/payment-statements.
   std::string statements_dir;
   // A statement uploaded to POST /payment/api/reconcile/upload may be this

@@ -99,9 +99,23 @@ Status Acknowledged(const Result<http::ClientResponse>& reply) {
 
 Result<int> UnitNotifier::DeliverDue() {
   std::lock_guard sending(deliver_mu_);  // the kept connection: one sender at a time
+  std::vector<int64_t> acknowledged;
+  auto delivered = Round(acknowledged);
+  Status marked = outbox_.MarkDelivered(acknowledged, clock_.NowMillis());
+  if (!delivered.ok()) return delivered;
+  TB_RETURN_IF_ERROR(marked);
+  return delivered;
+}
+
+Result<int> UnitNotifier::Round(std::vector<int64_t>& acknowledged) {
   const int64_t claimed_at = clock_.NowMillis();
-  auto claimed = outbox_.ClaimDue(claimed_at, options_.batch);
-  if (!claimed.ok()) return std::move(claimed).error();
+  Status marked = Status::Ok();
+  auto claimed = outbox_.MarkDeliveredAndClaimDue(acknowledged, claimed_at, options_.batch, marked);
+  if (!claimed.ok()) return std::move(claimed).error();  // `acknowledged` kept: marked next time
+  acknowledged.clear();
+  if (!marked.ok()) {
+    spdlog::warn("payment: marking result notifications delivered: {}", marked.error().message);
+  }
   // A claim holds up to `batch` messages of one unit (OutboxOptions::
   // per_destination), each the oldest pending one of its notice, so none
   // waits for another: a unit's run of them goes out in pipelined exchanges
@@ -109,12 +123,13 @@ Result<int> UnitNotifier::DeliverDue() {
   // looked up once per claim; a unit that fails one message gets no more of
   // this claim (those not answered are released untried, their attempts
   // unchanged; those it acknowledged count as delivered); the acknowledged
-  // ones are marked together at the end. A crash before that mark resends
-  // them once the claim lapses: delivery stays at least once, and the unit
-  // deduplicates on PAYNO.
+  // ones are marked together, in the next claim's transaction. A crash before
+  // that mark resends them once the claim lapses: delivery stays at least
+  // once, and the unit deduplicates on PAYNO.
   std::map<std::string, Result<UnitEndpoint>, std::less<>> endpoints;
   std::vector<std::string_view> failed_units;
-  std::vector<int64_t> delivered, untried;
+  std::vector<int64_t>& delivered = acknowledged;
+  std::vector<int64_t> untried;
   Status failure = Status::Ok();
   auto failed = [&](const OutboxMessage& m, const Error& e) {
     spdlog::info("payment: result notification {} to unit {} failed: {}", m.id, m.destination,
@@ -184,10 +199,8 @@ Result<int> UnitNotifier::DeliverDue() {
     }
     i = end;
   }
-  Status marked = outbox_.MarkDelivered(delivered, clock_.NowMillis());
   Status released = outbox_.Release(untried);
   TB_RETURN_IF_ERROR(failure);
-  TB_RETURN_IF_ERROR(marked);
   TB_RETURN_IF_ERROR(released);
   return static_cast<int>(delivered.size());
 }
@@ -219,19 +232,40 @@ void UnitNotifier::Wake() {
 void UnitNotifier::Loop() {
   // Named so that its CPU shows apart (/proc/<pid>/task/*/comm, perf, top -H).
   pthread_setname_np(pthread_self(), "tb-unitnotify");
+  std::vector<int64_t> acknowledged;  // delivered, marked by the next round's claim
   std::unique_lock lock(mu_);
   while (!stop_) {
     lock.unlock();
-    auto delivered = DeliverDue();
+    Result<int> delivered = Error::Internal("not run");
+    {
+      std::lock_guard sending(deliver_mu_);
+      delivered = Round(acknowledged);
+    }
     if (!delivered.ok()) {
       spdlog::warn("payment: result notification dispatcher: {}", delivered.error().message);
     }
     lock.lock();
-    // Straight on while messages go out (a claim takes at most `batch` of a
-    // unit); else wait for a payment or the poll.
-    if (delivered.ok() && *delivered > 0) continue;
+    if (delivered.ok() && *delivered > 0) {
+      // Straight on while messages go out (a claim takes at most `batch` of a
+      // unit), after a short linger when the round was small.
+      if (static_cast<size_t>(*delivered) < std::max<size_t>(options_.pipeline, 2) &&
+          options_.linger.count() > 0) {
+        cv_.wait_for(lock, options_.linger, [this] { return stop_; });
+      }
+      continue;
+    }
+    // Nothing went out: the round's claim wrote the previous marks (if it
+    // failed, the next round writes them). Wait for a payment or the poll.
     cv_.wait_for(lock, options_.poll_interval, [this] { return stop_ || woken_; });
     woken_ = false;
+  }
+  lock.unlock();
+  // Stopping: what the last round delivered is marked now, not resent later.
+  std::lock_guard sending(deliver_mu_);
+  Status marked = outbox_.MarkDelivered(acknowledged, clock_.NowMillis());
+  if (!marked.ok()) {
+    spdlog::warn("payment: marking result notifications delivered at stop: {}",
+                 marked.error().message);
   }
 }
 

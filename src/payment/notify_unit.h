@@ -64,6 +64,15 @@ struct UnitNotifierOptions {
   // request after another. A unit whose server mishandles pipelining (leaves
   // some unanswered) gets one at a time from then on.
   size_t pipeline = 32;
+  // After a round that delivered fewer than `pipeline` messages, the
+  // dispatcher waits this long before claiming again (payments, Wake, are not
+  // waited for meanwhile), so that a steady stream is sent in fuller claims:
+  // a claim, an exchange and a commit cost about the same for 2 messages as
+  // for 30, and the cost per message otherwise depends on how many happened
+  // to be queued. A message arriving after a quiet spell goes at once (the
+  // round before found nothing); one arriving during a stream waits at most
+  // this long more. 0 = claim again at once.
+  std::chrono::milliseconds linger{5};
 };
 
 class UnitNotifier {
@@ -72,7 +81,8 @@ class UnitNotifier {
                UnitNotifierOptions options = {}, http::ClientOptions client = {});
   ~UnitNotifier();  // stops
 
-  // Delivers what is due now; returns how many were acknowledged.
+  // Delivers what is due now and marks the acknowledged ones delivered;
+  // returns how many were acknowledged.
   Result<int> DeliverDue();
 
   void Start();
@@ -83,6 +93,11 @@ class UnitNotifier {
   // The signed GetPay_Info form of `message`.
   Result<std::vector<std::pair<std::string, std::string>>> FormOf(const OutboxMessage& message,
                                                                   const UnitEndpoint& endpoint);
+  // One round: marks `acknowledged` (the previous round's) delivered in the
+  // claim's transaction, claims and sends; `acknowledged` then holds this
+  // round's, still to be marked (the next round's claim, or DeliverDue, does
+  // it: a crash before that resends them once the claim lapses).
+  Result<int> Round(std::vector<int64_t>& acknowledged);
   void Loop();
 
   Outbox& outbox_;

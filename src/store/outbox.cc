@@ -53,7 +53,11 @@ constexpr const char* kColumns =
 // due), skipping destinations with a claim in flight. Such messages never wait
 // for one another: two of one key cannot both be the oldest, and a barrier
 // qualifies only with nothing older pending, and then nothing younger does. Each NOT EXISTS is an index
-// range on (destination, ordering_key, id) or (destination, id).
+// range on (destination, ordering_key, id) or (destination, id). The
+// destinations with a claim in flight are read once (NOT IN, uncorrelated;
+// destination is NOT NULL): as a NOT EXISTS per candidate it read every
+// pending row of the destination for each of up to :per candidates, so a
+// claim of a unit's backlog of P cost P * min(P, per) row reads (issue 18).
 constexpr const char* kClaimableSql = R"sql(
 SELECT id, destination, method, payload, ordering_key, created_at, attempts, next_attempt_at,
        state, COALESCE(last_error, ''), COALESCE(delivered_at, 0)
@@ -70,8 +74,8 @@ FROM (
          WHERE p.destination = o.destination AND p.state = 'pending' AND p.id < o.id))
 ) c
 WHERE c.rank_in_destination <= :per
-  AND NOT EXISTS (SELECT 1 FROM outbox f WHERE f.destination = c.destination
-                  AND f.state = 'pending' AND f.claimed_until > :now3)
+  AND c.destination NOT IN (SELECT f.destination FROM outbox f
+                            WHERE f.state = 'pending' AND f.claimed_until > :now3)
 ORDER BY c.next_attempt_at, c.id
 LIMIT :n
 )sql";
@@ -352,33 +356,79 @@ Result<std::vector<OutboxMessage>> Outbox::ClaimDue(int64_t now_ms, size_t limit
   PurgeWhenDue(now_ms);
   if (limit == 0) return std::vector<OutboxMessage>();
   return store_.WithTransaction([&](soci::session& sql) -> Result<std::vector<OutboxMessage>> {
-    auto& k = store_.KeptFor<KeptClaim>(sql, claim_key_, [this](soci::session& s) {
-      return std::make_unique<KeptClaim>(s, claimable_sql_, table_);
-    });
-    k.now = now_ms;
-    k.n = Clamp(limit);
-    k.per = Clamp(std::max<size_t>(options_.per_destination, 1));
-    std::vector<OutboxMessage> due;
-    k.select.execute();
-    // Read to the end: a kept SELECT holds nothing open past the lease.
-    while (k.select.fetch()) due.push_back(k.row.ToMessage());
-    k.until = now_ms + options_.claim_timeout.count();
-    std::vector<OutboxMessage> claimed;
-    std::vector<std::string_view> lost;  // destinations another dispatcher claimed
-    for (OutboxMessage& m : due) {
-      // Once a destination's claim is lost, none of its later messages is
-      // taken: the other dispatcher has its earlier ones in flight.
-      if (std::find(lost.begin(), lost.end(), m.destination) != lost.end()) continue;
-      k.id = m.id;
-      k.claim.execute(true);
-      if (k.claim.get_affected_rows() == 1) {
-        claimed.push_back(std::move(m));
-      } else {
-        lost.push_back(m.destination);
-      }
-    }
-    return claimed;
+    return ClaimIn(sql, now_ms, limit);
   });
+}
+
+Result<std::vector<OutboxMessage>> Outbox::MarkDeliveredAndClaimDue(
+    const std::vector<int64_t>& delivered, int64_t now_ms, size_t limit, Status& marked) {
+  if (delivered.empty()) {
+    marked = Status::Ok();
+    return ClaimDue(now_ms, limit);
+  }
+  PurgeWhenDue(now_ms);
+  Status first = Status::Ok();
+  auto claimed =
+      store_.WithTransaction([&](soci::session& sql) -> Result<std::vector<OutboxMessage>> {
+        first = Status::Ok();  // a retried transaction starts afresh
+        // The marks first: a destination whose messages are still claimed
+        // (and a key whose older message is still pending) is not claimable.
+        MarkIn(sql, delivered, now_ms, first);
+        if (limit == 0) return std::vector<OutboxMessage>();
+        return ClaimIn(sql, now_ms, limit);
+      });
+  marked = claimed.ok() ? first : claimed.error();
+  return claimed;
+}
+
+std::vector<OutboxMessage> Outbox::ClaimIn(soci::session& sql, int64_t now_ms, size_t limit) {
+  auto& k = store_.KeptFor<KeptClaim>(sql, claim_key_, [this](soci::session& s) {
+    return std::make_unique<KeptClaim>(s, claimable_sql_, table_);
+  });
+  k.now = now_ms;
+  k.n = Clamp(limit);
+  k.per = Clamp(std::max<size_t>(options_.per_destination, 1));
+  std::vector<OutboxMessage> due;
+  k.select.execute();
+  // Read to the end: a kept SELECT holds nothing open past the lease.
+  while (k.select.fetch()) due.push_back(k.row.ToMessage());
+  k.until = now_ms + options_.claim_timeout.count();
+  std::vector<OutboxMessage> claimed;
+  std::vector<std::string_view> lost;  // destinations another dispatcher claimed
+  for (OutboxMessage& m : due) {
+    // Once a destination's claim is lost, none of its later messages is
+    // taken: the other dispatcher has its earlier ones in flight.
+    if (std::find(lost.begin(), lost.end(), m.destination) != lost.end()) continue;
+    k.id = m.id;
+    k.claim.execute(true);
+    if (k.claim.get_affected_rows() == 1) {
+      claimed.push_back(std::move(m));
+    } else {
+      lost.push_back(m.destination);
+    }
+  }
+  return claimed;
+}
+
+void Outbox::MarkIn(soci::session& sql, const std::vector<int64_t>& ids, int64_t now_ms,
+                    Status& first) {
+  auto& k = store_.KeptFor<KeptMark>(sql, mark_key_, [this](soci::session& s) {
+    return std::make_unique<KeptMark>(s, table_);
+  });
+  k.now = now_ms;
+  long long key = 0;
+  for (int64_t id : ids) {
+    key = k.id = id;
+    k.mark.execute(true);
+    if (k.mark.get_affected_rows() == 1) continue;
+    std::string state;
+    sql << "SELECT state FROM " + table_ + " WHERE id = :id", soci::use(key), soci::into(state);
+    if (!sql.got_data()) {
+      if (first.ok()) first = Error::NotFound("outbox: no such message");
+    } else if (state != "delivered" && first.ok()) {
+      first = Error::Conflict("outbox: message is " + state);
+    }
+  }
 }
 
 Status Outbox::MarkDelivered(int64_t id, int64_t now_ms) {
@@ -403,23 +453,8 @@ Status Outbox::MarkDelivered(const std::vector<int64_t>& ids, int64_t now_ms) {
   if (ids.empty()) return Status::Ok();
   Status first = Status::Ok();
   Status written = store_.WithTransaction([&](soci::session& sql) -> Status {
-    auto& k = store_.KeptFor<KeptMark>(sql, mark_key_, [this](soci::session& s) {
-      return std::make_unique<KeptMark>(s, table_);
-    });
-    k.now = now_ms;
-    long long key = 0;
-    for (int64_t id : ids) {
-      key = k.id = id;
-      k.mark.execute(true);
-      if (k.mark.get_affected_rows() == 1) continue;
-      std::string state;
-      sql << "SELECT state FROM " + table_ + " WHERE id = :id", soci::use(key), soci::into(state);
-      if (!sql.got_data()) {
-        if (first.ok()) first = Error::NotFound("outbox: no such message");
-      } else if (state != "delivered" && first.ok()) {
-        first = Error::Conflict("outbox: message is " + state);
-      }
-    }
+    first = Status::Ok();  // a retried transaction starts afresh
+    MarkIn(sql, ids, now_ms, first);
     return Status::Ok();
   });
   if (!written.ok()) return written;

@@ -175,6 +175,26 @@ TEST_F(ConfigFileTest, PushTableIsRead) {
   EXPECT_EQ(config.push.workers, 4);
 }
 
+TEST_F(ConfigFileTest, UnitNotifyPipelineAndLingerAreReadAndBounded) {
+  Config config;
+  EXPECT_EQ(config.payment.unit_notify_pipeline, 32);
+  EXPECT_EQ(config.payment.unit_notify_linger_ms, 5);
+  ASSERT_TRUE(LoadConfigFile(Write("[payment]\nunit_notify_pipeline = 1\n"
+                                   "unit_notify_linger_ms = 0\n"),
+                             config)
+                  .ok());
+  EXPECT_EQ(config.payment.unit_notify_pipeline, 1);
+  EXPECT_EQ(config.payment.unit_notify_linger_ms, 0);
+  Config zero;
+  Status s = LoadConfigFile(Write("[payment]\nunit_notify_pipeline = 0\n"), zero);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message.find("unit_notify_pipeline"), std::string::npos);
+  Config negative;
+  s = LoadConfigFile(Write("[payment]\nunit_notify_linger_ms = -1\n"), negative);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message.find("unit_notify_linger_ms"), std::string::npos);
+}
+
 TEST_F(ConfigFileTest, ConsoleTableIsReadAndItsUnknownKeysRefused) {
   Config config;
   ASSERT_TRUE(LoadConfigFile(Write("[console]\nenabled = false\ndir = \"/srv/console\"\n"),

@@ -4,6 +4,7 @@
 // delivered over real HTTP with retries.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
@@ -429,6 +430,63 @@ TEST_P(NotifyTest, APipelinedBurstMarksWhatTheUnitAcknowledgedAndRetriesWhatItRe
     EXPECT_EQ(received, (std::vector<std::string>{"sandbox-P1", "sandbox-P3", "sandbox-P4",
                                                   "sandbox-P2"}));
   }
+  server.Stop();
+  runner.join();
+}
+
+// The running dispatcher (Start, woken by each payment) marks one round's
+// deliveries in the next round's claim: a stream of payments reaches the unit
+// once each, and nothing is left pending (to be sent again) once it stops.
+TEST_P(NotifyTest, TheRunningDispatcherDeliversAStreamOnceEachAndLeavesNothingPending) {
+  http::Router router;
+  http::Metrics metrics;
+  std::mutex mu;
+  std::condition_variable got;
+  std::vector<std::string> received;
+  router.Add("POST", "/notify", [&](const http::Request& req, http::Response& res) {
+    {
+      std::lock_guard lock(mu);
+      received.emplace_back(req.ParamOr("PAYNO"));
+    }
+    got.notify_all();
+    res.SetText(200, "success");
+  });
+  http::ServerOptions so;
+  so.port = 0;
+  so.threads = 1;
+  so.blocking_threads = 1;
+  so.access_log = false;
+  http::Server server(router, metrics, so);
+  ASSERT_TRUE(server.Listen().ok());
+  std::thread runner([&] { server.Run(); });
+  const std::string url = "http://127.0.0.1:" + std::to_string(server.port()) + "/notify";
+
+  UnitNotifier notifier(
+      *outbox_, clock_,
+      [&](std::string_view) -> Result<UnitEndpoint> {
+        return UnitEndpoint{url, "unit-app", "unit-key"};
+      },
+      UnitNotifierOptions{.poll_interval = std::chrono::minutes(10)});
+  notifier.Start();
+  constexpr int kPayments = 12;
+  for (int i = 1; i <= kPayments; ++i) {
+    PaymentOrder o = Order(Notice("FR" + std::to_string(i)));
+    ASSERT_EQ(Notify(channel_.Pay(o.order_no, "R" + std::to_string(i), clock_.NowMillis())).body,
+              "success");
+    notifier.Wake();
+  }
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(got.wait_for(lock, std::chrono::seconds(30),
+                             [&] { return received.size() >= kPayments; }));
+  }
+  notifier.Stop();
+  EXPECT_EQ(PendingUnitNotifications(), 0);
+  std::lock_guard lock(mu);
+  std::vector<std::string> sorted = received;
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_EQ(std::unique(sorted.begin(), sorted.end()), sorted.end());  // none twice
+  EXPECT_EQ(sorted.size(), static_cast<size_t>(kPayments));
   server.Stop();
   runner.join();
 }

@@ -167,6 +167,36 @@ TEST_P(OutboxTest, AfterADeliveryTheDestinationsNextMessageBecomesClaimable) {
   EXPECT_EQ(Ids(Claim(kT0 + 20)), std::vector<int64_t>{a2});
 }
 
+// The unit notifier marks one round's deliveries in the next round's claim:
+// the marks come first, so the destination's next message is claimable in
+// that same transaction (its claim in flight and its older message are gone).
+TEST_P(OutboxTest, MarkingInTheClaimsTransactionFreesTheDestinationsNextMessageAtOnce) {
+  int64_t a1 = Enqueue("app-a");
+  int64_t a2 = Enqueue("app-a");
+  ASSERT_EQ(Ids(Claim(kT0)), std::vector<int64_t>{a1});
+  Status marked = Error::Internal("unset");
+  auto due = outbox_->MarkDeliveredAndClaimDue({a1}, kT0 + 10, 100, marked);
+  ASSERT_TRUE(due.ok()) << due.error().message;
+  EXPECT_TRUE(marked.ok()) << marked.error().message;
+  EXPECT_EQ(Ids(*due), std::vector<int64_t>{a2});
+  auto delivered = outbox_->List(OutboxState::kDelivered, 10).value();
+  ASSERT_EQ(delivered.size(), 1u);
+  EXPECT_EQ(delivered[0].id, a1);
+  EXPECT_EQ(delivered[0].delivered_at_ms, kT0 + 10);
+}
+
+TEST_P(OutboxTest, MarkingInTheClaimsTransactionReportsAMissingMessageAndStillClaims) {
+  int64_t a1 = Enqueue("app-a");
+  int64_t b1 = Enqueue("app-b");
+  ASSERT_EQ(Ids(Claim(kT0, 1)), std::vector<int64_t>{a1});
+  Status marked = Status::Ok();
+  auto due = outbox_->MarkDeliveredAndClaimDue({424242, a1}, kT0 + 10, 100, marked);
+  ASSERT_TRUE(due.ok()) << due.error().message;
+  EXPECT_EQ(marked.error().code, errc::kNotFound);
+  EXPECT_EQ(Ids(*due), std::vector<int64_t>{b1});
+  EXPECT_EQ(Counts().delivered, 1);  // a1, after the missing one
+}
+
 TEST_P(OutboxTest, ALaterMessageNeverOvertakesAnEarlierOneWaitingForItsRetry) {
   int64_t a1 = Enqueue("app-a");
   Enqueue("app-a");
