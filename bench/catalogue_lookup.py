@@ -255,6 +255,15 @@ def main():
             rows_done, commits = map(int, tally[-1])
             print("audit rows per commit over the run: %.2f (%d rows, %d commits)" % (
                 rows_done / max(1, commits), rows_done, commits))
+        # The audit writer's batch commit times and the WAL checkpoints (since
+        # session 11): what the answers waited for, and whether a checkpoint
+        # ran inside a commit.
+        times = re.findall(r"catalogue audit: .*batch commit time (p50 .*)", this_run)
+        if times:
+            print("audit writer batch commit time over the run: %s" % times[-1].strip())
+        ckpt = re.findall(r"sql store: (\d+ WAL checkpoints .*)", this_run)
+        if ckpt:
+            print(ckpt[-1].strip())
         if owns:
             shutil.rmtree(data, ignore_errors=True)
 

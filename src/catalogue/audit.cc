@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <chrono>
 
 #include "core/utf8.h"
 
@@ -72,6 +73,33 @@ std::vector<std::string> AuditValues(const AuditEntry& e) {
           StorableText(e.detail)};
 }
 
+// The upper bound (µs) of commit-time bucket i: 1 µs, then 10 % more a bucket
+// (200 buckets reach past three minutes; slower ones count in the last).
+int64_t CommitBucketUs(size_t i) {
+  static const std::vector<int64_t> bounds = [] {
+    std::vector<int64_t> b;
+    double us = 1;
+    for (size_t k = 0; k < AuditCommitter::kCommitBuckets; ++k, us *= 1.1) {
+      b.push_back(std::max<int64_t>(static_cast<int64_t>(us), b.empty() ? 1 : b.back() + 1));
+    }
+    return b;
+  }();
+  return bounds[std::min(i, bounds.size() - 1)];
+}
+
+size_t CommitBucket(int64_t us) {
+  size_t lo = 0, hi = AuditCommitter::kCommitBuckets - 1;
+  while (lo < hi) {  // the first bucket whose bound holds `us`
+    size_t mid = (lo + hi) / 2;
+    if (CommitBucketUs(mid) >= us) {
+      hi = mid;
+    } else {
+      lo = mid + 1;
+    }
+  }
+  return lo;
+}
+
 }  // namespace
 
 AuditCommitter::AuditCommitter(SqlStore& store) : store_(store), writer_([this] { Write(); }) {
@@ -81,7 +109,11 @@ AuditCommitter::AuditCommitter(SqlStore& store) : store_(store), writer_([this] 
 AuditCommitter::~AuditCommitter() {
   Stop();
   if (counts_.commits > 0) {
-    spdlog::info("catalogue audit: {} query rows in {} commits", counts_.rows, counts_.commits);
+    CommitTimes t = commit_times();
+    spdlog::info(
+        "catalogue audit: {} query rows in {} commits; batch commit time p50 {} us, p99 {} us, "
+        "p99.9 {} us, max {} us",
+        counts_.rows, counts_.commits, t.p50_us, t.p99_us, t.p999_us, t.max_us);
   }
 }
 
@@ -139,9 +171,15 @@ void AuditCommitter::Write() {
     open_.reset();
     lock.unlock();
     int64_t commits = 0;
+    auto started = std::chrono::steady_clock::now();
     std::vector<Status> statuses = CommitEach(batch->entries, &commits);
+    int64_t took_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                          std::chrono::steady_clock::now() - started)
+                          .count();
     // Counted before any answer goes out, so a caller answered sees its row.
     lock.lock();
+    ++commit_buckets_[CommitBucket(took_us)];
+    commit_max_us_ = std::max(commit_max_us_, took_us);
     for (const Status& status : statuses) {
       if (status.ok()) ++counts_.rows;
     }
@@ -198,6 +236,29 @@ void AuditCommitter::AppendMadeThen(AuditEntry entry, MakeRow make,
 AuditCommitter::Counts AuditCommitter::counts() {
   std::lock_guard lock(mu_);
   return counts_;
+}
+
+AuditCommitter::CommitTimes AuditCommitter::commit_times() {
+  std::lock_guard lock(mu_);
+  int64_t total = 0;
+  for (int64_t n : commit_buckets_) total += n;
+  CommitTimes out;
+  if (total == 0) return out;
+  // The bound of the bucket holding the batch at rank ceil(q * total).
+  auto quantile = [&](double q) {
+    int64_t rank = std::max<int64_t>(1, static_cast<int64_t>(q * static_cast<double>(total) + 0.999));
+    int64_t seen = 0;
+    for (size_t i = 0; i < commit_buckets_.size(); ++i) {
+      seen += commit_buckets_[i];
+      if (seen >= rank) return std::min(CommitBucketUs(i), commit_max_us_);
+    }
+    return commit_max_us_;
+  };
+  out.p50_us = quantile(0.50);
+  out.p99_us = quantile(0.99);
+  out.p999_us = quantile(0.999);
+  out.max_us = commit_max_us_;
+  return out;
 }
 
 namespace {

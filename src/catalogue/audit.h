@@ -7,8 +7,8 @@
 #pragma once
 
 #include <condition_variable>
-#include <functional>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -101,6 +101,19 @@ class AuditCommitter {
     int64_t commits = 0;
   };
   Counts counts();
+  // How long the writer's batches took, from taking the batch to its COMMIT
+  // returning (reads of AppendMadeThen rows included), as quantiles of all
+  // batches so far, each the upper bound of a histogram bucket (within 10 %).
+  // What the answers of a batch waited for the database; logged at shutdown
+  // (bench/catalogue_lookup.py reads it).
+  struct CommitTimes {
+    int64_t p50_us = 0;
+    int64_t p99_us = 0;
+    int64_t p999_us = 0;
+    int64_t max_us = 0;
+  };
+  CommitTimes commit_times();
+  static constexpr size_t kCommitBuckets = 200;
 
  private:
   struct Item {
@@ -132,6 +145,9 @@ class AuditCommitter {
   std::shared_ptr<Batch> open_;        // rows queued for the next commit
   bool stopping_ = false;
   Counts counts_;
+  // Batches by commit time (buckets of 10 % width, audit.cc).
+  std::vector<int64_t> commit_buckets_ = std::vector<int64_t>(kCommitBuckets);
+  int64_t commit_max_us_ = 0;
   std::mutex join_mu_;  // Stop() from two threads joins once
   std::thread writer_;  // last: started once everything above exists
 };

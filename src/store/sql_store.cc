@@ -2,14 +2,22 @@
 // before anything else that could include <sqlite3.h> at global scope.
 #include "store/sql_store.h"
 
+#include "store/wal_checkpoints.h"
+
 #include <soci/mysql/soci-mysql.h>
 #include <soci/odbc/soci-odbc.h>
 #include <soci/postgresql/soci-postgresql.h>
 #include <soci/sqlite3/soci-sqlite3.h>
+#include <spdlog/spdlog.h>
+
+#include <pthread.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <map>
+#include <mutex>
 #include <set>
+#include <thread>
 #include <utility>
 
 namespace tongban {
@@ -397,13 +405,8 @@ void ConfigureSqlite(soci::session& sql, bool in_memory) {
   // no longer fit 2 MiB, and every miss became a read from the OS (a 1M-user
   // import slowed from 16k to 3k rows/s as the table grew).
   sql << "PRAGMA cache_size=-65536";
-  // Checkpoint every 10,000 WAL pages (~40 MiB) instead of SQLite's 1,000: a
-  // checkpoint writes each hot page (case rows, index roots, the outbox tail)
-  // and fdatasyncs, so doing it ten times less often saves most of that work on
-  // write-heavy paths (approval transitions: +8-13% per CPU second). Durability
-  // is unchanged: with synchronous=NORMAL a commit reaches the OS either way
-  // (kill -9 loses nothing); the WAL file is simply larger between checkpoints.
-  if (!in_memory) sql << "PRAGMA wal_autocheckpoint=10000";
+  // Checkpoints of a file database are its WalCheckpointer's (the WAL hook
+  // Open installs after this replaces SQLite's automatic checkpoint).
 }
 
 // PostgreSQL's defaults, on MySQL: READ COMMITTED (InnoDB defaults to
@@ -609,6 +612,151 @@ Migration PortableMigration(std::string module, int version, std::string_view sc
                    sql_dialect::ExpandSchema(script, SqlDialect::kMySql)};
 }
 
+namespace {
+
+// The checkpoints of one SqlStore on a SQLite file (store/wal_checkpoints.h).
+class WalCheckpointer {
+ public:
+  // Opens the checkpointer's own connection to `path` (already in WAL mode).
+  // Throws soci::soci_error when it cannot.
+  explicit WalCheckpointer(const std::string& path) {
+    int rc = sq::sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE, nullptr);
+    if (rc == SQLITE_OK) {
+      // NORMAL as the pool's sessions (a checkpoint fsyncs either way); the
+      // SELECT opens the WAL, which a checkpoint on a fresh connection needs.
+      rc = sq::sqlite3_exec(db_,
+                            "PRAGMA synchronous=NORMAL; SELECT count(*) FROM sqlite_schema "
+                            "WHERE 0",
+                            nullptr, nullptr, nullptr);
+    }
+    if (rc != SQLITE_OK) {
+      std::string message = db_ != nullptr ? sq::sqlite3_errmsg(db_) : sq::sqlite3_errstr(rc);
+      sq::sqlite3_close(db_);
+      throw soci::soci_error("sqlite3: checkpointer: " + message);
+    }
+    thread_ = std::thread([this] { Run(); });
+    pthread_setname_np(thread_.native_handle(), "tb-sql-ckpt");
+  }
+  ~WalCheckpointer() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+    sq::sqlite3_close(db_);
+    WalCheckpoints c = counts();
+    if (c.background + c.in_commit > 0) {
+      spdlog::info("sql store: {} WAL checkpoints in the background ({} pages), {} in a commit",
+                   c.background, c.pages, c.in_commit);
+    }
+  }
+  WalCheckpointer(const WalCheckpointer&) = delete;
+  WalCheckpointer& operator=(const WalCheckpointer&) = delete;
+
+  void Attach(soci::session& sql) { sq::sqlite3_wal_hook(SqliteConnection(sql), &Hook, this); }
+
+  WalCheckpoints counts() {
+    std::lock_guard lock(mu_);
+    WalCheckpoints out = counts_;
+    out.in_commit = in_commit_.load(std::memory_order_relaxed);
+    return out;
+  }
+  bool Await(int64_t background, std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mu_);
+    return ran_.wait_for(lock, timeout, [&] { return counts_.background >= background; });
+  }
+  void set_pages(int pages) {
+    pages_.store(std::max(1, pages), std::memory_order_relaxed);
+    trigger_.store(std::max(1, pages), std::memory_order_relaxed);
+  }
+  // The checkpointer of each SqlStore on a SQLite file, kept here rather than
+  // as a member so that sql_store.h — included, directly or not, by most of
+  // the code base — stays as it is. Open adds, ~SqlStore removes.
+  static std::mutex& registry_mu() {
+    static std::mutex mu;
+    return mu;
+  }
+  static std::map<const SqlStore*, std::unique_ptr<WalCheckpointer>>& registry() {
+    static std::map<const SqlStore*, std::unique_ptr<WalCheckpointer>> map;
+    return map;
+  }
+  static WalCheckpointer* Of(const SqlStore& store) {
+    std::lock_guard lock(registry_mu());
+    auto it = registry().find(&store);
+    return it == registry().end() ? nullptr : it->second.get();
+  }
+  int pages() const { return pages_.load(std::memory_order_relaxed); }
+
+ private:
+  // After every COMMIT of a hooked connection, with the WAL's size in pages:
+  // at the threshold, wakes the thread (one atomic load a commit below it).
+  static int Hook(void* self_ptr, sq::sqlite3* conn, const char* db, int frames) {
+    auto* self = static_cast<WalCheckpointer*>(self_ptr);
+    if (frames < self->frames_.exchange(frames, std::memory_order_relaxed)) {
+      // The WAL restarted from its start: the threshold applies afresh.
+      self->trigger_.store(self->pages_.load(std::memory_order_relaxed),
+                           std::memory_order_relaxed);
+    }
+    if (frames >= 4 * self->pages_.load(std::memory_order_relaxed)) {
+      // The fallback (sql_store.h): the WAL did not restart. PASSIVE fails
+      // at once (SQLITE_BUSY, ignored) while the thread is checkpointing.
+      if (sq::sqlite3_wal_checkpoint_v2(conn, db, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr) ==
+          SQLITE_OK) {
+        self->in_commit_.fetch_add(1, std::memory_order_relaxed);
+      }
+    } else if (frames >= self->trigger_.load(std::memory_order_relaxed) &&
+               !self->requested_.load(std::memory_order_relaxed) &&
+               !self->requested_.exchange(true)) {
+      std::lock_guard lock(self->mu_);  // so the thread cannot miss the wake-up
+      self->wake_.notify_one();
+    }
+    return SQLITE_OK;
+  }
+
+  void Run() {
+    std::unique_lock lock(mu_);
+    for (;;) {
+      wake_.wait(lock, [this] { return stopping_ || requested_.load(); });
+      if (stopping_) return;
+      lock.unlock();
+      int log = 0, copied = 0;
+      // PASSIVE: copies what no reader still needs, waits for nobody.
+      sq::sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
+      // The WAL restarts from its start only when a writer begins with all of
+      // it copied (the hook then lowers the trigger again); while writers keep
+      // appending, the next run waits for an eighth of the threshold more,
+      // so a busy WAL is not checkpointed (and fsynced) back to back for a
+      // few pages each time. (A restart between the checkpoint and this
+      // store delays the next run by that eighth once.)
+      int pages = pages_.load(std::memory_order_relaxed);
+      trigger_.store(std::max(pages, log + pages / 8), std::memory_order_relaxed);
+      requested_.store(false);
+      lock.lock();
+      ++counts_.background;
+      counts_.pages += std::max(0, copied - last_copied_);
+      last_copied_ = copied >= log ? 0 : copied;
+      ran_.notify_all();
+    }
+  }
+
+  sq::sqlite3* db_ = nullptr;
+  std::atomic<int> pages_{kWalCheckpointPages};
+  std::atomic<int> trigger_{kWalCheckpointPages};  // WAL pages that wake the thread
+  std::atomic<int> frames_{0};                      // the WAL's pages at the last commit
+  std::atomic<bool> requested_{false};
+  std::atomic<int64_t> in_commit_{0};
+  std::mutex mu_;
+  std::condition_variable wake_;
+  std::condition_variable ran_;
+  bool stopping_ = false;
+  WalCheckpoints counts_;
+  int last_copied_ = 0;
+  std::thread thread_;  // last: started once everything above exists
+};
+
+}  // namespace
+
 SqlStore::SqlStore(PrivateTag, SqlDialect dialect, Backend backend, size_t pool_size)
     : dialect_(dialect),
       backend_(backend),
@@ -622,6 +770,16 @@ SqlStore::SqlStore(PrivateTag, SqlDialect dialect, Backend backend, size_t pool_
 SqlStore::~SqlStore() {
   // Kept statements refer to their session's backend: they go first.
   for (size_t i = 0; i < pool_size_; ++i) DropKeptAt(i);
+  // No session commits any more, so none calls the checkpointer's WAL hook.
+  std::unique_ptr<WalCheckpointer> checkpointer;
+  {
+    std::lock_guard lock(WalCheckpointer::registry_mu());
+    auto it = WalCheckpointer::registry().find(this);
+    if (it != WalCheckpointer::registry().end()) {
+      checkpointer = std::move(it->second);
+      WalCheckpointer::registry().erase(it);
+    }
+  }
 }
 
 size_t SqlStore::IndexOf(const soci::session& session) const {
@@ -925,7 +1083,38 @@ Result<std::unique_ptr<SqlStore>> SqlStore::Open(std::string_view url, size_t po
       return Error::Unavailable("database: cannot open: " + OneLine(e.get_error_message()));
     }
   }
+  if (backend == Backend::kSqlite && !in_memory) {
+    std::unique_ptr<WalCheckpointer> checkpointer;
+    try {
+      checkpointer = std::make_unique<WalCheckpointer>(std::string(url.substr(9)));
+    } catch (const soci::soci_error& e) {
+      return Error::Unavailable("database: cannot open: " + OneLine(e.get_error_message()));
+    }
+    // Replaces SQLite's automatic checkpoint on every session.
+    for (soci::session* sql : store->sessions_) checkpointer->Attach(*sql);
+    std::lock_guard lock(WalCheckpointer::registry_mu());
+    WalCheckpointer::registry()[store.get()] = std::move(checkpointer);
+  }
   return store;
+}
+
+WalCheckpoints WalCheckpointCounts(SqlStore& store) {
+  WalCheckpointer* c = WalCheckpointer::Of(store);
+  return c != nullptr ? c->counts() : WalCheckpoints{};
+}
+
+bool AwaitWalCheckpoints(SqlStore& store, int64_t background, std::chrono::milliseconds timeout) {
+  WalCheckpointer* c = WalCheckpointer::Of(store);
+  return c != nullptr ? c->Await(background, timeout) : background <= 0;
+}
+
+void SetWalCheckpointPages(SqlStore& store, int pages) {
+  if (WalCheckpointer* c = WalCheckpointer::Of(store)) c->set_pages(pages);
+}
+
+int WalCheckpointPages(SqlStore& store) {
+  WalCheckpointer* c = WalCheckpointer::Of(store);
+  return c != nullptr ? c->pages() : 0;
 }
 
 namespace {
@@ -1118,6 +1307,7 @@ void SqlStore::Reopen(soci::session& sql) {
   try {
     sql.reconnect();
     Configure(sql, backend_, dialect_, /*in_memory=*/false);
+    if (WalCheckpointer* checkpointer = WalCheckpointer::Of(*this)) checkpointer->Attach(sql);
   } catch (const soci::soci_error&) {
     // Left disconnected or unconfigured; the next user gets an error, not a
     // silently different session.

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "store/sql_store.h"
+#include "store/wal_checkpoints.h"
 #include "store_test_support.h"
 
 namespace tongban {
@@ -424,6 +425,74 @@ TEST(SqliteStoreTest, AStatementWhoseJournalOutgrowsMemorySpillsAndSucceeds) {
                   })
                   .ok());
   EXPECT_EQ(changed, 120000);
+}
+
+// Inserts `rows` rows of ~1 KiB (four to a 4 KiB page) in one transaction.
+Status InsertKibRows(SqlStore& store, int rows) {
+  return store.WithTransaction([&](soci::session& sql) -> Status {
+    for (int i = 0; i < rows; ++i) {
+      sql << "INSERT INTO pages (v) VALUES (printf('%01000d', random()))";
+    }
+    return Status::Ok();
+  });
+}
+
+// Checkpoints are the store's thread's (store/wal_checkpoints.h): a
+// COMMIT that takes the WAL past the threshold only wakes it.
+TEST(SqliteStoreTest, AWalPastTheThresholdIsCheckpointedByTheStoresOwnThread) {
+  TempDir dir;
+  auto store = SqlStore::Open("sqlite://" + dir.File("ckpt.db"), 2);
+  ASSERT_TRUE(store.ok()) << store.error().message;
+  EXPECT_EQ(WalCheckpointPages(**store), kWalCheckpointPages);
+  SetWalCheckpointPages(**store, 100);
+  ASSERT_TRUE((*store)->Migrate({Step("ckpt", 1, "CREATE TABLE pages (id INTEGER PRIMARY KEY, "
+                                                 "v TEXT NOT NULL)")})
+                  .ok());
+  EXPECT_EQ(WalCheckpointCounts(**store).background, 0);
+  ASSERT_TRUE(InsertKibRows(**store, 600).ok());  // ~150 pages
+  ASSERT_TRUE(AwaitWalCheckpoints(**store, 1, std::chrono::seconds(30)));
+  WalCheckpoints done = WalCheckpointCounts(**store);
+  EXPECT_GE(done.pages, 100);
+  EXPECT_EQ(done.in_commit, 0);  // well below four times the threshold
+  EXPECT_EQ(CountRows(**store, "pages"), 600);
+}
+
+// A writer committing back to back can keep the WAL from ever being copied
+// whole, and SQLite restarts it from its start only then; the store bounds it
+// (at four times the threshold the committing connection checkpoints).
+TEST(SqliteStoreTest, TheWalStaysBoundedWhileOneWriterCommitsBackToBack) {
+  TempDir dir;
+  auto store = SqlStore::Open("sqlite://" + dir.File("bounded.db"), 2);
+  ASSERT_TRUE(store.ok()) << store.error().message;
+  SetWalCheckpointPages(**store, 100);
+  ASSERT_TRUE((*store)->Migrate({Step("ckpt", 1, "CREATE TABLE pages (id INTEGER PRIMARY KEY, "
+                                                 "v TEXT NOT NULL)")})
+                  .ok());
+  for (int i = 0; i < 800; ++i) ASSERT_TRUE(InsertKibRows(**store, 10).ok());
+  // 2,000+ pages went through the WAL; its file (never truncated) held at most
+  // four thresholds plus what was committed during one background checkpoint
+  // (frames are 4 KiB pages + 24 bytes).
+  auto wal_pages = std::filesystem::file_size(dir.File("bounded.db") + "-wal") / (4096 + 24);
+  EXPECT_LE(wal_pages, 1000u);
+  WalCheckpoints done = WalCheckpointCounts(**store);
+  EXPECT_GE(done.background + done.in_commit, 2);
+  EXPECT_EQ(CountRows(**store, "pages"), 8000);
+}
+
+TEST(SqliteStoreTest, AReopenedSessionStillWakesTheCheckpointer) {
+  TempDir dir;
+  auto store = SqlStore::Open("sqlite://" + dir.File("rehook.db"), 1);
+  ASSERT_TRUE(store.ok()) << store.error().message;
+  SetWalCheckpointPages(**store, 100);
+  ASSERT_TRUE((*store)->Migrate({Step("ckpt", 1, "CREATE TABLE pages (id INTEGER PRIMARY KEY, "
+                                                 "v TEXT NOT NULL)")})
+                  .ok());
+  {
+    SqlStore::Lease lease = (*store)->Acquire();
+    lease->close();
+  }
+  ASSERT_TRUE(InsertKibRows(**store, 600).ok());  // on the reopened session
+  EXPECT_TRUE(AwaitWalCheckpoints(**store, 1, std::chrono::seconds(30)));
 }
 
 TEST(SqliteStoreTest, AClosedPooledSessionIsReopenedWithItsSettings) {
