@@ -398,6 +398,15 @@ Result<codec::Value> ImportUsers(const Services& s, Call& call) {
   } else if (!mode.empty() && mode != "add") {
     return Error::InvalidArgument("mode 应为 add 或 upsert");
   }
+  // As the single-user routes do: a password set by the import is a reset
+  // (every session ends), and a user it disabled is logged out.
+  options.user_access_changed = [&s, &call](const std::string& userid, bool /*password_set*/,
+                                            bool active) -> Status {
+    auto ended =
+        s.logout.EndUser(userid, active ? "password_reset" : "disabled", call.admin.userid);
+    if (!ended.ok()) return std::move(ended).error();
+    return Status::Ok();
+  };
   std::istringstream csv{std::string(call.request.body())};
   auto report = s.directory().ImportUsers(csv, options);
   if (!report.ok()) return report.error();

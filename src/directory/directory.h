@@ -155,6 +155,13 @@ struct ImportOptions {
   // row it counts as added is committed (survives a crash from then on), and
   // the rows are those of the file's first `rows` data rows that did not fail.
   std::function<void(const ImportReport& so_far)> committed;
+  // Users, kAddOrModify: called after each batch's commit for every existing
+  // user a row gave a password (loginpwd or password_hash) or left unable to
+  // sign in (`active` false), so that the caller ends the user's sessions,
+  // which live above the directory (the console's import). An error stops the
+  // import once the batch's users were all called (its rows stay committed).
+  std::function<Status(const std::string& userid, bool password_set, bool active)>
+      user_access_changed;
 };
 
 struct ImportRowError {

@@ -64,6 +64,32 @@ struct Row {
   PreparedPassword password;
 };
 
+// An existing user an upsert row gave a password or left unable to sign in
+// (ImportOptions::user_access_changed).
+struct AccessChange {
+  std::string userid;
+  bool password_set = false;
+  bool active = true;
+};
+
+// Notes `saved` in `changes` when it is such a user.
+void NoteAccessChange(const ImportOptions& options, const Row& row, const SavedUser& saved,
+                      std::vector<AccessChange>* changes) {
+  if (!options.user_access_changed || saved.added) return;
+  if (!row.password.set && saved.user.active()) return;
+  changes->push_back(AccessChange{saved.user.userid, row.password.set, saved.user.active()});
+}
+
+// Tells the caller of every change, even after one failed; the first error.
+Status ReportAccessChanges(const ImportOptions& options, const std::vector<AccessChange>& changes) {
+  Status first = Status::Ok();
+  for (const AccessChange& c : changes) {
+    Status told = options.user_access_changed(c.userid, c.password_set, c.active);
+    if (!told.ok() && first.ok()) first = std::move(told);
+  }
+  return first;
+}
+
 void Note(ImportReport* report, int64_t line, const Error& e) {
   ++report->failed;
   if (report->errors.size() < ImportReport::kMaxErrors) {
@@ -212,9 +238,11 @@ Result<ImportReport> Directory::ImportUsers(std::istream& csv, const ImportOptio
     // noted and skipped (SaveUserInTx checks everything before it writes).
     ImportReport batch_report;
     std::vector<std::string> batch_modified;
+    std::vector<AccessChange> access_changes;
     Status committed = store_.WithTransaction([&](soci::session& sql) -> Status {
       batch_report = ImportReport{};
       batch_modified.clear();
+      access_changes.clear();
       if (options.sqlite_cache_mib > 0 && store_.backend() == SqlStore::Backend::kSqlite) {
         sql << "PRAGMA cache_size=-" + std::to_string(options.sqlite_cache_mib * 1024);
       }
@@ -241,6 +269,7 @@ Result<ImportReport> Directory::ImportUsers(std::istream& csv, const ImportOptio
         } else if (saved.ok()) {
           ++batch_report.modified;
           batch_modified.push_back(saved->user.userid);
+          NoteAccessChange(options, row, *saved, &access_changes);
         } else if (IsInfrastructure(saved.error())) {
           return std::move(saved).error();
         } else {
@@ -262,6 +291,7 @@ Result<ImportReport> Directory::ImportUsers(std::istream& csv, const ImportOptio
       if (committed.error().code == errc::kUnavailable) return std::move(committed).error();
       // Slow path: something only the database saw (a race, a constraint);
       // retry row by row so that one bad row costs only itself.
+      access_changes.clear();
       for (const Row& row : batch) {
         auto saved = store_.WithTransaction([&](soci::session& sql) {
           std::vector<PushTarget> targets;
@@ -276,13 +306,16 @@ Result<ImportReport> Directory::ImportUsers(std::istream& csv, const ImportOptio
         if (saved.ok()) {
           ++report.modified;
           Changed('u', saved->user.userid);
+          NoteAccessChange(options, row, *saved, &access_changes);
           continue;
         }
         if (saved.error().code == errc::kUnavailable) {
           // The rows before this one are committed: report them (and let the
           // other nodes drop their login-name entries) before giving up.
           Changed('l', "");
+          Status told = ReportAccessChanges(options, access_changes);
           if (options.committed) options.committed(report);
+          if (!told.ok()) spdlog::error("import: sessions not ended: {}", told.error().message);
           return std::move(saved).error();
         }
         Note(&report, row.line, Impl::UserConflict(std::move(saved).error()));
@@ -291,6 +324,12 @@ Result<ImportReport> Directory::ImportUsers(std::istream& csv, const ImportOptio
     // Added users may make login names exist or ambiguous: every node drops
     // its login-name entries (one change a batch, not one a row).
     Changed('l', "");
+    // Only after the commit: a login with the old password between an
+    // earlier ending and the commit would have kept its session.
+    if (Status told = ReportAccessChanges(options, access_changes); !told.ok()) {
+      if (options.committed) options.committed(report);
+      return std::move(told).error();
+    }
     // PostgreSQL plans a batch's `IN (…500 keys)` reads from the table's
     // statistics, which autovacuum refreshes only well after a bulk load has
     // grown the table: with none (or an empty table's), it estimates each

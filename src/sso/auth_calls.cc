@@ -106,6 +106,22 @@ std::optional<codec::Value> RefuseInactiveUser(AuthServices& s, const Grant& g, 
   return Reply(code, "用户已被锁定、停用或删除");
 }
 
+std::optional<codec::Value> RefuseClosedApp(AuthServices& s, const Grant& g,
+                                            const directory::App& app, int code,
+                                            const Grant* revoke) {
+  auto user = s.context.directory.CachedUser(g.userid);
+  if (!user.ok()) return ReplyFor(user.error(), code);
+  auto may = MayOpen(s, **user, app);
+  if (!may.ok()) return ReplyFor(may.error(), code);
+  if (*may) return std::nullopt;
+  if (revoke != nullptr) {
+    if (Status revoked = s.sessions.RevokeRefreshToken(*revoke); !revoked.ok()) {
+      return ReplyFor(revoked.error(), code);
+    }
+  }
+  return Reply(code, "用户已无权访问本接入资源");
+}
+
 void ExchangeGrantAsync(AuthServices& s, const ApiCall& call, GrantKind kind,
                         std::string_view param, GrantKind issue, ExchangeReply finish,
                         ReplyWith reply) {

@@ -134,6 +134,16 @@ Result<std::shared_ptr<const directory::User>> GrantUser(AuthServices& s, const 
 // path: one Directory::CachedUser lookup, no SQL.
 std::optional<codec::Value> RefuseInactiveUser(AuthServices& s, const Grant& g, int code);
 
+// A refusal (with `code`) when the grant's user may no longer open `app`
+// (MayOpen: a role withdrawn from a closed app, a real-name level the app
+// now asks for), after revoking `revoke` (a refresh token and what it
+// issued; nullptr = nothing): what a login would refuse, renewing refuses
+// too. std::nullopt when the user still may. Reads the directory's cached
+// snapshots.
+std::optional<codec::Value> RefuseClosedApp(AuthServices& s, const Grant& g,
+                                            const directory::App& app, int code,
+                                            const Grant* revoke = nullptr);
+
 // Builds the reply of an ExchangeGrantAsync once the store answered (a
 // replay never reaches it: that is answered 9906).
 using ExchangeReply = std::function<codec::Value(const Result<Exchanged>&)>;

@@ -109,6 +109,9 @@ void AddCommnetAuthMethods(SignedApi& api, AuthServices& s) {
     if (auto refused = RefuseInactiveUser(s, *code, ac::kCommAuthcode.not_found)) {
       return std::move(*refused);
     }
+    if (auto refused = RefuseClosedApp(s, *code, call.app, ac::kCommAuthcode.not_found)) {
+      return std::move(*refused);
+    }
     auto set = s.sessions.IssueTokenSet(*code, call.app.proxy_right);
     if (!set.ok()) return ReplyFor(set.error(), ac::kCommAuthcode.other);
     return TokenSetReply(*set, s.context.clock.NowMillis(), /*with_refresh=*/true);
@@ -120,6 +123,13 @@ void AddCommnetAuthMethods(SignedApi& api, AuthServices& s) {
                                     call.app.servicecode);
     if (!refresh.ok()) return GrantFailure(refresh.error(), ac::kCommRefresh, "refreshtoken");
     if (auto refused = RefuseInactiveUser(s, *refresh, ac::kCommRefresh.not_found)) {
+      return std::move(*refused);
+    }
+    // A role withdrawn from a closed app since the login: the app's tokens
+    // end here (the refresh token is revoked, not only refused) while the
+    // user's session and other apps live on.
+    if (auto refused =
+            RefuseClosedApp(s, *refresh, call.app, ac::kCommRefresh.not_found, &*refresh)) {
       return std::move(*refused);
     }
     auto set =

@@ -34,6 +34,9 @@ constexpr std::string_view kBackChannelEvent = "http://schemas.openid.net/event/
 // offline_access is not among them: every refresh token belongs to the SSO
 // session and ends with it (docs/integrate-oidc.md), so a request for it is
 // refused with invalid_scope rather than granted in name only.
+// invalid_grant's description when the user may no longer use the client.
+constexpr std::string_view kMayNotUse = "the user may no longer use this application";
+
 constexpr std::string_view kKnownScopes[] = {"openid", "profile", "email", "phone", "roles"};
 // Discovery documents kept, one per issuer: the issuer follows the Host
 // header when public_url is unset, so the number of them is bounded.
@@ -705,6 +708,9 @@ struct OidcProvider::Impl {
       if (!user.ok() || !(*user)->active()) {
         return OAuthError(response, 400, "invalid_grant", "account not active");
       }
+      auto may = MayUse(**user, *client->app);
+      if (!may.ok()) return Unavailable(response, may.error());
+      if (!*may) return OAuthError(response, 400, "invalid_grant", kMayNotUse);
       TokenGrant grant;
       grant.client_id = client_id;
       grant.userid = code->userid;
@@ -767,6 +773,17 @@ struct OidcProvider::Impl {
         }
         return OAuthError(response, 400, "invalid_grant", "account not active");
       }
+      // What the authorization endpoint checked once holds for every
+      // refresh: a user whose role in a closed app was withdrawn (or who no
+      // longer meets its real-name level) gets no more tokens for it, and
+      // the family is revoked as a lock revokes it.
+      auto may = MayUse(**user, *client->app);
+      if (!may.ok()) return Unavailable(response, may.error());
+      if (!*may) {
+        Status revoked = grants.RevokeFamily(tokens->access.family);
+        if (!revoked.ok()) return Unavailable(response, revoked.error());
+        return OAuthError(response, 400, "invalid_grant", kMayNotUse);
+      }
       std::string id_token;
       if (HasScope(tokens->access.scope, "openid")) {
         auto signed_token = IdToken(tokens->access, **user, "");
@@ -788,6 +805,16 @@ struct OidcProvider::Impl {
 
     OAuthError(response, 400, grant_type.empty() ? "invalid_request" : "unsupported_grant_type",
                "grant_type must be authorization_code, refresh_token or client_credentials");
+  }
+
+  // Whether `user` may still use `app` as the authorization endpoint decided
+  // it: the app's real-name level, and a role in it unless it is open to all.
+  Result<bool> MayUse(const directory::User& user, const directory::App& app) {
+    if (!AuthLevelShortfall(user, app).empty()) return false;
+    if (app.open_to_all) return true;
+    auto roles = context.directory.UserRoles(user.userid, app.servicecode);
+    if (!roles.ok()) return std::move(roles).error();
+    return !roles->empty();
   }
 
   static void Unavailable(http::Response& response, const Error& error) {

@@ -193,8 +193,15 @@ struct OrgAndUserApi::Impl {
     if (!args.ok()) return Reply(dcode::kUserArgsIllegal, args.error().message);
     auto saved = context.directory.SaveUser(CallerOf(call), *args);
     if (!saved.ok()) return ReplyFor(saved.error(), dcode::kUserOther);
-    if (!saved->user.active()) {
-      auto ended = logout.EndUser(saved->user.userid, "disabled", call.app.servicecode);
+    // A disabled user is logged out everywhere; so is one whose password the
+    // app just set, as an administrator's reset does: whoever knew the old
+    // one keeps no session (SaveUser sets it only from a non-empty loginpwd).
+    const auto pwd = args->find("loginpwd");
+    const bool password_set = pwd != args->end() && !pwd->second.empty();
+    if (!saved->user.active() || (password_set && !saved->added)) {
+      auto ended =
+          logout.EndUser(saved->user.userid, !saved->user.active() ? "disabled" : "password_reset",
+                         call.app.servicecode);
       if (!ended.ok()) return ReplyFor(ended.error(), dcode::kUserOther);
     }
     return Success()

@@ -486,6 +486,16 @@ Result<TokenSet> SessionStore::Refresh(std::string_view refresh_token, std::stri
   return TokenSet{std::move(*access), std::move(*refresh), std::move(proxy)};
 }
 
+Status SessionStore::RevokeRefreshToken(const Grant& refresh) {
+  if (!refresh.access_token.empty()) {
+    TB_RETURN_IF_ERROR(store_.Erase(GrantKey(GrantKind::kAccessToken, refresh.access_token)));
+  }
+  if (!refresh.proxy_token.empty()) {
+    TB_RETURN_IF_ERROR(store_.Erase(GrantKey(GrantKind::kProxyToken, refresh.proxy_token)));
+  }
+  return store_.Erase(GrantKey(GrantKind::kRefreshToken, refresh.value));
+}
+
 milliseconds SessionStore::IndexLifetime() const {
   // A slot is read as long as a session last seen in it may still be alive.
   return milliseconds(lifetimes_.session) + milliseconds(2 * kIndexSlotMs);

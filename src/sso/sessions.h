@@ -192,6 +192,10 @@ class SessionStore {
   // of `app`; the ones it issued before are revoked. The refresh token itself
   // stays valid until it expires (spec clients never read a new one).
   Result<TokenSet> Refresh(std::string_view refresh_token, std::string_view app, bool with_proxy);
+  // Revokes a refresh token and the access and proxy tokens it last issued:
+  // a user who may no longer use its app (a withdrawn role) is refused that
+  // app's tokens, while the session and its other apps' grants stay.
+  Status RevokeRefreshToken(const Grant& refresh);
 
   // The live sessions (browser and API), newest first, at most `limit`; only
   // `userid`'s when it is not empty. For the console: it reads the index

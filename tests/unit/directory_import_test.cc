@@ -144,6 +144,50 @@ TEST_F(DirectoryImportTest, UpsertChangesExistingUsersAndKeepsTheirPasswords) {
   EXPECT_EQ(again->failed, 1);
 }
 
+// Session 11: the console ends the sessions of these users (sso sits above).
+TEST_F(DirectoryImportTest, UpsertNamesTheExistingUsersItGaveAPasswordOrDisabled) {
+  AddUser("renamed", "001001");
+  User repassed = AddUser("repassed", "001001");
+  User disabled = AddUser("disabled", "001001");
+  ImportOptions options = Options(2, /*hash_passwords=*/false, /*push=*/false);
+  options.user_mode = SaveMode::kAddOrModify;
+  std::vector<std::string> told;
+  options.user_access_changed = [&told](const std::string& userid, bool password_set, bool active) {
+    told.push_back(userid + (password_set ? " pwd" : "") + (active ? "" : " off"));
+    return Status::Ok();
+  };
+  auto report = Import(
+      "loginname,username,orgcoding,loginpwd,useable\n"
+      "renamed,改名,001001,,1\n"
+      "repassed,改密,001001,New-Pass-1,1\n"
+      "disabled,停用,001001,,2\n"
+      "newcomer,新人,001001,New-Pass-2,1\n",
+      options);
+  ASSERT_TRUE(report.ok()) << report.error().message;
+  EXPECT_EQ(report->modified, 3);
+  EXPECT_EQ(told, (std::vector<std::string>{repassed.userid + " pwd", disabled.userid + " off"}));
+}
+
+TEST_F(DirectoryImportTest, AFailureToEndSessionsStopsTheImportAfterTheBatch) {
+  AddUser("first", "001001");
+  AddUser("second", "001001");
+  ImportOptions options = Options(1, /*hash_passwords=*/false, /*push=*/false);
+  options.user_mode = SaveMode::kAddOrModify;
+  options.user_access_changed = [](const std::string&, bool, bool) -> Status {
+    return Error::Unavailable("ticket store down");
+  };
+  auto report = Import(
+      "loginname,username,orgcoding,loginpwd\n"
+      "first,甲,001001,New-Pass-1\n"
+      "second,乙,001001,New-Pass-2\n",
+      options);
+  ASSERT_FALSE(report.ok());
+  EXPECT_EQ(report.error().message, "ticket store down");
+  // The first batch stays committed; the second never ran.
+  EXPECT_EQ(dir_->GetUserByLoginname(Caller::Admin(), "first").value()->username, "甲");
+  EXPECT_NE(dir_->GetUserByLoginname(Caller::Admin(), "second").value()->username, "乙");
+}
+
 TEST_F(DirectoryImportTest, LegacyHashesAreStoredAsTheyAreAndUpgradedAtLogin) {
   auto report =
       Import("userid,loginname,username,orgcoding,password_hash\n" + std::string(32, 'a') +

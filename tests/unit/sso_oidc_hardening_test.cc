@@ -449,6 +449,49 @@ TEST_F(OidcHardeningTest, NarrowedRefreshCanBeWidenedBackToTheGrant) {
   EXPECT_EQ(Json(r)["scope"].AsString(), "openid profile");
 }
 
+// Session 11: a role withdrawn from a closed app ends the app's refreshes.
+TEST_F(OidcHardeningTest, ARefreshAfterTheUsersRoleWasWithdrawnIsRefusedAndRevokesTheFamily) {
+  directory::App app = dir_->GetApp("rp").value();
+  app.open_to_all = false;
+  ASSERT_TRUE(dir_->UpdateApp(app).ok());
+  ASSERT_TRUE(dir_->SaveRole(directory::Role{"rp", "clerk", "窗口", ""}).ok());
+  ASSERT_TRUE(dir_->GrantRole(user_.userid, "rp", "clerk").ok());
+  codec::Value tokens = TokensFor(user_);
+  const std::string refresh = "grant_type=refresh_token&refresh_token=";
+  http::Response r =
+      Call("POST", "/sso/oidc/token", {}, refresh + tokens["refresh_token"].AsString() + Secret());
+  ASSERT_EQ(r.status(), 200) << r.body();
+  const std::string rotated = Json(r)["refresh_token"].AsString();
+  const std::string access = Json(r)["access_token"].AsString();
+
+  ASSERT_TRUE(dir_->RevokeRole(user_.userid, "rp", "clerk").ok());
+  r = Call("POST", "/sso/oidc/token", {}, refresh + rotated + Secret());
+  EXPECT_EQ(r.status(), 400) << r.body();
+  EXPECT_EQ(Json(r)["error"].AsString(), "invalid_grant");
+  EXPECT_EQ(Json(r)["error_description"].AsString(), "the user may no longer use this application");
+  // Revoked, not only refused: the access token issued with the family ends too.
+  r = Call("GET", "/sso/oidc/userinfo", {{"Authorization", "Bearer " + access}});
+  EXPECT_EQ(r.status(), 401) << r.body();
+}
+
+TEST_F(OidcHardeningTest, ACodeRedeemedAfterTheUsersRoleWasWithdrawnGivesNoTokens) {
+  directory::App app = dir_->GetApp("rp").value();
+  app.open_to_all = false;
+  ASSERT_TRUE(dir_->UpdateApp(app).ok());
+  ASSERT_TRUE(dir_->SaveRole(directory::Role{"rp", "clerk", "窗口", ""}).ok());
+  ASSERT_TRUE(dir_->GrantRole(user_.userid, "rp", "clerk").ok());
+  LogIn(user_, clock_.NowMillis());
+  http::Response r = Call("GET", Authorize());
+  ASSERT_TRUE(GotCode(r)) << r.Header("Location").value_or("");
+  std::string code = QueryOf(*r.Header("Location"))["code"];
+  ASSERT_TRUE(dir_->RevokeRole(user_.userid, "rp", "clerk").ok());
+  r = Call("POST", "/sso/oidc/token", {},
+           "grant_type=authorization_code&code=" + code +
+               "&redirect_uri=https%3A%2F%2Frp.example.gov.cn%2Fcb" + Secret());
+  EXPECT_EQ(r.status(), 400) << r.body();
+  EXPECT_EQ(Json(r)["error"].AsString(), "invalid_grant");
+}
+
 TEST_F(OidcHardeningTest, NarrowedClientCredentialsScopeIsReturned) {
   http::Response r = Call("POST", "/sso/oidc/token", {},
                           "grant_type=client_credentials&scope=openid%20profile" + Secret());
