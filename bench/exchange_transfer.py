@@ -88,6 +88,9 @@ def main():
                         help="[exchange] transfer_sync_each_chunk = true (fsync before every ack)")
     parser.add_argument("--both-sync-modes", action="store_true",
                         help="run tongban with each durability mode, in the same run")
+    parser.add_argument("--ceiling", action="store_true",
+                        help="also curl -T to bench/upload_ceiling.c (receive, chunk SHA-256, "
+                        "running SHA-256, pwrite: the least a receiver of our protocol does)")
     parser.add_argument("--sync-first", action="store_true",
                         help="with --both-sync-modes: the fsync-every-chunk run first")
     args = parser.parse_args()
@@ -121,6 +124,25 @@ def main():
         receiver.shutdown()
         assert os.path.getsize(received) == size
         os.unlink(received)
+
+        ceiling = None
+        if args.ceiling:
+            tool = os.path.join(work, "upload_ceiling")
+            here = os.path.dirname(os.path.abspath(__file__))
+            subprocess.run(["cc", "-O2", "-o", tool, os.path.join(here, "upload_ceiling.c"),
+                            "-lcrypto"], check=True)
+            proc = subprocess.Popen([tool, received, str(CHUNK)], stdout=subprocess.PIPE,
+                                    text=True, start_new_session=True)
+            port = int(proc.stdout.readline().split()[1])
+            t0 = time.monotonic()
+            subprocess.run(["curl", "-sS", "-o", "/dev/null", "-T", src,
+                            "http://127.0.0.1:%d/upload" % port], check=True)
+            ceiling_s = time.monotonic() - t0
+            words = proc.stdout.readline().split()
+            proc.wait()
+            assert words[3] == digest, "upload_ceiling: wrong digest"
+            ceiling = (ceiling_s, float(words[1]))
+            os.unlink(received)
 
         def run_tongban(sync_each_chunk):
             """Uploads through tongban; returns (upload_s, total_s, idle_kb, peak_kb, hwm_kb,
@@ -181,6 +203,10 @@ def main():
         print("file %d MiB, chunks %d MiB, streams %d, encryption %s" %
               (args.size_mb, CHUNK // MB, args.streams, args.encryption or "none"))
         print("curl -T to a plain receiver : %7.1f MiB/s (%.2f s)" % (mbps(curl_s), curl_s))
+        if ceiling:
+            print("curl -T to upload_ceiling   : %7.1f MiB/s (%.2f s)  ratio %.2f; "
+                  "receiver CPU %.2f ms/MiB" % (mbps(ceiling[0]), ceiling[0], curl_s / ceiling[0],
+                                                1000 * ceiling[1] / (size / MB)))
         load = open("/proc/loadavg").read().split()[:3]
         print("load average %s" % " ".join(load))
         for mode, (upload_s, total_s, idle_kb, peak_kb, hwm_kb, put_cpu, done_cpu) in results:
