@@ -12,8 +12,13 @@ Variants (default all): noop3 / noop (an empty script with 3 / the real 20
 arguments), getdel, +exists, +set, +sadd, +pexpire (the script's Redis
 commands without its Lua logic, each adding one), exchange (the store's
 script, read from src/store/redis_ticket_store.cc), exchange-fcall (the same
-body as a Redis 7 function). The arguments are a ticketValidation's, replay
-protection off, as bench/tickets.sh."""
+body as a Redis 7 function), exchange-marked (the same with a replay
+mark, SET NX PX, as a validation with replay protection on sent before
+session 11), exchange-shaped (session 11: the script the
+store writes for a validation's shape, ShapedExchangeScript in that file,
+mirrored here, with its 8 arguments). The arguments are a ticketValidation's,
+replay protection off, as bench/tickets.sh. A variant may be named more than
+once (alternated runs in one go)."""
 import os, re, shutil, socket, subprocess, sys, tempfile, time
 
 here = os.path.dirname(os.path.abspath(__file__))
@@ -30,6 +35,32 @@ for i, name in enumerate(["getdel", "+exists", "+set", "+sadd", "+pexpire"]):
     VARIANTS[name] = ("local a = ARGV " + " ".join(steps[:i + 1]) + " return {4, r}", None)
 VARIANTS["exchange"] = (EXCHANGE, None)
 VARIANTS["exchange-fcall"] = (EXCHANGE, "fcall")
+# ShapedExchangeScript for a validation (no mark, consumed, fields 0 1 2
+# required, expiry 5, owner 4, guard "ended:", token 1 h, set 24 h).
+SHAPED = """local a = ARGV
+local rec = redis.call('GET', a[1])
+if not rec then return {1} end
+redis.call('DEL', a[1])
+local f = {}
+for x in string.gmatch(rec .. '|', '([^|]*)|') do f[#f + 1] = x end
+if f[1] ~= a[6] or f[2] ~= a[7] or f[3] ~= a[8] then return {2, rec} end
+local exp = f[6]
+local owner = f[5]
+if not exp or not string.match(exp, '^%-?%d+$') or tonumber(exp) <= tonumber(a[2])
+   or not owner or owner == '' then return {2, rec} end
+if redis.call('EXISTS', 'tb:v:ended:' .. owner) == 1 then return {3, rec} end
+local v = string.gsub(a[4], '{(%d)}', function(d) return f[tonumber(d) + 1] or '' end)
+redis.call('SET', a[3], v, 'PX', '3600000')
+local s = 'tb:s:issued:' .. owner
+redis.call('SADD', s, a[5])
+redis.call('PEXPIRE', s, '86400000')
+return {4, rec}
+"""
+VARIANTS["exchange-shaped"] = (SHAPED, "shaped")
+# The store's script with a replay mark (replay protection on, as before
+# session 11 for ticketValidation; since then only calls that are not a
+# single-use redemption carry one).
+VARIANTS["exchange-marked"] = (EXCHANGE, "marked")
 chosen = sys.argv[2:] or list(VARIANTS)
 
 def resp(*args):
@@ -61,7 +92,7 @@ try:
         return ["", 0, "tb:v:g:s:" + t, now, 5, 4, "tb:v:ended:", "tb:v:g:a:" + tok,
                 "1|a|{2}|{3}|{4}|%d||" % exp, 3600000, "tb:s:issued:", "a|bench|" + tok, 86400000,
                 "1", 0, "1", 1, "s", 2, "bench"]
-    print("%-16s %12s %16s" % ("variant", "cpu us/call", "usec_per_call"))
+    print("%-16s %12s %16s" % ("variant", "cpu us/call", "usec_per_call"), flush=True)
     for v in chosen:
         body, how = VARIANTS[v]
         cli("flushall")
@@ -71,11 +102,24 @@ try:
             lib = "#!lua name=tbcost\nredis.register_function('x', function(KEYS, ARGV) %s end)" % body
             cli("function", "load", "replace", lib, check=True)
             data = b"".join(resp("FCALL", "x", 0, *args(i)) for i in range(n))
+        elif how == "shaped":
+            sha = cli("script", "load", body).stdout.decode().strip()
+            def shaped_args(i):  # redeem key, now, put key, template, member, required texts
+                a = args(i)
+                return [a[j] for j in (2, 3, 7, 8, 11, 15, 17, 19)]
+            data = b"".join(resp("EVALSHA", sha, 0, *shaped_args(i)) for i in range(n))
+        elif how == "marked":
+            sha = cli("script", "load", body).stdout.decode().strip()
+            data = b"".join(resp("EVALSHA", sha, 0, "tb:v:rp:%032x" % i, 330000, *args(i)[2:])
+                            for i in range(n))
         else:
             sha = cli("script", "load", body).stdout.decode().strip()
             data = b"".join(resp("EVALSHA", sha, 0, *args(i)[:how or 99]) for i in range(n))
         cli("config", "resetstat")
         c0 = cpu(); pipe(data); c1 = cpu()
+        if v.startswith("exchange"):  # every call issued (a "not found" is no error reply)
+            issued = cli("exists", "tb:v:g:a:AT-%040d" % 0, "tb:v:g:a:AT-%040d" % (n - 1)).stdout
+            assert issued.strip() == b"2", (v, issued)
         stats = cli("info", "commandstats").stdout.decode()
         per = re.search(r"cmdstat_(?:evalsha|fcall):.*?usec_per_call=([0-9.]+)", stats)
         print("%-16s %12.2f %16s" % (v, (c1 - c0) * 1e6 / n, per.group(1) if per else "-"), flush=True)

@@ -127,13 +127,11 @@ void ExchangeGrantAsync(AuthServices& s, const ApiCall& call, GrantKind kind,
                         ReplyWith reply) {
   std::string_view mark_key = call.mark != nullptr ? std::string_view(call.mark->key) : "";
   auto mark_ttl = call.mark != nullptr ? call.mark->ttl : std::chrono::milliseconds(0);
-  const bool marked = call.mark != nullptr;
   s.sessions.ExchangeAsync(
       kind, call.Param(param), call.app.servicecode, issue, mark_key, mark_ttl,
-      [&s, finish = std::move(finish), reply = std::move(reply),
-       marked](Result<Exchanged> done) mutable {
-        reply([&s, finish = std::move(finish), done = std::move(done),
-               marked](directory::Lookup lookup) -> std::optional<codec::Value> {
+      [&s, finish = std::move(finish), reply = std::move(reply)](Result<Exchanged> done) mutable {
+        reply([&s, finish = std::move(finish),
+               done = std::move(done)](directory::Lookup lookup) -> std::optional<codec::Value> {
           // `finish` reads the grant's user (CachedUser): on the I/O thread
           // only from memory; a miss is answered on the pool, which loads it.
           if (done.ok() && lookup == directory::Lookup::kMemoryOnly) {
@@ -144,8 +142,9 @@ void ExchangeGrantAsync(AuthServices& s, const ApiCall& call, GrantKind kind,
             return Reply(code::kReplayed, done.error().message);
           }
           // As when the mark was set on its own before the call: a store
-          // that cannot set it answers 9999 (its outage log says why).
-          if (!done.ok() && marked && done.error().code == errc::kUnavailable) {
+          // that cannot be reached answers 9999 (its outage log says why),
+          // with or without a mark (ticketValidation sets none).
+          if (!done.ok() && done.error().code == errc::kUnavailable) {
             return Reply(code::kUnavailable, "票据存储不可用");
           }
           return finish(done);

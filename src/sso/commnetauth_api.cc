@@ -256,9 +256,10 @@ void AddCommnetAuthMethods(SignedApi& api, AuthServices& s) {
     api.SetEffect(read, MethodEffect::kRead);
   }
   for (const char* credential :
-       {"ticketValidation", "idValidation", "getToken", "refAccessToken", "generateST", "getST"}) {
+       {"idValidation", "getToken", "refAccessToken", "generateST", "getST"}) {
     api.SetEffect(credential, MethodEffect::kCredential);
   }
+  api.SetEffect("ticketValidation", MethodEffect::kRedeemsSingleUse);
 }
 
 }  // namespace tongban::sso

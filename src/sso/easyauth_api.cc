@@ -75,9 +75,10 @@ void AddEasyAuthMethods(SignedApi& api, AuthServices& s) {
   for (const char* read : {"getUserInfo", "getUserSys", "getUserRole"}) {
     api.SetEffect(read, MethodEffect::kRead);
   }
-  for (const char* credential : {"ticketValidation", "idValidation", "generateST"}) {
+  for (const char* credential : {"idValidation", "generateST"}) {
     api.SetEffect(credential, MethodEffect::kCredential);
   }
+  api.SetEffect("ticketValidation", MethodEffect::kRedeemsSingleUse);
 }
 
 }  // namespace tongban::sso

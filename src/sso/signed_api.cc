@@ -382,7 +382,8 @@ Result<std::shared_ptr<const directory::App>> SignedApi::Authenticate(
   if (!crypto::VerifySign(app->signtype, servicecode, app->servicepwd, time, sign)) {
     return Error{code::kBadSign, "sign 校验失败"};
   }
-  if (options_.replay_protection && EffectOf(method) != MethodEffect::kRead) {
+  if (options_.replay_protection && EffectOf(method) != MethodEffect::kRead &&
+      EffectOf(method) != MethodEffect::kRedeemsSingleUse) {
     // A replay is the same call again. The spec's sign is a function of
     // servicecode and time alone, so it adds nothing to the key (and its
     // letter case would make "AbC" a new request); two different calls in

@@ -129,6 +129,12 @@ enum class MethodEffect {
   // Redeems or mints a credential (ticket, authcode, token, a login): a
   // replayed spec-signed call is refused (9906).
   kCredential,
+  // Redeems a single-use grant named in its parameters (ticketValidation's
+  // st) in one atomic store step: a replayed spec-signed call finds the
+  // grant gone and fails on its own, so no replay mark is set for it (one
+  // keyspace write less per call; docs/security.md). A request-signed call's
+  // nonce stays single-use as for every method.
+  kRedeemsSingleUse,
   // Changes state: refused over GET (9907) and refused when replayed (9906).
   kWrite,
 };

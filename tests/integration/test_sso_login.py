@@ -439,6 +439,21 @@ class SsoLoginTest(unittest.TestCase):
         again = self.easy("ticketValidation", st=st)
         self.assertEqual(again["result"], "6002", again)
 
+    def test_a_replayed_validation_fails_because_its_ticket_is_used_up(self):
+        # ticketValidation sets no replay mark (docs/security.md): the very same
+        # signed request again finds its ticket redeemed, on either interface.
+        for api, used_up in ((self.easy, "6002"), (self.comm, "3002")):
+            st = Browser(self.server).ticket("demo")
+            once = api.client.auth()
+            first = parse_reply(api.client.request("ticketValidation", auth=once,
+                                                   datatype="json", st=st), "json")
+            self.assertEqual(first["result"], "0", first)
+            again = parse_reply(api.client.request("ticketValidation", auth=once,
+                                                   datatype="json", st=st), "json")
+            self.assertEqual(again["result"], used_up, again)
+            self.assertNotIn("token", again)
+            self.assertNotIn("authcode", again)
+
     def test_a_ticket_for_another_app_is_refused_and_used_up(self):
         st = Browser(self.server).ticket("demo")
         self.assertEqual(self.api("proxyapp")("ticketValidation", st=st)["result"], "6003")

@@ -260,6 +260,22 @@ TEST_F(SignedApiTest, AReplayMarkLivesOnlyWhileItsCallIsAcceptable) {
   EXPECT_EQ(AuthCode(params), code::kBadTime);  // the time check refuses it now
 }
 
+// A method that redeems a single-use grant in one atomic store step fails a
+// replay by itself (the grant is gone): no replay mark is set for it, while
+// every other signed write still gets one.
+TEST_F(SignedApiTest, AMethodThatRedeemsASingleUseGrantSetsNoReplayMark) {
+  api_->AddMethod("redeem", {"text"}, [](const ApiCall&) { return Success(); });
+  api_->SetEffect("redeem", MethodEffect::kRedeemsSingleUse);
+  MapParams params = Signed("app1", pwd_);
+  const size_t before = tickets_.ApproximateSize();
+  EXPECT_TRUE(api_->Authenticate(params, "redeem", "127.0.0.1").ok());
+  EXPECT_TRUE(api_->Authenticate(params, "redeem", "127.0.0.1").ok());
+  EXPECT_EQ(tickets_.ApproximateSize(), before);
+  EXPECT_EQ(AuthCode(params), 0);
+  EXPECT_EQ(tickets_.ApproximateSize(), before + 1) << "a write is marked as before";
+  EXPECT_EQ(AuthCode(params), code::kReplayed);
+}
+
 TEST_F(SignedApiTest, ARefusedCallDoesNotUseUpItsReplaySlot) {
   MapParams params = Signed("app1", pwd_);
   std::string sign = params.values()["sign"];

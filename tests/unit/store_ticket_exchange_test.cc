@@ -147,6 +147,31 @@ TEST_P(TicketExchangeTest, ATemplateFieldTheRecordLacksIsEmpty) {
   EXPECT_EQ(store_->Get("tk:TK2").value(), "u|||end");
 }
 
+// On Redis the guard and set prefixes are written into a script of the
+// exchange's shape (as Lua string literals): quotes, backslashes, brackets
+// and control bytes in them must stay text, on both stores alike.
+TEST_P(TicketExchangeTest, PrefixesWithQuotesAndEscapesAreKeysLikeAnyOther) {
+  const std::string guard = "end'\"\\]]\n\x01:";
+  const std::string set = "iss'\\\"..]=]\r:";
+  ASSERT_TRUE(store_->Put("st:T1", Record("s", "app1", "sess1", kNow + 60'000), minutes(1)).ok());
+  ASSERT_TRUE(store_->Put(guard + "sess1", "1", minutes(1)).ok());
+  TicketExchange op = Op("T1", "app1", "TK1");
+  op.guard_prefix = guard;
+  op.set_prefix = set;
+  auto r = ExchangeAsync(op);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->outcome, Outcome::kGuarded);
+  ASSERT_TRUE(store_->Put("st:T2", Record("s", "app1", "sess2", kNow + 60'000), minutes(1)).ok());
+  op = Op("T2", "app1", "TK2");
+  op.guard_prefix = guard;
+  op.set_prefix = set;
+  r = ExchangeAsync(op);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->outcome, Outcome::kIssued);
+  EXPECT_EQ(store_->Members(set + "sess2").value(), std::vector<std::string>{"t|app1|TK2"});
+  EXPECT_TRUE(store_->Members("issued:sess2").value().empty());
+}
+
 TEST_P(TicketExchangeTest, TheAsyncCallDoesTheSame) {
   ASSERT_TRUE(store_->Put("st:T1", Record("s", "app1", "sess1", kNow + 1), minutes(1)).ok());
   auto r = ExchangeAsync(Op("T1", "app1", "TK1"));
@@ -426,7 +451,11 @@ class RedisExchangeTest : public ::testing::Test {
 TEST_F(RedisExchangeTest, OneExchangeIsOneRoundTrip) {
   auto store = Open();
   ASSERT_TRUE(store->Put("st:T1", Record("s", "app1", "sess1", kNow + 60'000), minutes(1)).ok());
-  auto first = store->Exchange(Op("T1", "app1", "TK1"));  // may load the script (EVAL)
+  // The first exchange of a shape (here: with a mark) may load its script (EVAL).
+  TicketExchange warm = Op("T1", "app1", "TK1");
+  warm.mark_key = "rp:0";
+  warm.mark_ttl = minutes(1);
+  auto first = store->Exchange(warm);
   ASSERT_TRUE(first.ok());
   ASSERT_TRUE(store->Put("st:T2", Record("s", "app1", "sess1", kNow + 60'000), minutes(1)).ok());
   const long long evalsha = Calls("evalsha");
@@ -454,6 +483,49 @@ TEST_F(RedisExchangeTest, ASessionResumeAndAGrantIssueAreOneRoundTripEach) {
   EXPECT_EQ(Calls("evalsha"), evalsha + 2);
   EXPECT_EQ(Calls("eval"), eval);
   EXPECT_EQ(Calls("get"), get + 1) << "the GET inside the script, nothing else";
+}
+
+// Exchanges whose constant parts (here the TTL of what is issued) differ
+// from call to call get a script each up to a limit, then the generic one:
+// every one of them issues, with its own TTLs, whichever script ran it.
+TEST_F(RedisExchangeTest, ExchangesWhoseConstantsVaryPastTheShapeLimitStillIssue) {
+  RedisTicketStore::Options options;
+  options.port = redis_->port();
+  options.key_prefix = "p'\\:";  // in the shapes' scripts too
+  auto store = RedisTicketStore::Open(options);
+  ASSERT_TRUE(store.ok()) << store.error().message;
+  redisContext* c = redisConnect("127.0.0.1", redis_->port());
+  ASSERT_NE(c, nullptr);
+  auto pttl = [c](const std::string& key) {
+    auto* reply = static_cast<redisReply*>(redisCommand(c, "PTTL %b", key.data(), key.size()));
+    long long ms = reply != nullptr && reply->type == REDIS_REPLY_INTEGER ? reply->integer : -3;
+    if (reply != nullptr) freeReplyObject(reply);
+    return ms;
+  };
+  for (int i = 0; i < 80; ++i) {
+    const std::string n = std::to_string(i);
+    ASSERT_TRUE(
+        (*store)->Put("st:T" + n, Record("s", "app1", "sess" + n, kNow + 60'000), minutes(1)).ok());
+    TicketExchange op = Op("T" + n, "app1", "TK" + n);
+    op.put_ttl = minutes(5) + std::chrono::seconds(i);
+    op.set_ttl = minutes(20) + std::chrono::seconds(i);
+    if (i % 2 == 1) {
+      op.mark_key = "rp:" + n;
+      op.mark_ttl = minutes(1);
+    }
+    auto r = (*store)->Exchange(op);
+    ASSERT_TRUE(r.ok()) << i << ": " << r.error().message;
+    ASSERT_EQ(r->outcome, Outcome::kIssued) << i;
+    EXPECT_TRUE((*store)->Get("st:T" + n).error().code == errc::kNotFound) << i;
+    const long long put_ttl = pttl("p'\\:v:tk:TK" + n);
+    EXPECT_GT(put_ttl, op.put_ttl.count() - 5000) << i;
+    EXPECT_LE(put_ttl, op.put_ttl.count()) << i;
+    const long long set_ttl = pttl("p'\\:s:issued:sess" + n);
+    EXPECT_GT(set_ttl, op.set_ttl.count() - 5000) << i;
+    EXPECT_LE(set_ttl, op.set_ttl.count()) << i;
+    if (i % 2 == 1) EXPECT_FALSE((*store)->PutIfAbsent("rp:" + n, "1", minutes(1)).value()) << i;
+  }
+  redisFree(c);
 }
 
 TEST_F(RedisExchangeTest, AFlushedScriptIsLoadedAgain) {
