@@ -16,7 +16,7 @@ PACKAGES=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-requests python3-zeep sqlite3 wrk bc chromium fonts-wqy-zenhei
-  poppler-utils faketime
+  poppler-utils poppler-data faketime
   python3-authlib python3-jwt python3-cryptography python3-pyotp
   # real CAS and OIDC clients for the protocol tests
   apache2 libapache2-mod-auth-cas libapache2-mod-auth-openidc
