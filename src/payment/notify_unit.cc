@@ -243,6 +243,19 @@ void UnitNotifier::Loop() {
     }
     if (!delivered.ok()) {
       spdlog::warn("payment: result notification dispatcher: {}", delivered.error().message);
+      // What the failed round delivered is marked now, not by a claim after
+      // the poll: a poll as long as the claim would let the claim lapse and
+      // another node send those messages again.
+      if (!acknowledged.empty()) {
+        std::lock_guard sending(deliver_mu_);
+        Status marked = outbox_.MarkDelivered(acknowledged, clock_.NowMillis());
+        if (marked.ok()) {
+          acknowledged.clear();
+        } else {
+          spdlog::warn("payment: marking result notifications delivered: {}",
+                       marked.error().message);
+        }
+      }
     }
     lock.lock();
     if (delivered.ok() && *delivered > 0) {

@@ -523,7 +523,9 @@ TEST_F(RedisExchangeTest, ExchangesWhoseConstantsVaryPastTheShapeLimitStillIssue
     const long long set_ttl = pttl("p'\\:s:issued:sess" + n);
     EXPECT_GT(set_ttl, op.set_ttl.count() - 5000) << i;
     EXPECT_LE(set_ttl, op.set_ttl.count()) << i;
-    if (i % 2 == 1) EXPECT_FALSE((*store)->PutIfAbsent("rp:" + n, "1", minutes(1)).value()) << i;
+    if (i % 2 == 1) {
+      EXPECT_FALSE((*store)->PutIfAbsent("rp:" + n, "1", minutes(1)).value()) << i;
+    }
   }
   redisFree(c);
 }
