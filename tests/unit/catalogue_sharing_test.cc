@@ -517,6 +517,12 @@ TEST_P(CatalogueSharingTest, AuditRowsOfManyThreadsShareOneCommit) {
     std::unique_lock lock(mu);
     cv.wait_for(lock, std::chrono::seconds(30), [&] { return queued; });
   });
+  {
+    // The writer is inside the first row's callback before the others queue:
+    // otherwise it may take "first" and theirs as one batch (two commits).
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return committed == 1; }));
+  }
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
