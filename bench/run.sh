@@ -61,19 +61,8 @@ cleanup() {
 trap cleanup EXIT
 
 # The nginx baseline for the whole run (installs nginx-light when missing).
-nginx_pid="" nginx_url=""
-if [ "${NGINX_BASELINE:-1}" != 0 ]; then
-  mkdir -p "$work/nginx"
-  "$py" "$here/nginx_baseline.py" "$work/nginx" > "$work/nginx.out" 2> "$work/nginx.err" &
-  nginx_pid=$!
-  for _ in $(seq 1 1200); do
-    if grep -qs '^port' "$work/nginx.out" && curl -s -o /dev/null \
-        "http://127.0.0.1:$(awk '/^port/ {print $2}' "$work/nginx.out")/livez"; then break; fi
-    kill -0 "$nginx_pid" 2>/dev/null || { cat "$work/nginx.err"; exit 1; }
-    sleep 0.1
-  done
-  nginx_url=http://127.0.0.1:$(awk '/^port/ {print $2}' "$work/nginx.out")
-fi
+. "$here/nginx_baseline.sh"
+start_nginx_baseline "$work" "$py"
 
 # start_server NAME REPLAY: a fresh data dir, the demo seed, the app "bench"
 # (zj, cas, oidc), then prepare.py's requests evaluated into this shell.

@@ -54,20 +54,8 @@ stop_nginx() {
 trap 'stop; stop_nginx; rm -rf "$work"' EXIT
 
 # The nginx baseline, for the whole run, on the server's core when PIN=1.
-nginx_url=""
-if [ "${NGINX_BASELINE:-1}" != 0 ]; then
-  mkdir -p "$work/nginx"
-  "${pin_server[@]}" "$py" "$here/nginx_baseline.py" "$work/nginx" > "$work/nginx.out" \
-    2> "$work/nginx.err" &
-  nginx_pid=$!
-  for _ in $(seq 1 1200); do  # the first run may install nginx-light
-    if grep -qs '^port' "$work/nginx.out" && curl -s -o /dev/null \
-        "http://127.0.0.1:$(awk '/^port/ {print $2}' "$work/nginx.out")/livez"; then break; fi
-    kill -0 "$nginx_pid" 2>/dev/null || { cat "$work/nginx.err"; exit 1; }
-    sleep 0.1
-  done
-  nginx_url=http://127.0.0.1:$(awk '/^port/ {print $2}' "$work/nginx.out")
-fi
+. "$here/nginx_baseline.sh"
+start_nginx_baseline "$work" "$py" "${pin_server[@]}"
 
 free_port() { $py -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
