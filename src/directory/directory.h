@@ -83,6 +83,9 @@ enum class SaveMode {
 struct SavedUser {
   User user;
   bool added = false;
+  // A modify that gave the user a password other than the one it had (a
+  // loginpwd equal to the stored password is not a change: its sessions stay).
+  bool password_changed = false;
 };
 
 struct SavedOrg {
@@ -156,8 +159,9 @@ struct ImportOptions {
   // the rows are those of the file's first `rows` data rows that did not fail.
   std::function<void(const ImportReport& so_far)> committed;
   // Users, kAddOrModify: called after each batch's commit for every existing
-  // user a row gave a password (loginpwd or password_hash) or left unable to
-  // sign in (`active` false), so that the caller ends the user's sessions,
+  // user a row gave a password other than its own (loginpwd or password_hash)
+  // or left unable to sign in (`active` false), so that the caller ends the
+  // user's sessions,
   // which live above the directory (the console's import). An error stops the
   // import once the batch's users were all called (its rows stay committed).
   std::function<Status(const std::string& userid, bool password_set, bool active)>

@@ -38,6 +38,14 @@ struct PreparedPassword {
   std::string md5_variant;
 };
 
+// The stored password a modify replaced (SaveUserInTx fills it when it writes
+// one), so the caller can tell, after the commit, whether it really changed.
+struct ReplacedPassword {
+  bool replaced = false;
+  std::string hash;
+  std::string md5_variant;
+};
+
 // A prepared INSERT INTO dir_users, reused for every row an import batch adds
 // on one session (preparing a 55-column statement per row dominated imports).
 class UserInsert {
@@ -142,6 +150,13 @@ struct Directory::Impl {
   static Result<PreparedPassword> PreparePassword(Directory& d, const App* app, const Fields& args,
                                                   bool hash);
   static Result<PreparedPassword> HashForStorage(Directory& d, std::string_view plain);
+  // True when the password args gave (prepared as `given`) is the one
+  // `replaced` held: the same stored form, or args' loginpwd verifies against
+  // it. One argon2id verification, so only after the commit: a refused write
+  // that verified would tell its caller, by its time and as often as asked,
+  // whether it had guessed the stored password.
+  static bool SamePassword(Directory& d, const App* app, const Fields& args,
+                           const PreparedPassword& given, const ReplacedPassword& replaced);
   // The whole of SaveUser after password preparation, inside `sql`'s
   // transaction. `targets` (null: read them) and `insert` (null: prepare one)
   // let an import batch reuse them across rows.
@@ -149,7 +164,8 @@ struct Directory::Impl {
                                         const Fields& args, SaveMode mode,
                                         const PreparedPassword& password,
                                         const std::vector<PushTarget>* targets, UserInsert* insert,
-                                        UserBatch* batch = nullptr);
+                                        UserBatch* batch = nullptr,
+                                        ReplacedPassword* replaced = nullptr);
   // Maps a unique-constraint failure on dir_users to 2010/2018.
   static Error UserConflict(Error e);
 

@@ -64,26 +64,31 @@ struct Row {
   PreparedPassword password;
 };
 
-// An existing user an upsert row gave a password or left unable to sign in
-// (ImportOptions::user_access_changed).
+// An existing user an upsert row gave a new password or left unable to sign
+// in (ImportOptions::user_access_changed). Whether the password is new is
+// settled after the commit (Directory::Impl::SamePassword).
 struct AccessChange {
   std::string userid;
   bool password_set = false;
   bool active = true;
+  const Row* row = nullptr;
+  ReplacedPassword replaced;
 };
 
-// Notes `saved` in `changes` when it is such a user.
+// Notes `saved` in `changes` when it may be such a user.
 void NoteAccessChange(const ImportOptions& options, const Row& row, const SavedUser& saved,
-                      std::vector<AccessChange>* changes) {
+                      ReplacedPassword replaced, std::vector<AccessChange>* changes) {
   if (!options.user_access_changed || saved.added) return;
-  if (!row.password.set && saved.user.active()) return;
-  changes->push_back(AccessChange{saved.user.userid, row.password.set, saved.user.active()});
+  if (!replaced.replaced && saved.user.active()) return;
+  changes->push_back(AccessChange{saved.user.userid, replaced.replaced, saved.user.active(), &row,
+                                  std::move(replaced)});
 }
 
 // Tells the caller of every change, even after one failed; the first error.
 Status ReportAccessChanges(const ImportOptions& options, const std::vector<AccessChange>& changes) {
   Status first = Status::Ok();
   for (const AccessChange& c : changes) {
+    if (!c.password_set && c.active) continue;  // the password given was the user's own
     Status told = options.user_access_changed(c.userid, c.password_set, c.active);
     if (!told.ok() && first.ok()) first = std::move(told);
   }
@@ -184,6 +189,16 @@ Result<ImportReport> Directory::ImportUsers(std::istream& csv, const ImportOptio
   std::vector<std::string> record;
   // PostgreSQL: when to refresh dir_users' statistics (below).
   int64_t analyze_at = 1;
+  // After a commit: a password a row gave that the user already had is no
+  // change (the user keeps its sessions).
+  auto SettlePasswordChanges = [this](std::vector<AccessChange>* changes) {
+    for (AccessChange& c : *changes) {
+      if (c.password_set &&
+          Impl::SamePassword(*this, nullptr, c.row->fields, c.row->password, c.replaced)) {
+        c.password_set = false;
+      }
+    }
+  };
   bool more = true;
   while (more) {
     // Read and prepare one batch outside any transaction: hashing is slow.
@@ -261,15 +276,16 @@ Result<ImportReport> Directory::ImportUsers(std::istream& csv, const ImportOptio
         insert.emplace(sql);
       }
       for (const Row& row : batch) {
+        ReplacedPassword replaced;
         auto saved = Impl::SaveUserInTx(*this, sql, nullptr, row.fields, options.user_mode,
                                         row.password, &targets, insert ? &*insert : nullptr,
-                                        bulk ? &*bulk : nullptr);
+                                        bulk ? &*bulk : nullptr, &replaced);
         if (saved.ok() && saved->added) {
           ++batch_report.added;
         } else if (saved.ok()) {
           ++batch_report.modified;
           batch_modified.push_back(saved->user.userid);
-          NoteAccessChange(options, row, *saved, &access_changes);
+          NoteAccessChange(options, row, *saved, std::move(replaced), &access_changes);
         } else if (IsInfrastructure(saved.error())) {
           return std::move(saved).error();
         } else {
@@ -293,11 +309,13 @@ Result<ImportReport> Directory::ImportUsers(std::istream& csv, const ImportOptio
       // retry row by row so that one bad row costs only itself.
       access_changes.clear();
       for (const Row& row : batch) {
+        ReplacedPassword replaced;
         auto saved = store_.WithTransaction([&](soci::session& sql) {
+          replaced = ReplacedPassword{};
           std::vector<PushTarget> targets;
           if (options.push) targets = Impl::PushTargets(sql);
           return Impl::SaveUserInTx(*this, sql, nullptr, row.fields, options.user_mode,
-                                    row.password, &targets, nullptr);
+                                    row.password, &targets, nullptr, nullptr, &replaced);
         });
         if (saved.ok() && saved->added) {
           ++report.added;
@@ -306,13 +324,14 @@ Result<ImportReport> Directory::ImportUsers(std::istream& csv, const ImportOptio
         if (saved.ok()) {
           ++report.modified;
           Changed('u', saved->user.userid);
-          NoteAccessChange(options, row, *saved, &access_changes);
+          NoteAccessChange(options, row, *saved, std::move(replaced), &access_changes);
           continue;
         }
         if (saved.error().code == errc::kUnavailable) {
           // The rows before this one are committed: report them (and let the
           // other nodes drop their login-name entries) before giving up.
           Changed('l', "");
+          SettlePasswordChanges(&access_changes);
           Status told = ReportAccessChanges(options, access_changes);
           if (options.committed) options.committed(report);
           if (!told.ok()) spdlog::error("import: sessions not ended: {}", told.error().message);
@@ -326,6 +345,7 @@ Result<ImportReport> Directory::ImportUsers(std::istream& csv, const ImportOptio
     Changed('l', "");
     // Only after the commit: a login with the old password between an
     // earlier ending and the commit would have kept its session.
+    SettlePasswordChanges(&access_changes);
     if (Status told = ReportAccessChanges(options, access_changes); !told.ok()) {
       if (options.committed) options.committed(report);
       return std::move(told).error();

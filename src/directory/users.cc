@@ -478,31 +478,69 @@ Result<PreparedPassword> Directory::Impl::HashForStorage(Directory& d, std::stri
   return out;
 }
 
-Result<PreparedPassword> Directory::Impl::PreparePassword(Directory& d, const App* app,
-                                                          const Fields& args, bool hash) {
+namespace {
+
+// args' loginpwd in clear (the MD5 hex for encryptiontype 3), or nullopt when
+// none is given.
+struct GivenPassword {
   int type = 1;
+  std::string plain;
+};
+
+Result<std::optional<GivenPassword>> DecodeGivenPassword(const App* app, const Fields& args) {
+  GivenPassword given;
   if (const std::string* text = GetNonEmpty(args, "encryptiontype")) {
     int64_t n = 0;
     if (!ParseInt64(*text, &n) || n < 1 || n > 5) {
       return Code(code::kUserBadEncryptiontype, "encryptiontype must be 1..5");
     }
-    type = static_cast<int>(n);
+    given.type = static_cast<int>(n);
   }
   const std::string* pwd = GetNonEmpty(args, "loginpwd");
-  if (pwd == nullptr) return PreparedPassword{};
+  if (pwd == nullptr) return std::optional<GivenPassword>();
   crypto::IncomingKeys keys;
   if (app != nullptr) {
     const std::string& key = app->password_key;
     if (key.size() == 16 || key.size() == 24 || key.size() == 32) keys.aes_key = key;
     if (key.size() >= 24) keys.des3_key = key;
   }
-  auto plain = crypto::DecodeIncomingPassword(type, *pwd, keys);
+  auto plain = crypto::DecodeIncomingPassword(given.type, *pwd, keys);
   if (!plain.ok()) {
     if (plain.error().code == crypto::kUnsupportedEncryptionType) {
       return Code(code::kUserBadEncryptiontype, "encryptiontype is not usable for this app");
     }
     return Code(code::kUserPasswordDecodeFailed, "loginpwd does not decode");
   }
+  given.plain = std::move(*plain);
+  return std::optional<GivenPassword>(std::move(given));
+}
+
+}  // namespace
+
+bool Directory::Impl::SamePassword(Directory& d, const App* app, const Fields& args,
+                                   const PreparedPassword& given,
+                                   const ReplacedPassword& replaced) {
+  if (!replaced.replaced || !given.set) return false;
+  // Imported stored forms and the legacy MD5 / plain forms are deterministic.
+  const bool same_form = replaced.hash == given.primary;
+  auto decoded = DecodeGivenPassword(app, args);
+  if (!decoded.ok() || !decoded->has_value()) return same_form;
+  const GivenPassword& p = **decoded;
+  // Verified even when the forms matched, so every modify costs the same.
+  const crypto::VerifyOutcome verified =
+      p.type == 3 ? crypto::VerifyPasswordMd5(replaced.hash, replaced.md5_variant, p.plain,
+                                              d.options_.password_params)
+                  : crypto::VerifyPassword(replaced.hash, p.plain, d.options_.password_params);
+  return same_form || verified.ok;
+}
+
+Result<PreparedPassword> Directory::Impl::PreparePassword(Directory& d, const App* app,
+                                                          const Fields& args, bool hash) {
+  auto decoded = DecodeGivenPassword(app, args);
+  if (!decoded.ok()) return std::move(decoded).error();
+  if (!decoded->has_value()) return PreparedPassword{};
+  const int type = (*decoded)->type;
+  std::string* plain = &(*decoded)->plain;
   PreparedPassword out;
   out.set = true;
   if (type == 3) {
@@ -560,7 +598,8 @@ Result<SavedUser> Directory::Impl::SaveUserInTx(Directory& d, soci::session& sql
                                                 const Fields& args, SaveMode mode,
                                                 const PreparedPassword& password,
                                                 const std::vector<PushTarget>* targets,
-                                                UserInsert* insert, UserBatch* batch) {
+                                                UserInsert* insert, UserBatch* batch,
+                                                ReplacedPassword* replaced) {
   if (app != nullptr && !app->directory_write) {
     return Code(code::kUserSyncNotAllowed, "this app may not synchronize users");
   }
@@ -737,6 +776,12 @@ Result<SavedUser> Directory::Impl::SaveUserInTx(Directory& d, soci::session& sql
   if (added && !password.set) return Code(code::kUserPasswordEmpty, "loginpwd is required on add");
 
   if (!added) {
+    if (password.set && replaced != nullptr) {
+      replaced->replaced = true;
+      sql << "SELECT password_hash, password_md5 FROM dir_users WHERE userid = :u",
+          soci::use(after.userid, "u"), soci::into(replaced->hash),
+          soci::into(replaced->md5_variant);
+    }
     UpdateUser(sql, after, password);
   } else if (batch != nullptr) {
     batch->Add(after, password);
@@ -783,10 +828,15 @@ Result<SavedUser> Directory::SaveUser(const Caller& caller, const Fields& args, 
   TB_RETURN_IF_ERROR(CheckUserArgs(args));
   auto password = Impl::PreparePassword(*this, app->get(), args, true);
   if (!password.ok()) return std::move(password).error();
+  ReplacedPassword replaced;
   Result<SavedUser> saved = store_.WithTransaction([&](soci::session& sql) {
-    return Impl::SaveUserInTx(*this, sql, app->get(), args, mode, *password, nullptr, nullptr);
+    replaced = ReplacedPassword{};
+    return Impl::SaveUserInTx(*this, sql, app->get(), args, mode, *password, nullptr, nullptr,
+                              nullptr, &replaced);
   });
   if (!saved.ok()) return Impl::UserConflict(std::move(saved).error());
+  saved->password_changed =
+      replaced.replaced && !Impl::SamePassword(*this, app->get(), args, *password, replaced);
   // 'l' too: an added user may make its login name ambiguous (or existing),
   // and a renamed one leaves its old name (checked on use as well).
   ChangedUser(saved->user.userid, saved->user.loginname);

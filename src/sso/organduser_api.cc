@@ -194,11 +194,10 @@ struct OrgAndUserApi::Impl {
     auto saved = context.directory.SaveUser(CallerOf(call), *args);
     if (!saved.ok()) return ReplyFor(saved.error(), dcode::kUserOther);
     // A disabled user is logged out everywhere; so is one whose password the
-    // app just set, as an administrator's reset does: whoever knew the old
-    // one keeps no session (SaveUser sets it only from a non-empty loginpwd).
-    const auto pwd = args->find("loginpwd");
-    const bool password_set = pwd != args->end() && !pwd->second.empty();
-    if (!saved->user.active() || (password_set && !saved->added)) {
+    // app just changed, as an administrator's reset does: whoever knew the old
+    // one keeps no session. An app that re-sends the password the user has
+    // (many sync every field every time) ends nothing.
+    if (!saved->user.active() || saved->password_changed) {
       auto ended =
           logout.EndUser(saved->user.userid, !saved->user.active() ? "disabled" : "password_reset",
                          call.app.servicecode);

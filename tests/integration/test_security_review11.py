@@ -44,7 +44,8 @@ class SecurityReview11(unittest.TestCase):
             for app in ("rp11", "comm11"):
                 cls.admin.ok("PUT", "apps/%s/roles/clerk" % app, {"rolename": "窗口"})
             cls.users = {}
-            for name in ("role11", "oidc11", "imp11", "off11", "keep11", "sync11"):
+            for name in ("role11", "oidc11", "imp11", "off11", "keep11", "sync11",
+                         "same11", "resend11"):
                 created = cls.admin.ok("POST", "users", {
                     "loginname": name, "username": "测试" + name, "orgcoding": "001",
                     "password": PASSWORD})
@@ -171,6 +172,32 @@ class SecurityReview11(unittest.TestCase):
         self.assertEqual(r["operation"], "modify", r)
         self.assertFalse(self.logged_in(intruder))
         self.login("sync11", "Sec11-Sync-1")
+
+    # Session 12 (review11's open medium): many apps sync every field every
+    # time, the password too; re-sending the user's own password must not log
+    # the user out everywhere.
+    def test_synchronize_user_resending_the_same_password_keeps_the_sessions(self):
+        b = self.login("same11")
+        for _ in range(2):
+            r = self.writer.json("synchronizeUser", args=json.dumps({
+                "userid": self.users["same11"], "loginpwd": PASSWORD, "usertitle": "科员"}))
+            self.assertEqual(r["result"], "0", r)
+            self.assertEqual(r["operation"], "modify", r)
+        self.assertTrue(self.logged_in(b))
+        ended = self.admin.ok("GET", "audit", event="user_sessions_ended", size=100)["items"]
+        self.assertFalse(any(e.get("userid") == self.users["same11"] for e in ended), ended)
+        # A different one still ends them.
+        r = self.writer.json("synchronizeUser", args=json.dumps({
+            "userid": self.users["same11"], "loginpwd": "Sec12-Other-1"}))
+        self.assertEqual(r["result"], "0", r)
+        self.assertFalse(self.logged_in(b))
+
+    def test_an_upsert_import_resending_the_same_password_keeps_the_sessions(self):
+        b = self.login("resend11")
+        self.upsert("loginname,username,orgcoding,loginpwd\nresend11,测试resend11,001,%s\n"
+                    % PASSWORD)
+        self.assertTrue(self.logged_in(b))
+        self.login("resend11")
 
 
 if __name__ == "__main__":

@@ -149,6 +149,7 @@ TEST_F(DirectoryImportTest, UpsertNamesTheExistingUsersItGaveAPasswordOrDisabled
   AddUser("renamed", "001001");
   User repassed = AddUser("repassed", "001001");
   User disabled = AddUser("disabled", "001001");
+  AddUser("resent", "001001");  // its own password again: no change
   ImportOptions options = Options(2, /*hash_passwords=*/false, /*push=*/false);
   options.user_mode = SaveMode::kAddOrModify;
   std::vector<std::string> told;
@@ -161,10 +162,11 @@ TEST_F(DirectoryImportTest, UpsertNamesTheExistingUsersItGaveAPasswordOrDisabled
       "renamed,改名,001001,,1\n"
       "repassed,改密,001001,New-Pass-1,1\n"
       "disabled,停用,001001,,2\n"
+      "resent,重发,001001,pw-resent,1\n"
       "newcomer,新人,001001,New-Pass-2,1\n",
       options);
   ASSERT_TRUE(report.ok()) << report.error().message;
-  EXPECT_EQ(report->modified, 3);
+  EXPECT_EQ(report->modified, 4);
   EXPECT_EQ(told, (std::vector<std::string>{repassed.userid + " pwd", disabled.userid + " off"}));
 }
 

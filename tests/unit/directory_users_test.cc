@@ -120,6 +120,35 @@ TEST_F(DirectoryUsersTest, ModifyByUseridChangesOnlyTheFieldsGiven) {
   EXPECT_EQ(saved->user.loginname, "zhangs");
 }
 
+// Session 12 (review11's open medium): apps that send every field on every
+// sync re-send the password; only a different one is a change (whose sessions
+// the SSO then ends).
+TEST_F(DirectoryUsersTest, AModifySaysWhetherItChangedThePassword) {
+  auto added = Save(NewUser("zhangs"));
+  ASSERT_TRUE(added.ok()) << added.error().message;
+  EXPECT_FALSE(added->password_changed);  // an add changes nobody's password
+  const std::string userid = added->user.userid;
+  auto same = Save({{"userid", userid}, {"loginpwd", "secret-1"}, {"usertitle", "科长"}});
+  ASSERT_TRUE(same.ok()) << same.error().message;
+  EXPECT_FALSE(same->password_changed);
+  auto none = Save({{"userid", userid}, {"usertitle", "处长"}});
+  ASSERT_TRUE(none.ok()) << none.error().message;
+  EXPECT_FALSE(none->password_changed);
+  auto other = Save({{"userid", userid}, {"loginpwd", "secret-2"}});
+  ASSERT_TRUE(other.ok()) << other.error().message;
+  EXPECT_TRUE(other->password_changed);
+  EXPECT_TRUE(dir_->VerifyLogin({"zhangs", "", "secret-2", false}).ok());
+  EXPECT_FALSE(dir_->VerifyLogin({"zhangs", "", "secret-1", false}).ok());
+  // The old password, sent again, is a change back.
+  auto back = Save({{"userid", userid}, {"loginpwd", "secret-1"}});
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_TRUE(back->password_changed);
+  // A refused modify changes nothing and says so.
+  auto refused = Save({{"userid", userid}, {"loginpwd", "secret-3"}, {"orgcoding", "009"}});
+  EXPECT_FALSE(refused.ok());
+  EXPECT_TRUE(dir_->VerifyLogin({"zhangs", "", "secret-1", false}).ok());
+}
+
 TEST_F(DirectoryUsersTest, ModifyByLoginnameWithinTheDomainFindsTheUser) {
   User u = AddUser("zhangs", "001001");
   auto saved = Save({{"loginname", "zhangs"}, {"orgcoding", "001001"}, {"usertitle", "科长"}});
