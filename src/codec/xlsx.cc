@@ -413,15 +413,35 @@ class ZipReader {
 
   std::size_t remaining() const { return limits_.max_uncompressed_bytes - inflated_; }
 
+  // Charges what parsing `content` can allocate to the workbook's node budget: at most one
+  // node per '<' (an element) and one per text between tags, one attribute per '='.
+  Status SpendXmlNodes(std::string_view content, const std::string& name) {
+    std::size_t tags = 0, equals = 0;
+    for (char c : content) {
+      tags += c == '<';
+      equals += c == '=';
+    }
+    const std::size_t nodes = 2 * tags + equals + 1;
+    if (nodes > limits_.max_xml_nodes - xml_nodes_) {
+      return Error::TooLarge("xlsx: " + name + " holds more XML nodes than the limit allows (" +
+                             std::to_string(limits_.max_xml_nodes) + " in all parts)");
+    }
+    xml_nodes_ += nodes;
+    return Status::Ok();
+  }
+
  private:
   XlsxLimits limits_;
   MemoryStream stream_;
   zlib_filefunc_def functions_{};
   unzFile zip_ = nullptr;
   std::size_t inflated_ = 0;
+  std::size_t xml_nodes_ = 0;
 };
 
-Status LoadPart(const std::string& content, const std::string& name, pugi::xml_document* doc) {
+Status LoadPart(ZipReader& zip, const std::string& content, const std::string& name,
+                pugi::xml_document* doc) {
+  TB_RETURN_IF_ERROR(zip.SpendXmlNodes(content, name));
   ParseLimits limits;
   limits.max_bytes = content.size();
   return internal::LoadXml(content, limits, "xlsx part " + name, doc);
@@ -432,7 +452,7 @@ Result<std::string> ReadRequiredXml(ZipReader& zip, const std::string& name,
   auto content = zip.Read(name);
   if (!content.ok()) return std::move(content).error();
   if (!content->has_value()) return Error::InvalidArgument("xlsx: the workbook has no " + name);
-  TB_RETURN_IF_ERROR(LoadPart(**content, name, doc));
+  TB_RETURN_IF_ERROR(LoadPart(zip, **content, name, doc));
   return name;
 }
 
@@ -497,7 +517,7 @@ Result<std::map<std::string, std::pair<std::string, std::string>>> Relationships
   if (!content.ok()) return std::move(content).error();
   if (!content->has_value()) return rels;
   pugi::xml_document doc;
-  TB_RETURN_IF_ERROR(LoadPart(**content, rels_name, &doc));
+  TB_RETURN_IF_ERROR(LoadPart(zip, **content, rels_name, &doc));
   for (pugi::xml_node r = doc.document_element().first_child(); r; r = r.next_sibling()) {
     if (r.type() != pugi::node_element || Local(r) != "Relationship") continue;
     if (std::string_view(r.attribute("TargetMode").value()) == "External") continue;
@@ -577,6 +597,15 @@ std::string_view TrimXmlSpace(std::string_view s) {
 struct SheetReader {
   const std::vector<std::string>& shared_strings;
   std::size_t* cells_left;  // the budget of cells (and rows) across sheets
+  std::size_t* text_left;   // the budget of cell text across sheets
+
+  Status SpendText(std::size_t n) const {
+    if (n > *text_left) {
+      return Error::TooLarge("xlsx: the cells hold more text than the limit allows");
+    }
+    *text_left -= n;
+    return Status::Ok();
+  }
 
   Status Fail(const Sheet& sheet, std::string_view where, std::string_view what) const {
     return Error::InvalidArgument("xlsx: sheet " + internal::Printable(sheet.name) + ", " +
@@ -599,7 +628,7 @@ struct SheetReader {
     if (type == "inlineStr") {
       const pugi::xml_node is = Child(c, "is");
       *cell = is ? Cell::Text(StringItemText(is)) : Cell::Text(DecodeXstring(value));
-      return Status::Ok();
+      return SpendText(cell->text.size());
     }
     if (!v) return Status::Ok();  // no value: an empty (perhaps only styled) cell
     if (type == "s") {
@@ -610,9 +639,13 @@ struct SheetReader {
           index >= shared_strings.size()) {
         return Error::InvalidArgument("bad shared string index at " + where);
       }
+      // Charged before the copy: the string is stored once, its copies are not.
+      TB_RETURN_IF_ERROR(SpendText(shared_strings[index].size()));
       *cell = Cell::Text(shared_strings[index]);
+      return Status::Ok();
     } else if (type == "str" || type == "e" || type == "d") {
       *cell = Cell::Text(DecodeXstring(value));
+      return SpendText(cell->text.size());
     } else if (type == "b") {
       const std::string_view b = TrimXmlSpace(value);
       if (b != "0" && b != "1" && b != "true" && b != "false") {
@@ -675,6 +708,7 @@ struct SheetReader {
         const std::string where = CellReference(cr, cc);
         Cell cell;
         if (Status s = ReadCell(c, where, &cell); !s.ok()) {
+          if (s.error().code == errc::kTooLarge) return s;
           return Fail(*sheet, where, s.error().message);
         }
         if (cell.empty()) continue;
@@ -794,7 +828,7 @@ Result<std::vector<Sheet>> ReadXlsx(std::string_view bytes, const XlsxLimits& li
     if (!content.ok()) return std::move(content).error();
     if (content->has_value()) {
       pugi::xml_document doc;
-      TB_RETURN_IF_ERROR(LoadPart(**content, shared_part, &doc));
+      TB_RETURN_IF_ERROR(LoadPart(zip, **content, shared_part, &doc));
       for (pugi::xml_node si = doc.document_element().first_child(); si; si = si.next_sibling()) {
         if (si.type() == pugi::node_element && Local(si) == "si") {
           shared_strings.push_back(StringItemText(si));
@@ -806,7 +840,8 @@ Result<std::vector<Sheet>> ReadXlsx(std::string_view bytes, const XlsxLimits& li
   const pugi::xml_node sheets_node = Child(workbook.document_element(), "sheets");
   if (!sheets_node) return Error::InvalidArgument("xlsx: " + workbook_part + " lists no sheets");
   std::size_t cells_left = limits.max_cells;
-  SheetReader reader{shared_strings, &cells_left};
+  std::size_t text_left = limits.max_text_bytes;
+  SheetReader reader{shared_strings, &cells_left, &text_left};
   std::vector<Sheet> sheets;
   for (pugi::xml_node s = sheets_node.first_child(); s; s = s.next_sibling()) {
     if (s.type() != pugi::node_element || Local(s) != "sheet") continue;

@@ -45,6 +45,13 @@ struct XlsxLimits {
   std::size_t max_entries = 4096;                 // zip entries -> kTooLarge
   double max_ratio = 200;  // inflated/compressed of a part over 1 MiB -> kTooLarge (zip bomb)
   std::size_t max_cells = 4'000'000;  // cells of all sheets, gaps counted -> kTooLarge
+  // What the bytes above become in memory, which they alone do not bound: the text of every
+  // cell (a shared string counted at each cell that uses it, so one long string referenced by
+  // thousands of cells cannot multiply) -> kTooLarge; and the XML nodes and attributes of all
+  // parts parsed (each ~40-64 bytes, counted from the markup before a part is parsed, so a
+  // part of tiny elements cannot make a DOM many times its size) -> kTooLarge.
+  std::size_t max_text_bytes = 64 << 20;
+  std::size_t max_xml_nodes = 8'000'000;
 };
 
 // The sheets of an .xlsx file, in workbook order. Reads shared strings (what Excel and WPS

@@ -250,7 +250,9 @@ Result<json> RefundsDue(const Services& s, Call& call) {
   return json{{"items", items}};
 }
 
-// The refund ledger: {pay_no, amount_fen, reason}; who is the caller.
+// The refund ledger: {pay_no, amount_fen, reason, refund_no}; who is the
+// caller. refund_no is required: the caller's number for this one refund, so
+// that a double click or a retry refunds once (NoticeStore::RecordRefund).
 Result<json> Refund(const Services& s, Call& call) {
   TB_RETURN_IF_ERROR(RequireRole(call.caller, {kRoleAdmin, kRoleFinance}));
   const json& b = call.body;
@@ -259,8 +261,12 @@ Result<json> Refund(const Services& s, Call& call) {
   }
   std::string reason = Text(b, "reason");
   if (reason.empty()) return Error::InvalidArgument("请填写退款原因");
+  std::string refund_no = Text(b, "refund_no");
+  if (refund_no.empty()) {
+    return Error::InvalidArgument("refund_no 必填：本次退款的编号（每笔退款生成一次，重试时不变）");
+  }
   auto notice = s.notices.RecordRefund(Text(b, "pay_no"), b["amount_fen"].get<int64_t>(), reason,
-                                       call.caller.loginname);
+                                       call.caller.loginname, refund_no);
   if (!notice.ok()) return notice.error();
   return json{{"notice", json_internal::NoticeToJson(*notice)}};
 }

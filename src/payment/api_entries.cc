@@ -100,11 +100,22 @@ Result<json> ListEntries(const Services& s, Call& call) {
   } else if (!call.caller.SeesAllUnits()) {
     return Error::InvalidArgument("请指定执收单位 entercode");
   }
-  auto list = s.entries->List(entercode, "", call.Query("state"), 200);
+  int64_t before_id = 0;
+  if (std::string_view b = call.Query("before_id"); !b.empty()) {
+    auto id = EntryId(std::string(b));
+    if (!id.ok()) return Error::InvalidArgument("before_id 应为录入编号");
+    before_id = *id;
+  }
+  constexpr int kPage = 200;
+  auto list = s.entries->List(entercode, "", call.Query("state"), kPage, before_id);
   if (!list.ok()) return list.error();
   json items = json::array();
   for (const PayerEntry& e : *list) items.push_back(EntryToJson(e));
-  return json{{"items", items}};
+  // The next page: entries older than the last one shown (none once a page
+  // comes back short).
+  json out{{"items", items}};
+  if (list->size() == static_cast<size_t>(kPage)) out["next_before_id"] = list->back().id;
+  return out;
 }
 
 Result<PayerEntry> VisibleEntry(const Services& s, const Call& call) {

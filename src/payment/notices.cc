@@ -589,8 +589,17 @@ Result<PaymentNotice> CompleteNotice(PaymentNotice n, const CollectingUnit& unit
   return n;
 }
 
+// A refund's own number (the caller's, made once per intended refund): a
+// repeat of the same request — a double click, a retry after a timeout whose
+// first attempt committed — finds it and refunds nothing more (review12).
+constexpr const char* kNoticesV2 = R"sql(
+ALTER TABLE payment_refunds ADD COLUMN refund_no {KEY};
+CREATE UNIQUE INDEX payment_refunds_by_no ON payment_refunds (refund_no);
+)sql";
+
 std::vector<Migration> NoticeStore::Migrations() {
-  return {PortableMigration("payment_notices", 1, kNoticesV1)};
+  return {PortableMigration("payment_notices", 1, kNoticesV1),
+          PortableMigration("payment_notices", 2, kNoticesV2)};
 }
 
 // The last parsed body of each unit: the body is the row's JSON, read in the
@@ -939,18 +948,36 @@ Result<PaymentOutcome> NoticeStore::RecordPaymentIn(soci::session& sql, Payment 
 
 Result<PaymentNotice> NoticeStore::RecordRefund(std::string_view pay_no, int64_t amount_fen,
                                                 std::string_view reason,
-                                                std::string_view operator_name) {
+                                                std::string_view operator_name,
+                                                std::string_view refund_no) {
   if (amount_fen <= 0) return Error::InvalidArgument("退款金额应大于 0");
   if (reason.empty() || !TextOk(reason, 500)) return Error::InvalidArgument("退款原因不能为空");
+  if (!refund_no.empty() && !IsNoticeCode(refund_no, 64)) {
+    return Error::InvalidArgument("refund_no 应为 1-64 位字母、数字或 -");
+  }
   const SqlDialect dialect = store_.dialect();
-  std::string pay(pay_no), why(reason), who(operator_name);
-  return store_.WithTransaction([&](soci::session& sql) -> Result<PaymentNotice> {
+  std::string pay(pay_no), why(reason), who(operator_name), key(refund_no);
+  auto recorded = store_.WithTransaction([&](soci::session& sql) -> Result<PaymentNotice> {
     auto payments = QueryPayments(
         sql, " WHERE pay_no = :p0" + std::string(sql_dialect::ForUpdate(dialect)), {pay});
     if (payments.empty()) return Error::NotFound("没有这笔缴费：" + pay);
     Payment& p = payments.front();
     auto n = LoadNotice(sql, p.notice_no, sql_dialect::ForUpdate(dialect));
     if (!n.ok()) return n;
+    if (!key.empty()) {
+      // Read after the payment's row lock: a repeat running beside the first
+      // waits for it and finds its row (the unique index catches the rest).
+      std::string had_pay;
+      long long had_amount = 0;
+      sql << "SELECT pay_no, amount_fen FROM payment_refunds WHERE refund_no = :k",
+          soci::use(key, "k"), soci::into(had_pay), soci::into(had_amount);
+      if (sql.got_data()) {
+        if (had_pay != pay || had_amount != amount_fen) {
+          return Error::Conflict("退款单号 " + key + " 已用于另一笔退款");
+        }
+        return n;  // already recorded: nothing more
+      }
+    }
     const long long now = clock_.NowMillis();
     if (p.disposition == PaymentDisposition::kRefunded) {
       return Error::Conflict("这笔缴费已退款");
@@ -979,12 +1006,21 @@ Result<PaymentNotice> NoticeStore::RecordRefund(std::string_view pay_no, int64_t
                        (n->state == NoticeState::kRefunded && n->pay_no == p.pay_no);
     if (whole && refund_hook_) TB_RETURN_IF_ERROR(refund_hook_(sql, p));
     long long amount = amount_fen;
-    sql << "INSERT INTO payment_refunds (pay_no, notice_no, amount_fen, reason, operator, at) "
-           "VALUES (:p, :n, :a, :r, :o, :t)",
+    soci::indicator key_given = key.empty() ? soci::i_null : soci::i_ok;
+    sql << "INSERT INTO payment_refunds (pay_no, notice_no, amount_fen, reason, operator, at, "
+           "refund_no) VALUES (:p, :n, :a, :r, :o, :t, :k)",
         soci::use(pay, "p"), soci::use(p.notice_no, "n"), soci::use(amount, "a"),
-        soci::use(why, "r"), soci::use(who, "o"), soci::use(now, "t");
+        soci::use(why, "r"), soci::use(who, "o"), soci::use(now, "t"),
+        soci::use(key, key_given, "k");
     return n;
   });
+  if (!recorded.ok() && recorded.error().code == errc::kConflict && !key.empty() &&
+      recorded.error().message.find("退款单号") == std::string::npos) {
+    // Two repeats committed at once on a database whose snapshot hid the
+    // first from the second: the unique index refused the second.
+    return Error::Conflict("退款单号 " + key + " 的退款已在处理，请刷新后查看");
+  }
+  return recorded;
 }
 
 Result<std::vector<Payment>> NoticeStore::PaymentsOf(std::string_view notice_no) {

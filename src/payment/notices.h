@@ -135,8 +135,13 @@ class NoticeStore {
   // Refunds `amount_fen` of payment `pay_no`: of a credited payment, partly or
   // wholly (→ 部分退款 / 已退款, never more than was paid in total); of a
   // kRefundDue payment, exactly its amount (→ kRefunded; the notice unchanged).
+  // `refund_no` (the caller's number for this refund, made once per intended
+  // refund; "" = none) makes a repeat harmless: the same number with the same
+  // payment and amount answers the notice and refunds nothing more; with
+  // another payment or amount it is a Conflict.
   Result<PaymentNotice> RecordRefund(std::string_view pay_no, int64_t amount_fen,
-                                     std::string_view reason, std::string_view operator_name);
+                                     std::string_view reason, std::string_view operator_name,
+                                     std::string_view refund_no = "");
 
   Result<std::vector<Payment>> PaymentsOf(std::string_view notice_no);
   Result<Payment> GetPayment(std::string_view pay_no);

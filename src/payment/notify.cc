@@ -12,6 +12,13 @@
 #include "store/sql_dialect.h"
 
 namespace tongban::payment {
+
+// Open (pending) orders of one notice: at most this many in all, and at most
+// kMaxRecentOrdersPerNotice opened in the last kRecentOrderWindowMs.
+constexpr long long kMaxOpenOrdersPerNotice = 20;
+constexpr long long kMaxRecentOrdersPerNotice = 5;
+constexpr int64_t kRecentOrderWindowMs = 10 * 60'000;
+
 namespace {
 
 constexpr const char* kOrdersSchema = R"sql(
@@ -226,6 +233,22 @@ Result<ChannelPayments::Started> ChannelPayments::StartOrder(const PaymentNotice
   // Stored before the channel hears of it: a notification can never arrive for
   // an order tongban does not know.
   TB_RETURN_IF_ERROR(store_.WithTransaction([&](soci::session& sql) -> Status {
+    // The pay route is public and every order is queried until it is paid or
+    // given up (query_give_up_s): without a bound, anyone holding one notice
+    // number could open orders without end and bury the sweep that recovers
+    // lost notifications (review12). A payer never needs many.
+    long long open = 0, recent = 0, since = now - kRecentOrderWindowMs;
+    sql << "SELECT COUNT(*), COALESCE(SUM(CASE WHEN created_at > :s THEN 1 ELSE 0 END), 0) "
+           "FROM payment_orders WHERE notice_no = :n AND state = 'pending'",
+        soci::use(since), soci::use(order.notice_no), soci::into(open), soci::into(recent);
+    if (open >= kMaxOpenOrdersPerNotice) {
+      return Error::Conflict("该缴款单已有 " + std::to_string(open) +
+                             " 笔未完成的在线支付，请在已打开的支付页面完成支付，或到窗口缴款");
+    }
+    if (recent >= kMaxRecentOrdersPerNotice) {
+      return Error::Conflict("该缴款单刚刚发起过多次支付，请在已打开的支付页面完成支付，或 " +
+                             std::to_string(kRecentOrderWindowMs / 60'000) + " 分钟后再试");
+    }
     long long amount = order.amount_fen, created = now, next = order.next_query_at_ms;
     sql << "INSERT INTO payment_orders (order_no, notice_no, channel, amount_fen, created_at, "
            "next_query_at) VALUES (:o, :n, :c, :a, :t, :q)",

@@ -1,6 +1,7 @@
 #include "payment/payer_entries.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "store/sql_dialect.h"
 
@@ -23,6 +24,10 @@ CREATE TABLE payment_payer_entries (
 CREATE INDEX payment_payer_entries_by_unit ON payment_payer_entries (entercode, state, id);
 CREATE INDEX payment_payer_entries_by_user ON payment_payer_entries (userid, id);
 )sql";
+
+// Proposals one payer may have waiting (state proposed): per unit, and in all.
+constexpr long long kMaxOpenPerPayerAndUnit = 3;
+constexpr long long kMaxOpenPerPayer = 10;
 
 constexpr const char* kColumns =
     "id, entercode, userid, state, body, notice_no, COALESCE(reason, ''), decided_by, created_at, "
@@ -63,6 +68,21 @@ Result<PayerEntry> PayerEntryStore::Propose(std::string_view entercode, std::str
   const long long now = clock_.NowMillis();
   std::string e(entercode), u(userid), b(body), state = "proposed";
   auto id = store_.WithTransaction([&](soci::session& sql) -> Result<int64_t> {
+    // Anyone who can log in may propose (a self-registered citizen too): a
+    // bounded number waiting per payer, so that one account cannot bury a
+    // unit's queue (review12).
+    long long open = 0, open_here = 0;
+    sql << "SELECT COUNT(*), COALESCE(SUM(CASE WHEN entercode = :e THEN 1 ELSE 0 END), 0) FROM "
+           "payment_payer_entries WHERE userid = :u AND state = :s",
+        soci::use(e), soci::use(u), soci::use(state), soci::into(open), soci::into(open_here);
+    if (open_here >= kMaxOpenPerPayerAndUnit) {
+      return Error::Conflict("您在该执收单位已有 " + std::to_string(open_here) +
+                             " 条待确认的自助录入，请等待执收单位处理后再提交");
+    }
+    if (open >= kMaxOpenPerPayer) {
+      return Error::Conflict("您已有 " + std::to_string(open) +
+                             " 条待确认的自助录入，请等待执收单位处理后再提交");
+    }
     const std::string insert =
         "INSERT INTO payment_payer_entries (entercode, userid, state, body, created_at) "
         "VALUES (:e, :u, :s, :b, :t)";
@@ -94,16 +114,18 @@ Result<PayerEntry> PayerEntryStore::Get(int64_t id) {
 
 Result<std::vector<PayerEntry>> PayerEntryStore::List(std::string_view entercode,
                                                       std::string_view userid,
-                                                      std::string_view state, int limit) {
+                                                      std::string_view state, int limit,
+                                                      int64_t before_id) {
   std::string e(entercode), u(userid), s(state);
   long long n = std::clamp(limit, 1, 500);
+  long long before = before_id > 0 ? before_id : std::numeric_limits<int64_t>::max();
   return store_.WithSession([&](soci::session& sql) -> Result<std::vector<PayerEntry>> {
     return Fetch((sql.prepare << std::string("SELECT ") + kColumns +
                                      " FROM payment_payer_entries WHERE (:e = '' OR entercode = "
                                      ":e2) AND (:u = '' OR userid = :u2) AND (:s = '' OR state = "
-                                     ":s2) ORDER BY id DESC LIMIT :n",
+                                     ":s2) AND id < :b ORDER BY id DESC LIMIT :n",
                   soci::use(e), soci::use(e), soci::use(u), soci::use(u), soci::use(s),
-                  soci::use(s), soci::use(n)));
+                  soci::use(s), soci::use(before), soci::use(n)));
   });
 }
 

@@ -35,12 +35,15 @@ class PayerEntryStore {
   static std::vector<Migration> Migrations();  // module "payment_entries"
   PayerEntryStore(SqlStore& store, Clock& clock);
 
+  // Conflict when the payer already has 3 proposals waiting at this unit, or
+  // 10 in all (anyone who can log in may propose).
   Result<PayerEntry> Propose(std::string_view entercode, std::string_view userid,
                              std::string_view body);
   Result<PayerEntry> Get(int64_t id);
-  // Newest first; "" = any.
+  // Newest first; "" = any. before_id > 0: only entries with a smaller id
+  // (the next page after one whose last entry had that id).
   Result<std::vector<PayerEntry>> List(std::string_view entercode, std::string_view userid,
-                                       std::string_view state, int limit);
+                                       std::string_view state, int limit, int64_t before_id = 0);
   // proposed → confirmed (with the notice made) or refused. Conflict unless proposed
   // (the row is updated only while still proposed: two clerks cannot both decide).
   Status Decide(int64_t id, bool confirm, std::string_view notice_no, std::string_view reason,

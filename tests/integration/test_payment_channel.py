@@ -203,7 +203,8 @@ class PaymentChannel(unittest.TestCase):
         due = [p for p in self.clerk.ok("GET", "refunds")["items"] if p["notice_no"] == no]
         self.assertEqual(len(due), 1)
         refunded = self.clerk.ok("POST", "refunds", {"pay_no": due[0]["pay_no"],
-                                                     "amount_fen": 500, "reason": "重复缴费"})
+                                                     "amount_fen": 500, "reason": "重复缴费",
+                                                     "refund_no": "R-" + no})
         self.assertEqual(refunded["notice"]["state"], "paid")
         self.assertNotIn(no, [p["notice_no"] for p in self.clerk.ok("GET", "refunds")["items"]])
 
@@ -211,13 +212,14 @@ class PaymentChannel(unittest.TestCase):
         no = self.new_notice("7.00")
         self.paysim.pay(self.order_no_of(self.start_pay(no)))
         pay_no = self.wait_paid(no)["payments"][0]["pay_no"]
-        self.clerk.ok("POST", "refunds", {"pay_no": pay_no, "amount_fen": 1, "reason": "部分退款"})
-        for huge in (2**63 - 1, 2**63 - 700, 700):
+        self.clerk.ok("POST", "refunds", {"pay_no": pay_no, "amount_fen": 1, "reason": "部分退款",
+                                          "refund_no": "R1-" + no})
+        for i, huge in enumerate((2**63 - 1, 2**63 - 700, 700)):
             r = self.clerk.send("POST", "refunds", {"pay_no": pay_no, "amount_fen": huge,
-                                                    "reason": "超额"})
+                                                    "reason": "超额", "refund_no": "RX%d-%s" % (i, no)})
             self.assertEqual(r.status_code, 400, r.text)
         done = self.clerk.ok("POST", "refunds", {"pay_no": pay_no, "amount_fen": 699,
-                                                 "reason": "余额退款"})
+                                                 "reason": "余额退款", "refund_no": "R2-" + no})
         self.assertEqual((done["notice"]["state"], done["notice"]["refunded_fen"]), ("refunded", 700))
 
     def test_a_notification_with_a_wrong_amount_is_refused(self):

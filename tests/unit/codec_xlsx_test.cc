@@ -361,6 +361,78 @@ TEST(CodecXlsxTest, EntryCountAndCellCountAreCapped) {
   EXPECT_EQ(read.error().code, errc::kTooLarge);
 }
 
+// Session 12 (review12, high): one long shared string referenced by thousands of cells was
+// copied into each of them — a 3 KB upload allocated gigabytes. Its copies now count against
+// max_text_bytes before they are made.
+TEST(CodecXlsxTest, ASharedStringUsedByManyCellsCountsAtEveryUse) {
+  // Just under 1 MiB: a part that small is not held to the zip-bomb ratio.
+  constexpr std::size_t kLong = (1u << 20) - 4096;
+  const std::string shared = std::string(kDecl) + "<sst xmlns=\"" + kMain + "\"><si><t>" +
+                             std::string(kLong, 'x') + "</t></si></sst>";
+  std::string rows;
+  for (int r = 1; r <= 4000; ++r) {
+    rows += "<row r=\"" + std::to_string(r) + "\"><c t=\"s\"><v>0</v></c></row>";
+  }
+  const std::string bytes =
+      Zip({{"_rels/.rels", RootRels()},
+           {"xl/workbook.xml", Workbook(R"(<sheet name="S" sheetId="1" r:id="rId1"/>)")},
+           {"xl/_rels/workbook.xml.rels",
+            WorkbookRels(Rel("rId1", "worksheet", "worksheets/sheet1.xml") +
+                         Rel("rId2", "sharedStrings", "sharedStrings.xml"))},
+           {"xl/sharedStrings.xml", shared},
+           {"xl/worksheets/sheet1.xml", Worksheet(rows)}},
+          9);
+  ASSERT_LT(bytes.size(), 64u << 10);  // a small upload: the string deflates to almost nothing
+  auto read = ReadXlsx(bytes);  // 4000 × ~1 MiB = ~4 GiB of copies without the budget
+  ASSERT_FALSE(read.ok());
+  EXPECT_EQ(read.error().code, errc::kTooLarge);
+  EXPECT_NE(read.error().message.find("more text"), std::string::npos) << read.error().message;
+  // Within the budget the same kind of workbook reads.
+  XlsxLimits roomy;
+  roomy.max_text_bytes = 16u << 20;
+  std::string few;
+  for (int r = 1; r <= 3; ++r) few += "<row><c t=\"s\"><v>0</v></c></row>";
+  const std::string small =
+      Zip({{"_rels/.rels", RootRels()},
+           {"xl/workbook.xml", Workbook(R"(<sheet name="S" sheetId="1" r:id="rId1"/>)")},
+           {"xl/_rels/workbook.xml.rels",
+            WorkbookRels(Rel("rId1", "worksheet", "worksheets/sheet1.xml") +
+                         Rel("rId2", "sharedStrings", "sharedStrings.xml"))},
+           {"xl/sharedStrings.xml", shared},
+           {"xl/worksheets/sheet1.xml", Worksheet(few)}},
+          9);
+  auto ok = ReadXlsx(small, roomy);
+  ASSERT_TRUE(ok.ok()) << ok.error().message;
+  ASSERT_EQ(ok->front().rows.size(), 3u);
+  EXPECT_EQ(ok->front().rows[2][0].text.size(), kLong);
+  XlsxLimits tight;
+  tight.max_text_bytes = 3 * kLong;  // exactly three copies
+  EXPECT_TRUE(ReadXlsx(small, tight).ok());
+  tight.max_text_bytes = 3 * kLong - 1;
+  auto over = ReadXlsx(small, tight);
+  ASSERT_FALSE(over.ok());
+  EXPECT_EQ(over.error().code, errc::kTooLarge);
+}
+
+// A part of tiny elements makes a DOM many times its size (each node ~40-64 bytes): the
+// markup is counted against max_xml_nodes before it is parsed.
+TEST(CodecXlsxTest, APartOfTinyElementsIsRefusedBeforeItIsParsed) {
+  std::string junk;
+  for (int i = 0; i < 200000; ++i) junk += "<x/>";
+  const std::string sheet = Worksheet("<row><c><v>1</v></c></row>" + junk);
+  const std::string bytes = OneSheetWorkbook(sheet, 9);
+  XlsxLimits limits;
+  limits.max_xml_nodes = 300000;  // 200,000 elements alone take 400,000 of it
+  auto read = ReadXlsx(bytes, limits);
+  ASSERT_FALSE(read.ok());
+  EXPECT_EQ(read.error().code, errc::kTooLarge);
+  EXPECT_NE(read.error().message.find("XML nodes"), std::string::npos) << read.error().message;
+  limits.max_xml_nodes = 1'000'000;
+  auto fine = ReadXlsx(bytes, limits);
+  ASSERT_TRUE(fine.ok()) << fine.error().message;
+  EXPECT_EQ(fine->front().rows[0][0].number, 1);
+}
+
 TEST(CodecXlsxTest, MissingWorkbookIsInvalidArgument) {
   const std::string bytes = Zip({{"_rels/.rels", RootRels()}, {"docProps/app.xml", "<a/>"}});
   auto read = ReadXlsx(bytes);

@@ -121,6 +121,36 @@ TEST_P(NotifyTest, AnUnknownOrderIsRefused) {
   EXPECT_EQ(CountLog("refused"), 1);
 }
 
+// Session 12 (review12): the pay route is public and every open order is
+// queried until paid or given up; a notice holds few of them.
+TEST_P(NotifyTest, ANoticeHoldsAFewOpenOrdersNotAnyNumber) {
+  PaymentNotice n = Notice("FO1");
+  for (int i = 0; i < 5; ++i) Order(n);
+  auto sixth = payments_->StartOrder(n, n.total_fen, "http://payer.test/back");
+  ASSERT_FALSE(sixth.ok());
+  EXPECT_EQ(sixth.error().code, errc::kConflict);
+  EXPECT_NE(sixth.error().message.find("分钟后再试"), std::string::npos) << sixth.error().message;
+  // Another notice is not affected.
+  Order(Notice("FO2"));
+  // Later, more — up to 20 open in all.
+  for (int round = 0; round < 3; ++round) {
+    clock_.Advance(std::chrono::minutes(11));
+    for (int i = 0; i < 5; ++i) Order(n);
+  }
+  clock_.Advance(std::chrono::minutes(11));
+  auto over = payments_->StartOrder(n, n.total_fen, "http://payer.test/back");
+  ASSERT_FALSE(over.ok());
+  EXPECT_NE(over.error().message.find("20 笔未完成"), std::string::npos) << over.error().message;
+  // An order that is no longer open frees its place.
+  ASSERT_TRUE(sql_->WithTransaction([&](soci::session& sql) -> Status {
+                    sql << "UPDATE payment_orders SET state = 'abandoned' WHERE order_no IN "
+                           "(SELECT order_no FROM payment_orders WHERE notice_no = :n LIMIT 1)",
+                        soci::use(n.notice_no);
+                    return Status::Ok();
+                  }).ok());
+  EXPECT_TRUE(payments_->StartOrder(n, n.total_fen, "http://payer.test/back").ok());
+}
+
 TEST_P(NotifyTest, ASecondPaymentOfAPaidNoticeIsRecordedForRefundNeverCreditedTwice) {
   PaymentNotice n = Notice("FS1");
   PaymentOrder first = Order(n);

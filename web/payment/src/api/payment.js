@@ -45,8 +45,12 @@ export const reconcileFromChannel = (date) => api.post('reconcile/runs', { date 
 export const runItems = (id, outcome) => api.get(path`reconcile/runs/${id}/items`, { outcome }).then(itemsOf)
 export const reissue = (itemId) => api.post(path`reconcile/items/${itemId}/reissue`)
 export const refundsDue = () => api.get('refunds').then(itemsOf)
-export const refund = (payNo, amountFen, reason) =>
-  api.post('refunds', { pay_no: payNo, amount_fen: amountFen, reason })
+// refundNo: this refund's own number, made once (newRefundNo) and kept for its
+// retries, so the server refunds once however often the request arrives.
+export const refund = (payNo, amountFen, reason, refundNo) =>
+  api.post('refunds', { pay_no: payNo, amount_fen: amountFen, reason, refund_no: refundNo })
+export const newRefundNo = () =>
+  Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('')
 export const settlementUrl = (date) => apiUrl('reports/settlement.xlsx', { date })
 export const unitNotifications = (state) => api.get('unit-notifications', { state })
 export const retryUnitNotification = (id) => api.post(path`unit-notifications/${id}/retry`)
