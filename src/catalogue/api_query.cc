@@ -104,6 +104,14 @@ void Reply(const http::Request& request, http::Response& response, int code,
   response.SetJson(status, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
+// Every binding's bounds on what a query may name (the lookup's cost and the
+// audit row grow with them).
+Status CheckSizes(const BaseQuery& q) {
+  if (q.key.size() > 64) return Error{result_code::kBadKey, "key 过长"};
+  if (q.fields.size() > 64) return Error{result_code::kBadRequest, "fields 过多"};
+  return Status::Ok();
+}
+
 // The request: JSON {"key", "fields": [..] or "a,b", "grant_id"} or XML
 // <request><key/><fields>a,b</fields><grant_id/></request>.
 Status ReadRequest(const http::Request& request, BaseQuery& q) {
@@ -142,9 +150,8 @@ Status ReadRequest(const http::Request& request, BaseQuery& q) {
     }
   }
   if (q.key.empty()) return Error{result_code::kBadRequest, "请提供查询的 key"};
-  if (q.key.size() > 64) return Error{result_code::kBadKey, "key 过长"};
   q.fields = SplitFields(fields);
-  if (q.fields.size() > 64) return Error{result_code::kBadRequest, "fields 过多"};
+  TB_RETURN_IF_ERROR(CheckSizes(q));
   if (!grant.empty()) {
     if (grant.size() > 18 || grant.find_first_not_of("0123456789") != std::string::npos) {
       return Error{result_code::kBadRequest, "grant_id 应为整数"};
@@ -242,6 +249,9 @@ void AddQueryMethods(sso::SignedApi& api, Services& services) {
             q.grant_id = std::stoll(std::string(grant));
           }
           if (q.key.empty()) return sso::Reply(result_code::kBadRequest, "请提供 " + key_param);
+          if (Status sizes = CheckSizes(q); !sizes.ok()) {
+            return sso::Reply(sizes.error().code, sizes.error().message);
+          }
           q.app = call.app.servicecode;
           q.actor = {call.app.servicecode, "system", call.app.orgcoding};
           if (!call.app.orgcoding.empty()) q.orgs.push_back(call.app.orgcoding);

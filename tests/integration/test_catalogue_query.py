@@ -269,6 +269,16 @@ class CatalogueQuery(unittest.TestCase):
                           timeout=10)
         self.assertEqual(r.status_code, 200)
         self.assertEqual(ET.fromstring(r.content).findtext("result"), "4004")
+        # The JSON route's bounds hold on the signed bindings too (review12).
+        for back, extra, code in ((3, {"idnumber": "1" * 65}, "1002"),
+                                  (4, {"idnumber": KNOWN,
+                                       "fields": ",".join("f%d" % i for i in range(65))}, "1001")):
+            t = spec_time(time.time() - back)
+            r = requests.post(self.server.url("/catalogue/servlet/query"),
+                              data=dict({"method": "queryPerson", "servicecode": self.code,
+                                         "time": t, "sign": md5_sign(self.code, self.pwd, t)},
+                                        **extra), timeout=10)
+            self.assertEqual(ET.fromstring(r.content).findtext("result"), code, r.text)
 
     def test_only_the_request_signature_or_a_client_token_calls_the_json_api(self):
         # The spec's md5 sign (SOAP, servlet) covers neither body nor path: refused here.
