@@ -334,8 +334,15 @@ Result<ImportReport> Directory::ImportUsers(std::istream& csv, const ImportOptio
           SettlePasswordChanges(&access_changes);
           Status told = ReportAccessChanges(options, access_changes);
           if (options.committed) options.committed(report);
-          if (!told.ok()) spdlog::error("import: sessions not ended: {}", told.error().message);
-          return std::move(saved).error();
+          Error failed = std::move(saved).error();
+          if (!told.ok()) {
+            // Said in the answer too: an operator must know that users whose
+            // password this import changed may still be logged in.
+            spdlog::error("import: sessions not ended: {}", told.error().message);
+            failed.message += "; the sessions of users whose password or access changed were "
+                              "not all ended (" + told.error().message + ")";
+          }
+          return failed;
         }
         Note(&report, row.line, Impl::UserConflict(std::move(saved).error()));
       }
