@@ -162,6 +162,11 @@ def ceiling_rows(tool, db_path, data, pin_server, pin_wrk, conns, duration, env)
                                 stdout=subprocess.PIPE, text=True)
         try:
             url = "http://127.0.0.1:%d" % int(proc.stdout.readline().split()[1])
+            if mode == "none":
+                # The ceiling's own fixed body (GET /livez): the "same server" baseline
+                # for a server built this way.
+                own = measure(pin_wrk, url + "/livez", proc.pid, conns, duration)
+                out.append(dict(own, label="ceiling's own /livez", tail=""))
             wrk(pin_wrk, url, 8, "2s", "catalogue_lookup.lua", env)
             r = measure(pin_wrk, url, proc.pid, conns, duration, "catalogue_lookup.lua", env)
         finally:
@@ -327,19 +332,23 @@ def main():
             lookup = dict(look, label="tongban lookup", cpu_us=cpu_us / max(1, look["requests"]))
             table = [ceilings[conns][0], livez, lookup] + ceilings[conns][1:]
             ng = ceilings[conns][0]
+            own = [r for r in table if r["label"] == "ceiling's own /livez"][0]
             # server busy: req/s x CPU/req, the share of its core the server used; well
-            # under 100 % means wrk (one thread, the Lua script's per-request work for the
-            # lookups) set the pace, and the req/s ratios say less than the CPU ones.
+            # under 100 %: something else set the pace (wrk, other load on the server's
+            # core, the ceiling's checkpoint fdatasyncs), and the req/s ratios say less
+            # than the CPU ones.
             print("c=%d, same run: server | req/s | p50 ms | p99 ms | server CPU us/req | "
                   "server busy | req/s of /livez | by CPU of /livez | req/s of nginx | "
-                  "by CPU of nginx | failures" % conns)
+                  "by CPU of nginx | by CPU of the ceiling's own /livez | failures" % conns)
             for r in table:
                 print("  %-26s | %7.0f | %6.2f | %6.2f | %6.1f | %3.0f%% | %5.1f%% | %5.1f%% | "
-                      "%5.1f%% | %5.1f%% | %d%s" % (
+                      "%5.1f%% | %5.1f%% | %s | %d%s" % (
                           r["label"], r["rate"], r["p50_ms"], r["p99_ms"], r["cpu_us"],
                           r["rate"] * r["cpu_us"] / 1e4,
                           100 * r["rate"] / livez["rate"], 100 * livez["cpu_us"] / r["cpu_us"],
                           100 * r["rate"] / ng["rate"], 100 * ng["cpu_us"] / r["cpu_us"],
+                          ("%5.1f%%" % (100 * own["cpu_us"] / r["cpu_us"])
+                           if r["label"].startswith("ceiling") else "     -"),
                           r["failures"], ("  [%s]" % r["tail"]) if r.get("tail") else ""))
     finally:
         server.stop()
