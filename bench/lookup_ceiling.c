@@ -488,6 +488,14 @@ int main(int argc, char **argv) {
   if (sqlite3_open_v2(argv[1], &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) die("open", argv[1]);
   exec("PRAGMA busy_timeout=5000; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
        "PRAGMA cache_size=-65536; PRAGMA wal_autocheckpoint=10000");
+  /* LOOKUP_CEILING_AUTOCHECKPOINT=<pages> (0: none; the WAL grows for the run):
+   * how much of the audit's cost and tail is the checkpoint's. */
+  if (getenv("LOOKUP_CEILING_AUTOCHECKPOINT")) {
+    char pragma[64];
+    snprintf(pragma, sizeof pragma, "PRAGMA wal_autocheckpoint=%d",
+             atoi(getenv("LOOKUP_CEILING_AUTOCHECKPOINT")));
+    exec(pragma);
+  }
   /* LOOKUP_CEILING_MMAP=<bytes>: an experiment tongban does not make (its pool
    * sessions' maps are dropped by every commit of another connection). */
   if (getenv("LOOKUP_CEILING_MMAP")) {
