@@ -38,7 +38,11 @@
  *
  *   lookup_ceiling DB TOKEN MODE [JOURNAL_FILE]   (prints "port N"; TOKEN is the
  *        bearer token it accepts, for app benchsys of org 001092 as the bench's)
+ *   env LOOKUP_CEILING_MMAP=<bytes>: PRAGMA mmap_size (tongban sets none);
+ *       LOOKUP_CEILING_AUTOCHECKPOINT=<pages>: instead of 10,000 (0: none).
  * Build: cc -O2 -o lookup_ceiling lookup_ceiling.c -lsqlite3 -lcrypto
+ * (-lcrypto: SHA-256 of the token and the audit row's HMAC, as tongban).
+ * Run by: bench/catalogue_lookup.py --ceiling (docs/performance.md, session 12).
  */
 #define _GNU_SOURCE /* accept4 */
 #include <arpa/inet.h>
