@@ -11,6 +11,15 @@ against answers, and the load average. PERF_OUT=<file> records a flat perf
 profile of the server during the c=64 lookups (PERF_CALLGRAPH=1: with call
 stacks).
 
+--ceiling adds, at each concurrency and in the same minutes, the nginx
+fixed-body baseline (bench/nginx_baseline.py) and bench/lookup_ceiling.c — the
+least any server of this query must do (token hash lookup, live grant and
+record from this same database, masked JSON, the audit row committed before
+the answer, one COMMIT per epoll round) — in its three modes: audit in SQLite,
+no audit, audit rows appended to a journal file (one write() per round); each
+with the same wrk script, its req/s, p50/p99 and server CPU per request from
+/proc (nginx: its worker's), and their ratios to /livez and to nginx.
+
 The data directory (--dir; default a fresh temp dir, removed at the end) keeps
 the loaded persons between runs when named: the first run starts tongban
 there, makes the app and the grant (apply -> approve, as a department would),
@@ -19,13 +28,14 @@ it made in <dir>/bench.json; later runs reuse all of it. Delete the directory
 when done (10M persons are about 1.5 GB).
 
     python3 bench/catalogue_lookup.py [--dir /work/scratch/me/lookup] [--persons 10000000]
-        [--duration 10s] [--blocking-threads 0] [--load-only]
+        [--duration 10s] [--blocking-threads 0] [--load-only] [--ceiling]
 """
 import argparse
 import json
 import os
 import re
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -37,6 +47,8 @@ sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
 import requests  # noqa: E402
 from approval_fixture import Client, admin_login, browser_login  # noqa: E402
 from tongban_harness import TongbanServer  # noqa: E402
+sys.path.insert(0, HERE)
+import nginx_baseline  # noqa: E402
 
 API = "/catalogue/api/"
 ACCOUNT_RE = re.compile(r"catalogue (\w+) \(org (\S+)\): login=(\S+) password=(\S+)")
@@ -124,6 +136,50 @@ def cpu_ticks(pid):
     return int(fields[11]) + int(fields[12])  # utime, stime
 
 
+def children(pid):
+    with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+        return [int(c) for c in f.read().split()]
+
+
+def measure(pin, url, pid, conns, duration, script=None, env=None):
+    """wrk against url with the server pid's CPU (utime+stime) per request added."""
+    c0 = cpu_ticks(pid)
+    r = wrk(pin, url, conns, duration, script, env)
+    r["cpu_us"] = (cpu_ticks(pid) - c0) * 1e6 / os.sysconf("SC_CLK_TCK") / max(1, r["requests"])
+    return r
+
+
+CEILING_MODES = (("sqlite", "ceiling, audit in SQLite"), ("none", "ceiling, no audit"),
+                 ("journal", "ceiling, journal file"))
+
+
+def ceiling_rows(tool, db_path, data, pin_server, pin_wrk, conns, duration, env):
+    """bench/lookup_ceiling.c in each mode: started, warmed, measured, stopped."""
+    out = []
+    for mode, label in CEILING_MODES:
+        journal = os.path.join(data, "lookup_ceiling.journal")
+        proc = subprocess.Popen(pin_server + [tool, db_path, env["WRK_TOKEN"], mode, journal],
+                                stdout=subprocess.PIPE, text=True)
+        try:
+            url = "http://127.0.0.1:%d" % int(proc.stdout.readline().split()[1])
+            if mode == "none":
+                # The ceiling's own fixed body (GET /livez): the issue's "same server" baseline
+                # for a server built this way.
+                own = measure(pin_wrk, url + "/livez", proc.pid, conns, duration)
+                out.append(dict(own, label="ceiling's own /livez", tail=""))
+            wrk(pin_wrk, url, 8, "2s", "catalogue_lookup.lua", env)
+            r = measure(pin_wrk, url, proc.pid, conns, duration, "catalogue_lookup.lua", env)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            r_tail = proc.stdout.read().strip()
+            proc.wait(timeout=30)
+        r["label"], r["tail"] = label, r_tail
+        out.append(r)
+        if os.path.exists(journal):
+            os.unlink(journal)
+    return out
+
+
 def audit_rows(db_path):
     db = sqlite3.connect(db_path, timeout=60)
     try:
@@ -160,6 +216,9 @@ def main():
                     help="server.blocking_threads (0: the server's default)")
     ap.add_argument("--load-only", action="store_true",
                     help="set up and load --dir, measure nothing (a later run measures)")
+    ap.add_argument("--ceiling", action="store_true",
+                    help="also nginx's fixed body and bench/lookup_ceiling.c (three modes), "
+                    "same run, same wrk script")
     args = ap.parse_args()
     owns = args.dir is None
     data = args.dir or tempfile.mkdtemp(prefix="tongban-catalogue-lookup-")
@@ -179,6 +238,7 @@ def main():
     log_path = os.path.join(data, "server.log")
     log_start = os.path.getsize(log_path) if os.path.exists(log_path) else 0
     server.start()
+    nginx = None
     try:
         state_path = os.path.join(data, "bench.json")
         if os.path.exists(state_path):
@@ -199,12 +259,27 @@ def main():
         env = dict(os.environ, WRK_TOKEN=r.json()["access_token"],
                    WRK_PERSONS=str(state["persons"]))
         pid = server.proc.pid
+        tool = nginx = None
+        if args.ceiling:
+            tool = os.path.join(data, "lookup_ceiling")
+            subprocess.run(["cc", "-O2", "-o", tool, os.path.join(HERE, "lookup_ceiling.c"),
+                            "-lsqlite3", "-lcrypto"], check=True)
+            nginx, nginx_url = nginx_baseline.start(os.path.join(data, "nginx"),
+                                                    pin_server[-1] if pin_server else None)
+            time.sleep(0.3)
+            nginx_worker = children(nginx.pid)[0]
         # Warm the page cache and the kept statements, then the rows, each next
         # to its baseline in the same minute.
         wrk(pin_wrk, server.base_url, 8, "3s", "catalogue_lookup.lua", env)
         rows = []
         tick_us = 1e6 / os.sysconf("SC_CLK_TCK")
+        ceilings = {}
         for conns in (4, 64):
+            if args.ceiling:
+                # Re-warm: the ceilings' commits of the round before dropped tongban's caches.
+                wrk(pin_wrk, server.base_url, 8, "2s", "catalogue_lookup.lua", env)
+                ceilings[conns] = [dict(measure(pin_wrk, nginx_url, nginx_worker, conns,
+                                                args.duration), label="nginx fixed body")]
             b0 = cpu_ticks(pid)
             base = wrk(pin_wrk, server.base_url + "/livez", conns, args.duration)
             t0, a0 = cpu_ticks(pid), audit_rows(db_path)
@@ -228,6 +303,9 @@ def main():
             livez_us = ((t0 - b0) + (b1 - t1)) * tick_us / max(1, base["requests"] +
                                                                 base2["requests"])
             rows.append((conns, base, look, base2, (t1 - t0) * tick_us, a1 - a0, livez_us))
+            if args.ceiling:
+                ceilings[conns] += ceiling_rows(tool, db_path, data, pin_server, pin_wrk, conns,
+                                                args.duration, env)
         load = open("/proc/loadavg").read().split()[:3]
         print("persons %d, server %s, blocking_threads %s, load average %s" % (
             state["persons"], "core 0" if pin_server else "unpinned",
@@ -244,8 +322,39 @@ def main():
                       base["p99_ms"], livez_us, look["rate"], 100 * look["rate"] / baseline,
                       look["p50_ms"], look["p99_ms"], lookup_us, 100 * livez_us / lookup_us,
                       audited, look["requests"], look["failures"]))
+        for conns, base, look, base2, cpu_us, audited, livez_us in rows:
+            if conns not in ceilings:
+                continue
+            baseline = (base["rate"] + base2["rate"]) / 2
+            livez = {"label": "tongban /livez", "rate": baseline, "cpu_us": livez_us,
+                     "p50_ms": (base["p50_ms"] + base2["p50_ms"]) / 2,
+                     "p99_ms": max(base["p99_ms"], base2["p99_ms"]), "failures": 0}
+            lookup = dict(look, label="tongban lookup", cpu_us=cpu_us / max(1, look["requests"]))
+            table = [ceilings[conns][0], livez, lookup] + ceilings[conns][1:]
+            ng = ceilings[conns][0]
+            own = [r for r in table if r["label"] == "ceiling's own /livez"][0]
+            # server busy: req/s x CPU/req, the share of its core the server used; well
+            # under 100 %: something else set the pace (wrk, other load on the server's
+            # core, the ceiling's checkpoint fdatasyncs), and the req/s ratios say less
+            # than the CPU ones.
+            print("c=%d, same run: server | req/s | p50 ms | p99 ms | server CPU us/req | "
+                  "server busy | req/s of /livez | by CPU of /livez | req/s of nginx | "
+                  "by CPU of nginx | by CPU of the ceiling's own /livez | failures" % conns)
+            for r in table:
+                print("  %-26s | %7.0f | %6.2f | %6.2f | %6.1f | %3.0f%% | %5.1f%% | %5.1f%% | "
+                      "%5.1f%% | %5.1f%% | %s | %d%s" % (
+                          r["label"], r["rate"], r["p50_ms"], r["p99_ms"], r["cpu_us"],
+                          r["rate"] * r["cpu_us"] / 1e4,
+                          100 * r["rate"] / livez["rate"], 100 * livez["cpu_us"] / r["cpu_us"],
+                          100 * r["rate"] / ng["rate"], 100 * ng["cpu_us"] / r["cpu_us"],
+                          ("%5.1f%%" % (100 * own["cpu_us"] / r["cpu_us"])
+                           if r["label"].startswith("ceiling") else "     -"),
+                          r["failures"], ("  [%s]" % r["tail"]) if r.get("tail") else ""))
     finally:
         server.stop()
+        if nginx is not None:
+            nginx.terminate()
+            nginx.wait(timeout=30)
         # The audit writer's tally at shutdown (binaries since session 9).
         with open(log_path, "rb") as f:
             f.seek(log_start)
