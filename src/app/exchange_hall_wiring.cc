@@ -81,7 +81,13 @@ void ExchangeHallWiring::Loop() {
   std::unique_lock lock(mu_);
   while (!stop_) {
     lock.unlock();
-    RunPass();
+    try {
+      RunPass();
+    } catch (const std::exception& e) {
+      // A pass that throws must not end the process on this thread (review12b:
+      // one hall row did): logged, the next pass runs after the wait.
+      spdlog::error("exchange hall: a pass failed: {}", e.what());
+    }
     lock.lock();
     cv_.wait_for(lock, wait, [this] { return stop_; });
   }

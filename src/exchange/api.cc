@@ -781,7 +781,7 @@ struct ExchangeApi::Impl {
       response.set_body(JsonToWebXml(*result, "result"));
       return;
     }
-    response.SetJson(200, result->dump());
+    response.SetJson(200, result->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   }
 
   ApiServices services;

@@ -22,6 +22,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "core/utf8.h"
 #include "exchange/batch.h"
 #include "exchange/ddl.h"
 #include "exchange/sql_util.h"
@@ -222,7 +223,10 @@ std::string RecordToJson(const Record& r) {
             {"areacode", r.areacode},
             {"seq", r.seq},
             {"fields", fields}};
-  return j.dump();
+  // Rows come from departments' databases and may hold bytes that are not
+  // UTF-8 (old GBK text): replaced (U+FFFD) here, never thrown on — a throw
+  // on a background thread ended the whole process (review12b).
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 namespace {
@@ -316,6 +320,9 @@ std::string CheckValueAt(const Field& f, const std::string* value) {
   const std::string& v = *value;
   switch (f.type) {
     case FieldType::kString:
+      if (!IsValidUtf8(v)) {
+        return "field " + f.code + " is not UTF-8 text (" + std::to_string(v.size()) + " bytes)";
+      }
       if (f.length > 0 && Utf8Length(v) > static_cast<size_t>(f.length)) {
         return "field " + f.code + " is longer than " + std::to_string(f.length) +
                " characters (" + std::to_string(Utf8Length(v)) + ")";

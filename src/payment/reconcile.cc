@@ -96,6 +96,9 @@ constexpr const char* kRunsV2PostgresSequence =
     "COALESCE((SELECT MAX(id) FROM payment_reconcile_runs), 0) + 1, false);";
 
 constexpr size_t kInsertBatch = 1000;
+// Lines of a statement that no order claimed (and repeats) kept as items of a
+// run; beyond this they are only counted (ReconcileFile).
+constexpr size_t kMaxUnclaimedLineItems = 10'000;
 constexpr size_t kBadSample = 20;
 
 // The statement file mapped read-only: the parsed lines are views into it.
@@ -663,10 +666,21 @@ Result<ReconcileRun> Reconciler::ReconcileFile(std::string_view date, const std:
     std::move(f.exceptions.begin(), f.exceptions.end(), std::back_inserter(exceptions));
   }
   auto count = [&](ReconcileOutcome o) { ++run.counts[static_cast<size_t>(o)]; };
-  // The statement's lines no order claimed, and its repeats.
+  // The statement's lines no order claimed, and its repeats: all counted, the
+  // first kMaxUnclaimedLineItems kept as items. A wrong file (another channel's
+  // or day's) is all such lines; kept whole, a 256 MiB statement held ~18× its
+  // size in memory and left as much in the database (review12b).
+  size_t unclaimed_kept = 0;
   for (const Line& l : lines) {
     const Line* first = &index.first_of(l);
-    if (first->found && first != &l) {
+    const bool repeat = first->found && first != &l;
+    if (!repeat && first->found) continue;
+    if (unclaimed_kept == kMaxUnclaimedLineItems) {
+      count(repeat ? ReconcileOutcome::kStatusMismatch : ReconcileOutcome::kMissingLocal);
+      continue;
+    }
+    ++unclaimed_kept;
+    if (repeat) {
       count(ReconcileOutcome::kStatusMismatch);
       exceptions.push_back({l.line_no, ReconcileOutcome::kStatusMismatch,
                             std::string(l.order_no(base)), std::string(l.serial(base)),
@@ -687,6 +701,11 @@ Result<ReconcileRun> Reconciler::ReconcileFile(std::string_view date, const std:
   ItemRows items;
   for (Exception& e : exceptions) {
     items.Add(e.outcome, e.order_no, e.serial, e.local, e.channel, std::move(e.note));
+  }
+  std::vector<Exception>().swap(exceptions);  // the items hold them now
+  if (unclaimed_kept == kMaxUnclaimedLineItems) {
+    spdlog::warn("payment: reconciliation of {} {}: only the first {} lines no order claimed are "
+                 "kept as items (all are counted)", run.channel, run.date, kMaxUnclaimedLineItems);
   }
   run.finished_at_ms = payments_.clock().NowMillis();
 

@@ -235,6 +235,26 @@ TEST(ValidationReasonTest, ReasonsNeverRepeatTheValue) {
   }
 }
 
+// Session 12 (review12b): a department's database may hold text that is not
+// UTF-8 (old GBK). Such a value is refused with a reason (a dead letter, not
+// passed on), and a record holding one is still written as JSON — the dump
+// threw on a background thread and ended the whole process.
+TEST(ValidationReasonTest, TextThatIsNotUtf8IsRefusedAndNeverThrows) {
+  const std::string gbk = "\xC0\xEE\xCB\xC4";  // 李四 in GBK
+  const std::string why = CheckValue({"name", "姓名", FieldType::kString, 50}, gbk);
+  EXPECT_NE(why.find("name is not UTF-8 text (4 bytes)"), std::string::npos) << why;
+  EXPECT_EQ(CheckValue({"name", "姓名", FieldType::kString, 50}, std::string("李四")), "");
+  Record r;
+  r.tongid = "t1";
+  r.values["name"] = gbk;
+  std::string json;
+  ASSERT_NO_THROW(json = RecordToJson(r));
+  EXPECT_NE(json.find("\xEF\xBF\xBD"), std::string::npos) << json;  // U+FFFD in its place
+  auto back = RecordFromJson(json);
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(back->tongid, "t1");
+}
+
 TEST_F(PipelineTest, ADeadLetterReasonDoesNotRepeatTheValue) {
   if (!AddPgTarget()) GTEST_SKIP() << skip_;
   Task task = env_.AddApprovedTask("t1", provider_.id, {{0, target_.id, {}}});

@@ -219,6 +219,34 @@ TEST_P(ReconcileTest, RepeatedLinesAndARerunOfTheDay) {
   EXPECT_EQ(reconciler_->Items(first->id)->size(), 5u);
 }
 
+// Session 12 (review12b): a wrong file (another channel's or day's) is all
+// lines no order claims; they are all counted, and only the first 10,000 kept
+// as items (memory and the database grew with the file before).
+TEST_P(ReconcileTest, AStatementOfStrangersKeepsTenThousandItemsAndCountsEveryLine) {
+  ChannelPayment lost = PaidOrder("L1", /*notify=*/true);
+  (void)lost;  // not on the statement: missing_channel, always kept
+  std::vector<ChannelPayment> strangers;
+  for (int i = 0; i < 10'050; ++i) {
+    strangers.push_back({"STRANGER" + std::to_string(i), "TX-S" + std::to_string(i), 100,
+                         clock_.NowMillis(), ChannelPaymentStatus::kPaid});
+  }
+  auto run = reconciler_->ReconcileFile("20260110", WriteStatement(strangers, ""));
+  ASSERT_TRUE(run.ok()) << run.error().message;
+  EXPECT_EQ(run->lines, 10'050);
+  EXPECT_EQ(run->count(ReconcileOutcome::kMissingLocal), 10'050);
+  EXPECT_EQ(run->count(ReconcileOutcome::kMissingChannel), 1);
+  auto items = reconciler_->Items(run->id);
+  ASSERT_TRUE(items.ok());
+  size_t local = 0, channel = 0;
+  for (const auto& item : *items) {
+    local += item.outcome == ReconcileOutcome::kMissingLocal;
+    channel += item.outcome == ReconcileOutcome::kMissingChannel;
+  }
+  EXPECT_EQ(local, 10'000u);
+  EXPECT_EQ(channel, 1u);
+  EXPECT_EQ(items->front().order_no, "STRANGER0");  // the first lines of the statement
+}
+
 // Reconciling a day downloads its statement under a name of its own and renames
 // it into place: a statement file an earlier reconciliation of the same day
 // still has open (mapped) is never rewritten in place (truncating a mapped file
