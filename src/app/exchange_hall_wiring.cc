@@ -5,6 +5,7 @@
 
 #include "approval/engine.h"
 #include "approval/stage_records.h"
+#include "core/background.h"
 #include "store/outbox.h"
 
 namespace tongban::app {
@@ -81,13 +82,7 @@ void ExchangeHallWiring::Loop() {
   std::unique_lock lock(mu_);
   while (!stop_) {
     lock.unlock();
-    try {
-      RunPass();
-    } catch (const std::exception& e) {
-      // A pass that throws must not end the process on this thread (review12b:
-      // one hall row did): logged, the next pass runs after the wait.
-      spdlog::error("exchange hall: a pass failed: {}", e.what());
-    }
+    RunGuardedPass("exchange hall", [this] { RunPass(); });
     lock.lock();
     cv_.wait_for(lock, wait, [this] { return stop_; });
   }

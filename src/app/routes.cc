@@ -2,6 +2,7 @@
 
 #include "codec/render.h"
 #include "codec/value.h"
+#include "core/background.h"
 #include "http/client.h"
 #include "http/request.h"
 #include "http/response.h"
@@ -189,10 +190,12 @@ class ChangeFollower {
       std::unique_lock lock(mu_);
       while (!cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_; })) {
         lock.unlock();
-        auto followed = directory_.FollowChanges(on_user_changed_);
-        if (!followed.ok()) {
-          spdlog::warn("directory: cannot read the change log: {}", followed.error().message);
-        }
+        RunGuardedPass("directory change follower", [this] {
+          auto followed = directory_.FollowChanges(on_user_changed_);
+          if (!followed.ok()) {
+            spdlog::warn("directory: cannot read the change log: {}", followed.error().message);
+          }
+        });
         lock.lock();
       }
     });

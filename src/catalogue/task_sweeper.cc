@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/background.h"
+
 namespace tongban::catalogue {
 
 TaskSweeper::TaskSweeper(SharingStore& sharing, std::chrono::milliseconds interval)
@@ -30,13 +32,15 @@ void TaskSweeper::Run() {
   std::unique_lock lock(mu_);
   while (!stop_) {
     lock.unlock();
-    auto stopped = sharing_.StopExpiredTasks();
-    if (!stopped.ok()) {
-      spdlog::warn("catalogue: stopping expired exchange tasks failed: {}",
-                   stopped.error().message);
-    } else if (*stopped > 0) {
-      spdlog::info("catalogue: {} exchange tasks of expired grants stopped", *stopped);
-    }
+    RunGuardedPass("catalogue task sweep", [this] {
+      auto stopped = sharing_.StopExpiredTasks();
+      if (!stopped.ok()) {
+        spdlog::warn("catalogue: stopping expired exchange tasks failed: {}",
+                     stopped.error().message);
+      } else if (*stopped > 0) {
+        spdlog::info("catalogue: {} exchange tasks of expired grants stopped", *stopped);
+      }
+    });
     lock.lock();
     cv_.wait_for(lock, interval_, [this] { return stop_; });
   }

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "core/background.h"
 #include "exchange/cron.h"
 
 namespace tongban::exchange {
@@ -200,14 +201,7 @@ int64_t ExchangeRunner::NextDue(const Task& task, int64_t now) {
 void ExchangeRunner::Loop() {
   while (true) {
     PassReport pass;
-    try {
-      pass = RunPass();
-    } catch (const std::exception& e) {
-      // One pass's failure (a row no code path expected) must not end the
-      // process on this thread: logged, and the next pass runs after the wait.
-      spdlog::error("exchange: a runner pass failed: {}", e.what());
-      pass.errors = 1;
-    }
+    if (!RunGuardedPass("exchange runner", [&] { pass = RunPass(); })) pass.errors = 1;
     std::unique_lock lock(mu_);
     ++passes_;
     cv_.notify_all();

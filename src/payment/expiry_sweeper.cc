@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/background.h"
+
 namespace tongban::payment {
 
 ExpirySweeper::ExpirySweeper(NoticeStore& notices, std::chrono::milliseconds interval)
@@ -30,12 +32,14 @@ void ExpirySweeper::Run() {
   std::unique_lock lock(mu_);
   while (!stop_) {
     lock.unlock();
-    auto expired = notices_.ExpireDue();
-    if (!expired.ok()) {
-      spdlog::warn("payment: expiring notices failed: {}", expired.error().message);
-    } else if (*expired > 0) {
-      spdlog::info("payment: {} notices expired", *expired);
-    }
+    RunGuardedPass("payment expiry sweep", [this] {
+      auto expired = notices_.ExpireDue();
+      if (!expired.ok()) {
+        spdlog::warn("payment: expiring notices failed: {}", expired.error().message);
+      } else if (*expired > 0) {
+        spdlog::info("payment: {} notices expired", *expired);
+      }
+    });
     lock.lock();
     cv_.wait_for(lock, interval_, [this] { return stop_; });
   }

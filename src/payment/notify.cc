@@ -7,6 +7,7 @@
 #include <cctype>
 #include <future>
 
+#include "core/background.h"
 #include "payment/ledger.h"
 #include "store/outbox.h"
 #include "store/sql_dialect.h"
@@ -585,15 +586,17 @@ void QuerySweeper::Loop() {
   std::unique_lock lock(mu_);
   while (!stop_) {
     lock.unlock();
-    auto report = payments_.SweepOnce();
-    if (!report.ok()) {
-      spdlog::warn("payment: query sweep failed: {}", report.error().message);
-    } else if (report->recovered > 0) {
-      spdlog::info("payment: query sweep recovered {} payment(s)", report->recovered);
-    }
-    if (Status folded = payments_.CompactLedger(); !folded.ok()) {
-      spdlog::warn("payment: folding the payment ledger failed: {}", folded.error().message);
-    }
+    RunGuardedPass("payment query sweep", [this] {
+      auto report = payments_.SweepOnce();
+      if (!report.ok()) {
+        spdlog::warn("payment: query sweep failed: {}", report.error().message);
+      } else if (report->recovered > 0) {
+        spdlog::info("payment: query sweep recovered {} payment(s)", report->recovered);
+      }
+      if (Status folded = payments_.CompactLedger(); !folded.ok()) {
+        spdlog::warn("payment: folding the payment ledger failed: {}", folded.error().message);
+      }
+    });
     lock.lock();
     cv_.wait_for(lock, interval_, [this] { return stop_ || woken_; });
     woken_ = false;

@@ -11,6 +11,7 @@
 #include "codec/parse.h"
 #include "codec/render.h"
 #include "codec/value.h"
+#include "core/background.h"
 #include "crypto/digest.h"
 #include "http/url.h"
 #include "payment/channel.h"
@@ -239,7 +240,8 @@ void UnitNotifier::Loop() {
     Result<int> delivered = Error::Internal("not run");
     {
       std::lock_guard sending(deliver_mu_);
-      delivered = Round(acknowledged);
+      RunGuardedPass("payment unit notifier",
+                     [&] { delivered = Round(acknowledged); });
     }
     if (!delivered.ok()) {
       spdlog::warn("payment: result notification dispatcher: {}", delivered.error().message);

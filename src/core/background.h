@@ -1,0 +1,30 @@
+// One pass of a background thread's loop (sweepers, dispatchers, the exchange
+// runner), guarded: an exception the pass throws — a bug, or a library that
+// throws where the code expected an error value (nlohmann's dump of bytes that
+// are not UTF-8 did, session 12) — is logged and the loop goes on with its next
+// pass. Uncaught, it would end the whole process: every subsystem at once.
+#pragma once
+
+#include <spdlog/spdlog.h>
+
+#include <exception>
+#include <string_view>
+#include <utility>
+
+namespace tongban {
+
+// Runs `pass`; true when it returned, false when it threw (logged as `loop`).
+template <class Pass>
+bool RunGuardedPass(std::string_view loop, Pass&& pass) noexcept {
+  try {
+    std::forward<Pass>(pass)();
+    return true;
+  } catch (const std::exception& e) {
+    spdlog::error("{}: a pass failed and is skipped: {}", loop, e.what());
+  } catch (...) {
+    spdlog::error("{}: a pass failed and is skipped (not a std::exception)", loop);
+  }
+  return false;
+}
+
+}  // namespace tongban
