@@ -191,7 +191,7 @@ Result<ImportReport> Directory::ImportUsers(std::istream& csv, const ImportOptio
   int64_t analyze_at = 1;
   // After a commit: a password a row gave that the user already had is no
   // change (the user keeps its sessions).
-  auto SettlePasswordChanges = [this](std::vector<AccessChange>* changes) {
+  auto settle_password_changes = [this](std::vector<AccessChange>* changes) {
     for (AccessChange& c : *changes) {
       if (c.password_set &&
           Impl::SamePassword(*this, nullptr, c.row->fields, c.row->password, c.replaced)) {
@@ -331,7 +331,7 @@ Result<ImportReport> Directory::ImportUsers(std::istream& csv, const ImportOptio
           // The rows before this one are committed: report them (and let the
           // other nodes drop their login-name entries) before giving up.
           Changed('l', "");
-          SettlePasswordChanges(&access_changes);
+          settle_password_changes(&access_changes);
           Status told = ReportAccessChanges(options, access_changes);
           if (options.committed) options.committed(report);
           Error failed = std::move(saved).error();
@@ -352,7 +352,7 @@ Result<ImportReport> Directory::ImportUsers(std::istream& csv, const ImportOptio
     Changed('l', "");
     // Only after the commit: a login with the old password between an
     // earlier ending and the commit would have kept its session.
-    SettlePasswordChanges(&access_changes);
+    settle_password_changes(&access_changes);
     if (Status told = ReportAccessChanges(options, access_changes); !told.ok()) {
       if (options.committed) options.committed(report);
       return std::move(told).error();

@@ -361,6 +361,18 @@ TEST(CodecXlsxTest, EntryCountAndCellCountAreCapped) {
   EXPECT_EQ(read.error().code, errc::kTooLarge);
 }
 
+// A one-sheet workbook (best compression) with a shared-strings part.
+std::string WorkbookWithSharedStrings(const std::string& shared, const std::string& rows) {
+  return Zip({{"_rels/.rels", RootRels()},
+              {"xl/workbook.xml", Workbook(R"(<sheet name="S" sheetId="1" r:id="rId1"/>)")},
+              {"xl/_rels/workbook.xml.rels",
+               WorkbookRels(Rel("rId1", "worksheet", "worksheets/sheet1.xml") +
+                            Rel("rId2", "sharedStrings", "sharedStrings.xml"))},
+              {"xl/sharedStrings.xml", shared},
+              {"xl/worksheets/sheet1.xml", Worksheet(rows)}},
+             9);
+}
+
 // Session 12 (review12, high): one long shared string referenced by thousands of cells was
 // copied into each of them — a 3 KB upload allocated gigabytes. Its copies now count against
 // max_text_bytes before they are made.
@@ -373,15 +385,7 @@ TEST(CodecXlsxTest, ASharedStringUsedByManyCellsCountsAtEveryUse) {
   for (int r = 1; r <= 4000; ++r) {
     rows += "<row r=\"" + std::to_string(r) + "\"><c t=\"s\"><v>0</v></c></row>";
   }
-  const std::string bytes =
-      Zip({{"_rels/.rels", RootRels()},
-           {"xl/workbook.xml", Workbook(R"(<sheet name="S" sheetId="1" r:id="rId1"/>)")},
-           {"xl/_rels/workbook.xml.rels",
-            WorkbookRels(Rel("rId1", "worksheet", "worksheets/sheet1.xml") +
-                         Rel("rId2", "sharedStrings", "sharedStrings.xml"))},
-           {"xl/sharedStrings.xml", shared},
-           {"xl/worksheets/sheet1.xml", Worksheet(rows)}},
-          9);
+  const std::string bytes = WorkbookWithSharedStrings(shared, rows);
   ASSERT_LT(bytes.size(), 64u << 10);  // a small upload: the string deflates to almost nothing
   auto read = ReadXlsx(bytes);  // 4000 × ~1 MiB = ~4 GiB of copies without the budget
   ASSERT_FALSE(read.ok());
@@ -392,15 +396,7 @@ TEST(CodecXlsxTest, ASharedStringUsedByManyCellsCountsAtEveryUse) {
   roomy.max_text_bytes = 16u << 20;
   std::string few;
   for (int r = 1; r <= 3; ++r) few += "<row><c t=\"s\"><v>0</v></c></row>";
-  const std::string small =
-      Zip({{"_rels/.rels", RootRels()},
-           {"xl/workbook.xml", Workbook(R"(<sheet name="S" sheetId="1" r:id="rId1"/>)")},
-           {"xl/_rels/workbook.xml.rels",
-            WorkbookRels(Rel("rId1", "worksheet", "worksheets/sheet1.xml") +
-                         Rel("rId2", "sharedStrings", "sharedStrings.xml"))},
-           {"xl/sharedStrings.xml", shared},
-           {"xl/worksheets/sheet1.xml", Worksheet(few)}},
-          9);
+  const std::string small = WorkbookWithSharedStrings(shared, few);
   auto ok = ReadXlsx(small, roomy);
   ASSERT_TRUE(ok.ok()) << ok.error().message;
   ASSERT_EQ(ok->front().rows.size(), 3u);
