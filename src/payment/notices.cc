@@ -1015,9 +1015,11 @@ Result<PaymentNotice> NoticeStore::RecordRefund(std::string_view pay_no, int64_t
     return n;
   });
   if (!recorded.ok() && recorded.error().code == errc::kConflict && !key.empty() &&
-      recorded.error().message.find("退款单号") == std::string::npos) {
+      (recorded.error().message.find("payment_refunds_by_no") != std::string::npos ||
+       recorded.error().message.find("refund_no") != std::string::npos)) {
     // Two repeats committed at once on a database whose snapshot hid the
-    // first from the second: the unique index refused the second.
+    // first from the second: the unique index (SQLite names its column,
+    // PostgreSQL and MySQL the index) refused the second.
     return Error::Conflict("退款单号 " + key + " 的退款已在处理，请刷新后查看");
   }
   return recorded;

@@ -496,6 +496,31 @@ TEST_P(PaymentStoreTest, RefundsMovePaidToPartlyRefundedToRefunded) {
             PaymentDisposition::kRefundDue);
 }
 
+// Session 12 (review12): a refund's own number makes a repeat harmless.
+TEST_P(PaymentStoreTest, ARefundNumberSentAgainRefundsNothingMore) {
+  Onboard();
+  PaymentNotice n = Created();
+  ASSERT_TRUE(notices_->RecordPayment(Pay(n, "T1", n.total_fen)).ok());
+  for (int i = 0; i < 3; ++i) {  // a double click and a retry
+    auto r = notices_->RecordRefund("paysim-T1", 1000, "多收", "finance1", "RF-1");
+    ASSERT_TRUE(r.ok()) << i << ": " << r.error().message;
+    EXPECT_EQ(r->refunded_fen, 1000) << i;
+  }
+  auto other_amount = notices_->RecordRefund("paysim-T1", 500, "多收", "finance1", "RF-1");
+  ASSERT_FALSE(other_amount.ok());
+  EXPECT_EQ(other_amount.error().code, errc::kConflict);
+  EXPECT_NE(other_amount.error().message.find("已用于另一笔退款"), std::string::npos);
+  EXPECT_EQ(notices_->RecordRefund("paysim-T1", 1, "x", "f", "bad_no").error().code,
+            errc::kInvalidArgument);
+  auto rest = notices_->RecordRefund("paysim-T1", n.total_fen - 1000, "退清", "f", "RF-2");
+  ASSERT_TRUE(rest.ok()) << rest.error().message;
+  EXPECT_EQ(rest->state, NoticeState::kRefunded);
+  // A refused refund under a new number keeps its own reason.
+  auto more = notices_->RecordRefund("paysim-T1", 1, "x", "f", "RF-3");
+  ASSERT_FALSE(more.ok());
+  EXPECT_EQ(more.error().message.find("退款单号"), std::string::npos) << more.error().message;
+}
+
 TEST_P(PaymentStoreTest, ARefundDuePaymentIsReturnedWholeAndLeavesTheNoticeAlone) {
   Onboard();
   PaymentNotice n = Created();
