@@ -238,10 +238,13 @@ Result<ChannelPayments::Started> ChannelPayments::StartOrder(const PaymentNotice
     // given up (query_give_up_s): without a bound, anyone holding one notice
     // number could open orders without end and bury the sweep that recovers
     // lost notifications (review12). A payer never needs many.
+    // Two COUNTs (a SUM is DECIMAL on MySQL): both on the notice's index.
     long long open = 0, recent = 0, since = now - kRecentOrderWindowMs;
-    sql << "SELECT COUNT(*), COALESCE(SUM(CASE WHEN created_at > :s THEN 1 ELSE 0 END), 0) "
-           "FROM payment_orders WHERE notice_no = :n AND state = 'pending'",
-        soci::use(since), soci::use(order.notice_no), soci::into(open), soci::into(recent);
+    sql << "SELECT COUNT(*) FROM payment_orders WHERE notice_no = :n AND state = 'pending'",
+        soci::use(order.notice_no), soci::into(open);
+    sql << "SELECT COUNT(*) FROM payment_orders WHERE notice_no = :n AND state = 'pending' AND "
+           "created_at > :s",
+        soci::use(order.notice_no), soci::use(since), soci::into(recent);
     if (open >= kMaxOpenOrdersPerNotice) {
       return Error::Conflict("该缴款单已有 " + std::to_string(open) +
                              " 笔未完成的在线支付，请在已打开的支付页面完成支付，或到窗口缴款");

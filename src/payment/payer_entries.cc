@@ -71,10 +71,13 @@ Result<PayerEntry> PayerEntryStore::Propose(std::string_view entercode, std::str
     // Anyone who can log in may propose (a self-registered citizen too): a
     // bounded number waiting per payer, so that one account cannot bury a
     // unit's queue (review12).
+    // Two COUNTs (a SUM is DECIMAL on MySQL), on the payer's index.
     long long open = 0, open_here = 0;
-    sql << "SELECT COUNT(*), COALESCE(SUM(CASE WHEN entercode = :e THEN 1 ELSE 0 END), 0) FROM "
-           "payment_payer_entries WHERE userid = :u AND state = :s",
-        soci::use(e), soci::use(u), soci::use(state), soci::into(open), soci::into(open_here);
+    sql << "SELECT COUNT(*) FROM payment_payer_entries WHERE userid = :u AND state = :s",
+        soci::use(u), soci::use(state), soci::into(open);
+    sql << "SELECT COUNT(*) FROM payment_payer_entries WHERE userid = :u AND state = :s AND "
+           "entercode = :e",
+        soci::use(u), soci::use(state), soci::use(e), soci::into(open_here);
     if (open_here >= kMaxOpenPerPayerAndUnit) {
       return Error::Conflict("您在该执收单位已有 " + std::to_string(open_here) +
                              " 条待确认的自助录入，请等待执收单位处理后再提交");
