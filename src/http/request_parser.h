@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -29,14 +30,21 @@ class RequestParser {
 
   // Path prefixes allowed a larger body than max_body_bytes, each with its
   // limit (ServerOptions::larger_bodies); the first matching prefix wins.
-  void SetLargerBodies(const std::vector<std::pair<std::string, size_t>>* larger);
+  // The bytes such bodies hold beyond max_body_bytes, summed over every parser
+  // of the process, stay within `budget`: past it a request is refused with 503
+  // (those routes check their caller only once the body is in).
+  static constexpr int64_t kLargerBodiesBudget = int64_t{512} << 20;
+  void SetLargerBodies(const std::vector<std::pair<std::string, size_t>>* larger,
+                       int64_t budget = kLargerBodiesBudget);
   // The socket peer for every request of this connection.
   void SetPeer(std::string_view peer_ip);
   // Prepares for the next message: empties the request, keeping storage.
   void Begin();
   // Parses as much of `data` as forms the current message; returns the bytes
   // consumed (the rest belongs to the next, pipelined, message). After kError,
-  // error_status() (400, 413 or 431) and error_message() say why.
+  // error_status() (400, 413, 431 or 503) and error_message() say why. A line
+  // left unfinished (a chunk-size line, its extensions, a trailer) longer than
+  // max_header_bytes is a 400.
   size_t Feed(std::string_view data, State& state);
 
   bool got_some() const;

@@ -493,14 +493,17 @@ struct CasServer::Impl {
     if (ticket.size() > 256) return fail(cas::kInvalidTicket, "ticket not recognized");
     // Single use whatever the outcome (CAS 3.0 §2.5.1, §3.1.1).
     const std::string key = SecretKey(kTicketPrefix, ticket);
+    if (!pgt_url.empty()) {
+      // The PGT callback is an outbound HTTPS call (up to
+      // proxy_callback_timeout_s): the blocking pool, whatever the store — on
+      // an I/O thread a slow callback host stalled every connection of that
+      // thread (review12c).
+      response.Defer([this, &request, endpoint, key](http::Response& r) {
+        Validated(request, r, endpoint, context.tickets.Redeem(key));
+      });
+      return;
+    }
     if (context.tickets.Remote()) {
-      if (!pgt_url.empty()) {
-        // The PGT callback is an outbound HTTPS call: the blocking pool.
-        response.Defer([this, &request, endpoint, key](http::Response& r) {
-          Validated(request, r, endpoint, context.tickets.Redeem(key));
-        });
-        return;
-      }
       // One GETDEL on the store's pipeline; this I/O thread serves others meanwhile.
       http::Resumer resume = response.Suspend();
       context.tickets.RedeemAsync(key, [this, resume, &request,

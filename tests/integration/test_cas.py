@@ -9,6 +9,7 @@ import html.parser
 import http.server
 import os
 import re
+import socket
 import tempfile
 import threading
 import time
@@ -33,6 +34,9 @@ class ServiceHost:
         self.gets = []
         self.posts = []
         self.cond = threading.Condition()
+        # A GET whose path holds "/hold" is answered only once this is set:
+        # a callback host that hangs, for as long as a test needs.
+        self.release = threading.Event()
         host = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -40,6 +44,8 @@ class ServiceHost:
                 with host.cond:
                     host.gets.append(self.path)
                     host.cond.notify_all()
+                if "/hold" in self.path:
+                    host.release.wait(30)
                 self.send_response(200)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -318,6 +324,33 @@ class CasTest(CasTestBase):
         success = r.json()["serviceResponse"]["authenticationSuccess"]
         self.assertEqual(success["user"], self.admin_login)
         self.assertEqual(success["proxies"], [pgt_url])
+
+    # Session 12 (review12c): with the in-memory store the validation that calls
+    # the pgtUrl ran on an I/O thread, so a slow callback host stalled every
+    # connection of that thread. Two keep-alive connections (one on each of the
+    # server's two I/O threads) must be answered while the callback hangs.
+    def test_a_hanging_pgt_callback_stalls_no_other_connection(self):
+        port = int(self.base.rsplit(":", 1)[1])
+        idle = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(2)]
+        self.addCleanup(lambda: [s.close() for s in idle])
+        _, ticket = self.ticket_for(self.service)
+        self.host.release.clear()
+        self.addCleanup(self.host.release.set)
+        answer = {}
+        validation = threading.Thread(target=lambda: answer.update(r=self.validate(
+            "/serviceValidate", service=self.service, ticket=ticket,
+            pgtUrl=self.host.url + "/casapp/hold")))
+        validation.start()
+        with self.host.cond:
+            self.assertTrue(self.host.cond.wait_for(
+                lambda: any("/casapp/hold" in p for p in self.host.gets), timeout=10))
+        for s in idle:  # the callback is hanging now (the server gives it 5 s)
+            s.settimeout(2)
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            self.assertTrue(s.recv(100).startswith(b"HTTP/1.1 200"))
+        self.host.release.set()
+        validation.join(30)
+        self.assertIn("authenticationSuccess", answer["r"].text)
 
     def test_proxy_ticket_is_refused_at_service_validate(self):
         _, ticket = self.ticket_for(self.service)
