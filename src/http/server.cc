@@ -182,7 +182,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
         parser_(request_, shared_.options.max_header_bytes, shared_.options.max_body_bytes),
         counted_ip_(std::move(counted_ip)) {
     if (!shared_.options.larger_bodies.empty()) {
-      parser_.SetLargerBodies(&shared_.options.larger_bodies);
+      // The shared budget always admits one body of the largest allowance.
+      int64_t budget = RequestParser::kLargerBodiesBudget;
+      for (const auto& [prefix, limit] : shared_.options.larger_bodies) {
+        budget = std::max(budget, static_cast<int64_t>(limit));
+      }
+      parser_.SetLargerBodies(&shared_.options.larger_bodies, budget);
     }
     worker_.Link(this);
     shared_.metrics.ConnectionOpened();
