@@ -210,6 +210,9 @@ Status LoadConfigFile(const std::string& path, Config& c) {
   approval.Read("enabled", c.approval.enabled);
   approval.Read("max_upload_bytes", c.approval.max_upload_bytes);
   approval.Read("files_dir", c.approval.files_dir);
+  approval.Read("applicant_upload_mb_per_day", c.approval.applicant_upload_mb_per_day);
+  approval.Read("staff_upload_mb_per_day", c.approval.staff_upload_mb_per_day);
+  approval.Read("min_free_disk_mb", c.approval.min_free_disk_mb);
   approval.Read("lookup_failures", c.approval.lookup_failures);
   approval.Read("lookup_failure_window_s", c.approval.lookup_failure_window_s);
   approval.Read("lookup_lockout_s", c.approval.lookup_lockout_s);
@@ -398,6 +401,15 @@ Status ValidateConfig(const Config& c) {
     return Error::InvalidArgument(
         "config: cas.ticket_ttl_s must be 1..300, cas.pgt_ttl_s positive and "
         "cas.proxy_callback_timeout_s 1..60");
+  }
+  for (auto [name, value] : {std::pair{"applicant_upload_mb_per_day",
+                                       c.approval.applicant_upload_mb_per_day},
+                             std::pair{"staff_upload_mb_per_day", c.approval.staff_upload_mb_per_day},
+                             std::pair{"min_free_disk_mb", c.approval.min_free_disk_mb}}) {
+    if (value < 0 || value > (int64_t{1} << 30)) {
+      return Error::InvalidArgument(std::string("config: approval.") + name +
+                                    " must be 0..1073741824");
+    }
   }
   if (c.approval.max_upload_bytes < 1024 || c.approval.max_upload_bytes > (int64_t{1} << 30)) {
     return Error::InvalidArgument("config: approval.max_upload_bytes must be 1024..1073741824");

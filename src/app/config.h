@@ -137,6 +137,11 @@ struct ApprovalConfig {
   // max_body_bytes is raised to fit one upload when it is smaller.
   int64_t max_upload_bytes = 20 * 1024 * 1024;
   std::string files_dir;  // uploaded files, by SHA-256; "" = <data_dir>/approval-files
+  // The distinct MiB one account may upload in 24 hours, and the free space the
+  // file store keeps (uploads past them: 409 / 503).
+  int64_t applicant_upload_mb_per_day = 200;
+  int64_t staff_upload_mb_per_day = 2048;
+  int64_t min_free_disk_mb = 1024;
   // Public progress lookups: failures from one address (over any case
   // numbers) before it is locked out for lookup_lockout_s, counted within
   // lookup_failure_window_s.

@@ -239,6 +239,15 @@ sso::CasSettings CasSettingsFrom(const Config& config) {
   return c;
 }
 
+approval::ApiSettings ApprovalSettingsFrom(const Config& config, const sso::SsoContext& sso) {
+  approval::ApiSettings settings;
+  settings.public_url = sso.settings.public_url;
+  settings.applicant_upload_bytes_per_day = config.approval.applicant_upload_mb_per_day << 20;
+  settings.staff_upload_bytes_per_day = config.approval.staff_upload_mb_per_day << 20;
+  settings.min_free_disk_bytes = config.approval.min_free_disk_mb << 20;
+  return settings;
+}
+
 }  // namespace
 
 struct Routes::Impl {
@@ -289,7 +298,7 @@ struct Routes::Impl {
                                   .statistics = n.approval_statistics(),
                                   .notices = &notice_printer,
                                   .lookup_throttle = lookup_throttle.get(),
-                                  .settings = {.public_url = sso_context.settings.public_url},
+                                  .settings = ApprovalSettingsFrom(n.config(), sso_context),
                                   .raise_case_fees = nullptr,
                                   .case_fee_notices = nullptr};
       if (n.payment() != nullptr) n.payment()->ConnectCaseFees(services);

@@ -32,6 +32,12 @@ struct ApiSettings {
   std::string public_url;      // external base URL, no trailing slash
   std::string context_path = "/approval";
   std::string hall_path = "/hall";  // the public hall; the QR codes point at its lookup page
+  // The distinct bytes one account may upload in 24 hours (applicants and
+  // staff), and the free space the file store keeps: past them an upload is
+  // refused (409 / 503) before it is written.
+  int64_t applicant_upload_bytes_per_day = int64_t{200} << 20;
+  int64_t staff_upload_bytes_per_day = int64_t{2048} << 20;
+  int64_t min_free_disk_bytes = int64_t{1024} << 20;
 };
 
 struct Services {

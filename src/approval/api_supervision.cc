@@ -38,17 +38,29 @@ Result<int64_t> ParseCount(std::string_view text, std::string_view name) {
 
 // A bound of a period: milliseconds since the epoch, or a CST day
 // ("2026-03-01" / "20260301"). A day as `to` includes that day.
+// Bounds outside [1990-01-01, 2100-01-01] CST are refused (Statistics::kEarliestMs).
+
 Result<int64_t> ParseBound(const Call& call, std::string_view name, bool upper) {
   std::string_view text = call.Query(name);
   if (text.empty()) return int64_t{0};
   const bool digits = text.find_first_not_of("0123456789") == std::string_view::npos;
-  if (digits && text.size() > 8) return ParseCount(text, name);
-  auto day = ParseDay(text);
-  if (!day.ok()) {
-    return Error::InvalidArgument(std::string(name) +
-                                  ": a date (2026-03-01) or milliseconds expected");
+  int64_t ms = 0;
+  if (digits && text.size() > 8) {
+    auto count = ParseCount(text, name);
+    if (!count.ok()) return count;
+    ms = *count;
+  } else {
+    auto day = ParseDay(text);
+    if (!day.ok()) {
+      return Error::InvalidArgument(std::string(name) +
+                                    ": a date (2026-03-01) or milliseconds expected");
+    }
+    ms = upper ? StartOfDay(*day + std::chrono::days(1)) : StartOfDay(*day);
   }
-  return upper ? StartOfDay(*day + std::chrono::days(1)) : StartOfDay(*day);
+  if (ms < Statistics::kEarliestMs || ms > Statistics::kLatestMs) {
+    return Error::InvalidArgument(std::string(name) + ": 日期须在 1990-01-01 至 2100-01-01 之间");
+  }
+  return ms;
 }
 
 Status ReadPeriod(const Call& call, int64_t& from_ms, int64_t& to_ms) {

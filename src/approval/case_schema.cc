@@ -110,11 +110,20 @@ CREATE TABLE approval_uploads (
 ){END};
 )sql";
 
+// Version 5: each upload's size, and the uploads of a user by time: a caller
+// stores at most a quota of bytes a day (review13: one account without any
+// role stored 800 MiB in 9 s, and nothing bounded it).
+constexpr const char* kCasesV5 = R"sql(
+ALTER TABLE approval_uploads ADD COLUMN size BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX approval_uploads_by_user ON approval_uploads (userid, uploaded_at);
+)sql";
+
 std::vector<Migration> CaseEngine::Migrations() {
   return {PortableMigration("approval_cases", 1, kCasesV1),
           PortableMigration("approval_cases", 2, kCasesV2),
           PortableMigration("approval_cases", 3, kCasesV3),
-          PortableMigration("approval_cases", 4, kCasesV4)};
+          PortableMigration("approval_cases", 4, kCasesV4),
+          PortableMigration("approval_cases", 5, kCasesV5)};
 }
 
 }  // namespace tongban::approval

@@ -31,6 +31,11 @@ namespace {
 // Lock class of the per-(implement code, day) serial lock ("sn").
 constexpr int kSerialLockClass = 0x736E;
 constexpr int kMaxSerial = 9999;
+// An applicant's online applications waiting for 受理, per matter and in all.
+constexpr long long kMaxWaitingPerMatter = 5;
+constexpr long long kMaxWaitingOnline = 20;
+// A registration's note and a transition's opinion (the UI allows 1,000 characters).
+constexpr size_t kMaxNoteBytes = 6000;
 constexpr size_t kMaxNameChars = 100;
 constexpr std::string_view kStageDestination = "exchange";
 
@@ -393,6 +398,10 @@ Result<engine_internal::RegisterPlan> CaseEngine::Impl::PlanRegistration(
                      " 级及以上，您的账号为 " + std::to_string(actor.authlevel) +
                      " 级：请先完成实名认证（个人中心或政务服务窗口），或到窗口申请"};
   }
+  if (registration.note.size() > kMaxNoteBytes) {
+    return Error::InvalidArgument("说明（note）过长：最多 " + std::to_string(kMaxNoteBytes) +
+                                  " 字节（约 2000 个汉字）");
+  }
   engine_internal::RegisterPlan plan;
   plan.applicant = registration.applicant;
   TB_RETURN_IF_ERROR(CheckApplicant(plan.applicant, im.clock));
@@ -423,6 +432,26 @@ Result<Registered> CaseEngine::Impl::RegisterIn(soci::session& sql,
   const SqlDialect dialect = im.store.dialect();
   std::string code = matter.implement_code;
   sql_dialect::LockUntilCommit(sql, dialect, kSerialLockClass, code + plan.day);
+  if (actor.kind == Actor::Kind::kApplicant) {
+    // One account's online applications waiting for 受理 are few (review13:
+    // one account registered 9,999 in 20 s, which spent the matter's case
+    // numbers of the day — window intake too — and buried the clerks' 待办).
+    // Exact per matter (the serial lock above), per account across matters
+    // as exact as concurrent calls of one account allow.
+    long long waiting = 0, here = 0;
+    const std::string registered(CaseStateName(CaseState::kRegistered));
+    sql << "SELECT COUNT(*) FROM approval_cases WHERE registered_by = :u AND state = :s",
+        soci::use(actor.userid), soci::use(registered), soci::into(waiting);
+    sql << "SELECT COUNT(*) FROM approval_cases WHERE registered_by = :u AND state = :s AND "
+           "implement_code = :c",
+        soci::use(actor.userid), soci::use(registered), soci::use(code), soci::into(here);
+    if (here >= kMaxWaitingPerMatter || waiting >= kMaxWaitingOnline) {
+      return Error::Conflict(
+          "您已有 " + std::to_string(here >= kMaxWaitingPerMatter ? here : waiting) +
+          " 件网上申报等待受理（同一事项最多 " + std::to_string(kMaxWaitingPerMatter) +
+          " 件，全部最多 " + std::to_string(kMaxWaitingOnline) + " 件）：请待受理后再申报");
+    }
+  }
   const int serial = im.statements.NextSerial(sql, code, plan.day);
   if (serial > kMaxSerial) {  // the error rolls the count back
     return Error::Conflict("当日办件编号已用尽（" + code + " " + plan.day + "）");
@@ -567,6 +596,10 @@ namespace {
 
 // Act's checks before its transaction; the command as the transaction uses it.
 Result<Command> CheckCommand(const Command& command, FileStore* files) {
+  if (command.opinion.size() > kMaxNoteBytes) {
+    return Error::InvalidArgument("意见（opinion）过长：最多 " + std::to_string(kMaxNoteBytes) +
+                                  " 字节（约 2000 个汉字）");
+  }
   TB_RETURN_IF_ERROR(CheckAttachments(command.attachments, files));
   std::vector<CaseMaterial> resubmitted = command.materials;
   if (command.action == Action::kResubmit) {
@@ -960,7 +993,26 @@ Result<bool> CaseEngine::MayReferenceFile(const Actor& actor, std::string_view s
   return ApplicantHasFile(actor.userid, sha256);
 }
 
-Status CaseEngine::RecordUpload(const Actor& actor, std::string_view sha256) {
+Result<int64_t> CaseEngine::UploadedBytesInLastDay(std::string_view userid) {
+  const std::string u(userid);
+  const long long since = impl_->clock.NowMillis() - 86'400'000;
+  return impl_->store.WithSession([&](soci::session& sql) -> Result<int64_t> {
+    // Summed in C++: SUM's type differs by database (DECIMAL on MySQL).
+    long long size = 0;
+    int64_t total = 0;
+    soci::statement st = (sql.prepare << "SELECT size FROM approval_uploads WHERE userid = :u AND "
+                                         "uploaded_at >= :t",
+                          soci::use(u), soci::use(since), soci::into(size));
+    if (st.execute(true)) {
+      do {
+        total += size;
+      } while (st.fetch());
+    }
+    return total;
+  });
+}
+
+Status CaseEngine::RecordUpload(const Actor& actor, std::string_view sha256, int64_t size) {
   if ((actor.kind != Actor::Kind::kStaff && actor.kind != Actor::Kind::kApplicant) ||
       actor.userid.empty()) {
     return Status::Ok();
@@ -973,8 +1025,10 @@ Status CaseEngine::RecordUpload(const Actor& actor, std::string_view sha256) {
     sql << "SELECT COUNT(*) FROM approval_uploads WHERE sha256 = :s AND userid = :u",
         soci::use(sha), soci::use(actor.userid), soci::into(known);
     if (known == 0) {
-      sql << "INSERT INTO approval_uploads (sha256, userid, uploaded_at) VALUES (:s, :u, :t)",
-          soci::use(sha), soci::use(actor.userid), soci::use(now);
+      long long bytes = size;
+      sql << "INSERT INTO approval_uploads (sha256, userid, uploaded_at, size) VALUES (:s, :u, :t, "
+             ":n)",
+          soci::use(sha), soci::use(actor.userid), soci::use(now), soci::use(bytes);
     }
     return Status::Ok();
   });

@@ -189,7 +189,9 @@ class CaseEngine {
   // Notes that a staff actor or an applicant uploaded `sha256` (once per user
   // and file), so they can open and reference it before any case refers to it.
   // Others' rights are unchanged.
-  Status RecordUpload(const Actor& actor, std::string_view sha256);
+  Status RecordUpload(const Actor& actor, std::string_view sha256, int64_t size);
+  // The bytes `userid` uploaded in the last 24 hours (distinct files).
+  Result<int64_t> UploadedBytesInLastDay(std::string_view userid);
   // Whether `actor` may name the stored file `sha256` in what it writes (a
   // material, a step attachment, a matter's template): staff — a file they
   // may read (StaffMayReadFile); an applicant — one they uploaded or a

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -14,6 +15,12 @@
 #include "crypto/digest.h"
 
 namespace tongban::approval {
+
+Result<int64_t> FileStore::FreeBytes() const {
+  struct statvfs fs {};
+  if (::statvfs(dir_.c_str(), &fs) != 0) return Error::Unavailable("文件存储不可用");
+  return static_cast<int64_t>(fs.f_bavail) * static_cast<int64_t>(fs.f_frsize);
+}
 namespace {
 
 constexpr std::string_view kPdf = "application/pdf";

@@ -37,6 +37,8 @@ class FileStore {
   Result<StoredFile> Stat(std::string_view sha256) const;
 
   int64_t max_bytes() const { return max_bytes_; }
+  // The space left on the store's file system for an unprivileged writer.
+  Result<int64_t> FreeBytes() const;
 
  private:
   FileStore(std::filesystem::path dir, int64_t max_bytes) : dir_(std::move(dir)), max_bytes_(max_bytes) {}

@@ -174,6 +174,19 @@ Result<std::vector<StatisticsRow>> Statistics::Compute(const StatisticsQuery& qu
         if (query.from_ms <= 0) first = lo;
         if (query.to_ms <= 0) last = hi;
       }
+      // One CASE branch per month: bounded, whatever the bounds or the
+      // cases' own dates (a department system reports registered_at).
+      first = std::clamp(first, kEarliestMs, kLatestMs);
+      last = std::clamp(last, first, kLatestMs);
+      const std::chrono::year_month_day f{DayOf(first)}, l{DayOf(last)};
+      const int64_t span = (static_cast<int64_t>(static_cast<int>(l.year())) -
+                            static_cast<int>(f.year())) * 12 +
+                           static_cast<int64_t>(static_cast<unsigned>(l.month())) -
+                           static_cast<unsigned>(f.month()) + 1;
+      if (span > Statistics::kMaxMonths) {
+        return Error::InvalidArgument("按月统计最多 " + std::to_string(Statistics::kMaxMonths) +
+                                      " 个月：请缩小 from / to 的范围");
+      }
       months = MonthStarts(DayOf(first), DayOf(last));
       bucket = "CASE";
       for (size_t i = 1; i < months.size(); ++i) {

@@ -62,6 +62,14 @@ struct StatisticsRow {
 
 class Statistics {
  public:
+  // A monthly statistics spans at most this many months (one SQL CASE branch
+  // each), and periods lie within [kEarliestMs, kLatestMs] (1990-01-01 and
+  // 2100-01-01, CST): review13 — a bound thousands of years away cost minutes
+  // of SQLite work per call, and year 32767 wrapped into an endless loop.
+  static constexpr int64_t kMaxMonths = 120;
+  static constexpr int64_t kEarliestMs = 631123200000;
+  static constexpr int64_t kLatestMs = 4102416000000;
+
   Statistics(SqlStore& store, CalendarStore& calendars);
 
   // Rows ordered by org or matter code, then period; a group without cases has no row.
