@@ -182,6 +182,27 @@ TEST_P(StatisticsTest, MonthsWithOpenBoundsCoverEveryCase) {
   EXPECT_EQ((*rows)[3].received, 1);
 }
 
+// review13: a department system reports registered_at; a case dated in year
+// 32767 made the open-bounds month list wrap and grow without end. The bounds
+// taken from the cases are clamped (to 2100), and a span over kMaxMonths is
+// refused at once.
+TEST_P(StatisticsTest, MonthsFromFarOffCasesAreRefusedNotListed) {
+  Add("org-a", kM1, "330100", "registered", int64_t{971889494400000}, 0, 0, 0, 0, 0);
+  StatisticsQuery q;
+  q.by = StatisticsDimension::kNone;
+  q.period = StatisticsPeriod::kMonth;
+  auto rows = statistics->Compute(q);
+  ASSERT_FALSE(rows.ok());
+  EXPECT_EQ(rows.error().code, errc::kInvalidArgument);
+  // A bounded query of the same data is still answered.
+  EXPECT_EQ(Compute(StatisticsDimension::kNone, StatisticsPeriod::kMonth).size(), 2u);
+  q.from_ms = Cst(2026, 3, 1);
+  q.to_ms = Cst(2036, 3, 1);  // exactly 120 months
+  EXPECT_TRUE(statistics->Compute(q).ok());
+  q.to_ms = Cst(2036, 3, 2);  // 121
+  EXPECT_FALSE(statistics->Compute(q).ok());
+}
+
 TEST_P(StatisticsTest, PerOrgAndDay) {
   auto rows =
       Compute(StatisticsDimension::kOrg, StatisticsPeriod::kDay, Cst(2026, 3, 31), Cst(2026, 4, 2));
