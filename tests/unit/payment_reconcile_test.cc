@@ -247,6 +247,64 @@ TEST_P(ReconcileTest, AStatementOfStrangersKeepsTenThousandItemsAndCountsEveryLi
   EXPECT_EQ(items->front().order_no, "STRANGER0");  // the first lines of the statement
 }
 
+// A statement over 1 MiB is parsed in two halves at once: line numbers, bad
+// lines, repeats and the order of the items must be those of one pass over the
+// file (a repeat in the second half of a line in the first, bad lines in both).
+TEST_P(ReconcileTest, AStatementParsedInTwoHalvesReadsAsOne) {
+  ChannelPayment a = PaidOrder("A");
+  ChannelPayment b = PaidOrder("B");
+  ChannelPayment omitted = PaidOrder("C");
+  (void)omitted;
+  std::string text(kStatementHeader);
+  text += "\n";
+  AppendStatementLine(b, text);  // line 2
+  text += "first half garbled\n";  // line 3
+  // ~1.2 MB of long lines (fields of up to 64 bytes), fewer than the 10,000
+  // unclaimed lines a run keeps as items.
+  constexpr int kStrangers = 8'000;
+  const std::string padding(48, 'x');
+  for (int i = 0; i < kStrangers; ++i) {
+    AppendStatementLine({"STRANGER" + std::to_string(i) + padding,
+                         "TX-S" + std::to_string(i) + padding, 100,
+                         clock_.NowMillis(), ChannelPaymentStatus::kPaid},
+                        text);
+  }
+  AppendStatementLine(a, text);  // line kStrangers + 4
+  text += "second half garbled\n";  // line kStrangers + 5
+  ChannelPayment b_again = b;
+  b_again.amount_fen += 3;
+  AppendStatementLine(b_again, text);  // line kStrangers + 6
+  ASSERT_GT(text.size(), size_t{1} << 20);
+  const std::string path = dir_.File("halves.csv");
+  std::ofstream(path) << text;
+
+  auto run = reconciler_->ReconcileFile("20260110", path);
+  ASSERT_TRUE(run.ok()) << run.error().message;
+  EXPECT_EQ(run->lines, kStrangers + 5);
+  EXPECT_EQ(run->bad_lines, 2);
+  EXPECT_EQ(run->bad_sample, "line 3: 5 fields expected\nline " + std::to_string(kStrangers + 5) +
+                                 ": 5 fields expected\n");
+  EXPECT_EQ(run->count(ReconcileOutcome::kMatched), 2);
+  EXPECT_EQ(run->count(ReconcileOutcome::kStatusMismatch), 1);  // B listed twice
+  EXPECT_EQ(run->count(ReconcileOutcome::kMissingLocal), kStrangers);
+  EXPECT_EQ(run->count(ReconcileOutcome::kMissingChannel), 1);
+  auto repeats = reconciler_->Items(run->id, ReconcileOutcome::kStatusMismatch);
+  ASSERT_TRUE(repeats.ok());
+  ASSERT_EQ(repeats->size(), 1u);
+  EXPECT_EQ((*repeats)[0].order_no, b.order_no);
+  EXPECT_EQ((*repeats)[0].note, "listed twice on the statement");
+  EXPECT_EQ((*repeats)[0].local_amount_fen, b.amount_fen);
+  EXPECT_EQ((*repeats)[0].channel_amount_fen, b.amount_fen + 3);
+  // Items in statement order: the strangers from the first half on, the
+  // repeat after them, the order missing from the statement last.
+  auto items = reconciler_->Items(run->id);
+  ASSERT_TRUE(items.ok());
+  ASSERT_FALSE(items->empty());
+  EXPECT_EQ(items->front().order_no, "STRANGER0" + padding);
+  EXPECT_EQ(items->back().order_no, omitted.order_no);
+  EXPECT_EQ(items->size(), size_t{kStrangers} + 2);
+}
+
 // Reconciling a day downloads its statement under a name of its own and renames
 // it into place: a statement file an earlier reconciliation of the same day
 // still has open (mapped) is never rewritten in place (truncating a mapped file
