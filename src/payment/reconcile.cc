@@ -15,7 +15,6 @@
 #include <future>
 #include <iterator>
 #include <map>
-#include <memory>
 #include <unordered_map>
 #include <utility>
 
@@ -173,40 +172,38 @@ struct Line {
   ChannelPaymentStatus payment_status() const { return static_cast<ChannelPaymentStatus>(status); }
 };
 static_assert(sizeof(Line) == 48);
-using Lines = std::vector<Line>;
-using Hashes = std::vector<uint64_t>;
 
 // Open addressing over the statement's lines by order number: one slot array
 // (a power of two, at most half full) of the hash's top 32 bits and the line's
-// index + 1, in two halves chosen by the hash's top bit (probing wraps inside
-// its half), so that two threads build it at once, each its own half. The
-// first line of an order is the one found; later ones point to it (an
-// order's lines share a hash, so one thread places them all, in order).
+// index + 1. The first line of an order is the one found; later ones point to it.
 class LineIndex {
  public:
-  static constexpr size_t kParts = 2;
-
-  LineIndex(Lines& lines, const Hashes& hashes, const char* base)
-      : lines_(lines), base_(base) {
-    // Each half at most half full, however the lines fall: a statement whose
-    // order numbers all hash into one half (a hostile file) must not fill it.
-    size_t upper = 0;
-    for (uint64_t h : hashes) upper += h >> 63;
-    const size_t most = std::max(upper, hashes.size() - upper);
-    part_size_ = 8;
-    while (part_size_ < most * 2) part_size_ <<= 1;
-    mask_ = part_size_ - 1;
-    const size_t size = part_size_ * kParts;
-    // Not zeroed here: each half is cleared (first touched) by its builder.
-    slots_ = std::make_unique_for_overwrite<uint64_t[]>(size);
-    if (hashes.size() < 65'536) {  // a small statement: no thread for it
-      Build(hashes, 0);
-      Build(hashes, 1);
-      return;
+  LineIndex(std::vector<Line>& lines, const char* base) : lines_(lines), base_(base) {
+    size_t size = 16;
+    while (size < lines.size() * 2) size <<= 1;
+    mask_ = size - 1;
+    slots_.assign(size, 0);
+    std::vector<uint64_t> hashes(lines.size());
+    for (size_t i = 0; i < lines.size(); ++i) hashes[i] = Hash(lines[i].order_no(base));
+    constexpr size_t kAhead = 16;  // the slot a few lines on is fetched while this one is placed
+    for (size_t i = 0; i < lines.size(); ++i) {
+      if (i + kAhead < lines.size()) __builtin_prefetch(&slots_[hashes[i + kAhead] & mask_]);
+      Line& l = lines[i];
+      const uint64_t tag = hashes[i] >> 32;
+      const std::string_view order_no = l.order_no(base);
+      for (size_t at = hashes[i] & mask_;; at = (at + 1) & mask_) {
+        const uint64_t slot = slots_[at];
+        if (slot == 0) {
+          slots_[at] = (tag << 32) | (i + 1);
+          break;
+        }
+        const Line& other = lines[(slot & 0xffffffffu) - 1];
+        if ((slot >> 32) == tag && other.order_no(base) == order_no) {
+          l.first_of_order = static_cast<uint32_t>(slot & 0xffffffffu);
+          break;
+        }
+      }
     }
-    auto other = std::async(std::launch::async, [&] { Build(hashes, 0); });
-    Build(hashes, 1);
-    other.get();
   }
 
   const char* base() const { return base_; }
@@ -218,16 +215,16 @@ class LineIndex {
   // then the line it most likely names, then that line's text, then
   // Find(order_no, hash). Each step reads only what the one before fetched.
   static uint64_t Hash(std::string_view s) { return std::hash<std::string_view>{}(s); }
-  void PrefetchSlot(uint64_t h) const { __builtin_prefetch(&slots_[Home(h)]); }
+  void PrefetchSlot(uint64_t h) const { __builtin_prefetch(&slots_[h & mask_]); }
   void PrefetchLine(uint64_t h) const {
-    const uint64_t slot = slots_[Home(h)];
+    const uint64_t slot = slots_[h & mask_];
     if (slot == 0) return;
     const Line* l = &lines_[(slot & 0xffffffffu) - 1];
     __builtin_prefetch(l);
     __builtin_prefetch(reinterpret_cast<const char*>(l) + sizeof(Line) - 1);
   }
   void PrefetchText(uint64_t h) const {
-    const uint64_t slot = slots_[Home(h)];
+    const uint64_t slot = slots_[h & mask_];
     if (slot == 0) return;
     __builtin_prefetch(base_ + lines_[(slot & 0xffffffffu) - 1].order_at);
   }
@@ -237,9 +234,8 @@ class LineIndex {
 
   Line* Find(std::string_view order_no, uint64_t h) {
     const uint64_t tag = h >> 32;
-    const size_t part = Part(h);
     for (size_t at = h & mask_;; at = (at + 1) & mask_) {
-      const uint64_t slot = slots_[part + at];
+      const uint64_t slot = slots_[at];
       if (slot == 0) return nullptr;
       if ((slot >> 32) != tag) continue;
       Line& l = lines_[(slot & 0xffffffffu) - 1];
@@ -248,147 +244,11 @@ class LineIndex {
   }
 
  private:
-  size_t Part(uint64_t h) const { return static_cast<size_t>(h >> 63) * part_size_; }
-  size_t Home(uint64_t h) const { return Part(h) + (h & mask_); }
-
-  // Places the lines whose hash falls in half `which`, in statement order.
-  void Build(const Hashes& hashes, size_t which) {
-    uint64_t* slots = slots_.get() + which * part_size_;
-    std::memset(slots, 0, part_size_ * sizeof(uint64_t));
-    // The slot a few of this half's lines on is fetched while this one is placed.
-    constexpr size_t kAhead = 16;
-    size_t ahead = 0;
-    auto next_of_half = [&](size_t from) {
-      while (from < hashes.size() && (hashes[from] >> 63) != which) ++from;
-      return from;
-    };
-    for (size_t i = 0; i < kAhead; ++i) {
-      ahead = next_of_half(ahead);
-      if (ahead < hashes.size()) __builtin_prefetch(&slots[hashes[ahead] & mask_]);
-      ++ahead;
-    }
-    for (size_t i = next_of_half(0); i < hashes.size(); i = next_of_half(i + 1)) {
-      ahead = next_of_half(ahead);
-      if (ahead < hashes.size()) {
-        __builtin_prefetch(&slots[hashes[ahead] & mask_]);
-        ++ahead;
-      }
-      Line& l = lines_[i];
-      const uint64_t tag = hashes[i] >> 32;
-      const std::string_view order_no = l.order_no(base_);
-      for (size_t at = hashes[i] & mask_;; at = (at + 1) & mask_) {
-        const uint64_t slot = slots[at];
-        if (slot == 0) {
-          slots[at] = (tag << 32) | (i + 1);
-          break;
-        }
-        const Line& other = lines_[(slot & 0xffffffffu) - 1];
-        if ((slot >> 32) == tag && other.order_no(base_) == order_no) {
-          l.first_of_order = static_cast<uint32_t>(slot & 0xffffffffu);
-          break;
-        }
-      }
-    }
-  }
-
-  Lines& lines_;
+  std::vector<Line>& lines_;
   const char* base_;
-  std::unique_ptr<uint64_t[]> slots_;
-  size_t part_size_ = 0;
+  std::vector<uint64_t> slots_;
   size_t mask_ = 0;
 };
-
-// A run of whole lines of the statement parsed into Lines (and their order
-// numbers' hashes, for the index), numbered from `first_line_no`.
-struct ParsedPart {
-  Lines lines;
-  Hashes hashes;
-  int64_t read = 0;  // statement lines (not the header, not blank)
-  int64_t bad = 0;
-  std::vector<std::pair<int64_t, const char*>> bad_first;  // (line number, why), the first few
-};
-
-// `room_for`: the bytes of statement whose lines the part's vectors will hold
-// (the first part's take the second's after).
-ParsedPart ParsePart(std::string_view text, const char* base, int64_t first_line_no,
-                     bool may_hold_header, size_t room_for) {
-  ParsedPart part;
-  part.lines.reserve(room_for / 56 + 16);  // a sandbox line is ~60 bytes
-  part.hashes.reserve(part.lines.capacity());
-  int64_t line_no = first_line_no - 1;
-  ForEachLineOf(text, [&](std::string_view line) {
-    ++line_no;
-    if (may_hold_header && line_no == first_line_no) {
-      std::string_view head = line;
-      if (!head.empty() && head.back() == '\r') head.remove_suffix(1);
-      if (head == kStatementHeader) return;
-    }
-    if (line.empty() || line == "\r") return;
-    ++part.read;
-    StatementLine s;
-    const char* why = ParseStatementLine(line, s);
-    // A Line keeps 16-bit lengths (no channel's order number or serial comes near).
-    if (why == nullptr && (s.order_no.size() > 0xffff || s.channel_serial.size() > 0xffff)) {
-      why = "field too long";
-    }
-    if (why != nullptr) {
-      ++part.bad;
-      if (part.bad_first.size() < kBadSample) part.bad_first.emplace_back(line_no, why);
-      return;
-    }
-    Line& l = part.lines.emplace_back();
-    l.order_at = static_cast<uint32_t>(s.order_no.data() - base);
-    l.serial_at = static_cast<uint32_t>(s.channel_serial.data() - base);
-    l.order_len = static_cast<uint16_t>(s.order_no.size());
-    l.serial_len = static_cast<uint16_t>(s.channel_serial.size());
-    l.status = static_cast<uint8_t>(s.status);
-    l.line_no = static_cast<uint32_t>(line_no);
-    l.amount_fen = s.amount_fen;
-    l.paid_at_ms = s.paid_at_ms;
-    // Hashed while the text is in cache: the index is built from these.
-    part.hashes.push_back(LineIndex::Hash(s.order_no));
-  });
-  return part;
-}
-
-// The lines ending before `end` in `text`.
-int64_t CountLines(std::string_view text) {
-  int64_t n = 0;
-  for (const char* at = text.data(), *end = at + text.size();
-       const void* nl = std::memchr(at, '\n', static_cast<size_t>(end - at));) {
-    ++n;
-    at = static_cast<const char*>(nl) + 1;
-  }
-  return n;
-}
-
-// The statement parsed on two threads, each a half of its lines (a large file;
-// a small one on the caller's), in statement order.
-ParsedPart ParseStatement(std::string_view text) {
-  constexpr size_t kSplitAbove = 1 << 20;
-  const char* base = text.data();
-  size_t split = text.size();
-  if (text.size() > kSplitAbove) {
-    const void* nl = std::memchr(base + text.size() / 2, '\n', text.size() - text.size() / 2);
-    if (nl != nullptr) split = static_cast<const char*>(nl) - base + 1;
-  }
-  if (split == text.size()) return ParsePart(text, base, 1, true, text.size());
-  auto second = std::async(std::launch::async, [&] {
-    // Its first line's number: the lines of the first half, counted here.
-    return ParsePart(text.substr(split), base, CountLines(text.substr(0, split)) + 1, false,
-                     text.size() - split);
-  });
-  ParsedPart first = ParsePart(text.substr(0, split), base, 1, true, text.size());
-  ParsedPart rest = second.get();
-  first.lines.insert(first.lines.end(), rest.lines.begin(), rest.lines.end());
-  first.hashes.insert(first.hashes.end(), rest.hashes.begin(), rest.hashes.end());
-  first.read += rest.read;
-  first.bad += rest.bad;
-  for (const auto& b : rest.bad_first) {
-    if (first.bad_first.size() < kBadSample) first.bad_first.push_back(b);
-  }
-  return first;
-}
 
 // An exception found, kept with where it goes in the stored order.
 struct Exception {
@@ -519,7 +379,7 @@ Result<LedgerDay> LoadLedger(ChannelPayments& payments, std::string_view date, i
 template <typename Parts, typename Judge, typename JudgeAt>
 Result<std::string> FromLedger(ChannelPayments& payments, const LedgerDay& day, int64_t start,
                                int64_t end, int64_t created_from, int64_t created_to,
-                               Lines& lines, LineIndex& index, Parts& parts,
+                               std::vector<Line>& lines, LineIndex& index, Parts& parts,
                                Judge& judge, JudgeAt& judge_at) {
   if (!day.why_not.empty()) return day.why_not;
   const std::vector<std::string>& pages = day.pages;
@@ -676,14 +536,43 @@ Result<ReconcileRun> Reconciler::ReconcileFile(std::string_view date, const std:
     return Error::InvalidArgument("对账单超过 4 GiB，未对账");
   }
   const char* base = file->text().data();
-  ParsedPart parsed = ParseStatement(file->text());
-  Lines& lines = parsed.lines;
-  run.lines = parsed.read;
-  run.bad_lines = parsed.bad;
+  std::vector<Line> lines;
+  lines.reserve(file->text().size() / 56 + 16);  // a sandbox line is ~60 bytes
   std::string bad_sample;
-  for (const auto& [at, why] : parsed.bad_first) {
-    bad_sample += "line " + std::to_string(at) + ": " + why + "\n";
-  }
+  int64_t line_no = 0;
+  ForEachLineOf(file->text(), [&](std::string_view line) {
+    ++line_no;
+    if (line_no == 1) {
+      std::string_view head = line;
+      if (!head.empty() && head.back() == '\r') head.remove_suffix(1);
+      if (head == kStatementHeader) return;
+    }
+    if (line.empty() || line == "\r") return;
+    ++run.lines;
+    StatementLine s;
+    const char* why = ParseStatementLine(line, s);
+    // A Line keeps 16-bit lengths (no channel's order number or serial comes near).
+    if (why == nullptr && (s.order_no.size() > 0xffff || s.channel_serial.size() > 0xffff)) {
+      why = "field too long";
+    }
+    if (why != nullptr) {
+      ++run.bad_lines;
+      if (run.bad_lines <= static_cast<int64_t>(kBadSample)) {
+        bad_sample += "line " + std::to_string(line_no) + ": " + why + "\n";
+      }
+      return;
+    }
+    Line l;
+    l.order_at = static_cast<uint32_t>(s.order_no.data() - base);
+    l.serial_at = static_cast<uint32_t>(s.channel_serial.data() - base);
+    l.order_len = static_cast<uint16_t>(s.order_no.size());
+    l.serial_len = static_cast<uint16_t>(s.channel_serial.size());
+    l.status = static_cast<uint8_t>(s.status);
+    l.line_no = static_cast<uint32_t>(line_no);
+    l.amount_fen = s.amount_fen;
+    l.paid_at_ms = s.paid_at_ms;
+    lines.push_back(l);
+  });
   // A statement none of whose lines can be read is not a statement (a wrong
   // file, an HTML error page, a truncated download): refused, nothing stored,
   // rather than a run reporting every payment of the day missing_channel.
@@ -692,8 +581,7 @@ Result<ReconcileRun> Reconciler::ReconcileFile(std::string_view date, const std:
                                   " 行全部无效），未对账：" + bad_sample.substr(0, 300));
   }
   run.bad_sample = bad_sample;
-  LineIndex index(lines, parsed.hashes, base);
-  Hashes().swap(parsed.hashes);
+  LineIndex index(lines, base);
 
   // Then tongban's side past the statement's index: each order that could
   // appear on the day's statement once. A part's findings are its own (counts,

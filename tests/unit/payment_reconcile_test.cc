@@ -247,10 +247,10 @@ TEST_P(ReconcileTest, AStatementOfStrangersKeepsTenThousandItemsAndCountsEveryLi
   EXPECT_EQ(items->front().order_no, "STRANGER0");  // the first lines of the statement
 }
 
-// A statement over 1 MiB is parsed in two halves at once: line numbers, bad
-// lines, repeats and the order of the items must be those of one pass over the
-// file (a repeat in the second half of a line in the first, bad lines in both).
-TEST_P(ReconcileTest, AStatementParsedInTwoHalvesReadsAsOne) {
+// A statement over 1 MiB (the size past which a parse could be split): line
+// numbers, bad lines, a repeat far from its first line and the order of the
+// items are those of one pass over the file.
+TEST_P(ReconcileTest, ALargeStatementKeepsItsLineNumbersAndOrder) {
   ChannelPayment a = PaidOrder("A");
   ChannelPayment b = PaidOrder("B");
   ChannelPayment omitted = PaidOrder("C");
