@@ -95,6 +95,21 @@ Status RequireMatterRights(const Services& s, const Actor& actor, const Matter& 
                            const Matter* existing) {
   TB_RETURN_IF_ERROR(RequireMatterAdmin(actor, matter.orgcoding));
   if (existing != nullptr) TB_RETURN_IF_ERROR(RequireMatterAdmin(actor, existing->orgcoding));
+  // A step handled by another org puts the matter's cases into that org's
+  // 待办: its saver must hold 事项管理 there too, unless the org is under the
+  // matter's own (by orgcoding prefix) or the matter already named it
+  // (review13: a 事项管理 of one department could fill another's 待办).
+  for (const MatterStep& step : matter.steps) {
+    if (step.org.empty() || step.org.starts_with(matter.orgcoding)) continue;
+    const bool kept = existing != nullptr &&
+                      std::any_of(existing->steps.begin(), existing->steps.end(),
+                                  [&](const MatterStep& e) { return e.org == step.org; });
+    if (kept) continue;
+    if (!(actor.HasRole(kRoleMatterAdmin) && actor.InOrg(step.org))) {
+      return Error::PermissionDenied("环节「" + step.name + "」由机构 " + step.org +
+                                     " 办理：需要该机构的事项管理角色");
+    }
+  }
   for (const MatterMaterial& m : matter.materials) {
     if (m.template_sha256.empty()) continue;
     auto same = [&](const MatterMaterial& e) { return e.template_sha256 == m.template_sha256; };

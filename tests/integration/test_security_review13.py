@@ -120,6 +120,19 @@ class StatisticsAndRegistrations(unittest.TestCase):
         r = ap.send("POST", "applicant/cases", registration(code, seq=303))
         self.assertEqual(r.status_code, 200, r.text)
 
+    def test_a_matter_names_another_orgs_step_only_with_its_rights(self):
+        # r13clerk is 事项管理 of 001001 only: a step at 001002 would put the
+        # matter's cases into that department's 待办.
+        body = matter_body("001001")
+        body["steps"][1]["org"] = "001002"
+        r = self.clerk.send("POST", "matters", body)
+        self.assertEqual(r.status_code, 403, r.text)
+        self.assertIn("001002", r.json()["error"]["message"])
+        body = matter_body("001001")
+        body["steps"][1]["org"] = "001001"
+        r = self.clerk.send("POST", "matters", body)
+        self.assertEqual(r.status_code, 200, r.text)
+
     def test_notes_and_opinions_are_bounded(self):
         code = self.matter["implement_code"]
         ap = applicant(self.server)
