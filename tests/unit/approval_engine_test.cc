@@ -546,6 +546,33 @@ TEST_P(ApprovalEngine, TheApplicantOrAnIntakeClerkWithdrawsBeforeAcceptance) {
             code::kWrongState);
 }
 
+// review13: one account may have only a few online applications waiting for
+// 受理 (5 per matter, 20 in all); the window is not limited, and an accepted
+// or withdrawn application makes room again.
+TEST_P(ApprovalEngine, AnApplicantHasFewOnlineApplicationsWaiting) {
+  Actor citizen;
+  citizen.kind = Actor::Kind::kApplicant;
+  citizen.userid = "citizen-cap";
+  std::vector<std::string> waiting;
+  for (int i = 0; i < 5; ++i) {
+    auto online = engine_->Register(citizen, PersonApplication());
+    ASSERT_TRUE(online.ok()) << i << ": " << online.error().message;
+    waiting.push_back(online->case_.number);
+  }
+  auto sixth = engine_->Register(citizen, PersonApplication());
+  ASSERT_FALSE(sixth.ok());
+  EXPECT_EQ(sixth.error().code, errc::kConflict);
+  Actor other = citizen;
+  other.userid = "citizen-other";
+  EXPECT_TRUE(engine_->Register(other, PersonApplication()).ok());
+  EXPECT_TRUE(engine_->Register(intake_, PersonApplication()).ok());
+  MustAct(citizen, waiting[0], Do(Action::kWithdraw));
+  EXPECT_TRUE(engine_->Register(citizen, PersonApplication()).ok());
+  Registration long_note = PersonApplication();
+  long_note.note = std::string(6001, 'x');
+  EXPECT_EQ(engine_->Register(intake_, long_note).error().code, errc::kInvalidArgument);
+}
+
 TEST_P(ApprovalEngine, AnAcceptorVoidsWithAReason) {
   std::string number = Accepted();
   EXPECT_EQ(engine_->Act(acceptor_, number, Do(Action::kVoid)).error().code,
