@@ -573,6 +573,22 @@ TEST_P(ApprovalEngine, AnApplicantHasFewOnlineApplicationsWaiting) {
   EXPECT_EQ(engine_->Register(intake_, long_note).error().code, errc::kInvalidArgument);
 }
 
+// review13: the uploads of the last 24 hours, per account, for the upload
+// quota: distinct files counted once, older ones no longer.
+TEST_P(ApprovalEngine, UploadsAreSummedPerAccountOverTheLastDay) {
+  const std::string a(64, 'a'), b(64, 'b');
+  ASSERT_TRUE(engine_->RecordUpload(intake_, a, 1000).ok());
+  ASSERT_TRUE(engine_->RecordUpload(intake_, a, 1000).ok());  // the same file again
+  Advance(std::chrono::hours(12));
+  ASSERT_TRUE(engine_->RecordUpload(intake_, b, 250).ok());
+  ASSERT_TRUE(engine_->RecordUpload(acceptor_, b, 250).ok());
+  EXPECT_EQ(*engine_->UploadedBytesInLastDay(intake_.userid), 1250);
+  EXPECT_EQ(*engine_->UploadedBytesInLastDay(acceptor_.userid), 250);
+  EXPECT_EQ(*engine_->UploadedBytesInLastDay("nobody"), 0);
+  Advance(std::chrono::hours(13));  // the first upload is 25 hours old
+  EXPECT_EQ(*engine_->UploadedBytesInLastDay(intake_.userid), 250);
+}
+
 TEST_P(ApprovalEngine, AnAcceptorVoidsWithAReason) {
   std::string number = Accepted();
   EXPECT_EQ(engine_->Act(acceptor_, number, Do(Action::kVoid)).error().code,
