@@ -37,9 +37,8 @@ Result<int64_t> ParseCount(std::string_view text, std::string_view name) {
 }
 
 // A bound of a period: milliseconds since the epoch, or a CST day
-// ("2026-03-01" / "20260301"). A day as `to` includes that day.
-// Bounds outside [1990-01-01, 2100-01-01] CST are refused (Statistics::kEarliestMs).
-
+// ("2026-03-01" / "20260301"). A day as `to` includes that day. Bounds outside
+// [Statistics::kEarliestMs, kLatestMs] (1990-01-01..2100-01-01 CST) are refused.
 Result<int64_t> ParseBound(const Call& call, std::string_view name, bool upper) {
   std::string_view text = call.Query(name);
   if (text.empty()) return int64_t{0};

@@ -15,12 +15,6 @@
 #include "crypto/digest.h"
 
 namespace tongban::approval {
-
-Result<int64_t> FileStore::FreeBytes() const {
-  struct statvfs fs {};
-  if (::statvfs(dir_.c_str(), &fs) != 0) return Error::Unavailable("文件存储不可用");
-  return static_cast<int64_t>(fs.f_bavail) * static_cast<int64_t>(fs.f_frsize);
-}
 namespace {
 
 constexpr std::string_view kPdf = "application/pdf";
@@ -187,6 +181,12 @@ Result<StoredFile> FileStore::Stat(std::string_view sha256) const {
   if (!head.ok()) return std::move(head).error();
   return StoredFile{std::string(sha256), std::string(SniffMediaType(*head)),
                     static_cast<int64_t>(st.st_size)};
+}
+
+Result<int64_t> FileStore::FreeBytes() const {
+  struct statvfs fs {};
+  if (::statvfs(dir_.c_str(), &fs) != 0) return Error::Unavailable("文件存储不可用");
+  return static_cast<int64_t>(fs.f_bavail) * static_cast<int64_t>(fs.f_frsize);
 }
 
 }  // namespace tongban::approval

@@ -244,7 +244,6 @@ size_t RequestParser::Feed(std::string_view data, State& state) {
   }
 }
 
-
 bool RequestParser::got_some() const { return impl_->beast->got_some(); }
 bool RequestParser::header_done() const { return impl_->beast->is_header_done(); }
 bool RequestParser::keep_alive() const { return impl_->beast->keep_alive(); }
