@@ -74,6 +74,10 @@ int RunCli(int argc, char** argv) {
   serve->add_option("--admin-second-factor", admin_second_factor,
                     "required (default) or optional: development and tests only")
       ->check(CLI::IsMember({"required", "optional"}));
+  bool allow_outbound_loopback = false;
+  serve->add_flag("--allow-outbound-loopback", allow_outbound_loopback,
+                  "Let pushes, callbacks and unit notifications reach 127.0.0.1 / ::1 "
+                  "(outbound.allow_loopback): development and tests only");
 
   CommonFlags admin_flags;
   CLI::App* admin = cli.add_subcommand("admin", "Administer the directory from the shell");
@@ -98,6 +102,7 @@ int RunCli(int argc, char** argv) {
     if (threads >= 0) config.server.threads = threads;
     if (!public_url.empty()) config.server.public_url = public_url;
     if (!admin_second_factor.empty()) config.mfa.admin_required = admin_second_factor == "required";
+    if (allow_outbound_loopback) config.outbound.allow_loopback = true;
     if (auto s = ValidateConfig(config); !s.ok()) return Fail(s.error());
     if (auto s = InitLogging(config.log.level); !s.ok()) return Fail(s.error());
     return Serve(config);

@@ -6,6 +6,8 @@
 #include <map>
 #include <set>
 
+#include "http/client.h"
+#include "http/outbound_policy.h"
 #include "sso/signed_api.h"
 
 namespace tongban::app {
@@ -105,7 +107,7 @@ Status LoadConfigFile(const std::string& path, Config& c) {
   } catch (const toml::parse_error& e) {
     return Error::InvalidArgument("config: " + path + ": " + std::string(e.description()));
   }
-  static const std::set<std::string> kTables = {"server", "storage", "sso",   "push",     "oidc",
+  static const std::set<std::string> kTables = {"server", "storage", "sso",   "push",     "outbound", "oidc",
                                                  "cas",    "console", "audit", "directory", "log",
                                                  "approval", "payment", "exchange", "citizen", "catalogue",
                                                  "mfa"};
@@ -180,6 +182,11 @@ Status LoadConfigFile(const std::string& path, Config& c) {
   push.Read("claim_timeout_s", c.push.claim_timeout_s);
   push.Read("ca_file", c.push.ca_file);
   TB_RETURN_IF_ERROR(push.Finish());
+
+  TableReader outbound(root, "outbound");
+  outbound.Read("allow_loopback", c.outbound.allow_loopback);
+  outbound.Read("refuse_networks", c.outbound.refuse_networks);
+  TB_RETURN_IF_ERROR(outbound.Finish());
 
   TableReader oidc(root, "oidc");
   oidc.Read("key_dir", c.oidc.key_dir);
@@ -307,7 +314,22 @@ Status LoadConfigFile(const std::string& path, Config& c) {
   return ValidateConfig(c);
 }
 
+http::ClientOptions OutboundClientOptions(const Config& config) {
+  http::ClientOptions o;
+  o.ca_file = config.push.ca_file;
+  auto policy = http::OutboundPolicy::Make({.allow_loopback = config.outbound.allow_loopback,
+                                            .refuse_networks = config.outbound.refuse_networks});
+  if (!policy.ok()) throw std::runtime_error("outbound: " + policy.error().message);
+  o.policy = std::make_shared<const http::OutboundPolicy>(std::move(*policy));
+  return o;
+}
+
 Status ValidateConfig(const Config& c) {
+  if (auto policy = http::OutboundPolicy::Make({.allow_loopback = c.outbound.allow_loopback,
+                                                .refuse_networks = c.outbound.refuse_networks});
+      !policy.ok()) {
+    return Error::InvalidArgument("config: outbound.refuse_networks: " + policy.error().message);
+  }
   for (const std::string& role : c.mfa.required_roles) {
     const size_t colon = role.find(':');
     if (colon == std::string::npos || colon == 0 || colon + 1 == role.size()) {

@@ -9,6 +9,10 @@
 
 #include "core/result.h"
 
+namespace tongban::http {
+struct ClientOptions;
+}  // namespace tongban::http
+
 namespace tongban::app {
 
 struct ServerConfig {
@@ -85,6 +89,14 @@ struct PushConfig {
   // Extra PEM CA bundle trusted for outbound https (pushes, back-channel
   // logout, CAS proxy callbacks) besides the system store; "" = system only.
   std::string ca_file;
+};
+
+// Where the server's own calls to app- and unit-registered URLs may go
+// (http/outbound_policy.h): link-local, metadata, multicast and unspecified
+// addresses never; loopback only when allowed.
+struct OutboundConfig {
+  bool allow_loopback = false;
+  std::vector<std::string> refuse_networks;  // CIDRs refused on top of the built-in ones
 };
 
 struct LogConfig {
@@ -298,6 +310,7 @@ struct Config {
   StorageConfig storage;
   SsoConfig sso;
   PushConfig push;
+  OutboundConfig outbound;
   OidcConfig oidc;
   CasConfig cas;
   DirectoryConfig directory;
@@ -322,6 +335,11 @@ struct Config {
   // else http://bind:port (an IPv6 bind in brackets).
   std::string PublicUrl() const;
 };
+
+// The options of the server's own calls to registered URLs (pushes,
+// back-channel logout, CAS proxy callbacks, unit notifications): push.ca_file
+// and the [outbound] policy. The config must have passed ValidateConfig.
+http::ClientOptions OutboundClientOptions(const Config& config);
 
 // Reads a TOML file into `config`, leaving unset keys at their defaults.
 // Unknown keys are an error: a typo must not silently fall back to a default.

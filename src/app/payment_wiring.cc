@@ -72,7 +72,8 @@ PaymentWiring::PaymentWiring(SqlStore& sql, Clock& clock, directory::Directory& 
               .poll_interval = std::chrono::milliseconds(config.payment.unit_notify_poll_ms),
               .request_timeout = std::chrono::milliseconds(config.payment.unit_notify_timeout_ms),
               .pipeline = static_cast<size_t>(config.payment.unit_notify_pipeline),
-              .linger = std::chrono::milliseconds(config.payment.unit_notify_linger_ms)}) {
+              .linger = std::chrono::milliseconds(config.payment.unit_notify_linger_ms)},
+          OutboundClientOptions(config)) {
   lookup_throttle_options_.account_failures = config.payment.lookup_failures;
   lookup_throttle_options_.ip_failures = config.payment.lookup_failures;
   lookup_throttle_options_.window = std::chrono::seconds(config.payment.lookup_failure_window_s);

@@ -59,6 +59,7 @@ sso::SsoSettings SsoSettingsFrom(const Config& config) {
   s.refresh_token_ttl = std::chrono::seconds(config.sso.refresh_token_ttl_s);
   s.session_ttl = std::chrono::seconds(config.sso.session_ttl_s);
   s.outbound_ca_file = config.push.ca_file;
+  s.outbound_policy = OutboundClientOptions(config).policy;
   s.login_account_failures = config.sso.login_account_failures;
   s.login_ip_failures = config.sso.login_ip_failures;
   s.login_failure_window = std::chrono::seconds(config.sso.login_failure_window_s);
@@ -84,13 +85,6 @@ sso::SsoSettings SsoSettingsFrom(const Config& config) {
     s.own_paths.push_back("/payment/");
   }
   return s;
-}
-
-// Outbound https to apps trusts the system store plus push.ca_file.
-http::ClientOptions OutboundClientOptions(const Config& config) {
-  http::ClientOptions o;
-  o.ca_file = config.push.ca_file;
-  return o;
 }
 
 sso::PusherOptions PusherOptionsFrom(const Config& config) {

@@ -207,6 +207,10 @@ struct CatalogueApi::Impl {
     if (!app.ok() || !(*app)->enabled) {
       return Error{result_code::kAuthFailed, "令牌所属的应用不存在或已停用"};
     }
+    // Rotating the app's secret ends the tokens the old one obtained.
+    if (grant->secret_tag != sso::ClientSecretTag((*app)->servicepwd)) {
+      return Error{result_code::kAuthFailed, "访问令牌无效或已过期"};
+    }
     Caller c;
     c.kind = Caller::Kind::kClient;
     c.app = grant->client_id;

@@ -220,26 +220,62 @@ Status BindPeerName(SSL* ssl, const std::string& host, bool is_ip) {
 }
 
 // Starts connecting `socket` to `target`: a numeric address at once, a name
-// through `resolver`. on_connect(ec) runs when the connection is made or
-// fails; a failed resolve goes to fail("resolve", ec). Both callbacks must
-// outlive the io_context's run.
+// through `resolver`, in both cases only to addresses `policy` (if any)
+// allows. on_connect(ec) runs when the connection is made or fails; a failed
+// resolve goes to fail("resolve", ec), a refused address to
+// fail("address", access_denied) with `refused` saying why. The callbacks and
+// `refused` must outlive the io_context's run.
 template <typename Fail, typename OnConnect>
-void StartConnect(tcp::socket& socket, tcp::resolver& resolver, const Target& target, Fail& fail,
+void StartConnect(tcp::socket& socket, tcp::resolver& resolver, const Target& target,
+                  const OutboundPolicy* policy, std::string& refused, Fail& fail,
                   OnConnect& on_connect) {
   error_code not_numeric;
   auto address = asio::ip::make_address(target.host, not_numeric);
   if (!not_numeric) {
+    if (policy != nullptr) {
+      if (auto why = policy->Refusal(address)) {
+        refused = std::move(*why);
+        return fail("address", asio::error::access_denied);
+      }
+    }
     socket.async_connect(tcp::endpoint(address, static_cast<uint16_t>(std::stoi(target.port))),
                          on_connect);
     return;
   }
-  resolver.async_resolve(target.host, target.port,
-                         [&](const error_code& ec, const tcp::resolver::results_type& results) {
-                           if (ec) return fail("resolve", ec);
-                           asio::async_connect(
-                               socket, results,
-                               [&](const error_code& e, const tcp::endpoint&) { on_connect(e); });
-                         });
+  resolver.async_resolve(
+      target.host, target.port,
+      [&, policy](const error_code& ec, const tcp::resolver::results_type& results) {
+        if (ec) return fail("resolve", ec);
+        std::vector<tcp::endpoint> allowed;
+        for (const auto& entry : results) {
+          std::optional<std::string> why;
+          if (policy != nullptr) why = policy->Refusal(entry.endpoint().address());
+          if (why) {
+            if (refused.empty()) refused = target.host + " resolves to " + *why;
+          } else {
+            allowed.push_back(entry.endpoint());
+          }
+        }
+        if (allowed.empty()) {
+          if (refused.empty()) refused = target.host + " resolves to no address";
+          return fail("address", asio::error::access_denied);
+        }
+        refused.clear();
+        asio::async_connect(socket, allowed,
+                            [&](const error_code& e, const tcp::endpoint&) { on_connect(e); });
+      });
+}
+
+// The error of a call that failed before its response.
+Error CallFailure(const std::string& what, const char* failed_at, const error_code& failure,
+                  const std::string& refused) {
+  if (!refused.empty() && failed_at != nullptr && std::string_view(failed_at) == "address") {
+    return Error::PermissionDenied(what + ": refused by the outbound policy: " + refused);
+  }
+  if (failure == bhttp::error::body_limit) return Error::TooLarge(what + ": response too large");
+  std::string m = what;
+  m.append(": ").append(failed_at ? failed_at : "unknown").append(": ").append(failure.message());
+  return Error::Unavailable(std::move(m));
 }
 
 }  // namespace
@@ -284,7 +320,7 @@ Result<ClientResponse> Client::Send(std::string_view method, std::string_view ur
 
   std::string what = std::string(method) + " " + target.display;
   error_code not_numeric;
-  auto address = asio::ip::make_address(target.host, not_numeric);
+  asio::ip::make_address(target.host, not_numeric);
 
   asio::io_context ioc(1);
   tcp::socket socket(ioc);
@@ -352,18 +388,8 @@ Result<ClientResponse> Client::Send(std::string_view method, std::string_view ur
     });
   };
 
-  if (!not_numeric) {
-    uint16_t port = static_cast<uint16_t>(std::stoi(target.port));
-    socket.async_connect(tcp::endpoint(address, port), on_connect);
-  } else {
-    resolver.async_resolve(target.host, target.port,
-                           [&](const error_code& ec, const tcp::resolver::results_type& results) {
-                             if (ec) return fail("resolve", ec);
-                             asio::async_connect(
-                                 socket, results,
-                                 [&](const error_code& e, const tcp::endpoint&) { on_connect(e); });
-                           });
-  }
+  std::string refused;
+  StartConnect(socket, resolver, target, options_.policy.get(), refused, fail, on_connect);
   ioc.run();
 
   if (!(done && !failed_at)) {
@@ -371,16 +397,14 @@ Result<ClientResponse> Client::Send(std::string_view method, std::string_view ur
       return Error::Unavailable(what + ": timed out after " + std::to_string(timeout.count()) +
                                 " ms");
     }
-    if (failure == bhttp::error::body_limit) return Error::TooLarge(what + ": response too large");
-    std::string m = what;
-    m.append(": ").append(failed_at ? failed_at : "unknown").append(": ").append(failure.message());
-    if (secure) {
+    Error error = CallFailure(what, failed_at, failure, refused);
+    if (secure && error.code == errc::kUnavailable) {
       long verify = SSL_get_verify_result(secure->native_handle());
       if (verify != X509_V_OK) {
-        m.append(" (").append(X509_verify_cert_error_string(verify)).append(")");
+        error.message.append(" (").append(X509_verify_cert_error_string(verify)).append(")");
       }
     }
-    return Error::Unavailable(std::move(m));
+    return error;
   }
   auto& message = x.parser.get();
   ClientResponse out;
@@ -474,10 +498,11 @@ Result<ClientResponse> KeepAliveClient::Send(
       c.socket.set_option(tcp::no_delay(true), ignored);
       Transfer(c.socket, x, finish);
     };
+    std::string refused;
     if (reused) {
       Transfer(c.socket, x, finish);
     } else {
-      StartConnect(c.socket, resolver, target, fail, on_connect);
+      StartConnect(c.socket, resolver, target, options_.policy.get(), refused, fail, on_connect);
     }
     c.ioc.run();
 
@@ -513,10 +538,7 @@ Result<ClientResponse> KeepAliveClient::Send(
       return Error::Unavailable(what + ": timed out after " + std::to_string(timeout.count()) +
                                 " ms");
     }
-    if (failure == bhttp::error::body_limit) return Error::TooLarge(what + ": response too large");
-    std::string m = what;
-    m.append(": ").append(failed_at ? failed_at : "unknown").append(": ").append(failure.message());
-    return Error::Unavailable(std::move(m));
+    return CallFailure(what, failed_at, failure, refused);
   }
 }
 
@@ -560,6 +582,7 @@ std::vector<Result<ClientResponse>> KeepAliveClient::PostFormPipelined(
       if (c.socket.available(ec) != 0 || ec) c.Close();
     }
     const bool reused = c.socket.is_open();
+    std::string refused;
     c.ioc.restart();
     tcp::resolver resolver(c.ioc);
     asio::steady_timer deadline(c.ioc);
@@ -637,9 +660,14 @@ std::vector<Result<ClientResponse>> KeepAliveClient::PostFormPipelined(
         c.socket.set_option(tcp::no_delay(true), ignored);
         start();
       };
-      StartConnect(c.socket, resolver, target, fail, on_connect);
+      StartConnect(c.socket, resolver, target, options_.policy.get(), refused, fail, on_connect);
     }
     c.ioc.run();
+    if (answers.empty() && !refused.empty()) {
+      const Error error = CallFailure(what, failed_at, failure, refused);
+      while (out.size() < forms.size()) out.push_back(error);
+      return out;
+    }
 
     // The server closed the idle kept connection before reading any of it.
     const bool stale = reused && attempt == 0 && !timed_out && answers.empty() && !got_some &&

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "http/outbound_policy.h"
 
 namespace tongban::http {
 
@@ -35,6 +36,9 @@ struct ClientOptions {
   std::string ca_file = {};
   // Tests against ad-hoc servers only; never set in production wiring.
   bool insecure_skip_verify = false;
+  // Addresses this client may connect to; none = any. Calls to a refused
+  // address fail with kPermissionDenied before any byte is sent.
+  std::shared_ptr<const OutboundPolicy> policy = {};
 };
 
 // Thread-safe: every call uses its own connection and I/O context. Redirects
@@ -47,8 +51,9 @@ class Client {
   // http[s]://host[:port][/path][?query], kUnavailable when the host cannot be
   // resolved or reached, the TLS handshake or certificate verification fails
   // (the message names why), the connection breaks, or `timeout` (covering the
-  // whole call: resolve, connect, handshake, send, receive) passes, and kTooLarge for an
-  // oversized response. Any HTTP status, 500 included, is a success value.
+  // whole call: resolve, connect, handshake, send, receive) passes, kTooLarge for an
+  // oversized response, and kPermissionDenied when the options' policy refuses
+  // every address the host has. Any HTTP status, 500 included, is a success value.
   // Error messages never contain the URL's query (it may carry secrets).
   Result<ClientResponse> Get(std::string_view url, std::chrono::milliseconds timeout) const;
   Result<ClientResponse> Post(std::string_view url, std::string_view content_type,

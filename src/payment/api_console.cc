@@ -145,6 +145,10 @@ Result<CollectingUnit> Proposal(const Services& s, const Call& call) {
   auto unit = UnitFromBody(call.body.is_object() && call.body.contains("unit") ? call.body["unit"]
                                                                                : call.body);
   if (!unit.ok()) return unit;
+  // The unit's app and notification address are the operator's links (PUT
+  // units/:entercode/links), never part of an application.
+  unit->app_code.clear();
+  unit->notify_url.clear();
   if (!call.caller.SeesAllUnits()) {
     TB_RETURN_IF_ERROR(RequireRole(call.caller, {kRoleClerk}));
     auto existing = s.units.GetUnit(unit->entercode);

@@ -153,9 +153,16 @@ Result<json> Confirm(const Services& s, Call& call) {
   if (!created.ok() && created.error().code != errc::kAlreadyExists) return created.error();
   std::string notice_no = created.ok() ? created->notice_no : std::string();
   if (notice_no.empty()) {
+    // Confirmed before (a retry, a double click): the notice this entry made.
+    // A notice of that number made any other way is not this entry's.
     auto unit = s.units.GetUnit(entry->entercode);
     if (!unit.ok()) return unit.error();
-    notice_no = unit->channel_no + number;
+    notice_no = MakeNoticeNo(unit->channel_no, number);
+    auto existing = s.notices.Get(notice_no);
+    if (!existing.ok()) return existing.error();
+    if (existing->entercode != entry->entercode || existing->source != NoticeSource::kPayer) {
+      return Error::Conflict("缴款单号 " + notice_no + " 已被另一张缴款单占用，未确认");
+    }
   }
   TB_RETURN_IF_ERROR(s.entries->Decide(entry->id, true, notice_no, "", call.caller.loginname));
   auto n = s.notices.Get(notice_no);

@@ -28,7 +28,19 @@ Result<PaymentNotice> RaiseCaseNotice(NoticeStore& notices, const CaseFee& fee) 
   n.count_overdue = fee.count_overdue;
   n.extra[0] = {"办件编号", fee.case_number};
   n.extra[1] = {"事项", fee.matter_name};
-  return notices.Create(std::move(n), NoticeSource::kApproval);
+  const std::string original = n.original_notice_no;
+  auto created = notices.Create(std::move(n), NoticeSource::kApproval);
+  if (created.ok() || created.error().code != errc::kAlreadyExists) return created;
+  // Raised before (a retry, another node): kAlreadyExists, as callers expect —
+  // but only when the notice holding the number is this case's.
+  auto mine = CaseNotices(notices, fee.case_number);
+  if (!mine.ok()) return std::move(mine).error();
+  for (const PaymentNotice& existing : *mine) {
+    if (existing.entercode == fee.entercode && existing.original_notice_no == original) {
+      return created;
+    }
+  }
+  return Error::Conflict("办件 " + fee.case_number + " 的缴款单号已被另一张缴款单占用");
 }
 
 Result<std::vector<PaymentNotice>> CaseNotices(NoticeStore& notices, std::string_view case_number) {

@@ -186,7 +186,34 @@ std::vector<CollectingUnit> QueryUnits(soci::session& sql, const std::string& wh
   return out;
 }
 
+// NOTICENO = CHANNELNO + ORIGINALNOTICENO, with nothing between them: were one
+// unit's channel number a prefix of another's ("33000177" and "330001777"),
+// the shorter unit could create the longer one's notice numbers
+// ("33000177" + "7PE…" = "330001777" + "PE…"). So no channel number may be a
+// prefix of another unit's.
+Status RefuseAmbiguousChannelNo(soci::session& sql, const std::string& entercode,
+                                const std::string& channel_no) {
+  std::string other_unit, other_channel;
+  soci::statement st = (sql.prepare << "SELECT entercode, channel_no FROM payment_units",
+                        soci::into(other_unit), soci::into(other_channel));
+  st.execute();
+  while (st.fetch()) {
+    if (other_unit == entercode || other_channel.empty()) continue;
+    if (other_channel.starts_with(channel_no) || channel_no.starts_with(other_channel)) {
+      return Error::Conflict("渠道编号 " + channel_no + " 与执收单位 " + other_unit + " 的渠道编号 " +
+                             other_channel + " 互为前缀，缴款单号会重叠");
+    }
+  }
+  return Status::Ok();
+}
+
+// A unit as an approved application describes it. app_code and notify_url
+// are never taken from the application: they are the operator's links
+// (UnitStore::SetUnitLinks), which decide whose signed calls act for the
+// unit and where its payment results go.
 Status UpsertUnit(soci::session& sql, const CollectingUnit& u, UnitState state, int64_t now) {
+  static const std::string kNoLink;
+  TB_RETURN_IF_ERROR(RefuseAmbiguousChannelNo(sql, u.entercode, u.channel_no));
   std::string body = json_internal::UnitToJson(u).dump();
   std::string st(UnitStateName(state));
   long long n = now;
@@ -208,7 +235,7 @@ Status UpsertUnit(soci::session& sql, const CollectingUnit& u, UnitState state, 
            "notify_url, scheme, state, body, created_at, updated_at) VALUES (:e, :n, :r, :c, "
            ":a, :nu, :s, :st, :b, :t, :u)",
         soci::use(u.entercode, "e"), soci::use(u.name, "n"), soci::use(u.regicode, "r"),
-        soci::use(u.channel_no, "c"), soci::use(u.app_code, "a"), soci::use(u.notify_url, "nu"),
+        soci::use(u.channel_no, "c"), soci::use(kNoLink, "a"), soci::use(kNoLink, "nu"),
         soci::use(scheme, "s"), soci::use(st, "st"), soci::use(body, "b"), soci::use(n, "t"),
         soci::use(n, "u");
   }
@@ -296,6 +323,7 @@ Result<Application> UnitStore::CreateApplication(const CollectingUnit& proposal,
     sql << "SELECT COUNT(*) FROM payment_applications WHERE entercode = :e AND state <> 'approved'",
         soci::use(proposal.entercode, "e"), soci::into(open);
     if (open != 0) return Error::AlreadyExists("该执收单位已有未办结的联系单");
+    TB_RETURN_IF_ERROR(RefuseAmbiguousChannelNo(sql, proposal.entercode, proposal.channel_no));
     long long now = clock_.NowMillis();
     std::string body = json_internal::UnitToJson(proposal).dump();
     std::string state(ApplicationStateName(ApplicationState::kDraft));
@@ -328,6 +356,7 @@ Result<Application> UnitStore::AmendApplication(int64_t id, const CollectingUnit
     if (proposal.entercode != a->unit.entercode) {
       return Error::InvalidArgument("联系单的执收单位编码不能修改");
     }
+    TB_RETURN_IF_ERROR(RefuseAmbiguousChannelNo(sql, proposal.entercode, proposal.channel_no));
     long long now = clock_.NowMillis();
     long long i = id;
     std::string body = json_internal::UnitToJson(proposal).dump();
@@ -527,7 +556,20 @@ Status UnitStore::SetUnitLinks(std::string_view entercode, std::string_view app_
     return Error::InvalidArgument("通知地址应以 http:// 或 https:// 开头");
   }
   std::string e(entercode), a(app_code), n(notify_url);
+  const SqlDialect dialect = store_.dialect();
   return store_.WithTransaction([&](soci::session& sql) -> Status {
+    if (!a.empty()) {
+      // One app speaks for one unit: a second unit naming it would stop the
+      // first's direct interface and sign the second's results with its key.
+      sql_dialect::LockUntilCommit(sql, dialect, kUnitLockClass, "app:" + a);
+      std::string holder;
+      soci::indicator ind = soci::i_null;
+      sql << "SELECT entercode FROM payment_units WHERE app_code = :a AND entercode <> :e",
+          soci::use(a, "a"), soci::use(e, "e"), soci::into(holder, ind);
+      if (sql.got_data() && ind == soci::i_ok) {
+        return Error::Conflict("应用 " + a + " 已绑定执收单位 " + holder + "，一个应用只能代表一个执收单位");
+      }
+    }
     long long now = clock_.NowMillis();
     soci::statement st =
         (sql.prepare << "UPDATE payment_units SET app_code = :a, notify_url = :n, updated_at = :u "

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,10 @@
 #include "store/outbox.h"
 #include "store/sql_store.h"
 #include "store/ticket_store.h"
+
+namespace tongban::http {
+class OutboundPolicy;
+}  // namespace tongban::http
 
 namespace tongban::sso {
 
@@ -50,6 +55,8 @@ struct SsoSettings {
   std::chrono::seconds session_ttl{8 * 3600};
   // Extra PEM CA bundle for outbound https calls to apps; "" = system store.
   std::string outbound_ca_file;
+  // Addresses those calls may reach (none = any: unit tests).
+  std::shared_ptr<const http::OutboundPolicy> outbound_policy;
   // Login throttling (see throttle.h and docs/security.md): failures per
   // account and source, per client IP and per app before a lockout, the
   // window they are counted in, the lockout length, and the per-account

@@ -85,6 +85,7 @@ std::string EncodeGrant(const TokenGrant& g) {
       .Set("am", g.factors)
       .Set("iat", g.issued_ms)
       .Set("exp", g.expires_ms);
+  if (!g.secret_tag.empty()) v.Set("st", g.secret_tag);
   return codec::RenderJson(v);
 }
 
@@ -103,8 +104,18 @@ Result<TokenGrant> DecodeGrant(std::string_view json) {
   g.factors = Str(*v, "am");
   g.issued_ms = Int(*v, "iat");
   g.expires_ms = Int(*v, "exp");
+  g.secret_tag = Str(*v, "st");
   return g;
 }
+
+}  // namespace
+
+std::string ClientSecretTag(std::string_view servicepwd) {
+  return crypto::Sha256Hex(std::string("tongban client secret tag v1\n").append(servicepwd))
+      .substr(0, 16);
+}
+
+namespace {
 
 std::string FamilyKey(std::string_view family) {
   std::string key(kFamilyPrefix);

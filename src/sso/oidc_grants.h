@@ -48,7 +48,15 @@ struct TokenGrant {
   std::string factors;  // of the authentication (Session::factors)
   int64_t issued_ms = 0;
   int64_t expires_ms = 0;
+  // client_credentials only: ClientSecretTag of the secret the client
+  // authenticated with. Rotating the secret ends such tokens: where they are
+  // checked, a tag unlike the current secret's is an unknown token.
+  std::string secret_tag;
 };
+
+// A short digest naming one client secret (not the secret: 64 bits of its
+// SHA-256), kept in the token records the secret obtained.
+std::string ClientSecretTag(std::string_view servicepwd);
 
 struct IssuedTokens {
   std::string access_token;

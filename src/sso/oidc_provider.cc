@@ -798,6 +798,7 @@ struct OidcProvider::Impl {
       grant.client_id = client_id;
       grant.scope = FilterScope(request.ParamOr("scope"), false);
       grant.issuer = Issuer(request);
+      grant.secret_tag = ClientSecretTag(client->app->servicepwd);
       auto tokens = grants.IssueTokens(grant, false);
       if (!tokens.ok()) return Unavailable(response, tokens.error());
       return TokenReply(response, *tokens, "");
@@ -904,6 +905,11 @@ struct OidcProvider::Impl {
       } else {
         found.reset();
       }
+    }
+    // A client_credentials token ends with the secret it was obtained with.
+    if (found && found->grant.userid.empty() &&
+        found->grant.secret_tag != ClientSecretTag(client->app->servicepwd)) {
+      found.reset();
     }
     if (!found || found->grant.client_id != client->app->servicecode) {
       response.SetJson(200, R"({"active":false})");

@@ -27,6 +27,7 @@ namespace {
 http::ClientOptions OutboundClientOptions(const SsoSettings& settings) {
   http::ClientOptions o;
   o.ca_file = settings.outbound_ca_file;
+  o.policy = settings.outbound_policy;
   return o;
 }
 

@@ -93,6 +93,7 @@ def query_of(url):
 
 class CasTestBase(unittest.TestCase):
     config = None  # TOML text for the server, or None
+    outbound_loopback = True  # the ServiceHost listens on loopback
 
     @classmethod
     def setUpClass(cls):
@@ -104,7 +105,7 @@ class CasTestBase(unittest.TestCase):
             cls.config_file.write(cls.config)
             cls.config_file.close()
             extra = ["--config", cls.config_file.name]
-        cls.server = TongbanServer(*extra).start()
+        cls.server = TongbanServer(*extra, outbound_loopback=cls.outbound_loopback).start()
         cls.base = cls.server.base_url
         cls.cas = cls.base + "/sso/cas"
         m = next(ADMIN_RE.search(l) for l in cls.server.stdout_lines if ADMIN_RE.search(l))

@@ -55,7 +55,7 @@ class CatalogueQuery(unittest.TestCase):
         cls.user = Client(base, browser_login(base, *accounts["user"]), API)
         cls.provider = Client(base, browser_login(base, *accounts["provider"]), API)
         cls.cat_admin = Client(base, browser_login(base, *accounts["admin"]), API)
-        admin = admin_login(cls.server)
+        admin = cls.sso_admin = admin_login(cls.server)
         # The 民政局's own system, with OIDC for client credentials.
         cls.code = "mzsys%s" % secrets.token_hex(3)
         created = admin.ok("POST", "apps", {"servicecode": cls.code, "name": "民政业务系统",
@@ -234,6 +234,45 @@ class CatalogueQuery(unittest.TestCase):
         # No grant for 法人: refused before any lookup.
         r = self.signed("legal-person", {"key": "113301000024991243"})
         self.assertEqual((r.status_code, r.json()["code"]), (403, 3001))
+
+    # Session 14: a client_credentials token outlived its app's secret (a
+    # rotation after a leak left the leaked secret's tokens working for up to
+    # access_token_ttl). Now the rotation ends them on every check.
+    def test_rotating_the_secret_ends_the_client_credentials_tokens_it_obtained(self):
+        code = "rotsys%s" % secrets.token_hex(3)
+        old = self.sso_admin.ok("POST", "apps", {"servicecode": code, "name": "轮换测试系统",
+                                                 "orgcoding": "001092",
+                                                 "protocols": {"oidc": True}})["servicepwd"]
+        self.apply_and_approve(["name"], ["name"], app=code)
+
+        def token(secret):
+            r = requests.post(self.server.url("/sso/oidc/token"),
+                              data={"grant_type": "client_credentials", "client_id": code,
+                                    "client_secret": secret}, timeout=10)
+            self.assertEqual(r.status_code, 200, r.text)
+            return r.json()["access_token"]
+
+        def query(tok):
+            return requests.post(self.server.url(API + "base/person/query"),
+                                 headers={"Authorization": "Bearer " + tok},
+                                 json={"key": KNOWN, "fields": ["name"]}, timeout=10)
+
+        def active(tok, secret):
+            r = requests.post(self.server.url("/sso/oidc/introspect"), auth=(code, secret),
+                              data={"token": tok}, timeout=10)
+            self.assertEqual(r.status_code, 200, r.text)
+            return r.json()["active"]
+
+        leaked = token(old)
+        self.assertEqual(query(leaked).status_code, 200)
+        self.assertTrue(active(leaked, old))
+        new = self.sso_admin.ok("POST", "apps/%s/rotate-secret" % code)["servicepwd"]
+        r = query(leaked)
+        self.assertEqual((r.status_code, r.json()["code"]), (403, 2002), r.text)
+        self.assertFalse(active(leaked, new))
+        fresh = token(new)
+        self.assertEqual(query(fresh).status_code, 200)
+        self.assertTrue(active(fresh, new))
 
     def test_oidc_client_credentials_soap_and_servlet(self):
         self.apply_and_approve(["name", "gender"], ["name", "gender"], app=self.code)

@@ -77,6 +77,30 @@ class PayerEntry(unittest.TestCase):
         numbers = [n["notice_no"] for n in self.payer.ok("GET", "payer/notices")["items"]]
         self.assertIn(notice["notice_no"], numbers)
 
+    # Session 14 (review14): a notice made another way under the number a
+    # confirmation would use was taken for "confirmed before", and the entry
+    # was bound to it (another amount, or another unit's notice).
+    def test_a_number_held_by_another_notice_is_not_taken_as_confirmed(self):
+        r = self.propose()
+        self.assertEqual(r.status_code, 200, r.text)
+        entry = r.json()
+        body = notice_body("PE%010d" % entry["id"], amount="999.00")
+        body["entercode"] = "000777"
+        held = self.clerk.ok("POST", "notices", body)
+        r = self.clerk.send("POST", "entries/%d/confirm" % entry["id"], {})
+        self.assertEqual(r.status_code, 409, r.text)
+        self.assertIn(held["notice_no"], r.text)
+        queue = self.clerk.ok("GET", "entries", entercode="000777", state="proposed")["items"]
+        self.assertIn(entry["id"], [e["id"] for e in queue])
+
+    def test_a_channel_number_overlapping_another_units_is_refused(self):
+        unit = self.clerk.ok("GET", "units/000777")
+        for channel in ("33000177", "3300017771"):
+            unit.update(entercode="000778", channel_no=channel, name="前缀单位")
+            r = self.clerk.send("POST", "applications", unit)
+            self.assertEqual(r.status_code, 409, r.text)
+            self.assertIn("互为前缀", r.text)
+
     def test_only_what_a_payer_may_propose_reaches_the_notice(self):
         r = self.payer.send("POST", "payer/entries", {
             "entercode": "000777", "payer": {"name": "自助缴款人"}, "count_overdue": True,

@@ -20,7 +20,7 @@ LISTEN_RE = re.compile(r"listening on (http://[0-9.]+:\d+)")
 
 class TongbanServer:
     def __init__(self, *extra_args, data_dir=None, env=None, start_timeout=30,
-                 admin_second_factor=False):
+                 admin_second_factor=False, outbound_loopback=True):
         self.owns_dir = data_dir is None
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="tongban-it-")
         # Administrators must log in with a second factor (mfa.admin_required).
@@ -28,6 +28,11 @@ class TongbanServer:
         # alone; the second-factor tests (test_sso_mfa*.py) pass
         # admin_second_factor=True and enrol it as a real admin would.
         policy = [] if admin_second_factor else ["--admin-second-factor", "optional"]
+        # The tests' receivers (push, callbacks, units) listen on loopback,
+        # which the server refuses to call by default (outbound.allow_loopback);
+        # test_outbound_policy.py passes outbound_loopback=False.
+        if outbound_loopback:
+            policy.append("--allow-outbound-loopback")
         self.args = [BIN, "serve", "--bind", "127.0.0.1", "--port", "0",
                      "--data-dir", self.data_dir, "--threads", "2", *policy, *extra_args]
         self.env = dict(os.environ, **(env or {}))

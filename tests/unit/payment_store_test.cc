@@ -253,6 +253,78 @@ TEST_P(PaymentStoreTest, UnitsAreSuspendedAndLinkedToAnApp) {
   EXPECT_EQ(units_->SetUnitState("nope", UnitState::kActive).error().code, errc::kNotFound);
 }
 
+// Session 14 (review14): NOTICENO = CHANNELNO + ORIGINALNOTICENO with no
+// separator, so a unit whose channel number was a prefix of another's could
+// create the other's notice numbers.
+TEST_P(PaymentStoreTest, AChannelNumberMayNotBeAPrefixOfAnotherUnits) {
+  // Filed before the first unit exists: refused when it is approved.
+  CollectingUnit early = SampleUnit("000777");
+  early.channel_no = "3300012967";
+  auto filed = units_->CreateApplication(early, "clerk2");
+  ASSERT_TRUE(filed.ok()) << filed.error().message;
+  Onboard();  // 000368, channel 330001296
+  ASSERT_TRUE(units_->Submit(filed->id).ok());
+  ASSERT_TRUE(units_->GiveOpinion(filed->id, Approve(ReviewStage::kFinance)).ok());
+  auto approved = units_->GiveOpinion(filed->id, Approve(ReviewStage::kEgov));
+  ASSERT_FALSE(approved.ok());
+  EXPECT_EQ(approved.error().code, errc::kConflict);
+  EXPECT_NE(approved.error().message.find("000368"), std::string::npos) << approved.error().message;
+  EXPECT_EQ(units_->GetUnit("000777").error().code, errc::kNotFound);
+
+  // Filed after: refused at once, longer or shorter.
+  for (const char* channel : {"33000129", "3300012961", "3"}) {
+    CollectingUnit u = SampleUnit("000778");
+    u.channel_no = channel;
+    auto a = units_->CreateApplication(u, "clerk3");
+    ASSERT_FALSE(a.ok()) << channel;
+    EXPECT_EQ(a.error().code, errc::kConflict) << channel;
+  }
+  CollectingUnit fine = SampleUnit("000779");
+  fine.channel_no = "330001297";
+  EXPECT_TRUE(units_->CreateApplication(fine, "clerk3").ok());
+  // An amendment of the unit itself keeps its own number.
+  CollectingUnit again = SampleUnit();
+  auto amend = units_->CreateApplication(again, "clerk1");
+  ASSERT_TRUE(amend.ok()) << amend.error().message;
+}
+
+// review14: a clerk's application named another unit's app and its own
+// notification address, which the approval wrote into the new unit.
+TEST_P(PaymentStoreTest, AnApplicationNeverSetsTheUnitsAppOrNotificationAddress) {
+  CollectingUnit u = SampleUnit();
+  u.app_code = "someone-elses-app";
+  u.notify_url = "http://10.0.0.9/notify";
+  auto a = units_->CreateApplication(u, "clerk1");
+  ASSERT_TRUE(a.ok());
+  ASSERT_TRUE(units_->Submit(a->id).ok());
+  ASSERT_TRUE(units_->GiveOpinion(a->id, Approve(ReviewStage::kFinance)).ok());
+  ASSERT_TRUE(units_->GiveOpinion(a->id, Approve(ReviewStage::kEgov)).ok());
+  auto unit = units_->GetUnit("000368");
+  ASSERT_TRUE(unit.ok());
+  EXPECT_EQ(unit->app_code, "");
+  EXPECT_EQ(unit->notify_url, "");
+  EXPECT_EQ(units_->UnitByApp("someone-elses-app").error().code, errc::kPermissionDenied);
+}
+
+TEST_P(PaymentStoreTest, AnAppSpeaksForOneUnitOnly) {
+  Onboard();
+  CollectingUnit other = SampleUnit("000777");
+  other.channel_no = "330001297";
+  auto a = units_->CreateApplication(other, "clerk2");
+  ASSERT_TRUE(a.ok());
+  ASSERT_TRUE(units_->Submit(a->id).ok());
+  ASSERT_TRUE(units_->GiveOpinion(a->id, Approve(ReviewStage::kFinance)).ok());
+  ASSERT_TRUE(units_->GiveOpinion(a->id, Approve(ReviewStage::kEgov)).ok());
+  ASSERT_TRUE(units_->SetUnitLinks("000368", "forestry", "").ok());
+  auto taken = units_->SetUnitLinks("000777", "forestry", "");
+  ASSERT_FALSE(taken.ok());
+  EXPECT_EQ(taken.error().code, errc::kConflict);
+  // The holder may set its own links again; another app is fine.
+  EXPECT_TRUE(units_->SetUnitLinks("000368", "forestry", "http://10.0.0.8/n").ok());
+  EXPECT_TRUE(units_->SetUnitLinks("000777", "water", "").ok());
+  EXPECT_EQ(units_->UnitByApp("forestry")->entercode, "000368");
+}
+
 // ---- Notices ----
 
 TEST_P(PaymentStoreTest, ANoticeIsCompletedFromItsUnitAndItems) {
@@ -627,6 +699,13 @@ TEST_P(PaymentStoreTest, ACaseRaisesOneNoticePerSequenceAndReadsThemBack) {
   EXPECT_EQ(listed->size(), 2u);
   fee.sequence = 100;
   EXPECT_EQ(RaiseCaseNotice(*notices_, fee).error().code, errc::kInvalidArgument);
+  // review14: a number some other notice already holds is not "raised before".
+  fee.sequence = 3;
+  PaymentNotice squat = Draft(CaseOriginalNoticeNo(fee.case_number, 3));
+  ASSERT_TRUE(notices_->Create(squat, NoticeSource::kConsole).ok());
+  auto held = RaiseCaseNotice(*notices_, fee);
+  ASSERT_FALSE(held.ok());
+  EXPECT_EQ(held.error().code, errc::kConflict);
 }
 
 }  // namespace
