@@ -259,6 +259,7 @@ Status LoadConfigFile(const std::string& path, Config& c) {
   catalogue.Read("enabled", c.catalogue.enabled);
   catalogue.Read("seed_demo", c.catalogue.seed_demo);
   catalogue.Read("web_dir", c.catalogue.web_dir);
+  catalogue.Read("audit_journal", c.catalogue.audit_journal);
   TB_RETURN_IF_ERROR(catalogue.Finish());
   TableReader exchange(root, "exchange");
   exchange.Read("enabled", c.exchange.enabled);

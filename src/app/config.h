@@ -223,6 +223,9 @@ struct CatalogueConfig {
   bool enabled = true;    // false: no catalogue tables' services, no /catalogue/
   bool seed_demo = true;  // first start with sso.seed_demo: demo resources, accounts, base rows
   std::string web_dir;    // the built web/catalogue; "" = found beside the binary / source
+  // SQLite: base queries' audit rows go to <data_dir>/catalogue-audit.journal
+  // first (one write() per batch) and into catalogue_audit behind it.
+  bool audit_journal = true;
 };
 
 // The exchange subsystem (exchange/, docs/api/exchange.md, docs/design/exchange.md).

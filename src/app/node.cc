@@ -120,7 +120,15 @@ Status Node::OpenAll() {
     if (!payment.ok()) return std::move(payment).error();
     payment_ = std::move(payment).value();
   }
-  if (config_.catalogue.enabled) catalogue_ = std::make_unique<CatalogueWiring>(*sql_, clock(), *key);
+  if (config_.catalogue.enabled) {
+    catalogue_ = std::make_unique<CatalogueWiring>(*sql_, clock(), *key);
+    if (config_.catalogue.audit_journal && sql_->backend() == SqlStore::Backend::kSqlite) {
+      Status journal = catalogue_->base().UseAuditJournal(
+          {.path = config_.storage.data_dir + "/catalogue-audit.journal"});
+      // A running server holds it; an admin command beside it does no queries.
+      if (!journal.ok() && journal.error().code != errc::kConflict) return journal;
+    }
+  }
   return Status::Ok();
 }
 

@@ -270,6 +270,8 @@ Result<nlohmann::json> Audit(Services& s, Call& call) {
     TB_ASSIGN_OR_RETURN(f.before_id, IdArg(std::string(b)));
   }
   f.limit = IntParam(call.Query("limit"), 50);
+  // Queries answered a moment ago may still be in the journal only.
+  TB_RETURN_IF_ERROR(s.base.FlushAudit());
   auto rows = ListAudit(s.resources.store(), f);
   if (!rows.ok()) return std::move(rows).error();
   nlohmann::json items = nlohmann::json::array();

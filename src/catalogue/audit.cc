@@ -24,14 +24,14 @@ Status WriteAudit(soci::session& sql, SqlDialect, const AuditEntry& e) {
   return Status::Ok();
 }
 
-namespace {
-
 const std::vector<std::string>& AuditColumns() {
   static const std::vector<std::string> columns = {
       "at",      "actor",    "actor_kind", "actor_org",   "action", "resource_id", "application_id",
       "grant_id", "subject", "subject_mac", "fields",     "outcome", "detail"};
   return columns;
 }
+
+namespace {
 
 // The audit keeps the caller's own text (the requested field names, say), so
 // it is made storable first: BulkInsert takes no NUL (PostgreSQL's COPY text
@@ -57,6 +57,8 @@ std::string StorableText(const std::string& s) {
   return out;
 }
 
+}  // namespace
+
 std::vector<std::string> AuditValues(const AuditEntry& e) {
   return {std::to_string(e.at_ms),
           StorableText(e.actor),
@@ -72,6 +74,8 @@ std::vector<std::string> AuditValues(const AuditEntry& e) {
           StorableText(e.outcome),
           StorableText(e.detail)};
 }
+
+namespace {
 
 // The upper bound (µs) of commit-time bucket i: 1 µs, then 10 % more a bucket
 // (200 buckets reach past three minutes; slower ones count in the last).
@@ -172,7 +176,8 @@ void AuditCommitter::Write() {
     lock.unlock();
     int64_t commits = 0;
     auto started = std::chrono::steady_clock::now();
-    std::vector<Status> statuses = CommitEach(batch->entries, &commits);
+    std::vector<Status> statuses = journal_ ? Journal(batch->entries, &commits)
+                                            : CommitEach(batch->entries, &commits);
     int64_t took_us = std::chrono::duration_cast<std::chrono::microseconds>(
                           std::chrono::steady_clock::now() - started)
                           .count();
@@ -295,26 +300,94 @@ Status AuditCommitter::Commit(const std::vector<Item>& entries) {
       AuditEntry row = item.entry;
       if (item.make(sql, row)) rows.push_back(AuditValues(row));
     }
-    if (rows.empty()) return Status::Ok();
-    if (store_.backend() == SqlStore::Backend::kPostgres) {
-      // One COPY for the batch.
-      store_.BulkInsert(sql, "catalogue_audit", AuditColumns(), rows);
-      return Status::Ok();
-    }
-    // Row by row through one kept statement (SQLite steps it natively).
-    // Not BulkInsert here: its kept vector INSERT re-executed on MySQL/MariaDB
-    // inserted the values of its first execution again (seen in
-    // catalogue_sharing_test on MariaDB).
-    auto& insert = store_.KeptFor<KeptAuditInsert>(sql, "catalogue.audit_insert", [](auto& s) {
-      return std::make_unique<KeptAuditInsert>(s);
-    });
-    for (std::vector<std::string>& row : rows) {
-      // Element by element: the statement is bound to these strings' addresses.
-      for (size_t i = 0; i < row.size(); ++i) insert.values[i].swap(row[i]);
-      insert.st.execute(true);
-    }
+    if (!rows.empty()) InsertAuditRows(store_, sql, rows);
     return Status::Ok();
   });
+}
+
+void InsertAuditRows(SqlStore& store, soci::session& sql,
+                     std::vector<std::vector<std::string>>& rows) {
+  if (store.backend() == SqlStore::Backend::kPostgres) {
+    // One COPY for the batch.
+    store.BulkInsert(sql, "catalogue_audit", AuditColumns(), rows);
+    return;
+  }
+  // Row by row through one kept statement (SQLite steps it natively).
+  // Not BulkInsert here: its kept vector INSERT re-executed on MySQL/MariaDB
+  // inserted the values of its first execution again (seen in
+  // catalogue_sharing_test on MariaDB).
+  auto& insert = store.KeptFor<KeptAuditInsert>(sql, "catalogue.audit_insert", [](auto& s) {
+    return std::make_unique<KeptAuditInsert>(s);
+  });
+  for (std::vector<std::string>& row : rows) {
+    // Element by element: the statement is bound to these strings' addresses.
+    for (size_t i = 0; i < row.size(); ++i) insert.values[i].swap(row[i]);
+    insert.st.execute(true);
+  }
+}
+
+void AuditCommitter::UseJournal(std::unique_ptr<AuditJournal> journal) {
+  std::lock_guard lock(mu_);
+  journal_ = std::move(journal);
+}
+
+Status AuditCommitter::Flush() {
+  AuditJournal* journal = nullptr;
+  {
+    std::lock_guard lock(mu_);
+    journal = journal_.get();
+  }
+  return journal != nullptr ? journal->Flush() : Status::Ok();
+}
+
+std::vector<Status> AuditCommitter::Journal(const std::vector<Item>& entries, int64_t* writes) {
+  std::vector<Status> statuses(entries.size(), Status::Ok());
+  std::vector<std::vector<std::string>> rows;
+  rows.reserve(entries.size());
+  std::vector<size_t> written;  // the entries whose rows go out
+  written.reserve(entries.size());
+  bool reads = false;
+  for (const Item& item : entries) reads = reads || item.make != nullptr;
+  auto make_rows = [&](soci::session* sql) {
+    for (size_t i = 0; i < entries.size(); ++i) {
+      const Item& item = entries[i];
+      if (!item.make) {
+        rows.push_back(AuditValues(item.entry));
+        written.push_back(i);
+        continue;
+      }
+      try {
+        AuditEntry row = item.entry;
+        if (item.make(*sql, row)) {
+          rows.push_back(AuditValues(row));
+          written.push_back(i);
+        }
+      } catch (const std::exception& e) {
+        // This query's reads failed: it alone is answered with the error.
+        statuses[i] = SqlStore::ToError(e);
+        store_.DropKept(*sql);
+      }
+    }
+    return Status::Ok();
+  };
+  if (reads) {
+    // No transaction: nothing is written here, so the reads take no write
+    // lock, and the session's page cache is dropped only by the loader's
+    // rare commits.
+    Status session = store_.WithSession([&](soci::session& sql) { return make_rows(&sql); });
+    if (!session.ok()) return std::vector<Status>(entries.size(), session);
+  } else {
+    (void)make_rows(nullptr);
+  }
+  *writes = 0;
+  if (rows.empty()) return statuses;
+  Status appended = journal_->Append(rows);
+  if (appended.ok()) {
+    *writes = 1;
+    return statuses;
+  }
+  for (size_t i : written) statuses[i] = appended;
+  return statuses;
 }
 
 Result<std::vector<AuditEntry>> ListAudit(SqlStore& store, const AuditFilter& f) {

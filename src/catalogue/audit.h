@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "catalogue/audit_journal.h"
 #include "core/result.h"
 #include "store/sql_store.h"
 
@@ -49,6 +50,15 @@ struct AuditFilter {
 
 Status WriteAudit(soci::session& sql, SqlDialect dialect, const AuditEntry& entry);
 
+// The catalogue_audit columns a row gives (all but id), and a row's values
+// for them as text, made storable (no NUL, valid UTF-8, bounded).
+const std::vector<std::string>& AuditColumns();
+std::vector<std::string> AuditValues(const AuditEntry& entry);
+// Inserts rows of AuditValues into catalogue_audit inside the caller's
+// transaction (PostgreSQL: one COPY; others: a kept single-row INSERT). The
+// rows' strings are consumed. Throws soci errors.
+void InsertAuditRows(SqlStore& store, soci::session& sql, std::vector<std::vector<std::string>>& rows);
+
 // Group commit of the base queries' audit rows, on a writer thread of its
 // own. Append returns only once the entry's own transaction has committed,
 // so a caller that answers after it never answers a query whose row a kill -9
@@ -63,6 +73,15 @@ Status WriteAudit(soci::session& sql, SqlDialect dialect, const AuditEntry& entr
 class AuditCommitter {
  public:
   explicit AuditCommitter(SqlStore& store);
+  // From now on a batch is one write() to `journal` instead of a transaction
+  // (SQLite: audit_journal.h); its reads (AppendMadeThen) run on a session
+  // without a transaction. Call before the first row.
+  void UseJournal(std::unique_ptr<AuditJournal> journal);
+  // Returns once every row answered so far is in catalogue_audit (at once
+  // without a journal: a row is there before its answer).
+  Status Flush();
+  // The journal's figures, when there is one (bench, tests).
+  AuditJournal* journal() { return journal_.get(); }
   // Commits what is queued, then stops the writer.
   ~AuditCommitter();
   // What the destructor does, earlier (at shutdown, before the HTTP server
@@ -137,6 +156,8 @@ class AuditCommitter {
   // The writer thread: commits whatever is queued, until stopped and empty.
   void Write();
   Status Commit(const std::vector<Item>& entries);
+  // The journal's way: reads, then one write() for the batch's rows.
+  std::vector<Status> Journal(const std::vector<Item>& entries, int64_t* writes);
 
   SqlStore& store_;
   std::mutex mu_;
@@ -148,6 +169,7 @@ class AuditCommitter {
   // Batches by commit time (buckets of 10 % width, audit.cc).
   std::vector<int64_t> commit_buckets_ = std::vector<int64_t>(kCommitBuckets);
   int64_t commit_max_us_ = 0;
+  std::unique_ptr<AuditJournal> journal_;  // set before the first row, or never
   std::mutex join_mu_;  // Stop() from two threads joins once
   std::thread writer_;  // last: started once everything above exists
 };

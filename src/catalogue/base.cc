@@ -14,6 +14,15 @@ namespace tongban::catalogue {
 
 namespace {
 
+// How far the audit journal's rows are loaded (audit_journal.h): one row.
+constexpr const char* kBaseV3 = R"sql(
+CREATE TABLE catalogue_audit_journal (
+  id INTEGER NOT NULL PRIMARY KEY,
+  epoch {KEY} NOT NULL,
+  pos BIGINT NOT NULL
+){END};
+)sql";
+
 constexpr const char* kBaseV1 = R"sql(
 CREATE TABLE catalogue_base_persons (
   id_number {KEY} NOT NULL PRIMARY KEY,
@@ -228,7 +237,8 @@ std::string_view BaseKindTitle(BaseKind kind) {
 std::vector<Migration> BaseResources::Migrations() {
   // PostgreSQL and MySQL: nothing to change (see WithoutRowidV2).
   return {PortableMigration("catalogue_base", 1, kBaseV1),
-          Migration{"catalogue_base", 2, WithoutRowidV2(), "SELECT 1", "DO 0"}};
+          Migration{"catalogue_base", 2, WithoutRowidV2(), "SELECT 1", "DO 0"},
+          PortableMigration("catalogue_base", 3, kBaseV3)};
 }
 
 BaseResources::BaseResources(SqlStore& store, Clock& clock, SharingStore& sharing,
@@ -239,6 +249,13 @@ BaseResources::BaseResources(SqlStore& store, Clock& clock, SharingStore& sharin
       audit_key_(std::move(audit_key)),
       reads_on_writer_(store.dialect() == SqlDialect::kSqlite),
       audit_(store) {}
+
+Status BaseResources::UseAuditJournal(AuditJournal::Options options) {
+  auto journal = AuditJournal::Open(store_, std::move(options));
+  if (!journal.ok()) return std::move(journal).error();
+  audit_.UseJournal(std::move(journal).value());
+  return Status::Ok();
+}
 
 std::string BaseResources::SubjectMac(std::string_view key) const {
   return crypto::HexEncode(crypto::HmacSha256(audit_key_, key)).substr(0, 32);

@@ -93,6 +93,14 @@ class BaseResources {
   // Commits and answers the queued audit rows now, then refuses more (at
   // shutdown, while the server their answers resume still exists).
   void StopAudit() { audit_.Stop(); }
+  // SQLite: query rows go to an append-only journal file first and into
+  // catalogue_audit behind it (audit_journal.h). Call before the first query.
+  // kConflict when another process holds the file (an admin command beside
+  // a running server): the rows then go straight to the table as before.
+  Status UseAuditJournal(AuditJournal::Options options);
+  // Every query answered so far in catalogue_audit (before the audit page reads it).
+  Status FlushAudit() { return audit_.Flush(); }
+  AuditJournal* audit_journal() { return audit_.journal(); }
 
  private:
   // A lookup up to its audit row: the answer to give, and the row that must

@@ -184,7 +184,7 @@ TEST(CatalogueBaseMigration, V2CopiesEveryRowIntoWithoutRowidTables) {
   ASSERT_TRUE(opened.ok()) << opened.error().message;
   SqlStore& store = **opened;
   std::vector<Migration> all = BaseResources::Migrations();
-  ASSERT_EQ(all.size(), 2u);
+  ASSERT_GE(all.size(), 2u);  // v1, v2 (rows into WITHOUT ROWID), later ones
   ASSERT_TRUE(store.Migrate({all[0]}).ok());
   FakeClock clock;
   ResourceStore resources(store, clock);

@@ -1,0 +1,217 @@
+#include "catalogue/audit_journal.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <future>
+
+#include "catalogue/audit.h"
+#include "catalogue_test_support.h"
+
+namespace catalogue_test {
+namespace {
+
+std::vector<std::string> Row(const std::string& actor, const std::string& outcome = "ok") {
+  AuditEntry e;
+  e.at_ms = 1'765'000'000'000;
+  e.actor = actor;
+  e.actor_kind = "system";
+  e.action = "base.query";
+  e.subject = "1101**********1234";
+  e.subject_mac = "0123456789abcdef";
+  e.fields = "name,gender";
+  e.outcome = outcome;
+  e.detail = "详情 " + actor;
+  return AuditValues(e);
+}
+
+class AuditJournalTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_EQ(db.Open("sqlite"), ""); }
+  std::string Path() { return dir.File("catalogue-audit.journal"); }
+  std::unique_ptr<AuditJournal> OpenJournal(AuditJournal::Options o = {}) {
+    o.path = Path();
+    auto j = AuditJournal::Open(db.store(), o);
+    EXPECT_TRUE(j.ok()) << j.error().message;
+    return j.ok() ? std::move(*j) : nullptr;
+  }
+  // Every base.query row's actor, oldest first.
+  std::vector<std::string> Actors() {
+    AuditFilter f;
+    f.action_prefix = "base.query";
+    f.limit = 500;
+    auto rows = ListAudit(db.store(), f);
+    EXPECT_TRUE(rows.ok());
+    std::vector<std::string> out;
+    for (auto it = rows->rbegin(); it != rows->rend(); ++it) out.push_back(it->actor);
+    return out;
+  }
+  Catalogue db;
+  store_test::TempDir dir;
+};
+
+TEST_F(AuditJournalTest, AppendedRowsReachTheTableAndFlushWaitsForThem) {
+  auto j = OpenJournal({.load_interval = std::chrono::hours(1)});
+  ASSERT_TRUE(j->Append({Row("a"), Row("b")}).ok());
+  ASSERT_TRUE(j->Append({Row("c")}).ok());
+  EXPECT_EQ(Actors(), std::vector<std::string>{});  // waiting for a load
+  ASSERT_TRUE(j->Flush().ok());
+  EXPECT_EQ(Actors(), (std::vector<std::string>{"a", "b", "c"}));
+  AuditFilter f;
+  f.actor = "a";
+  auto rows = ListAudit(db.store(), f);
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].detail, "详情 a");
+  EXPECT_EQ((*rows)[0].fields, "name,gender");
+  EXPECT_EQ(j->counts().rows_loaded, 3);
+}
+
+TEST_F(AuditJournalTest, TheLoaderLoadsWithoutBeingAsked) {
+  auto j = OpenJournal({.load_rows = 2, .load_interval = std::chrono::hours(1)});
+  ASSERT_TRUE(j->Append({Row("a"), Row("b")}).ok());  // enough to load
+  // Bounded wait for the loader thread's transaction (no sleep stands in for it).
+  for (int i = 0; i < 10'000 && j->counts().rows_loaded < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_EQ(j->counts().rows_loaded, 2);
+  EXPECT_EQ(Actors(), (std::vector<std::string>{"a", "b"}));
+}
+
+// kill -9 between the append and the load: the next start loads those rows,
+// once, and only those.
+TEST_F(AuditJournalTest, ARestartLoadsExactlyWhatWasWrittenButNotLoaded) {
+  {
+    auto j = OpenJournal({.load_interval = std::chrono::hours(1)});
+    ASSERT_TRUE(j->Append({Row("loaded")}).ok());
+    ASSERT_TRUE(j->Flush().ok());
+    ASSERT_TRUE(j->Append({Row("x"), Row("y")}).ok());
+    ASSERT_TRUE(j->Append({Row("z")}).ok());
+    j->AbandonForTest();
+  }
+  EXPECT_EQ(Actors(), std::vector<std::string>{"loaded"});
+  {
+    auto j = OpenJournal();
+    EXPECT_EQ(j->counts().recovered, 3);
+    EXPECT_EQ(Actors(), (std::vector<std::string>{"loaded", "x", "y", "z"}));
+    ASSERT_TRUE(j->Append({Row("after")}).ok());
+    j->AbandonForTest();
+  }
+  auto j = OpenJournal();
+  EXPECT_EQ(j->counts().recovered, 1);
+  EXPECT_EQ(Actors(), (std::vector<std::string>{"loaded", "x", "y", "z", "after"}));
+}
+
+// An OS crash mid-write leaves part of a record: it is cut off at the next
+// start, and what follows is written after the last whole record.
+TEST_F(AuditJournalTest, ATornLastRecordIsCutOff) {
+  {
+    auto j = OpenJournal({.load_interval = std::chrono::hours(1)});
+    ASSERT_TRUE(j->Append({Row("whole")}).ok());
+    j->AbandonForTest();
+  }
+  const auto whole_size = std::filesystem::file_size(Path());
+  {
+    std::ofstream torn(Path(), std::ios::binary | std::ios::app);
+    torn << std::string("\x40\x00\x00\x00\x01\x02\x03", 7);  // a length, half a checksum
+  }
+  {
+    auto j = OpenJournal({.load_interval = std::chrono::hours(1)});
+    EXPECT_EQ(j->counts().recovered, 1);
+    EXPECT_EQ(std::filesystem::file_size(Path()), whole_size);
+    ASSERT_TRUE(j->Append({Row("next")}).ok());
+    j->AbandonForTest();
+  }
+  auto j = OpenJournal();
+  EXPECT_EQ(j->counts().recovered, 1);
+  EXPECT_EQ(Actors(), (std::vector<std::string>{"whole", "next"}));
+}
+
+// A record whose bytes were damaged is not loaded, nor anything after it.
+TEST_F(AuditJournalTest, ADamagedRecordStopsTheReplay) {
+  {
+    auto j = OpenJournal({.load_interval = std::chrono::hours(1)});
+    ASSERT_TRUE(j->Append({Row("good")}).ok());
+    ASSERT_TRUE(j->Append({Row("damaged")}).ok());
+    j->AbandonForTest();
+  }
+  std::string data;
+  {
+    std::ifstream in(Path(), std::ios::binary);
+    data.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  const size_t at = data.rfind("damaged");
+  ASSERT_NE(at, std::string::npos);
+  data[at] = 'D';
+  {
+    std::ofstream out(Path(), std::ios::binary | std::ios::trunc);
+    out << data;
+  }
+  auto j = OpenJournal();
+  EXPECT_EQ(j->counts().recovered, 1);
+  EXPECT_EQ(Actors(), std::vector<std::string>{"good"});
+}
+
+// The file starts over once loaded; restarts after that load nothing twice.
+TEST_F(AuditJournalTest, TheFileStartsOverOnceEverythingInItIsLoaded) {
+  {
+    auto j = OpenJournal({.load_interval = std::chrono::hours(1), .restart_bytes = 1024});
+    for (int i = 0; i < 20; ++i) {
+      ASSERT_TRUE(j->Append({Row("r" + std::to_string(i)), Row("s" + std::to_string(i))}).ok());
+      ASSERT_TRUE(j->Flush().ok());
+    }
+    EXPECT_GE(j->counts().restarts, 1);
+    EXPECT_LT(std::filesystem::file_size(Path()), 2048u);
+    ASSERT_TRUE(j->Append({Row("last")}).ok());
+    j->AbandonForTest();
+  }
+  auto j = OpenJournal();
+  EXPECT_EQ(j->counts().recovered, 1);
+  std::vector<std::string> actors = Actors();
+  ASSERT_EQ(actors.size(), 41u);
+  EXPECT_EQ(actors.front(), "r0");
+  EXPECT_EQ(actors.back(), "last");
+}
+
+TEST_F(AuditJournalTest, OneProcessAtATimeHoldsTheFile) {
+  auto first = OpenJournal();
+  auto second = AuditJournal::Open(db.store(), {.path = Path()});
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.error().code, errc::kConflict);
+}
+
+// Through BaseResources: every outcome of a lookup is answered only after
+// its row is in the journal, and the rows reach the table with their grants.
+TEST_F(AuditJournalTest, LookupsAreAuditedThroughTheJournal) {
+  ASSERT_TRUE(db.base->UseAuditJournal({.path = Path(), .load_interval = std::chrono::hours(1)})
+                  .ok());
+  const std::string known = ResidentId("11010519800101123");
+  ASSERT_TRUE(db.base
+                  ->Put(BaseKind::kPerson,
+                        {{known, "张三", "男", "1980-01-01", "汉族", "北京", "13800138000", "110105"}})
+                  .ok());
+  BaseQuery q;
+  q.kind = BaseKind::kPerson;
+  q.key = known;
+  q.orgs = {"001004"};
+  q.actor = {"journalled", "staff", "001004"};
+  auto answer = db.base->Lookup(q);  // no grant
+  ASSERT_FALSE(answer.ok());
+  EXPECT_EQ(answer.error().code, result_code::kNoGrant);
+  // Answered, so its row is in the file already (not yet in the table).
+  EXPECT_EQ(db.base->audit_journal()->counts().rows_loaded, 0);
+  EXPECT_GT(std::filesystem::file_size(Path()), 100u);
+  ASSERT_TRUE(db.base->FlushAudit().ok());
+  AuditFilter f;
+  f.actor = "journalled";
+  auto rows = ListAudit(db.store(), f);
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].outcome, "denied");
+  EXPECT_EQ((*rows)[0].subject_mac, db.base->SubjectMac(known));
+}
+
+}  // namespace
+}  // namespace catalogue_test
