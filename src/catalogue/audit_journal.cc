@@ -14,6 +14,7 @@
 #include <filesystem>
 
 #include "catalogue/audit.h"
+#include "core/background.h"
 
 namespace tongban::catalogue {
 
@@ -252,6 +253,11 @@ Status AuditJournal::Append(const std::vector<std::vector<std::string>>& rows) {
   out.reserve(rows.size() * 256);
   for (const auto& row : rows) AppendRecord(out, row);
   std::unique_lock lock(mu_);
+  // Memory stays bounded when the loader falls behind (a starved core, a
+  // database that refuses): the writer, and so the queries, wait for it.
+  loaded_.wait(lock, [&] {
+    return stopping_ || waiting_->rows.size() < options_.max_waiting_rows;
+  });
   if (stopping_) return Error::Unavailable("catalogue audit journal: shutting down");
   // A failed write may have left part of a record: write the next ones after
   // the last whole one, so a replay never stops early at the torn one.
@@ -347,6 +353,9 @@ Status AuditJournal::StartOver() {
 }
 
 void AuditJournal::Load() {
+  // The rows are safe in the file already: loading them may wait for the
+  // threads that answer queries, never the other way round.
+  LowerThisThreadsPriority(10);
   std::unique_lock lock(mu_);
   for (;;) {
     const auto due = waiting_->oldest + options_.load_interval;

@@ -34,6 +34,8 @@ class AuditJournal {
     std::chrono::milliseconds load_interval{250};
     // Once the file is this large and every row in it is loaded, it starts over.
     int64_t restart_bytes = 64 << 20;
+    // Appends wait while this many rows wait for the loader.
+    size_t max_waiting_rows = 200'000;
   };
   // Opens the file (making it, and the directory entry durable, when new),
   // loads into catalogue_audit what an earlier process wrote and did not load

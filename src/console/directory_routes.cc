@@ -449,7 +449,7 @@ void AddDirectoryRoutes(std::vector<Route>& routes) {
   routes.push_back({"POST", "orgs/:code/move", "org.move", MoveOrg});
   routes.push_back({"DELETE", "orgs/:code", "org.delete", DeleteOrg});
   routes.push_back({"GET", "users", "", ListUsers});
-  routes.push_back({"GET", "users/export", "", ExportUsers});
+  routes.push_back({"GET", "users/export", "user.export", ExportUsers});
   routes.push_back({"POST", "users/import", "user.import", ImportUsers});
   routes.push_back({"GET", "users/:id", "", GetUser});
   routes.push_back({"POST", "users", "user.create", CreateUser});

@@ -267,7 +267,7 @@ void AddOperationRoutes(std::vector<Route>& routes) {
   routes.push_back({"POST", "outbox/retry-dead", "outbox.retry_dead", RetryDead});
   routes.push_back({"POST", "outbox/:id/retry", "outbox.retry", RetryOne});
   routes.push_back({"GET", "audit", "", AuditLog});
-  routes.push_back({"GET", "audit/export", "", AuditExport});
+  routes.push_back({"GET", "audit/export", "audit.export", AuditExport});
 }
 
 }  // namespace tongban::console

@@ -27,4 +27,11 @@ bool RunGuardedPass(std::string_view loop, Pass&& pass) noexcept {
   return false;
 }
 
+// Lowers the calling thread's scheduling priority (nice `nice`, Linux: per
+// thread) for work that may wait — a checkpoint, a bulk load behind a
+// journal — so that on a busy core it yields to the threads answering
+// requests instead of stalling them for a whole burst. Best effort: a
+// refusal leaves the thread as it was.
+void LowerThisThreadsPriority(int nice);
+
 }  // namespace tongban

@@ -712,16 +712,31 @@ Result<SavedUser> Directory::Impl::SaveUserInTx(Directory& d, soci::session& sql
                  {{"k", key}, {"d", after.domain}, {"u", after.userid}}) > 0 ||
            LoginReservedByPlatform(sql, key, after.userid);
   };
+  // An app's user takes no login name held in another domain either: the
+  // login page asks for no org, so a namesake makes the holder's login
+  // ambiguous (kLoginAmbiguous) — an app could lock out a citizen it may not
+  // even read. Administrators may still make namesakes (and log them in by org).
+  auto held_in_another_domain = [&](std::string_view name) {
+    return app != nullptr &&
+           Count(sql, "SELECT COUNT(*) FROM dir_users WHERE loginkey = :k AND domain <> :d",
+                 {{"k", LoginKey(name)}, {"d", after.domain}}) > 0;
+  };
   if (added && after.loginname.empty()) {
     auto base = LoginNameFromChineseName(after.username);
     if (!base.ok()) {
       return Code(code::kUserBadLoginname, "no login name given and none derivable from username");
     }
-    after.loginname = NextFreeLoginName(*base, login_taken);
+    after.loginname = NextFreeLoginName(
+        *base, [&](std::string_view name) { return login_taken(name) || held_in_another_domain(name); });
     if (after.loginname.empty()) return Code(code::kUserLoginnameExists, "no free login name");
   } else if (added || LoginKey(after.loginname) != LoginKey(before->loginname)) {
     if (login_taken(after.loginname)) {
       return Code(code::kUserLoginnameExists, "the login name exists in this domain");
+    }
+    if (held_in_another_domain(after.loginname)) {
+      return Code(code::kUserLoginnameExists,
+                  "the login name is held in another domain (a namesake would make its login "
+                  "ambiguous)");
     }
   }
 
@@ -733,12 +748,27 @@ Result<SavedUser> Directory::Impl::SaveUserInTx(Directory& d, soci::session& sql
       }
     }
   }
-  if (app != nullptr && before && after.mobile != before->mobile && d.options_.mobile_is_proven) {
-    Result<bool> proven = d.options_.mobile_is_proven(sql, before->userid);
-    if (!proven.ok()) return proven.error();
-    if (*proven) {
-      return Code(code::kUserNoRight,
-                  "自助注册账号的手机号码已经短信验证，用于找回密码，应用不能修改");
+  // A self-registered account's mobile recovers its password, and its name,
+  // ID and real-name level are what a level vouches for: they change only
+  // through the account's own proofs or the counter check (sso/citizen.h,
+  // audited there), never through an app.
+  if (app != nullptr && before && d.options_.mobile_is_proven) {
+    const bool mobile_changed = after.mobile != before->mobile;
+    const bool identity_changed =
+        after.authlevel != before->authlevel || after.idnum != before->idnum ||
+        after.idtype != before->idtype || after.username != before->username ||
+        after.usertype != before->usertype;
+    if (mobile_changed || identity_changed) {
+      Result<bool> proven = d.options_.mobile_is_proven(sql, before->userid);
+      if (!proven.ok()) return proven.error();
+      if (*proven && mobile_changed) {
+        return Code(code::kUserNoRight,
+                    "自助注册账号的手机号码已经短信验证，用于找回密码，应用不能修改");
+      }
+      if (*proven) {
+        return Code(code::kUserNoRight,
+                    "自助注册账号的姓名、证件和实名等级只能经本人认证或窗口核验变更，应用不能修改");
+      }
     }
   }
   if (d.options_.require_mobile && after.mobile.empty()) {

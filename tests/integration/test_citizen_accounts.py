@@ -533,6 +533,47 @@ class CitizenAccounts:
         self.assertEqual(r["result"], "0", r)
         self.assertEqual(citizen()["email"], "proven1@example.cn")
 
+    # Session 14 (review14b): an app's synchronizeUser raised a self-registered
+    # account's real-name level and rewrote its name and ID number, with no
+    # counter check and no audit of the level.
+    def test_no_app_changes_a_self_registered_accounts_identity_or_level(self):
+        self.register("proven3", resident_id(seq="203"), username="钱三")
+        before = self.user("proven3")
+        app = SignedClient(self.server.base_url, "idsync",
+                           self.create_app("idsync", "--directory-write"))
+        for change in ({"authlevel": "3"}, {"idnum": resident_id(seq="204")},
+                       {"username": "孙受害"}, {"usertype": "1"}):
+            r = app.json("synchronizeUser",
+                         args=json.dumps(dict(change, userid=before["userid"]), ensure_ascii=False))
+            self.assertEqual(r["result"], "2003", (change, r))
+            self.assertIn("实名", r["errmsg"])
+        after = self.user("proven3")
+        for field in ("authlevel", "idnum", "username", "usertype"):
+            self.assertEqual(after[field], before[field], field)
+        # The rest of the record, and the same values sent back, still sync.
+        r = app.json("synchronizeUser", args=json.dumps(
+            {"userid": before["userid"], "username": before["username"],
+             "authlevel": before["authlevel"], "email": "proven3@example.cn"}, ensure_ascii=False))
+        self.assertEqual(r["result"], "0", r)
+        self.assertEqual(self.user("proven3")["email"], "proven3@example.cn")
+
+    # review14b: an app scoped to one office made a namesake of a citizen's
+    # login name in its own domain; the login page asks for no org, so the
+    # citizen's login became ambiguous (403) for good.
+    def test_no_app_makes_a_namesake_that_locks_a_citizen_out(self):
+        self.register("victim4", resident_id(seq="205"))
+        _, ok = self.login("victim4")
+        self.assertEqual(ok.status_code, 302, ok.text[:300])
+        app = SignedClient(self.server.base_url, "office1",
+                           self.create_app("office1", "--directory-write", "--org-scope", "001001"))
+        for name in ("victim4", "Victim4"):
+            r = app.json("synchronizeUser", args=json.dumps(
+                {"loginname": name, "username": "同名职员", "orgcoding": "001001",
+                 "loginpwd": "Staff-Pass1"}, ensure_ascii=False))
+            self.assertEqual(r["result"], "2010", r)
+        _, still = self.login("victim4")
+        self.assertEqual(still.status_code, 302, still.text[:300])
+
     def test_recovery_never_tells_whether_a_number_has_an_account(self):
         _, known = self.register("recover2", resident_id(seq="211"))
         unknown = self.mobile()
