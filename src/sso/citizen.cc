@@ -457,9 +457,14 @@ Result<CitizenAccount> CitizenAccounts::VerifyOnline(std::string_view userid,
   if (deps_.verifier == nullptr) return Error::Unavailable("no identity verifier is configured");
   auto account = Get(userid);
   if (!account.ok()) return account;
-  if (account->check_state == "pending" && account->check_reason == "id-shared") {
-    return Error::PermissionDenied(
-        "该账号的证件号码与其他账号相同，须到窗口核验，不能在线核验");
+  // A flag the counter must clear (an ID number another account holds, a
+  // company another handler registered) is never cleared by the verifier:
+  // the verifier vouches for the person, not for the link. Only its own
+  // earlier mismatch may be tried again.
+  if (account->check_state == "pending" && account->check_reason != "verifier-mismatch") {
+    return Error::PermissionDenied(account->check_reason == "id-shared"
+                                       ? "该账号的证件号码与其他账号相同，须到窗口核验，不能在线核验"
+                                       : "该账号待窗口核验，不能在线核验");
   }
   auto user = deps_.directory.CachedUser(userid);
   if (!user.ok()) return std::move(user).error();

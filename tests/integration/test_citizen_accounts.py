@@ -412,6 +412,33 @@ class CitizenAccounts:
         r = b.post(self.server.url("/sso/usp.do"), data={"action": "realname"}, timeout=30)
         self.assertEqual((r.status_code, notice(r)[0]), (403, "csrf"))
 
+    # Session 14 (review14b): a second handler of a registered company is
+    # flagged for the counter (company-known), yet raised itself to level 2
+    # online, and the flag left the counter's queue.
+    def test_a_flagged_company_handler_is_not_raised_online(self):
+        code = uscc("MA01B2C7")
+        self.register("realco1", resident_id(seq="241"), kind="legal", username="李经办",
+                      company_name="演示物流有限公司", uscc=code, legal_rep="王法人")
+        r, _ = self.register("intruder1", resident_id(seq="243"), kind="legal",
+                             username="赵某", company_name="演示物流有限公司", uscc=code,
+                             legal_rep="王法人")
+        self.assertEqual(r.status_code, 200, r.text[:300])
+        uid = self.user("intruder1")["userid"]
+        self.assertEqual(self.admin.ok("GET", "citizen/accounts/" + uid)["check_reason"],
+                         "company-known")
+        b, _ = self.login("intruder1")
+        page = b.get(self.server.url("/sso/usp.do"), params={"action": "realname"}, timeout=10)
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+        r = b.post(self.server.url("/sso/usp.do"), data={"action": "realname", "csrf": csrf},
+                   timeout=30)
+        self.assertNotEqual(notice(r)[0], "0", r.text[:300])
+        account = self.admin.ok("GET", "citizen/accounts/" + uid)
+        self.assertEqual((account["level"], account["check_state"], account["check_reason"]),
+                         (1, "pending", "company-known"))
+        queue = [a["loginname"] for a in self.admin.ok("GET", "citizen/checks")["items"]]
+        self.assertIn("intruder1", queue)
+        self.assertEqual(self.user("intruder1")["authlevel"], "1")
+
     def test_oidc_acr_carries_the_level_and_min_level_is_enforced(self):
         secret = self.create_app("rpz", "--protocols", "oidc",
                             "--open-to-all", "--callback", "http://127.0.0.1:9/rpz/cb")
