@@ -20,6 +20,7 @@ namespace tongban::catalogue {
 
 struct AuditJournal::Waiting {
   std::vector<std::vector<std::string>> rows;
+  std::vector<int64_t> ends;  // per row: the file offset after its record
   std::chrono::steady_clock::time_point oldest{};
 };
 
@@ -251,7 +252,12 @@ Status AuditJournal::Append(const std::vector<std::vector<std::string>>& rows) {
   if (rows.empty()) return Status::Ok();
   std::string out;
   out.reserve(rows.size() * 256);
-  for (const auto& row : rows) AppendRecord(out, row);
+  std::vector<size_t> record_ends;  // within `out`
+  record_ends.reserve(rows.size());
+  for (const auto& row : rows) {
+    AppendRecord(out, row);
+    record_ends.push_back(out.size());
+  }
   std::unique_lock lock(mu_);
   // Memory stays bounded when the loader falls behind (a starved core, a
   // database that refuses): the writer, and so the queries, wait for it.
@@ -263,9 +269,12 @@ Status AuditJournal::Append(const std::vector<std::vector<std::string>>& rows) {
   // the last whole one, so a replay never stops early at the torn one.
   if (::lseek(fd_, written_end_, SEEK_SET) != written_end_) return SysError("seek");
   TB_RETURN_IF_ERROR(WriteAll(fd_, out));
-  written_end_ += static_cast<int64_t>(out.size());
   if (waiting_->rows.empty()) waiting_->oldest = std::chrono::steady_clock::now();
-  for (const auto& row : rows) waiting_->rows.push_back(row);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    waiting_->rows.push_back(rows[i]);
+    waiting_->ends.push_back(written_end_ + static_cast<int64_t>(record_ends[i]));
+  }
+  written_end_ += static_cast<int64_t>(out.size());
   appended_rows_ += static_cast<int64_t>(rows.size());
   const bool full = waiting_->rows.size() >= options_.load_rows;
   lock.unlock();
@@ -376,9 +385,24 @@ void AuditJournal::Load() {
       continue;
     }
     if (!ready()) continue;
+    // At most load_rows a transaction: the loader holds the database's write
+    // lock (and, niced, the core) for a few milliseconds at a time, not for
+    // a backlog's whole length.
     std::vector<std::vector<std::string>> rows;
-    rows.swap(waiting_->rows);
-    const int64_t end = written_end_;
+    std::vector<int64_t> ends;
+    const size_t take = std::min(waiting_->rows.size(), options_.load_rows);
+    if (take == waiting_->rows.size()) {
+      rows.swap(waiting_->rows);
+      ends.swap(waiting_->ends);
+    } else {
+      const auto n = static_cast<std::ptrdiff_t>(take);
+      rows.assign(std::make_move_iterator(waiting_->rows.begin()),
+                  std::make_move_iterator(waiting_->rows.begin() + n));
+      ends.assign(waiting_->ends.begin(), waiting_->ends.begin() + n);
+      waiting_->rows.erase(waiting_->rows.begin(), waiting_->rows.begin() + n);
+      waiting_->ends.erase(waiting_->ends.begin(), waiting_->ends.begin() + n);
+    }
+    const int64_t end = ends.back();
     lock.unlock();
     Status st = LoadBatch(rows, end);
     lock.lock();
@@ -389,7 +413,9 @@ void AuditJournal::Load() {
                     st.error().message);
       rows.insert(rows.end(), std::make_move_iterator(waiting_->rows.begin()),
                   std::make_move_iterator(waiting_->rows.end()));
+      ends.insert(ends.end(), waiting_->ends.begin(), waiting_->ends.end());
       waiting_->rows = std::move(rows);
+      waiting_->ends = std::move(ends);
       waiting_->oldest = std::chrono::steady_clock::now();
       last_failure_ = st;
       ++load_failures_;

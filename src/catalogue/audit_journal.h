@@ -29,8 +29,9 @@ class AuditJournal {
   struct Options {
     std::string path = {};  // the file; made when missing
     // The loader loads when this many rows wait, or `load_interval` after the
-    // oldest waiting row was written, or when asked (Flush).
-    size_t load_rows = 8192;
+    // oldest waiting row was written, or when asked (Flush); and at most this
+    // many in one transaction (a backlog goes in several).
+    size_t load_rows = 2048;
     std::chrono::milliseconds load_interval{250};
     // Once the file is this large and every row in it is loaded, it starts over.
     int64_t restart_bytes = 64 << 20;

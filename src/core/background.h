@@ -27,15 +27,14 @@ bool RunGuardedPass(std::string_view loop, Pass&& pass) noexcept {
   return false;
 }
 
-// Puts the calling thread in the idle scheduling class (Linux SCHED_IDLE;
-// nice `nice` where that is refused) for work that may wait — a checkpoint,
-// a bulk load behind a journal — so that a thread waking to answer a request
-// preempts it at once instead of waiting out its time slice: with nice 10
-// alone the lookups' p99 kept stalls of 5–130 ms (docs/performance.md,
-// issue 17, session 14). It still runs whenever the core is otherwise idle,
-// and the work it does is bounded by its callers (the journal's appends wait
-// when it falls behind; the WAL's committer checkpoints itself past 4× the
-// threshold). Best effort: a refusal leaves the thread as it was.
+// Lowers the calling thread's scheduling priority (nice `nice`, Linux: per
+// thread) for work that may wait, such as the audit journal's loader, so that
+// on a busy core it yields to the threads answering requests. Not the idle
+// class (SCHED_IDLE), though it cut the lookups' p99 further: a thread there
+// can be starved while it holds a lock others need (the database's write
+// lock, SQLite's checkpoint lock), and an unprivileged process cannot lift it
+// back out for the length of a transaction (docs/performance.md, issue 17,
+// session 14). Best effort: a refusal leaves the thread as it was.
 void LowerThisThreadsPriority(int nice);
 
 }  // namespace tongban

@@ -2,7 +2,6 @@
 // before anything else that could include <sqlite3.h> at global scope.
 #include "store/sql_store.h"
 
-#include "core/background.h"
 #include "store/wal_checkpoints.h"
 
 #include <soci/mysql/soci-mysql.h>
@@ -716,9 +715,6 @@ class WalCheckpointer {
   }
 
   void Run() {
-    // Behind the commits: on a busy core a checkpoint yields to the threads
-    // answering requests (the fallback in the committer bounds the WAL).
-    LowerThisThreadsPriority(10);
     std::unique_lock lock(mu_);
     for (;;) {
       wake_.wait(lock, [this] { return stopping_ || requested_.load(); });

@@ -1,8 +1,9 @@
 // WriteLane: group commit for short write transactions that arrive
 // concurrently (a clerk's case transitions). Pieces of work submitted from
 // any thread queue up; the lane's own thread takes everything queued, runs
-// each piece in a savepoint of one transaction, commits once, and only then
-// tells each piece's submitter how it ended. Concurrent pieces so share one
+// the pieces in one transaction (each in a savepoint of its own only when one
+// of them fails: see RunStraight), commits once, and only then tells each
+// piece's submitter how it ended. Concurrent pieces so share one
 // BEGIN/COMMIT and one write of every page they have in common (on SQLite:
 // one WAL append instead of one per piece), and no submitter waits on a
 // thread of its own: the answer comes by callback. docs/design/approval-engine.md
@@ -63,6 +64,9 @@ class WriteLane {
     int64_t pieces = 0;
     int64_t commits = 0;
     int64_t retried = 0;  // pieces run again alone after a deadlock (see Body)
+    // Batches run straight (no savepoints) whose failing piece sent them
+    // round again piece by piece in savepoints.
+    int64_t straight_rolled_back = 0;
   };
   // PostgreSQL's deadlock (40P01) or serialization failure (40001), MySQL's
   // deadlock (1213), as SqlStore::ToError words them.
@@ -78,6 +82,11 @@ class WriteLane {
   };
   void Loop();
   void RunBatch(std::deque<Piece>& batch);
+  // The batch in one transaction without savepoints; *piece_failed when a
+  // piece (not the COMMIT) failed, which rolled everything back.
+  Status RunStraight(std::deque<Piece>& batch, bool* piece_failed);
+  // Runs again, each alone, the pieces a deadlock or serialization failure lost.
+  void RerunLost(std::deque<Piece>& batch, bool batch_lost_to_concurrency);
 
   SqlStore& store_;
   const size_t max_batch_;

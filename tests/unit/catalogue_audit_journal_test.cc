@@ -80,6 +80,29 @@ TEST_F(AuditJournalTest, TheLoaderLoadsWithoutBeingAsked) {
   EXPECT_EQ(Actors(), (std::vector<std::string>{"a", "b"}));
 }
 
+// A backlog goes in transactions of at most load_rows, each recording how far
+// it got: a restart after some of them loads only the rest.
+TEST_F(AuditJournalTest, ABacklogLoadsInBoundedTransactionsEachRecordingItsEnd) {
+  {
+    auto j = OpenJournal({.load_rows = 2, .load_interval = std::chrono::hours(1)});
+    j->PauseLoaderForTest(true);
+    ASSERT_TRUE(j->Append({Row("a"), Row("b"), Row("c"), Row("d"), Row("e")}).ok());
+    j->PauseLoaderForTest(false);
+    // Two full transactions load without being asked; the fifth row waits
+    // for its interval (an hour). Bounded wait for the loader thread.
+    for (int i = 0; i < 10'000 && j->counts().rows_loaded < 4; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    EXPECT_EQ(j->counts().rows_loaded, 4);
+    EXPECT_EQ(j->counts().loads, 2);
+    j->AbandonForTest();
+  }
+  EXPECT_EQ(Actors(), (std::vector<std::string>{"a", "b", "c", "d"}));
+  auto j = OpenJournal();
+  EXPECT_EQ(j->counts().recovered, 1);
+  EXPECT_EQ(Actors(), (std::vector<std::string>{"a", "b", "c", "d", "e"}));
+}
+
 // kill -9 between the append and the load: the next start loads those rows,
 // once, and only those.
 TEST_F(AuditJournalTest, ARestartLoadsExactlyWhatWasWrittenButNotLoaded) {
