@@ -73,7 +73,7 @@ TEST_F(AuditJournalTest, TheLoaderLoadsWithoutBeingAsked) {
   auto j = OpenJournal({.load_rows = 2, .load_interval = std::chrono::hours(1)});
   ASSERT_TRUE(j->Append({Row("a"), Row("b")}).ok());  // enough to load
   // Bounded wait for the loader thread's transaction (no sleep stands in for it).
-  for (int i = 0; i < 10'000 && j->counts().rows_loaded < 2; ++i) {
+  for (int i = 0; i < 30'000 && j->counts().rows_loaded < 2; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   EXPECT_EQ(j->counts().rows_loaded, 2);
@@ -90,7 +90,7 @@ TEST_F(AuditJournalTest, ABacklogLoadsInBoundedTransactionsEachRecordingItsEnd) 
     j->PauseLoaderForTest(false);
     // Two full transactions load without being asked; the fifth row waits
     // for its interval (an hour). Bounded wait for the loader thread.
-    for (int i = 0; i < 10'000 && j->counts().rows_loaded < 4; ++i) {
+    for (int i = 0; i < 30'000 && j->counts().rows_loaded < 4; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
     EXPECT_EQ(j->counts().rows_loaded, 4);
