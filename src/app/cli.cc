@@ -109,6 +109,9 @@ int RunCli(int argc, char** argv) {
   }
   if (admin->parsed()) {
     if (auto s = admin_flags.Apply(config); !s.ok()) return Fail(s.error());
+    // Admin commands make no base queries: they only load a journal an
+    // earlier server left (when no server holds it), never append to one.
+    config.catalogue.audit_journal = false;
     if (auto s = ValidateConfig(config); !s.ok()) return Fail(s.error());
     if (config.log.level == "info") config.log.level = "warn";  // keep admin output clean
     if (auto s = InitLogging(config.log.level); !s.ok()) return Fail(s.error());

@@ -122,11 +122,21 @@ Status Node::OpenAll() {
   }
   if (config_.catalogue.enabled) {
     catalogue_ = std::make_unique<CatalogueWiring>(*sql_, clock(), *key);
-    if (config_.catalogue.audit_journal && sql_->backend() == SqlStore::Backend::kSqlite) {
-      Status journal = catalogue_->base().UseAuditJournal(
-          {.path = config_.storage.data_dir + "/catalogue-audit.journal"});
-      // A running server holds it; an admin command beside it does no queries.
-      if (!journal.ok() && journal.error().code != errc::kConflict) return journal;
+    if (sql_->backend() == SqlStore::Backend::kSqlite) {
+      const std::string path = config_.storage.data_dir + "/catalogue-audit.journal";
+      if (config_.catalogue.audit_journal) {
+        Status journal = catalogue_->base().UseAuditJournal({.path = path});
+        // Another process holds it (a second server on this data_dir): this
+        // one writes its rows straight to the table.
+        if (!journal.ok() && journal.error().code != errc::kConflict) return journal;
+      } else if (std::filesystem::exists(path)) {
+        // Off (or an admin command, which never appends): rows an earlier
+        // process wrote and did not load are loaded now, and the file closed.
+        auto leftover = catalogue::AuditJournal::Open(*sql_, {.path = path});
+        if (!leftover.ok() && leftover.error().code != errc::kConflict) {
+          return std::move(leftover).error();
+        }
+      }
     }
   }
   return Status::Ok();

@@ -125,6 +125,9 @@ void AuditCommitter::Stop() {
   {
     std::lock_guard lock(mu_);
     stopping_ = true;
+    // The writer finishes what is queued even if the loader cannot keep up
+    // (a database that stopped taking rows): its appends stop waiting.
+    if (journal_) journal_->ReleaseWaits();
   }
   queued_.notify_one();
   std::lock_guard join(join_mu_);

@@ -66,12 +66,15 @@ void AppendRecord(std::string& out, const std::vector<std::string>& row) {
   out += payload;
 }
 
-// The records of `data` from `at` on, up to the first that is cut short or
-// does not check out; `*end` is the offset after the last good one.
-std::vector<std::vector<std::string>> ParseRecords(const std::string& data, size_t at,
-                                                   size_t columns, int64_t* end) {
+// The records of `data` (the file's bytes from offset `base` on), up to the
+// first that is cut short or does not check out; each row's end offset in
+// the file goes to `ends`, and `*end` is the offset after the last good one.
+std::vector<std::vector<std::string>> ParseRecords(const std::string& data, int64_t base,
+                                                   size_t columns, std::vector<int64_t>& ends,
+                                                   int64_t* end) {
   std::vector<std::vector<std::string>> rows;
-  *end = static_cast<int64_t>(at);
+  size_t at = 0;
+  *end = base;
   while (data.size() - at >= 12) {
     const uint32_t length = static_cast<uint32_t>(GetLe(data.data() + at, 4));
     const uint64_t sum = GetLe(data.data() + at + 4, 8);
@@ -98,9 +101,24 @@ std::vector<std::vector<std::string>> ParseRecords(const std::string& data, size
     if (!ok || row.size() != columns) break;
     rows.push_back(std::move(row));
     at += 12 + length;
-    *end = static_cast<int64_t>(at);
+    *end = base + static_cast<int64_t>(at);
+    ends.push_back(*end);
   }
   return rows;
+}
+
+Status ReadFrom(int fd, int64_t from, int64_t size, std::string& out) {
+  out.resize(static_cast<size_t>(std::max<int64_t>(0, size - from)));
+  size_t got = 0;
+  while (got < out.size()) {
+    ssize_t n = ::pread(fd, out.data() + got, out.size() - got, static_cast<off_t>(from) +
+                                                                   static_cast<off_t>(got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return Error::Unavailable("catalogue audit journal: read: " +
+                                          std::string(n < 0 ? std::strerror(errno) : "short"));
+    got += static_cast<size_t>(n);
+  }
+  return Status::Ok();
 }
 
 std::string NewEpoch() {
@@ -154,10 +172,14 @@ AuditJournal::~AuditJournal() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-// What the database says was loaded, against the file's header: the rows
-// after that point are loaded now; a file of another epoch (it started over
-// after everything in it was loaded, and the database had not yet recorded
-// the new epoch when the process ended) is read from its header.
+// What the database says was loaded of this file (the row of its epoch),
+// against the file: the rows after that point are loaded now, in
+// transactions of load_rows each recording how far it got. A file whose
+// epoch the database does not know is read from its header: it started over
+// after everything in its earlier life was loaded, and the database had not
+// yet recorded the new epoch when the process ended (or it is new). Rows of
+// other epochs — another file's, say a `data_dir` of another working
+// directory beside the same database — are never this file's position.
 Status AuditJournal::Recover() {
   const bool existed = std::filesystem::exists(options_.path);
   fd_ = ::open(options_.path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -180,66 +202,69 @@ Status AuditJournal::Recover() {
       ::close(dfd);
     }
   }
-  std::string data;
-  {
-    struct stat st {};
-    if (::fstat(fd_, &st) != 0) return SysError("stat");
-    data.resize(static_cast<size_t>(st.st_size));
-    size_t got = 0;
-    while (got < data.size()) {
-      ssize_t n = ::pread(fd_, data.data() + got, data.size() - got, static_cast<off_t>(got));
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return SysError("read");
-      got += static_cast<size_t>(n);
-    }
-  }
-  std::string db_epoch;
-  long long db_pos = 0;
-  auto read = store_.WithSession([&](soci::session& sql) -> Status {
-    soci::indicator ind = soci::i_null;
-    sql << "SELECT epoch, pos FROM catalogue_audit_journal WHERE id = 1", soci::into(db_epoch, ind),
-        soci::into(db_pos);
-    if (!sql.got_data() || ind != soci::i_ok) db_epoch.clear();
-    return Status::Ok();
-  });
-  if (!read.ok()) return read;
-
-  const bool header_ok = data.size() >= kHeaderBytes && data.starts_with(kMagic) &&
-                         data[kHeaderBytes - 1] == '\n';
-  std::vector<std::vector<std::string>> rows;
-  int64_t end = 0;
-  if (header_ok) {
-    epoch_ = data.substr(kMagic.size(), kEpochChars);
-    size_t from = kHeaderBytes;
-    if (epoch_ == db_epoch && db_pos > static_cast<long long>(kHeaderBytes)) {
-      // Past the end only if the file lost a tail the database had loaded
-      // (an OS crash): nothing of it is loaded twice.
-      from = static_cast<size_t>(std::min<long long>(db_pos, static_cast<long long>(data.size())));
-    }
-    rows = ParseRecords(data, from, AuditColumns().size(), &end);
-    if (end < static_cast<int64_t>(data.size())) {
-      spdlog::warn("catalogue audit journal: {} bytes after the last whole record cut off",
-                   static_cast<int64_t>(data.size()) - end);
-      if (::ftruncate(fd_, end) != 0) return SysError("truncate");
-    }
-  } else {
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0) return SysError("stat");
+  const int64_t size = st.st_size;
+  std::string header;
+  TB_RETURN_IF_ERROR(ReadFrom(fd_, 0, std::min<int64_t>(size, kHeaderBytes), header));
+  const bool header_ok = header.size() == kHeaderBytes && header.starts_with(kMagic) &&
+                         header.back() == '\n';
+  header_bytes_ = static_cast<int64_t>(kHeaderBytes);
+  if (!header_ok) {
     // New, or ended before its header was whole (nothing in it was ever
     // answered: rows follow a whole header).
     epoch_ = NewEpoch();
-    std::string header(kMagic);
-    header += epoch_;
-    header.push_back('\n');
+    std::string fresh(kMagic);
+    fresh += epoch_;
+    fresh.push_back('\n');
     if (::ftruncate(fd_, 0) != 0) return SysError("truncate");
     if (::lseek(fd_, 0, SEEK_SET) != 0) return SysError("seek");
-    TB_RETURN_IF_ERROR(WriteAll(fd_, header));
-    end = static_cast<int64_t>(kHeaderBytes);
+    TB_RETURN_IF_ERROR(WriteAll(fd_, fresh));
+    written_end_ = loaded_end_ = header_bytes_;
+    std::vector<std::vector<std::string>> none;
+    return LoadBatch(none, written_end_);
+  }
+  epoch_ = header.substr(kMagic.size(), kEpochChars);
+  long long db_pos = 0;
+  bool known = false;
+  auto read = store_.WithSession([&](soci::session& sql) -> Status {
+    sql << "SELECT pos FROM catalogue_audit_journal WHERE epoch = :e", soci::use(epoch_, "e"),
+        soci::into(db_pos);
+    known = sql.got_data();
+    return Status::Ok();
+  });
+  if (!read.ok()) return read;
+  int64_t from = header_bytes_;
+  // Past the end only if the file lost a tail the database had loaded (an OS
+  // crash): nothing of it is loaded twice.
+  if (known && db_pos > from) from = std::min<int64_t>(db_pos, size);
+  std::string data;
+  TB_RETURN_IF_ERROR(ReadFrom(fd_, from, size, data));
+  std::vector<int64_t> ends;
+  int64_t end = from;
+  std::vector<std::vector<std::string>> rows =
+      ParseRecords(data, from, AuditColumns().size(), ends, &end);
+  data.clear();
+  if (end < size) {
+    spdlog::warn("catalogue audit journal: {} bytes after the last whole record cut off",
+                 size - end);
+    if (::ftruncate(fd_, end) != 0) return SysError("truncate");
   }
   if (::lseek(fd_, end, SEEK_SET) != end) return SysError("seek");
-  header_bytes_ = static_cast<int64_t>(kHeaderBytes);
   written_end_ = end;
   const int64_t recovered = static_cast<int64_t>(rows.size());
-  // Loaded (or none), and the database told where this file stands.
-  TB_RETURN_IF_ERROR(LoadBatch(rows, end));
+  // In transactions of load_rows, each recording its end (or just this
+  // file's position when there is nothing to load).
+  size_t done = 0;
+  do {
+    const size_t take = std::min(rows.size() - done, options_.load_rows);
+    std::vector<std::vector<std::string>> chunk(
+        std::make_move_iterator(rows.begin() + static_cast<std::ptrdiff_t>(done)),
+        std::make_move_iterator(rows.begin() + static_cast<std::ptrdiff_t>(done + take)));
+    const int64_t chunk_end = take == 0 ? end : ends[done + take - 1];
+    TB_RETURN_IF_ERROR(LoadBatch(chunk, chunk_end));
+    done += take;
+  } while (done < rows.size());
   loaded_end_ = end;
   counts_.recovered = recovered;
   if (recovered > 0) {
@@ -260,25 +285,38 @@ Status AuditJournal::Append(const std::vector<std::vector<std::string>>& rows) {
   }
   std::unique_lock lock(mu_);
   // Memory stays bounded when the loader falls behind (a starved core, a
-  // database that refuses): the writer, and so the queries, wait for it.
+  // database that refuses), and the file starts over once it is large: the
+  // writer, and so the queries, wait for the loader then (at shutdown it
+  // waits no more: see ReleaseWaits).
   loaded_.wait(lock, [&] {
-    return stopping_ || waiting_->rows.size() < options_.max_waiting_rows;
+    return stopping_ || released_ ||
+           (!draining_ && waiting_->rows.size() < options_.max_waiting_rows);
   });
   if (stopping_) return Error::Unavailable("catalogue audit journal: shutting down");
-  // A failed write may have left part of a record: write the next ones after
-  // the last whole one, so a replay never stops early at the torn one.
   if (::lseek(fd_, written_end_, SEEK_SET) != written_end_) return SysError("seek");
-  TB_RETURN_IF_ERROR(WriteAll(fd_, out));
-  if (waiting_->rows.empty()) waiting_->oldest = std::chrono::steady_clock::now();
+  if (Status wrote = WriteAll(fd_, out); !wrote.ok()) {
+    // Part of the batch may be in the file: cut it, so that no record of a
+    // query answered with this error is loaded later, and the next records
+    // follow the last whole one.
+    if (::ftruncate(fd_, written_end_) != 0) {
+      spdlog::error("catalogue audit journal: cutting a failed write: {}", std::strerror(errno));
+    }
+    return wrote;
+  }
+  const bool was_empty = waiting_->rows.empty();
+  if (was_empty) waiting_->oldest = std::chrono::steady_clock::now();
   for (size_t i = 0; i < rows.size(); ++i) {
     waiting_->rows.push_back(rows[i]);
     waiting_->ends.push_back(written_end_ + static_cast<int64_t>(record_ends[i]));
   }
   written_end_ += static_cast<int64_t>(out.size());
   appended_rows_ += static_cast<int64_t>(rows.size());
-  const bool full = waiting_->rows.size() >= options_.load_rows;
+  if (written_end_ >= options_.restart_bytes) draining_ = true;
+  // The loader sleeps without a deadline while nothing waits: the first
+  // rows start its interval, a full load or a start-over wakes it at once.
+  const bool wake = was_empty || draining_ || waiting_->rows.size() >= options_.load_rows;
   lock.unlock();
-  if (full) wake_.notify_all();
+  if (wake) wake_.notify_all();
   return Status::Ok();
 }
 
@@ -300,6 +338,14 @@ Status AuditJournal::Flush() {
 AuditJournal::Counts AuditJournal::counts() {
   std::lock_guard lock(mu_);
   return counts_;
+}
+
+void AuditJournal::ReleaseWaits() {
+  {
+    std::lock_guard lock(mu_);
+    released_ = true;
+  }
+  loaded_.notify_all();
 }
 
 void AuditJournal::AbandonForTest() {
@@ -331,8 +377,8 @@ Status AuditJournal::LoadBatch(std::vector<std::vector<std::string>>& rows, int6
       std::vector<std::vector<std::string>> copy = rows;
       InsertAuditRows(store_, sql, copy);
     }
-    sql << "DELETE FROM catalogue_audit_journal WHERE id = 1";
-    sql << "INSERT INTO catalogue_audit_journal (id, epoch, pos) VALUES (1, :e, :p)",
+    sql << "DELETE FROM catalogue_audit_journal WHERE epoch = :e", soci::use(epoch, "e");
+    sql << "INSERT INTO catalogue_audit_journal (epoch, pos) VALUES (:e, :p)",
         soci::use(epoch, "e"), soci::use(pos, "p");
     return Status::Ok();
   });
@@ -344,6 +390,7 @@ Status AuditJournal::LoadBatch(std::vector<std::vector<std::string>>& rows, int6
 // file whose epoch the database does not know is read from its header, and
 // nothing in the old file was left unloaded.
 Status AuditJournal::StartOver() {
+  const std::string old_epoch = epoch_;
   const std::string epoch = NewEpoch();
   std::string header(kMagic);
   header += epoch;
@@ -355,8 +402,13 @@ Status AuditJournal::StartOver() {
   TB_RETURN_IF_ERROR(WriteAll(fd_, header));
   written_end_ = static_cast<int64_t>(header.size());
   loaded_end_ = written_end_;
-  std::vector<std::vector<std::string>> none;
-  TB_RETURN_IF_ERROR(LoadBatch(none, written_end_));
+  long long pos = written_end_;
+  TB_RETURN_IF_ERROR(store_.WithTransaction([&](soci::session& sql) -> Status {
+    sql << "DELETE FROM catalogue_audit_journal WHERE epoch = :e", soci::use(old_epoch, "e");
+    sql << "INSERT INTO catalogue_audit_journal (epoch, pos) VALUES (:e, :p)",
+        soci::use(epoch, "e"), soci::use(pos, "p");
+    return Status::Ok();
+  }));
   ++counts_.restarts;
   return Status::Ok();
 }
@@ -365,26 +417,30 @@ void AuditJournal::Load() {
   // The rows are safe in the file already: loading them may wait for the
   // threads that answer queries, never the other way round.
   LowerThisThreadsPriority(10);
+  using Clock = std::chrono::steady_clock;
   std::unique_lock lock(mu_);
   for (;;) {
-    const auto due = waiting_->oldest + options_.load_interval;
+    if (abandoned_) return;
+    if (stopping_ && waiting_->rows.empty()) return;
+    // What makes a load due now: stopping (load what waits, then end), a
+    // full load, a Flush or a start-over waiting for it, or the interval
+    // since the oldest waiting row — never sooner than a failed load's backoff.
+    auto due_at = [&] { return std::max(waiting_->oldest + options_.load_interval, retry_at_); };
     auto ready = [&] {
       if (stopping_) return true;
       if (paused_ || waiting_->rows.empty()) return false;
+      if (Clock::now() < retry_at_) return false;
       return waiting_->rows.size() >= options_.load_rows || flush_target_ > loaded_rows_ ||
-             std::chrono::steady_clock::now() >= due;
+             draining_ || Clock::now() >= due_at();
     };
     if (waiting_->rows.empty() || paused_) {
-      wake_.wait(lock, ready);
-    } else {
-      wake_.wait_until(lock, due, ready);
+      wake_.wait(lock, [&] { return stopping_ || (!paused_ && !waiting_->rows.empty()); });
+      continue;  // the deadline follows from the rows now waiting
     }
-    if (abandoned_) return;
-    if (waiting_->rows.empty()) {
-      if (stopping_) return;
+    if (!ready()) {
+      wake_.wait_until(lock, due_at());
       continue;
     }
-    if (!ready()) continue;
     // At most load_rows a transaction: the loader holds the database's write
     // lock (and, niced, the core) for a few milliseconds at a time, not for
     // a backlog's whole length.
@@ -416,7 +472,7 @@ void AuditJournal::Load() {
       ends.insert(ends.end(), waiting_->ends.begin(), waiting_->ends.end());
       waiting_->rows = std::move(rows);
       waiting_->ends = std::move(ends);
-      waiting_->oldest = std::chrono::steady_clock::now();
+      retry_at_ = Clock::now() + options_.load_interval;
       last_failure_ = st;
       ++load_failures_;
       loaded_.notify_all();
@@ -427,12 +483,13 @@ void AuditJournal::Load() {
     loaded_rows_ += static_cast<int64_t>(rows.size());
     counts_.rows_loaded += static_cast<int64_t>(rows.size());
     ++counts_.loads;
-    if (waiting_->rows.empty() && loaded_end_ == written_end_ &&
-        written_end_ >= options_.restart_bytes) {
+    if (draining_ && waiting_->rows.empty() && loaded_end_ == written_end_) {
+      // Appends wait while draining_: the file holds nothing unloaded now.
       if (Status over = StartOver(); !over.ok()) {
         spdlog::error("catalogue audit journal: starting the file over failed: {}",
                       over.error().message);
       }
+      draining_ = false;
     }
     loaded_.notify_all();
   }

@@ -33,7 +33,8 @@ class AuditJournal {
     // many in one transaction (a backlog goes in several).
     size_t load_rows = 2048;
     std::chrono::milliseconds load_interval{250};
-    // Once the file is this large and every row in it is loaded, it starts over.
+    // Once the file is this large, appends wait while the loader loads what
+    // is left and the file starts over (a pause once per this many bytes).
     int64_t restart_bytes = 64 << 20;
     // Appends wait while this many rows wait for the loader.
     size_t max_waiting_rows = 200'000;
@@ -64,6 +65,11 @@ class AuditJournal {
     int64_t recovered = 0;  // rows loaded at Open from an earlier process
   };
   Counts counts();
+
+  // Appends no longer wait for the loader (the bound on waiting rows, a
+  // start-over): for shutdown, when the writer must finish what is queued
+  // even if the database has stopped taking rows.
+  void ReleaseWaits();
 
   // Test hook: the loader loads nothing until resumed (rows stay in the file
   // only), as if the process died before its next load.
@@ -99,6 +105,11 @@ class AuditJournal {
   bool stopping_ = false;
   bool paused_ = false;
   bool abandoned_ = false;
+  // The file passed restart_bytes: appends wait until the loader has loaded
+  // everything and started it over.
+  bool draining_ = false;
+  bool released_ = false;  // ReleaseWaits
+  std::chrono::steady_clock::time_point retry_at_{};  // a failed load's backoff
   uint64_t load_failures_ = 0;
   Status last_failure_;
   Counts counts_;

@@ -14,11 +14,11 @@ namespace tongban::catalogue {
 
 namespace {
 
-// How far the audit journal's rows are loaded (audit_journal.h): one row.
+// How far each audit journal file's rows are loaded (audit_journal.h): a row
+// per file epoch.
 constexpr const char* kBaseV3 = R"sql(
 CREATE TABLE catalogue_audit_journal (
-  id INTEGER NOT NULL PRIMARY KEY,
-  epoch {KEY} NOT NULL,
+  epoch {KEY} NOT NULL PRIMARY KEY,
   pos BIGINT NOT NULL
 ){END};
 )sql";

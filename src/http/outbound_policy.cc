@@ -69,6 +69,7 @@ Result<OutboundPolicy> OutboundPolicy::Make(const Settings& settings) {
       {"0.0.0.0/8", "unspecified"},
       {"169.254.0.0/16", "link-local (cloud metadata)"},
       {"100.100.100.200/32", "a cloud metadata address"},
+      {"fd00:ec2::254/128", "a cloud metadata address"},
       {"224.0.0.0/4", "multicast"},
       {"240.0.0.0/4", "reserved or broadcast"},
       {"::/128", "unspecified"},

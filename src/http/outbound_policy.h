@@ -27,7 +27,8 @@ class OutboundPolicy {
 
   // Refuses always: unspecified and "this network" (0.0.0.0/8, ::), link-local
   // (169.254.0.0/16 and fe80::/10: cloud metadata services live there),
-  // Alibaba Cloud's metadata address 100.100.100.200, multicast, 240.0.0.0/4
+  // the metadata addresses 100.100.100.200 (Alibaba Cloud) and fd00:ec2::254
+  // (AWS over IPv6), multicast, 240.0.0.0/4
   // and broadcast. An IPv4-mapped IPv6 address is judged as its IPv4 address.
   // kInvalidArgument names a network that does not parse.
   static Result<OutboundPolicy> Make(const Settings& settings);

@@ -191,6 +191,9 @@ std::vector<CollectingUnit> QueryUnits(soci::session& sql, const std::string& wh
 // the shorter unit could create the longer one's notice numbers
 // ("33000177" + "7PE…" = "330001777" + "PE…"). So no channel number may be a
 // prefix of another unit's.
+// Only the approval that makes a unit (UpsertUnit) takes the lock that
+// serialises the check with another node's approval: filing and amending
+// check early, for the clerk's sake, and are checked again there.
 Status RefuseAmbiguousChannelNo(soci::session& sql, const std::string& entercode,
                                 const std::string& channel_no) {
   std::string other_unit, other_channel;
@@ -211,8 +214,11 @@ Status RefuseAmbiguousChannelNo(soci::session& sql, const std::string& entercode
 // are never taken from the application: they are the operator's links
 // (UnitStore::SetUnitLinks), which decide whose signed calls act for the
 // unit and where its payment results go.
-Status UpsertUnit(soci::session& sql, const CollectingUnit& u, UnitState state, int64_t now) {
+Status UpsertUnit(soci::session& sql, SqlDialect dialect, const CollectingUnit& u,
+                  UnitState state, int64_t now) {
   static const std::string kNoLink;
+  // Two approvals of prefix-sharing numbers at once (two nodes) must not both pass.
+  sql_dialect::LockUntilCommit(sql, dialect, kUnitLockClass, "channel numbers");
   TB_RETURN_IF_ERROR(RefuseAmbiguousChannelNo(sql, u.entercode, u.channel_no));
   std::string body = json_internal::UnitToJson(u).dump();
   std::string st(UnitStateName(state));
@@ -439,7 +445,7 @@ Result<Application> UnitStore::GiveOpinion(int64_t id, Opinion opinion) {
     sql << "UPDATE payment_applications SET state = :s, updated_at = :u WHERE id = :i",
         soci::use(state, "s"), soci::use(now, "u"), soci::use(i, "i");
     if (next == ApplicationState::kApproved) {
-      TB_RETURN_IF_ERROR(UpsertUnit(sql, a->unit, UnitState::kActive, now));
+      TB_RETURN_IF_ERROR(UpsertUnit(sql, dialect, a->unit, UnitState::kActive, now));
     }
     return LoadApplication(sql, id, "");
   });

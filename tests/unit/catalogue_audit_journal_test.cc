@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -78,6 +79,77 @@ TEST_F(AuditJournalTest, TheLoaderLoadsWithoutBeingAsked) {
   }
   EXPECT_EQ(j->counts().rows_loaded, 2);
   EXPECT_EQ(Actors(), (std::vector<std::string>{"a", "b"}));
+}
+
+// review14c: the first rows after a quiet spell waited for a full load (the
+// loader slept without a deadline); now they go in at the interval.
+TEST_F(AuditJournalTest, AFewRowsAreLoadedAtTheIntervalWithoutBeingAsked) {
+  auto j = OpenJournal({.load_interval = std::chrono::milliseconds(50)});
+  ASSERT_TRUE(j->Append({Row("lone")}).ok());
+  for (int i = 0; i < 30'000 && j->counts().rows_loaded < 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_EQ(j->counts().rows_loaded, 1);
+  ASSERT_TRUE(j->Append({Row("later")}).ok());  // again after a quiet spell
+  for (int i = 0; i < 30'000 && j->counts().rows_loaded < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_EQ(Actors(), (std::vector<std::string>{"lone", "later"}));
+}
+
+// review14c: another journal file against the same database (an admin command
+// from another directory, a server started elsewhere) overwrote the one
+// position row, and a restart loaded the first file whole again.
+TEST_F(AuditJournalTest, AnotherFilesPositionNeverMovesThisOnes) {
+  {
+    auto j = OpenJournal({.load_interval = std::chrono::hours(1)});
+    ASSERT_TRUE(j->Append({Row("a"), Row("b")}).ok());
+    ASSERT_TRUE(j->Flush().ok());
+    ASSERT_TRUE(j->Append({Row("c")}).ok());
+    {
+      auto other = AuditJournal::Open(db.store(), {.path = dir.File("elsewhere.journal")});
+      ASSERT_TRUE(other.ok()) << other.error().message;
+      ASSERT_TRUE((*other)->Append({Row("other")}).ok());
+    }  // loads its row, records its own position
+    j->AbandonForTest();
+  }
+  auto j = OpenJournal();
+  EXPECT_EQ(j->counts().recovered, 1);
+  std::vector<std::string> actors = Actors();
+  std::sort(actors.begin(), actors.end());
+  EXPECT_EQ(actors, (std::vector<std::string>{"a", "b", "c", "other"}));
+}
+
+// review14c: under steady appends the file never started over (a load always
+// overlapped an append); now appends wait while the last rows go in.
+TEST_F(AuditJournalTest, TheFileStartsOverUnderSteadyAppends) {
+  auto j = OpenJournal({.load_rows = 4,
+                        .load_interval = std::chrono::milliseconds(1),
+                        .restart_bytes = 4096});
+  int appended = 0;
+  for (int round = 0; round < 300; ++round) {
+    ASSERT_TRUE(j->Append({Row("s" + std::to_string(round))}).ok());
+    ++appended;
+  }
+  ASSERT_TRUE(j->Flush().ok());
+  EXPECT_GE(j->counts().restarts, 1);
+  EXPECT_LT(std::filesystem::file_size(Path()), 4096u + 1024u);
+  EXPECT_EQ(static_cast<int>(Actors().size()), appended);
+}
+
+// review14c: at shutdown the writer waited for a loader that could not load.
+TEST_F(AuditJournalTest, ReleasedWaitsLetAppendsThroughAFullQueue) {
+  auto j = OpenJournal({.load_interval = std::chrono::hours(1), .max_waiting_rows = 2});
+  j->PauseLoaderForTest(true);
+  ASSERT_TRUE(j->Append({Row("a"), Row("b")}).ok());
+  auto blocked = std::async(std::launch::async, [&] { return j->Append({Row("c")}); });
+  EXPECT_EQ(blocked.wait_for(std::chrono::milliseconds(200)), std::future_status::timeout);
+  j->ReleaseWaits();
+  ASSERT_EQ(blocked.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  EXPECT_TRUE(blocked.get().ok());
+  j->PauseLoaderForTest(false);
+  ASSERT_TRUE(j->Flush().ok());
+  EXPECT_EQ(Actors(), (std::vector<std::string>{"a", "b", "c"}));
 }
 
 // A backlog goes in transactions of at most load_rows, each recording how far

@@ -16,7 +16,8 @@ OutboundPolicy Default() { return *OutboundPolicy::Make({}); }
 TEST(OutboundPolicy, MetadataAndLinkLocalAddressesAreRefused) {
   OutboundPolicy p = Default();
   for (const char* a : {"169.254.169.254", "169.254.0.23", "100.100.100.200", "fe80::1",
-                        "0.0.0.0", "::", "224.0.0.1", "255.255.255.255", "ff02::1"}) {
+                        "0.0.0.0", "::", "224.0.0.1", "255.255.255.255", "ff02::1",
+                        "fd00:ec2::254"}) {
     EXPECT_TRUE(RefusalOf(p, a).has_value()) << a;
   }
   EXPECT_EQ(*RefusalOf(p, "169.254.169.254"), "169.254.169.254 is link-local (cloud metadata)");
