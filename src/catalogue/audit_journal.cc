@@ -13,7 +13,7 @@
 #include <cstring>
 #include <filesystem>
 
-#include "catalogue/audit.h"
+#include "catalogue/audit_rows.h"
 #include "core/background.h"
 
 namespace tongban::catalogue {
