@@ -213,14 +213,7 @@ Status AuditJournal::Recover() {
   if (!header_ok) {
     // New, or ended before its header was whole (nothing in it was ever
     // answered: rows follow a whole header).
-    epoch_ = NewEpoch();
-    std::string fresh(kMagic);
-    fresh += epoch_;
-    fresh.push_back('\n');
-    if (::ftruncate(fd_, 0) != 0) return SysError("truncate");
-    if (::lseek(fd_, 0, SEEK_SET) != 0) return SysError("seek");
-    TB_RETURN_IF_ERROR(WriteAll(fd_, fresh));
-    written_end_ = loaded_end_ = header_bytes_;
+    TB_RETURN_IF_ERROR(WriteFreshHeader());
     std::vector<std::vector<std::string>> none;
     return LoadBatch(none, written_end_);
   }
@@ -377,11 +370,29 @@ Status AuditJournal::LoadBatch(std::vector<std::vector<std::string>>& rows, int6
       std::vector<std::vector<std::string>> copy = rows;
       InsertAuditRows(store_, sql, copy);
     }
-    sql << "DELETE FROM catalogue_audit_journal WHERE epoch = :e", soci::use(epoch, "e");
-    sql << "INSERT INTO catalogue_audit_journal (epoch, pos) VALUES (:e, :p)",
-        soci::use(epoch, "e"), soci::use(pos, "p");
+    RecordPosition(sql, epoch, pos);
     return Status::Ok();
   });
+}
+
+void AuditJournal::RecordPosition(soci::session& sql, const std::string& epoch, int64_t pos) {
+  long long p = pos;
+  sql << "DELETE FROM catalogue_audit_journal WHERE epoch = :e", soci::use(epoch, "e");
+  sql << "INSERT INTO catalogue_audit_journal (epoch, pos) VALUES (:e, :p)",
+      soci::use(epoch, "e"), soci::use(p, "p");
+}
+
+Status AuditJournal::WriteFreshHeader() {
+  epoch_ = NewEpoch();
+  std::string header(kMagic);
+  header += epoch_;
+  header.push_back('\n');
+  if (::ftruncate(fd_, 0) != 0) return SysError("truncate");
+  if (::lseek(fd_, 0, SEEK_SET) != 0) return SysError("seek");
+  written_end_ = 0;
+  TB_RETURN_IF_ERROR(WriteAll(fd_, header));
+  written_end_ = loaded_end_ = header_bytes_;
+  return Status::Ok();
 }
 
 // The file starts over once it is large and every row in it is loaded: under
@@ -391,22 +402,10 @@ Status AuditJournal::LoadBatch(std::vector<std::vector<std::string>>& rows, int6
 // nothing in the old file was left unloaded.
 Status AuditJournal::StartOver() {
   const std::string old_epoch = epoch_;
-  const std::string epoch = NewEpoch();
-  std::string header(kMagic);
-  header += epoch;
-  header.push_back('\n');
-  if (::ftruncate(fd_, 0) != 0) return SysError("truncate");
-  if (::lseek(fd_, 0, SEEK_SET) != 0) return SysError("seek");
-  epoch_ = epoch;
-  written_end_ = 0;
-  TB_RETURN_IF_ERROR(WriteAll(fd_, header));
-  written_end_ = static_cast<int64_t>(header.size());
-  loaded_end_ = written_end_;
-  long long pos = written_end_;
+  TB_RETURN_IF_ERROR(WriteFreshHeader());
   TB_RETURN_IF_ERROR(store_.WithTransaction([&](soci::session& sql) -> Status {
     sql << "DELETE FROM catalogue_audit_journal WHERE epoch = :e", soci::use(old_epoch, "e");
-    sql << "INSERT INTO catalogue_audit_journal (epoch, pos) VALUES (:e, :p)",
-        soci::use(epoch, "e"), soci::use(pos, "p");
+    RecordPosition(sql, epoch_, written_end_);
     return Status::Ok();
   }));
   ++counts_.restarts;

@@ -78,14 +78,17 @@ class AuditJournal {
   // more (the file keeps what was appended; the lock goes with the process).
   void AbandonForTest();
 
-  struct Waiting;  // rows written, not yet loaded (audit_journal.cc)
-
  private:
+  struct Waiting;  // rows written, not yet loaded (audit_journal.cc)
   AuditJournal(SqlStore& store, Options options);
   Status Recover();
   void Load();  // the loader thread
   Status LoadBatch(std::vector<std::vector<std::string>>& rows, int64_t end);
   Status StartOver();  // mu_ held
+  // Empties the file and writes a header of a new epoch; offsets follow it.
+  Status WriteFreshHeader();
+  // This epoch's row of catalogue_audit_journal, inside the caller's transaction.
+  static void RecordPosition(soci::session& sql, const std::string& epoch, int64_t pos);
 
   SqlStore& store_;
   Options options_;

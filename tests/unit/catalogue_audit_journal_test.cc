@@ -28,6 +28,14 @@ std::vector<std::string> Row(const std::string& actor, const std::string& outcom
   return AuditValues(e);
 }
 
+// Bounded wait for the loader thread's transactions (polling its count: no
+// sleep stands in for them).
+void WaitForLoaded(AuditJournal& j, int64_t rows) {
+  for (int i = 0; i < 30'000 && j.counts().rows_loaded < rows; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
 class AuditJournalTest : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_EQ(db.Open("sqlite"), ""); }
@@ -73,10 +81,7 @@ TEST_F(AuditJournalTest, AppendedRowsReachTheTableAndFlushWaitsForThem) {
 TEST_F(AuditJournalTest, TheLoaderLoadsWithoutBeingAsked) {
   auto j = OpenJournal({.load_rows = 2, .load_interval = std::chrono::hours(1)});
   ASSERT_TRUE(j->Append({Row("a"), Row("b")}).ok());  // enough to load
-  // Bounded wait for the loader thread's transaction (no sleep stands in for it).
-  for (int i = 0; i < 30'000 && j->counts().rows_loaded < 2; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
+  WaitForLoaded(*j, 2);
   EXPECT_EQ(j->counts().rows_loaded, 2);
   EXPECT_EQ(Actors(), (std::vector<std::string>{"a", "b"}));
 }
@@ -86,14 +91,10 @@ TEST_F(AuditJournalTest, TheLoaderLoadsWithoutBeingAsked) {
 TEST_F(AuditJournalTest, AFewRowsAreLoadedAtTheIntervalWithoutBeingAsked) {
   auto j = OpenJournal({.load_interval = std::chrono::milliseconds(50)});
   ASSERT_TRUE(j->Append({Row("lone")}).ok());
-  for (int i = 0; i < 30'000 && j->counts().rows_loaded < 1; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
+  WaitForLoaded(*j, 1);
   EXPECT_EQ(j->counts().rows_loaded, 1);
   ASSERT_TRUE(j->Append({Row("later")}).ok());  // again after a quiet spell
-  for (int i = 0; i < 30'000 && j->counts().rows_loaded < 2; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
+  WaitForLoaded(*j, 2);
   EXPECT_EQ(Actors(), (std::vector<std::string>{"lone", "later"}));
 }
 
@@ -161,10 +162,8 @@ TEST_F(AuditJournalTest, ABacklogLoadsInBoundedTransactionsEachRecordingItsEnd) 
     ASSERT_TRUE(j->Append({Row("a"), Row("b"), Row("c"), Row("d"), Row("e")}).ok());
     j->PauseLoaderForTest(false);
     // Two full transactions load without being asked; the fifth row waits
-    // for its interval (an hour). Bounded wait for the loader thread.
-    for (int i = 0; i < 30'000 && j->counts().rows_loaded < 4; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
+    // for its interval (an hour).
+    WaitForLoaded(*j, 4);
     EXPECT_EQ(j->counts().rows_loaded, 4);
     EXPECT_EQ(j->counts().loads, 2);
     j->AbandonForTest();
