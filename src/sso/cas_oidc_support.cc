@@ -40,6 +40,12 @@ void LoginPageSessions::CurrentAsync(const http::Request& request, CurrentDone d
   });
 }
 
+Result<std::optional<BrowserLogin>> LoginPageSessions::Live(std::string_view session_id) {
+  auto session = sessions_.FindLive(session_id);
+  if (!session.ok() && session.error().code != errc::kNotFound) return std::move(session).error();
+  return LoginOf(std::move(session));
+}
+
 std::string LoginPageSessions::LoginUrl(const http::Request& request, std::string_view return_url,
                                         bool force) {
   std::string login = PublicBase(settings_, request);

@@ -57,6 +57,10 @@ class BrowserSessions {
   virtual void CurrentAsync(const http::Request& request, CurrentDone done) {
     done(Current(request));
   }
+  // The live SSO session `session_id` names (as Current would give it),
+  // nullopt once it has ended or expired; an error when the store cannot
+  // say (callers fail closed). Its lifetime is left as it is.
+  virtual Result<std::optional<BrowserLogin>> Live(std::string_view session_id) = 0;
   // Where to send the browser to log in (again, when `force`) and then come
   // back to `return_url`, an absolute URL of one of this server's endpoints.
   virtual std::string LoginUrl(const http::Request& request, std::string_view return_url,
@@ -78,6 +82,7 @@ class LoginPageSessions final : public BrowserSessions {
       : settings_(settings), sessions_(sessions) {}
   std::optional<BrowserLogin> Current(const http::Request& request) override;
   void CurrentAsync(const http::Request& request, CurrentDone done) override;
+  Result<std::optional<BrowserLogin>> Live(std::string_view session_id) override;
   std::string LoginUrl(const http::Request& request, std::string_view return_url,
                        bool force) override;
   std::string LogoutUrl(const http::Request& request, std::string_view return_url) override;

@@ -581,6 +581,10 @@ struct CasServer::Impl {
     if (!user.ok() || !(*user)->active()) {
       return fail(cas::kInvalidTicket, "the account is no longer active");
     }
+    // Raised since the ticket was issued (or a proxy ticket of an older build).
+    if (!AuthLevelShortfall(**user, **app).empty()) {
+      return fail(cas::kInvalidTicket, "the account's real-name level is below the service's");
+    }
     if (context.activity != nullptr) context.activity->CountValidation(context.clock.NowMillis());
     if (endpoint == Endpoint::kValidate) {
       response.SetText(200, cas::RenderValidate(true, (*user)->loginname));
@@ -607,8 +611,10 @@ struct CasServer::Impl {
       // PGT would leave the service believing it can proxy.
       auto iou = IssuePgt(*record, std::string(pgt_url));
       if (!iou.ok()) {
-        const bool store_failed = iou.error().code == errc::kInternal;
-        return fail(store_failed ? cas::kInternalError : cas::kInvalidProxyCallback,
+        const int code = iou.error().code;
+        return fail(code == errc::kInternal   ? cas::kInternalError
+                    : code == errc::kNotFound ? cas::kInvalidTicket
+                                              : cas::kInvalidProxyCallback,
                     iou.error().message);
       }
       success.pgt_iou = std::move(*iou);
@@ -666,6 +672,17 @@ struct CasServer::Impl {
         (void)context.tickets.Erase(key);  // the store just failed; a retry would too
         return Error{errc::kInternal, "ticket store unavailable"};
       }
+      // Asked after the index entry exists: a logout from here on finds the
+      // PGT in the session's set; one that began before has left its
+      // tombstone, and the PGT (in a set nobody will end) goes now.
+      auto live = sessions.Live(record.session_id);
+      if (!live.ok() || !*live) {
+        if (Status erased = context.tickets.Erase(key); !erased.ok()) {
+          spdlog::error("cas: PGT of an ended session not erased: {}", erased.error().message);
+        }
+        if (!live.ok()) return Error{errc::kInternal, "ticket store unavailable"};
+        return Error{errc::kNotFound, "the SSO session of the ticket has ended"};
+      }
     }
     return iou;
   }
@@ -694,6 +711,30 @@ struct CasServer::Impl {
     if (!app) return fail(cas::kUnauthorizedService, "targetService is not a registered service");
     auto user = context.directory.CachedUser(record->userid);
     if (!user.ok() || !(*user)->active()) return fail(cas::kInvalidTicket, "account not active");
+    // The target's own login policy holds for the login behind the PGT, as
+    // /login and the zj interfaces' generateST apply it: a password-only
+    // session gets no proxy ticket for an app that needs a second factor.
+    if (std::string shortfall = AuthLevelShortfall(**user, *app); !shortfall.empty()) {
+      return fail(cas::kUnauthorizedService, "the user's real-name level is below targetService's");
+    }
+    BrowserLogin login;  // a PGT without a session counts as password-only
+    if (!record->session_id.empty()) {
+      auto live = sessions.Live(record->session_id);
+      if (!live.ok()) return fail(cas::kInternalError, "ticket store unavailable");
+      if (!*live) {
+        (void)context.tickets.Erase(SecretKey(kPgtPrefix, pgt));  // ended: not again
+        return fail(cas::kInvalidTicket, "the SSO session of the pgt has ended");
+      }
+      login = std::move(**live);
+    }
+    if (context.second_factors != nullptr && !login.HasSecondFactor()) {
+      auto required =
+          context.second_factors->Required(context.directory, record->userid, app->servicecode);
+      if (!required.ok()) return fail(cas::kInternalError, "directory unavailable");
+      if (*required) {
+        return fail(cas::kUnauthorizedService, "targetService requires a second factor");
+      }
+    }
     bool failed = false;
     auto roles = RolesIfAllowed(*app, record->userid, &failed);
     if (failed) return fail(cas::kInternalError, "directory unavailable");
@@ -762,6 +803,15 @@ struct CasServer::Impl {
       }
       std::string service = Str(*v, "svc");
       std::string ticket = Str(*v, "st");
+      // A ticket not yet validated ends with its session (as Apereo CAS
+      // deletes a TGT's descendants): validated after the logout it would
+      // open the app, and with a pgtUrl yield a PGT outliving the session.
+      if (!ticket.empty()) {
+        if (Status erased = context.tickets.Erase(SecretKey(kTicketPrefix, ticket));
+            !erased.ok()) {
+          spdlog::error("cas: ticket of an ended session not revoked: {}", erased.error().message);
+        }
+      }
       if (service.empty() || !notified.insert(service + '\n' + ticket).second) continue;
       auto app = context.directory.CachedApp(Str(*v, "app"));
       if (!app.ok() || !(*app)->enabled || !(*app)->protocols.cas) continue;
@@ -804,8 +854,15 @@ void CasServer::Register(http::Router& router) {
     router.Add(method, base + "/proxyValidate", validate(Endpoint::kProxyValidate));
     router.Add(method, base + "/p3/serviceValidate", validate(Endpoint::kServiceValidate));
     router.Add(method, base + "/p3/proxyValidate", validate(Endpoint::kProxyValidate));
-    // Both read or write the ticket store: off the I/O thread when that is Redis.
-    router.Add(method, base + "/proxy", OffIoWhenRemote(impl->context.tickets, bind(&Impl::Proxy)));
+    // /proxy reads the directory's second-factor policy (SQL): always on the
+    // blocking pool. /logout writes the ticket store: off the I/O thread when
+    // that is Redis.
+    router.Add(method, base + "/proxy",
+               [impl](const http::Request& request, http::Response& response) {
+                 response.Defer([impl, &request](http::Response& pooled) {
+                   impl->Proxy(request, pooled);
+                 });
+               });
     router.Add(method, base + "/logout",
                OffIoWhenRemote(impl->context.tickets, bind(&Impl::Logout)));
   }

@@ -258,6 +258,15 @@ Result<Session> SessionStore::Find(std::string_view id) {
   return DecodeSession(*record, id);
 }
 
+Result<Session> SessionStore::FindLive(std::string_view id) {
+  auto session = Find(id);
+  if (!session.ok()) return session;
+  auto ended = store_.Get(Key(kEndedPrefix, id));
+  if (ended.ok()) return Error::NotFound("the session has ended");
+  if (ended.error().code != errc::kNotFound) return std::move(ended).error();
+  return session;
+}
+
 Result<Session> SessionStore::Reauthenticate(std::string_view id, std::string_view factors) {
   auto session = Resume(id);
   if (!session.ok()) return session;

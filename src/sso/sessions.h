@@ -138,6 +138,10 @@ class SessionStore {
   // as it is: what a token-holding app's call needs to know of the login
   // behind it (its factors). errc::kNotFound when unknown or expired.
   Result<Session> Find(std::string_view id);
+  // Find, and errc::kNotFound too once End has begun for it (its tombstone
+  // is written first): what a long-lived grant derived from the session
+  // (a CAS proxy-granting ticket) checks before it is handed out or used.
+  Result<Session> FindLive(std::string_view id);
   // The same user entered their password again in a live browser session
   // (CAS renew, OIDC prompt=login): its auth time becomes now, and its grants
   // and the apps it reached stay as they are. errc::kNotFound as for Resume.

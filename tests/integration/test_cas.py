@@ -424,7 +424,5 @@ class CasExpiryTest(CasTestBase):
         self.assertEqual(failure.get("code"), "INVALID_TICKET")
 
 
-del CasTestBase  # a base, not a test case of its own
-
 if __name__ == "__main__":
     main()

@@ -143,6 +143,10 @@ class FakeSessions final : public BrowserSessions {
  public:
   std::optional<BrowserLogin> login;
   std::optional<BrowserLogin> Current(const http::Request&) override { return login; }
+  Result<std::optional<BrowserLogin>> Live(std::string_view session_id) override {
+    if (login && login->session_id == session_id) return login;
+    return std::optional<BrowserLogin>();
+  }
   std::string LoginUrl(const http::Request&, std::string_view return_url, bool force) override {
     return http::AppendQuery(force ? "https://sso/relogin" : "https://sso/login", "goto",
                              return_url);
@@ -454,6 +458,51 @@ TEST_F(CasServerTest, EndedSessionPostsALogoutRequestToEachServiceAndRevokesPgts
   http::Response r = Call("/sso/cas/proxy?pgt=" + callback_.last_pgt +
                           "&targetService=" + Enc("https://app.example.gov.cn/admin/api"));
   EXPECT_NE(r.body().find("proxyFailure"), std::string::npos);
+}
+
+// review15: a logout ends the tickets its session handed out and not yet
+// validated, as Apereo CAS deletes a TGT's descendants.
+TEST_F(CasServerTest, ATicketOfAnEndedSessionNoLongerValidates) {
+  std::string service = "https://app.example.gov.cn/x";
+  std::string ticket = TicketFor(service);
+  server_->OnSessionEnded({"secret-session", "pub", user_.userid});
+  pugi::xml_document doc;
+  pugi::xml_node root = Validate(doc, "/sso/cas/serviceValidate", service, ticket);
+  EXPECT_FALSE(root.child("cas:authenticationSuccess"));
+  EXPECT_STREQ(root.child("cas:authenticationFailure").attribute("code").value(),
+               "INVALID_TICKET");
+}
+
+// review15: a session that ends while its ticket is validated (after the
+// logout read the session's set) gets no PGT: it would sit in a set nobody
+// ends, and mint proxy tickets for pgt_ttl.
+TEST_F(CasServerTest, APgtIsNotHandedOutOnceItsSessionHasEnded) {
+  std::string service = "https://app.example.gov.cn/x";
+  std::string ticket = TicketFor(service);
+  sessions_.login.reset();  // ended, the ticket still stored
+  pugi::xml_document doc;
+  pugi::xml_node root = Validate(doc, "/sso/cas/serviceValidate", service, ticket,
+                                 "&pgtUrl=" + Enc("https://app.example.gov.cn/pgt"));
+  EXPECT_FALSE(root.child("cas:authenticationSuccess"));
+  EXPECT_STREQ(root.child("cas:authenticationFailure").attribute("code").value(),
+               "INVALID_TICKET");
+  ASSERT_EQ(callback_.urls.size(), 1u);
+  EXPECT_FALSE(tickets_->Get(SecretKey("cas:pgt:", callback_.last_pgt)).ok());
+}
+
+TEST_F(CasServerTest, APgtOfAnEndedSessionMintsNoProxyTicket) {
+  std::string service = "https://app.example.gov.cn/x";
+  std::string ticket = TicketFor(service);
+  pugi::xml_document doc;
+  Validate(doc, "/sso/cas/serviceValidate", service, ticket,
+           "&pgtUrl=" + Enc("https://app.example.gov.cn/pgt"));
+  const std::string target = Enc("https://app.example.gov.cn/admin/api");
+  http::Response live = Call("/sso/cas/proxy?pgt=" + callback_.last_pgt + "&targetService=" + target);
+  EXPECT_NE(live.body().find("proxySuccess"), std::string::npos) << live.body();
+  sessions_.login.reset();  // ended without this node's index (another node's logout raced)
+  http::Response r = Call("/sso/cas/proxy?pgt=" + callback_.last_pgt + "&targetService=" + target);
+  EXPECT_NE(r.body().find("INVALID_TICKET"), std::string::npos) << r.body();
+  EXPECT_FALSE(tickets_->Get(SecretKey("cas:pgt:", callback_.last_pgt)).ok());
 }
 
 TEST_F(CasServerTest, LogoutReturnsOnlyToARegisteredService) {

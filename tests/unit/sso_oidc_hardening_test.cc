@@ -130,6 +130,10 @@ class FakeSessions final : public BrowserSessions {
  public:
   std::optional<BrowserLogin> login;
   std::optional<BrowserLogin> Current(const http::Request&) override { return login; }
+  Result<std::optional<BrowserLogin>> Live(std::string_view session_id) override {
+    if (login && login->session_id == session_id) return login;
+    return std::optional<BrowserLogin>();
+  }
   std::string LoginUrl(const http::Request&, std::string_view return_url, bool force) override {
     return http::AppendQuery(force ? "https://sso/relogin" : "https://sso/login", "goto",
                              return_url);
