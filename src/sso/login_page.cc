@@ -722,8 +722,31 @@ class LoginPages {
     return p;
   }
 
+  // Takes one of the pending login's kMfaAttempts tries before a code is
+  // checked: each post adds a member to the login's set of tries, and the
+  // set's size counts them across concurrent posts and nodes (the pending
+  // record's own count is read, raised and written back, so posts sent
+  // together all read the same count). False once they are spent, or when
+  // the store cannot say (fail closed).
+  bool ReserveTry(const PendingLogin& p) {
+    const int64_t left_ms =
+        p.started_ms + kMfaPendingTtl.count() * 1000 - s_.context.clock.NowMillis();
+    if (left_ms <= 0) return false;
+    const std::string key = TriesKey(p);
+    if (!s_.context.tickets
+             .AddToSet(key, s_.context.random.Hex(8), std::chrono::milliseconds(left_ms))
+             .ok()) {
+      return false;
+    }
+    auto tries = s_.context.tickets.Members(key);
+    return tries.ok() && tries->size() <= static_cast<size_t>(kMfaAttempts);
+  }
+
+  static std::string TriesKey(const PendingLogin& p) { return p.key + ":tries"; }
+
   void ClearPending(http::Response& response, const PendingLogin& p) {
     (void)s_.context.tickets.Erase(p.key);
+    (void)s_.context.tickets.EraseSet(TriesKey(p));
     http::CookieOptions gone = CookieOpts();
     gone.max_age = std::chrono::seconds(0);
     response.SetCookie(kMfaCookie, "", gone);
@@ -932,6 +955,12 @@ class LoginPages {
       return;
     }
     const std::string ip(request.remote_ip());
+    if (!ReserveTry(p)) {
+      ClearPending(response, p);
+      SendMessage(response, 401, "验证失败",
+                  Notice("error", "attempts", "验证码错误次数过多，请重新登录。") + Nav(false));
+      return;
+    }
     std::string code(Trim(request.ParamOr("code")));
     SecondFactors& factors = *s_.context.second_factors;
     std::vector<std::string> recovery;

@@ -6,6 +6,7 @@ an app requiring a second factor, step-up by OIDC acr_values / max_age and by
 CAS renew, the amr/acr claims, administrator reset (console API and CLI), and
 no code in any log."""
 import base64
+import concurrent.futures
 import hashlib
 import hmac
 import html.parser
@@ -18,6 +19,7 @@ import shutil
 import sqlite3
 import struct
 import tempfile
+import threading
 import time
 import unittest
 import urllib.parse
@@ -34,7 +36,7 @@ except ImportError:  # Debian: python3-pyotp (scripts/install-deps.sh)
     pyotp = None
 
 PASSWORD = "Mfa-Passw0rd"
-USERS = ["alice", "bob", "carol", "dave", "erin", "frank", "gina", "henry", "ivan", "rita"]
+USERS = ["alice", "bob", "carol", "dave", "erin", "frank", "gina", "henry", "ivan", "jack", "rita"]
 ADMIN_RE = re.compile(r"admin user:\s+(\S+) / (\S+)")
 ACR_MFA = "urn:tongban:acr:mfa"
 _ips = itertools.count(1)
@@ -259,6 +261,42 @@ class MfaTest(MfaHelpers, unittest.TestCase):
         self.assertIn('data-code="attempts"', last.text)
         self.assertNotIn('name="code"', last.text)
 
+    def test_concurrent_wrong_codes_spend_the_same_five_tries(self):
+        # Posts sent together used to read the same count of tries, each
+        # checking a code and writing back "one more": nine guesses at once
+        # were all checked (review14b). Every post now takes one of the five
+        # tries before its code is checked (a set member each, counted).
+        secret, _ = self.enrol_in_personal_centre("jack")
+        b = Browser(self)
+        page = self.login_to(b, "plain", "jack")
+        bad = "%06d" % ((int(totp(secret)) + 500000) % 1000000)
+        fields = dict(Fields(page.text).fields, code=bad)
+        cookies = b.s.cookies.get_dict()
+        headers = dict(b.s.headers)
+        guesses = 9  # under the account's lockout (10 failures)
+        barrier = threading.Barrier(guesses)
+
+        def guess(_):
+            with requests.Session() as s:
+                s.headers.update(headers)
+                s.cookies.update(cookies)
+                barrier.wait(timeout=30)
+                return s.post(b.base + "/sso/usp.do", data=fields, allow_redirects=False,
+                              timeout=30)
+
+        with concurrent.futures.ThreadPoolExecutor(guesses) as pool:
+            answers = list(pool.map(guess, range(guesses)))
+        self.assertTrue(all(a.status_code == 401 for a in answers),
+                        [a.status_code for a in answers])
+        # Each checked code leaves an mfa_failed row (written before the answer).
+        jack = " " + self.userid_of("jack")
+        checked = [r for r in self.audit_rows("mfa_failed") if r[1].endswith(jack)]
+        self.assertLessEqual(len(checked), 5)
+        # The right code after them: the login is over.
+        right = b.post_form(page, code=self.code(secret))
+        self.assertEqual(right.status_code, 401, right.text[:300])
+        self.assertIsNone(b.s.cookies.get("TBSSO"))
+
     def test_id_validation_refuses_a_password_alone_once_a_factor_is_enrolled(self):
         code, pwd = demo_credentials(self.server)
         app = SignedClient(self.server.base_url, code, pwd, "/sso/servlet/simpleauth")
@@ -428,6 +466,14 @@ class MfaTest(MfaHelpers, unittest.TestCase):
         self.assertIn("authenticationSuccess", v.text)
 
     # ---- logs ----
+
+    def userid_of(self, loginname):
+        db = sqlite3.connect(os.path.join(self.server.data_dir, "tongban.db"))
+        try:
+            return db.execute("SELECT userid FROM dir_users WHERE loginname = ?",
+                              (loginname,)).fetchone()[0]
+        finally:
+            db.close()
 
     def audit_rows(self, event_prefix):
         db = sqlite3.connect(os.path.join(self.server.data_dir, "tongban.db"))
