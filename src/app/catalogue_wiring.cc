@@ -48,6 +48,22 @@ Status CatalogueWiring::Register(http::Router& router, sso::SsoContext& sso,
       return created->id;
     };
     link.stop_task = [meta](int64_t task_id) { return meta->SetTaskEnabled(task_id, false); };
+    // A table belongs to the departments whose systems may push into it and
+    // pull from it (its web_apps): the apps' orgs, from the directory.
+    link.resource_orgs = [meta, &sso](int64_t resource_id) -> Result<std::vector<std::string>> {
+      auto resource = meta->GetResource(resource_id);
+      if (!resource.ok()) return std::move(resource).error();
+      std::vector<std::string> orgs;
+      for (const std::string& code : resource->web_apps) {
+        auto app = sso.directory.CachedApp(code);
+        if (app.ok() && (*app)->enabled && !(*app)->orgcoding.empty()) {
+          orgs.push_back((*app)->orgcoding);
+        } else if (!app.ok() && app.error().code != errc::kNotFound && app.error().code < 1000) {
+          return std::move(app).error();
+        }
+      }
+      return orgs;
+    };
     sharing_.SetExchangeLink(std::move(link));
   }
   api_ = std::make_unique<catalogue::CatalogueApi>(catalogue::Services{

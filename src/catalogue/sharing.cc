@@ -293,8 +293,15 @@ Result<Application> SharingStore::Apply(const Party& who, const NewApplication& 
   if (!req.app.empty() && !Contains(who.orgs, app_org)) {
     return Error::InvalidArgument("调用系统不属于申请机构：" + req.app);
   }
-  if (resource->share_mode == ShareMode::kExchange && req.subscriber_resource_id <= 0) {
-    return Error::InvalidArgument("交换方式共享的资源，请选择接收数据的交换资源");
+  if (resource->share_mode == ShareMode::kExchange) {
+    if (req.subscriber_resource_id <= 0) {
+      return Error::InvalidArgument("交换方式共享的资源，请选择接收数据的交换资源");
+    }
+    // The rows are written into it: it must be the applicant's own table.
+    if (exchange_.resource_orgs) {
+      TB_RETURN_IF_ERROR(ExchangeResourceOf(req.subscriber_resource_id, who.orgs,
+                                            "接收数据的交换资源不属于申请机构"));
+    }
   }
   Application a;
   a.resource_id = resource->id;
@@ -346,6 +353,28 @@ Result<Application> SharingStore::Apply(const Party& who, const NewApplication& 
   });
 }
 
+Status SharingStore::ExchangeResourceOf(int64_t resource_id, const std::vector<std::string>& orgs,
+                                        std::string_view refusal) const {
+  if (!exchange_.resource_orgs) {
+    return Error::Unavailable("本节点不能确认交换资源的归属，不能以交换方式共享");
+  }
+  auto owners = exchange_.resource_orgs(resource_id);
+  if (!owners.ok()) {
+    if (owners.error().code == errc::kNotFound) {
+      return Error::InvalidArgument("没有这个交换资源：" + std::to_string(resource_id));
+    }
+    return std::move(owners).error();
+  }
+  for (const std::string& owner : *owners) {
+    for (const std::string& org : orgs) {
+      // The org itself or one below it (org codes nest by prefix).
+      if (!org.empty() && owner.starts_with(org)) return Status::Ok();
+    }
+  }
+  return Error::PermissionDenied(std::string(refusal) +
+                                 "（交换资源的接入资源 web_apps 应属于该机构）");
+}
+
 Result<Application> SharingStore::Decide(const Party& who, int64_t id, const Decision& d) {
   const int64_t now = clock_.NowMillis();
   const SqlDialect dialect = store_.dialect();
@@ -362,6 +391,11 @@ Result<Application> SharingStore::Decide(const Party& who, int64_t id, const Dec
   Application a = std::move(*found);
   if (!who.provider || !Contains(who.orgs, a.provider_org)) {
     return Error::NotFound("没有这份共享申请");
+  }
+  // A 共享申请 is decided by someone other than its applicant (a provider's
+  // staff member may hold the user role too).
+  if (a.applicant == who.actor.id) {
+    return Error::PermissionDenied("不能审批本人提交的共享申请，请由本机构其他提供方人员审批");
   }
   if (a.state != ApplicationState::kPending) return Error::Conflict("该申请已处理");
   // What a grant gives (base kind, share mode, items) is the published version's, which
@@ -404,6 +438,13 @@ Result<Application> SharingStore::Decide(const Party& who, int64_t id, const Dec
     if (!exchange_.create_task) {
       return Error::Unavailable("本节点未启用数据交换，不能以交换方式共享");
     }
+    // The task is approved in the provider's name, without the platform
+    // administrator's 工单 review: only between the two departments' own
+    // tables (checked now, as either may have changed since registration).
+    TB_RETURN_IF_ERROR(ExchangeResourceOf(resource->exchange_resource_id, {a.provider_org},
+                                          "资源登记的交换资源不属于提供机构，不能批准"));
+    TB_RETURN_IF_ERROR(ExchangeResourceOf(a.subscriber_resource_id, {a.applicant_org},
+                                          "接收数据的交换资源不属于申请机构，不能批准"));
     auto task = exchange_.create_task(resource->exchange_resource_id, a.subscriber_resource_id,
                                       fields, fmt::format("cat_grant_app{}", a.id),
                                       "共享申请 " + std::to_string(a.id) + " " + a.resource_name);

@@ -34,6 +34,11 @@ struct ExchangeLink {
       create_task;
   // Stops the task at once (revocation, expiry).
   std::function<Status(int64_t task_id)> stop_task;
+  // The orgcodings an exchange resource belongs to: those of the access
+  // resources (web_apps) allowed to push into and pull from its table.
+  // errc::kNotFound for no such resource. Unset = no exchange resource can
+  // be shown to be a department's, and exchange-mode grants are refused.
+  std::function<Result<std::vector<std::string>>(int64_t resource_id)> resource_orgs;
 };
 
 struct NewApplication {
@@ -105,6 +110,10 @@ class SharingStore {
 
  private:
   Status MarkTaskStopped(int64_t grant_id);
+  // Ok when the exchange resource belongs to one of `orgs` (or an org below
+  // one): ExchangeLink::resource_orgs. Else PermissionDenied with `refusal`.
+  Status ExchangeResourceOf(int64_t resource_id, const std::vector<std::string>& orgs,
+                            std::string_view refusal) const;
 
   SqlStore& store_;
   Clock& clock_;

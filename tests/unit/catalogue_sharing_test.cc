@@ -202,6 +202,49 @@ TEST_P(CatalogueSharingTest, RevocationAndExpiryStopTheNextLookup) {
   EXPECT_EQ(Query(kKnown, {}).error().code, result_code::kNoGrant);
 }
 
+// review15b: a resource registered with another department's exchange
+// resource is never approved into a task (nor is a subscriber resource that
+// stopped being the applicant's since the application).
+TEST_P(CatalogueSharingTest, AnExchangeGrantRunsOnlyBetweenTheTwoDepartmentsOwnTables) {
+  Resource r = PlainResource("纳税信用交换", "纳税");
+  r.share_mode = ShareMode::kExchange;
+  r.exchange_resource_id = 21;  // 001009's table, registered by 001003
+  r = db.Published(r);
+  std::map<int64_t, std::vector<std::string>> owners{{21, {"001009"}}, {22, {"001004"}}};
+  int created = 0;
+  db.sharing->SetExchangeLink(
+      {[&](int64_t, int64_t, const std::vector<std::string>&, std::string_view,
+           std::string_view) -> Result<int64_t> { return ++created; },
+       [&](int64_t) -> Status { return Status::Ok(); },
+       [&](int64_t resource) -> Result<std::vector<std::string>> { return owners[resource]; }});
+  auto a = db.sharing->Apply(Applicant(), {r.id, "用途", "依据", {"org_name"}, "", 22}, "");
+  ASSERT_TRUE(a.ok()) << a.error().message;
+  Decision approve{true, {}, false, 0, ""};
+  EXPECT_EQ(db.sharing->Decide(Provider("001003"), a->id, approve).error().code,
+            errc::kPermissionDenied);
+  owners[21] = {"001003"};
+  owners[22] = {"001009"};  // the applicant's table changed hands meanwhile
+  EXPECT_EQ(db.sharing->Decide(Provider("001003"), a->id, approve).error().code,
+            errc::kPermissionDenied);
+  EXPECT_EQ(created, 0);
+  owners[22] = {"001004"};
+  EXPECT_TRUE(db.sharing->Decide(Provider("001003"), a->id, approve).ok());
+  EXPECT_EQ(created, 1);
+}
+
+// review15b: a provider's staff member holding the user role too cannot
+// approve their own application.
+TEST_P(CatalogueSharingTest, NobodyDecidesTheirOwnApplication) {
+  Resource r = db.Published(PlainResource("婚姻登记信息", "婚姻", "102001", "001002"));
+  Party both{{"prov-1", "staff", "001002"}, {"001002"}, false, true};
+  auto a = db.sharing->Apply(both, {r.id, "用途", "依据", {"org_name"}, "", 0}, "");
+  ASSERT_TRUE(a.ok()) << a.error().message;
+  Decision approve{true, {}, false, 0, ""};
+  EXPECT_EQ(db.sharing->Decide(both, a->id, approve).error().code, errc::kPermissionDenied);
+  Party colleague{{"prov-2", "staff", "001002"}, {"001002"}, false, true};
+  EXPECT_TRUE(db.sharing->Decide(colleague, a->id, approve).ok());
+}
+
 TEST_P(CatalogueSharingTest, ExchangeModeGrantsMakeAndStopATask) {
   Resource r = PlainResource("社会组织年检结果", "年检");
   r.share_mode = ShareMode::kExchange;
@@ -228,7 +271,19 @@ TEST_P(CatalogueSharingTest, ExchangeModeGrantsMakeAndStopATask) {
        [&](int64_t task) -> Status {
          calls.push_back("stop " + std::to_string(task));
          return Status::Ok();
+       },
+       [&](int64_t resource) -> Result<std::vector<std::string>> {
+         if (resource == 7) return std::vector<std::string>{"001003"};
+         if (resource == 9) return std::vector<std::string>{"001004001"};  // below 001004
+         if (resource == 11) return std::vector<std::string>{"001009"};
+         return Error::NotFound("no such resource");
        }});
+  // review15b: the rows go only into the applicant's own table.
+  NewApplication elsewhere = req;
+  elsewhere.subscriber_resource_id = 11;
+  EXPECT_EQ(db.sharing->Apply(Applicant(), elsewhere, "").error().code, errc::kPermissionDenied);
+  elsewhere.subscriber_resource_id = 13;
+  EXPECT_EQ(db.sharing->Apply(Applicant(), elsewhere, "").error().code, errc::kInvalidArgument);
   auto decided = db.sharing->Decide(Provider("001003"), a->id, approve);
   ASSERT_TRUE(decided.ok()) << decided.error().message;
   auto g = db.sharing->GetGrant(decided->grant_id);
