@@ -36,7 +36,8 @@ exchange::TransferOptions TransferOptionsFor(Node& node) {
         return Error::PermissionDenied("app " + std::string(sender) + " is not a web app of resource " +
                                        std::string(code) + ": it cannot send files under its name");
       }
-      auto apps = meta.SubscriberApps(code);
+      // The subscribers of the sender's own resources with that code only.
+      auto apps = meta.SubscriberApps(code, sender);
       if (!apps.ok() && apps.error().code == errc::kNotFound) {
         return Error::InvalidArgument(apps.error().message);
       }

@@ -483,16 +483,23 @@ Result<Resource> ExchangeMeta::FindResource(int64_t node_id, std::string_view co
   });
 }
 
-Result<std::vector<std::string>> ExchangeMeta::SubscriberApps(std::string_view code) {
+Result<std::vector<std::string>> ExchangeMeta::SubscriberApps(std::string_view code,
+                                                              std::string_view sender) {
   auto resources = ListResources();
   if (!resources.ok()) return resources.error();
   std::set<int64_t> providers;
   std::map<int64_t, const Resource*> by_id;
+  bool known = false;
   for (const Resource& r : *resources) {
     by_id[r.id] = &r;
-    if (r.code == code) providers.insert(r.id);
+    if (r.code != code) continue;
+    known = true;
+    if (sender.empty() ||
+        std::find(r.web_apps.begin(), r.web_apps.end(), sender) != r.web_apps.end()) {
+      providers.insert(r.id);
+    }
   }
-  if (providers.empty()) return Error::NotFound("no exchange resource " + std::string(code));
+  if (!known) return Error::NotFound("no exchange resource " + std::string(code));
   auto tasks = ListTasks();
   if (!tasks.ok()) return tasks.error();
   std::set<std::string> apps;

@@ -210,5 +210,36 @@ TEST(ExchangeMetaTest, SubscriberAppsOfAResourceCode) {
   EXPECT_EQ(env.meta->IsResourceApp("nosuch", "police").error().code, errc::kNotFound);
 }
 
+// review15b: resource codes are unique per node only. A web app of node b's
+// "licences_copy" sending under that code reaches the subscribers of b's
+// table, never those of node c's namesake.
+TEST(ExchangeMetaTest, ASenderReachesTheSubscribersOfItsOwnResourceOnly) {
+  Env env;
+  Node b = env.AddNode("sqlite://" + env.dir.File("b.db"), "330200");
+  Node c = env.AddNode("sqlite://" + env.dir.File("c.db"), "330300");
+  Node d = env.AddNode("sqlite://" + env.dir.File("d.db"), "330400");
+  auto resource = [&](const Node& n, std::string code, std::vector<std::string> apps) {
+    Resource r;
+    r.code = std::move(code);
+    r.name = r.code;
+    r.node_id = n.id;
+    r.fields = test::PersonFields();
+    r.web_apps = std::move(apps);
+    auto created = env.meta->CreateResource(r);
+    EXPECT_TRUE(created.ok()) << created.error().message;
+    return *created;
+  };
+  Resource at_b = resource(b, "people", {"deptb"});
+  Resource at_c = resource(c, "people", {"deptc"});
+  Resource sub_b = resource(d, "people_from_b", {"subb"});
+  Resource sub_c = resource(d, "people_from_c", {"subc"});
+  env.AddApprovedTask("b_out", at_b.id, {{0, sub_b.id, {}}});
+  env.AddApprovedTask("c_out", at_c.id, {{0, sub_c.id, {}}});
+  EXPECT_EQ(*env.meta->SubscriberApps("people", "deptb"), std::vector<std::string>{"subb"});
+  EXPECT_EQ(*env.meta->SubscriberApps("people", "deptc"), std::vector<std::string>{"subc"});
+  EXPECT_TRUE(env.meta->SubscriberApps("people", "stranger")->empty());
+  EXPECT_EQ(*env.meta->SubscriberApps("people"), (std::vector<std::string>{"subb", "subc"}));
+}
+
 }  // namespace
 }  // namespace tongban::exchange
