@@ -113,9 +113,17 @@ Result<nlohmann::json> GetVersion(Services& s, Call& call) {
   TB_ASSIGN_OR_RETURN(int64_t version, IdArg(call.args[1]));
   auto latest = s.resources.Get(id);
   if (!latest.ok()) return std::move(latest).error();
-  if (!call.caller.Has(kRoleAdmin) && !OwnsResource(call.caller, *latest) &&
-      version > latest->published_version) {
-    return Error::NotFound("没有这个版本");
+  if (!call.caller.Has(kRoleAdmin) && !OwnsResource(call.caller, *latest)) {
+    // Others see what the catalogue shows them: the version published now.
+    // Drafts superseded before a publication, and a withdrawn resource's
+    // versions, are the provider's (review15b).
+    auto published = s.resources.GetPublished(id);
+    if (!published.ok() && published.error().code != errc::kNotFound) {
+      return std::move(published).error();
+    }
+    if (!published.ok() || version != published->published_version) {
+      return Error::NotFound("没有这个版本");
+    }
   }
   auto r = s.resources.GetVersion(id, static_cast<int>(version));
   if (!r.ok()) return std::move(r).error();

@@ -991,9 +991,16 @@ Result<Transfer> TransferStore::Complete(std::string_view id) {
   const int64_t now = impl.clock.NowMillis();
   Status delivered = impl.sql.WithTransaction([&](soci::session& s) -> Status {
     long long at = now, zero = 0;
-    s << "UPDATE exchange_transfers SET state = 'delivered', updated_ms = :now, completed_ms = "
-         ":done WHERE id = :t",
-        soci::use(at, "now"), soci::use(at, "done"), soci::use(key, "t");
+    // Only from receiving: a cancel or an expiry committed meanwhile (on
+    // another node: the busy mark is this process's) is not overturned.
+    soci::statement update =
+        (s.prepare << "UPDATE exchange_transfers SET state = 'delivered', updated_ms = :now, "
+                      "completed_ms = :done WHERE id = :t AND state = 'receiving'",
+         soci::use(at, "now"), soci::use(at, "done"), soci::use(key, "t"));
+    update.execute(true);
+    if (update.get_affected_rows() == 0) {
+      return Coded(transfer_code::kWrongState, "the transfer is no longer receiving");
+    }
     for (const std::string& sub : t->subscribers) {
       s << "INSERT INTO exchange_transfer_inbox (subscriber, transfer_id, delivered_ms, "
            "acknowledged_ms) VALUES (:s, :t, :now, :ack)",
@@ -1001,7 +1008,19 @@ Result<Transfer> TransferStore::Complete(std::string_view id) {
     }
     return Status::Ok();
   });
-  if (!delivered.ok()) return std::move(delivered).error();
+  if (!delivered.ok()) {
+    if (delivered.error().code != transfer_code::kWrongState) return std::move(delivered).error();
+    auto now_state = impl.sql.WithSession(
+        [&](soci::session& s) { return impl.Load(s, key, nullptr, false); });
+    if (!now_state.ok()) return std::move(now_state).error();
+    if (now_state->state == TransferState::kDelivered) return std::move(*now_state);  // a twin won
+    // Failed meanwhile: the links made above must not hand the file out.
+    for (const std::string& sub : t->subscribers) {
+      std::error_code gone;
+      std::filesystem::remove(impl.InboxPath(sub, key), gone);
+    }
+    return Coded(transfer_code::kWrongState, "the transfer failed: " + now_state->error);
+  }
   std::error_code ec;
   std::filesystem::remove(partial, ec);
   t->state = TransferState::kDelivered;

@@ -161,6 +161,39 @@ class CatalogueQuery(unittest.TestCase):
         r = self.user.b.post(self.server.url(API + "applications"), json={}, timeout=10)
         self.assertEqual(r.status_code, 403)
 
+    def test_others_read_only_the_version_published_now(self):
+        # review15b: a draft superseded before publication, a newer draft and a
+        # withdrawn resource's versions are the provider's alone.
+        body = {"classification": "301001", "name": "社会团体变更登记", "provider_name": "演示市公安局",
+                "provider_code": "113301000024991243", "abstract": "变更登记",
+                "format": "电子表格", "items": [{"code": "org_name", "name": "名称", "type": "C"}],
+                "share_type": "unconditional", "share_mode": "api", "open_attr": "open",
+                "update_cycle": "每年"}
+        created = self.provider.ok("POST", "resources", body)
+        rid = created["id"]
+        first = created["version"]
+        edited = self.provider.ok("PUT", "resources/%d" % rid,
+                                  dict(body, abstract="草稿里的内部说明", version=first))
+        self.cat_admin.ok("POST", "resources/%d/publish" % rid)
+        published = self.user.ok("GET", "resources/%d" % rid)["published"]["version"]
+        later = self.provider.ok("PUT", "resources/%d" % rid,
+                                 dict(body, abstract="下一版草稿", version=published))["version"]
+        self.assertGreater(later, published)
+
+        def user_sees(v):
+            return self.user.get("resources/%d/versions/%d" % (rid, v)).status_code
+
+        self.assertEqual(user_sees(published), 200)
+        self.assertEqual(user_sees(later), 404)
+        if edited["version"] != first:  # the first draft was superseded before publication
+            self.assertEqual(user_sees(first), 404)
+            self.assertEqual(self.provider.get("resources/%d/versions/%d" % (rid, first)).status_code,
+                             200)
+        self.provider.ok("POST", "resources/%d/withdraw" % rid)
+        self.assertEqual(user_sees(published), 404)
+        self.assertEqual(self.provider.get("resources/%d/versions/%d" % (rid, published)).status_code,
+                         200)
+
     def test_a_provider_draft_cannot_turn_a_grant_into_base_data(self):
         # A provider edits its published resource to claim it is the 人口 base resource; the
         # draft is not reviewed, so neither the catalogue nor a grant may take the claim.
