@@ -26,11 +26,13 @@ Status CatalogueWiring::Register(http::Router& router, sso::SsoContext& sso,
                                  exchange::ExchangeMeta* meta) {
   if (meta != nullptr) {
     catalogue::ExchangeLink link;
-    // The provider's approval of the 共享申请 is the approval of the task:
-    // the work order is made, submitted and approved in its name.
+    // The provider's approval of the 共享申请 is the approval of the task
+    // (the work order made, submitted and approved in its name) when both
+    // tables are shown to be the departments' own; else the order waits for
+    // the platform administrator.
     link.create_task = [meta](int64_t provider_resource, int64_t subscriber_resource,
                               const std::vector<std::string>& fields, std::string_view code,
-                              std::string_view name) -> Result<int64_t> {
+                              std::string_view name, bool approve) -> Result<int64_t> {
       exchange::Task task;
       task.code = std::string(code);
       task.name = std::string(name);
@@ -44,7 +46,9 @@ Status CatalogueWiring::Register(http::Router& router, sso::SsoContext& sso,
       auto order = meta->CreateWorkOrder(created->id, {{"目录与共享服务", "", ""}}, "catalogue");
       if (!order.ok()) return std::move(order).error();
       TB_RETURN_IF_ERROR(meta->SubmitWorkOrder(order->id));
-      TB_RETURN_IF_ERROR(meta->DecideWorkOrder(order->id, true, "catalogue", "共享申请已批准"));
+      if (approve) {
+        TB_RETURN_IF_ERROR(meta->DecideWorkOrder(order->id, true, "catalogue", "共享申请已批准"));
+      }
       return created->id;
     };
     link.stop_task = [meta](int64_t task_id) { return meta->SetTaskEnabled(task_id, false); };

@@ -297,11 +297,10 @@ Result<Application> SharingStore::Apply(const Party& who, const NewApplication& 
     if (req.subscriber_resource_id <= 0) {
       return Error::InvalidArgument("交换方式共享的资源，请选择接收数据的交换资源");
     }
-    // The rows are written into it: it must be the applicant's own table.
-    if (exchange_.resource_orgs) {
-      TB_RETURN_IF_ERROR(ExchangeResourceOf(req.subscriber_resource_id, who.orgs,
-                                            "接收数据的交换资源不属于申请机构"));
-    }
+    // The rows are written into it: never another department's table.
+    auto owner = ExchangeResourceOf(req.subscriber_resource_id, who.orgs.front(),
+                                    "接收数据的交换资源不属于申请机构");
+    if (!owner.ok()) return std::move(owner).error();
   }
   Application a;
   a.resource_id = resource->id;
@@ -353,11 +352,10 @@ Result<Application> SharingStore::Apply(const Party& who, const NewApplication& 
   });
 }
 
-Status SharingStore::ExchangeResourceOf(int64_t resource_id, const std::vector<std::string>& orgs,
-                                        std::string_view refusal) const {
-  if (!exchange_.resource_orgs) {
-    return Error::Unavailable("本节点不能确认交换资源的归属，不能以交换方式共享");
-  }
+Result<SharingStore::Owner> SharingStore::ExchangeResourceOf(int64_t resource_id,
+                                                             std::string_view org,
+                                                             std::string_view refusal) const {
+  if (!exchange_.resource_orgs) return Owner::kUnknown;
   auto owners = exchange_.resource_orgs(resource_id);
   if (!owners.ok()) {
     if (owners.error().code == errc::kNotFound) {
@@ -365,14 +363,11 @@ Status SharingStore::ExchangeResourceOf(int64_t resource_id, const std::vector<s
     }
     return std::move(owners).error();
   }
-  for (const std::string& owner : *owners) {
-    for (const std::string& org : orgs) {
-      // The org itself or one below it (org codes nest by prefix).
-      if (!org.empty() && owner.starts_with(org)) return Status::Ok();
-    }
-  }
+  if (owners->empty()) return Owner::kUnknown;
+  // Exactly the org: a parent org's staff do not own its departments' tables.
+  if (std::find(owners->begin(), owners->end(), org) != owners->end()) return Owner::kOrg;
   return Error::PermissionDenied(std::string(refusal) +
-                                 "（交换资源的接入资源 web_apps 应属于该机构）");
+                                 "（交换资源的接入资源 web_apps 属于其他机构）");
 }
 
 Result<Application> SharingStore::Decide(const Party& who, int64_t id, const Decision& d) {
@@ -434,22 +429,30 @@ Result<Application> SharingStore::Decide(const Party& who, int64_t id, const Dec
 
   const bool exchange = d.approve && resource->share_mode == ShareMode::kExchange;
   int64_t task_id = 0;
+  bool task_awaits_admin = false;
   if (exchange) {
     if (!exchange_.create_task) {
       return Error::Unavailable("本节点未启用数据交换，不能以交换方式共享");
     }
-    // The task is approved in the provider's name, without the platform
-    // administrator's 工单 review: only between the two departments' own
-    // tables (checked now, as either may have changed since registration).
-    TB_RETURN_IF_ERROR(ExchangeResourceOf(resource->exchange_resource_id, {a.provider_org},
-                                          "资源登记的交换资源不属于提供机构，不能批准"));
-    TB_RETURN_IF_ERROR(ExchangeResourceOf(a.subscriber_resource_id, {a.applicant_org},
-                                          "接收数据的交换资源不属于申请机构，不能批准"));
+    // Checked now, as either table may have changed hands since the
+    // registration or the application: another department's table is
+    // refused; the task's 工单 is approved in the provider's name only
+    // between the two departments' own tables, and otherwise waits for the
+    // platform administrator.
+    auto provider_side = ExchangeResourceOf(resource->exchange_resource_id, a.provider_org,
+                                            "资源登记的交换资源不属于提供机构，不能批准");
+    if (!provider_side.ok()) return std::move(provider_side).error();
+    auto subscriber_side = ExchangeResourceOf(a.subscriber_resource_id, a.applicant_org,
+                                              "接收数据的交换资源不属于申请机构，不能批准");
+    if (!subscriber_side.ok()) return std::move(subscriber_side).error();
+    const bool both_own = *provider_side == Owner::kOrg && *subscriber_side == Owner::kOrg;
     auto task = exchange_.create_task(resource->exchange_resource_id, a.subscriber_resource_id,
                                       fields, fmt::format("cat_grant_app{}", a.id),
-                                      "共享申请 " + std::to_string(a.id) + " " + a.resource_name);
+                                      "共享申请 " + std::to_string(a.id) + " " + a.resource_name,
+                                      both_own);
     if (!task.ok()) return std::move(task).error();
     task_id = *task;
+    task_awaits_admin = !both_own;
   }
 
   auto decided = store_.WithTransaction([&](soci::session& sql) -> Result<Application> {
@@ -508,7 +511,11 @@ Result<Application> SharingStore::Decide(const Party& who, int64_t id, const Dec
     e.subject = cur.resource_code;
     e.fields = JoinFields(cur.approved_fields);
     e.detail = d.approve ? fmt::format("expires {}{}{}", expires, d.unmasked ? ", unmasked" : "",
-                                       exchange ? ", exchange task " + std::to_string(task_id) : "")
+                                       exchange ? ", exchange task " + std::to_string(task_id) +
+                                                      (task_awaits_admin
+                                                           ? " (配置工单待平台管理员审批)"
+                                                           : "")
+                                                : "")
                          : cur.reason;
     TB_RETURN_IF_ERROR(WriteAudit(sql, dialect, e));
     return cur;

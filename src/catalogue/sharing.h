@@ -27,17 +27,21 @@ namespace tongban::catalogue {
 // applications are refused at decision time with a clear message.
 struct ExchangeLink {
   // Creates (and enables) a task moving `fields` of the provider's exchange
-  // resource to the subscriber resource; returns the task id.
+  // resource to the subscriber resource; returns the task id. `approve`: its
+  // 配置工单 is approved in the catalogue's name (both tables are shown to
+  // be the two departments' own); otherwise it is submitted and waits for
+  // the platform administrator, and the task runs once they approve it.
   std::function<Result<int64_t>(int64_t provider_resource_id, int64_t subscriber_resource_id,
                                 const std::vector<std::string>& fields, std::string_view code,
-                                std::string_view name)>
+                                std::string_view name, bool approve)>
       create_task;
   // Stops the task at once (revocation, expiry).
   std::function<Status(int64_t task_id)> stop_task;
   // The orgcodings an exchange resource belongs to: those of the access
-  // resources (web_apps) allowed to push into and pull from its table.
-  // errc::kNotFound for no such resource. Unset = no exchange resource can
-  // be shown to be a department's, and exchange-mode grants are refused.
+  // resources (web_apps) allowed to push into and pull from its table; empty
+  // when it has none. errc::kNotFound for no such resource. Unset = no table
+  // can be shown to be a department's (every task waits for the platform
+  // administrator's 工单 approval).
   std::function<Result<std::vector<std::string>>(int64_t resource_id)> resource_orgs;
 };
 
@@ -110,10 +114,13 @@ class SharingStore {
 
  private:
   Status MarkTaskStopped(int64_t grant_id);
-  // Ok when the exchange resource belongs to one of `orgs` (or an org below
-  // one): ExchangeLink::resource_orgs. Else PermissionDenied with `refusal`.
-  Status ExchangeResourceOf(int64_t resource_id, const std::vector<std::string>& orgs,
-                            std::string_view refusal) const;
+  // Whose an exchange resource is, by ExchangeLink::resource_orgs: `org`'s
+  // (one of its web_apps is an app of exactly that org), unknown (it has no
+  // web_apps, or the link cannot say) or another department's (PermissionDenied
+  // with `refusal`). InvalidArgument for no such resource.
+  enum class Owner { kOrg, kUnknown };
+  Result<Owner> ExchangeResourceOf(int64_t resource_id, std::string_view org,
+                                   std::string_view refusal) const;
 
   SqlStore& store_;
   Clock& clock_;

@@ -988,6 +988,7 @@ Result<Transfer> TransferStore::Complete(std::string_view id) {
     }
     TB_RETURN_IF_ERROR(SyncDirectory(target.parent_path()));
   }
+  if (impl.options.after_inbox_links) impl.options.after_inbox_links(key);
   const int64_t now = impl.clock.NowMillis();
   Status delivered = impl.sql.WithTransaction([&](soci::session& s) -> Status {
     long long at = now, zero = 0;

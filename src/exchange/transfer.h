@@ -44,6 +44,9 @@ struct TransferOptions {
   std::function<Result<std::vector<std::string>>(std::string_view resource_code,
                                                  std::string_view sender)>
       resource_subscribers;
+  // Tests only: runs in Complete once the inbox links are made, before the
+  // transfer is marked delivered — where another node's cancel can land.
+  std::function<void(std::string_view id)> after_inbox_links;
   // A receiving transfer with no chunk for this long is abandoned: it fails ("expired") and
   // its partial file is deleted. Swept when the store opens and, at most once per
   // expiry_sweep_interval_ms, when a transfer starts (ExpireAbandoned). 0 = never.

@@ -728,8 +728,10 @@ struct CasServer::Impl {
       login = std::move(**live);
     }
     if (context.second_factors != nullptr && !login.HasSecondFactor()) {
-      auto required =
-          context.second_factors->Required(context.directory, record->userid, app->servicecode);
+      // Remembered briefly per user and app, as the staff APIs ask it: a
+      // proxying app calls /proxy once per backend request.
+      auto required = context.second_factors->RequiredRecently(context.directory, record->userid,
+                                                               app->servicecode);
       if (!required.ok()) return fail(cas::kInternalError, "directory unavailable");
       if (*required) {
         return fail(cas::kUnauthorizedService, "targetService requires a second factor");

@@ -744,9 +744,11 @@ class LoginPages {
 
   static std::string TriesKey(const PendingLogin& p) { return p.key + ":tries"; }
 
+  // The tries set is left to expire with the pending login (its TTL): erased
+  // here, a post already past LoadPending — or a record written back by a
+  // slower post's SavePending — would start a fresh count (review15c).
   void ClearPending(http::Response& response, const PendingLogin& p) {
     (void)s_.context.tickets.Erase(p.key);
-    (void)s_.context.tickets.EraseSet(TriesKey(p));
     http::CookieOptions gone = CookieOpts();
     gone.max_age = std::chrono::seconds(0);
     response.SetCookie(kMfaCookie, "", gone);

@@ -48,7 +48,7 @@ class CatalogueExchangeMode(unittest.TestCase):
         self.cat_admin = Client(base, browser_login(base, *accounts["admin"]), API)
         login, password = admin_credentials(self.server)
         self.exchange = Client(base, browser_login(base, login, password), EXCHANGE, "me")
-        self.dbs = {}
+        self.dbs, self.nodes = {}, {}
         for side, division in (("provider", "330300"), ("subscriber", "330200"),
                                ("other", "330400")):
             path = os.path.join(self.server.data_dir, side + "-node.db")
@@ -58,6 +58,7 @@ class CatalogueExchangeMode(unittest.TestCase):
                 "code": side + "_people", "name": "人员", "node_id": node["id"],
                 "create_table": True, "fields": FIELDS, "web_apps": ["cx" + side]})
             self.dbs[side] = (path, resource["id"], side + "_people")
+            self.nodes[side] = node["id"]
 
     def register(self, exchange_resource):
         created = self.provider.ok("POST", "resources", {
@@ -85,6 +86,28 @@ class CatalogueExchangeMode(unittest.TestCase):
         self.assertEqual(r.status_code, 403, r.text)
         self.assertEqual(self.exchange.ok("GET", "tasks")["items"], [])
         self.assertEqual(self.user.ok("GET", "applications/%d" % a["id"])["state"], "pending")
+
+    def test_a_table_nobody_is_shown_to_own_waits_for_the_platform_administrator(self):
+        # A table without web access (filled through the department's own
+        # database): its task is made, but its 配置工单 waits (review15c).
+        plain = self.exchange.ok("POST", "resources", {
+            "code": "subscriber_plain", "name": "人员（无 web 接入）",
+            "node_id": self.nodes["subscriber"],
+            "create_table": True, "fields": FIELDS})
+        created = self.register(self.dbs["provider"][1])
+        a = self.user.ok("POST", "applications", {
+            "resource_id": created["id"], "purpose": "核验", "legal_basis": "依据",
+            "fields": ["idno", "name"], "subscriber_resource_id": plain["id"]})
+        d = self.provider.ok("POST", "applications/%d/decision" % a["id"], {"approve": True})
+        grant = [g for g in self.user.ok("GET", "grants/mine")["items"] if g["id"] == d["grant_id"]][0]
+        task = [t for t in self.exchange.ok("GET", "tasks")["items"]
+                if t["id"] == grant["exchange_task_id"]][0]
+        self.assertFalse(task["runnable"], task)
+        orders = self.exchange.ok("GET", "orders", task=task["id"])["items"]
+        self.assertEqual([o["state"] for o in orders], ["submitted"])
+        self.exchange.ok("POST", "orders/%d/approve" % orders[0]["id"])
+        task = [t for t in self.exchange.ok("GET", "tasks")["items"] if t["id"] == task["id"]][0]
+        self.assertTrue(task["runnable"], task)
 
     def test_an_approval_runs_a_task_with_the_approved_fields_and_revocation_stops_it(self):
         path, provider_resource, table = self.dbs["provider"]

@@ -204,17 +204,23 @@ TEST_P(CatalogueSharingTest, RevocationAndExpiryStopTheNextLookup) {
 
 // review15b: a resource registered with another department's exchange
 // resource is never approved into a task (nor is a subscriber resource that
-// stopped being the applicant's since the application).
+// stopped being the applicant's since the application); a table nobody can
+// be shown to own (no web_apps) gets its task, whose 工单 waits for the
+// platform administrator. Ownership is the exact org: a parent org's staff
+// do not own its departments' tables (review15c).
 TEST_P(CatalogueSharingTest, AnExchangeGrantRunsOnlyBetweenTheTwoDepartmentsOwnTables) {
   Resource r = PlainResource("纳税信用交换", "纳税");
   r.share_mode = ShareMode::kExchange;
   r.exchange_resource_id = 21;  // 001009's table, registered by 001003
   r = db.Published(r);
   std::map<int64_t, std::vector<std::string>> owners{{21, {"001009"}}, {22, {"001004"}}};
-  int created = 0;
+  std::vector<bool> created;
   db.sharing->SetExchangeLink(
-      {[&](int64_t, int64_t, const std::vector<std::string>&, std::string_view,
-           std::string_view) -> Result<int64_t> { return ++created; },
+      {[&](int64_t, int64_t, const std::vector<std::string>&, std::string_view, std::string_view,
+           bool approve) -> Result<int64_t> {
+         created.push_back(approve);
+         return static_cast<int64_t>(created.size());
+       },
        [&](int64_t) -> Status { return Status::Ok(); },
        [&](int64_t resource) -> Result<std::vector<std::string>> { return owners[resource]; }});
   auto a = db.sharing->Apply(Applicant(), {r.id, "用途", "依据", {"org_name"}, "", 22}, "");
@@ -222,14 +228,23 @@ TEST_P(CatalogueSharingTest, AnExchangeGrantRunsOnlyBetweenTheTwoDepartmentsOwnT
   Decision approve{true, {}, false, 0, ""};
   EXPECT_EQ(db.sharing->Decide(Provider("001003"), a->id, approve).error().code,
             errc::kPermissionDenied);
+  owners[21] = {"001"};  // a parent org's system: not the department's own
+  EXPECT_EQ(db.sharing->Decide(Provider("001003"), a->id, approve).error().code,
+            errc::kPermissionDenied);
   owners[21] = {"001003"};
   owners[22] = {"001009"};  // the applicant's table changed hands meanwhile
   EXPECT_EQ(db.sharing->Decide(Provider("001003"), a->id, approve).error().code,
             errc::kPermissionDenied);
-  EXPECT_EQ(created, 0);
+  EXPECT_TRUE(created.empty());
   owners[22] = {"001004"};
-  EXPECT_TRUE(db.sharing->Decide(Provider("001003"), a->id, approve).ok());
-  EXPECT_EQ(created, 1);
+  ASSERT_TRUE(db.sharing->Decide(Provider("001003"), a->id, approve).ok());
+  EXPECT_EQ(created, std::vector<bool>{true});
+  // A table without web_apps: the task is made, its order waits for the administrator.
+  owners[23] = {};
+  auto b = db.sharing->Apply(Applicant(), {r.id, "用途", "依据", {"org_name"}, "", 23}, "");
+  ASSERT_TRUE(b.ok()) << b.error().message;
+  ASSERT_TRUE(db.sharing->Decide(Provider("001003"), b->id, approve).ok());
+  EXPECT_EQ(created, (std::vector<bool>{true, false}));
 }
 
 // review15b: a provider's staff member holding the user role too cannot
@@ -263,9 +278,9 @@ TEST_P(CatalogueSharingTest, ExchangeModeGrantsMakeAndStopATask) {
   int64_t next_task = 42;
   db.sharing->SetExchangeLink(
       {[&](int64_t provider, int64_t subscriber, const std::vector<std::string>& fields,
-           std::string_view code, std::string_view) -> Result<int64_t> {
-         calls.push_back(fmt::format("create {} {} {} {}", provider, subscriber,
-                                     JoinFields(fields), code));
+           std::string_view code, std::string_view, bool approve) -> Result<int64_t> {
+         calls.push_back(fmt::format("create {} {} {} {}{}", provider, subscriber,
+                                     JoinFields(fields), code, approve ? "" : " (waits)"));
          return next_task++;
        },
        [&](int64_t task) -> Status {
@@ -274,8 +289,8 @@ TEST_P(CatalogueSharingTest, ExchangeModeGrantsMakeAndStopATask) {
        },
        [&](int64_t resource) -> Result<std::vector<std::string>> {
          if (resource == 7) return std::vector<std::string>{"001003"};
-         if (resource == 9) return std::vector<std::string>{"001004001"};  // below 001004
-         if (resource == 11) return std::vector<std::string>{"001009"};
+         if (resource == 9) return std::vector<std::string>{"001009", "001004"};
+         if (resource == 11) return std::vector<std::string>{"001004001"};  // a department below
          return Error::NotFound("no such resource");
        }});
   // review15b: the rows go only into the applicant's own table.

@@ -55,6 +55,7 @@ class TransferTest : public ::testing::TestWithParam<std::string> {
     options.max_open_transfers_per_sender = max_open_;
     options.max_open_bytes_per_sender = max_open_bytes_;
     options.min_free_disk_bytes = min_free_disk_;
+    options.after_inbox_links = after_inbox_links_;
     auto store = TransferStore::Open(*sql_, *box_, clock_, random_, options);
     ASSERT_TRUE(store.ok()) << store.error().message;
     store_ = std::move(*store);
@@ -110,6 +111,7 @@ class TransferTest : public ::testing::TestWithParam<std::string> {
   int64_t max_open_bytes_ = TransferOptions{}.max_open_bytes_per_sender;
   int64_t min_free_disk_ = TransferOptions{}.min_free_disk_bytes;
   decltype(TransferOptions::resource_subscribers) resource_subscribers_;
+  decltype(TransferOptions::after_inbox_links) after_inbox_links_;
   FakeRandom random_{7};
   std::unique_ptr<crypto::SecretBox> box_;
   std::unique_ptr<SqlStore> sql_;
@@ -376,6 +378,44 @@ TEST_P(TransferTest, ACancelledTransferTakesNoMoreChunksAndKeepsNoBytes) {
   ASSERT_TRUE(Put(done, data, 1).ok());
   ASSERT_TRUE(store_->Complete(done.id).ok());
   EXPECT_EQ(store_->Cancel(done.id).error().code, transfer_code::kWrongState);
+}
+
+// review15b: the busy mark that keeps a cancel out of a completion is this
+// process's; another node's cancel can commit between the inbox links and the
+// state change. The cancel wins: nothing is delivered, no link is left.
+TEST_P(TransferTest, ACancelLandingBetweenTheLinksAndTheStateChangeWins) {
+  std::unique_ptr<TransferStore> other_node;
+  after_inbox_links_ = [&](std::string_view id) {
+    ASSERT_TRUE(other_node->Cancel(std::string(id)).ok());
+  };
+  Reopen();
+  TransferOptions options;
+  options.dir = dir_ / "files";
+  options.min_chunk_size = 1024;
+  auto other = TransferStore::Open(*sql_, *box_, clock_, random_, options);
+  ASSERT_TRUE(other.ok()) << other.error().message;
+  other_node = std::move(*other);
+  const std::string data = Bytes(2 * kChunk, 17);
+  Transfer t = Start(data);
+  ASSERT_TRUE(Put(t, data, 0).ok());
+  ASSERT_TRUE(Put(t, data, 1).ok());
+  auto completed = store_->Complete(t.id);
+  ASSERT_FALSE(completed.ok());
+  EXPECT_EQ(completed.error().code, transfer_code::kWrongState);
+  EXPECT_EQ(store_->Get(t.id)->state, TransferState::kFailed);
+  for (const char* sub : {"sub-a", "sub-b"}) {
+    auto inbox = store_->Inbox(sub, true);
+    ASSERT_TRUE(inbox.ok()) << inbox.error().message;
+    EXPECT_TRUE(inbox->empty()) << sub;
+    EXPECT_FALSE(store_->Read(sub, t.id, 0, 10).ok()) << sub;
+  }
+  // Nothing of it is left under the files directory.
+  size_t files = 0;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir_ / "files")) {
+    files += e.is_regular_file() && e.path().string().find(t.id) != std::string::npos;
+  }
+  EXPECT_EQ(files, 0u);
+  other_node.reset();
 }
 
 TEST_P(TransferTest, AbandonedUploadsExpireAndTheirBytesGo) {
