@@ -147,6 +147,49 @@ TEST_P(TicketExchangeTest, ATemplateFieldTheRecordLacksIsEmpty) {
   EXPECT_EQ(store_->Get("tk:TK2").value(), "u|||end");
 }
 
+// On Redis an exchange whose template copies one run of the record's fields
+// ("{2}|{3}|{4}") takes a script that finds the fields by position instead of
+// splitting the record (LeanExchangeScript): the same records issued and
+// refused as the generic form, on both stores alike.
+TEST_P(TicketExchangeTest, ATemplateCopyingARunOfFieldsIssuesTheSameRecord) {
+  struct Case {
+    std::string record;
+    std::string put_template;
+    Outcome outcome;
+    std::string issued;
+  };
+  const std::string exp = std::to_string(kNow + 60'000);
+  const std::vector<Case> cases = {
+      // the expiry the last field, with no separator after it
+      {"1|s|app1|u|sess1|" + exp, "1|t|{2}|{3}|{4}|9|", Outcome::kIssued, "1|t|app1|u|sess1|9|"},
+      // empty fields inside the run, a run at the template's ends
+      {"1|s|app1||sess1|" + exp + "||", "{2}|{3}|{4}", Outcome::kIssued, "app1||sess1"},
+      {"1|s|app1|u|sess1|" + exp + "|x|y", "{3}|{4}|{5}.", Outcome::kIssued, "u|sess1|" + exp + "."},
+      // a longer required field than the record holds, an empty owner
+      {"1|s|app1x|u|sess1|" + exp, "1|t|{2}|{3}|{4}|9||", Outcome::kRefused, ""},
+      {"1|s|app1|u||" + exp, "1|t|{2}|{3}|{4}|9||", Outcome::kRefused, ""},
+      {"1|s|app1|u|sess1", "1|t|{2}|{3}|{4}|9||", Outcome::kRefused, ""},
+  };
+  int n = 0;
+  for (const Case& c : cases) {
+    const std::string ticket = "R" + std::to_string(++n), token = "RK" + std::to_string(n);
+    ASSERT_TRUE(store_->Put("st:" + ticket, c.record, minutes(1)).ok());
+    TicketExchange op = Op(ticket, "app1", token);
+    op.put_template = c.put_template;
+    auto r = ExchangeAsync(op);
+    ASSERT_TRUE(r.ok()) << c.record << ": " << r.error().message;
+    EXPECT_EQ(r->outcome, c.outcome) << c.record;
+    EXPECT_EQ(r->record, c.record);
+    if (c.outcome == Outcome::kIssued) {
+      EXPECT_EQ(store_->Get("tk:" + token).value(), c.issued) << c.record;
+      EXPECT_TRUE(store_->Members("issued:sess1").ok());
+    } else {
+      EXPECT_EQ(store_->Get("tk:" + token).error().code, errc::kNotFound) << c.record;
+    }
+    EXPECT_EQ(store_->Get("st:" + ticket).error().code, errc::kNotFound) << c.record;
+  }
+}
+
 // On Redis the guard and set prefixes are written into a script of the
 // exchange's shape (as Lua string literals): quotes, backslashes, brackets
 // and control bytes in them must stay text, on both stores alike.
