@@ -16,7 +16,8 @@ body as a Redis 7 function), exchange-marked (the same with a replay
 mark, SET NX PX, as a validation with replay protection on sent before
 session 11), exchange-shaped (session 11: the script the
 store writes for a validation's shape, ShapedExchangeScript in that file,
-mirrored here, with its 8 arguments). The arguments are a ticketValidation's,
+mirrored here, with its 8 arguments), exchange-lean (session 15: the lean
+form the store now writes for it, LeanExchangeScript, mirrored, 9 arguments). The arguments are a ticketValidation's,
 replay protection off, as bench/tickets.sh. A variant may be named more than
 once (alternated runs in one go)."""
 import os, re, shutil, socket, subprocess, sys, tempfile, time
@@ -57,24 +58,31 @@ redis.call('PEXPIRE', s, '86400000')
 return {4, rec}
 """
 VARIANTS["exchange-shaped"] = (SHAPED, "shaped")
-# The same checks without splitting the record: GETDEL, the required fields
-# (a prefix) compared at once, the owner and expiry found by position, the
-# new record the template's ends around the ticket's own fields 2..4.
+# Session 15: the lean form the store writes for such a shape
+# (LeanExchangeScript in that file, mirrored here): the record is not split,
+# the required fields (a prefix) are compared at once, the owner and expiry
+# found by position, the new record the template's head and tail around the
+# ticket's own fields 2..4. ARGV: redeem key, now, put key, head, member,
+# tail, the three required texts.
 LEAN = """local a = ARGV
-local rec = redis.call('GETDEL', a[1])
+local rec = redis.call('GET', a[1])
 if not rec then return {1} end
-local n = #a[6]
-if string.sub(rec, 1, n) ~= a[6] then return {2, rec} end
-local e3 = string.find(rec, '|', n + 1, true)
-local e4 = e3 and string.find(rec, '|', e3 + 1, true)
-local e5 = e4 and string.find(rec, '|', e4 + 1, true)
-if not e5 then return {2, rec} end
-local owner = string.sub(rec, e3 + 1, e4 - 1)
-local exp = string.sub(rec, e4 + 1, e5 - 1)
-if owner == '' or not string.match(exp, '^%-?%d+$') or tonumber(exp) <= tonumber(a[2]) then
-  return {2, rec} end
+redis.call('DEL', a[1])
+local n = 0 + #a[7] + 1 + #a[8] + 1 + #a[9] + 1
+if string.sub(rec, 1, n) ~= a[7] .. '|' .. a[8] .. '|' .. a[9] .. '|' then return {2, rec} end
+local b3 = n + 1
+local z3 = b3 and (string.find(rec, '|', b3, true) or #rec + 1)
+local b4 = z3 and z3 <= #rec and z3 + 1
+local z4 = b4 and (string.find(rec, '|', b4, true) or #rec + 1)
+local b5 = z4 and z4 <= #rec and z4 + 1
+local z5 = b5 and (string.find(rec, '|', b5, true) or #rec + 1)
+local exp = b5 and string.sub(rec, b5, z5 - 1)
+local owner = b4 and string.sub(rec, b4, z4 - 1)
+if not exp or not string.match(exp, '^%-?%d+$') or tonumber(exp) <= tonumber(a[2])
+   or not owner or owner == '' then return {2, rec} end
 if redis.call('EXISTS', 'tb:v:ended:' .. owner) == 1 then return {3, rec} end
-redis.call('SET', a[3], a[4] .. string.sub(rec, tonumber(a[7]), e4 - 1) .. a[8], 'PX', '3600000')
+local v = a[4] .. string.sub(rec, 1 + #a[7] + 1 + #a[8] + 1, z4 - 1) .. a[6]
+redis.call('SET', a[3], v, 'PX', '3600000')
 local s = 'tb:s:issued:' .. owner
 redis.call('SADD', s, a[5])
 redis.call('PEXPIRE', s, '86400000')
@@ -134,9 +142,9 @@ try:
             data = b"".join(resp("EVALSHA", sha, 0, *shaped_args(i)) for i in range(n))
         elif how == "lean":
             sha = cli("script", "load", body).stdout.decode().strip()
-            def lean_args(i):  # redeem key, now, put key, head, member, prefix, start, tail
+            def lean_args(i):  # redeem key, now, put key, head, member, tail, required texts
                 a = args(i)
-                return [a[2], a[3], a[7], "1|a|", a[11], "1|s|bench|", 5, "|%d||" % exp]
+                return [a[2], a[3], a[7], "1|a|", a[11], "|%d||" % exp, a[15], a[17], a[19]]
             data = b"".join(resp("EVALSHA", sha, 0, *lean_args(i)) for i in range(n))
         elif how == "marked":
             sha = cli("script", "load", body).stdout.decode().strip()
