@@ -177,15 +177,8 @@ TEST(ExchangeMetaTest, SubscriberAppsOfAResourceCode) {
   Node c = env.AddNode("sqlite://" + env.dir.File("c.db"), "330300");
   Resource p = env.AddResource(a.id, "licences", TableModel::kHorizontal, test::PersonFields());
   auto with_apps = [&](const Node& n, std::vector<std::string> apps) {
-    Resource r;
-    r.code = "licences_copy";
-    r.name = "copy";
-    r.node_id = n.id;
-    r.fields = test::PersonFields();
-    r.web_apps = std::move(apps);
-    auto created = env.meta->CreateResource(r);
-    EXPECT_TRUE(created.ok()) << created.error().message;
-    return *created;
+    return env.AddResource(n.id, "licences_copy", TableModel::kHorizontal, test::PersonFields(),
+                           false, std::move(apps));
   };
   Resource sb = with_apps(b, {"court", "tax"});
   Resource sc = with_apps(c, {"tax", "police"});
@@ -218,16 +211,9 @@ TEST(ExchangeMetaTest, ASenderReachesTheSubscribersOfItsOwnResourceOnly) {
   Node b = env.AddNode("sqlite://" + env.dir.File("b.db"), "330200");
   Node c = env.AddNode("sqlite://" + env.dir.File("c.db"), "330300");
   Node d = env.AddNode("sqlite://" + env.dir.File("d.db"), "330400");
-  auto resource = [&](const Node& n, std::string code, std::vector<std::string> apps) {
-    Resource r;
-    r.code = std::move(code);
-    r.name = r.code;
-    r.node_id = n.id;
-    r.fields = test::PersonFields();
-    r.web_apps = std::move(apps);
-    auto created = env.meta->CreateResource(r);
-    EXPECT_TRUE(created.ok()) << created.error().message;
-    return *created;
+  auto resource = [&](const Node& n, const std::string& code, std::vector<std::string> apps) {
+    return env.AddResource(n.id, code, TableModel::kHorizontal, test::PersonFields(), false,
+                           std::move(apps));
   };
   Resource at_b = resource(b, "people", {"deptb"});
   Resource at_c = resource(c, "people", {"deptc"});

@@ -66,13 +66,15 @@ struct Env {
   }
 
   Resource AddResource(int64_t node_id, const std::string& code, TableModel model,
-                       std::vector<Field> fields, bool create_table = true) {
+                       std::vector<Field> fields, bool create_table = true,
+                       std::vector<std::string> web_apps = {}) {
     Resource r;
     r.code = code;
     r.name = code;
     r.model = model;
     r.node_id = node_id;
     r.fields = std::move(fields);
+    r.web_apps = std::move(web_apps);
     auto created = meta->CreateResource(r);
     if (!created.ok()) {
       ADD_FAILURE() << created.error().message;
