@@ -175,8 +175,17 @@ Status Node::OpenApproval(std::string_view secret_key) {
   engine_options.on_transition = [this](soci::session& tx, const approval::Case& before,
                                         const approval::Case& after,
                                         const approval::StepRecord& record, int64_t now_ms,
-                                        const approval::WorkCalendar* calendar) {
-    return approval_supervision_->OnTransition(tx, before, after, record, now_ms, calendar);
+                                        const approval::WorkCalendar* calendar) -> Status {
+    TB_RETURN_IF_ERROR(
+        approval_supervision_->OnTransition(tx, before, after, record, now_ms, calendar));
+    // A case voided after 受理 leaves no fee notice to pay: its unpaid ones
+    // are cancelled in the same transaction (a paid one is a refund's matter).
+    if (payment_ != nullptr && after.state == approval::CaseState::kVoided &&
+        before.state != approval::CaseState::kVoided && before.accepted_at_ms != 0) {
+      auto cancelled = payment_->notices().CancelCaseNoticesIn(tx, after.number, "办件已作废");
+      if (!cancelled.ok()) return std::move(cancelled).error();
+    }
+    return Status::Ok();
   };
   engine_options.org_name = [this](std::string_view orgcoding) -> std::string {
     auto org = directory_->GetOrg(directory::Caller::Admin(), orgcoding);

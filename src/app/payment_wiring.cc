@@ -228,12 +228,24 @@ void PaymentWiring::ConnectCaseFees(approval::Services& services) {
   services.raise_case_fees = [this, list = services.case_fee_notices](
                                  const approval::Case& c,
                                  const approval::Matter& m) -> Result<codec::Value> {
-    // The unit collecting for the matter's implementing org.
+    // One notice a case: raising again (a retry, another node, after the org
+    // gained another unit) gives the one it has, unless that was cancelled.
+    auto existing = payment::CaseNotices(notices_, c.number);
+    if (!existing.ok()) return std::move(existing).error();
+    for (const payment::PaymentNotice& n : *existing) {
+      if (n.state != payment::NoticeState::kCancelled) return list(c);
+    }
+    // The unit collecting for the matter's implementing org: the same one
+    // whichever node asks (the smallest entercode), so that two raises at
+    // once make the same notice number and the second finds the first's.
     auto units = units_.ListUnits();
     if (!units.ok()) return std::move(units).error();
     const payment::CollectingUnit* unit = nullptr;
     for (const payment::CollectingUnit& u : *units) {
-      if (u.orgcoding == c.orgcoding && u.state == payment::UnitState::kActive) unit = &u;
+      if (u.orgcoding == c.orgcoding && u.state == payment::UnitState::kActive &&
+          (unit == nullptr || u.entercode < unit->entercode)) {
+        unit = &u;
+      }
     }
     if (unit == nullptr) {
       return Error::Conflict("机构 " + c.orgcoding + " 没有已开通的执收单位，不能开具缴款单");

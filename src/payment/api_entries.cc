@@ -118,6 +118,13 @@ Result<json> ListEntries(const Services& s, Call& call) {
   return out;
 }
 
+// The ORIGINALNOTICENO an entry's confirmation gives its notice: one notice an entry.
+std::string EntryOriginalNoticeNo(int64_t id) {
+  char number[24];
+  std::snprintf(number, sizeof number, "PE%010lld", static_cast<long long>(id));
+  return number;
+}
+
 Result<PayerEntry> VisibleEntry(const Services& s, const Call& call) {
   auto id = EntryId(call.args.at(0));
   if (!id.ok()) return id.error();
@@ -131,15 +138,16 @@ Result<PayerEntry> VisibleEntry(const Services& s, const Call& call) {
 }
 
 // Confirms: the notice is created (ORIGINALNOTICENO "PE" + the entry id, so a
-// second confirmation cannot make a second notice), then the entry closes.
+// second confirmation cannot make a second notice) and the entry closes in the
+// same transaction: a refusal racing it (another clerk) or a crash leaves
+// either both or neither (review15d).
 Result<json> Confirm(const Services& s, Call& call) {
   TB_RETURN_IF_ERROR(RequireEntries(s));
   auto entry = VisibleEntry(s, call);
   if (!entry.ok()) return entry.error();
   if (entry->state != "proposed") return Error::Conflict("这条自助录入已处理过");
   json body = json::parse(entry->body, nullptr, false);
-  char number[24];
-  std::snprintf(number, sizeof number, "PE%010lld", static_cast<long long>(entry->id));
+  const std::string number = EntryOriginalNoticeNo(entry->id);
   body["original_notice_no"] = number;
   if (call.body.is_object()) {
     // The clerk may set the expiry and the unit's business reference.
@@ -149,12 +157,19 @@ Result<json> Confirm(const Services& s, Call& call) {
   }
   auto draft = NoticeFromBody(body);
   if (!draft.ok()) return draft.error();
-  auto created = s.notices.Create(std::move(*draft), NoticeSource::kPayer);
+  const std::string clerk = call.caller.loginname;
+  auto created = s.notices.Create(
+      std::move(*draft), NoticeSource::kPayer,
+      [&](soci::session& sql, const PaymentNotice& n) {
+        return s.entries->DecideIn(sql, entry->id, true, n.notice_no, "", clerk);
+      });
   if (!created.ok() && created.error().code != errc::kAlreadyExists) return created.error();
   std::string notice_no = created.ok() ? created->notice_no : std::string();
   if (notice_no.empty()) {
-    // Confirmed before (a retry, a double click): the notice this entry made.
-    // A notice of that number made any other way is not this entry's.
+    // The number is taken: by a confirmation racing this one (the entry is
+    // closed; Decide below says so), or — before confirmations were one
+    // transaction — by one whose entry a crash left proposed: the notice this
+    // entry made. A notice of that number made any other way is not this entry's.
     auto unit = s.units.GetUnit(entry->entercode);
     if (!unit.ok()) return unit.error();
     notice_no = MakeNoticeNo(unit->channel_no, number);
@@ -164,7 +179,9 @@ Result<json> Confirm(const Services& s, Call& call) {
       return Error::Conflict("缴款单号 " + notice_no + " 已被另一张缴款单占用，未确认");
     }
   }
-  TB_RETURN_IF_ERROR(s.entries->Decide(entry->id, true, notice_no, "", call.caller.loginname));
+  if (!created.ok()) {
+    TB_RETURN_IF_ERROR(s.entries->Decide(entry->id, true, notice_no, "", clerk));
+  }
   auto n = s.notices.Get(notice_no);
   if (!n.ok()) return n.error();
   return json{{"entry", EntryToJson(*s.entries->Get(entry->id))},
@@ -177,6 +194,14 @@ Result<json> Refuse(const Services& s, Call& call) {
   if (!entry.ok()) return entry.error();
   std::string reason = Text(call.body, "reason");
   if (reason.empty()) return Error::InvalidArgument("请填写退回原因");
+  // An entry whose notice exists (a confirmation a crash cut short before
+  // confirmations were one transaction) is confirmed, not refused.
+  auto unit = s.units.GetUnit(entry->entercode);
+  if (!unit.ok()) return unit.error();
+  if (auto made = s.notices.Get(MakeNoticeNo(unit->channel_no, EntryOriginalNoticeNo(entry->id)));
+      made.ok() && made->entercode == entry->entercode && made->source == NoticeSource::kPayer) {
+    return Error::Conflict("这条自助录入已开具缴款单 " + made->notice_no + "，请确认而不是退回");
+  }
   TB_RETURN_IF_ERROR(s.entries->Decide(entry->id, false, "", reason, call.caller.loginname));
   auto after = s.entries->Get(entry->id);
   if (!after.ok()) return after.error();

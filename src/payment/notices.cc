@@ -733,7 +733,9 @@ bool NoticeExists(soci::session& sql, const std::string& notice_no) {
 
 }  // namespace
 
-Result<PaymentNotice> NoticeStore::Create(PaymentNotice draft, NoticeSource source) {
+Result<PaymentNotice> NoticeStore::Create(PaymentNotice draft, NoticeSource source,
+                                          const AlsoWithNotice& also) {
+  bool companion_failed = false;
   Result<PaymentNotice> created =
       store_.WithTransaction([&](soci::session& sql) -> Result<PaymentNotice> {
         Catalogue c{store_, *unit_bodies_, {}, {}};
@@ -741,9 +743,17 @@ Result<PaymentNotice> NoticeStore::Create(PaymentNotice draft, NoticeSource sour
         if (!n.ok()) return n;
         n->source = source;
         InsertNotice(store_, sql, *n);
+        if (also) {
+          Status companion = also(sql, *n);
+          if (!companion.ok()) {
+            companion_failed = true;
+            return companion.error();
+          }
+        }
         return n;
       });
-  if (!created.ok() && created.error().code == errc::kConflict) {
+  // A taken NOTICENO (the insert's conflict), not the companion's own refusal.
+  if (!created.ok() && created.error().code == errc::kConflict && !companion_failed) {
     return Error::AlreadyExists("缴款单号已存在：" +
                                 MakeNoticeNo(draft.channel_no, draft.original_notice_no));
   }
@@ -852,6 +862,32 @@ Result<PaymentNotice> NoticeStore::Cancel(std::string_view notice_no, std::strin
     TB_RETURN_IF_ERROR(UpdateNotice(store_, sql, *n, clock_.NowMillis()));
     return n;
   });
+}
+
+Result<int> NoticeStore::CancelCaseNoticesIn(soci::session& tx, std::string_view case_number,
+                                              std::string_view reason) {
+  const SqlDialect dialect = store_.dialect();
+  std::vector<std::string> numbers;
+  {
+    std::string ywcode(case_number);
+    std::string source(NoticeSourceName(NoticeSource::kApproval));
+    soci::rowset<std::string> rows =
+        (tx.prepare << "SELECT notice_no FROM payment_notices WHERE ywcode = :y AND source = :s "
+                       "AND state = 0",
+         soci::use(ywcode, "y"), soci::use(source, "s"));
+    numbers.assign(rows.begin(), rows.end());
+  }
+  int cancelled = 0;
+  for (const std::string& number : numbers) {
+    auto n = LoadNotice(tx, number, sql_dialect::ForUpdate(dialect));
+    if (!n.ok()) return n.error();
+    if (n->state != NoticeState::kUnpaid) continue;  // paid meanwhile: a refund's matter
+    n->state = NoticeState::kCancelled;
+    n->cancel_reason = std::string(reason);
+    TB_RETURN_IF_ERROR(UpdateNotice(store_, tx, *n, clock_.NowMillis()));
+    ++cancelled;
+  }
+  return cancelled;
 }
 
 Result<int64_t> NoticeStore::ExpireDue() {

@@ -92,8 +92,11 @@ class NoticeStore {
   void SetRefundHook(RefundHook hook) { refund_hook_ = std::move(hook); }
 
   // Completes (CompleteNotice) and stores one notice. AlreadyExists when the
-  // NOTICENO is taken.
-  Result<PaymentNotice> Create(PaymentNotice draft, NoticeSource source);
+  // NOTICENO is taken. `also` runs in the same transaction once the notice is
+  // stored: its failure takes the notice back (a payer entry closes with it).
+  using AlsoWithNotice = std::function<Status(soci::session&, const PaymentNotice&)>;
+  Result<PaymentNotice> Create(PaymentNotice draft, NoticeSource source,
+                               const AlsoWithNotice& also = {});
   // All rows or none: every row is checked (and duplicate NOTICENOs within the
   // batch and against the store detected) before anything is written; any error
   // fills `errors` (every bad row, by line) and returns InvalidArgument.
@@ -108,6 +111,11 @@ class NoticeStore {
 
   // 未缴 → 作废. `entercode`: when not "", the notice must be that unit's
   // (NotFound otherwise, as for an unknown number). Conflict unless unpaid.
+  // Every unpaid notice an approval case raised (source approval, YWCODE the
+  // case number) cancelled inside the caller's transaction `tx`: a case voided
+  // after 受理 leaves nothing to pay. How many.
+  Result<int> CancelCaseNoticesIn(soci::session& tx, std::string_view case_number,
+                                  std::string_view reason);
   Result<PaymentNotice> Cancel(std::string_view notice_no, std::string_view reason,
                                std::string_view entercode);
   // 未缴 → 已过期 for notices whose expiry passed, except those counting late

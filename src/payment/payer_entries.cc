@@ -132,23 +132,27 @@ Result<std::vector<PayerEntry>> PayerEntryStore::List(std::string_view entercode
   });
 }
 
-Status PayerEntryStore::Decide(int64_t id, bool confirm, std::string_view notice_no,
-                               std::string_view reason, std::string_view actor) {
+Status PayerEntryStore::DecideIn(soci::session& sql, int64_t id, bool confirm,
+                                 std::string_view notice_no, std::string_view reason,
+                                 std::string_view actor) {
   std::string state = confirm ? "confirmed" : "refused", no(notice_no), why(reason), who(actor);
   const long long now = clock_.NowMillis(), key = id;
-  auto changed = store_.WithTransaction([&](soci::session& sql) -> Result<long long> {
-    soci::statement st =
-        (sql.prepare << "UPDATE payment_payer_entries SET state = :s, notice_no = :n, reason = "
-                        ":r, decided_by = :a, decided_at = :t WHERE id = :id AND state = "
-                        "'proposed'",
-         soci::use(state), soci::use(no), soci::use(why), soci::use(who), soci::use(now),
-         soci::use(key));
-    st.execute(true);
-    return static_cast<long long>(st.get_affected_rows());
-  });
-  if (!changed.ok()) return std::move(changed).error();
-  if (*changed == 0) return Error::Conflict("这条自助录入已处理过");
+  soci::statement st =
+      (sql.prepare << "UPDATE payment_payer_entries SET state = :s, notice_no = :n, reason = "
+                      ":r, decided_by = :a, decided_at = :t WHERE id = :id AND state = "
+                      "'proposed'",
+       soci::use(state), soci::use(no), soci::use(why), soci::use(who), soci::use(now),
+       soci::use(key));
+  st.execute(true);
+  if (st.get_affected_rows() == 0) return Error::Conflict("这条自助录入已处理过");
   return Status::Ok();
+}
+
+Status PayerEntryStore::Decide(int64_t id, bool confirm, std::string_view notice_no,
+                               std::string_view reason, std::string_view actor) {
+  return store_.WithTransaction([&](soci::session& sql) -> Status {
+    return DecideIn(sql, id, confirm, notice_no, reason, actor);
+  });
 }
 
 }  // namespace tongban::payment

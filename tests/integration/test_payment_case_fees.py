@@ -107,6 +107,62 @@ class CaseFees(unittest.TestCase):
         refused = self.clerk.send("POST", "cases/%s/fees" % number)
         self.assertEqual(refused.status_code, 409, refused.text)
 
+    def test_a_voided_case_leaves_no_payable_notice(self):
+        # review15d: voided after 受理, its unpaid notice is cancelled with it
+        # (one transaction), and no fee is raised for it any more.
+        case = self.clerk.ok("POST", "cases", registration(self.matter["implement_code"], 43))["case"]
+        accepted = self.clerk.act_ok(case["number"], "accept", opinion="受理",
+                                     expected_revision=case["revision"])
+        no = accepted["fees"]["items"][0]["notice_no"]
+        public = API + "public/notices/" + no
+        self.assertTrue(requests.get(self.server.url(public), timeout=10).json()["payable"])
+        self.clerk.act_ok(case["number"], "void", opinion="申请人撤销申请",
+                          expected_revision=accepted["revision"])
+        notice = requests.get(self.server.url(public), timeout=10).json()
+        self.assertFalse(notice["payable"], notice)
+        self.assertEqual(notice["state"], "cancelled", notice)
+        again = self.clerk.send("POST", "cases/%s/fees" % case["number"])
+        self.assertEqual(again.status_code, 409, again.text)
+
+
+class CaseFeesOfAnOrgWithTwoUnits(unittest.TestCase):
+    """review15d: one notice a case, even once its org gains a second
+    collecting unit (one that would now be chosen first)."""
+
+    def setUp(self):
+        self.server = TongbanServer().start()
+        self.addCleanup(self.server.cleanup)
+
+    def test_raising_again_gives_the_cases_one_notice(self):
+        base = self.server.base_url
+        pay_clerk = clerk_client(self.server)
+        ensure_staff(base, admin_login(self.server), orgs=(), users=[("feeclerk", ORG, ROLES)])
+        clerk = staff_login(base, "feeclerk")
+        body = matter_body(ORG, name="收费测试事项")
+        body.update(has_fee=True, fees=[{"item_code": "00034003", "amount_fen": 2500}])
+        matter = clerk.ok("POST", "matters", body)
+        case = clerk.ok("POST", "cases", registration(matter["implement_code"], 7))["case"]
+        accepted = clerk.act_ok(case["number"], "accept", opinion="受理",
+                                expected_revision=case["revision"])
+        first = [n["notice_no"] for n in accepted["fees"]["items"]]
+        self.assertEqual(len(first), 1, accepted)
+        # A unit after it, then one before it in entercode order: whichever
+        # unit would be chosen now, the case keeps its notice.
+        for entercode in ("000777", "000111"):
+            unit = pay_clerk.ok("GET", "units/000368")
+            unit.update(entercode=entercode, channel_no="330001" + entercode[3:],
+                        name="执收单位 " + entercode)
+            application = pay_clerk.ok("POST", "applications", unit)
+            pay_clerk.ok("POST", "applications/%d/submit" % application["id"])
+            for stage in ("finance", "egov"):
+                pay_clerk.ok("POST", "applications/%d/opinions" % application["id"],
+                             {"stage": stage, "approve": True, "date": "20261201", "text": "同意"})
+            self.assertEqual(pay_clerk.ok("GET", "units/" + entercode)["state"], "active")
+            again = clerk.ok("POST", "cases/%s/fees" % case["number"])
+            self.assertEqual([n["notice_no"] for n in again["items"]], first, entercode)
+            items = clerk.ok("GET", "cases/%s/fees" % case["number"])["items"]
+            self.assertEqual([n["notice_no"] for n in items], first, entercode)
+
 
 if __name__ == "__main__":
     main()

@@ -5,6 +5,7 @@ a unit's clerk confirms it — the notice is created, payable, source payer —
 or refuses another with a reason; a unit of another scheme takes none; a
 payer cannot act as the clerk; a second confirmation changes nothing."""
 import os
+import sqlite3
 import unittest
 
 from approval_fixture import Client, admin_login
@@ -136,6 +137,24 @@ class PayerEntry(unittest.TestCase):
         refused = self.clerk.ok("POST", "entries/%d/refuse" % entry["id"],
                                 {"reason": "金额有误"})
         self.assertEqual((refused["state"], refused["reason"]), ("refused", "金额有误"))
+
+    # review15d: a confirmation stores its notice and closes the entry in one
+    # transaction; an entry a crash of an older binary left proposed beside its
+    # notice is confirmed again (the same notice), never refused.
+    def test_an_entry_with_its_notice_is_confirmed_not_refused(self):
+        entry = self.propose(amount="2.00").json()
+        done = self.clerk.ok("POST", "entries/%d/confirm" % entry["id"], {})
+        db = sqlite3.connect(os.path.join(self.server.data_dir, "tongban.db"))
+        with db:
+            db.execute("UPDATE payment_payer_entries SET state = 'proposed', notice_no = '' "
+                       "WHERE id = ?", (entry["id"],))
+        db.close()
+        r = self.clerk.send("POST", "entries/%d/refuse" % entry["id"], {"reason": "金额有误"})
+        self.assertEqual(r.status_code, 409, r.text)
+        self.assertIn(done["notice"]["notice_no"], r.text)
+        again = self.clerk.ok("POST", "entries/%d/confirm" % entry["id"], {})
+        self.assertEqual(again["notice"]["notice_no"], done["notice"]["notice_no"])
+        self.assertEqual(again["entry"]["state"], "confirmed")
 
     def test_a_unit_of_another_scheme_takes_no_self_entry(self):
         r = self.propose(entercode="000368")

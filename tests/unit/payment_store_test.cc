@@ -349,6 +349,32 @@ TEST_P(PaymentStoreTest, ANoticeIsCompletedFromItsUnitAndItems) {
   EXPECT_EQ(notices_->Create(Draft(), NoticeSource::kConsole).error().code, errc::kAlreadyExists);
 }
 
+// review15d: a payer entry's confirmation stores its notice and closes the
+// entry in one transaction: the entry's write failing (another clerk refused
+// it meanwhile) takes the notice back; succeeding, both are there.
+TEST_P(PaymentStoreTest, ANoticeAndItsCompanionWriteCommitTogether) {
+  Onboard();
+  auto refused = notices_->Create(Draft(), NoticeSource::kPayer,
+                                  [](soci::session&, const PaymentNotice&) -> Status {
+                                    return Error::Conflict("这条自助录入已处理过");
+                                  });
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, errc::kConflict);
+  EXPECT_EQ(notices_->Get("330001296FS0001934251").error().code, errc::kNotFound);
+  std::string seen;
+  auto made = notices_->Create(Draft(), NoticeSource::kPayer,
+                               [&](soci::session& sql, const PaymentNotice& n) -> Status {
+                                 int rows = 0;
+                                 sql << "SELECT COUNT(*) FROM payment_notices WHERE notice_no = :n",
+                                     soci::use(n.notice_no), soci::into(rows);
+                                 seen = n.notice_no + " " + std::to_string(rows);
+                                 return Status::Ok();
+                               });
+  ASSERT_TRUE(made.ok()) << made.error().message;
+  EXPECT_EQ(seen, "330001296FS0001934251 1");  // stored before the companion runs
+  EXPECT_TRUE(notices_->Get("330001296FS0001934251").ok());
+}
+
 TEST_P(PaymentStoreTest, NoticeChecksNameTheFieldAtFault) {
   Onboard();
   struct Case {
