@@ -435,10 +435,8 @@ Result<codec::Value> RaiseCaseFees(const Services& s, Call& call) {
   }
   if (!s.raise_case_fees) return Error::NotFound("本系统未接入统一公共支付");
   if (c->accepted_at_ms == 0) return Error::Conflict("办件受理后才能开具缴款单");
-  if (c->state == CaseState::kVoided || c->state == CaseState::kRefused ||
-      c->state == CaseState::kWithdrawn) {
-    return Error::Conflict("办件已作废或未予受理，不能开具缴款单");
-  }
+  // (Refused and withdrawn cases were never accepted: the check above.)
+  if (c->state == CaseState::kVoided) return Error::Conflict("办件已作废，不能开具缴款单");
   auto matter = s.matters.Version(c->implement_code, c->matter_version);
   if (!matter.ok()) return matter.error();
   if (!(*matter)->has_fee || (*matter)->fees.empty()) {

@@ -111,13 +111,13 @@ class NoticeStore {
 
   // 未缴 → 作废. `entercode`: when not "", the notice must be that unit's
   // (NotFound otherwise, as for an unknown number). Conflict unless unpaid.
+  Result<PaymentNotice> Cancel(std::string_view notice_no, std::string_view reason,
+                               std::string_view entercode);
   // Every unpaid notice an approval case raised (source approval, YWCODE the
   // case number) cancelled inside the caller's transaction `tx`: a case voided
   // after 受理 leaves nothing to pay. How many.
   Result<int> CancelCaseNoticesIn(soci::session& tx, std::string_view case_number,
                                   std::string_view reason);
-  Result<PaymentNotice> Cancel(std::string_view notice_no, std::string_view reason,
-                               std::string_view entercode);
   // 未缴 → 已过期 for notices whose expiry passed, except those counting late
   // fees (ISCOUNTOVERDUE: they stay payable with the fee). Returns how many.
   Result<int64_t> ExpireDue();

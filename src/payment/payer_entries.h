@@ -46,12 +46,12 @@ class PayerEntryStore {
                                        std::string_view state, int limit, int64_t before_id = 0);
   // proposed → confirmed (with the notice made) or refused. Conflict unless proposed
   // (the row is updated only while still proposed: two clerks cannot both decide).
-  // Decide inside the caller's transaction (the confirming notice's): the
-  // entry closes with its notice or not at all. Conflict when not proposed.
-  Status DecideIn(soci::session& sql, int64_t id, bool confirm, std::string_view notice_no,
-                  std::string_view reason, std::string_view actor);
   Status Decide(int64_t id, bool confirm, std::string_view notice_no, std::string_view reason,
                 std::string_view actor);
+  // Decide inside the caller's transaction (the confirming notice's): the
+  // entry closes with its notice or not at all.
+  Status DecideIn(soci::session& sql, int64_t id, bool confirm, std::string_view notice_no,
+                  std::string_view reason, std::string_view actor);
 
  private:
   SqlStore& store_;

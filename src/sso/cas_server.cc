@@ -714,7 +714,7 @@ struct CasServer::Impl {
     // The target's own login policy holds for the login behind the PGT, as
     // /login and the zj interfaces' generateST apply it: a password-only
     // session gets no proxy ticket for an app that needs a second factor.
-    if (std::string shortfall = AuthLevelShortfall(**user, *app); !shortfall.empty()) {
+    if (!AuthLevelShortfall(**user, *app).empty()) {
       return fail(cas::kUnauthorizedService, "the user's real-name level is below targetService's");
     }
     BrowserLogin login;  // a PGT without a session counts as password-only

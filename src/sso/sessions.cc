@@ -258,12 +258,19 @@ Result<Session> SessionStore::Find(std::string_view id) {
   return DecodeSession(*record, id);
 }
 
+Result<bool> SessionStore::Ended(std::string_view id) {
+  auto tombstone = store_.Get(Key(kEndedPrefix, id));
+  if (tombstone.ok()) return true;
+  if (tombstone.error().code != errc::kNotFound) return std::move(tombstone).error();
+  return false;
+}
+
 Result<Session> SessionStore::FindLive(std::string_view id) {
   auto session = Find(id);
   if (!session.ok()) return session;
-  auto ended = store_.Get(Key(kEndedPrefix, id));
-  if (ended.ok()) return Error::NotFound("the session has ended");
-  if (ended.error().code != errc::kNotFound) return std::move(ended).error();
+  auto ended = Ended(id);
+  if (!ended.ok()) return std::move(ended).error();
+  if (*ended) return Error::NotFound("the session has ended");
   return session;
 }
 
@@ -276,12 +283,12 @@ Result<Session> SessionStore::Reauthenticate(std::string_view id, std::string_vi
   TB_RETURN_IF_ERROR(store_.Put(key, EncodeSession(*session), lifetimes_.session));
   // End may have run between Resume and Put: its tombstone outlives the
   // erase, so a session it ended must not come back through this Put.
-  auto ended = store_.Get(Key(kEndedPrefix, id));
-  if (ended.ok()) {
+  auto ended = Ended(id);
+  if (!ended.ok()) return std::move(ended).error();
+  if (*ended) {
     TB_RETURN_IF_ERROR(store_.Erase(key));
     return Error::NotFound("no such session");
   }
-  if (ended.error().code != errc::kNotFound) return std::move(ended).error();
   return session;
 }
 

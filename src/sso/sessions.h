@@ -214,6 +214,8 @@ class SessionStore {
   static bool WellFormed(std::string_view value);
 
  private:
+  // Whether End has begun for the session (its tombstone, written first, is there).
+  Result<bool> Ended(std::string_view id);
   std::chrono::milliseconds LifetimeOf(GrantKind kind) const;
   Result<Grant> Load(std::string_view key, GrantKind kind, std::string_view value,
                      std::string_view app, bool redeem, bool accept_expired);

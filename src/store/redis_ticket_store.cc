@@ -144,9 +144,9 @@ LeanRun LeanRunOf(const TicketExchange& op) {
   return run;
 }
 
-// What a shape is made of, as a map key.
-void AppendShapeKey(std::string& key, const TicketExchange& op) {
-  if (LeanRun run = LeanRunOf(op); run.first >= 0) {
+// What a shape is made of, as a map key (`run`: LeanRunOf(op)).
+void AppendShapeKey(std::string& key, const TicketExchange& op, const LeanRun& run) {
+  if (run.first >= 0) {
     key.push_back('L');
     key.push_back(static_cast<char>('0' + run.first));
     key.push_back(static_cast<char>('0' + run.last));
@@ -744,16 +744,16 @@ class RedisTicketStore::Scripts {
   };
   // The shape of `op`, made on first use; nullptr when `op` takes the
   // generic script (too many shapes, or parts too long to be baked in).
-  const ExchangeShape* ShapeOf(const TicketExchange& op, std::string_view key_prefix) {
+  const ExchangeShape* ShapeOf(const TicketExchange& op, const LeanRun& run,
+                               std::string_view key_prefix) {
     if (!Shapeable(op)) return nullptr;
     thread_local std::string key;
     key.clear();
-    AppendShapeKey(key, op);
+    AppendShapeKey(key, op, run);
     std::lock_guard lock(shapes_mu_);
     if (auto it = shapes_.find(key); it != shapes_.end()) return it->second.get();
     if (shapes_.size() >= kMaxExchangeShapes) return nullptr;
     auto shape = std::make_unique<ExchangeShape>();
-    const LeanRun run = LeanRunOf(op);
     shape->lean = run.first >= 0;
     shape->script = shape->lean ? LeanExchangeScript(op, run, key_prefix)
                                 : ShapedExchangeScript(op, key_prefix);
@@ -1049,7 +1049,9 @@ void RedisTicketStore::ExchangeOn(RedisPipeline& pipe, TicketExchange op, Exchan
   Status valid = checks::Exchange(op);
   if (!valid.ok()) return done(std::move(valid).error());
   const std::string& prefix = options_.key_prefix;
-  if (const Scripts::ExchangeShape* shape = scripts_->ShapeOf(op, prefix)) {
+  // The template is read once: for the shape's key and, lean, for its head and tail.
+  const LeanRun run = LeanRunOf(op);
+  if (const Scripts::ExchangeShape* shape = scripts_->ShapeOf(op, run, prefix)) {
     // The shape's ARGV (ShapedExchangeScript), written straight into the command.
     size_t bytes = 2 * prefix.size() + op.mark_key.size() + op.redeem_key.size() +
                    op.put_key.size() + op.put_template.size() + op.set_member.size() + 6 * 8;
@@ -1061,7 +1063,6 @@ void RedisTicketStore::ExchangeOn(RedisPipeline& pipe, TicketExchange op, Exchan
     c.Arg({prefix, "v:", op.put_key});
     if (shape->lean) {
       // The shape fixed where the run is; this call's template has it there.
-      const LeanRun run = LeanRunOf(op);
       const std::string_view t = op.put_template;
       c.Arg(t.substr(0, run.head)).Arg(op.set_member).Arg(t.substr(run.tail));
     } else {
