@@ -46,6 +46,8 @@ std::string_view ChineseFor(int c) {
       return "办件编号或查询密码不正确";
     case code::kRealNameTooLow:
       return "实名等级不足";
+    case code::kRequestKeyReused:
+      return "该请求键已用于另一份收件登记";
     case api_code::kCsrfFailed:
       return "CSRF 校验失败，请刷新页面后重试";
     case api_code::kSystemRefused:
@@ -77,6 +79,7 @@ int HttpStatusFor(const Error& e) {
   switch (e.code) {
     case code::kWrongState:
     case code::kStale:
+    case code::kRequestKeyReused:
       return 409;
     case code::kNotYourStep:
     case code::kRealNameTooLow:

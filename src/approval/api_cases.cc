@@ -8,6 +8,7 @@
 
 #include "approval/api_internal.h"
 #include "approval/stage_records.h"
+#include "crypto/digest.h"
 #include "approval/state_machine.h"
 #include "directory/codes.h"
 #include "directory/directory.h"
@@ -70,6 +71,11 @@ Result<codec::Value> RegisterCase(const Services& s, Call& call) {
   if (!note.ok()) return note.error();
   registration.note = *note;
   registration.channel = "0";  // 窗口收件: staff register at the counter
+  if (auto key = call.request.Header("Idempotency-Key")) {
+    if (key->empty()) return Error::InvalidArgument("Idempotency-Key 不能为空");
+    registration.request_key = std::string(*key);
+    registration.request_fingerprint = crypto::Sha256Hex(call.request.body());
+  }
   // Answered once the registration's group commit is done (engine.h).
   Answer answer = AnswerLater(call);
   s.engine.RegisterAsync(call.actor, registration,
@@ -78,6 +84,7 @@ Result<codec::Value> RegisterCase(const Services& s, Call& call) {
                            codec::Value out = codec::Value::Object(2);
                            out.Set("case", CaseJson(s, registered->case_))
                                .Set("lookup_password", registered->lookup_password);
+                           if (registered->replayed) out.Set("replayed", true);
                            answer(std::move(out));
                          });
   return codec::Value();

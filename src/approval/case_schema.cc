@@ -118,12 +118,28 @@ ALTER TABLE approval_uploads ADD COLUMN size BIGINT NOT NULL DEFAULT 0;
 CREATE INDEX approval_uploads_by_user ON approval_uploads (userid, uploaded_at);
 )sql";
 
+// Version 6: the Idempotency-Key of each keyed registration (review15d: a
+// 收件登记 retried after its answer was lost registered the case twice). The
+// key belongs to the caller; the fingerprint (SHA-256 of the request body)
+// tells a retry from another request that reuses the key.
+constexpr const char* kCasesV6 = R"sql(
+CREATE TABLE approval_request_keys (
+  userid {KEY} NOT NULL,
+  request_key {KEY} NOT NULL,
+  number {KEY} NOT NULL,
+  fingerprint {KEY} NOT NULL,
+  created_at BIGINT NOT NULL,
+  PRIMARY KEY (userid, request_key)
+){END};
+)sql";
+
 std::vector<Migration> CaseEngine::Migrations() {
   return {PortableMigration("approval_cases", 1, kCasesV1),
           PortableMigration("approval_cases", 2, kCasesV2),
           PortableMigration("approval_cases", 3, kCasesV3),
           PortableMigration("approval_cases", 4, kCasesV4),
-          PortableMigration("approval_cases", 5, kCasesV5)};
+          PortableMigration("approval_cases", 5, kCasesV5),
+          PortableMigration("approval_cases", 6, kCasesV6)};
 }
 
 }  // namespace tongban::approval

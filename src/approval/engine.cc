@@ -30,12 +30,17 @@ namespace {
 
 // Lock class of the per-(implement code, day) serial lock ("sn").
 constexpr int kSerialLockClass = 0x736E;
+// Lock class of a caller's request key ("rk"): copies of one keyed
+// registration on several nodes queue here, and the later ones find the
+// first one's key row once it has committed.
+constexpr int kRequestKeyLockClass = 0x726B;
 constexpr int kMaxSerial = 9999;
 // An applicant's online applications waiting for 受理, per matter and in all.
 constexpr long long kMaxWaitingPerMatter = 5;
 constexpr long long kMaxWaitingOnline = 20;
 // A registration's note and a transition's opinion (the UI allows 1,000 characters).
 constexpr size_t kMaxNoteBytes = 6000;
+constexpr size_t kMaxRequestKeyBytes = 64;  // a UUID is 36
 constexpr size_t kMaxNameChars = 100;
 constexpr std::string_view kStageDestination = "exchange";
 
@@ -175,6 +180,23 @@ std::string LookupHash(std::string_view key, std::string_view number, std::strin
     hex.push_back(kHex[c & 0xF]);
   }
   return hex;
+}
+
+// The lookup password of a keyed registration: derived from the server secret,
+// the caller, their key and the case number rather than drawn, so that a retry
+// of the same request is answered with the same password without keeping it
+// anywhere. Only the server can derive it; 64 bits of the MAC modulo 10^6 is
+// uniform to within 2^-44.
+std::string KeyedLookupPassword(std::string_view key, std::string_view userid,
+                                std::string_view request_key, std::string_view number) {
+  std::string message = "request-key\n";
+  message.append(userid).append("\n").append(request_key).append("\n").append(number);
+  const std::string mac = crypto::HmacSha256(key, message);
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<unsigned char>(mac[static_cast<size_t>(i)]);
+  char buf[8];
+  std::snprintf(buf, sizeof(buf), "%06u", static_cast<unsigned>(v % 1000000));
+  return buf;
 }
 
 const MatterStep* StepAt(const Matter& m, int index) {
@@ -412,6 +434,14 @@ Result<engine_internal::RegisterPlan> CaseEngine::Impl::PlanRegistration(
   plan.note = registration.note;
   plan.now = im.clock.NowMillis();
   plan.password = NewLookupPassword(im.random);
+  if (registration.request_key.size() > kMaxRequestKeyBytes ||
+      !std::all_of(registration.request_key.begin(), registration.request_key.end(),
+                   [](char ch) { return ch > ' ' && ch < 0x7f; })) {
+    return Error::InvalidArgument("Idempotency-Key 须为 1–" + std::to_string(kMaxRequestKeyBytes) +
+                                  " 个可见 ASCII 字符");
+  }
+  plan.request_key = registration.request_key;
+  plan.request_fingerprint = registration.request_fingerprint;
   plan.day = CompactDay(DayOf(plan.now));
   plan.channel = actor.kind == Actor::Kind::kApplicant ? "1" : registration.channel;
   plan.matter = std::make_shared<const Matter>(matter);
@@ -431,6 +461,28 @@ Result<Registered> CaseEngine::Impl::RegisterIn(soci::session& sql,
   const int64_t now = plan.now;
   const SqlDialect dialect = im.store.dialect();
   std::string code = matter.implement_code;
+  if (!plan.request_key.empty()) {
+    sql_dialect::LockUntilCommit(sql, dialect, kRequestKeyLockClass,
+                                 actor.userid + "\n" + plan.request_key);
+    std::string number, fingerprint;
+    sql << "SELECT number, fingerprint FROM approval_request_keys WHERE userid = :u AND "
+           "request_key = :k",
+        soci::use(actor.userid), soci::use(plan.request_key), soci::into(number),
+        soci::into(fingerprint);
+    if (sql.got_data()) {
+      if (fingerprint != plan.request_fingerprint) {
+        return Error{code::kRequestKeyReused,
+                     "此 Idempotency-Key 已登记办件 " + number +
+                         "（另一份申请）：登记新的一件请重新打开收件页"};
+      }
+      auto row = engine_internal::LoadCase(sql, dialect, number, false);
+      if (!row) return Error::Internal("approval: the case of a request key is gone: " + number);
+      return Registered{row->ToCase(),
+                        KeyedLookupPassword(im.options.lookup_key, actor.userid,
+                                            plan.request_key, number),
+                        true};
+    }
+  }
   sql_dialect::LockUntilCommit(sql, dialect, kSerialLockClass, code + plan.day);
   if (actor.kind == Actor::Kind::kApplicant) {
     // One account's online applications waiting for 受理 are few (review13:
@@ -489,7 +541,11 @@ Result<Registered> CaseEngine::Impl::RegisterIn(soci::session& sql,
   row.channel = plan.channel;
   row.registered_at = now;
   row.registered_by = actor.userid;
-  row.lookup_hash = LookupHash(im.options.lookup_key, c.number, plan.password);
+  const std::string password =
+      plan.request_key.empty()
+          ? plan.password
+          : KeyedLookupPassword(im.options.lookup_key, actor.userid, plan.request_key, c.number);
+  row.lookup_hash = LookupHash(im.options.lookup_key, c.number, password);
 
   long long id = im.statements.Insert(sql, row);
   c.id = id;
@@ -508,7 +564,15 @@ Result<Registered> CaseEngine::Impl::RegisterIn(soci::session& sql,
   record.at_ms = now;
   im.statements.InsertStep(sql, record);
   TB_RETURN_IF_ERROR(im.EnqueueStage(sql, c, matter, record));
-  return Registered{std::move(c), plan.password};
+  if (!plan.request_key.empty()) {
+    // Never a duplicate: a registration with this key on another node holds
+    // the key's lock (above) until it commits, and its row is then read.
+    sql << "INSERT INTO approval_request_keys (userid, request_key, number, fingerprint, "
+           "created_at) VALUES (:u, :k, :n, :f, :t)",
+        soci::use(actor.userid), soci::use(plan.request_key), soci::use(c.number),
+        soci::use(plan.request_fingerprint), soci::use(static_cast<long long>(now));
+  }
+  return Registered{std::move(c), password};
 }
 
 Result<Registered> CaseEngine::Register(const Actor& actor, const Registration& registration) {

@@ -42,6 +42,8 @@ inline constexpr int kCaseUnknown = 5108;     // no such case
 inline constexpr int kLookupFailed = 5109;    // case number + lookup password do not match
 inline constexpr int kRealNameTooLow =
     5110;  // the applicant's real-name level is below the matter's
+inline constexpr int kRequestKeyReused =
+    5111;  // an Idempotency-Key already registered a case from another request
 }  // namespace code
 
 // Who acts. Staff come from the SSO directory; the applicant from the public
@@ -66,11 +68,18 @@ struct Registration {
   std::vector<CaseMaterial> materials;  // electronic ones name a stored file by sha256
   std::string channel = "0";            // SUBMIT code
   std::string note;
+  // The caller's Idempotency-Key (empty: none) and a digest of its request.
+  // A keyed registration that committed is answered again — the same case and
+  // lookup password — when its key comes back with the same request; with
+  // another request the key is refused (kRequestKeyReused).
+  std::string request_key;
+  std::string request_fingerprint;
 };
 
 struct Registered {
   Case case_;
   std::string lookup_password;  // 6 digits, shown once; only its hash is kept
+  bool replayed = false;        // the answer of an earlier request with this key
 };
 
 // One transition request. `expected_revision` (when set) must equal the case's

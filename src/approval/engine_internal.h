@@ -150,7 +150,8 @@ struct RegisterPlan {
   std::string note;
   std::string channel;
   std::string day;  // yyyyMMdd of `now`
-  std::string password;
+  std::string password;  // unkeyed registrations (keyed ones: KeyedLookupPassword)
+  std::string request_key, request_fingerprint;  // Registration's, checked
   int64_t now = 0;
 };
 

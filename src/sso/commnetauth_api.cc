@@ -113,7 +113,8 @@ void AddCommnetAuthMethods(SignedApi& api, AuthServices& s) {
       return std::move(*refused);
     }
     auto set = s.sessions.IssueTokenSet(*code, call.app.proxy_right);
-    if (!set.ok()) return ReplyFor(set.error(), ac::kCommAuthcode.other);
+    // NotFound: the session ended while the set was issued (the code is spent).
+    if (!set.ok()) return GrantFailure(set.error(), ac::kCommAuthcode, "authcode");
     return TokenSetReply(*set, s.context.clock.NowMillis(), /*with_refresh=*/true);
   });
 

@@ -472,6 +472,8 @@ Result<TokenSet> SessionStore::IssueTokenSet(const Grant& authcode, bool with_pr
   refresh.access_token = access->value;
   if (proxy) refresh.proxy_token = proxy->value;
   TB_RETURN_IF_ERROR(Store(refresh));
+  TB_RETURN_IF_ERROR(
+      EraseIfEnded(authcode.session, {&*access, proxy ? &*proxy : nullptr, &refresh}));
   return TokenSet{std::move(*access), std::move(refresh), std::move(proxy)};
 }
 
@@ -497,9 +499,29 @@ Result<TokenSet> SessionStore::Refresh(std::string_view refresh_token, std::stri
   refresh->proxy_token = proxy ? proxy->value : std::string();
   const milliseconds ttl =
       milliseconds(std::max<int64_t>(refresh->expires_ms - clock_.NowMillis(), 1)) + kExpiredGrace;
-  TB_RETURN_IF_ERROR(
-      store_.Put(GrantKey(GrantKind::kRefreshToken, refresh->value), EncodeGrant(*refresh), ttl));
+  // Only over the refresh token as it still is: a logout (or revocation) that
+  // erased it since the Check above must not see it written back.
+  auto kept = store_.PutIfPresent(GrantKey(GrantKind::kRefreshToken, refresh->value),
+                                  EncodeGrant(*refresh), ttl);
+  if (!kept.ok() || !*kept) {
+    TB_RETURN_IF_ERROR(store_.Erase(GrantKey(GrantKind::kAccessToken, access->value)));
+    if (proxy) TB_RETURN_IF_ERROR(store_.Erase(GrantKey(GrantKind::kProxyToken, proxy->value)));
+    if (!kept.ok()) return std::move(kept).error();
+    return Error::NotFound("不存在、已注销或已吊销");
+  }
+  TB_RETURN_IF_ERROR(EraseIfEnded(refresh->session, {&*access, proxy ? &*proxy : nullptr, &*refresh}));
   return TokenSet{std::move(*access), std::move(*refresh), std::move(proxy)};
+}
+
+Status SessionStore::EraseIfEnded(std::string_view session,
+                                  std::initializer_list<const Grant*> grants) {
+  auto ended = Ended(session);
+  if (!ended.ok()) return std::move(ended).error();
+  if (!*ended) return Status::Ok();
+  for (const Grant* g : grants) {
+    if (g != nullptr) TB_RETURN_IF_ERROR(store_.Erase(GrantKey(g->kind, g->value)));
+  }
+  return Error::NotFound("所属会话已注销");
 }
 
 Status SessionStore::RevokeRefreshToken(const Grant& refresh) {

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -216,6 +217,13 @@ class SessionStore {
  private:
   // Whether End has begun for the session (its tombstone, written first, is there).
   Result<bool> Ended(std::string_view id);
+  // After grants of `session` were stored outside one store call: End may
+  // have run meanwhile and missed them (review16b: a refresh beside a logout
+  // on another node kept its tokens for 7 days). End writes its tombstone
+  // before it reads the session's grants, so either it saw these grants and
+  // erases them, or this check sees the tombstone: then erases `grants` (null
+  // entries skipped) and answers kNotFound.
+  Status EraseIfEnded(std::string_view session, std::initializer_list<const Grant*> grants);
   std::chrono::milliseconds LifetimeOf(GrantKind kind) const;
   Result<Grant> Load(std::string_view key, GrantKind kind, std::string_view value,
                      std::string_view app, bool redeem, bool accept_expired);

@@ -320,6 +320,23 @@ Result<bool> MemoryTicketStore::PutIfAbsent(std::string_view key, std::string_vi
   return true;
 }
 
+Result<bool> MemoryTicketStore::PutIfPresent(std::string_view key, std::string_view value,
+                                             std::chrono::milliseconds ttl) {
+  TB_RETURN_IF_ERROR(checks::Key(key));
+  TB_RETURN_IF_ERROR(checks::Value(value));
+  TB_RETURN_IF_ERROR(checks::Ttl(ttl));
+  const uint64_t hash = HashKey(key);
+  const int64_t now = clock_.NowMillis();
+  EntryPtr fresh = MakeEntry(key, value, ExpiryFromNow(ttl));
+  EntryPtr displaced;
+  Shard& shard = ShardFor(hash);
+  std::lock_guard lock(shard.mu);
+  size_t i = shard.values.Find(key, hash);
+  if (i == EntryTable::kNone || shard.values.at(i)->ExpiredAt(now)) return false;
+  displaced = shard.values.Replace(i, std::move(fresh));
+  return true;
+}
+
 Result<std::string> MemoryTicketStore::Get(std::string_view key) {
   TB_RETURN_IF_ERROR(checks::Key(key));
   const uint64_t hash = HashKey(key);

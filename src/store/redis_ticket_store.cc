@@ -967,6 +967,18 @@ Result<bool> RedisTicketStore::PutIfAbsent(std::string_view key, std::string_vie
   return Unexpected();
 }
 
+Result<bool> RedisTicketStore::PutIfPresent(std::string_view key, std::string_view value,
+                                            std::chrono::milliseconds ttl) {
+  TB_RETURN_IF_ERROR(checks::Key(key));
+  TB_RETURN_IF_ERROR(checks::Value(value));
+  TB_RETURN_IF_ERROR(checks::Ttl(ttl));
+  auto reply = pool_->Call({"SET", ValueKey(key), value, "XX", "PX", std::to_string(ttl.count())});
+  if (!reply.ok()) return std::move(reply).error();
+  if ((*reply)->type == REDIS_REPLY_NIL) return false;
+  if ((*reply)->type == REDIS_REPLY_STATUS) return true;
+  return Unexpected();
+}
+
 Result<std::string> RedisTicketStore::Get(std::string_view key) {
   TB_RETURN_IF_ERROR(checks::Key(key));
   auto reply = pool_->Call({"GET", ValueKey(key)});

@@ -69,6 +69,8 @@ class RedisTicketStore final : public TicketStore {
   Status Put(std::string_view key, std::string_view value, std::chrono::milliseconds ttl) override;
   Result<bool> PutIfAbsent(std::string_view key, std::string_view value,
                            std::chrono::milliseconds ttl) override;
+  Result<bool> PutIfPresent(std::string_view key, std::string_view value,
+                            std::chrono::milliseconds ttl) override;
   Result<std::string> Get(std::string_view key) override;
   Result<std::string> Redeem(std::string_view key) override;
   Status Erase(std::string_view key) override;

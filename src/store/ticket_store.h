@@ -92,6 +92,12 @@ class TicketStore {
   virtual Result<bool> PutIfAbsent(std::string_view key, std::string_view value,
                                    std::chrono::milliseconds ttl) = 0;
 
+  // Replaces the value of `key` (and its ttl) only if `key` holds a live value.
+  // Returns true when stored, false when there was none: a record another
+  // caller erased meanwhile (e.g. a token a logout revoked) is not brought back.
+  virtual Result<bool> PutIfPresent(std::string_view key, std::string_view value,
+                                    std::chrono::milliseconds ttl) = 0;
+
   // The live value of `key`, or errc::kNotFound.
   virtual Result<std::string> Get(std::string_view key) = 0;
 

@@ -8,11 +8,12 @@ import shutil
 import tempfile
 import threading
 import unittest
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import stores
-from approval_fixture import (admin_login, ensure_staff, matter_body, registration,
-                              staff_login)
+from approval_fixture import (API, Client, admin_login, ensure_staff, matter_body,
+                              registration, staff_login)
 from tongban_harness import TongbanServer, main
 
 SKIP_REASON = stores.missing_binaries()
@@ -104,6 +105,37 @@ class TwoNodesTest(unittest.TestCase):
             self.assertIn(loser["error"]["code"], (5101, 5104))
             history = [h["action"] for h in self.clerk_a.history(number)]
             self.assertEqual(history, ["register", "accept"])
+
+    def test_one_keyed_registration_sent_to_both_nodes_at_once_registers_one_case(self):
+        # The clerk's one session opens both nodes (it lives in Redis).
+        on_b = Client(self.nodes[1].base_url, self.clerk_a.b, API)
+        for i in range(5):
+            body = registration(self.code, 700 + i)
+            key = {"Idempotency-Key": "mn-%d-%s" % (i, uuid.uuid4().hex)}
+            start = threading.Barrier(4)
+            answers = []
+            lock = threading.Lock()
+
+            def post(client):
+                start.wait()
+                r = client.send("POST", "cases", body, headers=key)
+                with lock:
+                    answers.append(r)
+
+            threads = [threading.Thread(target=post, args=(c,))
+                       for c in (self.clerk_a, on_b, self.clerk_a, on_b)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            self.assertEqual([r.status_code for r in answers], [200] * 4,
+                             [r.text for r in answers])
+            self.assertEqual(len({r.json()["case"]["number"] for r in answers}), 1, answers)
+            self.assertEqual(len({r.json()["lookup_password"] for r in answers}), 1)
+            listed = self.clerk_a.ok("GET", "cases", implement_code=self.code, org="001001",
+                                     size=100)["items"]
+            self.assertEqual(sum(1 for c in listed if c["applicant"]["id_number"] ==
+                                 body["applicant"]["id_number"]), 1)
 
 
 if __name__ == "__main__":

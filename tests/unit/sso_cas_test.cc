@@ -529,6 +529,9 @@ class RemoteStore final : public TicketStore {
   Result<bool> PutIfAbsent(std::string_view k, std::string_view v, ms ttl) override {
     return inner_.PutIfAbsent(k, v, ttl);
   }
+  Result<bool> PutIfPresent(std::string_view k, std::string_view v, ms ttl) override {
+    return inner_.PutIfPresent(k, v, ttl);
+  }
   Result<std::string> Get(std::string_view k) override { return inner_.Get(k); }
   Result<std::string> Redeem(std::string_view k) override { return inner_.Redeem(k); }
   Status Erase(std::string_view k) override { return inner_.Erase(k); }

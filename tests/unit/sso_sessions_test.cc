@@ -5,9 +5,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "core/clock.h"
 #include "core/random.h"
@@ -549,6 +551,155 @@ TEST_F(SessionStoreTest, FindByPublicIdNamesTheLiveSessionAndNothingElse) {
   EXPECT_EQ(sessions_.FindByPublicId(s.id).error().code, errc::kNotFound);
   ASSERT_TRUE(sessions_.End(s.id).ok());
   EXPECT_EQ(sessions_.FindByPublicId(s.public_id).error().code, errc::kNotFound);
+}
+
+// ---- a logout on another node while grants are being written ----
+
+// The memory store, with a hook run once just before the `fire_at`-th write
+// (Put, PutIfPresent or PutAndAddToSet) after it is armed: another node's
+// logout landing between two of a refresh's store calls.
+class InterleavedStore final : public TicketStore {
+ public:
+  explicit InterleavedStore(TicketStore& inner) : inner_(inner) {}
+  using ms = std::chrono::milliseconds;
+  void Arm(int fire_at, std::function<void()> hook) {
+    writes_ = 0;
+    fire_at_ = fire_at;
+    hook_ = std::move(hook);
+  }
+  bool Fired() const { return hook_ == nullptr; }
+
+  Status Put(std::string_view k, std::string_view v, ms ttl) override {
+    Before();
+    return inner_.Put(k, v, ttl);
+  }
+  Result<bool> PutIfAbsent(std::string_view k, std::string_view v, ms ttl) override {
+    return inner_.PutIfAbsent(k, v, ttl);
+  }
+  Result<bool> PutIfPresent(std::string_view k, std::string_view v, ms ttl) override {
+    Before();
+    return inner_.PutIfPresent(k, v, ttl);
+  }
+  Result<std::string> Get(std::string_view k) override { return inner_.Get(k); }
+  Result<std::string> Redeem(std::string_view k) override { return inner_.Redeem(k); }
+  Status Erase(std::string_view k) override { return inner_.Erase(k); }
+  Status Touch(std::string_view k, ms ttl) override { return inner_.Touch(k, ttl); }
+  Status AddToSet(std::string_view k, std::string_view m, ms ttl) override {
+    return inner_.AddToSet(k, m, ttl);
+  }
+  Result<std::vector<std::string>> Members(std::string_view k) override { return inner_.Members(k); }
+  Status EraseSet(std::string_view k) override { return inner_.EraseSet(k); }
+  Status PutAndAddToSet(std::string_view k, std::string_view v, ms ttl, std::string_view set,
+                        std::string_view member, ms set_ttl) override {
+    Before();
+    return inner_.PutAndAddToSet(k, v, ttl, set, member, set_ttl);
+  }
+  size_t ApproximateSize() override { return inner_.ApproximateSize(); }
+
+ private:
+  void Before() {
+    if (hook_ && ++writes_ == fire_at_) {
+      std::function<void()> hook = std::move(hook_);
+      hook_ = nullptr;
+      hook();
+    }
+  }
+  TicketStore& inner_;
+  int writes_ = 0;
+  int fire_at_ = 0;
+  std::function<void()> hook_;
+};
+
+class LogoutBesideTokensTest : public SessionStoreTest {
+ protected:
+  LogoutBesideTokensTest()
+      : interleaved_(store_), node_a_(interleaved_, clock_, random_, Lifetimes()) {}
+
+  // Every token of `set` is dead once the other node's logout has run.
+  void ExpectAllDead(const TokenSet& set, int fire_at) {
+    EXPECT_EQ(sessions_.Check(GrantKind::kAccessToken, set.access.value, "app1").error().code,
+              errc::kNotFound)
+        << "access token, logout before write " << fire_at;
+    EXPECT_EQ(sessions_.Check(GrantKind::kRefreshToken, set.refresh.value, "app1").error().code,
+              errc::kNotFound)
+        << "refresh token, logout before write " << fire_at;
+    if (set.proxy) {
+      EXPECT_EQ(sessions_.Check(GrantKind::kProxyToken, set.proxy->value, "app1").error().code,
+                errc::kNotFound)
+          << "proxy token, logout before write " << fire_at;
+    }
+  }
+
+  InterleavedStore interleaved_;
+  SessionStore node_a_;  // refreshes; sessions_ (node B) logs out
+};
+
+// review16b: a refAccessToken on one node beside a logout on another put the
+// refresh token back (a plain Put) for its whole 7 days, outside any grant
+// set a later logout would read. Wherever the logout lands, nothing of the
+// session lives on, and a refresh that lost the race says so.
+TEST_F(LogoutBesideTokensTest, ARefreshNeverOutlivesALogoutLandingInsideIt) {
+  for (int fire_at = 1; fire_at <= 4; ++fire_at) {
+    Session s = NewSession();
+    auto first = node_a_.IssueTokenSet(IssueTo(GrantKind::kAuthcode, s), true);
+    ASSERT_TRUE(first.ok());
+    interleaved_.Arm(fire_at, [&] { ASSERT_TRUE(sessions_.End(s.id).ok()); });
+    auto refreshed = node_a_.Refresh(first->refresh.value, "app1", true);
+    if (interleaved_.Fired()) {
+      EXPECT_EQ(refreshed.error().code, errc::kNotFound) << "logout before write " << fire_at;
+    } else {
+      ASSERT_TRUE(refreshed.ok());
+      ASSERT_TRUE(sessions_.End(s.id).ok());  // the logout after the refresh
+    }
+    ExpectAllDead(*first, fire_at);
+    if (refreshed.ok()) ExpectAllDead(*refreshed, fire_at);
+    auto members = store_.Members("sso:si:" + s.id);
+    ASSERT_TRUE(members.ok());
+    for (const std::string& m : *members) {
+      const std::string value = m.substr(m.rfind('|') + 1);
+      EXPECT_FALSE(store_.Get("sso:tk:" + value).ok())
+          << "a live grant left behind: " << m << " (logout before write " << fire_at << ")";
+    }
+  }
+}
+
+// The same for getToken: the authcode was redeemed before the logout, the
+// token set is written after it.
+TEST_F(LogoutBesideTokensTest, ATokenSetIsNotLeftBehindByALogoutLandingInsideIt) {
+  for (int fire_at = 1; fire_at <= 3; ++fire_at) {
+    Session s = NewSession();
+    auto code = sessions_.Redeem(GrantKind::kAuthcode, IssueTo(GrantKind::kAuthcode, s).value,
+                                 "app1");
+    ASSERT_TRUE(code.ok());
+    interleaved_.Arm(fire_at, [&] { ASSERT_TRUE(sessions_.End(s.id).ok()); });
+    auto set = node_a_.IssueTokenSet(*code, true);
+    ASSERT_TRUE(interleaved_.Fired());
+    EXPECT_EQ(set.error().code, errc::kNotFound) << "logout before write " << fire_at;
+    // What the refused call wrote is gone (its members may stay in the
+    // session's set until it expires: erasing the set could hide grants
+    // from a logout still reading it).
+    auto members = store_.Members("sso:si:" + s.id);
+    ASSERT_TRUE(members.ok());
+    for (const std::string& m : *members) {
+      const std::string value = m.substr(m.rfind('|') + 1);
+      EXPECT_FALSE(store_.Get("sso:tk:" + value).ok())
+          << "a live grant left behind: " << m << " (logout before write " << fire_at << ")";
+    }
+  }
+}
+
+// A logout that has begun (its tombstone written) but not yet read the
+// session's grants when the refresh finishes: the refresh sees the tombstone.
+TEST_F(LogoutBesideTokensTest, ARefreshFinishingWhileALogoutHasBegunIsRefused) {
+  Session s = NewSession();
+  auto first = node_a_.IssueTokenSet(IssueTo(GrantKind::kAuthcode, s), false);
+  ASSERT_TRUE(first.ok());
+  interleaved_.Arm(2, [&] { ASSERT_TRUE(store_.Put("sso:se:" + s.id, "1", minutes(1)).ok()); });
+  auto refreshed = node_a_.Refresh(first->refresh.value, "app1", false);
+  ASSERT_TRUE(interleaved_.Fired());
+  EXPECT_EQ(refreshed.error().code, errc::kNotFound);
+  EXPECT_EQ(sessions_.Check(GrantKind::kRefreshToken, first->refresh.value, "app1").error().code,
+            errc::kNotFound);
 }
 
 }  // namespace

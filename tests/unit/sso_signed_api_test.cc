@@ -381,6 +381,10 @@ class RemoteLikeStore final : public TicketStore {
     ++marks;
     return memory_.PutIfAbsent(k, v, t);
   }
+  Result<bool> PutIfPresent(std::string_view k, std::string_view v,
+                            std::chrono::milliseconds t) override {
+    return memory_.PutIfPresent(k, v, t);
+  }
   Result<std::string> Get(std::string_view k) override { return memory_.Get(k); }
   Result<std::string> Redeem(std::string_view k) override { return memory_.Redeem(k); }
   Status Erase(std::string_view k) override { return memory_.Erase(k); }

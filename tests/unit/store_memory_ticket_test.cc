@@ -49,6 +49,13 @@ TEST_F(MemoryTicketStoreTest, AnExpiredTicketCannotBeRedeemed) {
   EXPECT_EQ(store_.Redeem("ST-1").error().code, errc::kNotFound);
 }
 
+TEST_F(MemoryTicketStoreTest, PutIfPresentDoesNotReviveAnExpiredValue) {
+  ASSERT_TRUE(store_.Put("rt-1", "v", seconds(10)).ok());
+  clock_.Advance(seconds(10));
+  EXPECT_FALSE(store_.PutIfPresent("rt-1", "back", minutes(5)).value());
+  EXPECT_EQ(store_.Get("rt-1").error().code, errc::kNotFound);
+}
+
 TEST_F(MemoryTicketStoreTest, TouchSlidesTheExpiryForward) {
   ASSERT_TRUE(store_.Put("TGC-1", "user", minutes(30)).ok());
   clock_.Advance(minutes(20));

@@ -298,6 +298,10 @@ class LogoutDuringGrant final : public TicketStore {
                            std::chrono::milliseconds ttl) override {
     return inner_.PutIfAbsent(key, value, ttl);
   }
+  Result<bool> PutIfPresent(std::string_view key, std::string_view value,
+                            std::chrono::milliseconds ttl) override {
+    return inner_.PutIfPresent(key, value, ttl);
+  }
   Result<std::string> Get(std::string_view key) override { return inner_.Get(key); }
   Result<std::string> Redeem(std::string_view key) override { return inner_.Redeem(key); }
   Status Erase(std::string_view key) override { return inner_.Erase(key); }

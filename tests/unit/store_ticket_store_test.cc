@@ -125,6 +125,23 @@ TEST_P(TicketStoreContractTest, ConcurrentPutIfAbsentOfOneKeyStoresExactlyOnce) 
   EXPECT_EQ(stored.load(), 1);
 }
 
+TEST_P(TicketStoreContractTest, PutIfPresentReplacesALiveValueOnly) {
+  auto absent = store_->PutIfPresent("rt-1", "back", minutes(5));
+  ASSERT_TRUE(absent.ok()) << absent.error().message;
+  EXPECT_FALSE(*absent);
+  EXPECT_EQ(store_->Get("rt-1").error().code, errc::kNotFound) << "never created";
+  ASSERT_TRUE(store_->Put("rt-1", "first", minutes(5)).ok());
+  auto present = store_->PutIfPresent("rt-1", "second", minutes(5));
+  ASSERT_TRUE(present.ok());
+  EXPECT_TRUE(*present);
+  EXPECT_EQ(store_->Get("rt-1").value(), "second");
+  // Erased meanwhile (a logout): not brought back.
+  ASSERT_TRUE(store_->Erase("rt-1").ok());
+  EXPECT_FALSE(store_->PutIfPresent("rt-1", "third", minutes(5)).value());
+  EXPECT_EQ(store_->Get("rt-1").error().code, errc::kNotFound);
+  EXPECT_EQ(store_->PutIfPresent("", "x", minutes(5)).error().code, errc::kInvalidArgument);
+}
+
 TEST_P(TicketStoreContractTest, RedeemReturnsTheValueAndRemovesIt) {
   ASSERT_TRUE(store_->Put("ST-2", "session-b", minutes(5)).ok());
   auto first = store_->Redeem("ST-2");

@@ -54,9 +54,12 @@ async function readBody(response) {
   return response.text()
 }
 
-async function send(method, relative, { query, body, contentType } = {}) {
+// idempotencyKey: sent as Idempotency-Key, so that a retry of the same request
+// (a lost answer, a second click) is answered with the first one's result.
+async function send(method, relative, { query, body, contentType, idempotencyKey } = {}) {
   const headers = { Accept: 'application/json' }
   if (MUTATING.has(method)) headers['X-CSRF-Token'] = csrf
+  if (idempotencyKey) headers['Idempotency-Key'] = idempotencyKey
   let payload
   if (body !== undefined) {
     const raw = typeof body === 'string'
@@ -178,4 +181,12 @@ export function itemsOf(data) {
   if (Array.isArray(data)) return data
   if (data && Array.isArray(data.items)) return data.items
   return []
+}
+
+// A fresh request key (32 hex digits) for one form's submissions: made when the
+// form opens, sent with every retry of it, replaced once it has succeeded.
+// crypto.getRandomValues works on plain http too (randomUUID needs https).
+export function newRequestKey() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16))
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')
 }

@@ -1,9 +1,9 @@
 // Every route of the approval API the workbench calls, in one place, so that a
 // renamed field or route is one edit (docs/api/approval.md). Views import these
 // functions only, never the transport.
-import { api, apiUrl, itemsOf, loadMe, path, upload } from '@shared/api/client.js'
+import { api, apiUrl, itemsOf, loadMe, newRequestKey, path, upload } from '@shared/api/client.js'
 
-export { loadMe, itemsOf }
+export { loadMe, itemsOf, newRequestKey }
 
 // ---- the signed-in user ----
 // me: {userid, username, roles: ["intake", …], orgs: ["001001", …]}.
@@ -36,8 +36,9 @@ export const uploadFile = (file, onProgress) => upload('files', file, onProgress
 export const fileUrl = (sha256) => apiUrl(path`files/${sha256}`)
 
 // ---- cases (办件) ----
-// body: {implement_code, applicant, materials, channel} → {case, lookup_password}
-export const registerCase = (body) => api.post('cases', body)
+// body: {implement_code, applicant, materials, channel} → {case, lookup_password};
+// key: the form's request key (a retry answers the case already registered)
+export const registerCase = (body, key) => api.post('cases', body, { idempotencyKey: key })
 export const listCases = (query) => api.get('cases', query).then(itemsOf)
 export const getCase = (number) => api.get(path`cases/${number}`)
 export const caseHistory = (number) => api.get(path`cases/${number}/history`).then(itemsOf)

@@ -60,10 +60,13 @@ function redirectToLogin(data) {
 }
 
 // auth: the call needs the SSO session (a 401 sends the browser to the login).
-async function request(method, relative, { query, body, quiet, auth, base } = {}) {
+// idempotencyKey: sent as Idempotency-Key, so that a retry of the same request
+// (a lost answer, a second click) is answered with the first one's result.
+async function request(method, relative, { query, body, quiet, auth, base, idempotencyKey } = {}) {
   if (auth && MUTATING.has(method) && !csrf) await loadMe()
   const headers = { Accept: 'application/json' }
   if (auth && MUTATING.has(method)) headers['X-CSRF-Token'] = csrf
+  if (idempotencyKey) headers['Idempotency-Key'] = idempotencyKey
   if (body !== undefined) headers['Content-Type'] = 'application/json'
   const response = await fetch(apiUrl(relative, query, base), {
     method,
@@ -142,4 +145,12 @@ export function itemsOf(data) {
   if (Array.isArray(data)) return data
   if (data && Array.isArray(data.items)) return data.items
   return []
+}
+
+// A fresh request key (32 hex digits) for one form's submissions: made when the
+// form opens, sent with every retry of it, replaced once it has succeeded.
+// crypto.getRandomValues works on plain http too (randomUUID needs https).
+export function newRequestKey() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16))
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')
 }

@@ -1,7 +1,7 @@
 // Every route of the approval API the hall calls, in one place
 // (docs/api/approval.md): the public guide, lookup and rating, and the online
 // application under the applicant's SSO session.
-import { api, apiUrl, itemsOf, loadMe, path, upload } from './client.js'
+import { api, apiUrl, itemsOf, loadMe, newRequestKey, path, upload } from './client.js'
 
 export { loadMe }
 
@@ -22,4 +22,7 @@ export const rateCase = (body) => api.post('public/rating', body)
 // me: {userid, username, roles, orgs} of the signed-in applicant.
 export const uploadFile = (file, onProgress) => upload('applicant/files', file, onProgress)
 // body: {implement_code, applicant, materials} → {case, lookup_password}; channel 1 (网上申报).
-export const applyOnline = (body) => api.post('applicant/cases', body, { auth: true })
+// key: the form's request key (a retry answers the case already registered)
+export const applyOnline = (body, key) =>
+  api.post('applicant/cases', body, { auth: true, idempotencyKey: key })
+export { newRequestKey }
