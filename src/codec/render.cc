@@ -231,4 +231,10 @@ std::string Render(const Value& reply, Format format) {
   return format == Format::kJson ? RenderJson(reply) : RenderSsoXml(reply);
 }
 
+void AppendXmlText(std::string_view text, std::string* out) { internal::AppendXmlText(text, out); }
+
+std::string PrintableText(std::string_view text, std::size_t max_bytes) {
+  return internal::Printable(text, max_bytes);
+}
+
 }  // namespace tongban::codec

@@ -49,4 +49,16 @@ std::string RenderSsoXml(const Value& reply);
 // RenderSsoXml or RenderJson.
 std::string Render(const Value& reply, Format format);
 
+// For modules writing XML of their own (exchange web access, the payment direct
+// interface): appends `text` as XML character data — & < > escaped, CR as &#13;,
+// and what XML 1.0 cannot carry at all (C0 controls other than TAB/LF/CR,
+// U+FFFE, U+FFFF, ill-formed UTF-8) as U+FFFD — so one stored value can never
+// make a reply ill-formed.
+void AppendXmlText(std::string_view text, std::string* out);
+
+// `text` made safe to quote in an error message: at most `max_bytes` bytes,
+// never cut inside a UTF-8 character, controls and ill-formed bytes as '?',
+// "..." appended when cut.
+std::string PrintableText(std::string_view text, std::size_t max_bytes = 40);
+
 }  // namespace tongban::codec

@@ -1196,6 +1196,7 @@ Result<std::vector<BatchReport>> DeliveryEngine::RunTask(int64_t task_id, int ma
   if (task->approved_order_id == 0) {
     return Error::Conflict("task " + task->code + " has no approved work order");
   }
+  if (!task->enabled) return Error::Conflict("task " + task->code + " is disabled");
   std::vector<BatchReport> out;
   std::optional<Error> first_error;
   for (const Subscriber& sub : task->subscribers) {
@@ -1207,6 +1208,12 @@ Result<std::vector<BatchReport>> DeliveryEngine::RunTask(int64_t task_id, int ma
     ReadAhead ahead(*this);
     for (int i = 0; i < max_batches; ++i) {
       if (keep_going && !keep_going()) return out;
+      // Disabled or its grant revoked since the run began (review16b: 19,000
+      // rows reached a department after its grant was revoked): stop here,
+      // with the batch in flight the last one delivered.
+      auto runnable = meta_.TaskRunnable(task_id);
+      if (!runnable.ok()) return runnable.error();
+      if (!*runnable) return out;
       ahead.allowed = i + 1 < max_batches;
       auto batch = Deliver(*task, sub, /*save_progress=*/true, &ahead);
       if (!batch.ok()) {

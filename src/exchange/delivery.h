@@ -147,7 +147,9 @@ class DeliveryEngine {
   // Batches for every subscriber not in backoff until each is caught up, `max_batches`
   // per subscriber are done, or `keep_going` returns false (the runner's lease was lost).
   // `force` ignores backoff. Returns one report per batch; the first error is returned
-  // after the other subscribers had their turn. Conflict unless the task is approved.
+  // after the other subscribers had their turn. Conflict unless the task is approved and
+  // enabled; the task is read again before every batch, and a run whose task was
+  // disabled or lost its approval meanwhile stops there (its reports so far returned).
   // While a batch is applied on the subscriber, the next one is read from the provider on
   // another thread (horizontal tables); it is used only if the next batch starts exactly where
   // it was read from (the saved mark, same definition), else thrown away and read again. A read

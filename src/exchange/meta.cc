@@ -706,6 +706,16 @@ Status ExchangeMeta::SetTaskEnabled(int64_t id, bool enabled) {
   });
 }
 
+Result<bool> ExchangeMeta::TaskRunnable(int64_t id) {
+  return store_.WithSession([&](soci::session& sql) -> Result<bool> {
+    long long i = id, enabled = 0, order = 0;
+    sql << "SELECT enabled, approved_order_id FROM exchange_tasks WHERE id = :i", soci::use(i),
+        soci::into(enabled), soci::into(order);
+    if (!sql.got_data()) return Error::NotFound("no exchange task " + std::to_string(id));
+    return enabled != 0 && order != 0;
+  });
+}
+
 // ---- Work orders ----
 
 Result<WorkOrder> ExchangeMeta::CreateWorkOrder(int64_t task_id, std::vector<Contact> contacts,

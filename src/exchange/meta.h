@@ -64,6 +64,10 @@ class ExchangeMeta {
   Result<Task> GetTask(int64_t id);
   Result<Task> FindTask(std::string_view code);
   Status SetTaskEnabled(int64_t id, bool enabled);
+  // Whether the task may deliver now: enabled and with an approved work order.
+  // One indexed read, made before every batch of a run, so that a disable or a
+  // revoked grant (catalogue) stops a run in progress on whichever node holds it.
+  Result<bool> TaskRunnable(int64_t id);
 
   // ---- 配置工单 ----
   // A draft order describing the task as it is now.

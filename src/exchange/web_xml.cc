@@ -3,6 +3,7 @@
 
 #include <charconv>
 
+#include "codec/render.h"
 #include "codec/xml_doc.h"
 
 namespace tongban::exchange {
@@ -90,22 +91,6 @@ Result<json> RecordFromXml(const pugi::xml_node& rec, const std::string& where) 
   return j;
 }
 
-std::string Escape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\r': out += "&#13;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
-
 std::string Singular(std::string_view key) {
   if (key == "records" || key == "results" || key == "values" || key == "items" ||
       key == "nodes" || key == "tasks") {
@@ -126,7 +111,9 @@ void Render(const json& v, const std::string& name, std::string& out) {
     const std::string item = Singular(name);
     for (const json& e : v) Render(e, item, out);
   } else if (v.is_string()) {
-    out += Escape(v.get<std::string>());
+    // Through codec: a record holding a control character must not make a
+    // consumer's page ill-formed (review16a).
+    codec::AppendXmlText(v.get<std::string>(), &out);
   } else {
     out += v.dump();
   }

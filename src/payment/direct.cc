@@ -79,7 +79,7 @@ Status ReadXmlParams(const pugi::xml_node& node, DirectRecord& record,
         projects->push_back(std::move(project));
       }
     } else {
-      return Error::InvalidArgument("报文中有不认识的元素 " + std::string(name.substr(0, 64)));
+      return Error::InvalidArgument("报文中有不认识的元素 " + codec::PrintableText(name, 64));
     }
   }
   return Status::Ok();
@@ -105,7 +105,7 @@ Status ReadJsonParams(const codec::Value& object, DirectRecord& record,
       TB_RETURN_IF_ERROR(AddChecked(record, m.key, ""));
     } else {
       // Doubles would lose the exact fen: money travels as a string "12.34".
-      return Error::InvalidArgument("参数 " + Upper(m.key).substr(0, 64) +
+      return Error::InvalidArgument("参数 " + codec::PrintableText(Upper(m.key), 64) +
                                     " 应为字符串（金额写作 \"12.34\"）");
     }
   }
@@ -188,32 +188,6 @@ codec::Value NoticeRecord(const PaymentNotice& n) {
   return r;
 }
 
-void EscapeXml(std::string_view s, std::string* out) {
-  for (unsigned char c : s) {
-    switch (c) {
-      case '&':
-        *out += "&amp;";
-        break;
-      case '<':
-        *out += "&lt;";
-        break;
-      case '>':
-        *out += "&gt;";
-        break;
-      case '"':
-        *out += "&quot;";
-        break;
-      default:
-        // C0 controls XML 1.0 cannot carry.
-        if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') {
-          *out += "\xEF\xBF\xBD";
-        } else {
-          *out += static_cast<char>(c);
-        }
-    }
-  }
-}
-
 void AppendXmlParams(const codec::Value& record, std::string* out) {
   for (const codec::Member& m : record.members()) {
     if (m.value.IsArray()) {
@@ -227,7 +201,7 @@ void AppendXmlParams(const codec::Value& record, std::string* out) {
     *out += "<PARAM NAME=\"";
     *out += m.key;
     *out += "\">";
-    EscapeXml(m.value.ToText(), out);
+    codec::AppendXmlText(m.value.ToText(), out);
     *out += "</PARAM>";
   }
 }
@@ -362,7 +336,7 @@ std::string RenderDirectXml(const DirectReply& reply) {
   std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><ROOT><IS_SUCCESS CODE=\"";
   out += reply.ok ? "00" : "99";
   out += "\"/><ERRMSG>";
-  EscapeXml(reply.errmsg, &out);
+  codec::AppendXmlText(reply.errmsg, &out);
   out += "</ERRMSG>";
   if (reply.list) out += "<NOTICES>";
   for (const PaymentNotice& n : reply.notices) {

@@ -3,6 +3,8 @@
 // filters and mappings, a table that does not fit, a node that is down.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 #include "exchange_test_support.h"
 
 namespace tongban::exchange {
@@ -70,6 +72,37 @@ TEST_F(DeliveryTest, MovesRowsFromSqliteToPostgres) {
   ASSERT_EQ(progress->size(), 1u);
   EXPECT_EQ(progress->at(0).rows_applied, 2);
   EXPECT_EQ(progress->at(0).hwm, 2);
+}
+
+// review16b: a run read its task once and delivered up to 50 batches per
+// subscriber, so a grant revoked (the task disabled) mid-run — on this node or
+// another — still let every batch through. The task is read again before each
+// batch; a disabled task does not run at all, by hand either.
+TEST_F(DeliveryTest, ADisableLandingMidRunStopsItAtTheNextBatch) {
+  Task task = env_.AddApprovedTask("t1", provider_.id, {{0, target_.id, {}}}, /*batch_size=*/10);
+  for (int i = 0; i < 30; ++i) {
+    char idno[19];
+    std::snprintf(idno, sizeof(idno), "3301001990010200%02d", i);
+    Insert("r" + std::to_string(100 + i), idno, "人" + std::to_string(i));
+  }
+  int calls = 0;
+  auto run = env_.engine->RunTask(task.id, 50, [&] {
+    if (++calls == 2) {
+      EXPECT_TRUE(env_.meta->SetTaskEnabled(task.id, false).ok());
+    }
+    return true;  // the lease is still held: only the task's state says stop
+  });
+  ASSERT_TRUE(run.ok()) << run.error().message;
+  ASSERT_EQ(run->size(), 1u);
+  EXPECT_EQ(Rows(Pg(), "SELECT COUNT(*) FROM people"), std::vector<std::string>{"10"});
+  auto refused = env_.engine->RunTask(task.id, 50, {}, /*force=*/true);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, errc::kConflict);
+  EXPECT_EQ(Rows(Pg(), "SELECT COUNT(*) FROM people"), std::vector<std::string>{"10"});
+  // Enabled again, it carries on from where it stopped.
+  ASSERT_TRUE(env_.meta->SetTaskEnabled(task.id, true).ok());
+  ASSERT_TRUE(env_.engine->RunTask(task.id).ok());
+  EXPECT_EQ(Rows(Pg(), "SELECT COUNT(*) FROM people"), std::vector<std::string>{"30"});
 }
 
 TEST_F(DeliveryTest, UpdatesAndDeletesTravelAsNewerVersions) {

@@ -77,5 +77,18 @@ TEST(WebXmlTest, RendersAnswersAsXml) {
             "</results></result>");
 }
 
+// review16a: a record pushed over JSON with a control character (or U+FFFF,
+// or bytes that are not UTF-8) made every consumer's XML pull of its page
+// ill-formed, so the feed stopped there. What XML cannot carry becomes U+FFFD.
+TEST(WebXmlTest, ValuesXmlCannotCarryStillRenderWellFormed) {
+  nlohmann::json records = nlohmann::json::array(
+      {{{"tongid", "x"}, {"fields", {{"holder", "甲\x01公司\r"}, {"no", "A\xEF\xBF\xBF"}}}}});
+  const std::string xml = JsonToWebXml(records, "records");
+  auto back = WebXmlToJson(xml);
+  ASSERT_TRUE(back.ok()) << back.error().message << "\n" << xml;
+  EXPECT_EQ((*back)["records"][0]["fields"]["holder"], "甲\xEF\xBF\xBD公司\r");
+  EXPECT_EQ((*back)["records"][0]["fields"]["no"], "A\xEF\xBF\xBD");
+}
+
 }  // namespace
 }  // namespace tongban::exchange

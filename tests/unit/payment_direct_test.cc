@@ -213,6 +213,30 @@ TEST(DirectReplies, XmlSuccessCarriesTheNoticeAndReadsBack) {
                "A&B <公司>");
 }
 
+// review16a: a payer stored with U+FFFE (JSON or TXT import accept it) made
+// every XML reply listing the notice ill-formed; an unknown element's name was
+// quoted cut in the middle of a character.
+TEST(DirectReplies, XmlStaysWellFormedWhateverWasStored) {
+  DirectReply reply;
+  reply.notices = {SampleNotice()};
+  reply.notices[0].payer.name = "甲\xEF\xBF\xBE乙\x1B";
+  std::string xml = RenderDirectXml(reply);
+  pugi::xml_document doc;
+  ASSERT_TRUE(codec::LoadUntrustedXml(xml, {}, "reply", &doc).ok()) << xml;
+  EXPECT_STREQ(doc.select_node("/ROOT/NOTICE/PARAM[@NAME='PAYER']").node().text().get(),
+               "甲\xEF\xBF\xBD乙\xEF\xBF\xBD");
+  std::string name(62, 'A');
+  name += "名字";  // 名 crosses byte 64: quoted up to it, never half of it
+  auto refused = ParseDirectXml("<ROOT><REQUEST><" + name + "/></REQUEST></ROOT>");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find(std::string(62, 'A') + "..."), std::string::npos)
+      << refused.error().message;
+  reply = DirectReply{};
+  reply.errmsg = refused.error().message;
+  reply.ok = false;
+  ASSERT_TRUE(codec::LoadUntrustedXml(RenderDirectXml(reply), {}, "reply", &doc).ok());
+}
+
 TEST(DirectReplies, ErrorsAreCode99WithTheMessage) {
   DirectReply reply;
   reply.ok = false;
