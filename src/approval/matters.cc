@@ -1164,7 +1164,12 @@ Status MatterCatalogue::ExportCsv(std::ostream& out) {
 
 Result<int64_t> MatterCatalogue::ImportXlsx(std::string_view bytes,
                                             const ImportCheck& check) {
-  auto sheets = codec::ReadXlsx(bytes);
+  // Bounds sized to the catalogue: its columns (and a few blank ones), the first
+  // sheet only (review16a: one value far to the right costs every cell before it).
+  codec::XlsxLimits limits;
+  limits.max_columns = kColumns.size() + 8;
+  limits.first_sheet_only = true;
+  auto sheets = codec::ReadXlsx(bytes, limits);
   if (!sheets.ok()) return std::move(sheets).error();
   if (sheets->empty() || sheets->front().rows.empty()) {
     return Error::InvalidArgument("line 1: the workbook's first sheet has no header row");

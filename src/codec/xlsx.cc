@@ -598,6 +598,7 @@ struct SheetReader {
   const std::vector<std::string>& shared_strings;
   std::size_t* cells_left;  // the budget of cells (and rows) across sheets
   std::size_t* text_left;   // the budget of cell text across sheets
+  std::size_t max_columns;  // XlsxLimits::max_columns
 
   Status SpendText(std::size_t n) const {
     if (n > *text_left) {
@@ -712,6 +713,10 @@ struct SheetReader {
           return Fail(*sheet, where, s.error().message);
         }
         if (cell.empty()) continue;
+        if (cc >= max_columns) {
+          return Fail(*sheet, where,
+                      "a value beyond column " + ColumnName(max_columns - 1) + ", the last read");
+        }
         if (sheet->rows.size() <= r) {
           TB_RETURN_IF_ERROR(Spend(r + 1 - sheet->rows.size()));
           sheet->rows.resize(r + 1);
@@ -841,7 +846,8 @@ Result<std::vector<Sheet>> ReadXlsx(std::string_view bytes, const XlsxLimits& li
   if (!sheets_node) return Error::InvalidArgument("xlsx: " + workbook_part + " lists no sheets");
   std::size_t cells_left = limits.max_cells;
   std::size_t text_left = limits.max_text_bytes;
-  SheetReader reader{shared_strings, &cells_left, &text_left};
+  SheetReader reader{shared_strings, &cells_left, &text_left,
+                     std::max<std::size_t>(limits.max_columns, 1)};
   std::vector<Sheet> sheets;
   for (pugi::xml_node s = sheets_node.first_child(); s; s = s.next_sibling()) {
     if (s.type() != pugi::node_element || Local(s) != "sheet") continue;
@@ -860,6 +866,7 @@ Result<std::vector<Sheet>> ReadXlsx(std::string_view bytes, const XlsxLimits& li
     if (!read.ok()) return std::move(read).error();
     TB_RETURN_IF_ERROR(reader.Read(doc, &sheet));
     sheets.push_back(std::move(sheet));
+    if (limits.first_sheet_only) break;
   }
   if (sheets.empty()) return Error::InvalidArgument("xlsx: the workbook has no worksheet");
   return sheets;

@@ -52,6 +52,14 @@ struct XlsxLimits {
   // part of tiny elements cannot make a DOM many times its size) -> kTooLarge.
   std::size_t max_text_bytes = 64 << 20;
   std::size_t max_xml_nodes = 8'000'000;
+  // A value in a column at or past this one (counted from 0) -> kInvalidArgument naming
+  // the cell. A row is held padded up to its last value, so one value far to the right
+  // costs every cell before it (review16a: 240 rows of one cell in column XFD, 2.7 KB,
+  // made ~300 MB); a caller that knows its columns sets it near their number.
+  std::size_t max_columns = 16'384;
+  // Read only the first worksheet (an import that uses no other): the others neither
+  // spend the budgets above nor are parsed.
+  bool first_sheet_only = false;
 };
 
 // The sheets of an .xlsx file, in workbook order. Reads shared strings (what Excel and WPS

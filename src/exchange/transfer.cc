@@ -531,8 +531,15 @@ void TransferStore::Impl::Advance(const std::string& key, const Transfer& t,
 TransferStore::TransferStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 TransferStore::~TransferStore() = default;
 
+// Version 2: the open transfers at a glance — a start reserves disk for the bytes
+// every open transfer still has to receive (review16a).
+constexpr const char* kTransfersV2 = R"sql(
+CREATE INDEX exchange_transfers_by_state ON exchange_transfers (state, id);
+)sql";
+
 std::vector<Migration> TransferStore::Migrations() {
-  return {PortableMigration("exchange_transfers", 1, kTransfersV1)};
+  return {PortableMigration("exchange_transfers", 1, kTransfersV1),
+          PortableMigration("exchange_transfers", 2, kTransfersV2)};
 }
 
 Result<std::unique_ptr<TransferStore>> TransferStore::Open(SqlStore& sql,
@@ -654,10 +661,28 @@ Result<Transfer> TransferStore::Start(const TransferRequest& request) {
       return Error::Unavailable("cannot read the free disk space: " + ErrnoText(errno));
     }
     const int64_t free_bytes = static_cast<int64_t>(fs.f_bavail) * static_cast<int64_t>(fs.f_frsize);
-    if (free_bytes - t.size < o.min_free_disk_bytes) {
+    // What every open transfer (of any sender) has declared and not yet received is
+    // reserved: the space is not taken on disk until the chunks come (review16a: a
+    // start that allocated its whole declared size let apps that never sent a byte
+    // hold the disk — which the approval files and the database share — for a day).
+    auto pending = impl.sql.WithSession([&](soci::session& s) -> Result<int64_t> {
+      long long declared = 0, received = 0;
+      soci::indicator d_ind = soci::i_null, r_ind = soci::i_null;
+      s << "SELECT SUM(byte_size) FROM exchange_transfers WHERE state = 'receiving'",
+          soci::into(declared, d_ind);
+      s << "SELECT SUM(c.chunk_length) FROM exchange_transfers t JOIN exchange_transfer_chunks c "
+           "ON c.transfer_id = t.id WHERE t.state = 'receiving'",
+          soci::into(received, r_ind);
+      const int64_t d = d_ind == soci::i_ok ? declared : 0;
+      const int64_t r = r_ind == soci::i_ok ? received : 0;
+      return std::max<int64_t>(0, d - r);
+    });
+    if (!pending.ok()) return std::move(pending).error();
+    if (free_bytes - *pending - t.size < o.min_free_disk_bytes) {
       return Coded(transfer_code::kDiskFull,
                    "not enough free disk for " + std::to_string(t.size) + " bytes (keeping " +
-                       std::to_string(o.min_free_disk_bytes) + " free)");
+                       std::to_string(o.min_free_disk_bytes) + " free, " +
+                       std::to_string(*pending) + " promised to open transfers)");
     }
   }
   std::string sealed;
@@ -673,19 +698,8 @@ Result<Transfer> TransferStore::Start(const TransferRequest& request) {
   {
     Fd fd(::open(impl.PartialPath(t.id).c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
     if (!fd.ok()) return Error::Unavailable("cannot create transfer file: " + ErrnoText(errno));
-    // Reserving the space now refuses a file the disk cannot hold at the
-    // start, not at the last chunk, and spares each chunk's write the block
-    // allocation. File systems without fallocate (EOPNOTSUPP) just skip it.
-    if (t.size > 0) {
-      int err = ::posix_fallocate(fd.get(), 0, t.size);
-      if (err == ENOSPC) {
-        ::unlink(impl.PartialPath(t.id).c_str());
-        return Error::TooLarge("not enough disk space for " + std::to_string(t.size) + " bytes");
-      }
-      if (err != 0 && err != EOPNOTSUPP && err != EINVAL) {
-        return Error::Unavailable("cannot reserve the transfer file: " + ErrnoText(err));
-      }
-    }
+    // No space is allocated here (the reservation above is a count): chunks take
+    // blocks as they are written.
     if (::fsync(fd.get()) != 0) return Error::Unavailable("fsync failed: " + ErrnoText(errno));
   }
   TB_RETURN_IF_ERROR(SyncDirectory(impl.partial_dir));

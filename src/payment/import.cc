@@ -7,6 +7,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "codec/render.h"
 #include "codec/value.h"
 #include "codec/xlsx.h"
 #include "core/utf8.h"
@@ -100,7 +101,7 @@ Status ResolveHeader(const std::vector<std::string>& raw, std::vector<std::strin
     if (alias != Aliases().end()) name = alias->second;
     name = Upper(name);
     if (!name.empty() && !Known().contains(name)) {
-      return Error::InvalidArgument("表头有不认识的列：" + name.substr(0, 64));
+      return Error::InvalidArgument("表头有不认识的列：" + codec::PrintableText(name, 64));
     }
     if (!name.empty() && seen[name]++ > 0) {
       return Error::InvalidArgument("表头的列重复：" + name);
@@ -222,7 +223,13 @@ std::string CellText(const codec::Cell& cell, bool date_column) {
 }  // namespace
 
 Result<ImportParse> ParseImportXlsx(std::string_view bytes, std::string_view entercode) {
-  auto sheets = codec::ReadXlsx(bytes);
+  // Bounds sized to this import: its own columns (and a few blank ones), a full
+  // batch of rows of them, the first sheet only.
+  codec::XlsxLimits limits;
+  limits.max_columns = Known().size() + 8;
+  limits.max_cells = (kMaxRows + 1) * Known().size();
+  limits.first_sheet_only = true;
+  auto sheets = codec::ReadXlsx(bytes, limits);
   if (!sheets.ok()) {
     return Error{sheets.error().code, "不是可读的 Excel (.xlsx) 文件：" + sheets.error().message};
   }

@@ -361,6 +361,43 @@ TEST(CodecXlsxTest, EntryCountAndCellCountAreCapped) {
   EXPECT_EQ(read.error().code, errc::kTooLarge);
 }
 
+// review16a: 240 rows each holding one value in column XFD (2.7 KB) were padded to
+// 16,384 cells a row, ~300 MB. A caller that knows its columns refuses such a value,
+// naming it, before any padding; and may read its first worksheet alone.
+TEST(CodecXlsxTest, AValuePastTheCallersLastColumnIsRefusedBeforeThePadding) {
+  std::string rows = R"(<row r="1"><c r="A1"><v>1</v></c><c r="B1"><v>2</v></c></row>)";
+  for (int r = 2; r <= 240; ++r) {
+    rows += "<row r=\"" + std::to_string(r) + "\"><c r=\"XFD" + std::to_string(r) +
+            "\" t=\"b\"><v>1</v></c></row>";
+  }
+  const std::string wide = OneSheetWorkbook(Worksheet(rows));
+  XlsxLimits narrow;
+  narrow.max_columns = 32;
+  auto read = ReadXlsx(wide, narrow);
+  ASSERT_FALSE(read.ok());
+  EXPECT_EQ(read.error().code, errc::kInvalidArgument);
+  EXPECT_NE(read.error().message.find("XFD2"), std::string::npos) << read.error().message;
+  EXPECT_NE(read.error().message.find("AF"), std::string::npos) << read.error().message;
+  // Empty cells past it (styled blanks Excel writes) are no values: read as before.
+  read = ReadXlsx(OneSheetWorkbook(Worksheet(
+                      R"(<row r="1"><c r="A1"><v>1</v></c><c r="XFD1" s="3"/></row>)")),
+                  narrow);
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  EXPECT_EQ(read->front().rows.front().size(), 1u);
+}
+
+TEST(CodecXlsxTest, FirstSheetOnlyReadsOneWorksheet) {
+  auto bytes = WriteXlsx({Sheet{"一", {{Cell::Number(1)}}}, Sheet{"二", {{Cell::Number(2)}}}});
+  ASSERT_TRUE(bytes.ok());
+  XlsxLimits first;
+  first.first_sheet_only = true;
+  auto read = ReadXlsx(*bytes, first);
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  ASSERT_EQ(read->size(), 1u);
+  EXPECT_EQ(read->front().name, "一");
+  EXPECT_EQ(ReadXlsx(*bytes)->size(), 2u);
+}
+
 // A one-sheet workbook (best compression) with a shared-strings part.
 std::string WorkbookWithSharedStrings(const std::string& shared, const std::string& rows) {
   return Zip({{"_rels/.rels", RootRels()},

@@ -4,6 +4,8 @@
 // out-of-order arrival, resume after reopening, digest checks at completion,
 // encryption at rest.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -598,6 +600,40 @@ TEST_P(TransferTest, AStartThatWouldEatIntoTheFreeDiskReserveIsRefused) {
   EXPECT_TRUE(std::filesystem::is_empty(dir_ / "files" / "partial"));
   min_free_disk_ = 0;
   Reopen();
+  EXPECT_TRUE(store_->Start(r).ok());
+}
+
+// review16a: a start allocated its whole declared size at once (posix_fallocate),
+// so an app that announced a file and never sent a byte held that disk — which the
+// approval files and the database share — for a day. A start now allocates
+// nothing; what open transfers (of every sender) still have to receive is
+// reserved by count against the free-disk floor instead.
+TEST_P(TransferTest, AStartAllocatesNothingAndOpenTransfersReserveWhatTheyStillNeed) {
+  struct statvfs fs {};
+  ASSERT_EQ(::statvfs(dir_.c_str(), &fs), 0);
+  const int64_t free_bytes = static_cast<int64_t>(fs.f_bavail) * static_cast<int64_t>(fs.f_frsize);
+  // Margins of a fifth of the free space: other work on the machine writing a
+  // few GiB meanwhile changes nothing below.
+  min_free_disk_ = free_bytes / 5;
+  max_open_bytes_ = 0;
+  Reopen();
+  TransferRequest r;
+  r.name = "announced.bin";
+  r.size = free_bytes / 2;  // one fits above the floor, two do not
+  r.digest = crypto::Sha256Hex("x");
+  r.subscribers = {"sub-a"};
+  r.sender = "one-app";
+  auto first = store_->Start(r);
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  struct stat st {};
+  ASSERT_EQ(::stat((dir_ / "files" / "partial" / (first->id + ".part")).c_str(), &st), 0);
+  EXPECT_LT(static_cast<int64_t>(st.st_blocks) * 512, 1 << 20) << "blocks allocated at start";
+  r.sender = "another-app";  // the reservation is global, not per sender
+  auto second = store_->Start(r);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.error().code, transfer_code::kDiskFull) << second.error().message;
+  // Once the first is cancelled its promise is gone.
+  ASSERT_TRUE(store_->Cancel(first->id).ok());
   EXPECT_TRUE(store_->Start(r).ok());
 }
 
