@@ -9,7 +9,9 @@
 #include <condition_variable>
 #include <mutex>
 #include <regex>
+#include <atomic>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/clock.h"
@@ -19,6 +21,7 @@
 #include "sso/throttle.h"
 #include "store/memory_ticket_store.h"
 #include "store/sql_store.h"
+#include "store_test_support.h"
 
 namespace tongban::sso {
 namespace {
@@ -282,6 +285,59 @@ TEST_F(CodesTest, AnIPv6ClientIsCountedPerSlash64) {
   EXPECT_EQ(SendError(CodePurpose::kRegister, "13800000499", "2001:db8:5:5:9::1"),
             code_error::kThrottled);
   EXPECT_EQ(SendError(CodePurpose::kRegister, "13800000499", "2001:db8:5:6::1"), 0);
+}
+
+// review16b: the per-network limit was a count read under a lock per number
+// only, so sends for different numbers from one network, at once on several
+// nodes, each read a count under the limit. Two "nodes" (stores) on one
+// PostgreSQL, sixteen numbers at once from one address: exactly the limit.
+TEST(CodesOnPostgresTest, ConcurrentSendsFromOneNetworkNeverPassItsLimit) {
+  store_test::TempDir dir;
+  std::string why;
+  const std::string url = store_test::FreshDatabaseUrl("postgres", dir, &why);
+  if (url.empty()) GTEST_SKIP() << why;
+  FakeClock clock;
+  OpenSslRandom random;
+  MemoryTicketStore tickets(clock);
+  CaptureChannel channel;
+  AsyncSmsSender sender(channel);
+  ThrottleOptions throttle;
+  LoginThrottle failures(tickets, clock, random, throttle);
+  CodeLimits limits;
+  limits.per_ip = 5;
+  limits.per_number = 3;
+  limits.per_account = 100;
+  std::vector<std::unique_ptr<SqlStore>> stores;
+  std::vector<std::unique_ptr<OneTimeCodes>> nodes;
+  for (int n = 0; n < 2; ++n) {
+    auto store = SqlStore::Open(url);
+    ASSERT_TRUE(store.ok()) << store.error().message;
+    ASSERT_TRUE((*store)->Migrate(OneTimeCodes::Migrations()).ok());
+    stores.push_back(std::move(*store));
+    nodes.push_back(std::make_unique<OneTimeCodes>(*stores.back(), clock, random, sender,
+                                                   "test key", failures, limits));
+  }
+  for (int round = 0; round < 3; ++round) {
+    std::atomic<int> sent{0}, ready{0};
+    std::atomic<bool> go{false};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 16; ++i) {
+      threads.emplace_back([&, i] {
+        ready.fetch_add(1);
+        while (!go.load()) std::this_thread::yield();
+        char mobile[12];
+        std::snprintf(mobile, sizeof(mobile), "139%02d%06d", round, i);
+        Status s = nodes[static_cast<size_t>(i % 2)]->Send(
+            {CodePurpose::kRegister, mobile, "", "198.51.100." + std::to_string(round + 1), false},
+            [](std::string_view code) { return std::string(code); });
+        if (s.ok()) sent.fetch_add(1);
+      });
+    }
+    while (ready.load() < 16) std::this_thread::yield();
+    go.store(true);
+    for (std::thread& t : threads) t.join();
+    EXPECT_EQ(sent.load(), limits.per_ip) << "round " << round;
+  }
 }
 
 }  // namespace
