@@ -18,6 +18,7 @@
 #include <set>
 #include <system_error>
 
+#include "core/utf8.h"
 #include "crypto/digest.h"
 #include "crypto/encoding.h"
 #include "store/sql_dialect.h"
@@ -116,6 +117,19 @@ Status CheckFileName(std::string_view name) {
   for (char c : name) {
     if (c == '/' || c == '\\' || static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
       return Error::InvalidArgument("name must not contain slashes or control characters");
+    }
+  }
+  if (!IsValidUtf8(name)) return Error::InvalidArgument("name must be UTF-8");
+  // Bidirectional formatting characters let a name show another extension
+  // than it has ("a\u202Egpj.exe" shows as "aexe.jpg"): a subscriber's clerk
+  // sees the name before opening the file (review16a).
+  static constexpr std::string_view kBidi[] = {
+      "\xE2\x80\x8E", "\xE2\x80\x8F", "\xE2\x80\xAA", "\xE2\x80\xAB", "\xE2\x80\xAC",
+      "\xE2\x80\xAD", "\xE2\x80\xAE", "\xE2\x81\xA6", "\xE2\x81\xA7", "\xE2\x81\xA8",
+      "\xE2\x81\xA9", "\xD8\x9C"};
+  for (std::string_view mark : kBidi) {
+    if (name.find(mark) != std::string_view::npos) {
+      return Error::InvalidArgument("name must not contain bidirectional formatting characters");
     }
   }
   return Status::Ok();

@@ -645,6 +645,15 @@ TEST_P(TransferTest, BadStartsAreRefused) {
   r.subscribers = {"a"};
   r.sender = "s";
   EXPECT_FALSE(store_->Start(r).ok());
+  // A name showing another extension than it has (U+202E), or not UTF-8 (review16a).
+  for (const char* spoof : {"invoice\xE2\x80\xAEgpj.exe", "a\xE2\x81\xA6" "b.txt", "bad\xFF.txt"}) {
+    r.name = spoof;
+    auto refused = store_->Start(r);
+    ASSERT_FALSE(refused.ok()) << spoof;
+    EXPECT_EQ(refused.error().code, errc::kInvalidArgument);
+  }
+  r.name = "登记簿（2026）.zip";
+  EXPECT_TRUE(store_->Start(r).ok());
   r.name = "ok.txt";
   r.digest = "abc";
   EXPECT_FALSE(store_->Start(r).ok());
