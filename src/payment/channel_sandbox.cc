@@ -39,8 +39,13 @@ class SandboxChannel final : public Channel {
  public:
   explicit SandboxChannel(ChannelSettings settings)
       : settings_(std::move(settings)),
+        // Orders and queries answer a few hundred bytes: a channel that sends
+        // more is refused before it can fill memory (review16a). Statements are
+        // large, up to what an uploaded one may be (the route's 256 MiB).
         client_(http::ClientOptions{.user_agent = "tongban-payment",
-                                    .max_response_bytes = size_t{1} << 30}) {
+                                    .max_response_bytes = size_t{1} << 20}),
+        statement_client_(http::ClientOptions{.user_agent = "tongban-payment",
+                                              .max_response_bytes = size_t{256} << 20}) {
     while (settings_.base_url.ends_with('/')) settings_.base_url.pop_back();
   }
 
@@ -97,8 +102,8 @@ class SandboxChannel final : public Channel {
   Status DownloadStatement(std::string_view date, const std::string& path) override {
     Pairs q = {{"date", std::string(date)}};
     q.emplace_back("sign", SandboxSign(settings_.key, q));
-    auto reply = client_.Get(Url(kPaysimStatementPath) + "?" + http::EncodeForm(q),
-                             std::chrono::milliseconds(120'000));
+    auto reply = statement_client_.Get(Url(kPaysimStatementPath) + "?" + http::EncodeForm(q),
+                                       std::chrono::milliseconds(120'000));
     if (!reply.ok()) return std::move(reply).error();
     if (reply->status == 404) return Error::NotFound("sandbox: no statement for that day");
     if (reply->status != 200) {
@@ -120,6 +125,7 @@ class SandboxChannel final : public Channel {
 
   ChannelSettings settings_;
   http::Client client_;
+  http::Client statement_client_;
 };
 
 }  // namespace
