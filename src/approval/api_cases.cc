@@ -74,7 +74,11 @@ Result<codec::Value> RegisterCase(const Services& s, Call& call) {
   if (auto key = call.request.Header("Idempotency-Key")) {
     if (key->empty()) return Error::InvalidArgument("Idempotency-Key 不能为空");
     registration.request_key = std::string(*key);
-    registration.request_fingerprint = crypto::Sha256Hex(call.request.body());
+    // The route is part of the request: a key sent to the window's route and
+    // then to the hall's (a user may use both) is another request (review16c).
+    std::string request(call.actor.kind == Actor::Kind::kApplicant ? "applicant\n" : "staff\n");
+    request.append(call.request.body());
+    registration.request_fingerprint = crypto::Sha256Hex(request);
   }
   // Answered once the registration's group commit is done (engine.h).
   Answer answer = AnswerLater(call);

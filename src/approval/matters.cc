@@ -1129,6 +1129,16 @@ Result<bool> MatterCatalogue::IsEnabledTemplate(std::string_view sha256) {
   });
 }
 
+namespace {
+// Matters in one import (a city's catalogue is a few thousand): larger files are
+// split. Bounds the memory an .xlsx of tiny, far-apart values can make (review16c).
+constexpr size_t kMaxImportRows = 50'000;
+Error TooManyImportRows() {
+  return Error::InvalidArgument("an import holds at most " + std::to_string(kMaxImportRows) +
+                                " matters: split the file");
+}
+}  // namespace
+
 Result<int64_t> MatterCatalogue::ImportCsv(std::istream& in, const ImportCheck& check) {
   codec::CsvReader reader(in);
   std::vector<std::string> header;
@@ -1142,6 +1152,7 @@ Result<int64_t> MatterCatalogue::ImportCsv(std::istream& in, const ImportCheck& 
     if (!got.ok()) return std::move(got).error();
     if (!*got) break;
     if (row.cells.size() == 1 && Trimmed(row.cells[0]).empty()) continue;  // a blank line
+    if (rows.size() >= kMaxImportRows) return TooManyImportRows();
     row.line = reader.record_line();
     rows.push_back(std::move(row));
   }
@@ -1168,6 +1179,7 @@ Result<int64_t> MatterCatalogue::ImportXlsx(std::string_view bytes,
   // sheet only (review16a: one value far to the right costs every cell before it).
   codec::XlsxLimits limits;
   limits.max_columns = kColumns.size() + 8;
+  limits.max_cells = (kMaxImportRows + 1) * kColumns.size();
   limits.first_sheet_only = true;
   auto sheets = codec::ReadXlsx(bytes, limits);
   if (!sheets.ok()) return std::move(sheets).error();
@@ -1178,6 +1190,7 @@ Result<int64_t> MatterCatalogue::ImportXlsx(std::string_view bytes,
   std::vector<std::string> header;
   for (const codec::Cell& cell : table[0]) header.push_back(CellText(cell));
   std::vector<TableRow> rows;
+  if (table.size() - 1 > kMaxImportRows) return TooManyImportRows();
   for (size_t i = 1; i < table.size(); ++i) {
     TableRow row;
     row.line = static_cast<int64_t>(i) + 1;

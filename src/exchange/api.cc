@@ -515,7 +515,9 @@ void AddRoutes(std::vector<Route>& r) {
     int64_t task = c.body.is_object() ? c.body.value("task_id", int64_t{0}) : 0;
     auto report = s.engine.RetryDeadLetters(task);
     if (!report.ok()) return report.error();
-    return json{{"resolved", report->resolved}, {"still_failing", report->still_failing}};
+    return json{{"resolved", report->resolved},
+                {"still_failing", report->still_failing},
+                {"skipped", report->skipped}};
   });
 
   // Health: nodes (connectable, last error) and tasks (lag, rows, errors), red/yellow/green.

@@ -1211,7 +1211,7 @@ Result<std::vector<BatchReport>> DeliveryEngine::RunTask(int64_t task_id, int ma
       // Disabled or its grant revoked since the run began (review16b: 19,000
       // rows reached a department after its grant was revoked): stop here,
       // with the batch in flight the last one delivered.
-      auto runnable = meta_.TaskRunnable(task_id);
+      auto runnable = meta_.TaskRunnable(task_id, task->approved_order_id);
       if (!runnable.ok()) return runnable.error();
       if (!*runnable) return out;
       ahead.allowed = i + 1 < max_batches;
@@ -1267,6 +1267,12 @@ Result<DeliveryEngine::RetryReport> DeliveryEngine::RetryDeadLetters(int64_t tas
   for (const auto& [key, group] : groups) {
     auto task = meta_.GetTask(key.first);
     if (!task.ok()) return task.error();
+    // A disabled task (a revoked grant) delivers nothing, its dead letters
+    // included (review16c): they stay open until it runs again.
+    if (!task->enabled || task->approved_order_id == 0) {
+      report.skipped += static_cast<int>(group.size());
+      continue;
+    }
     const Subscriber* sub = nullptr;
     for (const Subscriber& s : task->subscribers) {
       if (s.id == key.second) sub = &s;

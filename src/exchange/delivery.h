@@ -175,6 +175,7 @@ class DeliveryEngine {
   struct RetryReport {
     int resolved = 0;
     int still_failing = 0;
+    int skipped = 0;  // letters of disabled or unapproved tasks, left open
   };
   Result<RetryReport> RetryDeadLetters(int64_t task_id);
   Result<std::vector<DeadLetter>> ListDeadLetters(int64_t task_id, const std::string& state);

@@ -706,13 +706,13 @@ Status ExchangeMeta::SetTaskEnabled(int64_t id, bool enabled) {
   });
 }
 
-Result<bool> ExchangeMeta::TaskRunnable(int64_t id) {
+Result<bool> ExchangeMeta::TaskRunnable(int64_t id, int64_t approved_order_id) {
   return store_.WithSession([&](soci::session& sql) -> Result<bool> {
     long long i = id, enabled = 0, order = 0;
     sql << "SELECT enabled, approved_order_id FROM exchange_tasks WHERE id = :i", soci::use(i),
         soci::into(enabled), soci::into(order);
     if (!sql.got_data()) return Error::NotFound("no exchange task " + std::to_string(id));
-    return enabled != 0 && order != 0;
+    return enabled != 0 && order != 0 && order == approved_order_id;
   });
 }
 

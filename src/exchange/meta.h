@@ -64,10 +64,12 @@ class ExchangeMeta {
   Result<Task> GetTask(int64_t id);
   Result<Task> FindTask(std::string_view code);
   Status SetTaskEnabled(int64_t id, bool enabled);
-  // Whether the task may deliver now: enabled and with an approved work order.
-  // One indexed read, made before every batch of a run, so that a disable or a
+  // Whether the task may go on delivering as the run that read it under
+  // `approved_order_id` began: still enabled and still under that approved work
+  // order (a new order may change its filter, subscribers and mapping). One
+  // indexed read, made before every batch of a run, so that a disable or a
   // revoked grant (catalogue) stops a run in progress on whichever node holds it.
-  Result<bool> TaskRunnable(int64_t id);
+  Result<bool> TaskRunnable(int64_t id, int64_t approved_order_id);
 
   // ---- 配置工单 ----
   // A draft order describing the task as it is now.

@@ -137,6 +137,18 @@ class RequestKeys(unittest.TestCase):
         self.assertEqual(sum(1 for r in answers if "replayed" not in r.json()), 1)
         self.assertEqual(self.cases_of(body["applicant"]["id_number"]), list(numbers))
 
+    def test_a_key_of_the_window_is_another_request_in_the_hall(self):
+        # review16c: the same user, key and body on both routes answered the
+        # hall with the window's case as if it were their online application.
+        as_applicant = Client(self.server.base_url, self.clerk.b, API, me_path="applicant/me")
+        body = registration(self.code, 671)
+        key = str(uuid.uuid4())
+        window = self.keyed(self.clerk, body, key)
+        self.assertEqual(window.status_code, 200, window.text)
+        hall = self.keyed(as_applicant, body, key, path="applicant/cases")
+        self.assertEqual(hall.status_code, 409, hall.text)
+        self.assertEqual(hall.json()["error"]["code"], 5111)
+
     def test_the_hall_honours_the_key(self):
         applicant = Client(self.server.base_url,
                            browser_login(self.server.base_url, "kappl", PASSWORD), API,
