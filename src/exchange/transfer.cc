@@ -156,6 +156,11 @@ Status PwriteAll(int fd, std::string_view bytes, int64_t offset) {
     ssize_t n = ::pwrite(fd, bytes.data(), bytes.size(), offset);
     if (n < 0) {
       if (errno == EINTR) continue;
+      // Nothing is allocated at start: a full disk shows here, as the start's
+      // refusal would (507), not as a fault to retry at once.
+      if (errno == ENOSPC || errno == EDQUOT) {
+        return Coded(transfer_code::kDiskFull, "the server's disk is full: " + ErrnoText(errno));
+      }
       return Error::Unavailable("transfer file write failed: " + ErrnoText(errno));
     }
     bytes.remove_prefix(static_cast<size_t>(n));
@@ -545,10 +550,10 @@ void TransferStore::Impl::Advance(const std::string& key, const Transfer& t,
 TransferStore::TransferStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 TransferStore::~TransferStore() = default;
 
-// Version 2: the open transfers at a glance — a start reserves disk for the bytes
-// every open transfer still has to receive (review16a).
+// Version 2: a sender's open transfers at a glance — a start counts the bytes
+// they still have to receive (review16a, review16c).
 constexpr const char* kTransfersV2 = R"sql(
-CREATE INDEX exchange_transfers_by_state ON exchange_transfers (state, id);
+CREATE INDEX exchange_transfers_by_sender_state ON exchange_transfers (sender, state);
 )sql";
 
 std::vector<Migration> TransferStore::Migrations() {
@@ -675,18 +680,22 @@ Result<Transfer> TransferStore::Start(const TransferRequest& request) {
       return Error::Unavailable("cannot read the free disk space: " + ErrnoText(errno));
     }
     const int64_t free_bytes = static_cast<int64_t>(fs.f_bavail) * static_cast<int64_t>(fs.f_frsize);
-    // What every open transfer (of any sender) has declared and not yet received is
-    // reserved: the space is not taken on disk until the chunks come (review16a: a
-    // start that allocated its whole declared size let apps that never sent a byte
-    // hold the disk — which the approval files and the database share — for a day).
+    // Nothing is allocated on disk until the chunks come (review16a: a start that
+    // allocated its whole declared size let apps that never sent a byte hold the
+    // disk — which the approval files and the database share — for a day). What
+    // the sender's own open transfers declared and have not yet received counts
+    // against the floor with this one, so no sender promises itself more than the
+    // disk has; other senders' promises do not count (review16c: counting them let
+    // one app's idle announcements refuse every other app's starts).
     auto pending = impl.sql.WithSession([&](soci::session& s) -> Result<int64_t> {
       long long declared = 0, received = 0;
       soci::indicator d_ind = soci::i_null, r_ind = soci::i_null;
-      s << "SELECT SUM(byte_size) FROM exchange_transfers WHERE state = 'receiving'",
-          soci::into(declared, d_ind);
+      s << "SELECT SUM(byte_size) FROM exchange_transfers WHERE sender = :s AND "
+           "state = 'receiving'",
+          soci::use(t.sender, "s"), soci::into(declared, d_ind);
       s << "SELECT SUM(c.chunk_length) FROM exchange_transfers t JOIN exchange_transfer_chunks c "
-           "ON c.transfer_id = t.id WHERE t.state = 'receiving'",
-          soci::into(received, r_ind);
+           "ON c.transfer_id = t.id WHERE t.sender = :s AND t.state = 'receiving'",
+          soci::use(t.sender, "s"), soci::into(received, r_ind);
       const int64_t d = d_ind == soci::i_ok ? declared : 0;
       const int64_t r = r_ind == soci::i_ok ? received : 0;
       return std::max<int64_t>(0, d - r);
@@ -696,7 +705,7 @@ Result<Transfer> TransferStore::Start(const TransferRequest& request) {
       return Coded(transfer_code::kDiskFull,
                    "not enough free disk for " + std::to_string(t.size) + " bytes (keeping " +
                        std::to_string(o.min_free_disk_bytes) + " free, " +
-                       std::to_string(*pending) + " promised to open transfers)");
+                       std::to_string(*pending) + " promised to the sender's open transfers)");
     }
   }
   std::string sealed;

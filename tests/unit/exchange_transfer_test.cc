@@ -606,8 +606,9 @@ TEST_P(TransferTest, AStartThatWouldEatIntoTheFreeDiskReserveIsRefused) {
 // review16a: a start allocated its whole declared size at once (posix_fallocate),
 // so an app that announced a file and never sent a byte held that disk — which the
 // approval files and the database share — for a day. A start now allocates
-// nothing; what open transfers (of every sender) still have to receive is
-// reserved by count against the free-disk floor instead.
+// nothing; what the sender's own open transfers still have to receive counts
+// against the free-disk floor with the new one. Another sender's announcements
+// do not (review16c: they let one app refuse every other app's starts).
 TEST_P(TransferTest, AStartAllocatesNothingAndOpenTransfersReserveWhatTheyStillNeed) {
   struct statvfs fs {};
   ASSERT_EQ(::statvfs(dir_.c_str(), &fs), 0);
@@ -628,11 +629,14 @@ TEST_P(TransferTest, AStartAllocatesNothingAndOpenTransfersReserveWhatTheyStillN
   struct stat st {};
   ASSERT_EQ(::stat((dir_ / "files" / "partial" / (first->id + ".part")).c_str(), &st), 0);
   EXPECT_LT(static_cast<int64_t>(st.st_blocks) * 512, 1 << 20) << "blocks allocated at start";
-  r.sender = "another-app";  // the reservation is global, not per sender
-  auto second = store_->Start(r);
+  auto second = store_->Start(r);  // the same sender again: more than the disk has
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.error().code, transfer_code::kDiskFull) << second.error().message;
+  r.sender = "another-app";  // its own promises only
+  auto other = store_->Start(r);
+  ASSERT_TRUE(other.ok()) << other.error().message;
   // Once the first is cancelled its promise is gone.
+  r.sender = "one-app";
   ASSERT_TRUE(store_->Cancel(first->id).ok());
   EXPECT_TRUE(store_->Start(r).ok());
 }
