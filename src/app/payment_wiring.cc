@@ -9,6 +9,7 @@
 #include "crypto/digest.h"
 #include "payment/case_fees.h"
 #include "payment/late_fee.h"
+#include "sso/citizen.h"
 
 namespace tongban::app {
 
@@ -53,11 +54,15 @@ std::vector<Migration> PaymentWiring::Migrations() {
 
 PaymentWiring::PaymentWiring(SqlStore& sql, Clock& clock, directory::Directory& directory,
                              std::string_view secret_key, const Config& config)
-    : clock_(clock),
+    : sql_(sql),
+      clock_(clock),
       directory_(directory),
+      citizen_enabled_(config.citizen.enabled),
       // Every node of a cluster shares the secret key, so a receipt printed by
       // one verifies on any other.
       receipt_key_(crypto::HmacSha256(secret_key, "tongban payment receipt v1")),
+      // Likewise for the numbers tongban gives notices of its own making.
+      notice_number_key_(crypto::HmacSha256(secret_key, "tongban payment notice numbers v1")),
       statements_dir_(config.payment.statements_dir.empty()
                           ? config.storage.data_dir + "/payment-statements"
                           : config.payment.statements_dir),
@@ -165,6 +170,7 @@ Status PaymentWiring::Register(http::Router& router, sso::SsoContext& sso) {
       .units = units_,
       .notices = notices_,
       .receipt_key = receipt_key_,
+      .notice_number_key = notice_number_key_,
       .settings = {.public_url = sso.settings.public_url},
       .payments = payments_.get(),
       .reconciler = reconciler_.get(),
@@ -173,6 +179,17 @@ Status PaymentWiring::Register(http::Router& router, sso::SsoContext& sso) {
       .on_payment = [this] { unit_notifier_.Wake(); },
       .lookup_throttle = lookup_throttle_.get(),
       .entries = &entries_,
+      // A self-registered account proved its mobile by an SMS code; with the
+      // citizen accounts off nobody did.
+      .mobile_is_proven =
+          citizen_enabled_
+              ? std::function<Result<bool>(const std::string&)>(
+                    [this](const std::string& userid) {
+                      return sql_.WithSession([&](soci::session& s) -> Result<bool> {
+                        return sso::CitizenAccounts::IsSelfRegistered(s, userid);
+                      });
+                    })
+              : nullptr,
   });
   return api_->Register(router);
 }
@@ -252,6 +269,7 @@ void PaymentWiring::ConnectCaseFees(approval::Services& services) {
     }
     payment::CaseFee fee;
     fee.case_number = c.number;
+    fee.number_key = notice_number_key_;
     fee.matter_name = c.matter_name;
     fee.entercode = unit->entercode;
     fee.payer.name = c.applicant.name;

@@ -70,9 +70,12 @@ class PaymentWiring {
                 std::string_view secret_key, const Config& config);
   Result<payment::UnitEndpoint> UnitEndpointOf(std::string_view entercode);
 
+  SqlStore& sql_;
   Clock& clock_;
   directory::Directory& directory_;
+  bool citizen_enabled_;
   std::string receipt_key_;
+  std::string notice_number_key_;  // numbers of case and self-entry notices
   std::string statements_dir_;
   payment::UnitStore units_;
   payment::NoticeStore notices_;

@@ -35,6 +35,9 @@ struct Services {
   NoticeStore& notices;
   // HMAC key of the receipts' check codes (derived from the node's secret key).
   std::string receipt_key;
+  // HMAC key of the numbers of notices tongban makes (self-entries, cases):
+  // unguessable from what is public.
+  std::string notice_number_key;
   ApiSettings settings;
   // The channel's orders and reconciliation; null when no channel is
   // configured (paying online and reconciliation answer 503).
@@ -48,6 +51,11 @@ struct Services {
   // (api_payer.cc); null = unthrottled.
   sso::LoginThrottle* lookup_throttle = nullptr;
   PayerEntryStore* entries = nullptr;  // scheme 7: payer self-entry; null = off
+  // Whether the account proved its mobile (an SMS code at self-registration):
+  // only then, or at real-name level 2 or more, does the payer's mobile find
+  // notices (review16d: an app gave a user of its own a stranger's mobile and
+  // read their notices). Null = no account proved one.
+  std::function<Result<bool>(const std::string& userid)> mobile_is_proven;
 };
 
 class PaymentApi {

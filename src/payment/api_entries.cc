@@ -4,6 +4,8 @@
 #include <charconv>
 #include <cstdio>
 
+#include "crypto/digest.h"
+#include "crypto/encoding.h"
 #include "payment/api_internal.h"
 #include "payment/json_internal.h"
 #include "payment/payer_entries.h"
@@ -118,11 +120,13 @@ Result<json> ListEntries(const Services& s, Call& call) {
   return out;
 }
 
-// The ORIGINALNOTICENO an entry's confirmation gives its notice: one notice an entry.
-std::string EntryOriginalNoticeNo(int64_t id) {
-  char number[24];
-  std::snprintf(number, sizeof number, "PE%010lld", static_cast<long long>(id));
-  return number;
+// The ORIGINALNOTICENO an entry's confirmation gives its notice: one notice an
+// entry, "PE" + 20 hex digits of HMAC-SHA256(key, the entry's id) — not the id
+// itself, which counts up and let anyone walk the entries' notices (review16d).
+std::string EntryOriginalNoticeNo(const Services& s, int64_t id) {
+  return "PE" +
+         crypto::HexEncode(crypto::HmacSha256(s.notice_number_key, "entry:" + std::to_string(id)))
+             .substr(0, 20);
 }
 
 Result<PayerEntry> VisibleEntry(const Services& s, const Call& call) {
@@ -147,7 +151,7 @@ Result<json> Confirm(const Services& s, Call& call) {
   if (!entry.ok()) return entry.error();
   if (entry->state != "proposed") return Error::Conflict("这条自助录入已处理过");
   json body = json::parse(entry->body, nullptr, false);
-  const std::string number = EntryOriginalNoticeNo(entry->id);
+  const std::string number = EntryOriginalNoticeNo(s, entry->id);
   body["original_notice_no"] = number;
   if (call.body.is_object()) {
     // The clerk may set the expiry and the unit's business reference.
@@ -198,7 +202,7 @@ Result<json> Refuse(const Services& s, Call& call) {
   // confirmations were one transaction) is confirmed, not refused.
   auto unit = s.units.GetUnit(entry->entercode);
   if (!unit.ok()) return unit.error();
-  if (auto made = s.notices.Get(MakeNoticeNo(unit->channel_no, EntryOriginalNoticeNo(entry->id)));
+  if (auto made = s.notices.Get(MakeNoticeNo(unit->channel_no, EntryOriginalNoticeNo(s, entry->id)));
       made.ok() && made->entercode == entry->entercode && made->source == NoticeSource::kPayer) {
     return Error::Conflict("这条自助录入已开具缴款单 " + made->notice_no + "，请确认而不是退回");
   }

@@ -31,7 +31,7 @@ struct Caller {
   // The ID number was checked (real-name level 2 or more): only then does it
   // find the payer's notices — a self-registered account may claim anyone's.
   bool idnum_verified = false;
-  std::string mobile;     // kPayer
+  std::string mobile;     // kPayer (finds notices only when proven: MyNotices)
 
   bool Has(std::string_view role) const;
   // Operators see every unit: admin, finance (财政局), egov, province.

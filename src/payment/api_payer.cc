@@ -106,7 +106,15 @@ Result<json> MyNotices(const Services& s, Call& call) {
     q.payer_id = call.caller.idnum;
     TB_RETURN_IF_ERROR(add(q));
   }
-  if (!call.caller.mobile.empty()) {
+  // The mobile finds notices only when the account proved it (an SMS code)
+  // or is real-name (Services::mobile_is_proven).
+  bool mobile_proven = call.caller.idnum_verified;
+  if (!mobile_proven && !call.caller.mobile.empty() && s.mobile_is_proven) {
+    auto proven = s.mobile_is_proven(call.caller.userid);
+    if (!proven.ok()) return proven.error();
+    mobile_proven = *proven;
+  }
+  if (!call.caller.mobile.empty() && mobile_proven) {
     NoticeQuery q;
     q.payer_mobile = call.caller.mobile;
     TB_RETURN_IF_ERROR(add(q));

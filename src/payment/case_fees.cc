@@ -3,13 +3,15 @@
 #include <cstdio>
 
 #include "crypto/digest.h"
+#include "crypto/encoding.h"
 
 namespace tongban::payment {
 
-std::string CaseOriginalNoticeNo(std::string_view case_number, int sequence) {
+std::string CaseOriginalNoticeNo(std::string_view number_key, std::string_view case_number,
+                                 int sequence) {
   char seq[8];
   std::snprintf(seq, sizeof seq, "%02d", sequence);
-  return "AP" + crypto::Sha256Hex(case_number).substr(0, 20) + seq;
+  return "AP" + crypto::HexEncode(crypto::HmacSha256(number_key, case_number)).substr(0, 20) + seq;
 }
 
 Result<PaymentNotice> RaiseCaseNotice(NoticeStore& notices, const CaseFee& fee) {
@@ -17,9 +19,10 @@ Result<PaymentNotice> RaiseCaseNotice(NoticeStore& notices, const CaseFee& fee) 
     return Error::InvalidArgument("办件编号不能为空（最多 64 个字符）");
   }
   if (fee.sequence < 1 || fee.sequence > 99) return Error::InvalidArgument("序号应为 1 到 99");
+  if (fee.number_key.empty()) return Error::Internal("payment: no key for case notice numbers");
   PaymentNotice n;
   n.entercode = fee.entercode;
-  n.original_notice_no = CaseOriginalNoticeNo(fee.case_number, fee.sequence);
+  n.original_notice_no = CaseOriginalNoticeNo(fee.number_key, fee.case_number, fee.sequence);
   n.ywcode = fee.case_number;
   n.payer = fee.payer;
   n.true_name = !fee.payer.id_number.empty();

@@ -24,12 +24,17 @@ struct CaseFee {
   std::vector<NoticeLine> lines;  // chitcode + count or amount; names come from the catalogue
   int64_t expires_at_ms = 0;      // 0 = no expiry
   bool count_overdue = false;
+  // The server's key of notice numbers (the same on every node): required.
+  std::string number_key;
 };
 
-// ORIGINALNOTICENO of a case's notice: "AP" + 20 hex digits of SHA-256 of the
-// case number + the two-digit sequence, so raising again is AlreadyExists,
-// never a second notice.
-std::string CaseOriginalNoticeNo(std::string_view case_number, int sequence);
+// ORIGINALNOTICENO of a case's notice: "AP" + 20 hex digits of HMAC-SHA256
+// (number_key, case number) + the two-digit sequence, so raising again is
+// AlreadyExists, never a second notice — and nobody without the key derives a
+// case's notice number from its (predictable) case number and opens the
+// notice publicly (review16d: a plain hash let anyone do so).
+std::string CaseOriginalNoticeNo(std::string_view number_key, std::string_view case_number,
+                                 int sequence);
 
 // Creates the notice (source kApproval, real-name when the payer has an ID).
 // InvalidArgument for a bad case number or sequence; CompleteNotice's errors.

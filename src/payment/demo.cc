@@ -92,6 +92,10 @@ Result<DemoPayment> SeedPaymentDemo(directory::Directory& directory, UnitStore& 
                                      {"username", "演示支付经办"},
                                      {"orgcoding", std::string(kDemoOrg)},
                                      {"mobile", "13900139000"},
+                                     // Checked at a counter (real-name level 2):
+                                     // its mobile finds the demo notice in the hall
+                                     // (an unproven mobile finds none).
+                                     {"authlevel", "2"},
                                      {"loginpwd", demo.user_password}},
                                     directory::SaveMode::kAddOnly);
     if (!saved.ok()) return std::move(saved).error();

@@ -53,9 +53,15 @@ class SoapParams final : public CallParams {
   const codec::SoapCall& call_;
 };
 
+// Replies carry tickets, tokens and users' ID numbers, mobiles and addresses:
+// no proxy or client cache between a department system and tongban keeps them
+// (review16d). Every other API of tongban answers the same way.
+void NoStore(http::Response& response) { response.AddHeader("Cache-Control", "no-store"); }
+
 void RenderHttp(const MethodReply& reply, codec::Format format, http::Response& response) {
   response.set_status(200);
   response.set_content_type(codec::ContentType(format));
+  NoStore(response);
   if (reply.rendered) {
     response.body().assign(*reply.rendered);  // one copy, into the kept buffer
   } else {
@@ -596,6 +602,7 @@ void SignedApi::AnswerSoap(const http::Request& request, const codec::SoapCall& 
                     http::Response& r, const MethodReply& value) {
     r.set_status(200);
     r.set_content_type(codec::SoapContentType(version));
+    NoStore(r);
     std::string text = value.rendered ? std::string() : codec::Render(value.value, out_format);
     r.set_body(codec::BuildSoapResponse(operation, codec::kSsoServiceNamespace,
                                         value.rendered ? *value.rendered : text, version));

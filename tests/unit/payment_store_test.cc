@@ -11,6 +11,8 @@
 #include <thread>
 #include <vector>
 
+#include "crypto/digest.h"
+#include "crypto/encoding.h"
 #include "payment/case_fees.h"
 #include "payment/late_fee.h"
 #include "payment/notices.h"
@@ -701,6 +703,7 @@ TEST_P(PaymentStoreTest, ACaseRaisesOneNoticePerSequenceAndReadsThemBack) {
   fee.entercode = "000368";
   fee.payer.name = "张三";
   fee.payer.id_number = kResidentId;
+  fee.number_key = "node secret";
   NoticeLine l;
   l.chitcode = "00034002";
   l.count_milli = 3000;
@@ -712,7 +715,11 @@ TEST_P(PaymentStoreTest, ACaseRaisesOneNoticePerSequenceAndReadsThemBack) {
   EXPECT_EQ(n->total_fen, 3000);
   EXPECT_TRUE(n->true_name);
   EXPECT_EQ(n->extra[0].content, fee.case_number);
-  EXPECT_EQ(n->original_notice_no, CaseOriginalNoticeNo(fee.case_number, 1));
+  EXPECT_EQ(n->original_notice_no, CaseOriginalNoticeNo(fee.number_key, fee.case_number, 1));
+  // review16d: keyed, so the case number alone (predictable) does not give it.
+  EXPECT_NE(n->original_notice_no, CaseOriginalNoticeNo("another key", fee.case_number, 1));
+  EXPECT_EQ(n->original_notice_no.substr(2, 20),
+            crypto::HexEncode(crypto::HmacSha256("node secret", fee.case_number)).substr(0, 20));
   EXPECT_EQ(RaiseCaseNotice(*notices_, fee).error().code, errc::kAlreadyExists);
   fee.sequence = 2;
   ASSERT_TRUE(RaiseCaseNotice(*notices_, fee).ok());
@@ -727,7 +734,7 @@ TEST_P(PaymentStoreTest, ACaseRaisesOneNoticePerSequenceAndReadsThemBack) {
   EXPECT_EQ(RaiseCaseNotice(*notices_, fee).error().code, errc::kInvalidArgument);
   // review14: a number some other notice already holds is not "raised before".
   fee.sequence = 3;
-  PaymentNotice squat = Draft(CaseOriginalNoticeNo(fee.case_number, 3));
+  PaymentNotice squat = Draft(CaseOriginalNoticeNo(fee.number_key, fee.case_number, 3));
   ASSERT_TRUE(notices_->Create(squat, NoticeSource::kConsole).ok());
   auto held = RaiseCaseNotice(*notices_, fee);
   ASSERT_FALSE(held.ok());
