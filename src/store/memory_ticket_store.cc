@@ -300,40 +300,34 @@ Status MemoryTicketStore::Put(std::string_view key, std::string_view value,
 
 Result<bool> MemoryTicketStore::PutIfAbsent(std::string_view key, std::string_view value,
                                             std::chrono::milliseconds ttl) {
-  TB_RETURN_IF_ERROR(checks::Key(key));
-  TB_RETURN_IF_ERROR(checks::Value(value));
-  TB_RETURN_IF_ERROR(checks::Ttl(ttl));
-  const uint64_t hash = HashKey(key);
-  const int64_t now = clock_.NowMillis();
-  EntryPtr fresh = MakeEntry(key, value, ExpiryFromNow(ttl));
-  EntryPtr displaced;
-  Shard& shard = ShardFor(hash);
-  std::lock_guard lock(shard.mu);
-  size_t i = shard.values.Find(key, hash);
-  if (i == EntryTable::kNone) {
-    shard.values.Insert(std::move(fresh), hash);
-    shard.UpdateCount();
-    return true;
-  }
-  if (!shard.values.at(i)->ExpiredAt(now)) return false;
-  displaced = shard.values.Replace(i, std::move(fresh));
-  return true;
+  return PutIfLive(key, value, ttl, /*live=*/false);
 }
 
 Result<bool> MemoryTicketStore::PutIfPresent(std::string_view key, std::string_view value,
                                              std::chrono::milliseconds ttl) {
+  return PutIfLive(key, value, ttl, /*live=*/true);
+}
+
+Result<bool> MemoryTicketStore::PutIfLive(std::string_view key, std::string_view value,
+                                          std::chrono::milliseconds ttl, bool live) {
   TB_RETURN_IF_ERROR(checks::Key(key));
   TB_RETURN_IF_ERROR(checks::Value(value));
   TB_RETURN_IF_ERROR(checks::Ttl(ttl));
   const uint64_t hash = HashKey(key);
   const int64_t now = clock_.NowMillis();
   EntryPtr fresh = MakeEntry(key, value, ExpiryFromNow(ttl));
-  EntryPtr displaced;
+  EntryPtr displaced;  // freed after the lock is released
   Shard& shard = ShardFor(hash);
   std::lock_guard lock(shard.mu);
   size_t i = shard.values.Find(key, hash);
-  if (i == EntryTable::kNone || shard.values.at(i)->ExpiredAt(now)) return false;
-  displaced = shard.values.Replace(i, std::move(fresh));
+  const bool holds = i != EntryTable::kNone && !shard.values.at(i)->ExpiredAt(now);
+  if (holds != live) return false;
+  if (i == EntryTable::kNone) {
+    shard.values.Insert(std::move(fresh), hash);
+    shard.UpdateCount();
+  } else {
+    displaced = shard.values.Replace(i, std::move(fresh));
+  }
   return true;
 }
 

@@ -72,6 +72,10 @@ class MemoryTicketStore final : public TicketStore {
   struct Shard;
   Shard& ShardFor(uint64_t hash);
   int64_t ExpiryFromNow(std::chrono::milliseconds ttl) const;
+  // PutIfAbsent (`live` false) and PutIfPresent (`live` true): stores only
+  // when whether `key` holds a live value is `live`.
+  Result<bool> PutIfLive(std::string_view key, std::string_view value,
+                         std::chrono::milliseconds ttl, bool live);
   void SweeperLoop(std::chrono::milliseconds interval);
 
   const Clock& clock_;

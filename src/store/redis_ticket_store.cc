@@ -957,22 +957,21 @@ Status RedisTicketStore::Put(std::string_view key, std::string_view value,
 
 Result<bool> RedisTicketStore::PutIfAbsent(std::string_view key, std::string_view value,
                                            std::chrono::milliseconds ttl) {
-  TB_RETURN_IF_ERROR(checks::Key(key));
-  TB_RETURN_IF_ERROR(checks::Value(value));
-  TB_RETURN_IF_ERROR(checks::Ttl(ttl));
-  auto reply = pool_->Call({"SET", ValueKey(key), value, "NX", "PX", std::to_string(ttl.count())});
-  if (!reply.ok()) return std::move(reply).error();
-  if ((*reply)->type == REDIS_REPLY_NIL) return false;
-  if ((*reply)->type == REDIS_REPLY_STATUS) return true;
-  return Unexpected();
+  return SetIf(key, value, ttl, "NX");
 }
 
 Result<bool> RedisTicketStore::PutIfPresent(std::string_view key, std::string_view value,
                                             std::chrono::milliseconds ttl) {
+  return SetIf(key, value, ttl, "XX");
+}
+
+Result<bool> RedisTicketStore::SetIf(std::string_view key, std::string_view value,
+                                     std::chrono::milliseconds ttl, std::string_view condition) {
   TB_RETURN_IF_ERROR(checks::Key(key));
   TB_RETURN_IF_ERROR(checks::Value(value));
   TB_RETURN_IF_ERROR(checks::Ttl(ttl));
-  auto reply = pool_->Call({"SET", ValueKey(key), value, "XX", "PX", std::to_string(ttl.count())});
+  auto reply =
+      pool_->Call({"SET", ValueKey(key), value, condition, "PX", std::to_string(ttl.count())});
   if (!reply.ok()) return std::move(reply).error();
   if ((*reply)->type == REDIS_REPLY_NIL) return false;
   if ((*reply)->type == REDIS_REPLY_STATUS) return true;

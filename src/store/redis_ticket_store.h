@@ -120,6 +120,9 @@ class RedisTicketStore final : public TicketStore {
   class OutageLog;
   class Scripts;
   void ExchangeOn(RedisPipeline& pipe, TicketExchange op, ExchangeDone done);
+  // SET key value `condition` ("NX" or "XX") PX ttl: PutIfAbsent, PutIfPresent.
+  Result<bool> SetIf(std::string_view key, std::string_view value, std::chrono::milliseconds ttl,
+                     std::string_view condition);
   std::string ValueKey(std::string_view key) const;
   std::string SetKey(std::string_view key) const;
 

@@ -41,6 +41,15 @@ class DeliveryTest : public ::testing::Test {
              ", '公安厅', '11100000000013127D', '330100')");
   }
 
+  // `n` distinct provider rows r100, r101, ….
+  void InsertPeople(int n) {
+    for (int i = 0; i < n; ++i) {
+      char idno[19];
+      std::snprintf(idno, sizeof(idno), "3301001990010200%02d", i);
+      Insert("r" + std::to_string(100 + i), idno, "人" + std::to_string(i));
+    }
+  }
+
   std::vector<std::string> Target() {
     return Rows(Pg(),
                 "SELECT tongid, idno, name, CAST(age AS TEXT), CAST(fee AS TEXT), "
@@ -80,11 +89,7 @@ TEST_F(DeliveryTest, MovesRowsFromSqliteToPostgres) {
 // batch; a disabled task does not run at all, by hand either.
 TEST_F(DeliveryTest, ADisableLandingMidRunStopsItAtTheNextBatch) {
   Task task = env_.AddApprovedTask("t1", provider_.id, {{0, target_.id, {}}}, /*batch_size=*/10);
-  for (int i = 0; i < 30; ++i) {
-    char idno[19];
-    std::snprintf(idno, sizeof(idno), "3301001990010200%02d", i);
-    Insert("r" + std::to_string(100 + i), idno, "人" + std::to_string(i));
-  }
+  InsertPeople(30);
   int calls = 0;
   auto run = env_.engine->RunTask(task.id, 50, [&] {
     if (++calls == 2) {
@@ -110,11 +115,7 @@ TEST_F(DeliveryTest, ADisableLandingMidRunStopsItAtTheNextBatch) {
 // next run reads the new one (review16c).
 TEST_F(DeliveryTest, ARunStopsWhenItsTaskIsApprovedUnderANewOrder) {
   Task task = env_.AddApprovedTask("t1", provider_.id, {{0, target_.id, {}}}, /*batch_size=*/10);
-  for (int i = 0; i < 30; ++i) {
-    char idno[19];
-    std::snprintf(idno, sizeof(idno), "3301001990010200%02d", i);
-    Insert("r" + std::to_string(100 + i), idno, "人" + std::to_string(i));
-  }
+  InsertPeople(30);
   int calls = 0;
   auto run = env_.engine->RunTask(task.id, 50, [&] {
     if (++calls == 2) {

@@ -630,6 +630,19 @@ class LogoutBesideTokensTest : public SessionStoreTest {
     }
   }
 
+  // Every grant the session's set still lists is gone (a refused call's members
+  // may stay in the set until it expires: erasing the set could hide grants
+  // from a logout still reading it).
+  void ExpectNoLiveGrantListed(const Session& s, int fire_at) {
+    auto members = store_.Members("sso:si:" + s.id);
+    ASSERT_TRUE(members.ok());
+    for (const std::string& m : *members) {
+      const std::string value = m.substr(m.rfind('|') + 1);
+      EXPECT_FALSE(store_.Get("sso:tk:" + value).ok())
+          << "a live grant left behind: " << m << " (logout before write " << fire_at << ")";
+    }
+  }
+
   InterleavedStore interleaved_;
   SessionStore node_a_;  // refreshes; sessions_ (node B) logs out
 };
@@ -653,13 +666,7 @@ TEST_F(LogoutBesideTokensTest, ARefreshNeverOutlivesALogoutLandingInsideIt) {
     }
     ExpectAllDead(*first, fire_at);
     if (refreshed.ok()) ExpectAllDead(*refreshed, fire_at);
-    auto members = store_.Members("sso:si:" + s.id);
-    ASSERT_TRUE(members.ok());
-    for (const std::string& m : *members) {
-      const std::string value = m.substr(m.rfind('|') + 1);
-      EXPECT_FALSE(store_.Get("sso:tk:" + value).ok())
-          << "a live grant left behind: " << m << " (logout before write " << fire_at << ")";
-    }
+    ExpectNoLiveGrantListed(s, fire_at);
   }
 }
 
@@ -675,16 +682,7 @@ TEST_F(LogoutBesideTokensTest, ATokenSetIsNotLeftBehindByALogoutLandingInsideIt)
     auto set = node_a_.IssueTokenSet(*code, true);
     ASSERT_TRUE(interleaved_.Fired());
     EXPECT_EQ(set.error().code, errc::kNotFound) << "logout before write " << fire_at;
-    // What the refused call wrote is gone (its members may stay in the
-    // session's set until it expires: erasing the set could hide grants
-    // from a logout still reading it).
-    auto members = store_.Members("sso:si:" + s.id);
-    ASSERT_TRUE(members.ok());
-    for (const std::string& m : *members) {
-      const std::string value = m.substr(m.rfind('|') + 1);
-      EXPECT_FALSE(store_.Get("sso:tk:" + value).ok())
-          << "a live grant left behind: " << m << " (logout before write " << fire_at << ")";
-    }
+    ExpectNoLiveGrantListed(s, fire_at);  // what the refused call wrote is gone
   }
 }
 
