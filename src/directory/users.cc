@@ -771,6 +771,17 @@ Result<SavedUser> Directory::Impl::SaveUserInTx(Directory& d, soci::session& sql
       }
     }
   }
+  // A real-name level (2, 3) is what the counter check or the account's own
+  // proofs establish, and what tongban's own services trust with citizens'
+  // data (payment notices by ID number and mobile, the approval hall, apps'
+  // min_authlevel): an app may keep the level a user has, never raise one to
+  // it (review16e: an app gave its own user a stranger's ID and level 2 and
+  // read that stranger's payment notices).
+  if (app != nullptr && (after.authlevel == "2" || after.authlevel == "3") &&
+      (!before || after.authlevel != before->authlevel)) {
+    return Code(code::kUserNoRight,
+                "实名等级（authlevel 2、3）只能经窗口核验或本人实名认证取得，应用不能设置");
+  }
   if (d.options_.require_mobile && after.mobile.empty()) {
     return Code(code::kUserMobileEmpty, "mobile is required");
   }

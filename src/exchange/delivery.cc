@@ -1277,14 +1277,34 @@ Result<DeliveryEngine::RetryReport> DeliveryEngine::RetryDeadLetters(int64_t tas
     for (const Subscriber& s : task->subscribers) {
       if (s.id == key.second) sub = &s;
     }
-    if (sub == nullptr) continue;  // the subscriber was removed from the task
+    if (sub == nullptr) {  // the subscriber was removed from the task
+      report.skipped += static_cast<int>(group.size());
+      continue;
+    }
     auto provider = meta_.GetResource(task->provider_resource_id);
     if (!provider.ok()) return provider.error();
     auto target = meta_.GetResource(sub->resource_id);
     if (!target.ok()) return target.error();
     std::vector<Record> mapped;
+    std::vector<const DeadLetter*> sent;  // parallel to mapped
     for (const DeadLetter* l : group) {
       auto r = RecordFromJson(l->payload);
+      // The task's filter as it is now (an order approved since the letter
+      // was made may have narrowed it): a row it excludes is not delivered by
+      // a retry either (review16e); its letter stays open.
+      if (r.ok() && !std::all_of(task->filter.begin(), task->filter.end(),
+                                 [&](const FilterTerm& term) {
+                                   const Field* f = provider->FindField(term.field);
+                                   auto it = r->values.find(term.field);
+                                   return f != nullptr &&
+                                          TermHolds(*f,
+                                                    it == r->values.end() ? std::nullopt
+                                                                          : it->second,
+                                                    term);
+                                 })) {
+        ++report.skipped;
+        continue;
+      }
       Record m;
       if (r.ok()) {
         m = *r;
@@ -1302,7 +1322,9 @@ Result<DeliveryEngine::RetryReport> DeliveryEngine::RetryDeadLetters(int64_t tas
         }
       }
       mapped.push_back(std::move(m));
+      sent.push_back(l);
     }
+    if (mapped.empty()) continue;
     auto dest = nodes_.Acquire(target->node_id);
     if (!dest.ok()) return dest.error();
     auto applied = Apply(**dest, *target, mapped);
@@ -1311,8 +1333,8 @@ Result<DeliveryEngine::RetryReport> DeliveryEngine::RetryDeadLetters(int64_t tas
     for (const auto& f : applied->failures) failed[f.index] = f.reason;
     Status saved = meta_.store().WithTransaction([&](soci::session& sql) -> Status {
       long long now = clock_.NowMillis();
-      for (size_t i = 0; i < group.size(); ++i) {
-        long long id = group[i]->id;
+      for (size_t i = 0; i < sent.size(); ++i) {
+        long long id = sent[i]->id;
         auto it = failed.find(i);
         if (it == failed.end()) {
           sql << "UPDATE exchange_dead_letters SET state = 'resolved', attempts = attempts + 1, "

@@ -175,7 +175,9 @@ class DeliveryEngine {
   struct RetryReport {
     int resolved = 0;
     int still_failing = 0;
-    int skipped = 0;  // letters of disabled or unapproved tasks, left open
+    // Left open: letters of disabled or unapproved tasks, of removed subscribers,
+    // or of rows the task's filter now excludes.
+    int skipped = 0;
   };
   Result<RetryReport> RetryDeadLetters(int64_t task_id);
   Result<std::vector<DeadLetter>> ListDeadLetters(int64_t task_id, const std::string& state);

@@ -861,6 +861,23 @@ Result<ChunkOutcome> TransferStore::PutChunk(std::string_view id, int64_t offset
     TB_RETURN_IF_ERROR(cipher->Seal(ciphertext, impl.random, &iv, &tag));
     to_write = ciphertext;
   }
+  // The free-disk floor holds for every chunk too: a start counts only its own
+  // sender's promises, so several senders together could otherwise write the
+  // disk that the database and the approval files share down to nothing
+  // (review16e). The sender retries once space is freed.
+  if (impl.options.min_free_disk_bytes > 0) {
+    struct statvfs fs {};
+    if (::statvfs(impl.partial_dir.c_str(), &fs) != 0) {
+      return Error::Unavailable("cannot read the free disk space: " + ErrnoText(errno));
+    }
+    const int64_t free_bytes =
+        static_cast<int64_t>(fs.f_bavail) * static_cast<int64_t>(fs.f_frsize);
+    if (free_bytes - static_cast<int64_t>(to_write.size()) < impl.options.min_free_disk_bytes) {
+      return Coded(transfer_code::kDiskFull,
+                   "not enough free disk for this chunk (keeping " +
+                       std::to_string(impl.options.min_free_disk_bytes) + " free): retry later");
+    }
+  }
   {
     Fd fd(::open(impl.PartialPath(key).c_str(), O_WRONLY | O_CLOEXEC));
     if (!fd.ok()) return Error::Unavailable("transfer file is missing: " + ErrnoText(errno));

@@ -3,6 +3,7 @@
 // confirms (the notice is created and becomes payable) or refuses it.
 #include <charconv>
 #include <cstdio>
+#include <optional>
 
 #include "crypto/digest.h"
 #include "crypto/encoding.h"
@@ -129,6 +130,26 @@ std::string EntryOriginalNoticeNo(const Services& s, int64_t id) {
              .substr(0, 20);
 }
 
+// The notice an older binary's confirmation of `entry` made under the number it
+// gave then ("PE" + the id in ten digits) and a crash left beside a proposed
+// entry; none when there is no such notice, or the number is held by a notice
+// made another way (not this entry's).
+Result<std::optional<PaymentNotice>> LegacyEntryNotice(const Services& s,
+                                                       const std::string& channel_no,
+                                                       const PayerEntry& entry) {
+  char legacy[24];
+  std::snprintf(legacy, sizeof legacy, "PE%010lld", static_cast<long long>(entry.id));
+  auto n = s.notices.Get(MakeNoticeNo(channel_no, legacy));
+  if (!n.ok()) {
+    if (n.error().code == errc::kNotFound) return std::optional<PaymentNotice>();
+    return n.error();
+  }
+  if (n->entercode != entry.entercode || n->source != NoticeSource::kPayer) {
+    return std::optional<PaymentNotice>();
+  }
+  return std::optional<PaymentNotice>(std::move(*n));
+}
+
 Result<PayerEntry> VisibleEntry(const Services& s, const Call& call) {
   auto id = EntryId(call.args.at(0));
   if (!id.ok()) return id.error();
@@ -141,8 +162,8 @@ Result<PayerEntry> VisibleEntry(const Services& s, const Call& call) {
   return entry;
 }
 
-// Confirms: the notice is created (ORIGINALNOTICENO "PE" + the entry id, so a
-// second confirmation cannot make a second notice) and the entry closes in the
+// Confirms: the notice is created (ORIGINALNOTICENO EntryOriginalNoticeNo, one a
+// entry, so a second confirmation cannot make a second notice) and the entry closes in the
 // same transaction: a refusal racing it (another clerk) or a crash leaves
 // either both or neither (review15d).
 Result<json> Confirm(const Services& s, Call& call) {
@@ -150,6 +171,20 @@ Result<json> Confirm(const Services& s, Call& call) {
   auto entry = VisibleEntry(s, call);
   if (!entry.ok()) return entry.error();
   if (entry->state != "proposed") return Error::Conflict("这条自助录入已处理过");
+  {
+    // Confirmed by an older binary that a crash cut short: that notice is the
+    // entry's, not a second one (review16e).
+    auto unit = s.units.GetUnit(entry->entercode);
+    if (!unit.ok()) return unit.error();
+    auto legacy = LegacyEntryNotice(s, unit->channel_no, *entry);
+    if (!legacy.ok()) return legacy.error();
+    if (*legacy) {
+      const std::string clerk = call.caller.loginname;
+      TB_RETURN_IF_ERROR(s.entries->Decide(entry->id, true, (*legacy)->notice_no, "", clerk));
+      return json{{"entry", EntryToJson(*s.entries->Get(entry->id))},
+                  {"notice", json_internal::NoticeToJson(**legacy)}};
+    }
+  }
   json body = json::parse(entry->body, nullptr, false);
   const std::string number = EntryOriginalNoticeNo(s, entry->id);
   body["original_notice_no"] = number;
@@ -205,6 +240,11 @@ Result<json> Refuse(const Services& s, Call& call) {
   if (auto made = s.notices.Get(MakeNoticeNo(unit->channel_no, EntryOriginalNoticeNo(s, entry->id)));
       made.ok() && made->entercode == entry->entercode && made->source == NoticeSource::kPayer) {
     return Error::Conflict("这条自助录入已开具缴款单 " + made->notice_no + "，请确认而不是退回");
+  }
+  auto legacy = LegacyEntryNotice(s, unit->channel_no, *entry);
+  if (!legacy.ok()) return legacy.error();
+  if (*legacy) {
+    return Error::Conflict("这条自助录入已开具缴款单 " + (*legacy)->notice_no + "，请确认而不是退回");
   }
   TB_RETURN_IF_ERROR(s.entries->Decide(entry->id, false, "", reason, call.caller.loginname));
   auto after = s.entries->Get(entry->id);

@@ -119,6 +119,22 @@ Result<json> MyNotices(const Services& s, Call& call) {
     q.payer_mobile = call.caller.mobile;
     TB_RETURN_IF_ERROR(add(q));
   }
+  // The notices of the caller's own self-entries (scheme 7), whatever their
+  // mobile: the caller proposed them.
+  if (s.entries != nullptr) {
+    auto entries = s.entries->List("", call.caller.userid, "", 100);
+    if (!entries.ok()) return entries.error();
+    for (const PayerEntry& e : *entries) {
+      if (e.notice_no.empty() || seen.contains(e.notice_no)) continue;
+      auto n = s.notices.Get(e.notice_no);
+      if (!n.ok()) {
+        if (n.error().code == errc::kNotFound) continue;
+        return n.error();
+      }
+      seen.insert(n->notice_no);
+      items.push_back(PayerView(*n, now));
+    }
+  }
   return json{{"total", items.size()}, {"items", items}};
 }
 

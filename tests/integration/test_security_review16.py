@@ -50,6 +50,33 @@ class PersonalData(unittest.TestCase):
         self.assertEqual(r.status_code, 200, r.text)
         self.assertNotIn(no, [n["notice_no"] for n in r.json()["items"]])
 
+    def test_no_app_gives_a_user_a_real_name_level(self):
+        # review16e: with level 2 an app's user matched a stranger's notices by
+        # ID number (and mobile). Only the counter or the user's own proofs
+        # raise a level; an app keeps the level a user has.
+        base = self.server.base_url
+        clerk = clerk_client(self.server)
+        victim_id = resident_id(902)
+        body = notice_body("R16VICTIM2")
+        body["payer"] = {"name": "孙受害", "id_number": victim_id, "mobile": "13766660002"}
+        no = clerk.ok("POST", "notices", body)["notice_no"]
+        out = run_admin(self.server.data_dir, "app", "create", "--name", "另一科室系统",
+                        "--servicecode", "hrsys16b", "--directory-write",
+                        "--org-scope", "001001").stdout
+        app = SignedClient(base, "hrsys16b", re.search(r"servicepwd=(\S+)", out).group(1))
+        user = {"loginname": "mole16b", "username": "某某", "orgcoding": "001001",
+                "idnum": victim_id, "idtype": "1", "loginpwd": "Mole-Passw0rd-1"}
+        r = app.json("synchronizeUser", args=json.dumps(dict(user, authlevel="2")))
+        self.assertEqual(str(r.get("result")), "2003", r)
+        r = app.json("synchronizeUser", args=json.dumps(user))
+        self.assertEqual(str(r.get("result")), "0", r)
+        r = app.json("synchronizeUser", args=json.dumps(dict(user, authlevel="3")))
+        self.assertEqual(str(r.get("result")), "2003", r)
+        payer = payment_login(base, "mole16b", "Mole-Passw0rd-1")
+        r = payer.get(base + "/payment/api/payer/notices")
+        self.assertEqual(r.status_code, 200, r.text)
+        self.assertNotIn(no, [n["notice_no"] for n in r.json()["items"]])
+
     def test_a_case_fee_notice_number_is_not_derived_from_the_case_number(self):
         base = self.server.base_url
         ensure_staff(base, admin_login(self.server), orgs=(), users=[

@@ -247,6 +247,27 @@ TEST_F(DeliveryTest, BadRowsBecomeDeadLettersWhileTheRestMovesAndRetryAfterAFix)
   EXPECT_EQ(env_.engine->ListDeadLetters(task.id, "open")->size(), 1u);
 }
 
+// review16e: a retry re-applied a letter under the task's new order without its
+// filter, so a row the new order excludes still reached the department.
+TEST_F(DeliveryTest, ARetryAppliesTheTasksFilterAsItIsNow) {
+  Task task = env_.AddApprovedTask("t1", provider_.id, {{0, target_.id, {}}});
+  Insert("long", "330100199001020012", "一二三四五六七八九十十一");  // a dead letter
+  ASSERT_TRUE(env_.engine->RunTask(task.id).ok());
+  ASSERT_EQ(env_.engine->ListDeadLetters(task.id, "open")->size(), 1u);
+  Task narrowed = *env_.meta->GetTask(task.id);
+  narrowed.filter = {{"age", "<", "5"}};
+  ASSERT_TRUE(env_.meta->UpdateTask(narrowed).ok());
+  auto order = env_.meta->CreateWorkOrder(task.id, {}, "tester");
+  ASSERT_TRUE(order.ok());
+  ASSERT_TRUE(env_.meta->SubmitWorkOrder(order->id).ok());
+  ASSERT_TRUE(env_.meta->DecideWorkOrder(order->id, true, "admin", "").ok());
+  auto retry = env_.engine->RetryDeadLetters(task.id);
+  ASSERT_TRUE(retry.ok()) << retry.error().message;
+  EXPECT_EQ(retry->skipped, 1);
+  EXPECT_EQ(retry->still_failing, 0);
+  EXPECT_EQ(env_.engine->ListDeadLetters(task.id, "open")->size(), 1u);
+}
+
 TEST_F(DeliveryTest, AConstraintTheDefinitionCannotSeeFailsOnlyItsRow) {
   Task task = env_.AddApprovedTask("t1", provider_.id, {{0, target_.id, {}}});
   Exec(Pg(), "ALTER TABLE people ADD CONSTRAINT adults CHECK (age >= 18)");

@@ -641,6 +641,24 @@ TEST_P(TransferTest, AStartAllocatesNothingAndOpenTransfersReserveWhatTheyStillN
   EXPECT_TRUE(store_->Start(r).ok());
 }
 
+// review16e: starts count only their own sender's promises, so the floor is
+// checked again for every chunk: several senders together cannot write the
+// shared disk below it.
+TEST_P(TransferTest, AChunkThatWouldEatIntoTheFreeDiskReserveIsRefused) {
+  const std::string data = Bytes(kChunk, 5);
+  Transfer t = Start(data);
+  min_free_disk_ = int64_t{1} << 60;  // the disk filled up meanwhile
+  Reopen();
+  auto refused = Put(t, data, 0);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, transfer_code::kDiskFull) << refused.error().message;
+  min_free_disk_ = 0;
+  Reopen();
+  auto stored = Put(t, data, 0);
+  ASSERT_TRUE(stored.ok()) << stored.error().message;
+  EXPECT_EQ(*stored, ChunkOutcome::kStored);
+}
+
 TEST_P(TransferTest, BadStartsAreRefused) {
   TransferRequest r;
   r.name = "../etc/passwd";
