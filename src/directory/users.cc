@@ -782,6 +782,16 @@ Result<SavedUser> Directory::Impl::SaveUserInTx(Directory& d, soci::session& sql
     return Code(code::kUserNoRight,
                 "实名等级（authlevel 2、3）只能经窗口核验或本人实名认证取得，应用不能设置");
   }
+  // And a level vouches for the identity it was checked with: an app keeps a
+  // real-name user's level only with its name, ID and mobile (review16f: an app
+  // moved a level-2 user's ID number to a stranger's and read their notices).
+  if (app != nullptr && before && (before->authlevel == "2" || before->authlevel == "3") &&
+      (after.idnum != before->idnum || after.idtype != before->idtype ||
+       after.username != before->username || after.usertype != before->usertype ||
+       after.mobile != before->mobile)) {
+    return Code(code::kUserNoRight,
+                "实名用户的姓名、证件和手机号码只能经窗口核验变更，应用不能修改");
+  }
   if (d.options_.require_mobile && after.mobile.empty()) {
     return Code(code::kUserMobileEmpty, "mobile is required");
   }

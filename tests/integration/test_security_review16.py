@@ -7,6 +7,7 @@ the binary before the fix."""
 import datetime
 import hashlib
 import json
+import os
 import re
 import unittest
 
@@ -76,6 +77,30 @@ class PersonalData(unittest.TestCase):
         r = payer.get(base + "/payment/api/payer/notices")
         self.assertEqual(r.status_code, 200, r.text)
         self.assertNotIn(no, [n["notice_no"] for n in r.json()["items"]])
+
+    def test_no_app_moves_a_real_name_users_identity(self):
+        # review16f: an app kept a level-2 user's level but moved its ID number
+        # to a stranger's (and set a password it knew): the level vouched for
+        # the stranger. A real-name user's name, ID and mobile are the counter's.
+        base = self.server.base_url
+        csv = os.path.join(self.server.data_dir, "staff16f.csv")
+        with open(csv, "w", encoding="utf-8") as f:
+            f.write("loginname,username,orgcoding,idtype,idnum,authlevel,loginpwd\n")
+            f.write("staff16f,某员工,001001,1,%s,2,Staff-Passw0rd-1\n" % resident_id(904))
+        run_admin(self.server.data_dir, "user", "import", csv)
+        out = run_admin(self.server.data_dir, "app", "create", "--name", "科室系统16f",
+                        "--servicecode", "hrsys16f", "--directory-write",
+                        "--org-scope", "001001").stdout
+        app = SignedClient(base, "hrsys16f", re.search(r"servicepwd=(\S+)", out).group(1))
+        for change in ({"idtype": "1", "idnum": resident_id(903)}, {"mobile": "13766660003"},
+                       {"username": "钱受害"}):
+            r = app.json("synchronizeUser", args=json.dumps(dict(
+                change, loginname="staff16f", orgcoding="001001"), ensure_ascii=False))
+            self.assertEqual(str(r.get("result")), "2003", (change, r))
+        # The rest of the record still syncs.
+        r = app.json("synchronizeUser", args=json.dumps(
+            {"loginname": "staff16f", "orgcoding": "001001", "email": "s16f@example.cn"}))
+        self.assertEqual(str(r.get("result")), "0", r)
 
     def test_a_case_fee_notice_number_is_not_derived_from_the_case_number(self):
         base = self.server.base_url
