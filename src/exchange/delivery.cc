@@ -154,6 +154,20 @@ bool TermHolds(const Field& field, const std::optional<std::string>& value, cons
   return false;
 }
 
+// Whether `record` passes every term of `filter` (a term on a field the provider
+// does not have fails).
+bool PassesFilter(const Resource& provider, const std::vector<FilterTerm>& filter,
+                  const Record& record) {
+  for (const FilterTerm& term : filter) {
+    const Field* f = provider.FindField(term.field);
+    auto it = record.values.find(term.field);
+    if (f == nullptr || !TermHolds(*f, it == record.values.end() ? std::nullopt : it->second, term)) {
+      return false;
+    }
+  }
+  return true;
+}
+
 std::string CheckControl(const std::string& tongid, char sync_status, int64_t dataversion,
                          const std::string& xk_lydw, const std::string& xk_lydwdm,
                          const std::string& areacode) {
@@ -1115,17 +1129,7 @@ Result<BatchReport> DeliveryEngine::Deliver(const Task& task, const Subscriber& 
     std::vector<Record> mapped;
     std::vector<const Record*> origin;
     for (const Record& r : *changes) {
-      bool keep = true;
-      for (const FilterTerm& term : task.filter) {
-        const Field* f = provider->FindField(term.field);
-        auto it = r.values.find(term.field);
-        if (f == nullptr ||
-            !TermHolds(*f, it == r.values.end() ? std::nullopt : it->second, term)) {
-          keep = false;
-          break;
-        }
-      }
-      if (!keep) {
+      if (!PassesFilter(*provider, task.filter, r)) {
         ++report.filtered;
         continue;
       }
@@ -1292,16 +1296,7 @@ Result<DeliveryEngine::RetryReport> DeliveryEngine::RetryDeadLetters(int64_t tas
       // The task's filter as it is now (an order approved since the letter
       // was made may have narrowed it): a row it excludes is not delivered by
       // a retry either (review16e); its letter stays open.
-      if (r.ok() && !std::all_of(task->filter.begin(), task->filter.end(),
-                                 [&](const FilterTerm& term) {
-                                   const Field* f = provider->FindField(term.field);
-                                   auto it = r->values.find(term.field);
-                                   return f != nullptr &&
-                                          TermHolds(*f,
-                                                    it == r->values.end() ? std::nullopt
-                                                                          : it->second,
-                                                    term);
-                                 })) {
+      if (r.ok() && !PassesFilter(*provider, task->filter, *r)) {
         ++report.skipped;
         continue;
       }

@@ -135,6 +135,15 @@ Status CheckFileName(std::string_view name) {
   return Status::Ok();
 }
 
+// Free bytes on the file system of `dir`, as an unprivileged process may use them.
+Result<int64_t> FreeDiskBytes(const std::filesystem::path& dir) {
+  struct statvfs fs {};
+  if (::statvfs(dir.c_str(), &fs) != 0) {
+    return Error::Unavailable("cannot read the free disk space: " + ErrnoText(errno));
+  }
+  return static_cast<int64_t>(fs.f_bavail) * static_cast<int64_t>(fs.f_frsize);
+}
+
 // RAII file descriptor.
 class Fd {
  public:
@@ -675,11 +684,9 @@ Result<Transfer> TransferStore::Start(const TransferRequest& request) {
     }
   }
   if (o.min_free_disk_bytes > 0 && t.size > 0) {
-    struct statvfs fs {};
-    if (::statvfs(impl.partial_dir.c_str(), &fs) != 0) {
-      return Error::Unavailable("cannot read the free disk space: " + ErrnoText(errno));
-    }
-    const int64_t free_bytes = static_cast<int64_t>(fs.f_bavail) * static_cast<int64_t>(fs.f_frsize);
+    auto free_disk = FreeDiskBytes(impl.partial_dir);
+    if (!free_disk.ok()) return std::move(free_disk).error();
+    const int64_t free_bytes = *free_disk;
     // Nothing is allocated on disk until the chunks come (review16a: a start that
     // allocated its whole declared size let apps that never sent a byte hold the
     // disk — which the approval files and the database share — for a day). What
@@ -866,13 +873,9 @@ Result<ChunkOutcome> TransferStore::PutChunk(std::string_view id, int64_t offset
   // disk that the database and the approval files share down to nothing
   // (review16e). The sender retries once space is freed.
   if (impl.options.min_free_disk_bytes > 0) {
-    struct statvfs fs {};
-    if (::statvfs(impl.partial_dir.c_str(), &fs) != 0) {
-      return Error::Unavailable("cannot read the free disk space: " + ErrnoText(errno));
-    }
-    const int64_t free_bytes =
-        static_cast<int64_t>(fs.f_bavail) * static_cast<int64_t>(fs.f_frsize);
-    if (free_bytes - static_cast<int64_t>(to_write.size()) < impl.options.min_free_disk_bytes) {
+    auto free_disk = FreeDiskBytes(impl.partial_dir);
+    if (!free_disk.ok()) return std::move(free_disk).error();
+    if (*free_disk - static_cast<int64_t>(to_write.size()) < impl.options.min_free_disk_bytes) {
       return Coded(transfer_code::kDiskFull,
                    "not enough free disk for this chunk (keeping " +
                        std::to_string(impl.options.min_free_disk_bytes) + " free): retry later");

@@ -162,7 +162,7 @@ Result<PayerEntry> VisibleEntry(const Services& s, const Call& call) {
   return entry;
 }
 
-// Confirms: the notice is created (ORIGINALNOTICENO EntryOriginalNoticeNo, one a
+// Confirms: the notice is created (ORIGINALNOTICENO EntryOriginalNoticeNo, one an
 // entry, so a second confirmation cannot make a second notice) and the entry closes in the
 // same transaction: a refusal racing it (another clerk) or a crash leaves
 // either both or neither (review15d).
@@ -171,11 +171,11 @@ Result<json> Confirm(const Services& s, Call& call) {
   auto entry = VisibleEntry(s, call);
   if (!entry.ok()) return entry.error();
   if (entry->state != "proposed") return Error::Conflict("这条自助录入已处理过");
+  auto unit = s.units.GetUnit(entry->entercode);
+  if (!unit.ok()) return unit.error();
   {
     // Confirmed by an older binary that a crash cut short: that notice is the
     // entry's, not a second one (review16e).
-    auto unit = s.units.GetUnit(entry->entercode);
-    if (!unit.ok()) return unit.error();
     auto legacy = LegacyEntryNotice(s, unit->channel_no, *entry);
     if (!legacy.ok()) return legacy.error();
     if (*legacy) {
@@ -209,8 +209,6 @@ Result<json> Confirm(const Services& s, Call& call) {
     // closed; Decide below says so), or — before confirmations were one
     // transaction — by one whose entry a crash left proposed: the notice this
     // entry made. A notice of that number made any other way is not this entry's.
-    auto unit = s.units.GetUnit(entry->entercode);
-    if (!unit.ok()) return unit.error();
     notice_no = MakeNoticeNo(unit->channel_no, number);
     auto existing = s.notices.Get(notice_no);
     if (!existing.ok()) return existing.error();

@@ -504,8 +504,7 @@ Result<TokenSet> SessionStore::Refresh(std::string_view refresh_token, std::stri
   auto kept = store_.PutIfPresent(GrantKey(GrantKind::kRefreshToken, refresh->value),
                                   EncodeGrant(*refresh), ttl);
   if (!kept.ok() || !*kept) {
-    TB_RETURN_IF_ERROR(store_.Erase(GrantKey(GrantKind::kAccessToken, access->value)));
-    if (proxy) TB_RETURN_IF_ERROR(store_.Erase(GrantKey(GrantKind::kProxyToken, proxy->value)));
+    TB_RETURN_IF_ERROR(EraseGrants({&*access, proxy ? &*proxy : nullptr}));
     if (!kept.ok()) return std::move(kept).error();
     return Error::NotFound("不存在、已注销或已吊销");
   }
@@ -518,10 +517,15 @@ Status SessionStore::EraseIfEnded(std::string_view session,
   auto ended = Ended(session);
   if (!ended.ok()) return std::move(ended).error();
   if (!*ended) return Status::Ok();
+  TB_RETURN_IF_ERROR(EraseGrants(grants));
+  return Error::NotFound("所属会话已注销");
+}
+
+Status SessionStore::EraseGrants(std::initializer_list<const Grant*> grants) {
   for (const Grant* g : grants) {
     if (g != nullptr) TB_RETURN_IF_ERROR(store_.Erase(GrantKey(g->kind, g->value)));
   }
-  return Error::NotFound("所属会话已注销");
+  return Status::Ok();
 }
 
 Status SessionStore::RevokeRefreshToken(const Grant& refresh) {

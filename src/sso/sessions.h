@@ -224,6 +224,8 @@ class SessionStore {
   // erases them, or this check sees the tombstone: then erases `grants` (null
   // entries skipped) and answers kNotFound.
   Status EraseIfEnded(std::string_view session, std::initializer_list<const Grant*> grants);
+  // Erases each grant (null entries skipped).
+  Status EraseGrants(std::initializer_list<const Grant*> grants);
   std::chrono::milliseconds LifetimeOf(GrantKind kind) const;
   Result<Grant> Load(std::string_view key, GrantKind kind, std::string_view value,
                      std::string_view app, bool redeem, bool accept_expired);

@@ -147,10 +147,4 @@ export function itemsOf(data) {
   return []
 }
 
-// A fresh request key (32 hex digits) for one form's submissions: made when the
-// form opens, sent with every retry of it, replaced once it has succeeded.
-// crypto.getRandomValues works on plain http too (randomUUID needs https).
-export function newRequestKey() {
-  const bytes = crypto.getRandomValues(new Uint8Array(16))
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')
-}
+export { newRequestKey } from '@shared/utils/requestKey.js'
