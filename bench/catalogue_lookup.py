@@ -8,7 +8,7 @@ wrk (bench/wrk/catalogue_lookup.lua). Reports req/s and the ratio (target
 server CPU per request from /proc (utime+stime; the least load-dependent
 figure; /livez's too, so the ratio can also be read by CPU), audit rows
 against answers, and the load average. PERF_OUT=<file> records a flat perf
-profile of the server during the c=64 lookups (PERF_CALLGRAPH=1: with call
+profile of the server during the lookups at the largest concurrency (PERF_CALLGRAPH=1: with call
 stacks).
 
 --ceiling adds, at each concurrency and in the same minutes, the nginx
@@ -29,6 +29,7 @@ when done (10M persons are about 1.5 GB).
 
     python3 bench/catalogue_lookup.py [--dir /work/scratch/me/lookup] [--persons 10000000]
         [--duration 10s] [--blocking-threads 0] [--load-only] [--ceiling]
+        [--connections 4,64]
 """
 import argparse
 import json
@@ -231,6 +232,8 @@ def main():
                     help="server.blocking_threads (0: the server's default)")
     ap.add_argument("--load-only", action="store_true",
                     help="set up and load --dir, measure nothing (a later run measures)")
+    ap.add_argument("--connections", default="4,64",
+                    help="the wrk concurrencies, comma-separated (default 4,64)")
     ap.add_argument("--ceiling", action="store_true",
                     help="also nginx's fixed body and bench/lookup_ceiling.c (three modes), "
                     "same run, same wrk script")
@@ -289,7 +292,7 @@ def main():
         rows = []
         tick_us = 1e6 / os.sysconf("SC_CLK_TCK")
         ceilings = {}
-        for conns in (4, 64):
+        for conns in [int(c) for c in args.connections.split(",")]:
             if args.ceiling:
                 # Re-warm: the ceilings' commits of the round before dropped tongban's caches.
                 wrk(pin_wrk, server.base_url, 8, "2s", "catalogue_lookup.lua", env)
@@ -301,7 +304,8 @@ def main():
             t0, a0 = cpu_ticks(pid), audit_rows(db_path)
             # PERF_OUT=<file>: a flat perf profile of the server during the c=64 lookups.
             perf = None
-            if os.environ.get("PERF_OUT") and conns == 64:
+            if os.environ.get("PERF_OUT") and conns == max(
+                    int(c) for c in args.connections.split(",")):
                 # PERF_CALLGRAPH=1: with call stacks (dwarf, 1000 Hz), for perf report -g.
                 graph = (["--call-graph", "dwarf", "-F", "1000"]
                          if os.environ.get("PERF_CALLGRAPH") else [])

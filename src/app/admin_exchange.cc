@@ -127,6 +127,7 @@ void RegisterExchangeAdminCommands(CLI::App& admin, AdminCommands& commands) {
     auto progress = e.wiring->engine().ListProgress(0);
     if (!progress.ok()) return Fail(progress.error());
     std::printf("id\tcode\trunnable\tsubscriber\thwm\trows_applied\trows_dead\tlast_error\n");
+    const int64_t now = e.node->clock().NowMillis();
     for (const auto& t : *tasks) {
       for (const auto& s : t.subscribers) {
         exchange::Progress p;
@@ -134,7 +135,7 @@ void RegisterExchangeAdminCommands(CLI::App& admin, AdminCommands& commands) {
           if (q.task_id == t.id && q.subscriber_id == s.id) p = q;
         }
         std::printf("%lld\t%s\t%s\t%lld\t%lld\t%lld\t%lld\t%s\n", static_cast<long long>(t.id),
-                    t.code.c_str(), t.enabled && t.approved_order_id != 0 ? "yes" : "no",
+                    t.code.c_str(), t.Runnable(now) ? "yes" : "no",
                     static_cast<long long>(s.resource_id), static_cast<long long>(p.hwm),
                     static_cast<long long>(p.rows_applied), static_cast<long long>(p.rows_dead),
                     p.last_error.c_str());

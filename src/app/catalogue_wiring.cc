@@ -32,10 +32,12 @@ Status CatalogueWiring::Register(http::Router& router, sso::SsoContext& sso,
     // the platform administrator.
     link.create_task = [meta](int64_t provider_resource, int64_t subscriber_resource,
                               const std::vector<std::string>& fields, std::string_view code,
-                              std::string_view name, bool approve) -> Result<int64_t> {
+                              std::string_view name, bool approve,
+                              int64_t runs_until_ms) -> Result<int64_t> {
       exchange::Task task;
       task.code = std::string(code);
       task.name = std::string(name);
+      task.runs_until_ms = runs_until_ms;
       task.provider_resource_id = provider_resource;
       exchange::Subscriber subscriber;
       subscriber.resource_id = subscriber_resource;
@@ -51,7 +53,7 @@ Status CatalogueWiring::Register(http::Router& router, sso::SsoContext& sso,
       }
       return created->id;
     };
-    link.stop_task = [meta](int64_t task_id) { return meta->SetTaskEnabled(task_id, false); };
+    link.stop_task = [meta](int64_t task_id) { return meta->EndTaskTerm(task_id); };
     // A table belongs to the departments whose systems may push into it and
     // pull from it (its web_apps): the apps' orgs, from the directory.
     link.resource_orgs = [meta, &sso](int64_t resource_id) -> Result<std::vector<std::string>> {

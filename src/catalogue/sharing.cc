@@ -449,7 +449,7 @@ Result<Application> SharingStore::Decide(const Party& who, int64_t id, const Dec
     auto task = exchange_.create_task(resource->exchange_resource_id, a.subscriber_resource_id,
                                       fields, fmt::format("cat_grant_app{}", a.id),
                                       "共享申请 " + std::to_string(a.id) + " " + a.resource_name,
-                                      both_own);
+                                      both_own, expires);
     if (!task.ok()) return std::move(task).error();
     task_id = *task;
     task_awaits_admin = !both_own;

@@ -31,11 +31,14 @@ struct ExchangeLink {
   // 配置工单 is approved in the catalogue's name (both tables are shown to
   // be the two departments' own); otherwise it is submitted and waits for
   // the platform administrator, and the task runs once they approve it.
+  // The task runs until `runs_until_ms` (the grant's expiry) and never after,
+  // on every node, whatever its enabled flag says.
   std::function<Result<int64_t>(int64_t provider_resource_id, int64_t subscriber_resource_id,
                                 const std::vector<std::string>& fields, std::string_view code,
-                                std::string_view name, bool approve)>
+                                std::string_view name, bool approve, int64_t runs_until_ms)>
       create_task;
-  // Stops the task at once (revocation, expiry).
+  // Stops the task at once and for good (revocation, expiry): it ends the
+  // task's term, so that no one can enable it again.
   std::function<Status(int64_t task_id)> stop_task;
   // The orgcodings an exchange resource belongs to: those of the access
   // resources (web_apps) allowed to push into and pull from its table; empty

@@ -158,7 +158,7 @@ json ResourceJson(const Resource& r) {
           {"created_ms", r.created_ms}};
 }
 
-json TaskJson(const Task& t) {
+json TaskJson(const Task& t, int64_t now_ms) {
   json subs = json::array();
   for (const Subscriber& s : t.subscribers) {
     subs.push_back({{"id", s.id}, {"resource_id", s.resource_id}, {"mapping", s.mapping}});
@@ -177,7 +177,8 @@ json TaskJson(const Task& t) {
           {"batch_size", t.batch_size},
           {"enabled", t.enabled},
           {"approved_order_id", t.approved_order_id},
-          {"runnable", t.enabled && t.approved_order_id != 0}};
+          {"runs_until_ms", t.runs_until_ms},
+          {"runnable", t.Runnable(now_ms)}};
 }
 
 json OrderJson(const WorkOrder& o) {
@@ -360,7 +361,7 @@ void AddRoutes(std::vector<Route>& r) {
     auto list = s.meta.ListTasks();
     if (!list.ok()) return list.error();
     json items = json::array();
-    for (const Task& t : *list) items.push_back(TaskJson(t));
+    for (const Task& t : *list) items.push_back(TaskJson(t, s.sso.clock.NowMillis()));
     return json{{"items", items}};
   });
   admin("POST", "tasks", [](ApiServices& s, Call& c) -> Result<json> {
@@ -368,7 +369,7 @@ void AddRoutes(std::vector<Route>& r) {
     if (!t.ok()) return t.error();
     auto created = s.meta.CreateTask(std::move(*t));
     if (!created.ok()) return created.error();
-    return TaskJson(*created);
+    return TaskJson(*created, s.sso.clock.NowMillis());
   });
   admin("PUT", "tasks/:id", [](ApiServices& s, Call& c) -> Result<json> {
     auto id = Id(c.args[0]);
@@ -378,7 +379,7 @@ void AddRoutes(std::vector<Route>& r) {
     t->id = *id;
     auto updated = s.meta.UpdateTask(std::move(*t));
     if (!updated.ok()) return updated.error();
-    return TaskJson(*updated);
+    return TaskJson(*updated, s.sso.clock.NowMillis());
   });
   admin("POST", "tasks/:id/run", [](ApiServices& s, Call& c) -> Result<json> {
     auto id = Id(c.args[0]);
@@ -561,7 +562,7 @@ void AddRoutes(std::vector<Route>& r) {
         }
       }
       json subs = json::array();
-      std::string light = t.approved_order_id == 0 || !t.enabled ? "grey" : "green";
+      std::string light = t.Runnable(s.sso.clock.NowMillis()) ? "green" : "grey";
       for (const Subscriber& sub : t.subscribers) {
         Progress p;
         p.task_id = t.id;

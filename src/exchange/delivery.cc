@@ -1201,6 +1201,10 @@ Result<std::vector<BatchReport>> DeliveryEngine::RunTask(int64_t task_id, int ma
     return Error::Conflict("task " + task->code + " has no approved work order");
   }
   if (!task->enabled) return Error::Conflict("task " + task->code + " is disabled");
+  if (!task->InTerm(clock_.NowMillis())) {
+    return Error::Conflict("task " + task->code +
+                           "'s term has ended (its sharing grant expired or was revoked)");
+  }
   std::vector<BatchReport> out;
   std::optional<Error> first_error;
   for (const Subscriber& sub : task->subscribers) {
@@ -1273,7 +1277,7 @@ Result<DeliveryEngine::RetryReport> DeliveryEngine::RetryDeadLetters(int64_t tas
     if (!task.ok()) return task.error();
     // A disabled task (a revoked grant) delivers nothing, its dead letters
     // included (review16c): they stay open until it runs again.
-    if (!task->enabled || task->approved_order_id == 0) {
+    if (!task->Runnable(clock_.NowMillis())) {
       report.skipped += static_cast<int>(group.size());
       continue;
     }

@@ -131,6 +131,12 @@ constexpr const char* kMetaV2 = R"sql(
 ALTER TABLE exchange_tasks ADD COLUMN cron {KEY} NOT NULL DEFAULT '';
 )sql";
 
+// v3: a task's term (Task::runs_until_ms), so that a sharing grant's expiry
+// stops its task on every node at the next batch, not at the next sweep.
+constexpr const char* kMetaV3 = R"sql(
+ALTER TABLE exchange_tasks ADD COLUMN runs_until_ms BIGINT NOT NULL DEFAULT 0;
+)sql";
+
 json ContactsJson(const std::vector<Contact>& contacts) {
   json a = json::array();
   for (const Contact& c : contacts) {
@@ -244,6 +250,7 @@ Task TaskFrom(const soci::row& r) {
   t.batch_size = static_cast<int>(I64(r, "batch_size"));
   t.enabled = I64(r, "enabled") != 0;
   t.approved_order_id = I64(r, "approved_order_id");
+  t.runs_until_ms = I64(r, "runs_until_ms");
   t.created_ms = I64(r, "created_ms");
   t.updated_ms = I64(r, "updated_ms");
   return t;
@@ -313,7 +320,8 @@ bool IsKnownOp(std::string_view op) {
 
 std::vector<Migration> ExchangeMeta::Migrations() {
   std::vector<Migration> out = {PortableMigration("exchange_meta", 1, kMetaV1),
-                                PortableMigration("exchange_meta", 2, kMetaV2)};
+                                PortableMigration("exchange_meta", 2, kMetaV2),
+                                PortableMigration("exchange_meta", 3, kMetaV3)};
   for (Migration& m : HallMigrations()) out.push_back(std::move(m));
   return out;
 }
@@ -536,6 +544,7 @@ Status ExchangeMeta::CheckTask(const Task& task) {
     return Error::InvalidArgument("task code must match [a-z_][a-z0-9_]{0,62}");
   }
   if (task.name.empty()) return Error::InvalidArgument("task name is required");
+  if (task.runs_until_ms < 0) return Error::InvalidArgument("a task's term cannot end before 1970");
   if (task.poll_seconds < 1 || task.poll_seconds > 86400) {
     return Error::InvalidArgument("poll seconds must be 1..86400");
   }
@@ -591,15 +600,15 @@ Result<Task> ExchangeMeta::CreateTask(Task task) {
     if (count > 0) return Error::AlreadyExists("a task " + task.code + " exists");
     long long provider = task.provider_resource_id, poll = task.poll_seconds,
               batch = task.batch_size, enabled = task.enabled ? 1 : 0, zero = 0,
-              created = task.created_ms;
+              created = task.created_ms, until = task.runs_until_ms;
     int64_t id = InsertReturningId(
         sql, store_.dialect(),
         "INSERT INTO exchange_tasks (code, name, provider_resource_id, filter, poll_seconds, "
-        "cron, batch_size, enabled, approved_order_id, created_ms, updated_ms) VALUES (:a, :b, "
-        ":c, :d, :e, :cr, :f, :g, :h, :i, :j)",
+        "cron, batch_size, enabled, approved_order_id, runs_until_ms, created_ms, updated_ms) "
+        "VALUES (:a, :b, :c, :d, :e, :cr, :f, :g, :h, :ru, :i, :j)",
         soci::use(task.code), soci::use(task.name), soci::use(provider), soci::use(filter),
-        soci::use(poll), soci::use(task.cron), soci::use(batch), soci::use(enabled), soci::use(zero), soci::use(created),
-        soci::use(created));
+        soci::use(poll), soci::use(task.cron), soci::use(batch), soci::use(enabled),
+        soci::use(zero), soci::use(until), soci::use(created), soci::use(created));
     task.id = id;
     TB_RETURN_IF_ERROR(InsertSubscribers(sql, task));
     return id;
@@ -695,10 +704,32 @@ Result<Task> ExchangeMeta::FindTask(std::string_view code) {
 }
 
 Status ExchangeMeta::SetTaskEnabled(int64_t id, bool enabled) {
+  const int64_t now = clock_.NowMillis();
   return store_.WithTransaction([&](soci::session& sql) -> Status {
-    long long i = id, e = enabled ? 1 : 0;
-    soci::statement st = (sql.prepare << "UPDATE exchange_tasks SET enabled = :e WHERE id = :i",
-                          soci::use(e), soci::use(i));
+    long long i = id, e = enabled ? 1 : 0, until = 0;
+    sql << "SELECT runs_until_ms FROM exchange_tasks WHERE id = :i", soci::use(i),
+        soci::into(until);
+    if (!sql.got_data()) return Error::NotFound("no exchange task " + std::to_string(id));
+    // A task whose term has ended (its sharing grant expired or was revoked)
+    // stays off: enabling it would not make it run, and must not look as if it did.
+    if (enabled && until != 0 && now >= until) {
+      return Error::Conflict("task " + std::to_string(id) +
+                             "'s term has ended (its sharing grant expired or was revoked)");
+    }
+    sql << "UPDATE exchange_tasks SET enabled = :e WHERE id = :i", soci::use(e), soci::use(i);
+    return Status::Ok();
+  });
+}
+
+Status ExchangeMeta::EndTaskTerm(int64_t id) {
+  const int64_t now = clock_.NowMillis();
+  return store_.WithTransaction([&](soci::session& sql) -> Status {
+    long long i = id, at = now;
+    soci::statement st =
+        (sql.prepare << "UPDATE exchange_tasks SET enabled = 0, runs_until_ms = CASE WHEN "
+                        "runs_until_ms = 0 OR runs_until_ms > :n THEN :n2 ELSE runs_until_ms END "
+                        "WHERE id = :i",
+         soci::use(at), soci::use(at), soci::use(i));
     st.execute(true);
     if (st.get_affected_rows() == 0)
       return Error::NotFound("no exchange task " + std::to_string(id));
@@ -707,12 +738,14 @@ Status ExchangeMeta::SetTaskEnabled(int64_t id, bool enabled) {
 }
 
 Result<bool> ExchangeMeta::TaskRunnable(int64_t id, int64_t approved_order_id) {
+  const int64_t now = clock_.NowMillis();
   return store_.WithSession([&](soci::session& sql) -> Result<bool> {
-    long long i = id, enabled = 0, order = 0;
-    sql << "SELECT enabled, approved_order_id FROM exchange_tasks WHERE id = :i", soci::use(i),
-        soci::into(enabled), soci::into(order);
+    long long i = id, enabled = 0, order = 0, until = 0;
+    sql << "SELECT enabled, approved_order_id, runs_until_ms FROM exchange_tasks WHERE id = :i",
+        soci::use(i), soci::into(enabled), soci::into(order), soci::into(until);
     if (!sql.got_data()) return Error::NotFound("no exchange task " + std::to_string(id));
-    return enabled != 0 && order != 0 && order == approved_order_id;
+    return enabled != 0 && order != 0 && order == approved_order_id &&
+           (until == 0 || now < until);
   });
 }
 

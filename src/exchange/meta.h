@@ -63,9 +63,13 @@ class ExchangeMeta {
   Result<std::vector<Task>> ListTasks();
   Result<Task> GetTask(int64_t id);
   Result<Task> FindTask(std::string_view code);
+  // Conflict for enabling a task whose term (Task::runs_until_ms) has ended.
   Status SetTaskEnabled(int64_t id, bool enabled);
+  // Disables the task and ends its term now (if it ends later or never): it
+  // never runs again, whoever enables it. For a revoked or expired sharing grant.
+  Status EndTaskTerm(int64_t id);
   // Whether the task may go on delivering as the run that read it under
-  // `approved_order_id` began: still enabled and still under that approved work
+  // `approved_order_id` began: still enabled, in its term, and still under that approved work
   // order (a new order may change its filter, subscribers and mapping). One
   // indexed read, made before every batch of a run, so that a disable or a
   // revoked grant (catalogue) stops a run in progress on whichever node holds it.

@@ -124,8 +124,18 @@ struct Task {
   // The approved work order that lets this task run; 0 = none (never approved, or the
   // task changed since).
   int64_t approved_order_id = 0;
+  // The end of the task's term (ms since the epoch; 0 = none): a task made for a
+  // sharing grant (catalogue) runs only until the grant expires, and a revoked
+  // grant ends it at once. Past it the task never runs again, enabled or not.
+  int64_t runs_until_ms = 0;
   int64_t created_ms = 0;
   int64_t updated_ms = 0;
+
+  bool InTerm(int64_t now_ms) const { return runs_until_ms == 0 || now_ms < runs_until_ms; }
+  // Enabled, approved and in its term: what a run, by schedule or by hand, needs.
+  bool Runnable(int64_t now_ms) const {
+    return enabled && approved_order_id != 0 && InTerm(now_ms);
+  }
 };
 
 // ---- 配置工单 (work orders) ----

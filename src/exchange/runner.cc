@@ -141,8 +141,8 @@ ExchangeRunner::PassReport ExchangeRunner::RunPass(bool all_due) {
       std::lock_guard lock(mu_);
       if (stop_) break;
     }
-    if (!task.enabled || task.approved_order_id == 0) continue;
     const int64_t now = clock_.NowMillis();
+    if (!task.Runnable(now)) continue;
     // A cron task first waits for its next matching minute (and again when its cron changes).
     if (!task.cron.empty() && cron_seen_[task.id] != task.cron) {
       cron_seen_[task.id] = task.cron;

@@ -132,6 +132,8 @@ class CatalogueExchangeMode(unittest.TestCase):
         task = [t for t in self.exchange.ok("GET", "tasks")["items"]
                 if t["id"] == grant["exchange_task_id"]][0]
         self.assertTrue(task["enabled"] and task["runnable"], task)
+        # The task's term is the grant's: it stops at the expiry on every node.
+        self.assertEqual(task["runs_until_ms"], grant["expires_ms"])
         self.assertEqual(task["subscribers"][0]["mapping"], {"idno": "idno", "name": "name"})
         self.exchange.ok("POST", "tasks/%d/run" % task["id"])
         sub_path, _, sub_table = self.dbs["subscriber"]
@@ -142,7 +144,13 @@ class CatalogueExchangeMode(unittest.TestCase):
                                 ("110105198001011238", "李四", None)])
         self.provider.ok("POST", "grants/%d/revoke" % d["grant_id"], {"reason": "停止交换"})
         task = [t for t in self.exchange.ok("GET", "tasks")["items"] if t["id"] == task["id"]][0]
-        self.assertFalse(task["enabled"], task)
+        self.assertFalse(task["enabled"] or task["runnable"], task)
+        self.assertLess(task["runs_until_ms"], grant["expires_ms"])
+        # The platform administrator cannot bring a revoked grant's task back.
+        r = self.exchange.send("POST", "tasks/%d/enable" % task["id"])
+        self.assertEqual(r.status_code, 409, r.text)
+        r = self.exchange.send("POST", "tasks/%d/run" % task["id"])
+        self.assertEqual(r.status_code, 409, r.text)
 
 
 if __name__ == "__main__":

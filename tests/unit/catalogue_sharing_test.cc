@@ -217,7 +217,7 @@ TEST_P(CatalogueSharingTest, AnExchangeGrantRunsOnlyBetweenTheTwoDepartmentsOwnT
   std::vector<bool> created;
   db.sharing->SetExchangeLink(
       {[&](int64_t, int64_t, const std::vector<std::string>&, std::string_view, std::string_view,
-           bool approve) -> Result<int64_t> {
+           bool approve, int64_t) -> Result<int64_t> {
          created.push_back(approve);
          return static_cast<int64_t>(created.size());
        },
@@ -275,12 +275,15 @@ TEST_P(CatalogueSharingTest, ExchangeModeGrantsMakeAndStopATask) {
   EXPECT_EQ(db.sharing->Decide(Provider("001003"), a->id, approve).error().code,
             errc::kUnavailable);
   std::vector<std::string> calls;
+  std::vector<int64_t> terms;  // each task's runs_until_ms
   int64_t next_task = 42;
   db.sharing->SetExchangeLink(
       {[&](int64_t provider, int64_t subscriber, const std::vector<std::string>& fields,
-           std::string_view code, std::string_view, bool approve) -> Result<int64_t> {
+           std::string_view code, std::string_view, bool approve,
+           int64_t runs_until_ms) -> Result<int64_t> {
          calls.push_back(fmt::format("create {} {} {} {}{}", provider, subscriber,
                                      JoinFields(fields), code, approve ? "" : " (waits)"));
+         terms.push_back(runs_until_ms);
          return next_task++;
        },
        [&](int64_t task) -> Status {
@@ -305,6 +308,10 @@ TEST_P(CatalogueSharingTest, ExchangeModeGrantsMakeAndStopATask) {
   ASSERT_TRUE(g.ok());
   EXPECT_EQ(g->kind, GrantKind::kExchange);
   EXPECT_EQ(g->exchange_task_id, 42);
+  // The task's term is the grant's: its expiry stops it on every node at the
+  // next batch, before any sweep.
+  ASSERT_EQ(terms.size(), 1u);
+  EXPECT_EQ(terms.back(), g->expires_ms);
   ASSERT_TRUE(db.sharing->Revoke(Provider("001003"), g->id, "停止").ok());
   EXPECT_EQ(calls, (std::vector<std::string>{
                        fmt::format("create 7 9 org_name cat_grant_app{}", a->id), "stop 42"}));
@@ -316,6 +323,7 @@ TEST_P(CatalogueSharingTest, ExchangeModeGrantsMakeAndStopATask) {
   ASSERT_TRUE(b.ok());
   Decision short_lived{true, {}, false, db.clock.NowMillis() + 3'600'000, ""};
   ASSERT_TRUE(db.sharing->Decide(Provider("001003"), b->id, short_lived).ok());
+  EXPECT_EQ(terms.back(), short_lived.expires_ms);
   EXPECT_EQ(*db.sharing->StopExpiredTasks(), 0);
   db.clock.Advance(hours(1));
   EXPECT_EQ(*db.sharing->StopExpiredTasks(), 1);

@@ -110,6 +110,60 @@ TEST_F(DeliveryTest, ADisableLandingMidRunStopsItAtTheNextBatch) {
   EXPECT_EQ(Rows(Pg(), "SELECT COUNT(*) FROM people"), std::vector<std::string>{"30"});
 }
 
+// A sharing grant's task runs until the grant's expiry (Task::runs_until_ms),
+// checked before every batch on whichever node holds the run — not once a
+// minute by the catalogue's sweeper. A revoked grant ends the term at once, and
+// a task whose term has ended cannot be enabled again (session 17).
+TEST_F(DeliveryTest, ATaskStopsAtTheEndOfItsTermAndCannotBeEnabledPastIt) {
+  Task t;
+  t.code = "granted";
+  t.name = "granted";
+  t.provider_resource_id = provider_.id;
+  t.subscribers = {{0, target_.id, {}}};
+  t.batch_size = 10;
+  t.runs_until_ms = env_.clock.NowMillis() + 60'000;
+  auto created = env_.meta->CreateTask(t);
+  ASSERT_TRUE(created.ok()) << created.error().message;
+  EXPECT_EQ(created->runs_until_ms, t.runs_until_ms);
+  auto order = env_.meta->CreateWorkOrder(created->id, {}, "tester");
+  ASSERT_TRUE(order.ok());
+  ASSERT_TRUE(env_.meta->SubmitWorkOrder(order->id).ok());
+  ASSERT_TRUE(env_.meta->DecideWorkOrder(order->id, true, "admin", "").ok());
+  InsertPeople(30);
+  int calls = 0;
+  auto run = env_.engine->RunTask(created->id, 50, [&] {
+    if (++calls == 2) env_.clock.Advance(std::chrono::minutes(1));  // the grant expires
+    return true;
+  });
+  ASSERT_TRUE(run.ok()) << run.error().message;
+  ASSERT_EQ(run->size(), 1u);
+  EXPECT_EQ(Rows(Pg(), "SELECT COUNT(*) FROM people"), std::vector<std::string>{"10"});
+  // Still enabled, but past its term: not by hand, not by the runner.
+  EXPECT_TRUE(env_.meta->GetTask(created->id)->enabled);
+  EXPECT_FALSE(env_.meta->GetTask(created->id)->Runnable(env_.clock.NowMillis()));
+  auto by_hand = env_.engine->RunTask(created->id, 50, {}, /*force=*/true);
+  ASSERT_FALSE(by_hand.ok());
+  EXPECT_EQ(by_hand.error().code, errc::kConflict);
+  EXPECT_EQ(Rows(Pg(), "SELECT COUNT(*) FROM people"), std::vector<std::string>{"10"});
+
+  // Revocation ends an open-ended term now; enabling it again is refused.
+  Task open = env_.AddApprovedTask("revoked", provider_.id, {{0, target_.id, {}}});
+  EXPECT_EQ(open.runs_until_ms, 0);
+  ASSERT_TRUE(env_.meta->EndTaskTerm(open.id).ok());
+  auto ended = env_.meta->GetTask(open.id);
+  EXPECT_FALSE(ended->enabled);
+  EXPECT_EQ(ended->runs_until_ms, env_.clock.NowMillis());
+  auto enable = env_.meta->SetTaskEnabled(open.id, true);
+  ASSERT_FALSE(enable.ok());
+  EXPECT_EQ(enable.error().code, errc::kConflict);
+  EXPECT_TRUE(env_.meta->SetTaskEnabled(open.id, false).ok());  // disabling stays allowed
+  // Ending it again keeps the earlier end; a task of another kind is untouched.
+  env_.clock.Advance(std::chrono::minutes(5));
+  ASSERT_TRUE(env_.meta->EndTaskTerm(open.id).ok());
+  EXPECT_EQ(env_.meta->GetTask(open.id)->runs_until_ms, ended->runs_until_ms);
+  EXPECT_EQ(env_.meta->EndTaskTerm(999999).error().code, errc::kNotFound);
+}
+
 // A task changed and approved again mid-run (a new order may change its
 // filter, subscribers and mapping): the run that read the old one stops; the
 // next run reads the new one (review16c).
