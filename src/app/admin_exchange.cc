@@ -90,7 +90,10 @@ void RegisterExchangeAdminCommands(CLI::App& admin, AdminCommands& commands) {
   add->add_option("--division", *division, "GB/T 2260 division code")->required();
   add->add_option("--dept-code", *dept_code, "统一社会信用代码 or 组织机构代码")->required();
   add->add_option("--dept-name", *dept_name, "department name")->required();
-  add->add_option("--url", *url, "connection url (sqlite:, postgresql://, mysql://, odbc://)")
+  add->add_option("--url", *url,
+                  "connection url (sqlite:, postgresql://, mysql://, odbc://); with a password "
+                  "set TONGBAN_NODE_URL instead (argv is readable by every local user)")
+      ->envname("TONGBAN_NODE_URL")
       ->required();
 
   Command(ex, commands, "resources", "List the resources (table definitions)", [](Exchange& e) {

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <string>
 
@@ -29,10 +30,18 @@ struct CommonFlags {
     cmd.add_option("-c,--config", config_path, "TOML config file (see docs/configuration.md)")
         ->check(CLI::ExistingFile);
     cmd.add_option("--data-dir", data_dir, "Directory for the embedded SQLite database and keys");
+    // A URL with a password belongs in the environment or a 0600 config file:
+    // argv is readable by every local user (/proc/PID/cmdline) for the
+    // server's whole life (review17b F7).
     cmd.add_option("--db", database,
                    "Database URL: sqlite:///path.db, postgresql://user:pass@host:port/db, "
-                   "mysql://user:pass@host:port/db or odbc://DSN=...;dialect=mysql|postgresql");
-    cmd.add_option("--tickets", tickets, "Ticket store: memory, redis://host:port or unix:///path");
+                   "mysql://user:pass@host:port/db or odbc://DSN=...;dialect=mysql|postgresql "
+                   "(with a password: set TONGBAN_DATABASE_URL instead, argv is public)")
+        ->envname("TONGBAN_DATABASE_URL");
+    cmd.add_option("--tickets", tickets,
+                   "Ticket store: memory, redis://host:port or unix:///path (with a password: "
+                   "set TONGBAN_TICKETS instead)")
+        ->envname("TONGBAN_TICKETS");
     cmd.add_option("--log-level", log_level, "trace, debug, info, warn, error, off");
   }
 
@@ -45,6 +54,43 @@ struct CommonFlags {
     return Status::Ok();
   }
 };
+
+// Overwrites in place the passwords of URLs given on the command line
+// ("scheme://user:PASSWORD@host…", ODBC "PWD=…;"), so /proc/PID/cmdline and ps
+// no longer show them once the flags are parsed (CLI11 holds copies). Returns
+// whether it found one: argv was public until now, so the caller warns.
+bool ScrubPasswordsInArgv(int argc, char** argv) {
+  bool found = false;
+  auto blank = [&](char* from, char* to) {
+    for (char* c = from; c < to; ++c) *c = '*';
+    found = found || from < to;
+  };
+  for (int i = 1; i < argc; ++i) {
+    char* arg = argv[i];
+    char* scheme_end = std::strstr(arg, "://");
+    if (scheme_end != nullptr) {
+      char* authority = scheme_end + 3;
+      char* end = authority + std::strcspn(authority, "/?#");
+      char* at = nullptr;
+      for (char* c = authority; c < end; ++c) {
+        if (*c == '@') at = c;
+      }
+      if (at != nullptr) {
+        char* colon = static_cast<char*>(std::memchr(authority, ':', at - authority));
+        if (colon != nullptr) blank(colon + 1, at);
+      }
+    }
+    for (const char* key : {"pwd=", "password="}) {
+      for (char* c = arg; (c = strcasestr(c, key)) != nullptr;) {
+        char* value = c + std::strlen(key);
+        char* stop = value + std::strcspn(value, ";");
+        blank(value, stop);
+        c = stop;
+      }
+    }
+  }
+  return found;
+}
 
 int Fail(const Error& error) {
   std::fprintf(stderr, "tongban: %s\n", error.message.c_str());
@@ -92,6 +138,12 @@ int RunCli(int argc, char** argv) {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return cli.exit(e);
+  }
+  if (ScrubPasswordsInArgv(argc, argv)) {
+    std::fprintf(stderr,
+                 "tongban: warning: a password was given on the command line, where every local "
+                 "user could read it until now; set TONGBAN_DATABASE_URL / TONGBAN_TICKETS / "
+                 "TONGBAN_NODE_URL or use a config file only this user can read\n");
   }
 
   if (paysim->parsed()) return payment::RunPaysim(paysim->remaining());

@@ -4,10 +4,14 @@
 
 #include <spdlog/spdlog.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <system_error>
 
 #include "crypto/digest.h"
+#include "crypto/encoding.h"
 #include "directory/schema.h"
 #include "exchange/meta.h"
 #include "sso/audit.h"
@@ -15,6 +19,88 @@
 #include "store/redis_ticket_store.h"
 
 namespace tongban::app {
+
+namespace {
+
+// What a database sealed with the master key records of it (review17b F2): an
+// HMAC of a fixed text, so a node started with another key — a typo in
+// secret_key_file, a restore without the key, a cluster node not yet given the
+// file — refuses to start instead of sealing new data no other node can open.
+constexpr const char* kKeyCheckSetting = "master_key_check";
+
+std::string KeyCheck(std::string_view key) {
+  return crypto::HexEncode(crypto::HmacSha256(key, "tongban master key check v1"));
+}
+
+// The recorded check, "" when none: a fresh database, or one from before the check.
+Result<std::string> RecordedKeyCheck(SqlStore& sql) {
+  return sql.WithSession([&](soci::session& s) -> Result<std::string> {
+    // Named: soci::use keeps a reference until the statement runs.
+    const std::string name = kKeyCheckSetting;
+    std::string value;
+    s << "SELECT value FROM dir_settings WHERE name = :n", soci::use(name), soci::into(value);
+    return s.got_data() ? value : std::string();
+  });
+}
+
+// Whether the database already holds anything the master key sealed: apps
+// (their sealed servicepwd) are made by the first start's seed.
+Result<bool> HoldsSealedData(SqlStore& sql) {
+  return sql.WithSession([&](soci::session& s) -> Result<bool> {
+    long long apps = 0;
+    s << "SELECT COUNT(*) FROM dir_apps", soci::into(apps);
+    return apps > 0;
+  });
+}
+
+// Records the key's check, or compares it with the recorded one. Two nodes
+// starting together on a fresh database race to insert it: the loser reads
+// the winner's and compares.
+Status CheckMasterKey(SqlStore& sql, std::string_view key, const std::string& key_file) {
+  const std::string mine = KeyCheck(key);
+  auto recorded = RecordedKeyCheck(sql);
+  if (!recorded.ok()) return std::move(recorded).error();
+  if (recorded->empty()) {
+    Status inserted = sql.WithTransaction([&](soci::session& s) -> Status {
+      const std::string name = kKeyCheckSetting;
+      s << "INSERT INTO dir_settings (name, value) VALUES (:n, :v)", soci::use(name),
+          soci::use(mine);
+      return Status::Ok();
+    });
+    if (inserted.ok()) return Status::Ok();
+    recorded = RecordedKeyCheck(sql);
+    if (!recorded.ok()) return std::move(recorded).error();
+    if (recorded->empty()) return inserted;
+  }
+  if (*recorded != mine) {
+    return Error::PermissionDenied(
+        "the master key in " + key_file +
+        " is not the key this database was sealed with: give this node the cluster's "
+        "secret_key_file (the first node's), or restore the key that belongs to this database");
+  }
+  return Status::Ok();
+}
+
+// Files and directories the server makes hold password hashes, ID numbers and
+// cases: private to its user whatever the umask (review17b F1). A database a
+// group or others can read is made private too, with a warning.
+void KeepPrivate(const std::string& path, bool directory) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  auto status = fs::status(path, ec);
+  if (ec || !fs::exists(status)) return;
+  const fs::perms open = fs::perms::group_all | fs::perms::others_all;
+  if ((status.permissions() & open) == fs::perms::none) return;
+  fs::permissions(path, open, fs::perm_options::remove, ec);
+  if (ec) {
+    spdlog::warn("{} is open to group or others and cannot be made private: {}", path,
+                 ec.message());
+  } else if (!directory) {
+    spdlog::warn("{} was open to group or others; it is now private to this user", path);
+  }
+}
+
+}  // namespace
 
 Result<std::unique_ptr<Node>> Node::Open(const Config& config) {
   std::unique_ptr<Node> node(new Node(config));
@@ -26,10 +112,22 @@ Node::~Node() = default;
 
 Status Node::OpenAll() {
   std::error_code ec;
-  std::filesystem::create_directories(config_.storage.data_dir, ec);
+  const bool made = std::filesystem::create_directories(config_.storage.data_dir, ec);
   if (ec) {
     return Error::Unavailable("cannot create data dir " + config_.storage.data_dir + ": " +
                               ec.message());
+  }
+  if (made) KeepPrivate(config_.storage.data_dir, /*directory=*/true);
+  // SQLite makes the file with the umask's mode and its -wal/-shm with the
+  // file's: make it private before it holds anything.
+  const std::string db_url = config_.DatabaseUrl();
+  if (db_url.starts_with("sqlite://")) {
+    const std::string db_path = db_url.substr(9);
+    if (!std::filesystem::exists(db_path, ec)) {
+      const int fd = ::open(db_path.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+      if (fd >= 0) ::close(fd);
+    }
+    KeepPrivate(db_path, /*directory=*/false);
   }
 
   auto sql = SqlStore::Open(config_.DatabaseUrl(),
@@ -77,10 +175,22 @@ Status Node::OpenAll() {
 
   const std::string key_file = config_.SecretKeyFile();
   if (!std::filesystem::exists(key_file)) {
+    // A new key only for a database that holds nothing sealed yet.
+    auto recorded = RecordedKeyCheck(*sql_);
+    if (!recorded.ok()) return std::move(recorded).error();
+    auto sealed = HoldsSealedData(*sql_);
+    if (!sealed.ok()) return std::move(sealed).error();
+    if (!recorded->empty() || *sealed) {
+      return Error::NotFound("secret_key_file " + key_file +
+                             " is missing, and this database holds data sealed with a master "
+                             "key: copy the file from the first node (or restore it with the "
+                             "database); a new key would not open that data");
+    }
     TB_RETURN_IF_ERROR(crypto::SecretBox::GenerateKeyFile(key_file, random()));
   }
   auto key = crypto::SecretBox::LoadKeyFile(key_file);
   if (!key.ok()) return std::move(key).error();
+  TB_RETURN_IF_ERROR(CheckMasterKey(*sql_, *key, key_file));
   auto algorithm = crypto::ParseSecretAlgorithm(config_.storage.secret_algorithm);
   if (!algorithm.ok()) return std::move(algorithm).error();
   auto box = crypto::SecretBox::Create(*key, random(), *algorithm);

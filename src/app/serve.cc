@@ -5,8 +5,16 @@
 
 #include <spdlog/spdlog.h>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 
 #include "app/exchange_transfer_wiring.h"
 #include "app/node.h"
@@ -70,6 +78,42 @@ void PrintDemoSeed(const directory::DemoSeed& seed) {
       seed.demo_servicepwd.c_str());
 }
 
+// One `serve` per SQLite data dir (review17b F6): a second process on the
+// same database would keep its own sessions, tickets and login throttle (each
+// allowing its own guesses). An flock on <data_dir>/serve.lock, held for the
+// process's life and released by the kernel however it ends (kill -9
+// included). `admin` commands take no lock: they run beside the server.
+// Several nodes share PostgreSQL/MySQL, each with its own data dir.
+Status HoldDataDir(const Config& config) {
+  if (!config.DatabaseUrl().starts_with("sqlite://")) return Status::Ok();
+  std::error_code ec;
+  std::filesystem::create_directories(config.storage.data_dir, ec);
+  const std::string path = config.storage.data_dir + "/serve.lock";
+  const int fd = ::open(path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return Error::Unavailable("cannot open " + path + ": " + std::strerror(errno));
+  }
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const int why = errno;
+    std::string holder;
+    std::ifstream(path) >> holder;
+    ::close(fd);
+    if (why == EWOULDBLOCK) {
+      return Error::Conflict("another tongban serve" +
+                             (holder.empty() ? std::string() : " (pid " + holder + ")") +
+                             " uses the data dir " + config.storage.data_dir +
+                             " and its SQLite database; one server per data dir (several "
+                             "nodes need PostgreSQL or MySQL, each node its own data dir)");
+    }
+    return Error::Unavailable("cannot lock " + path + ": " + std::strerror(why));
+  }
+  const std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) < 0) {
+    spdlog::warn("cannot write this server's pid into {}: {}", path, std::strerror(errno));
+  }
+  return Status::Ok();  // fd stays open: the lock lives as long as the process
+}
+
 }  // namespace
 
 int Serve(const Config& initial) {
@@ -94,6 +138,10 @@ int Serve(const Config& initial) {
         "server.public_url is not set: redirects, the OIDC issuer and WSDL addresses "
         "use {}, which clients cannot reach; set public_url",
         config.PublicUrl());
+  }
+  if (auto held = HoldDataDir(config); !held.ok()) {
+    spdlog::critical("cannot start: {}", held.error().message);
+    return 1;
   }
   auto node = Node::Open(config);
   if (!node.ok()) {

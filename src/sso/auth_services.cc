@@ -86,8 +86,14 @@ Result<std::shared_ptr<const directory::User>> LoginWithPassword(AuthServices& s
   auto lockout = s.throttle.Check(account, source);
   if (!lockout.ok()) return std::move(lockout).error();
   if (lockout->has_value()) {
-    s.audit.Record("login_refused", "", account, login.servicecode, login.ip,
-                   Detail(login.channel, auth_code::kEasyLoginThrottled));
+    // The first refusal under a lockout is recorded; the rest add nothing the
+    // lockout row and that one do not already say.
+    auto first = s.throttle.FirstRefusal(account, source, **lockout);
+    if (!first.ok() || *first) {
+      s.audit.Record("login_refused", "", account, login.servicecode, login.ip,
+                     Detail(login.channel, auth_code::kEasyLoginThrottled) +
+                         " (later refusals under this lockout are not recorded)");
+    }
     return Error{auth_code::kEasyLoginThrottled, (*lockout)->Message()};
   }
   auto user = s.context.directory.VerifyLogin(login.attempt);

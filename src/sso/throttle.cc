@@ -53,6 +53,7 @@ constexpr std::string_view kPairLock = "sso:lk:a:";
 constexpr std::string_view kSourceLock = "sso:lk:s:";
 constexpr std::string_view kAccountDelay = "sso:lk:d:";
 constexpr std::string_view kFamiliar = "sso:th:f:";  // account|source
+constexpr std::string_view kRefusalNoted = "sso:lk:n:";  // scope:source or scope:account|source
 
 std::string CeilMinutesText(std::chrono::seconds s) {
   const int64_t minutes = (s.count() + 59) / 60;
@@ -144,6 +145,18 @@ Result<std::optional<Lockout>> LoginThrottle::Check(std::string_view account,
   if (familiar.ok()) return std::optional<Lockout>();
   if (familiar.error().code != errc::kNotFound) return std::move(familiar).error();
   return std::optional<Lockout>({LockoutScope::kAccountDelay, source.kind, left(**delay)});
+}
+
+Result<bool> LoginThrottle::FirstRefusal(std::string_view account, LoginSource source,
+                                         const Lockout& lockout) {
+  const std::string source_key = SourceKey(source);
+  std::string scope(1, static_cast<char>('0' + static_cast<int>(lockout.scope)));
+  scope.push_back(':');
+  const std::string key = lockout.scope == LockoutScope::kSource
+                              ? Key(kRefusalNoted, scope + source_key)
+                              : Key(kRefusalNoted, scope + AccountKey(account), source_key);
+  return store_.PutIfAbsent(key, "1", std::max<std::chrono::milliseconds>(
+                                          lockout.remaining, std::chrono::seconds(1)));
 }
 
 // Adds one failure to the counter; returns how many it holds.

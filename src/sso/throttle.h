@@ -87,6 +87,11 @@ class LoginThrottle {
   // (not the source's, nor the account's from elsewhere) and makes the
   // source familiar to the account.
   Status RecordSuccess(std::string_view account, LoginSource source);
+  // Whether this is the first attempt refused under `lockout` (per source and
+  // scope, and account where the lockout is the account's): the caller audits
+  // that one only, so a client hammering a lockout cannot fill the audit
+  // table with a row per refused post (review17b F4).
+  Result<bool> FirstRefusal(std::string_view account, LoginSource source, const Lockout& lockout);
 
   const ThrottleOptions& options() const { return options_; }
 
