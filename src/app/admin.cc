@@ -690,6 +690,30 @@ void RegisterAdminCommands(CLI::App& admin, AdminCommands& commands) {
     };
   });
 
+  auto prune_days = std::make_shared<int>(0);
+  CLI::App* audit_prune = audit->add_subcommand(
+      "prune", "Delete sign-on audit events older than --older-than-days (at least 180)");
+  audit_prune
+      ->add_option("--older-than-days", *prune_days,
+                   "Keep this many days (180 or more: 网络安全法 §21 asks for six months)")
+      ->required()
+      ->check(CLI::Range(180, 36500));
+  audit_prune->callback([&commands, prune_days] {
+    commands.run = [prune_days](const Config& config) {
+      auto node = Node::Open(config);
+      if (!node.ok()) return Fail(node.error());
+      sso::Audit log(&(*node)->sql(), (*node)->clock());
+      const int64_t before =
+          (*node)->clock().NowMillis() - static_cast<int64_t>(*prune_days) * 86'400'000;
+      auto pruned = log.Prune(before);
+      if (!pruned.ok()) return Fail(pruned.error());
+      // The command itself is audited with every admin command (RunAdmin).
+      std::printf("deleted %lld events older than %d days\n", static_cast<long long>(*pruned),
+                  *prune_days);
+      return 0;
+    };
+  });
+
   RegisterApprovalAdminCommands(admin, commands);
   RegisterExchangeAdminCommands(admin, commands);
   RegisterCitizenAdminCommands(admin, commands);

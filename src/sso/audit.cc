@@ -6,6 +6,30 @@
 #include <memory>
 
 namespace tongban::sso {
+Result<int64_t> Audit::Prune(int64_t before_ms) {
+  if (sql_ == nullptr) return int64_t{0};
+  int64_t total = 0;
+  for (;;) {
+    auto batch = sql_->WithTransaction([&](soci::session& sql) -> Result<int64_t> {
+      long long before = before_ms, last = 0;
+      soci::indicator ind = soci::i_null;
+      // The batch's last id through a derived table: MySQL takes no LIMIT in
+      // an IN subquery.
+      sql << "SELECT MAX(id) FROM (SELECT id FROM sso_audit WHERE at_ms < :b ORDER BY id "
+             "LIMIT 10000) batch",
+          soci::use(before), soci::into(last, ind);
+      if (ind != soci::i_ok) return int64_t{0};
+      soci::statement del = (sql.prepare << "DELETE FROM sso_audit WHERE id <= :m AND at_ms < :b",
+                             soci::use(last), soci::use(before));
+      del.execute(true);
+      return static_cast<int64_t>(del.get_affected_rows());
+    });
+    if (!batch.ok()) return batch;
+    if (*batch == 0) return total;
+    total += *batch;
+  }
+}
+
 namespace {
 
 // "33…(18 bytes)": enough to tell one attacker's list from another in the log,

@@ -86,6 +86,11 @@ class Audit {
 
   // The newest events first, for the console and tests.
   Result<std::vector<AuditEvent>> Recent(size_t limit);
+  // Deletes the events older than `before_ms`, in transactions of at most
+  // 10,000 rows (other writers wait milliseconds, not minutes); returns how
+  // many. The retention policy (how old) is the operator's: `tongban admin
+  // audit prune` keeps at least 180 days (网络安全法 §21: six months).
+  Result<int64_t> Prune(int64_t before_ms);
   // The matching events, newest first, `limit` of them after `offset`.
   Result<AuditPage> Query(const AuditFilter& filter, size_t limit, size_t offset);
   // How many of the events named `event` happened in each of the `minutes`

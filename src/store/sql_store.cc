@@ -1460,6 +1460,20 @@ Status SqlStore::Migrate(const std::vector<Migration>& migrations) {
       st.execute();
       while (st.fetch()) applied.emplace(module, version);
     }
+    // A version of a module this binary knows but not the version: the database
+    // was migrated by a newer tongban (a rollback, or a node not yet upgraded).
+    // Said once per start; modules this binary does not open (a subsystem off)
+    // are not its business.
+    std::map<std::string, int> newest;
+    for (const auto& [module, version] : applied) newest[module] = std::max(newest[module], version);
+    for (const auto& [module, version] : newest) {
+      auto known = by_module.find(module);
+      if (known == by_module.end() || version <= known->second.back()->version) continue;
+      spdlog::warn(
+          "database schema {} is at v{}, newer than this tongban knows (v{}): it was migrated "
+          "by a newer version; run that version (a rollback must restore the database too)",
+          module, version, known->second.back()->version);
+    }
 
     for (const std::string& module : module_order) {
       for (const Migration* m : by_module[module]) {

@@ -7,6 +7,7 @@
   start over a database sealed with the cluster's key (instead of making a new
   key and sealing data no other node can open).
 - F4: refused logins under a lockout write one audit row, not one per post.
+- F4 too: `tongban admin audit prune --older-than-days N` (N >= 180).
 - F6: one `serve` per SQLite data dir.
 - F7: the database URL (with its password) can come from the environment, and a
   password given on the command line is blanked in the process's argv.
@@ -17,11 +18,12 @@ import shutil
 import sqlite3
 import stat
 import tempfile
+import time
 import unittest
 
 import requests
 
-from tongban_harness import TongbanServer
+from tongban_harness import TongbanServer, run_admin
 
 
 def mode(path):
@@ -147,6 +149,41 @@ class LockoutAuditTest(unittest.TestCase):
             self.assertGreaterEqual(refused_rows(), 1)
 
 
+class AuditRetentionTest(unittest.TestCase):
+    def test_prune_deletes_only_events_past_the_kept_days(self):
+        with TongbanServer() as server:
+            db_path = os.path.join(server.data_dir, "tongban.db")
+            now_ms = int(time.time() * 1000)
+            db = sqlite3.connect(db_path, timeout=10)
+            with db:
+                db.executemany(
+                    "INSERT INTO sso_audit (at_ms, event, userid, loginname, servicecode, ip, "
+                    "detail) VALUES (?, 'login_failed', '', 'old', '', '127.0.0.1', '')",
+                    [(now_ms - (400 + i % 3) * 86_400_000,) for i in range(25_000)])
+                db.execute(
+                    "INSERT INTO sso_audit (at_ms, event, userid, loginname, servicecode, ip, "
+                    "detail) VALUES (?, 'login_failed', '', 'recent', '', '127.0.0.1', '')",
+                    (now_ms - 179 * 86_400_000,))
+            kept_before = db.execute(
+                "SELECT COUNT(*) FROM sso_audit WHERE loginname <> 'old'").fetchone()[0]
+            db.close()
+            refused = run_admin(server.data_dir, "audit", "prune", "--older-than-days", "30",
+                                check=False)
+            self.assertNotEqual(refused.returncode, 0)
+            done = run_admin(server.data_dir, "audit", "prune", "--older-than-days", "180")
+            self.assertIn("deleted 25000 events older than 180 days", done.stdout)
+            db = sqlite3.connect(db_path, timeout=10)
+            self.assertEqual(db.execute(
+                "SELECT COUNT(*) FROM sso_audit WHERE loginname = 'old'").fetchone()[0], 0)
+            self.assertEqual(db.execute(
+                "SELECT COUNT(*) FROM sso_audit WHERE loginname = 'recent'").fetchone()[0], 1)
+            # Everything newer stays (and the prune itself is audited as an admin command).
+            self.assertGreaterEqual(db.execute(
+                "SELECT COUNT(*) FROM sso_audit WHERE loginname <> 'old'").fetchone()[0],
+                kept_before)
+            db.close()
+
+
 class OneServerPerDataDirTest(unittest.TestCase):
     def test_a_second_server_on_the_same_sqlite_data_dir_is_refused(self):
         with TongbanServer() as first:
@@ -180,6 +217,26 @@ class ArgvTest(unittest.TestCase):
                 self.assertIn("a password was given on the command line", server.read_log())
         finally:
             redis.close()
+
+
+class RollbackTest(unittest.TestCase):
+    def test_a_database_migrated_by_a_newer_version_is_named_at_start(self):
+        with TongbanServer() as server:
+            data = server.data_dir
+            server.stop()
+            db = sqlite3.connect(os.path.join(data, "tongban.db"))
+            columns = [r[1] for r in db.execute("PRAGMA table_info(schema_migrations)")]
+            row = {"module": "sso_audit", "version": 99, "applied_at": 0}
+            with db:
+                db.execute("INSERT INTO schema_migrations (%s) VALUES (%s)" % (
+                    ", ".join(c for c in columns if c in row),
+                    ", ".join("?" for c in columns if c in row)),
+                    [row[c] for c in columns if c in row])
+            db.close()
+            again = TongbanServer(data_dir=data).start()
+            again.stop()
+            self.assertIn("database schema sso_audit is at v99, newer than this tongban knows",
+                          again.read_log())
 
 
 class EnvironmentTest(unittest.TestCase):
