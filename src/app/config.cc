@@ -3,8 +3,10 @@
 #include <toml++/toml.h>
 
 #include <functional>
+#include <limits>
 #include <map>
 #include <set>
+#include <utility>
 
 #include "http/client.h"
 #include "http/outbound_policy.h"
@@ -40,7 +42,14 @@ class TableReader {
         else return Fail(key, "an array of strings");
       }
     } else {
-      if (auto v = node->value<int64_t>()) out = static_cast<T>(*v); else Fail(key, "an integer");
+      auto v = node->value<int64_t>();
+      if (!v) return Fail(key, "an integer");
+      // A cast would wrap: -1 in a size_t field would mean no limit at all.
+      if (!std::in_range<T>(*v)) {
+        return Fail(key, "an integer from " + std::to_string(std::numeric_limits<T>::min()) +
+                             " to " + std::to_string(std::numeric_limits<T>::max()));
+      }
+      out = static_cast<T>(*v);
     }
   }
 
@@ -58,7 +67,7 @@ class TableReader {
   }
 
  private:
-  void Fail(const std::string& key, const char* expected) {
+  void Fail(const std::string& key, const std::string& expected) {
     error_ = "config: [" + name_ + "] " + key + " must be " + expected;
   }
   std::string name_;

@@ -232,7 +232,9 @@ int Serve(const Config& initial) {
                      s.error().message);
     return 1;
   }
-  std::printf("tongban listening on http://%s:%u\n", config.server.bind.c_str(), server->port());
+  const bool ipv6 = config.server.bind.find(':') != std::string::npos;  // URL needs [brackets]
+  std::printf("tongban listening on http://%s%s%s:%u\n", ipv6 ? "[" : "",
+              config.server.bind.c_str(), ipv6 ? "]" : "", server->port());
   std::printf("login: %s%s/usp.do?action=ssoLogin\n", config.PublicUrl().c_str(),
               config.sso.context_path.c_str());
   if (config.console.enabled) {

@@ -133,8 +133,9 @@ class Worker {
   std::string_view date() const { return date_; }
 
   void StartSweep() { ArmSweep(); }
-  // `counted_ip`: the peer address counted against max_connections_per_ip
-  // ("" = not counted); open_connections already includes this one.
+  // `counted_ip`: the peer's network (ClientNetwork) counted against
+  // max_connections_per_ip ("" = not counted); open_connections already
+  // includes this one.
   void Adopt(tcp::socket socket, std::string counted_ip);
   void BeginStop();
   // Closes the connection that has been idle longest, if any (a claim made
@@ -637,9 +638,14 @@ struct Server::Impl {
     acceptor->async_accept(target.ioc(), [this, &target](const error_code& ec, tcp::socket s) {
       if (ec == asio::error::operation_aborted || !acceptor->is_open()) return;
       if (ec) {
-        // Typically EMFILE: free a descriptor held by an idle connection and
-        // back off instead of spinning on the error.
-        spdlog::warn("http: accept failed: {}", ec.message());
+        // Typically EMFILE or ENFILE: free a descriptor held by an idle
+        // connection and back off instead of spinning on the error. The state
+        // can last while clients keep coming, so the warning is rate-limited
+        // like the refusals.
+        if (accept_failures++ % 1000 == 0) {
+          spdlog::warn("http: accept failed: {} ({} failures so far)", ec.message(),
+                       accept_failures);
+        }
         ClaimIdleConnection();
         accept_retry->expires_after(std::chrono::milliseconds(50));
         accept_retry->async_wait([this](const error_code& e) {
@@ -667,20 +673,24 @@ struct Server::Impl {
     error_code ec;
     tcp::endpoint peer = socket.remote_endpoint(ec);
     if (ec) return false;
-    std::string ip = NormalizeIp(peer.address().to_string());
+    const std::string ip = NormalizeIp(peer.address().to_string());
     const size_t per_ip_cap = shared.options.max_connections_per_ip;
     if (per_ip_cap > 0 && !shared.proxies.Contains(ip)) {
+      // An IPv6 client is counted as its /64, as the login throttle counts
+      // it: one subscriber holds a whole /64 and could otherwise pass the cap
+      // with as many addresses as it likes.
+      std::string network = ClientNetwork(ip);
       std::lock_guard lock(shared.per_ip_mu);
-      size_t& n = shared.per_ip[ip];
+      size_t& n = shared.per_ip[network];
       if (n >= per_ip_cap) {
         if (refused_per_ip++ % 1000 == 0) {
-          spdlog::warn("http: refusing connections from {}: {} open (max_connections_per_ip)", ip,
-                       n);
+          spdlog::warn("http: refusing connections from {}: {} open (max_connections_per_ip)",
+                       network, n);
         }
         return false;
       }
       ++n;
-      counted_ip = std::move(ip);
+      counted_ip = std::move(network);
     }
     if (shared.open_connections.load(std::memory_order_relaxed) >= shared.max_connections &&
         !ClaimIdleConnection()) {
@@ -768,6 +778,7 @@ struct Server::Impl {
   // Refusals, counted by the acceptor's thread so that a flood logs once per thousand.
   uint64_t refused_per_ip = 0;
   uint64_t refused_full = 0;
+  uint64_t accept_failures = 0;
   bool bound = false;
   std::atomic<bool> listening{false};
   std::atomic<bool> stop_requested{false};
@@ -780,8 +791,9 @@ Server::~Server() = default;
 
 namespace {
 
-// max_connections = 0: what the descriptor limit leaves after a reserve for
-// the database, log files, outbound calls and the listening socket.
+// What the descriptor limit leaves after a reserve for the database, log
+// files, outbound calls and the listening socket: max_connections = 0, and
+// the most an explicit max_connections may be.
 size_t ConnectionsForDescriptorLimit() {
   rlimit limit{};
   size_t soft = 1024;
@@ -813,8 +825,17 @@ Status Server::Bind() {
   auto proxies = TrustedProxies::Parse(o.trusted_proxies);
   if (!proxies.ok()) return std::move(proxies).error();
   shared.proxies = std::move(proxies).value();
-  shared.max_connections =
-      o.max_connections > 0 ? o.max_connections : ConnectionsForDescriptorLimit();
+  // Connections beyond what the descriptors allow would not get the cap's
+  // 503: accept() would fail (EMFILE) and they would wait unanswered.
+  const size_t descriptor_cap = ConnectionsForDescriptorLimit();
+  shared.max_connections = o.max_connections > 0 ? o.max_connections : descriptor_cap;
+  if (shared.max_connections > descriptor_cap) {
+    spdlog::warn(
+        "http: max_connections {} is more than the descriptor limit (ulimit -n) allows; "
+        "using {} (raise the limit, e.g. LimitNOFILE, to allow more)",
+        shared.max_connections, descriptor_cap);
+    shared.max_connections = descriptor_cap;
+  }
   if (!o.strict_transport_security.empty()) {
     shared.hsts_line = "Strict-Transport-Security: " + o.strict_transport_security + "\r\n";
   }

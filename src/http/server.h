@@ -52,13 +52,15 @@ struct ServerOptions {
   // microseconds, client address. Never the query string or the body.
   bool access_log = true;
   // Open connections at most; 0 = the file-descriptor limit (RLIMIT_NOFILE)
-  // less a reserve for the database, logs and outbound calls. At the cap a
+  // less a reserve for the database, logs and outbound calls, which is also
+  // the most a larger value is lowered to (with a warning). At the cap a
   // new connection closes the longest-idle keep-alive connection to make
   // room; with none idle it gets 503 and is closed.
   size_t max_connections = 0;
-  // Open connections from one peer address at most (0 = no cap), so that one
-  // client cannot take every descriptor; trusted proxies, which carry many
-  // clients, are exempt. Over it a new connection gets 503 and is closed.
+  // Open connections from one client at most (0 = no cap), so that one
+  // client cannot take every descriptor: an IPv4 address, or an IPv6 /64
+  // (ClientNetwork). Trusted proxies, which carry many clients, are exempt.
+  // Over it a new connection gets 503 and is closed.
   size_t max_connections_per_ip = 256;
   // Sent as Strict-Transport-Security on every response when not empty
   // (e.g. "max-age=31536000"): for an https public URL.

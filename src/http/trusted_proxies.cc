@@ -1,6 +1,7 @@
 #include "http/trusted_proxies.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <charconv>
 #include <cstring>
@@ -54,6 +55,29 @@ std::string NormalizeIp(std::string_view ip) {
     inet_ntop(AF_INET6, bytes->data(), buf, sizeof(buf));
   }
   return buf;
+}
+
+std::string ClientNetwork(std::string_view ip) {
+  // A prefix ("otp/") names a key space of its own; the address follows it.
+  const size_t slash = ip.find('/');
+  const std::string_view prefix = slash == std::string_view::npos ? "" : ip.substr(0, slash + 1);
+  const std::string address(slash == std::string_view::npos ? ip : ip.substr(slash + 1));
+  if (address.find(':') == std::string::npos || address.size() >= INET6_ADDRSTRLEN) {
+    return std::string(ip);
+  }
+  in6_addr a{};
+  if (inet_pton(AF_INET6, address.c_str(), &a) != 1) return std::string(ip);
+  std::string out(prefix);
+  char text[INET6_ADDRSTRLEN];
+  if (IN6_IS_ADDR_V4MAPPED(&a)) {
+    in_addr v4{};
+    std::memcpy(&v4, &a.s6_addr[12], 4);
+    if (inet_ntop(AF_INET, &v4, text, sizeof text) == nullptr) return std::string(ip);
+    return out.append(text);
+  }
+  std::memset(&a.s6_addr[8], 0, 8);
+  if (inet_ntop(AF_INET6, &a, text, sizeof text) == nullptr) return std::string(ip);
+  return out.append(text).append("/64");
 }
 
 Result<TrustedProxies> TrustedProxies::Parse(const std::vector<std::string>& entries) {

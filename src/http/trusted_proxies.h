@@ -43,4 +43,12 @@ class TrustedProxies {
 // empty when `ip` is not an address.
 std::string NormalizeIp(std::string_view ip);
 
+// The network a client address is counted under by per-address limits (the
+// server's max_connections_per_ip, the login and one-time-code throttles):
+// an IPv4 address itself, an IPv6 address's /64 ("2001:db8:1:2::/64": one
+// subscriber or LAN holds a whole /64, so counting single IPv6 addresses
+// would give each client 2^64 fresh counters). An IPv4-mapped IPv6 address
+// counts as its IPv4 address; text that is no address is returned as it is.
+std::string ClientNetwork(std::string_view ip);
+
 }  // namespace tongban::http

@@ -16,19 +16,18 @@
 #include "core/clock.h"
 #include "core/random.h"
 #include "core/result.h"
+#include "http/trusted_proxies.h"
 #include "store/ticket_store.h"
 
 namespace tongban::sso {
 
+// The network a client address is counted under: http::ClientNetwork, which
+// the server's per-address connection cap shares.
+using http::ClientNetwork;
+
 // Where a password attempt comes from: the browser's IP (login page,
 // personal centre) or, for server-to-server calls that carry no user IP
 // (idValidation, updatePassword), the app that relays the password.
-// The network a client address is counted under by per-address limits: an
-// IPv4 address itself, an IPv6 address's /64 ("2001:db8:1:2::/64": one
-// subscriber or LAN holds a whole /64, so counting single IPv6 addresses
-// would give each client 2^64 fresh counters). An IPv4-mapped IPv6 address
-// counts as its IPv4 address; text that is no address is returned as it is.
-std::string ClientNetwork(std::string_view ip);
 
 struct LoginSource {
   enum class Kind : char { kIp = 'i', kApp = 'p' };

@@ -121,6 +121,19 @@ class AdminTest(unittest.TestCase):
         self.assertEqual(proc.returncode, 1)
         self.assertIn("prot", proc.stderr)
 
+    def test_negative_size_limit_is_refused_instead_of_lifting_the_limit(self):
+        # -1 would wrap to 2^64-1 in the size field: no body limit at all.
+        with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as f:
+            f.write("[server]\nmax_body_bytes = -1\n")
+            path = f.name
+        try:
+            proc = subprocess.run([BIN, "serve", "--config", path, "--port", "0"],
+                                  capture_output=True, text=True, timeout=30)
+        finally:
+            os.unlink(path)
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn("[server] max_body_bytes must be an integer from 0 to", proc.stderr)
+
 
 if __name__ == "__main__":
     main()

@@ -2,14 +2,18 @@
 bytes answered with a result code, multipart calls; URLs that a spoofed Host
 header cannot move; HSTS behind an https public URL; formula cells defused in
 the user export; lost audit rows showing in /healthz and, with
-audit.required, refusing logins; connections capped per client address."""
+audit.required, refusing logins; connections capped per client address (an
+IPv6 client as its /64)."""
 import csv
 import io
 import json
 import os
 import re
+import shutil
 import socket
 import sqlite3
+import subprocess
+import sys
 import tempfile
 import unittest
 import urllib.parse
@@ -259,6 +263,50 @@ class ConnectionCapTest(unittest.TestCase):
             held.append(extra)
             self.assertEqual(status, 503)
             other, status = raw_get(port, "/livez", source="127.0.0.1")
+            held.append(other)
+            self.assertEqual(status, 200)
+            for s in held:
+                s.close()
+        os.unlink(config)
+        os.rmdir(directory)
+
+    def test_every_address_of_one_ipv6_slash64_counts_as_one_client(self):
+        # Addresses of a /64 besides ::1 need a network of the test's own: the
+        # test runs itself again in a user and network namespace.
+        if os.environ.get("TONGBAN_IT_NETNS") != "1":
+            if shutil.which("unshare") is None or shutil.which("ip") is None:
+                self.skipTest("needs unshare and ip")
+            if subprocess.run(["unshare", "-rn", "true"], capture_output=True).returncode != 0:
+                self.skipTest("no user and network namespace here")
+            name = "ConnectionCapTest.test_every_address_of_one_ipv6_slash64_counts_as_one_client"
+            proc = subprocess.run(["unshare", "-rn", sys.executable, os.path.abspath(__file__),
+                                   name], env=dict(os.environ, TONGBAN_IT_NETNS="1"),
+                                  capture_output=True, text=True, timeout=300)
+            self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+            return
+        subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+        sources = ["2001:db8::%x" % (0x101 + i) for i in range(4)] + ["2001:db8:0:1::1"]
+        for source in sources:
+            subprocess.run(["ip", "-6", "addr", "add", source + "/128", "dev", "lo", "nodad"],
+                           check=True)
+        directory = tempfile.mkdtemp(prefix="tongban-it-caps6-")
+        config = write_config(directory, "[server]\nmax_connections_per_ip = 3\n")
+        server = TongbanServer("--config", config)
+        server.args[server.args.index("--bind") + 1] = "::"
+        with server:
+            self.assertTrue(server.base_url.startswith("http://[::]:"), server.base_url)
+            port = int(server.base_url.rsplit(":", 1)[1])
+            held = []
+            for source in sources[:3]:
+                s, status = raw_get(port, "/livez", host="::1", source=source)
+                held.append(s)
+                self.assertEqual(status, 200)
+            # A fourth address of the same /64 is the same client.
+            extra, status = raw_get(port, "/livez", host="::1", source=sources[3])
+            held.append(extra)
+            self.assertEqual(status, 503)
+            # The next /64 is another client.
+            other, status = raw_get(port, "/livez", host="::1", source=sources[4])
             held.append(other)
             self.assertEqual(status, 200)
             for s in held:

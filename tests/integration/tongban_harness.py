@@ -15,7 +15,7 @@ import unittest
 
 BIN = os.environ.get("TONGBAN_BIN") or os.path.join(
     os.path.dirname(__file__), "..", "..", "build", "tongban")
-LISTEN_RE = re.compile(r"listening on (http://[0-9.]+:\d+)")
+LISTEN_RE = re.compile(r"listening on (http://(?:[0-9.]+|\[[0-9a-f:]+\]):\d+)")
 
 
 class TongbanServer:

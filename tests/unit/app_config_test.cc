@@ -63,6 +63,31 @@ TEST_F(ConfigFileTest, WrongTypeIsRefusedWithTheExpectedType) {
   EXPECT_NE(s.error().message.find("integer"), std::string::npos);
 }
 
+TEST_F(ConfigFileTest, NegativeValueForASizeIsRefusedByNameInsteadOfWrapping) {
+  for (const char* key :
+       {"max_body_bytes", "max_header_bytes", "max_connections", "max_connections_per_ip"}) {
+    Config config;
+    Status s = LoadConfigFile(Write("[server]\n" + std::string(key) + " = -1\n"), config);
+    ASSERT_FALSE(s.ok()) << key;
+    EXPECT_NE(s.error().message.find(std::string("[server] ") + key), std::string::npos)
+        << s.error().message;
+    EXPECT_NE(s.error().message.find("from 0 to 18446744073709551615"), std::string::npos)
+        << s.error().message;
+  }
+}
+
+TEST_F(ConfigFileTest, ValueAboveTheFieldsRangeIsRefusedInsteadOfWrapping) {
+  Config config;
+  // 2^32 + 1 would become 1 in an int.
+  Status s = LoadConfigFile(Write("[server]\nthreads = 4294967297\n"), config);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message.find("[server] threads must be an integer from -2147483648 to "
+                                   "2147483647"),
+            std::string::npos)
+      << s.error().message;
+  EXPECT_EQ(config.server.threads, Config{}.server.threads);
+}
+
 TEST_F(ConfigFileTest, SyntaxErrorNamesTheFile) {
   Config config;
   std::string path = Write("[server\nport = 1\n");

@@ -165,6 +165,14 @@ TEST(HttpNormalizeIp, UnwrapsIpv4MappedAddresses) {
   EXPECT_EQ(NormalizeIp("not-an-ip"), "");
 }
 
+TEST(HttpClientNetwork, CountsIpv6AsItsSlash64AndIpv4AsTheAddress) {
+  EXPECT_EQ(ClientNetwork("2001:db8::101"), "2001:db8::/64");
+  EXPECT_EQ(ClientNetwork("2001:db8::ffff:1"), "2001:db8::/64");
+  EXPECT_EQ(ClientNetwork("2001:db8:0:1::1"), "2001:db8:0:1::/64");
+  EXPECT_EQ(ClientNetwork("192.0.2.1"), "192.0.2.1");
+  EXPECT_EQ(ClientNetwork("::ffff:192.0.2.1"), "192.0.2.1");
+}
+
 TEST(HttpParseRequestBytes, ParsesARequestWithHeadersAndBody) {
   auto r = ParseRequestBytes(
       "POST /sso/servlet/simpleauth?method=ticketValidation HTTP/1.1\r\n"

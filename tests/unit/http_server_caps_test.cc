@@ -1,15 +1,23 @@
 // Connection caps of the real Server over loopback: per client address
 // (127.0.0.1 and 127.0.0.2 are two clients), the overall cap that sheds the
-// longest-idle connection first, and Strict-Transport-Security.
+// longest-idle connection first and stays within the descriptor limit, and
+// Strict-Transport-Security.
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <future>
 #include <optional>
 #include <thread>
+#include <vector>
 
 #include "http/server.h"
 
@@ -82,8 +90,55 @@ class Client {
   std::string buffer_;
 };
 
+// Lowers the soft descriptor limit (RLIMIT_NOFILE) while it lives.
+class SoftDescriptorLimit {
+ public:
+  explicit SoftDescriptorLimit(rlim_t soft) {
+    getrlimit(RLIMIT_NOFILE, &saved_);
+    rlimit lowered = saved_;
+    lowered.rlim_cur = soft;
+    ok_ = setrlimit(RLIMIT_NOFILE, &lowered) == 0;
+  }
+  ~SoftDescriptorLimit() { setrlimit(RLIMIT_NOFILE, &saved_); }
+  SoftDescriptorLimit(const SoftDescriptorLimit&) = delete;
+  SoftDescriptorLimit& operator=(const SoftDescriptorLimit&) = delete;
+  bool ok() const { return ok_; }
+
+ private:
+  rlimit saved_{};
+  bool ok_ = false;
+};
+
+// The highest descriptor this process has open.
+int HighestOpenDescriptor() {
+  int highest = 2;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+    highest = std::max(highest, std::stoi(entry.path().filename().string()));
+  }
+  return highest;
+}
+
 class HttpServerCapsTest : public ::testing::Test {
  protected:
+  // The server's threads log to the default logger until TearDown() joined
+  // them, so the capture is put back only here.
+  ~HttpServerCapsTest() override {
+    if (saved_logger_) spdlog::set_default_logger(saved_logger_);
+  }
+
+  // From now on what the server logs is kept for LogLines().
+  void CaptureLog() {
+    saved_logger_ = spdlog::default_logger();
+    log_ = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(1000);
+    spdlog::set_default_logger(std::make_shared<spdlog::logger>("caps-test", log_));
+  }
+  size_t LogLines(std::string_view containing) const {
+    const std::vector<std::string> lines = log_->last_formatted();
+    return static_cast<size_t>(std::count_if(lines.begin(), lines.end(), [&](const auto& line) {
+      return line.find(containing) != std::string::npos;
+    }));
+  }
+
   void SetUp() override {
     router_.Add("GET", "/ok", [](const Request&, Response& r) { r.SetText(200, "ok"); });
     router_.Add("GET", "/held", [this](const Request&, Response& r) {
@@ -119,6 +174,8 @@ class HttpServerCapsTest : public ::testing::Test {
   std::thread runner_;
   std::promise<void> held_;
   std::promise<void> release_;
+  std::shared_ptr<spdlog::logger> saved_logger_;
+  std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> log_;
 };
 
 TEST_F(HttpServerCapsTest, OneAddressIsCappedWhileAnotherIsStillServed) {
@@ -191,6 +248,53 @@ TEST_F(HttpServerCapsTest, TheDefaultCapFollowsTheDescriptorLimit) {
   std::string head;
   ASSERT_EQ(c.Get("/ok", &head), 200);
   EXPECT_EQ(head.find("Strict-Transport-Security"), std::string::npos);
+}
+
+TEST_F(HttpServerCapsTest, AnExplicitCapAboveTheDescriptorLimitIsLoweredWithAWarning) {
+  CaptureLog();
+  SoftDescriptorLimit limit(256);
+  ASSERT_TRUE(limit.ok());
+  ServerOptions o;
+  o.max_connections = 100'000;
+  Start(o);
+  // 256 less the reserve for the database, logs and outbound calls (32).
+  EXPECT_EQ(server_->max_connections(), 224u);
+  EXPECT_EQ(LogLines("max_connections 100000 is more than the descriptor limit"), 1u);
+  EXPECT_EQ(LogLines("using 224"), 1u);
+}
+
+TEST_F(HttpServerCapsTest, AnExplicitCapWithinTheDescriptorLimitIsKept) {
+  SoftDescriptorLimit limit(256);
+  ASSERT_TRUE(limit.ok());
+  ServerOptions o;
+  o.max_connections = 200;
+  Start(o);
+  EXPECT_EQ(server_->max_connections(), 200u);
+}
+
+TEST_F(HttpServerCapsTest, AcceptFailingForWantOfDescriptorsIsLoggedOnceAndRetried) {
+  CaptureLog();
+  Start(ServerOptions{});
+  // Take every descriptor but one, which the client takes: the server's
+  // accept() then fails with EMFILE, again at each retry.
+  std::vector<int> fillers;
+  std::optional<Client> client;
+  {
+    SoftDescriptorLimit limit(static_cast<rlim_t>(HighestOpenDescriptor()) + 16);
+    ASSERT_TRUE(limit.ok());
+    for (int fd; (fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;) fillers.push_back(fd);
+    ASSERT_EQ(errno, EMFILE);
+    ASSERT_FALSE(fillers.empty());
+    close(fillers.back());
+    fillers.pop_back();
+    client.emplace(port(), "127.0.0.1");
+    ASSERT_TRUE(client->connected());
+    std::this_thread::sleep_for(std::chrono::seconds(1));  // some 20 retries
+    for (int fd : fillers) close(fd);
+  }
+  EXPECT_EQ(LogLines("http: accept failed"), 1u);
+  // With descriptors free again, the waiting client is served.
+  EXPECT_EQ(client->Get("/ok"), 200);
 }
 
 }  // namespace
