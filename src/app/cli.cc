@@ -69,12 +69,11 @@ bool ScrubPasswordsInArgv(int argc, char** argv) {
     char* arg = argv[i];
     char* scheme_end = std::strstr(arg, "://");
     if (scheme_end != nullptr) {
+      // The last '@' of the argument: tongban's URL parsers take '/', '?' and
+      // '#' inside a password (review17c), so the userinfo may hold them.
+      // Blanking more than a password costs nothing: argv is not read again.
       char* authority = scheme_end + 3;
-      char* end = authority + std::strcspn(authority, "/?#");
-      char* at = nullptr;
-      for (char* c = authority; c < end; ++c) {
-        if (*c == '@') at = c;
-      }
+      char* at = std::strrchr(authority, '@');
       if (at != nullptr) {
         char* colon = static_cast<char*>(std::memchr(authority, ':', at - authority));
         if (colon != nullptr) blank(colon + 1, at);
@@ -84,6 +83,11 @@ bool ScrubPasswordsInArgv(int argc, char** argv) {
       for (char* c = arg; (c = strcasestr(c, key)) != nullptr;) {
         char* value = c + std::strlen(key);
         char* stop = value + std::strcspn(value, ";");
+        if (*value == '{') {  // ODBC braces: ';' inside, '}}' for a '}'
+          stop = value + 1;
+          while (*stop != '\0' && !(stop[0] == '}' && stop[1] != '}')) stop += stop[0] == '}' ? 2 : 1;
+          if (*stop == '}') ++stop;
+        }
         blank(value, stop);
         c = stop;
       }

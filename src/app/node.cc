@@ -12,6 +12,7 @@
 
 #include "crypto/digest.h"
 #include "crypto/encoding.h"
+#include "directory/directory.h"
 #include "directory/schema.h"
 #include "exchange/meta.h"
 #include "sso/audit.h"
@@ -53,14 +54,28 @@ Result<bool> HoldsSealedData(SqlStore& sql) {
   });
 }
 
-// Records the key's check, or compares it with the recorded one. Two nodes
+// Records the key's check (once the key is shown to open the database's app
+// secrets), or compares it with the recorded one. Two nodes
 // starting together on a fresh database race to insert it: the loser reads
 // the winner's and compares.
-Status CheckMasterKey(SqlStore& sql, std::string_view key, const std::string& key_file) {
+Status CheckMasterKey(SqlStore& sql, std::string_view key, const crypto::SecretBox& box,
+                      const std::string& key_file) {
   const std::string mine = KeyCheck(key);
   auto recorded = RecordedKeyCheck(sql);
   if (!recorded.ok()) return std::move(recorded).error();
   if (recorded->empty()) {
+    // A database from before the check: the key is recorded only if it opens
+    // what the database already holds (review17c: a node that had made itself
+    // a wrong key before the upgrade would otherwise be recorded as right, and
+    // lock the healthy nodes out).
+    auto opens = directory::Directory::KeyOpensAppSecrets(sql, box);
+    if (!opens.ok()) return std::move(opens).error();
+    if (!*opens) {
+      return Error::PermissionDenied(
+          "the master key in " + key_file +
+          " does not open the app secrets this database holds: give this node the cluster's "
+          "secret_key_file (the first node's), or restore the key that belongs to this database");
+    }
     Status inserted = sql.WithTransaction([&](soci::session& s) -> Status {
       const std::string name = kKeyCheckSetting;
       s << "INSERT INTO dir_settings (name, value) VALUES (:n, :v)", soci::use(name),
@@ -118,6 +133,20 @@ Status Node::OpenAll() {
                               ec.message());
   }
   if (made) KeepPrivate(config_.storage.data_dir, /*directory=*/true);
+  // What an older version (or another umask) left open in the data dir —
+  // the database's -wal/-shm, approval-files/, exchange-transfers/, … — is
+  // made private on every start (review17c); files below its directories
+  // were always written 0600.
+  for (const auto& entry : std::filesystem::directory_iterator(config_.storage.data_dir, ec)) {
+    const bool directory = entry.is_directory(ec);
+    KeepPrivate(entry.path().string(), directory);
+    if (!directory) continue;
+    // Their directories too (exchange-transfers/inbox, …), not their files.
+    std::error_code inner;
+    for (const auto& sub : std::filesystem::directory_iterator(entry.path(), inner)) {
+      if (sub.is_directory(inner)) KeepPrivate(sub.path().string(), /*directory=*/true);
+    }
+  }
   // SQLite makes the file with the umask's mode and its -wal/-shm with the
   // file's: make it private before it holds anything.
   const std::string db_url = config_.DatabaseUrl();
@@ -127,7 +156,9 @@ Status Node::OpenAll() {
       const int fd = ::open(db_path.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
       if (fd >= 0) ::close(fd);
     }
-    KeepPrivate(db_path, /*directory=*/false);
+    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+      KeepPrivate(db_path + suffix, /*directory=*/false);
+    }
   }
 
   auto sql = SqlStore::Open(config_.DatabaseUrl(),
@@ -190,12 +221,12 @@ Status Node::OpenAll() {
   }
   auto key = crypto::SecretBox::LoadKeyFile(key_file);
   if (!key.ok()) return std::move(key).error();
-  TB_RETURN_IF_ERROR(CheckMasterKey(*sql_, *key, key_file));
   auto algorithm = crypto::ParseSecretAlgorithm(config_.storage.secret_algorithm);
   if (!algorithm.ok()) return std::move(algorithm).error();
   auto box = crypto::SecretBox::Create(*key, random(), *algorithm);
   if (!box.ok()) return std::move(box).error();
   box_ = std::make_unique<crypto::SecretBox>(std::move(box).value());
+  TB_RETURN_IF_ERROR(CheckMasterKey(*sql_, *key, *box_, key_file));
 
   OutboxOptions outbox_options;
   outbox_options.base_backoff = std::chrono::seconds(config_.push.base_backoff_s);

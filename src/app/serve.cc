@@ -78,17 +78,14 @@ void PrintDemoSeed(const directory::DemoSeed& seed) {
       seed.demo_servicepwd.c_str());
 }
 
-// One `serve` per SQLite data dir (review17b F6): a second process on the
-// same database would keep its own sessions, tickets and login throttle (each
-// allowing its own guesses). An flock on <data_dir>/serve.lock, held for the
+// One `serve` per SQLite database and per data dir (review17b F6, review17c):
+// a second process on the same database would keep its own sessions, tickets
+// and login throttle (each allowing its own guesses). An flock on
+// <data_dir>/serve.lock and one beside the database file, held for the
 // process's life and released by the kernel however it ends (kill -9
 // included). `admin` commands take no lock: they run beside the server.
 // Several nodes share PostgreSQL/MySQL, each with its own data dir.
-Status HoldDataDir(const Config& config) {
-  if (!config.DatabaseUrl().starts_with("sqlite://")) return Status::Ok();
-  std::error_code ec;
-  std::filesystem::create_directories(config.storage.data_dir, ec);
-  const std::string path = config.storage.data_dir + "/serve.lock";
+Status HoldLock(const std::string& path, const std::string& what) {
   const int fd = ::open(path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600);
   if (fd < 0) {
     return Error::Unavailable("cannot open " + path + ": " + std::strerror(errno));
@@ -101,9 +98,9 @@ Status HoldDataDir(const Config& config) {
     if (why == EWOULDBLOCK) {
       return Error::Conflict("another tongban serve" +
                              (holder.empty() ? std::string() : " (pid " + holder + ")") +
-                             " uses the data dir " + config.storage.data_dir +
-                             " and its SQLite database; one server per data dir (several "
-                             "nodes need PostgreSQL or MySQL, each node its own data dir)");
+                             " uses " + what +
+                             "; one server per SQLite database and data dir (several nodes "
+                             "need PostgreSQL or MySQL, each node its own data dir)");
     }
     return Error::Unavailable("cannot lock " + path + ": " + std::strerror(why));
   }
@@ -112,6 +109,20 @@ Status HoldDataDir(const Config& config) {
     spdlog::warn("cannot write this server's pid into {}: {}", path, std::strerror(errno));
   }
   return Status::Ok();  // fd stays open: the lock lives as long as the process
+}
+
+Status HoldDataDir(const Config& config) {
+  const std::string url = config.DatabaseUrl();
+  if (!url.starts_with("sqlite://")) return Status::Ok();
+  std::error_code ec;
+  std::filesystem::create_directories(config.storage.data_dir, ec);
+  TB_RETURN_IF_ERROR(HoldLock(config.storage.data_dir + "/serve.lock",
+                              "the data dir " + config.storage.data_dir));
+  // The database may live outside the data dir (--db): its own lock, by its
+  // real path, so two data dirs naming one file are refused too.
+  std::filesystem::path db = std::filesystem::weakly_canonical(url.substr(9), ec);
+  if (ec) db = url.substr(9);
+  return HoldLock(db.string() + ".serve-lock", "the SQLite database " + db.string());
 }
 
 }  // namespace

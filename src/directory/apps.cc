@@ -264,6 +264,19 @@ std::string Directory::Impl::SecretContext(std::string_view kind, std::string_vi
   return "tongban.directory." + std::string(kind) + ":" + std::string(servicecode);
 }
 
+Result<bool> Directory::KeyOpensAppSecrets(SqlStore& store, const crypto::SecretBox& box) {
+  return store.WithSession([&](soci::session& sql) -> Result<bool> {
+    std::string code, sealed;
+    soci::statement st = (sql.prepare << "SELECT servicecode, servicepwd_sealed FROM dir_apps",
+                          soci::into(code), soci::into(sealed));
+    st.execute();
+    while (st.fetch()) {
+      if (!box.Open(sealed, Impl::SecretContext("servicepwd", code)).ok()) return false;
+    }
+    return true;
+  });
+}
+
 std::string Directory::Impl::RandomText(Random& random, size_t length) {
   // No 0/O, 1/l/I: these are read off a screen and typed.
   static constexpr std::string_view kAlphabet =

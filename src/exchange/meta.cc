@@ -511,8 +511,11 @@ Result<std::vector<std::string>> ExchangeMeta::SubscriberApps(std::string_view c
   auto tasks = ListTasks();
   if (!tasks.ok()) return tasks.error();
   std::set<std::string> apps;
+  // A task past its term (an expired sharing grant) names no receiver, as a
+  // disabled one does (review17c: files reached an expired grant's department).
+  const int64_t now = clock_.NowMillis();
   for (const Task& t : *tasks) {
-    if (!t.enabled || t.approved_order_id == 0 || !providers.contains(t.provider_resource_id)) {
+    if (!t.Runnable(now) || !providers.contains(t.provider_resource_id)) {
       continue;
     }
     for (const Subscriber& s : t.subscribers) {

@@ -43,7 +43,8 @@ class ExchangeMeta {
   Result<Resource> GetResource(int64_t id);
   Result<Resource> FindResource(int64_t node_id, std::string_view code);
   // Who subscribes to resource `code` for big files: the web_apps of the subscriber resources
-  // of the approved, enabled tasks whose provider resource has that code, sorted, each once.
+  // of the runnable tasks (Task::Runnable: enabled, approved, in their term) whose provider
+  // resource has that code, sorted, each once.
   // Codes are unique per node only: with `sender`, only the resources with the code that list
   // `sender` among their web_apps count as providers (the sender's own tables, not another
   // node's namesake). NotFound when no resource has the code.

@@ -54,10 +54,17 @@ class PrivateFilesTest(unittest.TestCase):
                              os.path.join(data, "approval-files"),
                              os.path.join(data, "exchange-transfers")):
                     self.assertEqual(mode(path) & 0o077, 0, "%s is %o" % (path, mode(path)))
-            # A database an older version left open to others is made private.
+            # What an older version left open to others is made private: the
+            # database, and the data dir's directories (review17c).
             os.chmod(os.path.join(data, "tongban.db"), 0o644)
+            os.chmod(os.path.join(data, "approval-files"), 0o755)
+            os.chmod(os.path.join(data, "exchange-transfers"), 0o755)
+            os.chmod(os.path.join(data, "exchange-transfers", "inbox"), 0o755)
             with TongbanServer(data_dir=data):
-                self.assertEqual(mode(os.path.join(data, "tongban.db")) & 0o077, 0)
+                for name in ("tongban.db", "tongban.db-wal", "approval-files",
+                             "exchange-transfers", "exchange-transfers/inbox"):
+                    path = os.path.join(data, name)
+                    self.assertEqual(mode(path) & 0o077, 0, "%s is %o" % (path, mode(path)))
         finally:
             os.umask(old)
             shutil.rmtree(base, ignore_errors=True)
@@ -98,7 +105,15 @@ class MasterKeyTest(unittest.TestCase):
             server = with_key(moved).start()
             self.assertEqual(requests.get(server.url("/healthz"), timeout=10).status_code, 200)
             server.stop()
-            # A database from before the check (no record yet) records it on start.
+            # A database from before the check (no record yet) records a key only
+            # if it opens the app secrets already sealed (review17c: a node that
+            # had made itself a wrong key before the upgrade is not recorded).
+            db = sqlite3.connect(os.path.join(data, "tongban.db"))
+            with db:
+                db.execute("DELETE FROM dir_settings WHERE name = 'master_key_check'")
+            db.close()
+            log = start_fails(with_key(other))
+            self.assertIn("does not open the app secrets this database holds", log)
             db = sqlite3.connect(os.path.join(data, "tongban.db"))
             with db:
                 db.execute("DELETE FROM dir_settings WHERE name = 'master_key_check'")
@@ -191,6 +206,20 @@ class OneServerPerDataDirTest(unittest.TestCase):
             log = start_fails(second)
             self.assertIn("another tongban serve (pid %d)" % first.proc.pid, log)
             self.assertEqual(requests.get(first.url("/healthz"), timeout=10).status_code, 200)
+            # Nor through another data dir naming the same database (review17c).
+            other_dir = tempfile.mkdtemp(prefix="tongban-r17-")
+            try:
+                config = os.path.join(other_dir, "same-db.toml")
+                with open(config, "w") as f:
+                    f.write('[storage]\nsecret_key_file = "%s"\n' %
+                            os.path.join(first.data_dir, "secret.key"))
+                log = start_fails(TongbanServer(
+                    "--config", config, "--db",
+                    "sqlite://" + os.path.join(first.data_dir, "tongban.db"),
+                    data_dir=other_dir))
+                self.assertIn("uses the SQLite database", log)
+            finally:
+                shutil.rmtree(other_dir, ignore_errors=True)
             first.kill()  # the kernel drops the lock with the process
             again = TongbanServer(data_dir=first.data_dir).start()
             again.stop()
@@ -203,7 +232,8 @@ class ArgvTest(unittest.TestCase):
         if missing:
             self.skipTest(missing)
         redis = stores.PrivateRedis().start()
-        secret = "S3cret-Redis-Pw-17"
+        # '#' and '?' are taken inside a password by the URL parser (review17c).
+        secret = "S3cret#Redis?Pw-17"
         try:
             with TongbanServer("--tickets", "redis://default:%s@127.0.0.1:%d" %
                                (secret, redis.port)) as server:

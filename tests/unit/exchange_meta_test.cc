@@ -169,7 +169,7 @@ namespace tongban::exchange {
 namespace {
 
 // Big files sent for a resource code go to the apps of the resources subscribing to it
-// through approved, enabled tasks (ExchangeMeta::SubscriberApps).
+// through runnable tasks — approved, enabled, in their term (ExchangeMeta::SubscriberApps).
 TEST(ExchangeMetaTest, SubscriberAppsOfAResourceCode) {
   Env env;
   Node a = env.AddNode("sqlite://" + env.dir.File("a.db"), "330100");
@@ -193,6 +193,30 @@ TEST(ExchangeMetaTest, SubscriberAppsOfAResourceCode) {
   auto apps = env.meta->SubscriberApps("licences");
   ASSERT_TRUE(apps.ok()) << apps.error().message;
   EXPECT_EQ(*apps, (std::vector<std::string>{"court", "tax"}));
+  // A task past its term (an expired sharing grant) names nobody, enabled or
+  // not (review17c: big files reached an expired grant's department).
+  Task to_c_term = *env.meta->FindTask("to_c");
+  ASSERT_TRUE(env.meta->EndTaskTerm(to_c_term.id).ok());
+  auto order = env.meta->CreateWorkOrder(to_c_term.id, {}, "tester");
+  ASSERT_TRUE(order.ok());
+  ASSERT_TRUE(env.meta->SubmitWorkOrder(order->id).ok());
+  ASSERT_TRUE(env.meta->DecideWorkOrder(order->id, true, "admin", "").ok());
+  EXPECT_EQ(*env.meta->SubscriberApps("licences"), (std::vector<std::string>{"court", "tax"}));
+  Task timed;
+  timed.code = "to_c_timed";
+  timed.name = "to_c_timed";
+  timed.provider_resource_id = p.id;
+  timed.subscribers = {{0, sc.id, {}}};
+  timed.runs_until_ms = env.clock.NowMillis() + 60'000;
+  auto made = env.meta->CreateTask(timed);
+  ASSERT_TRUE(made.ok()) << made.error().message;
+  auto timed_order = env.meta->CreateWorkOrder(made->id, {}, "tester");
+  ASSERT_TRUE(env.meta->SubmitWorkOrder(timed_order->id).ok());
+  ASSERT_TRUE(env.meta->DecideWorkOrder(timed_order->id, true, "admin", "").ok());
+  EXPECT_EQ(*env.meta->SubscriberApps("licences"),
+            (std::vector<std::string>{"court", "police", "tax"}));
+  env.clock.Advance(std::chrono::minutes(1));  // the grant expires
+  EXPECT_EQ(*env.meta->SubscriberApps("licences"), (std::vector<std::string>{"court", "tax"}));
   // Disabling the approved task leaves nobody; an unknown code is NotFound.
   ASSERT_TRUE(env.meta->SetTaskEnabled(env.meta->FindTask("to_b")->id, false).ok());
   EXPECT_TRUE(env.meta->SubscriberApps("licences")->empty());
