@@ -109,28 +109,26 @@ class AdminTest(unittest.TestCase):
         for _ in range(2):
             self.assertIn("up to date", run_admin(self.data_dir, "migrate").stdout)
 
-    def test_bad_config_file_is_refused_with_the_key_named(self):
+    @staticmethod
+    def serve_with_config(text):
+        """`tongban serve` with a config file of `text`; the finished process."""
         with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as f:
-            f.write("[server]\nprot = 1\n")
+            f.write(text)
             path = f.name
         try:
-            proc = subprocess.run([BIN, "serve", "--config", path, "--port", "0"],
+            return subprocess.run([BIN, "serve", "--config", path, "--port", "0"],
                                   capture_output=True, text=True, timeout=30)
         finally:
             os.unlink(path)
+
+    def test_bad_config_file_is_refused_with_the_key_named(self):
+        proc = self.serve_with_config("[server]\nprot = 1\n")
         self.assertEqual(proc.returncode, 1)
         self.assertIn("prot", proc.stderr)
 
     def test_negative_size_limit_is_refused_instead_of_lifting_the_limit(self):
         # -1 would wrap to 2^64-1 in the size field: no body limit at all.
-        with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as f:
-            f.write("[server]\nmax_body_bytes = -1\n")
-            path = f.name
-        try:
-            proc = subprocess.run([BIN, "serve", "--config", path, "--port", "0"],
-                                  capture_output=True, text=True, timeout=30)
-        finally:
-            os.unlink(path)
+        proc = self.serve_with_config("[server]\nmax_body_bytes = -1\n")
         self.assertEqual(proc.returncode, 1)
         self.assertIn("[server] max_body_bytes must be an integer from 0 to", proc.stderr)
 
