@@ -8,6 +8,7 @@
 #include "codec/json_body.h"
 #include "crypto/digest.h"
 #include "crypto/encoding.h"
+#include "directory/directory.h"
 #include "sso/cas_oidc_support.h"
 #include "sso/oidc_grants.h"
 #include "sso/signed_api.h"
@@ -188,7 +189,10 @@ struct CatalogueApi::Impl {
 
   // An OIDC client: a live access token from the token endpoint (any node
   // sharing the ticket store issued it); the client must still be an enabled app.
-  Result<Caller> Client(std::string_view token) {
+  // `lookup`: kMemoryOnly on an I/O thread, where an app not in the
+  // directory's cache is a directory::kNotCached error (the pool then asks).
+  Result<Caller> Client(std::string_view token,
+                        directory::Lookup lookup = directory::Lookup::kMayLoad) {
     auto grant = oidc.CheckAccessToken(token);
     if (!grant.ok()) {
       if (grant.error().code == errc::kNotFound) {
@@ -203,7 +207,8 @@ struct CatalogueApi::Impl {
     }
     // From memory, as a signed call's app (the directory's cache follows
     // changes on every node); the grant itself is read live in Lookup.
-    auto app = services.sso.directory.CachedApp(grant->client_id);
+    auto app = services.sso.directory.CachedApp(grant->client_id, lookup);
+    if (!app.ok() && app.error().code == directory::kNotCached) return std::move(app).error();
     if (!app.ok() || !(*app)->enabled) {
       return Error{result_code::kAuthFailed, "令牌所属的应用不存在或已停用"};
     }
@@ -253,6 +258,33 @@ struct CatalogueApi::Impl {
     Run(*found.route, relative, std::move(found.args), request, response);
   }
 
+  // The base query of an OIDC client on one machine (SQLite, tickets in this
+  // process), on the I/O thread: the token, its app (the directory's cache)
+  // and the body are in memory, and the lookup's reads run on the audit
+  // writer (BaseResources::LookupNeverWaits), so nothing here waits and the
+  // hand-off to the pool and back is saved. Anything else — a signed call, a
+  // browser session, an app not cached — goes to the pool (false).
+  bool AnswerOnIoThread(const http::Request& request, http::Response& response) {
+    if (!query_on_io_thread || request.method() != "POST") return false;
+    std::string_view auth = request.Header("Authorization").value_or("");
+    if (auth.size() <= 7 || !(auth.starts_with("Bearer ") || auth.starts_with("bearer "))) {
+      return false;
+    }
+    const std::string_view relative = request.path().substr(ApiPrefix().size());
+    auto found = routes.Find(request.method(), relative);
+    if (!found.route || found.route->access != Access::kQuery) return false;
+    auto caller = Client(auth.substr(7), directory::Lookup::kMemoryOnly);
+    if (!caller.ok() && caller.error().code == directory::kNotCached) return false;
+    webapi::SetApiHeaders(response);
+    if (!caller.ok()) {
+      WriteQueryError(request, response, caller.error());
+      return true;
+    }
+    Call call{request, response, std::move(*caller), std::move(found.args), nullptr, false, {}};
+    Answer(*found.route, call);
+    return true;
+  }
+
   void Run(const Route& route, std::string_view relative, std::vector<std::string> args,
            const http::Request& request, http::Response& response) {
     Call call{request, response, Caller{}, std::move(args), nullptr, false, {}};
@@ -278,6 +310,13 @@ struct CatalogueApi::Impl {
       }
       call.caller = std::move(*caller);
     }
+    Answer(route, call);
+  }
+
+  // The route's handler for a caller already known.
+  void Answer(const Route& route, Call& call) {
+    const http::Request& request = call.request;
+    http::Response& response = call.response;
     std::string_view type = request.Header("Content-Type").value_or("");
     if (route.access == Access::kStaff && !request.body().empty() &&
         type.starts_with("application/json")) {
@@ -309,6 +348,10 @@ struct CatalogueApi::Impl {
   sso::SignedApi signed_api;  // its own: the query methods also serve the servlet and SOAP
   sso::OidcGrants oidc;
   webapi::RouteTable<Route> routes;
+  // AnswerOnIoThread applies: nothing a bearer query does before the audit
+  // writer takes it waits on the network or SQL.
+  const bool query_on_io_thread =
+      !services.sso.tickets.Remote() && services.base.LookupNeverWaits();
 };
 
 CatalogueApi::CatalogueApi(Services services)
@@ -317,8 +360,11 @@ CatalogueApi::~CatalogueApi() = default;
 
 Status CatalogueApi::Register(http::Router& router) {
   Impl& impl = *impl_;
-  webapi::MountOnPool(
+  webapi::MountOnPoolUnless(
       router, impl.ApiPrefix(),
+      [&impl](const http::Request& request, http::Response& response) {
+        return impl.AnswerOnIoThread(request, response);
+      },
       [&impl](const http::Request& request, http::Response& response) {
         impl.Handle(request, response);
       },

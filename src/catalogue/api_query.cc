@@ -10,6 +10,8 @@
 #include "catalogue/api_internal.h"
 #include "catalogue/base.h"
 #include "codec/json_body.h"
+#include "codec/render.h"
+#include "codec/value.h"
 #include "codec/xml_doc.h"
 #include "sso/reply.h"
 #include "sso/signed_api.h"
@@ -94,14 +96,16 @@ void Reply(const http::Request& request, http::Response& response, int code,
     response.set_body(out.str());
     return;
   }
-  nlohmann::json body = {{"code", code}, {"message", message}};
+  // codec's writer (one buffer; ill-formed UTF-8 as U+FFFD): a hot path.
+  codec::Value body = codec::Value::Object(4);
+  body.Set("code", code);
+  body.Set("message", message);
   if (answer != nullptr) {
-    body["grant_id"] = answer->grant.id;
-    nlohmann::json data = nlohmann::json::object();
-    for (const auto& [field, value] : answer->record) data[field] = value;
-    body["data"] = std::move(data);
+    body.Set("grant_id", static_cast<int64_t>(answer->grant.id));
+    codec::Value& data = body.Add("data", codec::Value::Object(answer->record.size()));
+    for (const auto& [field, value] : answer->record) data.Set(field, value);
   }
-  response.SetJson(status, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  response.SetJson(status, codec::RenderJson(body));
 }
 
 // Every binding's bounds on what a query may name (the lookup's cost and the

@@ -249,14 +249,32 @@ Status AuditCommitter::Flush() {
   return journal != nullptr ? journal->Flush() : Status::Ok();
 }
 
+namespace {
+
+// BEGIN and COMMIT of a batch's read transaction, prepared once per session.
+struct KeptReadTransaction : SqlStore::Kept {
+  soci::statement begin;
+  soci::statement commit;
+  explicit KeptReadTransaction(soci::session& sql) : begin(sql), commit(sql) {
+    begin.alloc();
+    begin.prepare("BEGIN");
+    begin.define_and_bind();
+    commit.alloc();
+    commit.prepare("COMMIT");
+    commit.define_and_bind();
+  }
+};
+
+}  // namespace
+
 std::vector<Status> AuditCommitter::Journal(const std::vector<Item>& entries, int64_t* writes) {
   std::vector<Status> statuses(entries.size(), Status::Ok());
   std::vector<std::vector<std::string>> rows;
   rows.reserve(entries.size());
   std::vector<size_t> written;  // the entries whose rows go out
   written.reserve(entries.size());
-  bool reads = false;
-  for (const Item& item : entries) reads = reads || item.make != nullptr;
+  size_t reading = 0;  // entries whose rows are made from reads here
+  for (const Item& item : entries) reading += item.make != nullptr ? 1 : 0;
   auto make_rows = [&](soci::session* sql) {
     for (size_t i = 0; i < entries.size(); ++i) {
       const Item& item = entries[i];
@@ -279,11 +297,37 @@ std::vector<Status> AuditCommitter::Journal(const std::vector<Item>& entries, in
     }
     return Status::Ok();
   };
-  if (reads) {
-    // No transaction: nothing is written here, so the reads take no write
-    // lock, and the session's page cache is dropped only by the loader's
-    // rare commits.
-    Status session = store_.WithSession([&](soci::session& sql) { return make_rows(&sql); });
+  if (reading > 0) {
+    // One read transaction for the batch (BEGIN is deferred on SQLite: no
+    // write lock is taken, nothing is written): its queries share one
+    // snapshot and one set of file locks instead of taking and dropping them
+    // for each statement; the session's page cache is dropped only by the
+    // loader's rare commits.
+    Status session = store_.WithSession([&](soci::session& sql) {
+      if (reading < 2) return make_rows(&sql);
+      // Looked up each time: a failed read drops the session's kept statements.
+      auto kept = [&]() -> KeptReadTransaction& {
+        return store_.KeptFor<KeptReadTransaction>(
+            sql, "catalogue.audit.read_txn",
+            [](soci::session& s) { return std::make_unique<KeptReadTransaction>(s); });
+      };
+      kept().begin.execute(true);
+      Status made = make_rows(&sql);
+      try {
+        kept().commit.execute(true);
+      } catch (const std::exception& e) {
+        // The reads are done and answered from; a read transaction that
+        // cannot end is the session's problem, so it is not reused as it is.
+        spdlog::warn("catalogue audit: ending the batch's read transaction: {}", e.what());
+        store_.DropKept(sql);
+        try {
+          sql << "ROLLBACK";
+        } catch (const std::exception& again) {
+          spdlog::warn("catalogue audit: rolling back the batch's reads: {}", again.what());
+        }
+      }
+      return made;
+    });
     if (!session.ok()) return std::vector<Status>(entries.size(), session);
   } else {
     (void)make_rows(nullptr);

@@ -82,6 +82,9 @@ class BaseResources {
   // malformed key, a database failure). The HTTP route answers from it (a
   // suspended response), so its pool thread moves on to the next query.
   void LookupThen(const BaseQuery& q, std::function<void(Result<BaseAnswer>)> done);
+  // True when LookupThen never waits on the database on the calling thread
+  // (SQLite: the reads run on the audit writer), so an I/O thread may call it.
+  bool LookupNeverWaits() const { return reads_on_writer_; }
 
   // Upserts rows (field code -> value, the key field required): the demo
   // seed, tests and the bench; exchange tasks write the tables directly.

@@ -1,9 +1,11 @@
 // Mounting a JSON API: every handler of these APIs reads or writes SQL (often
 // on another database), so each request runs on the blocking pool, never on an
-// I/O thread. One place decides that for the console, approval, exchange,
-// payment and catalogue APIs.
+// I/O thread — unless the API answers it from memory (MountOnPoolUnless). One
+// place decides that for the console, approval, exchange, payment and
+// catalogue APIs.
 #pragma once
 
+#include <functional>
 #include <initializer_list>
 #include <string_view>
 
@@ -19,5 +21,17 @@ inline constexpr std::initializer_list<const char*> kReadWriteMethods = {"GET", 
 void MountOnPool(http::Router& router, std::string_view prefix, http::Handler handle,
                  std::string_view label,
                  std::initializer_list<const char*> methods = kReadWriteMethods);
+
+// Answers (or suspends) a request on its I/O thread when it can without
+// waiting on SQL or the network, and returns true; false leaves the response
+// untouched, for the pool.
+using OnIoThread = std::function<bool(const http::Request&, http::Response&)>;
+
+// As MountOnPool, each request first offered to `on_io_thread` (a hot path
+// whose every step is in memory, e.g. the catalogue's base query on SQLite),
+// which saves the hand-off to the pool and back.
+void MountOnPoolUnless(http::Router& router, std::string_view prefix, OnIoThread on_io_thread,
+                       http::Handler handle, std::string_view label,
+                       std::initializer_list<const char*> methods = kReadWriteMethods);
 
 }  // namespace tongban::webapi

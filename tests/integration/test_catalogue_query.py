@@ -307,6 +307,56 @@ class CatalogueQuery(unittest.TestCase):
         self.assertEqual(query(fresh).status_code, 200)
         self.assertTrue(active(fresh, new))
 
+    def test_a_client_token_query_answers_every_outcome(self):
+        # A client token's query is answered on the I/O thread (SQLite, tickets
+        # in memory): each outcome still comes with its code, body and audit.
+        code = "iosys%s" % secrets.token_hex(3)
+        pwd = self.sso_admin.ok("POST", "apps", {"servicecode": code, "name": "快路径系统",
+                                                 "orgcoding": "001092",
+                                                 "protocols": {"oidc": True}})["servicepwd"]
+        self.apply_and_approve(["name"], ["name"], app=code)
+        r = requests.post(self.server.url("/sso/oidc/token"),
+                          data={"grant_type": "client_credentials", "client_id": code,
+                                "client_secret": pwd}, timeout=10)
+        self.assertEqual(r.status_code, 200, r.text)
+        auth = {"Authorization": "Bearer " + r.json()["access_token"]}
+        url = self.server.url(API + "base/person/query")
+
+        def query(**kw):
+            return requests.post(url, headers=dict(auth, **kw.pop("headers", {})), timeout=10,
+                                 **kw)
+
+        r = query(json={"key": KNOWN, "fields": ["name"]})
+        self.assertEqual(r.status_code, 200, r.text)
+        self.assertEqual(r.headers["Content-Type"].split(";")[0], "application/json")
+        body = r.json()
+        self.assertEqual((body["code"], body["message"], body["data"]), (0, "成功", {"name": "张三"}))
+        self.assertIsInstance(body["grant_id"], int)
+        r = query(json={"key": "110105194912310021"})  # wrong check character
+        self.assertEqual((r.status_code, r.json()["code"]), (400, 1002), r.text)
+        r = query(data=b"{not json", headers={"Content-Type": "application/json"})
+        self.assertEqual((r.status_code, r.json()["code"]), (400, 1001), r.text)
+        r = query(json={"key": KNOWN, "fields": ["mobile"]})
+        self.assertEqual((r.status_code, r.json()["code"]), (403, 3002), r.text)
+        self.assertNotIn("mobile", r.json()["message"])
+        r = query(json={"key": UNKNOWN})
+        self.assertEqual((r.status_code, r.json()["code"]), (404, 4004), r.text)
+        r = query(data=("<request><key>%s</key><fields>name</fields></request>" % KNOWN)
+                  .encode(), headers={"Content-Type": "application/xml"})
+        self.assertEqual(r.status_code, 200, r.text)
+        self.assertEqual(ET.fromstring(r.content).find("data/name").text, "张三")
+        r = requests.post(self.server.url(API + "base/cars/query"), headers=auth,
+                          json={"key": KNOWN}, timeout=10)
+        self.assertEqual((r.status_code, r.json()["code"]), (400, 1001), r.text)
+        # Four queries reached a grant and were audited (bad key, bad body: no row).
+        audit = self.cat_admin.ok("GET", "audit", actor=code)["items"]
+        self.assertEqual(sorted(a["outcome"] for a in audit if a["action"] == "base.query.person"),
+                         ["denied", "not_found", "ok", "ok"])
+        # An app switched off: its live token stops at once.
+        self.sso_admin.ok("PUT", "apps/" + code, {"enabled": False})
+        r = query(json={"key": KNOWN, "fields": ["name"]})
+        self.assertEqual((r.status_code, r.json()["code"]), (403, 2002), r.text)
+
     def test_oidc_client_credentials_soap_and_servlet(self):
         self.apply_and_approve(["name", "gender"], ["name", "gender"], app=self.code)
         token = self.token()
