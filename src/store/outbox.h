@@ -194,6 +194,7 @@ class Outbox {
   std::atomic<int64_t> next_purge_ms_{0};
   std::string table_;
   std::string claimable_sql_;
+  std::string claimable_prefix_sql_;
   // ClaimDue's and MarkDelivered(ids)'s statements, kept per pooled session
   // under these keys (the table's name in them: several outboxes share a store).
   struct KeptClaim;

@@ -224,6 +224,55 @@ TEST_P(OutboxTest, ClaimDueHonoursTheLimitAndTakesTheEarliestDueFirst) {
   EXPECT_EQ(Ids(Claim(kT0 + 35, 10)), std::vector<int64_t>{a});
 }
 
+// ClaimDue reads a prefix of the claimable messages first (outbox.cc
+// kClaimablePrefixSql); these hold it to the full query's answer where the
+// prefix alone would not be.
+std::vector<int64_t> EnqueueKeyed(SqlStore& store, Outbox& outbox, std::string_view destination,
+                                  int count, int64_t due) {
+  std::vector<int64_t> ids;
+  Status written = store.WithTransaction([&](soci::session& tx) -> Status {
+    ids.clear();
+    for (int i = 0; i < count; ++i) {
+      auto id = outbox.Enqueue(tx, destination, "user.changed", "{}", due,
+                               std::string(destination) + "-" + std::to_string(i));
+      if (!id.ok()) return std::move(id).error();
+      ids.push_back(*id);
+    }
+    return Status::Ok();
+  });
+  EXPECT_TRUE(written.ok()) << written.error().message;
+  return ids;
+}
+
+TEST_P(OutboxTest, ABacklogOfOneDestinationAheadOfTheOthersDoesNotHideThem) {
+  // 300 independent messages of app-a due first: more than the prefix, and
+  // with one message per destination a claim takes only one of them.
+  std::vector<int64_t> a = EnqueueKeyed(*store_, *outbox_, "app-a", 300, kT0);
+  int64_t b = Enqueue("app-b", "{}", kT0 + 1);
+  EXPECT_EQ(Ids(Claim(kT0 + 10, 5)), (std::vector<int64_t>{a[0], b}));
+  int64_t c = Enqueue("app-c", "{}", kT0 + 2);
+  // app-a and app-b in flight: app-a's 299 others fill the prefix, none claimable.
+  EXPECT_EQ(Ids(Claim(kT0 + 10, 5)), std::vector<int64_t>{c});
+}
+
+TEST_P(OutboxTest, ABacklogLongerThanThePrefixIsClaimedInDueOrder) {
+  OutboxOptions options = options_;
+  options.per_destination = 400;
+  Outbox outbox(*store_, options);
+  std::vector<int64_t> a = EnqueueKeyed(*store_, outbox, "app-a", 600, kT0 + 5);
+  int64_t b = Enqueue("app-b", "{}", kT0);  // due before all of app-a
+  auto first = outbox.ClaimDue(kT0 + 10, 100);
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  std::vector<int64_t> want{b};
+  want.insert(want.end(), a.begin(), a.begin() + 99);
+  EXPECT_EQ(Ids(*first), want);
+  ASSERT_TRUE(outbox.MarkDelivered(Ids(*first), kT0 + 10).ok());
+  // A claim larger than the prefix: up to per_destination, in order.
+  auto second = outbox.ClaimDue(kT0 + 10, 450);
+  ASSERT_TRUE(second.ok()) << second.error().message;
+  EXPECT_EQ(Ids(*second), std::vector<int64_t>(a.begin() + 99, a.begin() + 499));
+}
+
 TEST_P(OutboxTest, AMessageIsNotClaimableBeforeItIsDue) {
   Enqueue("app-a", "{}", kT0 + 500);
   EXPECT_TRUE(Claim(kT0).empty());

@@ -501,6 +501,12 @@ class PrivateMariadb {
                                      "--max-connections=200",
                                      "--character-set-server=utf8mb4",
                                      "--collation-server=utf8mb4_bin"};
+    // Its own directory for temporary tables: with several servers (ctest -j)
+    // sharing /tmp, one's on-disk temporary tables failed to be deleted
+    // ("Error on delete ... No such file or directory", MySQL error 6).
+    std::filesystem::path tmp = std::filesystem::path(data).parent_path() / "tmp";
+    std::filesystem::create_directories(tmp);
+    argv.push_back("--tmpdir=" + tmp.string());
     if (geteuid() == 0) argv.push_back("--user=root");
     return argv;
   }
