@@ -176,7 +176,7 @@ AuditJournal::~AuditJournal() {
 // against the file: the rows after that point are loaded now, in
 // transactions of load_rows each recording how far it got. A file whose
 // epoch the database does not know is read from its header: it started over
-// after everything in its earlier life was loaded, and the database had not
+// holding only what its earlier life had not loaded, and the database had not
 // yet recorded the new epoch when the process ended (or it is new). Rows of
 // other epochs — another file's, say a `data_dir` of another working
 // directory beside the same database — are never this file's position.
@@ -283,7 +283,8 @@ Status AuditJournal::Append(const std::vector<std::vector<std::string>>& rows) {
   // waits no more: see ReleaseWaits).
   loaded_.wait(lock, [&] {
     return stopping_ || released_ ||
-           (!draining_ && waiting_->rows.size() < options_.max_waiting_rows);
+           (written_end_ < 2 * options_.restart_bytes &&
+            waiting_->rows.size() < options_.max_waiting_rows);
   });
   if (stopping_) return Error::Unavailable("catalogue audit journal: shutting down");
   if (::lseek(fd_, written_end_, SEEK_SET) != written_end_) return SysError("seek");
@@ -395,21 +396,69 @@ Status AuditJournal::WriteFreshHeader() {
   return Status::Ok();
 }
 
-// The file starts over once it is large and every row in it is loaded: under
-// mu_ (no append in between) it is emptied with a new epoch in its header,
-// then the database learns the new epoch. Ending between the two is safe: a
-// file whose epoch the database does not know is read from its header, and
-// nothing in the old file was left unloaded.
+// The file starts over once it is large, without making appends wait for
+// the loader: under mu_ a new file gets a new epoch's header and the records
+// not yet loaded (re-written from memory, byte for byte as appended), is
+// synced and renamed over the old one, and appends go on into it. A kill -9
+// leaves either file whole: the old one with its epoch's position, or the new
+// one, whose epoch the database does not know yet, read from its header —
+// exactly the rows not loaded. The database learns the new epoch afterwards
+// (RecordStartOver), outside mu_.
 Status AuditJournal::StartOver() {
-  const std::string old_epoch = epoch_;
-  TB_RETURN_IF_ERROR(WriteFreshHeader());
-  TB_RETURN_IF_ERROR(store_.WithTransaction([&](soci::session& sql) -> Status {
-    sql << "DELETE FROM catalogue_audit_journal WHERE epoch = :e", soci::use(old_epoch, "e");
-    RecordPosition(sql, epoch_, written_end_);
-    return Status::Ok();
-  }));
+  const std::string next_epoch = NewEpoch();
+  std::string out(kMagic);
+  out += next_epoch;
+  out.push_back('\n');
+  std::vector<int64_t> ends;
+  ends.reserve(waiting_->rows.size());
+  for (const auto& row : waiting_->rows) {
+    AppendRecord(out, row);
+    ends.push_back(static_cast<int64_t>(out.size()));
+  }
+  const std::string fresh = options_.path + ".new";
+  const int fd = ::open(fresh.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return SysError("open " + fresh);
+  auto fail = [&](Status why) {
+    ::close(fd);
+    ::unlink(fresh.c_str());
+    return why;
+  };
+  // Held before the name is the journal's: another process opening it then
+  // finds it locked, as it found the old one.
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) return fail(SysError("lock " + fresh));
+  if (Status wrote = WriteAll(fd, out); !wrote.ok()) return fail(wrote);
+  if (::fdatasync(fd) != 0) return fail(SysError("sync " + fresh));
+  if (::rename(fresh.c_str(), options_.path.c_str()) != 0) return fail(SysError("rename"));
+  ::close(fd_);
+  fd_ = fd;
+  epoch_ = next_epoch;
+  written_end_ = static_cast<int64_t>(out.size());
+  loaded_end_ = header_bytes_;
+  waiting_->ends = std::move(ends);
   ++counts_.restarts;
   return Status::Ok();
+}
+
+// After StartOver, on the loader without mu_: the rename made durable (the
+// directory synced), then the new epoch's position recorded and the old
+// epoch's row removed. A failure only leaves the new epoch unknown for now,
+// which a restart handles (read from the header); the next load records it.
+void AuditJournal::RecordStartOver(const std::string& old_epoch, const std::string& epoch) {
+  std::string dir = std::filesystem::path(options_.path).parent_path().string();
+  int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+  Status recorded = store_.WithTransaction([&](soci::session& sql) -> Status {
+    sql << "DELETE FROM catalogue_audit_journal WHERE epoch = :e", soci::use(old_epoch, "e");
+    RecordPosition(sql, epoch, header_bytes_);
+    return Status::Ok();
+  });
+  if (!recorded.ok()) {
+    spdlog::warn("catalogue audit journal: recording the new file's epoch: {}",
+                 recorded.error().message);
+  }
 }
 
 void AuditJournal::Load() {
@@ -482,13 +531,22 @@ void AuditJournal::Load() {
     loaded_rows_ += static_cast<int64_t>(rows.size());
     counts_.rows_loaded += static_cast<int64_t>(rows.size());
     ++counts_.loads;
-    if (draining_ && waiting_->rows.empty() && loaded_end_ == written_end_) {
-      // Appends wait while draining_: the file holds nothing unloaded now.
+    // Started over once what is left to load is small (a few loads' worth;
+    // it is copied under mu_); a loader far behind first catches up, appends
+    // going on until the file is twice restart_bytes.
+    if (draining_ && written_end_ - loaded_end_ <= options_.restart_bytes / 8) {
+      const std::string old_epoch = epoch_;
       if (Status over = StartOver(); !over.ok()) {
-        spdlog::error("catalogue audit journal: starting the file over failed: {}",
-                      over.error().message);
+        spdlog::error("catalogue audit journal: starting the file over failed (tried again "
+                      "after the next load): {}", over.error().message);
+      } else {
+        draining_ = false;
+        const std::string epoch = epoch_;
+        loaded_.notify_all();
+        lock.unlock();
+        RecordStartOver(old_epoch, epoch);
+        lock.lock();
       }
-      draining_ = false;
     }
     loaded_.notify_all();
   }

@@ -33,8 +33,10 @@ class AuditJournal {
     // many in one transaction (a backlog goes in several).
     size_t load_rows = 2048;
     std::chrono::milliseconds load_interval{250};
-    // Once the file is this large, appends wait while the loader loads what
-    // is left and the file starts over (a pause once per this many bytes).
+    // Once the file is this large, the loader starts it over after a load:
+    // what it has not loaded yet goes to a new file that replaces the old one
+    // (appends wait only for that copy); appends wait for the loader only if
+    // the file reaches twice this (a loader that cannot load).
     int64_t restart_bytes = 64 << 20;
     // Appends wait while this many rows wait for the loader.
     size_t max_waiting_rows = 200'000;
@@ -85,6 +87,7 @@ class AuditJournal {
   void Load();  // the loader thread
   Status LoadBatch(std::vector<std::vector<std::string>>& rows, int64_t end);
   Status StartOver();  // mu_ held
+  void RecordStartOver(const std::string& old_epoch, const std::string& epoch);  // mu_ not held
   // Empties the file and writes a header of a new epoch; offsets follow it.
   Status WriteFreshHeader();
   // This epoch's row of catalogue_audit_journal, inside the caller's transaction.
@@ -108,8 +111,8 @@ class AuditJournal {
   bool stopping_ = false;
   bool paused_ = false;
   bool abandoned_ = false;
-  // The file passed restart_bytes: appends wait until the loader has loaded
-  // everything and started it over.
+  // The file passed restart_bytes: the loader loads at once and starts it
+  // over when little is left to load.
   bool draining_ = false;
   bool released_ = false;  // ReleaseWaits
   std::chrono::steady_clock::time_point retry_at_{};  // a failed load's backoff

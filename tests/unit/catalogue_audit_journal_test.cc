@@ -269,6 +269,58 @@ TEST_F(AuditJournalTest, TheFileStartsOverOnceEverythingInItIsLoaded) {
   EXPECT_EQ(actors.back(), "last");
 }
 
+// Session 18: appends no longer wait for the loader when the file starts
+// over; the rows not yet loaded move to the new file, and a kill -9 right
+// after loads exactly those.
+TEST_F(AuditJournalTest, TheFileStartsOverWithTheRowsNotYetLoaded) {
+  {
+    auto j = OpenJournal({.load_rows = 58,
+                          .load_interval = std::chrono::hours(1),
+                          .restart_bytes = 8192});
+    j->PauseLoaderForTest(true);
+    for (int i = 0; i < 60; ++i) {
+      // Past restart_bytes, with the loader paused: still taken at once.
+      ASSERT_TRUE(j->Append({Row("r" + std::to_string(i))}).ok());
+    }
+    ASSERT_GT(std::filesystem::file_size(Path()), 8192u);
+    j->PauseLoaderForTest(false);
+    WaitForLoaded(*j, 58);  // one full load; the last two wait an hour
+    ASSERT_EQ(j->counts().rows_loaded, 58);
+    EXPECT_EQ(j->counts().restarts, 1);
+    EXPECT_LT(std::filesystem::file_size(Path()), 1024u);
+    j->AbandonForTest();
+  }
+  EXPECT_EQ(Actors().size(), 58u);
+  auto j = OpenJournal();
+  EXPECT_EQ(j->counts().recovered, 2);
+  std::vector<std::string> actors = Actors();
+  ASSERT_EQ(actors.size(), 60u);
+  std::sort(actors.begin(), actors.end());
+  EXPECT_EQ(std::adjacent_find(actors.begin(), actors.end()), actors.end());
+  ASSERT_TRUE(j->Append({Row("after")}).ok());
+  ASSERT_TRUE(j->Flush().ok());
+  EXPECT_EQ(Actors().size(), 61u);
+}
+
+// A loader that cannot keep up: appends go on past restart_bytes and wait
+// only at twice it.
+TEST_F(AuditJournalTest, AppendsWaitForTheLoaderOnlyAtTwiceRestartBytes) {
+  auto j = OpenJournal({.load_interval = std::chrono::hours(1), .restart_bytes = 2048});
+  j->PauseLoaderForTest(true);
+  while (std::filesystem::file_size(Path()) < 2 * 2048u) {
+    auto appended = std::async(std::launch::async, [&] { return j->Append({Row("x")}); });
+    ASSERT_EQ(appended.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+    ASSERT_TRUE(appended.get().ok());
+  }
+  auto blocked = std::async(std::launch::async, [&] { return j->Append({Row("y")}); });
+  EXPECT_EQ(blocked.wait_for(std::chrono::milliseconds(200)), std::future_status::timeout);
+  j->PauseLoaderForTest(false);
+  ASSERT_EQ(blocked.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  EXPECT_TRUE(blocked.get().ok());
+  ASSERT_TRUE(j->Flush().ok());
+  EXPECT_GE(j->counts().restarts, 1);
+}
+
 TEST_F(AuditJournalTest, OneProcessAtATimeHoldsTheFile) {
   auto first = OpenJournal();
   auto second = AuditJournal::Open(db.store(), {.path = Path()});
