@@ -182,16 +182,33 @@ AuditJournal::~AuditJournal() {
 // directory beside the same database — are never this file's position.
 Status AuditJournal::Recover() {
   const bool existed = std::filesystem::exists(options_.path);
-  fd_ = ::open(options_.path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd_ < 0) return SysError("open " + options_.path);
   // One process at a time: another would load the rows the first still
-  // holds in memory a second time.
-  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
-    if (errno == EWOULDBLOCK) {
-      return Error::Conflict("catalogue audit journal: " + options_.path +
-                             " is in use by another process");
+  // holds in memory a second time. The lock is the file's, not the name's:
+  // a holder that started the file over (StartOver: a new file renamed over
+  // this name) released the old one, so a lock on what this open found must
+  // still be on the file the name gives, or it is taken again.
+  for (int attempt = 0;; ++attempt) {
+    fd_ = ::open(options_.path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd_ < 0) return SysError("open " + options_.path);
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      if (errno == EWOULDBLOCK) {
+        return Error::Conflict("catalogue audit journal: " + options_.path +
+                               " is in use by another process");
+      }
+      return SysError("lock");
     }
-    return SysError("lock");
+    struct stat held {}, named {};
+    if (::fstat(fd_, &held) != 0) return SysError("stat");
+    if (::stat(options_.path.c_str(), &named) == 0 && named.st_dev == held.st_dev &&
+        named.st_ino == held.st_ino) {
+      break;
+    }
+    ::close(fd_);
+    fd_ = -1;
+    if (attempt == 3) {
+      return Error::Conflict("catalogue audit journal: " + options_.path +
+                             " keeps being replaced by another process");
+    }
   }
   if (!existed) {
     // The new file's directory entry is made durable, as a database file's is.
@@ -281,9 +298,12 @@ Status AuditJournal::Append(const std::vector<std::vector<std::string>>& rows) {
   // database that refuses), and the file starts over once it is large: the
   // writer, and so the queries, wait for the loader then (at shutdown it
   // waits no more: see ReleaseWaits).
+  // At twice restart_bytes they wait only while the loader has rows to load:
+  // with nothing left and the file still large, starting over failed (it is
+  // tried again after the next load), and waiting would never end.
   loaded_.wait(lock, [&] {
     return stopping_ || released_ ||
-           (written_end_ < 2 * options_.restart_bytes &&
+           ((written_end_ < 2 * options_.restart_bytes || waiting_->rows.empty()) &&
             waiting_->rows.size() < options_.max_waiting_rows);
   });
   if (stopping_) return Error::Unavailable("catalogue audit journal: shutting down");
@@ -534,11 +554,15 @@ void AuditJournal::Load() {
     // Started over once what is left to load is small (a few loads' worth;
     // it is copied under mu_); a loader far behind first catches up, appends
     // going on until the file is twice restart_bytes.
-    if (draining_ && written_end_ - loaded_end_ <= options_.restart_bytes / 8) {
+    if (draining_ && written_end_ - loaded_end_ <= options_.restart_bytes / 8 &&
+        Clock::now() >= start_over_retry_at_) {
       const std::string old_epoch = epoch_;
       if (Status over = StartOver(); !over.ok()) {
+        // Appends go on meanwhile (at twice restart_bytes only while rows
+        // wait for the loader); not tried again for a load interval.
         spdlog::error("catalogue audit journal: starting the file over failed (tried again "
-                      "after the next load): {}", over.error().message);
+                      "after a load interval): {}", over.error().message);
+        start_over_retry_at_ = Clock::now() + options_.load_interval;
       } else {
         draining_ = false;
         const std::string epoch = epoch_;

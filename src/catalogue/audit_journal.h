@@ -116,6 +116,7 @@ class AuditJournal {
   bool draining_ = false;
   bool released_ = false;  // ReleaseWaits
   std::chrono::steady_clock::time_point retry_at_{};  // a failed load's backoff
+  std::chrono::steady_clock::time_point start_over_retry_at_{};  // a failed StartOver's
   uint64_t load_failures_ = 0;
   Status last_failure_;
   Counts counts_;

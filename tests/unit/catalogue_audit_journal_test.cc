@@ -1,6 +1,8 @@
 #include "catalogue/audit_journal.h"
 
 #include <gtest/gtest.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -319,6 +321,54 @@ TEST_F(AuditJournalTest, AppendsWaitForTheLoaderOnlyAtTwiceRestartBytes) {
   EXPECT_TRUE(blocked.get().ok());
   ASSERT_TRUE(j->Flush().ok());
   EXPECT_GE(j->counts().restarts, 1);
+}
+
+// review18: a start-over that fails (here the new file's name is taken by a
+// directory) must not stop appends, even past twice restart_bytes; it is
+// tried again later and then succeeds.
+TEST_F(AuditJournalTest, AFailedStartOverNeverStopsAppends) {
+  std::filesystem::create_directory(Path() + ".new");
+  auto j = OpenJournal({.load_interval = std::chrono::milliseconds(1), .restart_bytes = 1024});
+  for (int i = 0; i < 40; ++i) {
+    auto appended = std::async(std::launch::async, [&] {
+      return j->Append({Row("f" + std::to_string(i))});
+    });
+    ASSERT_EQ(appended.wait_for(std::chrono::seconds(30)), std::future_status::ready) << i;
+    ASSERT_TRUE(appended.get().ok());
+    ASSERT_TRUE(j->Flush().ok());
+  }
+  EXPECT_EQ(j->counts().restarts, 0);
+  EXPECT_GT(std::filesystem::file_size(Path()), 2 * 1024u);
+  std::filesystem::remove(Path() + ".new");
+  ASSERT_TRUE(j->Append({Row("g")}).ok());
+  ASSERT_TRUE(j->Flush().ok());
+  for (int i = 0; i < 5000 && j->counts().restarts == 0; ++i) {
+    ASSERT_TRUE(j->Append({Row("h")}).ok());
+    ASSERT_TRUE(j->Flush().ok());
+  }
+  EXPECT_GE(j->counts().restarts, 1);
+}
+
+// review18: after a start-over the old file is free to lock, the journal's
+// name is not. (Recover also checks that the file it locked is still the one
+// the name gives, for an opener that found the old file just before the
+// rename; that interleaving is not reproduced here.)
+TEST_F(AuditJournalTest, AStartOverKeepsTheJournalsNameLocked) {
+  auto j = OpenJournal({.load_interval = std::chrono::milliseconds(1), .restart_bytes = 1024});
+  // What a second opener would have found: the file before a start-over.
+  const int early = ::open(Path().c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(early, 0);
+  for (int i = 0; i < 5000 && j->counts().restarts == 0; ++i) {
+    ASSERT_TRUE(j->Append({Row("r")}).ok());
+    ASSERT_TRUE(j->Flush().ok());
+  }
+  ASSERT_GE(j->counts().restarts, 1);
+  // The old file is free to lock now; the journal's name is not.
+  EXPECT_EQ(::flock(early, LOCK_EX | LOCK_NB), 0);
+  ::close(early);
+  auto second = AuditJournal::Open(db.store(), {.path = Path()});
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.error().code, errc::kConflict);
 }
 
 TEST_F(AuditJournalTest, OneProcessAtATimeHoldsTheFile) {
