@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "catalogue/api_internal.h"
 #include "codec/json_body.h"
@@ -85,6 +86,19 @@ Status RequireRole(const Caller& caller, std::initializer_list<std::string_view>
   }
   return Error::PermissionDenied("您没有此操作的权限");
 }
+
+namespace {
+
+// The token of an `Authorization: Bearer …` header, or nothing.
+std::optional<std::string_view> BearerToken(const http::Request& request) {
+  std::string_view auth = request.Header("Authorization").value_or("");
+  if (auth.size() <= 7 || !(auth.starts_with("Bearer ") || auth.starts_with("bearer "))) {
+    return std::nullopt;
+  }
+  return auth.substr(7);
+}
+
+}  // namespace
 
 Result<int64_t> IdArg(const std::string& text) {
   if (text.empty() || text.size() > 18 ||
@@ -225,10 +239,7 @@ struct CatalogueApi::Impl {
 
   Result<Caller> QueryCaller(const http::Request& request, std::string_view relative,
                              std::string* csrf) {
-    std::string_view auth = request.Header("Authorization").value_or("");
-    if (auth.size() > 7 && (auth.starts_with("Bearer ") || auth.starts_with("bearer "))) {
-      return Client(auth.substr(7));
-    }
+    if (auto token = BearerToken(request)) return Client(*token);
     if (!request.ParamOr("signmethod").empty() || !request.ParamOr("sign").empty()) {
       return System(request, relative);
     }
@@ -266,14 +277,12 @@ struct CatalogueApi::Impl {
   // browser session, an app not cached — goes to the pool (false).
   bool AnswerOnIoThread(const http::Request& request, http::Response& response) {
     if (!query_on_io_thread || request.method() != "POST") return false;
-    std::string_view auth = request.Header("Authorization").value_or("");
-    if (auth.size() <= 7 || !(auth.starts_with("Bearer ") || auth.starts_with("bearer "))) {
-      return false;
-    }
+    auto token = BearerToken(request);
+    if (!token) return false;
     const std::string_view relative = request.path().substr(ApiPrefix().size());
     auto found = routes.Find(request.method(), relative);
     if (!found.route || found.route->access != Access::kQuery) return false;
-    auto caller = Client(auth.substr(7), directory::Lookup::kMemoryOnly);
+    auto caller = Client(*token, directory::Lookup::kMemoryOnly);
     if (!caller.ok() && caller.error().code == directory::kNotCached) return false;
     webapi::SetApiHeaders(response);
     if (!caller.ok()) {

@@ -196,15 +196,15 @@ class Directory {
   };
 
  public:
-  // Expects DirectoryMigrations() (and the outbox's) applied. Records or checks
-  // options.domain_levels and creates the built-in "tongban" app with its
-  // "admin" role when missing. Errors: InvalidArgument for bad options or a
-  // domain_levels other than the recorded one; database errors.
   // Whether `box` opens the apps' sealed secrets in `store` (every app's
   // servicepwd; true when there are none): a node's check of its master key
   // against what the database already holds, before it records the key.
   static Result<bool> KeyOpensAppSecrets(SqlStore& store, const crypto::SecretBox& box);
 
+  // Expects DirectoryMigrations() (and the outbox's) applied. Records or checks
+  // options.domain_levels and creates the built-in "tongban" app with its
+  // "admin" role when missing. Errors: InvalidArgument for bad options or a
+  // domain_levels other than the recorded one; database errors.
   static Result<std::unique_ptr<Directory>> Open(SqlStore& store, Outbox& outbox,
                                                  const Clock& clock, Random& random,
                                                  const crypto::SecretBox& box,

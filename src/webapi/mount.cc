@@ -7,15 +7,7 @@ namespace tongban::webapi {
 
 void MountOnPool(http::Router& router, std::string_view prefix, http::Handler handle,
                  std::string_view label, std::initializer_list<const char*> methods) {
-  auto shared = std::make_shared<const http::Handler>(std::move(handle));
-  for (const char* method : methods) {
-    router.AddPrefix(
-        method, prefix,
-        [shared](const http::Request& request, http::Response& response) {
-          response.Defer([shared, &request](http::Response& r) { (*shared)(request, r); });
-        },
-        label);
-  }
+  MountOnPoolUnless(router, prefix, nullptr, std::move(handle), label, methods);
 }
 
 void MountOnPoolUnless(http::Router& router, std::string_view prefix, OnIoThread on_io_thread,
@@ -27,7 +19,7 @@ void MountOnPoolUnless(http::Router& router, std::string_view prefix, OnIoThread
     router.AddPrefix(
         method, prefix,
         [fast, shared](const http::Request& request, http::Response& response) {
-          if ((*fast)(request, response)) return;
+          if (*fast && (*fast)(request, response)) return;
           response.Defer([shared, &request](http::Response& r) { (*shared)(request, r); });
         },
         label);

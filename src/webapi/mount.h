@@ -29,7 +29,8 @@ using OnIoThread = std::function<bool(const http::Request&, http::Response&)>;
 
 // As MountOnPool, each request first offered to `on_io_thread` (a hot path
 // whose every step is in memory, e.g. the catalogue's base query on SQLite),
-// which saves the hand-off to the pool and back.
+// which saves the hand-off to the pool and back. An empty `on_io_thread` is
+// MountOnPool.
 void MountOnPoolUnless(http::Router& router, std::string_view prefix, OnIoThread on_io_thread,
                        http::Handler handle, std::string_view label,
                        std::initializer_list<const char*> methods = kReadWriteMethods);

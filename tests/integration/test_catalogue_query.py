@@ -348,6 +348,19 @@ class CatalogueQuery(unittest.TestCase):
         r = requests.post(self.server.url(API + "base/cars/query"), headers=auth,
                           json={"key": KNOWN}, timeout=10)
         self.assertEqual((r.status_code, r.json()["code"]), (400, 1001), r.text)
+        # Another app of the same org with a valid token but no grant of its own.
+        other = "iono%s" % secrets.token_hex(3)
+        other_pwd = self.sso_admin.ok("POST", "apps", {"servicecode": other, "name": "无授权系统",
+                                                       "orgcoding": "001092",
+                                                       "protocols": {"oidc": True}})["servicepwd"]
+        t = requests.post(self.server.url("/sso/oidc/token"),
+                          data={"grant_type": "client_credentials", "client_id": other,
+                                "client_secret": other_pwd}, timeout=10)
+        self.assertEqual(t.status_code, 200, t.text)
+        r = requests.post(url, headers={"Authorization": "Bearer " + t.json()["access_token"]},
+                          json={"key": KNOWN, "fields": ["name"]}, timeout=10)
+        self.assertEqual((r.status_code, r.json()["code"]), (403, 3001), r.text)
+        self.assertNotIn("data", r.json())
         # Four queries reached a grant and were audited (bad key, bad body: no row).
         audit = self.cat_admin.ok("GET", "audit", actor=code)["items"]
         self.assertEqual(sorted(a["outcome"] for a in audit if a["action"] == "base.query.person"),
