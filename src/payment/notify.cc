@@ -9,6 +9,7 @@
 
 #include "core/background.h"
 #include "payment/ledger.h"
+#include "payment/paid_days.h"
 #include "store/outbox.h"
 #include "store/sql_dialect.h"
 
@@ -169,7 +170,7 @@ std::string_view ApplyOutcomeName(ApplyOutcome outcome) {
 
 std::vector<Migration> ChannelPayments::Migrations() {
   std::vector<Migration> out = {PortableMigration("payment_orders", 1, kOrdersSchema),
-                                LedgerMigration()};
+                                LedgerMigration(), PaidDaysMigration()};
   for (auto& m : Outbox::Migrations("payment_outbox")) out.push_back(std::move(m));
   return out;
 }

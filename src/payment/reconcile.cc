@@ -21,6 +21,7 @@
 #include "codec/xlsx.h"
 #include "payment/channel_statement.h"
 #include "payment/ledger.h"
+#include "payment/paid_days.h"
 #include "payment/reconcile_orders.h"
 #include "store/sql_dialect.h"
 
@@ -332,19 +333,30 @@ Result<LedgerDay> LoadLedger(ChannelPayments& payments, std::string_view date, i
   }
   // The guard: the day's records must be exactly the orders paid that day
   // (a path that marked an order paid without its record, or a repeated
-  // record, shows here as a difference). Counted on a third thread while the
-  // pages are read: a payment commits its record and its order together, so
-  // one committed between the two reads shows as a difference (a fall back),
-  // never as a false match — two payments cannot each be seen by one read only.
-  std::future<Result<int64_t>> counted =
-      std::async(std::launch::async, [&] { return CountPaid(payments, start, end); });
-  Status read = ReadLedgerDay(store, channel, date, [&](int64_t, std::string_view body) {
-    day.pages.emplace_back(body);
-    return Status::Ok();
-  });
-  auto paid = counted.get();
-  TB_RETURN_IF_ERROR(read);
-  if (!paid.ok()) return std::move(paid).error();
+  // record, shows here as a difference). The orders' side is the day's paid
+  // count the triggers keep (paid_days.h), read before and after the pages: a
+  // payment commits its record, its order and its count together, so when the
+  // two counts agree no payment of the day committed while the pages were
+  // read. When they differ (late notifications of the day arriving), read
+  // again; after a few tries, the difference stands and the orders are read.
+  auto paid = PaidOnDay(store, channel, start);
+  for (int attempt = 0;; ++attempt) {
+    if (!paid.ok()) return std::move(paid).error();
+    day.pages.clear();
+    TB_RETURN_IF_ERROR(ReadLedgerDay(store, channel, date, [&](int64_t, std::string_view body) {
+      day.pages.emplace_back(body);
+      return Status::Ok();
+    }));
+    auto after = PaidOnDay(store, channel, start);
+    if (!after.ok()) return std::move(after).error();
+    const bool steady = *after == *paid;
+    paid = std::move(after);
+    if (steady) break;
+    if (attempt == 2) {
+      day.why_not = "payments of the day committed while its ledger was read";
+      return day;
+    }
+  }
   int64_t records = 0;
   bool in_day = true;
   // Amendments (whole refunds recorded after the payment, not yet folded in):

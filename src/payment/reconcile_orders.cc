@@ -278,17 +278,6 @@ Status OrdersByNumber(ChannelPayments& payments, const std::vector<std::string_v
   });
 }
 
-Result<int64_t> CountPaid(ChannelPayments& payments, int64_t paid_from, int64_t paid_to) {
-  const std::string channel(payments.channel().code());
-  return payments.store().WithSession([&](soci::session& sql) -> Result<int64_t> {
-    long long n = 0, from = paid_from, to = paid_to;
-    sql << "SELECT COUNT(*) FROM payment_orders WHERE channel = :c AND paid_at >= :f AND "
-           "paid_at < :t",
-        soci::use(channel), soci::use(from), soci::use(to), soci::into(n);
-    return static_cast<int64_t>(n);
-  });
-}
-
 Status DayOrders::ForEach(size_t threads,
                           const std::function<void(size_t, const OrderView&)>& sink) {
   threads = std::clamp<size_t>(threads, 1, parts_);

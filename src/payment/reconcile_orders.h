@@ -55,8 +55,4 @@ Status OrdersByNumber(ChannelPayments& payments, const std::vector<std::string_v
                       int64_t created_from, int64_t created_to, int64_t paid_from,
                       int64_t paid_to, const std::function<void(size_t, const OrderView&)>& sink);
 
-// The index-only count of the channel's orders paid in [paid_from, paid_to)
-// (paid_at is set only when an order is marked paid).
-Result<int64_t> CountPaid(ChannelPayments& payments, int64_t paid_from, int64_t paid_to);
-
 }  // namespace tongban::payment

@@ -561,6 +561,27 @@ TEST_P(ReconcileTest, APaymentWithoutItsLedgerRecordSendsTheDayToTheOrders) {
   EXPECT_EQ((*missing)[0].channel_serial, "T-C");
 }
 
+// An order marked paid by a path that wrote no ledger record at all (here a
+// hand-made UPDATE): the triggers count it, so the day's count disagrees with
+// the ledger and the orders are read; the payment is matched.
+TEST_P(ReconcileTest, AnOrderPaidBehindTheLedgersBackSendsTheDayToTheOrders) {
+  ChannelPayment a = PaidOrder("A");
+  ChannelPayment b = PaidOrder("B", /*notify=*/false);  // pending here, paid at the channel
+  const std::string order = b.order_no, serial = b.channel_serial;
+  long long paid_at = b.paid_at_ms;
+  ASSERT_TRUE(sql_->WithTransaction([&](soci::session& sql) -> Status {
+                    sql << "UPDATE payment_orders SET state = 'paid', channel_serial = :s, "
+                           "paid_at = :p, disposition = 'credited' WHERE order_no = :o",
+                        soci::use(serial), soci::use(paid_at), soci::use(order);
+                    return Status::Ok();
+                  }).ok());
+  auto run = reconciler_->ReconcileFile("20260110", WriteStatement({a, b}, ""));
+  ASSERT_TRUE(run.ok()) << run.error().message;
+  EXPECT_EQ(run->source, "orders: the ledger holds 1 payments of the day, the orders 2");
+  EXPECT_EQ(run->count(ReconcileOutcome::kMatched), 2);
+  EXPECT_EQ(run->count(ReconcileOutcome::kStatusMismatch), 0);
+}
+
 // A whole refund recorded in tongban after the payment amends the order and
 // its ledger record in the refund's transaction: a statement saying refunded
 // then matches (by the ledger, and by the orders), while a payment refunded

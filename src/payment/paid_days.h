@@ -1,0 +1,34 @@
+// The orders paid per (channel, China day), kept by triggers on payment_orders
+// (table payment_paid_days): every path that gives an order a paid time or
+// takes it away — the notification lane, the query sweeper, 补单, a hand-made
+// UPDATE — moves the count in the same transaction, so reconciliation's guard
+// (the day's ledger holds exactly the day's payments) reads a few rows instead
+// of counting a million index entries. See docs/design/payment.md.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "core/result.h"
+#include "store/sql_store.h"
+
+namespace tongban::payment {
+
+// The migration (module "payment_paid_days"): the table, its triggers, and
+// the counts of the orders already paid. Part of ChannelPayments::Migrations,
+// after payment_orders.
+Migration PaidDaysMigration();
+
+// The number of `channel`'s orders whose paid time falls in the China day
+// that starts at `day_start_ms` (as ChinaDayStart gives it): what
+// `SELECT COUNT(*) FROM payment_orders WHERE channel = ? AND paid_at >= start
+// AND paid_at < start + 1 day` answers, in O(shards).
+Result<int64_t> PaidOnDay(SqlStore& store, std::string_view channel, int64_t day_start_ms);
+
+// The day number the triggers file a paid time under: whole China days since
+// 1970-01-01 (the China day of 1970-01-01 is 0).
+constexpr int64_t ChinaDayNumber(int64_t at_ms) {
+  return (at_ms + 8 * 3'600'000) / 86'400'000;
+}
+
+}  // namespace tongban::payment
