@@ -9,6 +9,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <cstring>
 #include <filesystem>
 #include <functional>
@@ -175,37 +177,37 @@ struct Line {
 static_assert(sizeof(Line) == 48);
 
 // Open addressing over the statement's lines by order number: one slot array
-// (a power of two, at most half full) of the hash's top 32 bits and the line's
-// index + 1. The first line of an order is the one found; later ones point to it.
+// (a power of two, at most 70 % full) of the hash's top 32 bits and the line's
+// index + 1. The first line of an order is the one found; later ones point to
+// it. Lines are added in statement order, a batch at a time, while the
+// statement is still being parsed (by whichever thread is free: the ledger's
+// once its pages are read, then the parser's).
 class LineIndex {
  public:
-  LineIndex(std::vector<Line>& lines, const char* base) : lines_(lines), base_(base) {
+  LineIndex(const char* base, size_t expected_lines) : base_(base) {
     size_t size = 16;
-    while (size < lines.size() * 2) size <<= 1;
+    while (size < expected_lines + expected_lines / 2 + expected_lines / 8) size <<= 1;
     mask_ = size - 1;
     slots_.assign(size, 0);
-    std::vector<uint64_t> hashes(lines.size());
-    for (size_t i = 0; i < lines.size(); ++i) hashes[i] = Hash(lines[i].order_no(base));
+  }
+
+  // Adds lines[from, to) (every line before `from` added already). `lines` is
+  // where the lines are now: they may have moved since the last call, never
+  // during one. Calls must not overlap.
+  void Add(Line* lines, size_t from, size_t to) {
+    lines_ = lines;
+    hashes_.resize(to - from);
+    for (size_t i = from; i < to; ++i) hashes_[i - from] = Hash(lines[i].order_no(base_));
     constexpr size_t kAhead = 16;  // the slot a few lines on is fetched while this one is placed
-    for (size_t i = 0; i < lines.size(); ++i) {
-      if (i + kAhead < lines.size()) __builtin_prefetch(&slots_[hashes[i + kAhead] & mask_]);
-      Line& l = lines[i];
-      const uint64_t tag = hashes[i] >> 32;
-      const std::string_view order_no = l.order_no(base);
-      for (size_t at = hashes[i] & mask_;; at = (at + 1) & mask_) {
-        const uint64_t slot = slots_[at];
-        if (slot == 0) {
-          slots_[at] = (tag << 32) | (i + 1);
-          break;
-        }
-        const Line& other = lines[(slot & 0xffffffffu) - 1];
-        if ((slot >> 32) == tag && other.order_no(base) == order_no) {
-          l.first_of_order = static_cast<uint32_t>(slot & 0xffffffffu);
-          break;
-        }
-      }
+    for (size_t i = from; i < to; ++i) {
+      if ((used_ + 1) * 10 > slots_.size() * 7) Grow(i);
+      if (i + kAhead < to) __builtin_prefetch(&slots_[hashes_[i + kAhead - from] & mask_]);
+      used_ += Place(i, hashes_[i - from]) ? 1 : 0;
     }
   }
+
+  // The lines' final place (after the last Add).
+  void Attach(std::vector<Line>& lines) { lines_ = lines.data(); }
 
   const char* base() const { return base_; }
 
@@ -245,10 +247,128 @@ class LineIndex {
   }
 
  private:
-  std::vector<Line>& lines_;
+  // Line i placed: true when it is the first of its order (a slot taken).
+  bool Place(size_t i, uint64_t h) {
+    Line& l = lines_[i];
+    const uint64_t tag = h >> 32;
+    const std::string_view order_no = l.order_no(base_);
+    for (size_t at = h & mask_;; at = (at + 1) & mask_) {
+      const uint64_t slot = slots_[at];
+      if (slot == 0) {
+        slots_[at] = (tag << 32) | (i + 1);
+        return true;
+      }
+      const Line& other = lines_[(slot & 0xffffffffu) - 1];
+      if ((slot >> 32) == tag && other.order_no(base_) == order_no) {
+        l.first_of_order = static_cast<uint32_t>(slot & 0xffffffffu);
+        return false;
+      }
+    }
+  }
+
+  // Twice the slots, the first `placed` lines' orders placed again (in order,
+  // so the first line of an order keeps its slot). Only when the statement
+  // has many more lines than its size suggested.
+  void Grow(size_t placed) {
+    slots_.assign(slots_.size() * 2, 0);
+    mask_ = slots_.size() - 1;
+    for (size_t i = 0; i < placed; ++i) {
+      if (lines_[i].first_of_order != 0) continue;
+      const uint64_t h = Hash(lines_[i].order_no(base_));
+      for (size_t at = h & mask_;; at = (at + 1) & mask_) {
+        if (slots_[at] == 0) {
+          slots_[at] = ((h >> 32) << 32) | (i + 1);
+          break;
+        }
+      }
+    }
+  }
+
+  Line* lines_ = nullptr;
   const char* base_;
   std::vector<uint64_t> slots_;
+  std::vector<uint64_t> hashes_;  // of the batch being added
   size_t mask_ = 0;
+  size_t used_ = 0;  // slots taken
+};
+
+// The hand-over of parsed lines from the parser to whichever thread indexes
+// them: the parser publishes how many lines are parsed every kBatch lines,
+// and moves them (growing the vector) only while no batch is being indexed.
+class StatementIndexing {
+ public:
+  static constexpr size_t kBatch = 8192;  // a power of two
+
+  explicit StatementIndexing(Line* lines) : lines_(lines) {}
+
+  // The parser's side.
+  void Grow(std::vector<Line>& lines) {
+    std::lock_guard hold(index_mu_);
+    lines.reserve(lines.capacity() * 2 + kBatch);
+    lines_ = lines.data();
+  }
+  void Publish(size_t parsed) {
+    {
+      std::lock_guard hold(wake_mu_);
+      parsed_ = parsed;
+    }
+    more_.notify_one();
+  }
+  // No more lines (also when the parse was abandoned). Idempotent.
+  void Finish() {
+    {
+      std::lock_guard hold(wake_mu_);
+      over_ = true;
+    }
+    more_.notify_all();
+  }
+
+  // The helper's side: indexes batches as they are published until the parse
+  // is over and every published line is indexed.
+  void HelpUntilParsed(LineIndex& index) {
+    for (;;) {
+      size_t parsed = 0;
+      {
+        std::unique_lock hold(wake_mu_);
+        more_.wait(hold, [&] { return over_ || parsed_ > indexed_seen_; });
+        if (parsed_ <= indexed_seen_) return;  // over, nothing left
+        parsed = parsed_;
+      }
+      indexed_seen_ = IndexUpTo(index, parsed);
+    }
+  }
+
+  // The parser's side once the parse is over: every line not yet indexed.
+  void IndexTheRest(LineIndex& index) {
+    size_t parsed;
+    {
+      std::lock_guard hold(wake_mu_);
+      parsed = parsed_;
+    }
+    IndexUpTo(index, parsed);
+  }
+
+ private:
+  // Indexes batches until `parsed` lines are; returns how many are.
+  size_t IndexUpTo(LineIndex& index, size_t parsed) {
+    for (;;) {
+      std::lock_guard hold(index_mu_);
+      if (indexed_ >= parsed) return indexed_;
+      const size_t to = std::min(parsed, indexed_ + kBatch);
+      index.Add(lines_, indexed_, to);
+      indexed_ = to;
+    }
+  }
+
+  std::mutex index_mu_;  // held while a batch is indexed or the lines move
+  Line* lines_;          // under index_mu_
+  size_t indexed_ = 0;   // under index_mu_
+
+  std::mutex wake_mu_;
+  std::condition_variable more_;
+  size_t parsed_ = 0;  // under wake_mu_
+  bool over_ = false;  // under wake_mu_
+  size_t indexed_seen_ = 0;  // the helper's own
 };
 
 // An exception found, kept with where it goes in the stored order.
@@ -535,11 +655,6 @@ Result<ReconcileRun> Reconciler::ReconcileFile(std::string_view date, const std:
   run.date = std::string(date);
   run.started_at_ms = payments_.clock().NowMillis();
 
-  // The day's ledger read (and checked against the orders) on a thread of its
-  // own while the statement is parsed and indexed here.
-  std::future<Result<LedgerDay>> ledger_day = std::async(std::launch::async, [&] {
-    return LoadLedger(payments_, date, start, end);
-  });
   // The statement: mapped, every line parsed into views of the mapping.
   auto file = MappedFile::Open(path);
   if (!file.ok()) return std::move(file).error();
@@ -548,8 +663,25 @@ Result<ReconcileRun> Reconciler::ReconcileFile(std::string_view date, const std:
     return Error::InvalidArgument("对账单超过 4 GiB，未对账");
   }
   const char* base = file->text().data();
+  const size_t expected_lines = file->text().size() / 56 + 16;  // a sandbox line is ~60 bytes
   std::vector<Line> lines;
-  lines.reserve(file->text().size() / 56 + 16);  // a sandbox line is ~60 bytes
+  lines.reserve(expected_lines);
+  LineIndex index(base, expected_lines);
+  StatementIndexing indexing(lines.data());
+  // The day's ledger read (and checked against the orders) on a thread of its
+  // own while the statement is parsed here; that thread then indexes the lines
+  // parsed so far and keeps up with the parser until it is done.
+  std::future<Result<LedgerDay>> ledger_day = std::async(std::launch::async, [&] {
+    Result<LedgerDay> day = LoadLedger(payments_, date, start, end);
+    indexing.HelpUntilParsed(index);
+    return day;
+  });
+  // Whatever way this returns, the helper must learn that the parse is over
+  // before the future's destructor waits for it.
+  struct ParseOver {
+    StatementIndexing& indexing;
+    ~ParseOver() { indexing.Finish(); }
+  } parse_over{indexing};
   std::string bad_sample;
   int64_t line_no = 0;
   ForEachLineOf(file->text(), [&](std::string_view line) {
@@ -583,8 +715,12 @@ Result<ReconcileRun> Reconciler::ReconcileFile(std::string_view date, const std:
     l.line_no = static_cast<uint32_t>(line_no);
     l.amount_fen = s.amount_fen;
     l.paid_at_ms = s.paid_at_ms;
+    if (lines.size() == lines.capacity()) indexing.Grow(lines);
     lines.push_back(l);
+    if ((lines.size() & (StatementIndexing::kBatch - 1)) == 0) indexing.Publish(lines.size());
   });
+  indexing.Publish(lines.size());
+  indexing.Finish();
   // A statement none of whose lines can be read is not a statement (a wrong
   // file, an HTML error page, a truncated download): refused, nothing stored,
   // rather than a run reporting every payment of the day missing_channel.
@@ -593,7 +729,8 @@ Result<ReconcileRun> Reconciler::ReconcileFile(std::string_view date, const std:
                                   " 行全部无效），未对账：" + bad_sample.substr(0, 300));
   }
   run.bad_sample = bad_sample;
-  LineIndex index(lines, base);
+  indexing.IndexTheRest(index);
+  index.Attach(lines);
 
   // Then tongban's side past the statement's index: each order that could
   // appear on the day's statement once. A part's findings are its own (counts,
