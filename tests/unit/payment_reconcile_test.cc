@@ -305,6 +305,77 @@ TEST_P(ReconcileTest, ALargeStatementKeepsItsLineNumbersAndOrder) {
   EXPECT_EQ(items->size(), size_t{kStrangers} + 2);
 }
 
+// A statement of short lines, indexed while it is parsed: `unique` strangers
+// (orders tongban never placed) each listed `listings` times, and kPaid paid
+// orders each listed twice (the second time with another amount) among them.
+// Every paid order is matched by its first line and its second is the repeat
+// whatever thread indexed which line (the ledger's helper, the two halves of
+// the slots, a probe crossing from one half into the other, a slot table
+// grown because the lines are shorter than their size suggested).
+class ReconcileIndexTest : public ReconcileTest {
+ protected:
+  static constexpr int kPaid = 40;
+
+  Result<ReconcileRun> Run(int unique, int listings) {
+    std::vector<ChannelPayment> paid;
+    for (int i = 0; i < kPaid; ++i) paid.push_back(PaidOrder("R" + std::to_string(i)));
+    std::string text(kStatementHeader);
+    text += "\n";
+    const int lines = unique * listings;
+    const int every = lines / kPaid;
+    for (int i = 0; i < lines; ++i) {
+      AppendStatementLine({"S" + std::to_string(i % unique), "T", 1, clock_.NowMillis(),
+                           ChannelPaymentStatus::kPaid},
+                          text);
+      if (i % every == every / 2 && i / every < kPaid) AppendStatementLine(paid[i / every], text);
+    }
+    for (int i = kPaid - 1; i >= 0; --i) {
+      ChannelPayment again = paid[i];
+      again.amount_fen += 1;
+      AppendStatementLine(again, text);
+    }
+    const std::string path = dir_.File("short.csv");
+    std::ofstream(path) << text;
+    auto run = reconciler_->ReconcileFile("20260110", path);
+    if (!run.ok()) return run;
+    EXPECT_EQ(run->lines, lines + 2 * kPaid);
+    EXPECT_EQ(run->count(ReconcileOutcome::kMatched), kPaid);
+    EXPECT_EQ(run->count(ReconcileOutcome::kStatusMismatch), kPaid);
+    EXPECT_EQ(run->count(ReconcileOutcome::kAmountMismatch), 0);
+    EXPECT_EQ(run->count(ReconcileOutcome::kMissingLocal), lines);
+    EXPECT_EQ(run->count(ReconcileOutcome::kMissingChannel), 0);
+    // The first 10,000 unclaimed lines are kept as items: the repeats, last,
+    // only when the strangers leave room.
+    if (lines + kPaid > 10'000) return run;
+    auto repeats = reconciler_->Items(run->id, ReconcileOutcome::kStatusMismatch);
+    EXPECT_TRUE(repeats.ok());
+    if (repeats.ok()) {
+      EXPECT_EQ(repeats->size(), size_t{kPaid});
+      for (const ReconcileItem& r : *repeats) {
+        EXPECT_EQ(r.note, "listed twice on the statement");
+        EXPECT_EQ(r.channel_amount_fen, r.local_amount_fen + 1) << r.order_no;
+      }
+    }
+    return run;
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(Backends, ReconcileIndexTest, ::testing::Values("sqlite", "postgres"),
+                         [](const auto& info) { return info.param; });
+
+TEST_P(ReconcileIndexTest, ManyRepeatsOfAFewStrangersByTheLedger) {
+  auto run = Run(/*unique=*/200, /*listings=*/40);
+  ASSERT_TRUE(run.ok()) << run.error().message;
+  EXPECT_EQ(run->source, "ledger");
+}
+
+TEST_P(ReconcileIndexTest, MoreLinesThanTheStatementsSizeSuggested) {
+  auto run = Run(/*unique=*/120'000, /*listings=*/1);
+  ASSERT_TRUE(run.ok()) << run.error().message;
+  // Too many lines no record claimed to check one by one: the orders are read.
+  EXPECT_EQ(run->source, "orders: 120000 statement lines not in the ledger");
+}
+
 // Reconciling a day downloads its statement under a name of its own and renames
 // it into place: a statement file an earlier reconciliation of the same day
 // still has open (mapped) is never rewritten in place (truncating a mapped file
