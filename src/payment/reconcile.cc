@@ -282,12 +282,31 @@ Result<LedgerDay> LoadLedger(ChannelPayments& payments, std::string_view date, i
   // two counts agree no payment of the day committed while the pages were
   // read. When they differ (late notifications of the day arriving), read
   // again; after a few tries, the difference stands and the orders are read.
+  int64_t records = 0;
+  bool readable = true, in_day = true;
   auto paid = PaidOnDay(store, channel, start);
   for (int attempt = 0;; ++attempt) {
     if (!paid.ok()) return std::move(paid).error();
     day.pages.clear();
+    day.amended.clear();
+    records = 0;
+    readable = in_day = true;
     TB_RETURN_IF_ERROR(ReadLedgerDay(store, channel, date, [&](int64_t, std::string_view body) {
-      day.pages.emplace_back(body);
+      // Walked at once, while its bytes are still in cache: the records
+      // counted and checked, the amendments (whole refunds recorded after
+      // the payment, not yet folded in) kept, the last one of an order
+      // standing for it. Their views stay valid as the vector grows: a page
+      // holds a record (>= 20 bytes) or nothing, never a short string
+      // stored inside the std::string itself.
+      const std::string& page = day.pages.emplace_back(body);
+      readable &= ForEachLedgerRecord(page, [&](const LedgerRecord& r) {
+        in_day &= r.paid_at_ms >= start && r.paid_at_ms < end;
+        if (r.amends) {
+          day.amended[r.order_no] = r;
+        } else {
+          ++records;
+        }
+      });
       return Status::Ok();
     }));
     auto after = PaidOnDay(store, channel, start);
@@ -300,23 +319,9 @@ Result<LedgerDay> LoadLedger(ChannelPayments& payments, std::string_view date, i
       return day;
     }
   }
-  int64_t records = 0;
-  bool in_day = true;
-  // Amendments (whole refunds recorded after the payment, not yet folded in):
-  // the last one of an order stands for it.
-  for (const std::string& page : day.pages) {
-    const bool readable = ForEachLedgerRecord(page, [&](const LedgerRecord& r) {
-      in_day &= r.paid_at_ms >= start && r.paid_at_ms < end;
-      if (r.amends) {
-        day.amended[r.order_no] = r;
-      } else {
-        ++records;
-      }
-    });
-    if (!readable || !in_day) {
-      day.why_not = "a malformed ledger page";
-      return day;
-    }
+  if (!readable || !in_day) {
+    day.why_not = "a malformed ledger page";
+    return day;
   }
   if (records != *paid) {
     day.why_not = "the ledger holds " + std::to_string(records) +
