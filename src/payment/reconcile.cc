@@ -357,6 +357,12 @@ Result<std::string> FromLedger(ChannelPayments& payments, const LedgerDay& day, 
   };
   // The pages in two halves, one on a second thread, each its own part: an
   // order has one record (the guard), so the two never claim the same line.
+  // The lines each half's records claimed, a bit a line (a thread's own: no
+  // atomics), so that finding the lines no record claimed reads 2 × 128 KiB
+  // for a million lines instead of every Line.
+  const size_t words = (lines.size() + 63) / 64;
+  std::array<std::vector<uint64_t>, 2> claimed{std::vector<uint64_t>(words),
+                                               std::vector<uint64_t>(words)};
   auto judge_pages = [&](size_t from, size_t to, size_t part) -> size_t {
     std::array<Pending, kRing> ring;
     size_t produced = 0, used = 0;
@@ -375,7 +381,12 @@ Result<std::string> FromLedger(ChannelPayments& payments, const LedgerDay& day, 
       o.channel_serial = r->channel_serial;
       o.paid_at_ms = r->paid_at_ms;
       o.disposition = r->disposition;
-      judge_at(part, o, index.Find(r->order_no, p.hash));
+      Line* line = index.Find(r->order_no, p.hash);
+      if (line != nullptr) {
+        const size_t at = static_cast<size_t>(line - lines.data());
+        claimed[part][at / 64] |= uint64_t{1} << (at % 64);
+      }
+      judge_at(part, o, line);
     };
     for (size_t i = from; i < to; ++i) {
       ForEachLedgerRecord(pages[i], [&](const LedgerRecord& recorded) {
@@ -410,11 +421,15 @@ Result<std::string> FromLedger(ChannelPayments& payments, const LedgerDay& day, 
   std::vector<std::string_view> unclaimed;
   // The lines no record claimed and the repeats: the only ones the caller's
   // last pass over the lines has to look at again.
-  for (size_t i = 0; i < lines.size(); ++i) {
-    const Line& l = lines[i];
-    if (l.first_of_order == 0 && l.found) continue;
-    not_found_or_repeated.push_back(static_cast<uint32_t>(i));
-    if (l.first_of_order == 0) unclaimed.push_back(l.order_no(index.base()));
+  // (A line is claimed exactly when judge_at marks it found; a repeat never is.)
+  for (size_t w = 0; w < words; ++w) {
+    uint64_t left = ~(claimed[0][w] | claimed[1][w]);
+    if (w == words - 1 && lines.size() % 64 != 0) left &= (uint64_t{1} << (lines.size() % 64)) - 1;
+    for (; left != 0; left &= left - 1) {
+      const size_t i = w * 64 + static_cast<size_t>(__builtin_ctzll(left));
+      not_found_or_repeated.push_back(static_cast<uint32_t>(i));
+      if (lines[i].first_of_order == 0) unclaimed.push_back(lines[i].order_no(index.base()));
+    }
   }
   // A statement of another day (or another channel's) would be re-checked line
   // by line: slower than reading the orders whole.
