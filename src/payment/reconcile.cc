@@ -195,30 +195,42 @@ int64_t Abs(int64_t v) { return v < 0 ? -v : v; }
 void InsertItemsOnSqlite(soci::session& sql, long long run_id, const ItemRows& items) {
   namespace sq = sqlite_api;
   sq::sqlite3* db = native_sql::SqliteOf(sql);
-  sq::sqlite3_stmt* raw = nullptr;
-  int rc = sq::sqlite3_prepare_v2(
-      db,
-      "INSERT INTO payment_reconcile_items (run_id, outcome, order_no, channel_serial, "
-      "local_amount, channel_amount, note) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-      -1, &raw, nullptr);
-  if (rc != SQLITE_OK) native_sql::ThrowSqlite(db, rc);
-  std::unique_ptr<sq::sqlite3_stmt, int (*)(sq::sqlite3_stmt*)> st(raw, sq::sqlite3_finalize);
-  auto text = [&](int at, const std::string& v) {
-    // nullptr: SQLITE_STATIC, the strings outlive the step.
-    sq::sqlite3_bind_text(raw, at, v.data(), static_cast<int>(v.size()), nullptr);
+  // kRows items a statement (one step for many rows), then one at a time.
+  constexpr size_t kRows = 64, kColumns = 7;
+  auto prepare = [&](size_t rows) {
+    std::string text =
+        "INSERT INTO payment_reconcile_items (run_id, outcome, order_no, channel_serial, "
+        "local_amount, channel_amount, note) VALUES ";
+    for (size_t r = 0; r < rows; ++r) text += r == 0 ? "(?,?,?,?,?,?,?)" : ",(?,?,?,?,?,?,?)";
+    sq::sqlite3_stmt* raw = nullptr;
+    const int rc = sq::sqlite3_prepare_v2(db, text.c_str(), -1, &raw, nullptr);
+    if (rc != SQLITE_OK) native_sql::ThrowSqlite(db, rc);
+    return std::unique_ptr<sq::sqlite3_stmt, int (*)(sq::sqlite3_stmt*)>(raw, sq::sqlite3_finalize);
   };
-  for (size_t i = 0; i < items.size(); ++i) {
-    sq::sqlite3_bind_int64(raw, 1, run_id);
-    text(2, items.outcome[i]);
-    text(3, items.order_no[i]);
-    text(4, items.serial[i]);
-    sq::sqlite3_bind_int64(raw, 5, items.local_amount[i]);
-    sq::sqlite3_bind_int64(raw, 6, items.channel_amount[i]);
-    text(7, items.note[i]);
-    rc = sq::sqlite3_step(raw);
-    sq::sqlite3_reset(raw);
+  auto many = prepare(kRows), one = prepare(1);
+  auto run = [&](sq::sqlite3_stmt* st, size_t from, size_t rows) {
+    for (size_t r = 0; r < rows; ++r) {
+      const size_t i = from + r;
+      const int at = static_cast<int>(r * kColumns);
+      auto text = [&](int column, const std::string& v) {
+        // nullptr: SQLITE_STATIC, the strings outlive the step.
+        sq::sqlite3_bind_text(st, at + column, v.data(), static_cast<int>(v.size()), nullptr);
+      };
+      sq::sqlite3_bind_int64(st, at + 1, run_id);
+      text(2, items.outcome[i]);
+      text(3, items.order_no[i]);
+      text(4, items.serial[i]);
+      sq::sqlite3_bind_int64(st, at + 5, items.local_amount[i]);
+      sq::sqlite3_bind_int64(st, at + 6, items.channel_amount[i]);
+      text(7, items.note[i]);
+    }
+    const int rc = sq::sqlite3_step(st);
+    sq::sqlite3_reset(st);
     if (rc != SQLITE_DONE) native_sql::ThrowSqlite(db, rc);
-  }
+  };
+  size_t i = 0;
+  for (; i + kRows <= items.size(); i += kRows) run(many.get(), i, kRows);
+  for (; i < items.size(); ++i) run(one.get(), i, 1);
 }
 
 constexpr const char* kRunColumns =
