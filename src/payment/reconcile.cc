@@ -556,10 +556,13 @@ Result<ReconcileRun> Reconciler::ReconcileFile(std::string_view date, const std:
     ++run.lines;
     StatementLine s;
     const char* why = ParseStatementLine(line, s);
-    // A Line keeps 16-bit lengths (no channel's order number or serial comes near).
-    if (why == nullptr && (s.order_no.size() > 0xffff || s.channel_serial.size() > 0xffff)) {
+    // A Line keeps 8-bit lengths (no channel's order number or serial comes
+    // near 255 bytes) and the paid time in seconds until 2106.
+    if (why == nullptr &&
+        (s.order_no.size() > Line::kMaxText || s.channel_serial.size() > Line::kMaxText)) {
       why = "field too long";
     }
+    if (why == nullptr && !Line::PaidAtFits(s.paid_at_ms)) why = "bad paid_at";
     if (why != nullptr) {
       ++run.bad_lines;
       if (run.bad_lines <= static_cast<int64_t>(kBadSample)) {
@@ -570,12 +573,12 @@ Result<ReconcileRun> Reconciler::ReconcileFile(std::string_view date, const std:
     Line l;
     l.order_at = static_cast<uint32_t>(s.order_no.data() - base);
     l.serial_at = static_cast<uint32_t>(s.channel_serial.data() - base);
-    l.order_len = static_cast<uint16_t>(s.order_no.size());
-    l.serial_len = static_cast<uint16_t>(s.channel_serial.size());
+    l.order_len = static_cast<uint8_t>(s.order_no.size());
+    l.serial_len = static_cast<uint8_t>(s.channel_serial.size());
     l.status = static_cast<uint8_t>(s.status);
     l.line_no = static_cast<uint32_t>(line_no);
     l.amount_fen = s.amount_fen;
-    l.paid_at_ms = s.paid_at_ms;
+    l.set_paid_at_ms(s.paid_at_ms);
     if (lines.size() == lines.capacity()) indexing.Grow(lines);
     lines.push_back(l);
     if ((lines.size() & (StatementIndexing::kBatch - 1)) == 0) indexing.Publish(lines.size());
@@ -601,6 +604,7 @@ Result<ReconcileRun> Reconciler::ReconcileFile(std::string_view date, const std:
   struct PartFindings {
     std::array<int64_t, kReconcileOutcomes> counts{};
     std::vector<Exception> exceptions;
+    std::unordered_map<uint32_t, int64_t> local_amounts;  // line index -> the order's amount
   };
   std::vector<PartFindings> parts;
   auto judge_at = [&](size_t part, const OrderView& o, Line* l) {
@@ -615,12 +619,16 @@ Result<ReconcileRun> Reconciler::ReconcileFile(std::string_view date, const std:
       return;
     }
     l->found = true;
-    l->local_amount_fen = o.amount_fen;
+    // The order's amount, for a repeat of this line: kept only when it is not
+    // the line's own (an amount mismatch, rare).
+    if (o.amount_fen != l->amount_fen) {
+      f.local_amounts.emplace(static_cast<uint32_t>(l - lines.data()), o.amount_fen);
+    }
     StatementLine s;
     s.order_no = l->order_no(base);
     s.channel_serial = l->serial(base);
     s.amount_fen = l->amount_fen;
-    s.paid_at_ms = l->paid_at_ms;
+    s.paid_at_ms = l->paid_at_ms();
     s.status = l->payment_status();
     auto add = [&](ReconcileOutcome outcome, std::string note) {
       count(outcome);
@@ -660,10 +668,7 @@ Result<ReconcileRun> Reconciler::ReconcileFile(std::string_view date, const std:
   if (!ledger->empty()) {
     spdlog::info("payment: reconciliation of {} {} reads the orders: {}", run.channel, run.date,
                  *ledger);
-    for (Line& l : lines) {
-      l.found = false;
-      l.local_amount_fen = 0;
-    }
+    for (Line& l : lines) l.found = false;
     DayOrders day(payments_, created_from, created_to, start, end);
     parts.assign(day.parts(), PartFindings{});
     TB_RETURN_IF_ERROR(day.ForEach(options_.read_threads, judge));
@@ -672,10 +677,17 @@ Result<ReconcileRun> Reconciler::ReconcileFile(std::string_view date, const std:
     run.source = "ledger";
   }
   std::vector<Exception> exceptions;
+  std::unordered_map<uint32_t, int64_t> local_amounts;
   for (PartFindings& f : parts) {
     for (size_t i = 0; i < kReconcileOutcomes; ++i) run.counts[i] += f.counts[i];
     std::move(f.exceptions.begin(), f.exceptions.end(), std::back_inserter(exceptions));
+    local_amounts.merge(f.local_amounts);
   }
+  // The amount of the order that claimed a found line.
+  auto local_amount = [&](const Line& l) {
+    auto it = local_amounts.find(static_cast<uint32_t>(&l - lines.data()));
+    return it == local_amounts.end() ? l.amount_fen : it->second;
+  };
   auto count = [&](ReconcileOutcome o) { ++run.counts[static_cast<size_t>(o)]; };
   // The statement's lines no order claimed, and its repeats: all counted, the
   // first kMaxUnclaimedLineItems kept as items. A wrong file (another channel's
@@ -695,7 +707,7 @@ Result<ReconcileRun> Reconciler::ReconcileFile(std::string_view date, const std:
       count(ReconcileOutcome::kStatusMismatch);
       exceptions.push_back({l.line_no, ReconcileOutcome::kStatusMismatch,
                             std::string(l.order_no(base)), std::string(l.serial(base)),
-                            first->local_amount_fen, l.amount_fen,
+                            local_amount(*first), l.amount_fen,
                             "listed twice on the statement"});
     } else if (!first->found) {
       count(ReconcileOutcome::kMissingLocal);

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <climits>
 #include <cstring>
 #include <iterator>
 #include <mutex>
@@ -42,26 +43,37 @@ inline bool SameText(std::string_view a, std::string_view b) {
   return true;
 }
 
-// A good line of the statement and what the day's orders said of it, in 48
-// bytes (a million lines are walked in random order: half the size, half the
-// cache misses and page faults of the views it was parsed into). The texts
-// are offsets into the mapped statement (< 4 GiB, checked when mapped).
-struct Line {
+// A good line of the statement, in 32 bytes aligned to 32 (a million lines
+// are walked in random order: each in one cache line, and a third less
+// memory to fault in and miss than the 48 bytes before). The texts are
+// offsets into the mapped statement (< 4 GiB, checked when mapped) of at most
+// 255 bytes; the paid time in whole seconds (a statement gives no more) since
+// 1970-01-01 00:00 China time, until 2106.
+struct alignas(32) Line {
   uint32_t order_at = 0, serial_at = 0;
-  uint16_t order_len = 0, serial_len = 0;
+  uint8_t order_len = 0, serial_len = 0;
   uint8_t status = 0;  // ChannelPaymentStatus
   bool found = false;  // an order of the day claimed this line
   uint32_t line_no = 0;
   uint32_t first_of_order = 0;  // index + 1 of an earlier line of the same order, 0 = none
+  uint32_t paid_at_s = 0;
   int64_t amount_fen = 0;
-  int64_t paid_at_ms = 0;
-  int64_t local_amount_fen = 0;  // the order's, once found
+
+  static constexpr int64_t kChinaOffsetMs = 8 * 3'600'000;
+  static constexpr size_t kMaxText = 0xff;
+  // Whether a statement's paid time (ms) can be kept.
+  static bool PaidAtFits(int64_t ms) {
+    const int64_t local = ms + kChinaOffsetMs;
+    return local >= 0 && local % 1000 == 0 && local / 1000 <= int64_t{UINT32_MAX};
+  }
+  void set_paid_at_ms(int64_t ms) { paid_at_s = static_cast<uint32_t>((ms + kChinaOffsetMs) / 1000); }
+  int64_t paid_at_ms() const { return int64_t{paid_at_s} * 1000 - kChinaOffsetMs; }
 
   std::string_view order_no(const char* base) const { return {base + order_at, order_len}; }
   std::string_view serial(const char* base) const { return {base + serial_at, serial_len}; }
   ChannelPaymentStatus payment_status() const { return static_cast<ChannelPaymentStatus>(status); }
 };
-static_assert(sizeof(Line) == 48);
+static_assert(sizeof(Line) == 32);
 
 // Open addressing over the statement's lines by order number: one slot array
 // (a power of two, at most 70 % full) of the hash's top 32 bits and the line's

@@ -305,6 +305,44 @@ TEST_P(ReconcileTest, ALargeStatementKeepsItsLineNumbersAndOrder) {
   EXPECT_EQ(items->size(), size_t{kStrangers} + 2);
 }
 
+// What a kept line holds: order numbers and serials of up to 64 bytes (the
+// statement format's limit; a Line could keep 255), a paid time until 2106;
+// beyond, the line is bad (counted and sampled), never cut short.
+TEST_P(ReconcileTest, FieldsALineCannotKeepMakeItABadLine) {
+  ChannelPayment a = PaidOrder("A");
+  const std::string at = FormatChinaTime(clock_.NowMillis());
+  std::string tail = std::string(64, 'N') + ",T,100," + at + ",paid\n";  // kept: missing_local
+  tail += "LONGSERIAL," + std::string(65, 'S') + ",100," + at + ",paid\n";
+  tail += "LATE,T,100,21070101000000,paid\n";
+  tail += "LAST,T,100,21060101000000,paid\n";  // kept: missing_local
+  auto run = reconciler_->ReconcileFile("20260110", WriteStatement({a}, tail));
+  ASSERT_TRUE(run.ok()) << run.error().message;
+  EXPECT_EQ(run->lines, 5);
+  EXPECT_EQ(run->bad_lines, 2);
+  EXPECT_EQ(run->bad_sample, "line 4: bad channel_serial\nline 5: bad paid_at\n");
+  EXPECT_EQ(run->count(ReconcileOutcome::kMatched), 1);
+  EXPECT_EQ(run->count(ReconcileOutcome::kMissingLocal), 2);
+}
+
+// A repeat of a line whose amount differs from its order's reports the
+// order's amount as tongban's, not the first line's.
+TEST_P(ReconcileTest, ARepeatOfAnAmountMismatchCarriesTheOrdersAmount) {
+  ChannelPayment a = PaidOrder("A");
+  ChannelPayment wrong = a, again = a;
+  wrong.amount_fen = a.amount_fen + 5;
+  again.amount_fen = a.amount_fen + 7;
+  auto run = reconciler_->ReconcileFile("20260110", WriteStatement({wrong, again}, ""));
+  ASSERT_TRUE(run.ok()) << run.error().message;
+  EXPECT_EQ(run->count(ReconcileOutcome::kAmountMismatch), 1);
+  EXPECT_EQ(run->count(ReconcileOutcome::kStatusMismatch), 1);
+  auto repeats = reconciler_->Items(run->id, ReconcileOutcome::kStatusMismatch);
+  ASSERT_TRUE(repeats.ok());
+  ASSERT_EQ(repeats->size(), 1u);
+  EXPECT_EQ((*repeats)[0].note, "listed twice on the statement");
+  EXPECT_EQ((*repeats)[0].local_amount_fen, a.amount_fen);
+  EXPECT_EQ((*repeats)[0].channel_amount_fen, a.amount_fen + 7);
+}
+
 // A statement of short lines, indexed while it is parsed: `unique` strangers
 // (orders tongban never placed) each listed `listings` times, and kPaid paid
 // orders each listed twice (the second time with another amount) among them.
