@@ -10,21 +10,27 @@ namespace {
 // A row per (channel, day, shard). PostgreSQL and MySQL spread a day's count
 // over the connection's shard: concurrent payment transactions (other nodes'
 // lanes) then rarely wait on one row until the other commits. SQLite has one
-// writer; one row a day.
+// writer; one row a day. `paid` is the net count; `changes` only grows (every
+// firing adds 1), so that a reader can tell "nothing changed" from "one order
+// left the day and another came".
 constexpr const char* kTable = R"sql(
 CREATE TABLE payment_paid_days (
   channel {KEY} NOT NULL,
   day_no BIGINT NOT NULL,
   shard INTEGER NOT NULL,
   paid BIGINT NOT NULL,
+  changes BIGINT NOT NULL,
   PRIMARY KEY (channel, day_no, shard)
 ){END};
 )sql";
 
-// The orders already paid when the triggers arrive.
+// The orders already paid when the triggers arrive, under shard 16 (no
+// connection's: the triggers use 0-15). Run while no payment can commit: the
+// migration's transaction holds SQLite's write lock; PostgreSQL's and MySQL's
+// scripts lock payment_orders first.
 constexpr const char* kBackfill =
-    "INSERT INTO payment_paid_days (channel, day_no, shard, paid) "
-    "SELECT channel, {DAY}, 0, COUNT(*) FROM payment_orders WHERE paid_at > 0 "
+    "INSERT INTO payment_paid_days (channel, day_no, shard, paid, changes) "
+    "SELECT channel, {DAY}, 16, COUNT(*), COUNT(*) FROM payment_orders WHERE paid_at > 0 "
     "GROUP BY channel, {DAY};\n";
 
 std::string DayOf(std::string_view row, SqlDialect dialect) {
@@ -46,16 +52,21 @@ std::string Bump(std::string_view row, int delta, SqlDialect dialect) {
                              (dialect == SqlDialect::kPostgres ? "pg_backend_pid() % 16"
                               : dialect == SqlDialect::kMySql  ? "CONNECTION_ID() % 16"
                                                                : "0") +
-                             ", " + std::to_string(delta) + ")";
+                             ", " + std::to_string(delta) + ", 1)";
   const std::string insert =
-      "INSERT INTO payment_paid_days (channel, day_no, shard, paid) " + values;
-  if (dialect == SqlDialect::kMySql) return insert + " ON DUPLICATE KEY UPDATE paid = paid + VALUES(paid);";
+      "INSERT INTO payment_paid_days (channel, day_no, shard, paid, changes) " + values;
+  if (dialect == SqlDialect::kMySql) {
+    return insert +
+           " ON DUPLICATE KEY UPDATE paid = paid + VALUES(paid), changes = changes + 1;";
+  }
   if (dialect == SqlDialect::kPostgres) {
     return insert +
            " ON CONFLICT (channel, day_no, shard) DO UPDATE SET paid = payment_paid_days.paid + "
-           "EXCLUDED.paid;";
+           "EXCLUDED.paid, changes = payment_paid_days.changes + 1;";
   }
-  return insert + " ON CONFLICT (channel, day_no, shard) DO UPDATE SET paid = paid + excluded.paid;";
+  return insert +
+         " ON CONFLICT (channel, day_no, shard) DO UPDATE SET paid = paid + excluded.paid, "
+         "changes = changes + 1;";
 }
 
 // The triggers. A row counts while its paid_at is > 0 (0 = not paid); an
@@ -104,8 +115,22 @@ std::string Triggers(SqlDialect dialect) {
 }
 
 std::string Script(SqlDialect dialect) {
-  return sql_dialect::ExpandSchema(kTable, dialect) +
-         Replace(kBackfill, "{DAY}", DayOf("payment_orders", dialect)) + Triggers(dialect);
+  const std::string body = Replace(kBackfill, "{DAY}", DayOf("payment_orders", dialect)) +
+                           Triggers(dialect);
+  const std::string table = sql_dialect::ExpandSchema(kTable, dialect);
+  switch (dialect) {
+    case SqlDialect::kPostgres:
+      // Held to the migration's commit: no payment commits between the
+      // backfill's snapshot and the triggers.
+      return table + "LOCK TABLE payment_orders IN SHARE ROW EXCLUSIVE MODE;\n" + body;
+    case SqlDialect::kMySql:
+      // Each DDL statement commits on its own: the tables stay locked across them.
+      return table + "LOCK TABLES payment_orders WRITE, payment_paid_days WRITE;\n" + body +
+             "UNLOCK TABLES;\n";
+    case SqlDialect::kSqlite:
+      break;
+  }
+  return table + body;  // the migration's transaction holds the write lock
 }
 
 }  // namespace
@@ -118,16 +143,19 @@ Migration PaidDaysMigration() {
   return m;
 }
 
-Result<int64_t> PaidOnDay(SqlStore& store, std::string_view channel, int64_t day_start_ms) {
+Result<PaidDay> PaidOnDay(SqlStore& store, std::string_view channel, int64_t day_start_ms) {
   const std::string ch(channel);
-  return store.WithSession([&](soci::session& sql) -> Result<int64_t> {
-    long long day = ChinaDayNumber(day_start_ms), paid = 0;
-    int64_t total = 0;
-    soci::statement st = (sql.prepare << "SELECT paid FROM payment_paid_days WHERE channel = :c "
-                                         "AND day_no = :d",
-                          soci::use(ch), soci::use(day), soci::into(paid));
+  return store.WithSession([&](soci::session& sql) -> Result<PaidDay> {
+    long long day = ChinaDayNumber(day_start_ms), paid = 0, changes = 0;
+    PaidDay total;
+    soci::statement st = (sql.prepare << "SELECT paid, changes FROM payment_paid_days WHERE "
+                                         "channel = :c AND day_no = :d",
+                          soci::use(ch), soci::use(day), soci::into(paid), soci::into(changes));
     st.execute();
-    while (st.fetch()) total += paid;
+    while (st.fetch()) {
+      total.paid += paid;
+      total.changes += changes;
+    }
     return total;
   });
 }

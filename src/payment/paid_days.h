@@ -19,11 +19,20 @@ namespace tongban::payment {
 // after payment_orders.
 Migration PaidDaysMigration();
 
-// The number of `channel`'s orders whose paid time falls in the China day
-// that starts at `day_start_ms` (as ChinaDayStart gives it): what
-// `SELECT COUNT(*) FROM payment_orders WHERE channel = ? AND paid_at >= start
-// AND paid_at < start + 1 day` answers, in O(shards).
-Result<int64_t> PaidOnDay(SqlStore& store, std::string_view channel, int64_t day_start_ms);
+// A channel's China day as the triggers count it.
+struct PaidDay {
+  // The orders whose paid time falls in the day: what `SELECT COUNT(*) FROM
+  // payment_orders WHERE channel = ? AND paid_at >= start AND paid_at <
+  // start + 1 day` answers.
+  int64_t paid = 0;
+  // Only ever grows: every order that entered or left the day added 1. Equal
+  // before and after a read means no change of the day committed between.
+  int64_t changes = 0;
+};
+
+// The day that starts at `day_start_ms` (as ChinaDayStart gives it), in
+// O(shards).
+Result<PaidDay> PaidOnDay(SqlStore& store, std::string_view channel, int64_t day_start_ms);
 
 // The day number the triggers file a paid time under: whole China days since
 // 1970-01-01 (the China day of 1970-01-01 is 0).

@@ -291,9 +291,9 @@ Result<LedgerDay> LoadLedger(ChannelPayments& payments, std::string_view date, i
   // record, shows here as a difference). The orders' side is the day's paid
   // count the triggers keep (paid_days.h), read before and after the pages: a
   // payment commits its record, its order and its count together, so when the
-  // two counts agree no payment of the day committed while the pages were
-  // read. When they differ (late notifications of the day arriving), read
-  // again; after a few tries, the difference stands and the orders are read.
+  // day's changes (a number that only grows) agree no change of the day
+  // committed while the pages were read. When they differ (late notifications
+  // of the day arriving), read again; after a few tries the orders are read.
   int64_t records = 0;
   bool readable = true, in_day = true;
   auto paid = PaidOnDay(store, channel, start);
@@ -323,7 +323,7 @@ Result<LedgerDay> LoadLedger(ChannelPayments& payments, std::string_view date, i
     }));
     auto after = PaidOnDay(store, channel, start);
     if (!after.ok()) return std::move(after).error();
-    const bool steady = *after == *paid;
+    const bool steady = after->changes == paid->changes;
     paid = std::move(after);
     if (steady) break;
     if (attempt == 2) {
@@ -335,9 +335,9 @@ Result<LedgerDay> LoadLedger(ChannelPayments& payments, std::string_view date, i
     day.why_not = "a malformed ledger page";
     return day;
   }
-  if (records != *paid) {
+  if (records != paid->paid) {
     day.why_not = "the ledger holds " + std::to_string(records) +
-                  " payments of the day, the orders " + std::to_string(*paid);
+                  " payments of the day, the orders " + std::to_string(paid->paid);
   }
   return day;
 }
@@ -375,6 +375,7 @@ Result<std::string> FromLedger(ChannelPayments& payments, const LedgerDay& day, 
   const size_t words = (lines.size() + 63) / 64;
   std::array<std::vector<uint64_t>, 2> claimed{std::vector<uint64_t>(words),
                                                std::vector<uint64_t>(words)};
+  std::array<bool, 2> repeated{};  // each half's own
   auto judge_pages = [&](size_t from, size_t to, size_t part) -> size_t {
     std::array<Pending, kRing> ring;
     size_t produced = 0, used = 0;
@@ -396,7 +397,16 @@ Result<std::string> FromLedger(ChannelPayments& payments, const LedgerDay& day, 
       Line* line = index.Find(r->order_no, p.hash);
       if (line != nullptr) {
         const size_t at = static_cast<size_t>(line - lines.data());
-        claimed[part][at / 64] |= uint64_t{1} << (at % 64);
+        uint64_t& word = claimed[part][at / 64];
+        const uint64_t bit = uint64_t{1} << (at % 64);
+        // A line claimed twice: the ledger repeats an order (and, the counts
+        // having agreed, lacks another). Not judged twice; the day goes to
+        // the orders (below).
+        if ((word & bit) != 0) {
+          repeated[part] = true;
+          return;
+        }
+        word |= bit;
       }
       judge_at(part, o, line);
     };
@@ -430,6 +440,9 @@ Result<std::string> FromLedger(ChannelPayments& payments, const LedgerDay& day, 
   if (amendments_used != amended.size()) {
     return std::string("a ledger amendment of an order not paid that day");
   }
+  bool both = repeated[0] || repeated[1];
+  for (size_t w = 0; w < words && !both; ++w) both = (claimed[0][w] & claimed[1][w]) != 0;
+  if (both) return std::string("an order recorded twice in the ledger");
   std::vector<std::string_view> unclaimed;
   // The lines no record claimed and the repeats: the only ones the caller's
   // last pass over the lines has to look at again.

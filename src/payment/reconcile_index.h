@@ -379,8 +379,15 @@ class StatementIndexing {
         std::unique_lock hold(wake_mu_);
         more_.wait(hold, [&] { return chunks_hashed_ == chunks_; });
       }
-      taken_[half] = index.AddHalf(lines_, tail_from_, tail_to_, tail_hashes_.data(), half,
-                                   crossed_[half]);
+      try {
+        taken_[half] = index.AddHalf(lines_, tail_from_, tail_to_, tail_hashes_.data(), half,
+                                     crossed_[half]);
+      } catch (...) {
+        // Counted anyway, or the parser would wait for this half for good;
+        // the exception reaches the caller (the helper's through its future).
+        Done(halves_done_);
+        throw;
+      }
       Done(halves_done_);
     }
   }

@@ -691,6 +691,34 @@ TEST_P(ReconcileTest, AnOrderPaidBehindTheLedgersBackSendsTheDayToTheOrders) {
   EXPECT_EQ(run->count(ReconcileOutcome::kStatusMismatch), 0);
 }
 
+// A ledger that repeats one order and lacks another holds as many records as
+// the day has payments, so the count agrees; the judge sees the line claimed
+// twice and the orders are read. (The pages are written as large ones, which
+// the fold before reconciliation leaves as they are.)
+TEST_P(ReconcileTest, AnOrderRecordedTwiceInTheLedgerSendsTheDayToTheOrders) {
+  ChannelPayment a = PaidOrder("A");
+  ChannelPayment b = PaidOrder("B");
+  LedgerRecord r;
+  r.order_no = a.order_no;
+  r.channel_serial = a.channel_serial;
+  r.amount_fen = a.amount_fen;
+  r.paid_at_ms = a.paid_at_ms;
+  r.disposition = "credited";
+  std::string body;
+  ASSERT_TRUE(AppendLedgerRecord(body, r));
+  ASSERT_TRUE(AppendLedgerRecord(body, r));
+  const std::string channel(payments_->channel().code());
+  ASSERT_TRUE(sql_->WithTransaction([&](soci::session& sql) -> Status {
+                    sql << "DELETE FROM payment_ledger_pages";
+                    return AppendLedgerPageIn(*sql_, sql, channel, "20260110", 5000, body);
+                  }).ok());
+  auto run = reconciler_->ReconcileFile("20260110", WriteStatement({a, b}, ""));
+  ASSERT_TRUE(run.ok()) << run.error().message;
+  EXPECT_EQ(run->source, "orders: an order recorded twice in the ledger");
+  EXPECT_EQ(run->count(ReconcileOutcome::kMatched), 2);
+  EXPECT_EQ(run->count(ReconcileOutcome::kStatusMismatch), 0);
+}
+
 // A whole refund recorded in tongban after the payment amends the order and
 // its ledger record in the refund's transaction: a statement saying refunded
 // then matches (by the ledger, and by the orders), while a payment refunded
