@@ -6,8 +6,6 @@
 namespace tongban::payment {
 namespace {
 
-constexpr int64_t kChinaOffsetMs = 8 * 3600 * 1000;
-
 // Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
 int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
   y -= m <= 2;

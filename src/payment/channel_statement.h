@@ -37,6 +37,8 @@ void AppendStatementLine(const ChannelPayment& p, std::string& out);
 std::string FormatChinaTime(int64_t ms);
 // -1 when `text` is not 14 digits of a valid date and time.
 int64_t ParseChinaTime(std::string_view text);
+// China time is UTC+8 all year.
+inline constexpr int64_t kChinaOffsetMs = 8 * 3'600'000;
 // The ms of the China-time day's 00:00:00 (model.h's ChinaDate gives a day of an instant).
 int64_t ChinaDayStart(std::string_view yyyymmdd);  // -1 when not a valid date
 

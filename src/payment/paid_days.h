@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "core/result.h"
+#include "payment/channel_statement.h"
 #include "store/sql_store.h"
 
 namespace tongban::payment {
@@ -37,7 +38,7 @@ Result<PaidDay> PaidOnDay(SqlStore& store, std::string_view channel, int64_t day
 // The day number the triggers file a paid time under: whole China days since
 // 1970-01-01 (the China day of 1970-01-01 is 0).
 constexpr int64_t ChinaDayNumber(int64_t at_ms) {
-  return (at_ms + 8 * 3'600'000) / 86'400'000;
+  return (at_ms + kChinaOffsetMs) / 86'400'000;
 }
 
 }  // namespace tongban::payment

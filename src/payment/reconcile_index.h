@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "payment/channel.h"
+#include "payment/channel_statement.h"
 
 namespace tongban::payment::reconcile_index {
 
@@ -59,7 +60,6 @@ struct alignas(32) Line {
   uint32_t paid_at_s = 0;
   int64_t amount_fen = 0;
 
-  static constexpr int64_t kChinaOffsetMs = 8 * 3'600'000;
   static constexpr size_t kMaxText = 0xff;
   // Whether a statement's paid time (ms) can be kept.
   static bool PaidAtFits(int64_t ms) {
@@ -101,7 +101,7 @@ class LineIndex {
     for (size_t i = from; i < to; ++i) {
       if ((used_ + 1) * 10 > slots_.size() * 7) Grow(i);
       if (i + kAhead < to) __builtin_prefetch(&slots_[hashes_[i + kAhead - from] & mask_]);
-      used_ += Place(i, hashes_[i - from]) ? 1 : 0;
+      used_ += Place(lines, i, hashes_[i - from]) == Placed::kSlot ? 1 : 0;
     }
   }
 
@@ -132,26 +132,17 @@ class LineIndex {
         if (ahead >= lo && ahead < hi) __builtin_prefetch(&slots_[ahead]);
       }
       const uint64_t h = hashes[i - from];
-      size_t at = h & mask_;
+      const size_t at = h & mask_;
       if (at < lo || at >= hi) continue;
-      const uint64_t tag = h >> 32;
-      for (;; ++at) {
-        if (at == hi) {
-          crossed.push_back(static_cast<uint32_t>(i));
-          break;
-        }
-        const uint64_t slot = slots_[at];
-        if (slot == 0) {
-          slots_[at] = (tag << 32) | (i + 1);
+      switch (Place(lines, i, h, hi)) {
+        case Placed::kSlot:
           ++taken;
           break;
-        }
-        if ((slot >> 32) != tag) continue;
-        Line& l = lines[i];
-        if (SameText(lines[(slot & 0xffffffffu) - 1].order_no(base_), l.order_no(base_))) {
-          l.first_of_order = static_cast<uint32_t>(slot & 0xffffffffu);
+        case Placed::kCrossed:
+          crossed.push_back(static_cast<uint32_t>(i));
           break;
-        }
+        case Placed::kRepeat:
+          break;
       }
     }
     return taken;
@@ -165,7 +156,9 @@ class LineIndex {
     used_ += taken;
     std::vector<uint32_t> crossed;
     std::merge(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(crossed));
-    for (uint32_t i : crossed) used_ += Place(i, Hash(lines_[i].order_no(base_))) ? 1 : 0;
+    for (uint32_t i : crossed) {
+      used_ += Place(lines, i, Hash(lines[i].order_no(base_))) == Placed::kSlot ? 1 : 0;
+    }
   }
 
   const char* base() const { return base_; }
@@ -205,9 +198,7 @@ class LineIndex {
   void PrefetchLine(uint64_t h) const {
     const uint64_t slot = slots_[h & mask_];
     if (slot == 0) return;
-    const Line* l = &lines_[(slot & 0xffffffffu) - 1];
-    __builtin_prefetch(l);
-    __builtin_prefetch(reinterpret_cast<const char*>(l) + sizeof(Line) - 1);
+    __builtin_prefetch(&lines_[(slot & 0xffffffffu) - 1]);  // one cache line (alignas(32))
   }
   void PrefetchText(uint64_t h) const {
     const uint64_t slot = slots_[h & mask_];
@@ -230,22 +221,30 @@ class LineIndex {
   }
 
  private:
-  // Line i placed: true when it is the first of its order (a slot taken).
-  bool Place(size_t i, uint64_t h) {
-    Line& l = lines_[i];
+  enum class Placed { kSlot, kRepeat, kCrossed };
+
+  // Line i placed by probing from its hash's slot: kSlot when it is the first
+  // of its order (a slot taken), kRepeat when an earlier line of its order
+  // holds one (first_of_order set). With `stop` (AddHalf's end of its half)
+  // the probe ends there instead of wrapping: kCrossed, nothing written.
+  static constexpr size_t kNoStop = ~size_t{0};
+  Placed Place(Line* lines, size_t i, uint64_t h, size_t stop = kNoStop) {
+    Line& l = lines[i];
     const uint64_t tag = h >> 32;
     const std::string_view order_no = l.order_no(base_);
-    for (size_t at = h & mask_;; at = (at + 1) & mask_) {
+    for (size_t at = h & mask_;;) {
       const uint64_t slot = slots_[at];
       if (slot == 0) {
         slots_[at] = (tag << 32) | (i + 1);
-        return true;
+        return Placed::kSlot;
       }
-      const Line& other = lines_[(slot & 0xffffffffu) - 1];
-      if ((slot >> 32) == tag && SameText(other.order_no(base_), order_no)) {
+      if ((slot >> 32) == tag &&
+          SameText(lines[(slot & 0xffffffffu) - 1].order_no(base_), order_no)) {
         l.first_of_order = static_cast<uint32_t>(slot & 0xffffffffu);
-        return false;
+        return Placed::kRepeat;
       }
+      if (++at == stop) return Placed::kCrossed;
+      at &= mask_;
     }
   }
 
